@@ -1,0 +1,81 @@
+# weft: build, test, install. See README.md.
+PREFIX ?= /usr/local
+CC ?= cc
+PKGS := libmnl jansson libmicrohttpd libcurl libsodium
+BUILD := build
+
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS = $(shell pkg-config --libs $(PKGS)) -lpthread
+CFLAGS ?= -O2 -g
+WEFT_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I. $(PKG_CFLAGS)
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+LIB_SRCS := $(filter-out daemon/main.c,$(wildcard common/*.c store/*.c ipam/*.c netlink/*.c \
+            vxlan/*.c driver/*.c daemon/*.c))
+HDRS := $(wildcard */*.h)
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_NAMES := $(notdir $(UNIT_SRCS:.c=))
+
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+SAN_OBJS := $(LIB_SRCS:%.c=$(BUILD)/san/%.o)
+
+.PHONY: all weft test test-run unit unit-san integration e2e install clean format demo bench
+all: $(BUILD)/weft
+
+$(BUILD)/obj/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(WEFT_CFLAGS) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/san/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(WEFT_CFLAGS) -O1 -g $(SAN_FLAGS) -c $< -o $@
+
+$(BUILD)/weft: $(BUILD)/obj/daemon/main.o $(LIB_OBJS)
+	$(CC) $(CFLAGS) $^ -o $@ $(PKG_LIBS)
+
+# The daemon built with AddressSanitizer and UBSan; integration tests run this one.
+$(BUILD)/weft-san: $(BUILD)/san/daemon/main.o $(SAN_OBJS)
+	$(CC) $(SAN_FLAGS) $^ -o $@ $(PKG_LIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(WEFT_CFLAGS) $(CFLAGS) $< $(LIB_OBJS) -o $@ $(PKG_LIBS) $(shell pkg-config --libs cmocka)
+
+$(BUILD)/tests-san/%: tests/unit/%.c $(SAN_OBJS) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(WEFT_CFLAGS) -O1 -g $(SAN_FLAGS) $< $(SAN_OBJS) -o $@ $(PKG_LIBS) \
+		$(shell pkg-config --libs cmocka)
+
+weft: $(BUILD)/weft
+
+# Installs missing Debian packages, then runs every suite.
+test:
+	@scripts/install-deps.sh test
+	@$(MAKE) --no-print-directory test-run
+
+test-run: $(BUILD)/weft $(BUILD)/weft-san $(UNIT_NAMES:%=$(BUILD)/tests/%) \
+          $(UNIT_NAMES:%=$(BUILD)/tests-san/%)
+	@tests/run.sh
+
+unit: $(UNIT_NAMES:%=$(BUILD)/tests/%)
+	@TEST_ONLY=unit tests/run.sh
+
+integration: $(BUILD)/weft $(BUILD)/weft-san
+	@TEST_ONLY=integration tests/run.sh
+
+e2e: $(BUILD)/weft
+	@TEST_ONLY=e2e tests/run.sh
+
+demo:
+	@scripts/install-deps.sh demo
+	@$(MAKE) --no-print-directory $(BUILD)/weft
+	@scripts/demo.sh
+
+install: $(BUILD)/weft
+	install -D -m 0755 $(BUILD)/weft $(DESTDIR)$(PREFIX)/bin/weft
+
+format:
+	clang-format -i $(wildcard */*.c */*.h tests/unit/*.c)
+
+clean:
+	rm -rf $(BUILD)

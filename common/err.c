@@ -1,0 +1,32 @@
+/* err.c: formatting for struct weft_err (see err.h). */
+#include "common/err.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+int weft_errf(struct weft_err *err, const char *fmt, ...)
+{
+    if (!err)
+        return -1;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+int weft_err_wrap(struct weft_err *err, const char *fmt, ...)
+{
+    if (!err)
+        return -1;
+    char prefix[WEFT_ERR_MAX];
+    char old[WEFT_ERR_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(prefix, sizeof(prefix), fmt, ap);
+    va_end(ap);
+    memcpy(old, err->msg, sizeof(old));
+    snprintf(err->msg, sizeof(err->msg), "%s: %s", prefix, old);
+    return -1;
+}

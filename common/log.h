@@ -1,0 +1,21 @@
+/*
+ * log.h: one line per event on stderr, "level=info msg=\"...\" key=value".
+ *
+ * Anyone may log. Never log secrets. WEFT_LOG_LEVEL=debug in the environment
+ * turns on debug lines.
+ */
+#ifndef WEFT_LOG_H
+#define WEFT_LOG_H
+
+enum log_level { LOG_LEVEL_DEBUG, LOG_LEVEL_INFO, LOG_LEVEL_WARN, LOG_LEVEL_ERROR };
+
+/* msg is the event; fmt (may be NULL) formats the trailing key=value pairs. */
+void log_event(enum log_level level, const char *msg, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#define log_debug(msg, ...) log_event(LOG_LEVEL_DEBUG, msg, __VA_ARGS__)
+#define log_info(msg, ...) log_event(LOG_LEVEL_INFO, msg, __VA_ARGS__)
+#define log_warn(msg, ...) log_event(LOG_LEVEL_WARN, msg, __VA_ARGS__)
+#define log_error(msg, ...) log_event(LOG_LEVEL_ERROR, msg, __VA_ARGS__)
+
+#endif

@@ -1,0 +1,44 @@
+/*
+ * ipam.h: cluster-wide address allocation in etcd.
+ *
+ * Owns the keys /weft/v1/addrs/<sk>/<ip>. Every allocation is one
+ * create-if-absent transaction, so concurrent requests from any number of
+ * hosts never hand out one address twice. The gateway address is shared by
+ * every host of an overlay (each host's Docker asks for it) and is reserved
+ * once, never handed to an endpoint. Callers: driver/ (the IpamDriver handlers).
+ *
+ * A pool ID is the canonical subnet ("10.77.0.0/24").
+ */
+#ifndef WEFT_IPAM_H
+#define WEFT_IPAM_H
+
+#include <stdbool.h>
+
+#include "common/err.h"
+#include "ipam/cidr.h"
+#include "store/etcd.h"
+
+/* Validates a requested pool; writes the canonical subnet to pool_id. An empty
+ * request is refused (every host must name the same overlay by its --subnet). */
+int ipam_request_pool(const char *requested, char pool_id[CIDR_STR_MAX], struct weft_err *err);
+
+/*
+ * Allocates an address in pool_id for host (the VTEP address, recorded as the owner).
+ * wanted: "" or NULL for any free one, else that exact address (--ip / --gateway).
+ * gateway: the gateway request; answers the shared gateway (wanted, else the first
+ * host address), reserving it if nobody has. out gets "a.b.c.d/len".
+ * Errors: pool full, address taken (naming the owning host), outside the pool, store down.
+ */
+int ipam_request_address(struct etcd *etcd, const char *pool_id, const char *host,
+                         const char *wanted, bool gateway, char out[CIDR_STR_MAX],
+                         struct weft_err *err);
+
+/* Releases an endpoint address (plain IP). The gateway is kept while the overlay
+ * lives; releasing a free address is not an error (Docker may repeat itself). */
+int ipam_release_address(struct etcd *etcd, const char *pool_id, const char *ip,
+                         struct weft_err *err);
+
+/* Counts allocated endpoint addresses of a pool (tests, bench, overlay teardown). */
+int ipam_count_addresses(struct etcd *etcd, const char *pool_id, int *count, struct weft_err *err);
+
+#endif

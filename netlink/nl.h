@@ -1,0 +1,89 @@
+/*
+ * nl.h: the only code in weft that talks rtnetlink (libmnl).
+ *
+ * Owns a NETLINK_ROUTE socket and the messages for links (bridge, vxlan,
+ * veth), bridge/vxlan FDB entries, neighbour entries and the default-route
+ * lookup. Each call sends its request with NLM_F_ACK and waits for the ack,
+ * so a -1 return carries the kernel's reason ("File exists", ...).
+ * Callers: vxlan/ (overlay devices, peers) and daemon/ (advertise address).
+ * One struct nl per thread: it is not thread-safe.
+ */
+#ifndef WEFT_NL_H
+#define WEFT_NL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/err.h"
+
+struct nl;
+
+int nl_open(struct nl **out, struct weft_err *err);
+void nl_close(struct nl *nl);
+
+/* Interface index of name, or 0 when there is no such link (not an error). */
+int nl_link_index(struct nl *nl, const char *name, int *ifindex, struct weft_err *err);
+/* Deletes a link by name; a missing link is not an error. */
+int nl_link_delete(struct nl *nl, const char *name, struct weft_err *err);
+/* Sets a link administratively up. */
+int nl_link_set_up(struct nl *nl, const char *name, struct weft_err *err);
+/* Attaches a link to a bridge (master_ifindex 0 detaches). */
+int nl_link_set_master(struct nl *nl, const char *name, int master_ifindex, struct weft_err *err);
+int nl_link_set_mtu(struct nl *nl, const char *name, int mtu, struct weft_err *err);
+/* MTU of a link (for "underlay MTU minus VXLAN overhead"). */
+int nl_link_get_mtu(struct nl *nl, const char *name, int *mtu, struct weft_err *err);
+
+/* A bridge: STP off, forwarding delay 0, given MTU (0: kernel default). Fails if it exists. */
+int nl_bridge_create(struct nl *nl, const char *name, int mtu, struct weft_err *err);
+
+struct nl_vxlan_spec {
+    const char *name;
+    uint32_t vni;
+    uint32_t local_ip; /* network byte order; the VTEP address */
+    uint16_t dst_port; /* host order, 4789 */
+    int mtu;
+    int master_ifindex; /* bridge to attach to, 0 for none */
+};
+/* A VXLAN device with learning off, proxy ARP on, UDP checksums on. Fails if it exists. */
+int nl_vxlan_create(struct nl *nl, const struct nl_vxlan_spec *spec, struct weft_err *err);
+
+/* Reads back VNI and local address of an existing vxlan link (adoption after restart). */
+int nl_vxlan_get(struct nl *nl, const char *name, uint32_t *vni, uint32_t *local_ip,
+                 struct weft_err *err);
+
+struct nl_veth_spec {
+    const char *host_name;      /* stays in the host namespace, attached to master */
+    const char *peer_name;      /* moved into the container by Docker */
+    const uint8_t *peer_mac;    /* 6 bytes or NULL */
+    int mtu;
+    int master_ifindex;         /* bridge for host_name, 0 for none */
+};
+/* Creates the pair, sets MTU on both, MAC on the peer, attaches host_name to
+ * master and sets host_name up. On failure nothing is left behind. */
+int nl_veth_create(struct nl *nl, const struct nl_veth_spec *spec, struct weft_err *err);
+
+/*
+ * FDB entries on a vxlan device (NTF_SELF, permanent):
+ * mac -> remote VTEP dst. An all-zero mac with append=true is a flooding entry
+ * (one per remote host, as `bridge fdb append 00:00:00:00:00:00 dst X`).
+ * add with append=false replaces; deleting a missing entry is not an error.
+ */
+int nl_fdb_add(struct nl *nl, int ifindex, const uint8_t mac[6], uint32_t dst_ip, bool append,
+               struct weft_err *err);
+int nl_fdb_del(struct nl *nl, int ifindex, const uint8_t mac[6], uint32_t dst_ip,
+               struct weft_err *err);
+
+/* Permanent neighbour entry ip -> mac on ifindex (what vxlan proxy ARP answers from).
+ * add replaces; deleting a missing entry is not an error. */
+int nl_neigh_add(struct nl *nl, int ifindex, uint32_t ip, const uint8_t mac[6],
+                 struct weft_err *err);
+int nl_neigh_del(struct nl *nl, int ifindex, uint32_t ip, struct weft_err *err);
+
+/* The preferred source address of the interface holding the IPv4 default route.
+ * Fails with "no default route" when there is none. ip in network byte order. */
+int nl_default_route_addr(struct nl *nl, uint32_t *ip, char *ifname, int ifname_len,
+                          struct weft_err *err);
+/* The name of the interface that holds ip (network byte order), for its MTU. */
+int nl_addr_ifname(struct nl *nl, uint32_t ip, char *ifname, int ifname_len, struct weft_err *err);
+
+#endif

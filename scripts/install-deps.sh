@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs the Debian packages weft needs when they are missing.
+# Usage: install-deps.sh build|test|demo|bench. Installing needs root.
+set -eu
+purpose=${1:-build}
+pkgs=(gcc make pkg-config libmnl-dev libnl-3-dev libnl-route-3-dev libjansson-dev
+      libmicrohttpd-dev libsodium-dev libcurl4-openssl-dev iproute2)
+case "$purpose" in
+    test) pkgs+=(libcmocka-dev etcd-server etcd-client docker.io busybox-static iputils-ping curl
+                 procps util-linux valgrind) ;;
+    demo) pkgs+=(etcd-server docker.io busybox-static curl util-linux) ;;
+    bench) pkgs+=(libcmocka-dev etcd-server docker.io busybox-static iperf3 gnuplot-nox curl
+                  util-linux) ;;
+esac
+missing=()
+for p in "${pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "installing: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q >/dev/null
+apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null

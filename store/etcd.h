@@ -1,0 +1,129 @@
+/*
+ * etcd.h: weft's client for etcd v3 over its JSON gateway (libcurl + jansson).
+ *
+ * Owns: the HTTP conversation with etcd, base64 of keys and values, failover
+ * across the members named in --store, leases, and list+watch streams.
+ * Callers: store/keys users (ipam/, daemon/). Nobody else speaks HTTP to etcd.
+ *
+ * Every call is thread-safe on one struct etcd, has a bounded time (the
+ * request timeout, default 2 s, per member tried) and returns -1 with a
+ * user-facing message ("store unreachable at 127.0.0.1:2379: ...") on failure.
+ * Values are NUL-terminated text (weft stores JSON).
+ */
+#ifndef WEFT_ETCD_H
+#define WEFT_ETCD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+
+struct etcd;
+
+/* endpoints: "host:port[,host:port...]" (the part after etcd:// in --store). */
+int etcd_open(struct etcd **out, const char *endpoints, struct weft_err *err);
+void etcd_close(struct etcd *etcd);
+/* Per-request timeout in milliseconds (default 2000). */
+void etcd_set_timeout_ms(struct etcd *etcd, long timeout_ms);
+
+struct etcd_kv {
+    char *key;   /* owned */
+    char *value; /* owned, NUL-terminated */
+    int64_t create_revision;
+    int64_t mod_revision;
+    int64_t lease; /* 0: none */
+};
+
+struct etcd_kvs {
+    struct etcd_kv *items; /* owned array */
+    size_t count;
+    int64_t revision; /* store revision the read was made at */
+};
+
+void etcd_kv_clear(struct etcd_kv *kv);
+void etcd_kvs_free(struct etcd_kvs *kvs); /* frees the contents, not kvs itself */
+
+/* Reads one key. *found tells whether it exists; out is filled only then. */
+int etcd_get(struct etcd *etcd, const char *key, struct etcd_kv *out, bool *found,
+             struct weft_err *err);
+/* Reads every key starting with prefix, sorted by key. */
+int etcd_get_prefix(struct etcd *etcd, const char *prefix, struct etcd_kvs *out,
+                    struct weft_err *err);
+/* lease 0: no lease. */
+int etcd_put(struct etcd *etcd, const char *key, const char *value, int64_t lease,
+             struct weft_err *err);
+/* Deletes one key; *deleted (may be NULL) tells whether it existed. */
+int etcd_delete(struct etcd *etcd, const char *key, bool *deleted, struct weft_err *err);
+int etcd_delete_prefix(struct etcd *etcd, const char *prefix, struct weft_err *err);
+
+/*
+ * Compare-and-swap transactions. Build with etcd_txn_new, add compares and
+ * operations, commit once, free. If all compares hold the success operations
+ * run, else none do and *succeeded is false.
+ */
+struct etcd_txn;
+struct etcd_txn *etcd_txn_new(void);
+void etcd_txn_free(struct etcd_txn *txn);
+void etcd_txn_cmp_absent(struct etcd_txn *txn, const char *key);                 /* create_revision == 0 */
+void etcd_txn_cmp_mod_revision(struct etcd_txn *txn, const char *key, int64_t rev); /* unchanged since */
+void etcd_txn_cmp_value(struct etcd_txn *txn, const char *key, const char *value);
+void etcd_txn_put(struct etcd_txn *txn, const char *key, const char *value, int64_t lease);
+void etcd_txn_delete(struct etcd_txn *txn, const char *key);
+int etcd_txn_commit(struct etcd *etcd, struct etcd_txn *txn, bool *succeeded,
+                    struct weft_err *err);
+
+/* Creates key=value only if key is absent. If present, *created=false and, when
+ * existing is non-NULL, it receives the current kv (so the caller learns the owner). */
+int etcd_create(struct etcd *etcd, const char *key, const char *value, int64_t lease,
+                bool *created, struct etcd_kv *existing, struct weft_err *err);
+
+/* Leases. keepalive sets *alive=false when the lease has expired (lost). */
+int etcd_lease_grant(struct etcd *etcd, int64_t ttl_seconds, int64_t *lease_id,
+                     struct weft_err *err);
+int etcd_lease_keepalive(struct etcd *etcd, int64_t lease_id, bool *alive, struct weft_err *err);
+int etcd_lease_revoke(struct etcd *etcd, int64_t lease_id, struct weft_err *err);
+
+/*
+ * List+watch of a prefix, delivered to one callback on a background thread.
+ *
+ * The stream starts with SYNC_BEGIN, a PUT for every existing key, SYNC_END;
+ * then PUT/DELETE events as they happen. Whenever the watch cannot continue
+ * losslessly (connection lost and the store unreachable for a while, history
+ * compacted), the thread re-lists and delivers SYNC_BEGIN..SYNC_END again:
+ * the consumer marks everything stale on SYNC_BEGIN, refreshes on each PUT,
+ * and drops whatever is still stale on SYNC_END. While the store is down the
+ * thread retries with backoff; DISCONNECTED tells the consumer once per outage.
+ * The callback must not block for long and must not stop the watch itself.
+ */
+enum etcd_event_type {
+    ETCD_EVENT_PUT,
+    ETCD_EVENT_DELETE,
+    ETCD_EVENT_SYNC_BEGIN,
+    ETCD_EVENT_SYNC_END,
+    ETCD_EVENT_DISCONNECTED,
+};
+
+struct etcd_event {
+    enum etcd_event_type type;
+    const char *key;   /* PUT, DELETE */
+    const char *value; /* PUT; NULL for DELETE */
+    int64_t revision;  /* mod revision of the event, or the list revision for SYNC_* */
+};
+
+typedef void (*etcd_watch_fn)(void *ctx, const struct etcd_event *event);
+
+struct etcd_watch;
+int etcd_watch_start(struct etcd *etcd, const char *prefix, etcd_watch_fn fn, void *ctx,
+                     struct etcd_watch **out, struct weft_err *err);
+/* Stops the thread (within about a second) and frees the watch. */
+void etcd_watch_stop(struct etcd_watch *watch);
+
+/* Base64 (standard, padded), exposed for tests. Returns a malloc'd string or NULL. */
+char *etcd_b64_encode(const char *data, size_t len);
+/* Decodes into a malloc'd NUL-terminated buffer; *len receives the byte count. NULL if invalid. */
+char *etcd_b64_decode(const char *b64, size_t *len);
+/* prefix with its last byte incremented, as range_end wants. malloc'd. */
+char *etcd_prefix_end(const char *prefix);
+
+#endif

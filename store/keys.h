@@ -1,0 +1,42 @@
+/*
+ * keys.h: the one place etcd keys are built. The layout (docs/design.md):
+ *
+ *   /weft/v1/overlays/<sk>                 overlay record {"subnet","vni","mtu"}
+ *   /weft/v1/vnis/<vni>                    "<sk>": which overlay holds a VNI
+ *   /weft/v1/addrs/<sk>/<ip>               allocation {"host","kind","endpoint"}
+ *   /weft/v1/fabric/<sk>/members/<vtep>    a host taking part {"vtep"}         (leased)
+ *   /weft/v1/fabric/<sk>/peers/<ip>        an endpoint {"ip","mac","vtep"}     (leased)
+ *   /weft/v1/hosts/<host>/networks/<nid>   a Docker network on that host {"subnet","vni","mtu"}
+ *   /weft/v1/hosts/<host>/endpoints/<eid>  an endpoint on that host {"network","ip","mac"}
+ *
+ * <sk> is the subnet key: "10.77.0.0/24" written "10.77.0.0_24". <host> is the
+ * host's VTEP (advertise) address. Callers pass a buffer of WEFT_KEY_MAX bytes.
+ */
+#ifndef WEFT_KEYS_H
+#define WEFT_KEYS_H
+
+#include <stdint.h>
+
+#define WEFT_KEY_MAX 256
+#define WEFT_KEY_ROOT "/weft/v1/"
+#define WEFT_KEY_FABRIC WEFT_KEY_ROOT "fabric/"
+
+void key_overlay(char *buf, const char *subnet);
+void key_vni(char *buf, uint32_t vni);
+void key_vni_prefix(char *buf);
+void key_addr(char *buf, const char *subnet, const char *ip);
+void key_addr_prefix(char *buf, const char *subnet);
+void key_member(char *buf, const char *subnet, const char *vtep);
+void key_member_prefix(char *buf, const char *subnet);
+void key_peer(char *buf, const char *subnet, const char *ip);
+void key_host_network(char *buf, const char *host, const char *network_id);
+void key_host_networks_prefix(char *buf, const char *host);
+void key_host_endpoint(char *buf, const char *host, const char *endpoint_id);
+void key_host_endpoints_prefix(char *buf, const char *host);
+
+/* Parses a key under WEFT_KEY_FABRIC. kind receives "members" or "peers",
+ * subnet the CIDR ("10.77.0.0/24"), name the last part. Returns 0 or -1. */
+int key_parse_fabric(const char *key, char *subnet, int subnet_len, char *kind, int kind_len,
+                     char *name, int name_len);
+
+#endif

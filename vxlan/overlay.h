@@ -1,0 +1,63 @@
+/*
+ * overlay.h: one overlay's kernel data plane on this host.
+ *
+ * Owns, per VNI, the bridge "wbr<vni>" and the VXLAN device "wvx<vni>"
+ * enslaved to it, the veth pairs of its endpoints ("wh<id>" host side,
+ * "wc<id>" container side, id = first 10 hex chars of the endpoint ID), and
+ * the static FDB / neighbour / flooding entries for remote peers.
+ * Callers: daemon/ (fabric state) and driver/. Uses netlink/ only.
+ *
+ * Every function is idempotent where a retry or a restart may repeat it:
+ * overlay_ensure adopts devices that already exist with the right VNI,
+ * and removing something that is gone is not an error.
+ */
+#ifndef WEFT_OVERLAY_H
+#define WEFT_OVERLAY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <net/if.h>
+
+#include "common/err.h"
+#include "netlink/nl.h"
+
+#define OVERLAY_VXLAN_PORT 4789
+/* IPv4 outer header 20 + UDP 8 + VXLAN 8 + inner Ethernet 14. */
+#define OVERLAY_VXLAN_OVERHEAD 50
+
+struct overlay_devices {
+    char bridge[IF_NAMESIZE];
+    char vxlan[IF_NAMESIZE];
+    int bridge_ifindex;
+    int vxlan_ifindex;
+};
+
+void overlay_names(uint32_t vni, struct overlay_devices *out);
+
+/* Creates (or adopts) bridge + vxlan for vni with local VTEP local_ip (network
+ * order) and mtu, both up. On failure, whatever this call created is removed.
+ * A vxlan device of that name with another VNI is an error. */
+int overlay_ensure(struct nl *nl, uint32_t vni, uint32_t local_ip, int mtu,
+                   struct overlay_devices *out, struct weft_err *err);
+/* Deletes the vxlan device and the bridge (endpoint veths go with DeleteEndpoint). */
+int overlay_remove(struct nl *nl, uint32_t vni, struct weft_err *err);
+
+/* Veth names for an endpoint ID. */
+void overlay_endpoint_names(const char *endpoint_id, char host_name[IF_NAMESIZE],
+                            char peer_name[IF_NAMESIZE]);
+/* Creates the endpoint's veth pair attached to the overlay bridge; the peer
+ * carries mac and mtu. An existing pair of these names is replaced. */
+int overlay_endpoint_create(struct nl *nl, uint32_t vni, const char *endpoint_id,
+                            const uint8_t mac[6], int mtu, struct weft_err *err);
+int overlay_endpoint_delete(struct nl *nl, const char *endpoint_id, struct weft_err *err);
+
+/* A remote endpoint: mac -> vtep in the vxlan FDB, ip -> mac in its neighbour table. */
+int overlay_peer_add(struct nl *nl, uint32_t vni, uint32_t ip, const uint8_t mac[6],
+                     uint32_t vtep, struct weft_err *err);
+int overlay_peer_del(struct nl *nl, uint32_t vni, uint32_t ip, const uint8_t mac[6],
+                     uint32_t vtep, struct weft_err *err);
+/* A remote host in the overlay: an all-zero FDB entry so broadcast reaches it. */
+int overlay_flood_add(struct nl *nl, uint32_t vni, uint32_t vtep, struct weft_err *err);
+int overlay_flood_del(struct nl *nl, uint32_t vni, uint32_t vtep, struct weft_err *err);
+
+#endif
