@@ -30,20 +30,27 @@ $(BUILD)/san/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(WEFT_CFLAGS) -O1 -g $(SAN_FLAGS) -c $< -o $@
 
-$(BUILD)/weft: $(BUILD)/obj/daemon/main.o $(LIB_OBJS)
+# Archives, so a program pulls in only the modules it uses.
+$(BUILD)/libweft.a: $(LIB_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/libweft-san.a: $(SAN_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/weft: $(BUILD)/obj/daemon/main.o $(BUILD)/libweft.a
 	$(CC) $(CFLAGS) $^ -o $@ $(PKG_LIBS)
 
 # The daemon built with AddressSanitizer and UBSan; integration tests run this one.
-$(BUILD)/weft-san: $(BUILD)/san/daemon/main.o $(SAN_OBJS)
+$(BUILD)/weft-san: $(BUILD)/san/daemon/main.o $(BUILD)/libweft-san.a
 	$(CC) $(SAN_FLAGS) $^ -o $@ $(PKG_LIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) $(HDRS)
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libweft.a $(HDRS) $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(WEFT_CFLAGS) $(CFLAGS) $< $(LIB_OBJS) -o $@ $(PKG_LIBS) $(shell pkg-config --libs cmocka)
+	$(CC) $(WEFT_CFLAGS) $(CFLAGS) $< $(BUILD)/libweft.a -o $@ $(PKG_LIBS) $(shell pkg-config --libs cmocka)
 
-$(BUILD)/tests-san/%: tests/unit/%.c $(SAN_OBJS) $(HDRS)
+$(BUILD)/tests-san/%: tests/unit/%.c $(BUILD)/libweft-san.a $(HDRS) $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(WEFT_CFLAGS) -O1 -g $(SAN_FLAGS) $< $(SAN_OBJS) -o $@ $(PKG_LIBS) \
+	$(CC) $(WEFT_CFLAGS) -O1 -g $(SAN_FLAGS) $< $(BUILD)/libweft-san.a -o $@ $(PKG_LIBS) \
 		$(shell pkg-config --libs cmocka)
 
 weft: $(BUILD)/weft

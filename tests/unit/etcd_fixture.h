@@ -1,0 +1,116 @@
+/*
+ * etcd_fixture.h: a throwaway single-member etcd on loopback for tests.
+ *
+ * etcd_fixture_start() runs etcd on 127.0.0.1 with free ports and a fresh data
+ * directory, waits until it answers, and fills endpoint ("127.0.0.1:PORT").
+ * etcd_fixture_stop() kills that etcd by the pid it recorded and removes the
+ * directory. Header-only so each test program includes it once.
+ */
+#ifndef WEFT_ETCD_FIXTURE_H
+#define WEFT_ETCD_FIXTURE_H
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+struct etcd_fixture {
+    pid_t pid;
+    int client_port;
+    char endpoint[64];
+    char data_dir[128];
+};
+
+/* Asks the kernel for a free loopback TCP port. */
+static int etcd_fixture_free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(addr);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 ||
+        getsockname(fd, (struct sockaddr *)&addr, &len) < 0) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    close(fd);
+    return ntohs(addr.sin_port);
+}
+
+static int etcd_fixture_port_open(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in addr = {.sin_family = AF_INET,
+                               .sin_port = htons((uint16_t)port),
+                               .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    int ok = fd >= 0 && connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0;
+    if (fd >= 0)
+        close(fd);
+    return ok;
+}
+
+static int etcd_fixture_start(struct etcd_fixture *fx)
+{
+    memset(fx, 0, sizeof(*fx));
+    int peer_port = etcd_fixture_free_port();
+    fx->client_port = etcd_fixture_free_port();
+    if (peer_port < 0 || fx->client_port < 0 || peer_port == fx->client_port)
+        return -1;
+    snprintf(fx->data_dir, sizeof(fx->data_dir), "/tmp/weft-test-etcd-XXXXXX");
+    if (!mkdtemp(fx->data_dir))
+        return -1;
+    snprintf(fx->endpoint, sizeof(fx->endpoint), "127.0.0.1:%d", fx->client_port);
+    char client_url[64], peer_url[64], cluster[96];
+    snprintf(client_url, sizeof(client_url), "http://127.0.0.1:%d", fx->client_port);
+    snprintf(peer_url, sizeof(peer_url), "http://127.0.0.1:%d", peer_port);
+    snprintf(cluster, sizeof(cluster), "kv=%s", peer_url);
+    fx->pid = fork();
+    if (fx->pid < 0)
+        return -1;
+    if (fx->pid == 0) {
+        if (!getenv("WEFT_TEST_ETCD_LOG")) {
+            int null_fd = open("/dev/null", O_WRONLY);
+            dup2(null_fd, 1);
+            dup2(null_fd, 2);
+        }
+        execlp("etcd", "etcd", "--name", "kv", "--data-dir", fx->data_dir, "--listen-client-urls",
+               client_url, "--advertise-client-urls", client_url, "--listen-peer-urls", peer_url,
+               "--initial-advertise-peer-urls", peer_url, "--initial-cluster", cluster,
+               (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 200; i++) { /* up to 10 s */
+        if (etcd_fixture_port_open(fx->client_port)) {
+            usleep(200 * 1000); /* the gateway answers shortly after the port opens */
+            return 0;
+        }
+        usleep(50 * 1000);
+    }
+    return -1;
+}
+
+static void etcd_fixture_stop(struct etcd_fixture *fx)
+{
+    if (fx->pid > 0) {
+        kill(fx->pid, SIGTERM);
+        waitpid(fx->pid, NULL, 0);
+        fx->pid = 0;
+    }
+    if (fx->data_dir[0]) {
+        char cmd[192];
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fx->data_dir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "could not remove %s\n", fx->data_dir);
+        fx->data_dir[0] = '\0';
+    }
+}
+
+#endif
