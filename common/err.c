@@ -27,6 +27,17 @@ int weft_err_wrap(struct weft_err *err, const char *fmt, ...)
     vsnprintf(prefix, sizeof(prefix), fmt, ap);
     va_end(ap);
     memcpy(old, err->msg, sizeof(old));
-    snprintf(err->msg, sizeof(err->msg), "%s: %s", prefix, old);
+    /* Truncation is acceptable: the start of the message carries the context. */
+    size_t used = strnlen(prefix, sizeof(prefix) - 1);
+    memcpy(err->msg, prefix, used);
+    size_t room = sizeof(err->msg) - used;
+    if (room > 2) {
+        memcpy(err->msg + used, ": ", 2);
+        used += 2;
+        size_t tail = strnlen(old, sizeof(err->msg) - used - 1);
+        memcpy(err->msg + used, old, tail);
+        used += tail;
+    }
+    err->msg[used < sizeof(err->msg) ? used : sizeof(err->msg) - 1] = '\0';
     return -1;
 }
