@@ -1,0 +1,88 @@
+/*
+ * fabric.h: what this host has joined, and keeping its data plane in step
+ * with the cluster.
+ *
+ * Owns: the host's Docker networks (network ID -> overlay) and endpoints,
+ * their records in etcd (hosts/<host>/..., fabric/<sk>/members|peers), the
+ * overlay VNI allocation, and the watch that programs remote peers and
+ * flooding entries through vxlan/. Callers: driver/ (one call per Docker
+ * request) and daemon/main.c (open/close). Thread-safe: one lock serializes
+ * requests and watch events.
+ *
+ * Each call that changes several things undoes what it did on failure.
+ */
+#ifndef WEFT_FABRIC_H
+#define WEFT_FABRIC_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/err.h"
+#include "ipam/cidr.h"
+#include "store/etcd.h"
+
+#define FABRIC_ID_MAX 65 /* Docker IDs are 64 hex chars */
+#define FABRIC_VNI_MAX 16777214u
+
+struct fabric;
+
+struct fabric_config {
+    struct etcd *etcd; /* borrowed; outlives the fabric */
+    const char *host;  /* this host's VTEP address, dotted */
+    int underlay_mtu;  /* MTU of the interface holding the VTEP address */
+    int lease_ttl;     /* seconds; the host's liveness lease */
+};
+
+int fabric_open(struct fabric **out, const struct fabric_config *config, struct weft_err *err);
+/* Stops the watch and the lease refresher; leaves the data plane running. */
+void fabric_close(struct fabric *fabric);
+
+struct fabric_network_spec {
+    char network_id[FABRIC_ID_MAX];
+    char subnet[CIDR_STR_MAX]; /* canonical pool from weft IPAM */
+    uint32_t vni;              /* 0: the overlay's, or allocate one */
+    int mtu;                   /* 0: underlay MTU minus VXLAN overhead */
+};
+
+int fabric_network_create(struct fabric *fabric, const struct fabric_network_spec *spec,
+                          struct weft_err *err);
+int fabric_network_delete(struct fabric *fabric, const char *network_id, struct weft_err *err);
+
+struct fabric_endpoint_spec {
+    char network_id[FABRIC_ID_MAX];
+    char endpoint_id[FABRIC_ID_MAX];
+    uint32_t ip;    /* host byte order */
+    int prefix_len;
+    uint8_t mac[6];
+    bool has_mac;   /* false: fabric derives one and reports it */
+};
+
+/* Creates the veth pair and publishes the endpoint. mac_out gets the MAC in use. */
+int fabric_endpoint_create(struct fabric *fabric, const struct fabric_endpoint_spec *spec,
+                           uint8_t mac_out[6], struct weft_err *err);
+int fabric_endpoint_delete(struct fabric *fabric, const char *network_id, const char *endpoint_id,
+                           struct weft_err *err);
+
+struct fabric_join_info {
+    char src_name[IF_NAMESIZE]; /* the veth end Docker moves into the container */
+};
+int fabric_join(struct fabric *fabric, const char *network_id, const char *endpoint_id,
+                struct fabric_join_info *out, struct weft_err *err);
+int fabric_leave(struct fabric *fabric, const char *network_id, const char *endpoint_id,
+                 struct weft_err *err);
+
+/* What EndpointOperInfo shows in docker inspect. */
+struct fabric_endpoint_info {
+    char ip[CIDR_STR_MAX];
+    char mac[18];
+    char vtep[CIDR_STR_MAX];
+    char bridge[IF_NAMESIZE];
+    char vxlan[IF_NAMESIZE];
+    uint32_t vni;
+    int mtu;
+};
+int fabric_endpoint_info(struct fabric *fabric, const char *network_id, const char *endpoint_id,
+                         struct fabric_endpoint_info *out, struct weft_err *err);
+
+#endif
