@@ -1,0 +1,66 @@
+/*
+ * records.h: the values weft keeps in etcd, as structs, and their JSON text.
+ *
+ * Owns the encoding of every record under the key layout of keys.h, so the
+ * domain (fabric/, ipam/) never touches JSON. Encoders return a malloc'd
+ * string (NULL only when out of memory); decoders validate every field and
+ * return -1 with a message naming the bad field.
+ */
+#ifndef WEFT_RECORDS_H
+#define WEFT_RECORDS_H
+
+#include <stdint.h>
+
+#include "common/err.h"
+
+#define RECORD_TEXT_MAX 72 /* a Docker ID or a dotted address, with room */
+
+/* overlays/<sk>: one per overlay, shared by every host. */
+struct overlay_record {
+    char subnet[RECORD_TEXT_MAX];
+    uint32_t vni;
+    int mtu; /* 0: each host uses its underlay MTU minus the VXLAN overhead */
+};
+
+/* fabric/<sk>/peers/<ip>: an endpoint anywhere in the cluster. */
+struct peer_record {
+    char ip[RECORD_TEXT_MAX];
+    char mac[RECORD_TEXT_MAX];
+    char vtep[RECORD_TEXT_MAX];
+};
+
+/* fabric/<sk>/members/<vtep>: a host that has the overlay. */
+struct member_record {
+    char vtep[RECORD_TEXT_MAX];
+};
+
+/* hosts/<host>/networks/<nid>: a Docker network on one host, for restart. */
+struct host_network_record {
+    char network_id[RECORD_TEXT_MAX];
+    char subnet[RECORD_TEXT_MAX];
+    uint32_t vni;
+    int mtu;
+};
+
+/* hosts/<host>/endpoints/<eid>: an endpoint on one host, for restart. */
+struct host_endpoint_record {
+    char endpoint_id[RECORD_TEXT_MAX];
+    char network_id[RECORD_TEXT_MAX];
+    char ip[RECORD_TEXT_MAX]; /* "a.b.c.d/len" */
+    char mac[RECORD_TEXT_MAX];
+};
+
+char *overlay_record_encode(const struct overlay_record *rec);
+int overlay_record_decode(const char *text, struct overlay_record *rec, struct weft_err *err);
+char *peer_record_encode(const struct peer_record *rec);
+int peer_record_decode(const char *text, struct peer_record *rec, struct weft_err *err);
+char *member_record_encode(const struct member_record *rec);
+int member_record_decode(const char *text, struct member_record *rec, struct weft_err *err);
+char *host_network_record_encode(const struct host_network_record *rec);
+int host_network_record_decode(const char *text, struct host_network_record *rec,
+                               struct weft_err *err);
+char *host_endpoint_record_encode(const struct host_endpoint_record *rec);
+int host_endpoint_record_decode(const char *text, struct host_endpoint_record *rec,
+                                struct weft_err *err);
+
+#endif
