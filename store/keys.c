@@ -111,6 +111,9 @@ int key_parse_fabric(const char *key, char *subnet, int subnet_len, char *kind, 
         copy_part(kind, kind_len, kind_start + 1, name_start) < 0 ||
         copy_part(name, name_len, name_start + 1, name_start + 1 + strlen(name_start + 1)) < 0)
         return -1;
+    /* Only the two kinds keys.h documents: anything else is not ours to interpret. */
+    if (strcmp(kind, "members") != 0 && strcmp(kind, "peers") != 0)
+        return -1;
     char *underscore = strrchr(subnet, '_');
     if (!underscore)
         return -1;

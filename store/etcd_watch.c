@@ -1,0 +1,393 @@
+/*
+ * etcd_watch.c: list+watch of a prefix on a background thread (see etcd.h).
+ *
+ * Owns one thread and one streaming curl handle per watch. The thread lists
+ * the prefix (SYNC_BEGIN, PUT..., SYNC_END at revision R), then streams
+ * POST /v3/watch from R + 1, splitting the chunked answer on newlines. A broken
+ * stream resumes from the last revision seen + 1; compaction, cancellation or
+ * an outage sends it back to a fresh list. Callers: etcd_watch_start/stop only.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "store/etcd_internal.h"
+
+#define BACKOFF_MIN_MS 200
+#define BACKOFF_MAX_MS 2000
+/* A stream that stays up this long counts as healthy: its breaking is news, not a loop. */
+#define HEALTHY_STREAM_MS 1000
+/* etcd sends progress notifications only every 10 minutes; an idle stream is recycled
+ * after this long without a byte, which costs one reconnect and loses nothing. */
+#define IDLE_STREAM_S 60L
+
+enum stream_outcome {
+    STREAM_STOPPED,     /* etcd_watch_stop asked */
+    STREAM_BROKEN,      /* was watching, connection ended: resume from last + 1 */
+    STREAM_RESYNC,      /* compacted or canceled: list again */
+    STREAM_UNREACHABLE, /* no member would start a watch */
+};
+
+struct etcd_watch {
+    struct etcd *etcd; /* borrowed; must outlive the watch */
+    char *prefix;
+    etcd_watch_fn fn;
+    void *ctx;
+    pthread_t thread;
+    atomic_bool stop;
+    pthread_mutex_t lock; /* with cond: interruptible sleeps */
+    pthread_cond_t cond;
+    CURL *stream;
+
+    /* Touched only by the watch thread. */
+    char *buf;
+    size_t len, cap;
+    int64_t last_rev; /* every event up to here has been delivered */
+    bool created, resync, stream_failed;
+    char stream_error[256];
+};
+
+static void deliver(struct etcd_watch *w, enum etcd_event_type type, const char *key,
+                    const char *value, int64_t revision)
+{
+    struct etcd_event ev = {.type = type, .key = key, .value = value, .revision = revision};
+    w->fn(w->ctx, &ev);
+}
+
+static int stop_check(void *clientp, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                      curl_off_t ulnow)
+{
+    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+    return atomic_load(&((struct etcd_watch *)clientp)->stop) ? 1 : 0;
+}
+
+/* Sleeps ms, returning early when the watch is stopped. */
+static void watch_sleep(struct etcd_watch *w, long ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += ms / 1000;
+    until.tv_nsec += (ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&w->lock);
+    while (!atomic_load(&w->stop) && pthread_cond_timedwait(&w->cond, &w->lock, &until) == 0)
+        ;
+    pthread_mutex_unlock(&w->lock);
+}
+
+static long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* Step 1: the whole prefix as SYNC_BEGIN, PUT..., SYNC_END. */
+static int watch_list(struct etcd_watch *w, struct weft_err *err)
+{
+    struct etcd_kvs kvs;
+    if (etcd_range_prefix(w->etcd, w->prefix, &kvs, &w->stop, err) < 0)
+        return -1;
+    deliver(w, ETCD_EVENT_SYNC_BEGIN, NULL, NULL, kvs.revision);
+    for (size_t i = 0; i < kvs.count; i++)
+        deliver(w, ETCD_EVENT_PUT, kvs.items[i].key, kvs.items[i].value, kvs.items[i].mod_revision);
+    deliver(w, ETCD_EVENT_SYNC_END, NULL, NULL, kvs.revision);
+    w->last_rev = kvs.revision;
+    etcd_kvs_free(&kvs);
+    return 0;
+}
+
+static void handle_events(struct etcd_watch *w, json_t *events)
+{
+    size_t i;
+    json_t *event;
+    json_array_foreach(events, i, event)
+    {
+        struct etcd_kv kv;
+        if (etcd_kv_from_json(json_object_get(event, "kv"), &kv) < 0) {
+            log_warn("store watch event undecodable", "prefix=%s", w->prefix);
+            continue;
+        }
+        const char *type = json_string_value(json_object_get(event, "type"));
+        bool is_delete = type && strcmp(type, "DELETE") == 0; /* a PUT has no "type" */
+        deliver(w, is_delete ? ETCD_EVENT_DELETE : ETCD_EVENT_PUT, kv.key,
+                is_delete ? NULL : kv.value, kv.mod_revision);
+        if (kv.mod_revision > w->last_rev)
+            w->last_rev = kv.mod_revision;
+        etcd_kv_clear(&kv);
+    }
+}
+
+/* One line of the stream. Returns -1 to end the stream. */
+static int handle_line(struct etcd_watch *w, const char *line, size_t len)
+{
+    json_t *json = json_loadb(line, len, 0, NULL);
+    if (!json) {
+        snprintf(w->stream_error, sizeof(w->stream_error), "undecodable watch answer");
+        return -1;
+    }
+    int rc = 0;
+    json_t *result = json_object_get(json, "result");
+    json_t *error = json_object_get(json, "error");
+    if (!result) {
+        const char *msg = json_string_value(json_object_get(error, "message"));
+        snprintf(w->stream_error, sizeof(w->stream_error), "%s", msg ? msg : "watch error");
+        rc = -1;
+    } else if (json_is_true(json_object_get(result, "canceled")) ||
+               etcd_json_int64(result, "compact_revision") > 0) {
+        /* etcd leaves a canceled watch's response open: end it and list afresh. */
+        const char *reason = json_string_value(json_object_get(result, "cancel_reason"));
+        snprintf(w->stream_error, sizeof(w->stream_error),
+                 "watch canceled%s%s (compacted at %" PRId64 ")", reason ? ": " : "",
+                 reason ? reason : "", etcd_json_int64(result, "compact_revision"));
+        w->resync = true;
+        rc = -1;
+    } else if (json_is_true(json_object_get(result, "created"))) {
+        w->created = true;
+    } else {
+        json_t *events = json_object_get(result, "events");
+        if (json_array_size(events) > 0) {
+            handle_events(w, events);
+        } else {
+            /* A progress notification: nothing for us up to the header revision. */
+            int64_t rev = etcd_json_int64(json_object_get(result, "header"), "revision");
+            if (rev > w->last_rev)
+                w->last_rev = rev;
+        }
+    }
+    json_decref(json);
+    return rc;
+}
+
+static size_t stream_write(char *data, size_t size, size_t nmemb, void *userdata)
+{
+    struct etcd_watch *w = userdata;
+    size_t n = size * nmemb;
+    if (w->len + n + 1 > w->cap) {
+        size_t cap = w->cap ? w->cap : 4096;
+        while (cap < w->len + n + 1)
+            cap *= 2;
+        char *buf = realloc(w->buf, cap);
+        if (!buf)
+            return 0;
+        w->buf = buf;
+        w->cap = cap;
+    }
+    memcpy(w->buf + w->len, data, n);
+    w->len += n;
+    w->buf[w->len] = '\0';
+    long status = 0;
+    curl_easy_getinfo(w->stream, CURLINFO_RESPONSE_CODE, &status);
+    if (status != 200)
+        return w->len < 65536 ? n : 0; /* keep the error body for the message */
+    /* Chunks do not follow object boundaries: handle complete lines only. */
+    size_t done = 0;
+    char *nl;
+    while ((nl = memchr(w->buf + done, '\n', w->len - done))) {
+        size_t line_len = (size_t)(nl - (w->buf + done));
+        if (line_len > 0 && handle_line(w, w->buf + done, line_len) < 0) {
+            w->stream_failed = true;
+            return 0; /* aborts the transfer */
+        }
+        done += line_len + 1;
+    }
+    memmove(w->buf, w->buf + done, w->len - done);
+    w->len -= done;
+    return n;
+}
+
+/* Step 2: one watch stream from last_rev + 1, on the first member that takes it. */
+static enum stream_outcome watch_stream(struct etcd_watch *w, struct weft_err *err)
+{
+    struct etcd *etcd = w->etcd;
+    char start_rev[32];
+    snprintf(start_rev, sizeof(start_rev), "%" PRId64, w->last_rev + 1);
+    json_t *body = json_pack("{s:{s:o, s:o, s:s, s:b}}", "create_request", "key",
+                             etcd_json_b64(w->prefix, strlen(w->prefix)), "range_end",
+                             etcd_json_range_end(w->prefix), "start_revision", start_rev,
+                             "progress_notify", 1);
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    if (!text) {
+        weft_errf(err, "out of memory");
+        return STREAM_UNREACHABLE;
+    }
+    CURL *h = w->stream;
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, text);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(text));
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, stream_write);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, w);
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, stop_check);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, w);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, atomic_load(&etcd->timeout_ms));
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, IDLE_STREAM_S);
+
+    char failures[WEFT_ERR_MAX - 64] = "";
+    enum stream_outcome outcome = STREAM_UNREACHABLE;
+    size_t start = atomic_load(&etcd->current);
+    for (size_t i = 0; i < etcd->member_count; i++) {
+        size_t m = (start + i) % etcd->member_count;
+        const char *member = etcd->members[m];
+        char url[512];
+        snprintf(url, sizeof(url), "http://%s/v3/watch", member);
+        curl_easy_setopt(h, CURLOPT_URL, url);
+        w->len = 0;
+        w->created = w->resync = w->stream_failed = false;
+        w->stream_error[0] = '\0';
+        CURLcode cc = curl_easy_perform(h);
+        if (atomic_load(&w->stop)) {
+            outcome = STREAM_STOPPED;
+            break;
+        }
+        long status = 0;
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+        const char *why = w->stream_error[0] ? w->stream_error : curl_easy_strerror(cc);
+        if (status != 200 && status != 0) {
+            snprintf(w->stream_error, sizeof(w->stream_error), "HTTP status %ld", status);
+            why = w->stream_error;
+        }
+        if (w->created || w->resync) {
+            atomic_store(&etcd->current, m);
+            weft_errf(err, "(%s): %s", member, cc == CURLE_OK ? "stream ended" : why);
+            outcome = w->resync ? STREAM_RESYNC : STREAM_BROKEN;
+            break;
+        }
+        size_t used = strlen(failures);
+        snprintf(failures + used, sizeof(failures) - used, "%s(%s): %s", used ? "; " : "", member,
+                 why);
+    }
+    if (outcome == STREAM_UNREACHABLE)
+        weft_errf(err, "store unreachable %s", failures);
+    free(text);
+    /* The handle must not point at freed memory between streams. */
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, NULL);
+    return outcome;
+}
+
+static void *watch_main(void *arg)
+{
+    struct etcd_watch *w = arg;
+    bool need_list = true, disconnected = false;
+    long backoff = BACKOFF_MIN_MS;
+    while (!atomic_load(&w->stop)) {
+        struct weft_err err = {""};
+        if (need_list) {
+            if (watch_list(w, &err) < 0) {
+                if (atomic_load(&w->stop))
+                    break;
+                if (!disconnected) {
+                    log_warn("store watch disconnected", "prefix=%s error=\"%s\"", w->prefix,
+                             err.msg);
+                    deliver(w, ETCD_EVENT_DISCONNECTED, NULL, NULL, 0);
+                    disconnected = true;
+                }
+                watch_sleep(w, backoff);
+                backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
+                continue;
+            }
+            if (disconnected)
+                log_info("store watch resynced", "prefix=%s revision=%" PRId64, w->prefix,
+                         w->last_rev);
+            need_list = false;
+        }
+        long started = now_ms();
+        enum stream_outcome outcome = watch_stream(w, &err);
+        bool healthy = w->created && now_ms() - started >= HEALTHY_STREAM_MS;
+        if (w->created) {
+            disconnected = false;
+            if (healthy)
+                backoff = BACKOFF_MIN_MS;
+        }
+        switch (outcome) {
+        case STREAM_STOPPED:
+            break;
+        case STREAM_BROKEN:
+            log_info("store watch stream ended, resuming",
+                     "prefix=%s revision=%" PRId64 " error=\"%s\"", w->prefix, w->last_rev + 1,
+                     err.msg);
+            break;
+        case STREAM_RESYNC:
+            log_info("store watch must list again", "prefix=%s error=\"%s\"", w->prefix, err.msg);
+            need_list = true;
+            break;
+        case STREAM_UNREACHABLE:
+            /* Events may be missed for good (compaction) while we are away: list afresh. */
+            need_list = true;
+            if (!disconnected) {
+                log_warn("store watch disconnected", "prefix=%s error=\"%s\"", w->prefix, err.msg);
+                deliver(w, ETCD_EVENT_DISCONNECTED, NULL, NULL, 0);
+                disconnected = true;
+            }
+            break;
+        }
+        if (outcome == STREAM_STOPPED)
+            break;
+        if (!healthy) {
+            watch_sleep(w, backoff);
+            backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
+        }
+    }
+    return NULL;
+}
+
+static void watch_free(struct etcd_watch *w)
+{
+    if (w->stream)
+        curl_easy_cleanup(w->stream);
+    pthread_cond_destroy(&w->cond);
+    pthread_mutex_destroy(&w->lock);
+    free(w->buf);
+    free(w->prefix);
+    free(w);
+}
+
+int etcd_watch_start(struct etcd *etcd, const char *prefix, etcd_watch_fn fn, void *ctx,
+                     struct etcd_watch **out, struct weft_err *err)
+{
+    *out = NULL;
+    struct etcd_watch *w = calloc(1, sizeof(*w));
+    if (!w)
+        return weft_errf(err, "out of memory");
+    w->etcd = etcd;
+    w->fn = fn;
+    w->ctx = ctx;
+    atomic_init(&w->stop, false);
+    pthread_mutex_init(&w->lock, NULL);
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&w->cond, &attr);
+    pthread_condattr_destroy(&attr);
+    w->prefix = strdup(prefix);
+    w->stream = etcd_handle_new(etcd);
+    if (!w->prefix || !w->stream) {
+        watch_free(w);
+        return weft_errf(err, "out of memory");
+    }
+    int rc = pthread_create(&w->thread, NULL, watch_main, w);
+    if (rc != 0) {
+        watch_free(w);
+        return weft_errf(err, "starting the store watch thread: %s", strerror(rc));
+    }
+    *out = w;
+    return 0;
+}
+
+void etcd_watch_stop(struct etcd_watch *w)
+{
+    if (!w)
+        return;
+    pthread_mutex_lock(&w->lock);
+    atomic_store(&w->stop, true);
+    pthread_cond_broadcast(&w->cond);
+    pthread_mutex_unlock(&w->lock);
+    pthread_join(w->thread, NULL);
+    watch_free(w);
+}
