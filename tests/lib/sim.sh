@@ -1,0 +1,412 @@
+# shellcheck shell=bash
+# sim.sh: simulated hosts for weft's integration tests, end-to-end test and demo.
+#
+# Source it from bash (as root), then call sim_init once. Every simulated thing is
+# named after a run tag (wt<pid>): network namespaces "<tag>-<name>", state under
+# build/sim/<tag>/, processes in the pids cgroup /<tag>. sim_cleanup (run from the
+# EXIT/INT/TERM trap that sim_init sets) stops what was started, by recorded pid
+# and by that cgroup, unmounts, deletes the namespaces and the state directory.
+# Nothing is created in the root network namespace; no namespace gets a default route.
+#
+# Layout: one "switch" namespace holding bridge br0; each host (sim_host) and etcd
+# (sim_etcd) is a namespace with eth0 wired to it, addresses in 192.168.77.0/24.
+
+SIM_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+SIM_DOCKER=/usr/bin/docker # /usr/local/bin/docker is a different client
+SIM_DOCKERD=/usr/sbin/dockerd
+SIM_ETCD_IP=192.168.77.250
+SIM_PREFIX=24
+SIM_IMAGE=weft-test
+SIM_IMAGE_TAR=$SIM_REPO/build/weft-test-image.tar
+SIM_CG_BASE=/sys/fs/cgroup/pids
+SIM_TAG=
+SIM_DIR=
+SIM_CLEANED=0
+
+sim_log() { printf '[sim %s] %s\n' "$(date +%T)" "$*" >&2; }
+
+# ---------- assertions ----------
+
+# fail MESSAGE: report and stop the test (the trap cleans up).
+fail() {
+    printf 'FAIL: %s\n' "$*" >&2
+    exit 1
+}
+
+# check DESCRIPTION COMMAND...: runs COMMAND; fails the test with its output if it fails.
+check() {
+    local desc=$1 out
+    shift
+    if out=$("$@" 2>&1); then
+        printf 'ok   %s\n' "$desc"
+    else
+        printf '%s\n' "$out" | tail -n 20 >&2
+        fail "$desc (command: $*)"
+    fi
+}
+
+# check_not DESCRIPTION COMMAND...: passes when COMMAND fails.
+check_not() {
+    local desc=$1 out
+    shift
+    if out=$("$@" 2>&1); then
+        printf '%s\n' "$out" | tail -n 20 >&2
+        fail "$desc (command unexpectedly succeeded: $*)"
+    fi
+    printf 'ok   %s\n' "$desc"
+}
+
+# wait_for SECONDS COMMAND...: polls COMMAND every 0.1 s until it succeeds.
+wait_for() {
+    local deadline=$((SECONDS + $1))
+    shift
+    while :; do
+        "$@" >/dev/null 2>&1 && return 0
+        [ "$SECONDS" -ge "$deadline" ] && return 1
+        sleep 0.1
+    done
+}
+
+# ---------- lifecycle ----------
+
+# sim_init: picks the run tag, creates the state dir and the cgroup, sets the trap,
+# and removes what earlier runs left behind when their process is gone.
+sim_init() {
+    [ "$(id -u)" -eq 0 ] || { echo "sim.sh: needs root" >&2; exit 1; }
+    for t in ip nsenter unshare curl etcd; do
+        command -v "$t" >/dev/null || { echo "sim.sh: missing $t" >&2; exit 1; }
+    done
+    sim_reap_stale
+    SIM_TAG=wt$$
+    SIM_DIR=$SIM_REPO/build/sim/$SIM_TAG
+    SIM_CLEANED=0
+    mkdir -p "$SIM_DIR"
+    mkdir -p "$SIM_CG_BASE/$SIM_TAG" 2>/dev/null || true
+    trap 'sim_cleanup' EXIT
+    trap 'sim_cleanup; exit 130' INT
+    trap 'sim_cleanup; exit 143' TERM
+    sim_log "run tag $SIM_TAG, state in $SIM_DIR"
+}
+
+# sim_reap_stale: cleans runs whose owning shell (the pid in the tag) has died.
+sim_reap_stale() {
+    local d tag pid
+    for d in "$SIM_REPO"/build/sim/wt*; do
+        [ -d "$d" ] || continue
+        tag=$(basename "$d")
+        pid=${tag#wt}
+        [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && continue
+        sim_log "removing stale run $tag"
+        (SIM_TAG=$tag SIM_DIR=$d SIM_CLEANED=0 sim_cleanup)
+    done
+    # Namespaces of a dead run whose state dir is already gone.
+    local ns
+    for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -E '^wt[0-9]+-' || true); do
+        pid=${ns%%-*}
+        pid=${pid#wt}
+        kill -0 "$pid" 2>/dev/null && continue
+        ip netns del "$ns" 2>/dev/null || true
+    done
+}
+
+sim_ns() { echo "$SIM_TAG-$1"; }
+
+# sim_ns_exec NAME COMMAND...: runs COMMAND in the namespace of host/etcd/container NAME.
+sim_ns_exec() {
+    local ns=$1
+    shift
+    nsenter --net="/run/netns/$SIM_TAG-$ns" "$@"
+}
+
+# Starts "$@" in the background inside our cgroup; the pid lands in $SIM_LAST_PID.
+sim_spawn() {
+    local log=$1
+    shift
+    (
+        echo "$BASHPID" >"$SIM_CG_BASE/$SIM_TAG/cgroup.procs" 2>/dev/null || true
+        exec "$@"
+    ) >>"$log" 2>&1 </dev/null &
+    SIM_LAST_PID=$!
+}
+
+# sim_switch: the L2 segment every host is wired to.
+sim_switch() {
+    local ns
+    ns=$(sim_ns sw)
+    ip netns add "$ns"
+    ip -n "$ns" link set lo up
+    ip -n "$ns" link add br0 type bridge
+    ip -n "$ns" link set br0 up
+}
+
+# Wires namespace NAME (created here) to the switch with ADDR on its eth0.
+sim_wire() {
+    local name=$1 addr=$2 ns sw
+    ns=$(sim_ns "$name")
+    sw=$(sim_ns sw)
+    ip netns add "$ns"
+    ip -n "$ns" link set lo up
+    ip -n "$sw" link add "p-$name" type veth peer name eth0 netns "$ns"
+    ip -n "$sw" link set "p-$name" master br0 up
+    ip -n "$ns" addr add "$addr/$SIM_PREFIX" dev eth0
+    ip -n "$ns" link set eth0 up
+}
+
+# sim_host NAME ADDR: a host namespace with eth0 = ADDR/24 on the switch (MTU 1500).
+sim_host() {
+    local name=$1 addr=$2 d
+    d=$SIM_DIR/$name
+    mkdir -p "$d/plugins" "$d/etc-docker"
+    echo "$addr" >"$d/addr"
+    sim_wire "$name" "$addr"
+}
+
+sim_host_addr() { cat "$SIM_DIR/$1/addr"; }
+sim_host_dir() { echo "$SIM_DIR/$1"; }
+
+# sim_etcd: a one-member etcd at $SIM_ETCD_IP:2379 in its own namespace.
+sim_etcd() {
+    local d=$SIM_DIR/etcd
+    mkdir -p "$d"
+    sim_wire etcd "$SIM_ETCD_IP"
+    sim_spawn "$d/etcd.log" nsenter --net="/run/netns/$(sim_ns etcd)" etcd --name kv \
+        --data-dir "$d/data" \
+        --listen-client-urls "http://$SIM_ETCD_IP:2379" \
+        --advertise-client-urls "http://$SIM_ETCD_IP:2379" \
+        --listen-peer-urls http://127.0.0.1:2380 \
+        --initial-advertise-peer-urls http://127.0.0.1:2380 \
+        --initial-cluster kv=http://127.0.0.1:2380
+    echo "$SIM_LAST_PID" >"$d/pid"
+    if ! wait_for 30 sim_ns_exec etcd curl -fsS -m 2 "http://$SIM_ETCD_IP:2379/health"; then
+        tail -n 20 "$d/etcd.log" >&2
+        fail "etcd did not become healthy"
+    fi
+}
+
+sim_etcd_url() { echo "etcd://$SIM_ETCD_IP:2379"; }
+
+# sim_etcdctl ARGS...: etcdctl against the simulated etcd.
+sim_etcdctl() {
+    sim_ns_exec etcd env ETCDCTL_API=3 etcdctl --endpoints "http://$SIM_ETCD_IP:2379" "$@"
+}
+
+# ---------- weft ----------
+
+# sim_weft HOST [ARGS...]: starts the weft daemon ($WEFT_BIN, default build/weft) in
+# HOST's namespace with its socket in HOST's plugin dir; waits for the socket.
+sim_weft() {
+    local host=$1 d bin
+    shift
+    d=$SIM_DIR/$host
+    bin=${WEFT_BIN:-$SIM_REPO/build/weft}
+    [[ "$bin" = /* ]] || bin=$SIM_REPO/$bin
+    [ -x "$bin" ] || fail "weft binary $bin missing (run make)"
+    rm -f "$d/plugins/weft.sock"
+    echo "=== start $(date +%T) $bin" >>"$d/weft.log"
+    sim_spawn "$d/weft.log" env ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}" \
+        nsenter --net="/run/netns/$(sim_ns "$host")" "$bin" daemon \
+        --store "$(sim_etcd_url)" --advertise "$(sim_host_addr "$host")" \
+        --socket "$d/plugins/weft.sock" "$@"
+    echo "$SIM_LAST_PID" >"$d/weft.pid"
+    if ! wait_for 15 test -S "$d/plugins/weft.sock"; then
+        tail -n 30 "$d/weft.log" >&2
+        fail "weft on $host did not create its socket"
+    fi
+    kill -0 "$SIM_LAST_PID" 2>/dev/null || { tail -n 30 "$d/weft.log" >&2; fail "weft on $host exited"; }
+}
+
+# sim_weft_stop HOST: SIGTERM by recorded pid; returns 1 if it needed SIGKILL.
+sim_weft_stop() {
+    local f=$SIM_DIR/$1/weft.pid
+    [ -f "$f" ] || return 0
+    sim_stop_pid "$(cat "$f")" 10
+    local rc=$?
+    rm -f "$f"
+    return $rc
+}
+
+# sim_weft_pid HOST
+sim_weft_pid() { cat "$SIM_DIR/$1/weft.pid"; }
+
+# sim_plugin_call HOST PATH [JSON]: POSTs to weft's socket on HOST as Docker does.
+# Prints the body; returns nonzero on a non-2xx answer.
+sim_plugin_call() {
+    local host=$1 path=$2 body=${3:-} out code
+    out=$(curl -sS -m 30 --unix-socket "$SIM_DIR/$host/plugins/weft.sock" -X POST \
+        -H 'Accept: application/vnd.docker.plugins.v1.2+json' \
+        --data-binary "$body" -w '\n%{http_code}' "http://localhost/${path#/}") || return 2
+    code=${out##*$'\n'}
+    printf '%s\n' "${out%$'\n'*}"
+    [[ "$code" == 2* ]]
+}
+
+# ---------- docker ----------
+
+# sim_image_tar: builds (once, cached in build/) a tarball of a busybox root.
+sim_image_tar() {
+    [ -s "$SIM_IMAGE_TAR" ] && return 0
+    [ -x /bin/busybox ] || fail "busybox-static is not installed"
+    local root a
+    root=$(mktemp -d "$SIM_REPO/build/.image.XXXXXX")
+    mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,etc,proc,sys,dev,tmp,root,var,run}
+    cp /bin/busybox "$root/bin/busybox"
+    for a in $(/bin/busybox --list); do
+        [ -e "$root/bin/$a" ] || ln -s busybox "$root/bin/$a"
+    done
+    echo 'root:x:0:0:root:/root:/bin/sh' >"$root/etc/passwd"
+    echo 'root:x:0:' >"$root/etc/group"
+    tar -C "$root" -cf "$SIM_IMAGE_TAR.tmp" . && mv "$SIM_IMAGE_TAR.tmp" "$SIM_IMAGE_TAR"
+    rm -rf "$root"
+}
+
+# sim_dockerd HOST: a dockerd of its own in HOST's namespace, with a private mount
+# namespace where HOST's plugin dir is /run/docker/plugins; imports the test image.
+sim_dockerd() {
+    local host=$1 d
+    d=$SIM_DIR/$host
+    mkdir -p /run/docker/plugins "$d/docker" "$d/exec"
+    echo '{}' >"$d/daemon.json"
+    sim_spawn "$d/dockerd.log" nsenter --net="/run/netns/$(sim_ns "$host")" \
+        unshare -m --propagation private sh -c '
+            mount --bind "$1/plugins" /run/docker/plugins &&
+            mount --bind "$1/etc-docker" /etc/docker &&
+            exec "$2" --data-root "$1/docker" --exec-root "$1/exec" \
+                -H "unix://$1/docker.sock" --pidfile "$1/dockerd.pid" \
+                --config-file "$1/daemon.json" --cgroup-parent "$3" \
+                --bridge=none --iptables=false --ip-forward=false --ip-masq=false \
+                --storage-driver=vfs --shutdown-timeout=2' \
+        sh "$d" "$SIM_DOCKERD" "/$SIM_TAG/$host-ctr"
+    echo "$SIM_LAST_PID" >"$d/dockerd.spawn.pid"
+    if ! wait_for 60 sim_docker "$host" info; then
+        tail -n 30 "$d/dockerd.log" >&2
+        fail "dockerd on $host did not answer"
+    fi
+    sim_image_tar
+    sim_docker "$host" import "$SIM_IMAGE_TAR" "$SIM_IMAGE" >/dev/null ||
+        fail "importing $SIM_IMAGE on $host"
+}
+
+# sim_docker HOST ARGS...: the docker client pointed at HOST's dockerd.
+sim_docker() {
+    local host=$1
+    shift
+    "$SIM_DOCKER" -H "unix://$SIM_DIR/$host/docker.sock" "$@"
+}
+
+# ---------- fake containers (no Docker) ----------
+
+# sim_fake_container HOST NAME SRCNAME ADDR/LEN [MAC]: does what Docker does after
+# Join: moves veth SRCNAME from HOST into a new namespace NAME, renames it eth0,
+# sets the address (and MAC), brings it up.
+sim_fake_container() {
+    local host=$1 name=$2 src=$3 addr=$4 mac=${5:-} ns
+    ns=$(sim_ns "$name")
+    ip netns add "$ns"
+    ip -n "$ns" link set lo up
+    ip -n "$(sim_ns "$host")" link set "$src" netns "$ns" || return 1
+    ip -n "$ns" link set "$src" name eth0
+    [ -n "$mac" ] && ip -n "$ns" link set eth0 address "$mac"
+    ip -n "$ns" addr add "$addr" dev eth0
+    ip -n "$ns" link set eth0 up
+}
+
+# sim_fake_container_del HOST NAME SRCNAME: Docker tearing the sandbox down after
+# Leave: eth0 goes back to HOST under its old name, then the namespace is deleted.
+sim_fake_container_del() {
+    local host=$1 name=$2 src=$3 ns
+    ns=$(sim_ns "$name")
+    ip -n "$ns" link set eth0 down 2>/dev/null
+    ip -n "$ns" link set eth0 name "$src" 2>/dev/null &&
+        ip -n "$ns" link set "$src" netns "$(sim_ns "$host")" 2>/dev/null
+    ip netns del "$ns" 2>/dev/null || true
+}
+
+# sim_json_str KEY: the first string value of KEY in the JSON on stdin (flat lookups
+# only; enough for plugin answers, and needs no jq).
+sim_json_str() {
+    grep -o "\"$1\" *: *\"[^\"]*\"" | head -n 1 | sed 's/.*: *"\(.*\)"$/\1/'
+}
+
+# sim_random_id: a Docker-style 64-hex-digit ID.
+sim_random_id() { od -An -N32 -tx1 /dev/urandom | tr -d ' \n'; }
+
+# ---------- cleanup ----------
+
+# sim_stop_pid PID SECONDS: SIGTERM, wait, then SIGKILL. Returns 1 if killed.
+sim_stop_pid() {
+    local pid=$1 t=$(($2 * 10))
+    [ -n "$pid" ] || return 0
+    kill -0 "$pid" 2>/dev/null || return 0
+    kill -TERM "$pid" 2>/dev/null
+    while [ "$t" -gt 0 ] && kill -0 "$pid" 2>/dev/null; do
+        # Reap it if it is our child, so kill -0 stops seeing a zombie.
+        if [ -d "/proc/$pid" ] && grep -q '^State:.*Z' "/proc/$pid/status" 2>/dev/null; then
+            wait "$pid" 2>/dev/null
+            return 0
+        fi
+        sleep 0.1
+        t=$((t - 1))
+    done
+    if kill -0 "$pid" 2>/dev/null && ! grep -q '^State:.*Z' "/proc/$pid/status" 2>/dev/null; then
+        kill -KILL "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+        return 1
+    fi
+    wait "$pid" 2>/dev/null
+    return 0
+}
+
+# Every pid in cgroup directory $1 and below.
+sim_cg_pids() {
+    [ -d "$1" ] || return 0
+    find "$1" -name cgroup.procs -exec cat {} + 2>/dev/null
+}
+
+# sim_cleanup: idempotent; safe after a partial setup or with a dead run's tag.
+sim_cleanup() {
+    local rc=$?
+    [ "$SIM_CLEANED" = 1 ] && return $rc
+    SIM_CLEANED=1
+    [ -n "$SIM_TAG" ] && [ -n "$SIM_DIR" ] || return $rc
+    set +e
+    trap - EXIT INT TERM
+    local d host pid cg=$SIM_CG_BASE/$SIM_TAG
+    # Containers first, so dockerd stops quickly; then the daemons.
+    for d in "$SIM_DIR"/*/; do
+        [ -S "$d/docker.sock" ] || continue
+        host=$(basename "$d")
+        local ids
+        ids=$(timeout 10 "$SIM_DOCKER" -H "unix://$d/docker.sock" ps -aq 2>/dev/null)
+        [ -n "$ids" ] && timeout 20 "$SIM_DOCKER" -H "unix://$d/docker.sock" rm -f $ids >/dev/null 2>&1
+    done
+    for d in "$SIM_DIR"/*/; do
+        for f in dockerd.pid dockerd.spawn.pid; do
+            [ -f "$d/$f" ] && sim_stop_pid "$(cat "$d/$f")" 15
+        done
+    done
+    for d in "$SIM_DIR"/*/; do
+        [ -f "$d/weft.pid" ] && sim_stop_pid "$(cat "$d/weft.pid")" 10
+        [ -f "$d/pid" ] && sim_stop_pid "$(cat "$d/pid")" 10
+    done
+    # Whatever is left in our cgroup (containerd, shims, container processes).
+    for _ in 1 2 3 4 5 6 7 8 9 10; do
+        pid=$(sim_cg_pids "$cg")
+        [ -z "$pid" ] && break
+        kill -KILL $pid 2>/dev/null
+        sleep 0.2
+    done
+    [ -d "$cg" ] && find "$cg" -depth -type d -exec rmdir {} \; 2>/dev/null
+    # Cgroups runc made in the other hierarchies for our containers.
+    for d in /sys/fs/cgroup/*/"$SIM_TAG"; do
+        [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null
+    done
+    # Mounts left under the state dir (there should be none: dockerd's are private).
+    awk -v p="$SIM_DIR" 'index($2, p) == 1 {print $2}' /proc/self/mounts | sort -r |
+        while read -r m; do umount -l "$m" 2>/dev/null; done
+    for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^$SIM_TAG-"); do
+        ip netns del "$ns" 2>/dev/null
+    done
+    rm -rf "$SIM_DIR"
+    rmdir "$SIM_REPO/build/sim" 2>/dev/null
+    return $rc
+}
