@@ -4,7 +4,9 @@
  * etcd_fixture_start() runs etcd on 127.0.0.1 with free ports and a fresh data
  * directory, waits until it answers, and fills endpoint ("127.0.0.1:PORT").
  * etcd_fixture_stop() kills that etcd by the pid it recorded and removes the
- * directory. Header-only so each test program includes it once.
+ * directory. etcd_fixture_kill() stops only the process and etcd_fixture_restart()
+ * runs a new one on the same ports and data, for outage tests. Header-only so
+ * each test program includes it once.
  */
 #ifndef WEFT_ETCD_FIXTURE_H
 #define WEFT_ETCD_FIXTURE_H
@@ -25,6 +27,7 @@
 struct etcd_fixture {
     pid_t pid;
     int client_port;
+    int peer_port;
     char endpoint[64];
     char data_dir[128];
 };
@@ -57,20 +60,12 @@ static int etcd_fixture_port_open(int port)
     return ok;
 }
 
-static int etcd_fixture_start(struct etcd_fixture *fx)
+/* Runs etcd on the recorded ports and data directory and waits until it answers. */
+static int etcd_fixture_spawn(struct etcd_fixture *fx)
 {
-    memset(fx, 0, sizeof(*fx));
-    int peer_port = etcd_fixture_free_port();
-    fx->client_port = etcd_fixture_free_port();
-    if (peer_port < 0 || fx->client_port < 0 || peer_port == fx->client_port)
-        return -1;
-    snprintf(fx->data_dir, sizeof(fx->data_dir), "/tmp/weft-test-etcd-XXXXXX");
-    if (!mkdtemp(fx->data_dir))
-        return -1;
-    snprintf(fx->endpoint, sizeof(fx->endpoint), "127.0.0.1:%d", fx->client_port);
     char client_url[64], peer_url[64], cluster[96];
     snprintf(client_url, sizeof(client_url), "http://127.0.0.1:%d", fx->client_port);
-    snprintf(peer_url, sizeof(peer_url), "http://127.0.0.1:%d", peer_port);
+    snprintf(peer_url, sizeof(peer_url), "http://127.0.0.1:%d", fx->peer_port);
     snprintf(cluster, sizeof(cluster), "kv=%s", peer_url);
     fx->pid = fork();
     if (fx->pid < 0)
@@ -97,13 +92,40 @@ static int etcd_fixture_start(struct etcd_fixture *fx)
     return -1;
 }
 
-static void etcd_fixture_stop(struct etcd_fixture *fx)
+static int etcd_fixture_start(struct etcd_fixture *fx)
+{
+    memset(fx, 0, sizeof(*fx));
+    fx->peer_port = etcd_fixture_free_port();
+    fx->client_port = etcd_fixture_free_port();
+    if (fx->peer_port < 0 || fx->client_port < 0 || fx->peer_port == fx->client_port)
+        return -1;
+    snprintf(fx->data_dir, sizeof(fx->data_dir), "/tmp/weft-test-etcd-XXXXXX");
+    if (!mkdtemp(fx->data_dir))
+        return -1;
+    snprintf(fx->endpoint, sizeof(fx->endpoint), "127.0.0.1:%d", fx->client_port);
+    return etcd_fixture_spawn(fx);
+}
+
+/* Stops the etcd process (by its recorded pid), keeping ports and data for a restart. */
+static void etcd_fixture_kill(struct etcd_fixture *fx)
 {
     if (fx->pid > 0) {
         kill(fx->pid, SIGTERM);
         waitpid(fx->pid, NULL, 0);
         fx->pid = 0;
     }
+}
+
+/* A new etcd process on the same ports and data directory. */
+static inline int etcd_fixture_restart(struct etcd_fixture *fx)
+{
+    etcd_fixture_kill(fx);
+    return etcd_fixture_spawn(fx);
+}
+
+static void etcd_fixture_stop(struct etcd_fixture *fx)
+{
+    etcd_fixture_kill(fx);
     if (fx->data_dir[0]) {
         char cmd[192];
         snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fx->data_dir);

@@ -173,6 +173,35 @@ static void test_key_parse_fabric_rejects(void **state)
                      -1);
 }
 
+static void test_open_validates_endpoints(void **state)
+{
+    (void)state;
+    const char *bad[] = {"",         "garbage",   "host:",    ":2379", "a:99999",
+                         "a:0",      "a:12x",     "a:1,,b:2", "a:1,",  "http://a:2379",
+                         "a b:2379", "[::1:2379", "a:-1"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct etcd *etcd = NULL;
+        struct weft_err err = {""};
+        if (etcd_open(&etcd, bad[i], &err) == 0)
+            fail_msg("\"%s\" should be refused", bad[i]);
+        assert_null(etcd);
+        assert_true(strlen(err.msg) > 0);
+    }
+    struct weft_err err = {""};
+    assert_int_equal(etcd_open(&(struct etcd *){NULL}, NULL, &err), -1);
+    assert_non_null(strstr(err.msg, "empty"));
+
+    const char *good[] = {"127.0.0.1:2379", "etcd-1.example:2379, etcd-2:2379,10.0.0.3:2379",
+                          "[::1]:2379"};
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        struct etcd *etcd = NULL;
+        if (etcd_open(&etcd, good[i], &err) != 0)
+            fail_msg("\"%s\" refused: %s", good[i], err.msg);
+        etcd_set_timeout_ms(etcd, 500);
+        etcd_close(etcd);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -180,6 +209,7 @@ int main(void)
         cmocka_unit_test(test_b64_binary_round_trip),
         cmocka_unit_test(test_b64_rejects_invalid),
         cmocka_unit_test(test_prefix_end),
+        cmocka_unit_test(test_open_validates_endpoints),
         cmocka_unit_test(test_keys_layout),
         cmocka_unit_test(test_key_parse_fabric_round_trip),
         cmocka_unit_test(test_key_parse_fabric_rejects),

@@ -1,0 +1,591 @@
+/*
+ * test_etcd_live.c: the etcd client against a real loopback etcd (etcd_fixture.h):
+ * key/value calls, compare-and-swap, leases, concurrent creates, list+watch
+ * with an outage and restart of the store, timeouts and failover.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "store/etcd.h"
+#include "tests/unit/etcd_fixture.h"
+
+struct live {
+    struct etcd_fixture fx;
+    struct etcd *etcd;
+};
+
+static long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+static int group_setup(void **state)
+{
+    struct live *l = calloc(1, sizeof(*l));
+    struct weft_err err = {""};
+    if (!l || etcd_fixture_start(&l->fx) < 0) {
+        fprintf(stderr, "could not start etcd\n");
+        if (l)
+            etcd_fixture_stop(&l->fx);
+        free(l);
+        return -1;
+    }
+    if (etcd_open(&l->etcd, l->fx.endpoint, &err) < 0) {
+        fprintf(stderr, "etcd_open: %s\n", err.msg);
+        etcd_fixture_stop(&l->fx);
+        free(l);
+        return -1;
+    }
+    *state = l;
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    struct live *l = *state;
+    etcd_close(l->etcd);
+    etcd_fixture_stop(&l->fx);
+    free(l);
+    return 0;
+}
+
+#define OK(call)                                                                                   \
+    do {                                                                                           \
+        struct weft_err err_ = {""};                                                               \
+        struct weft_err *err = &err_;                                                              \
+        if ((call) != 0)                                                                           \
+            fail_msg("%s failed: %s", #call, err_.msg);                                            \
+    } while (0)
+
+static void test_put_get_delete_prefix(void **state)
+{
+    struct live *l = *state;
+    struct etcd_kv kv;
+    bool found, deleted;
+    OK(etcd_put(l->etcd, "/t1/a", "{\"x\":1}", 0, err));
+    OK(etcd_put(l->etcd, "/t1/b", "", 0, err)); /* empty values come back as "" */
+    OK(etcd_put(l->etcd, "/t1/c", "three", 0, err));
+    OK(etcd_put(l->etcd, "/t10", "outside the prefix", 0, err));
+
+    OK(etcd_get(l->etcd, "/t1/a", &kv, &found, err));
+    assert_true(found);
+    assert_string_equal(kv.key, "/t1/a");
+    assert_string_equal(kv.value, "{\"x\":1}");
+    assert_true(kv.mod_revision > 0);
+    assert_int_equal(kv.create_revision, kv.mod_revision);
+    assert_int_equal(kv.lease, 0);
+    etcd_kv_clear(&kv);
+
+    OK(etcd_get(l->etcd, "/t1/missing", &kv, &found, err));
+    assert_false(found);
+
+    struct etcd_kvs kvs;
+    OK(etcd_get_prefix(l->etcd, "/t1/", &kvs, err));
+    assert_int_equal(kvs.count, 3);
+    assert_string_equal(kvs.items[0].key, "/t1/a");
+    assert_string_equal(kvs.items[1].key, "/t1/b");
+    assert_string_equal(kvs.items[1].value, "");
+    assert_string_equal(kvs.items[2].value, "three");
+    assert_true(kvs.revision >= kvs.items[2].mod_revision);
+    etcd_kvs_free(&kvs);
+
+    OK(etcd_delete(l->etcd, "/t1/a", &deleted, err));
+    assert_true(deleted);
+    OK(etcd_delete(l->etcd, "/t1/a", &deleted, err));
+    assert_false(deleted);
+    OK(etcd_delete_prefix(l->etcd, "/t1/", err));
+    OK(etcd_get_prefix(l->etcd, "/t1/", &kvs, err));
+    assert_int_equal(kvs.count, 0);
+    etcd_kvs_free(&kvs);
+    OK(etcd_get(l->etcd, "/t10", &kv, &found, err)); /* the range ended at the prefix */
+    assert_true(found);
+    etcd_kv_clear(&kv);
+}
+
+static void test_create_if_absent(void **state)
+{
+    struct live *l = *state;
+    bool created;
+    struct etcd_kv existing;
+    OK(etcd_create(l->etcd, "/t2/owner", "first", 0, &created, &existing, err));
+    assert_true(created);
+    assert_null(existing.key);
+
+    OK(etcd_create(l->etcd, "/t2/owner", "second", 0, &created, &existing, err));
+    assert_false(created);
+    assert_string_equal(existing.key, "/t2/owner");
+    assert_string_equal(existing.value, "first"); /* the caller learns who owns it */
+    assert_true(existing.create_revision > 0);
+    etcd_kv_clear(&existing);
+
+    OK(etcd_create(l->etcd, "/t2/owner", "third", 0, &created, NULL, err));
+    assert_false(created);
+}
+
+static void test_txn_mod_revision_and_value(void **state)
+{
+    struct live *l = *state;
+    struct etcd_kv kv;
+    bool found, ok;
+    OK(etcd_put(l->etcd, "/t3/k", "v1", 0, err));
+    OK(etcd_get(l->etcd, "/t3/k", &kv, &found, err));
+    int64_t rev = kv.mod_revision;
+    etcd_kv_clear(&kv);
+
+    struct etcd_txn *txn = etcd_txn_new();
+    etcd_txn_cmp_mod_revision(txn, "/t3/k", rev);
+    etcd_txn_put(txn, "/t3/k", "v2", 0);
+    etcd_txn_put(txn, "/t3/other", "side", 0);
+    OK(etcd_txn_commit(l->etcd, txn, &ok, err));
+    etcd_txn_free(txn);
+    assert_true(ok);
+
+    /* The same revision is stale now: nothing may happen. */
+    txn = etcd_txn_new();
+    etcd_txn_cmp_mod_revision(txn, "/t3/k", rev);
+    etcd_txn_put(txn, "/t3/k", "v3", 0);
+    etcd_txn_delete(txn, "/t3/other");
+    OK(etcd_txn_commit(l->etcd, txn, &ok, err));
+    etcd_txn_free(txn);
+    assert_false(ok);
+    OK(etcd_get(l->etcd, "/t3/k", &kv, &found, err));
+    assert_string_equal(kv.value, "v2");
+    etcd_kv_clear(&kv);
+    OK(etcd_get(l->etcd, "/t3/other", &kv, &found, err));
+    assert_true(found);
+    etcd_kv_clear(&kv);
+
+    /* Compare on value, then delete. */
+    txn = etcd_txn_new();
+    etcd_txn_cmp_value(txn, "/t3/k", "v2");
+    etcd_txn_delete(txn, "/t3/other");
+    OK(etcd_txn_commit(l->etcd, txn, &ok, err));
+    etcd_txn_free(txn);
+    assert_true(ok);
+    OK(etcd_get(l->etcd, "/t3/other", &kv, &found, err));
+    assert_false(found);
+}
+
+static void test_lease_lifecycle(void **state)
+{
+    struct live *l = *state;
+    int64_t lease;
+    bool alive, found;
+    struct etcd_kv kv;
+    OK(etcd_lease_grant(l->etcd, 30, &lease, err));
+    assert_true(lease != 0);
+    OK(etcd_put(l->etcd, "/t4/leased", "x", lease, err));
+    OK(etcd_get(l->etcd, "/t4/leased", &kv, &found, err));
+    assert_true(found);
+    assert_true(kv.lease == lease); /* 64-bit IDs survive the string round trip */
+    etcd_kv_clear(&kv);
+    bool created;
+    OK(etcd_create(l->etcd, "/t4/leased2", "y", lease, &created, NULL, err));
+    assert_true(created);
+
+    OK(etcd_lease_keepalive(l->etcd, lease, &alive, err));
+    assert_true(alive);
+    OK(etcd_lease_revoke(l->etcd, lease, err));
+    OK(etcd_get(l->etcd, "/t4/leased", &kv, &found, err));
+    assert_false(found);
+    OK(etcd_get(l->etcd, "/t4/leased2", &kv, &found, err));
+    assert_false(found);
+    OK(etcd_lease_keepalive(l->etcd, lease, &alive, err));
+    assert_false(alive);
+    OK(etcd_lease_revoke(l->etcd, lease, err)); /* already gone: nothing to do */
+
+    struct weft_err err = {""};
+    assert_int_equal(etcd_lease_grant(l->etcd, 0, &lease, &err), -1);
+    /* A lease that does not exist cannot carry a key. */
+    assert_int_equal(etcd_put(l->etcd, "/t4/bad", "z", 12345, &err), -1);
+    assert_non_null(strstr(err.msg, "lease not found"));
+}
+
+#define RACE_THREADS 8
+#define RACE_KEYS 50
+
+struct racer {
+    struct etcd *etcd;
+    int id;
+    int created[RACE_KEYS];
+    int failures;
+};
+
+static void *race(void *arg)
+{
+    struct racer *r = arg;
+    for (int i = 0; i < RACE_KEYS; i++) {
+        char key[64], value[16];
+        snprintf(key, sizeof(key), "/t5/key%02d", i);
+        snprintf(value, sizeof(value), "owner%d", r->id);
+        bool created;
+        struct etcd_kv existing;
+        struct weft_err err = {""};
+        if (etcd_create(r->etcd, key, value, 0, &created, &existing, &err) < 0) {
+            r->failures++;
+            continue;
+        }
+        r->created[i] = created;
+        if (!created) {
+            if (!existing.value || strncmp(existing.value, "owner", 5) != 0)
+                r->failures++;
+            etcd_kv_clear(&existing);
+        }
+    }
+    return NULL;
+}
+
+static void test_concurrent_creates_once_each(void **state)
+{
+    struct live *l = *state;
+    struct racer racers[RACE_THREADS] = {0};
+    pthread_t threads[RACE_THREADS];
+    for (int t = 0; t < RACE_THREADS; t++) {
+        racers[t].etcd = l->etcd;
+        racers[t].id = t;
+        assert_int_equal(pthread_create(&threads[t], NULL, race, &racers[t]), 0);
+    }
+    for (int t = 0; t < RACE_THREADS; t++)
+        pthread_join(threads[t], NULL);
+    for (int i = 0; i < RACE_KEYS; i++) {
+        int winners = 0, winner = -1;
+        for (int t = 0; t < RACE_THREADS; t++) {
+            winners += racers[t].created[i];
+            if (racers[t].created[i])
+                winner = t;
+        }
+        assert_int_equal(winners, 1);
+        char key[64], want[16];
+        snprintf(key, sizeof(key), "/t5/key%02d", i);
+        snprintf(want, sizeof(want), "owner%d", winner);
+        struct etcd_kv kv;
+        bool found;
+        OK(etcd_get(l->etcd, key, &kv, &found, err));
+        assert_string_equal(kv.value, want);
+        etcd_kv_clear(&kv);
+    }
+    for (int t = 0; t < RACE_THREADS; t++)
+        assert_int_equal(racers[t].failures, 0);
+}
+
+/* ---- watch ---- */
+
+struct seen {
+    enum etcd_event_type type;
+    char key[64];
+    char value[64];
+    int64_t revision;
+};
+
+struct recorder {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    struct seen events[512];
+    size_t count;
+};
+
+static void record(void *ctx, const struct etcd_event *ev)
+{
+    struct recorder *r = ctx;
+    pthread_mutex_lock(&r->lock);
+    if (r->count < sizeof(r->events) / sizeof(r->events[0])) {
+        struct seen *s = &r->events[r->count++];
+        s->type = ev->type;
+        snprintf(s->key, sizeof(s->key), "%s", ev->key ? ev->key : "");
+        snprintf(s->value, sizeof(s->value), "%s", ev->value ? ev->value : "(null)");
+        s->revision = ev->revision;
+    }
+    pthread_cond_broadcast(&r->cond);
+    pthread_mutex_unlock(&r->lock);
+}
+
+static void recorder_init(struct recorder *r)
+{
+    memset(r, 0, sizeof(*r));
+    pthread_mutex_init(&r->lock, NULL);
+    pthread_cond_init(&r->cond, NULL);
+}
+
+static void recorder_destroy(struct recorder *r)
+{
+    pthread_cond_destroy(&r->cond);
+    pthread_mutex_destroy(&r->lock);
+}
+
+/* Index of the first event at or after from with this type (and key, if given), waiting up
+ * to timeout_ms; -1 if none came. */
+static long wait_event(struct recorder *r, size_t from, enum etcd_event_type type, const char *key,
+                       long timeout_ms)
+{
+    long deadline = now_ms() + timeout_ms;
+    pthread_mutex_lock(&r->lock);
+    for (;;) {
+        for (size_t i = from; i < r->count; i++)
+            if (r->events[i].type == type && (!key || strcmp(r->events[i].key, key) == 0)) {
+                pthread_mutex_unlock(&r->lock);
+                return (long)i;
+            }
+        if (now_ms() >= deadline)
+            break;
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 50 * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&r->cond, &r->lock, &ts);
+    }
+    pthread_mutex_unlock(&r->lock);
+    return -1;
+}
+
+static void dump_events(struct recorder *r)
+{
+    static const char *names[] = {"PUT", "DELETE", "SYNC_BEGIN", "SYNC_END", "DISCONNECTED"};
+    pthread_mutex_lock(&r->lock);
+    for (size_t i = 0; i < r->count; i++)
+        fprintf(stderr, "  event %zu: %s %s=%s rev %lld\n", i, names[r->events[i].type],
+                r->events[i].key, r->events[i].value, (long long)r->events[i].revision);
+    pthread_mutex_unlock(&r->lock);
+}
+
+#define EXPECT_EVENT(var, r, from, type, key, timeout)                                             \
+    long var = wait_event(r, from, type, key, timeout);                                            \
+    if (var < 0) {                                                                                 \
+        dump_events(r);                                                                            \
+        fail_msg("no %s event for %s", #type, key ? key : "-");                                    \
+    }
+
+static void test_watch_sync_then_events_in_order(void **state)
+{
+    struct live *l = *state;
+    struct recorder rec;
+    recorder_init(&rec);
+    OK(etcd_put(l->etcd, "/t6/a", "A", 0, err));
+    OK(etcd_put(l->etcd, "/t6/b", "B", 0, err));
+    OK(etcd_put(l->etcd, "/t60", "not ours", 0, err));
+    struct etcd_watch *w;
+    OK(etcd_watch_start(l->etcd, "/t6/", record, &rec, &w, err));
+
+    EXPECT_EVENT(end, &rec, 0, ETCD_EVENT_SYNC_END, NULL, 3000);
+    assert_int_equal(end, 3);
+    assert_int_equal(rec.events[0].type, ETCD_EVENT_SYNC_BEGIN);
+    assert_int_equal(rec.events[1].type, ETCD_EVENT_PUT);
+    assert_string_equal(rec.events[1].key, "/t6/a");
+    assert_string_equal(rec.events[1].value, "A");
+    assert_string_equal(rec.events[2].key, "/t6/b");
+    int64_t list_rev = rec.events[3].revision;
+    assert_true(list_rev >= rec.events[2].revision);
+
+    /* Right after the list: events written now must not fall between list and watch. */
+    OK(etcd_put(l->etcd, "/t6/c", "C", 0, err));
+    OK(etcd_delete(l->etcd, "/t6/a", NULL, err));
+    OK(etcd_put(l->etcd, "/t60", "still not ours", 0, err));
+    OK(etcd_put(l->etcd, "/t6/c", "C2", 0, err));
+    EXPECT_EVENT(last, &rec, 4, ETCD_EVENT_PUT, "/t6/c", 3000);
+    (void)last;
+    long deadline = now_ms() + 3000;
+    while (now_ms() < deadline && rec.count < 7)
+        usleep(10 * 1000);
+    pthread_mutex_lock(&rec.lock);
+    if (rec.count != 7) {
+        pthread_mutex_unlock(&rec.lock);
+        dump_events(&rec);
+        fail_msg("want 7 events, got %zu", rec.count);
+    }
+    assert_int_equal(rec.events[4].type, ETCD_EVENT_PUT);
+    assert_string_equal(rec.events[4].value, "C");
+    assert_true(rec.events[4].revision > list_rev);
+    assert_int_equal(rec.events[5].type, ETCD_EVENT_DELETE);
+    assert_string_equal(rec.events[5].key, "/t6/a");
+    assert_string_equal(rec.events[5].value, "(null)");
+    assert_int_equal(rec.events[6].type, ETCD_EVENT_PUT);
+    assert_string_equal(rec.events[6].value, "C2");
+    assert_true(rec.events[6].revision > rec.events[5].revision);
+    pthread_mutex_unlock(&rec.lock);
+
+    long before = now_ms();
+    etcd_watch_stop(w);
+    assert_true(now_ms() - before < 1500);
+    recorder_destroy(&rec);
+}
+
+static void test_timeout_and_failover(void **state)
+{
+    struct live *l = *state;
+    int dead = etcd_fixture_free_port(); /* nobody listens there */
+    char endpoints[128];
+    snprintf(endpoints, sizeof(endpoints), "127.0.0.1:%d,%s", dead, l->fx.endpoint);
+    struct etcd *etcd;
+    OK(etcd_open(&etcd, endpoints, err));
+    for (int i = 0; i < 3; i++) {
+        char value[16];
+        snprintf(value, sizeof(value), "v%d", i);
+        OK(etcd_put(etcd, "/t7/failover", value, 0, err));
+    }
+    struct etcd_kv kv;
+    bool found;
+    OK(etcd_get(etcd, "/t7/failover", &kv, &found, err));
+    assert_string_equal(kv.value, "v2");
+    etcd_kv_clear(&kv);
+    etcd_close(etcd);
+
+    /* Only the dead member: a clear message, quickly. */
+    snprintf(endpoints, sizeof(endpoints), "127.0.0.1:%d", dead);
+    OK(etcd_open(&etcd, endpoints, err));
+    struct weft_err err = {""};
+    assert_int_equal(etcd_put(etcd, "/t7/x", "y", 0, &err), -1);
+    assert_non_null(strstr(err.msg, "store unreachable"));
+    assert_non_null(strstr(err.msg, endpoints));
+    etcd_close(etcd);
+}
+
+static void test_watch_survives_store_restart(void **state)
+{
+    struct live *l = *state;
+    struct recorder rec;
+    recorder_init(&rec);
+    OK(etcd_put(l->etcd, "/t8/before", "1", 0, err));
+    struct etcd_watch *w;
+    OK(etcd_watch_start(l->etcd, "/t8/", record, &rec, &w, err));
+    EXPECT_EVENT(sync1, &rec, 0, ETCD_EVENT_SYNC_END, NULL, 3000);
+    OK(etcd_put(l->etcd, "/t8/live", "2", 0, err));
+    EXPECT_EVENT(live, &rec, (size_t)sync1, ETCD_EVENT_PUT, "/t8/live", 3000);
+
+    etcd_fixture_kill(&l->fx);
+
+    /* Store down: a call fails fast with a message naming the problem. */
+    struct weft_err err = {""};
+    struct etcd_kv kv;
+    bool found;
+    long before = now_ms();
+    assert_int_equal(etcd_get(l->etcd, "/t8/before", &kv, &found, &err), -1);
+    assert_true(now_ms() - before < 2500);
+    assert_non_null(strstr(err.msg, "unreachable"));
+    assert_non_null(strstr(err.msg, l->fx.endpoint));
+    EXPECT_EVENT(down, &rec, (size_t)live, ETCD_EVENT_DISCONNECTED, NULL, 3000);
+
+    assert_int_equal(etcd_fixture_restart(&l->fx), 0);
+    /* After the outage the watch lists again, then streams new events. */
+    EXPECT_EVENT(sync2, &rec, (size_t)down, ETCD_EVENT_SYNC_END, NULL, 5000);
+    EXPECT_EVENT(begin2, &rec, (size_t)down, ETCD_EVENT_SYNC_BEGIN, NULL, 0);
+    assert_true(begin2 < sync2);
+    EXPECT_EVENT(relisted, &rec, (size_t)begin2, ETCD_EVENT_PUT, "/t8/live", 0);
+    assert_true(relisted < sync2);
+    OK(etcd_put(l->etcd, "/t8/after", "3", 0, err));
+    EXPECT_EVENT(after, &rec, (size_t)sync2, ETCD_EVENT_PUT, "/t8/after", 3000);
+    (void)after;
+    /* DISCONNECTED came once for the outage, however many retries it took. */
+    long down_again = wait_event(&rec, (size_t)down + 1, ETCD_EVENT_DISCONNECTED, NULL, 0);
+    assert_true(down_again < 0);
+
+    before = now_ms();
+    etcd_watch_stop(w);
+    assert_true(now_ms() - before < 1500);
+    recorder_destroy(&rec);
+}
+
+/* A watch started while the store is down reports it, and stops promptly mid-backoff. */
+static void test_watch_stop_while_store_down(void **state)
+{
+    (void)state;
+    int dead = etcd_fixture_free_port();
+    char endpoint[64];
+    snprintf(endpoint, sizeof(endpoint), "127.0.0.1:%d", dead);
+    struct etcd *etcd;
+    OK(etcd_open(&etcd, endpoint, err));
+    struct recorder rec;
+    recorder_init(&rec);
+    struct etcd_watch *w;
+    OK(etcd_watch_start(etcd, "/t9/", record, &rec, &w, err));
+    EXPECT_EVENT(down, &rec, 0, ETCD_EVENT_DISCONNECTED, NULL, 3000);
+    assert_int_equal(down, 0);
+    usleep(1500 * 1000);
+    long before = now_ms();
+    etcd_watch_stop(w);
+    assert_true(now_ms() - before < 1000);
+    assert_int_equal(rec.count, 1); /* once per outage */
+    recorder_destroy(&rec);
+    etcd_close(etcd);
+}
+
+/* A member that accepts connections but never answers (stopped process): the request
+ * timeout bounds the call, and a watch on it still stops promptly. */
+static void test_hung_store_times_out(void **state)
+{
+    struct live *l = *state;
+    struct recorder rec;
+    recorder_init(&rec);
+    struct etcd_watch *w;
+    OK(etcd_watch_start(l->etcd, "/t11/", record, &rec, &w, err));
+    EXPECT_EVENT(sync, &rec, 0, ETCD_EVENT_SYNC_END, NULL, 3000);
+    (void)sync;
+
+    kill(l->fx.pid, SIGSTOP);
+    struct weft_err err = {""};
+    long before = now_ms();
+    int rc = etcd_put(l->etcd, "/t11/x", "y", 0, &err);
+    long took = now_ms() - before;
+    before = now_ms();
+    etcd_watch_stop(w);
+    long stop_took = now_ms() - before;
+    kill(l->fx.pid, SIGCONT);
+
+    assert_int_equal(rc, -1);
+    assert_true(took >= 1500 && took < 2500);
+    assert_non_null(strstr(err.msg, "unreachable"));
+    assert_true(stop_took < 1500);
+    recorder_destroy(&rec);
+
+    /* Once it runs again, so do we. */
+    OK(etcd_put(l->etcd, "/t11/x", "y", 0, err));
+}
+
+/* Serial requests reuse pooled connections: far below a connection setup each. */
+static void test_serial_gets_are_cheap(void **state)
+{
+    struct live *l = *state;
+    OK(etcd_put(l->etcd, "/t12/k", "v", 0, err));
+    long before = now_ms();
+    for (int i = 0; i < 200; i++) {
+        struct etcd_kv kv;
+        bool found;
+        OK(etcd_get(l->etcd, "/t12/k", &kv, &found, err));
+        etcd_kv_clear(&kv);
+    }
+    long took = now_ms() - before;
+    fprintf(stderr, "200 gets took %ld ms\n", took);
+    assert_true(took < 2000);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_put_get_delete_prefix),
+        cmocka_unit_test(test_create_if_absent),
+        cmocka_unit_test(test_txn_mod_revision_and_value),
+        cmocka_unit_test(test_lease_lifecycle),
+        cmocka_unit_test(test_concurrent_creates_once_each),
+        cmocka_unit_test(test_watch_sync_then_events_in_order),
+        cmocka_unit_test(test_timeout_and_failover),
+        cmocka_unit_test(test_watch_stop_while_store_down),
+        cmocka_unit_test(test_hung_store_times_out),
+        cmocka_unit_test(test_serial_gets_are_cheap),
+        cmocka_unit_test(test_watch_survives_store_restart), /* last: restarts the store */
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
