@@ -371,6 +371,21 @@ sim_cleanup() {
     set +e
     trap - EXIT INT TERM
     local d host pid cg=$SIM_CG_BASE/$SIM_TAG
+    # On failure keep the logs (build/sim-logs/<tag>/) and show the daemons' last words.
+    if [ "$rc" -ne 0 ] && [ -d "$SIM_DIR" ]; then
+        local keep=$SIM_REPO/build/sim-logs/$SIM_TAG f
+        for f in "$SIM_DIR"/*/*.log; do
+            [ -f "$f" ] || continue
+            mkdir -p "$keep/$(basename "$(dirname "$f")")"
+            cp "$f" "$keep/$(basename "$(dirname "$f")")/"
+        done
+        for f in "$SIM_DIR"/*/weft.log; do
+            [ -f "$f" ] || continue
+            echo "--- last lines of $(basename "$(dirname "$f")")/weft.log" >&2
+            tail -n 15 "$f" >&2
+        done
+        echo "--- logs kept in $keep" >&2
+    fi
     # Containers first, so dockerd stops quickly; then the daemons.
     for d in "$SIM_DIR"/*/; do
         [ -S "$d/docker.sock" ] || continue

@@ -1,0 +1,186 @@
+#!/usr/bin/env bash
+# overlay_namespaces.sh: three hosts, no Docker. Each host runs weft (the ASan/UBSan
+# build) and this script speaks Docker's plugin protocol to it by hand, with the
+# JSON dockerd sends, then does what Docker does with the veth ("containers" are
+# plain namespaces). Proves: one overlay across three hosts (every pair pings),
+# concurrent RequestAddress from all hosts never hands out an address twice,
+# Leave + DeleteEndpoint withdraws the endpoint everywhere, DeleteNetwork leaves
+# no devices, and the daemon reports no sanitizer errors.
+set -euo pipefail
+. "$(dirname "$0")/../lib/sim.sh"
+
+export WEFT_BIN=${WEFT_BIN:-build/weft-san}
+SUBNET=10.77.0.0/24
+HOSTS=(A B C)
+declare -A HADDR=([A]=192.168.77.1 [B]=192.168.77.2 [C]=192.168.77.3)
+declare -A POOL NID GW EID IP MAC SRC
+
+sim_init
+sim_switch
+for h in "${HOSTS[@]}"; do sim_host "$h" "${HADDR[$h]}"; done
+sim_etcd
+for h in "${HOSTS[@]}"; do sim_weft "$h"; done
+
+call() { # HOST PATH JSON: fails the test on an error answer
+    local out
+    out=$(sim_plugin_call "$@") || fail "$1 $2 answered an error: $out (request: ${3:-})"
+    printf '%s\n' "$out"
+}
+
+# What docker network create sends, in order.
+for h in "${HOSTS[@]}"; do
+    out=$(call "$h" Plugin.Activate '')
+    grep -q NetworkDriver <<<"$out" && grep -q IpamDriver <<<"$out" ||
+        fail "Activate on $h: $out"
+    call "$h" NetworkDriver.GetCapabilities '' >/dev/null
+    call "$h" IpamDriver.GetCapabilities '' >/dev/null
+    space=$(call "$h" IpamDriver.GetDefaultAddressSpaces '' | sim_json_str LocalDefaultAddressSpace)
+    out=$(call "$h" IpamDriver.RequestPool \
+        "{\"AddressSpace\":\"$space\",\"Pool\":\"$SUBNET\",\"SubPool\":\"\",\"Options\":{},\"V6\":false}")
+    POOL[$h]=$(sim_json_str PoolID <<<"$out")
+    [ "$(sim_json_str Pool <<<"$out")" = "$SUBNET" ] || fail "RequestPool on $h: $out"
+    out=$(call "$h" IpamDriver.RequestAddress \
+        "{\"PoolID\":\"${POOL[$h]}\",\"Address\":\"\",\"Options\":{\"RequestAddressType\":\"com.docker.network.gateway\"}}")
+    GW[$h]=$(sim_json_str Address <<<"$out")
+    NID[$h]=$(sim_random_id)
+    call "$h" NetworkDriver.CreateNetwork "{\"NetworkID\":\"${NID[$h]}\",\"Options\":{\"com.docker.network.enable_ipv6\":false,\"com.docker.network.generic\":{}},\"IPv4Data\":[{\"AddressSpace\":\"$space\",\"Gateway\":\"${GW[$h]}\",\"Pool\":\"$SUBNET\"}],\"IPv6Data\":[]}" >/dev/null
+    echo "ok   $h created the network (pool ${POOL[$h]}, gateway ${GW[$h]})"
+done
+[ "${GW[A]}" = "${GW[B]}" ] && [ "${GW[B]}" = "${GW[C]}" ] ||
+    fail "hosts got different gateways: ${GW[*]}"
+
+# What docker run sends, then what Docker does with the interface. dockerd sends
+# "Options":null and an empty MacAddress unless the IPAM asks for MACs; C plays
+# `docker run --mac-address`.
+requires_mac=false
+call A IpamDriver.GetCapabilities '' | grep -q '"RequiresMACAddress" *: *true' && requires_mac=true
+for h in "${HOSTS[@]}"; do
+    want_mac=
+    { [ "$h" = C ] || $requires_mac; } && want_mac=$(printf '02:42:%02x:%02x:%02x:%02x' $((RANDOM % 256)) \
+        $((RANDOM % 256)) $((RANDOM % 256)) $((RANDOM % 256)))
+    opts=null
+    $requires_mac && opts="{\"com.docker.network.endpoint.macaddress\":\"$want_mac\"}"
+    out=$(call "$h" IpamDriver.RequestAddress \
+        "{\"PoolID\":\"${POOL[$h]}\",\"Address\":\"\",\"Options\":$opts}")
+    IP[$h]=$(sim_json_str Address <<<"$out")
+    [[ "${IP[$h]}" == 10.77.0.*/24 ]] || fail "RequestAddress on $h: $out"
+    EID[$h]=$(sim_random_id)
+    out=$(call "$h" NetworkDriver.CreateEndpoint "{\"NetworkID\":\"${NID[$h]}\",\"EndpointID\":\"${EID[$h]}\",\"Interface\":{\"Address\":\"${IP[$h]}\",\"AddressIPv6\":\"\",\"MacAddress\":\"$want_mac\"},\"Options\":{\"com.docker.network.endpoint.exposedports\":[],\"com.docker.network.portmap\":[]}}")
+    got_mac=$(sim_json_str MacAddress <<<"$out")
+    if [ -n "$want_mac" ]; then
+        [ -z "$got_mac" ] || fail "CreateEndpoint on $h returned MacAddress although the request set it: $out"
+        MAC[$h]=$want_mac
+    else
+        [ -n "$got_mac" ] || fail "CreateEndpoint on $h without a MAC returned none: $out"
+        MAC[$h]=$got_mac
+    fi
+    out=$(call "$h" NetworkDriver.Join "{\"NetworkID\":\"${NID[$h]}\",\"EndpointID\":\"${EID[$h]}\",\"SandboxKey\":\"/var/run/docker/netns/fake$h\",\"Options\":{\"com.docker.network.endpoint.exposedports\":[],\"com.docker.network.portmap\":[]}}")
+    SRC[$h]=$(sim_json_str SrcName <<<"$out")
+    [ -n "${SRC[$h]}" ] || fail "Join on $h returned no SrcName: $out"
+    grep -q '"DstPrefix" *: *"eth"' <<<"$out" || fail "Join on $h: DstPrefix is not eth: $out"
+    sim_fake_container "$h" "c$h" "${SRC[$h]}" "${IP[$h]}" "${MAC[$h]}" ||
+        fail "moving ${SRC[$h]} out of $h"
+    echo "ok   $h: endpoint ${IP[$h]} ${MAC[$h]} via ${SRC[$h]}"
+done
+[ "${IP[A]}" != "${IP[B]}" ] && [ "${IP[B]}" != "${IP[C]}" ] && [ "${IP[A]}" != "${IP[C]}" ] ||
+    fail "endpoints share an address: ${IP[*]}"
+
+mtu=$(sim_ns_exec cA cat /sys/class/net/eth0/mtu)
+[ "$mtu" = 1450 ] || fail "endpoint MTU $mtu, want 1450 (underlay 1500 - 50)"
+echo "ok   endpoint MTU 1450"
+
+pings() { sim_ns_exec "c$1" ping -c 1 -W 1 "${IP[$2]%/*}"; }
+for s in "${HOSTS[@]}"; do
+    for d in "${HOSTS[@]}"; do
+        [ "$s" = "$d" ] && continue
+        # Peers are programmed from an etcd watch: allow it a moment to arrive.
+        wait_for 5 pings "$s" "$d" || fail "c$s cannot ping c$d (${IP[$d]})"
+        echo "ok   c$s pings c$d"
+    done
+done
+
+# Concurrent allocation: 50 requests on each host at once, all distinct.
+alloc_dir=$SIM_DIR/alloc
+mkdir -p "$alloc_dir"
+for h in "${HOSTS[@]}"; do
+    for i in $(seq 1 50); do
+        sim_plugin_call "$h" IpamDriver.RequestAddress \
+            "{\"PoolID\":\"${POOL[$h]}\",\"Address\":\"\",\"Options\":null}" >"$alloc_dir/$h.$i" 2>&1 &
+    done
+done
+wait
+allocated=$(cat "$alloc_dir"/* | grep -o '"Address" *: *"[^"]*"' | sed 's/.*: *"\(.*\)"$/\1/')
+n=$(grep -c . <<<"$allocated" || true)
+uniq_n=$(sort -u <<<"$allocated" | grep -c . || true)
+[ "$n" = 150 ] || { head -n 5 "$alloc_dir"/* >&2; fail "only $n of 150 concurrent RequestAddress succeeded"; }
+[ "$uniq_n" = 150 ] || fail "150 concurrent RequestAddress gave only $uniq_n distinct addresses"
+for ip in "${IP[@]}" "${GW[A]}"; do
+    grep -qx "$ip" <<<"$allocated" && fail "concurrent RequestAddress handed out $ip, already in use"
+done
+echo "ok   150 concurrent addresses from 3 hosts, all distinct"
+# Release them again (from the host that allocated each).
+for h in "${HOSTS[@]}"; do
+    for f in "$alloc_dir/$h".*; do
+        a=$(sim_json_str Address <"$f")
+        call "$h" IpamDriver.ReleaseAddress "{\"PoolID\":\"${POOL[$h]}\",\"Address\":\"${a%/*}\"}" >/dev/null
+    done
+done
+echo "ok   released them"
+
+# Withdrawal: C's endpoint leaves; A and B must drop its FDB and neighbour entries.
+has_peer() { # HOST PEERHOST
+    sim_ns_exec "$1" bridge fdb show | grep -qi "^${MAC[$2]} .*dst ${HADDR[$2]}" &&
+        sim_ns_exec "$1" ip neigh show "${IP[$2]%/*}" | grep -qi "${MAC[$2]}"
+}
+lacks_peer() {
+    ! sim_ns_exec "$1" bridge fdb show | grep -qi "^${MAC[$2]} " &&
+        ! sim_ns_exec "$1" ip neigh show "${IP[$2]%/*}" | grep -qi "${MAC[$2]}"
+}
+for h in A B; do check "$h has C's fdb and neighbour entries" has_peer "$h" C; done
+
+remove_endpoint() { # HOST
+    local h=$1
+    call "$h" NetworkDriver.Leave "{\"NetworkID\":\"${NID[$h]}\",\"EndpointID\":\"${EID[$h]}\"}" >/dev/null
+    sim_fake_container_del "$h" "c$h" "${SRC[$h]}"
+    call "$h" NetworkDriver.DeleteEndpoint "{\"NetworkID\":\"${NID[$h]}\",\"EndpointID\":\"${EID[$h]}\"}" >/dev/null
+    call "$h" IpamDriver.ReleaseAddress "{\"PoolID\":\"${POOL[$h]}\",\"Address\":\"${IP[$h]%/*}\"}" >/dev/null
+}
+remove_endpoint C
+for h in A B; do
+    wait_for 3 lacks_peer "$h" C || {
+        sim_ns_exec "$h" bridge fdb show | grep -i "${MAC[C]}" >&2 || true
+        sim_ns_exec "$h" ip neigh show "${IP[C]%/*}" >&2 || true
+        fail "$h still has C's entries 3 s after Leave + DeleteEndpoint"
+    }
+    echo "ok   $h withdrew C's endpoint"
+done
+check "cA still pings cB" pings A B
+
+# docker network rm on every host: no devices left.
+weft_devices() { # HOST
+    sim_ns_exec "$1" ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' |
+        grep -E '^(wbr|wvx|wh|wc)' || true
+}
+for h in A B C; do
+    [ "$h" = C ] || remove_endpoint "$h"
+    call "$h" IpamDriver.ReleaseAddress "{\"PoolID\":\"${POOL[$h]}\",\"Address\":\"${GW[$h]%/*}\"}" >/dev/null
+    call "$h" IpamDriver.ReleasePool "{\"PoolID\":\"${POOL[$h]}\"}" >/dev/null
+    call "$h" NetworkDriver.DeleteNetwork "{\"NetworkID\":\"${NID[$h]}\"}" >/dev/null
+    left=$(weft_devices "$h")
+    [ -z "$left" ] || fail "devices left on $h after DeleteNetwork: $left"
+    echo "ok   $h: network deleted, no devices left"
+done
+
+# Stop the daemons (LeakSanitizer reports at exit), then read their logs.
+for h in "${HOSTS[@]}"; do
+    sim_weft_stop "$h" || fail "weft on $h needed SIGKILL to stop"
+done
+for h in "${HOSTS[@]}"; do
+    if grep -nE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error' "$SIM_DIR/$h/weft.log"; then
+        grep -A 30 -E 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error' "$SIM_DIR/$h/weft.log" |
+            head -n 60 >&2
+        fail "sanitizer report in weft log on $h"
+    fi
+done
+echo "ok   no sanitizer reports"
+echo "PASS overlay_namespaces"
