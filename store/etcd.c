@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/log.h"
 
@@ -424,6 +425,28 @@ static void error_message(const struct buffer *body, char *out, size_t size, lon
     json_decref(json);
 }
 
+/* Between retry rounds while a cluster elects a leader. */
+#define ELECTION_RETRY_MS 150L
+
+static long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* Sleeps ms in small steps; true if cancel became set meanwhile. */
+static bool pause_unless_canceled(long ms, const atomic_bool *cancel)
+{
+    for (long slept = 0; slept < ms; slept += 25) {
+        if (cancel && atomic_load(cancel))
+            return true;
+        struct timespec step = {0, 25 * 1000000L};
+        nanosleep(&step, NULL);
+    }
+    return cancel && atomic_load(cancel);
+}
+
 /* Like etcd_call; *status (may be NULL) receives the HTTP status of the member that answered. */
 static int call_status(struct etcd *etcd, const char *path, json_t *body, json_t **reply,
                        const atomic_bool *cancel, long *status_out, struct weft_err *err)
@@ -451,45 +474,60 @@ static int call_status(struct etcd *etcd, const char *path, json_t *body, json_t
     curl_easy_setopt(h, CURLOPT_XFERINFODATA, (void *)cancel);
 
     char failures[WEFT_ERR_MAX - 64] = "";
-    size_t start = atomic_load(&etcd->current);
+    long began = now_ms();
     int rc = -2; /* -2: every member failed */
-    for (size_t i = 0; i < etcd->member_count && rc == -2; i++) {
-        size_t m = (start + i) % etcd->member_count;
-        const char *member = etcd->members[m];
-        char url[512];
-        snprintf(url, sizeof(url), "http://%s%s", member, path);
-        curl_easy_setopt(h, CURLOPT_URL, url);
-        answer.len = 0;
-        CURLcode cc = curl_easy_perform(h);
-        if (cancel && atomic_load(cancel)) {
-            rc = weft_errf(err, "store request to %s canceled", member);
-            break;
+    bool saw_503 = true;
+    /* Rounds over the members. Another round only when some member answered 503 (no leader
+     * yet, an election takes about a second) and the time budget allows: the request was not
+     * applied, so repeating it is safe, and an election stays invisible to callers. */
+    for (int round = 0; rc == -2 && saw_503; round++) {
+        if (round > 0) {
+            if (now_ms() - began + ELECTION_RETRY_MS >= timeout)
+                break;
+            if (pause_unless_canceled(ELECTION_RETRY_MS, cancel))
+                break;
         }
-        if (cc != CURLE_OK) {
-            note_failure(failures, sizeof(failures), member, curl_easy_strerror(cc));
-            continue;
+        failures[0] = '\0';
+        saw_503 = false;
+        size_t start = atomic_load(&etcd->current);
+        for (size_t i = 0; i < etcd->member_count && rc == -2; i++) {
+            size_t m = (start + i) % etcd->member_count;
+            const char *member = etcd->members[m];
+            char url[512];
+            snprintf(url, sizeof(url), "http://%s%s", member, path);
+            curl_easy_setopt(h, CURLOPT_URL, url);
+            answer.len = 0;
+            CURLcode cc = curl_easy_perform(h);
+            if (cancel && atomic_load(cancel)) {
+                rc = weft_errf(err, "store request to %s canceled", member);
+                break;
+            }
+            if (cc != CURLE_OK) {
+                note_failure(failures, sizeof(failures), member, curl_easy_strerror(cc));
+                continue;
+            }
+            long status = 0;
+            curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+            if (status_out)
+                *status_out = status;
+            char msg[256];
+            if (status == 503) { /* no leader or overloaded: another member may do better */
+                error_message(&answer, msg, sizeof(msg), status);
+                note_failure(failures, sizeof(failures), member, msg);
+                saw_503 = true;
+                continue;
+            }
+            if (m != start)
+                log_info("store failover", "member=%s", member);
+            atomic_store(&etcd->current, m);
+            if (status != 200) {
+                error_message(&answer, msg, sizeof(msg), status);
+                rc = weft_errf(err, "store error at %s: %s", member, msg);
+                break;
+            }
+            *reply = answer.data ? json_loadb(answer.data, answer.len, 0, NULL) : NULL;
+            rc = *reply ? 0 : weft_errf(err, "store at %s answered invalid JSON", member);
         }
-        long status = 0;
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-        if (status_out)
-            *status_out = status;
-        char msg[256];
-        if (status == 503) { /* no leader or overloaded: another member may do better */
-            error_message(&answer, msg, sizeof(msg), status);
-            note_failure(failures, sizeof(failures), member, msg);
-            continue;
-        }
-        if (m != start)
-            log_info("store failover", "member=%s", member);
-        atomic_store(&etcd->current, m);
-        if (status != 200) {
-            error_message(&answer, msg, sizeof(msg), status);
-            rc = weft_errf(err, "store error at %s: %s", member, msg);
-            break;
-        }
-        json_error_t jerr;
-        *reply = answer.data ? json_loadb(answer.data, answer.len, 0, &jerr) : NULL;
-        rc = *reply ? 0 : weft_errf(err, "store at %s answered invalid JSON", member);
     }
     if (rc == -2)
         rc = weft_errf(err, "store unreachable %s", failures);

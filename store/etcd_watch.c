@@ -8,6 +8,9 @@
  * an outage sends it back to a fresh list. Callers: etcd_watch_start/stop only.
  */
 #include <inttypes.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -19,6 +22,8 @@
 #define BACKOFF_MAX_MS 2000
 /* A stream that stays up this long counts as healthy: its breaking is news, not a loop. */
 #define HEALTHY_STREAM_MS 1000
+/* How long no member may take a watch before it counts as an outage (about two elections). */
+#define OUTAGE_GRACE_MS 2500
 /* etcd sends progress notifications only every 10 minutes; an idle stream is recycled
  * after this long without a byte, which costs one reconnect and loses nothing. */
 #define IDLE_STREAM_S 60L
@@ -40,6 +45,7 @@ struct etcd_watch {
     pthread_mutex_t lock; /* with cond: interruptible sleeps */
     pthread_cond_t cond;
     CURL *stream;
+    size_t member; /* index of the member streamed from */
 
     /* Touched only by the watch thread. */
     char *buf;
@@ -56,11 +62,36 @@ static void deliver(struct etcd_watch *w, enum etcd_event_type type, const char 
     w->fn(w->ctx, &ev);
 }
 
-static int stop_check(void *clientp, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
-                      curl_off_t ulnow)
+/* Called about once a second during a stream: ends it when the watch is stopped, or when
+ * one-shot requests have failed over away from the member we stream from (it may be hung,
+ * and a silent stream would otherwise look idle for a long time). */
+static int stream_progress(void *clientp, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                           curl_off_t ulnow)
 {
     (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
-    return atomic_load(&((struct etcd_watch *)clientp)->stop) ? 1 : 0;
+    struct etcd_watch *w = clientp;
+    if (atomic_load(&w->stop))
+        return 1;
+    if (w->created && atomic_load(&w->etcd->current) != w->member) {
+        snprintf(w->stream_error, sizeof(w->stream_error), "store requests moved to %s",
+                 w->etcd->members[atomic_load(&w->etcd->current) % w->etcd->member_count]);
+        return 1;
+    }
+    return 0;
+}
+
+/* Dead peers (power loss, partition) must end a stream in seconds, not the kernel's
+ * default of minutes: curl sets idle and interval, we add the probe count. */
+static int stream_sockopt(void *clientp, curl_socket_t fd, curlsocktype purpose)
+{
+    (void)clientp;
+    if (purpose == CURLSOCKTYPE_IPCXN) {
+        int count = 3;
+        unsigned int user_timeout_ms = 15000;
+        setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof(count));
+        setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout_ms, sizeof(user_timeout_ms));
+    }
+    return CURL_SOCKOPT_OK;
 }
 
 /* Sleeps ms, returning early when the watch is stopped. */
@@ -149,6 +180,9 @@ static int handle_line(struct etcd_watch *w, const char *line, size_t len)
         rc = -1;
     } else if (json_is_true(json_object_get(result, "created"))) {
         w->created = true;
+        /* This member works: one-shot requests may use it too (and stream_progress must
+         * not take a failover of our own for a move away from us). */
+        atomic_store(&w->etcd->current, w->member);
     } else {
         json_t *events = json_object_get(result, "events");
         if (json_array_size(events) > 0) {
@@ -223,7 +257,7 @@ static enum stream_outcome watch_stream(struct etcd_watch *w, struct weft_err *e
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, stream_write);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, w);
     curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, stop_check);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, stream_progress);
     curl_easy_setopt(h, CURLOPT_XFERINFODATA, w);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, atomic_load(&etcd->timeout_ms));
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
@@ -238,6 +272,7 @@ static enum stream_outcome watch_stream(struct etcd_watch *w, struct weft_err *e
         char url[512];
         snprintf(url, sizeof(url), "http://%s/v3/watch", member);
         curl_easy_setopt(h, CURLOPT_URL, url);
+        w->member = m;
         w->len = 0;
         w->created = w->resync = w->stream_failed = false;
         w->stream_error[0] = '\0';
@@ -276,6 +311,7 @@ static void *watch_main(void *arg)
     struct etcd_watch *w = arg;
     bool need_list = true, disconnected = false;
     long backoff = BACKOFF_MIN_MS;
+    long outage_since = 0; /* when streams began failing; 0: they work */
     while (!atomic_load(&w->stop)) {
         struct weft_err err = {""};
         if (need_list) {
@@ -302,6 +338,7 @@ static void *watch_main(void *arg)
         bool healthy = w->created && now_ms() - started >= HEALTHY_STREAM_MS;
         if (w->created) {
             disconnected = false;
+            outage_since = 0;
             if (healthy)
                 backoff = BACKOFF_MIN_MS;
         }
@@ -318,7 +355,13 @@ static void *watch_main(void *arg)
             need_list = true;
             break;
         case STREAM_UNREACHABLE:
-            /* Events may be missed for good (compaction) while we are away: list afresh. */
+            /* A short gap (a leader election, a member restarting) is bridged by resuming
+             * from last + 1. A longer one is an outage: history we missed may be
+             * compacted by the time we are back, so list afresh. */
+            if (!outage_since)
+                outage_since = now_ms();
+            if (now_ms() - outage_since < OUTAGE_GRACE_MS)
+                break;
             need_list = true;
             if (!disconnected) {
                 log_warn("store watch disconnected", "prefix=%s error=\"%s\"", w->prefix, err.msg);
@@ -330,7 +373,9 @@ static void *watch_main(void *arg)
         if (outcome == STREAM_STOPPED)
             break;
         if (!healthy) {
-            watch_sleep(w, backoff);
+            long grace_left = outage_since ? outage_since + OUTAGE_GRACE_MS - now_ms() : 0;
+            /* Wake for the end of the grace period rather than oversleep it. */
+            watch_sleep(w, grace_left > 0 && grace_left < backoff ? grace_left : backoff);
             backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
         }
     }
@@ -371,6 +416,9 @@ int etcd_watch_start(struct etcd *etcd, const char *prefix, etcd_watch_fn fn, vo
         watch_free(w);
         return weft_errf(err, "out of memory");
     }
+    curl_easy_setopt(w->stream, CURLOPT_SOCKOPTFUNCTION, stream_sockopt);
+    curl_easy_setopt(w->stream, CURLOPT_TCP_KEEPIDLE, 5L);
+    curl_easy_setopt(w->stream, CURLOPT_TCP_KEEPINTVL, 2L);
     int rc = pthread_create(&w->thread, NULL, watch_main, w);
     if (rc != 0) {
         watch_free(w);

@@ -477,7 +477,7 @@ static void test_watch_survives_store_restart(void **state)
     assert_true(now_ms() - before < 2500);
     assert_non_null(strstr(err.msg, "unreachable"));
     assert_non_null(strstr(err.msg, l->fx.endpoint));
-    EXPECT_EVENT(down, &rec, (size_t)live, ETCD_EVENT_DISCONNECTED, NULL, 3000);
+    EXPECT_EVENT(down, &rec, (size_t)live, ETCD_EVENT_DISCONNECTED, NULL, 5000);
 
     assert_int_equal(etcd_fixture_restart(&l->fx), 0);
     /* After the outage the watch lists again, then streams new events. */
