@@ -478,11 +478,12 @@ static int call_status(struct etcd *etcd, const char *path, json_t *body, json_t
     int rc = -2; /* -2: every member failed */
     bool saw_503 = true;
     /* Rounds over the members. Another round only when some member answered 503 (no leader
-     * yet, an election takes about a second) and the time budget allows: the request was not
-     * applied, so repeating it is safe, and an election stays invisible to callers. */
+     * yet: an election takes one to three seconds) and the budget of one timeout per member
+     * allows: a 503 request was not applied, so repeating it is safe, and an election shows
+     * as latency rather than as errors. */
     for (int round = 0; rc == -2 && saw_503; round++) {
         if (round > 0) {
-            if (now_ms() - began + ELECTION_RETRY_MS >= timeout)
+            if (now_ms() - began + ELECTION_RETRY_MS >= timeout * (long)etcd->member_count)
                 break;
             if (pause_unless_canceled(ELECTION_RETRY_MS, cancel))
                 break;

@@ -45,7 +45,8 @@ struct etcd_watch {
     pthread_mutex_t lock; /* with cond: interruptible sleeps */
     pthread_cond_t cond;
     CURL *stream;
-    size_t member; /* index of the member streamed from */
+    size_t member;            /* index of the member streamed from */
+    size_t current_at_create; /* etcd->current when the stream started */
 
     /* Touched only by the watch thread. */
     char *buf;
@@ -63,7 +64,7 @@ static void deliver(struct etcd_watch *w, enum etcd_event_type type, const char 
 }
 
 /* Called about once a second during a stream: ends it when the watch is stopped, or when
- * one-shot requests have failed over away from the member we stream from (it may be hung,
+ * one-shot requests have since failed over to another member than ours (ours may be hung,
  * and a silent stream would otherwise look idle for a long time). */
 static int stream_progress(void *clientp, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
                            curl_off_t ulnow)
@@ -72,9 +73,10 @@ static int stream_progress(void *clientp, curl_off_t dltotal, curl_off_t dlnow, 
     struct etcd_watch *w = clientp;
     if (atomic_load(&w->stop))
         return 1;
-    if (w->created && atomic_load(&w->etcd->current) != w->member) {
+    size_t current = atomic_load(&w->etcd->current);
+    if (w->created && current != w->current_at_create && current != w->member) {
         snprintf(w->stream_error, sizeof(w->stream_error), "store requests moved to %s",
-                 w->etcd->members[atomic_load(&w->etcd->current) % w->etcd->member_count]);
+                 w->etcd->members[current % w->etcd->member_count]);
         return 1;
     }
     return 0;
@@ -180,9 +182,7 @@ static int handle_line(struct etcd_watch *w, const char *line, size_t len)
         rc = -1;
     } else if (json_is_true(json_object_get(result, "created"))) {
         w->created = true;
-        /* This member works: one-shot requests may use it too (and stream_progress must
-         * not take a failover of our own for a move away from us). */
-        atomic_store(&w->etcd->current, w->member);
+        w->current_at_create = atomic_load(&w->etcd->current);
     } else {
         json_t *events = json_object_get(result, "events");
         if (json_array_size(events) > 0) {

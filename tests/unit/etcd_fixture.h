@@ -33,7 +33,7 @@ struct etcd_fixture {
 };
 
 /* Asks the kernel for a free loopback TCP port. */
-static int etcd_fixture_free_port(void)
+static inline int etcd_fixture_free_port(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
@@ -48,7 +48,7 @@ static int etcd_fixture_free_port(void)
     return ntohs(addr.sin_port);
 }
 
-static int etcd_fixture_port_open(int port)
+static inline int etcd_fixture_port_open(int port)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in addr = {.sin_family = AF_INET,
@@ -61,7 +61,7 @@ static int etcd_fixture_port_open(int port)
 }
 
 /* Runs etcd on the recorded ports and data directory and waits until it answers. */
-static int etcd_fixture_spawn(struct etcd_fixture *fx)
+static inline int etcd_fixture_spawn(struct etcd_fixture *fx)
 {
     char client_url[64], peer_url[64], cluster[96];
     snprintf(client_url, sizeof(client_url), "http://127.0.0.1:%d", fx->client_port);
@@ -92,7 +92,7 @@ static int etcd_fixture_spawn(struct etcd_fixture *fx)
     return -1;
 }
 
-static int etcd_fixture_start(struct etcd_fixture *fx)
+static inline int etcd_fixture_start(struct etcd_fixture *fx)
 {
     memset(fx, 0, sizeof(*fx));
     fx->peer_port = etcd_fixture_free_port();
@@ -107,7 +107,7 @@ static int etcd_fixture_start(struct etcd_fixture *fx)
 }
 
 /* Stops the etcd process (by its recorded pid), keeping ports and data for a restart. */
-static void etcd_fixture_kill(struct etcd_fixture *fx)
+static inline void etcd_fixture_kill(struct etcd_fixture *fx)
 {
     if (fx->pid > 0) {
         kill(fx->pid, SIGTERM);
@@ -123,7 +123,7 @@ static inline int etcd_fixture_restart(struct etcd_fixture *fx)
     return etcd_fixture_spawn(fx);
 }
 
-static void etcd_fixture_stop(struct etcd_fixture *fx)
+static inline void etcd_fixture_stop(struct etcd_fixture *fx)
 {
     etcd_fixture_kill(fx);
     if (fx->data_dir[0]) {
