@@ -24,8 +24,8 @@ struct driver_ctx {
 };
 
 struct driver_response {
-    int status;  /* 200, 404 (unknown call) or 500 ({"Err": ...}) */
-    char *body;  /* malloc'd JSON text; the caller frees it */
+    int status; /* 200, 404 (unknown call) or 500 ({"Err": ...}) */
+    char *body; /* malloc'd JSON text; the caller frees it */
 };
 
 /* Handles "POST <path>" with body (may be empty: treated as {}). Never fails:

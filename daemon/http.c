@@ -1,0 +1,322 @@
+/*
+ * http.c: the HTTP side of the plugin socket (http.h). Owns the socket file,
+ * the libmicrohttpd daemon and the per-request body buffer; every call's
+ * meaning is driver_handle's. Callers: daemon/main.c, tests.
+ *
+ * One thread per connection: IPAM calls wait on etcd, and a slow one must not
+ * hold up the others (fabric serializes domain calls itself).
+ */
+#include "daemon/http.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <limits.h>
+#include <microhttpd.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "common/log.h"
+
+#define CONTENT_TYPE "application/vnd.docker.plugins.v1+json"
+#define CONNECTION_LIMIT 256
+#define IDLE_TIMEOUT_S 300
+
+struct http_server {
+    struct MHD_Daemon *mhd;
+    struct driver_ctx *ctx; /* borrowed */
+    char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+    dev_t dev; /* identity of our socket file, so stop removes only ours */
+    ino_t ino;
+};
+
+/* One request in progress: its body so far. */
+struct call {
+    char *body;
+    size_t len, cap;
+    bool too_large; /* the rest of the body is read and dropped */
+    bool replied;
+};
+
+static enum MHD_Result reply(struct MHD_Connection *conn, int status, char *body)
+{
+    static char oom[] = "{\"Err\":\"out of memory\"}";
+    struct MHD_Response *resp;
+    if (body) {
+        resp = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
+        if (!resp)
+            free(body);
+    } else {
+        status = MHD_HTTP_INTERNAL_SERVER_ERROR;
+        resp = MHD_create_response_from_buffer(strlen(oom), oom, MHD_RESPMEM_PERSISTENT);
+    }
+    if (!resp)
+        return MHD_NO;
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, CONTENT_TYPE);
+    enum MHD_Result ret = MHD_queue_response(conn, (unsigned int)status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+/* Answers an HTTP-level refusal (method, size) the way driver errors look. */
+static enum MHD_Result reply_error(struct MHD_Connection *conn, struct call *call, int status,
+                                   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static enum MHD_Result reply_error(struct MHD_Connection *conn, struct call *call, int status,
+                                   const char *fmt, ...)
+{
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    for (unsigned char *p = (unsigned char *)msg; *p; p++) {
+        if (*p < 0x20 || *p >= 0x7f || *p == '"')
+            *p = '?';
+    }
+    log_info("plugin call refused", "status=%d err=\"%s\"", status, msg);
+    json_t *obj = json_pack("{s:s}", "Err", msg);
+    char *body = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
+    json_decref(obj);
+    call->replied = true;
+    return reply(conn, status, body);
+}
+
+static int append(struct call *call, const char *data, size_t n)
+{
+    if (call->len + n > call->cap) {
+        size_t cap = call->cap ? call->cap : 4096;
+        while (cap < call->len + n)
+            cap *= 2;
+        char *grown = realloc(call->body, cap);
+        if (!grown)
+            return -1;
+        call->body = grown;
+        call->cap = cap;
+    }
+    memcpy(call->body + call->len, data, n);
+    call->len += n;
+    return 0;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
+{
+    struct http_server *server = cls;
+    struct call *call = *con_cls;
+    (void)version;
+
+    if (!call) { /* headers are in, no body yet: refuse early what we can */
+        call = calloc(1, sizeof(*call));
+        if (!call)
+            return MHD_NO;
+        *con_cls = call;
+        if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
+            return reply_error(conn, call, MHD_HTTP_METHOD_NOT_ALLOWED,
+                               "plugin calls are POST, not %.16s", method);
+        const char *length =
+            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (length && strtoull(length, NULL, 10) > HTTP_BODY_MAX)
+            return reply_error(conn, call, MHD_HTTP_CONTENT_TOO_LARGE,
+                               "request body is larger than %d bytes", HTTP_BODY_MAX);
+        return MHD_YES;
+    }
+    if (call->replied) {
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (*upload_data_size > 0) {
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        if (call->too_large)
+            return MHD_YES;
+        if (call->len + n > HTTP_BODY_MAX) { /* no Content-Length (chunked): drop, answer at end */
+            call->too_large = true;
+            free(call->body);
+            call->body = NULL;
+            call->len = call->cap = 0;
+            return MHD_YES;
+        }
+        return append(call, upload_data, n) < 0 ? MHD_NO : MHD_YES;
+    }
+    if (call->too_large)
+        return reply_error(conn, call, MHD_HTTP_CONTENT_TOO_LARGE,
+                           "request body is larger than %d bytes", HTTP_BODY_MAX);
+    struct driver_response resp;
+    driver_handle(server->ctx, url, call->body, call->len, &resp);
+    call->replied = true;
+    return reply(conn, resp.status, resp.body);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode code)
+{
+    (void)cls;
+    (void)conn;
+    (void)code;
+    struct call *call = *con_cls;
+    if (call) {
+        free(call->body);
+        free(call);
+        *con_cls = NULL;
+    }
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char line[256];
+    vsnprintf(line, sizeof(line), fmt, ap);
+    line[strcspn(line, "\r\n")] = '\0';
+    for (unsigned char *p = (unsigned char *)line; *p; p++) {
+        if (*p == '"')
+            *p = '\'';
+    }
+    log_warn("http server", "detail=\"%s\"", line);
+}
+
+/* mkdir -p of the socket's directory. */
+static int make_parent_dirs(const char *path, struct weft_err *err)
+{
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof(dir), "%s", path);
+    for (char *p = dir + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+            return weft_errf(err, "creating directory %s: %s", dir, strerror(errno));
+        *p = '/';
+    }
+    return 0;
+}
+
+/* A socket file nobody answers on is left by a dead daemon: remove it. A
+ * live one belongs to another daemon; anything else is not ours to delete. */
+static int clear_stale_socket(const struct sockaddr_un *addr, struct weft_err *err)
+{
+    const char *path = addr->sun_path;
+    struct stat st;
+    if (lstat(path, &st) < 0) {
+        if (errno == ENOENT)
+            return 0;
+        return weft_errf(err, "checking %s: %s", path, strerror(errno));
+    }
+    if (!S_ISSOCK(st.st_mode))
+        return weft_errf(err, "%s exists and is not a socket; remove it or choose another path",
+                         path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        return weft_errf(err, "creating a socket: %s", strerror(errno));
+    int rc = connect(fd, (const struct sockaddr *)addr, sizeof(*addr));
+    int saved = errno;
+    close(fd);
+    /* EAGAIN: a full backlog, so someone is listening. */
+    if (rc == 0 || saved == EAGAIN || saved == EINPROGRESS)
+        return weft_errf(err, "another weft daemon is listening on %s", path);
+    if (saved != ECONNREFUSED)
+        return weft_errf(err, "checking %s: %s", path, strerror(saved));
+    if (unlink(path) < 0 && errno != ENOENT)
+        return weft_errf(err, "removing stale socket %s: %s", path, strerror(errno));
+    log_info("removed stale socket", "path=%s", path);
+    return 0;
+}
+
+/* Binds and listens; mode 0660 is set before listen, so nobody connects earlier. */
+static int open_socket(struct http_server *server, struct weft_err *err)
+{
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    memcpy(addr.sun_path, server->path, sizeof(addr.sun_path));
+    if (make_parent_dirs(server->path, err) < 0 || clear_stale_socket(&addr, err) < 0)
+        return -1;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        return weft_errf(err, "creating a socket: %s", strerror(errno));
+    struct stat st;
+    if (bind(fd, (const struct sockaddr *)&addr, sizeof(addr)) < 0) {
+        weft_errf(err, "binding %s: %s", server->path, strerror(errno));
+        goto fail_close;
+    }
+    if (chmod(server->path, 0660) < 0 || lstat(server->path, &st) < 0) {
+        weft_errf(err, "setting the mode of %s: %s", server->path, strerror(errno));
+        goto fail_unlink;
+    }
+    server->dev = st.st_dev;
+    server->ino = st.st_ino;
+    if (listen(fd, 128) < 0) {
+        weft_errf(err, "listening on %s: %s", server->path, strerror(errno));
+        goto fail_unlink;
+    }
+    return fd;
+
+fail_unlink:
+    unlink(server->path);
+fail_close:
+    close(fd);
+    return -1;
+}
+
+static void remove_socket_file(const struct http_server *server)
+{
+    struct stat st;
+    if (lstat(server->path, &st) == 0 && st.st_dev == server->dev && st.st_ino == server->ino)
+        unlink(server->path);
+}
+
+int http_server_start(const char *socket_path, struct driver_ctx *ctx, struct http_server **out,
+                      struct weft_err *err)
+{
+    *out = NULL;
+    struct http_server *server = calloc(1, sizeof(*server));
+    if (!server)
+        return weft_errf(err, "out of memory");
+    server->ctx = ctx;
+    size_t len = strlen(socket_path);
+    if (len == 0 || len >= sizeof(server->path)) {
+        weft_errf(err, "socket path \"%.200s\" must be 1 to %zu characters", socket_path,
+                  sizeof(server->path) - 1);
+        goto fail_free;
+    }
+    memcpy(server->path, socket_path, len + 1);
+    int fd = open_socket(server, err);
+    if (fd < 0)
+        goto fail_free;
+
+    unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+                         MHD_USE_POLL | MHD_USE_ERROR_LOG;
+    server->mhd = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, server, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+        MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)CONNECTION_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned int)IDLE_TIMEOUT_S, MHD_OPTION_END);
+    if (!server->mhd) {
+        weft_errf(err, "starting the HTTP server on %s failed", server->path);
+        close(fd);
+        remove_socket_file(server);
+        goto fail_free;
+    }
+    log_info("listening", "socket=%s", server->path);
+    *out = server;
+    return 0;
+
+fail_free:
+    free(server);
+    return -1;
+}
+
+void http_server_stop(struct http_server *server)
+{
+    if (!server)
+        return;
+    MHD_stop_daemon(server->mhd); /* closes the listening socket too */
+    remove_socket_file(server);
+    log_info("stopped listening", "socket=%s", server->path);
+    free(server);
+}

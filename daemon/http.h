@@ -1,0 +1,26 @@
+/*
+ * http.h: the unix-socket HTTP server Docker talks to.
+ *
+ * Owns the socket file and the libmicrohttpd daemon; hands every POST to
+ * driver_handle. Callers: daemon/main.c, tests.
+ */
+#ifndef WEFT_HTTP_H
+#define WEFT_HTTP_H
+
+#include "common/err.h"
+#include "driver/api.h"
+
+#define HTTP_BODY_MAX (1024 * 1024)
+
+struct http_server;
+
+/* Creates socket_path (its parent directory too, mode 0755), mode 0660, and
+ * serves it on background threads. A stale socket file left by a dead daemon
+ * is replaced; a live one is refused. ctx is borrowed and must outlive the
+ * server. *out is freed by http_server_stop. */
+int http_server_start(const char *socket_path, struct driver_ctx *ctx, struct http_server **out,
+                      struct weft_err *err);
+/* Waits for calls in flight, stops serving and removes the socket file. NULL is fine. */
+void http_server_stop(struct http_server *server);
+
+#endif

@@ -1,0 +1,73 @@
+/*
+ * ipam_api.c: the IpamDriver calls. Parse through request.c, allocate through
+ * ipam/, answer. Pool IDs are canonical subnets, so no pool state lives here.
+ * Callers: dispatch.c, through the route table.
+ */
+#include "driver/api.h"
+#include "driver/handlers.h"
+#include "driver/request.h"
+#include "ipam/ipam.h"
+
+int handle_ipam_capabilities(struct driver_ctx *ctx, const json_t *req, json_t **answer,
+                             struct weft_err *err)
+{
+    (void)ctx;
+    (void)req;
+    return driver_answer(
+        json_pack("{s:b, s:b}", "RequiresMACAddress", 0, "RequiresRequestReplay", 0), answer, err);
+}
+
+int handle_ipam_address_spaces(struct driver_ctx *ctx, const json_t *req, json_t **answer,
+                               struct weft_err *err)
+{
+    (void)ctx;
+    (void)req;
+    return driver_answer(json_pack("{s:s, s:s}", "LocalDefaultAddressSpace", DRIVER_ADDRESS_SPACE,
+                                   "GlobalDefaultAddressSpace", DRIVER_ADDRESS_SPACE),
+                         answer, err);
+}
+
+int handle_ipam_pool_request(struct driver_ctx *ctx, const json_t *req, json_t **answer,
+                             struct weft_err *err)
+{
+    (void)ctx;
+    char requested[CIDR_STR_MAX], pool_id[CIDR_STR_MAX];
+    if (request_pool(req, requested, err) < 0 || ipam_request_pool(requested, pool_id, err) < 0)
+        return -1;
+    return driver_answer(json_pack("{s:s, s:s, s:{}}", "PoolID", pool_id, "Pool", pool_id, "Data"),
+                         answer, err);
+}
+
+int handle_ipam_pool_release(struct driver_ctx *ctx, const json_t *req, json_t **answer,
+                             struct weft_err *err)
+{
+    (void)ctx;
+    /* Addresses outlive the pool on this host: other hosts may still use the
+     * overlay, and the gateway is released by its own ReleaseAddress. */
+    char pool_id[CIDR_STR_MAX];
+    if (request_release_pool(req, pool_id, err) < 0)
+        return -1;
+    return driver_answer(json_object(), answer, err);
+}
+
+int handle_ipam_address_request(struct driver_ctx *ctx, const json_t *req, json_t **answer,
+                                struct weft_err *err)
+{
+    struct request_address r;
+    char address[CIDR_STR_MAX];
+    if (request_address(req, &r, err) < 0 || driver_need_etcd(ctx, err) < 0 ||
+        ipam_request_address(ctx->etcd, r.pool_id, ctx->host, r.address, r.gateway, address, err) <
+            0)
+        return -1;
+    return driver_answer(json_pack("{s:s, s:{}}", "Address", address, "Data"), answer, err);
+}
+
+int handle_ipam_address_release(struct driver_ctx *ctx, const json_t *req, json_t **answer,
+                                struct weft_err *err)
+{
+    struct request_address r;
+    if (request_release_address(req, &r, err) < 0 || driver_need_etcd(ctx, err) < 0 ||
+        ipam_release_address(ctx->etcd, r.pool_id, r.address, err) < 0)
+        return -1;
+    return driver_answer(json_object(), answer, err);
+}

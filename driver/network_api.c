@@ -1,0 +1,127 @@
+/*
+ * network_api.c: the NetworkDriver calls. Each handler parses its request
+ * through request.c, calls fabric/, and builds the answer; no domain logic
+ * lives here. Callers: dispatch.c, through the route table.
+ */
+#include <string.h>
+
+#include "driver/handlers.h"
+#include "driver/request.h"
+#include "fabric/fabric.h"
+
+int handle_network_capabilities(struct driver_ctx *ctx, const json_t *req, json_t **answer,
+                                struct weft_err *err)
+{
+    (void)ctx;
+    (void)req;
+    /* local: Docker wants no cluster store; global: containers reach across hosts. */
+    return driver_answer(json_pack("{s:s, s:s}", "Scope", "local", "ConnectivityScope", "global"),
+                         answer, err);
+}
+
+int handle_network_create(struct driver_ctx *ctx, const json_t *req, json_t **answer,
+                          struct weft_err *err)
+{
+    struct fabric_network_spec spec;
+    if (request_network_create(req, &spec, err) < 0 || driver_need_fabric(ctx, err) < 0 ||
+        fabric_network_create(ctx->fabric, &spec, err) < 0)
+        return -1;
+    return driver_answer(json_object(), answer, err);
+}
+
+int handle_network_delete(struct driver_ctx *ctx, const json_t *req, json_t **answer,
+                          struct weft_err *err)
+{
+    char network_id[FABRIC_ID_MAX];
+    if (request_ids(req, network_id, NULL, err) < 0 || driver_need_fabric(ctx, err) < 0 ||
+        fabric_network_delete(ctx->fabric, network_id, err) < 0)
+        return -1;
+    return driver_answer(json_object(), answer, err);
+}
+
+int handle_endpoint_create(struct driver_ctx *ctx, const json_t *req, json_t **answer,
+                           struct weft_err *err)
+{
+    struct fabric_endpoint_spec spec;
+    uint8_t mac[6];
+    if (request_endpoint_create(req, &spec, err) < 0 || driver_need_fabric(ctx, err) < 0 ||
+        fabric_endpoint_create(ctx->fabric, &spec, mac, err) < 0)
+        return -1;
+    /* Docker refuses an answer that repeats a field the request set. */
+    if (spec.has_mac)
+        return driver_answer(json_pack("{s:{}}", "Interface"), answer, err);
+    char text[18];
+    cidr_format_mac(mac, text);
+    return driver_answer(json_pack("{s:{s:s}}", "Interface", "MacAddress", text), answer, err);
+}
+
+int handle_endpoint_delete(struct driver_ctx *ctx, const json_t *req, json_t **answer,
+                           struct weft_err *err)
+{
+    char network_id[FABRIC_ID_MAX], endpoint_id[FABRIC_ID_MAX];
+    if (request_ids(req, network_id, endpoint_id, err) < 0 || driver_need_fabric(ctx, err) < 0 ||
+        fabric_endpoint_delete(ctx->fabric, network_id, endpoint_id, err) < 0)
+        return -1;
+    return driver_answer(json_object(), answer, err);
+}
+
+int handle_endpoint_oper_info(struct driver_ctx *ctx, const json_t *req, json_t **answer,
+                              struct weft_err *err)
+{
+    char network_id[FABRIC_ID_MAX], endpoint_id[FABRIC_ID_MAX];
+    struct fabric_endpoint_info info;
+    memset(&info, 0, sizeof(info));
+    if (request_ids(req, network_id, endpoint_id, err) < 0 || driver_need_fabric(ctx, err) < 0 ||
+        fabric_endpoint_info(ctx->fabric, network_id, endpoint_id, &info, err) < 0)
+        return -1;
+    return driver_answer(json_pack("{s:{s:s, s:s, s:s, s:s, s:s, s:I, s:i}}", "Value", "ip",
+                                   info.ip, "mac", info.mac, "vtep", info.vtep, "bridge",
+                                   info.bridge, "vxlan", info.vxlan, "vni", (json_int_t)info.vni,
+                                   "mtu", info.mtu),
+                         answer, err);
+}
+
+int handle_endpoint_join(struct driver_ctx *ctx, const json_t *req, json_t **answer,
+                         struct weft_err *err)
+{
+    char network_id[FABRIC_ID_MAX], endpoint_id[FABRIC_ID_MAX];
+    struct fabric_join_info info;
+    memset(&info, 0, sizeof(info));
+    if (request_ids(req, network_id, endpoint_id, err) < 0 || driver_need_fabric(ctx, err) < 0 ||
+        fabric_join(ctx->fabric, network_id, endpoint_id, &info, err) < 0)
+        return -1;
+    /* No Gateway: Docker adds its gwbridge for outside access unless --internal. */
+    return driver_answer(json_pack("{s:{s:s, s:s}, s:s, s:s, s:[], s:b}", "InterfaceName",
+                                   "SrcName", info.src_name, "DstPrefix", "eth", "Gateway", "",
+                                   "GatewayIPv6", "", "StaticRoutes", "DisableGatewayService", 0),
+                         answer, err);
+}
+
+int handle_endpoint_leave(struct driver_ctx *ctx, const json_t *req, json_t **answer,
+                          struct weft_err *err)
+{
+    char network_id[FABRIC_ID_MAX], endpoint_id[FABRIC_ID_MAX];
+    if (request_ids(req, network_id, endpoint_id, err) < 0 || driver_need_fabric(ctx, err) < 0 ||
+        fabric_leave(ctx->fabric, network_id, endpoint_id, err) < 0)
+        return -1;
+    return driver_answer(json_object(), answer, err);
+}
+
+/* Discovery and external connectivity: weft learns peers from etcd and leaves
+ * port publishing to Docker's gwbridge, so these have nothing to do. */
+int handle_network_nothing(struct driver_ctx *ctx, const json_t *req, json_t **answer,
+                           struct weft_err *err)
+{
+    (void)ctx;
+    (void)req;
+    return driver_answer(json_object(), answer, err);
+}
+
+int handle_network_swarm(struct driver_ctx *ctx, const json_t *req, json_t **answer,
+                         struct weft_err *err)
+{
+    (void)ctx;
+    (void)req;
+    (void)answer;
+    return weft_errf(err, "weft does not support Swarm mode");
+}

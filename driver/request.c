@@ -1,0 +1,360 @@
+/*
+ * request.c: parse and validate Docker's request bodies into fabric/ipam
+ * structs. Owns every rule about what a request may contain; knows nothing of
+ * HTTP, the store or the kernel. Callers: driver/network_api.c,
+ * driver/ipam_api.c, tests.
+ */
+#include "driver/request.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "driver/api.h"
+
+#define GENERIC_OPTIONS "com.docker.network.generic"
+#define ENABLE_IPV6_OPTION "com.docker.network.enable_ipv6"
+#define GATEWAY_TYPE "com.docker.network.gateway"
+
+#define MSG_NEED_IPAM                                                                              \
+    "weft networks need weft IPAM: add --ipam-driver " DRIVER_ADDRESS_SPACE                        \
+    " to docker network create (addresses must be allocated cluster-wide)"
+#define MSG_NO_IPV6 "IPv6 is not supported by weft yet"
+#define MSG_KNOWN_OPTIONS "weft knows vni (1 to 16777214) and mtu (576 to 9000)"
+
+static const char *type_name(const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT:
+        return "an object";
+    case JSON_ARRAY:
+        return "an array";
+    case JSON_STRING:
+        return "a string";
+    case JSON_INTEGER:
+    case JSON_REAL:
+        return "a number";
+    case JSON_TRUE:
+    case JSON_FALSE:
+        return "a boolean";
+    case JSON_NULL:
+        return "null";
+    }
+    return "unknown";
+}
+
+/* A missing or null field reads as "" unless required. */
+static int get_string(const json_t *obj, const char *key, bool required, char *out, size_t size,
+                      struct weft_err *err)
+{
+    const json_t *v = json_object_get(obj, key);
+    out[0] = '\0';
+    if (!v || json_is_null(v)) {
+        if (required)
+            return weft_errf(err, "missing field \"%s\"", key);
+        return 0;
+    }
+    if (!json_is_string(v))
+        return weft_errf(err, "field \"%s\" must be a string, not %s", key, type_name(v));
+    size_t len = json_string_length(v);
+    if (len >= size)
+        return weft_errf(err, "field \"%s\" is too long (%zu characters, at most %zu)", key, len,
+                         size - 1);
+    memcpy(out, json_string_value(v), len + 1);
+    return 0;
+}
+
+/* *out is NULL when the field is missing or null (and not required). */
+static int get_object(const json_t *obj, const char *key, bool required, const json_t **out,
+                      struct weft_err *err)
+{
+    const json_t *v = json_object_get(obj, key);
+    *out = NULL;
+    if (!v || json_is_null(v)) {
+        if (required)
+            return weft_errf(err, "missing field \"%s\"", key);
+        return 0;
+    }
+    if (!json_is_object(v))
+        return weft_errf(err, "field \"%s\" must be an object, not %s", key, type_name(v));
+    *out = v;
+    return 0;
+}
+
+/* A missing or null field reads as false. */
+static int get_bool(const json_t *obj, const char *key, bool *out, struct weft_err *err)
+{
+    const json_t *v = json_object_get(obj, key);
+    *out = false;
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_boolean(v))
+        return weft_errf(err, "field \"%s\" must be a boolean, not %s", key, type_name(v));
+    *out = json_is_true(v);
+    return 0;
+}
+
+/* Docker IDs are 64 hex characters; accept any short alphanumeric ID so tools
+ * and tests can use readable ones, but nothing that could name a path. */
+static int get_id(const json_t *obj, const char *key, char out[FABRIC_ID_MAX], struct weft_err *err)
+{
+    if (get_string(obj, key, true, out, FABRIC_ID_MAX, err) < 0)
+        return -1;
+    if (out[0] == '\0')
+        return weft_errf(err, "field \"%s\" is empty", key);
+    for (const char *p = out; *p; p++) {
+        if (!isascii((unsigned char)*p) || !isalnum((unsigned char)*p))
+            return weft_errf(err, "%s \"%s\" is not a Docker ID (1 to 64 letters and digits)", key,
+                             out);
+    }
+    return 0;
+}
+
+/* Strict decimal: digits only, no sign, no spaces, within [min, max]. */
+static int parse_decimal(const char *text, unsigned long min, unsigned long max, unsigned long *out)
+{
+    size_t len = strlen(text);
+    if (len == 0 || len > 9)
+        return -1;
+    for (size_t i = 0; i < len; i++) {
+        if (text[i] < '0' || text[i] > '9')
+            return -1;
+    }
+    unsigned long v = strtoul(text, NULL, 10);
+    if (v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_generic_options(const json_t *generic, struct fabric_network_spec *out,
+                                 struct weft_err *err)
+{
+    const char *key;
+    json_t *value;
+    json_object_foreach((json_t *)generic, key, value)
+    {
+        if (!json_is_string(value))
+            return weft_errf(err, "option %.64s must be a string, not %s", key, type_name(value));
+        const char *text = json_string_value(value);
+        unsigned long v;
+        if (strcmp(key, "vni") == 0) {
+            if (parse_decimal(text, 1, FABRIC_VNI_MAX, &v) < 0)
+                return weft_errf(err,
+                                 "option vni=\"%.32s\" is not valid: use a number from 1 to %u",
+                                 text, FABRIC_VNI_MAX);
+            out->vni = (uint32_t)v;
+        } else if (strcmp(key, "mtu") == 0) {
+            if (parse_decimal(text, REQUEST_MTU_MIN, REQUEST_MTU_MAX, &v) < 0)
+                return weft_errf(err,
+                                 "option mtu=\"%.32s\" is not valid: use a number from %d to %d",
+                                 text, REQUEST_MTU_MIN, REQUEST_MTU_MAX);
+            out->mtu = (int)v;
+        } else {
+            return weft_errf(err, "unknown option \"%.64s\": " MSG_KNOWN_OPTIONS, key);
+        }
+    }
+    return 0;
+}
+
+static int parse_network_options(const json_t *options, struct fabric_network_spec *out,
+                                 struct weft_err *err)
+{
+    bool ipv6;
+    if (get_bool(options, ENABLE_IPV6_OPTION, &ipv6, err) < 0)
+        return -1;
+    if (ipv6)
+        return weft_errf(err, MSG_NO_IPV6);
+    const json_t *generic;
+    if (get_object(options, GENERIC_OPTIONS, false, &generic, err) < 0)
+        return -1;
+    return generic ? parse_generic_options(generic, out, err) : 0;
+}
+
+static int parse_ipv4_data(const json_t *req, struct fabric_network_spec *out, struct weft_err *err)
+{
+    const json_t *data = json_object_get(req, "IPv4Data");
+    if (!data || json_is_null(data))
+        return weft_errf(err, MSG_NEED_IPAM);
+    if (!json_is_array(data))
+        return weft_errf(err, "field \"IPv4Data\" must be an array, not %s", type_name(data));
+    size_t n = json_array_size(data);
+    if (n == 0)
+        return weft_errf(err, MSG_NEED_IPAM);
+    for (size_t i = 0; i < n; i++) {
+        const json_t *entry = json_array_get(data, i);
+        if (!json_is_object(entry))
+            return weft_errf(err, "IPv4Data entries must be objects, not %s", type_name(entry));
+        char space[64];
+        if (get_string(entry, "AddressSpace", false, space, sizeof(space), err) < 0)
+            return -1;
+        if (strcmp(space, DRIVER_ADDRESS_SPACE) != 0)
+            return weft_errf(err, MSG_NEED_IPAM);
+    }
+    if (n > 1)
+        return weft_errf(err, "weft networks have one IPv4 subnet, this request has %zu", n);
+
+    const json_t *entry = json_array_get(data, 0);
+    char pool[CIDR_STR_MAX];
+    if (get_string(entry, "Pool", true, pool, sizeof(pool), err) < 0)
+        return -1;
+    struct cidr subnet;
+    if (cidr_parse_subnet(pool, &subnet, err) < 0)
+        return -1;
+    cidr_format_subnet(&subnet, out->subnet);
+    return 0;
+}
+
+static int check_no_ipv6_data(const json_t *req, struct weft_err *err)
+{
+    const json_t *data = json_object_get(req, "IPv6Data");
+    if (!data || json_is_null(data))
+        return 0;
+    if (!json_is_array(data))
+        return weft_errf(err, "field \"IPv6Data\" must be an array, not %s", type_name(data));
+    if (json_array_size(data) > 0)
+        return weft_errf(err, MSG_NO_IPV6);
+    return 0;
+}
+
+int request_network_create(const json_t *req, struct fabric_network_spec *out, struct weft_err *err)
+{
+    memset(out, 0, sizeof(*out));
+    if (get_id(req, "NetworkID", out->network_id, err) < 0)
+        return -1;
+    const json_t *options;
+    if (get_object(req, "Options", false, &options, err) < 0)
+        return -1;
+    if (options && parse_network_options(options, out, err) < 0)
+        return -1;
+    if (parse_ipv4_data(req, out, err) < 0)
+        return -1;
+    return check_no_ipv6_data(req, err);
+}
+
+int request_endpoint_create(const json_t *req, struct fabric_endpoint_spec *out,
+                            struct weft_err *err)
+{
+    memset(out, 0, sizeof(*out));
+    if (get_id(req, "NetworkID", out->network_id, err) < 0 ||
+        get_id(req, "EndpointID", out->endpoint_id, err) < 0)
+        return -1;
+    const json_t *iface;
+    if (get_object(req, "Interface", false, &iface, err) < 0)
+        return -1;
+    if (!iface)
+        return weft_errf(err, "weft needs an IPv4 address for every endpoint");
+
+    char text[CIDR_STR_MAX];
+    if (get_string(iface, "AddressIPv6", false, text, sizeof(text), err) < 0)
+        return -1;
+    if (text[0])
+        return weft_errf(err, MSG_NO_IPV6);
+    if (get_string(iface, "Address", false, text, sizeof(text), err) < 0)
+        return -1;
+    if (!text[0])
+        return weft_errf(err, "weft needs an IPv4 address for every endpoint");
+    if (cidr_parse_ip_prefix(text, &out->ip, &out->prefix_len, err) < 0)
+        return -1;
+    if (get_string(iface, "MacAddress", false, text, sizeof(text), err) < 0)
+        return -1;
+    if (text[0]) {
+        if (cidr_parse_mac(text, out->mac, err) < 0)
+            return -1;
+        out->has_mac = true;
+    }
+    return 0;
+}
+
+int request_ids(const json_t *req, char network_id[FABRIC_ID_MAX], char endpoint_id[FABRIC_ID_MAX],
+                struct weft_err *err)
+{
+    if (get_id(req, "NetworkID", network_id, err) < 0)
+        return -1;
+    if (endpoint_id && get_id(req, "EndpointID", endpoint_id, err) < 0)
+        return -1;
+    return 0;
+}
+
+int request_pool(const json_t *req, char pool[CIDR_STR_MAX], struct weft_err *err)
+{
+    bool v6;
+    if (get_bool(req, "V6", &v6, err) < 0)
+        return -1;
+    if (v6)
+        return weft_errf(err, MSG_NO_IPV6);
+    char text[CIDR_STR_MAX];
+    if (get_string(req, "SubPool", false, text, sizeof(text), err) < 0)
+        return -1;
+    if (text[0])
+        return weft_errf(err, "weft does not support --ip-range (SubPool): addresses come from the "
+                              "whole subnet, cluster-wide");
+    const json_t *options;
+    if (get_object(req, "Options", false, &options, err) < 0)
+        return -1;
+    char space[64];
+    if (get_string(req, "AddressSpace", false, space, sizeof(space), err) < 0)
+        return -1;
+    return get_string(req, "Pool", false, pool, CIDR_STR_MAX, err);
+}
+
+/* PoolID is the canonical subnet ipam/ handed out. */
+static int get_pool_id(const json_t *req, char pool_id[CIDR_STR_MAX], struct weft_err *err)
+{
+    if (get_string(req, "PoolID", true, pool_id, CIDR_STR_MAX, err) < 0)
+        return -1;
+    struct cidr subnet;
+    if (cidr_parse_subnet(pool_id, &subnet, err) < 0)
+        return weft_err_wrap(err, "PoolID");
+    cidr_format_subnet(&subnet, pool_id);
+    return 0;
+}
+
+/* A plain IP (Docker sends no prefix in IPAM requests); written back canonical. */
+static int get_address(const json_t *req, bool required, char address[CIDR_STR_MAX],
+                       struct weft_err *err)
+{
+    if (get_string(req, "Address", required, address, CIDR_STR_MAX, err) < 0)
+        return -1;
+    if (!address[0]) {
+        if (required)
+            return weft_errf(err, "field \"Address\" is empty");
+        return 0;
+    }
+    uint32_t ip;
+    if (cidr_parse_ip(address, &ip, err) < 0)
+        return -1;
+    cidr_format_ip(ip, address);
+    return 0;
+}
+
+int request_address(const json_t *req, struct request_address *out, struct weft_err *err)
+{
+    memset(out, 0, sizeof(*out));
+    if (get_pool_id(req, out->pool_id, err) < 0 || get_address(req, false, out->address, err) < 0)
+        return -1;
+    const json_t *options;
+    if (get_object(req, "Options", false, &options, err) < 0)
+        return -1;
+    if (options) {
+        char type[64];
+        if (get_string(options, "RequestAddressType", false, type, sizeof(type), err) < 0)
+            return -1;
+        out->gateway = strcmp(type, GATEWAY_TYPE) == 0;
+    }
+    return 0;
+}
+
+int request_release_address(const json_t *req, struct request_address *out, struct weft_err *err)
+{
+    memset(out, 0, sizeof(*out));
+    if (get_pool_id(req, out->pool_id, err) < 0)
+        return -1;
+    return get_address(req, true, out->address, err);
+}
+
+int request_release_pool(const json_t *req, char pool_id[CIDR_STR_MAX], struct weft_err *err)
+{
+    return get_pool_id(req, pool_id, err);
+}
