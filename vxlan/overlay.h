@@ -7,6 +7,8 @@
  * the static FDB / neighbour / flooding entries for remote peers.
  * Callers: daemon/ (fabric state) and driver/. Uses netlink/ only.
  *
+ * All IPv4 addresses (uint32_t) are in network byte order, as in netlink/.
+ *
  * Every function is idempotent where a retry or a restart may repeat it:
  * overlay_ensure adopts devices that already exist with the right VNI,
  * and removing something that is gone is not an error.
@@ -51,13 +53,15 @@ int overlay_endpoint_create(struct nl *nl, uint32_t vni, const char *endpoint_id
                             const uint8_t mac[6], int mtu, struct weft_err *err);
 int overlay_endpoint_delete(struct nl *nl, const char *endpoint_id, struct weft_err *err);
 
-/* A remote endpoint: mac -> vtep in the vxlan FDB, ip -> mac in its neighbour table. */
-int overlay_peer_add(struct nl *nl, uint32_t vni, uint32_t ip, const uint8_t mac[6],
+/* A remote endpoint: mac -> vtep in the vxlan FDB, ip -> mac in its neighbour table.
+ * The vxlan device is named by ifindex (from overlay_ensure) so these calls need
+ * no lookup and can sit in a netlink batch. */
+int overlay_peer_add(struct nl *nl, int vxlan_ifindex, uint32_t ip, const uint8_t mac[6],
                      uint32_t vtep, struct weft_err *err);
-int overlay_peer_del(struct nl *nl, uint32_t vni, uint32_t ip, const uint8_t mac[6],
+int overlay_peer_del(struct nl *nl, int vxlan_ifindex, uint32_t ip, const uint8_t mac[6],
                      uint32_t vtep, struct weft_err *err);
 /* A remote host in the overlay: an all-zero FDB entry so broadcast reaches it. */
-int overlay_flood_add(struct nl *nl, uint32_t vni, uint32_t vtep, struct weft_err *err);
-int overlay_flood_del(struct nl *nl, uint32_t vni, uint32_t vtep, struct weft_err *err);
+int overlay_flood_add(struct nl *nl, int vxlan_ifindex, uint32_t vtep, struct weft_err *err);
+int overlay_flood_del(struct nl *nl, int vxlan_ifindex, uint32_t vtep, struct weft_err *err);
 
 #endif
