@@ -1,0 +1,177 @@
+/*
+ * overlay.c: the per-overlay devices (bridge + VXLAN), endpoint veths and
+ * remote-peer entries described in overlay.h, built from netlink/ calls.
+ * Everything here is idempotent so restarts and retries converge.
+ */
+#include "vxlan/overlay.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+static const uint8_t flood_mac[6] = {0, 0, 0, 0, 0, 0};
+
+void overlay_names(uint32_t vni, struct overlay_devices *out)
+{
+    memset(out, 0, sizeof(*out));
+    snprintf(out->bridge, sizeof(out->bridge), "wbr%" PRIu32, vni);
+    snprintf(out->vxlan, sizeof(out->vxlan), "wvx%" PRIu32, vni);
+}
+
+void overlay_endpoint_names(const char *endpoint_id, char host_name[IF_NAMESIZE],
+                            char peer_name[IF_NAMESIZE])
+{
+    snprintf(host_name, IF_NAMESIZE, "wh%.10s", endpoint_id);
+    snprintf(peer_name, IF_NAMESIZE, "wc%.10s", endpoint_id);
+}
+
+/* Finds a link's index; *created_now tells the caller whether to undo it. */
+static int ensure_bridge(struct nl *nl, const char *name, int mtu, int *ifindex, bool *created_now,
+                         struct weft_err *err)
+{
+    *created_now = false;
+    if (nl_link_index(nl, name, ifindex, err) < 0)
+        return -1;
+    if (*ifindex == 0) {
+        if (nl_bridge_create(nl, name, mtu, err) < 0)
+            return -1;
+        *created_now = true;
+        if (nl_link_index(nl, name, ifindex, err) < 0)
+            return -1;
+    } else if (nl_link_set_mtu(nl, name, mtu, err) < 0) {
+        return -1;
+    }
+    return 0;
+}
+
+static int ensure_vxlan(struct nl *nl, uint32_t vni, uint32_t local_ip, int mtu,
+                        struct overlay_devices *dev, bool *created_now, struct weft_err *err)
+{
+    *created_now = false;
+    if (nl_link_index(nl, dev->vxlan, &dev->vxlan_ifindex, err) < 0)
+        return -1;
+    if (dev->vxlan_ifindex) {
+        uint32_t existing_vni = 0, existing_local = 0;
+        if (nl_vxlan_get(nl, dev->vxlan, &existing_vni, &existing_local, err) < 0)
+            return -1;
+        if (existing_vni != vni)
+            return weft_errf(err, "device %s exists with VNI %" PRIu32 ", not %" PRIu32,
+                             dev->vxlan, existing_vni, vni);
+        if (existing_local != local_ip) {
+            /* The host's address changed: the tunnel must be rebuilt on the new one. */
+            if (nl_link_delete(nl, dev->vxlan, err) < 0)
+                return -1;
+            dev->vxlan_ifindex = 0;
+        } else {
+            if (nl_link_set_master(nl, dev->vxlan, dev->bridge_ifindex, err) < 0 ||
+                nl_link_set_mtu(nl, dev->vxlan, mtu, err) < 0)
+                return -1;
+            return 0;
+        }
+    }
+    struct nl_vxlan_spec spec = {
+        .name = dev->vxlan,
+        .vni = vni,
+        .local_ip = local_ip,
+        .dst_port = OVERLAY_VXLAN_PORT,
+        .mtu = mtu,
+        .master_ifindex = dev->bridge_ifindex,
+    };
+    if (nl_vxlan_create(nl, &spec, err) < 0)
+        return -1;
+    *created_now = true;
+    return nl_link_index(nl, dev->vxlan, &dev->vxlan_ifindex, err);
+}
+
+int overlay_ensure(struct nl *nl, uint32_t vni, uint32_t local_ip, int mtu,
+                   struct overlay_devices *out, struct weft_err *err)
+{
+    struct overlay_devices dev;
+    overlay_names(vni, &dev);
+    bool bridge_created = false, vxlan_created = false;
+    if (ensure_bridge(nl, dev.bridge, mtu, &dev.bridge_ifindex, &bridge_created, err) < 0)
+        goto undo_bridge;
+    if (ensure_vxlan(nl, vni, local_ip, mtu, &dev, &vxlan_created, err) < 0)
+        goto undo_vxlan;
+    if (nl_link_set_up(nl, dev.vxlan, err) < 0 || nl_link_set_up(nl, dev.bridge, err) < 0)
+        goto undo_vxlan;
+    *out = dev;
+    return 0;
+
+undo_vxlan:
+    if (vxlan_created)
+        nl_link_delete(nl, dev.vxlan, NULL);
+undo_bridge:
+    if (bridge_created)
+        nl_link_delete(nl, dev.bridge, NULL);
+    return weft_err_wrap(err, "setting up overlay VNI %" PRIu32, vni);
+}
+
+int overlay_remove(struct nl *nl, uint32_t vni, struct weft_err *err)
+{
+    struct overlay_devices dev;
+    overlay_names(vni, &dev);
+    if (nl_link_delete(nl, dev.vxlan, err) < 0 || nl_link_delete(nl, dev.bridge, err) < 0)
+        return weft_err_wrap(err, "removing overlay VNI %" PRIu32, vni);
+    return 0;
+}
+
+int overlay_endpoint_create(struct nl *nl, uint32_t vni, const char *endpoint_id,
+                            const uint8_t mac[6], int mtu, struct weft_err *err)
+{
+    struct overlay_devices dev;
+    overlay_names(vni, &dev);
+    char host_name[IF_NAMESIZE], peer_name[IF_NAMESIZE];
+    overlay_endpoint_names(endpoint_id, host_name, peer_name);
+    if (nl_link_index(nl, dev.bridge, &dev.bridge_ifindex, err) < 0)
+        return -1;
+    if (!dev.bridge_ifindex)
+        return weft_errf(err, "overlay bridge %s is missing", dev.bridge);
+    /* A pair left by an earlier, interrupted attempt is replaced. */
+    if (nl_link_delete(nl, host_name, err) < 0)
+        return -1;
+    struct nl_veth_spec spec = {
+        .host_name = host_name,
+        .peer_name = peer_name,
+        .peer_mac = mac,
+        .mtu = mtu,
+        .master_ifindex = dev.bridge_ifindex,
+    };
+    return nl_veth_create(nl, &spec, err);
+}
+
+int overlay_endpoint_delete(struct nl *nl, const char *endpoint_id, struct weft_err *err)
+{
+    char host_name[IF_NAMESIZE], peer_name[IF_NAMESIZE];
+    overlay_endpoint_names(endpoint_id, host_name, peer_name);
+    /* Deleting either end takes the pair; the peer may already be in a container. */
+    return nl_link_delete(nl, host_name, err);
+}
+
+int overlay_peer_add(struct nl *nl, int vxlan_ifindex, uint32_t ip, const uint8_t mac[6],
+                     uint32_t vtep, struct weft_err *err)
+{
+    if (nl_fdb_add(nl, vxlan_ifindex, mac, vtep, false, err) < 0 ||
+        nl_neigh_add(nl, vxlan_ifindex, ip, mac, err) < 0)
+        return -1;
+    return 0;
+}
+
+int overlay_peer_del(struct nl *nl, int vxlan_ifindex, uint32_t ip, const uint8_t mac[6],
+                     uint32_t vtep, struct weft_err *err)
+{
+    if (nl_neigh_del(nl, vxlan_ifindex, ip, err) < 0 ||
+        nl_fdb_del(nl, vxlan_ifindex, mac, vtep, err) < 0)
+        return -1;
+    return 0;
+}
+
+int overlay_flood_add(struct nl *nl, int vxlan_ifindex, uint32_t vtep, struct weft_err *err)
+{
+    return nl_fdb_add(nl, vxlan_ifindex, flood_mac, vtep, true, err);
+}
+
+int overlay_flood_del(struct nl *nl, int vxlan_ifindex, uint32_t vtep, struct weft_err *err)
+{
+    return nl_fdb_del(nl, vxlan_ifindex, flood_mac, vtep, err);
+}
