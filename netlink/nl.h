@@ -6,7 +6,8 @@
  * lookup. Each call sends its request with NLM_F_ACK and waits for the ack,
  * so a -1 return carries the kernel's reason ("File exists", ...).
  * Callers: vxlan/ (overlay devices, peers) and daemon/ (advertise address).
- * One struct nl per thread: it is not thread-safe.
+ * One struct nl per thread: it is not thread-safe. All IPv4 addresses
+ * (uint32_t) are in network byte order.
  */
 #ifndef WEFT_NL_H
 #define WEFT_NL_H
@@ -20,6 +21,14 @@ struct nl;
 
 int nl_open(struct nl **out, struct weft_err *err);
 void nl_close(struct nl *nl);
+
+/* Between these two, changes (link, FDB, neighbour add/delete) queue into one
+ * buffer sent with a single sendto (flushed early when full), and their acks
+ * are read at the end: many entries cost one round trip. Calls return 0 while
+ * queued; nl_batch_end reports the first failure (the other entries still
+ * apply). Queries are refused inside a batch. begin inside a batch returns -1. */
+int nl_batch_begin(struct nl *nl);
+int nl_batch_end(struct nl *nl, struct weft_err *err);
 
 /* Interface index of name, or 0 when there is no such link (not an error). */
 int nl_link_index(struct nl *nl, const char *name, int *ifindex, struct weft_err *err);

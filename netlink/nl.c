@@ -1,0 +1,665 @@
+/*
+ * nl.c: rtnetlink requests for links, FDB and neighbour entries, and the
+ * address/route lookups weft needs (see nl.h). Built on libmnl: each request
+ * is one message with NLM_F_ACK; inside a batch, messages queue in one buffer
+ * and go out with a single sendto.
+ */
+#include "netlink/nl.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <libmnl/libmnl.h>
+#include <linux/if_bridge.h>
+#include <linux/if_link.h>
+#include <linux/neighbour.h>
+#include <linux/rtnetlink.h>
+#include <linux/veth.h>
+#include <net/if.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define NL_BATCH_SIZE (256 * 1024)
+
+struct nl {
+    struct mnl_socket *sock;
+    unsigned int portid;
+    unsigned int seq;
+    char *rx;                 /* receive buffer, MNL_SOCKET_BUFFER_SIZE * 8 */
+    size_t rx_size;
+    bool batching;            /* between nl_batch_begin and nl_batch_end */
+    char *batch_buf;          /* queued requests, NL_BATCH_SIZE bytes */
+    size_t batch_len;
+    size_t batch_len_sent;
+    unsigned int batch_first_seq;
+    unsigned int batch_count;
+    char batch_error[WEFT_ERR_MAX]; /* first failure of the running batch */
+};
+
+int nl_open(struct nl **out, struct weft_err *err)
+{
+    struct nl *nl = calloc(1, sizeof(*nl));
+    if (!nl)
+        return weft_errf(err, "out of memory");
+    nl->rx_size = MNL_SOCKET_BUFFER_SIZE * 8;
+    nl->rx = malloc(nl->rx_size);
+    nl->sock = mnl_socket_open(NETLINK_ROUTE);
+    if (!nl->rx || !nl->sock || mnl_socket_bind(nl->sock, 0, MNL_SOCKET_AUTOPID) < 0) {
+        weft_errf(err, "cannot open a netlink socket: %s", strerror(errno));
+        nl_close(nl);
+        return -1;
+    }
+    /* Batches get one ack per message back at once: give them room. */
+    int rcvbuf = 4 * 1024 * 1024;
+    setsockopt(mnl_socket_get_fd(nl->sock), SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf));
+    int on = 1;
+    mnl_socket_setsockopt(nl->sock, NETLINK_EXT_ACK, &on, sizeof(on));
+    nl->portid = mnl_socket_get_portid(nl->sock);
+    nl->seq = (unsigned int)time(NULL);
+    *out = nl;
+    return 0;
+}
+
+void nl_close(struct nl *nl)
+{
+    if (!nl)
+        return;
+    free(nl->batch_buf);
+    if (nl->sock)
+        mnl_socket_close(nl->sock);
+    free(nl->rx);
+    free(nl);
+}
+
+/* ---------- sending and acks ---------- */
+
+/* A message buffer on the stack of each request builder. */
+struct nl_msg {
+    char buf[8192]; /* one request; the largest (a veth pair) is far smaller */
+    struct nlmsghdr *hdr;
+};
+
+static struct nlmsghdr *msg_start(struct nl *nl, struct nl_msg *m, uint16_t type, uint16_t flags)
+{
+    memset(m->buf, 0, sizeof(m->buf));
+    m->hdr = mnl_nlmsg_put_header(m->buf);
+    m->hdr->nlmsg_type = type;
+    m->hdr->nlmsg_flags = NLM_F_REQUEST | flags;
+    m->hdr->nlmsg_seq = ++nl->seq;
+    return m->hdr;
+}
+
+/* Reads messages until the ack (or error) for seq; dump callbacks get data. */
+static int receive_until(struct nl *nl, unsigned int seq, mnl_cb_t data_cb, void *data,
+                         int *kernel_errno)
+{
+    *kernel_errno = 0;
+    for (;;) {
+        ssize_t n = mnl_socket_recvfrom(nl->sock, nl->rx, nl->rx_size);
+        if (n < 0) {
+            *kernel_errno = errno;
+            return -1;
+        }
+        int rc = mnl_cb_run(nl->rx, (size_t)n, seq, nl->portid, data_cb, data);
+        if (rc == MNL_CB_ERROR) {
+            *kernel_errno = errno;
+            return -1;
+        }
+        if (rc == MNL_CB_STOP)
+            return 0;
+    }
+}
+
+/* Sends every queued batch message at once and reads their acks. The first
+ * failure is kept in batch_error; ENOENT/ENODEV (removing what is gone) and
+ * EEXIST (appending what is there) count as done. */
+static void batch_flush(struct nl *nl)
+{
+    if (nl->batch_count == 0)
+        return;
+    unsigned int first = nl->batch_first_seq, count = nl->batch_count;
+    nl->batch_len_sent = nl->batch_len;
+    nl->batch_len = 0;
+    nl->batch_count = 0;
+    nl->batch_first_seq = nl->seq + 1;
+    if (mnl_socket_sendto(nl->sock, nl->batch_buf, nl->batch_len_sent) < 0) {
+        if (!nl->batch_error[0])
+            snprintf(nl->batch_error, sizeof(nl->batch_error), "netlink batch send failed: %s",
+                     strerror(errno));
+        return;
+    }
+    unsigned int acked = 0;
+    while (acked < count) {
+        ssize_t n = mnl_socket_recvfrom(nl->sock, nl->rx, nl->rx_size);
+        if (n < 0) {
+            if (!nl->batch_error[0])
+                snprintf(nl->batch_error, sizeof(nl->batch_error),
+                         "reading netlink batch acks: %s", strerror(errno));
+            return;
+        }
+        int left = (int)n;
+        for (const struct nlmsghdr *h = (const struct nlmsghdr *)nl->rx; mnl_nlmsg_ok(h, left);
+             h = mnl_nlmsg_next(h, &left)) {
+            if (h->nlmsg_type != NLMSG_ERROR || h->nlmsg_seq < first ||
+                h->nlmsg_seq >= first + count)
+                continue;
+            acked++;
+            const struct nlmsgerr *e = mnl_nlmsg_get_payload(h);
+            int code = -e->error;
+            if (code && code != ENOENT && code != ENODEV && code != EEXIST && !nl->batch_error[0])
+                snprintf(nl->batch_error, sizeof(nl->batch_error),
+                         "netlink batch entry %u of %u: %s", h->nlmsg_seq - first + 1, count,
+                         strerror(code));
+        }
+    }
+}
+
+/* Sends one change and waits for its ack; *kernel_errno gets the kernel's answer.
+ * Inside a batch the message is queued instead and 0 returned. */
+static int send_request(struct nl *nl, struct nl_msg *m, int *kernel_errno)
+{
+    *kernel_errno = 0;
+    m->hdr->nlmsg_flags |= NLM_F_ACK;
+    if (nl->batch_buf && nl->batching) {
+        if (nl->batch_len + m->hdr->nlmsg_len > NL_BATCH_SIZE)
+            batch_flush(nl);
+        m->hdr->nlmsg_seq = nl->batch_first_seq + nl->batch_count;
+        nl->seq = m->hdr->nlmsg_seq;
+        memcpy(nl->batch_buf + nl->batch_len, m->hdr, m->hdr->nlmsg_len);
+        nl->batch_len += NLMSG_ALIGN(m->hdr->nlmsg_len);
+        nl->batch_count++;
+        return 0;
+    }
+    if (mnl_socket_sendto(nl->sock, m->hdr, m->hdr->nlmsg_len) < 0) {
+        *kernel_errno = errno;
+        return -1;
+    }
+    return receive_until(nl, m->hdr->nlmsg_seq, NULL, NULL, kernel_errno);
+}
+
+/* send_request with a message naming the change ("creating vxlan wvx42: File exists"). */
+static int send_change(struct nl *nl, struct nl_msg *m, struct weft_err *err, const char *what)
+{
+    int kernel_errno;
+    if (send_request(nl, m, &kernel_errno) < 0)
+        return weft_errf(err, "%s: %s", what, strerror(kernel_errno));
+    return 0;
+}
+
+/* Like send_change, but the listed errnos mean the goal is already met. */
+static int send_change_ignoring(struct nl *nl, struct nl_msg *m, int ok1, int ok2,
+                                struct weft_err *err, const char *what)
+{
+    int kernel_errno;
+    if (send_request(nl, m, &kernel_errno) == 0 || kernel_errno == ok1 || kernel_errno == ok2)
+        return 0;
+    return weft_errf(err, "%s: %s", what, strerror(kernel_errno));
+}
+
+int nl_batch_begin(struct nl *nl)
+{
+    if (nl->batching)
+        return -1;
+    if (!nl->batch_buf && !(nl->batch_buf = malloc(NL_BATCH_SIZE)))
+        return -1;
+    nl->batching = true;
+    nl->batch_len = 0;
+    nl->batch_count = 0;
+    nl->batch_first_seq = nl->seq + 1;
+    nl->batch_error[0] = '\0';
+    return 0;
+}
+
+int nl_batch_end(struct nl *nl, struct weft_err *err)
+{
+    if (!nl->batching)
+        return weft_errf(err, "no netlink batch is open");
+    batch_flush(nl);
+    nl->batching = false;
+    if (nl->batch_error[0])
+        return weft_errf(err, "%s", nl->batch_error);
+    return 0;
+}
+
+/* ---------- links ---------- */
+
+int nl_link_index(struct nl *nl, const char *name, int *ifindex, struct weft_err *err)
+{
+    (void)nl;
+    (void)err;
+    unsigned int index = if_nametoindex(name);
+    *ifindex = (int)index;
+    return 0;
+}
+
+static struct ifinfomsg *link_msg(struct nl *nl, struct nl_msg *m, uint16_t type, uint16_t flags,
+                                  const char *name)
+{
+    msg_start(nl, m, type, flags);
+    struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(m->hdr, sizeof(*ifi));
+    ifi->ifi_family = AF_UNSPEC;
+    if (name)
+        mnl_attr_put_strz(m->hdr, IFLA_IFNAME, name);
+    return ifi;
+}
+
+int nl_link_delete(struct nl *nl, const char *name, struct weft_err *err)
+{
+    struct nl_msg m;
+    link_msg(nl, &m, RTM_DELLINK, 0, name);
+    char what[64];
+    snprintf(what, sizeof(what), "deleting %.15s", name);
+    return send_change_ignoring(nl, &m, ENODEV, ENOENT, err, what);
+}
+
+int nl_link_set_up(struct nl *nl, const char *name, struct weft_err *err)
+{
+    struct nl_msg m;
+    struct ifinfomsg *ifi = link_msg(nl, &m, RTM_NEWLINK, 0, name);
+    ifi->ifi_flags = IFF_UP;
+    ifi->ifi_change = IFF_UP;
+    char what[64];
+    snprintf(what, sizeof(what), "setting %.15s up", name);
+    return send_change(nl, &m, err, what);
+}
+
+int nl_link_set_master(struct nl *nl, const char *name, int master_ifindex, struct weft_err *err)
+{
+    struct nl_msg m;
+    link_msg(nl, &m, RTM_NEWLINK, 0, name);
+    mnl_attr_put_u32(m.hdr, IFLA_MASTER, (uint32_t)master_ifindex);
+    char what[64];
+    snprintf(what, sizeof(what), "attaching %.15s to its bridge", name);
+    return send_change(nl, &m, err, what);
+}
+
+int nl_link_set_mtu(struct nl *nl, const char *name, int mtu, struct weft_err *err)
+{
+    if (mtu <= 0)
+        return 0;
+    struct nl_msg m;
+    link_msg(nl, &m, RTM_NEWLINK, 0, name);
+    mnl_attr_put_u32(m.hdr, IFLA_MTU, (uint32_t)mtu);
+    char what[64];
+    snprintf(what, sizeof(what), "setting MTU %d on %.15s", mtu, name);
+    return send_change(nl, &m, err, what);
+}
+
+/* What RTM_GETLINK answers, as far as weft reads it. */
+struct link_facts {
+    int mtu;
+    bool is_vxlan;
+    uint32_t vni;
+    uint32_t local_ip;
+};
+
+static int vxlan_data_cb(const struct nlattr *attr, void *data)
+{
+    struct link_facts *facts = data;
+    switch (mnl_attr_get_type(attr)) {
+    case IFLA_VXLAN_ID:
+        if (mnl_attr_validate(attr, MNL_TYPE_U32) == 0)
+            facts->vni = mnl_attr_get_u32(attr);
+        break;
+    case IFLA_VXLAN_LOCAL:
+        if (mnl_attr_get_payload_len(attr) == 4)
+            memcpy(&facts->local_ip, mnl_attr_get_payload(attr), 4);
+        break;
+    }
+    return MNL_CB_OK;
+}
+
+static int linkinfo_cb(const struct nlattr *attr, void *data)
+{
+    struct link_facts *facts = data;
+    if (mnl_attr_get_type(attr) == IFLA_INFO_KIND)
+        facts->is_vxlan = strcmp(mnl_attr_get_str(attr), "vxlan") == 0;
+    else if (mnl_attr_get_type(attr) == IFLA_INFO_DATA)
+        mnl_attr_parse_nested(attr, vxlan_data_cb, facts);
+    return MNL_CB_OK;
+}
+
+static int link_attr_cb(const struct nlattr *attr, void *data)
+{
+    struct link_facts *facts = data;
+    if (mnl_attr_get_type(attr) == IFLA_MTU && mnl_attr_validate(attr, MNL_TYPE_U32) == 0)
+        facts->mtu = (int)mnl_attr_get_u32(attr);
+    else if (mnl_attr_get_type(attr) == IFLA_LINKINFO)
+        mnl_attr_parse_nested(attr, linkinfo_cb, facts);
+    return MNL_CB_OK;
+}
+
+static int link_msg_cb(const struct nlmsghdr *hdr, void *data)
+{
+    if (hdr->nlmsg_type != RTM_NEWLINK)
+        return MNL_CB_OK;
+    mnl_attr_parse(hdr, sizeof(struct ifinfomsg), link_attr_cb, data);
+    return MNL_CB_OK;
+}
+
+static int link_get(struct nl *nl, const char *name, struct link_facts *facts,
+                    struct weft_err *err)
+{
+    if (nl->batching)
+        return weft_errf(err, "netlink query inside a batch");
+    memset(facts, 0, sizeof(*facts));
+    struct nl_msg m;
+    /* NLM_F_ACK: a plain GET answers one message and no DONE; the ack ends the read. */
+    link_msg(nl, &m, RTM_GETLINK, NLM_F_ACK, name);
+    if (mnl_socket_sendto(nl->sock, m.hdr, m.hdr->nlmsg_len) < 0)
+        return weft_errf(err, "reading link %.15s: %s", name, strerror(errno));
+    int kernel_errno;
+    if (receive_until(nl, m.hdr->nlmsg_seq, link_msg_cb, facts, &kernel_errno) < 0)
+        return weft_errf(err, "reading link %.15s: %s", name, strerror(kernel_errno));
+    return 0;
+}
+
+int nl_link_get_mtu(struct nl *nl, const char *name, int *mtu, struct weft_err *err)
+{
+    struct link_facts facts;
+    if (link_get(nl, name, &facts, err) < 0)
+        return -1;
+    *mtu = facts.mtu;
+    return 0;
+}
+
+int nl_vxlan_get(struct nl *nl, const char *name, uint32_t *vni, uint32_t *local_ip,
+                 struct weft_err *err)
+{
+    struct link_facts facts;
+    if (link_get(nl, name, &facts, err) < 0)
+        return -1;
+    if (!facts.is_vxlan)
+        return weft_errf(err, "link %.15s exists but is not a VXLAN device", name);
+    *vni = facts.vni;
+    *local_ip = facts.local_ip;
+    return 0;
+}
+
+int nl_bridge_create(struct nl *nl, const char *name, int mtu, struct weft_err *err)
+{
+    struct nl_msg m;
+    link_msg(nl, &m, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, name);
+    if (mtu > 0)
+        mnl_attr_put_u32(m.hdr, IFLA_MTU, (uint32_t)mtu);
+    struct nlattr *info = mnl_attr_nest_start(m.hdr, IFLA_LINKINFO);
+    mnl_attr_put_strz(m.hdr, IFLA_INFO_KIND, "bridge");
+    struct nlattr *data = mnl_attr_nest_start(m.hdr, IFLA_INFO_DATA);
+    mnl_attr_put_u32(m.hdr, IFLA_BR_STP_STATE, 0);
+    mnl_attr_put_u32(m.hdr, IFLA_BR_FORWARD_DELAY, 0);
+    mnl_attr_nest_end(m.hdr, data);
+    mnl_attr_nest_end(m.hdr, info);
+    char what[64];
+    snprintf(what, sizeof(what), "creating bridge %.15s", name);
+    return send_change(nl, &m, err, what);
+}
+
+int nl_vxlan_create(struct nl *nl, const struct nl_vxlan_spec *spec, struct weft_err *err)
+{
+    struct nl_msg m;
+    link_msg(nl, &m, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, spec->name);
+    if (spec->mtu > 0)
+        mnl_attr_put_u32(m.hdr, IFLA_MTU, (uint32_t)spec->mtu);
+    if (spec->master_ifindex > 0)
+        mnl_attr_put_u32(m.hdr, IFLA_MASTER, (uint32_t)spec->master_ifindex);
+    struct nlattr *info = mnl_attr_nest_start(m.hdr, IFLA_LINKINFO);
+    mnl_attr_put_strz(m.hdr, IFLA_INFO_KIND, "vxlan");
+    struct nlattr *data = mnl_attr_nest_start(m.hdr, IFLA_INFO_DATA);
+    mnl_attr_put_u32(m.hdr, IFLA_VXLAN_ID, spec->vni);
+    mnl_attr_put(m.hdr, IFLA_VXLAN_LOCAL, 4, &spec->local_ip);
+    mnl_attr_put_u16(m.hdr, IFLA_VXLAN_PORT, htons(spec->dst_port));
+    mnl_attr_put_u8(m.hdr, IFLA_VXLAN_LEARNING, 0); /* peers are programmed, never learned */
+    mnl_attr_put_u8(m.hdr, IFLA_VXLAN_PROXY, 1);    /* ARP answered locally from neigh entries */
+    mnl_attr_put_u8(m.hdr, IFLA_VXLAN_UDP_CSUM, 1);
+    mnl_attr_nest_end(m.hdr, data);
+    mnl_attr_nest_end(m.hdr, info);
+    char what[64];
+    snprintf(what, sizeof(what), "creating vxlan %.15s", spec->name);
+    return send_change(nl, &m, err, what);
+}
+
+int nl_veth_create(struct nl *nl, const struct nl_veth_spec *spec, struct weft_err *err)
+{
+    struct nl_msg m;
+    link_msg(nl, &m, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, spec->host_name);
+    if (spec->mtu > 0)
+        mnl_attr_put_u32(m.hdr, IFLA_MTU, (uint32_t)spec->mtu);
+    if (spec->master_ifindex > 0)
+        mnl_attr_put_u32(m.hdr, IFLA_MASTER, (uint32_t)spec->master_ifindex);
+    struct nlattr *info = mnl_attr_nest_start(m.hdr, IFLA_LINKINFO);
+    mnl_attr_put_strz(m.hdr, IFLA_INFO_KIND, "veth");
+    struct nlattr *data = mnl_attr_nest_start(m.hdr, IFLA_INFO_DATA);
+    struct nlattr *peer = mnl_attr_nest_start(m.hdr, VETH_INFO_PEER);
+    struct ifinfomsg *peer_ifi = mnl_nlmsg_put_extra_header(m.hdr, sizeof(*peer_ifi));
+    peer_ifi->ifi_family = AF_UNSPEC;
+    mnl_attr_put_strz(m.hdr, IFLA_IFNAME, spec->peer_name);
+    if (spec->peer_mac)
+        mnl_attr_put(m.hdr, IFLA_ADDRESS, 6, spec->peer_mac);
+    if (spec->mtu > 0)
+        mnl_attr_put_u32(m.hdr, IFLA_MTU, (uint32_t)spec->mtu);
+    mnl_attr_nest_end(m.hdr, peer);
+    mnl_attr_nest_end(m.hdr, data);
+    mnl_attr_nest_end(m.hdr, info);
+    char what[80];
+    snprintf(what, sizeof(what), "creating veth %.15s/%.15s", spec->host_name, spec->peer_name);
+    if (send_change(nl, &m, err, what) < 0)
+        return -1;
+    if (nl->batching)
+        return 0;
+    if (nl_link_set_up(nl, spec->host_name, err) < 0) {
+        nl_link_delete(nl, spec->host_name, NULL); /* takes the peer with it */
+        return -1;
+    }
+    return 0;
+}
+
+/* ---------- FDB and neighbours ---------- */
+
+static int fdb_msg(struct nl *nl, struct nl_msg *m, uint16_t type, uint16_t flags, int ifindex,
+                   const uint8_t mac[6], uint32_t dst_ip)
+{
+    msg_start(nl, m, type, flags);
+    struct ndmsg *nd = mnl_nlmsg_put_extra_header(m->hdr, sizeof(*nd));
+    nd->ndm_family = AF_BRIDGE;
+    nd->ndm_ifindex = ifindex;
+    nd->ndm_flags = NTF_SELF;
+    nd->ndm_state = NUD_PERMANENT | NUD_NOARP;
+    mnl_attr_put(m->hdr, NDA_LLADDR, 6, mac);
+    mnl_attr_put(m->hdr, NDA_DST, 4, &dst_ip);
+    return 0;
+}
+
+static void fdb_what(char *what, size_t n, const char *verb, const uint8_t mac[6], uint32_t dst)
+{
+    char dst_text[INET_ADDRSTRLEN];
+    inet_ntop(AF_INET, &dst, dst_text, sizeof(dst_text));
+    snprintf(what, n, "%s fdb %02x:%02x:%02x:%02x:%02x:%02x dst %s", verb, mac[0], mac[1], mac[2],
+             mac[3], mac[4], mac[5], dst_text);
+}
+
+int nl_fdb_add(struct nl *nl, int ifindex, const uint8_t mac[6], uint32_t dst_ip, bool append,
+               struct weft_err *err)
+{
+    struct nl_msg m;
+    uint16_t flags = NLM_F_CREATE | (append ? NLM_F_APPEND : NLM_F_REPLACE);
+    fdb_msg(nl, &m, RTM_NEWNEIGH, flags, ifindex, mac, dst_ip);
+    char what[96];
+    fdb_what(what, sizeof(what), "adding", mac, dst_ip);
+    /* Appending an entry that exists answers EEXIST: it is there, which is the goal. */
+    return send_change_ignoring(nl, &m, append ? EEXIST : 0, 0, err, what);
+}
+
+int nl_fdb_del(struct nl *nl, int ifindex, const uint8_t mac[6], uint32_t dst_ip,
+               struct weft_err *err)
+{
+    struct nl_msg m;
+    fdb_msg(nl, &m, RTM_DELNEIGH, 0, ifindex, mac, dst_ip);
+    char what[96];
+    fdb_what(what, sizeof(what), "removing", mac, dst_ip);
+    return send_change_ignoring(nl, &m, ENOENT, ENODEV, err, what);
+}
+
+static void neigh_msg(struct nl *nl, struct nl_msg *m, uint16_t type, uint16_t flags, int ifindex,
+                      uint32_t ip)
+{
+    msg_start(nl, m, type, flags);
+    struct ndmsg *nd = mnl_nlmsg_put_extra_header(m->hdr, sizeof(*nd));
+    nd->ndm_family = AF_INET;
+    nd->ndm_ifindex = ifindex;
+    nd->ndm_state = NUD_PERMANENT;
+    mnl_attr_put(m->hdr, NDA_DST, 4, &ip);
+}
+
+int nl_neigh_add(struct nl *nl, int ifindex, uint32_t ip, const uint8_t mac[6],
+                 struct weft_err *err)
+{
+    struct nl_msg m;
+    neigh_msg(nl, &m, RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_REPLACE, ifindex, ip);
+    mnl_attr_put(m.hdr, NDA_LLADDR, 6, mac);
+    char ip_text[INET_ADDRSTRLEN], what[64];
+    inet_ntop(AF_INET, &ip, ip_text, sizeof(ip_text));
+    snprintf(what, sizeof(what), "adding neighbour %s", ip_text);
+    return send_change(nl, &m, err, what);
+}
+
+int nl_neigh_del(struct nl *nl, int ifindex, uint32_t ip, struct weft_err *err)
+{
+    struct nl_msg m;
+    neigh_msg(nl, &m, RTM_DELNEIGH, 0, ifindex, ip);
+    char ip_text[INET_ADDRSTRLEN], what[64];
+    inet_ntop(AF_INET, &ip, ip_text, sizeof(ip_text));
+    snprintf(what, sizeof(what), "removing neighbour %s", ip_text);
+    return send_change_ignoring(nl, &m, ENOENT, ENODEV, err, what);
+}
+
+/* ---------- routes and addresses ---------- */
+
+struct route_search {
+    bool found;
+    uint32_t prefsrc;
+    int oif;
+};
+
+static int route_attr_cb(const struct nlattr *attr, void *data)
+{
+    struct route_search *s = data;
+    if (mnl_attr_get_type(attr) == RTA_PREFSRC && mnl_attr_get_payload_len(attr) == 4)
+        memcpy(&s->prefsrc, mnl_attr_get_payload(attr), 4);
+    else if (mnl_attr_get_type(attr) == RTA_OIF && mnl_attr_validate(attr, MNL_TYPE_U32) == 0)
+        s->oif = (int)mnl_attr_get_u32(attr);
+    return MNL_CB_OK;
+}
+
+static int route_msg_cb(const struct nlmsghdr *hdr, void *data)
+{
+    struct route_search *s = data;
+    const struct rtmsg *rt = mnl_nlmsg_get_payload(hdr);
+    if (s->found || hdr->nlmsg_type != RTM_NEWROUTE || rt->rtm_family != AF_INET ||
+        rt->rtm_dst_len != 0 || rt->rtm_table != RT_TABLE_MAIN || rt->rtm_type != RTN_UNICAST)
+        return MNL_CB_OK;
+    struct route_search candidate = {0};
+    mnl_attr_parse(hdr, sizeof(*rt), route_attr_cb, &candidate);
+    if (candidate.oif > 0) {
+        *s = candidate;
+        s->found = true;
+    }
+    return MNL_CB_OK;
+}
+
+struct addr_search {
+    int want_ifindex;  /* find the first address of this link, or */
+    uint32_t want_ip;  /* find the link that holds this address */
+    bool found;
+    uint32_t ip;
+    int ifindex;
+};
+
+static int addr_attr_cb(const struct nlattr *attr, void *data)
+{
+    uint32_t *local = data;
+    if (mnl_attr_get_type(attr) == IFA_LOCAL && mnl_attr_get_payload_len(attr) == 4)
+        memcpy(local, mnl_attr_get_payload(attr), 4);
+    else if (mnl_attr_get_type(attr) == IFA_ADDRESS && *local == 0 &&
+             mnl_attr_get_payload_len(attr) == 4)
+        memcpy(local, mnl_attr_get_payload(attr), 4);
+    return MNL_CB_OK;
+}
+
+static int addr_msg_cb(const struct nlmsghdr *hdr, void *data)
+{
+    struct addr_search *s = data;
+    const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(hdr);
+    if (s->found || hdr->nlmsg_type != RTM_NEWADDR || ifa->ifa_family != AF_INET)
+        return MNL_CB_OK;
+    uint32_t local = 0;
+    mnl_attr_parse(hdr, sizeof(*ifa), addr_attr_cb, &local);
+    if ((s->want_ifindex && (int)ifa->ifa_index == s->want_ifindex) ||
+        (s->want_ip && local == s->want_ip)) {
+        s->found = true;
+        s->ip = local;
+        s->ifindex = (int)ifa->ifa_index;
+    }
+    return MNL_CB_OK;
+}
+
+static int dump(struct nl *nl, uint16_t type, uint8_t family, mnl_cb_t cb, void *data,
+                struct weft_err *err, const char *what)
+{
+    if (nl->batching)
+        return weft_errf(err, "netlink query inside a batch");
+    struct nl_msg m;
+    msg_start(nl, &m, type, NLM_F_DUMP);
+    struct rtgenmsg *gen = mnl_nlmsg_put_extra_header(m.hdr, sizeof(struct rtmsg));
+    gen->rtgen_family = family;
+    if (mnl_socket_sendto(nl->sock, m.hdr, m.hdr->nlmsg_len) < 0)
+        return weft_errf(err, "%s: %s", what, strerror(errno));
+    int kernel_errno;
+    if (receive_until(nl, m.hdr->nlmsg_seq, cb, data, &kernel_errno) < 0)
+        return weft_errf(err, "%s: %s", what, strerror(kernel_errno));
+    return 0;
+}
+
+static int ifname_of(int ifindex, char *ifname, int ifname_len, struct weft_err *err)
+{
+    char name[IF_NAMESIZE];
+    if (!if_indextoname((unsigned int)ifindex, name))
+        return weft_errf(err, "interface %d vanished", ifindex);
+    snprintf(ifname, (size_t)ifname_len, "%s", name);
+    return 0;
+}
+
+int nl_default_route_addr(struct nl *nl, uint32_t *ip, char *ifname, int ifname_len,
+                          struct weft_err *err)
+{
+    struct route_search route = {0};
+    if (dump(nl, RTM_GETROUTE, AF_INET, route_msg_cb, &route, err, "reading routes") < 0)
+        return -1;
+    if (!route.found)
+        return weft_errf(err, "no default route");
+    uint32_t addr = route.prefsrc;
+    if (!addr) {
+        struct addr_search s = {.want_ifindex = route.oif};
+        if (dump(nl, RTM_GETADDR, AF_INET, addr_msg_cb, &s, err, "reading addresses") < 0)
+            return -1;
+        if (!s.found)
+            return weft_errf(err, "the default route's interface has no IPv4 address");
+        addr = s.ip;
+    }
+    *ip = addr;
+    return ifname_of(route.oif, ifname, ifname_len, err);
+}
+
+int nl_addr_ifname(struct nl *nl, uint32_t ip, char *ifname, int ifname_len, struct weft_err *err)
+{
+    struct addr_search s = {.want_ip = ip};
+    if (dump(nl, RTM_GETADDR, AF_INET, addr_msg_cb, &s, err, "reading addresses") < 0)
+        return -1;
+    if (!s.found) {
+        char text[INET_ADDRSTRLEN];
+        inet_ntop(AF_INET, &ip, text, sizeof(text));
+        return weft_errf(err, "no interface holds %s", text);
+    }
+    return ifname_of(s.ifindex, ifname, ifname_len, err);
+}
