@@ -23,6 +23,8 @@ struct field {
 static const struct field overlay_fields[] = {
     TEXT(struct overlay_record, subnet), U32(struct overlay_record, vni),
     INT_OPT(struct overlay_record, mtu), {NULL, 0, 0, 0}};
+static const struct field addr_fields[] = {TEXT(struct addr_record, host),
+                                           TEXT(struct addr_record, kind), {NULL, 0, 0, 0}};
 static const struct field peer_fields[] = {TEXT(struct peer_record, ip),
                                            TEXT(struct peer_record, mac),
                                            TEXT(struct peer_record, vtep), {NULL, 0, 0, 0}};
@@ -120,6 +122,7 @@ static int decode(const struct field *fields, const char *what, const char *text
     }
 
 RECORD_CODEC(overlay, overlay_fields, "overlay")
+RECORD_CODEC(addr, addr_fields, "address")
 RECORD_CODEC(peer, peer_fields, "peer")
 RECORD_CODEC(member, member_fields, "member")
 RECORD_CODEC(host_network, host_network_fields, "host network")

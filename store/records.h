@@ -22,6 +22,12 @@ struct overlay_record {
     int mtu; /* 0: each host uses its underlay MTU minus the VXLAN overhead */
 };
 
+/* addrs/<sk>/<ip>: an allocated address. kind is "endpoint" or "gateway". */
+struct addr_record {
+    char host[RECORD_TEXT_MAX];
+    char kind[RECORD_TEXT_MAX];
+};
+
 /* fabric/<sk>/peers/<ip>: an endpoint anywhere in the cluster. */
 struct peer_record {
     char ip[RECORD_TEXT_MAX];
@@ -52,6 +58,8 @@ struct host_endpoint_record {
 
 char *overlay_record_encode(const struct overlay_record *rec);
 int overlay_record_decode(const char *text, struct overlay_record *rec, struct weft_err *err);
+char *addr_record_encode(const struct addr_record *rec);
+int addr_record_decode(const char *text, struct addr_record *rec, struct weft_err *err);
 char *peer_record_encode(const struct peer_record *rec);
 int peer_record_decode(const char *text, struct peer_record *rec, struct weft_err *err);
 char *member_record_encode(const struct member_record *rec);

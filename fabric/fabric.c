@@ -1,0 +1,1032 @@
+/*
+ * fabric.c: this host's networks and endpoints, and the remote peers it programs.
+ *
+ * Local state (Docker networks and endpoints on this host) is written to
+ * hosts/<host>/... so a restarted daemon can adopt it; what other hosts must
+ * see (members, peers) is written under fabric/<sk>/ with this host's lease,
+ * so it vanishes when the host dies. A list+watch of fabric/ feeds the remote
+ * table; a remote entry is programmed into the kernel while this host has a
+ * network on the same overlay. One mutex serializes requests, watch events
+ * and lease renewal; netlink is only used under it.
+ */
+#include "fabric/fabric.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "ipam/ipam.h"
+#include "netlink/nl.h"
+#include "store/keys.h"
+#include "store/records.h"
+#include "vxlan/overlay.h"
+
+struct local_endpoint {
+    struct local_endpoint *next;
+    char id[FABRIC_ID_MAX];
+    uint32_t ip; /* host order */
+    int prefix_len;
+    uint8_t mac[6];
+};
+
+struct local_network {
+    struct local_network *next;
+    char id[FABRIC_ID_MAX];
+    char subnet[CIDR_STR_MAX];
+    struct cidr cidr;
+    uint32_t vni;
+    int mtu;
+    struct overlay_devices devices;
+    struct local_endpoint *endpoints;
+};
+
+/* A peer (remote endpoint) or member (remote host) learned from the watch. */
+struct remote_entry {
+    struct remote_entry *next;
+    char subnet[CIDR_STR_MAX];
+    bool is_peer;
+    uint32_t ip; /* peer address, network order */
+    uint8_t mac[6];
+    uint32_t vtep; /* network order */
+    bool stale;
+    bool programmed; /* in the kernel, on the local network of the same subnet */
+};
+
+struct fabric {
+    pthread_mutex_t lock;
+    struct etcd *etcd;
+    struct nl *nl;
+    char host[CIDR_STR_MAX];
+    uint32_t host_ip; /* network order */
+    int underlay_mtu;
+    int lease_ttl;
+    int64_t lease;
+    struct local_network *networks;
+    struct remote_entry *remotes;
+    struct etcd_watch *watch;
+    pthread_t keeper;
+    bool keeper_running;
+    bool stopping;
+    pthread_cond_t wake;
+};
+
+/* ---------- lookups ---------- */
+
+static struct local_network *network_by_id(struct fabric *f, const char *id)
+{
+    for (struct local_network *n = f->networks; n; n = n->next)
+        if (strcmp(n->id, id) == 0)
+            return n;
+    return NULL;
+}
+
+static struct local_network *network_by_subnet(struct fabric *f, const char *subnet)
+{
+    for (struct local_network *n = f->networks; n; n = n->next)
+        if (strcmp(n->subnet, subnet) == 0)
+            return n;
+    return NULL;
+}
+
+static struct local_endpoint *endpoint_by_id(struct local_network *n, const char *id)
+{
+    for (struct local_endpoint *e = n->endpoints; e; e = e->next)
+        if (strcmp(e->id, id) == 0)
+            return e;
+    return NULL;
+}
+
+static int find_endpoint(struct fabric *f, const char *network_id, const char *endpoint_id,
+                         struct local_network **net_out, struct local_endpoint **ep_out,
+                         struct weft_err *err)
+{
+    struct local_network *net = network_by_id(f, network_id);
+    if (!net)
+        return weft_errf(err, "network %.12s is not a weft network on this host", network_id);
+    struct local_endpoint *ep = endpoint_by_id(net, endpoint_id);
+    if (!ep)
+        return weft_errf(err, "endpoint %.12s does not exist in network %.12s", endpoint_id,
+                         network_id);
+    *net_out = net;
+    *ep_out = ep;
+    return 0;
+}
+
+/* ---------- publishing to the store ---------- */
+
+static int publish_member(struct fabric *f, const struct local_network *net, struct weft_err *err)
+{
+    char key[WEFT_KEY_MAX];
+    key_member(key, net->subnet, f->host);
+    struct member_record rec = {0};
+    snprintf(rec.vtep, sizeof(rec.vtep), "%s", f->host);
+    char *text = member_record_encode(&rec);
+    if (!text)
+        return weft_errf(err, "out of memory");
+    int rc = etcd_put(f->etcd, key, text, f->lease, err);
+    free(text);
+    return rc;
+}
+
+static void peer_record_of(const struct fabric *f, const struct local_endpoint *ep,
+                           struct peer_record *rec)
+{
+    memset(rec, 0, sizeof(*rec));
+    cidr_format_ip(ep->ip, rec->ip);
+    cidr_format_mac(ep->mac, rec->mac);
+    snprintf(rec->vtep, sizeof(rec->vtep), "%s", f->host);
+}
+
+/* Publishes an endpoint. An address already published by another host is a
+ * conflict to report, never to overwrite: IPAM should have made it impossible. */
+static int publish_peer(struct fabric *f, const struct local_network *net,
+                        const struct local_endpoint *ep, struct weft_err *err)
+{
+    struct peer_record rec;
+    peer_record_of(f, ep, &rec);
+    char key[WEFT_KEY_MAX];
+    key_peer(key, net->subnet, rec.ip);
+    char *text = peer_record_encode(&rec);
+    if (!text)
+        return weft_errf(err, "out of memory");
+    bool created = false;
+    struct etcd_kv existing = {0};
+    int rc = etcd_create(f->etcd, key, text, f->lease, &created, &existing, err);
+    if (rc == 0 && !created) {
+        struct peer_record other;
+        if (peer_record_decode(existing.value, &other, NULL) == 0 &&
+            strcmp(other.vtep, f->host) != 0) {
+            log_error("address conflict", "ip=%s owner=%s", rec.ip, other.vtep);
+            rc = weft_errf(err, "address %s is already in use by an endpoint on host %s", rec.ip,
+                           other.vtep);
+        } else {
+            rc = etcd_put(f->etcd, key, text, f->lease, err);
+        }
+    }
+    etcd_kv_clear(&existing);
+    free(text);
+    return rc;
+}
+
+static int withdraw_peer(struct fabric *f, const struct local_network *net,
+                         const struct local_endpoint *ep, struct weft_err *err)
+{
+    char ip[CIDR_STR_MAX], key[WEFT_KEY_MAX];
+    cidr_format_ip(ep->ip, ip);
+    key_peer(key, net->subnet, ip);
+    return etcd_delete(f->etcd, key, NULL, err);
+}
+
+static int withdraw_member(struct fabric *f, const struct local_network *net,
+                           struct weft_err *err)
+{
+    char key[WEFT_KEY_MAX];
+    key_member(key, net->subnet, f->host);
+    return etcd_delete(f->etcd, key, NULL, err);
+}
+
+static int save_host_network(struct fabric *f, const struct local_network *net,
+                             struct weft_err *err)
+{
+    struct host_network_record rec = {.vni = net->vni, .mtu = net->mtu};
+    snprintf(rec.network_id, sizeof(rec.network_id), "%s", net->id);
+    snprintf(rec.subnet, sizeof(rec.subnet), "%s", net->subnet);
+    char *text = host_network_record_encode(&rec);
+    if (!text)
+        return weft_errf(err, "out of memory");
+    char key[WEFT_KEY_MAX];
+    key_host_network(key, f->host, net->id);
+    int rc = etcd_put(f->etcd, key, text, 0, err);
+    free(text);
+    return rc;
+}
+
+static int save_host_endpoint(struct fabric *f, const struct local_network *net,
+                              const struct local_endpoint *ep, struct weft_err *err)
+{
+    struct host_endpoint_record rec = {0};
+    char ip[CIDR_STR_MAX];
+    cidr_format_ip(ep->ip, ip);
+    snprintf(rec.endpoint_id, sizeof(rec.endpoint_id), "%s", ep->id);
+    snprintf(rec.network_id, sizeof(rec.network_id), "%s", net->id);
+    snprintf(rec.ip, sizeof(rec.ip), "%s/%d", ip, ep->prefix_len);
+    cidr_format_mac(ep->mac, rec.mac);
+    char *text = host_endpoint_record_encode(&rec);
+    if (!text)
+        return weft_errf(err, "out of memory");
+    char key[WEFT_KEY_MAX];
+    key_host_endpoint(key, f->host, ep->id);
+    int rc = etcd_put(f->etcd, key, text, 0, err);
+    free(text);
+    return rc;
+}
+
+static int delete_host_key(struct fabric *f, void (*key_fn)(char *, const char *, const char *),
+                           const char *id, struct weft_err *err)
+{
+    char key[WEFT_KEY_MAX];
+    key_fn(key, f->host, id);
+    return etcd_delete(f->etcd, key, NULL, err);
+}
+
+/* ---------- programming remote entries ---------- */
+
+static void remote_unprogram(struct fabric *f, struct remote_entry *r)
+{
+    struct local_network *net = network_by_subnet(f, r->subnet);
+    if (!r->programmed || !net)
+        return;
+    struct weft_err err;
+    int ifindex = net->devices.vxlan_ifindex;
+    int rc = r->is_peer ? overlay_peer_del(f->nl, ifindex, r->ip, r->mac, r->vtep, &err)
+                        : overlay_flood_del(f->nl, ifindex, r->vtep, &err);
+    if (rc < 0)
+        log_warn("removing remote entry failed", "error=\"%s\"", err.msg);
+    r->programmed = false;
+}
+
+static void remote_program(struct fabric *f, struct remote_entry *r)
+{
+    if (r->vtep == f->host_ip)
+        return; /* our own endpoints sit on the local bridge */
+    struct local_network *net = network_by_subnet(f, r->subnet);
+    if (!net || r->programmed)
+        return;
+    struct weft_err err;
+    int ifindex = net->devices.vxlan_ifindex;
+    int rc = r->is_peer ? overlay_peer_add(f->nl, ifindex, r->ip, r->mac, r->vtep, &err)
+                        : overlay_flood_add(f->nl, ifindex, r->vtep, &err);
+    if (rc < 0) {
+        log_error("programming remote entry failed", "subnet=%s error=\"%s\"", r->subnet, err.msg);
+        return;
+    }
+    r->programmed = true;
+}
+
+/* A local network appeared: program what the cluster already has for it,
+ * in one netlink batch. */
+static void program_subnet(struct fabric *f, const char *subnet)
+{
+    struct weft_err err;
+    bool batched = nl_batch_begin(f->nl) == 0;
+    for (struct remote_entry *r = f->remotes; r; r = r->next)
+        if (strcmp(r->subnet, subnet) == 0)
+            remote_program(f, r);
+    if (batched && nl_batch_end(f->nl, &err) < 0)
+        log_error("programming remote entries failed", "subnet=%s error=\"%s\"", subnet, err.msg);
+}
+
+/* The devices of a subnet are gone, and their entries with them. */
+static void forget_programmed(struct fabric *f, const char *subnet)
+{
+    for (struct remote_entry *r = f->remotes; r; r = r->next)
+        if (strcmp(r->subnet, subnet) == 0)
+            r->programmed = false;
+}
+
+static struct remote_entry *remote_find(struct fabric *f, const char *subnet, bool is_peer,
+                                        uint32_t addr)
+{
+    for (struct remote_entry *r = f->remotes; r; r = r->next)
+        if (r->is_peer == is_peer && (is_peer ? r->ip : r->vtep) == addr &&
+            strcmp(r->subnet, subnet) == 0)
+            return r;
+    return NULL;
+}
+
+static void remote_remove(struct fabric *f, struct remote_entry *victim)
+{
+    remote_unprogram(f, victim);
+    for (struct remote_entry **p = &f->remotes; *p; p = &(*p)->next) {
+        if (*p == victim) {
+            *p = victim->next;
+            free(victim);
+            return;
+        }
+    }
+}
+
+/* Parses a PUT of fabric/<sk>/{peers,members}/<name> into addr/mac/vtep. */
+static int parse_remote(const char *kind, const char *name, const char *value, bool *is_peer,
+                        uint32_t *addr, uint8_t mac[6], uint32_t *vtep)
+{
+    uint32_t host_order;
+    *is_peer = strcmp(kind, "peers") == 0;
+    if (!*is_peer && strcmp(kind, "members") != 0)
+        return -1;
+    if (cidr_parse_ip(name, &host_order, NULL) < 0)
+        return -1;
+    *addr = htonl(host_order);
+    if (!value)
+        return 0;
+    if (*is_peer) {
+        struct peer_record rec;
+        if (peer_record_decode(value, &rec, NULL) < 0 || cidr_parse_mac(rec.mac, mac, NULL) < 0 ||
+            cidr_parse_ip(rec.vtep, &host_order, NULL) < 0)
+            return -1;
+        *vtep = htonl(host_order);
+    } else {
+        *vtep = *addr;
+    }
+    return 0;
+}
+
+static void on_fabric_event(struct fabric *f, const struct etcd_event *ev)
+{
+    char subnet[CIDR_STR_MAX], kind[16], name[CIDR_STR_MAX];
+    if (key_parse_fabric(ev->key, subnet, sizeof(subnet), kind, sizeof(kind), name,
+                         sizeof(name)) < 0)
+        return;
+    bool is_peer;
+    uint32_t addr, vtep = 0;
+    uint8_t mac[6] = {0};
+    if (parse_remote(kind, name, ev->type == ETCD_EVENT_PUT ? ev->value : NULL, &is_peer, &addr,
+                     mac, &vtep) < 0) {
+        log_warn("ignoring malformed fabric record", "key=%s", ev->key);
+        return;
+    }
+    struct remote_entry *r = remote_find(f, subnet, is_peer, addr);
+    if (ev->type == ETCD_EVENT_DELETE) {
+        if (r)
+            remote_remove(f, r);
+        return;
+    }
+    if (r && (r->vtep != vtep || memcmp(r->mac, mac, 6) != 0))
+        remote_unprogram(f, r); /* moved: drop the old entry before writing the new */
+    if (!r) {
+        r = calloc(1, sizeof(*r));
+        if (!r)
+            return;
+        snprintf(r->subnet, sizeof(r->subnet), "%s", subnet);
+        r->is_peer = is_peer;
+        r->next = f->remotes;
+        f->remotes = r;
+    }
+    r->ip = is_peer ? addr : 0;
+    r->vtep = vtep;
+    memcpy(r->mac, mac, 6);
+    r->stale = false;
+    remote_program(f, r);
+}
+
+static void watch_callback(void *ctx, const struct etcd_event *ev)
+{
+    struct fabric *f = ctx;
+    pthread_mutex_lock(&f->lock);
+    switch (ev->type) {
+    case ETCD_EVENT_SYNC_BEGIN:
+        for (struct remote_entry *r = f->remotes; r; r = r->next)
+            r->stale = true;
+        nl_batch_begin(f->nl);
+        break;
+    case ETCD_EVENT_SYNC_END: {
+        struct remote_entry *r = f->remotes;
+        while (r) {
+            struct remote_entry *next = r->next;
+            if (r->stale)
+                remote_remove(f, r);
+            r = next;
+        }
+        struct weft_err err;
+        if (nl_batch_end(f->nl, &err) < 0)
+            log_error("programming remote entries failed", "error=\"%s\"", err.msg);
+        log_info("fabric in sync", "revision=%" PRId64, ev->revision);
+        break;
+    }
+    case ETCD_EVENT_DISCONNECTED:
+        log_warn("store unreachable; keeping the data plane as it is", NULL);
+        break;
+    case ETCD_EVENT_PUT:
+    case ETCD_EVENT_DELETE:
+        on_fabric_event(f, ev);
+        break;
+    }
+    pthread_mutex_unlock(&f->lock);
+}
+
+/* ---------- liveness lease ---------- */
+
+/* Re-publishes everything this host owns under the (new) lease. */
+static void republish_all(struct fabric *f)
+{
+    struct weft_err err;
+    for (struct local_network *n = f->networks; n; n = n->next) {
+        if (publish_member(f, n, &err) < 0)
+            log_error("re-publishing member failed", "subnet=%s error=\"%s\"", n->subnet, err.msg);
+        for (struct local_endpoint *e = n->endpoints; e; e = e->next)
+            if (publish_peer(f, n, e, &err) < 0)
+                log_error("re-publishing endpoint failed", "error=\"%s\"", err.msg);
+    }
+}
+
+static void *lease_keeper(void *arg)
+{
+    struct fabric *f = arg;
+    int interval = f->lease_ttl / 3 > 0 ? f->lease_ttl / 3 : 1;
+    pthread_mutex_lock(&f->lock);
+    while (!f->stopping) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += interval;
+        pthread_cond_timedwait(&f->wake, &f->lock, &until);
+        if (f->stopping)
+            break;
+        int64_t lease = f->lease;
+        pthread_mutex_unlock(&f->lock);
+        struct weft_err err;
+        bool alive = true;
+        int rc = etcd_lease_keepalive(f->etcd, lease, &alive, &err);
+        pthread_mutex_lock(&f->lock);
+        if (rc < 0) {
+            log_warn("lease refresh failed", "error=\"%s\"", err.msg);
+            continue;
+        }
+        if (alive || f->stopping)
+            continue;
+        /* Cut off longer than the TTL: our records are gone; take a new lease and re-assert. */
+        int64_t fresh;
+        if (etcd_lease_grant(f->etcd, f->lease_ttl, &fresh, &err) < 0) {
+            log_warn("lease renewal failed", "error=\"%s\"", err.msg);
+            continue;
+        }
+        log_warn("lease was lost; re-publishing this host's endpoints", "lease=%" PRId64, fresh);
+        f->lease = fresh;
+        republish_all(f);
+    }
+    pthread_mutex_unlock(&f->lock);
+    return NULL;
+}
+
+/* ---------- overlays and VNIs ---------- */
+
+/* FNV-1a of the subnet: different overlays start their VNI search at
+ * different places, so hosts creating different networks rarely collide. */
+static uint32_t vni_hint(const char *subnet)
+{
+    uint32_t h = 2166136261u;
+    for (const char *p = subnet; *p; p++)
+        h = (h ^ (uint8_t)*p) * 16777619u;
+    return 1 + h % 4096;
+}
+
+static int pick_free_vni(struct fabric *f, const char *subnet, uint32_t *vni, struct weft_err *err)
+{
+    char prefix[WEFT_KEY_MAX];
+    key_vni_prefix(prefix);
+    struct etcd_kvs used;
+    if (etcd_get_prefix(f->etcd, prefix, &used, err) < 0)
+        return -1;
+    uint32_t candidate = vni_hint(subnet);
+    for (uint32_t tries = 0; tries < FABRIC_VNI_MAX; tries++) {
+        char key[WEFT_KEY_MAX];
+        key_vni(key, candidate);
+        bool taken = false;
+        for (size_t i = 0; i < used.count && !taken; i++)
+            taken = strcmp(used.items[i].key, key) == 0;
+        if (!taken) {
+            etcd_kvs_free(&used);
+            *vni = candidate;
+            return 0;
+        }
+        candidate = candidate % FABRIC_VNI_MAX + 1;
+    }
+    etcd_kvs_free(&used);
+    return weft_errf(err, "no free VNI left");
+}
+
+/* Finds the overlay of spec->subnet, or creates it with a VNI claimed by
+ * compare-and-swap. *created tells whether this call made it. */
+static int claim_overlay(struct fabric *f, const struct fabric_network_spec *spec,
+                         struct overlay_record *out, bool *created, struct weft_err *err)
+{
+    char overlay_key[WEFT_KEY_MAX];
+    key_overlay(overlay_key, spec->subnet);
+    *created = false;
+    for (int attempt = 0; attempt < 32; attempt++) {
+        struct etcd_kv kv = {0};
+        bool found = false;
+        if (etcd_get(f->etcd, overlay_key, &kv, &found, err) < 0)
+            return -1;
+        if (found) {
+            int rc = overlay_record_decode(kv.value, out, err);
+            etcd_kv_clear(&kv);
+            if (rc < 0)
+                return weft_err_wrap(err, "overlay %s in the store is damaged", spec->subnet);
+            if (spec->vni && spec->vni != out->vni)
+                return weft_errf(err,
+                                 "overlay %s already uses VNI %" PRIu32
+                                 " on other hosts; -o vni=%" PRIu32
+                                 " conflicts (use -o vni=%" PRIu32 " or leave it out)",
+                                 spec->subnet, out->vni, spec->vni, out->vni);
+            if (spec->mtu && out->mtu && spec->mtu != out->mtu)
+                return weft_errf(err,
+                                 "overlay %s already uses MTU %d on other hosts; -o mtu=%d "
+                                 "conflicts (use -o mtu=%d or leave it out)",
+                                 spec->subnet, out->mtu, spec->mtu, out->mtu);
+            return 0;
+        }
+        uint32_t vni = spec->vni;
+        if (!vni && pick_free_vni(f, spec->subnet, &vni, err) < 0)
+            return -1;
+        struct overlay_record rec = {.vni = vni, .mtu = spec->mtu};
+        snprintf(rec.subnet, sizeof(rec.subnet), "%s", spec->subnet);
+        char vni_key[WEFT_KEY_MAX];
+        key_vni(vni_key, vni);
+        char *text = overlay_record_encode(&rec);
+        struct etcd_txn *txn = etcd_txn_new();
+        if (!text || !txn) {
+            free(text);
+            etcd_txn_free(txn);
+            return weft_errf(err, "out of memory");
+        }
+        etcd_txn_cmp_absent(txn, overlay_key);
+        etcd_txn_cmp_absent(txn, vni_key);
+        etcd_txn_put(txn, overlay_key, text, 0);
+        etcd_txn_put(txn, vni_key, spec->subnet, 0);
+        bool succeeded = false;
+        int rc = etcd_txn_commit(f->etcd, txn, &succeeded, err);
+        etcd_txn_free(txn);
+        free(text);
+        if (rc < 0)
+            return -1;
+        if (succeeded) {
+            *out = rec;
+            *created = true;
+            log_info("overlay created", "subnet=%s vni=%" PRIu32, spec->subnet, vni);
+            return 0;
+        }
+        if (spec->vni) { /* lost the race for the overlay, or the VNI is someone else's */
+            struct etcd_kv owner = {0};
+            if (etcd_get(f->etcd, vni_key, &owner, &found, err) < 0)
+                return -1;
+            bool other = found && strcmp(owner.value, spec->subnet) != 0;
+            char owner_subnet[CIDR_STR_MAX];
+            snprintf(owner_subnet, sizeof(owner_subnet), "%s", found ? owner.value : "");
+            etcd_kv_clear(&owner);
+            if (other)
+                return weft_errf(err, "VNI %" PRIu32 " is already used by overlay %s", spec->vni,
+                                 owner_subnet);
+        }
+    }
+    return weft_errf(err, "could not claim a VNI for %s: too much contention, try again",
+                     spec->subnet);
+}
+
+/* Drops the overlay record, its VNI and its gateway once no host has the
+ * overlay and no endpoint address is left, so the subnet can be reused with
+ * other options. Best effort: a failure leaves a harmless record behind. */
+static void release_overlay_if_unused(struct fabric *f, const char *subnet, uint32_t vni)
+{
+    struct weft_err err;
+    char prefix[WEFT_KEY_MAX];
+    key_member_prefix(prefix, subnet);
+    struct etcd_kvs members;
+    if (etcd_get_prefix(f->etcd, prefix, &members, &err) < 0)
+        return;
+    size_t member_count = members.count;
+    etcd_kvs_free(&members);
+    int addresses = 0;
+    if (member_count > 0 || ipam_count_addresses(f->etcd, subnet, &addresses, &err) < 0 ||
+        addresses > 0)
+        return;
+    char key[WEFT_KEY_MAX];
+    key_addr_prefix(key, subnet);
+    etcd_delete_prefix(f->etcd, key, &err);
+    key_vni(key, vni);
+    etcd_delete(f->etcd, key, NULL, &err);
+    key_overlay(key, subnet);
+    etcd_delete(f->etcd, key, NULL, &err);
+    log_info("overlay released", "subnet=%s vni=%" PRIu32, subnet, vni);
+}
+
+static int effective_mtu(const struct fabric *f, int requested)
+{
+    return requested ? requested : f->underlay_mtu - OVERLAY_VXLAN_OVERHEAD;
+}
+
+/* ---------- networks ---------- */
+
+static void network_free(struct local_network *net)
+{
+    struct local_endpoint *e = net->endpoints;
+    while (e) {
+        struct local_endpoint *next = e->next;
+        free(e);
+        e = next;
+    }
+    free(net);
+}
+
+static void network_unlink(struct fabric *f, struct local_network *net)
+{
+    for (struct local_network **p = &f->networks; *p; p = &(*p)->next) {
+        if (*p == net) {
+            *p = net->next;
+            return;
+        }
+    }
+}
+
+int fabric_network_create(struct fabric *f, const struct fabric_network_spec *spec,
+                          struct weft_err *err)
+{
+    struct cidr cidr;
+    if (cidr_parse_subnet(spec->subnet, &cidr, err) < 0)
+        return -1;
+    if (spec->vni > FABRIC_VNI_MAX)
+        return weft_errf(err, "vni %" PRIu32 " is out of range (1..%u)", spec->vni,
+                         FABRIC_VNI_MAX);
+    pthread_mutex_lock(&f->lock);
+    int rc = -1;
+    struct local_network *net = NULL;
+    bool overlay_created = false;
+    struct overlay_record overlay;
+    if (network_by_id(f, spec->network_id)) {
+        weft_errf(err, "network %.12s already exists", spec->network_id);
+        goto out;
+    }
+    struct local_network *same = network_by_subnet(f, spec->subnet);
+    if (same) {
+        weft_errf(err, "this host already has weft network %.12s on %s; one network per subnet",
+                  same->id, spec->subnet);
+        goto out;
+    }
+    if (claim_overlay(f, spec, &overlay, &overlay_created, err) < 0)
+        goto out;
+    net = calloc(1, sizeof(*net));
+    if (!net) {
+        weft_errf(err, "out of memory");
+        goto undo_overlay;
+    }
+    snprintf(net->id, sizeof(net->id), "%s", spec->network_id);
+    snprintf(net->subnet, sizeof(net->subnet), "%s", spec->subnet);
+    net->cidr = cidr;
+    net->vni = overlay.vni;
+    net->mtu = effective_mtu(f, spec->mtu ? spec->mtu : overlay.mtu);
+    if (overlay_ensure(f->nl, net->vni, f->host_ip, net->mtu, &net->devices, err) < 0)
+        goto undo_alloc;
+    if (save_host_network(f, net, err) < 0)
+        goto undo_devices;
+    if (publish_member(f, net, err) < 0)
+        goto undo_host_record;
+    net->next = f->networks;
+    f->networks = net;
+    program_subnet(f, net->subnet);
+    log_info("network created", "network=%.12s subnet=%s vni=%" PRIu32 " mtu=%d", net->id,
+             net->subnet, net->vni, net->mtu);
+    rc = 0;
+    goto out;
+
+undo_host_record:
+    delete_host_key(f, key_host_network, net->id, NULL);
+undo_devices:
+    overlay_remove(f->nl, net->vni, NULL);
+undo_alloc:
+    free(net);
+undo_overlay:
+    if (overlay_created)
+        release_overlay_if_unused(f, spec->subnet, overlay.vni);
+out:
+    pthread_mutex_unlock(&f->lock);
+    return rc;
+}
+
+static int endpoint_remove_locked(struct fabric *f, struct local_network *net,
+                                  struct local_endpoint *ep, struct weft_err *err);
+
+int fabric_network_delete(struct fabric *f, const char *network_id, struct weft_err *err)
+{
+    pthread_mutex_lock(&f->lock);
+    int rc = -1;
+    struct local_network *net = network_by_id(f, network_id);
+    if (!net) {
+        weft_errf(err, "network %.12s is not a weft network on this host", network_id);
+        goto out;
+    }
+    /* Docker removes endpoints first; any left over are taken down with the network. */
+    while (net->endpoints)
+        if (endpoint_remove_locked(f, net, net->endpoints, err) < 0)
+            goto out;
+    if (withdraw_member(f, net, err) < 0)
+        goto out;
+    if (delete_host_key(f, key_host_network, net->id, err) < 0) {
+        publish_member(f, net, NULL);
+        goto out;
+    }
+    if (overlay_remove(f->nl, net->vni, err) < 0) {
+        save_host_network(f, net, NULL);
+        publish_member(f, net, NULL);
+        goto out;
+    }
+    network_unlink(f, net);
+    forget_programmed(f, net->subnet);
+    release_overlay_if_unused(f, net->subnet, net->vni);
+    log_info("network deleted", "network=%.12s subnet=%s", net->id, net->subnet);
+    network_free(net);
+    rc = 0;
+out:
+    pthread_mutex_unlock(&f->lock);
+    return rc;
+}
+
+/* ---------- endpoints ---------- */
+
+/* Docker's own scheme (02:42 + the IPv4 address), so MACs stay unique per overlay. */
+static void mac_from_ip(uint32_t ip, uint8_t mac[6])
+{
+    mac[0] = 0x02;
+    mac[1] = 0x42;
+    mac[2] = (uint8_t)(ip >> 24);
+    mac[3] = (uint8_t)(ip >> 16);
+    mac[4] = (uint8_t)(ip >> 8);
+    mac[5] = (uint8_t)ip;
+}
+
+int fabric_endpoint_create(struct fabric *f, const struct fabric_endpoint_spec *spec,
+                           uint8_t mac_out[6], struct weft_err *err)
+{
+    pthread_mutex_lock(&f->lock);
+    int rc = -1;
+    struct local_network *net = network_by_id(f, spec->network_id);
+    struct local_endpoint *ep = NULL;
+    if (!net) {
+        weft_errf(err, "network %.12s is not a weft network on this host", spec->network_id);
+        goto out;
+    }
+    if (endpoint_by_id(net, spec->endpoint_id)) {
+        weft_errf(err, "endpoint %.12s already exists", spec->endpoint_id);
+        goto out;
+    }
+    if (!cidr_contains(&net->cidr, spec->ip) || cidr_is_reserved(&net->cidr, spec->ip)) {
+        char ip[CIDR_STR_MAX];
+        cidr_format_ip(spec->ip, ip);
+        weft_errf(err, "address %s is not a host address of %s", ip, net->subnet);
+        goto out;
+    }
+    ep = calloc(1, sizeof(*ep));
+    if (!ep) {
+        weft_errf(err, "out of memory");
+        goto out;
+    }
+    snprintf(ep->id, sizeof(ep->id), "%s", spec->endpoint_id);
+    ep->ip = spec->ip;
+    ep->prefix_len = spec->prefix_len ? spec->prefix_len : net->cidr.prefix_len;
+    if (spec->has_mac)
+        memcpy(ep->mac, spec->mac, 6);
+    else
+        mac_from_ip(spec->ip, ep->mac);
+    if (overlay_endpoint_create(f->nl, net->vni, ep->id, ep->mac, net->mtu, err) < 0)
+        goto undo_alloc;
+    if (save_host_endpoint(f, net, ep, err) < 0)
+        goto undo_veth;
+    if (publish_peer(f, net, ep, err) < 0)
+        goto undo_host_record;
+    ep->next = net->endpoints;
+    net->endpoints = ep;
+    memcpy(mac_out, ep->mac, 6);
+    log_info("endpoint created", "endpoint=%.12s network=%.12s", ep->id, net->id);
+    rc = 0;
+    goto out;
+
+undo_host_record:
+    delete_host_key(f, key_host_endpoint, ep->id, NULL);
+undo_veth:
+    overlay_endpoint_delete(f->nl, ep->id, NULL);
+undo_alloc:
+    free(ep);
+out:
+    pthread_mutex_unlock(&f->lock);
+    return rc;
+}
+
+static int endpoint_remove_locked(struct fabric *f, struct local_network *net,
+                                  struct local_endpoint *ep, struct weft_err *err)
+{
+    if (withdraw_peer(f, net, ep, err) < 0)
+        return -1;
+    if (delete_host_key(f, key_host_endpoint, ep->id, err) < 0) {
+        publish_peer(f, net, ep, NULL);
+        return -1;
+    }
+    struct weft_err kernel_err;
+    if (overlay_endpoint_delete(f->nl, ep->id, &kernel_err) < 0)
+        log_warn("removing endpoint veth failed", "endpoint=%.12s error=\"%s\"", ep->id,
+                 kernel_err.msg);
+    for (struct local_endpoint **p = &net->endpoints; *p; p = &(*p)->next) {
+        if (*p == ep) {
+            *p = ep->next;
+            break;
+        }
+    }
+    log_info("endpoint deleted", "endpoint=%.12s network=%.12s", ep->id, net->id);
+    free(ep);
+    return 0;
+}
+
+int fabric_endpoint_delete(struct fabric *f, const char *network_id, const char *endpoint_id,
+                           struct weft_err *err)
+{
+    pthread_mutex_lock(&f->lock);
+    struct local_network *net;
+    struct local_endpoint *ep;
+    int rc = find_endpoint(f, network_id, endpoint_id, &net, &ep, err);
+    if (rc == 0)
+        rc = endpoint_remove_locked(f, net, ep, err);
+    pthread_mutex_unlock(&f->lock);
+    return rc;
+}
+
+int fabric_join(struct fabric *f, const char *network_id, const char *endpoint_id,
+                struct fabric_join_info *out, struct weft_err *err)
+{
+    pthread_mutex_lock(&f->lock);
+    struct local_network *net;
+    struct local_endpoint *ep;
+    int rc = find_endpoint(f, network_id, endpoint_id, &net, &ep, err);
+    if (rc == 0) {
+        char host_name[IF_NAMESIZE];
+        overlay_endpoint_names(ep->id, host_name, out->src_name);
+    }
+    pthread_mutex_unlock(&f->lock);
+    return rc;
+}
+
+int fabric_leave(struct fabric *f, const char *network_id, const char *endpoint_id,
+                 struct weft_err *err)
+{
+    pthread_mutex_lock(&f->lock);
+    struct local_network *net;
+    struct local_endpoint *ep;
+    int rc = find_endpoint(f, network_id, endpoint_id, &net, &ep, err);
+    pthread_mutex_unlock(&f->lock);
+    return rc;
+}
+
+int fabric_endpoint_info(struct fabric *f, const char *network_id, const char *endpoint_id,
+                         struct fabric_endpoint_info *out, struct weft_err *err)
+{
+    pthread_mutex_lock(&f->lock);
+    struct local_network *net;
+    struct local_endpoint *ep;
+    int rc = find_endpoint(f, network_id, endpoint_id, &net, &ep, err);
+    if (rc == 0) {
+        memset(out, 0, sizeof(*out));
+        char ip[CIDR_STR_MAX];
+        cidr_format_ip(ep->ip, ip);
+        snprintf(out->ip, sizeof(out->ip), "%.15s/%d", ip, ep->prefix_len & 63);
+        cidr_format_mac(ep->mac, out->mac);
+        snprintf(out->vtep, sizeof(out->vtep), "%s", f->host);
+        snprintf(out->bridge, sizeof(out->bridge), "%s", net->devices.bridge);
+        snprintf(out->vxlan, sizeof(out->vxlan), "%s", net->devices.vxlan);
+        out->vni = net->vni;
+        out->mtu = net->mtu;
+    }
+    pthread_mutex_unlock(&f->lock);
+    return rc;
+}
+
+/* ---------- restart: adopt what this host had ---------- */
+
+static int restore_networks(struct fabric *f, struct weft_err *err)
+{
+    char prefix[WEFT_KEY_MAX];
+    key_host_networks_prefix(prefix, f->host);
+    struct etcd_kvs kvs;
+    if (etcd_get_prefix(f->etcd, prefix, &kvs, err) < 0)
+        return -1;
+    for (size_t i = 0; i < kvs.count; i++) {
+        struct host_network_record rec;
+        struct weft_err item_err;
+        struct local_network *net = calloc(1, sizeof(*net));
+        if (!net)
+            break;
+        if (host_network_record_decode(kvs.items[i].value, &rec, &item_err) < 0 ||
+            cidr_parse_subnet(rec.subnet, &net->cidr, &item_err) < 0) {
+            log_error("skipping damaged network record", "key=%s error=\"%s\"", kvs.items[i].key,
+                      item_err.msg);
+            free(net);
+            continue;
+        }
+        snprintf(net->id, sizeof(net->id), "%.64s", rec.network_id);
+        snprintf(net->subnet, sizeof(net->subnet), "%.31s", rec.subnet);
+        net->vni = rec.vni;
+        net->mtu = rec.mtu ? rec.mtu : effective_mtu(f, 0);
+        if (overlay_ensure(f->nl, net->vni, f->host_ip, net->mtu, &net->devices, &item_err) < 0)
+            log_error("restoring network devices failed", "network=%.12s error=\"%s\"", net->id,
+                      item_err.msg);
+        net->next = f->networks;
+        f->networks = net;
+        if (publish_member(f, net, &item_err) < 0)
+            log_error("re-publishing member failed", "error=\"%s\"", item_err.msg);
+        log_info("network adopted", "network=%.12s subnet=%s vni=%" PRIu32, net->id, net->subnet,
+                 net->vni);
+    }
+    etcd_kvs_free(&kvs);
+    return 0;
+}
+
+static int restore_endpoints(struct fabric *f, struct weft_err *err)
+{
+    char prefix[WEFT_KEY_MAX];
+    key_host_endpoints_prefix(prefix, f->host);
+    struct etcd_kvs kvs;
+    if (etcd_get_prefix(f->etcd, prefix, &kvs, err) < 0)
+        return -1;
+    for (size_t i = 0; i < kvs.count; i++) {
+        struct host_endpoint_record rec;
+        struct weft_err item_err;
+        struct local_endpoint *ep = calloc(1, sizeof(*ep));
+        if (!ep)
+            break;
+        struct local_network *net = NULL;
+        if (host_endpoint_record_decode(kvs.items[i].value, &rec, &item_err) < 0 ||
+            cidr_parse_ip_prefix(rec.ip, &ep->ip, &ep->prefix_len, &item_err) < 0 ||
+            cidr_parse_mac(rec.mac, ep->mac, &item_err) < 0 ||
+            !(net = network_by_id(f, rec.network_id))) {
+            log_error("skipping damaged endpoint record", "key=%s", kvs.items[i].key);
+            free(ep);
+            continue;
+        }
+        snprintf(ep->id, sizeof(ep->id), "%.64s", rec.endpoint_id);
+        ep->next = net->endpoints;
+        net->endpoints = ep;
+        if (publish_peer(f, net, ep, &item_err) < 0)
+            log_error("re-publishing endpoint failed", "error=\"%s\"", item_err.msg);
+    }
+    etcd_kvs_free(&kvs);
+    return 0;
+}
+
+/* ---------- lifecycle ---------- */
+
+int fabric_open(struct fabric **out, const struct fabric_config *config, struct weft_err *err)
+{
+    struct fabric *f = calloc(1, sizeof(*f));
+    if (!f)
+        return weft_errf(err, "out of memory");
+    pthread_mutex_init(&f->lock, NULL);
+    pthread_cond_init(&f->wake, NULL);
+    f->etcd = config->etcd;
+    snprintf(f->host, sizeof(f->host), "%s", config->host);
+    uint32_t host_order;
+    if (cidr_parse_ip(config->host, &host_order, err) < 0) {
+        weft_err_wrap(err, "advertise address");
+        goto fail;
+    }
+    f->host_ip = htonl(host_order);
+    f->underlay_mtu = config->underlay_mtu > 0 ? config->underlay_mtu : 1500;
+    f->lease_ttl = config->lease_ttl > 0 ? config->lease_ttl : 15;
+    if (nl_open(&f->nl, err) < 0)
+        goto fail;
+    if (etcd_lease_grant(f->etcd, f->lease_ttl, &f->lease, err) < 0)
+        goto fail;
+    if (restore_networks(f, err) < 0 || restore_endpoints(f, err) < 0)
+        goto fail;
+    if (etcd_watch_start(f->etcd, WEFT_KEY_FABRIC, watch_callback, f, &f->watch, err) < 0)
+        goto fail;
+    if (pthread_create(&f->keeper, NULL, lease_keeper, f) != 0) {
+        weft_errf(err, "cannot start the lease keeper thread");
+        goto fail;
+    }
+    f->keeper_running = true;
+    *out = f;
+    return 0;
+fail:
+    fabric_close(f);
+    return -1;
+}
+
+void fabric_close(struct fabric *f)
+{
+    if (!f)
+        return;
+    pthread_mutex_lock(&f->lock);
+    f->stopping = true;
+    pthread_cond_broadcast(&f->wake);
+    pthread_mutex_unlock(&f->lock);
+    if (f->keeper_running)
+        pthread_join(f->keeper, NULL);
+    if (f->watch)
+        etcd_watch_stop(f->watch); /* outside the lock: its callback takes it */
+    while (f->networks) {
+        struct local_network *net = f->networks;
+        f->networks = net->next;
+        network_free(net);
+    }
+    while (f->remotes) {
+        struct remote_entry *r = f->remotes;
+        f->remotes = r->next;
+        free(r);
+    }
+    if (f->nl)
+        nl_close(f->nl);
+    pthread_cond_destroy(&f->wake);
+    pthread_mutex_destroy(&f->lock);
+    free(f);
+}

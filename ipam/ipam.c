@@ -1,0 +1,290 @@
+/*
+ * ipam.c: address allocation shared by every host through etcd (see ipam.h).
+ *
+ * One key per allocated address, created with a create-if-absent
+ * transaction: whichever host's transaction commits first owns the address,
+ * the others move on to another. Hosts start their search at random places in
+ * the pool so that concurrent requests rarely want the same address.
+ */
+#include "ipam/ipam.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "store/keys.h"
+#include "store/records.h"
+
+#define KIND_ENDPOINT "endpoint"
+#define KIND_GATEWAY "gateway"
+/* Lost races before the taken set is read again. */
+#define MISSES_BEFORE_REFRESH 8
+#define MAX_ATTEMPTS 256
+
+int ipam_request_pool(const char *requested, char pool_id[CIDR_STR_MAX], struct weft_err *err)
+{
+    if (!requested || !*requested)
+        return weft_errf(err, "weft needs --subnet: every host must name the same overlay by its "
+                              "subnet (docker network create --subnet 10.77.0.0/24 ...)");
+    struct cidr c;
+    if (cidr_parse_subnet(requested, &c, err) < 0)
+        return -1;
+    cidr_format_subnet(&c, pool_id);
+    return 0;
+}
+
+static int parse_pool(const char *pool_id, struct cidr *pool, struct weft_err *err)
+{
+    if (cidr_parse_subnet(pool_id, pool, err) < 0)
+        return weft_err_wrap(err, "unknown pool %.64s", pool_id ? pool_id : "");
+    return 0;
+}
+
+static void format_answer(const struct cidr *pool, uint32_t ip, char out[CIDR_STR_MAX])
+{
+    char text[CIDR_STR_MAX];
+    cidr_format_ip(ip, text);
+    snprintf(out, CIDR_STR_MAX, "%.15s/%d", text, pool->prefix_len & 63);
+}
+
+/* Tries to take ip for host. *taken is set when someone holds it; owner (may be
+ * NULL) then receives the holder's record. */
+static int try_claim(struct etcd *etcd, const char *pool_id, uint32_t ip, const char *host,
+                     const char *kind, bool *taken, struct addr_record *owner,
+                     struct weft_err *err)
+{
+    char ip_text[CIDR_STR_MAX], key[WEFT_KEY_MAX];
+    cidr_format_ip(ip, ip_text);
+    key_addr(key, pool_id, ip_text);
+    struct addr_record rec = {0};
+    snprintf(rec.host, sizeof(rec.host), "%s", host);
+    snprintf(rec.kind, sizeof(rec.kind), "%s", kind);
+    char *value = addr_record_encode(&rec);
+    if (!value)
+        return weft_errf(err, "out of memory");
+    bool created = false;
+    struct etcd_kv existing = {0};
+    int rc = etcd_create(etcd, key, value, 0, &created, owner ? &existing : NULL, err);
+    free(value);
+    if (rc < 0)
+        return -1;
+    *taken = !created;
+    if (owner && !created) {
+        if (addr_record_decode(existing.value, owner, NULL) < 0) {
+            memset(owner, 0, sizeof(*owner));
+            snprintf(owner->kind, sizeof(owner->kind), "unknown");
+            snprintf(owner->host, sizeof(owner->host), "unknown");
+        }
+    }
+    etcd_kv_clear(&existing);
+    return 0;
+}
+
+static int request_gateway(struct etcd *etcd, const char *pool_id, const struct cidr *pool,
+                           const char *host, uint32_t ip, char out[CIDR_STR_MAX],
+                           struct weft_err *err)
+{
+    bool taken;
+    struct addr_record owner;
+    if (try_claim(etcd, pool_id, ip, host, KIND_GATEWAY, &taken, &owner, err) < 0)
+        return -1;
+    if (taken && strcmp(owner.kind, KIND_GATEWAY) != 0) {
+        char text[CIDR_STR_MAX];
+        cidr_format_ip(ip, text);
+        return weft_errf(err, "gateway %s of %s is already used by an endpoint on host %s", text,
+                         pool_id, owner.host);
+    }
+    /* Taken as a gateway: another host reserved it, and it is shared by all. */
+    format_answer(pool, ip, out);
+    return 0;
+}
+
+static int request_wanted(struct etcd *etcd, const char *pool_id, const struct cidr *pool,
+                          const char *host, uint32_t ip, char out[CIDR_STR_MAX],
+                          struct weft_err *err)
+{
+    char text[CIDR_STR_MAX];
+    cidr_format_ip(ip, text);
+    bool taken;
+    struct addr_record owner;
+    if (try_claim(etcd, pool_id, ip, host, KIND_ENDPOINT, &taken, &owner, err) < 0)
+        return -1;
+    if (taken) {
+        if (strcmp(owner.kind, KIND_GATEWAY) == 0)
+            return weft_errf(err, "address %s is the gateway of %s", text, pool_id);
+        return weft_errf(err, "address %s is already in use by an endpoint on host %s", text,
+                         owner.host);
+    }
+    format_answer(pool, ip, out);
+    return 0;
+}
+
+/* Reads which addresses of the pool are taken, as a bitmap over host offsets. */
+static int read_taken(struct etcd *etcd, const char *pool_id, const struct cidr *pool,
+                      uint8_t *taken, uint32_t hosts, uint32_t *in_use, struct weft_err *err)
+{
+    char prefix[WEFT_KEY_MAX];
+    key_addr_prefix(prefix, pool_id);
+    struct etcd_kvs kvs;
+    if (etcd_get_prefix(etcd, prefix, &kvs, err) < 0)
+        return -1;
+    memset(taken, 0, (hosts + 7) / 8);
+    *in_use = 0;
+    size_t prefix_len = strlen(prefix);
+    for (size_t i = 0; i < kvs.count; i++) {
+        uint32_t ip;
+        if (cidr_parse_ip(kvs.items[i].key + prefix_len, &ip, NULL) < 0 ||
+            !cidr_contains(pool, ip) || cidr_is_reserved(pool, ip))
+            continue;
+        uint32_t offset = ip - cidr_first_host(pool);
+        taken[offset / 8] |= (uint8_t)(1u << (offset % 8));
+        (*in_use)++;
+    }
+    etcd_kvs_free(&kvs);
+    return 0;
+}
+
+static uint32_t random_below(uint32_t n)
+{
+    uint32_t r = 0;
+    if (getrandom(&r, sizeof(r), 0) != sizeof(r))
+        r = (uint32_t)rand();
+    return n ? r % n : 0;
+}
+
+static int request_any(struct etcd *etcd, const char *pool_id, const struct cidr *pool,
+                       const char *host, char out[CIDR_STR_MAX], struct weft_err *err)
+{
+    uint32_t hosts = cidr_host_count(pool);
+    uint8_t *taken = malloc((hosts + 7) / 8);
+    if (!taken)
+        return weft_errf(err, "out of memory");
+    int rc = -1;
+    uint32_t in_use = 0, cursor = random_below(hosts);
+    int misses = MISSES_BEFORE_REFRESH;
+    for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+        if (misses >= MISSES_BEFORE_REFRESH) {
+            if (read_taken(etcd, pool_id, pool, taken, hosts, &in_use, err) < 0)
+                goto out;
+            misses = 0;
+        }
+        uint32_t offset = cursor, scanned = 0;
+        while (scanned < hosts && (taken[offset / 8] & (1u << (offset % 8)))) {
+            offset = (offset + 1) % hosts;
+            scanned++;
+        }
+        if (scanned == hosts) {
+            weft_errf(err, "pool %s has no free address (%u in use)", pool_id, in_use);
+            goto out;
+        }
+        uint32_t ip = cidr_first_host(pool) + offset;
+        bool lost;
+        if (try_claim(etcd, pool_id, ip, host, KIND_ENDPOINT, &lost, NULL, err) < 0)
+            goto out;
+        if (!lost) {
+            format_answer(pool, ip, out);
+            rc = 0;
+            goto out;
+        }
+        /* Another host won it: mark it and jump elsewhere to stop trailing the winner. */
+        taken[offset / 8] |= (uint8_t)(1u << (offset % 8));
+        in_use++;
+        cursor = random_below(hosts);
+        misses++;
+    }
+    weft_errf(err, "could not allocate an address in %s: too much contention, try again",
+              pool_id);
+out:
+    free(taken);
+    return rc;
+}
+
+int ipam_request_address(struct etcd *etcd, const char *pool_id, const char *host,
+                         const char *wanted, bool gateway, char out[CIDR_STR_MAX],
+                         struct weft_err *err)
+{
+    struct cidr pool;
+    if (parse_pool(pool_id, &pool, err) < 0)
+        return -1;
+    char canonical[CIDR_STR_MAX];
+    cidr_format_subnet(&pool, canonical);
+    uint32_t ip = 0;
+    if (wanted && *wanted) {
+        if (cidr_parse_ip(wanted, &ip, err) < 0)
+            return -1;
+        if (!cidr_contains(&pool, ip) || cidr_is_reserved(&pool, ip))
+            return weft_errf(err, "address %.64s is not a host address of %s", wanted, canonical);
+    }
+    if (gateway)
+        return request_gateway(etcd, canonical, &pool, host, ip ? ip : cidr_first_host(&pool),
+                               out, err);
+    if (ip)
+        return request_wanted(etcd, canonical, &pool, host, ip, out, err);
+    return request_any(etcd, canonical, &pool, host, out, err);
+}
+
+int ipam_release_address(struct etcd *etcd, const char *pool_id, const char *ip_text,
+                         struct weft_err *err)
+{
+    struct cidr pool;
+    if (parse_pool(pool_id, &pool, err) < 0)
+        return -1;
+    uint32_t ip;
+    if (cidr_parse_ip(ip_text, &ip, err) < 0)
+        return -1;
+    char canonical[CIDR_STR_MAX], text[CIDR_STR_MAX], key[WEFT_KEY_MAX];
+    cidr_format_subnet(&pool, canonical);
+    if (!cidr_contains(&pool, ip))
+        return weft_errf(err, "address %.64s is not in pool %s", ip_text, canonical);
+    cidr_format_ip(ip, text);
+    key_addr(key, canonical, text);
+    /* Only an endpoint's address is freed: the gateway is shared by every host
+     * and lives as long as the overlay. The compare makes that atomic. */
+    struct addr_record gw = {.kind = KIND_GATEWAY};
+    struct etcd_kv current = {0};
+    bool found = false;
+    if (etcd_get(etcd, key, &current, &found, err) < 0)
+        return -1;
+    if (!found)
+        return 0;
+    int rc = 0;
+    if (addr_record_decode(current.value, &gw, NULL) < 0 || strcmp(gw.kind, KIND_GATEWAY) != 0) {
+        struct etcd_txn *txn = etcd_txn_new();
+        if (!txn) {
+            etcd_kv_clear(&current);
+            return weft_errf(err, "out of memory");
+        }
+        etcd_txn_cmp_mod_revision(txn, key, current.mod_revision);
+        etcd_txn_delete(txn, key);
+        bool succeeded;
+        rc = etcd_txn_commit(etcd, txn, &succeeded, err);
+        etcd_txn_free(txn);
+    }
+    etcd_kv_clear(&current);
+    return rc;
+}
+
+int ipam_count_addresses(struct etcd *etcd, const char *pool_id, int *count, struct weft_err *err)
+{
+    struct cidr pool;
+    if (parse_pool(pool_id, &pool, err) < 0)
+        return -1;
+    char canonical[CIDR_STR_MAX], prefix[WEFT_KEY_MAX];
+    cidr_format_subnet(&pool, canonical);
+    key_addr_prefix(prefix, canonical);
+    struct etcd_kvs kvs;
+    if (etcd_get_prefix(etcd, prefix, &kvs, err) < 0)
+        return -1;
+    int n = 0;
+    for (size_t i = 0; i < kvs.count; i++) {
+        struct addr_record rec;
+        if (addr_record_decode(kvs.items[i].value, &rec, NULL) == 0 &&
+            strcmp(rec.kind, KIND_GATEWAY) == 0)
+            continue;
+        n++;
+    }
+    etcd_kvs_free(&kvs);
+    *count = n;
+    return 0;
+}
