@@ -501,6 +501,21 @@ int nl_fdb_del(struct nl *nl, int ifindex, const uint8_t mac[6], uint32_t dst_ip
     return send_change_ignoring(nl, &m, ENOENT, ENODEV, err, what);
 }
 
+int nl_bridge_fdb_del(struct nl *nl, int port_ifindex, const uint8_t mac[6],
+                      struct weft_err *err)
+{
+    struct nl_msg m;
+    msg_start(nl, &m, RTM_DELNEIGH, 0);
+    struct ndmsg *nd = mnl_nlmsg_put_extra_header(m.hdr, sizeof(*nd));
+    nd->ndm_family = AF_BRIDGE;
+    nd->ndm_ifindex = port_ifindex;
+    nd->ndm_flags = NTF_MASTER;
+    mnl_attr_put(m.hdr, NDA_LLADDR, 6, mac);
+    char what[96];
+    fdb_what(what, sizeof(what), "forgetting learned", mac, 0);
+    return send_change_ignoring(nl, &m, ENOENT, ENODEV, err, what);
+}
+
 static void neigh_msg(struct nl *nl, struct nl_msg *m, uint16_t type, uint16_t flags, int ifindex,
                       uint32_t ip)
 {

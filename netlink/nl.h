@@ -82,6 +82,11 @@ int nl_fdb_add(struct nl *nl, int ifindex, const uint8_t mac[6], uint32_t dst_ip
 int nl_fdb_del(struct nl *nl, int ifindex, const uint8_t mac[6], uint32_t dst_ip,
                struct weft_err *err);
 
+/* Removes what the bridge learned about mac on one of its ports (NTF_MASTER), so a
+ * withdrawn peer leaves no trace; a missing entry is not an error. */
+int nl_bridge_fdb_del(struct nl *nl, int port_ifindex, const uint8_t mac[6],
+                      struct weft_err *err);
+
 /* Permanent neighbour entry ip -> mac on ifindex (what vxlan proxy ARP answers from).
  * add replaces; deleting a missing entry is not an error. */
 int nl_neigh_add(struct nl *nl, int ifindex, uint32_t ip, const uint8_t mac[6],

@@ -161,7 +161,8 @@ int overlay_peer_del(struct nl *nl, int vxlan_ifindex, uint32_t ip, const uint8_
                      uint32_t vtep, struct weft_err *err)
 {
     if (nl_neigh_del(nl, vxlan_ifindex, ip, err) < 0 ||
-        nl_fdb_del(nl, vxlan_ifindex, mac, vtep, err) < 0)
+        nl_fdb_del(nl, vxlan_ifindex, mac, vtep, err) < 0 ||
+        nl_bridge_fdb_del(nl, vxlan_ifindex, mac, err) < 0)
         return -1;
     return 0;
 }

@@ -54,6 +54,7 @@ int overlay_endpoint_create(struct nl *nl, uint32_t vni, const char *endpoint_id
 int overlay_endpoint_delete(struct nl *nl, const char *endpoint_id, struct weft_err *err);
 
 /* A remote endpoint: mac -> vtep in the vxlan FDB, ip -> mac in its neighbour table.
+ * Deleting also drops what the bridge learned about mac on the vxlan port.
  * The vxlan device is named by ifindex (from overlay_ensure) so these calls need
  * no lookup and can sit in a netlink batch. */
 int overlay_peer_add(struct nl *nl, int vxlan_ifindex, uint32_t ip, const uint8_t mac[6],

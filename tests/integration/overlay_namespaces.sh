@@ -85,7 +85,8 @@ done
 [ "${IP[A]}" != "${IP[B]}" ] && [ "${IP[B]}" != "${IP[C]}" ] && [ "${IP[A]}" != "${IP[C]}" ] ||
     fail "endpoints share an address: ${IP[*]}"
 
-mtu=$(sim_ns_exec cA cat /sys/class/net/eth0/mtu)
+# Read through netlink: /sys shows the namespace it was mounted in, not this one.
+mtu=$(sim_ns_exec cA ip -o link show eth0 | sed -n 's/.* mtu \([0-9]*\) .*/\1/p')
 [ "$mtu" = 1450 ] || fail "endpoint MTU $mtu, want 1450 (underlay 1500 - 50)"
 echo "ok   endpoint MTU 1450"
 
@@ -102,13 +103,16 @@ done
 # Concurrent allocation: 50 requests on each host at once, all distinct.
 alloc_dir=$SIM_DIR/alloc
 mkdir -p "$alloc_dir"
+requests=()
 for h in "${HOSTS[@]}"; do
     for i in $(seq 1 50); do
         sim_plugin_call "$h" IpamDriver.RequestAddress \
             "{\"PoolID\":\"${POOL[$h]}\",\"Address\":\"\",\"Options\":null}" >"$alloc_dir/$h.$i" 2>&1 &
+        requests+=($!)
     done
 done
-wait
+# Only the requests: a bare `wait` would also wait for the daemons sim started.
+wait "${requests[@]}" || true
 allocated=$(cat "$alloc_dir"/* | grep -o '"Address" *: *"[^"]*"' | sed 's/.*: *"\(.*\)"$/\1/')
 n=$(grep -c . <<<"$allocated" || true)
 uniq_n=$(sort -u <<<"$allocated" | grep -c . || true)

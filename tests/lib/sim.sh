@@ -323,8 +323,8 @@ sim_fake_container_del() {
 
 # sim_json_str KEY: the first string value of KEY in the JSON on stdin (flat lookups
 # only; enough for plugin answers, and needs no jq).
-sim_json_str() {
-    grep -o "\"$1\" *: *\"[^\"]*\"" | head -n 1 | sed 's/.*: *"\(.*\)"$/\1/'
+sim_json_str() { # prints nothing (and succeeds) when the field is absent
+    { grep -o "\"$1\" *: *\"[^\"]*\"" || true; } | head -n 1 | sed 's/.*: *"\(.*\)"$/\1/'
 }
 
 # sim_random_id: a Docker-style 64-hex-digit ID.
