@@ -1,0 +1,396 @@
+/* test_driver_requests.c: Docker requests weft must refuse are refused with a
+ * clear Err before they reach the domain, good ones parse into the right
+ * structs, and the capability calls answer what Docker expects. No etcd, no
+ * fabric: the ctx holds NULLs, so any request reaching them would say "not ready". */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "driver/api.h"
+#include "driver/request.h"
+
+#define ID_A "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define ID_B "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
+#define NET "\"NetworkID\":\"" ID_A "\""
+#define EP "\"EndpointID\":\"" ID_B "\""
+#define V4DATA "\"IPv4Data\":[{\"AddressSpace\":\"weft\",\"Pool\":\"10.77.0.0/24\"}]"
+#define GENERIC(x) "\"Options\":{\"com.docker.network.generic\":{" x "}}"
+
+static struct driver_ctx no_domain = {.fabric = NULL, .etcd = NULL, .host = NULL};
+
+/* Calls driver_handle and returns the parsed answer; checks status and that an
+ * error answer is {"Err": "...containing want..."}. */
+static json_t *call(const char *path, const char *body, size_t len, int status, const char *want)
+{
+    struct driver_response resp;
+    driver_handle(&no_domain, path, body, len, &resp);
+    if (resp.status != status)
+        fail_msg("%s %.200s: status %d, want %d; body %s", path, body ? body : "", resp.status,
+                 status, resp.body);
+    assert_non_null(resp.body);
+    json_error_t jerr;
+    json_t *answer = json_loads(resp.body, 0, &jerr);
+    if (!answer)
+        fail_msg("answer is not JSON: %s", resp.body);
+    if (status != 200) {
+        const char *msg = json_string_value(json_object_get(answer, "Err"));
+        if (!msg || !msg[0])
+            fail_msg("answer has no Err: %s", resp.body);
+        if (want && !strstr(msg, want))
+            fail_msg("%s %.200s: Err \"%s\" lacks \"%s\"", path, body ? body : "", msg, want);
+    }
+    free(resp.body);
+    return answer;
+}
+
+static void expect(const char *path, const char *body, int status, const char *want)
+{
+    json_decref(call(path, body, body ? strlen(body) : 0, status, want));
+}
+
+struct refusal {
+    const char *path;
+    const char *body;
+    const char *want; /* substring of Err; NULL: any message (its text is another module's) */
+};
+
+#define CREATE "/NetworkDriver.CreateNetwork"
+#define ENDPOINT "/NetworkDriver.CreateEndpoint"
+#define NEED_IPAM "weft networks need weft IPAM: add --ipam-driver weft"
+#define NO_V6 "IPv6 is not supported by weft yet"
+#define NEED_V4 "weft needs an IPv4 address for every endpoint"
+
+static const struct refusal refusals[] = {
+    /* the body itself */
+    {CREATE, "{\"NetworkID\":", "not valid JSON"},
+    {CREATE, "[]", "must be a JSON object"},
+    {CREATE, "\"text\"", "not valid JSON"},
+    {CREATE, "{\"NetworkID\":\"a\",\"NetworkID\":\"b\"}", "not valid JSON"},
+    {CREATE, "{\"NetworkID\":\"a\\u0000b\"}", "not valid JSON"},
+    {CREATE, "{} trailing", "not valid JSON"},
+    /* network IDs: types, emptiness, path and shell characters, length */
+    {CREATE, "{" V4DATA "}", "missing field \"NetworkID\""},
+    {CREATE, "{\"NetworkID\":42," V4DATA "}", "\"NetworkID\" must be a string, not a number"},
+    {CREATE, "{\"NetworkID\":[\"x\"]," V4DATA "}", "must be a string, not an array"},
+    {CREATE, "{\"NetworkID\":\"\"," V4DATA "}", "is empty"},
+    {CREATE, "{\"NetworkID\":\"../../etc/passwd\"," V4DATA "}", "is not a Docker ID"},
+    {CREATE, "{\"NetworkID\":\"a;rm -rf /\"," V4DATA "}", "is not a Docker ID"},
+    {CREATE, "{\"NetworkID\":\"$(reboot)\"," V4DATA "}", "is not a Docker ID"},
+    {CREATE, "{\"NetworkID\":\"" ID_A "0\"," V4DATA "}", "too long"},
+    /* IPAM: weft's own, one subnet */
+    {CREATE, "{" NET "}", NEED_IPAM},
+    {CREATE, "{" NET ",\"IPv4Data\":[]}", NEED_IPAM},
+    {CREATE,
+     "{" NET ",\"IPv4Data\":[{\"AddressSpace\":\"LocalDefault\",\"Pool\":\"172.18.0.0/16\"}]}",
+     NEED_IPAM},
+    {CREATE, "{" NET ",\"IPv4Data\":[{\"Pool\":\"10.1.0.0/16\"}]}", NEED_IPAM},
+    {CREATE, "{" NET ",\"IPv4Data\":\"10.77.0.0/24\"}", "\"IPv4Data\" must be an array"},
+    {CREATE, "{" NET ",\"IPv4Data\":[7]}", "must be objects"},
+    {CREATE,
+     "{" NET ",\"IPv4Data\":[{\"AddressSpace\":\"weft\",\"Pool\":\"10.1.0.0/24\"},"
+     "{\"AddressSpace\":\"weft\",\"Pool\":\"10.2.0.0/24\"}]}",
+     "one IPv4 subnet"},
+    {CREATE, "{" NET ",\"IPv4Data\":[{\"AddressSpace\":\"weft\"}]}", "missing field \"Pool\""},
+    {CREATE, "{" NET ",\"IPv4Data\":[{\"AddressSpace\":\"weft\",\"Pool\":\"10.77.0.0/33\"}]}",
+     NULL},
+    {CREATE, "{" NET ",\"IPv4Data\":[{\"AddressSpace\":\"weft\",\"Pool\":\"10.77.0.5/24\"}]}",
+     NULL},
+    {CREATE, "{" NET ",\"IPv4Data\":[{\"AddressSpace\":\"weft\",\"Pool\":\"banana\"}]}", NULL},
+    /* IPv6 */
+    {CREATE,
+     "{" NET "," V4DATA ",\"IPv6Data\":[{\"AddressSpace\":\"weft\",\"Pool\":\"fd00::/64\"}]}",
+     NO_V6},
+    {CREATE, "{" NET "," V4DATA ",\"Options\":{\"com.docker.network.enable_ipv6\":true}}", NO_V6},
+    {CREATE, "{" NET "," V4DATA ",\"Options\":{\"com.docker.network.enable_ipv6\":\"yes\"}}",
+     "must be a boolean"},
+    /* options */
+    {CREATE, "{" NET "," V4DATA "," GENERIC("\"vni\":\"0\"") "}", "vni=\"0\" is not valid"},
+    {CREATE, "{" NET "," V4DATA "," GENERIC("\"vni\":\"16777215\"") "}", "1 to 16777214"},
+    {CREATE, "{" NET "," V4DATA "," GENERIC("\"vni\":\"12a\"") "}", "is not valid"},
+    {CREATE, "{" NET "," V4DATA "," GENERIC("\"vni\":\"-1\"") "}", "is not valid"},
+    {CREATE, "{" NET "," V4DATA "," GENERIC("\"vni\":\" 42\"") "}", "is not valid"},
+    {CREATE, "{" NET "," V4DATA "," GENERIC("\"vni\":42") "}", "vni must be a string"},
+    {CREATE, "{" NET "," V4DATA "," GENERIC("\"mtu\":\"100\"") "}", "576 to 9000"},
+    {CREATE, "{" NET "," V4DATA "," GENERIC("\"mtu\":\"9001\"") "}", "576 to 9000"},
+    {CREATE, "{" NET "," V4DATA "," GENERIC("\"mtu\":\"99999999999999999999\"") "}", "576 to 9000"},
+    {CREATE, "{" NET "," V4DATA "," GENERIC("\"color\":\"blue\"") "}",
+     "unknown option \"color\": weft knows vni"},
+    {CREATE, "{" NET "," V4DATA ",\"Options\":{\"com.docker.network.generic\":\"vni=4\"}}",
+     "must be an object"},
+    {CREATE, "{" NET "," V4DATA ",\"Options\":[]}", "\"Options\" must be an object"},
+    /* endpoints */
+    {ENDPOINT, "{" NET "," EP "}", NEED_V4},
+    {ENDPOINT, "{" NET "," EP ",\"Interface\":{}}", NEED_V4},
+    {ENDPOINT, "{" NET "," EP ",\"Interface\":{\"Address\":\"\"}}", NEED_V4},
+    {ENDPOINT, "{" NET "," EP ",\"Interface\":\"10.77.0.2/24\"}", "must be an object"},
+    {ENDPOINT,
+     "{" NET "," EP ",\"Interface\":{\"Address\":\"10.77.0.2/24\",\"AddressIPv6\":\"fd00::2/64\"}}",
+     NO_V6},
+    {ENDPOINT, "{" NET "," EP ",\"Interface\":{\"Address\":\"10.77.0.300/24\"}}", NULL},
+    {ENDPOINT,
+     "{" NET "," EP
+     ",\"Interface\":{\"Address\":\"10.77.0.3/24\",\"MacAddress\":\"zz:00:00:00:00:01\"}}",
+     NULL},
+    {ENDPOINT,
+     "{" NET "," EP
+     ",\"Interface\":{\"Address\":\"10.77.0.3/24\",\"MacAddress\":\"01:00:5e:00:00:01\"}}",
+     NULL},
+    {ENDPOINT, "{" NET "," EP ",\"Interface\":{\"Address\":\"10.77.0.3/24\",\"MacAddress\":7}}",
+     "\"MacAddress\" must be a string"},
+    {ENDPOINT, "{" NET ",\"Interface\":{\"Address\":\"10.77.0.3/24\"}}",
+     "missing field \"EndpointID\""},
+    {"/NetworkDriver.Join", "{" NET ",\"EndpointID\":\"a/b\"}", "is not a Docker ID"},
+    {"/NetworkDriver.Leave", "{" NET ",\"EndpointID\":null}", "missing field \"EndpointID\""},
+    {"/NetworkDriver.DeleteEndpoint", "{" EP "}", "missing field \"NetworkID\""},
+    {"/NetworkDriver.EndpointOperInfo", "{\"NetworkID\":true," EP "}", "not a boolean"},
+    {"/NetworkDriver.DeleteNetwork", "{}", "missing field \"NetworkID\""},
+    {"/NetworkDriver.AllocateNetwork", "{" NET "}", "weft does not support Swarm mode"},
+    {"/NetworkDriver.FreeNetwork", "", "weft does not support Swarm mode"},
+    /* IPAM */
+    {"/IpamDriver.RequestPool", "{\"Pool\":\"fd00::/64\",\"V6\":true}", NO_V6},
+    {"/IpamDriver.RequestPool", "{\"Pool\":\"10.77.0.0/24\",\"V6\":\"true\"}", "must be a boolean"},
+    {"/IpamDriver.RequestPool", "{\"Pool\":\"10.77.0.0/24\",\"SubPool\":\"10.77.0.0/25\"}",
+     "--ip-range"},
+    {"/IpamDriver.RequestPool", "{\"Pool\":10}", "\"Pool\" must be a string"},
+    {"/IpamDriver.RequestPool", "{\"Pool\":\"10.77.0.0/24\",\"Options\":\"x\"}",
+     "must be an object"},
+    {"/IpamDriver.RequestAddress", "{\"Address\":\"\"}", "missing field \"PoolID\""},
+    {"/IpamDriver.RequestAddress", "{\"PoolID\":\"10.77.0.0/99\"}", "PoolID"},
+    {"/IpamDriver.RequestAddress", "{\"PoolID\":\"10.77.0.0/24\",\"Address\":\"10.77.0.999\"}",
+     NULL},
+    {"/IpamDriver.RequestAddress",
+     "{\"PoolID\":\"10.77.0.0/24\",\"Options\":{\"RequestAddressType\":1}}", "must be a string"},
+    {"/IpamDriver.ReleaseAddress", "{\"PoolID\":\"10.77.0.0/24\"}", "missing field \"Address\""},
+    {"/IpamDriver.ReleaseAddress", "{\"PoolID\":\"10.77.0.0/24\",\"Address\":\"\"}", "is empty"},
+    {"/IpamDriver.ReleasePool", "{\"PoolID\":\"../x\"}", "PoolID"},
+    {"/IpamDriver.ReleasePool", "{}", "missing field \"PoolID\""},
+};
+
+static void refusals_name_the_problem(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(refusals) / sizeof(refusals[0]); i++)
+        expect(refusals[i].path, refusals[i].body, 500, refusals[i].want);
+}
+
+static void unknown_calls_are_404(void **state)
+{
+    (void)state;
+    expect("/NetworkDriver.Frobnicate", "{}", 404, "unknown call /NetworkDriver.Frobnicate");
+    expect("", "{}", 404, "unknown call");
+    expect("/Plugin.Activate/../x", NULL, 404, "unknown call");
+    expect("/\x01\xff\"weird", "{}", 404, "unknown call");
+}
+
+/* Valid requests get past validation and stop at the missing domain. */
+static void valid_requests_reach_the_domain(void **state)
+{
+    (void)state;
+    expect(CREATE, "{" NET "," V4DATA "," GENERIC("\"vni\":\"4242\",\"mtu\":\"1400\"") "}", 500,
+           "not ready");
+    expect(CREATE,
+           "{" NET ",\"Options\":{\"com.docker.network.enable_ipv6\":false,"
+           "\"com.docker.network.internal\":true},"
+           "\"IPv4Data\":[{\"AddressSpace\":\"weft\",\"Gateway\":\"10.77.0.1/24\","
+           "\"Pool\":\"10.77.0.0/24\"}],\"IPv6Data\":[]}",
+           500, "not ready");
+    expect(ENDPOINT,
+           "{" NET "," EP ",\"Interface\":{\"Address\":\"10.77.0.41/24\",\"AddressIPv6\":\"\","
+           "\"MacAddress\":\"\"},\"Options\":{\"com.docker.network.portmap\":[]}}",
+           500, "not ready");
+    expect("/NetworkDriver.Join", "{" NET "," EP ",\"SandboxKey\":\"/var/run/docker/netns/x\"}",
+           500, "not ready");
+    expect("/NetworkDriver.Leave", "{" NET "," EP "}", 500, "not ready");
+    expect("/NetworkDriver.DeleteEndpoint", "{" NET "," EP "}", 500, "not ready");
+    expect("/NetworkDriver.EndpointOperInfo", "{" NET "," EP "}", 500, "not ready");
+    expect("/NetworkDriver.DeleteNetwork", "{" NET "}", 500, "not ready");
+    expect("/IpamDriver.RequestAddress",
+           "{\"PoolID\":\"10.77.0.0/24\",\"Address\":\"\",\"Options\":"
+           "{\"RequestAddressType\":\"com.docker.network.gateway\"}}",
+           500, "not ready");
+    expect("/IpamDriver.ReleaseAddress", "{\"PoolID\":\"10.77.0.0/24\",\"Address\":\"10.77.0.41\"}",
+           500, "not ready");
+}
+
+static void assert_answer(const char *path, const char *body, const char *want_text)
+{
+    json_t *answer = call(path, body, body ? strlen(body) : 0, 200, NULL);
+    json_t *want = json_loads(want_text, 0, NULL);
+    assert_non_null(want);
+    if (!json_equal(answer, want)) {
+        char *got = json_dumps(answer, JSON_COMPACT);
+        fail_msg("%s answered %s, want %s", path, got, want_text);
+    }
+    json_decref(want);
+    json_decref(answer);
+}
+
+static void capability_answers(void **state)
+{
+    (void)state;
+    assert_answer("/Plugin.Activate", NULL, "{\"Implements\":[\"NetworkDriver\",\"IpamDriver\"]}");
+    assert_answer("/Plugin.Activate", "", "{\"Implements\":[\"NetworkDriver\",\"IpamDriver\"]}");
+    assert_answer("/NetworkDriver.GetCapabilities", "{}",
+                  "{\"Scope\":\"local\",\"ConnectivityScope\":\"global\"}");
+    assert_answer("/IpamDriver.GetCapabilities", " \n",
+                  "{\"RequiresMACAddress\":false,\"RequiresRequestReplay\":false}");
+    assert_answer("/IpamDriver.GetDefaultAddressSpaces", "{}",
+                  "{\"LocalDefaultAddressSpace\":\"weft\",\"GlobalDefaultAddressSpace\":\"weft\"}");
+    assert_answer("/NetworkDriver.DiscoverNew", "{\"DiscoveryType\":1,\"DiscoveryData\":{}}", "{}");
+    assert_answer("/NetworkDriver.DiscoverDelete", "{}", "{}");
+    assert_answer("/NetworkDriver.ProgramExternalConnectivity", "{" NET "," EP "}", "{}");
+    assert_answer("/NetworkDriver.RevokeExternalConnectivity", "{" NET "," EP "}", "{}");
+    assert_answer("/IpamDriver.ReleasePool", "{\"PoolID\":\"10.77.0.0/24\"}", "{}");
+}
+
+static void request_pool_answers_the_canonical_pool(void **state)
+{
+    (void)state;
+    assert_answer("/IpamDriver.RequestPool",
+                  "{\"AddressSpace\":\"weft\",\"Pool\":\"10.77.0.0/24\",\"SubPool\":\"\","
+                  "\"Options\":{},\"V6\":false}",
+                  "{\"PoolID\":\"10.77.0.0/24\",\"Pool\":\"10.77.0.0/24\",\"Data\":{}}");
+    /* no --subnet: ipam/ refuses, since every host must name the same overlay */
+    expect("/IpamDriver.RequestPool", "{\"Pool\":\"\"}", 500, NULL);
+}
+
+static void huge_body_is_refused(void **state)
+{
+    (void)state;
+    size_t len = 2 * 1024 * 1024;
+    char *body = malloc(len);
+    assert_non_null(body);
+    memset(body, ' ', len);
+    body[0] = '{';
+    body[len - 1] = '}';
+    json_decref(call(CREATE, body, len, 500, "too large"));
+    free(body);
+}
+
+static char *nested(size_t depth, char open, char close)
+{
+    char *text = malloc(2 * depth + 1);
+    assert_non_null(text);
+    memset(text, open, depth);
+    memset(text + depth, close, depth);
+    text[2 * depth] = '\0';
+    return text;
+}
+
+static void deep_nesting_is_refused(void **state)
+{
+    (void)state;
+    char *deep = nested(20000, '[', ']');
+    deep[0] = '{'; /* not even valid; the depth check comes first */
+    json_decref(call(CREATE, deep, strlen(deep), 500, "nests deeper than"));
+    free(deep);
+
+    /* 65 levels inside an object */
+    char *arrays = nested(65, '[', ']');
+    char body[512];
+    snprintf(body, sizeof(body), "{\"x\":%s}", arrays);
+    expect(CREATE, body, 500, "nests deeper than");
+    free(arrays);
+
+    /* brackets inside strings are not nesting */
+    char *text = nested(20000, '[', '{');
+    size_t len = strlen(text) + 64;
+    char *in_string = malloc(len);
+    assert_non_null(in_string);
+    snprintf(in_string, len, "{\"x\":\"%s\\\"\"}", text);
+    expect(CREATE, in_string, 500, "missing field \"NetworkID\"");
+    free(text);
+    free(in_string);
+}
+
+static void network_request_parses(void **state)
+{
+    (void)state;
+    json_t *req = json_loads(
+        "{" NET "," V4DATA "," GENERIC("\"vni\":\"16777214\",\"mtu\":\"1450\"") "}", 0, NULL);
+    assert_non_null(req);
+    struct fabric_network_spec spec;
+    struct weft_err err;
+    assert_int_equal(request_network_create(req, &spec, &err), 0);
+    assert_string_equal(spec.network_id, ID_A);
+    assert_string_equal(spec.subnet, "10.77.0.0/24");
+    assert_int_equal(spec.vni, 16777214);
+    assert_int_equal(spec.mtu, 1450);
+    json_decref(req);
+
+    req = json_loads("{\"NetworkID\":\"n1\"," V4DATA "}", 0, NULL);
+    assert_int_equal(request_network_create(req, &spec, &err), 0);
+    assert_string_equal(spec.network_id, "n1");
+    assert_int_equal(spec.vni, 0);
+    assert_int_equal(spec.mtu, 0);
+    json_decref(req);
+}
+
+static void endpoint_request_parses(void **state)
+{
+    (void)state;
+    struct fabric_endpoint_spec spec;
+    struct weft_err err;
+    json_t *req = json_loads("{" NET "," EP ",\"Interface\":{\"Address\":\"10.77.0.41/24\","
+                             "\"MacAddress\":\"02:42:1E:81:3f:9f\"}}",
+                             0, NULL);
+    assert_int_equal(request_endpoint_create(req, &spec, &err), 0);
+    assert_string_equal(spec.endpoint_id, ID_B);
+    assert_int_equal(spec.ip, (10u << 24) | (77u << 16) | 41u);
+    assert_int_equal(spec.prefix_len, 24);
+    assert_true(spec.has_mac);
+    const uint8_t mac[6] = {0x02, 0x42, 0x1e, 0x81, 0x3f, 0x9f};
+    assert_memory_equal(spec.mac, mac, 6);
+    json_decref(req);
+
+    req = json_loads("{" NET "," EP ",\"Interface\":{\"Address\":\"10.77.0.42/24\"}}", 0, NULL);
+    assert_int_equal(request_endpoint_create(req, &spec, &err), 0);
+    assert_false(spec.has_mac);
+    json_decref(req);
+}
+
+static void address_request_parses(void **state)
+{
+    (void)state;
+    struct request_address r;
+    struct weft_err err;
+    json_t *req = json_loads("{\"PoolID\":\"10.77.0.0/24\",\"Address\":\"10.77.0.1\",\"Options\":"
+                             "{\"RequestAddressType\":\"com.docker.network.gateway\"}}",
+                             0, NULL);
+    assert_int_equal(request_address(req, &r, &err), 0);
+    assert_string_equal(r.pool_id, "10.77.0.0/24");
+    assert_string_equal(r.address, "10.77.0.1");
+    assert_true(r.gateway);
+    json_decref(req);
+
+    req = json_loads("{\"PoolID\":\"10.77.0.0/24\",\"Options\":"
+                     "{\"com.docker.network.endpoint.macaddress\":\"02:42:1e:81:3f:9f\"}}",
+                     0, NULL);
+    assert_int_equal(request_address(req, &r, &err), 0);
+    assert_string_equal(r.address, "");
+    assert_false(r.gateway);
+    json_decref(req);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(refusals_name_the_problem),
+        cmocka_unit_test(unknown_calls_are_404),
+        cmocka_unit_test(valid_requests_reach_the_domain),
+        cmocka_unit_test(capability_answers),
+        cmocka_unit_test(request_pool_answers_the_canonical_pool),
+        cmocka_unit_test(huge_body_is_refused),
+        cmocka_unit_test(deep_nesting_is_refused),
+        cmocka_unit_test(network_request_parses),
+        cmocka_unit_test(endpoint_request_parses),
+        cmocka_unit_test(address_request_parses),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
