@@ -56,7 +56,7 @@ sim_docker A exec ca ping -c 3 -W 2 "$ipb" | sed 's/^/    /'
 say "A TCP exchange: cb listens on port 5000, ca sends a line"
 sim_docker B exec -d cb sh -c 'timeout 15 nc -l -p 5000 > /tmp/got'
 sleep 0.5
-printf '  [host A]$ docker exec ca sh -c "echo hello from ca | nc %s 5000"\n' "$ipb"
+printf '  [host A]$ docker exec ca sh -c "echo hello from ca on host A | nc %s 5000"\n' "$ipb"
 sim_docker A exec ca sh -c "echo hello from ca on host A | timeout 5 nc -w 3 $ipb 5000" || true
 sleep 0.5
 printf '  [host B]$ docker exec cb cat /tmp/got\n'
