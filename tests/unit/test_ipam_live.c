@@ -1,0 +1,239 @@
+/*
+ * test_ipam_live.c: cluster-wide allocation against a real (loopback) etcd.
+ * Each "host" has its own store client, as separate daemons would.
+ */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "etcd_fixture.h"
+#include "ipam/ipam.h"
+
+static struct etcd_fixture fixture;
+static struct etcd *host_a, *host_b;
+
+static int setup(void **state)
+{
+    (void)state;
+    struct weft_err err;
+    if (etcd_fixture_start(&fixture) < 0)
+        return -1;
+    if (etcd_open(&host_a, fixture.endpoint, &err) < 0 ||
+        etcd_open(&host_b, fixture.endpoint, &err) < 0)
+        return -1;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    etcd_close(host_a);
+    etcd_close(host_b);
+    etcd_fixture_stop(&fixture);
+    return 0;
+}
+
+static void pool_requests(void **state)
+{
+    (void)state;
+    char id[CIDR_STR_MAX];
+    struct weft_err err = {""};
+    assert_int_equal(ipam_request_pool("10.77.0.0/24", id, &err), 0);
+    assert_string_equal(id, "10.77.0.0/24");
+    assert_int_equal(ipam_request_pool("", id, &err), -1);
+    assert_non_null(strstr(err.msg, "--subnet"));
+    assert_int_equal(ipam_request_pool("10.77.0.9/24", id, &err), -1);
+    assert_non_null(strstr(err.msg, "did you mean 10.77.0.0/24"));
+}
+
+static void gateway_is_shared_and_never_an_endpoint(void **state)
+{
+    (void)state;
+    char gw_a[CIDR_STR_MAX], gw_b[CIDR_STR_MAX], addr[CIDR_STR_MAX];
+    struct weft_err err = {""};
+    assert_int_equal(
+        ipam_request_address(host_a, "10.1.0.0/29", "192.168.0.1", NULL, true, gw_a, &err), 0);
+    assert_int_equal(
+        ipam_request_address(host_b, "10.1.0.0/29", "192.168.0.2", NULL, true, gw_b, &err), 0);
+    assert_string_equal(gw_a, "10.1.0.1/29");
+    assert_string_equal(gw_b, gw_a);
+    /* A /29 has 6 host addresses: the gateway and 5 endpoints. */
+    char seen[5][CIDR_STR_MAX];
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(ipam_request_address(i % 2 ? host_a : host_b, "10.1.0.0/29",
+                                              i % 2 ? "192.168.0.1" : "192.168.0.2", NULL, false,
+                                              seen[i], &err),
+                         0);
+        assert_string_not_equal(seen[i], gw_a);
+        for (int j = 0; j < i; j++)
+            assert_string_not_equal(seen[i], seen[j]);
+    }
+    assert_int_equal(
+        ipam_request_address(host_a, "10.1.0.0/29", "192.168.0.1", NULL, false, addr, &err), -1);
+    assert_non_null(strstr(err.msg, "no free address"));
+    int count;
+    assert_int_equal(ipam_count_addresses(host_a, "10.1.0.0/29", &count, &err), 0);
+    assert_int_equal(count, 5);
+    /* Releasing frees one address, which is then handed out again. */
+    char plain[CIDR_STR_MAX];
+    snprintf(plain, sizeof(plain), "%s", seen[2]);
+    *strchr(plain, '/') = '\0';
+    assert_int_equal(ipam_release_address(host_b, "10.1.0.0/29", plain, &err), 0);
+    assert_int_equal(
+        ipam_request_address(host_a, "10.1.0.0/29", "192.168.0.1", NULL, false, addr, &err), 0);
+    assert_string_equal(addr, seen[2]);
+    /* Releasing the gateway keeps it (other hosts still use it); releasing twice is fine. */
+    assert_int_equal(ipam_release_address(host_a, "10.1.0.0/29", "10.1.0.1", &err), 0);
+    assert_int_equal(ipam_count_addresses(host_a, "10.1.0.0/29", &count, &err), 0);
+    assert_int_equal(count, 5);
+    assert_int_equal(
+        ipam_request_address(host_b, "10.1.0.0/29", "192.168.0.2", NULL, true, gw_b, &err), 0);
+    assert_string_equal(gw_b, "10.1.0.1/29");
+    assert_int_equal(ipam_release_address(host_b, "10.1.0.0/29", plain, &err), 0);
+    assert_int_equal(ipam_release_address(host_b, "10.1.0.0/29", plain, &err), 0);
+    assert_int_equal(ipam_release_address(host_b, "10.1.0.0/29", "10.2.0.1", &err), -1);
+    assert_non_null(strstr(err.msg, "not in pool"));
+}
+
+static void wanted_addresses(void **state)
+{
+    (void)state;
+    char addr[CIDR_STR_MAX];
+    struct weft_err err = {""};
+    assert_int_equal(
+        ipam_request_address(host_a, "10.3.0.0/24", "192.168.0.1", "10.3.0.50", false, addr, &err),
+        0);
+    assert_string_equal(addr, "10.3.0.50/24");
+    assert_int_equal(
+        ipam_request_address(host_b, "10.3.0.0/24", "192.168.0.2", "10.3.0.50", false, addr, &err),
+        -1);
+    assert_non_null(strstr(err.msg, "on host 192.168.0.1"));
+    assert_int_equal(
+        ipam_request_address(host_b, "10.3.0.0/24", "192.168.0.2", "10.4.0.50", false, addr, &err),
+        -1);
+    assert_non_null(strstr(err.msg, "not a host address of 10.3.0.0/24"));
+    assert_int_equal(
+        ipam_request_address(host_b, "10.3.0.0/24", "192.168.0.2", "10.3.0.255", false, addr, &err),
+        -1);
+    /* A --gateway the user chose, then an endpoint asking for it. */
+    assert_int_equal(
+        ipam_request_address(host_a, "10.3.0.0/24", "192.168.0.1", "10.3.0.254", true, addr, &err),
+        0);
+    assert_string_equal(addr, "10.3.0.254/24");
+    assert_int_equal(
+        ipam_request_address(host_b, "10.3.0.0/24", "192.168.0.2", "10.3.0.254", false, addr, &err),
+        -1);
+    assert_non_null(strstr(err.msg, "gateway"));
+    /* The gateway cannot be an address an endpoint already holds. */
+    assert_int_equal(
+        ipam_request_address(host_b, "10.3.0.0/24", "192.168.0.2", "10.3.0.50", true, addr, &err),
+        -1);
+    assert_non_null(strstr(err.msg, "already used by an endpoint"));
+    assert_int_equal(
+        ipam_request_address(host_b, "nonsense", "192.168.0.2", NULL, false, addr, &err), -1);
+    assert_non_null(strstr(err.msg, "unknown pool"));
+}
+
+#define HOSTS 8
+#define REQUESTS 100
+
+struct host_run {
+    char host[32];
+    char addrs[REQUESTS][CIDR_STR_MAX];
+    int failures;
+    char last_error[WEFT_ERR_MAX];
+};
+
+static void *allocate_many(void *arg)
+{
+    struct host_run *run = arg;
+    struct etcd *etcd;
+    struct weft_err err;
+    if (etcd_open(&etcd, fixture.endpoint, &err) < 0) {
+        run->failures = REQUESTS;
+        return NULL;
+    }
+    for (int i = 0; i < REQUESTS; i++) {
+        if (ipam_request_address(etcd, "10.8.0.0/22", run->host, NULL, false, run->addrs[i], &err) <
+            0) {
+            run->failures++;
+            memcpy(run->last_error, err.msg, sizeof(err.msg));
+            run->addrs[i][0] = '\0';
+        }
+    }
+    etcd_close(etcd);
+    return NULL;
+}
+
+static int compare_text(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+static void concurrent_hosts_never_share_an_address(void **state)
+{
+    (void)state;
+    static struct host_run runs[HOSTS];
+    pthread_t threads[HOSTS];
+    for (int h = 0; h < HOSTS; h++) {
+        memset(&runs[h], 0, sizeof(runs[h]));
+        snprintf(runs[h].host, sizeof(runs[h].host), "192.168.1.%d", h + 1);
+        pthread_create(&threads[h], NULL, allocate_many, &runs[h]);
+    }
+    for (int h = 0; h < HOSTS; h++)
+        pthread_join(threads[h], NULL);
+    static char all[HOSTS * REQUESTS][CIDR_STR_MAX];
+    int n = 0;
+    for (int h = 0; h < HOSTS; h++) {
+        if (runs[h].failures)
+            fail_msg("host %d: %d failures, last: %s", h, runs[h].failures, runs[h].last_error);
+        for (int i = 0; i < REQUESTS; i++)
+            memcpy(all[n++], runs[h].addrs[i], CIDR_STR_MAX);
+    }
+    qsort(all, (size_t)n, CIDR_STR_MAX, compare_text);
+    for (int i = 1; i < n; i++)
+        if (strcmp(all[i], all[i - 1]) == 0)
+            fail_msg("address %s handed out twice", all[i]);
+    assert_int_equal(n, HOSTS * REQUESTS);
+    int count;
+    struct weft_err err;
+    assert_int_equal(ipam_count_addresses(host_a, "10.8.0.0/22", &count, &err), 0);
+    assert_int_equal(count, HOSTS * REQUESTS);
+    for (int i = 0; i < n; i++) {
+        *strchr(all[i], '/') = '\0';
+        assert_int_equal(ipam_release_address(host_b, "10.8.0.0/22", all[i], &err), 0);
+    }
+    assert_int_equal(ipam_count_addresses(host_a, "10.8.0.0/22", &count, &err), 0);
+    assert_int_equal(count, 0);
+}
+
+static void store_down_is_a_clear_error(void **state)
+{
+    (void)state;
+    struct etcd *dead;
+    struct weft_err err = {""};
+    char addr[CIDR_STR_MAX];
+    assert_int_equal(etcd_open(&dead, "127.0.0.1:1", &err), 0);
+    assert_int_equal(
+        ipam_request_address(dead, "10.9.0.0/24", "192.168.0.1", NULL, false, addr, &err), -1);
+    assert_non_null(strstr(err.msg, "unreachable"));
+    etcd_close(dead);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(pool_requests),
+        cmocka_unit_test(gateway_is_shared_and_never_an_endpoint),
+        cmocka_unit_test(wanted_addresses),
+        cmocka_unit_test(concurrent_hosts_never_share_an_address),
+        cmocka_unit_test(store_down_is_a_clear_error),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
