@@ -22,6 +22,7 @@
 #include <time.h>
 
 #define NL_BATCH_SIZE (256 * 1024)
+#define NL_BATCH_MAX_MSGS 4096
 
 struct nl {
     struct mnl_socket *sock;
@@ -33,6 +34,7 @@ struct nl {
     char *batch_buf;          /* queued requests, NL_BATCH_SIZE bytes */
     size_t batch_len;
     size_t batch_len_sent;
+    int *batch_ok_errno;      /* per queued message: an errno that means "already so" */
     unsigned int batch_first_seq;
     unsigned int batch_count;
     char batch_error[WEFT_ERR_MAX]; /* first failure of the running batch */
@@ -67,6 +69,7 @@ void nl_close(struct nl *nl)
     if (!nl)
         return;
     free(nl->batch_buf);
+    free(nl->batch_ok_errno);
     if (nl->sock)
         mnl_socket_close(nl->sock);
     free(nl->rx);
@@ -113,8 +116,8 @@ static int receive_until(struct nl *nl, unsigned int seq, mnl_cb_t data_cb, void
 }
 
 /* Sends every queued batch message at once and reads their acks. The first
- * failure is kept in batch_error; ENOENT/ENODEV (removing what is gone) and
- * EEXIST (appending what is there) count as done. */
+ * failure is kept in batch_error; each message's tolerated errno (removing
+ * what is gone, appending what is there) counts as done. */
 static void batch_flush(struct nl *nl)
 {
     if (nl->batch_count == 0)
@@ -148,7 +151,10 @@ static void batch_flush(struct nl *nl)
             acked++;
             const struct nlmsgerr *e = mnl_nlmsg_get_payload(h);
             int code = -e->error;
-            if (code && code != ENOENT && code != ENODEV && code != EEXIST && !nl->batch_error[0])
+            int tolerated = nl->batch_ok_errno[h->nlmsg_seq - first];
+            bool done = code == 0 || code == tolerated ||
+                        (tolerated == ENOENT && code == ENODEV); /* the device went too */
+            if (!done && !nl->batch_error[0])
                 snprintf(nl->batch_error, sizeof(nl->batch_error),
                          "netlink batch entry %u of %u: %s", h->nlmsg_seq - first + 1, count,
                          strerror(code));
@@ -158,13 +164,15 @@ static void batch_flush(struct nl *nl)
 
 /* Sends one change and waits for its ack; *kernel_errno gets the kernel's answer.
  * Inside a batch the message is queued instead and 0 returned. */
-static int send_request(struct nl *nl, struct nl_msg *m, int *kernel_errno)
+static int send_request(struct nl *nl, struct nl_msg *m, int ok_errno, int *kernel_errno)
 {
     *kernel_errno = 0;
     m->hdr->nlmsg_flags |= NLM_F_ACK;
-    if (nl->batch_buf && nl->batching) {
-        if (nl->batch_len + m->hdr->nlmsg_len > NL_BATCH_SIZE)
+    if (nl->batching) {
+        if (nl->batch_len + m->hdr->nlmsg_len > NL_BATCH_SIZE ||
+            nl->batch_count == NL_BATCH_MAX_MSGS)
             batch_flush(nl);
+        nl->batch_ok_errno[nl->batch_count] = ok_errno;
         m->hdr->nlmsg_seq = nl->batch_first_seq + nl->batch_count;
         nl->seq = m->hdr->nlmsg_seq;
         memcpy(nl->batch_buf + nl->batch_len, m->hdr, m->hdr->nlmsg_len);
@@ -183,17 +191,19 @@ static int send_request(struct nl *nl, struct nl_msg *m, int *kernel_errno)
 static int send_change(struct nl *nl, struct nl_msg *m, struct weft_err *err, const char *what)
 {
     int kernel_errno;
-    if (send_request(nl, m, &kernel_errno) < 0)
+    if (send_request(nl, m, 0, &kernel_errno) < 0)
         return weft_errf(err, "%s: %s", what, strerror(kernel_errno));
     return 0;
 }
 
-/* Like send_change, but the listed errnos mean the goal is already met. */
-static int send_change_ignoring(struct nl *nl, struct nl_msg *m, int ok1, int ok2,
+/* Like send_change, but ok_errno means the goal is already met (ENOENT: what
+ * should go is gone, ENODEV included; EEXIST: what should be there is). */
+static int send_change_ignoring(struct nl *nl, struct nl_msg *m, int ok_errno,
                                 struct weft_err *err, const char *what)
 {
     int kernel_errno;
-    if (send_request(nl, m, &kernel_errno) == 0 || kernel_errno == ok1 || kernel_errno == ok2)
+    if (send_request(nl, m, ok_errno, &kernel_errno) == 0 || kernel_errno == ok_errno ||
+        (ok_errno == ENOENT && kernel_errno == ENODEV))
         return 0;
     return weft_errf(err, "%s: %s", what, strerror(kernel_errno));
 }
@@ -203,6 +213,9 @@ int nl_batch_begin(struct nl *nl)
     if (nl->batching)
         return -1;
     if (!nl->batch_buf && !(nl->batch_buf = malloc(NL_BATCH_SIZE)))
+        return -1;
+    if (!nl->batch_ok_errno &&
+        !(nl->batch_ok_errno = calloc(NL_BATCH_MAX_MSGS, sizeof(*nl->batch_ok_errno))))
         return -1;
     nl->batching = true;
     nl->batch_len = 0;
@@ -251,7 +264,7 @@ int nl_link_delete(struct nl *nl, const char *name, struct weft_err *err)
     link_msg(nl, &m, RTM_DELLINK, 0, name);
     char what[64];
     snprintf(what, sizeof(what), "deleting %.15s", name);
-    return send_change_ignoring(nl, &m, ENODEV, ENOENT, err, what);
+    return send_change_ignoring(nl, &m, ENOENT, err, what);
 }
 
 int nl_link_set_up(struct nl *nl, const char *name, struct weft_err *err)
@@ -488,7 +501,7 @@ int nl_fdb_add(struct nl *nl, int ifindex, const uint8_t mac[6], uint32_t dst_ip
     char what[96];
     fdb_what(what, sizeof(what), "adding", mac, dst_ip);
     /* Appending an entry that exists answers EEXIST: it is there, which is the goal. */
-    return send_change_ignoring(nl, &m, append ? EEXIST : 0, 0, err, what);
+    return send_change_ignoring(nl, &m, append ? EEXIST : 0, err, what);
 }
 
 int nl_fdb_del(struct nl *nl, int ifindex, const uint8_t mac[6], uint32_t dst_ip,
@@ -498,7 +511,7 @@ int nl_fdb_del(struct nl *nl, int ifindex, const uint8_t mac[6], uint32_t dst_ip
     fdb_msg(nl, &m, RTM_DELNEIGH, 0, ifindex, mac, dst_ip);
     char what[96];
     fdb_what(what, sizeof(what), "removing", mac, dst_ip);
-    return send_change_ignoring(nl, &m, ENOENT, ENODEV, err, what);
+    return send_change_ignoring(nl, &m, ENOENT, err, what);
 }
 
 int nl_bridge_fdb_del(struct nl *nl, int port_ifindex, const uint8_t mac[6],
@@ -513,7 +526,7 @@ int nl_bridge_fdb_del(struct nl *nl, int port_ifindex, const uint8_t mac[6],
     mnl_attr_put(m.hdr, NDA_LLADDR, 6, mac);
     char what[96];
     fdb_what(what, sizeof(what), "forgetting learned", mac, 0);
-    return send_change_ignoring(nl, &m, ENOENT, ENODEV, err, what);
+    return send_change_ignoring(nl, &m, ENOENT, err, what);
 }
 
 static void neigh_msg(struct nl *nl, struct nl_msg *m, uint16_t type, uint16_t flags, int ifindex,
@@ -546,7 +559,7 @@ int nl_neigh_del(struct nl *nl, int ifindex, uint32_t ip, struct weft_err *err)
     char ip_text[INET_ADDRSTRLEN], what[64];
     inet_ntop(AF_INET, &ip, ip_text, sizeof(ip_text));
     snprintf(what, sizeof(what), "removing neighbour %s", ip_text);
-    return send_change_ignoring(nl, &m, ENOENT, ENODEV, err, what);
+    return send_change_ignoring(nl, &m, ENOENT, err, what);
 }
 
 /* ---------- routes and addresses ---------- */
