@@ -12,12 +12,12 @@ set -euo pipefail
 export WEFT_BIN=${WEFT_BIN:-build/weft-san}
 SUBNET=10.77.0.0/24
 HOSTS=(A B C)
-declare -A HADDR=([A]=192.168.77.1 [B]=192.168.77.2 [C]=192.168.77.3)
+declare -A HADDR=([A]=192.168.77.1 [B]=192.168.77.2 [C]=192.168.77.3 [D]=192.168.77.4)
 declare -A POOL NID GW EID IP MAC SRC
 
 sim_init
 sim_switch
-for h in "${HOSTS[@]}"; do sim_host "$h" "${HADDR[$h]}"; done
+for h in "${HOSTS[@]}" D; do sim_host "$h" "${HADDR[$h]}"; done
 sim_etcd
 for h in "${HOSTS[@]}"; do sim_weft "$h"; done
 
@@ -28,7 +28,8 @@ call() { # HOST PATH JSON: fails the test on an error answer
 }
 
 # What docker network create sends, in order.
-for h in "${HOSTS[@]}"; do
+create_network() { # HOST
+    local h=$1 out space
     out=$(call "$h" Plugin.Activate '')
     grep -q NetworkDriver <<<"$out" && grep -q IpamDriver <<<"$out" ||
         fail "Activate on $h: $out"
@@ -45,7 +46,8 @@ for h in "${HOSTS[@]}"; do
     NID[$h]=$(sim_random_id)
     call "$h" NetworkDriver.CreateNetwork "{\"NetworkID\":\"${NID[$h]}\",\"Options\":{\"com.docker.network.enable_ipv6\":false,\"com.docker.network.generic\":{}},\"IPv4Data\":[{\"AddressSpace\":\"$space\",\"Gateway\":\"${GW[$h]}\",\"Pool\":\"$SUBNET\"}],\"IPv6Data\":[]}" >/dev/null
     echo "ok   $h created the network (pool ${POOL[$h]}, gateway ${GW[$h]})"
-done
+}
+for h in "${HOSTS[@]}"; do create_network "$h"; done
 [ "${GW[A]}" = "${GW[B]}" ] && [ "${GW[B]}" = "${GW[C]}" ] ||
     fail "hosts got different gateways: ${GW[*]}"
 
@@ -54,8 +56,8 @@ done
 # `docker run --mac-address`.
 requires_mac=false
 call A IpamDriver.GetCapabilities '' | grep -q '"RequiresMACAddress" *: *true' && requires_mac=true
-for h in "${HOSTS[@]}"; do
-    want_mac=
+create_endpoint() { # HOST
+    local h=$1 want_mac= opts out got_mac
     { [ "$h" = C ] || $requires_mac; } && want_mac=$(printf '02:42:%02x:%02x:%02x:%02x' $((RANDOM % 256)) \
         $((RANDOM % 256)) $((RANDOM % 256)) $((RANDOM % 256)))
     opts=null
@@ -81,7 +83,8 @@ for h in "${HOSTS[@]}"; do
     sim_fake_container "$h" "c$h" "${SRC[$h]}" "${IP[$h]}" "${MAC[$h]}" ||
         fail "moving ${SRC[$h]} out of $h"
     echo "ok   $h: endpoint ${IP[$h]} ${MAC[$h]} via ${SRC[$h]}"
-done
+}
+for h in "${HOSTS[@]}"; do create_endpoint "$h"; done
 [ "${IP[A]}" != "${IP[B]}" ] && [ "${IP[B]}" != "${IP[C]}" ] && [ "${IP[A]}" != "${IP[C]}" ] ||
     fail "endpoints share an address: ${IP[*]}"
 
@@ -99,6 +102,29 @@ for s in "${HOSTS[@]}"; do
         echo "ok   c$s pings c$d"
     done
 done
+
+# A host that starts late reads what exists, then watches: D joins after the others
+# and everyone reaches it both ways.
+sim_weft D
+vni=$(sim_ns_exec A ip -d link show type vxlan | sed -n 's/.*vxlan id \([0-9]*\) .*/\1/p' | head -n 1)
+[ -n "$vni" ] || fail "no vxlan device on A"
+out=$(sim_plugin_call D NetworkDriver.CreateNetwork "{\"NetworkID\":\"$(sim_random_id)\",\"Options\":{\"com.docker.network.generic\":{\"vni\":\"$((vni + 1))\"}},\"IPv4Data\":[{\"AddressSpace\":\"weft\",\"Gateway\":\"${GW[A]}\",\"Pool\":\"$SUBNET\"}],\"IPv6Data\":[]}") &&
+    fail "D accepted -o vni=$((vni + 1)) for an overlay on VNI $vni: $out"
+grep -q "already uses VNI $vni" <<<"$out" || fail "conflicting -o vni: unclear error: $out"
+[ -z "$(sim_ns_exec D ip -o link show type vxlan)" ] || fail "refused CreateNetwork left a device on D"
+echo "ok   conflicting -o vni refused: $out"
+create_network D
+create_endpoint D
+for peer in A B C; do
+    wait_for 5 pings D "$peer" || fail "late host D cannot ping c$peer"
+    wait_for 5 pings "$peer" D || fail "c$peer cannot ping late host D"
+done
+echo "ok   late host D and A, B, C ping each other"
+sim_weft_stop D || fail "weft on D needed SIGKILL to stop"
+if grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error' "$SIM_DIR/D/weft.log"; then
+    grep -A 30 -E 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error' "$SIM_DIR/D/weft.log" >&2
+    fail "sanitizer report in weft log on D"
+fi
 
 # Concurrent allocation: 50 requests on each host at once, all distinct.
 alloc_dir=$SIM_DIR/alloc
