@@ -69,9 +69,9 @@ static int parse_daemon_options(int argc, char **argv, struct daemon_options *op
                                 struct weft_err *err)
 {
     static const struct option longopts[] = {
-        {"store", required_argument, NULL, 's'},     {"advertise", required_argument, NULL, 'a'},
-        {"socket", required_argument, NULL, 'S'},    {"lease-ttl", required_argument, NULL, 't'},
-        {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0}};
+        {"store", required_argument, NULL, 's'},  {"advertise", required_argument, NULL, 'a'},
+        {"socket", required_argument, NULL, 'S'}, {"lease-ttl", required_argument, NULL, 't'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
     *opts = (struct daemon_options){DEFAULT_STORE, NULL, DEFAULT_SOCKET, DEFAULT_LEASE_TTL};
     opterr = 0;
     optind = 1;

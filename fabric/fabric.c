@@ -183,8 +183,7 @@ static int withdraw_peer(struct fabric *f, const struct local_network *net,
     return etcd_delete(f->etcd, key, NULL, err);
 }
 
-static int withdraw_member(struct fabric *f, const struct local_network *net,
-                           struct weft_err *err)
+static int withdraw_member(struct fabric *f, const struct local_network *net, struct weft_err *err)
 {
     char key[WEFT_KEY_MAX];
     key_member(key, net->subnet, f->host);
@@ -340,8 +339,8 @@ static int parse_remote(const char *kind, const char *name, const char *value, b
 static void on_fabric_event(struct fabric *f, const struct etcd_event *ev)
 {
     char subnet[CIDR_STR_MAX], kind[16], name[CIDR_STR_MAX];
-    if (key_parse_fabric(ev->key, subnet, sizeof(subnet), kind, sizeof(kind), name,
-                         sizeof(name)) < 0)
+    if (key_parse_fabric(ev->key, subnet, sizeof(subnet), kind, sizeof(kind), name, sizeof(name)) <
+        0)
         return;
     bool is_peer;
     uint32_t addr, vtep = 0;
@@ -640,8 +639,7 @@ int fabric_network_create(struct fabric *f, const struct fabric_network_spec *sp
     if (cidr_parse_subnet(spec->subnet, &cidr, err) < 0)
         return -1;
     if (spec->vni > FABRIC_VNI_MAX)
-        return weft_errf(err, "vni %" PRIu32 " is out of range (1..%u)", spec->vni,
-                         FABRIC_VNI_MAX);
+        return weft_errf(err, "vni %" PRIu32 " is out of range (1..%u)", spec->vni, FABRIC_VNI_MAX);
     pthread_mutex_lock(&f->lock);
     int rc = -1;
     struct local_network *net = NULL;

@@ -52,10 +52,10 @@ int fabric_network_delete(struct fabric *fabric, const char *network_id, struct 
 struct fabric_endpoint_spec {
     char network_id[FABRIC_ID_MAX];
     char endpoint_id[FABRIC_ID_MAX];
-    uint32_t ip;    /* host byte order */
+    uint32_t ip; /* host byte order */
     int prefix_len;
     uint8_t mac[6];
-    bool has_mac;   /* false: fabric derives one and reports it */
+    bool has_mac; /* false: fabric derives one and reports it */
 };
 
 /* Creates the veth pair and publishes the endpoint. mac_out gets the MAC in use. */

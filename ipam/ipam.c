@@ -51,8 +51,7 @@ static void format_answer(const struct cidr *pool, uint32_t ip, char out[CIDR_ST
 /* Tries to take ip for host. *taken is set when someone holds it; owner (may be
  * NULL) then receives the holder's record. */
 static int try_claim(struct etcd *etcd, const char *pool_id, uint32_t ip, const char *host,
-                     const char *kind, bool *taken, struct addr_record *owner,
-                     struct weft_err *err)
+                     const char *kind, bool *taken, struct addr_record *owner, struct weft_err *err)
 {
     char ip_text[CIDR_STR_MAX], key[WEFT_KEY_MAX];
     cidr_format_ip(ip, ip_text);
@@ -193,8 +192,7 @@ static int request_any(struct etcd *etcd, const char *pool_id, const struct cidr
         cursor = random_below(hosts);
         misses++;
     }
-    weft_errf(err, "could not allocate an address in %s: too much contention, try again",
-              pool_id);
+    weft_errf(err, "could not allocate an address in %s: too much contention, try again", pool_id);
 out:
     free(taken);
     return rc;
@@ -217,8 +215,8 @@ int ipam_request_address(struct etcd *etcd, const char *pool_id, const char *hos
             return weft_errf(err, "address %.64s is not a host address of %s", wanted, canonical);
     }
     if (gateway)
-        return request_gateway(etcd, canonical, &pool, host, ip ? ip : cidr_first_host(&pool),
-                               out, err);
+        return request_gateway(etcd, canonical, &pool, host, ip ? ip : cidr_first_host(&pool), out,
+                               err);
     if (ip)
         return request_wanted(etcd, canonical, &pool, host, ip, out, err);
     return request_any(etcd, canonical, &pool, host, out, err);

@@ -28,13 +28,13 @@ struct nl {
     struct mnl_socket *sock;
     unsigned int portid;
     unsigned int seq;
-    char *rx;                 /* receive buffer, MNL_SOCKET_BUFFER_SIZE * 8 */
+    char *rx; /* receive buffer, MNL_SOCKET_BUFFER_SIZE * 8 */
     size_t rx_size;
-    bool batching;            /* between nl_batch_begin and nl_batch_end */
-    char *batch_buf;          /* queued requests, NL_BATCH_SIZE bytes */
+    bool batching;   /* between nl_batch_begin and nl_batch_end */
+    char *batch_buf; /* queued requests, NL_BATCH_SIZE bytes */
     size_t batch_len;
     size_t batch_len_sent;
-    int *batch_ok_errno;      /* per queued message: an errno that means "already so" */
+    int *batch_ok_errno; /* per queued message: an errno that means "already so" */
     unsigned int batch_first_seq;
     unsigned int batch_count;
     char batch_error[WEFT_ERR_MAX]; /* first failure of the running batch */
@@ -138,8 +138,8 @@ static void batch_flush(struct nl *nl)
         ssize_t n = mnl_socket_recvfrom(nl->sock, nl->rx, nl->rx_size);
         if (n < 0) {
             if (!nl->batch_error[0])
-                snprintf(nl->batch_error, sizeof(nl->batch_error),
-                         "reading netlink batch acks: %s", strerror(errno));
+                snprintf(nl->batch_error, sizeof(nl->batch_error), "reading netlink batch acks: %s",
+                         strerror(errno));
             return;
         }
         int left = (int)n;
@@ -198,8 +198,8 @@ static int send_change(struct nl *nl, struct nl_msg *m, struct weft_err *err, co
 
 /* Like send_change, but ok_errno means the goal is already met (ENOENT: what
  * should go is gone, ENODEV included; EEXIST: what should be there is). */
-static int send_change_ignoring(struct nl *nl, struct nl_msg *m, int ok_errno,
-                                struct weft_err *err, const char *what)
+static int send_change_ignoring(struct nl *nl, struct nl_msg *m, int ok_errno, struct weft_err *err,
+                                const char *what)
 {
     int kernel_errno;
     if (send_request(nl, m, ok_errno, &kernel_errno) == 0 || kernel_errno == ok_errno ||
@@ -352,8 +352,7 @@ static int link_msg_cb(const struct nlmsghdr *hdr, void *data)
     return MNL_CB_OK;
 }
 
-static int link_get(struct nl *nl, const char *name, struct link_facts *facts,
-                    struct weft_err *err)
+static int link_get(struct nl *nl, const char *name, struct link_facts *facts, struct weft_err *err)
 {
     if (nl->batching)
         return weft_errf(err, "netlink query inside a batch");
@@ -514,8 +513,7 @@ int nl_fdb_del(struct nl *nl, int ifindex, const uint8_t mac[6], uint32_t dst_ip
     return send_change_ignoring(nl, &m, ENOENT, err, what);
 }
 
-int nl_bridge_fdb_del(struct nl *nl, int port_ifindex, const uint8_t mac[6],
-                      struct weft_err *err)
+int nl_bridge_fdb_del(struct nl *nl, int port_ifindex, const uint8_t mac[6], struct weft_err *err)
 {
     struct nl_msg m;
     msg_start(nl, &m, RTM_DELNEIGH, 0);
@@ -597,8 +595,8 @@ static int route_msg_cb(const struct nlmsghdr *hdr, void *data)
 }
 
 struct addr_search {
-    int want_ifindex;  /* find the first address of this link, or */
-    uint32_t want_ip;  /* find the link that holds this address */
+    int want_ifindex; /* find the first address of this link, or */
+    uint32_t want_ip; /* find the link that holds this address */
     bool found;
     uint32_t ip;
     int ifindex;

@@ -61,11 +61,11 @@ int nl_vxlan_get(struct nl *nl, const char *name, uint32_t *vni, uint32_t *local
                  struct weft_err *err);
 
 struct nl_veth_spec {
-    const char *host_name;      /* stays in the host namespace, attached to master */
-    const char *peer_name;      /* moved into the container by Docker */
-    const uint8_t *peer_mac;    /* 6 bytes or NULL */
+    const char *host_name;   /* stays in the host namespace, attached to master */
+    const char *peer_name;   /* moved into the container by Docker */
+    const uint8_t *peer_mac; /* 6 bytes or NULL */
     int mtu;
-    int master_ifindex;         /* bridge for host_name, 0 for none */
+    int master_ifindex; /* bridge for host_name, 0 for none */
 };
 /* Creates the pair, sets MTU on both, MAC on the peer, attaches host_name to
  * master and sets host_name up. On failure nothing is left behind. */
@@ -84,8 +84,7 @@ int nl_fdb_del(struct nl *nl, int ifindex, const uint8_t mac[6], uint32_t dst_ip
 
 /* Removes what the bridge learned about mac on one of its ports (NTF_MASTER), so a
  * withdrawn peer leaves no trace; a missing entry is not an error. */
-int nl_bridge_fdb_del(struct nl *nl, int port_ifindex, const uint8_t mac[6],
-                      struct weft_err *err);
+int nl_bridge_fdb_del(struct nl *nl, int port_ifindex, const uint8_t mac[6], struct weft_err *err);
 
 /* Permanent neighbour entry ip -> mac on ifindex (what vxlan proxy ARP answers from).
  * add replaces; deleting a missing entry is not an error. */

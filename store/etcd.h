@@ -65,18 +65,18 @@ int etcd_delete_prefix(struct etcd *etcd, const char *prefix, struct weft_err *e
 struct etcd_txn;
 struct etcd_txn *etcd_txn_new(void);
 void etcd_txn_free(struct etcd_txn *txn);
-void etcd_txn_cmp_absent(struct etcd_txn *txn, const char *key);                 /* create_revision == 0 */
-void etcd_txn_cmp_mod_revision(struct etcd_txn *txn, const char *key, int64_t rev); /* unchanged since */
+void etcd_txn_cmp_absent(struct etcd_txn *txn, const char *key); /* create_revision == 0 */
+void etcd_txn_cmp_mod_revision(struct etcd_txn *txn, const char *key,
+                               int64_t rev); /* unchanged since */
 void etcd_txn_cmp_value(struct etcd_txn *txn, const char *key, const char *value);
 void etcd_txn_put(struct etcd_txn *txn, const char *key, const char *value, int64_t lease);
 void etcd_txn_delete(struct etcd_txn *txn, const char *key);
-int etcd_txn_commit(struct etcd *etcd, struct etcd_txn *txn, bool *succeeded,
-                    struct weft_err *err);
+int etcd_txn_commit(struct etcd *etcd, struct etcd_txn *txn, bool *succeeded, struct weft_err *err);
 
 /* Creates key=value only if key is absent. If present, *created=false and, when
  * existing is non-NULL, it receives the current kv (so the caller learns the owner). */
-int etcd_create(struct etcd *etcd, const char *key, const char *value, int64_t lease,
-                bool *created, struct etcd_kv *existing, struct weft_err *err);
+int etcd_create(struct etcd *etcd, const char *key, const char *value, int64_t lease, bool *created,
+                struct etcd_kv *existing, struct weft_err *err);
 
 /* Leases. keepalive sets *alive=false when the lease has expired (lost). */
 int etcd_lease_grant(struct etcd *etcd, int64_t ttl_seconds, int64_t *lease_id,

@@ -14,8 +14,8 @@ static void subnet_key(char *out, size_t n, const char *subnet)
         *slash = '_';
 }
 
-#define WITH_SK(subnet) \
-    char sk[64];        \
+#define WITH_SK(subnet)                                                                            \
+    char sk[64];                                                                                   \
     subnet_key(sk, sizeof(sk), subnet)
 
 void key_overlay(char *buf, const char *subnet)

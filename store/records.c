@@ -16,27 +16,40 @@ struct field {
     int optional; /* integer fields that may be absent (read as 0) */
 };
 
-#define TEXT(type, member) {#member, FIELD_TEXT, offsetof(type, member), 0}
-#define U32(type, member) {#member, FIELD_U32, offsetof(type, member), 0}
-#define INT_OPT(type, member) {#member, FIELD_INT, offsetof(type, member), 1}
+#define TEXT(type, member)                                                                         \
+    {                                                                                              \
+#member, FIELD_TEXT, offsetof(type, member), 0                                             \
+    }
+#define U32(type, member)                                                                          \
+    {                                                                                              \
+#member, FIELD_U32, offsetof(type, member), 0                                              \
+    }
+#define INT_OPT(type, member)                                                                      \
+    {                                                                                              \
+#member, FIELD_INT, offsetof(type, member), 1                                              \
+    }
 
-static const struct field overlay_fields[] = {
-    TEXT(struct overlay_record, subnet), U32(struct overlay_record, vni),
-    INT_OPT(struct overlay_record, mtu), {NULL, 0, 0, 0}};
-static const struct field addr_fields[] = {TEXT(struct addr_record, host),
-                                           TEXT(struct addr_record, kind), {NULL, 0, 0, 0}};
+static const struct field overlay_fields[] = {TEXT(struct overlay_record, subnet),
+                                              U32(struct overlay_record, vni),
+                                              INT_OPT(struct overlay_record, mtu),
+                                              {NULL, 0, 0, 0}};
+static const struct field addr_fields[] = {
+    TEXT(struct addr_record, host), TEXT(struct addr_record, kind), {NULL, 0, 0, 0}};
 static const struct field peer_fields[] = {TEXT(struct peer_record, ip),
                                            TEXT(struct peer_record, mac),
-                                           TEXT(struct peer_record, vtep), {NULL, 0, 0, 0}};
+                                           TEXT(struct peer_record, vtep),
+                                           {NULL, 0, 0, 0}};
 static const struct field member_fields[] = {TEXT(struct member_record, vtep), {NULL, 0, 0, 0}};
-static const struct field host_network_fields[] = {
-    TEXT(struct host_network_record, network_id), TEXT(struct host_network_record, subnet),
-    U32(struct host_network_record, vni), INT_OPT(struct host_network_record, mtu),
-    {NULL, 0, 0, 0}};
-static const struct field host_endpoint_fields[] = {
-    TEXT(struct host_endpoint_record, endpoint_id), TEXT(struct host_endpoint_record, network_id),
-    TEXT(struct host_endpoint_record, ip), TEXT(struct host_endpoint_record, mac),
-    {NULL, 0, 0, 0}};
+static const struct field host_network_fields[] = {TEXT(struct host_network_record, network_id),
+                                                   TEXT(struct host_network_record, subnet),
+                                                   U32(struct host_network_record, vni),
+                                                   INT_OPT(struct host_network_record, mtu),
+                                                   {NULL, 0, 0, 0}};
+static const struct field host_endpoint_fields[] = {TEXT(struct host_endpoint_record, endpoint_id),
+                                                    TEXT(struct host_endpoint_record, network_id),
+                                                    TEXT(struct host_endpoint_record, ip),
+                                                    TEXT(struct host_endpoint_record, mac),
+                                                    {NULL, 0, 0, 0}};
 
 static char *encode(const struct field *fields, const void *rec)
 {
@@ -111,14 +124,14 @@ static int decode(const struct field *fields, const char *what, const char *text
     return rc;
 }
 
-#define RECORD_CODEC(name, fields, what)                                                    \
-    char *name##_record_encode(const struct name##_record *rec)                             \
-    {                                                                                       \
-        return encode(fields, rec);                                                         \
-    }                                                                                       \
-    int name##_record_decode(const char *text, struct name##_record *rec, struct weft_err *err) \
-    {                                                                                       \
-        return decode(fields, what, text, rec, sizeof(*rec), err);                          \
+#define RECORD_CODEC(name, fields, what)                                                           \
+    char *name##_record_encode(const struct name##_record *rec)                                    \
+    {                                                                                              \
+        return encode(fields, rec);                                                                \
+    }                                                                                              \
+    int name##_record_decode(const char *text, struct name##_record *rec, struct weft_err *err)    \
+    {                                                                                              \
+        return decode(fields, what, text, rec, sizeof(*rec), err);                                 \
     }
 
 RECORD_CODEC(overlay, overlay_fields, "overlay")

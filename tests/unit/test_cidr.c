@@ -50,8 +50,8 @@ static void subnets(void **state)
             assert_string_equal(out, c->canonical);
         } else {
             if (rc != -1 || !strstr(err.msg, c->message))
-                fail_msg("subnet \"%s\": rc %d, message \"%s\", want \"%s\"", c->text, rc,
-                         err.msg, c->message);
+                fail_msg("subnet \"%s\": rc %d, message \"%s\", want \"%s\"", c->text, rc, err.msg,
+                         c->message);
         }
     }
     struct cidr parsed;
@@ -92,8 +92,8 @@ static void macs(void **state)
     assert_int_equal(cidr_parse_mac("01:00:5e:00:00:01", mac, &err), -1);
     assert_non_null(strstr(err.msg, "multicast"));
     assert_int_equal(cidr_parse_mac("00:00:00:00:00:00", mac, &err), -1);
-    const char *bad[] = {"02:42:0a:4d:00", "02:42:0a:4d:00:05:06", "02-42-0a-4d-00-05",
-                         "0g:42:0a:4d:00:05", "2:42:0a:4d:00:05", ""};
+    const char *bad[] = {"02:42:0a:4d:00",    "02:42:0a:4d:00:05:06", "02-42-0a-4d-00-05",
+                         "0g:42:0a:4d:00:05", "2:42:0a:4d:00:05",     ""};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         assert_int_equal(cidr_parse_mac(bad[i], mac, NULL), -1);
 }

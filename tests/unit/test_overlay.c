@@ -43,7 +43,8 @@ static int setup(void **state)
         return -1;
     }
     if (system("ip link set lo up && ip link add und0 type veth peer name und1 && "
-               "ip addr add 192.168.200.1/24 dev und0 && ip link set und0 up && ip link set und1 up") != 0)
+               "ip addr add 192.168.200.1/24 dev und0 && ip link set und0 up && ip link set und1 "
+               "up") != 0)
         return -1;
     vtep_local = inet_addr("192.168.200.1");
     vtep_b = inet_addr("192.168.200.2");

@@ -30,7 +30,8 @@ static void overlay_mtu_is_optional(void **state)
     (void)state;
     struct overlay_record out;
     struct weft_err err;
-    assert_int_equal(overlay_record_decode("{\"subnet\":\"10.1.0.0/16\",\"vni\":7}", &out, &err), 0);
+    assert_int_equal(overlay_record_decode("{\"subnet\":\"10.1.0.0/16\",\"vni\":7}", &out, &err),
+                     0);
     assert_int_equal(out.mtu, 0);
 }
 
