@@ -24,12 +24,14 @@
 #define DEFAULT_STORE "etcd://127.0.0.1:2379"
 #define DEFAULT_SOCKET "/run/docker/plugins/weft.sock"
 #define DEFAULT_LEASE_TTL 15
+#define DEFAULT_RECLAIM_AFTER 600
 
 struct daemon_options {
     const char *store;
     const char *advertise;
     const char *socket_path;
     int lease_ttl;
+    int reclaim_after;
 };
 
 static void usage_main(FILE *out)
@@ -49,7 +51,7 @@ static void usage_daemon(FILE *out)
 {
     fprintf(out,
             "usage: weft daemon [--store etcd://HOST:PORT[,HOST:PORT...]] [--advertise ADDR]\n"
-            "                   [--socket PATH] [--lease-ttl SECONDS]\n"
+            "                   [--socket PATH] [--lease-ttl SECONDS] [--reclaim-after SECONDS]\n"
             "\n"
             "  --store URL        etcd members holding the cluster state (default %s);\n"
             "                     name several members of one cluster to survive losing one\n"
@@ -59,20 +61,26 @@ static void usage_daemon(FILE *out)
             "  --socket PATH      plugin socket Docker finds (default %s)\n"
             "  --lease-ttl SECS   how long this host's endpoints outlive a dead daemon in the\n"
             "                     store (default %d)\n"
+            "  --reclaim-after SECS  how long a host must be gone before the addresses it\n"
+            "                     held are given to others (default %d)\n"
             "  --help             this text\n"
             "\n"
             "SIGTERM or SIGINT stops the daemon; containers keep their connectivity.\n",
-            DEFAULT_STORE, DEFAULT_SOCKET, DEFAULT_LEASE_TTL);
+            DEFAULT_STORE, DEFAULT_SOCKET, DEFAULT_LEASE_TTL, DEFAULT_RECLAIM_AFTER);
 }
 
 static int parse_daemon_options(int argc, char **argv, struct daemon_options *opts,
                                 struct weft_err *err)
 {
-    static const struct option longopts[] = {
-        {"store", required_argument, NULL, 's'},  {"advertise", required_argument, NULL, 'a'},
-        {"socket", required_argument, NULL, 'S'}, {"lease-ttl", required_argument, NULL, 't'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
-    *opts = (struct daemon_options){DEFAULT_STORE, NULL, DEFAULT_SOCKET, DEFAULT_LEASE_TTL};
+    static const struct option longopts[] = {{"store", required_argument, NULL, 's'},
+                                             {"advertise", required_argument, NULL, 'a'},
+                                             {"socket", required_argument, NULL, 'S'},
+                                             {"lease-ttl", required_argument, NULL, 't'},
+                                             {"reclaim-after", required_argument, NULL, 'r'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
+    *opts = (struct daemon_options){DEFAULT_STORE, NULL, DEFAULT_SOCKET, DEFAULT_LEASE_TTL,
+                                    DEFAULT_RECLAIM_AFTER};
     opterr = 0;
     optind = 1;
     int c;
@@ -93,6 +101,15 @@ static int parse_daemon_options(int argc, char **argv, struct daemon_options *op
             if (*end || ttl < 2 || ttl > 3600)
                 return weft_errf(err, "--lease-ttl must be a number of seconds from 2 to 3600");
             opts->lease_ttl = (int)ttl;
+            break;
+        }
+        case 'r': {
+            char *end;
+            long seconds = strtol(optarg, &end, 10);
+            if (*end || seconds < 1 || seconds > 30 * 24 * 3600)
+                return weft_errf(err, "--reclaim-after must be a number of seconds from 1 to "
+                                      "2592000");
+            opts->reclaim_after = (int)seconds;
             break;
         }
         case 'h':
@@ -165,7 +182,7 @@ static int run_daemon(const struct daemon_options *opts)
         goto fail;
     if (etcd_open(&etcd, opts->store + strlen("etcd://"), &err) < 0)
         goto fail;
-    struct fabric_config config = {etcd, host, underlay_mtu, opts->lease_ttl};
+    struct fabric_config config = {etcd, host, underlay_mtu, opts->lease_ttl, opts->reclaim_after};
     if (fabric_open(&fabric, &config, &err) < 0)
         goto fail;
     struct driver_ctx ctx = {fabric, etcd, host};

@@ -67,6 +67,8 @@ struct fabric {
     int underlay_mtu;
     int lease_ttl;
     int64_t lease;
+    struct ipam_reaper *reaper;
+    int reaper_interval; /* seconds between reaping passes */
     struct local_network *networks;
     struct remote_entry *remotes;
     struct etcd_watch *watch;
@@ -132,6 +134,34 @@ static int publish_member(struct fabric *f, const struct local_network *net, str
     int rc = etcd_put(f->etcd, key, text, f->lease, err);
     free(text);
     return rc;
+}
+
+/* hosts/<host>/alive under the lease: other hosts' reapers read it. */
+static int publish_alive(struct fabric *f, struct weft_err *err)
+{
+    char key[WEFT_KEY_MAX];
+    key_host_alive(key, f->host);
+    struct member_record rec = {0};
+    snprintf(rec.vtep, sizeof(rec.vtep), "%s", f->host);
+    char *text = member_record_encode(&rec);
+    if (!text)
+        return weft_errf(err, "out of memory");
+    int rc = etcd_put(f->etcd, key, text, f->lease, err);
+    free(text);
+    return rc;
+}
+
+/* Makes sure the endpoint's address is still allocated to this host (after a
+ * restart or a lost lease it may have been reclaimed). A conflict is logged
+ * loudly; the endpoint keeps running. */
+static void assert_address(struct fabric *f, const struct local_network *net,
+                           const struct local_endpoint *ep)
+{
+    char ip[CIDR_STR_MAX];
+    cidr_format_ip(ep->ip, ip);
+    struct weft_err err;
+    if (ipam_assert_address(f->etcd, net->subnet, f->host, ip, &err) < 0)
+        log_error("address conflict", "endpoint=%.12s error=\"%s\"", ep->id, err.msg);
 }
 
 static void peer_record_of(const struct fabric *f, const struct local_endpoint *ep,
@@ -415,12 +445,16 @@ static void watch_callback(void *ctx, const struct etcd_event *ev)
 static void republish_all(struct fabric *f)
 {
     struct weft_err err;
+    if (publish_alive(f, &err) < 0)
+        log_error("re-publishing host record failed", "error=\"%s\"", err.msg);
     for (struct local_network *n = f->networks; n; n = n->next) {
         if (publish_member(f, n, &err) < 0)
             log_error("re-publishing member failed", "subnet=%s error=\"%s\"", n->subnet, err.msg);
-        for (struct local_endpoint *e = n->endpoints; e; e = e->next)
+        for (struct local_endpoint *e = n->endpoints; e; e = e->next) {
+            assert_address(f, n, e);
             if (publish_peer(f, n, e, &err) < 0)
                 log_error("re-publishing endpoint failed", "error=\"%s\"", err.msg);
+        }
     }
 }
 
@@ -428,6 +462,8 @@ static void *lease_keeper(void *arg)
 {
     struct fabric *f = arg;
     int interval = f->lease_ttl / 3 > 0 ? f->lease_ttl / 3 : 1;
+    if (f->reaper_interval < interval)
+        interval = f->reaper_interval;
     pthread_mutex_lock(&f->lock);
     while (!f->stopping) {
         struct timespec until;
@@ -441,6 +477,9 @@ static void *lease_keeper(void *arg)
         struct weft_err err;
         bool alive = true;
         int rc = etcd_lease_keepalive(f->etcd, lease, &alive, &err);
+        struct weft_err reap_err;
+        if (rc == 0 && ipam_reap(f->etcd, f->reaper, NULL, &reap_err) < 0)
+            log_warn("reclaiming dead hosts' addresses failed", "error=\"%s\"", reap_err.msg);
         pthread_mutex_lock(&f->lock);
         if (rc < 0) {
             log_warn("lease refresh failed", "error=\"%s\"", err.msg);
@@ -929,6 +968,35 @@ static int restore_networks(struct fabric *f, struct weft_err *err)
     return 0;
 }
 
+/* The host end of an endpoint's veth lives as long as the container's end. */
+static bool endpoint_veth_exists(struct fabric *f, const struct local_endpoint *ep)
+{
+    char host_name[IF_NAMESIZE], peer_name[IF_NAMESIZE];
+    overlay_endpoint_names(ep->id, host_name, peer_name);
+    int ifindex = 0;
+    struct weft_err err;
+    return nl_link_index(f->nl, host_name, &ifindex, &err) == 0 && ifindex > 0;
+}
+
+/* A container that went away while the daemon was down: Docker's DeleteEndpoint
+ * and ReleaseAddress failed then, so do their work now. */
+static void forget_vanished_endpoint(struct fabric *f, struct local_network *net,
+                                     struct local_endpoint *ep)
+{
+    struct weft_err err;
+    char ip[CIDR_STR_MAX];
+    cidr_format_ip(ep->ip, ip);
+    if (withdraw_peer(f, net, ep, &err) < 0 ||
+        delete_host_key(f, key_host_endpoint, ep->id, &err) < 0 ||
+        ipam_release_address(f->etcd, net->subnet, ip, &err) < 0) {
+        log_error("cleaning up a vanished endpoint failed", "endpoint=%.12s error=\"%s\"", ep->id,
+                  err.msg);
+        return;
+    }
+    log_info("endpoint vanished while the daemon was down; removed", "endpoint=%.12s ip=%s", ep->id,
+             ip);
+}
+
 static int restore_endpoints(struct fabric *f, struct weft_err *err)
 {
     char prefix[WEFT_KEY_MAX];
@@ -952,8 +1020,14 @@ static int restore_endpoints(struct fabric *f, struct weft_err *err)
             continue;
         }
         snprintf(ep->id, sizeof(ep->id), "%.64s", rec.endpoint_id);
+        if (!endpoint_veth_exists(f, ep)) {
+            forget_vanished_endpoint(f, net, ep);
+            free(ep);
+            continue;
+        }
         ep->next = net->endpoints;
         net->endpoints = ep;
+        assert_address(f, net, ep);
         if (publish_peer(f, net, ep, &item_err) < 0)
             log_error("re-publishing endpoint failed", "error=\"%s\"", item_err.msg);
     }
@@ -980,9 +1054,16 @@ int fabric_open(struct fabric **out, const struct fabric_config *config, struct 
     f->host_ip = htonl(host_order);
     f->underlay_mtu = config->underlay_mtu > 0 ? config->underlay_mtu : 1500;
     f->lease_ttl = config->lease_ttl > 0 ? config->lease_ttl : 15;
+    int reclaim_after = config->reclaim_after > 0 ? config->reclaim_after : 600;
+    f->reaper_interval = reclaim_after / 4 > 0 ? reclaim_after / 4 : 1;
+    f->reaper = ipam_reaper_new(reclaim_after);
+    if (!f->reaper) {
+        weft_errf(err, "out of memory");
+        goto fail;
+    }
     if (nl_open(&f->nl, err) < 0)
         goto fail;
-    if (etcd_lease_grant(f->etcd, f->lease_ttl, &f->lease, err) < 0)
+    if (etcd_lease_grant(f->etcd, f->lease_ttl, &f->lease, err) < 0 || publish_alive(f, err) < 0)
         goto fail;
     if (restore_networks(f, err) < 0 || restore_endpoints(f, err) < 0)
         goto fail;
@@ -1024,6 +1105,7 @@ void fabric_close(struct fabric *f)
     }
     if (f->nl)
         nl_close(f->nl);
+    ipam_reaper_free(f->reaper);
     pthread_cond_destroy(&f->wake);
     pthread_mutex_destroy(&f->lock);
     free(f);

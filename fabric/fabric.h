@@ -32,6 +32,7 @@ struct fabric_config {
     const char *host;  /* this host's VTEP address, dotted */
     int underlay_mtu;  /* MTU of the interface holding the VTEP address */
     int lease_ttl;     /* seconds; the host's liveness lease */
+    int reclaim_after; /* seconds a host must look dead before its addresses are freed */
 };
 
 int fabric_open(struct fabric **out, const struct fabric_config *config, struct weft_err *err);

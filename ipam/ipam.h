@@ -38,6 +38,26 @@ int ipam_request_address(struct etcd *etcd, const char *pool_id, const char *hos
 int ipam_release_address(struct etcd *etcd, const char *pool_id, const char *ip,
                          struct weft_err *err);
 
+/* Re-asserts an address this host still uses (after a restart or a lost lease):
+ * creates its allocation if it is free again. Held by another host: a conflict,
+ * returned as an error naming that host and never overwritten. */
+int ipam_assert_address(struct etcd *etcd, const char *pool_id, const char *host, const char *ip,
+                        struct weft_err *err);
+
+/*
+ * Reclaiming a dead host's addresses. A host is alive while its leased
+ * hosts/<host>/alive key exists; its endpoint addresses are freed only after it
+ * has been seen dead for grace_seconds, so a host cut off for a while finds its
+ * addresses still its own. Any daemon may reap; deletes are compare-and-swap,
+ * so several reaping at once is harmless. The reaper remembers since when a
+ * host looks dead; a new reaper starts counting afresh (never early).
+ */
+struct ipam_reaper;
+struct ipam_reaper *ipam_reaper_new(int grace_seconds);
+void ipam_reaper_free(struct ipam_reaper *reaper);
+/* One pass; *reclaimed (may be NULL) gets the number of addresses freed. */
+int ipam_reap(struct etcd *etcd, struct ipam_reaper *reaper, int *reclaimed, struct weft_err *err);
+
 /* Counts allocated endpoint addresses of a pool (tests, bench, overlay teardown). */
 int ipam_count_addresses(struct etcd *etcd, const char *pool_id, int *count, struct weft_err *err);
 

@@ -6,6 +6,7 @@
  *   /weft/v1/addrs/<sk>/<ip>               allocation {"host","kind","endpoint"}
  *   /weft/v1/fabric/<sk>/members/<vtep>    a host taking part {"vtep"}         (leased)
  *   /weft/v1/fabric/<sk>/peers/<ip>        an endpoint {"ip","mac","vtep"}     (leased)
+ *   /weft/v1/hosts/<host>/alive            {"vtep"} while the host's daemon lives  (leased)
  *   /weft/v1/hosts/<host>/networks/<nid>   a Docker network on that host {"subnet","vni","mtu"}
  *   /weft/v1/hosts/<host>/endpoints/<eid>  an endpoint on that host {"network","ip","mac"}
  *
@@ -29,6 +30,11 @@ void key_addr_prefix(char *buf, const char *subnet);
 void key_member(char *buf, const char *subnet, const char *vtep);
 void key_member_prefix(char *buf, const char *subnet);
 void key_peer(char *buf, const char *subnet, const char *ip);
+void key_host_alive(char *buf, const char *host);
+void key_hosts_prefix(char *buf);
+void key_addrs_root(char *buf);
+/* The host of a key under key_hosts_prefix if it is an alive key, else -1. */
+int key_parse_host_alive(const char *key, char *host, int host_len);
 void key_host_network(char *buf, const char *host, const char *network_id);
 void key_host_networks_prefix(char *buf, const char *host);
 void key_host_endpoint(char *buf, const char *host, const char *endpoint_id);

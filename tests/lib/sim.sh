@@ -166,9 +166,14 @@ sim_host_dir() { echo "$SIM_DIR/$1"; }
 
 # sim_etcd: a one-member etcd at $SIM_ETCD_IP:2379 in its own namespace.
 sim_etcd() {
-    local d=$SIM_DIR/etcd
-    mkdir -p "$d"
+    mkdir -p "$SIM_DIR/etcd"
     sim_wire etcd "$SIM_ETCD_IP"
+    sim_etcd_start
+}
+
+# sim_etcd_start: (re)starts the etcd member on its data dir; waits until healthy.
+sim_etcd_start() {
+    local d=$SIM_DIR/etcd
     sim_spawn "$d/etcd.log" nsenter --net="/run/netns/$(sim_ns etcd)" etcd --name kv \
         --data-dir "$d/data" \
         --listen-client-urls "http://$SIM_ETCD_IP:2379" \
@@ -181,6 +186,15 @@ sim_etcd() {
         tail -n 20 "$d/etcd.log" >&2
         fail "etcd did not become healthy"
     fi
+}
+
+# sim_etcd_stop: stops etcd by its recorded pid (SIGKILL: the store just vanishes).
+sim_etcd_stop() {
+    local f=$SIM_DIR/etcd/pid
+    [ -f "$f" ] || return 0
+    kill -KILL "$(cat "$f")" 2>/dev/null || true
+    wait "$(cat "$f")" 2>/dev/null || true
+    rm -f "$f"
 }
 
 sim_etcd_url() { echo "etcd://$SIM_ETCD_IP:2379"; }
@@ -226,6 +240,15 @@ sim_weft_stop() {
 }
 
 # sim_weft_pid HOST
+# sim_weft_kill HOST: kill -9 by recorded pid, as a crash would.
+sim_weft_kill() {
+    local f=$SIM_DIR/$1/weft.pid
+    [ -f "$f" ] || return 0
+    kill -KILL "$(cat "$f")" 2>/dev/null || true
+    wait "$(cat "$f")" 2>/dev/null || true
+    rm -f "$f"
+}
+
 sim_weft_pid() { cat "$SIM_DIR/$1/weft.pid"; }
 
 # sim_plugin_call HOST PATH [JSON]: POSTs to weft's socket on HOST as Docker does.
@@ -318,6 +341,15 @@ sim_fake_container_del() {
     ip -n "$ns" link set eth0 down 2>/dev/null
     ip -n "$ns" link set eth0 name "$src" 2>/dev/null &&
         ip -n "$ns" link set "$src" netns "$(sim_ns "$host")" 2>/dev/null
+    ip netns del "$ns" 2>/dev/null || true
+}
+
+# sim_fake_container_kill NAME: the container dies without Docker's help (its
+# namespace goes away, and the veth pair with it).
+sim_fake_container_kill() {
+    local ns
+    ns=$(sim_ns "$1")
+    ip -n "$ns" link del eth0 2>/dev/null || true
     ip netns del "$ns" 2>/dev/null || true
 }
 

@@ -1,0 +1,90 @@
+# plugin.sh: Docker's side of the plugin protocol, by hand, for tests without Docker.
+# Sourced after sim.sh. The caller declares, before use:
+#   SUBNET, HADDR (host -> underlay address) and the associative arrays
+#   POOL NID GW EID IP MAC SRC (filled per host by create_network / create_endpoint).
+# A "container" is namespace c<HOST> holding the endpoint's veth end as eth0.
+# requires_mac: true when weft IPAM asks Docker for MACs (the caller may probe it).
+requires_mac=${requires_mac:-false}
+
+call() { # HOST PATH JSON: fails the test on an error answer
+    local out
+    out=$(sim_plugin_call "$@") || fail "$1 $2 answered an error: $out (request: ${3:-})"
+    printf '%s\n' "$out"
+}
+
+# What docker network create sends, in order.
+create_network() { # HOST
+    local h=$1 out space
+    out=$(call "$h" Plugin.Activate '')
+    grep -q NetworkDriver <<<"$out" && grep -q IpamDriver <<<"$out" ||
+        fail "Activate on $h: $out"
+    call "$h" NetworkDriver.GetCapabilities '' >/dev/null
+    call "$h" IpamDriver.GetCapabilities '' >/dev/null
+    space=$(call "$h" IpamDriver.GetDefaultAddressSpaces '' | sim_json_str LocalDefaultAddressSpace)
+    out=$(call "$h" IpamDriver.RequestPool \
+        "{\"AddressSpace\":\"$space\",\"Pool\":\"$SUBNET\",\"SubPool\":\"\",\"Options\":{},\"V6\":false}")
+    POOL[$h]=$(sim_json_str PoolID <<<"$out")
+    [ "$(sim_json_str Pool <<<"$out")" = "$SUBNET" ] || fail "RequestPool on $h: $out"
+    out=$(call "$h" IpamDriver.RequestAddress \
+        "{\"PoolID\":\"${POOL[$h]}\",\"Address\":\"\",\"Options\":{\"RequestAddressType\":\"com.docker.network.gateway\"}}")
+    GW[$h]=$(sim_json_str Address <<<"$out")
+    NID[$h]=$(sim_random_id)
+    call "$h" NetworkDriver.CreateNetwork "{\"NetworkID\":\"${NID[$h]}\",\"Options\":{\"com.docker.network.enable_ipv6\":false,\"com.docker.network.generic\":{}},\"IPv4Data\":[{\"AddressSpace\":\"$space\",\"Gateway\":\"${GW[$h]}\",\"Pool\":\"$SUBNET\"}],\"IPv6Data\":[]}" >/dev/null
+    echo "ok   $h created the network (pool ${POOL[$h]}, gateway ${GW[$h]})"
+}
+
+create_endpoint() { # HOST
+    local h=$1 want_mac= opts out got_mac
+    { [ "$h" = C ] || $requires_mac; } && want_mac=$(printf '02:42:%02x:%02x:%02x:%02x' $((RANDOM % 256)) \
+        $((RANDOM % 256)) $((RANDOM % 256)) $((RANDOM % 256)))
+    opts=null
+    $requires_mac && opts="{\"com.docker.network.endpoint.macaddress\":\"$want_mac\"}"
+    out=$(call "$h" IpamDriver.RequestAddress \
+        "{\"PoolID\":\"${POOL[$h]}\",\"Address\":\"\",\"Options\":$opts}")
+    IP[$h]=$(sim_json_str Address <<<"$out")
+    [[ "${IP[$h]}" == 10.77.0.*/24 ]] || fail "RequestAddress on $h: $out"
+    EID[$h]=$(sim_random_id)
+    out=$(call "$h" NetworkDriver.CreateEndpoint "{\"NetworkID\":\"${NID[$h]}\",\"EndpointID\":\"${EID[$h]}\",\"Interface\":{\"Address\":\"${IP[$h]}\",\"AddressIPv6\":\"\",\"MacAddress\":\"$want_mac\"},\"Options\":{\"com.docker.network.endpoint.exposedports\":[],\"com.docker.network.portmap\":[]}}")
+    got_mac=$(sim_json_str MacAddress <<<"$out")
+    if [ -n "$want_mac" ]; then
+        [ -z "$got_mac" ] || fail "CreateEndpoint on $h returned MacAddress although the request set it: $out"
+        MAC[$h]=$want_mac
+    else
+        [ -n "$got_mac" ] || fail "CreateEndpoint on $h without a MAC returned none: $out"
+        MAC[$h]=$got_mac
+    fi
+    out=$(call "$h" NetworkDriver.Join "{\"NetworkID\":\"${NID[$h]}\",\"EndpointID\":\"${EID[$h]}\",\"SandboxKey\":\"/var/run/docker/netns/fake$h\",\"Options\":{\"com.docker.network.endpoint.exposedports\":[],\"com.docker.network.portmap\":[]}}")
+    SRC[$h]=$(sim_json_str SrcName <<<"$out")
+    [ -n "${SRC[$h]}" ] || fail "Join on $h returned no SrcName: $out"
+    grep -q '"DstPrefix" *: *"eth"' <<<"$out" || fail "Join on $h: DstPrefix is not eth: $out"
+    sim_fake_container "$h" "c$h" "${SRC[$h]}" "${IP[$h]}" "${MAC[$h]}" ||
+        fail "moving ${SRC[$h]} out of $h"
+    echo "ok   $h: endpoint ${IP[$h]} ${MAC[$h]} via ${SRC[$h]}"
+}
+
+pings() { sim_ns_exec "c$1" ping -c 1 -W 1 "${IP[$2]%/*}"; }
+
+# Withdrawal: C's endpoint leaves; A and B must drop its FDB and neighbour entries.
+has_peer() { # HOST PEERHOST
+    sim_ns_exec "$1" bridge fdb show | grep -qi "^${MAC[$2]} .*dst ${HADDR[$2]}" &&
+        sim_ns_exec "$1" ip neigh show "${IP[$2]%/*}" | grep -qi "${MAC[$2]}"
+}
+
+lacks_peer() {
+    ! sim_ns_exec "$1" bridge fdb show | grep -qi "^${MAC[$2]} " &&
+        ! sim_ns_exec "$1" ip neigh show "${IP[$2]%/*}" | grep -qi "${MAC[$2]}"
+}
+
+remove_endpoint() { # HOST
+    local h=$1
+    call "$h" NetworkDriver.Leave "{\"NetworkID\":\"${NID[$h]}\",\"EndpointID\":\"${EID[$h]}\"}" >/dev/null
+    sim_fake_container_del "$h" "c$h" "${SRC[$h]}"
+    call "$h" NetworkDriver.DeleteEndpoint "{\"NetworkID\":\"${NID[$h]}\",\"EndpointID\":\"${EID[$h]}\"}" >/dev/null
+    call "$h" IpamDriver.ReleaseAddress "{\"PoolID\":\"${POOL[$h]}\",\"Address\":\"${IP[$h]%/*}\"}" >/dev/null
+}
+
+# docker network rm on every host: no devices left.
+weft_devices() { # HOST
+    sim_ns_exec "$1" ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' |
+        grep -E '^(wbr|wvx|wh|wc)' || true
+}
