@@ -19,7 +19,7 @@ UNIT_NAMES := $(notdir $(UNIT_SRCS:.c=))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 SAN_OBJS := $(LIB_SRCS:%.c=$(BUILD)/san/%.o)
 
-.PHONY: all weft test test-run unit unit-san integration e2e install clean format demo bench
+.PHONY: all weft test test-run unit unit-san integration e2e install clean format demo bench stress
 all: $(BUILD)/weft
 
 $(BUILD)/obj/%.o: %.c $(HDRS)
@@ -77,6 +77,10 @@ demo:
 	@scripts/install-deps.sh demo
 	@$(MAKE) --no-print-directory $(BUILD)/weft
 	@scripts/demo.sh
+
+# The concurrency test at a larger size than make test runs.
+stress: $(BUILD)/weft
+	HOSTS_N=8 REQUESTS_N=400 TEST_ONLY=integration TEST_FILTER=concurrency tests/run.sh
 
 install: $(BUILD)/weft
 	install -D -m 0755 $(BUILD)/weft $(DESTDIR)$(PREFIX)/bin/weft

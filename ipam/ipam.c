@@ -155,10 +155,24 @@ static uint32_t random_below(uint32_t n)
     return n ? r % n : 0;
 }
 
+/* Blind probes first: in a pool that is mostly free, a random address is almost
+ * always free, and one transaction beats reading the whole pool. */
+#define BLIND_PROBES 3
+
 static int request_any(struct etcd *etcd, const char *pool_id, const struct cidr *pool,
                        const char *host, char out[CIDR_STR_MAX], struct weft_err *err)
 {
     uint32_t hosts = cidr_host_count(pool);
+    bool lost;
+    for (int probe = 0; probe < BLIND_PROBES && hosts >= 64; probe++) {
+        uint32_t ip = cidr_first_host(pool) + random_below(hosts);
+        if (try_claim(etcd, pool_id, ip, host, KIND_ENDPOINT, &lost, NULL, err) < 0)
+            return -1;
+        if (!lost) {
+            format_answer(pool, ip, out);
+            return 0;
+        }
+    }
     uint8_t *taken = malloc((hosts + 7) / 8);
     if (!taken)
         return weft_errf(err, "out of memory");
@@ -181,7 +195,6 @@ static int request_any(struct etcd *etcd, const char *pool_id, const struct cidr
             goto out;
         }
         uint32_t ip = cidr_first_host(pool) + offset;
-        bool lost;
         if (try_claim(etcd, pool_id, ip, host, KIND_ENDPOINT, &lost, NULL, err) < 0)
             goto out;
         if (!lost) {
@@ -195,7 +208,8 @@ static int request_any(struct etcd *etcd, const char *pool_id, const struct cidr
         cursor = random_below(hosts);
         misses++;
     }
-    weft_errf(err, "could not allocate an address in %s: too much contention, try again", pool_id);
+    weft_errf(err, "could not allocate an address in %s: too much contention, try again",
+              pool_id);
 out:
     free(taken);
     return rc;
