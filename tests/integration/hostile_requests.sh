@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# hostile_requests.sh: a table of malformed and hostile requests to every plugin
+# call of a live daemon (the ASan/UBSan build). Each must be answered with a
+# non-2xx status and a readable {"Err": "..."}; the daemon must stay up; and the
+# store and the host's kernel state must be exactly as before the table.
+set -euo pipefail
+. "$(dirname "$0")/../lib/sim.sh"
+. "$(dirname "$0")/../lib/plugin.sh"
+
+export WEFT_BIN=${WEFT_BIN:-build/weft-san}
+SUBNET=10.77.0.0/24
+declare -A HADDR=([A]=192.168.77.1)
+declare -A POOL NID GW EID IP MAC SRC
+
+sim_init
+sim_switch
+sim_host A "${HADDR[A]}"
+sim_etcd
+sim_weft A
+create_network A
+create_endpoint A
+nid=${NID[A]} eid=${EID[A]}
+unknown=$(sim_random_id)
+
+# raw METHOD PATH FILE: prints "<status> <body>".
+raw() {
+    curl -sS -m 30 --unix-socket "$SIM_DIR/A/plugins/weft.sock" -X "$1" \
+        --data-binary "@$3" -w '\n%{http_code}' "http://localhost/$2" |
+        { body=$(cat); printf '%s %s\n' "${body##*$'\n'}" "${body%$'\n'*}"; }
+}
+
+snapshot() {
+    sim_etcdctl get --prefix /weft/ | grep -v '"lease"' || true
+    # Names only: carrier flags and the kernel's own multicast entries change by themselves.
+    sim_ns_exec A ip -o link show | sed 's/^[0-9]*: //' | cut -d: -f1 | sort
+    sim_ns_exec A bridge fdb show | grep ' dev wvx' | sort || true
+    sim_ns_exec A ip neigh show | sort
+}
+
+deep() { # N: N nested arrays
+    local n=$1
+    printf '%*s' "$n" '' | tr ' ' '['
+    printf '%*s' "$n" '' | tr ' ' ']'
+}
+
+# Rows: PATH <TAB> BODY <TAB> a fragment the Err must contain (case-insensitive).
+# BODY @big / @deep stand for a 2 MiB body and 20 000-deep nesting.
+rows=$(cat <<ROWS
+NetworkDriver.CreateNetwork	{	JSON
+NetworkDriver.CreateNetwork	not json at all	JSON
+NetworkDriver.CreateNetwork	[]	object
+NetworkDriver.CreateNetwork	"string"	not valid JSON
+NetworkDriver.CreateNetwork	@big	larger than
+NetworkDriver.CreateNetwork	@deep	deeper than
+NetworkDriver.CreateNetwork	{}	NetworkID
+NetworkDriver.CreateNetwork	{"NetworkID":5}	NetworkID
+NetworkDriver.CreateNetwork	{"NetworkID":"\$(reboot)","IPv4Data":[{"AddressSpace":"weft","Pool":"$SUBNET"}]}	NetworkID
+NetworkDriver.CreateNetwork	{"NetworkID":"../../etc/passwd","IPv4Data":[{"AddressSpace":"weft","Pool":"$SUBNET"}]}	NetworkID
+NetworkDriver.CreateNetwork	{"NetworkID":"$unknown"}	--ipam-driver weft
+NetworkDriver.CreateNetwork	{"NetworkID":"$unknown","IPv4Data":[]}	--ipam-driver weft
+NetworkDriver.CreateNetwork	{"NetworkID":"$unknown","IPv4Data":[{"AddressSpace":"LocalDefault","Pool":"$SUBNET"}]}	--ipam-driver weft
+NetworkDriver.CreateNetwork	{"NetworkID":"$unknown","IPv4Data":[{"AddressSpace":"weft","Pool":"10.77.0.0/33"}]}	10.77.0.0/33
+NetworkDriver.CreateNetwork	{"NetworkID":"$unknown","IPv4Data":[{"AddressSpace":"weft","Pool":"10.77.0.9/24"}]}	did you mean
+NetworkDriver.CreateNetwork	{"NetworkID":"$unknown","IPv4Data":[{"AddressSpace":"weft","Pool":"fd00::/64"}]}	IPv6
+NetworkDriver.CreateNetwork	{"NetworkID":"$unknown","IPv4Data":[{"AddressSpace":"weft","Pool":"$SUBNET"}],"IPv6Data":[{"Pool":"fd00::/64"}]}	IPv6
+NetworkDriver.CreateNetwork	{"NetworkID":"$unknown","Options":{"com.docker.network.enable_ipv6":true},"IPv4Data":[{"AddressSpace":"weft","Pool":"$SUBNET"}]}	IPv6
+NetworkDriver.CreateNetwork	{"NetworkID":"$unknown","Options":{"com.docker.network.generic":{"vni":"0"}},"IPv4Data":[{"AddressSpace":"weft","Pool":"10.78.0.0/24"}]}	vni
+NetworkDriver.CreateNetwork	{"NetworkID":"$unknown","Options":{"com.docker.network.generic":{"vni":"16777215"}},"IPv4Data":[{"AddressSpace":"weft","Pool":"10.78.0.0/24"}]}	vni
+NetworkDriver.CreateNetwork	{"NetworkID":"$unknown","Options":{"com.docker.network.generic":{"vni":"12abc"}},"IPv4Data":[{"AddressSpace":"weft","Pool":"10.78.0.0/24"}]}	vni
+NetworkDriver.CreateNetwork	{"NetworkID":"$unknown","Options":{"com.docker.network.generic":{"vni":"; rm -rf /"}},"IPv4Data":[{"AddressSpace":"weft","Pool":"10.78.0.0/24"}]}	vni
+NetworkDriver.CreateNetwork	{"NetworkID":"$unknown","Options":{"com.docker.network.generic":{"mtu":"100"}},"IPv4Data":[{"AddressSpace":"weft","Pool":"10.78.0.0/24"}]}	mtu
+NetworkDriver.CreateNetwork	{"NetworkID":"$unknown","Options":{"com.docker.network.generic":{"mtu":"99999"}},"IPv4Data":[{"AddressSpace":"weft","Pool":"10.78.0.0/24"}]}	mtu
+NetworkDriver.CreateNetwork	{"NetworkID":"$unknown","Options":{"com.docker.network.generic":{"colour":"blue"}},"IPv4Data":[{"AddressSpace":"weft","Pool":"10.78.0.0/24"}]}	colour
+NetworkDriver.CreateNetwork	{"NetworkID":"$unknown","Options":{"com.docker.network.generic":"vni=5"},"IPv4Data":[{"AddressSpace":"weft","Pool":"10.78.0.0/24"}]}	generic
+NetworkDriver.CreateNetwork	{"NetworkID":"$nid","IPv4Data":[{"AddressSpace":"weft","Pool":"$SUBNET"}]}	already exists
+NetworkDriver.CreateNetwork	{"NetworkID":"$unknown","IPv4Data":[{"AddressSpace":"weft","Pool":"$SUBNET"}]}	already has
+NetworkDriver.DeleteNetwork	{"NetworkID":"$unknown"}	not a weft network
+NetworkDriver.DeleteNetwork	{"NetworkID":""}	NetworkID
+NetworkDriver.DeleteNetwork	{"NetworkID":"\u0000abc"}	not valid JSON
+NetworkDriver.CreateEndpoint	{"NetworkID":"$nid","EndpointID":"$unknown","Interface":{"Address":""}}	IPv4 address
+NetworkDriver.CreateEndpoint	{"NetworkID":"$nid","EndpointID":"$unknown","Interface":{"Address":"10.77.0.300/24"}}	10.77.0.300
+NetworkDriver.CreateEndpoint	{"NetworkID":"$nid","EndpointID":"$unknown","Interface":{"Address":"10.99.0.5/24"}}	not a host address
+NetworkDriver.CreateEndpoint	{"NetworkID":"$nid","EndpointID":"$unknown","Interface":{"Address":"10.77.0.5/24","AddressIPv6":"fd00::5/64"}}	IPv6
+NetworkDriver.CreateEndpoint	{"NetworkID":"$nid","EndpointID":"$unknown","Interface":{"Address":"10.77.0.5/24","MacAddress":"zz:zz:zz:zz:zz:zz"}}	MAC
+NetworkDriver.CreateEndpoint	{"NetworkID":"$nid","EndpointID":"$unknown","Interface":{"Address":"10.77.0.5/24","MacAddress":"01:00:5e:00:00:01"}}	multicast
+NetworkDriver.CreateEndpoint	{"NetworkID":"$nid","EndpointID":"$unknown","Interface":{"Address":"10.77.0.5/24","MacAddress":5}}	MacAddress
+NetworkDriver.CreateEndpoint	{"NetworkID":"$unknown","EndpointID":"$unknown","Interface":{"Address":"10.77.0.5/24"}}	not a weft network
+NetworkDriver.CreateEndpoint	{"NetworkID":"$nid","EndpointID":"$eid","Interface":{"Address":"10.77.0.5/24"}}	already exists
+NetworkDriver.CreateEndpoint	{"NetworkID":"$nid","EndpointID":"../x","Interface":{"Address":"10.77.0.5/24"}}	EndpointID
+NetworkDriver.CreateEndpoint	{"NetworkID":"$nid","EndpointID":"$unknown","Interface":"10.77.0.5/24"}	Interface
+NetworkDriver.EndpointOperInfo	{"NetworkID":"$nid","EndpointID":"$unknown"}	does not exist
+NetworkDriver.Join	{"NetworkID":"$nid","EndpointID":"$unknown","SandboxKey":"/x"}	does not exist
+NetworkDriver.Join	{"NetworkID":"$unknown","EndpointID":"$eid"}	not a weft network
+NetworkDriver.Leave	{"NetworkID":"$nid","EndpointID":[]}	EndpointID
+NetworkDriver.DeleteEndpoint	{"NetworkID":"$nid","EndpointID":"$unknown"}	does not exist
+NetworkDriver.DeleteEndpoint	{"NetworkID":true,"EndpointID":"$eid"}	NetworkID
+NetworkDriver.AllocateNetwork	{"NetworkID":"$unknown"}	Swarm
+NetworkDriver.NoSuchCall	{}	unknown
+IpamDriver.RequestPool	{"AddressSpace":"weft","Pool":"","V6":false}	--subnet
+IpamDriver.RequestPool	{"AddressSpace":"weft","Pool":"fd00::/64","V6":true}	IPv6
+IpamDriver.RequestPool	{"AddressSpace":"weft","Pool":"$SUBNET","SubPool":"10.77.0.0/25"}	SubPool
+IpamDriver.RequestPool	{"AddressSpace":"weft","Pool":"10.77.0.0/8"}	did you mean
+IpamDriver.RequestPool	{"AddressSpace":"weft","Pool":["$SUBNET"]}	Pool
+IpamDriver.RequestAddress	{"PoolID":"$SUBNET","Address":"10.77.0.255"}	not a host address
+IpamDriver.RequestAddress	{"PoolID":"$SUBNET","Address":"${IP[A]%/*}"}	already in use
+IpamDriver.RequestAddress	{"PoolID":"$SUBNET","Address":"${GW[A]%/*}"}	gateway
+IpamDriver.RequestAddress	{"PoolID":"$SUBNET","Address":"not-an-ip"}	not-an-ip
+IpamDriver.RequestAddress	{"PoolID":"../../etc","Address":""}	pool
+IpamDriver.RequestAddress	{"PoolID":"$SUBNET","Options":{"RequestAddressType":7}}	RequestAddressType
+IpamDriver.ReleaseAddress	{"PoolID":"$SUBNET","Address":"10.99.0.1"}	not in pool
+IpamDriver.ReleaseAddress	{"PoolID":"$SUBNET","Address":"10.77.0.1/24"}	10.77.0.1/24
+IpamDriver.ReleasePool	{"PoolID":"garbage"}	garbage
+ROWS
+)
+
+big=$SIM_DIR/big.json deepf=$SIM_DIR/deep.json req=$SIM_DIR/req.json
+head -c $((2 * 1024 * 1024)) /dev/zero | tr '\0' ' ' >"$big"
+deep 20000 >"$deepf"
+
+before=$(snapshot)
+n=0
+while IFS=$'\t' read -r path body want; do
+    case "$body" in
+    @big) cp "$big" "$req" ;;
+    @deep) cp "$deepf" "$req" ;;
+    *) printf '%s' "$body" >"$req" ;;
+    esac
+    answer=$(raw POST "$path" "$req")
+    status=${answer%% *} reply=${answer#* }
+    [ -n "${HOSTILE_SHOW:-}" ] || [[ "$status" != 2* ]] || fail "row $((n + 1)) $path $body: status $status, answer $reply"
+    grep -q '"Err" *: *"[^"]' <<<"$reply" || fail "row $((n + 1)) $path: no Err in $reply"
+    [ -n "${HOSTILE_SHOW:-}" ] && { echo "ROW $((n + 1)) $status $reply"; n=$((n + 1)); continue; }
+    grep -qiF -- "$want" <<<"$reply" || fail "row $((n + 1)) $path $body: Err lacks \"$want\": $reply"
+    kill -0 "$(sim_weft_pid A)" || fail "daemon died on row $((n + 1)) $path $body"
+    n=$((n + 1))
+done <<<"$rows"
+printf '{}' >"$req"
+answer=$(raw GET NetworkDriver.GetCapabilities "$req")
+[[ "$answer" == 405* ]] && grep -q '"Err"' <<<"$answer" || fail "GET answered: $answer"
+n=$((n + 1))
+echo "ok   $n hostile requests, each a clear Err, daemon up"
+after=$(snapshot)
+[ "$before" = "$after" ] || { diff <(echo "$before") <(echo "$after") >&2; fail "state changed"; }
+echo "ok   store and kernel state unchanged"
+sim_weft_stop A || fail "weft needed SIGKILL"
+! grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error' "$SIM_DIR/A/weft.log" ||
+    { grep -A 30 -E 'ERROR|runtime error' "$SIM_DIR/A/weft.log" >&2; fail "sanitizer report"; }
+echo "ok   no sanitizer reports"
+echo "PASS hostile_requests"
