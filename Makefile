@@ -19,7 +19,7 @@ UNIT_NAMES := $(notdir $(UNIT_SRCS:.c=))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 SAN_OBJS := $(LIB_SRCS:%.c=$(BUILD)/san/%.o)
 
-.PHONY: all weft test test-run unit unit-san integration e2e install clean format demo bench stress
+.PHONY: all weft test test-run unit unit-san integration e2e install clean format demo bench stress fuzz
 all: $(BUILD)/weft
 
 $(BUILD)/obj/%.o: %.c $(HDRS)
@@ -81,6 +81,19 @@ demo:
 # The concurrency test at a larger size than make test runs.
 stress: $(BUILD)/weft
 	HOSTS_N=8 REQUESTS_N=400 TEST_ONLY=integration TEST_FILTER=concurrency tests/run.sh
+
+# libFuzzer over the request handlers (clang), with ASan and UBSan.
+FUZZ_SECONDS ?= 600
+FUZZ_FLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -g -O1
+$(BUILD)/fuzz_requests: tests/fuzz/fuzz_requests.c $(LIB_SRCS) $(HDRS)
+	@mkdir -p $(dir $@)
+	clang $(WEFT_CFLAGS) $(FUZZ_FLAGS) $< $(LIB_SRCS) -o $@ $(PKG_LIBS)
+
+# Runs the fuzzer for FUZZ_SECONDS, growing tests/fuzz/corpus.
+fuzz: $(BUILD)/fuzz_requests
+	@mkdir -p $(BUILD)/fuzz-artifacts
+	$(BUILD)/fuzz_requests -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 \
+		-artifact_prefix=$(BUILD)/fuzz-artifacts/ tests/fuzz/corpus
 
 install: $(BUILD)/weft
 	install -D -m 0755 $(BUILD)/weft $(DESTDIR)$(PREFIX)/bin/weft
