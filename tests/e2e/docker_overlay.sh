@@ -71,12 +71,12 @@ check "TCP cb -> ca" tcp_check B cb A ca "$ipa"
 
 # Withdrawal: A has B's endpoint programmed now, and must drop it once cb is gone.
 a_has_peer() {
-    sim_ns_exec A bridge fdb show | grep -qi "^$macb .*dst 192.168.77.2" &&
-        sim_ns_exec A ip neigh show "$ipb" | grep -qi "$macb"
+    sim_ns_exec A bridge fdb show | grep -i "^$macb .*dst 192.168.77.2" >/dev/null &&
+        sim_ns_exec A ip neigh show "$ipb" | grep -i "$macb" >/dev/null
 }
 a_lacks_peer() {
-    ! sim_ns_exec A bridge fdb show | grep -qi "^$macb " &&
-        ! sim_ns_exec A ip neigh show "$ipb" | grep -qi "$macb"
+    ! sim_ns_exec A bridge fdb show | grep -i "^$macb " >/dev/null &&
+        ! sim_ns_exec A ip neigh show "$ipb" | grep -i "$macb" >/dev/null
 }
 check "A has cb's fdb and neighbour entries" a_has_peer
 check "docker rm -f cb" sim_docker B rm -f cb

@@ -58,7 +58,7 @@ for m in "${MEMBERS[@]}"; do
     remove_endpoint B
     create_endpoint B
     wait_for 10 pings A B || fail "with member $m down, A did not program B's new endpoint"
-    ! sim_ns_exec A bridge fdb show | grep -qi "^$old_mac dev wvx" ||
+    ! sim_ns_exec A bridge fdb show | grep -i "^$old_mac dev wvx" >/dev/null ||
         fail "with member $m down, A kept B's old endpoint"
     echo "ok   member $m killed: endpoints still created, removed and propagated"
     member_start "$m"

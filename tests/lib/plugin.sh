@@ -2,6 +2,8 @@
 # Sourced after sim.sh. The caller declares, before use:
 #   SUBNET, HADDR (host -> underlay address) and the associative arrays
 #   POOL NID GW EID IP MAC SRC (filled per host by create_network / create_endpoint).
+# Checks read whole outputs (grep without -q): under pipefail an early-exiting
+# grep -q makes the writer die of SIGPIPE and fails a check that matched.
 # A "container" is namespace c<HOST> holding the endpoint's veth end as eth0.
 # requires_mac: true when weft IPAM asks Docker for MACs (the caller may probe it).
 requires_mac=${requires_mac:-false}
@@ -66,13 +68,13 @@ pings() { sim_ns_exec "c$1" ping -c 1 -W 1 "${IP[$2]%/*}"; }
 
 # Withdrawal: C's endpoint leaves; A and B must drop its FDB and neighbour entries.
 has_peer() { # HOST PEERHOST
-    sim_ns_exec "$1" bridge fdb show | grep -qi "^${MAC[$2]} .*dst ${HADDR[$2]}" &&
-        sim_ns_exec "$1" ip neigh show "${IP[$2]%/*}" | grep -qi "${MAC[$2]}"
+    sim_ns_exec "$1" bridge fdb show | grep -i "^${MAC[$2]} .*dst ${HADDR[$2]}" >/dev/null &&
+        sim_ns_exec "$1" ip neigh show "${IP[$2]%/*}" | grep -i "${MAC[$2]}" >/dev/null
 }
 
 lacks_peer() {
-    ! sim_ns_exec "$1" bridge fdb show | grep -qi "^${MAC[$2]} " &&
-        ! sim_ns_exec "$1" ip neigh show "${IP[$2]%/*}" | grep -qi "${MAC[$2]}"
+    ! sim_ns_exec "$1" bridge fdb show | grep -i "^${MAC[$2]} " >/dev/null &&
+        ! sim_ns_exec "$1" ip neigh show "${IP[$2]%/*}" | grep -i "${MAC[$2]}" >/dev/null
 }
 
 remove_endpoint() { # HOST
