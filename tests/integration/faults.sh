@@ -30,7 +30,7 @@ fdb_count() { # HOST MAC: entries for MAC on the vxlan device (self entries)
     sim_ns_exec "$1" bridge fdb show | grep -ci "^$2 dev wvx.* self" || true
 }
 sanitizer_clean() {
-    ! grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error' "$SIM_DIR/$1/weft.log"
+    ! grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error|^==[0-9]+== ' "$SIM_DIR/$1/weft.log"
 }
 
 sim_init

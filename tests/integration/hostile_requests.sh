@@ -143,7 +143,7 @@ after=$(snapshot)
 [ "$before" = "$after" ] || { diff <(echo "$before") <(echo "$after") >&2; fail "state changed"; }
 echo "ok   store and kernel state unchanged"
 sim_weft_stop A || fail "weft needed SIGKILL"
-! grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error' "$SIM_DIR/A/weft.log" ||
+! grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error|^==[0-9]+== ' "$SIM_DIR/A/weft.log" ||
     { grep -A 30 -E 'ERROR|runtime error' "$SIM_DIR/A/weft.log" >&2; fail "sanitizer report"; }
 echo "ok   no sanitizer reports"
 echo "PASS hostile_requests"

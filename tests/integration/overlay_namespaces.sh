@@ -68,8 +68,8 @@ for peer in A B C; do
 done
 echo "ok   late host D and A, B, C ping each other"
 sim_weft_stop D || fail "weft on D needed SIGKILL to stop"
-if grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error' "$SIM_DIR/D/weft.log"; then
-    grep -A 30 -E 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error' "$SIM_DIR/D/weft.log" >&2
+if grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error|^==[0-9]+== ' "$SIM_DIR/D/weft.log"; then
+    grep -A 30 -E 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error|^==[0-9]+== ' "$SIM_DIR/D/weft.log" >&2
     fail "sanitizer report in weft log on D"
 fi
 
@@ -132,8 +132,8 @@ for h in "${HOSTS[@]}"; do
     sim_weft_stop "$h" || fail "weft on $h needed SIGKILL to stop"
 done
 for h in "${HOSTS[@]}"; do
-    if grep -nE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error' "$SIM_DIR/$h/weft.log"; then
-        grep -A 30 -E 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error' "$SIM_DIR/$h/weft.log" |
+    if grep -nE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error|^==[0-9]+== ' "$SIM_DIR/$h/weft.log"; then
+        grep -A 30 -E 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error|^==[0-9]+== ' "$SIM_DIR/$h/weft.log" |
             head -n 60 >&2
         fail "sanitizer report in weft log on $h"
     fi
