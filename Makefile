@@ -92,7 +92,7 @@ $(BUILD)/fuzz_requests: tests/fuzz/fuzz_requests.c $(LIB_SRCS) $(HDRS)
 # Runs the fuzzer for FUZZ_SECONDS, growing tests/fuzz/corpus.
 fuzz: $(BUILD)/fuzz_requests
 	@mkdir -p $(BUILD)/fuzz-artifacts
-	$(BUILD)/fuzz_requests -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 \
+	WEFT_LOG_LEVEL=off $(BUILD)/fuzz_requests -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 \
 		-artifact_prefix=$(BUILD)/fuzz-artifacts/ tests/fuzz/corpus
 
 install: $(BUILD)/weft

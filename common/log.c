@@ -14,7 +14,12 @@ void log_event(enum log_level level, const char *msg, const char *fmt, ...)
     static int min_level = -1;
     if (min_level < 0) {
         const char *env = getenv("WEFT_LOG_LEVEL");
-        min_level = (env && strcmp(env, "debug") == 0) ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO;
+        min_level = LOG_LEVEL_INFO;
+        for (int i = LOG_LEVEL_DEBUG; env && i <= LOG_LEVEL_ERROR; i++)
+            if (strcmp(env, level_names[i]) == 0)
+                min_level = i;
+        if (env && strcmp(env, "off") == 0)
+            min_level = LOG_LEVEL_ERROR + 1;
     }
     if ((int)level < min_level)
         return;

@@ -1,8 +1,8 @@
 /*
  * log.h: one line per event on stderr, "level=info msg=\"...\" key=value".
  *
- * Anyone may log. Never log secrets. WEFT_LOG_LEVEL=debug in the environment
- * turns on debug lines.
+ * Anyone may log. Never log secrets. WEFT_LOG_LEVEL (debug, info, warn, error,
+ * off) in the environment sets the least level written; the default is info.
  */
 #ifndef WEFT_LOG_H
 #define WEFT_LOG_H
