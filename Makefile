@@ -78,6 +78,16 @@ demo:
 	@$(MAKE) --no-print-directory $(BUILD)/weft
 	@scripts/demo.sh
 
+$(BUILD)/plugin_bench: bench/plugin_bench.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WEFT_CFLAGS) $(CFLAGS) $< -o $@ $(PKG_LIBS)
+
+# Benchmarks (not tests): prints a table, writes bench/results.json and bench/convergence.png.
+bench:
+	@scripts/install-deps.sh bench
+	@$(MAKE) --no-print-directory $(BUILD)/weft $(BUILD)/plugin_bench
+	@bench/run.sh
+
 # The concurrency test at a larger size than make test runs.
 stress: $(BUILD)/weft
 	HOSTS_N=8 REQUESTS_N=400 TEST_ONLY=integration TEST_FILTER=concurrency tests/run.sh

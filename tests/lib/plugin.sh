@@ -44,7 +44,7 @@ create_endpoint() { # HOST
     out=$(call "$h" IpamDriver.RequestAddress \
         "{\"PoolID\":\"${POOL[$h]}\",\"Address\":\"\",\"Options\":$opts}")
     IP[$h]=$(sim_json_str Address <<<"$out")
-    [[ "${IP[$h]}" == 10.77.0.*/24 ]] || fail "RequestAddress on $h: $out"
+    [[ "${IP[$h]}" == [0-9]*.*/"${SUBNET#*/}" ]] || fail "RequestAddress on $h: $out"
     EID[$h]=$(sim_random_id)
     out=$(call "$h" NetworkDriver.CreateEndpoint "{\"NetworkID\":\"${NID[$h]}\",\"EndpointID\":\"${EID[$h]}\",\"Interface\":{\"Address\":\"${IP[$h]}\",\"AddressIPv6\":\"\",\"MacAddress\":\"$want_mac\"},\"Options\":{\"com.docker.network.endpoint.exposedports\":[],\"com.docker.network.portmap\":[]}}")
     got_mac=$(sim_json_str MacAddress <<<"$out")

@@ -1,0 +1,246 @@
+/*
+ * plugin_bench.c: control-plane load on one weft plugin socket, for make bench.
+ *
+ *   plugin_bench join SOCKET NETWORK_ID SUBNET COUNT
+ *       COUNT cycles of CreateEndpoint + Join (timed), then Leave + DeleteEndpoint
+ *       (untimed); prints {"p50_ms":..,"p99_ms":..,"count":..}.
+ *   plugin_bench endpoints SOCKET NETWORK_ID POOL COUNT
+ *       COUNT times RequestAddress + CreateEndpoint (no container): load for the
+ *       scale benchmark; prints {"seconds":..,"count":..}.
+ *   plugin_bench ipam SOCKET POOL COUNT THREADS OUT_FILE
+ *       COUNT RequestAddress calls spread over THREADS threads; writes each
+ *       address to OUT_FILE; prints {"seconds":..,"count":..,"failed":..}.
+ *
+ * It speaks HTTP over the unix socket with libcurl, reusing one connection per
+ * thread, as dockerd does.
+ */
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+struct buffer {
+    char data[4096];
+    size_t len;
+};
+
+static size_t collect(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+    struct buffer *b = userdata;
+    size_t n = size * nmemb;
+    size_t room = sizeof(b->data) - 1 - b->len;
+    memcpy(b->data + b->len, ptr, n < room ? n : room);
+    b->len += n < room ? n : room;
+    b->data[b->len] = '\0';
+    return n;
+}
+
+/* POSTs body to path; returns the HTTP status (0 on transport failure). */
+static long post(CURL *curl, const char *socket_path, const char *path, const char *body,
+                 struct buffer *answer)
+{
+    char url[256];
+    snprintf(url, sizeof(url), "http://localhost/%s", path);
+    answer->len = 0;
+    answer->data[0] = '\0';
+    curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, socket_path);
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, answer);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
+    if (curl_easy_perform(curl) != CURLE_OK)
+        return 0;
+    long status = 0;
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    return status;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int compare_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double percentile(double *sorted, int n, double p)
+{
+    int i = (int)(p * (n - 1) + 0.5);
+    return sorted[i < n ? i : n - 1];
+}
+
+static int bench_join(const char *socket_path, const char *network_id, const char *subnet,
+                      int count)
+{
+    CURL *curl = curl_easy_init();
+    double *samples = calloc((size_t)count, sizeof(double));
+    if (!curl || !samples)
+        return 1;
+    unsigned a, b, c, d;
+    if (sscanf(subnet, "%u.%u.%u.%u", &a, &b, &c, &d) != 4)
+        return 1;
+    struct buffer answer;
+    char body[1024];
+    for (int i = 0; i < count; i++) {
+        char endpoint_id[65];
+        snprintf(endpoint_id, sizeof(endpoint_id), "%08x%056d", (unsigned)i + 0xbe00u, 0);
+        /* One address reused by every cycle: the endpoint is gone before the next. */
+        snprintf(body, sizeof(body),
+                 "{\"NetworkID\":\"%s\",\"EndpointID\":\"%s\",\"Interface\":{\"Address\":"
+                 "\"%u.%u.%u.200/24\",\"AddressIPv6\":\"\",\"MacAddress\":\"\"},\"Options\":{}}",
+                 network_id, endpoint_id, a, b, c);
+        double start = now_s();
+        long s1 = post(curl, socket_path, "NetworkDriver.CreateEndpoint", body, &answer);
+        snprintf(
+            body, sizeof(body),
+            "{\"NetworkID\":\"%s\",\"EndpointID\":\"%s\",\"SandboxKey\":\"/x\",\"Options\":{}}",
+            network_id, endpoint_id);
+        long s2 = post(curl, socket_path, "NetworkDriver.Join", body, &answer);
+        samples[i] = (now_s() - start) * 1000.0;
+        if (s1 != 200 || s2 != 200) {
+            fprintf(stderr, "cycle %d failed: %ld %ld %s\n", i, s1, s2, answer.data);
+            return 1;
+        }
+        snprintf(body, sizeof(body), "{\"NetworkID\":\"%s\",\"EndpointID\":\"%s\"}", network_id,
+                 endpoint_id);
+        post(curl, socket_path, "NetworkDriver.Leave", body, &answer);
+        if (post(curl, socket_path, "NetworkDriver.DeleteEndpoint", body, &answer) != 200) {
+            fprintf(stderr, "DeleteEndpoint failed: %s\n", answer.data);
+            return 1;
+        }
+    }
+    qsort(samples, (size_t)count, sizeof(double), compare_double);
+    printf("{\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"count\":%d}\n", percentile(samples, count, 0.50),
+           percentile(samples, count, 0.99), count);
+    free(samples);
+    curl_easy_cleanup(curl);
+    return 0;
+}
+
+static int bench_endpoints(const char *socket_path, const char *network_id, const char *pool,
+                           int count)
+{
+    CURL *curl = curl_easy_init();
+    if (!curl)
+        return 1;
+    struct buffer answer;
+    char body[1024], address[32];
+    double start = now_s();
+    for (int i = 0; i < count; i++) {
+        snprintf(body, sizeof(body), "{\"PoolID\":\"%s\",\"Address\":\"\",\"Options\":null}", pool);
+        char *p;
+        if (post(curl, socket_path, "IpamDriver.RequestAddress", body, &answer) != 200 ||
+            !(p = strstr(answer.data, "\"Address\":\"")) ||
+            sscanf(p + 11, "%31[^\"]", address) != 1) {
+            fprintf(stderr, "RequestAddress failed: %s\n", answer.data);
+            return 1;
+        }
+        char endpoint_id[65];
+        snprintf(endpoint_id, sizeof(endpoint_id), "%08x%056d", (unsigned)rand(), i);
+        snprintf(body, sizeof(body),
+                 "{\"NetworkID\":\"%s\",\"EndpointID\":\"%s\",\"Interface\":{\"Address\":"
+                 "\"%s\",\"MacAddress\":\"\"},\"Options\":{}}",
+                 network_id, endpoint_id, address);
+        if (post(curl, socket_path, "NetworkDriver.CreateEndpoint", body, &answer) != 200) {
+            fprintf(stderr, "CreateEndpoint failed: %s\n", answer.data);
+            return 1;
+        }
+    }
+    printf("{\"seconds\":%.3f,\"count\":%d}\n", now_s() - start, count);
+    curl_easy_cleanup(curl);
+    return 0;
+}
+
+struct ipam_worker {
+    pthread_t thread;
+    const char *socket_path;
+    const char *pool;
+    int count;
+    int failed;
+    char (*addresses)[32];
+};
+
+static void *ipam_work(void *arg)
+{
+    struct ipam_worker *w = arg;
+    CURL *curl = curl_easy_init();
+    struct buffer answer;
+    char body[256];
+    snprintf(body, sizeof(body), "{\"PoolID\":\"%s\",\"Address\":\"\",\"Options\":null}", w->pool);
+    for (int i = 0; i < w->count; i++) {
+        w->addresses[i][0] = '\0';
+        if (!curl ||
+            post(curl, w->socket_path, "IpamDriver.RequestAddress", body, &answer) != 200) {
+            w->failed++;
+            continue;
+        }
+        char *p = strstr(answer.data, "\"Address\":\"");
+        if (p)
+            sscanf(p + 11, "%31[^\"]", w->addresses[i]);
+    }
+    if (curl)
+        curl_easy_cleanup(curl);
+    return NULL;
+}
+
+static int bench_ipam(const char *socket_path, const char *pool, int count, int threads,
+                      const char *out_path)
+{
+    struct ipam_worker *workers = calloc((size_t)threads, sizeof(*workers));
+    char(*addresses)[32] = calloc((size_t)count, 32);
+    if (!workers || !addresses)
+        return 1;
+    double start = now_s();
+    int given = 0;
+    for (int t = 0; t < threads; t++) {
+        int share = count / threads + (t < count % threads);
+        workers[t] = (struct ipam_worker){.socket_path = socket_path,
+                                          .pool = pool,
+                                          .count = share,
+                                          .addresses = addresses + given};
+        given += share;
+        pthread_create(&workers[t].thread, NULL, ipam_work, &workers[t]);
+    }
+    int failed = 0;
+    for (int t = 0; t < threads; t++) {
+        pthread_join(workers[t].thread, NULL);
+        failed += workers[t].failed;
+    }
+    double seconds = now_s() - start;
+    FILE *out = fopen(out_path, "w");
+    for (int i = 0; out && i < count; i++)
+        if (addresses[i][0])
+            fprintf(out, "%s\n", addresses[i]);
+    if (out)
+        fclose(out);
+    printf("{\"seconds\":%.3f,\"count\":%d,\"failed\":%d}\n", seconds, count, failed);
+    free(workers);
+    free(addresses);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    if (argc == 6 && strcmp(argv[1], "join") == 0)
+        return bench_join(argv[2], argv[3], argv[4], atoi(argv[5]));
+    if (argc == 6 && strcmp(argv[1], "endpoints") == 0) {
+        srand((unsigned)time(NULL) ^ (unsigned)getpid());
+        return bench_endpoints(argv[2], argv[3], argv[4], atoi(argv[5]));
+    }
+    if (argc == 7 && strcmp(argv[1], "ipam") == 0)
+        return bench_ipam(argv[2], argv[3], atoi(argv[4]), atoi(argv[5]), argv[6]);
+    fprintf(stderr, "usage: plugin_bench join SOCKET NETWORK_ID SUBNET COUNT\n"
+                    "       plugin_bench endpoints SOCKET NETWORK_ID POOL COUNT\n"
+                    "       plugin_bench ipam SOCKET POOL COUNT THREADS OUT_FILE\n");
+    return 2;
+}

@@ -1,0 +1,322 @@
+#!/usr/bin/env bash
+# bench/run.sh: weft's data plane and control plane measured in one run on
+# simulated hosts (network namespaces on one switch), as `make bench` runs it.
+# Prints a table, writes bench/results.json and bench/convergence.png.
+# Knobs: RUNS (3) medians over this many runs; SECS (5) per iperf3 run;
+# HOSTS (20) and EPS (50) for the scale figure; JOINS (1000); CONVERGE (50);
+# DOCKER_RUNS (20, 0 skips the Docker figure).
+# Benchmarks, not tests: nothing here fails on a slow figure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. tests/lib/sim.sh
+. tests/lib/plugin.sh
+
+RUNS=${RUNS:-3} SECS=${SECS:-5} HOSTS=${HOSTS:-20} EPS=${EPS:-50}
+[ "$HOSTS" -le 120 ] || { echo "HOSTS must be at most 120" >&2; exit 2; }
+JOINS=${JOINS:-1000} CONVERGE=${CONVERGE:-50} DOCKER_RUNS=${DOCKER_RUNS:-20}
+export WEFT_BIN=build/weft
+BENCH=build/plugin_bench
+OUT=bench/results.json
+declare -A HADDR POOL NID GW EID IP MAC SRC R
+
+now_ms() { date +%s%3N; }
+median() { sort -g | awk '{v[NR]=$1} END {if (NR == 0) print "null"; else if (NR % 2) print v[(NR+1)/2]; else print (v[NR/2]+v[NR/2+1])/2}'; }
+pct() { # P: the P-th percentile (nearest rank) of numbers on stdin
+    sort -g | awk -v p="$1" '{v[NR]=$1} END {if (NR == 0) {print "null"; exit} i = int(p/100*NR + 0.999); if (i < 1) i = 1; print v[i]}'
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b + 0 == 0) print "null"; else printf "%.2f", a / b}'; }
+
+# iperf3 between namespaces; prints Gbit/s (TCP) as the receiver saw it.
+iperf_tcp() { # SERVER_NS SERVER_ADDR CLIENT_NS
+    sim_spawn "$SIM_DIR/iperf.log" nsenter --net="/run/netns/$(sim_ns "$1")" iperf3 -s -1 -p 5201
+    local pid=$SIM_LAST_PID
+    wait_for 5 sim_ns_exec "$1" sh -c 'ss -ltn | grep -q ":5201 "'
+    sim_ns_exec "$3" iperf3 -c "$2" -p 5201 -t "$SECS" -f g 2>/dev/null |
+        awk '/receiver/ {for (i = 1; i <= NF; i++) if ($i == "Gbits/sec") print $(i-1)}'
+    sim_stop_pid "$pid" 5 || true
+}
+
+# Small-packet UDP: prints packets per second received.
+iperf_udp_pps() { # SERVER_NS SERVER_ADDR CLIENT_NS
+    sim_spawn "$SIM_DIR/iperf.log" nsenter --net="/run/netns/$(sim_ns "$1")" iperf3 -s -1 -p 5202
+    local pid=$SIM_LAST_PID
+    wait_for 5 sim_ns_exec "$1" sh -c 'ss -ltn | grep -q ":5202 "'
+    sim_ns_exec "$3" iperf3 -c "$2" -p 5202 -u -b 0 -l 64 -t "$SECS" 2>/dev/null |
+        awk -v secs="$SECS" '/receiver/ {for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+\/[0-9]+$/) {split($i, n, "/"); printf "%.0f\n", (n[2] - n[1]) / secs}}'
+    sim_stop_pid "$pid" 5 || true
+}
+
+# Round trips: prints "p50 p99" in ms over 300 pings.
+rtt() { # FROM_NS ADDR
+    sim_ns_exec "$1" ping -c 300 -i 0.005 "$2" | sed -n 's/.*time=\([0-9.]*\) ms/\1/p' >"$SIM_DIR/rtt"
+    echo "$(pct 50 <"$SIM_DIR/rtt") $(pct 99 <"$SIM_DIR/rtt")"
+}
+
+# A hand-built kernel VXLAN overlay between two hosts (the reference): bridge,
+# VXLAN (VNI 900 + tag) with a static flooding entry, a "container" namespace.
+reference_overlay() { # HOST PEER_HOST CONTAINER_ADDR MTU TAG
+    local h=$1 peer=$2 addr=$3 mtu=$4 tag=$5 ns c
+    ns=$(sim_ns "$h")
+    c=$(sim_ns "r$h")
+    ip netns add "$c"
+    ip -n "$ns" link add rbr type bridge
+    ip -n "$ns" link add rvx type vxlan id $((900 + tag)) dstport 4789 local "${HADDR[$h]}"
+    ip -n "$ns" link set rvx master rbr mtu "$mtu" up
+    ip -n "$ns" link set rbr mtu "$mtu" up
+    sim_ns_exec "$h" bridge fdb append 00:00:00:00:00:00 dev rvx dst "${HADDR[$peer]}"
+    ip -n "$ns" link add rh type veth peer name eth0 netns "$c"
+    ip -n "$ns" link set rh master rbr mtu "$mtu" up
+    ip -n "$c" link set lo up
+    ip -n "$c" link set eth0 mtu "$mtu" up
+    ip -n "$c" addr add "$addr/24" dev eth0
+}
+
+set_mtu() { # HOST MTU: the host's underlay link and its switch port
+    ip -n "$(sim_ns sw)" link set "p-$1" mtu "$2"
+    ip -n "$(sim_ns "$1")" link set eth0 mtu "$2"
+}
+
+sim_init
+sim_switch
+sim_etcd
+
+overlay_vni() { # SUBNET: the VNI weft claimed for it
+    sim_etcdctl get --print-value-only "/weft/v1/overlays/${1/\//_}" | sed 's/.*"vni":\([0-9]*\).*/\1/'
+}
+
+# ---------------- 1. data plane, at underlay MTU 1500 and 9000 ----------------
+datapath() { # UNDERLAY_MTU TAG
+    local mtu=$1 tag=$2 a=A$2 b=B$2 i
+    HADDR[$a]=192.168.77.$((10 + tag)) HADDR[$b]=192.168.77.$((20 + tag))
+    sim_host "$a" "${HADDR[$a]}"
+    sim_host "$b" "${HADDR[$b]}"
+    set_mtu "$a" "$mtu"
+    set_mtu "$b" "$mtu"
+    SUBNET=10.$((70 + tag)).0.0/24
+    for h in "$a" "$b"; do sim_weft "$h"; done
+    for h in "$a" "$b"; do create_network "$h" >/dev/null; done
+    for h in "$a" "$b"; do create_endpoint "$h" >/dev/null; done
+    wait_for 5 pings "$a" "$b" || fail "weft containers cannot ping at MTU $mtu"
+    reference_overlay "$a" "$b" 10.98.$tag.1 $((mtu - 50)) "$tag"
+    reference_overlay "$b" "$a" 10.98.$tag.2 $((mtu - 50)) "$tag"
+    wait_for 5 sim_ns_exec "r$b" ping -c 1 -W 1 10.98.$tag.1 || fail "reference overlay does not ping"
+    local u=() r=() w=()
+    for i in $(seq 1 "$RUNS"); do
+        u+=("$(iperf_tcp "$a" "${HADDR[$a]}" "$b")")
+        r+=("$(iperf_tcp "r$a" 10.98.$tag.1 "r$b")")
+        w+=("$(iperf_tcp "c$a" "${IP[$a]%/*}" "c$b")")
+    done
+    R[tcp_underlay_$mtu]=$(printf '%s\n' "${u[@]}" | median)
+    R[tcp_reference_$mtu]=$(printf '%s\n' "${r[@]}" | median)
+    R[tcp_weft_$mtu]=$(printf '%s\n' "${w[@]}" | median)
+    if [ "$mtu" = 1500 ]; then
+        local pu=() pw=()
+        for i in $(seq 1 "$RUNS"); do
+            pu+=("$(iperf_udp_pps "$a" "${HADDR[$a]}" "$b")")
+            pw+=("$(iperf_udp_pps "c$a" "${IP[$a]%/*}" "c$b")")
+        done
+        R[udp_pps_underlay]=$(printf '%s\n' "${pu[@]}" | median)
+        R[udp_pps_weft]=$(printf '%s\n' "${pw[@]}" | median)
+        read -r R[rtt_underlay_p50] R[rtt_underlay_p99] <<<"$(rtt "$b" "${HADDR[$a]}")"
+        read -r R[rtt_weft_p50] R[rtt_weft_p99] <<<"$(rtt "c$b" "${IP[$a]%/*}")"
+    fi
+    echo "measured the data plane at underlay MTU $mtu" >&2
+}
+datapath 1500 1
+datapath 9000 9
+
+# ---------------- 2. Join + CreateEndpoint latency ----------------
+SUBNET=10.71.0.0/24
+out=$($BENCH join "$SIM_DIR/A1/plugins/weft.sock" "${NID[A1]}" 10.71.0.0 "$JOINS")
+R[join_p50_ms]=$(sed 's/.*"p50_ms":\([0-9.]*\).*/\1/' <<<"$out")
+R[join_p99_ms]=$(sed 's/.*"p99_ms":\([0-9.]*\).*/\1/' <<<"$out")
+echo "measured Join + CreateEndpoint over $JOINS cycles" >&2
+
+# ---------------- 3. convergence: created on A until B has it and can ping it ----------------
+b_has() { sim_ns_exec B1 ip neigh show "$1" dev "$2" | grep -q lladdr; }
+vx_b=wvx$(overlay_vni "$SUBNET")
+: >"$SIM_DIR/converge"
+for i in $(seq 1 "$CONVERGE"); do
+    out=$(call A1 IpamDriver.RequestAddress "{\"PoolID\":\"$SUBNET\",\"Address\":\"\",\"Options\":null}")
+    addr=$(sim_json_str Address <<<"$out")
+    eid=$(sim_random_id)
+    t0=$(now_ms)
+    call A1 NetworkDriver.CreateEndpoint "{\"NetworkID\":\"${NID[A1]}\",\"EndpointID\":\"$eid\",\"Interface\":{\"Address\":\"$addr\",\"MacAddress\":\"\"},\"Options\":{}}" >/dev/null
+    until b_has "${addr%/*}" "$vx_b"; do :; done
+    t1=$(now_ms)
+    echo $((t1 - t0)) >>"$SIM_DIR/converge"
+    if [ "$i" = 1 ]; then # once: the programmed entry really carries traffic
+        src=$(call A1 NetworkDriver.Join "{\"NetworkID\":\"${NID[A1]}\",\"EndpointID\":\"$eid\",\"SandboxKey\":\"/x\"}" | sim_json_str SrcName)
+        sim_fake_container A1 cconv "$src" "$addr" ""
+        wait_for 2 sim_ns_exec cB1 ping -c 1 -W 1 "${addr%/*}" || fail "converged endpoint does not answer"
+        sim_fake_container_kill cconv
+    fi
+    call A1 NetworkDriver.DeleteEndpoint "{\"NetworkID\":\"${NID[A1]}\",\"EndpointID\":\"$eid\"}" >/dev/null
+    call A1 IpamDriver.ReleaseAddress "{\"PoolID\":\"$SUBNET\",\"Address\":\"${addr%/*}\"}" >/dev/null
+done
+R[converge_p50_ms]=$(pct 50 <"$SIM_DIR/converge")
+R[converge_p99_ms]=$(pct 99 <"$SIM_DIR/converge")
+echo "measured convergence over $CONVERGE endpoints" >&2
+
+# ---------------- 4 and 5. IPAM rate, scale and daemon RSS ----------------
+declare -A SCALE_MS
+scale_hosts=()
+for i in $(seq 1 "$HOSTS"); do
+    h=S$i
+    HADDR[$h]=192.168.77.$((100 + i)) # the switch is one /24; etcd is .250
+    sim_host "$h" "${HADDR[$h]}"
+    sim_weft "$h"
+    scale_hosts+=("$h")
+done
+SUBNET=10.90.0.0/16
+create_network S1 >/dev/null
+$BENCH ipam "$SIM_DIR/S1/plugins/weft.sock" "$SUBNET" 2000 16 "$SIM_DIR/ipam1" >"$SIM_DIR/ipam1.json"
+secs=$(sed 's/.*"seconds":\([0-9.]*\).*/\1/' "$SIM_DIR/ipam1.json")
+R[ipam_one_host_per_s]=$(awk -v s="$secs" 'BEGIN {printf "%.0f", 2000 / s}')
+pids=()
+contenders=$((HOSTS < 8 ? HOSTS : 8))
+t0=$(now_ms)
+for i in $(seq 1 "$contenders"); do
+    $BENCH ipam "$SIM_DIR/S$i/plugins/weft.sock" "$SUBNET" 1000 8 "$SIM_DIR/ipam8.$i" >/dev/null &
+    pids+=($!)
+done
+wait "${pids[@]}"
+t1=$(now_ms)
+total=$(cat "$SIM_DIR"/ipam8.* | grep -c .)
+R[ipam_contended_per_s]=$(awk -v n="$total" -v ms=$((t1 - t0)) 'BEGIN {printf "%.0f", n * 1000 / ms}')
+R[ipam_contended_hosts]=$contenders
+R[ipam_contended_allocations]=$total
+R[ipam_duplicates]=$(cat "$SIM_DIR"/ipam1 "$SIM_DIR"/ipam8.* | sort | uniq -d | grep -c . || true)
+echo "measured IPAM: one host and $contenders contending" >&2
+
+# Scale: H hosts each add EPS endpoints at once; time until every host has all
+# (H-1) x EPS remote neighbour entries programmed.
+neigh_count() { sim_ns_exec "$1" ip neigh show dev "$2" | grep -c lladdr || true; }
+scale_run() { # H SUBNET_SECOND_OCTET
+    local n=$1 octet=$2 h i t0 t1 want done_all
+    SUBNET=10.$octet.0.0/16
+    for i in $(seq 1 "$n"); do create_network "S$i" >/dev/null; done
+    local vx
+    vx=wvx$(overlay_vni "$SUBNET")
+    want=$(((n - 1) * EPS))
+    t0=$(now_ms)
+    pids=()
+    for i in $(seq 1 "$n"); do
+        $BENCH endpoints "$SIM_DIR/S$i/plugins/weft.sock" "${NID[S$i]}" "$SUBNET" "$EPS" >/dev/null &
+        pids+=($!)
+    done
+    wait "${pids[@]}"
+    while :; do
+        done_all=1
+        for i in $(seq 1 "$n"); do
+            [ "$(neigh_count "S$i" "$vx")" -ge "$want" ] || { done_all=0; break; }
+        done
+        [ "$done_all" = 1 ] && break
+        [ $(($(now_ms) - t0)) -lt 120000 ] || { echo "scale $n x $EPS did not converge" >&2; break; }
+    done
+    t1=$(now_ms)
+    SCALE_MS[$n]=$((t1 - t0))
+    echo "measured scale $n hosts x $EPS endpoints: $((t1 - t0)) ms" >&2
+}
+points=()
+for n in 2 5 10 "$HOSTS"; do
+    [ "$n" -le "$HOSTS" ] || continue
+    [[ " ${points[*]} " == *" $n "* ]] && continue
+    points+=("$n")
+done
+octet=100
+for n in "${points[@]}"; do
+    scale_run "$n" "$octet"
+    octet=$((octet + 1))
+done
+R[scale_hosts]=$HOSTS
+R[scale_eps]=$EPS
+R[scale_converged_ms]=${SCALE_MS[$HOSTS]}
+rss=()
+for h in "${scale_hosts[@]}"; do
+    rss+=("$(awk '/VmRSS/ {print $2}' "/proc/$(sim_weft_pid "$h")/status")")
+done
+R[rss_max_kib]=$(printf '%s\n' "${rss[@]}" | sort -g | tail -n 1)
+R[rss_median_kib]=$(printf '%s\n' "${rss[@]}" | median)
+
+# ---------------- 6. real Docker: docker run on A until reachable from B ----------------
+if [ "$DOCKER_RUNS" -gt 0 ]; then
+    for h in A1 B1; do sim_dockerd "$h"; done
+    for h in A1 B1; do
+        sim_docker "$h" network create -d weft --ipam-driver weft --subnet 10.76.0.0/24 dnet >/dev/null
+    done
+    sim_docker B1 run -d --network dnet --name dprobe weft-test sleep 3600 >/dev/null
+    : >"$SIM_DIR/docker"
+    for i in $(seq 1 "$DOCKER_RUNS"); do
+        t0=$(now_ms)
+        sim_docker A1 run -d --network dnet --name "d$i" weft-test sleep 3600 >/dev/null
+        ip=$(sim_docker A1 inspect -f '{{(index .NetworkSettings.Networks "dnet").IPAddress}}' "d$i")
+        until sim_docker B1 exec dprobe ping -c 1 -W 1 "$ip" >/dev/null 2>&1; do :; done
+        echo $(($(now_ms) - t0)) >>"$SIM_DIR/docker"
+        sim_docker A1 rm -f "d$i" >/dev/null
+    done
+    R[docker_run_p50_ms]=$(pct 50 <"$SIM_DIR/docker")
+    R[docker_run_p99_ms]=$(pct 99 <"$SIM_DIR/docker")
+    sim_docker B1 rm -f dprobe >/dev/null
+    echo "measured docker run to reachable over $DOCKER_RUNS runs" >&2
+fi
+
+# ---------------- results ----------------
+R[ratio_underlay_1500]=$(ratio "${R[tcp_weft_1500]}" "${R[tcp_underlay_1500]}")
+R[ratio_reference_1500]=$(ratio "${R[tcp_weft_1500]}" "${R[tcp_reference_1500]}")
+R[ratio_underlay_9000]=$(ratio "${R[tcp_weft_9000]}" "${R[tcp_underlay_9000]}")
+R[ratio_reference_9000]=$(ratio "${R[tcp_weft_9000]}" "${R[tcp_reference_9000]}")
+{
+    printf '{\n  "date": "%s",\n  "runs": %s,\n  "iperf_seconds": %s,\n' "$(date -u +%FT%TZ)" "$RUNS" "$SECS"
+    for k in $(printf '%s\n' "${!R[@]}" | sort); do
+        v=${R[$k]}
+        [[ "$v" =~ ^-?[0-9.]+$ ]] || v=null
+        printf '  "%s": %s,\n' "$k" "$v"
+    done
+    printf '  "convergence_by_hosts": {'
+    sep=
+    for n in "${points[@]}"; do printf '%s"%s": %s' "$sep" "$n" "${SCALE_MS[$n]}"; sep=', '; done
+    printf '}\n}\n'
+} >"$OUT"
+
+for n in "${points[@]}"; do echo "$n ${SCALE_MS[$n]}"; done >"$SIM_DIR/scale.dat"
+if command -v gnuplot >/dev/null; then
+    gnuplot <<GP
+set terminal png size 800,500
+set output "bench/convergence.png"
+set title "weft: time until every host has every remote endpoint ($EPS endpoints per host)"
+set xlabel "hosts"
+set ylabel "milliseconds"
+set grid
+set key off
+plot "$SIM_DIR/scale.dat" using 1:2 with linespoints lw 2 pt 7
+GP
+fi
+
+row() { printf '%-44s %14s %14s\n' "$1" "$2" "$3"; }
+echo
+row "figure (median of $RUNS runs where repeated)" "measured" "target"
+row "TCP underlay, MTU 1500 (Gbit/s)" "${R[tcp_underlay_1500]}" ""
+row "TCP reference VXLAN, MTU 1500 (Gbit/s)" "${R[tcp_reference_1500]}" ""
+row "TCP weft, MTU 1500 (Gbit/s)" "${R[tcp_weft_1500]}" ""
+row "  weft / underlay" "${R[ratio_underlay_1500]}" ">= 0.90"
+row "  weft / reference" "${R[ratio_reference_1500]}" ">= 1.0"
+row "TCP underlay, MTU 9000 (Gbit/s)" "${R[tcp_underlay_9000]}" ""
+row "TCP reference VXLAN, MTU 9000 (Gbit/s)" "${R[tcp_reference_9000]}" ""
+row "TCP weft, MTU 9000 (Gbit/s)" "${R[tcp_weft_9000]}" ""
+row "  weft / underlay" "${R[ratio_underlay_9000]}" ""
+row "  weft / reference" "${R[ratio_reference_9000]}" ""
+row "UDP 64 B underlay (packets/s)" "${R[udp_pps_underlay]}" ""
+row "UDP 64 B weft (packets/s)" "${R[udp_pps_weft]}" ""
+row "RTT underlay p50 / p99 (ms)" "${R[rtt_underlay_p50]} / ${R[rtt_underlay_p99]}" ""
+row "RTT weft p50 / p99 (ms)" "${R[rtt_weft_p50]} / ${R[rtt_weft_p99]}" ""
+row "CreateEndpoint+Join p50 / p99 (ms, $JOINS)" "${R[join_p50_ms]} / ${R[join_p99_ms]}" "p99 <= 2"
+row "convergence p50 / p99 (ms, $CONVERGE)" "${R[converge_p50_ms]} / ${R[converge_p99_ms]}" "p99 <= 50"
+row "IPAM one host (allocations/s)" "${R[ipam_one_host_per_s]}" ""
+row "IPAM $contenders hosts contending (allocations/s)" "${R[ipam_contended_per_s]}" ">= 500"
+row "IPAM duplicates" "${R[ipam_duplicates]}" "0"
+row "scale $HOSTS x $EPS converged (ms)" "${R[scale_converged_ms]}" ""
+row "daemon RSS median / max (KiB)" "${R[rss_median_kib]} / ${R[rss_max_kib]}" "<= 8192"
+[ "$DOCKER_RUNS" -gt 0 ] && row "docker run to reachable p50 / p99 (ms)" "${R[docker_run_p50_ms]} / ${R[docker_run_p99_ms]}" ""
+echo
+echo "wrote $OUT and bench/convergence.png"
