@@ -236,8 +236,16 @@ static int save_host_network(struct fabric *f, const struct local_network *net,
     return rc;
 }
 
-static int save_host_endpoint(struct fabric *f, const struct local_network *net,
-                              const struct local_endpoint *ep, struct weft_err *err)
+static int delete_host_key(struct fabric *f, void (*key_fn)(char *, const char *, const char *),
+                           const char *id, struct weft_err *err)
+{
+    char key[WEFT_KEY_MAX];
+    key_fn(key, f->host, id);
+    return etcd_delete(f->etcd, key, NULL, err);
+}
+
+/* The host's own record of an endpoint, as JSON text (malloc'd, NULL if out of memory). */
+static char *host_endpoint_text(const struct local_network *net, const struct local_endpoint *ep)
 {
     struct host_endpoint_record rec = {0};
     char ip[CIDR_STR_MAX];
@@ -246,7 +254,13 @@ static int save_host_endpoint(struct fabric *f, const struct local_network *net,
     snprintf(rec.network_id, sizeof(rec.network_id), "%s", net->id);
     snprintf(rec.ip, sizeof(rec.ip), "%s/%d", ip, ep->prefix_len);
     cidr_format_mac(ep->mac, rec.mac);
-    char *text = host_endpoint_record_encode(&rec);
+    return host_endpoint_record_encode(&rec);
+}
+
+static int save_host_endpoint(struct fabric *f, const struct local_network *net,
+                              const struct local_endpoint *ep, struct weft_err *err)
+{
+    char *text = host_endpoint_text(net, ep);
     if (!text)
         return weft_errf(err, "out of memory");
     char key[WEFT_KEY_MAX];
@@ -256,12 +270,43 @@ static int save_host_endpoint(struct fabric *f, const struct local_network *net,
     return rc;
 }
 
-static int delete_host_key(struct fabric *f, void (*key_fn)(char *, const char *, const char *),
-                           const char *id, struct weft_err *err)
+/* Records and publishes a new endpoint in one transaction (one round trip and
+ * one fsync on the CreateEndpoint path). If its address is already published,
+ * the two-step path sorts out whether that is a restart or a conflict. */
+static int save_and_publish_endpoint(struct fabric *f, const struct local_network *net,
+                                     const struct local_endpoint *ep, struct weft_err *err)
 {
-    char key[WEFT_KEY_MAX];
-    key_fn(key, f->host, id);
-    return etcd_delete(f->etcd, key, NULL, err);
+    struct peer_record peer;
+    peer_record_of(f, ep, &peer);
+    char peer_key[WEFT_KEY_MAX], host_key[WEFT_KEY_MAX];
+    key_peer(peer_key, net->subnet, peer.ip);
+    key_host_endpoint(host_key, f->host, ep->id);
+    char *peer_text = peer_record_encode(&peer);
+    char *host_text = host_endpoint_text(net, ep);
+    struct etcd_txn *txn = etcd_txn_new();
+    int rc = -1;
+    bool succeeded = false;
+    if (!peer_text || !host_text || !txn) {
+        weft_errf(err, "out of memory");
+        goto out;
+    }
+    etcd_txn_cmp_absent(txn, peer_key);
+    etcd_txn_put(txn, host_key, host_text, 0);
+    etcd_txn_put(txn, peer_key, peer_text, f->lease);
+    rc = etcd_txn_commit(f->etcd, txn, &succeeded, err);
+out:
+    etcd_txn_free(txn);
+    free(peer_text);
+    free(host_text);
+    if (rc < 0 || succeeded)
+        return rc;
+    if (save_host_endpoint(f, net, ep, err) < 0)
+        return -1;
+    if (publish_peer(f, net, ep, err) < 0) {
+        delete_host_key(f, key_host_endpoint, ep->id, NULL);
+        return -1;
+    }
+    return 0;
 }
 
 /* ---------- programming remote entries ---------- */
@@ -820,10 +865,8 @@ int fabric_endpoint_create(struct fabric *f, const struct fabric_endpoint_spec *
         mac_from_ip(spec->ip, ep->mac);
     if (overlay_endpoint_create(f->nl, net->vni, ep->id, ep->mac, net->mtu, err) < 0)
         goto undo_alloc;
-    if (save_host_endpoint(f, net, ep, err) < 0)
+    if (save_and_publish_endpoint(f, net, ep, err) < 0)
         goto undo_veth;
-    if (publish_peer(f, net, ep, err) < 0)
-        goto undo_host_record;
     ep->next = net->endpoints;
     net->endpoints = ep;
     memcpy(mac_out, ep->mac, 6);
@@ -831,8 +874,6 @@ int fabric_endpoint_create(struct fabric *f, const struct fabric_endpoint_spec *
     rc = 0;
     goto out;
 
-undo_host_record:
-    delete_host_key(f, key_host_endpoint, ep->id, NULL);
 undo_veth:
     overlay_endpoint_delete(f->nl, ep->id, NULL);
 undo_alloc:
@@ -845,12 +886,21 @@ out:
 static int endpoint_remove_locked(struct fabric *f, struct local_network *net,
                                   struct local_endpoint *ep, struct weft_err *err)
 {
-    if (withdraw_peer(f, net, ep, err) < 0)
+    /* Withdraw and forget in one transaction: one round trip, nothing half-done. */
+    char ip[CIDR_STR_MAX], peer_key[WEFT_KEY_MAX], host_key[WEFT_KEY_MAX];
+    cidr_format_ip(ep->ip, ip);
+    key_peer(peer_key, net->subnet, ip);
+    key_host_endpoint(host_key, f->host, ep->id);
+    struct etcd_txn *txn = etcd_txn_new();
+    if (!txn)
+        return weft_errf(err, "out of memory");
+    etcd_txn_delete(txn, peer_key);
+    etcd_txn_delete(txn, host_key);
+    bool succeeded;
+    int rc = etcd_txn_commit(f->etcd, txn, &succeeded, err);
+    etcd_txn_free(txn);
+    if (rc < 0)
         return -1;
-    if (delete_host_key(f, key_host_endpoint, ep->id, err) < 0) {
-        publish_peer(f, net, ep, NULL);
-        return -1;
-    }
     struct weft_err kernel_err;
     if (overlay_endpoint_delete(f->nl, ep->id, &kernel_err) < 0)
         log_warn("removing endpoint veth failed", "endpoint=%.12s error=\"%s\"", ep->id,
