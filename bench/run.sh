@@ -232,12 +232,15 @@ done
 R[scale_hosts]=$HOSTS
 R[scale_eps]=$EPS
 R[scale_converged_ms]=${SCALE_MS[$HOSTS]}
-rss=()
+rss=() anon=()
 for h in "${scale_hosts[@]}"; do
-    rss+=("$(awk '/VmRSS/ {print $2}' "/proc/$(sim_weft_pid "$h")/status")")
+    rss+=("$(awk '/^VmRSS/ {print $2}' "/proc/$(sim_weft_pid "$h")/status")")
+    anon+=("$(awk '/^RssAnon/ {print $2}' "/proc/$(sim_weft_pid "$h")/status")")
 done
 R[rss_max_kib]=$(printf '%s\n' "${rss[@]}" | sort -g | tail -n 1)
 R[rss_median_kib]=$(printf '%s\n' "${rss[@]}" | median)
+# The daemon's own memory; the rest of RSS is shared library pages (libcurl's tree).
+R[rss_anon_median_kib]=$(printf '%s\n' "${anon[@]}" | median)
 
 # ---------------- 6. real Docker: docker run on A until reachable from B ----------------
 if [ "$DOCKER_RUNS" -gt 0 ]; then
@@ -317,6 +320,7 @@ row "IPAM $contenders hosts contending (allocations/s)" "${R[ipam_contended_per_
 row "IPAM duplicates" "${R[ipam_duplicates]}" "0"
 row "scale $HOSTS x $EPS converged (ms)" "${R[scale_converged_ms]}" ""
 row "daemon RSS median / max (KiB)" "${R[rss_median_kib]} / ${R[rss_max_kib]}" "<= 8192"
+row "  of which anonymous (median, KiB)" "${R[rss_anon_median_kib]}" ""
 [ "$DOCKER_RUNS" -gt 0 ] && row "docker run to reachable p50 / p99 (ms)" "${R[docker_run_p50_ms]} / ${R[docker_run_p99_ms]}" ""
 echo
 echo "wrote $OUT and bench/convergence.png"
