@@ -248,11 +248,12 @@ if [ "$DOCKER_RUNS" -gt 0 ]; then
     for h in A1 B1; do
         sim_docker "$h" network create -d weft --ipam-driver weft --subnet 10.76.0.0/24 dnet >/dev/null
     done
-    sim_docker B1 run -d --network dnet --name dprobe weft-test sleep 3600 >/dev/null
+    sim_docker B1 run -d --network dnet --name dprobe weft-test sleep 3600 >/dev/null 2>&1
     : >"$SIM_DIR/docker"
     for i in $(seq 1 "$DOCKER_RUNS"); do
         t0=$(now_ms)
-        sim_docker A1 run -d --network dnet --name "d$i" weft-test sleep 3600 >/dev/null
+        # dockerd warns that forwarding is off: true, and wanted here (nothing is routed out).
+        sim_docker A1 run -d --network dnet --name "d$i" weft-test sleep 3600 >/dev/null 2>&1
         ip=$(sim_docker A1 inspect -f '{{(index .NetworkSettings.Networks "dnet").IPAddress}}' "d$i")
         until sim_docker B1 exec dprobe ping -c 1 -W 1 "$ip" >/dev/null 2>&1; do :; done
         echo $(($(now_ms) - t0)) >>"$SIM_DIR/docker"
@@ -282,8 +283,10 @@ R[ratio_reference_9000]=$(ratio "${R[tcp_weft_9000]}" "${R[tcp_reference_9000]}"
     printf '}\n}\n'
 } >"$OUT"
 
-for n in "${points[@]}"; do echo "$n ${SCALE_MS[$n]}"; done >"$SIM_DIR/scale.dat"
-if command -v gnuplot >/dev/null; then
+for n in "${points[@]}"; do echo "$n ${SCALE_MS[$n]}"; done >bench/convergence.dat
+if ! command -v gnuplot >/dev/null; then
+    echo "gnuplot missing (scripts/install-deps.sh bench installs it): no plot" >&2
+else
     gnuplot <<GP
 set terminal png size 800,500
 set output "bench/convergence.png"
@@ -292,7 +295,7 @@ set xlabel "hosts"
 set ylabel "milliseconds"
 set grid
 set key off
-plot "$SIM_DIR/scale.dat" using 1:2 with linespoints lw 2 pt 7
+plot "bench/convergence.dat" using 1:2 with linespoints lw 2 pt 7
 GP
 fi
 
