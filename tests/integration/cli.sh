@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# cli.sh: the command line says what it does and refuses what it cannot do.
+# The daemon runs in a private network namespace (unshare -n): no default route
+# there, and nothing it could touch outside.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+weft=build/weft
+fail() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
+
+out=$($weft --help) || fail "weft --help exited $?"
+grep -q "weft daemon" <<<"$out" || fail "weft --help does not mention the daemon"
+out=$($weft daemon --help) || fail "weft daemon --help exited $?"
+for flag in --store --advertise --socket --lease-ttl --reclaim-after; do
+    grep -q -- "$flag" <<<"$out" || fail "weft daemon --help does not explain $flag"
+done
+echo "ok   --help explains every flag"
+
+set +e
+out=$($weft frobnicate 2>&1); rc=$?
+[ "$rc" = 2 ] && grep -q "unknown command" <<<"$out" || fail "unknown command: rc $rc, $out"
+out=$($weft daemon --nope 2>&1); rc=$?
+[ "$rc" = 2 ] && grep -q "unknown or incomplete flag --nope" <<<"$out" || fail "bad flag: rc $rc, $out"
+out=$($weft daemon --lease-ttl 0 2>&1); rc=$?
+[ "$rc" = 2 ] && grep -q "lease-ttl" <<<"$out" || fail "bad --lease-ttl: rc $rc, $out"
+out=$($weft daemon --store http://x 2>&1); rc=$?
+[ "$rc" = 2 ] && grep -q "etcd://" <<<"$out" || fail "bad --store: rc $rc, $out"
+echo "ok   bad commands and flags are refused with exit 2 and a reason"
+
+sock=$(mktemp -u /tmp/weft-cli-XXXXXX.sock)
+out=$(timeout 10 unshare -n $weft daemon --store etcd://127.0.0.1:1 --socket "$sock" 2>&1); rc=$?
+[ "$rc" = 1 ] && grep -q "no default route" <<<"$out" && grep -q -- "--advertise" <<<"$out" ||
+    fail "no default route and no --advertise: rc $rc, $out"
+out=$(timeout 10 unshare -n $weft daemon --advertise 10.1.2.3 --socket "$sock" 2>&1); rc=$?
+[ "$rc" = 1 ] && grep -q "not an address of this host" <<<"$out" || fail "foreign --advertise: rc $rc, $out"
+out=$(timeout 10 unshare -n sh -c "ip link set lo up && exec $weft daemon --advertise 127.0.0.1 \
+    --store etcd://127.0.0.1:1 --socket $sock" 2>&1); rc=$?
+[ "$rc" = 1 ] && grep -q "unreachable" <<<"$out" || fail "store down at start: rc $rc, $out"
+[ ! -e "$sock" ] || fail "a daemon that could not start left its socket"
+set -e
+echo "ok   a daemon that cannot start says why (no default route, foreign address, store down)"
+echo "PASS cli"
