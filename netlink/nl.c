@@ -390,19 +390,42 @@ int nl_vxlan_get(struct nl *nl, const char *name, uint32_t *vni, uint32_t *local
     return 0;
 }
 
+/* The nests of an RTM_NEWLINK being built: IFLA_LINKINFO and its IFLA_INFO_DATA. */
+struct link_nests {
+    struct nlattr *info;
+    struct nlattr *data;
+};
+
+/* Starts creating link name of kind (exclusive: an existing link is an error), with MTU
+ * and master when set; the kind's own attributes follow, then new_link_end. */
+static struct link_nests new_link_begin(struct nl *nl, struct nl_msg *m, const char *name,
+                                        const char *kind, int mtu, int master_ifindex)
+{
+    link_msg(nl, m, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, name);
+    if (mtu > 0)
+        mnl_attr_put_u32(m->hdr, IFLA_MTU, (uint32_t)mtu);
+    if (master_ifindex > 0)
+        mnl_attr_put_u32(m->hdr, IFLA_MASTER, (uint32_t)master_ifindex);
+    struct link_nests n;
+    n.info = mnl_attr_nest_start(m->hdr, IFLA_LINKINFO);
+    mnl_attr_put_strz(m->hdr, IFLA_INFO_KIND, kind);
+    n.data = mnl_attr_nest_start(m->hdr, IFLA_INFO_DATA);
+    return n;
+}
+
+static void new_link_end(struct nl_msg *m, struct link_nests n)
+{
+    mnl_attr_nest_end(m->hdr, n.data);
+    mnl_attr_nest_end(m->hdr, n.info);
+}
+
 int nl_bridge_create(struct nl *nl, const char *name, int mtu, struct weft_err *err)
 {
     struct nl_msg m;
-    link_msg(nl, &m, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, name);
-    if (mtu > 0)
-        mnl_attr_put_u32(m.hdr, IFLA_MTU, (uint32_t)mtu);
-    struct nlattr *info = mnl_attr_nest_start(m.hdr, IFLA_LINKINFO);
-    mnl_attr_put_strz(m.hdr, IFLA_INFO_KIND, "bridge");
-    struct nlattr *data = mnl_attr_nest_start(m.hdr, IFLA_INFO_DATA);
+    struct link_nests nests = new_link_begin(nl, &m, name, "bridge", mtu, 0);
     mnl_attr_put_u32(m.hdr, IFLA_BR_STP_STATE, 0);
     mnl_attr_put_u32(m.hdr, IFLA_BR_FORWARD_DELAY, 0);
-    mnl_attr_nest_end(m.hdr, data);
-    mnl_attr_nest_end(m.hdr, info);
+    new_link_end(&m, nests);
     char what[64];
     snprintf(what, sizeof(what), "creating bridge %.15s", name);
     return send_change(nl, &m, err, what);
@@ -411,22 +434,15 @@ int nl_bridge_create(struct nl *nl, const char *name, int mtu, struct weft_err *
 int nl_vxlan_create(struct nl *nl, const struct nl_vxlan_spec *spec, struct weft_err *err)
 {
     struct nl_msg m;
-    link_msg(nl, &m, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, spec->name);
-    if (spec->mtu > 0)
-        mnl_attr_put_u32(m.hdr, IFLA_MTU, (uint32_t)spec->mtu);
-    if (spec->master_ifindex > 0)
-        mnl_attr_put_u32(m.hdr, IFLA_MASTER, (uint32_t)spec->master_ifindex);
-    struct nlattr *info = mnl_attr_nest_start(m.hdr, IFLA_LINKINFO);
-    mnl_attr_put_strz(m.hdr, IFLA_INFO_KIND, "vxlan");
-    struct nlattr *data = mnl_attr_nest_start(m.hdr, IFLA_INFO_DATA);
+    struct link_nests nests =
+        new_link_begin(nl, &m, spec->name, "vxlan", spec->mtu, spec->master_ifindex);
     mnl_attr_put_u32(m.hdr, IFLA_VXLAN_ID, spec->vni);
     mnl_attr_put(m.hdr, IFLA_VXLAN_LOCAL, 4, &spec->local_ip);
     mnl_attr_put_u16(m.hdr, IFLA_VXLAN_PORT, htons(spec->dst_port));
     mnl_attr_put_u8(m.hdr, IFLA_VXLAN_LEARNING, 0); /* peers are programmed, never learned */
     mnl_attr_put_u8(m.hdr, IFLA_VXLAN_PROXY, 1);    /* ARP answered locally from neigh entries */
     mnl_attr_put_u8(m.hdr, IFLA_VXLAN_UDP_CSUM, 1);
-    mnl_attr_nest_end(m.hdr, data);
-    mnl_attr_nest_end(m.hdr, info);
+    new_link_end(&m, nests);
     char what[64];
     snprintf(what, sizeof(what), "creating vxlan %.15s", spec->name);
     return send_change(nl, &m, err, what);
@@ -435,14 +451,8 @@ int nl_vxlan_create(struct nl *nl, const struct nl_vxlan_spec *spec, struct weft
 int nl_veth_create(struct nl *nl, const struct nl_veth_spec *spec, struct weft_err *err)
 {
     struct nl_msg m;
-    link_msg(nl, &m, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, spec->host_name);
-    if (spec->mtu > 0)
-        mnl_attr_put_u32(m.hdr, IFLA_MTU, (uint32_t)spec->mtu);
-    if (spec->master_ifindex > 0)
-        mnl_attr_put_u32(m.hdr, IFLA_MASTER, (uint32_t)spec->master_ifindex);
-    struct nlattr *info = mnl_attr_nest_start(m.hdr, IFLA_LINKINFO);
-    mnl_attr_put_strz(m.hdr, IFLA_INFO_KIND, "veth");
-    struct nlattr *data = mnl_attr_nest_start(m.hdr, IFLA_INFO_DATA);
+    struct link_nests nests =
+        new_link_begin(nl, &m, spec->host_name, "veth", spec->mtu, spec->master_ifindex);
     struct nlattr *peer = mnl_attr_nest_start(m.hdr, VETH_INFO_PEER);
     struct ifinfomsg *peer_ifi = mnl_nlmsg_put_extra_header(m.hdr, sizeof(*peer_ifi));
     peer_ifi->ifi_family = AF_UNSPEC;
@@ -452,8 +462,7 @@ int nl_veth_create(struct nl *nl, const struct nl_veth_spec *spec, struct weft_e
     if (spec->mtu > 0)
         mnl_attr_put_u32(m.hdr, IFLA_MTU, (uint32_t)spec->mtu);
     mnl_attr_nest_end(m.hdr, peer);
-    mnl_attr_nest_end(m.hdr, data);
-    mnl_attr_nest_end(m.hdr, info);
+    new_link_end(&m, nests);
     char what[80];
     snprintf(what, sizeof(what), "creating veth %.15s/%.15s", spec->host_name, spec->peer_name);
     if (send_change(nl, &m, err, what) < 0)

@@ -16,22 +16,11 @@
 
 #include <cmocka.h>
 
+#include "kernel_look.h"
+
 #include "netlink/nl.h"
 
 static struct nl *nl;
-
-static const char *look(const char *cmd)
-{
-    static char out[1 << 20];
-    out[0] = '\0';
-    FILE *p = popen(cmd, "r");
-    if (!p)
-        return out;
-    size_t n = fread(out, 1, sizeof(out) - 1, p);
-    out[n] = '\0';
-    pclose(p);
-    return out;
-}
 
 static int count_lines(const char *text, const char *needle)
 {

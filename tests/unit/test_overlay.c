@@ -14,26 +14,14 @@
 
 #include <cmocka.h>
 
+#include "kernel_look.h"
+
 #include "vxlan/overlay.h"
 
 static struct nl *nl;
 static uint32_t vtep_local, vtep_b, vtep_c;
 static const uint8_t mac_a[6] = {0x02, 0x42, 0x0a, 0x4d, 0x00, 0x05};
 static const uint8_t mac_b[6] = {0x02, 0x42, 0x0a, 0x4d, 0x00, 0x06};
-
-/* Runs an iproute2 command and returns its output (static buffer). */
-static const char *look(const char *cmd)
-{
-    static char out[65536];
-    out[0] = '\0';
-    FILE *p = popen(cmd, "r");
-    if (!p)
-        return out;
-    size_t n = fread(out, 1, sizeof(out) - 1, p);
-    out[n] = '\0';
-    pclose(p);
-    return out;
-}
 
 static int setup(void **state)
 {
