@@ -663,29 +663,68 @@ static int claim_overlay(struct fabric *f, const struct fabric_network_spec *spe
 
 /* Drops the overlay record, its VNI and its gateway once no host has the
  * overlay and no endpoint address is left, so the subnet can be reused with
- * other options. Best effort: a failure leaves a harmless record behind. */
+ * other options. The deletes commit only if no member key exists, and a joining
+ * host publishes its member only if the overlay record is unchanged (see
+ * publish_member_joining), so a host joining at the same moment either keeps the
+ * overlay alive or sees it gone and starts afresh. Best effort otherwise: a
+ * failure leaves a harmless record behind. */
 static void release_overlay_if_unused(struct fabric *f, const char *subnet, uint32_t vni)
 {
     struct weft_err err;
-    char prefix[WEFT_KEY_MAX];
-    key_member_prefix(prefix, subnet);
-    struct etcd_kvs members;
-    if (etcd_get_prefix(f->etcd, prefix, &members, &err) < 0)
-        return;
-    size_t member_count = members.count;
-    etcd_kvs_free(&members);
     int addresses = 0;
-    if (member_count > 0 || ipam_count_addresses(f->etcd, subnet, &addresses, &err) < 0 ||
-        addresses > 0)
+    if (ipam_count_addresses(f->etcd, subnet, &addresses, &err) < 0 || addresses > 0)
         return;
-    char key[WEFT_KEY_MAX];
-    key_addr_prefix(key, subnet);
-    etcd_delete_prefix(f->etcd, key, &err);
-    key_vni(key, vni);
-    etcd_delete(f->etcd, key, NULL, &err);
-    key_overlay(key, subnet);
-    etcd_delete(f->etcd, key, NULL, &err);
+    char members[WEFT_KEY_MAX], overlay[WEFT_KEY_MAX], vni_key[WEFT_KEY_MAX], addrs[WEFT_KEY_MAX];
+    key_member_prefix(members, subnet);
+    key_overlay(overlay, subnet);
+    key_vni(vni_key, vni);
+    key_addr_prefix(addrs, subnet);
+    struct etcd_txn *txn = etcd_txn_new();
+    if (!txn)
+        return;
+    etcd_txn_cmp_prefix_absent(txn, members);
+    etcd_txn_cmp_value(txn, vni_key, subnet);
+    etcd_txn_delete(txn, overlay);
+    etcd_txn_delete(txn, vni_key);
+    bool succeeded = false;
+    int rc = etcd_txn_commit(f->etcd, txn, &succeeded, &err);
+    etcd_txn_free(txn);
+    if (rc < 0 || !succeeded)
+        return;
+    /* The gateway reservation goes with the overlay; endpoint addresses were none. */
+    etcd_delete_prefix(f->etcd, addrs, &err);
     log_info("overlay released", "subnet=%s vni=%" PRIu32, subnet, vni);
+}
+
+/* Publishes this host as a member of overlay, only if the overlay record is still
+ * the one this host read (or wrote): never a member of an overlay just released. */
+static int publish_member_joining(struct fabric *f, const struct local_network *net,
+                                  const struct overlay_record *overlay, struct weft_err *err)
+{
+    char overlay_key[WEFT_KEY_MAX], member_key[WEFT_KEY_MAX];
+    key_overlay(overlay_key, net->subnet);
+    key_member(member_key, net->subnet, f->host);
+    struct member_record rec = {0};
+    snprintf(rec.vtep, sizeof(rec.vtep), "%s", f->host);
+    char *overlay_text = overlay_record_encode(overlay);
+    char *member_text = member_record_encode(&rec);
+    struct etcd_txn *txn = etcd_txn_new();
+    int rc = -1;
+    bool succeeded = false;
+    if (!overlay_text || !member_text || !txn) {
+        weft_errf(err, "out of memory");
+        goto out;
+    }
+    etcd_txn_cmp_value(txn, overlay_key, overlay_text);
+    etcd_txn_put(txn, member_key, member_text, f->lease);
+    rc = etcd_txn_commit(f->etcd, txn, &succeeded, err);
+    if (rc == 0 && !succeeded)
+        rc = weft_errf(err, "overlay %s changed while this host joined it; try again", net->subnet);
+out:
+    etcd_txn_free(txn);
+    free(overlay_text);
+    free(member_text);
+    return rc;
 }
 
 static int effective_mtu(const struct fabric *f, int requested)
@@ -755,7 +794,7 @@ int fabric_network_create(struct fabric *f, const struct fabric_network_spec *sp
         goto undo_alloc;
     if (save_host_network(f, net, err) < 0)
         goto undo_devices;
-    if (publish_member(f, net, err) < 0)
+    if (publish_member_joining(f, net, &overlay, err) < 0)
         goto undo_host_record;
     net->next = f->networks;
     f->networks = net;

@@ -704,6 +704,17 @@ void etcd_txn_cmp_absent(struct etcd_txn *txn, const char *key)
                           "CREATE", "create_revision", "0"));
 }
 
+void etcd_txn_cmp_prefix_absent(struct etcd_txn *txn, const char *prefix)
+{
+    /* A range compare holds for every key in the range, and vacuously for none:
+     * "create_revision == 0 over the prefix" means no key under it exists. */
+    if (txn)
+        txn_add(txn, txn->compare,
+                json_pack("{s:o, s:o, s:s, s:s}", "key", etcd_json_b64(prefix, strlen(prefix)),
+                          "range_end", etcd_json_range_end(prefix), "target", "CREATE",
+                          "create_revision", "0"));
+}
+
 void etcd_txn_cmp_mod_revision(struct etcd_txn *txn, const char *key, int64_t rev)
 {
     if (txn)

@@ -69,6 +69,8 @@ void etcd_txn_cmp_absent(struct etcd_txn *txn, const char *key); /* create_revis
 void etcd_txn_cmp_mod_revision(struct etcd_txn *txn, const char *key,
                                int64_t rev); /* unchanged since */
 void etcd_txn_cmp_value(struct etcd_txn *txn, const char *key, const char *value);
+/* No key starts with prefix (a range compare). */
+void etcd_txn_cmp_prefix_absent(struct etcd_txn *txn, const char *prefix);
 void etcd_txn_put(struct etcd_txn *txn, const char *key, const char *value, int64_t lease);
 void etcd_txn_delete(struct etcd_txn *txn, const char *key);
 int etcd_txn_commit(struct etcd *etcd, struct etcd_txn *txn, bool *succeeded, struct weft_err *err);

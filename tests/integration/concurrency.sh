@@ -25,10 +25,11 @@ dir=$SIM_DIR/concurrent
 mkdir -p "$dir"
 pids=()
 for h in "${hosts[@]}"; do
+    sim_random_id >"$dir/nid.$h"
     (
         sim_plugin_call "$h" IpamDriver.RequestPool "{\"AddressSpace\":\"weft\",\"Pool\":\"$SUBNET\",\"Options\":{},\"V6\":false}" >/dev/null &&
         gw=$(sim_plugin_call "$h" IpamDriver.RequestAddress "{\"PoolID\":\"$SUBNET\",\"Address\":\"\",\"Options\":{\"RequestAddressType\":\"com.docker.network.gateway\"}}" | sim_json_str Address) &&
-        sim_plugin_call "$h" NetworkDriver.CreateNetwork "{\"NetworkID\":\"$(sim_random_id)\",\"Options\":{},\"IPv4Data\":[{\"AddressSpace\":\"weft\",\"Gateway\":\"$gw\",\"Pool\":\"$SUBNET\"}],\"IPv6Data\":[]}"
+        sim_plugin_call "$h" NetworkDriver.CreateNetwork "{\"NetworkID\":\"$(cat "$dir/nid.$h")\",\"Options\":{},\"IPv4Data\":[{\"AddressSpace\":\"weft\",\"Gateway\":\"$gw\",\"Pool\":\"$SUBNET\"}],\"IPv6Data\":[]}"
     ) >"$dir/create.$h" 2>&1 &
     pids+=($!)
 done
@@ -67,4 +68,19 @@ wait "${pids[@]}" || fail "a ReleaseAddress failed"
 left=$(sim_etcdctl get --prefix /weft/v1/addrs/ | grep -c '"kind":"endpoint"' || true)
 [ "$left" = 0 ] || fail "$left endpoint addresses still allocated after releasing all"
 echo "ok   all released: the pool holds only its gateway"
+
+# Every host removes the network: the overlay, its VNI and its gateway are released,
+# so the subnet can be created again with other options.
+for h in "${hosts[@]}"; do
+    sim_plugin_call "$h" IpamDriver.ReleaseAddress "{\"PoolID\":\"$SUBNET\",\"Address\":\"10.80.0.1\"}" >/dev/null
+    sim_plugin_call "$h" NetworkDriver.DeleteNetwork "{\"NetworkID\":\"$(cat "$dir/nid.$h")\"}" >/dev/null ||
+        fail "DeleteNetwork on $h failed"
+done
+left=$(sim_etcdctl get --prefix --keys-only /weft/v1/ | grep -E '/(overlays|vnis|addrs|fabric)/' || true)
+[ -z "$left" ] || fail "after every host deleted the network, the store still holds: $left"
+gw=$(sim_plugin_call h1 IpamDriver.RequestAddress "{\"PoolID\":\"$SUBNET\",\"Address\":\"\",\"Options\":{\"RequestAddressType\":\"com.docker.network.gateway\"}}" | sim_json_str Address)
+sim_plugin_call h1 NetworkDriver.CreateNetwork "{\"NetworkID\":\"$(sim_random_id)\",\"Options\":{\"com.docker.network.generic\":{\"vni\":\"77\"}},\"IPv4Data\":[{\"AddressSpace\":\"weft\",\"Gateway\":\"$gw\",\"Pool\":\"$SUBNET\"}],\"IPv6Data\":[]}" >/dev/null ||
+    fail "re-creating the released subnet with -o vni=77 failed"
+sim_ns_exec h1 ip -d link show wvx77 >/dev/null || fail "no wvx77 after re-creating with -o vni=77"
+echo "ok   the last host's DeleteNetwork released the overlay; re-created with VNI 77"
 echo "PASS concurrency"

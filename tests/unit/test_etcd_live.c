@@ -177,6 +177,21 @@ static void test_txn_mod_revision_and_value(void **state)
     assert_true(ok);
     OK(etcd_get(l->etcd, "/t3/other", &kv, &found, err));
     assert_false(found);
+
+    /* A prefix compare: holds only while no key lives under the prefix. */
+    txn = etcd_txn_new();
+    etcd_txn_cmp_prefix_absent(txn, "/t3/");
+    etcd_txn_put(txn, "/t3x/marker", "1", 0);
+    OK(etcd_txn_commit(l->etcd, txn, &ok, err));
+    etcd_txn_free(txn);
+    assert_false(ok); /* /t3/k is there */
+    OK(etcd_delete(l->etcd, "/t3/k", NULL, err));
+    txn = etcd_txn_new();
+    etcd_txn_cmp_prefix_absent(txn, "/t3/");
+    etcd_txn_put(txn, "/t3x/marker", "1", 0);
+    OK(etcd_txn_commit(l->etcd, txn, &ok, err));
+    etcd_txn_free(txn);
+    assert_true(ok); /* an empty prefix, and /t3x/ is not under /t3/ */
 }
 
 static void test_lease_lifecycle(void **state)
