@@ -1,5 +1,6 @@
 /* test_cidr.c: IPv4 / MAC parsing is strict and says what is wrong; pool arithmetic edges. */
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -19,7 +20,9 @@ static const struct subnet_case subnet_cases[] = {
     {"10.77.0.0/24", "10.77.0.0/24", NULL},
     {"10.0.0.0/8", "10.0.0.0/8", NULL},
     {"192.168.1.4/30", "192.168.1.4/30", NULL},
-    {"10.77.0.5/24", NULL, "did you mean 10.77.0.0/24?"},
+    {"255.255.255.252/30", "255.255.255.252/30", NULL},
+    {"10.77.0.5/24", NULL, "10.77.0.5/24 has host bits set; did you mean 10.77.0.0/24?"},
+    {"10.0.0.1/8", NULL, "did you mean 10.0.0.0/8?"},
     {"10.77.0.256/24", NULL, "not a valid IPv4 CIDR"},
     {"10.77.0/24", NULL, "not a valid IPv4 CIDR"},
     {"010.77.0.0/24", NULL, "not a valid IPv4 CIDR"},
@@ -27,10 +30,13 @@ static const struct subnet_case subnet_cases[] = {
     {"10.77.0.0", NULL, "not a valid IPv4 CIDR"},
     {"10.77.0.0/", NULL, "not a valid IPv4 CIDR"},
     {"10.77.0.0/33", NULL, "not a valid IPv4 CIDR"},
-    {"10.77.0.0/31", NULL, "from /8 to /30"},
+    {"10.77.0.0/31", NULL, "at least two host addresses"},
+    {"10.77.0.0/32", NULL, "from /8 to /30"},
+    {"0.0.0.0/0", NULL, "from /8 to /30"},
     {"10.0.0.0/7", NULL, "from /8 to /30"},
     {" 10.77.0.0/24", NULL, "not a valid IPv4 CIDR"},
-    {"fd00::/64", NULL, "IPv6 is not supported"},
+    {"fd00::/64", NULL, "IPv6 is not supported by weft yet"},
+    {"::ffff:10.0.0.0/104", NULL, "IPv6 is not supported by weft yet"},
     {"", NULL, "required"},
     {"10.77.0.0/24; rm -rf /", NULL, "not a valid IPv4 CIDR"},
 };
@@ -53,49 +59,138 @@ static void subnets(void **state)
                 fail_msg("subnet \"%s\": rc %d, message \"%s\", want \"%s\"", c->text, rc, err.msg,
                          c->message);
         }
+        assert_int_equal(cidr_parse_subnet(c->text, &parsed, NULL), c->canonical ? 0 : -1);
     }
     struct cidr parsed;
     assert_int_equal(cidr_parse_subnet(NULL, &parsed, NULL), -1);
 }
 
+struct text_case {
+    const char *text;
+    bool ok;
+    const char *message; /* a fragment the refusal must contain */
+};
+
+static const struct text_case ip_cases[] = {
+    {"10.77.0.5", true, NULL},
+    {"0.0.0.0", true, NULL},
+    {"255.255.255.255", true, NULL},
+    {"10.77.0", false, "not a valid IPv4 address"},
+    {"10.77.0.5.6", false, "not a valid IPv4 address"},
+    {"1.2.3.04", false, "not a valid IPv4 address"},
+    {"010.1.1.1", false, "not a valid IPv4 address"},
+    {"10.77.0.256", false, "not a valid IPv4 address"},
+    {"1000.1.1.1", false, "not a valid IPv4 address"},
+    {"a.b.c.d", false, "not a valid IPv4 address"},
+    {"10.77.0.5/24", false, "not a valid IPv4 address"},
+    {"10.77.0.5 ", false, "not a valid IPv4 address"},
+    {"-1.2.3.4", false, "not a valid IPv4 address"},
+    {"fe80::1", false, "IPv6 is not supported by weft yet"},
+    {"", false, "required"},
+};
+
+static const struct text_case ip_prefix_cases[] = {
+    {"10.77.0.5/24", true, NULL},
+    {"10.77.0.5/0", true, NULL},
+    {"10.77.0.5/32", true, NULL},
+    {"10.77.0.5", false, "a.b.c.d/n"},
+    {"10.77.0.5/33", false, "a.b.c.d/n"},
+    {"10.77.0.5/024", false, "a.b.c.d/n"},
+    {"10.77.0.5/24/", false, "a.b.c.d/n"},
+    {"10.77.0.256/24", false, "a.b.c.d/n"},
+    {"fd00::1/64", false, "IPv6 is not supported by weft yet"},
+    {"", false, "required"},
+};
+
+static const struct text_case mac_cases[] = {
+    {"02:42:0a:4d:00:05", true, NULL},
+    {"02:42:0A:4D:00:05", true, NULL},
+    {"fe:ff:ff:ff:ff:ff", true, NULL},
+    {"01:00:5e:00:00:01", false, "multicast"},
+    {"ff:ff:ff:ff:ff:ff", false, "multicast"},
+    {"00:00:00:00:00:00", false, "not a usable address"},
+    {"02:42:0a:4d:00", false, "not a MAC address"},
+    {"02:42:0a:4d:00:05:06", false, "not a MAC address"},
+    {"02-42-0a-4d-00-05", false, "not a MAC address"},
+    {"0g:42:0a:4d:00:05", false, "not a MAC address"},
+    {"2:42:0a:4d:00:05", false, "not a MAC address"},
+    {"02:42:0a:4d:00:5", false, "not a MAC address"},
+    {"02:42:0a:4d:00:05 ", false, "not a MAC address"},
+    {"", false, "required"},
+};
+
+enum parser { PARSE_IP, PARSE_IP_PREFIX, PARSE_MAC };
+
+static int run_parser(enum parser which, const char *text, struct weft_err *err)
+{
+    uint32_t ip;
+    int len;
+    uint8_t mac[6];
+    switch (which) {
+    case PARSE_IP:
+        return cidr_parse_ip(text, &ip, err);
+    case PARSE_IP_PREFIX:
+        return cidr_parse_ip_prefix(text, &ip, &len, err);
+    case PARSE_MAC:
+        return cidr_parse_mac(text, mac, err);
+    }
+    return -1;
+}
+
+/* Each case with an error buffer (checking the message) and without one (callers
+ * that only want a yes/no pass NULL). */
+static void check_cases(enum parser which, const struct text_case *cases, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const struct text_case *c = &cases[i];
+        struct weft_err err = {""};
+        int rc = run_parser(which, c->text, &err);
+        if (c->ok && rc != 0)
+            fail_msg("\"%s\" refused: %s", c->text, err.msg);
+        if (!c->ok && (rc != -1 || !strstr(err.msg, c->message)))
+            fail_msg("\"%s\": rc %d, message \"%s\", want \"%s\"", c->text, rc, err.msg,
+                     c->message);
+        assert_int_equal(run_parser(which, c->text, NULL), c->ok ? 0 : -1);
+    }
+    assert_int_equal(run_parser(which, NULL, NULL), -1);
+}
+
 static void addresses(void **state)
 {
     (void)state;
+    check_cases(PARSE_IP, ip_cases, sizeof(ip_cases) / sizeof(ip_cases[0]));
+    check_cases(PARSE_IP_PREFIX, ip_prefix_cases,
+                sizeof(ip_prefix_cases) / sizeof(ip_prefix_cases[0]));
     uint32_t ip;
     int len;
     assert_int_equal(cidr_parse_ip("10.77.0.5", &ip, NULL), 0);
     assert_int_equal(ip, 0x0a4d0005);
     assert_int_equal(cidr_parse_ip("255.255.255.255", &ip, NULL), 0);
     assert_int_equal(ip, 0xffffffff);
-    const char *bad[] = {"10.77.0", "10.77.0.5.6", "1.2.3.04", "a.b.c.d", "10.77.0.5/24", ""};
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-        assert_int_equal(cidr_parse_ip(bad[i], &ip, NULL), -1);
     assert_int_equal(cidr_parse_ip_prefix("10.77.0.5/24", &ip, &len, NULL), 0);
     assert_int_equal(ip, 0x0a4d0005);
     assert_int_equal(len, 24);
-    assert_int_equal(cidr_parse_ip_prefix("10.77.0.5", &ip, &len, NULL), -1);
-    assert_int_equal(cidr_parse_ip_prefix("10.77.0.5/33", &ip, &len, NULL), -1);
     char out[CIDR_STR_MAX];
     cidr_format_ip(0xc0a80101, out);
     assert_string_equal(out, "192.168.1.1");
+    cidr_format_ip(0xffffffff, out);
+    assert_string_equal(out, "255.255.255.255");
 }
 
 static void macs(void **state)
 {
     (void)state;
+    check_cases(PARSE_MAC, mac_cases, sizeof(mac_cases) / sizeof(mac_cases[0]));
     uint8_t mac[6];
-    struct weft_err err = {""};
-    assert_int_equal(cidr_parse_mac("02:42:0A:4d:00:05", mac, &err), 0);
+    assert_int_equal(cidr_parse_mac("02:42:0A:4d:00:05", mac, NULL), 0);
+    static const uint8_t want[6] = {0x02, 0x42, 0x0a, 0x4d, 0x00, 0x05};
+    assert_memory_equal(mac, want, 6);
     char out[18];
     cidr_format_mac(mac, out);
     assert_string_equal(out, "02:42:0a:4d:00:05");
-    assert_int_equal(cidr_parse_mac("01:00:5e:00:00:01", mac, &err), -1);
-    assert_non_null(strstr(err.msg, "multicast"));
-    assert_int_equal(cidr_parse_mac("00:00:00:00:00:00", mac, &err), -1);
-    const char *bad[] = {"02:42:0a:4d:00",    "02:42:0a:4d:00:05:06", "02-42-0a-4d-00-05",
-                         "0g:42:0a:4d:00:05", "2:42:0a:4d:00:05",     ""};
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-        assert_int_equal(cidr_parse_mac(bad[i], mac, NULL), -1);
+    static const uint8_t high[6] = {0xfe, 0xdc, 0xba, 0x98, 0x76, 0x54};
+    cidr_format_mac(high, out);
+    assert_string_equal(out, "fe:dc:ba:98:76:54");
 }
 
 static void arithmetic(void **state)
@@ -115,7 +210,23 @@ static void arithmetic(void **state)
     assert_int_equal(cidr_host_count(&c), 254);
     assert_int_equal(cidr_parse_subnet("10.0.0.0/8", &c, NULL), 0);
     assert_int_equal(cidr_host_count(&c), (1u << 24) - 2);
+    assert_int_equal(cidr_first_host(&c), 0x0a000001);
     assert_int_equal(cidr_last_host(&c), 0x0afffffe);
+    assert_true(cidr_is_reserved(&c, 0x0affffff));
+    assert_true(cidr_contains(&c, 0x0affffff));
+    assert_false(cidr_contains(&c, 0x0b000000));
+    assert_false(cidr_contains(&c, 0x09ffffff));
+    /* The top of the address space: broadcast must not wrap. */
+    assert_int_equal(cidr_parse_subnet("255.255.255.252/30", &c, NULL), 0);
+    assert_int_equal(cidr_host_count(&c), 2);
+    assert_int_equal(cidr_last_host(&c), 0xfffffffe);
+    assert_true(cidr_is_reserved(&c, 0xffffffff));
+    char out[CIDR_STR_MAX];
+    assert_int_equal(cidr_parse_subnet("10.77.0.0/24", &c, NULL), 0);
+    assert_int_equal(cidr_first_host(&c), 0x0a4d0001);
+    assert_int_equal(cidr_last_host(&c), 0x0a4d00fe);
+    cidr_format_subnet(&c, out);
+    assert_string_equal(out, "10.77.0.0/24");
 }
 
 int main(void)
