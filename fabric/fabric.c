@@ -71,6 +71,7 @@ struct fabric {
     int reaper_interval; /* seconds between reaping passes */
     struct local_network *networks;
     struct remote_entry *remotes;
+    bool syncing; /* between SYNC_BEGIN and SYNC_END: program at SYNC_END, in one batch */
     struct etcd_watch *watch;
     pthread_t keeper;
     bool keeper_running;
@@ -446,7 +447,8 @@ static void on_fabric_event(struct fabric *f, const struct etcd_event *ev)
     r->vtep = vtep;
     memcpy(r->mac, mac, 6);
     r->stale = false;
-    remote_program(f, r);
+    if (!f->syncing)
+        remote_program(f, r);
 }
 
 static void watch_callback(void *ctx, const struct etcd_event *ev)
@@ -455,20 +457,27 @@ static void watch_callback(void *ctx, const struct etcd_event *ev)
     pthread_mutex_lock(&f->lock);
     switch (ev->type) {
     case ETCD_EVENT_SYNC_BEGIN:
+        /* No netlink batch may stay open across callbacks: a request thread takes
+         * the lock in between and needs netlink answered at once. So the listing
+         * only fills the table, and SYNC_END programs it in one batch. */
         for (struct remote_entry *r = f->remotes; r; r = r->next)
             r->stale = true;
-        nl_batch_begin(f->nl);
+        f->syncing = true;
         break;
     case ETCD_EVENT_SYNC_END: {
+        f->syncing = false;
+        bool batched = nl_batch_begin(f->nl) == 0;
         struct remote_entry *r = f->remotes;
         while (r) {
             struct remote_entry *next = r->next;
             if (r->stale)
                 remote_remove(f, r);
+            else
+                remote_program(f, r);
             r = next;
         }
         struct weft_err err;
-        if (nl_batch_end(f->nl, &err) < 0)
+        if (batched && nl_batch_end(f->nl, &err) < 0)
             log_error("programming remote entries failed", "error=\"%s\"", err.msg);
         log_info("fabric in sync", "revision=%" PRId64, ev->revision);
         break;
