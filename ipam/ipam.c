@@ -52,7 +52,12 @@ static void format_answer(const struct cidr *pool, uint32_t ip, char out[CIDR_ST
 }
 
 /* Tries to take ip for host. *taken is set when someone holds it; owner (may be
- * NULL) then receives the holder's record. */
+ * NULL) then receives the holder's record.
+ * The store client may retry a timed-out create on another member after the
+ * first try did commit; that answers "taken" with our own value, which looks
+ * exactly like another request of this host holding it. It is treated as taken,
+ * so one address per such retry stays allocated to this host unused (the reaper
+ * frees it only if the host dies); one address is never handed out twice. */
 static int try_claim(struct etcd *etcd, const char *pool_id, uint32_t ip, const char *host,
                      const char *kind, bool *taken, struct addr_record *owner, struct weft_err *err)
 {
@@ -208,8 +213,7 @@ static int request_any(struct etcd *etcd, const char *pool_id, const struct cidr
         cursor = random_below(hosts);
         misses++;
     }
-    weft_errf(err, "could not allocate an address in %s: too much contention, try again",
-              pool_id);
+    weft_errf(err, "could not allocate an address in %s: too much contention, try again", pool_id);
 out:
     free(taken);
     return rc;

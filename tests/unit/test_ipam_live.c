@@ -140,6 +140,64 @@ static void wanted_addresses(void **state)
     assert_non_null(strstr(err.msg, "unknown pool"));
 }
 
+static void full_pool_and_release_edges(void **state)
+{
+    (void)state;
+    char addr[CIDR_STR_MAX], first[CIDR_STR_MAX], second[CIDR_STR_MAX];
+    struct weft_err err = {""};
+    /* A /30 without a gateway: two endpoints, then the exact "full" message. */
+    assert_int_equal(
+        ipam_request_address(host_a, "10.6.0.0/30", "192.168.0.1", NULL, false, first, &err), 0);
+    assert_int_equal(
+        ipam_request_address(host_b, "10.6.0.0/30", "192.168.0.2", NULL, false, second, &err), 0);
+    assert_string_not_equal(first, second);
+    assert_int_equal(
+        ipam_request_address(host_a, "10.6.0.0/30", "192.168.0.1", NULL, false, addr, &err), -1);
+    assert_string_equal(err.msg, "pool 10.6.0.0/30 has no free address (2 in use)");
+    /* Unparsable or out-of-pool releases are refused; the pool is unchanged. */
+    const char *bad[] = {"10.6.0.x", "", "10.6.0.1/30", "10.6.1.1", "fe80::1"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(ipam_release_address(host_a, "10.6.0.0/30", bad[i], &err), -1);
+    assert_int_equal(ipam_release_address(host_a, "10.6.0.0/31", "10.6.0.1", &err), -1);
+    assert_non_null(strstr(err.msg, "unknown pool"));
+    int count;
+    assert_int_equal(ipam_count_addresses(host_a, "10.6.0.0/30", &count, &err), 0);
+    assert_int_equal(count, 2);
+    /* The network and broadcast addresses are never handed out, even on request. */
+    assert_int_equal(
+        ipam_request_address(host_a, "10.6.0.0/30", "192.168.0.1", "10.6.0.0", false, addr, &err),
+        -1);
+    assert_non_null(strstr(err.msg, "not a host address"));
+    assert_int_equal(
+        ipam_request_address(host_a, "10.6.0.0/30", "192.168.0.1", "10.6.0.3", true, addr, &err),
+        -1);
+    /* Releasing one frees exactly that one, which is then handed out again. */
+    *strchr(first, '/') = '\0';
+    assert_int_equal(ipam_release_address(host_b, "10.6.0.0/30", first, &err), 0);
+    assert_int_equal(ipam_count_addresses(host_a, "10.6.0.0/30", &count, &err), 0);
+    assert_int_equal(count, 1);
+    assert_int_equal(
+        ipam_request_address(host_b, "10.6.0.0/30", "192.168.0.2", NULL, false, addr, &err), 0);
+    *strchr(addr, '/') = '\0';
+    assert_string_equal(addr, first);
+    /* A /30 with its default gateway: one endpoint fills it, and that is counted as 2 in use. */
+    assert_int_equal(
+        ipam_request_address(host_a, "10.7.0.0/30", "192.168.0.1", NULL, true, addr, &err), 0);
+    assert_string_equal(addr, "10.7.0.1/30");
+    assert_int_equal(
+        ipam_request_address(host_b, "10.7.0.0/30", "192.168.0.2", "10.7.0.1", false, addr, &err),
+        -1);
+    assert_non_null(strstr(err.msg, "gateway"));
+    assert_int_equal(
+        ipam_request_address(host_b, "10.7.0.0/30", "192.168.0.2", NULL, false, addr, &err), 0);
+    assert_string_equal(addr, "10.7.0.2/30");
+    assert_int_equal(
+        ipam_request_address(host_a, "10.7.0.0/30", "192.168.0.1", NULL, false, addr, &err), -1);
+    assert_string_equal(err.msg, "pool 10.7.0.0/30 has no free address (2 in use)");
+    assert_int_equal(ipam_count_addresses(host_a, "10.7.0.0/30", &count, &err), 0);
+    assert_int_equal(count, 1);
+}
+
 #define HOSTS 8
 #define REQUESTS 100
 
@@ -232,6 +290,7 @@ int main(void)
         cmocka_unit_test(pool_requests),
         cmocka_unit_test(gateway_is_shared_and_never_an_endpoint),
         cmocka_unit_test(wanted_addresses),
+        cmocka_unit_test(full_pool_and_release_edges),
         cmocka_unit_test(concurrent_hosts_never_share_an_address),
         cmocka_unit_test(store_down_is_a_clear_error),
     };
