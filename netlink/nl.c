@@ -21,8 +21,11 @@
 #include <string.h>
 #include <time.h>
 
-#define NL_BATCH_SIZE (256 * 1024)
-#define NL_BATCH_MAX_MSGS 4096
+/* One sendto must stay under the default socket send buffer (208 KiB, else
+ * EMSGSIZE), and its acks (about 1 KiB of receive buffer each) under the
+ * 4 MiB receive buffer nl_open asks for. */
+#define NL_BATCH_SIZE (128 * 1024)
+#define NL_BATCH_MAX_MSGS 2048
 
 struct nl {
     struct mnl_socket *sock;
@@ -38,6 +41,7 @@ struct nl {
     unsigned int batch_first_seq;
     unsigned int batch_count;
     char batch_error[WEFT_ERR_MAX]; /* first failure of the running batch */
+    char ext_msg[200];              /* the kernel's extended-ack text for the last error */
 };
 
 int nl_open(struct nl **out, struct weft_err *err)
@@ -55,7 +59,9 @@ int nl_open(struct nl **out, struct weft_err *err)
     }
     /* Batches get one ack per message back at once: give them room. */
     int rcvbuf = 4 * 1024 * 1024;
-    setsockopt(mnl_socket_get_fd(nl->sock), SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf));
+    int fd = mnl_socket_get_fd(nl->sock);
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) < 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)); /* capped, not root */
     int on = 1;
     mnl_socket_setsockopt(nl->sock, NETLINK_EXT_ACK, &on, sizeof(on));
     nl->portid = mnl_socket_get_portid(nl->sock);
@@ -94,25 +100,152 @@ static struct nlmsghdr *msg_start(struct nl *nl, struct nl_msg *m, uint16_t type
     return m->hdr;
 }
 
-/* Reads messages until the ack (or error) for seq; dump callbacks get data. */
+/* The errno of an ack (0: done); a kernel explanation (extended ack) goes to
+ * nl->ext_msg, so errors can say more than strerror. */
+static int ack_errno(struct nl *nl, const struct nlmsghdr *h)
+{
+    const struct nlmsgerr *e = mnl_nlmsg_get_payload(h);
+    if (h->nlmsg_len < mnl_nlmsg_size(sizeof(*e)))
+        return EBADMSG;
+    int code = -e->error;
+    if (code == 0 || !(h->nlmsg_flags & NLM_F_ACK_TLVS))
+        return code;
+    /* The TLVs follow the echoed request, which is cut to its header when capped. */
+    size_t offset = sizeof(*e);
+    if (!(h->nlmsg_flags & NLM_F_CAPPED) && e->msg.nlmsg_len >= sizeof(struct nlmsghdr))
+        offset += e->msg.nlmsg_len - sizeof(struct nlmsghdr);
+    offset = MNL_ALIGN(offset);
+    if (offset >= mnl_nlmsg_get_payload_len(h))
+        return code;
+    const struct nlattr *attr;
+    mnl_attr_for_each(attr, h, offset)
+    {
+        if (mnl_attr_get_type(attr) == NLMSGERR_ATTR_MSG &&
+            mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) == 0)
+            snprintf(nl->ext_msg, sizeof(nl->ext_msg), "%s", mnl_attr_get_str(attr));
+    }
+    return code;
+}
+
+/* Reads until the answer to seq ends: its ack, or NLMSG_DONE for a dump; data
+ * messages go to data_cb. Messages with other sequence numbers are left over
+ * from an earlier request that was cut short (a failed read) and are skipped,
+ * so one lost ack cannot shift every later answer. */
 static int receive_until(struct nl *nl, unsigned int seq, mnl_cb_t data_cb, void *data,
                          int *kernel_errno)
 {
     *kernel_errno = 0;
+    nl->ext_msg[0] = '\0';
     for (;;) {
         ssize_t n = mnl_socket_recvfrom(nl->sock, nl->rx, nl->rx_size);
         if (n < 0) {
+            if (errno == EINTR)
+                continue;
             *kernel_errno = errno;
             return -1;
         }
-        int rc = mnl_cb_run(nl->rx, (size_t)n, seq, nl->portid, data_cb, data);
-        if (rc == MNL_CB_ERROR) {
-            *kernel_errno = errno;
-            return -1;
+        int left = (int)n;
+        for (const struct nlmsghdr *h = (const struct nlmsghdr *)nl->rx; mnl_nlmsg_ok(h, left);
+             h = mnl_nlmsg_next(h, &left)) {
+            if (h->nlmsg_seq != seq)
+                continue;
+            if (h->nlmsg_type == NLMSG_ERROR) {
+                *kernel_errno = ack_errno(nl, h);
+                return *kernel_errno ? -1 : 0;
+            }
+            if (h->nlmsg_type == NLMSG_DONE) {
+                const int *status = mnl_nlmsg_get_payload(h);
+                if (mnl_nlmsg_get_payload_len(h) >= sizeof(int) && *status < 0) {
+                    *kernel_errno = -*status;
+                    return -1;
+                }
+                return 0;
+            }
+            if (data_cb && data_cb(h, data) == MNL_CB_ERROR) {
+                *kernel_errno = errno ? errno : EBADMSG;
+                return -1;
+            }
         }
-        if (rc == MNL_CB_STOP)
-            return 0;
     }
+}
+
+/* Whether a request's answer means its goal is met. ok_errno is what the caller
+ * accepts: ENOENT (removing what is gone, its device included: ENODEV), EEXIST
+ * (appending what is there), or EOPNOTSUPP (forgetting what a bridge learned on a
+ * link that is no bridge port, so learned nothing: gone too). */
+static bool already_done(int ok_errno, int code)
+{
+    if (code == 0 || code == ok_errno)
+        return true;
+    return (ok_errno == ENOENT || ok_errno == EOPNOTSUPP) && (code == ENOENT || code == ENODEV);
+}
+
+/* "File exists", or with the kernel's own explanation when it gave one. */
+static void reason(const struct nl *nl, int code, char *out, size_t n)
+{
+    if (nl->ext_msg[0])
+        snprintf(out, n, "%s (%s)", strerror(code), nl->ext_msg);
+    else
+        snprintf(out, n, "%s", strerror(code));
+}
+
+/* Names a queued request for an error message, from the request itself. */
+static void describe_request(const struct nlmsghdr *h, char *out, size_t n)
+{
+    const char *name = NULL;
+    const void *lladdr = NULL, *dst = NULL;
+    size_t header = 0;
+    if (h->nlmsg_type == RTM_NEWLINK || h->nlmsg_type == RTM_DELLINK)
+        header = sizeof(struct ifinfomsg);
+    else if (h->nlmsg_type == RTM_NEWNEIGH || h->nlmsg_type == RTM_DELNEIGH)
+        header = sizeof(struct ndmsg);
+    if (!header || mnl_nlmsg_get_payload_len(h) < header) {
+        snprintf(out, n, "netlink request type %u", h->nlmsg_type);
+        return;
+    }
+    const struct nlattr *attr;
+    mnl_attr_for_each(attr, h, header)
+    {
+        uint16_t type = mnl_attr_get_type(attr);
+        if (header == sizeof(struct ifinfomsg) && type == IFLA_IFNAME)
+            name = mnl_attr_get_str(attr);
+        else if (header == sizeof(struct ndmsg) && type == NDA_LLADDR &&
+                 mnl_attr_get_payload_len(attr) == 6)
+            lladdr = mnl_attr_get_payload(attr);
+        else if (header == sizeof(struct ndmsg) && type == NDA_DST &&
+                 mnl_attr_get_payload_len(attr) == 4)
+            dst = mnl_attr_get_payload(attr);
+    }
+    bool adding = h->nlmsg_type == RTM_NEWLINK || h->nlmsg_type == RTM_NEWNEIGH;
+    if (header == sizeof(struct ifinfomsg)) {
+        snprintf(out, n, "%s link %.15s", h->nlmsg_type == RTM_DELLINK ? "deleting" : "changing",
+                 name ? name : "?");
+        return;
+    }
+    const struct ndmsg *nd = mnl_nlmsg_get_payload(h);
+    char ip[INET_ADDRSTRLEN] = "?", mac[18] = "?";
+    if (dst)
+        inet_ntop(AF_INET, dst, ip, sizeof(ip));
+    if (lladdr) {
+        const uint8_t *b = lladdr;
+        snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", b[0], b[1], b[2], b[3], b[4],
+                 b[5]);
+    }
+    if (nd->ndm_family == AF_BRIDGE)
+        snprintf(out, n, "%s fdb %s dst %s", adding ? "adding" : "removing", mac, ip);
+    else
+        snprintf(out, n, "%s neighbour %s", adding ? "adding" : "removing", ip);
+}
+
+/* The queued request with sequence number seq (first + i is the i-th queued). */
+static const struct nlmsghdr *batch_request(const struct nl *nl, unsigned int index)
+{
+    int left = (int)nl->batch_len_sent;
+    const struct nlmsghdr *h = (const struct nlmsghdr *)nl->batch_buf;
+    for (unsigned int i = 0; mnl_nlmsg_ok(h, left); i++, h = mnl_nlmsg_next(h, &left))
+        if (i == index)
+            return h;
+    return NULL;
 }
 
 /* Sends every queued batch message at once and reads their acks. The first
@@ -129,35 +262,40 @@ static void batch_flush(struct nl *nl)
     nl->batch_first_seq = nl->seq + 1;
     if (mnl_socket_sendto(nl->sock, nl->batch_buf, nl->batch_len_sent) < 0) {
         if (!nl->batch_error[0])
-            snprintf(nl->batch_error, sizeof(nl->batch_error), "netlink batch send failed: %s",
-                     strerror(errno));
+            snprintf(nl->batch_error, sizeof(nl->batch_error),
+                     "sending %u netlink requests at once: %s", count, strerror(errno));
         return;
     }
     unsigned int acked = 0;
     while (acked < count) {
         ssize_t n = mnl_socket_recvfrom(nl->sock, nl->rx, nl->rx_size);
         if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            /* Acks lost (a full receive buffer): later reads skip the rest by sequence. */
             if (!nl->batch_error[0])
-                snprintf(nl->batch_error, sizeof(nl->batch_error), "reading netlink batch acks: %s",
-                         strerror(errno));
+                snprintf(nl->batch_error, sizeof(nl->batch_error),
+                         "reading the acks of %u netlink requests: %s", count, strerror(errno));
             return;
         }
         int left = (int)n;
         for (const struct nlmsghdr *h = (const struct nlmsghdr *)nl->rx; mnl_nlmsg_ok(h, left);
              h = mnl_nlmsg_next(h, &left)) {
-            if (h->nlmsg_type != NLMSG_ERROR || h->nlmsg_seq < first ||
-                h->nlmsg_seq >= first + count)
+            unsigned int index = h->nlmsg_seq - first; /* unsigned: wraps safely */
+            if (h->nlmsg_type != NLMSG_ERROR || index >= count)
                 continue;
             acked++;
-            const struct nlmsgerr *e = mnl_nlmsg_get_payload(h);
-            int code = -e->error;
-            int tolerated = nl->batch_ok_errno[h->nlmsg_seq - first];
-            bool done = code == 0 || code == tolerated ||
-                        (tolerated == ENOENT && code == ENODEV); /* the device went too */
-            if (!done && !nl->batch_error[0])
-                snprintf(nl->batch_error, sizeof(nl->batch_error),
-                         "netlink batch entry %u of %u: %s", h->nlmsg_seq - first + 1, count,
-                         strerror(code));
+            nl->ext_msg[0] = '\0';
+            int code = ack_errno(nl, h);
+            if (already_done(nl->batch_ok_errno[index], code) || nl->batch_error[0])
+                continue;
+            char what[96] = "netlink request", why[WEFT_ERR_MAX / 2];
+            const struct nlmsghdr *req = batch_request(nl, index);
+            if (req)
+                describe_request(req, what, sizeof(what));
+            reason(nl, code, why, sizeof(why));
+            snprintf(nl->batch_error, sizeof(nl->batch_error), "%s: %s (batch entry %u of %u)",
+                     what, why, index + 1, count);
         }
     }
 }
@@ -167,9 +305,10 @@ static void batch_flush(struct nl *nl)
 static int send_request(struct nl *nl, struct nl_msg *m, int ok_errno, int *kernel_errno)
 {
     *kernel_errno = 0;
+    nl->ext_msg[0] = '\0';
     m->hdr->nlmsg_flags |= NLM_F_ACK;
     if (nl->batching) {
-        if (nl->batch_len + m->hdr->nlmsg_len > NL_BATCH_SIZE ||
+        if (nl->batch_len + NLMSG_ALIGN(m->hdr->nlmsg_len) > NL_BATCH_SIZE ||
             nl->batch_count == NL_BATCH_MAX_MSGS)
             batch_flush(nl);
         nl->batch_ok_errno[nl->batch_count] = ok_errno;
@@ -187,25 +326,22 @@ static int send_request(struct nl *nl, struct nl_msg *m, int ok_errno, int *kern
     return receive_until(nl, m->hdr->nlmsg_seq, NULL, NULL, kernel_errno);
 }
 
-/* send_request with a message naming the change ("creating vxlan wvx42: File exists"). */
-static int send_change(struct nl *nl, struct nl_msg *m, struct weft_err *err, const char *what)
-{
-    int kernel_errno;
-    if (send_request(nl, m, 0, &kernel_errno) < 0)
-        return weft_errf(err, "%s: %s", what, strerror(kernel_errno));
-    return 0;
-}
-
-/* Like send_change, but ok_errno means the goal is already met (ENOENT: what
- * should go is gone, ENODEV included; EEXIST: what should be there is). */
+/* Like send_change, but an answer of ok_errno means the goal is already met (already_done). */
 static int send_change_ignoring(struct nl *nl, struct nl_msg *m, int ok_errno, struct weft_err *err,
                                 const char *what)
 {
     int kernel_errno;
-    if (send_request(nl, m, ok_errno, &kernel_errno) == 0 || kernel_errno == ok_errno ||
-        (ok_errno == ENOENT && kernel_errno == ENODEV))
+    if (send_request(nl, m, ok_errno, &kernel_errno) == 0 || already_done(ok_errno, kernel_errno))
         return 0;
-    return weft_errf(err, "%s: %s", what, strerror(kernel_errno));
+    char why[WEFT_ERR_MAX / 2];
+    reason(nl, kernel_errno, why, sizeof(why));
+    return weft_errf(err, "%s: %s", what, why);
+}
+
+/* send_request with a message naming the change ("creating vxlan wvx42: File exists"). */
+static int send_change(struct nl *nl, struct nl_msg *m, struct weft_err *err, const char *what)
+{
+    return send_change_ignoring(nl, m, 0, err, what);
 }
 
 int nl_batch_begin(struct nl *nl)
@@ -237,15 +373,6 @@ int nl_batch_end(struct nl *nl, struct weft_err *err)
 }
 
 /* ---------- links ---------- */
-
-int nl_link_index(struct nl *nl, const char *name, int *ifindex, struct weft_err *err)
-{
-    (void)nl;
-    (void)err;
-    unsigned int index = if_nametoindex(name);
-    *ifindex = (int)index;
-    return 0;
-}
 
 static struct ifinfomsg *link_msg(struct nl *nl, struct nl_msg *m, uint16_t type, uint16_t flags,
                                   const char *name)
@@ -302,6 +429,8 @@ int nl_link_set_mtu(struct nl *nl, const char *name, int mtu, struct weft_err *e
 
 /* What RTM_GETLINK answers, as far as weft reads it. */
 struct link_facts {
+    int ifindex;
+    char name[IF_NAMESIZE];
     int mtu;
     bool is_vxlan;
     uint32_t vni;
@@ -337,7 +466,9 @@ static int linkinfo_cb(const struct nlattr *attr, void *data)
 static int link_attr_cb(const struct nlattr *attr, void *data)
 {
     struct link_facts *facts = data;
-    if (mnl_attr_get_type(attr) == IFLA_MTU && mnl_attr_validate(attr, MNL_TYPE_U32) == 0)
+    if (mnl_attr_get_type(attr) == IFLA_IFNAME && mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) == 0)
+        snprintf(facts->name, sizeof(facts->name), "%s", mnl_attr_get_str(attr));
+    else if (mnl_attr_get_type(attr) == IFLA_MTU && mnl_attr_validate(attr, MNL_TYPE_U32) == 0)
         facts->mtu = (int)mnl_attr_get_u32(attr);
     else if (mnl_attr_get_type(attr) == IFLA_LINKINFO)
         mnl_attr_parse_nested(attr, linkinfo_cb, facts);
@@ -346,26 +477,61 @@ static int link_attr_cb(const struct nlattr *attr, void *data)
 
 static int link_msg_cb(const struct nlmsghdr *hdr, void *data)
 {
-    if (hdr->nlmsg_type != RTM_NEWLINK)
+    struct link_facts *facts = data;
+    if (hdr->nlmsg_type != RTM_NEWLINK || mnl_nlmsg_get_payload_len(hdr) < sizeof(struct ifinfomsg))
         return MNL_CB_OK;
-    mnl_attr_parse(hdr, sizeof(struct ifinfomsg), link_attr_cb, data);
+    const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(hdr);
+    facts->ifindex = ifi->ifi_index;
+    mnl_attr_parse(hdr, sizeof(*ifi), link_attr_cb, data);
     return MNL_CB_OK;
+}
+
+/* Asks the kernel about one link, by name or (name NULL) by index; the answer
+ * comes from the socket's namespace, whatever namespace the caller is in now.
+ * *kernel_errno tells a missing link (ENODEV) from other failures. */
+static int link_query(struct nl *nl, const char *name, int ifindex, struct link_facts *facts,
+                      int *kernel_errno)
+{
+    memset(facts, 0, sizeof(*facts));
+    struct nl_msg m;
+    /* NLM_F_ACK: a plain GET answers one message and no DONE; the ack ends the read. */
+    struct ifinfomsg *ifi = link_msg(nl, &m, RTM_GETLINK, NLM_F_ACK, name);
+    ifi->ifi_index = name ? 0 : ifindex;
+    mnl_attr_put_u32(m.hdr, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS); /* smaller answer */
+    if (mnl_socket_sendto(nl->sock, m.hdr, m.hdr->nlmsg_len) < 0) {
+        *kernel_errno = errno;
+        return -1;
+    }
+    return receive_until(nl, m.hdr->nlmsg_seq, link_msg_cb, facts, kernel_errno);
 }
 
 static int link_get(struct nl *nl, const char *name, struct link_facts *facts, struct weft_err *err)
 {
     if (nl->batching)
         return weft_errf(err, "netlink query inside a batch");
-    memset(facts, 0, sizeof(*facts));
-    struct nl_msg m;
-    /* NLM_F_ACK: a plain GET answers one message and no DONE; the ack ends the read. */
-    link_msg(nl, &m, RTM_GETLINK, NLM_F_ACK, name);
-    if (mnl_socket_sendto(nl->sock, m.hdr, m.hdr->nlmsg_len) < 0)
-        return weft_errf(err, "reading link %.15s: %s", name, strerror(errno));
     int kernel_errno;
-    if (receive_until(nl, m.hdr->nlmsg_seq, link_msg_cb, facts, &kernel_errno) < 0)
-        return weft_errf(err, "reading link %.15s: %s", name, strerror(kernel_errno));
+    if (link_query(nl, name, 0, facts, &kernel_errno) < 0) {
+        char why[WEFT_ERR_MAX / 2];
+        reason(nl, kernel_errno, why, sizeof(why));
+        return weft_errf(err, "reading link %.15s: %s", name, why);
+    }
     return 0;
+}
+
+/* Allowed inside a batch (no acks are outstanding between flushes): it answers
+ * from the kernel's present state, without the queued changes. */
+int nl_link_index(struct nl *nl, const char *name, int *ifindex, struct weft_err *err)
+{
+    struct link_facts facts;
+    int kernel_errno;
+    *ifindex = 0;
+    if (link_query(nl, name, 0, &facts, &kernel_errno) == 0) {
+        *ifindex = facts.ifindex;
+        return 0;
+    }
+    if (kernel_errno == ENODEV)
+        return 0;
+    return weft_errf(err, "looking up link %.15s: %s", name, strerror(kernel_errno));
 }
 
 int nl_link_get_mtu(struct nl *nl, const char *name, int *mtu, struct weft_err *err)
@@ -467,8 +633,8 @@ int nl_veth_create(struct nl *nl, const struct nl_veth_spec *spec, struct weft_e
     snprintf(what, sizeof(what), "creating veth %.15s/%.15s", spec->host_name, spec->peer_name);
     if (send_change(nl, &m, err, what) < 0)
         return -1;
-    if (nl->batching)
-        return 0;
+    if (nl->batching) /* queued right behind the creation; a batch cannot undo */
+        return nl_link_set_up(nl, spec->host_name, err);
     if (nl_link_set_up(nl, spec->host_name, err) < 0) {
         nl_link_delete(nl, spec->host_name, NULL); /* takes the peer with it */
         return -1;
@@ -532,8 +698,9 @@ int nl_bridge_fdb_del(struct nl *nl, int port_ifindex, const uint8_t mac[6], str
     nd->ndm_flags = NTF_MASTER;
     mnl_attr_put(m.hdr, NDA_LLADDR, 6, mac);
     char what[96];
-    fdb_what(what, sizeof(what), "forgetting learned", mac, 0);
-    return send_change_ignoring(nl, &m, ENOENT, err, what);
+    snprintf(what, sizeof(what), "forgetting learned fdb %02x:%02x:%02x:%02x:%02x:%02x", mac[0],
+             mac[1], mac[2], mac[3], mac[4], mac[5]);
+    return send_change_ignoring(nl, &m, EOPNOTSUPP, err, what);
 }
 
 static void neigh_msg(struct nl *nl, struct nl_msg *m, uint16_t type, uint16_t flags, int ifindex,
@@ -656,12 +823,13 @@ static int dump(struct nl *nl, uint16_t type, uint8_t family, mnl_cb_t cb, void 
     return 0;
 }
 
-static int ifname_of(int ifindex, char *ifname, int ifname_len, struct weft_err *err)
+static int ifname_of(struct nl *nl, int ifindex, char *ifname, int ifname_len, struct weft_err *err)
 {
-    char name[IF_NAMESIZE];
-    if (!if_indextoname((unsigned int)ifindex, name))
+    struct link_facts facts;
+    int kernel_errno;
+    if (link_query(nl, NULL, ifindex, &facts, &kernel_errno) < 0 || !facts.name[0])
         return weft_errf(err, "interface %d vanished", ifindex);
-    snprintf(ifname, (size_t)ifname_len, "%s", name);
+    snprintf(ifname, (size_t)ifname_len, "%s", facts.name);
     return 0;
 }
 
@@ -683,7 +851,7 @@ int nl_default_route_addr(struct nl *nl, uint32_t *ip, char *ifname, int ifname_
         addr = s.ip;
     }
     *ip = addr;
-    return ifname_of(route.oif, ifname, ifname_len, err);
+    return ifname_of(nl, route.oif, ifname, ifname_len, err);
 }
 
 int nl_addr_ifname(struct nl *nl, uint32_t ip, char *ifname, int ifname_len, struct weft_err *err)
@@ -696,5 +864,5 @@ int nl_addr_ifname(struct nl *nl, uint32_t ip, char *ifname, int ifname_len, str
         inet_ntop(AF_INET, &ip, text, sizeof(text));
         return weft_errf(err, "no interface holds %s", text);
     }
-    return ifname_of(s.ifindex, ifname, ifname_len, err);
+    return ifname_of(nl, s.ifindex, ifname, ifname_len, err);
 }

@@ -30,7 +30,9 @@ void nl_close(struct nl *nl);
 int nl_batch_begin(struct nl *nl);
 int nl_batch_end(struct nl *nl, struct weft_err *err);
 
-/* Interface index of name, or 0 when there is no such link (not an error). */
+/* Interface index of name, or 0 when there is no such link (not an error).
+ * Lookups answer from the namespace the socket was opened in. This one also
+ * answers inside a batch (from the kernel's present state, not the queue). */
 int nl_link_index(struct nl *nl, const char *name, int *ifindex, struct weft_err *err);
 /* Deletes a link by name; a missing link is not an error. */
 int nl_link_delete(struct nl *nl, const char *name, struct weft_err *err);

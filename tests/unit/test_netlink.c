@@ -5,8 +5,10 @@
  * network namespace (unshare); needs root.
  */
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <net/if.h>
 #include <sched.h>
+#include <unistd.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -154,6 +156,218 @@ static void batch_programs_many_entries_at_once(void **state)
     assert_int_equal(nl_link_delete(nl, "tvx0", &err), 0);
 }
 
+static void bridge_and_vxlan_carry_their_attributes(void **state)
+{
+    (void)state;
+    struct weft_err err = {""};
+    assert_int_equal(nl_bridge_create(nl, "tbr1", 1400, &err), 0);
+    int br;
+    assert_int_equal(nl_link_index(nl, "tbr1", &br, &err), 0);
+    assert_true(br > 0);
+    const char *j = look("ip -d -j link show tbr1");
+    assert_non_null(strstr(j, "\"mtu\":1400"));
+    assert_non_null(strstr(j, "\"stp_state\":0"));
+    assert_non_null(strstr(j, "\"forward_delay\":0"));
+
+    struct nl_vxlan_spec spec = {
+        .name = "tvx1", .vni = 4242, .dst_port = 4789, .mtu = 1400, .master_ifindex = br};
+    spec.local_ip = inet_addr("192.168.61.1");
+    assert_int_equal(nl_vxlan_create(nl, &spec, &err), 0);
+    j = look("ip -d -j link show tvx1");
+    assert_non_null(strstr(j, "\"id\":4242"));
+    assert_non_null(strstr(j, "\"local\":\"192.168.61.1\""));
+    assert_non_null(strstr(j, "\"port\":4789"));
+    assert_non_null(strstr(j, "\"learning\":false"));
+    assert_non_null(strstr(j, "\"proxy\":true"));
+    assert_non_null(strstr(j, "\"udp_csum\":true"));
+    assert_non_null(strstr(j, "\"mtu\":1400"));
+    assert_non_null(strstr(j, "\"master\":\"tbr1\""));
+    const char *data = strstr(j, "\"info_data\"");
+    assert_non_null(data);
+    assert_null(strstr(data, "\"group\"")); /* no multicast group, no fixed remote */
+    assert_null(strstr(data, "\"remote\""));
+
+    uint32_t vni = 0, local = 0;
+    assert_int_equal(nl_vxlan_get(nl, "tvx1", &vni, &local, &err), 0);
+    assert_int_equal(vni, 4242);
+    assert_int_equal(local, inet_addr("192.168.61.1"));
+    int mtu = 0;
+    assert_int_equal(nl_link_set_mtu(nl, "tvx1", 1300, &err), 0);
+    assert_int_equal(nl_link_get_mtu(nl, "tvx1", &mtu, &err), 0);
+    assert_int_equal(mtu, 1300);
+    assert_int_equal(nl_link_set_master(nl, "tvx1", 0, &err), 0);
+    assert_null(strstr(look("ip -d -j link show tvx1"), "\"master\""));
+
+    assert_int_equal(nl_vxlan_create(nl, &spec, &err), -1);
+    assert_string_equal(err.msg, "creating vxlan tvx1: File exists");
+    assert_int_equal(nl_vxlan_get(nl, "nosuch1", &vni, &local, &err), -1);
+    assert_non_null(strstr(err.msg, "reading link nosuch1: No such device"));
+    assert_int_equal(nl_link_delete(nl, "tvx1", &err), 0);
+    assert_int_equal(nl_link_delete(nl, "tbr1", &err), 0);
+    assert_int_equal(nl_link_index(nl, "tbr1", &br, &err), 0);
+    assert_int_equal(br, 0);
+}
+
+static void veth_pair_has_mtu_mac_master_and_host_end_up(void **state)
+{
+    (void)state;
+    struct weft_err err = {""};
+    assert_int_equal(nl_bridge_create(nl, "tbr2", 0, &err), 0);
+    int br;
+    assert_int_equal(nl_link_index(nl, "tbr2", &br, &err), 0);
+    const uint8_t mac[6] = {0x02, 0x42, 0x0a, 0x63, 0x00, 0x07};
+    struct nl_veth_spec spec = {
+        .host_name = "th2", .peer_name = "tc2", .peer_mac = mac, .mtu = 1450, .master_ifindex = br};
+    assert_int_equal(nl_veth_create(nl, &spec, &err), 0);
+    const char *j = look("ip -j link show th2");
+    assert_non_null(strstr(j, "\"mtu\":1450"));
+    assert_non_null(strstr(j, "\"master\":\"tbr2\""));
+    assert_non_null(strstr(j, ",\"UP\""));
+    j = look("ip -j link show tc2");
+    assert_non_null(strstr(j, "\"mtu\":1450"));
+    assert_non_null(strstr(j, "\"address\":\"02:42:0a:63:00:07\""));
+    assert_null(strstr(j, "\"master\""));
+    /* Deleting one end takes the pair. */
+    assert_int_equal(nl_link_delete(nl, "th2", &err), 0);
+    assert_null(strstr(look("ip link show"), "tc2"));
+
+    /* Inside a batch the host end is still brought up. */
+    assert_int_equal(nl_batch_begin(nl), 0);
+    assert_int_equal(nl_veth_create(nl, &spec, &err), 0);
+    assert_int_equal(nl_batch_end(nl, &err), 0);
+    assert_non_null(strstr(look("ip -j link show th2"), ",\"UP\""));
+    assert_int_equal(nl_link_delete(nl, "th2", &err), 0);
+    assert_int_equal(nl_link_delete(nl, "tbr2", &err), 0);
+}
+
+static void failed_veth_with_a_bad_peer_name_leaves_nothing(void **state)
+{
+    (void)state;
+    struct nl_veth_spec spec = {
+        .host_name = "newhost1", .peer_name = "peer-name-far-too-long", .mtu = 1450};
+    struct weft_err err = {""};
+    assert_int_equal(nl_veth_create(nl, &spec, &err), -1);
+    assert_non_null(strstr(err.msg, "creating veth newhost1/"));
+    const char *links = look("ip link show");
+    assert_null(strstr(links, "newhost1"));
+    assert_null(strstr(links, "peer-name"));
+    /* A master that does not exist fails the whole pair too. */
+    spec.peer_name = "newpeer1";
+    spec.master_ifindex = 999999;
+    assert_int_equal(nl_veth_create(nl, &spec, &err), -1);
+    links = look("ip link show");
+    assert_null(strstr(links, "newhost1"));
+    assert_null(strstr(links, "newpeer1"));
+}
+
+static void fdb_and_neighbour_add_replace_delete(void **state)
+{
+    (void)state;
+    struct weft_err err = {""};
+    struct nl_vxlan_spec spec = {.name = "tvx3", .vni = 3, .dst_port = 4789, .mtu = 1450};
+    spec.local_ip = inet_addr("192.168.62.1");
+    assert_int_equal(nl_vxlan_create(nl, &spec, &err), 0);
+    int vx;
+    assert_int_equal(nl_link_index(nl, "tvx3", &vx, &err), 0);
+    const uint8_t mac[6] = {0x02, 0x42, 0x0a, 0x01, 0x02, 0x03};
+    const uint8_t zero[6] = {0};
+    uint32_t b = inet_addr("192.168.62.2"), c = inet_addr("192.168.62.3");
+
+    /* Replace: the MAC moves from b to c, one entry. */
+    assert_int_equal(nl_fdb_add(nl, vx, mac, b, false, &err), 0);
+    assert_int_equal(nl_fdb_add(nl, vx, mac, c, false, &err), 0);
+    const char *fdb = look("bridge fdb show dev tvx3");
+    assert_int_equal(count_lines(fdb, "02:42:0a:01:02:03 dst"), 1);
+    assert_non_null(strstr(fdb, "02:42:0a:01:02:03 dst 192.168.62.3 self permanent"));
+
+    /* Append: flooding entries for two VTEPs sit side by side; appending again is fine. */
+    assert_int_equal(nl_fdb_add(nl, vx, zero, b, true, &err), 0);
+    assert_int_equal(nl_fdb_add(nl, vx, zero, c, true, &err), 0);
+    assert_int_equal(nl_fdb_add(nl, vx, zero, c, true, &err), 0);
+    fdb = look("bridge fdb show dev tvx3");
+    assert_int_equal(count_lines(fdb, "00:00:00:00:00:00 dst"), 2);
+    assert_non_null(strstr(fdb, "00:00:00:00:00:00 dst 192.168.62.2 self permanent"));
+    assert_non_null(strstr(fdb, "00:00:00:00:00:00 dst 192.168.62.3 self permanent"));
+
+    /* Neighbour: add, replace with another MAC, delete, delete again. */
+    const uint8_t mac2[6] = {0x02, 0x42, 0x0a, 0x01, 0x02, 0x04};
+    uint32_t ip = inet_addr("10.98.0.9");
+    assert_int_equal(nl_neigh_add(nl, vx, ip, mac, &err), 0);
+    assert_int_equal(nl_neigh_add(nl, vx, ip, mac2, &err), 0);
+    const char *neigh = look("ip neigh show dev tvx3");
+    assert_non_null(strstr(neigh, "10.98.0.9 lladdr 02:42:0a:01:02:04 PERMANENT"));
+    assert_int_equal(count_lines(neigh, "10.98.0.9 "), 1);
+    assert_int_equal(nl_neigh_del(nl, vx, ip, &err), 0);
+    assert_int_equal(nl_neigh_del(nl, vx, ip, &err), 0);
+    assert_null(strstr(look("ip neigh show dev tvx3"), "10.98.0.9 "));
+
+    assert_int_equal(nl_fdb_del(nl, vx, zero, b, &err), 0);
+    assert_int_equal(nl_fdb_del(nl, vx, zero, b, &err), 0);
+    assert_int_equal(nl_fdb_del(nl, vx, mac, c, &err), 0);
+    fdb = look("bridge fdb show dev tvx3");
+    assert_null(strstr(fdb, "00:00:00:00:00:00 dst 192.168.62.2"));
+    assert_non_null(strstr(fdb, "00:00:00:00:00:00 dst 192.168.62.3"));
+    assert_null(strstr(fdb, "02:42:0a:01:02:03"));
+    assert_int_equal(nl_bridge_fdb_del(nl, vx, mac, &err), 0); /* no bridge port: fine */
+
+    /* Errors name the entry; removing from a device that is gone is done. */
+    assert_int_equal(nl_neigh_add(nl, 999999, ip, mac, &err), -1);
+    assert_non_null(strstr(err.msg, "adding neighbour 10.98.0.9: No such device"));
+    assert_int_equal(nl_neigh_del(nl, 999999, ip, &err), 0);
+    assert_int_equal(nl_fdb_del(nl, 999999, mac, b, &err), 0);
+    assert_int_equal(nl_link_delete(nl, "tvx3", &err), 0);
+}
+
+/* The socket belongs to the namespace it was opened in: lookups answer from there
+ * even while the calling thread sits in another one. */
+static void lookups_follow_the_socket_namespace(void **state)
+{
+    (void)state;
+    struct weft_err err = {""};
+    assert_int_equal(nl_bridge_create(nl, "tbr4", 0, &err), 0);
+    int home = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+    assert_true(home >= 0);
+    assert_int_equal(unshare(CLONE_NEWNET), 0);
+    int ifindex = 0, mtu = 0;
+    int rc_index = nl_link_index(nl, "tbr4", &ifindex, &err);
+    int rc_mtu = nl_link_get_mtu(nl, "tbr4", &mtu, &err);
+    assert_int_equal(setns(home, CLONE_NEWNET), 0);
+    close(home);
+    assert_int_equal(rc_index, 0);
+    assert_true(ifindex > 0);
+    assert_int_equal(rc_mtu, 0);
+    assert_int_equal(mtu, 1500);
+    assert_int_equal(nl_link_delete(nl, "tbr4", &err), 0);
+}
+
+static void batches_larger_than_one_send(void **state)
+{
+    (void)state;
+    struct weft_err err = {""};
+    struct nl_vxlan_spec spec = {.name = "tvx5", .vni = 5, .dst_port = 4789, .mtu = 1450};
+    spec.local_ip = inet_addr("192.168.63.1");
+    assert_int_equal(nl_vxlan_create(nl, &spec, &err), 0);
+    int vx;
+    assert_int_equal(nl_link_index(nl, "tvx5", &vx, &err), 0);
+    /* 12000 requests: several flushes, by count and by size. */
+    assert_int_equal(nl_batch_begin(nl), 0);
+    for (int i = 0; i < 6000; i++) {
+        uint8_t mac[6] = {0x02, 0x42, 0x0c, 0x00, (uint8_t)(i >> 8), (uint8_t)i};
+        uint32_t ip = htonl(0x0a0c0000u | (uint32_t)(i + 1));
+        nl_fdb_add(nl, vx, mac, inet_addr("192.168.63.2"), false, &err);
+        nl_neigh_add(nl, vx, ip, mac, &err);
+    }
+    assert_int_equal(nl_batch_end(nl, &err), 0);
+    assert_int_equal(count_lines(look("bridge fdb show dev tvx5"), "dst 192.168.63.2"), 6000);
+    assert_int_equal(count_lines(look("ip neigh show dev tvx5"), "PERMANENT"), 6000);
+    /* Then plain requests still get their own answers. */
+    int mtu;
+    assert_int_equal(nl_link_get_mtu(nl, "tvx5", &mtu, &err), 0);
+    assert_int_equal(mtu, 1450);
+    assert_int_equal(nl_batch_end(nl, &err), -1); /* none open */
+    assert_int_equal(nl_link_delete(nl, "tvx5", &err), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -162,6 +376,12 @@ int main(void)
         cmocka_unit_test(kernel_errors_name_the_change),
         cmocka_unit_test(failed_veth_leaves_nothing),
         cmocka_unit_test(batch_programs_many_entries_at_once),
+        cmocka_unit_test(bridge_and_vxlan_carry_their_attributes),
+        cmocka_unit_test(veth_pair_has_mtu_mac_master_and_host_end_up),
+        cmocka_unit_test(failed_veth_with_a_bad_peer_name_leaves_nothing),
+        cmocka_unit_test(fdb_and_neighbour_add_replace_delete),
+        cmocka_unit_test(lookups_follow_the_socket_namespace),
+        cmocka_unit_test(batches_larger_than_one_send),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -4,7 +4,9 @@
  * touches nothing on the host and leaves nothing behind. Needs root.
  */
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <sched.h>
+#include <unistd.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -98,6 +100,22 @@ static void ensure_refuses_a_device_with_another_vni(void **state)
     assert_int_equal(system("ip link del wvx44"), 0);
 }
 
+static void ensure_rebuilds_the_vxlan_when_the_host_address_changed(void **state)
+{
+    (void)state;
+    struct overlay_devices first, second;
+    struct weft_err err = {""};
+    assert_int_equal(overlay_ensure(nl, 45, vtep_local, 1450, &first, &err), 0);
+    assert_int_equal(overlay_ensure(nl, 45, vtep_b, 1400, &second, &err), 0);
+    assert_int_equal(first.bridge_ifindex, second.bridge_ifindex);
+    const char *vx = look("ip -d link show wvx45");
+    assert_non_null(strstr(vx, "local 192.168.200.2"));
+    assert_non_null(strstr(vx, "mtu 1400"));
+    assert_non_null(strstr(vx, "master wbr45"));
+    assert_non_null(strstr(look("ip link show wbr45"), "mtu 1400"));
+    assert_int_equal(overlay_remove(nl, 45, &err), 0);
+}
+
 static void endpoint_veth_carries_mac_mtu_and_master(void **state)
 {
     (void)state;
@@ -171,16 +189,201 @@ static void remove_takes_both_devices(void **state)
     assert_int_equal(overlay_remove(nl, 42, &err), 0);
 }
 
+/* ---------- the data path across two hosts ---------- */
+
+/* A fresh anonymous network namespace with lo up, held by the returned fd (not
+ * close-on-exec, so `ip ... netns /proc/self/fd/N` in a child can name it). It
+ * vanishes when the fd closes or this process exits; the caller stays where it was. */
+static int new_netns(void)
+{
+    int home = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+    if (home < 0 || unshare(CLONE_NEWNET) < 0)
+        return -1;
+    int fd = open("/proc/self/ns/net", O_RDONLY);
+    if (system("ip link set lo up") != 0 || setns(home, CLONE_NEWNET) < 0) {
+        close(home);
+        return -1;
+    }
+    close(home);
+    return fd;
+}
+
+/* Runs a shell command inside namespace ns; returns its exit status. */
+static int in_ns(int ns, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int in_ns(int ns, const char *fmt, ...)
+{
+    char cmd[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof(cmd), fmt, ap);
+    va_end(ap);
+    int home = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+    if (home < 0 || setns(ns, CLONE_NEWNET) < 0)
+        return -1;
+    int rc = system(cmd);
+    if (setns(home, CLONE_NEWNET) < 0)
+        rc = -1;
+    close(home);
+    return rc;
+}
+
+/* An nl socket bound to namespace ns: every later call acts there. */
+static struct nl *nl_in(int ns)
+{
+    struct nl *out = NULL;
+    struct weft_err err;
+    int home = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+    if (home < 0 || setns(ns, CLONE_NEWNET) < 0)
+        return NULL;
+    if (nl_open(&out, &err) < 0)
+        out = NULL;
+    if (setns(home, CLONE_NEWNET) < 0) {
+        nl_close(out);
+        out = NULL;
+    }
+    close(home);
+    return out;
+}
+
+/* One side: the host namespace with its underlay address and the overlay,
+ * plus a "container" namespace holding the endpoint, as Docker leaves it. */
+struct side {
+    int host_ns, ctr_ns;
+    struct nl *nl;
+    struct overlay_devices dev;
+    const char *underlay, *vtep, *ip, *endpoint_id;
+    uint8_t mac[6];
+};
+
+static void side_up(struct side *s, uint32_t vni)
+{
+    struct weft_err err = {""};
+    assert_int_equal(in_ns(s->host_ns, "ip addr add %s/24 dev %s && ip link set %s up", s->vtep,
+                           s->underlay, s->underlay),
+                     0);
+    s->nl = nl_in(s->host_ns);
+    assert_non_null(s->nl);
+    assert_int_equal(overlay_ensure(s->nl, vni, inet_addr(s->vtep), 1500 - OVERLAY_VXLAN_OVERHEAD,
+                                    &s->dev, &err),
+                     0);
+    assert_int_equal(overlay_endpoint_create(s->nl, vni, s->endpoint_id, s->mac,
+                                             1500 - OVERLAY_VXLAN_OVERHEAD, &err),
+                     0);
+    char host_name[IF_NAMESIZE], peer_name[IF_NAMESIZE];
+    overlay_endpoint_names(s->endpoint_id, host_name, peer_name);
+    /* What Docker does with the peer end. */
+    assert_int_equal(
+        in_ns(s->host_ns, "ip link set %s netns /proc/self/fd/%d", peer_name, s->ctr_ns), 0);
+    assert_int_equal(in_ns(s->ctr_ns,
+                           "ip link set %s name eth0 && ip addr add %s/24 dev eth0 && "
+                           "ip link set eth0 up",
+                           peer_name, s->ip),
+                     0);
+}
+
+/* Pings from one container to an address, a few tries (links take a moment to come up). */
+static bool pings(int ns, const char *args, const char *ip)
+{
+    for (int i = 0; i < 10; i++)
+        if (in_ns(ns, "ping -n -q -c 1 -W 1 %s %s >/dev/null 2>&1", args, ip) == 0)
+            return true;
+    return false;
+}
+
+static void containers_on_two_hosts_talk_over_vxlan(void **state)
+{
+    (void)state;
+    struct side a = {.underlay = "ula",
+                     .vtep = "192.168.200.1",
+                     .ip = "10.99.0.1",
+                     .endpoint_id = "aaaaaaaaaaaa0001",
+                     .mac = {0x02, 0x42, 0x0a, 0x63, 0, 1}};
+    struct side b = {.underlay = "ulb",
+                     .vtep = "192.168.200.2",
+                     .ip = "10.99.0.2",
+                     .endpoint_id = "bbbbbbbbbbbb0002",
+                     .mac = {0x02, 0x42, 0x0a, 0x63, 0, 2}};
+    a.host_ns = new_netns();
+    a.ctr_ns = new_netns();
+    b.host_ns = new_netns();
+    b.ctr_ns = new_netns();
+    assert_true(a.host_ns >= 0 && a.ctr_ns >= 0 && b.host_ns >= 0 && b.ctr_ns >= 0);
+    /* The underlay: one veth between the two host namespaces. */
+    assert_int_equal(system("ip link add ula type veth peer name ulb"), 0);
+    char cmd[256];
+    snprintf(cmd, sizeof(cmd),
+             "ip link set ula netns /proc/self/fd/%d && "
+             "ip link set ulb netns /proc/self/fd/%d",
+             a.host_ns, b.host_ns);
+    assert_int_equal(system(cmd), 0);
+    side_up(&a, 4242);
+    side_up(&b, 4242);
+    assert_true(pings(a.host_ns, "", b.vtep));
+
+    struct weft_err err = {""};
+    /* Flooding entries alone carry unknown unicast: with the neighbours pinned in
+     * the containers (vxlan proxy ARP has no entries yet), the ping crosses. */
+    assert_int_equal(overlay_flood_add(a.nl, a.dev.vxlan_ifindex, inet_addr(b.vtep), &err), 0);
+    assert_int_equal(overlay_flood_add(b.nl, b.dev.vxlan_ifindex, inet_addr(a.vtep), &err), 0);
+    assert_int_equal(in_ns(a.ctr_ns, "ip neigh replace %s lladdr 02:42:0a:63:00:02 dev eth0", b.ip),
+                     0);
+    assert_int_equal(in_ns(b.ctr_ns, "ip neigh replace %s lladdr 02:42:0a:63:00:01 dev eth0", a.ip),
+                     0);
+    assert_true(pings(a.ctr_ns, "", b.ip));
+
+    /* Peer entries: ARP answered by the local vxlan device, frames sent straight to the VTEP. */
+    assert_int_equal(in_ns(a.ctr_ns, "ip neigh flush dev eth0"), 0);
+    assert_int_equal(in_ns(b.ctr_ns, "ip neigh flush dev eth0"), 0);
+    assert_int_equal(overlay_peer_add(a.nl, a.dev.vxlan_ifindex, inet_addr(b.ip), b.mac,
+                                      inet_addr(b.vtep), &err),
+                     0);
+    assert_int_equal(overlay_peer_add(b.nl, b.dev.vxlan_ifindex, inet_addr(a.ip), a.mac,
+                                      inet_addr(a.vtep), &err),
+                     0);
+    assert_true(pings(a.ctr_ns, "", b.ip));
+    assert_true(pings(b.ctr_ns, "", a.ip));
+    /* The full MTU (1450: 1422 bytes of ICMP data) crosses unfragmented; one more does not fit. */
+    assert_true(pings(a.ctr_ns, "-M do -s 1422", b.ip));
+    assert_int_not_equal(
+        in_ns(a.ctr_ns, "ping -n -q -c 1 -W 1 -M do -s 1423 %s >/dev/null 2>&1", b.ip), 0);
+    /* The packets went through the tunnel. */
+    snprintf(cmd, sizeof(cmd), "ip -s -j link show %s", a.dev.vxlan);
+    int home = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+    assert_int_equal(setns(a.host_ns, CLONE_NEWNET), 0);
+    const char *stats = look(cmd);
+    assert_int_equal(setns(home, CLONE_NEWNET), 0);
+    close(home);
+    assert_non_null(strstr(stats, "\"tx\":{\"bytes\":"));
+    assert_null(strstr(stats, "\"tx\":{\"bytes\":0,"));
+
+    /* Withdrawn peer and flood entries: the containers no longer reach each other. */
+    assert_int_equal(overlay_peer_del(a.nl, a.dev.vxlan_ifindex, inet_addr(b.ip), b.mac,
+                                      inet_addr(b.vtep), &err),
+                     0);
+    assert_int_equal(overlay_flood_del(a.nl, a.dev.vxlan_ifindex, inet_addr(b.vtep), &err), 0);
+    assert_int_equal(in_ns(a.ctr_ns, "ip neigh flush dev eth0"), 0);
+    assert_int_not_equal(in_ns(a.ctr_ns, "ping -n -q -c 1 -W 1 %s >/dev/null 2>&1", b.ip), 0);
+
+    nl_close(a.nl);
+    nl_close(b.nl);
+    close(a.host_ns);
+    close(a.ctr_ns);
+    close(b.host_ns);
+    close(b.ctr_ns);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(ensure_creates_bridge_and_vxlan),
         cmocka_unit_test(ensure_adopts_existing_devices),
         cmocka_unit_test(ensure_refuses_a_device_with_another_vni),
+        cmocka_unit_test(ensure_rebuilds_the_vxlan_when_the_host_address_changed),
         cmocka_unit_test(endpoint_veth_carries_mac_mtu_and_master),
         cmocka_unit_test(endpoint_needs_the_overlay),
         cmocka_unit_test(peers_and_flooding_entries),
         cmocka_unit_test(remove_takes_both_devices),
+        cmocka_unit_test(containers_on_two_hosts_talk_over_vxlan),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
