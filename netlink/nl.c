@@ -579,6 +579,15 @@ static struct link_nests new_link_begin(struct nl *nl, struct nl_msg *m, const c
     return n;
 }
 
+/* The kernel only says "Numerical result out of range" for a long name. */
+static int check_name(const char *name, struct weft_err *err)
+{
+    if (!name || !name[0] || strlen(name) >= IF_NAMESIZE)
+        return weft_errf(err, "interface name \"%s\" must have 1 to %d characters",
+                         name ? name : "", IF_NAMESIZE - 1);
+    return 0;
+}
+
 static void new_link_end(struct nl_msg *m, struct link_nests n)
 {
     mnl_attr_nest_end(m->hdr, n.data);
@@ -587,6 +596,8 @@ static void new_link_end(struct nl_msg *m, struct link_nests n)
 
 int nl_bridge_create(struct nl *nl, const char *name, int mtu, struct weft_err *err)
 {
+    if (check_name(name, err) < 0)
+        return -1;
     struct nl_msg m;
     struct link_nests nests = new_link_begin(nl, &m, name, "bridge", mtu, 0);
     mnl_attr_put_u32(m.hdr, IFLA_BR_STP_STATE, 0);
@@ -599,6 +610,8 @@ int nl_bridge_create(struct nl *nl, const char *name, int mtu, struct weft_err *
 
 int nl_vxlan_create(struct nl *nl, const struct nl_vxlan_spec *spec, struct weft_err *err)
 {
+    if (check_name(spec->name, err) < 0)
+        return -1;
     struct nl_msg m;
     struct link_nests nests =
         new_link_begin(nl, &m, spec->name, "vxlan", spec->mtu, spec->master_ifindex);
@@ -616,6 +629,8 @@ int nl_vxlan_create(struct nl *nl, const struct nl_vxlan_spec *spec, struct weft
 
 int nl_veth_create(struct nl *nl, const struct nl_veth_spec *spec, struct weft_err *err)
 {
+    if (check_name(spec->host_name, err) < 0 || check_name(spec->peer_name, err) < 0)
+        return -1;
     struct nl_msg m;
     struct link_nests nests =
         new_link_begin(nl, &m, spec->host_name, "veth", spec->mtu, spec->master_ifindex);
