@@ -1,0 +1,196 @@
+/*
+ * fake_domain.c: the fuzz build's fabric_* and ipam_* (see fake_domain.h).
+ * Linked instead of fabric/ and ipam/ipam.c, never into the daemon or tests.
+ */
+#include "tests/fuzz/fake_domain.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "driver/request.h"
+#include "ipam/ipam.h"
+
+/* Only their addresses are used. */
+static char fabric_token, etcd_token;
+
+struct fabric *fake_fabric(void)
+{
+    return (struct fabric *)&fabric_token;
+}
+
+struct etcd *fake_etcd(void)
+{
+    return (struct etcd *)&etcd_token;
+}
+
+static void check_handle(const void *handle, const void *token)
+{
+    if (handle != token)
+        abort(); /* the driver must not call the domain without it (driver_need_*) */
+}
+
+/* A validated ID: 1 to 64 ASCII letters and digits, terminated. */
+static void check_id(const char *id)
+{
+    size_t len = strnlen(id, FABRIC_ID_MAX);
+    if (len == 0 || len >= FABRIC_ID_MAX)
+        abort();
+    for (size_t i = 0; i < len; i++) {
+        if (!isascii((unsigned char)id[i]) || !isalnum((unsigned char)id[i]))
+            abort();
+    }
+}
+
+/* A validated pool: parses, and is already in canonical form. */
+static void check_pool(const char *pool, struct cidr *out)
+{
+    char canonical[CIDR_STR_MAX];
+    if (strnlen(pool, CIDR_STR_MAX) >= CIDR_STR_MAX || cidr_parse_subnet(pool, out, NULL) < 0)
+        abort();
+    cidr_format_subnet(out, canonical);
+    if (strcmp(canonical, pool) != 0)
+        abort();
+}
+
+/* Deterministic outcome: about half the IDs "exist". */
+static int outcome(const char *id, const char *what, struct weft_err *err)
+{
+    unsigned sum = 0;
+    for (const char *p = id; *p; p++)
+        sum += (unsigned char)*p;
+    if (sum & 1)
+        return weft_errf(err, "fake: %s %s does not exist", what, id);
+    return 0;
+}
+
+int fabric_network_create(struct fabric *fabric, const struct fabric_network_spec *spec,
+                          struct weft_err *err)
+{
+    struct cidr subnet;
+    check_handle(fabric, &fabric_token);
+    check_id(spec->network_id);
+    check_pool(spec->subnet, &subnet);
+    if (spec->vni > FABRIC_VNI_MAX)
+        abort();
+    if (spec->mtu != 0 && (spec->mtu < REQUEST_MTU_MIN || spec->mtu > REQUEST_MTU_MAX))
+        abort();
+    return outcome(spec->network_id, "network", err);
+}
+
+int fabric_network_delete(struct fabric *fabric, const char *network_id, struct weft_err *err)
+{
+    check_handle(fabric, &fabric_token);
+    check_id(network_id);
+    return outcome(network_id, "network", err);
+}
+
+int fabric_endpoint_create(struct fabric *fabric, const struct fabric_endpoint_spec *spec,
+                           uint8_t mac_out[6], struct weft_err *err)
+{
+    check_handle(fabric, &fabric_token);
+    check_id(spec->network_id);
+    check_id(spec->endpoint_id);
+    if (spec->prefix_len < 0 || spec->prefix_len > 32)
+        abort();
+    if (spec->has_mac && (spec->mac[0] & 1))
+        abort(); /* multicast: cidr_parse_mac refuses it */
+    static const uint8_t derived[6] = {0x02, 0x42, 0x0a, 0x4d, 0x00, 0x05};
+    memcpy(mac_out, spec->has_mac ? spec->mac : derived, 6);
+    return outcome(spec->endpoint_id, "endpoint", err);
+}
+
+int fabric_endpoint_delete(struct fabric *fabric, const char *network_id, const char *endpoint_id,
+                           struct weft_err *err)
+{
+    check_handle(fabric, &fabric_token);
+    check_id(network_id);
+    check_id(endpoint_id);
+    return outcome(endpoint_id, "endpoint", err);
+}
+
+int fabric_join(struct fabric *fabric, const char *network_id, const char *endpoint_id,
+                struct fabric_join_info *out, struct weft_err *err)
+{
+    check_handle(fabric, &fabric_token);
+    check_id(network_id);
+    check_id(endpoint_id);
+    snprintf(out->src_name, sizeof(out->src_name), "wvc%.8s", endpoint_id);
+    return outcome(endpoint_id, "endpoint", err);
+}
+
+int fabric_leave(struct fabric *fabric, const char *network_id, const char *endpoint_id,
+                 struct weft_err *err)
+{
+    check_handle(fabric, &fabric_token);
+    check_id(network_id);
+    check_id(endpoint_id);
+    return outcome(endpoint_id, "endpoint", err);
+}
+
+int fabric_endpoint_info(struct fabric *fabric, const char *network_id, const char *endpoint_id,
+                         struct fabric_endpoint_info *out, struct weft_err *err)
+{
+    check_handle(fabric, &fabric_token);
+    check_id(network_id);
+    check_id(endpoint_id);
+    snprintf(out->ip, sizeof(out->ip), "10.77.0.5/24");
+    snprintf(out->mac, sizeof(out->mac), "02:42:0a:4d:00:05");
+    snprintf(out->vtep, sizeof(out->vtep), "192.168.77.1");
+    snprintf(out->bridge, sizeof(out->bridge), "wbr%.8s", network_id);
+    snprintf(out->vxlan, sizeof(out->vxlan), "wvx%.8s", network_id);
+    out->vni = 4242;
+    out->mtu = 1450;
+    return outcome(endpoint_id, "endpoint", err);
+}
+
+/* The real one is pure; this repeats its contract (refuse empty, canonicalize). */
+int ipam_request_pool(const char *requested, char pool_id[CIDR_STR_MAX], struct weft_err *err)
+{
+    struct cidr c;
+    if (!requested || !*requested)
+        return weft_errf(err, "fake: weft needs --subnet");
+    if (cidr_parse_subnet(requested, &c, err) < 0)
+        return -1;
+    cidr_format_subnet(&c, pool_id);
+    return 0;
+}
+
+int ipam_request_address(struct etcd *etcd, const char *pool_id, const char *host,
+                         const char *wanted, bool gateway, char out[CIDR_STR_MAX],
+                         struct weft_err *err)
+{
+    struct cidr pool;
+    uint32_t ip;
+    check_handle(etcd, &etcd_token);
+    check_pool(pool_id, &pool);
+    if (!host || !*host)
+        abort();
+    if (wanted && *wanted) {
+        if (cidr_parse_ip(wanted, &ip, NULL) < 0)
+            abort(); /* request.c parses it first */
+        if (!cidr_contains(&pool, ip) || cidr_is_reserved(&pool, ip))
+            return weft_errf(err, "fake: %s is not a host address of %s", wanted, pool_id);
+    } else {
+        ip = gateway ? cidr_first_host(&pool) : cidr_last_host(&pool);
+    }
+    char text[CIDR_STR_MAX];
+    cidr_format_ip(ip, text);
+    snprintf(out, CIDR_STR_MAX, "%.15s/%d", text, pool.prefix_len);
+    return 0;
+}
+
+int ipam_release_address(struct etcd *etcd, const char *pool_id, const char *ip,
+                         struct weft_err *err)
+{
+    struct cidr pool;
+    uint32_t addr;
+    check_handle(etcd, &etcd_token);
+    check_pool(pool_id, &pool);
+    if (cidr_parse_ip(ip, &addr, NULL) < 0)
+        abort();
+    if (!cidr_contains(&pool, addr))
+        return weft_errf(err, "fake: %s is not in pool %s", ip, pool_id);
+    return 0;
+}
