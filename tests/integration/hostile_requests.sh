@@ -44,7 +44,8 @@ deep() { # N: N nested arrays
 }
 
 # Rows: PATH <TAB> BODY <TAB> a fragment the Err must contain (case-insensitive).
-# BODY @big / @deep stand for a 2 MiB body and 20 000-deep nesting.
+# BODY @big / @deep stand for a 2 MiB body and 20 000-deep nesting, @deep65 for one
+# level past the limit, @empty for no body at all, @utf8 for a string that is not UTF-8.
 rows=$(cat <<ROWS
 NetworkDriver.CreateNetwork	{	JSON
 NetworkDriver.CreateNetwork	not json at all	JSON
@@ -110,6 +111,65 @@ IpamDriver.RequestAddress	{"PoolID":"$SUBNET","Options":{"RequestAddressType":7}
 IpamDriver.ReleaseAddress	{"PoolID":"$SUBNET","Address":"10.99.0.1"}	not in pool
 IpamDriver.ReleaseAddress	{"PoolID":"$SUBNET","Address":"10.77.0.1/24"}	10.77.0.1/24
 IpamDriver.ReleasePool	{"PoolID":"garbage"}	garbage
+NetworkDriver.CreateNetwork	@empty	NetworkID
+NetworkDriver.CreateNetwork	@utf8	not valid JSON
+NetworkDriver.CreateNetwork	{"NetworkID":"a","NetworkID":"b"}	duplicate
+NetworkDriver.CreateNetwork	{} {}	not valid JSON
+NetworkDriver.CreateNetwork	@deep65	deeper than
+NetworkDriver.CreateNetwork	{"NetworkID":"$unknown$unknown"}	too long
+NetworkDriver.CreateNetwork	{"NetworkID":"$unknown","Options":"vni=5","IPv4Data":[{"AddressSpace":"weft","Pool":"10.78.0.0/24"}]}	Options
+NetworkDriver.CreateNetwork	{"NetworkID":"$unknown","IPv4Data":{"AddressSpace":"weft","Pool":"10.78.0.0/24"}}	IPv4Data
+NetworkDriver.CreateNetwork	{"NetworkID":"$unknown","IPv4Data":[{"AddressSpace":"weft","Pool":"10.78.0.0/7"}]}	10.78.0.0/7
+NetworkDriver.CreateNetwork	{"NetworkID":"$unknown","IPv4Data":[{"AddressSpace":"weft","Pool":"10.78.0.0/-1"}]}	10.78.0.0/-1
+NetworkDriver.CreateNetwork	{"NetworkID":"$unknown","IPv4Data":[{"AddressSpace":"weft","Pool":"\$(reboot)/24"}]}	not a valid IPv4
+NetworkDriver.CreateNetwork	{"NetworkID":"$unknown","IPv4Data":[{"AddressSpace":"weft","Pool":"10.78.0.0/24\u0000x"}]}	not valid JSON
+NetworkDriver.CreateNetwork	{"NetworkID":"$unknown","Options":{"com.docker.network.generic":{"vni":5}},"IPv4Data":[{"AddressSpace":"weft","Pool":"10.78.0.0/24"}]}	must be a string
+NetworkDriver.CreateNetwork	{"NetworkID":"$unknown","Options":{"com.docker.network.generic":{"vni":"-1"}},"IPv4Data":[{"AddressSpace":"weft","Pool":"10.78.0.0/24"}]}	vni
+NetworkDriver.CreateNetwork	{"NetworkID":"$unknown","Options":{"com.docker.network.generic":{"vni":"99999999999"}},"IPv4Data":[{"AddressSpace":"weft","Pool":"10.78.0.0/24"}]}	vni
+NetworkDriver.CreateNetwork	{"NetworkID":"$unknown","Options":{"com.docker.network.generic":{"mtu":"575"}},"IPv4Data":[{"AddressSpace":"weft","Pool":"10.78.0.0/24"}]}	mtu
+NetworkDriver.CreateNetwork	{"NetworkID":"$unknown","Options":{"com.docker.network.generic":{"mtu":"9001"}},"IPv4Data":[{"AddressSpace":"weft","Pool":"10.78.0.0/24"}]}	mtu
+NetworkDriver.CreateNetwork	{"NetworkID":"$unknown","Options":{"com.docker.network.generic":{"mtu":" 1400"}},"IPv4Data":[{"AddressSpace":"weft","Pool":"10.78.0.0/24"}]}	mtu
+NetworkDriver.CreateNetwork	{"NetworkID":"$unknown","Options":{"com.docker.network.enable_ipv6":"yes"},"IPv4Data":[{"AddressSpace":"weft","Pool":"10.78.0.0/24"}]}	boolean
+NetworkDriver.DeleteNetwork	@empty	NetworkID
+NetworkDriver.DeleteNetwork	{"NetworkID":"\`reboot\`"}	not a Docker ID
+NetworkDriver.CreateEndpoint	@empty	NetworkID
+NetworkDriver.CreateEndpoint	{"NetworkID":"$nid","EndpointID":"$unknown"}	IPv4 address
+NetworkDriver.CreateEndpoint	{"NetworkID":"$nid","EndpointID":"$unknown","Interface":{"Address":"10.77.0.5"}}	prefix length
+NetworkDriver.CreateEndpoint	{"NetworkID":"$nid","EndpointID":"$unknown","Interface":{"Address":"10.77.0.5/33"}}	10.77.0.5/33
+NetworkDriver.CreateEndpoint	{"NetworkID":"$nid","EndpointID":"$unknown","Interface":{"Address":"\$(reboot)"}}	\$(reboot)
+NetworkDriver.CreateEndpoint	{"NetworkID":"$nid","EndpointID":"$unknown","Interface":{"Address":5}}	must be a string
+NetworkDriver.CreateEndpoint	{"NetworkID":"$nid","EndpointID":"$unknown","Interface":{"Address":"10.77.0.5/24","MacAddress":"00:00:00:00:00:00"}}	not a usable
+NetworkDriver.CreateEndpoint	{"NetworkID":"$nid","EndpointID":"$unknown","Interface":{"Address":"10.77.0.5/24","MacAddress":"02:42:0a:4d:00"}}	not a MAC
+NetworkDriver.CreateEndpoint	{"NetworkID":"$nid","EndpointID":"$unknown","Interface":{"Address":"10.77.0.5/24","MacAddress":"02:42:0a:4d:00:05:06"}}	not a MAC
+NetworkDriver.CreateEndpoint	{"NetworkID":"$nid","EndpointID":"$unknown","Interface":{"Address":"10.77.0.5/24","MacAddress":"02-42-0a-4d-00-05"}}	not a MAC
+NetworkDriver.CreateEndpoint	{"NetworkID":"$nid","EndpointID":"$unknown","Interface":{"Address":"10.77.0.5/24","MacAddress":"../../etc/passwd"}}	not a MAC
+NetworkDriver.CreateEndpoint	{"NetworkID":"$nid","EndpointID":"a b","Interface":{"Address":"10.77.0.5/24"}}	not a Docker ID
+NetworkDriver.EndpointOperInfo	@empty	NetworkID
+NetworkDriver.EndpointOperInfo	{"NetworkID":"$unknown","EndpointID":"$eid"}	not a weft network
+NetworkDriver.Join	@empty	NetworkID
+NetworkDriver.Join	{"NetworkID":"$nid","EndpointID":"$eid\u0000"}	not valid JSON
+NetworkDriver.Leave	@empty	NetworkID
+NetworkDriver.Leave	{"NetworkID":"$nid","EndpointID":"$unknown"}	does not exist
+NetworkDriver.Leave	{"NetworkID":"$unknown","EndpointID":"$eid"}	not a weft network
+NetworkDriver.DeleteEndpoint	@empty	NetworkID
+NetworkDriver.DeleteEndpoint	{"NetworkID":"$nid","EndpointID":"../../etc/passwd"}	not a Docker ID
+NetworkDriver.DeleteEndpoint	{"NetworkID":"$unknown","EndpointID":"$eid"}	not a weft network
+NetworkDriver.FreeNetwork	{"NetworkID":"$nid"}	Swarm
+IpamDriver.RequestPool	@empty	--subnet
+IpamDriver.RequestPool	{"AddressSpace":"weft","Pool":"$SUBNET","V6":"no"}	boolean
+IpamDriver.RequestPool	{"AddressSpace":"weft","Pool":"\$(reboot)"}	not a valid IPv4
+IpamDriver.RequestAddress	@empty	PoolID
+IpamDriver.RequestAddress	{"PoolID":"fd00::/64","Address":""}	IPv6
+IpamDriver.RequestAddress	{"PoolID":"$SUBNET","Address":"fd00::5"}	IPv6
+IpamDriver.RequestAddress	{"PoolID":"$SUBNET","Address":"10.77.0.0"}	not a host address
+IpamDriver.RequestAddress	{"PoolID":"$SUBNET","Address":"10.99.0.5"}	10.99.0.5
+IpamDriver.RequestAddress	{"PoolID":"$SUBNET","Address":"\$(reboot)"}	not a valid IPv4
+IpamDriver.RequestAddress	{"PoolID":null}	PoolID
+IpamDriver.ReleaseAddress	@empty	PoolID
+IpamDriver.ReleaseAddress	{"PoolID":"$SUBNET"}	Address
+IpamDriver.ReleaseAddress	{"PoolID":"$SUBNET","Address":"10.77.0.5\u0000"}	not valid JSON
+IpamDriver.ReleasePool	@empty	PoolID
+IpamDriver.ReleasePool	{"PoolID":"../../etc/passwd"}	../../etc/passwd
 ROWS
 )
 
@@ -118,11 +178,16 @@ head -c $((2 * 1024 * 1024)) /dev/zero | tr '\0' ' ' >"$big"
 deep 20000 >"$deepf"
 
 before=$(snapshot)
+# The comparison means something only if the snapshot sees the endpoint, in the store and the kernel.
+grep -q "/weft/.*$eid" <<<"$before" && grep -q "^wh${eid:0:10}" <<<"$before" || fail "snapshot misses endpoint $eid: $before"
 n=0
 while IFS=$'\t' read -r path body want; do
     case "$body" in
     @big) cp "$big" "$req" ;;
     @deep) cp "$deepf" "$req" ;;
+    @deep65) { printf '{"NetworkID":'; deep 64; printf '}'; } >"$req" ;;
+    @empty) : >"$req" ;;
+    @utf8) printf '{"NetworkID":"ab\xff\xfe"}' >"$req" ;;
     *) printf '%s' "$body" >"$req" ;;
     esac
     answer=$(raw POST "$path" "$req")
@@ -134,12 +199,18 @@ while IFS=$'\t' read -r path body want; do
     kill -0 "$(sim_weft_pid A)" || fail "daemon died on row $((n + 1)) $path $body"
     n=$((n + 1))
 done <<<"$rows"
-printf '{}' >"$req"
-answer=$(raw GET NetworkDriver.GetCapabilities "$req")
-[[ "$answer" == 405* ]] && grep -q '"Err"' <<<"$answer" || fail "GET answered: $answer"
-n=$((n + 1))
+# Anything but POST, with or without a valid body.
+printf '{"NetworkID":"%s"}' "$unknown" >"$req"
+for call in GET:NetworkDriver.GetCapabilities GET:NetworkDriver.CreateNetwork PUT:Plugin.Activate \
+    DELETE:NetworkDriver.DeleteNetwork; do
+    answer=$(raw "${call%%:*}" "${call#*:}" "$req")
+    [[ "$answer" == 405* ]] && grep -q '"Err" *: *"[^"]*POST' <<<"$answer" ||
+        fail "${call%%:*} ${call#*:} answered: $answer"
+    n=$((n + 1))
+done
 echo "ok   $n hostile requests, each a clear Err, daemon up"
 after=$(snapshot)
+[ -z "${HOSTILE_DUMP:-}" ] || echo "$after"
 [ "$before" = "$after" ] || { diff <(echo "$before") <(echo "$after") >&2; fail "state changed"; }
 echo "ok   store and kernel state unchanged"
 sim_weft_stop A || fail "weft needed SIGKILL"
