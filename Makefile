@@ -103,7 +103,9 @@ $(BUILD)/fuzz_requests: tests/fuzz/fuzz_requests.c $(FUZZ_SRCS) $(HDRS) tests/fu
 	clang $(WEFT_CFLAGS) $(FUZZ_FLAGS) $< $(FUZZ_SRCS) -o $@ $(PKG_LIBS)
 
 # Runs the fuzzer for FUZZ_SECONDS, growing tests/fuzz/corpus.
-fuzz: $(BUILD)/fuzz_requests
+fuzz:
+	@scripts/install-deps.sh fuzz
+	@$(MAKE) --no-print-directory $(BUILD)/fuzz_requests
 	@mkdir -p $(BUILD)/fuzz-artifacts
 	WEFT_LOG_LEVEL=off $(BUILD)/fuzz_requests -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 \
 		-artifact_prefix=$(BUILD)/fuzz-artifacts/ tests/fuzz/corpus

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages weft needs when they are missing.
-# Usage: install-deps.sh build|test|demo|bench. Installing needs root.
+# Usage: install-deps.sh build|test|demo|bench|fuzz. Installing needs root.
 set -eu
 purpose=${1:-build}
 pkgs=(gcc make pkg-config libmnl-dev libnl-3-dev libnl-route-3-dev libjansson-dev
@@ -8,6 +8,7 @@ pkgs=(gcc make pkg-config libmnl-dev libnl-3-dev libnl-route-3-dev libjansson-de
 case "$purpose" in
     test) pkgs+=(libcmocka-dev etcd-server etcd-client docker.io busybox-static iputils-ping curl
                  procps util-linux valgrind clang libclang-rt-14-dev) ;;
+    fuzz) pkgs+=(clang libclang-rt-14-dev) ;;
     demo) pkgs+=(etcd-server docker.io busybox-static curl util-linux) ;;
     bench) pkgs+=(libcmocka-dev etcd-server docker.io busybox-static iperf3 gnuplot-nox curl
                   util-linux) ;;

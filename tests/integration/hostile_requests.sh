@@ -208,6 +208,13 @@ for call in GET:NetworkDriver.GetCapabilities GET:NetworkDriver.CreateNetwork PU
         fail "${call%%:*} ${call#*:} answered: $answer"
     n=$((n + 1))
 done
+# 2 MiB without a Content-Length: the daemon must count while reading.
+answer=$(curl -sS -m 30 --unix-socket "$SIM_DIR/A/plugins/weft.sock" -H 'Transfer-Encoding: chunked' \
+    --data-binary "@$big" -w '\n%{http_code}' http://localhost/NetworkDriver.CreateNetwork)
+[[ "${answer##*$'\n'}" == 413 ]] && grep -q '"Err" *: *"[^"]*larger than' <<<"$answer" ||
+    fail "chunked 2 MiB answered: $answer"
+kill -0 "$(sim_weft_pid A)" || fail "daemon died on a chunked 2 MiB body"
+n=$((n + 1))
 echo "ok   $n hostile requests, each a clear Err, daemon up"
 after=$(snapshot)
 [ -z "${HOSTILE_DUMP:-}" ] || echo "$after"
