@@ -766,6 +766,13 @@ static int route_attr_cb(const struct nlattr *attr, void *data)
         memcpy(&s->prefsrc, mnl_attr_get_payload(attr), 4);
     else if (mnl_attr_get_type(attr) == RTA_OIF && mnl_attr_validate(attr, MNL_TYPE_U32) == 0)
         s->oif = (int)mnl_attr_get_u32(attr);
+    else if (mnl_attr_get_type(attr) == RTA_MULTIPATH && s->oif == 0 &&
+             mnl_attr_get_payload_len(attr) >= sizeof(struct rtnexthop)) {
+        /* An ECMP default route has no RTA_OIF: its first next hop names the link. */
+        const struct rtnexthop *nh = mnl_attr_get_payload(attr);
+        if (nh->rtnh_len >= sizeof(*nh) && nh->rtnh_len <= mnl_attr_get_payload_len(attr))
+            s->oif = nh->rtnh_ifindex;
+    }
     return MNL_CB_OK;
 }
 

@@ -6,8 +6,9 @@
  * lookup. Each call sends its request with NLM_F_ACK and waits for the ack,
  * so a -1 return carries the kernel's reason ("File exists", ...).
  * Callers: vxlan/ (overlay devices, peers) and daemon/ (advertise address).
- * One struct nl per thread: it is not thread-safe. All IPv4 addresses
- * (uint32_t) are in network byte order.
+ * One struct nl per thread: it is not thread-safe.
+ * ALL uint32_t IPv4 addresses in nl.h are NETWORK byte order (as inet_addr
+ * gives them); ports and VNIs are host order.
  */
 #ifndef WEFT_NL_H
 #define WEFT_NL_H
