@@ -134,9 +134,16 @@ static int parse_body(const char *body, size_t len, json_t **out, struct weft_er
         return weft_errf(err, "request body nests deeper than %d levels", DEPTH_MAX);
     json_error_t jerr;
     json_t *req = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!req)
+    if (!req) {
+        /* jansson names its own flag here; say what is wrong instead */
+        if (strstr(jerr.text, "JSON_ALLOW_NUL"))
+            return weft_errf(err,
+                             "request body is not valid JSON: strings may not contain NUL "
+                             "(\\u0000) (line %d, column %d)",
+                             jerr.line, jerr.column);
         return weft_errf(err, "request body is not valid JSON: %s (line %d, column %d)", jerr.text,
                          jerr.line, jerr.column);
+    }
     if (!json_is_object(req)) {
         json_decref(req);
         return weft_errf(err, "request body must be a JSON object");

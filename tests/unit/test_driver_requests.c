@@ -72,7 +72,7 @@ static const struct refusal refusals[] = {
     {CREATE, "[]", "must be a JSON object"},
     {CREATE, "\"text\"", "not valid JSON"},
     {CREATE, "{\"NetworkID\":\"a\",\"NetworkID\":\"b\"}", "not valid JSON"},
-    {CREATE, "{\"NetworkID\":\"a\\u0000b\"}", "not valid JSON"},
+    {CREATE, "{\"NetworkID\":\"a\\u0000b\"}", "not valid JSON: strings may not contain NUL"},
     {CREATE, "{} trailing", "not valid JSON"},
     /* network IDs: types, emptiness, path and shell characters, length */
     {CREATE, "{" V4DATA "}", "missing field \"NetworkID\""},
