@@ -257,6 +257,12 @@ int request_endpoint_create(const json_t *req, struct fabric_endpoint_spec *out,
         return weft_errf(err, "weft needs an IPv4 address for every endpoint");
     if (cidr_parse_ip_prefix(text, &out->ip, &out->prefix_len, err) < 0)
         return -1;
+    /* The prefix is the network's, and weft subnets are /8 to /30: anything else
+     * (fabric would read /0 as "the network's") is not from Docker. */
+    if (out->prefix_len < REQUEST_PREFIX_MIN || out->prefix_len > REQUEST_PREFIX_MAX)
+        return weft_errf(err,
+                         "address %.32s: prefix length must be the network's (/%d to /%d), not /%d",
+                         text, REQUEST_PREFIX_MIN, REQUEST_PREFIX_MAX, out->prefix_len);
     if (get_string(iface, "MacAddress", false, text, sizeof(text), err) < 0)
         return -1;
     if (text[0]) {

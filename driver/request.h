@@ -19,6 +19,9 @@
 
 #define REQUEST_MTU_MIN 576
 #define REQUEST_MTU_MAX 9000
+/* An endpoint's prefix is its network's; weft subnets range /8 to /30 (ipam/cidr.h). */
+#define REQUEST_PREFIX_MIN 8
+#define REQUEST_PREFIX_MAX 30
 
 /* NetworkDriver.CreateNetwork. */
 int request_network_create(const json_t *req, struct fabric_network_spec *out,

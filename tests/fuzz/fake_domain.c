@@ -92,7 +92,7 @@ int fabric_endpoint_create(struct fabric *fabric, const struct fabric_endpoint_s
     check_handle(fabric, &fabric_token);
     check_id(spec->network_id);
     check_id(spec->endpoint_id);
-    if (spec->prefix_len < 0 || spec->prefix_len > 32)
+    if (spec->prefix_len < REQUEST_PREFIX_MIN || spec->prefix_len > REQUEST_PREFIX_MAX)
         abort();
     if (spec->has_mac && (spec->mac[0] & 1))
         abort(); /* multicast: cidr_parse_mac refuses it */
