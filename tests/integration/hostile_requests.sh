@@ -206,9 +206,10 @@ while IFS=$'\t' read -r path body want; do
     esac
     answer=$(raw POST "$path" "$req")
     status=${answer%% *} reply=${answer#* }
-    [ -n "${HOSTILE_SHOW:-}" ] || [[ "$status" != 2* ]] || fail "row $((n + 1)) $path $body: status $status, answer $reply"
+    # HOSTILE_SHOW=1 prints every answer instead of judging it (for writing rows).
+    [ -z "${HOSTILE_SHOW:-}" ] || { echo "ROW $((n + 1)) $status $reply"; n=$((n + 1)); continue; }
+    [[ "$status" != 2* ]] || fail "row $((n + 1)) $path $body: status $status, answer $reply"
     grep -q '"Err" *: *"[^"]' <<<"$reply" || fail "row $((n + 1)) $path: no Err in $reply"
-    [ -n "${HOSTILE_SHOW:-}" ] && { echo "ROW $((n + 1)) $status $reply"; n=$((n + 1)); continue; }
     grep -qiF -- "$want" <<<"$reply" || fail "row $((n + 1)) $path $body: Err lacks \"$want\": $reply"
     kill -0 "$(sim_weft_pid A)" || fail "daemon died on row $((n + 1)) $path $body"
     n=$((n + 1))
