@@ -899,6 +899,20 @@ int fabric_endpoint_create(struct fabric *f, const struct fabric_endpoint_spec *
         weft_errf(err, "address %s is not a host address of %s", ip, net->subnet);
         goto out;
     }
+    if (spec->prefix_len && spec->prefix_len != net->cidr.prefix_len) {
+        weft_errf(err, "address prefix /%d does not match the network's %s", spec->prefix_len,
+                  net->subnet);
+        goto out;
+    }
+    for (struct local_endpoint *other = net->endpoints; other; other = other->next) {
+        if (other->ip == spec->ip) {
+            char ip[CIDR_STR_MAX];
+            cidr_format_ip(spec->ip, ip);
+            weft_errf(err, "address %s is already used by endpoint %.12s on this host", ip,
+                      other->id);
+            goto out;
+        }
+    }
     ep = calloc(1, sizeof(*ep));
     if (!ep) {
         weft_errf(err, "out of memory");
