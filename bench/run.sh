@@ -4,7 +4,8 @@
 # Prints a table, writes bench/results.json and bench/convergence.png.
 # Knobs: RUNS (3) medians over this many runs; SECS (5) per iperf3 run;
 # HOSTS (20) and EPS (50) for the scale figure; JOINS (1000); CONVERGE (50);
-# DOCKER_RUNS (20, 0 skips the Docker figure).
+# DOCKER_RUNS (20, 0 skips the Docker figure); SECTIONS (all of "datapath join converge
+# ipam scale docker"): which figures to measure; OUT_DIR (bench): where results go.
 # Benchmarks, not tests: nothing here fails on a slow figure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,9 +15,13 @@ cd "$(dirname "$0")/.."
 RUNS=${RUNS:-3} SECS=${SECS:-5} HOSTS=${HOSTS:-20} EPS=${EPS:-50}
 [ "$HOSTS" -le 120 ] || { echo "HOSTS must be at most 120" >&2; exit 2; }
 JOINS=${JOINS:-1000} CONVERGE=${CONVERGE:-50} DOCKER_RUNS=${DOCKER_RUNS:-20}
+SECTIONS=${SECTIONS:-datapath join converge ipam scale docker}
+OUT_DIR=${OUT_DIR:-bench}
 export WEFT_BIN=build/weft
 BENCH=build/plugin_bench
-OUT=bench/results.json
+OUT=$OUT_DIR/results.json
+mkdir -p "$OUT_DIR"
+want() { [[ " $SECTIONS " == *" $1 "* ]]; }
 declare -A HADDR POOL NID GW EID IP MAC SRC R
 
 now_ms() { date +%s%3N; }
@@ -84,9 +89,10 @@ overlay_vni() { # SUBNET: the VNI weft claimed for it
     sim_etcdctl get --print-value-only "/weft/v1/overlays/${1/\//_}" | sed 's/.*"vni":\([0-9]*\).*/\1/'
 }
 
-# ---------------- 1. data plane, at underlay MTU 1500 and 9000 ----------------
-datapath() { # UNDERLAY_MTU TAG
-    local mtu=$1 tag=$2 a=A$2 b=B$2 i
+# Hosts A<TAG> and B<TAG> at underlay MTU, each with a weft network on
+# 10.<70+TAG>.0.0/24 and one container, plus the reference overlay between them.
+pair_setup() { # UNDERLAY_MTU TAG
+    local mtu=$1 tag=$2 a=A$2 b=B$2
     HADDR[$a]=192.168.77.$((10 + tag)) HADDR[$b]=192.168.77.$((20 + tag))
     sim_host "$a" "${HADDR[$a]}"
     sim_host "$b" "${HADDR[$b]}"
@@ -100,6 +106,12 @@ datapath() { # UNDERLAY_MTU TAG
     reference_overlay "$a" "$b" 10.98.$tag.1 $((mtu - 50)) "$tag"
     reference_overlay "$b" "$a" 10.98.$tag.2 $((mtu - 50)) "$tag"
     wait_for 5 sim_ns_exec "r$b" ping -c 1 -W 1 10.98.$tag.1 || fail "reference overlay does not ping"
+}
+
+# ---------------- 1. data plane, at underlay MTU 1500 and 9000 ----------------
+datapath() { # UNDERLAY_MTU TAG
+    local mtu=$1 tag=$2 a=A$2 b=B$2 i
+    pair_setup "$mtu" "$tag"
     local u=() r=() w=()
     for i in $(seq 1 "$RUNS"); do
         u+=("$(iperf_tcp "$a" "${HADDR[$a]}" "$b")")
@@ -122,18 +134,25 @@ datapath() { # UNDERLAY_MTU TAG
     fi
     echo "measured the data plane at underlay MTU $mtu" >&2
 }
-datapath 1500 1
-datapath 9000 9
+if want datapath; then
+    datapath 1500 1
+    datapath 9000 9
+elif want join || want converge; then
+    pair_setup 1500 1
+fi
 
 # ---------------- 2. Join + CreateEndpoint latency ----------------
 SUBNET=10.71.0.0/24
-out=$($BENCH join "$SIM_DIR/A1/plugins/weft.sock" "${NID[A1]}" 10.71.0.0 "$JOINS")
-R[join_p50_ms]=$(sed 's/.*"p50_ms":\([0-9.]*\).*/\1/' <<<"$out")
-R[join_p99_ms]=$(sed 's/.*"p99_ms":\([0-9.]*\).*/\1/' <<<"$out")
-echo "measured Join + CreateEndpoint over $JOINS cycles" >&2
+if want join; then
+    out=$($BENCH join "$SIM_DIR/A1/plugins/weft.sock" "${NID[A1]}" 10.71.0.0 "$JOINS")
+    R[join_p50_ms]=$(sed 's/.*"p50_ms":\([0-9.]*\).*/\1/' <<<"$out")
+    R[join_p99_ms]=$(sed 's/.*"p99_ms":\([0-9.]*\).*/\1/' <<<"$out")
+    echo "measured Join + CreateEndpoint over $JOINS cycles" >&2
+fi
 
 # ---------------- 3. convergence: created on A until B has it and can ping it ----------------
 b_has() { sim_ns_exec B1 ip neigh show "$1" dev "$2" | grep -q lladdr; }
+converge() {
 vx_b=wvx$(overlay_vni "$SUBNET")
 : >"$SIM_DIR/converge"
 for i in $(seq 1 "$CONVERGE"); do
@@ -157,17 +176,20 @@ done
 R[converge_p50_ms]=$(pct 50 <"$SIM_DIR/converge")
 R[converge_p99_ms]=$(pct 99 <"$SIM_DIR/converge")
 echo "measured convergence over $CONVERGE endpoints" >&2
+}
+want converge && converge
 
 # ---------------- 4 and 5. IPAM rate, scale and daemon RSS ----------------
 declare -A SCALE_MS
-scale_hosts=()
-for i in $(seq 1 "$HOSTS"); do
+scale_hosts=() points=()
+want ipam || want scale && for i in $(seq 1 "$HOSTS"); do
     h=S$i
     HADDR[$h]=192.168.77.$((100 + i)) # the switch is one /24; etcd is .250
     sim_host "$h" "${HADDR[$h]}"
     sim_weft "$h"
     scale_hosts+=("$h")
 done
+ipam() {
 SUBNET=10.90.0.0/16
 create_network S1 >/dev/null
 $BENCH ipam "$SIM_DIR/S1/plugins/weft.sock" "$SUBNET" 2000 16 "$SIM_DIR/ipam1" >"$SIM_DIR/ipam1.json"
@@ -188,10 +210,14 @@ R[ipam_contended_hosts]=$contenders
 R[ipam_contended_allocations]=$total
 R[ipam_duplicates]=$(cat "$SIM_DIR"/ipam1 "$SIM_DIR"/ipam8.* | sort | uniq -d | grep -c . || true)
 echo "measured IPAM: one host and $contenders contending" >&2
+}
+want ipam && ipam
 
 # Scale: H hosts each add EPS endpoints at once; time until every host has all
 # (H-1) x EPS remote neighbour entries programmed.
 neigh_count() { sim_ns_exec "$1" ip neigh show dev "$2" | grep -c lladdr || true; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; } # PID: user + system clock ticks
+weft_ticks() { local h t=0; for h in "${scale_hosts[@]}"; do t=$((t + $(cpu_ticks "$(sim_weft_pid "$h")"))); done; echo $t; }
 scale_run() { # H SUBNET_SECOND_OCTET
     local n=$1 octet=$2 h i t0 t1 want done_all
     SUBNET=10.$octet.0.0/16
@@ -199,6 +225,8 @@ scale_run() { # H SUBNET_SECOND_OCTET
     local vx
     vx=wvx$(overlay_vni "$SUBNET")
     want=$(((n - 1) * EPS))
+    local etcd0 weft0
+    etcd0=$(cpu_ticks "$(cat "$SIM_DIR/etcd/pid")") weft0=$(weft_ticks)
     t0=$(now_ms)
     pids=()
     for i in $(seq 1 "$n"); do
@@ -206,6 +234,7 @@ scale_run() { # H SUBNET_SECOND_OCTET
         pids+=($!)
     done
     wait "${pids[@]}"
+    local created_ms=$(($(now_ms) - t0))
     while :; do
         done_all=1
         for i in $(seq 1 "$n"); do
@@ -216,9 +245,18 @@ scale_run() { # H SUBNET_SECOND_OCTET
     done
     t1=$(now_ms)
     SCALE_MS[$n]=$((t1 - t0))
+    if [ "$n" = "$HOSTS" ]; then
+        # Where the machine's time went: etcd against all weft daemons together.
+        local hz
+        hz=$(getconf CLK_TCK)
+        R[scale_cpu_etcd_s]=$(awk -v t=$(($(cpu_ticks "$(cat "$SIM_DIR/etcd/pid")") - etcd0)) -v hz="$hz" 'BEGIN {printf "%.2f", t / hz}')
+        R[scale_cpu_weft_s]=$(awk -v t=$(($(weft_ticks) - weft0)) -v hz="$hz" 'BEGIN {printf "%.2f", t / hz}')
+        R[scale_created_ms]=$created_ms
+        R[scale_after_created_ms]=$((t1 - t0 - created_ms))
+    fi
     echo "measured scale $n hosts x $EPS endpoints: $((t1 - t0)) ms" >&2
 }
-points=()
+scale() {
 for n in 2 5 10 "$HOSTS"; do
     [ "$n" -le "$HOSTS" ] || continue
     [[ " ${points[*]} " == *" $n "* ]] && continue
@@ -241,9 +279,11 @@ R[rss_max_kib]=$(printf '%s\n' "${rss[@]}" | sort -g | tail -n 1)
 R[rss_median_kib]=$(printf '%s\n' "${rss[@]}" | median)
 # The daemon's own memory; the rest of RSS is shared library pages (libcurl's tree).
 R[rss_anon_median_kib]=$(printf '%s\n' "${anon[@]}" | median)
+}
+want scale && scale
 
 # ---------------- 6. real Docker: docker run on A until reachable from B ----------------
-if [ "$DOCKER_RUNS" -gt 0 ]; then
+if want docker && [ "$DOCKER_RUNS" -gt 0 ]; then
     for h in A1 B1; do sim_dockerd "$h"; done
     for h in A1 B1; do
         sim_docker "$h" network create -d weft --ipam-driver weft --subnet 10.76.0.0/24 dnet >/dev/null
@@ -266,12 +306,14 @@ if [ "$DOCKER_RUNS" -gt 0 ]; then
 fi
 
 # ---------------- results ----------------
-R[ratio_underlay_1500]=$(ratio "${R[tcp_weft_1500]}" "${R[tcp_underlay_1500]}")
-R[ratio_reference_1500]=$(ratio "${R[tcp_weft_1500]}" "${R[tcp_reference_1500]}")
-R[ratio_underlay_9000]=$(ratio "${R[tcp_weft_9000]}" "${R[tcp_underlay_9000]}")
-R[ratio_reference_9000]=$(ratio "${R[tcp_weft_9000]}" "${R[tcp_reference_9000]}")
+r() { printf '%s' "${R[$1]:-n/a}"; } # a figure, or n/a when its section did not run
+R[ratio_underlay_1500]=$(ratio "$(r tcp_weft_1500)" "$(r tcp_underlay_1500)")
+R[ratio_reference_1500]=$(ratio "$(r tcp_weft_1500)" "$(r tcp_reference_1500)")
+R[ratio_underlay_9000]=$(ratio "$(r tcp_weft_9000)" "$(r tcp_underlay_9000)")
+R[ratio_reference_9000]=$(ratio "$(r tcp_weft_9000)" "$(r tcp_reference_9000)")
 {
     printf '{\n  "date": "%s",\n  "runs": %s,\n  "iperf_seconds": %s,\n' "$(date -u +%FT%TZ)" "$RUNS" "$SECS"
+    printf '  "sections": "%s",\n' "$SECTIONS"
     for k in $(printf '%s\n' "${!R[@]}" | sort); do
         v=${R[$k]}
         [[ "$v" =~ ^-?[0-9.]+$ ]] || v=null
@@ -283,47 +325,54 @@ R[ratio_reference_9000]=$(ratio "${R[tcp_weft_9000]}" "${R[tcp_reference_9000]}"
     printf '}\n}\n'
 } >"$OUT"
 
-for n in "${points[@]}"; do echo "$n ${SCALE_MS[$n]}"; done >bench/convergence.dat
-if ! command -v gnuplot >/dev/null; then
-    echo "gnuplot missing (scripts/install-deps.sh bench installs it): no plot" >&2
-else
-    gnuplot <<GP
+plot=
+if [ ${#points[@]} -gt 0 ]; then
+    for n in "${points[@]}"; do echo "$n ${SCALE_MS[$n]}"; done >"$OUT_DIR/convergence.dat"
+    if ! command -v gnuplot >/dev/null; then
+        echo "gnuplot missing (scripts/install-deps.sh bench installs it): no plot" >&2
+    else
+        plot=$OUT_DIR/convergence.png
+        gnuplot <<GP
 set terminal png size 800,500
-set output "bench/convergence.png"
+set output "$plot"
 set title "weft: time until every host has every remote endpoint ($EPS endpoints per host)"
 set xlabel "hosts"
 set ylabel "milliseconds"
 set grid
 set key off
-plot "bench/convergence.dat" using 1:2 with linespoints lw 2 pt 7
+plot "$OUT_DIR/convergence.dat" using 1:2 with linespoints lw 2 pt 7
 GP
+    fi
 fi
 
-row() { printf '%-44s %14s %14s\n' "$1" "$2" "$3"; }
+row() { printf '%-46s %16s %14s\n' "$1" "$2" "$3"; }
 echo
 row "figure (median of $RUNS runs where repeated)" "measured" "target"
-row "TCP underlay, MTU 1500 (Gbit/s)" "${R[tcp_underlay_1500]}" ""
-row "TCP reference VXLAN, MTU 1500 (Gbit/s)" "${R[tcp_reference_1500]}" ""
-row "TCP weft, MTU 1500 (Gbit/s)" "${R[tcp_weft_1500]}" ""
-row "  weft / underlay" "${R[ratio_underlay_1500]}" ">= 0.90"
-row "  weft / reference" "${R[ratio_reference_1500]}" ">= 1.0"
-row "TCP underlay, MTU 9000 (Gbit/s)" "${R[tcp_underlay_9000]}" ""
-row "TCP reference VXLAN, MTU 9000 (Gbit/s)" "${R[tcp_reference_9000]}" ""
-row "TCP weft, MTU 9000 (Gbit/s)" "${R[tcp_weft_9000]}" ""
-row "  weft / underlay" "${R[ratio_underlay_9000]}" ""
-row "  weft / reference" "${R[ratio_reference_9000]}" ""
-row "UDP 64 B underlay (packets/s)" "${R[udp_pps_underlay]}" ""
-row "UDP 64 B weft (packets/s)" "${R[udp_pps_weft]}" ""
-row "RTT underlay p50 / p99 (ms)" "${R[rtt_underlay_p50]} / ${R[rtt_underlay_p99]}" ""
-row "RTT weft p50 / p99 (ms)" "${R[rtt_weft_p50]} / ${R[rtt_weft_p99]}" ""
-row "CreateEndpoint+Join p50 / p99 (ms, $JOINS)" "${R[join_p50_ms]} / ${R[join_p99_ms]}" "p99 <= 2"
-row "convergence p50 / p99 (ms, $CONVERGE)" "${R[converge_p50_ms]} / ${R[converge_p99_ms]}" "p99 <= 50"
-row "IPAM one host (allocations/s)" "${R[ipam_one_host_per_s]}" ""
-row "IPAM $contenders hosts contending (allocations/s)" "${R[ipam_contended_per_s]}" ">= 500"
-row "IPAM duplicates" "${R[ipam_duplicates]}" "0"
-row "scale $HOSTS x $EPS converged (ms)" "${R[scale_converged_ms]}" ""
-row "daemon RSS median / max (KiB)" "${R[rss_median_kib]} / ${R[rss_max_kib]}" "<= 8192"
-row "  of which anonymous (median, KiB)" "${R[rss_anon_median_kib]}" ""
-[ "$DOCKER_RUNS" -gt 0 ] && row "docker run to reachable p50 / p99 (ms)" "${R[docker_run_p50_ms]} / ${R[docker_run_p99_ms]}" ""
+row "TCP underlay, MTU 1500 (Gbit/s)" "$(r tcp_underlay_1500)" ""
+row "TCP reference VXLAN, MTU 1500 (Gbit/s)" "$(r tcp_reference_1500)" ""
+row "TCP weft, MTU 1500 (Gbit/s)" "$(r tcp_weft_1500)" ""
+row "  weft / underlay" "$(r ratio_underlay_1500)" ">= 0.90"
+row "  weft / reference" "$(r ratio_reference_1500)" ">= 1.0"
+row "TCP underlay, MTU 9000 (Gbit/s)" "$(r tcp_underlay_9000)" ""
+row "TCP reference VXLAN, MTU 9000 (Gbit/s)" "$(r tcp_reference_9000)" ""
+row "TCP weft, MTU 9000 (Gbit/s)" "$(r tcp_weft_9000)" ""
+row "  weft / underlay" "$(r ratio_underlay_9000)" ""
+row "  weft / reference" "$(r ratio_reference_9000)" ""
+row "UDP 64 B underlay (packets/s)" "$(r udp_pps_underlay)" ""
+row "UDP 64 B weft (packets/s)" "$(r udp_pps_weft)" ""
+row "RTT underlay p50 / p99 (ms)" "$(r rtt_underlay_p50) / $(r rtt_underlay_p99)" ""
+row "RTT weft p50 / p99 (ms)" "$(r rtt_weft_p50) / $(r rtt_weft_p99)" ""
+row "CreateEndpoint+Join p50 / p99 (ms, $JOINS)" "$(r join_p50_ms) / $(r join_p99_ms)" "p99 <= 2"
+row "convergence p50 / p99 (ms, $CONVERGE)" "$(r converge_p50_ms) / $(r converge_p99_ms)" "p99 <= 50"
+row "IPAM one host (allocations/s)" "$(r ipam_one_host_per_s)" ""
+row "IPAM $(r ipam_contended_hosts) hosts contending (allocations/s)" "$(r ipam_contended_per_s)" ">= 500"
+row "IPAM duplicates" "$(r ipam_duplicates)" "0"
+row "scale $HOSTS x $EPS: all endpoints created (ms)" "$(r scale_created_ms)" ""
+row "scale $HOSTS x $EPS: converged (ms)" "$(r scale_converged_ms)" "50x100 <= 2000"
+row "  converged after the last create (ms)" "$(r scale_after_created_ms)" ""
+row "  CPU during it: etcd / all weft daemons (s)" "$(r scale_cpu_etcd_s) / $(r scale_cpu_weft_s)" ""
+row "daemon RSS median / max (KiB)" "$(r rss_median_kib) / $(r rss_max_kib)" "<= 8192"
+row "  of which anonymous (median, KiB)" "$(r rss_anon_median_kib)" ""
+row "docker run to reachable p50 / p99 (ms)" "$(r docker_run_p50_ms) / $(r docker_run_p99_ms)" ""
 echo
-echo "wrote $OUT and bench/convergence.png"
+echo "wrote $OUT${plot:+ and $plot}"
