@@ -21,11 +21,21 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "fabric/remote_table.h"
 #include "ipam/ipam.h"
 #include "netlink/nl.h"
 #include "store/keys.h"
 #include "store/records.h"
 #include "vxlan/overlay.h"
+
+/* Where an endpoint's records stand in the store. CreateEndpoint answers once
+ * the veth exists; the publisher thread writes the records after (see publisher_main). */
+enum publication {
+    PUBLICATION_PENDING,   /* to be written */
+    PUBLICATION_IN_FLIGHT, /* being written, outside the lock: not to be removed meanwhile */
+    PUBLICATION_DONE,
+    PUBLICATION_CONFLICT, /* another host holds its address: logged, not retried */
+};
 
 struct local_endpoint {
     struct local_endpoint *next;
@@ -33,6 +43,7 @@ struct local_endpoint {
     uint32_t ip; /* host order */
     int prefix_len;
     uint8_t mac[6];
+    enum publication publication;
 };
 
 struct local_network {
@@ -44,18 +55,6 @@ struct local_network {
     int mtu;
     struct overlay_devices devices;
     struct local_endpoint *endpoints;
-};
-
-/* A peer (remote endpoint) or member (remote host) learned from the watch. */
-struct remote_entry {
-    struct remote_entry *next;
-    char subnet[CIDR_STR_MAX];
-    bool is_peer;
-    uint32_t ip; /* peer address, network order */
-    uint8_t mac[6];
-    uint32_t vtep; /* network order */
-    bool stale;
-    bool programmed; /* in the kernel, on the local network of the same subnet */
 };
 
 struct fabric {
@@ -70,13 +69,16 @@ struct fabric {
     struct ipam_reaper *reaper;
     int reaper_interval; /* seconds between reaping passes */
     struct local_network *networks;
-    struct remote_entry *remotes;
-    bool syncing; /* between SYNC_BEGIN and SYNC_END: program at SYNC_END, in one batch */
+    struct remote_table remotes;
     struct etcd_watch *watch;
     pthread_t keeper;
     bool keeper_running;
     bool stopping;
     pthread_cond_t wake;
+    pthread_t publisher;
+    bool publisher_running;
+    pthread_cond_t publish_work; /* an endpoint became pending, or stopping */
+    pthread_cond_t publish_done; /* a write finished: IN_FLIGHT may have changed */
 };
 
 /* ---------- lookups ---------- */
@@ -176,7 +178,7 @@ static void peer_record_of(const struct fabric *f, const struct local_endpoint *
 
 /* Publishes an endpoint. An address already published by another host is a
  * conflict to report, never to overwrite: IPAM should have made it impossible. */
-static int publish_peer(struct fabric *f, const struct local_network *net,
+static int publish_peer(struct fabric *f, int64_t lease, const struct local_network *net,
                         const struct local_endpoint *ep, struct weft_err *err)
 {
     struct peer_record rec;
@@ -188,7 +190,7 @@ static int publish_peer(struct fabric *f, const struct local_network *net,
         return weft_errf(err, "out of memory");
     bool created = false;
     struct etcd_kv existing = {0};
-    int rc = etcd_create(f->etcd, key, text, f->lease, &created, &existing, err);
+    int rc = etcd_create(f->etcd, key, text, lease, &created, &existing, err);
     if (rc == 0 && !created) {
         struct peer_record other;
         if (peer_record_decode(existing.value, &other, NULL) == 0 &&
@@ -197,7 +199,7 @@ static int publish_peer(struct fabric *f, const struct local_network *net,
             rc = weft_errf(err, "address %s is already in use by an endpoint on host %s", rec.ip,
                            other.vtep);
         } else {
-            rc = etcd_put(f->etcd, key, text, f->lease, err);
+            rc = etcd_put(f->etcd, key, text, lease, err);
         }
     }
     etcd_kv_clear(&existing);
@@ -271,11 +273,10 @@ static int save_host_endpoint(struct fabric *f, const struct local_network *net,
     return rc;
 }
 
-/* Records and publishes a new endpoint in one transaction (one round trip and
- * one fsync on the CreateEndpoint path). If its address is already published,
- * the two-step path sorts out whether that is a restart or a conflict. */
-static int save_and_publish_endpoint(struct fabric *f, const struct local_network *net,
-                                     const struct local_endpoint *ep, struct weft_err *err)
+/* Adds an endpoint's host record and published peer to txn, the peer only if its
+ * address is not published yet. -1 when out of memory. */
+static int txn_add_endpoint(struct etcd_txn *txn, const struct fabric *f, int64_t lease,
+                            const struct local_network *net, const struct local_endpoint *ep)
 {
     struct peer_record peer;
     peer_record_of(f, ep, &peer);
@@ -284,30 +285,182 @@ static int save_and_publish_endpoint(struct fabric *f, const struct local_networ
     key_host_endpoint(host_key, f->host, ep->id);
     char *peer_text = peer_record_encode(&peer);
     char *host_text = host_endpoint_text(net, ep);
-    struct etcd_txn *txn = etcd_txn_new();
     int rc = -1;
-    bool succeeded = false;
-    if (!peer_text || !host_text || !txn) {
-        weft_errf(err, "out of memory");
-        goto out;
+    if (peer_text && host_text) {
+        etcd_txn_cmp_absent(txn, peer_key);
+        etcd_txn_put(txn, host_key, host_text, 0);
+        etcd_txn_put(txn, peer_key, peer_text, lease);
+        rc = 0;
     }
-    etcd_txn_cmp_absent(txn, peer_key);
-    etcd_txn_put(txn, host_key, host_text, 0);
-    etcd_txn_put(txn, peer_key, peer_text, f->lease);
-    rc = etcd_txn_commit(f->etcd, txn, &succeeded, err);
-out:
-    etcd_txn_free(txn);
     free(peer_text);
     free(host_text);
+    return rc;
+}
+
+/* Records and publishes one endpoint. If its address is already published, the
+ * two-step path sorts out whether that is our own record (a restart, a re-published
+ * lease) or a conflict. Needs no lock: reads only what never changes. */
+static int save_and_publish_endpoint(struct fabric *f, int64_t lease,
+                                     const struct local_network *net,
+                                     const struct local_endpoint *ep, struct weft_err *err)
+{
+    struct etcd_txn *txn = etcd_txn_new();
+    bool succeeded = false;
+    if (!txn || txn_add_endpoint(txn, f, lease, net, ep) < 0) {
+        etcd_txn_free(txn);
+        return weft_errf(err, "out of memory");
+    }
+    int rc = etcd_txn_commit(f->etcd, txn, &succeeded, err);
+    etcd_txn_free(txn);
     if (rc < 0 || succeeded)
         return rc;
     if (save_host_endpoint(f, net, ep, err) < 0)
         return -1;
-    if (publish_peer(f, net, ep, err) < 0) {
+    if (publish_peer(f, lease, net, ep, err) < 0) {
         delete_host_key(f, key_host_endpoint, ep->id, NULL);
         return -1;
     }
     return 0;
+}
+
+/* ---------- the publisher: endpoints reach the store after CreateEndpoint ---------- */
+
+/* Endpoints per transaction: two puts each, within etcd's default of 128
+ * operations per transaction. */
+#define PUBLISH_BATCH_MAX 48
+#define PUBLISH_RETRY_MIN_MS 100
+#define PUBLISH_RETRY_MAX_MS 2000
+
+struct publish_item {
+    struct local_network *net;
+    struct local_endpoint *ep;
+};
+
+/* Marks up to PUBLISH_BATCH_MAX pending endpoints in flight. Under the lock. */
+static size_t take_pending(struct fabric *f, struct publish_item *items)
+{
+    size_t n = 0;
+    for (struct local_network *net = f->networks; net; net = net->next)
+        for (struct local_endpoint *ep = net->endpoints; ep && n < PUBLISH_BATCH_MAX; ep = ep->next)
+            if (ep->publication == PUBLICATION_PENDING) {
+                ep->publication = PUBLICATION_IN_FLIGHT;
+                items[n++] = (struct publish_item){net, ep};
+            }
+    return n;
+}
+
+/* Waits on publish_work for at most ms (0: until signalled). Under the lock. */
+static void publisher_wait(struct fabric *f, long ms)
+{
+    if (ms <= 0) {
+        pthread_cond_wait(&f->publish_work, &f->lock);
+        return;
+    }
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += ms / 1000;
+    until.tv_nsec += (ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_cond_timedwait(&f->publish_work, &f->lock, &until);
+}
+
+/* Writes a batch outside the lock (its endpoints are IN_FLIGHT, so nobody removes
+ * them, and their fields do not change). Returns -1 when the store did not answer:
+ * the caller puts them back to pending. Else sets each one's outcome in outcome[]. */
+static int publish_batch(struct fabric *f, struct publish_item *items, size_t n, int64_t lease,
+                         enum publication *outcome, struct weft_err *err)
+{
+    struct etcd_txn *txn = etcd_txn_new();
+    if (!txn)
+        return weft_errf(err, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        if (txn_add_endpoint(txn, f, lease, items[i].net, items[i].ep) < 0) {
+            etcd_txn_free(txn);
+            return weft_errf(err, "out of memory");
+        }
+    bool succeeded = false;
+    int rc = etcd_txn_commit(f->etcd, txn, &succeeded, err);
+    etcd_txn_free(txn);
+    if (rc < 0)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        outcome[i] = PUBLICATION_DONE;
+    if (succeeded)
+        return 0;
+    /* Some address was published already: one at a time, to learn which and why. */
+    for (size_t i = 0; i < n; i++) {
+        struct weft_err one_err;
+        if (save_and_publish_endpoint(f, lease, items[i].net, items[i].ep, &one_err) == 0)
+            continue;
+        if (etcd_unreachable(f->etcd, NULL)) {
+            outcome[i] = PUBLICATION_PENDING;
+            continue;
+        }
+        outcome[i] = PUBLICATION_CONFLICT;
+        log_error("endpoint not published", "endpoint=%.12s error=\"%s\"", items[i].ep->id,
+                  one_err.msg);
+    }
+    return 0;
+}
+
+/*
+ * CreateEndpoint answers once the veth exists; this thread then writes the
+ * endpoint's host record and its published peer, every endpoint pending at that
+ * moment in one transaction (a burst of N endpoints costs one store round trip
+ * and one fsync rather than N). Docker's own overlay likewise publishes its
+ * peers after answering. Address allocation (RequestAddress) stays synchronous:
+ * it is what must never be wrong. While the store is away, pending endpoints are
+ * retried with backoff; CreateEndpoint refuses new ones until it answers again.
+ */
+static void *publisher_main(void *arg)
+{
+    struct fabric *f = arg;
+    struct publish_item items[PUBLISH_BATCH_MAX];
+    enum publication outcome[PUBLISH_BATCH_MAX];
+    long retry_ms = 0;
+    bool warned = false;
+    pthread_mutex_lock(&f->lock);
+    for (;;) {
+        size_t n = take_pending(f, items);
+        if (n == 0) {
+            if (f->stopping)
+                break;
+            publisher_wait(f, 0);
+            continue;
+        }
+        int64_t lease = f->lease;
+        pthread_mutex_unlock(&f->lock);
+        struct weft_err err;
+        int rc = publish_batch(f, items, n, lease, outcome, &err);
+        pthread_mutex_lock(&f->lock);
+        for (size_t i = 0; i < n; i++)
+            items[i].ep->publication = rc < 0 ? PUBLICATION_PENDING : outcome[i];
+        pthread_cond_broadcast(&f->publish_done);
+        if (rc == 0) {
+            if (warned)
+                log_info("store answers again; pending endpoints published", NULL);
+            retry_ms = 0;
+            warned = false;
+            continue;
+        }
+        if (!warned)
+            log_warn("publishing endpoints failed; retrying", "count=%zu error=\"%s\"", n, err.msg);
+        warned = true;
+        if (f->stopping) {
+            log_warn("stopping with endpoints unpublished; the next start publishes them",
+                     "count=%zu", n);
+            break;
+        }
+        retry_ms = retry_ms ? retry_ms * 2 : PUBLISH_RETRY_MIN_MS;
+        if (retry_ms > PUBLISH_RETRY_MAX_MS)
+            retry_ms = PUBLISH_RETRY_MAX_MS;
+        publisher_wait(f, retry_ms);
+    }
+    pthread_mutex_unlock(&f->lock);
+    return NULL;
 }
 
 /* ---------- programming remote entries ---------- */
@@ -319,7 +472,7 @@ static void remote_unprogram(struct fabric *f, struct remote_entry *r)
         return;
     struct weft_err err;
     int ifindex = net->devices.vxlan_ifindex;
-    int rc = r->is_peer ? overlay_peer_del(f->nl, ifindex, r->ip, r->mac, r->vtep, &err)
+    int rc = r->is_peer ? overlay_peer_del(f->nl, ifindex, r->addr, r->mac, r->vtep, &err)
                         : overlay_flood_del(f->nl, ifindex, r->vtep, &err);
     if (rc < 0)
         log_warn("removing remote entry failed", "error=\"%s\"", err.msg);
@@ -335,7 +488,7 @@ static void remote_program(struct fabric *f, struct remote_entry *r)
         return;
     struct weft_err err;
     int ifindex = net->devices.vxlan_ifindex;
-    int rc = r->is_peer ? overlay_peer_add(f->nl, ifindex, r->ip, r->mac, r->vtep, &err)
+    int rc = r->is_peer ? overlay_peer_add(f->nl, ifindex, r->addr, r->mac, r->vtep, &err)
                         : overlay_flood_add(f->nl, ifindex, r->vtep, &err);
     if (rc < 0) {
         log_error("programming remote entry failed", "subnet=%s error=\"%s\"", r->subnet, err.msg);
@@ -350,7 +503,7 @@ static void program_subnet(struct fabric *f, const char *subnet)
 {
     struct weft_err err;
     bool batched = nl_batch_begin(f->nl) == 0;
-    for (struct remote_entry *r = f->remotes; r; r = r->next)
+    for (struct remote_entry *r = f->remotes.head; r; r = r->next)
         if (strcmp(r->subnet, subnet) == 0)
             remote_program(f, r);
     if (batched && nl_batch_end(f->nl, &err) < 0)
@@ -360,31 +513,15 @@ static void program_subnet(struct fabric *f, const char *subnet)
 /* The devices of a subnet are gone, and their entries with them. */
 static void forget_programmed(struct fabric *f, const char *subnet)
 {
-    for (struct remote_entry *r = f->remotes; r; r = r->next)
+    for (struct remote_entry *r = f->remotes.head; r; r = r->next)
         if (strcmp(r->subnet, subnet) == 0)
             r->programmed = false;
-}
-
-static struct remote_entry *remote_find(struct fabric *f, const char *subnet, bool is_peer,
-                                        uint32_t addr)
-{
-    for (struct remote_entry *r = f->remotes; r; r = r->next)
-        if (r->is_peer == is_peer && (is_peer ? r->ip : r->vtep) == addr &&
-            strcmp(r->subnet, subnet) == 0)
-            return r;
-    return NULL;
 }
 
 static void remote_remove(struct fabric *f, struct remote_entry *victim)
 {
     remote_unprogram(f, victim);
-    for (struct remote_entry **p = &f->remotes; *p; p = &(*p)->next) {
-        if (*p == victim) {
-            *p = victim->next;
-            free(victim);
-            return;
-        }
-    }
+    remote_table_remove(&f->remotes, victim);
 }
 
 /* Parses a PUT of fabric/<sk>/{peers,members}/<name> into addr/mac/vtep. */
@@ -412,7 +549,9 @@ static int parse_remote(const char *kind, const char *name, const char *value, b
     return 0;
 }
 
-static void on_fabric_event(struct fabric *f, const struct etcd_event *ev)
+/* Applies one PUT or DELETE of fabric/ to the table; programs the kernel unless
+ * a listing is being read (then sync_end does it, after dropping stale entries). */
+static void on_fabric_event(struct fabric *f, const struct etcd_event *ev, bool listing)
 {
     char subnet[CIDR_STR_MAX], kind[16], name[CIDR_STR_MAX];
     if (key_parse_fabric(ev->key, subnet, sizeof(subnet), kind, sizeof(kind), name, sizeof(name)) <
@@ -426,7 +565,7 @@ static void on_fabric_event(struct fabric *f, const struct etcd_event *ev)
         log_warn("ignoring malformed fabric record", "key=%s", ev->key);
         return;
     }
-    struct remote_entry *r = remote_find(f, subnet, is_peer, addr);
+    struct remote_entry *r = remote_table_find(&f->remotes, subnet, is_peer, addr);
     if (ev->type == ETCD_EVENT_DELETE) {
         if (r)
             remote_remove(f, r);
@@ -434,62 +573,69 @@ static void on_fabric_event(struct fabric *f, const struct etcd_event *ev)
     }
     if (r && (r->vtep != vtep || memcmp(r->mac, mac, 6) != 0))
         remote_unprogram(f, r); /* moved: drop the old entry before writing the new */
-    if (!r) {
-        r = calloc(1, sizeof(*r));
-        if (!r)
-            return;
-        snprintf(r->subnet, sizeof(r->subnet), "%s", subnet);
-        r->is_peer = is_peer;
-        r->next = f->remotes;
-        f->remotes = r;
+    if (!r && !(r = remote_table_add(&f->remotes, subnet, is_peer, addr))) {
+        log_error("out of memory for a remote entry", "key=%s", ev->key);
+        return;
     }
-    r->ip = is_peer ? addr : 0;
     r->vtep = vtep;
     memcpy(r->mac, mac, 6);
     r->stale = false;
-    if (!f->syncing)
+    if (!listing)
         remote_program(f, r);
 }
 
-static void watch_callback(void *ctx, const struct etcd_event *ev)
+/* The end of a listing: what it did not mention is gone. Stale entries are
+ * removed before anything is added, so a MAC or address that moved is not
+ * deleted again after its new entry was written. */
+static void sync_end(struct fabric *f, int64_t revision)
+{
+    struct remote_entry *r = f->remotes.head;
+    while (r) {
+        struct remote_entry *next = r->next;
+        if (r->stale)
+            remote_remove(f, r);
+        r = next;
+    }
+    for (r = f->remotes.head; r; r = r->next)
+        remote_program(f, r);
+    log_info("fabric in sync", "revision=%" PRId64, revision);
+}
+
+/* One batch of the watch: a whole listing, or a burst of changes. It is applied
+ * under one hold of the lock and sent to the kernel as one netlink batch, so a
+ * burst of N peers costs one round trip rather than N. No batch stays open
+ * after the callback: a request thread takes the lock next and needs netlink
+ * answered at once. */
+static void watch_callback(void *ctx, const struct etcd_event *events, size_t count)
 {
     struct fabric *f = ctx;
     pthread_mutex_lock(&f->lock);
-    switch (ev->type) {
-    case ETCD_EVENT_SYNC_BEGIN:
-        /* No netlink batch may stay open across callbacks: a request thread takes
-         * the lock in between and needs netlink answered at once. So the listing
-         * only fills the table, and SYNC_END programs it in one batch. */
-        for (struct remote_entry *r = f->remotes; r; r = r->next)
-            r->stale = true;
-        f->syncing = true;
-        break;
-    case ETCD_EVENT_SYNC_END: {
-        f->syncing = false;
-        bool batched = nl_batch_begin(f->nl) == 0;
-        struct remote_entry *r = f->remotes;
-        while (r) {
-            struct remote_entry *next = r->next;
-            if (r->stale)
-                remote_remove(f, r);
-            else
-                remote_program(f, r);
-            r = next;
+    bool batched = nl_batch_begin(f->nl) == 0;
+    bool listing = false;
+    for (size_t i = 0; i < count; i++) {
+        const struct etcd_event *ev = &events[i];
+        switch (ev->type) {
+        case ETCD_EVENT_SYNC_BEGIN:
+            for (struct remote_entry *r = f->remotes.head; r; r = r->next)
+                r->stale = true;
+            listing = true;
+            break;
+        case ETCD_EVENT_SYNC_END:
+            sync_end(f, ev->revision);
+            listing = false;
+            break;
+        case ETCD_EVENT_DISCONNECTED:
+            log_warn("store unreachable; keeping the data plane as it is", NULL);
+            break;
+        case ETCD_EVENT_PUT:
+        case ETCD_EVENT_DELETE:
+            on_fabric_event(f, ev, listing);
+            break;
         }
-        struct weft_err err;
-        if (batched && nl_batch_end(f->nl, &err) < 0)
-            log_error("programming remote entries failed", "error=\"%s\"", err.msg);
-        log_info("fabric in sync", "revision=%" PRId64, ev->revision);
-        break;
     }
-    case ETCD_EVENT_DISCONNECTED:
-        log_warn("store unreachable; keeping the data plane as it is", NULL);
-        break;
-    case ETCD_EVENT_PUT:
-    case ETCD_EVENT_DELETE:
-        on_fabric_event(f, ev);
-        break;
-    }
+    struct weft_err err;
+    if (batched && nl_batch_end(f->nl, &err) < 0)
+        log_error("programming remote entries failed", "error=\"%s\"", err.msg);
     pthread_mutex_unlock(&f->lock);
 }
 
@@ -506,7 +652,7 @@ static void republish_all(struct fabric *f)
             log_error("re-publishing member failed", "subnet=%s error=\"%s\"", n->subnet, err.msg);
         for (struct local_endpoint *e = n->endpoints; e; e = e->next) {
             assert_address(f, n, e);
-            if (publish_peer(f, n, e, &err) < 0)
+            if (publish_peer(f, f->lease, n, e, &err) < 0)
                 log_error("re-publishing endpoint failed", "error=\"%s\"", err.msg);
         }
     }
@@ -893,6 +1039,13 @@ int fabric_endpoint_create(struct fabric *f, const struct fabric_endpoint_spec *
         weft_errf(err, "endpoint %.12s already exists", spec->endpoint_id);
         goto out;
     }
+    /* The store write comes after the answer; with the store away, refuse now rather
+     * than promise what cannot be published (RequestAddress fails then too). */
+    struct weft_err store_err;
+    if (etcd_unreachable(f->etcd, &store_err)) {
+        weft_errf(err, "%s; new endpoints wait until it answers again", store_err.msg);
+        goto out;
+    }
     if (!cidr_contains(&net->cidr, spec->ip) || cidr_is_reserved(&net->cidr, spec->ip)) {
         char ip[CIDR_STR_MAX];
         cidr_format_ip(spec->ip, ip);
@@ -927,17 +1080,15 @@ int fabric_endpoint_create(struct fabric *f, const struct fabric_endpoint_spec *
         mac_from_ip(spec->ip, ep->mac);
     if (overlay_endpoint_create(f->nl, net->vni, ep->id, ep->mac, net->mtu, err) < 0)
         goto undo_alloc;
-    if (save_and_publish_endpoint(f, net, ep, err) < 0)
-        goto undo_veth;
+    ep->publication = PUBLICATION_PENDING;
     ep->next = net->endpoints;
     net->endpoints = ep;
+    pthread_cond_signal(&f->publish_work);
     memcpy(mac_out, ep->mac, 6);
     log_info("endpoint created", "endpoint=%.12s network=%.12s", ep->id, net->id);
     rc = 0;
     goto out;
 
-undo_veth:
-    overlay_endpoint_delete(f->nl, ep->id, NULL);
 undo_alloc:
     free(ep);
 out:
@@ -948,7 +1099,11 @@ out:
 static int endpoint_remove_locked(struct fabric *f, struct local_network *net,
                                   struct local_endpoint *ep, struct weft_err *err)
 {
-    /* Withdraw and forget in one transaction: one round trip, nothing half-done. */
+    /* A write of its records under way would land after our delete: let it finish. */
+    while (ep->publication == PUBLICATION_IN_FLIGHT)
+        pthread_cond_wait(&f->publish_done, &f->lock);
+    /* Withdraw and forget in one transaction: one round trip, nothing half-done.
+     * Keys never written (still pending) are simply not there to delete. */
     char ip[CIDR_STR_MAX], peer_key[WEFT_KEY_MAX], host_key[WEFT_KEY_MAX];
     cidr_format_ip(ep->ip, ip);
     key_peer(peer_key, net->subnet, ip);
@@ -1137,10 +1292,11 @@ static int restore_endpoints(struct fabric *f, struct weft_err *err)
             free(ep);
             continue;
         }
+        ep->publication = PUBLICATION_DONE; /* re-published just below */
         ep->next = net->endpoints;
         net->endpoints = ep;
         assert_address(f, net, ep);
-        if (publish_peer(f, net, ep, &item_err) < 0)
+        if (publish_peer(f, f->lease, net, ep, &item_err) < 0)
             log_error("re-publishing endpoint failed", "error=\"%s\"", item_err.msg);
     }
     etcd_kvs_free(&kvs);
@@ -1156,6 +1312,16 @@ int fabric_open(struct fabric **out, const struct fabric_config *config, struct 
         return weft_errf(err, "out of memory");
     pthread_mutex_init(&f->lock, NULL);
     pthread_cond_init(&f->wake, NULL);
+    pthread_cond_init(&f->publish_work, NULL);
+    pthread_cond_init(&f->publish_done, NULL);
+    if (remote_table_init(&f->remotes) < 0) {
+        pthread_cond_destroy(&f->publish_done);
+        pthread_cond_destroy(&f->publish_work);
+        pthread_cond_destroy(&f->wake);
+        pthread_mutex_destroy(&f->lock);
+        free(f);
+        return weft_errf(err, "out of memory");
+    }
     f->etcd = config->etcd;
     snprintf(f->host, sizeof(f->host), "%s", config->host);
     uint32_t host_order;
@@ -1186,6 +1352,11 @@ int fabric_open(struct fabric **out, const struct fabric_config *config, struct 
         goto fail;
     }
     f->keeper_running = true;
+    if (pthread_create(&f->publisher, NULL, publisher_main, f) != 0) {
+        weft_errf(err, "cannot start the publisher thread");
+        goto fail;
+    }
+    f->publisher_running = true;
     *out = f;
     return 0;
 fail:
@@ -1200,7 +1371,10 @@ void fabric_close(struct fabric *f)
     pthread_mutex_lock(&f->lock);
     f->stopping = true;
     pthread_cond_broadcast(&f->wake);
+    pthread_cond_broadcast(&f->publish_work);
     pthread_mutex_unlock(&f->lock);
+    if (f->publisher_running) /* first: it publishes what is pending before it ends */
+        pthread_join(f->publisher, NULL);
     if (f->keeper_running)
         pthread_join(f->keeper, NULL);
     if (f->watch)
@@ -1210,14 +1384,12 @@ void fabric_close(struct fabric *f)
         f->networks = net->next;
         network_free(net);
     }
-    while (f->remotes) {
-        struct remote_entry *r = f->remotes;
-        f->remotes = r->next;
-        free(r);
-    }
+    remote_table_clear(&f->remotes);
     if (f->nl)
         nl_close(f->nl);
     ipam_reaper_free(f->reaper);
+    pthread_cond_destroy(&f->publish_done);
+    pthread_cond_destroy(&f->publish_work);
     pthread_cond_destroy(&f->wake);
     pthread_mutex_destroy(&f->lock);
     free(f);

@@ -306,6 +306,7 @@ int etcd_open(struct etcd **out, const char *endpoints, struct weft_err *err)
         return weft_errf(err, "out of memory");
     pthread_mutex_init(&etcd->pool_lock, NULL);
     atomic_init(&etcd->current, 0);
+    atomic_init(&etcd->unreachable, false);
     atomic_init(&etcd->timeout_ms, 2000);
     if (parse_members(etcd, endpoints, err) < 0)
         goto fail;
@@ -530,12 +531,31 @@ static int call_status(struct etcd *etcd, const char *path, json_t *body, json_t
             rc = *reply ? 0 : weft_errf(err, "store at %s answered invalid JSON", member);
         }
     }
-    if (rc == -2)
-        rc = weft_errf(err, "store unreachable %s", failures);
+    if (rc == -2) {
+        struct weft_err unreachable;
+        weft_errf(&unreachable, "store unreachable %s", failures);
+        pthread_mutex_lock(&etcd->pool_lock);
+        memcpy(etcd->last_failure, unreachable.msg, sizeof(etcd->last_failure));
+        atomic_store(&etcd->unreachable, true);
+        pthread_mutex_unlock(&etcd->pool_lock);
+        rc = weft_errf(err, "%s", unreachable.msg);
+    } else if (!(cancel && atomic_load(cancel))) {
+        atomic_store(&etcd->unreachable, false); /* a member answered */
+    }
     free(answer.data);
     free(text);
     pool_give(etcd, h);
     return rc;
+}
+
+bool etcd_unreachable(struct etcd *etcd, struct weft_err *err)
+{
+    if (!atomic_load(&etcd->unreachable))
+        return false;
+    pthread_mutex_lock(&etcd->pool_lock);
+    weft_errf(err, "%s", etcd->last_failure);
+    pthread_mutex_unlock(&etcd->pool_lock);
+    return true;
 }
 
 int etcd_call(struct etcd *etcd, const char *path, json_t *body, json_t **reply,

@@ -26,6 +26,10 @@ int etcd_open(struct etcd **out, const char *endpoints, struct weft_err *err);
 void etcd_close(struct etcd *etcd);
 /* Per-request timeout in milliseconds (default 2000). */
 void etcd_set_timeout_ms(struct etcd *etcd, long timeout_ms);
+/* True while the last request found no member answering, until one answers again;
+ * err (may be NULL) then receives that request's error. Costs no round trip: for
+ * callers that refuse work at once rather than queue it for a store that is away. */
+bool etcd_unreachable(struct etcd *etcd, struct weft_err *err);
 
 struct etcd_kv {
     char *key;   /* owned */
@@ -97,6 +101,11 @@ int etcd_lease_revoke(struct etcd *etcd, int64_t lease_id, struct weft_err *err)
  * and drops whatever is still stale on SYNC_END. While the store is down the
  * thread retries with backoff; DISCONNECTED tells the consumer once per outage.
  * The callback must not block for long and must not stop the watch itself.
+ *
+ * Events come in batches, one callback call each: a whole listing
+ * (SYNC_BEGIN, PUT..., SYNC_END) is one batch, and so is every event that one
+ * read from the stream brought (etcd coalesces a burst of changes), so a
+ * consumer can apply a burst at once. DISCONNECTED comes alone.
  */
 enum etcd_event_type {
     ETCD_EVENT_PUT,
@@ -113,7 +122,7 @@ struct etcd_event {
     int64_t revision;  /* mod revision of the event, or the list revision for SYNC_* */
 };
 
-typedef void (*etcd_watch_fn)(void *ctx, const struct etcd_event *event);
+typedef void (*etcd_watch_fn)(void *ctx, const struct etcd_event *events, size_t count);
 
 struct etcd_watch;
 int etcd_watch_start(struct etcd *etcd, const char *prefix, etcd_watch_fn fn, void *ctx,

@@ -26,6 +26,8 @@ struct etcd {
     pthread_mutex_t pool_lock;
     CURL *pool[ETCD_POOL_MAX]; /* idle handles keep their connections open */
     size_t pool_count;
+    atomic_bool unreachable;           /* no member answered the last request */
+    char last_failure[WEFT_ERR_MAX];   /* its error; under pool_lock */
 };
 
 /*

@@ -51,16 +51,55 @@ struct etcd_watch {
     /* Touched only by the watch thread. */
     char *buf;
     size_t len, cap;
+    struct etcd_kv *batch_kvs; /* events read but not yet delivered: their strings */
+    struct etcd_event *batch_events;
+    size_t batch_count, batch_cap;
     int64_t last_rev; /* every event up to here has been delivered */
     bool created, resync, stream_failed;
     char stream_error[256];
 };
 
-static void deliver(struct etcd_watch *w, enum etcd_event_type type, const char *key,
-                    const char *value, int64_t revision)
+static void deliver_one(struct etcd_watch *w, enum etcd_event_type type, int64_t revision)
 {
-    struct etcd_event ev = {.type = type, .key = key, .value = value, .revision = revision};
-    w->fn(w->ctx, &ev);
+    struct etcd_event ev = {.type = type, .revision = revision};
+    w->fn(w->ctx, &ev, 1);
+}
+
+/* Hands the events read so far to the consumer in one call. */
+static void flush_batch(struct etcd_watch *w)
+{
+    if (w->batch_count == 0)
+        return;
+    w->fn(w->ctx, w->batch_events, w->batch_count);
+    for (size_t i = 0; i < w->batch_count; i++)
+        etcd_kv_clear(&w->batch_kvs[i]);
+    w->batch_count = 0;
+}
+
+/* Takes kv's strings into the pending batch (the event points at them).
+ * -1 when out of memory: kv is then still the caller's. */
+static int batch_append(struct etcd_watch *w, struct etcd_kv *kv, bool is_delete)
+{
+    if (w->batch_count == w->batch_cap) {
+        size_t cap = w->batch_cap ? w->batch_cap * 2 : 64;
+        struct etcd_kv *kvs = realloc(w->batch_kvs, cap * sizeof(*kvs));
+        if (!kvs)
+            return -1;
+        w->batch_kvs = kvs;
+        struct etcd_event *events = realloc(w->batch_events, cap * sizeof(*events));
+        if (!events)
+            return -1;
+        w->batch_events = events;
+        w->batch_cap = cap;
+    }
+    w->batch_kvs[w->batch_count] = *kv;
+    w->batch_events[w->batch_count] =
+        (struct etcd_event){.type = is_delete ? ETCD_EVENT_DELETE : ETCD_EVENT_PUT,
+                            .key = kv->key,
+                            .value = is_delete ? NULL : kv->value,
+                            .revision = kv->mod_revision};
+    w->batch_count++;
+    return 0;
 }
 
 /* Called about once a second during a stream: ends it when the watch is stopped, or when
@@ -126,10 +165,20 @@ static int watch_list(struct etcd_watch *w, struct weft_err *err)
     struct etcd_kvs kvs;
     if (etcd_range_prefix(w->etcd, w->prefix, &kvs, &w->stop, err) < 0)
         return -1;
-    deliver(w, ETCD_EVENT_SYNC_BEGIN, NULL, NULL, kvs.revision);
+    struct etcd_event *events = calloc(kvs.count + 2, sizeof(*events));
+    if (!events) {
+        etcd_kvs_free(&kvs);
+        return weft_errf(err, "out of memory for a listing of %zu keys", kvs.count);
+    }
+    events[0] = (struct etcd_event){.type = ETCD_EVENT_SYNC_BEGIN, .revision = kvs.revision};
     for (size_t i = 0; i < kvs.count; i++)
-        deliver(w, ETCD_EVENT_PUT, kvs.items[i].key, kvs.items[i].value, kvs.items[i].mod_revision);
-    deliver(w, ETCD_EVENT_SYNC_END, NULL, NULL, kvs.revision);
+        events[i + 1] = (struct etcd_event){.type = ETCD_EVENT_PUT,
+                                            .key = kvs.items[i].key,
+                                            .value = kvs.items[i].value,
+                                            .revision = kvs.items[i].mod_revision};
+    events[kvs.count + 1] = (struct etcd_event){.type = ETCD_EVENT_SYNC_END, .revision = kvs.revision};
+    w->fn(w->ctx, events, kvs.count + 2);
+    free(events);
     w->last_rev = kvs.revision;
     etcd_kvs_free(&kvs);
     return 0;
@@ -148,11 +197,16 @@ static void handle_events(struct etcd_watch *w, json_t *events)
         }
         const char *type = json_string_value(json_object_get(event, "type"));
         bool is_delete = type && strcmp(type, "DELETE") == 0; /* a PUT has no "type" */
-        deliver(w, is_delete ? ETCD_EVENT_DELETE : ETCD_EVENT_PUT, kv.key,
-                is_delete ? NULL : kv.value, kv.mod_revision);
         if (kv.mod_revision > w->last_rev)
             w->last_rev = kv.mod_revision;
-        etcd_kv_clear(&kv);
+        if (batch_append(w, &kv, is_delete) < 0) {
+            /* No room to hold it: deliver what is pending, then room is there again. */
+            flush_batch(w);
+            if (batch_append(w, &kv, is_delete) < 0) {
+                log_error("store watch event dropped: out of memory", "key=%s", kv.key);
+                etcd_kv_clear(&kv);
+            }
+        }
     }
 }
 
@@ -225,11 +279,13 @@ static size_t stream_write(char *data, size_t size, size_t nmemb, void *userdata
     while ((nl = memchr(w->buf + done, '\n', w->len - done))) {
         size_t line_len = (size_t)(nl - (w->buf + done));
         if (line_len > 0 && handle_line(w, w->buf + done, line_len) < 0) {
+            flush_batch(w);
             w->stream_failed = true;
             return 0; /* aborts the transfer */
         }
         done += line_len + 1;
     }
+    flush_batch(w);
     memmove(w->buf, w->buf + done, w->len - done);
     w->len -= done;
     return n;
@@ -321,7 +377,7 @@ static void *watch_main(void *arg)
                 if (!disconnected) {
                     log_warn("store watch disconnected", "prefix=%s error=\"%s\"", w->prefix,
                              err.msg);
-                    deliver(w, ETCD_EVENT_DISCONNECTED, NULL, NULL, 0);
+                    deliver_one(w, ETCD_EVENT_DISCONNECTED, 0);
                     disconnected = true;
                 }
                 watch_sleep(w, backoff);
@@ -365,7 +421,7 @@ static void *watch_main(void *arg)
             need_list = true;
             if (!disconnected) {
                 log_warn("store watch disconnected", "prefix=%s error=\"%s\"", w->prefix, err.msg);
-                deliver(w, ETCD_EVENT_DISCONNECTED, NULL, NULL, 0);
+                deliver_one(w, ETCD_EVENT_DISCONNECTED, 0);
                 disconnected = true;
             }
             break;
@@ -388,6 +444,10 @@ static void watch_free(struct etcd_watch *w)
         curl_easy_cleanup(w->stream);
     pthread_cond_destroy(&w->cond);
     pthread_mutex_destroy(&w->lock);
+    for (size_t i = 0; i < w->batch_count; i++)
+        etcd_kv_clear(&w->batch_kvs[i]);
+    free(w->batch_kvs);
+    free(w->batch_events);
     free(w->buf);
     free(w->prefix);
     free(w);

@@ -131,17 +131,20 @@ struct recorder {
     bool seen[16];
 };
 
-static void record(void *ctx, const struct etcd_event *ev)
+static void record(void *ctx, const struct etcd_event *events, size_t count)
 {
     struct recorder *r = ctx;
     pthread_mutex_lock(&r->lock);
-    if (ev->type == ETCD_EVENT_SYNC_BEGIN)
-        r->sync_begins++;
-    if (ev->type == ETCD_EVENT_DISCONNECTED)
-        r->disconnects++;
-    int n;
-    if (ev->type == ETCD_EVENT_PUT && sscanf(ev->key, "/c/k%d", &n) == 1 && n >= 0 && n < 16)
-        r->seen[n] = true;
+    for (size_t i = 0; i < count; i++) {
+        const struct etcd_event *ev = &events[i];
+        if (ev->type == ETCD_EVENT_SYNC_BEGIN)
+            r->sync_begins++;
+        if (ev->type == ETCD_EVENT_DISCONNECTED)
+            r->disconnects++;
+        int n;
+        if (ev->type == ETCD_EVENT_PUT && sscanf(ev->key, "/c/k%d", &n) == 1 && n >= 0 && n < 16)
+            r->seen[n] = true;
+    }
     pthread_mutex_unlock(&r->lock);
 }
 

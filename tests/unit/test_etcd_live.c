@@ -310,13 +310,19 @@ struct recorder {
     pthread_cond_t cond;
     struct seen events[512];
     size_t count;
+    size_t calls;         /* callback calls: one per batch */
+    size_t largest_batch; /* events in the largest one */
 };
 
-static void record(void *ctx, const struct etcd_event *ev)
+static void record(void *ctx, const struct etcd_event *events, size_t n)
 {
     struct recorder *r = ctx;
     pthread_mutex_lock(&r->lock);
-    if (r->count < sizeof(r->events) / sizeof(r->events[0])) {
+    r->calls++;
+    if (n > r->largest_batch)
+        r->largest_batch = n;
+    for (size_t i = 0; i < n && r->count < sizeof(r->events) / sizeof(r->events[0]); i++) {
+        const struct etcd_event *ev = &events[i];
         struct seen *s = &r->events[r->count++];
         s->type = ev->type;
         snprintf(s->key, sizeof(s->key), "%s", ev->key ? ev->key : "");
@@ -398,6 +404,9 @@ static void test_watch_sync_then_events_in_order(void **state)
 
     EXPECT_EVENT(end, &rec, 0, ETCD_EVENT_SYNC_END, NULL, 3000);
     assert_int_equal(end, 3);
+    pthread_mutex_lock(&rec.lock);
+    assert_int_equal(rec.calls, 1); /* the whole listing is one batch */
+    pthread_mutex_unlock(&rec.lock);
     assert_int_equal(rec.events[0].type, ETCD_EVENT_SYNC_BEGIN);
     assert_int_equal(rec.events[1].type, ETCD_EVENT_PUT);
     assert_string_equal(rec.events[1].key, "/t6/a");
@@ -431,6 +440,26 @@ static void test_watch_sync_then_events_in_order(void **state)
     assert_int_equal(rec.events[6].type, ETCD_EVENT_PUT);
     assert_string_equal(rec.events[6].value, "C2");
     assert_true(rec.events[6].revision > rec.events[5].revision);
+    size_t calls_before_burst = rec.calls;
+    pthread_mutex_unlock(&rec.lock);
+
+    /* A burst (one transaction, one revision, one watch message) comes as one batch. */
+    struct etcd_txn *txn = etcd_txn_new();
+    assert_non_null(txn);
+    for (int i = 0; i < 5; i++) {
+        char key[32];
+        snprintf(key, sizeof(key), "/t6/burst%d", i);
+        etcd_txn_put(txn, key, "x", 0);
+    }
+    bool succeeded = false;
+    OK(etcd_txn_commit(l->etcd, txn, &succeeded, err));
+    etcd_txn_free(txn);
+    assert_true(succeeded);
+    EXPECT_EVENT(burst_end, &rec, 7, ETCD_EVENT_PUT, "/t6/burst4", 3000);
+    assert_int_equal(burst_end, 11);
+    pthread_mutex_lock(&rec.lock);
+    assert_int_equal(rec.calls, calls_before_burst + 1);
+    assert_int_equal(rec.largest_batch, 5);
     pthread_mutex_unlock(&rec.lock);
 
     long before = now_ms();

@@ -1,0 +1,94 @@
+/* test_remote_table.c: the remote peer/member table finds every entry by its key,
+ * keeps them apart by subnet and kind, and stays whole across growth and removal. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "fabric/remote_table.h"
+
+static size_t walk_count(const struct remote_table *t)
+{
+    size_t n = 0;
+    for (const struct remote_entry *e = t->head; e; e = e->next) {
+        if (e->next)
+            assert_ptr_equal(e->next->prev, e);
+        n++;
+    }
+    return n;
+}
+
+static void same_address_differs_by_subnet_and_kind(void **state)
+{
+    (void)state;
+    struct remote_table t;
+    assert_int_equal(remote_table_init(&t), 0);
+    struct remote_entry *peer_a = remote_table_add(&t, "10.77.0.0/24", true, 0x0a4d0002);
+    struct remote_entry *peer_b = remote_table_add(&t, "10.78.0.0/24", true, 0x0a4d0002);
+    struct remote_entry *member = remote_table_add(&t, "10.77.0.0/24", false, 0x0a4d0002);
+    assert_non_null(peer_a);
+    assert_non_null(peer_b);
+    assert_non_null(member);
+    assert_ptr_equal(remote_table_find(&t, "10.77.0.0/24", true, 0x0a4d0002), peer_a);
+    assert_ptr_equal(remote_table_find(&t, "10.78.0.0/24", true, 0x0a4d0002), peer_b);
+    assert_ptr_equal(remote_table_find(&t, "10.77.0.0/24", false, 0x0a4d0002), member);
+    assert_null(remote_table_find(&t, "10.79.0.0/24", true, 0x0a4d0002));
+    assert_null(remote_table_find(&t, "10.77.0.0/24", true, 0x0a4d0003));
+    assert_string_equal(peer_b->subnet, "10.78.0.0/24");
+    assert_false(peer_a->programmed);
+    remote_table_remove(&t, peer_a);
+    assert_null(remote_table_find(&t, "10.77.0.0/24", true, 0x0a4d0002));
+    assert_ptr_equal(remote_table_find(&t, "10.77.0.0/24", false, 0x0a4d0002), member);
+    assert_int_equal(t.count, 2);
+    assert_int_equal(walk_count(&t), 2);
+    remote_table_clear(&t);
+}
+
+/* 50 hosts x 100 endpoints, as the scale benchmark: every entry is found after
+ * many rehashes, and removing every other one leaves exactly the rest. */
+static void large_fabric_survives_growth_and_removal(void **state)
+{
+    (void)state;
+    struct remote_table t;
+    assert_int_equal(remote_table_init(&t), 0);
+    const uint32_t n = 5000;
+    for (uint32_t i = 0; i < n; i++) {
+        struct remote_entry *e = remote_table_add(&t, "10.90.0.0/16", true, 0x0a5a0000 + i);
+        assert_non_null(e);
+        e->vtep = i;
+    }
+    assert_true(t.bucket_count >= n);
+    assert_int_equal(t.count, n);
+    for (uint32_t i = 0; i < n; i++) {
+        struct remote_entry *e = remote_table_find(&t, "10.90.0.0/16", true, 0x0a5a0000 + i);
+        assert_non_null(e);
+        assert_int_equal(e->vtep, i);
+    }
+    for (uint32_t i = 0; i < n; i += 2)
+        remote_table_remove(&t, remote_table_find(&t, "10.90.0.0/16", true, 0x0a5a0000 + i));
+    assert_int_equal(t.count, n / 2);
+    assert_int_equal(walk_count(&t), n / 2);
+    for (uint32_t i = 0; i < n; i++) {
+        struct remote_entry *e = remote_table_find(&t, "10.90.0.0/16", true, 0x0a5a0000 + i);
+        if (i % 2)
+            assert_non_null(e);
+        else
+            assert_null(e);
+    }
+    remote_table_clear(&t);
+    assert_int_equal(t.count, 0);
+    assert_null(t.head);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(same_address_differs_by_subnet_and_kind),
+        cmocka_unit_test(large_fabric_survives_growth_and_removal),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
