@@ -1078,7 +1078,16 @@ int fabric_endpoint_create(struct fabric *f, const struct fabric_endpoint_spec *
         memcpy(ep->mac, spec->mac, 6);
     else
         mac_from_ip(spec->ip, ep->mac);
-    if (overlay_endpoint_create(f->nl, net->vni, ep->id, ep->mac, net->mtu, err) < 0)
+    /* The veth's alias carries the endpoint's record: a daemon killed before the
+     * publisher wrote it finds it there on restart (adopt_unpublished_endpoints). */
+    char *alias = host_endpoint_text(net, ep);
+    if (!alias) {
+        weft_errf(err, "out of memory");
+        goto undo_alloc;
+    }
+    int created = overlay_endpoint_create(f->nl, net->vni, ep->id, ep->mac, net->mtu, alias, err);
+    free(alias);
+    if (created < 0)
         goto undo_alloc;
     ep->publication = PUBLICATION_PENDING;
     ep->next = net->endpoints;
@@ -1303,6 +1312,63 @@ static int restore_endpoints(struct fabric *f, struct weft_err *err)
     return 0;
 }
 
+struct veth_records {
+    char **items; /* alias texts, owned */
+    size_t count, cap;
+};
+
+static void collect_alias(void *ctx, const char *name, const char *alias)
+{
+    (void)name;
+    struct veth_records *r = ctx;
+    if (r->count == r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : 16;
+        char **items = realloc(r->items, cap * sizeof(*items));
+        if (!items)
+            return;
+        r->items = items;
+        r->cap = cap;
+    }
+    if ((r->items[r->count] = strdup(alias)))
+        r->count++;
+}
+
+/* Endpoints whose veth exists but whose records the store lacks: the daemon died
+ * between answering CreateEndpoint and publishing. Their veth aliases hold the
+ * record; they are adopted as pending, and the publisher writes them. */
+static void adopt_unpublished_endpoints(struct fabric *f)
+{
+    struct veth_records found = {0};
+    struct weft_err err;
+    if (nl_link_aliases(f->nl, "wh", collect_alias, &found, &err) < 0)
+        log_error("listing endpoint veths failed", "error=\"%s\"", err.msg);
+    for (size_t i = 0; i < found.count; i++) {
+        struct host_endpoint_record rec;
+        struct local_network *net = NULL;
+        struct local_endpoint *ep = NULL;
+        if (host_endpoint_record_decode(found.items[i], &rec, NULL) < 0 ||
+            !(net = network_by_id(f, rec.network_id)) || endpoint_by_id(net, rec.endpoint_id))
+            goto next; /* not ours, a network we do not have, or restored from the store */
+        if (!(ep = calloc(1, sizeof(*ep))))
+            goto next;
+        if (cidr_parse_ip_prefix(rec.ip, &ep->ip, &ep->prefix_len, &err) < 0 ||
+            cidr_parse_mac(rec.mac, ep->mac, &err) < 0) {
+            log_error("skipping damaged veth alias", "alias=\"%s\"", found.items[i]);
+            free(ep);
+            goto next;
+        }
+        snprintf(ep->id, sizeof(ep->id), "%.64s", rec.endpoint_id);
+        ep->publication = PUBLICATION_PENDING;
+        ep->next = net->endpoints;
+        net->endpoints = ep;
+        log_info("endpoint adopted from its veth; publishing it", "endpoint=%.12s ip=%s", ep->id,
+                 rec.ip);
+    next:
+        free(found.items[i]);
+    }
+    free(found.items);
+}
+
 /* ---------- lifecycle ---------- */
 
 int fabric_open(struct fabric **out, const struct fabric_config *config, struct weft_err *err)
@@ -1345,6 +1411,7 @@ int fabric_open(struct fabric **out, const struct fabric_config *config, struct 
         goto fail;
     if (restore_networks(f, err) < 0 || restore_endpoints(f, err) < 0)
         goto fail;
+    adopt_unpublished_endpoints(f);
     if (etcd_watch_start(f->etcd, WEFT_KEY_FABRIC, watch_callback, f, &f->watch, err) < 0)
         goto fail;
     if (pthread_create(&f->keeper, NULL, lease_keeper, f) != 0) {

@@ -394,15 +394,24 @@ int nl_link_delete(struct nl *nl, const char *name, struct weft_err *err)
     return send_change_ignoring(nl, &m, ENOENT, err, what);
 }
 
-int nl_link_set_up(struct nl *nl, const char *name, struct weft_err *err)
+/* Sets a link up and, when alias is set, its alias, in one message. */
+static int link_set_up_alias(struct nl *nl, const char *name, const char *alias,
+                             struct weft_err *err)
 {
     struct nl_msg m;
     struct ifinfomsg *ifi = link_msg(nl, &m, RTM_NEWLINK, 0, name);
     ifi->ifi_flags = IFF_UP;
     ifi->ifi_change = IFF_UP;
+    if (alias)
+        mnl_attr_put_strz(m.hdr, IFLA_IFALIAS, alias);
     char what[64];
     snprintf(what, sizeof(what), "setting %.15s up", name);
     return send_change(nl, &m, err, what);
+}
+
+int nl_link_set_up(struct nl *nl, const char *name, struct weft_err *err)
+{
+    return link_set_up_alias(nl, name, NULL, err);
 }
 
 int nl_link_set_master(struct nl *nl, const char *name, int master_ifindex, struct weft_err *err)
@@ -631,6 +640,9 @@ int nl_veth_create(struct nl *nl, const struct nl_veth_spec *spec, struct weft_e
 {
     if (check_name(spec->host_name, err) < 0 || check_name(spec->peer_name, err) < 0)
         return -1;
+    if (spec->host_alias && strlen(spec->host_alias) >= NL_ALIAS_MAX)
+        return weft_errf(err, "interface alias of %zu bytes is over the kernel's %d",
+                         strlen(spec->host_alias), NL_ALIAS_MAX - 1);
     struct nl_msg m;
     struct link_nests nests =
         new_link_begin(nl, &m, spec->host_name, "veth", spec->mtu, spec->master_ifindex);
@@ -648,9 +660,10 @@ int nl_veth_create(struct nl *nl, const struct nl_veth_spec *spec, struct weft_e
     snprintf(what, sizeof(what), "creating veth %.15s/%.15s", spec->host_name, spec->peer_name);
     if (send_change(nl, &m, err, what) < 0)
         return -1;
+    /* The alias goes with "up": the kernel ignores one given at creation. */
     if (nl->batching) /* queued right behind the creation; a batch cannot undo */
-        return nl_link_set_up(nl, spec->host_name, err);
-    if (nl_link_set_up(nl, spec->host_name, err) < 0) {
+        return link_set_up_alias(nl, spec->host_name, spec->host_alias, err);
+    if (link_set_up_alias(nl, spec->host_name, spec->host_alias, err) < 0) {
         nl_link_delete(nl, spec->host_name, NULL); /* takes the peer with it */
         return -1;
     }
@@ -843,6 +856,44 @@ static int dump(struct nl *nl, uint16_t type, uint8_t family, mnl_cb_t cb, void 
     if (receive_until(nl, m.hdr->nlmsg_seq, cb, data, &kernel_errno) < 0)
         return weft_errf(err, "%s: %s", what, strerror(kernel_errno));
     return 0;
+}
+
+struct alias_dump {
+    const char *prefix;
+    nl_link_alias_fn fn;
+    void *ctx;
+};
+
+static int alias_attr_cb(const struct nlattr *attr, void *data)
+{
+    const struct nlattr **tb = data;
+    int type = mnl_attr_get_type(attr);
+    if ((type == IFLA_IFNAME || type == IFLA_IFALIAS) &&
+        mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) == 0)
+        tb[type] = attr;
+    return MNL_CB_OK;
+}
+
+static int alias_msg_cb(const struct nlmsghdr *hdr, void *data)
+{
+    struct alias_dump *d = data;
+    if (hdr->nlmsg_type != RTM_NEWLINK || mnl_nlmsg_get_payload_len(hdr) < sizeof(struct ifinfomsg))
+        return MNL_CB_OK;
+    const struct nlattr *tb[IFLA_MAX + 1] = {0};
+    mnl_attr_parse(hdr, sizeof(struct ifinfomsg), alias_attr_cb, tb);
+    if (!tb[IFLA_IFNAME] || !tb[IFLA_IFALIAS])
+        return MNL_CB_OK;
+    const char *name = mnl_attr_get_str(tb[IFLA_IFNAME]);
+    if (strncmp(name, d->prefix, strlen(d->prefix)) == 0)
+        d->fn(d->ctx, name, mnl_attr_get_str(tb[IFLA_IFALIAS]));
+    return MNL_CB_OK;
+}
+
+int nl_link_aliases(struct nl *nl, const char *prefix, nl_link_alias_fn fn, void *ctx,
+                    struct weft_err *err)
+{
+    struct alias_dump d = {prefix, fn, ctx};
+    return dump(nl, RTM_GETLINK, AF_UNSPEC, alias_msg_cb, &d, err, "listing links");
 }
 
 static int ifname_of(struct nl *nl, int ifindex, char *ifname, int ifname_len, struct weft_err *err)

@@ -63,16 +63,26 @@ int nl_vxlan_create(struct nl *nl, const struct nl_vxlan_spec *spec, struct weft
 int nl_vxlan_get(struct nl *nl, const char *name, uint32_t *vni, uint32_t *local_ip,
                  struct weft_err *err);
 
+/* IFALIASZ: an alias holds at most 255 bytes. */
+#define NL_ALIAS_MAX 256
+
 struct nl_veth_spec {
     const char *host_name;   /* stays in the host namespace, attached to master */
+    const char *host_alias;  /* kept by the kernel on host_name for its lifetime, or NULL */
     const char *peer_name;   /* moved into the container by Docker */
     const uint8_t *peer_mac; /* 6 bytes or NULL */
     int mtu;
     int master_ifindex; /* bridge for host_name, 0 for none */
 };
 /* Creates the pair, sets MTU on both, MAC on the peer, attaches host_name to
- * master and sets host_name up. On failure nothing is left behind. */
+ * master and sets host_name up (with its alias). On failure nothing is left behind. */
 int nl_veth_create(struct nl *nl, const struct nl_veth_spec *spec, struct weft_err *err);
+
+/* Calls fn for every link whose name starts with prefix and that has an alias.
+ * fn must not use nl (the dump is still being read). Not inside a batch. */
+typedef void (*nl_link_alias_fn)(void *ctx, const char *name, const char *alias);
+int nl_link_aliases(struct nl *nl, const char *prefix, nl_link_alias_fn fn, void *ctx,
+                    struct weft_err *err);
 
 /*
  * FDB entries on a vxlan device (NTF_SELF, permanent):

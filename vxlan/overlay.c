@@ -117,7 +117,8 @@ int overlay_remove(struct nl *nl, uint32_t vni, struct weft_err *err)
 }
 
 int overlay_endpoint_create(struct nl *nl, uint32_t vni, const char *endpoint_id,
-                            const uint8_t mac[6], int mtu, struct weft_err *err)
+                            const uint8_t mac[6], int mtu, const char *alias,
+                            struct weft_err *err)
 {
     struct overlay_devices dev;
     overlay_names(vni, &dev);
@@ -132,6 +133,7 @@ int overlay_endpoint_create(struct nl *nl, uint32_t vni, const char *endpoint_id
         return -1;
     struct nl_veth_spec spec = {
         .host_name = host_name,
+        .host_alias = alias,
         .peer_name = peer_name,
         .peer_mac = mac,
         .mtu = mtu,

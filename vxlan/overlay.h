@@ -48,9 +48,11 @@ int overlay_remove(struct nl *nl, uint32_t vni, struct weft_err *err);
 void overlay_endpoint_names(const char *endpoint_id, char host_name[IF_NAMESIZE],
                             char peer_name[IF_NAMESIZE]);
 /* Creates the endpoint's veth pair attached to the overlay bridge; the peer
- * carries mac and mtu. An existing pair of these names is replaced. */
+ * carries mac and mtu, the host end alias (NULL: none), which the kernel keeps
+ * as long as the pair lives. An existing pair of these names is replaced. */
 int overlay_endpoint_create(struct nl *nl, uint32_t vni, const char *endpoint_id,
-                            const uint8_t mac[6], int mtu, struct weft_err *err);
+                            const uint8_t mac[6], int mtu, const char *alias,
+                            struct weft_err *err);
 int overlay_endpoint_delete(struct nl *nl, const char *endpoint_id, struct weft_err *err);
 
 /* A remote endpoint: mac -> vtep in the vxlan FDB, ip -> mac in its neighbour table.

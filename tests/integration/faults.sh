@@ -6,6 +6,8 @@
 #    restart it adopts what exists (no duplicate device, entry or allocation);
 #  - an endpoint whose container vanished while its daemon was down is withdrawn
 #    and its address freed when the daemon returns;
+#  - a daemon killed after answering CreateEndpoint but before publishing the
+#    endpoint adopts it from its veth on restart and publishes it;
 #  - a dead host (daemon and containers gone) is withdrawn everywhere within
 #    TTL + 2 s, and its addresses are reclaimed only after the grace period;
 #  - etcd down: running containers keep talking, requests fail within 2 s saying
@@ -69,6 +71,36 @@ wait_for 5 lacks_peer A B || fail "A still has cB's entries after B came back wi
 echo "ok   B withdrew the endpoint that vanished while it was down, and freed its address"
 create_endpoint B
 wait_for 5 pings A B || fail "cA cannot reach B's new endpoint"
+
+# ---- killed after answering CreateEndpoint, before publishing it ----
+# The publisher writes an endpoint's records just after CreateEndpoint answers. A
+# daemon killed in between leaves the veth (with its alias) and no records: made
+# here deterministically by deleting the records after the kill. On restart the
+# daemon must find the endpoint by its veth's alias and publish it.
+out=$(call A IpamDriver.RequestAddress "{\"PoolID\":\"${POOL[A]}\",\"Address\":\"\",\"Options\":null}")
+late_ip=$(sim_json_str Address <<<"$out")
+late_eid=$(sim_random_id)
+call A NetworkDriver.CreateEndpoint "{\"NetworkID\":\"${NID[A]}\",\"EndpointID\":\"$late_eid\",\"Interface\":{\"Address\":\"$late_ip\",\"MacAddress\":\"\"},\"Options\":{}}" >/dev/null
+late_src=$(call A NetworkDriver.Join "{\"NetworkID\":\"${NID[A]}\",\"EndpointID\":\"$late_eid\",\"SandboxKey\":\"/x\"}" | sim_json_str SrcName)
+sim_fake_container A clate "$late_src" "$late_ip" ""
+late_record=/weft/v1/hosts/${HADDR[A]}/endpoints/$late_eid
+late_peer=/weft/v1/fabric/10.77.0.0_24/peers/${late_ip%/*}
+wait_for 5 test "$(etcd_count "$late_record")" = 1 || fail "the endpoint was never published"
+sim_weft_kill A
+sim_etcdctl del "$late_record" >/dev/null
+sim_etcdctl del "$late_peer" >/dev/null
+late_pings() { sim_ns_exec cB ping -c 1 -W 1 "${late_ip%/*}"; }
+late_gone() { ! late_pings; }
+wait_for 5 late_gone || fail "cB still reaches the endpoint after its records were deleted"
+start_weft A
+wait_for 10 late_pings || fail "cB cannot reach the endpoint whose records A never wrote"
+[ "$(etcd_count "$late_record")" = 1 ] || fail "A did not record the adopted endpoint in the store"
+[ "$(etcd_count "$late_peer")" = 1 ] || fail "A did not publish the adopted endpoint"
+grep -q "endpoint adopted from its veth" "$SIM_DIR/A/weft.log" || fail "no adoption line in A's log"
+echo "ok   A killed before publishing an endpoint: adopted it from its veth on restart, B reaches it"
+sim_fake_container_kill clate
+call A NetworkDriver.DeleteEndpoint "{\"NetworkID\":\"${NID[A]}\",\"EndpointID\":\"$late_eid\"}" >/dev/null
+call A IpamDriver.ReleaseAddress "{\"PoolID\":\"${POOL[A]}\",\"Address\":\"${late_ip%/*}\"}" >/dev/null
 
 # ---- a dead host: withdrawn within TTL + 2 s, addresses kept for the grace period ----
 sim_weft_kill C

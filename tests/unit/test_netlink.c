@@ -277,6 +277,50 @@ static void veth_pair_has_mtu_mac_master_and_host_end_up(void **state)
     assert_int_equal(nl_link_delete(nl, "tbr2", &err), 0);
 }
 
+struct seen_aliases {
+    int count;
+    char last[NL_ALIAS_MAX];
+};
+
+static void note_alias(void *ctx, const char *name, const char *alias)
+{
+    struct seen_aliases *seen = ctx;
+    (void)name;
+    seen->count++;
+    snprintf(seen->last, sizeof(seen->last), "%s", alias);
+}
+
+/* The host end keeps its alias (set with "up", also inside a batch); the listing
+ * finds it by name prefix and skips links of other names or without an alias. */
+static void veth_alias_is_kept_and_listed(void **state)
+{
+    (void)state;
+    struct weft_err err = {""};
+    char long_alias[NL_ALIAS_MAX + 1];
+    memset(long_alias, 'x', NL_ALIAS_MAX);
+    long_alias[NL_ALIAS_MAX] = '\0';
+    struct nl_veth_spec spec = {.host_name = "ta6", .peer_name = "tb6", .host_alias = long_alias};
+    assert_int_equal(nl_veth_create(nl, &spec, &err), -1);
+    assert_non_null(strstr(err.msg, "alias"));
+    assert_null(strstr(look("ip link show"), "ta6"));
+    spec.host_alias = "{\"endpoint_id\":\"e6\"}";
+    assert_int_equal(nl_batch_begin(nl), 0);
+    assert_int_equal(nl_veth_create(nl, &spec, &err), 0);
+    assert_int_equal(nl_batch_end(nl, &err), 0);
+    struct nl_veth_spec plain = {.host_name = "ta7", .peer_name = "tb7"};
+    assert_int_equal(nl_veth_create(nl, &plain, &err), 0);
+    assert_int_equal(system("ip link set tb6 alias other-prefix"), 0);
+    struct seen_aliases seen = {0};
+    assert_int_equal(nl_link_aliases(nl, "ta", note_alias, &seen, &err), 0);
+    assert_int_equal(seen.count, 1);
+    assert_string_equal(seen.last, "{\"endpoint_id\":\"e6\"}");
+    assert_int_equal(nl_link_delete(nl, "ta6", &err), 0);
+    assert_int_equal(nl_link_delete(nl, "ta7", &err), 0);
+    seen.count = 0;
+    assert_int_equal(nl_link_aliases(nl, "ta", note_alias, &seen, &err), 0);
+    assert_int_equal(seen.count, 0);
+}
+
 static void failed_veth_with_a_bad_peer_name_leaves_nothing(void **state)
 {
     (void)state;
@@ -416,6 +460,7 @@ int main(void)
         cmocka_unit_test(batch_programs_many_entries_at_once),
         cmocka_unit_test(bridge_and_vxlan_carry_their_attributes),
         cmocka_unit_test(veth_pair_has_mtu_mac_master_and_host_end_up),
+        cmocka_unit_test(veth_alias_is_kept_and_listed),
         cmocka_unit_test(failed_veth_with_a_bad_peer_name_leaves_nothing),
         cmocka_unit_test(fdb_and_neighbour_add_replace_delete),
         cmocka_unit_test(lookups_follow_the_socket_namespace),

@@ -121,15 +121,16 @@ static void endpoint_veth_carries_mac_mtu_and_master(void **state)
     (void)state;
     struct weft_err err = {""};
     const char *id = "0123456789abcdef0123";
-    assert_int_equal(overlay_endpoint_create(nl, 42, id, mac_a, 1450, &err), 0);
+    assert_int_equal(overlay_endpoint_create(nl, 42, id, mac_a, 1450, NULL, &err), 0);
     const char *peer = look("ip link show wc0123456789");
     assert_non_null(strstr(peer, "02:42:0a:4d:00:05"));
     assert_non_null(strstr(peer, "mtu 1450"));
     const char *host = look("ip link show wh0123456789");
     assert_non_null(strstr(host, "master wbr42"));
     assert_non_null(strstr(host, "mtu 1450"));
-    /* Creating it again (a retried request) replaces the pair. */
-    assert_int_equal(overlay_endpoint_create(nl, 42, id, mac_a, 1450, &err), 0);
+    /* Creating it again (a retried request) replaces the pair, and keeps an alias. */
+    assert_int_equal(overlay_endpoint_create(nl, 42, id, mac_a, 1450, "weft test alias", &err), 0);
+    assert_non_null(strstr(look("ip link show wh0123456789"), "alias weft test alias"));
     assert_int_equal(overlay_endpoint_delete(nl, id, &err), 0);
     assert_null(strstr(look("ip link show"), "wh0123456789"));
     assert_null(strstr(look("ip link show"), "wc0123456789"));
@@ -140,7 +141,7 @@ static void endpoint_needs_the_overlay(void **state)
 {
     (void)state;
     struct weft_err err = {""};
-    assert_int_equal(overlay_endpoint_create(nl, 777, "abcdef", mac_a, 1450, &err), -1);
+    assert_int_equal(overlay_endpoint_create(nl, 777, "abcdef", mac_a, 1450, NULL, &err), -1);
     assert_non_null(strstr(err.msg, "wbr777"));
 }
 
@@ -267,7 +268,7 @@ static void side_up(struct side *s, uint32_t vni)
                                     &s->dev, &err),
                      0);
     assert_int_equal(overlay_endpoint_create(s->nl, vni, s->endpoint_id, s->mac,
-                                             1500 - OVERLAY_VXLAN_OVERHEAD, &err),
+                                             1500 - OVERLAY_VXLAN_OVERHEAD, NULL, &err),
                      0);
     char host_name[IF_NAMESIZE], peer_name[IF_NAMESIZE];
     overlay_endpoint_names(s->endpoint_id, host_name, peer_name);
