@@ -146,7 +146,9 @@ SUBNET=10.71.0.0/24
 if want join; then
     out=$($BENCH join "$SIM_DIR/A1/plugins/weft.sock" "${NID[A1]}" 10.71.0.0 "$JOINS")
     R[join_p50_ms]=$(sed 's/.*"p50_ms":\([0-9.]*\).*/\1/' <<<"$out")
+    R[join_p90_ms]=$(sed 's/.*"p90_ms":\([0-9.]*\).*/\1/' <<<"$out")
     R[join_p99_ms]=$(sed 's/.*"p99_ms":\([0-9.]*\).*/\1/' <<<"$out")
+    R[join_max_ms]=$(sed 's/.*"max_ms":\([0-9.]*\).*/\1/' <<<"$out")
     echo "measured Join + CreateEndpoint over $JOINS cycles" >&2
 fi
 
@@ -363,6 +365,7 @@ row "UDP 64 B weft (packets/s)" "$(r udp_pps_weft)" ""
 row "RTT underlay p50 / p99 (ms)" "$(r rtt_underlay_p50) / $(r rtt_underlay_p99)" ""
 row "RTT weft p50 / p99 (ms)" "$(r rtt_weft_p50) / $(r rtt_weft_p99)" ""
 row "CreateEndpoint+Join p50 / p99 (ms, $JOINS)" "$(r join_p50_ms) / $(r join_p99_ms)" "p99 <= 2"
+row "  p90 / max (ms)" "$(r join_p90_ms) / $(r join_max_ms)" ""
 row "convergence p50 / p99 (ms, $CONVERGE)" "$(r converge_p50_ms) / $(r converge_p99_ms)" "p99 <= 50"
 row "IPAM one host (allocations/s)" "$(r ipam_one_host_per_s)" ""
 row "IPAM $(r ipam_contended_hosts) hosts contending (allocations/s)" "$(r ipam_contended_per_s)" ">= 500"
