@@ -60,7 +60,7 @@ test:
 	@scripts/install-deps.sh test
 	@$(MAKE) --no-print-directory test-run
 
-test-run: $(BUILD)/weft $(BUILD)/weft-san $(UNIT_NAMES:%=$(BUILD)/tests/%) \
+test-run: $(BUILD)/weft $(BUILD)/weft-san $(BUILD)/plugin_bench $(UNIT_NAMES:%=$(BUILD)/tests/%) \
           $(UNIT_NAMES:%=$(BUILD)/tests-san/%)
 	@tests/run.sh
 

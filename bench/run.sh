@@ -4,6 +4,7 @@
 # Prints a table, writes bench/results.json and bench/convergence.png.
 # Knobs: RUNS (3) medians over this many runs; SECS (5) per iperf3 run;
 # HOSTS (20) and EPS (50) for the scale figure; JOINS (1000); CONVERGE (50);
+# IPAM_REQUESTS (1000): per contending host, twice that on one host;
 # DOCKER_RUNS (20, 0 skips the Docker figure); SECTIONS (all of "datapath join converge
 # ipam scale docker"): which figures to measure; OUT_DIR (bench): where results go.
 # Benchmarks, not tests: nothing here fails on a slow figure.
@@ -15,6 +16,7 @@ cd "$(dirname "$0")/.."
 RUNS=${RUNS:-3} SECS=${SECS:-5} HOSTS=${HOSTS:-20} EPS=${EPS:-50}
 [ "$HOSTS" -le 120 ] || { echo "HOSTS must be at most 120" >&2; exit 2; }
 JOINS=${JOINS:-1000} CONVERGE=${CONVERGE:-50} DOCKER_RUNS=${DOCKER_RUNS:-20}
+IPAM_REQUESTS=${IPAM_REQUESTS:-1000}
 SECTIONS=${SECTIONS:-datapath join converge ipam scale docker}
 OUT_DIR=${OUT_DIR:-bench}
 export WEFT_BIN=build/weft
@@ -169,7 +171,11 @@ for i in $(seq 1 "$CONVERGE"); do
     if [ "$i" = 1 ]; then # once: the programmed entry really carries traffic
         src=$(call A1 NetworkDriver.Join "{\"NetworkID\":\"${NID[A1]}\",\"EndpointID\":\"$eid\",\"SandboxKey\":\"/x\"}" | sim_json_str SrcName)
         sim_fake_container A1 cconv "$src" "$addr" ""
-        wait_for 2 sim_ns_exec cB1 ping -c 1 -W 1 "${addr%/*}" || fail "converged endpoint does not answer"
+        wait_for 5 sim_ns_exec cB1 ping -c 1 -W 1 "${addr%/*}" || {
+            sim_ns_exec B1 ip neigh show dev "$vx_b" >&2
+            sim_ns_exec B1 bridge fdb show dev "$vx_b" >&2
+            fail "converged endpoint ${addr%/*} does not answer"
+        }
         sim_fake_container_kill cconv
     fi
     call A1 NetworkDriver.DeleteEndpoint "{\"NetworkID\":\"${NID[A1]}\",\"EndpointID\":\"$eid\"}" >/dev/null
@@ -194,14 +200,14 @@ done
 ipam() {
 SUBNET=10.90.0.0/16
 create_network S1 >/dev/null
-$BENCH ipam "$SIM_DIR/S1/plugins/weft.sock" "$SUBNET" 2000 16 "$SIM_DIR/ipam1" >"$SIM_DIR/ipam1.json"
+$BENCH ipam "$SIM_DIR/S1/plugins/weft.sock" "$SUBNET" $((2 * IPAM_REQUESTS)) 16 "$SIM_DIR/ipam1" >"$SIM_DIR/ipam1.json"
 secs=$(sed 's/.*"seconds":\([0-9.]*\).*/\1/' "$SIM_DIR/ipam1.json")
-R[ipam_one_host_per_s]=$(awk -v s="$secs" 'BEGIN {printf "%.0f", 2000 / s}')
+R[ipam_one_host_per_s]=$(awk -v s="$secs" -v n=$((2 * IPAM_REQUESTS)) 'BEGIN {printf "%.0f", n / s}')
 pids=()
 contenders=$((HOSTS < 8 ? HOSTS : 8))
 t0=$(now_ms)
 for i in $(seq 1 "$contenders"); do
-    $BENCH ipam "$SIM_DIR/S$i/plugins/weft.sock" "$SUBNET" 1000 8 "$SIM_DIR/ipam8.$i" >/dev/null &
+    $BENCH ipam "$SIM_DIR/S$i/plugins/weft.sock" "$SUBNET" "$IPAM_REQUESTS" 8 "$SIM_DIR/ipam8.$i" >/dev/null &
     pids+=($!)
 done
 wait "${pids[@]}"

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# bench_smoke.sh: make bench's harness runs end to end at a tiny size and yields
+# every figure. Times are not judged here (benchmarks are not timed tests); what
+# is judged: each figure comes out as a number, IPAM handed out no duplicate, the
+# scale run converged, and the plot was drawn.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+. tests/lib/sim.sh # fail, and the environment bench/run.sh expects
+
+out_dir=build/bench-smoke
+rm -rf "$out_dir"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+RUNS=1 SECS=1 HOSTS=3 EPS=3 JOINS=20 CONVERGE=3 IPAM_REQUESTS=50 DOCKER_RUNS=1 \
+    OUT_DIR=$out_dir bench/run.sh >"$log" 2>&1 || { cat "$log"; fail "bench/run.sh failed"; }
+cat "$log"
+json=$out_dir/results.json
+value() { sed -n "s/^  \"$1\": \\(.*\\),\$/\\1/p" "$json"; }
+for k in tcp_underlay_1500 tcp_reference_1500 tcp_weft_1500 tcp_underlay_9000 tcp_reference_9000 \
+    tcp_weft_9000 ratio_underlay_1500 ratio_reference_1500 udp_pps_underlay udp_pps_weft \
+    rtt_underlay_p50 rtt_weft_p99 join_p50_ms join_p99_ms join_max_ms converge_p50_ms \
+    converge_p99_ms ipam_one_host_per_s ipam_contended_per_s scale_created_ms \
+    scale_converged_ms scale_cpu_etcd_s rss_median_kib rss_anon_median_kib docker_run_p50_ms; do
+    v=$(value "$k")
+    [[ "$v" =~ ^[0-9]+(\.[0-9]+)?$ ]] || fail "figure $k is '$v', not a number"
+done
+[ "$(value ipam_duplicates)" = 0 ] || fail "IPAM handed out duplicates: $(value ipam_duplicates)"
+[ "$(value ipam_contended_allocations)" = 150 ] ||
+    fail "contended IPAM made $(value ipam_contended_allocations) allocations, want 3 x 50"
+! grep -q "did not converge" "$log" || fail "a scale run did not converge"
+grep -q '"convergence_by_hosts": {"2": [0-9]*, "3": [0-9]*}' "$json" ||
+    fail "convergence_by_hosts is not 2 and 3 hosts: $(grep convergence_by_hosts "$json")"
+[ "$(head -c 4 "$out_dir/convergence.png" | od -An -c | tr -d ' ')" = '211PNG' ] ||
+    fail "no PNG plot at $out_dir/convergence.png"
+echo "PASS bench_smoke"
