@@ -28,6 +28,12 @@
 #include "store/records.h"
 #include "vxlan/overlay.h"
 
+/* Spare veth pairs kept ready per network: CreateEndpoint takes one, the spare
+ * maker makes the next in the background (see overlay.h for why). */
+#define SPARES_PER_NETWORK 2
+/* A spare is made again this long after the last CreateEndpoint (settle_left). */
+#define SPARE_SETTLE_MS 10
+
 /* Where an endpoint's records stand in the store. CreateEndpoint answers once
  * the veth exists; the publisher thread writes the records after (see publisher_main). */
 enum publication {
@@ -43,6 +49,7 @@ struct local_endpoint {
     uint32_t ip; /* host order */
     int prefix_len;
     uint8_t mac[6];
+    char ifname[IF_NAMESIZE]; /* host end of its veth (a spare's name, or wh<id>) */
     enum publication publication;
 };
 
@@ -55,6 +62,10 @@ struct local_network {
     int mtu;
     struct overlay_devices devices;
     struct local_endpoint *endpoints;
+    char spares[SPARES_PER_NETWORK][IF_NAMESIZE]; /* host ends of ready spare pairs */
+    int spare_count;
+    bool spare_in_flight; /* the spare maker is making one, outside the lock */
+    bool closing;         /* being deleted: no more spares for it */
 };
 
 struct fabric {
@@ -79,6 +90,13 @@ struct fabric {
     bool publisher_running;
     pthread_cond_t publish_work; /* an endpoint became pending, or stopping */
     pthread_cond_t publish_done; /* a write finished: IN_FLIGHT may have changed */
+    pthread_t spare_maker;
+    bool spare_maker_running;
+    struct nl *spare_nl;       /* the spare maker's own socket: it works outside the lock */
+    unsigned spare_serial;     /* names spares ws<serial> */
+    pthread_cond_t spare_work; /* a network may want a spare, or stopping */
+    pthread_cond_t spare_done; /* spare_in_flight changed */
+    long last_create_ms;       /* monotonic time of the last CreateEndpoint */
 };
 
 /* ---------- lookups ---------- */
@@ -257,6 +275,7 @@ static char *host_endpoint_text(const struct local_network *net, const struct lo
     snprintf(rec.network_id, sizeof(rec.network_id), "%s", net->id);
     snprintf(rec.ip, sizeof(rec.ip), "%s/%d", ip, ep->prefix_len);
     cidr_format_mac(ep->mac, rec.mac);
+    snprintf(rec.ifname, sizeof(rec.ifname), "%s", ep->ifname);
     return host_endpoint_record_encode(&rec);
 }
 
@@ -329,6 +348,9 @@ static int save_and_publish_endpoint(struct fabric *f, int64_t lease,
  * operations per transaction. */
 #define PUBLISH_BATCH_MAX 48
 #define PUBLISH_RETRY_MIN_MS 100
+/* After a CreateEndpoint, the publisher lets its Join through first (settle_left);
+ * this also gathers a burst of creates into one transaction. */
+#define PUBLISH_SETTLE_MS 2
 #define PUBLISH_RETRY_MAX_MS 2000
 
 struct publish_item {
@@ -349,11 +371,11 @@ static size_t take_pending(struct fabric *f, struct publish_item *items)
     return n;
 }
 
-/* Waits on publish_work for at most ms (0: until signalled). Under the lock. */
-static void publisher_wait(struct fabric *f, long ms)
+/* Waits on cond for at most ms (0: until signalled). Under the lock. */
+static void wait_on(struct fabric *f, pthread_cond_t *cond, long ms)
 {
     if (ms <= 0) {
-        pthread_cond_wait(&f->publish_work, &f->lock);
+        pthread_cond_wait(cond, &f->lock);
         return;
     }
     struct timespec until;
@@ -364,7 +386,23 @@ static void publisher_wait(struct fabric *f, long ms)
         until.tv_sec++;
         until.tv_nsec -= 1000000000L;
     }
-    pthread_cond_timedwait(&f->publish_work, &f->lock, &until);
+    pthread_cond_timedwait(cond, &f->lock, &until);
+}
+
+static long monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* How long work that a CreateEndpoint caused still waits after it, or 0. Docker
+ * sends Join right after CreateEndpoint; on a small host a store write (etcd's CPU)
+ * or a new spare veth (1.3 ms of kernel work) started at once competes with it. */
+static long settle_left(const struct fabric *f, long settle_ms)
+{
+    long left = f->last_create_ms + settle_ms - monotonic_ms();
+    return left > 0 && !f->stopping ? left : 0;
 }
 
 /* Writes a batch outside the lock (its endpoints are IN_FLIGHT, so nobody removes
@@ -424,11 +462,16 @@ static void *publisher_main(void *arg)
     bool warned = false;
     pthread_mutex_lock(&f->lock);
     for (;;) {
+        long settle = settle_left(f, PUBLISH_SETTLE_MS);
+        if (settle) {
+            wait_on(f, &f->publish_work, settle);
+            continue;
+        }
         size_t n = take_pending(f, items);
         if (n == 0) {
             if (f->stopping)
                 break;
-            publisher_wait(f, 0);
+            wait_on(f, &f->publish_work, 0);
             continue;
         }
         int64_t lease = f->lease;
@@ -457,7 +500,7 @@ static void *publisher_main(void *arg)
         retry_ms = retry_ms ? retry_ms * 2 : PUBLISH_RETRY_MIN_MS;
         if (retry_ms > PUBLISH_RETRY_MAX_MS)
             retry_ms = PUBLISH_RETRY_MAX_MS;
-        publisher_wait(f, retry_ms);
+        wait_on(f, &f->publish_work, retry_ms);
     }
     pthread_mutex_unlock(&f->lock);
     return NULL;
@@ -699,6 +742,97 @@ static void *lease_keeper(void *arg)
     }
     pthread_mutex_unlock(&f->lock);
     return NULL;
+}
+
+/* ---------- spare veth pairs ---------- */
+
+static struct local_network *network_wanting_spare(struct fabric *f)
+{
+    for (struct local_network *n = f->networks; n; n = n->next)
+        if (!n->closing && !n->spare_in_flight && n->spare_count < SPARES_PER_NETWORK)
+            return n;
+    return NULL;
+}
+
+/* Keeps SPARES_PER_NETWORK spare veth pairs on every network's bridge, made with
+ * its own netlink socket outside the lock, so that CreateEndpoint only takes one. */
+static void *spare_maker_main(void *arg)
+{
+    struct fabric *f = arg;
+    bool warned = false;
+    pthread_mutex_lock(&f->lock);
+    while (!f->stopping) {
+        struct local_network *net = network_wanting_spare(f);
+        long settle = net ? settle_left(f, SPARE_SETTLE_MS) : 0;
+        if (!net || settle) {
+            wait_on(f, &f->spare_work, settle);
+            continue;
+        }
+        net->spare_in_flight = true;
+        unsigned serial = ++f->spare_serial;
+        uint32_t vni = net->vni;
+        int mtu = net->mtu;
+        pthread_mutex_unlock(&f->lock);
+        char name[IF_NAMESIZE];
+        struct weft_err err;
+        int rc = overlay_spare_create(f->spare_nl, vni, serial, mtu, name, &err);
+        pthread_mutex_lock(&f->lock);
+        net->spare_in_flight = false; /* net is still there: deleting it waits for this */
+        pthread_cond_broadcast(&f->spare_done);
+        if (rc == 0 && !net->closing) {
+            snprintf(net->spares[net->spare_count++], IF_NAMESIZE, "%s", name);
+            warned = false;
+        } else if (rc == 0) {
+            overlay_endpoint_delete(f->spare_nl, name, NULL);
+        } else {
+            if (!warned) /* CreateEndpoint makes its own pair meanwhile */
+                log_warn("making a spare veth pair failed", "vni=%" PRIu32 " error=\"%s\"", vni,
+                         err.msg);
+            warned = true;
+            wait_on(f, &f->spare_work, 1000);
+        }
+    }
+    pthread_mutex_unlock(&f->lock);
+    return NULL;
+}
+
+/* Deletes a network's spares, after waiting for one in the making. Under the lock. */
+static void drop_spares(struct fabric *f, struct local_network *net)
+{
+    while (net->spare_in_flight)
+        pthread_cond_wait(&f->spare_done, &f->lock);
+    for (int i = 0; i < net->spare_count; i++)
+        overlay_endpoint_delete(f->nl, net->spares[i], NULL);
+    net->spare_count = 0;
+}
+
+/* The endpoint's veth pair: a spare if one is ready, else one made now. Sets
+ * ep->ifname; the host end's alias is the endpoint's record. */
+static int make_endpoint_veth(struct fabric *f, struct local_network *net,
+                              struct local_endpoint *ep, struct weft_err *err)
+{
+    char *alias = NULL;
+    if (net->spare_count > 0) {
+        snprintf(ep->ifname, sizeof(ep->ifname), "%s", net->spares[--net->spare_count]);
+        struct weft_err spare_err;
+        alias = host_endpoint_text(net, ep);
+        if (alias && overlay_spare_take(f->nl, ep->ifname, ep->mac, alias, &spare_err) == 0) {
+            free(alias);
+            return 0;
+        }
+        log_warn("taking a spare veth pair failed; making one",
+                 "error=\"%s\"", alias ? spare_err.msg : "out of memory");
+        overlay_endpoint_delete(f->nl, ep->ifname, NULL);
+        free(alias);
+    }
+    char peer_name[IF_NAMESIZE];
+    overlay_endpoint_names(ep->id, ep->ifname, peer_name);
+    alias = host_endpoint_text(net, ep);
+    if (!alias)
+        return weft_errf(err, "out of memory");
+    int rc = overlay_endpoint_create(f->nl, net->vni, ep->id, ep->mac, net->mtu, alias, err);
+    free(alias);
+    return rc;
 }
 
 /* ---------- overlays and VNIs ---------- */
@@ -953,6 +1087,7 @@ int fabric_network_create(struct fabric *f, const struct fabric_network_spec *sp
         goto undo_host_record;
     net->next = f->networks;
     f->networks = net;
+    pthread_cond_signal(&f->spare_work);
     program_subnet(f, net->subnet);
     log_info("network created", "network=%.12s subnet=%s vni=%" PRIu32 " mtu=%d", net->id,
              net->subnet, net->vni, net->mtu);
@@ -989,16 +1124,18 @@ int fabric_network_delete(struct fabric *f, const char *network_id, struct weft_
     while (net->endpoints)
         if (endpoint_remove_locked(f, net, net->endpoints, err) < 0)
             goto out;
+    net->closing = true;
+    drop_spares(f, net);
     if (withdraw_member(f, net, err) < 0)
-        goto out;
+        goto reopen;
     if (delete_host_key(f, key_host_network, net->id, err) < 0) {
         publish_member(f, net, NULL);
-        goto out;
+        goto reopen;
     }
     if (overlay_remove(f->nl, net->vni, err) < 0) {
         save_host_network(f, net, NULL);
         publish_member(f, net, NULL);
-        goto out;
+        goto reopen;
     }
     network_unlink(f, net);
     forget_programmed(f, net->subnet);
@@ -1006,6 +1143,10 @@ int fabric_network_delete(struct fabric *f, const char *network_id, struct weft_
     log_info("network deleted", "network=%.12s subnet=%s", net->id, net->subnet);
     network_free(net);
     rc = 0;
+    goto out;
+reopen: /* the network stays: it may have spares again */
+    net->closing = false;
+    pthread_cond_signal(&f->spare_work);
 out:
     pthread_mutex_unlock(&f->lock);
     return rc;
@@ -1080,19 +1221,12 @@ int fabric_endpoint_create(struct fabric *f, const struct fabric_endpoint_spec *
         mac_from_ip(spec->ip, ep->mac);
     /* The veth's alias carries the endpoint's record: a daemon killed before the
      * publisher wrote it finds it there on restart (adopt_unpublished_endpoints). */
-    char *alias = host_endpoint_text(net, ep);
-    if (!alias) {
-        weft_errf(err, "out of memory");
-        goto undo_alloc;
-    }
-    int created = overlay_endpoint_create(f->nl, net->vni, ep->id, ep->mac, net->mtu, alias, err);
-    free(alias);
-    if (created < 0)
+    if (make_endpoint_veth(f, net, ep, err) < 0)
         goto undo_alloc;
     ep->publication = PUBLICATION_PENDING;
     ep->next = net->endpoints;
     net->endpoints = ep;
-    pthread_cond_signal(&f->publish_work);
+    f->last_create_ms = monotonic_ms();
     memcpy(mac_out, ep->mac, 6);
     log_info("endpoint created", "endpoint=%.12s network=%.12s", ep->id, net->id);
     rc = 0;
@@ -1102,6 +1236,10 @@ undo_alloc:
     free(ep);
 out:
     pthread_mutex_unlock(&f->lock);
+    if (rc == 0) { /* after unlocking: a thread woken under the lock would only wait for it */
+        pthread_cond_signal(&f->publish_work);
+        pthread_cond_signal(&f->spare_work);
+    }
     return rc;
 }
 
@@ -1128,7 +1266,7 @@ static int endpoint_remove_locked(struct fabric *f, struct local_network *net,
     if (rc < 0)
         return -1;
     struct weft_err kernel_err;
-    if (overlay_endpoint_delete(f->nl, ep->id, &kernel_err) < 0)
+    if (overlay_endpoint_delete(f->nl, ep->ifname, &kernel_err) < 0)
         log_warn("removing endpoint veth failed", "endpoint=%.12s error=\"%s\"", ep->id,
                  kernel_err.msg);
     for (struct local_endpoint **p = &net->endpoints; *p; p = &(*p)->next) {
@@ -1162,10 +1300,8 @@ int fabric_join(struct fabric *f, const char *network_id, const char *endpoint_i
     struct local_network *net;
     struct local_endpoint *ep;
     int rc = find_endpoint(f, network_id, endpoint_id, &net, &ep, err);
-    if (rc == 0) {
-        char host_name[IF_NAMESIZE];
-        overlay_endpoint_names(ep->id, host_name, out->src_name);
-    }
+    if (rc == 0)
+        overlay_peer_name(ep->ifname, out->src_name);
     pthread_mutex_unlock(&f->lock);
     return rc;
 }
@@ -1247,11 +1383,9 @@ static int restore_networks(struct fabric *f, struct weft_err *err)
 /* The host end of an endpoint's veth lives as long as the container's end. */
 static bool endpoint_veth_exists(struct fabric *f, const struct local_endpoint *ep)
 {
-    char host_name[IF_NAMESIZE], peer_name[IF_NAMESIZE];
-    overlay_endpoint_names(ep->id, host_name, peer_name);
     int ifindex = 0;
     struct weft_err err;
-    return nl_link_index(f->nl, host_name, &ifindex, &err) == 0 && ifindex > 0;
+    return nl_link_index(f->nl, ep->ifname, &ifindex, &err) == 0 && ifindex > 0;
 }
 
 /* A container that went away while the daemon was down: Docker's DeleteEndpoint
@@ -1296,6 +1430,12 @@ static int restore_endpoints(struct fabric *f, struct weft_err *err)
             continue;
         }
         snprintf(ep->id, sizeof(ep->id), "%.64s", rec.endpoint_id);
+        if (rec.ifname[0]) {
+            snprintf(ep->ifname, sizeof(ep->ifname), "%.15s", rec.ifname);
+        } else { /* written before spares: the pair was named for the endpoint */
+            char peer_name[IF_NAMESIZE];
+            overlay_endpoint_names(ep->id, ep->ifname, peer_name);
+        }
         if (!endpoint_veth_exists(f, ep)) {
             forget_vanished_endpoint(f, net, ep);
             free(ep);
@@ -1312,24 +1452,32 @@ static int restore_endpoints(struct fabric *f, struct weft_err *err)
     return 0;
 }
 
+struct veth_record {
+    char name[IF_NAMESIZE];
+    char *alias; /* owned */
+};
+
 struct veth_records {
-    char **items; /* alias texts, owned */
+    struct veth_record *items;
     size_t count, cap;
 };
 
 static void collect_alias(void *ctx, const char *name, const char *alias)
 {
-    (void)name;
     struct veth_records *r = ctx;
+    if (strcmp(alias, OVERLAY_SPARE_ALIAS) == 0)
+        return;
     if (r->count == r->cap) {
         size_t cap = r->cap ? r->cap * 2 : 16;
-        char **items = realloc(r->items, cap * sizeof(*items));
+        struct veth_record *items = realloc(r->items, cap * sizeof(*items));
         if (!items)
             return;
         r->items = items;
         r->cap = cap;
     }
-    if ((r->items[r->count] = strdup(alias)))
+    struct veth_record *item = &r->items[r->count];
+    snprintf(item->name, sizeof(item->name), "%s", name);
+    if ((item->alias = strdup(alias)))
         r->count++;
 }
 
@@ -1340,33 +1488,43 @@ static void adopt_unpublished_endpoints(struct fabric *f)
 {
     struct veth_records found = {0};
     struct weft_err err;
-    if (nl_link_aliases(f->nl, "wh", collect_alias, &found, &err) < 0)
+    if (nl_link_aliases(f->nl, "w", collect_alias, &found, &err) < 0)
         log_error("listing endpoint veths failed", "error=\"%s\"", err.msg);
     for (size_t i = 0; i < found.count; i++) {
         struct host_endpoint_record rec;
         struct local_network *net = NULL;
         struct local_endpoint *ep = NULL;
-        if (host_endpoint_record_decode(found.items[i], &rec, NULL) < 0 ||
+        if (host_endpoint_record_decode(found.items[i].alias, &rec, NULL) < 0 ||
             !(net = network_by_id(f, rec.network_id)) || endpoint_by_id(net, rec.endpoint_id))
             goto next; /* not ours, a network we do not have, or restored from the store */
         if (!(ep = calloc(1, sizeof(*ep))))
             goto next;
         if (cidr_parse_ip_prefix(rec.ip, &ep->ip, &ep->prefix_len, &err) < 0 ||
             cidr_parse_mac(rec.mac, ep->mac, &err) < 0) {
-            log_error("skipping damaged veth alias", "alias=\"%s\"", found.items[i]);
+            log_error("skipping damaged veth alias", "alias=\"%s\"", found.items[i].alias);
             free(ep);
             goto next;
         }
         snprintf(ep->id, sizeof(ep->id), "%.64s", rec.endpoint_id);
+        snprintf(ep->ifname, sizeof(ep->ifname), "%s", found.items[i].name);
         ep->publication = PUBLICATION_PENDING;
         ep->next = net->endpoints;
         net->endpoints = ep;
         log_info("endpoint adopted from its veth; publishing it", "endpoint=%.12s ip=%s", ep->id,
                  rec.ip);
     next:
-        free(found.items[i]);
+        free(found.items[i].alias);
     }
     free(found.items);
+}
+
+static void note_spare_serial(void *ctx, const char *name, const char *alias)
+{
+    (void)alias;
+    unsigned *highest = ctx, serial;
+    char rest;
+    if (sscanf(name, OVERLAY_SPARE_PREFIX "%u%c", &serial, &rest) == 1 && serial > *highest)
+        *highest = serial;
 }
 
 /* ---------- lifecycle ---------- */
@@ -1380,7 +1538,11 @@ int fabric_open(struct fabric **out, const struct fabric_config *config, struct 
     pthread_cond_init(&f->wake, NULL);
     pthread_cond_init(&f->publish_work, NULL);
     pthread_cond_init(&f->publish_done, NULL);
+    pthread_cond_init(&f->spare_work, NULL);
+    pthread_cond_init(&f->spare_done, NULL);
     if (remote_table_init(&f->remotes) < 0) {
+        pthread_cond_destroy(&f->spare_done);
+        pthread_cond_destroy(&f->spare_work);
         pthread_cond_destroy(&f->publish_done);
         pthread_cond_destroy(&f->publish_work);
         pthread_cond_destroy(&f->wake);
@@ -1405,13 +1567,17 @@ int fabric_open(struct fabric **out, const struct fabric_config *config, struct 
         weft_errf(err, "out of memory");
         goto fail;
     }
-    if (nl_open(&f->nl, err) < 0)
+    if (nl_open(&f->nl, err) < 0 || nl_open(&f->spare_nl, err) < 0)
         goto fail;
+    overlay_spares_delete_all(f->nl); /* an earlier run's: serials start afresh */
     if (etcd_lease_grant(f->etcd, f->lease_ttl, &f->lease, err) < 0 || publish_alive(f, err) < 0)
         goto fail;
     if (restore_networks(f, err) < 0 || restore_endpoints(f, err) < 0)
         goto fail;
     adopt_unpublished_endpoints(f);
+    /* Endpoints keep the names of the spares they took: new spares are numbered above. */
+    if (nl_link_aliases(f->nl, OVERLAY_SPARE_PREFIX, note_spare_serial, &f->spare_serial, err) < 0)
+        goto fail;
     if (etcd_watch_start(f->etcd, WEFT_KEY_FABRIC, watch_callback, f, &f->watch, err) < 0)
         goto fail;
     if (pthread_create(&f->keeper, NULL, lease_keeper, f) != 0) {
@@ -1424,6 +1590,11 @@ int fabric_open(struct fabric **out, const struct fabric_config *config, struct 
         goto fail;
     }
     f->publisher_running = true;
+    if (pthread_create(&f->spare_maker, NULL, spare_maker_main, f) != 0) {
+        weft_errf(err, "cannot start the spare veth thread");
+        goto fail;
+    }
+    f->spare_maker_running = true;
     *out = f;
     return 0;
 fail:
@@ -1439,7 +1610,10 @@ void fabric_close(struct fabric *f)
     f->stopping = true;
     pthread_cond_broadcast(&f->wake);
     pthread_cond_broadcast(&f->publish_work);
+    pthread_cond_broadcast(&f->spare_work);
     pthread_mutex_unlock(&f->lock);
+    if (f->spare_maker_running)
+        pthread_join(f->spare_maker, NULL);
     if (f->publisher_running) /* first: it publishes what is pending before it ends */
         pthread_join(f->publisher, NULL);
     if (f->keeper_running)
@@ -1449,12 +1623,18 @@ void fabric_close(struct fabric *f)
     while (f->networks) {
         struct local_network *net = f->networks;
         f->networks = net->next;
+        for (int i = 0; i < net->spare_count; i++) /* the data plane stays; spares need not */
+            overlay_endpoint_delete(f->nl, net->spares[i], NULL);
         network_free(net);
     }
     remote_table_clear(&f->remotes);
     if (f->nl)
         nl_close(f->nl);
+    if (f->spare_nl)
+        nl_close(f->spare_nl);
     ipam_reaper_free(f->reaper);
+    pthread_cond_destroy(&f->spare_done);
+    pthread_cond_destroy(&f->spare_work);
     pthread_cond_destroy(&f->publish_done);
     pthread_cond_destroy(&f->publish_work);
     pthread_cond_destroy(&f->wake);

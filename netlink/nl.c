@@ -394,14 +394,14 @@ int nl_link_delete(struct nl *nl, const char *name, struct weft_err *err)
     return send_change_ignoring(nl, &m, ENOENT, err, what);
 }
 
-/* Sets a link up and, when alias is set, its alias, in one message. */
-static int link_set_up_alias(struct nl *nl, const char *name, const char *alias,
+/* Sets a link up (when up) and its alias (when set), in one message. */
+static int link_set_up_alias(struct nl *nl, const char *name, bool up, const char *alias,
                              struct weft_err *err)
 {
     struct nl_msg m;
     struct ifinfomsg *ifi = link_msg(nl, &m, RTM_NEWLINK, 0, name);
-    ifi->ifi_flags = IFF_UP;
-    ifi->ifi_change = IFF_UP;
+    ifi->ifi_flags = up ? IFF_UP : 0;
+    ifi->ifi_change = up ? IFF_UP : 0;
     if (alias)
         mnl_attr_put_strz(m.hdr, IFLA_IFALIAS, alias);
     char what[64];
@@ -411,7 +411,22 @@ static int link_set_up_alias(struct nl *nl, const char *name, const char *alias,
 
 int nl_link_set_up(struct nl *nl, const char *name, struct weft_err *err)
 {
-    return link_set_up_alias(nl, name, NULL, err);
+    return link_set_up_alias(nl, name, true, NULL, err);
+}
+
+int nl_link_set_up_alias(struct nl *nl, const char *name, const char *alias, struct weft_err *err)
+{
+    return link_set_up_alias(nl, name, true, alias, err);
+}
+
+int nl_link_set_mac(struct nl *nl, const char *name, const uint8_t mac[6], struct weft_err *err)
+{
+    struct nl_msg m;
+    link_msg(nl, &m, RTM_NEWLINK, 0, name);
+    mnl_attr_put(m.hdr, IFLA_ADDRESS, 6, mac);
+    char what[64];
+    snprintf(what, sizeof(what), "setting the MAC of %.15s", name);
+    return send_change(nl, &m, err, what);
 }
 
 int nl_link_set_master(struct nl *nl, const char *name, int master_ifindex, struct weft_err *err)
@@ -661,9 +676,12 @@ int nl_veth_create(struct nl *nl, const struct nl_veth_spec *spec, struct weft_e
     if (send_change(nl, &m, err, what) < 0)
         return -1;
     /* The alias goes with "up": the kernel ignores one given at creation. */
+    if (spec->down && !spec->host_alias)
+        return 0;
+    bool up = !spec->down;
     if (nl->batching) /* queued right behind the creation; a batch cannot undo */
-        return link_set_up_alias(nl, spec->host_name, spec->host_alias, err);
-    if (link_set_up_alias(nl, spec->host_name, spec->host_alias, err) < 0) {
+        return link_set_up_alias(nl, spec->host_name, up, spec->host_alias, err);
+    if (link_set_up_alias(nl, spec->host_name, up, spec->host_alias, err) < 0) {
         nl_link_delete(nl, spec->host_name, NULL); /* takes the peer with it */
         return -1;
     }

@@ -39,6 +39,9 @@ int nl_link_index(struct nl *nl, const char *name, int *ifindex, struct weft_err
 int nl_link_delete(struct nl *nl, const char *name, struct weft_err *err);
 /* Sets a link administratively up. */
 int nl_link_set_up(struct nl *nl, const char *name, struct weft_err *err);
+/* Sets a link up and its alias, in one message. */
+int nl_link_set_up_alias(struct nl *nl, const char *name, const char *alias, struct weft_err *err);
+int nl_link_set_mac(struct nl *nl, const char *name, const uint8_t mac[6], struct weft_err *err);
 /* Attaches a link to a bridge (master_ifindex 0 detaches). */
 int nl_link_set_master(struct nl *nl, const char *name, int master_ifindex, struct weft_err *err);
 int nl_link_set_mtu(struct nl *nl, const char *name, int mtu, struct weft_err *err);
@@ -73,9 +76,11 @@ struct nl_veth_spec {
     const uint8_t *peer_mac; /* 6 bytes or NULL */
     int mtu;
     int master_ifindex; /* bridge for host_name, 0 for none */
+    bool down;          /* leave host_name down (a spare veth, to be taken later) */
 };
 /* Creates the pair, sets MTU on both, MAC on the peer, attaches host_name to
- * master and sets host_name up (with its alias). On failure nothing is left behind. */
+ * master and sets host_name up unless down (with its alias). On failure nothing
+ * is left behind. */
 int nl_veth_create(struct nl *nl, const struct nl_veth_spec *spec, struct weft_err *err);
 
 /* Calls fn for every link whose name starts with prefix and that has an alias.

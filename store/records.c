@@ -13,12 +13,16 @@ struct field {
     const char *name;
     enum field_kind kind;
     size_t offset;
-    int optional; /* integer fields that may be absent (read as 0) */
+    int optional; /* may be absent: integers read as 0, text as "" (and "" is not written) */
 };
 
 #define TEXT(type, member)                                                                         \
     {                                                                                              \
 #member, FIELD_TEXT, offsetof(type, member), 0                                             \
+    }
+#define TEXT_OPT(type, member)                                                                     \
+    {                                                                                              \
+#member, FIELD_TEXT, offsetof(type, member), 1                                             \
     }
 #define U32(type, member)                                                                          \
     {                                                                                              \
@@ -49,6 +53,7 @@ static const struct field host_endpoint_fields[] = {TEXT(struct host_endpoint_re
                                                     TEXT(struct host_endpoint_record, network_id),
                                                     TEXT(struct host_endpoint_record, ip),
                                                     TEXT(struct host_endpoint_record, mac),
+                                                    TEXT_OPT(struct host_endpoint_record, ifname),
                                                     {NULL, 0, 0, 0}};
 
 static char *encode(const struct field *fields, const void *rec)
@@ -61,6 +66,8 @@ static char *encode(const struct field *fields, const void *rec)
         json_t *value = NULL;
         switch (f->kind) {
         case FIELD_TEXT:
+            if (f->optional && !base[0])
+                continue;
             value = json_string(base);
             break;
         case FIELD_U32:
@@ -94,6 +101,8 @@ static int decode(const struct field *fields, const char *what, const char *text
     for (const struct field *f = fields; f->name && rc == 0; f++) {
         char *base = (char *)rec + f->offset;
         json_t *value = json_object_get(obj, f->name);
+        if (!value && f->optional)
+            continue;
         if (f->kind == FIELD_TEXT) {
             const char *s = json_string_value(value);
             if (!s || strlen(s) >= RECORD_TEXT_MAX)
@@ -102,8 +111,6 @@ static int decode(const struct field *fields, const char *what, const char *text
                 memcpy(base, s, strlen(s) + 1);
             continue;
         }
-        if (!value && f->optional)
-            continue;
         if (!json_is_integer(value))
             rc = weft_errf(err, "%s record: field %s must be an integer", what, f->name);
         else if (f->kind == FIELD_U32) {

@@ -54,6 +54,7 @@ struct host_endpoint_record {
     char network_id[RECORD_TEXT_MAX];
     char ip[RECORD_TEXT_MAX]; /* "a.b.c.d/len" */
     char mac[RECORD_TEXT_MAX];
+    char ifname[RECORD_TEXT_MAX]; /* host end of its veth; "" (older records): "wh" + ID */
 };
 
 char *overlay_record_encode(const struct overlay_record *rec);

@@ -25,6 +25,13 @@ void overlay_endpoint_names(const char *endpoint_id, char host_name[IF_NAMESIZE]
     snprintf(peer_name, IF_NAMESIZE, "wc%.10s", endpoint_id);
 }
 
+void overlay_peer_name(const char *host_name, char peer_name[IF_NAMESIZE])
+{
+    snprintf(peer_name, IF_NAMESIZE, "%s", host_name);
+    if (peer_name[0] && peer_name[1])
+        peer_name[1] = peer_name[1] == 's' ? 't' : 'c';
+}
+
 /* Finds a link's index; *created_now tells the caller whether to undo it. */
 static int ensure_bridge(struct nl *nl, const char *name, int mtu, int *ifindex, bool *created_now,
                          struct weft_err *err)
@@ -142,12 +149,69 @@ int overlay_endpoint_create(struct nl *nl, uint32_t vni, const char *endpoint_id
     return nl_veth_create(nl, &spec, err);
 }
 
-int overlay_endpoint_delete(struct nl *nl, const char *endpoint_id, struct weft_err *err)
+int overlay_endpoint_delete(struct nl *nl, const char *host_name, struct weft_err *err)
 {
-    char host_name[IF_NAMESIZE], peer_name[IF_NAMESIZE];
-    overlay_endpoint_names(endpoint_id, host_name, peer_name);
     /* Deleting either end takes the pair; the peer may already be in a container. */
     return nl_link_delete(nl, host_name, err);
+}
+
+int overlay_spare_create(struct nl *nl, uint32_t vni, unsigned serial, int mtu,
+                         char host_name[IF_NAMESIZE], struct weft_err *err)
+{
+    struct overlay_devices dev;
+    overlay_names(vni, &dev);
+    char peer_name[IF_NAMESIZE];
+    snprintf(host_name, IF_NAMESIZE, OVERLAY_SPARE_PREFIX "%u", serial);
+    overlay_peer_name(host_name, peer_name);
+    if (nl_link_index(nl, dev.bridge, &dev.bridge_ifindex, err) < 0)
+        return -1;
+    if (!dev.bridge_ifindex)
+        return weft_errf(err, "overlay bridge %s is missing", dev.bridge);
+    struct nl_veth_spec spec = {
+        .host_name = host_name,
+        /* Marked, so a restarted daemon finds and removes spares it did not make. */
+        .host_alias = OVERLAY_SPARE_ALIAS,
+        .peer_name = peer_name,
+        .mtu = mtu,
+        .master_ifindex = dev.bridge_ifindex,
+        .down = true,
+    };
+    return nl_veth_create(nl, &spec, err);
+}
+
+int overlay_spare_take(struct nl *nl, const char *host_name, const uint8_t mac[6],
+                       const char *alias, struct weft_err *err)
+{
+    char peer_name[IF_NAMESIZE];
+    overlay_peer_name(host_name, peer_name);
+    if (nl_link_set_mac(nl, peer_name, mac, err) < 0)
+        return -1;
+    return nl_link_set_up_alias(nl, host_name, alias, err);
+}
+
+struct spare_list {
+    char names[64][IF_NAMESIZE];
+    size_t count;
+};
+
+static void note_spare(void *ctx, const char *name, const char *alias)
+{
+    struct spare_list *list = ctx;
+    if (strcmp(alias, OVERLAY_SPARE_ALIAS) == 0 && list->count < 64)
+        snprintf(list->names[list->count++], IF_NAMESIZE, "%s", name);
+}
+
+void overlay_spares_delete_all(struct nl *nl)
+{
+    struct spare_list list;
+    int rounds = 0;
+    do { /* 64 at a time: the dump is read whole before anything is deleted */
+        list.count = 0;
+        if (nl_link_aliases(nl, OVERLAY_SPARE_PREFIX, note_spare, &list, NULL) < 0)
+            return;
+        for (size_t i = 0; i < list.count; i++)
+            nl_link_delete(nl, list.names[i], NULL);
+    } while (list.count == 64 && ++rounds < 64);
 }
 
 int overlay_peer_add(struct nl *nl, int vxlan_ifindex, uint32_t ip, const uint8_t mac[6],

@@ -131,10 +131,46 @@ static void endpoint_veth_carries_mac_mtu_and_master(void **state)
     /* Creating it again (a retried request) replaces the pair, and keeps an alias. */
     assert_int_equal(overlay_endpoint_create(nl, 42, id, mac_a, 1450, "weft test alias", &err), 0);
     assert_non_null(strstr(look("ip link show wh0123456789"), "alias weft test alias"));
-    assert_int_equal(overlay_endpoint_delete(nl, id, &err), 0);
+    assert_int_equal(overlay_endpoint_delete(nl, "wh0123456789", &err), 0);
     assert_null(strstr(look("ip link show"), "wh0123456789"));
     assert_null(strstr(look("ip link show"), "wc0123456789"));
-    assert_int_equal(overlay_endpoint_delete(nl, id, &err), 0); /* gone is fine */
+    assert_int_equal(overlay_endpoint_delete(nl, "wh0123456789", &err), 0); /* gone is fine */
+}
+
+/* A spare sits on the bridge down and marked; taking it sets the peer's MAC, the
+ * host end's alias and "up" without renaming; leftovers are found and removed. */
+static void spares_are_taken_without_a_rename(void **state)
+{
+    (void)state;
+    struct weft_err err = {""};
+    char spare[IF_NAMESIZE], other[IF_NAMESIZE], peer[IF_NAMESIZE];
+    assert_int_equal(overlay_spare_create(nl, 42, 7, 1450, spare, &err), 0);
+    assert_string_equal(spare, "ws7");
+    overlay_peer_name(spare, peer);
+    assert_string_equal(peer, "wt7");
+    const char *host = look("ip link show ws7");
+    assert_non_null(strstr(host, "master wbr42"));
+    assert_non_null(strstr(host, "mtu 1450"));
+    assert_non_null(strstr(host, "alias " OVERLAY_SPARE_ALIAS));
+    assert_null(strstr(host, ",UP"));
+    assert_int_equal(overlay_spare_take(nl, spare, mac_a, "taken", &err), 0);
+    host = look("ip link show ws7");
+    assert_non_null(strstr(host, ",UP"));
+    assert_non_null(strstr(host, "alias taken"));
+    assert_non_null(strstr(look("ip link show wt7"), "02:42:0a:4d:00:05"));
+    /* Two more spares; the cleanup takes those and leaves the taken one. */
+    assert_int_equal(overlay_spare_create(nl, 42, 8, 1450, other, &err), 0);
+    assert_int_equal(overlay_spare_create(nl, 42, 9, 1450, other, &err), 0);
+    overlay_spares_delete_all(nl);
+    const char *links = look("ip link show");
+    assert_null(strstr(links, "ws8"));
+    assert_null(strstr(links, "wt9"));
+    assert_non_null(strstr(links, "ws7"));
+    assert_int_equal(overlay_endpoint_delete(nl, spare, &err), 0);
+    assert_null(strstr(look("ip link show"), "wt7"));
+    /* No overlay, no spare. */
+    assert_int_equal(overlay_spare_create(nl, 777, 10, 1450, other, &err), -1);
+    assert_non_null(strstr(err.msg, "wbr777"));
 }
 
 static void endpoint_needs_the_overlay(void **state)
@@ -381,6 +417,7 @@ int main(void)
         cmocka_unit_test(ensure_refuses_a_device_with_another_vni),
         cmocka_unit_test(ensure_rebuilds_the_vxlan_when_the_host_address_changed),
         cmocka_unit_test(endpoint_veth_carries_mac_mtu_and_master),
+        cmocka_unit_test(spares_are_taken_without_a_rename),
         cmocka_unit_test(endpoint_needs_the_overlay),
         cmocka_unit_test(peers_and_flooding_entries),
         cmocka_unit_test(remove_takes_both_devices),

@@ -61,8 +61,25 @@ static void host_records_round_trip(void **state)
     assert_int_equal(host_endpoint_record_decode(ep_text, &ep_out, NULL), 0);
     assert_memory_equal(&net, &net_out, sizeof(net));
     assert_memory_equal(&ep, &ep_out, sizeof(ep));
+    assert_null(strstr(ep_text, "ifname")); /* an empty optional field is not written */
     free(net_text);
     free(ep_text);
+
+    /* The veth's name round-trips when set; an older record without it reads as "". */
+    snprintf(ep.ifname, sizeof(ep.ifname), "ws17");
+    ep_text = host_endpoint_record_encode(&ep);
+    assert_int_equal(host_endpoint_record_decode(ep_text, &ep_out, NULL), 0);
+    assert_string_equal(ep_out.ifname, "ws17");
+    free(ep_text);
+    assert_int_equal(host_endpoint_record_decode("{\"endpoint_id\":\"d\",\"network_id\":\"n\","
+                                                 "\"ip\":\"10.9.0.3/24\",\"mac\":\"m\"}",
+                                                 &ep_out, NULL),
+                     0);
+    assert_string_equal(ep_out.ifname, "");
+    assert_int_equal(host_endpoint_record_decode("{\"endpoint_id\":\"d\",\"network_id\":\"n\","
+                                                 "\"ip\":\"i\",\"mac\":\"m\",\"ifname\":7}",
+                                                 &ep_out, NULL),
+                     -1);
 }
 
 static void damaged_records_are_refused(void **state)
