@@ -51,6 +51,7 @@ struct local_endpoint {
     uint8_t mac[6];
     char ifname[IF_NAMESIZE]; /* host end of its veth (a spare's name, or wh<id>) */
     enum publication publication;
+    bool removing; /* a removal waits (lock released) for its write in flight */
 };
 
 struct local_network {
@@ -65,7 +66,7 @@ struct local_network {
     char spares[SPARES_PER_NETWORK][IF_NAMESIZE]; /* host ends of ready spare pairs */
     int spare_count;
     bool spare_in_flight; /* the spare maker is making one, outside the lock */
-    bool closing;         /* being deleted: no more spares for it */
+    bool closing;         /* being deleted: no new endpoints or spares for it */
 };
 
 struct fabric {
@@ -364,7 +365,7 @@ static size_t take_pending(struct fabric *f, struct publish_item *items)
     size_t n = 0;
     for (struct local_network *net = f->networks; net; net = net->next)
         for (struct local_endpoint *ep = net->endpoints; ep && n < PUBLISH_BATCH_MAX; ep = ep->next)
-            if (ep->publication == PUBLICATION_PENDING) {
+            if (ep->publication == PUBLICATION_PENDING && !ep->removing) {
                 ep->publication = PUBLICATION_IN_FLIGHT;
                 items[n++] = (struct publish_item){net, ep};
             }
@@ -1120,11 +1121,17 @@ int fabric_network_delete(struct fabric *f, const char *network_id, struct weft_
         weft_errf(err, "network %.12s is not a weft network on this host", network_id);
         goto out;
     }
+    /* Waits below release the lock: a second delete, or a new endpoint, must not
+     * start on this network meanwhile. */
+    if (net->closing) {
+        weft_errf(err, "network %.12s is being deleted already", network_id);
+        goto out;
+    }
+    net->closing = true;
     /* Docker removes endpoints first; any left over are taken down with the network. */
     while (net->endpoints)
         if (endpoint_remove_locked(f, net, net->endpoints, err) < 0)
-            goto out;
-    net->closing = true;
+            goto reopen;
     drop_spares(f, net);
     if (withdraw_member(f, net, err) < 0)
         goto reopen;
@@ -1174,6 +1181,10 @@ int fabric_endpoint_create(struct fabric *f, const struct fabric_endpoint_spec *
     struct local_endpoint *ep = NULL;
     if (!net) {
         weft_errf(err, "network %.12s is not a weft network on this host", spec->network_id);
+        goto out;
+    }
+    if (net->closing) {
+        weft_errf(err, "network %.12s is being deleted", spec->network_id);
         goto out;
     }
     if (endpoint_by_id(net, spec->endpoint_id)) {
@@ -1246,7 +1257,11 @@ out:
 static int endpoint_remove_locked(struct fabric *f, struct local_network *net,
                                   struct local_endpoint *ep, struct weft_err *err)
 {
-    /* A write of its records under way would land after our delete: let it finish. */
+    /* A write of its records under way would land after our delete: let it finish.
+     * The wait releases the lock, so a second removal of ep must not start meanwhile. */
+    if (ep->removing)
+        return weft_errf(err, "endpoint %.12s is being removed already", ep->id);
+    ep->removing = true;
     while (ep->publication == PUBLICATION_IN_FLIGHT)
         pthread_cond_wait(&f->publish_done, &f->lock);
     /* Withdraw and forget in one transaction: one round trip, nothing half-done.
@@ -1256,15 +1271,20 @@ static int endpoint_remove_locked(struct fabric *f, struct local_network *net,
     key_peer(peer_key, net->subnet, ip);
     key_host_endpoint(host_key, f->host, ep->id);
     struct etcd_txn *txn = etcd_txn_new();
-    if (!txn)
-        return weft_errf(err, "out of memory");
-    etcd_txn_delete(txn, peer_key);
-    etcd_txn_delete(txn, host_key);
+    int rc = -1;
     bool succeeded;
-    int rc = etcd_txn_commit(f->etcd, txn, &succeeded, err);
-    etcd_txn_free(txn);
-    if (rc < 0)
+    if (!txn)
+        weft_errf(err, "out of memory");
+    else {
+        etcd_txn_delete(txn, peer_key);
+        etcd_txn_delete(txn, host_key);
+        rc = etcd_txn_commit(f->etcd, txn, &succeeded, err);
+        etcd_txn_free(txn);
+    }
+    if (rc < 0) {
+        ep->removing = false; /* still whole: a retried DeleteEndpoint may remove it */
         return -1;
+    }
     struct weft_err kernel_err;
     if (overlay_endpoint_delete(f->nl, ep->ifname, &kernel_err) < 0)
         log_warn("removing endpoint veth failed", "endpoint=%.12s error=\"%s\"", ep->id,
@@ -1541,14 +1561,8 @@ int fabric_open(struct fabric **out, const struct fabric_config *config, struct 
     pthread_cond_init(&f->spare_work, NULL);
     pthread_cond_init(&f->spare_done, NULL);
     if (remote_table_init(&f->remotes) < 0) {
-        pthread_cond_destroy(&f->spare_done);
-        pthread_cond_destroy(&f->spare_work);
-        pthread_cond_destroy(&f->publish_done);
-        pthread_cond_destroy(&f->publish_work);
-        pthread_cond_destroy(&f->wake);
-        pthread_mutex_destroy(&f->lock);
-        free(f);
-        return weft_errf(err, "out of memory");
+        weft_errf(err, "out of memory");
+        goto fail; /* fabric_close undoes whatever part of the fabric exists */
     }
     f->etcd = config->etcd;
     snprintf(f->host, sizeof(f->host), "%s", config->host);
