@@ -9,6 +9,7 @@
 #include "store/etcd_internal.h"
 
 #include <ctype.h>
+#include <dlfcn.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -211,8 +212,24 @@ void etcd_kvs_free(struct etcd_kvs *kvs)
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_result;
 
+/* libcurl's global init also starts libssh2, whose OpenSSL set-up (every engine and
+ * algorithm) leaves about 1.5 MiB of libcrypto resident although weft speaks only
+ * http. When libcurl brought libssh2 in, start it first without crypto: it counts
+ * its callers and sets crypto up only for the first. (The OpenSSL build of libcurl
+ * does the same set-up itself; the GnuTLS build, see Makefile, does not.) */
+static void libssh2_init_without_crypto(void)
+{
+    void *sym = dlsym(RTLD_DEFAULT, "libssh2_init");
+    if (!sym)
+        return;
+    int (*libssh2_init)(int flags);
+    memcpy(&libssh2_init, &sym, sizeof(libssh2_init));
+    libssh2_init(0x0001 /* LIBSSH2_INIT_NO_CRYPTO */);
+}
+
 static void curl_init(void)
 {
+    libssh2_init_without_crypto();
     curl_init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
