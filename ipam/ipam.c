@@ -378,13 +378,23 @@ static struct dead_host *dead_host_entry(struct ipam_reaper *r, const char *host
     return d;
 }
 
+/* Whether hosts (a listing, sorted by key as etcd returns it) holds host's alive key:
+ * a binary search, since the reaper asks once per address in the cluster. */
 static bool host_listed(const struct etcd_kvs *hosts, const char *host)
 {
     char key[WEFT_KEY_MAX];
     key_host_alive(key, host);
-    for (size_t i = 0; i < hosts->count; i++)
-        if (strcmp(hosts->items[i].key, key) == 0)
+    size_t low = 0, high = hosts->count;
+    while (low < high) {
+        size_t mid = low + (high - low) / 2;
+        int cmp = strcmp(hosts->items[mid].key, key);
+        if (cmp == 0)
             return true;
+        if (cmp < 0)
+            low = mid + 1;
+        else
+            high = mid;
+    }
     return false;
 }
 

@@ -14,6 +14,7 @@
 
 #include "etcd_fixture.h"
 #include "ipam/ipam.h"
+#include "store/keys.h"
 
 static struct etcd_fixture fixture;
 static struct etcd *host_a, *host_b;
@@ -271,6 +272,45 @@ static void concurrent_hosts_never_share_an_address(void **state)
     assert_int_equal(count, 0);
 }
 
+/* 40 hosts, each with an alive key and other records around it (the reaper finds
+ * alive keys in a sorted listing by binary search), and one address each; hosts
+ * whose alive key is missing lose their addresses, the others keep theirs. */
+static void reaper_frees_only_the_dead_among_many(void **state)
+{
+    (void)state;
+    struct weft_err err = {""};
+    const char *pool = "10.12.0.0/16";
+    char addrs[40][CIDR_STR_MAX], host[32], key[WEFT_KEY_MAX];
+    for (int i = 0; i < 40; i++) {
+        snprintf(host, sizeof(host), "192.168.9.%d", 10 + i);
+        assert_int_equal(ipam_request_address(host_a, pool, host, NULL, false, addrs[i], &err), 0);
+        key_host_endpoint(key, host, "e");
+        assert_int_equal(etcd_put(host_a, key, "{}", 0, &err), 0);
+        if (i % 3 == 0)
+            continue; /* dead: no alive key */
+        key_host_alive(key, host);
+        assert_int_equal(etcd_put(host_a, key, "{}", 0, &err), 0);
+    }
+    struct ipam_reaper *reaper = ipam_reaper_new(0);
+    assert_non_null(reaper);
+    int reclaimed = -1;
+    assert_int_equal(ipam_reap(host_b, reaper, &reclaimed, &err), 0);
+    /* i = 0, 3, ..., 39; earlier tests' hosts have no alive key either. */
+    assert_true(reclaimed >= 14);
+    for (int i = 0; i < 40; i++) {
+        char ip[CIDR_STR_MAX];
+        snprintf(ip, sizeof(ip), "%.*s", (int)strcspn(addrs[i], "/"), addrs[i]);
+        struct etcd_kv kv;
+        bool found = false;
+        key_addr(key, pool, ip);
+        assert_int_equal(etcd_get(host_a, key, &kv, &found, &err), 0);
+        if (found)
+            etcd_kv_clear(&kv);
+        assert_int_equal(found, i % 3 != 0);
+    }
+    ipam_reaper_free(reaper);
+}
+
 static void store_down_is_a_clear_error(void **state)
 {
     (void)state;
@@ -292,6 +332,7 @@ int main(void)
         cmocka_unit_test(wanted_addresses),
         cmocka_unit_test(full_pool_and_release_edges),
         cmocka_unit_test(concurrent_hosts_never_share_an_address),
+        cmocka_unit_test(reaper_frees_only_the_dead_among_many),
         cmocka_unit_test(store_down_is_a_clear_error),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
