@@ -20,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "fabric/remote_table.h"
 #include "ipam/ipam.h"
@@ -379,22 +380,8 @@ static void wait_on(struct fabric *f, pthread_cond_t *cond, long ms)
         pthread_cond_wait(cond, &f->lock);
         return;
     }
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += ms / 1000;
-    until.tv_nsec += (ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    struct timespec until = clock_deadline(CLOCK_REALTIME, ms); /* the conds' default clock */
     pthread_cond_timedwait(cond, &f->lock, &until);
-}
-
-static long monotonic_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
 /* How long work that a CreateEndpoint caused still waits after it, or 0. Docker
@@ -402,7 +389,7 @@ static long monotonic_ms(void)
  * or a new spare veth (1.3 ms of kernel work) started at once competes with it. */
 static long settle_left(const struct fabric *f, long settle_ms)
 {
-    long left = f->last_create_ms + settle_ms - monotonic_ms();
+    long left = f->last_create_ms + settle_ms - clock_monotonic_ms();
     return left > 0 && !f->stopping ? left : 0;
 }
 
@@ -711,10 +698,7 @@ static void *lease_keeper(void *arg)
     long last_reap_ms = 0;
     pthread_mutex_lock(&f->lock);
     while (!f->stopping) {
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += interval;
-        pthread_cond_timedwait(&f->wake, &f->lock, &until);
+        wait_on(f, &f->wake, interval * 1000L);
         if (f->stopping)
             break;
         int64_t lease = f->lease;
@@ -726,8 +710,8 @@ static void *lease_keeper(void *arg)
          * every lease refresh (at 50 hosts x 100 endpoints that was 50 daemons reading
          * 10 000 records every 5 s). */
         struct weft_err reap_err;
-        if (rc == 0 && monotonic_ms() - last_reap_ms >= f->reaper_interval * 1000L) {
-            last_reap_ms = monotonic_ms();
+        if (rc == 0 && clock_monotonic_ms() - last_reap_ms >= f->reaper_interval * 1000L) {
+            last_reap_ms = clock_monotonic_ms();
             if (ipam_reap(f->etcd, f->reaper, NULL, &reap_err) < 0)
                 log_warn("reclaiming dead hosts' addresses failed", "error=\"%s\"", reap_err.msg);
         }
@@ -1244,7 +1228,7 @@ int fabric_endpoint_create(struct fabric *f, const struct fabric_endpoint_spec *
     ep->publication = PUBLICATION_PENDING;
     ep->next = net->endpoints;
     net->endpoints = ep;
-    f->last_create_ms = monotonic_ms();
+    f->last_create_ms = clock_monotonic_ms();
     memcpy(mac_out, ep->mac, 6);
     log_info("endpoint created", "endpoint=%.12s network=%.12s", ep->id, net->id);
     rc = 0;

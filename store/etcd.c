@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 
 /* ---- base64 (standard alphabet, padded: the gateway rejects anything else) ---- */
@@ -446,13 +447,6 @@ static void error_message(const struct buffer *body, char *out, size_t size, lon
 /* Between retry rounds while a cluster elects a leader. */
 #define ELECTION_RETRY_MS 150L
 
-static long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 /* Sleeps ms in small steps; true if cancel became set meanwhile. */
 static bool pause_unless_canceled(long ms, const atomic_bool *cancel)
 {
@@ -492,7 +486,7 @@ static int call_status(struct etcd *etcd, const char *path, json_t *body, json_t
     curl_easy_setopt(h, CURLOPT_XFERINFODATA, (void *)cancel);
 
     char failures[WEFT_ERR_MAX - 64] = "";
-    long began = now_ms();
+    long began = clock_monotonic_ms();
     int rc = -2; /* -2: every member failed */
     bool saw_503 = true;
     /* Rounds over the members. Another round only when some member answered 503 (no leader
@@ -501,7 +495,7 @@ static int call_status(struct etcd *etcd, const char *path, json_t *body, json_t
      * as latency rather than as errors. */
     for (int round = 0; rc == -2 && saw_503; round++) {
         if (round > 0) {
-            if (now_ms() - began + ELECTION_RETRY_MS >= timeout * (long)etcd->member_count)
+            if (clock_monotonic_ms() - began + ELECTION_RETRY_MS >= timeout * (long)etcd->member_count)
                 break;
             if (pause_unless_canceled(ELECTION_RETRY_MS, cancel))
                 break;

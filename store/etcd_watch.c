@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "store/etcd_internal.h"
 
@@ -138,25 +139,11 @@ static int stream_sockopt(void *clientp, curl_socket_t fd, curlsocktype purpose)
 /* Sleeps ms, returning early when the watch is stopped. */
 static void watch_sleep(struct etcd_watch *w, long ms)
 {
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += ms / 1000;
-    until.tv_nsec += (ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    struct timespec until = clock_deadline(CLOCK_MONOTONIC, ms);
     pthread_mutex_lock(&w->lock);
     while (!atomic_load(&w->stop) && pthread_cond_timedwait(&w->cond, &w->lock, &until) == 0)
         ;
     pthread_mutex_unlock(&w->lock);
-}
-
-static long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
 /* Step 1: the whole prefix as SYNC_BEGIN, PUT..., SYNC_END. */
@@ -389,9 +376,9 @@ static void *watch_main(void *arg)
                          w->last_rev);
             need_list = false;
         }
-        long started = now_ms();
+        long started = clock_monotonic_ms();
         enum stream_outcome outcome = watch_stream(w, &err);
-        bool healthy = w->created && now_ms() - started >= HEALTHY_STREAM_MS;
+        bool healthy = w->created && clock_monotonic_ms() - started >= HEALTHY_STREAM_MS;
         if (w->created) {
             disconnected = false;
             outage_since = 0;
@@ -415,8 +402,8 @@ static void *watch_main(void *arg)
              * from last + 1. A longer one is an outage: history we missed may be
              * compacted by the time we are back, so list afresh. */
             if (!outage_since)
-                outage_since = now_ms();
-            if (now_ms() - outage_since < OUTAGE_GRACE_MS)
+                outage_since = clock_monotonic_ms();
+            if (clock_monotonic_ms() - outage_since < OUTAGE_GRACE_MS)
                 break;
             need_list = true;
             if (!disconnected) {
@@ -429,7 +416,7 @@ static void *watch_main(void *arg)
         if (outcome == STREAM_STOPPED)
             break;
         if (!healthy) {
-            long grace_left = outage_since ? outage_since + OUTAGE_GRACE_MS - now_ms() : 0;
+            long grace_left = outage_since ? outage_since + OUTAGE_GRACE_MS - clock_monotonic_ms() : 0;
             /* Wake for the end of the grace period rather than oversleep it. */
             watch_sleep(w, grace_left > 0 && grace_left < backoff ? grace_left : backoff);
             backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;

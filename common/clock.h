@@ -1,0 +1,19 @@
+/*
+ * clock.h: elapsed time in milliseconds, and deadlines for timed waits.
+ *
+ * Owns nothing; every module that times or waits uses it, so the arithmetic
+ * lives in one place. Anyone may include this.
+ */
+#ifndef WEFT_CLOCK_H
+#define WEFT_CLOCK_H
+
+#include <time.h>
+
+/* Milliseconds on CLOCK_MONOTONIC: for measuring intervals, never for dates. */
+long clock_monotonic_ms(void);
+
+/* The time ms milliseconds from now on clock, as pthread_cond_timedwait wants it
+ * (the clock its condition variable was made with). */
+struct timespec clock_deadline(clockid_t clock, long ms);
+
+#endif
