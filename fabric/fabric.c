@@ -1471,11 +1471,17 @@ struct veth_record {
 struct veth_records {
     struct veth_record *items;
     size_t count, cap;
+    unsigned highest_spare_serial; /* of ws<n> names, which endpoints keep */
 };
 
 static void collect_alias(void *ctx, const char *name, const char *alias)
 {
     struct veth_records *r = ctx;
+    unsigned serial;
+    char rest;
+    if (sscanf(name, OVERLAY_SPARE_PREFIX "%u%c", &serial, &rest) == 1 &&
+        serial > r->highest_spare_serial)
+        r->highest_spare_serial = serial;
     if (strcmp(alias, OVERLAY_SPARE_ALIAS) == 0)
         return;
     if (r->count == r->cap) {
@@ -1494,7 +1500,8 @@ static void collect_alias(void *ctx, const char *name, const char *alias)
 
 /* Endpoints whose veth exists but whose records the store lacks: the daemon died
  * between answering CreateEndpoint and publishing. Their veth aliases hold the
- * record; they are adopted as pending, and the publisher writes them. */
+ * record; they are adopted as pending, and the publisher writes them. The same
+ * listing numbers new spares above the ws<n> names endpoints kept. */
 static void adopt_unpublished_endpoints(struct fabric *f)
 {
     struct veth_records found = {0};
@@ -1527,15 +1534,7 @@ static void adopt_unpublished_endpoints(struct fabric *f)
         free(found.items[i].alias);
     }
     free(found.items);
-}
-
-static void note_spare_serial(void *ctx, const char *name, const char *alias)
-{
-    (void)alias;
-    unsigned *highest = ctx, serial;
-    char rest;
-    if (sscanf(name, OVERLAY_SPARE_PREFIX "%u%c", &serial, &rest) == 1 && serial > *highest)
-        *highest = serial;
+    f->spare_serial = found.highest_spare_serial;
 }
 
 /* ---------- lifecycle ---------- */
@@ -1574,15 +1573,12 @@ int fabric_open(struct fabric **out, const struct fabric_config *config, struct 
     }
     if (nl_open(&f->nl, err) < 0 || nl_open(&f->spare_nl, err) < 0)
         goto fail;
-    overlay_spares_delete_all(f->nl); /* an earlier run's: serials start afresh */
+    overlay_spares_delete_all(f->nl); /* an earlier run's, never taken */
     if (etcd_lease_grant(f->etcd, f->lease_ttl, &f->lease, err) < 0 || publish_alive(f, err) < 0)
         goto fail;
     if (restore_networks(f, err) < 0 || restore_endpoints(f, err) < 0)
         goto fail;
     adopt_unpublished_endpoints(f);
-    /* Endpoints keep the names of the spares they took: new spares are numbered above. */
-    if (nl_link_aliases(f->nl, OVERLAY_SPARE_PREFIX, note_spare_serial, &f->spare_serial, err) < 0)
-        goto fail;
     if (etcd_watch_start(f->etcd, WEFT_KEY_FABRIC, watch_callback, f, &f->watch, err) < 0)
         goto fail;
     if (pthread_create(&f->keeper, NULL, lease_keeper, f) != 0) {

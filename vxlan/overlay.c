@@ -123,18 +123,27 @@ int overlay_remove(struct nl *nl, uint32_t vni, struct weft_err *err)
     return 0;
 }
 
+/* The overlay's bridge, which an endpoint's veth is attached to: missing is an error. */
+static int existing_bridge(struct nl *nl, uint32_t vni, struct overlay_devices *dev,
+                           struct weft_err *err)
+{
+    overlay_names(vni, dev);
+    if (nl_link_index(nl, dev->bridge, &dev->bridge_ifindex, err) < 0)
+        return -1;
+    if (!dev->bridge_ifindex)
+        return weft_errf(err, "overlay bridge %s is missing", dev->bridge);
+    return 0;
+}
+
 int overlay_endpoint_create(struct nl *nl, uint32_t vni, const char *endpoint_id,
                             const uint8_t mac[6], int mtu, const char *alias,
                             struct weft_err *err)
 {
     struct overlay_devices dev;
-    overlay_names(vni, &dev);
     char host_name[IF_NAMESIZE], peer_name[IF_NAMESIZE];
     overlay_endpoint_names(endpoint_id, host_name, peer_name);
-    if (nl_link_index(nl, dev.bridge, &dev.bridge_ifindex, err) < 0)
+    if (existing_bridge(nl, vni, &dev, err) < 0)
         return -1;
-    if (!dev.bridge_ifindex)
-        return weft_errf(err, "overlay bridge %s is missing", dev.bridge);
     /* A pair left by an earlier, interrupted attempt is replaced. */
     if (nl_link_delete(nl, host_name, err) < 0)
         return -1;
@@ -159,14 +168,11 @@ int overlay_spare_create(struct nl *nl, uint32_t vni, unsigned serial, int mtu,
                          char host_name[IF_NAMESIZE], struct weft_err *err)
 {
     struct overlay_devices dev;
-    overlay_names(vni, &dev);
     char peer_name[IF_NAMESIZE];
     snprintf(host_name, IF_NAMESIZE, OVERLAY_SPARE_PREFIX "%u", serial);
     overlay_peer_name(host_name, peer_name);
-    if (nl_link_index(nl, dev.bridge, &dev.bridge_ifindex, err) < 0)
+    if (existing_bridge(nl, vni, &dev, err) < 0)
         return -1;
-    if (!dev.bridge_ifindex)
-        return weft_errf(err, "overlay bridge %s is missing", dev.bridge);
     struct nl_veth_spec spec = {
         .host_name = host_name,
         /* Marked, so a restarted daemon finds and removes spares it did not make. */
