@@ -171,7 +171,10 @@ static int watch_list(struct etcd_watch *w, struct weft_err *err)
     return 0;
 }
 
-static void handle_events(struct etcd_watch *w, json_t *events)
+/* Queues a watch message's events for the consumer. -1 (the stream must end and
+ * the prefix be listed again) when one could not be held: skipping it would leave
+ * the consumer without that change while last_rev says it was delivered. */
+static int handle_events(struct etcd_watch *w, json_t *events)
 {
     size_t i;
     json_t *event;
@@ -184,17 +187,21 @@ static void handle_events(struct etcd_watch *w, json_t *events)
         }
         const char *type = json_string_value(json_object_get(event, "type"));
         bool is_delete = type && strcmp(type, "DELETE") == 0; /* a PUT has no "type" */
-        if (kv.mod_revision > w->last_rev)
-            w->last_rev = kv.mod_revision;
         if (batch_append(w, &kv, is_delete) < 0) {
             /* No room to hold it: deliver what is pending, then room is there again. */
             flush_batch(w);
             if (batch_append(w, &kv, is_delete) < 0) {
-                log_error("store watch event dropped: out of memory", "key=%s", kv.key);
                 etcd_kv_clear(&kv);
+                snprintf(w->stream_error, sizeof(w->stream_error),
+                         "out of memory holding a watch event");
+                w->resync = true;
+                return -1;
             }
         }
+        if (kv.mod_revision > w->last_rev)
+            w->last_rev = kv.mod_revision;
     }
+    return 0;
 }
 
 /* One line of the stream. Returns -1 to end the stream. */
@@ -227,7 +234,7 @@ static int handle_line(struct etcd_watch *w, const char *line, size_t len)
     } else {
         json_t *events = json_object_get(result, "events");
         if (json_array_size(events) > 0) {
-            handle_events(w, events);
+            rc = handle_events(w, events);
         } else {
             /* A progress notification: nothing for us up to the header revision. */
             int64_t rev = etcd_json_int64(json_object_get(result, "header"), "revision");
