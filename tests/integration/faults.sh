@@ -28,6 +28,9 @@ declare -A POOL NID GW EID IP MAC SRC
 
 start_weft() { sim_weft "$1" --lease-ttl "$TTL" --reclaim-after "$GRACE"; }
 etcd_count() { sim_etcdctl get --prefix --keys-only "$1" | grep -c . || true; }
+# etcd_keys KEY: 1 if exactly that key exists, else 0. Not a prefix count: the address
+# 10.77.0.2 is a prefix of 10.77.0.237's key, and a prefix count flaked on it.
+etcd_keys() { sim_etcdctl get --keys-only "$1" | grep -c . || true; }
 fdb_count() { # HOST MAC: entries for MAC on the vxlan device (self entries)
     sim_ns_exec "$1" bridge fdb show | grep -ci "^$2 dev wvx.* self" || true
 }
@@ -70,7 +73,7 @@ sim_weft_kill B
 sim_fake_container_kill cB
 start_weft B
 wait_for 5 lacks_peer A B || fail "A still has cB's entries after B came back without it"
-[ "$(etcd_count "/weft/v1/addrs/10.77.0.0_24/${IP[B]%/*}")" = 0 ] || fail "cB's address was not freed"
+[ "$(etcd_keys "/weft/v1/addrs/10.77.0.0_24/${IP[B]%/*}")" = 0 ] || fail "cB's address was not freed"
 echo "ok   B withdrew the endpoint that vanished while it was down, and freed its address"
 create_endpoint B
 wait_for 5 pings A B || fail "cA cannot reach B's new endpoint"
@@ -88,7 +91,7 @@ late_src=$(call A NetworkDriver.Join "{\"NetworkID\":\"${NID[A]}\",\"EndpointID\
 sim_fake_container A clate "$late_src" "$late_ip" ""
 late_record=/weft/v1/hosts/${HADDR[A]}/endpoints/$late_eid
 late_peer=/weft/v1/fabric/10.77.0.0_24/peers/${late_ip%/*}
-wait_for 5 test "$(etcd_count "$late_record")" = 1 || fail "the endpoint was never published"
+wait_for 5 test "$(etcd_keys "$late_record")" = 1 || fail "the endpoint was never published"
 sim_weft_kill A
 sim_etcdctl del "$late_record" >/dev/null
 sim_etcdctl del "$late_peer" >/dev/null
@@ -97,8 +100,8 @@ late_gone() { ! late_pings; }
 wait_for 5 late_gone || fail "cB still reaches the endpoint after its records were deleted"
 start_weft A
 wait_for 10 late_pings || fail "cB cannot reach the endpoint whose records A never wrote"
-[ "$(etcd_count "$late_record")" = 1 ] || fail "A did not record the adopted endpoint in the store"
-[ "$(etcd_count "$late_peer")" = 1 ] || fail "A did not publish the adopted endpoint"
+[ "$(etcd_keys "$late_record")" = 1 ] || fail "A did not record the adopted endpoint in the store"
+[ "$(etcd_keys "$late_peer")" = 1 ] || fail "A did not publish the adopted endpoint"
 grep -q "endpoint adopted from its veth" "$SIM_DIR/A/weft.log" || fail "no adoption line in A's log"
 echo "ok   A killed before publishing an endpoint: adopted it from its veth on restart, B reaches it"
 sim_fake_container_kill clate
@@ -116,8 +119,8 @@ for h in A B; do
 done
 echo "ok   A and B withdrew dead host C within $((SECONDS - died)) s (TTL $TTL s)"
 c_addr=/weft/v1/addrs/10.77.0.0_24/${IP[C]%/*}
-[ "$(etcd_count "$c_addr")" = 1 ] || fail "C's address was reclaimed before the grace period"
-c_addr_freed() { [ "$(etcd_count "$c_addr")" = 0 ]; }
+[ "$(etcd_keys "$c_addr")" = 1 ] || fail "C's address was reclaimed before the grace period"
+c_addr_freed() { [ "$(etcd_keys "$c_addr")" = 0 ]; }
 wait_for $((GRACE + 2 * TTL + 4)) c_addr_freed ||
     fail "C's address was not reclaimed after the grace period"
 echo "ok   C's address kept through the grace period, then reclaimed ($((SECONDS - died)) s after death)"
