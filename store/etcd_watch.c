@@ -172,8 +172,8 @@ static int watch_list(struct etcd_watch *w, struct weft_err *err)
 }
 
 /* Queues a watch message's events for the consumer. -1 (the stream must end and
- * the prefix be listed again) when one could not be held: skipping it would leave
- * the consumer without that change while last_rev says it was delivered. */
+ * the prefix be listed again) when one could not be decoded or held: skipping it
+ * would leave the consumer without that change while last_rev says it was delivered. */
 static int handle_events(struct etcd_watch *w, json_t *events)
 {
     size_t i;
@@ -182,8 +182,11 @@ static int handle_events(struct etcd_watch *w, json_t *events)
     {
         struct etcd_kv kv;
         if (etcd_kv_from_json(json_object_get(event, "kv"), &kv) < 0) {
-            log_warn("store watch event undecodable", "prefix=%s", w->prefix);
-            continue;
+            /* Skipping it would lose that change for good, as if the event never came:
+             * list the prefix again instead, which tells the consumer the whole state. */
+            snprintf(w->stream_error, sizeof(w->stream_error), "undecodable watch event");
+            w->resync = true;
+            return -1;
         }
         const char *type = json_string_value(json_object_get(event, "type"));
         bool is_delete = type && strcmp(type, "DELETE") == 0; /* a PUT has no "type" */
