@@ -23,6 +23,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "fabric/remote_table.h"
+#include "fabric/stale_sweep.h"
 #include "ipam/ipam.h"
 #include "netlink/nl.h"
 #include "store/keys.h"
@@ -632,6 +633,23 @@ static void sync_end(struct fabric *f, int64_t revision)
     log_info("fabric in sync", "revision=%" PRId64, revision);
 }
 
+/* After a listing, the kernel holds exactly what the table holds as programmed:
+ * entries an earlier run of the daemon programmed for peers that left while it
+ * was down are named by no event, so they are found in the kernel and removed. */
+static void sweep_stale_entries(struct fabric *f)
+{
+    for (struct local_network *net = f->networks; net; net = net->next) {
+        struct weft_err err;
+        size_t removed;
+        if (fabric_sweep_overlay(f->nl, net->devices.vxlan_ifindex, &f->remotes, net->subnet,
+                                 &removed, &err) < 0)
+            log_warn("sweeping stale remote entries failed", "subnet=%s error=\"%s\"",
+                     net->subnet, err.msg);
+        else if (removed > 0)
+            log_info("removed stale remote entries", "subnet=%s count=%zu", net->subnet, removed);
+    }
+}
+
 /* One batch of the watch: a whole listing, or a burst of changes. It is applied
  * under one hold of the lock and sent to the kernel as one netlink batch, so a
  * burst of N peers costs one round trip rather than N. No batch stays open
@@ -640,6 +658,7 @@ static void sync_end(struct fabric *f, int64_t revision)
 static void watch_callback(void *ctx, const struct etcd_event *events, size_t count)
 {
     struct fabric *f = ctx;
+    struct weft_err err;
     pthread_mutex_lock(&f->lock);
     bool batched = nl_batch_begin(f->nl) == 0;
     bool listing = false;
@@ -654,6 +673,11 @@ static void watch_callback(void *ctx, const struct etcd_event *events, size_t co
         case ETCD_EVENT_SYNC_END:
             sync_end(f, ev->revision);
             listing = false;
+            /* The sweep reads the kernel, which a batch cannot: send what is queued. */
+            if (batched && nl_batch_end(f->nl, &err) < 0)
+                log_error("programming remote entries failed", "error=\"%s\"", err.msg);
+            sweep_stale_entries(f);
+            batched = nl_batch_begin(f->nl) == 0;
             break;
         case ETCD_EVENT_DISCONNECTED:
             log_warn("store unreachable; keeping the data plane as it is", NULL);
@@ -664,7 +688,6 @@ static void watch_callback(void *ctx, const struct etcd_event *events, size_t co
             break;
         }
     }
-    struct weft_err err;
     if (batched && nl_batch_end(f->nl, &err) < 0)
         log_error("programming remote entries failed", "error=\"%s\"", err.msg);
     pthread_mutex_unlock(&f->lock);

@@ -914,6 +914,60 @@ int nl_link_aliases(struct nl *nl, const char *prefix, nl_link_alias_fn fn, void
     return dump(nl, RTM_GETLINK, AF_UNSPEC, alias_msg_cb, &d, err, "listing links");
 }
 
+/* ---------- listing FDB and neighbour entries ---------- */
+
+struct neigh_dump {
+    int ifindex;
+    nl_fdb_fn fdb_fn;     /* one of these two */
+    nl_neigh_fn neigh_fn;
+    void *ctx;
+};
+
+static int neigh_attr_cb(const struct nlattr *attr, void *data)
+{
+    const struct nlattr **tb = data;
+    int type = mnl_attr_get_type(attr);
+    if (type == NDA_DST || type == NDA_LLADDR)
+        tb[type] = attr;
+    return MNL_CB_OK;
+}
+
+static int neigh_dump_msg_cb(const struct nlmsghdr *hdr, void *data)
+{
+    struct neigh_dump *d = data;
+    if (hdr->nlmsg_type != RTM_NEWNEIGH || mnl_nlmsg_get_payload_len(hdr) < sizeof(struct ndmsg))
+        return MNL_CB_OK;
+    const struct ndmsg *nd = mnl_nlmsg_get_payload(hdr);
+    if (nd->ndm_ifindex != d->ifindex)
+        return MNL_CB_OK;
+    const struct nlattr *tb[NDA_MAX + 1] = {0};
+    mnl_attr_parse(hdr, sizeof(struct ndmsg), neigh_attr_cb, tb);
+    /* Only IPv4 destinations and Ethernet addresses: anything else is not weft's. */
+    if (!tb[NDA_DST] || !tb[NDA_LLADDR] || mnl_attr_get_payload_len(tb[NDA_DST]) != 4 ||
+        mnl_attr_get_payload_len(tb[NDA_LLADDR]) != 6)
+        return MNL_CB_OK;
+    uint32_t ip;
+    memcpy(&ip, mnl_attr_get_payload(tb[NDA_DST]), 4);
+    const uint8_t *mac = mnl_attr_get_payload(tb[NDA_LLADDR]);
+    if (d->fdb_fn && nd->ndm_family == AF_BRIDGE && (nd->ndm_flags & NTF_SELF))
+        d->fdb_fn(d->ctx, mac, ip);
+    else if (d->neigh_fn && nd->ndm_family == AF_INET && (nd->ndm_state & NUD_PERMANENT))
+        d->neigh_fn(d->ctx, ip, mac);
+    return MNL_CB_OK;
+}
+
+int nl_fdb_list(struct nl *nl, int ifindex, nl_fdb_fn fn, void *ctx, struct weft_err *err)
+{
+    struct neigh_dump d = {.ifindex = ifindex, .fdb_fn = fn, .ctx = ctx};
+    return dump(nl, RTM_GETNEIGH, AF_BRIDGE, neigh_dump_msg_cb, &d, err, "listing fdb entries");
+}
+
+int nl_neigh_list(struct nl *nl, int ifindex, nl_neigh_fn fn, void *ctx, struct weft_err *err)
+{
+    struct neigh_dump d = {.ifindex = ifindex, .neigh_fn = fn, .ctx = ctx};
+    return dump(nl, RTM_GETNEIGH, AF_INET, neigh_dump_msg_cb, &d, err, "listing neighbours");
+}
+
 static int ifname_of(struct nl *nl, int ifindex, char *ifname, int ifname_len, struct weft_err *err)
 {
     struct link_facts facts;

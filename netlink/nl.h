@@ -110,6 +110,16 @@ int nl_neigh_add(struct nl *nl, int ifindex, uint32_t ip, const uint8_t mac[6],
                  struct weft_err *err);
 int nl_neigh_del(struct nl *nl, int ifindex, uint32_t ip, struct weft_err *err);
 
+/* What the kernel holds, for sweeping entries an earlier run left behind. fn must
+ * not use nl (the dump is still being read). Not inside a batch.
+ * nl_fdb_list: the FDB entries of vxlan device ifindex that send to a remote VTEP
+ * (NTF_SELF with a destination; flooding entries have an all-zero mac).
+ * nl_neigh_list: the permanent IPv4 neighbour entries on ifindex. */
+typedef void (*nl_fdb_fn)(void *ctx, const uint8_t mac[6], uint32_t dst_ip);
+int nl_fdb_list(struct nl *nl, int ifindex, nl_fdb_fn fn, void *ctx, struct weft_err *err);
+typedef void (*nl_neigh_fn)(void *ctx, uint32_t ip, const uint8_t mac[6]);
+int nl_neigh_list(struct nl *nl, int ifindex, nl_neigh_fn fn, void *ctx, struct weft_err *err);
+
 /* The preferred source address of the interface holding the IPv4 default route.
  * Fails with "no default route" when there is none. ip in network byte order. */
 int nl_default_route_addr(struct nl *nl, uint32_t *ip, char *ifname, int ifname_len,

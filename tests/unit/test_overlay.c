@@ -19,6 +19,7 @@
 #include "kernel_look.h"
 
 #include "vxlan/overlay.h"
+#include "vxlan/remote_sweep.h"
 
 static struct nl *nl;
 static uint32_t vtep_local, vtep_b, vtep_c;
@@ -213,6 +214,57 @@ static void peers_and_flooding_entries(void **state)
     assert_null(strstr(look("ip neigh show dev wvx42"), "10.77.0.5 "));
     /* Withdrawing twice is not an error (a repeated watch event). */
     assert_int_equal(overlay_peer_del(nl, vx, inet_addr("10.77.0.5"), mac_a, vtep_c, &err), 0);
+}
+
+/* The sweep's caller claims peer 10.77.0.5 and flooding towards vtep_c. */
+static bool claim_peer(void *ctx, uint32_t ip, const uint8_t mac[6])
+{
+    (void)ctx;
+    return ip == inet_addr("10.77.0.5") && memcmp(mac, mac_a, 6) == 0;
+}
+
+static bool claim_fdb(void *ctx, const uint8_t mac[6], uint32_t vtep)
+{
+    (void)ctx;
+    return memcmp(mac, mac_a, 6) == 0 && vtep == vtep_b;
+}
+
+static bool claim_flood(void *ctx, uint32_t vtep)
+{
+    (void)ctx;
+    return vtep == vtep_c;
+}
+
+static void sweep_removes_only_unclaimed_entries(void **state)
+{
+    (void)state;
+    struct overlay_devices dev;
+    struct weft_err err = {""};
+    assert_int_equal(overlay_ensure(nl, 43, vtep_local, 1450, &dev, &err), 0);
+    int vx = dev.vxlan_ifindex;
+    assert_int_equal(overlay_peer_add(nl, vx, inet_addr("10.78.0.5"), mac_a, vtep_b, &err), 0);
+    assert_int_equal(overlay_peer_add(nl, vx, inet_addr("10.78.0.6"), mac_b, vtep_c, &err), 0);
+    assert_int_equal(overlay_flood_add(nl, vx, vtep_b, &err), 0);
+    assert_int_equal(overlay_flood_add(nl, vx, vtep_c, &err), 0);
+    const char *before_other = strdup(look("bridge fdb show dev wvx42; ip neigh show dev wvx42"));
+    /* 10.78.0.5 is not claimed (only 10.77.0.5 is), though its fdb entry is. */
+    struct overlay_remote_keep keep = {claim_peer, claim_fdb, claim_flood, NULL};
+    size_t removed = 0;
+    assert_int_equal(overlay_remote_sweep(nl, vx, &keep, &removed, &err), 0);
+    assert_int_equal(removed, 4); /* two neighbours, mac_b's fdb entry, flooding to vtep_b */
+    const char *fdb = look("bridge fdb show dev wvx43");
+    assert_non_null(strstr(fdb, "02:42:0a:4d:00:05 dst 192.168.200.2 self permanent"));
+    assert_null(strstr(fdb, "02:42:0a:4d:00:06"));
+    assert_null(strstr(fdb, "00:00:00:00:00:00 dst 192.168.200.2"));
+    assert_non_null(strstr(fdb, "00:00:00:00:00:00 dst 192.168.200.3 self permanent"));
+    assert_null(strstr(look("ip neigh show dev wvx43"), "10.78.0."));
+    /* Another overlay's device is not touched. */
+    assert_string_equal(look("bridge fdb show dev wvx42; ip neigh show dev wvx42"), before_other);
+    free((void *)before_other);
+    /* Nothing left to remove: a second sweep removes nothing. */
+    assert_int_equal(overlay_remote_sweep(nl, vx, &keep, &removed, &err), 0);
+    assert_int_equal(removed, 0);
+    assert_int_equal(overlay_remove(nl, 43, &err), 0);
 }
 
 static void remove_takes_both_devices(void **state)
@@ -420,6 +472,7 @@ int main(void)
         cmocka_unit_test(spares_are_taken_without_a_rename),
         cmocka_unit_test(endpoint_needs_the_overlay),
         cmocka_unit_test(peers_and_flooding_entries),
+        cmocka_unit_test(sweep_removes_only_unclaimed_entries),
         cmocka_unit_test(remove_takes_both_devices),
         cmocka_unit_test(containers_on_two_hosts_talk_over_vxlan),
     };

@@ -1,0 +1,79 @@
+/*
+ * stale_sweep.c: which kernel entries of an overlay the remote table still claims
+ * (see stale_sweep.h); vxlan/remote_sweep.c lists and deletes the others.
+ */
+#include "fabric/stale_sweep.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "vxlan/remote_sweep.h"
+
+/* A programmed peer's FDB entry: the table is indexed by address, FDB entries
+ * come by MAC, so these are sorted once for a binary search. */
+struct fdb_key {
+    uint8_t mac[6];
+    uint32_t vtep;
+};
+
+struct claims {
+    const struct remote_table *remotes;
+    const char *subnet;
+    struct fdb_key *fdb;
+    size_t fdb_count;
+};
+
+static int fdb_key_cmp(const void *a, const void *b)
+{
+    const struct fdb_key *x = a, *y = b;
+    int c = memcmp(x->mac, y->mac, 6);
+    if (c)
+        return c;
+    return x->vtep < y->vtep ? -1 : x->vtep > y->vtep;
+}
+
+static bool claims_peer(void *ctx, uint32_t ip, const uint8_t mac[6])
+{
+    const struct claims *c = ctx;
+    const struct remote_entry *r = remote_table_find(c->remotes, c->subnet, true, ip);
+    return r && r->programmed && memcmp(r->mac, mac, 6) == 0;
+}
+
+static bool claims_fdb(void *ctx, const uint8_t mac[6], uint32_t vtep)
+{
+    const struct claims *c = ctx;
+    struct fdb_key key = {.vtep = vtep};
+    memcpy(key.mac, mac, 6);
+    return c->fdb_count > 0 &&
+           bsearch(&key, c->fdb, c->fdb_count, sizeof(key), fdb_key_cmp) != NULL;
+}
+
+static bool claims_flood(void *ctx, uint32_t vtep)
+{
+    const struct claims *c = ctx;
+    const struct remote_entry *r = remote_table_find(c->remotes, c->subnet, false, vtep);
+    return r && r->programmed;
+}
+
+int fabric_sweep_overlay(struct nl *nl, int vxlan_ifindex, const struct remote_table *remotes,
+                         const char *subnet, size_t *removed, struct weft_err *err)
+{
+    struct claims c = {.remotes = remotes, .subnet = subnet};
+    size_t peers = 0;
+    for (const struct remote_entry *r = remotes->head; r; r = r->next)
+        peers += r->is_peer && r->programmed && strcmp(r->subnet, subnet) == 0;
+    if (peers > 0 && !(c.fdb = calloc(peers, sizeof(*c.fdb))))
+        return weft_errf(err, "out of memory sweeping overlay %s", subnet);
+    for (const struct remote_entry *r = remotes->head; r; r = r->next) {
+        if (!r->is_peer || !r->programmed || strcmp(r->subnet, subnet) != 0)
+            continue;
+        memcpy(c.fdb[c.fdb_count].mac, r->mac, 6);
+        c.fdb[c.fdb_count++].vtep = r->vtep;
+    }
+    if (c.fdb_count > 1)
+        qsort(c.fdb, c.fdb_count, sizeof(*c.fdb), fdb_key_cmp);
+    struct overlay_remote_keep keep = {claims_peer, claims_fdb, claims_flood, &c};
+    int rc = overlay_remote_sweep(nl, vxlan_ifindex, &keep, removed, err);
+    free(c.fdb);
+    return rc;
+}

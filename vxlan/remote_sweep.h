@@ -1,0 +1,35 @@
+/*
+ * remote_sweep.h: removes remote entries from an overlay's VXLAN device that the
+ * caller does not claim: what an earlier run of the daemon programmed for peers
+ * and hosts that left while it was down, which no watch event will ever name again.
+ *
+ * Owns nothing: it lists the device's permanent neighbour entries and its FDB
+ * entries with a destination, asks the caller about each, and deletes the rest
+ * in one netlink batch. Callers: fabric/ at the end of a listing of the store.
+ * Uses netlink/ only; not inside a netlink batch.
+ * All IPv4 addresses (uint32_t) are in network byte order.
+ */
+#ifndef WEFT_REMOTE_SWEEP_H
+#define WEFT_REMOTE_SWEEP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+#include "netlink/nl.h"
+
+/* Each answers whether the caller has that entry programmed, so it stays. */
+struct overlay_remote_keep {
+    bool (*peer)(void *ctx, uint32_t ip, const uint8_t mac[6]);  /* neighbour ip -> mac */
+    bool (*fdb)(void *ctx, const uint8_t mac[6], uint32_t vtep); /* unicast mac -> vtep */
+    bool (*flood)(void *ctx, uint32_t vtep);                     /* flooding towards vtep */
+    void *ctx;
+};
+
+/* *removed (may be NULL) counts the entries deleted. On a listing failure nothing
+ * is deleted; a failed deletion is reported after the others were tried. */
+int overlay_remote_sweep(struct nl *nl, int vxlan_ifindex, const struct overlay_remote_keep *keep,
+                         size_t *removed, struct weft_err *err);
+
+#endif
