@@ -10,7 +10,14 @@
 #include "common/err.h"
 #include "driver/api.h"
 
+/* Larger bodies are refused with 413. */
 #define HTTP_BODY_MAX (1024 * 1024)
+/* A refused body up to this size is read and dropped before the answer, so a
+ * client that writes its whole body before reading (Go's net/http, Docker's
+ * client) gets the answer. A declared Content-Length above it is answered at
+ * once, which reaches a client that sent "Expect: 100-continue" cleanly; a
+ * chunked body that passes it has its connection closed. */
+#define HTTP_DRAIN_MAX (16 * 1024 * 1024)
 
 struct http_server;
 
