@@ -31,7 +31,8 @@
 
 struct http_server {
     struct MHD_Daemon *mhd;
-    struct driver_ctx *ctx; /* borrowed */
+    http_handler_fn handler;
+    void *handler_cls; /* borrowed */
     char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
     dev_t dev; /* identity of our socket file, so stop removes only ours */
     ino_t ino;
@@ -182,7 +183,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (call->too_large || call->wrong_method)
         return reply_refusal(conn, call);
     struct driver_response resp;
-    driver_handle(server->ctx, url, call->body, call->len, &resp);
+    server->handler(server->handler_cls, url, call->body, call->len, &resp);
     call->replied = true;
     return reply(conn, resp.status, resp.body);
 }
@@ -302,14 +303,27 @@ static void remove_socket_file(const struct http_server *server)
         unlink(server->path);
 }
 
+static void handle_driver_call(void *cls, const char *path, const char *body, size_t body_len,
+                               struct driver_response *out)
+{
+    driver_handle(cls, path, body, body_len, out);
+}
+
 int http_server_start(const char *socket_path, struct driver_ctx *ctx, struct http_server **out,
                       struct weft_err *err)
+{
+    return http_server_start_handler(socket_path, handle_driver_call, ctx, out, err);
+}
+
+int http_server_start_handler(const char *socket_path, http_handler_fn handler, void *cls,
+                              struct http_server **out, struct weft_err *err)
 {
     *out = NULL;
     struct http_server *server = calloc(1, sizeof(*server));
     if (!server)
         return weft_errf(err, "out of memory");
-    server->ctx = ctx;
+    server->handler = handler;
+    server->handler_cls = cls;
     size_t len = strlen(socket_path);
     if (len == 0 || len >= sizeof(server->path)) {
         weft_errf(err, "socket path \"%.200s\" must be 1 to %zu characters", socket_path,

@@ -1,8 +1,8 @@
 /* test_http.c: the plugin socket speaks HTTP the way Docker expects: answers
  * POSTs with the plugin content type, refuses other methods and oversized
- * bodies with an Err that reaches every kind of client, is created 0660,
- * replaces a stale socket file, refuses to steal a live one, and goes away on stop. Only calls that
- * need no domain. */
+ * bodies with an Err that reaches every kind of client, serves calls at the
+ * same time, is created 0660, replaces a stale socket file, refuses to steal
+ * a live one, and goes away on stop. Only calls that need no domain. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "daemon/http.h"
@@ -449,6 +450,46 @@ static void docker_request_bytes_on_one_connection(void **state)
     close(fd);
 }
 
+/* A handler that answers 200 only once BARRIER_CALLS calls are inside it at the
+ * same time: a server that answers one call at a time never gets there, and
+ * its calls give up after BARRIER_WAIT_S with a 500. */
+enum { BARRIER_CALLS = 16, BARRIER_WAIT_S = 5 };
+
+struct barrier {
+    pthread_mutex_t lock;
+    pthread_cond_t changed;
+    int inside, most_inside;
+    bool gave_up; /* once one call gave up, the rest answer at once */
+};
+
+static void barrier_call(void *cls, const char *path, const char *body, size_t body_len,
+                         struct driver_response *out)
+{
+    (void)path;
+    (void)body;
+    (void)body_len;
+    struct barrier *b = cls;
+    struct timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += BARRIER_WAIT_S;
+    pthread_mutex_lock(&b->lock);
+    b->inside++;
+    if (b->inside > b->most_inside)
+        b->most_inside = b->inside;
+    pthread_cond_broadcast(&b->changed);
+    while (b->most_inside < BARRIER_CALLS && !b->gave_up) {
+        if (pthread_cond_timedwait(&b->changed, &b->lock, &deadline) == ETIMEDOUT) {
+            b->gave_up = true;
+            pthread_cond_broadcast(&b->changed);
+        }
+    }
+    bool met = b->most_inside >= BARRIER_CALLS;
+    b->inside--;
+    pthread_mutex_unlock(&b->lock);
+    out->status = met ? 200 : 500;
+    out->body = strdup(met ? "{}" : "{\"Err\":\"calls were not served at the same time\"}");
+}
+
 struct worker {
     const char *sock;
     long status;
@@ -458,7 +499,7 @@ static void *concurrent_call(void *arg)
 {
     struct worker *w = arg;
     struct reply r;
-    request(w->sock, "POST", "/IpamDriver.GetCapabilities", "{}", 2, NULL, &r);
+    request(w->sock, "POST", "/Test.Barrier", "{}", 2, NULL, &r);
     w->status = r.status;
     free(r.body);
     return NULL;
@@ -467,18 +508,33 @@ static void *concurrent_call(void *arg)
 static void concurrent_calls_are_served(void **state)
 {
     struct fixture *f = *state;
-    start(f);
-    enum { N = 32 };
-    pthread_t threads[N];
-    struct worker workers[N];
-    for (int i = 0; i < N; i++) {
+    struct barrier b = {.inside = 0};
+    pthread_mutex_init(&b.lock, NULL);
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&b.changed, &attr);
+    pthread_condattr_destroy(&attr);
+    struct weft_err err = {.msg = ""};
+    if (http_server_start_handler(f->sock, barrier_call, &b, &f->server, &err) < 0)
+        fail_msg("start: %s", err.msg);
+    pthread_t threads[BARRIER_CALLS];
+    struct worker workers[BARRIER_CALLS];
+    for (int i = 0; i < BARRIER_CALLS; i++) {
         workers[i] = (struct worker){.sock = f->sock};
         assert_int_equal(pthread_create(&threads[i], NULL, concurrent_call, &workers[i]), 0);
     }
-    for (int i = 0; i < N; i++) {
+    for (int i = 0; i < BARRIER_CALLS; i++)
         pthread_join(threads[i], NULL);
+    http_server_stop(f->server); /* no call is left inside before b goes */
+    f->server = NULL;
+    if (b.most_inside < BARRIER_CALLS)
+        fail_msg("at most %d of %d calls were served at the same time", b.most_inside,
+                 BARRIER_CALLS);
+    for (int i = 0; i < BARRIER_CALLS; i++)
         assert_int_equal(workers[i].status, 200);
-    }
+    pthread_cond_destroy(&b.changed);
+    pthread_mutex_destroy(&b.lock);
 }
 
 int main(void)
