@@ -73,7 +73,7 @@ test-run: $(BUILD)/weft $(BUILD)/weft-san $(BUILD)/plugin_bench $(UNIT_NAMES:%=$
 unit: $(UNIT_NAMES:%=$(BUILD)/tests/%) $(UNIT_NAMES:%=$(BUILD)/tests-san/%)
 	@TEST_ONLY=unit tests/run.sh
 
-integration: $(BUILD)/weft $(BUILD)/weft-san
+integration: $(BUILD)/weft $(BUILD)/weft-san $(BUILD)/plugin_bench
 	@TEST_ONLY=integration tests/run.sh
 
 e2e: $(BUILD)/weft
