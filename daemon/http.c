@@ -31,17 +31,24 @@
 
 struct http_server {
     struct MHD_Daemon *mhd;
-    struct driver_ctx *ctx; /* borrowed */
+    http_handler_fn handler;
+    void *handler_cls; /* borrowed */
     char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
     dev_t dev; /* identity of our socket file, so stop removes only ours */
     ino_t ino;
 };
 
-/* One request in progress: its body so far. */
+/* One request in progress: its body so far, or why it is refused. A refused
+ * request's body is still read (and dropped) before the answer: a server that
+ * answers and closes while the client is still writing makes the client see a
+ * reset ("Failed sending data to the peer") instead of the answer. */
 struct call {
     char *body;
     size_t len, cap;
-    bool too_large; /* the rest of the body is read and dropped */
+    size_t dropped;    /* bytes read and dropped since the refusal */
+    bool too_large;    /* answer 413 once the body is read */
+    bool wrong_method; /* answer 405 once the body is read */
+    char method[17];   /* for the 405's text */
     bool replied;
 };
 
@@ -105,6 +112,27 @@ static int append(struct call *call, const char *data, size_t n)
     return 0;
 }
 
+/* Answers a refusal decided earlier, once its body has been read. */
+static enum MHD_Result reply_refusal(struct MHD_Connection *conn, struct call *call)
+{
+    if (call->wrong_method)
+        return reply_error(conn, call, MHD_HTTP_METHOD_NOT_ALLOWED, "plugin calls are POST, not %s",
+                           call->method);
+    return reply_error(conn, call, MHD_HTTP_CONTENT_TOO_LARGE,
+                       "request body is larger than %d bytes", HTTP_BODY_MAX);
+}
+
+/* Drops body bytes of a refused request; false when there are too many to keep reading. */
+static bool drop_body(struct call *call, size_t n)
+{
+    call->dropped += n;
+    if (call->dropped <= HTTP_DRAIN_MAX)
+        return true;
+    log_warn("plugin call body dropped", "reason=\"larger than %d bytes, connection closed\"",
+             HTTP_DRAIN_MAX);
+    return false;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -113,19 +141,24 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     struct call *call = *con_cls;
     (void)version;
 
-    if (!call) { /* headers are in, no body yet: refuse early what we can */
+    if (!call) { /* headers are in, no body yet: decide what we can */
         call = calloc(1, sizeof(*call));
         if (!call)
             return MHD_NO;
         *con_cls = call;
-        if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
-            return reply_error(conn, call, MHD_HTTP_METHOD_NOT_ALLOWED,
-                               "plugin calls are POST, not %.16s", method);
+        if (strcmp(method, MHD_HTTP_METHOD_POST) != 0) {
+            call->wrong_method = true;
+            snprintf(call->method, sizeof(call->method), "%s", method);
+        }
         const char *length =
             MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (length && strtoull(length, NULL, 10) > HTTP_BODY_MAX)
-            return reply_error(conn, call, MHD_HTTP_CONTENT_TOO_LARGE,
-                               "request body is larger than %d bytes", HTTP_BODY_MAX);
+        unsigned long long declared = length ? strtoull(length, NULL, 10) : 0;
+        if (declared > HTTP_BODY_MAX)
+            call->too_large = true;
+        /* Too much to read: answer now. libmicrohttpd then sends no "100 Continue",
+         * so a client that asked for one never sends the body. */
+        if (declared > HTTP_DRAIN_MAX)
+            return reply_refusal(conn, call);
         return MHD_YES;
     }
     if (call->replied) {
@@ -135,22 +168,22 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (*upload_data_size > 0) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
-        if (call->too_large)
-            return MHD_YES;
+        if (call->too_large || call->wrong_method)
+            return drop_body(call, n) ? MHD_YES : MHD_NO;
         if (call->len + n > HTTP_BODY_MAX) { /* no Content-Length (chunked): drop, answer at end */
             call->too_large = true;
+            size_t had = call->len;
             free(call->body);
             call->body = NULL;
             call->len = call->cap = 0;
-            return MHD_YES;
+            return drop_body(call, had + n) ? MHD_YES : MHD_NO;
         }
         return append(call, upload_data, n) < 0 ? MHD_NO : MHD_YES;
     }
-    if (call->too_large)
-        return reply_error(conn, call, MHD_HTTP_CONTENT_TOO_LARGE,
-                           "request body is larger than %d bytes", HTTP_BODY_MAX);
+    if (call->too_large || call->wrong_method)
+        return reply_refusal(conn, call);
     struct driver_response resp;
-    driver_handle(server->ctx, url, call->body, call->len, &resp);
+    server->handler(server->handler_cls, url, call->body, call->len, &resp);
     call->replied = true;
     return reply(conn, resp.status, resp.body);
 }
@@ -270,14 +303,27 @@ static void remove_socket_file(const struct http_server *server)
         unlink(server->path);
 }
 
+static void handle_driver_call(void *cls, const char *path, const char *body, size_t body_len,
+                               struct driver_response *out)
+{
+    driver_handle(cls, path, body, body_len, out);
+}
+
 int http_server_start(const char *socket_path, struct driver_ctx *ctx, struct http_server **out,
                       struct weft_err *err)
+{
+    return http_server_start_handler(socket_path, handle_driver_call, ctx, out, err);
+}
+
+int http_server_start_handler(const char *socket_path, http_handler_fn handler, void *cls,
+                              struct http_server **out, struct weft_err *err)
 {
     *out = NULL;
     struct http_server *server = calloc(1, sizeof(*server));
     if (!server)
         return weft_errf(err, "out of memory");
-    server->ctx = ctx;
+    server->handler = handler;
+    server->handler_cls = cls;
     size_t len = strlen(socket_path);
     if (len == 0 || len >= sizeof(server->path)) {
         weft_errf(err, "socket path \"%.200s\" must be 1 to %zu characters", socket_path,

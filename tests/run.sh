@@ -2,8 +2,11 @@
 # Runs every weft test suite and prints one closing line "N passed, N failed".
 # TEST_ONLY=unit|integration|e2e narrows it; TEST_FILTER=word runs only matching tests.
 # Each test is a program or script that exits 0 on success; its output goes to
-# build/test-logs/<name>.log and is shown when it fails.
+# build/test-logs/<name>.log and is shown when it fails. A test whose binaries are
+# missing or older than their sources (by the Makefile's rules) fails unrun: a
+# pass of an earlier build says nothing about this one.
 set -u
+shopt -s nullglob # a suite with no tests runs none
 cd "$(dirname "$0")/.."
 only=${TEST_ONLY:-all}
 filter=${TEST_FILTER:-}
@@ -11,10 +14,27 @@ logs=build/test-logs
 mkdir -p "$logs"
 passed=0 failed=0 failures=()
 
-run_one() { # name, command...
-    local name=$1; shift
+# The targets among the arguments that make would (re)build. One make -q for all
+# first, as they are usually current; the outer make's flags are not ours.
+not_current() { # TARGET...
+    local t
+    env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -q --no-print-directory "$@" >/dev/null 2>&1 && return
+    for t; do
+        env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -q --no-print-directory "$t" >/dev/null 2>&1 ||
+            printf '%s ' "$t"
+    done
+}
+
+run_one() { # name, targets it runs ("t1 t2"), command...
+    local name=$1 needs=$2; shift 2
     [ -n "$filter" ] && [[ "$name" != *"$filter"* ]] && return
-    local log="$logs/${name//\//_}.log" start=$SECONDS
+    local log="$logs/${name//\//_}.log" start=$SECONDS stale
+    stale=$(not_current $needs)
+    if [ -n "$stale" ]; then
+        failed=$((failed + 1)); failures+=("$name")
+        printf 'FAIL %-50s not run: missing or older than its sources: %s\n' "$name" "$stale"
+        return
+    fi
     if "$@" >"$log" 2>&1; then
         passed=$((passed + 1)); printf 'PASS %-50s %3ss\n' "$name" $((SECONDS - start))
     else
@@ -24,17 +44,27 @@ run_one() { # name, command...
     fi
 }
 
+# What each suite runs; the Makefile's unit, integration and e2e targets build these.
+integration_bins="build/weft build/weft-san build/plugin_bench"
+e2e_bins="build/weft"
 if [ "$only" = all ] || [ "$only" = unit ]; then
-    for t in build/tests/test_*; do [ -x "$t" ] && run_one "unit/$(basename "$t")" "$t"; done
-    for t in build/tests-san/test_*; do
-        [ -x "$t" ] && run_one "unit-san/$(basename "$t")" env ASAN_OPTIONS=detect_leaks=1 "$t"
+    # From the sources: a binary left from a test since removed is not run.
+    for src in tests/unit/test_*.c; do
+        t=$(basename "$src" .c)
+        run_one "unit/$t" "build/tests/$t" "build/tests/$t"
+    done
+    for src in tests/unit/test_*.c; do
+        t=$(basename "$src" .c)
+        run_one "unit-san/$t" "build/tests-san/$t" env ASAN_OPTIONS=detect_leaks=1 "build/tests-san/$t"
     done
 fi
 if [ "$only" = all ] || [ "$only" = integration ]; then
-    for t in tests/integration/*.sh; do [ -f "$t" ] && run_one "integration/$(basename "$t" .sh)" bash "$t"; done
+    for t in tests/integration/*.sh; do
+        run_one "integration/$(basename "$t" .sh)" "$integration_bins" bash "$t"
+    done
 fi
 if [ "$only" = all ] || [ "$only" = e2e ]; then
-    for t in tests/e2e/*.sh; do [ -f "$t" ] && run_one "e2e/$(basename "$t" .sh)" bash "$t"; done
+    for t in tests/e2e/*.sh; do run_one "e2e/$(basename "$t" .sh)" "$e2e_bins" bash "$t"; done
 fi
 
 [ ${#failures[@]} -gt 0 ] && printf 'failed: %s\n' "${failures[*]}"

@@ -89,7 +89,7 @@ echo "ok   A withdrew cb's entries"
 
 check "network rm on B" sim_docker B network rm "$NET"
 left=$(sim_ns_exec B ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' |
-    grep -E '^(wbr|wvx|wh|wc)' || true)
+    grep -E '^(wbr|wvx|wh|wc|ws|wt)' || true)
 [ -z "$left" ] || fail "devices left in B after network rm: $left"
 echo "ok   no weft devices left on B"
 

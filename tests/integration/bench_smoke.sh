@@ -6,6 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . tests/lib/sim.sh # fail, and the environment bench/run.sh expects
+for bin in build/weft build/plugin_bench; do # what bench/run.sh runs
+    [ -x "$bin" ] || fail "$bin is missing: make $bin (make integration builds it)"
+done
 
 out_dir=build/bench-smoke
 rm -rf "$out_dir"

@@ -88,5 +88,5 @@ remove_endpoint() { # HOST
 # docker network rm on every host: no devices left.
 weft_devices() { # HOST
     sim_ns_exec "$1" ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' |
-        grep -E '^(wbr|wvx|wh|wc)' || true
+        grep -E '^(wbr|wvx|wh|wc|ws|wt)' || true
 }

@@ -1,9 +1,11 @@
 /* test_http.c: the plugin socket speaks HTTP the way Docker expects: answers
  * POSTs with the plugin content type, refuses other methods and oversized
- * bodies with an Err, is created 0660, replaces a stale socket file, refuses to
- * steal a live one, and goes away on stop. Only calls that need no domain. */
+ * bodies with an Err that reaches every kind of client, serves calls at the
+ * same time, is created 0660, replaces a stale socket file, refuses to steal
+ * a live one, and goes away on stop. Only calls that need no domain. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +20,9 @@
 #include <pthread.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "daemon/http.h"
@@ -176,6 +180,78 @@ static void refusals_carry_err(void **state)
     free(r.body);
 }
 
+/* A connected client socket that gives up after 10 s instead of hanging the test. */
+static int connect_raw(const char *sock)
+{
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    struct timeval limit = {.tv_sec = 10};
+    assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof(limit)), 0);
+    assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof(limit)), 0);
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    memcpy(addr.sun_path, sock, strlen(sock) + 1);
+    assert_int_equal(connect(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+    return fd;
+}
+
+/* Writes all of data; false when the server stopped taking it (reset, closed). */
+static bool write_all(int fd, const char *data, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = send(fd, data, len, MSG_NOSIGNAL);
+        if (n <= 0)
+            return false;
+        data += n;
+        len -= (size_t)n;
+    }
+    return true;
+}
+
+/* Reads one answer (headers and Content-Length bytes of body) into buf. */
+static void read_answer(int fd, char *buf, size_t size)
+{
+    size_t got = 0;
+    buf[0] = '\0';
+    for (;;) {
+        char *end = strstr(buf, "\r\n\r\n");
+        const char *length = strcasestr(buf, "\r\nContent-Length:");
+        if (end && length && got >= (size_t)(end + 4 - buf) + strtoul(length + 17, NULL, 10))
+            return;
+        if (got == size - 1)
+            fail_msg("answer larger than %zu bytes: %s", size, buf);
+        ssize_t n = read(fd, buf + got, size - 1 - got);
+        if (n <= 0)
+            fail_msg("read after %zu bytes of the answer: %s (answer so far: \"%s\")", got,
+                     n < 0 ? strerror(errno) : "end of stream", buf);
+        got += (size_t)n;
+        buf[got] = '\0';
+    }
+}
+
+/* The client Docker is: Go's net/http writes the whole request, body and all,
+ * and sends no Expect, before it reads the answer. */
+static void go_style_call(const char *sock, const char *method, const char *body, size_t len,
+                          char *answer, size_t size)
+{
+    int fd = connect_raw(sock);
+    char head[512];
+    snprintf(head, sizeof(head),
+             "%s /Plugin.Activate HTTP/1.1\r\nHost: \r\nUser-Agent: Go-http-client/1.1\r\n"
+             "Content-Length: %zu\r\nAccept: application/vnd.docker.plugins.v1.2+json\r\n"
+             "Accept-Encoding: gzip\r\n\r\n",
+             method, len);
+    if (!write_all(fd, head, strlen(head)) || !write_all(fd, body, len))
+        fail_msg("%s of %zu bytes: the server stopped reading: %s", method, len, strerror(errno));
+    read_answer(fd, answer, size);
+    /* the connection is kept for the next call, as Docker expects */
+    const char *next = "POST /Plugin.Activate HTTP/1.1\r\nHost: \r\nContent-Length: 0\r\n\r\n";
+    char again[2048];
+    assert_true(write_all(fd, next, strlen(next)));
+    read_answer(fd, again, sizeof(again));
+    assert_non_null(strstr(again, "HTTP/1.1 200"));
+    close(fd);
+}
+
 static void oversized_bodies_are_413(void **state)
 {
     struct fixture *f = *state;
@@ -185,21 +261,73 @@ static void oversized_bodies_are_413(void **state)
     assert_non_null(body);
     memset(body, ' ', len);
     struct reply r;
-    /* curl's default: Expect: 100-continue, refused before the body is sent */
+    /* curl's default for big bodies: Expect: 100-continue */
     request(f->sock, "POST", "/Plugin.Activate", body, len, NULL, &r);
-    assert_err(&r, 413, "larger than");
+    assert_err(&r, 413, "larger than 1048576 bytes");
     free(r.body);
-    /* no Expect: refused on Content-Length */
+    /* no Expect: the body comes at once */
     request(f->sock, "POST", "/Plugin.Activate", body, len, "Expect:", &r);
-    assert_err(&r, 413, "larger than");
+    assert_err(&r, 413, "larger than 1048576 bytes");
     free(r.body);
     /* chunked: no length up front, counted and dropped */
     request(f->sock, "POST", "/Plugin.Activate", body, len, "Transfer-Encoding: chunked", &r);
-    assert_err(&r, 413, "larger than");
+    assert_err(&r, 413, "larger than 1048576 bytes");
     free(r.body);
+
+    char answer[4096];
+    go_style_call(f->sock, "POST", body, len, answer, sizeof(answer));
+    assert_non_null(strstr(answer, "HTTP/1.1 413"));
+    assert_non_null(strstr(answer, "{\"Err\":\"request body is larger than 1048576 bytes\"}"));
+    /* other refusals wait for the body too */
+    go_style_call(f->sock, "PUT", body, 64 * 1024, answer, sizeof(answer));
+    assert_non_null(strstr(answer, "HTTP/1.1 405"));
+    assert_non_null(strstr(answer, "{\"Err\":\"plugin calls are POST, not PUT\"}"));
     free(body);
 
     /* the server still answers afterwards */
+    request(f->sock, "POST", "/Plugin.Activate", NULL, 0, NULL, &r);
+    assert_int_equal(r.status, 200);
+    free(r.body);
+}
+
+/* Too big to read and drop: a client that asks first is refused before it sends. */
+static void huge_body_refused_before_it_is_sent(void **state)
+{
+    struct fixture *f = *state;
+    start(f);
+    int fd = connect_raw(f->sock);
+    char head[256];
+    snprintf(head, sizeof(head),
+             "POST /Plugin.Activate HTTP/1.1\r\nHost: \r\nContent-Length: %d\r\n"
+             "Expect: 100-continue\r\n\r\n",
+             HTTP_DRAIN_MAX + 1);
+    assert_true(write_all(fd, head, strlen(head)));
+    char answer[4096];
+    read_answer(fd, answer, sizeof(answer));
+    assert_null(strstr(answer, "100 Continue"));
+    assert_non_null(strstr(answer, "HTTP/1.1 413"));
+    assert_non_null(strstr(answer, "{\"Err\":\"request body is larger than 1048576 bytes\"}"));
+    close(fd);
+
+    /* chunked past the drain cap: the connection is closed, the server lives on */
+    fd = connect_raw(f->sock);
+    const char *chunked = "POST /Plugin.Activate HTTP/1.1\r\nHost: \r\n"
+                          "Transfer-Encoding: chunked\r\n\r\n";
+    assert_true(write_all(fd, chunked, strlen(chunked)));
+    enum { CHUNK = 64 * 1024 };
+    char *chunk = malloc(CHUNK + 16);
+    assert_non_null(chunk);
+    int head_len = snprintf(chunk, 16, "%x\r\n", CHUNK);
+    memset(chunk + head_len, 'x', CHUNK);
+    memcpy(chunk + head_len + CHUNK, "\r\n", 2);
+    size_t sent = 0;
+    while (sent <= 2 * (size_t)HTTP_DRAIN_MAX && write_all(fd, chunk, (size_t)head_len + CHUNK + 2))
+        sent += CHUNK;
+    free(chunk);
+    close(fd);
+    if (sent > 2 * (size_t)HTTP_DRAIN_MAX)
+        fail_msg("the server read %zu bytes of a chunked body, drain cap %d", sent, HTTP_DRAIN_MAX);
+    struct reply r;
     request(f->sock, "POST", "/Plugin.Activate", NULL, 0, NULL, &r);
     assert_int_equal(r.status, 200);
     free(r.body);
@@ -322,6 +450,46 @@ static void docker_request_bytes_on_one_connection(void **state)
     close(fd);
 }
 
+/* A handler that answers 200 only once BARRIER_CALLS calls are inside it at the
+ * same time: a server that answers one call at a time never gets there, and
+ * its calls give up after BARRIER_WAIT_S with a 500. */
+enum { BARRIER_CALLS = 16, BARRIER_WAIT_S = 5 };
+
+struct barrier {
+    pthread_mutex_t lock;
+    pthread_cond_t changed;
+    int inside, most_inside;
+    bool gave_up; /* once one call gave up, the rest answer at once */
+};
+
+static void barrier_call(void *cls, const char *path, const char *body, size_t body_len,
+                         struct driver_response *out)
+{
+    (void)path;
+    (void)body;
+    (void)body_len;
+    struct barrier *b = cls;
+    struct timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += BARRIER_WAIT_S;
+    pthread_mutex_lock(&b->lock);
+    b->inside++;
+    if (b->inside > b->most_inside)
+        b->most_inside = b->inside;
+    pthread_cond_broadcast(&b->changed);
+    while (b->most_inside < BARRIER_CALLS && !b->gave_up) {
+        if (pthread_cond_timedwait(&b->changed, &b->lock, &deadline) == ETIMEDOUT) {
+            b->gave_up = true;
+            pthread_cond_broadcast(&b->changed);
+        }
+    }
+    bool met = b->most_inside >= BARRIER_CALLS;
+    b->inside--;
+    pthread_mutex_unlock(&b->lock);
+    out->status = met ? 200 : 500;
+    out->body = strdup(met ? "{}" : "{\"Err\":\"calls were not served at the same time\"}");
+}
+
 struct worker {
     const char *sock;
     long status;
@@ -331,7 +499,7 @@ static void *concurrent_call(void *arg)
 {
     struct worker *w = arg;
     struct reply r;
-    request(w->sock, "POST", "/IpamDriver.GetCapabilities", "{}", 2, NULL, &r);
+    request(w->sock, "POST", "/Test.Barrier", "{}", 2, NULL, &r);
     w->status = r.status;
     free(r.body);
     return NULL;
@@ -340,18 +508,33 @@ static void *concurrent_call(void *arg)
 static void concurrent_calls_are_served(void **state)
 {
     struct fixture *f = *state;
-    start(f);
-    enum { N = 32 };
-    pthread_t threads[N];
-    struct worker workers[N];
-    for (int i = 0; i < N; i++) {
+    struct barrier b = {.inside = 0};
+    pthread_mutex_init(&b.lock, NULL);
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&b.changed, &attr);
+    pthread_condattr_destroy(&attr);
+    struct weft_err err = {.msg = ""};
+    if (http_server_start_handler(f->sock, barrier_call, &b, &f->server, &err) < 0)
+        fail_msg("start: %s", err.msg);
+    pthread_t threads[BARRIER_CALLS];
+    struct worker workers[BARRIER_CALLS];
+    for (int i = 0; i < BARRIER_CALLS; i++) {
         workers[i] = (struct worker){.sock = f->sock};
         assert_int_equal(pthread_create(&threads[i], NULL, concurrent_call, &workers[i]), 0);
     }
-    for (int i = 0; i < N; i++) {
+    for (int i = 0; i < BARRIER_CALLS; i++)
         pthread_join(threads[i], NULL);
+    http_server_stop(f->server); /* no call is left inside before b goes */
+    f->server = NULL;
+    if (b.most_inside < BARRIER_CALLS)
+        fail_msg("at most %d of %d calls were served at the same time", b.most_inside,
+                 BARRIER_CALLS);
+    for (int i = 0; i < BARRIER_CALLS; i++)
         assert_int_equal(workers[i].status, 200);
-    }
+    pthread_cond_destroy(&b.changed);
+    pthread_mutex_destroy(&b.lock);
 }
 
 int main(void)
@@ -361,6 +544,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(activate_answers_json, setup, teardown),
         cmocka_unit_test_setup_teardown(refusals_carry_err, setup, teardown),
         cmocka_unit_test_setup_teardown(oversized_bodies_are_413, setup, teardown),
+        cmocka_unit_test_setup_teardown(huge_body_refused_before_it_is_sent, setup, teardown),
         cmocka_unit_test_setup_teardown(socket_is_0660_and_removed_on_stop, setup, teardown),
         cmocka_unit_test_setup_teardown(stale_socket_is_replaced, setup, teardown),
         cmocka_unit_test_setup_teardown(live_socket_is_not_stolen, setup, teardown),
