@@ -838,12 +838,19 @@ int etcd_create(struct etcd *etcd, const char *key, const char *value, int64_t l
     json_t *reply;
     int rc = txn_run(etcd, txn, created, &reply, err);
     etcd_txn_free(txn);
-    if (rc == 0 && !*created && existing) {
+    if (rc == 0 && !*created) {
         json_t *range = json_object_get(json_array_get(json_object_get(reply, "responses"), 0),
                                         "response_range");
         json_t *kv = json_array_get(json_object_get(range, "kvs"), 0);
-        if (kv && etcd_kv_from_json(kv, existing) < 0)
+        struct etcd_kv found = {0};
+        if (kv && etcd_kv_from_json(kv, &found) < 0)
             rc = weft_errf(err, "store answered an undecodable value for %s", key);
+        else if (kv && found.lease == lease && strcmp(found.value, value) == 0)
+            *created = true; /* our own write, applied by a try whose answer was lost */
+        if (rc == 0 && !*created && existing)
+            *existing = found;
+        else
+            etcd_kv_clear(&found);
     }
     json_decref(reply);
     return rc;

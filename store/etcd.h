@@ -83,7 +83,11 @@ void etcd_txn_delete(struct etcd_txn *txn, const char *key);
 int etcd_txn_commit(struct etcd *etcd, struct etcd_txn *txn, bool *succeeded, struct weft_err *err);
 
 /* Creates key=value only if key is absent. If present, *created=false and, when
- * existing is non-NULL, it receives the current kv (so the caller learns the owner). */
+ * existing is non-NULL, it receives the current kv (so the caller learns the owner).
+ * A key already holding exactly value under lease counts as created: a request that
+ * timed out after etcd applied it is retried on another member, and the retry must
+ * not take its own write for someone else's. So a caller that needs to tell two
+ * writers apart makes value unique to the write (ipam's claim token). */
 int etcd_create(struct etcd *etcd, const char *key, const char *value, int64_t lease, bool *created,
                 struct etcd_kv *existing, struct weft_err *err);
 
