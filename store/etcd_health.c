@@ -164,11 +164,13 @@ static void probe_round(struct etcd_health *health, bool *alive)
     size_t pending = 0;
     for (size_t i = 0; i < n; i++)
         pending += fds[i].fd >= 0;
-    while (pending > 0) {
+    bool last = false;
+    while (pending > 0 && !last) {
+        /* Past the deadline, one more look without waiting: a handshake that completed
+         * while this thread was not running (a loaded host) counts. */
         long left = deadline - clock_monotonic_ms();
-        if (left <= 0)
-            break;
-        if (poll(fds, n, (int)left) < 0 && errno != EINTR)
+        last = left <= 0;
+        if (poll(fds, n, last ? 0 : (int)left) < 0 && errno != EINTR)
             break;
         for (size_t i = 0; i < n; i++) {
             if (fds[i].fd < 0 || !fds[i].revents)
@@ -199,7 +201,7 @@ static void *prober_main(void *arg)
         for (size_t i = 0; i < health->member_count; i++) {
             bool was_dead = atomic_exchange(&health->dead[i], !alive[i]);
             if (!alive[i] && !was_dead) {
-                log_warn("store member silent, moving away from it", "member=%s",
+                log_warn("store member not answering, moving away from it", "member=%s",
                          health->members[i]);
                 shut_sockets_of(health, i);
             } else if (alive[i] && was_dead) {
