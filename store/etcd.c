@@ -519,7 +519,13 @@ static int call_status(struct etcd *etcd, const char *path, json_t *body, json_t
             snprintf(url, sizeof(url), "http://%s%s", member, path);
             curl_easy_setopt(h, CURLOPT_URL, url);
             answer.len = 0;
-            struct etcd_socket_owner owner = {&etcd->health, m};
+            /* Found silent since the order was made: another member is still left. */
+            if (etcd_health_skip(&etcd->health, order, etcd->member_count, i)) {
+                note_failure(failures, sizeof(failures), member, "not answering");
+                continue;
+            }
+            struct etcd_socket_owner owner = {&etcd->health, m,
+                                              etcd_health_dead(&etcd->health, m)};
             etcd_health_perform_on(h, &owner);
             CURLcode cc = curl_easy_perform(h);
             if (cancel && atomic_load(cancel)) {

@@ -47,6 +47,16 @@ bool etcd_health_dead(struct etcd_health *health, size_t member)
     return member < health->member_count && atomic_load(&health->dead[member]);
 }
 
+bool etcd_health_skip(struct etcd_health *health, const size_t *order, size_t count, size_t i)
+{
+    if (!etcd_health_dead(health, order[i]))
+        return false;
+    for (size_t j = i + 1; j < count; j++)
+        if (!etcd_health_dead(health, order[j]))
+            return true;
+    return false;
+}
+
 /* ---- the socket register ---- */
 
 static curl_socket_t socket_open(void *clientp, curlsocktype purpose, struct curl_sockaddr *address)
@@ -58,6 +68,13 @@ static curl_socket_t socket_open(void *clientp, curlsocktype purpose, struct cur
         return fd < 0 ? CURL_SOCKET_BAD : fd;
     struct etcd_health *health = owner->health;
     pthread_mutex_lock(&health->lock);
+    /* Found silent since the caller chose it: the prober's sweep (under this lock,
+     * after the flag is set) may have missed this socket, so refuse it here. */
+    if (!owner->even_if_dead && etcd_health_dead(health, owner->member)) {
+        pthread_mutex_unlock(&health->lock);
+        close(fd);
+        return CURL_SOCKET_BAD;
+    }
     if (health->socket_count == health->socket_cap) {
         size_t cap = health->socket_cap ? health->socket_cap * 2 : 16;
         struct etcd_open_socket *sockets = realloc(health->sockets, cap * sizeof(*sockets));

@@ -7,8 +7,8 @@
  * every member; a member whose kernel does not complete the handshake within
  * ETCD_PROBE_TIMEOUT_MS is silent (cut off, powered down, partitioned). Its open
  * sockets are shut down at once, so a request or a watch stream waiting on it
- * fails now, not after its timeout, and goes to another member; requests try live
- * members first. A member that is slow but alive still completes handshakes (the
+ * fails now, not after its timeout, and goes to another member; new sockets to it
+ * are refused unless it is the last resort; requests try live members first. A member that is slow but alive still completes handshakes (the
  * kernel does that, not etcd), so its requests keep their full timeout.
  *
  * Thread-safe: the state is atomics, the socket register has its own lock.
@@ -25,11 +25,14 @@
 #include "common/err.h"
 
 /* A probe round starts this often; a silent member is found dead at most
- * interval + timeout after it went silent. */
-#define ETCD_PROBE_INTERVAL_MS 250L
+ * interval + timeout (0.5 s) after it went silent. */
+#define ETCD_PROBE_INTERVAL_MS 200L
 /* A LAN handshake takes well under a millisecond and is answered by the peer's
- * kernel even when etcd itself is busy; half a second is a lost cause. */
-#define ETCD_PROBE_TIMEOUT_MS 500L
+ * kernel even when etcd itself is busy (a thread of ours that is not scheduled
+ * meanwhile does not count: the round looks once more past its deadline). Only a
+ * lost SYN, resent after 1 s, makes a live member miss this: one needless
+ * failover, which every call survives. */
+#define ETCD_PROBE_TIMEOUT_MS 300L
 
 struct etcd_open_socket {
     int fd;
@@ -54,6 +57,7 @@ struct etcd_health {
 struct etcd_socket_owner {
     struct etcd_health *health;
     size_t member;
+    bool even_if_dead; /* a last resort: every member seems silent */
 };
 
 int etcd_health_init(struct etcd_health *health, char **members, size_t member_count,
@@ -64,6 +68,9 @@ int etcd_health_start(struct etcd_health *health, struct weft_err *err);
 void etcd_health_destroy(struct etcd_health *health);
 
 bool etcd_health_dead(struct etcd_health *health, size_t member);
+/* Whether attempt i of order (a list of members) should pass its member by: it is
+ * silent and a member after it in order is not. */
+bool etcd_health_skip(struct etcd_health *health, const size_t *order, size_t count, size_t i);
 
 /* Makes handle open and close its sockets through the register. */
 void etcd_health_attach(struct etcd_health *health, CURL *handle);

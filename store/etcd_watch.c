@@ -319,6 +319,8 @@ static enum stream_outcome watch_stream(struct etcd_watch *w, struct weft_err *e
     etcd_member_order(etcd, order); /* a member the prober found silent comes last */
     for (size_t i = 0; i < etcd->member_count; i++) {
         size_t m = order[i];
+        if (etcd_health_skip(&etcd->health, order, etcd->member_count, i))
+            continue; /* found silent since the order was made */
         const char *member = etcd->members[m];
         char url[512];
         snprintf(url, sizeof(url), "http://%s/v3/watch", member);
@@ -329,7 +331,7 @@ static enum stream_outcome watch_stream(struct etcd_watch *w, struct weft_err *e
         w->stream_error[0] = '\0';
         /* When the prober finds this member silent it shuts the stream's socket: the
          * stream ends at once and resumes from last_rev + 1 on a live member. */
-        struct etcd_socket_owner owner = {&etcd->health, m};
+        struct etcd_socket_owner owner = {&etcd->health, m, etcd_health_dead(&etcd->health, m)};
         etcd_health_perform_on(h, &owner);
         CURLcode cc = curl_easy_perform(h);
         if (atomic_load(&w->stop)) {

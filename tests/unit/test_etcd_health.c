@@ -23,7 +23,7 @@
 #include "store/etcd.h"
 
 #define TIMEOUT_MS 5000L
-/* Probe interval + probe timeout (0.75 s), and room for a loaded machine. */
+/* Probe interval + probe timeout (0.5 s), and room for a loaded machine. */
 #define NOTICED_WITHIN_MS 2000L
 #define HELD_MAX 64
 
