@@ -138,6 +138,10 @@ done
 echo "ok   no lease lost, the store never unreachable"
 grep -hE 'store (member|failover|watch)' "$SIM_DIR"/[AB]/weft.log || true
 [ "$slow" = 0 ] || fail "$slow containers took longer than $limit ms to be reached"
+t0=$SECONDS
+sim_docker A rm -f c0 c1 c2 c3 c4 c5 >/dev/null
+sim_docker B rm -f cb >/dev/null
+echo "containers removed in $((SECONDS - t0)) s"
 for h in A B; do
     sim_weft_stop "$h" || fail "weft on $h needed SIGKILL to stop"
 done
