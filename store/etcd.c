@@ -308,7 +308,6 @@ CURL *etcd_handle_new(struct etcd *etcd)
     curl_easy_setopt(h, CURLOPT_TCP_KEEPIDLE, 10L);
     curl_easy_setopt(h, CURLOPT_TCP_KEEPINTVL, 5L);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http");
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, ETCD_CONNECT_TIMEOUT_MS);
     etcd_health_attach(&etcd->health, h);
     return h;
 }
@@ -487,8 +486,7 @@ static int call_status(struct etcd *etcd, const char *path, json_t *body, json_t
     curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(text));
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &answer);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
-                     timeout < ETCD_CONNECT_TIMEOUT_MS ? timeout : ETCD_CONNECT_TIMEOUT_MS);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, etcd_connect_timeout_ms(etcd, timeout));
     curl_easy_setopt(h, CURLOPT_NOPROGRESS, cancel ? 0L : 1L);
     curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, cancel ? cancel_check : NULL);
     curl_easy_setopt(h, CURLOPT_XFERINFODATA, (void *)cancel);
@@ -574,6 +572,13 @@ static int call_status(struct etcd *etcd, const char *path, json_t *body, json_t
     free(text);
     pool_give(etcd, h);
     return rc;
+}
+
+long etcd_connect_timeout_ms(const struct etcd *etcd, long timeout_ms)
+{
+    if (etcd->member_count < 2 || timeout_ms < ETCD_CONNECT_TIMEOUT_MS)
+        return timeout_ms;
+    return ETCD_CONNECT_TIMEOUT_MS;
 }
 
 void etcd_member_order(struct etcd *etcd, size_t *order)

@@ -6,8 +6,8 @@
  * Callers: store/keys users (ipam/, daemon/). Nobody else speaks HTTP to etcd.
  *
  * Every call is thread-safe on one struct etcd, has a bounded time (the
- * request timeout, default 2 s, per member tried; connecting takes at most
- * 0.5 s) and returns -1 with a user-facing message ("store unreachable at
+ * request timeout, default 2 s, per member tried; with several members
+ * connecting to one takes at most 0.5 s) and returns -1 with a user-facing message ("store unreachable at
  * 127.0.0.1:2379: ...") on failure. With several members a prober
  * (etcd_health.c) finds a silent one within about 0.5 s: requests and watch
  * streams waiting on it fail over at once, later ones try it last.

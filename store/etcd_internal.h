@@ -17,10 +17,10 @@
 #include "store/etcd_health.h"
 
 #define ETCD_POOL_MAX 16
-/* Connecting to a member: a LAN handshake takes under a millisecond, and a member
- * that has not answered in half a second is not going to (one lost SYN is
- * retransmitted only after 1 s, so a lost one moves us to the next member). The
- * request timeout (etcd_set_timeout_ms) is the budget once connected. */
+/* Connecting to one of several members: a LAN handshake takes under a millisecond,
+ * and a member that has not answered in half a second is not going to (one lost SYN
+ * is resent only after 1 s, so a lost one moves us to the next member). The request
+ * timeout (etcd_set_timeout_ms) is the budget once connected. */
 #define ETCD_CONNECT_TIMEOUT_MS 500L
 
 struct etcd {
@@ -36,6 +36,12 @@ struct etcd {
     char last_failure[WEFT_ERR_MAX];   /* its error; under pool_lock */
     struct etcd_health health;         /* which members answer; their open sockets */
 };
+
+/* The connect timeout for a request whose whole budget is timeout_ms. With a single
+ * member there is nowhere else to go, and a short limit would only turn a loaded
+ * moment (a thread not scheduled for half a second, as under valgrind) into an
+ * error: that member gets the whole budget. */
+long etcd_connect_timeout_ms(const struct etcd *etcd, long timeout_ms);
 
 /* The members in the order to try them: from the one that answered last onwards,
  * skipping those the prober found silent, which come last (when every member

@@ -309,7 +309,8 @@ static enum stream_outcome watch_stream(struct etcd_watch *w, struct weft_err *e
     curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, stream_progress);
     curl_easy_setopt(h, CURLOPT_XFERINFODATA, w);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, ETCD_CONNECT_TIMEOUT_MS);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+                     etcd_connect_timeout_ms(etcd, atomic_load(&etcd->timeout_ms)));
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, IDLE_STREAM_S);
 
