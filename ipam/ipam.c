@@ -51,13 +51,25 @@ static void format_answer(const struct cidr *pool, uint32_t ip, char out[CIDR_ST
     snprintf(out, CIDR_STR_MAX, "%.15s/%d", text, pool->prefix_len & 63);
 }
 
+/* A random token for one allocation's record: 128 bits, so no two writes of any
+ * host ever share one. */
+static int claim_token(char out[RECORD_TEXT_MAX], struct weft_err *err)
+{
+    unsigned char bytes[16];
+    if (getrandom(bytes, sizeof(bytes), 0) != (ssize_t)sizeof(bytes))
+        return weft_errf(err, "no random bytes for an address claim");
+    for (size_t i = 0; i < sizeof(bytes); i++)
+        snprintf(out + 2 * i, 3, "%02x", bytes[i]);
+    return 0;
+}
+
 /* Tries to take ip for host. *taken is set when someone holds it; owner (may be
  * NULL) then receives the holder's record.
- * The store client may retry a timed-out create on another member after the
- * first try did commit; that answers "taken" with our own value, which looks
- * exactly like another request of this host holding it. It is treated as taken,
- * so one address per such retry stays allocated to this host unused (the reaper
- * frees it only if the host dies); one address is never handed out twice. */
+ * The store client retries a create that timed out on another member, and the
+ * first try may have committed: the record carries a token unique to this call,
+ * so etcd_create recognises the retry's "taken" as its own write and answers
+ * created. Without the token a concurrent request of this same host for the same
+ * address would look alike and both would get it. */
 static int try_claim(struct etcd *etcd, const char *pool_id, uint32_t ip, const char *host,
                      const char *kind, bool *taken, struct addr_record *owner, struct weft_err *err)
 {
@@ -67,6 +79,8 @@ static int try_claim(struct etcd *etcd, const char *pool_id, uint32_t ip, const 
     struct addr_record rec = {0};
     snprintf(rec.host, sizeof(rec.host), "%s", host);
     snprintf(rec.kind, sizeof(rec.kind), "%s", kind);
+    if (claim_token(rec.claim, err) < 0)
+        return -1;
     char *value = addr_record_encode(&rec);
     if (!value)
         return weft_errf(err, "out of memory");

@@ -308,6 +308,7 @@ CURL *etcd_handle_new(struct etcd *etcd)
     curl_easy_setopt(h, CURLOPT_TCP_KEEPIDLE, 10L);
     curl_easy_setopt(h, CURLOPT_TCP_KEEPINTVL, 5L);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http");
+    etcd_health_attach(&etcd->health, h);
     return h;
 }
 
@@ -328,6 +329,8 @@ int etcd_open(struct etcd **out, const char *endpoints, struct weft_err *err)
     atomic_init(&etcd->timeout_ms, 2000);
     if (parse_members(etcd, endpoints, err) < 0)
         goto fail;
+    if (etcd_health_init(&etcd->health, etcd->members, etcd->member_count, err) < 0)
+        goto fail;
     const char *headers[] = {"Content-Type: application/json",
                              /* a member cut off from its cluster answers 503 at once */
                              "Grpc-Metadata-Hasleader: true", "Expect:"};
@@ -339,6 +342,8 @@ int etcd_open(struct etcd **out, const char *endpoints, struct weft_err *err)
         }
         etcd->headers = next;
     }
+    if (etcd_health_start(&etcd->health, err) < 0)
+        goto fail;
     *out = etcd;
     return 0;
 fail:
@@ -351,7 +356,8 @@ void etcd_close(struct etcd *etcd)
     if (!etcd)
         return;
     for (size_t i = 0; i < etcd->pool_count; i++)
-        curl_easy_cleanup(etcd->pool[i]);
+        curl_easy_cleanup(etcd->pool[i]); /* closes sockets through the health register */
+    etcd_health_destroy(&etcd->health);
     for (size_t i = 0; i < etcd->member_count; i++)
         free(etcd->members[i]);
     free(etcd->members);
@@ -480,7 +486,7 @@ static int call_status(struct etcd *etcd, const char *path, json_t *body, json_t
     curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(text));
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &answer);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, timeout);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, etcd_connect_timeout_ms(etcd, timeout));
     curl_easy_setopt(h, CURLOPT_NOPROGRESS, cancel ? 0L : 1L);
     curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, cancel ? cancel_check : NULL);
     curl_easy_setopt(h, CURLOPT_XFERINFODATA, (void *)cancel);
@@ -502,14 +508,23 @@ static int call_status(struct etcd *etcd, const char *path, json_t *body, json_t
         }
         failures[0] = '\0';
         saw_503 = false;
-        size_t start = atomic_load(&etcd->current);
+        size_t start = atomic_load(&etcd->current), order[etcd->member_count];
+        etcd_member_order(etcd, order);
         for (size_t i = 0; i < etcd->member_count && rc == -2; i++) {
-            size_t m = (start + i) % etcd->member_count;
+            size_t m = order[i];
             const char *member = etcd->members[m];
             char url[512];
             snprintf(url, sizeof(url), "http://%s%s", member, path);
             curl_easy_setopt(h, CURLOPT_URL, url);
             answer.len = 0;
+            /* Found silent since the order was made: another member is still left. */
+            if (etcd_health_skip(&etcd->health, order, etcd->member_count, i)) {
+                note_failure(failures, sizeof(failures), member, "not answering");
+                continue;
+            }
+            struct etcd_socket_owner owner = {&etcd->health, m,
+                                              etcd_health_dead(&etcd->health, m)};
+            etcd_health_perform_on(h, &owner);
             CURLcode cc = curl_easy_perform(h);
             if (cancel && atomic_load(cancel)) {
                 rc = weft_errf(err, "store request to %s canceled", member);
@@ -557,6 +572,24 @@ static int call_status(struct etcd *etcd, const char *path, json_t *body, json_t
     free(text);
     pool_give(etcd, h);
     return rc;
+}
+
+long etcd_connect_timeout_ms(const struct etcd *etcd, long timeout_ms)
+{
+    if (etcd->member_count < 2 || timeout_ms < ETCD_CONNECT_TIMEOUT_MS)
+        return timeout_ms;
+    return ETCD_CONNECT_TIMEOUT_MS;
+}
+
+void etcd_member_order(struct etcd *etcd, size_t *order)
+{
+    size_t n = etcd->member_count, start = atomic_load(&etcd->current), used = 0;
+    for (int dead = 0; dead <= 1; dead++)
+        for (size_t i = 0; i < n; i++) {
+            size_t m = (start + i) % n;
+            if (etcd_health_dead(&etcd->health, m) == (dead == 1))
+                order[used++] = m;
+        }
 }
 
 bool etcd_unreachable(struct etcd *etcd, struct weft_err *err)
@@ -816,12 +849,19 @@ int etcd_create(struct etcd *etcd, const char *key, const char *value, int64_t l
     json_t *reply;
     int rc = txn_run(etcd, txn, created, &reply, err);
     etcd_txn_free(txn);
-    if (rc == 0 && !*created && existing) {
+    if (rc == 0 && !*created) {
         json_t *range = json_object_get(json_array_get(json_object_get(reply, "responses"), 0),
                                         "response_range");
         json_t *kv = json_array_get(json_object_get(range, "kvs"), 0);
-        if (kv && etcd_kv_from_json(kv, existing) < 0)
+        struct etcd_kv found = {0};
+        if (kv && etcd_kv_from_json(kv, &found) < 0)
             rc = weft_errf(err, "store answered an undecodable value for %s", key);
+        else if (kv && found.lease == lease && strcmp(found.value, value) == 0)
+            *created = true; /* our own write, applied by a try whose answer was lost */
+        if (rc == 0 && !*created && existing)
+            *existing = found;
+        else
+            etcd_kv_clear(&found);
     }
     json_decref(reply);
     return rc;

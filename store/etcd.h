@@ -6,8 +6,11 @@
  * Callers: store/keys users (ipam/, daemon/). Nobody else speaks HTTP to etcd.
  *
  * Every call is thread-safe on one struct etcd, has a bounded time (the
- * request timeout, default 2 s, per member tried) and returns -1 with a
- * user-facing message ("store unreachable at 127.0.0.1:2379: ...") on failure.
+ * request timeout, default 2 s, per member tried; with several members
+ * connecting to one takes at most 0.5 s) and returns -1 with a user-facing message ("store unreachable at
+ * 127.0.0.1:2379: ...") on failure. With several members a prober
+ * (etcd_health.c) finds a silent one within about 0.5 s: requests and watch
+ * streams waiting on it fail over at once, later ones try it last.
  * Values are NUL-terminated text (weft stores JSON).
  */
 #ifndef WEFT_ETCD_H
@@ -80,7 +83,11 @@ void etcd_txn_delete(struct etcd_txn *txn, const char *key);
 int etcd_txn_commit(struct etcd *etcd, struct etcd_txn *txn, bool *succeeded, struct weft_err *err);
 
 /* Creates key=value only if key is absent. If present, *created=false and, when
- * existing is non-NULL, it receives the current kv (so the caller learns the owner). */
+ * existing is non-NULL, it receives the current kv (so the caller learns the owner).
+ * A key already holding exactly value under lease counts as created: a request that
+ * timed out after etcd applied it is retried on another member, and the retry must
+ * not take its own write for someone else's. So a caller that needs to tell two
+ * writers apart makes value unique to the write (ipam's claim token). */
 int etcd_create(struct etcd *etcd, const char *key, const char *value, int64_t lease, bool *created,
                 struct etcd_kv *existing, struct weft_err *err);
 

@@ -14,8 +14,14 @@
 #include <stdatomic.h>
 
 #include "store/etcd.h"
+#include "store/etcd_health.h"
 
 #define ETCD_POOL_MAX 16
+/* Connecting to one of several members: a LAN handshake takes under a millisecond,
+ * and a member that has not answered in half a second is not going to (one lost SYN
+ * is resent only after 1 s, so a lost one moves us to the next member). The request
+ * timeout (etcd_set_timeout_ms) is the budget once connected. */
+#define ETCD_CONNECT_TIMEOUT_MS 500L
 
 struct etcd {
     char **members; /* "host:port", owned */
@@ -28,7 +34,19 @@ struct etcd {
     size_t pool_count;
     atomic_bool unreachable;           /* no member answered the last request */
     char last_failure[WEFT_ERR_MAX];   /* its error; under pool_lock */
+    struct etcd_health health;         /* which members answer; their open sockets */
 };
+
+/* The connect timeout for a request whose whole budget is timeout_ms. With a single
+ * member there is nowhere else to go, and a short limit would only turn a loaded
+ * moment (a thread not scheduled for half a second, as under valgrind) into an
+ * error: that member gets the whole budget. */
+long etcd_connect_timeout_ms(const struct etcd *etcd, long timeout_ms);
+
+/* The members in the order to try them: from the one that answered last onwards,
+ * skipping those the prober found silent, which come last (when every member
+ * seems silent they are all tried anyway). order has member_count entries. */
+void etcd_member_order(struct etcd *etcd, size_t *order);
 
 /*
  * POSTs body (borrowed) to path on the member that last worked, failing over
@@ -55,7 +73,8 @@ json_t *etcd_json_b64(const char *data, size_t len);
 /* A JSON string holding base64 of range_end for prefix ("\0" for the empty prefix). */
 json_t *etcd_json_range_end(const char *prefix);
 
-/* Common options for a fresh handle (headers, no signals, write into a buffer). */
+/* Common options for a fresh handle (headers, no signals, write into a buffer, its
+ * sockets in the health register: call etcd_health_perform_on before each perform). */
 CURL *etcd_handle_new(struct etcd *etcd);
 
 #endif

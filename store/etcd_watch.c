@@ -312,15 +312,19 @@ static enum stream_outcome watch_stream(struct etcd_watch *w, struct weft_err *e
     curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, stream_progress);
     curl_easy_setopt(h, CURLOPT_XFERINFODATA, w);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, atomic_load(&etcd->timeout_ms));
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+                     etcd_connect_timeout_ms(etcd, atomic_load(&etcd->timeout_ms)));
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, IDLE_STREAM_S);
 
     char failures[WEFT_ERR_MAX - 64] = "";
     enum stream_outcome outcome = STREAM_UNREACHABLE;
-    size_t start = atomic_load(&etcd->current);
+    size_t order[etcd->member_count];
+    etcd_member_order(etcd, order); /* a member the prober found silent comes last */
     for (size_t i = 0; i < etcd->member_count; i++) {
-        size_t m = (start + i) % etcd->member_count;
+        size_t m = order[i];
+        if (etcd_health_skip(&etcd->health, order, etcd->member_count, i))
+            continue; /* found silent since the order was made */
         const char *member = etcd->members[m];
         char url[512];
         snprintf(url, sizeof(url), "http://%s/v3/watch", member);
@@ -329,6 +333,10 @@ static enum stream_outcome watch_stream(struct etcd_watch *w, struct weft_err *e
         w->len = 0;
         w->created = w->resync = w->stream_failed = false;
         w->stream_error[0] = '\0';
+        /* When the prober finds this member silent it shuts the stream's socket: the
+         * stream ends at once and resumes from last_rev + 1 on a live member. */
+        struct etcd_socket_owner owner = {&etcd->health, m, etcd_health_dead(&etcd->health, m)};
+        etcd_health_perform_on(h, &owner);
         CURLcode cc = curl_easy_perform(h);
         if (atomic_load(&w->stop)) {
             outcome = STREAM_STOPPED;
@@ -342,7 +350,8 @@ static enum stream_outcome watch_stream(struct etcd_watch *w, struct weft_err *e
             why = w->stream_error;
         }
         if (w->created || w->resync) {
-            atomic_store(&etcd->current, m);
+            if (!etcd_health_dead(&etcd->health, m)) /* requests need not try it first */
+                atomic_store(&etcd->current, m);
             weft_errf(err, "(%s): %s", member, cc == CURLE_OK ? "stream ended" : why);
             outcome = w->resync ? STREAM_RESYNC : STREAM_BROKEN;
             break;

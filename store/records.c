@@ -37,8 +37,10 @@ static const struct field overlay_fields[] = {TEXT(struct overlay_record, subnet
                                               U32(struct overlay_record, vni),
                                               INT_OPT(struct overlay_record, mtu),
                                               {NULL, 0, 0, 0}};
-static const struct field addr_fields[] = {
-    TEXT(struct addr_record, host), TEXT(struct addr_record, kind), {NULL, 0, 0, 0}};
+static const struct field addr_fields[] = {TEXT(struct addr_record, host),
+                                           TEXT(struct addr_record, kind),
+                                           TEXT_OPT(struct addr_record, claim),
+                                           {NULL, 0, 0, 0}};
 static const struct field peer_fields[] = {TEXT(struct peer_record, ip),
                                            TEXT(struct peer_record, mac),
                                            TEXT(struct peer_record, vtep),

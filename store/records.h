@@ -22,10 +22,13 @@ struct overlay_record {
     int mtu; /* 0: each host uses its underlay MTU minus the VXLAN overhead */
 };
 
-/* addrs/<sk>/<ip>: an allocated address. kind is "endpoint" or "gateway". */
+/* addrs/<sk>/<ip>: an allocated address. kind is "endpoint" or "gateway". claim is
+ * random, unique to the write that made the record, so a retried create that finds
+ * it knows the record is its own ("" in records older than the field). */
 struct addr_record {
     char host[RECORD_TEXT_MAX];
     char kind[RECORD_TEXT_MAX];
+    char claim[RECORD_TEXT_MAX];
 };
 
 /* fabric/<sk>/peers/<ip>: an endpoint anywhere in the cluster. */

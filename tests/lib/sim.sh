@@ -204,6 +204,13 @@ sim_etcdctl() {
     sim_ns_exec etcd env ETCDCTL_API=3 etcdctl --endpoints "http://$SIM_ETCD_IP:2379" "$@"
 }
 
+# sim_unplug NAME: takes NAME's switch port down, so its packets are dropped without
+# an answer (no reset, no refusal): a host or member that went silent.
+sim_unplug() { ip -n "$(sim_ns sw)" link set "p-$1" down; }
+
+# sim_plug NAME: puts NAME's switch port back up.
+sim_plug() { ip -n "$(sim_ns sw)" link set "p-$1" up; }
+
 # ---------- weft ----------
 
 # sim_weft HOST [ARGS...]: starts the weft daemon ($WEFT_BIN, default build/weft) in
