@@ -324,6 +324,7 @@ int etcd_open(struct etcd **out, const char *endpoints, struct weft_err *err)
     if (!etcd)
         return weft_errf(err, "out of memory");
     pthread_mutex_init(&etcd->pool_lock, NULL);
+    etcd_gate_init(&etcd->gate);
     atomic_init(&etcd->current, 0);
     atomic_init(&etcd->unreachable, false);
     atomic_init(&etcd->timeout_ms, 2000);
@@ -363,6 +364,7 @@ void etcd_close(struct etcd *etcd)
     free(etcd->members);
     curl_slist_free_all(etcd->headers);
     pthread_mutex_destroy(&etcd->pool_lock);
+    etcd_gate_destroy(&etcd->gate);
     free(etcd);
 }
 
@@ -466,8 +468,8 @@ static bool pause_unless_canceled(long ms, const atomic_bool *cancel)
 }
 
 /* Like etcd_call; *status (may be NULL) receives the HTTP status of the member that answered. */
-static int call_status(struct etcd *etcd, const char *path, json_t *body, json_t **reply,
-                       const atomic_bool *cancel, long *status_out, struct weft_err *err)
+static int call_members(struct etcd *etcd, const char *path, json_t *body, json_t **reply,
+                        const atomic_bool *cancel, long *status_out, struct weft_err *err)
 {
     *reply = NULL;
     if (status_out)
@@ -590,6 +592,24 @@ void etcd_member_order(struct etcd *etcd, size_t *order)
             if (etcd_health_dead(&etcd->health, m) == (dead == 1))
                 order[used++] = m;
         }
+}
+
+/* call_members behind the gate. Lease calls pass it: a keepalive queued behind a
+ * burst of requests could let this host's lease expire. */
+static int call_status(struct etcd *etcd, const char *path, json_t *body, json_t **reply,
+                       const atomic_bool *cancel, long *status_out, struct weft_err *err)
+{
+    bool gated = strncmp(path, "/v3/lease/", 10) != 0;
+    if (gated && etcd_gate_enter(&etcd->gate, err) < 0) {
+        *reply = NULL;
+        if (status_out)
+            *status_out = 0;
+        return -1;
+    }
+    int rc = call_members(etcd, path, body, reply, cancel, status_out, err);
+    if (gated)
+        etcd_gate_leave(&etcd->gate);
+    return rc;
 }
 
 bool etcd_unreachable(struct etcd *etcd, struct weft_err *err)

@@ -14,6 +14,7 @@
 #include <stdatomic.h>
 
 #include "store/etcd.h"
+#include "store/etcd_gate.h"
 #include "store/etcd_health.h"
 
 #define ETCD_POOL_MAX 16
@@ -35,6 +36,7 @@ struct etcd {
     atomic_bool unreachable;           /* no member answered the last request */
     char last_failure[WEFT_ERR_MAX];   /* its error; under pool_lock */
     struct etcd_health health;         /* which members answer; their open sockets */
+    struct etcd_gate gate;             /* requests in flight (lease calls excepted) */
 };
 
 /* The connect timeout for a request whose whole budget is timeout_ms. With a single
