@@ -837,9 +837,15 @@ static void republish_all(struct fabric *f)
         if (publish_member(f, n, &err) < 0)
             log_error("re-publishing member failed", "subnet=%s error=\"%s\"", n->subnet, err.msg);
         for (struct local_endpoint *e = n->endpoints; e; e = e->next) {
+            if (e->publication != PUBLICATION_DONE)
+                continue; /* the publisher has it, with the new lease */
             assert_address(f, n, e);
-            if (publish_peer(f, f->lease, n, e, &err) < 0)
-                log_error("re-publishing endpoint failed", "error=\"%s\"", err.msg);
+            if (publish_peer(f, f->lease, n, e, &err) < 0) {
+                log_error("re-publishing endpoint failed; the publisher retries",
+                          "endpoint=%.12s error=\"%s\"", e->id, err.msg);
+                e->publication = PUBLICATION_PENDING;
+                pthread_cond_signal(&f->publish_work);
+            }
         }
     }
 }
@@ -1612,12 +1618,15 @@ static int restore_endpoints(struct fabric *f, struct weft_err *err)
             free(ep);
             continue;
         }
-        ep->publication = PUBLICATION_DONE; /* re-published just below */
         ep->next = net->endpoints;
         net->endpoints = ep;
         assert_address(f, net, ep);
-        if (publish_peer(f, f->lease, net, ep, &item_err) < 0)
-            log_error("re-publishing endpoint failed", "error=\"%s\"", item_err.msg);
+        ep->publication = PUBLICATION_DONE;
+        if (publish_peer(f, f->lease, net, ep, &item_err) < 0) {
+            log_error("re-publishing endpoint failed; the publisher retries",
+                      "endpoint=%.12s error=\"%s\"", ep->id, item_err.msg);
+            ep->publication = PUBLICATION_PENDING; /* it tells a conflict from an outage */
+        }
     }
     etcd_kvs_free(&kvs);
     return 0;
