@@ -578,7 +578,7 @@ static void remote_program(struct fabric *f, struct remote_entry *r)
     if (!net || r->programmed)
         return;
     /* A peer goes to the kernel once its host is a member (its member record may come
-     * later: then member_programmed programs it), and never over a local address. */
+     * later: member_peers_follow programs it then), and never over a local address. */
     if (r->is_peer && (!is_member(f, r->subnet, r->vtep) || endpoint_by_ip(f, r->subnet, r->addr)))
         return;
     struct weft_err err;

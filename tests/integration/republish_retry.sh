@@ -2,9 +2,12 @@
 # republish_retry.sh: an endpoint whose re-publication fails when its daemon
 # restarts is published once the store takes the write again, without another
 # restart. One host, the daemon under ASan/UBSan. The failure is made exact: in
-# etcd's namespace, iptables drops every packet to etcd that carries the endpoint's
-# peer key (base64, as etcd's JSON gateway wants keys), so only that write fails
-# (it times out) while the daemon's other requests pass.
+# etcd's namespace, iptables answers every packet to etcd that carries the
+# endpoint's peer key (base64, as etcd's JSON gateway wants keys) with a TCP reset,
+# so only that write fails while the daemon's other requests pass. A reset, not a
+# drop: a dropped request stays in the client's socket and is retransmitted, and
+# applied, once the rule goes, which would publish the endpoint whether or not
+# the daemon retries.
 set -euo pipefail
 . "$(dirname "$0")/../lib/sim.sh"
 . "$(dirname "$0")/../lib/plugin.sh"
@@ -34,12 +37,12 @@ wait_for 5 published || fail "the endpoint was never published"
 # The daemon dies; its lease would withdraw the record later: withdraw it now.
 sim_weft_kill A
 sim_etcdctl del "$peer_key" >/dev/null
-drop_rule=(INPUT -p tcp --dport 2379 -m string --algo bm --string "$(printf '%s' "$peer_key" | base64 -w0)" -j DROP)
+drop_rule=(INPUT -p tcp --dport 2379 -m string --algo bm --string "$(printf '%s' "$peer_key" | base64 -w0)" -j REJECT --reject-with tcp-reset)
 sim_ns_exec etcd iptables -A "${drop_rule[@]}"
 sim_weft A
 wait_for 15 logged 're-publishing endpoint failed' ||
     fail "the re-publication did not fail as the test arranged"
-! published || fail "the record was written although etcd dropped it"
+! published || fail "the record was written although etcd refused it"
 echo "ok   the restarted daemon could not re-publish its endpoint"
 
 sim_ns_exec etcd iptables -D "${drop_rule[@]}"
