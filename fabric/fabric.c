@@ -1039,7 +1039,7 @@ static int claim_overlay(struct fabric *f, const struct fabric_network_spec *spe
         if (etcd_get(f->etcd, overlay_key, &kv, &found, err) < 0)
             return -1;
         if (found) {
-            int rc = overlay_record_decode(kv.value, out, err);
+            int rc = record_check_overlay(spec->subnet, kv.value, out, err);
             etcd_kv_clear(&kv);
             if (rc < 0)
                 return weft_err_wrap(err, "overlay %s in the store is damaged", spec->subnet);
@@ -1532,10 +1532,12 @@ static int restore_networks(struct fabric *f, struct weft_err *err)
         struct local_network *net = calloc(1, sizeof(*net));
         if (!net)
             break;
-        if (host_network_record_decode(kvs.items[i].value, &rec, &item_err) < 0 ||
-            cidr_parse_subnet(rec.subnet, &net->cidr, &item_err) < 0) {
-            log_error("skipping damaged network record", "key=%s error=\"%s\"", kvs.items[i].key,
-                      item_err.msg);
+        if (record_check_host_network(kvs.items[i].key, kvs.items[i].value, &rec, &net->cidr,
+                                      &item_err) < 0) {
+            char key[160], reason[WEFT_ERR_MAX];
+            record_check_printable(kvs.items[i].key, key, sizeof(key));
+            record_check_printable(item_err.msg, reason, sizeof(reason));
+            log_error("skipping damaged network record", "key=\"%s\" error=\"%s\"", key, reason);
             free(net);
             continue;
         }
@@ -1598,11 +1600,16 @@ static int restore_endpoints(struct fabric *f, struct weft_err *err)
         if (!ep)
             break;
         struct local_network *net = NULL;
-        if (host_endpoint_record_decode(kvs.items[i].value, &rec, &item_err) < 0 ||
-            cidr_parse_ip_prefix(rec.ip, &ep->ip, &ep->prefix_len, &item_err) < 0 ||
-            cidr_parse_mac(rec.mac, ep->mac, &item_err) < 0 ||
-            !(net = network_by_id(f, rec.network_id))) {
-            log_error("skipping damaged endpoint record", "key=%s", kvs.items[i].key);
+        if (host_endpoint_record_decode(kvs.items[i].value, &rec, &item_err) == 0 &&
+            !(net = network_by_id(f, rec.network_id)))
+            weft_errf(&item_err, "its network is not on this host");
+        if (!net || record_check_host_endpoint(kvs.items[i].key, kvs.items[i].value, &net->cidr,
+                                               &rec, &ep->ip, &ep->prefix_len, ep->mac,
+                                               &item_err) < 0) {
+            char key[160], reason[WEFT_ERR_MAX];
+            record_check_printable(kvs.items[i].key, key, sizeof(key));
+            record_check_printable(item_err.msg, reason, sizeof(reason));
+            log_error("skipping damaged endpoint record", "key=\"%s\" error=\"%s\"", key, reason);
             free(ep);
             continue;
         }

@@ -2,10 +2,13 @@
 #include "fabric/record_check.h"
 
 #include <arpa/inet.h>
+#include <net/if.h>
 #include <string.h>
 
+#include "fabric/fabric.h"
 #include "store/keys.h"
 #include "store/records.h"
+#include "vxlan/overlay.h"
 
 /* A VTEP must be one host's unicast address: a multicast one in the FDB floods
  * every overlay frame to a group; 0.0.0.0 or loopback send it nowhere useful. */
@@ -70,6 +73,70 @@ int record_check_body(const char *value, struct fabric_record *rec, struct weft_
     if (cidr_parse_mac(peer.mac, rec->mac, err) < 0 || parse_vtep(peer.vtep, &rec->vtep, err) < 0)
         return -1;
     return 0;
+}
+
+/* Whether key's last part is id: a record filed under one ID names no other. */
+static bool key_names(const char *key, const char *id)
+{
+    const char *slash = strrchr(key ? key : "", '/');
+    return slash && id[0] && strcmp(slash + 1, id) == 0;
+}
+
+static int check_mtu(int mtu, struct weft_err *err)
+{
+    if (mtu != 0 && (mtu < 68 || mtu > 65535))
+        return weft_errf(err, "MTU %d out of range", mtu);
+    return 0;
+}
+
+int record_check_host_network(const char *key, const char *value, struct host_network_record *rec,
+                              struct cidr *subnet, struct weft_err *err)
+{
+    if (host_network_record_decode(value, rec, err) < 0)
+        return -1;
+    if (!key_names(key, rec->network_id))
+        return weft_errf(err, "network record names another network than its key");
+    if (cidr_parse_subnet(rec->subnet, subnet, err) < 0)
+        return weft_err_wrap(err, "network record subnet");
+    if (rec->vni == 0 || rec->vni > FABRIC_VNI_MAX)
+        return weft_errf(err, "network record VNI %u out of range", (unsigned)rec->vni);
+    return check_mtu(rec->mtu, err);
+}
+
+int record_check_host_endpoint(const char *key, const char *value, const struct cidr *subnet,
+                               struct host_endpoint_record *rec, uint32_t *ip, int *prefix_len,
+                               uint8_t mac[6], struct weft_err *err)
+{
+    if (host_endpoint_record_decode(value, rec, err) < 0)
+        return -1;
+    if (!key_names(key, rec->endpoint_id))
+        return weft_errf(err, "endpoint record names another endpoint than its key");
+    if (cidr_parse_ip_prefix(rec->ip, ip, prefix_len, err) < 0)
+        return weft_err_wrap(err, "endpoint record address");
+    if (*prefix_len != subnet->prefix_len || !cidr_contains(subnet, *ip) ||
+        cidr_is_reserved(subnet, *ip))
+        return weft_errf(err, "endpoint address %s is not a host address of its network", rec->ip);
+    if (cidr_parse_mac(rec->mac, mac, err) < 0)
+        return -1;
+    /* "" is a record from before spares: the pair is named after the endpoint. */
+    size_t len = strlen(rec->ifname);
+    if (len && (len >= IF_NAMESIZE ||
+                (strncmp(rec->ifname, "wh", 2) != 0 &&
+                 strncmp(rec->ifname, OVERLAY_SPARE_PREFIX, strlen(OVERLAY_SPARE_PREFIX)) != 0)))
+        return weft_errf(err, "endpoint interface %s is not one weft makes", rec->ifname);
+    return 0;
+}
+
+int record_check_overlay(const char *subnet, const char *value, struct overlay_record *rec,
+                         struct weft_err *err)
+{
+    if (overlay_record_decode(value, rec, err) < 0)
+        return -1;
+    if (strcmp(rec->subnet, subnet) != 0)
+        return weft_errf(err, "overlay record names another subnet than its key");
+    if (rec->vni == 0 || rec->vni > FABRIC_VNI_MAX)
+        return weft_errf(err, "overlay record VNI %u out of range", (unsigned)rec->vni);
+    return check_mtu(rec->mtu, err);
 }
 
 void record_check_printable(const char *text, char *out, size_t out_len)

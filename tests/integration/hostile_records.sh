@@ -14,7 +14,8 @@
 #    each logged and written back, and the forged MAC never reaches its kernel;
 #  - pings between the containers keep passing, the daemons stay up, and all of the
 #    above holds again after a restart with the bad records still in the store
-#    (and a forged record of its own written while it was down).
+#    (and, written while it was down, a forged peer record of its own and a forged
+#    hosts/<host>/endpoints record naming the underlay's eth0, which it refuses).
 set -euo pipefail
 . "$(dirname "$0")/../lib/sim.sh"
 . "$(dirname "$0")/../lib/plugin.sh"
@@ -113,7 +114,7 @@ BAD_RECORDS=$(
 )
 # Everything the bad records could have put into a kernel, as a monitor prints it.
 ADDRS="$MCAST_VTEP|$MISMATCH|$MISMATCH_BODY|$MCAST_MAC"
-BAD_PATTERN="dst 224\.|dst 192\.168\.77\.9|10\.99\.0\.5|(${ADDRS//./\\.}) |$FORGED_MAC|01:00:5e:00:00:01 dev wvx"
+BAD_PATTERN="dst 224\.|dst 192\.168\.77\.9|10\.99\.0\.5|(${ADDRS//./\\.}) |$FORGED_MAC|02:42:0a:4d:00:99|01:00:5e:00:00:01 dev wvx"
 for h in "${HOSTS[@]}"; do start_monitors "$h"; done
 declare -A FROM
 for h in "${HOSTS[@]}"; do FROM[$h]=$(log_lines "$h"); done
@@ -180,9 +181,19 @@ check "cA and cB ping each other after the listing" all_ping
 syncs_a=$(grep -c 'msg="fabric in sync"' "$SIM_DIR/A/weft.log")
 sim_weft_stop A || fail "A needed SIGKILL to stop"
 put "$P/peers/${IP[A]%/*}" "$(peer_json "${IP[A]%/*}" "$FORGED_MAC" "${HADDR[B]}")"
+# A record of A's own, forged to adopt the underlay's eth0 as an endpoint (which
+# a later DeleteEndpoint would delete) and publish an address A never got.
+FAKE_EID=$(sim_random_id) FAKE_IP=${FREE[5]}
+FAKE_KEY=/weft/v1/hosts/${HADDR[A]}/endpoints/$FAKE_EID
+put "$FAKE_KEY" "{\"endpoint_id\":\"$FAKE_EID\",\"network_id\":\"${NID[A]}\",\"ip\":\"$FAKE_IP/24\",\"mac\":\"02:42:0a:4d:00:99\",\"ifname\":\"eth0\"}"
 FROM[A]=$(log_lines A)
 sim_weft A
 wait_for 5 own_peer_back A || fail "A did not write back the record forged while it was down"
+[ -z "$(value_of "$P/peers/$FAKE_IP")" ] ||
+    fail "A adopted its forged endpoint record: $(value_of "$P/peers/$FAKE_IP")"
+grep -qF "msg=\"skipping damaged endpoint record\" key=\"$FAKE_KEY\"" "$SIM_DIR/A/weft.log" ||
+    fail "A did not log its forged endpoint record naming eth0"
+echo "ok   restarted A refused an endpoint record of its own that names eth0"
 wait_for 10 synced A "$syncs_a" || fail "A did not list the store after its restart"
 wait_for 5 all_ping || fail "the containers do not ping each other after A's restart"
 for h in "${HOSTS[@]}"; do

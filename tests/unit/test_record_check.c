@@ -1,6 +1,7 @@
 /* test_record_check.c: a fabric/ record from the store is believed only when its key
  * and body agree, its addresses lie where they must and its VTEP and MAC are
- * unicast; each refusal says what is wrong. The refused-record set logs a record
+ * unicast; this host's own records and overlay records likewise (and an endpoint's
+ * interface is one weft makes); each refusal says what is wrong. The refused-record set logs a record
  * once per revision and follows listings. */
 #include <arpa/inet.h>
 #include <setjmp.h>
@@ -99,6 +100,85 @@ static void records_are_checked(void **state)
     }
 }
 
+#define NID "1111111111111111111111111111111111111111111111111111111111111111"
+#define EID "2222222222222222222222222222222222222222222222222222222222222222"
+#define HOST_EP "/weft/v1/hosts/192.168.77.1/endpoints/" EID
+#define HOST_NET "/weft/v1/hosts/192.168.77.1/networks/" NID
+#define EP_BODY(ip, mac, ifname)                                                                   \
+    "{\"endpoint_id\":\"" EID "\",\"network_id\":\"" NID "\",\"ip\":\"" ip "\",\"mac\":\"" mac       \
+    "\",\"ifname\":\"" ifname "\"}"
+
+struct own_case {
+    char kind; /* 'n': hosts/<h>/networks, 'e': hosts/<h>/endpoints, 'o': overlays */
+    const char *key;
+    const char *value;
+    const char *message; /* NULL: accepted */
+};
+
+static const struct own_case own_cases[] = {
+    {'n', HOST_NET, "{\"network_id\":\"" NID "\",\"subnet\":\"10.77.0.0/24\",\"vni\":42}", NULL},
+    {'n', HOST_NET, "{\"network_id\":\"" NID "\",\"subnet\":\"10.77.0.0/24\",\"vni\":42,\"mtu\":1450}",
+     NULL},
+    {'n', HOST_NET "x", "{\"network_id\":\"" NID "\",\"subnet\":\"10.77.0.0/24\",\"vni\":42}",
+     "another network than its key"},
+    {'n', HOST_NET, "{\"network_id\":\"" NID "\",\"subnet\":\"10.77.0.5/24\",\"vni\":42}",
+     "host bits set"},
+    {'n', HOST_NET, "{\"network_id\":\"" NID "\",\"subnet\":\"10.77.0.0/24\",\"vni\":0}",
+     "VNI 0 out of range"},
+    {'n', HOST_NET, "{\"network_id\":\"" NID "\",\"subnet\":\"10.77.0.0/24\",\"vni\":16777215}",
+     "out of range"},
+    {'n', HOST_NET, "{\"network_id\":\"" NID "\",\"subnet\":\"10.77.0.0/24\",\"vni\":4,\"mtu\":20}",
+     "MTU 20 out of range"},
+    {'n', HOST_NET, "[]", "not a JSON object"},
+    {'e', HOST_EP, EP_BODY("10.77.0.5/24", "02:42:0a:4d:00:05", "ws3"), NULL},
+    {'e', HOST_EP, EP_BODY("10.77.0.5/24", "02:42:0a:4d:00:05", "wh2222222222"), NULL},
+    {'e', HOST_EP, EP_BODY("10.77.0.5/24", "02:42:0a:4d:00:05", ""), NULL},
+    {'e', HOST_EP, EP_BODY("10.77.0.5/24", "02:42:0a:4d:00:05", "eth0"), "not one weft makes"},
+    {'e', HOST_EP, EP_BODY("10.77.0.5/24", "02:42:0a:4d:00:05", "ws0123456789abcdef"),
+     "not one weft makes"},
+    {'e', HOST_EP "3", EP_BODY("10.77.0.5/24", "02:42:0a:4d:00:05", "ws3"),
+     "another endpoint than its key"},
+    {'e', HOST_EP, EP_BODY("10.99.0.5/24", "02:42:0a:4d:00:05", "ws3"), "not a host address"},
+    {'e', HOST_EP, EP_BODY("10.77.0.5/16", "02:42:0a:4d:00:05", "ws3"), "not a host address"},
+    {'e', HOST_EP, EP_BODY("10.77.0.255/24", "02:42:0a:4d:00:05", "ws3"), "not a host address"},
+    {'e', HOST_EP, EP_BODY("10.77.0.5/24", "01:00:5e:00:00:05", "ws3"), "multicast"},
+    {'o', "10.77.0.0/24", "{\"subnet\":\"10.77.0.0/24\",\"vni\":42}", NULL},
+    {'o', "10.77.0.0/24", "{\"subnet\":\"10.78.0.0/24\",\"vni\":42}", "another subnet"},
+    {'o', "10.77.0.0/24", "{\"subnet\":\"10.77.0.0/24\",\"vni\":0}", "VNI 0 out of range"},
+    {'o', "10.77.0.0/24", "{\"subnet\":\"10.77.0.0/24\",\"vni\":5,\"mtu\":70000}", "out of range"},
+};
+
+static void own_records_are_checked(void **state)
+{
+    (void)state;
+    struct cidr subnet = {0x0a4d0000, 24};
+    for (size_t i = 0; i < sizeof(own_cases) / sizeof(own_cases[0]); i++) {
+        const struct own_case *c = &own_cases[i];
+        struct weft_err err = {""};
+        int rc;
+        if (c->kind == 'n') {
+            struct host_network_record rec;
+            struct cidr parsed;
+            rc = record_check_host_network(c->key, c->value, &rec, &parsed, &err);
+        } else if (c->kind == 'e') {
+            struct host_endpoint_record rec;
+            uint32_t ip;
+            int prefix_len;
+            uint8_t mac[6];
+            rc = record_check_host_endpoint(c->key, c->value, &subnet, &rec, &ip, &prefix_len, mac,
+                                            &err);
+        } else {
+            struct overlay_record rec;
+            rc = record_check_overlay(c->key, c->value, &rec, &err);
+        }
+        if (!c->message && rc != 0)
+            fail_msg("own case %zu (%s) refused: %s", i, c->value, err.msg);
+        if (c->message && (rc != -1 || !strstr(err.msg, c->message)))
+            fail_msg("own case %zu (%s): rc %d, message \"%s\", want \"%s\"", i, c->value, rc,
+                     err.msg, c->message);
+    }
+}
+
 static void accepted_record_is_decoded(void **state)
 {
     (void)state;
@@ -166,6 +246,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(records_are_checked),
         cmocka_unit_test(accepted_record_is_decoded),
+        cmocka_unit_test(own_records_are_checked),
         cmocka_unit_test(printable_copies_cannot_break_a_log_line),
         cmocka_unit_test(refused_records_are_news_once_per_revision),
     };
