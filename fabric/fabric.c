@@ -663,13 +663,17 @@ static bool is_own_record(struct fabric *f, const struct fabric_record *key_part
 }
 
 /* This host is the authority for its own records: the member record of each of its
- * overlays and the peer record of each of its endpoints' addresses. Such a record
- * never enters the remote table; changed or deleted by someone else, it is logged
- * and written back (by the publisher: outside the watch). Returns true when key
- * was one of them. */
+ * overlays and the peer record of each address it holds. One changed or deleted by
+ * someone else is logged and written back (by the publisher: outside the watch),
+ * unless IPAM gives the address to another host (the endpoint is in conflict).
+ * Returns true when the event needs nothing more. Otherwise the caller goes on: a
+ * DELETE drops the table's entry; another host's valid record is kept in the table,
+ * never programmed while the address is held here (remote_program), and programmed
+ * once it is not (endpoint_remove_locked), should it still stand then. */
 static bool guard_own_record(struct fabric *f, const struct etcd_event *ev,
-                             const struct fabric_record *key_part)
+                             const struct fabric_record *key_part, bool *rewriting)
 {
+    *rewriting = false;
     struct local_network *net = NULL;
     struct local_endpoint *ep = NULL;
     if (key_part->is_peer)
@@ -678,20 +682,18 @@ static bool guard_own_record(struct fabric *f, const struct etcd_event *ev,
         net = network_by_subnet(f, key_part->subnet);
     if (!ep && !net)
         return false;
-    struct remote_entry *stray = remote_table_find(&f->remotes, key_part->subnet,
-                                                   key_part->is_peer, key_part->addr);
-    if (stray) /* learned before the address was this host's */
-        remote_remove(f, stray);
     const char *value = ev->type == ETCD_EVENT_PUT ? ev->value : NULL;
     if (is_own_record(f, key_part, ep, value)) {
         rejected_records_forget(&f->rejected, ev->key);
+        struct remote_entry *other = remote_table_find(&f->remotes, key_part->subnet,
+                                                       key_part->is_peer, key_part->addr);
+        if (other) /* another host's claim, now overwritten */
+            remote_remove(f, other);
         return true;
     }
-    if ((ep && ep->removing) || (net && net->closing))
-        return true;
-    if (ep && ep->publication == PUBLICATION_CONFLICT)
-        return true; /* IPAM gives the address to another host: its record stands */
-    if (rejected_records_note(&f->rejected, ev->key, ev->revision)) {
+    bool rewrite = net ? !net->closing
+                       : !ep->removing && ep->publication != PUBLICATION_CONFLICT;
+    if (rewrite && rejected_records_note(&f->rejected, ev->key, ev->revision)) {
         f->records_reclaimed++;
         char key[160];
         record_check_printable(ev->key, key, sizeof(key));
@@ -700,15 +702,17 @@ static bool guard_own_record(struct fabric *f, const struct etcd_event *ev,
                  "key=\"%s\" revision=%" PRId64 " reclaimed=%lu", key, ev->revision,
                  f->records_reclaimed);
     }
-    if (net) {
+    if (rewrite && net) {
         net->member_lost = true;
-    } else if (ep->publication == PUBLICATION_DONE) {
+    } else if (rewrite && ep->publication == PUBLICATION_DONE) {
         ep->publication = PUBLICATION_PENDING;
-    } else if (ep->publication == PUBLICATION_IN_FLIGHT) {
+    } else if (rewrite && ep->publication == PUBLICATION_IN_FLIGHT) {
         ep->rewrite = true;
     }
-    pthread_cond_signal(&f->publish_work);
-    return true;
+    if (rewrite)
+        pthread_cond_signal(&f->publish_work);
+    *rewriting = rewrite; /* noted in the rejected set: logged once */
+    return net != NULL; /* members of this host's VTEP are never programmed anyway */
 }
 
 /* Applies one PUT or DELETE of fabric/ to the table; programs the kernel unless
@@ -725,7 +729,8 @@ static void on_fabric_event(struct fabric *f, const struct etcd_event *ev, bool 
             rejected_records_forget(&f->rejected, ev->key);
         return;
     }
-    if (guard_own_record(f, ev, &rec))
+    bool rewriting;
+    if (guard_own_record(f, ev, &rec, &rewriting))
         return;
     struct remote_entry *r = remote_table_find(&f->remotes, rec.subnet, rec.is_peer, rec.addr);
     if (ev->type == ETCD_EVENT_DELETE) {
@@ -742,10 +747,11 @@ static void on_fabric_event(struct fabric *f, const struct etcd_event *ev, bool 
             r->stale = false;
         return;
     }
-    rejected_records_forget(&f->rejected, ev->key);
-    /* An address this host does not hold, said to be on this host: an old record of
-     * an endpoint just removed (its DELETE follows), or forged. Either way nothing
-     * to program, and no reason to drop what its real holder published. */
+    if (!rewriting)
+        rejected_records_forget(&f->rejected, ev->key);
+    /* Said to be on this host, and not its own record (see guard_own_record): an old
+     * record of an endpoint just removed (its DELETE follows), or forged. Either way
+     * nothing to program, and no reason to drop what the address's holder published. */
     if (rec.is_peer && rec.vtep == f->host_ip) {
         if (r)
             r->stale = false;
@@ -1390,10 +1396,10 @@ int fabric_endpoint_create(struct fabric *f, const struct fabric_endpoint_spec *
     ep->next = net->endpoints;
     net->endpoints = ep;
     /* An entry learned for this address (its last holder's record, not yet
-     * withdrawn) must not shadow the local endpoint. */
-    struct remote_entry *stale = remote_table_find(&f->remotes, net->subnet, true, htonl(ep->ip));
-    if (stale)
-        remote_remove(f, stale);
+     * withdrawn) must not shadow the local endpoint; it stays known, unprogrammed. */
+    struct remote_entry *shadowed = remote_table_find(&f->remotes, net->subnet, true, htonl(ep->ip));
+    if (shadowed)
+        remote_unprogram(f, shadowed);
     f->last_create_ms = clock_monotonic_ms();
     memcpy(mac_out, ep->mac, 6);
     log_info("endpoint created", "endpoint=%.12s network=%.12s", ep->id, net->id);
@@ -1422,7 +1428,8 @@ static int endpoint_remove_locked(struct fabric *f, struct local_network *net,
     while (ep->publication == PUBLICATION_IN_FLIGHT)
         pthread_cond_wait(&f->publish_done, &f->lock);
     /* Withdraw and forget in one transaction: one round trip, nothing half-done.
-     * Keys never written (still pending) are simply not there to delete. */
+     * Keys never written (still pending) are simply not there to delete; the peer
+     * record of an endpoint in conflict is the allocation owner's, not ours. */
     char ip[CIDR_STR_MAX], peer_key[WEFT_KEY_MAX], host_key[WEFT_KEY_MAX];
     cidr_format_ip(ep->ip, ip);
     key_peer(peer_key, net->subnet, ip);
@@ -1433,7 +1440,8 @@ static int endpoint_remove_locked(struct fabric *f, struct local_network *net,
     if (!txn)
         weft_errf(err, "out of memory");
     else {
-        etcd_txn_delete(txn, peer_key);
+        if (ep->publication != PUBLICATION_CONFLICT)
+            etcd_txn_delete(txn, peer_key);
         etcd_txn_delete(txn, host_key);
         rc = etcd_txn_commit(f->etcd, txn, &succeeded, err);
         etcd_txn_free(txn);
@@ -1453,7 +1461,12 @@ static int endpoint_remove_locked(struct fabric *f, struct local_network *net,
         }
     }
     log_info("endpoint deleted", "endpoint=%.12s network=%.12s", ep->id, net->id);
+    uint32_t addr = htonl(ep->ip);
     free(ep);
+    /* Another host's record of the address, kept while it was held here. */
+    struct remote_entry *other = remote_table_find(&f->remotes, net->subnet, true, addr);
+    if (other && !net->closing)
+        remote_program(f, other);
     return 0;
 }
 

@@ -161,6 +161,27 @@ grep -q 'msg="record of this host deleted from the store; writing it back"' "$SI
     fail "B did not log the deletion"
 echo "ok   B wrote back its deleted peer record"
 
+# ---- two hosts holding one address (a broken allocation): no write war ----
+# B gets an endpoint on cA's address without asking IPAM (Docker never does this).
+# Only the allocation's owner (A) writes the record back; B logs a conflict and
+# stops, also when the record is deleted and rewritten; B's leaving does not
+# delete A's record.
+peer_revision() { sim_etcdctl get -w json "$P/peers/${IP[A]%/*}" | grep -o '"mod_revision":[0-9]*'; }
+dup_eid=$(sim_random_id)
+call B NetworkDriver.CreateEndpoint "{\"NetworkID\":\"${NID[B]}\",\"EndpointID\":\"$dup_eid\",\"Interface\":{\"Address\":\"${IP[A]}\",\"MacAddress\":\"02:42:0a:4d:77:77\"},\"Options\":{}}" >/dev/null
+b_conflict() { grep -q 'msg="endpoint not published".*already in use' "$SIM_DIR/B/weft.log"; }
+wait_for 5 b_conflict || fail "B did not report the address conflict"
+sim_etcdctl del "$P/peers/${IP[A]%/*}" >/dev/null
+wait_for 5 own_peer_back A || fail "A did not write back its deleted record while B holds the address too"
+rewritten_at=$(peer_revision)
+sleep 2 # a write war would have rewritten the record by now
+[ "$(peer_revision)" = "$rewritten_at" ] || fail "the record of the doubly-held address was rewritten again"
+call B NetworkDriver.DeleteEndpoint "{\"NetworkID\":\"${NID[B]}\",\"EndpointID\":\"$dup_eid\"}" >/dev/null
+sleep 0.5 # had B deleted A's record, A would have written it back (a new revision) by now
+[ "$(peer_revision)" = "$rewritten_at" ] || fail "B's leaving deleted (or touched) A's record of the address"
+wait_for 5 pings B A || fail "B did not reach cA again once it no longer held cA's address itself"
+echo "ok   an address held by two hosts: the allocation's owner keeps the record, the other stops"
+
 # ---- a listing repeats the bad records: still logged once ----
 synced() { [ "$(grep -c 'msg="fabric in sync"' "$SIM_DIR/$1/weft.log")" -gt "$2" ]; }
 declare -A SYNCS
