@@ -22,6 +22,8 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "fabric/record_check.h"
+#include "fabric/rejected_records.h"
 #include "fabric/remote_table.h"
 #include "fabric/stale_sweep.h"
 #include "ipam/ipam.h"
@@ -42,7 +44,7 @@ enum publication {
     PUBLICATION_PENDING,   /* to be written */
     PUBLICATION_IN_FLIGHT, /* being written, outside the lock: not to be removed meanwhile */
     PUBLICATION_DONE,
-    PUBLICATION_CONFLICT, /* another host holds its address: logged, not retried */
+    PUBLICATION_CONFLICT, /* IPAM gives its address to another host: logged, not retried */
 };
 
 struct local_endpoint {
@@ -54,6 +56,7 @@ struct local_endpoint {
     char ifname[IF_NAMESIZE]; /* host end of its veth (a spare's name, or wh<id>) */
     enum publication publication;
     bool removing; /* a removal waits (lock released) for its write in flight */
+    bool rewrite;  /* its peer record was replaced while being written: write it again */
 };
 
 struct local_network {
@@ -69,6 +72,7 @@ struct local_network {
     int spare_count;
     bool spare_in_flight; /* the spare maker is making one, outside the lock */
     bool closing;         /* being deleted: no new endpoints or spares for it */
+    bool member_lost;     /* its member record was deleted or replaced: the publisher rewrites it */
 };
 
 struct fabric {
@@ -84,6 +88,9 @@ struct fabric {
     int reaper_interval; /* seconds between reaping passes */
     struct local_network *networks;
     struct remote_table remotes;
+    struct rejected_records rejected; /* refused fabric/ records, each logged once */
+    unsigned long records_rejected;   /* fabric/ records refused, each counted once */
+    unsigned long records_reclaimed;  /* this host's records found changed, and rewritten */
     struct etcd_watch *watch;
     pthread_t keeper;
     bool keeper_running;
@@ -124,6 +131,16 @@ static struct local_endpoint *endpoint_by_id(struct local_network *n, const char
 {
     for (struct local_endpoint *e = n->endpoints; e; e = e->next)
         if (strcmp(e->id, id) == 0)
+            return e;
+    return NULL;
+}
+
+/* The endpoint of this host holding ip (network order) on subnet, or NULL. */
+static struct local_endpoint *endpoint_by_ip(struct fabric *f, const char *subnet, uint32_t ip)
+{
+    struct local_network *net = network_by_subnet(f, subnet);
+    for (struct local_endpoint *e = net ? net->endpoints : NULL; e; e = e->next)
+        if (e->ip == ntohl(ip))
             return e;
     return NULL;
 }
@@ -197,8 +214,11 @@ static void peer_record_of(const struct fabric *f, const struct local_endpoint *
     snprintf(rec->vtep, sizeof(rec->vtep), "%s", f->host);
 }
 
-/* Publishes an endpoint. An address already published by another host is a
- * conflict to report, never to overwrite: IPAM should have made it impossible. */
+/* Publishes an endpoint. A record of its address naming another host is
+ * overwritten only if IPAM allocates the address to this host (the record was
+ * forged, or is a leftover); else it is a conflict to report. Of two hosts that
+ * both hold an address, only the allocation's owner writes, so they never take
+ * turns overwriting each other. */
 static int publish_peer(struct fabric *f, int64_t lease, const struct local_network *net,
                         const struct local_endpoint *ep, struct weft_err *err)
 {
@@ -214,12 +234,23 @@ static int publish_peer(struct fabric *f, int64_t lease, const struct local_netw
     int rc = etcd_create(f->etcd, key, text, lease, &created, &existing, err);
     if (rc == 0 && !created) {
         struct peer_record other;
-        if (peer_record_decode(existing.value, &other, NULL) == 0 &&
-            strcmp(other.vtep, f->host) != 0) {
-            log_error("address conflict", "ip=%s owner=%s", rec.ip, other.vtep);
+        struct weft_err ipam_err;
+        bool foreign = peer_record_decode(existing.value, &other, NULL) == 0 &&
+                       strcmp(other.vtep, f->host) != 0;
+        if (foreign && ipam_assert_address(f->etcd, net->subnet, f->host, rec.ip, &ipam_err) < 0) {
+            char owner[RECORD_TEXT_MAX];
+            record_check_printable(other.vtep, owner, sizeof(owner));
+            log_error("address conflict", "ip=%s owner=\"%s\" error=\"%s\"", rec.ip, owner,
+                      ipam_err.msg);
             rc = weft_errf(err, "address %s is already in use by an endpoint on host %s", rec.ip,
-                           other.vtep);
+                           owner);
         } else {
+            if (foreign) {
+                char owner[RECORD_TEXT_MAX];
+                record_check_printable(other.vtep, owner, sizeof(owner));
+                log_warn("peer record of this host's endpoint names another host; writing it back",
+                         "ip=%s vtep=\"%s\"", rec.ip, owner);
+            }
             rc = etcd_put(f->etcd, key, text, lease, err);
         }
     }
@@ -433,6 +464,23 @@ static int publish_batch(struct fabric *f, struct publish_item *items, size_t n,
     return 0;
 }
 
+/* Member records of this host that someone else deleted or replaced, written back.
+ * Under the lock (rare, and so a network being deleted cannot race the write). */
+static void rewrite_lost_members(struct fabric *f)
+{
+    for (struct local_network *net = f->networks; net; net = net->next) {
+        if (!net->member_lost || net->closing)
+            continue;
+        net->member_lost = false;
+        struct weft_err err;
+        if (publish_member(f, net, &err) < 0)
+            log_error("writing back this host's member record failed", "subnet=%s error=\"%s\"",
+                      net->subnet, err.msg);
+        else
+            log_info("member record of this host written back", "subnet=%s", net->subnet);
+    }
+}
+
 /*
  * CreateEndpoint answers once the veth exists; this thread then writes the
  * endpoint's host record and its published peer, every endpoint pending at that
@@ -456,6 +504,7 @@ static void *publisher_main(void *arg)
             wait_on(f, &f->publish_work, settle);
             continue;
         }
+        rewrite_lost_members(f);
         size_t n = take_pending(f, items);
         if (n == 0) {
             if (f->stopping)
@@ -468,8 +517,13 @@ static void *publisher_main(void *arg)
         struct weft_err err;
         int rc = publish_batch(f, items, n, lease, outcome, &err);
         pthread_mutex_lock(&f->lock);
-        for (size_t i = 0; i < n; i++)
-            items[i].ep->publication = rc < 0 ? PUBLICATION_PENDING : outcome[i];
+        for (size_t i = 0; i < n; i++) {
+            struct local_endpoint *ep = items[i].ep;
+            ep->publication = rc < 0 ? PUBLICATION_PENDING : outcome[i];
+            if (ep->rewrite && ep->publication == PUBLICATION_DONE)
+                ep->publication = PUBLICATION_PENDING;
+            ep->rewrite = false;
+        }
         pthread_cond_broadcast(&f->publish_done);
         if (rc == 0) {
             if (warned)
@@ -511,12 +565,22 @@ static void remote_unprogram(struct fabric *f, struct remote_entry *r)
     r->programmed = false;
 }
 
+/* Whether the remote table knows vtep as a member of subnet. */
+static bool is_member(struct fabric *f, const char *subnet, uint32_t vtep)
+{
+    return remote_table_find(&f->remotes, subnet, false, vtep) != NULL;
+}
+
 static void remote_program(struct fabric *f, struct remote_entry *r)
 {
     if (r->vtep == f->host_ip)
         return; /* our own endpoints sit on the local bridge */
     struct local_network *net = network_by_subnet(f, r->subnet);
     if (!net || r->programmed)
+        return;
+    /* A peer goes to the kernel once its host is a member (its member record may come
+     * later: member_peers_follow programs it then), and never over a local address. */
+    if (r->is_peer && (!is_member(f, r->subnet, r->vtep) || endpoint_by_ip(f, r->subnet, r->addr)))
         return;
     struct weft_err err;
     int ifindex = net->devices.vxlan_ifindex;
@@ -550,70 +614,165 @@ static void forget_programmed(struct fabric *f, const char *subnet)
             r->programmed = false;
 }
 
+/* A member's peers follow it into and out of the kernel. */
+static void member_peers_follow(struct fabric *f, const struct remote_entry *member, bool present)
+{
+    for (struct remote_entry *r = f->remotes.head; r; r = r->next) {
+        if (!r->is_peer || r->vtep != member->vtep || strcmp(r->subnet, member->subnet) != 0)
+            continue;
+        if (present)
+            remote_program(f, r);
+        else
+            remote_unprogram(f, r);
+    }
+}
+
 static void remote_remove(struct fabric *f, struct remote_entry *victim)
 {
     remote_unprogram(f, victim);
+    bool member = !victim->is_peer;
+    struct remote_entry gone = *victim;
     remote_table_remove(&f->remotes, victim);
+    if (member)
+        member_peers_follow(f, &gone, false);
 }
 
-/* Parses a PUT of fabric/<sk>/{peers,members}/<name> into addr/mac/vtep. */
-static int parse_remote(const char *kind, const char *name, const char *value, bool *is_peer,
-                        uint32_t *addr, uint8_t mac[6], uint32_t *vtep)
+/* ---------- records from the store, checked before they are believed ---------- */
+
+/* A record refused: logged and counted once per key and revision (a listing
+ * repeats it), never programmed. */
+static void refuse_record(struct fabric *f, const struct etcd_event *ev, const char *why)
 {
-    uint32_t host_order;
-    *is_peer = strcmp(kind, "peers") == 0;
-    if (!*is_peer && strcmp(kind, "members") != 0)
-        return -1;
-    if (cidr_parse_ip(name, &host_order, NULL) < 0)
-        return -1;
-    *addr = htonl(host_order);
-    if (!value)
-        return 0;
-    if (*is_peer) {
-        struct peer_record rec;
-        if (peer_record_decode(value, &rec, NULL) < 0 || cidr_parse_mac(rec.mac, mac, NULL) < 0 ||
-            cidr_parse_ip(rec.vtep, &host_order, NULL) < 0)
-            return -1;
-        *vtep = htonl(host_order);
-    } else {
-        *vtep = *addr;
+    if (!rejected_records_note(&f->rejected, ev->key, ev->revision))
+        return;
+    f->records_rejected++;
+    char key[160], reason[WEFT_ERR_MAX];
+    record_check_printable(ev->key, key, sizeof(key));
+    record_check_printable(why, reason, sizeof(reason));
+    log_warn("ignoring fabric record", "key=\"%s\" revision=%" PRId64 " error=\"%s\" rejected=%lu",
+             key, ev->revision, reason, f->records_rejected);
+}
+
+/* Whether a PUT of a record this host owns says exactly what this host wrote. */
+static bool is_own_record(struct fabric *f, const struct fabric_record *key_part,
+                          const struct local_endpoint *ep, const char *value)
+{
+    struct fabric_record rec = *key_part;
+    if (!value || record_check_body(value, &rec, NULL) < 0 || rec.vtep != f->host_ip)
+        return false;
+    return !ep || memcmp(rec.mac, ep->mac, 6) == 0;
+}
+
+/* This host is the authority for its own records: the member record of each of its
+ * overlays and the peer record of each address it holds. One changed or deleted by
+ * someone else is logged and written back (by the publisher: outside the watch),
+ * unless IPAM gives the address to another host (the endpoint is in conflict).
+ * Returns true when the event needs nothing more. Otherwise the caller goes on: a
+ * DELETE drops the table's entry; another host's valid record is kept in the table,
+ * never programmed while the address is held here (remote_program), and programmed
+ * once it is not (endpoint_remove_locked), should it still stand then. */
+static bool guard_own_record(struct fabric *f, const struct etcd_event *ev,
+                             const struct fabric_record *key_part, bool *rewriting)
+{
+    *rewriting = false;
+    struct local_network *net = NULL;
+    struct local_endpoint *ep = NULL;
+    if (key_part->is_peer)
+        ep = endpoint_by_ip(f, key_part->subnet, key_part->addr);
+    else if (key_part->addr == f->host_ip)
+        net = network_by_subnet(f, key_part->subnet);
+    if (!ep && !net)
+        return false;
+    const char *value = ev->type == ETCD_EVENT_PUT ? ev->value : NULL;
+    if (is_own_record(f, key_part, ep, value)) {
+        rejected_records_forget(&f->rejected, ev->key);
+        struct remote_entry *other = remote_table_find(&f->remotes, key_part->subnet,
+                                                       key_part->is_peer, key_part->addr);
+        if (other) /* another host's claim, now overwritten */
+            remote_remove(f, other);
+        return true;
     }
-    return 0;
+    bool rewrite = net ? !net->closing
+                       : !ep->removing && ep->publication != PUBLICATION_CONFLICT;
+    if (rewrite && rejected_records_note(&f->rejected, ev->key, ev->revision)) {
+        f->records_reclaimed++;
+        char key[160];
+        record_check_printable(ev->key, key, sizeof(key));
+        log_warn(value ? "record of this host replaced in the store; writing it back"
+                       : "record of this host deleted from the store; writing it back",
+                 "key=\"%s\" revision=%" PRId64 " reclaimed=%lu", key, ev->revision,
+                 f->records_reclaimed);
+    }
+    if (rewrite && net) {
+        net->member_lost = true;
+    } else if (rewrite && ep->publication == PUBLICATION_DONE) {
+        ep->publication = PUBLICATION_PENDING;
+    } else if (rewrite && ep->publication == PUBLICATION_IN_FLIGHT) {
+        ep->rewrite = true;
+    }
+    if (rewrite)
+        pthread_cond_signal(&f->publish_work);
+    *rewriting = rewrite; /* noted in the rejected set: logged once */
+    return net != NULL; /* members of this host's VTEP are never programmed anyway */
 }
 
 /* Applies one PUT or DELETE of fabric/ to the table; programs the kernel unless
- * a listing is being read (then sync_end does it, after dropping stale entries). */
+ * a listing is being read (then sync_end does it, after dropping stale entries).
+ * Nothing enters the table before its key and body pass record_check. */
 static void on_fabric_event(struct fabric *f, const struct etcd_event *ev, bool listing)
 {
-    char subnet[CIDR_STR_MAX], kind[16], name[CIDR_STR_MAX];
-    if (key_parse_fabric(ev->key, subnet, sizeof(subnet), kind, sizeof(kind), name, sizeof(name)) <
-        0)
-        return;
-    bool is_peer;
-    uint32_t addr, vtep = 0;
-    uint8_t mac[6] = {0};
-    if (parse_remote(kind, name, ev->type == ETCD_EVENT_PUT ? ev->value : NULL, &is_peer, &addr,
-                     mac, &vtep) < 0) {
-        log_warn("ignoring malformed fabric record", "key=%s", ev->key);
+    struct fabric_record rec;
+    struct weft_err err;
+    if (record_check_key(ev->key, &rec, &err) < 0) {
+        if (ev->type == ETCD_EVENT_PUT)
+            refuse_record(f, ev, err.msg);
+        else
+            rejected_records_forget(&f->rejected, ev->key);
         return;
     }
-    struct remote_entry *r = remote_table_find(&f->remotes, subnet, is_peer, addr);
+    bool rewriting;
+    if (guard_own_record(f, ev, &rec, &rewriting))
+        return;
+    struct remote_entry *r = remote_table_find(&f->remotes, rec.subnet, rec.is_peer, rec.addr);
     if (ev->type == ETCD_EVENT_DELETE) {
+        rejected_records_forget(&f->rejected, ev->key);
         if (r)
             remote_remove(f, r);
         return;
     }
-    if (r && (r->vtep != vtep || memcmp(r->mac, mac, 6) != 0))
-        remote_unprogram(f, r); /* moved: drop the old entry before writing the new */
-    if (!r && !(r = remote_table_add(&f->remotes, subnet, is_peer, addr))) {
-        log_error("out of memory for a remote entry", "key=%s", ev->key);
+    /* A refused record changes nothing: an entry from the last good record of its
+     * key is kept (also across a listing) until a good one or a DELETE replaces it. */
+    if (record_check_body(ev->value, &rec, &err) < 0) {
+        refuse_record(f, ev, err.msg);
+        if (r)
+            r->stale = false;
         return;
     }
-    r->vtep = vtep;
-    memcpy(r->mac, mac, 6);
+    if (!rewriting)
+        rejected_records_forget(&f->rejected, ev->key);
+    /* Said to be on this host, and not its own record (see guard_own_record): an old
+     * record of an endpoint just removed (its DELETE follows), or forged. Either way
+     * nothing to program, and no reason to drop what the address's holder published. */
+    if (rec.is_peer && rec.vtep == f->host_ip) {
+        if (r)
+            r->stale = false;
+        return;
+    }
+    if (r && (r->vtep != rec.vtep || memcmp(r->mac, rec.mac, 6) != 0))
+        remote_unprogram(f, r); /* moved: drop the old entry before writing the new */
+    bool new_member = !r && !rec.is_peer;
+    if (!r && !(r = remote_table_add(&f->remotes, rec.subnet, rec.is_peer, rec.addr))) {
+        log_error("out of memory for a remote entry", "subnet=%s", rec.subnet);
+        return;
+    }
+    r->vtep = rec.vtep;
+    memcpy(r->mac, rec.mac, 6);
     r->stale = false;
-    if (!listing)
-        remote_program(f, r);
+    if (listing)
+        return;
+    remote_program(f, r);
+    if (new_member) /* its peers may have come first */
+        member_peers_follow(f, r, true);
 }
 
 /* The end of a listing: what it did not mention is gone. Stale entries are
@@ -668,9 +827,11 @@ static void watch_callback(void *ctx, const struct etcd_event *events, size_t co
         case ETCD_EVENT_SYNC_BEGIN:
             for (struct remote_entry *r = f->remotes.head; r; r = r->next)
                 r->stale = true;
+            rejected_records_mark_stale(&f->rejected);
             listing = true;
             break;
         case ETCD_EVENT_SYNC_END:
+            rejected_records_drop_stale(&f->rejected);
             sync_end(f, ev->revision);
             listing = false;
             /* The sweep reads the kernel, which a batch cannot: send what is queued. */
@@ -705,9 +866,15 @@ static void republish_all(struct fabric *f)
         if (publish_member(f, n, &err) < 0)
             log_error("re-publishing member failed", "subnet=%s error=\"%s\"", n->subnet, err.msg);
         for (struct local_endpoint *e = n->endpoints; e; e = e->next) {
+            if (e->publication != PUBLICATION_DONE)
+                continue; /* the publisher has it, with the new lease */
             assert_address(f, n, e);
-            if (publish_peer(f, f->lease, n, e, &err) < 0)
-                log_error("re-publishing endpoint failed", "error=\"%s\"", err.msg);
+            if (publish_peer(f, f->lease, n, e, &err) < 0) {
+                log_error("re-publishing endpoint failed; the publisher retries",
+                          "endpoint=%.12s error=\"%s\"", e->id, err.msg);
+                e->publication = PUBLICATION_PENDING;
+                pthread_cond_signal(&f->publish_work);
+            }
         }
     }
 }
@@ -901,7 +1068,7 @@ static int claim_overlay(struct fabric *f, const struct fabric_network_spec *spe
         if (etcd_get(f->etcd, overlay_key, &kv, &found, err) < 0)
             return -1;
         if (found) {
-            int rc = overlay_record_decode(kv.value, out, err);
+            int rc = record_check_overlay(spec->subnet, kv.value, out, err);
             etcd_kv_clear(&kv);
             if (rc < 0)
                 return weft_err_wrap(err, "overlay %s in the store is damaged", spec->subnet);
@@ -1251,6 +1418,11 @@ int fabric_endpoint_create(struct fabric *f, const struct fabric_endpoint_spec *
     ep->publication = PUBLICATION_PENDING;
     ep->next = net->endpoints;
     net->endpoints = ep;
+    /* An entry learned for this address (its last holder's record, not yet
+     * withdrawn) must not shadow the local endpoint; it stays known, unprogrammed. */
+    struct remote_entry *shadowed = remote_table_find(&f->remotes, net->subnet, true, htonl(ep->ip));
+    if (shadowed)
+        remote_unprogram(f, shadowed);
     f->last_create_ms = clock_monotonic_ms();
     memcpy(mac_out, ep->mac, 6);
     log_info("endpoint created", "endpoint=%.12s network=%.12s", ep->id, net->id);
@@ -1279,7 +1451,8 @@ static int endpoint_remove_locked(struct fabric *f, struct local_network *net,
     while (ep->publication == PUBLICATION_IN_FLIGHT)
         pthread_cond_wait(&f->publish_done, &f->lock);
     /* Withdraw and forget in one transaction: one round trip, nothing half-done.
-     * Keys never written (still pending) are simply not there to delete. */
+     * Keys never written (still pending) are simply not there to delete; the peer
+     * record of an endpoint in conflict is the allocation owner's, not ours. */
     char ip[CIDR_STR_MAX], peer_key[WEFT_KEY_MAX], host_key[WEFT_KEY_MAX];
     cidr_format_ip(ep->ip, ip);
     key_peer(peer_key, net->subnet, ip);
@@ -1290,7 +1463,8 @@ static int endpoint_remove_locked(struct fabric *f, struct local_network *net,
     if (!txn)
         weft_errf(err, "out of memory");
     else {
-        etcd_txn_delete(txn, peer_key);
+        if (ep->publication != PUBLICATION_CONFLICT)
+            etcd_txn_delete(txn, peer_key);
         etcd_txn_delete(txn, host_key);
         rc = etcd_txn_commit(f->etcd, txn, &succeeded, err);
         etcd_txn_free(txn);
@@ -1310,7 +1484,12 @@ static int endpoint_remove_locked(struct fabric *f, struct local_network *net,
         }
     }
     log_info("endpoint deleted", "endpoint=%.12s network=%.12s", ep->id, net->id);
+    uint32_t addr = htonl(ep->ip);
     free(ep);
+    /* Another host's record of the address, kept while it was held here. */
+    struct remote_entry *other = remote_table_find(&f->remotes, net->subnet, true, addr);
+    if (other && !net->closing)
+        remote_program(f, other);
     return 0;
 }
 
@@ -1389,10 +1568,12 @@ static int restore_networks(struct fabric *f, struct weft_err *err)
         struct local_network *net = calloc(1, sizeof(*net));
         if (!net)
             break;
-        if (host_network_record_decode(kvs.items[i].value, &rec, &item_err) < 0 ||
-            cidr_parse_subnet(rec.subnet, &net->cidr, &item_err) < 0) {
-            log_error("skipping damaged network record", "key=%s error=\"%s\"", kvs.items[i].key,
-                      item_err.msg);
+        if (record_check_host_network(kvs.items[i].key, kvs.items[i].value, &rec, &net->cidr,
+                                      &item_err) < 0) {
+            char key[160], reason[WEFT_ERR_MAX];
+            record_check_printable(kvs.items[i].key, key, sizeof(key));
+            record_check_printable(item_err.msg, reason, sizeof(reason));
+            log_error("skipping damaged network record", "key=\"%s\" error=\"%s\"", key, reason);
             free(net);
             continue;
         }
@@ -1455,11 +1636,16 @@ static int restore_endpoints(struct fabric *f, struct weft_err *err)
         if (!ep)
             break;
         struct local_network *net = NULL;
-        if (host_endpoint_record_decode(kvs.items[i].value, &rec, &item_err) < 0 ||
-            cidr_parse_ip_prefix(rec.ip, &ep->ip, &ep->prefix_len, &item_err) < 0 ||
-            cidr_parse_mac(rec.mac, ep->mac, &item_err) < 0 ||
-            !(net = network_by_id(f, rec.network_id))) {
-            log_error("skipping damaged endpoint record", "key=%s", kvs.items[i].key);
+        if (host_endpoint_record_decode(kvs.items[i].value, &rec, &item_err) == 0 &&
+            !(net = network_by_id(f, rec.network_id)))
+            weft_errf(&item_err, "its network is not on this host");
+        if (!net || record_check_host_endpoint(kvs.items[i].key, kvs.items[i].value, &net->cidr,
+                                               &rec, &ep->ip, &ep->prefix_len, ep->mac,
+                                               &item_err) < 0) {
+            char key[160], reason[WEFT_ERR_MAX];
+            record_check_printable(kvs.items[i].key, key, sizeof(key));
+            record_check_printable(item_err.msg, reason, sizeof(reason));
+            log_error("skipping damaged endpoint record", "key=\"%s\" error=\"%s\"", key, reason);
             free(ep);
             continue;
         }
@@ -1475,12 +1661,15 @@ static int restore_endpoints(struct fabric *f, struct weft_err *err)
             free(ep);
             continue;
         }
-        ep->publication = PUBLICATION_DONE; /* re-published just below */
         ep->next = net->endpoints;
         net->endpoints = ep;
         assert_address(f, net, ep);
-        if (publish_peer(f, f->lease, net, ep, &item_err) < 0)
-            log_error("re-publishing endpoint failed", "error=\"%s\"", item_err.msg);
+        ep->publication = PUBLICATION_DONE;
+        if (publish_peer(f, f->lease, net, ep, &item_err) < 0) {
+            log_error("re-publishing endpoint failed; the publisher retries",
+                      "endpoint=%.12s error=\"%s\"", ep->id, item_err.msg);
+            ep->publication = PUBLICATION_PENDING; /* it tells a conflict from an outage */
+        }
     }
     etcd_kvs_free(&kvs);
     return 0;
@@ -1573,7 +1762,7 @@ int fabric_open(struct fabric **out, const struct fabric_config *config, struct 
     pthread_cond_init(&f->publish_done, NULL);
     pthread_cond_init(&f->spare_work, NULL);
     pthread_cond_init(&f->spare_done, NULL);
-    if (remote_table_init(&f->remotes) < 0) {
+    if (remote_table_init(&f->remotes) < 0 || rejected_records_init(&f->rejected) < 0) {
         weft_errf(err, "out of memory");
         goto fail; /* fabric_close undoes whatever part of the fabric exists */
     }
@@ -1652,6 +1841,7 @@ void fabric_close(struct fabric *f)
         network_free(net);
     }
     remote_table_clear(&f->remotes);
+    rejected_records_clear(&f->rejected);
     if (f->nl)
         nl_close(f->nl);
     if (f->spare_nl)

@@ -189,3 +189,9 @@ bool cidr_is_reserved(const struct cidr *c, uint32_t ip)
 {
     return ip == c->network || ip == (c->network | ~mask_of(c->prefix_len));
 }
+
+bool cidr_is_unicast(uint32_t ip)
+{
+    uint8_t first = (uint8_t)(ip >> 24);
+    return first != 0 && first != 127 && first < 224;
+}

@@ -38,5 +38,9 @@ uint32_t cidr_last_host(const struct cidr *c);
 uint32_t cidr_host_count(const struct cidr *c);
 /* Whether ip is the network or broadcast address of c. */
 bool cidr_is_reserved(const struct cidr *c, uint32_t ip);
+/* Whether ip (host order) can be one host's own address on a network, such as a
+ * VTEP: not in 0/8 ("this network"), 127/8 (loopback), 224/4 (multicast) or
+ * 240/4 (reserved, and the broadcast address). */
+bool cidr_is_unicast(uint32_t ip);
 
 #endif

@@ -1,0 +1,151 @@
+/* record_check.c: the checks of fabric/ records described in record_check.h. */
+#include "fabric/record_check.h"
+
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <string.h>
+
+#include "fabric/fabric.h"
+#include "store/keys.h"
+#include "store/records.h"
+#include "vxlan/overlay.h"
+
+/* A VTEP must be one host's unicast address: a multicast one in the FDB floods
+ * every overlay frame to a group; 0.0.0.0 or loopback send it nowhere useful. */
+static int parse_vtep(const char *text, uint32_t *vtep, struct weft_err *err)
+{
+    uint32_t ip;
+    if (cidr_parse_ip(text, &ip, err) < 0)
+        return weft_err_wrap(err, "VTEP");
+    if (!cidr_is_unicast(ip))
+        return weft_errf(err, "VTEP %s is not a unicast host address", text);
+    *vtep = htonl(ip);
+    return 0;
+}
+
+int record_check_key(const char *key, struct fabric_record *rec, struct weft_err *err)
+{
+    char kind[16], name[CIDR_STR_MAX];
+    memset(rec, 0, sizeof(*rec));
+    if (key_parse_fabric(key, rec->subnet, sizeof(rec->subnet), kind, sizeof(kind), name,
+                         sizeof(name)) < 0)
+        return weft_errf(err, "not a key weft writes");
+    struct cidr subnet;
+    char canonical[CIDR_STR_MAX];
+    if (cidr_parse_subnet(rec->subnet, &subnet, err) < 0)
+        return weft_err_wrap(err, "overlay subnet in the key");
+    cidr_format_subnet(&subnet, canonical);
+    if (strcmp(canonical, rec->subnet) != 0)
+        return weft_errf(err, "overlay subnet %s in the key is not written as weft writes it",
+                         rec->subnet);
+    rec->is_peer = strcmp(kind, "peers") == 0;
+    if (!rec->is_peer)
+        return parse_vtep(name, &rec->addr, err);
+    uint32_t ip;
+    if (cidr_parse_ip(name, &ip, err) < 0)
+        return weft_err_wrap(err, "peer address in the key");
+    if (!cidr_contains(&subnet, ip) || cidr_is_reserved(&subnet, ip))
+        return weft_errf(err, "peer address %s is not a host address of %s", name, rec->subnet);
+    rec->addr = htonl(ip);
+    return 0;
+}
+
+int record_check_body(const char *value, struct fabric_record *rec, struct weft_err *err)
+{
+    if (!rec->is_peer) {
+        struct member_record member;
+        uint32_t vtep;
+        if (member_record_decode(value, &member, err) < 0 || parse_vtep(member.vtep, &vtep, err) < 0)
+            return -1;
+        if (vtep != rec->addr)
+            return weft_errf(err, "member body names VTEP %s, its key another", member.vtep);
+        rec->vtep = vtep;
+        return 0;
+    }
+    struct peer_record peer;
+    uint32_t ip;
+    if (peer_record_decode(value, &peer, err) < 0)
+        return -1;
+    if (cidr_parse_ip(peer.ip, &ip, err) < 0)
+        return weft_err_wrap(err, "peer address in the body");
+    if (htonl(ip) != rec->addr)
+        return weft_errf(err, "peer body names address %s, its key another", peer.ip);
+    if (cidr_parse_mac(peer.mac, rec->mac, err) < 0 || parse_vtep(peer.vtep, &rec->vtep, err) < 0)
+        return -1;
+    return 0;
+}
+
+/* Whether key's last part is id: a record filed under one ID names no other. */
+static bool key_names(const char *key, const char *id)
+{
+    const char *slash = strrchr(key ? key : "", '/');
+    return slash && id[0] && strcmp(slash + 1, id) == 0;
+}
+
+static int check_mtu(int mtu, struct weft_err *err)
+{
+    if (mtu != 0 && (mtu < 68 || mtu > 65535))
+        return weft_errf(err, "MTU %d out of range", mtu);
+    return 0;
+}
+
+int record_check_host_network(const char *key, const char *value, struct host_network_record *rec,
+                              struct cidr *subnet, struct weft_err *err)
+{
+    if (host_network_record_decode(value, rec, err) < 0)
+        return -1;
+    if (!key_names(key, rec->network_id))
+        return weft_errf(err, "network record names another network than its key");
+    if (cidr_parse_subnet(rec->subnet, subnet, err) < 0)
+        return weft_err_wrap(err, "network record subnet");
+    if (rec->vni == 0 || rec->vni > FABRIC_VNI_MAX)
+        return weft_errf(err, "network record VNI %u out of range", (unsigned)rec->vni);
+    return check_mtu(rec->mtu, err);
+}
+
+int record_check_host_endpoint(const char *key, const char *value, const struct cidr *subnet,
+                               struct host_endpoint_record *rec, uint32_t *ip, int *prefix_len,
+                               uint8_t mac[6], struct weft_err *err)
+{
+    if (host_endpoint_record_decode(value, rec, err) < 0)
+        return -1;
+    if (!key_names(key, rec->endpoint_id))
+        return weft_errf(err, "endpoint record names another endpoint than its key");
+    if (cidr_parse_ip_prefix(rec->ip, ip, prefix_len, err) < 0)
+        return weft_err_wrap(err, "endpoint record address");
+    if (*prefix_len != subnet->prefix_len || !cidr_contains(subnet, *ip) ||
+        cidr_is_reserved(subnet, *ip))
+        return weft_errf(err, "endpoint address %s is not a host address of its network", rec->ip);
+    if (cidr_parse_mac(rec->mac, mac, err) < 0)
+        return -1;
+    /* "" is a record from before spares: the pair is named after the endpoint. */
+    size_t len = strlen(rec->ifname);
+    if (len && (len >= IF_NAMESIZE ||
+                (strncmp(rec->ifname, "wh", 2) != 0 &&
+                 strncmp(rec->ifname, OVERLAY_SPARE_PREFIX, strlen(OVERLAY_SPARE_PREFIX)) != 0)))
+        return weft_errf(err, "endpoint interface %s is not one weft makes", rec->ifname);
+    return 0;
+}
+
+int record_check_overlay(const char *subnet, const char *value, struct overlay_record *rec,
+                         struct weft_err *err)
+{
+    if (overlay_record_decode(value, rec, err) < 0)
+        return -1;
+    if (strcmp(rec->subnet, subnet) != 0)
+        return weft_errf(err, "overlay record names another subnet than its key");
+    if (rec->vni == 0 || rec->vni > FABRIC_VNI_MAX)
+        return weft_errf(err, "overlay record VNI %u out of range", (unsigned)rec->vni);
+    return check_mtu(rec->mtu, err);
+}
+
+void record_check_printable(const char *text, char *out, size_t out_len)
+{
+    size_t i = 0;
+    for (; text && text[i] && i + 1 < out_len; i++) {
+        unsigned char c = (unsigned char)text[i];
+        out[i] = c >= ' ' && c < 0x7f && c != '"' && c != '\\' ? (char)c : '?';
+    }
+    if (out_len)
+        out[i] = '\0';
+}

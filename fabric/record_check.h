@@ -1,0 +1,63 @@
+/*
+ * record_check.h: what the watch may believe of a record under fabric/.
+ *
+ * A record in the store is input from whoever can write to etcd, and is checked
+ * as strictly as a request from Docker before it reaches the remote table (and
+ * from there the kernel). Owns the rules that need nothing but the record: its key
+ * is one weft writes (fabric/<sk>/peers/<ip> or fabric/<sk>/members/<vtep>, with a
+ * valid overlay subnet), its body decodes and names the same address as its key,
+ * a peer's address is a host address of that subnet, VTEPs are unicast IPv4, MACs
+ * unicast. The rules that need this host's state (is the VTEP a member, is the
+ * address held here) are fabric.c's. Also this host's own records and overlay
+ * records (below). Pure functions; callers: fabric.c and tests.
+ */
+#ifndef WEFT_RECORD_CHECK_H
+#define WEFT_RECORD_CHECK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+#include "ipam/cidr.h"
+#include "store/records.h"
+
+/* A fabric/ record as the remote table holds it. Addresses in network order. */
+struct fabric_record {
+    char subnet[CIDR_STR_MAX]; /* canonical, "10.77.0.0/24" */
+    bool is_peer;              /* false: a member */
+    uint32_t addr;             /* from the key: the peer's address, or the member's VTEP */
+    uint8_t mac[6];            /* peers; from the body */
+    uint32_t vtep;             /* from the body (a member's is its addr) */
+};
+
+/* Checks a key and fills subnet, is_peer and addr. 0, or -1 with a message. */
+int record_check_key(const char *key, struct fabric_record *rec, struct weft_err *err);
+/* Checks the body of a record whose key passed record_check_key, and fills mac and
+ * vtep. 0, or -1 with a message naming what is wrong. */
+int record_check_body(const char *value, struct fabric_record *rec, struct weft_err *err);
+
+/*
+ * This host's own records under hosts/<host>/, read back at start-up. They
+ * name kernel objects the daemon will later delete, so they are held to the same
+ * rules: the ID in the body is the one in the key, addresses and VNIs in range,
+ * and an endpoint's interface one weft names (never, say, the underlay's eth0).
+ */
+/* A hosts/<host>/networks/<nid> record: fills rec and subnet. */
+int record_check_host_network(const char *key, const char *value, struct host_network_record *rec,
+                              struct cidr *subnet, struct weft_err *err);
+/* A hosts/<host>/endpoints/<eid> record of a network on subnet: fills rec, ip
+ * (host order), prefix_len and mac. */
+int record_check_host_endpoint(const char *key, const char *value, const struct cidr *subnet,
+                               struct host_endpoint_record *rec, uint32_t *ip, int *prefix_len,
+                               uint8_t mac[6], struct weft_err *err);
+/* An overlays/<sk> record of subnet: fills rec. */
+int record_check_overlay(const char *subnet, const char *value, struct overlay_record *rec,
+                         struct weft_err *err);
+
+/* Copies text (a key, or a message quoting a record) for a log line: at most
+ * out_len - 1 bytes, anything but printable ASCII and every quote made '?', so a
+ * record cannot break the line or forge fields (print it quoted). */
+void record_check_printable(const char *text, char *out, size_t out_len);
+
+#endif

@@ -1,0 +1,241 @@
+#!/usr/bin/env bash
+# hostile_records.sh: records written into etcd by hand, as someone with access to
+# the store could, while two hosts run (daemons under ASan/UBSan, Docker's side of
+# the plugin protocol by hand). Proves:
+#  - a peer with a multicast VTEP, a peer outside the overlay's subnet, a peer whose
+#    key and body disagree, a peer with a multicast MAC, a member whose body is not
+#    JSON, keys weft never writes: none reaches either kernel (watched with
+#    `ip monitor` / `bridge monitor` the whole time, and looked at after); each is
+#    logged once per host, also when the store is listed again;
+#  - a valid peer of a host that is not a member is programmed only once its member
+#    record arrives, and withdrawn with it;
+#  - a host is the authority for its own records: a forged peer record for its
+#    container's address, its peer record deleted, its member record replaced are
+#    each logged and written back, and the forged MAC never reaches its kernel;
+#  - pings between the containers keep passing, the daemons stay up, and all of the
+#    above holds again after a restart with the bad records still in the store
+#    (and, written while it was down, a forged peer record of its own and a forged
+#    hosts/<host>/endpoints record naming the underlay's eth0, which it refuses).
+set -euo pipefail
+. "$(dirname "$0")/../lib/sim.sh"
+. "$(dirname "$0")/../lib/plugin.sh"
+
+export WEFT_BIN=${WEFT_BIN:-build/weft-san}
+SUBNET=10.77.0.0/24
+P=/weft/v1/fabric/10.77.0.0_24
+HOSTS=(A B)
+declare -A HADDR=([A]=192.168.77.1 [B]=192.168.77.2)
+declare -A POOL NID GW EID IP MAC SRC
+FORGED_MAC=02:de:ad:be:ef:01
+OUTSIDER=192.168.77.8 # a VTEP no host has: member only when the test says so
+
+sanitizer_clean() {
+    ! grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error|^==[0-9]+== ' "$SIM_DIR/$1/weft.log"
+}
+alive() { kill -0 "$(sim_weft_pid "$1")" 2>/dev/null; }
+other() { [ "$1" = A ] && echo B || echo A; }
+
+# Kernel state of HOST that is anything but the other host's endpoint and flooding
+# entry: prints the offending lines (none: clean).
+bad_kernel_state() {
+    local h=$1 o
+    o=$(other "$h")
+    sim_ns_exec "$h" bridge fdb show | grep ' dev wvx.* dst ' |
+        grep -viE "^(${MAC[$o]}|00:00:00:00:00:00) dev wvx[0-9]+ dst ${HADDR[$o]} " || true
+    sim_ns_exec "$h" ip neigh show | grep ' dev wvx' |
+        grep -viE "^${IP[$o]%/*} dev wvx[0-9]+ lladdr ${MAC[$o]} " || true
+}
+kernel_clean() { [ -z "$(bad_kernel_state "$1")" ]; }
+
+start_monitors() { # HOST: kernel FDB and neighbour events, until the test ends
+    sim_spawn "$SIM_DIR/$1/monitor.log" nsenter --net="/run/netns/$(sim_ns "$1")" ip monitor neigh
+    echo "$SIM_LAST_PID" >>"$SIM_DIR/monitor.pids"
+    sim_spawn "$SIM_DIR/$1/monitor.log" nsenter --net="/run/netns/$(sim_ns "$1")" bridge monitor fdb
+    echo "$SIM_LAST_PID" >>"$SIM_DIR/monitor.pids"
+}
+stop_monitors() {
+    local pid
+    while read -r pid; do sim_stop_pid "$pid" 2 || true; done <"$SIM_DIR/monitor.pids"
+    rm -f "$SIM_DIR/monitor.pids"
+}
+monitors_clean() {
+    local h bad=0
+    for h in "${HOSTS[@]}"; do
+        if grep -E "$BAD_PATTERN" "$SIM_DIR/$h/monitor.log" >&2; then bad=1; fi
+    done
+    [ "$bad" = 0 ]
+}
+
+put() { printf '%s' "$2" | sim_etcdctl put "$1" >/dev/null; }
+peer_json() { printf '{"ip":"%s","mac":"%s","vtep":"%s"}' "$1" "$2" "$3"; }
+value_of() { sim_etcdctl get --print-value-only "$1"; }
+own_peer_back() { # HOST: its container's peer record is its own again
+    local v
+    v=$(value_of "$P/peers/${IP[$1]%/*}")
+    grep -q "\"vtep\":\"${HADDR[$1]}\"" <<<"$v" && grep -qi "\"mac\":\"${MAC[$1]}\"" <<<"$v"
+}
+own_member_back() { [ "$(value_of "$P/members/${HADDR[$1]}")" = "{\"vtep\":\"${HADDR[$1]}\"}" ]; }
+
+# Each bad key is logged exactly once by HOST since log line FROM.
+logged_once() { # HOST FROM
+    local key n
+    while IFS=$'\t' read -r key _; do
+        n=$(tail -n +"$2" "$SIM_DIR/$1/weft.log" | grep -cF "msg=\"ignoring fabric record\" key=\"$key\"" || true)
+        [ "$n" = 1 ] || { echo "$1 logged $key $n times" >&2; return 1; }
+    done <<<"$BAD_RECORDS"
+}
+log_lines() { wc -l <"$SIM_DIR/$1/weft.log"; }
+all_ping() { pings A B && pings B A; }
+
+sim_init
+sim_switch
+for h in "${HOSTS[@]}"; do sim_host "$h" "${HADDR[$h]}"; done
+sim_etcd
+for h in "${HOSTS[@]}"; do sim_weft "$h"; done
+for h in "${HOSTS[@]}"; do create_network "$h"; done
+for h in "${HOSTS[@]}"; do create_endpoint "$h"; done
+wait_for 5 all_ping || fail "the containers do not ping each other"
+for h in "${HOSTS[@]}"; do check "$h's kernel holds only the other host's entries" kernel_clean "$h"; done
+# Addresses for the hand-written records: five the containers did not get.
+FREE=()
+for i in $(seq 100 110); do
+    [ "10.77.0.$i" = "${IP[A]%/*}" ] || [ "10.77.0.$i" = "${IP[B]%/*}" ] || FREE+=("10.77.0.$i")
+done
+MCAST_VTEP=${FREE[0]} MISMATCH=${FREE[1]} MISMATCH_BODY=${FREE[2]} MCAST_MAC=${FREE[3]} WAITING=${FREE[4]}
+# The bad records: key <TAB> value. Each must be refused by both hosts.
+BAD_RECORDS=$(
+    printf '%s\t%s\n' "$P/peers/$MCAST_VTEP" "$(peer_json "$MCAST_VTEP" 02:42:0a:4d:00:64 224.0.0.1)"
+    printf '%s\t%s\n' "$P/peers/10.99.0.5" "$(peer_json 10.99.0.5 02:42:0a:63:00:05 "${HADDR[B]}")"
+    printf '%s\t%s\n' "$P/peers/$MISMATCH" "$(peer_json "$MISMATCH_BODY" 02:42:0a:4d:00:66 "${HADDR[B]}")"
+    printf '%s\t%s\n' "$P/peers/$MCAST_MAC" "$(peer_json "$MCAST_MAC" 01:00:5e:00:00:01 "${HADDR[B]}")"
+    printf '%s\t%s\n' "$P/members/192.168.77.9" "not json"
+    printf '%s\t%s\n' "$P/bogus/x" "hello"
+    printf '%s\t%s\n' "/weft/v1/fabric/nonsense" "x"
+)
+# Everything the bad records could have put into a kernel, as a monitor prints it.
+ADDRS="$MCAST_VTEP|$MISMATCH|$MISMATCH_BODY|$MCAST_MAC"
+BAD_PATTERN="dst 224\.|dst 192\.168\.77\.9|10\.99\.0\.5|(${ADDRS//./\\.}) |$FORGED_MAC|02:42:0a:4d:00:99|01:00:5e:00:00:01 dev wvx"
+for h in "${HOSTS[@]}"; do start_monitors "$h"; done
+declare -A FROM
+for h in "${HOSTS[@]}"; do FROM[$h]=$(log_lines "$h"); done
+
+# ---- records that must be refused, and this host's own records tampered with ----
+while IFS=$'\t' read -r key value; do put "$key" "$value"; done <<<"$BAD_RECORDS"
+put "$P/peers/$WAITING" "$(peer_json "$WAITING" 02:42:0a:4d:00:68 "$OUTSIDER")"
+put "$P/peers/${IP[A]%/*}" "$(peer_json "${IP[A]%/*}" "$FORGED_MAC" "${HADDR[B]}")"
+put "$P/members/${HADDR[B]}" '{"vtep":"224.0.0.1"}'
+wait_for 5 own_peer_back A || fail "A did not write back its forged peer record: $(value_of "$P/peers/${IP[A]%/*}")"
+wait_for 5 own_member_back B || fail "B did not write back its member record: $(value_of "$P/members/${HADDR[B]}")"
+grep -q 'msg="record of this host replaced in the store; writing it back"' "$SIM_DIR/A/weft.log" ||
+    fail "A did not log the conflict"
+echo "ok   A rewrote its forged peer record and B its replaced member record, each logging the conflict"
+check "cA and cB ping each other" all_ping
+for h in "${HOSTS[@]}"; do
+    check "$h is alive" alive "$h"
+    check "$h's kernel holds only the other host's entries" kernel_clean "$h"
+    check "$h's kernel holds the other host's endpoint" has_peer "$h" "$(other "$h")"
+    check "$h logged each refused record once" logged_once "$h" "${FROM[$h]}"
+done
+
+# ---- a valid peer waits for its host's member record ----
+outsider_programmed() { # HOST
+    sim_ns_exec "$1" bridge fdb show | grep -i "^02:42:0a:4d:00:68 dev wvx[0-9]* dst $OUTSIDER " >/dev/null
+}
+outsider_gone() { ! sim_ns_exec "$1" bridge fdb show | grep -i "dst $OUTSIDER " >/dev/null; }
+for h in "${HOSTS[@]}"; do check_not "$h has not programmed a peer of a non-member" outsider_programmed "$h"; done
+put "$P/members/$OUTSIDER" "{\"vtep\":\"$OUTSIDER\"}"
+for h in "${HOSTS[@]}"; do
+    wait_for 5 outsider_programmed "$h" || fail "$h did not program the peer once its host became a member"
+done
+echo "ok   a peer that came before its host's member record is programmed when the member arrives"
+sim_etcdctl del "$P/members/$OUTSIDER" >/dev/null
+for h in "${HOSTS[@]}"; do
+    wait_for 5 outsider_gone "$h" || fail "$h kept the peer (or flooding) of a host no longer a member"
+done
+sim_etcdctl del "$P/peers/$WAITING" >/dev/null
+echo "ok   ... and withdrawn when the member record goes"
+
+# ---- this host's own peer record deleted by someone else ----
+sim_etcdctl del "$P/peers/${IP[B]%/*}" >/dev/null
+wait_for 5 own_peer_back B || fail "B did not write back its deleted peer record"
+grep -q 'msg="record of this host deleted from the store; writing it back"' "$SIM_DIR/B/weft.log" ||
+    fail "B did not log the deletion"
+echo "ok   B wrote back its deleted peer record"
+
+# ---- two hosts holding one address (a broken allocation): no write war ----
+# B gets an endpoint on cA's address without asking IPAM (Docker never does this).
+# Only the allocation's owner (A) writes the record back; B logs a conflict and
+# stops, also when the record is deleted and rewritten; B's leaving does not
+# delete A's record.
+peer_revision() { sim_etcdctl get -w json "$P/peers/${IP[A]%/*}" | grep -o '"mod_revision":[0-9]*'; }
+dup_eid=$(sim_random_id)
+call B NetworkDriver.CreateEndpoint "{\"NetworkID\":\"${NID[B]}\",\"EndpointID\":\"$dup_eid\",\"Interface\":{\"Address\":\"${IP[A]}\",\"MacAddress\":\"02:42:0a:4d:77:77\"},\"Options\":{}}" >/dev/null
+b_conflict() { grep -q 'msg="endpoint not published".*already in use' "$SIM_DIR/B/weft.log"; }
+wait_for 5 b_conflict || fail "B did not report the address conflict"
+sim_etcdctl del "$P/peers/${IP[A]%/*}" >/dev/null
+wait_for 5 own_peer_back A || fail "A did not write back its deleted record while B holds the address too"
+rewritten_at=$(peer_revision)
+sleep 2 # a write war would have rewritten the record by now
+[ "$(peer_revision)" = "$rewritten_at" ] || fail "the record of the doubly-held address was rewritten again"
+call B NetworkDriver.DeleteEndpoint "{\"NetworkID\":\"${NID[B]}\",\"EndpointID\":\"$dup_eid\"}" >/dev/null
+sleep 0.5 # had B deleted A's record, A would have written it back (a new revision) by now
+[ "$(peer_revision)" = "$rewritten_at" ] || fail "B's leaving deleted (or touched) A's record of the address"
+wait_for 5 has_peer B A || fail "B did not program cA again once it no longer held cA's address itself"
+echo "ok   an address held by two hosts: the allocation's owner keeps the record, the other stops"
+
+# ---- a listing repeats the bad records: still logged once ----
+synced() { [ "$(grep -c 'msg="fabric in sync"' "$SIM_DIR/$1/weft.log")" -gt "$2" ]; }
+declare -A SYNCS
+for h in "${HOSTS[@]}"; do SYNCS[$h]=$(grep -c 'msg="fabric in sync"' "$SIM_DIR/$h/weft.log"); done
+# An outage long enough for the watch to give up resuming: it lists afresh.
+count_of() { grep -c "msg=\"$2\"" "$SIM_DIR/$1/weft.log" || true; }
+cut_off() { [ "$(count_of "$1" "store unreachable; keeping the data plane as it is")" -gt 0 ]; }
+sim_etcd_stop
+for h in "${HOSTS[@]}"; do wait_for 20 cut_off "$h" || fail "$h did not notice the store was gone"; done
+sim_etcd_start
+for h in "${HOSTS[@]}"; do
+    wait_for 20 synced "$h" "${SYNCS[$h]}" || fail "$h did not list the store again after etcd came back"
+    check "$h logged each refused record once across the listing" logged_once "$h" "${FROM[$h]}"
+done
+check "cA and cB ping each other after the listing" all_ping
+
+# ---- a restart lists them all again, and finds its own record forged meanwhile ----
+syncs_a=$(grep -c 'msg="fabric in sync"' "$SIM_DIR/A/weft.log")
+sim_weft_stop A || fail "A needed SIGKILL to stop"
+put "$P/peers/${IP[A]%/*}" "$(peer_json "${IP[A]%/*}" "$FORGED_MAC" "${HADDR[B]}")"
+# A record of A's own, forged to adopt the underlay's eth0 as an endpoint (which
+# a later DeleteEndpoint would delete) and publish an address A never got.
+FAKE_EID=$(sim_random_id) FAKE_IP=${FREE[5]}
+FAKE_KEY=/weft/v1/hosts/${HADDR[A]}/endpoints/$FAKE_EID
+put "$FAKE_KEY" "{\"endpoint_id\":\"$FAKE_EID\",\"network_id\":\"${NID[A]}\",\"ip\":\"$FAKE_IP/24\",\"mac\":\"02:42:0a:4d:00:99\",\"ifname\":\"eth0\"}"
+FROM[A]=$(log_lines A)
+sim_weft A
+wait_for 5 own_peer_back A || fail "A did not write back the record forged while it was down"
+[ -z "$(value_of "$P/peers/$FAKE_IP")" ] ||
+    fail "A adopted its forged endpoint record: $(value_of "$P/peers/$FAKE_IP")"
+grep -qF "msg=\"skipping damaged endpoint record\" key=\"$FAKE_KEY\"" "$SIM_DIR/A/weft.log" ||
+    fail "A did not log its forged endpoint record naming eth0"
+echo "ok   restarted A refused an endpoint record of its own that names eth0"
+wait_for 10 synced A "$syncs_a" || fail "A did not list the store after its restart"
+wait_for 5 all_ping || fail "the containers do not ping each other after A's restart"
+for h in "${HOSTS[@]}"; do
+    check "$h is alive after A's restart" alive "$h"
+    check "$h's kernel holds only the other host's entries after A's restart" kernel_clean "$h"
+    check "$h's kernel holds the other host's endpoint after A's restart" has_peer "$h" "$(other "$h")"
+done
+check "restarted A logged each refused record once" logged_once A "${FROM[A]}"
+stop_monitors
+check "no bad record reached either kernel at any time (ip/bridge monitor)" monitors_clean
+# Counted once each: B the 7 bad records; A, restarted, the 7 it listed (its first
+# run also refused B's replaced member record, which B then wrote back).
+last_count() { grep -o 'rejected=[0-9]*' "$SIM_DIR/$1/weft.log" | tail -n 1; }
+for h in "${HOSTS[@]}"; do
+    [ "$(last_count "$h")" = rejected=7 ] || fail "$h counted $(last_count "$h") refused records, want 7"
+done
+echo "ok   each host counted 7 refused records"
+for h in "${HOSTS[@]}"; do sim_weft_stop "$h" || fail "$h needed SIGKILL to stop"; done
+for h in "${HOSTS[@]}"; do
+    sanitizer_clean "$h" || { grep -A 30 -E 'ERROR|runtime error' "$SIM_DIR/$h/weft.log" >&2; fail "sanitizer report on $h"; }
+done
+echo "ok   no sanitizer reports"
+echo "PASS hostile_records"

@@ -1,0 +1,254 @@
+/* test_record_check.c: a fabric/ record from the store is believed only when its key
+ * and body agree, its addresses lie where they must and its VTEP and MAC are
+ * unicast; this host's own records and overlay records likewise (and an endpoint's
+ * interface is one weft makes); each refusal says what is wrong. The refused-record set logs a record
+ * once per revision and follows listings. */
+#include <arpa/inet.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "fabric/record_check.h"
+#include "fabric/rejected_records.h"
+
+#define PEERS "/weft/v1/fabric/10.77.0.0_24/peers/"
+#define MEMBERS "/weft/v1/fabric/10.77.0.0_24/members/"
+#define GOOD_PEER "{\"ip\":\"10.77.0.5\",\"mac\":\"02:42:0a:4d:00:05\",\"vtep\":\"192.168.77.2\"}"
+
+struct record_case {
+    const char *key;
+    const char *value;   /* NULL: only the key is checked */
+    const char *message; /* NULL: accepted; else a fragment the refusal must contain */
+};
+
+static const struct record_case cases[] = {
+    /* accepted */
+    {PEERS "10.77.0.5", GOOD_PEER, NULL},
+    {MEMBERS "192.168.77.2", "{\"vtep\":\"192.168.77.2\"}", NULL},
+    {PEERS "10.77.0.5", NULL, NULL},
+    /* keys weft never writes */
+    {"/weft/v1/fabric/10.77.0.0_24/bogus/x", "{}", "not a key weft writes"},
+    {"/weft/v1/fabric/nonsense", "x", "not a key weft writes"},
+    {PEERS "10.77.0.5/extra", GOOD_PEER, "not a key weft writes"},
+    {"/weft/v1/fabric/10.77.0.5_24/peers/10.77.0.5", GOOD_PEER, "host bits set"},
+    {"/weft/v1/fabric/10.77.0.0_33/peers/10.77.0.5", GOOD_PEER, "overlay subnet in the key"},
+    {"/weft/v1/fabric/10.77.0.0_024/peers/10.77.0.5", GOOD_PEER, "overlay subnet"},
+    /* a peer address outside the overlay, or not a host address of it */
+    {PEERS "10.99.0.5", "{\"ip\":\"10.99.0.5\",\"mac\":\"02:42:0a:63:00:05\",\"vtep\":\"192.168.77.2\"}",
+     "not a host address of 10.77.0.0/24"},
+    {PEERS "10.77.0.0", GOOD_PEER, "not a host address"},
+    {PEERS "10.77.0.255", GOOD_PEER, "not a host address"},
+    {PEERS "10.77.0.05", GOOD_PEER, "peer address in the key"},
+    {PEERS "x", GOOD_PEER, "peer address in the key"},
+    /* key and body disagree */
+    {PEERS "10.77.0.6", GOOD_PEER, "peer body names address 10.77.0.5, its key another"},
+    {MEMBERS "192.168.77.2", "{\"vtep\":\"192.168.77.3\"}", "member body names VTEP"},
+    /* VTEPs that are no single host */
+    {PEERS "10.77.0.5", "{\"ip\":\"10.77.0.5\",\"mac\":\"02:42:0a:4d:00:05\",\"vtep\":\"224.0.0.1\"}",
+     "VTEP 224.0.0.1 is not a unicast host address"},
+    {PEERS "10.77.0.5", "{\"ip\":\"10.77.0.5\",\"mac\":\"02:42:0a:4d:00:05\",\"vtep\":\"239.1.1.1\"}",
+     "not a unicast"},
+    {PEERS "10.77.0.5", "{\"ip\":\"10.77.0.5\",\"mac\":\"02:42:0a:4d:00:05\",\"vtep\":\"255.255.255.255\"}",
+     "not a unicast"},
+    {PEERS "10.77.0.5", "{\"ip\":\"10.77.0.5\",\"mac\":\"02:42:0a:4d:00:05\",\"vtep\":\"0.0.0.0\"}",
+     "not a unicast"},
+    {PEERS "10.77.0.5", "{\"ip\":\"10.77.0.5\",\"mac\":\"02:42:0a:4d:00:05\",\"vtep\":\"127.0.0.1\"}",
+     "not a unicast"},
+    {PEERS "10.77.0.5", "{\"ip\":\"10.77.0.5\",\"mac\":\"02:42:0a:4d:00:05\",\"vtep\":\"host-b\"}",
+     "VTEP"},
+    {MEMBERS "224.0.0.1", "{\"vtep\":\"224.0.0.1\"}", "not a unicast"},
+    {MEMBERS "224.0.0.1", NULL, "not a unicast"},
+    {MEMBERS "b", "{\"vtep\":\"b\"}", "VTEP"},
+    /* MACs */
+    {PEERS "10.77.0.5", "{\"ip\":\"10.77.0.5\",\"mac\":\"01:00:5e:00:00:01\",\"vtep\":\"192.168.77.2\"}",
+     "multicast"},
+    {PEERS "10.77.0.5", "{\"ip\":\"10.77.0.5\",\"mac\":\"ff:ff:ff:ff:ff:ff\",\"vtep\":\"192.168.77.2\"}",
+     "multicast"},
+    {PEERS "10.77.0.5", "{\"ip\":\"10.77.0.5\",\"mac\":\"00:00:00:00:00:00\",\"vtep\":\"192.168.77.2\"}",
+     "not a usable address"},
+    /* bodies that are not records */
+    {MEMBERS "192.168.77.2", "not json", "not a JSON object"},
+    {MEMBERS "192.168.77.2", "", "not a JSON object"},
+    {MEMBERS "192.168.77.2", "{}", "field vtep"},
+    {PEERS "10.77.0.5", "[1]", "not a JSON object"},
+    {PEERS "10.77.0.5", "{\"ip\":\"10.77.0.5\",\"vtep\":\"192.168.77.2\"}", "field mac"},
+    {PEERS "10.77.0.5", "{\"ip\":5,\"mac\":\"02:42:0a:4d:00:05\",\"vtep\":\"192.168.77.2\"}",
+     "field ip"},
+};
+
+static void records_are_checked(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const struct record_case *c = &cases[i];
+        struct fabric_record rec;
+        struct weft_err err = {""};
+        int rc = record_check_key(c->key, &rec, &err);
+        if (rc == 0 && c->value)
+            rc = record_check_body(c->value, &rec, &err);
+        if (!c->message && rc != 0)
+            fail_msg("case %zu (%s %s) refused: %s", i, c->key, c->value ? c->value : "", err.msg);
+        if (c->message && (rc != -1 || !strstr(err.msg, c->message)))
+            fail_msg("case %zu (%s %s): rc %d, message \"%s\", want \"%s\"", i, c->key,
+                     c->value ? c->value : "", rc, err.msg, c->message);
+    }
+}
+
+#define NID "1111111111111111111111111111111111111111111111111111111111111111"
+#define EID "2222222222222222222222222222222222222222222222222222222222222222"
+#define HOST_EP "/weft/v1/hosts/192.168.77.1/endpoints/" EID
+#define HOST_NET "/weft/v1/hosts/192.168.77.1/networks/" NID
+#define EP_BODY(ip, mac, ifname)                                                                   \
+    "{\"endpoint_id\":\"" EID "\",\"network_id\":\"" NID "\",\"ip\":\"" ip "\",\"mac\":\"" mac       \
+    "\",\"ifname\":\"" ifname "\"}"
+
+struct own_case {
+    char kind; /* 'n': hosts/<h>/networks, 'e': hosts/<h>/endpoints, 'o': overlays */
+    const char *key;
+    const char *value;
+    const char *message; /* NULL: accepted */
+};
+
+static const struct own_case own_cases[] = {
+    {'n', HOST_NET, "{\"network_id\":\"" NID "\",\"subnet\":\"10.77.0.0/24\",\"vni\":42}", NULL},
+    {'n', HOST_NET, "{\"network_id\":\"" NID "\",\"subnet\":\"10.77.0.0/24\",\"vni\":42,\"mtu\":1450}",
+     NULL},
+    {'n', HOST_NET "x", "{\"network_id\":\"" NID "\",\"subnet\":\"10.77.0.0/24\",\"vni\":42}",
+     "another network than its key"},
+    {'n', HOST_NET, "{\"network_id\":\"" NID "\",\"subnet\":\"10.77.0.5/24\",\"vni\":42}",
+     "host bits set"},
+    {'n', HOST_NET, "{\"network_id\":\"" NID "\",\"subnet\":\"10.77.0.0/24\",\"vni\":0}",
+     "VNI 0 out of range"},
+    {'n', HOST_NET, "{\"network_id\":\"" NID "\",\"subnet\":\"10.77.0.0/24\",\"vni\":16777215}",
+     "out of range"},
+    {'n', HOST_NET, "{\"network_id\":\"" NID "\",\"subnet\":\"10.77.0.0/24\",\"vni\":4,\"mtu\":20}",
+     "MTU 20 out of range"},
+    {'n', HOST_NET, "[]", "not a JSON object"},
+    {'e', HOST_EP, EP_BODY("10.77.0.5/24", "02:42:0a:4d:00:05", "ws3"), NULL},
+    {'e', HOST_EP, EP_BODY("10.77.0.5/24", "02:42:0a:4d:00:05", "wh2222222222"), NULL},
+    {'e', HOST_EP, EP_BODY("10.77.0.5/24", "02:42:0a:4d:00:05", ""), NULL},
+    {'e', HOST_EP, EP_BODY("10.77.0.5/24", "02:42:0a:4d:00:05", "eth0"), "not one weft makes"},
+    {'e', HOST_EP, EP_BODY("10.77.0.5/24", "02:42:0a:4d:00:05", "ws0123456789abcdef"),
+     "not one weft makes"},
+    {'e', HOST_EP "3", EP_BODY("10.77.0.5/24", "02:42:0a:4d:00:05", "ws3"),
+     "another endpoint than its key"},
+    {'e', HOST_EP, EP_BODY("10.99.0.5/24", "02:42:0a:4d:00:05", "ws3"), "not a host address"},
+    {'e', HOST_EP, EP_BODY("10.77.0.5/16", "02:42:0a:4d:00:05", "ws3"), "not a host address"},
+    {'e', HOST_EP, EP_BODY("10.77.0.255/24", "02:42:0a:4d:00:05", "ws3"), "not a host address"},
+    {'e', HOST_EP, EP_BODY("10.77.0.5/24", "01:00:5e:00:00:05", "ws3"), "multicast"},
+    {'o', "10.77.0.0/24", "{\"subnet\":\"10.77.0.0/24\",\"vni\":42}", NULL},
+    {'o', "10.77.0.0/24", "{\"subnet\":\"10.78.0.0/24\",\"vni\":42}", "another subnet"},
+    {'o', "10.77.0.0/24", "{\"subnet\":\"10.77.0.0/24\",\"vni\":0}", "VNI 0 out of range"},
+    {'o', "10.77.0.0/24", "{\"subnet\":\"10.77.0.0/24\",\"vni\":5,\"mtu\":70000}", "out of range"},
+};
+
+static void own_records_are_checked(void **state)
+{
+    (void)state;
+    struct cidr subnet = {0x0a4d0000, 24};
+    for (size_t i = 0; i < sizeof(own_cases) / sizeof(own_cases[0]); i++) {
+        const struct own_case *c = &own_cases[i];
+        struct weft_err err = {""};
+        int rc;
+        if (c->kind == 'n') {
+            struct host_network_record rec;
+            struct cidr parsed;
+            rc = record_check_host_network(c->key, c->value, &rec, &parsed, &err);
+        } else if (c->kind == 'e') {
+            struct host_endpoint_record rec;
+            uint32_t ip;
+            int prefix_len;
+            uint8_t mac[6];
+            rc = record_check_host_endpoint(c->key, c->value, &subnet, &rec, &ip, &prefix_len, mac,
+                                            &err);
+        } else {
+            struct overlay_record rec;
+            rc = record_check_overlay(c->key, c->value, &rec, &err);
+        }
+        if (!c->message && rc != 0)
+            fail_msg("own case %zu (%s) refused: %s", i, c->value, err.msg);
+        if (c->message && (rc != -1 || !strstr(err.msg, c->message)))
+            fail_msg("own case %zu (%s): rc %d, message \"%s\", want \"%s\"", i, c->value, rc,
+                     err.msg, c->message);
+    }
+}
+
+static void accepted_record_is_decoded(void **state)
+{
+    (void)state;
+    struct fabric_record rec;
+    assert_int_equal(record_check_key(PEERS "10.77.0.5", &rec, NULL), 0);
+    assert_int_equal(record_check_body(GOOD_PEER, &rec, NULL), 0);
+    assert_string_equal(rec.subnet, "10.77.0.0/24");
+    assert_true(rec.is_peer);
+    assert_int_equal(rec.addr, htonl(0x0a4d0005));
+    assert_int_equal(rec.vtep, htonl(0xc0a84d02));
+    static const uint8_t mac[6] = {0x02, 0x42, 0x0a, 0x4d, 0x00, 0x05};
+    assert_memory_equal(rec.mac, mac, 6);
+    assert_int_equal(record_check_key(MEMBERS "192.168.77.3", &rec, NULL), 0);
+    assert_int_equal(record_check_body("{\"vtep\":\"192.168.77.3\"}", &rec, NULL), 0);
+    assert_false(rec.is_peer);
+    assert_int_equal(rec.addr, htonl(0xc0a84d03));
+    assert_int_equal(rec.vtep, rec.addr);
+}
+
+static void printable_copies_cannot_break_a_log_line(void **state)
+{
+    (void)state;
+    char out[16];
+    record_check_printable("a\"b\nc\\d e\x01", out, sizeof(out));
+    assert_string_equal(out, "a?b?c?d e?");
+    record_check_printable("0123456789abcdefghij", out, sizeof(out));
+    assert_string_equal(out, "0123456789abcde");
+    record_check_printable(NULL, out, sizeof(out));
+    assert_string_equal(out, "");
+}
+
+static void refused_records_are_news_once_per_revision(void **state)
+{
+    (void)state;
+    struct rejected_records set;
+    assert_int_equal(rejected_records_init(&set), 0);
+    assert_true(rejected_records_note(&set, "k1", 10));
+    assert_false(rejected_records_note(&set, "k1", 10)); /* listed again */
+    assert_true(rejected_records_note(&set, "k1", 11));  /* written again */
+    rejected_records_forget(&set, "k1");                 /* deleted, or replaced by a good one */
+    assert_true(rejected_records_note(&set, "k1", 11));
+    /* A listing keeps what it sees again and drops what it does not. */
+    assert_true(rejected_records_note(&set, "k2", 20));
+    rejected_records_mark_stale(&set);
+    assert_false(rejected_records_note(&set, "k1", 11));
+    rejected_records_drop_stale(&set);
+    assert_int_equal(set.count, 1);
+    assert_true(rejected_records_note(&set, "k2", 20));
+    /* Growth keeps every key. */
+    char key[32];
+    for (int i = 0; i < 1000; i++) {
+        snprintf(key, sizeof(key), "key-%d", i);
+        assert_true(rejected_records_note(&set, key, i));
+    }
+    for (int i = 0; i < 1000; i++) {
+        snprintf(key, sizeof(key), "key-%d", i);
+        assert_false(rejected_records_note(&set, key, i));
+    }
+    assert_int_equal(set.count, 1002);
+    rejected_records_clear(&set);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(records_are_checked),
+        cmocka_unit_test(accepted_record_is_decoded),
+        cmocka_unit_test(own_records_are_checked),
+        cmocka_unit_test(printable_copies_cannot_break_a_log_line),
+        cmocka_unit_test(refused_records_are_news_once_per_revision),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
