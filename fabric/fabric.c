@@ -1157,13 +1157,15 @@ static void release_overlay_if_unused(struct fabric *f, const char *subnet, uint
     etcd_txn_cmp_value(txn, vni_key, subnet);
     etcd_txn_delete(txn, overlay);
     etcd_txn_delete(txn, vni_key);
+    /* The gateway reservation goes with the overlay (endpoint addresses were none), in
+     * the same transaction: a retry of it, after a timeout that hid its success, finds
+     * the VNI gone and does nothing, and a separate delete after it would never run. */
+    etcd_txn_delete_prefix(txn, addrs);
     bool succeeded = false;
     int rc = etcd_txn_commit(f->etcd, txn, &succeeded, &err);
     etcd_txn_free(txn);
     if (rc < 0 || !succeeded)
         return;
-    /* The gateway reservation goes with the overlay; endpoint addresses were none. */
-    etcd_delete_prefix(f->etcd, addrs, &err);
     log_info("overlay released", "subnet=%s vni=%" PRIu32, subnet, vni);
 }
 

@@ -828,6 +828,15 @@ void etcd_txn_delete(struct etcd_txn *txn, const char *key)
         txn_add(txn, txn->success, json_pack("{s:o}", "request_delete_range", key_object(key)));
 }
 
+void etcd_txn_delete_prefix(struct etcd_txn *txn, const char *prefix)
+{
+    if (txn)
+        txn_add(txn, txn->success,
+                json_pack("{s:{s:o, s:o}}", "request_delete_range", "key",
+                          etcd_json_b64(prefix, strlen(prefix)), "range_end",
+                          etcd_json_range_end(prefix)));
+}
+
 /* Commits txn; *reply receives the whole answer for callers that read responses. */
 static int txn_run(struct etcd *etcd, struct etcd_txn *txn, bool *succeeded, json_t **reply,
                    struct weft_err *err)

@@ -80,6 +80,7 @@ void etcd_txn_cmp_value(struct etcd_txn *txn, const char *key, const char *value
 void etcd_txn_cmp_prefix_absent(struct etcd_txn *txn, const char *prefix);
 void etcd_txn_put(struct etcd_txn *txn, const char *key, const char *value, int64_t lease);
 void etcd_txn_delete(struct etcd_txn *txn, const char *key);
+void etcd_txn_delete_prefix(struct etcd_txn *txn, const char *prefix);
 int etcd_txn_commit(struct etcd *etcd, struct etcd_txn *txn, bool *succeeded, struct weft_err *err);
 
 /* Creates key=value only if key is absent. If present, *created=false and, when

@@ -192,6 +192,23 @@ static void test_txn_mod_revision_and_value(void **state)
     OK(etcd_txn_commit(l->etcd, txn, &ok, err));
     etcd_txn_free(txn);
     assert_true(ok); /* an empty prefix, and /t3x/ is not under /t3/ */
+
+    /* A prefix delete inside a transaction takes every key under it, and only those. */
+    OK(etcd_put(l->etcd, "/t3/a", "1", 0, err));
+    OK(etcd_put(l->etcd, "/t3/b", "2", 0, err));
+    txn = etcd_txn_new();
+    etcd_txn_cmp_value(txn, "/t3x/marker", "1");
+    etcd_txn_delete_prefix(txn, "/t3/");
+    OK(etcd_txn_commit(l->etcd, txn, &ok, err));
+    etcd_txn_free(txn);
+    assert_true(ok);
+    struct etcd_kvs kvs;
+    OK(etcd_get_prefix(l->etcd, "/t3/", &kvs, err));
+    assert_int_equal(kvs.count, 0);
+    etcd_kvs_free(&kvs);
+    OK(etcd_get(l->etcd, "/t3x/marker", &kv, &found, err));
+    assert_true(found);
+    etcd_kv_clear(&kv);
 }
 
 static void test_lease_lifecycle(void **state)
