@@ -20,3 +20,12 @@ struct timespec clock_deadline(clockid_t clock, long ms)
     }
     return until;
 }
+
+void clock_cond_init_monotonic(pthread_cond_t *cond)
+{
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(cond, &attr);
+    pthread_condattr_destroy(&attr);
+}

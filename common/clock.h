@@ -7,6 +7,7 @@
 #ifndef WEFT_CLOCK_H
 #define WEFT_CLOCK_H
 
+#include <pthread.h>
 #include <time.h>
 
 /* Milliseconds on CLOCK_MONOTONIC: for measuring intervals, never for dates. */
@@ -15,5 +16,9 @@ long clock_monotonic_ms(void);
 /* The time ms milliseconds from now on clock, as pthread_cond_timedwait wants it
  * (the clock its condition variable was made with). */
 struct timespec clock_deadline(clockid_t clock, long ms);
+
+/* A condition variable whose timed waits run on CLOCK_MONOTONIC, so a change of
+ * the wall clock neither shortens nor stretches them. */
+void clock_cond_init_monotonic(pthread_cond_t *cond);
 
 #endif

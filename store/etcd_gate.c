@@ -11,11 +11,7 @@
 void etcd_gate_init(struct etcd_gate *gate)
 {
     pthread_mutex_init(&gate->lock, NULL);
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&gate->room, &attr);
-    pthread_condattr_destroy(&attr);
+    clock_cond_init_monotonic(&gate->room);
     gate->in_flight = 0;
     gate->waiting = 0;
 }

@@ -34,11 +34,7 @@ int etcd_health_init(struct etcd_health *health, char **members, size_t member_c
     for (size_t i = 0; i < member_count; i++)
         atomic_init(&health->dead[i], false);
     pthread_mutex_init(&health->lock, NULL);
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&health->cond, &attr);
-    pthread_condattr_destroy(&attr);
+    clock_cond_init_monotonic(&health->cond);
     return 0;
 }
 

@@ -471,11 +471,7 @@ int etcd_watch_start(struct etcd *etcd, const char *prefix, etcd_watch_fn fn, vo
     w->ctx = ctx;
     atomic_init(&w->stop, false);
     pthread_mutex_init(&w->lock, NULL);
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&w->cond, &attr);
-    pthread_condattr_destroy(&attr);
+    clock_cond_init_monotonic(&w->cond);
     w->prefix = strdup(prefix);
     w->stream = etcd_handle_new(etcd);
     if (!w->prefix || !w->stream) {
