@@ -164,8 +164,10 @@ static void undecodable_event_lists_again(void **state)
     struct etcd_watch *w;
     assert_int_equal(etcd_watch_start(etcd, "/p/", record, &rec, &w, &err), 0);
 
-    /* Listed, streamed, met the bad event, listed again: within a few backoffs. */
-    for (int i = 0; i < 100 && sync_begins(&rec) < 2; i++)
+    /* Listed, streamed, met the bad event, listed again and streamed again (from the
+     * new listing): within a few backoffs. Wait for the second stream too, or the
+     * watch may be stopped between the listing and the stream. */
+    for (int i = 0; i < 200 && (sync_begins(&rec) < 2 || atomic_load(&g->watches) < 2); i++)
         usleep(50 * 1000);
     etcd_watch_stop(w);
     etcd_close(etcd);
