@@ -37,12 +37,14 @@ done
 for m in "${MEMBERS[@]}"; do
     mkdir -p "$SIM_DIR/$m"
     sim_wire "$m" "${MIP[$m]}"
-    # The pid lands in $SIM_DIR/$m/pid, which sim_cleanup stops.
+    # The pid lands in $SIM_DIR/$m/pid, which sim_cleanup stops. --pre-vote, as etcd 3.5
+    # has by default and README asks of 3.4: without it the member coming back with a
+    # higher term forces an election, and every member answers 503 for seconds.
     sim_spawn "$SIM_DIR/$m/etcd.log" nsenter --net="/run/netns/$(sim_ns "$m")" etcd --name "$m" \
         --data-dir "$SIM_DIR/$m/data" \
         --listen-client-urls "http://${MIP[$m]}:2379" --advertise-client-urls "http://${MIP[$m]}:2379" \
         --listen-peer-urls "http://${MIP[$m]}:2380" --initial-advertise-peer-urls "http://${MIP[$m]}:2380" \
-        --initial-cluster "$cluster" --initial-cluster-state new
+        --initial-cluster "$cluster" --initial-cluster-state new --pre-vote
     echo "$SIM_LAST_PID" >"$SIM_DIR/$m/pid"
 done
 healthy() { sim_ns_exec "$1" curl -fsS -m 2 "http://${MIP[$1]}:2379/health" | grep -q '"true"'; }
