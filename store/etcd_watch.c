@@ -57,6 +57,8 @@ struct etcd_watch {
     size_t batch_count, batch_cap;
     int64_t last_rev; /* every event up to here has been delivered */
     bool created, resync, stream_failed;
+    long attempt_started_ms; /* when the current member was asked for the stream */
+    bool announce;           /* the last stream ended: say where the next one runs */
     char stream_error[256];
 };
 
@@ -113,6 +115,15 @@ static int stream_progress(void *clientp, curl_off_t dltotal, curl_off_t dlnow, 
     struct etcd_watch *w = clientp;
     if (atomic_load(&w->stop))
         return 1;
+    /* Until etcd says the watch is created this is a request like any other, and gets
+     * the request timeout: a member that took the connection but does not answer is
+     * left for the next, not waited on for the idle limit. */
+    long timeout = atomic_load(&w->etcd->timeout_ms);
+    if (!w->created && clock_monotonic_ms() - w->attempt_started_ms > timeout) {
+        snprintf(w->stream_error, sizeof(w->stream_error),
+                 "no answer to the watch request within %ld ms", timeout);
+        return 1;
+    }
     size_t current = atomic_load(&w->etcd->current);
     if (w->created && current != w->current_at_create && current != w->member) {
         snprintf(w->stream_error, sizeof(w->stream_error), "store requests moved to %s",
@@ -234,6 +245,10 @@ static int handle_line(struct etcd_watch *w, const char *line, size_t len)
     } else if (json_is_true(json_object_get(result, "created"))) {
         w->created = true;
         w->current_at_create = atomic_load(&w->etcd->current);
+        if (w->announce)
+            log_info("store watch streaming again", "prefix=%s member=%s revision=%" PRId64,
+                     w->prefix, w->etcd->members[w->member], w->last_rev + 1);
+        w->announce = false;
     } else {
         json_t *events = json_object_get(result, "events");
         if (json_array_size(events) > 0) {
@@ -333,6 +348,7 @@ static enum stream_outcome watch_stream(struct etcd_watch *w, struct weft_err *e
         w->len = 0;
         w->created = w->resync = w->stream_failed = false;
         w->stream_error[0] = '\0';
+        w->attempt_started_ms = clock_monotonic_ms();
         /* When the prober finds this member silent it shuts the stream's socket: the
          * stream ends at once and resumes from last_rev + 1 on a live member. */
         struct etcd_socket_owner owner = {&etcd->health, m, etcd_health_dead(&etcd->health, m)};
@@ -408,6 +424,7 @@ static void *watch_main(void *arg)
         case STREAM_STOPPED:
             break;
         case STREAM_BROKEN:
+            w->announce = true;
             log_info("store watch stream ended, resuming",
                      "prefix=%s revision=%" PRId64 " error=\"%s\"", w->prefix, w->last_rev + 1,
                      err.msg);

@@ -38,6 +38,7 @@ struct gateway {
     atomic_int lists;   /* range calls */
     atomic_int watches; /* watch streams opened */
     atomic_bool closing;
+    bool mute_watch; /* takes watch requests and never answers them */
 };
 
 struct stream {
@@ -90,6 +91,8 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
         s->g = g;
         /* The first stream brings the bad event; later ones only say they started. */
         s->script = atomic_fetch_add(&g->watches, 1) == 0 ? CREATED BAD_EVENT : CREATED;
+        if (g->mute_watch)
+            s->script = "";
         r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, stream_read, s, free);
     } else {
         r = MHD_create_response_from_buffer(2, (void *)"{}", MHD_RESPMEM_PERSISTENT);
@@ -99,11 +102,12 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
     return rc;
 }
 
-static int setup(void **state)
+static struct gateway *gateway_start(bool mute_watch)
 {
     struct gateway *g = calloc(1, sizeof(*g));
     if (!g)
-        return -1;
+        return NULL;
+    g->mute_watch = mute_watch;
     g->daemon = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD, 0,
                                  NULL, NULL, answer, g, MHD_OPTION_END);
     const union MHD_DaemonInfo *info =
@@ -112,19 +116,28 @@ static int setup(void **state)
         if (g->daemon)
             MHD_stop_daemon(g->daemon);
         free(g);
-        return -1;
+        return NULL;
     }
     g->port = info->port;
-    *state = g;
-    return 0;
+    return g;
+}
+
+static void gateway_stop(struct gateway *g)
+{
+    atomic_store(&g->closing, true);
+    MHD_stop_daemon(g->daemon);
+    free(g);
+}
+
+static int setup(void **state)
+{
+    *state = gateway_start(false);
+    return *state ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
-    struct gateway *g = *state;
-    atomic_store(&g->closing, true);
-    MHD_stop_daemon(g->daemon);
-    free(g);
+    gateway_stop(*state);
     return 0;
 }
 
@@ -178,10 +191,49 @@ static void undecodable_event_lists_again(void **state)
     assert_int_equal(atomic_load(&g->watches), 2);
 }
 
+static long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* A member that takes the watch request and never answers it (alive, but stuck) is
+ * given the request timeout, not the minute a created stream may stay idle. */
+static void unanswered_watch_moves_on(void **state)
+{
+    (void)state;
+    struct gateway *mute = gateway_start(true), *good = gateway_start(false);
+    assert_non_null(mute);
+    assert_non_null(good);
+    char endpoints[64];
+    snprintf(endpoints, sizeof(endpoints), "127.0.0.1:%d,127.0.0.1:%d", mute->port, good->port);
+    struct weft_err err = {""};
+    struct etcd *etcd;
+    assert_int_equal(etcd_open(&etcd, endpoints, &err), 0);
+    etcd_set_timeout_ms(etcd, 500);
+    struct recorder rec = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    struct etcd_watch *w;
+    long began = now_ms();
+    assert_int_equal(etcd_watch_start(etcd, "/p/", record, &rec, &w, &err), 0);
+    while (atomic_load(&good->watches) < 1 && now_ms() - began < 10000)
+        usleep(20 * 1000);
+    long took = now_ms() - began;
+    etcd_watch_stop(w);
+    etcd_close(etcd);
+    fprintf(stderr, "the watch reached the answering member after %ld ms\n", took);
+    assert_int_equal(atomic_load(&mute->watches), 1);
+    assert_int_equal(atomic_load(&good->watches), 1);
+    assert_true(took < 5000); /* 500 ms timeout + a progress tick; 60 s without the limit */
+    gateway_stop(mute);
+    gateway_stop(good);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(undecodable_event_lists_again, setup, teardown),
+        cmocka_unit_test(unanswered_watch_moves_on),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
