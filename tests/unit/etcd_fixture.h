@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -71,6 +72,8 @@ static inline int etcd_fixture_spawn(struct etcd_fixture *fx)
     if (fx->pid < 0)
         return -1;
     if (fx->pid == 0) {
+        /* A test killed by a signal runs no teardown: its etcd goes with it. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (!getenv("WEFT_TEST_ETCD_LOG")) {
             int null_fd = open("/dev/null", O_WRONLY);
             dup2(null_fd, 1);
