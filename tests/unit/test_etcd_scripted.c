@@ -32,13 +32,19 @@
     "{\"result\":{\"header\":{\"revision\":\"11\"},\"events\":[{\"kv\":{\"key\":\"!!!!\","     \
     "\"value\":\"QQ==\",\"mod_revision\":\"11\"}}]}}\n"
 
+enum watch_script {
+    BAD_EVENT_FIRST, /* the first stream brings the bad event; later ones only start */
+    STREAMS_START,   /* every stream only says it started */
+    STREAMS_MUTE,    /* takes watch requests and never answers them */
+};
+
 struct gateway {
     struct MHD_Daemon *daemon;
     int port;
     atomic_int lists;   /* range calls */
     atomic_int watches; /* watch streams opened */
     atomic_bool closing;
-    bool mute_watch; /* takes watch requests and never answers them */
+    enum watch_script mode;
 };
 
 struct stream {
@@ -89,10 +95,10 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
         if (!s)
             return MHD_NO;
         s->g = g;
-        /* The first stream brings the bad event; later ones only say they started. */
-        s->script = atomic_fetch_add(&g->watches, 1) == 0 ? CREATED BAD_EVENT : CREATED;
-        if (g->mute_watch)
-            s->script = "";
+        bool first = atomic_fetch_add(&g->watches, 1) == 0;
+        s->script = g->mode == STREAMS_MUTE                   ? ""
+                    : g->mode == BAD_EVENT_FIRST && first ? CREATED BAD_EVENT
+                                                          : CREATED;
         r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, stream_read, s, free);
     } else {
         r = MHD_create_response_from_buffer(2, (void *)"{}", MHD_RESPMEM_PERSISTENT);
@@ -102,12 +108,12 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
     return rc;
 }
 
-static struct gateway *gateway_start(bool mute_watch)
+static struct gateway *gateway_start(enum watch_script mode)
 {
     struct gateway *g = calloc(1, sizeof(*g));
     if (!g)
         return NULL;
-    g->mute_watch = mute_watch;
+    g->mode = mode;
     g->daemon = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD, 0,
                                  NULL, NULL, answer, g, MHD_OPTION_END);
     const union MHD_DaemonInfo *info =
@@ -131,7 +137,7 @@ static void gateway_stop(struct gateway *g)
 
 static int setup(void **state)
 {
-    *state = gateway_start(false);
+    *state = gateway_start(BAD_EVENT_FIRST);
     return *state ? 0 : -1;
 }
 
@@ -203,7 +209,7 @@ static long now_ms(void)
 static void unanswered_watch_moves_on(void **state)
 {
     (void)state;
-    struct gateway *mute = gateway_start(true), *good = gateway_start(false);
+    struct gateway *mute = gateway_start(STREAMS_MUTE), *good = gateway_start(STREAMS_START);
     assert_non_null(mute);
     assert_non_null(good);
     char endpoints[64];
