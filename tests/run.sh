@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every weft test suite and prints one closing line "N passed, N failed".
-# TEST_ONLY=unit|integration|e2e narrows it; TEST_FILTER=word runs only matching tests.
+# TEST_ONLY=static|unit|integration|e2e narrows it; TEST_FILTER=word runs only matching tests.
 # Each test is a program or script that exits 0 on success; its output goes to
 # build/test-logs/<name>.log and is shown when it fails. A test whose binaries are
 # missing or older than their sources (by the Makefile's rules) fails unrun: a
@@ -47,6 +47,10 @@ run_one() { # name, targets it runs ("t1 t2"), command...
 # What each suite runs; the Makefile's unit, integration and e2e targets build these.
 integration_bins="build/weft build/weft-san build/plugin_bench"
 e2e_bins="build/weft"
+if [ "$only" = all ] || [ "$only" = static ]; then
+    # Rules read off the sources (file and function sizes, which room includes what).
+    for t in tests/static/*.sh; do run_one "static/$(basename "$t" .sh)" "" bash "$t"; done
+fi
 if [ "$only" = all ] || [ "$only" = unit ]; then
     # From the sources: a binary left from a test since removed is not run.
     for src in tests/unit/test_*.c; do
