@@ -9,6 +9,17 @@
  * One struct nl per thread: it is not thread-safe.
  * ALL uint32_t IPv4 addresses in nl.h are NETWORK byte order (as inet_addr
  * gives them); ports and VNIs are host order.
+ * In this module "peer" is never the other end of a veth (that is the
+ * container end): a peer is a remote endpoint, as everywhere in weft.
+ *
+ * The module's files, in the layers of iproute2's lib/ and libmnl:
+ *   nl_socket.c  the socket, sending one request and reading its ack, dumps
+ *   nl_batch.c   many changes in one sendto, their acks read at the end
+ *   nl_link.c    link messages (bridge, vxlan, veth, up/alias/MAC/master/MTU)
+ *   nl_neigh.c   FDB and neighbour entries, and listing them
+ *   nl_lookup.c  reading links, routes and addresses
+ * Messages are built into a caller's buffer by the nl_build_* functions of
+ * nl_build.h (pure, tested byte by byte without root) and sent apart.
  */
 #ifndef WEFT_NL_H
 #define WEFT_NL_H
@@ -70,17 +81,26 @@ int nl_vxlan_get(struct nl *nl, const char *name, uint32_t *vni, uint32_t *local
 #define NL_ALIAS_MAX 256
 
 struct nl_veth_spec {
-    const char *host_name;   /* stays in the host namespace, attached to master */
-    const char *host_alias;  /* kept by the kernel on host_name for its lifetime, or NULL */
-    const char *peer_name;   /* moved into the container by Docker */
-    const uint8_t *peer_mac; /* 6 bytes or NULL */
+    const char *host_name;  /* stays in the host namespace, attached to master */
+    const char *host_alias; /* kept by the kernel on host_name for its lifetime, or NULL */
+    /* The container end: created beside host_name, moved into the container by
+     * Docker. peer_name and peer_mac are its former spellings, kept as aliases
+     * only until vxlan/ writes container_name and container_mac. */
+    union {
+        const char *container_name;
+        const char *peer_name;
+    };
+    union {
+        const uint8_t *container_mac; /* 6 bytes or NULL */
+        const uint8_t *peer_mac;
+    };
     int mtu;
     int master_ifindex; /* bridge for host_name, 0 for none */
     bool down;          /* leave host_name down (a spare veth, to be taken later) */
 };
-/* Creates the pair, sets MTU on both, MAC on the peer, attaches host_name to
- * master and sets host_name up unless down (with its alias). On failure nothing
- * is left behind. */
+/* Creates the pair, sets MTU on both ends, the MAC on the container end, attaches
+ * host_name to master and sets host_name up unless down (with its alias). On
+ * failure nothing is left behind. */
 int nl_veth_create(struct nl *nl, const struct nl_veth_spec *spec, struct weft_err *err);
 
 /* Calls fn for every link whose name starts with prefix and that has an alias.

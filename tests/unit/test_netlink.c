@@ -138,7 +138,7 @@ static void failed_veth_leaves_nothing(void **state)
 {
     (void)state;
     assert_int_equal(system("ip link add taken0 type veth peer name taken1"), 0);
-    struct nl_veth_spec spec = {.host_name = "newhost0", .peer_name = "taken0", .mtu = 1450};
+    struct nl_veth_spec spec = {.host_name = "newhost0", .container_name = "taken0", .mtu = 1450};
     struct weft_err err = {""};
     assert_int_equal(nl_veth_create(nl, &spec, &err), -1);
     assert_non_null(strstr(err.msg, "File exists"));
@@ -253,8 +253,11 @@ static void veth_pair_has_mtu_mac_master_and_host_end_up(void **state)
     int br;
     assert_int_equal(nl_link_index(nl, "tbr2", &br, &err), 0);
     const uint8_t mac[6] = {0x02, 0x42, 0x0a, 0x63, 0x00, 0x07};
-    struct nl_veth_spec spec = {
-        .host_name = "th2", .peer_name = "tc2", .peer_mac = mac, .mtu = 1450, .master_ifindex = br};
+    struct nl_veth_spec spec = {.host_name = "th2",
+                                .container_name = "tc2",
+                                .container_mac = mac,
+                                .mtu = 1450,
+                                .master_ifindex = br};
     assert_int_equal(nl_veth_create(nl, &spec, &err), 0);
     const char *j = look("ip -j link show th2");
     assert_non_null(strstr(j, "\"mtu\":1450"));
@@ -299,7 +302,8 @@ static void veth_alias_is_kept_and_listed(void **state)
     char long_alias[NL_ALIAS_MAX + 1];
     memset(long_alias, 'x', NL_ALIAS_MAX);
     long_alias[NL_ALIAS_MAX] = '\0';
-    struct nl_veth_spec spec = {.host_name = "ta6", .peer_name = "tb6", .host_alias = long_alias};
+    struct nl_veth_spec spec = {
+        .host_name = "ta6", .container_name = "tb6", .host_alias = long_alias};
     assert_int_equal(nl_veth_create(nl, &spec, &err), -1);
     assert_non_null(strstr(err.msg, "alias"));
     assert_null(strstr(look("ip link show"), "ta6"));
@@ -307,7 +311,7 @@ static void veth_alias_is_kept_and_listed(void **state)
     assert_int_equal(nl_batch_begin(nl), 0);
     assert_int_equal(nl_veth_create(nl, &spec, &err), 0);
     assert_int_equal(nl_batch_end(nl, &err), 0);
-    struct nl_veth_spec plain = {.host_name = "ta7", .peer_name = "tb7"};
+    struct nl_veth_spec plain = {.host_name = "ta7", .container_name = "tb7"};
     assert_int_equal(nl_veth_create(nl, &plain, &err), 0);
     assert_int_equal(system("ip link set tb6 alias other-prefix"), 0);
     struct seen_aliases seen = {0};
@@ -321,25 +325,25 @@ static void veth_alias_is_kept_and_listed(void **state)
     assert_int_equal(seen.count, 0);
 }
 
-static void failed_veth_with_a_bad_peer_name_leaves_nothing(void **state)
+static void failed_veth_with_a_bad_container_name_leaves_nothing(void **state)
 {
     (void)state;
     struct nl_veth_spec spec = {
-        .host_name = "newhost1", .peer_name = "peer-name-far-too-long", .mtu = 1450};
+        .host_name = "newhost1", .container_name = "container-name-too-long", .mtu = 1450};
     struct weft_err err = {""};
     assert_int_equal(nl_veth_create(nl, &spec, &err), -1);
     assert_string_equal(err.msg,
-                        "interface name \"peer-name-far-too-long\" must have 1 to 15 characters");
+                        "interface name \"container-name-too-long\" must have 1 to 15 characters");
     const char *links = look("ip link show");
     assert_null(strstr(links, "newhost1"));
-    assert_null(strstr(links, "peer-name"));
+    assert_null(strstr(links, "container-name"));
     /* A master that does not exist fails the whole pair too. */
-    spec.peer_name = "newpeer1";
+    spec.container_name = "newctr1";
     spec.master_ifindex = 999999;
     assert_int_equal(nl_veth_create(nl, &spec, &err), -1);
     links = look("ip link show");
     assert_null(strstr(links, "newhost1"));
-    assert_null(strstr(links, "newpeer1"));
+    assert_null(strstr(links, "newctr1"));
 }
 
 static void fdb_and_neighbour_add_replace_delete(void **state)
@@ -461,7 +465,7 @@ int main(void)
         cmocka_unit_test(bridge_and_vxlan_carry_their_attributes),
         cmocka_unit_test(veth_pair_has_mtu_mac_master_and_host_end_up),
         cmocka_unit_test(veth_alias_is_kept_and_listed),
-        cmocka_unit_test(failed_veth_with_a_bad_peer_name_leaves_nothing),
+        cmocka_unit_test(failed_veth_with_a_bad_container_name_leaves_nothing),
         cmocka_unit_test(fdb_and_neighbour_add_replace_delete),
         cmocka_unit_test(lookups_follow_the_socket_namespace),
         cmocka_unit_test(batches_larger_than_one_send),

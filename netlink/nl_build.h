@@ -1,0 +1,79 @@
+/*
+ * nl_build.h: the rtnetlink requests weft sends, built into a caller's buffer.
+ *
+ * Owns the bytes of every message: header, type, flags, the fixed part
+ * (ifinfomsg, ndmsg, rtgenmsg) and each attribute. Nothing here opens a
+ * socket or sends: netlink/ sends what these build (nl_internal.h), and tests
+ * check the bytes with libmnl's parsers, without root or CAP_NET_ADMIN.
+ * Callers: netlink/ itself and tests; the rest of weft goes through nl.h.
+ * Pure functions: thread-safe on distinct buffers.
+ *
+ * Every message is NLM_F_REQUEST, changes and single reads also NLM_F_ACK,
+ * with sequence number 0: the sender stamps it. Addresses and byte orders as
+ * in nl.h. Interface names are the kernel's (under IF_NAMESIZE); the
+ * builders that create links check theirs and say so in err.
+ */
+#ifndef WEFT_NL_BUILD_H
+#define WEFT_NL_BUILD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/err.h"
+#include "netlink/nl.h"
+
+struct nlmsghdr;
+
+/* One request; the largest (a veth pair) is far smaller. */
+#define NL_MSG_SIZE 8192
+
+/* A message buffer, usually on the stack of whoever builds and sends it. */
+struct nl_msg {
+    char buf[NL_MSG_SIZE]; /* first, so aligned as the struct (pointer alignment) */
+    struct nlmsghdr *hdr;  /* the message in buf, once built */
+};
+
+/* Clears m and starts a message of type with NLM_F_REQUEST | flags. */
+void nl_build_start(struct nl_msg *m, uint16_t type, uint16_t flags);
+
+/* ---- links (nl_link.c) ---- */
+
+/* RTM_DELLINK of name. */
+void nl_build_link_delete(struct nl_msg *m, const char *name);
+/* RTM_NEWLINK that sets name up (when up) and its IFLA_IFALIAS (when alias). */
+void nl_build_link_set(struct nl_msg *m, const char *name, bool up, const char *alias);
+void nl_build_link_set_mac(struct nl_msg *m, const char *name, const uint8_t mac[6]);
+/* IFLA_MASTER; 0 detaches. */
+void nl_build_link_set_master(struct nl_msg *m, const char *name, int master_ifindex);
+void nl_build_link_set_mtu(struct nl_msg *m, const char *name, int mtu);
+/* RTM_GETLINK of one link, by name or (name NULL) by ifindex, without stats. */
+void nl_build_link_get(struct nl_msg *m, const char *name, int ifindex);
+
+/* RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, IFLA_LINKINFO of the kind. MTU and
+ * master go in only when set (> 0). -1 with err for a name that does not fit. */
+int nl_build_bridge(struct nl_msg *m, const char *name, int mtu, struct weft_err *err);
+int nl_build_vxlan(struct nl_msg *m, const struct nl_vxlan_spec *spec, struct weft_err *err);
+/* The pair, in one message: host end outside, container end in VETH_INFO_PEER
+ * (the kernel's word for the other end). Up and alias are a second message,
+ * nl_build_link_set (the kernel ignores an alias given at creation). */
+int nl_build_veth(struct nl_msg *m, const struct nl_veth_spec *spec, struct weft_err *err);
+
+/* ---- FDB and neighbours (nl_neigh.c) ---- */
+
+/* AF_BRIDGE, NTF_SELF, permanent: mac -> dst_ip on vxlan device ifindex.
+ * append: NLM_F_APPEND (flooding entries), else NLM_F_REPLACE. */
+void nl_build_fdb_add(struct nl_msg *m, int ifindex, const uint8_t mac[6], uint32_t dst_ip,
+                      bool append);
+void nl_build_fdb_del(struct nl_msg *m, int ifindex, const uint8_t mac[6], uint32_t dst_ip);
+/* What a bridge learned about mac on port_ifindex (NTF_MASTER). */
+void nl_build_bridge_fdb_del(struct nl_msg *m, int port_ifindex, const uint8_t mac[6]);
+/* AF_INET, permanent: ip -> mac on ifindex, replacing. */
+void nl_build_neigh_add(struct nl_msg *m, int ifindex, uint32_t ip, const uint8_t mac[6]);
+void nl_build_neigh_del(struct nl_msg *m, int ifindex, uint32_t ip);
+
+/* ---- reading (nl_socket.c) ---- */
+
+/* NLM_F_DUMP of type (RTM_GETLINK, RTM_GETNEIGH, ...) for family. */
+void nl_build_dump(struct nl_msg *m, uint16_t type, uint8_t family);
+
+#endif

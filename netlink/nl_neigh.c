@@ -1,0 +1,195 @@
+/*
+ * nl_neigh.c: FDB and neighbour entries, as iproute2's bridge/fdb.c and
+ * ip/ipneigh.c: the entries a vxlan device sends by (mac -> remote VTEP),
+ * the bridge's learned entries, the permanent IPv4 neighbours proxy ARP
+ * answers from, and listing what the kernel holds of them. Each nl_build_*
+ * fills a caller's buffer (see nl_build.h); the nl_* call beside it sends.
+ */
+#include "netlink/nl_internal.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <libmnl/libmnl.h>
+#include <linux/neighbour.h>
+#include <linux/rtnetlink.h>
+#include <stdio.h>
+#include <string.h>
+
+/* ---------- building ---------- */
+
+/* A neighbour message and its ndmsg, for the caller to fill. */
+static struct ndmsg *neigh_msg(struct nl_msg *m, uint16_t type, uint16_t flags, uint8_t family,
+                               int ifindex)
+{
+    nl_build_start(m, type, flags | NLM_F_ACK);
+    struct ndmsg *nd = mnl_nlmsg_put_extra_header(m->hdr, sizeof(*nd));
+    nd->ndm_family = family;
+    nd->ndm_ifindex = ifindex;
+    return nd;
+}
+
+static void fdb_msg(struct nl_msg *m, uint16_t type, uint16_t flags, int ifindex,
+                    const uint8_t mac[6], uint32_t dst_ip)
+{
+    struct ndmsg *nd = neigh_msg(m, type, flags, AF_BRIDGE, ifindex);
+    nd->ndm_flags = NTF_SELF;
+    nd->ndm_state = NUD_PERMANENT | NUD_NOARP;
+    mnl_attr_put(m->hdr, NDA_LLADDR, 6, mac);
+    mnl_attr_put(m->hdr, NDA_DST, 4, &dst_ip);
+}
+
+void nl_build_fdb_add(struct nl_msg *m, int ifindex, const uint8_t mac[6], uint32_t dst_ip,
+                      bool append)
+{
+    uint16_t flags = NLM_F_CREATE | (append ? NLM_F_APPEND : NLM_F_REPLACE);
+    fdb_msg(m, RTM_NEWNEIGH, flags, ifindex, mac, dst_ip);
+}
+
+void nl_build_fdb_del(struct nl_msg *m, int ifindex, const uint8_t mac[6], uint32_t dst_ip)
+{
+    fdb_msg(m, RTM_DELNEIGH, 0, ifindex, mac, dst_ip);
+}
+
+void nl_build_bridge_fdb_del(struct nl_msg *m, int port_ifindex, const uint8_t mac[6])
+{
+    struct ndmsg *nd = neigh_msg(m, RTM_DELNEIGH, 0, AF_BRIDGE, port_ifindex);
+    nd->ndm_flags = NTF_MASTER;
+    mnl_attr_put(m->hdr, NDA_LLADDR, 6, mac);
+}
+
+void nl_build_neigh_add(struct nl_msg *m, int ifindex, uint32_t ip, const uint8_t mac[6])
+{
+    struct ndmsg *nd = neigh_msg(m, RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_REPLACE, AF_INET, ifindex);
+    nd->ndm_state = NUD_PERMANENT;
+    mnl_attr_put(m->hdr, NDA_DST, 4, &ip);
+    mnl_attr_put(m->hdr, NDA_LLADDR, 6, mac);
+}
+
+void nl_build_neigh_del(struct nl_msg *m, int ifindex, uint32_t ip)
+{
+    struct ndmsg *nd = neigh_msg(m, RTM_DELNEIGH, 0, AF_INET, ifindex);
+    nd->ndm_state = NUD_PERMANENT;
+    mnl_attr_put(m->hdr, NDA_DST, 4, &ip);
+}
+
+/* ---------- sending ---------- */
+
+static void fdb_what(char *what, size_t n, const char *verb, const uint8_t mac[6], uint32_t dst)
+{
+    char dst_text[INET_ADDRSTRLEN];
+    inet_ntop(AF_INET, &dst, dst_text, sizeof(dst_text));
+    snprintf(what, n, "%s fdb %02x:%02x:%02x:%02x:%02x:%02x dst %s", verb, mac[0], mac[1], mac[2],
+             mac[3], mac[4], mac[5], dst_text);
+}
+
+int nl_fdb_add(struct nl *nl, int ifindex, const uint8_t mac[6], uint32_t dst_ip, bool append,
+               struct weft_err *err)
+{
+    struct nl_msg m;
+    nl_build_fdb_add(&m, ifindex, mac, dst_ip, append);
+    char what[96];
+    fdb_what(what, sizeof(what), "adding", mac, dst_ip);
+    /* Appending an entry that exists answers EEXIST: it is there, which is the goal. */
+    return nl_change(nl, &m, append ? EEXIST : 0, err, what);
+}
+
+int nl_fdb_del(struct nl *nl, int ifindex, const uint8_t mac[6], uint32_t dst_ip,
+               struct weft_err *err)
+{
+    struct nl_msg m;
+    nl_build_fdb_del(&m, ifindex, mac, dst_ip);
+    char what[96];
+    fdb_what(what, sizeof(what), "removing", mac, dst_ip);
+    return nl_change(nl, &m, ENOENT, err, what);
+}
+
+int nl_bridge_fdb_del(struct nl *nl, int port_ifindex, const uint8_t mac[6], struct weft_err *err)
+{
+    struct nl_msg m;
+    nl_build_bridge_fdb_del(&m, port_ifindex, mac);
+    char what[96];
+    snprintf(what, sizeof(what), "forgetting learned fdb %02x:%02x:%02x:%02x:%02x:%02x", mac[0],
+             mac[1], mac[2], mac[3], mac[4], mac[5]);
+    return nl_change(nl, &m, EOPNOTSUPP, err, what);
+}
+
+/* "adding neighbour 10.77.0.5" */
+static void neigh_what(char *what, size_t n, const char *verb, uint32_t ip)
+{
+    char ip_text[INET_ADDRSTRLEN];
+    inet_ntop(AF_INET, &ip, ip_text, sizeof(ip_text));
+    snprintf(what, n, "%s neighbour %s", verb, ip_text);
+}
+
+int nl_neigh_add(struct nl *nl, int ifindex, uint32_t ip, const uint8_t mac[6],
+                 struct weft_err *err)
+{
+    struct nl_msg m;
+    nl_build_neigh_add(&m, ifindex, ip, mac);
+    char what[64];
+    neigh_what(what, sizeof(what), "adding", ip);
+    return nl_change(nl, &m, 0, err, what);
+}
+
+int nl_neigh_del(struct nl *nl, int ifindex, uint32_t ip, struct weft_err *err)
+{
+    struct nl_msg m;
+    nl_build_neigh_del(&m, ifindex, ip);
+    char what[64];
+    neigh_what(what, sizeof(what), "removing", ip);
+    return nl_change(nl, &m, ENOENT, err, what);
+}
+
+/* ---------- listing ---------- */
+
+struct neigh_dump {
+    int ifindex;
+    nl_fdb_fn fdb_fn; /* one of these two */
+    nl_neigh_fn neigh_fn;
+    void *ctx;
+};
+
+static int neigh_attr_cb(const struct nlattr *attr, void *data)
+{
+    const struct nlattr **tb = data;
+    int type = mnl_attr_get_type(attr);
+    if (type == NDA_DST || type == NDA_LLADDR)
+        tb[type] = attr;
+    return MNL_CB_OK;
+}
+
+static int neigh_dump_msg_cb(const struct nlmsghdr *hdr, void *data)
+{
+    struct neigh_dump *d = data;
+    if (hdr->nlmsg_type != RTM_NEWNEIGH || mnl_nlmsg_get_payload_len(hdr) < sizeof(struct ndmsg))
+        return MNL_CB_OK;
+    const struct ndmsg *nd = mnl_nlmsg_get_payload(hdr);
+    if (nd->ndm_ifindex != d->ifindex)
+        return MNL_CB_OK;
+    const struct nlattr *tb[NDA_MAX + 1] = {0};
+    mnl_attr_parse(hdr, sizeof(struct ndmsg), neigh_attr_cb, tb);
+    /* Only IPv4 destinations and Ethernet addresses: anything else is not weft's. */
+    if (!tb[NDA_DST] || !tb[NDA_LLADDR] || mnl_attr_get_payload_len(tb[NDA_DST]) != 4 ||
+        mnl_attr_get_payload_len(tb[NDA_LLADDR]) != 6)
+        return MNL_CB_OK;
+    uint32_t ip;
+    memcpy(&ip, mnl_attr_get_payload(tb[NDA_DST]), 4);
+    const uint8_t *mac = mnl_attr_get_payload(tb[NDA_LLADDR]);
+    if (d->fdb_fn && nd->ndm_family == AF_BRIDGE && (nd->ndm_flags & NTF_SELF))
+        d->fdb_fn(d->ctx, mac, ip);
+    else if (d->neigh_fn && nd->ndm_family == AF_INET && (nd->ndm_state & NUD_PERMANENT))
+        d->neigh_fn(d->ctx, ip, mac);
+    return MNL_CB_OK;
+}
+
+int nl_fdb_list(struct nl *nl, int ifindex, nl_fdb_fn fn, void *ctx, struct weft_err *err)
+{
+    struct neigh_dump d = {.ifindex = ifindex, .fdb_fn = fn, .ctx = ctx};
+    return nl_dump(nl, RTM_GETNEIGH, AF_BRIDGE, neigh_dump_msg_cb, &d, err, "listing fdb entries");
+}
+
+int nl_neigh_list(struct nl *nl, int ifindex, nl_neigh_fn fn, void *ctx, struct weft_err *err)
+{
+    struct neigh_dump d = {.ifindex = ifindex, .neigh_fn = fn, .ctx = ctx};
+    return nl_dump(nl, RTM_GETNEIGH, AF_INET, neigh_dump_msg_cb, &d, err, "listing neighbours");
+}
