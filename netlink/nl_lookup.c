@@ -208,9 +208,12 @@ static int route_attr_cb(const struct nlattr *attr, void *data)
 static int route_msg_cb(const struct nlmsghdr *hdr, void *data)
 {
     struct route_search *s = data;
+    /* A message shorter than its header is skipped, never read past. */
+    if (s->found || hdr->nlmsg_type != RTM_NEWROUTE ||
+        mnl_nlmsg_get_payload_len(hdr) < sizeof(struct rtmsg))
+        return MNL_CB_OK;
     const struct rtmsg *rt = mnl_nlmsg_get_payload(hdr);
-    if (s->found || hdr->nlmsg_type != RTM_NEWROUTE || rt->rtm_family != AF_INET ||
-        rt->rtm_dst_len != 0 || rt->rtm_table != RT_TABLE_MAIN || rt->rtm_type != RTN_UNICAST)
+    if (rt->rtm_family != AF_INET || rt->rtm_dst_len != 0 || rt->rtm_table != RT_TABLE_MAIN || rt->rtm_type != RTN_UNICAST)
         return MNL_CB_OK;
     struct route_search candidate = {0};
     mnl_attr_parse(hdr, sizeof(*rt), route_attr_cb, &candidate);
@@ -243,8 +246,11 @@ static int addr_attr_cb(const struct nlattr *attr, void *data)
 static int addr_msg_cb(const struct nlmsghdr *hdr, void *data)
 {
     struct addr_search *s = data;
+    if (s->found || hdr->nlmsg_type != RTM_NEWADDR ||
+        mnl_nlmsg_get_payload_len(hdr) < sizeof(struct ifaddrmsg))
+        return MNL_CB_OK;
     const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(hdr);
-    if (s->found || hdr->nlmsg_type != RTM_NEWADDR || ifa->ifa_family != AF_INET)
+    if (ifa->ifa_family != AF_INET)
         return MNL_CB_OK;
     uint32_t local = 0;
     mnl_attr_parse(hdr, sizeof(*ifa), addr_attr_cb, &local);
