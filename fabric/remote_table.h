@@ -15,12 +15,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ipam/cidr.h"
+#include "common/addr.h"
 
 struct remote_entry {
     struct remote_entry *next, *prev; /* the list of all entries */
     struct remote_entry *hash_next;   /* the bucket's chain */
-    char subnet[CIDR_STR_MAX];
+    char subnet[ADDR_STR_MAX];
     bool is_peer;  /* a remote endpoint; false: a remote host's membership */
     uint32_t addr; /* the peer's address, or the member's VTEP (network order): the key */
     uint8_t mac[6];
@@ -45,8 +45,8 @@ struct remote_entry *remote_table_find(const struct remote_table *table, const c
                                        bool is_peer, uint32_t addr);
 /* A new zeroed entry with its key set, in the table; NULL when out of memory.
  * The caller has checked that the key is not present. */
-struct remote_entry *remote_table_add(struct remote_table *table, const char *subnet,
-                                      bool is_peer, uint32_t addr);
+struct remote_entry *remote_table_add(struct remote_table *table, const char *subnet, bool is_peer,
+                                      uint32_t addr);
 /* Unlinks and frees entry. */
 void remote_table_remove(struct remote_table *table, struct remote_entry *entry);
 

@@ -100,7 +100,7 @@ static void *proxy_main(void *arg)
             }
             int i = slot[k] % PAIRS_MAX;
             if (p->client[i] < 0)
-                continue; /* closed earlier in this pass */
+                continue;               /* closed earlier in this pass */
             if (slot[k] >= PAIRS_MAX) { /* etcd answered */
                 ssize_t got = read(p->upstream[i], buf, sizeof(buf));
                 if (got > 0 && p->swallow[i])
@@ -225,8 +225,8 @@ static void retried_create_counts_its_own_write(void **state)
     assert_null(existing.key);
 
     /* Someone else's value is still "taken", with its owner. */
-    assert_int_equal(etcd_create(direct, "/t/retry/create", "token-2", 0, &created, &existing, &err),
-                     0);
+    assert_int_equal(
+        etcd_create(direct, "/t/retry/create", "token-2", 0, &created, &existing, &err), 0);
     assert_false(created);
     assert_string_equal(existing.value, "token-1");
     etcd_kv_clear(&existing);
@@ -237,7 +237,7 @@ static void retried_allocation_keeps_one_address(void **state)
 {
     (void)state;
     const char *pool = "10.99.0.0/24";
-    char prefix[WEFT_KEY_MAX], out[CIDR_STR_MAX];
+    char prefix[WEFT_KEY_MAX], out[ADDR_STR_MAX];
     key_addr_prefix(prefix, pool);
     struct etcd *etcd = client_via_proxy();
     struct weft_err err;
@@ -250,7 +250,7 @@ static void retried_allocation_keeps_one_address(void **state)
     /* Without recognising its own write the retry took a second address and the
      * first stayed allocated to nobody. */
     assert_int_equal(kvs.count, 1);
-    char ip[CIDR_STR_MAX];
+    char ip[ADDR_STR_MAX];
     snprintf(ip, sizeof(ip), "%s", out);
     *strchr(ip, '/') = '\0';
     char want[WEFT_KEY_MAX];

@@ -151,14 +151,14 @@ static const struct own_case own_cases[] = {
 static void own_records_are_checked(void **state)
 {
     (void)state;
-    struct cidr subnet = {0x0a4d0000, 24};
+    struct ipv4_subnet subnet = {0x0a4d0000, 24};
     for (size_t i = 0; i < sizeof(own_cases) / sizeof(own_cases[0]); i++) {
         const struct own_case *c = &own_cases[i];
         struct weft_err err = {""};
         int rc;
         if (c->kind == 'n') {
             struct host_network_record rec;
-            struct cidr parsed;
+            struct ipv4_subnet parsed;
             rc = record_check_host_network(c->key, c->value, &rec, &parsed, &err);
         } else if (c->kind == 'e') {
             struct host_endpoint_record rec;
