@@ -2,10 +2,11 @@
  * remote_table.h: what this host knows of other hosts' endpoints (peers) and
  * overlay memberships (members), as learned from the store's watch.
  *
- * Owns the entries and a hash index on (subnet, kind, address), so a watch
- * event finds its entry in constant time however large the fabric (a 50-host
- * fabric of 100 endpoints each is 5 000 peers on every host). Entries are
- * also kept on one list, in no particular order, for walks over all of them.
+ * Owns the entries and a hash index (common/hash.h) on (subnet, kind, address),
+ * so a watch event finds its entry in constant time however large the fabric
+ * (a 50-host fabric of 100 endpoints each is 5 000 peers on every host).
+ * Entries are also kept on one list, in no particular order, for walks over
+ * all of them.
  * Callers: fabric.c only, under its lock. Not thread-safe by itself.
  */
 #ifndef WEFT_REMOTE_TABLE_H
@@ -16,10 +17,11 @@
 #include <stdint.h>
 
 #include "common/addr.h"
+#include "common/hash.h"
 
 struct remote_entry {
     struct remote_entry *next, *prev; /* the list of all entries */
-    struct remote_entry *hash_next;   /* the bucket's chain */
+    struct hash_node node;            /* in the table's index */
     char subnet[ADDR_STR_MAX];
     bool is_peer;  /* a remote endpoint; false: a remote host's membership */
     uint32_t addr; /* the peer's address, or the member's VTEP (network order): the key */
@@ -30,8 +32,7 @@ struct remote_entry {
 };
 
 struct remote_table {
-    struct remote_entry **buckets;
-    size_t bucket_count; /* a power of two */
+    struct hash index;
     size_t count;
     struct remote_entry *head;
 };

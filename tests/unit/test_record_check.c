@@ -225,7 +225,7 @@ static void refused_records_are_news_once_per_revision(void **state)
     rejected_records_mark_stale(&set);
     assert_false(rejected_records_note(&set, "k1", 11));
     rejected_records_drop_stale(&set);
-    assert_int_equal(set.count, 1);
+    assert_int_equal(rejected_records_count(&set), 1);
     assert_true(rejected_records_note(&set, "k2", 20));
     /* Growth keeps every key. */
     char key[32];
@@ -237,7 +237,7 @@ static void refused_records_are_news_once_per_revision(void **state)
         snprintf(key, sizeof(key), "key-%d", i);
         assert_false(rejected_records_note(&set, key, i));
     }
-    assert_int_equal(set.count, 1002);
+    assert_int_equal(rejected_records_count(&set), 1002);
     rejected_records_clear(&set);
 }
 
