@@ -100,7 +100,7 @@ static void *proxy_main(void *arg)
             }
             int i = slot[k] % PAIRS_MAX;
             if (p->client[i] < 0)
-                continue;               /* closed earlier in this pass */
+                continue; /* closed earlier in this pass */
             if (slot[k] >= PAIRS_MAX) { /* etcd answered */
                 ssize_t got = read(p->upstream[i], buf, sizeof(buf));
                 if (got > 0 && p->swallow[i])
@@ -225,8 +225,8 @@ static void retried_create_counts_its_own_write(void **state)
     assert_null(existing.key);
 
     /* Someone else's value is still "taken", with its owner. */
-    assert_int_equal(
-        etcd_create(direct, "/t/retry/create", "token-2", 0, &created, &existing, &err), 0);
+    assert_int_equal(etcd_create(direct, "/t/retry/create", "token-2", 0, &created, &existing, &err),
+                     0);
     assert_false(created);
     assert_string_equal(existing.value, "token-1");
     etcd_kv_clear(&existing);
