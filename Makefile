@@ -103,7 +103,7 @@ FUZZ_SECONDS ?= 600
 FUZZ_FLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -g -O1
 # fabric/ and ipam/ipam.c are replaced by tests/fuzz/fake_domain.c, so valid requests
 # run into answer building without a kernel or a store.
-FUZZ_SRCS := $(wildcard common/*.c driver/*.c) ipam/cidr.c tests/fuzz/fake_domain.c
+FUZZ_SRCS := $(wildcard common/*.c driver/*.c) tests/fuzz/fake_domain.c
 $(BUILD)/fuzz_requests: tests/fuzz/fuzz_requests.c $(FUZZ_SRCS) $(HDRS) tests/fuzz/fake_domain.h
 	@mkdir -p $(dir $@)
 	clang $(WEFT_CFLAGS) $(FUZZ_FLAGS) $< $(FUZZ_SRCS) -o $@ $(PKG_LIBS)

@@ -1,7 +1,9 @@
 /*
  * http.c: the HTTP side of the plugin socket (http.h). Owns the socket file,
  * the libmicrohttpd daemon and the per-request body buffer; every call's
- * meaning is driver_handle's. Callers: daemon/main.c, tests.
+ * meaning is driver_handle's, and a refusal's words are encoded by
+ * driver_error_answer, so this file knows HTTP but not JSON. Callers:
+ * daemon/main.c, tests.
  *
  * One thread per connection: IPAM calls wait on etcd, and a slow one must not
  * hold up the others (fabric serializes domain calls itself).
@@ -10,7 +12,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <jansson.h>
 #include <limits.h>
 #include <microhttpd.h>
 #include <stdarg.h>
@@ -54,7 +55,7 @@ struct call {
 
 static enum MHD_Result reply(struct MHD_Connection *conn, int status, char *body)
 {
-    static char oom[] = "{\"Err\":\"out of memory\"}";
+    static char oom[] = DRIVER_OOM_ANSWER;
     struct MHD_Response *resp;
     if (body) {
         resp = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
@@ -88,11 +89,10 @@ static enum MHD_Result reply_error(struct MHD_Connection *conn, struct call *cal
             *p = '?';
     }
     log_info("plugin call refused", "status=%d err=\"%s\"", status, msg);
-    json_t *obj = json_pack("{s:s}", "Err", msg);
-    char *body = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
-    json_decref(obj);
+    struct driver_response answer;
+    driver_error_answer(status, msg, &answer);
     call->replied = true;
-    return reply(conn, status, body);
+    return reply(conn, answer.status, answer.body);
 }
 
 static int append(struct call *call, const char *data, size_t n)

@@ -19,7 +19,7 @@
 #include "daemon/http.h"
 #include "driver/api.h"
 #include "fabric/fabric.h"
-#include "ipam/cidr.h"
+#include "common/addr.h"
 #include "netlink/nl.h"
 #include "store/etcd.h"
 
@@ -132,7 +132,7 @@ static int parse_daemon_options(int argc, char **argv, struct daemon_options *op
 }
 
 /* Finds the VTEP address (flag or default route) and the MTU of its interface. */
-static int find_underlay(const struct daemon_options *opts, char host[CIDR_STR_MAX], int *mtu,
+static int find_underlay(const struct daemon_options *opts, char host[ADDR_STR_MAX], int *mtu,
                          struct weft_err *err)
 {
     struct nl *nl;
@@ -142,7 +142,7 @@ static int find_underlay(const struct daemon_options *opts, char host[CIDR_STR_M
     uint32_t ip_host_order, ip;
     char ifname[IF_NAMESIZE] = "";
     if (opts->advertise) {
-        if (cidr_parse_ip(opts->advertise, &ip_host_order, err) < 0) {
+        if (ipv4_parse(opts->advertise, &ip_host_order, err) < 0) {
             weft_err_wrap(err, "--advertise");
             goto out;
         }
@@ -155,7 +155,7 @@ static int find_underlay(const struct daemon_options *opts, char host[CIDR_STR_M
         weft_err_wrap(err, "cannot choose an advertise address (pass --advertise ADDR)");
         goto out;
     }
-    cidr_format_ip(ntohl(ip), host);
+    ipv4_format(ntohl(ip), host);
     if (nl_link_get_mtu(nl, ifname, mtu, err) < 0)
         goto out;
     rc = 0;
@@ -167,7 +167,7 @@ out:
 static int run_daemon(const struct daemon_options *opts)
 {
     struct weft_err err = {""};
-    char host[CIDR_STR_MAX];
+    char host[ADDR_STR_MAX];
     int underlay_mtu = 0;
     struct etcd *etcd = NULL;
     struct fabric *fabric = NULL;

@@ -3,7 +3,10 @@
  *
  * Owns the JSON side of every NetworkDriver and IpamDriver call: parsing and
  * validating requests, calling fabric/ or ipam/, and writing the answer.
- * Handlers are thin; no domain logic lives here. Callers: daemon/http.c.
+ * Handlers are thin; no domain logic lives here. Also the one encoder of
+ * Docker's error answer ({"Err": "..."}), so the HTTP server refuses calls
+ * in the same shape without knowing JSON. Callers: daemon/http.c, tests.
+ * Thread-safe: calls may run at once (the domain serializes itself).
  */
 #ifndef WEFT_DRIVER_API_H
 #define WEFT_DRIVER_API_H
@@ -32,5 +35,15 @@ struct driver_response {
  * bad input becomes a 500 with {"Err": "..."}; an unknown path a 404. */
 void driver_handle(struct driver_ctx *ctx, const char *path, const char *body, size_t body_len,
                    struct driver_response *out);
+
+/* The answer to send when no answer could be allocated (with status 500). */
+#define DRIVER_OOM_ANSWER "{\"Err\":\"out of memory\"}"
+
+/* Docker's error answer, {"Err": msg} with status, for refusals decided
+ * before a call reaches driver_handle (its HTTP method, its body's size).
+ * Control and non-ASCII bytes of msg become '?', so the answer always encodes.
+ * out->body is malloc'd: DRIVER_OOM_ANSWER when encoding runs out of memory,
+ * NULL only when even that copy fails. */
+void driver_error_answer(int status, const char *msg, struct driver_response *out);
 
 #endif

@@ -162,16 +162,23 @@ static void sanitize(char *text, bool for_log)
     }
 }
 
-static void answer_error(struct driver_response *out, int status, const char *path,
-                         struct weft_err *err)
+void driver_error_answer(int status, const char *msg, struct driver_response *out)
 {
-    sanitize(err->msg, false);
-    json_t *obj = json_pack("{s:s}", "Err", err->msg);
+    char text[WEFT_ERR_MAX];
+    snprintf(text, sizeof(text), "%s", msg ? msg : "");
+    sanitize(text, false);
+    json_t *obj = json_pack("{s:s}", "Err", text);
     out->status = status;
     out->body = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
     json_decref(obj);
     if (!out->body)
-        out->body = strdup("{\"Err\":\"out of memory\"}");
+        out->body = strdup(DRIVER_OOM_ANSWER);
+}
+
+static void answer_error(struct driver_response *out, int status, const char *path,
+                         struct weft_err *err)
+{
+    driver_error_answer(status, err->msg, out);
     char shown_path[128];
     snprintf(shown_path, sizeof(shown_path), "%s", path);
     sanitize(shown_path, true);

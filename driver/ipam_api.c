@@ -31,7 +31,7 @@ int handle_ipam_pool_request(struct driver_ctx *ctx, const json_t *req, json_t *
                              struct weft_err *err)
 {
     (void)ctx;
-    char requested[CIDR_STR_MAX], pool_id[CIDR_STR_MAX];
+    char requested[ADDR_STR_MAX], pool_id[ADDR_STR_MAX];
     if (request_pool(req, requested, err) < 0 || ipam_request_pool(requested, pool_id, err) < 0)
         return -1;
     return driver_answer(json_pack("{s:s, s:s, s:{}}", "PoolID", pool_id, "Pool", pool_id, "Data"),
@@ -44,7 +44,7 @@ int handle_ipam_pool_release(struct driver_ctx *ctx, const json_t *req, json_t *
     (void)ctx;
     /* Addresses outlive the pool on this host: other hosts may still use the
      * overlay, and the gateway is released by its own ReleaseAddress. */
-    char pool_id[CIDR_STR_MAX];
+    char pool_id[ADDR_STR_MAX];
     if (request_release_pool(req, pool_id, err) < 0)
         return -1;
     return driver_answer(json_object(), answer, err);
@@ -54,7 +54,7 @@ int handle_ipam_address_request(struct driver_ctx *ctx, const json_t *req, json_
                                 struct weft_err *err)
 {
     struct request_address r;
-    char address[CIDR_STR_MAX];
+    char address[ADDR_STR_MAX];
     if (request_address(req, &r, err) < 0 || driver_need_etcd(ctx, err) < 0 ||
         ipam_request_address(ctx->etcd, r.pool_id, ctx->host, r.address, r.gateway, address, err) <
             0)

@@ -51,7 +51,7 @@ int handle_endpoint_create(struct driver_ctx *ctx, const json_t *req, json_t **a
     if (spec.has_mac)
         return driver_answer(json_pack("{s:{}}", "Interface"), answer, err);
     char text[18];
-    cidr_format_mac(mac, text);
+    mac_format(mac, text);
     return driver_answer(json_pack("{s:{s:s}}", "Interface", "MacAddress", text), answer, err);
 }
 

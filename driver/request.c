@@ -196,13 +196,13 @@ static int parse_ipv4_data(const json_t *req, struct fabric_network_spec *out, s
         return weft_errf(err, "weft networks have one IPv4 subnet, this request has %zu", n);
 
     const json_t *entry = json_array_get(data, 0);
-    char pool[CIDR_STR_MAX];
+    char pool[ADDR_STR_MAX];
     if (get_string(entry, "Pool", true, pool, sizeof(pool), err) < 0)
         return -1;
-    struct cidr subnet;
-    if (cidr_parse_subnet(pool, &subnet, err) < 0)
+    struct ipv4_subnet subnet;
+    if (ipv4_subnet_parse(pool, &subnet, err) < 0)
         return -1;
-    cidr_format_subnet(&subnet, out->subnet);
+    ipv4_subnet_format(&subnet, out->subnet);
     return 0;
 }
 
@@ -246,7 +246,7 @@ int request_endpoint_create(const json_t *req, struct fabric_endpoint_spec *out,
     if (!iface)
         return weft_errf(err, "weft needs an IPv4 address for every endpoint");
 
-    char text[CIDR_STR_MAX];
+    char text[ADDR_STR_MAX];
     if (get_string(iface, "AddressIPv6", false, text, sizeof(text), err) < 0)
         return -1;
     if (text[0])
@@ -255,7 +255,7 @@ int request_endpoint_create(const json_t *req, struct fabric_endpoint_spec *out,
         return -1;
     if (!text[0])
         return weft_errf(err, "weft needs an IPv4 address for every endpoint");
-    if (cidr_parse_ip_prefix(text, &out->ip, &out->prefix_len, err) < 0)
+    if (ipv4_parse_with_prefix(text, &out->ip, &out->prefix_len, err) < 0)
         return -1;
     /* The prefix is the network's, and weft subnets are /8 to /30: anything else
      * (fabric would read /0 as "the network's") is not from Docker. */
@@ -266,7 +266,7 @@ int request_endpoint_create(const json_t *req, struct fabric_endpoint_spec *out,
     if (get_string(iface, "MacAddress", false, text, sizeof(text), err) < 0)
         return -1;
     if (text[0]) {
-        if (cidr_parse_mac(text, out->mac, err) < 0)
+        if (mac_parse(text, out->mac, err) < 0)
             return -1;
         out->has_mac = true;
     }
@@ -283,14 +283,14 @@ int request_ids(const json_t *req, char network_id[FABRIC_ID_MAX], char endpoint
     return 0;
 }
 
-int request_pool(const json_t *req, char pool[CIDR_STR_MAX], struct weft_err *err)
+int request_pool(const json_t *req, char pool[ADDR_STR_MAX], struct weft_err *err)
 {
     bool v6;
     if (get_bool(req, "V6", &v6, err) < 0)
         return -1;
     if (v6)
         return weft_errf(err, MSG_NO_IPV6);
-    char text[CIDR_STR_MAX];
+    char text[ADDR_STR_MAX];
     if (get_string(req, "SubPool", false, text, sizeof(text), err) < 0)
         return -1;
     if (text[0])
@@ -302,26 +302,26 @@ int request_pool(const json_t *req, char pool[CIDR_STR_MAX], struct weft_err *er
     char space[64];
     if (get_string(req, "AddressSpace", false, space, sizeof(space), err) < 0)
         return -1;
-    return get_string(req, "Pool", false, pool, CIDR_STR_MAX, err);
+    return get_string(req, "Pool", false, pool, ADDR_STR_MAX, err);
 }
 
 /* PoolID is the canonical subnet ipam/ handed out. */
-static int get_pool_id(const json_t *req, char pool_id[CIDR_STR_MAX], struct weft_err *err)
+static int get_pool_id(const json_t *req, char pool_id[ADDR_STR_MAX], struct weft_err *err)
 {
-    if (get_string(req, "PoolID", true, pool_id, CIDR_STR_MAX, err) < 0)
+    if (get_string(req, "PoolID", true, pool_id, ADDR_STR_MAX, err) < 0)
         return -1;
-    struct cidr subnet;
-    if (cidr_parse_subnet(pool_id, &subnet, err) < 0)
+    struct ipv4_subnet subnet;
+    if (ipv4_subnet_parse(pool_id, &subnet, err) < 0)
         return weft_err_wrap(err, "PoolID");
-    cidr_format_subnet(&subnet, pool_id);
+    ipv4_subnet_format(&subnet, pool_id);
     return 0;
 }
 
 /* A plain IP (Docker sends no prefix in IPAM requests); written back canonical. */
-static int get_address(const json_t *req, bool required, char address[CIDR_STR_MAX],
+static int get_address(const json_t *req, bool required, char address[ADDR_STR_MAX],
                        struct weft_err *err)
 {
-    if (get_string(req, "Address", required, address, CIDR_STR_MAX, err) < 0)
+    if (get_string(req, "Address", required, address, ADDR_STR_MAX, err) < 0)
         return -1;
     if (!address[0]) {
         if (required)
@@ -329,9 +329,9 @@ static int get_address(const json_t *req, bool required, char address[CIDR_STR_M
         return 0;
     }
     uint32_t ip;
-    if (cidr_parse_ip(address, &ip, err) < 0)
+    if (ipv4_parse(address, &ip, err) < 0)
         return -1;
-    cidr_format_ip(ip, address);
+    ipv4_format(ip, address);
     return 0;
 }
 
@@ -360,7 +360,7 @@ int request_release_address(const json_t *req, struct request_address *out, stru
     return get_address(req, true, out->address, err);
 }
 
-int request_release_pool(const json_t *req, char pool_id[CIDR_STR_MAX], struct weft_err *err)
+int request_release_pool(const json_t *req, char pool_id[ADDR_STR_MAX], struct weft_err *err)
 {
     return get_pool_id(req, pool_id, err);
 }

@@ -15,11 +15,11 @@
 
 #include "common/err.h"
 #include "fabric/fabric.h"
-#include "ipam/cidr.h"
+#include "common/addr.h"
 
 #define REQUEST_MTU_MIN 576
 #define REQUEST_MTU_MAX 9000
-/* An endpoint's prefix is its network's; weft subnets range /8 to /30 (ipam/cidr.h). */
+/* An endpoint's prefix is its network's; weft subnets range /8 to /30 (common/addr.h). */
 #define REQUEST_PREFIX_MIN 8
 #define REQUEST_PREFIX_MAX 30
 
@@ -36,11 +36,11 @@ int request_ids(const json_t *req, char network_id[FABRIC_ID_MAX], char endpoint
                 struct weft_err *err);
 
 /* IpamDriver.RequestPool: the requested pool text, still to be validated by ipam/. */
-int request_pool(const json_t *req, char pool[CIDR_STR_MAX], struct weft_err *err);
+int request_pool(const json_t *req, char pool[ADDR_STR_MAX], struct weft_err *err);
 
 struct request_address {
-    char pool_id[CIDR_STR_MAX]; /* canonical subnet */
-    char address[CIDR_STR_MAX]; /* plain IP, "" for any */
+    char pool_id[ADDR_STR_MAX]; /* canonical subnet */
+    char address[ADDR_STR_MAX]; /* plain IP, "" for any */
     bool gateway;
 };
 /* IpamDriver.RequestAddress. */
@@ -48,6 +48,6 @@ int request_address(const json_t *req, struct request_address *out, struct weft_
 /* IpamDriver.ReleaseAddress: the address is required. */
 int request_release_address(const json_t *req, struct request_address *out, struct weft_err *err);
 /* IpamDriver.ReleasePool. */
-int request_release_pool(const json_t *req, char pool_id[CIDR_STR_MAX], struct weft_err *err);
+int request_release_pool(const json_t *req, char pool_id[ADDR_STR_MAX], struct weft_err *err);
 
 #endif

@@ -26,6 +26,7 @@
 #include "fabric/rejected_records.h"
 #include "fabric/remote_table.h"
 #include "fabric/stale_sweep.h"
+#include "ipam/cidr.h" /* transitional: old names of common/addr.h */
 #include "ipam/ipam.h"
 #include "netlink/nl.h"
 #include "store/keys.h"

@@ -19,7 +19,7 @@
 #include <stdint.h>
 
 #include "common/err.h"
-#include "ipam/cidr.h"
+#include "common/addr.h"
 #include "store/etcd.h"
 
 #define FABRIC_ID_MAX 65 /* Docker IDs are 64 hex chars */
@@ -41,7 +41,7 @@ void fabric_close(struct fabric *fabric);
 
 struct fabric_network_spec {
     char network_id[FABRIC_ID_MAX];
-    char subnet[CIDR_STR_MAX]; /* canonical pool from weft IPAM */
+    char subnet[ADDR_STR_MAX]; /* canonical pool from weft IPAM */
     uint32_t vni;              /* 0: the overlay's, or allocate one */
     int mtu;                   /* 0: underlay MTU minus VXLAN overhead */
 };
@@ -75,9 +75,9 @@ int fabric_leave(struct fabric *fabric, const char *network_id, const char *endp
 
 /* What EndpointOperInfo shows in docker inspect. */
 struct fabric_endpoint_info {
-    char ip[CIDR_STR_MAX];
+    char ip[ADDR_STR_MAX];
     char mac[18];
-    char vtep[CIDR_STR_MAX];
+    char vtep[ADDR_STR_MAX];
     char bridge[IF_NAMESIZE];
     char vxlan[IF_NAMESIZE];
     uint32_t vni;

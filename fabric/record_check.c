@@ -15,9 +15,9 @@
 static int parse_vtep(const char *text, uint32_t *vtep, struct weft_err *err)
 {
     uint32_t ip;
-    if (cidr_parse_ip(text, &ip, err) < 0)
+    if (ipv4_parse(text, &ip, err) < 0)
         return weft_err_wrap(err, "VTEP");
-    if (!cidr_is_unicast(ip))
+    if (!ipv4_is_unicast(ip))
         return weft_errf(err, "VTEP %s is not a unicast host address", text);
     *vtep = htonl(ip);
     return 0;
@@ -25,16 +25,16 @@ static int parse_vtep(const char *text, uint32_t *vtep, struct weft_err *err)
 
 int record_check_key(const char *key, struct fabric_record *rec, struct weft_err *err)
 {
-    char kind[16], name[CIDR_STR_MAX];
+    char kind[16], name[ADDR_STR_MAX];
     memset(rec, 0, sizeof(*rec));
     if (key_parse_fabric(key, rec->subnet, sizeof(rec->subnet), kind, sizeof(kind), name,
                          sizeof(name)) < 0)
         return weft_errf(err, "not a key weft writes");
-    struct cidr subnet;
-    char canonical[CIDR_STR_MAX];
-    if (cidr_parse_subnet(rec->subnet, &subnet, err) < 0)
+    struct ipv4_subnet subnet;
+    char canonical[ADDR_STR_MAX];
+    if (ipv4_subnet_parse(rec->subnet, &subnet, err) < 0)
         return weft_err_wrap(err, "overlay subnet in the key");
-    cidr_format_subnet(&subnet, canonical);
+    ipv4_subnet_format(&subnet, canonical);
     if (strcmp(canonical, rec->subnet) != 0)
         return weft_errf(err, "overlay subnet %s in the key is not written as weft writes it",
                          rec->subnet);
@@ -42,9 +42,9 @@ int record_check_key(const char *key, struct fabric_record *rec, struct weft_err
     if (!rec->is_peer)
         return parse_vtep(name, &rec->addr, err);
     uint32_t ip;
-    if (cidr_parse_ip(name, &ip, err) < 0)
+    if (ipv4_parse(name, &ip, err) < 0)
         return weft_err_wrap(err, "peer address in the key");
-    if (!cidr_contains(&subnet, ip) || cidr_is_reserved(&subnet, ip))
+    if (!ipv4_subnet_contains(&subnet, ip) || ipv4_subnet_is_reserved(&subnet, ip))
         return weft_errf(err, "peer address %s is not a host address of %s", name, rec->subnet);
     rec->addr = htonl(ip);
     return 0;
@@ -55,7 +55,8 @@ int record_check_body(const char *value, struct fabric_record *rec, struct weft_
     if (!rec->is_peer) {
         struct member_record member;
         uint32_t vtep;
-        if (member_record_decode(value, &member, err) < 0 || parse_vtep(member.vtep, &vtep, err) < 0)
+        if (member_record_decode(value, &member, err) < 0 ||
+            parse_vtep(member.vtep, &vtep, err) < 0)
             return -1;
         if (vtep != rec->addr)
             return weft_errf(err, "member body names VTEP %s, its key another", member.vtep);
@@ -66,11 +67,11 @@ int record_check_body(const char *value, struct fabric_record *rec, struct weft_
     uint32_t ip;
     if (peer_record_decode(value, &peer, err) < 0)
         return -1;
-    if (cidr_parse_ip(peer.ip, &ip, err) < 0)
+    if (ipv4_parse(peer.ip, &ip, err) < 0)
         return weft_err_wrap(err, "peer address in the body");
     if (htonl(ip) != rec->addr)
         return weft_errf(err, "peer body names address %s, its key another", peer.ip);
-    if (cidr_parse_mac(peer.mac, rec->mac, err) < 0 || parse_vtep(peer.vtep, &rec->vtep, err) < 0)
+    if (mac_parse(peer.mac, rec->mac, err) < 0 || parse_vtep(peer.vtep, &rec->vtep, err) < 0)
         return -1;
     return 0;
 }
@@ -90,20 +91,20 @@ static int check_mtu(int mtu, struct weft_err *err)
 }
 
 int record_check_host_network(const char *key, const char *value, struct host_network_record *rec,
-                              struct cidr *subnet, struct weft_err *err)
+                              struct ipv4_subnet *subnet, struct weft_err *err)
 {
     if (host_network_record_decode(value, rec, err) < 0)
         return -1;
     if (!key_names(key, rec->network_id))
         return weft_errf(err, "network record names another network than its key");
-    if (cidr_parse_subnet(rec->subnet, subnet, err) < 0)
+    if (ipv4_subnet_parse(rec->subnet, subnet, err) < 0)
         return weft_err_wrap(err, "network record subnet");
     if (rec->vni == 0 || rec->vni > FABRIC_VNI_MAX)
         return weft_errf(err, "network record VNI %u out of range", (unsigned)rec->vni);
     return check_mtu(rec->mtu, err);
 }
 
-int record_check_host_endpoint(const char *key, const char *value, const struct cidr *subnet,
+int record_check_host_endpoint(const char *key, const char *value, const struct ipv4_subnet *subnet,
                                struct host_endpoint_record *rec, uint32_t *ip, int *prefix_len,
                                uint8_t mac[6], struct weft_err *err)
 {
@@ -111,12 +112,12 @@ int record_check_host_endpoint(const char *key, const char *value, const struct 
         return -1;
     if (!key_names(key, rec->endpoint_id))
         return weft_errf(err, "endpoint record names another endpoint than its key");
-    if (cidr_parse_ip_prefix(rec->ip, ip, prefix_len, err) < 0)
+    if (ipv4_parse_with_prefix(rec->ip, ip, prefix_len, err) < 0)
         return weft_err_wrap(err, "endpoint record address");
-    if (*prefix_len != subnet->prefix_len || !cidr_contains(subnet, *ip) ||
-        cidr_is_reserved(subnet, *ip))
+    if (*prefix_len != subnet->prefix_len || !ipv4_subnet_contains(subnet, *ip) ||
+        ipv4_subnet_is_reserved(subnet, *ip))
         return weft_errf(err, "endpoint address %s is not a host address of its network", rec->ip);
-    if (cidr_parse_mac(rec->mac, mac, err) < 0)
+    if (mac_parse(rec->mac, mac, err) < 0)
         return -1;
     /* "" is a record from before spares: the pair is named after the endpoint. */
     size_t len = strlen(rec->ifname);

@@ -19,12 +19,12 @@
 #include <stdint.h>
 
 #include "common/err.h"
-#include "ipam/cidr.h"
+#include "common/addr.h"
 #include "store/records.h"
 
 /* A fabric/ record as the remote table holds it. Addresses in network order. */
 struct fabric_record {
-    char subnet[CIDR_STR_MAX]; /* canonical, "10.77.0.0/24" */
+    char subnet[ADDR_STR_MAX]; /* canonical, "10.77.0.0/24" */
     bool is_peer;              /* false: a member */
     uint32_t addr;             /* from the key: the peer's address, or the member's VTEP */
     uint8_t mac[6];            /* peers; from the body */
@@ -45,10 +45,10 @@ int record_check_body(const char *value, struct fabric_record *rec, struct weft_
  */
 /* A hosts/<host>/networks/<nid> record: fills rec and subnet. */
 int record_check_host_network(const char *key, const char *value, struct host_network_record *rec,
-                              struct cidr *subnet, struct weft_err *err);
+                              struct ipv4_subnet *subnet, struct weft_err *err);
 /* A hosts/<host>/endpoints/<eid> record of a network on subnet: fills rec, ip
  * (host order), prefix_len and mac. */
-int record_check_host_endpoint(const char *key, const char *value, const struct cidr *subnet,
+int record_check_host_endpoint(const char *key, const char *value, const struct ipv4_subnet *subnet,
                                struct host_endpoint_record *rec, uint32_t *ip, int *prefix_len,
                                uint8_t mac[6], struct weft_err *err);
 /* An overlays/<sk> record of subnet: fills rec. */

@@ -2,7 +2,8 @@
  * rejected_records.h: the fabric/ records this host refused, so each is logged
  * (and counted) once rather than on every listing of the store.
  *
- * Owns a set of keys with the revision at which each was refused. A record
+ * Owns a set of keys (indexed by common/hash.h) with the revision at which each
+ * was refused. A record
  * written again (a new revision) is news again; one deleted or replaced by a good
  * record is forgotten. Like the remote table it follows listings: entries are
  * marked stale when one begins and those not seen again are dropped when it ends.
@@ -15,12 +16,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct rejected_record;
+#include "common/hash.h"
 
 struct rejected_records {
-    struct rejected_record **buckets;
-    size_t bucket_count; /* a power of two */
-    size_t count;
+    struct hash index; /* of struct rejected_record, private to rejected_records.c */
 };
 
 /* An empty set. Returns -1 when out of memory. */
@@ -34,5 +33,7 @@ bool rejected_records_note(struct rejected_records *set, const char *key, int64_
 void rejected_records_forget(struct rejected_records *set, const char *key);
 void rejected_records_mark_stale(struct rejected_records *set);
 void rejected_records_drop_stale(struct rejected_records *set);
+/* How many keys are noted. */
+size_t rejected_records_count(const struct rejected_records *set);
 
 #endif

@@ -1,7 +1,6 @@
 /*
- * remote_table.c: remote peers and members with a chained hash index (see
- * remote_table.h). The index doubles when entries outnumber buckets, so a
- * lookup stays at about one comparison whatever the fabric's size.
+ * remote_table.c: remote peers and members on a list, indexed by common/hash
+ * (see remote_table.h).
  */
 #include "fabric/remote_table.h"
 
@@ -10,32 +9,32 @@
 
 #define INITIAL_BUCKETS 256
 
+struct remote_key {
+    const char *subnet;
+    bool is_peer;
+    uint32_t addr;
+};
+
 /* FNV-1a over the subnet text, the kind and the address. */
-static size_t key_hash(const char *subnet, bool is_peer, uint32_t addr)
+static uint32_t key_hash(const struct remote_key *k)
 {
-    uint32_t h = 2166136261u;
-    for (const char *p = subnet; *p; p++)
-        h = (h ^ (uint8_t)*p) * 16777619u;
-    h = (h ^ (is_peer ? 1u : 2u)) * 16777619u;
-    for (int shift = 0; shift < 32; shift += 8)
-        h = (h ^ ((addr >> shift) & 0xff)) * 16777619u;
-    return h;
+    uint8_t kind = k->is_peer ? 1 : 2;
+    uint32_t h = hash_string(HASH_SEED, k->subnet);
+    h = hash_bytes(h, &kind, 1);
+    return hash_bytes(h, &k->addr, sizeof(k->addr));
 }
 
-static struct remote_entry **bucket_of(const struct remote_table *t, const char *subnet,
-                                       bool is_peer, uint32_t addr)
+static bool key_match(const struct hash_node *node, const void *key)
 {
-    return &t->buckets[key_hash(subnet, is_peer, addr) & (t->bucket_count - 1)];
+    const struct remote_entry *e = HASH_ENTRY(node, const struct remote_entry, node);
+    const struct remote_key *k = key;
+    return e->addr == k->addr && e->is_peer == k->is_peer && strcmp(e->subnet, k->subnet) == 0;
 }
 
 int remote_table_init(struct remote_table *t)
 {
     memset(t, 0, sizeof(*t));
-    t->buckets = calloc(INITIAL_BUCKETS, sizeof(*t->buckets));
-    if (!t->buckets)
-        return -1;
-    t->bucket_count = INITIAL_BUCKETS;
-    return 0;
+    return hash_init(&t->index, INITIAL_BUCKETS, key_match) < 0 ? -1 : 0;
 }
 
 void remote_table_clear(struct remote_table *t)
@@ -46,41 +45,21 @@ void remote_table_clear(struct remote_table *t)
         free(e);
         e = next;
     }
-    free(t->buckets);
+    hash_fini(&t->index);
     memset(t, 0, sizeof(*t));
 }
 
 struct remote_entry *remote_table_find(const struct remote_table *t, const char *subnet,
                                        bool is_peer, uint32_t addr)
 {
-    for (struct remote_entry *e = *bucket_of(t, subnet, is_peer, addr); e; e = e->hash_next)
-        if (e->addr == addr && e->is_peer == is_peer && strcmp(e->subnet, subnet) == 0)
-            return e;
-    return NULL;
-}
-
-/* Rehashes into twice the buckets; on failure the table keeps its old index. */
-static void grow(struct remote_table *t)
-{
-    size_t count = t->bucket_count * 2;
-    struct remote_entry **buckets = calloc(count, sizeof(*buckets));
-    if (!buckets)
-        return;
-    for (struct remote_entry *e = t->head; e; e = e->next) {
-        struct remote_entry **b = &buckets[key_hash(e->subnet, e->is_peer, e->addr) & (count - 1)];
-        e->hash_next = *b;
-        *b = e;
-    }
-    free(t->buckets);
-    t->buckets = buckets;
-    t->bucket_count = count;
+    struct remote_key k = {subnet, is_peer, addr};
+    struct hash_node *n = hash_find(&t->index, key_hash(&k), &k);
+    return n ? HASH_ENTRY(n, struct remote_entry, node) : NULL;
 }
 
 struct remote_entry *remote_table_add(struct remote_table *t, const char *subnet, bool is_peer,
                                       uint32_t addr)
 {
-    if (t->count >= t->bucket_count)
-        grow(t);
     struct remote_entry *e = calloc(1, sizeof(*e));
     if (!e)
         return NULL;
@@ -88,9 +67,9 @@ struct remote_entry *remote_table_add(struct remote_table *t, const char *subnet
     memcpy(e->subnet, subnet, len);
     e->is_peer = is_peer;
     e->addr = addr;
-    struct remote_entry **b = bucket_of(t, subnet, is_peer, addr);
-    e->hash_next = *b;
-    *b = e;
+    /* The stored subnet, which a too-long one was cut to, is the key. */
+    struct remote_key k = {e->subnet, is_peer, addr};
+    hash_add(&t->index, &e->node, key_hash(&k));
     e->next = t->head;
     if (t->head)
         t->head->prev = e;
@@ -101,13 +80,7 @@ struct remote_entry *remote_table_add(struct remote_table *t, const char *subnet
 
 void remote_table_remove(struct remote_table *t, struct remote_entry *e)
 {
-    for (struct remote_entry **p = bucket_of(t, e->subnet, e->is_peer, e->addr); *p;
-         p = &(*p)->hash_next) {
-        if (*p == e) {
-            *p = e->hash_next;
-            break;
-        }
-    }
+    hash_remove(&t->index, &e->node);
     if (e->prev)
         e->prev->next = e->next;
     else

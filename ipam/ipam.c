@@ -25,30 +25,30 @@
 #define MISSES_BEFORE_REFRESH 8
 #define MAX_ATTEMPTS 256
 
-int ipam_request_pool(const char *requested, char pool_id[CIDR_STR_MAX], struct weft_err *err)
+int ipam_request_pool(const char *requested, char pool_id[ADDR_STR_MAX], struct weft_err *err)
 {
     if (!requested || !*requested)
         return weft_errf(err, "weft needs --subnet: every host must name the same overlay by its "
                               "subnet (docker network create --subnet 10.77.0.0/24 ...)");
-    struct cidr c;
-    if (cidr_parse_subnet(requested, &c, err) < 0)
+    struct ipv4_subnet c;
+    if (ipv4_subnet_parse(requested, &c, err) < 0)
         return -1;
-    cidr_format_subnet(&c, pool_id);
+    ipv4_subnet_format(&c, pool_id);
     return 0;
 }
 
-static int parse_pool(const char *pool_id, struct cidr *pool, struct weft_err *err)
+static int parse_pool(const char *pool_id, struct ipv4_subnet *pool, struct weft_err *err)
 {
-    if (cidr_parse_subnet(pool_id, pool, err) < 0)
+    if (ipv4_subnet_parse(pool_id, pool, err) < 0)
         return weft_err_wrap(err, "unknown pool %.64s", pool_id ? pool_id : "");
     return 0;
 }
 
-static void format_answer(const struct cidr *pool, uint32_t ip, char out[CIDR_STR_MAX])
+static void format_answer(const struct ipv4_subnet *pool, uint32_t ip, char out[ADDR_STR_MAX])
 {
-    char text[CIDR_STR_MAX];
-    cidr_format_ip(ip, text);
-    snprintf(out, CIDR_STR_MAX, "%.15s/%d", text, pool->prefix_len & 63);
+    char text[ADDR_STR_MAX];
+    ipv4_format(ip, text);
+    snprintf(out, ADDR_STR_MAX, "%.15s/%d", text, pool->prefix_len & 63);
 }
 
 /* A random token for one allocation's record: 128 bits, so no two writes of any
@@ -73,8 +73,8 @@ static int claim_token(char out[RECORD_TEXT_MAX], struct weft_err *err)
 static int try_claim(struct etcd *etcd, const char *pool_id, uint32_t ip, const char *host,
                      const char *kind, bool *taken, struct addr_record *owner, struct weft_err *err)
 {
-    char ip_text[CIDR_STR_MAX], key[WEFT_KEY_MAX];
-    cidr_format_ip(ip, ip_text);
+    char ip_text[ADDR_STR_MAX], key[WEFT_KEY_MAX];
+    ipv4_format(ip, ip_text);
     key_addr(key, pool_id, ip_text);
     struct addr_record rec = {0};
     snprintf(rec.host, sizeof(rec.host), "%s", host);
@@ -102,8 +102,8 @@ static int try_claim(struct etcd *etcd, const char *pool_id, uint32_t ip, const 
     return 0;
 }
 
-static int request_gateway(struct etcd *etcd, const char *pool_id, const struct cidr *pool,
-                           const char *host, uint32_t ip, char out[CIDR_STR_MAX],
+static int request_gateway(struct etcd *etcd, const char *pool_id, const struct ipv4_subnet *pool,
+                           const char *host, uint32_t ip, char out[ADDR_STR_MAX],
                            struct weft_err *err)
 {
     bool taken;
@@ -111,8 +111,8 @@ static int request_gateway(struct etcd *etcd, const char *pool_id, const struct 
     if (try_claim(etcd, pool_id, ip, host, KIND_GATEWAY, &taken, &owner, err) < 0)
         return -1;
     if (taken && strcmp(owner.kind, KIND_GATEWAY) != 0) {
-        char text[CIDR_STR_MAX];
-        cidr_format_ip(ip, text);
+        char text[ADDR_STR_MAX];
+        ipv4_format(ip, text);
         return weft_errf(err, "gateway %s of %s is already used by an endpoint on host %s", text,
                          pool_id, owner.host);
     }
@@ -121,12 +121,12 @@ static int request_gateway(struct etcd *etcd, const char *pool_id, const struct 
     return 0;
 }
 
-static int request_wanted(struct etcd *etcd, const char *pool_id, const struct cidr *pool,
-                          const char *host, uint32_t ip, char out[CIDR_STR_MAX],
+static int request_wanted(struct etcd *etcd, const char *pool_id, const struct ipv4_subnet *pool,
+                          const char *host, uint32_t ip, char out[ADDR_STR_MAX],
                           struct weft_err *err)
 {
-    char text[CIDR_STR_MAX];
-    cidr_format_ip(ip, text);
+    char text[ADDR_STR_MAX];
+    ipv4_format(ip, text);
     bool taken;
     struct addr_record owner;
     if (try_claim(etcd, pool_id, ip, host, KIND_ENDPOINT, &taken, &owner, err) < 0)
@@ -142,7 +142,7 @@ static int request_wanted(struct etcd *etcd, const char *pool_id, const struct c
 }
 
 /* Reads which addresses of the pool are taken, as a bitmap over host offsets. */
-static int read_taken(struct etcd *etcd, const char *pool_id, const struct cidr *pool,
+static int read_taken(struct etcd *etcd, const char *pool_id, const struct ipv4_subnet *pool,
                       uint8_t *taken, uint32_t hosts, uint32_t *in_use, struct weft_err *err)
 {
     char prefix[WEFT_KEY_MAX];
@@ -155,10 +155,10 @@ static int read_taken(struct etcd *etcd, const char *pool_id, const struct cidr 
     size_t prefix_len = strlen(prefix);
     for (size_t i = 0; i < kvs.count; i++) {
         uint32_t ip;
-        if (cidr_parse_ip(kvs.items[i].key + prefix_len, &ip, NULL) < 0 ||
-            !cidr_contains(pool, ip) || cidr_is_reserved(pool, ip))
+        if (ipv4_parse(kvs.items[i].key + prefix_len, &ip, NULL) < 0 ||
+            !ipv4_subnet_contains(pool, ip) || ipv4_subnet_is_reserved(pool, ip))
             continue;
-        uint32_t offset = ip - cidr_first_host(pool);
+        uint32_t offset = ip - ipv4_subnet_first_host(pool);
         taken[offset / 8] |= (uint8_t)(1u << (offset % 8));
         (*in_use)++;
     }
@@ -178,13 +178,13 @@ static uint32_t random_below(uint32_t n)
  * always free, and one transaction beats reading the whole pool. */
 #define BLIND_PROBES 3
 
-static int request_any(struct etcd *etcd, const char *pool_id, const struct cidr *pool,
-                       const char *host, char out[CIDR_STR_MAX], struct weft_err *err)
+static int request_any(struct etcd *etcd, const char *pool_id, const struct ipv4_subnet *pool,
+                       const char *host, char out[ADDR_STR_MAX], struct weft_err *err)
 {
-    uint32_t hosts = cidr_host_count(pool);
+    uint32_t hosts = ipv4_subnet_host_count(pool);
     bool lost;
     for (int probe = 0; probe < BLIND_PROBES && hosts >= 64; probe++) {
-        uint32_t ip = cidr_first_host(pool) + random_below(hosts);
+        uint32_t ip = ipv4_subnet_first_host(pool) + random_below(hosts);
         if (try_claim(etcd, pool_id, ip, host, KIND_ENDPOINT, &lost, NULL, err) < 0)
             return -1;
         if (!lost) {
@@ -213,7 +213,7 @@ static int request_any(struct etcd *etcd, const char *pool_id, const struct cidr
             weft_errf(err, "pool %s has no free address (%u in use)", pool_id, in_use);
             goto out;
         }
-        uint32_t ip = cidr_first_host(pool) + offset;
+        uint32_t ip = ipv4_subnet_first_host(pool) + offset;
         if (try_claim(etcd, pool_id, ip, host, KIND_ENDPOINT, &lost, NULL, err) < 0)
             goto out;
         if (!lost) {
@@ -234,24 +234,24 @@ out:
 }
 
 int ipam_request_address(struct etcd *etcd, const char *pool_id, const char *host,
-                         const char *wanted, bool gateway, char out[CIDR_STR_MAX],
+                         const char *wanted, bool gateway, char out[ADDR_STR_MAX],
                          struct weft_err *err)
 {
-    struct cidr pool;
+    struct ipv4_subnet pool;
     if (parse_pool(pool_id, &pool, err) < 0)
         return -1;
-    char canonical[CIDR_STR_MAX];
-    cidr_format_subnet(&pool, canonical);
+    char canonical[ADDR_STR_MAX];
+    ipv4_subnet_format(&pool, canonical);
     uint32_t ip = 0;
     if (wanted && *wanted) {
-        if (cidr_parse_ip(wanted, &ip, err) < 0)
+        if (ipv4_parse(wanted, &ip, err) < 0)
             return -1;
-        if (!cidr_contains(&pool, ip) || cidr_is_reserved(&pool, ip))
+        if (!ipv4_subnet_contains(&pool, ip) || ipv4_subnet_is_reserved(&pool, ip))
             return weft_errf(err, "address %.64s is not a host address of %s", wanted, canonical);
     }
     if (gateway)
-        return request_gateway(etcd, canonical, &pool, host, ip ? ip : cidr_first_host(&pool), out,
-                               err);
+        return request_gateway(etcd, canonical, &pool, host,
+                               ip ? ip : ipv4_subnet_first_host(&pool), out, err);
     if (ip)
         return request_wanted(etcd, canonical, &pool, host, ip, out, err);
     return request_any(etcd, canonical, &pool, host, out, err);
@@ -260,17 +260,17 @@ int ipam_request_address(struct etcd *etcd, const char *pool_id, const char *hos
 int ipam_release_address(struct etcd *etcd, const char *pool_id, const char *ip_text,
                          struct weft_err *err)
 {
-    struct cidr pool;
+    struct ipv4_subnet pool;
     if (parse_pool(pool_id, &pool, err) < 0)
         return -1;
     uint32_t ip;
-    if (cidr_parse_ip(ip_text, &ip, err) < 0)
+    if (ipv4_parse(ip_text, &ip, err) < 0)
         return -1;
-    char canonical[CIDR_STR_MAX], text[CIDR_STR_MAX], key[WEFT_KEY_MAX];
-    cidr_format_subnet(&pool, canonical);
-    if (!cidr_contains(&pool, ip))
+    char canonical[ADDR_STR_MAX], text[ADDR_STR_MAX], key[WEFT_KEY_MAX];
+    ipv4_subnet_format(&pool, canonical);
+    if (!ipv4_subnet_contains(&pool, ip))
         return weft_errf(err, "address %.64s is not in pool %s", ip_text, canonical);
-    cidr_format_ip(ip, text);
+    ipv4_format(ip, text);
     key_addr(key, canonical, text);
     /* Only an endpoint's address is freed: the gateway is shared by every host
      * and lives as long as the overlay. The compare makes that atomic. */
@@ -300,11 +300,11 @@ int ipam_release_address(struct etcd *etcd, const char *pool_id, const char *ip_
 
 int ipam_count_addresses(struct etcd *etcd, const char *pool_id, int *count, struct weft_err *err)
 {
-    struct cidr pool;
+    struct ipv4_subnet pool;
     if (parse_pool(pool_id, &pool, err) < 0)
         return -1;
-    char canonical[CIDR_STR_MAX], prefix[WEFT_KEY_MAX];
-    cidr_format_subnet(&pool, canonical);
+    char canonical[ADDR_STR_MAX], prefix[WEFT_KEY_MAX];
+    ipv4_subnet_format(&pool, canonical);
     key_addr_prefix(prefix, canonical);
     struct etcd_kvs kvs;
     if (etcd_get_prefix(etcd, prefix, &kvs, err) < 0)
@@ -325,12 +325,12 @@ int ipam_count_addresses(struct etcd *etcd, const char *pool_id, int *count, str
 int ipam_assert_address(struct etcd *etcd, const char *pool_id, const char *host, const char *ip,
                         struct weft_err *err)
 {
-    struct cidr pool;
+    struct ipv4_subnet pool;
     uint32_t addr;
-    if (parse_pool(pool_id, &pool, err) < 0 || cidr_parse_ip(ip, &addr, err) < 0)
+    if (parse_pool(pool_id, &pool, err) < 0 || ipv4_parse(ip, &addr, err) < 0)
         return -1;
-    char canonical[CIDR_STR_MAX];
-    cidr_format_subnet(&pool, canonical);
+    char canonical[ADDR_STR_MAX];
+    ipv4_subnet_format(&pool, canonical);
     bool taken;
     struct addr_record owner;
     if (try_claim(etcd, canonical, addr, host, KIND_ENDPOINT, &taken, &owner, err) < 0)

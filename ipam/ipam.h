@@ -15,12 +15,12 @@
 #include <stdbool.h>
 
 #include "common/err.h"
-#include "ipam/cidr.h"
+#include "common/addr.h"
 #include "store/etcd.h"
 
 /* Validates a requested pool; writes the canonical subnet to pool_id. An empty
  * request is refused (every host must name the same overlay by its --subnet). */
-int ipam_request_pool(const char *requested, char pool_id[CIDR_STR_MAX], struct weft_err *err);
+int ipam_request_pool(const char *requested, char pool_id[ADDR_STR_MAX], struct weft_err *err);
 
 /*
  * Allocates an address in pool_id for host (the VTEP address, recorded as the owner).
@@ -30,7 +30,7 @@ int ipam_request_pool(const char *requested, char pool_id[CIDR_STR_MAX], struct 
  * Errors: pool full, address taken (naming the owning host), outside the pool, store down.
  */
 int ipam_request_address(struct etcd *etcd, const char *pool_id, const char *host,
-                         const char *wanted, bool gateway, char out[CIDR_STR_MAX],
+                         const char *wanted, bool gateway, char out[ADDR_STR_MAX],
                          struct weft_err *err);
 
 /* Releases an endpoint address (plain IP). The gateway is kept while the overlay

@@ -44,12 +44,12 @@ static void check_id(const char *id)
 }
 
 /* A validated pool: parses, and is already in canonical form. */
-static void check_pool(const char *pool, struct cidr *out)
+static void check_pool(const char *pool, struct ipv4_subnet *out)
 {
-    char canonical[CIDR_STR_MAX];
-    if (strnlen(pool, CIDR_STR_MAX) >= CIDR_STR_MAX || cidr_parse_subnet(pool, out, NULL) < 0)
+    char canonical[ADDR_STR_MAX];
+    if (strnlen(pool, ADDR_STR_MAX) >= ADDR_STR_MAX || ipv4_subnet_parse(pool, out, NULL) < 0)
         abort();
-    cidr_format_subnet(out, canonical);
+    ipv4_subnet_format(out, canonical);
     if (strcmp(canonical, pool) != 0)
         abort();
 }
@@ -68,7 +68,7 @@ static int outcome(const char *id, const char *what, struct weft_err *err)
 int fabric_network_create(struct fabric *fabric, const struct fabric_network_spec *spec,
                           struct weft_err *err)
 {
-    struct cidr subnet;
+    struct ipv4_subnet subnet;
     check_handle(fabric, &fabric_token);
     check_id(spec->network_id);
     check_pool(spec->subnet, &subnet);
@@ -95,7 +95,7 @@ int fabric_endpoint_create(struct fabric *fabric, const struct fabric_endpoint_s
     if (spec->prefix_len < REQUEST_PREFIX_MIN || spec->prefix_len > REQUEST_PREFIX_MAX)
         abort();
     if (spec->has_mac && (spec->mac[0] & 1))
-        abort(); /* multicast: cidr_parse_mac refuses it */
+        abort(); /* multicast: mac_parse refuses it */
     static const uint8_t derived[6] = {0x02, 0x42, 0x0a, 0x4d, 0x00, 0x05};
     memcpy(mac_out, spec->has_mac ? spec->mac : derived, 6);
     return outcome(spec->endpoint_id, "endpoint", err);
@@ -146,51 +146,51 @@ int fabric_endpoint_info(struct fabric *fabric, const char *network_id, const ch
 }
 
 /* The real one is pure; this repeats its contract (refuse empty, canonicalize). */
-int ipam_request_pool(const char *requested, char pool_id[CIDR_STR_MAX], struct weft_err *err)
+int ipam_request_pool(const char *requested, char pool_id[ADDR_STR_MAX], struct weft_err *err)
 {
-    struct cidr c;
+    struct ipv4_subnet c;
     if (!requested || !*requested)
         return weft_errf(err, "fake: weft needs --subnet");
-    if (cidr_parse_subnet(requested, &c, err) < 0)
+    if (ipv4_subnet_parse(requested, &c, err) < 0)
         return -1;
-    cidr_format_subnet(&c, pool_id);
+    ipv4_subnet_format(&c, pool_id);
     return 0;
 }
 
 int ipam_request_address(struct etcd *etcd, const char *pool_id, const char *host,
-                         const char *wanted, bool gateway, char out[CIDR_STR_MAX],
+                         const char *wanted, bool gateway, char out[ADDR_STR_MAX],
                          struct weft_err *err)
 {
-    struct cidr pool;
+    struct ipv4_subnet pool;
     uint32_t ip;
     check_handle(etcd, &etcd_token);
     check_pool(pool_id, &pool);
     if (!host || !*host)
         abort();
     if (wanted && *wanted) {
-        if (cidr_parse_ip(wanted, &ip, NULL) < 0)
+        if (ipv4_parse(wanted, &ip, NULL) < 0)
             abort(); /* request.c parses it first */
-        if (!cidr_contains(&pool, ip) || cidr_is_reserved(&pool, ip))
+        if (!ipv4_subnet_contains(&pool, ip) || ipv4_subnet_is_reserved(&pool, ip))
             return weft_errf(err, "fake: %s is not a host address of %s", wanted, pool_id);
     } else {
-        ip = gateway ? cidr_first_host(&pool) : cidr_last_host(&pool);
+        ip = gateway ? ipv4_subnet_first_host(&pool) : ipv4_subnet_last_host(&pool);
     }
-    char text[CIDR_STR_MAX];
-    cidr_format_ip(ip, text);
-    snprintf(out, CIDR_STR_MAX, "%.15s/%d", text, pool.prefix_len);
+    char text[ADDR_STR_MAX];
+    ipv4_format(ip, text);
+    snprintf(out, ADDR_STR_MAX, "%.15s/%d", text, pool.prefix_len);
     return 0;
 }
 
 int ipam_release_address(struct etcd *etcd, const char *pool_id, const char *ip,
                          struct weft_err *err)
 {
-    struct cidr pool;
+    struct ipv4_subnet pool;
     uint32_t addr;
     check_handle(etcd, &etcd_token);
     check_pool(pool_id, &pool);
-    if (cidr_parse_ip(ip, &addr, NULL) < 0)
+    if (ipv4_parse(ip, &addr, NULL) < 0)
         abort();
-    if (!cidr_contains(&pool, addr))
+    if (!ipv4_subnet_contains(&pool, addr))
         return weft_errf(err, "fake: %s is not in pool %s", ip, pool_id);
     return 0;
 }

@@ -378,6 +378,30 @@ static void address_request_parses(void **state)
     json_decref(req);
 }
 
+/* The encoder daemon/http.c answers its own refusals with: Docker's shape, the
+ * status given, control and non-ASCII bytes made '?', quotes escaped by JSON. */
+static void error_answers_have_dockers_shape(void **state)
+{
+    (void)state;
+    struct driver_response resp;
+    driver_error_answer(405, "plugin calls are POST, not PUT", &resp);
+    assert_int_equal(resp.status, 405);
+    assert_string_equal(resp.body, "{\"Err\":\"plugin calls are POST, not PUT\"}");
+    free(resp.body);
+    driver_error_answer(413, "a\001b\303\251c \"q\"", &resp);
+    assert_int_equal(resp.status, 413);
+    assert_string_equal(resp.body, "{\"Err\":\"a?b??c \\\"q\\\"\"}");
+    free(resp.body);
+    driver_error_answer(500, NULL, &resp);
+    assert_string_equal(resp.body, "{\"Err\":\"\"}");
+    free(resp.body);
+    json_error_t jerr;
+    json_t *oom = json_loads(DRIVER_OOM_ANSWER, 0, &jerr);
+    assert_non_null(oom);
+    assert_string_equal(json_string_value(json_object_get(oom, "Err")), "out of memory");
+    json_decref(oom);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -391,6 +415,7 @@ int main(void)
         cmocka_unit_test(network_request_parses),
         cmocka_unit_test(endpoint_request_parses),
         cmocka_unit_test(address_request_parses),
+        cmocka_unit_test(error_answers_have_dockers_shape),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -237,7 +237,7 @@ static void retried_allocation_keeps_one_address(void **state)
 {
     (void)state;
     const char *pool = "10.99.0.0/24";
-    char prefix[WEFT_KEY_MAX], out[CIDR_STR_MAX];
+    char prefix[WEFT_KEY_MAX], out[ADDR_STR_MAX];
     key_addr_prefix(prefix, pool);
     struct etcd *etcd = client_via_proxy();
     struct weft_err err;
@@ -250,7 +250,7 @@ static void retried_allocation_keeps_one_address(void **state)
     /* Without recognising its own write the retry took a second address and the
      * first stayed allocated to nobody. */
     assert_int_equal(kvs.count, 1);
-    char ip[CIDR_STR_MAX];
+    char ip[ADDR_STR_MAX];
     snprintf(ip, sizeof(ip), "%s", out);
     *strchr(ip, '/') = '\0';
     char want[WEFT_KEY_MAX];

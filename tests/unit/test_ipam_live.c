@@ -43,7 +43,7 @@ static int teardown(void **state)
 static void pool_requests(void **state)
 {
     (void)state;
-    char id[CIDR_STR_MAX];
+    char id[ADDR_STR_MAX];
     struct weft_err err = {""};
     assert_int_equal(ipam_request_pool("10.77.0.0/24", id, &err), 0);
     assert_string_equal(id, "10.77.0.0/24");
@@ -56,7 +56,7 @@ static void pool_requests(void **state)
 static void gateway_is_shared_and_never_an_endpoint(void **state)
 {
     (void)state;
-    char gw_a[CIDR_STR_MAX], gw_b[CIDR_STR_MAX], addr[CIDR_STR_MAX];
+    char gw_a[ADDR_STR_MAX], gw_b[ADDR_STR_MAX], addr[ADDR_STR_MAX];
     struct weft_err err = {""};
     assert_int_equal(
         ipam_request_address(host_a, "10.1.0.0/29", "192.168.0.1", NULL, true, gw_a, &err), 0);
@@ -65,7 +65,7 @@ static void gateway_is_shared_and_never_an_endpoint(void **state)
     assert_string_equal(gw_a, "10.1.0.1/29");
     assert_string_equal(gw_b, gw_a);
     /* A /29 has 6 host addresses: the gateway and 5 endpoints. */
-    char seen[5][CIDR_STR_MAX];
+    char seen[5][ADDR_STR_MAX];
     for (int i = 0; i < 5; i++) {
         assert_int_equal(ipam_request_address(i % 2 ? host_a : host_b, "10.1.0.0/29",
                                               i % 2 ? "192.168.0.1" : "192.168.0.2", NULL, false,
@@ -82,7 +82,7 @@ static void gateway_is_shared_and_never_an_endpoint(void **state)
     assert_int_equal(ipam_count_addresses(host_a, "10.1.0.0/29", &count, &err), 0);
     assert_int_equal(count, 5);
     /* Releasing frees one address, which is then handed out again. */
-    char plain[CIDR_STR_MAX];
+    char plain[ADDR_STR_MAX];
     snprintf(plain, sizeof(plain), "%s", seen[2]);
     *strchr(plain, '/') = '\0';
     assert_int_equal(ipam_release_address(host_b, "10.1.0.0/29", plain, &err), 0);
@@ -105,7 +105,7 @@ static void gateway_is_shared_and_never_an_endpoint(void **state)
 static void wanted_addresses(void **state)
 {
     (void)state;
-    char addr[CIDR_STR_MAX];
+    char addr[ADDR_STR_MAX];
     struct weft_err err = {""};
     assert_int_equal(
         ipam_request_address(host_a, "10.3.0.0/24", "192.168.0.1", "10.3.0.50", false, addr, &err),
@@ -144,7 +144,7 @@ static void wanted_addresses(void **state)
 static void full_pool_and_release_edges(void **state)
 {
     (void)state;
-    char addr[CIDR_STR_MAX], first[CIDR_STR_MAX], second[CIDR_STR_MAX];
+    char addr[ADDR_STR_MAX], first[ADDR_STR_MAX], second[ADDR_STR_MAX];
     struct weft_err err = {""};
     /* A /30 without a gateway: two endpoints, then the exact "full" message. */
     assert_int_equal(
@@ -204,7 +204,7 @@ static void full_pool_and_release_edges(void **state)
 
 struct host_run {
     char host[32];
-    char addrs[REQUESTS][CIDR_STR_MAX];
+    char addrs[REQUESTS][ADDR_STR_MAX];
     int failures;
     char last_error[WEFT_ERR_MAX];
 };
@@ -247,15 +247,15 @@ static void concurrent_hosts_never_share_an_address(void **state)
     }
     for (int h = 0; h < HOSTS; h++)
         pthread_join(threads[h], NULL);
-    static char all[HOSTS * REQUESTS][CIDR_STR_MAX];
+    static char all[HOSTS * REQUESTS][ADDR_STR_MAX];
     int n = 0;
     for (int h = 0; h < HOSTS; h++) {
         if (runs[h].failures)
             fail_msg("host %d: %d failures, last: %s", h, runs[h].failures, runs[h].last_error);
         for (int i = 0; i < REQUESTS; i++)
-            memcpy(all[n++], runs[h].addrs[i], CIDR_STR_MAX);
+            memcpy(all[n++], runs[h].addrs[i], ADDR_STR_MAX);
     }
-    qsort(all, (size_t)n, CIDR_STR_MAX, compare_text);
+    qsort(all, (size_t)n, ADDR_STR_MAX, compare_text);
     for (int i = 1; i < n; i++)
         if (strcmp(all[i], all[i - 1]) == 0)
             fail_msg("address %s handed out twice", all[i]);
@@ -280,7 +280,7 @@ static void reaper_frees_only_the_dead_among_many(void **state)
     (void)state;
     struct weft_err err = {""};
     const char *pool = "10.12.0.0/16";
-    char addrs[40][CIDR_STR_MAX], host[32], key[WEFT_KEY_MAX];
+    char addrs[40][ADDR_STR_MAX], host[32], key[WEFT_KEY_MAX];
     for (int i = 0; i < 40; i++) {
         snprintf(host, sizeof(host), "192.168.9.%d", 10 + i);
         assert_int_equal(ipam_request_address(host_a, pool, host, NULL, false, addrs[i], &err), 0);
@@ -298,7 +298,7 @@ static void reaper_frees_only_the_dead_among_many(void **state)
     /* i = 0, 3, ..., 39; earlier tests' hosts have no alive key either. */
     assert_true(reclaimed >= 14);
     for (int i = 0; i < 40; i++) {
-        char ip[CIDR_STR_MAX];
+        char ip[ADDR_STR_MAX];
         snprintf(ip, sizeof(ip), "%.*s", (int)strcspn(addrs[i], "/"), addrs[i]);
         struct etcd_kv kv;
         bool found = false;
@@ -316,7 +316,7 @@ static void store_down_is_a_clear_error(void **state)
     (void)state;
     struct etcd *dead;
     struct weft_err err = {""};
-    char addr[CIDR_STR_MAX];
+    char addr[ADDR_STR_MAX];
     assert_int_equal(etcd_open(&dead, "127.0.0.1:1", &err), 0);
     assert_int_equal(
         ipam_request_address(dead, "10.9.0.0/24", "192.168.0.1", NULL, false, addr, &err), -1);

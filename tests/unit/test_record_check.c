@@ -151,14 +151,14 @@ static const struct own_case own_cases[] = {
 static void own_records_are_checked(void **state)
 {
     (void)state;
-    struct cidr subnet = {0x0a4d0000, 24};
+    struct ipv4_subnet subnet = {0x0a4d0000, 24};
     for (size_t i = 0; i < sizeof(own_cases) / sizeof(own_cases[0]); i++) {
         const struct own_case *c = &own_cases[i];
         struct weft_err err = {""};
         int rc;
         if (c->kind == 'n') {
             struct host_network_record rec;
-            struct cidr parsed;
+            struct ipv4_subnet parsed;
             rc = record_check_host_network(c->key, c->value, &rec, &parsed, &err);
         } else if (c->kind == 'e') {
             struct host_endpoint_record rec;
@@ -225,7 +225,7 @@ static void refused_records_are_news_once_per_revision(void **state)
     rejected_records_mark_stale(&set);
     assert_false(rejected_records_note(&set, "k1", 11));
     rejected_records_drop_stale(&set);
-    assert_int_equal(set.count, 1);
+    assert_int_equal(rejected_records_count(&set), 1);
     assert_true(rejected_records_note(&set, "k2", 20));
     /* Growth keeps every key. */
     char key[32];
@@ -237,7 +237,7 @@ static void refused_records_are_news_once_per_revision(void **state)
         snprintf(key, sizeof(key), "key-%d", i);
         assert_false(rejected_records_note(&set, key, i));
     }
-    assert_int_equal(set.count, 1002);
+    assert_int_equal(rejected_records_count(&set), 1002);
     rejected_records_clear(&set);
 }
 

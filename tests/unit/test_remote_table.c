@@ -61,7 +61,7 @@ static void large_fabric_survives_growth_and_removal(void **state)
         assert_non_null(e);
         e->vtep = i;
     }
-    assert_true(t.bucket_count >= n);
+    assert_true(t.index.bucket_count >= n);
     assert_int_equal(t.count, n);
     for (uint32_t i = 0; i < n; i++) {
         struct remote_entry *e = remote_table_find(&t, "10.90.0.0/16", true, 0x0a5a0000 + i);

@@ -1,4 +1,4 @@
-/* test_cidr.c: IPv4 / MAC parsing is strict and says what is wrong; pool arithmetic edges. */
+/* test_addr.c: IPv4 / MAC parsing is strict and says what is wrong; pool arithmetic edges. */
 #include <setjmp.h>
 #include <stdbool.h>
 #include <stdarg.h>
@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "ipam/cidr.h"
+#include "common/addr.h"
 
 struct subnet_case {
     const char *text;
@@ -46,23 +46,23 @@ static void subnets(void **state)
     (void)state;
     for (size_t i = 0; i < sizeof(subnet_cases) / sizeof(subnet_cases[0]); i++) {
         const struct subnet_case *c = &subnet_cases[i];
-        struct cidr parsed;
+        struct ipv4_subnet parsed;
         struct weft_err err = {""};
-        int rc = cidr_parse_subnet(c->text, &parsed, &err);
+        int rc = ipv4_subnet_parse(c->text, &parsed, &err);
         if (c->canonical) {
             assert_int_equal(rc, 0);
-            char out[CIDR_STR_MAX];
-            cidr_format_subnet(&parsed, out);
+            char out[ADDR_STR_MAX];
+            ipv4_subnet_format(&parsed, out);
             assert_string_equal(out, c->canonical);
         } else {
             if (rc != -1 || !strstr(err.msg, c->message))
                 fail_msg("subnet \"%s\": rc %d, message \"%s\", want \"%s\"", c->text, rc, err.msg,
                          c->message);
         }
-        assert_int_equal(cidr_parse_subnet(c->text, &parsed, NULL), c->canonical ? 0 : -1);
+        assert_int_equal(ipv4_subnet_parse(c->text, &parsed, NULL), c->canonical ? 0 : -1);
     }
-    struct cidr parsed;
-    assert_int_equal(cidr_parse_subnet(NULL, &parsed, NULL), -1);
+    struct ipv4_subnet parsed;
+    assert_int_equal(ipv4_subnet_parse(NULL, &parsed, NULL), -1);
 }
 
 struct text_case {
@@ -85,6 +85,14 @@ static const struct text_case ip_cases[] = {
     {"10.77.0.5/24", false, "not a valid IPv4 address"},
     {"10.77.0.5 ", false, "not a valid IPv4 address"},
     {"-1.2.3.4", false, "not a valid IPv4 address"},
+    {" 10.77.0.5", false, "not a valid IPv4 address"},
+    {"+1.2.3.4", false, "not a valid IPv4 address"},
+    {"0x1.2.3.4", false, "not a valid IPv4 address"},
+    {"1..2.3", false, "not a valid IPv4 address"},
+    {"1.2.3.4.", false, "not a valid IPv4 address"},
+    {"00.1.1.1", false, "not a valid IPv4 address"},
+    {"255.255.255.2550", false, "not a valid IPv4 address"},
+    {"10.77.0.5xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", false, "not a valid IPv4 address"},
     {"fe80::1", false, "IPv6 is not supported by weft yet"},
     {"", false, "required"},
 };
@@ -98,6 +106,12 @@ static const struct text_case ip_prefix_cases[] = {
     {"10.77.0.5/024", false, "a.b.c.d/n"},
     {"10.77.0.5/24/", false, "a.b.c.d/n"},
     {"10.77.0.256/24", false, "a.b.c.d/n"},
+    {"10.77.0.5 /24", false, "a.b.c.d/n"},
+    {"10.77.0.5/ 24", false, "a.b.c.d/n"},
+    {"10.77.0.5/+4", false, "a.b.c.d/n"},
+    {"10.77.0.05/24", false, "a.b.c.d/n"},
+    {"/24", false, "a.b.c.d/n"},
+    {"10.77.0.5/", false, "a.b.c.d/n"},
     {"fd00::1/64", false, "IPv6 is not supported by weft yet"},
     {"", false, "required"},
 };
@@ -128,11 +142,11 @@ static int run_parser(enum parser which, const char *text, struct weft_err *err)
     uint8_t mac[6];
     switch (which) {
     case PARSE_IP:
-        return cidr_parse_ip(text, &ip, err);
+        return ipv4_parse(text, &ip, err);
     case PARSE_IP_PREFIX:
-        return cidr_parse_ip_prefix(text, &ip, &len, err);
+        return ipv4_parse_with_prefix(text, &ip, &len, err);
     case PARSE_MAC:
-        return cidr_parse_mac(text, mac, err);
+        return mac_parse(text, mac, err);
     }
     return -1;
 }
@@ -163,18 +177,22 @@ static void addresses(void **state)
                 sizeof(ip_prefix_cases) / sizeof(ip_prefix_cases[0]));
     uint32_t ip;
     int len;
-    assert_int_equal(cidr_parse_ip("10.77.0.5", &ip, NULL), 0);
+    assert_int_equal(ipv4_parse("10.77.0.5", &ip, NULL), 0);
     assert_int_equal(ip, 0x0a4d0005);
-    assert_int_equal(cidr_parse_ip("255.255.255.255", &ip, NULL), 0);
+    assert_int_equal(ipv4_parse("255.255.255.255", &ip, NULL), 0);
     assert_int_equal(ip, 0xffffffff);
-    assert_int_equal(cidr_parse_ip_prefix("10.77.0.5/24", &ip, &len, NULL), 0);
+    assert_int_equal(ipv4_parse_with_prefix("10.77.0.5/24", &ip, &len, NULL), 0);
     assert_int_equal(ip, 0x0a4d0005);
     assert_int_equal(len, 24);
-    char out[CIDR_STR_MAX];
-    cidr_format_ip(0xc0a80101, out);
+    char out[ADDR_STR_MAX];
+    ipv4_format(0xc0a80101, out);
     assert_string_equal(out, "192.168.1.1");
-    cidr_format_ip(0xffffffff, out);
+    ipv4_format(0xffffffff, out);
     assert_string_equal(out, "255.255.255.255");
+    ipv4_format(0, out);
+    assert_string_equal(out, "0.0.0.0");
+    ipv4_format(0x0a000001, out);
+    assert_string_equal(out, "10.0.0.1");
 }
 
 static void macs(void **state)
@@ -182,50 +200,50 @@ static void macs(void **state)
     (void)state;
     check_cases(PARSE_MAC, mac_cases, sizeof(mac_cases) / sizeof(mac_cases[0]));
     uint8_t mac[6];
-    assert_int_equal(cidr_parse_mac("02:42:0A:4d:00:05", mac, NULL), 0);
+    assert_int_equal(mac_parse("02:42:0A:4d:00:05", mac, NULL), 0);
     static const uint8_t want[6] = {0x02, 0x42, 0x0a, 0x4d, 0x00, 0x05};
     assert_memory_equal(mac, want, 6);
     char out[18];
-    cidr_format_mac(mac, out);
+    mac_format(mac, out);
     assert_string_equal(out, "02:42:0a:4d:00:05");
     static const uint8_t high[6] = {0xfe, 0xdc, 0xba, 0x98, 0x76, 0x54};
-    cidr_format_mac(high, out);
+    mac_format(high, out);
     assert_string_equal(out, "fe:dc:ba:98:76:54");
 }
 
 static void arithmetic(void **state)
 {
     (void)state;
-    struct cidr c;
-    assert_int_equal(cidr_parse_subnet("192.168.1.4/30", &c, NULL), 0);
-    assert_int_equal(cidr_host_count(&c), 2);
-    assert_int_equal(cidr_first_host(&c), 0xc0a80105);
-    assert_int_equal(cidr_last_host(&c), 0xc0a80106);
-    assert_true(cidr_is_reserved(&c, 0xc0a80104));
-    assert_true(cidr_is_reserved(&c, 0xc0a80107));
-    assert_false(cidr_is_reserved(&c, 0xc0a80105));
-    assert_true(cidr_contains(&c, 0xc0a80107));
-    assert_false(cidr_contains(&c, 0xc0a80108));
-    assert_int_equal(cidr_parse_subnet("10.77.0.0/24", &c, NULL), 0);
-    assert_int_equal(cidr_host_count(&c), 254);
-    assert_int_equal(cidr_parse_subnet("10.0.0.0/8", &c, NULL), 0);
-    assert_int_equal(cidr_host_count(&c), (1u << 24) - 2);
-    assert_int_equal(cidr_first_host(&c), 0x0a000001);
-    assert_int_equal(cidr_last_host(&c), 0x0afffffe);
-    assert_true(cidr_is_reserved(&c, 0x0affffff));
-    assert_true(cidr_contains(&c, 0x0affffff));
-    assert_false(cidr_contains(&c, 0x0b000000));
-    assert_false(cidr_contains(&c, 0x09ffffff));
+    struct ipv4_subnet c;
+    assert_int_equal(ipv4_subnet_parse("192.168.1.4/30", &c, NULL), 0);
+    assert_int_equal(ipv4_subnet_host_count(&c), 2);
+    assert_int_equal(ipv4_subnet_first_host(&c), 0xc0a80105);
+    assert_int_equal(ipv4_subnet_last_host(&c), 0xc0a80106);
+    assert_true(ipv4_subnet_is_reserved(&c, 0xc0a80104));
+    assert_true(ipv4_subnet_is_reserved(&c, 0xc0a80107));
+    assert_false(ipv4_subnet_is_reserved(&c, 0xc0a80105));
+    assert_true(ipv4_subnet_contains(&c, 0xc0a80107));
+    assert_false(ipv4_subnet_contains(&c, 0xc0a80108));
+    assert_int_equal(ipv4_subnet_parse("10.77.0.0/24", &c, NULL), 0);
+    assert_int_equal(ipv4_subnet_host_count(&c), 254);
+    assert_int_equal(ipv4_subnet_parse("10.0.0.0/8", &c, NULL), 0);
+    assert_int_equal(ipv4_subnet_host_count(&c), (1u << 24) - 2);
+    assert_int_equal(ipv4_subnet_first_host(&c), 0x0a000001);
+    assert_int_equal(ipv4_subnet_last_host(&c), 0x0afffffe);
+    assert_true(ipv4_subnet_is_reserved(&c, 0x0affffff));
+    assert_true(ipv4_subnet_contains(&c, 0x0affffff));
+    assert_false(ipv4_subnet_contains(&c, 0x0b000000));
+    assert_false(ipv4_subnet_contains(&c, 0x09ffffff));
     /* The top of the address space: broadcast must not wrap. */
-    assert_int_equal(cidr_parse_subnet("255.255.255.252/30", &c, NULL), 0);
-    assert_int_equal(cidr_host_count(&c), 2);
-    assert_int_equal(cidr_last_host(&c), 0xfffffffe);
-    assert_true(cidr_is_reserved(&c, 0xffffffff));
-    char out[CIDR_STR_MAX];
-    assert_int_equal(cidr_parse_subnet("10.77.0.0/24", &c, NULL), 0);
-    assert_int_equal(cidr_first_host(&c), 0x0a4d0001);
-    assert_int_equal(cidr_last_host(&c), 0x0a4d00fe);
-    cidr_format_subnet(&c, out);
+    assert_int_equal(ipv4_subnet_parse("255.255.255.252/30", &c, NULL), 0);
+    assert_int_equal(ipv4_subnet_host_count(&c), 2);
+    assert_int_equal(ipv4_subnet_last_host(&c), 0xfffffffe);
+    assert_true(ipv4_subnet_is_reserved(&c, 0xffffffff));
+    char out[ADDR_STR_MAX];
+    assert_int_equal(ipv4_subnet_parse("10.77.0.0/24", &c, NULL), 0);
+    assert_int_equal(ipv4_subnet_first_host(&c), 0x0a4d0001);
+    assert_int_equal(ipv4_subnet_last_host(&c), 0x0a4d00fe);
+    ipv4_subnet_format(&c, out);
     assert_string_equal(out, "10.77.0.0/24");
 }
 
