@@ -38,6 +38,9 @@ int fx_teardown(void **state);
 void fx_open(struct fx *fx);
 void fx_close(struct fx *fx);
 void fx_settle(void);
+/* false while a test holds the spare maker (fake_kernel_hold_spares): fx_settle
+ * then does not wait for spares. */
+extern bool fx_expect_spares;
 
 /* A network ID or endpoint ID of 64 hex characters made from a short tag. */
 void fx_id(char out[FABRIC_ID_MAX], const char *tag);

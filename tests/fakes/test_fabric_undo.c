@@ -1,0 +1,367 @@
+/*
+ * test_fabric_undo.c: every undo path of fabric's requests, driven by failing
+ * one call at a time. For a request and N = 1, 2, 3, ... the Nth store (then
+ * netlink) call the request makes fails; until the request gets through without
+ * meeting the fault. After each failed request: it answered -1 with a message,
+ * the kernel and the store hold exactly what they held before it (spare veths
+ * aside: fabric's pool, refilled by its own thread), and the same request then
+ * succeeds. A request that works around the failure (a spare that cannot be taken
+ * is replaced by a new pair) must leave the same as a clean success.
+ * Faults count only the test thread's calls (fault_arm_thread), so the spare
+ * maker and the watch, working meanwhile, cannot move the count.
+ */
+#include "tests/fakes/fixture.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/keys.h"
+#include "store/records.h"
+#include "tests/fakes/fake_kernel.h"
+#include "tests/fakes/fake_store.h"
+#include "tests/fakes/fault.h"
+#include "vxlan/overlay.h"
+
+struct undo_case {
+    const char *name;
+    int (*op)(struct fx *fx, struct weft_err *err);
+    void (*restore)(struct fx *fx); /* takes back a successful op */
+    /* After an op that succeeded although a call failed: checks what it left and
+     * brings it back to a clean success (NULL: nothing to do). */
+    void (*recovered)(struct fx *fx, unsigned n);
+    /* A failure whose leftovers are a known gap in fabric (see known_gaps below):
+     * true when err names it and the kernel differs exactly as described. */
+    bool (*known_gap)(const struct weft_err *err, const char *before, const char *after);
+};
+
+static unsigned known_gaps_met;
+
+struct tally {
+    unsigned calls;     /* calls of the kind the op makes */
+    unsigned failed;    /* runs that failed and were checked whole */
+    unsigned recovered; /* runs that worked around the failure */
+};
+
+static unsigned long undo_runs; /* for the closing line: checked runs in all */
+
+static const char *kind_name(enum fault_kind kind)
+{
+    return kind == FAULT_STORE ? "store" : kind == FAULT_NETLINK ? "netlink" : "any";
+}
+
+/* One failed run: the message, nothing half-made, and a retry that succeeds. */
+static void check_failed_run(struct fx *fx, const struct undo_case *c, enum fault_kind kind,
+                             unsigned n, const char *kernel, const char *store,
+                             const struct weft_err *err)
+{
+    if (!err->msg[0])
+        fail_msg("%s: %s call %u failed it without a message", c->name, kind_name(kind), n);
+    print_message("  %s, %s call %u fails: %s\n", c->name, kind_name(kind), n, err->msg);
+    fx_settle();
+    char *kernel_after = fx_kernel_text(), *store_after = fx_store_text();
+    if (c->known_gap && c->known_gap(err, kernel, kernel_after)) {
+        print_message("  KNOWN GAP (fabric left this half-made): %s\n", err->msg);
+        known_gaps_met++;
+    } else {
+        if (strcmp(kernel, kernel_after) != 0)
+            print_message("kernel before:\n%skernel after:\n%s", kernel, kernel_after);
+        assert_string_equal(kernel_after, kernel);
+    }
+    if (strcmp(store, store_after) != 0)
+        print_message("store before:\n%sstore after:\n%s", store, store_after);
+    assert_string_equal(store_after, store);
+    free(kernel_after);
+    free(store_after);
+    struct weft_err retry_err = {{0}};
+    if (c->op(fx, &retry_err) < 0)
+        fail_msg("%s: the retry after %s call %u failed: %s", c->name, kind_name(kind), n,
+                 retry_err.msg);
+    fx_settle();
+    c->restore(fx);
+}
+
+static void drive(struct fx *fx, const struct undo_case *c, enum fault_kind kind)
+{
+    struct tally t = {0};
+    for (unsigned n = 1;; n++) {
+        if (n > 200)
+            fail_msg("%s: still failing after 200 %s calls", c->name, kind_name(kind));
+        fx_settle();
+        char *kernel = fx_kernel_text(), *store = fx_store_text();
+        struct weft_err err = {{0}};
+        fault_arm_thread(kind, n);
+        int rc = c->op(fx, &err);
+        bool fired = fault_fired();
+        fault_disarm();
+        if (!fired && rc < 0)
+            fail_msg("%s failed with no fault: %s", c->name, err.msg);
+        if (!fired) {
+            t.calls = n - 1;
+            fx_settle();
+            c->restore(fx);
+        } else if (rc == 0) {
+            t.recovered++;
+            print_message("  %s, %s call %u fails: worked around\n", c->name, kind_name(kind), n);
+            if (c->recovered)
+                c->recovered(fx, n);
+            fx_settle();
+            c->restore(fx);
+        } else {
+            t.failed++;
+            check_failed_run(fx, c, kind, n, kernel, store, &err);
+        }
+        undo_runs++;
+        free(kernel);
+        free(store);
+        if (!fired)
+            break;
+    }
+    print_message("%s: %u %s calls; %u failures undone, %u worked around\n", c->name, t.calls,
+                  kind_name(kind), t.failed, t.recovered);
+}
+
+static void drive_both(struct fx *fx, const struct undo_case *c)
+{
+    drive(fx, c, FAULT_STORE);
+    drive(fx, c, FAULT_NETLINK);
+}
+
+/* ---------- the requests ---------- */
+
+static int op_network_create(struct fx *fx, struct weft_err *err)
+{
+    struct fabric_network_spec spec = fx_network("a1", FX_SUBNET);
+    return fabric_network_create(fx->fabric, &spec, err);
+}
+
+static int op_network_delete(struct fx *fx, struct weft_err *err)
+{
+    return delete_network(fx, "a1", err);
+}
+
+static void restore_network_create(struct fx *fx)
+{
+    struct weft_err err = {{0}};
+    if (delete_network(fx, "a1", &err) < 0)
+        fail_msg("network delete: %s", err.msg);
+}
+
+static void restore_network_delete(struct fx *fx)
+{
+    create_network(fx, "a1", FX_SUBNET);
+}
+
+static int op_endpoint_create(struct fx *fx, struct weft_err *err)
+{
+    struct fabric_endpoint_spec spec = fx_endpoint("a1", "e1", "10.77.0.5");
+    uint8_t mac[6];
+    return fabric_endpoint_create(fx->fabric, &spec, mac, err);
+}
+
+static int op_endpoint_delete(struct fx *fx, struct weft_err *err)
+{
+    return delete_endpoint(fx, "a1", "e1", err);
+}
+
+static void restore_endpoint_create(struct fx *fx)
+{
+    struct weft_err err = {{0}};
+    if (delete_endpoint(fx, "a1", "e1", &err) < 0)
+        fail_msg("endpoint delete: %s", err.msg);
+}
+
+static void restore_endpoint_delete(struct fx *fx)
+{
+    uint8_t mac[6];
+    create_endpoint(fx, "a1", "e1", "10.77.0.5", mac);
+}
+
+static int op_join(struct fx *fx, struct weft_err *err)
+{
+    char net[FABRIC_ID_MAX], ep[FABRIC_ID_MAX];
+    fx_id(net, "a1");
+    fx_id(ep, "e1");
+    struct fabric_join_info info;
+    if (fabric_join(fx->fabric, net, ep, &info, err) < 0)
+        return -1;
+    return fabric_leave(fx->fabric, net, ep, err);
+}
+
+/* ---------- what a worked-around failure leaves ---------- */
+
+static void restart(struct fx *fx)
+{
+    fx_close(fx);
+    fx_open(fx);
+}
+
+/* The network is gone. A spare whose deletion failed is left (drop_spares passes no
+ * error), and a failed release leaves the overlay's records (best effort, said
+ * release_overlay_if_unused): nothing else. A restart removes leftover spares. */
+static void network_delete_recovered(struct fx *fx, unsigned n)
+{
+    (void)n;
+    assert_int_equal(fake_kernel_link_count("wbr") + fake_kernel_link_count("wvx"), 0);
+    assert_int_equal(fake_kernel_link_count("w"), fake_kernel_alias_count(OVERLAY_SPARE_ALIAS) * 2);
+    restart(fx);
+    assert_int_equal(fake_kernel_link_count("w"), 0);
+}
+
+/* DeleteEndpoint answered success with the veth's deletion failed (logged only):
+ * the records are gone, the veth stays with its alias (the endpoint's record).
+ * The test removes it as an operator would. */
+static void endpoint_delete_recovered(struct fx *fx, unsigned n)
+{
+    (void)fx;
+    (void)n;
+    assert_int_equal(fx_host_keys(), 0);
+    assert_int_equal(fake_kernel_alias_count("{"), 1);
+    struct nl *nl;
+    struct weft_err err;
+    assert_int_equal(nl_open(&nl, &err), 0);
+    for (unsigned i = 0; i < 64; i++) {
+        char name[IF_NAMESIZE];
+        struct fake_link link;
+        snprintf(name, sizeof(name), "ws%u", i);
+        if (fake_kernel_link(name, &link) && link.alias[0] == '{') {
+            print_message("  left behind: veth %s, alias %s\n", name, link.alias);
+            assert_int_equal(nl_link_delete(nl, name, &err), 0);
+        }
+    }
+    nl_close(nl);
+    assert_int_equal(fake_kernel_alias_count("{"), 0);
+}
+
+/* ---------- known gaps: half-made states fabric leaves today ---------- */
+
+/* fabric_network_delete: overlay_remove deletes the vxlan device, then the bridge;
+ * when the bridge's deletion fails, network_delete re-publishes the records and keeps
+ * the network, but its vxlan device is gone: no traffic until a retried delete (which
+ * succeeds, a missing link being no error). Issue 9 item 3 asks network_delete to
+ * unwind by labels; when it does, this gap closes and this function must go. */
+static bool vxlan_gone_bridge_kept(const struct weft_err *err, const char *before,
+                                   const char *after)
+{
+    if (!strstr(err->msg, "removing overlay VNI") || !strstr(err->msg, "deleting link wbr"))
+        return false;
+    char *expected = calloc(1, strlen(before) + 1), *copy = strdup(before);
+    assert_non_null(expected);
+    assert_non_null(copy);
+    for (char *line = strtok(copy, "\n"); line; line = strtok(NULL, "\n"))
+        if (strncmp(line, "link wvx", 8) != 0)
+            strcat(strcat(expected, line), "\n");
+    bool same = strcmp(expected, after) == 0;
+    free(expected);
+    free(copy);
+    return same;
+}
+
+static void restore_nothing(struct fx *fx)
+{
+    (void)fx;
+}
+
+/* ---------- the tests ---------- */
+
+static void network_create_undoes(void **state)
+{
+    struct undo_case c = {"network create", op_network_create, restore_network_create, NULL,
+                          NULL};
+    drive_both(*state, &c);
+}
+
+/* The overlay exists (another host has it): nothing to release on failure. */
+static void network_create_on_existing_overlay_undoes(void **state)
+{
+    char key[WEFT_KEY_MAX];
+    struct overlay_record overlay = {.vni = 4242};
+    snprintf(overlay.subnet, sizeof(overlay.subnet), "%s", FX_SUBNET);
+    char *text = overlay_record_encode(&overlay);
+    key_overlay(key, FX_SUBNET);
+    fake_store_put(key, text, 0);
+    free(text);
+    key_vni(key, 4242);
+    fake_store_put(key, FX_SUBNET, 0);
+    int64_t lease = fake_store_grant();
+    put_member(FX_SUBNET, lease);
+    put_remote(FX_SUBNET, "10.77.0.9", "02:42:0a:4d:00:09", lease);
+    struct undo_case c = {"network create (overlay exists, remote peers)", op_network_create,
+                          restore_network_create, NULL, NULL};
+    drive_both(*state, &c);
+}
+
+static void network_delete_undoes(void **state)
+{
+    struct fx *fx = *state;
+    create_network(fx, "a1", FX_SUBNET);
+    struct undo_case c = {"network delete", op_network_delete, restore_network_delete,
+                          network_delete_recovered, vxlan_gone_bridge_kept};
+    drive_both(fx, &c);
+}
+
+static void endpoint_create_undoes(void **state)
+{
+    struct fx *fx = *state;
+    create_network(fx, "a1", FX_SUBNET);
+    struct undo_case c = {"endpoint create (spare taken)", op_endpoint_create,
+                          restore_endpoint_create, NULL, NULL};
+    drive_both(fx, &c);
+}
+
+/* No spare ready (the spare maker is held): CreateEndpoint makes its own pair. */
+static void endpoint_create_without_spare_undoes(void **state)
+{
+    struct fx *fx = *state;
+    fake_kernel_hold_spares(true);
+    fx_expect_spares = false;
+    create_network(fx, "a1", FX_SUBNET);
+    assert_true(fake_kernel_wait_held(1, FX_WAIT_MS));
+    struct undo_case c = {"endpoint create (own pair)", op_endpoint_create,
+                          restore_endpoint_create, NULL, NULL};
+    drive_both(fx, &c);
+    fake_kernel_hold_spares(false);
+    fx_expect_spares = true;
+}
+
+static void endpoint_delete_undoes(void **state)
+{
+    struct fx *fx = *state;
+    create_network(fx, "a1", FX_SUBNET);
+    restore_endpoint_delete(fx);
+    struct undo_case c = {"endpoint delete", op_endpoint_delete, restore_endpoint_delete,
+                          endpoint_delete_recovered, NULL};
+    drive_both(fx, &c);
+}
+
+static void join_needs_no_undo(void **state)
+{
+    struct fx *fx = *state;
+    create_network(fx, "a1", FX_SUBNET);
+    restore_endpoint_delete(fx);
+    struct undo_case c = {"join and leave", op_join, restore_nothing, NULL, NULL};
+    drive_both(fx, &c);
+}
+
+static int report(void **state)
+{
+    (void)state;
+    print_message("undo runs checked: %lu, known gaps met: %u\n", undo_runs, known_gaps_met);
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(network_create_undoes, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(network_create_on_existing_overlay_undoes, fx_setup,
+                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(network_delete_undoes, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(endpoint_create_undoes, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(endpoint_create_without_spare_undoes, fx_setup,
+                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(endpoint_delete_undoes, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(join_needs_no_undo, fx_setup, fx_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, report);
+}
