@@ -382,10 +382,12 @@ void fake_store_set_down(bool down)
     pthread_mutex_lock(&fs.lock);
     if (down != fs.down) {
         fs.down = down;
-        if (down)
+        if (down) {
             fs_disconnect_all();
-        else
+        } else { /* the watches list again: a request that answers */
+            fs.failed = false;
             fs_relist_all();
+        }
     }
     fs_changed();
     pthread_mutex_unlock(&fs.lock);

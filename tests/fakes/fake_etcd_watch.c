@@ -79,7 +79,8 @@ static void enqueue(struct etcd_watch *w, struct fs_batch *batch)
 
 void fs_publish(struct fs_batch *batch)
 {
-    for (struct etcd_watch *w = fs.watches; w; w = w->next) {
+    /* While down, the watches hear nothing: the listing after the outage tells. */
+    for (struct etcd_watch *w = fs.down ? NULL : fs.watches; w; w = w->next) {
         struct fs_batch mine = {0};
         for (size_t i = 0; i < batch->count; i++) {
             const struct etcd_event *ev = &batch->events[i];

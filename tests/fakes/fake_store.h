@@ -20,7 +20,9 @@
 /* Forgets every key and lease and brings the store up (no watch may be open). */
 void fake_store_reset(void);
 /* Down: every call fails with "store unreachable ..." and etcd_unreachable answers
- * true; watches get DISCONNECTED, and a fresh listing when it comes back. */
+ * true; watches get DISCONNECTED, miss what is written meanwhile (by the
+ * fake_store_ calls below, as other hosts still reaching etcd), and get a fresh
+ * listing when it comes back. */
 void fake_store_set_down(bool down);
 
 /* Writes as another host would (watches see it). lease 0: none. */
