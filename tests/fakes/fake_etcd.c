@@ -54,7 +54,7 @@ bool fs_lease_alive(int64_t lease)
 
 /* Sets key at revision rev, with its event in batch. -1 when out of memory. */
 int fs_kv_put(const char *key, const char *value, int64_t lease, int64_t rev,
-                  struct fs_batch *batch)
+              struct fs_batch *batch)
 {
     bool found;
     size_t i = fs_kv_find(key, &found);
@@ -127,7 +127,8 @@ int fs_call_start(struct weft_err *err)
         return 0;
     fs.failed = true;
     pthread_mutex_unlock(&fs.lock);
-    return weft_errf(err, UNREACHABLE "%s", injected ? "Timeout was reached" : "Connection refused");
+    return weft_errf(err, UNREACHABLE "%s",
+                     injected ? "Timeout was reached" : "Connection refused");
 }
 
 /* Ends a round trip that reached the store: writes reach the watches. */

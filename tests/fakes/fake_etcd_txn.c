@@ -160,4 +160,3 @@ int etcd_txn_commit(struct etcd *etcd, struct etcd_txn *txn, bool *succeeded, st
     *succeeded = holds;
     return fs_call_end(&batch, 0);
 }
-

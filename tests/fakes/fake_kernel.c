@@ -213,8 +213,8 @@ static int snapshot_lines(char **lines, int max)
                  "link %s #%d %s %s mtu=%d mac=%02x:%02x:%02x:%02x:%02x:%02x master=%s "
                  "vni=%u local=%s peer=%s alias=\"%s\"",
                  l->name, l->ifindex, kinds[l->kind], l->up ? "up" : "down", l->mtu, l->mac[0],
-                 l->mac[1], l->mac[2], l->mac[3], l->mac[4], l->mac[5], name_of(l->master),
-                 l->vni, ip, name_of(l->peer), l->alias);
+                 l->mac[1], l->mac[2], l->mac[3], l->mac[4], l->mac[5], name_of(l->master), l->vni,
+                 ip, name_of(l->peer), l->alias);
         lines[n++] = strdup(line);
     }
     for (int i = 0; i < fk.fdb_count && n < max; i++) {

@@ -33,10 +33,10 @@ struct fake_link {
     char alias[NL_ALIAS_MAX];
     uint8_t mac[6];
     int mtu;
-    int master;      /* ifindex of the bridge, or 0 */
-    uint32_t vni;    /* vxlan */
-    uint32_t local;  /* vxlan */
-    int peer;        /* veth: the other end's ifindex */
+    int master;     /* ifindex of the bridge, or 0 */
+    uint32_t vni;   /* vxlan */
+    uint32_t local; /* vxlan */
+    int peer;       /* veth: the other end's ifindex */
 };
 
 /* Forgets every link and entry and opens the hold (between tests). */

@@ -28,7 +28,7 @@ struct fk_neigh {
 struct fk {
     pthread_mutex_t lock;
     pthread_cond_t changed;
-    unsigned long generation; /* bumped by every change */
+    unsigned long generation;             /* bumped by every change */
     struct fake_link links[FK_LINKS_MAX]; /* ifindex 0: a free slot */
     int next_ifindex;
     struct fk_fdb fdb[FK_ENTRIES_MAX];

@@ -272,8 +272,8 @@ int nl_link_set_up(struct nl *nl, const char *name, struct weft_err *err)
 int nl_link_set_up_alias(struct nl *nl, const char *name, const char *alias, struct weft_err *err)
 {
     if (alias && strlen(alias) >= NL_ALIAS_MAX)
-        return weft_errf(err, "interface alias of %zu bytes is over the kernel's %d",
-                         strlen(alias), NL_ALIAS_MAX - 1);
+        return weft_errf(err, "interface alias of %zu bytes is over the kernel's %d", strlen(alias),
+                         NL_ALIAS_MAX - 1);
     struct op op = link_op(OP_SET_UP, name, "setting up link");
     op.has_alias = alias != NULL;
     snprintf(op.alias, sizeof(op.alias), "%s", alias ? alias : "");

@@ -7,10 +7,10 @@ static pthread_mutex_t fault_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct {
     bool armed;
     bool fired;
-    bool one_thread;     /* count only owner's calls */
+    bool one_thread; /* count only owner's calls */
     pthread_t owner;
     enum fault_kind kind;
-    unsigned left;       /* calls of kind until the failing one */
+    unsigned left; /* calls of kind until the failing one */
     unsigned long calls[2];
 } fault;
 

@@ -26,7 +26,7 @@ void fx_open(struct fx *fx)
         .etcd = fx->etcd,
         .host = FX_HOST,
         .underlay_mtu = 1500,
-        .lease_ttl = 300,     /* the keeper stays asleep through a test */
+        .lease_ttl = 300, /* the keeper stays asleep through a test */
         .reclaim_after = 3600,
     };
     struct weft_err err = {{0}};
@@ -74,7 +74,8 @@ bool fx_expect_spares = true;
 static bool spares_ready(void *ctx)
 {
     (void)ctx;
-    return !fx_expect_spares || fake_kernel_alias_count(OVERLAY_SPARE_ALIAS) == FX_SPARES * fake_kernel_link_count("wbr");
+    return !fx_expect_spares || fake_kernel_alias_count(OVERLAY_SPARE_ALIAS) ==
+                                    FX_SPARES * fake_kernel_link_count("wbr");
 }
 
 size_t fx_host_keys(void)
@@ -176,7 +177,7 @@ void create_network(struct fx *fx, const char *tag, const char *subnet)
 }
 
 void create_endpoint(struct fx *fx, const char *net_tag, const char *ep_tag, const char *ip,
-                            uint8_t mac[6])
+                     uint8_t mac[6])
 {
     struct fabric_endpoint_spec spec = fx_endpoint(net_tag, ep_tag, ip);
     struct weft_err err = {{0}};
@@ -184,8 +185,7 @@ void create_endpoint(struct fx *fx, const char *net_tag, const char *ep_tag, con
         fail_msg("endpoint create: %s", err.msg);
 }
 
-int delete_endpoint(struct fx *fx, const char *net_tag, const char *ep_tag,
-                           struct weft_err *err)
+int delete_endpoint(struct fx *fx, const char *net_tag, const char *ep_tag, struct weft_err *err)
 {
     char net[FABRIC_ID_MAX], ep[FABRIC_ID_MAX];
     fx_id(net, net_tag);
@@ -244,4 +244,3 @@ void put_member(const char *subnet, int64_t lease)
     fake_store_put(key, text, lease);
     free(text);
 }
-

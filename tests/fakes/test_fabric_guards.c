@@ -38,7 +38,8 @@ static void *run_call(void *arg)
 {
     struct call *c = arg;
     struct weft_err err = {{0}};
-    int rc = c->network ? delete_network(c->fx, "a1", &err) : delete_endpoint(c->fx, "a1", "e1", &err);
+    int rc =
+        c->network ? delete_network(c->fx, "a1", &err) : delete_endpoint(c->fx, "a1", "e1", &err);
     pthread_mutex_lock(&calls_lock);
     c->rc = rc;
     c->err = err;
