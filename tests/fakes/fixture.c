@@ -20,7 +20,7 @@ uint32_t fx_ip(const char *dotted)
     return a.s_addr;
 }
 
-void fx_open(struct fx *fx)
+int fx_try_open(struct fx *fx, struct weft_err *err)
 {
     struct fabric_config config = {
         .etcd = fx->etcd,
@@ -29,9 +29,14 @@ void fx_open(struct fx *fx)
         .lease_ttl = 300, /* the keeper stays asleep through a test */
         .reclaim_after = 3600,
     };
+    fx->fabric = NULL;
+    return fabric_open(&fx->fabric, &config, err);
+}
+
+void fx_open(struct fx *fx)
+{
     struct weft_err err = {{0}};
-    int rc = fabric_open(&fx->fabric, &config, &err);
-    if (rc < 0)
+    if (fx_try_open(fx, &err) < 0)
         fail_msg("fabric_open: %s", err.msg);
 }
 

@@ -34,8 +34,10 @@ struct fx {
 
 int fx_setup(void **state);
 int fx_teardown(void **state);
-/* Opens the fabric again (after fx_close), as a restarted daemon. */
+/* Opens the fabric again (after fx_close), as a restarted daemon; fx_try_open
+ * answers fabric_open's result instead of failing the test. */
 void fx_open(struct fx *fx);
+int fx_try_open(struct fx *fx, struct weft_err *err);
 void fx_close(struct fx *fx);
 void fx_settle(void);
 /* false while a test holds the spare maker (fake_kernel_hold_spares): fx_settle

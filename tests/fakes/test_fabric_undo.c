@@ -37,7 +37,22 @@ struct undo_case {
      * once the run is checked and before the fabric is brought back. */
     void (*prepare)(struct fx *fx);
     void (*finish)(struct fx *fx);
+    /* Records may be left under another lease (fabric_open's, which nobody keeps
+     * alive after a failed start: they go when it expires); their text must not differ. */
+    bool leases_may_change;
 };
+
+/* store with every non-zero lease written "(lease L)", in place. */
+static void mask_leases(char *store)
+{
+    for (char *p = strstr(store, "(lease "); p; p = strstr(p + 1, "(lease ")) {
+        char *end = strchr(p, ')');
+        if (!end || p[7] == '0')
+            continue;
+        memmove(p + 8, end, strlen(end) + 1);
+        p[7] = 'L';
+    }
+}
 
 static unsigned known_gaps_met;
 
@@ -72,9 +87,16 @@ static void check_failed_run(struct fx *fx, const struct undo_case *c, enum faul
             print_message("kernel before:\n%skernel after:\n%s", kernel, kernel_after);
         assert_string_equal(kernel_after, kernel);
     }
-    if (strcmp(store, store_after) != 0)
-        print_message("store before:\n%sstore after:\n%s", store, store_after);
-    assert_string_equal(store_after, store);
+    char *store_before = strdup(store);
+    assert_non_null(store_before);
+    if (c->leases_may_change) {
+        mask_leases(store_before);
+        mask_leases(store_after);
+    }
+    if (strcmp(store_before, store_after) != 0)
+        print_message("store before:\n%sstore after:\n%s", store_before, store_after);
+    assert_string_equal(store_after, store_before);
+    free(store_before);
     free(kernel_after);
     free(store_after);
     struct weft_err retry_err = {{0}};
@@ -213,6 +235,37 @@ static void network_delete_recovered(struct fx *fx, unsigned n)
     restart(fx);
 }
 
+/* program_subnet's batch failed (logged): the network is made, but the batch's
+ * failed entry (its first) is missing from the kernel while fabric holds it as
+ * programmed: nothing programs it again before the next listing. Known gap. */
+static void network_create_recovered(struct fx *fx, unsigned n)
+{
+    (void)fx;
+    struct overlay_devices dev;
+    overlay_names(overlay_vni(FX_SUBNET), &dev);
+    assert_true(fake_kernel_link(dev.vxlan, NULL));
+    int entries = fake_kernel_fdb_count(dev.vxlan) + fake_kernel_neigh_count(dev.vxlan);
+    if (entries < 3) { /* flooding + peer fdb, peer neighbour */
+        print_message("  KNOWN GAP: %d of 3 remote entries programmed (call %u)\n", entries, n);
+        known_gaps_met++;
+    }
+}
+
+/* Taking the spare failed: it is deleted and the endpoint gets a pair of its own. */
+static void endpoint_create_recovered(struct fx *fx, unsigned n)
+{
+    (void)fx;
+    (void)n;
+    char host_name[IF_NAMESIZE], peer_name[IF_NAMESIZE], ep[FABRIC_ID_MAX];
+    fx_id(ep, "e1");
+    overlay_endpoint_names(ep, host_name, peer_name);
+    struct fake_link host;
+    assert_true(fake_kernel_link(host_name, &host));
+    assert_true(host.up);
+    assert_int_equal(host.alias[0], '{');
+    assert_int_equal(fake_kernel_alias_count("{"), 1); /* the failed spare is gone */
+}
+
 /* A barrier for network delete: which spare deletions it makes itself depends on
  * whether the spare maker was still pushing its last spare (then the maker deletes
  * it), which would shift the count of calls by one. A second network's endpoint
@@ -239,27 +292,31 @@ static void release_spare_maker(struct fx *fx)
 
 /* DeleteEndpoint answered success with the veth's deletion failed (logged only):
  * the records are gone, the veth stays with its alias (the endpoint's record).
- * The test removes it as an operator would. */
+ * Known gap, and a second one behind it: the next start takes that alias for an
+ * endpoint whose daemon died before publishing it (adopt_unpublished_endpoints),
+ * and the deleted endpoint is back, published. Both counted; the endpoint is then
+ * deleted again (that time its veth goes). */
 static void endpoint_delete_recovered(struct fx *fx, unsigned n)
 {
-    (void)fx;
-    (void)n;
     assert_int_equal(fx_host_keys(), 0);
     assert_int_equal(fake_kernel_alias_count("{"), 1);
-    struct nl *nl;
-    struct weft_err err;
-    assert_int_equal(nl_open(&nl, &err), 0);
-    for (unsigned i = 0; i < 64; i++) {
-        char name[IF_NAMESIZE];
-        struct fake_link link;
-        snprintf(name, sizeof(name), "ws%u", i);
-        if (fake_kernel_link(name, &link) && link.alias[0] == '{') {
-            print_message("  left behind: veth %s, alias %s\n", name, link.alias);
-            assert_int_equal(nl_link_delete(nl, name, &err), 0);
-        }
+    print_message("  KNOWN GAP: endpoint deleted, its veth left (call %u)\n", n);
+    known_gaps_met++;
+    restart(fx);
+    fx_settle();
+    char net[FABRIC_ID_MAX], ep[FABRIC_ID_MAX];
+    fx_id(net, "a1");
+    fx_id(ep, "e1");
+    struct fabric_endpoint_info info;
+    struct weft_err err = {{0}};
+    if (fabric_endpoint_info(fx->fabric, net, ep, &info, &err) == 0) {
+        print_message("  KNOWN GAP: a restart brings the deleted endpoint back (call %u)\n", n);
+        known_gaps_met++;
+        if (delete_endpoint(fx, "a1", "e1", &err) < 0)
+            fail_msg("endpoint delete: %s", err.msg);
     }
-    nl_close(nl);
     assert_int_equal(fake_kernel_alias_count("{"), 0);
+    assert_int_equal(fx_host_keys(), 0);
 }
 
 /* ---------- known gaps: half-made states fabric leaves today ---------- */
@@ -289,6 +346,67 @@ static bool vxlan_gone_bridge_kept(const struct weft_err *err, const char *befor
     free(expected);
     free(copy);
     return same;
+}
+
+static int op_open(struct fx *fx, struct weft_err *err)
+{
+    return fx_try_open(fx, err);
+}
+
+/* The address record IPAM keeps for e1 (10.77.0.5, this host's). */
+static void addr_key(char key[WEFT_KEY_MAX])
+{
+    key_addr(key, FX_SUBNET, "10.77.0.5");
+}
+
+static void put_addr(void)
+{
+    struct addr_record rec = {0};
+    snprintf(rec.host, sizeof(rec.host), "%s", FX_HOST);
+    snprintf(rec.kind, sizeof(rec.kind), "endpoint");
+    snprintf(rec.claim, sizeof(rec.claim), "test");
+    char key[WEFT_KEY_MAX], *text = addr_record_encode(&rec);
+    assert_non_null(text);
+    addr_key(key);
+    fake_store_put(key, text, 0);
+    free(text);
+}
+
+/* fabric_open got through a failed call (logged): the network and the endpoint are
+ * adopted, with their devices, and the endpoint keeps its address. Two known gaps
+ * break that today; each is counted and reported, and the state put back so the
+ * next run starts the same:
+ * - restore_networks keeps a network whose overlay_ensure failed with its devices
+ *   unset (bridge "", vxlan ifindex 0): EndpointOperInfo shows no devices and remote
+ *   entries go to ifindex 0 until the next restart;
+ * - restore_endpoints takes a failed lookup of the endpoint's veth for "vanished"
+ *   (endpoint_veth_exists) and releases the address of a live endpoint, which IPAM
+ *   may then give to another container (adopt_unpublished_endpoints re-adopts the
+ *   endpoint from its veth, but not its address). */
+static void open_recovered(struct fx *fx, unsigned n)
+{
+    char net[FABRIC_ID_MAX], ep[FABRIC_ID_MAX], key[WEFT_KEY_MAX];
+    fx_id(net, "a1");
+    fx_id(ep, "e1");
+    struct fabric_endpoint_info info;
+    struct weft_err err = {{0}};
+    if (fabric_endpoint_info(fx->fabric, net, ep, &info, &err) < 0)
+        fail_msg("call %u: the endpoint was not adopted: %s", n, err.msg);
+    if (!info.bridge[0] || !info.vxlan[0]) {
+        print_message("  KNOWN GAP: network adopted without its devices (call %u)\n", n);
+        known_gaps_met++;
+    }
+    addr_key(key);
+    if (!has_key(key)) {
+        print_message("  KNOWN GAP: a live endpoint's address released (call %u)\n", n);
+        known_gaps_met++;
+        put_addr();
+    }
+}
+
+static void restore_open(struct fx *fx)
+{
+    fx_close(fx);
 }
 
 static void restore_nothing(struct fx *fx)
@@ -327,6 +445,7 @@ static void network_create_on_existing_overlay_undoes(void **state)
         .name = "network create (overlay exists, remote peers)",
         .op = op_network_create,
         .restore = restore_network_create,
+        .recovered = network_create_recovered,
     };
     drive_both(*state, &c);
 }
@@ -356,6 +475,7 @@ static void endpoint_create_undoes(void **state)
         .name = "endpoint create (spare taken)",
         .op = op_endpoint_create,
         .restore = restore_endpoint_create,
+        .recovered = endpoint_create_recovered,
     };
     drive_both(fx, &c);
 }
@@ -405,6 +525,29 @@ static void join_needs_no_undo(void **state)
     drive_both(fx, &c);
 }
 
+/* A restart that fails (fabric_open's unwind is fabric_close): the kernel as it was,
+ * the records as they were (under the failed start's lease, see leases_may_change). */
+static void open_undoes(void **state)
+{
+    struct fx *fx = *state;
+    create_network(fx, "a1", FX_SUBNET);
+    restore_endpoint_delete(fx);
+    put_addr();
+    fx_settle();
+    fx_close(fx);
+    fx_expect_spares = false; /* a closed fabric has none */
+    struct undo_case c = {
+        .name = "fabric open (a network and an endpoint to adopt)",
+        .op = op_open,
+        .restore = restore_open,
+        .recovered = open_recovered,
+        .leases_may_change = true,
+    };
+    drive_both(fx, &c);
+    fx_expect_spares = true;
+    fx_open(fx);
+}
+
 static int report(void **state)
 {
     (void)state;
@@ -424,6 +567,7 @@ int main(void)
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(endpoint_delete_undoes, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(join_needs_no_undo, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(open_undoes, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, report);
 }
