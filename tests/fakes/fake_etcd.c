@@ -1,6 +1,8 @@
 /*
- * fake_etcd.c: every call of store/etcd.h but the watch (fake_etcd_watch.c),
- * answered from one in-memory store, and the test calls of fake_store.h.
+ * fake_etcd.c: store/etcd.h's keys, leases and client state on one in-memory
+ * store, and the test calls of fake_store.h; transactions are in
+ * fake_etcd_txn.c, the watch in fake_etcd_watch.c. etcd_b64_* and
+ * etcd_prefix_end are left out: nothing linked with the fakes calls them.
  * As etcd: each write moves the store revision on once (a transaction once for
  * all its operations), a key keeps its create revision until deleted, deleting
  * a lease deletes its keys, and a write under a lease that is gone fails. Each
