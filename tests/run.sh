@@ -61,6 +61,15 @@ if [ "$only" = all ] || [ "$only" = unit ]; then
         t=$(basename "$src" .c)
         run_one "unit-san/$t" "build/tests-san/$t" env ASAN_OPTIONS=detect_leaks=1 "build/tests-san/$t"
     done
+    # fabric/ on the fake kernel and store (tests/fakes/), plain and under ASan/UBSan.
+    for src in tests/fakes/test_*.c; do
+        t=$(basename "$src" .c)
+        run_one "fakes/$t" "build/fakes/$t" "build/fakes/$t"
+    done
+    for src in tests/fakes/test_*.c; do
+        t=$(basename "$src" .c)
+        run_one "fakes-san/$t" "build/fakes-san/$t" env ASAN_OPTIONS=detect_leaks=1 "build/fakes-san/$t"
+    done
 fi
 if [ "$only" = all ] || [ "$only" = integration ]; then
     for t in tests/integration/*.sh; do

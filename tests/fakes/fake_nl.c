@@ -1,0 +1,580 @@
+/*
+ * fake_nl.c: every function of netlink/nl.h, answered from the in-memory kernel
+ * of fake_kernel.c. It keeps nl.h's documented behaviour: a create of an existing
+ * link fails with "File exists", deleting what is missing is not an error, a veth
+ * pair that cannot be set up is deleted again, changes inside a batch queue and
+ * apply at nl_batch_end (which reports the first failure while the others apply),
+ * queries other than nl_link_index are refused inside a batch. Each round trip
+ * asks fault.h first; a batch is one round trip (none when empty).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tests/fakes/fake_kernel_internal.h"
+#include "tests/fakes/fault.h"
+
+#define INJECTED_ERRNO ENOBUFS /* what a busy kernel answers */
+
+enum op_type {
+    OP_LINK_DELETE,
+    OP_SET_UP,
+    OP_SET_MAC,
+    OP_SET_MASTER,
+    OP_SET_MTU,
+    OP_BRIDGE,
+    OP_VXLAN,
+    OP_VETH,
+    OP_FDB_ADD,
+    OP_FDB_DEL,
+    OP_BRIDGE_FDB_DEL,
+    OP_NEIGH_ADD,
+    OP_NEIGH_DEL,
+};
+
+/* One change, as queued in a batch (strings copied: the caller's may go). */
+struct op {
+    enum op_type type;
+    char name[IF_NAMESIZE];
+    char peer_name[IF_NAMESIZE];
+    char alias[NL_ALIAS_MAX];
+    bool has_alias, has_mac, up, append;
+    uint8_t mac[6];
+    int ifindex, mtu, master;
+    uint32_t ip, vni;
+    char what[96]; /* "creating bridge wbr5", for the message */
+};
+
+struct nl {
+    bool batching;
+    struct op *queue;
+    size_t count, cap;
+};
+
+int nl_open(struct nl **out, struct weft_err *err)
+{
+    if (fault_hit(FAULT_NETLINK))
+        return weft_errf(err, "cannot open a netlink socket: %s", strerror(INJECTED_ERRNO));
+    *out = calloc(1, sizeof(**out));
+    return *out ? 0 : weft_errf(err, "out of memory");
+}
+
+void nl_close(struct nl *nl)
+{
+    if (!nl)
+        return;
+    free(nl->queue);
+    free(nl);
+}
+
+int nl_batch_begin(struct nl *nl)
+{
+    if (nl->batching)
+        return -1;
+    nl->batching = true;
+    nl->count = 0;
+    return 0;
+}
+
+/* ---------- applying one change (under fk.lock): 0 or an errno ---------- */
+
+static struct fake_link *existing(const char *name, int *code)
+{
+    struct fake_link *l = fk_by_name(name);
+    if (!l)
+        *code = ENODEV;
+    return l;
+}
+
+static int apply_veth(const struct op *op)
+{
+    if (fk_by_name(op->name) || fk_by_name(op->peer_name))
+        return EEXIST;
+    if (op->master && !fk_by_index(op->master))
+        return ENODEV;
+    struct fake_link *host = fk_add_link(op->name, FAKE_LINK_VETH, op->mtu);
+    struct fake_link *peer = host ? fk_add_link(op->peer_name, FAKE_LINK_VETH, op->mtu) : NULL;
+    if (!peer) {
+        if (host)
+            fk_del_link(host);
+        return ENOMEM;
+    }
+    host->peer = peer->ifindex;
+    peer->peer = host->ifindex;
+    host->master = op->master;
+    if (op->has_mac)
+        memcpy(peer->mac, op->mac, 6);
+    host->up = op->up;
+    if (op->has_alias)
+        snprintf(host->alias, sizeof(host->alias), "%s", op->alias);
+    return 0;
+}
+
+static int apply_create(const struct op *op)
+{
+    if (op->type == OP_VETH)
+        return apply_veth(op);
+    if (fk_by_name(op->name))
+        return EEXIST;
+    if (op->master && !fk_by_index(op->master))
+        return ENODEV;
+    struct fake_link *l =
+        fk_add_link(op->name, op->type == OP_BRIDGE ? FAKE_LINK_BRIDGE : FAKE_LINK_VXLAN, op->mtu);
+    if (!l)
+        return ENOMEM;
+    l->master = op->master;
+    l->vni = op->vni;
+    l->local = op->ip;
+    return 0;
+}
+
+static int apply_link(const struct op *op)
+{
+    int code = 0;
+    struct fake_link *l = fk_by_name(op->name);
+    if (op->type == OP_LINK_DELETE) {
+        if (l)
+            fk_del_link(l);
+        return 0;
+    }
+    if (!(l = existing(op->name, &code)))
+        return code;
+    if (op->type == OP_SET_UP) {
+        l->up = true;
+        if (op->has_alias)
+            snprintf(l->alias, sizeof(l->alias), "%s", op->alias);
+    } else if (op->type == OP_SET_MAC) {
+        memcpy(l->mac, op->mac, 6);
+    } else if (op->type == OP_SET_MASTER) {
+        if (op->master && !fk_by_index(op->master))
+            return ENODEV;
+        l->master = op->master;
+    } else if (op->type == OP_SET_MTU) {
+        l->mtu = op->mtu;
+    }
+    return 0;
+}
+
+static int apply_entry(const struct op *op)
+{
+    if (!fk_by_index(op->ifindex))
+        return ENODEV;
+    int i;
+    switch (op->type) {
+    case OP_FDB_ADD:
+        i = fk_fdb_find(op->ifindex, op->mac, op->ip, op->append);
+        if (i < 0 && fk.fdb_count == FK_ENTRIES_MAX)
+            return ENOSPC;
+        if (i < 0)
+            i = fk.fdb_count++;
+        fk.fdb[i] = (struct fk_fdb){.ifindex = op->ifindex, .dst = op->ip};
+        memcpy(fk.fdb[i].mac, op->mac, 6);
+        return 0;
+    case OP_FDB_DEL:
+        if ((i = fk_fdb_find(op->ifindex, op->mac, op->ip, false)) >= 0)
+            fk.fdb[i] = fk.fdb[--fk.fdb_count];
+        return 0;
+    case OP_NEIGH_ADD:
+        i = fk_neigh_find(op->ifindex, op->ip);
+        if (i < 0 && fk.neigh_count == FK_ENTRIES_MAX)
+            return ENOSPC;
+        if (i < 0)
+            i = fk.neigh_count++;
+        fk.neigh[i] = (struct fk_neigh){.ifindex = op->ifindex, .ip = op->ip};
+        memcpy(fk.neigh[i].mac, op->mac, 6);
+        return 0;
+    case OP_NEIGH_DEL:
+        if ((i = fk_neigh_find(op->ifindex, op->ip)) >= 0)
+            fk.neigh[i] = fk.neigh[--fk.neigh_count];
+        return 0;
+    default: /* OP_BRIDGE_FDB_DEL: the fake bridge learns nothing */
+        return 0;
+    }
+}
+
+static int apply(const struct op *op)
+{
+    pthread_mutex_lock(&fk.lock);
+    int code;
+    if (op->type == OP_BRIDGE || op->type == OP_VXLAN || op->type == OP_VETH)
+        code = apply_create(op);
+    else if (op->type >= OP_FDB_ADD)
+        code = apply_entry(op);
+    else
+        code = apply_link(op);
+    fk_changed();
+    pthread_mutex_unlock(&fk.lock);
+    return code;
+}
+
+/* ---------- changes: queued in a batch, else one round trip ---------- */
+
+static int change(struct nl *nl, const struct op *op, struct weft_err *err)
+{
+    if (nl->batching) {
+        if (nl->count == nl->cap) {
+            size_t cap = nl->cap ? nl->cap * 2 : 32;
+            struct op *queue = realloc(nl->queue, cap * sizeof(*queue));
+            if (!queue)
+                return weft_errf(err, "out of memory");
+            nl->queue = queue;
+            nl->cap = cap;
+        }
+        nl->queue[nl->count++] = *op;
+        return 0;
+    }
+    int code = fault_hit(FAULT_NETLINK) ? INJECTED_ERRNO : apply(op);
+    return code ? weft_errf(err, "%s: %s", op->what, strerror(code)) : 0;
+}
+
+int nl_batch_end(struct nl *nl, struct weft_err *err)
+{
+    if (!nl->batching)
+        return weft_errf(err, "no netlink batch is open");
+    nl->batching = false;
+    if (nl->count == 0) /* nothing to send: no round trip */
+        return 0;
+    /* An injected failure hits the first entry; the others still apply. */
+    bool injected = fault_hit(FAULT_NETLINK);
+    char first[WEFT_ERR_MAX] = "";
+    for (size_t i = 0; i < nl->count; i++) {
+        int code = i == 0 && injected ? INJECTED_ERRNO : apply(&nl->queue[i]);
+        if (code && !first[0])
+            snprintf(first, sizeof(first), "%s: %s (batch entry %zu of %zu)", nl->queue[i].what,
+                     strerror(code), i + 1, nl->count);
+    }
+    nl->count = 0;
+    return first[0] ? weft_errf(err, "%s", first) : 0;
+}
+
+static struct op link_op(enum op_type type, const char *name, const char *verb)
+{
+    struct op op = {.type = type};
+    snprintf(op.name, sizeof(op.name), "%s", name);
+    snprintf(op.what, sizeof(op.what), "%s %.15s", verb, name);
+    return op;
+}
+
+int nl_link_delete(struct nl *nl, const char *name, struct weft_err *err)
+{
+    struct op op = link_op(OP_LINK_DELETE, name, "deleting link");
+    return change(nl, &op, err);
+}
+
+int nl_link_set_up(struct nl *nl, const char *name, struct weft_err *err)
+{
+    struct op op = link_op(OP_SET_UP, name, "setting up link");
+    return change(nl, &op, err);
+}
+
+int nl_link_set_up_alias(struct nl *nl, const char *name, const char *alias, struct weft_err *err)
+{
+    if (alias && strlen(alias) >= NL_ALIAS_MAX)
+        return weft_errf(err, "interface alias of %zu bytes is over the kernel's %d", strlen(alias),
+                         NL_ALIAS_MAX - 1);
+    struct op op = link_op(OP_SET_UP, name, "setting up link");
+    op.has_alias = alias != NULL;
+    snprintf(op.alias, sizeof(op.alias), "%s", alias ? alias : "");
+    return change(nl, &op, err);
+}
+
+int nl_link_set_mac(struct nl *nl, const char *name, const uint8_t mac[6], struct weft_err *err)
+{
+    struct op op = link_op(OP_SET_MAC, name, "setting the MAC of");
+    memcpy(op.mac, mac, 6);
+    return change(nl, &op, err);
+}
+
+int nl_link_set_master(struct nl *nl, const char *name, int master_ifindex, struct weft_err *err)
+{
+    struct op op = link_op(OP_SET_MASTER, name, "setting the master of");
+    op.master = master_ifindex;
+    return change(nl, &op, err);
+}
+
+int nl_link_set_mtu(struct nl *nl, const char *name, int mtu, struct weft_err *err)
+{
+    struct op op = link_op(OP_SET_MTU, name, "setting the MTU of");
+    op.mtu = mtu;
+    return change(nl, &op, err);
+}
+
+static int check_name(const char *name, struct weft_err *err)
+{
+    if (!name || !name[0] || strlen(name) >= IF_NAMESIZE)
+        return weft_errf(err, "interface name \"%s\" must have 1 to %d characters",
+                         name ? name : "", IF_NAMESIZE - 1);
+    return 0;
+}
+
+int nl_bridge_create(struct nl *nl, const char *name, int mtu, struct weft_err *err)
+{
+    if (check_name(name, err) < 0)
+        return -1;
+    struct op op = link_op(OP_BRIDGE, name, "creating bridge");
+    op.mtu = mtu;
+    return change(nl, &op, err);
+}
+
+int nl_vxlan_create(struct nl *nl, const struct nl_vxlan_spec *spec, struct weft_err *err)
+{
+    if (check_name(spec->name, err) < 0)
+        return -1;
+    struct op op = link_op(OP_VXLAN, spec->name, "creating vxlan");
+    op.mtu = spec->mtu;
+    op.master = spec->master_ifindex;
+    op.vni = spec->vni;
+    op.ip = spec->local_ip;
+    return change(nl, &op, err);
+}
+
+/* A spare's creation waits here while the test holds spares (fake_kernel_hold_spares). */
+static void wait_unless_held(const struct nl_veth_spec *spec)
+{
+    if (!spec->down)
+        return;
+    pthread_mutex_lock(&fk.lock);
+    if (fk.hold) {
+        fk.held++;
+        fk_changed();
+        while (fk.hold)
+            pthread_cond_wait(&fk.changed, &fk.lock);
+        fk.held--;
+    }
+    pthread_mutex_unlock(&fk.lock);
+}
+
+/* As the real one: the creation, then (a second round trip) "up" with the alias; a
+ * failure of the second deletes the pair again, so nothing is left behind. */
+int nl_veth_create(struct nl *nl, const struct nl_veth_spec *spec, struct weft_err *err)
+{
+    if (check_name(spec->host_name, err) < 0 || check_name(spec->peer_name, err) < 0)
+        return -1;
+    if (spec->host_alias && strlen(spec->host_alias) >= NL_ALIAS_MAX)
+        return weft_errf(err, "interface alias of %zu bytes is over the kernel's %d",
+                         strlen(spec->host_alias), NL_ALIAS_MAX - 1);
+    wait_unless_held(spec);
+    struct op op = link_op(OP_VETH, spec->host_name, "creating veth");
+    snprintf(op.what, sizeof(op.what), "creating veth %.15s/%.15s", spec->host_name,
+             spec->peer_name);
+    snprintf(op.peer_name, sizeof(op.peer_name), "%s", spec->peer_name);
+    op.mtu = spec->mtu;
+    op.master = spec->master_ifindex;
+    op.has_mac = spec->peer_mac != NULL;
+    if (spec->peer_mac)
+        memcpy(op.mac, spec->peer_mac, 6);
+    op.up = !spec->down;
+    op.has_alias = spec->host_alias != NULL;
+    snprintf(op.alias, sizeof(op.alias), "%s", spec->host_alias ? spec->host_alias : "");
+    if (nl->batching)
+        return change(nl, &op, err);
+    bool second_trip = !spec->down || spec->host_alias;
+    if (fault_hit(FAULT_NETLINK))
+        return weft_errf(err, "%s: %s", op.what, strerror(INJECTED_ERRNO));
+    int code = apply(&op);
+    if (code)
+        return weft_errf(err, "%s: %s", op.what, strerror(code));
+    if (second_trip && fault_hit(FAULT_NETLINK)) {
+        struct op undo = link_op(OP_LINK_DELETE, spec->host_name, "deleting link");
+        apply(&undo);
+        return weft_errf(err, "setting up link %.15s: %s", spec->host_name,
+                         strerror(INJECTED_ERRNO));
+    }
+    return 0;
+}
+
+static struct op entry_op(enum op_type type, int ifindex, const uint8_t mac[6], uint32_t ip,
+                          const char *verb)
+{
+    struct op op = {.type = type, .ifindex = ifindex, .ip = ip};
+    if (mac)
+        memcpy(op.mac, mac, 6);
+    char text[INET_ADDRSTRLEN];
+    inet_ntop(AF_INET, &ip, text, sizeof(text));
+    snprintf(op.what, sizeof(op.what), "%s on %d: %s", verb, ifindex, text);
+    return op;
+}
+
+int nl_fdb_add(struct nl *nl, int ifindex, const uint8_t mac[6], uint32_t dst_ip, bool append,
+               struct weft_err *err)
+{
+    struct op op = entry_op(OP_FDB_ADD, ifindex, mac, dst_ip, "adding fdb entry");
+    op.append = append;
+    return change(nl, &op, err);
+}
+
+int nl_fdb_del(struct nl *nl, int ifindex, const uint8_t mac[6], uint32_t dst_ip,
+               struct weft_err *err)
+{
+    struct op op = entry_op(OP_FDB_DEL, ifindex, mac, dst_ip, "deleting fdb entry");
+    return change(nl, &op, err);
+}
+
+int nl_bridge_fdb_del(struct nl *nl, int port_ifindex, const uint8_t mac[6], struct weft_err *err)
+{
+    struct op op = entry_op(OP_BRIDGE_FDB_DEL, port_ifindex, mac, 0, "deleting bridge fdb entry");
+    return change(nl, &op, err);
+}
+
+int nl_neigh_add(struct nl *nl, int ifindex, uint32_t ip, const uint8_t mac[6],
+                 struct weft_err *err)
+{
+    struct op op = entry_op(OP_NEIGH_ADD, ifindex, mac, ip, "adding neighbour");
+    return change(nl, &op, err);
+}
+
+int nl_neigh_del(struct nl *nl, int ifindex, uint32_t ip, struct weft_err *err)
+{
+    struct op op = entry_op(OP_NEIGH_DEL, ifindex, NULL, ip, "deleting neighbour");
+    return change(nl, &op, err);
+}
+
+/* ---------- queries: one round trip each, refused in a batch but for nl_link_index ---------- */
+
+static int query_start(struct nl *nl, bool in_batch_ok, const char *what, struct weft_err *err)
+{
+    if (nl->batching && !in_batch_ok)
+        return weft_errf(err, "netlink query inside a batch");
+    if (fault_hit(FAULT_NETLINK))
+        return weft_errf(err, "%s: %s", what, strerror(INJECTED_ERRNO));
+    pthread_mutex_lock(&fk.lock);
+    return 0;
+}
+
+int nl_link_index(struct nl *nl, const char *name, int *ifindex, struct weft_err *err)
+{
+    char what[64];
+    snprintf(what, sizeof(what), "looking up link %.15s", name);
+    *ifindex = 0;
+    if (query_start(nl, true, what, err) < 0)
+        return -1;
+    struct fake_link *l = fk_by_name(name);
+    *ifindex = l ? l->ifindex : 0;
+    pthread_mutex_unlock(&fk.lock);
+    return 0;
+}
+
+/* A copy of link name, or ENODEV as "reading link <name>: No such device". */
+static int link_get(struct nl *nl, const char *name, struct fake_link *out, struct weft_err *err)
+{
+    char what[64];
+    snprintf(what, sizeof(what), "reading link %.15s", name);
+    if (query_start(nl, false, what, err) < 0)
+        return -1;
+    struct fake_link *l = fk_by_name(name);
+    if (l)
+        *out = *l;
+    pthread_mutex_unlock(&fk.lock);
+    return l ? 0 : weft_errf(err, "%s: %s", what, strerror(ENODEV));
+}
+
+int nl_link_get_mtu(struct nl *nl, const char *name, int *mtu, struct weft_err *err)
+{
+    struct fake_link l;
+    if (link_get(nl, name, &l, err) < 0)
+        return -1;
+    *mtu = l.mtu;
+    return 0;
+}
+
+int nl_vxlan_get(struct nl *nl, const char *name, uint32_t *vni, uint32_t *local_ip,
+                 struct weft_err *err)
+{
+    struct fake_link l;
+    if (link_get(nl, name, &l, err) < 0)
+        return -1;
+    if (l.kind != FAKE_LINK_VXLAN)
+        return weft_errf(err, "link %.15s exists but is not a VXLAN device", name);
+    *vni = l.vni;
+    *local_ip = l.local;
+    return 0;
+}
+
+/* The dumps copy under the lock and call fn after it, as the real ones read the
+ * whole answer before fn sees it. */
+int nl_link_aliases(struct nl *nl, const char *prefix, nl_link_alias_fn fn, void *ctx,
+                    struct weft_err *err)
+{
+    if (query_start(nl, false, "listing links", err) < 0)
+        return -1;
+    struct fake_link *copy = malloc(sizeof(fk.links));
+    int n = 0;
+    for (int i = 0; copy && i < FK_LINKS_MAX; i++) {
+        const struct fake_link *l = &fk.links[i];
+        if (l->ifindex && l->alias[0] && strncmp(l->name, prefix, strlen(prefix)) == 0)
+            copy[n++] = *l;
+    }
+    pthread_mutex_unlock(&fk.lock);
+    if (!copy)
+        return weft_errf(err, "out of memory");
+    for (int i = 0; i < n; i++)
+        fn(ctx, copy[i].name, copy[i].alias);
+    free(copy);
+    return 0;
+}
+
+int nl_fdb_list(struct nl *nl, int ifindex, nl_fdb_fn fn, void *ctx, struct weft_err *err)
+{
+    if (query_start(nl, false, "listing fdb entries", err) < 0)
+        return -1;
+    struct fk_fdb *copy = malloc(sizeof(fk.fdb));
+    int n = 0;
+    for (int i = 0; copy && i < fk.fdb_count; i++)
+        if (fk.fdb[i].ifindex == ifindex)
+            copy[n++] = fk.fdb[i];
+    pthread_mutex_unlock(&fk.lock);
+    if (!copy)
+        return weft_errf(err, "out of memory");
+    for (int i = 0; i < n; i++)
+        fn(ctx, copy[i].mac, copy[i].dst);
+    free(copy);
+    return 0;
+}
+
+int nl_neigh_list(struct nl *nl, int ifindex, nl_neigh_fn fn, void *ctx, struct weft_err *err)
+{
+    if (query_start(nl, false, "listing neighbours", err) < 0)
+        return -1;
+    struct fk_neigh *copy = malloc(sizeof(fk.neigh));
+    int n = 0;
+    for (int i = 0; copy && i < fk.neigh_count; i++)
+        if (fk.neigh[i].ifindex == ifindex)
+            copy[n++] = fk.neigh[i];
+    pthread_mutex_unlock(&fk.lock);
+    if (!copy)
+        return weft_errf(err, "out of memory");
+    for (int i = 0; i < n; i++)
+        fn(ctx, copy[i].ip, copy[i].mac);
+    free(copy);
+    return 0;
+}
+
+int nl_default_route_addr(struct nl *nl, uint32_t *ip, char *ifname, int ifname_len,
+                          struct weft_err *err)
+{
+    if (query_start(nl, false, "reading the default route", err) < 0)
+        return -1;
+    bool have = fk.underlay_ip != 0;
+    *ip = fk.underlay_ip;
+    if (have)
+        snprintf(ifname, (size_t)ifname_len, "%s", fk.underlay_name);
+    pthread_mutex_unlock(&fk.lock);
+    return have ? 0 : weft_errf(err, "no default route");
+}
+
+int nl_addr_ifname(struct nl *nl, uint32_t ip, char *ifname, int ifname_len, struct weft_err *err)
+{
+    if (query_start(nl, false, "listing addresses", err) < 0)
+        return -1;
+    bool have = fk.underlay_ip != 0 && fk.underlay_ip == ip;
+    if (have)
+        snprintf(ifname, (size_t)ifname_len, "%s", fk.underlay_name);
+    pthread_mutex_unlock(&fk.lock);
+    if (have)
+        return 0;
+    char text[INET_ADDRSTRLEN];
+    inet_ntop(AF_INET, &ip, text, sizeof(text));
+    return weft_errf(err, "no interface holds %s", text);
+}
