@@ -1,14 +1,23 @@
 #!/usr/bin/env bash
 # Runs every weft test suite and prints one closing line "N passed, N failed".
-# TEST_ONLY=static|unit|integration|e2e narrows it; TEST_FILTER=word runs only matching tests.
+# TEST_ONLY narrows it to one or more suites (space or comma separated): static, unit,
+# integration, e2e. unit is every C test program, in three folders by what they need:
+# tests/unit (pure), tests/netns (CAP_NET_ADMIN) and tests/live (a loopback etcd);
+# TEST_ONLY=pure|netns|live picks one folder. TEST_FILTER=word runs only matching tests.
 # Each test is a program or script that exits 0 on success; its output goes to
-# build/test-logs/<name>.log and is shown when it fails. A test whose binaries are
-# missing or older than their sources (by the Makefile's rules) fails unrun: a
-# pass of an earlier build says nothing about this one.
+# build/test-logs/<name>.log and is shown when it fails. A test whose binaries are missing or older than their sources (by the Makefile's
+# rules) fails unrun: a pass of an earlier build says nothing about this one.
 set -u
 shopt -s nullglob # a suite with no tests runs none
 cd "$(dirname "$0")/.."
-only=${TEST_ONLY:-all}
+only=" ${TEST_ONLY:-all} "
+only=${only//,/ }
+for word in $only; do
+    case $word in
+    all | static | unit | pure | netns | live | integration | e2e) ;;
+    *) echo "TEST_ONLY: no suite named '$word' (static, unit, pure, netns, live, integration, e2e)" >&2; exit 2 ;;
+    esac
+done
 filter=${TEST_FILTER:-}
 logs=build/test-logs
 mkdir -p "$logs"
@@ -47,27 +56,38 @@ run_one() { # name, targets it runs ("t1 t2"), command...
 # What each suite runs; the Makefile's unit, integration and e2e targets build these.
 integration_bins="build/weft build/weft-san build/plugin_bench"
 e2e_bins="build/weft"
-if [ "$only" = all ] || [ "$only" = static ]; then
+# Whether the run includes suite $1 (all includes every one; unit includes its folders).
+wanted() { # SUITE [PARENT]
+    [[ "$only" == *" all "* || "$only" == *" $1 "* || ( -n "${2:-}" && "$only" == *" $2 "* ) ]]
+}
+
+# The C test programs of one folder, built by the Makefile as build/tests/<folder>/<name>
+# (and build/tests-san/...). From the sources: a binary left from a removed test is not run.
+c_tests() { # FOLDER
+    local src t
+    for src in "tests/$1"/test_*.c; do
+        t=$(basename "$src" .c)
+        run_one "$1/$t" "build/tests/$1/$t" "build/tests/$1/$t"
+    done
+    for src in "tests/$1"/test_*.c; do
+        t=$(basename "$src" .c)
+        run_one "$1-san/$t" "build/tests-san/$1/$t" env ASAN_OPTIONS=detect_leaks=1 "build/tests-san/$1/$t"
+    done
+}
+
+if wanted static; then
     # Rules read off the sources (file and function sizes, which room includes what).
     for t in tests/static/*.sh; do run_one "static/$(basename "$t" .sh)" "" bash "$t"; done
 fi
-if [ "$only" = all ] || [ "$only" = unit ]; then
-    # From the sources: a binary left from a test since removed is not run.
-    for src in tests/unit/test_*.c; do
-        t=$(basename "$src" .c)
-        run_one "unit/$t" "build/tests/$t" "build/tests/$t"
-    done
-    for src in tests/unit/test_*.c; do
-        t=$(basename "$src" .c)
-        run_one "unit-san/$t" "build/tests-san/$t" env ASAN_OPTIONS=detect_leaks=1 "build/tests-san/$t"
-    done
-fi
-if [ "$only" = all ] || [ "$only" = integration ]; then
+wanted pure unit && c_tests unit
+wanted netns unit && c_tests netns
+wanted live unit && c_tests live
+if wanted integration; then
     for t in tests/integration/*.sh; do
         run_one "integration/$(basename "$t" .sh)" "$integration_bins" bash "$t"
     done
 fi
-if [ "$only" = all ] || [ "$only" = e2e ]; then
+if wanted e2e; then
     for t in tests/e2e/*.sh; do run_one "e2e/$(basename "$t" .sh)" "$e2e_bins" bash "$t"; done
 fi
 

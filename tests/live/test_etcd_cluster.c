@@ -19,7 +19,7 @@
 
 #include "store/etcd.h"
 #include "store/etcd_internal.h"
-#include "tests/unit/etcd_fixture.h"
+#include "tests/live/etcd_fixture.h"
 
 #define MEMBERS 3
 

@@ -18,7 +18,7 @@
 #include <time.h>
 
 #include "store/etcd.h"
-#include "tests/unit/etcd_fixture.h"
+#include "tests/live/etcd_fixture.h"
 
 struct live {
     struct etcd_fixture fx;
