@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Runs every weft test suite and prints one closing line "N passed, N failed".
+# Runs every weft test suite and prints one closing line "N passed, N skipped, N failed".
 # TEST_ONLY narrows it to one or more suites (space or comma separated): static, unit,
 # integration, e2e. unit is every C test program, in three folders by what they need:
 # tests/unit (pure), tests/netns (CAP_NET_ADMIN) and tests/live (a loopback etcd);
 # TEST_ONLY=pure|netns|live picks one folder. TEST_FILTER=word runs only matching tests.
 # Each test is a program or script that exits 0 on success; its output goes to
-# build/test-logs/<name>.log and is shown when it fails. A test whose binaries are missing or older than their sources (by the Makefile's
+# build/test-logs/<name>.log and is shown when it fails. A test that exits 0 after
+# printing a line "skipped: <reason>" (it lacks what it needs) counts as SKIP, not PASS.
+# A test whose binaries are missing or older than their sources (by the Makefile's
 # rules) fails unrun: a pass of an earlier build says nothing about this one.
 set -u
 shopt -s nullglob # a suite with no tests runs none
@@ -21,7 +23,7 @@ done
 filter=${TEST_FILTER:-}
 logs=build/test-logs
 mkdir -p "$logs"
-passed=0 failed=0 failures=()
+passed=0 skipped=0 failed=0 failures=()
 
 # The targets among the arguments that make would (re)build. One make -q for all
 # first, as they are usually current; the outer make's flags are not ours.
@@ -37,7 +39,7 @@ not_current() { # TARGET...
 run_one() { # name, targets it runs ("t1 t2"), command...
     local name=$1 needs=$2; shift 2
     [ -n "$filter" ] && [[ "$name" != *"$filter"* ]] && return
-    local log="$logs/${name//\//_}.log" start=$SECONDS stale
+    local log="$logs/${name//\//_}.log" start=$SECONDS stale why
     stale=$(not_current $needs)
     if [ -n "$stale" ]; then
         failed=$((failed + 1)); failures+=("$name")
@@ -45,6 +47,11 @@ run_one() { # name, targets it runs ("t1 t2"), command...
         return
     fi
     if "$@" >"$log" 2>&1; then
+        why=$(grep -m 1 '^skipped: ' "$log")
+        if [ -n "$why" ]; then
+            skipped=$((skipped + 1)); printf 'SKIP %-50s %3ss %s\n' "$name" $((SECONDS - start)) "${why#skipped: }"
+            return
+        fi
         passed=$((passed + 1)); printf 'PASS %-50s %3ss\n' "$name" $((SECONDS - start))
     else
         failed=$((failed + 1)); failures+=("$name")
@@ -92,5 +99,5 @@ if wanted e2e; then
 fi
 
 [ ${#failures[@]} -gt 0 ] && printf 'failed: %s\n' "${failures[*]}"
-echo "$passed passed, $failed failed"
+echo "$passed passed, $skipped skipped, $failed failed"
 [ "$failed" -eq 0 ]

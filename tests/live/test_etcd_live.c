@@ -668,5 +668,5 @@ int main(void)
         cmocka_unit_test(test_serial_gets_reuse_a_connection),
         cmocka_unit_test(test_watch_survives_store_restart), /* last: restarts the store */
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return etcd_fixture_run_group(tests, group_setup, group_teardown);
 }
