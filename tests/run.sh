@@ -68,17 +68,18 @@ wanted() { # SUITE [PARENT]
     [[ "$only" == *" all "* || "$only" == *" $1 "* || ( -n "${2:-}" && "$only" == *" $2 "* ) ]]
 }
 
-# The C test programs of one folder, built by the Makefile as build/tests/<folder>/<name>
-# (and build/tests-san/...). From the sources: a binary left from a removed test is not run.
-c_tests() { # FOLDER
-    local src t
+# The C test programs of tests/FOLDER, named FOLDER/<name> and FOLDER-san/<name>, which the
+# Makefile builds in build/tests/FOLDER and build/tests-san/FOLDER unless told otherwise.
+# From the sources: a binary left from a removed test is not run.
+c_tests() { # FOLDER [PLAIN_DIR SAN_DIR]
+    local src t plain=${2:-build/tests/$1} san=${3:-build/tests-san/$1}
     for src in "tests/$1"/test_*.c; do
         t=$(basename "$src" .c)
-        run_one "$1/$t" "build/tests/$1/$t" "build/tests/$1/$t"
+        run_one "$1/$t" "$plain/$t" "$plain/$t"
     done
     for src in "tests/$1"/test_*.c; do
         t=$(basename "$src" .c)
-        run_one "$1-san/$t" "build/tests-san/$1/$t" env ASAN_OPTIONS=detect_leaks=1 "build/tests-san/$1/$t"
+        run_one "$1-san/$t" "$san/$t" env ASAN_OPTIONS=detect_leaks=1 "$san/$t"
     done
 }
 
