@@ -18,13 +18,20 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-
 LIB_SRCS := $(filter-out daemon/main.c,$(wildcard common/*.c store/*.c ipam/*.c netlink/*.c \
             vxlan/*.c fabric/*.c driver/*.c daemon/*.c))
 HDRS := $(wildcard */*.h)
-UNIT_SRCS := $(wildcard tests/unit/test_*.c)
-UNIT_NAMES := $(notdir $(UNIT_SRCS:.c=))
+# The C test programs, one folder per need: unit/ pure (no root, no etcd, no namespaces),
+# netns/ (CAP_NET_ADMIN: each makes its own network namespace), live/ (a loopback etcd the
+# test starts). Every test_*.c in them is a program, built plain and with ASan/UBSan as
+# build/tests/<folder>/<name> and build/tests-san/<folder>/<name>.
+TEST_DIRS := unit netns live
+TEST_SRCS := $(wildcard $(TEST_DIRS:%=tests/%/test_*.c))
+TEST_HDRS := $(wildcard tests/lib/*.h $(TEST_DIRS:%=tests/%/*.h))
+test_bins = $(patsubst tests/%.c,$(BUILD)/tests/%,$(1)) $(patsubst tests/%.c,$(BUILD)/tests-san/%,$(1))
+UNIT_BINS := $(call test_bins,$(TEST_SRCS))
 
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 SAN_OBJS := $(LIB_SRCS:%.c=$(BUILD)/san/%.o)
 
-.PHONY: all weft test test-run unit unit-san integration e2e install clean format demo bench stress fuzz
+.PHONY: all weft test test-run unit pure netns live integration e2e install clean format demo bench stress fuzz
 all: $(BUILD)/weft
 
 $(BUILD)/obj/%.o: %.c $(HDRS)
@@ -49,11 +56,11 @@ $(BUILD)/weft: $(BUILD)/obj/daemon/main.o $(BUILD)/libweft.a
 $(BUILD)/weft-san: $(BUILD)/san/daemon/main.o $(BUILD)/libweft-san.a
 	$(CC) $(SAN_FLAGS) $^ -o $@ $(PKG_LIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libweft.a $(HDRS) $(wildcard tests/unit/*.h)
+$(BUILD)/tests/%: tests/%.c $(BUILD)/libweft.a $(HDRS) $(TEST_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(WEFT_CFLAGS) $(CFLAGS) $< $(BUILD)/libweft.a -o $@ $(PKG_LIBS) $(shell pkg-config --libs cmocka)
 
-$(BUILD)/tests-san/%: tests/unit/%.c $(BUILD)/libweft-san.a $(HDRS) $(wildcard tests/unit/*.h)
+$(BUILD)/tests-san/%: tests/%.c $(BUILD)/libweft-san.a $(HDRS) $(TEST_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(WEFT_CFLAGS) -O1 -g $(SAN_FLAGS) $< $(BUILD)/libweft-san.a -o $@ $(PKG_LIBS) \
 		$(shell pkg-config --libs cmocka)
@@ -83,6 +90,7 @@ $(BUILD)/fakes-san/%: $(BUILD)/san/tests/fakes/%.o $(FAKES_SRCS:%.c=$(BUILD)/san
 # Built by unit and test-run, as the unit tests (tests/run.sh runs them in the unit suite).
 unit: $(FAKES_NAMES:%=$(BUILD)/fakes/%) $(FAKES_NAMES:%=$(BUILD)/fakes-san/%)
 test-run: $(FAKES_NAMES:%=$(BUILD)/fakes/%) $(FAKES_NAMES:%=$(BUILD)/fakes-san/%)
+pure: $(FAKES_NAMES:%=$(BUILD)/fakes/%) $(FAKES_NAMES:%=$(BUILD)/fakes-san/%)
 
 weft: $(BUILD)/weft
 
@@ -91,13 +99,22 @@ test:
 	@scripts/install-deps.sh test
 	@$(MAKE) --no-print-directory test-run
 
-test-run: $(BUILD)/weft $(BUILD)/weft-san $(BUILD)/plugin_bench $(UNIT_NAMES:%=$(BUILD)/tests/%) \
-          $(UNIT_NAMES:%=$(BUILD)/tests-san/%)
+test-run: $(BUILD)/weft $(BUILD)/weft-san $(BUILD)/plugin_bench $(UNIT_BINS)
 	@tests/run.sh
 
 # Each suite's target builds what tests/run.sh runs for it (run.sh refuses a stale one).
-unit: $(UNIT_NAMES:%=$(BUILD)/tests/%) $(UNIT_NAMES:%=$(BUILD)/tests-san/%)
+# unit: every C test program (the three folders); pure, netns, live: one folder each.
+unit: $(UNIT_BINS)
 	@TEST_ONLY=unit tests/run.sh
+
+pure: $(call test_bins,$(filter tests/unit/%,$(TEST_SRCS)))
+	@TEST_ONLY=pure tests/run.sh
+
+netns: $(call test_bins,$(filter tests/netns/%,$(TEST_SRCS)))
+	@TEST_ONLY=netns tests/run.sh
+
+live: $(call test_bins,$(filter tests/live/%,$(TEST_SRCS)))
+	@TEST_ONLY=live tests/run.sh
 
 integration: $(BUILD)/weft $(BUILD)/weft-san $(BUILD)/plugin_bench
 	@TEST_ONLY=integration tests/run.sh
@@ -146,7 +163,7 @@ install: $(BUILD)/weft
 	install -D -m 0755 $(BUILD)/weft $(DESTDIR)$(PREFIX)/bin/weft
 
 format:
-	clang-format -i $(wildcard */*.c */*.h tests/unit/*.c)
+	clang-format -i $(wildcard */*.c */*.h $(TEST_SRCS) $(TEST_HDRS))
 
 clean:
 	rm -rf $(BUILD)

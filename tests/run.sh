@@ -1,18 +1,29 @@
 #!/usr/bin/env bash
-# Runs every weft test suite and prints one closing line "N passed, N failed".
-# TEST_ONLY=static|unit|integration|e2e narrows it; TEST_FILTER=word runs only matching tests.
+# Runs every weft test suite and prints one closing line "N passed, N skipped, N failed".
+# TEST_ONLY narrows it to one or more suites (space or comma separated): static, unit,
+# integration, e2e. unit is every C test program, in three folders by what they need:
+# tests/unit (pure), tests/netns (CAP_NET_ADMIN) and tests/live (a loopback etcd);
+# TEST_ONLY=pure|netns|live picks one folder. TEST_FILTER=word runs only matching tests.
 # Each test is a program or script that exits 0 on success; its output goes to
-# build/test-logs/<name>.log and is shown when it fails. A test whose binaries are
-# missing or older than their sources (by the Makefile's rules) fails unrun: a
-# pass of an earlier build says nothing about this one.
+# build/test-logs/<name>.log and is shown when it fails. A test that exits 0 after
+# printing a line "skipped: <reason>" (it lacks what it needs) counts as SKIP, not PASS.
+# A test whose binaries are missing or older than their sources (by the Makefile's
+# rules) fails unrun: a pass of an earlier build says nothing about this one.
 set -u
 shopt -s nullglob # a suite with no tests runs none
 cd "$(dirname "$0")/.."
-only=${TEST_ONLY:-all}
+only=" ${TEST_ONLY:-all} "
+only=${only//,/ }
+for word in $only; do
+    case $word in
+    all | static | unit | pure | netns | live | integration | e2e) ;;
+    *) echo "TEST_ONLY: no suite named '$word' (static, unit, pure, netns, live, integration, e2e)" >&2; exit 2 ;;
+    esac
+done
 filter=${TEST_FILTER:-}
 logs=build/test-logs
 mkdir -p "$logs"
-passed=0 failed=0 failures=()
+passed=0 skipped=0 failed=0 failures=()
 
 # The targets among the arguments that make would (re)build. One make -q for all
 # first, as they are usually current; the outer make's flags are not ours.
@@ -28,7 +39,7 @@ not_current() { # TARGET...
 run_one() { # name, targets it runs ("t1 t2"), command...
     local name=$1 needs=$2; shift 2
     [ -n "$filter" ] && [[ "$name" != *"$filter"* ]] && return
-    local log="$logs/${name//\//_}.log" start=$SECONDS stale
+    local log="$logs/${name//\//_}.log" start=$SECONDS stale why
     stale=$(not_current $needs)
     if [ -n "$stale" ]; then
         failed=$((failed + 1)); failures+=("$name")
@@ -36,6 +47,11 @@ run_one() { # name, targets it runs ("t1 t2"), command...
         return
     fi
     if "$@" >"$log" 2>&1; then
+        why=$(grep -m 1 '^skipped: ' "$log")
+        if [ -n "$why" ]; then
+            skipped=$((skipped + 1)); printf 'SKIP %-50s %3ss %s\n' "$name" $((SECONDS - start)) "${why#skipped: }"
+            return
+        fi
         passed=$((passed + 1)); printf 'PASS %-50s %3ss\n' "$name" $((SECONDS - start))
     else
         failed=$((failed + 1)); failures+=("$name")
@@ -47,39 +63,44 @@ run_one() { # name, targets it runs ("t1 t2"), command...
 # What each suite runs; the Makefile's unit, integration and e2e targets build these.
 integration_bins="build/weft build/weft-san build/plugin_bench"
 e2e_bins="build/weft"
-if [ "$only" = all ] || [ "$only" = static ]; then
+# Whether the run includes suite $1 (all includes every one; unit includes its folders).
+wanted() { # SUITE [PARENT]
+    [[ "$only" == *" all "* || "$only" == *" $1 "* || ( -n "${2:-}" && "$only" == *" $2 "* ) ]]
+}
+
+# The C test programs of tests/FOLDER, named FOLDER/<name> and FOLDER-san/<name>, which the
+# Makefile builds in build/tests/FOLDER and build/tests-san/FOLDER unless told otherwise.
+# From the sources: a binary left from a removed test is not run.
+c_tests() { # FOLDER [PLAIN_DIR SAN_DIR]
+    local src t plain=${2:-build/tests/$1} san=${3:-build/tests-san/$1}
+    for src in "tests/$1"/test_*.c; do
+        t=$(basename "$src" .c)
+        run_one "$1/$t" "$plain/$t" "$plain/$t"
+    done
+    for src in "tests/$1"/test_*.c; do
+        t=$(basename "$src" .c)
+        run_one "$1-san/$t" "$san/$t" env ASAN_OPTIONS=detect_leaks=1 "$san/$t"
+    done
+}
+
+if wanted static; then
     # Rules read off the sources (file and function sizes, which room includes what).
     for t in tests/static/*.sh; do run_one "static/$(basename "$t" .sh)" "" bash "$t"; done
 fi
-if [ "$only" = all ] || [ "$only" = unit ]; then
-    # From the sources: a binary left from a test since removed is not run.
-    for src in tests/unit/test_*.c; do
-        t=$(basename "$src" .c)
-        run_one "unit/$t" "build/tests/$t" "build/tests/$t"
-    done
-    for src in tests/unit/test_*.c; do
-        t=$(basename "$src" .c)
-        run_one "unit-san/$t" "build/tests-san/$t" env ASAN_OPTIONS=detect_leaks=1 "build/tests-san/$t"
-    done
-    # fabric/ on the fake kernel and store (tests/fakes/), plain and under ASan/UBSan.
-    for src in tests/fakes/test_*.c; do
-        t=$(basename "$src" .c)
-        run_one "fakes/$t" "build/fakes/$t" "build/fakes/$t"
-    done
-    for src in tests/fakes/test_*.c; do
-        t=$(basename "$src" .c)
-        run_one "fakes-san/$t" "build/fakes-san/$t" env ASAN_OPTIONS=detect_leaks=1 "build/fakes-san/$t"
-    done
-fi
-if [ "$only" = all ] || [ "$only" = integration ]; then
+wanted pure unit && c_tests unit
+wanted netns unit && c_tests netns
+wanted live unit && c_tests live
+# fabric/ on the fake kernel and store (tests/fakes/): pure, no root.
+wanted pure unit && c_tests fakes build/fakes build/fakes-san
+if wanted integration; then
     for t in tests/integration/*.sh; do
         run_one "integration/$(basename "$t" .sh)" "$integration_bins" bash "$t"
     done
 fi
-if [ "$only" = all ] || [ "$only" = e2e ]; then
+if wanted e2e; then
     for t in tests/e2e/*.sh; do run_one "e2e/$(basename "$t" .sh)" "$e2e_bins" bash "$t"; done
 fi
 
 [ ${#failures[@]} -gt 0 ] && printf 'failed: %s\n' "${failures[*]}"
-echo "$passed passed, $failed failed"
+echo "$passed passed, $skipped skipped, $failed failed"
 [ "$failed" -eq 0 ]

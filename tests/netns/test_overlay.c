@@ -1,7 +1,8 @@
 /*
  * test_overlay.c: overlay devices, endpoint veths and peer entries as the
- * kernel shows them. Runs in a private network namespace (unshare), so it
- * touches nothing on the host and leaves nothing behind. Needs root.
+ * kernel shows them. Runs in a private network namespace (netns_fixture.h), so
+ * it touches nothing on the host and leaves nothing behind; skipped without
+ * CAP_NET_ADMIN.
  */
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -17,6 +18,7 @@
 #include <cmocka.h>
 
 #include "kernel_look.h"
+#include "netns_fixture.h"
 
 #include "vxlan/overlay.h"
 #include "vxlan/remote_sweep.h"
@@ -29,11 +31,9 @@ static const uint8_t mac_b[6] = {0x02, 0x42, 0x0a, 0x4d, 0x00, 0x06};
 static int setup(void **state)
 {
     (void)state;
-    if (unshare(CLONE_NEWNET) < 0) {
-        fprintf(stderr, "unshare(CLONE_NEWNET) failed: run as root\n");
+    if (netns_private() < 0)
         return -1;
-    }
-    if (system("ip link set lo up && ip link add und0 type veth peer name und1 && "
+    if (system("ip link add und0 type veth peer name und1 && "
                "ip addr add 192.168.200.1/24 dev und0 && ip link set und0 up && ip link set und1 "
                "up") != 0)
         return -1;
@@ -280,57 +280,20 @@ static void remove_takes_both_devices(void **state)
 
 /* ---------- the data path across two hosts ---------- */
 
-/* A fresh anonymous network namespace with lo up, held by the returned fd (not
- * close-on-exec, so `ip ... netns /proc/self/fd/N` in a child can name it). It
- * vanishes when the fd closes or this process exits; the caller stays where it was. */
-static int new_netns(void)
-{
-    int home = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-    if (home < 0 || unshare(CLONE_NEWNET) < 0)
-        return -1;
-    int fd = open("/proc/self/ns/net", O_RDONLY);
-    if (system("ip link set lo up") != 0 || setns(home, CLONE_NEWNET) < 0) {
-        close(home);
-        return -1;
-    }
-    close(home);
-    return fd;
-}
-
-/* Runs a shell command inside namespace ns; returns its exit status. */
-static int in_ns(int ns, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int in_ns(int ns, const char *fmt, ...)
-{
-    char cmd[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof(cmd), fmt, ap);
-    va_end(ap);
-    int home = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-    if (home < 0 || setns(ns, CLONE_NEWNET) < 0)
-        return -1;
-    int rc = system(cmd);
-    if (setns(home, CLONE_NEWNET) < 0)
-        rc = -1;
-    close(home);
-    return rc;
-}
-
 /* An nl socket bound to namespace ns: every later call acts there. */
 static struct nl *nl_in(int ns)
 {
     struct nl *out = NULL;
     struct weft_err err;
-    int home = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-    if (home < 0 || setns(ns, CLONE_NEWNET) < 0)
+    int home = netns_visit(ns);
+    if (home < 0)
         return NULL;
     if (nl_open(&out, &err) < 0)
         out = NULL;
-    if (setns(home, CLONE_NEWNET) < 0) {
+    if (netns_return(home) < 0) {
         nl_close(out);
         out = NULL;
     }
-    close(home);
     return out;
 }
 
@@ -437,11 +400,10 @@ static void containers_on_two_hosts_talk_over_vxlan(void **state)
         in_ns(a.ctr_ns, "ping -n -q -c 1 -W 1 -M do -s 1423 %s >/dev/null 2>&1", b.ip), 0);
     /* The packets went through the tunnel. */
     snprintf(cmd, sizeof(cmd), "ip -s -j link show %s", a.dev.vxlan);
-    int home = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-    assert_int_equal(setns(a.host_ns, CLONE_NEWNET), 0);
+    int home = netns_visit(a.host_ns);
+    assert_true(home >= 0);
     const char *stats = look(cmd);
-    assert_int_equal(setns(home, CLONE_NEWNET), 0);
-    close(home);
+    assert_int_equal(netns_return(home), 0);
     assert_non_null(strstr(stats, "\"tx\":{\"bytes\":"));
     assert_null(strstr(stats, "\"tx\":{\"bytes\":0,"));
 
@@ -476,5 +438,5 @@ int main(void)
         cmocka_unit_test(remove_takes_both_devices),
         cmocka_unit_test(containers_on_two_hosts_talk_over_vxlan),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return netns_run_group(tests, setup, teardown);
 }

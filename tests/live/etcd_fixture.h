@@ -5,8 +5,10 @@
  * directory, waits until it answers, and fills endpoint ("127.0.0.1:PORT").
  * etcd_fixture_stop() kills that etcd by the pid it recorded and removes the
  * directory. etcd_fixture_kill() stops only the process and etcd_fixture_restart()
- * runs a new one on the same ports and data, for outage tests. Header-only so
- * each test program includes it once.
+ * runs a new one on the same ports and data, for outage tests. Where etcd is
+ * not installed, etcd_fixture_run_group() reports every test skipped, prints
+ * "skipped: needs etcd" and exits 0. Header-only so each test program includes
+ * it once.
  */
 #ifndef WEFT_ETCD_FIXTURE_H
 #define WEFT_ETCD_FIXTURE_H
@@ -25,6 +27,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tests/lib/group_skip.h"
+
 struct etcd_fixture {
     pid_t pid;
     int client_port;
@@ -32,6 +36,25 @@ struct etcd_fixture {
     char endpoint[64];
     char data_dir[128];
 };
+
+/* Why no etcd can be started here, or NULL when an etcd is on PATH (as execlp finds it). */
+static inline const char *etcd_fixture_missing(void)
+{
+    const char *path = getenv("PATH");
+    char dir_path[4096], exe[4352];
+    snprintf(dir_path, sizeof(dir_path), "%s", path ? path : "/usr/bin:/bin");
+    char *save = NULL;
+    for (char *dir = strtok_r(dir_path, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+        snprintf(exe, sizeof(exe), "%s/etcd", dir);
+        if (access(exe, X_OK) == 0)
+            return NULL;
+    }
+    return "needs etcd (not found on PATH)";
+}
+
+/* cmocka_run_group_tests(), or every test skipped when etcd is not installed. */
+#define etcd_fixture_run_group(tests, setup, teardown)                                             \
+    group_run_or_skip(etcd_fixture_missing(), tests, setup, teardown)
 
 /* Asks the kernel for a free loopback TCP port. */
 static inline int etcd_fixture_free_port(void)

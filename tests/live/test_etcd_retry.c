@@ -266,5 +266,5 @@ int main(void)
         cmocka_unit_test(retried_create_counts_its_own_write),
         cmocka_unit_test(retried_allocation_keeps_one_address),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return etcd_fixture_run_group(tests, setup, teardown);
 }

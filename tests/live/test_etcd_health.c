@@ -196,5 +196,5 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(request_on_a_member_gone_silent_moves_on),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return etcd_fixture_run_group(tests, NULL, NULL);
 }

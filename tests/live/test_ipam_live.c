@@ -335,5 +335,5 @@ int main(void)
         cmocka_unit_test(reaper_frees_only_the_dead_among_many),
         cmocka_unit_test(store_down_is_a_clear_error),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return etcd_fixture_run_group(tests, setup, teardown);
 }

@@ -19,7 +19,7 @@
 
 #include "store/etcd.h"
 #include "store/etcd_internal.h"
-#include "tests/unit/etcd_fixture.h"
+#include "tests/live/etcd_fixture.h"
 
 #define MEMBERS 3
 
@@ -231,5 +231,5 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_killing_the_leader_is_invisible),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return etcd_fixture_run_group(tests, group_setup, group_teardown);
 }

@@ -18,7 +18,7 @@
 #include <time.h>
 
 #include "store/etcd.h"
-#include "tests/unit/etcd_fixture.h"
+#include "tests/live/etcd_fixture.h"
 
 struct live {
     struct etcd_fixture fx;
@@ -668,5 +668,5 @@ int main(void)
         cmocka_unit_test(test_serial_gets_reuse_a_connection),
         cmocka_unit_test(test_watch_survives_store_restart), /* last: restarts the store */
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return etcd_fixture_run_group(tests, group_setup, group_teardown);
 }

@@ -2,7 +2,7 @@
  * test_netlink.c: netlink/ requests as the kernel answers them: errors carry
  * the kernel's reason, deletes are idempotent, batches apply every entry in
  * one round trip, and the advertise-address lookups. Runs in a private
- * network namespace (unshare); needs root.
+ * network namespace (netns_fixture.h); skipped without CAP_NET_ADMIN.
  */
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "kernel_look.h"
+#include "netns_fixture.h"
 
 #include "netlink/nl.h"
 
@@ -35,7 +36,7 @@ static int count_lines(const char *text, const char *needle)
 static int setup(void **state)
 {
     (void)state;
-    if (unshare(CLONE_NEWNET) < 0 || system("ip link set lo up") != 0)
+    if (netns_private() < 0)
         return -1;
     struct weft_err err;
     return nl_open(&nl, &err);
@@ -411,14 +412,15 @@ static void lookups_follow_the_socket_namespace(void **state)
     (void)state;
     struct weft_err err = {""};
     assert_int_equal(nl_bridge_create(nl, "tbr4", 0, &err), 0);
-    int home = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+    int other = new_netns();
+    assert_true(other >= 0);
+    int home = netns_visit(other);
     assert_true(home >= 0);
-    assert_int_equal(unshare(CLONE_NEWNET), 0);
     int ifindex = 0, mtu = 0;
     int rc_index = nl_link_index(nl, "tbr4", &ifindex, &err);
     int rc_mtu = nl_link_get_mtu(nl, "tbr4", &mtu, &err);
-    assert_int_equal(setns(home, CLONE_NEWNET), 0);
-    close(home);
+    assert_int_equal(netns_return(home), 0);
+    close(other);
     assert_int_equal(rc_index, 0);
     assert_true(ifindex > 0);
     assert_int_equal(rc_mtu, 0);
@@ -470,5 +472,5 @@ int main(void)
         cmocka_unit_test(lookups_follow_the_socket_namespace),
         cmocka_unit_test(batches_larger_than_one_send),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return netns_run_group(tests, setup, teardown);
 }
