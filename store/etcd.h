@@ -8,8 +8,8 @@
  * etcd_codec.c, with etcd_health.c (which members answer) and etcd_gate.c
  * (requests in flight) underneath; they share store/etcd_internal.h.
  * Callers: fabric/ and ipam/ (which build keys with store/keys.h and records
- * with store/records.h) and daemon/ (open and close). Nobody else speaks HTTP
- * to etcd.
+ * with store/records.h), daemon/ (open and close) and driver/ (which only
+ * carries the handle to ipam/). Nobody else speaks HTTP to etcd.
  *
  * Every call is thread-safe on one struct etcd (a struct etcd_txn belongs to
  * one thread) and has a bounded time: the request timeout (default 2 s) per

@@ -96,8 +96,9 @@ json_t *etcd_json_b64(const char *data, size_t len);
 /* A JSON string holding base64 of range_end for prefix ("\0" for the empty prefix). */
 json_t *etcd_json_range_end(const char *prefix);
 
-/* Common options for a fresh handle (headers, no signals, write into a buffer, its
- * sockets in the health register: call etcd_health_perform_on before each perform). */
+/* Common options for a fresh handle: headers, no signals, the answer appended to the
+ * struct weft_buf given as CURLOPT_WRITEDATA (common/buf.h), its sockets in the
+ * health register (call etcd_health_perform_on before each perform). */
 CURL *etcd_handle_new(struct etcd *etcd);
 
 #endif
