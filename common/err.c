@@ -1,17 +1,34 @@
 /* err.c: formatting for struct weft_err (see err.h). */
 #include "common/err.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-int weft_errf(struct weft_err *err, const char *fmt, ...)
+static int err_vset(struct weft_err *err, int code, const char *fmt, va_list ap)
 {
     if (!err)
         return -1;
+    err->code = code < 0 ? code : -EINVAL; /* an error always has a kind */
+    vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+    return -1;
+}
+
+int weft_err_set(struct weft_err *err, int code, const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+    err_vset(err, code, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+int weft_errf(struct weft_err *err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    err_vset(err, -EINVAL, fmt, ap);
     va_end(ap);
     return -1;
 }
@@ -27,6 +44,8 @@ int weft_err_wrap(struct weft_err *err, const char *fmt, ...)
     vsnprintf(prefix, sizeof(prefix), fmt, ap);
     va_end(ap);
     memcpy(old, err->msg, sizeof(old));
+    if (err->code >= 0)
+        err->code = -EINVAL; /* wrapping a message that was never set with a kind */
     /* Truncation is acceptable: the start of the message carries the context. */
     size_t used = strnlen(prefix, sizeof(prefix) - 1);
     memcpy(err->msg, prefix, used);

@@ -1,16 +1,30 @@
 /*
  * etcd.h: weft's client for etcd v3 over its JSON gateway (libcurl + jansson).
  *
- * Owns: the HTTP conversation with etcd, base64 of keys and values, failover
- * across the members named in --store, leases, and list+watch streams.
- * Callers: store/keys users (ipam/, daemon/). Nobody else speaks HTTP to etcd.
+ * Owns: the HTTP conversation with etcd, failover across the members named in
+ * --store, leases, list+watch streams, and base64 of keys and values (through
+ * libsodium). Files: etcd.c (open/close, members, failover, the one request
+ * path), etcd_kv.c (get/put/delete/txn), etcd_lease.c, etcd_watch.c,
+ * etcd_codec.c, with etcd_health.c (which members answer) and etcd_gate.c
+ * (requests in flight) underneath; they share store/etcd_internal.h.
+ * Callers: fabric/ and ipam/ (which build keys with store/keys.h and records
+ * with store/records.h), daemon/ (open and close) and driver/ (which only
+ * carries the handle to ipam/). Nobody else speaks HTTP to etcd.
  *
- * Every call is thread-safe on one struct etcd, has a bounded time (the
- * request timeout, default 2 s, per member tried; with several members
- * connecting to one takes at most 0.5 s) and returns -1 with a user-facing message ("store unreachable at
- * 127.0.0.1:2379: ...") on failure. With several members a prober
- * (etcd_health.c) finds a silent one within about 0.5 s: requests and watch
- * streams waiting on it fail over at once, later ones try it last.
+ * Every call is thread-safe on one struct etcd (a struct etcd_txn belongs to
+ * one thread) and has a bounded time: the request timeout (default 2 s) per
+ * member tried; with several members connecting to one takes at most 0.5 s.
+ * With several members a prober (etcd_health.c) finds a silent one within
+ * about 0.5 s: requests and watch streams waiting on it fail over at once,
+ * later ones try it last.
+ *
+ * A failing call returns -1 and fills err once, logging nothing (the caller
+ * decides): a user-facing message ("store unreachable (127.0.0.1:2379): ...")
+ * and a kind in err->code: -ETIMEDOUT or -ECONNREFUSED when no member answered
+ * (test with etcd_err_unreachable), -ENOENT, -EEXIST, -EACCES or -EINVAL from
+ * etcd's answer, -EPROTO for an answer weft cannot read, -ENOMEM, -EBUSY when
+ * too many requests already wait on a silent store, -ECANCELED. A compare that
+ * fails or a key that exists is not an error: *succeeded / *created say so.
  * Values are NUL-terminated text (weft stores JSON).
  */
 #ifndef WEFT_ETCD_H
@@ -30,9 +44,14 @@ void etcd_close(struct etcd *etcd);
 /* Per-request timeout in milliseconds (default 2000). */
 void etcd_set_timeout_ms(struct etcd *etcd, long timeout_ms);
 /* True while the last request found no member answering, until one answers again;
- * err (may be NULL) then receives that request's error. Costs no round trip: for
- * callers that refuse work at once rather than queue it for a store that is away. */
+ * err (may be NULL) then receives that request's error (message and code). Costs no
+ * round trip: for callers that refuse work at once rather than queue it for a store
+ * that is away. Kept while fabric/ asks it after a failure; new code tests the
+ * failure's own err with etcd_err_unreachable instead. */
 bool etcd_unreachable(struct etcd *etcd, struct weft_err *err);
+/* Whether err (may be NULL) is a store call's "no member answered": code -ETIMEDOUT
+ * or -ECONNREFUSED. The same failures set etcd_unreachable. */
+bool etcd_err_unreachable(const struct weft_err *err);
 
 struct etcd_kv {
     char *key;   /* owned */

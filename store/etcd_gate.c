@@ -34,8 +34,10 @@ int etcd_gate_enter(struct etcd_gate *gate, struct weft_err *err)
     if (gate->in_flight >= ETCD_GATE_LIMIT) {
         int waiting = gate->waiting;
         pthread_mutex_unlock(&gate->lock);
-        return weft_errf(err, "store overloaded: no answer to %d requests for %ld ms, %d more waiting",
-                         ETCD_GATE_LIMIT, ETCD_GATE_WAIT_MS, waiting);
+        return weft_err_set(err, -EBUSY,
+                            "store overloaded: no answer to %d requests for %ld ms, "
+                            "%d more waiting",
+                            ETCD_GATE_LIMIT, ETCD_GATE_WAIT_MS, waiting);
     }
     gate->in_flight++;
     pthread_mutex_unlock(&gate->lock);

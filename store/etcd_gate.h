@@ -7,7 +7,7 @@
  * machine (or a daemon under valgrind, whose threads take turns) a slow but alive
  * store then looks unreachable. Requests beyond the limit wait here instead, where
  * waiting costs no timeout, for at most ETCD_GATE_WAIT_MS.
- * For store/etcd.c only; thread-safe.
+ * For store/etcd.c (etcd_call) only; thread-safe.
  */
 #ifndef WEFT_ETCD_GATE_H
 #define WEFT_ETCD_GATE_H
@@ -31,7 +31,7 @@ struct etcd_gate {
 
 void etcd_gate_init(struct etcd_gate *gate);
 void etcd_gate_destroy(struct etcd_gate *gate);
-/* Waits for room; -1 with a message when none came within ETCD_GATE_WAIT_MS. */
+/* Waits for room; -1 with a message and -EBUSY when none came within ETCD_GATE_WAIT_MS. */
 int etcd_gate_enter(struct etcd_gate *gate, struct weft_err *err);
 void etcd_gate_leave(struct etcd_gate *gate);
 

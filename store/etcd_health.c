@@ -30,7 +30,7 @@ int etcd_health_init(struct etcd_health *health, char **members, size_t member_c
     health->member_count = member_count;
     health->dead = calloc(member_count ? member_count : 1, sizeof(*health->dead));
     if (!health->dead)
-        return weft_errf(err, "out of memory");
+        return weft_err_set(err, -ENOMEM, "out of memory");
     for (size_t i = 0; i < member_count; i++)
         atomic_init(&health->dead[i], false);
     pthread_mutex_init(&health->lock, NULL);
@@ -237,7 +237,7 @@ int etcd_health_start(struct etcd_health *health, struct weft_err *err)
         return 0;
     int rc = pthread_create(&health->thread, NULL, prober_main, health);
     if (rc != 0)
-        return weft_errf(err, "starting the store member prober: %s", strerror(rc));
+        return weft_err_set(err, -rc, "starting the store member prober: %s", strerror(rc));
     health->running = true;
     return 0;
 }

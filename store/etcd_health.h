@@ -8,8 +8,9 @@
  * ETCD_PROBE_TIMEOUT_MS is silent (cut off, powered down, partitioned). Its open
  * sockets are shut down at once, so a request or a watch stream waiting on it
  * fails now, not after its timeout, and goes to another member; new sockets to it
- * are refused unless it is the last resort; requests try live members first. A member that is slow but alive still completes handshakes (the
- * kernel does that, not etcd), so its requests keep their full timeout.
+ * are refused unless it is the last resort; requests try live members first. A
+ * member that is slow but alive still completes handshakes (the kernel does
+ * that, not etcd), so its requests keep their full timeout.
  *
  * Thread-safe: the state is atomics, the socket register has its own lock.
  */

@@ -1,9 +1,10 @@
 /*
- * etcd_internal.h: what store/etcd.c shares with store/etcd_watch.c.
+ * etcd_internal.h: what the files of the etcd client share.
  *
- * Owns nothing new: the client state, one-shot requests with failover and the
- * JSON helpers, so the watch thread speaks to etcd the same way every other
- * call does. Only store/etcd*.c include this.
+ * Owns nothing new: the client state, one-shot requests with failover
+ * (etcd.c), the codec and JSON helpers (etcd_codec.c), so the key/value and
+ * txn calls (etcd_kv.c), leases (etcd_lease.c) and the watch thread
+ * (etcd_watch.c) speak to etcd the same way. Only store/etcd*.c include this.
  */
 #ifndef WEFT_ETCD_INTERNAL_H
 #define WEFT_ETCD_INTERNAL_H
@@ -34,7 +35,7 @@ struct etcd {
     CURL *pool[ETCD_POOL_MAX]; /* idle handles keep their connections open */
     size_t pool_count;
     atomic_bool unreachable;           /* no member answered the last request */
-    char last_failure[WEFT_ERR_MAX];   /* its error; under pool_lock */
+    struct weft_err last_failure;      /* its error; under pool_lock */
     struct etcd_health health;         /* which members answer; their open sockets */
     struct etcd_gate gate;             /* requests in flight (lease calls excepted) */
 };
@@ -54,20 +55,40 @@ void etcd_member_order(struct etcd *etcd, size_t *order);
  * POSTs body (borrowed) to path on the member that last worked, failing over
  * to the next on connection errors, timeouts and 503. On HTTP 200 *reply
  * receives the parsed answer (caller frees). cancel (may be NULL) aborts the
- * request as soon as it becomes true.
+ * request as soon as it becomes true. The kinds of failure (err->code):
+ * -ETIMEDOUT or -ECONNREFUSED when no member answered (every one refused the
+ * connection: -ECONNREFUSED), -ECANCELED, -ENOMEM, -EBUSY (too many requests
+ * already waiting, see etcd_gate.h), -EPROTO for an answer that is not JSON, and
+ * for an HTTP error status: -ENOENT (404), -EACCES (401, 403), -EEXIST (409),
+ * -EINVAL (400), else -EIO.
  */
 int etcd_call(struct etcd *etcd, const char *path, json_t *body, json_t **reply,
               const atomic_bool *cancel, struct weft_err *err);
+
+/* etcd_call for the common case: consumes body (which may be NULL: out of memory). */
+int etcd_call_consume(struct etcd *etcd, const char *path, json_t *body, json_t **reply,
+                      struct weft_err *err);
 
 /* Ranges prefix into out (sorted by key), with the store revision. */
 int etcd_range_prefix(struct etcd *etcd, const char *prefix, struct etcd_kvs *out,
                       const atomic_bool *cancel, struct weft_err *err);
 
-/* Decodes one JSON kv ({"key","value"?,"mod_revision",...}) into out. */
+/* Starts libsodium once per process (its base64 is ours); etcd_open calls it so a
+ * failure shows there, the codec calls it again for users that never open. */
+int etcd_codec_init(struct weft_err *err);
+
+/* Decodes one JSON kv ({"key","value"?,"mod_revision",...}) into out.
+ * 0, -EPROTO (not a kv: no key, or not base64) or -ENOMEM; out is then empty. */
 int etcd_kv_from_json(json_t *json, struct etcd_kv *out);
 
 /* A 64-bit number that etcd sends as a string (or a number); 0 when absent. */
 int64_t etcd_json_int64(json_t *object, const char *field);
+
+/* A JSON string of n in decimal, as etcd wants 64-bit numbers; NULL when out of memory. */
+json_t *etcd_json_int64_string(int64_t n);
+
+/* {"key": base64 of key}: the body of a one-key read or delete; NULL when out of memory. */
+json_t *etcd_json_key_object(const char *key);
 
 /* A JSON string holding base64 of data; NULL when out of memory. */
 json_t *etcd_json_b64(const char *data, size_t len);
@@ -75,8 +96,9 @@ json_t *etcd_json_b64(const char *data, size_t len);
 /* A JSON string holding base64 of range_end for prefix ("\0" for the empty prefix). */
 json_t *etcd_json_range_end(const char *prefix);
 
-/* Common options for a fresh handle (headers, no signals, write into a buffer, its
- * sockets in the health register: call etcd_health_perform_on before each perform). */
+/* Common options for a fresh handle: headers, no signals, the answer appended to the
+ * struct weft_buf given as CURLOPT_WRITEDATA (common/buf.h), its sockets in the
+ * health register (call etcd_health_perform_on before each perform). */
 CURL *etcd_handle_new(struct etcd *etcd);
 
 #endif

@@ -7,6 +7,7 @@
  * stream resumes from the last revision seen + 1; compaction, cancellation or
  * an outage sends it back to a fresh list. Callers: etcd_watch_start/stop only.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -15,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/buf.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "store/etcd_internal.h"
@@ -50,8 +52,7 @@ struct etcd_watch {
     size_t current_at_create; /* etcd->current when the stream started */
 
     /* Touched only by the watch thread. */
-    char *buf;
-    size_t len, cap;
+    struct weft_buf stream_buf; /* bytes of the stream up to an unfinished line */
     struct etcd_kv *batch_kvs; /* events read but not yet delivered: their strings */
     struct etcd_event *batch_events;
     size_t batch_count, batch_cap;
@@ -166,7 +167,7 @@ static int watch_list(struct etcd_watch *w, struct weft_err *err)
     struct etcd_event *events = calloc(kvs.count + 2, sizeof(*events));
     if (!events) {
         etcd_kvs_free(&kvs);
-        return weft_errf(err, "out of memory for a listing of %zu keys", kvs.count);
+        return weft_err_set(err, -ENOMEM, "out of memory for a listing of %zu keys", kvs.count);
     }
     events[0] = (struct etcd_event){.type = ETCD_EVENT_SYNC_BEGIN, .revision = kvs.revision};
     for (size_t i = 0; i < kvs.count; i++)
@@ -267,30 +268,23 @@ static int handle_line(struct etcd_watch *w, const char *line, size_t len)
 static size_t stream_write(char *data, size_t size, size_t nmemb, void *userdata)
 {
     struct etcd_watch *w = userdata;
+    struct weft_buf *buf = &w->stream_buf;
     size_t n = size * nmemb;
-    if (w->len + n + 1 > w->cap) {
-        size_t cap = w->cap ? w->cap : 4096;
-        while (cap < w->len + n + 1)
-            cap *= 2;
-        char *buf = realloc(w->buf, cap);
-        if (!buf)
-            return 0;
-        w->buf = buf;
-        w->cap = cap;
+    if (weft_buf_append(buf, data, n, NULL) < 0) { /* the failure is told here instead */
+        snprintf(w->stream_error, sizeof(w->stream_error),
+                 "out of memory holding %zu bytes of the watch stream", buf->len + n);
+        return 0; /* aborts the transfer */
     }
-    memcpy(w->buf + w->len, data, n);
-    w->len += n;
-    w->buf[w->len] = '\0';
     long status = 0;
     curl_easy_getinfo(w->stream, CURLINFO_RESPONSE_CODE, &status);
     if (status != 200)
-        return w->len < 65536 ? n : 0; /* keep the error body for the message */
+        return buf->len < 65536 ? n : 0; /* keep the error body for the message */
     /* Chunks do not follow object boundaries: handle complete lines only. */
     size_t done = 0;
     char *nl;
-    while ((nl = memchr(w->buf + done, '\n', w->len - done))) {
-        size_t line_len = (size_t)(nl - (w->buf + done));
-        if (line_len > 0 && handle_line(w, w->buf + done, line_len) < 0) {
+    while ((nl = memchr(buf->data + done, '\n', buf->len - done))) {
+        size_t line_len = (size_t)(nl - (buf->data + done));
+        if (line_len > 0 && handle_line(w, buf->data + done, line_len) < 0) {
             flush_batch(w);
             w->stream_failed = true;
             return 0; /* aborts the transfer */
@@ -298,8 +292,7 @@ static size_t stream_write(char *data, size_t size, size_t nmemb, void *userdata
         done += line_len + 1;
     }
     flush_batch(w);
-    memmove(w->buf, w->buf + done, w->len - done);
-    w->len -= done;
+    weft_buf_consume(buf, done);
     return n;
 }
 
@@ -316,7 +309,7 @@ static enum stream_outcome watch_stream(struct etcd_watch *w, struct weft_err *e
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
     json_decref(body);
     if (!text) {
-        weft_errf(err, "out of memory");
+        weft_err_set(err, -ENOMEM, "out of memory building the watch request");
         return STREAM_UNREACHABLE;
     }
     CURL *h = w->stream;
@@ -345,7 +338,7 @@ static enum stream_outcome watch_stream(struct etcd_watch *w, struct weft_err *e
         snprintf(url, sizeof(url), "http://%s/v3/watch", member);
         curl_easy_setopt(h, CURLOPT_URL, url);
         w->member = m;
-        w->len = 0;
+        weft_buf_clear(&w->stream_buf);
         w->created = w->resync = w->stream_failed = false;
         w->stream_error[0] = '\0';
         w->attempt_started_ms = clock_monotonic_ms();
@@ -368,7 +361,7 @@ static enum stream_outcome watch_stream(struct etcd_watch *w, struct weft_err *e
         if (w->created || w->resync) {
             if (!etcd_health_dead(&etcd->health, m)) /* requests need not try it first */
                 atomic_store(&etcd->current, m);
-            weft_errf(err, "(%s): %s", member, cc == CURLE_OK ? "stream ended" : why);
+            weft_err_set(err, -EIO, "(%s): %s", member, cc == CURLE_OK ? "stream ended" : why);
             outcome = w->resync ? STREAM_RESYNC : STREAM_BROKEN;
             break;
         }
@@ -377,7 +370,7 @@ static enum stream_outcome watch_stream(struct etcd_watch *w, struct weft_err *e
                  why);
     }
     if (outcome == STREAM_UNREACHABLE)
-        weft_errf(err, "store unreachable %s", failures);
+        weft_err_set(err, -ETIMEDOUT, "store unreachable %s", failures);
     free(text);
     /* The handle must not point at freed memory between streams. */
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, NULL);
@@ -471,7 +464,7 @@ static void watch_free(struct etcd_watch *w)
         etcd_kv_clear(&w->batch_kvs[i]);
     free(w->batch_kvs);
     free(w->batch_events);
-    free(w->buf);
+    weft_buf_free(&w->stream_buf);
     free(w->prefix);
     free(w);
 }
@@ -482,7 +475,7 @@ int etcd_watch_start(struct etcd *etcd, const char *prefix, etcd_watch_fn fn, vo
     *out = NULL;
     struct etcd_watch *w = calloc(1, sizeof(*w));
     if (!w)
-        return weft_errf(err, "out of memory");
+        return weft_err_set(err, -ENOMEM, "out of memory");
     w->etcd = etcd;
     w->fn = fn;
     w->ctx = ctx;
@@ -493,7 +486,7 @@ int etcd_watch_start(struct etcd *etcd, const char *prefix, etcd_watch_fn fn, vo
     w->stream = etcd_handle_new(etcd);
     if (!w->prefix || !w->stream) {
         watch_free(w);
-        return weft_errf(err, "out of memory");
+        return weft_err_set(err, -ENOMEM, "out of memory");
     }
     curl_easy_setopt(w->stream, CURLOPT_SOCKOPTFUNCTION, stream_sockopt);
     curl_easy_setopt(w->stream, CURLOPT_TCP_KEEPIDLE, 5L);
@@ -501,7 +494,7 @@ int etcd_watch_start(struct etcd *etcd, const char *prefix, etcd_watch_fn fn, vo
     int rc = pthread_create(&w->thread, NULL, watch_main, w);
     if (rc != 0) {
         watch_free(w);
-        return weft_errf(err, "starting the store watch thread: %s", strerror(rc));
+        return weft_err_set(err, -rc, "starting the store watch thread: %s", strerror(rc));
     }
     *out = w;
     return 0;

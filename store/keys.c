@@ -79,21 +79,6 @@ void key_addrs_root(char *buf)
     snprintf(buf, WEFT_KEY_MAX, WEFT_KEY_ROOT "addrs/");
 }
 
-int key_parse_host_alive(const char *key, char *host, int host_len)
-{
-    const char *prefix = WEFT_KEY_ROOT "hosts/";
-    size_t prefix_len = strlen(prefix);
-    if (strncmp(key, prefix, prefix_len) != 0)
-        return -1;
-    const char *start = key + prefix_len;
-    const char *slash = strchr(start, '/');
-    if (!slash || strcmp(slash, "/alive") != 0 || slash - start >= host_len || slash == start)
-        return -1;
-    memcpy(host, start, (size_t)(slash - start));
-    host[slash - start] = '\0';
-    return 0;
-}
-
 void key_host_network(char *buf, const char *host, const char *network_id)
 {
     snprintf(buf, WEFT_KEY_MAX, WEFT_KEY_ROOT "hosts/%s/networks/%s", host, network_id);

@@ -1,17 +1,23 @@
 /*
- * keys.h: the one place etcd keys are built. The layout (docs/design.md):
+ * keys.h: the one place etcd keys are built. The layout (docs/design.md; the
+ * values are the records of store/records.h):
  *
  *   /weft/v1/overlays/<sk>                 overlay record {"subnet","vni","mtu"}
- *   /weft/v1/vnis/<vni>                    "<sk>": which overlay holds a VNI
- *   /weft/v1/addrs/<sk>/<ip>               allocation {"host","kind","endpoint"}
+ *   /weft/v1/vnis/<vni>                    "<sk>": which overlay holds a VNI (8 digits)
+ *   /weft/v1/addrs/<sk>/<ip>               allocation {"host","kind","claim"?}
  *   /weft/v1/fabric/<sk>/members/<vtep>    a host taking part {"vtep"}         (leased)
  *   /weft/v1/fabric/<sk>/peers/<ip>        an endpoint {"ip","mac","vtep"}     (leased)
  *   /weft/v1/hosts/<host>/alive            {"vtep"} while the host's daemon lives  (leased)
- *   /weft/v1/hosts/<host>/networks/<nid>   a Docker network on that host {"subnet","vni","mtu"}
- *   /weft/v1/hosts/<host>/endpoints/<eid>  an endpoint on that host {"network","ip","mac"}
+ *   /weft/v1/hosts/<host>/networks/<nid>   a Docker network on that host
+ *                                          {"network_id","subnet","vni","mtu"}
+ *   /weft/v1/hosts/<host>/endpoints/<eid>  an endpoint on that host
+ *                                          {"endpoint_id","network_id","ip","mac","ifname"?}
  *
  * <sk> is the subnet key: "10.77.0.0/24" written "10.77.0.0_24". <host> is the
- * host's VTEP (advertise) address. Callers pass a buffer of WEFT_KEY_MAX bytes.
+ * host's VTEP (advertise) address. Owns the layout only: no I/O, no state.
+ * Callers: fabric/ and ipam/ (and tests), passing a buffer of WEFT_KEY_MAX bytes;
+ * key_parse_fabric reads fabric/ keys back for the watch. Pure functions,
+ * thread-safe.
  */
 #ifndef WEFT_KEYS_H
 #define WEFT_KEYS_H
@@ -33,8 +39,6 @@ void key_peer(char *buf, const char *subnet, const char *ip);
 void key_host_alive(char *buf, const char *host);
 void key_hosts_prefix(char *buf);
 void key_addrs_root(char *buf);
-/* The host of a key under key_hosts_prefix if it is an alive key, else -1. */
-int key_parse_host_alive(const char *key, char *host, int host_len);
 void key_host_network(char *buf, const char *host, const char *network_id);
 void key_host_networks_prefix(char *buf, const char *host);
 void key_host_endpoint(char *buf, const char *host, const char *endpoint_id);

@@ -1,6 +1,7 @@
 /* records.c: JSON text of the etcd records declared in records.h (jansson). */
 #include "store/records.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -97,7 +98,7 @@ static int decode(const struct field *fields, const char *what, const char *text
     json_t *obj = json_loads(text ? text : "", 0, &jerr);
     if (!obj || !json_is_object(obj)) {
         json_decref(obj);
-        return weft_errf(err, "%s record is not a JSON object", what);
+        return weft_err_set(err, -EPROTO, "%s record is not a JSON object", what);
     }
     int rc = 0;
     for (const struct field *f = fields; f->name && rc == 0; f++) {
@@ -108,23 +109,25 @@ static int decode(const struct field *fields, const char *what, const char *text
         if (f->kind == FIELD_TEXT) {
             const char *s = json_string_value(value);
             if (!s || strlen(s) >= RECORD_TEXT_MAX)
-                rc = weft_errf(err, "%s record: field %s missing or too long", what, f->name);
+                rc = weft_err_set(err, -EPROTO, "%s record: field %s missing or too long", what,
+                                  f->name);
             else
                 memcpy(base, s, strlen(s) + 1);
             continue;
         }
         if (!json_is_integer(value))
-            rc = weft_errf(err, "%s record: field %s must be an integer", what, f->name);
+            rc = weft_err_set(err, -EPROTO, "%s record: field %s must be an integer", what,
+                              f->name);
         else if (f->kind == FIELD_U32) {
             json_int_t n = json_integer_value(value);
             if (n < 0 || n > (json_int_t)UINT32_MAX)
-                rc = weft_errf(err, "%s record: field %s out of range", what, f->name);
+                rc = weft_err_set(err, -EPROTO, "%s record: field %s out of range", what, f->name);
             else
                 *(uint32_t *)(void *)base = (uint32_t)n;
         } else {
             json_int_t n = json_integer_value(value);
             if (n < 0 || n > 65535)
-                rc = weft_errf(err, "%s record: field %s out of range", what, f->name);
+                rc = weft_err_set(err, -EPROTO, "%s record: field %s out of range", what, f->name);
             else
                 *(int *)(void *)base = (int)n;
         }

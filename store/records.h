@@ -4,7 +4,8 @@
  * Owns the encoding of every record under the key layout of keys.h, so the
  * domain (fabric/, ipam/) never touches JSON. Encoders return a malloc'd
  * string (NULL only when out of memory); decoders validate every field and
- * return -1 with a message naming the bad field.
+ * return -1 with a message naming the bad field and the kind -EPROTO (a value
+ * in the store that weft cannot read). Pure functions, thread-safe.
  */
 #ifndef WEFT_RECORDS_H
 #define WEFT_RECORDS_H

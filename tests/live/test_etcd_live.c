@@ -3,6 +3,7 @@
  * key/value calls, compare-and-swap, leases, concurrent creates, list+watch
  * with an outage and restart of the store, timeouts and failover.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -241,9 +242,13 @@ static void test_lease_lifecycle(void **state)
 
     struct weft_err err = {""};
     assert_int_equal(etcd_lease_grant(l->etcd, 0, &lease, &err), -1);
+    assert_int_equal(err.code, -EINVAL);
     /* A lease that does not exist cannot carry a key. */
     assert_int_equal(etcd_put(l->etcd, "/t4/bad", "z", 12345, &err), -1);
     assert_non_null(strstr(err.msg, "lease not found"));
+    assert_int_equal(err.code, -ENOENT); /* etcd's 404 */
+    assert_false(etcd_err_unreachable(&err));
+    assert_false(etcd_unreachable(l->etcd, NULL)); /* the member answered */
 }
 
 #define RACE_THREADS 8
@@ -512,6 +517,13 @@ static void test_timeout_and_failover(void **state)
     assert_int_equal(etcd_put(etcd, "/t7/x", "y", 0, &err), -1);
     assert_non_null(strstr(err.msg, "store unreachable"));
     assert_non_null(strstr(err.msg, endpoints));
+    assert_int_equal(err.code, -ECONNREFUSED); /* nobody listens: refused, not timed out */
+    assert_true(etcd_err_unreachable(&err));
+    /* The flag etcd_unreachable reads says the same, code and message. */
+    struct weft_err last = {""};
+    assert_true(etcd_unreachable(etcd, &last));
+    assert_int_equal(last.code, err.code);
+    assert_string_equal(last.msg, err.msg);
     etcd_close(etcd);
 }
 
@@ -538,6 +550,7 @@ static void test_watch_survives_store_restart(void **state)
     assert_true(now_ms() - before < 2500);
     assert_non_null(strstr(err.msg, "unreachable"));
     assert_non_null(strstr(err.msg, l->fx.endpoint));
+    assert_true(etcd_err_unreachable(&err));
     EXPECT_EVENT(down, &rec, (size_t)live, ETCD_EVENT_DISCONNECTED, NULL, 5000);
 
     assert_int_equal(etcd_fixture_restart(&l->fx), 0);
@@ -609,6 +622,8 @@ static void test_hung_store_times_out(void **state)
     assert_int_equal(rc, -1);
     assert_true(took >= 1500 && took < 2500);
     assert_non_null(strstr(err.msg, "unreachable"));
+    assert_int_equal(err.code, -ETIMEDOUT); /* it took the connection but never answered */
+    assert_true(etcd_err_unreachable(&err));
     assert_true(stop_took < 1500);
     recorder_destroy(&rec);
 

@@ -2,6 +2,7 @@
  * test_etcd_codec.c: the pure parts of the store: base64 as the etcd gateway
  * wants it, prefix range ends, and the key layout of store/keys.c.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -69,6 +70,10 @@ static void test_b64_rejects_invalid(void **state)
         "Zm9-",     /* URL-safe alphabet is not the standard one */
         "Zm 9v",    /* whitespace */
         "Zm=v",     /* padding before data */
+        "Zm9vYg",   /* unpadded, a whole group short */
+        "Zm9vY",    /* a dangling sixth of a byte */
+        "Zh==",     /* bits after the last byte (only "Zg==" encodes "f") */
+        "Zm9v\n",   /* a line break */
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         size_t len;
@@ -77,6 +82,22 @@ static void test_b64_rejects_invalid(void **state)
             fail_msg("\"%s\" should be rejected", bad[i]);
     }
     assert_null(etcd_b64_decode(NULL, NULL));
+}
+
+static void test_err_unreachable_kinds(void **state)
+{
+    (void)state;
+    struct weft_err err = {""};
+    assert_false(etcd_err_unreachable(NULL));
+    assert_false(etcd_err_unreachable(&err)); /* no error set */
+    weft_err_set(&err, -ETIMEDOUT, "store unreachable (a:1): timeout");
+    assert_true(etcd_err_unreachable(&err));
+    weft_err_set(&err, -ECONNREFUSED, "store unreachable (a:1): refused");
+    assert_true(etcd_err_unreachable(&err));
+    weft_err_wrap(&err, "reading the overlay"); /* context keeps the kind */
+    assert_true(etcd_err_unreachable(&err));
+    weft_err_set(&err, -EEXIST, "taken");
+    assert_false(etcd_err_unreachable(&err));
 }
 
 static void assert_prefix_end(const char *prefix, const char *want)
@@ -186,10 +207,12 @@ static void test_open_validates_endpoints(void **state)
             fail_msg("\"%s\" should be refused", bad[i]);
         assert_null(etcd);
         assert_true(strlen(err.msg) > 0);
+        assert_int_equal(err.code, -EINVAL);
     }
     struct weft_err err = {""};
     assert_int_equal(etcd_open(&(struct etcd *){NULL}, NULL, &err), -1);
     assert_non_null(strstr(err.msg, "empty"));
+    assert_int_equal(err.code, -EINVAL);
 
     const char *good[] = {"127.0.0.1:2379", "etcd-1.example:2379, etcd-2:2379,10.0.0.3:2379",
                           "[::1]:2379"};
@@ -209,6 +232,7 @@ int main(void)
         cmocka_unit_test(test_b64_binary_round_trip),
         cmocka_unit_test(test_b64_rejects_invalid),
         cmocka_unit_test(test_prefix_end),
+        cmocka_unit_test(test_err_unreachable_kinds),
         cmocka_unit_test(test_open_validates_endpoints),
         cmocka_unit_test(test_keys_layout),
         cmocka_unit_test(test_key_parse_fabric_round_trip),

@@ -3,7 +3,9 @@
  * loopback), for answers a healthy etcd does not give on demand: here, a watch
  * event whose key is not base64. Such an event must not be skipped (the change it
  * carried would be lost while the stream goes on): the watch lists the prefix again.
+ * And answers that are not what a call wants carry the kind of the failure.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -28,6 +30,9 @@
     "{\"header\":{\"revision\":\"10\"},\"kvs\":[{\"key\":\"L3AvYQ==\",\"value\":\"QQ==\","     \
     "\"mod_revision\":\"5\"}]}"
 #define CREATED "{\"result\":{\"header\":{\"revision\":\"10\"},\"created\":true}}\n"
+/* A member that answers 200 with something else than JSON, and one that refuses. */
+#define NOT_JSON "<html>proxy error</html>"
+#define DENIED "{\"error\":\"etcdserver: permission denied\",\"code\":7}"
 #define BAD_EVENT                                                                                  \
     "{\"result\":{\"header\":{\"revision\":\"11\"},\"events\":[{\"kv\":{\"key\":\"!!!!\","     \
     "\"value\":\"QQ==\",\"mod_revision\":\"11\"}}]}}\n"
@@ -100,6 +105,14 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
                     : g->mode == BAD_EVENT_FIRST && first ? CREATED BAD_EVENT
                                                           : CREATED;
         r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, stream_read, s, free);
+    } else if (strcmp(url, "/v3/kv/put") == 0) {
+        r = MHD_create_response_from_buffer(strlen(NOT_JSON), (void *)NOT_JSON,
+                                            MHD_RESPMEM_PERSISTENT);
+    } else if (strcmp(url, "/v3/kv/deleterange") == 0) {
+        r = MHD_create_response_from_buffer(strlen(DENIED), (void *)DENIED, MHD_RESPMEM_PERSISTENT);
+        enum MHD_Result rc = MHD_queue_response(conn, MHD_HTTP_FORBIDDEN, r);
+        MHD_destroy_response(r);
+        return rc;
     } else {
         r = MHD_create_response_from_buffer(2, (void *)"{}", MHD_RESPMEM_PERSISTENT);
     }
@@ -235,11 +248,47 @@ static void unanswered_watch_moves_on(void **state)
     gateway_stop(good);
 }
 
+/* A member that answers, badly: the failure says so in its kind, and is not taken for
+ * an unreachable store. */
+static void bad_answers_have_their_kind(void **state)
+{
+    (void)state;
+    struct gateway *g = gateway_start(STREAMS_START);
+    assert_non_null(g);
+    char endpoint[32];
+    snprintf(endpoint, sizeof(endpoint), "127.0.0.1:%d", g->port);
+    struct weft_err err = {""};
+    struct etcd *etcd;
+    assert_int_equal(etcd_open(&etcd, endpoint, &err), 0);
+
+    assert_int_equal(etcd_put(etcd, "/p/a", "A", 0, &err), -1);
+    assert_int_equal(err.code, -EPROTO);
+    assert_non_null(strstr(err.msg, "invalid JSON"));
+    assert_false(etcd_err_unreachable(&err));
+
+    err = (struct weft_err){""};
+    assert_int_equal(etcd_delete(etcd, "/p/a", NULL, &err), -1);
+    assert_int_equal(err.code, -EACCES);
+    assert_non_null(strstr(err.msg, "permission denied"));
+    assert_false(etcd_unreachable(etcd, NULL));
+
+    /* The listing is fine: the kinds belong to the calls, not to the client. */
+    struct etcd_kv kv;
+    bool found;
+    assert_int_equal(etcd_get(etcd, "/p/a", &kv, &found, &err), 0);
+    assert_true(found);
+    assert_string_equal(kv.value, "A");
+    etcd_kv_clear(&kv);
+    etcd_close(etcd);
+    gateway_stop(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(undecodable_event_lists_again, setup, teardown),
         cmocka_unit_test(unanswered_watch_moves_on),
+        cmocka_unit_test(bad_answers_have_their_kind),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,4 +1,5 @@
 /* test_records.c: etcd record values survive a round trip, and damaged ones are refused. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -101,6 +102,7 @@ static void damaged_records_are_refused(void **state)
         struct weft_err err = {""};
         assert_int_equal(overlay_record_decode(bad[i], &out, &err), -1);
         assert_true(strlen(err.msg) > 0);
+        assert_int_equal(err.code, -EPROTO); /* a value in the store that weft cannot read */
     }
     struct weft_err err;
     struct peer_record peer;
@@ -111,6 +113,7 @@ static void damaged_records_are_refused(void **state)
     snprintf(text, sizeof(text), "{\"ip\":\"%s\",\"mac\":\"m\",\"vtep\":\"v\"}", long_ip);
     assert_int_equal(peer_record_decode(text, &peer, &err), -1);
     assert_non_null(strstr(err.msg, "ip"));
+    assert_int_equal(err.code, -EPROTO);
 }
 
 int main(void)
