@@ -9,6 +9,7 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -18,7 +19,7 @@
 static int refuse_ipv6(const char *text, struct weft_err *err)
 {
     if (strchr(text, ':'))
-        return weft_errf(err, "IPv6 is not supported by weft yet (got %.64s)", text);
+        return weft_err_set(err, -EINVAL, "IPv6 is not supported by weft yet (got %.64s)", text);
     return 0;
 }
 
@@ -53,18 +54,18 @@ static int read_prefix_len(const char *text, int *len)
 int ipv4_parse(const char *text, uint32_t *ip, struct weft_err *err)
 {
     if (!text || !*text)
-        return weft_errf(err, "an IPv4 address is required");
+        return weft_err_set(err, -EINVAL, "an IPv4 address is required");
     if (refuse_ipv6(text, err) < 0)
         return -1;
     if (read_ipv4(text, strlen(text), ip) < 0)
-        return weft_errf(err, "%.64s is not a valid IPv4 address", text);
+        return weft_err_set(err, -EINVAL, "%.64s is not a valid IPv4 address", text);
     return 0;
 }
 
 int ipv4_parse_with_prefix(const char *text, uint32_t *ip, int *prefix_len, struct weft_err *err)
 {
     if (!text || !*text)
-        return weft_errf(err, "an IPv4 address with prefix length is required");
+        return weft_err_set(err, -EINVAL, "an IPv4 address with prefix length is required");
     if (refuse_ipv6(text, err) < 0)
         return -1;
     const char *slash = strchr(text, '/');
@@ -72,8 +73,8 @@ int ipv4_parse_with_prefix(const char *text, uint32_t *ip, int *prefix_len, stru
     int len;
     if (!slash || read_ipv4(text, (size_t)(slash - text), &addr) < 0 ||
         read_prefix_len(slash + 1, &len) < 0)
-        return weft_errf(err, "%.64s is not a valid IPv4 address with prefix length (a.b.c.d/n)",
-                         text);
+        return weft_err_set(
+            err, -EINVAL, "%.64s is not a valid IPv4 address with prefix length (a.b.c.d/n)", text);
     *ip = addr;
     *prefix_len = len;
     return 0;
@@ -87,24 +88,25 @@ static uint32_t mask_of(int prefix_len)
 int ipv4_subnet_parse(const char *text, struct ipv4_subnet *out, struct weft_err *err)
 {
     if (!text || !*text)
-        return weft_errf(err, "a subnet is required (for example 10.77.0.0/24)");
+        return weft_err_set(err, -EINVAL, "a subnet is required (for example 10.77.0.0/24)");
     if (refuse_ipv6(text, err) < 0)
         return -1;
     uint32_t ip;
     int len;
     if (ipv4_parse_with_prefix(text, &ip, &len, NULL) < 0)
-        return weft_errf(err, "subnet %.64s is not a valid IPv4 CIDR (for example 10.77.0.0/24)",
-                         text);
+        return weft_err_set(
+            err, -EINVAL, "subnet %.64s is not a valid IPv4 CIDR (for example 10.77.0.0/24)", text);
     if (len < POOL_PREFIX_MIN || len > POOL_PREFIX_MAX)
-        return weft_errf(err,
-                         "subnet %.64s: prefix length must be from /%d to /%d (a pool needs at "
-                         "least two host addresses, and larger ones are not useful)",
-                         text, POOL_PREFIX_MIN, POOL_PREFIX_MAX);
+        return weft_err_set(err, -EINVAL,
+                            "subnet %.64s: prefix length must be from /%d to /%d (a pool needs at "
+                            "least two host addresses, and larger ones are not useful)",
+                            text, POOL_PREFIX_MIN, POOL_PREFIX_MAX);
     struct ipv4_subnet s = {ip & mask_of(len), len};
     if (s.network != ip) {
         char canonical[ADDR_STR_MAX];
         ipv4_subnet_format(&s, canonical);
-        return weft_errf(err, "subnet %.64s has host bits set; did you mean %s?", text, canonical);
+        return weft_err_set(err, -EINVAL, "subnet %.64s has host bits set; did you mean %s?", text,
+                            canonical);
     }
     *out = s;
     return 0;
@@ -166,24 +168,26 @@ static int hex_value(char c)
 int mac_parse(const char *text, uint8_t mac[6], struct weft_err *err)
 {
     if (!text || !*text)
-        return weft_errf(err, "a MAC address is required");
+        return weft_err_set(err, -EINVAL, "a MAC address is required");
     uint8_t out[6];
     const char *p = text;
     for (int i = 0; i < 6; i++) {
         if (!isxdigit((unsigned char)p[0]) || !isxdigit((unsigned char)p[1]) ||
             (i < 5 && p[2] != ':'))
-            return weft_errf(err, "%.64s is not a MAC address (aa:bb:cc:dd:ee:ff)", text);
+            return weft_err_set(err, -EINVAL, "%.64s is not a MAC address (aa:bb:cc:dd:ee:ff)",
+                                text);
         out[i] = (uint8_t)(hex_value(p[0]) << 4 | hex_value(p[1]));
         p += i < 5 ? 3 : 2;
     }
     if (*p != '\0')
-        return weft_errf(err, "%.64s is not a MAC address (aa:bb:cc:dd:ee:ff)", text);
+        return weft_err_set(err, -EINVAL, "%.64s is not a MAC address (aa:bb:cc:dd:ee:ff)", text);
     if (out[0] & 1)
-        return weft_errf(err, "MAC %.64s is a multicast address; an endpoint needs a unicast one",
-                         text);
+        return weft_err_set(err, -EINVAL,
+                            "MAC %.64s is a multicast address; an endpoint needs a unicast one",
+                            text);
     static const uint8_t zero[6] = {0};
     if (memcmp(out, zero, 6) == 0)
-        return weft_errf(err, "MAC 00:00:00:00:00:00 is not a usable address");
+        return weft_err_set(err, -EINVAL, "MAC 00:00:00:00:00:00 is not a usable address");
     memcpy(mac, out, 6);
     return 0;
 }

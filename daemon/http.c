@@ -225,7 +225,7 @@ static int make_parent_dirs(const char *path, struct weft_err *err)
             continue;
         *p = '\0';
         if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-            return weft_errf(err, "creating directory %s: %s", dir, strerror(errno));
+            return weft_err_set(err, -errno, "creating directory %s: %s", dir, strerror(errno));
         *p = '/';
     }
     return 0;
@@ -240,24 +240,24 @@ static int clear_stale_socket(const struct sockaddr_un *addr, struct weft_err *e
     if (lstat(path, &st) < 0) {
         if (errno == ENOENT)
             return 0;
-        return weft_errf(err, "checking %s: %s", path, strerror(errno));
+        return weft_err_set(err, -errno, "checking %s: %s", path, strerror(errno));
     }
     if (!S_ISSOCK(st.st_mode))
-        return weft_errf(err, "%s exists and is not a socket; remove it or choose another path",
-                         path);
+        return weft_err_set(
+            err, -EEXIST, "%s exists and is not a socket; remove it or choose another path", path);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0)
-        return weft_errf(err, "creating a socket: %s", strerror(errno));
+        return weft_err_set(err, -errno, "creating a socket: %s", strerror(errno));
     int rc = connect(fd, (const struct sockaddr *)addr, sizeof(*addr));
     int saved = errno;
     close(fd);
     /* EAGAIN: a full backlog, so someone is listening. */
     if (rc == 0 || saved == EAGAIN || saved == EINPROGRESS)
-        return weft_errf(err, "another weft daemon is listening on %s", path);
+        return weft_err_set(err, -EADDRINUSE, "another weft daemon is listening on %s", path);
     if (saved != ECONNREFUSED)
-        return weft_errf(err, "checking %s: %s", path, strerror(saved));
+        return weft_err_set(err, -saved, "checking %s: %s", path, strerror(saved));
     if (unlink(path) < 0 && errno != ENOENT)
-        return weft_errf(err, "removing stale socket %s: %s", path, strerror(errno));
+        return weft_err_set(err, -errno, "removing stale socket %s: %s", path, strerror(errno));
     log_info("removed stale socket", "path=%s", path);
     return 0;
 }
@@ -271,20 +271,20 @@ static int open_socket(struct http_server *server, struct weft_err *err)
         return -1;
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0)
-        return weft_errf(err, "creating a socket: %s", strerror(errno));
+        return weft_err_set(err, -errno, "creating a socket: %s", strerror(errno));
     struct stat st;
     if (bind(fd, (const struct sockaddr *)&addr, sizeof(addr)) < 0) {
-        weft_errf(err, "binding %s: %s", server->path, strerror(errno));
+        weft_err_set(err, -errno, "binding %s: %s", server->path, strerror(errno));
         goto fail_close;
     }
     if (chmod(server->path, 0660) < 0 || lstat(server->path, &st) < 0) {
-        weft_errf(err, "setting the mode of %s: %s", server->path, strerror(errno));
+        weft_err_set(err, -errno, "setting the mode of %s: %s", server->path, strerror(errno));
         goto fail_unlink;
     }
     server->dev = st.st_dev;
     server->ino = st.st_ino;
     if (listen(fd, 128) < 0) {
-        weft_errf(err, "listening on %s: %s", server->path, strerror(errno));
+        weft_err_set(err, -errno, "listening on %s: %s", server->path, strerror(errno));
         goto fail_unlink;
     }
     return fd;
@@ -321,13 +321,13 @@ int http_server_start_handler(const char *socket_path, http_handler_fn handler, 
     *out = NULL;
     struct http_server *server = calloc(1, sizeof(*server));
     if (!server)
-        return weft_errf(err, "out of memory");
+        return weft_err_set(err, -ENOMEM, "out of memory");
     server->handler = handler;
     server->handler_cls = cls;
     size_t len = strlen(socket_path);
     if (len == 0 || len >= sizeof(server->path)) {
-        weft_errf(err, "socket path \"%.200s\" must be 1 to %zu characters", socket_path,
-                  sizeof(server->path) - 1);
+        weft_err_set(err, -ENAMETOOLONG, "socket path \"%.200s\" must be 1 to %zu characters",
+                     socket_path, sizeof(server->path) - 1);
         goto fail_free;
     }
     memcpy(server->path, socket_path, len + 1);
@@ -343,7 +343,7 @@ int http_server_start_handler(const char *socket_path, http_handler_fn handler, 
         MHD_OPTION_CONNECTION_LIMIT, (unsigned int)CONNECTION_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned int)IDLE_TIMEOUT_S, MHD_OPTION_END);
     if (!server->mhd) {
-        weft_errf(err, "starting the HTTP server on %s failed", server->path);
+        weft_err_set(err, -EIO, "starting the HTTP server on %s failed", server->path);
         close(fd);
         remove_socket_file(server);
         goto fail_free;

@@ -103,7 +103,8 @@ static int parse_daemon_options(int argc, char **argv, struct daemon_options *op
             char *end;
             long ttl = strtol(optarg, &end, 10);
             if (*end || ttl < 2 || ttl > 3600)
-                return weft_errf(err, "--lease-ttl must be a number of seconds from 2 to 3600");
+                return weft_err_set(err, -EINVAL,
+                                    "--lease-ttl must be a number of seconds from 2 to 3600");
             opts->lease_ttl = (int)ttl;
             break;
         }
@@ -111,8 +112,9 @@ static int parse_daemon_options(int argc, char **argv, struct daemon_options *op
             char *end;
             long seconds = strtol(optarg, &end, 10);
             if (*end || seconds < 1 || seconds > 30 * 24 * 3600)
-                return weft_errf(err, "--reclaim-after must be a number of seconds from 1 to "
-                                      "2592000");
+                return weft_err_set(err, -EINVAL,
+                                    "--reclaim-after must be a number of seconds from 1 to "
+                                    "2592000");
             opts->reclaim_after = (int)seconds;
             break;
         }
@@ -120,14 +122,16 @@ static int parse_daemon_options(int argc, char **argv, struct daemon_options *op
             usage_daemon(stdout);
             exit(0);
         default:
-            return weft_errf(err, "unknown or incomplete flag %s (see weft daemon --help)",
-                             argv[optind - 1]);
+            return weft_err_set(err, -EINVAL,
+                                "unknown or incomplete flag %s (see weft daemon --help)",
+                                argv[optind - 1]);
         }
     }
     if (optind < argc)
-        return weft_errf(err, "unexpected argument %s (see weft daemon --help)", argv[optind]);
+        return weft_err_set(err, -EINVAL, "unexpected argument %s (see weft daemon --help)",
+                            argv[optind]);
     if (strncmp(opts->store, "etcd://", 7) != 0)
-        return weft_errf(err, "--store must look like etcd://HOST:PORT[,HOST:PORT...]");
+        return weft_err_set(err, -EINVAL, "--store must look like etcd://HOST:PORT[,HOST:PORT...]");
     return 0;
 }
 
@@ -207,8 +211,8 @@ static int run_daemon(const struct daemon_options *opts)
     status = 0;
     goto out;
 fail:
+    /* Logged once, here: the layer that decides the daemon cannot start. */
     log_error("weft daemon cannot start", "error=\"%s\"", err.msg);
-    fprintf(stderr, "weft: %s\n", err.msg);
 out:
     if (server)
         http_server_stop(server);

@@ -3,6 +3,7 @@
  * table, turns the body into JSON, and turns a handler's result or error into
  * the answer Docker reads. Callers: daemon/http.c, tests.
  */
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,21 +59,21 @@ static const struct route routes[] = {
 int driver_need_fabric(const struct driver_ctx *ctx, struct weft_err *err)
 {
     if (!ctx || !ctx->fabric)
-        return weft_errf(err, "weft is not ready: the fabric is not open yet");
+        return weft_err_set(err, -EAGAIN, "weft is not ready: the fabric is not open yet");
     return 0;
 }
 
 int driver_need_etcd(const struct driver_ctx *ctx, struct weft_err *err)
 {
     if (!ctx || !ctx->etcd || !ctx->host)
-        return weft_errf(err, "weft is not ready: not connected to the cluster store");
+        return weft_err_set(err, -EAGAIN, "weft is not ready: not connected to the cluster store");
     return 0;
 }
 
 int driver_answer(json_t *built, json_t **answer, struct weft_err *err)
 {
     if (!built)
-        return weft_errf(err, "out of memory building the answer");
+        return weft_err_set(err, -ENOMEM, "out of memory building the answer");
     *answer = built;
     return 0;
 }
@@ -126,27 +127,28 @@ static int parse_body(const char *body, size_t len, json_t **out, struct weft_er
 {
     if (!body || all_space(body, len)) {
         *out = json_object();
-        return *out ? 0 : weft_errf(err, "out of memory");
+        return *out ? 0 : weft_err_set(err, -ENOMEM, "out of memory");
     }
     if (len > BODY_MAX)
-        return weft_errf(err, "request body is too large (%zu bytes, at most %d)", len, BODY_MAX);
+        return weft_err_set(err, -E2BIG, "request body is too large (%zu bytes, at most %d)", len,
+                            BODY_MAX);
     if (json_depth(body, len) > DEPTH_MAX)
-        return weft_errf(err, "request body nests deeper than %d levels", DEPTH_MAX);
+        return weft_err_set(err, -EINVAL, "request body nests deeper than %d levels", DEPTH_MAX);
     json_error_t jerr;
     json_t *req = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!req) {
         /* jansson names its own flag here; say what is wrong instead */
         if (strstr(jerr.text, "JSON_ALLOW_NUL"))
-            return weft_errf(err,
-                             "request body is not valid JSON: strings may not contain NUL "
-                             "(\\u0000) (line %d, column %d)",
-                             jerr.line, jerr.column);
-        return weft_errf(err, "request body is not valid JSON: %s (line %d, column %d)", jerr.text,
-                         jerr.line, jerr.column);
+            return weft_err_set(err, -EINVAL,
+                                "request body is not valid JSON: strings may not contain NUL "
+                                "(\\u0000) (line %d, column %d)",
+                                jerr.line, jerr.column);
+        return weft_err_set(err, -EINVAL, "request body is not valid JSON: %s (line %d, column %d)",
+                            jerr.text, jerr.line, jerr.column);
     }
     if (!json_is_object(req)) {
         json_decref(req);
-        return weft_errf(err, "request body must be a JSON object");
+        return weft_err_set(err, -EINVAL, "request body must be a JSON object");
     }
     *out = req;
     return 0;
@@ -175,9 +177,17 @@ void driver_error_answer(int status, const char *msg, struct driver_response *ou
         out->body = strdup(DRIVER_OOM_ANSWER);
 }
 
-static void answer_error(struct driver_response *out, int status, const char *path,
-                         struct weft_err *err)
+/* The status is the error's kind: -ENOSYS (no such call) is Docker's 404, which
+ * it reads as "not implemented"; every other failure is a 500 with the message. */
+static int status_of(const struct weft_err *err)
 {
+    return err->code == -ENOSYS ? 404 : 500;
+}
+
+/* The one place a failed call is logged: handlers and the domain return errors. */
+static void answer_error(struct driver_response *out, const char *path, struct weft_err *err)
+{
+    int status = status_of(err);
     driver_error_answer(status, err->msg, out);
     char shown_path[128];
     snprintf(shown_path, sizeof(shown_path), "%s", path);
@@ -196,22 +206,23 @@ void driver_handle(struct driver_ctx *ctx, const char *path, const char *body, s
         path = "";
     const struct route *route = find_route(path);
     if (!route) {
-        weft_errf(&err, "unknown call %.100s: weft implements NetworkDriver and IpamDriver", path);
-        answer_error(out, 404, path, &err);
+        weft_err_set(&err, -ENOSYS,
+                     "unknown call %.100s: weft implements NetworkDriver and IpamDriver", path);
+        answer_error(out, path, &err);
         return;
     }
     json_t *req = NULL, *answer = NULL;
     if (parse_body(body, body_len, &req, &err) < 0 || route->handler(ctx, req, &answer, &err) < 0) {
         json_decref(req);
-        answer_error(out, 500, route->path, &err);
+        answer_error(out, route->path, &err);
         return;
     }
     json_decref(req);
     out->body = json_dumps(answer, JSON_COMPACT);
     json_decref(answer);
     if (!out->body) {
-        weft_errf(&err, "out of memory encoding the answer");
-        answer_error(out, 500, route->path, &err);
+        weft_err_set(&err, -ENOMEM, "out of memory encoding the answer");
+        answer_error(out, route->path, &err);
         return;
     }
     out->status = 200;

@@ -3,6 +3,7 @@
  * through request.c, calls fabric/, and builds the answer; no domain logic
  * lives here. Callers: dispatch.c, through the route table.
  */
+#include <errno.h>
 #include <string.h>
 
 #include "driver/handlers.h"
@@ -123,5 +124,5 @@ int handle_network_swarm(struct driver_ctx *ctx, const json_t *req, json_t **ans
     (void)ctx;
     (void)req;
     (void)answer;
-    return weft_errf(err, "weft does not support Swarm mode");
+    return weft_err_set(err, -EOPNOTSUPP, "weft does not support Swarm mode");
 }

@@ -7,6 +7,7 @@
 #include "driver/request.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,15 +53,16 @@ static int get_string(const json_t *obj, const char *key, bool required, char *o
     out[0] = '\0';
     if (!v || json_is_null(v)) {
         if (required)
-            return weft_errf(err, "missing field \"%s\"", key);
+            return weft_err_set(err, -EINVAL, "missing field \"%s\"", key);
         return 0;
     }
     if (!json_is_string(v))
-        return weft_errf(err, "field \"%s\" must be a string, not %s", key, type_name(v));
+        return weft_err_set(err, -EINVAL, "field \"%s\" must be a string, not %s", key,
+                            type_name(v));
     size_t len = json_string_length(v);
     if (len >= size)
-        return weft_errf(err, "field \"%s\" is too long (%zu characters, at most %zu)", key, len,
-                         size - 1);
+        return weft_err_set(err, -ERANGE, "field \"%s\" is too long (%zu characters, at most %zu)",
+                            key, len, size - 1);
     memcpy(out, json_string_value(v), len + 1);
     return 0;
 }
@@ -73,11 +75,12 @@ static int get_object(const json_t *obj, const char *key, bool required, const j
     *out = NULL;
     if (!v || json_is_null(v)) {
         if (required)
-            return weft_errf(err, "missing field \"%s\"", key);
+            return weft_err_set(err, -EINVAL, "missing field \"%s\"", key);
         return 0;
     }
     if (!json_is_object(v))
-        return weft_errf(err, "field \"%s\" must be an object, not %s", key, type_name(v));
+        return weft_err_set(err, -EINVAL, "field \"%s\" must be an object, not %s", key,
+                            type_name(v));
     *out = v;
     return 0;
 }
@@ -90,7 +93,8 @@ static int get_bool(const json_t *obj, const char *key, bool *out, struct weft_e
     if (!v || json_is_null(v))
         return 0;
     if (!json_is_boolean(v))
-        return weft_errf(err, "field \"%s\" must be a boolean, not %s", key, type_name(v));
+        return weft_err_set(err, -EINVAL, "field \"%s\" must be a boolean, not %s", key,
+                            type_name(v));
     *out = json_is_true(v);
     return 0;
 }
@@ -102,11 +106,12 @@ static int get_id(const json_t *obj, const char *key, char out[FABRIC_ID_MAX], s
     if (get_string(obj, key, true, out, FABRIC_ID_MAX, err) < 0)
         return -1;
     if (out[0] == '\0')
-        return weft_errf(err, "field \"%s\" is empty", key);
+        return weft_err_set(err, -EINVAL, "field \"%s\" is empty", key);
     for (const char *p = out; *p; p++) {
         if (!isascii((unsigned char)*p) || !isalnum((unsigned char)*p))
-            return weft_errf(err, "%s \"%s\" is not a Docker ID (1 to 64 letters and digits)", key,
-                             out);
+            return weft_err_set(err, -EINVAL,
+                                "%s \"%s\" is not a Docker ID (1 to 64 letters and digits)", key,
+                                out);
     }
     return 0;
 }
@@ -136,23 +141,24 @@ static int parse_generic_options(const json_t *generic, struct fabric_network_sp
     json_object_foreach((json_t *)generic, key, value)
     {
         if (!json_is_string(value))
-            return weft_errf(err, "option %.64s must be a string, not %s", key, type_name(value));
+            return weft_err_set(err, -EINVAL, "option %.64s must be a string, not %s", key,
+                                type_name(value));
         const char *text = json_string_value(value);
         unsigned long v;
         if (strcmp(key, "vni") == 0) {
             if (parse_decimal(text, 1, FABRIC_VNI_MAX, &v) < 0)
-                return weft_errf(err,
-                                 "option vni=\"%.32s\" is not valid: use a number from 1 to %u",
-                                 text, FABRIC_VNI_MAX);
+                return weft_err_set(err, -EINVAL,
+                                    "option vni=\"%.32s\" is not valid: use a number from 1 to %u",
+                                    text, FABRIC_VNI_MAX);
             out->vni = (uint32_t)v;
         } else if (strcmp(key, "mtu") == 0) {
             if (parse_decimal(text, REQUEST_MTU_MIN, REQUEST_MTU_MAX, &v) < 0)
-                return weft_errf(err,
-                                 "option mtu=\"%.32s\" is not valid: use a number from %d to %d",
-                                 text, REQUEST_MTU_MIN, REQUEST_MTU_MAX);
+                return weft_err_set(err, -EINVAL,
+                                    "option mtu=\"%.32s\" is not valid: use a number from %d to %d",
+                                    text, REQUEST_MTU_MIN, REQUEST_MTU_MAX);
             out->mtu = (int)v;
         } else {
-            return weft_errf(err, "unknown option \"%.64s\": " MSG_KNOWN_OPTIONS, key);
+            return weft_err_set(err, -EINVAL, "unknown option \"%.64s\": " MSG_KNOWN_OPTIONS, key);
         }
     }
     return 0;
@@ -165,7 +171,7 @@ static int parse_network_options(const json_t *options, struct fabric_network_sp
     if (get_bool(options, ENABLE_IPV6_OPTION, &ipv6, err) < 0)
         return -1;
     if (ipv6)
-        return weft_errf(err, MSG_NO_IPV6);
+        return weft_err_set(err, -EOPNOTSUPP, MSG_NO_IPV6);
     const json_t *generic;
     if (get_object(options, GENERIC_OPTIONS, false, &generic, err) < 0)
         return -1;
@@ -176,24 +182,27 @@ static int parse_ipv4_data(const json_t *req, struct fabric_network_spec *out, s
 {
     const json_t *data = json_object_get(req, "IPv4Data");
     if (!data || json_is_null(data))
-        return weft_errf(err, MSG_NEED_IPAM);
+        return weft_err_set(err, -EINVAL, MSG_NEED_IPAM);
     if (!json_is_array(data))
-        return weft_errf(err, "field \"IPv4Data\" must be an array, not %s", type_name(data));
+        return weft_err_set(err, -EINVAL, "field \"IPv4Data\" must be an array, not %s",
+                            type_name(data));
     size_t n = json_array_size(data);
     if (n == 0)
-        return weft_errf(err, MSG_NEED_IPAM);
+        return weft_err_set(err, -EINVAL, MSG_NEED_IPAM);
     for (size_t i = 0; i < n; i++) {
         const json_t *entry = json_array_get(data, i);
         if (!json_is_object(entry))
-            return weft_errf(err, "IPv4Data entries must be objects, not %s", type_name(entry));
+            return weft_err_set(err, -EINVAL, "IPv4Data entries must be objects, not %s",
+                                type_name(entry));
         char space[64];
         if (get_string(entry, "AddressSpace", false, space, sizeof(space), err) < 0)
             return -1;
         if (strcmp(space, DRIVER_ADDRESS_SPACE) != 0)
-            return weft_errf(err, MSG_NEED_IPAM);
+            return weft_err_set(err, -EINVAL, MSG_NEED_IPAM);
     }
     if (n > 1)
-        return weft_errf(err, "weft networks have one IPv4 subnet, this request has %zu", n);
+        return weft_err_set(err, -EINVAL,
+                            "weft networks have one IPv4 subnet, this request has %zu", n);
 
     const json_t *entry = json_array_get(data, 0);
     char pool[ADDR_STR_MAX];
@@ -212,9 +221,10 @@ static int check_no_ipv6_data(const json_t *req, struct weft_err *err)
     if (!data || json_is_null(data))
         return 0;
     if (!json_is_array(data))
-        return weft_errf(err, "field \"IPv6Data\" must be an array, not %s", type_name(data));
+        return weft_err_set(err, -EINVAL, "field \"IPv6Data\" must be an array, not %s",
+                            type_name(data));
     if (json_array_size(data) > 0)
-        return weft_errf(err, MSG_NO_IPV6);
+        return weft_err_set(err, -EOPNOTSUPP, MSG_NO_IPV6);
     return 0;
 }
 
@@ -244,25 +254,26 @@ int request_endpoint_create(const json_t *req, struct fabric_endpoint_spec *out,
     if (get_object(req, "Interface", false, &iface, err) < 0)
         return -1;
     if (!iface)
-        return weft_errf(err, "weft needs an IPv4 address for every endpoint");
+        return weft_err_set(err, -EINVAL, "weft needs an IPv4 address for every endpoint");
 
     char text[ADDR_STR_MAX];
     if (get_string(iface, "AddressIPv6", false, text, sizeof(text), err) < 0)
         return -1;
     if (text[0])
-        return weft_errf(err, MSG_NO_IPV6);
+        return weft_err_set(err, -EOPNOTSUPP, MSG_NO_IPV6);
     if (get_string(iface, "Address", false, text, sizeof(text), err) < 0)
         return -1;
     if (!text[0])
-        return weft_errf(err, "weft needs an IPv4 address for every endpoint");
+        return weft_err_set(err, -EINVAL, "weft needs an IPv4 address for every endpoint");
     if (ipv4_parse_with_prefix(text, &out->ip, &out->prefix_len, err) < 0)
         return -1;
     /* The prefix is the network's, and weft subnets are /8 to /30: anything else
      * (fabric would read /0 as "the network's") is not from Docker. */
     if (out->prefix_len < REQUEST_PREFIX_MIN || out->prefix_len > REQUEST_PREFIX_MAX)
-        return weft_errf(err,
-                         "address %.32s: prefix length must be the network's (/%d to /%d), not /%d",
-                         text, REQUEST_PREFIX_MIN, REQUEST_PREFIX_MAX, out->prefix_len);
+        return weft_err_set(
+            err, -EINVAL,
+            "address %.32s: prefix length must be the network's (/%d to /%d), not /%d", text,
+            REQUEST_PREFIX_MIN, REQUEST_PREFIX_MAX, out->prefix_len);
     if (get_string(iface, "MacAddress", false, text, sizeof(text), err) < 0)
         return -1;
     if (text[0]) {
@@ -289,13 +300,14 @@ int request_pool(const json_t *req, char pool[ADDR_STR_MAX], struct weft_err *er
     if (get_bool(req, "V6", &v6, err) < 0)
         return -1;
     if (v6)
-        return weft_errf(err, MSG_NO_IPV6);
+        return weft_err_set(err, -EOPNOTSUPP, MSG_NO_IPV6);
     char text[ADDR_STR_MAX];
     if (get_string(req, "SubPool", false, text, sizeof(text), err) < 0)
         return -1;
     if (text[0])
-        return weft_errf(err, "weft does not support --ip-range (SubPool): addresses come from the "
-                              "whole subnet, cluster-wide");
+        return weft_err_set(err, -EOPNOTSUPP,
+                            "weft does not support --ip-range (SubPool): addresses come from the "
+                            "whole subnet, cluster-wide");
     const json_t *options;
     if (get_object(req, "Options", false, &options, err) < 0)
         return -1;
@@ -325,7 +337,7 @@ static int get_address(const json_t *req, bool required, char address[ADDR_STR_M
         return -1;
     if (!address[0]) {
         if (required)
-            return weft_errf(err, "field \"Address\" is empty");
+            return weft_err_set(err, -EINVAL, "field \"Address\" is empty");
         return 0;
     }
     uint32_t ip;

@@ -8,6 +8,7 @@
  */
 #include "ipam/ipam.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,8 +29,9 @@
 int ipam_request_pool(const char *requested, char pool_id[ADDR_STR_MAX], struct weft_err *err)
 {
     if (!requested || !*requested)
-        return weft_errf(err, "weft needs --subnet: every host must name the same overlay by its "
-                              "subnet (docker network create --subnet 10.77.0.0/24 ...)");
+        return weft_err_set(err, -EINVAL,
+                            "weft needs --subnet: every host must name the same overlay by its "
+                            "subnet (docker network create --subnet 10.77.0.0/24 ...)");
     struct ipv4_subnet c;
     if (ipv4_subnet_parse(requested, &c, err) < 0)
         return -1;
@@ -37,10 +39,14 @@ int ipam_request_pool(const char *requested, char pool_id[ADDR_STR_MAX], struct 
     return 0;
 }
 
+/* A pool ID that does not parse names no pool weft handed out: -ENOENT, with
+ * the parser's reason after it. */
 static int parse_pool(const char *pool_id, struct ipv4_subnet *pool, struct weft_err *err)
 {
-    if (ipv4_subnet_parse(pool_id, pool, err) < 0)
-        return weft_err_wrap(err, "unknown pool %.64s", pool_id ? pool_id : "");
+    struct weft_err why = {""};
+    if (ipv4_subnet_parse(pool_id, pool, &why) < 0)
+        return weft_err_set(err, -ENOENT, "unknown pool %.64s: %s", pool_id ? pool_id : "",
+                            why.msg);
     return 0;
 }
 
@@ -57,7 +63,7 @@ static int claim_token(char out[RECORD_TEXT_MAX], struct weft_err *err)
 {
     unsigned char bytes[16];
     if (getrandom(bytes, sizeof(bytes), 0) != (ssize_t)sizeof(bytes))
-        return weft_errf(err, "no random bytes for an address claim");
+        return weft_err_set(err, -EAGAIN, "no random bytes for an address claim");
     for (size_t i = 0; i < sizeof(bytes); i++)
         snprintf(out + 2 * i, 3, "%02x", bytes[i]);
     return 0;
@@ -83,7 +89,7 @@ static int try_claim(struct etcd *etcd, const char *pool_id, uint32_t ip, const 
         return -1;
     char *value = addr_record_encode(&rec);
     if (!value)
-        return weft_errf(err, "out of memory");
+        return weft_err_set(err, -ENOMEM, "out of memory");
     bool created = false;
     struct etcd_kv existing = {0};
     int rc = etcd_create(etcd, key, value, 0, &created, owner ? &existing : NULL, err);
@@ -113,8 +119,9 @@ static int request_gateway(struct etcd *etcd, const char *pool_id, const struct 
     if (taken && strcmp(owner.kind, KIND_GATEWAY) != 0) {
         char text[ADDR_STR_MAX];
         ipv4_format(ip, text);
-        return weft_errf(err, "gateway %s of %s is already used by an endpoint on host %s", text,
-                         pool_id, owner.host);
+        return weft_err_set(err, -EEXIST,
+                            "gateway %s of %s is already used by an endpoint on host %s", text,
+                            pool_id, owner.host);
     }
     /* Taken as a gateway: another host reserved it, and it is shared by all. */
     format_answer(pool, ip, out);
@@ -133,9 +140,9 @@ static int request_wanted(struct etcd *etcd, const char *pool_id, const struct i
         return -1;
     if (taken) {
         if (strcmp(owner.kind, KIND_GATEWAY) == 0)
-            return weft_errf(err, "address %s is the gateway of %s", text, pool_id);
-        return weft_errf(err, "address %s is already in use by an endpoint on host %s", text,
-                         owner.host);
+            return weft_err_set(err, -EEXIST, "address %s is the gateway of %s", text, pool_id);
+        return weft_err_set(err, -EEXIST, "address %s is already in use by an endpoint on host %s",
+                            text, owner.host);
     }
     format_answer(pool, ip, out);
     return 0;
@@ -194,7 +201,7 @@ static int request_any(struct etcd *etcd, const char *pool_id, const struct ipv4
     }
     uint8_t *taken = malloc((hosts + 7) / 8);
     if (!taken)
-        return weft_errf(err, "out of memory");
+        return weft_err_set(err, -ENOMEM, "out of memory");
     int rc = -1;
     uint32_t in_use = 0, cursor = random_below(hosts);
     int misses = MISSES_BEFORE_REFRESH;
@@ -210,7 +217,7 @@ static int request_any(struct etcd *etcd, const char *pool_id, const struct ipv4
             scanned++;
         }
         if (scanned == hosts) {
-            weft_errf(err, "pool %s has no free address (%u in use)", pool_id, in_use);
+            weft_err_set(err, -ENOSPC, "pool %s has no free address (%u in use)", pool_id, in_use);
             goto out;
         }
         uint32_t ip = ipv4_subnet_first_host(pool) + offset;
@@ -227,7 +234,8 @@ static int request_any(struct etcd *etcd, const char *pool_id, const struct ipv4
         cursor = random_below(hosts);
         misses++;
     }
-    weft_errf(err, "could not allocate an address in %s: too much contention, try again", pool_id);
+    weft_err_set(err, -EAGAIN,
+                 "could not allocate an address in %s: too much contention, try again", pool_id);
 out:
     free(taken);
     return rc;
@@ -247,7 +255,8 @@ int ipam_request_address(struct etcd *etcd, const char *pool_id, const char *hos
         if (ipv4_parse(wanted, &ip, err) < 0)
             return -1;
         if (!ipv4_subnet_contains(&pool, ip) || ipv4_subnet_is_reserved(&pool, ip))
-            return weft_errf(err, "address %.64s is not a host address of %s", wanted, canonical);
+            return weft_err_set(err, -ERANGE, "address %.64s is not a host address of %s", wanted,
+                                canonical);
     }
     if (gateway)
         return request_gateway(etcd, canonical, &pool, host,
@@ -269,7 +278,7 @@ int ipam_release_address(struct etcd *etcd, const char *pool_id, const char *ip_
     char canonical[ADDR_STR_MAX], text[ADDR_STR_MAX], key[WEFT_KEY_MAX];
     ipv4_subnet_format(&pool, canonical);
     if (!ipv4_subnet_contains(&pool, ip))
-        return weft_errf(err, "address %.64s is not in pool %s", ip_text, canonical);
+        return weft_err_set(err, -ERANGE, "address %.64s is not in pool %s", ip_text, canonical);
     ipv4_format(ip, text);
     key_addr(key, canonical, text);
     /* Only an endpoint's address is freed: the gateway is shared by every host
@@ -286,7 +295,7 @@ int ipam_release_address(struct etcd *etcd, const char *pool_id, const char *ip_
         struct etcd_txn *txn = etcd_txn_new();
         if (!txn) {
             etcd_kv_clear(&current);
-            return weft_errf(err, "out of memory");
+            return weft_err_set(err, -ENOMEM, "out of memory");
         }
         etcd_txn_cmp_mod_revision(txn, key, current.mod_revision);
         etcd_txn_delete(txn, key);
@@ -336,9 +345,10 @@ int ipam_assert_address(struct etcd *etcd, const char *pool_id, const char *host
     if (try_claim(etcd, canonical, addr, host, KIND_ENDPOINT, &taken, &owner, err) < 0)
         return -1;
     if (taken && (strcmp(owner.host, host) != 0 || strcmp(owner.kind, KIND_ENDPOINT) != 0))
-        return weft_errf(err, "address conflict: %s, in use here, is allocated to %s %s", ip,
-                         strcmp(owner.kind, KIND_GATEWAY) == 0 ? "the gateway of" : "host",
-                         strcmp(owner.kind, KIND_GATEWAY) == 0 ? canonical : owner.host);
+        return weft_err_set(err, -EEXIST,
+                            "address conflict: %s, in use here, is allocated to %s %s", ip,
+                            strcmp(owner.kind, KIND_GATEWAY) == 0 ? "the gateway of" : "host",
+                            strcmp(owner.kind, KIND_GATEWAY) == 0 ? canonical : owner.host);
     return 0;
 }
 
@@ -416,7 +426,7 @@ static int delete_if_unchanged(struct etcd *etcd, const struct etcd_kv *kv, stru
 {
     struct etcd_txn *txn = etcd_txn_new();
     if (!txn)
-        return weft_errf(err, "out of memory");
+        return weft_err_set(err, -ENOMEM, "out of memory");
     etcd_txn_cmp_mod_revision(txn, kv->key, kv->mod_revision);
     etcd_txn_delete(txn, kv->key);
     bool succeeded = false;

@@ -88,7 +88,7 @@ static const struct nlmsghdr *batch_request(const struct nl *nl, unsigned int in
 }
 
 /* Reads the acks in one receive buffer of n bytes, counting them into *acked;
- * the first failure not tolerated by its message goes to batch_error. */
+ * the first failure not tolerated by its message goes to batch_err. */
 static void batch_read_acks(struct nl *nl, ssize_t n, unsigned int first, unsigned int count,
                             unsigned int *acked)
 {
@@ -101,20 +101,21 @@ static void batch_read_acks(struct nl *nl, ssize_t n, unsigned int first, unsign
         (*acked)++;
         nl->ext_msg[0] = '\0';
         int code = nl_ack_errno(nl, h);
-        if (nl_already_done(nl->batch_ok_errno[index], code) || nl->batch_error[0])
+        if (nl_already_done(nl->batch_ok_errno[index], code) || nl->batch_err.code)
             continue;
         char what[96] = "netlink request", why[WEFT_ERR_MAX / 2];
         const struct nlmsghdr *req = batch_request(nl, index);
         if (req)
             describe_request(req, what, sizeof(what));
         nl_reason(nl, code, why, sizeof(why));
-        snprintf(nl->batch_error, sizeof(nl->batch_error), "%s: %s (batch entry %u of %u)", what,
-                 why, index + 1, count);
+        /* The kernel's errno is the kind: -EEXIST, -ENODEV... as it answered. */
+        weft_err_set(&nl->batch_err, -code, "%s: %s (batch entry %u of %u)", what, why, index + 1,
+                     count);
     }
 }
 
 /* Sends every queued batch message at once and reads their acks. The first
- * failure is kept in batch_error; each message's tolerated errno (removing
+ * failure is kept in batch_err; each message's tolerated errno (removing
  * what is gone, appending what is there) counts as done. */
 static void batch_flush(struct nl *nl)
 {
@@ -126,9 +127,9 @@ static void batch_flush(struct nl *nl)
     nl->batch_count = 0;
     nl->batch_first_seq = nl->seq + 1;
     if (mnl_socket_sendto(nl->sock, nl->batch_buf, nl->batch_len_sent) < 0) {
-        if (!nl->batch_error[0])
-            snprintf(nl->batch_error, sizeof(nl->batch_error),
-                     "sending %u netlink requests at once: %s", count, strerror(errno));
+        if (!nl->batch_err.code)
+            weft_err_set(&nl->batch_err, -errno, "sending %u netlink requests at once: %s", count,
+                         strerror(errno));
         return;
     }
     unsigned int acked = 0;
@@ -138,9 +139,9 @@ static void batch_flush(struct nl *nl)
             if (errno == EINTR)
                 continue;
             /* Acks lost (a full receive buffer): later reads skip the rest by sequence. */
-            if (!nl->batch_error[0])
-                snprintf(nl->batch_error, sizeof(nl->batch_error),
-                         "reading the acks of %u netlink requests: %s", count, strerror(errno));
+            if (!nl->batch_err.code)
+                weft_err_set(&nl->batch_err, -errno, "reading the acks of %u netlink requests: %s",
+                             count, strerror(errno));
             return;
         }
         batch_read_acks(nl, n, first, count, &acked);
@@ -173,17 +174,17 @@ int nl_batch_begin(struct nl *nl)
     nl->batch_len = 0;
     nl->batch_count = 0;
     nl->batch_first_seq = nl->seq + 1;
-    nl->batch_error[0] = '\0';
+    nl->batch_err = (struct weft_err){.code = 0};
     return 0;
 }
 
 int nl_batch_end(struct nl *nl, struct weft_err *err)
 {
     if (!nl->batching)
-        return weft_errf(err, "no netlink batch is open");
+        return weft_err_set(err, -EINVAL, "no netlink batch is open");
     batch_flush(nl);
     nl->batching = false;
-    if (nl->batch_error[0])
-        return weft_errf(err, "%s", nl->batch_error);
+    if (nl->batch_err.code)
+        return weft_err_set(err, nl->batch_err.code, "%s", nl->batch_err.msg);
     return 0;
 }

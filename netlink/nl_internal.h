@@ -38,8 +38,8 @@ struct nl {
     int *batch_ok_errno; /* per queued message: an errno that means "already so" */
     unsigned int batch_first_seq;
     unsigned int batch_count;
-    char batch_error[WEFT_ERR_MAX]; /* first failure of the running batch */
-    char ext_msg[200];              /* the kernel's extended-ack text for the last error */
+    struct weft_err batch_err; /* first failure of the running batch; code 0 while none */
+    char ext_msg[200];         /* the kernel's extended-ack text for the last error */
 };
 
 /* ---- nl_socket.c ---- */

@@ -104,8 +104,8 @@ static void new_link_end(struct nl_msg *m, struct link_nests n)
 static int check_name(const char *name, struct weft_err *err)
 {
     if (!name || !name[0] || strlen(name) >= IF_NAMESIZE)
-        return weft_errf(err, "interface name \"%s\" must have 1 to %d characters",
-                         name ? name : "", IF_NAMESIZE - 1);
+        return weft_err_set(err, -EINVAL, "interface name \"%s\" must have 1 to %d characters",
+                            name ? name : "", IF_NAMESIZE - 1);
     return 0;
 }
 
@@ -141,8 +141,8 @@ int nl_build_veth(struct nl_msg *m, const struct nl_veth_spec *spec, struct weft
     if (check_name(spec->host_name, err) < 0 || check_name(spec->container_name, err) < 0)
         return -1;
     if (spec->host_alias && strlen(spec->host_alias) >= NL_ALIAS_MAX)
-        return weft_errf(err, "interface alias of %zu bytes is over the kernel's %d",
-                         strlen(spec->host_alias), NL_ALIAS_MAX - 1);
+        return weft_err_set(err, -ERANGE, "interface alias of %zu bytes is over the kernel's %d",
+                            strlen(spec->host_alias), NL_ALIAS_MAX - 1);
     struct link_nests nests =
         new_link_begin(m, spec->host_name, "veth", spec->mtu, spec->master_ifindex);
     /* The kernel calls the other end the veth's peer; in weft it is the container end. */

@@ -92,12 +92,12 @@ static int link_query(struct nl *nl, const char *name, int ifindex, struct link_
 static int link_get(struct nl *nl, const char *name, struct link_facts *facts, struct weft_err *err)
 {
     if (nl->batching)
-        return weft_errf(err, "netlink query inside a batch");
+        return weft_err_set(err, -EBUSY, "netlink query inside a batch");
     int kernel_errno;
     if (link_query(nl, name, 0, facts, &kernel_errno) < 0) {
         char why[WEFT_ERR_MAX / 2];
         nl_reason(nl, kernel_errno, why, sizeof(why));
-        return weft_errf(err, "reading link %.15s: %s", name, why);
+        return weft_err_set(err, -kernel_errno, "reading link %.15s: %s", name, why);
     }
     return 0;
 }
@@ -115,7 +115,8 @@ int nl_link_index(struct nl *nl, const char *name, int *ifindex, struct weft_err
     }
     if (kernel_errno == ENODEV)
         return 0;
-    return weft_errf(err, "looking up link %.15s: %s", name, strerror(kernel_errno));
+    return weft_err_set(err, -kernel_errno, "looking up link %.15s: %s", name,
+                        strerror(kernel_errno));
 }
 
 int nl_link_get_mtu(struct nl *nl, const char *name, int *mtu, struct weft_err *err)
@@ -134,7 +135,7 @@ int nl_vxlan_get(struct nl *nl, const char *name, uint32_t *vni, uint32_t *local
     if (link_get(nl, name, &facts, err) < 0)
         return -1;
     if (!facts.is_vxlan)
-        return weft_errf(err, "link %.15s exists but is not a VXLAN device", name);
+        return weft_err_set(err, -EEXIST, "link %.15s exists but is not a VXLAN device", name);
     *vni = facts.vni;
     *local_ip = facts.local_ip;
     return 0;
@@ -268,7 +269,8 @@ static int ifname_of(struct nl *nl, int ifindex, char *ifname, int ifname_len, s
     struct link_facts facts;
     int kernel_errno;
     if (link_query(nl, NULL, ifindex, &facts, &kernel_errno) < 0 || !facts.name[0])
-        return weft_errf(err, "interface %d vanished", ifindex);
+        return weft_err_set(err, kernel_errno ? -kernel_errno : -ENODEV, "interface %d vanished",
+                            ifindex);
     snprintf(ifname, (size_t)ifname_len, "%s", facts.name);
     return 0;
 }
@@ -280,14 +282,15 @@ int nl_default_route_addr(struct nl *nl, uint32_t *ip, char *ifname, int ifname_
     if (nl_dump(nl, RTM_GETROUTE, AF_INET, route_msg_cb, &route, err, "reading routes") < 0)
         return -1;
     if (!route.found)
-        return weft_errf(err, "no default route");
+        return weft_err_set(err, -ENOENT, "no default route");
     uint32_t addr = route.prefsrc;
     if (!addr) {
         struct addr_search s = {.want_ifindex = route.oif};
         if (nl_dump(nl, RTM_GETADDR, AF_INET, addr_msg_cb, &s, err, "reading addresses") < 0)
             return -1;
         if (!s.found)
-            return weft_errf(err, "the default route's interface has no IPv4 address");
+            return weft_err_set(err, -EADDRNOTAVAIL,
+                                "the default route's interface has no IPv4 address");
         addr = s.ip;
     }
     *ip = addr;
@@ -302,7 +305,7 @@ int nl_addr_ifname(struct nl *nl, uint32_t ip, char *ifname, int ifname_len, str
     if (!s.found) {
         char text[INET_ADDRSTRLEN];
         inet_ntop(AF_INET, &ip, text, sizeof(text));
-        return weft_errf(err, "no interface holds %s", text);
+        return weft_err_set(err, -EADDRNOTAVAIL, "no interface holds %s", text);
     }
     return ifname_of(nl, s.ifindex, ifname, ifname_len, err);
 }

@@ -19,12 +19,12 @@ int nl_open(struct nl **out, struct weft_err *err)
 {
     struct nl *nl = calloc(1, sizeof(*nl));
     if (!nl)
-        return weft_errf(err, "out of memory");
+        return weft_err_set(err, -ENOMEM, "out of memory");
     nl->rx_size = MNL_SOCKET_BUFFER_SIZE * 8;
     nl->rx = malloc(nl->rx_size);
     nl->sock = mnl_socket_open(NETLINK_ROUTE);
     if (!nl->rx || !nl->sock || mnl_socket_bind(nl->sock, 0, MNL_SOCKET_AUTOPID) < 0) {
-        weft_errf(err, "cannot open a netlink socket: %s", strerror(errno));
+        weft_err_set(err, -errno, "cannot open a netlink socket: %s", strerror(errno));
         nl_close(nl);
         return -1;
     }
@@ -182,18 +182,18 @@ int nl_change(struct nl *nl, struct nl_msg *m, int ok_errno, struct weft_err *er
         return 0;
     char why[WEFT_ERR_MAX / 2];
     nl_reason(nl, kernel_errno, why, sizeof(why));
-    return weft_errf(err, "%s: %s", what, why);
+    return weft_err_set(err, -kernel_errno, "%s: %s", what, why);
 }
 
 int nl_dump(struct nl *nl, uint16_t type, uint8_t family, mnl_cb_t cb, void *data,
             struct weft_err *err, const char *what)
 {
     if (nl->batching)
-        return weft_errf(err, "netlink query inside a batch");
+        return weft_err_set(err, -EBUSY, "netlink query inside a batch");
     struct nl_msg m;
     nl_build_dump(&m, type, family);
     int kernel_errno;
     if (nl_query(nl, &m, cb, data, &kernel_errno) < 0)
-        return weft_errf(err, "%s: %s", what, strerror(kernel_errno));
+        return weft_err_set(err, -kernel_errno, "%s: %s", what, strerror(kernel_errno));
     return 0;
 }
