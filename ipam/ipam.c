@@ -98,6 +98,7 @@ static int try_claim(struct etcd *etcd, const char *pool_id, uint32_t ip, const 
         return -1;
     *taken = !created;
     if (owner && !created) {
+        /* A yes/no test: an unreadable holder is still a holder, named "unknown". */
         if (addr_record_decode(existing.value, owner, NULL) < 0) {
             memset(owner, 0, sizeof(*owner));
             snprintf(owner->kind, sizeof(owner->kind), "unknown");
@@ -162,6 +163,7 @@ static int read_taken(struct etcd *etcd, const char *pool_id, const struct ipv4_
     size_t prefix_len = strlen(prefix);
     for (size_t i = 0; i < kvs.count; i++) {
         uint32_t ip;
+        /* A yes/no test: a key that names no address of the pool takes none. */
         if (ipv4_parse(kvs.items[i].key + prefix_len, &ip, NULL) < 0 ||
             !ipv4_subnet_contains(pool, ip) || ipv4_subnet_is_reserved(pool, ip))
             continue;
@@ -291,6 +293,7 @@ int ipam_release_address(struct etcd *etcd, const char *pool_id, const char *ip_
     if (!found)
         return 0;
     int rc = 0;
+    /* A yes/no test: only a readable gateway record is kept; anything else is freed. */
     if (addr_record_decode(current.value, &gw, NULL) < 0 || strcmp(gw.kind, KIND_GATEWAY) != 0) {
         struct etcd_txn *txn = etcd_txn_new();
         if (!txn) {
@@ -321,6 +324,7 @@ int ipam_count_addresses(struct etcd *etcd, const char *pool_id, int *count, str
     int n = 0;
     for (size_t i = 0; i < kvs.count; i++) {
         struct addr_record rec;
+        /* A yes/no test: an unreadable record counts as an endpoint's. */
         if (addr_record_decode(kvs.items[i].value, &rec, NULL) == 0 &&
             strcmp(rec.kind, KIND_GATEWAY) == 0)
             continue;
@@ -453,11 +457,12 @@ int ipam_reap(struct etcd *etcd, struct ipam_reaper *reaper, int *reclaimed, str
         reaper->dead[i].seen = false;
     for (size_t i = 0; i < addrs.count; i++) {
         struct addr_record rec;
+        /* A yes/no test: an unreadable record is never reaped (its owner is unknown). */
         if (addr_record_decode(addrs.items[i].value, &rec, NULL) < 0 ||
             strcmp(rec.kind, KIND_ENDPOINT) != 0 || host_listed(&alive, rec.host))
             continue;
         struct dead_host *d = dead_host_entry(reaper, rec.host, &now);
-        if (!d)
+        if (!d) /* out of memory: not counted as dead yet, so nothing is freed early */
             continue;
         d->seen = true;
         if (now.tv_sec - d->since.tv_sec < reaper->grace_seconds)

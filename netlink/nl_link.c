@@ -8,6 +8,8 @@
  */
 #include "netlink/nl_internal.h"
 
+#include "common/log.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <libmnl/libmnl.h>
@@ -257,7 +259,12 @@ int nl_veth_create(struct nl *nl, const struct nl_veth_spec *spec, struct weft_e
     if (nl->batching) /* queued right behind the creation; a batch cannot undo */
         return link_set(nl, spec->host_name, up, spec->host_alias, err);
     if (link_set(nl, spec->host_name, up, spec->host_alias, err) < 0) {
-        nl_link_delete(nl, spec->host_name, NULL); /* takes the container end with it */
+        /* The caller gets (and logs) the first failure; a failed undo is another
+         * one, logged here, since the pair is then left behind. */
+        struct weft_err undo = {""};
+        if (nl_link_delete(nl, spec->host_name, &undo) < 0) /* takes the container end too */
+            log_warn("undo failed: veth pair left behind", "link=%s err=\"%s\"", spec->host_name,
+                     undo.msg);
         return -1;
     }
     return 0;
