@@ -2,6 +2,7 @@
  * test_ipam_live.c: cluster-wide allocation against a real (loopback) etcd.
  * Each "host" has its own store client, as separate daemons would.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -49,8 +50,10 @@ static void pool_requests(void **state)
     assert_string_equal(id, "10.77.0.0/24");
     assert_int_equal(ipam_request_pool("", id, &err), -1);
     assert_non_null(strstr(err.msg, "--subnet"));
+    assert_int_equal(err.code, -EINVAL);
     assert_int_equal(ipam_request_pool("10.77.0.9/24", id, &err), -1);
     assert_non_null(strstr(err.msg, "did you mean 10.77.0.0/24"));
+    assert_int_equal(err.code, -EINVAL);
 }
 
 static void gateway_is_shared_and_never_an_endpoint(void **state)
@@ -78,6 +81,7 @@ static void gateway_is_shared_and_never_an_endpoint(void **state)
     assert_int_equal(
         ipam_request_address(host_a, "10.1.0.0/29", "192.168.0.1", NULL, false, addr, &err), -1);
     assert_non_null(strstr(err.msg, "no free address"));
+    assert_int_equal(err.code, -ENOSPC);
     int count;
     assert_int_equal(ipam_count_addresses(host_a, "10.1.0.0/29", &count, &err), 0);
     assert_int_equal(count, 5);
@@ -100,6 +104,7 @@ static void gateway_is_shared_and_never_an_endpoint(void **state)
     assert_int_equal(ipam_release_address(host_b, "10.1.0.0/29", plain, &err), 0);
     assert_int_equal(ipam_release_address(host_b, "10.1.0.0/29", "10.2.0.1", &err), -1);
     assert_non_null(strstr(err.msg, "not in pool"));
+    assert_int_equal(err.code, -ERANGE);
 }
 
 static void wanted_addresses(void **state)
@@ -115,10 +120,12 @@ static void wanted_addresses(void **state)
         ipam_request_address(host_b, "10.3.0.0/24", "192.168.0.2", "10.3.0.50", false, addr, &err),
         -1);
     assert_non_null(strstr(err.msg, "on host 192.168.0.1"));
+    assert_int_equal(err.code, -EEXIST); /* address in use: a conflict */
     assert_int_equal(
         ipam_request_address(host_b, "10.3.0.0/24", "192.168.0.2", "10.4.0.50", false, addr, &err),
         -1);
     assert_non_null(strstr(err.msg, "not a host address of 10.3.0.0/24"));
+    assert_int_equal(err.code, -ERANGE);
     assert_int_equal(
         ipam_request_address(host_b, "10.3.0.0/24", "192.168.0.2", "10.3.0.255", false, addr, &err),
         -1);
@@ -131,14 +138,17 @@ static void wanted_addresses(void **state)
         ipam_request_address(host_b, "10.3.0.0/24", "192.168.0.2", "10.3.0.254", false, addr, &err),
         -1);
     assert_non_null(strstr(err.msg, "gateway"));
+    assert_int_equal(err.code, -EEXIST);
     /* The gateway cannot be an address an endpoint already holds. */
     assert_int_equal(
         ipam_request_address(host_b, "10.3.0.0/24", "192.168.0.2", "10.3.0.50", true, addr, &err),
         -1);
     assert_non_null(strstr(err.msg, "already used by an endpoint"));
+    assert_int_equal(err.code, -EEXIST);
     assert_int_equal(
         ipam_request_address(host_b, "nonsense", "192.168.0.2", NULL, false, addr, &err), -1);
     assert_non_null(strstr(err.msg, "unknown pool"));
+    assert_int_equal(err.code, -ENOENT);
 }
 
 static void full_pool_and_release_edges(void **state)
@@ -161,6 +171,7 @@ static void full_pool_and_release_edges(void **state)
         assert_int_equal(ipam_release_address(host_a, "10.6.0.0/30", bad[i], &err), -1);
     assert_int_equal(ipam_release_address(host_a, "10.6.0.0/31", "10.6.0.1", &err), -1);
     assert_non_null(strstr(err.msg, "unknown pool"));
+    assert_int_equal(err.code, -ENOENT);
     int count;
     assert_int_equal(ipam_count_addresses(host_a, "10.6.0.0/30", &count, &err), 0);
     assert_int_equal(count, 2);
@@ -321,6 +332,8 @@ static void store_down_is_a_clear_error(void **state)
     assert_int_equal(
         ipam_request_address(dead, "10.9.0.0/24", "192.168.0.1", NULL, false, addr, &err), -1);
     assert_non_null(strstr(err.msg, "unreachable"));
+    /* The store's kind travels up through ipam unchanged. */
+    assert_true(etcd_err_unreachable(&err));
     etcd_close(dead);
 }
 

@@ -5,6 +5,7 @@
  * network namespace (netns_fixture.h); skipped without CAP_NET_ADMIN.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
 #include <sched.h>
@@ -57,6 +58,7 @@ static void no_default_route_is_reported(void **state)
     struct weft_err err = {""};
     assert_int_equal(nl_default_route_addr(nl, &ip, ifname, sizeof(ifname), &err), -1);
     assert_string_equal(err.msg, "no default route");
+    assert_int_equal(err.code, -ENOENT);
 }
 
 /* Bridges without ports stand in for dummy links (this kernel may lack the
@@ -78,6 +80,7 @@ static void default_route_gives_the_advertise_address(void **state)
     /* A route that is not the default one does not count. */
     assert_int_equal(nl_default_route_addr(nl, &ip, ifname, sizeof(ifname), &err), -1);
     assert_string_equal(err.msg, "no default route");
+    assert_int_equal(err.code, -ENOENT);
 
     /* No preferred source: the first address of the route's link. */
     assert_int_equal(system("ip route add default via 192.168.50.1"), 0);
@@ -115,6 +118,7 @@ static void default_route_gives_the_advertise_address(void **state)
     assert_int_equal(system("ip link del up0 && ip link del up1"), 0);
     assert_int_equal(nl_default_route_addr(nl, &ip, ifname, sizeof(ifname), &err), -1);
     assert_string_equal(err.msg, "no default route");
+    assert_int_equal(err.code, -ENOENT);
 }
 
 static void kernel_errors_name_the_change(void **state)
@@ -124,14 +128,17 @@ static void kernel_errors_name_the_change(void **state)
     assert_int_equal(nl_bridge_create(nl, "tbr0", 1400, &err), 0);
     assert_int_equal(nl_bridge_create(nl, "tbr0", 1400, &err), -1);
     assert_string_equal(err.msg, "creating bridge tbr0: File exists");
+    assert_int_equal(err.code, -EEXIST); /* the kernel's errno is the kind */
     assert_int_equal(nl_link_delete(nl, "tbr0", &err), 0);
     assert_int_equal(nl_link_delete(nl, "tbr0", &err), 0); /* already gone: fine */
     assert_int_equal(nl_link_set_up(nl, "nosuch0", &err), -1);
     assert_non_null(strstr(err.msg, "nosuch0"));
+    assert_int_equal(err.code, -ENODEV);
     uint32_t vni, local;
     assert_int_equal(system("ip link add tveth0 type veth peer name tveth1"), 0);
     assert_int_equal(nl_vxlan_get(nl, "tveth0", &vni, &local, &err), -1);
     assert_non_null(strstr(err.msg, "not a VXLAN device"));
+    assert_int_equal(err.code, -EEXIST); /* the name is taken by another kind of link */
     assert_int_equal(system("ip link del tveth0"), 0);
 }
 
@@ -143,6 +150,7 @@ static void failed_veth_leaves_nothing(void **state)
     struct weft_err err = {""};
     assert_int_equal(nl_veth_create(nl, &spec, &err), -1);
     assert_non_null(strstr(err.msg, "File exists"));
+    assert_int_equal(err.code, -EEXIST);
     assert_null(strstr(look("ip link show"), "newhost0"));
     assert_int_equal(system("ip link del taken0"), 0);
 }
@@ -168,6 +176,7 @@ static void batch_programs_many_entries_at_once(void **state)
     int mtu, again = 0;
     assert_int_equal(nl_link_get_mtu(nl, "tvx0", &mtu, &err), -1); /* no queries in a batch */
     assert_string_equal(err.msg, "netlink query inside a batch");
+    assert_int_equal(err.code, -EBUSY);
     /* ...except the index, which the overlay code needs while it queues. */
     assert_int_equal(nl_link_index(nl, "tvx0", &again, &err), 0);
     assert_int_equal(again, ifindex);
@@ -183,6 +192,7 @@ static void batch_programs_many_entries_at_once(void **state)
     nl_neigh_add(nl, ifindex, inet_addr("10.1.0.3"), mac, &err);
     assert_int_equal(nl_batch_end(nl, &err), -1);
     assert_non_null(strstr(err.msg, "entry 2 of 3"));
+    assert_int_equal(err.code, -ENODEV); /* the failed entry's own errno */
     const char *neigh = look("ip neigh show dev tvx0");
     assert_non_null(strstr(neigh, "10.1.0.1 "));
     assert_non_null(strstr(neigh, "10.1.0.3 "));
@@ -238,8 +248,10 @@ static void bridge_and_vxlan_carry_their_attributes(void **state)
 
     assert_int_equal(nl_vxlan_create(nl, &spec, &err), -1);
     assert_string_equal(err.msg, "creating vxlan tvx1: File exists");
+    assert_int_equal(err.code, -EEXIST);
     assert_int_equal(nl_vxlan_get(nl, "nosuch1", &vni, &local, &err), -1);
     assert_non_null(strstr(err.msg, "reading link nosuch1: No such device"));
+    assert_int_equal(err.code, -ENODEV);
     assert_int_equal(nl_link_delete(nl, "tvx1", &err), 0);
     assert_int_equal(nl_link_delete(nl, "tbr1", &err), 0);
     assert_int_equal(nl_link_index(nl, "tbr1", &br, &err), 0);
@@ -307,6 +319,7 @@ static void veth_alias_is_kept_and_listed(void **state)
         .host_name = "ta6", .container_name = "tb6", .host_alias = long_alias};
     assert_int_equal(nl_veth_create(nl, &spec, &err), -1);
     assert_non_null(strstr(err.msg, "alias"));
+    assert_int_equal(err.code, -ERANGE);
     assert_null(strstr(look("ip link show"), "ta6"));
     spec.host_alias = "{\"endpoint_id\":\"e6\"}";
     assert_int_equal(nl_batch_begin(nl), 0);
@@ -335,6 +348,7 @@ static void failed_veth_with_a_bad_container_name_leaves_nothing(void **state)
     assert_int_equal(nl_veth_create(nl, &spec, &err), -1);
     assert_string_equal(err.msg,
                         "interface name \"container-name-too-long\" must have 1 to 15 characters");
+    assert_int_equal(err.code, -EINVAL);
     const char *links = look("ip link show");
     assert_null(strstr(links, "newhost1"));
     assert_null(strstr(links, "container-name"));

@@ -1,4 +1,5 @@
 /* test_addr.c: IPv4 / MAC parsing is strict and says what is wrong; pool arithmetic edges. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdbool.h>
 #include <stdarg.h>
@@ -58,6 +59,9 @@ static void subnets(void **state)
             if (rc != -1 || !strstr(err.msg, c->message))
                 fail_msg("subnet \"%s\": rc %d, message \"%s\", want \"%s\"", c->text, rc, err.msg,
                          c->message);
+            /* Bad input from Docker or the command line: its kind is -EINVAL. */
+            if (err.code != -EINVAL)
+                fail_msg("subnet \"%s\": code %d, want -EINVAL", c->text, err.code);
         }
         assert_int_equal(ipv4_subnet_parse(c->text, &parsed, NULL), c->canonical ? 0 : -1);
     }
@@ -164,6 +168,10 @@ static void check_cases(enum parser which, const struct text_case *cases, size_t
         if (!c->ok && (rc != -1 || !strstr(err.msg, c->message)))
             fail_msg("\"%s\": rc %d, message \"%s\", want \"%s\"", c->text, rc, err.msg,
                      c->message);
+        if (!c->ok && err.code != -EINVAL)
+            fail_msg("\"%s\": code %d, want -EINVAL", c->text, err.code);
+        if (c->ok && err.code != 0)
+            fail_msg("\"%s\" accepted but code %d was set", c->text, err.code);
         assert_int_equal(run_parser(which, c->text, NULL), c->ok ? 0 : -1);
     }
     assert_int_equal(run_parser(which, NULL, NULL), -1);

@@ -2,6 +2,7 @@
  * clear Err before they reach the domain, good ones parse into the right
  * structs, and the capability calls answer what Docker expects. No etcd, no
  * fabric: the ctx holds NULLs, so any request reaching them would say "not ready". */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -378,6 +379,56 @@ static void address_request_parses(void **state)
     json_decref(req);
 }
 
+/* Parses body with request_network_create and checks the refusal's kind. */
+static void expect_network_kind(const char *body, int code, const char *want)
+{
+    json_t *req = json_loads(body, 0, NULL);
+    assert_non_null(req);
+    struct fabric_network_spec spec;
+    struct weft_err err = {""};
+    assert_int_equal(request_network_create(req, &spec, &err), -1);
+    if (err.code != code || !strstr(err.msg, want))
+        fail_msg("%s: code %d \"%s\", want %d \"%s\"", body, err.code, err.msg, code, want);
+    json_decref(req);
+}
+
+/* Refusals carry a kind with their message: bad input from Docker is -EINVAL,
+ * a feature weft lacks -EOPNOTSUPP, a domain not open yet -EAGAIN. */
+static void refusals_carry_their_kind(void **state)
+{
+    (void)state;
+    expect_network_kind("{" NET
+                        ",\"IPv4Data\":[{\"AddressSpace\":\"weft\",\"Pool\":\"10.77.0.0/33\"}]}",
+                        -EINVAL, "not a valid IPv4 CIDR");
+    expect_network_kind("{" NET
+                        ",\"IPv4Data\":[{\"AddressSpace\":\"weft\",\"Pool\":\"10.77.0.5/24\"}]}",
+                        -EINVAL, "host bits set");
+    expect_network_kind("{\"NetworkID\":\"../x\"," V4DATA "}", -EINVAL, "not a Docker ID");
+    expect_network_kind("{" NET "," V4DATA "," GENERIC("\"vni\":\"0\"") "}", -EINVAL, "option vni");
+    expect_network_kind("{" NET "," V4DATA
+                        ",\"Options\":{\"com.docker.network.enable_ipv6\":true}}",
+                        -EOPNOTSUPP, "IPv6");
+
+    json_t *req = json_loads("{\"V6\":true}", 0, NULL);
+    char pool[ADDR_STR_MAX];
+    struct weft_err err = {""};
+    assert_int_equal(request_pool(req, pool, &err), -1);
+    assert_int_equal(err.code, -EOPNOTSUPP);
+    json_decref(req);
+
+    req = json_loads("{\"PoolID\":\"10.77.0.0/24\",\"Address\":\"10.77.0.300\"}", 0, NULL);
+    struct request_address r;
+    err = (struct weft_err){""};
+    assert_int_equal(request_address(req, &r, &err), -1);
+    assert_int_equal(err.code, -EINVAL);
+    json_decref(req);
+
+    /* Through the dispatcher: an unknown call is a 404 because its kind is -ENOSYS;
+     * a domain that is not open yet is a 500. */
+    expect("/NetworkDriver.Frobnicate", "{}", 404, "unknown call");
+    expect(CREATE, "{" NET "," V4DATA "}", 500, "not ready");
+}
+
 /* The encoder daemon/http.c answers its own refusals with: Docker's shape, the
  * status given, control and non-ASCII bytes made '?', quotes escaped by JSON. */
 static void error_answers_have_dockers_shape(void **state)
@@ -416,6 +467,7 @@ int main(void)
         cmocka_unit_test(endpoint_request_parses),
         cmocka_unit_test(address_request_parses),
         cmocka_unit_test(error_answers_have_dockers_shape),
+        cmocka_unit_test(refusals_carry_their_kind),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
