@@ -5,6 +5,7 @@
 #include "tests/fuzz/fake_domain.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,7 +62,7 @@ static int outcome(const char *id, const char *what, struct weft_err *err)
     for (const char *p = id; *p; p++)
         sum += (unsigned char)*p;
     if (sum & 1)
-        return weft_errf(err, "fake: %s %s does not exist", what, id);
+        return weft_err_set(err, -ENOENT, "fake: %s %s does not exist", what, id);
     return 0;
 }
 
@@ -150,7 +151,7 @@ int ipam_request_pool(const char *requested, char pool_id[ADDR_STR_MAX], struct 
 {
     struct ipv4_subnet c;
     if (!requested || !*requested)
-        return weft_errf(err, "fake: weft needs --subnet");
+        return weft_err_set(err, -EINVAL, "fake: weft needs --subnet");
     if (ipv4_subnet_parse(requested, &c, err) < 0)
         return -1;
     ipv4_subnet_format(&c, pool_id);
@@ -171,7 +172,8 @@ int ipam_request_address(struct etcd *etcd, const char *pool_id, const char *hos
         if (ipv4_parse(wanted, &ip, NULL) < 0)
             abort(); /* request.c parses it first */
         if (!ipv4_subnet_contains(&pool, ip) || ipv4_subnet_is_reserved(&pool, ip))
-            return weft_errf(err, "fake: %s is not a host address of %s", wanted, pool_id);
+            return weft_err_set(err, -ERANGE, "fake: %s is not a host address of %s", wanted,
+                                pool_id);
     } else {
         ip = gateway ? ipv4_subnet_first_host(&pool) : ipv4_subnet_last_host(&pool);
     }
@@ -191,6 +193,6 @@ int ipam_release_address(struct etcd *etcd, const char *pool_id, const char *ip,
     if (ipv4_parse(ip, &addr, NULL) < 0)
         abort();
     if (!ipv4_subnet_contains(&pool, addr))
-        return weft_errf(err, "fake: %s is not in pool %s", ip, pool_id);
+        return weft_err_set(err, -ERANGE, "fake: %s is not in pool %s", ip, pool_id);
     return 0;
 }
