@@ -27,12 +27,14 @@ struct driver_ctx {
 };
 
 struct driver_response {
-    int status; /* 200, 404 (unknown call) or 500 ({"Err": ...}) */
+    int status; /* 200, 404 (unknown call: kind -ENOSYS) or 500 ({"Err": ...}) */
     char *body; /* malloc'd JSON text; the caller frees it */
 };
 
 /* Handles "POST <path>" with body (may be empty: treated as {}). Never fails:
- * bad input becomes a 500 with {"Err": "..."}; an unknown path a 404. */
+ * bad input becomes a 500 with {"Err": "..."}; an unknown path a 404. The
+ * status follows the error's kind (struct weft_err code), and the failure is
+ * logged here, once: handlers and the domain only return their errors. */
 void driver_handle(struct driver_ctx *ctx, const char *path, const char *body, size_t body_len,
                    struct driver_response *out);
 

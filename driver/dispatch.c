@@ -137,8 +137,9 @@ static int parse_body(const char *body, size_t len, json_t **out, struct weft_er
     json_error_t jerr;
     json_t *req = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!req) {
-        /* jansson names its own flag here; say what is wrong instead */
-        if (strstr(jerr.text, "JSON_ALLOW_NUL"))
+        /* jansson's text names its own flag here; say what is wrong instead,
+         * deciding on its error code rather than its words */
+        if (json_error_code(&jerr) == json_error_null_character)
             return weft_err_set(err, -EINVAL,
                                 "request body is not valid JSON: strings may not contain NUL "
                                 "(\\u0000) (line %d, column %d)",
