@@ -6,7 +6,7 @@
  * event finds its entry in constant time however large the fabric (a 50-host
  * fabric of 100 endpoints each is 5 000 peers on every host). Entries are
  * also kept on one list, in no particular order, for walks over all of them.
- * Callers: fabric.c only, under its lock. Not thread-safe by itself.
+ * Callers: fabric/ only (peers.c), under the fabric lock. Not thread-safe by itself.
  */
 #ifndef WEFT_REMOTE_TABLE_H
 #define WEFT_REMOTE_TABLE_H
@@ -45,8 +45,8 @@ struct remote_entry *remote_table_find(const struct remote_table *table, const c
                                        bool is_peer, uint32_t addr);
 /* A new zeroed entry with its key set, in the table; NULL when out of memory.
  * The caller has checked that the key is not present. */
-struct remote_entry *remote_table_add(struct remote_table *table, const char *subnet,
-                                      bool is_peer, uint32_t addr);
+struct remote_entry *remote_table_add(struct remote_table *table, const char *subnet, bool is_peer,
+                                      uint32_t addr);
 /* Unlinks and frees entry. */
 void remote_table_remove(struct remote_table *table, struct remote_entry *entry);
 
