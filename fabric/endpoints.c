@@ -111,31 +111,20 @@ int endpoint_remove_locked(struct fabric *f, struct local_network *net, struct l
                            struct weft_err *err)
 {
     /* A write of its records under way would land after our delete: let it finish.
-     * The wait releases the lock, so a second removal of ep must not start meanwhile. */
+     * The waits release the lock, so a second removal of ep must not start meanwhile. */
     if (ep->removing)
         return weft_errf(err, "endpoint %.12s is being removed already", ep->id);
     ep->removing = true;
     while (ep->publication == PUBLICATION_IN_FLIGHT)
         pthread_cond_wait(&f->publish_done, &f->lock);
-    /* Withdraw and forget in one transaction: one round trip, nothing half-done.
-     * Keys never written (still pending) are simply not there to delete; the peer
-     * record of an endpoint in conflict is the allocation owner's, not ours. */
-    char ip[CIDR_STR_MAX], peer_key[WEFT_KEY_MAX], host_key[WEFT_KEY_MAX];
-    cidr_format_ip(ep->ip, ip);
-    key_peer(peer_key, net->subnet, ip);
-    key_host_endpoint(host_key, f->host, ep->id);
-    struct etcd_txn *txn = etcd_txn_new();
-    int rc = -1;
-    bool succeeded;
-    if (!txn)
-        weft_errf(err, "out of memory");
-    else {
-        if (ep->publication != PUBLICATION_CONFLICT)
-            etcd_txn_delete(txn, peer_key);
-        etcd_txn_delete(txn, host_key);
-        rc = etcd_txn_commit(f->etcd, txn, &succeeded, err);
-        etcd_txn_free(txn);
-    }
+    /* The store round trip goes without the lock (a Join or a watch batch need not
+     * wait for it): ep is removing, so nobody publishes, rewrites or frees it, and
+     * its network, which a delete cannot free before ep is gone. */
+    bool owns_peer = ep->publication != PUBLICATION_CONFLICT;
+    pthread_mutex_unlock(&f->lock);
+    int rc = withdraw_endpoint(f, net, ep, owns_peer, err);
+    pthread_mutex_lock(&f->lock);
+    pthread_cond_broadcast(&f->publish_done); /* a network delete may wait for this removal */
     if (rc < 0) {
         ep->removing = false; /* still whole: a retried DeleteEndpoint may remove it */
         return -1;

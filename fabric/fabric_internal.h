@@ -30,9 +30,6 @@
  *    network half-created or half-deleted outside the lock would need a third
  *    in-flight state (seen by the watch's guard_own_record, by program_subnet,
  *    by the publisher's rewrite of lost members and by CreateEndpoint).
- *  - endpoint_remove_locked (DeleteEndpoint, DeleteNetwork): one transaction
- *    withdraws the peer and the host record before the veth goes and the entry
- *    of another host for the address may be programmed.
  *  - rewrite_lost_members (publisher) and republish_all (lease keeper, after a
  *    lost lease): rare, and a network being deleted must not race the write.
  *  - start-up (restore.c): no other thread runs yet.
@@ -141,7 +138,7 @@ struct fabric {
     bool stopping;
     pthread_cond_t wake;         /* the lease keeper: stopping */
     pthread_cond_t publish_work; /* an endpoint became pending, or stopping */
-    pthread_cond_t publish_done; /* a write finished: IN_FLIGHT may have changed */
+    pthread_cond_t publish_done; /* a write or a removal finished: IN_FLIGHT or removing changed */
     unsigned spare_serial;       /* names spares ws<serial> */
     pthread_cond_t spare_work;   /* a network may want a spare, or stopping */
     pthread_cond_t spare_done;   /* spare_in_flight changed */
@@ -187,6 +184,10 @@ int txn_add_endpoint(struct etcd_txn *txn, const struct fabric *f, int64_t lease
                      const struct local_network *net, const struct local_endpoint *ep);
 int save_and_publish_endpoint(struct fabric *f, int64_t lease, const struct local_network *net,
                               const struct local_endpoint *ep, struct weft_err *err);
+/* Deletes an endpoint's host record, and its peer record if owns_peer, in one
+ * transaction. */
+int withdraw_endpoint(struct fabric *f, const struct local_network *net,
+                      const struct local_endpoint *ep, bool owns_peer, struct weft_err *err);
 
 /* overlay_claim.c: the cluster's overlay record and VNI, under the lock. */
 int claim_overlay(struct fabric *f, const struct fabric_network_spec *spec,
@@ -214,7 +215,8 @@ void drop_spares(struct fabric *f, struct local_network *net);
 int make_endpoint_veth(struct fabric *f, struct local_network *net, struct local_endpoint *ep,
                        struct weft_err *err);
 
-/* endpoints.c: withdraws and deletes ep (waits for its write in flight). Under the lock. */
+/* endpoints.c: withdraws and deletes ep (waits for its write in flight, and
+ * releases the lock for the store's round trip). Under the lock. */
 int endpoint_remove_locked(struct fabric *f, struct local_network *net, struct local_endpoint *ep,
                            struct weft_err *err);
 

@@ -20,8 +20,8 @@ static void republish_all(struct fabric *f)
         if (publish_member(f, n, &err) < 0)
             log_error("re-publishing member failed", "subnet=%s error=\"%s\"", n->subnet, err.msg);
         for (struct local_endpoint *e = n->endpoints; e; e = e->next) {
-            if (e->publication != PUBLICATION_DONE)
-                continue; /* the publisher has it, with the new lease */
+            if (e->publication != PUBLICATION_DONE || e->removing)
+                continue; /* the publisher has it, with the new lease; or it is going */
             assert_address(f, n, e);
             if (publish_peer(f, f->lease, n, e, &err) < 0) {
                 log_error("re-publishing endpoint failed; the publisher retries",

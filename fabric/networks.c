@@ -115,9 +115,14 @@ int fabric_network_delete(struct fabric *f, const char *network_id, struct weft_
     }
     net->closing = true;
     /* Docker removes endpoints first; any left over are taken down with the network. */
-    while (net->endpoints)
+    while (net->endpoints) {
+        if (net->endpoints->removing) { /* a DeleteEndpoint's, lock released: let it end */
+            pthread_cond_wait(&f->publish_done, &f->lock);
+            continue;
+        }
         if (endpoint_remove_locked(f, net, net->endpoints, err) < 0)
             goto reopen;
+    }
     drop_spares(f, net);
     if (withdraw_member(f, net, err) < 0)
         goto reopen;

@@ -224,3 +224,25 @@ int save_and_publish_endpoint(struct fabric *f, int64_t lease, const struct loca
     }
     return 0;
 }
+
+int withdraw_endpoint(struct fabric *f, const struct local_network *net,
+                      const struct local_endpoint *ep, bool owns_peer, struct weft_err *err)
+{
+    /* Withdraw and forget in one transaction: one round trip, nothing half-done.
+     * Keys never written (still pending) are simply not there to delete; the peer
+     * record of an endpoint in conflict is the allocation owner's, not ours. */
+    char ip[CIDR_STR_MAX], peer_key[WEFT_KEY_MAX], host_key[WEFT_KEY_MAX];
+    cidr_format_ip(ep->ip, ip);
+    key_peer(peer_key, net->subnet, ip);
+    key_host_endpoint(host_key, f->host, ep->id);
+    struct etcd_txn *txn = etcd_txn_new();
+    if (!txn)
+        return weft_errf(err, "out of memory");
+    if (owns_peer)
+        etcd_txn_delete(txn, peer_key);
+    etcd_txn_delete(txn, host_key);
+    bool succeeded;
+    int rc = etcd_txn_commit(f->etcd, txn, &succeeded, err);
+    etcd_txn_free(txn);
+    return rc;
+}
