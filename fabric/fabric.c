@@ -113,6 +113,7 @@ int fabric_open(struct fabric **out, const struct fabric_config *config, struct 
     if (!f)
         return weft_errf(err, "out of memory");
     pthread_mutex_init(&f->lock, NULL);
+    pthread_mutex_init(&f->changes, NULL);
     clock_cond_init_monotonic(&f->wake);
     clock_cond_init_monotonic(&f->publish_work);
     clock_cond_init_monotonic(&f->publish_done);
@@ -207,6 +208,7 @@ void fabric_close(struct fabric *f)
     pthread_cond_destroy(&f->publish_done);
     pthread_cond_destroy(&f->publish_work);
     pthread_cond_destroy(&f->wake);
+    pthread_mutex_destroy(&f->changes);
     pthread_mutex_destroy(&f->lock);
     free(f);
 }

@@ -17,35 +17,34 @@
  * spare maker has its own, f->spare_nl). Fields above "guarded" are set once by
  * fabric_open and read freely.
  *
- * ONE RULE for store I/O: a thread never waits for the store while holding the
- * lock, unless the store write must be ordered with a change to the lists of
- * networks or endpoints that the other threads read. Work that merely has to
- * reach the store (publishing endpoints, the lease keepalive, the reaper) marks
- * what it works on as in flight, drops the lock, and takes it back to record
- * the outcome (the two protocols below).
+ * ONE RULE for store I/O: no thread waits for the store while it holds the lock.
+ * Work that must reach the store marks what it works on (an endpoint IN_FLIGHT
+ * or removing, a network closing), drops the lock for the round trip, and takes
+ * it back to record the outcome; whoever finds a marked object leaves it alone
+ * or waits on its condition variable. So a Join, a watch batch or a
+ * CreateEndpoint waits only for memory and netlink work, never for etcd.
+ * CreateNetwork and DeleteNetwork write the store in order with linking and
+ * unlinking the network: f->changes (taken before the lock, never under it)
+ * serializes them, so a network looked up under the lock stays (or stays
+ * absent) while they write without it. A network is linked only once its
+ * records are written, and marked closing before they are withdrawn.
  *
- * Where the lock is still held across store round trips, and why:
- *  - fabric_network_create/delete: the overlay claim, the host record and the
- *    member record are written in order with linking/unlinking the network; a
- *    network half-created or half-deleted outside the lock would need a third
- *    in-flight state (seen by the watch's guard_own_record, by program_subnet,
- *    by the publisher's rewrite of lost members and by CreateEndpoint).
- *  - rewrite_lost_members (publisher) and republish_all (lease keeper, after a
- *    lost lease): rare, and a network being deleted must not race the write.
+ * Where the rule is broken still, and why:
+ *  - rewrite_lost_members (publisher.c) and republish_all (lease.c): they write
+ *    under the lock, once per record someone else deleted or per lost lease
+ *    (rare events, not request paths); doing them outside would need them to
+ *    take f->changes (so no network is freed meanwhile) and a snapshot of the
+ *    endpoints to re-publish. A Join or watch batch that comes meanwhile waits.
  *  - start-up (restore.c): no other thread runs yet.
- * Cost: a Join, a watch batch or a CreateEndpoint that arrives meanwhile waits
- * for those round trips (at most the store's request timeout each, 2 s, longer
- * when members fail over). They are the requests that change membership, which
- * Docker sends rarely and never together with a Join of the same endpoint; the
- * fix is a request lock taken before f->lock by these paths, with networks
- * "opening"/"closing" states the watch understands (left for a later change).
  *
  * IN-FLIGHT PROTOCOL 1, publication (publisher.c, endpoints.c): an endpoint is
  * PENDING until the publisher takes it (IN_FLIGHT), writes it with the lock
  * released, and records DONE / CONFLICT / PENDING (retry). Meanwhile nobody frees
  * it or changes its fields: a removal sets ep->removing and waits on publish_done
  * until it is no longer IN_FLIGHT; the watch, finding its record replaced, sets
- * ep->rewrite so the publisher writes it again.
+ * ep->rewrite so the publisher writes it again. The removal then withdraws ep's
+ * records with the lock released too (ep stays linked, marked removing); a
+ * DeleteNetwork that finds it so waits on publish_done for the removal's end.
  * IN-FLIGHT PROTOCOL 2, spare veths (spares.c): the spare maker sets
  * net->spare_in_flight, makes a pair on its own socket with the lock released,
  * then clears it and broadcasts spare_done. Deleting a network (drop_spares)
@@ -115,6 +114,7 @@ struct local_network {
 
 struct fabric {
     pthread_mutex_t lock;
+    pthread_mutex_t changes; /* CreateNetwork and DeleteNetwork, one at a time; before lock */
     /* Set by fabric_open, then read-only. */
     struct etcd *etcd;
     char host[CIDR_STR_MAX];
@@ -164,7 +164,8 @@ void network_free(struct local_network *net);
 
 /* own_records.c: this host's records in the store. No lock needed: they read
  * only fields that do not change while the caller holds the object (see above). */
-int publish_member(struct fabric *f, const struct local_network *net, struct weft_err *err);
+int publish_member(struct fabric *f, int64_t lease, const struct local_network *net,
+                   struct weft_err *err);
 int publish_alive(struct fabric *f, struct weft_err *err);
 void assert_address(struct fabric *f, const struct local_network *net,
                     const struct local_endpoint *ep);
@@ -189,11 +190,11 @@ int save_and_publish_endpoint(struct fabric *f, int64_t lease, const struct loca
 int withdraw_endpoint(struct fabric *f, const struct local_network *net,
                       const struct local_endpoint *ep, bool owns_peer, struct weft_err *err);
 
-/* overlay_claim.c: the cluster's overlay record and VNI, under the lock. */
+/* overlay_claim.c: the cluster's overlay record and VNI. Without the lock. */
 int claim_overlay(struct fabric *f, const struct fabric_network_spec *spec,
                   struct overlay_record *out, bool *created, struct weft_err *err);
 void release_overlay_if_unused(struct fabric *f, const char *subnet, uint32_t vni);
-int publish_member_joining(struct fabric *f, const struct local_network *net,
+int publish_member_joining(struct fabric *f, int64_t lease, const struct local_network *net,
                            const struct overlay_record *overlay, struct weft_err *err);
 
 /* peers.c: remote entries into and out of the kernel, under the lock. */

@@ -17,7 +17,9 @@ static void republish_all(struct fabric *f)
     if (publish_alive(f, &err) < 0)
         log_error("re-publishing host record failed", "error=\"%s\"", err.msg);
     for (struct local_network *n = f->networks; n; n = n->next) {
-        if (publish_member(f, n, &err) < 0)
+        if (n->closing)
+            continue; /* its delete withdraws its records, without the lock */
+        if (publish_member(f, f->lease, n, &err) < 0)
             log_error("re-publishing member failed", "subnet=%s error=\"%s\"", n->subnet, err.msg);
         for (struct local_endpoint *e = n->endpoints; e; e = e->next) {
             if (e->publication != PUBLICATION_DONE || e->removing)

@@ -166,7 +166,7 @@ void release_overlay_if_unused(struct fabric *f, const char *subnet, uint32_t vn
 
 /* Publishes this host as a member of overlay, only if the overlay record is still
  * the one this host read (or wrote): never a member of an overlay just released. */
-int publish_member_joining(struct fabric *f, const struct local_network *net,
+int publish_member_joining(struct fabric *f, int64_t lease, const struct local_network *net,
                            const struct overlay_record *overlay, struct weft_err *err)
 {
     char overlay_key[WEFT_KEY_MAX], member_key[WEFT_KEY_MAX];
@@ -184,7 +184,7 @@ int publish_member_joining(struct fabric *f, const struct local_network *net,
         goto out;
     }
     etcd_txn_cmp_value(txn, overlay_key, overlay_text);
-    etcd_txn_put(txn, member_key, member_text, f->lease);
+    etcd_txn_put(txn, member_key, member_text, lease);
     rc = etcd_txn_commit(f->etcd, txn, &succeeded, err);
     if (rc == 0 && !succeeded)
         rc = weft_errf(err, "overlay %s changed while this host joined it; try again", net->subnet);

@@ -14,7 +14,8 @@
 #include "fabric/record_check.h"
 #include "store/keys.h"
 
-int publish_member(struct fabric *f, const struct local_network *net, struct weft_err *err)
+int publish_member(struct fabric *f, int64_t lease, const struct local_network *net,
+                   struct weft_err *err)
 {
     char key[WEFT_KEY_MAX];
     key_member(key, net->subnet, f->host);
@@ -23,7 +24,7 @@ int publish_member(struct fabric *f, const struct local_network *net, struct wef
     char *text = member_record_encode(&rec);
     if (!text)
         return weft_errf(err, "out of memory");
-    int rc = etcd_put(f->etcd, key, text, f->lease, err);
+    int rc = etcd_put(f->etcd, key, text, lease, err);
     free(text);
     return rc;
 }

@@ -15,6 +15,8 @@
 #include "fabric/record_check.h"
 #include "fabric/stale_sweep.h"
 
+static void remote_remove(struct fabric *f, struct remote_entry *victim);
+
 void remote_unprogram(struct fabric *f, struct remote_entry *r)
 {
     struct local_network *net = network_by_subnet(f, r->subnet);
@@ -61,6 +63,11 @@ void remote_program(struct fabric *f, struct remote_entry *r)
  * in one netlink batch. */
 void program_subnet(struct fabric *f, const char *subnet)
 {
+    /* This host's own member record, seen by the watch before CreateNetwork linked
+     * the network (it writes the record without the lock), is no remote entry. */
+    struct remote_entry *own = remote_table_find(&f->remotes, subnet, false, f->host_ip);
+    if (own)
+        remote_remove(f, own);
     struct weft_err err;
     bool batched = segment_batch_begin(f->nl) == 0;
     for (struct remote_entry *r = f->remotes.head; r; r = r->next)

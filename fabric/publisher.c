@@ -85,7 +85,7 @@ static void rewrite_lost_members(struct fabric *f)
             continue;
         net->member_lost = false;
         struct weft_err err;
-        if (publish_member(f, net, &err) < 0)
+        if (publish_member(f, f->lease, net, &err) < 0)
             log_error("writing back this host's member record failed", "subnet=%s error=\"%s\"",
                       net->subnet, err.msg);
         else

@@ -83,7 +83,7 @@ static enum adopt_result adopt_network(struct fabric *f, const struct etcd_kv *k
                   item_err.msg);
     net->next = f->networks;
     f->networks = net;
-    if (publish_member(f, net, &item_err) < 0)
+    if (publish_member(f, f->lease, net, &item_err) < 0)
         log_error("re-publishing member failed", "error=\"%s\"", item_err.msg);
     log_info("network adopted", "network=%.12s subnet=%s vni=%" PRIu32, net->id, net->subnet,
              net->vni);
