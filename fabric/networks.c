@@ -33,7 +33,6 @@ static int network_create(struct fabric *f, const struct fabric_network_spec *sp
     struct local_network *same = network_by_subnet(f, spec->subnet);
     char same_id_text[FABRIC_ID_MAX];
     snprintf(same_id_text, sizeof(same_id_text), "%s", same ? same->id : "");
-    int64_t lease = f->lease;
     pthread_mutex_unlock(&f->lock);
     /* Stays true until we return: only CreateNetwork and DeleteNetwork, which
      * f->changes serializes, add or free networks. */
@@ -65,6 +64,9 @@ static int network_create(struct fabric *f, const struct fabric_network_spec *sp
         goto undo_alloc;
     if (save_host_network(f, net, err) < 0)
         goto undo_segment;
+    pthread_mutex_lock(&f->lock);
+    int64_t lease = f->lease; /* a lease lost meanwhile fails the write, which is undone */
+    pthread_mutex_unlock(&f->lock);
     if (publish_member_joining(f, lease, net, &overlay, err) < 0)
         goto undo_host_record;
     pthread_mutex_lock(&f->lock);
