@@ -143,7 +143,8 @@ int fabric_open(struct fabric **out, const struct fabric_config *config, struct 
     if (segment_socket_open(&f->nl, err) < 0 || segment_socket_open(&f->spare_nl, err) < 0)
         goto fail;
     segment_spares_delete_all(f->nl); /* an earlier run's, never taken */
-    if (etcd_lease_grant(f->etcd, f->lease_ttl, &f->lease, err) < 0 || publish_alive(f, err) < 0)
+    if (etcd_lease_grant(f->etcd, f->lease_ttl, &f->lease, err) < 0 ||
+        publish_alive(f, f->lease, err) < 0)
         goto fail;
     if (restore_host(f, err) < 0)
         goto fail;

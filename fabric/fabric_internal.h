@@ -29,19 +29,19 @@
  * absent) while they write without it. A network is linked only once its
  * records are written, and marked closing before they are withdrawn.
  *
- * Where the rule is broken still, and why:
- *  - rewrite_lost_members (publisher.c) and republish_all (lease.c): they write
- *    under the lock, once per record someone else deleted or per lost lease
- *    (rare events, not request paths); doing them outside would need them to
- *    take f->changes (so no network is freed meanwhile) and a snapshot of the
- *    endpoints to re-publish. A Join or watch batch that comes meanwhile waits.
- *  - start-up (restore.c): no other thread runs yet.
+ * The same goes for the two rare writers of this host's records: the publisher's
+ * rewrite of a lost member record (rewrite_lost_members) and the lease keeper's
+ * re-publication after a lost lease (republish_all) take f->changes (releasing
+ * the lock first, as the order wants) and write without the lock; the keeper
+ * marks the endpoints it re-publishes IN_FLIGHT, as the publisher does.
+ * The one exception is start-up (restore.c), before any other thread runs.
  *
- * IN-FLIGHT PROTOCOL 1, publication (publisher.c, endpoints.c): an endpoint is
- * PENDING until the publisher takes it (IN_FLIGHT), writes it with the lock
- * released, and records DONE / CONFLICT / PENDING (retry). Meanwhile nobody frees
- * it or changes its fields: a removal sets ep->removing and waits on publish_done
- * until it is no longer IN_FLIGHT; the watch, finding its record replaced, sets
+ * IN-FLIGHT PROTOCOL 1, publication (publisher.c, endpoints.c, lease.c): an
+ * endpoint is PENDING until the publisher takes it (IN_FLIGHT), writes it with the
+ * lock released, and records DONE / CONFLICT / PENDING (retry); the lease keeper
+ * takes DONE ones the same way to re-publish them under a new lease. Meanwhile
+ * nobody frees it or changes its fields: a removal sets ep->removing and waits on
+ * publish_done until it is no longer IN_FLIGHT; the watch, finding its record replaced, sets
  * ep->rewrite so the publisher writes it again. The removal then withdraws ep's
  * records with the lock released too (ep stays linked, marked removing); a
  * DeleteNetwork that finds it so waits on publish_done for the removal's end.
@@ -114,7 +114,8 @@ struct local_network {
 
 struct fabric {
     pthread_mutex_t lock;
-    pthread_mutex_t changes; /* CreateNetwork and DeleteNetwork, one at a time; before lock */
+    pthread_mutex_t changes; /* adding, freeing or closing networks, and writing their member
+                                records: one at a time. Taken before lock, never under it */
     /* Set by fabric_open, then read-only. */
     struct etcd *etcd;
     char host[CIDR_STR_MAX];
@@ -166,7 +167,7 @@ void network_free(struct local_network *net);
  * only fields that do not change while the caller holds the object (see above). */
 int publish_member(struct fabric *f, int64_t lease, const struct local_network *net,
                    struct weft_err *err);
-int publish_alive(struct fabric *f, struct weft_err *err);
+int publish_alive(struct fabric *f, int64_t lease, struct weft_err *err);
 void assert_address(struct fabric *f, const struct local_network *net,
                     const struct local_endpoint *ep);
 int publish_peer(struct fabric *f, int64_t lease, const struct local_network *net,

@@ -30,7 +30,7 @@ int publish_member(struct fabric *f, int64_t lease, const struct local_network *
 }
 
 /* hosts/<host>/alive under the lease: other hosts' reapers read it. */
-int publish_alive(struct fabric *f, struct weft_err *err)
+int publish_alive(struct fabric *f, int64_t lease, struct weft_err *err)
 {
     char key[WEFT_KEY_MAX];
     key_host_alive(key, f->host);
@@ -39,7 +39,7 @@ int publish_alive(struct fabric *f, struct weft_err *err)
     char *text = member_record_encode(&rec);
     if (!text)
         return weft_errf(err, "out of memory");
-    int rc = etcd_put(f->etcd, key, text, f->lease, err);
+    int rc = etcd_put(f->etcd, key, text, lease, err);
     free(text);
     return rc;
 }

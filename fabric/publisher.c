@@ -76,21 +76,35 @@ static int publish_batch(struct fabric *f, struct publish_item *items, size_t n,
     return 0;
 }
 
-/* Member records of this host that someone else deleted or replaced, written back.
- * Under the lock (rare, and so a network being deleted cannot race the write). */
+/* Member records of this host that someone else deleted or replaced, written back
+ * with the lock released: f->changes, held meanwhile, keeps a network from being
+ * deleted while its member is written. Called and returns with the lock held. */
 static void rewrite_lost_members(struct fabric *f)
 {
+    bool any = false;
+    for (struct local_network *net = f->networks; net; net = net->next)
+        any |= net->member_lost && !net->closing;
+    if (!any)
+        return;
+    pthread_mutex_unlock(&f->lock); /* f->changes comes first */
+    pthread_mutex_lock(&f->changes);
+    pthread_mutex_lock(&f->lock);
     for (struct local_network *net = f->networks; net; net = net->next) {
         if (!net->member_lost || net->closing)
             continue;
         net->member_lost = false;
+        int64_t lease = f->lease;
+        pthread_mutex_unlock(&f->lock);
         struct weft_err err;
-        if (publish_member(f, f->lease, net, &err) < 0)
+        int rc = publish_member(f, lease, net, &err);
+        pthread_mutex_lock(&f->lock);
+        if (rc < 0)
             log_error("writing back this host's member record failed", "subnet=%s error=\"%s\"",
                       net->subnet, err.msg);
         else
             log_info("member record of this host written back", "subnet=%s", net->subnet);
     }
+    pthread_mutex_unlock(&f->changes);
 }
 
 /*
