@@ -8,7 +8,7 @@
 #include "fabric/fabric.h"
 #include "store/keys.h"
 #include "store/records.h"
-#include "vxlan/overlay.h"
+#include "vxlan/segment.h"
 
 /* A VTEP must be one host's unicast address: a multicast one in the FDB floods
  * every overlay frame to a group; 0.0.0.0 or loopback send it nowhere useful. */
@@ -123,7 +123,7 @@ int record_check_host_endpoint(const char *key, const char *value, const struct 
     size_t len = strlen(rec->ifname);
     if (len && (len >= IF_NAMESIZE ||
                 (strncmp(rec->ifname, "wh", 2) != 0 &&
-                 strncmp(rec->ifname, OVERLAY_SPARE_PREFIX, strlen(OVERLAY_SPARE_PREFIX)) != 0)))
+                 strncmp(rec->ifname, SEGMENT_SPARE_PREFIX, strlen(SEGMENT_SPARE_PREFIX)) != 0)))
         return weft_errf(err, "endpoint interface %s is not one weft makes", rec->ifname);
     return 0;
 }

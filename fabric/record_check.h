@@ -8,8 +8,9 @@
  * valid overlay subnet), its body decodes and names the same address as its key,
  * a peer's address is a host address of that subnet, VTEPs are unicast IPv4, MACs
  * unicast. The rules that need this host's state (is the VTEP a member, is the
- * address held here) are fabric.c's. Also this host's own records and overlay
- * records (below). Pure functions; callers: fabric.c and tests.
+ * address held here) are peers.c's. Also this host's own records and overlay
+ * records (below). Pure functions; callers: fabric/ (peers.c, restore.c, overlay_claim.c) and
+ * tests.
  */
 #ifndef WEFT_RECORD_CHECK_H
 #define WEFT_RECORD_CHECK_H

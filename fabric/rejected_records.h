@@ -7,7 +7,7 @@
  * written again (a new revision) is news again; one deleted or replaced by a good
  * record is forgotten. Like the remote table it follows listings: entries are
  * marked stale when one begins and those not seen again are dropped when it ends.
- * Callers: fabric.c only, under its lock. Not thread-safe by itself.
+ * Callers: fabric/ only (peers.c), under the fabric lock. Not thread-safe by itself.
  */
 #ifndef WEFT_REJECTED_RECORDS_H
 #define WEFT_REJECTED_RECORDS_H

@@ -2,12 +2,11 @@
  * remote_table.h: what this host knows of other hosts' endpoints (peers) and
  * overlay memberships (members), as learned from the store's watch.
  *
- * Owns the entries and a hash index (common/hash.h) on (subnet, kind, address),
- * so a watch event finds its entry in constant time however large the fabric
- * (a 50-host fabric of 100 endpoints each is 5 000 peers on every host).
- * Entries are also kept on one list, in no particular order, for walks over
- * all of them.
- * Callers: fabric.c only, under its lock. Not thread-safe by itself.
+ * Owns the entries and a hash index (common/hash.h) on (subnet, kind, address), so a watch
+ * event finds its entry in constant time however large the fabric (a 50-host
+ * fabric of 100 endpoints each is 5 000 peers on every host). Entries are
+ * also kept on one list, in no particular order, for walks over all of them.
+ * Callers: fabric/ only (peers.c), under the fabric lock. Not thread-safe by itself.
  */
 #ifndef WEFT_REMOTE_TABLE_H
 #define WEFT_REMOTE_TABLE_H

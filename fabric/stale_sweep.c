@@ -1,5 +1,5 @@
 /*
- * stale_sweep.c: which kernel entries of an overlay the remote table still claims
+ * stale_sweep.c: which kernel entries of a segment the remote table still claims
  * (see stale_sweep.h); vxlan/remote_sweep.c lists and deletes the others.
  */
 #include "fabric/stale_sweep.h"
@@ -55,7 +55,7 @@ static bool claims_flood(void *ctx, uint32_t vtep)
     return r && r->programmed;
 }
 
-int fabric_sweep_overlay(struct nl *nl, int vxlan_ifindex, const struct remote_table *remotes,
+int fabric_sweep_segment(struct nl *nl, int vxlan_ifindex, const struct remote_table *remotes,
                          const char *subnet, size_t *removed, struct weft_err *err)
 {
     struct claims c = {.remotes = remotes, .subnet = subnet};
@@ -72,8 +72,8 @@ int fabric_sweep_overlay(struct nl *nl, int vxlan_ifindex, const struct remote_t
     }
     if (c.fdb_count > 1)
         qsort(c.fdb, c.fdb_count, sizeof(*c.fdb), fdb_key_cmp);
-    struct overlay_remote_keep keep = {claims_peer, claims_fdb, claims_flood, &c};
-    int rc = overlay_remote_sweep(nl, vxlan_ifindex, &keep, removed, err);
+    struct segment_remote_keep keep = {claims_peer, claims_fdb, claims_flood, &c};
+    int rc = segment_remote_sweep(nl, vxlan_ifindex, &keep, removed, err);
     free(c.fdb);
     return rc;
 }

@@ -1,10 +1,10 @@
 /*
- * stale_sweep.h: after a listing of the store, removes from one local overlay's
+ * stale_sweep.h: after a listing of the store, removes from one local segment's
  * kernel tables every remote entry that the remote table does not hold as
  * programmed. A restarted daemon starts with an empty table, so what its earlier
  * run programmed for peers and hosts that left meanwhile would otherwise stay in
  * the kernel for good: no watch event names them again.
- * Callers: fabric.c, under its lock, outside a netlink batch.
+ * Callers: peers.c, under the fabric lock, outside a netlink batch.
  */
 #ifndef WEFT_STALE_SWEEP_H
 #define WEFT_STALE_SWEEP_H
@@ -13,10 +13,10 @@
 
 #include "common/err.h"
 #include "fabric/remote_table.h"
-#include "netlink/nl.h"
+#include "vxlan/segment.h"
 
 /* *removed (may be NULL) counts the kernel entries deleted. */
-int fabric_sweep_overlay(struct nl *nl, int vxlan_ifindex, const struct remote_table *remotes,
+int fabric_sweep_segment(struct nl *nl, int vxlan_ifindex, const struct remote_table *remotes,
                          const char *subnet, size_t *removed, struct weft_err *err);
 
 #endif

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vxlan/overlay.h"
+#include "vxlan/segment.h"
 
 struct kernel_entry {
     uint32_t ip; /* the neighbour's address, or the FDB entry's destination VTEP */
@@ -54,7 +54,7 @@ static bool is_flood_mac(const uint8_t mac[6])
     return memcmp(mac, zero, 6) == 0;
 }
 
-int overlay_remote_sweep(struct nl *nl, int vxlan_ifindex, const struct overlay_remote_keep *keep,
+int segment_remote_sweep(struct nl *nl, int vxlan_ifindex, const struct segment_remote_keep *keep,
                          size_t *removed, struct weft_err *err)
 {
     if (removed)
@@ -84,7 +84,7 @@ int overlay_remote_sweep(struct nl *nl, int vxlan_ifindex, const struct overlay_
         if (is_flood_mac(e->mac)) {
             if (keep->flood(keep->ctx, e->ip))
                 continue;
-            failed |= overlay_flood_del(nl, vxlan_ifindex, e->ip, &item_err) < 0;
+            failed |= segment_flood_del(nl, vxlan_ifindex, e->ip, &item_err) < 0;
         } else {
             if (keep->fdb(keep->ctx, e->mac, e->ip))
                 continue;

@@ -1,5 +1,5 @@
 /*
- * remote_sweep.h: removes remote entries from an overlay's VXLAN device that the
+ * remote_sweep.h: removes remote entries from a segment's VXLAN device that the
  * caller does not claim: what an earlier run of the daemon programmed for peers
  * and hosts that left while it was down, which no watch event will ever name again.
  *
@@ -20,7 +20,7 @@
 #include "netlink/nl.h"
 
 /* Each answers whether the caller has that entry programmed, so it stays. */
-struct overlay_remote_keep {
+struct segment_remote_keep {
     bool (*peer)(void *ctx, uint32_t ip, const uint8_t mac[6]);  /* neighbour ip -> mac */
     bool (*fdb)(void *ctx, const uint8_t mac[6], uint32_t vtep); /* unicast mac -> vtep */
     bool (*flood)(void *ctx, uint32_t vtep);                     /* flooding towards vtep */
@@ -29,7 +29,7 @@ struct overlay_remote_keep {
 
 /* *removed (may be NULL) counts the entries deleted. On a listing failure nothing
  * is deleted; a failed deletion is reported after the others were tried. */
-int overlay_remote_sweep(struct nl *nl, int vxlan_ifindex, const struct overlay_remote_keep *keep,
+int segment_remote_sweep(struct nl *nl, int vxlan_ifindex, const struct segment_remote_keep *keep,
                          size_t *removed, struct weft_err *err);
 
 #endif

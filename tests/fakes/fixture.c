@@ -11,7 +11,7 @@
 #include "tests/fakes/fake_kernel.h"
 #include "tests/fakes/fake_store.h"
 #include "tests/fakes/fault.h"
-#include "vxlan/overlay.h"
+#include "vxlan/segment.h"
 
 uint32_t fx_ip(const char *dotted)
 {
@@ -79,7 +79,7 @@ bool fx_expect_spares = true;
 static bool spares_ready(void *ctx)
 {
     (void)ctx;
-    return !fx_expect_spares || fake_kernel_alias_count(OVERLAY_SPARE_ALIAS) ==
+    return !fx_expect_spares || fake_kernel_alias_count(SEGMENT_SPARE_ALIAS) ==
                                     FX_SPARES * fake_kernel_link_count("wbr");
 }
 
@@ -142,7 +142,7 @@ char *fx_kernel_text(void)
     assert_non_null(out);
     for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
         char name[IF_NAMESIZE + 1];
-        if (strstr(line, "alias=\"" OVERLAY_SPARE_ALIAS "\"") &&
+        if (strstr(line, "alias=\"" SEGMENT_SPARE_ALIAS "\"") &&
             sscanf(line, "link %16s", name) == 1 &&
             strlen(spares) + strlen(name) + 2 < sizeof(spares))
             strcat(strcat(spares, name), " ");

@@ -18,7 +18,7 @@
 #include "tests/fakes/fake_kernel.h"
 #include "tests/fakes/fake_store.h"
 #include "tests/fakes/fault.h"
-#include "vxlan/overlay.h"
+#include "vxlan/segment.h"
 
 static const uint8_t zero_mac[6];
 
@@ -28,8 +28,8 @@ static void network_create_makes_devices_and_member(void **state)
     create_network(fx, "a1", FX_SUBNET);
     fx_settle();
     uint32_t vni = overlay_vni(FX_SUBNET);
-    struct overlay_devices dev;
-    overlay_names(vni, &dev);
+    struct segment_devices dev;
+    segment_names(vni, &dev);
     struct fake_link bridge, vxlan;
     assert_true(fake_kernel_link(dev.bridge, &bridge));
     assert_true(fake_kernel_link(dev.vxlan, &vxlan));
@@ -39,7 +39,7 @@ static void network_create_makes_devices_and_member(void **state)
     assert_int_equal(vxlan.vni, vni);
     assert_int_equal(vxlan.local, fx_ip(FX_HOST));
     assert_int_equal(vxlan.master, bridge.ifindex);
-    assert_int_equal(vxlan.mtu, 1500 - OVERLAY_VXLAN_OVERHEAD);
+    assert_int_equal(vxlan.mtu, 1500 - SEGMENT_VXLAN_OVERHEAD);
     /* The member record under this host's lease, and the host's own record. */
     char key[WEFT_KEY_MAX], net[FABRIC_ID_MAX];
     int64_t lease = 0;
@@ -55,7 +55,7 @@ static void network_create_makes_devices_and_member(void **state)
     key_host_network(key, FX_HOST, net);
     assert_true(has_key(key));
     /* Spares: down, on the bridge, marked. */
-    assert_int_equal(fake_kernel_alias_count(OVERLAY_SPARE_ALIAS), FX_SPARES);
+    assert_int_equal(fake_kernel_alias_count(SEGMENT_SPARE_ALIAS), FX_SPARES);
     struct fake_link spare;
     assert_true(fake_kernel_link("ws1", &spare));
     assert_false(spare.up);
@@ -150,8 +150,8 @@ static void remote_peers_programmed_and_withdrawn(void **state)
     struct fx *fx = *state;
     create_network(fx, "a1", FX_SUBNET);
     fx_settle();
-    struct overlay_devices dev;
-    overlay_names(overlay_vni(FX_SUBNET), &dev);
+    struct segment_devices dev;
+    segment_names(overlay_vni(FX_SUBNET), &dev);
     const uint8_t mac[6] = {0x02, 0x42, 10, 77, 0, 9};
     uint32_t other = fx_ip(FX_OTHER_HOST), ip = fx_ip("10.77.0.9");
     int64_t lease = fake_store_grant();
@@ -193,8 +193,8 @@ static void remote_known_before_network(void **state)
     assert_int_equal(fake_kernel_fdb_count(NULL), 0);
     create_network(fx, "a1", FX_SUBNET);
     fx_settle();
-    struct overlay_devices dev;
-    overlay_names(overlay_vni(FX_SUBNET), &dev);
+    struct segment_devices dev;
+    segment_names(overlay_vni(FX_SUBNET), &dev);
     assert_int_equal(fake_kernel_fdb_count(dev.vxlan), 2);
     assert_int_equal(fake_kernel_neigh_count(dev.vxlan), 1);
     struct weft_err err = {{0}};

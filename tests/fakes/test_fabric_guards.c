@@ -19,7 +19,7 @@
 #include "tests/fakes/fake_kernel.h"
 #include "tests/fakes/fake_store.h"
 #include "tests/fakes/fault.h"
-#include "vxlan/overlay.h"
+#include "vxlan/segment.h"
 
 /* A request run on its own thread, as Docker sends two at once. */
 struct call {
@@ -112,8 +112,20 @@ static void endpoint_removed_twice_while_published(void **state)
     assert_int_equal(fake_kernel_alias_count("{"), 0);
 }
 
-/* A network deleted twice while a spare is being made: the first waits for the spare,
- * the second is refused, and so is a new endpoint on the closing network. */
+/* CreateEndpoint of e1 on network a1, expected to fail: the message. */
+static void refused_create(struct fx *fx, char *msg, size_t len)
+{
+    struct fabric_endpoint_spec spec = fx_endpoint("a1", "e1", "10.77.0.5");
+    struct weft_err err = {{0}};
+    uint8_t mac[6];
+    assert_int_equal(fabric_endpoint_create(fx->fabric, &spec, mac, &err), -1);
+    snprintf(msg, len, "%s", err.msg);
+}
+
+/* A network deleted twice while a spare is being made. Network changes run one at a
+ * time (fabric_internal.h, f->changes): the first delete closes the network and waits
+ * for the spare, the second waits behind it and then finds no network. Meanwhile a
+ * new endpoint on the closing network is refused. */
 static void network_deleted_twice_while_spare_in_flight(void **state)
 {
     struct fx *fx = *state;
@@ -121,22 +133,32 @@ static void network_deleted_twice_while_spare_in_flight(void **state)
     fx_expect_spares = false;
     create_network(fx, "a1", FX_SUBNET);
     assert_true(fake_kernel_wait_held(1, FX_WAIT_MS));
+    uint8_t mac[6];
+    create_endpoint(fx, "a1", "e1", "10.77.0.5", mac);
     struct call a, b;
     start_call(&a, fx, true);
+    /* e1 exists until the delete closes the network; from then on the refusal
+     * says the network is going (the check comes first). Polled with a deadline:
+     * closing is not visible otherwise. */
+    char msg[WEFT_ERR_MAX] = "";
+    struct timespec until = clock_deadline(CLOCK_MONOTONIC, FX_WAIT_MS), now;
+    do {
+        refused_create(fx, msg, sizeof(msg));
+        if (strstr(msg, "is being deleted"))
+            break;
+        assert_non_null(strstr(msg, "already exists"));
+        nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
+        clock_gettime(CLOCK_MONOTONIC, &now);
+    } while (now.tv_sec < until.tv_sec || (now.tv_sec == until.tv_sec && now.tv_nsec < until.tv_nsec));
+    if (!strstr(msg, "is being deleted"))
+        fail_msg("CreateEndpoint on the closing network answered \"%s\"", msg);
     start_call(&b, fx, true);
-    struct call *first = first_done(&a, &b);
-    assert_refused(first, "is being deleted already");
-    struct fabric_endpoint_spec spec = fx_endpoint("a1", "e1", "10.77.0.5");
-    struct weft_err err = {{0}};
-    uint8_t mac[6];
-    assert_int_equal(fabric_endpoint_create(fx->fabric, &spec, mac, &err), -1);
-    assert_non_null(strstr(err.msg, "is being deleted"));
     fake_kernel_hold_spares(false);
     join_call(&a);
     join_call(&b);
-    struct call *second = first == &a ? &b : &a;
-    if (second->rc < 0)
-        fail_msg("the waiting delete failed: %s", second->err.msg);
+    if (a.rc < 0)
+        fail_msg("the first delete failed: %s", a.err.msg);
+    assert_refused(&b, "is not a weft network on this host");
     fx_expect_spares = true;
     fx_settle();
     assert_int_equal(fake_kernel_link_count("w"), 0); /* the spare made meanwhile went too */
@@ -203,8 +225,8 @@ static void store_unreachable(void **state)
     put_member(FX_SUBNET, lease);
     put_remote(FX_SUBNET, "10.77.0.9", "02:42:0a:4d:00:09", lease);
     fx_settle();
-    struct overlay_devices dev;
-    overlay_names(overlay_vni(FX_SUBNET), &dev);
+    struct segment_devices dev;
+    segment_names(overlay_vni(FX_SUBNET), &dev);
     assert_int_equal(fake_kernel_neigh_count(dev.vxlan), 1);
     char *kernel = fx_kernel_text(), *store = fx_store_text();
     fake_store_set_down(true);
@@ -248,7 +270,7 @@ static void restart_adopts_what_was_left(void **state)
     fx_settle();
     char *kernel = fx_kernel_text();
     fx_close(fx);
-    assert_int_equal(fake_kernel_alias_count(OVERLAY_SPARE_ALIAS), 0);
+    assert_int_equal(fake_kernel_alias_count(SEGMENT_SPARE_ALIAS), 0);
     char *kernel_closed = fx_kernel_text();
     assert_string_equal(kernel_closed, kernel); /* spares aside, all stays */
     fx_open(fx);

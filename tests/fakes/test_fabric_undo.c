@@ -21,7 +21,7 @@
 #include "tests/fakes/fake_kernel.h"
 #include "tests/fakes/fake_store.h"
 #include "tests/fakes/fault.h"
-#include "vxlan/overlay.h"
+#include "vxlan/segment.h"
 
 struct undo_case {
     const char *name;
@@ -241,8 +241,8 @@ static void network_delete_recovered(struct fx *fx, unsigned n)
 static void network_create_recovered(struct fx *fx, unsigned n)
 {
     (void)fx;
-    struct overlay_devices dev;
-    overlay_names(overlay_vni(FX_SUBNET), &dev);
+    struct segment_devices dev;
+    segment_names(overlay_vni(FX_SUBNET), &dev);
     assert_true(fake_kernel_link(dev.vxlan, NULL));
     int entries = fake_kernel_fdb_count(dev.vxlan) + fake_kernel_neigh_count(dev.vxlan);
     if (entries < 3) { /* flooding + peer fdb, peer neighbour */
@@ -258,7 +258,7 @@ static void endpoint_create_recovered(struct fx *fx, unsigned n)
     (void)n;
     char host_name[IF_NAMESIZE], peer_name[IF_NAMESIZE], ep[FABRIC_ID_MAX];
     fx_id(ep, "e1");
-    overlay_endpoint_names(ep, host_name, peer_name);
+    segment_endpoint_names(ep, host_name, peer_name);
     struct fake_link host;
     assert_true(fake_kernel_link(host_name, &host));
     assert_true(host.up);
@@ -321,7 +321,7 @@ static void endpoint_delete_recovered(struct fx *fx, unsigned n)
 
 /* ---------- known gaps: half-made states fabric leaves today ---------- */
 
-/* fabric_network_delete: overlay_remove deletes the vxlan device, then the bridge;
+/* fabric_network_delete: segment_remove deletes the vxlan device, then the bridge;
  * when the bridge's deletion fails, network_delete re-publishes the records and keeps
  * the network, but its vxlan device is gone: no traffic until a retried delete (which
  * succeeds, a missing link being no error). Issue 9 item 3 asks network_delete to

@@ -20,7 +20,7 @@
 #include "kernel_look.h"
 #include "netns_fixture.h"
 
-#include "vxlan/overlay.h"
+#include "vxlan/segment.h"
 #include "vxlan/remote_sweep.h"
 
 static struct nl *nl;
@@ -54,9 +54,9 @@ static int teardown(void **state)
 static void ensure_creates_bridge_and_vxlan(void **state)
 {
     (void)state;
-    struct overlay_devices dev;
+    struct segment_devices dev;
     struct weft_err err = {""};
-    assert_int_equal(overlay_ensure(nl, 42, vtep_local, 1450, &dev, &err), 0);
+    assert_int_equal(segment_ensure(nl, 42, vtep_local, 1450, &dev, &err), 0);
     assert_string_equal(dev.bridge, "wbr42");
     assert_string_equal(dev.vxlan, "wvx42");
     assert_true(dev.bridge_ifindex > 0 && dev.vxlan_ifindex > 0);
@@ -77,13 +77,13 @@ static void ensure_creates_bridge_and_vxlan(void **state)
 static void ensure_adopts_existing_devices(void **state)
 {
     (void)state;
-    struct overlay_devices first, second;
+    struct segment_devices first, second;
     struct weft_err err;
-    assert_int_equal(overlay_ensure(nl, 43, vtep_local, 1450, &first, &err), 0);
-    assert_int_equal(overlay_ensure(nl, 43, vtep_local, 1450, &second, &err), 0);
+    assert_int_equal(segment_ensure(nl, 43, vtep_local, 1450, &first, &err), 0);
+    assert_int_equal(segment_ensure(nl, 43, vtep_local, 1450, &second, &err), 0);
     assert_int_equal(first.bridge_ifindex, second.bridge_ifindex);
     assert_int_equal(first.vxlan_ifindex, second.vxlan_ifindex);
-    assert_int_equal(overlay_remove(nl, 43, &err), 0);
+    assert_int_equal(segment_remove(nl, 43, &err), 0);
 }
 
 static void ensure_refuses_a_device_with_another_vni(void **state)
@@ -91,9 +91,9 @@ static void ensure_refuses_a_device_with_another_vni(void **state)
     (void)state;
     assert_int_equal(system("ip link add wvx44 type vxlan id 99 dstport 4789 local 192.168.200.1"),
                      0);
-    struct overlay_devices dev;
+    struct segment_devices dev;
     struct weft_err err = {""};
-    assert_int_equal(overlay_ensure(nl, 44, vtep_local, 1450, &dev, &err), -1);
+    assert_int_equal(segment_ensure(nl, 44, vtep_local, 1450, &dev, &err), -1);
     assert_non_null(strstr(err.msg, "VNI 99"));
     /* What this call created (the bridge) is gone again; the foreign device stays. */
     assert_null(strstr(look("ip link show"), "wbr44"));
@@ -104,17 +104,17 @@ static void ensure_refuses_a_device_with_another_vni(void **state)
 static void ensure_rebuilds_the_vxlan_when_the_host_address_changed(void **state)
 {
     (void)state;
-    struct overlay_devices first, second;
+    struct segment_devices first, second;
     struct weft_err err = {""};
-    assert_int_equal(overlay_ensure(nl, 45, vtep_local, 1450, &first, &err), 0);
-    assert_int_equal(overlay_ensure(nl, 45, vtep_b, 1400, &second, &err), 0);
+    assert_int_equal(segment_ensure(nl, 45, vtep_local, 1450, &first, &err), 0);
+    assert_int_equal(segment_ensure(nl, 45, vtep_b, 1400, &second, &err), 0);
     assert_int_equal(first.bridge_ifindex, second.bridge_ifindex);
     const char *vx = look("ip -d link show wvx45");
     assert_non_null(strstr(vx, "local 192.168.200.2"));
     assert_non_null(strstr(vx, "mtu 1400"));
     assert_non_null(strstr(vx, "master wbr45"));
     assert_non_null(strstr(look("ip link show wbr45"), "mtu 1400"));
-    assert_int_equal(overlay_remove(nl, 45, &err), 0);
+    assert_int_equal(segment_remove(nl, 45, &err), 0);
 }
 
 static void endpoint_veth_carries_mac_mtu_and_master(void **state)
@@ -122,7 +122,7 @@ static void endpoint_veth_carries_mac_mtu_and_master(void **state)
     (void)state;
     struct weft_err err = {""};
     const char *id = "0123456789abcdef0123";
-    assert_int_equal(overlay_endpoint_create(nl, 42, id, mac_a, 1450, NULL, &err), 0);
+    assert_int_equal(segment_endpoint_create(nl, 42, id, mac_a, 1450, NULL, &err), 0);
     const char *peer = look("ip link show wc0123456789");
     assert_non_null(strstr(peer, "02:42:0a:4d:00:05"));
     assert_non_null(strstr(peer, "mtu 1450"));
@@ -130,12 +130,12 @@ static void endpoint_veth_carries_mac_mtu_and_master(void **state)
     assert_non_null(strstr(host, "master wbr42"));
     assert_non_null(strstr(host, "mtu 1450"));
     /* Creating it again (a retried request) replaces the pair, and keeps an alias. */
-    assert_int_equal(overlay_endpoint_create(nl, 42, id, mac_a, 1450, "weft test alias", &err), 0);
+    assert_int_equal(segment_endpoint_create(nl, 42, id, mac_a, 1450, "weft test alias", &err), 0);
     assert_non_null(strstr(look("ip link show wh0123456789"), "alias weft test alias"));
-    assert_int_equal(overlay_endpoint_delete(nl, "wh0123456789", &err), 0);
+    assert_int_equal(segment_endpoint_delete(nl, "wh0123456789", &err), 0);
     assert_null(strstr(look("ip link show"), "wh0123456789"));
     assert_null(strstr(look("ip link show"), "wc0123456789"));
-    assert_int_equal(overlay_endpoint_delete(nl, "wh0123456789", &err), 0); /* gone is fine */
+    assert_int_equal(segment_endpoint_delete(nl, "wh0123456789", &err), 0); /* gone is fine */
 }
 
 /* A spare sits on the bridge down and marked; taking it sets the peer's MAC, the
@@ -145,32 +145,32 @@ static void spares_are_taken_without_a_rename(void **state)
     (void)state;
     struct weft_err err = {""};
     char spare[IF_NAMESIZE], other[IF_NAMESIZE], peer[IF_NAMESIZE];
-    assert_int_equal(overlay_spare_create(nl, 42, 7, 1450, spare, &err), 0);
+    assert_int_equal(segment_spare_create(nl, 42, 7, 1450, spare, &err), 0);
     assert_string_equal(spare, "ws7");
-    overlay_peer_name(spare, peer);
+    segment_ctr_name(spare, peer);
     assert_string_equal(peer, "wt7");
     const char *host = look("ip link show ws7");
     assert_non_null(strstr(host, "master wbr42"));
     assert_non_null(strstr(host, "mtu 1450"));
-    assert_non_null(strstr(host, "alias " OVERLAY_SPARE_ALIAS));
+    assert_non_null(strstr(host, "alias " SEGMENT_SPARE_ALIAS));
     assert_null(strstr(host, ",UP"));
-    assert_int_equal(overlay_spare_take(nl, spare, mac_a, "taken", &err), 0);
+    assert_int_equal(segment_spare_take(nl, spare, mac_a, "taken", &err), 0);
     host = look("ip link show ws7");
     assert_non_null(strstr(host, ",UP"));
     assert_non_null(strstr(host, "alias taken"));
     assert_non_null(strstr(look("ip link show wt7"), "02:42:0a:4d:00:05"));
     /* Two more spares; the cleanup takes those and leaves the taken one. */
-    assert_int_equal(overlay_spare_create(nl, 42, 8, 1450, other, &err), 0);
-    assert_int_equal(overlay_spare_create(nl, 42, 9, 1450, other, &err), 0);
-    overlay_spares_delete_all(nl);
+    assert_int_equal(segment_spare_create(nl, 42, 8, 1450, other, &err), 0);
+    assert_int_equal(segment_spare_create(nl, 42, 9, 1450, other, &err), 0);
+    segment_spares_delete_all(nl);
     const char *links = look("ip link show");
     assert_null(strstr(links, "ws8"));
     assert_null(strstr(links, "wt9"));
     assert_non_null(strstr(links, "ws7"));
-    assert_int_equal(overlay_endpoint_delete(nl, spare, &err), 0);
+    assert_int_equal(segment_endpoint_delete(nl, spare, &err), 0);
     assert_null(strstr(look("ip link show"), "wt7"));
     /* No overlay, no spare. */
-    assert_int_equal(overlay_spare_create(nl, 777, 10, 1450, other, &err), -1);
+    assert_int_equal(segment_spare_create(nl, 777, 10, 1450, other, &err), -1);
     assert_non_null(strstr(err.msg, "wbr777"));
 }
 
@@ -178,21 +178,21 @@ static void endpoint_needs_the_overlay(void **state)
 {
     (void)state;
     struct weft_err err = {""};
-    assert_int_equal(overlay_endpoint_create(nl, 777, "abcdef", mac_a, 1450, NULL, &err), -1);
+    assert_int_equal(segment_endpoint_create(nl, 777, "abcdef", mac_a, 1450, NULL, &err), -1);
     assert_non_null(strstr(err.msg, "wbr777"));
 }
 
 static void peers_and_flooding_entries(void **state)
 {
     (void)state;
-    struct overlay_devices dev;
+    struct segment_devices dev;
     struct weft_err err = {""};
-    assert_int_equal(overlay_ensure(nl, 42, vtep_local, 1450, &dev, &err), 0);
+    assert_int_equal(segment_ensure(nl, 42, vtep_local, 1450, &dev, &err), 0);
     int vx = dev.vxlan_ifindex;
-    assert_int_equal(overlay_peer_add(nl, vx, inet_addr("10.77.0.5"), mac_a, vtep_b, &err), 0);
-    assert_int_equal(overlay_peer_add(nl, vx, inet_addr("10.77.0.6"), mac_b, vtep_c, &err), 0);
-    assert_int_equal(overlay_flood_add(nl, vx, vtep_b, &err), 0);
-    assert_int_equal(overlay_flood_add(nl, vx, vtep_c, &err), 0);
+    assert_int_equal(segment_peer_add(nl, vx, inet_addr("10.77.0.5"), mac_a, vtep_b, &err), 0);
+    assert_int_equal(segment_peer_add(nl, vx, inet_addr("10.77.0.6"), mac_b, vtep_c, &err), 0);
+    assert_int_equal(segment_flood_add(nl, vx, vtep_b, &err), 0);
+    assert_int_equal(segment_flood_add(nl, vx, vtep_c, &err), 0);
     const char *fdb = look("bridge fdb show dev wvx42");
     assert_non_null(strstr(fdb, "02:42:0a:4d:00:05 dst 192.168.200.2 self permanent"));
     assert_non_null(strstr(fdb, "02:42:0a:4d:00:06 dst 192.168.200.3 self permanent"));
@@ -201,19 +201,19 @@ static void peers_and_flooding_entries(void **state)
     const char *neigh = look("ip neigh show dev wvx42");
     assert_non_null(strstr(neigh, "10.77.0.5 lladdr 02:42:0a:4d:00:05 PERMANENT"));
     /* A peer that moved to another host: adding again replaces, no duplicate. */
-    assert_int_equal(overlay_peer_add(nl, vx, inet_addr("10.77.0.5"), mac_a, vtep_c, &err), 0);
+    assert_int_equal(segment_peer_add(nl, vx, inet_addr("10.77.0.5"), mac_a, vtep_c, &err), 0);
     fdb = look("bridge fdb show dev wvx42");
     assert_non_null(strstr(fdb, "02:42:0a:4d:00:05 dst 192.168.200.3"));
     assert_null(strstr(fdb, "02:42:0a:4d:00:05 dst 192.168.200.2"));
-    assert_int_equal(overlay_peer_del(nl, vx, inet_addr("10.77.0.5"), mac_a, vtep_c, &err), 0);
-    assert_int_equal(overlay_flood_del(nl, vx, vtep_b, &err), 0);
+    assert_int_equal(segment_peer_del(nl, vx, inet_addr("10.77.0.5"), mac_a, vtep_c, &err), 0);
+    assert_int_equal(segment_flood_del(nl, vx, vtep_b, &err), 0);
     fdb = look("bridge fdb show dev wvx42");
     assert_null(strstr(fdb, "02:42:0a:4d:00:05"));
     assert_null(strstr(fdb, "00:00:00:00:00:00 dst 192.168.200.2"));
     assert_non_null(strstr(fdb, "00:00:00:00:00:00 dst 192.168.200.3"));
     assert_null(strstr(look("ip neigh show dev wvx42"), "10.77.0.5 "));
     /* Withdrawing twice is not an error (a repeated watch event). */
-    assert_int_equal(overlay_peer_del(nl, vx, inet_addr("10.77.0.5"), mac_a, vtep_c, &err), 0);
+    assert_int_equal(segment_peer_del(nl, vx, inet_addr("10.77.0.5"), mac_a, vtep_c, &err), 0);
 }
 
 /* The sweep's caller claims peer 10.77.0.5 and flooding towards vtep_c. */
@@ -238,19 +238,19 @@ static bool claim_flood(void *ctx, uint32_t vtep)
 static void sweep_removes_only_unclaimed_entries(void **state)
 {
     (void)state;
-    struct overlay_devices dev;
+    struct segment_devices dev;
     struct weft_err err = {""};
-    assert_int_equal(overlay_ensure(nl, 43, vtep_local, 1450, &dev, &err), 0);
+    assert_int_equal(segment_ensure(nl, 43, vtep_local, 1450, &dev, &err), 0);
     int vx = dev.vxlan_ifindex;
-    assert_int_equal(overlay_peer_add(nl, vx, inet_addr("10.78.0.5"), mac_a, vtep_b, &err), 0);
-    assert_int_equal(overlay_peer_add(nl, vx, inet_addr("10.78.0.6"), mac_b, vtep_c, &err), 0);
-    assert_int_equal(overlay_flood_add(nl, vx, vtep_b, &err), 0);
-    assert_int_equal(overlay_flood_add(nl, vx, vtep_c, &err), 0);
+    assert_int_equal(segment_peer_add(nl, vx, inet_addr("10.78.0.5"), mac_a, vtep_b, &err), 0);
+    assert_int_equal(segment_peer_add(nl, vx, inet_addr("10.78.0.6"), mac_b, vtep_c, &err), 0);
+    assert_int_equal(segment_flood_add(nl, vx, vtep_b, &err), 0);
+    assert_int_equal(segment_flood_add(nl, vx, vtep_c, &err), 0);
     const char *before_other = strdup(look("bridge fdb show dev wvx42; ip neigh show dev wvx42"));
     /* 10.78.0.5 is not claimed (only 10.77.0.5 is), though its fdb entry is. */
-    struct overlay_remote_keep keep = {claim_peer, claim_fdb, claim_flood, NULL};
+    struct segment_remote_keep keep = {claim_peer, claim_fdb, claim_flood, NULL};
     size_t removed = 0;
-    assert_int_equal(overlay_remote_sweep(nl, vx, &keep, &removed, &err), 0);
+    assert_int_equal(segment_remote_sweep(nl, vx, &keep, &removed, &err), 0);
     assert_int_equal(removed, 4); /* two neighbours, mac_b's fdb entry, flooding to vtep_b */
     const char *fdb = look("bridge fdb show dev wvx43");
     assert_non_null(strstr(fdb, "02:42:0a:4d:00:05 dst 192.168.200.2 self permanent"));
@@ -262,20 +262,20 @@ static void sweep_removes_only_unclaimed_entries(void **state)
     assert_string_equal(look("bridge fdb show dev wvx42; ip neigh show dev wvx42"), before_other);
     free((void *)before_other);
     /* Nothing left to remove: a second sweep removes nothing. */
-    assert_int_equal(overlay_remote_sweep(nl, vx, &keep, &removed, &err), 0);
+    assert_int_equal(segment_remote_sweep(nl, vx, &keep, &removed, &err), 0);
     assert_int_equal(removed, 0);
-    assert_int_equal(overlay_remove(nl, 43, &err), 0);
+    assert_int_equal(segment_remove(nl, 43, &err), 0);
 }
 
 static void remove_takes_both_devices(void **state)
 {
     (void)state;
     struct weft_err err;
-    assert_int_equal(overlay_remove(nl, 42, &err), 0);
+    assert_int_equal(segment_remove(nl, 42, &err), 0);
     const char *links = look("ip link show");
     assert_null(strstr(links, "wbr42"));
     assert_null(strstr(links, "wvx42"));
-    assert_int_equal(overlay_remove(nl, 42, &err), 0);
+    assert_int_equal(segment_remove(nl, 42, &err), 0);
 }
 
 /* ---------- the data path across two hosts ---------- */
@@ -302,7 +302,7 @@ static struct nl *nl_in(int ns)
 struct side {
     int host_ns, ctr_ns;
     struct nl *nl;
-    struct overlay_devices dev;
+    struct segment_devices dev;
     const char *underlay, *vtep, *ip, *endpoint_id;
     uint8_t mac[6];
 };
@@ -315,14 +315,14 @@ static void side_up(struct side *s, uint32_t vni)
                      0);
     s->nl = nl_in(s->host_ns);
     assert_non_null(s->nl);
-    assert_int_equal(overlay_ensure(s->nl, vni, inet_addr(s->vtep), 1500 - OVERLAY_VXLAN_OVERHEAD,
+    assert_int_equal(segment_ensure(s->nl, vni, inet_addr(s->vtep), 1500 - SEGMENT_VXLAN_OVERHEAD,
                                     &s->dev, &err),
                      0);
-    assert_int_equal(overlay_endpoint_create(s->nl, vni, s->endpoint_id, s->mac,
-                                             1500 - OVERLAY_VXLAN_OVERHEAD, NULL, &err),
+    assert_int_equal(segment_endpoint_create(s->nl, vni, s->endpoint_id, s->mac,
+                                             1500 - SEGMENT_VXLAN_OVERHEAD, NULL, &err),
                      0);
     char host_name[IF_NAMESIZE], peer_name[IF_NAMESIZE];
-    overlay_endpoint_names(s->endpoint_id, host_name, peer_name);
+    segment_endpoint_names(s->endpoint_id, host_name, peer_name);
     /* What Docker does with the peer end. */
     assert_int_equal(
         in_ns(s->host_ns, "ip link set %s netns /proc/self/fd/%d", peer_name, s->ctr_ns), 0);
@@ -375,8 +375,8 @@ static void containers_on_two_hosts_talk_over_vxlan(void **state)
     struct weft_err err = {""};
     /* Flooding entries alone carry unknown unicast: with the neighbours pinned in
      * the containers (vxlan proxy ARP has no entries yet), the ping crosses. */
-    assert_int_equal(overlay_flood_add(a.nl, a.dev.vxlan_ifindex, inet_addr(b.vtep), &err), 0);
-    assert_int_equal(overlay_flood_add(b.nl, b.dev.vxlan_ifindex, inet_addr(a.vtep), &err), 0);
+    assert_int_equal(segment_flood_add(a.nl, a.dev.vxlan_ifindex, inet_addr(b.vtep), &err), 0);
+    assert_int_equal(segment_flood_add(b.nl, b.dev.vxlan_ifindex, inet_addr(a.vtep), &err), 0);
     assert_int_equal(in_ns(a.ctr_ns, "ip neigh replace %s lladdr 02:42:0a:63:00:02 dev eth0", b.ip),
                      0);
     assert_int_equal(in_ns(b.ctr_ns, "ip neigh replace %s lladdr 02:42:0a:63:00:01 dev eth0", a.ip),
@@ -386,10 +386,10 @@ static void containers_on_two_hosts_talk_over_vxlan(void **state)
     /* Peer entries: ARP answered by the local vxlan device, frames sent straight to the VTEP. */
     assert_int_equal(in_ns(a.ctr_ns, "ip neigh flush dev eth0"), 0);
     assert_int_equal(in_ns(b.ctr_ns, "ip neigh flush dev eth0"), 0);
-    assert_int_equal(overlay_peer_add(a.nl, a.dev.vxlan_ifindex, inet_addr(b.ip), b.mac,
+    assert_int_equal(segment_peer_add(a.nl, a.dev.vxlan_ifindex, inet_addr(b.ip), b.mac,
                                       inet_addr(b.vtep), &err),
                      0);
-    assert_int_equal(overlay_peer_add(b.nl, b.dev.vxlan_ifindex, inet_addr(a.ip), a.mac,
+    assert_int_equal(segment_peer_add(b.nl, b.dev.vxlan_ifindex, inet_addr(a.ip), a.mac,
                                       inet_addr(a.vtep), &err),
                      0);
     assert_true(pings(a.ctr_ns, "", b.ip));
@@ -408,10 +408,10 @@ static void containers_on_two_hosts_talk_over_vxlan(void **state)
     assert_null(strstr(stats, "\"tx\":{\"bytes\":0,"));
 
     /* Withdrawn peer and flood entries: the containers no longer reach each other. */
-    assert_int_equal(overlay_peer_del(a.nl, a.dev.vxlan_ifindex, inet_addr(b.ip), b.mac,
+    assert_int_equal(segment_peer_del(a.nl, a.dev.vxlan_ifindex, inet_addr(b.ip), b.mac,
                                       inet_addr(b.vtep), &err),
                      0);
-    assert_int_equal(overlay_flood_del(a.nl, a.dev.vxlan_ifindex, inet_addr(b.vtep), &err), 0);
+    assert_int_equal(segment_flood_del(a.nl, a.dev.vxlan_ifindex, inet_addr(b.vtep), &err), 0);
     assert_int_equal(in_ns(a.ctr_ns, "ip neigh flush dev eth0"), 0);
     assert_int_not_equal(in_ns(a.ctr_ns, "ping -n -q -c 1 -W 1 %s >/dev/null 2>&1", b.ip), 0);
 

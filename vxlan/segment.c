@@ -1,9 +1,9 @@
 /*
- * overlay.c: the per-overlay devices (bridge + VXLAN), endpoint veths and
- * remote-peer entries described in overlay.h, built from netlink/ calls.
+ * segment.c: a segment's devices (bridge + VXLAN), endpoint veths and
+ * remote-peer entries described in segment.h, built from netlink/ calls.
  * Everything here is idempotent so restarts and retries converge.
  */
-#include "vxlan/overlay.h"
+#include "vxlan/segment.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -11,25 +11,64 @@
 
 static const uint8_t flood_mac[6] = {0, 0, 0, 0, 0, 0};
 
-void overlay_names(uint32_t vni, struct overlay_devices *out)
+void segment_names(uint32_t vni, struct segment_devices *out)
 {
     memset(out, 0, sizeof(*out));
     snprintf(out->bridge, sizeof(out->bridge), "wbr%" PRIu32, vni);
     snprintf(out->vxlan, sizeof(out->vxlan), "wvx%" PRIu32, vni);
 }
 
-void overlay_endpoint_names(const char *endpoint_id, char host_name[IF_NAMESIZE],
-                            char peer_name[IF_NAMESIZE])
+void segment_endpoint_names(const char *endpoint_id, char host_name[IF_NAMESIZE],
+                            char ctr_name[IF_NAMESIZE])
 {
     snprintf(host_name, IF_NAMESIZE, "wh%.10s", endpoint_id);
-    snprintf(peer_name, IF_NAMESIZE, "wc%.10s", endpoint_id);
+    snprintf(ctr_name, IF_NAMESIZE, "wc%.10s", endpoint_id);
 }
 
-void overlay_peer_name(const char *host_name, char peer_name[IF_NAMESIZE])
+void segment_ctr_name(const char *host_name, char ctr_name[IF_NAMESIZE])
 {
-    snprintf(peer_name, IF_NAMESIZE, "%s", host_name);
-    if (peer_name[0] && peer_name[1])
-        peer_name[1] = peer_name[1] == 's' ? 't' : 'c';
+    snprintf(ctr_name, IF_NAMESIZE, "%s", host_name);
+    if (ctr_name[0] && ctr_name[1])
+        ctr_name[1] = ctr_name[1] == 's' ? 't' : 'c';
+}
+
+int segment_socket_open(struct nl **out, struct weft_err *err)
+{
+    return nl_open(out, err);
+}
+
+void segment_socket_close(struct nl *nl)
+{
+    nl_close(nl);
+}
+
+int segment_batch_begin(struct nl *nl)
+{
+    return nl_batch_begin(nl);
+}
+
+int segment_batch_end(struct nl *nl, struct weft_err *err)
+{
+    return nl_batch_end(nl, err);
+}
+
+bool segment_endpoint_exists(struct nl *nl, const char *host_name)
+{
+    int ifindex = 0;
+    struct weft_err err;
+    return nl_link_index(nl, host_name, &ifindex, &err) == 0 && ifindex > 0;
+}
+
+/* Every endpoint and spare host end starts with "w" (wh<id>, ws<n>). */
+int segment_veth_list(struct nl *nl, segment_veth_fn fn, void *ctx, struct weft_err *err)
+{
+    return nl_link_aliases(nl, "w", fn, ctx, err);
+}
+
+bool segment_spare_serial(const char *host_name, unsigned *serial)
+{
+    char rest;
+    return sscanf(host_name, SEGMENT_SPARE_PREFIX "%u%c", serial, &rest) == 1;
 }
 
 /* Finds a link's index; *created_now tells the caller whether to undo it. */
@@ -52,7 +91,7 @@ static int ensure_bridge(struct nl *nl, const char *name, int mtu, int *ifindex,
 }
 
 static int ensure_vxlan(struct nl *nl, uint32_t vni, uint32_t local_ip, int mtu,
-                        struct overlay_devices *dev, bool *created_now, struct weft_err *err)
+                        struct segment_devices *dev, bool *created_now, struct weft_err *err)
 {
     *created_now = false;
     if (nl_link_index(nl, dev->vxlan, &dev->vxlan_ifindex, err) < 0)
@@ -80,7 +119,7 @@ static int ensure_vxlan(struct nl *nl, uint32_t vni, uint32_t local_ip, int mtu,
         .name = dev->vxlan,
         .vni = vni,
         .local_ip = local_ip,
-        .dst_port = OVERLAY_VXLAN_PORT,
+        .dst_port = SEGMENT_VXLAN_PORT,
         .mtu = mtu,
         .master_ifindex = dev->bridge_ifindex,
     };
@@ -90,11 +129,11 @@ static int ensure_vxlan(struct nl *nl, uint32_t vni, uint32_t local_ip, int mtu,
     return nl_link_index(nl, dev->vxlan, &dev->vxlan_ifindex, err);
 }
 
-int overlay_ensure(struct nl *nl, uint32_t vni, uint32_t local_ip, int mtu,
-                   struct overlay_devices *out, struct weft_err *err)
+int segment_ensure(struct nl *nl, uint32_t vni, uint32_t local_ip, int mtu,
+                   struct segment_devices *out, struct weft_err *err)
 {
-    struct overlay_devices dev;
-    overlay_names(vni, &dev);
+    struct segment_devices dev;
+    segment_names(vni, &dev);
     bool bridge_created = false, vxlan_created = false;
     if (ensure_bridge(nl, dev.bridge, mtu, &dev.bridge_ifindex, &bridge_created, err) < 0)
         goto undo_bridge;
@@ -114,20 +153,20 @@ undo_bridge:
     return weft_err_wrap(err, "setting up overlay VNI %" PRIu32, vni);
 }
 
-int overlay_remove(struct nl *nl, uint32_t vni, struct weft_err *err)
+int segment_remove(struct nl *nl, uint32_t vni, struct weft_err *err)
 {
-    struct overlay_devices dev;
-    overlay_names(vni, &dev);
+    struct segment_devices dev;
+    segment_names(vni, &dev);
     if (nl_link_delete(nl, dev.vxlan, err) < 0 || nl_link_delete(nl, dev.bridge, err) < 0)
         return weft_err_wrap(err, "removing overlay VNI %" PRIu32, vni);
     return 0;
 }
 
 /* The overlay's bridge, which an endpoint's veth is attached to: missing is an error. */
-static int existing_bridge(struct nl *nl, uint32_t vni, struct overlay_devices *dev,
+static int existing_bridge(struct nl *nl, uint32_t vni, struct segment_devices *dev,
                            struct weft_err *err)
 {
-    overlay_names(vni, dev);
+    segment_names(vni, dev);
     if (nl_link_index(nl, dev->bridge, &dev->bridge_ifindex, err) < 0)
         return -1;
     if (!dev->bridge_ifindex)
@@ -135,13 +174,12 @@ static int existing_bridge(struct nl *nl, uint32_t vni, struct overlay_devices *
     return 0;
 }
 
-int overlay_endpoint_create(struct nl *nl, uint32_t vni, const char *endpoint_id,
-                            const uint8_t mac[6], int mtu, const char *alias,
-                            struct weft_err *err)
+int segment_endpoint_create(struct nl *nl, uint32_t vni, const char *endpoint_id,
+                            const uint8_t mac[6], int mtu, const char *alias, struct weft_err *err)
 {
-    struct overlay_devices dev;
-    char host_name[IF_NAMESIZE], peer_name[IF_NAMESIZE];
-    overlay_endpoint_names(endpoint_id, host_name, peer_name);
+    struct segment_devices dev;
+    char host_name[IF_NAMESIZE], ctr_name[IF_NAMESIZE];
+    segment_endpoint_names(endpoint_id, host_name, ctr_name);
     if (existing_bridge(nl, vni, &dev, err) < 0)
         return -1;
     /* A pair left by an earlier, interrupted attempt is replaced. */
@@ -150,7 +188,7 @@ int overlay_endpoint_create(struct nl *nl, uint32_t vni, const char *endpoint_id
     struct nl_veth_spec spec = {
         .host_name = host_name,
         .host_alias = alias,
-        .peer_name = peer_name,
+        .peer_name = ctr_name,
         .peer_mac = mac,
         .mtu = mtu,
         .master_ifindex = dev.bridge_ifindex,
@@ -158,26 +196,26 @@ int overlay_endpoint_create(struct nl *nl, uint32_t vni, const char *endpoint_id
     return nl_veth_create(nl, &spec, err);
 }
 
-int overlay_endpoint_delete(struct nl *nl, const char *host_name, struct weft_err *err)
+int segment_endpoint_delete(struct nl *nl, const char *host_name, struct weft_err *err)
 {
-    /* Deleting either end takes the pair; the peer may already be in a container. */
+    /* Deleting either end takes the pair; the container end may already be in a container. */
     return nl_link_delete(nl, host_name, err);
 }
 
-int overlay_spare_create(struct nl *nl, uint32_t vni, unsigned serial, int mtu,
+int segment_spare_create(struct nl *nl, uint32_t vni, unsigned serial, int mtu,
                          char host_name[IF_NAMESIZE], struct weft_err *err)
 {
-    struct overlay_devices dev;
-    char peer_name[IF_NAMESIZE];
-    snprintf(host_name, IF_NAMESIZE, OVERLAY_SPARE_PREFIX "%u", serial);
-    overlay_peer_name(host_name, peer_name);
+    struct segment_devices dev;
+    char ctr_name[IF_NAMESIZE];
+    snprintf(host_name, IF_NAMESIZE, SEGMENT_SPARE_PREFIX "%u", serial);
+    segment_ctr_name(host_name, ctr_name);
     if (existing_bridge(nl, vni, &dev, err) < 0)
         return -1;
     struct nl_veth_spec spec = {
         .host_name = host_name,
         /* Marked, so a restarted daemon finds and removes spares it did not make. */
-        .host_alias = OVERLAY_SPARE_ALIAS,
-        .peer_name = peer_name,
+        .host_alias = SEGMENT_SPARE_ALIAS,
+        .peer_name = ctr_name,
         .mtu = mtu,
         .master_ifindex = dev.bridge_ifindex,
         .down = true,
@@ -185,12 +223,12 @@ int overlay_spare_create(struct nl *nl, uint32_t vni, unsigned serial, int mtu,
     return nl_veth_create(nl, &spec, err);
 }
 
-int overlay_spare_take(struct nl *nl, const char *host_name, const uint8_t mac[6],
+int segment_spare_take(struct nl *nl, const char *host_name, const uint8_t mac[6],
                        const char *alias, struct weft_err *err)
 {
-    char peer_name[IF_NAMESIZE];
-    overlay_peer_name(host_name, peer_name);
-    if (nl_link_set_mac(nl, peer_name, mac, err) < 0)
+    char ctr_name[IF_NAMESIZE];
+    segment_ctr_name(host_name, ctr_name);
+    if (nl_link_set_mac(nl, ctr_name, mac, err) < 0)
         return -1;
     return nl_link_set_up_alias(nl, host_name, alias, err);
 }
@@ -203,24 +241,24 @@ struct spare_list {
 static void note_spare(void *ctx, const char *name, const char *alias)
 {
     struct spare_list *list = ctx;
-    if (strcmp(alias, OVERLAY_SPARE_ALIAS) == 0 && list->count < 64)
+    if (strcmp(alias, SEGMENT_SPARE_ALIAS) == 0 && list->count < 64)
         snprintf(list->names[list->count++], IF_NAMESIZE, "%s", name);
 }
 
-void overlay_spares_delete_all(struct nl *nl)
+void segment_spares_delete_all(struct nl *nl)
 {
     struct spare_list list;
     int rounds = 0;
     do { /* 64 at a time: the dump is read whole before anything is deleted */
         list.count = 0;
-        if (nl_link_aliases(nl, OVERLAY_SPARE_PREFIX, note_spare, &list, NULL) < 0)
+        if (nl_link_aliases(nl, SEGMENT_SPARE_PREFIX, note_spare, &list, NULL) < 0)
             return;
         for (size_t i = 0; i < list.count; i++)
             nl_link_delete(nl, list.names[i], NULL);
     } while (list.count == 64 && ++rounds < 64);
 }
 
-int overlay_peer_add(struct nl *nl, int vxlan_ifindex, uint32_t ip, const uint8_t mac[6],
+int segment_peer_add(struct nl *nl, int vxlan_ifindex, uint32_t ip, const uint8_t mac[6],
                      uint32_t vtep, struct weft_err *err)
 {
     if (nl_fdb_add(nl, vxlan_ifindex, mac, vtep, false, err) < 0 ||
@@ -229,7 +267,7 @@ int overlay_peer_add(struct nl *nl, int vxlan_ifindex, uint32_t ip, const uint8_
     return 0;
 }
 
-int overlay_peer_del(struct nl *nl, int vxlan_ifindex, uint32_t ip, const uint8_t mac[6],
+int segment_peer_del(struct nl *nl, int vxlan_ifindex, uint32_t ip, const uint8_t mac[6],
                      uint32_t vtep, struct weft_err *err)
 {
     if (nl_neigh_del(nl, vxlan_ifindex, ip, err) < 0 ||
@@ -239,12 +277,12 @@ int overlay_peer_del(struct nl *nl, int vxlan_ifindex, uint32_t ip, const uint8_
     return 0;
 }
 
-int overlay_flood_add(struct nl *nl, int vxlan_ifindex, uint32_t vtep, struct weft_err *err)
+int segment_flood_add(struct nl *nl, int vxlan_ifindex, uint32_t vtep, struct weft_err *err)
 {
     return nl_fdb_add(nl, vxlan_ifindex, flood_mac, vtep, true, err);
 }
 
-int overlay_flood_del(struct nl *nl, int vxlan_ifindex, uint32_t vtep, struct weft_err *err)
+int segment_flood_del(struct nl *nl, int vxlan_ifindex, uint32_t vtep, struct weft_err *err)
 {
     return nl_fdb_del(nl, vxlan_ifindex, flood_mac, vtep, err);
 }

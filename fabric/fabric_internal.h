@@ -1,0 +1,233 @@
+/*
+ * fabric_internal.h: the state behind fabric.h, shared by the files of fabric/
+ * and by nobody else (the pattern of store/etcd_internal.h).
+ *
+ * Rooms: fabric.c (state, lookups, open/close), networks.c and endpoints.c (the
+ * public API), own_records.c (this host's records in the store), publisher.c
+ * (endpoints reach the store after CreateEndpoint), peers.c (watch events to
+ * kernel entries), spares.c (spare veth pairs), overlay_claim.c (VNI claim and
+ * release), restore.c (adoption after a restart), lease.c (keeper and reaper).
+ *
+ * Threads: Docker's request threads (driver/), the watch callback (store/'s
+ * watch thread), the lease keeper, the publisher and the spare maker.
+ *
+ * THE LOCK. f->lock guards every field of struct fabric below "guarded", every
+ * local_network and local_endpoint (lists and fields), the remote table and the
+ * rejected set, and f->nl (one netlink socket, used under the lock only; the
+ * spare maker has its own, f->spare_nl). Fields above "guarded" are set once by
+ * fabric_open and read freely.
+ *
+ * ONE RULE for store I/O: no thread waits for the store while it holds the lock.
+ * Work that must reach the store marks what it works on (an endpoint IN_FLIGHT
+ * or removing, a network closing), drops the lock for the round trip, and takes
+ * it back to record the outcome; whoever finds a marked object leaves it alone
+ * or waits on its condition variable. So a Join, a watch batch or a
+ * CreateEndpoint waits only for memory and netlink work, never for etcd.
+ * CreateNetwork and DeleteNetwork write the store in order with linking and
+ * unlinking the network: f->changes (taken before the lock, never under it)
+ * serializes them, so a network looked up under the lock stays (or stays
+ * absent) while they write without it. A network is linked only once its
+ * records are written, and marked closing before they are withdrawn.
+ *
+ * The same goes for the two rare writers of this host's records: the publisher's
+ * rewrite of a lost member record (rewrite_lost_members) and the lease keeper's
+ * re-publication after a lost lease (republish_all) take f->changes (releasing
+ * the lock first, as the order wants) and write without the lock; the keeper
+ * marks the endpoints it re-publishes IN_FLIGHT, as the publisher does.
+ * The one exception is start-up (restore.c), before any other thread runs.
+ *
+ * IN-FLIGHT PROTOCOL 1, publication (publisher.c, endpoints.c, lease.c): an
+ * endpoint is PENDING until the publisher takes it (IN_FLIGHT), writes it with the
+ * lock released, and records DONE / CONFLICT / PENDING (retry); the lease keeper
+ * takes DONE ones the same way to re-publish them under a new lease. Meanwhile
+ * nobody frees it or changes its fields: a removal sets ep->removing and waits on
+ * publish_done until it is no longer IN_FLIGHT; the watch, finding its record replaced, sets
+ * ep->rewrite so the publisher writes it again. The removal then withdraws ep's
+ * records with the lock released too (ep stays linked, marked removing); a
+ * DeleteNetwork that finds it so waits on publish_done for the removal's end.
+ * IN-FLIGHT PROTOCOL 2, spare veths (spares.c): the spare maker sets
+ * net->spare_in_flight, makes a pair on its own socket with the lock released,
+ * then clears it and broadcasts spare_done. Deleting a network (drop_spares)
+ * waits for that before deleting spares, so net outlives the maker's use of it.
+ * Both waits release the lock, so the waiter first marks its object (removing,
+ * closing) and a second removal of it is refused rather than started.
+ *
+ * Condition variables run on CLOCK_MONOTONIC (wait_on).
+ */
+#ifndef WEFT_FABRIC_INTERNAL_H
+#define WEFT_FABRIC_INTERNAL_H
+
+#include <net/if.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "fabric/fabric.h"
+#include "fabric/rejected_records.h"
+#include "fabric/remote_table.h"
+#include "ipam/ipam.h"
+#include "store/etcd.h"
+#include "store/records.h"
+#include "vxlan/segment.h"
+
+/* Spare veth pairs kept ready per network: CreateEndpoint takes one, the spare
+ * maker makes the next in the background (see segment.h for why). */
+#define SPARES_PER_NETWORK 2
+/* A spare is made again this long after the last CreateEndpoint (settle_left). */
+#define SPARE_SETTLE_MS 10
+
+/* Where an endpoint's records stand in the store (protocol 1 above). */
+enum publication {
+    PUBLICATION_PENDING,   /* to be written */
+    PUBLICATION_IN_FLIGHT, /* being written, outside the lock: not to be removed meanwhile */
+    PUBLICATION_DONE,
+    PUBLICATION_CONFLICT, /* IPAM gives its address to another host: logged, not retried */
+};
+
+struct local_endpoint {
+    struct local_endpoint *next;
+    char id[FABRIC_ID_MAX];
+    uint32_t ip; /* host order */
+    int prefix_len;
+    uint8_t mac[6];
+    char ifname[IF_NAMESIZE]; /* host end of its veth (a spare's name, or wh<id>) */
+    enum publication publication;
+    bool removing; /* a removal waits (lock released) for its write in flight */
+    bool rewrite;  /* its peer record was replaced while being written: write it again */
+};
+
+struct local_network {
+    struct local_network *next;
+    char id[FABRIC_ID_MAX];
+    char subnet[ADDR_STR_MAX];
+    struct ipv4_subnet cidr;
+    uint32_t vni;
+    int mtu;
+    struct segment_devices devices;
+    struct local_endpoint *endpoints;
+    char spares[SPARES_PER_NETWORK][IF_NAMESIZE]; /* host ends of ready spare pairs */
+    int spare_count;
+    bool spare_in_flight; /* the spare maker is making one, outside the lock */
+    bool closing;         /* being deleted: no new endpoints or spares for it */
+    bool member_lost;     /* its member record was deleted or replaced: the publisher rewrites it */
+};
+
+struct fabric {
+    pthread_mutex_t lock;
+    pthread_mutex_t changes; /* adding, freeing or closing networks, and writing their member
+                                records: one at a time. Taken before lock, never under it */
+    /* Set by fabric_open, then read-only. */
+    struct etcd *etcd;
+    char host[ADDR_STR_MAX];
+    uint32_t host_ip; /* network order */
+    int underlay_mtu;
+    int lease_ttl;
+    struct ipam_reaper *reaper; /* the lease keeper's only */
+    int reaper_interval;        /* seconds between reaping passes */
+    struct etcd_watch *watch;
+    pthread_t keeper, publisher, spare_maker;
+    bool keeper_running, publisher_running, spare_maker_running;
+    struct nl *spare_nl; /* the spare maker's own socket: it works outside the lock */
+    /* Guarded by lock. */
+    struct nl *nl;
+    int64_t lease;
+    struct local_network *networks;
+    struct remote_table remotes;
+    struct rejected_records rejected; /* refused fabric/ records, each logged once */
+    unsigned long records_rejected;   /* fabric/ records refused, each counted once */
+    unsigned long records_reclaimed;  /* this host's records found changed, and rewritten */
+    bool stopping;
+    pthread_cond_t wake;         /* the lease keeper: stopping */
+    pthread_cond_t publish_work; /* an endpoint became pending, or stopping */
+    pthread_cond_t publish_done; /* a write or a removal finished: IN_FLIGHT or removing changed */
+    unsigned spare_serial;       /* names spares ws<serial> */
+    pthread_cond_t spare_work;   /* a network may want a spare, or stopping */
+    pthread_cond_t spare_done;   /* spare_in_flight changed */
+    long last_create_ms;         /* monotonic time of the last CreateEndpoint */
+};
+
+/* fabric.c: lookups and waits, all under the lock. */
+struct local_network *network_by_id(struct fabric *f, const char *id);
+struct local_network *network_by_subnet(struct fabric *f, const char *subnet);
+struct local_endpoint *endpoint_by_id(struct local_network *n, const char *id);
+/* The endpoint of this host holding ip (network order) on subnet, or NULL. */
+struct local_endpoint *endpoint_by_ip(struct fabric *f, const char *subnet, uint32_t ip);
+int find_endpoint(struct fabric *f, const char *network_id, const char *endpoint_id,
+                  struct local_network **net_out, struct local_endpoint **ep_out,
+                  struct weft_err *err);
+/* Waits on cond for at most ms (0: until signalled). */
+void wait_on(struct fabric *f, pthread_cond_t *cond, long ms);
+/* How long work that a CreateEndpoint caused still waits after it, or 0. */
+long settle_left(const struct fabric *f, long settle_ms);
+int effective_mtu(const struct fabric *f, int requested);
+/* Frees net and its endpoints (not their kernel objects). */
+void network_free(struct local_network *net);
+
+/* own_records.c: this host's records in the store. No lock needed: they read
+ * only fields that do not change while the caller holds the object (see above). */
+int publish_member(struct fabric *f, int64_t lease, const struct local_network *net,
+                   struct weft_err *err);
+int publish_alive(struct fabric *f, int64_t lease, struct weft_err *err);
+void assert_address(struct fabric *f, const struct local_network *net,
+                    const struct local_endpoint *ep);
+int publish_peer(struct fabric *f, int64_t lease, const struct local_network *net,
+                 const struct local_endpoint *ep, struct weft_err *err);
+int withdraw_peer(struct fabric *f, const struct local_network *net,
+                  const struct local_endpoint *ep, struct weft_err *err);
+int withdraw_member(struct fabric *f, const struct local_network *net, struct weft_err *err);
+int save_host_network(struct fabric *f, const struct local_network *net, struct weft_err *err);
+int delete_host_key(struct fabric *f, void (*key_fn)(char *, const char *, const char *),
+                    const char *id, struct weft_err *err);
+/* The host's own record of an endpoint, as JSON text (malloc'd, NULL if out of memory). */
+char *host_endpoint_text(const struct local_network *net, const struct local_endpoint *ep);
+/* Adds an endpoint's host record and published peer to txn, the peer only if its
+ * address is not published yet. -1 when out of memory. */
+int txn_add_endpoint(struct etcd_txn *txn, const struct fabric *f, int64_t lease,
+                     const struct local_network *net, const struct local_endpoint *ep);
+int save_and_publish_endpoint(struct fabric *f, int64_t lease, const struct local_network *net,
+                              const struct local_endpoint *ep, struct weft_err *err);
+/* Deletes an endpoint's host record, and its peer record if owns_peer, in one
+ * transaction. */
+int withdraw_endpoint(struct fabric *f, const struct local_network *net,
+                      const struct local_endpoint *ep, bool owns_peer, struct weft_err *err);
+
+/* overlay_claim.c: the cluster's overlay record and VNI. Without the lock. */
+int claim_overlay(struct fabric *f, const struct fabric_network_spec *spec,
+                  struct overlay_record *out, bool *created, struct weft_err *err);
+void release_overlay_if_unused(struct fabric *f, const char *subnet, uint32_t vni);
+int publish_member_joining(struct fabric *f, int64_t lease, const struct local_network *net,
+                           const struct overlay_record *overlay, struct weft_err *err);
+
+/* peers.c: remote entries into and out of the kernel, under the lock. */
+void remote_program(struct fabric *f, struct remote_entry *r);
+void remote_unprogram(struct fabric *f, struct remote_entry *r);
+/* A local network appeared: program what the cluster already has for it. */
+void program_subnet(struct fabric *f, const char *subnet);
+/* The segment of a subnet is gone, and its entries with it. */
+void forget_programmed(struct fabric *f, const char *subnet);
+/* The store watch's callback (takes the lock). */
+void watch_callback(void *ctx, const struct etcd_event *events, size_t count);
+
+/* spares.c */
+void *spare_maker_main(void *arg);
+/* Deletes a network's spares, after waiting for one in the making. Under the lock. */
+void drop_spares(struct fabric *f, struct local_network *net);
+/* The endpoint's veth pair: a spare if one is ready, else one made now. Sets
+ * ep->ifname; the host end's alias is the endpoint's record. Under the lock. */
+int make_endpoint_veth(struct fabric *f, struct local_network *net, struct local_endpoint *ep,
+                       struct weft_err *err);
+
+/* endpoints.c: withdraws and deletes ep (waits for its write in flight, and
+ * releases the lock for the store's round trip). Under the lock. */
+int endpoint_remove_locked(struct fabric *f, struct local_network *net, struct local_endpoint *ep,
+                           struct weft_err *err);
+
+/* publisher.c and lease.c: thread bodies, started by fabric_open. */
+void *publisher_main(void *arg);
+void *lease_keeper(void *arg);
+
+/* restore.c: adopts this host's networks and endpoints after a restart (from its
+ * hosts/<host>/ records and its veths' aliases). Before any thread starts. */
+int restore_host(struct fabric *f, struct weft_err *err);
+
+#endif

@@ -1,0 +1,198 @@
+/*
+ * networks.c: CreateNetwork and DeleteNetwork: a local network joins its
+ * overlay (claimed or found), gets its segment, its host record and its member
+ * record, in that order, and leaves them in the reverse order.
+ */
+#include "fabric/fabric_internal.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "common/log.h"
+#include "store/keys.h"
+
+static void network_unlink(struct fabric *f, struct local_network *net)
+{
+    for (struct local_network **p = &f->networks; *p; p = &(*p)->next) {
+        if (*p == net) {
+            *p = net->next;
+            return;
+        }
+    }
+}
+
+/* The network spec asks for, made and linked into f->networks, with its segment,
+ * host record and member record. Under f->changes only: the store is written
+ * without f->lock, which is taken for the lookups, the segment (f->nl) and the link. */
+static int network_create(struct fabric *f, const struct fabric_network_spec *spec,
+                          const struct ipv4_subnet *cidr, struct weft_err *err)
+{
+    pthread_mutex_lock(&f->lock);
+    struct local_network *same_id = network_by_id(f, spec->network_id);
+    struct local_network *same = network_by_subnet(f, spec->subnet);
+    char same_id_text[FABRIC_ID_MAX];
+    snprintf(same_id_text, sizeof(same_id_text), "%s", same ? same->id : "");
+    pthread_mutex_unlock(&f->lock);
+    /* Stays true until we return: only CreateNetwork and DeleteNetwork, which
+     * f->changes serializes, add or free networks. */
+    if (same_id)
+        return weft_errf(err, "network %.12s already exists", spec->network_id);
+    if (same)
+        return weft_errf(err,
+                         "this host already has weft network %.12s on %s; one network per "
+                         "subnet",
+                         same_id_text, spec->subnet);
+    bool overlay_created = false;
+    struct overlay_record overlay;
+    if (claim_overlay(f, spec, &overlay, &overlay_created, err) < 0)
+        return -1;
+    struct local_network *net = calloc(1, sizeof(*net));
+    if (!net) {
+        weft_errf(err, "out of memory");
+        goto undo_overlay;
+    }
+    snprintf(net->id, sizeof(net->id), "%s", spec->network_id);
+    snprintf(net->subnet, sizeof(net->subnet), "%s", spec->subnet);
+    net->cidr = *cidr;
+    net->vni = overlay.vni;
+    net->mtu = effective_mtu(f, spec->mtu ? spec->mtu : overlay.mtu);
+    pthread_mutex_lock(&f->lock);
+    int rc = segment_ensure(f->nl, net->vni, f->host_ip, net->mtu, &net->devices, err);
+    pthread_mutex_unlock(&f->lock);
+    if (rc < 0)
+        goto undo_alloc;
+    if (save_host_network(f, net, err) < 0)
+        goto undo_segment;
+    pthread_mutex_lock(&f->lock);
+    int64_t lease = f->lease; /* a lease lost meanwhile fails the write, which is undone */
+    pthread_mutex_unlock(&f->lock);
+    if (publish_member_joining(f, lease, net, &overlay, err) < 0)
+        goto undo_host_record;
+    pthread_mutex_lock(&f->lock);
+    net->next = f->networks;
+    f->networks = net;
+    pthread_cond_signal(&f->spare_work);
+    program_subnet(f, net->subnet);
+    log_info("network created", "network=%.12s subnet=%s vni=%" PRIu32 " mtu=%d", net->id,
+             net->subnet, net->vni, net->mtu);
+    pthread_mutex_unlock(&f->lock);
+    return 0;
+
+undo_host_record:
+    delete_host_key(f, key_host_network, net->id, NULL);
+undo_segment:
+    pthread_mutex_lock(&f->lock);
+    segment_remove(f->nl, net->vni, NULL);
+    pthread_mutex_unlock(&f->lock);
+undo_alloc:
+    free(net);
+undo_overlay:
+    if (overlay_created)
+        release_overlay_if_unused(f, spec->subnet, overlay.vni);
+    return -1;
+}
+
+int fabric_network_create(struct fabric *f, const struct fabric_network_spec *spec,
+                          struct weft_err *err)
+{
+    struct ipv4_subnet cidr;
+    if (ipv4_subnet_parse(spec->subnet, &cidr, err) < 0)
+        return -1;
+    if (spec->vni > FABRIC_VNI_MAX)
+        return weft_errf(err, "vni %" PRIu32 " is out of range (1..%u)", spec->vni, FABRIC_VNI_MAX);
+    pthread_mutex_lock(&f->changes);
+    int rc = network_create(f, spec, &cidr, err);
+    pthread_mutex_unlock(&f->changes);
+    return rc;
+}
+
+/* An undo step of a failed delete that failed too: the network stays, without
+ * that record in the store, which the log says (the caller's error is the first
+ * failure's). */
+static void undo_logged(int rc, const char *what, const struct local_network *net,
+                        const struct weft_err *err)
+{
+    if (rc < 0)
+        log_error("undoing a failed network delete failed",
+                  "step=\"%s\" network=%.12s error=\"%s\"", what, net->id, err->msg);
+}
+
+/* Marks net closing and takes its endpoints and spares down. Under f->lock; on
+ * failure net is open again. */
+static int network_close(struct fabric *f, struct local_network *net, struct weft_err *err)
+{
+    /* Waits below release the lock: a new endpoint or spare must not start on
+     * this network meanwhile. */
+    /* Deletes run one at a time under f->changes, so net is not closing yet. */
+    net->closing = true;
+    /* Docker removes endpoints first; any left over are taken down with the network. */
+    while (net->endpoints) {
+        if (net->endpoints->removing) { /* a DeleteEndpoint's, lock released: let it end */
+            pthread_cond_wait(&f->publish_done, &f->lock);
+            continue;
+        }
+        if (endpoint_remove_locked(f, net, net->endpoints, err) < 0) {
+            net->closing = false;
+            pthread_cond_signal(&f->spare_work);
+            return -1;
+        }
+    }
+    drop_spares(f, net);
+    return 0;
+}
+
+/* Under f->changes only, as network_create. */
+static int network_delete(struct fabric *f, const char *network_id, struct weft_err *err)
+{
+    pthread_mutex_lock(&f->lock);
+    struct local_network *net = network_by_id(f, network_id);
+    int rc = net ? network_close(f, net, err)
+                 : weft_errf(err, "network %.12s is not a weft network on this host", network_id);
+    pthread_mutex_unlock(&f->lock);
+    if (rc < 0)
+        return -1;
+    /* net is closing: nobody rewrites its member record or re-publishes it meanwhile. */
+    struct weft_err undo_err;
+    if (withdraw_member(f, net, err) < 0)
+        goto reopen;
+    if (delete_host_key(f, key_host_network, net->id, err) < 0)
+        goto undo_member;
+    pthread_mutex_lock(&f->lock);
+    rc = segment_remove(f->nl, net->vni, err);
+    if (rc == 0) {
+        network_unlink(f, net);
+        forget_programmed(f, net->subnet);
+    }
+    pthread_mutex_unlock(&f->lock);
+    if (rc < 0)
+        goto undo_host_record;
+    release_overlay_if_unused(f, net->subnet, net->vni);
+    log_info("network deleted", "network=%.12s subnet=%s", net->id, net->subnet);
+    network_free(net);
+    return 0;
+
+undo_host_record:
+    undo_logged(save_host_network(f, net, &undo_err), "restoring the network record", net,
+                &undo_err);
+undo_member:
+    pthread_mutex_lock(&f->lock);
+    int64_t lease = f->lease;
+    pthread_mutex_unlock(&f->lock);
+    undo_logged(publish_member(f, lease, net, &undo_err), "re-publishing the member record", net,
+                &undo_err);
+reopen: /* the network stays: it may have spares again */
+    pthread_mutex_lock(&f->lock);
+    net->closing = false;
+    pthread_cond_signal(&f->spare_work);
+    pthread_mutex_unlock(&f->lock);
+    return -1;
+}
+
+int fabric_network_delete(struct fabric *f, const char *network_id, struct weft_err *err)
+{
+    pthread_mutex_lock(&f->changes);
+    int rc = network_delete(f, network_id, err);
+    pthread_mutex_unlock(&f->changes);
+    return rc;
+}

@@ -1,0 +1,196 @@
+/*
+ * overlay_claim.c: the cluster's overlay records (overlays/<sk>, vnis/<vni>):
+ * the first host claims a VNI by compare-and-swap, later hosts join the record
+ * they read, and the last one out releases it (see docs/design.md).
+ */
+#include "fabric/fabric_internal.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "fabric/record_check.h"
+#include "store/keys.h"
+
+/* FNV-1a of the subnet: different overlays start their VNI search at
+ * different places, so hosts creating different networks rarely collide. */
+static uint32_t vni_hint(const char *subnet)
+{
+    uint32_t h = 2166136261u;
+    for (const char *p = subnet; *p; p++)
+        h = (h ^ (uint8_t)*p) * 16777619u;
+    return 1 + h % 4096;
+}
+
+static int pick_free_vni(struct fabric *f, const char *subnet, uint32_t *vni, struct weft_err *err)
+{
+    char prefix[WEFT_KEY_MAX];
+    key_vni_prefix(prefix);
+    struct etcd_kvs used;
+    if (etcd_get_prefix(f->etcd, prefix, &used, err) < 0)
+        return -1;
+    uint32_t candidate = vni_hint(subnet);
+    for (uint32_t tries = 0; tries < FABRIC_VNI_MAX; tries++) {
+        char key[WEFT_KEY_MAX];
+        key_vni(key, candidate);
+        bool taken = false;
+        for (size_t i = 0; i < used.count && !taken; i++)
+            taken = strcmp(used.items[i].key, key) == 0;
+        if (!taken) {
+            etcd_kvs_free(&used);
+            *vni = candidate;
+            return 0;
+        }
+        candidate = candidate % FABRIC_VNI_MAX + 1;
+    }
+    etcd_kvs_free(&used);
+    return weft_errf(err, "no free VNI left");
+}
+
+/* Finds the overlay of spec->subnet, or creates it with a VNI claimed by
+ * compare-and-swap. *created tells whether this call made it. */
+int claim_overlay(struct fabric *f, const struct fabric_network_spec *spec,
+                  struct overlay_record *out, bool *created, struct weft_err *err)
+{
+    char overlay_key[WEFT_KEY_MAX];
+    key_overlay(overlay_key, spec->subnet);
+    *created = false;
+    for (int attempt = 0; attempt < 32; attempt++) {
+        struct etcd_kv kv = {0};
+        bool found = false;
+        if (etcd_get(f->etcd, overlay_key, &kv, &found, err) < 0)
+            return -1;
+        if (found) {
+            int rc = record_check_overlay(spec->subnet, kv.value, out, err);
+            etcd_kv_clear(&kv);
+            if (rc < 0)
+                return weft_err_wrap(err, "overlay %s in the store is damaged", spec->subnet);
+            if (spec->vni && spec->vni != out->vni)
+                return weft_errf(err,
+                                 "overlay %s already uses VNI %" PRIu32
+                                 " on other hosts; -o vni=%" PRIu32
+                                 " conflicts (use -o vni=%" PRIu32 " or leave it out)",
+                                 spec->subnet, out->vni, spec->vni, out->vni);
+            if (spec->mtu && out->mtu && spec->mtu != out->mtu)
+                return weft_errf(err,
+                                 "overlay %s already uses MTU %d on other hosts; -o mtu=%d "
+                                 "conflicts (use -o mtu=%d or leave it out)",
+                                 spec->subnet, out->mtu, spec->mtu, out->mtu);
+            return 0;
+        }
+        uint32_t vni = spec->vni;
+        if (!vni && pick_free_vni(f, spec->subnet, &vni, err) < 0)
+            return -1;
+        struct overlay_record rec = {.vni = vni, .mtu = spec->mtu};
+        snprintf(rec.subnet, sizeof(rec.subnet), "%s", spec->subnet);
+        char vni_key[WEFT_KEY_MAX];
+        key_vni(vni_key, vni);
+        char *text = overlay_record_encode(&rec);
+        struct etcd_txn *txn = etcd_txn_new();
+        if (!text || !txn) {
+            free(text);
+            etcd_txn_free(txn);
+            return weft_errf(err, "out of memory");
+        }
+        etcd_txn_cmp_absent(txn, overlay_key);
+        etcd_txn_cmp_absent(txn, vni_key);
+        etcd_txn_put(txn, overlay_key, text, 0);
+        etcd_txn_put(txn, vni_key, spec->subnet, 0);
+        bool succeeded = false;
+        int rc = etcd_txn_commit(f->etcd, txn, &succeeded, err);
+        etcd_txn_free(txn);
+        free(text);
+        if (rc < 0)
+            return -1;
+        if (succeeded) {
+            *out = rec;
+            *created = true;
+            log_info("overlay created", "subnet=%s vni=%" PRIu32, spec->subnet, vni);
+            return 0;
+        }
+        if (spec->vni) { /* lost the race for the overlay, or the VNI is someone else's */
+            struct etcd_kv owner = {0};
+            if (etcd_get(f->etcd, vni_key, &owner, &found, err) < 0)
+                return -1;
+            bool other = found && strcmp(owner.value, spec->subnet) != 0;
+            char owner_subnet[ADDR_STR_MAX];
+            snprintf(owner_subnet, sizeof(owner_subnet), "%s", found ? owner.value : "");
+            etcd_kv_clear(&owner);
+            if (other)
+                return weft_errf(err, "VNI %" PRIu32 " is already used by overlay %s", spec->vni,
+                                 owner_subnet);
+        }
+    }
+    return weft_errf(err, "could not claim a VNI for %s: too much contention, try again",
+                     spec->subnet);
+}
+
+/* Drops the overlay record, its VNI and its gateway once no host has the
+ * overlay and no endpoint address is left, so the subnet can be reused with
+ * other options. The deletes commit only if no member key exists, and a joining
+ * host publishes its member only if the overlay record is unchanged (see
+ * publish_member_joining), so a host joining at the same moment either keeps the
+ * overlay alive or sees it gone and starts afresh. Best effort otherwise: a
+ * failure leaves a harmless record behind. */
+void release_overlay_if_unused(struct fabric *f, const char *subnet, uint32_t vni)
+{
+    struct weft_err err;
+    int addresses = 0;
+    if (ipam_count_addresses(f->etcd, subnet, &addresses, &err) < 0 || addresses > 0)
+        return;
+    char members[WEFT_KEY_MAX], overlay[WEFT_KEY_MAX], vni_key[WEFT_KEY_MAX], addrs[WEFT_KEY_MAX];
+    key_member_prefix(members, subnet);
+    key_overlay(overlay, subnet);
+    key_vni(vni_key, vni);
+    key_addr_prefix(addrs, subnet);
+    struct etcd_txn *txn = etcd_txn_new();
+    if (!txn)
+        return;
+    etcd_txn_cmp_prefix_absent(txn, members);
+    etcd_txn_cmp_value(txn, vni_key, subnet);
+    etcd_txn_delete(txn, overlay);
+    etcd_txn_delete(txn, vni_key);
+    /* The gateway reservation goes with the overlay (endpoint addresses were none), in
+     * the same transaction: a retry of it, after a timeout that hid its success, finds
+     * the VNI gone and does nothing, and a separate delete after it would never run. */
+    etcd_txn_delete_prefix(txn, addrs);
+    bool succeeded = false;
+    int rc = etcd_txn_commit(f->etcd, txn, &succeeded, &err);
+    etcd_txn_free(txn);
+    if (rc < 0 || !succeeded)
+        return;
+    log_info("overlay released", "subnet=%s vni=%" PRIu32, subnet, vni);
+}
+
+/* Publishes this host as a member of overlay, only if the overlay record is still
+ * the one this host read (or wrote): never a member of an overlay just released. */
+int publish_member_joining(struct fabric *f, int64_t lease, const struct local_network *net,
+                           const struct overlay_record *overlay, struct weft_err *err)
+{
+    char overlay_key[WEFT_KEY_MAX], member_key[WEFT_KEY_MAX];
+    key_overlay(overlay_key, net->subnet);
+    key_member(member_key, net->subnet, f->host);
+    struct member_record rec = {0};
+    snprintf(rec.vtep, sizeof(rec.vtep), "%s", f->host);
+    char *overlay_text = overlay_record_encode(overlay);
+    char *member_text = member_record_encode(&rec);
+    struct etcd_txn *txn = etcd_txn_new();
+    int rc = -1;
+    bool succeeded = false;
+    if (!overlay_text || !member_text || !txn) {
+        weft_errf(err, "out of memory");
+        goto out;
+    }
+    etcd_txn_cmp_value(txn, overlay_key, overlay_text);
+    etcd_txn_put(txn, member_key, member_text, lease);
+    rc = etcd_txn_commit(f->etcd, txn, &succeeded, err);
+    if (rc == 0 && !succeeded)
+        rc = weft_errf(err, "overlay %s changed while this host joined it; try again", net->subnet);
+out:
+    etcd_txn_free(txn);
+    free(overlay_text);
+    free(member_text);
+    return rc;
+}

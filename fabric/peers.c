@@ -1,0 +1,323 @@
+/*
+ * peers.c: watch events to kernel entries. Each PUT or DELETE under fabric/ is
+ * checked (record_check), applied to the remote table (remote_table.c), and
+ * programmed into the segment of the local network on the same overlay; the end
+ * of a listing drops what it did not mention and sweeps the kernel (stale_sweep.c).
+ * This host's own records are guarded: one changed by someone else is written back.
+ */
+#include "fabric/fabric_internal.h"
+
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "fabric/record_check.h"
+#include "fabric/stale_sweep.h"
+
+static void remote_remove(struct fabric *f, struct remote_entry *victim);
+
+void remote_unprogram(struct fabric *f, struct remote_entry *r)
+{
+    struct local_network *net = network_by_subnet(f, r->subnet);
+    if (!r->programmed || !net)
+        return;
+    struct weft_err err;
+    int ifindex = net->devices.vxlan_ifindex;
+    int rc = r->is_peer ? segment_peer_del(f->nl, ifindex, r->addr, r->mac, r->vtep, &err)
+                        : segment_flood_del(f->nl, ifindex, r->vtep, &err);
+    if (rc < 0)
+        log_warn("removing remote entry failed", "error=\"%s\"", err.msg);
+    r->programmed = false;
+}
+
+/* Whether the remote table knows vtep as a member of subnet. */
+static bool is_member(struct fabric *f, const char *subnet, uint32_t vtep)
+{
+    return remote_table_find(&f->remotes, subnet, false, vtep) != NULL;
+}
+
+void remote_program(struct fabric *f, struct remote_entry *r)
+{
+    if (r->vtep == f->host_ip)
+        return; /* our own endpoints sit on the local bridge */
+    struct local_network *net = network_by_subnet(f, r->subnet);
+    if (!net || r->programmed)
+        return;
+    /* A peer goes to the kernel once its host is a member (its member record may come
+     * later: member_peers_follow programs it then), and never over a local address. */
+    if (r->is_peer && (!is_member(f, r->subnet, r->vtep) || endpoint_by_ip(f, r->subnet, r->addr)))
+        return;
+    struct weft_err err;
+    int ifindex = net->devices.vxlan_ifindex;
+    int rc = r->is_peer ? segment_peer_add(f->nl, ifindex, r->addr, r->mac, r->vtep, &err)
+                        : segment_flood_add(f->nl, ifindex, r->vtep, &err);
+    if (rc < 0) {
+        log_error("programming remote entry failed", "subnet=%s error=\"%s\"", r->subnet, err.msg);
+        return;
+    }
+    r->programmed = true;
+}
+
+/* A local network appeared: program what the cluster already has for it,
+ * in one netlink batch. */
+void program_subnet(struct fabric *f, const char *subnet)
+{
+    /* This host's own member record, seen by the watch before CreateNetwork linked
+     * the network (it writes the record without the lock), is no remote entry. */
+    struct remote_entry *own = remote_table_find(&f->remotes, subnet, false, f->host_ip);
+    if (own)
+        remote_remove(f, own);
+    struct weft_err err;
+    bool batched = segment_batch_begin(f->nl) == 0;
+    for (struct remote_entry *r = f->remotes.head; r; r = r->next)
+        if (strcmp(r->subnet, subnet) == 0)
+            remote_program(f, r);
+    if (batched && segment_batch_end(f->nl, &err) < 0)
+        log_error("programming remote entries failed", "subnet=%s error=\"%s\"", subnet, err.msg);
+}
+
+/* The devices of a subnet are gone, and their entries with them. */
+void forget_programmed(struct fabric *f, const char *subnet)
+{
+    for (struct remote_entry *r = f->remotes.head; r; r = r->next)
+        if (strcmp(r->subnet, subnet) == 0)
+            r->programmed = false;
+}
+
+/* A member's peers follow it into and out of the kernel. */
+static void member_peers_follow(struct fabric *f, const struct remote_entry *member, bool present)
+{
+    for (struct remote_entry *r = f->remotes.head; r; r = r->next) {
+        if (!r->is_peer || r->vtep != member->vtep || strcmp(r->subnet, member->subnet) != 0)
+            continue;
+        if (present)
+            remote_program(f, r);
+        else
+            remote_unprogram(f, r);
+    }
+}
+
+static void remote_remove(struct fabric *f, struct remote_entry *victim)
+{
+    remote_unprogram(f, victim);
+    bool member = !victim->is_peer;
+    struct remote_entry gone = *victim;
+    remote_table_remove(&f->remotes, victim);
+    if (member)
+        member_peers_follow(f, &gone, false);
+}
+
+/* A record refused: logged and counted once per key and revision (a listing
+ * repeats it), never programmed. */
+static void refuse_record(struct fabric *f, const struct etcd_event *ev, const char *why)
+{
+    if (!rejected_records_note(&f->rejected, ev->key, ev->revision))
+        return;
+    f->records_rejected++;
+    char key[160], reason[WEFT_ERR_MAX];
+    record_check_printable(ev->key, key, sizeof(key));
+    record_check_printable(why, reason, sizeof(reason));
+    log_warn("ignoring fabric record", "key=\"%s\" revision=%" PRId64 " error=\"%s\" rejected=%lu",
+             key, ev->revision, reason, f->records_rejected);
+}
+
+/* Whether a PUT of a record this host owns says exactly what this host wrote. */
+static bool is_own_record(struct fabric *f, const struct fabric_record *key_part,
+                          const struct local_endpoint *ep, const char *value)
+{
+    struct fabric_record rec = *key_part;
+    if (!value || record_check_body(value, &rec, NULL) < 0 || rec.vtep != f->host_ip)
+        return false;
+    return !ep || memcmp(rec.mac, ep->mac, 6) == 0;
+}
+
+/* This host is the authority for its own records: the member record of each of its
+ * overlays and the peer record of each address it holds. One changed or deleted by
+ * someone else is logged and written back (by the publisher: outside the watch),
+ * unless IPAM gives the address to another host (the endpoint is in conflict).
+ * Returns true when the event needs nothing more. Otherwise the caller goes on: a
+ * DELETE drops the table's entry; another host's valid record is kept in the table,
+ * never programmed while the address is held here (remote_program), and programmed
+ * once it is not (endpoint_remove_locked), should it still stand then. */
+static bool guard_own_record(struct fabric *f, const struct etcd_event *ev,
+                             const struct fabric_record *key_part, bool *rewriting)
+{
+    *rewriting = false;
+    struct local_network *net = NULL;
+    struct local_endpoint *ep = NULL;
+    if (key_part->is_peer)
+        ep = endpoint_by_ip(f, key_part->subnet, key_part->addr);
+    else if (key_part->addr == f->host_ip)
+        net = network_by_subnet(f, key_part->subnet);
+    if (!ep && !net)
+        return false;
+    const char *value = ev->type == ETCD_EVENT_PUT ? ev->value : NULL;
+    if (is_own_record(f, key_part, ep, value)) {
+        rejected_records_forget(&f->rejected, ev->key);
+        struct remote_entry *other =
+            remote_table_find(&f->remotes, key_part->subnet, key_part->is_peer, key_part->addr);
+        if (other) /* another host's claim, now overwritten */
+            remote_remove(f, other);
+        return true;
+    }
+    bool rewrite = net ? !net->closing : !ep->removing && ep->publication != PUBLICATION_CONFLICT;
+    if (rewrite && rejected_records_note(&f->rejected, ev->key, ev->revision)) {
+        f->records_reclaimed++;
+        char key[160];
+        record_check_printable(ev->key, key, sizeof(key));
+        log_warn(value ? "record of this host replaced in the store; writing it back"
+                       : "record of this host deleted from the store; writing it back",
+                 "key=\"%s\" revision=%" PRId64 " reclaimed=%lu", key, ev->revision,
+                 f->records_reclaimed);
+    }
+    if (rewrite && net) {
+        net->member_lost = true;
+    } else if (rewrite && ep->publication == PUBLICATION_DONE) {
+        ep->publication = PUBLICATION_PENDING;
+    } else if (rewrite && ep->publication == PUBLICATION_IN_FLIGHT) {
+        ep->rewrite = true;
+    }
+    if (rewrite)
+        pthread_cond_signal(&f->publish_work);
+    *rewriting = rewrite; /* noted in the rejected set: logged once */
+    return net != NULL;   /* members of this host's VTEP are never programmed anyway */
+}
+
+/* Applies one PUT or DELETE of fabric/ to the table; programs the kernel unless
+ * a listing is being read (then sync_end does it, after dropping stale entries).
+ * Nothing enters the table before its key and body pass record_check. */
+static void on_fabric_event(struct fabric *f, const struct etcd_event *ev, bool listing)
+{
+    struct fabric_record rec;
+    struct weft_err err;
+    if (record_check_key(ev->key, &rec, &err) < 0) {
+        if (ev->type == ETCD_EVENT_PUT)
+            refuse_record(f, ev, err.msg);
+        else
+            rejected_records_forget(&f->rejected, ev->key);
+        return;
+    }
+    bool rewriting;
+    if (guard_own_record(f, ev, &rec, &rewriting))
+        return;
+    struct remote_entry *r = remote_table_find(&f->remotes, rec.subnet, rec.is_peer, rec.addr);
+    if (ev->type == ETCD_EVENT_DELETE) {
+        rejected_records_forget(&f->rejected, ev->key);
+        if (r)
+            remote_remove(f, r);
+        return;
+    }
+    /* A refused record changes nothing: an entry from the last good record of its
+     * key is kept (also across a listing) until a good one or a DELETE replaces it. */
+    if (record_check_body(ev->value, &rec, &err) < 0) {
+        refuse_record(f, ev, err.msg);
+        if (r)
+            r->stale = false;
+        return;
+    }
+    if (!rewriting)
+        rejected_records_forget(&f->rejected, ev->key);
+    /* Said to be on this host, and not its own record (see guard_own_record): an old
+     * record of an endpoint just removed (its DELETE follows), or forged. Either way
+     * nothing to program, and no reason to drop what the address's holder published. */
+    if (rec.is_peer && rec.vtep == f->host_ip) {
+        if (r)
+            r->stale = false;
+        return;
+    }
+    if (r && (r->vtep != rec.vtep || memcmp(r->mac, rec.mac, 6) != 0))
+        remote_unprogram(f, r); /* moved: drop the old entry before writing the new */
+    bool new_member = !r && !rec.is_peer;
+    if (!r && !(r = remote_table_add(&f->remotes, rec.subnet, rec.is_peer, rec.addr))) {
+        log_error("out of memory for a remote entry", "subnet=%s", rec.subnet);
+        return;
+    }
+    r->vtep = rec.vtep;
+    memcpy(r->mac, rec.mac, 6);
+    r->stale = false;
+    if (listing)
+        return;
+    remote_program(f, r);
+    if (new_member) /* its peers may have come first */
+        member_peers_follow(f, r, true);
+}
+
+/* The end of a listing: what it did not mention is gone. Stale entries are
+ * removed before anything is added, so a MAC or address that moved is not
+ * deleted again after its new entry was written. */
+static void sync_end(struct fabric *f, int64_t revision)
+{
+    struct remote_entry *r = f->remotes.head;
+    while (r) {
+        struct remote_entry *next = r->next;
+        if (r->stale)
+            remote_remove(f, r);
+        r = next;
+    }
+    for (r = f->remotes.head; r; r = r->next)
+        remote_program(f, r);
+    log_info("fabric in sync", "revision=%" PRId64, revision);
+}
+
+/* After a listing, the kernel holds exactly what the table holds as programmed:
+ * entries an earlier run of the daemon programmed for peers that left while it
+ * was down are named by no event, so they are found in the kernel and removed. */
+static void sweep_stale_entries(struct fabric *f)
+{
+    for (struct local_network *net = f->networks; net; net = net->next) {
+        struct weft_err err;
+        size_t removed;
+        if (fabric_sweep_segment(f->nl, net->devices.vxlan_ifindex, &f->remotes, net->subnet,
+                                 &removed, &err) < 0)
+            log_warn("sweeping stale remote entries failed", "subnet=%s error=\"%s\"", net->subnet,
+                     err.msg);
+        else if (removed > 0)
+            log_info("removed stale remote entries", "subnet=%s count=%zu", net->subnet, removed);
+    }
+}
+
+/* One batch of the watch: a whole listing, or a burst of changes. It is applied
+ * under one hold of the lock and sent to the kernel as one netlink batch, so a
+ * burst of N peers costs one round trip rather than N. No batch stays open
+ * after the callback: a request thread takes the lock next and needs netlink
+ * answered at once. */
+void watch_callback(void *ctx, const struct etcd_event *events, size_t count)
+{
+    struct fabric *f = ctx;
+    struct weft_err err;
+    pthread_mutex_lock(&f->lock);
+    bool batched = segment_batch_begin(f->nl) == 0;
+    bool listing = false;
+    for (size_t i = 0; i < count; i++) {
+        const struct etcd_event *ev = &events[i];
+        switch (ev->type) {
+        case ETCD_EVENT_SYNC_BEGIN:
+            for (struct remote_entry *r = f->remotes.head; r; r = r->next)
+                r->stale = true;
+            rejected_records_mark_stale(&f->rejected);
+            listing = true;
+            break;
+        case ETCD_EVENT_SYNC_END:
+            rejected_records_drop_stale(&f->rejected);
+            sync_end(f, ev->revision);
+            listing = false;
+            /* The sweep reads the kernel, which a batch cannot: send what is queued. */
+            if (batched && segment_batch_end(f->nl, &err) < 0)
+                log_error("programming remote entries failed", "error=\"%s\"", err.msg);
+            sweep_stale_entries(f);
+            batched = segment_batch_begin(f->nl) == 0;
+            break;
+        case ETCD_EVENT_DISCONNECTED:
+            log_warn("store unreachable; keeping the data plane as it is", NULL);
+            break;
+        case ETCD_EVENT_PUT:
+        case ETCD_EVENT_DELETE:
+            on_fabric_event(f, ev, listing);
+            break;
+        }
+    }
+    if (batched && segment_batch_end(f->nl, &err) < 0)
+        log_error("programming remote entries failed", "error=\"%s\"", err.msg);
+    pthread_mutex_unlock(&f->lock);
+}

@@ -1,0 +1,251 @@
+/*
+ * restore.c: adoption after a restart. Docker never replays CreateNetwork or
+ * CreateEndpoint, so a restarted daemon reads its hosts/<host>/ records, adopts
+ * the devices that exist, withdraws endpoints whose veth is gone, and adopts
+ * endpoints whose veth exists but whose record never reached the store.
+ */
+#include "fabric/fabric_internal.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "fabric/record_check.h"
+#include "store/keys.h"
+
+/* What adopting one record came to. */
+enum adopt_result {
+    ADOPTED,       /* in the fabric now, or dealt with (a vanished endpoint withdrawn) */
+    ADOPT_SKIPPED, /* not this host's to adopt: nothing to say */
+    ADOPT_DAMAGED, /* refused: logged with its key */
+    ADOPT_NO_MEMORY,
+};
+
+/* Adopts one record: kv->key is its store key, or a veth's host end name. */
+typedef enum adopt_result (*adopt_fn)(struct fabric *f, const struct etcd_kv *kv,
+                                      struct weft_err *err);
+
+/* The loop every kind of restored record goes through: each is adopted on its
+ * own, a damaged one is logged (quoted safely: it is input) and skipped. */
+static void adopt_each(struct fabric *f, const struct etcd_kvs *kvs, const char *damaged,
+                       adopt_fn adopt)
+{
+    for (size_t i = 0; i < kvs->count; i++) {
+        struct weft_err item_err = {""};
+        enum adopt_result rc = adopt(f, &kvs->items[i], &item_err);
+        if (rc == ADOPT_NO_MEMORY)
+            break;
+        if (rc != ADOPT_DAMAGED)
+            continue;
+        char key[160], reason[WEFT_ERR_MAX];
+        record_check_printable(kvs->items[i].key, key, sizeof(key));
+        record_check_printable(item_err.msg, reason, sizeof(reason));
+        log_error(damaged, "key=\"%s\" error=\"%s\"", key, reason);
+    }
+}
+
+/* Reads this host's records under prefix_fn's prefix and adopts each. */
+static int adopt_host_records(struct fabric *f, void (*prefix_fn)(char *, const char *),
+                              const char *damaged, adopt_fn adopt, struct weft_err *err)
+{
+    char prefix[WEFT_KEY_MAX];
+    prefix_fn(prefix, f->host);
+    struct etcd_kvs kvs;
+    if (etcd_get_prefix(f->etcd, prefix, &kvs, err) < 0)
+        return -1;
+    adopt_each(f, &kvs, damaged, adopt);
+    etcd_kvs_free(&kvs);
+    return 0;
+}
+
+/* A hosts/<host>/networks/<nid> record: its segment made or adopted, its member
+ * re-published. */
+static enum adopt_result adopt_network(struct fabric *f, const struct etcd_kv *kv,
+                                       struct weft_err *err)
+{
+    struct host_network_record rec;
+    struct local_network *net = calloc(1, sizeof(*net));
+    if (!net)
+        return ADOPT_NO_MEMORY;
+    if (record_check_host_network(kv->key, kv->value, &rec, &net->cidr, err) < 0) {
+        free(net);
+        return ADOPT_DAMAGED;
+    }
+    snprintf(net->id, sizeof(net->id), "%.64s", rec.network_id);
+    snprintf(net->subnet, sizeof(net->subnet), "%.31s", rec.subnet);
+    net->vni = rec.vni;
+    net->mtu = rec.mtu ? rec.mtu : effective_mtu(f, 0);
+    struct weft_err item_err;
+    if (segment_ensure(f->nl, net->vni, f->host_ip, net->mtu, &net->devices, &item_err) < 0)
+        log_error("restoring network devices failed", "network=%.12s error=\"%s\"", net->id,
+                  item_err.msg);
+    net->next = f->networks;
+    f->networks = net;
+    if (publish_member(f, f->lease, net, &item_err) < 0)
+        log_error("re-publishing member failed", "error=\"%s\"", item_err.msg);
+    log_info("network adopted", "network=%.12s subnet=%s vni=%" PRIu32, net->id, net->subnet,
+             net->vni);
+    return ADOPTED;
+}
+
+/* A local endpoint from a hosts/<host>/endpoints/<eid> record, checked as strictly
+ * whether it comes from the store or from a veth's alias (key: the one it would
+ * have in the store). Not linked into its network yet. */
+static enum adopt_result endpoint_from_record(struct fabric *f, const char *key, const char *text,
+                                              struct local_network **net_out,
+                                              struct local_endpoint **ep_out, struct weft_err *err)
+{
+    struct host_endpoint_record rec;
+    struct local_network *net = NULL;
+    if (host_endpoint_record_decode(text, &rec, err) < 0)
+        return ADOPT_DAMAGED;
+    if (!(net = network_by_id(f, rec.network_id))) {
+        weft_errf(err, "its network is not on this host");
+        return ADOPT_DAMAGED;
+    }
+    struct local_endpoint *ep = calloc(1, sizeof(*ep));
+    if (!ep)
+        return ADOPT_NO_MEMORY;
+    if (record_check_host_endpoint(key, text, &net->cidr, &rec, &ep->ip, &ep->prefix_len, ep->mac,
+                                   err) < 0) {
+        free(ep);
+        return ADOPT_DAMAGED;
+    }
+    snprintf(ep->id, sizeof(ep->id), "%.64s", rec.endpoint_id);
+    if (rec.ifname[0]) {
+        snprintf(ep->ifname, sizeof(ep->ifname), "%.15s", rec.ifname);
+    } else { /* written before spares: the pair was named for the endpoint */
+        char ctr_name[IF_NAMESIZE];
+        segment_endpoint_names(ep->id, ep->ifname, ctr_name);
+    }
+    *net_out = net;
+    *ep_out = ep;
+    return ADOPTED;
+}
+
+/* A container that went away while the daemon was down: Docker's DeleteEndpoint
+ * and ReleaseAddress failed then, so do their work now. */
+static void forget_vanished_endpoint(struct fabric *f, struct local_network *net,
+                                     struct local_endpoint *ep)
+{
+    struct weft_err err;
+    char ip[ADDR_STR_MAX];
+    ipv4_format(ep->ip, ip);
+    if (withdraw_peer(f, net, ep, &err) < 0 ||
+        delete_host_key(f, key_host_endpoint, ep->id, &err) < 0 ||
+        ipam_release_address(f->etcd, net->subnet, ip, &err) < 0) {
+        log_error("cleaning up a vanished endpoint failed", "endpoint=%.12s error=\"%s\"", ep->id,
+                  err.msg);
+        return;
+    }
+    log_info("endpoint vanished while the daemon was down; removed", "endpoint=%.12s ip=%s", ep->id,
+             ip);
+}
+
+/* A hosts/<host>/endpoints/<eid> record: adopted and re-published if its veth
+ * still exists, else withdrawn. */
+static enum adopt_result adopt_endpoint(struct fabric *f, const struct etcd_kv *kv,
+                                        struct weft_err *err)
+{
+    struct local_network *net;
+    struct local_endpoint *ep;
+    enum adopt_result rc = endpoint_from_record(f, kv->key, kv->value, &net, &ep, err);
+    if (rc != ADOPTED)
+        return rc;
+    if (!segment_endpoint_exists(f->nl, ep->ifname)) {
+        forget_vanished_endpoint(f, net, ep);
+        free(ep);
+        return ADOPTED;
+    }
+    ep->next = net->endpoints;
+    net->endpoints = ep;
+    assert_address(f, net, ep);
+    ep->publication = PUBLICATION_DONE;
+    struct weft_err item_err;
+    if (publish_peer(f, f->lease, net, ep, &item_err) < 0) {
+        log_error("re-publishing endpoint failed; the publisher retries",
+                  "endpoint=%.12s error=\"%s\"", ep->id, item_err.msg);
+        ep->publication = PUBLICATION_PENDING; /* it tells a conflict from an outage */
+    }
+    return ADOPTED;
+}
+
+/* A veth whose alias is an endpoint's record, but whose endpoint the store lacks:
+ * the daemon died between answering CreateEndpoint and publishing. It is adopted
+ * as pending, and the publisher writes it. */
+static enum adopt_result adopt_veth(struct fabric *f, const struct etcd_kv *kv,
+                                    struct weft_err *err)
+{
+    struct host_endpoint_record rec;
+    struct local_network *net;
+    struct local_endpoint *ep;
+    if (host_endpoint_record_decode(kv->value, &rec, NULL) < 0 ||
+        !(net = network_by_id(f, rec.network_id)) || endpoint_by_id(net, rec.endpoint_id))
+        return ADOPT_SKIPPED; /* not ours, a network we do not have, or restored from the store */
+    char key[WEFT_KEY_MAX];
+    key_host_endpoint(key, f->host, rec.endpoint_id);
+    enum adopt_result rc = endpoint_from_record(f, key, kv->value, &net, &ep, err);
+    if (rc != ADOPTED)
+        return rc;
+    snprintf(ep->ifname, sizeof(ep->ifname), "%s", kv->key);
+    ep->publication = PUBLICATION_PENDING;
+    ep->next = net->endpoints;
+    net->endpoints = ep;
+    log_info("endpoint adopted from its veth; publishing it", "endpoint=%.12s ip=%s", ep->id,
+             rec.ip);
+    return ADOPTED;
+}
+
+/* The veths' host ends and aliases, as a listing (key: the name, value: the alias),
+ * spares left out; and the highest spare serial seen, which endpoints keep. */
+struct veth_listing {
+    struct etcd_kvs kvs;
+    size_t cap;
+    unsigned highest_spare_serial;
+};
+
+static void collect_alias(void *ctx, const char *name, const char *alias)
+{
+    struct veth_listing *l = ctx;
+    unsigned serial;
+    if (segment_spare_serial(name, &serial) && serial > l->highest_spare_serial)
+        l->highest_spare_serial = serial;
+    if (strcmp(alias, SEGMENT_SPARE_ALIAS) == 0)
+        return;
+    if (l->kvs.count == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        struct etcd_kv *items = realloc(l->kvs.items, cap * sizeof(*items));
+        if (!items)
+            return;
+        l->kvs.items = items;
+        l->cap = cap;
+    }
+    struct etcd_kv *item = &l->kvs.items[l->kvs.count];
+    memset(item, 0, sizeof(*item));
+    item->key = strdup(name);
+    item->value = strdup(alias);
+    if (item->key && item->value)
+        l->kvs.count++;
+    else
+        etcd_kv_clear(item);
+}
+
+int restore_host(struct fabric *f, struct weft_err *err)
+{
+    if (adopt_host_records(f, key_host_networks_prefix, "skipping damaged network record",
+                           adopt_network, err) < 0 ||
+        adopt_host_records(f, key_host_endpoints_prefix, "skipping damaged endpoint record",
+                           adopt_endpoint, err) < 0)
+        return -1;
+    /* The same listing numbers new spares above the ws<n> names endpoints kept. */
+    struct veth_listing found = {0};
+    struct weft_err list_err;
+    if (segment_veth_list(f->nl, collect_alias, &found, &list_err) < 0)
+        log_error("listing endpoint veths failed", "error=\"%s\"", list_err.msg);
+    adopt_each(f, &found.kvs, "skipping damaged veth alias", adopt_veth);
+    etcd_kvs_free(&found.kvs);
+    f->spare_serial = found.highest_spare_serial;
+    return 0;
+}
