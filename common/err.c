@@ -24,15 +24,6 @@ int weft_err_set(struct weft_err *err, int code, const char *fmt, ...)
     return -1;
 }
 
-int weft_errf(struct weft_err *err, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    err_vset(err, -EINVAL, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
 int weft_err_wrap(struct weft_err *err, const char *fmt, ...)
 {
     if (!err)

@@ -11,6 +11,7 @@
 #ifndef WEFT_ERR_H
 #define WEFT_ERR_H
 
+#include <errno.h> /* the codes */
 #include <stddef.h>
 
 #define WEFT_ERR_MAX 512
@@ -24,10 +25,6 @@ struct weft_err {
  * formats the message into err (which may be NULL). Returns -1. */
 int weft_err_set(struct weft_err *err, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-
-/* Transitional: weft_err_set(err, -EINVAL, ...). Call sites move to weft_err_set
- * with their real kind, and then this goes; write no new calls to it. */
-int weft_errf(struct weft_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Prefixes the existing message with more context ("creating vxlan: <old>") and
  * keeps its code; returns -1. */

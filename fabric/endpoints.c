@@ -30,25 +30,29 @@ static int check_endpoint_spec(struct fabric *f, struct local_network *net,
                                const struct fabric_endpoint_spec *spec, struct weft_err *err)
 {
     if (net->closing)
-        return weft_errf(err, "network %.12s is being deleted", spec->network_id);
+        return weft_err_set(err, -EBUSY, "network %.12s is being deleted", spec->network_id);
     if (endpoint_by_id(net, spec->endpoint_id))
-        return weft_errf(err, "endpoint %.12s already exists", spec->endpoint_id);
+        return weft_err_set(err, -EEXIST, "endpoint %.12s already exists", spec->endpoint_id);
     /* The store write comes after the answer; with the store away, refuse now rather
      * than promise what cannot be published (RequestAddress fails then too). */
     struct weft_err store_err;
     if (etcd_unreachable(f->etcd, &store_err))
-        return weft_errf(err, "%s; new endpoints wait until it answers again", store_err.msg);
+        return weft_err_set(err, store_err.code, "%s; new endpoints wait until it answers again",
+                            store_err.msg);
     char ip[ADDR_STR_MAX];
     ipv4_format(spec->ip, ip);
-    if (!ipv4_subnet_contains(&net->cidr, spec->ip) || ipv4_subnet_is_reserved(&net->cidr, spec->ip))
-        return weft_errf(err, "address %s is not a host address of %s", ip, net->subnet);
+    if (!ipv4_subnet_contains(&net->cidr, spec->ip) ||
+        ipv4_subnet_is_reserved(&net->cidr, spec->ip))
+        return weft_err_set(err, -EINVAL, "address %s is not a host address of %s", ip,
+                            net->subnet);
     if (spec->prefix_len && spec->prefix_len != net->cidr.prefix_len)
-        return weft_errf(err, "address prefix /%d does not match the network's %s",
-                         spec->prefix_len, net->subnet);
+        return weft_err_set(err, -EINVAL, "address prefix /%d does not match the network's %s",
+                            spec->prefix_len, net->subnet);
     for (struct local_endpoint *other = net->endpoints; other; other = other->next)
         if (other->ip == spec->ip)
-            return weft_errf(err, "address %s is already used by endpoint %.12s on this host", ip,
-                             other->id);
+            return weft_err_set(err, -EEXIST,
+                                "address %s is already used by endpoint %.12s on this host", ip,
+                                other->id);
     return 0;
 }
 
@@ -60,14 +64,15 @@ int fabric_endpoint_create(struct fabric *f, const struct fabric_endpoint_spec *
     struct local_network *net = network_by_id(f, spec->network_id);
     struct local_endpoint *ep = NULL;
     if (!net) {
-        weft_errf(err, "network %.12s is not a weft network on this host", spec->network_id);
+        weft_err_set(err, -ENOENT, "network %.12s is not a weft network on this host",
+                     spec->network_id);
         goto out;
     }
     if (check_endpoint_spec(f, net, spec, err) < 0)
         goto out;
     ep = calloc(1, sizeof(*ep));
     if (!ep) {
-        weft_errf(err, "out of memory");
+        weft_err_set(err, -ENOMEM, "out of memory");
         goto out;
     }
     snprintf(ep->id, sizeof(ep->id), "%s", spec->endpoint_id);
@@ -113,7 +118,7 @@ int endpoint_remove_locked(struct fabric *f, struct local_network *net, struct l
     /* A write of its records under way would land after our delete: let it finish.
      * The waits release the lock, so a second removal of ep must not start meanwhile. */
     if (ep->removing)
-        return weft_errf(err, "endpoint %.12s is being removed already", ep->id);
+        return weft_err_set(err, -EBUSY, "endpoint %.12s is being removed already", ep->id);
     ep->removing = true;
     while (ep->publication == PUBLICATION_IN_FLIGHT)
         pthread_cond_wait(&f->publish_done, &f->lock);

@@ -61,11 +61,12 @@ int find_endpoint(struct fabric *f, const char *network_id, const char *endpoint
 {
     struct local_network *net = network_by_id(f, network_id);
     if (!net)
-        return weft_errf(err, "network %.12s is not a weft network on this host", network_id);
+        return weft_err_set(err, -ENOENT, "network %.12s is not a weft network on this host",
+                            network_id);
     struct local_endpoint *ep = endpoint_by_id(net, endpoint_id);
     if (!ep)
-        return weft_errf(err, "endpoint %.12s does not exist in network %.12s", endpoint_id,
-                         network_id);
+        return weft_err_set(err, -ENOENT, "endpoint %.12s does not exist in network %.12s",
+                            endpoint_id, network_id);
     *net_out = net;
     *ep_out = ep;
     return 0;
@@ -111,7 +112,7 @@ int fabric_open(struct fabric **out, const struct fabric_config *config, struct 
 {
     struct fabric *f = calloc(1, sizeof(*f));
     if (!f)
-        return weft_errf(err, "out of memory");
+        return weft_err_set(err, -ENOMEM, "out of memory");
     pthread_mutex_init(&f->lock, NULL);
     pthread_mutex_init(&f->changes, NULL);
     clock_cond_init_monotonic(&f->wake);
@@ -120,7 +121,7 @@ int fabric_open(struct fabric **out, const struct fabric_config *config, struct 
     clock_cond_init_monotonic(&f->spare_work);
     clock_cond_init_monotonic(&f->spare_done);
     if (remote_table_init(&f->remotes) < 0 || rejected_records_init(&f->rejected) < 0) {
-        weft_errf(err, "out of memory");
+        weft_err_set(err, -ENOMEM, "out of memory");
         goto fail; /* fabric_close undoes whatever part of the fabric exists */
     }
     f->etcd = config->etcd;
@@ -137,7 +138,7 @@ int fabric_open(struct fabric **out, const struct fabric_config *config, struct 
     f->reaper_interval = reclaim_after / 4 > 0 ? reclaim_after / 4 : 1;
     f->reaper = ipam_reaper_new(reclaim_after);
     if (!f->reaper) {
-        weft_errf(err, "out of memory");
+        weft_err_set(err, -ENOMEM, "out of memory");
         goto fail;
     }
     if (segment_socket_open(&f->nl, err) < 0 || segment_socket_open(&f->spare_nl, err) < 0)
@@ -151,17 +152,17 @@ int fabric_open(struct fabric **out, const struct fabric_config *config, struct 
     if (etcd_watch_start(f->etcd, WEFT_KEY_FABRIC, watch_callback, f, &f->watch, err) < 0)
         goto fail;
     if (pthread_create(&f->keeper, NULL, lease_keeper, f) != 0) {
-        weft_errf(err, "cannot start the lease keeper thread");
+        weft_err_set(err, -EAGAIN, "cannot start the lease keeper thread");
         goto fail;
     }
     f->keeper_running = true;
     if (pthread_create(&f->publisher, NULL, publisher_main, f) != 0) {
-        weft_errf(err, "cannot start the publisher thread");
+        weft_err_set(err, -EAGAIN, "cannot start the publisher thread");
         goto fail;
     }
     f->publisher_running = true;
     if (pthread_create(&f->spare_maker, NULL, spare_maker_main, f) != 0) {
-        weft_errf(err, "cannot start the spare veth thread");
+        weft_err_set(err, -EAGAIN, "cannot start the spare veth thread");
         goto fail;
     }
     f->spare_maker_running = true;

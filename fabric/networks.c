@@ -37,19 +37,19 @@ static int network_create(struct fabric *f, const struct fabric_network_spec *sp
     /* Stays true until we return: only CreateNetwork and DeleteNetwork, which
      * f->changes serializes, add or free networks. */
     if (same_id)
-        return weft_errf(err, "network %.12s already exists", spec->network_id);
+        return weft_err_set(err, -EEXIST, "network %.12s already exists", spec->network_id);
     if (same)
-        return weft_errf(err,
-                         "this host already has weft network %.12s on %s; one network per "
-                         "subnet",
-                         same_id_text, spec->subnet);
+        return weft_err_set(err, -EEXIST,
+                            "this host already has weft network %.12s on %s; one network per "
+                            "subnet",
+                            same_id_text, spec->subnet);
     bool overlay_created = false;
     struct overlay_record overlay;
     if (claim_overlay(f, spec, &overlay, &overlay_created, err) < 0)
         return -1;
     struct local_network *net = calloc(1, sizeof(*net));
     if (!net) {
-        weft_errf(err, "out of memory");
+        weft_err_set(err, -ENOMEM, "out of memory");
         goto undo_overlay;
     }
     snprintf(net->id, sizeof(net->id), "%s", spec->network_id);
@@ -100,7 +100,8 @@ int fabric_network_create(struct fabric *f, const struct fabric_network_spec *sp
     if (ipv4_subnet_parse(spec->subnet, &cidr, err) < 0)
         return -1;
     if (spec->vni > FABRIC_VNI_MAX)
-        return weft_errf(err, "vni %" PRIu32 " is out of range (1..%u)", spec->vni, FABRIC_VNI_MAX);
+        return weft_err_set(err, -ERANGE, "vni %" PRIu32 " is out of range (1..%u)", spec->vni,
+                            FABRIC_VNI_MAX);
     pthread_mutex_lock(&f->changes);
     int rc = network_create(f, spec, &cidr, err);
     pthread_mutex_unlock(&f->changes);
@@ -148,7 +149,8 @@ static int network_delete(struct fabric *f, const char *network_id, struct weft_
     pthread_mutex_lock(&f->lock);
     struct local_network *net = network_by_id(f, network_id);
     int rc = net ? network_close(f, net, err)
-                 : weft_errf(err, "network %.12s is not a weft network on this host", network_id);
+                 : weft_err_set(err, -ENOENT, "network %.12s is not a weft network on this host",
+                                network_id);
     pthread_mutex_unlock(&f->lock);
     if (rc < 0)
         return -1;

@@ -46,7 +46,7 @@ static int pick_free_vni(struct fabric *f, const char *subnet, uint32_t *vni, st
         candidate = candidate % FABRIC_VNI_MAX + 1;
     }
     etcd_kvs_free(&used);
-    return weft_errf(err, "no free VNI left");
+    return weft_err_set(err, -ENOSPC, "no free VNI left");
 }
 
 /* Finds the overlay of spec->subnet, or creates it with a VNI claimed by
@@ -68,16 +68,16 @@ int claim_overlay(struct fabric *f, const struct fabric_network_spec *spec,
             if (rc < 0)
                 return weft_err_wrap(err, "overlay %s in the store is damaged", spec->subnet);
             if (spec->vni && spec->vni != out->vni)
-                return weft_errf(err,
-                                 "overlay %s already uses VNI %" PRIu32
-                                 " on other hosts; -o vni=%" PRIu32
-                                 " conflicts (use -o vni=%" PRIu32 " or leave it out)",
-                                 spec->subnet, out->vni, spec->vni, out->vni);
+                return weft_err_set(err, -EEXIST,
+                                    "overlay %s already uses VNI %" PRIu32
+                                    " on other hosts; -o vni=%" PRIu32
+                                    " conflicts (use -o vni=%" PRIu32 " or leave it out)",
+                                    spec->subnet, out->vni, spec->vni, out->vni);
             if (spec->mtu && out->mtu && spec->mtu != out->mtu)
-                return weft_errf(err,
-                                 "overlay %s already uses MTU %d on other hosts; -o mtu=%d "
-                                 "conflicts (use -o mtu=%d or leave it out)",
-                                 spec->subnet, out->mtu, spec->mtu, out->mtu);
+                return weft_err_set(err, -EEXIST,
+                                    "overlay %s already uses MTU %d on other hosts; -o mtu=%d "
+                                    "conflicts (use -o mtu=%d or leave it out)",
+                                    spec->subnet, out->mtu, spec->mtu, out->mtu);
             return 0;
         }
         uint32_t vni = spec->vni;
@@ -92,7 +92,7 @@ int claim_overlay(struct fabric *f, const struct fabric_network_spec *spec,
         if (!text || !txn) {
             free(text);
             etcd_txn_free(txn);
-            return weft_errf(err, "out of memory");
+            return weft_err_set(err, -ENOMEM, "out of memory");
         }
         etcd_txn_cmp_absent(txn, overlay_key);
         etcd_txn_cmp_absent(txn, vni_key);
@@ -119,12 +119,12 @@ int claim_overlay(struct fabric *f, const struct fabric_network_spec *spec,
             snprintf(owner_subnet, sizeof(owner_subnet), "%s", found ? owner.value : "");
             etcd_kv_clear(&owner);
             if (other)
-                return weft_errf(err, "VNI %" PRIu32 " is already used by overlay %s", spec->vni,
-                                 owner_subnet);
+                return weft_err_set(err, -EEXIST, "VNI %" PRIu32 " is already used by overlay %s",
+                                    spec->vni, owner_subnet);
         }
     }
-    return weft_errf(err, "could not claim a VNI for %s: too much contention, try again",
-                     spec->subnet);
+    return weft_err_set(
+        err, -EAGAIN, "could not claim a VNI for %s: too much contention, try again", spec->subnet);
 }
 
 /* Drops the overlay record, its VNI and its gateway once no host has the
@@ -180,14 +180,15 @@ int publish_member_joining(struct fabric *f, int64_t lease, const struct local_n
     int rc = -1;
     bool succeeded = false;
     if (!overlay_text || !member_text || !txn) {
-        weft_errf(err, "out of memory");
+        weft_err_set(err, -ENOMEM, "out of memory");
         goto out;
     }
     etcd_txn_cmp_value(txn, overlay_key, overlay_text);
     etcd_txn_put(txn, member_key, member_text, lease);
     rc = etcd_txn_commit(f->etcd, txn, &succeeded, err);
     if (rc == 0 && !succeeded)
-        rc = weft_errf(err, "overlay %s changed while this host joined it; try again", net->subnet);
+        rc = weft_err_set(err, -EAGAIN, "overlay %s changed while this host joined it; try again",
+                          net->subnet);
 out:
     etcd_txn_free(txn);
     free(overlay_text);

@@ -23,7 +23,7 @@ int publish_member(struct fabric *f, int64_t lease, const struct local_network *
     snprintf(rec.vtep, sizeof(rec.vtep), "%s", f->host);
     char *text = member_record_encode(&rec);
     if (!text)
-        return weft_errf(err, "out of memory");
+        return weft_err_set(err, -ENOMEM, "out of memory");
     int rc = etcd_put(f->etcd, key, text, lease, err);
     free(text);
     return rc;
@@ -38,7 +38,7 @@ int publish_alive(struct fabric *f, int64_t lease, struct weft_err *err)
     snprintf(rec.vtep, sizeof(rec.vtep), "%s", f->host);
     char *text = member_record_encode(&rec);
     if (!text)
-        return weft_errf(err, "out of memory");
+        return weft_err_set(err, -ENOMEM, "out of memory");
     int rc = etcd_put(f->etcd, key, text, lease, err);
     free(text);
     return rc;
@@ -80,7 +80,7 @@ int publish_peer(struct fabric *f, int64_t lease, const struct local_network *ne
     key_peer(key, net->subnet, rec.ip);
     char *text = peer_record_encode(&rec);
     if (!text)
-        return weft_errf(err, "out of memory");
+        return weft_err_set(err, -ENOMEM, "out of memory");
     bool created = false;
     struct etcd_kv existing = {0};
     int rc = etcd_create(f->etcd, key, text, lease, &created, &existing, err);
@@ -89,13 +89,19 @@ int publish_peer(struct fabric *f, int64_t lease, const struct local_network *ne
         struct weft_err ipam_err;
         bool foreign = peer_record_decode(existing.value, &other, NULL) == 0 &&
                        strcmp(other.vtep, f->host) != 0;
-        if (foreign && ipam_assert_address(f->etcd, net->subnet, f->host, rec.ip, &ipam_err) < 0) {
+        int claim =
+            foreign ? ipam_assert_address(f->etcd, net->subnet, f->host, rec.ip, &ipam_err) : 0;
+        if (claim < 0 && ipam_err.code != -EEXIST) {
+            /* Not a verdict (the store away, ...): the caller retries. */
+            rc = weft_err_set(err, ipam_err.code, "%s", ipam_err.msg);
+        } else if (claim < 0) {
             char owner[RECORD_TEXT_MAX];
             record_check_printable(other.vtep, owner, sizeof(owner));
             log_error("address conflict", "ip=%s owner=\"%s\" error=\"%s\"", rec.ip, owner,
                       ipam_err.msg);
-            rc = weft_errf(err, "address %s is already in use by an endpoint on host %s", rec.ip,
-                           owner);
+            rc =
+                weft_err_set(err, -EEXIST, "address %s is already in use by an endpoint on host %s",
+                             rec.ip, owner);
         } else {
             if (foreign) {
                 char owner[RECORD_TEXT_MAX];
@@ -134,7 +140,7 @@ int save_host_network(struct fabric *f, const struct local_network *net, struct 
     snprintf(rec.subnet, sizeof(rec.subnet), "%s", net->subnet);
     char *text = host_network_record_encode(&rec);
     if (!text)
-        return weft_errf(err, "out of memory");
+        return weft_err_set(err, -ENOMEM, "out of memory");
     char key[WEFT_KEY_MAX];
     key_host_network(key, f->host, net->id);
     int rc = etcd_put(f->etcd, key, text, 0, err);
@@ -169,7 +175,7 @@ static int save_host_endpoint(struct fabric *f, const struct local_network *net,
 {
     char *text = host_endpoint_text(net, ep);
     if (!text)
-        return weft_errf(err, "out of memory");
+        return weft_err_set(err, -ENOMEM, "out of memory");
     char key[WEFT_KEY_MAX];
     key_host_endpoint(key, f->host, ep->id);
     int rc = etcd_put(f->etcd, key, text, 0, err);
@@ -211,7 +217,7 @@ int save_and_publish_endpoint(struct fabric *f, int64_t lease, const struct loca
     bool succeeded = false;
     if (!txn || txn_add_endpoint(txn, f, lease, net, ep) < 0) {
         etcd_txn_free(txn);
-        return weft_errf(err, "out of memory");
+        return weft_err_set(err, -ENOMEM, "out of memory");
     }
     int rc = etcd_txn_commit(f->etcd, txn, &succeeded, err);
     etcd_txn_free(txn);
@@ -238,7 +244,7 @@ int withdraw_endpoint(struct fabric *f, const struct local_network *net,
     key_host_endpoint(host_key, f->host, ep->id);
     struct etcd_txn *txn = etcd_txn_new();
     if (!txn)
-        return weft_errf(err, "out of memory");
+        return weft_err_set(err, -ENOMEM, "out of memory");
     if (owns_peer)
         etcd_txn_delete(txn, peer_key);
     etcd_txn_delete(txn, host_key);

@@ -45,11 +45,11 @@ static int publish_batch(struct fabric *f, struct publish_item *items, size_t n,
 {
     struct etcd_txn *txn = etcd_txn_new();
     if (!txn)
-        return weft_errf(err, "out of memory");
+        return weft_err_set(err, -ENOMEM, "out of memory");
     for (size_t i = 0; i < n; i++)
         if (txn_add_endpoint(txn, f, lease, items[i].net, items[i].ep) < 0) {
             etcd_txn_free(txn);
-            return weft_errf(err, "out of memory");
+            return weft_err_set(err, -ENOMEM, "out of memory");
         }
     bool succeeded = false;
     int rc = etcd_txn_commit(f->etcd, txn, &succeeded, err);
@@ -65,7 +65,9 @@ static int publish_batch(struct fabric *f, struct publish_item *items, size_t n,
         struct weft_err one_err;
         if (save_and_publish_endpoint(f, lease, items[i].net, items[i].ep, &one_err) == 0)
             continue;
-        if (etcd_unreachable(f->etcd, NULL)) {
+        /* Only a conflict (another host holds the address) is final; anything else,
+         * the store away above all, is retried with the next round. */
+        if (one_err.code != -EEXIST) {
             outcome[i] = PUBLICATION_PENDING;
             continue;
         }

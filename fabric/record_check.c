@@ -18,7 +18,7 @@ static int parse_vtep(const char *text, uint32_t *vtep, struct weft_err *err)
     if (ipv4_parse(text, &ip, err) < 0)
         return weft_err_wrap(err, "VTEP");
     if (!ipv4_is_unicast(ip))
-        return weft_errf(err, "VTEP %s is not a unicast host address", text);
+        return weft_err_set(err, -EPROTO, "VTEP %s is not a unicast host address", text);
     *vtep = htonl(ip);
     return 0;
 }
@@ -29,15 +29,16 @@ int record_check_key(const char *key, struct fabric_record *rec, struct weft_err
     memset(rec, 0, sizeof(*rec));
     if (key_parse_fabric(key, rec->subnet, sizeof(rec->subnet), kind, sizeof(kind), name,
                          sizeof(name)) < 0)
-        return weft_errf(err, "not a key weft writes");
+        return weft_err_set(err, -EPROTO, "not a key weft writes");
     struct ipv4_subnet subnet;
     char canonical[ADDR_STR_MAX];
     if (ipv4_subnet_parse(rec->subnet, &subnet, err) < 0)
         return weft_err_wrap(err, "overlay subnet in the key");
     ipv4_subnet_format(&subnet, canonical);
     if (strcmp(canonical, rec->subnet) != 0)
-        return weft_errf(err, "overlay subnet %s in the key is not written as weft writes it",
-                         rec->subnet);
+        return weft_err_set(err, -EPROTO,
+                            "overlay subnet %s in the key is not written as weft writes it",
+                            rec->subnet);
     rec->is_peer = strcmp(kind, "peers") == 0;
     if (!rec->is_peer)
         return parse_vtep(name, &rec->addr, err);
@@ -45,7 +46,8 @@ int record_check_key(const char *key, struct fabric_record *rec, struct weft_err
     if (ipv4_parse(name, &ip, err) < 0)
         return weft_err_wrap(err, "peer address in the key");
     if (!ipv4_subnet_contains(&subnet, ip) || ipv4_subnet_is_reserved(&subnet, ip))
-        return weft_errf(err, "peer address %s is not a host address of %s", name, rec->subnet);
+        return weft_err_set(err, -EPROTO, "peer address %s is not a host address of %s", name,
+                            rec->subnet);
     rec->addr = htonl(ip);
     return 0;
 }
@@ -59,7 +61,8 @@ int record_check_body(const char *value, struct fabric_record *rec, struct weft_
             parse_vtep(member.vtep, &vtep, err) < 0)
             return -1;
         if (vtep != rec->addr)
-            return weft_errf(err, "member body names VTEP %s, its key another", member.vtep);
+            return weft_err_set(err, -EPROTO, "member body names VTEP %s, its key another",
+                                member.vtep);
         rec->vtep = vtep;
         return 0;
     }
@@ -70,7 +73,7 @@ int record_check_body(const char *value, struct fabric_record *rec, struct weft_
     if (ipv4_parse(peer.ip, &ip, err) < 0)
         return weft_err_wrap(err, "peer address in the body");
     if (htonl(ip) != rec->addr)
-        return weft_errf(err, "peer body names address %s, its key another", peer.ip);
+        return weft_err_set(err, -EPROTO, "peer body names address %s, its key another", peer.ip);
     if (mac_parse(peer.mac, rec->mac, err) < 0 || parse_vtep(peer.vtep, &rec->vtep, err) < 0)
         return -1;
     return 0;
@@ -86,7 +89,7 @@ static bool key_names(const char *key, const char *id)
 static int check_mtu(int mtu, struct weft_err *err)
 {
     if (mtu != 0 && (mtu < 68 || mtu > 65535))
-        return weft_errf(err, "MTU %d out of range", mtu);
+        return weft_err_set(err, -EPROTO, "MTU %d out of range", mtu);
     return 0;
 }
 
@@ -96,11 +99,11 @@ int record_check_host_network(const char *key, const char *value, struct host_ne
     if (host_network_record_decode(value, rec, err) < 0)
         return -1;
     if (!key_names(key, rec->network_id))
-        return weft_errf(err, "network record names another network than its key");
+        return weft_err_set(err, -EPROTO, "network record names another network than its key");
     if (ipv4_subnet_parse(rec->subnet, subnet, err) < 0)
         return weft_err_wrap(err, "network record subnet");
     if (rec->vni == 0 || rec->vni > FABRIC_VNI_MAX)
-        return weft_errf(err, "network record VNI %u out of range", (unsigned)rec->vni);
+        return weft_err_set(err, -EPROTO, "network record VNI %u out of range", (unsigned)rec->vni);
     return check_mtu(rec->mtu, err);
 }
 
@@ -111,12 +114,13 @@ int record_check_host_endpoint(const char *key, const char *value, const struct 
     if (host_endpoint_record_decode(value, rec, err) < 0)
         return -1;
     if (!key_names(key, rec->endpoint_id))
-        return weft_errf(err, "endpoint record names another endpoint than its key");
+        return weft_err_set(err, -EPROTO, "endpoint record names another endpoint than its key");
     if (ipv4_parse_with_prefix(rec->ip, ip, prefix_len, err) < 0)
         return weft_err_wrap(err, "endpoint record address");
     if (*prefix_len != subnet->prefix_len || !ipv4_subnet_contains(subnet, *ip) ||
         ipv4_subnet_is_reserved(subnet, *ip))
-        return weft_errf(err, "endpoint address %s is not a host address of its network", rec->ip);
+        return weft_err_set(err, -EPROTO,
+                            "endpoint address %s is not a host address of its network", rec->ip);
     if (mac_parse(rec->mac, mac, err) < 0)
         return -1;
     /* "" is a record from before spares: the pair is named after the endpoint. */
@@ -124,7 +128,8 @@ int record_check_host_endpoint(const char *key, const char *value, const struct 
     if (len && (len >= IF_NAMESIZE ||
                 (strncmp(rec->ifname, "wh", 2) != 0 &&
                  strncmp(rec->ifname, SEGMENT_SPARE_PREFIX, strlen(SEGMENT_SPARE_PREFIX)) != 0)))
-        return weft_errf(err, "endpoint interface %s is not one weft makes", rec->ifname);
+        return weft_err_set(err, -EPROTO, "endpoint interface %s is not one weft makes",
+                            rec->ifname);
     return 0;
 }
 
@@ -134,9 +139,9 @@ int record_check_overlay(const char *subnet, const char *value, struct overlay_r
     if (overlay_record_decode(value, rec, err) < 0)
         return -1;
     if (strcmp(rec->subnet, subnet) != 0)
-        return weft_errf(err, "overlay record names another subnet than its key");
+        return weft_err_set(err, -EPROTO, "overlay record names another subnet than its key");
     if (rec->vni == 0 || rec->vni > FABRIC_VNI_MAX)
-        return weft_errf(err, "overlay record VNI %u out of range", (unsigned)rec->vni);
+        return weft_err_set(err, -EPROTO, "overlay record VNI %u out of range", (unsigned)rec->vni);
     return check_mtu(rec->mtu, err);
 }
 

@@ -102,7 +102,7 @@ static enum adopt_result endpoint_from_record(struct fabric *f, const char *key,
     if (host_endpoint_record_decode(text, &rec, err) < 0)
         return ADOPT_DAMAGED;
     if (!(net = network_by_id(f, rec.network_id))) {
-        weft_errf(err, "its network is not on this host");
+        weft_err_set(err, -ENOENT, "its network is not on this host");
         return ADOPT_DAMAGED;
     }
     struct local_endpoint *ep = calloc(1, sizeof(*ep));

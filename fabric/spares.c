@@ -94,7 +94,7 @@ int make_endpoint_veth(struct fabric *f, struct local_network *net, struct local
     segment_endpoint_names(ep->id, ep->ifname, ctr_name);
     alias = host_endpoint_text(net, ep);
     if (!alias)
-        return weft_errf(err, "out of memory");
+        return weft_err_set(err, -ENOMEM, "out of memory");
     int rc = segment_endpoint_create(f->nl, net->vni, ep->id, ep->mac, net->mtu, alias, err);
     free(alias);
     return rc;

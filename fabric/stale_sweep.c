@@ -63,7 +63,7 @@ int fabric_sweep_segment(struct nl *nl, int vxlan_ifindex, const struct remote_t
     for (const struct remote_entry *r = remotes->head; r; r = r->next)
         peers += r->is_peer && r->programmed && strcmp(r->subnet, subnet) == 0;
     if (peers > 0 && !(c.fdb = calloc(peers, sizeof(*c.fdb))))
-        return weft_errf(err, "out of memory sweeping overlay %s", subnet);
+        return weft_err_set(err, -ENOMEM, "out of memory sweeping overlay %s", subnet);
     for (const struct remote_entry *r = remotes->head; r; r = r->next) {
         if (!r->is_peer || !r->programmed || strcmp(r->subnet, subnet) != 0)
             continue;

@@ -65,7 +65,7 @@ int segment_remote_sweep(struct nl *nl, int vxlan_ifindex, const struct segment_
         nl_neigh_list(nl, vxlan_ifindex, collect_neigh, &neigh, err) < 0)
         goto out;
     if (fdb.out_of_memory || neigh.out_of_memory) {
-        weft_errf(err, "out of memory listing remote entries");
+        weft_err_set(err, -ENOMEM, "out of memory listing remote entries");
         goto out;
     }
     size_t gone = 0;
@@ -98,7 +98,9 @@ int segment_remote_sweep(struct nl *nl, int vxlan_ifindex, const struct segment_
         failed = 1;
     if (removed)
         *removed = gone;
-    rc = failed ? weft_errf(err, "removing stale remote entries: %s", item_err.msg) : 0;
+    rc = failed
+             ? weft_err_set(err, item_err.code, "removing stale remote entries: %s", item_err.msg)
+             : 0;
 out:
     free(fdb.items);
     free(neigh.items);

@@ -101,8 +101,8 @@ static int ensure_vxlan(struct nl *nl, uint32_t vni, uint32_t local_ip, int mtu,
         if (nl_vxlan_get(nl, dev->vxlan, &existing_vni, &existing_local, err) < 0)
             return -1;
         if (existing_vni != vni)
-            return weft_errf(err, "device %s exists with VNI %" PRIu32 ", not %" PRIu32, dev->vxlan,
-                             existing_vni, vni);
+            return weft_err_set(err, -EEXIST, "device %s exists with VNI %" PRIu32 ", not %" PRIu32,
+                                dev->vxlan, existing_vni, vni);
         if (existing_local != local_ip) {
             /* The host's address changed: the tunnel must be rebuilt on the new one. */
             if (nl_link_delete(nl, dev->vxlan, err) < 0)
@@ -170,7 +170,7 @@ static int existing_bridge(struct nl *nl, uint32_t vni, struct segment_devices *
     if (nl_link_index(nl, dev->bridge, &dev->bridge_ifindex, err) < 0)
         return -1;
     if (!dev->bridge_ifindex)
-        return weft_errf(err, "overlay bridge %s is missing", dev->bridge);
+        return weft_err_set(err, -ENOENT, "overlay bridge %s is missing", dev->bridge);
     return 0;
 }
 

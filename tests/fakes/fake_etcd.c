@@ -129,8 +129,8 @@ int fs_call_start(struct weft_err *err)
         return 0;
     fs.failed = true;
     pthread_mutex_unlock(&fs.lock);
-    return weft_errf(err, UNREACHABLE "%s",
-                     injected ? "Timeout was reached" : "Connection refused");
+    return weft_err_set(err, injected ? -ETIMEDOUT : -ECONNREFUSED, UNREACHABLE "%s",
+                        injected ? "Timeout was reached" : "Connection refused");
 }
 
 /* Ends a round trip that reached the store: writes reach the watches. */
@@ -148,7 +148,7 @@ int etcd_open(struct etcd **out, const char *endpoints, struct weft_err *err)
 {
     (void)endpoints;
     *out = calloc(1, sizeof(**out));
-    return *out ? 0 : weft_errf(err, "out of memory");
+    return *out ? 0 : weft_err_set(err, -ENOMEM, "out of memory");
 }
 
 void etcd_close(struct etcd *etcd)
@@ -170,7 +170,7 @@ bool etcd_unreachable(struct etcd *etcd, struct weft_err *err)
     const char *why = injected || fs.failed ? "Timeout was reached" : "Connection refused";
     pthread_mutex_unlock(&fs.lock);
     if (away)
-        weft_errf(err, UNREACHABLE "%s", why);
+        weft_err_set(err, injected ? -ETIMEDOUT : -ECONNREFUSED, UNREACHABLE "%s", why);
     return away;
 }
 
@@ -207,7 +207,8 @@ int etcd_get(struct etcd *etcd, const char *key, struct etcd_kv *out, bool *foun
     if (fs_call_start(err) < 0)
         return -1;
     size_t i = fs_kv_find(key, found);
-    int rc = *found && kv_copy(&fs.kvs[i], out) < 0 ? weft_errf(err, "out of memory") : 0;
+    int rc =
+        *found && kv_copy(&fs.kvs[i], out) < 0 ? weft_err_set(err, -ENOMEM, "out of memory") : 0;
     return fs_call_end(NULL, rc);
 }
 
@@ -224,10 +225,10 @@ int etcd_get_prefix(struct etcd *etcd, const char *prefix, struct etcd_kvs *out,
         n++;
     out->revision = fs.revision;
     out->items = calloc(n ? n : 1, sizeof(*out->items));
-    int rc = out->items ? 0 : weft_errf(err, "out of memory");
+    int rc = out->items ? 0 : weft_err_set(err, -ENOMEM, "out of memory");
     for (size_t i = 0; rc == 0 && i < n; i++, out->count++)
         if (kv_copy(&fs.kvs[first + i], &out->items[i]) < 0)
-            rc = weft_errf(err, "out of memory");
+            rc = weft_err_set(err, -ENOMEM, "out of memory");
     if (rc < 0)
         etcd_kvs_free(out);
     return fs_call_end(NULL, rc);
@@ -240,9 +241,9 @@ static int write_one(const char *key, const char *value, int64_t lease, bool pre
     struct fs_batch batch = {0};
     int rc = 0;
     if (value && !fs_lease_alive(lease))
-        rc = weft_errf(err, "etcdserver: requested lease not found");
+        rc = weft_err_set(err, -ENOENT, "etcdserver: requested lease not found");
     else if (value && fs_kv_put(key, value, lease, fs.revision + 1, &batch) < 0)
-        rc = weft_errf(err, "out of memory");
+        rc = weft_err_set(err, -ENOMEM, "out of memory");
     else if (!value && deleted)
         *deleted = fs_kv_delete(key, prefix, fs.revision + 1, &batch) > 0;
     else if (!value)
@@ -295,7 +296,7 @@ int etcd_create(struct etcd *etcd, const char *key, const char *value, int64_t l
     /* Exactly this value under this lease: our own write, retried (see etcd.h). */
     *created = strcmp(fs.kvs[i].value, value) == 0 && fs.kvs[i].lease == lease;
     int rc = !*created && existing && kv_copy(&fs.kvs[i], existing) < 0
-                 ? weft_errf(err, "out of memory")
+                 ? weft_err_set(err, -ENOMEM, "out of memory")
                  : 0;
     return fs_call_end(NULL, rc);
 }
@@ -340,7 +341,7 @@ int etcd_lease_grant(struct etcd *etcd, int64_t ttl_seconds, int64_t *lease_id,
     if (fs_call_start(err) < 0)
         return -1;
     *lease_id = lease_new();
-    return fs_call_end(NULL, *lease_id ? 0 : weft_errf(err, "out of memory"));
+    return fs_call_end(NULL, *lease_id ? 0 : weft_err_set(err, -ENOMEM, "out of memory"));
 }
 
 int etcd_lease_keepalive(struct etcd *etcd, int64_t lease_id, bool *alive, struct weft_err *err)

@@ -134,7 +134,7 @@ int etcd_txn_commit(struct etcd *etcd, struct etcd_txn *txn, bool *succeeded, st
     (void)etcd;
     *succeeded = false;
     if (txn->broken)
-        return weft_errf(err, "out of memory");
+        return weft_err_set(err, -ENOMEM, "out of memory");
     pthread_mutex_lock(&fs.lock);
     wait_unless_held();
     pthread_mutex_unlock(&fs.lock);
@@ -145,13 +145,14 @@ int etcd_txn_commit(struct etcd *etcd, struct etcd_txn *txn, bool *succeeded, st
         holds = txn_holds(&txn->items[i]);
     for (size_t i = 0; i < txn->count && holds; i++) /* a put under a dead lease fails it all */
         if (txn->items[i].type == OP_PUT && !fs_lease_alive(txn->items[i].number))
-            return fs_call_end(NULL, weft_errf(err, "etcdserver: requested lease not found"));
+            return fs_call_end(NULL,
+                               weft_err_set(err, -ENOENT, "etcdserver: requested lease not found"));
     struct fs_batch batch = {0};
     int64_t rev = fs.revision + 1;
     for (size_t i = 0; i < txn->count && holds; i++) {
         const struct txn_item *it = &txn->items[i];
         if (it->type == OP_PUT && fs_kv_put(it->key, it->value, it->number, rev, &batch) < 0)
-            return fs_call_end(&batch, weft_errf(err, "out of memory"));
+            return fs_call_end(&batch, weft_err_set(err, -ENOMEM, "out of memory"));
         if (it->type == OP_DELETE || it->type == OP_DELETE_PREFIX)
             fs_kv_delete(it->key, it->type == OP_DELETE_PREFIX, rev, &batch);
     }

@@ -156,7 +156,7 @@ int etcd_watch_start(struct etcd *etcd, const char *prefix, etcd_watch_fn fn, vo
     struct etcd_watch *w = calloc(1, sizeof(*w));
     if (!w || !(w->prefix = strdup(prefix))) {
         free(w);
-        return weft_errf(err, "out of memory");
+        return weft_err_set(err, -ENOMEM, "out of memory");
     }
     w->fn = fn;
     w->ctx = ctx;
@@ -173,7 +173,7 @@ int etcd_watch_start(struct etcd *etcd, const char *prefix, etcd_watch_fn fn, vo
         free(b);
         free(w->prefix);
         free(w);
-        return fs_call_end(NULL, weft_errf(err, "cannot start the watch thread"));
+        return fs_call_end(NULL, weft_err_set(err, -EAGAIN, "cannot start the watch thread"));
     }
     w->next = fs.watches;
     fs.watches = w;

@@ -56,9 +56,10 @@ struct nl {
 int nl_open(struct nl **out, struct weft_err *err)
 {
     if (fault_hit(FAULT_NETLINK))
-        return weft_errf(err, "cannot open a netlink socket: %s", strerror(INJECTED_ERRNO));
+        return weft_err_set(err, -INJECTED_ERRNO, "cannot open a netlink socket: %s",
+                            strerror(INJECTED_ERRNO));
     *out = calloc(1, sizeof(**out));
-    return *out ? 0 : weft_errf(err, "out of memory");
+    return *out ? 0 : weft_err_set(err, -ENOMEM, "out of memory");
 }
 
 void nl_close(struct nl *nl)
@@ -218,7 +219,7 @@ static int change(struct nl *nl, const struct op *op, struct weft_err *err)
             size_t cap = nl->cap ? nl->cap * 2 : 32;
             struct op *queue = realloc(nl->queue, cap * sizeof(*queue));
             if (!queue)
-                return weft_errf(err, "out of memory");
+                return weft_err_set(err, -ENOMEM, "out of memory");
             nl->queue = queue;
             nl->cap = cap;
         }
@@ -226,27 +227,30 @@ static int change(struct nl *nl, const struct op *op, struct weft_err *err)
         return 0;
     }
     int code = fault_hit(FAULT_NETLINK) ? INJECTED_ERRNO : apply(op);
-    return code ? weft_errf(err, "%s: %s", op->what, strerror(code)) : 0;
+    return code ? weft_err_set(err, -code, "%s: %s", op->what, strerror(code)) : 0;
 }
 
 int nl_batch_end(struct nl *nl, struct weft_err *err)
 {
     if (!nl->batching)
-        return weft_errf(err, "no netlink batch is open");
+        return weft_err_set(err, -EINVAL, "no netlink batch is open");
     nl->batching = false;
     if (nl->count == 0) /* nothing to send: no round trip */
         return 0;
     /* An injected failure hits the first entry; the others still apply. */
     bool injected = fault_hit(FAULT_NETLINK);
     char first[WEFT_ERR_MAX] = "";
+    int first_code = 0;
     for (size_t i = 0; i < nl->count; i++) {
         int code = i == 0 && injected ? INJECTED_ERRNO : apply(&nl->queue[i]);
-        if (code && !first[0])
+        if (code && !first[0]) {
+            first_code = -code;
             snprintf(first, sizeof(first), "%s: %s (batch entry %zu of %zu)", nl->queue[i].what,
                      strerror(code), i + 1, nl->count);
+        }
     }
     nl->count = 0;
-    return first[0] ? weft_errf(err, "%s", first) : 0;
+    return first[0] ? weft_err_set(err, first_code, "%s", first) : 0;
 }
 
 static struct op link_op(enum op_type type, const char *name, const char *verb)
@@ -272,8 +276,8 @@ int nl_link_set_up(struct nl *nl, const char *name, struct weft_err *err)
 int nl_link_set_up_alias(struct nl *nl, const char *name, const char *alias, struct weft_err *err)
 {
     if (alias && strlen(alias) >= NL_ALIAS_MAX)
-        return weft_errf(err, "interface alias of %zu bytes is over the kernel's %d", strlen(alias),
-                         NL_ALIAS_MAX - 1);
+        return weft_err_set(err, -ERANGE, "interface alias of %zu bytes is over the kernel's %d",
+                            strlen(alias), NL_ALIAS_MAX - 1);
     struct op op = link_op(OP_SET_UP, name, "setting up link");
     op.has_alias = alias != NULL;
     snprintf(op.alias, sizeof(op.alias), "%s", alias ? alias : "");
@@ -304,8 +308,8 @@ int nl_link_set_mtu(struct nl *nl, const char *name, int mtu, struct weft_err *e
 static int check_name(const char *name, struct weft_err *err)
 {
     if (!name || !name[0] || strlen(name) >= IF_NAMESIZE)
-        return weft_errf(err, "interface name \"%s\" must have 1 to %d characters",
-                         name ? name : "", IF_NAMESIZE - 1);
+        return weft_err_set(err, -EINVAL, "interface name \"%s\" must have 1 to %d characters",
+                            name ? name : "", IF_NAMESIZE - 1);
     return 0;
 }
 
@@ -353,8 +357,8 @@ int nl_veth_create(struct nl *nl, const struct nl_veth_spec *spec, struct weft_e
     if (check_name(spec->host_name, err) < 0 || check_name(spec->peer_name, err) < 0)
         return -1;
     if (spec->host_alias && strlen(spec->host_alias) >= NL_ALIAS_MAX)
-        return weft_errf(err, "interface alias of %zu bytes is over the kernel's %d",
-                         strlen(spec->host_alias), NL_ALIAS_MAX - 1);
+        return weft_err_set(err, -ERANGE, "interface alias of %zu bytes is over the kernel's %d",
+                            strlen(spec->host_alias), NL_ALIAS_MAX - 1);
     wait_unless_held(spec);
     struct op op = link_op(OP_VETH, spec->host_name, "creating veth");
     snprintf(op.what, sizeof(op.what), "creating veth %.15s/%.15s", spec->host_name,
@@ -372,15 +376,15 @@ int nl_veth_create(struct nl *nl, const struct nl_veth_spec *spec, struct weft_e
         return change(nl, &op, err);
     bool second_trip = !spec->down || spec->host_alias;
     if (fault_hit(FAULT_NETLINK))
-        return weft_errf(err, "%s: %s", op.what, strerror(INJECTED_ERRNO));
+        return weft_err_set(err, -INJECTED_ERRNO, "%s: %s", op.what, strerror(INJECTED_ERRNO));
     int code = apply(&op);
     if (code)
-        return weft_errf(err, "%s: %s", op.what, strerror(code));
+        return weft_err_set(err, -code, "%s: %s", op.what, strerror(code));
     if (second_trip && fault_hit(FAULT_NETLINK)) {
         struct op undo = link_op(OP_LINK_DELETE, spec->host_name, "deleting link");
         apply(&undo);
-        return weft_errf(err, "setting up link %.15s: %s", spec->host_name,
-                         strerror(INJECTED_ERRNO));
+        return weft_err_set(err, -INJECTED_ERRNO, "setting up link %.15s: %s", spec->host_name,
+                            strerror(INJECTED_ERRNO));
     }
     return 0;
 }
@@ -436,9 +440,9 @@ int nl_neigh_del(struct nl *nl, int ifindex, uint32_t ip, struct weft_err *err)
 static int query_start(struct nl *nl, bool in_batch_ok, const char *what, struct weft_err *err)
 {
     if (nl->batching && !in_batch_ok)
-        return weft_errf(err, "netlink query inside a batch");
+        return weft_err_set(err, -EBUSY, "netlink query inside a batch");
     if (fault_hit(FAULT_NETLINK))
-        return weft_errf(err, "%s: %s", what, strerror(INJECTED_ERRNO));
+        return weft_err_set(err, -INJECTED_ERRNO, "%s: %s", what, strerror(INJECTED_ERRNO));
     pthread_mutex_lock(&fk.lock);
     return 0;
 }
@@ -467,7 +471,7 @@ static int link_get(struct nl *nl, const char *name, struct fake_link *out, stru
     if (l)
         *out = *l;
     pthread_mutex_unlock(&fk.lock);
-    return l ? 0 : weft_errf(err, "%s: %s", what, strerror(ENODEV));
+    return l ? 0 : weft_err_set(err, -ENODEV, "%s: %s", what, strerror(ENODEV));
 }
 
 int nl_link_get_mtu(struct nl *nl, const char *name, int *mtu, struct weft_err *err)
@@ -486,7 +490,7 @@ int nl_vxlan_get(struct nl *nl, const char *name, uint32_t *vni, uint32_t *local
     if (link_get(nl, name, &l, err) < 0)
         return -1;
     if (l.kind != FAKE_LINK_VXLAN)
-        return weft_errf(err, "link %.15s exists but is not a VXLAN device", name);
+        return weft_err_set(err, -EEXIST, "link %.15s exists but is not a VXLAN device", name);
     *vni = l.vni;
     *local_ip = l.local;
     return 0;
@@ -508,7 +512,7 @@ int nl_link_aliases(struct nl *nl, const char *prefix, nl_link_alias_fn fn, void
     }
     pthread_mutex_unlock(&fk.lock);
     if (!copy)
-        return weft_errf(err, "out of memory");
+        return weft_err_set(err, -ENOMEM, "out of memory");
     for (int i = 0; i < n; i++)
         fn(ctx, copy[i].name, copy[i].alias);
     free(copy);
@@ -526,7 +530,7 @@ int nl_fdb_list(struct nl *nl, int ifindex, nl_fdb_fn fn, void *ctx, struct weft
             copy[n++] = fk.fdb[i];
     pthread_mutex_unlock(&fk.lock);
     if (!copy)
-        return weft_errf(err, "out of memory");
+        return weft_err_set(err, -ENOMEM, "out of memory");
     for (int i = 0; i < n; i++)
         fn(ctx, copy[i].mac, copy[i].dst);
     free(copy);
@@ -544,7 +548,7 @@ int nl_neigh_list(struct nl *nl, int ifindex, nl_neigh_fn fn, void *ctx, struct 
             copy[n++] = fk.neigh[i];
     pthread_mutex_unlock(&fk.lock);
     if (!copy)
-        return weft_errf(err, "out of memory");
+        return weft_err_set(err, -ENOMEM, "out of memory");
     for (int i = 0; i < n; i++)
         fn(ctx, copy[i].ip, copy[i].mac);
     free(copy);
@@ -561,7 +565,7 @@ int nl_default_route_addr(struct nl *nl, uint32_t *ip, char *ifname, int ifname_
     if (have)
         snprintf(ifname, (size_t)ifname_len, "%s", fk.underlay_name);
     pthread_mutex_unlock(&fk.lock);
-    return have ? 0 : weft_errf(err, "no default route");
+    return have ? 0 : weft_err_set(err, -ENOENT, "no default route");
 }
 
 int nl_addr_ifname(struct nl *nl, uint32_t ip, char *ifname, int ifname_len, struct weft_err *err)
@@ -576,5 +580,5 @@ int nl_addr_ifname(struct nl *nl, uint32_t ip, char *ifname, int ifname_len, str
         return 0;
     char text[INET_ADDRSTRLEN];
     inet_ntop(AF_INET, &ip, text, sizeof(text));
-    return weft_errf(err, "no interface holds %s", text);
+    return weft_err_set(err, -EADDRNOTAVAIL, "no interface holds %s", text);
 }

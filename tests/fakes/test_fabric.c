@@ -143,6 +143,7 @@ static void network_delete_leaves_nothing(void **state)
     free(store_after);
     assert_int_equal(delete_network(fx, "a1", &err), -1);
     assert_non_null(strstr(err.msg, "not a weft network"));
+    assert_int_equal(err.code, -ENOENT);
 }
 
 static void remote_peers_programmed_and_withdrawn(void **state)

@@ -236,8 +236,10 @@ static void store_unreachable(void **state)
     uint8_t mac[6];
     assert_int_equal(fabric_endpoint_create(fx->fabric, &ep, mac, &err), -1);
     assert_non_null(strstr(err.msg, "store unreachable"));
+    assert_int_equal(err.code, -ECONNREFUSED); /* the store's kind, carried up */
     assert_int_equal(fabric_network_create(fx->fabric, &net, &err), -1);
     assert_non_null(strstr(err.msg, "store unreachable"));
+    assert_int_equal(err.code, -ECONNREFUSED);
     assert_int_equal(delete_network(fx, "a1", &err), -1);
     /* Another host's peer goes while this one cannot hear it. */
     char key[WEFT_KEY_MAX];

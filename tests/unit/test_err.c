@@ -32,8 +32,7 @@ static void an_error_always_has_a_kind(void **state)
     assert_int_equal(err.code, -EINVAL);
     weft_err_set(&err, ENOENT, "positive errno");
     assert_int_equal(err.code, -EINVAL);
-    /* The transitional form says "invalid" until its call site is converted. */
-    assert_int_equal(weft_errf(&err, "subnet %s is not valid", "10.1.0.0/33"), -1);
+    assert_int_equal(weft_err_set(&err, -EINVAL, "subnet %s is not valid", "10.1.0.0/33"), -1);
     assert_int_equal(err.code, -EINVAL);
     assert_string_equal(err.msg, "subnet 10.1.0.0/33 is not valid");
 }
