@@ -12,9 +12,7 @@ CURL_LIBS = $(if $(wildcard $(shell pkg-config --variable=libdir libcurl)/libcur
             -l:libcurl-gnutls.so.4,$(shell pkg-config --libs libcurl))
 PKG_LIBS = $(shell pkg-config --libs $(filter-out libcurl,$(PKGS))) $(CURL_LIBS) -lpthread
 CFLAGS ?= -O2 -g
-# -Wextra minus missing-field-initializers: "struct weft_err err = {""}" (C zero-fills the
-# rest, so its code starts at 0) is the house idiom, and naming every field would only add noise.
-WEFT_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-missing-field-initializers -Werror -I. \
+WEFT_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I. \
               $(PKG_CFLAGS)
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 

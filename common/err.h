@@ -17,7 +17,7 @@
 #define WEFT_ERR_MAX 512
 
 struct weft_err {
-    char msg[WEFT_ERR_MAX]; /* first, so "struct weft_err err = {""}" still reads */
+    char msg[WEFT_ERR_MAX];
     int code;               /* negative errno; 0 while no error was set */
 };
 

@@ -170,7 +170,7 @@ out:
 
 static int run_daemon(const struct daemon_options *opts)
 {
-    struct weft_err err = {""};
+    struct weft_err err = {0};
     char host[ADDR_STR_MAX];
     int underlay_mtu = 0;
     struct etcd *etcd = NULL;

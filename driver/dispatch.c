@@ -200,7 +200,7 @@ static void answer_error(struct driver_response *out, const char *path, struct w
 void driver_handle(struct driver_ctx *ctx, const char *path, const char *body, size_t body_len,
                    struct driver_response *out)
 {
-    struct weft_err err = {.msg = ""};
+    struct weft_err err = {0};
     out->status = 500;
     out->body = NULL;
     if (!path)

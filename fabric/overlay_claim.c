@@ -10,18 +10,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/hash.h"
 #include "common/log.h"
 #include "fabric/record_check.h"
 #include "store/keys.h"
 
-/* FNV-1a of the subnet: different overlays start their VNI search at
+/* A hash of the subnet: different overlays start their VNI search at
  * different places, so hosts creating different networks rarely collide. */
 static uint32_t vni_hint(const char *subnet)
 {
-    uint32_t h = 2166136261u;
-    for (const char *p = subnet; *p; p++)
-        h = (h ^ (uint8_t)*p) * 16777619u;
-    return 1 + h % 4096;
+    return 1 + hash_string(HASH_SEED, subnet) % 4096;
 }
 
 static int pick_free_vni(struct fabric *f, const char *subnet, uint32_t *vni, struct weft_err *err)

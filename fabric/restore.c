@@ -33,7 +33,7 @@ static void adopt_each(struct fabric *f, const struct etcd_kvs *kvs, const char 
                        adopt_fn adopt)
 {
     for (size_t i = 0; i < kvs->count; i++) {
-        struct weft_err item_err = {""};
+        struct weft_err item_err = {0};
         enum adopt_result rc = adopt(f, &kvs->items[i], &item_err);
         if (rc == ADOPT_NO_MEMORY)
             break;

@@ -43,7 +43,7 @@ int ipam_request_pool(const char *requested, char pool_id[ADDR_STR_MAX], struct 
  * the parser's reason after it. */
 static int parse_pool(const char *pool_id, struct ipv4_subnet *pool, struct weft_err *err)
 {
-    struct weft_err why = {""};
+    struct weft_err why = {0};
     if (ipv4_subnet_parse(pool_id, pool, &why) < 0)
         return weft_err_set(err, -ENOENT, "unknown pool %.64s: %s", pool_id ? pool_id : "",
                             why.msg);

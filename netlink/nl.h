@@ -83,17 +83,9 @@ int nl_vxlan_get(struct nl *nl, const char *name, uint32_t *vni, uint32_t *local
 struct nl_veth_spec {
     const char *host_name;  /* stays in the host namespace, attached to master */
     const char *host_alias; /* kept by the kernel on host_name for its lifetime, or NULL */
-    /* The container end: created beside host_name, moved into the container by
-     * Docker. peer_name and peer_mac are its former spellings, kept as aliases
-     * only until vxlan/ writes container_name and container_mac. */
-    union {
-        const char *container_name;
-        const char *peer_name;
-    };
-    union {
-        const uint8_t *container_mac; /* 6 bytes or NULL */
-        const uint8_t *peer_mac;
-    };
+    /* The container end: created beside host_name, moved into the container by Docker. */
+    const char *container_name;
+    const uint8_t *container_mac; /* 6 bytes or NULL */
     int mtu;
     int master_ifindex; /* bridge for host_name, 0 for none */
     bool down;          /* leave host_name down (a spare veth, to be taken later) */

@@ -261,7 +261,7 @@ int nl_veth_create(struct nl *nl, const struct nl_veth_spec *spec, struct weft_e
     if (link_set(nl, spec->host_name, up, spec->host_alias, err) < 0) {
         /* The caller gets (and logs) the first failure; a failed undo is another
          * one, logged here, since the pair is then left behind. */
-        struct weft_err undo = {""};
+        struct weft_err undo = {0};
         if (nl_link_delete(nl, spec->host_name, &undo) < 0) /* takes the container end too */
             log_warn("undo failed: veth pair left behind", "link=%s err=\"%s\"", spec->host_name,
                      undo.msg);

@@ -50,7 +50,7 @@ int etcd_lease_revoke(struct etcd *etcd, int64_t lease_id, struct weft_err *err)
 {
     json_t *body = json_pack("{s:o}", "ID", etcd_json_int64_string(lease_id));
     json_t *reply;
-    struct weft_err failure = {""};
+    struct weft_err failure = {0};
     int rc = etcd_call_consume(etcd, "/v3/lease/revoke", body, &reply, &failure);
     json_decref(reply);
     /* Revoking a lease that already expired (etcd: 404, not found) leaves the state

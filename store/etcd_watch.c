@@ -384,7 +384,7 @@ static void *watch_main(void *arg)
     long backoff = BACKOFF_MIN_MS;
     long outage_since = 0; /* when streams began failing; 0: they work */
     while (!atomic_load(&w->stop)) {
-        struct weft_err err = {""};
+        struct weft_err err = {0};
         if (need_list) {
             if (watch_list(w, &err) < 0) {
                 if (atomic_load(&w->stop))

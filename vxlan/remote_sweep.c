@@ -70,7 +70,7 @@ int segment_remote_sweep(struct nl *nl, int vxlan_ifindex, const struct segment_
     }
     size_t gone = 0;
     bool batched = nl_batch_begin(nl) == 0;
-    struct weft_err item_err = {""};
+    struct weft_err item_err = {0};
     int failed = 0;
     for (size_t i = 0; i < neigh.count; i++) {
         const struct kernel_entry *e = &neigh.items[i];

@@ -188,8 +188,8 @@ int segment_endpoint_create(struct nl *nl, uint32_t vni, const char *endpoint_id
     struct nl_veth_spec spec = {
         .host_name = host_name,
         .host_alias = alias,
-        .peer_name = ctr_name,
-        .peer_mac = mac,
+        .container_name = ctr_name,
+        .container_mac = mac,
         .mtu = mtu,
         .master_ifindex = dev.bridge_ifindex,
     };
@@ -215,7 +215,7 @@ int segment_spare_create(struct nl *nl, uint32_t vni, unsigned serial, int mtu,
         .host_name = host_name,
         /* Marked, so a restarted daemon finds and removes spares it did not make. */
         .host_alias = SEGMENT_SPARE_ALIAS,
-        .peer_name = ctr_name,
+        .container_name = ctr_name,
         .mtu = mtu,
         .master_ifindex = dev.bridge_ifindex,
         .down = true,

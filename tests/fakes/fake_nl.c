@@ -354,7 +354,7 @@ static void wait_unless_held(const struct nl_veth_spec *spec)
  * failure of the second deletes the pair again, so nothing is left behind. */
 int nl_veth_create(struct nl *nl, const struct nl_veth_spec *spec, struct weft_err *err)
 {
-    if (check_name(spec->host_name, err) < 0 || check_name(spec->peer_name, err) < 0)
+    if (check_name(spec->host_name, err) < 0 || check_name(spec->container_name, err) < 0)
         return -1;
     if (spec->host_alias && strlen(spec->host_alias) >= NL_ALIAS_MAX)
         return weft_err_set(err, -ERANGE, "interface alias of %zu bytes is over the kernel's %d",
@@ -362,13 +362,13 @@ int nl_veth_create(struct nl *nl, const struct nl_veth_spec *spec, struct weft_e
     wait_unless_held(spec);
     struct op op = link_op(OP_VETH, spec->host_name, "creating veth");
     snprintf(op.what, sizeof(op.what), "creating veth %.15s/%.15s", spec->host_name,
-             spec->peer_name);
-    snprintf(op.peer_name, sizeof(op.peer_name), "%s", spec->peer_name);
+             spec->container_name);
+    snprintf(op.peer_name, sizeof(op.peer_name), "%s", spec->container_name);
     op.mtu = spec->mtu;
     op.master = spec->master_ifindex;
-    op.has_mac = spec->peer_mac != NULL;
-    if (spec->peer_mac)
-        memcpy(op.mac, spec->peer_mac, 6);
+    op.has_mac = spec->container_mac != NULL;
+    if (spec->container_mac)
+        memcpy(op.mac, spec->container_mac, 6);
     op.up = !spec->down;
     op.has_alias = spec->host_alias != NULL;
     snprintf(op.alias, sizeof(op.alias), "%s", spec->host_alias ? spec->host_alias : "");

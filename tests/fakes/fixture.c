@@ -35,7 +35,7 @@ int fx_try_open(struct fx *fx, struct weft_err *err)
 
 void fx_open(struct fx *fx)
 {
-    struct weft_err err = {{0}};
+    struct weft_err err = {0};
     if (fx_try_open(fx, &err) < 0)
         fail_msg("fabric_open: %s", err.msg);
 }
@@ -176,7 +176,7 @@ char *fx_store_text(void)
 void create_network(struct fx *fx, const char *tag, const char *subnet)
 {
     struct fabric_network_spec spec = fx_network(tag, subnet);
-    struct weft_err err = {{0}};
+    struct weft_err err = {0};
     if (fabric_network_create(fx->fabric, &spec, &err) < 0)
         fail_msg("network create: %s", err.msg);
 }
@@ -185,7 +185,7 @@ void create_endpoint(struct fx *fx, const char *net_tag, const char *ep_tag, con
                      uint8_t mac[6])
 {
     struct fabric_endpoint_spec spec = fx_endpoint(net_tag, ep_tag, ip);
-    struct weft_err err = {{0}};
+    struct weft_err err = {0};
     if (fabric_endpoint_create(fx->fabric, &spec, mac, &err) < 0)
         fail_msg("endpoint create: %s", err.msg);
 }

@@ -90,7 +90,7 @@ static void endpoint_lifecycle(void **state)
     assert_string_equal(peer.mac, "02:42:0a:4d:00:05");
     /* Join names the container's end: a spare's, taken (up, alias = its record). */
     struct fabric_join_info join;
-    struct weft_err err = {{0}};
+    struct weft_err err = {0};
     assert_int_equal(fabric_join(fx->fabric, net, ep, &join, &err), 0);
     struct fake_link inside, host;
     assert_true(fake_kernel_link(join.src_name, &inside));
@@ -127,7 +127,7 @@ static void network_delete_leaves_nothing(void **state)
     uint8_t mac[6];
     create_endpoint(fx, "a1", "e1", "10.77.0.5", mac);
     fx_settle();
-    struct weft_err err = {{0}};
+    struct weft_err err = {0};
     /* Docker deletes the endpoint first; one left over goes with the network. */
     assert_int_equal(delete_network(fx, "a1", &err), 0);
     assert_int_equal(fake_kernel_link_count("w"), 0);
@@ -198,7 +198,7 @@ static void remote_known_before_network(void **state)
     segment_names(overlay_vni(FX_SUBNET), &dev);
     assert_int_equal(fake_kernel_fdb_count(dev.vxlan), 2);
     assert_int_equal(fake_kernel_neigh_count(dev.vxlan), 1);
-    struct weft_err err = {{0}};
+    struct weft_err err = {0};
     assert_int_equal(delete_network(fx, "a1", &err), 0);
     assert_int_equal(fake_kernel_fdb_count(NULL), 0);
 }

@@ -37,7 +37,7 @@ static pthread_cond_t calls_done = PTHREAD_COND_INITIALIZER;
 static void *run_call(void *arg)
 {
     struct call *c = arg;
-    struct weft_err err = {{0}};
+    struct weft_err err = {0};
     int rc =
         c->network ? delete_network(c->fx, "a1", &err) : delete_endpoint(c->fx, "a1", "e1", &err);
     pthread_mutex_lock(&calls_lock);
@@ -116,7 +116,7 @@ static void endpoint_removed_twice_while_published(void **state)
 static void refused_create(struct fx *fx, char *msg, size_t len)
 {
     struct fabric_endpoint_spec spec = fx_endpoint("a1", "e1", "10.77.0.5");
-    struct weft_err err = {{0}};
+    struct weft_err err = {0};
     uint8_t mac[6];
     assert_int_equal(fabric_endpoint_create(fx->fabric, &spec, mac, &err), -1);
     snprintf(msg, len, "%s", err.msg);
@@ -186,7 +186,7 @@ static void network_and_endpoint_deleted_while_published(void **state)
     struct call *second = first == &net ? &ep : &net;
     if (second->rc < 0)
         fail_msg("the waiting request failed: %s", second->err.msg);
-    struct weft_err err = {{0}};
+    struct weft_err err = {0};
     if (first == &net) /* the network stayed (reopened): its delete now goes through */
         assert_int_equal(delete_network(fx, "a1", &err), 0);
     else
@@ -232,7 +232,7 @@ static void store_unreachable(void **state)
     fake_store_set_down(true);
     struct fabric_endpoint_spec ep = fx_endpoint("a1", "e1", "10.77.0.5");
     struct fabric_network_spec net = fx_network("b2", "10.78.0.0/24");
-    struct weft_err err = {{0}};
+    struct weft_err err = {0};
     uint8_t mac[6];
     assert_int_equal(fabric_endpoint_create(fx->fabric, &ep, mac, &err), -1);
     assert_non_null(strstr(err.msg, "store unreachable"));
@@ -283,7 +283,7 @@ static void restart_adopts_what_was_left(void **state)
     fx_id(net, "a1");
     fx_id(ep, "e1");
     struct fabric_endpoint_info info;
-    struct weft_err err = {{0}};
+    struct weft_err err = {0};
     assert_int_equal(fabric_endpoint_info(fx->fabric, net, ep, &info, &err), 0);
     assert_string_equal(info.ip, "10.77.0.5/24");
     key_member(key, FX_SUBNET, FX_HOST);

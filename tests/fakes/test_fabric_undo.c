@@ -99,7 +99,7 @@ static void check_failed_run(struct fx *fx, const struct undo_case *c, enum faul
     free(store_before);
     free(kernel_after);
     free(store_after);
-    struct weft_err retry_err = {{0}};
+    struct weft_err retry_err = {0};
     if (c->op(fx, &retry_err) < 0)
         fail_msg("%s: the retry after %s call %u failed: %s", c->name, kind_name(kind), n,
                  retry_err.msg);
@@ -116,7 +116,7 @@ static void drive(struct fx *fx, const struct undo_case *c, enum fault_kind kind
         if (c->prepare)
             c->prepare(fx);
         char *kernel = fx_kernel_text(), *store = fx_store_text();
-        struct weft_err err = {{0}};
+        struct weft_err err = {0};
         fault_arm_thread(kind, n);
         int rc = c->op(fx, &err);
         bool fired = fault_fired();
@@ -169,7 +169,7 @@ static int op_network_delete(struct fx *fx, struct weft_err *err)
 
 static void restore_network_create(struct fx *fx)
 {
-    struct weft_err err = {{0}};
+    struct weft_err err = {0};
     if (delete_network(fx, "a1", &err) < 0)
         fail_msg("network delete: %s", err.msg);
 }
@@ -193,7 +193,7 @@ static int op_endpoint_delete(struct fx *fx, struct weft_err *err)
 
 static void restore_endpoint_create(struct fx *fx)
 {
-    struct weft_err err = {{0}};
+    struct weft_err err = {0};
     if (delete_endpoint(fx, "a1", "e1", &err) < 0)
         fail_msg("endpoint delete: %s", err.msg);
 }
@@ -284,7 +284,7 @@ static void hold_spare_maker(struct fx *fx)
 static void release_spare_maker(struct fx *fx)
 {
     fake_kernel_hold_spares(false);
-    struct weft_err err = {{0}};
+    struct weft_err err = {0};
     if (delete_endpoint(fx, "z9", "b1", &err) < 0)
         fail_msg("endpoint delete: %s", err.msg);
     fx_expect_spares = true;
@@ -308,7 +308,7 @@ static void endpoint_delete_recovered(struct fx *fx, unsigned n)
     fx_id(net, "a1");
     fx_id(ep, "e1");
     struct fabric_endpoint_info info;
-    struct weft_err err = {{0}};
+    struct weft_err err = {0};
     if (fabric_endpoint_info(fx->fabric, net, ep, &info, &err) == 0) {
         print_message("  KNOWN GAP: a restart brings the deleted endpoint back (call %u)\n", n);
         known_gaps_met++;
@@ -389,7 +389,7 @@ static void open_recovered(struct fx *fx, unsigned n)
     fx_id(net, "a1");
     fx_id(ep, "e1");
     struct fabric_endpoint_info info;
-    struct weft_err err = {{0}};
+    struct weft_err err = {0};
     if (fabric_endpoint_info(fx->fabric, net, ep, &info, &err) < 0)
         fail_msg("call %u: the endpoint was not adopted: %s", n, err.msg);
     if (!info.bridge[0] || !info.vxlan[0]) {

@@ -38,7 +38,7 @@ static void links_answer_like_the_kernel(void **state)
 {
     (void)state;
     struct nl *nl;
-    struct weft_err err = {{0}};
+    struct weft_err err = {0};
     int ifindex = -1, mtu = 0;
     assert_int_equal(nl_open(&nl, &err), 0);
     assert_int_equal(nl_bridge_create(nl, "br0", 1400, &err), 0);
@@ -61,9 +61,9 @@ static void links_answer_like_the_kernel(void **state)
     assert_int_equal(nl_vxlan_get(nl, "br0", &vni, &local, &err), -1);
     /* A veth that cannot be set up is deleted again: nothing is left. */
     struct nl_veth_spec veth = {.host_name = "h0",
-                                .peer_name = "p0",
+                                .container_name = "p0",
                                 .host_alias = "x",
-                                .peer_mac = mac_a,
+                                .container_mac = mac_a,
                                 .master_ifindex = ifindex};
     fault_arm(FAULT_NETLINK, 2);
     assert_int_equal(nl_veth_create(nl, &veth, &err), -1);
@@ -89,7 +89,7 @@ static void entries_and_batches(void **state)
 {
     (void)state;
     struct nl *nl;
-    struct weft_err err = {{0}};
+    struct weft_err err = {0};
     int ifindex = 0, mtu;
     assert_int_equal(nl_open(&nl, &err), 0);
     struct nl_vxlan_spec vx = {.name = "vx0", .vni = 42};
@@ -146,7 +146,7 @@ static void keys_revisions_and_leases(void **state)
 {
     (void)state;
     struct etcd *etcd;
-    struct weft_err err = {{0}};
+    struct weft_err err = {0};
     assert_int_equal(etcd_open(&etcd, "x:1", &err), 0);
     struct etcd_kv kv = {0};
     bool found, created, deleted = true;
@@ -243,7 +243,7 @@ static void watch_delivers_batches_on_its_thread(void **state)
 {
     (void)state;
     struct etcd *etcd;
-    struct weft_err err = {{0}};
+    struct weft_err err = {0};
     assert_int_equal(etcd_open(&etcd, "x:1", &err), 0);
     fake_store_put("/w/a", "1", 0);
     fake_store_put("/x", "1", 0);

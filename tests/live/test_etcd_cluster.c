@@ -182,7 +182,7 @@ static void test_killing_the_leader_is_invisible(void **state)
     snprintf(endpoints, sizeof(endpoints), "%s,%s,%s", cl->endpoint[leader],
              cl->endpoint[(leader + 1) % MEMBERS], cl->endpoint[(leader + 2) % MEMBERS]);
     struct etcd *etcd;
-    struct weft_err err = {""};
+    struct weft_err err = {0};
     assert_int_equal(etcd_open(&etcd, endpoints, &err), 0);
     struct recorder rec = {.lock = PTHREAD_MUTEX_INITIALIZER};
     struct etcd_watch *w;

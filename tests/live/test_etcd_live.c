@@ -36,7 +36,7 @@ static long now_ms(void)
 static int group_setup(void **state)
 {
     struct live *l = calloc(1, sizeof(*l));
-    struct weft_err err = {""};
+    struct weft_err err = {0};
     if (!l || etcd_fixture_start(&l->fx) < 0) {
         fprintf(stderr, "could not start etcd\n");
         if (l)
@@ -65,7 +65,7 @@ static int group_teardown(void **state)
 
 #define OK(call)                                                                                   \
     do {                                                                                           \
-        struct weft_err err_ = {""};                                                               \
+        struct weft_err err_ = {0};                                                               \
         struct weft_err *err = &err_;                                                              \
         if ((call) != 0)                                                                           \
             fail_msg("%s failed: %s", #call, err_.msg);                                            \
@@ -240,7 +240,7 @@ static void test_lease_lifecycle(void **state)
     assert_false(alive);
     OK(etcd_lease_revoke(l->etcd, lease, err)); /* already gone: nothing to do */
 
-    struct weft_err err = {""};
+    struct weft_err err = {0};
     assert_int_equal(etcd_lease_grant(l->etcd, 0, &lease, &err), -1);
     assert_int_equal(err.code, -EINVAL);
     /* A lease that does not exist cannot carry a key. */
@@ -270,7 +270,7 @@ static void *race(void *arg)
         snprintf(value, sizeof(value), "owner%d", r->id);
         bool created;
         struct etcd_kv existing;
-        struct weft_err err = {""};
+        struct weft_err err = {0};
         if (etcd_create(r->etcd, key, value, 0, &created, &existing, &err) < 0) {
             r->failures++;
             continue;
@@ -513,14 +513,14 @@ static void test_timeout_and_failover(void **state)
     /* Only the dead member: a clear message, quickly. */
     snprintf(endpoints, sizeof(endpoints), "127.0.0.1:%d", dead);
     OK(etcd_open(&etcd, endpoints, err));
-    struct weft_err err = {""};
+    struct weft_err err = {0};
     assert_int_equal(etcd_put(etcd, "/t7/x", "y", 0, &err), -1);
     assert_non_null(strstr(err.msg, "store unreachable"));
     assert_non_null(strstr(err.msg, endpoints));
     assert_int_equal(err.code, -ECONNREFUSED); /* nobody listens: refused, not timed out */
     assert_true(etcd_err_unreachable(&err));
     /* The flag etcd_unreachable reads says the same, code and message. */
-    struct weft_err last = {""};
+    struct weft_err last = {0};
     assert_true(etcd_unreachable(etcd, &last));
     assert_int_equal(last.code, err.code);
     assert_string_equal(last.msg, err.msg);
@@ -542,7 +542,7 @@ static void test_watch_survives_store_restart(void **state)
     etcd_fixture_kill(&l->fx);
 
     /* Store down: a call fails fast with a message naming the problem. */
-    struct weft_err err = {""};
+    struct weft_err err = {0};
     struct etcd_kv kv;
     bool found;
     long before = now_ms();
@@ -610,7 +610,7 @@ static void test_hung_store_times_out(void **state)
     (void)sync;
 
     kill(l->fx.pid, SIGSTOP);
-    struct weft_err err = {""};
+    struct weft_err err = {0};
     long before = now_ms();
     int rc = etcd_put(l->etcd, "/t11/x", "y", 0, &err);
     long took = now_ms() - before;

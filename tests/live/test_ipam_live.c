@@ -45,7 +45,7 @@ static void pool_requests(void **state)
 {
     (void)state;
     char id[ADDR_STR_MAX];
-    struct weft_err err = {""};
+    struct weft_err err = {0};
     assert_int_equal(ipam_request_pool("10.77.0.0/24", id, &err), 0);
     assert_string_equal(id, "10.77.0.0/24");
     assert_int_equal(ipam_request_pool("", id, &err), -1);
@@ -60,7 +60,7 @@ static void gateway_is_shared_and_never_an_endpoint(void **state)
 {
     (void)state;
     char gw_a[ADDR_STR_MAX], gw_b[ADDR_STR_MAX], addr[ADDR_STR_MAX];
-    struct weft_err err = {""};
+    struct weft_err err = {0};
     assert_int_equal(
         ipam_request_address(host_a, "10.1.0.0/29", "192.168.0.1", NULL, true, gw_a, &err), 0);
     assert_int_equal(
@@ -111,7 +111,7 @@ static void wanted_addresses(void **state)
 {
     (void)state;
     char addr[ADDR_STR_MAX];
-    struct weft_err err = {""};
+    struct weft_err err = {0};
     assert_int_equal(
         ipam_request_address(host_a, "10.3.0.0/24", "192.168.0.1", "10.3.0.50", false, addr, &err),
         0);
@@ -155,7 +155,7 @@ static void full_pool_and_release_edges(void **state)
 {
     (void)state;
     char addr[ADDR_STR_MAX], first[ADDR_STR_MAX], second[ADDR_STR_MAX];
-    struct weft_err err = {""};
+    struct weft_err err = {0};
     /* A /30 without a gateway: two endpoints, then the exact "full" message. */
     assert_int_equal(
         ipam_request_address(host_a, "10.6.0.0/30", "192.168.0.1", NULL, false, first, &err), 0);
@@ -289,7 +289,7 @@ static void concurrent_hosts_never_share_an_address(void **state)
 static void reaper_frees_only_the_dead_among_many(void **state)
 {
     (void)state;
-    struct weft_err err = {""};
+    struct weft_err err = {0};
     const char *pool = "10.12.0.0/16";
     char addrs[40][ADDR_STR_MAX], host[32], key[WEFT_KEY_MAX];
     for (int i = 0; i < 40; i++) {
@@ -326,7 +326,7 @@ static void store_down_is_a_clear_error(void **state)
 {
     (void)state;
     struct etcd *dead;
-    struct weft_err err = {""};
+    struct weft_err err = {0};
     char addr[ADDR_STR_MAX];
     assert_int_equal(etcd_open(&dead, "127.0.0.1:1", &err), 0);
     assert_int_equal(

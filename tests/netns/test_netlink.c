@@ -55,7 +55,7 @@ static void no_default_route_is_reported(void **state)
     (void)state;
     uint32_t ip;
     char ifname[IF_NAMESIZE];
-    struct weft_err err = {""};
+    struct weft_err err = {0};
     assert_int_equal(nl_default_route_addr(nl, &ip, ifname, sizeof(ifname), &err), -1);
     assert_string_equal(err.msg, "no default route");
     assert_int_equal(err.code, -ENOENT);
@@ -76,7 +76,7 @@ static void default_route_gives_the_advertise_address(void **state)
                      0);
     uint32_t ip;
     char ifname[IF_NAMESIZE];
-    struct weft_err err = {""};
+    struct weft_err err = {0};
     /* A route that is not the default one does not count. */
     assert_int_equal(nl_default_route_addr(nl, &ip, ifname, sizeof(ifname), &err), -1);
     assert_string_equal(err.msg, "no default route");
@@ -124,7 +124,7 @@ static void default_route_gives_the_advertise_address(void **state)
 static void kernel_errors_name_the_change(void **state)
 {
     (void)state;
-    struct weft_err err = {""};
+    struct weft_err err = {0};
     assert_int_equal(nl_bridge_create(nl, "tbr0", 1400, &err), 0);
     assert_int_equal(nl_bridge_create(nl, "tbr0", 1400, &err), -1);
     assert_string_equal(err.msg, "creating bridge tbr0: File exists");
@@ -147,7 +147,7 @@ static void failed_veth_leaves_nothing(void **state)
     (void)state;
     assert_int_equal(system("ip link add taken0 type veth peer name taken1"), 0);
     struct nl_veth_spec spec = {.host_name = "newhost0", .container_name = "taken0", .mtu = 1450};
-    struct weft_err err = {""};
+    struct weft_err err = {0};
     assert_int_equal(nl_veth_create(nl, &spec, &err), -1);
     assert_non_null(strstr(err.msg, "File exists"));
     assert_int_equal(err.code, -EEXIST);
@@ -158,7 +158,7 @@ static void failed_veth_leaves_nothing(void **state)
 static void batch_programs_many_entries_at_once(void **state)
 {
     (void)state;
-    struct weft_err err = {""};
+    struct weft_err err = {0};
     struct nl_vxlan_spec spec = {.name = "tvx0", .vni = 9, .dst_port = 4789, .mtu = 1450};
     spec.local_ip = inet_addr("192.168.60.1");
     assert_int_equal(nl_vxlan_create(nl, &spec, &err), 0);
@@ -207,7 +207,7 @@ static void batch_programs_many_entries_at_once(void **state)
 static void bridge_and_vxlan_carry_their_attributes(void **state)
 {
     (void)state;
-    struct weft_err err = {""};
+    struct weft_err err = {0};
     assert_int_equal(nl_bridge_create(nl, "tbr1", 1400, &err), 0);
     int br;
     assert_int_equal(nl_link_index(nl, "tbr1", &br, &err), 0);
@@ -261,7 +261,7 @@ static void bridge_and_vxlan_carry_their_attributes(void **state)
 static void veth_pair_has_mtu_mac_master_and_host_end_up(void **state)
 {
     (void)state;
-    struct weft_err err = {""};
+    struct weft_err err = {0};
     assert_int_equal(nl_bridge_create(nl, "tbr2", 0, &err), 0);
     int br;
     assert_int_equal(nl_link_index(nl, "tbr2", &br, &err), 0);
@@ -311,7 +311,7 @@ static void note_alias(void *ctx, const char *name, const char *alias)
 static void veth_alias_is_kept_and_listed(void **state)
 {
     (void)state;
-    struct weft_err err = {""};
+    struct weft_err err = {0};
     char long_alias[NL_ALIAS_MAX + 1];
     memset(long_alias, 'x', NL_ALIAS_MAX);
     long_alias[NL_ALIAS_MAX] = '\0';
@@ -344,7 +344,7 @@ static void failed_veth_with_a_bad_container_name_leaves_nothing(void **state)
     (void)state;
     struct nl_veth_spec spec = {
         .host_name = "newhost1", .container_name = "container-name-too-long", .mtu = 1450};
-    struct weft_err err = {""};
+    struct weft_err err = {0};
     assert_int_equal(nl_veth_create(nl, &spec, &err), -1);
     assert_string_equal(err.msg,
                         "interface name \"container-name-too-long\" must have 1 to 15 characters");
@@ -364,7 +364,7 @@ static void failed_veth_with_a_bad_container_name_leaves_nothing(void **state)
 static void fdb_and_neighbour_add_replace_delete(void **state)
 {
     (void)state;
-    struct weft_err err = {""};
+    struct weft_err err = {0};
     struct nl_vxlan_spec spec = {.name = "tvx3", .vni = 3, .dst_port = 4789, .mtu = 1450};
     spec.local_ip = inet_addr("192.168.62.1");
     assert_int_equal(nl_vxlan_create(nl, &spec, &err), 0);
@@ -424,7 +424,7 @@ static void fdb_and_neighbour_add_replace_delete(void **state)
 static void lookups_follow_the_socket_namespace(void **state)
 {
     (void)state;
-    struct weft_err err = {""};
+    struct weft_err err = {0};
     assert_int_equal(nl_bridge_create(nl, "tbr4", 0, &err), 0);
     int other = new_netns();
     assert_true(other >= 0);
@@ -445,7 +445,7 @@ static void lookups_follow_the_socket_namespace(void **state)
 static void batches_larger_than_one_send(void **state)
 {
     (void)state;
-    struct weft_err err = {""};
+    struct weft_err err = {0};
     struct nl_vxlan_spec spec = {.name = "tvx5", .vni = 5, .dst_port = 4789, .mtu = 1450};
     spec.local_ip = inet_addr("192.168.63.1");
     assert_int_equal(nl_vxlan_create(nl, &spec, &err), 0);

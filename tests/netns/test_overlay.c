@@ -55,7 +55,7 @@ static void ensure_creates_bridge_and_vxlan(void **state)
 {
     (void)state;
     struct segment_devices dev;
-    struct weft_err err = {""};
+    struct weft_err err = {0};
     assert_int_equal(segment_ensure(nl, 42, vtep_local, 1450, &dev, &err), 0);
     assert_string_equal(dev.bridge, "wbr42");
     assert_string_equal(dev.vxlan, "wvx42");
@@ -92,7 +92,7 @@ static void ensure_refuses_a_device_with_another_vni(void **state)
     assert_int_equal(system("ip link add wvx44 type vxlan id 99 dstport 4789 local 192.168.200.1"),
                      0);
     struct segment_devices dev;
-    struct weft_err err = {""};
+    struct weft_err err = {0};
     assert_int_equal(segment_ensure(nl, 44, vtep_local, 1450, &dev, &err), -1);
     assert_non_null(strstr(err.msg, "VNI 99"));
     /* What this call created (the bridge) is gone again; the foreign device stays. */
@@ -105,7 +105,7 @@ static void ensure_rebuilds_the_vxlan_when_the_host_address_changed(void **state
 {
     (void)state;
     struct segment_devices first, second;
-    struct weft_err err = {""};
+    struct weft_err err = {0};
     assert_int_equal(segment_ensure(nl, 45, vtep_local, 1450, &first, &err), 0);
     assert_int_equal(segment_ensure(nl, 45, vtep_b, 1400, &second, &err), 0);
     assert_int_equal(first.bridge_ifindex, second.bridge_ifindex);
@@ -120,7 +120,7 @@ static void ensure_rebuilds_the_vxlan_when_the_host_address_changed(void **state
 static void endpoint_veth_carries_mac_mtu_and_master(void **state)
 {
     (void)state;
-    struct weft_err err = {""};
+    struct weft_err err = {0};
     const char *id = "0123456789abcdef0123";
     assert_int_equal(segment_endpoint_create(nl, 42, id, mac_a, 1450, NULL, &err), 0);
     const char *peer = look("ip link show wc0123456789");
@@ -143,7 +143,7 @@ static void endpoint_veth_carries_mac_mtu_and_master(void **state)
 static void spares_are_taken_without_a_rename(void **state)
 {
     (void)state;
-    struct weft_err err = {""};
+    struct weft_err err = {0};
     char spare[IF_NAMESIZE], other[IF_NAMESIZE], peer[IF_NAMESIZE];
     assert_int_equal(segment_spare_create(nl, 42, 7, 1450, spare, &err), 0);
     assert_string_equal(spare, "ws7");
@@ -177,7 +177,7 @@ static void spares_are_taken_without_a_rename(void **state)
 static void endpoint_needs_the_overlay(void **state)
 {
     (void)state;
-    struct weft_err err = {""};
+    struct weft_err err = {0};
     assert_int_equal(segment_endpoint_create(nl, 777, "abcdef", mac_a, 1450, NULL, &err), -1);
     assert_non_null(strstr(err.msg, "wbr777"));
 }
@@ -186,7 +186,7 @@ static void peers_and_flooding_entries(void **state)
 {
     (void)state;
     struct segment_devices dev;
-    struct weft_err err = {""};
+    struct weft_err err = {0};
     assert_int_equal(segment_ensure(nl, 42, vtep_local, 1450, &dev, &err), 0);
     int vx = dev.vxlan_ifindex;
     assert_int_equal(segment_peer_add(nl, vx, inet_addr("10.77.0.5"), mac_a, vtep_b, &err), 0);
@@ -239,7 +239,7 @@ static void sweep_removes_only_unclaimed_entries(void **state)
 {
     (void)state;
     struct segment_devices dev;
-    struct weft_err err = {""};
+    struct weft_err err = {0};
     assert_int_equal(segment_ensure(nl, 43, vtep_local, 1450, &dev, &err), 0);
     int vx = dev.vxlan_ifindex;
     assert_int_equal(segment_peer_add(nl, vx, inet_addr("10.78.0.5"), mac_a, vtep_b, &err), 0);
@@ -309,7 +309,7 @@ struct side {
 
 static void side_up(struct side *s, uint32_t vni)
 {
-    struct weft_err err = {""};
+    struct weft_err err = {0};
     assert_int_equal(in_ns(s->host_ns, "ip addr add %s/24 dev %s && ip link set %s up", s->vtep,
                            s->underlay, s->underlay),
                      0);
@@ -321,15 +321,15 @@ static void side_up(struct side *s, uint32_t vni)
     assert_int_equal(segment_endpoint_create(s->nl, vni, s->endpoint_id, s->mac,
                                              1500 - SEGMENT_VXLAN_OVERHEAD, NULL, &err),
                      0);
-    char host_name[IF_NAMESIZE], peer_name[IF_NAMESIZE];
-    segment_endpoint_names(s->endpoint_id, host_name, peer_name);
+    char host_name[IF_NAMESIZE], ctr_name[IF_NAMESIZE];
+    segment_endpoint_names(s->endpoint_id, host_name, ctr_name);
     /* What Docker does with the peer end. */
     assert_int_equal(
-        in_ns(s->host_ns, "ip link set %s netns /proc/self/fd/%d", peer_name, s->ctr_ns), 0);
+        in_ns(s->host_ns, "ip link set %s netns /proc/self/fd/%d", ctr_name, s->ctr_ns), 0);
     assert_int_equal(in_ns(s->ctr_ns,
                            "ip link set %s name eth0 && ip addr add %s/24 dev eth0 && "
                            "ip link set eth0 up",
-                           peer_name, s->ip),
+                           ctr_name, s->ip),
                      0);
 }
 
@@ -372,7 +372,7 @@ static void containers_on_two_hosts_talk_over_vxlan(void **state)
     side_up(&b, 4242);
     assert_true(pings(a.host_ns, "", b.vtep));
 
-    struct weft_err err = {""};
+    struct weft_err err = {0};
     /* Flooding entries alone carry unknown unicast: with the neighbours pinned in
      * the containers (vxlan proxy ARP has no entries yet), the ping crosses. */
     assert_int_equal(segment_flood_add(a.nl, a.dev.vxlan_ifindex, inet_addr(b.vtep), &err), 0);

@@ -48,7 +48,7 @@ static void subnets(void **state)
     for (size_t i = 0; i < sizeof(subnet_cases) / sizeof(subnet_cases[0]); i++) {
         const struct subnet_case *c = &subnet_cases[i];
         struct ipv4_subnet parsed;
-        struct weft_err err = {""};
+        struct weft_err err = {0};
         int rc = ipv4_subnet_parse(c->text, &parsed, &err);
         if (c->canonical) {
             assert_int_equal(rc, 0);
@@ -161,7 +161,7 @@ static void check_cases(enum parser which, const struct text_case *cases, size_t
 {
     for (size_t i = 0; i < n; i++) {
         const struct text_case *c = &cases[i];
-        struct weft_err err = {""};
+        struct weft_err err = {0};
         int rc = run_parser(which, c->text, &err);
         if (c->ok && rc != 0)
             fail_msg("\"%s\" refused: %s", c->text, err.msg);

@@ -116,7 +116,7 @@ static void impossible_sizes_fail_with_enomem(void **state)
     (void)state;
     struct weft_buf buf = WEFT_BUF_INIT;
     assert_int_equal(weft_buf_append(&buf, "abc", 3, NULL), 0);
-    struct weft_err err = {""};
+    struct weft_err err = {0};
     assert_int_equal(weft_buf_reserve(&buf, SIZE_MAX, &err), -1);
     assert_int_equal(err.code, -ENOMEM);
     assert_true(strlen(err.msg) > 0);

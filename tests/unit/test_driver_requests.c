@@ -385,7 +385,7 @@ static void expect_network_kind(const char *body, int code, const char *want)
     json_t *req = json_loads(body, 0, NULL);
     assert_non_null(req);
     struct fabric_network_spec spec;
-    struct weft_err err = {""};
+    struct weft_err err = {0};
     assert_int_equal(request_network_create(req, &spec, &err), -1);
     if (err.code != code || !strstr(err.msg, want))
         fail_msg("%s: code %d \"%s\", want %d \"%s\"", body, err.code, err.msg, code, want);
@@ -411,14 +411,14 @@ static void refusals_carry_their_kind(void **state)
 
     json_t *req = json_loads("{\"V6\":true}", 0, NULL);
     char pool[ADDR_STR_MAX];
-    struct weft_err err = {""};
+    struct weft_err err = {0};
     assert_int_equal(request_pool(req, pool, &err), -1);
     assert_int_equal(err.code, -EOPNOTSUPP);
     json_decref(req);
 
     req = json_loads("{\"PoolID\":\"10.77.0.0/24\",\"Address\":\"10.77.0.300\"}", 0, NULL);
     struct request_address r;
-    err = (struct weft_err){""};
+    err = (struct weft_err){0};
     assert_int_equal(request_address(req, &r, &err), -1);
     assert_int_equal(err.code, -EINVAL);
     json_decref(req);

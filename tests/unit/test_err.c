@@ -16,8 +16,8 @@
 static void set_writes_kind_and_message(void **state)
 {
     (void)state;
-    struct weft_err err = {""};
-    assert_int_equal(err.code, 0); /* {""} leaves no kind: nothing failed yet */
+    struct weft_err err = {0};
+    assert_int_equal(err.code, 0); /* {0} leaves no kind: nothing failed yet */
     assert_int_equal(weft_err_set(&err, -EEXIST, "address %s is taken", "10.1.0.5"), -1);
     assert_int_equal(err.code, -EEXIST);
     assert_string_equal(err.msg, "address 10.1.0.5 is taken");
@@ -27,7 +27,7 @@ static void set_writes_kind_and_message(void **state)
 static void an_error_always_has_a_kind(void **state)
 {
     (void)state;
-    struct weft_err err = {""};
+    struct weft_err err = {0};
     weft_err_set(&err, 0, "no kind given");
     assert_int_equal(err.code, -EINVAL);
     weft_err_set(&err, ENOENT, "positive errno");
@@ -40,7 +40,7 @@ static void an_error_always_has_a_kind(void **state)
 static void wrap_keeps_the_kind(void **state)
 {
     (void)state;
-    struct weft_err err = {""};
+    struct weft_err err = {0};
     weft_err_set(&err, -ETIMEDOUT, "store unreachable");
     assert_int_equal(weft_err_wrap(&err, "creating network %s", "n1"), -1);
     assert_string_equal(err.msg, "creating network n1: store unreachable");
@@ -54,7 +54,7 @@ static void long_messages_are_cut_not_overrun(void **state)
     char long_text[2 * WEFT_ERR_MAX];
     memset(long_text, 'x', sizeof(long_text) - 1);
     long_text[sizeof(long_text) - 1] = '\0';
-    struct weft_err err = {""};
+    struct weft_err err = {0};
     weft_err_set(&err, -EIO, "%s", long_text);
     assert_int_equal(strlen(err.msg), WEFT_ERR_MAX - 1);
     weft_err_wrap(&err, "%s", long_text); /* the context alone fills it */

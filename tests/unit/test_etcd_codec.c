@@ -87,7 +87,7 @@ static void test_b64_rejects_invalid(void **state)
 static void test_err_unreachable_kinds(void **state)
 {
     (void)state;
-    struct weft_err err = {""};
+    struct weft_err err = {0};
     assert_false(etcd_err_unreachable(NULL));
     assert_false(etcd_err_unreachable(&err)); /* no error set */
     weft_err_set(&err, -ETIMEDOUT, "store unreachable (a:1): timeout");
@@ -202,14 +202,14 @@ static void test_open_validates_endpoints(void **state)
                          "a b:2379", "[::1:2379", "a:-1"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         struct etcd *etcd = NULL;
-        struct weft_err err = {""};
+        struct weft_err err = {0};
         if (etcd_open(&etcd, bad[i], &err) == 0)
             fail_msg("\"%s\" should be refused", bad[i]);
         assert_null(etcd);
         assert_true(strlen(err.msg) > 0);
         assert_int_equal(err.code, -EINVAL);
     }
-    struct weft_err err = {""};
+    struct weft_err err = {0};
     assert_int_equal(etcd_open(&(struct etcd *){NULL}, NULL, &err), -1);
     assert_non_null(strstr(err.msg, "empty"));
     assert_int_equal(err.code, -EINVAL);

@@ -189,7 +189,7 @@ static void undecodable_event_lists_again(void **state)
     struct gateway *g = *state;
     char endpoint[32];
     snprintf(endpoint, sizeof(endpoint), "127.0.0.1:%d", g->port);
-    struct weft_err err = {""};
+    struct weft_err err = {0};
     struct etcd *etcd;
     assert_int_equal(etcd_open(&etcd, endpoint, &err), 0);
     struct recorder rec = {.lock = PTHREAD_MUTEX_INITIALIZER};
@@ -227,7 +227,7 @@ static void unanswered_watch_moves_on(void **state)
     assert_non_null(good);
     char endpoints[64];
     snprintf(endpoints, sizeof(endpoints), "127.0.0.1:%d,127.0.0.1:%d", mute->port, good->port);
-    struct weft_err err = {""};
+    struct weft_err err = {0};
     struct etcd *etcd;
     assert_int_equal(etcd_open(&etcd, endpoints, &err), 0);
     etcd_set_timeout_ms(etcd, 500);
@@ -257,7 +257,7 @@ static void bad_answers_have_their_kind(void **state)
     assert_non_null(g);
     char endpoint[32];
     snprintf(endpoint, sizeof(endpoint), "127.0.0.1:%d", g->port);
-    struct weft_err err = {""};
+    struct weft_err err = {0};
     struct etcd *etcd;
     assert_int_equal(etcd_open(&etcd, endpoint, &err), 0);
 
@@ -266,7 +266,7 @@ static void bad_answers_have_their_kind(void **state)
     assert_non_null(strstr(err.msg, "invalid JSON"));
     assert_false(etcd_err_unreachable(&err));
 
-    err = (struct weft_err){""};
+    err = (struct weft_err){0};
     assert_int_equal(etcd_delete(etcd, "/p/a", NULL, &err), -1);
     assert_int_equal(err.code, -EACCES);
     assert_non_null(strstr(err.msg, "permission denied"));

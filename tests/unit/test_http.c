@@ -135,7 +135,7 @@ static int teardown(void **state)
 
 static void start(struct fixture *f)
 {
-    struct weft_err err = {.msg = ""};
+    struct weft_err err = {0};
     if (http_server_start(f->sock, &f->ctx, &f->server, &err) < 0)
         fail_msg("start: %s", err.msg);
 }
@@ -387,7 +387,7 @@ static void live_socket_is_not_stolen(void **state)
     struct fixture *f = *state;
     start(f);
     struct http_server *second = NULL;
-    struct weft_err err = {.msg = ""};
+    struct weft_err err = {0};
     assert_int_equal(http_server_start(f->sock, &f->ctx, &second, &err), -1);
     assert_null(second);
     char want[256];
@@ -409,7 +409,7 @@ static void other_files_are_not_deleted(void **state)
     assert_non_null(file);
     fclose(file);
     struct http_server *server = NULL;
-    struct weft_err err = {.msg = ""};
+    struct weft_err err = {0};
     assert_int_equal(http_server_start(path, &f->ctx, &server, &err), -1);
     assert_non_null(strstr(err.msg, "is not a socket"));
     struct stat st;
@@ -515,7 +515,7 @@ static void concurrent_calls_are_served(void **state)
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
     pthread_cond_init(&b.changed, &attr);
     pthread_condattr_destroy(&attr);
-    struct weft_err err = {.msg = ""};
+    struct weft_err err = {0};
     if (http_server_start_handler(f->sock, barrier_call, &b, &f->server, &err) < 0)
         fail_msg("start: %s", err.msg);
     pthread_t threads[BARRIER_CALLS];

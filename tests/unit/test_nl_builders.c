@@ -159,7 +159,7 @@ static void vxlan_carries_vni_port_local_and_learning_off(void **state)
                                  .mtu = 1450,
                                  .master_ifindex = 7};
     struct nl_msg m;
-    struct weft_err err = {""};
+    struct weft_err err = {0};
     assert_int_equal(nl_build_vxlan(&m, &spec, &err), 0);
     struct attrs top, data;
     parse_msg(&m, RTM_NEWLINK, CREATE, sizeof(struct ifinfomsg), &top);
@@ -200,7 +200,7 @@ static void bridge_has_stp_off_and_no_forward_delay(void **state)
 {
     (void)state;
     struct nl_msg m;
-    struct weft_err err = {""};
+    struct weft_err err = {0};
     assert_int_equal(nl_build_bridge(&m, "wbr42", 1400, &err), 0);
     struct attrs top, data;
     parse_msg(&m, RTM_NEWLINK, CREATE, sizeof(struct ifinfomsg), &top);
@@ -252,7 +252,7 @@ static void veth_names_both_ends_with_mtu_mac_and_master(void **state)
                                 .mtu = 1450,
                                 .master_ifindex = 5};
     struct nl_msg m;
-    struct weft_err err = {""};
+    struct weft_err err = {0};
     assert_int_equal(nl_build_veth(&m, &spec, &err), 0);
     struct attrs top, data, ctr;
     parse_msg(&m, RTM_NEWLINK, CREATE, sizeof(struct ifinfomsg), &top);
@@ -288,7 +288,7 @@ static void link_builders_refuse_names_the_kernel_would(void **state)
 {
     (void)state;
     struct nl_msg m;
-    struct weft_err err = {""};
+    struct weft_err err = {0};
     assert_int_equal(nl_build_bridge(&m, "", 0, &err), -1);
     assert_string_equal(err.msg, "interface name \"\" must have 1 to 15 characters");
     assert_int_equal(nl_build_bridge(&m, "sixteen-chars-xx", 0, &err), -1);
@@ -499,7 +499,7 @@ static void a_reused_buffer_starts_clean(void **state)
 {
     (void)state;
     struct nl_msg m;
-    struct weft_err err = {""};
+    struct weft_err err = {0};
     struct nl_veth_spec spec = {.host_name = "th5", .container_name = "tc5", .mtu = 1450};
     assert_int_equal(nl_build_veth(&m, &spec, &err), 0);
     uint32_t big = m.hdr->nlmsg_len;

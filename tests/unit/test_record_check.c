@@ -88,7 +88,7 @@ static void records_are_checked(void **state)
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         const struct record_case *c = &cases[i];
         struct fabric_record rec;
-        struct weft_err err = {""};
+        struct weft_err err = {0};
         int rc = record_check_key(c->key, &rec, &err);
         if (rc == 0 && c->value)
             rc = record_check_body(c->value, &rec, &err);
@@ -154,7 +154,7 @@ static void own_records_are_checked(void **state)
     struct ipv4_subnet subnet = {0x0a4d0000, 24};
     for (size_t i = 0; i < sizeof(own_cases) / sizeof(own_cases[0]); i++) {
         const struct own_case *c = &own_cases[i];
-        struct weft_err err = {""};
+        struct weft_err err = {0};
         int rc;
         if (c->kind == 'n') {
             struct host_network_record rec;

@@ -99,7 +99,7 @@ static void damaged_records_are_refused(void **state)
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         struct overlay_record out;
-        struct weft_err err = {""};
+        struct weft_err err = {0};
         assert_int_equal(overlay_record_decode(bad[i], &out, &err), -1);
         assert_true(strlen(err.msg) > 0);
         assert_int_equal(err.code, -EPROTO); /* a value in the store that weft cannot read */
