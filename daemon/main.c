@@ -27,6 +27,7 @@
 #define DEFAULT_SOCKET "/run/docker/plugins/weft.sock"
 #define DEFAULT_LEASE_TTL 15
 #define DEFAULT_RECLAIM_AFTER 600
+#define DEFAULT_STORE_TIMEOUT 2
 /* How often the waiting main thread hands freed heap pages back to the kernel. */
 #define TRIM_INTERVAL_S 1
 
@@ -36,6 +37,7 @@ struct daemon_options {
     const char *socket_path;
     int lease_ttl;
     int reclaim_after;
+    int store_timeout; /* seconds per store request and member */
 };
 
 static void usage_main(FILE *out)
@@ -56,6 +58,7 @@ static void usage_daemon(FILE *out)
     fprintf(out,
             "usage: weft daemon [--store etcd://HOST:PORT[,HOST:PORT...]] [--advertise ADDR]\n"
             "                   [--socket PATH] [--lease-ttl SECONDS] [--reclaim-after SECONDS]\n"
+            "                   [--store-timeout SECONDS]\n"
             "\n"
             "  --store URL        etcd members holding the cluster state (default %s);\n"
             "                     name several members of one cluster to survive losing one\n"
@@ -67,10 +70,13 @@ static void usage_daemon(FILE *out)
             "                     store (default %d)\n"
             "  --reclaim-after SECS  how long a host must be gone before the addresses it\n"
             "                     held are given to others (default %d)\n"
+            "  --store-timeout SECS  how long to wait for an etcd member's answer before\n"
+            "                     trying the next or calling the store unreachable (default %d)\n"
             "  --help             this text\n"
             "\n"
             "SIGTERM or SIGINT stops the daemon; containers keep their connectivity.\n",
-            DEFAULT_STORE, DEFAULT_SOCKET, DEFAULT_LEASE_TTL, DEFAULT_RECLAIM_AFTER);
+            DEFAULT_STORE, DEFAULT_SOCKET, DEFAULT_LEASE_TTL, DEFAULT_RECLAIM_AFTER,
+            DEFAULT_STORE_TIMEOUT);
 }
 
 static int parse_daemon_options(int argc, char **argv, struct daemon_options *opts,
@@ -81,10 +87,11 @@ static int parse_daemon_options(int argc, char **argv, struct daemon_options *op
                                              {"socket", required_argument, NULL, 'S'},
                                              {"lease-ttl", required_argument, NULL, 't'},
                                              {"reclaim-after", required_argument, NULL, 'r'},
+                                             {"store-timeout", required_argument, NULL, 'T'},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
     *opts = (struct daemon_options){DEFAULT_STORE, NULL, DEFAULT_SOCKET, DEFAULT_LEASE_TTL,
-                                    DEFAULT_RECLAIM_AFTER};
+                                    DEFAULT_RECLAIM_AFTER, DEFAULT_STORE_TIMEOUT};
     opterr = 0;
     optind = 1;
     int c;
@@ -116,6 +123,14 @@ static int parse_daemon_options(int argc, char **argv, struct daemon_options *op
                                     "--reclaim-after must be a number of seconds from 1 to "
                                     "2592000");
             opts->reclaim_after = (int)seconds;
+            break;
+        }
+        case 'T': {
+            char *end;
+            long seconds = strtol(optarg, &end, 10);
+            if (*end || seconds < 1 || seconds > 300)
+                return weft_errf(err, "--store-timeout must be a number of seconds from 1 to 300");
+            opts->store_timeout = (int)seconds;
             break;
         }
         case 'h':
@@ -190,6 +205,7 @@ static int run_daemon(const struct daemon_options *opts)
         goto fail;
     if (etcd_open(&etcd, opts->store + strlen("etcd://"), &err) < 0)
         goto fail;
+    etcd_set_timeout_ms(etcd, opts->store_timeout * 1000L);
     struct fabric_config config = {etcd, host, underlay_mtu, opts->lease_ttl, opts->reclaim_after};
     if (fabric_open(&fabric, &config, &err) < 0)
         goto fail;

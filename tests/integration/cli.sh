@@ -10,7 +10,7 @@ fail() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
 out=$($weft --help) || fail "weft --help exited $?"
 grep -q "weft daemon" <<<"$out" || fail "weft --help does not mention the daemon"
 out=$($weft daemon --help) || fail "weft daemon --help exited $?"
-for flag in --store --advertise --socket --lease-ttl --reclaim-after; do
+for flag in --store --advertise --socket --lease-ttl --reclaim-after --store-timeout; do
     grep -q -- "$flag" <<<"$out" || fail "weft daemon --help does not explain $flag"
 done
 echo "ok   --help explains every flag"
@@ -22,6 +22,8 @@ out=$($weft daemon --nope 2>&1); rc=$?
 [ "$rc" = 2 ] && grep -q "unknown or incomplete flag --nope" <<<"$out" || fail "bad flag: rc $rc, $out"
 out=$($weft daemon --lease-ttl 0 2>&1); rc=$?
 [ "$rc" = 2 ] && grep -q "lease-ttl" <<<"$out" || fail "bad --lease-ttl: rc $rc, $out"
+out=$($weft daemon --store-timeout 0 2>&1); rc=$?
+[ "$rc" = 2 ] && grep -q "store-timeout" <<<"$out" || fail "bad --store-timeout: rc $rc, $out"
 out=$($weft daemon --store http://x 2>&1); rc=$?
 [ "$rc" = 2 ] && grep -q "etcd://" <<<"$out" || fail "bad --store: rc $rc, $out"
 echo "ok   bad commands and flags are refused with exit 2 and a reason"
@@ -36,6 +38,23 @@ out=$(timeout 10 unshare -n sh -c "ip link set lo up && exec $weft daemon --adve
     --store etcd://127.0.0.1:1 --socket $sock" 2>&1); rc=$?
 [ "$rc" = 1 ] && grep -q "unreachable" <<<"$out" || fail "store down at start: rc $rc, $out"
 [ ! -e "$sock" ] || fail "a daemon that could not start left its socket"
+# A store that accepts the connection and never answers (a listening socket the
+# daemon inherits and nobody accepts on): the daemon waits the --store-timeout it was
+# given (3 s, not the default 2) before calling it unreachable. Only the lower bound
+# is checked: a loaded machine may take longer, never less.
+silent='import os, socket, sys
+s = socket.socket()
+s.bind(("127.0.0.1", 2379))
+s.listen()
+os.set_inheritable(s.fileno(), True)
+os.execvp(sys.argv[1], sys.argv[1:])'
+started=$(date +%s%N)
+out=$(timeout 20 unshare -n sh -c 'ip link set lo up && exec python3 -c "$0" "$@"' "$silent" \
+    $weft daemon --advertise 127.0.0.1 --store etcd://127.0.0.1:2379 --socket "$sock" \
+    --store-timeout 3 2>&1); rc=$?
+waited_ms=$((($(date +%s%N) - started) / 1000000))
+[ "$rc" = 1 ] && grep -q "unreachable.*Timeout" <<<"$out" && [ "$waited_ms" -ge 3000 ] ||
+    fail "silent store with --store-timeout 3: rc $rc after $waited_ms ms, $out"
 set -e
-echo "ok   a daemon that cannot start says why (no default route, foreign address, store down)"
+echo "ok   a daemon that cannot start says why (no default route, foreign address, store down, store silent)"
 echo "PASS cli"

@@ -214,7 +214,8 @@ sim_plug() { ip -n "$(sim_ns sw)" link set "p-$1" up; }
 # ---------- weft ----------
 
 # sim_weft HOST [ARGS...]: starts the weft daemon ($WEFT_BIN, default build/weft) in
-# HOST's namespace with its socket in HOST's plugin dir; waits for the socket.
+# HOST's namespace with its socket in HOST's plugin dir; waits for the socket
+# ($SIM_WEFT_START_S seconds, default 15: longer for a daemon under valgrind).
 sim_weft() {
     local host=$1 d bin
     shift
@@ -229,7 +230,7 @@ sim_weft() {
         --store "$(sim_etcd_url)" --advertise "$(sim_host_addr "$host")" \
         --socket "$d/plugins/weft.sock" "$@"
     echo "$SIM_LAST_PID" >"$d/weft.pid"
-    if ! wait_for 15 test -S "$d/plugins/weft.sock"; then
+    if ! wait_for "${SIM_WEFT_START_S:-15}" test -S "$d/plugins/weft.sock"; then
         tail -n 30 "$d/weft.log" >&2
         fail "weft on $host did not create its socket"
     fi
