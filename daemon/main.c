@@ -90,7 +90,8 @@ static int parse_daemon_options(int argc, char **argv, struct daemon_options *op
                                              {"store-timeout", required_argument, NULL, 'T'},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
-    *opts = (struct daemon_options){DEFAULT_STORE, NULL, DEFAULT_SOCKET, DEFAULT_LEASE_TTL,
+    *opts = (struct daemon_options){DEFAULT_STORE,         NULL,
+                                    DEFAULT_SOCKET,        DEFAULT_LEASE_TTL,
                                     DEFAULT_RECLAIM_AFTER, DEFAULT_STORE_TIMEOUT};
     opterr = 0;
     optind = 1;
@@ -129,7 +130,8 @@ static int parse_daemon_options(int argc, char **argv, struct daemon_options *op
             char *end;
             long seconds = strtol(optarg, &end, 10);
             if (*end || seconds < 1 || seconds > 300)
-                return weft_errf(err, "--store-timeout must be a number of seconds from 1 to 300");
+                return weft_err_set(err, -EINVAL,
+                                    "--store-timeout must be a number of seconds from 1 to 300");
             opts->store_timeout = (int)seconds;
             break;
         }
