@@ -142,6 +142,20 @@ static inline void etcd_fixture_kill(struct etcd_fixture *fx)
     }
 }
 
+/* Freezes etcd (SIGSTOP) and returns once every one of its threads has stopped:
+ * kill() only queues the stop, and under load a thread still running could answer
+ * one more request. Its parent (this process) hears of the stop when the whole
+ * group is stopped. Returns -1 if it did not stop. */
+static inline int etcd_fixture_freeze(struct etcd_fixture *fx)
+{
+    int status = 0;
+    if (fx->pid <= 0 || kill(fx->pid, SIGSTOP) < 0)
+        return -1;
+    if (waitpid(fx->pid, &status, WUNTRACED) != fx->pid || !WIFSTOPPED(status))
+        return -1;
+    return 0;
+}
+
 /* A new etcd process on the same ports and data directory. */
 static inline int etcd_fixture_restart(struct etcd_fixture *fx)
 {

@@ -609,7 +609,7 @@ static void test_hung_store_times_out(void **state)
     EXPECT_EVENT(sync, &rec, 0, ETCD_EVENT_SYNC_END, NULL, 3000);
     (void)sync;
 
-    kill(l->fx.pid, SIGSTOP);
+    assert_int_equal(etcd_fixture_freeze(&l->fx), 0);
     struct weft_err err = {0};
     long before = now_ms();
     int rc = etcd_put(l->etcd, "/t11/x", "y", 0, &err);
