@@ -5,7 +5,7 @@
  * append the bytes are followed by a NUL that len does not count, so text can
  * be read in place. Growing never aborts: it fails with -ENOMEM and leaves the
  * buffer as it was. Anyone may include this; one buffer belongs to one thread
- * at a time. Users: store/ (curl answers, watch streams).
+ * at a time. Users: store/ (curl answers, watch streams), daemon/http.c (request bodies).
  */
 #ifndef WEFT_BUF_H
 #define WEFT_BUF_H

@@ -24,6 +24,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "common/buf.h"
 #include "common/log.h"
 
 #define CONTENT_TYPE "application/vnd.docker.plugins.v1+json"
@@ -44,8 +45,7 @@ struct http_server {
  * answers and closes while the client is still writing makes the client see a
  * reset ("Failed sending data to the peer") instead of the answer. */
 struct call {
-    char *body;
-    size_t len, cap;
+    struct weft_buf body; /* zeroed by calloc: empty */
     size_t dropped;    /* bytes read and dropped since the refusal */
     bool too_large;    /* answer 413 once the body is read */
     bool wrong_method; /* answer 405 once the body is read */
@@ -93,23 +93,6 @@ static enum MHD_Result reply_error(struct MHD_Connection *conn, struct call *cal
     driver_error_answer(status, msg, &answer);
     call->replied = true;
     return reply(conn, answer.status, answer.body);
-}
-
-static int append(struct call *call, const char *data, size_t n)
-{
-    if (call->len + n > call->cap) {
-        size_t cap = call->cap ? call->cap : 4096;
-        while (cap < call->len + n)
-            cap *= 2;
-        char *grown = realloc(call->body, cap);
-        if (!grown)
-            return -1;
-        call->body = grown;
-        call->cap = cap;
-    }
-    memcpy(call->body + call->len, data, n);
-    call->len += n;
-    return 0;
 }
 
 /* Answers a refusal decided earlier, once its body has been read. */
@@ -170,20 +153,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *upload_data_size = 0;
         if (call->too_large || call->wrong_method)
             return drop_body(call, n) ? MHD_YES : MHD_NO;
-        if (call->len + n > HTTP_BODY_MAX) { /* no Content-Length (chunked): drop, answer at end */
+        if (call->body.len + n > HTTP_BODY_MAX) { /* no Content-Length (chunked): drop, answer at end */
             call->too_large = true;
-            size_t had = call->len;
-            free(call->body);
-            call->body = NULL;
-            call->len = call->cap = 0;
+            size_t had = call->body.len;
+            weft_buf_free(&call->body);
             return drop_body(call, had + n) ? MHD_YES : MHD_NO;
         }
-        return append(call, upload_data, n) < 0 ? MHD_NO : MHD_YES;
+        return weft_buf_append(&call->body, upload_data, n, NULL) < 0 ? MHD_NO : MHD_YES;
     }
     if (call->too_large || call->wrong_method)
         return reply_refusal(conn, call);
     struct driver_response resp;
-    server->handler(server->handler_cls, url, call->body, call->len, &resp);
+    server->handler(server->handler_cls, url, call->body.data, call->body.len, &resp);
     call->replied = true;
     return reply(conn, resp.status, resp.body);
 }
@@ -196,7 +177,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     (void)code;
     struct call *call = *con_cls;
     if (call) {
-        free(call->body);
+        weft_buf_free(&call->body);
         free(call);
         *con_cls = NULL;
     }
