@@ -97,8 +97,7 @@ int publish_peer(struct fabric *f, int64_t lease, const struct local_network *ne
         } else if (claim < 0) {
             char owner[RECORD_TEXT_MAX];
             record_check_printable(other.vtep, owner, sizeof(owner));
-            log_error("address conflict", "ip=%s owner=\"%s\" error=\"%s\"", rec.ip, owner,
-                      ipam_err.msg);
+            /* Logged by the caller, which decides what follows. */
             rc =
                 weft_err_set(err, -EEXIST, "address %s is already in use by an endpoint on host %s",
                              rec.ip, owner);
