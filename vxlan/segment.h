@@ -47,8 +47,12 @@ void segment_names(uint32_t vni, struct segment_devices *out);
  * A vxlan device of that name with another VNI is an error. */
 int segment_ensure(struct nl *nl, uint32_t vni, uint32_t local_ip, int mtu,
                    struct segment_devices *out, struct weft_err *err);
-/* Deletes the vxlan device and the bridge (endpoint veths go with DeleteEndpoint). */
-int segment_remove(struct nl *nl, uint32_t vni, struct weft_err *err);
+/* Deletes the bridge and the vxlan device (endpoint veths go with DeleteEndpoint).
+ * On failure the segment is as segment_ensure(local_ip, mtu) makes it, its devices
+ * in *devices (a bridge deleted before the vxlan device's deletion failed is made
+ * again, with a new ifindex; the vxlan device and its entries are untouched). */
+int segment_remove(struct nl *nl, uint32_t vni, uint32_t local_ip, int mtu,
+                   struct segment_devices *devices, struct weft_err *err);
 
 /* The netlink socket of one thread (fabric/ keeps one for requests and the watch,
  * one for the spare maker). */
