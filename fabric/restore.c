@@ -166,7 +166,12 @@ static enum adopt_result adopt_endpoint(struct fabric *f, const struct etcd_kv *
     enum adopt_result rc = endpoint_from_record(f, kv->key, kv->value, &net, &ep, err);
     if (rc != ADOPTED)
         return rc;
-    if (!segment_endpoint_exists(f->nl, ep->ifname)) {
+    bool exists;
+    struct weft_err item_err;
+    if (segment_endpoint_exists(f->nl, ep->ifname, &exists, &item_err) < 0)
+        log_warn("looking up an endpoint's veth failed; keeping the endpoint",
+                 "endpoint=%.12s veth=%s error=\"%s\"", ep->id, ep->ifname, item_err.msg);
+    if (!exists) { /* the kernel said so: a failed lookup is no proof it vanished */
         forget_vanished_endpoint(f, net, ep);
         free(ep);
         return ADOPTED;
@@ -175,7 +180,6 @@ static enum adopt_result adopt_endpoint(struct fabric *f, const struct etcd_kv *
     net->endpoints = ep;
     assert_address(f, net, ep);
     ep->publication = PUBLICATION_DONE;
-    struct weft_err item_err;
     if (publish_peer(f, f->lease, net, ep, &item_err) < 0) {
         log_error("re-publishing endpoint failed; the publisher retries",
                   "endpoint=%.12s error=\"%s\"", ep->id, item_err.msg);

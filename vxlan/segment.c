@@ -52,11 +52,15 @@ int segment_batch_end(struct nl *nl, struct weft_err *err)
     return nl_batch_end(nl, err);
 }
 
-bool segment_endpoint_exists(struct nl *nl, const char *host_name)
+int segment_endpoint_exists(struct nl *nl, const char *host_name, bool *exists,
+                            struct weft_err *err)
 {
     int ifindex = 0;
-    struct weft_err err;
-    return nl_link_index(nl, host_name, &ifindex, &err) == 0 && ifindex > 0;
+    *exists = true; /* unless the kernel says "no such link" */
+    if (nl_link_index(nl, host_name, &ifindex, err) < 0)
+        return -1;
+    *exists = ifindex > 0;
+    return 0;
 }
 
 /* Every endpoint and spare host end starts with "w" (wh<id>, ws<n>). */
