@@ -313,35 +313,6 @@ static void release_spare_maker(struct fx *fx)
     fx_expect_spares = true;
 }
 
-/* DeleteEndpoint answered success with the veth's deletion failed (logged only):
- * the records are gone, the veth stays with its alias (the endpoint's record).
- * Known gap, and a second one behind it: the next start takes that alias for an
- * endpoint whose daemon died before publishing it (adopt_unpublished_endpoints),
- * and the deleted endpoint is back, published. Both counted; the endpoint is then
- * deleted again (that time its veth goes). */
-static void endpoint_delete_recovered(struct fx *fx, unsigned n)
-{
-    assert_int_equal(fx_host_keys(), 0);
-    assert_int_equal(fake_kernel_alias_count("{"), 1);
-    print_message("  KNOWN GAP: endpoint deleted, its veth left (call %u)\n", n);
-    known_gaps_met++;
-    restart(fx);
-    fx_settle();
-    char net[FABRIC_ID_MAX], ep[FABRIC_ID_MAX];
-    fx_id(net, "a1");
-    fx_id(ep, "e1");
-    struct fabric_endpoint_info info;
-    struct weft_err err = {{0}};
-    if (fabric_endpoint_info(fx->fabric, net, ep, &info, &err) == 0) {
-        print_message("  KNOWN GAP: a restart brings the deleted endpoint back (call %u)\n", n);
-        known_gaps_met++;
-        if (delete_endpoint(fx, "a1", "e1", &err) < 0)
-            fail_msg("endpoint delete: %s", err.msg);
-    }
-    assert_int_equal(fake_kernel_alias_count("{"), 0);
-    assert_int_equal(fx_host_keys(), 0);
-}
-
 /* ---------- known gaps: half-made states fabric leaves today ---------- */
 
 static int op_open(struct fx *fx, struct weft_err *err)
@@ -495,7 +466,6 @@ static void endpoint_delete_undoes(void **state)
         .name = "endpoint delete",
         .op = op_endpoint_delete,
         .restore = restore_endpoint_delete,
-        .recovered = endpoint_delete_recovered,
     };
     drive_both(fx, &c);
 }
