@@ -134,10 +134,16 @@ int endpoint_remove_locked(struct fabric *f, struct local_network *net, struct l
         ep->removing = false; /* still whole: a retried DeleteEndpoint may remove it */
         return -1;
     }
-    struct weft_err kernel_err;
-    if (segment_endpoint_delete(f->nl, ep->ifname, &kernel_err) < 0)
-        log_warn("removing endpoint veth failed", "endpoint=%.12s error=\"%s\"", ep->id,
-                 kernel_err.msg);
+    /* The veth outlives a failed delete, its alias holding the endpoint's record: a
+     * restart would adopt it again. So the delete fails, the endpoint stays whole,
+     * and its records go back to the store through the publisher (which retries
+     * through an outage): the state before the request, which a retry removes. */
+    if (segment_endpoint_delete(f->nl, ep->ifname, err) < 0) {
+        ep->removing = false;
+        ep->publication = PUBLICATION_PENDING;
+        pthread_cond_signal(&f->publish_work);
+        return weft_err_wrap(err, "removing endpoint %.12s", ep->id);
+    }
     for (struct local_endpoint **p = &net->endpoints; *p; p = &(*p)->next) {
         if (*p == ep) {
             *p = ep->next;

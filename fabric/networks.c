@@ -83,7 +83,7 @@ undo_host_record:
     delete_host_key(f, key_host_network, net->id, NULL);
 undo_segment:
     pthread_mutex_lock(&f->lock);
-    segment_remove(f->nl, net->vni, NULL);
+    segment_remove(f->nl, net->vni, f->host_ip, net->mtu, &net->devices, NULL);
     pthread_mutex_unlock(&f->lock);
 undo_alloc:
     free(net);
@@ -161,7 +161,7 @@ static int network_delete(struct fabric *f, const char *network_id, struct weft_
     if (delete_host_key(f, key_host_network, net->id, err) < 0)
         goto undo_member;
     pthread_mutex_lock(&f->lock);
-    rc = segment_remove(f->nl, net->vni, err);
+    rc = segment_remove(f->nl, net->vni, f->host_ip, net->mtu, &net->devices, err);
     if (rc == 0) {
         network_unlink(f, net);
         forget_programmed(f, net->subnet);

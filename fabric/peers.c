@@ -73,8 +73,19 @@ void program_subnet(struct fabric *f, const char *subnet)
     for (struct remote_entry *r = f->remotes.head; r; r = r->next)
         if (strcmp(r->subnet, subnet) == 0)
             remote_program(f, r);
-    if (batched && segment_batch_end(f->nl, &err) < 0)
-        log_error("programming remote entries failed", "subnet=%s error=\"%s\"", subnet, err.msg);
+    if (!batched || segment_batch_end(f->nl, &err) == 0)
+        return;
+    /* Which entry failed is not known, and each was marked programmed when queued:
+     * send them again one at a time (adds replace, so the ones that got through
+     * are unchanged). One failing again stays unprogrammed, for the next listing. */
+    log_error("programming remote entries failed; retrying them one at a time",
+              "subnet=%s error=\"%s\"", subnet, err.msg);
+    for (struct remote_entry *r = f->remotes.head; r; r = r->next) {
+        if (strcmp(r->subnet, subnet) == 0 && r->programmed) {
+            r->programmed = false;
+            remote_program(f, r);
+        }
+    }
 }
 
 /* The devices of a subnet are gone, and their entries with them. */

@@ -21,6 +21,7 @@ enum adopt_result {
     ADOPT_SKIPPED, /* not this host's to adopt: nothing to say */
     ADOPT_DAMAGED, /* refused: logged with its key */
     ADOPT_NO_MEMORY,
+    ADOPT_FAILED, /* could not be made whole: the start fails with err */
 };
 
 /* Adopts one record: kv->key is its store key, or a veth's host end name. */
@@ -28,13 +29,18 @@ typedef enum adopt_result (*adopt_fn)(struct fabric *f, const struct etcd_kv *kv
                                       struct weft_err *err);
 
 /* The loop every kind of restored record goes through: each is adopted on its
- * own, a damaged one is logged (quoted safely: it is input) and skipped. */
-static void adopt_each(struct fabric *f, const struct etcd_kvs *kvs, const char *damaged,
-                       adopt_fn adopt)
+ * own, a damaged one is logged (quoted safely: it is input) and skipped; one that
+ * failed (ADOPT_FAILED) stops the loop and fails it with its error. */
+static int adopt_each(struct fabric *f, const struct etcd_kvs *kvs, const char *damaged,
+                      adopt_fn adopt, struct weft_err *err)
 {
     for (size_t i = 0; i < kvs->count; i++) {
         struct weft_err item_err = {0};
         enum adopt_result rc = adopt(f, &kvs->items[i], &item_err);
+        if (rc == ADOPT_FAILED) {
+            *err = item_err;
+            return -1;
+        }
         if (rc == ADOPT_NO_MEMORY)
             break;
         if (rc != ADOPT_DAMAGED)
@@ -44,6 +50,7 @@ static void adopt_each(struct fabric *f, const struct etcd_kvs *kvs, const char 
         record_check_printable(item_err.msg, reason, sizeof(reason));
         log_error(damaged, "key=\"%s\" error=\"%s\"", key, reason);
     }
+    return 0;
 }
 
 /* Reads this host's records under prefix_fn's prefix and adopts each. */
@@ -55,13 +62,16 @@ static int adopt_host_records(struct fabric *f, void (*prefix_fn)(char *, const 
     struct etcd_kvs kvs;
     if (etcd_get_prefix(f->etcd, prefix, &kvs, err) < 0)
         return -1;
-    adopt_each(f, &kvs, damaged, adopt);
+    int rc = adopt_each(f, &kvs, damaged, adopt, err);
     etcd_kvs_free(&kvs);
-    return 0;
+    return rc;
 }
 
 /* A hosts/<host>/networks/<nid> record: its segment made or adopted, its member
- * re-published. */
+ * re-published. A segment that cannot be made fails the start (ADOPT_FAILED) rather
+ * than adopting a network with no devices, which would answer requests and program
+ * remote entries as if it worked: a restart restores the network or says it could
+ * not (fabric_open's error names the network, and the daemon's start fails with it). */
 static enum adopt_result adopt_network(struct fabric *f, const struct etcd_kv *kv,
                                        struct weft_err *err)
 {
@@ -77,10 +87,12 @@ static enum adopt_result adopt_network(struct fabric *f, const struct etcd_kv *k
     snprintf(net->subnet, sizeof(net->subnet), "%.31s", rec.subnet);
     net->vni = rec.vni;
     net->mtu = rec.mtu ? rec.mtu : effective_mtu(f, 0);
+    if (segment_ensure(f->nl, net->vni, f->host_ip, net->mtu, &net->devices, err) < 0) {
+        weft_err_wrap(err, "restoring network %.12s", net->id);
+        free(net);
+        return ADOPT_FAILED;
+    }
     struct weft_err item_err;
-    if (segment_ensure(f->nl, net->vni, f->host_ip, net->mtu, &net->devices, &item_err) < 0)
-        log_error("restoring network devices failed", "network=%.12s error=\"%s\"", net->id,
-                  item_err.msg);
     net->next = f->networks;
     f->networks = net;
     if (publish_member(f, f->lease, net, &item_err) < 0)
@@ -154,7 +166,12 @@ static enum adopt_result adopt_endpoint(struct fabric *f, const struct etcd_kv *
     enum adopt_result rc = endpoint_from_record(f, kv->key, kv->value, &net, &ep, err);
     if (rc != ADOPTED)
         return rc;
-    if (!segment_endpoint_exists(f->nl, ep->ifname)) {
+    bool exists;
+    struct weft_err item_err;
+    if (segment_endpoint_exists(f->nl, ep->ifname, &exists, &item_err) < 0)
+        log_warn("looking up an endpoint's veth failed; keeping the endpoint",
+                 "endpoint=%.12s veth=%s error=\"%s\"", ep->id, ep->ifname, item_err.msg);
+    if (!exists) { /* the kernel said so: a failed lookup is no proof it vanished */
         forget_vanished_endpoint(f, net, ep);
         free(ep);
         return ADOPTED;
@@ -163,7 +180,6 @@ static enum adopt_result adopt_endpoint(struct fabric *f, const struct etcd_kv *
     net->endpoints = ep;
     assert_address(f, net, ep);
     ep->publication = PUBLICATION_DONE;
-    struct weft_err item_err;
     if (publish_peer(f, f->lease, net, ep, &item_err) < 0) {
         log_error("re-publishing endpoint failed; the publisher retries",
                   "endpoint=%.12s error=\"%s\"", ep->id, item_err.msg);
@@ -244,8 +260,8 @@ int restore_host(struct fabric *f, struct weft_err *err)
     struct weft_err list_err;
     if (segment_veth_list(f->nl, collect_alias, &found, &list_err) < 0)
         log_error("listing endpoint veths failed", "error=\"%s\"", list_err.msg);
-    adopt_each(f, &found.kvs, "skipping damaged veth alias", adopt_veth);
+    int rc = adopt_each(f, &found.kvs, "skipping damaged veth alias", adopt_veth, err);
     etcd_kvs_free(&found.kvs);
     f->spare_serial = found.highest_spare_serial;
-    return 0;
+    return rc;
 }

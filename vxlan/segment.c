@@ -52,11 +52,15 @@ int segment_batch_end(struct nl *nl, struct weft_err *err)
     return nl_batch_end(nl, err);
 }
 
-bool segment_endpoint_exists(struct nl *nl, const char *host_name)
+int segment_endpoint_exists(struct nl *nl, const char *host_name, bool *exists,
+                            struct weft_err *err)
 {
     int ifindex = 0;
-    struct weft_err err;
-    return nl_link_index(nl, host_name, &ifindex, &err) == 0 && ifindex > 0;
+    *exists = true; /* unless the kernel says "no such link" */
+    if (nl_link_index(nl, host_name, &ifindex, err) < 0)
+        return -1;
+    *exists = ifindex > 0;
+    return 0;
 }
 
 /* Every endpoint and spare host end starts with "w" (wh<id>, ws<n>). */
@@ -153,13 +157,29 @@ undo_bridge:
     return weft_err_wrap(err, "setting up overlay VNI %" PRIu32, vni);
 }
 
-int segment_remove(struct nl *nl, uint32_t vni, struct weft_err *err)
+/* The bridge goes first: its deletion failing leaves the segment whole, and the
+ * vxlan device left without it is put back on a new bridge (segment_ensure), so a
+ * failed remove never leaves a network with no vxlan device. */
+int segment_remove(struct nl *nl, uint32_t vni, uint32_t local_ip, int mtu,
+                   struct segment_devices *devices, struct weft_err *err)
 {
     struct segment_devices dev;
     segment_names(vni, &dev);
-    if (nl_link_delete(nl, dev.vxlan, err) < 0 || nl_link_delete(nl, dev.bridge, err) < 0)
-        return weft_err_wrap(err, "removing overlay VNI %" PRIu32, vni);
+    if (nl_link_delete(nl, dev.bridge, err) < 0)
+        goto fail;
+    if (nl_link_delete(nl, dev.vxlan, err) < 0)
+        goto undo_bridge;
     return 0;
+
+undo_bridge:;
+    struct weft_err undo_err;
+    if (segment_ensure(nl, vni, local_ip, mtu, devices, &undo_err) < 0 && err) {
+        struct weft_err first = *err; /* the caller hears of both */
+        weft_err_set(err, first.code, "%s; putting its bridge back failed too: %s", first.msg,
+                     undo_err.msg);
+    }
+fail:
+    return weft_err_wrap(err, "removing overlay VNI %" PRIu32, vni);
 }
 
 /* The overlay's bridge, which an endpoint's veth is attached to: missing is an error. */

@@ -47,8 +47,12 @@ void segment_names(uint32_t vni, struct segment_devices *out);
  * A vxlan device of that name with another VNI is an error. */
 int segment_ensure(struct nl *nl, uint32_t vni, uint32_t local_ip, int mtu,
                    struct segment_devices *out, struct weft_err *err);
-/* Deletes the vxlan device and the bridge (endpoint veths go with DeleteEndpoint). */
-int segment_remove(struct nl *nl, uint32_t vni, struct weft_err *err);
+/* Deletes the bridge and the vxlan device (endpoint veths go with DeleteEndpoint).
+ * On failure the segment is as segment_ensure(local_ip, mtu) makes it, its devices
+ * in *devices (a bridge deleted before the vxlan device's deletion failed is made
+ * again, with a new ifindex; the vxlan device and its entries are untouched). */
+int segment_remove(struct nl *nl, uint32_t vni, uint32_t local_ip, int mtu,
+                   struct segment_devices *devices, struct weft_err *err);
 
 /* The netlink socket of one thread (fabric/ keeps one for requests and the watch,
  * one for the spare maker). */
@@ -67,8 +71,11 @@ void segment_endpoint_names(const char *endpoint_id, char host_name[IF_NAMESIZE]
 /* The container end's name for a host end's: wh<x> -> wc<x>, ws<n> -> wt<n>. */
 void segment_ctr_name(const char *host_name, char ctr_name[IF_NAMESIZE]);
 /* Whether the endpoint veth whose host end is host_name exists (the host end
- * lives as long as the container end). A failed lookup counts as absent. */
-bool segment_endpoint_exists(struct nl *nl, const char *host_name);
+ * lives as long as the container end). Only the kernel's "no such link" makes
+ * *exists false; a failed lookup returns -1 with *exists true, so a caller that
+ * goes on keeps the endpoint rather than forgetting a live one. */
+int segment_endpoint_exists(struct nl *nl, const char *host_name, bool *exists,
+                            struct weft_err *err);
 /* Calls fn for every endpoint or spare veth host end that has an alias (an
  * endpoint's alias is its record, a spare's SEGMENT_SPARE_ALIAS). fn must not
  * use nl. Not inside a batch. */

@@ -136,19 +136,21 @@ struct fabric_endpoint_spec fx_endpoint(const char *net_tag, const char *ep_tag,
 /* Drops the lines of spare veths: ws<n> links with the spare alias, and their peers. */
 char *fx_kernel_text(void)
 {
+    /* One snapshot read twice (strtok cuts its copy): a second one could be longer
+     * than out, the spare maker having added a link meanwhile. */
     char *text = fake_kernel_snapshot();
     assert_non_null(text);
-    char *out = calloc(1, strlen(text) + 1), spares[4096] = " ";
+    char *copy = strdup(text), *out = calloc(1, strlen(text) + 1), spares[4096] = " ";
+    assert_non_null(copy);
     assert_non_null(out);
-    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+    for (char *line = strtok(copy, "\n"); line; line = strtok(NULL, "\n")) {
         char name[IF_NAMESIZE + 1];
         if (strstr(line, "alias=\"" SEGMENT_SPARE_ALIAS "\"") &&
             sscanf(line, "link %16s", name) == 1 &&
             strlen(spares) + strlen(name) + 2 < sizeof(spares))
             strcat(strcat(spares, name), " ");
     }
-    free(text);
-    text = fake_kernel_snapshot();
+    free(copy);
     for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
         char name[IF_NAMESIZE + 2] = " ", peer[IF_NAMESIZE + 2] = " ";
         const char *p = strstr(line, " peer=");

@@ -122,6 +122,26 @@ static void refused_create(struct fx *fx, char *msg, size_t len)
     snprintf(msg, len, "%s", err.msg);
 }
 
+/* Waits until the network delete under way has closed a1 (its endpoints are marked
+ * removing in the same hold of the lock): from then on CreateEndpoint says the
+ * network is going (the check comes first); before, that e1 exists. Polled with a
+ * deadline: closing is not visible otherwise. */
+static void wait_closing(struct fx *fx)
+{
+    char msg[WEFT_ERR_MAX] = "";
+    struct timespec until = clock_deadline(CLOCK_MONOTONIC, FX_WAIT_MS), now;
+    do {
+        refused_create(fx, msg, sizeof(msg));
+        if (strstr(msg, "is being deleted"))
+            break;
+        assert_non_null(strstr(msg, "already exists"));
+        nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
+        clock_gettime(CLOCK_MONOTONIC, &now);
+    } while (now.tv_sec < until.tv_sec || (now.tv_sec == until.tv_sec && now.tv_nsec < until.tv_nsec));
+    if (!strstr(msg, "is being deleted"))
+        fail_msg("CreateEndpoint on the closing network answered \"%s\"", msg);
+}
+
 /* A network deleted twice while a spare is being made. Network changes run one at a
  * time (fabric_internal.h, f->changes): the first delete closes the network and waits
  * for the spare, the second waits behind it and then finds no network. Meanwhile a
@@ -137,21 +157,7 @@ static void network_deleted_twice_while_spare_in_flight(void **state)
     create_endpoint(fx, "a1", "e1", "10.77.0.5", mac);
     struct call a, b;
     start_call(&a, fx, true);
-    /* e1 exists until the delete closes the network; from then on the refusal
-     * says the network is going (the check comes first). Polled with a deadline:
-     * closing is not visible otherwise. */
-    char msg[WEFT_ERR_MAX] = "";
-    struct timespec until = clock_deadline(CLOCK_MONOTONIC, FX_WAIT_MS), now;
-    do {
-        refused_create(fx, msg, sizeof(msg));
-        if (strstr(msg, "is being deleted"))
-            break;
-        assert_non_null(strstr(msg, "already exists"));
-        nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
-        clock_gettime(CLOCK_MONOTONIC, &now);
-    } while (now.tv_sec < until.tv_sec || (now.tv_sec == until.tv_sec && now.tv_nsec < until.tv_nsec));
-    if (!strstr(msg, "is being deleted"))
-        fail_msg("CreateEndpoint on the closing network answered \"%s\"", msg);
+    wait_closing(fx);
     start_call(&b, fx, true);
     fake_kernel_hold_spares(false);
     join_call(&a);
@@ -165,7 +171,10 @@ static void network_deleted_twice_while_spare_in_flight(void **state)
 }
 
 /* A network deleted while its endpoint is being published, and the endpoint deleted
- * at the same moment: whichever comes second meets the endpoint's guard. */
+ * at the same moment: whichever comes second meets the endpoint's guard. The
+ * endpoint delete starts once the network delete has closed the network: started
+ * first, it would make the network delete wait for it (network_close) rather than
+ * meet the guard, and neither would answer before the held write is let go. */
 static void network_and_endpoint_deleted_while_published(void **state)
 {
     struct fx *fx = *state;
@@ -177,6 +186,7 @@ static void network_and_endpoint_deleted_while_published(void **state)
     assert_true(fake_store_wait_held(1, FX_WAIT_MS));
     struct call net, ep;
     start_call(&net, fx, true);
+    wait_closing(fx);
     start_call(&ep, fx, false);
     struct call *first = first_done(&net, &ep);
     assert_refused(first, "is being removed already");

@@ -83,7 +83,7 @@ static void ensure_adopts_existing_devices(void **state)
     assert_int_equal(segment_ensure(nl, 43, vtep_local, 1450, &second, &err), 0);
     assert_int_equal(first.bridge_ifindex, second.bridge_ifindex);
     assert_int_equal(first.vxlan_ifindex, second.vxlan_ifindex);
-    assert_int_equal(segment_remove(nl, 43, &err), 0);
+    assert_int_equal(segment_remove(nl, 43, vtep_local, 1450, &first, &err), 0);
 }
 
 static void ensure_refuses_a_device_with_another_vni(void **state)
@@ -114,7 +114,7 @@ static void ensure_rebuilds_the_vxlan_when_the_host_address_changed(void **state
     assert_non_null(strstr(vx, "mtu 1400"));
     assert_non_null(strstr(vx, "master wbr45"));
     assert_non_null(strstr(look("ip link show wbr45"), "mtu 1400"));
-    assert_int_equal(segment_remove(nl, 45, &err), 0);
+    assert_int_equal(segment_remove(nl, 45, vtep_b, 1400, &second, &err), 0);
 }
 
 static void endpoint_veth_carries_mac_mtu_and_master(void **state)
@@ -264,18 +264,19 @@ static void sweep_removes_only_unclaimed_entries(void **state)
     /* Nothing left to remove: a second sweep removes nothing. */
     assert_int_equal(segment_remote_sweep(nl, vx, &keep, &removed, &err), 0);
     assert_int_equal(removed, 0);
-    assert_int_equal(segment_remove(nl, 43, &err), 0);
+    assert_int_equal(segment_remove(nl, 43, vtep_local, 1450, &dev, &err), 0);
 }
 
 static void remove_takes_both_devices(void **state)
 {
     (void)state;
     struct weft_err err;
-    assert_int_equal(segment_remove(nl, 42, &err), 0);
+    struct segment_devices dev;
+    assert_int_equal(segment_remove(nl, 42, vtep_local, 1450, &dev, &err), 0);
     const char *links = look("ip link show");
     assert_null(strstr(links, "wbr42"));
     assert_null(strstr(links, "wvx42"));
-    assert_int_equal(segment_remove(nl, 42, &err), 0);
+    assert_int_equal(segment_remove(nl, 42, vtep_local, 1450, &dev, &err), 0);
 }
 
 /* ---------- the data path across two hosts ---------- */
