@@ -83,7 +83,7 @@ int fabric_endpoint_create(struct fabric *f, const struct fabric_endpoint_spec *
     else
         mac_from_ip(spec->ip, ep->mac);
     /* The veth's alias carries the endpoint's record: a daemon killed before the
-     * publisher wrote it finds it there on restart (adopt_unpublished_endpoints). */
+     * publisher wrote it finds it there on restart (restore.c, adopting veth aliases). */
     if (make_endpoint_veth(f, net, ep, err) < 0)
         goto undo_alloc;
     ep->publication = PUBLICATION_PENDING;

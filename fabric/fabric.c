@@ -92,6 +92,14 @@ long settle_left(const struct fabric *f, long settle_ms)
     return left > 0 && !f->stopping ? left : 0;
 }
 
+int cleanup_logged(int rc, const char *step, const char *name, const struct weft_err *err)
+{
+    if (rc < 0)
+        log_error("a clean-up step failed", "step=\"%s\" name=%.12s error=\"%s\"", step, name,
+                  err->msg);
+    return rc;
+}
+
 int effective_mtu(const struct fabric *f, int requested)
 {
     return requested ? requested : f->underlay_mtu - SEGMENT_VXLAN_OVERHEAD;
@@ -194,8 +202,11 @@ void fabric_close(struct fabric *f)
     while (f->networks) {
         struct local_network *net = f->networks;
         f->networks = net->next;
-        for (int i = 0; i < net->spare_count; i++) /* the data plane stays; spares need not */
-            segment_endpoint_delete(f->nl, net->spares[i], NULL);
+        for (int i = 0; i < net->spare_count; i++) { /* the data plane stays; spares need not */
+            struct weft_err undo_err = {0};
+            cleanup_logged(segment_endpoint_delete(f->nl, net->spares[i], &undo_err),
+                           "deleting a spare veth", net->spares[i], &undo_err);
+        }
         network_free(net);
     }
     remote_table_clear(&f->remotes);

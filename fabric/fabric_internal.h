@@ -160,6 +160,10 @@ void wait_on(struct fabric *f, pthread_cond_t *cond, long ms);
 /* How long work that a CreateEndpoint caused still waits after it, or 0. */
 long settle_left(const struct fabric *f, long settle_ms);
 int effective_mtu(const struct fabric *f, int requested);
+/* An undo or clean-up step's outcome: a failure is logged once, here, naming the
+ * step and what it was for (the caller's own error stays the first failure's).
+ * Returns rc. */
+int cleanup_logged(int rc, const char *step, const char *name, const struct weft_err *err);
 /* Frees net and its endpoints (not their kernel objects). */
 void network_free(struct local_network *net);
 

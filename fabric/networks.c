@@ -28,6 +28,7 @@ static void network_unlink(struct fabric *f, struct local_network *net)
 static int network_create(struct fabric *f, const struct fabric_network_spec *spec,
                           const struct ipv4_subnet *cidr, struct weft_err *err)
 {
+    struct weft_err undo_err = {0};
     pthread_mutex_lock(&f->lock);
     struct local_network *same_id = network_by_id(f, spec->network_id);
     struct local_network *same = network_by_subnet(f, spec->subnet);
@@ -80,10 +81,12 @@ static int network_create(struct fabric *f, const struct fabric_network_spec *sp
     return 0;
 
 undo_host_record:
-    delete_host_key(f, key_host_network, net->id, NULL);
+    cleanup_logged(delete_host_key(f, key_host_network, net->id, &undo_err),
+                   "deleting the network record", net->id, &undo_err);
 undo_segment:
     pthread_mutex_lock(&f->lock);
-    segment_remove(f->nl, net->vni, f->host_ip, net->mtu, &net->devices, NULL);
+    cleanup_logged(segment_remove(f->nl, net->vni, f->host_ip, net->mtu, &net->devices, &undo_err),
+                   "removing the segment", net->id, &undo_err);
     pthread_mutex_unlock(&f->lock);
 undo_alloc:
     free(net);
@@ -106,17 +109,6 @@ int fabric_network_create(struct fabric *f, const struct fabric_network_spec *sp
     int rc = network_create(f, spec, &cidr, err);
     pthread_mutex_unlock(&f->changes);
     return rc;
-}
-
-/* An undo step of a failed delete that failed too: the network stays, without
- * that record in the store, which the log says (the caller's error is the first
- * failure's). */
-static void undo_logged(int rc, const char *what, const struct local_network *net,
-                        const struct weft_err *err)
-{
-    if (rc < 0)
-        log_error("undoing a failed network delete failed",
-                  "step=\"%s\" network=%.12s error=\"%s\"", what, net->id, err->msg);
 }
 
 /* Marks net closing and takes its endpoints and spares down. Under f->lock; on
@@ -175,14 +167,14 @@ static int network_delete(struct fabric *f, const char *network_id, struct weft_
     return 0;
 
 undo_host_record:
-    undo_logged(save_host_network(f, net, &undo_err), "restoring the network record", net,
-                &undo_err);
+    cleanup_logged(save_host_network(f, net, &undo_err), "restoring the network record", net->id,
+                   &undo_err);
 undo_member:
     pthread_mutex_lock(&f->lock);
     int64_t lease = f->lease;
     pthread_mutex_unlock(&f->lock);
-    undo_logged(publish_member(f, lease, net, &undo_err), "re-publishing the member record", net,
-                &undo_err);
+    cleanup_logged(publish_member(f, lease, net, &undo_err), "re-publishing the member record",
+                   net->id, &undo_err);
 reopen: /* the network stays: it may have spares again */
     pthread_mutex_lock(&f->lock);
     net->closing = false;

@@ -225,7 +225,9 @@ int save_and_publish_endpoint(struct fabric *f, int64_t lease, const struct loca
     if (save_host_endpoint(f, net, ep, err) < 0)
         return -1;
     if (publish_peer(f, lease, net, ep, err) < 0) {
-        delete_host_key(f, key_host_endpoint, ep->id, NULL);
+        struct weft_err undo_err = {0};
+        cleanup_logged(delete_host_key(f, key_host_endpoint, ep->id, &undo_err),
+                       "deleting the endpoint record", ep->id, &undo_err);
         return -1;
     }
     return 0;

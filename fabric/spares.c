@@ -48,7 +48,8 @@ void *spare_maker_main(void *arg)
             snprintf(net->spares[net->spare_count++], IF_NAMESIZE, "%s", name);
             warned = false;
         } else if (rc == 0) {
-            segment_endpoint_delete(f->spare_nl, name, NULL);
+            cleanup_logged(segment_endpoint_delete(f->spare_nl, name, &err),
+                           "deleting a spare of a closing network", name, &err);
         } else {
             if (!warned) /* CreateEndpoint makes its own pair meanwhile */
                 log_warn("making a spare veth pair failed", "vni=%" PRIu32 " error=\"%s\"", vni,
@@ -66,8 +67,11 @@ void drop_spares(struct fabric *f, struct local_network *net)
 {
     while (net->spare_in_flight)
         pthread_cond_wait(&f->spare_done, &f->lock);
-    for (int i = 0; i < net->spare_count; i++)
-        segment_endpoint_delete(f->nl, net->spares[i], NULL);
+    for (int i = 0; i < net->spare_count; i++) {
+        struct weft_err undo_err = {0};
+        cleanup_logged(segment_endpoint_delete(f->nl, net->spares[i], &undo_err),
+                       "deleting a spare veth", net->spares[i], &undo_err);
+    }
     net->spare_count = 0;
 }
 
@@ -87,7 +91,8 @@ int make_endpoint_veth(struct fabric *f, struct local_network *net, struct local
         }
         log_warn("taking a spare veth pair failed; making one", "error=\"%s\"",
                  alias ? spare_err.msg : "out of memory");
-        segment_endpoint_delete(f->nl, ep->ifname, NULL);
+        cleanup_logged(segment_endpoint_delete(f->nl, ep->ifname, &spare_err),
+                       "deleting a spare that could not be taken", ep->ifname, &spare_err);
         free(alias);
     }
     char ctr_name[IF_NAMESIZE];

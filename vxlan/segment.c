@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/log.h"
+
 static const uint8_t flood_mac[6] = {0, 0, 0, 0, 0, 0};
 
 void segment_names(uint32_t vni, struct segment_devices *out)
@@ -133,6 +135,16 @@ static int ensure_vxlan(struct nl *nl, uint32_t vni, uint32_t local_ip, int mtu,
     return nl_link_index(nl, dev->vxlan, &dev->vxlan_ifindex, err);
 }
 
+/* Deletes a link in an undo or clean-up step: a failure is logged here, once (the
+ * caller's error is the step that failed first). */
+static void delete_logged(struct nl *nl, const char *name)
+{
+    struct weft_err err = {0};
+    if (nl_link_delete(nl, name, &err) < 0)
+        log_error("a clean-up step failed", "step=\"deleting a link\" name=%s error=\"%s\"", name,
+                  err.msg);
+}
+
 int segment_ensure(struct nl *nl, uint32_t vni, uint32_t local_ip, int mtu,
                    struct segment_devices *out, struct weft_err *err)
 {
@@ -150,10 +162,10 @@ int segment_ensure(struct nl *nl, uint32_t vni, uint32_t local_ip, int mtu,
 
 undo_vxlan:
     if (vxlan_created)
-        nl_link_delete(nl, dev.vxlan, NULL);
+        delete_logged(nl, dev.vxlan);
 undo_bridge:
     if (bridge_created)
-        nl_link_delete(nl, dev.bridge, NULL);
+        delete_logged(nl, dev.bridge);
     return weft_err_wrap(err, "setting up overlay VNI %" PRIu32, vni);
 }
 
@@ -271,10 +283,14 @@ void segment_spares_delete_all(struct nl *nl)
     int rounds = 0;
     do { /* 64 at a time: the dump is read whole before anything is deleted */
         list.count = 0;
-        if (nl_link_aliases(nl, SEGMENT_SPARE_PREFIX, note_spare, &list, NULL) < 0)
+        struct weft_err err = {0};
+        if (nl_link_aliases(nl, SEGMENT_SPARE_PREFIX, note_spare, &list, &err) < 0) {
+            log_error("a clean-up step failed", "step=\"listing spare veths\" error=\"%s\"",
+                      err.msg);
             return;
+        }
         for (size_t i = 0; i < list.count; i++)
-            nl_link_delete(nl, list.names[i], NULL);
+            delete_logged(nl, list.names[i]);
     } while (list.count == 64 && ++rounds < 64);
 }
 
