@@ -59,6 +59,24 @@ void remote_program(struct fabric *f, struct remote_entry *r)
     r->programmed = true;
 }
 
+/* A batch failed: which entry is not known, and each was marked programmed when
+ * queued. Sends them again one at a time (adds replace, so the ones that got
+ * through are unchanged); one failing again stays unprogrammed, for the next
+ * listing. A failed deletion leaves a kernel entry for the sweep after the next
+ * listing.
+ * subnet NULL: every subnet. Under the lock, outside a batch. */
+static void resend_programmed(struct fabric *f, const char *subnet, const struct weft_err *err)
+{
+    log_error("programming remote entries failed; retrying them one at a time",
+              "subnet=%s error=\"%s\"", subnet ? subnet : "all", err->msg);
+    for (struct remote_entry *r = f->remotes.head; r; r = r->next) {
+        if ((!subnet || strcmp(r->subnet, subnet) == 0) && r->programmed) {
+            r->programmed = false;
+            remote_program(f, r);
+        }
+    }
+}
+
 /* A local network appeared: program what the cluster already has for it,
  * in one netlink batch. */
 void program_subnet(struct fabric *f, const char *subnet)
@@ -73,19 +91,8 @@ void program_subnet(struct fabric *f, const char *subnet)
     for (struct remote_entry *r = f->remotes.head; r; r = r->next)
         if (strcmp(r->subnet, subnet) == 0)
             remote_program(f, r);
-    if (!batched || segment_batch_end(f->nl, &err) == 0)
-        return;
-    /* Which entry failed is not known, and each was marked programmed when queued:
-     * send them again one at a time (adds replace, so the ones that got through
-     * are unchanged). One failing again stays unprogrammed, for the next listing. */
-    log_error("programming remote entries failed; retrying them one at a time",
-              "subnet=%s error=\"%s\"", subnet, err.msg);
-    for (struct remote_entry *r = f->remotes.head; r; r = r->next) {
-        if (strcmp(r->subnet, subnet) == 0 && r->programmed) {
-            r->programmed = false;
-            remote_program(f, r);
-        }
-    }
+    if (batched && segment_batch_end(f->nl, &err) < 0)
+        resend_programmed(f, subnet, &err);
 }
 
 /* The devices of a subnet are gone, and their entries with them. */
@@ -315,7 +322,7 @@ void watch_callback(void *ctx, const struct etcd_event *events, size_t count)
             listing = false;
             /* The sweep reads the kernel, which a batch cannot: send what is queued. */
             if (batched && segment_batch_end(f->nl, &err) < 0)
-                log_error("programming remote entries failed", "error=\"%s\"", err.msg);
+                resend_programmed(f, NULL, &err);
             sweep_stale_entries(f);
             batched = segment_batch_begin(f->nl) == 0;
             break;
@@ -329,6 +336,6 @@ void watch_callback(void *ctx, const struct etcd_event *events, size_t count)
         }
     }
     if (batched && segment_batch_end(f->nl, &err) < 0)
-        log_error("programming remote entries failed", "error=\"%s\"", err.msg);
+        resend_programmed(f, NULL, &err);
     pthread_mutex_unlock(&f->lock);
 }

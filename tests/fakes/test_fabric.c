@@ -183,6 +183,28 @@ static void remote_peers_programmed_and_withdrawn(void **state)
     assert_int_equal(fake_kernel_neigh_count(dev.vxlan), 0);
 }
 
+/* A watch batch whose netlink batch fails: its entries are sent again one at a
+ * time, so the kernel has the peer without waiting for the next listing. */
+static void failed_watch_batch_is_resent(void **state)
+{
+    struct fx *fx = *state;
+    create_network(fx, "a1", FX_SUBNET);
+    fx_settle();
+    struct segment_devices dev;
+    segment_names(overlay_vni(FX_SUBNET), &dev);
+    int64_t lease = fake_store_grant();
+    put_member(FX_SUBNET, lease);
+    assert_true(fake_store_wait_drained(FX_WAIT_MS));
+    assert_int_equal(fake_kernel_fdb_count(dev.vxlan), 1); /* flooding */
+    fault_arm(FAULT_NETLINK, 1); /* the watch's batch end: nothing else runs now */
+    put_remote(FX_SUBNET, "10.77.0.9", "02:42:0a:4d:00:09", lease);
+    assert_true(fake_store_wait_drained(FX_WAIT_MS));
+    assert_true(fault_fired());
+    const uint8_t mac[6] = {0x02, 0x42, 10, 77, 0, 9};
+    assert_true(fake_kernel_has_fdb(dev.vxlan, mac, fx_ip(FX_OTHER_HOST)));
+    assert_true(fake_kernel_has_neigh(dev.vxlan, fx_ip("10.77.0.9"), mac));
+}
+
 /* Remote entries known before a local network exists are programmed when it comes. */
 static void remote_known_before_network(void **state)
 {
@@ -210,6 +232,7 @@ int main(void)
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(endpoint_lifecycle, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(network_delete_leaves_nothing, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(failed_watch_batch_is_resent, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(remote_peers_programmed_and_withdrawn, fx_setup,
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(remote_known_before_network, fx_setup, fx_teardown),
