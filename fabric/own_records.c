@@ -14,11 +14,10 @@
 #include "fabric/record_check.h"
 #include "store/keys.h"
 
-int publish_member(struct fabric *f, int64_t lease, const struct local_network *net,
-                   struct weft_err *err)
+/* Writes key under the lease with this host's name as its body (member and
+ * alive records both say only which VTEP they stand for). */
+static int put_host_named(struct fabric *f, int64_t lease, const char *key, struct weft_err *err)
 {
-    char key[WEFT_KEY_MAX];
-    key_member(key, net->subnet, f->host);
     struct member_record rec = {0};
     snprintf(rec.vtep, sizeof(rec.vtep), "%s", f->host);
     char *text = member_record_encode(&rec);
@@ -29,19 +28,20 @@ int publish_member(struct fabric *f, int64_t lease, const struct local_network *
     return rc;
 }
 
+int publish_member(struct fabric *f, int64_t lease, const struct local_network *net,
+                   struct weft_err *err)
+{
+    char key[WEFT_KEY_MAX];
+    key_member(key, net->subnet, f->host);
+    return put_host_named(f, lease, key, err);
+}
+
 /* hosts/<host>/alive under the lease: other hosts' reapers read it. */
 int publish_alive(struct fabric *f, int64_t lease, struct weft_err *err)
 {
     char key[WEFT_KEY_MAX];
     key_host_alive(key, f->host);
-    struct member_record rec = {0};
-    snprintf(rec.vtep, sizeof(rec.vtep), "%s", f->host);
-    char *text = member_record_encode(&rec);
-    if (!text)
-        return weft_err_set(err, -ENOMEM, "out of memory");
-    int rc = etcd_put(f->etcd, key, text, lease, err);
-    free(text);
-    return rc;
+    return put_host_named(f, lease, key, err);
 }
 
 /* Makes sure the endpoint's address is still allocated to this host (after a
