@@ -12,8 +12,17 @@
 # (sim_etcd) is a namespace with eth0 wired to it, addresses in 192.168.77.0/24.
 
 SIM_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-SIM_DOCKER=/usr/bin/docker # /usr/local/bin/docker is a different client
-SIM_DOCKERD=/usr/sbin/dockerd
+# The Docker the simulated hosts run: the machine's own, or the release that
+# scripts/fetch-docker.sh unpacked in $SIM_DOCKER_DIR (its bin/ goes first on dockerd's
+# PATH, so dockerd starts that release's containerd, and containerd its shim).
+SIM_DOCKER_DIR=${SIM_DOCKER_DIR:-}
+if [ -n "$SIM_DOCKER_DIR" ]; then
+    SIM_DOCKER=$SIM_DOCKER_DIR/bin/docker
+    SIM_DOCKERD=$SIM_DOCKER_DIR/bin/dockerd
+else
+    SIM_DOCKER=/usr/bin/docker # /usr/local/bin/docker is a different client
+    SIM_DOCKERD=/usr/sbin/dockerd
+fi
 SIM_ETCD_IP=192.168.77.250
 SIM_PREFIX=24
 SIM_IMAGE=weft-test
@@ -297,14 +306,18 @@ sim_dockerd() {
     d=$SIM_DIR/$host
     mkdir -p /run/docker/plugins "$d/docker" "$d/exec"
     echo '{}' >"$d/daemon.json"
-    sim_spawn "$d/dockerd.log" nsenter --net="/run/netns/$(sim_ns "$host")" \
+    [ -x "$SIM_DOCKERD" ] || fail "no dockerd at $SIM_DOCKERD"
+    sim_log "dockerd on $host: $("$SIM_DOCKERD" --version)"
+    # --ip6tables=false too: on by default since Docker 27, and no rule is ours to add.
+    sim_spawn "$d/dockerd.log" env PATH="${SIM_DOCKER_DIR:+$SIM_DOCKER_DIR/bin:}$PATH" \
+        nsenter --net="/run/netns/$(sim_ns "$host")" \
         unshare -m --propagation private sh -c '
             mount --bind "$1/plugins" /run/docker/plugins &&
             mount --bind "$1/etc-docker" /etc/docker &&
             exec "$2" --data-root "$1/docker" --exec-root "$1/exec" \
                 -H "unix://$1/docker.sock" --pidfile "$1/dockerd.pid" \
                 --config-file "$1/daemon.json" --cgroup-parent "$3" \
-                --bridge=none --iptables=false --ip-forward=false --ip-masq=false \
+                --bridge=none --iptables=false --ip6tables=false --ip-forward=false --ip-masq=false \
                 --storage-driver=vfs --shutdown-timeout=2' \
         sh "$d" "$SIM_DOCKERD" "/$SIM_TAG/$host-ctr"
     echo "$SIM_LAST_PID" >"$d/dockerd.spawn.pid"
