@@ -16,12 +16,15 @@
 
 #define GENERIC_OPTIONS "com.docker.network.generic"
 #define ENABLE_IPV6_OPTION "com.docker.network.enable_ipv6"
+/* Sent by Docker 28 and later (docker network create --ipv4=false); absent before. */
+#define ENABLE_IPV4_OPTION "com.docker.network.enable_ipv4"
 #define GATEWAY_TYPE "com.docker.network.gateway"
 
 #define MSG_NEED_IPAM                                                                              \
     "weft networks need weft IPAM: add --ipam-driver " DRIVER_ADDRESS_SPACE                        \
     " to docker network create (addresses must be allocated cluster-wide)"
 #define MSG_NO_IPV6 "IPv6 is not supported by weft yet"
+#define MSG_NEED_IPV4 "weft overlays need IPv4: drop --ipv4=false from docker network create"
 #define MSG_KNOWN_OPTIONS "weft knows vni (1 to 16777214) and mtu (576 to 9000)"
 
 static const char *type_name(const json_t *v)
@@ -167,9 +170,16 @@ static int parse_generic_options(const json_t *generic, struct fabric_network_sp
 static int parse_network_options(const json_t *options, struct fabric_network_spec *out,
                                  struct weft_err *err)
 {
-    bool ipv6;
+    bool ipv6, ipv4 = true;
     if (get_bool(options, ENABLE_IPV6_OPTION, &ipv6, err) < 0)
         return -1;
+    const json_t *v4 = json_object_get(options, ENABLE_IPV4_OPTION);
+    if (v4 && !json_is_null(v4) && get_bool(options, ENABLE_IPV4_OPTION, &ipv4, err) < 0)
+        return -1; /* absent (Docker before 28) means IPv4, as it always was */
+    /* Checked first: an IPv6-only network also carries no IPv4Data, which would
+     * otherwise be answered with the message about Docker's default IPAM. */
+    if (!ipv4)
+        return weft_err_set(err, -EOPNOTSUPP, MSG_NEED_IPV4);
     if (ipv6)
         return weft_err_set(err, -EOPNOTSUPP, MSG_NO_IPV6);
     const json_t *generic;

@@ -110,6 +110,14 @@ static const struct refusal refusals[] = {
     {CREATE, "{" NET "," V4DATA ",\"Options\":{\"com.docker.network.enable_ipv6\":true}}", NO_V6},
     {CREATE, "{" NET "," V4DATA ",\"Options\":{\"com.docker.network.enable_ipv6\":\"yes\"}}",
      "must be a boolean"},
+    /* Docker 28: --ipv4=false sends enable_ipv4 false and no IPv4Data */
+    {CREATE,
+     "{" NET ",\"Options\":{\"com.docker.network.enable_ipv4\":false,"
+     "\"com.docker.network.enable_ipv6\":true},\"IPv4Data\":[],"
+     "\"IPv6Data\":[{\"AddressSpace\":\"weft\",\"Pool\":\"fd00::/64\"}]}",
+     "weft overlays need IPv4: drop --ipv4=false"},
+    {CREATE, "{" NET "," V4DATA ",\"Options\":{\"com.docker.network.enable_ipv4\":1}}",
+     "must be a boolean"},
     /* options */
     {CREATE, "{" NET "," V4DATA "," GENERIC("\"vni\":\"0\"") "}", "vni=\"0\" is not valid"},
     {CREATE, "{" NET "," V4DATA "," GENERIC("\"vni\":\"16777215\"") "}", "1 to 16777214"},
@@ -195,6 +203,13 @@ static void valid_requests_reach_the_domain(void **state)
     (void)state;
     expect(CREATE, "{" NET "," V4DATA "," GENERIC("\"vni\":\"4242\",\"mtu\":\"1400\"") "}", 500,
            "not ready");
+    /* What Docker 28 sends: enable_ipv4 true beside enable_ipv6 false. */
+    expect(CREATE,
+           "{" NET ",\"Options\":{\"com.docker.network.enable_ipv4\":true,"
+           "\"com.docker.network.enable_ipv6\":false,\"com.docker.network.generic\":"
+           "{\"mtu\":\"1400\"}},\"IPv4Data\":[{\"AddressSpace\":\"weft\",\"Gateway\":"
+           "\"10.77.0.1/24\",\"Pool\":\"10.77.0.0/24\"}],\"IPv6Data\":[]}",
+           500, "not ready");
     expect(CREATE,
            "{" NET ",\"Options\":{\"com.docker.network.enable_ipv6\":false,"
            "\"com.docker.network.internal\":true},"
