@@ -71,7 +71,9 @@ if [ "$want" = distro ] || { [ -n "$installed" ] && matches "$(upstream "$instal
         mkdir -p "$tmp/bin"
         link_installed "$tmp/bin"
         check_version "$tmp/bin/dockerd" "$version"
-        printf 'docker.io %s (installed)\n' "$installed" >"$tmp/versions"
+        for p in docker.io containerd runc; do
+            printf '%s %s (installed)\n' "$p" "$(dpkg-query -W -f='${Version}' "$p" 2>/dev/null || echo '?')"
+        done >"$tmp/versions"
         chmod 755 "$tmp"
         touch "$tmp/ok"
         rm -rf "$dest" && mv "$tmp" "$dest"
@@ -120,7 +122,7 @@ else
     while read -r v s; do
         matches "$(upstream "$v")" "$want" && { pick="$v $s"; break; }
     done <<<"$offered"
-    [ -n "$pick" ] || die "Docker $want is not in Debian's archive: ${suites[*]} carry $(
+    [ -n "$pick" ] || die "Docker $want is not in Debian's archive: ${suites[0]} and ${suites[1]} carry $(
         awk '{printf "%s%s (%s)", sep, $1, $2; sep = ", "}' <<<"$offered")${installed:+, and this machine has $installed}"
 fi
 read -r deb_version suite <<<"$pick"
@@ -146,8 +148,9 @@ for p in docker.io docker-cli containerd; do
         v=$(apt-cache "${apt_opts[@]}" madison "$p" | awk -F'|' -v s="$suite" \
             '$3 ~ " "s"/" {gsub(/ /, "", $2); print $2; exit}')
     fi
-    f=$(ls "$apt_dir/debs/${p}_${v#*:}_"*.deb 2>/dev/null | head -n 1)
-    [ -n "$f" ] || die "the download of $p $v from $suite left no package"
+    f=("$apt_dir/debs/${p}_${v#*:}_"*.deb) # apt names it without the epoch
+    [ -f "${f[0]}" ] || die "the download of $p $v from $suite left no package"
+    f=${f[0]}
     dpkg-deb -x "$f" "$tmp/root" || die "unpacking $f failed"
     printf '%s %s (%s)\n' "$p" "$v" "$suite" >>"$tmp/versions"
 done
@@ -169,7 +172,8 @@ check_version "$tmp/bin/dockerd" "$version"
 check_version "$tmp/bin/docker" "$version"
 check_version "$tmp/bin/docker-proxy" "$version"
 check_version "$tmp/bin/containerd" "$containerd_version"
-out=$("$tmp/bin/containerd-shim-runc-v2" -v 2>&1) && grep -qF -- "$containerd_version" <<<"$out" ||
+out=$("$tmp/bin/containerd-shim-runc-v2" -v 2>&1) || die "containerd-shim-runc-v2 -v failed: $out"
+grep -qF -- "$containerd_version" <<<"$out" ||
     die "containerd-shim-runc-v2 -v says '$out', expected version $containerd_version"
 check_version "$tmp/bin/runc" runc
 rm -f "$tmp/download.log" "$apt_dir"/debs/*.deb # unpacked: the packages are not needed again

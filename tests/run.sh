@@ -4,6 +4,10 @@
 # integration, e2e. unit is every C test program, in three folders by what they need:
 # tests/unit (pure), tests/netns (CAP_NET_ADMIN) and tests/live (a loopback etcd);
 # TEST_ONLY=pure|netns|live picks one folder. TEST_FILTER=word runs only matching tests.
+# The e2e suite runs once per Docker release in TEST_DOCKER (default "distro newest": the
+# machine's dockerd and the newest in Debian's unstable; any name scripts/fetch-docker.sh
+# takes, such as 26 or 28.5), each test named e2e/<test>@<version>; TEST_DOCKER_EXCEPT
+# leaves releases out (.ci/run: those make test already ran).
 # Each test is a program or script that exits 0 on success; its output goes to
 # build/test-logs/<name>.log and is shown when it fails. A test that exits 0 after
 # printing a line "skipped: <reason>" (it lacks what it needs) counts as SKIP, not PASS.
@@ -97,8 +101,34 @@ if wanted integration; then
         run_one "integration/$(basename "$t" .sh)" "$integration_bins" bash "$t"
     done
 fi
+# docker_dir NAME: sets $dir to Docker NAME's folder (scripts/fetch-docker.sh, which
+# downloads it the first time); when it cannot, the run fails, saying why.
+docker_dir() {
+    local log="$logs/fetch-docker-$1.log" start=$SECONDS
+    if dir=$(scripts/fetch-docker.sh "$1" 2>"$log"); then
+        [ $((SECONDS - start)) -le 2 ] || printf '     Docker %s fetched in %ss\n' "$1" $((SECONDS - start))
+        return 0
+    fi
+    failed=$((failed + 1)); failures+=("docker-$1")
+    printf 'FAIL %-50s %s\n' "Docker $1" "$(tail -n 1 "$log")"
+    return 1
+}
+
 if wanted e2e; then
-    for t in tests/e2e/*.sh; do run_one "e2e/$(basename "$t" .sh)" "$e2e_bins" bash "$t"; done
+    done_versions=" " dir=
+    for want in ${TEST_DOCKER_EXCEPT:-}; do
+        docker_dir "$want" && done_versions+="$(basename "$dir") "
+    done
+    for want in ${TEST_DOCKER:-distro newest}; do
+        docker_dir "$want" || continue
+        version=$(basename "$dir")
+        [[ "$done_versions" == *" $version "* ]] && continue # newest may be the machine's
+        done_versions+="$version "
+        echo "---- e2e on Docker $version: $(paste -sd ';' "$dir/versions" | sed 's/;/; /g')"
+        for t in tests/e2e/*.sh; do
+            run_one "e2e/$(basename "$t" .sh)@$version" "$e2e_bins" env SIM_DOCKER_DIR="$dir" bash "$t"
+        done
+    done
 fi
 
 [ ${#failures[@]} -gt 0 ] && printf 'failed: %s\n' "${failures[*]}"
