@@ -38,8 +38,31 @@
 
 struct etcd;
 
-/* endpoints: "host:port[,host:port...]" (the part after etcd:// in --store). */
+/* endpoints: "host:port[,host:port...]" (the part after etcd:// in --store): plain
+ * HTTP, no authentication. Same as etcd_open_config with only endpoints set. */
 int etcd_open(struct etcd **out, const char *endpoints, struct weft_err *err);
+
+/* How weft reaches etcd and proves itself to it (issue 17). Every string is
+ * borrowed for the call only: etcd_open_config copies what it keeps, and wipes its
+ * copy of the password on close. */
+struct etcd_config {
+    const char *endpoints; /* "host:port[,host:port...]" */
+    bool tls;              /* https to every member, the member's name checked against its
+                            * certificate: every request, the lease keepalive, the watch */
+    const char *ca_file;   /* PEM bundle the members' certificates must chain to;
+                            * NULL: the system's CAs */
+    const char *cert_file; /* client certificate (PEM); NULL: none. Needs key_file. */
+    const char *key_file;  /* its private key (PEM) */
+    const char *user;      /* etcd user; NULL: no authentication */
+    const char *password;  /* its password; required with user */
+};
+int etcd_open_config(struct etcd **out, const struct etcd_config *config, struct weft_err *err);
+
+/* Reads --store into endpoints (size bytes) and *tls. Accepted spellings:
+ * "etcd://H:P[,H:P...]" (plain), "etcds://H:P[,H:P...]" (TLS, the documented one),
+ * and etcdctl's "http://H:P[,http://H:P...]" or "https://H:P[,https://H:P...]" (one
+ * scheme for all members). Anything else is refused with a message saying so. */
+int etcd_url_parse(const char *url, char *endpoints, size_t size, bool *tls, struct weft_err *err);
 void etcd_close(struct etcd *etcd);
 /* Per-request timeout in milliseconds (default 2000). */
 void etcd_set_timeout_ms(struct etcd *etcd, long timeout_ms);
