@@ -170,6 +170,8 @@ struct etcd_event {
     const char *key;   /* PUT, DELETE */
     const char *value; /* PUT; NULL for DELETE */
     int64_t revision;  /* mod revision of the event, or the list revision for SYNC_* */
+    int64_t create_revision; /* PUT: the revision that created the key (which of two
+                              * claims is older); 0 otherwise */
 };
 
 typedef void (*etcd_watch_fn)(void *ctx, const struct etcd_event *events, size_t count);

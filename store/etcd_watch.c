@@ -101,7 +101,8 @@ static int batch_append(struct etcd_watch *w, struct etcd_kv *kv, bool is_delete
         (struct etcd_event){.type = is_delete ? ETCD_EVENT_DELETE : ETCD_EVENT_PUT,
                             .key = kv->key,
                             .value = is_delete ? NULL : kv->value,
-                            .revision = kv->mod_revision};
+                            .revision = kv->mod_revision,
+                            .create_revision = is_delete ? 0 : kv->create_revision};
     w->batch_count++;
     return 0;
 }
@@ -174,7 +175,8 @@ static int watch_list(struct etcd_watch *w, struct weft_err *err)
         events[i + 1] = (struct etcd_event){.type = ETCD_EVENT_PUT,
                                             .key = kvs.items[i].key,
                                             .value = kvs.items[i].value,
-                                            .revision = kvs.items[i].mod_revision};
+                                            .revision = kvs.items[i].mod_revision,
+                                            .create_revision = kvs.items[i].create_revision};
     events[kvs.count + 1] = (struct etcd_event){.type = ETCD_EVENT_SYNC_END, .revision = kvs.revision};
     w->fn(w->ctx, events, kvs.count + 2);
     free(events);
