@@ -125,9 +125,8 @@ int endpoint_remove_locked(struct fabric *f, struct local_network *net, struct l
     /* The store round trip goes without the lock (a Join or a watch batch need not
      * wait for it): ep is removing, so nobody publishes, rewrites or frees it, and
      * its network, which a delete cannot free before ep is gone. */
-    bool owns_peer = ep->publication != PUBLICATION_CONFLICT;
     pthread_mutex_unlock(&f->lock);
-    int rc = withdraw_endpoint(f, net, ep, owns_peer, err);
+    int rc = withdraw_endpoint(f, net, ep, err);
     pthread_mutex_lock(&f->lock);
     pthread_cond_broadcast(&f->publish_done); /* a network delete may wait for this removal */
     if (rc < 0) {
@@ -153,7 +152,7 @@ int endpoint_remove_locked(struct fabric *f, struct local_network *net, struct l
     log_info("endpoint deleted", "endpoint=%.12s network=%.12s", ep->id, net->id);
     uint32_t addr = htonl(ep->ip);
     free(ep);
-    /* Another host's record of the address, kept while it was held here. */
+    /* Another host's claim of the address, kept while it was held here: the oldest. */
     struct remote_entry *other = remote_table_find(&f->remotes, net->subnet, true, addr);
     if (other && !net->closing)
         remote_program(f, other);

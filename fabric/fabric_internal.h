@@ -38,7 +38,7 @@
  *
  * IN-FLIGHT PROTOCOL 1, publication (publisher.c, endpoints.c, lease.c): an
  * endpoint is PENDING until the publisher takes it (IN_FLIGHT), writes it with the
- * lock released, and records DONE / CONFLICT / PENDING (retry); the lease keeper
+ * lock released, and records DONE or PENDING (retry); the lease keeper
  * takes DONE ones the same way to re-publish them under a new lease. Meanwhile
  * nobody frees it or changes its fields: a removal sets ep->removing and waits on
  * publish_done until it is no longer IN_FLIGHT; the watch, finding its record replaced, sets
@@ -81,7 +81,6 @@ enum publication {
     PUBLICATION_PENDING,   /* to be written */
     PUBLICATION_IN_FLIGHT, /* being written, outside the lock: not to be removed meanwhile */
     PUBLICATION_DONE,
-    PUBLICATION_CONFLICT, /* IPAM gives its address to another host: logged, not retried */
 };
 
 struct local_endpoint {
@@ -136,6 +135,8 @@ struct fabric {
     struct rejected_records rejected; /* refused fabric/ records, each logged once */
     unsigned long records_rejected;   /* fabric/ records refused, each counted once */
     unsigned long records_reclaimed;  /* this host's records found changed, and rewritten */
+    unsigned long claims_contested;   /* peer claims of an address another claim holds (or an
+                                         endpoint here): each logged and counted once */
     bool stopping;
     pthread_cond_t wake;         /* the lease keeper: stopping */
     pthread_cond_t publish_work; /* an endpoint became pending, or stopping */
@@ -169,8 +170,11 @@ void network_free(struct local_network *net);
 
 /* own_records.c: this host's records in the store. No lock needed: they read
  * only fields that do not change while the caller holds the object (see above). */
+/* Writes the member record and the joined/ index entry (one transaction). */
 int publish_member(struct fabric *f, int64_t lease, const struct local_network *net,
                    struct weft_err *err);
+/* Adds the puts of publish_member to txn. -1 when out of memory. */
+int txn_add_member(struct etcd_txn *txn, const struct fabric *f, int64_t lease, const char *subnet);
 int publish_alive(struct fabric *f, int64_t lease, struct weft_err *err);
 void assert_address(struct fabric *f, const struct local_network *net,
                     const struct local_endpoint *ep);
@@ -178,22 +182,19 @@ int publish_peer(struct fabric *f, int64_t lease, const struct local_network *ne
                  const struct local_endpoint *ep, struct weft_err *err);
 int withdraw_peer(struct fabric *f, const struct local_network *net,
                   const struct local_endpoint *ep, struct weft_err *err);
+/* Deletes both keys publish_member writes (one transaction). */
 int withdraw_member(struct fabric *f, const struct local_network *net, struct weft_err *err);
 int save_host_network(struct fabric *f, const struct local_network *net, struct weft_err *err);
 int delete_host_key(struct fabric *f, void (*key_fn)(char *, const char *, const char *),
                     const char *id, struct weft_err *err);
 /* The host's own record of an endpoint, as JSON text (malloc'd, NULL if out of memory). */
 char *host_endpoint_text(const struct local_network *net, const struct local_endpoint *ep);
-/* Adds an endpoint's host record and published peer to txn, the peer only if its
- * address is not published yet. -1 when out of memory. */
+/* Adds an endpoint's host record and peer record to txn. -1 when out of memory. */
 int txn_add_endpoint(struct etcd_txn *txn, const struct fabric *f, int64_t lease,
                      const struct local_network *net, const struct local_endpoint *ep);
-int save_and_publish_endpoint(struct fabric *f, int64_t lease, const struct local_network *net,
-                              const struct local_endpoint *ep, struct weft_err *err);
-/* Deletes an endpoint's host record, and its peer record if owns_peer, in one
- * transaction. */
+/* Deletes an endpoint's host record and peer record, in one transaction. */
 int withdraw_endpoint(struct fabric *f, const struct local_network *net,
-                      const struct local_endpoint *ep, bool owns_peer, struct weft_err *err);
+                      const struct local_endpoint *ep, struct weft_err *err);
 
 /* overlay_claim.c: the cluster's overlay record and VNI. Without the lock. */
 int claim_overlay(struct fabric *f, const struct fabric_network_spec *spec,

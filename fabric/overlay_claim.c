@@ -1,7 +1,9 @@
 /*
- * overlay_claim.c: the cluster's overlay records (overlays/<sk>, vnis/<vni>):
- * the first host claims a VNI by compare-and-swap, later hosts join the record
- * they read, and the last one out releases it (see docs/design.md).
+ * overlay_claim.c: the cluster's overlay records (overlays/<sk>, vnis/<vni>, and
+ * the joined/<sk>/ index of the hosts that have joined): the first host claims a VNI
+ * by compare-and-swap, later hosts join the record they read, and the last one out
+ * releases it (see docs/design.md). The joined/ index serves this lifecycle only;
+ * what the data plane believes is each host's member record under fabric/<host>/.
  */
 #include "fabric/fabric_internal.h"
 
@@ -127,8 +129,10 @@ int claim_overlay(struct fabric *f, const struct fabric_network_spec *spec,
 
 /* Drops the overlay record, its VNI and its gateway once no host has the
  * overlay and no endpoint address is left, so the subnet can be reused with
- * other options. The deletes commit only if no member key exists, and a joining
- * host publishes its member only if the overlay record is unchanged (see
+ * other options. The deletes commit only if no joined/<sk>/ key exists (member
+ * records are under each host's own prefix, so no one prefix holds them all; every
+ * member record is written and withdrawn together with its joined/ key), and a
+ * joining host publishes both only if the overlay record is unchanged (see
  * publish_member_joining), so a host joining at the same moment either keeps the
  * overlay alive or sees it gone and starts afresh. Best effort otherwise: a
  * failure leaves a harmless record behind. */
@@ -138,15 +142,15 @@ void release_overlay_if_unused(struct fabric *f, const char *subnet, uint32_t vn
     int addresses = 0;
     if (ipam_count_addresses(f->etcd, subnet, &addresses, &err) < 0 || addresses > 0)
         return;
-    char members[WEFT_KEY_MAX], overlay[WEFT_KEY_MAX], vni_key[WEFT_KEY_MAX], addrs[WEFT_KEY_MAX];
-    key_member_prefix(members, subnet);
+    char joined[WEFT_KEY_MAX], overlay[WEFT_KEY_MAX], vni_key[WEFT_KEY_MAX], addrs[WEFT_KEY_MAX];
+    key_joined_prefix(joined, subnet);
     key_overlay(overlay, subnet);
     key_vni(vni_key, vni);
     key_addr_prefix(addrs, subnet);
     struct etcd_txn *txn = etcd_txn_new();
     if (!txn)
         return;
-    etcd_txn_cmp_prefix_absent(txn, members);
+    etcd_txn_cmp_prefix_absent(txn, joined);
     etcd_txn_cmp_value(txn, vni_key, subnet);
     etcd_txn_delete(txn, overlay);
     etcd_txn_delete(txn, vni_key);
@@ -162,27 +166,23 @@ void release_overlay_if_unused(struct fabric *f, const char *subnet, uint32_t vn
     log_info("overlay released", "subnet=%s vni=%" PRIu32, subnet, vni);
 }
 
-/* Publishes this host as a member of overlay, only if the overlay record is still
- * the one this host read (or wrote): never a member of an overlay just released. */
+/* Publishes this host as a member of overlay (its member record and joined/ key),
+ * only if the overlay record is still the one this host read (or wrote): never a
+ * member of an overlay just released. */
 int publish_member_joining(struct fabric *f, int64_t lease, const struct local_network *net,
                            const struct overlay_record *overlay, struct weft_err *err)
 {
-    char overlay_key[WEFT_KEY_MAX], member_key[WEFT_KEY_MAX];
+    char overlay_key[WEFT_KEY_MAX];
     key_overlay(overlay_key, net->subnet);
-    key_member(member_key, net->subnet, f->host);
-    struct member_record rec = {0};
-    snprintf(rec.vtep, sizeof(rec.vtep), "%s", f->host);
     char *overlay_text = overlay_record_encode(overlay);
-    char *member_text = member_record_encode(&rec);
     struct etcd_txn *txn = etcd_txn_new();
     int rc = -1;
     bool succeeded = false;
-    if (!overlay_text || !member_text || !txn) {
+    if (!overlay_text || !txn || txn_add_member(txn, f, lease, net->subnet) < 0) {
         weft_err_set(err, -ENOMEM, "out of memory");
         goto out;
     }
     etcd_txn_cmp_value(txn, overlay_key, overlay_text);
-    etcd_txn_put(txn, member_key, member_text, lease);
     rc = etcd_txn_commit(f->etcd, txn, &succeeded, err);
     if (rc == 0 && !succeeded)
         rc = weft_err_set(err, -EAGAIN, "overlay %s changed while this host joined it; try again",
@@ -190,6 +190,5 @@ int publish_member_joining(struct fabric *f, int64_t lease, const struct local_n
 out:
     etcd_txn_free(txn);
     free(overlay_text);
-    free(member_text);
     return rc;
 }

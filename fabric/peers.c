@@ -3,7 +3,11 @@
  * checked (record_check), applied to the remote table (remote_table.c), and
  * programmed into the segment of the local network on the same overlay; the end
  * of a listing drops what it did not mention and sweeps the kernel (stale_sweep.c).
- * This host's own records are guarded: one changed by someone else is written back.
+ * A record is one host's claim (its key lies under that host's prefix, its body
+ * names that host): of two claims of one address, every host programs the older
+ * (the smaller create revision of its key), the next one once it goes.
+ * This host's own records (under fabric/<host>/) are guarded: one changed by
+ * someone else is written back.
  */
 #include "fabric/fabric_internal.h"
 
@@ -44,9 +48,11 @@ void remote_program(struct fabric *f, struct remote_entry *r)
     struct local_network *net = network_by_subnet(f, r->subnet);
     if (!net || r->programmed)
         return;
-    /* A peer goes to the kernel once its host is a member (its member record may come
-     * later: member_peers_follow programs it then), and never over a local address. */
-    if (r->is_peer && (!is_member(f, r->subnet, r->vtep) || endpoint_by_ip(f, r->subnet, r->addr)))
+    /* A peer goes to the kernel if it is its address's winning (oldest) claim, once
+     * its host is a member (its member record may come later: member_peers_follow
+     * programs it then), and never over a local address. */
+    if (r->is_peer && (!remote_table_wins(&f->remotes, r) || !is_member(f, r->subnet, r->vtep) ||
+                       endpoint_by_ip(f, r->subnet, r->addr)))
         return;
     struct weft_err err;
     int ifindex = net->devices.vxlan_ifindex;
@@ -81,11 +87,6 @@ static void resend_programmed(struct fabric *f, const char *subnet, const struct
  * in one netlink batch. */
 void program_subnet(struct fabric *f, const char *subnet)
 {
-    /* This host's own member record, seen by the watch before CreateNetwork linked
-     * the network (it writes the record without the lock), is no remote entry. */
-    struct remote_entry *own = remote_table_find(&f->remotes, subnet, false, f->host_ip);
-    if (own)
-        remote_remove(f, own);
     struct weft_err err;
     bool batched = segment_batch_begin(f->nl) == 0;
     for (struct remote_entry *r = f->remotes.head; r; r = r->next)
@@ -126,6 +127,48 @@ static void remote_remove(struct fabric *f, struct remote_entry *victim)
         member_peers_follow(f, &gone, false);
 }
 
+/* A claim that does not go to the kernel because another holds its address: logged
+ * and counted once per claim (so per subnet, address and claiming host). */
+static void note_contested(struct fabric *f, struct remote_entry *claim,
+                           const struct remote_entry *winner)
+{
+    if (claim->contested)
+        return;
+    claim->contested = true;
+    f->claims_contested++;
+    char ip[ADDR_STR_MAX], vtep[ADDR_STR_MAX], other[ADDR_STR_MAX];
+    ipv4_format(ntohl(claim->addr), ip);
+    ipv4_format(ntohl(claim->vtep), vtep);
+    if (!winner) {
+        log_warn("address of an endpoint on this host claimed by another host; not programmed",
+                 "subnet=%s ip=%s vtep=%s contested=%lu", claim->subnet, ip, vtep,
+                 f->claims_contested);
+        return;
+    }
+    ipv4_format(ntohl(winner->vtep), other);
+    log_warn("address claimed by two hosts; the older claim wins",
+             "subnet=%s ip=%s winner=%s loser=%s contested=%lu", claim->subnet, ip, other, vtep,
+             f->claims_contested);
+}
+
+/* Of an address's claims only the winner (the oldest) may be in the kernel: the
+ * losers' entries go first (deleting one removes the address's neighbour entry,
+ * which the winner's then writes again), then the winner's. Each claim that loses,
+ * to an older one or to an endpoint of this host, is noted once. */
+static void claims_settle(struct fabric *f, const char *subnet, uint32_t addr)
+{
+    struct remote_entry *winner = remote_table_find(&f->remotes, subnet, true, addr);
+    if (!winner)
+        return;
+    for (struct remote_entry *c = winner->next_claim; c; c = c->next_claim) {
+        remote_unprogram(f, c);
+        note_contested(f, c, winner);
+    }
+    if (endpoint_by_ip(f, subnet, addr))
+        note_contested(f, winner, NULL);
+    remote_program(f, winner);
+}
+
 /* A record refused: logged and counted once per key and revision (a listing
  * repeats it), never programmed. */
 static void refuse_record(struct fabric *f, const struct etcd_event *ev, const char *why)
@@ -141,45 +184,49 @@ static void refuse_record(struct fabric *f, const struct etcd_event *ev, const c
 }
 
 /* Whether a PUT of a record this host owns says exactly what this host wrote. */
-static bool is_own_record(struct fabric *f, const struct fabric_record *key_part,
-                          const struct local_endpoint *ep, const char *value)
+static bool is_own_record(const struct fabric_record *key_part, const struct local_endpoint *ep,
+                          const char *value)
 {
     struct fabric_record rec = *key_part;
-    if (!value || record_check_body(value, &rec, NULL) < 0 || rec.vtep != f->host_ip)
-        return false;
+    if (!value || record_check_body(value, &rec, NULL) < 0)
+        return false; /* a body that passes names the key's host: this one */
     return !ep || memcmp(rec.mac, ep->mac, 6) == 0;
 }
 
-/* This host is the authority for its own records: the member record of each of its
- * overlays and the peer record of each address it holds. One changed or deleted by
- * someone else is logged and written back (by the publisher: outside the watch),
- * unless IPAM gives the address to another host (the endpoint is in conflict).
- * Returns true when the event needs nothing more. Otherwise the caller goes on: a
- * DELETE drops the table's entry; another host's valid record is kept in the table,
- * never programmed while the address is held here (remote_program), and programmed
- * once it is not (endpoint_remove_locked), should it still stand then. */
-static bool guard_own_record(struct fabric *f, const struct etcd_event *ev,
-                             const struct fabric_record *key_part, bool *rewriting)
+/* This host is the authority for its own records, exactly those under
+ * fabric/<host>/ (another host's prefix is never ours): the member record of each
+ * of its overlays and the peer record of each of its endpoints. None enters the
+ * remote table. One changed or deleted by someone else is logged and written back
+ * (by the publisher: outside the watch). One for nothing this host has (a network
+ * or endpoint just removed, whose DELETE follows, or forged) is checked like any
+ * record, and otherwise left alone: there is nothing to program for it. Another
+ * host's claim of an address held here stays in the table, never programmed while
+ * the address is held here (remote_program), and programmed once it is not
+ * (endpoint_remove_locked), should it still stand then. */
+static void guard_own_record(struct fabric *f, const struct etcd_event *ev,
+                             const struct fabric_record *key_part)
 {
-    *rewriting = false;
     struct local_network *net = NULL;
     struct local_endpoint *ep = NULL;
     if (key_part->is_peer)
         ep = endpoint_by_ip(f, key_part->subnet, key_part->addr);
-    else if (key_part->addr == f->host_ip)
+    else
         net = network_by_subnet(f, key_part->subnet);
-    if (!ep && !net)
-        return false;
     const char *value = ev->type == ETCD_EVENT_PUT ? ev->value : NULL;
-    if (is_own_record(f, key_part, ep, value)) {
-        rejected_records_forget(&f->rejected, ev->key);
-        struct remote_entry *other =
-            remote_table_find(&f->remotes, key_part->subnet, key_part->is_peer, key_part->addr);
-        if (other) /* another host's claim, now overwritten */
-            remote_remove(f, other);
-        return true;
+    if (!ep && !net) {
+        struct fabric_record rec = *key_part;
+        struct weft_err err;
+        if (value && record_check_body(value, &rec, &err) < 0)
+            refuse_record(f, ev, err.msg);
+        else
+            rejected_records_forget(&f->rejected, ev->key);
+        return;
     }
-    bool rewrite = net ? !net->closing : !ep->removing && ep->publication != PUBLICATION_CONFLICT;
+    if (is_own_record(key_part, ep, value)) {
+        rejected_records_forget(&f->rejected, ev->key);
+        return;
+    }
+    bool rewrite = net ? !net->closing : !ep->removing;
     if (rewrite && rejected_records_note(&f->rejected, ev->key, ev->revision)) {
         f->records_reclaimed++;
         char key[160];
@@ -198,8 +245,6 @@ static bool guard_own_record(struct fabric *f, const struct etcd_event *ev,
     }
     if (rewrite)
         pthread_cond_signal(&f->publish_work);
-    *rewriting = rewrite; /* noted in the rejected set: logged once */
-    return net != NULL;   /* members of this host's VTEP are never programmed anyway */
 }
 
 /* Applies one PUT or DELETE of fabric/ to the table; programs the kernel unless
@@ -216,14 +261,18 @@ static void on_fabric_event(struct fabric *f, const struct etcd_event *ev, bool 
             rejected_records_forget(&f->rejected, ev->key);
         return;
     }
-    bool rewriting;
-    if (guard_own_record(f, ev, &rec, &rewriting))
+    if (rec.host == f->host_ip) {
+        guard_own_record(f, ev, &rec);
         return;
-    struct remote_entry *r = remote_table_find(&f->remotes, rec.subnet, rec.is_peer, rec.addr);
+    }
+    struct remote_entry *r =
+        remote_table_find_claim(&f->remotes, rec.subnet, rec.is_peer, rec.addr, rec.host);
     if (ev->type == ETCD_EVENT_DELETE) {
         rejected_records_forget(&f->rejected, ev->key);
         if (r)
             remote_remove(f, r);
+        if (r && rec.is_peer) /* the next oldest claim, if any, wins now */
+            claims_settle(f, rec.subnet, rec.addr);
         return;
     }
     /* A refused record changes nothing: an entry from the last good record of its
@@ -234,36 +283,33 @@ static void on_fabric_event(struct fabric *f, const struct etcd_event *ev, bool 
             r->stale = false;
         return;
     }
-    if (!rewriting)
-        rejected_records_forget(&f->rejected, ev->key);
-    /* Said to be on this host, and not its own record (see guard_own_record): an old
-     * record of an endpoint just removed (its DELETE follows), or forged. Either way
-     * nothing to program, and no reason to drop what the address's holder published. */
-    if (rec.is_peer && rec.vtep == f->host_ip) {
-        if (r)
-            r->stale = false;
-        return;
-    }
-    if (r && (r->vtep != rec.vtep || memcmp(r->mac, rec.mac, 6) != 0))
+    rejected_records_forget(&f->rejected, ev->key);
+    if (r && memcmp(r->mac, rec.mac, 6) != 0)
         remote_unprogram(f, r); /* moved: drop the old entry before writing the new */
     bool new_member = !r && !rec.is_peer;
-    if (!r && !(r = remote_table_add(&f->remotes, rec.subnet, rec.is_peer, rec.addr))) {
+    if (!r && !(r = remote_table_add(&f->remotes, rec.subnet, rec.is_peer, rec.addr, rec.host,
+                                     ev->create_revision))) {
         log_error("out of memory for a remote entry", "subnet=%s", rec.subnet);
         return;
     }
-    r->vtep = rec.vtep;
+    /* Created again (a listing after missed events): it may lose, or win, now. */
+    remote_table_set_created(&f->remotes, r, ev->create_revision);
     memcpy(r->mac, rec.mac, 6);
     r->stale = false;
     if (listing)
         return;
-    remote_program(f, r);
+    if (r->is_peer)
+        claims_settle(f, r->subnet, r->addr);
+    else
+        remote_program(f, r);
     if (new_member) /* its peers may have come first */
         member_peers_follow(f, r, true);
 }
 
 /* The end of a listing: what it did not mention is gone. Stale entries are
- * removed before anything is added, so a MAC or address that moved is not
- * deleted again after its new entry was written. */
+ * removed, and claims that lose now (an older one was listed) taken out, before
+ * anything is added, so a MAC or address that moved is not deleted again after
+ * its new entry was written. */
 static void sync_end(struct fabric *f, int64_t revision)
 {
     struct remote_entry *r = f->remotes.head;
@@ -274,7 +320,14 @@ static void sync_end(struct fabric *f, int64_t revision)
         r = next;
     }
     for (r = f->remotes.head; r; r = r->next)
-        remote_program(f, r);
+        if (r->is_peer && !remote_table_wins(&f->remotes, r))
+            remote_unprogram(f, r);
+    for (r = f->remotes.head; r; r = r->next) {
+        if (r->is_peer && remote_table_wins(&f->remotes, r))
+            claims_settle(f, r->subnet, r->addr);
+        else if (!r->is_peer)
+            remote_program(f, r);
+    }
     log_info("fabric in sync", "revision=%" PRId64, revision);
 }
 

@@ -39,9 +39,11 @@ static size_t take_pending(struct fabric *f, struct publish_item *items)
 
 /* Writes a batch outside the lock (its endpoints are IN_FLIGHT, so nobody removes
  * them, and their fields do not change). Returns -1 when the store did not answer:
- * the caller puts them back to pending. Else sets each one's outcome in outcome[]. */
+ * the caller puts them back to pending. Each key is this host's own (store/keys.h),
+ * so the transaction has no compare to fail: another host's claim of an address
+ * is settled by age on every host (peers.c), not here. */
 static int publish_batch(struct fabric *f, struct publish_item *items, size_t n, int64_t lease,
-                         enum publication *outcome, struct weft_err *err)
+                         struct weft_err *err)
 {
     struct etcd_txn *txn = etcd_txn_new();
     if (!txn)
@@ -54,28 +56,7 @@ static int publish_batch(struct fabric *f, struct publish_item *items, size_t n,
     bool succeeded = false;
     int rc = etcd_txn_commit(f->etcd, txn, &succeeded, err);
     etcd_txn_free(txn);
-    if (rc < 0)
-        return -1;
-    for (size_t i = 0; i < n; i++)
-        outcome[i] = PUBLICATION_DONE;
-    if (succeeded)
-        return 0;
-    /* Some address was published already: one at a time, to learn which and why. */
-    for (size_t i = 0; i < n; i++) {
-        struct weft_err one_err;
-        if (save_and_publish_endpoint(f, lease, items[i].net, items[i].ep, &one_err) == 0)
-            continue;
-        /* Only a conflict (another host holds the address) is final; anything else,
-         * the store away above all, is retried with the next round. */
-        if (one_err.code != -EEXIST) {
-            outcome[i] = PUBLICATION_PENDING;
-            continue;
-        }
-        outcome[i] = PUBLICATION_CONFLICT;
-        log_error("endpoint not published", "endpoint=%.12s error=\"%s\"", items[i].ep->id,
-                  one_err.msg);
-    }
-    return 0;
+    return rc;
 }
 
 /* Member records of this host that someone else deleted or replaced, written back
@@ -122,7 +103,6 @@ void *publisher_main(void *arg)
 {
     struct fabric *f = arg;
     struct publish_item items[PUBLISH_BATCH_MAX];
-    enum publication outcome[PUBLISH_BATCH_MAX];
     long retry_ms = 0;
     bool warned = false;
     pthread_mutex_lock(&f->lock);
@@ -143,11 +123,11 @@ void *publisher_main(void *arg)
         int64_t lease = f->lease;
         pthread_mutex_unlock(&f->lock);
         struct weft_err err;
-        int rc = publish_batch(f, items, n, lease, outcome, &err);
+        int rc = publish_batch(f, items, n, lease, &err);
         pthread_mutex_lock(&f->lock);
         for (size_t i = 0; i < n; i++) {
             struct local_endpoint *ep = items[i].ep;
-            ep->publication = rc < 0 ? PUBLICATION_PENDING : outcome[i];
+            ep->publication = rc < 0 ? PUBLICATION_PENDING : PUBLICATION_DONE;
             if (ep->rewrite && ep->publication == PUBLICATION_DONE)
                 ep->publication = PUBLICATION_PENDING;
             ep->rewrite = false;

@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <net/if.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "fabric/fabric.h"
@@ -25,28 +26,32 @@ static int parse_vtep(const char *text, uint32_t *vtep, struct weft_err *err)
 
 int record_check_key(const char *key, struct fabric_record *rec, struct weft_err *err)
 {
-    char kind[16], name[ADDR_STR_MAX];
+    struct fabric_key parts;
     memset(rec, 0, sizeof(*rec));
-    if (key_parse_fabric(key, rec->subnet, sizeof(rec->subnet), kind, sizeof(kind), name,
-                         sizeof(name)) < 0)
+    if (key_parse_fabric(key, &parts) < 0)
         return weft_err_set(err, -EPROTO, "not a key weft writes");
+    if (parse_vtep(parts.host, &rec->host, err) < 0)
+        return weft_err_wrap(err, "host in the key");
     struct ipv4_subnet subnet;
     char canonical[ADDR_STR_MAX];
-    if (ipv4_subnet_parse(rec->subnet, &subnet, err) < 0)
+    if (ipv4_subnet_parse(parts.subnet, &subnet, err) < 0)
         return weft_err_wrap(err, "overlay subnet in the key");
     ipv4_subnet_format(&subnet, canonical);
-    if (strcmp(canonical, rec->subnet) != 0)
+    if (strcmp(canonical, parts.subnet) != 0)
         return weft_err_set(err, -EPROTO,
                             "overlay subnet %s in the key is not written as weft writes it",
-                            rec->subnet);
-    rec->is_peer = strcmp(kind, "peers") == 0;
-    if (!rec->is_peer)
-        return parse_vtep(name, &rec->addr, err);
+                            parts.subnet);
+    snprintf(rec->subnet, sizeof(rec->subnet), "%s", canonical);
+    rec->is_peer = parts.is_peer;
+    if (!rec->is_peer) {
+        rec->addr = rec->host;
+        return 0;
+    }
     uint32_t ip;
-    if (ipv4_parse(name, &ip, err) < 0)
+    if (ipv4_parse(parts.ip, &ip, err) < 0)
         return weft_err_wrap(err, "peer address in the key");
     if (!ipv4_subnet_contains(&subnet, ip) || ipv4_subnet_is_reserved(&subnet, ip))
-        return weft_err_set(err, -EPROTO, "peer address %s is not a host address of %s", name,
+        return weft_err_set(err, -EPROTO, "peer address %s is not a host address of %s", parts.ip,
                             rec->subnet);
     rec->addr = htonl(ip);
     return 0;
@@ -60,8 +65,9 @@ int record_check_body(const char *value, struct fabric_record *rec, struct weft_
         if (member_record_decode(value, &member, err) < 0 ||
             parse_vtep(member.vtep, &vtep, err) < 0)
             return -1;
-        if (vtep != rec->addr)
-            return weft_err_set(err, -EPROTO, "member body names VTEP %s, its key another",
+        if (vtep != rec->host)
+            return weft_err_set(err, -EPROTO,
+                                "member body names VTEP %s, not the host whose key it is under",
                                 member.vtep);
         rec->vtep = vtep;
         return 0;
@@ -76,6 +82,12 @@ int record_check_body(const char *value, struct fabric_record *rec, struct weft_
         return weft_err_set(err, -EPROTO, "peer body names address %s, its key another", peer.ip);
     if (mac_parse(peer.mac, rec->mac, err) < 0 || parse_vtep(peer.vtep, &rec->vtep, err) < 0)
         return -1;
+    /* Believed only from its owner's prefix: another host's key naming this VTEP is a
+     * record that host may not write for it (store/keys.h). */
+    if (rec->vtep != rec->host)
+        return weft_err_set(err, -EPROTO,
+                            "peer body names VTEP %s, not the host whose key it is under",
+                            peer.vtep);
     return 0;
 }
 

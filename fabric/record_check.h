@@ -4,10 +4,11 @@
  * A record in the store is input from whoever can write to etcd, and is checked
  * as strictly as a request from Docker before it reaches the remote table (and
  * from there the kernel). Owns the rules that need nothing but the record: its key
- * is one weft writes (fabric/<sk>/peers/<ip> or fabric/<sk>/members/<vtep>, with a
- * valid overlay subnet), its body decodes and names the same address as its key,
- * a peer's address is a host address of that subnet, VTEPs are unicast IPv4, MACs
- * unicast. The rules that need this host's state (is the VTEP a member, is the
+ * is one weft writes (fabric/<host>/<sk>/peers/<ip> or fabric/<host>/<sk>/member,
+ * with a unicast <host> and a valid overlay subnet), its body decodes and names the
+ * same address as its key and the key's <host> as its VTEP (a record is believed only
+ * from its owner's prefix, which only the owner may write: store/keys.h), a peer's
+ * address is a host address of that subnet, VTEPs are unicast IPv4, MACs unicast. The rules that need this host's state (is the VTEP a member, is the
  * address held here) are peers.c's. Also this host's own records and overlay
  * records (below). Pure functions; callers: fabric/ (peers.c, restore.c, overlay_claim.c) and
  * tests.
@@ -25,14 +26,15 @@
 
 /* A fabric/ record as the remote table holds it. Addresses in network order. */
 struct fabric_record {
+    uint32_t host;             /* from the key: the VTEP of the host whose prefix holds it */
     char subnet[ADDR_STR_MAX]; /* canonical, "10.77.0.0/24" */
     bool is_peer;              /* false: a member */
-    uint32_t addr;             /* from the key: the peer's address, or the member's VTEP */
+    uint32_t addr;             /* from the key: the peer's address, or the member's VTEP (host) */
     uint8_t mac[6];            /* peers; from the body */
-    uint32_t vtep;             /* from the body (a member's is its addr) */
+    uint32_t vtep;             /* from the body: always host, once the body passed */
 };
 
-/* Checks a key and fills subnet, is_peer and addr. 0, or -1 with a message. */
+/* Checks a key and fills host, subnet, is_peer and addr. 0, or -1 with a message. */
 int record_check_key(const char *key, struct fabric_record *rec, struct weft_err *err);
 /* Checks the body of a record whose key passed record_check_key, and fills mac and
  * vtep. 0, or -1 with a message naming what is wrong. */

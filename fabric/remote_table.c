@@ -1,9 +1,10 @@
 /*
- * remote_table.c: remote peers and members on a list, indexed by common/hash
- * (see remote_table.h).
+ * remote_table.c: remote claims on a list, their keys indexed by common/hash,
+ * each key's claims chained oldest first (see remote_table.h).
  */
 #include "fabric/remote_table.h"
 
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +23,12 @@ static uint32_t key_hash(const struct remote_key *k)
     uint32_t h = hash_string(HASH_SEED, k->subnet);
     h = hash_bytes(h, &kind, 1);
     return hash_bytes(h, &k->addr, sizeof(k->addr));
+}
+
+static uint32_t entry_hash(const struct remote_entry *e)
+{
+    struct remote_key k = {e->subnet, e->is_peer, e->addr};
+    return key_hash(&k);
 }
 
 static bool key_match(const struct hash_node *node, const void *key)
@@ -57,19 +64,77 @@ struct remote_entry *remote_table_find(const struct remote_table *t, const char 
     return n ? HASH_ENTRY(n, struct remote_entry, node) : NULL;
 }
 
+struct remote_entry *remote_table_find_claim(const struct remote_table *t, const char *subnet,
+                                             bool is_peer, uint32_t addr, uint32_t vtep)
+{
+    struct remote_entry *e = remote_table_find(t, subnet, is_peer, addr);
+    while (e && e->vtep != vtep)
+        e = e->next_claim;
+    return e;
+}
+
+bool remote_table_wins(const struct remote_table *t, const struct remote_entry *entry)
+{
+    return remote_table_find(t, entry->subnet, entry->is_peer, entry->addr) == entry;
+}
+
+/* Whether a is the older claim: the smaller create revision, then the lower VTEP. */
+static bool older(const struct remote_entry *a, const struct remote_entry *b)
+{
+    if (a->created != b->created)
+        return a->created < b->created;
+    return ntohl(a->vtep) < ntohl(b->vtep);
+}
+
+/* Links e into its key's chain (the index points to the chain's first claim). */
+static void chain_link(struct remote_table *t, struct remote_entry *e)
+{
+    struct remote_entry *first = remote_table_find(t, e->subnet, e->is_peer, e->addr);
+    if (!first || older(e, first)) {
+        e->next_claim = first;
+        if (first)
+            hash_remove(&t->index, &first->node);
+        hash_add(&t->index, &e->node, entry_hash(e));
+        return;
+    }
+    struct remote_entry *before = first;
+    while (before->next_claim && older(before->next_claim, e))
+        before = before->next_claim;
+    e->next_claim = before->next_claim;
+    before->next_claim = e;
+}
+
+static void chain_unlink(struct remote_table *t, struct remote_entry *e)
+{
+    struct remote_entry *first = remote_table_find(t, e->subnet, e->is_peer, e->addr);
+    if (first == e) {
+        hash_remove(&t->index, &e->node);
+        if (e->next_claim)
+            hash_add(&t->index, &e->next_claim->node, entry_hash(e));
+    } else {
+        struct remote_entry *before = first;
+        while (before && before->next_claim != e)
+            before = before->next_claim;
+        if (before)
+            before->next_claim = e->next_claim;
+    }
+    e->next_claim = NULL;
+}
+
 struct remote_entry *remote_table_add(struct remote_table *t, const char *subnet, bool is_peer,
-                                      uint32_t addr)
+                                      uint32_t addr, uint32_t vtep, int64_t created)
 {
     struct remote_entry *e = calloc(1, sizeof(*e));
     if (!e)
         return NULL;
+    /* The stored subnet, which a too-long one was cut to, is the key. */
     size_t len = strnlen(subnet, sizeof(e->subnet) - 1);
     memcpy(e->subnet, subnet, len);
     e->is_peer = is_peer;
     e->addr = addr;
-    /* The stored subnet, which a too-long one was cut to, is the key. */
-    struct remote_key k = {e->subnet, is_peer, addr};
-    hash_add(&t->index, &e->node, key_hash(&k));
+    e->vtep = vtep;
+    e->created = created;
+    chain_link(t, e);
     e->next = t->head;
     if (t->head)
         t->head->prev = e;
@@ -78,9 +143,18 @@ struct remote_entry *remote_table_add(struct remote_table *t, const char *subnet
     return e;
 }
 
+void remote_table_set_created(struct remote_table *t, struct remote_entry *e, int64_t created)
+{
+    if (e->created == created)
+        return;
+    chain_unlink(t, e);
+    e->created = created;
+    chain_link(t, e);
+}
+
 void remote_table_remove(struct remote_table *t, struct remote_entry *e)
 {
-    hash_remove(&t->index, &e->node);
+    chain_unlink(t, e);
     if (e->prev)
         e->prev->next = e->next;
     else

@@ -2,11 +2,19 @@
  * remote_table.h: what this host knows of other hosts' endpoints (peers) and
  * overlay memberships (members), as learned from the store's watch.
  *
- * Owns the entries and a hash index (common/hash.h) on (subnet, kind, address), so a watch
- * event finds its entry in constant time however large the fabric (a 50-host
- * fabric of 100 endpoints each is 5 000 peers on every host). Entries are
- * also kept on one list, in no particular order, for walks over all of them.
- * Callers: fabric/ only (peers.c), under the fabric lock. Not thread-safe by itself.
+ * Each record is one host's CLAIM: a peer record under fabric/<host>/ says "this
+ * address is an endpoint on <host>". Two hosts may claim one address (a forged
+ * claim, or a race), so the table keeps every claim: the hash index (common/hash.h)
+ * on (subnet, kind, address) points to a short chain of them, one per claiming
+ * host, oldest first: the smallest create revision of its key, a tie (impossible in
+ * etcd) broken by the lower VTEP. The chain's first claim is the one every host
+ * programs (the older claim wins); the others wait behind it. A member's chain has
+ * one claim (its key names its host). So a watch event finds its claim in constant
+ * time however large the fabric (a 50-host fabric of 100 endpoints each is 5 000
+ * peers on every host). Every claim is also on one list, in no particular order,
+ * for walks over all of them.
+ * Callers: fabric/ only (peers.c, stale_sweep.c), under the fabric lock. Not
+ * thread-safe by itself.
  */
 #ifndef WEFT_REMOTE_TABLE_H
 #define WEFT_REMOTE_TABLE_H
@@ -19,20 +27,23 @@
 #include "common/hash.h"
 
 struct remote_entry {
-    struct remote_entry *next, *prev; /* the list of all entries */
-    struct hash_node node;            /* in the table's index */
+    struct remote_entry *next, *prev; /* the list of all claims */
+    struct remote_entry *next_claim;  /* the next younger claim of the same key */
+    struct hash_node node;            /* in the table's index: the chain's first claim only */
     char subnet[ADDR_STR_MAX];
     bool is_peer;  /* a remote endpoint; false: a remote host's membership */
     uint32_t addr; /* the peer's address, or the member's VTEP (network order): the key */
+    uint32_t vtep; /* the claiming host (network order): its records name only it */
+    int64_t created; /* create revision of its store key: the older claim wins */
     uint8_t mac[6];
-    uint32_t vtep; /* network order */
     bool stale;
     bool programmed; /* in the kernel, on the local network of the same subnet */
+    bool contested;  /* this claim's conflict was logged and counted (once) */
 };
 
 struct remote_table {
     struct hash index;
-    size_t count;
+    size_t count; /* claims */
     struct remote_entry *head;
 };
 
@@ -41,13 +52,24 @@ int remote_table_init(struct remote_table *table);
 /* Frees every entry and the index; the table may be initialized again. */
 void remote_table_clear(struct remote_table *table);
 
+/* The winning (oldest) claim of a key, or NULL. */
 struct remote_entry *remote_table_find(const struct remote_table *table, const char *subnet,
                                        bool is_peer, uint32_t addr);
-/* A new zeroed entry with its key set, in the table; NULL when out of memory.
- * The caller has checked that the key is not present. */
+/* The claim of host vtep on a key, or NULL. */
+struct remote_entry *remote_table_find_claim(const struct remote_table *table, const char *subnet,
+                                             bool is_peer, uint32_t addr, uint32_t vtep);
+/* Whether entry is its key's winning claim. */
+bool remote_table_wins(const struct remote_table *table, const struct remote_entry *entry);
+/* A new zeroed claim of host vtep with its key set, in the table at its place by
+ * created; NULL when out of memory. The caller has checked that the claim is not
+ * present. */
 struct remote_entry *remote_table_add(struct remote_table *table, const char *subnet, bool is_peer,
-                                      uint32_t addr);
-/* Unlinks and frees entry. */
+                                      uint32_t addr, uint32_t vtep, int64_t created);
+/* A claim's key was created again (a listing after missed events): moves it to
+ * its place in its chain. */
+void remote_table_set_created(struct remote_table *table, struct remote_entry *entry,
+                              int64_t created);
+/* Unlinks and frees entry; the next claim of its key, if any, now wins. */
 void remote_table_remove(struct remote_table *table, struct remote_entry *entry);
 
 #endif

@@ -183,7 +183,7 @@ static enum adopt_result adopt_endpoint(struct fabric *f, const struct etcd_kv *
     if (publish_peer(f, f->lease, net, ep, &item_err) < 0) {
         log_error("re-publishing endpoint failed; the publisher retries",
                   "endpoint=%.12s error=\"%s\"", ep->id, item_err.msg);
-        ep->publication = PUBLICATION_PENDING; /* it tells a conflict from an outage */
+        ep->publication = PUBLICATION_PENDING; /* the publisher retries */
     }
     return ADOPTED;
 }

@@ -1,6 +1,8 @@
 /*
  * stale_sweep.c: which kernel entries of a segment the remote table still claims
- * (see stale_sweep.h); vxlan/remote_sweep.c lists and deletes the others.
+ * (see stale_sweep.h); vxlan/remote_sweep.c lists and deletes the others. Of an
+ * address's claims only the winner (remote_table.h) is kept: an entry a losing
+ * claim left in the kernel goes, whoever wrote it.
  */
 #include "fabric/stale_sweep.h"
 
@@ -9,8 +11,8 @@
 
 #include "vxlan/remote_sweep.h"
 
-/* A programmed peer's FDB entry: the table is indexed by address, FDB entries
- * come by MAC, so these are sorted once for a binary search. */
+/* A programmed winning peer's FDB entry: the table is indexed by address, FDB
+ * entries come by MAC, so these are sorted once for a binary search. */
 struct fdb_key {
     uint8_t mac[6];
     uint32_t vtep;
@@ -35,7 +37,7 @@ static int fdb_key_cmp(const void *a, const void *b)
 static bool claims_peer(void *ctx, uint32_t ip, const uint8_t mac[6])
 {
     const struct claims *c = ctx;
-    const struct remote_entry *r = remote_table_find(c->remotes, c->subnet, true, ip);
+    const struct remote_entry *r = remote_table_find(c->remotes, c->subnet, true, ip); /* winner */
     return r && r->programmed && memcmp(r->mac, mac, 6) == 0;
 }
 
@@ -55,17 +57,26 @@ static bool claims_flood(void *ctx, uint32_t vtep)
     return r && r->programmed;
 }
 
+/* A peer claim whose kernel entries stay: programmed, on subnet, and winning
+ * (peers.c programs nothing else; checked here too, as the sweep is the last word). */
+static bool kept_peer(const struct remote_table *remotes, const struct remote_entry *r,
+                      const char *subnet)
+{
+    return r->is_peer && r->programmed && strcmp(r->subnet, subnet) == 0 &&
+           remote_table_wins(remotes, r);
+}
+
 int fabric_sweep_segment(struct nl *nl, int vxlan_ifindex, const struct remote_table *remotes,
                          const char *subnet, size_t *removed, struct weft_err *err)
 {
     struct claims c = {.remotes = remotes, .subnet = subnet};
     size_t peers = 0;
     for (const struct remote_entry *r = remotes->head; r; r = r->next)
-        peers += r->is_peer && r->programmed && strcmp(r->subnet, subnet) == 0;
+        peers += kept_peer(remotes, r, subnet);
     if (peers > 0 && !(c.fdb = calloc(peers, sizeof(*c.fdb))))
         return weft_err_set(err, -ENOMEM, "out of memory sweeping overlay %s", subnet);
     for (const struct remote_entry *r = remotes->head; r; r = r->next) {
-        if (!r->is_peer || !r->programmed || strcmp(r->subnet, subnet) != 0)
+        if (!kept_peer(remotes, r, subnet))
             continue;
         memcpy(c.fdb[c.fdb_count].mac, r->mac, 6);
         c.fdb[c.fdb_count++].vtep = r->vtep;

@@ -46,22 +46,33 @@ void key_addr_prefix(char *buf, const char *subnet)
     snprintf(buf, WEFT_KEY_MAX, WEFT_KEY_ROOT "addrs/%s/", sk);
 }
 
-void key_member(char *buf, const char *subnet, const char *vtep)
+void key_member(char *buf, const char *host, const char *subnet)
 {
     WITH_SK(subnet);
-    snprintf(buf, WEFT_KEY_MAX, WEFT_KEY_FABRIC "%s/members/%s", sk, vtep);
+    snprintf(buf, WEFT_KEY_MAX, WEFT_KEY_FABRIC "%s/%s/member", host, sk);
 }
 
-void key_member_prefix(char *buf, const char *subnet)
+void key_peer(char *buf, const char *host, const char *subnet, const char *ip)
 {
     WITH_SK(subnet);
-    snprintf(buf, WEFT_KEY_MAX, WEFT_KEY_FABRIC "%s/members/", sk);
+    snprintf(buf, WEFT_KEY_MAX, WEFT_KEY_FABRIC "%s/%s/peers/%s", host, sk, ip);
 }
 
-void key_peer(char *buf, const char *subnet, const char *ip)
+void key_fabric_host_prefix(char *buf, const char *host)
+{
+    snprintf(buf, WEFT_KEY_MAX, WEFT_KEY_FABRIC "%s/", host);
+}
+
+void key_joined(char *buf, const char *subnet, const char *host)
 {
     WITH_SK(subnet);
-    snprintf(buf, WEFT_KEY_MAX, WEFT_KEY_FABRIC "%s/peers/%s", sk, ip);
+    snprintf(buf, WEFT_KEY_MAX, WEFT_KEY_ROOT "joined/%s/%s", sk, host);
+}
+
+void key_joined_prefix(char *buf, const char *subnet)
+{
+    WITH_SK(subnet);
+    snprintf(buf, WEFT_KEY_MAX, WEFT_KEY_ROOT "joined/%s/", sk);
 }
 
 void key_host_alive(char *buf, const char *host)
@@ -99,37 +110,39 @@ void key_host_endpoints_prefix(char *buf, const char *host)
     snprintf(buf, WEFT_KEY_MAX, WEFT_KEY_ROOT "hosts/%s/endpoints/", host);
 }
 
-static int copy_part(char *dst, int dst_len, const char *start, const char *end)
+static int copy_part(char *dst, size_t dst_len, const char *start, const char *end)
 {
-    int len = (int)(end - start);
-    if (len <= 0 || len >= dst_len)
+    size_t len = (size_t)(end - start);
+    if (end <= start || len >= dst_len)
         return -1;
-    memcpy(dst, start, (size_t)len);
+    memcpy(dst, start, len);
     dst[len] = '\0';
     return 0;
 }
 
-int key_parse_fabric(const char *key, char *subnet, int subnet_len, char *kind, int kind_len,
-                     char *name, int name_len)
+/* <host>/<sk>/member or <host>/<sk>/peers/<ip>: exactly these levels, none empty. */
+int key_parse_fabric(const char *key, struct fabric_key *out)
 {
+    memset(out, 0, sizeof(*out));
     size_t root_len = strlen(WEFT_KEY_FABRIC);
     if (strncmp(key, WEFT_KEY_FABRIC, root_len) != 0)
         return -1;
-    const char *sk = key + root_len;
-    const char *kind_start = strchr(sk, '/');
-    if (!kind_start)
+    const char *host = key + root_len;
+    const char *sk = strchr(host, '/');
+    const char *kind = sk ? strchr(sk + 1, '/') : NULL;
+    if (!kind || copy_part(out->host, sizeof(out->host), host, sk) < 0 ||
+        copy_part(out->subnet, sizeof(out->subnet), sk + 1, kind) < 0)
         return -1;
-    const char *name_start = strchr(kind_start + 1, '/');
-    if (!name_start || strchr(name_start + 1, '/'))
-        return -1;
-    if (copy_part(subnet, subnet_len, sk, kind_start) < 0 ||
-        copy_part(kind, kind_len, kind_start + 1, name_start) < 0 ||
-        copy_part(name, name_len, name_start + 1, name_start + 1 + strlen(name_start + 1)) < 0)
-        return -1;
-    /* Only the two kinds keys.h documents: anything else is not ours to interpret. */
-    if (strcmp(kind, "members") != 0 && strcmp(kind, "peers") != 0)
-        return -1;
-    char *underscore = strrchr(subnet, '_');
+    kind++;
+    if (strncmp(kind, "peers/", 6) == 0) {
+        const char *ip = kind + 6;
+        if (strchr(ip, '/') || copy_part(out->ip, sizeof(out->ip), ip, ip + strlen(ip)) < 0)
+            return -1;
+        out->is_peer = true;
+    } else if (strcmp(kind, "member") != 0) {
+        return -1; /* only the two kinds keys.h documents are ours to interpret */
+    }
+    char *underscore = strrchr(out->subnet, '_');
     if (!underscore)
         return -1;
     *underscore = '/';

@@ -5,8 +5,11 @@
  *   /weft/v1/overlays/<sk>                 overlay record {"subnet","vni","mtu"}
  *   /weft/v1/vnis/<vni>                    "<sk>": which overlay holds a VNI (8 digits)
  *   /weft/v1/addrs/<sk>/<ip>               allocation {"host","kind","claim"?}
- *   /weft/v1/fabric/<sk>/members/<vtep>    a host taking part {"vtep"}         (leased)
- *   /weft/v1/fabric/<sk>/peers/<ip>        an endpoint {"ip","mac","vtep"}     (leased)
+ *   /weft/v1/joined/<sk>/<host>            {"vtep"}: which hosts have joined (leased); a
+ *                                          SHARED index, read only for the overlay's
+ *                                          lifecycle (its release), never for the data plane
+ *   /weft/v1/fabric/<host>/<sk>/member     <host> takes part in <sk> {"vtep"}  (leased)
+ *   /weft/v1/fabric/<host>/<sk>/peers/<ip> an endpoint on <host> {"ip","mac","vtep"} (leased)
  *   /weft/v1/hosts/<host>/alive            {"vtep"} while the host's daemon lives  (leased)
  *   /weft/v1/hosts/<host>/networks/<nid>   a Docker network on that host
  *                                          {"network_id","subnet","vni","mtu"}
@@ -14,7 +17,12 @@
  *                                          {"endpoint_id","network_id","ip","mac","ifname"?}
  *
  * <sk> is the subnet key: "10.77.0.0/24" written "10.77.0.0_24". <host> is the
- * host's VTEP (advertise) address. Owns the layout only: no I/O, no state.
+ * host's VTEP (advertise) address. Everything one host alone may write lies under
+ * a prefix naming it (fabric/<host>/, hosts/<host>/): etcd grants permissions on
+ * key prefixes only, so each host's etcd user can be given its own and no other,
+ * and a record under fabric/<host>/ is believed only if its body names <host>.
+ * Host-first keys mean no prefix holds one overlay's records of all hosts: the
+ * watch reads all of fabric/. Owns the layout only: no I/O, no state.
  * Callers: fabric/ and ipam/ (and tests), passing a buffer of WEFT_KEY_MAX bytes;
  * key_parse_fabric reads fabric/ keys back for the watch. Pure functions,
  * thread-safe.
@@ -22,6 +30,7 @@
 #ifndef WEFT_KEYS_H
 #define WEFT_KEYS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define WEFT_KEY_MAX 256
@@ -33,9 +42,12 @@ void key_vni(char *buf, uint32_t vni);
 void key_vni_prefix(char *buf);
 void key_addr(char *buf, const char *subnet, const char *ip);
 void key_addr_prefix(char *buf, const char *subnet);
-void key_member(char *buf, const char *subnet, const char *vtep);
-void key_member_prefix(char *buf, const char *subnet);
-void key_peer(char *buf, const char *subnet, const char *ip);
+/* host: the VTEP address of the host that owns the record. */
+void key_member(char *buf, const char *host, const char *subnet);
+void key_peer(char *buf, const char *host, const char *subnet, const char *ip);
+void key_fabric_host_prefix(char *buf, const char *host);
+void key_joined(char *buf, const char *subnet, const char *host);
+void key_joined_prefix(char *buf, const char *subnet);
 void key_host_alive(char *buf, const char *host);
 void key_hosts_prefix(char *buf);
 void key_addrs_root(char *buf);
@@ -44,9 +56,18 @@ void key_host_networks_prefix(char *buf, const char *host);
 void key_host_endpoint(char *buf, const char *host, const char *endpoint_id);
 void key_host_endpoints_prefix(char *buf, const char *host);
 
-/* Parses a key under WEFT_KEY_FABRIC. kind receives "members" or "peers",
- * subnet the CIDR ("10.77.0.0/24"), name the last part. Returns 0 or -1. */
-int key_parse_fabric(const char *key, char *subnet, int subnet_len, char *kind, int kind_len,
-                     char *name, int name_len);
+#define WEFT_KEY_PART_MAX 64
+
+/* A key under WEFT_KEY_FABRIC, read back: the owner's <host> text, the overlay's
+ * CIDR ("10.77.0.0/24"), and for a peer its address text (a member's is ""). */
+struct fabric_key {
+    char host[WEFT_KEY_PART_MAX];
+    char subnet[WEFT_KEY_PART_MAX];
+    bool is_peer;
+    char ip[WEFT_KEY_PART_MAX];
+};
+
+/* Parses a key of the two kinds above (the parts' syntax only). Returns 0 or -1. */
+int key_parse_fabric(const char *key, struct fabric_key *out);
 
 #endif

@@ -69,7 +69,8 @@ int fs_kv_put(const char *key, const char *value, int64_t lease, int64_t rev,
         fs.cap = cap;
     }
     char *k = found ? NULL : strdup(key), *v = strdup(value);
-    if ((!found && !k) || !v || fs_batch_add(batch, ETCD_EVENT_PUT, key, value, rev) < 0) {
+    int64_t created = found ? fs.kvs[i].create_revision : rev;
+    if ((!found && !k) || !v || fs_batch_add(batch, ETCD_EVENT_PUT, key, value, rev, created) < 0) {
         free(k);
         free(v);
         return -1;
@@ -88,7 +89,7 @@ int fs_kv_put(const char *key, const char *value, int64_t lease, int64_t rev,
 
 static void kv_remove_at(size_t i, int64_t rev, struct fs_batch *batch)
 {
-    fs_batch_add(batch, ETCD_EVENT_DELETE, fs.kvs[i].key, NULL, rev);
+    fs_batch_add(batch, ETCD_EVENT_DELETE, fs.kvs[i].key, NULL, rev, 0);
     etcd_kv_clear(&fs.kvs[i]);
     memmove(&fs.kvs[i], &fs.kvs[i + 1], (fs.count - i - 1) * sizeof(*fs.kvs));
     fs.count--;

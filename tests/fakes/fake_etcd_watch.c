@@ -26,7 +26,7 @@ struct etcd_watch {
 };
 
 int fs_batch_add(struct fs_batch *batch, enum etcd_event_type type, const char *key,
-                 const char *value, int64_t revision)
+                 const char *value, int64_t revision, int64_t created)
 {
     if (batch->count == batch->cap) {
         size_t cap = batch->cap ? batch->cap * 2 : 8;
@@ -37,7 +37,7 @@ int fs_batch_add(struct fs_batch *batch, enum etcd_event_type type, const char *
         batch->cap = cap;
     }
     struct etcd_event *ev = &batch->events[batch->count];
-    *ev = (struct etcd_event){.type = type, .revision = revision};
+    *ev = (struct etcd_event){.type = type, .revision = revision, .create_revision = created};
     ev->key = key ? strdup(key) : NULL;
     ev->value = value ? strdup(value) : NULL;
     if ((key && !ev->key) || (value && !ev->value)) {
@@ -85,7 +85,8 @@ void fs_publish(struct fs_batch *batch)
         for (size_t i = 0; i < batch->count; i++) {
             const struct etcd_event *ev = &batch->events[i];
             if (strncmp(ev->key, w->prefix, strlen(w->prefix)) == 0)
-                fs_batch_add(&mine, ev->type, ev->key, ev->value, ev->revision);
+                fs_batch_add(&mine, ev->type, ev->key, ev->value, ev->revision,
+                             ev->create_revision);
         }
         if (mine.count)
             enqueue(w, &mine);
@@ -97,15 +98,15 @@ void fs_publish(struct fs_batch *batch)
 static void relist(struct etcd_watch *w)
 {
     struct fs_batch batch = {0};
-    fs_batch_add(&batch, ETCD_EVENT_SYNC_BEGIN, NULL, NULL, fs.revision);
+    fs_batch_add(&batch, ETCD_EVENT_SYNC_BEGIN, NULL, NULL, fs.revision, 0);
     bool found;
     for (size_t i = fs_kv_find(w->prefix, &found); i < fs.count; i++) {
         if (strncmp(fs.kvs[i].key, w->prefix, strlen(w->prefix)) != 0)
             break;
         fs_batch_add(&batch, ETCD_EVENT_PUT, fs.kvs[i].key, fs.kvs[i].value,
-                     fs.kvs[i].mod_revision);
+                     fs.kvs[i].mod_revision, fs.kvs[i].create_revision);
     }
-    fs_batch_add(&batch, ETCD_EVENT_SYNC_END, NULL, NULL, fs.revision);
+    fs_batch_add(&batch, ETCD_EVENT_SYNC_END, NULL, NULL, fs.revision, 0);
     enqueue(w, &batch);
 }
 
@@ -119,7 +120,7 @@ void fs_disconnect_all(void)
 {
     for (struct etcd_watch *w = fs.watches; w; w = w->next) {
         struct fs_batch batch = {0};
-        if (fs_batch_add(&batch, ETCD_EVENT_DISCONNECTED, NULL, NULL, fs.revision) == 0)
+        if (fs_batch_add(&batch, ETCD_EVENT_DISCONNECTED, NULL, NULL, fs.revision, 0) == 0)
             enqueue(w, &batch);
     }
 }

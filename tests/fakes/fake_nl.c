@@ -165,7 +165,9 @@ static int apply_entry(const struct op *op)
     int i;
     switch (op->type) {
     case OP_FDB_ADD:
-        i = fk_fdb_find(op->ifindex, op->mac, op->ip, op->append);
+        /* As the kernel: a replace rewrites the MAC's entry whatever its VTEP, an append
+         * (flooding to one more VTEP) adds one per VTEP. */
+        i = fk_fdb_find(op->ifindex, op->mac, op->ip, !op->append);
         if (i < 0 && fk.fdb_count == FK_ENTRIES_MAX)
             return ENOSPC;
         if (i < 0)

@@ -43,9 +43,10 @@ static inline void fs_changed(void)
     pthread_cond_broadcast(&fs.changed);
 }
 
-/* Adds an event to batch (copies the strings); -1 when out of memory. */
+/* Adds an event to batch (copies the strings); -1 when out of memory. created: the
+ * key's create revision (a PUT's), else 0. */
 int fs_batch_add(struct fs_batch *batch, enum etcd_event_type type, const char *key,
-                 const char *value, int64_t revision);
+                 const char *value, int64_t revision, int64_t created);
 void fs_batch_free(struct fs_batch *batch);
 /* Queues, for each watch, the events of batch under its prefix; frees batch's events. */
 void fs_publish(struct fs_batch *batch);

@@ -228,26 +228,37 @@ bool has_key(const char *key)
 }
 
 /* A remote record of another host is believed, and programmed, once its host is a member. */
-void put_remote(const char *subnet, const char *ip, const char *mac, int64_t lease)
+void put_remote_of(const char *host, const char *subnet, const char *ip, const char *mac,
+                   int64_t lease)
 {
     char key[WEFT_KEY_MAX];
     struct peer_record peer = {0};
     snprintf(peer.ip, sizeof(peer.ip), "%s", ip);
     snprintf(peer.mac, sizeof(peer.mac), "%s", mac);
-    snprintf(peer.vtep, sizeof(peer.vtep), "%s", FX_OTHER_HOST);
+    snprintf(peer.vtep, sizeof(peer.vtep), "%s", host);
     char *text = peer_record_encode(&peer);
-    key_peer(key, subnet, ip);
+    key_peer(key, host, subnet, ip);
     fake_store_put(key, text, lease);
     free(text);
 }
 
-void put_member(const char *subnet, int64_t lease)
+void put_member_of(const char *host, const char *subnet, int64_t lease)
 {
     char key[WEFT_KEY_MAX];
     struct member_record member = {0};
-    snprintf(member.vtep, sizeof(member.vtep), "%s", FX_OTHER_HOST);
+    snprintf(member.vtep, sizeof(member.vtep), "%s", host);
     char *text = member_record_encode(&member);
-    key_member(key, subnet, FX_OTHER_HOST);
+    key_member(key, host, subnet);
     fake_store_put(key, text, lease);
     free(text);
+}
+
+void put_remote(const char *subnet, const char *ip, const char *mac, int64_t lease)
+{
+    put_remote_of(FX_OTHER_HOST, subnet, ip, mac, lease);
+}
+
+void put_member(const char *subnet, int64_t lease)
+{
+    put_member_of(FX_OTHER_HOST, subnet, lease);
 }

@@ -23,6 +23,7 @@
 
 #define FX_HOST "192.0.2.10"
 #define FX_OTHER_HOST "192.0.2.20"
+#define FX_THIRD_HOST "192.0.2.30"
 #define FX_SUBNET "10.77.0.0/24"
 #define FX_WAIT_MS 10000 /* a deadline for waits that normally end in microseconds */
 #define FX_SPARES 2      /* spare veths fabric keeps per network (fabric.c) */
@@ -70,5 +71,9 @@ bool has_key(const char *key);
 /* Records of FX_OTHER_HOST, written as that host would (lease from fake_store_grant). */
 void put_remote(const char *subnet, const char *ip, const char *mac, int64_t lease);
 void put_member(const char *subnet, int64_t lease);
+/* The same, of any host (under its prefix, naming it). */
+void put_remote_of(const char *host, const char *subnet, const char *ip, const char *mac,
+                   int64_t lease);
+void put_member_of(const char *host, const char *subnet, int64_t lease);
 
 #endif

@@ -43,7 +43,7 @@ static void network_create_makes_devices_and_member(void **state)
     /* The member record under this host's lease, and the host's own record. */
     char key[WEFT_KEY_MAX], net[FABRIC_ID_MAX];
     int64_t lease = 0;
-    key_member(key, FX_SUBNET, FX_HOST);
+    key_member(key, FX_HOST, FX_SUBNET);
     char *text = fake_store_get(key, &lease);
     assert_non_null(text);
     assert_true(lease != 0);
@@ -78,7 +78,7 @@ static void endpoint_lifecycle(void **state)
     fx_id(net, "a1");
     key_host_endpoint(key, FX_HOST, ep);
     assert_true(has_key(key));
-    key_peer(key, FX_SUBNET, "10.77.0.5");
+    key_peer(key, FX_HOST, FX_SUBNET, "10.77.0.5");
     int64_t lease = 0;
     char *text = fake_store_get(key, &lease);
     assert_non_null(text);
@@ -167,7 +167,7 @@ static void remote_peers_programmed_and_withdrawn(void **state)
     assert_true(fake_kernel_has_neigh(dev.vxlan, ip, mac));
     /* Its deletion withdraws it; the member's flooding entry stays. */
     char key[WEFT_KEY_MAX];
-    key_peer(key, FX_SUBNET, "10.77.0.9");
+    key_peer(key, FX_OTHER_HOST, FX_SUBNET, "10.77.0.9");
     fake_store_delete(key);
     assert_true(fake_store_wait_drained(FX_WAIT_MS));
     assert_false(fake_kernel_has_fdb(dev.vxlan, mac, other));

@@ -107,7 +107,7 @@ static void endpoint_removed_twice_while_published(void **state)
     fx_settle();
     assert_int_equal(fx_host_keys(), 0);
     char key[WEFT_KEY_MAX];
-    key_peer(key, FX_SUBNET, "10.77.0.5");
+    key_peer(key, FX_HOST, FX_SUBNET, "10.77.0.5");
     assert_false(has_key(key));
     assert_int_equal(fake_kernel_alias_count("{"), 0);
 }
@@ -218,7 +218,7 @@ static void publisher_retries(void **state)
     uint8_t mac[6];
     create_endpoint(fx, "a1", "e1", "10.77.0.5", mac);
     char key[WEFT_KEY_MAX];
-    key_peer(key, FX_SUBNET, "10.77.0.5");
+    key_peer(key, FX_HOST, FX_SUBNET, "10.77.0.5");
     assert_true(fake_store_wait_key(key, true, FX_WAIT_MS));
     assert_true(fault_fired());
     fx_settle();
@@ -253,7 +253,7 @@ static void store_unreachable(void **state)
     assert_int_equal(delete_network(fx, "a1", &err), -1);
     /* Another host's peer goes while this one cannot hear it. */
     char key[WEFT_KEY_MAX];
-    key_peer(key, FX_SUBNET, "10.77.0.9");
+    key_peer(key, FX_OTHER_HOST, FX_SUBNET, "10.77.0.9");
     fake_store_delete(key);
     assert_true(fake_store_wait_drained(FX_WAIT_MS));
     char *kernel_down = fx_kernel_text();
@@ -296,7 +296,7 @@ static void restart_adopts_what_was_left(void **state)
     struct weft_err err = {0};
     assert_int_equal(fabric_endpoint_info(fx->fabric, net, ep, &info, &err), 0);
     assert_string_equal(info.ip, "10.77.0.5/24");
-    key_member(key, FX_SUBNET, FX_HOST);
+    key_member(key, FX_HOST, FX_SUBNET);
     assert_true(has_key(key));
     free(kernel);
     free(kernel_closed);
@@ -322,7 +322,7 @@ static void restart_publishes_unpublished_endpoint(void **state)
     fake_store_set_down(false);
     fx_open(fx);
     char key[WEFT_KEY_MAX];
-    key_peer(key, FX_SUBNET, "10.77.0.5");
+    key_peer(key, FX_HOST, FX_SUBNET, "10.77.0.5");
     assert_true(fake_store_wait_key(key, true, FX_WAIT_MS));
     fx_settle();
     assert_int_equal(fx_host_keys(), 1);

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -112,7 +113,7 @@ static void test_prefix_end(void **state)
 {
     (void)state;
     assert_prefix_end("/weft/", "/weft0");
-    assert_prefix_end("/weft/v1/fabric/10.77.0.0_24/peers/", "/weft/v1/fabric/10.77.0.0_24/peers0");
+    assert_prefix_end("/weft/v1/joined/10.77.0.0_24/", "/weft/v1/joined/10.77.0.0_240");
     assert_prefix_end("a", "b");
     assert_prefix_end("a\xff", "b"); /* 0xff cannot be bumped: carry into the byte before */
     assert_prefix_end("a\x7f", "a\x80");
@@ -134,12 +135,16 @@ static void test_keys_layout(void **state)
     assert_string_equal(k, "/weft/v1/addrs/10.77.0.0_24/10.77.0.5");
     key_addr_prefix(k, "10.77.0.0/24");
     assert_string_equal(k, "/weft/v1/addrs/10.77.0.0_24/");
-    key_member(k, "10.77.0.0/24", "192.168.1.10");
-    assert_string_equal(k, "/weft/v1/fabric/10.77.0.0_24/members/192.168.1.10");
-    key_member_prefix(k, "10.77.0.0/24");
-    assert_string_equal(k, "/weft/v1/fabric/10.77.0.0_24/members/");
-    key_peer(k, "10.77.0.0/24", "10.77.0.9");
-    assert_string_equal(k, "/weft/v1/fabric/10.77.0.0_24/peers/10.77.0.9");
+    key_member(k, "192.168.1.10", "10.77.0.0/24");
+    assert_string_equal(k, "/weft/v1/fabric/192.168.1.10/10.77.0.0_24/member");
+    key_peer(k, "192.168.1.10", "10.77.0.0/24", "10.77.0.9");
+    assert_string_equal(k, "/weft/v1/fabric/192.168.1.10/10.77.0.0_24/peers/10.77.0.9");
+    key_fabric_host_prefix(k, "192.168.1.10");
+    assert_string_equal(k, "/weft/v1/fabric/192.168.1.10/");
+    key_joined(k, "10.77.0.0/24", "192.168.1.10");
+    assert_string_equal(k, "/weft/v1/joined/10.77.0.0_24/192.168.1.10");
+    key_joined_prefix(k, "10.77.0.0/24");
+    assert_string_equal(k, "/weft/v1/joined/10.77.0.0_24/");
     key_host_network(k, "192.168.1.10", "abc123");
     assert_string_equal(k, "/weft/v1/hosts/192.168.1.10/networks/abc123");
     key_host_networks_prefix(k, "192.168.1.10");
@@ -153,45 +158,50 @@ static void test_keys_layout(void **state)
 static void test_key_parse_fabric_round_trip(void **state)
 {
     (void)state;
-    char k[WEFT_KEY_MAX], subnet[64], kind[16], name[64];
-    key_peer(k, "10.77.0.0/24", "10.77.0.9");
-    assert_int_equal(
-        key_parse_fabric(k, subnet, sizeof(subnet), kind, sizeof(kind), name, sizeof(name)), 0);
-    assert_string_equal(subnet, "10.77.0.0/24");
-    assert_string_equal(kind, "peers");
-    assert_string_equal(name, "10.77.0.9");
+    char k[WEFT_KEY_MAX];
+    struct fabric_key parts;
+    key_peer(k, "192.168.1.10", "10.77.0.0/24", "10.77.0.9");
+    assert_int_equal(key_parse_fabric(k, &parts), 0);
+    assert_string_equal(parts.host, "192.168.1.10");
+    assert_string_equal(parts.subnet, "10.77.0.0/24");
+    assert_true(parts.is_peer);
+    assert_string_equal(parts.ip, "10.77.0.9");
 
-    key_member(k, "172.16.0.0/12", "192.168.1.10");
-    assert_int_equal(
-        key_parse_fabric(k, subnet, sizeof(subnet), kind, sizeof(kind), name, sizeof(name)), 0);
-    assert_string_equal(subnet, "172.16.0.0/12");
-    assert_string_equal(kind, "members");
-    assert_string_equal(name, "192.168.1.10");
+    key_member(k, "192.168.1.10", "172.16.0.0/12");
+    assert_int_equal(key_parse_fabric(k, &parts), 0);
+    assert_string_equal(parts.host, "192.168.1.10");
+    assert_string_equal(parts.subnet, "172.16.0.0/12");
+    assert_false(parts.is_peer);
+    assert_string_equal(parts.ip, "");
 }
 
 static void test_key_parse_fabric_rejects(void **state)
 {
     (void)state;
     const char *bad[] = {
-        "/weft/v1/overlays/10.77.0.0_24",                     /* not under fabric/ */
-        "/weft/v1/fabric/10.77.0.0_24",                       /* no kind */
-        "/weft/v1/fabric/10.77.0.0_24/peers/",                /* a prefix, no name */
-        "/weft/v1/fabric/10.77.0.0_24/peers",                 /* no name */
-        "/weft/v1/fabric/10.77.0.0_24/peers/10.77.0.9/extra", /* too deep */
-        "/weft/v1/fabric/10.77.0.0/peers/10.77.0.9",          /* subnet without _ */
-        "/weft/v1/fabric//peers/10.77.0.9",                   /* empty subnet */
-        "/weft/v1/fabric/10.77.0.0_24/others/10.77.0.9",      /* unknown kind */
+        "/weft/v1/overlays/10.77.0.0_24",                        /* not under fabric/ */
+        "/weft/v1/fabric/10.77.0.0_24/peers/10.77.0.9",          /* the old layout */
+        "/weft/v1/fabric/10.77.0.0_24/members/192.168.1.10",     /* the old layout */
+        "/weft/v1/fabric/192.168.1.10/10.77.0.0_24",             /* no kind */
+        "/weft/v1/fabric/192.168.1.10/10.77.0.0_24/peers/",      /* a prefix, no name */
+        "/weft/v1/fabric/192.168.1.10/10.77.0.0_24/peers",       /* no name */
+        "/weft/v1/fabric/192.168.1.10/10.77.0.0_24/member/x",    /* too deep */
+        "/weft/v1/fabric/192.168.1.10/10.77.0.0_24/members",     /* unknown kind */
+        "/weft/v1/fabric/192.168.1.10/10.77.0.0_24/peers/1/x",   /* too deep */
+        "/weft/v1/fabric/192.168.1.10/10.77.0.0/peers/10.77.0.9", /* subnet without _ */
+        "/weft/v1/fabric/192.168.1.10//peers/10.77.0.9",         /* empty subnet */
+        "/weft/v1/fabric//10.77.0.0_24/member",                  /* empty host */
+        "/weft/v1/fabric/192.168.1.10/10.77.0.0_24/others/1",    /* unknown kind */
         "",
     };
-    char subnet[64], kind[16], name[64];
+    struct fabric_key parts;
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-        if (key_parse_fabric(bad[i], subnet, sizeof(subnet), kind, sizeof(kind), name,
-                             sizeof(name)) == 0)
+        if (key_parse_fabric(bad[i], &parts) == 0)
             fail_msg("\"%s\" should not parse", bad[i]);
-    /* Buffers too small are refused rather than overrun. */
-    assert_int_equal(key_parse_fabric("/weft/v1/fabric/10.77.0.0_24/peers/10.77.0.9", subnet, 5,
-                                      kind, sizeof(kind), name, sizeof(name)),
-                     -1);
+    /* Parts too long are refused rather than overrun. */
+    char k[WEFT_KEY_MAX];
+    snprintf(k, sizeof(k), "/weft/v1/fabric/%0100d/10.77.0.0_24/member", 1);
+    assert_int_equal(key_parse_fabric(k, &parts), -1);
 }
 
 static void test_open_validates_endpoints(void **state)

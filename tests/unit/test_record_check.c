@@ -17,8 +17,8 @@
 #include "fabric/record_check.h"
 #include "fabric/rejected_records.h"
 
-#define PEERS "/weft/v1/fabric/10.77.0.0_24/peers/"
-#define MEMBERS "/weft/v1/fabric/10.77.0.0_24/members/"
+#define PEERS "/weft/v1/fabric/192.168.77.2/10.77.0.0_24/peers/"
+#define MEMBER(host) "/weft/v1/fabric/" host "/10.77.0.0_24/member"
 #define GOOD_PEER "{\"ip\":\"10.77.0.5\",\"mac\":\"02:42:0a:4d:00:05\",\"vtep\":\"192.168.77.2\"}"
 
 struct record_case {
@@ -30,15 +30,23 @@ struct record_case {
 static const struct record_case cases[] = {
     /* accepted */
     {PEERS "10.77.0.5", GOOD_PEER, NULL},
-    {MEMBERS "192.168.77.2", "{\"vtep\":\"192.168.77.2\"}", NULL},
+    {MEMBER("192.168.77.2"), "{\"vtep\":\"192.168.77.2\"}", NULL},
     {PEERS "10.77.0.5", NULL, NULL},
     /* keys weft never writes */
-    {"/weft/v1/fabric/10.77.0.0_24/bogus/x", "{}", "not a key weft writes"},
+    {"/weft/v1/fabric/192.168.77.2/10.77.0.0_24/bogus/x", "{}", "not a key weft writes"},
     {"/weft/v1/fabric/nonsense", "x", "not a key weft writes"},
+    {"/weft/v1/fabric/10.77.0.0_24/peers/10.77.0.5", GOOD_PEER, "not a key weft writes"}, /* old */
+    {"/weft/v1/fabric/10.77.0.0_24/members/192.168.77.2", "{}", "not a key weft writes"},
+    {MEMBER("192.168.77.2") "/x", "{}", "not a key weft writes"},
     {PEERS "10.77.0.5/extra", GOOD_PEER, "not a key weft writes"},
-    {"/weft/v1/fabric/10.77.0.5_24/peers/10.77.0.5", GOOD_PEER, "host bits set"},
-    {"/weft/v1/fabric/10.77.0.0_33/peers/10.77.0.5", GOOD_PEER, "overlay subnet in the key"},
-    {"/weft/v1/fabric/10.77.0.0_024/peers/10.77.0.5", GOOD_PEER, "overlay subnet"},
+    {"/weft/v1/fabric/192.168.77.2/10.77.0.5_24/peers/10.77.0.5", GOOD_PEER, "host bits set"},
+    {"/weft/v1/fabric/192.168.77.2/10.77.0.0_33/peers/10.77.0.5", GOOD_PEER,
+     "overlay subnet in the key"},
+    {"/weft/v1/fabric/192.168.77.2/10.77.0.0_024/peers/10.77.0.5", GOOD_PEER, "overlay subnet"},
+    /* the key's host: one unicast VTEP */
+    {"/weft/v1/fabric/224.0.0.1/10.77.0.0_24/peers/10.77.0.5", GOOD_PEER, "host in the key"},
+    {"/weft/v1/fabric/host-b/10.77.0.0_24/peers/10.77.0.5", GOOD_PEER, "host in the key"},
+    {"/weft/v1/fabric/192.168.077.2/10.77.0.0_24/peers/10.77.0.5", GOOD_PEER, "host in the key"},
     /* a peer address outside the overlay, or not a host address of it */
     {PEERS "10.99.0.5", "{\"ip\":\"10.99.0.5\",\"mac\":\"02:42:0a:63:00:05\",\"vtep\":\"192.168.77.2\"}",
      "not a host address of 10.77.0.0/24"},
@@ -48,7 +56,10 @@ static const struct record_case cases[] = {
     {PEERS "x", GOOD_PEER, "peer address in the key"},
     /* key and body disagree */
     {PEERS "10.77.0.6", GOOD_PEER, "peer body names address 10.77.0.5, its key another"},
-    {MEMBERS "192.168.77.2", "{\"vtep\":\"192.168.77.3\"}", "member body names VTEP"},
+    {MEMBER("192.168.77.2"), "{\"vtep\":\"192.168.77.3\"}", "member body names VTEP"},
+    /* a record believed only from its owner's prefix: another host's VTEP in the body */
+    {PEERS "10.77.0.5", "{\"ip\":\"10.77.0.5\",\"mac\":\"02:42:0a:4d:00:05\",\"vtep\":\"192.168.77.3\"}",
+     "peer body names VTEP 192.168.77.3, not the host whose key it is under"},
     /* VTEPs that are no single host */
     {PEERS "10.77.0.5", "{\"ip\":\"10.77.0.5\",\"mac\":\"02:42:0a:4d:00:05\",\"vtep\":\"224.0.0.1\"}",
      "VTEP 224.0.0.1 is not a unicast host address"},
@@ -62,9 +73,9 @@ static const struct record_case cases[] = {
      "not a unicast"},
     {PEERS "10.77.0.5", "{\"ip\":\"10.77.0.5\",\"mac\":\"02:42:0a:4d:00:05\",\"vtep\":\"host-b\"}",
      "VTEP"},
-    {MEMBERS "224.0.0.1", "{\"vtep\":\"224.0.0.1\"}", "not a unicast"},
-    {MEMBERS "224.0.0.1", NULL, "not a unicast"},
-    {MEMBERS "b", "{\"vtep\":\"b\"}", "VTEP"},
+    {MEMBER("224.0.0.1"), "{\"vtep\":\"224.0.0.1\"}", "not a unicast"},
+    {MEMBER("224.0.0.1"), NULL, "not a unicast"},
+    {MEMBER("b"), "{\"vtep\":\"b\"}", "VTEP"},
     /* MACs */
     {PEERS "10.77.0.5", "{\"ip\":\"10.77.0.5\",\"mac\":\"01:00:5e:00:00:01\",\"vtep\":\"192.168.77.2\"}",
      "multicast"},
@@ -73,9 +84,9 @@ static const struct record_case cases[] = {
     {PEERS "10.77.0.5", "{\"ip\":\"10.77.0.5\",\"mac\":\"00:00:00:00:00:00\",\"vtep\":\"192.168.77.2\"}",
      "not a usable address"},
     /* bodies that are not records */
-    {MEMBERS "192.168.77.2", "not json", "not a JSON object"},
-    {MEMBERS "192.168.77.2", "", "not a JSON object"},
-    {MEMBERS "192.168.77.2", "{}", "field vtep"},
+    {MEMBER("192.168.77.2"), "not json", "not a JSON object"},
+    {MEMBER("192.168.77.2"), "", "not a JSON object"},
+    {MEMBER("192.168.77.2"), "{}", "field vtep"},
     {PEERS "10.77.0.5", "[1]", "not a JSON object"},
     {PEERS "10.77.0.5", "{\"ip\":\"10.77.0.5\",\"vtep\":\"192.168.77.2\"}", "field mac"},
     {PEERS "10.77.0.5", "{\"ip\":5,\"mac\":\"02:42:0a:4d:00:05\",\"vtep\":\"192.168.77.2\"}",
@@ -184,6 +195,7 @@ static void accepted_record_is_decoded(void **state)
     (void)state;
     struct fabric_record rec;
     assert_int_equal(record_check_key(PEERS "10.77.0.5", &rec, NULL), 0);
+    assert_int_equal(rec.host, htonl(0xc0a84d02));
     assert_int_equal(record_check_body(GOOD_PEER, &rec, NULL), 0);
     assert_string_equal(rec.subnet, "10.77.0.0/24");
     assert_true(rec.is_peer);
@@ -191,7 +203,7 @@ static void accepted_record_is_decoded(void **state)
     assert_int_equal(rec.vtep, htonl(0xc0a84d02));
     static const uint8_t mac[6] = {0x02, 0x42, 0x0a, 0x4d, 0x00, 0x05};
     assert_memory_equal(rec.mac, mac, 6);
-    assert_int_equal(record_check_key(MEMBERS "192.168.77.3", &rec, NULL), 0);
+    assert_int_equal(record_check_key(MEMBER("192.168.77.3"), &rec, NULL), 0);
     assert_int_equal(record_check_body("{\"vtep\":\"192.168.77.3\"}", &rec, NULL), 0);
     assert_false(rec.is_peer);
     assert_int_equal(rec.addr, htonl(0xc0a84d03));

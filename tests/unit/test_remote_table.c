@@ -1,5 +1,6 @@
 /* test_remote_table.c: the remote peer/member table finds every entry by its key,
- * keeps them apart by subnet and kind, and stays whole across growth and removal. */
+ * keeps them apart by subnet and kind, and stays whole across growth and removal;
+ * of several hosts' claims of one key the oldest wins, and the next once it goes. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -27,9 +28,9 @@ static void same_address_differs_by_subnet_and_kind(void **state)
     (void)state;
     struct remote_table t;
     assert_int_equal(remote_table_init(&t), 0);
-    struct remote_entry *peer_a = remote_table_add(&t, "10.77.0.0/24", true, 0x0a4d0002);
-    struct remote_entry *peer_b = remote_table_add(&t, "10.78.0.0/24", true, 0x0a4d0002);
-    struct remote_entry *member = remote_table_add(&t, "10.77.0.0/24", false, 0x0a4d0002);
+    struct remote_entry *peer_a = remote_table_add(&t, "10.77.0.0/24", true, 0x0a4d0002, 7, 1);
+    struct remote_entry *peer_b = remote_table_add(&t, "10.78.0.0/24", true, 0x0a4d0002, 7, 1);
+    struct remote_entry *member = remote_table_add(&t, "10.77.0.0/24", false, 0x0a4d0002, 0x0a4d0002, 1);
     assert_non_null(peer_a);
     assert_non_null(peer_b);
     assert_non_null(member);
@@ -57,9 +58,8 @@ static void large_fabric_survives_growth_and_removal(void **state)
     assert_int_equal(remote_table_init(&t), 0);
     const uint32_t n = 5000;
     for (uint32_t i = 0; i < n; i++) {
-        struct remote_entry *e = remote_table_add(&t, "10.90.0.0/16", true, 0x0a5a0000 + i);
+        struct remote_entry *e = remote_table_add(&t, "10.90.0.0/16", true, 0x0a5a0000 + i, i, i);
         assert_non_null(e);
-        e->vtep = i;
     }
     assert_true(t.index.bucket_count >= n);
     assert_int_equal(t.count, n);
@@ -84,11 +84,54 @@ static void large_fabric_survives_growth_and_removal(void **state)
     assert_null(t.head);
 }
 
+/* Three hosts claim one address, listed in no order of age: the oldest is found,
+ * each claim by its host; removing or re-dating claims hands the win on. */
+static void oldest_claim_wins(void **state)
+{
+    (void)state;
+    struct remote_table t;
+    assert_int_equal(remote_table_init(&t), 0);
+    const char *s = "10.77.0.0/24";
+    const uint32_t ip = 0x0a4d0005, a = 0xc0a84d01, b = 0xc0a84d02, c = 0xc0a84d03;
+    struct remote_entry *cb = remote_table_add(&t, s, true, ip, b, 20);
+    struct remote_entry *ca = remote_table_add(&t, s, true, ip, a, 10);
+    struct remote_entry *cc = remote_table_add(&t, s, true, ip, c, 30);
+    struct remote_entry *other = remote_table_add(&t, s, true, ip + 1, c, 5);
+    assert_ptr_equal(remote_table_find(&t, s, true, ip), ca);
+    assert_true(remote_table_wins(&t, ca));
+    assert_false(remote_table_wins(&t, cb));
+    assert_true(remote_table_wins(&t, other));
+    assert_ptr_equal(remote_table_find_claim(&t, s, true, ip, b), cb);
+    assert_ptr_equal(remote_table_find_claim(&t, s, true, ip, c), cc);
+    assert_null(remote_table_find_claim(&t, s, true, ip, 0xc0a84d09));
+    assert_ptr_equal(ca->next_claim, cb);
+    assert_ptr_equal(cb->next_claim, cc);
+    remote_table_remove(&t, ca); /* the winner goes: the next oldest wins */
+    assert_ptr_equal(remote_table_find(&t, s, true, ip), cb);
+    remote_table_set_created(&t, cb, 40); /* deleted and created again: now the youngest */
+    assert_ptr_equal(remote_table_find(&t, s, true, ip), cc);
+    assert_ptr_equal(cc->next_claim, cb);
+    remote_table_remove(&t, cb); /* a loser goes: the winner stays */
+    assert_ptr_equal(remote_table_find(&t, s, true, ip), cc);
+    assert_null(cc->next_claim);
+    /* A tie (impossible in etcd) goes to the lower VTEP. */
+    struct remote_entry *ta = remote_table_add(&t, s, true, ip, a, 30);
+    assert_ptr_equal(remote_table_find(&t, s, true, ip), ta);
+    assert_int_equal(t.count, 3);
+    assert_int_equal(walk_count(&t), 3);
+    remote_table_remove(&t, cc);
+    remote_table_remove(&t, ta);
+    assert_null(remote_table_find(&t, s, true, ip));
+    assert_ptr_equal(remote_table_find(&t, s, true, ip + 1), other);
+    remote_table_clear(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(same_address_differs_by_subnet_and_kind),
         cmocka_unit_test(large_fabric_survives_growth_and_removal),
+        cmocka_unit_test(oldest_claim_wins),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
