@@ -89,12 +89,10 @@ int fabric_endpoint_create(struct fabric *f, const struct fabric_endpoint_spec *
     ep->publication = PUBLICATION_PENDING;
     ep->next = net->endpoints;
     net->endpoints = ep;
-    /* An entry learned for this address (its last holder's record, not yet
-     * withdrawn) must not shadow the local endpoint; it stays known, unprogrammed. */
-    struct remote_entry *shadowed =
-        remote_table_find(&f->remotes, net->subnet, true, htonl(ep->ip));
-    if (shadowed)
-        remote_unprogram(f, shadowed);
+    /* A claim learned for this address (its last holder's record, not yet
+     * withdrawn, or another host's claim) must not shadow the local endpoint; it
+     * stays known, unprogrammed, and is noted as contested. */
+    claims_settle(f, net->subnet, htonl(ep->ip));
     f->last_create_ms = clock_monotonic_ms();
     memcpy(mac_out, ep->mac, 6);
     log_info("endpoint created", "endpoint=%.12s network=%.12s", ep->id, net->id);
@@ -152,10 +150,10 @@ int endpoint_remove_locked(struct fabric *f, struct local_network *net, struct l
     log_info("endpoint deleted", "endpoint=%.12s network=%.12s", ep->id, net->id);
     uint32_t addr = htonl(ep->ip);
     free(ep);
-    /* Another host's claim of the address, kept while it was held here: the oldest. */
-    struct remote_entry *other = remote_table_find(&f->remotes, net->subnet, true, addr);
-    if (other && !net->closing)
-        remote_program(f, other);
+    /* Other hosts' claims of the address, kept while it was held here: the oldest
+     * goes to the kernel now. */
+    if (!net->closing)
+        claims_settle(f, net->subnet, addr);
     return 0;
 }
 

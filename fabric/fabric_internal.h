@@ -206,6 +206,9 @@ int publish_member_joining(struct fabric *f, int64_t lease, const struct local_n
 /* peers.c: remote entries into and out of the kernel, under the lock. */
 void remote_program(struct fabric *f, struct remote_entry *r);
 void remote_unprogram(struct fabric *f, struct remote_entry *r);
+/* Of an address's claims, programs the winner (the oldest), unless an endpoint here
+ * holds the address, and takes the others out; each that loses is noted once. */
+void claims_settle(struct fabric *f, const char *subnet, uint32_t addr);
 /* A local network appeared: program what the cluster already has for it. */
 void program_subnet(struct fabric *f, const char *subnet);
 /* The segment of a subnet is gone, and its entries with it. */

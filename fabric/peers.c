@@ -151,22 +151,27 @@ static void note_contested(struct fabric *f, struct remote_entry *claim,
              f->claims_contested);
 }
 
-/* Of an address's claims only the winner (the oldest) may be in the kernel: the
- * losers' entries go first (deleting one removes the address's neighbour entry,
- * which the winner's then writes again), then the winner's. Each claim that loses,
- * to an older one or to an endpoint of this host, is noted once. */
-static void claims_settle(struct fabric *f, const char *subnet, uint32_t addr)
+/* Of an address's claims only the winner (the oldest) may be in the kernel, and
+ * none while an endpoint here holds the address: the others' entries go first
+ * (deleting one removes the address's neighbour entry, which the winner's then
+ * writes again), then the winner's. Each claim that loses, to an older one or to
+ * an endpoint of this host, is noted once. */
+void claims_settle(struct fabric *f, const char *subnet, uint32_t addr)
 {
     struct remote_entry *winner = remote_table_find(&f->remotes, subnet, true, addr);
     if (!winner)
         return;
-    for (struct remote_entry *c = winner->next_claim; c; c = c->next_claim) {
-        remote_unprogram(f, c);
-        note_contested(f, c, winner);
+    bool local = endpoint_by_ip(f, subnet, addr) != NULL;
+    for (struct remote_entry *c = winner; c; c = c->next_claim) {
+        if (c != winner || local)
+            remote_unprogram(f, c);
+        if (c != winner)
+            note_contested(f, c, winner);
     }
-    if (endpoint_by_ip(f, subnet, addr))
+    if (local)
         note_contested(f, winner, NULL);
-    remote_program(f, winner);
+    else
+        remote_program(f, winner);
 }
 
 /* A record refused: logged and counted once per key and revision (a listing

@@ -122,7 +122,9 @@ for c in c0 c1 c2 c3 c4 c5; do
     nsenter -t "$cb_pid" -n ping -n -q -c 1 -W 2 "$(ip_of A "$c")" >/dev/null || fail "cb cannot reach $c"
 done
 echo "ok   cb reaches every container on A"
-peers=$(ctl e1 get --prefix "/weft/v1/fabric/$SK/peers/" -w json)
+# Each host's peers lie under its own prefix (store/keys.h).
+peers=$(ctl e1 get --prefix "/weft/v1/fabric/192.168.77.1/$SK/peers/" -w json
+    ctl e1 get --prefix "/weft/v1/fabric/192.168.77.2/$SK/peers/" -w json)
 count=$(grep -o '"version":[0-9]*' <<<"$peers" | wc -l)
 twice=$(grep -o '"version":[0-9]*' <<<"$peers" | grep -vc '"version":1$' || true)
 [ "$count" = 7 ] || fail "want 7 published peers (c0..c5 and cb), found $count"

@@ -4,14 +4,19 @@
 # the plugin protocol by hand). Proves:
 #  - a peer with a multicast VTEP, a peer outside the overlay's subnet, a peer whose
 #    key and body disagree, a peer with a multicast MAC, a member whose body is not
-#    JSON, keys weft never writes: none reaches either kernel (watched with
+#    JSON, keys weft never writes, a peer under A's prefix naming B's VTEP (records
+#    are believed only from their owner's prefix, fabric/<host>/): none reaches
+#    either kernel (watched with
 #    `ip monitor` / `bridge monitor` the whole time, and looked at after); each is
 #    logged once per host, also when the store is listed again;
 #  - a valid peer of a host that is not a member is programmed only once its member
 #    record arrives, and withdrawn with it;
-#  - a host is the authority for its own records: a forged peer record for its
-#    container's address, its peer record deleted, its member record replaced are
-#    each logged and written back, and the forged MAC never reaches its kernel;
+#  - a host is the authority for its own records (those under its prefix): a forged
+#    peer record for its container's address, its peer record deleted, its member
+#    record replaced are each logged and written back, and the forged MAC never
+#    reaches its kernel;
+#  - two hosts holding one address each publish their claim under their own prefix:
+#    no write war, each logs the other's claim, neither programs it;
 #  - pings between the containers keep passing, the daemons stay up, and all of the
 #    above holds again after a restart with the bad records still in the store
 #    (and, written while it was down, a forged peer record of its own and a forged
@@ -22,12 +27,14 @@ set -euo pipefail
 
 export WEFT_BIN=${WEFT_BIN:-build/weft-san}
 SUBNET=10.77.0.0/24
-P=/weft/v1/fabric/10.77.0.0_24
 HOSTS=(A B)
 declare -A HADDR=([A]=192.168.77.1 [B]=192.168.77.2)
+PA=/weft/v1/fabric/${HADDR[A]}/10.77.0.0_24 PB=/weft/v1/fabric/${HADDR[B]}/10.77.0.0_24
+declare -A PREFIX=([A]=$PA [B]=$PB)
 declare -A POOL NID GW EID IP MAC SRC
 FORGED_MAC=02:de:ad:be:ef:01
 OUTSIDER=192.168.77.8 # a VTEP no host has: member only when the test says so
+PO=/weft/v1/fabric/$OUTSIDER/10.77.0.0_24
 
 sanitizer_clean() {
     ! grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error|^==[0-9]+== ' "$SIM_DIR/$1/weft.log"
@@ -71,10 +78,10 @@ peer_json() { printf '{"ip":"%s","mac":"%s","vtep":"%s"}' "$1" "$2" "$3"; }
 value_of() { sim_etcdctl get --print-value-only "$1"; }
 own_peer_back() { # HOST: its container's peer record is its own again
     local v
-    v=$(value_of "$P/peers/${IP[$1]%/*}")
+    v=$(value_of "${PREFIX[$1]}/peers/${IP[$1]%/*}")
     grep -q "\"vtep\":\"${HADDR[$1]}\"" <<<"$v" && grep -qi "\"mac\":\"${MAC[$1]}\"" <<<"$v"
 }
-own_member_back() { [ "$(value_of "$P/members/${HADDR[$1]}")" = "{\"vtep\":\"${HADDR[$1]}\"}" ]; }
+own_member_back() { [ "$(value_of "${PREFIX[$1]}/member")" = "{\"vtep\":\"${HADDR[$1]}\"}" ]; }
 
 # Each bad key is logged exactly once by HOST since log line FROM.
 logged_once() { # HOST FROM
@@ -96,24 +103,28 @@ for h in "${HOSTS[@]}"; do create_network "$h"; done
 for h in "${HOSTS[@]}"; do create_endpoint "$h"; done
 wait_for 5 all_ping || fail "the containers do not ping each other"
 for h in "${HOSTS[@]}"; do check "$h's kernel holds only the other host's entries" kernel_clean "$h"; done
-# Addresses for the hand-written records: five the containers did not get.
+# Addresses for the hand-written records: seven the containers did not get.
 FREE=()
 for i in $(seq 100 110); do
     [ "10.77.0.$i" = "${IP[A]%/*}" ] || [ "10.77.0.$i" = "${IP[B]%/*}" ] || FREE+=("10.77.0.$i")
 done
 MCAST_VTEP=${FREE[0]} MISMATCH=${FREE[1]} MISMATCH_BODY=${FREE[2]} MCAST_MAC=${FREE[3]} WAITING=${FREE[4]}
-# The bad records: key <TAB> value. Each must be refused by both hosts.
+FOREIGN=${FREE[6]}
+# The bad records: key <TAB> value. Each must be refused by both hosts (those under
+# B's prefix by B too: its own prefix holds them, but they are no record B wrote).
 BAD_RECORDS=$(
-    printf '%s\t%s\n' "$P/peers/$MCAST_VTEP" "$(peer_json "$MCAST_VTEP" 02:42:0a:4d:00:64 224.0.0.1)"
-    printf '%s\t%s\n' "$P/peers/10.99.0.5" "$(peer_json 10.99.0.5 02:42:0a:63:00:05 "${HADDR[B]}")"
-    printf '%s\t%s\n' "$P/peers/$MISMATCH" "$(peer_json "$MISMATCH_BODY" 02:42:0a:4d:00:66 "${HADDR[B]}")"
-    printf '%s\t%s\n' "$P/peers/$MCAST_MAC" "$(peer_json "$MCAST_MAC" 01:00:5e:00:00:01 "${HADDR[B]}")"
-    printf '%s\t%s\n' "$P/members/192.168.77.9" "not json"
-    printf '%s\t%s\n' "$P/bogus/x" "hello"
+    printf '%s\t%s\n' "$PB/peers/$MCAST_VTEP" "$(peer_json "$MCAST_VTEP" 02:42:0a:4d:00:64 224.0.0.1)"
+    printf '%s\t%s\n' "$PB/peers/10.99.0.5" "$(peer_json 10.99.0.5 02:42:0a:63:00:05 "${HADDR[B]}")"
+    printf '%s\t%s\n' "$PB/peers/$MISMATCH" "$(peer_json "$MISMATCH_BODY" 02:42:0a:4d:00:66 "${HADDR[B]}")"
+    printf '%s\t%s\n' "$PB/peers/$MCAST_MAC" "$(peer_json "$MCAST_MAC" 01:00:5e:00:00:01 "${HADDR[B]}")"
+    printf '%s\t%s\n' "/weft/v1/fabric/192.168.77.9/10.77.0.0_24/member" "not json"
+    printf '%s\t%s\n' "$PB/bogus/x" "hello"
     printf '%s\t%s\n' "/weft/v1/fabric/nonsense" "x"
+    printf '%s\t%s\n' "$PA/peers/$FOREIGN" "$(peer_json "$FOREIGN" 02:42:0a:4d:00:6a "${HADDR[B]}")"
 )
+NBAD=8
 # Everything the bad records could have put into a kernel, as a monitor prints it.
-ADDRS="$MCAST_VTEP|$MISMATCH|$MISMATCH_BODY|$MCAST_MAC"
+ADDRS="$MCAST_VTEP|$MISMATCH|$MISMATCH_BODY|$MCAST_MAC|$FOREIGN"
 BAD_PATTERN="dst 224\.|dst 192\.168\.77\.9|10\.99\.0\.5|(${ADDRS//./\\.}) |$FORGED_MAC|02:42:0a:4d:00:99|01:00:5e:00:00:01 dev wvx"
 for h in "${HOSTS[@]}"; do start_monitors "$h"; done
 declare -A FROM
@@ -121,11 +132,13 @@ for h in "${HOSTS[@]}"; do FROM[$h]=$(log_lines "$h"); done
 
 # ---- records that must be refused, and this host's own records tampered with ----
 while IFS=$'\t' read -r key value; do put "$key" "$value"; done <<<"$BAD_RECORDS"
-put "$P/peers/$WAITING" "$(peer_json "$WAITING" 02:42:0a:4d:00:68 "$OUTSIDER")"
-put "$P/peers/${IP[A]%/*}" "$(peer_json "${IP[A]%/*}" "$FORGED_MAC" "${HADDR[B]}")"
-put "$P/members/${HADDR[B]}" '{"vtep":"224.0.0.1"}'
-wait_for 5 own_peer_back A || fail "A did not write back its forged peer record: $(value_of "$P/peers/${IP[A]%/*}")"
-wait_for 5 own_member_back B || fail "B did not write back its member record: $(value_of "$P/members/${HADDR[B]}")"
+put "$PO/peers/$WAITING" "$(peer_json "$WAITING" 02:42:0a:4d:00:68 "$OUTSIDER")"
+# A's record redirected to B (B refuses it: it names B under A's prefix), B's
+# member record broken (A refuses it); each owner writes its own back.
+put "$PA/peers/${IP[A]%/*}" "$(peer_json "${IP[A]%/*}" "$FORGED_MAC" "${HADDR[B]}")"
+put "$PB/member" '{"vtep":"224.0.0.1"}'
+wait_for 5 own_peer_back A || fail "A did not write back its forged peer record: $(value_of "$PA/peers/${IP[A]%/*}")"
+wait_for 5 own_member_back B || fail "B did not write back its member record: $(value_of "$PB/member")"
 grep -q 'msg="record of this host replaced in the store; writing it back"' "$SIM_DIR/A/weft.log" ||
     fail "A did not log the conflict"
 echo "ok   A rewrote its forged peer record and B its replaced member record, each logging the conflict"
@@ -143,20 +156,20 @@ outsider_programmed() { # HOST
 }
 outsider_gone() { ! sim_ns_exec "$1" bridge fdb show | grep -i "dst $OUTSIDER " >/dev/null; }
 for h in "${HOSTS[@]}"; do check_not "$h has not programmed a peer of a non-member" outsider_programmed "$h"; done
-put "$P/members/$OUTSIDER" "{\"vtep\":\"$OUTSIDER\"}"
+put "$PO/member" "{\"vtep\":\"$OUTSIDER\"}"
 for h in "${HOSTS[@]}"; do
     wait_for 5 outsider_programmed "$h" || fail "$h did not program the peer once its host became a member"
 done
 echo "ok   a peer that came before its host's member record is programmed when the member arrives"
-sim_etcdctl del "$P/members/$OUTSIDER" >/dev/null
+sim_etcdctl del "$PO/member" >/dev/null
 for h in "${HOSTS[@]}"; do
     wait_for 5 outsider_gone "$h" || fail "$h kept the peer (or flooding) of a host no longer a member"
 done
-sim_etcdctl del "$P/peers/$WAITING" >/dev/null
+sim_etcdctl del "$PO/peers/$WAITING" >/dev/null
 echo "ok   ... and withdrawn when the member record goes"
 
 # ---- this host's own peer record deleted by someone else ----
-sim_etcdctl del "$P/peers/${IP[B]%/*}" >/dev/null
+sim_etcdctl del "$PB/peers/${IP[B]%/*}" >/dev/null
 wait_for 5 own_peer_back B || fail "B did not write back its deleted peer record"
 grep -q 'msg="record of this host deleted from the store; writing it back"' "$SIM_DIR/B/weft.log" ||
     fail "B did not log the deletion"
@@ -164,24 +177,29 @@ echo "ok   B wrote back its deleted peer record"
 
 # ---- two hosts holding one address (a broken allocation): no write war ----
 # B gets an endpoint on cA's address without asking IPAM (Docker never does this).
-# Only the allocation's owner (A) writes the record back; B logs a conflict and
-# stops, also when the record is deleted and rewritten; B's leaving does not
-# delete A's record.
-peer_revision() { sim_etcdctl get -w json "$P/peers/${IP[A]%/*}" | grep -o '"mod_revision":[0-9]*'; }
+# Each host writes only its own prefix: B publishes its claim beside A's, A's record
+# is never touched, each logs the other's claim of its endpoint's address once and
+# programs neither; B's leaving deletes only its own claim.
+peer_revision() { sim_etcdctl get -w json "$PA/peers/${IP[A]%/*}" | grep -o '"mod_revision":[0-9]*'; }
+before=$(peer_revision)
 dup_eid=$(sim_random_id)
 call B NetworkDriver.CreateEndpoint "{\"NetworkID\":\"${NID[B]}\",\"EndpointID\":\"$dup_eid\",\"Interface\":{\"Address\":\"${IP[A]}\",\"MacAddress\":\"02:42:0a:4d:77:77\"},\"Options\":{}}" >/dev/null
-b_conflict() { grep -q 'msg="endpoint not published".*already in use' "$SIM_DIR/B/weft.log"; }
-wait_for 5 b_conflict || fail "B did not report the address conflict"
-sim_etcdctl del "$P/peers/${IP[A]%/*}" >/dev/null
-wait_for 5 own_peer_back A || fail "A did not write back its deleted record while B holds the address too"
-rewritten_at=$(peer_revision)
+b_claims() { local v; v=$(value_of "$PB/peers/${IP[A]%/*}"); grep -q "\"vtep\":\"${HADDR[B]}\"" <<<"$v"; }
+wait_for 5 b_claims || fail "B did not publish its claim under its own prefix"
+contested() { # HOST CLAIMANT
+    grep -q "msg=\"address of an endpoint on this host claimed by another host; not programmed\" subnet=$SUBNET ip=${IP[A]%/*} vtep=${HADDR[$2]} " "$SIM_DIR/$1/weft.log"
+}
+wait_for 5 contested B A || fail "B did not report A's claim of its endpoint's address"
+wait_for 5 contested A B || fail "A did not report B's claim of its endpoint's address"
 sleep 2 # a write war would have rewritten the record by now
-[ "$(peer_revision)" = "$rewritten_at" ] || fail "the record of the doubly-held address was rewritten again"
+[ "$(peer_revision)" = "$before" ] || fail "A's record of the doubly-held address was rewritten"
+check "A's kernel never took B's claim of A's address" kernel_clean A
 call B NetworkDriver.DeleteEndpoint "{\"NetworkID\":\"${NID[B]}\",\"EndpointID\":\"$dup_eid\"}" >/dev/null
+wait_for 5 eval '! b_claims' || fail "B's leaving did not withdraw its claim"
 sleep 0.5 # had B deleted A's record, A would have written it back (a new revision) by now
-[ "$(peer_revision)" = "$rewritten_at" ] || fail "B's leaving deleted (or touched) A's record of the address"
+[ "$(peer_revision)" = "$before" ] || fail "B's leaving deleted (or touched) A's record of the address"
 wait_for 5 has_peer B A || fail "B did not program cA again once it no longer held cA's address itself"
-echo "ok   an address held by two hosts: the allocation's owner keeps the record, the other stops"
+echo "ok   an address held by two hosts: each keeps its own claim, neither programs the other's"
 
 # ---- a listing repeats the bad records: still logged once ----
 synced() { [ "$(grep -c 'msg="fabric in sync"' "$SIM_DIR/$1/weft.log")" -gt "$2" ]; }
@@ -202,7 +220,7 @@ check "cA and cB ping each other after the listing" all_ping
 # ---- a restart lists them all again, and finds its own record forged meanwhile ----
 syncs_a=$(grep -c 'msg="fabric in sync"' "$SIM_DIR/A/weft.log")
 sim_weft_stop A || fail "A needed SIGKILL to stop"
-put "$P/peers/${IP[A]%/*}" "$(peer_json "${IP[A]%/*}" "$FORGED_MAC" "${HADDR[B]}")"
+put "$PA/peers/${IP[A]%/*}" "$(peer_json "${IP[A]%/*}" "$FORGED_MAC" "${HADDR[B]}")"
 # A record of A's own, forged to adopt the underlay's eth0 as an endpoint (which
 # a later DeleteEndpoint would delete) and publish an address A never got.
 FAKE_EID=$(sim_random_id) FAKE_IP=${FREE[5]}
@@ -211,8 +229,8 @@ put "$FAKE_KEY" "{\"endpoint_id\":\"$FAKE_EID\",\"network_id\":\"${NID[A]}\",\"i
 FROM[A]=$(log_lines A)
 sim_weft A
 wait_for 5 own_peer_back A || fail "A did not write back the record forged while it was down"
-[ -z "$(value_of "$P/peers/$FAKE_IP")" ] ||
-    fail "A adopted its forged endpoint record: $(value_of "$P/peers/$FAKE_IP")"
+[ -z "$(value_of "$PA/peers/$FAKE_IP")" ] ||
+    fail "A adopted its forged endpoint record: $(value_of "$PA/peers/$FAKE_IP")"
 grep -qF "msg=\"skipping damaged endpoint record\" key=\"$FAKE_KEY\"" "$SIM_DIR/A/weft.log" ||
     fail "A did not log its forged endpoint record naming eth0"
 echo "ok   restarted A refused an endpoint record of its own that names eth0"
@@ -226,13 +244,16 @@ done
 check "restarted A logged each refused record once" logged_once A "${FROM[A]}"
 stop_monitors
 check "no bad record reached either kernel at any time (ip/bridge monitor)" monitors_clean
-# Counted once each: B the 7 bad records; A, restarted, the 7 it listed (its first
-# run also refused B's replaced member record, which B then wrote back).
+# Counted once each: A, restarted, the 8 bad records it listed (its first run also
+# refused B's replaced member record, which B then wrote back); B the 8 and the two
+# forgeries of A's peer record naming B (one before A's restart, one while A was down).
 last_count() { grep -o 'rejected=[0-9]*' "$SIM_DIR/$1/weft.log" | tail -n 1; }
+declare -A WANT=([A]=$NBAD [B]=$((NBAD + 2)))
 for h in "${HOSTS[@]}"; do
-    [ "$(last_count "$h")" = rejected=7 ] || fail "$h counted $(last_count "$h") refused records, want 7"
+    [ "$(last_count "$h")" = "rejected=${WANT[$h]}" ] ||
+        fail "$h counted $(last_count "$h") refused records, want ${WANT[$h]}"
 done
-echo "ok   each host counted 7 refused records"
+echo "ok   each host counted its refused records once (A ${WANT[A]}, B ${WANT[B]})"
 for h in "${HOSTS[@]}"; do sim_weft_stop "$h" || fail "$h needed SIGKILL to stop"; done
 for h in "${HOSTS[@]}"; do
     sanitizer_clean "$h" || { grep -A 30 -E 'ERROR|runtime error' "$SIM_DIR/$h/weft.log" >&2; fail "sanitizer report on $h"; }

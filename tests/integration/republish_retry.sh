@@ -31,7 +31,7 @@ sim_etcd
 sim_weft A
 create_network A
 create_endpoint A
-peer_key=/weft/v1/fabric/10.77.0.0_24/peers/${IP[A]%/*}
+peer_key=/weft/v1/fabric/${HADDR[A]}/10.77.0.0_24/peers/${IP[A]%/*}
 wait_for 5 published || fail "the endpoint was never published"
 
 # The daemon dies; its lease would withdraw the record later: withdraw it now.
