@@ -75,13 +75,32 @@ static int server_untrusted(const struct etcd *etcd, const char *member, const c
                         member);
 }
 
-/* The member closed the connection right after the handshake: with TLS 1.3 that is
- * how a server refuses a client certificate (or the lack of one); curl then finds
- * the socket gone before sending a byte. */
-static bool closed_after_handshake(CURLcode cc, const char *errbuf)
+/* With TLS 1.3 a server checks our certificate at the end of the handshake and
+ * refuses one (or the lack of one) with a fatal alert and a close, which curl meets
+ * wherever it is: finishing the handshake ("Send failure: Broken pipe"), at its
+ * first read ("GnuTLS recv error (-12): A TLS fatal alert has been received.") or
+ * send ("getpeername() failed with errno 107"). A member that dies mid-request
+ * after the handshake gives none of the last two. */
+static bool refused_by_peer(CURLcode cc, const char *errbuf)
 {
-    return (cc == CURLE_SEND_ERROR || cc == CURLE_RECV_ERROR) &&
-           strstr(errbuf, "errno 107") != NULL;
+    if (strstr(errbuf, "fatal alert has been received") || strstr(errbuf, "errno 107"))
+        return cc == CURLE_SEND_ERROR || cc == CURLE_RECV_ERROR || cc == CURLE_SSL_CONNECT_ERROR;
+    return cc == CURLE_SSL_CONNECT_ERROR &&
+           (strstr(errbuf, "Broken pipe") || strstr(errbuf, "reset by peer"));
+}
+
+/* Our certificate, or the lack of one, refused by member. */
+static int client_refused(const struct etcd *etcd, const char *member, struct weft_err *err)
+{
+    if (!etcd->tls.cert_file)
+        return weft_err_set(err, -EKEYREJECTED,
+                            "store %s: wants a client certificate: give --store-cert and "
+                            "--store-key",
+                            member);
+    return weft_err_set(err, -EKEYREJECTED,
+                        "store %s: refused our client certificate (--store-cert %s): expired, or "
+                        "not from a CA it trusts",
+                        member, etcd->tls.cert_file);
 }
 
 int etcd_tls_failure(const struct etcd *etcd, const char *member, CURLcode cc,
@@ -107,25 +126,15 @@ int etcd_tls_failure(const struct etcd *etcd, const char *member, CURLcode cc,
                                 "--store-cert %s with --store-key %s: cannot be read, or the key "
                                 "is not the certificate's",
                                 tls->cert_file, tls->key_file);
+        if (refused_by_peer(cc, errbuf))
+            return client_refused(etcd, member, err);
         return weft_err_set(err, -EKEYREJECTED,
                             "store %s: TLS handshake failed (%s): does it serve https?", member,
                             errbuf[0] ? errbuf : curl_easy_strerror(cc));
     default:
-        break;
+        return refused_by_peer(cc, errbuf) ? client_refused(etcd, member, err) : 0;
     }
-    if (!closed_after_handshake(cc, errbuf))
-        return 0;
-    if (!tls->cert_file)
-        return weft_err_set(err, -EKEYREJECTED,
-                            "store %s: wants a client certificate: give --store-cert and "
-                            "--store-key",
-                            member);
-    return weft_err_set(err, -EKEYREJECTED,
-                        "store %s: refused our client certificate (--store-cert %s): expired, or "
-                        "not from a CA it trusts",
-                        member, tls->cert_file);
 }
-
 int etcd_tls_answer_failure(const struct etcd *etcd, const char *member, long status,
                             const char *body, size_t len, struct weft_err *err)
 {
