@@ -244,9 +244,9 @@ struct attempt {
     struct weft_err trust;     /* a member we could not trust or that refused us: code 0 if none */
     char errbuf[CURL_ERROR_SIZE];
     struct weft_buf answer;
-    size_t start;    /* etcd->current when the round began */
-    bool saw_503;    /* a member had no leader: another round may do better */
-    bool refused;    /* every member of the round refused the connection */
+    size_t start; /* etcd->current when the round began */
+    bool saw_503; /* a member had no leader: another round may do better */
+    bool refused; /* every member of the round refused the connection */
     char failures[WEFT_ERR_MAX - 64];
 };
 
@@ -294,13 +294,14 @@ static int status_code(long status)
 
 /* An answer other than 200 or 503 from member: the final error for err. 2 when it
  * says our token expired (get a new one, ask again). */
-static int answer_failure(struct attempt *a, const char *member, long status,
-                          struct weft_err *err)
+static int answer_failure(struct attempt *a, const char *member, long status, struct weft_err *err)
 {
     struct etcd *etcd = a->etcd;
     const char *body = a->answer.data;
     size_t len = a->answer.len;
-    if (etcd->auth.user && etcd_auth_token_invalid(status, body, len))
+    /* (Authenticating sends no token: a 401 there is final, and must not recurse.) */
+    if (etcd->auth.user && strcmp(a->path, "/v3/auth/authenticate") != 0 &&
+        etcd_auth_token_invalid(status, body, len))
         return 2;
     if (etcd_tls_answer_failure(etcd, member, status, body, len, err) < 0 ||
         etcd_auth_failure(etcd, member, a->path, a->request, status, body, len, err) < 0)
@@ -462,8 +463,8 @@ static int call_members(struct etcd *etcd, const char *path, json_t *body, json_
 {
     *reply = NULL;
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-    struct attempt a = {.etcd = etcd, .path = path, .request = text, .cancel = cancel,
-                        .answer = WEFT_BUF_INIT};
+    struct attempt a = {
+        .etcd = etcd, .path = path, .request = text, .cancel = cancel, .answer = WEFT_BUF_INIT};
     a.h = text ? pool_take(etcd) : NULL;
     if (!a.h) {
         free(text);

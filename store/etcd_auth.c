@@ -51,8 +51,7 @@ static int authenticate_locked(struct etcd *etcd, struct weft_err *err)
     return 0;
 }
 
-int etcd_auth_start(struct etcd *etcd, const char *user, const char *password,
-                    struct weft_err *err)
+int etcd_auth_start(struct etcd *etcd, const char *user, const char *password, struct weft_err *err)
 {
     struct etcd_auth *auth = &etcd->auth;
     auth->user = strdup(user);
@@ -145,12 +144,16 @@ static bool request_key(const char *request, char *out, size_t size, bool *range
     return key != NULL;
 }
 
-int etcd_auth_failure(struct etcd *etcd, const char *member, const char *path,
-                      const char *request, long status, const char *body, size_t len,
-                      struct weft_err *err)
+int etcd_auth_failure(struct etcd *etcd, const char *member, const char *path, const char *request,
+                      long status, const char *body, size_t len, struct weft_err *err)
 {
     const char *user = etcd->auth.user;
-    if (strcmp(path, AUTH_PATH) == 0 && status == 400 && memmem(body, len, "authentication failed", 21))
+    if (!body) { /* no answer body: memmem wants a real one */
+        body = "";
+        len = 0;
+    }
+    if (strcmp(path, AUTH_PATH) == 0 && status == 400 &&
+        memmem(body, len, "authentication failed", 21))
         return weft_err_set(err, -EACCES, "etcd user %s: wrong password or no such user", user);
     if (status == 400 && memmem(body, len, "user name is empty", 18))
         return weft_err_set(err, -EACCES,
@@ -166,7 +169,8 @@ int etcd_auth_failure(struct etcd *etcd, const char *member, const char *path,
     bool range = false;
     if (!request_key(request, key, sizeof(key), &range))
         snprintf(key, sizeof(key), "%s", path);
-    return weft_err_set(err, -EACCES, "permission denied on %s%s: etcd user %s's role lacks %s on %s",
+    return weft_err_set(err, -EACCES,
+                        "permission denied on %s%s: etcd user %s's role lacks %s on %s",
                         range ? "keys under " : "", key, user ? user : "(none)",
                         reads ? "read" : "write", range ? "them" : "that key");
 }

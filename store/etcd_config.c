@@ -11,8 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#define URL_FORMS "etcd://HOST:PORT[,HOST:PORT...], etcds://HOST:PORT[,...] (TLS), or " \
-                  "http(s)://HOST:PORT[,http(s)://HOST:PORT...]"
+#define URL_FORMS                                                                                  \
+    "etcd://HOST:PORT[,HOST:PORT...], etcds://HOST:PORT[,...] (TLS), or "                          \
+    "http(s)://HOST:PORT[,http(s)://HOST:PORT...]"
 
 /* "scheme://" at the start of text, if any: its length (with "://") in *len. */
 static bool scheme_of(const char *text, char *scheme, size_t size, size_t *len)
@@ -88,9 +89,10 @@ int etcd_url_parse(const char *url, char *endpoints, size_t size, bool *tls, str
                             scheme);
     const char *rest = url + skip;
     if (strstr(rest, "://"))
-        return weft_err_set(err, -EINVAL,
-                            "--store %s mixes schemes: after %s:// give only HOST:PORT[,HOST:PORT...]",
-                            url, scheme);
+        return weft_err_set(
+            err, -EINVAL,
+            "--store %s mixes schemes: after %s:// give only HOST:PORT[,HOST:PORT...]", url,
+            scheme);
     if (!rest[0])
         return weft_err_set(err, -EINVAL, "--store %s names no member: want %s://HOST:PORT", url,
                             scheme);
@@ -124,8 +126,9 @@ static int config_check(const struct etcd_config *config, struct weft_err *err)
     if (config->user && !config->user[0])
         return weft_err_set(err, -EINVAL, "--store-user is empty");
     if (!config->user != !config->password)
-        return weft_err_set(err, -EINVAL, config->user ? "etcd user %s needs a password"
-                                                       : "a store password needs --store-user%s",
+        return weft_err_set(err, -EINVAL,
+                            config->user ? "etcd user %s needs a password"
+                                         : "a store password needs --store-user%s",
                             config->user ? config->user : "");
     return 0;
 }

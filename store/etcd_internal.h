@@ -53,10 +53,10 @@ struct etcd {
     pthread_mutex_t pool_lock;
     CURL *pool[ETCD_POOL_MAX]; /* idle handles keep their connections open */
     size_t pool_count;
-    atomic_bool unreachable;           /* no member answered the last request */
-    struct weft_err last_failure;      /* its error; under pool_lock */
-    struct etcd_health health;         /* which members answer; their open sockets */
-    struct etcd_gate gate;             /* requests in flight (lease calls excepted) */
+    atomic_bool unreachable;      /* no member answered the last request */
+    struct weft_err last_failure; /* its error; under pool_lock */
+    struct etcd_health health;    /* which members answer; their open sockets */
+    struct etcd_gate gate;        /* requests in flight (lease calls excepted) */
     struct etcd_tls tls;
     struct etcd_auth auth;
 };
@@ -81,7 +81,10 @@ void etcd_member_order(struct etcd *etcd, size_t *order);
  * connection: -ECONNREFUSED), -ECANCELED, -ENOMEM, -EBUSY (too many requests
  * already waiting, see etcd_gate.h), -EPROTO for an answer that is not JSON, and
  * for an HTTP error status: -ENOENT (404), -EACCES (401, 403), -EEXIST (409),
- * -EINVAL (400), else -EIO.
+ * -EINVAL (400), else -EIO. With TLS or a user: -EKEYREJECTED when a member could
+ * not be trusted or refused our certificate (no other member answering; never
+ * counted as unreachable), -EACCES when etcd refused the user or the key (a token
+ * that expired is renewed and the request asked once more first).
  */
 int etcd_call(struct etcd *etcd, const char *path, json_t *body, json_t **reply,
               const atomic_bool *cancel, struct weft_err *err);
@@ -127,8 +130,8 @@ const char *etcd_scheme(const struct etcd *etcd);
 /* Whether a failed transfer to member (cc, the handle's error buffer text) is a TLS
  * trust failure, either side: then fills err (-EKEYREJECTED, a message saying what
  * to fix) and returns -1; else 0. */
-int etcd_tls_failure(const struct etcd *etcd, const char *member, CURLcode cc,
-                     const char *errbuf, struct weft_err *err);
+int etcd_tls_failure(const struct etcd *etcd, const char *member, CURLcode cc, const char *errbuf,
+                     struct weft_err *err);
 /* The same for an answer: the gateway's refusal of a client certificate with a
  * Common Name (HTTP 400, not JSON). -1 with err filled, or 0. */
 int etcd_tls_answer_failure(const struct etcd *etcd, const char *member, long status,
@@ -155,9 +158,8 @@ bool etcd_auth_token_invalid(long status, const char *body, size_t len);
 /* An answer refusing the request for who we are (HTTP 403, 401 other than an expired
  * token, or "user name is empty"): fills err with -EACCES and a message naming the
  * user and the key of request (the JSON body sent to path), returns -1; else 0. */
-int etcd_auth_failure(struct etcd *etcd, const char *member, const char *path,
-                      const char *request, long status, const char *body, size_t len,
-                      struct weft_err *err);
+int etcd_auth_failure(struct etcd *etcd, const char *member, const char *path, const char *request,
+                      long status, const char *body, size_t len, struct weft_err *err);
 void etcd_auth_free(struct etcd_auth *auth);
 
 /* Common options for a fresh handle: headers, no signals, the answer appended to the

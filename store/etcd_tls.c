@@ -103,8 +103,8 @@ static int client_refused(const struct etcd *etcd, const char *member, struct we
                         member, etcd->tls.cert_file);
 }
 
-int etcd_tls_failure(const struct etcd *etcd, const char *member, CURLcode cc,
-                     const char *errbuf, struct weft_err *err)
+int etcd_tls_failure(const struct etcd *etcd, const char *member, CURLcode cc, const char *errbuf,
+                     struct weft_err *err)
 {
     if (!etcd->tls.on)
         return 0;
@@ -139,7 +139,8 @@ int etcd_tls_answer_failure(const struct etcd *etcd, const char *member, long st
                             const char *body, size_t len, struct weft_err *err)
 {
     static const char cn_refused[] = "CommonName of client sending a request against gateway";
-    if (!etcd->tls.on || status != 400 || !body || !memmem(body, len, cn_refused, sizeof(cn_refused) - 1))
+    if (!etcd->tls.on || status != 400 || !body ||
+        !memmem(body, len, cn_refused, sizeof(cn_refused) - 1))
         return 0;
     return weft_err_set(err, -EKEYREJECTED,
                         "store %s: our client certificate (--store-cert %s) carries a Common "

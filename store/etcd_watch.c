@@ -53,7 +53,7 @@ struct etcd_watch {
 
     /* Touched only by the watch thread. */
     struct weft_buf stream_buf; /* bytes of the stream up to an unfinished line */
-    struct etcd_kv *batch_kvs; /* events read but not yet delivered: their strings */
+    struct etcd_kv *batch_kvs;  /* events read but not yet delivered: their strings */
     struct etcd_event *batch_events;
     size_t batch_count, batch_cap;
     int64_t last_rev; /* every event up to here has been delivered */
@@ -61,8 +61,8 @@ struct etcd_watch {
     bool token_expired; /* etcd refused the stream's token: get a new one, resume */
     unsigned token_generation;
     char errbuf[CURL_ERROR_SIZE]; /* the stream handle's error buffer */
-    long attempt_started_ms; /* when the current member was asked for the stream */
-    bool announce;           /* the last stream ended: say where the next one runs */
+    long attempt_started_ms;      /* when the current member was asked for the stream */
+    bool announce;                /* the last stream ended: say where the next one runs */
     char stream_error[256];
 };
 
@@ -178,7 +178,8 @@ static int watch_list(struct etcd_watch *w, struct weft_err *err)
                                             .key = kvs.items[i].key,
                                             .value = kvs.items[i].value,
                                             .revision = kvs.items[i].mod_revision};
-    events[kvs.count + 1] = (struct etcd_event){.type = ETCD_EVENT_SYNC_END, .revision = kvs.revision};
+    events[kvs.count + 1] =
+        (struct etcd_event){.type = ETCD_EVENT_SYNC_END, .revision = kvs.revision};
     w->fn(w->ctx, events, kvs.count + 2);
     free(events);
     w->last_rev = kvs.revision;
@@ -496,7 +497,8 @@ static void *watch_main(void *arg)
         if (outcome == STREAM_STOPPED)
             break;
         if (!healthy) {
-            long grace_left = outage_since ? outage_since + OUTAGE_GRACE_MS - clock_monotonic_ms() : 0;
+            long grace_left =
+                outage_since ? outage_since + OUTAGE_GRACE_MS - clock_monotonic_ms() : 0;
             /* Wake for the end of the grace period rather than oversleep it. */
             watch_sleep(w, grace_left > 0 && grace_left < backoff ? grace_left : backoff);
             backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;

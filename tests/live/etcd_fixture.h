@@ -99,9 +99,17 @@ static inline int etcd_fixture_tls_args(struct etcd_fixture *fx, char files[3][1
     snprintf(files[1], 192, "%s/server.key", fx->pki_dir);
     snprintf(files[2], 192, "%s/ca.pem", fx->pki_dir);
     snprintf(ttl, 16, "%d", fx->token_ttl > 0 ? fx->token_ttl : 300);
-    const char *more[] = {"--cert-file", files[0], "--key-file", files[1], "--trusted-ca-file",
-                          files[2], "--client-cert-auth", "--auth-token", "simple",
-                          "--auth-token-ttl", ttl};
+    const char *more[] = {"--cert-file",
+                          files[0],
+                          "--key-file",
+                          files[1],
+                          "--trusted-ca-file",
+                          files[2],
+                          "--client-cert-auth",
+                          "--auth-token",
+                          "simple",
+                          "--auth-token-ttl",
+                          ttl};
     for (size_t i = 0; i < sizeof(more) / sizeof(more[0]); i++)
         args[n++] = more[i];
     return n;
@@ -127,10 +135,13 @@ static inline int etcd_fixture_spawn(struct etcd_fixture *fx)
             dup2(null_fd, 1);
             dup2(null_fd, 2);
         }
-        const char *base[] = {"etcd", "--name", "kv", "--data-dir", fx->data_dir,
-                              "--listen-client-urls", client_url, "--advertise-client-urls",
-                              client_url, "--listen-peer-urls", peer_url,
-                              "--initial-advertise-peer-urls", peer_url, "--initial-cluster",
+        const char *base[] = {"etcd",       "--name",
+                              "kv",         "--data-dir",
+                              fx->data_dir, "--listen-client-urls",
+                              client_url,   "--advertise-client-urls",
+                              client_url,   "--listen-peer-urls",
+                              peer_url,     "--initial-advertise-peer-urls",
+                              peer_url,     "--initial-cluster",
                               cluster};
         for (size_t i = 0; i < sizeof(base) / sizeof(base[0]); i++)
             args[n++] = base[i];

@@ -43,9 +43,11 @@ static int add_users(void)
 {
     char cmd[1024];
     const char *steps[] = {"user add root --new-user-password=root-secret",
-                           "user add " USER " --new-user-password=" PASSWORD, "role add weft",
+                           "user add " USER " --new-user-password=" PASSWORD,
+                           "role add weft",
                            "role grant-permission weft --prefix=true readwrite " NETS,
-                           "user grant-role " USER " weft", "auth enable"};
+                           "user grant-role " USER " weft",
+                           "auth enable"};
     for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
         snprintf(cmd, sizeof(cmd),
                  "ETCDCTL_API=3 timeout 20 etcdctl --endpoints https://%s --cacert %s/ca.pem "
@@ -92,8 +94,12 @@ static struct etcd_config config_of(struct files *f, const char *ca, const char 
     snprintf(f->ca, sizeof(f->ca), "%s/%s.pem", pki, ca);
     snprintf(f->cert, sizeof(f->cert), "%s/%s.pem", pki, client);
     snprintf(f->key, sizeof(f->key), "%s/%s.key", pki, client);
-    return (struct etcd_config){.endpoints = fx.endpoint, .tls = true, .ca_file = f->ca,
-                                .cert_file = f->cert, .key_file = f->key, .user = USER,
+    return (struct etcd_config){.endpoints = fx.endpoint,
+                                .tls = true,
+                                .ca_file = f->ca,
+                                .cert_file = f->cert,
+                                .key_file = f->key,
+                                .user = USER,
                                 .password = password};
 }
 
@@ -246,8 +252,10 @@ static void test_wrong_ca(void **state)
     struct files f;
     struct etcd_config config = config_of(&f, "other-ca", "client", PASSWORD);
     char words[512];
-    snprintf(words, sizeof(words), "store %s: its certificate is not signed by the CA in "
-             "--store-ca (%s)", fx.endpoint, f.ca);
+    snprintf(words, sizeof(words),
+             "store %s: its certificate is not signed by the CA in "
+             "--store-ca (%s)",
+             fx.endpoint, f.ca);
     assert_open_fails(&config, -EKEYREJECTED, words);
 }
 
@@ -272,8 +280,10 @@ static void test_client_certificate_refused(void **state)
         struct files f;
         struct etcd_config config = config_of(&f, "ca", clients[i], PASSWORD);
         char words[512];
-        snprintf(words, sizeof(words), "store %s: refused our client certificate (--store-cert "
-                 "%s): expired, or not from a CA it trusts", fx.endpoint, f.cert);
+        snprintf(words, sizeof(words),
+                 "store %s: refused our client certificate (--store-cert "
+                 "%s): expired, or not from a CA it trusts",
+                 fx.endpoint, f.cert);
         assert_open_fails(&config, -EKEYREJECTED, words);
     }
     struct files f;

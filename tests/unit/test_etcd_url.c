@@ -78,8 +78,10 @@ static void test_too_long(void **state)
     char endpoints[8];
     bool tls;
     struct weft_err err = {0};
-    assert_int_equal(etcd_url_parse("etcd://abcdef:1", endpoints, sizeof(endpoints), &tls, &err), -1);
-    assert_int_equal(etcd_url_parse("https://abcdef:1", endpoints, sizeof(endpoints), &tls, &err), -1);
+    assert_int_equal(etcd_url_parse("etcd://abcdef:1", endpoints, sizeof(endpoints), &tls, &err),
+                     -1);
+    assert_int_equal(etcd_url_parse("https://abcdef:1", endpoints, sizeof(endpoints), &tls, &err),
+                     -1);
     assert_non_null(strstr(err.msg, "too long"));
 }
 
@@ -101,12 +103,12 @@ static void test_config_refusals(void **state)
     const char *ep = "127.0.0.1:1";
     assert_config_refused(&(struct etcd_config){.endpoints = ep, .ca_file = "/etc/hostname"},
                           -EINVAL, "--store-ca needs a TLS store");
-    assert_config_refused(&(struct etcd_config){.endpoints = ep, .tls = true,
-                                                .ca_file = "/nonexistent/ca.pem"},
-                          -ENOENT, "--store-ca /nonexistent/ca.pem");
-    assert_config_refused(&(struct etcd_config){.endpoints = ep, .tls = true,
-                                                .cert_file = "/etc/hostname"},
-                          -EINVAL, "go together");
+    assert_config_refused(
+        &(struct etcd_config){.endpoints = ep, .tls = true, .ca_file = "/nonexistent/ca.pem"},
+        -ENOENT, "--store-ca /nonexistent/ca.pem");
+    assert_config_refused(
+        &(struct etcd_config){.endpoints = ep, .tls = true, .cert_file = "/etc/hostname"}, -EINVAL,
+        "go together");
     assert_config_refused(&(struct etcd_config){.endpoints = ep, .user = "weft"}, -EINVAL,
                           "needs a password");
     assert_config_refused(&(struct etcd_config){.endpoints = ep, .password = "x"}, -EINVAL,
@@ -116,10 +118,8 @@ static void test_config_refusals(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_plain_spellings),
-        cmocka_unit_test(test_tls_spellings),
-        cmocka_unit_test(test_refusals),
-        cmocka_unit_test(test_too_long),
+        cmocka_unit_test(test_plain_spellings), cmocka_unit_test(test_tls_spellings),
+        cmocka_unit_test(test_refusals),        cmocka_unit_test(test_too_long),
         cmocka_unit_test(test_config_refusals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
