@@ -39,8 +39,9 @@ struct etcd_fixture {
     int peer_port;
     char endpoint[64];
     char data_dir[128];
-    char pki_dir[128]; /* empty: plain http */
-    int token_ttl;     /* --auth-token-ttl, with pki_dir */
+    char pki_dir[128];    /* empty: plain http */
+    int token_ttl;        /* --auth-token-ttl, with pki_dir */
+    char server_cert[32]; /* its certificate: pki_dir/NAME.pem and .key; "" is "server" */
 };
 
 /* Why no etcd can be started here, or NULL when an etcd is on PATH (as execlp finds it). */
@@ -95,8 +96,9 @@ static inline int etcd_fixture_port_open(int port)
 static inline int etcd_fixture_tls_args(struct etcd_fixture *fx, char files[3][192], char *ttl,
                                         const char **args, int n)
 {
-    snprintf(files[0], 192, "%s/server.pem", fx->pki_dir);
-    snprintf(files[1], 192, "%s/server.key", fx->pki_dir);
+    const char *name = fx->server_cert[0] ? fx->server_cert : "server";
+    snprintf(files[0], 192, "%s/%s.pem", fx->pki_dir, name);
+    snprintf(files[1], 192, "%s/%s.key", fx->pki_dir, name);
     snprintf(files[2], 192, "%s/ca.pem", fx->pki_dir);
     snprintf(ttl, 16, "%d", fx->token_ttl > 0 ? fx->token_ttl : 300);
     const char *more[] = {"--cert-file",

@@ -259,7 +259,8 @@ static void test_wrong_ca(void **state)
     assert_open_fails(&config, -EKEYREJECTED, words);
 }
 
-/* The server's certificate names 127.0.0.1 only: asked as localhost, it is refused. */
+/* The server's certificate names 127.0.0.1 only: asked as localhost, it is refused;
+ * and a second etcd whose certificate names only 192.0.2.99 is refused at 127.0.0.1. */
 static void test_server_name_checked(void **state)
 {
     (void)state;
@@ -270,6 +271,25 @@ static void test_server_name_checked(void **state)
     config.endpoints = endpoint;
     snprintf(words, sizeof(words), "store %s: its certificate does not name localhost", endpoint);
     assert_open_fails(&config, -EKEYREJECTED, words);
+
+    struct etcd_fixture wrong;
+    assert_int_equal(etcd_fixture_prepare(&wrong), 0);
+    snprintf(wrong.pki_dir, sizeof(wrong.pki_dir), "%s", pki);
+    snprintf(wrong.server_cert, sizeof(wrong.server_cert), "wrong-name");
+    if (etcd_fixture_spawn(&wrong) < 0) {
+        etcd_fixture_stop(&wrong);
+        fail_msg("no etcd with the wrong-name certificate");
+    }
+    config.endpoints = wrong.endpoint;
+    snprintf(words, sizeof(words), "store %s: its certificate does not name 127.0.0.1",
+             wrong.endpoint);
+    struct etcd *etcd = NULL;
+    struct weft_err err = {0};
+    int rc = etcd_open_config(&etcd, &config, &err);
+    etcd_fixture_stop(&wrong);
+    assert_int_equal(rc, -1);
+    if (err.code != -EKEYREJECTED || !strstr(err.msg, words))
+        fail_msg("got %d: %s", err.code, err.msg);
 }
 
 static void test_client_certificate_refused(void **state)
