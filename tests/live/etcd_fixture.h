@@ -9,6 +9,10 @@
  * not installed, etcd_fixture_run_group() reports every test skipped, prints
  * "skipped: needs etcd" and exits 0. Header-only so each test program includes
  * it once.
+ *
+ * etcd_fixture_start_tls() runs it with TLS instead (issue 17): the certificates of
+ * tests/lib/pki.sh in pki_dir (made by the caller), https for clients,
+ * --client-cert-auth, simple auth tokens that expire after token_ttl seconds.
  */
 #ifndef WEFT_ETCD_FIXTURE_H
 #define WEFT_ETCD_FIXTURE_H
@@ -35,6 +39,9 @@ struct etcd_fixture {
     int peer_port;
     char endpoint[64];
     char data_dir[128];
+    char pki_dir[128];    /* empty: plain http */
+    int token_ttl;        /* --auth-token-ttl, with pki_dir */
+    char server_cert[32]; /* its certificate: pki_dir/NAME.pem and .key; "" is "server" */
 };
 
 /* Why no etcd can be started here, or NULL when an etcd is on PATH (as execlp finds it). */
@@ -85,10 +92,38 @@ static inline int etcd_fixture_port_open(int port)
 }
 
 /* Runs etcd on the recorded ports and data directory and waits until it answers. */
+/* etcd's TLS flags for the fixture's certificates into args (from index n); the new count. */
+static inline int etcd_fixture_tls_args(struct etcd_fixture *fx, char files[3][192], char *ttl,
+                                        const char **args, int n)
+{
+    const char *name = fx->server_cert[0] ? fx->server_cert : "server";
+    snprintf(files[0], 192, "%s/%s.pem", fx->pki_dir, name);
+    snprintf(files[1], 192, "%s/%s.key", fx->pki_dir, name);
+    snprintf(files[2], 192, "%s/ca.pem", fx->pki_dir);
+    snprintf(ttl, 16, "%d", fx->token_ttl > 0 ? fx->token_ttl : 300);
+    const char *more[] = {"--cert-file",
+                          files[0],
+                          "--key-file",
+                          files[1],
+                          "--trusted-ca-file",
+                          files[2],
+                          "--client-cert-auth",
+                          "--auth-token",
+                          "simple",
+                          "--auth-token-ttl",
+                          ttl};
+    for (size_t i = 0; i < sizeof(more) / sizeof(more[0]); i++)
+        args[n++] = more[i];
+    return n;
+}
+
 static inline int etcd_fixture_spawn(struct etcd_fixture *fx)
 {
-    char client_url[64], peer_url[64], cluster[96];
-    snprintf(client_url, sizeof(client_url), "http://127.0.0.1:%d", fx->client_port);
+    char client_url[64], peer_url[64], cluster[96], files[3][192], ttl[16];
+    const char *args[40];
+    int n = 0;
+    snprintf(client_url, sizeof(client_url), "%s://127.0.0.1:%d", fx->pki_dir[0] ? "https" : "http",
+             fx->client_port);
     snprintf(peer_url, sizeof(peer_url), "http://127.0.0.1:%d", fx->peer_port);
     snprintf(cluster, sizeof(cluster), "kv=%s", peer_url);
     fx->pid = fork();
@@ -102,10 +137,20 @@ static inline int etcd_fixture_spawn(struct etcd_fixture *fx)
             dup2(null_fd, 1);
             dup2(null_fd, 2);
         }
-        execlp("etcd", "etcd", "--name", "kv", "--data-dir", fx->data_dir, "--listen-client-urls",
-               client_url, "--advertise-client-urls", client_url, "--listen-peer-urls", peer_url,
-               "--initial-advertise-peer-urls", peer_url, "--initial-cluster", cluster,
-               (char *)NULL);
+        const char *base[] = {"etcd",       "--name",
+                              "kv",         "--data-dir",
+                              fx->data_dir, "--listen-client-urls",
+                              client_url,   "--advertise-client-urls",
+                              client_url,   "--listen-peer-urls",
+                              peer_url,     "--initial-advertise-peer-urls",
+                              peer_url,     "--initial-cluster",
+                              cluster};
+        for (size_t i = 0; i < sizeof(base) / sizeof(base[0]); i++)
+            args[n++] = base[i];
+        if (fx->pki_dir[0])
+            n = etcd_fixture_tls_args(fx, files, ttl, args, n);
+        args[n] = NULL;
+        execvp("etcd", (char *const *)args);
         _exit(127);
     }
     for (int i = 0; i < 200; i++) { /* up to 10 s */
@@ -118,7 +163,8 @@ static inline int etcd_fixture_spawn(struct etcd_fixture *fx)
     return -1;
 }
 
-static inline int etcd_fixture_start(struct etcd_fixture *fx)
+/* The ports and data directory for a new etcd, not yet started. */
+static inline int etcd_fixture_prepare(struct etcd_fixture *fx)
 {
     memset(fx, 0, sizeof(*fx));
     fx->peer_port = etcd_fixture_free_port();
@@ -129,6 +175,22 @@ static inline int etcd_fixture_start(struct etcd_fixture *fx)
     if (!mkdtemp(fx->data_dir))
         return -1;
     snprintf(fx->endpoint, sizeof(fx->endpoint), "127.0.0.1:%d", fx->client_port);
+    return 0;
+}
+
+static inline int etcd_fixture_start(struct etcd_fixture *fx)
+{
+    return etcd_fixture_prepare(fx) < 0 ? -1 : etcd_fixture_spawn(fx);
+}
+
+/* etcd with TLS: pki_dir holds tests/lib/pki.sh's certificates. */
+static inline int etcd_fixture_start_tls(struct etcd_fixture *fx, const char *pki_dir,
+                                         int token_ttl)
+{
+    if (etcd_fixture_prepare(fx) < 0)
+        return -1;
+    snprintf(fx->pki_dir, sizeof(fx->pki_dir), "%s", pki_dir);
+    fx->token_ttl = token_ttl;
     return etcd_fixture_spawn(fx);
 }
 
