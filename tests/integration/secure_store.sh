@@ -27,6 +27,8 @@ declare -A HADDR=([A]=192.168.77.1 [B]=192.168.77.2)
 declare -A POOL NID GW EID IP MAC SRC
 TOKEN_TTL=5
 
+# The capture needs tcpdump (Debian package tcpdump).
+command -v tcpdump >/dev/null || { echo "skipped: tcpdump is not installed"; exit 0; }
 sim_init
 sim_switch
 for h in "${HOSTS[@]}"; do sim_host "$h" "${HADDR[$h]}"; done
