@@ -6,7 +6,6 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <getopt.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
@@ -16,29 +15,17 @@
 
 #include "common/err.h"
 #include "common/log.h"
+#include "common/secret_file.h"
 #include "daemon/http.h"
+#include "daemon/options.h"
 #include "driver/api.h"
 #include "fabric/fabric.h"
 #include "common/addr.h"
 #include "netlink/nl.h"
 #include "store/etcd.h"
 
-#define DEFAULT_STORE "etcd://127.0.0.1:2379"
-#define DEFAULT_SOCKET "/run/docker/plugins/weft.sock"
-#define DEFAULT_LEASE_TTL 15
-#define DEFAULT_RECLAIM_AFTER 600
-#define DEFAULT_STORE_TIMEOUT 2
 /* How often the waiting main thread hands freed heap pages back to the kernel. */
 #define TRIM_INTERVAL_S 1
-
-struct daemon_options {
-    const char *store;
-    const char *advertise;
-    const char *socket_path;
-    int lease_ttl;
-    int reclaim_after;
-    int store_timeout; /* seconds per store request and member */
-};
 
 static void usage_main(FILE *out)
 {
@@ -51,105 +38,6 @@ static void usage_main(FILE *out)
                  "  docker network create -d weft --ipam-driver weft --subnet 10.77.0.0/24 blue\n"
                  "Options for docker network create -o: vni=N (1..16777214), mtu=N.\n"
                  "`weft daemon --help` lists the daemon's flags.\n");
-}
-
-static void usage_daemon(FILE *out)
-{
-    fprintf(out,
-            "usage: weft daemon [--store etcd://HOST:PORT[,HOST:PORT...]] [--advertise ADDR]\n"
-            "                   [--socket PATH] [--lease-ttl SECONDS] [--reclaim-after SECONDS]\n"
-            "                   [--store-timeout SECONDS]\n"
-            "\n"
-            "  --store URL        etcd members holding the cluster state (default %s);\n"
-            "                     name several members of one cluster to survive losing one\n"
-            "  --advertise ADDR   this host's underlay IPv4 address, the VXLAN tunnel endpoint\n"
-            "                     other hosts send to (default: the address of the interface\n"
-            "                     holding the default route)\n"
-            "  --socket PATH      plugin socket Docker finds (default %s)\n"
-            "  --lease-ttl SECS   how long this host's endpoints outlive a dead daemon in the\n"
-            "                     store (default %d)\n"
-            "  --reclaim-after SECS  how long a host must be gone before the addresses it\n"
-            "                     held are given to others (default %d)\n"
-            "  --store-timeout SECS  how long to wait for an etcd member's answer before\n"
-            "                     trying the next or calling the store unreachable (default %d)\n"
-            "  --help             this text\n"
-            "\n"
-            "SIGTERM or SIGINT stops the daemon; containers keep their connectivity.\n",
-            DEFAULT_STORE, DEFAULT_SOCKET, DEFAULT_LEASE_TTL, DEFAULT_RECLAIM_AFTER,
-            DEFAULT_STORE_TIMEOUT);
-}
-
-static int parse_daemon_options(int argc, char **argv, struct daemon_options *opts,
-                                struct weft_err *err)
-{
-    static const struct option longopts[] = {{"store", required_argument, NULL, 's'},
-                                             {"advertise", required_argument, NULL, 'a'},
-                                             {"socket", required_argument, NULL, 'S'},
-                                             {"lease-ttl", required_argument, NULL, 't'},
-                                             {"reclaim-after", required_argument, NULL, 'r'},
-                                             {"store-timeout", required_argument, NULL, 'T'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {NULL, 0, NULL, 0}};
-    *opts = (struct daemon_options){DEFAULT_STORE,         NULL,
-                                    DEFAULT_SOCKET,        DEFAULT_LEASE_TTL,
-                                    DEFAULT_RECLAIM_AFTER, DEFAULT_STORE_TIMEOUT};
-    opterr = 0;
-    optind = 1;
-    int c;
-    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-        switch (c) {
-        case 's':
-            opts->store = optarg;
-            break;
-        case 'a':
-            opts->advertise = optarg;
-            break;
-        case 'S':
-            opts->socket_path = optarg;
-            break;
-        case 't': {
-            char *end;
-            long ttl = strtol(optarg, &end, 10);
-            if (*end || ttl < 2 || ttl > 3600)
-                return weft_err_set(err, -EINVAL,
-                                    "--lease-ttl must be a number of seconds from 2 to 3600");
-            opts->lease_ttl = (int)ttl;
-            break;
-        }
-        case 'r': {
-            char *end;
-            long seconds = strtol(optarg, &end, 10);
-            if (*end || seconds < 1 || seconds > 30 * 24 * 3600)
-                return weft_err_set(err, -EINVAL,
-                                    "--reclaim-after must be a number of seconds from 1 to "
-                                    "2592000");
-            opts->reclaim_after = (int)seconds;
-            break;
-        }
-        case 'T': {
-            char *end;
-            long seconds = strtol(optarg, &end, 10);
-            if (*end || seconds < 1 || seconds > 300)
-                return weft_err_set(err, -EINVAL,
-                                    "--store-timeout must be a number of seconds from 1 to 300");
-            opts->store_timeout = (int)seconds;
-            break;
-        }
-        case 'h':
-            usage_daemon(stdout);
-            exit(0);
-        default:
-            return weft_err_set(err, -EINVAL,
-                                "unknown or incomplete flag %s (see weft daemon --help)",
-                                argv[optind - 1]);
-        }
-    }
-    if (optind < argc)
-        return weft_err_set(err, -EINVAL, "unexpected argument %s (see weft daemon --help)",
-                            argv[optind]);
-    if (strncmp(opts->store, "etcd://", 7) != 0)
-        return weft_err_set(err, -EINVAL, "--store must look like etcd://HOST:PORT[,HOST:PORT...]");
-    return 0;
 }
 
 /* Finds the VTEP address (flag or default route) and the MTU of its interface. */
@@ -185,6 +73,48 @@ out:
     return rc;
 }
 
+/* Opens the store as the options say. The key file's mode is checked before libcurl
+ * reads it; the password lives in memory from its file until etcd_open_config has
+ * copied it, then is wiped. */
+static int open_store(const struct daemon_options *opts, struct etcd **out, struct weft_err *err)
+{
+    if (opts->store_key && secret_file_check(opts->store_key, err) < 0)
+        return weft_err_wrap(err, "--store-key");
+    char *password = NULL;
+    if (opts->store_password_file &&
+        secret_password_read(opts->store_password_file, &password, err) < 0)
+        return weft_err_wrap(err, "--store-password-file");
+    const struct etcd_config config = {
+        .endpoints = opts->endpoints,
+        .tls = opts->store_tls,
+        .ca_file = opts->store_ca,
+        .cert_file = opts->store_cert,
+        .key_file = opts->store_key,
+        .user = opts->store_user,
+        .password = password,
+    };
+    int rc = etcd_open_config(out, &config, err);
+    secret_password_free(password);
+    if (rc < 0)
+        return -1;
+    etcd_set_timeout_ms(*out, opts->store_timeout * 1000L);
+    if (opts->store_user && !opts->store_tls)
+        log_warn("the store password and token cross the network in clear; use etcds://", "user=%s",
+                 opts->store_user);
+    return 0;
+}
+
+/* What to check when the store refused weft at start-up ("" when it did not). */
+static const char *store_refusal_hint(int code)
+{
+    if (code == -EACCES)
+        return " hint=\"check --store-user, --store-password-file and the user's role in etcd\"";
+    if (code == -EKEYREJECTED)
+        return " hint=\"check --store-ca, --store-cert and --store-key against etcd's "
+               "certificates\"";
+    return "";
+}
+
 static int run_daemon(const struct daemon_options *opts)
 {
     struct weft_err err = {0};
@@ -194,6 +124,7 @@ static int run_daemon(const struct daemon_options *opts)
     struct fabric *fabric = NULL;
     struct http_server *server = NULL;
     int status = 1;
+    bool talking_to_store = false;
 
     /* Block the stop signals in every thread; the main thread waits for them. */
     sigset_t stop_signals;
@@ -205,12 +136,15 @@ static int run_daemon(const struct daemon_options *opts)
 
     if (find_underlay(opts, host, &underlay_mtu, &err) < 0)
         goto fail;
-    if (etcd_open(&etcd, opts->store + strlen("etcd://"), &err) < 0)
+    /* A store that refuses weft's user or certificate (-EACCES, -EKEYREJECTED), here or
+     * at fabric_open's first calls, ends the start-up like an unreachable one: status 1. */
+    talking_to_store = true;
+    if (open_store(opts, &etcd, &err) < 0)
         goto fail;
-    etcd_set_timeout_ms(etcd, opts->store_timeout * 1000L);
     struct fabric_config config = {etcd, host, underlay_mtu, opts->lease_ttl, opts->reclaim_after};
     if (fabric_open(&fabric, &config, &err) < 0)
         goto fail;
+    talking_to_store = false;
     struct driver_ctx ctx = {fabric, etcd, host};
     if (http_server_start(opts->socket_path, &ctx, &server, &err) < 0)
         goto fail;
@@ -230,13 +164,31 @@ static int run_daemon(const struct daemon_options *opts)
     goto out;
 fail:
     /* Logged once, here: the layer that decides the daemon cannot start. */
-    log_error("weft daemon cannot start", "error=\"%s\"", err.msg);
+    log_error("weft daemon cannot start", "error=\"%s\"%s", err.msg,
+              talking_to_store ? store_refusal_hint(err.code) : "");
 out:
     if (server)
         http_server_stop(server);
     fabric_close(fabric);
     etcd_close(etcd);
     return status;
+}
+
+/* `weft daemon ...`: argv[0] is "daemon". Exit status 2 for a usage error. */
+static int daemon_main(int argc, char **argv)
+{
+    struct daemon_options opts;
+    struct weft_err err = {0};
+    int rc = daemon_options_parse(argc, argv, &opts, &err);
+    if (rc == DAEMON_OPTIONS_HELP) {
+        daemon_options_usage(stdout);
+        return 0;
+    }
+    if (rc < 0) {
+        fprintf(stderr, "weft: %s\n", err.msg);
+        return 2;
+    }
+    return run_daemon(&opts);
 }
 
 int main(int argc, char **argv)
@@ -254,11 +206,5 @@ int main(int argc, char **argv)
         fprintf(stderr, "weft: unknown command %s (see weft --help)\n", argv[1]);
         return 2;
     }
-    struct daemon_options opts;
-    struct weft_err err;
-    if (parse_daemon_options(argc - 1, argv + 1, &opts, &err) < 0) {
-        fprintf(stderr, "weft: %s\n", err.msg);
-        return 2;
-    }
-    return run_daemon(&opts);
+    return daemon_main(argc - 1, argv + 1);
 }

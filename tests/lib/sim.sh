@@ -9,7 +9,8 @@
 # Nothing is created in the root network namespace; no namespace gets a default route.
 #
 # Layout: one "switch" namespace holding bridge br0; each host (sim_host) and etcd
-# (sim_etcd) is a namespace with eth0 wired to it, addresses in 192.168.77.0/24.
+# (sim_etcd, or sim_etcd_secure: TLS and users) is a namespace with eth0 wired to it,
+# addresses in 192.168.77.0/24.
 
 SIM_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # The Docker the simulated hosts run: the machine's own, or the release that
@@ -181,20 +182,72 @@ sim_etcd() {
 }
 
 # sim_etcd_start: (re)starts the etcd member on its data dir; waits until healthy.
+# After sim_etcd_secure it restarts the secure member (TLS, client certificates).
 sim_etcd_start() {
-    local d=$SIM_DIR/etcd
+    local d=$SIM_DIR/etcd scheme=http
+    local -a tls=()
+    if sim_etcd_is_secure; then
+        scheme=https
+        tls=(--cert-file "$SIM_DIR/pki/server.pem" --key-file "$SIM_DIR/pki/server.key"
+            --trusted-ca-file "$SIM_DIR/pki/ca.pem" --client-cert-auth
+            --auth-token-ttl "$(cat "$d/auth-token-ttl")")
+    fi
     sim_spawn "$d/etcd.log" nsenter --net="/run/netns/$(sim_ns etcd)" etcd --name kv \
         --data-dir "$d/data" \
-        --listen-client-urls "http://$SIM_ETCD_IP:2379" \
-        --advertise-client-urls "http://$SIM_ETCD_IP:2379" \
+        --listen-client-urls "$scheme://$SIM_ETCD_IP:2379" \
+        --advertise-client-urls "$scheme://$SIM_ETCD_IP:2379" \
         --listen-peer-urls http://127.0.0.1:2380 \
         --initial-advertise-peer-urls http://127.0.0.1:2380 \
-        --initial-cluster kv=http://127.0.0.1:2380
+        --initial-cluster kv=http://127.0.0.1:2380 "${tls[@]}"
     echo "$SIM_LAST_PID" >"$d/pid"
-    if ! wait_for 30 sim_ns_exec etcd curl -fsS -m 2 "http://$SIM_ETCD_IP:2379/health"; then
+    if ! wait_for 30 sim_etcd_healthy; then
         tail -n 20 "$d/etcd.log" >&2
         fail "etcd did not become healthy"
     fi
+}
+
+# sim_etcd_healthy: etcd's /health answers (over TLS with the client certificate
+# when the member is secure).
+sim_etcd_healthy() {
+    if sim_etcd_is_secure; then
+        sim_ns_exec etcd curl -fsS -m 2 --cacert "$SIM_DIR/pki/ca.pem" \
+            --cert "$SIM_DIR/pki/client.pem" --key "$SIM_DIR/pki/client.key" \
+            "https://$SIM_ETCD_IP:2379/health"
+    else
+        sim_ns_exec etcd curl -fsS -m 2 "http://$SIM_ETCD_IP:2379/health"
+    fi
+}
+
+# sim_etcd_is_secure: whether this run's etcd was made by sim_etcd_secure.
+sim_etcd_is_secure() { [ -f "$SIM_DIR/etcd/auth-token-ttl" ]; }
+
+# sim_etcd_secure: like sim_etcd, but the member speaks only TLS, with the
+# certificates of tests/lib/pki.sh made in $SIM_DIR/pki for $SIM_ETCD_IP, asks
+# clients for a certificate of that CA (--client-cert-auth), and has authentication
+# on with user root (password in $SIM_DIR/pki/root.password, mode 0600).
+# SIM_ETCD_AUTH_TOKEN_TTL sets --auth-token-ttl in seconds (default 300).
+# sim_etcdctl then works as root; sim_weft passes a per-host user (sim_store_user).
+sim_etcd_secure() {
+    local d=$SIM_DIR/etcd pw
+    # shellcheck source=tests/lib/pki.sh
+    . "$SIM_REPO/tests/lib/pki.sh"
+    command -v openssl >/dev/null || fail "sim_etcd_secure needs openssl"
+    mkdir -p "$d"
+    pki_make "$SIM_DIR/pki" "$SIM_ETCD_IP" || fail "making the test certificates"
+    echo "${SIM_ETCD_AUTH_TOKEN_TTL:-300}" >"$d/auth-token-ttl"
+    sim_wire etcd "$SIM_ETCD_IP"
+    sim_etcd_start
+    pw=$(head -c 18 /dev/urandom | base64)
+    (umask 077 && printf '%s\n' "$pw" >"$SIM_DIR/pki/root.password")
+    printf '%s\n' "$pw" | SIM_ETCDCTL_NO_USER=1 sim_etcdctl user add root --interactive=false \
+        >/dev/null || fail "adding etcd's root user"
+    { SIM_ETCDCTL_NO_USER=1 sim_etcdctl role add root &&
+        SIM_ETCDCTL_NO_USER=1 sim_etcdctl user grant-role root root &&
+        SIM_ETCDCTL_NO_USER=1 sim_etcdctl auth enable; } >/dev/null || fail "enabling etcd's authentication"
+    # What every weft host may do until weft admit gives each its own role.
+    sim_etcdctl role add weft-hosts >/dev/null &&
+        sim_etcdctl role grant-permission weft-hosts readwrite --prefix /weft/v1/ >/dev/null ||
+        fail "making the weft-hosts role"
 }
 
 # sim_etcd_stop: stops etcd by its recorded pid (SIGKILL: the store just vanishes).
@@ -206,11 +259,52 @@ sim_etcd_stop() {
     rm -f "$f"
 }
 
-sim_etcd_url() { echo "etcd://$SIM_ETCD_IP:2379"; }
+sim_etcd_url() {
+    if sim_etcd_is_secure; then echo "etcds://$SIM_ETCD_IP:2379"; else echo "etcd://$SIM_ETCD_IP:2379"; fi
+}
 
-# sim_etcdctl ARGS...: etcdctl against the simulated etcd.
+# sim_etcdctl ARGS...: etcdctl against the simulated etcd (after sim_etcd_secure:
+# over TLS with the client certificate, as root; the password goes by environment,
+# not on a command line).
 sim_etcdctl() {
-    sim_ns_exec etcd env ETCDCTL_API=3 etcdctl --endpoints "http://$SIM_ETCD_IP:2379" "$@"
+    if ! sim_etcd_is_secure; then
+        sim_ns_exec etcd env ETCDCTL_API=3 etcdctl --endpoints "http://$SIM_ETCD_IP:2379" "$@"
+        return
+    fi
+    local user=
+    [ -n "${SIM_ETCDCTL_NO_USER:-}" ] || user="root:$(cat "$SIM_DIR/pki/root.password")"
+    sim_ns_exec etcd env ETCDCTL_API=3 ${user:+ETCDCTL_USER="$user"} etcdctl \
+        --endpoints "https://$SIM_ETCD_IP:2379" --cacert "$SIM_DIR/pki/ca.pem" \
+        --cert "$SIM_DIR/pki/client.pem" --key "$SIM_DIR/pki/client.key" "$@"
+}
+
+# sim_store_user HOST: (once) makes etcd user weft-host-<HOST's address> with the
+# weft-hosts role and a random password in $SIM_DIR/HOST/store.password (mode 0600);
+# prints the user's name.
+sim_store_user() {
+    local host=$1 user pw file
+    user=weft-host-$(sim_host_addr "$host")
+    file=$SIM_DIR/$host/store.password
+    if [ ! -f "$file" ]; then
+        pw=$(head -c 18 /dev/urandom | base64)
+        printf '%s\n' "$pw" | sim_etcdctl user add "$user" --interactive=false >/dev/null &&
+            sim_etcdctl user grant-role "$user" weft-hosts >/dev/null ||
+            fail "making etcd user $user"
+        (umask 077 && printf '%s\n' "$pw" >"$file")
+    fi
+    echo "$user"
+}
+
+# sim_weft_store_flags HOST: the flags that take weft on HOST to the secure etcd (CA,
+# client certificate, HOST's user from sim_store_user), one per line; nothing when
+# etcd is plain.
+sim_weft_store_flags() {
+    sim_etcd_is_secure || return 0
+    local user
+    user=$(sim_store_user "$1") || return 1
+    printf '%s\n' --store-ca "$SIM_DIR/pki/ca.pem" --store-cert "$SIM_DIR/pki/client.pem" \
+        --store-key "$SIM_DIR/pki/client.key" --store-user "$user" \
+        --store-password-file "$SIM_DIR/$1/store.password"
 }
 
 # sim_unplug NAME: takes NAME's switch port down, so its packets are dropped without
@@ -225,6 +319,7 @@ sim_plug() { ip -n "$(sim_ns sw)" link set "p-$1" up; }
 # sim_weft HOST [ARGS...]: starts the weft daemon ($WEFT_BIN, default build/weft) in
 # HOST's namespace with its socket in HOST's plugin dir; waits for the socket
 # ($SIM_WEFT_START_S seconds, default 15: longer for a daemon under valgrind).
+# After sim_etcd_secure it adds sim_weft_store_flags HOST (ARGS come later and win).
 sim_weft() {
     local host=$1 d bin
     shift
@@ -232,12 +327,15 @@ sim_weft() {
     bin=${WEFT_BIN:-$SIM_REPO/build/weft}
     [[ "$bin" = /* ]] || bin=$SIM_REPO/$bin
     [ -x "$bin" ] || fail "weft binary $bin missing (run make)"
+    local -a store_flags
+    mapfile -t store_flags < <(sim_weft_store_flags "$host")
+    sim_etcd_is_secure && [ "${#store_flags[@]}" = 0 ] && fail "no store user for $host"
     rm -f "$d/plugins/weft.sock"
     echo "=== start $(date +%T) $bin" >>"$d/weft.log"
     sim_spawn "$d/weft.log" env ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}" \
         nsenter --net="/run/netns/$(sim_ns "$host")" "$bin" daemon \
         --store "$(sim_etcd_url)" --advertise "$(sim_host_addr "$host")" \
-        --socket "$d/plugins/weft.sock" "$@"
+        --socket "$d/plugins/weft.sock" "${store_flags[@]}" "$@"
     echo "$SIM_LAST_PID" >"$d/weft.pid"
     if ! wait_for "${SIM_WEFT_START_S:-15}" test -S "$d/plugins/weft.sock"; then
         tail -n 30 "$d/weft.log" >&2
