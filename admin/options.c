@@ -16,7 +16,8 @@ void admin_usage(FILE *out, bool admit)
                      "reads all of weft's state and writes only its own and the shared records,\n"
                      "and writes its password to FILE (default ./weft-HOST.password, mode 0600,\n"
                      "never overwritten). Copy FILE to the host and start its daemon with the flags\n"
-                     "printed. --rotate gives a host admitted already a new password.\n");
+                     "printed. --rotate gives a host admitted already a new password (its\n"
+                     "daemon then needs the new file and a restart).\n");
     else
         fprintf(out, "usage: weft revoke HOST [store flags]\n"
                      "\n"
