@@ -10,6 +10,7 @@
 #include "store/etcd_internal.h"
 
 #include <ctype.h>
+#include <sodium.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <stdio.h>
@@ -127,7 +128,7 @@ CURL *etcd_handle_new(struct etcd *etcd)
     curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(h, CURLOPT_TCP_KEEPIDLE, 10L);
     curl_easy_setopt(h, CURLOPT_TCP_KEEPINTVL, 5L);
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http");
+    etcd_tls_apply(etcd, h);
     etcd_health_attach(&etcd->health, h);
     return h;
 }
@@ -147,6 +148,7 @@ int etcd_open(struct etcd **out, const char *endpoints, struct weft_err *err)
     if (!etcd)
         return weft_err_set(err, -ENOMEM, "out of memory");
     pthread_mutex_init(&etcd->pool_lock, NULL);
+    pthread_mutex_init(&etcd->auth.lock, NULL);
     etcd_gate_init(&etcd->gate);
     atomic_init(&etcd->current, 0);
     atomic_init(&etcd->unreachable, false);
@@ -186,6 +188,9 @@ void etcd_close(struct etcd *etcd)
         free(etcd->members[i]);
     free(etcd->members);
     curl_slist_free_all(etcd->headers);
+    etcd_auth_free(&etcd->auth);
+    etcd_tls_free(&etcd->tls);
+    pthread_mutex_destroy(&etcd->auth.lock);
     pthread_mutex_destroy(&etcd->pool_lock);
     etcd_gate_destroy(&etcd->gate);
     free(etcd);
@@ -233,7 +238,11 @@ struct attempt {
     struct etcd *etcd;
     CURL *h;
     const char *path;
+    const char *request;       /* the JSON body sent */
     const atomic_bool *cancel; /* may be NULL */
+    unsigned token_generation; /* of the token sent (etcd_auth.c) */
+    struct weft_err trust;     /* a member we could not trust or that refused us: code 0 if none */
+    char errbuf[CURL_ERROR_SIZE];
     struct weft_buf answer;
     size_t start;    /* etcd->current when the round began */
     bool saw_503;    /* a member had no leader: another round may do better */
@@ -283,16 +292,35 @@ static int status_code(long status)
     }
 }
 
+/* An answer other than 200 or 503 from member: the final error for err. 2 when it
+ * says our token expired (get a new one, ask again). */
+static int answer_failure(struct attempt *a, const char *member, long status,
+                          struct weft_err *err)
+{
+    struct etcd *etcd = a->etcd;
+    const char *body = a->answer.data;
+    size_t len = a->answer.len;
+    if (etcd->auth.user && etcd_auth_token_invalid(status, body, len))
+        return 2;
+    if (etcd_tls_answer_failure(etcd, member, status, body, len, err) < 0 ||
+        etcd_auth_failure(etcd, member, a->path, a->request, status, body, len, err) < 0)
+        return -1;
+    char msg[256];
+    error_message(&a->answer, msg, sizeof(msg), status);
+    return weft_err_set(err, status_code(status), "store error at %s: %s", member, msg);
+}
+
 /* Asks member m once. 0: *reply holds the answer; -1: a final failure in err;
- * 1: this member failed (noted) and the next may do better. */
+ * 1: this member failed (noted) and the next may do better; 2: our token expired. */
 static int try_member(struct attempt *a, size_t m, json_t **reply, struct weft_err *err)
 {
     struct etcd *etcd = a->etcd;
     const char *member = etcd->members[m];
     char url[512];
-    snprintf(url, sizeof(url), "http://%s%s", member, a->path);
+    snprintf(url, sizeof(url), "%s://%s%s", etcd_scheme(etcd), member, a->path);
     curl_easy_setopt(a->h, CURLOPT_URL, url);
     weft_buf_clear(&a->answer);
+    a->errbuf[0] = '\0';
     struct etcd_socket_owner owner = {&etcd->health, m, etcd_health_dead(&etcd->health, m)};
     etcd_health_perform_on(a->h, &owner);
     CURLcode cc = curl_easy_perform(a->h);
@@ -300,6 +328,12 @@ static int try_member(struct attempt *a, size_t m, json_t **reply, struct weft_e
         return weft_err_set(err, -ECANCELED, "store request to %s canceled", member);
     if (cc == CURLE_WRITE_ERROR) /* only answer_write fails a write: out of memory */
         return weft_err_set(err, -ENOMEM, "out of memory reading the answer of %s", member);
+    if (cc != CURLE_OK && a->trust.code == 0 &&
+        etcd_tls_failure(etcd, member, cc, a->errbuf, &a->trust) < 0) {
+        note_failure(a, member, "not trusted (TLS)");
+        a->refused = false;
+        return 1; /* another member may be set up right */
+    }
     if (cc != CURLE_OK) {
         a->refused = a->refused && cc == CURLE_COULDNT_CONNECT;
         note_failure(a, member, curl_easy_strerror(cc));
@@ -318,10 +352,8 @@ static int try_member(struct attempt *a, size_t m, json_t **reply, struct weft_e
     if (m != a->start)
         log_info("store failover", "member=%s", member);
     atomic_store(&etcd->current, m);
-    if (status != 200) {
-        error_message(&a->answer, msg, sizeof(msg), status);
-        return weft_err_set(err, status_code(status), "store error at %s: %s", member, msg);
-    }
+    if (status != 200)
+        return answer_failure(a, member, status, err);
     *reply = a->answer.data ? json_loadb(a->answer.data, a->answer.len, 0, NULL) : NULL;
     if (!*reply)
         return weft_err_set(err, -EPROTO, "store at %s answered invalid JSON", member);
@@ -381,9 +413,16 @@ static int call_rounds(struct attempt *a, long timeout, json_t **reply, struct w
     return rc;
 }
 
-/* No member answered: remembers the error for etcd_unreachable and returns it. */
+/* No member answered: remembers the error for etcd_unreachable and returns it. A
+ * member that we could not trust, or that refused our certificate, did answer: its
+ * error is returned instead, and the store is not unreachable. */
 static int note_unreachable(struct attempt *a, struct weft_err *err)
 {
+    if (a->trust.code != 0) {
+        if (err)
+            *err = a->trust;
+        return -1;
+    }
     struct weft_err failure;
     weft_err_set(&failure, a->refused ? -ECONNREFUSED : -ETIMEDOUT, "store unreachable %s",
                  a->failures);
@@ -396,13 +435,35 @@ static int note_unreachable(struct attempt *a, struct weft_err *err)
     return -1;
 }
 
+/* call_rounds with this request's headers; when etcd says our token expired, once
+ * more with a new one (the request was refused, not applied: asking again is safe). */
+static int call_with_token(struct attempt *a, long timeout, json_t **reply, struct weft_err *err)
+{
+    for (int tries = 0;; tries++) {
+        struct curl_slist *own;
+        if (etcd_auth_headers(a->etcd, a->h, a->path, &own, &a->token_generation, err) < 0)
+            return -1;
+        int rc = call_rounds(a, timeout, reply, err);
+        curl_easy_setopt(a->h, CURLOPT_HTTPHEADER, a->etcd->headers); /* own is freed */
+        curl_slist_free_all(own);
+        if (rc != 2)
+            return rc;
+        if (tries == 1)
+            return weft_err_set(err, -EACCES, "etcd user %s: the store refused a new token too",
+                                a->etcd->auth.user);
+        if (etcd_auth_refresh(a->etcd, a->token_generation, err) < 0)
+            return -1;
+    }
+}
+
 /* etcd_call without the gate. */
 static int call_members(struct etcd *etcd, const char *path, json_t *body, json_t **reply,
                         const atomic_bool *cancel, struct weft_err *err)
 {
     *reply = NULL;
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-    struct attempt a = {.etcd = etcd, .path = path, .cancel = cancel, .answer = WEFT_BUF_INIT};
+    struct attempt a = {.etcd = etcd, .path = path, .request = text, .cancel = cancel,
+                        .answer = WEFT_BUF_INIT};
     a.h = text ? pool_take(etcd) : NULL;
     if (!a.h) {
         free(text);
@@ -412,17 +473,23 @@ static int call_members(struct etcd *etcd, const char *path, json_t *body, json_
     curl_easy_setopt(a.h, CURLOPT_POSTFIELDS, text);
     curl_easy_setopt(a.h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(text));
     curl_easy_setopt(a.h, CURLOPT_WRITEDATA, &a.answer);
+    curl_easy_setopt(a.h, CURLOPT_ERRORBUFFER, a.errbuf);
     curl_easy_setopt(a.h, CURLOPT_TIMEOUT_MS, timeout);
     curl_easy_setopt(a.h, CURLOPT_CONNECTTIMEOUT_MS, etcd_connect_timeout_ms(etcd, timeout));
     curl_easy_setopt(a.h, CURLOPT_NOPROGRESS, cancel ? 0L : 1L);
     curl_easy_setopt(a.h, CURLOPT_XFERINFOFUNCTION, cancel ? cancel_check : NULL);
     curl_easy_setopt(a.h, CURLOPT_XFERINFODATA, (void *)cancel);
-    int rc = call_rounds(&a, timeout, reply, err);
+    int rc = call_with_token(&a, timeout, reply, err);
     if (rc == 1)
         rc = note_unreachable(&a, err);
-    else if (!(cancel && atomic_load(cancel)))
+    else if (!(cancel && atomic_load(cancel)) && a.trust.code == 0)
         atomic_store(&etcd->unreachable, false); /* a member answered */
+    /* The handle outlives this frame: nothing may point into it. */
+    curl_easy_setopt(a.h, CURLOPT_ERRORBUFFER, NULL);
+    curl_easy_setopt(a.h, CURLOPT_POSTFIELDS, NULL);
     weft_buf_free(&a.answer);
+    if (strcmp(path, "/v3/auth/authenticate") == 0) /* it holds the password */
+        sodium_memzero(text, strlen(text));
     free(text);
     pool_give(etcd, a.h);
     return rc;

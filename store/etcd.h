@@ -6,7 +6,9 @@
  * libsodium). Files: etcd.c (open/close, members, failover, the one request
  * path), etcd_kv.c (get/put/delete/txn), etcd_lease.c, etcd_watch.c,
  * etcd_codec.c, with etcd_health.c (which members answer) and etcd_gate.c
- * (requests in flight) underneath; they share store/etcd_internal.h.
+ * (requests in flight) underneath, etcd_config.c (--store and opening with TLS and
+ * a user), etcd_tls.c (https) and etcd_auth.c (the user's token); they share
+ * store/etcd_internal.h.
  * Callers: fabric/ and ipam/ (which build keys with store/keys.h and records
  * with store/records.h), daemon/ (open and close) and driver/ (which only
  * carries the handle to ipam/). Nobody else speaks HTTP to etcd.
@@ -23,7 +25,15 @@
  * and a kind in err->code: -ETIMEDOUT or -ECONNREFUSED when no member answered
  * (test with etcd_err_unreachable), -ENOENT, -EEXIST, -EACCES or -EINVAL from
  * etcd's answer, -EPROTO for an answer weft cannot read, -ENOMEM, -EBUSY when
- * too many requests already wait on a silent store, -ECANCELED. A compare that
+ * too many requests already wait on a silent store, -ECANCELED. With TLS or a user
+ * (etcd_open_config), failures of who is who are never "unreachable" (they set no
+ * etcd_unreachable, and a member that gave one counts as having answered):
+ * -EKEYREJECTED when trust failed either side (a member's certificate not from the
+ * CA or not naming it, our client certificate refused, expired, unreadable or
+ * carrying a Common Name), -EACCES when etcd refused the user (wrong password, no
+ * such user, a role lacking permission on the key the message names). A token that
+ * expires is renewed and the request asked again, the watch resumed where it was:
+ * callers never see it. A compare that
  * fails or a key that exists is not an error: *succeeded / *created say so.
  * Values are NUL-terminated text (weft stores JSON).
  */

@@ -25,6 +25,25 @@
  * timeout (etcd_set_timeout_ms) is the budget once connected. */
 #define ETCD_CONNECT_TIMEOUT_MS 500L
 
+/* The user weft is at etcd and its current token (etcd_auth.c). The password is kept
+ * for getting a new token when etcd forgets the old one, and wiped on close. */
+struct etcd_auth {
+    pthread_mutex_t lock; /* guards token and generation; held while authenticating */
+    char *user;           /* owned; NULL: no authentication */
+    char *password;       /* owned, wiped on close */
+    char *token;          /* owned; NULL until authenticated */
+    unsigned generation;  /* counts new tokens */
+};
+
+/* How weft proves who it is and checks who etcd is (etcd_tls.c); all set once by
+ * etcd_open_config before any handle exists, read-only afterwards. */
+struct etcd_tls {
+    bool on;         /* https to every member */
+    char *ca_file;   /* owned; NULL: the system's CAs */
+    char *cert_file; /* owned; NULL: no client certificate */
+    char *key_file;  /* owned */
+};
+
 struct etcd {
     char **members; /* "host:port", owned */
     size_t member_count;
@@ -38,6 +57,8 @@ struct etcd {
     struct weft_err last_failure;      /* its error; under pool_lock */
     struct etcd_health health;         /* which members answer; their open sockets */
     struct etcd_gate gate;             /* requests in flight (lease calls excepted) */
+    struct etcd_tls tls;
+    struct etcd_auth auth;
 };
 
 /* The connect timeout for a request whose whole budget is timeout_ms. With a single
@@ -95,6 +116,49 @@ json_t *etcd_json_b64(const char *data, size_t len);
 
 /* A JSON string holding base64 of range_end for prefix ("\0" for the empty prefix). */
 json_t *etcd_json_range_end(const char *prefix);
+
+/* ---- TLS (etcd_tls.c) ---- */
+
+/* Sets a handle's protocol, certificates and checks as etcd->tls says ("http" only
+ * when TLS is off; "https" only, the peer and its name verified, when on). */
+void etcd_tls_apply(const struct etcd *etcd, CURL *h);
+/* "https" or "http". */
+const char *etcd_scheme(const struct etcd *etcd);
+/* Whether a failed transfer to member (cc, the handle's error buffer text) is a TLS
+ * trust failure, either side: then fills err (-EKEYREJECTED, a message saying what
+ * to fix) and returns -1; else 0. */
+int etcd_tls_failure(const struct etcd *etcd, const char *member, CURLcode cc,
+                     const char *errbuf, struct weft_err *err);
+/* The same for an answer: the gateway's refusal of a client certificate with a
+ * Common Name (HTTP 400, not JSON). -1 with err filled, or 0. */
+int etcd_tls_answer_failure(const struct etcd *etcd, const char *member, long status,
+                            const char *body, size_t len, struct weft_err *err);
+void etcd_tls_free(struct etcd_tls *tls);
+
+/* ---- users (etcd_auth.c) ---- */
+
+/* Keeps user and password (copied) and gets the first token: -EACCES with "etcd user
+ * NAME: wrong password or no such user" when etcd refuses them. */
+int etcd_auth_start(struct etcd *etcd, const char *user, const char *password,
+                    struct weft_err *err);
+/* Gives h the headers for a request to path: the shared ones, plus the token when a
+ * user is set, in a list made for this request (*own, freed by the caller with
+ * curl_slist_free_all after the transfer; NULL when the shared list is used).
+ * *generation receives the token's generation for etcd_auth_refresh. -1: out of memory. */
+int etcd_auth_headers(struct etcd *etcd, CURL *h, const char *path, struct curl_slist **own,
+                      unsigned *generation, struct weft_err *err);
+/* etcd said the token of that generation is invalid (expired): gets a new one, unless
+ * another thread already did. */
+int etcd_auth_refresh(struct etcd *etcd, unsigned generation, struct weft_err *err);
+/* Whether an answer (status, body) says the token is invalid or expired. */
+bool etcd_auth_token_invalid(long status, const char *body, size_t len);
+/* An answer refusing the request for who we are (HTTP 403, 401 other than an expired
+ * token, or "user name is empty"): fills err with -EACCES and a message naming the
+ * user and the key of request (the JSON body sent to path), returns -1; else 0. */
+int etcd_auth_failure(struct etcd *etcd, const char *member, const char *path,
+                      const char *request, long status, const char *body, size_t len,
+                      struct weft_err *err);
+void etcd_auth_free(struct etcd_auth *auth);
 
 /* Common options for a fresh handle: headers, no signals, the answer appended to the
  * struct weft_buf given as CURLOPT_WRITEDATA (common/buf.h), its sockets in the

@@ -58,6 +58,9 @@ struct etcd_watch {
     size_t batch_count, batch_cap;
     int64_t last_rev; /* every event up to here has been delivered */
     bool created, resync, stream_failed;
+    bool token_expired; /* etcd refused the stream's token: get a new one, resume */
+    unsigned token_generation;
+    char errbuf[CURL_ERROR_SIZE]; /* the stream handle's error buffer */
     long attempt_started_ms; /* when the current member was asked for the stream */
     bool announce;           /* the last stream ended: say where the next one runs */
     char stream_error[256];
@@ -234,6 +237,13 @@ static int handle_line(struct etcd_watch *w, const char *line, size_t len)
         const char *msg = json_string_value(json_object_get(error, "message"));
         snprintf(w->stream_error, sizeof(w->stream_error), "%s", msg ? msg : "watch error");
         rc = -1;
+    } else if (json_is_true(json_object_get(result, "canceled")) &&
+               strstr(json_string_value(json_object_get(result, "cancel_reason")) ?: "",
+                      "invalid auth token")) {
+        /* Refused at creation for an expired token: nothing was missed, resume. */
+        snprintf(w->stream_error, sizeof(w->stream_error), "the store's token expired");
+        w->token_expired = true;
+        rc = -1;
     } else if (json_is_true(json_object_get(result, "canceled")) ||
                etcd_json_int64(result, "compact_revision") > 0) {
         /* etcd leaves a canceled watch's response open: end it and list afresh. */
@@ -277,8 +287,11 @@ static size_t stream_write(char *data, size_t size, size_t nmemb, void *userdata
     }
     long status = 0;
     curl_easy_getinfo(w->stream, CURLINFO_RESPONSE_CODE, &status);
-    if (status != 200)
+    if (status != 200) {
+        if (etcd_auth_token_invalid(status, buf->data, buf->len))
+            w->token_expired = true;
         return buf->len < 65536 ? n : 0; /* keep the error body for the message */
+    }
     /* Chunks do not follow object boundaries: handle complete lines only. */
     size_t done = 0;
     char *nl;
@@ -294,6 +307,51 @@ static size_t stream_write(char *data, size_t size, size_t nmemb, void *userdata
     flush_batch(w);
     weft_buf_consume(buf, done);
     return n;
+}
+
+/* Runs the stream on member m (the request is set on the handle) until it ends. -1
+ * when out of memory for its headers. */
+static int stream_perform(struct etcd_watch *w, size_t m, CURLcode *cc, struct weft_err *err)
+{
+    struct etcd *etcd = w->etcd;
+    CURL *h = w->stream;
+    char url[512];
+    snprintf(url, sizeof(url), "%s://%s/v3/watch", etcd_scheme(etcd), etcd->members[m]);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    w->member = m;
+    weft_buf_clear(&w->stream_buf);
+    w->created = w->resync = w->stream_failed = w->token_expired = false;
+    w->errbuf[0] = '\0';
+    w->stream_error[0] = '\0';
+    w->attempt_started_ms = clock_monotonic_ms();
+    /* When the prober finds this member silent it shuts the stream's socket: the
+     * stream ends at once and resumes from last_rev + 1 on a live member. */
+    struct etcd_socket_owner owner = {&etcd->health, m, etcd_health_dead(&etcd->health, m)};
+    etcd_health_perform_on(h, &owner);
+    struct curl_slist *own;
+    if (etcd_auth_headers(etcd, h, "/v3/watch", &own, &w->token_generation, err) < 0)
+        return -1;
+    *cc = curl_easy_perform(h);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, etcd->headers); /* own is freed */
+    curl_slist_free_all(own);
+    return 0;
+}
+
+/* The stream handle's options for one watch request (body: text, borrowed). */
+static void stream_setup(struct etcd_watch *w, const char *text)
+{
+    CURL *h = w->stream;
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, text);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(text));
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, stream_write);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, w);
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, stream_progress);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, w);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+                     etcd_connect_timeout_ms(w->etcd, atomic_load(&w->etcd->timeout_ms)));
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, IDLE_STREAM_S);
 }
 
 /* Step 2: one watch stream from last_rev + 1, on the first member that takes it. */
@@ -313,19 +371,9 @@ static enum stream_outcome watch_stream(struct etcd_watch *w, struct weft_err *e
         return STREAM_UNREACHABLE;
     }
     CURL *h = w->stream;
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, text);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(text));
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, stream_write);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, w);
-    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, stream_progress);
-    curl_easy_setopt(h, CURLOPT_XFERINFODATA, w);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
-                     etcd_connect_timeout_ms(etcd, atomic_load(&etcd->timeout_ms)));
-    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, IDLE_STREAM_S);
-
+    stream_setup(w, text);
     char failures[WEFT_ERR_MAX - 64] = "";
+    bool trusted = true; /* no member failed TLS trust */
     enum stream_outcome outcome = STREAM_UNREACHABLE;
     size_t order[etcd->member_count];
     etcd_member_order(etcd, order); /* a member the prober found silent comes last */
@@ -334,19 +382,9 @@ static enum stream_outcome watch_stream(struct etcd_watch *w, struct weft_err *e
         if (etcd_health_skip(&etcd->health, order, etcd->member_count, i))
             continue; /* found silent since the order was made */
         const char *member = etcd->members[m];
-        char url[512];
-        snprintf(url, sizeof(url), "http://%s/v3/watch", member);
-        curl_easy_setopt(h, CURLOPT_URL, url);
-        w->member = m;
-        weft_buf_clear(&w->stream_buf);
-        w->created = w->resync = w->stream_failed = false;
-        w->stream_error[0] = '\0';
-        w->attempt_started_ms = clock_monotonic_ms();
-        /* When the prober finds this member silent it shuts the stream's socket: the
-         * stream ends at once and resumes from last_rev + 1 on a live member. */
-        struct etcd_socket_owner owner = {&etcd->health, m, etcd_health_dead(&etcd->health, m)};
-        etcd_health_perform_on(h, &owner);
-        CURLcode cc = curl_easy_perform(h);
+        CURLcode cc;
+        if (stream_perform(w, m, &cc, err) < 0)
+            break;
         if (atomic_load(&w->stop)) {
             outcome = STREAM_STOPPED;
             break;
@@ -357,6 +395,18 @@ static enum stream_outcome watch_stream(struct etcd_watch *w, struct weft_err *e
         if (status != 200 && status != 0) {
             snprintf(w->stream_error, sizeof(w->stream_error), "HTTP status %ld", status);
             why = w->stream_error;
+        }
+        if (w->token_expired) {
+            /* Resumed from last_rev + 1 with a new token: no event is lost. */
+            etcd_auth_refresh(etcd, w->token_generation, err);
+            weft_err_set(err, -EACCES, "(%s): the store's token expired", member);
+            outcome = STREAM_BROKEN;
+            break;
+        }
+        if (cc != CURLE_OK && etcd_tls_failure(etcd, member, cc, w->errbuf, err) < 0) {
+            snprintf(w->stream_error, sizeof(w->stream_error), "%.200s", err->msg);
+            why = w->stream_error;
+            trusted = false;
         }
         if (w->created || w->resync) {
             if (!etcd_health_dead(&etcd->health, m)) /* requests need not try it first */
@@ -370,7 +420,8 @@ static enum stream_outcome watch_stream(struct etcd_watch *w, struct weft_err *e
                  why);
     }
     if (outcome == STREAM_UNREACHABLE)
-        weft_err_set(err, -ETIMEDOUT, "store unreachable %s", failures);
+        weft_err_set(err, trusted ? -ETIMEDOUT : -EKEYREJECTED, "%s%s",
+                     trusted ? "store unreachable " : "", failures);
     free(text);
     /* The handle must not point at freed memory between streams. */
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, NULL);
@@ -491,6 +542,7 @@ int etcd_watch_start(struct etcd *etcd, const char *prefix, etcd_watch_fn fn, vo
     curl_easy_setopt(w->stream, CURLOPT_SOCKOPTFUNCTION, stream_sockopt);
     curl_easy_setopt(w->stream, CURLOPT_TCP_KEEPIDLE, 5L);
     curl_easy_setopt(w->stream, CURLOPT_TCP_KEEPINTVL, 2L);
+    curl_easy_setopt(w->stream, CURLOPT_ERRORBUFFER, w->errbuf);
     int rc = pthread_create(&w->thread, NULL, watch_main, w);
     if (rc != 0) {
         watch_free(w);

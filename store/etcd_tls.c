@@ -1,0 +1,148 @@
+/*
+ * etcd_tls.c: https to etcd's members (issue 17): the options every handle gets
+ * when --store is etcds:// or https://, and what a failed handshake means in
+ * words a user can act on. Callers: etcd.c and etcd_watch.c, for every handle.
+ *
+ * The member's name is always checked against its certificate: there is no switch
+ * to turn that off. Failures of trust, either side, carry -EKEYREJECTED so that
+ * nobody takes them for a store that is away (etcd.h).
+ */
+#include "store/etcd_internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *etcd_scheme(const struct etcd *etcd)
+{
+    return etcd->tls.on ? "https" : "http";
+}
+
+void etcd_tls_apply(const struct etcd *etcd, CURL *h)
+{
+    if (!etcd->tls.on) {
+        curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http");
+        return;
+    }
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https");
+    /* The watch splits a chunked HTTP/1.1 answer; and with HTTP/2 a refused client
+     * certificate shows only as a framing error. */
+    curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (etcd->tls.ca_file)
+        curl_easy_setopt(h, CURLOPT_CAINFO, etcd->tls.ca_file);
+    if (etcd->tls.cert_file) {
+        curl_easy_setopt(h, CURLOPT_SSLCERT, etcd->tls.cert_file);
+        curl_easy_setopt(h, CURLOPT_SSLCERTTYPE, "PEM");
+        curl_easy_setopt(h, CURLOPT_SSLKEY, etcd->tls.key_file);
+        curl_easy_setopt(h, CURLOPT_SSLKEYTYPE, "PEM");
+    }
+}
+
+/* The host part of "host:port" or "[v6]:port" into out. */
+static void member_host(const char *member, char *out, size_t size)
+{
+    const char *colon = strrchr(member, ':');
+    size_t len = colon ? (size_t)(colon - member) : strlen(member);
+    if (len >= 2 && member[0] == '[' && member[len - 1] == ']') {
+        member++;
+        len -= 2;
+    }
+    snprintf(out, size, "%.*s", (int)(len < size ? len : size - 1), member);
+}
+
+/* The member's certificate is not to be trusted. */
+static int server_untrusted(const struct etcd *etcd, const char *member, const char *errbuf,
+                            struct weft_err *err)
+{
+    if (strstr(errbuf, "does not match target host name")) {
+        char host[256];
+        member_host(member, host, sizeof(host));
+        return weft_err_set(err, -EKEYREJECTED,
+                            "store %s: its certificate does not name %s (give its certificate a "
+                            "subjectAltName for the address in --store)",
+                            member, host);
+    }
+    if (etcd->tls.ca_file)
+        return weft_err_set(err, -EKEYREJECTED,
+                            "store %s: its certificate is not signed by the CA in --store-ca (%s)",
+                            member, etcd->tls.ca_file);
+    return weft_err_set(err, -EKEYREJECTED,
+                        "store %s: its certificate is not signed by a CA this system trusts "
+                        "(give etcd's CA with --store-ca)",
+                        member);
+}
+
+/* The member closed the connection right after the handshake: with TLS 1.3 that is
+ * how a server refuses a client certificate (or the lack of one); curl then finds
+ * the socket gone before sending a byte. */
+static bool closed_after_handshake(CURLcode cc, const char *errbuf)
+{
+    return (cc == CURLE_SEND_ERROR || cc == CURLE_RECV_ERROR) &&
+           strstr(errbuf, "errno 107") != NULL;
+}
+
+int etcd_tls_failure(const struct etcd *etcd, const char *member, CURLcode cc,
+                     const char *errbuf, struct weft_err *err)
+{
+    if (!etcd->tls.on)
+        return 0;
+    const struct etcd_tls *tls = &etcd->tls;
+    switch (cc) {
+    case CURLE_PEER_FAILED_VERIFICATION:
+        return server_untrusted(etcd, member, errbuf, err);
+    case CURLE_SSL_CACERT_BADFILE:
+        return weft_err_set(err, -EKEYREJECTED, "--store-ca %s: not a readable PEM file of CAs",
+                            tls->ca_file ? tls->ca_file : "(the system's)");
+    case CURLE_SSL_CERTPROBLEM:
+        return weft_err_set(err, -EKEYREJECTED,
+                            "--store-cert %s with --store-key %s: not a readable PEM certificate "
+                            "and its key (%s)",
+                            tls->cert_file, tls->key_file, errbuf);
+    case CURLE_SSL_CONNECT_ERROR:
+        if (strstr(errbuf, "key or certificate file"))
+            return weft_err_set(err, -EKEYREJECTED,
+                                "--store-cert %s with --store-key %s: cannot be read, or the key "
+                                "is not the certificate's",
+                                tls->cert_file, tls->key_file);
+        return weft_err_set(err, -EKEYREJECTED,
+                            "store %s: TLS handshake failed (%s): does it serve https?", member,
+                            errbuf[0] ? errbuf : curl_easy_strerror(cc));
+    default:
+        break;
+    }
+    if (!closed_after_handshake(cc, errbuf))
+        return 0;
+    if (!tls->cert_file)
+        return weft_err_set(err, -EKEYREJECTED,
+                            "store %s: wants a client certificate: give --store-cert and "
+                            "--store-key",
+                            member);
+    return weft_err_set(err, -EKEYREJECTED,
+                        "store %s: refused our client certificate (--store-cert %s): expired, or "
+                        "not from a CA it trusts",
+                        member, tls->cert_file);
+}
+
+int etcd_tls_answer_failure(const struct etcd *etcd, const char *member, long status,
+                            const char *body, size_t len, struct weft_err *err)
+{
+    static const char cn_refused[] = "CommonName of client sending a request against gateway";
+    if (!etcd->tls.on || status != 400 || !body || !memmem(body, len, cn_refused, sizeof(cn_refused) - 1))
+        return 0;
+    return weft_err_set(err, -EKEYREJECTED,
+                        "store %s: our client certificate (--store-cert %s) carries a Common "
+                        "Name, which etcd's JSON gateway refuses: make it with a subjectAltName "
+                        "and no CN",
+                        member, etcd->tls.cert_file ? etcd->tls.cert_file : "");
+}
+
+void etcd_tls_free(struct etcd_tls *tls)
+{
+    free(tls->ca_file);
+    free(tls->cert_file);
+    free(tls->key_file);
+    *tls = (struct etcd_tls){0};
+}
