@@ -42,14 +42,29 @@ static void add_hint(struct weft_err *err, const char *hint)
     snprintf(err->msg + used, sizeof(err->msg) - used, "; %s", hint);
 }
 
+/* Whether err's message holds any of the phrases (NULL-terminated). */
+static bool says(const struct weft_err *err, const char *const *phrases)
+{
+    for (; *phrases; phrases++)
+        if (strstr(err->msg, *phrases))
+            return true;
+    return false;
+}
+
 void admin_explain(struct weft_err *err)
 {
+    /* etcd's own words, and the store client's for the same failures. */
+    static const char *const no_user[] = {"user name is empty", "has authentication on",
+                                          "wants a user", NULL};
+    static const char *const bad_user[] = {"authentication failed", "invalid auth token",
+                                           "wrong password or no such user", "refused etcd user",
+                                           NULL};
     if (!err)
         return;
-    if (strstr(err->msg, "user name is empty"))
+    if (says(err, no_user))
         add_hint(err, "etcd has authentication enabled: pass --store-user root and "
                       "--store-password-file with its password");
-    else if (strstr(err->msg, "authentication failed") || strstr(err->msg, "invalid auth token"))
+    else if (says(err, bad_user))
         add_hint(err, "check --store-user and --store-password-file");
     else if (err->code == -EACCES)
         add_hint(err, "permission denied: the admin user must have etcd's root role "

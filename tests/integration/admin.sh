@@ -115,6 +115,10 @@ else
     weft_in_dir admit 192.168.77.4 --store "$store" --store-user ops --store-password-file ops.password
     expect 1 "the admin user must have etcd's root role" "an admin without the root role is told so"
     [ ! -e "$dir/weft-192.168.77.4.password" ] || fail "a failed admit left its password file"
+    weft_in_dir revoke 192.168.77.3 --store "$store" --store-user root --store-password-file ops.password
+    expect 1 "check --store-user and --store-password-file" "a wrong admin password is told so"
+    weft_in_dir revoke 192.168.77.3 --store "$store" --store-user root --store-password-file root.password
+    expect 0 "user weft-host-192.168.77.3 deleted" "revoke as etcd's root user"
 fi
 sim_etcdctl --user root:rootpw auth disable >/dev/null
 

@@ -309,13 +309,34 @@ static void host_user_writes_only_its_own_and_shared_prefixes(void **state)
     assert_int_not_equal(etcdctl(r, h1, pw1, "get /elsewhere"), 0);
     assert_int_not_equal(etcdctl(r, h1, "wrong", "get /weft/v1/x"), 0);
 
-    /* Revoked (by an administrator while authentication is off: this branch's store
-     * client has no users yet), the host can do nothing any more. */
-    assert_int_equal(etcdctl(r, "root", "rootpw", "auth disable"), 0);
+    /* A user without etcd's root role (here a host's) cannot admit: told so, nothing made. */
+    struct etcd *host_10;
+    struct etcd_config as_host = {.endpoints = r->fx.endpoint, .user = h10, .password = pw10};
+    OK(etcd_open_config(&host_10, &as_host, err));
+    char path[256];
+    snprintf(path, sizeof(path), "%s/h2.password", r->dir);
+    struct admit_request req = {"192.168.77.2", path, false};
+    struct admit_result result;
+    struct weft_err admit_err = {0};
+    assert_int_equal(admin_admit(host_10, &req, &result, &admit_err), -1);
+    etcd_close(host_10);
+    assert_int_equal(admit_err.code, -EACCES);
+    assert_non_null(strstr(admit_err.msg, "the admin user must have etcd's root role"));
+    assert_false(file_exists(r, "h2.password"));
+
+    /* Revoked by etcd's root user with authentication on, the host can do nothing
+     * any more; the other host keeps its rights. */
+    struct etcd *root;
+    struct etcd_config as_root = {.endpoints = r->fx.endpoint, .user = "root", .password = "rootpw"};
+    OK(etcd_open_config(&root, &as_root, err));
     struct revoke_result gone;
-    OK(admin_revoke(r->etcd, "192.168.77.1", &gone, err));
+    struct weft_err revoke_err = {0};
+    int revoked = admin_revoke(root, "192.168.77.1", &gone, &revoke_err);
+    etcd_close(root);
+    if (revoked < 0)
+        fail_msg("revoke as root: %s", revoke_err.msg);
     assert_true(gone.user_deleted && gone.role_deleted);
-    assert_int_equal(etcdctl(r, NULL, NULL, "auth enable"), 0);
+    assert_true(gone.host_records >= 2 && gone.fabric_records == 2 && gone.addr_claims == 0);
     put_allowed(r, h1, pw1, "/weft/v1/hosts/192.168.77.1/alive", false);
     put_allowed(r, h10, pw10, "/weft/v1/hosts/192.168.77.10/alive", true);
 }
