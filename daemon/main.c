@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admin/admin.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "common/secret_file.h"
@@ -32,6 +33,8 @@ static void usage_main(FILE *out)
     fprintf(out, "weft: a multi-host overlay network for Docker (VXLAN, state in etcd)\n"
                  "\n"
                  "usage: weft daemon [flags]   run the Docker network and IPAM plugin\n"
+                 "       weft admit HOST       give a host its own etcd user (weft admit --help)\n"
+                 "       weft revoke HOST      remove a host's etcd user and its records\n"
                  "       weft --help           this text\n"
                  "\n"
                  "Run `weft daemon` on every host, then on each host:\n"
@@ -202,6 +205,10 @@ int main(int argc, char **argv)
         usage_main(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
+    if (strcmp(argv[1], "admit") == 0)
+        return admin_admit_main(argc - 1, argv + 1);
+    if (strcmp(argv[1], "revoke") == 0)
+        return admin_revoke_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "daemon") != 0) {
         fprintf(stderr, "weft: unknown command %s (see weft --help)\n", argv[1]);
         return 2;

@@ -1,0 +1,105 @@
+/*
+ * password.c: the hosts' etcd passwords: made from libsodium's randomness, written
+ * to files only their owner reads, and read back for --store-password-file. A
+ * password never goes to a log or the terminal; buffers holding one are wiped.
+ */
+#include "admin/admin_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdbool.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int admin_password_new(char password[ADMIN_PASSWORD_MAX], struct weft_err *err)
+{
+    if (sodium_init() < 0)
+        return weft_err_set(err, -EIO, "initialising libsodium failed");
+    unsigned char secret[ADMIN_PASSWORD_BYTES];
+    randombytes_buf(secret, sizeof(secret));
+    _Static_assert(sodium_base64_ENCODED_LEN(ADMIN_PASSWORD_BYTES,
+                                             sodium_base64_VARIANT_ORIGINAL) <= ADMIN_PASSWORD_MAX,
+                   "ADMIN_PASSWORD_MAX holds a password");
+    sodium_bin2base64(password, ADMIN_PASSWORD_MAX, secret, sizeof(secret),
+                      sodium_base64_VARIANT_ORIGINAL);
+    sodium_memzero(secret, sizeof(secret));
+    return 0;
+}
+
+static int write_all(int fd, const char *data, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, data, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        data += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+int admin_password_file_write(const char *path, const char *password, struct weft_err *err)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0 && errno == EEXIST)
+        return weft_err_set(err, -EEXIST,
+                            "%s exists: weft admit never overwrites a password file (move it "
+                            "away, or name another with --password-file)",
+                            path);
+    if (fd < 0)
+        return weft_err_set(err, -errno, "cannot create %s: %s", path, strerror(errno));
+    /* The umask may only take bits away; 0600 exactly is what the daemon expects. */
+    if (fchmod(fd, 0600) < 0 || write_all(fd, password, strlen(password)) < 0 || fsync(fd) < 0) {
+        int saved = errno ? errno : EIO;
+        close(fd);
+        unlink(path);
+        return weft_err_set(err, -saved, "cannot write %s: %s", path, strerror(saved));
+    }
+    if (close(fd) < 0) {
+        int saved = errno;
+        unlink(path);
+        return weft_err_set(err, -saved, "cannot write %s: %s", path, strerror(saved));
+    }
+    return 0;
+}
+
+int admin_password_file_read(const char *path, char password[ADMIN_PASSWORD_MAX],
+                             struct weft_err *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return weft_err_set(err, -errno, "cannot read --store-password-file %s: %s", path,
+                            strerror(errno));
+    size_t len = 0;
+    ssize_t n = 0;
+    while (len < ADMIN_PASSWORD_MAX) {
+        n = read(fd, password + len, ADMIN_PASSWORD_MAX - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+    }
+    int read_errno = n < 0 ? errno : 0;
+    close(fd);
+    /* The first line; a file without a newline that fills the buffer is too long. */
+    char *newline = memchr(password, '\n', len);
+    size_t line = newline ? (size_t)(newline - password) : len;
+    if (line > 0 && password[line - 1] == '\r')
+        line--;
+    bool ok = !read_errno && line > 0 && line < ADMIN_PASSWORD_MAX && !memchr(password, '\0', line);
+    sodium_memzero(password + (ok ? line : 0), ADMIN_PASSWORD_MAX - (ok ? line : 0));
+    if (read_errno)
+        return weft_err_set(err, -read_errno, "cannot read --store-password-file %s: %s", path,
+                            strerror(read_errno));
+    if (!ok)
+        return weft_err_set(err, -EINVAL,
+                            "--store-password-file %s must hold the password on its first line "
+                            "(1 to %d characters)",
+                            path, ADMIN_PASSWORD_MAX - 1);
+    return 0;
+}
