@@ -49,8 +49,5 @@ int admin_password_new(char password[ADMIN_PASSWORD_MAX], struct weft_err *err);
  * overwrites) and writes password to it, without a newline. On failure the file is
  * gone. */
 int admin_password_file_write(const char *path, const char *password, struct weft_err *err);
-/* Reads a password file: its first line, without the newline. The caller wipes it. */
-int admin_password_file_read(const char *path, char password[ADMIN_PASSWORD_MAX],
-                             struct weft_err *err);
 
 #endif

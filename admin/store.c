@@ -5,7 +5,8 @@
  */
 #include "admin/admin_internal.h"
 
-#include <sodium.h>
+#include "common/secret_file.h"
+
 #include <string.h>
 
 int admin_store_open(const struct admin_options *opts, struct etcd **out, struct weft_err *err)
@@ -15,9 +16,12 @@ int admin_store_open(const struct admin_options *opts, struct etcd **out, struct
     bool tls = false;
     if (etcd_url_parse(opts->store, endpoints, sizeof(endpoints), &tls, err) < 0)
         return -1;
-    char password[ADMIN_PASSWORD_MAX] = "";
+    /* The administrator's password file is held to the daemon's rules (owner only). */
+    char *password = NULL;
+    if (opts->store_key && secret_file_check(opts->store_key, err) < 0)
+        return -1;
     if (opts->store_password_file &&
-        admin_password_file_read(opts->store_password_file, password, err) < 0)
+        secret_password_read(opts->store_password_file, &password, err) < 0)
         return -1;
     struct etcd_config config = {
         .endpoints = endpoints,
@@ -29,7 +33,7 @@ int admin_store_open(const struct admin_options *opts, struct etcd **out, struct
         .password = opts->store_user ? password : NULL,
     };
     int rc = etcd_open_config(out, &config, err);
-    sodium_memzero(password, sizeof(password));
+    secret_password_free(password);
     if (rc < 0)
         admin_explain(err);
     return rc;

@@ -49,7 +49,7 @@ static void curl_init(void)
 }
 
 /* host:port, where host is a name, IPv4 address or [IPv6] and port is 1..65535. */
-static bool member_valid(const char *member)
+bool etcd_member_valid(const char *member)
 {
     const char *colon = strrchr(member, ':');
     if (!colon || colon == member || !colon[1])
@@ -93,7 +93,7 @@ static int parse_members(struct etcd *etcd, const char *endpoints, struct weft_e
     for (size_t i = 0; i < max; i++) {
         char *item = strsep(&save, ",");
         trim(&item);
-        if (!member_valid(item)) {
+        if (!etcd_member_valid(item)) {
             rc = weft_err_set(err, -EINVAL, "store address \"%s\" in \"%s\" is not host:port", item,
                               endpoints);
             break;

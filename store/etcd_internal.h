@@ -61,6 +61,9 @@ struct etcd {
     struct etcd_auth auth;
 };
 
+/* Whether member is host:port (host a name, IPv4 address or [IPv6]; port 1..65535). */
+bool etcd_member_valid(const char *member);
+
 /* The connect timeout for a request whose whole budget is timeout_ms. With a single
  * member there is nowhere else to go, and a short limit would only turn a loaded
  * moment (a thread not scheduled for half a second, as under valgrind) into an

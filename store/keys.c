@@ -85,6 +85,21 @@ void key_hosts_prefix(char *buf)
     snprintf(buf, WEFT_KEY_MAX, WEFT_KEY_ROOT "hosts/");
 }
 
+void key_host_prefix(char *buf, const char *host)
+{
+    snprintf(buf, WEFT_KEY_MAX, WEFT_KEY_ROOT "hosts/%s/", host);
+}
+
+void key_overlays_root(char *buf)
+{
+    snprintf(buf, WEFT_KEY_MAX, WEFT_KEY_ROOT "overlays/");
+}
+
+void key_joined_root(char *buf)
+{
+    snprintf(buf, WEFT_KEY_MAX, WEFT_KEY_ROOT "joined/");
+}
+
 void key_addrs_root(char *buf)
 {
     snprintf(buf, WEFT_KEY_MAX, WEFT_KEY_ROOT "addrs/");

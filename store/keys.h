@@ -46,6 +46,11 @@ void key_addr_prefix(char *buf, const char *subnet);
 void key_member(char *buf, const char *host, const char *subnet);
 void key_peer(char *buf, const char *host, const char *subnet, const char *ip);
 void key_fabric_host_prefix(char *buf, const char *host);
+/* The prefixes a host's etcd role is built from (admin/policy.c): its own
+ * hosts/<host>/, and the roots of the shared records. */
+void key_host_prefix(char *buf, const char *host);
+void key_overlays_root(char *buf);
+void key_joined_root(char *buf);
 void key_joined(char *buf, const char *subnet, const char *host);
 void key_joined_prefix(char *buf, const char *subnet);
 void key_host_alive(char *buf, const char *host);

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # docker_secure_store.sh: the user story of docker_overlay.sh against a secured etcd:
 # TLS only, client certificates required, authentication on (sim_etcd_secure), and
-# each host's weft logged in as its own etcd user (weft-host-<address>, read and
-# write on /weft/v1/). dockerd on hosts A and B, "docker network create -d weft
-# --ipam-driver weft" on both, one container on each: distinct addresses, ping and
-# TCP both ways; the records land in etcd under /weft/v1/; a host's user cannot
-# touch keys outside /weft/v1/; weft on a host restarts and adopts its container.
+# each host's weft logged in as its own etcd user, made by `weft admit` (weft-host-
+# <address>: reads /weft/v1/, writes its own prefixes and the shared ones). dockerd
+# on hosts A and B, "docker network create -d weft --ipam-driver weft" on both, one
+# container on each: distinct addresses, ping and TCP both ways; the records land in
+# etcd under /weft/v1/; a host's user cannot touch keys outside /weft/v1/ nor the
+# other host's records; weft on a host restarts and adopts its container.
 # With a store client that refuses etcds:// (before issue 17's TLS) it says skipped.
 set -euo pipefail
 . "$(dirname "$0")/../lib/sim.sh"
@@ -83,6 +84,8 @@ as_host() { # HOST ETCDCTL_ARGS...
 }
 check "A's user reads /weft/v1/" as_host A get --prefix --keys-only /weft/v1/
 check_not "A's user cannot write outside /weft/v1/" as_host A put /elsewhere x
+check_not "A's user cannot write B's fabric records" as_host A put "/weft/v1/fabric/192.168.77.2/x" x
+check_not "A's user cannot delete B's host records" as_host A del --prefix /weft/v1/hosts/192.168.77.2/
 
 # A restart logs in again and adopts the running container.
 sim_weft_stop A || fail "weft on A needed SIGKILL to stop"

@@ -24,8 +24,10 @@ out=$($weft daemon --lease-ttl 0 2>&1); rc=$?
 [ "$rc" = 2 ] && grep -q "lease-ttl" <<<"$out" || fail "bad --lease-ttl: rc $rc, $out"
 out=$($weft daemon --store-timeout 0 2>&1); rc=$?
 [ "$rc" = 2 ] && grep -q "store-timeout" <<<"$out" || fail "bad --store-timeout: rc $rc, $out"
-out=$($weft daemon --store http://x 2>&1); rc=$?
+out=$($weft daemon --store ftp://x 2>&1); rc=$?
 [ "$rc" = 2 ] && grep -q "etcd://" <<<"$out" || fail "bad --store: rc $rc, $out"
+out=$($weft daemon --store http://x 2>&1); rc=$?
+[ "$rc" = 2 ] && grep -q 'member "x" is not HOST:PORT' <<<"$out" || fail "--store without a port: rc $rc, $out"
 echo "ok   bad commands and flags are refused with exit 2 and a reason"
 
 sock=$(mktemp -u /tmp/weft-cli-XXXXXX.sock)

@@ -244,10 +244,6 @@ sim_etcd_secure() {
     { SIM_ETCDCTL_NO_USER=1 sim_etcdctl role add root &&
         SIM_ETCDCTL_NO_USER=1 sim_etcdctl user grant-role root root &&
         SIM_ETCDCTL_NO_USER=1 sim_etcdctl auth enable; } >/dev/null || fail "enabling etcd's authentication"
-    # What every weft host may do until weft admit gives each its own role.
-    sim_etcdctl role add weft-hosts >/dev/null &&
-        sim_etcdctl role grant-permission weft-hosts readwrite --prefix /weft/v1/ >/dev/null ||
-        fail "making the weft-hosts role"
 }
 
 # sim_etcd_stop: stops etcd by its recorded pid (SIGKILL: the store just vanishes).
@@ -278,21 +274,28 @@ sim_etcdctl() {
         --cert "$SIM_DIR/pki/client.pem" --key "$SIM_DIR/pki/client.key" "$@"
 }
 
-# sim_store_user HOST: (once) makes etcd user weft-host-<HOST's address> with the
-# weft-hosts role and a random password in $SIM_DIR/HOST/store.password (mode 0600);
-# prints the user's name.
+# sim_store_user HOST: (once) admits HOST as an administrator would, with `weft admit`
+# run as etcd's root: user and role weft-host-<HOST's address>, which may write only
+# HOST's own prefixes and the shared ones, and its password in
+# $SIM_DIR/HOST/store.password (mode 0600). Prints the user's name.
 sim_store_user() {
-    local host=$1 user pw file
-    user=weft-host-$(sim_host_addr "$host")
+    local host=$1 addr file bin out
+    addr=$(sim_host_addr "$host")
     file=$SIM_DIR/$host/store.password
+    bin=${WEFT_BIN:-$SIM_REPO/build/weft}
+    [[ "$bin" = /* ]] || bin=$SIM_REPO/$bin
     if [ ! -f "$file" ]; then
-        pw=$(head -c 18 /dev/urandom | base64)
-        printf '%s\n' "$pw" | sim_etcdctl user add "$user" --interactive=false >/dev/null &&
-            sim_etcdctl user grant-role "$user" weft-hosts >/dev/null ||
-            fail "making etcd user $user"
-        (umask 077 && printf '%s\n' "$pw" >"$file")
+        out=$(sim_ns_exec etcd "$bin" admit "$addr" --password-file "$file" \
+            $(sim_admin_store_flags) 2>&1) || { printf '%s\n' "$out" >&2; fail "weft admit $addr"; }
     fi
-    echo "$user"
+    echo "weft-host-$addr"
+}
+
+# sim_admin_store_flags: the store flags of etcd's root user (for weft admit and revoke).
+sim_admin_store_flags() {
+    printf '%s\n' --store "$(sim_etcd_url)" --store-ca "$SIM_DIR/pki/ca.pem" \
+        --store-cert "$SIM_DIR/pki/client.pem" --store-key "$SIM_DIR/pki/client.key" \
+        --store-user root --store-password-file "$SIM_DIR/pki/root.password"
 }
 
 # sim_weft_store_flags HOST: the flags that take weft on HOST to the secure etcd (CA,

@@ -117,7 +117,7 @@ static void admit_makes_user_and_role_with_exactly_the_host_grants(void **state)
 
     struct admin_grant want[ADMIN_GRANTS_MAX];
     size_t n = admin_host_grants("192.168.77.5", want);
-    assert_int_equal(n, 6);
+    assert_int_equal(n, 7);
     struct etcd_grants got;
     OK(etcd_role_get(r->etcd, "weft-host-192.168.77.5", &found, &got, err));
     assert_true(found);
@@ -132,6 +132,7 @@ static void admit_makes_user_and_role_with_exactly_the_host_grants(void **state)
         {ETCD_PERM_READWRITE, "/weft/v1/overlays/", "/weft/v1/overlays0"},
         {ETCD_PERM_READWRITE, "/weft/v1/vnis/", "/weft/v1/vnis0"},
         {ETCD_PERM_READWRITE, "/weft/v1/addrs/", "/weft/v1/addrs0"},
+        {ETCD_PERM_READWRITE, "/weft/v1/joined/", "/weft/v1/joined0"},
     };
     for (size_t e = 0; e < sizeof(expected) / sizeof(expected[0]); e++) {
         bool seen = false;

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# secure_hijack.sh: host B is broken into, on the secured store (issue 17). Three hosts,
+# no Docker (the plugin protocol by hand), etcd with TLS, client certificates and
+# users, each host admitted with `weft admit` (its own user, a role that writes only
+# its own prefixes and the shared ones), daemons under ASan/UBSan. With B's own
+# credentials (its password file, its client certificate), the attacker:
+#  - cannot write or delete anything under A's prefixes (fabric/A/, hosts/A/): etcd
+#    refuses it;
+#  - can write under B's own prefix a peer claiming cA's address with B's VTEP: C
+#    keeps A's entry (the older claim wins), cC and cA keep pinging, all daemons up.
+# Then the administrator runs `weft revoke B`: B's user, role and records go; A and C
+# drop cB's entries; B's daemon stays up (its data plane too) and says in its log
+# that the store refuses it; A and C keep working.
+set -euo pipefail
+. "$(dirname "$0")/../lib/sim.sh"
+. "$(dirname "$0")/../lib/plugin.sh"
+
+export WEFT_BIN=${WEFT_BIN:-build/weft-san}
+bin=$SIM_REPO/$WEFT_BIN
+SUBNET=10.77.0.0/24
+HOSTS=(A B C)
+declare -A HADDR=([A]=192.168.77.1 [B]=192.168.77.2 [C]=192.168.77.3)
+declare -A POOL NID GW EID IP MAC SRC
+PA=/weft/v1/fabric/${HADDR[A]}/10.77.0.0_24 PB=/weft/v1/fabric/${HADDR[B]}/10.77.0.0_24
+HIJACK_MAC=02:de:ad:00:00:0b
+
+command -v openssl >/dev/null || { echo "skipped: openssl is not installed"; exit 0; }
+alive() { kill -0 "$(sim_weft_pid "$1")" 2>/dev/null; }
+peer_json() { printf '{"ip":"%s","mac":"%s","vtep":"%s"}' "$1" "$2" "$3"; }
+fdb_of() { sim_ns_exec "$1" bridge fdb show | grep ' dev wvx' || true; }
+neigh_of() { sim_ns_exec "$1" ip neigh show | grep ' dev wvx' || true; }
+lacks_mac() { ! grep -i "$2" <<<"$(fdb_of "$1")$(neigh_of "$1")" >/dev/null; } # HOST MAC
+# C keeps exactly A's entry for cA's address.
+a_wins() {
+    grep -i "^${MAC[A]} dev wvx[0-9]* dst ${HADDR[A]} " <<<"$(fdb_of C)" >/dev/null &&
+        grep -i "^${IP[A]%/*} dev wvx[0-9]* lladdr ${MAC[A]} " <<<"$(neigh_of C)" >/dev/null &&
+        lacks_mac C "$HIJACK_MAC"
+}
+# as_b ETCDCTL_ARGS...: etcdctl with B's credentials, as an attacker on B would have them.
+as_b() {
+    sim_ns_exec B env ETCDCTL_API=3 ETCDCTL_USER="weft-host-${HADDR[B]}:$(cat "$SIM_DIR/B/store.password")" \
+        etcdctl --endpoints "https://$SIM_ETCD_IP:2379" --cacert "$SIM_DIR/pki/ca.pem" \
+        --cert "$SIM_DIR/pki/client.pem" --key "$SIM_DIR/pki/client.key" "$@"
+}
+denied() { # DESCRIPTION ETCDCTL_ARGS...: B's credentials must be refused with permission denied
+    local desc=$1 out
+    shift
+    if out=$(as_b "$@" 2>&1 </dev/null); then fail "$desc: allowed ($out)"; fi
+    grep -q "permission denied" <<<"$out" || fail "$desc: refused, but not for permission: $out"
+    echo "ok   $desc: $out"
+}
+
+sim_init
+sim_switch
+for h in "${HOSTS[@]}"; do sim_host "$h" "${HADDR[$h]}"; done
+sim_etcd_secure
+for h in "${HOSTS[@]}"; do sim_weft "$h"; done
+for h in "${HOSTS[@]}"; do create_network "$h"; done
+for h in "${HOSTS[@]}"; do create_endpoint "$h"; done
+wait_for 10 pings C A || fail "cC cannot ping cA"
+wait_for 10 pings C B || fail "cC cannot ping cB"
+check "C holds A's entry" a_wins
+
+# ---- B's credentials against A's records ----
+hijack=$(peer_json "${IP[A]%/*}" "$HIJACK_MAC" "${HADDR[B]}")
+denied "B overwrites A's peer record" put "$PA/peers/${IP[A]%/*}" "$hijack"
+denied "B deletes A's membership" del "$PA/member"
+denied "B writes A's liveness" put "/weft/v1/hosts/${HADDR[A]}/alive" '{"vtep":"192.168.77.2"}'
+denied "B deletes A's endpoint records" del --prefix "/weft/v1/hosts/${HADDR[A]}/endpoints/"
+check "B's own prefix is writable by B" as_b put "$PB/peers/${IP[A]%/*}" "$hijack"
+wait_for 5 grep -qF "loser=${HADDR[B]}" "$SIM_DIR/C/weft.log" || fail "C did not log B's claim as the loser"
+check "C keeps A's entry, never B's claim" a_wins
+check "cC pings cA" pings C A
+check "cA pings cC" pings A C
+check "A's kernel never took B's claim" lacks_mac A "$HIJACK_MAC"
+for h in "${HOSTS[@]}"; do check "$h is alive" alive "$h"; done
+echo "ok   B's credentials cannot touch A's records; B's own claim of cA's address loses"
+
+# ---- the administrator revokes B ----
+out=$(sim_ns_exec etcd "$bin" revoke "${HADDR[B]}" $(sim_admin_store_flags) 2>&1) ||
+    fail "weft revoke B: $out"
+echo "ok   weft revoke B: $(tr '\n' ' ' <<<"$out")"
+dropped() { lacks_mac "$1" "${MAC[B]}"; }
+for h in A C; do wait_for 5 dropped "$h" || fail "$h kept cB's entries after B was revoked"; done
+if out=$(as_b get --prefix --keys-only /weft/v1/ 2>&1 </dev/null); then
+    fail "B's credentials still read the store after revoke: $out"
+fi
+grep -q "authentication failed" <<<"$out" || fail "B's credentials after revoke: $out"
+echo "ok   B's credentials after revoke: authentication failed"
+check "cC still pings cA" pings C A
+# B's daemon finds out at its next store call (lease keepalive, within the TTL's third).
+refused() { grep -qE 'authentication failed|wrong password or no such user|permission denied|invalid auth token' "$SIM_DIR/B/weft.log"; }
+wait_for 20 refused || fail "B's daemon did not log that the store refuses it: $(tail -n 5 "$SIM_DIR/B/weft.log")"
+check "B's daemon is still up" alive B
+check "cB's interface is still there on B (the data plane stays)" sim_ns_exec cB ip link show eth0
+echo "ok   revoked: B's records gone from A and C, B's daemon up and told"
+
+for h in "${HOSTS[@]}"; do sim_weft_stop "$h" || fail "$h needed SIGKILL to stop"; done
+for h in "${HOSTS[@]}"; do
+    ! grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error' "$SIM_DIR/$h/weft.log" ||
+        fail "sanitizer report on $h"
+done
+echo "PASS secure_hijack"
