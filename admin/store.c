@@ -7,6 +7,8 @@
 
 #include "common/secret_file.h"
 
+#define ADMIN_STORE_TIMEOUT_MS 10000L
+
 #include <string.h>
 
 int admin_store_open(const struct admin_options *opts, struct etcd **out, struct weft_err *err)
@@ -34,6 +36,10 @@ int admin_store_open(const struct admin_options *opts, struct etcd **out, struct
     };
     int rc = etcd_open_config(out, &config, err);
     secret_password_free(password);
+    /* A person waits for these commands, not a container: a slow answer (a loaded
+     * store, a TLS handshake on a busy machine) is better than a failed admit. */
+    if (rc == 0)
+        etcd_set_timeout_ms(*out, ADMIN_STORE_TIMEOUT_MS);
     if (rc < 0)
         admin_explain(err);
     return rc;

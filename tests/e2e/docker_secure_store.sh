@@ -7,7 +7,6 @@
 # container on each: distinct addresses, ping and TCP both ways; the records land in
 # etcd under /weft/v1/; a host's user cannot touch keys outside /weft/v1/ nor the
 # other host's records; weft on a host restarts and adopts its container.
-# With a store client that refuses etcds:// (before issue 17's TLS) it says skipped.
 set -euo pipefail
 . "$(dirname "$0")/../lib/sim.sh"
 
@@ -19,16 +18,6 @@ sim_switch
 sim_host A 192.168.77.1
 sim_host B 192.168.77.2
 sim_etcd_secure
-
-# A build whose store client does not speak TLS yet cannot run this story.
-bin=${WEFT_BIN:-$SIM_REPO/build/weft}
-[[ "$bin" = /* ]] || bin=$SIM_REPO/$bin
-probe=$(sim_ns_exec A timeout 30 "$bin" daemon --advertise 192.168.77.1 --store-timeout 1 \
-    --socket "$SIM_DIR/A/probe.sock" --store "$(sim_etcd_url)" --store-ca "$SIM_DIR/pki/ca.pem" 2>&1) || true
-if grep -qE 'must look like etcd://|not supported yet' <<<"$probe"; then
-    echo "skipped: this build's store client refuses etcds:// ($(tail -n 1 <<<"$probe" | cut -c 1-120))"
-    exit 0
-fi
 
 sim_weft A
 sim_weft B

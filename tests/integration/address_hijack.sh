@@ -27,12 +27,8 @@ FOREIGN_MAC=02:de:ad:00:00:0c
 sanitizer_clean() {
     ! grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error|^==[0-9]+== ' "$SIM_DIR/$1/weft.log"
 }
-alive() { kill -0 "$(sim_weft_pid "$1")" 2>/dev/null; }
 put() { printf '%s' "$2" | sim_etcdctl put "$1" >/dev/null; }
-peer_json() { printf '{"ip":"%s","mac":"%s","vtep":"%s"}' "$1" "$2" "$3"; }
 logged() { grep -F "$2" "$SIM_DIR/$1/weft.log" >/dev/null; } # HOST TEXT
-fdb_of() { sim_ns_exec "$1" bridge fdb show | grep ' dev wvx' || true; }
-neigh_of() { sim_ns_exec "$1" ip neigh show | grep ' dev wvx' || true; }
 # HOST keeps exactly one entry for cA's address: MAC at VTEP.
 holds_claim() { # HOST MAC VTEP
     local fdb neigh
@@ -41,7 +37,6 @@ holds_claim() { # HOST MAC VTEP
         [ "$(grep -ci "^${IP[A]%/*} " <<<"$neigh")" = 1 ] &&
         grep -i "^${IP[A]%/*} dev wvx[0-9]* lladdr $2 " <<<"$neigh" >/dev/null
 }
-lacks_mac() { ! grep -i "$2" <<<"$(fdb_of "$1")$(neigh_of "$1")" >/dev/null; } # HOST MAC
 a_wins() { holds_claim "$1" "${MAC[A]}" "${HADDR[A]}" && lacks_mac "$1" "$HIJACK_MAC"; }
 
 sim_init
@@ -101,7 +96,7 @@ gone() { lacks_mac C "$HIJACK_MAC" && [ -z "$(neigh_of C | grep "^${IP[A]%/*} " 
 wait_for 5 gone || fail "C kept B's claim after it was deleted"
 echo "ok   the next claim is programmed once the older goes, and withdrawn with it"
 
-for h in "${HOSTS[@]}"; do check "$h is alive" alive "$h"; done
+for h in "${HOSTS[@]}"; do check "$h is alive" weft_alive "$h"; done
 for h in "${HOSTS[@]}"; do sim_weft_stop "$h" || fail "$h needed SIGKILL to stop"; done
 for h in "${HOSTS[@]}"; do
     sanitizer_clean "$h" || { grep -A 30 -E 'ERROR|runtime error' "$SIM_DIR/$h/weft.log" >&2; fail "sanitizer report on $h"; }

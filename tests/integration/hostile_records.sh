@@ -74,7 +74,6 @@ monitors_clean() {
 }
 
 put() { printf '%s' "$2" | sim_etcdctl put "$1" >/dev/null; }
-peer_json() { printf '{"ip":"%s","mac":"%s","vtep":"%s"}' "$1" "$2" "$3"; }
 value_of() { sim_etcdctl get --print-value-only "$1"; }
 own_peer_back() { # HOST: its container's peer record is its own again
     local v

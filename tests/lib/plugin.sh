@@ -85,6 +85,14 @@ remove_endpoint() { # HOST
     call "$h" IpamDriver.ReleaseAddress "{\"PoolID\":\"${POOL[$h]}\",\"Address\":\"${IP[$h]%/*}\"}" >/dev/null
 }
 
+# What a host's kernel holds for the overlays (the weft VXLAN devices' FDB and neighbours).
+fdb_of() { sim_ns_exec "$1" bridge fdb show | grep ' dev wvx' || true; } # HOST
+neigh_of() { sim_ns_exec "$1" ip neigh show | grep ' dev wvx' || true; } # HOST
+lacks_mac() { ! grep -i "$2" <<<"$(fdb_of "$1")$(neigh_of "$1")" >/dev/null; } # HOST MAC
+# A peer record's body, as a host publishes it.
+peer_json() { printf '{"ip":"%s","mac":"%s","vtep":"%s"}' "$1" "$2" "$3"; } # IP MAC VTEP
+weft_alive() { kill -0 "$(sim_weft_pid "$1")" 2>/dev/null; } # HOST
+
 # docker network rm on every host: no devices left.
 weft_devices() { # HOST
     sim_ns_exec "$1" ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' |

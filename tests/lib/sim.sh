@@ -305,9 +305,11 @@ sim_weft_store_flags() {
     sim_etcd_is_secure || return 0
     local user
     user=$(sim_store_user "$1") || return 1
+    # --store-timeout 10: TLS handshakes of a sanitizer build on a loaded machine can
+    # take longer than the default 2 s; no test here measures the store's latency.
     printf '%s\n' --store-ca "$SIM_DIR/pki/ca.pem" --store-cert "$SIM_DIR/pki/client.pem" \
         --store-key "$SIM_DIR/pki/client.key" --store-user "$user" \
-        --store-password-file "$SIM_DIR/$1/store.password"
+        --store-password-file "$SIM_DIR/$1/store.password" --store-timeout 10
 }
 
 # sim_unplug NAME: takes NAME's switch port down, so its packets are dropped without

@@ -184,7 +184,7 @@ static void user_grant_refused_removes_user_and_role(void **state)
     static const char *const want[] = {"/v3/auth/user/add", "/v3/auth/user/grant",
                                        "/v3/auth/user/delete", "/v3/auth/role/delete", NULL};
     calls_end_with(g, g->count - 4, want);
-    assert_int_equal(g->count, 2 + 6 + 4); /* user/get, role/add, 6 grants, the four */
+    assert_int_equal(g->count, 2 + 7 + 4); /* user/get, role/add, 7 grants, the four */
 }
 
 static void failed_undo_says_how_to_clean_up(void **state)
