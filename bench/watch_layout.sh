@@ -37,7 +37,7 @@ for t in etcd curl perl ss; do
 done
 mkdir -p build
 WORK=$(mktemp -d "$PWD/build/watch_layout.XXXXXX")
-ETCD_PID= WATCH_PIDS=() WRITER_PIDS=()
+ETCD_PID='' WATCH_PIDS=() WRITER_PIDS=()
 
 stop_pids() { # PID...: TERM, then reap; each pid is one this script started
     local p
@@ -83,7 +83,7 @@ curl -fsS -m 1 "$URL/health" >/dev/null || { echo "watch_layout: etcd not health
 
 # ---------------- the scenarios: who is in which overlay ----------------
 declare -A MEMBERS # overlay index -> "host indexes"
-SCEN= OVERLAYS=0 PEERS=0 SK_OCTET=0
+SCEN='' OVERLAYS=0 PEERS=0 SK_OCTET=0
 scenario() { # NAME
     local o h
     SCEN=$1
