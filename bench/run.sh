@@ -6,7 +6,8 @@
 # HOSTS (20) and EPS (50) for the scale figure; JOINS (1000); CONVERGE (50);
 # IPAM_REQUESTS (1000): per contending host, twice that on one host;
 # DOCKER_RUNS (20, 0 skips the Docker figure); SECTIONS (all of "datapath join converge
-# ipam scale docker"): which figures to measure; OUT_DIR (bench): where results go.
+# ipam scale docker layout"): which figures to measure; OUT_DIR (bench): where results go.
+# LAYOUT_RUNS (2): rounds of bench/watch_layout.sh (etcd's cost of watching by key layout).
 # Benchmarks, not tests: nothing here fails on a slow figure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,7 +18,7 @@ RUNS=${RUNS:-3} SECS=${SECS:-5} HOSTS=${HOSTS:-20} EPS=${EPS:-50}
 [ "$HOSTS" -le 120 ] || { echo "HOSTS must be at most 120" >&2; exit 2; }
 JOINS=${JOINS:-1000} CONVERGE=${CONVERGE:-50} DOCKER_RUNS=${DOCKER_RUNS:-20}
 IPAM_REQUESTS=${IPAM_REQUESTS:-1000}
-SECTIONS=${SECTIONS:-datapath join converge ipam scale docker}
+SECTIONS=${SECTIONS:-datapath join converge ipam scale docker layout}
 OUT_DIR=${OUT_DIR:-bench}
 export WEFT_BIN=build/weft
 BENCH=build/plugin_bench
@@ -313,6 +314,14 @@ if want docker && [ "$DOCKER_RUNS" -gt 0 ]; then
     echo "measured docker run to reachable over $DOCKER_RUNS runs" >&2
 fi
 
+# ---------------- 7. key layout: etcd's cost of watching the fabric (issue 17) ----------------
+# Its own etcd on loopback, not the simulated one; its table is printed after ours.
+if want layout; then
+    LAYOUT_RUNS=${LAYOUT_RUNS:-2} bench/watch_layout.sh "$SIM_DIR/layout.results" >"$SIM_DIR/layout.table"
+    while read -r k v; do R[$k]=$v; done <"$SIM_DIR/layout.results"
+    echo "measured etcd's cost of watching by key layout" >&2
+fi
+
 # ---------------- results ----------------
 r() { printf '%s' "${R[$1]:-n/a}"; } # a figure, or n/a when its section did not run
 R[ratio_underlay_1500]=$(ratio "$(r tcp_weft_1500)" "$(r tcp_underlay_1500)")
@@ -383,5 +392,9 @@ row "  CPU during it: etcd / all weft daemons (s)" "$(r scale_cpu_etcd_s) / $(r 
 row "daemon RSS median / max (KiB)" "$(r rss_median_kib) / $(r rss_max_kib)" "<= 8192"
 row "  of which anonymous (median, KiB)" "$(r rss_anon_median_kib)" ""
 row "docker run to reachable p50 / p99 (ms)" "$(r docker_run_p50_ms) / $(r docker_run_p99_ms)" ""
+if want layout; then
+    echo
+    cat "$SIM_DIR/layout.table"
+fi
 echo
 echo "wrote $OUT${plot:+ and $plot}"
