@@ -14,7 +14,10 @@ out_dir=build/bench-smoke
 rm -rf "$out_dir"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
+# The layout section at its smallest: one round of the sparse case, with no watcher
+# and with the cheapest layout (C); the full one takes minutes.
 RUNS=1 SECS=1 HOSTS=3 EPS=3 JOINS=20 CONVERGE=3 IPAM_REQUESTS=50 DOCKER_RUNS=1 \
+    LAYOUT_RUNS=1 LAYOUT_SCENARIOS=sparse LAYOUTS="none C" \
     OUT_DIR=$out_dir bench/run.sh >"$log" 2>&1 || { cat "$log"; fail "bench/run.sh failed"; }
 cat "$log"
 json=$out_dir/results.json
@@ -23,7 +26,8 @@ for k in tcp_underlay_1500 tcp_reference_1500 tcp_weft_1500 tcp_underlay_9000 tc
     tcp_weft_9000 ratio_underlay_1500 ratio_reference_1500 udp_pps_underlay udp_pps_weft \
     rtt_underlay_p50 rtt_weft_p99 join_p50_ms join_p99_ms join_max_ms converge_p50_ms \
     converge_p99_ms ipam_one_host_per_s ipam_contended_per_s scale_created_ms \
-    scale_converged_ms scale_cpu_etcd_s rss_median_kib rss_anon_median_kib docker_run_p50_ms; do
+    scale_converged_ms scale_cpu_etcd_s rss_median_kib rss_anon_median_kib docker_run_p50_ms \
+    layout_sparse_C_events_r1 layout_sparse_C_etcd_cpu_s_r1 layout_sparse_none_etcd_cpu_s_r1; do
     v=$(value "$k")
     [[ "$v" =~ ^[0-9]+(\.[0-9]+)?$ ]] || fail "figure $k is '$v', not a number"
 done
