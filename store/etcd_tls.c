@@ -79,12 +79,17 @@ static int server_untrusted(const struct etcd *etcd, const char *member, const c
  * refuses one (or the lack of one) with a fatal alert and a close, which curl meets
  * wherever it is: finishing the handshake ("Send failure: Broken pipe"), at its
  * first read ("GnuTLS recv error (-12): A TLS fatal alert has been received.") or
- * send ("getpeername() failed with errno 107"). A member that dies mid-request
- * after the handshake gives none of the last two. */
+ * send ("getpeername() failed with errno 107", or "Failed sending data to the peer"
+ * when the close beat our request). A member that dies mid-request after the
+ * handshake gives none of the alert or errno 107 forms; one dying just as we send
+ * (the last form, or a broken pipe in the handshake) is read as a refusal too, for
+ * that request only: the next one, on another connection, tells which it was. */
 static bool refused_by_peer(CURLcode cc, const char *errbuf)
 {
     if (strstr(errbuf, "fatal alert has been received") || strstr(errbuf, "errno 107"))
         return cc == CURLE_SEND_ERROR || cc == CURLE_RECV_ERROR || cc == CURLE_SSL_CONNECT_ERROR;
+    if (cc == CURLE_SEND_ERROR) /* curl leaves its buffer empty for this one at times */
+        return !errbuf[0] || strstr(errbuf, "Failed sending data to the peer") != NULL;
     return cc == CURLE_SSL_CONNECT_ERROR &&
            (strstr(errbuf, "Broken pipe") || strstr(errbuf, "reset by peer"));
 }
