@@ -88,8 +88,9 @@ static bool refused_by_peer(CURLcode cc, const char *errbuf)
 {
     if (strstr(errbuf, "fatal alert has been received") || strstr(errbuf, "errno 107"))
         return cc == CURLE_SEND_ERROR || cc == CURLE_RECV_ERROR || cc == CURLE_SSL_CONNECT_ERROR;
-    if (cc == CURLE_SEND_ERROR) /* curl leaves its buffer empty for this one at times */
-        return !errbuf[0] || strstr(errbuf, "Failed sending data to the peer") != NULL;
+    if (cc == CURLE_SEND_ERROR) /* worded by the socket's errno, or left empty */
+        return !errbuf[0] || strstr(errbuf, "Failed sending data") || strstr(errbuf, "Send failure") ||
+               strstr(errbuf, "Broken pipe") || strstr(errbuf, "reset by peer");
     return cc == CURLE_SSL_CONNECT_ERROR &&
            (strstr(errbuf, "Broken pipe") || strstr(errbuf, "reset by peer"));
 }
