@@ -88,8 +88,7 @@ wait_for 5 a_lacks_peer || {
 echo "ok   A withdrew cb's entries"
 
 check "network rm on B" sim_docker B network rm "$NET"
-left=$(sim_ns_exec B ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' |
-    grep -E '^(wbr|wvx|wh|wc|ws|wt)' || true)
+left=$(weft_devices B)
 [ -z "$left" ] || fail "devices left in B after network rm: $left"
 echo "ok   no weft devices left on B"
 

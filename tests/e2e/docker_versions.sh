@@ -119,8 +119,7 @@ grep -qE "^connect [0-9a-f]{64} $id weft second\$" <<<"$events" ||
 echo "ok   network events name the container's full ID and the driver weft"
 
 check "network rm $NET" sim_docker A network rm "$NET"
-left=$(sim_ns_exec A ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' |
-    grep -E '^(wbr|wvx|wh|wc|ws|wt)' || true)
+left=$(weft_devices A)
 [ -z "$left" ] || fail "devices left on A: $left"
 echo "ok   no weft devices left on A"
 grep -E 'ERROR: AddressSanitizer|runtime error' "$SIM_DIR/A/weft.log" && fail "sanitizer report in weft log"

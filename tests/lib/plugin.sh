@@ -93,8 +93,3 @@ lacks_mac() { ! grep -i "$2" <<<"$(fdb_of "$1")$(neigh_of "$1")" >/dev/null; } #
 peer_json() { printf '{"ip":"%s","mac":"%s","vtep":"%s"}' "$1" "$2" "$3"; } # IP MAC VTEP
 weft_alive() { kill -0 "$(sim_weft_pid "$1")" 2>/dev/null; } # HOST
 
-# docker network rm on every host: no devices left.
-weft_devices() { # HOST
-    sim_ns_exec "$1" ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' |
-        grep -E '^(wbr|wvx|wh|wc|ws|wt)' || true
-}

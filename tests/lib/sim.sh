@@ -371,6 +371,13 @@ sim_weft_kill() {
 
 sim_weft_pid() { cat "$SIM_DIR/$1/weft.pid"; }
 
+# weft_devices HOST: the weft devices (bridges, VXLAN devices, veths, spares) left on
+# HOST, one per line; nothing once every network is removed.
+weft_devices() {
+    sim_ns_exec "$1" ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' |
+        grep -E '^(wbr|wvx|wh|wc|ws|wt)' || true
+}
+
 # sim_plugin_call HOST PATH [JSON]: POSTs to weft's socket on HOST as Docker does.
 # Prints the body; returns nonzero on a non-2xx answer.
 sim_plugin_call() {
