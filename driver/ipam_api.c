@@ -6,6 +6,7 @@
 #include "driver/api.h"
 #include "driver/handlers.h"
 #include "driver/request.h"
+#include "fabric/fabric.h"
 #include "ipam/ipam.h"
 
 int handle_ipam_capabilities(struct driver_ctx *ctx, const json_t *req, json_t **answer,
@@ -50,14 +51,26 @@ int handle_ipam_pool_release(struct driver_ctx *ctx, const json_t *req, json_t *
     return driver_answer(json_object(), answer, err);
 }
 
+static bool claimed_elsewhere(void *fabric, const char *pool_id, uint32_t ip)
+{
+    return fabric_address_claimed_elsewhere(fabric, pool_id, ip);
+}
+
+static int claim(void *fabric, const char *pool_id, const char *ip, struct weft_err *err)
+{
+    return fabric_claim_address(fabric, pool_id, ip, err);
+}
+
+/* An endpoint address is claimed in the fabric before Docker hears it (fabric.h). */
 int handle_ipam_address_request(struct driver_ctx *ctx, const json_t *req, json_t **answer,
                                 struct weft_err *err)
 {
     struct request_address r;
     char address[ADDR_STR_MAX];
+    struct ipam_claims claims = {claimed_elsewhere, claim, ctx->fabric};
     if (request_address(req, &r, err) < 0 || driver_need_etcd(ctx, err) < 0 ||
-        ipam_request_address(ctx->etcd, r.pool_id, ctx->host, r.address, r.gateway, address, err) <
-            0)
+        ipam_request_address_claimed(ctx->etcd, r.pool_id, ctx->host, r.address, r.gateway,
+                                     ctx->fabric ? &claims : NULL, address, err) < 0)
         return -1;
     return driver_answer(json_pack("{s:s, s:{}}", "Address", address, "Data"), answer, err);
 }
@@ -66,7 +79,10 @@ int handle_ipam_address_release(struct driver_ctx *ctx, const json_t *req, json_
                                 struct weft_err *err)
 {
     struct request_address r;
+    /* The claim first: an address free in IPAM but still claimed here would be
+     * refused to the next host that takes it. */
     if (request_release_address(req, &r, err) < 0 || driver_need_etcd(ctx, err) < 0 ||
+        (ctx->fabric && fabric_unclaim_address(ctx->fabric, r.pool_id, r.address, err) < 0) ||
         ipam_release_address(ctx->etcd, r.pool_id, r.address, err) < 0)
         return -1;
     return driver_answer(json_object(), answer, err);

@@ -128,6 +128,7 @@ int fabric_open(struct fabric **out, const struct fabric_config *config, struct 
     clock_cond_init_monotonic(&f->publish_done);
     clock_cond_init_monotonic(&f->spare_work);
     clock_cond_init_monotonic(&f->spare_done);
+    clock_cond_init_monotonic(&f->watch_progress);
     if (remote_table_init(&f->remotes) < 0 || rejected_records_init(&f->rejected) < 0) {
         weft_err_set(err, -ENOMEM, "out of memory");
         goto fail; /* fabric_close undoes whatever part of the fabric exists */
@@ -190,6 +191,7 @@ void fabric_close(struct fabric *f)
     pthread_cond_broadcast(&f->wake);
     pthread_cond_broadcast(&f->publish_work);
     pthread_cond_broadcast(&f->spare_work);
+    pthread_cond_broadcast(&f->watch_progress);
     pthread_mutex_unlock(&f->lock);
     if (f->spare_maker_running)
         pthread_join(f->spare_maker, NULL);
@@ -216,6 +218,12 @@ void fabric_close(struct fabric *f)
     if (f->spare_nl)
         segment_socket_close(f->spare_nl);
     ipam_reaper_free(f->reaper);
+    while (f->pending_claims) { /* none: every claim waits for its own end */
+        struct pending_claim *next = f->pending_claims->next;
+        free(f->pending_claims);
+        f->pending_claims = next;
+    }
+    pthread_cond_destroy(&f->watch_progress);
     pthread_cond_destroy(&f->spare_done);
     pthread_cond_destroy(&f->spare_work);
     pthread_cond_destroy(&f->publish_done);

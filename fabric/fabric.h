@@ -50,6 +50,26 @@ int fabric_network_create(struct fabric *fabric, const struct fabric_network_spe
                           struct weft_err *err);
 int fabric_network_delete(struct fabric *fabric, const char *network_id, struct weft_err *err);
 
+/*
+ * Address claims (fabric/address_claims.c). An address is claimed in the fabric
+ * the moment IPAM allocates it, before Docker creates its endpoint: this host's
+ * peer record without a MAC, under its own prefix. Every host programs the older
+ * of two claims, so a claim another host (broken into) made first, for an address
+ * still free, would win over this host's endpoint; fabric_claim_address therefore
+ * waits until the watch has read the new claim back (and so everything older) and
+ * refuses the address if another host claimed it earlier.
+ * Returns 0; -EADDRINUSE with err naming the older claim's host (the caller frees
+ * the address and takes another); -ETIMEDOUT when the watch did not read the claim
+ * back in time; or a store error. On any failure this host's claim is withdrawn.
+ */
+int fabric_claim_address(struct fabric *fabric, const char *subnet, const char *ip,
+                         struct weft_err *err);
+/* Withdraws this host's claim of ip (ReleaseAddress), unless an endpoint here holds it. */
+int fabric_unclaim_address(struct fabric *fabric, const char *subnet, const char *ip,
+                           struct weft_err *err);
+/* Whether another host's claim of ip on subnet is known (so IPAM need not try it). */
+bool fabric_address_claimed_elsewhere(struct fabric *fabric, const char *subnet, uint32_t ip);
+
 struct fabric_endpoint_spec {
     char network_id[FABRIC_ID_MAX];
     char endpoint_id[FABRIC_ID_MAX];

@@ -63,6 +63,7 @@
 #include <stdint.h>
 
 #include "fabric/fabric.h"
+#include "fabric/record_check.h"
 #include "fabric/rejected_records.h"
 #include "fabric/remote_table.h"
 #include "ipam/ipam.h"
@@ -145,6 +146,20 @@ struct fabric {
     pthread_cond_t spare_work;   /* a network may want a spare, or stopping */
     pthread_cond_t spare_done;   /* spare_in_flight changed */
     long last_create_ms;         /* monotonic time of the last CreateEndpoint */
+    struct pending_claim *pending_claims; /* address claims waiting for the watch to read
+                                             them back (address_claims.c) */
+    int64_t watch_revision;               /* the store revision the remote table is complete to */
+    pthread_cond_t watch_progress;        /* watch_revision moved, or an own claim was read back */
+};
+
+/* An address claim written by fabric_claim_address, until the watch has read it
+ * back and everything older (address_claims.c). Under the lock. */
+struct pending_claim {
+    struct pending_claim *next;
+    char subnet[ADDR_STR_MAX];
+    uint32_t addr;    /* network order */
+    int64_t created;  /* create revision of this host's claim key, once read back (else 0) */
+    int64_t revision; /* the revision at which it was read back */
 };
 
 /* fabric.c: lookups and waits, all under the lock. */
@@ -215,6 +230,13 @@ void program_subnet(struct fabric *f, const char *subnet);
 void forget_programmed(struct fabric *f, const char *subnet);
 /* The store watch's callback (takes the lock). */
 void watch_callback(void *ctx, const struct etcd_event *events, size_t count);
+
+/* address_claims.c, under the lock: the watch reads this host's own peer record
+ * back (its create revision is a pending claim's age), and finishes a batch of
+ * events (the table is complete up to the batch's last revision). */
+void claims_note_own(struct fabric *f, const struct etcd_event *ev,
+                     const struct fabric_record *key_part);
+void claims_watch_progress(struct fabric *f, const struct etcd_event *events, size_t count);
 
 /* spares.c */
 void *spare_maker_main(void *arg);

@@ -50,9 +50,11 @@ void remote_program(struct fabric *f, struct remote_entry *r)
         return;
     /* A peer goes to the kernel if it is its address's winning (oldest) claim, once
      * its host is a member (its member record may come later: member_peers_follow
-     * programs it then), and never over a local address. */
-    if (r->is_peer && (!remote_table_wins(&f->remotes, r) || !is_member(f, r->subnet, r->vtep) ||
-                       endpoint_by_ip(f, r->subnet, r->addr)))
+     * programs it then), and never over a local address. A claim made at allocation
+     * has no endpoint (no MAC) yet: it wins, so nothing younger is programmed, but
+     * has nothing to program itself. */
+    if (r->is_peer && (r->claim_only || !remote_table_wins(&f->remotes, r) ||
+                       !is_member(f, r->subnet, r->vtep) || endpoint_by_ip(f, r->subnet, r->addr)))
         return;
     struct weft_err err;
     int ifindex = net->devices.vxlan_ifindex;
@@ -195,7 +197,9 @@ static bool is_own_record(const struct fabric_record *key_part, const struct loc
     struct fabric_record rec = *key_part;
     if (!value || record_check_body(value, &rec, NULL) < 0)
         return false; /* a body that passes names the key's host: this one */
-    return !ep || memcmp(rec.mac, ep->mac, 6) == 0;
+    /* A claim made at allocation: this host's, read back maybe after its endpoint's
+     * full record was written (events come in order, the publisher's DONE earlier). */
+    return !ep || rec.claim_only || memcmp(rec.mac, ep->mac, 6) == 0;
 }
 
 /* This host is the authority for its own records, exactly those under
@@ -218,6 +222,8 @@ static void guard_own_record(struct fabric *f, const struct etcd_event *ev,
     else
         net = network_by_subnet(f, key_part->subnet);
     const char *value = ev->type == ETCD_EVENT_PUT ? ev->value : NULL;
+    if (key_part->is_peer)
+        claims_note_own(f, ev, key_part);
     if (!ep && !net) {
         struct fabric_record rec = *key_part;
         struct weft_err err;
@@ -289,7 +295,7 @@ static void on_fabric_event(struct fabric *f, const struct etcd_event *ev, bool 
         return;
     }
     rejected_records_forget(&f->rejected, ev->key);
-    if (r && memcmp(r->mac, rec.mac, 6) != 0)
+    if (r && (memcmp(r->mac, rec.mac, 6) != 0 || r->claim_only != rec.claim_only))
         remote_unprogram(f, r); /* moved: drop the old entry before writing the new */
     bool new_member = !r && !rec.is_peer;
     if (!r && !(r = remote_table_add(&f->remotes, rec.subnet, rec.is_peer, rec.addr, rec.host,
@@ -300,6 +306,7 @@ static void on_fabric_event(struct fabric *f, const struct etcd_event *ev, bool 
     /* Created again (a listing after missed events): it may lose, or win, now. */
     remote_table_set_created(&f->remotes, r, ev->create_revision);
     memcpy(r->mac, rec.mac, 6);
+    r->claim_only = rec.claim_only;
     r->stale = false;
     if (listing)
         return;
@@ -395,5 +402,6 @@ void watch_callback(void *ctx, const struct etcd_event *events, size_t count)
     }
     if (batched && segment_batch_end(f->nl, &err) < 0)
         resend_programmed(f, NULL, &err);
+    claims_watch_progress(f, events, count);
     pthread_mutex_unlock(&f->lock);
 }

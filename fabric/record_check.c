@@ -80,14 +80,17 @@ int record_check_body(const char *value, struct fabric_record *rec, struct weft_
         return weft_err_wrap(err, "peer address in the body");
     if (htonl(ip) != rec->addr)
         return weft_err_set(err, -EPROTO, "peer body names address %s, its key another", peer.ip);
-    if (mac_parse(peer.mac, rec->mac, err) < 0 || parse_vtep(peer.vtep, &rec->vtep, err) < 0)
+    /* No MAC: a claim made when the address was allocated (fabric/address_claims.c). */
+    rec->claim_only = !peer.mac[0];
+    memset(rec->mac, 0, sizeof(rec->mac));
+    if ((!rec->claim_only && mac_parse(peer.mac, rec->mac, err) < 0) ||
+        parse_vtep(peer.vtep, &rec->vtep, err) < 0)
         return -1;
     /* Believed only from its owner's prefix: another host's key naming this VTEP is a
      * record that host may not write for it (store/keys.h). */
     if (rec->vtep != rec->host)
-        return weft_err_set(err, -EPROTO,
-                            "peer body names VTEP %s, not the host whose key it is under",
-                            peer.vtep);
+        return weft_err_set(
+            err, -EPROTO, "peer body names VTEP %s, not the host whose key it is under", peer.vtep);
     return 0;
 }
 

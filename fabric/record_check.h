@@ -8,10 +8,10 @@
  * with a unicast <host> and a valid overlay subnet), its body decodes and names the
  * same address as its key and the key's <host> as its VTEP (a record is believed only
  * from its owner's prefix, which only the owner may write: store/keys.h), a peer's
- * address is a host address of that subnet, VTEPs are unicast IPv4, MACs unicast. The rules that need this host's state (is the VTEP a member, is the
- * address held here) are peers.c's. Also this host's own records and overlay
- * records (below). Pure functions; callers: fabric/ (peers.c, restore.c, overlay_claim.c) and
- * tests.
+ * address is a host address of that subnet, VTEPs are unicast IPv4, MACs unicast. The rules that
+ * need this host's state (is the VTEP a member, is the address held here) are peers.c's. Also this
+ * host's own records and overlay records (below). Pure functions; callers: fabric/ (peers.c,
+ * restore.c, overlay_claim.c) and tests.
  */
 #ifndef WEFT_RECORD_CHECK_H
 #define WEFT_RECORD_CHECK_H
@@ -31,6 +31,8 @@ struct fabric_record {
     bool is_peer;              /* false: a member */
     uint32_t addr;             /* from the key: the peer's address, or the member's VTEP (host) */
     uint8_t mac[6];            /* peers; from the body */
+    bool claim_only;           /* a peer body without a MAC: the address claimed at its
+                                  allocation, before its endpoint exists (never programmed) */
     uint32_t vtep;             /* from the body: always host, once the body passed */
 };
 

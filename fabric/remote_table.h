@@ -31,11 +31,12 @@ struct remote_entry {
     struct remote_entry *next_claim;  /* the next younger claim of the same key */
     struct hash_node node;            /* in the table's index: the chain's first claim only */
     char subnet[ADDR_STR_MAX];
-    bool is_peer;  /* a remote endpoint; false: a remote host's membership */
-    uint32_t addr; /* the peer's address, or the member's VTEP (network order): the key */
-    uint32_t vtep; /* the claiming host (network order): its records name only it */
+    bool is_peer;    /* a remote endpoint; false: a remote host's membership */
+    uint32_t addr;   /* the peer's address, or the member's VTEP (network order): the key */
+    uint32_t vtep;   /* the claiming host (network order): its records name only it */
     int64_t created; /* create revision of its store key: the older claim wins */
     uint8_t mac[6];
+    bool claim_only; /* claimed at allocation, no endpoint yet: wins, never programmed */
     bool stale;
     bool programmed; /* in the kernel, on the local network of the same subnet */
     bool contested;  /* this claim's conflict was logged and counted (once) */

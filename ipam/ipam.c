@@ -109,6 +109,32 @@ static int try_claim(struct etcd *etcd, const char *pool_id, uint32_t ip, const 
     return 0;
 }
 
+/* After try_claim took ip, the fabric's claim of it (ipam.h). 0: this host's.
+ * 1: another host claimed it first; -1: failed. Unless 0, the allocation is freed
+ * again, and err says why. */
+static int claim_in_fabric(struct etcd *etcd, const char *pool_id, uint32_t ip,
+                           const struct ipam_claims *claims, struct weft_err *err)
+{
+    if (!claims || !claims->claim)
+        return 0;
+    char text[ADDR_STR_MAX];
+    ipv4_format(ip, text);
+    if (claims->claim(claims->ctx, pool_id, text, err) == 0)
+        return 0;
+    struct weft_err undo = {0};
+    if (ipam_release_address(etcd, pool_id, text, &undo) < 0)
+        log_error("freeing an address the fabric refused failed", "pool=%s ip=%s error=\"%s\"",
+                  pool_id, text, undo.msg);
+    return err->code == -EADDRINUSE ? 1 : -1;
+}
+
+/* Whether the fabric already knows another host's claim of ip. */
+static bool claimed_elsewhere(const struct ipam_claims *claims, const char *pool_id, uint32_t ip)
+{
+    return claims && claims->claimed_elsewhere &&
+           claims->claimed_elsewhere(claims->ctx, pool_id, ip);
+}
+
 static int request_gateway(struct etcd *etcd, const char *pool_id, const struct ipv4_subnet *pool,
                            const char *host, uint32_t ip, char out[ADDR_STR_MAX],
                            struct weft_err *err)
@@ -130,8 +156,8 @@ static int request_gateway(struct etcd *etcd, const char *pool_id, const struct 
 }
 
 static int request_wanted(struct etcd *etcd, const char *pool_id, const struct ipv4_subnet *pool,
-                          const char *host, uint32_t ip, char out[ADDR_STR_MAX],
-                          struct weft_err *err)
+                          const char *host, uint32_t ip, const struct ipam_claims *claims,
+                          char out[ADDR_STR_MAX], struct weft_err *err)
 {
     char text[ADDR_STR_MAX];
     ipv4_format(ip, text);
@@ -144,6 +170,12 @@ static int request_wanted(struct etcd *etcd, const char *pool_id, const struct i
             return weft_err_set(err, -EEXIST, "address %s is the gateway of %s", text, pool_id);
         return weft_err_set(err, -EEXIST, "address %s is already in use by an endpoint on host %s",
                             text, owner.host);
+    }
+    int claimed = claim_in_fabric(etcd, pool_id, ip, claims, err);
+    if (claimed != 0) {
+        if (claimed > 0)
+            err->code = -EEXIST; /* an exact request is refused, as for a taken address */
+        return -1;
     }
     format_answer(pool, ip, out);
     return 0;
@@ -188,15 +220,23 @@ static uint32_t random_below(uint32_t n)
 #define BLIND_PROBES 3
 
 static int request_any(struct etcd *etcd, const char *pool_id, const struct ipv4_subnet *pool,
-                       const char *host, char out[ADDR_STR_MAX], struct weft_err *err)
+                       const char *host, const struct ipam_claims *claims, char out[ADDR_STR_MAX],
+                       struct weft_err *err)
 {
     uint32_t hosts = ipv4_subnet_host_count(pool);
     bool lost;
     for (int probe = 0; probe < BLIND_PROBES && hosts >= 64; probe++) {
         uint32_t ip = ipv4_subnet_first_host(pool) + random_below(hosts);
+        if (claimed_elsewhere(claims, pool_id, ip))
+            continue;
         if (try_claim(etcd, pool_id, ip, host, KIND_ENDPOINT, &lost, NULL, err) < 0)
             return -1;
-        if (!lost) {
+        if (lost)
+            continue;
+        int claimed = claim_in_fabric(etcd, pool_id, ip, claims, err);
+        if (claimed < 0)
+            return -1;
+        if (claimed == 0) {
             format_answer(pool, ip, out);
             return 0;
         }
@@ -213,10 +253,22 @@ static int request_any(struct etcd *etcd, const char *pool_id, const struct ipv4
                 goto out;
             misses = 0;
         }
-        uint32_t offset = cursor, scanned = 0;
-        while (scanned < hosts && (taken[offset / 8] & (1u << (offset % 8)))) {
+        uint32_t offset = cursor, scanned = 0, foreign = 0;
+        while (scanned < hosts) {
+            if (!(taken[offset / 8] & (1u << (offset % 8)))) {
+                if (!claimed_elsewhere(claims, pool_id, ipv4_subnet_first_host(pool) + offset))
+                    break;
+                foreign++;
+            }
             offset = (offset + 1) % hosts;
             scanned++;
+        }
+        if (scanned == hosts && foreign) {
+            weft_err_set(err, -ENOSPC,
+                         "pool %s has no free address (%u in use; %u more claimed in the fabric "
+                         "by hosts that hold no allocation of them: see the log)",
+                         pool_id, in_use, foreign);
+            goto out;
         }
         if (scanned == hosts) {
             weft_err_set(err, -ENOSPC, "pool %s has no free address (%u in use)", pool_id, in_use);
@@ -225,12 +277,16 @@ static int request_any(struct etcd *etcd, const char *pool_id, const struct ipv4
         uint32_t ip = ipv4_subnet_first_host(pool) + offset;
         if (try_claim(etcd, pool_id, ip, host, KIND_ENDPOINT, &lost, NULL, err) < 0)
             goto out;
-        if (!lost) {
+        int claimed = lost ? 1 : claim_in_fabric(etcd, pool_id, ip, claims, err);
+        if (claimed < 0)
+            goto out;
+        if (claimed == 0) {
             format_answer(pool, ip, out);
             rc = 0;
             goto out;
         }
-        /* Another host won it: mark it and jump elsewhere to stop trailing the winner. */
+        /* Another host won it (or claimed it first in the fabric): mark it and jump
+         * elsewhere to stop trailing the winner. */
         taken[offset / 8] |= (uint8_t)(1u << (offset % 8));
         in_use++;
         cursor = random_below(hosts);
@@ -246,6 +302,13 @@ out:
 int ipam_request_address(struct etcd *etcd, const char *pool_id, const char *host,
                          const char *wanted, bool gateway, char out[ADDR_STR_MAX],
                          struct weft_err *err)
+{
+    return ipam_request_address_claimed(etcd, pool_id, host, wanted, gateway, NULL, out, err);
+}
+
+int ipam_request_address_claimed(struct etcd *etcd, const char *pool_id, const char *host,
+                                 const char *wanted, bool gateway, const struct ipam_claims *claims,
+                                 char out[ADDR_STR_MAX], struct weft_err *err)
 {
     struct ipv4_subnet pool;
     if (parse_pool(pool_id, &pool, err) < 0)
@@ -264,8 +327,8 @@ int ipam_request_address(struct etcd *etcd, const char *pool_id, const char *hos
         return request_gateway(etcd, canonical, &pool, host,
                                ip ? ip : ipv4_subnet_first_host(&pool), out, err);
     if (ip)
-        return request_wanted(etcd, canonical, &pool, host, ip, out, err);
-    return request_any(etcd, canonical, &pool, host, out, err);
+        return request_wanted(etcd, canonical, &pool, host, ip, claims, out, err);
+    return request_any(etcd, canonical, &pool, host, claims, out, err);
 }
 
 int ipam_release_address(struct etcd *etcd, const char *pool_id, const char *ip_text,

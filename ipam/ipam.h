@@ -13,6 +13,7 @@
 #define WEFT_IPAM_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "common/err.h"
 #include "common/addr.h"
@@ -32,6 +33,26 @@ int ipam_request_pool(const char *requested, char pool_id[ADDR_STR_MAX], struct 
 int ipam_request_address(struct etcd *etcd, const char *pool_id, const char *host,
                          const char *wanted, bool gateway, char out[ADDR_STR_MAX],
                          struct weft_err *err);
+
+/*
+ * The fabric's say in an endpoint address (fabric.h: address claims), so that IPAM
+ * never hands out an address another host claimed first. claimed_elsewhere: a
+ * quick look, to skip such addresses (may be NULL). claim: called once the address
+ * is allocated here; -EADDRINUSE means another host holds an older claim: the
+ * allocation is freed and another address taken (an exact request fails). Any
+ * other error frees it and fails the request.
+ */
+struct ipam_claims {
+    bool (*claimed_elsewhere)(void *ctx, const char *pool_id, uint32_t ip);
+    int (*claim)(void *ctx, const char *pool_id, const char *ip, struct weft_err *err);
+    void *ctx;
+};
+
+/* ipam_request_address, each endpoint address also claimed through claims (NULL:
+ * none; the gateway never is: it is no endpoint's). */
+int ipam_request_address_claimed(struct etcd *etcd, const char *pool_id, const char *host,
+                                 const char *wanted, bool gateway, const struct ipam_claims *claims,
+                                 char out[ADDR_STR_MAX], struct weft_err *err);
 
 /* Releases an endpoint address (plain IP). The gateway is kept while the overlay
  * lives; releasing a free address is not an error (Docker may repeat itself). */

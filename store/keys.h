@@ -9,7 +9,8 @@
  *                                          SHARED index, read only for the overlay's
  *                                          lifecycle (its release), never for the data plane
  *   /weft/v1/fabric/<host>/<sk>/member     <host> takes part in <sk> {"vtep"}  (leased)
- *   /weft/v1/fabric/<host>/<sk>/peers/<ip> an endpoint on <host> {"ip","mac","vtep"} (leased)
+ *   /weft/v1/fabric/<host>/<sk>/peers/<ip> an endpoint on <host> {"ip","mac","vtep"} (leased);
+ *                                          without "mac": the address claimed at allocation
  *   /weft/v1/hosts/<host>/alive            {"vtep"} while the host's daemon lives  (leased)
  *   /weft/v1/hosts/<host>/networks/<nid>   a Docker network on that host
  *                                          {"network_id","subnet","vni","mtu"}

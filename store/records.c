@@ -43,7 +43,7 @@ static const struct field addr_fields[] = {TEXT(struct addr_record, host),
                                            TEXT_OPT(struct addr_record, claim),
                                            {NULL, 0, 0, 0}};
 static const struct field peer_fields[] = {TEXT(struct peer_record, ip),
-                                           TEXT(struct peer_record, mac),
+                                           TEXT_OPT(struct peer_record, mac),
                                            TEXT(struct peer_record, vtep),
                                            {NULL, 0, 0, 0}};
 static const struct field member_fields[] = {TEXT(struct member_record, vtep), {NULL, 0, 0, 0}};

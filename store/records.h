@@ -32,14 +32,15 @@ struct addr_record {
     char claim[RECORD_TEXT_MAX];
 };
 
-/* fabric/<sk>/peers/<ip>: an endpoint anywhere in the cluster. */
+/* fabric/<host>/<sk>/peers/<ip>: an endpoint anywhere in the cluster. mac "" (not
+ * written): the address claimed at its allocation, before its endpoint exists. */
 struct peer_record {
     char ip[RECORD_TEXT_MAX];
     char mac[RECORD_TEXT_MAX];
     char vtep[RECORD_TEXT_MAX];
 };
 
-/* fabric/<sk>/members/<vtep>: a host that has the overlay. */
+/* fabric/<host>/<sk>/member: a host that has the overlay. */
 struct member_record {
     char vtep[RECORD_TEXT_MAX];
 };

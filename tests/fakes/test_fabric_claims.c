@@ -8,6 +8,8 @@
  */
 #include "tests/fakes/fixture.h"
 
+#include <arpa/inet.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -163,6 +165,76 @@ static void claim_created_again_unheard_loses(void **state)
     assert_programmed(&dev, newer_mac, FX_THIRD_HOST);
 }
 
+/* Another host's claim made without a MAC: the address claimed at its allocation. */
+static void put_bare_claim_of(const char *host, const char *ip, int64_t lease)
+{
+    char key[WEFT_KEY_MAX];
+    struct peer_record peer = {0};
+    snprintf(peer.ip, sizeof(peer.ip), "%s", ip);
+    snprintf(peer.vtep, sizeof(peer.vtep), "%s", host);
+    char *text = peer_record_encode(&peer);
+    assert_non_null(text);
+    assert_null(strstr(text, "mac"));
+    key_peer(key, host, FX_SUBNET, ip);
+    fake_store_put(key, text, lease);
+    free(text);
+}
+
+/* An address another host claimed while it was free (a host broken into, ahead of
+ * IPAM) is refused when this host's IPAM takes it: the claim names the holder,
+ * counts once, and leaves no claim of this host behind. */
+static void address_claimed_first_elsewhere_is_refused(void **state)
+{
+    struct fx *fx = *state;
+    struct segment_devices dev;
+    int64_t lease = fake_store_grant();
+    overlay_of_three(fx, lease, &dev);
+    put_bare_claim_of(FX_OTHER_HOST, CLAIMED, lease);
+    fx_settle();
+    assert_true(fabric_address_claimed_elsewhere(fx->fabric, FX_SUBNET, ntohl(fx_ip(CLAIMED))));
+    assert_int_equal(fake_kernel_neigh_count(dev.vxlan), 0); /* a bare claim programs nothing */
+    struct weft_err err = {0};
+    assert_int_equal(fabric_claim_address(fx->fabric, FX_SUBNET, CLAIMED, &err), -1);
+    assert_int_equal(err.code, -EADDRINUSE);
+    assert_non_null(strstr(err.msg, FX_OTHER_HOST));
+    assert_int_equal(counter(fx, true), 1);
+    char key[WEFT_KEY_MAX];
+    key_peer(key, FX_HOST, FX_SUBNET, CLAIMED);
+    assert_true(fake_store_wait_key(key, false, FX_WAIT_MS));
+}
+
+/* This host's claim, made first, stands: a later claim of another host is younger.
+ * Seen from a third host: the first claim (bare) wins, so the later one is never
+ * programmed; once the first host's endpoint fills its record in, that is. */
+static void claim_made_at_allocation_wins(void **state)
+{
+    struct fx *fx = *state;
+    struct segment_devices dev;
+    int64_t lease = fake_store_grant();
+    overlay_of_three(fx, lease, &dev);
+    struct weft_err err = {0};
+    assert_int_equal(fabric_claim_address(fx->fabric, FX_SUBNET, "10.77.0.10", &err), 0);
+    char key[WEFT_KEY_MAX];
+    key_peer(key, FX_HOST, FX_SUBNET, "10.77.0.10");
+    char *mine = fake_store_get(key, NULL);
+    assert_non_null(mine);
+    assert_null(strstr(mine, "mac")); /* a claim only: no endpoint yet */
+    free(mine);
+    assert_int_equal(counter(fx, false), 0); /* read back as this host's own, not refused */
+
+    put_bare_claim_of(FX_OTHER_HOST, CLAIMED, lease);
+    put_remote_of(FX_THIRD_HOST, FX_SUBNET, CLAIMED, NEWER_MAC, lease);
+    fx_settle();
+    assert_int_equal(fake_kernel_neigh_count(dev.vxlan), 0);
+    assert_false(fake_kernel_has_fdb(dev.vxlan, newer_mac, fx_ip(FX_THIRD_HOST)));
+    put_remote_of(FX_OTHER_HOST, FX_SUBNET, CLAIMED, OLDER_MAC, lease); /* its endpoint */
+    fx_settle();
+    assert_programmed(&dev, older_mac, FX_OTHER_HOST);
+
+    assert_int_equal(fabric_unclaim_address(fx->fabric, FX_SUBNET, "10.77.0.10", &err), 0);
+    assert_true(fake_store_wait_key(key, false, FX_WAIT_MS));
+}
+
 /* Another host's claim of an address an endpoint here holds is never programmed
  * (noted once); once the endpoint goes it is. This host's own records never enter
  * the table: its peer record stands for its endpoint. */
@@ -235,6 +307,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(listing_programs_the_older_claim, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(claim_created_again_unheard_loses, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(claim_of_a_local_address_waits, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(address_claimed_first_elsewhere_is_refused, fx_setup,
+                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(claim_made_at_allocation_wins, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(member_and_joined_index_go_together, fx_setup,
                                         fx_teardown),
     };

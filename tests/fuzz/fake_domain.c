@@ -158,13 +158,16 @@ int ipam_request_pool(const char *requested, char pool_id[ADDR_STR_MAX], struct 
     return 0;
 }
 
-int ipam_request_address(struct etcd *etcd, const char *pool_id, const char *host,
-                         const char *wanted, bool gateway, char out[ADDR_STR_MAX],
-                         struct weft_err *err)
+int ipam_request_address_claimed(struct etcd *etcd, const char *pool_id, const char *host,
+                                 const char *wanted, bool gateway,
+                                 const struct ipam_claims *claims, char out[ADDR_STR_MAX],
+                                 struct weft_err *err)
 {
     struct ipv4_subnet pool;
     uint32_t ip;
     check_handle(etcd, &etcd_token);
+    if (claims)
+        check_handle(claims->ctx, &fabric_token);
     check_pool(pool_id, &pool);
     if (!host || !*host)
         abort();
@@ -195,4 +198,32 @@ int ipam_release_address(struct etcd *etcd, const char *pool_id, const char *ip,
     if (!ipv4_subnet_contains(&pool, addr))
         return weft_err_set(err, -ERANGE, "fake: %s is not in pool %s", ip, pool_id);
     return 0;
+}
+
+int fabric_claim_address(struct fabric *fabric, const char *subnet, const char *ip,
+                         struct weft_err *err)
+{
+    (void)err;
+    check_handle(fabric, &fabric_token);
+    if (!subnet || ipv4_parse(ip, &(uint32_t){0}, NULL) < 0)
+        abort(); /* IPAM hands over only addresses it formatted */
+    return 0;
+}
+
+int fabric_unclaim_address(struct fabric *fabric, const char *subnet, const char *ip,
+                           struct weft_err *err)
+{
+    (void)subnet;
+    (void)ip;
+    (void)err;
+    check_handle(fabric, &fabric_token);
+    return 0;
+}
+
+bool fabric_address_claimed_elsewhere(struct fabric *fabric, const char *subnet, uint32_t ip)
+{
+    (void)subnet;
+    (void)ip;
+    check_handle(fabric, &fabric_token);
+    return false;
 }

@@ -7,7 +7,10 @@
 #  - cannot write or delete anything under A's prefixes (fabric/A/, hosts/A/): etcd
 #    refuses it;
 #  - can write under B's own prefix a peer claiming cA's address with B's VTEP: C
-#    keeps A's entry (the older claim wins), cC and cA keep pinging, all daemons up.
+#    keeps A's entry (the older claim wins), cC and cA keep pinging, all daemons up;
+#  - can claim a free address before A allocates it: A's IPAM refuses that address
+#    (an exact request fails naming B); an address A allocated is claimed at once,
+#    so B's claim made after loses on C.
 # Then the administrator runs `weft revoke B`: B's user, role and records go; A and C
 # drop cB's entries; B's daemon stays up (its data plane too) and says in its log
 # that the store refuses it; A and C keep working.
@@ -70,6 +73,36 @@ check "cA pings cC" pings A C
 check "A's kernel never took B's claim" lacks_mac A "$HIJACK_MAC"
 for h in "${HOSTS[@]}"; do check "$h is alive" weft_alive "$h"; done
 echo "ok   B's credentials cannot touch A's records; B's own claim of cA's address loses"
+
+# ---- B claims free addresses first, hoping IPAM hands them to A's next containers ----
+# Under "the older claim wins", a claim made while an address is free would beat the
+# endpoint it is later allocated to; so an address is claimed in the fabric when IPAM
+# allocates it, and refused if another host's older claim exists.
+PRE=10.77.0.200 LATE=10.77.0.202
+check "B claims free $PRE (no MAC, as at allocation)" as_b put "$PB/peers/$PRE" "{\"ip\":\"$PRE\",\"vtep\":\"${HADDR[B]}\"}"
+pre_seen() { grep -qF "\"ip\":\"$PRE\"" <<<"$(sim_etcdctl get "$PB/peers/$PRE")"; }
+wait_for 5 pre_seen || fail "B's claim of $PRE is not in the store"
+if out=$(sim_plugin_call A IpamDriver.RequestAddress "{\"PoolID\":\"${POOL[A]}\",\"Address\":\"$PRE\",\"Options\":null}"); then
+    fail "A was given $PRE, which B claimed first: $out"
+fi
+grep -qF "address $PRE of $SUBNET is claimed by host ${HADDR[B]}, whose claim is older" <<<"$out" ||
+    fail "A's refusal of $PRE does not name B's claim: $out"
+[ -z "$(sim_etcdctl get --keys-only "/weft/v1/addrs/10.77.0.0_24/$PRE")" ] || fail "A's refused request left $PRE allocated"
+[ -z "$(sim_etcdctl get --keys-only "$PA/peers/$PRE")" ] || fail "A's refused request left its claim of $PRE"
+echo "ok   A refuses $PRE, claimed earlier by B: $out"
+# An address A gets is claimed at once: B's claim, made after, is younger and loses.
+out=$(call A IpamDriver.RequestAddress "{\"PoolID\":\"${POOL[A]}\",\"Address\":\"$LATE\",\"Options\":null}")
+grep -qF "\"ip\":\"$LATE\"" <<<"$(sim_etcdctl get "$PA/peers/$LATE")" || fail "A's claim of $LATE is not under A's prefix"
+check "B claims $LATE after A" as_b put "$PB/peers/$LATE" "$(peer_json "$LATE" "$HIJACK_MAC" "${HADDR[B]}")"
+late_lost() { grep -F "ip=$LATE winner=${HADDR[A]} loser=${HADDR[B]}" "$SIM_DIR/C/weft.log" >/dev/null; }
+wait_for 5 late_lost || fail "C did not rank A's claim of $LATE (made at allocation) over B's"
+check "C never programs B's claim of $LATE" lacks_mac C "$HIJACK_MAC"
+call A IpamDriver.ReleaseAddress "{\"PoolID\":\"${POOL[A]}\",\"Address\":\"$LATE\"}" >/dev/null
+[ -z "$(sim_etcdctl get --keys-only "$PA/peers/$LATE")" ] || fail "A's claim of $LATE outlived its release"
+check "B withdraws its claims" as_b del "$PB/peers/$PRE"
+check "B withdraws its claims" as_b del "$PB/peers/$LATE"
+for h in "${HOSTS[@]}"; do check "$h is alive" weft_alive "$h"; done
+echo "ok   an address is A's from its allocation: B's earlier claim refuses it to A, B's later claim loses"
 
 # ---- the administrator revokes B ----
 out=$(sim_ns_exec etcd "$bin" revoke "${HADDR[B]}" $(sim_admin_store_flags) 2>&1) ||

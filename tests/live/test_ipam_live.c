@@ -210,6 +210,88 @@ static void full_pool_and_release_edges(void **state)
     assert_int_equal(count, 1);
 }
 
+/* A stand-in for the fabric (ipam.h: struct ipam_claims): "refused" is claimed
+ * by another host (found only at claim time), "foreign" is known to be claimed
+ * beforehand, "broken" fails to claim. */
+struct stub_fabric {
+    const char *refused, *foreign, *broken;
+    int claims;
+};
+
+static bool stub_claimed_elsewhere(void *ctx, const char *pool_id, uint32_t ip)
+{
+    (void)pool_id;
+    struct stub_fabric *f = ctx;
+    char text[ADDR_STR_MAX];
+    ipv4_format(ip, text);
+    return f->foreign && strcmp(text, f->foreign) == 0;
+}
+
+static int stub_claim(void *ctx, const char *pool_id, const char *ip, struct weft_err *err)
+{
+    struct stub_fabric *f = ctx;
+    f->claims++;
+    if (f->refused && strcmp(ip, f->refused) == 0)
+        return weft_err_set(err, -EADDRINUSE, "address %s of %s is claimed by host 192.168.0.9", ip,
+                            pool_id);
+    if (f->broken && strcmp(ip, f->broken) == 0)
+        return weft_err_set(err, -ETIMEDOUT, "the store's watch did not read back the claim");
+    return 0;
+}
+
+/* IPAM never hands out an address the fabric says another host claimed first: an
+ * automatic request skips it (freeing the allocation it made), an exact request is
+ * refused with the fabric's reason, a failed claim fails the request, and none of
+ * them leaves an allocation behind. A /29 has six host addresses. */
+static void fabric_claims_are_respected(void **state)
+{
+    (void)state;
+    const char *pool = "10.10.0.0/29";
+    struct stub_fabric fabric = {.refused = "10.10.0.3", .foreign = "10.10.0.5"};
+    struct ipam_claims claims = {stub_claimed_elsewhere, stub_claim, &fabric};
+    char addr[ADDR_STR_MAX];
+    struct weft_err err = {0};
+    int count;
+    assert_int_equal(ipam_request_address_claimed(host_a, pool, "192.168.0.1", "10.10.0.3", false,
+                                                  &claims, addr, &err),
+                     -1);
+    assert_int_equal(err.code, -EEXIST);
+    assert_non_null(strstr(err.msg, "claimed by host 192.168.0.9"));
+    assert_int_equal(ipam_count_addresses(host_a, pool, &count, &err), 0);
+    assert_int_equal(count, 0);
+    /* Four addresses are neither refused nor foreign: four requests get them. */
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(ipam_request_address_claimed(host_a, pool, "192.168.0.1", NULL, false,
+                                                      &claims, addr, &err),
+                         0);
+        *strchr(addr, '/') = '\0';
+        assert_string_not_equal(addr, fabric.refused);
+        assert_string_not_equal(addr, fabric.foreign);
+    }
+    assert_int_equal(
+        ipam_request_address_claimed(host_a, pool, "192.168.0.1", NULL, false, &claims, addr, &err),
+        -1);
+    assert_int_equal(err.code, -ENOSPC);
+    assert_non_null(strstr(err.msg, "claimed in the fabric"));
+    assert_int_equal(ipam_count_addresses(host_a, pool, &count, &err), 0);
+    assert_int_equal(count, 4);
+    /* A claim that fails for another reason fails the request and frees the address. */
+    fabric.refused = NULL;
+    fabric.broken = "10.10.0.3";
+    assert_int_equal(ipam_request_address_claimed(host_a, pool, "192.168.0.1", "10.10.0.3", false,
+                                                  &claims, addr, &err),
+                     -1);
+    assert_int_equal(err.code, -ETIMEDOUT);
+    assert_int_equal(ipam_count_addresses(host_a, pool, &count, &err), 0);
+    assert_int_equal(count, 4);
+    /* The gateway is no endpoint's: never claimed. */
+    int before = fabric.claims;
+    assert_int_equal(ipam_request_address_claimed(host_a, "10.11.0.0/29", "192.168.0.1", NULL, true,
+                                                  &claims, addr, &err),
+                     0);
+    assert_int_equal(fabric.claims, before);
+}
+
 #define HOSTS 8
 #define REQUESTS 100
 
@@ -344,6 +426,7 @@ int main(void)
         cmocka_unit_test(gateway_is_shared_and_never_an_endpoint),
         cmocka_unit_test(wanted_addresses),
         cmocka_unit_test(full_pool_and_release_edges),
+        cmocka_unit_test(fabric_claims_are_respected),
         cmocka_unit_test(concurrent_hosts_never_share_an_address),
         cmocka_unit_test(reaper_frees_only_the_dead_among_many),
         cmocka_unit_test(store_down_is_a_clear_error),

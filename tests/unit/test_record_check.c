@@ -88,7 +88,9 @@ static const struct record_case cases[] = {
     {MEMBER("192.168.77.2"), "", "not a JSON object"},
     {MEMBER("192.168.77.2"), "{}", "field vtep"},
     {PEERS "10.77.0.5", "[1]", "not a JSON object"},
-    {PEERS "10.77.0.5", "{\"ip\":\"10.77.0.5\",\"vtep\":\"192.168.77.2\"}", "field mac"},
+    /* no MAC: an address claimed at its allocation, believed as a claim only */
+    {PEERS "10.77.0.5", "{\"ip\":\"10.77.0.5\",\"vtep\":\"192.168.77.2\"}", NULL},
+    {PEERS "10.77.0.5", "{\"ip\":\"10.77.0.5\",\"mac\":7,\"vtep\":\"192.168.77.2\"}", "field mac"},
     {PEERS "10.77.0.5", "{\"ip\":5,\"mac\":\"02:42:0a:4d:00:05\",\"vtep\":\"192.168.77.2\"}",
      "field ip"},
 };
@@ -203,6 +205,14 @@ static void accepted_record_is_decoded(void **state)
     assert_int_equal(rec.vtep, htonl(0xc0a84d02));
     static const uint8_t mac[6] = {0x02, 0x42, 0x0a, 0x4d, 0x00, 0x05};
     assert_memory_equal(rec.mac, mac, 6);
+    assert_false(rec.claim_only);
+    /* the same key without a MAC: a claim only, its MAC cleared */
+    assert_int_equal(record_check_body("{\"ip\":\"10.77.0.5\",\"vtep\":\"192.168.77.2\"}", &rec,
+                                       NULL),
+                     0);
+    assert_true(rec.claim_only);
+    static const uint8_t zero[6] = {0};
+    assert_memory_equal(rec.mac, zero, 6);
     assert_int_equal(record_check_key(MEMBER("192.168.77.3"), &rec, NULL), 0);
     assert_int_equal(record_check_body("{\"vtep\":\"192.168.77.3\"}", &rec, NULL), 0);
     assert_false(rec.is_peer);
