@@ -1,0 +1,65 @@
+/*
+ * dns_query.h: one DNS query in, one decision out. Owns the DNS message rules of
+ * weft's resolver (dns/resolver.c): which questions are the overlay's, how their
+ * answers are built, and which go to the host's resolvers. Messages are parsed and
+ * built with ldns, never by hand.
+ *
+ * The overlay's questions: class IN, one question, opcode QUERY, QR clear.
+ *  - A of a name the overlay knows: every address (struct dns_names), starting at
+ *    rotate % count and wrapping (several containers with one alias take turns, as
+ *    Docker's own DNS does); TTL 0 (containers come and go).
+ *  - Any other type (AAAA, MX, ...) of a known name: NOERROR without records, so a
+ *    client asking AAAA then A is not sent elsewhere.
+ *  - PTR of an address in the overlay's subnet (d.c.b.a.in-addr.arpa): the name
+ *    (name_of), or NXDOMAIN: those addresses are nobody else's to answer.
+ *  - Everything else (other names, other reverse zones, other classes): FORWARD,
+ *    the caller relays the query unchanged.
+ * Names are compared lowercase, without the final dot. An answer fits in 512 bytes
+ * unless the query carries EDNS (then in its advertised size, at most out_cap):
+ * what does not fit is left out and TC set. A response echoes the query's ID,
+ * question and RD bit, sets QR, AA and RA, and carries an OPT record when the query
+ * did. A message that does not parse, or is not a query, is DROP (the caller counts
+ * it).
+ * Pure: no sockets, no state, no allocation that outlives a call. Thread-safe.
+ * Callers: dns/resolver.c, tests/fuzz/fuzz_dns.c, tests.
+ */
+#ifndef WEFT_DNS_QUERY_H
+#define WEFT_DNS_QUERY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/addr.h"
+
+/* At most this many addresses are looked up for one name. */
+#define DNS_ADDRS_MAX 64
+/* The longest name (text, without the final dot) weft answers for. */
+#define DNS_NAME_MAX 253
+/* Room for any answer weft builds: a query's EDNS size is capped at this. */
+#define DNS_MESSAGE_MAX 4096
+
+/* The names of one overlay, as the caller knows them when the query comes. */
+struct dns_names {
+    /* Addresses (network order) of name (lowercase, no final dot): at most max into
+     * out; returns how many (0: not a name of this overlay). */
+    size_t (*addresses)(void *ctx, const char *name, uint32_t *out, size_t max);
+    /* The name of addr (network order), lowercase, into out (out_len bytes); false
+     * when no container of the overlay holds addr. */
+    bool (*name_of)(void *ctx, uint32_t addr, char *out, size_t out_len);
+    void *ctx;
+};
+
+enum dns_verdict {
+    DNS_ANSWER,  /* out holds the response (out_len bytes) */
+    DNS_FORWARD, /* not the overlay's: relay the query to the host's resolvers */
+    DNS_DROP,    /* malformed or not a query: no response */
+};
+
+/* Decides on query (wire format) arriving at the resolver of overlay. out_cap: at
+ * least 512. */
+enum dns_verdict dns_query_answer(const struct dns_names *names, const struct ipv4_subnet *overlay,
+                                  const uint8_t *query, size_t query_len, unsigned rotate,
+                                  uint8_t *out, size_t out_cap, size_t *out_len);
+
+#endif
