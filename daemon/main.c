@@ -19,6 +19,8 @@
 #include "common/secret_file.h"
 #include "daemon/http.h"
 #include "daemon/options.h"
+#include "dns/resolver.h"
+#include "docker/follower.h"
 #include "driver/api.h"
 #include "fabric/fabric.h"
 #include "common/addr.h"
@@ -118,6 +120,18 @@ static const char *store_refusal_hint(int code)
     return "";
 }
 
+/* The Docker follower's names, into the fabric (docker/follower.h's callback). */
+static int take_names(void *fabric, const char *network_id, const char *endpoint_id,
+                      const char *names)
+{
+    struct weft_err err = {0};
+    if (fabric_endpoint_set_names(fabric, network_id, endpoint_id, names, &err) == 0)
+        return 0;
+    if (err.code == -EINVAL)
+        log_warn("container names refused", "endpoint=%.12s error=\"%s\"", endpoint_id, err.msg);
+    return err.code == -EAGAIN ? -EAGAIN : -ENOENT;
+}
+
 static int run_daemon(const struct daemon_options *opts)
 {
     struct weft_err err = {0};
@@ -125,6 +139,8 @@ static int run_daemon(const struct daemon_options *opts)
     int underlay_mtu = 0;
     struct etcd *etcd = NULL;
     struct fabric *fabric = NULL;
+    struct resolver *resolver = NULL;
+    struct docker_follower *follower = NULL;
     struct http_server *server = NULL;
     int status = 1;
     bool talking_to_store = false;
@@ -144,10 +160,20 @@ static int run_daemon(const struct daemon_options *opts)
     talking_to_store = true;
     if (open_store(opts, &etcd, &err) < 0)
         goto fail;
-    struct fabric_config config = {etcd, host, underlay_mtu, opts->lease_ttl, opts->reclaim_after};
+    if (resolver_open(&resolver, opts->resolv_conf, &err) < 0)
+        goto fail;
+    struct fabric_config config = {etcd,
+                                   host,
+                                   underlay_mtu,
+                                   opts->lease_ttl,
+                                   opts->reclaim_after,
+                                   {resolver_overlay_up, resolver_overlay_down, resolver}};
     if (fabric_open(&fabric, &config, &err) < 0)
         goto fail;
     talking_to_store = false;
+    resolver_set_fabric(resolver, fabric);
+    if (docker_follower_start(&follower, opts->docker_socket, take_names, fabric, &err) < 0)
+        goto fail;
     struct driver_ctx ctx = {fabric, etcd, host};
     if (http_server_start(opts->socket_path, &ctx, &server, &err) < 0)
         goto fail;
@@ -172,7 +198,11 @@ fail:
 out:
     if (server)
         http_server_stop(server);
+    if (follower)
+        docker_follower_stop(follower);
     fabric_close(fabric);
+    if (resolver)
+        resolver_close(resolver);
     etcd_close(etcd);
     return status;
 }

@@ -40,6 +40,8 @@ static const struct setting {
     SECONDS("lease-ttl", "WEFT_LEASE_TTL", lease_ttl, 2, 3600),
     SECONDS("reclaim-after", "WEFT_RECLAIM_AFTER", reclaim_after, 1, 30 * 24 * 3600),
     SECONDS("store-timeout", "WEFT_STORE_TIMEOUT", store_timeout, 1, 300),
+    TEXT("resolv-conf", "WEFT_RESOLV_CONF", resolv_conf),
+    TEXT("docker-socket", "WEFT_DOCKER_SOCKET", docker_socket),
 #undef TEXT
 #undef SECONDS
 };
@@ -82,12 +84,18 @@ void daemon_options_usage(FILE *out)
             "  --store-timeout SECS  [WEFT_STORE_TIMEOUT] how long to wait for an etcd\n"
             "                     member's answer before trying the next or calling the store\n"
             "                     unreachable (default %d)\n"
+            "  --resolv-conf FILE [WEFT_RESOLV_CONF] the host's resolvers, to which weft's\n"
+            "                     resolver (at each overlay's gateway address) forwards the\n"
+            "                     names that are not the overlay's (default %s)\n"
+            "  --docker-socket PATH  [WEFT_DOCKER_SOCKET] the local Docker Engine API, where\n"
+            "                     weft reads containers' names and aliases (default %s)\n"
             "  --help             this text\n"
             "\n"
             "SIGTERM or SIGINT stops the daemon; containers keep their connectivity.\n"
             "A store that refuses weft's user or certificate stops the start-up (status 1).\n",
             DAEMON_DEFAULT_STORE, DAEMON_DEFAULT_SOCKET, DAEMON_DEFAULT_LEASE_TTL,
-            DAEMON_DEFAULT_RECLAIM_AFTER, DAEMON_DEFAULT_STORE_TIMEOUT);
+            DAEMON_DEFAULT_RECLAIM_AFTER, DAEMON_DEFAULT_STORE_TIMEOUT, DAEMON_DEFAULT_RESOLV_CONF,
+            DAEMON_DEFAULT_DOCKER_SOCKET);
 }
 
 /* Sets one setting from value; source ("--lease-ttl" or "WEFT_LEASE_TTL") names it
@@ -202,6 +210,8 @@ int daemon_options_parse(int argc, char **argv, struct daemon_options *opts, str
         .lease_ttl = DAEMON_DEFAULT_LEASE_TTL,
         .reclaim_after = DAEMON_DEFAULT_RECLAIM_AFTER,
         .store_timeout = DAEMON_DEFAULT_STORE_TIMEOUT,
+        .resolv_conf = DAEMON_DEFAULT_RESOLV_CONF,
+        .docker_socket = DAEMON_DEFAULT_DOCKER_SOCKET,
     };
     bool given[SETTING_COUNT] = {false};
     int rc = parse_flags(argc, argv, opts, given, err);

@@ -22,6 +22,8 @@
 #define DAEMON_DEFAULT_RECLAIM_AFTER 600
 #define DAEMON_DEFAULT_STORE_TIMEOUT 2
 #define DAEMON_ENDPOINTS_MAX 1024
+#define DAEMON_DEFAULT_RESOLV_CONF "/etc/resolv.conf"
+#define DAEMON_DEFAULT_DOCKER_SOCKET "/var/run/docker.sock"
 
 /* Strings are borrowed from argv or the environment, which outlive the daemon. */
 struct daemon_options {
@@ -38,6 +40,8 @@ struct daemon_options {
     int lease_ttl;
     int reclaim_after;
     int store_timeout; /* seconds per store request and member */
+    const char *resolv_conf;   /* the host's resolvers, for names not the overlays' */
+    const char *docker_socket; /* the local Docker Engine API: containers' names */
 };
 
 /* daemon_options_parse's answer when --help was asked (nothing else is checked). */

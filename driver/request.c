@@ -188,6 +188,29 @@ static int parse_network_options(const json_t *options, struct fabric_network_sp
     return generic ? parse_generic_options(generic, out, err) : 0;
 }
 
+/* The gateway ("a.b.c.d/len", the address IPAM reserved): where the overlay's
+ * resolver answers. Absent (older requests): the first host address. */
+static int parse_gateway(const json_t *entry, const struct ipv4_subnet *subnet,
+                         struct fabric_network_spec *out, struct weft_err *err)
+{
+    char text[ADDR_STR_MAX];
+    if (get_string(entry, "Gateway", false, text, sizeof(text), err) < 0)
+        return -1;
+    if (!text[0])
+        return 0;
+    char *slash = strchr(text, '/');
+    if (slash)
+        *slash = '\0';
+    uint32_t gateway;
+    if (ipv4_parse(text, &gateway, err) < 0)
+        return weft_err_wrap(err, "field \"Gateway\"");
+    if (!ipv4_subnet_contains(subnet, gateway) || ipv4_subnet_is_reserved(subnet, gateway))
+        return weft_err_set(err, -EINVAL, "gateway %s is not a host address of %s", text,
+                            out->subnet);
+    out->gateway = gateway;
+    return 0;
+}
+
 static int parse_ipv4_data(const json_t *req, struct fabric_network_spec *out, struct weft_err *err)
 {
     const json_t *data = json_object_get(req, "IPv4Data");
@@ -222,7 +245,7 @@ static int parse_ipv4_data(const json_t *req, struct fabric_network_spec *out, s
     if (ipv4_subnet_parse(pool, &subnet, err) < 0)
         return -1;
     ipv4_subnet_format(&subnet, out->subnet);
-    return 0;
+    return parse_gateway(entry, &subnet, out, err);
 }
 
 static int check_no_ipv6_data(const json_t *req, struct weft_err *err)

@@ -134,6 +134,7 @@ int fabric_open(struct fabric **out, const struct fabric_config *config, struct 
         goto fail; /* fabric_close undoes whatever part of the fabric exists */
     }
     f->etcd = config->etcd;
+    f->hooks = config->hooks;
     snprintf(f->host, sizeof(f->host), "%s", config->host);
     uint32_t host_order;
     if (ipv4_parse(config->host, &host_order, err) < 0) {

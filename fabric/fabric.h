@@ -27,12 +27,33 @@
 
 struct fabric;
 
+/* What another module keeps beside each local overlay (daemon/main.c wires weft's
+ * resolver, dns/resolver.h): up() once a local network of the overlay exists
+ * (created, or restored at start), down() before it goes. An up() that fails fails
+ * CreateNetwork, which is undone; at start it is logged and the network kept. Both are
+ * called without the fabric's lock, one at a time (CreateNetwork and DeleteNetwork
+ * are serialized), and must not call back into the fabric. */
+struct fabric_overlay_info {
+    char subnet[ADDR_STR_MAX]; /* canonical */
+    uint32_t vni;
+    uint32_t gateway; /* host order */
+    int prefix_len;
+    int bridge_ifindex;
+    int mtu;
+};
+struct fabric_overlay_hooks {
+    int (*up)(void *ctx, const struct fabric_overlay_info *info, struct weft_err *err);
+    void (*down)(void *ctx, const char *subnet);
+    void *ctx;
+};
+
 struct fabric_config {
     struct etcd *etcd; /* borrowed; outlives the fabric */
     const char *host;  /* this host's VTEP address, dotted */
     int underlay_mtu;  /* MTU of the interface holding the VTEP address */
     int lease_ttl;     /* seconds; the host's liveness lease */
     int reclaim_after; /* seconds a host must look dead before its addresses are freed */
+    struct fabric_overlay_hooks hooks; /* optional (NULL up and down: none) */
 };
 
 int fabric_open(struct fabric **out, const struct fabric_config *config, struct weft_err *err);
@@ -44,6 +65,7 @@ struct fabric_network_spec {
     char subnet[ADDR_STR_MAX]; /* canonical pool from weft IPAM */
     uint32_t vni;              /* 0: the overlay's, or allocate one */
     int mtu;                   /* 0: underlay MTU minus VXLAN overhead */
+    uint32_t gateway;          /* host order; 0: the subnet's first host address */
 };
 
 int fabric_network_create(struct fabric *fabric, const struct fabric_network_spec *spec,
@@ -69,6 +91,24 @@ int fabric_unclaim_address(struct fabric *fabric, const char *subnet, const char
                            struct weft_err *err);
 /* Whether another host's claim of ip on subnet is known (so IPAM need not try it). */
 bool fabric_address_claimed_elsewhere(struct fabric *fabric, const char *subnet, uint32_t ip);
+
+/*
+ * Names (fabric/names.c). An endpoint's DNS names, from docker/follower.h, travel in
+ * its peer record; the resolver asks for them per overlay.
+ */
+/* Sets the names of an endpoint of this host: space-separated lowercase DNS names
+ * (fabric/record_check.h: record_check_names), "" for none. Returns 0; -1 with
+ * -ENOENT when network_id is no weft network here, -EAGAIN when the network is but
+ * the endpoint is not (yet), -EINVAL for names that do not check. */
+int fabric_endpoint_set_names(struct fabric *fabric, const char *network_id,
+                              const char *endpoint_id, const char *names, struct weft_err *err);
+/* The addresses (network order) named name on the overlay of subnet: this host's
+ * endpoints and the peers it programs; at most max into out. Returns how many. */
+size_t fabric_name_addresses(struct fabric *fabric, const char *subnet, const char *name,
+                             uint32_t *out, size_t max);
+/* The first name of the endpoint holding addr (network order) on subnet, into out. */
+bool fabric_address_name(struct fabric *fabric, const char *subnet, uint32_t addr, char *out,
+                         size_t out_len);
 
 struct fabric_endpoint_spec {
     char network_id[FABRIC_ID_MAX];

@@ -94,6 +94,7 @@ struct local_endpoint {
     enum publication publication;
     bool removing; /* a removal waits (lock released) for its write in flight */
     bool rewrite;  /* its peer record was replaced while being written: write it again */
+    char names[RECORD_NAMES_MAX]; /* its container's DNS names (from docker/), or "" */
 };
 
 struct local_network {
@@ -110,6 +111,8 @@ struct local_network {
     bool spare_in_flight; /* the spare maker is making one, outside the lock */
     bool closing;         /* being deleted: no new endpoints or spares for it */
     bool member_lost;     /* its member record was deleted or replaced: the publisher rewrites it */
+    uint32_t gateway;     /* host order: the overlay's gateway, where its service port answers */
+    bool service_up;      /* the overlay hooks' up() succeeded: down() is owed */
 };
 
 struct fabric {
@@ -125,6 +128,7 @@ struct fabric {
     struct ipam_reaper *reaper; /* the lease keeper's only */
     int reaper_interval;        /* seconds between reaping passes */
     struct etcd_watch *watch;
+    struct fabric_overlay_hooks hooks; /* all NULL: none */
     pthread_t keeper, publisher, spare_maker;
     bool keeper_running, publisher_running, spare_maker_running;
     struct nl *spare_nl; /* the spare maker's own socket: it works outside the lock */
@@ -182,6 +186,11 @@ int effective_mtu(const struct fabric *f, int requested);
 int cleanup_logged(int rc, const char *step, const char *name, const struct weft_err *err);
 /* Frees net and its endpoints (not their kernel objects). */
 void network_free(struct local_network *net);
+
+/* networks.c: the overlay hooks (fabric.h) for net, after its segment exists;
+ * restore.c uses it too. Without the lock. */
+int overlay_hooks_up(struct fabric *f, struct local_network *net, struct weft_err *err);
+void overlay_hooks_down(struct fabric *f, struct local_network *net);
 
 /* own_records.c: this host's records in the store. No lock needed: they read
  * only fields that do not change while the caller holds the object (see above). */

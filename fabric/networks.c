@@ -22,6 +22,29 @@ static void network_unlink(struct fabric *f, struct local_network *net)
     }
 }
 
+int overlay_hooks_up(struct fabric *f, struct local_network *net, struct weft_err *err)
+{
+    if (!f->hooks.up)
+        return 0;
+    struct fabric_overlay_info info = {.vni = net->vni,
+                                       .gateway = net->gateway,
+                                       .prefix_len = net->cidr.prefix_len,
+                                       .bridge_ifindex = net->devices.bridge_ifindex,
+                                       .mtu = net->mtu};
+    snprintf(info.subnet, sizeof(info.subnet), "%s", net->subnet);
+    if (f->hooks.up(f->hooks.ctx, &info, err) < 0)
+        return -1;
+    net->service_up = true;
+    return 0;
+}
+
+void overlay_hooks_down(struct fabric *f, struct local_network *net)
+{
+    if (net->service_up && f->hooks.down)
+        f->hooks.down(f->hooks.ctx, net->subnet);
+    net->service_up = false;
+}
+
 /* The network spec asks for, made and linked into f->networks, with its segment,
  * host record and member record. Under f->changes only: the store is written
  * without f->lock, which is taken for the lookups, the segment (f->nl) and the link. */
@@ -58,13 +81,16 @@ static int network_create(struct fabric *f, const struct fabric_network_spec *sp
     net->cidr = *cidr;
     net->vni = overlay.vni;
     net->mtu = effective_mtu(f, spec->mtu ? spec->mtu : overlay.mtu);
+    net->gateway = spec->gateway ? spec->gateway : ipv4_subnet_first_host(cidr);
     pthread_mutex_lock(&f->lock);
     int rc = segment_ensure(f->nl, net->vni, f->host_ip, net->mtu, &net->devices, err);
     pthread_mutex_unlock(&f->lock);
     if (rc < 0)
         goto undo_alloc;
-    if (save_host_network(f, net, err) < 0)
+    if (overlay_hooks_up(f, net, err) < 0)
         goto undo_segment;
+    if (save_host_network(f, net, err) < 0)
+        goto undo_hooks;
     pthread_mutex_lock(&f->lock);
     int64_t lease = f->lease; /* a lease lost meanwhile fails the write, which is undone */
     pthread_mutex_unlock(&f->lock);
@@ -83,6 +109,8 @@ static int network_create(struct fabric *f, const struct fabric_network_spec *sp
 undo_host_record:
     cleanup_logged(delete_host_key(f, key_host_network, net->id, &undo_err),
                    "deleting the network record", net->id, &undo_err);
+undo_hooks:
+    overlay_hooks_down(f, net);
 undo_segment:
     pthread_mutex_lock(&f->lock);
     cleanup_logged(segment_remove(f->nl, net->vni, f->host_ip, net->mtu, &net->devices, &undo_err),
@@ -152,6 +180,7 @@ static int network_delete(struct fabric *f, const char *network_id, struct weft_
         goto reopen;
     if (delete_host_key(f, key_host_network, net->id, err) < 0)
         goto undo_member;
+    overlay_hooks_down(f, net); /* its port leaves the bridge before the bridge goes */
     pthread_mutex_lock(&f->lock);
     rc = segment_remove(f->nl, net->vni, f->host_ip, net->mtu, &net->devices, err);
     if (rc == 0) {
@@ -167,6 +196,8 @@ static int network_delete(struct fabric *f, const char *network_id, struct weft_
     return 0;
 
 undo_host_record:
+    cleanup_logged(overlay_hooks_up(f, net, &undo_err), "restoring the network's service port",
+                   net->id, &undo_err);
     cleanup_logged(save_host_network(f, net, &undo_err), "restoring the network record", net->id,
                    &undo_err);
 undo_member:

@@ -94,6 +94,7 @@ static void peer_record_of(const struct fabric *f, const struct local_endpoint *
     ipv4_format(ep->ip, rec->ip);
     mac_format(ep->mac, rec->mac);
     snprintf(rec->vtep, sizeof(rec->vtep), "%s", f->host);
+    memcpy(rec->names, ep->names, sizeof(rec->names));
 }
 
 /* Publishes an endpoint: its peer record, under this host's prefix. Another host's
@@ -146,6 +147,7 @@ int save_host_network(struct fabric *f, const struct local_network *net, struct 
     struct host_network_record rec = {.vni = net->vni, .mtu = net->mtu};
     snprintf(rec.network_id, sizeof(rec.network_id), "%s", net->id);
     snprintf(rec.subnet, sizeof(rec.subnet), "%s", net->subnet);
+    ipv4_format(net->gateway, rec.gateway);
     char *text = host_network_record_encode(&rec);
     if (!text)
         return weft_err_set(err, -ENOMEM, "out of memory");

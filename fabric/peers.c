@@ -307,6 +307,8 @@ static void on_fabric_event(struct fabric *f, const struct etcd_event *ev, bool 
     remote_table_set_created(&f->remotes, r, ev->create_revision);
     memcpy(r->mac, rec.mac, 6);
     r->claim_only = rec.claim_only;
+    if (remote_table_set_names(r, rec.names) < 0)
+        log_error("out of memory for a peer's names", "subnet=%s", rec.subnet);
     r->stale = false;
     if (listing)
         return;

@@ -86,6 +86,9 @@ int record_check_body(const char *value, struct fabric_record *rec, struct weft_
     if ((!rec->claim_only && mac_parse(peer.mac, rec->mac, err) < 0) ||
         parse_vtep(peer.vtep, &rec->vtep, err) < 0)
         return -1;
+    if (record_check_names(peer.names, err) < 0)
+        return -1;
+    memcpy(rec->names, peer.names, sizeof(rec->names));
     /* Believed only from its owner's prefix: another host's key naming this VTEP is a
      * record that host may not write for it (store/keys.h). */
     if (rec->vtep != rec->host)
@@ -169,4 +172,63 @@ void record_check_printable(const char *text, char *out, size_t out_len)
     }
     if (out_len)
         out[i] = '\0';
+}
+
+/* One DNS name of a names text: [start, end). */
+static int check_name(const char *start, size_t len, struct weft_err *err)
+{
+    if (len == 0 || len > 253)
+        return weft_err_set(err, -EPROTO, "names: a name is empty or longer than 253 bytes");
+    size_t label = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = start[i];
+        if (c == '.') {
+            if (label == 0)
+                return weft_err_set(err, -EPROTO, "names: %.*s has an empty label", (int)len,
+                                    start);
+            label = 0;
+            continue;
+        }
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_'))
+            return weft_err_set(err, -EPROTO,
+                                "names: %.*s is not a lowercase DNS name (a-z, 0-9, '-', '_')",
+                                (int)(len > 64 ? 64 : len), start);
+        if (++label > 63)
+            return weft_err_set(err, -EPROTO, "names: a label of %.64s is over 63 bytes", start);
+    }
+    if (label == 0)
+        return weft_err_set(err, -EPROTO, "names: %.*s ends with a dot", (int)len, start);
+    return 0;
+}
+
+int record_check_names(const char *names, struct weft_err *err)
+{
+    const char *p = names;
+    while (*p) {
+        const char *space = strchr(p, ' ');
+        size_t len = space ? (size_t)(space - p) : strlen(p);
+        if (check_name(p, len, err) < 0)
+            return -1;
+        if (!space)
+            break;
+        p = space + 1;
+        if (!*p)
+            return weft_err_set(err, -EPROTO, "names: a space at the end");
+    }
+    return 0;
+}
+
+bool record_names_has(const char *names, const char *name)
+{
+    size_t len = strlen(name);
+    for (const char *p = names; len && *p;) {
+        const char *space = strchr(p, ' ');
+        size_t n = space ? (size_t)(space - p) : strlen(p);
+        if (n == len && memcmp(p, name, len) == 0)
+            return true;
+        if (!space)
+            break;
+        p = space + 1;
+    }
+    return false;
 }

@@ -34,7 +34,15 @@ struct fabric_record {
     bool claim_only;           /* a peer body without a MAC: the address claimed at its
                                   allocation, before its endpoint exists (never programmed) */
     uint32_t vtep;             /* from the body: always host, once the body passed */
+    char names[RECORD_NAMES_MAX]; /* peers: its container's DNS names, space-separated */
 };
+
+/* Checks a names text as a peer record carries it: DNS names (labels of a-z, 0-9,
+ * '-' and '_', 1 to 63 bytes, joined by dots, at most 253 bytes), lowercase, one
+ * space between two, none doubled. "" passes. 0, or -1 with a message. */
+int record_check_names(const char *names, struct weft_err *err);
+/* Whether names (a text that passed record_check_names) holds name. */
+bool record_names_has(const char *names, const char *name);
 
 /* Checks a key and fills host, subnet, is_peer and addr. 0, or -1 with a message. */
 int record_check_key(const char *key, struct fabric_record *rec, struct weft_err *err);

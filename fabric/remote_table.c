@@ -49,6 +49,7 @@ void remote_table_clear(struct remote_table *t)
     struct remote_entry *e = t->head;
     while (e) {
         struct remote_entry *next = e->next;
+        free(e->names);
         free(e);
         e = next;
     }
@@ -162,5 +163,23 @@ void remote_table_remove(struct remote_table *t, struct remote_entry *e)
     if (e->next)
         e->next->prev = e->prev;
     t->count--;
+    free(e->names);
     free(e);
+}
+
+int remote_table_set_names(struct remote_entry *entry, const char *names)
+{
+    if (!names || !*names) {
+        free(entry->names);
+        entry->names = NULL;
+        return 0;
+    }
+    if (entry->names && strcmp(entry->names, names) == 0)
+        return 0;
+    char *copy = strdup(names);
+    if (!copy)
+        return -1;
+    free(entry->names);
+    entry->names = copy;
+    return 0;
 }

@@ -37,6 +37,7 @@ struct remote_entry {
     int64_t created; /* create revision of its store key: the older claim wins */
     uint8_t mac[6];
     bool claim_only; /* claimed at allocation, no endpoint yet: wins, never programmed */
+    char *names;     /* peers: its container's DNS names (malloc'd), or NULL */
     bool stale;
     bool programmed; /* in the kernel, on the local network of the same subnet */
     bool contested;  /* this claim's conflict was logged and counted (once) */
@@ -70,6 +71,9 @@ struct remote_entry *remote_table_add(struct remote_table *table, const char *su
  * its place in its chain. */
 void remote_table_set_created(struct remote_table *table, struct remote_entry *entry,
                               int64_t created);
+/* Sets a peer's names (a copy; "" or NULL: none). -1 when out of memory (the old
+ * names stay). */
+int remote_table_set_names(struct remote_entry *entry, const char *names);
 /* Unlinks and frees entry; the next claim of its key, if any, now wins. */
 void remote_table_remove(struct remote_table *table, struct remote_entry *entry);
 

@@ -93,6 +93,16 @@ static enum adopt_result adopt_network(struct fabric *f, const struct etcd_kv *k
         return ADOPT_FAILED;
     }
     struct weft_err item_err;
+    net->gateway = ipv4_subnet_first_host(&net->cidr);
+    uint32_t gateway;
+    if (rec.gateway[0] && ipv4_parse(rec.gateway, &gateway, NULL) == 0 &&
+        ipv4_subnet_contains(&net->cidr, gateway) && !ipv4_subnet_is_reserved(&net->cidr, gateway))
+        net->gateway = gateway;
+    /* Names are a service: a network whose port cannot be made still carries traffic. */
+    if (overlay_hooks_up(f, net, &item_err) < 0)
+        log_error("the overlay's service port could not be made again; its names do not "
+                  "resolve here",
+                  "network=%.12s error=\"%s\"", net->id, item_err.msg);
     net->next = f->networks;
     f->networks = net;
     if (publish_member(f, f->lease, net, &item_err) < 0)

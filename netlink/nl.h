@@ -77,6 +77,12 @@ int nl_vxlan_create(struct nl *nl, const struct nl_vxlan_spec *spec, struct weft
 int nl_vxlan_get(struct nl *nl, const char *name, uint32_t *vni, uint32_t *local_ip,
                  struct weft_err *err);
 
+/* Moves link name into the network namespace ns_fd refers to. */
+int nl_link_set_netns(struct nl *nl, const char *name, int ns_fd, struct weft_err *err);
+/* Adds ip (network order)/prefix_len to link name, in nl's namespace. */
+int nl_addr_add(struct nl *nl, const char *name, uint32_t ip, int prefix_len,
+                struct weft_err *err);
+
 /* IFALIASZ: an alias holds at most 255 bytes. */
 #define NL_ALIAS_MAX 256
 

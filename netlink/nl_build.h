@@ -49,6 +49,13 @@ void nl_build_link_set_mtu(struct nl_msg *m, const char *name, int mtu);
 /* RTM_GETLINK of one link, by name or (name NULL) by ifindex, without stats. */
 void nl_build_link_get(struct nl_msg *m, const char *name, int ifindex);
 
+/* ---- addresses and namespaces (nl_addr.c) ---- */
+
+/* RTM_NEWLINK moving name into the network namespace of ns_fd (IFLA_NET_NS_FD). */
+void nl_build_link_set_netns(struct nl_msg *m, const char *name, int ns_fd);
+/* RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL: ip (network order)/prefix_len on ifindex. */
+void nl_build_addr_add(struct nl_msg *m, int ifindex, uint32_t ip, int prefix_len);
+
 /* RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, IFLA_LINKINFO of the kind. MTU and
  * master go in only when set (> 0). -1 with err for a name that does not fit. */
 int nl_build_bridge(struct nl_msg *m, const char *name, int mtu, struct weft_err *err);

@@ -15,49 +15,53 @@ struct field {
     enum field_kind kind;
     size_t offset;
     int optional; /* may be absent: integers read as 0, text as "" (and "" is not written) */
+    size_t size;  /* text: the member's size, its terminating NUL included */
 };
 
+#define MEMBER_SIZE(type, member) sizeof(((type *)0)->member)
 #define TEXT(type, member)                                                                         \
     {                                                                                              \
-#member, FIELD_TEXT, offsetof(type, member), 0                                             \
+#member, FIELD_TEXT, offsetof(type, member), 0, MEMBER_SIZE(type, member)                  \
     }
 #define TEXT_OPT(type, member)                                                                     \
     {                                                                                              \
-#member, FIELD_TEXT, offsetof(type, member), 1                                             \
+#member, FIELD_TEXT, offsetof(type, member), 1, MEMBER_SIZE(type, member)                  \
     }
 #define U32(type, member)                                                                          \
     {                                                                                              \
-#member, FIELD_U32, offsetof(type, member), 0                                              \
+#member, FIELD_U32, offsetof(type, member), 0, 0                                           \
     }
 #define INT_OPT(type, member)                                                                      \
     {                                                                                              \
-#member, FIELD_INT, offsetof(type, member), 1                                              \
+#member, FIELD_INT, offsetof(type, member), 1, 0                                           \
     }
 
 static const struct field overlay_fields[] = {TEXT(struct overlay_record, subnet),
                                               U32(struct overlay_record, vni),
                                               INT_OPT(struct overlay_record, mtu),
-                                              {NULL, 0, 0, 0}};
+                                              {NULL, 0, 0, 0, 0}};
 static const struct field addr_fields[] = {TEXT(struct addr_record, host),
                                            TEXT(struct addr_record, kind),
                                            TEXT_OPT(struct addr_record, claim),
-                                           {NULL, 0, 0, 0}};
+                                           {NULL, 0, 0, 0, 0}};
 static const struct field peer_fields[] = {TEXT(struct peer_record, ip),
                                            TEXT_OPT(struct peer_record, mac),
                                            TEXT(struct peer_record, vtep),
-                                           {NULL, 0, 0, 0}};
-static const struct field member_fields[] = {TEXT(struct member_record, vtep), {NULL, 0, 0, 0}};
+                                           TEXT_OPT(struct peer_record, names),
+                                           {NULL, 0, 0, 0, 0}};
+static const struct field member_fields[] = {TEXT(struct member_record, vtep), {NULL, 0, 0, 0, 0}};
 static const struct field host_network_fields[] = {TEXT(struct host_network_record, network_id),
                                                    TEXT(struct host_network_record, subnet),
                                                    U32(struct host_network_record, vni),
                                                    INT_OPT(struct host_network_record, mtu),
-                                                   {NULL, 0, 0, 0}};
+                                                   TEXT_OPT(struct host_network_record, gateway),
+                                                   {NULL, 0, 0, 0, 0}};
 static const struct field host_endpoint_fields[] = {TEXT(struct host_endpoint_record, endpoint_id),
                                                     TEXT(struct host_endpoint_record, network_id),
                                                     TEXT(struct host_endpoint_record, ip),
                                                     TEXT(struct host_endpoint_record, mac),
                                                     TEXT_OPT(struct host_endpoint_record, ifname),
-                                                    {NULL, 0, 0, 0}};
+                                                    {NULL, 0, 0, 0, 0}};
 
 static char *encode(const struct field *fields, const void *rec)
 {
@@ -108,7 +112,7 @@ static int decode(const struct field *fields, const char *what, const char *text
             continue;
         if (f->kind == FIELD_TEXT) {
             const char *s = json_string_value(value);
-            if (!s || strlen(s) >= RECORD_TEXT_MAX)
+            if (!s || strlen(s) >= f->size)
                 rc = weft_err_set(err, -EPROTO, "%s record: field %s missing or too long", what,
                                   f->name);
             else

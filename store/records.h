@@ -15,6 +15,8 @@
 #include "common/err.h"
 
 #define RECORD_TEXT_MAX 72 /* a Docker ID or a dotted address, with room */
+/* A container's DNS names on one network: lowercase, space-separated (docker/follower.h). */
+#define RECORD_NAMES_MAX 1024
 
 /* overlays/<sk>: one per overlay, shared by every host. */
 struct overlay_record {
@@ -33,11 +35,14 @@ struct addr_record {
 };
 
 /* fabric/<host>/<sk>/peers/<ip>: an endpoint anywhere in the cluster. mac "" (not
- * written): the address claimed at its allocation, before its endpoint exists. */
+ * written): the address claimed at its allocation, before its endpoint exists.
+ * names "" (not written): none known (yet); else its container's DNS names on the
+ * overlay, which the resolver answers (dns/resolver.c). */
 struct peer_record {
     char ip[RECORD_TEXT_MAX];
     char mac[RECORD_TEXT_MAX];
     char vtep[RECORD_TEXT_MAX];
+    char names[RECORD_NAMES_MAX];
 };
 
 /* fabric/<host>/<sk>/member: a host that has the overlay. */
@@ -51,6 +56,7 @@ struct host_network_record {
     char subnet[RECORD_TEXT_MAX];
     uint32_t vni;
     int mtu;
+    char gateway[RECORD_TEXT_MAX]; /* "" in older records: the first host address */
 };
 
 /* hosts/<host>/endpoints/<eid>: an endpoint on one host, for restart. */

@@ -584,3 +584,18 @@ int nl_addr_ifname(struct nl *nl, uint32_t ip, char *ifname, int ifname_len, str
     inet_ntop(AF_INET, &ip, text, sizeof(text));
     return weft_err_set(err, -EADDRNOTAVAIL, "no interface holds %s", text);
 }
+
+/* Service ports (vxlan/service_port.c) are never made on fakes: the fabric there
+ * runs without overlay hooks. */
+int nl_link_set_netns(struct nl *nl, const char *name, int ns_fd, struct weft_err *err)
+{
+    (void)nl, (void)name, (void)ns_fd;
+    return weft_err_set(err, -EOPNOTSUPP, "fake: no namespaces");
+}
+
+int nl_addr_add(struct nl *nl, const char *name, uint32_t ip, int prefix_len,
+                struct weft_err *err)
+{
+    (void)nl, (void)name, (void)ip, (void)prefix_len;
+    return weft_err_set(err, -EOPNOTSUPP, "fake: no addresses");
+}

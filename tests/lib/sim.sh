@@ -91,6 +91,9 @@ sim_init() {
     SIM_DIR=$SIM_REPO/build/sim/$SIM_TAG
     SIM_CLEANED=0
     mkdir -p "$SIM_DIR"
+    # The hosts' resolvers, for the names weft's resolver forwards: none until
+    # sim_dns starts a test resolver inside the simulation (never the machine's own).
+    : >"$SIM_DIR/resolv.conf"
     mkdir -p "$SIM_CG_BASE/$SIM_TAG" 2>/dev/null || true
     trap 'sim_cleanup' EXIT
     trap 'sim_cleanup; exit 130' INT
@@ -340,7 +343,8 @@ sim_weft() {
     sim_spawn "$d/weft.log" env ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}" \
         nsenter --net="/run/netns/$(sim_ns "$host")" "$bin" daemon \
         --store "$(sim_etcd_url)" --advertise "$(sim_host_addr "$host")" \
-        --socket "$d/plugins/weft.sock" "${store_flags[@]}" "$@"
+        --socket "$d/plugins/weft.sock" --resolv-conf "$SIM_DIR/resolv.conf" \
+        --docker-socket "$d/docker.sock" "${store_flags[@]}" "$@"
     echo "$SIM_LAST_PID" >"$d/weft.pid"
     if ! wait_for "${SIM_WEFT_START_S:-15}" test -S "$d/plugins/weft.sock"; then
         tail -n 30 "$d/weft.log" >&2
@@ -445,6 +449,21 @@ sim_docker() {
     local host=$1
     shift
     "$SIM_DOCKER" -H "unix://$SIM_DIR/$host/docker.sock" "$@"
+}
+
+# sim_dns [ADDR]: a test resolver (dnsmasq) on its own simulated host, answering
+# *.example.test with 198.51.100.7 and nothing else; the hosts' resolv.conf names it.
+SIM_DNS_IP=192.168.77.253
+SIM_DNS_ANSWER=198.51.100.7
+sim_dns() {
+    local addr=${1:-$SIM_DNS_IP}
+    command -v dnsmasq >/dev/null || fail "dnsmasq missing (scripts/install-deps.sh test)"
+    sim_host dns "$addr"
+    sim_spawn "$SIM_DIR/dns/dnsmasq.log" ip netns exec "$(sim_ns dns)" dnsmasq --keep-in-foreground \
+        --no-resolv --no-hosts --no-poll --log-queries --log-facility=- --user=root \
+        --pid-file="$SIM_DIR/dns/dnsmasq.pid" --listen-address="$addr" --bind-interfaces \
+        --address=/example.test/$SIM_DNS_ANSWER --address=/#/
+    echo "nameserver $addr" >"$SIM_DIR/resolv.conf"
 }
 
 # ---------- fake containers (no Docker) ----------

@@ -1,0 +1,327 @@
+/*
+ * resolver.c: weft's DNS resolver (resolver.h). One thread polls every overlay's
+ * socket and the relay's sockets. The overlays list changes under r->lock from the
+ * fabric's hooks; the thread rebuilds its poll set whenever the list's generation
+ * moves, and a port is closed only once the thread has let go of its socket (it
+ * acknowledges the generation it polls), so no fd is closed under its poll.
+ */
+#include "dns/resolver.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "dns/dns_query.h"
+#include "dns/upstream_relay.h"
+#include "vxlan/segment.h"
+#include "vxlan/service_port.h"
+
+#define OVERLAYS_MAX 256
+#define DNS_PORT 53
+
+struct overlay {
+    struct overlay *next;
+    char subnet[ADDR_STR_MAX];
+    struct ipv4_subnet cidr;
+    uint32_t gateway; /* network order */
+    struct service_port port;
+    int fd; /* UDP, in the port's namespace */
+};
+
+struct resolver {
+    pthread_mutex_t lock;
+    pthread_cond_t acked;       /* polled_generation moved */
+    struct overlay *overlays;   /* guarded by lock */
+    unsigned generation;        /* of the overlays list; guarded by lock */
+    unsigned polled_generation; /* the list the thread polls; guarded by lock */
+    struct fabric *fabric;      /* guarded by lock */
+    struct resolver_stats stats; /* guarded by lock */
+    bool stopping;              /* guarded by lock */
+    int wake_fd;                /* eventfd: the list changed, or stopping */
+    struct nl *nl;              /* the hooks' netlink socket (they run one at a time) */
+    struct upstream_relay *relay; /* the thread's only */
+    unsigned rotate;            /* the thread's only */
+    pthread_t thread;
+};
+
+static void wake(struct resolver *r)
+{
+    uint64_t one = 1;
+    if (write(r->wake_fd, &one, sizeof(one)) < 0)
+        log_warn("waking the resolver thread failed", "errno=%d", errno);
+}
+
+/* ---- the overlay's names, for dns_query.h ---- */
+
+struct names_view {
+    struct resolver *r;
+    const struct overlay *overlay;
+};
+
+static size_t view_addresses(void *ctx, const char *name, uint32_t *out, size_t max)
+{
+    struct names_view *v = ctx;
+    return v->r->fabric ? fabric_name_addresses(v->r->fabric, v->overlay->subnet, name, out, max)
+                        : 0;
+}
+
+static bool view_name_of(void *ctx, uint32_t addr, char *out, size_t out_len)
+{
+    struct names_view *v = ctx;
+    return v->r->fabric &&
+           fabric_address_name(v->r->fabric, v->overlay->subnet, addr, out, out_len);
+}
+
+/* ---- the thread ---- */
+
+static struct overlay *overlay_by_fd(struct resolver *r, int fd)
+{
+    for (struct overlay *o = r->overlays; o; o = o->next)
+        if (o->fd == fd)
+            return o;
+    return NULL;
+}
+
+static struct overlay *overlay_by_subnet(struct resolver *r, const char *subnet)
+{
+    for (struct overlay *o = r->overlays; o; o = o->next)
+        if (strcmp(o->subnet, subnet) == 0)
+            return o;
+    return NULL;
+}
+
+/* An answer from the host's resolvers, back to its client. Under r->lock. */
+static void deliver(void *ctx, const char *subnet, const struct sockaddr_in *client,
+                    const uint8_t *msg, size_t len)
+{
+    struct overlay *o = overlay_by_subnet(ctx, subnet);
+    if (o)
+        sendto(o->fd, msg, len, 0, (const struct sockaddr *)client, sizeof(*client));
+}
+
+/* Every query waiting on o's socket. Under r->lock. */
+static void serve_overlay(struct resolver *r, struct overlay *o)
+{
+    uint8_t query[DNS_MESSAGE_MAX], answer[DNS_MESSAGE_MAX];
+    for (;;) {
+        struct sockaddr_in from;
+        socklen_t from_len = sizeof(from);
+        ssize_t n = recvfrom(o->fd, query, sizeof(query), 0, (struct sockaddr *)&from, &from_len);
+        if (n < 0)
+            return;
+        r->stats.queries++;
+        uint32_t source = ntohl(from.sin_addr.s_addr);
+        if (from.sin_family != AF_INET || !ipv4_subnet_contains(&o->cidr, source) ||
+            from.sin_addr.s_addr == o->gateway) {
+            r->stats.refused++;
+            continue;
+        }
+        struct names_view view = {r, o};
+        struct dns_names names = {view_addresses, view_name_of, &view};
+        size_t answer_len = 0;
+        switch (dns_query_answer(&names, &o->cidr, query, (size_t)n, r->rotate++, answer,
+                                 sizeof(answer), &answer_len)) {
+        case DNS_ANSWER:
+            r->stats.answered++;
+            sendto(o->fd, answer, answer_len, 0, (struct sockaddr *)&from, from_len);
+            break;
+        case DNS_FORWARD:
+            if (upstream_relay_send(r->relay, query, (size_t)n, &from, o->subnet))
+                r->stats.forwarded++;
+            else
+                r->stats.dropped++;
+            break;
+        case DNS_DROP:
+            r->stats.dropped++;
+            break;
+        }
+    }
+}
+
+/* The poll set: wake fd, relay fds, one per overlay. Under r->lock. */
+static size_t poll_set(struct resolver *r, struct pollfd *fds, size_t max)
+{
+    size_t n = 0;
+    fds[n++] = (struct pollfd){.fd = r->wake_fd, .events = POLLIN};
+    int relay_fds[2];
+    size_t relays = upstream_relay_fds(r->relay, relay_fds, 2);
+    for (size_t i = 0; i < relays; i++)
+        fds[n++] = (struct pollfd){.fd = relay_fds[i], .events = POLLIN};
+    for (struct overlay *o = r->overlays; o && n < max; o = o->next)
+        fds[n++] = (struct pollfd){.fd = o->fd, .events = POLLIN};
+    r->polled_generation = r->generation;
+    pthread_cond_broadcast(&r->acked);
+    return n;
+}
+
+static void *resolver_main(void *arg)
+{
+    struct resolver *r = arg;
+    struct pollfd fds[OVERLAYS_MAX + 3];
+    pthread_mutex_lock(&r->lock);
+    while (!r->stopping) {
+        size_t n = poll_set(r, fds, sizeof(fds) / sizeof(fds[0]));
+        int timeout = upstream_relay_expire(r->relay, &r->stats.dropped);
+        pthread_mutex_unlock(&r->lock);
+        int ready = poll(fds, n, timeout);
+        pthread_mutex_lock(&r->lock);
+        if (ready <= 0)
+            continue;
+        if (fds[0].revents & POLLIN) {
+            uint64_t count;
+            if (read(r->wake_fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
+                log_warn("reading the resolver's wake-up failed", "errno=%d", errno);
+        }
+        for (size_t i = 1; i < n; i++) {
+            if (!(fds[i].revents & POLLIN))
+                continue;
+            struct overlay *o = overlay_by_fd(r, fds[i].fd);
+            if (o)
+                serve_overlay(r, o);
+            else
+                upstream_relay_receive(r->relay, fds[i].fd, deliver, r);
+        }
+    }
+    pthread_mutex_unlock(&r->lock);
+    return NULL;
+}
+
+/* ---- lifecycle ---- */
+
+int resolver_open(struct resolver **out, const char *resolv_conf, struct weft_err *err)
+{
+    struct resolver *r = calloc(1, sizeof(*r));
+    if (!r)
+        return weft_err_set(err, -ENOMEM, "out of memory");
+    pthread_mutex_init(&r->lock, NULL);
+    pthread_cond_init(&r->acked, NULL);
+    r->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (r->wake_fd < 0) {
+        weft_err_set(err, -errno, "eventfd: %s", strerror(errno));
+        goto fail;
+    }
+    if (segment_socket_open(&r->nl, err) < 0 || upstream_relay_new(&r->relay, resolv_conf, err) < 0)
+        goto fail;
+    int rc = pthread_create(&r->thread, NULL, resolver_main, r);
+    if (rc != 0) {
+        weft_err_set(err, -rc, "cannot start the resolver thread");
+        goto fail;
+    }
+    *out = r;
+    return 0;
+fail:
+    upstream_relay_free(r->relay);
+    if (r->nl)
+        segment_socket_close(r->nl);
+    if (r->wake_fd >= 0)
+        close(r->wake_fd);
+    pthread_cond_destroy(&r->acked);
+    pthread_mutex_destroy(&r->lock);
+    free(r);
+    return -1;
+}
+
+void resolver_set_fabric(struct resolver *r, struct fabric *fabric)
+{
+    pthread_mutex_lock(&r->lock);
+    r->fabric = fabric;
+    pthread_mutex_unlock(&r->lock);
+}
+
+int resolver_overlay_up(void *resolver, const struct fabric_overlay_info *info,
+                        struct weft_err *err)
+{
+    struct resolver *r = resolver;
+    struct overlay *o = calloc(1, sizeof(*o));
+    if (!o)
+        return weft_err_set(err, -ENOMEM, "out of memory");
+    snprintf(o->subnet, sizeof(o->subnet), "%s", info->subnet);
+    if (ipv4_subnet_parse(info->subnet, &o->cidr, err) < 0) {
+        free(o);
+        return -1;
+    }
+    o->gateway = htonl(info->gateway);
+    if (service_port_open(r->nl, info->vni, info->bridge_ifindex, o->gateway, info->prefix_len,
+                          info->mtu, &o->port, err) < 0) {
+        free(o);
+        return weft_err_wrap(err, "the resolver's port on %s", info->subnet);
+    }
+    o->fd = service_port_socket(&o->port, SOCK_DGRAM, o->gateway, DNS_PORT, err);
+    if (o->fd < 0) {
+        service_port_close(r->nl, &o->port);
+        free(o);
+        return weft_err_wrap(err, "the resolver's socket on %s", info->subnet);
+    }
+    pthread_mutex_lock(&r->lock);
+    o->next = r->overlays;
+    r->overlays = o;
+    r->generation++;
+    pthread_mutex_unlock(&r->lock);
+    wake(r);
+    char gateway[ADDR_STR_MAX];
+    ipv4_format(info->gateway, gateway);
+    log_info("resolver answers on the overlay", "subnet=%s address=%s", info->subnet, gateway);
+    return 0;
+}
+
+void resolver_overlay_down(void *resolver, const char *subnet)
+{
+    struct resolver *r = resolver;
+    pthread_mutex_lock(&r->lock);
+    struct overlay *o = NULL;
+    for (struct overlay **p = &r->overlays; *p; p = &(*p)->next)
+        if (strcmp((*p)->subnet, subnet) == 0) {
+            o = *p;
+            *p = o->next;
+            break;
+        }
+    unsigned generation = ++r->generation;
+    wake(r);
+    while (o && !r->stopping && r->polled_generation != generation)
+        pthread_cond_wait(&r->acked, &r->lock); /* the thread lets go of o->fd */
+    pthread_mutex_unlock(&r->lock);
+    if (!o)
+        return;
+    close(o->fd);
+    service_port_close(r->nl, &o->port);
+    free(o);
+}
+
+void resolver_get_stats(struct resolver *r, struct resolver_stats *out)
+{
+    pthread_mutex_lock(&r->lock);
+    *out = r->stats;
+    pthread_mutex_unlock(&r->lock);
+}
+
+void resolver_close(struct resolver *r)
+{
+    if (!r)
+        return;
+    pthread_mutex_lock(&r->lock);
+    r->stopping = true;
+    pthread_mutex_unlock(&r->lock);
+    wake(r);
+    pthread_join(r->thread, NULL);
+    while (r->overlays) {
+        struct overlay *o = r->overlays;
+        r->overlays = o->next;
+        close(o->fd);
+        service_port_close(r->nl, &o->port);
+        free(o);
+    }
+    upstream_relay_free(r->relay);
+    segment_socket_close(r->nl);
+    close(r->wake_fd);
+    pthread_cond_destroy(&r->acked);
+    pthread_mutex_destroy(&r->lock);
+    free(r);
+}

@@ -1,0 +1,197 @@
+/*
+ * upstream_relay.c: relaying the questions weft does not answer (upstream_relay.h).
+ * A small table of questions in flight, found by their relay ID; the sockets are
+ * plain UDP, one per address family, not bound (the kernel picks a port each).
+ */
+#include "dns/upstream_relay.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "dns/dns_query.h"
+#include "dns/resolv_conf.h"
+
+struct in_flight {
+    bool used;
+    uint16_t relay_id, client_id;
+    struct sockaddr_in client;
+    char subnet[ADDR_STR_MAX];
+    struct sockaddr_storage server; /* where it went last */
+    size_t server_index;
+    long deadline_ms;
+    uint8_t query[512]; /* kept to send it to the next server; longer ones are tried once */
+    size_t query_len;
+};
+
+struct upstream_relay {
+    struct resolv_conf *conf;
+    int fd4, fd6;
+    struct in_flight flight[UPSTREAM_IN_FLIGHT_MAX];
+};
+
+int upstream_relay_new(struct upstream_relay **out, const char *resolv_conf, struct weft_err *err)
+{
+    if (sodium_init() < 0) /* relay IDs are random: unguessable to a spoofer */
+        return weft_err_set(err, -EIO, "libsodium could not start");
+    struct upstream_relay *u = calloc(1, sizeof(*u));
+    if (!u || !(u->conf = resolv_conf_new(resolv_conf ? resolv_conf : RESOLV_CONF_DEFAULT))) {
+        free(u);
+        return weft_err_set(err, -ENOMEM, "out of memory");
+    }
+    u->fd4 = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    u->fd6 = socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0); /* may fail: no v6 */
+    if (u->fd4 < 0) {
+        weft_err_set(err, -errno, "cannot open a socket to the host's resolvers: %s",
+                     strerror(errno));
+        upstream_relay_free(u);
+        return -1;
+    }
+    *out = u;
+    return 0;
+}
+
+void upstream_relay_free(struct upstream_relay *u)
+{
+    if (!u)
+        return;
+    if (u->fd4 >= 0)
+        close(u->fd4);
+    if (u->fd6 >= 0)
+        close(u->fd6);
+    resolv_conf_free(u->conf);
+    free(u);
+}
+
+size_t upstream_relay_fds(const struct upstream_relay *u, int *fds, size_t max)
+{
+    size_t n = 0;
+    if (u->fd4 >= 0 && n < max)
+        fds[n++] = u->fd4;
+    if (u->fd6 >= 0 && n < max)
+        fds[n++] = u->fd6;
+    return n;
+}
+
+static socklen_t addr_len(const struct sockaddr_storage *a)
+{
+    return a->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+}
+
+/* Sends q's question, with its relay ID, to server index i. false: no such server. */
+static bool send_to_server(struct upstream_relay *u, struct in_flight *q, const uint8_t *msg,
+                           size_t len, size_t i)
+{
+    struct sockaddr_storage servers[RESOLV_CONF_MAX];
+    size_t count = resolv_conf_servers(u->conf, servers, RESOLV_CONF_MAX);
+    if (i >= count)
+        return false;
+    int fd = servers[i].ss_family == AF_INET6 ? u->fd6 : u->fd4;
+    if (fd < 0)
+        return false;
+    uint8_t copy[DNS_MESSAGE_MAX];
+    memcpy(copy, msg, len);
+    copy[0] = (uint8_t)(q->relay_id >> 8); /* the header's ID: its first two bytes */
+    copy[1] = (uint8_t)q->relay_id;
+    if (sendto(fd, copy, len, 0, (struct sockaddr *)&servers[i], addr_len(&servers[i])) < 0)
+        return false;
+    q->server = servers[i];
+    q->server_index = i;
+    q->deadline_ms = clock_monotonic_ms() + UPSTREAM_TRY_MS;
+    return true;
+}
+
+static struct in_flight *by_relay_id(struct upstream_relay *u, uint16_t id)
+{
+    for (size_t i = 0; i < UPSTREAM_IN_FLIGHT_MAX; i++)
+        if (u->flight[i].used && u->flight[i].relay_id == id)
+            return &u->flight[i];
+    return NULL;
+}
+
+bool upstream_relay_send(struct upstream_relay *u, const uint8_t *query, size_t len,
+                         const struct sockaddr_in *client, const char *subnet)
+{
+    if (len < 12 || len > DNS_MESSAGE_MAX)
+        return false;
+    struct in_flight *q = NULL;
+    for (size_t i = 0; i < UPSTREAM_IN_FLIGHT_MAX && !q; i++)
+        if (!u->flight[i].used)
+            q = &u->flight[i];
+    if (!q)
+        return false;
+    memset(q, 0, sizeof(*q));
+    do
+        q->relay_id = (uint16_t)randombytes_uniform(65536);
+    while (by_relay_id(u, q->relay_id));
+    q->client_id = (uint16_t)(query[0] << 8 | query[1]);
+    q->client = *client;
+    snprintf(q->subnet, sizeof(q->subnet), "%s", subnet);
+    if (len <= sizeof(q->query)) {
+        memcpy(q->query, query, len);
+        q->query_len = len;
+    }
+    if (!send_to_server(u, q, query, len, 0))
+        return false;
+    q->used = true;
+    return true;
+}
+
+static bool same_server(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+    if (a->ss_family != b->ss_family)
+        return false;
+    if (a->ss_family == AF_INET) {
+        const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+        return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+    }
+    const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+    return x->sin6_port == y->sin6_port && memcmp(&x->sin6_addr, &y->sin6_addr, 16) == 0;
+}
+
+void upstream_relay_receive(struct upstream_relay *u, int fd, upstream_deliver_fn deliver,
+                            void *ctx)
+{
+    uint8_t msg[DNS_MESSAGE_MAX];
+    for (;;) {
+        struct sockaddr_storage from;
+        socklen_t from_len = sizeof(from);
+        ssize_t n = recvfrom(fd, msg, sizeof(msg), 0, (struct sockaddr *)&from, &from_len);
+        if (n < 0)
+            return; /* EAGAIN: all read */
+        if (n < 12)
+            continue;
+        struct in_flight *q = by_relay_id(u, (uint16_t)(msg[0] << 8 | msg[1]));
+        if (!q || !same_server(&q->server, &from))
+            continue; /* late, or not from where the question went: ignored */
+        msg[0] = (uint8_t)(q->client_id >> 8);
+        msg[1] = (uint8_t)q->client_id;
+        q->used = false;
+        deliver(ctx, q->subnet, &q->client, msg, (size_t)n);
+    }
+}
+
+int upstream_relay_expire(struct upstream_relay *u, unsigned long *dropped)
+{
+    long now = clock_monotonic_ms(), next = -1;
+    for (size_t i = 0; i < UPSTREAM_IN_FLIGHT_MAX; i++) {
+        struct in_flight *q = &u->flight[i];
+        if (!q->used)
+            continue;
+        if (q->deadline_ms <= now &&
+            !(q->query_len && send_to_server(u, q, q->query, q->query_len, q->server_index + 1))) {
+            q->used = false;
+            (*dropped)++;
+            continue;
+        }
+        if (next < 0 || q->deadline_ms - now < next)
+            next = q->deadline_ms - now;
+    }
+    return next < 0 ? -1 : (int)(next > 0 ? next : 0);
+}

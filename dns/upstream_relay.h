@@ -1,0 +1,49 @@
+/*
+ * upstream_relay.h: questions that are not an overlay's, relayed to the host's own
+ * resolvers and their answers relayed back (dns/resolver.c). Owns the sockets to
+ * the resolvers (opened in the daemon's namespace, the host's: the service
+ * namespaces have no route out), the table of questions in flight, and their
+ * timeouts. A relayed question gets a new random ID (libsodium), and an answer is
+ * taken only from the server it was sent to with that ID, then given back its
+ * original ID: an answer is never matched by ID alone. A question that the first
+ * server leaves unanswered for UPSTREAM_TRY_MS goes to the next; after the last it
+ * is dropped (the client retries). Callers: dns/resolver.c, on its one thread, and
+ * tests. Not thread-safe.
+ */
+#ifndef WEFT_UPSTREAM_RELAY_H
+#define WEFT_UPSTREAM_RELAY_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+
+#define UPSTREAM_TRY_MS 1500
+#define UPSTREAM_IN_FLIGHT_MAX 512
+
+struct upstream_relay;
+
+/* resolv_conf: the file naming the servers (resolv_conf.h), followed as it changes. */
+int upstream_relay_new(struct upstream_relay **out, const char *resolv_conf,
+                       struct weft_err *err);
+void upstream_relay_free(struct upstream_relay *u);
+/* The sockets to poll for answers: at most max fds into fds. */
+size_t upstream_relay_fds(const struct upstream_relay *u, int *fds, size_t max);
+/* Sends query (from client, on the overlay of subnet) to the first server. false:
+ * not sent (no server, too many in flight, too short): the caller drops it. */
+bool upstream_relay_send(struct upstream_relay *u, const uint8_t *query, size_t len,
+                         const struct sockaddr_in *client, const char *subnet);
+/* An answer back to client on the overlay of subnet, with the client's own ID. */
+typedef void (*upstream_deliver_fn)(void *ctx, const char *subnet,
+                                    const struct sockaddr_in *client, const uint8_t *msg,
+                                    size_t len);
+/* Reads what fd has; each answer that matches a question in flight is delivered. */
+void upstream_relay_receive(struct upstream_relay *u, int fd, upstream_deliver_fn deliver,
+                            void *ctx);
+/* Sends overdue questions to their next server, or drops them (counted in
+ * *dropped). Returns the ms until the next deadline, or -1 when none is in flight. */
+int upstream_relay_expire(struct upstream_relay *u, unsigned long *dropped);
+
+#endif

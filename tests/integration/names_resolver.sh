@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# names_resolver.sh: weft's resolver on each overlay's gateway address (issue 10),
+# without Docker: the plugin protocol by hand, "containers" are namespaces, and the
+# names a remote host would publish are written to the store as that host (C, no
+# daemon: its member and peer records under its own prefix). Daemons under
+# ASan/UBSan. Proves:
+#  - each host answers the overlay's gateway address itself (cA and cB ping it);
+#  - a name published on another host resolves from A and from B (A record), its
+#    address resolves back to the name (PTR), names are matched case-insensitively,
+#    several endpoints with one alias all answer; a removed peer's name is gone;
+#  - a name of another overlay does not resolve; a name outside the overlays is
+#    forwarded to the hosts' resolver (a dnsmasq inside the simulation);
+#  - isolation: from overlay X (its default route through the gateway, as Docker
+#    sets it) no address of overlay Y answers, neither Y's resolver on the same host,
+#    nor a container of Y, nor the host's own addresses;
+#  - deleting a network takes its port away; a restarted daemon makes it again.
+set -euo pipefail
+. "$(dirname "$0")/../lib/sim.sh"
+. "$(dirname "$0")/../lib/plugin.sh"
+
+export WEFT_BIN=${WEFT_BIN:-build/weft-san}
+SUBNET=10.77.0.0/24
+HOSTS=(A B)
+declare -A HADDR=([A]=192.168.77.1 [B]=192.168.77.2 [C]=192.168.77.3)
+declare -A POOL NID GW EID IP MAC SRC
+C_FABRIC=/weft/v1/fabric/${HADDR[C]}
+put() { printf '%s' "$2" | sim_etcdctl put "$1" >/dev/null; }
+# C publishes an endpoint of overlay SK with names: what its daemon would write.
+c_peer() { # SK IP MAC NAMES
+    put "$C_FABRIC/$1/member" "{\"vtep\":\"${HADDR[C]}\"}"
+    put "$C_FABRIC/$1/peers/$2" "{\"ip\":\"$2\",\"mac\":\"$3\",\"names\":\"$4\",\"vtep\":\"${HADDR[C]}\"}"
+}
+lookup() { sim_ns_exec "$1" busybox nslookup "$2" "$3" 2>&1 || true; } # CONTAINER NAME SERVER
+resolves() { # CONTAINER NAME SERVER ADDR
+    local out
+    out=$(lookup "$1" "$2" "$3")
+    grep -E "^Address: $4\$" <<<"$out" >/dev/null
+}
+unresolved() { ! grep -E '^Address: [0-9.]+$' <<<"$(lookup "$1" "$2" "$3")" >/dev/null; }
+sanitizer_clean() {
+    ! grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error' "$SIM_DIR/$1/weft.log"
+}
+
+sim_init
+sim_switch
+for h in "${HOSTS[@]}"; do sim_host "$h" "${HADDR[$h]}"; done
+sim_etcd
+sim_dns
+for h in "${HOSTS[@]}"; do sim_weft "$h"; done
+for h in "${HOSTS[@]}"; do create_network "$h"; done
+for h in "${HOSTS[@]}"; do create_endpoint "$h"; done
+GWIP=${GW[A]%/*}
+for h in "${HOSTS[@]}"; do
+    sim_ns_exec "c$h" ip route add default via "$GWIP" # as Docker does
+    wait_for 5 sim_ns_exec "c$h" ping -c 1 -W 1 "$GWIP" >/dev/null || fail "c$h cannot reach its gateway $GWIP"
+done
+echo "ok   each host answers the gateway $GWIP"
+
+# ---- names from another host ----
+c_peer 10.77.0.0_24 10.77.0.77 02:42:0a:4d:00:4d "ghost api"
+c_peer 10.77.0.0_24 10.77.0.78 02:42:0a:4d:00:4e "ghost2 api"
+for h in "${HOSTS[@]}"; do
+    wait_for 5 resolves "c$h" ghost "$GWIP" 10.77.0.77 || fail "c$h does not resolve ghost: $(lookup "c$h" ghost "$GWIP")"
+done
+check "names are case-insensitive" resolves cA GHOST "$GWIP" 10.77.0.77
+out=$(lookup cA api "$GWIP")
+grep -E '^Address: 10.77.0.77$' <<<"$out" >/dev/null && grep -E '^Address: 10.77.0.78$' <<<"$out" >/dev/null ||
+    fail "alias api does not give both addresses: $out"
+out=$(sim_ns_exec cB busybox nslookup 10.77.0.77 "$GWIP" 2>&1 || true)
+grep -F "name = ghost" <<<"$out" >/dev/null || fail "PTR of 10.77.0.77: $out"
+echo "ok   names of another host resolve from A and B: A, several for one alias, PTR"
+
+# ---- scope: another overlay's names; the rest forwarded ----
+c_peer 10.88.0.0_24 10.88.0.9 02:42:0a:58:00:09 yonly
+sleep 1 # C's Y record is in the store and the watch
+check "a name of overlay Y does not resolve on X" unresolved cA yonly "$GWIP"
+check "www.example.test goes to the hosts' resolver" resolves cA www.example.test "$GWIP" "$SIM_DNS_ANSWER"
+grep -F "www.example.test" "$SIM_DIR/dns/dnsmasq.log" >/dev/null || fail "the test resolver never saw the query"
+echo "ok   names of another overlay stay there; other names are forwarded"
+
+# ---- a peer that goes takes its name ----
+sim_etcdctl del "$C_FABRIC/10.77.0.0_24/peers/10.77.0.77" >/dev/null
+wait_for 2 unresolved cA ghost "$GWIP" || fail "ghost still resolves after its peer went"
+echo "ok   a removed peer's name is gone"
+
+# ---- isolation: A also on overlay Y ----
+YSUB=10.88.0.0/24
+out=$(call A IpamDriver.RequestPool "{\"AddressSpace\":\"weft\",\"Pool\":\"$YSUB\",\"SubPool\":\"\",\"Options\":{},\"V6\":false}")
+YPOOL=$(sim_json_str PoolID <<<"$out")
+YGW=$(call A IpamDriver.RequestAddress "{\"PoolID\":\"$YPOOL\",\"Address\":\"\",\"Options\":{\"RequestAddressType\":\"com.docker.network.gateway\"}}" | sim_json_str Address)
+YNID=$(sim_random_id)
+call A NetworkDriver.CreateNetwork "{\"NetworkID\":\"$YNID\",\"Options\":{\"com.docker.network.generic\":{}},\"IPv4Data\":[{\"AddressSpace\":\"weft\",\"Gateway\":\"$YGW\",\"Pool\":\"$YSUB\"}],\"IPv6Data\":[]}" >/dev/null
+YIP=$(call A IpamDriver.RequestAddress "{\"PoolID\":\"$YPOOL\",\"Address\":\"\",\"Options\":null}" | sim_json_str Address)
+YEID=$(sim_random_id)
+call A NetworkDriver.CreateEndpoint "{\"NetworkID\":\"$YNID\",\"EndpointID\":\"$YEID\",\"Interface\":{\"Address\":\"$YIP\",\"AddressIPv6\":\"\",\"MacAddress\":\"\"},\"Options\":{}}" >/dev/null
+YSRC=$(call A NetworkDriver.Join "{\"NetworkID\":\"$YNID\",\"EndpointID\":\"$YEID\",\"SandboxKey\":\"/var/run/docker/netns/fakeY\",\"Options\":{}}" | sim_json_str SrcName)
+sim_fake_container A cY "$YSRC" "$YIP"
+sim_ns_exec cY ip route add default via "${YGW%/*}"
+wait_for 5 sim_ns_exec cY ping -c 1 -W 1 "${YGW%/*}" >/dev/null || fail "cY cannot reach its gateway"
+for target in "${YGW%/*}" "${YIP%/*}" "${HADDR[A]}" "${HADDR[B]}" "$SIM_DNS_IP"; do
+    if sim_ns_exec cA ping -c 1 -W 1 "$target" >/dev/null 2>&1; then
+        fail "cA (overlay X) reaches $target"
+    fi
+done
+if sim_ns_exec cY ping -c 1 -W 1 "$GWIP" >/dev/null 2>&1; then fail "cY (overlay Y) reaches X's resolver"; fi
+check "cA gets no answer from Y's resolver" unresolved cA www.example.test "${YGW%/*}"
+echo "ok   from overlay X nothing of overlay Y, of the hosts or of the test resolver answers"
+
+# ---- the port follows the network ----
+vni_y=$(ip -n "$(sim_ns A)" -o link show | sed -n 's/.* \(wsp[0-9]*\)@.*/\1/p' | sort)
+[ "$(wc -w <<<"$vni_y")" = 2 ] || fail "A should have two service ports: $vni_y"
+sim_fake_container_del A cY "$YSRC"
+call A NetworkDriver.Leave "{\"NetworkID\":\"$YNID\",\"EndpointID\":\"$YEID\"}" >/dev/null
+call A NetworkDriver.DeleteEndpoint "{\"NetworkID\":\"$YNID\",\"EndpointID\":\"$YEID\"}" >/dev/null
+call A NetworkDriver.DeleteNetwork "{\"NetworkID\":\"$YNID\"}" >/dev/null
+left=$(ip -n "$(sim_ns A)" -o link show | grep -c ' wsp[0-9]*@' || true)
+[ "$left" = 1 ] || fail "deleting network Y left its port: $(ip -n "$(sim_ns A)" -o link show | grep wsp)"
+sim_weft_stop A || fail "A needed SIGKILL to stop"
+gone() { ! ip -n "$(sim_ns A)" -o link show | grep ' wsp[0-9]*@' >/dev/null; }
+wait_for 5 gone || fail "A's port outlived its daemon"
+sim_weft A
+wait_for 10 resolves cA ghost2 "$GWIP" 10.77.0.78 || fail "after A's restart ghost2 does not resolve"
+echo "ok   a deleted network's port goes; a restarted daemon answers again"
+
+for h in "${HOSTS[@]}"; do sim_weft_stop "$h" || fail "$h needed SIGKILL to stop"; done
+for h in "${HOSTS[@]}"; do
+    sanitizer_clean "$h" || { grep -A 30 -E 'ERROR|runtime error' "$SIM_DIR/$h/weft.log" >&2; fail "sanitizer report on $h"; }
+done
+echo "PASS names_resolver"
