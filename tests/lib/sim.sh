@@ -419,7 +419,7 @@ sim_dockerd() {
     local host=$1 d
     d=$SIM_DIR/$host
     mkdir -p /run/docker/plugins "$d/docker" "$d/exec"
-    echo '{}' >"$d/daemon.json"
+    echo "${SIM_DOCKERD_CONFIG:-{\}}" >"$d/daemon.json" # e.g. '{"live-restore":true}'
     [ -x "$SIM_DOCKERD" ] || fail "no dockerd at $SIM_DOCKERD"
     sim_log "dockerd on $host: $("$SIM_DOCKERD" --version)"
     # --ip6tables=false too: on by default since Docker 27, and no rule is ours to add.
