@@ -31,6 +31,7 @@ struct transfer {
     bool overflow; /* the limit was hit: the transfer was aborted */
     bool fresh;    /* bytes arrived since the last look */
     bool added;    /* h is in multi */
+    long status;   /* the answer's HTTP status; 0 until its headers came */
     char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -169,6 +170,7 @@ static int start(struct transfer *t, const char *url, struct weft_err *err)
     transfer_end(t);
     weft_buf_clear(&t->buf);
     t->overflow = t->fresh = false;
+    t->status = 0;
     t->errbuf[0] = '\0';
     curl_easy_setopt(t->h, CURLOPT_URL, url);
     if (curl_multi_add_handle(t->multi, t->h) != CURLM_OK)
@@ -281,6 +283,11 @@ int docker_engine_stream_open(struct docker_engine *e, const char *path, struct 
     return rc;
 }
 
+bool docker_engine_stream_up(const struct docker_engine *e)
+{
+    return e->stream.added && e->stream.status == 200;
+}
+
 void docker_engine_stream_close(struct docker_engine *e)
 {
     transfer_end(&e->stream);
@@ -317,6 +324,7 @@ int docker_engine_stream_pump(struct docker_engine *e, long wait_ms, docker_line
     int rc = drive(e, t, wait_ms, true, &result);
     long status = 0;
     curl_easy_getinfo(t->h, CURLINFO_RESPONSE_CODE, &status);
+    t->status = status;
     if (rc < 0) {
         docker_engine_stream_close(e);
         return weft_err_set(err, -ECANCELED, "docker events: stopped");

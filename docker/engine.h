@@ -47,6 +47,8 @@ typedef int (*docker_line_fn)(void *ctx, const char *line, size_t len);
  * stop, or fn's nonzero return. After a failure the stream is closed. */
 int docker_engine_stream_pump(struct docker_engine *e, long wait_ms, docker_line_fn fn, void *ctx,
                               struct weft_err *err);
+/* Whether dockerd answered the open stream with 200 (its headers came). */
+bool docker_engine_stream_up(const struct docker_engine *e);
 void docker_engine_stream_close(struct docker_engine *e);
 
 #endif

@@ -263,7 +263,8 @@ static int follow(struct docker_follower *f, struct weft_err *err)
             docker_engine_stream_close(f->engine);
             return -1;
         }
-        note_reached(f); /* the stream is up: now dockerd counts as back */
+        if (docker_engine_stream_up(f->engine))
+            note_reached(f); /* only now: a stream refused at once is no comeback */
         retry_due(f);
     }
 }
