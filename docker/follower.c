@@ -296,6 +296,8 @@ static void follower_free(struct docker_follower *f)
 int docker_follower_start(struct docker_follower **out, const char *socket_path,
                           docker_names_fn on_names, void *ctx, struct weft_err *err)
 {
+    if (!on_names)
+        return weft_err_set(err, -EINVAL, "the docker follower needs a names callback");
     struct docker_follower *f = calloc(1, sizeof(*f));
     if (!f)
         return weft_err_set(err, -ENOMEM, "no memory for the docker follower");
