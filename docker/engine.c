@@ -98,8 +98,8 @@ static void transfer_free(struct transfer *t)
     weft_buf_free(&t->buf);
 }
 
-int docker_engine_new(struct docker_engine **out, const char *socket_path,
-                      const atomic_bool *stop, struct weft_err *err)
+int docker_engine_new(struct docker_engine **out, const char *socket_path, const atomic_bool *stop,
+                      struct weft_err *err)
 {
     pthread_once(&curl_once, curl_init);
     if (curl_init_result != CURLE_OK)
@@ -223,8 +223,9 @@ static int get_url(struct docker_engine *e, const char *url, char **body, size_t
     if (status != 200) {
         char text[161];
         snippet(&t->buf, text, sizeof(text));
-        return weft_err_set(err, status == 404 ? -ENOENT : -EPROTO, "GET %s: dockerd answered %ld %s",
-                            url + strlen(URL_BASE), status, text);
+        return weft_err_set(err, status == 404 ? -ENOENT : -EPROTO,
+                            "GET %s: dockerd answered %ld %s", url + strlen(URL_BASE), status,
+                            text);
     }
     *len = t->buf.len;
     *body = weft_buf_take(&t->buf, NULL);

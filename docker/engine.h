@@ -19,8 +19,8 @@
 struct docker_engine;
 
 /* stop is borrowed and must outlive the engine. No I/O yet. */
-int docker_engine_new(struct docker_engine **out, const char *socket_path,
-                      const atomic_bool *stop, struct weft_err *err);
+int docker_engine_new(struct docker_engine **out, const char *socket_path, const atomic_bool *stop,
+                      struct weft_err *err);
 void docker_engine_free(struct docker_engine *e);
 
 /* GET /version and pick the API version later paths carry (answers.h); also

@@ -31,14 +31,14 @@
 #define PUMP_MS 200L
 /* {"type":["network","container"],"event":["connect","rename"]}, URL-encoded. */
 #define EVENT_FILTERS                                                                              \
-    "%7B%22type%22%3A%5B%22network%22%2C%22container%22%5D%2C%22event%22%3A%5B%22connect%22%2C" \
+    "%7B%22type%22%3A%5B%22network%22%2C%22container%22%5D%2C%22event%22%3A%5B%22connect%22%2C"    \
     "%22rename%22%5D%7D"
 
 /* An endpoint whose network the callee knew but not (yet) the endpoint. */
 struct pending {
     struct docker_endpoint ep;
-    int retries;  /* made so far */
-    long due_ms;  /* next try, on clock_monotonic_ms */
+    int retries; /* made so far */
+    long due_ms; /* next try, on clock_monotonic_ms */
 };
 
 struct docker_follower {
@@ -133,8 +133,8 @@ static void retry_due(struct docker_follower *f)
         }
         if (rc == -EAGAIN)
             log_warn("docker endpoint still unknown after retries; its names are dropped",
-                     "network=%.12s endpoint=%.12s retries=%d", p->ep.network_id,
-                     p->ep.endpoint_id, RETRIES);
+                     "network=%.12s endpoint=%.12s retries=%d", p->ep.network_id, p->ep.endpoint_id,
+                     RETRIES);
         pending_remove(f, p);
     }
 }
@@ -179,8 +179,8 @@ static int inspect(struct docker_follower *f, const char *id, struct weft_err *e
     struct docker_container c;
     struct weft_err parse_err = {0};
     if (docker_container_parse(&c, body, len, &parse_err) < 0)
-        log_warn("docker container inspect unreadable; skipped", "container=%.12s error=\"%s\"",
-                 id, parse_err.msg);
+        log_warn("docker container inspect unreadable; skipped", "container=%.12s error=\"%s\"", id,
+                 parse_err.msg);
     for (size_t i = 0; i < c.count; i++)
         deliver(f, &c.endpoints[i], c.id);
     if (c.skipped > 0)
@@ -253,8 +253,7 @@ static int follow(struct docker_follower *f, struct weft_err *err)
     if (list_and_inspect(f, err) < 0)
         return -1;
     char path[256];
-    snprintf(path, sizeof(path), "/events?since=%lld&filters=%s", (long long)since,
-             EVENT_FILTERS);
+    snprintf(path, sizeof(path), "/events?since=%lld&filters=%s", (long long)since, EVENT_FILTERS);
     if (docker_engine_stream_open(f->engine, path, err) < 0)
         return -1;
     struct line_ctx lc = {f, err};

@@ -117,7 +117,7 @@ static int get_id(const json_t *obj, const char *key, char *out, size_t size)
 }
 
 struct who {
-    const char *name;  /* the container's name without its "/"; NULL if none */
+    const char *name; /* the container's name without its "/"; NULL if none */
     size_t name_len;
     const char *short_id;
 };
@@ -132,8 +132,7 @@ static int read_endpoint(const json_t *net, const struct who *who, struct docker
         return -1;
     if (!ep->endpoint_id[0])
         return 0;
-    if (get_id(net, "NetworkID", ep->network_id, sizeof(ep->network_id)) < 0 ||
-        !ep->network_id[0])
+    if (get_id(net, "NetworkID", ep->network_id, sizeof(ep->network_id)) < 0 || !ep->network_id[0])
         return -1;
     /* Docker 25+ (API 1.44) lists every name its own DNS answers to; older ones
      * leave it to the name, the aliases and the short ID. */
@@ -178,13 +177,13 @@ int docker_container_parse(struct docker_container *out, const char *json, size_
     if (!root)
         return weft_err_set(err, -EPROTO, "container inspect is not JSON: %s", jerr.text);
     int rc = 0;
-    if (!json_is_object(root) || get_id(root, "Id", out->id, sizeof(out->id)) < 0 ||
-        !out->id[0]) {
+    if (!json_is_object(root) || get_id(root, "Id", out->id, sizeof(out->id)) < 0 || !out->id[0]) {
         rc = weft_err_set(err, -EPROTO, "container inspect has no valid Id");
         goto out;
     }
     char short_id[DOCKER_SHORT_ID_LEN + 1] = "";
-    size_t short_len = strlen(out->id) < DOCKER_SHORT_ID_LEN ? strlen(out->id) : DOCKER_SHORT_ID_LEN;
+    size_t short_len =
+        strlen(out->id) < DOCKER_SHORT_ID_LEN ? strlen(out->id) : DOCKER_SHORT_ID_LEN;
     memcpy(short_id, out->id, short_len);
     struct who who = {.short_id = short_id};
     const json_t *name = json_object_get(root, "Name");

@@ -38,10 +38,10 @@ struct fake_dockerd {
     size_t count;
     char events[FAKE_EVENTS_MAX]; /* every line pushed, one after another */
     size_t events_len;
-    char api_prefix[32];     /* "/v1.41" of the last versioned call */
+    char api_prefix[32];      /* "/v1.41" of the last versioned call */
     char events_filters[256]; /* the filters argument of the last events call, decoded */
     char events_since[32];
-    int lists;                /* /containers/json calls */
+    int lists; /* /containers/json calls */
     atomic_int streams_open;
     atomic_bool closing;
 };
@@ -78,7 +78,8 @@ static inline void fake_stream_free(void *cls)
     free(s);
 }
 
-static inline enum MHD_Result fake_reply(struct MHD_Connection *conn, unsigned status, const char *text)
+static inline enum MHD_Result fake_reply(struct MHD_Connection *conn, unsigned status,
+                                         const char *text)
 {
     struct MHD_Response *r =
         MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_MUST_COPY);
@@ -102,9 +103,8 @@ static inline enum MHD_Result fake_events(struct fake_dockerd *d, struct MHD_Con
     s->sent = d->events_len; /* only what is pushed from now on */
     pthread_mutex_unlock(&d->lock);
     atomic_fetch_add(&d->streams_open, 1);
-    struct MHD_Response *r =
-        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, fake_stream_read, s,
-                                          fake_stream_free);
+    struct MHD_Response *r = MHD_create_response_from_callback(
+        MHD_SIZE_UNKNOWN, 4096, fake_stream_read, s, fake_stream_free);
     MHD_add_response_header(r, "Content-Type", "application/json");
     enum MHD_Result rc = MHD_queue_response(conn, MHD_HTTP_OK, r);
     MHD_destroy_response(r);
@@ -134,8 +134,8 @@ static inline char *fake_answer(struct fake_dockerd *d, const char *path)
 }
 
 static inline enum MHD_Result fake_handle(void *cls, struct MHD_Connection *conn, const char *url,
-                                   const char *method, const char *version, const char *upload,
-                                   size_t *upload_size, void **con_cls)
+                                          const char *method, const char *version,
+                                          const char *upload, size_t *upload_size, void **con_cls)
 {
     (void)version, (void)upload, (void)upload_size;
     struct fake_dockerd *d = cls;
@@ -170,14 +170,13 @@ static inline enum MHD_Result fake_handle(void *cls, struct MHD_Connection *conn
 }
 
 static inline void fake_dockerd_init(struct fake_dockerd *d, const char *path, const char *api,
-                              const char *min_api)
+                                     const char *min_api)
 {
     memset(d, 0, sizeof(*d));
     pthread_mutex_init(&d->lock, NULL);
     snprintf(d->path, sizeof(d->path), "%s", path);
     snprintf(d->version_answer, sizeof(d->version_answer),
-             "{\"Version\":\"fake\",\"ApiVersion\":\"%s\",\"MinAPIVersion\":\"%s\"}", api,
-             min_api);
+             "{\"Version\":\"fake\",\"ApiVersion\":\"%s\",\"MinAPIVersion\":\"%s\"}", api, min_api);
 }
 
 /* Listens on d->path (which must not exist). false on failure. */
@@ -192,9 +191,9 @@ static inline bool fake_dockerd_listen(struct fake_dockerd *d)
         return false;
     }
     atomic_store(&d->closing, false);
-    d->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0,
-                              NULL, NULL, fake_handle, d, MHD_OPTION_LISTEN_SOCKET, fd,
-                              MHD_OPTION_END);
+    d->mhd =
+        MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0, NULL,
+                         NULL, fake_handle, d, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_END);
     if (!d->mhd) {
         close(fd);
         unlink(d->path);
@@ -224,7 +223,7 @@ static inline void fake_dockerd_free(struct fake_dockerd *d)
 
 /* Adds or replaces a container's inspect answer. */
 static inline void fake_dockerd_container(struct fake_dockerd *d, const char *id, bool listed,
-                                   const char *inspect)
+                                          const char *inspect)
 {
     pthread_mutex_lock(&d->lock);
     size_t i = 0;

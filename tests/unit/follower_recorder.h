@@ -59,7 +59,7 @@ static inline void recorder_eagain(struct recorder *r, const char *endpoint, int
 }
 
 static inline int recorder_names(void *ctx, const char *network_id, const char *endpoint_id,
-                          const char *names)
+                                 const char *names)
 {
     struct recorder *r = ctx;
     pthread_mutex_lock(&r->lock);

@@ -29,7 +29,9 @@ static void version_negotiated(void **state)
     struct docker_api_version v;
     /* Docker 20.10 */
     assert_int_equal(version_of("{\"Version\":\"20.10.24\",\"ApiVersion\":\"1.41\","
-                                "\"MinAPIVersion\":\"1.12\"}", &v), 0);
+                                "\"MinAPIVersion\":\"1.12\"}",
+                                &v),
+                     0);
     assert_int_equal(v.major, 1);
     assert_int_equal(v.minor, 41);
     /* Docker 29: newer than weft knows, older ones refused below 1.44 */
@@ -41,9 +43,16 @@ static void version_negotiated(void **state)
     /* No MinAPIVersion (old daemons) */
     assert_int_equal(version_of("{\"ApiVersion\":\"1.47\"}", &v), 0);
     assert_int_equal(v.minor, 47);
-    const char *bad[] = {"", "{}", "[]", "{\"ApiVersion\":1.41}", "{\"ApiVersion\":\"2.0\"}",
-                         "{\"ApiVersion\":\"1.\"}", "{\"ApiVersion\":\"1.4x\"}",
-                         "{\"ApiVersion\":\"1.23\"}", "{\"ApiVersion\":\"1.99999\"}", "nope"};
+    const char *bad[] = {"",
+                         "{}",
+                         "[]",
+                         "{\"ApiVersion\":1.41}",
+                         "{\"ApiVersion\":\"2.0\"}",
+                         "{\"ApiVersion\":\"1.\"}",
+                         "{\"ApiVersion\":\"1.4x\"}",
+                         "{\"ApiVersion\":\"1.23\"}",
+                         "{\"ApiVersion\":\"1.99999\"}",
+                         "nope"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         assert_int_equal(version_of(bad[i], &v), -1);
 }
@@ -51,8 +60,9 @@ static void version_negotiated(void **state)
 static void container_ids_listed(void **state)
 {
     (void)state;
-    const char *list = "[{\"Id\":\"" CID "\",\"Names\":[\"/a\"]},{\"Id\":\"../etc\"},{\"Names\":[]},"
-                       "7,{\"Id\":\"abc123\"}]";
+    const char *list =
+        "[{\"Id\":\"" CID "\",\"Names\":[\"/a\"]},{\"Id\":\"../etc\"},{\"Names\":[]},"
+        "7,{\"Id\":\"abc123\"}]";
     docker_id *ids;
     size_t n;
     struct weft_err err = {0};

@@ -108,9 +108,10 @@ static void lists_then_follows_events(void **state)
     char inspect[1024];
     inspect_of(inspect, sizeof(inspect), C2, "db", EP2);
     fake_dockerd_container(&fx->d, C2, true, inspect);
-    fake_dockerd_push(&fx->d, "{\"Type\":\"network\",\"Action\":\"connect\",\"Actor\":{\"ID\":\"" NET
-                              "\",\"Attributes\":{\"container\":\"" C2 "\",\"name\":\"ov\"}},"
-                              "\"time\":1,\"timeNano\":1000000000}");
+    fake_dockerd_push(&fx->d,
+                      "{\"Type\":\"network\",\"Action\":\"connect\",\"Actor\":{\"ID\":\"" NET
+                      "\",\"Attributes\":{\"container\":\"" C2 "\",\"name\":\"ov\"}},"
+                      "\"time\":1,\"timeNano\":1000000000}");
     assert_true(recorder_wait(&fx->rec, EP2, 1, 3000));
     assert_string_equal(recorder_last(&fx->rec, EP2)->names, "db c2c2c2c2c2c2");
 
@@ -118,8 +119,9 @@ static void lists_then_follows_events(void **state)
     fake_dockerd_push(&fx->d, "{\"Type\":\"volume\",\"Action\":\"mount\",\"Actor\":{}}");
     inspect_of(inspect, sizeof(inspect), C1, "Front", EP1);
     fake_dockerd_container(&fx->d, C1, true, inspect);
-    fake_dockerd_push(&fx->d, "{\"Type\":\"container\",\"Action\":\"rename\",\"Actor\":{\"ID\":\"" C1
-                              "\",\"Attributes\":{\"name\":\"Front\",\"oldName\":\"/Web\"}}}");
+    fake_dockerd_push(&fx->d,
+                      "{\"Type\":\"container\",\"Action\":\"rename\",\"Actor\":{\"ID\":\"" C1
+                      "\",\"Attributes\":{\"name\":\"Front\",\"oldName\":\"/Web\"}}}");
     assert_true(recorder_wait(&fx->rec, EP1, 2, 3000));
     assert_string_equal(recorder_last(&fx->rec, EP1)->names, "front c1c1c1c1c1c1");
     docker_follower_stop(f);

@@ -138,8 +138,8 @@ static void names_that_do_not_fit_are_dropped(void **state)
     char json[4096] = "{\"Id\":\"" ID "\",\"NetworkSettings\":{\"Networks\":{\"n\":{"
                       "\"NetworkID\":\"" NET1 "\",\"EndpointID\":\"" EP1 "\",\"DNSNames\":[";
     for (int i = 0; i < 20; i++) /* 60 bytes each: 16 fit in 1023 with their spaces */
-        snprintf(json + strlen(json), sizeof(json) - strlen(json), "%s\"n%02d%057d\"",
-                 i ? "," : "", i, 0);
+        snprintf(json + strlen(json), sizeof(json) - strlen(json), "%s\"n%02d%057d\"", i ? "," : "",
+                 i, 0);
     strcat(json, "]}}}}");
     struct docker_container c;
     parse_ok(json, &c);
@@ -187,8 +187,17 @@ static void refused(const char *json, size_t len)
 static void malformed_refused(void **state)
 {
     (void)state;
-    const char *bad[] = {"", "{", "[]", "null", "\"x\"", "{\"Id\":", "{\"Id\":null}",
-                         "{\"Id\":\"\"}", "{\"Id\":5}", "{\"Id\":\"../x\"}", "<html>502</html>",
+    const char *bad[] = {"",
+                         "{",
+                         "[]",
+                         "null",
+                         "\"x\"",
+                         "{\"Id\":",
+                         "{\"Id\":null}",
+                         "{\"Id\":\"\"}",
+                         "{\"Id\":5}",
+                         "{\"Id\":\"../x\"}",
+                         "<html>502</html>",
                          "{\"Id\":\"" ID "0\"}"}; /* 65 characters: not an ID */
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         refused(bad[i], strlen(bad[i]));
@@ -208,8 +217,7 @@ static void damaged_answers_never_crash(void **state)
     assert_non_null(copy);
     srand(10);
     for (int round = 0; round < 3000; round++) {
-        memcpy(copy, round % 2 ? inspect_20_10 : inspect_28,
-               round % 2 ? len : strlen(inspect_28));
+        memcpy(copy, round % 2 ? inspect_20_10 : inspect_28, round % 2 ? len : strlen(inspect_28));
         size_t n = round % 2 ? len : strlen(inspect_28);
         for (int k = 0; k < 1 + round % 4; k++)
             copy[(size_t)rand() % n] = (char)(rand() % 256);
