@@ -239,9 +239,10 @@ static void note_failure(struct docker_follower *f, const struct weft_err *err)
     if (f->down)
         return;
     f->down = true;
-    log_warn(f->reached_once ? "docker engine lost; retrying every second"
-                             : "docker engine unreachable; retrying every second",
-             "socket=%s error=\"%s\"", f->socket_path, err->msg);
+    const char *what = err->code == -EPROTO ? "docker engine answer unreadable; listing again"
+                       : f->reached_once    ? "docker engine lost; retrying every second"
+                                            : "docker engine unreachable; retrying every second";
+    log_warn(what, "socket=%s error=\"%s\"", f->socket_path, err->msg);
 }
 
 /* One round: from the version to the end of the events stream. Returns -1 (err). */

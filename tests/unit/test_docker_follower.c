@@ -1,6 +1,7 @@
 /* test_docker_follower.c: the Docker follower against a fake Docker Engine API on a
  * unix socket (fake_dockerd.h): it lists and inspects the running containers, then
- * follows network connect and container rename events from the time of the listing;
+ * follows network connect and container rename events from the time of the listing
+ * (an unreadable event line makes it list again);
  * it speaks min(dockerd's API version, 1.47); stop returns promptly while the events
  * stream is open; a dockerd missing at start, or going away and coming back, is
  * logged once each way and its names still arrive. */
@@ -128,6 +129,21 @@ static void lists_then_follows_events(void **state)
     assert_int_equal(fx->d.lists, 1);
 }
 
+/* An event line that is not JSON ends the stream and the containers are listed
+ * again (skipping it could lose a container's names). */
+static void unreadable_event_lists_again(void **state)
+{
+    struct fixture *fx = *state;
+    assert_true(fake_dockerd_listen(&fx->d));
+    struct docker_follower *f = start(fx);
+    assert_true(recorder_wait(&fx->rec, EP1, 1, 3000));
+    wait_streaming(&fx->d, 1);
+    fake_dockerd_push(&fx->d, "<html>502 Bad Gateway</html>");
+    assert_true(recorder_wait(&fx->rec, EP1, 2, 3000));
+    docker_follower_stop(f);
+    assert_int_equal(fx->d.lists, 2);
+}
+
 static void newer_dockerd_spoken_to_in_1_47(void **state)
 {
     struct fixture *fx = *state;
@@ -240,6 +256,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(lists_then_follows_events, setup, teardown),
+        cmocka_unit_test_setup_teardown(unreadable_event_lists_again, setup, teardown),
         cmocka_unit_test_setup_teardown(newer_dockerd_spoken_to_in_1_47, setup, teardown),
         cmocka_unit_test_setup_teardown(stop_is_prompt_while_streaming, setup, teardown),
         cmocka_unit_test_setup_teardown(dockerd_missing_at_start, setup, teardown),
