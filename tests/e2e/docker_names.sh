@@ -91,12 +91,14 @@ wait_for 10 resolves_to web2 "$web2_ip" || fail "web2 does not resolve from B"
 sim_stop_pid "$(cat "$SIM_DIR/A/dockerd.spawn.pid")" 20 || fail "A's dockerd needed SIGKILL"
 sleep 2
 check "web2 still resolves with A's dockerd gone" resolves_to web2 "$web2_ip"
-logged() { grep -F 'Docker' "$SIM_DIR/A/weft.log" | grep -iE 'unreachable|not answer|cannot reach' >/dev/null; }
+logged() { grep -F 'msg="docker engine lost; retrying every second"' "$SIM_DIR/A/weft.log" >/dev/null; }
 wait_for 5 logged || fail "weft on A did not log that dockerd went away"
 SIM_DOCKERD_CONFIG='{"live-restore":true}' sim_dockerd A
 run_on A --name web3 $IMG sleep 600
 web3_ip=$(ip_of A web3)
 wait_for 10 resolves_to web3 "$web3_ip" || fail "web3, started once A's dockerd is back, does not resolve from B"
+[ "$(grep -cF 'msg="docker engine lost; retrying every second"' "$SIM_DIR/A/weft.log")" = 1 ] ||
+    fail "weft on A logged dockerd's absence more than once"
 echo "ok   names stay while A's dockerd is down; a new container gets its name once it is back"
 
 for h in A B; do
