@@ -311,6 +311,9 @@ void resolver_close(struct resolver *r)
     pthread_mutex_unlock(&r->lock);
     wake(r);
     pthread_join(r->thread, NULL);
+    log_info("resolver stopped", "queries=%lu answered=%lu forwarded=%lu dropped=%lu refused=%lu",
+             r->stats.queries, r->stats.answered, r->stats.forwarded, r->stats.dropped,
+             r->stats.refused);
     while (r->overlays) {
         struct overlay *o = r->overlays;
         r->overlays = o->next;

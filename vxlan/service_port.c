@@ -84,6 +84,9 @@ static int prepare_namespace(struct ns_job *job)
 {
     (void)job;
     write_sysctl("/proc/sys/net/ipv4/ip_forward", "0");
+    /* Strict reverse path: only sources the port's subnet holds get in at all. */
+    write_sysctl("/proc/sys/net/ipv4/conf/all/rp_filter", "1");
+    write_sysctl("/proc/sys/net/ipv4/conf/default/rp_filter", "1");
     write_sysctl("/proc/sys/net/ipv6/conf/all/disable_ipv6", "1");
     write_sysctl("/proc/sys/net/ipv6/conf/default/disable_ipv6", "1");
     return 0;

@@ -9,7 +9,8 @@
 #    address resolves back to the name (PTR), names are matched case-insensitively,
 #    several endpoints with one alias all answer; a removed peer's name is gone;
 #  - a name of another overlay does not resolve; a name outside the overlays is
-#    forwarded to the hosts' resolver (a dnsmasq inside the simulation);
+#    forwarded to the hosts' resolver (a dnsmasq inside the simulation); a malformed
+#    message gets no answer and is counted, a source outside the overlay no answer;
 #  - isolation: from overlay X (its default route through the gateway, as Docker
 #    sets it) no address of overlay Y answers, neither Y's resolver on the same host,
 #    nor a container of Y, nor the host's own addresses;
@@ -78,6 +79,27 @@ check "www.example.test goes to the hosts' resolver" resolves cA www.example.tes
 grep -F "www.example.test" "$SIM_DIR/dns/dnsmasq.log" >/dev/null || fail "the test resolver never saw the query"
 echo "ok   names of another overlay stay there; other names are forwarded"
 
+# ---- what the resolver does not answer: malformed, and from outside the overlay ----
+# udp_send SRC DST PAYLOAD_HEX: one datagram to DST:53 from SRC (python3: busybox nc has
+# no -u); prints "answered" or "silent" after waiting a second for a reply.
+udp_send() {
+    sim_ns_exec cA python3 -c 'import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], 0)); s.sendto(bytes.fromhex(sys.argv[3]), (sys.argv[2], 53)); s.settimeout(1)
+try:
+    s.recv(4096); print("answered")
+except socket.timeout:
+    print("silent")' "$@"
+}
+query_ghost=0001010000010000000000000567686f73740000010001 # ID 1, RD, "ghost" IN A
+[ "$(udp_send "${IP[A]%/*}" "$GWIP" "$query_ghost")" = answered ] || fail "the raw query from cA's own address got no answer"
+[ "$(udp_send "${IP[A]%/*}" "$GWIP" "$(printf 'not-a-dns-message' | od -An -tx1 | tr -d ' \n')")" = silent ] ||
+    fail "a malformed message was answered"
+sim_ns_exec cA ip addr add 10.99.0.5/32 dev eth0
+[ "$(udp_send 10.99.0.5 "$GWIP" "$query_ghost")" = silent ] || fail "a query from outside the overlay (10.99.0.5) was answered"
+sim_ns_exec cA ip addr del 10.99.0.5/32 dev eth0
+echo "ok   no answer to a malformed message or to a source outside the overlay"
+
 # ---- a peer that goes takes its name ----
 sim_etcdctl del "$C_FABRIC/10.77.0.0_24/peers/10.77.0.77" >/dev/null
 wait_for 2 unresolved cA ghost "$GWIP" || fail "ghost still resolves after its peer went"
@@ -116,6 +138,10 @@ call A NetworkDriver.DeleteNetwork "{\"NetworkID\":\"$YNID\"}" >/dev/null
 left=$(ip -n "$(sim_ns A)" -o link show | grep -c ' wsp[0-9]*@' || true)
 [ "$left" = 1 ] || fail "deleting network Y left its port: $(ip -n "$(sim_ns A)" -o link show | grep wsp)"
 sim_weft_stop A || fail "A needed SIGKILL to stop"
+stats=$(grep -F 'msg="resolver stopped"' "$SIM_DIR/A/weft.log" | tail -n 1)
+dropped=$(sed -n 's/.* dropped=\([0-9]*\).*/\1/p' <<<"$stats")
+[ "${dropped:-0}" -ge 1 ] || fail "A's resolver did not count the malformed message: $stats"
+echo "ok   A's resolver counted it: $stats"
 gone() { ! ip -n "$(sim_ns A)" -o link show | grep ' wsp[0-9]*@' >/dev/null; }
 wait_for 5 gone || fail "A's port outlived its daemon"
 sim_weft A
