@@ -125,10 +125,13 @@ echo "ok   cb reaches every container on A"
 # Each host's peers lie under its own prefix (store/keys.h).
 peers=$(ctl e1 get --prefix "/weft/v1/fabric/192.168.77.1/$SK/peers/" -w json
     ctl e1 get --prefix "/weft/v1/fabric/192.168.77.2/$SK/peers/" -w json)
+# A peer key is written at most three times by design: the claim at RequestAddress, the
+# endpoint's record, and its container's names once dockerd reports them (the last two
+# may come as one). A fourth write would be a publication repeated across the failover.
 count=$(grep -o '"version":[0-9]*' <<<"$peers" | wc -l)
-twice=$(grep -o '"version":[0-9]*' <<<"$peers" | grep -vc '"version":1$' || true)
+over=$(grep -o '"version":[0-9]*' <<<"$peers" | grep -vcE '"version":[123]$' || true)
 [ "$count" = 7 ] || fail "want 7 published peers (c0..c5 and cb), found $count"
-[ "$twice" = 0 ] || fail "$twice peer keys were written more than once"
+[ "$over" = 0 ] || fail "$over peer keys were written more than three times (claim, record, names)"
 echo "ok   7 peers published, each written once"
 addrs=$(ctl e1 get --prefix "/weft/v1/addrs/$SK/" --keys-only | grep -c . || true)
 [ "$addrs" = 8 ] || fail "want 8 addresses allocated (7 containers and the gateway), found $addrs"
