@@ -25,17 +25,17 @@
 
 /* The question of one query, as the rules read it. */
 struct question {
-    const ldns_rr *rr;              /* borrowed from the parsed query */
+    const ldns_rr *rr; /* borrowed from the parsed query */
     ldns_rr_type type;
-    char name[DNS_NAME_MAX + 1];    /* lowercase, no final dot */
+    char name[DNS_NAME_MAX + 1]; /* lowercase, no final dot */
 };
 
 /* What the response says, decided before any of it is built. */
 struct reply {
-    uint8_t rcode;                  /* LDNS_RCODE_NOERROR, _NXDOMAIN or _SERVFAIL */
-    size_t n_addrs;                 /* A records, in answer order (network order) */
+    uint8_t rcode;  /* LDNS_RCODE_NOERROR, _NXDOMAIN or _SERVFAIL */
+    size_t n_addrs; /* A records, in answer order (network order) */
     uint32_t addrs[DNS_ADDRS_MAX];
-    char target[DNS_NAME_MAX + 2];  /* a PTR record's name with its final dot; "" none */
+    char target[DNS_NAME_MAX + 2]; /* a PTR record's name with its final dot; "" none */
 };
 
 /* The text of dname (wire form, uncompressed as ldns keeps it), lowercase and
@@ -121,8 +121,8 @@ static void reverse_parse(const char *name, size_t *octets, uint32_t *addr, bool
  * non-terminal (NODATA: names below it may exist); anything else inside is
  * NXDOMAIN. */
 static enum dns_verdict reverse_decide(const struct dns_names *names,
-                                       const struct ipv4_subnet *overlay,
-                                       const struct question *q, struct reply *reply)
+                                       const struct ipv4_subnet *overlay, const struct question *q,
+                                       struct reply *reply)
 {
     size_t octets;
     uint32_t addr;
@@ -277,8 +277,7 @@ static uint16_t udp_size(const ldns_pkt *query)
 
 /* Builds and writes the response of reply to query. DNS_DROP when out of memory. */
 static enum dns_verdict respond(const ldns_pkt *query, const struct question *q,
-                                struct reply *reply, uint8_t *out, size_t out_cap,
-                                size_t *out_len)
+                                struct reply *reply, uint8_t *out, size_t out_cap, size_t *out_len)
 {
     uint16_t size = udp_size(query);
     ldns_pkt *response = response_new(query, q, size);

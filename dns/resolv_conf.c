@@ -108,11 +108,11 @@ int resolv_conf_parse(const char *text, struct sockaddr_storage *out, size_t max
 
 struct resolv_conf {
     char *path;
-    bool checked;       /* stat was tried at least once */
-    long checked_ms;    /* when (clock_monotonic_ms) */
-    bool read;          /* identity holds the file of servers */
+    bool checked;    /* stat was tried at least once */
+    long checked_ms; /* when (clock_monotonic_ms) */
+    bool read;       /* identity holds the file of servers */
     struct stat identity;
-    bool warned;        /* the present failure is logged */
+    bool warned; /* the present failure is logged */
     size_t count;
     struct sockaddr_storage servers[RESOLV_CONF_MAX];
 };

@@ -60,9 +60,9 @@ struct query_spec {
 /* The wire form of spec (malloc'ed, *len bytes). */
 static uint8_t *query_wire(const struct query_spec *spec, size_t *len)
 {
-    ldns_pkt *q = ldns_pkt_query_new(ldns_dname_new_frm_str(spec->name), spec->type,
-                                     spec->klass ? spec->klass : LDNS_RR_CLASS_IN,
-                                     spec->rd ? LDNS_RD : 0);
+    ldns_pkt *q =
+        ldns_pkt_query_new(ldns_dname_new_frm_str(spec->name), spec->type,
+                           spec->klass ? spec->klass : LDNS_RR_CLASS_IN, spec->rd ? LDNS_RD : 0);
     assert_non_null(q);
     ldns_pkt_set_id(q, spec->id);
     if (spec->edns_size) {
@@ -82,7 +82,8 @@ static enum dns_verdict run_wire(const uint8_t *wire, size_t len, unsigned rotat
 {
     uint8_t out[DNS_MESSAGE_MAX];
     size_t got = 12345;
-    enum dns_verdict v = dns_query_answer(&names, &overlay, wire, len, rotate, out, sizeof(out), &got);
+    enum dns_verdict v =
+        dns_query_answer(&names, &overlay, wire, len, rotate, out, sizeof(out), &got);
     *response = NULL;
     if (v == DNS_ANSWER) {
         assert_true(got > 0 && got <= sizeof(out));
@@ -215,9 +216,9 @@ static void ptr_in_subnet_known(void **state)
 static void ptr_in_subnet_unknown_nxdomain(void **state)
 {
     (void)state;
-    static const char *const unknown[] = {
-        "99.0.77.10.in-addr.arpa.", "255.0.77.10.in-addr.arpa.", "0.0.77.10.in-addr.arpa.",
-        "x.2.0.77.10.in-addr.arpa.", "02.0.77.10.in-addr.arpa.", "256.0.77.10.in-addr.arpa."};
+    static const char *const unknown[] = {"99.0.77.10.in-addr.arpa.", "255.0.77.10.in-addr.arpa.",
+                                          "0.0.77.10.in-addr.arpa.",  "x.2.0.77.10.in-addr.arpa.",
+                                          "02.0.77.10.in-addr.arpa.", "256.0.77.10.in-addr.arpa."};
     for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
         struct query_spec spec = {unknown[i], LDNS_RR_TYPE_PTR, 0, 6, false, 0, 0};
         ldns_pkt *r;
@@ -238,10 +239,14 @@ static void ptr_in_subnet_unknown_nxdomain(void **state)
 static void ptr_outside_subnet_forwarded(void **state)
 {
     (void)state;
-    static const char *const outside[] = {
-        "1.1.168.192.in-addr.arpa.", "2.1.77.10.in-addr.arpa.", "77.10.in-addr.arpa.",
-        "10.in-addr.arpa.", "in-addr.arpa.", "x.77.10.in-addr.arpa.",
-        "2.0.77.10.ip6.arpa.", "2.0.77.10.in-addr.arpa.example."};
+    static const char *const outside[] = {"1.1.168.192.in-addr.arpa.",
+                                          "2.1.77.10.in-addr.arpa.",
+                                          "77.10.in-addr.arpa.",
+                                          "10.in-addr.arpa.",
+                                          "in-addr.arpa.",
+                                          "x.77.10.in-addr.arpa.",
+                                          "2.0.77.10.ip6.arpa.",
+                                          "2.0.77.10.in-addr.arpa.example."};
     for (size_t i = 0; i < sizeof(outside) / sizeof(outside[0]); i++) {
         struct query_spec spec = {outside[i], LDNS_RR_TYPE_PTR, 0, 7, true, 0, 0};
         ldns_pkt *r;
@@ -301,8 +306,11 @@ static void many_addresses_fit_with_edns(void **state)
     static const struct {
         uint16_t asked, advertised;
         bool all;
-    } sizes[] = {{4096, 4096, true}, {65000, DNS_MESSAGE_MAX, true}, {1232, 1232, true},
-                 {600, 600, false}, {100, 512, false}};
+    } sizes[] = {{4096, 4096, true},
+                 {65000, DNS_MESSAGE_MAX, true},
+                 {1232, 1232, true},
+                 {600, 600, false},
+                 {100, 512, false}};
     for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
         struct query_spec spec = {"many.", LDNS_RR_TYPE_A, 0, 12, true, sizes[i].asked, 0};
         ldns_pkt *r;
@@ -366,18 +374,19 @@ static void not_a_query_dropped(void **state)
 {
     (void)state;
     ldns_pkt *r;
-    static const uint8_t junk[] = {0xde, 0xad, 0xbe, 0xef, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00,
-                                   0x00, 0x00, 0x3f, 'w',  'e',  'b'};
+    static const uint8_t junk[] = {0xde, 0xad, 0xbe, 0xef, 0x00, 0x01, 0x00, 0x00,
+                                   0x00, 0x00, 0x00, 0x00, 0x3f, 'w',  'e',  'b'};
     for (size_t len = 0; len <= sizeof(junk); len++)
         assert_int_equal(run_wire(len ? junk : NULL, len, 0, &r, NULL), DNS_DROP);
     assert_int_equal(run_patched(0, 1), DNS_ANSWER);
-    assert_int_equal(run_patched(0x80, 1), DNS_DROP);      /* QR: a response */
-    assert_int_equal(run_patched(4 << 3, 1), DNS_DROP);    /* opcode NOTIFY */
-    assert_int_equal(run_patched(0, 0), DNS_DROP);         /* no question */
+    assert_int_equal(run_patched(0x80, 1), DNS_DROP);   /* QR: a response */
+    assert_int_equal(run_patched(4 << 3, 1), DNS_DROP); /* opcode NOTIFY */
+    assert_int_equal(run_patched(0, 0), DNS_DROP);      /* no question */
     /* Two questions, both well formed. */
     ldns_pkt *q = ldns_pkt_query_new(ldns_dname_new_frm_str("web."), LDNS_RR_TYPE_A,
                                      LDNS_RR_CLASS_IN, LDNS_RD);
-    ldns_pkt_push_rr(q, LDNS_SECTION_QUESTION, ldns_rr_clone(ldns_rr_list_rr(ldns_pkt_question(q), 0)));
+    ldns_pkt_push_rr(q, LDNS_SECTION_QUESTION,
+                     ldns_rr_clone(ldns_rr_list_rr(ldns_pkt_question(q), 0)));
     uint8_t *wire;
     size_t len;
     assert_int_equal(ldns_pkt2wire(&wire, q, &len), LDNS_STATUS_OK);
