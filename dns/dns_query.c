@@ -233,8 +233,10 @@ static ldns_pkt *response_new(const ldns_pkt *query, const struct question *q, u
     ldns_pkt_set_ra(response, true);
     ldns_pkt_set_rd(response, ldns_pkt_rd(query));
     ldns_pkt_set_cd(response, ldns_pkt_cd(query)); /* RFC 6840 5.9 */
-    if (ldns_pkt_edns(query))
+    if (ldns_pkt_edns(query)) {
         ldns_pkt_set_edns_udp_size(response, advertised);
+        ldns_pkt_set_edns_do(response, ldns_pkt_edns_do(query)); /* RFC 3225 3 */
+    }
     return response;
 }
 

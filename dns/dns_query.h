@@ -21,7 +21,7 @@
  * Names are compared lowercase, without the final dot. An answer fits in 512 bytes
  * unless the query carries EDNS (then in its advertised size, at most out_cap and
  * DNS_MESSAGE_MAX): records that do not fit are left out, from the end, and TC set.
- * A response echoes the query's ID, question, RD and CD bits, sets QR, AA and RA,
+ * A response echoes the query's ID, question, RD and CD bits (and DO), sets QR, AA and RA,
  * and carries an OPT record (our size) when the query did; an EDNS version other
  * than 0 is answered BADVERS. A message that does not parse or is not a query (QR
  * set, opcode not QUERY, not exactly one question, more than two additional

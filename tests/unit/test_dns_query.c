@@ -353,6 +353,25 @@ static void id_and_rd_echoed(void **state)
         assert_int_equal(ldns_pkt_rd(r), rd);
         ldns_pkt_free(r);
     }
+    /* With EDNS, the DO bit too (RFC 3225). */
+    struct query_spec spec = {"web.", LDNS_RR_TYPE_A, 0, 0xbeef, true, 1232, 0};
+    size_t len;
+    uint8_t *wire = query_wire(&spec, &len);
+    ldns_pkt *r;
+    assert_int_equal(run_wire(wire, len, 0, &r, NULL), DNS_ANSWER);
+    assert_false(ldns_pkt_edns_do(r));
+    ldns_pkt_free(r);
+    free(wire);
+    ldns_pkt *q = ldns_pkt_query_new(ldns_dname_new_frm_str("web."), LDNS_RR_TYPE_A,
+                                     LDNS_RR_CLASS_IN, LDNS_RD);
+    ldns_pkt_set_edns_udp_size(q, 1232);
+    ldns_pkt_set_edns_do(q, true);
+    assert_int_equal(ldns_pkt2wire(&wire, q, &len), LDNS_STATUS_OK);
+    assert_int_equal(run_wire(wire, len, 0, &r, NULL), DNS_ANSWER);
+    assert_true(ldns_pkt_edns_do(r));
+    ldns_pkt_free(r);
+    free(wire);
+    ldns_pkt_free(q);
 }
 
 /* Rewrites a valid query's header: flags byte 2 and the question count. */
