@@ -236,6 +236,23 @@ void resolver_set_fabric(struct resolver *r, struct fabric *fabric)
     pthread_mutex_unlock(&r->lock);
 }
 
+/* The port's MAC: locally administered, from this host's VTEP and the VNI, so it is
+ * the same after a restart (containers keep their ARP entry for the gateway) and
+ * differs between hosts. */
+static void port_mac(const struct fabric_overlay_info *info, uint8_t mac[6])
+{
+    uint32_t h = ntohl(info->vtep) * 2654435761u ^ info->vni * 40503u;
+    h ^= h >> 15;
+    h *= 2246822519u;
+    h ^= h >> 13;
+    mac[0] = 0x02;
+    mac[1] = 0x57;
+    mac[2] = (uint8_t)(h >> 24);
+    mac[3] = (uint8_t)(h >> 16);
+    mac[4] = (uint8_t)(h >> 8);
+    mac[5] = (uint8_t)h;
+}
+
 int resolver_overlay_up(void *resolver, const struct fabric_overlay_info *info,
                         struct weft_err *err)
 {
@@ -249,8 +266,10 @@ int resolver_overlay_up(void *resolver, const struct fabric_overlay_info *info,
         return -1;
     }
     o->gateway = htonl(info->gateway);
+    uint8_t mac[6];
+    port_mac(info, mac);
     if (service_port_open(r->nl, info->vni, info->bridge_ifindex, o->gateway, info->prefix_len,
-                          info->mtu, &o->port, err) < 0) {
+                          info->mtu, mac, &o->port, err) < 0) {
         free(o);
         return weft_err_wrap(err, "the resolver's port on %s", info->subnet);
     }

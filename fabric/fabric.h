@@ -40,6 +40,7 @@ struct fabric_overlay_info {
     int prefix_len;
     int bridge_ifindex;
     int mtu;
+    uint32_t vtep; /* this host's (network order): with the VNI, a MAC that outlives restarts */
 };
 struct fabric_overlay_hooks {
     int (*up)(void *ctx, const struct fabric_overlay_info *info, struct weft_err *err);

@@ -30,7 +30,8 @@ int overlay_hooks_up(struct fabric *f, struct local_network *net, struct weft_er
                                        .gateway = net->gateway,
                                        .prefix_len = net->cidr.prefix_len,
                                        .bridge_ifindex = net->devices.bridge_ifindex,
-                                       .mtu = net->mtu};
+                                       .mtu = net->mtu,
+                                       .vtep = f->host_ip};
     snprintf(info.subnet, sizeof(info.subnet), "%s", net->subnet);
     if (f->hooks.up(f->hooks.ctx, &info, err) < 0)
         return -1;

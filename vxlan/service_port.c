@@ -106,7 +106,8 @@ static int configure_inner_end(struct ns_job *job)
 }
 
 int service_port_open(struct nl *nl, uint32_t vni, int bridge_ifindex, uint32_t addr,
-                      int prefix_len, int mtu, struct service_port *out, struct weft_err *err)
+                      int prefix_len, int mtu, const uint8_t mac[6], struct service_port *out,
+                      struct weft_err *err)
 {
     memset(out, 0, sizeof(*out));
     out->ns_fd = -1;
@@ -122,6 +123,7 @@ int service_port_open(struct nl *nl, uint32_t vni, int bridge_ifindex, uint32_t 
     out->ns_fd = job.ns_fd;
     struct nl_veth_spec veth = {.host_name = out->host_end,
                                 .container_name = out->inner_end,
+                                .container_mac = mac,
                                 .mtu = mtu,
                                 .master_ifindex = bridge_ifindex};
     if (nl_veth_create(nl, &veth, err) < 0)

@@ -31,10 +31,12 @@ struct service_port {
 };
 
 /* Makes the namespace and the pair for overlay vni: the host end on bridge_ifindex,
- * up, with mtu; the inner end holding addr (network order)/prefix_len, up. On
- * failure nothing is left. */
+ * up, with mtu; the inner end holding addr (network order)/prefix_len and mac, up.
+ * The same mac across restarts keeps containers' ARP entries for the gateway good.
+ * On failure nothing is left. */
 int service_port_open(struct nl *nl, uint32_t vni, int bridge_ifindex, uint32_t addr,
-                      int prefix_len, int mtu, struct service_port *out, struct weft_err *err);
+                      int prefix_len, int mtu, const uint8_t mac[6], struct service_port *out,
+                      struct weft_err *err);
 /* A socket in the port's namespace (type: SOCK_DGRAM or SOCK_STREAM, made
  * non-blocking and close-on-exec), bound to addr (network order):port; a stream
  * socket listens. Returns the fd, or -1. */
