@@ -107,5 +107,12 @@ echo "ok   names stay while A's dockerd is down; a new container gets its name o
 for h in A B; do
     grep -E 'ERROR: AddressSanitizer|runtime error' "$SIM_DIR/$h/weft.log" && fail "sanitizer report on $h"
 done
+# Containers and networks go while weft still answers: a dockerd left with weft networks
+# and no plugin spends seconds retrying it at shutdown.
+for h in A B; do
+    ids=$(sim_docker "$h" ps -aq)
+    [ -z "$ids" ] || sim_docker "$h" rm -f $ids >/dev/null
+    sim_docker "$h" network rm blue red >/dev/null
+done
 for h in A B; do sim_weft_stop "$h" || fail "weft on $h needed SIGKILL to stop"; done
 echo "PASS docker_names"
