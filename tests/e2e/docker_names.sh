@@ -43,11 +43,20 @@ addrs_of() { in_b nslookup "$1" "$GW" 2>/dev/null | sed -n 's/^Address: \([0-9.]
 resolves_to() { [ "$(addrs_of "$1")" = "$2 " ]; }
 
 run_on B --name client $IMG sleep 600
-t0=$(date +%s%N)
+# Propagation: a loop in the client asks B's resolver for web until it answers and notes
+# the time (/proc/uptime: one clock for the host and its containers, 10 ms steps).
+sim_docker B exec -d client sh -c "until nslookup web $GW 2>/dev/null | grep -q '^Address: 10\.77\.'; do :; done; cut -d' ' -f1 /proc/uptime >/tmp/seen"
+sleep 0.5
 run_on A --name web --network-alias api $IMG sh -c 'mkdir -p /www && echo hello-from-web >/www/index.html && exec httpd -f -p 80 -h /www'
+returned=$(cut -d' ' -f1 /proc/uptime)
 web_ip=$(ip_of A web)
 wait_for 10 resolves_to web "$web_ip" || fail "web ($web_ip) does not resolve from B: $(in_b nslookup web "$GW" 2>&1)"
-echo "ok   web resolves from B $(( ($(date +%s%N) - t0) / 1000000 )) ms after docker run returned on A (issue target: 1 s; make bench measures it)"
+wait_for 5 in_b test -s /tmp/seen || fail "the client's loop never saw web"
+took=$(awk -v a="$(in_b cat /tmp/seen)" -v b="$returned" 'BEGIN {printf "%d", (a - b) * 1000}')
+# The issue's target is 1 s; 3 s here keeps a loaded machine from failing the test, and
+# make bench reports p50/p99 against the target.
+[ "$took" -le 3000 ] || fail "web resolved from B $took ms after docker run returned on A"
+echo "ok   web resolves from B $took ms after docker run returned on A (target 1000 ms)"
 check "B pings web by name" in_b ping -c 2 -W 2 web
 check "B pings web by alias" in_b ping -c 2 -W 2 api
 short=$(sim_docker A inspect -f '{{.Id}}' web | cut -c1-12)
