@@ -164,13 +164,21 @@ $(BUILD)/fuzz_requests: tests/fuzz/fuzz_requests.c $(FUZZ_SRCS) $(HDRS) tests/fu
 	@mkdir -p $(dir $@)
 	clang $(WEFT_CFLAGS) $(FUZZ_FLAGS) $< $(FUZZ_SRCS) -o $@ $(PKG_LIBS)
 
-# Runs the fuzzer for FUZZ_SECONDS, growing tests/fuzz/corpus.
+# libFuzzer over the DNS message handler: a query in, its verdict and answer checked.
+FUZZ_DNS_SRCS := $(wildcard common/*.c) dns/dns_query.c
+$(BUILD)/fuzz_dns: tests/fuzz/fuzz_dns.c $(FUZZ_DNS_SRCS) $(HDRS)
+	@mkdir -p $(dir $@)
+	clang $(WEFT_CFLAGS) $(FUZZ_FLAGS) $< $(FUZZ_DNS_SRCS) -o $@ $(PKG_LIBS)
+
+# Runs each fuzzer for FUZZ_SECONDS, growing tests/fuzz/corpus and tests/fuzz/corpus_dns.
 fuzz:
 	@scripts/install-deps.sh fuzz
-	@$(MAKE) --no-print-directory $(BUILD)/fuzz_requests
+	@$(MAKE) --no-print-directory $(BUILD)/fuzz_requests $(BUILD)/fuzz_dns
 	@mkdir -p $(BUILD)/fuzz-artifacts
 	WEFT_LOG_LEVEL=off $(BUILD)/fuzz_requests -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 \
 		-artifact_prefix=$(BUILD)/fuzz-artifacts/ tests/fuzz/corpus
+	WEFT_LOG_LEVEL=off $(BUILD)/fuzz_dns -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 \
+		-artifact_prefix=$(BUILD)/fuzz-artifacts/dns- tests/fuzz/corpus_dns
 
 install: $(BUILD)/weft
 	install -D -m 0755 $(BUILD)/weft $(DESTDIR)$(PREFIX)/bin/weft

@@ -1,11 +1,341 @@
-/* dns_query.c: STUB until the DNS message handler lands (dns_query.h). */
+/*
+ * dns_query.c: the DNS message rules of dns_query.h. A query is parsed with
+ * ldns_wire2pkt, its question read into a lowercase name (struct question), the
+ * overlay's part decided into a struct reply (what to say, no ldns in it), and
+ * the response built and written with ldns, dropping answers from the end until
+ * the message fits the client's size.
+ */
 #include "dns/dns_query.h"
+
+#include <arpa/inet.h>
+#include <ldns/ldns.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A message without EDNS fits in this (RFC 1035 4.2.1). */
+#define DNS_UDP_PLAIN 512
+/* The one zone of reverse names for IPv4 (RFC 1035 3.5). */
+#define REVERSE_ZONE "in-addr.arpa"
+/* EDNS extended RCODE: BADVERS is 16, its upper 8 bits in the OPT TTL (RFC 6891). */
+#define EDNS_BADVERS_HIGH 1
+/* ldns_wire2pkt (1.8.3) loses a TSIG record when two come in 3 or more additional
+ * records; a query carries at most an OPT and one TSIG, so more is not a query. */
+#define QUERY_ADDITIONAL_MAX 2
+
+/* The question of one query, as the rules read it. */
+struct question {
+    const ldns_rr *rr; /* borrowed from the parsed query */
+    ldns_rr_type type;
+    char name[DNS_NAME_MAX + 1]; /* lowercase, no final dot */
+};
+
+/* What the response says, decided before any of it is built. */
+struct reply {
+    uint8_t rcode;  /* LDNS_RCODE_NOERROR, _NXDOMAIN or _SERVFAIL */
+    size_t n_addrs; /* A records, in answer order (network order) */
+    uint32_t addrs[DNS_ADDRS_MAX];
+    char target[DNS_NAME_MAX + 2]; /* a PTR record's name with its final dot; "" none */
+};
+
+/* The text of dname (wire form, uncompressed as ldns keeps it), lowercase and
+ * without the final dot. False for the root, for a name longer than DNS_NAME_MAX
+ * and for labels no overlay name has: a dot, a backslash, a space or control byte
+ * inside a label (their text would need escapes). */
+static bool name_text(const ldns_rdf *dname, char *out, size_t out_cap)
+{
+    const uint8_t *wire = ldns_rdf_data(dname);
+    size_t size = ldns_rdf_size(dname), pos = 0, len = 0;
+    while (pos < size && wire[pos] != 0) {
+        size_t label = wire[pos++];
+        if (label > size - pos)
+            return false;
+        if (len > 0) {
+            if (len + 1 >= out_cap)
+                return false;
+            out[len++] = '.';
+        }
+        for (size_t i = 0; i < label; i++) {
+            uint8_t c = wire[pos + i];
+            if (c <= ' ' || c >= 0x7f || c == '.' || c == '\\' || len + 1 >= out_cap)
+                return false;
+            out[len++] = (char)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+        }
+        pos += label;
+    }
+    out[len] = '\0';
+    return len > 0 && len <= DNS_NAME_MAX;
+}
+
+/* One label of a reverse name as an octet: decimal 0..255 without leading zeros
+ * (the form of every name this resolver gives out). */
+static bool octet_parse(const char *label, size_t len, uint32_t *octet)
+{
+    if (len == 0 || len > 3 || (len > 1 && label[0] == '0'))
+        return false;
+    uint32_t value = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (label[i] < '0' || label[i] > '9')
+            return false;
+        value = value * 10 + (uint32_t)(label[i] - '0');
+    }
+    *octet = value;
+    return value <= 255;
+}
+
+/* Whether name is in-addr.arpa or below it. */
+static bool reverse_name(const char *name)
+{
+    size_t zone = strlen(REVERSE_ZONE), len = strlen(name);
+    if (len < zone || strcmp(name + len - zone, REVERSE_ZONE) != 0)
+        return false;
+    return len == zone || name[len - zone - 1] == '.';
+}
+
+/* The labels of a reverse name before ".in-addr.arpa", read from the right as
+ * octets of an address: how many parse (0..4) into *octets and *addr (host order,
+ * the missing ones zero), and whether labels are left over. */
+static void reverse_parse(const char *name, size_t *octets, uint32_t *addr, bool *leftover)
+{
+    size_t zone = strlen(REVERSE_ZONE), len = strlen(name);
+    *octets = 0, *addr = 0, *leftover = false;
+    size_t end = len > zone ? len - zone - 1 : 0; /* the labels are name[0..end) */
+    while (end > 0) {
+        size_t start = end;
+        while (start > 0 && name[start - 1] != '.')
+            start--;
+        uint32_t octet;
+        if (*octets == 4 || !octet_parse(name + start, end - start, &octet)) {
+            *leftover = true;
+            break;
+        }
+        *addr |= octet << (24 - 8 * *octets);
+        (*octets)++;
+        end = start > 0 ? start - 1 : 0;
+    }
+}
+
+/* A reverse name: the overlay's when it lies in the subnet's reverse zone (its
+ * octets pin at least the subnet's prefix, inside the subnet). A host address
+ * gets its name (PTR) or NXDOMAIN; a shorter name inside the zone is an empty
+ * non-terminal (NODATA: names below it may exist); anything else inside is
+ * NXDOMAIN. */
+static enum dns_verdict reverse_decide(const struct dns_names *names,
+                                       const struct ipv4_subnet *overlay, const struct question *q,
+                                       struct reply *reply)
+{
+    size_t octets;
+    uint32_t addr;
+    bool leftover;
+    reverse_parse(q->name, &octets, &addr, &leftover);
+    if ((int)(octets * 8) < overlay->prefix_len || !ipv4_subnet_contains(overlay, addr))
+        return DNS_FORWARD;
+    if (leftover) {
+        reply->rcode = LDNS_RCODE_NXDOMAIN;
+        return DNS_ANSWER;
+    }
+    if (octets < 4)
+        return DNS_ANSWER;
+    char target[DNS_NAME_MAX + 1] = "";
+    if (!names->name_of(names->ctx, htonl(addr), target, sizeof(target))) {
+        reply->rcode = LDNS_RCODE_NXDOMAIN;
+        return DNS_ANSWER;
+    }
+    target[sizeof(target) - 1] = '\0';
+    if (q->type == LDNS_RR_TYPE_PTR || q->type == LDNS_RR_TYPE_ANY)
+        snprintf(reply->target, sizeof(reply->target), "%s.", target);
+    return DNS_ANSWER;
+}
+
+/* A name of the overlay: its addresses for A (and ANY: RFC 8482 lets one RRset
+ * stand for all), starting at rotate; NODATA for every other type. */
+static enum dns_verdict name_decide(const struct dns_names *names, const struct question *q,
+                                    unsigned rotate, struct reply *reply)
+{
+    uint32_t found[DNS_ADDRS_MAX];
+    size_t n = names->addresses(names->ctx, q->name, found, DNS_ADDRS_MAX);
+    if (n == 0)
+        return DNS_FORWARD;
+    if (n > DNS_ADDRS_MAX)
+        n = DNS_ADDRS_MAX;
+    if (q->type != LDNS_RR_TYPE_A && q->type != LDNS_RR_TYPE_ANY)
+        return DNS_ANSWER;
+    for (size_t i = 0; i < n; i++)
+        reply->addrs[i] = found[(rotate % n + i) % n];
+    reply->n_addrs = n;
+    return DNS_ANSWER;
+}
+
+/* One answer record: owner (cloned) of type with one rdata (taken), TTL 0. */
+static bool answer_push(ldns_pkt *response, const ldns_rdf *owner, ldns_rr_type type,
+                        ldns_rdf *rdata)
+{
+    ldns_rr *rr = rdata ? ldns_rr_new() : NULL;
+    ldns_rdf *name = rr ? ldns_rdf_clone(owner) : NULL;
+    if (!name) {
+        ldns_rr_free(rr);
+        ldns_rdf_deep_free(rdata);
+        return false;
+    }
+    ldns_rr_set_owner(rr, name);
+    ldns_rr_set_type(rr, type);
+    ldns_rr_set_class(rr, LDNS_RR_CLASS_IN);
+    ldns_rr_set_ttl(rr, 0);
+    if (!ldns_rr_push_rdf(rr, rdata)) {
+        ldns_rdf_deep_free(rdata);
+        ldns_rr_free(rr);
+        return false;
+    }
+    if (!ldns_pkt_push_rr(response, LDNS_SECTION_ANSWER, rr)) {
+        ldns_rr_free(rr);
+        return false;
+    }
+    return true;
+}
+
+/* The answer section of reply. False when out of memory. A PTR target that is no
+ * valid name turns the reply into SERVFAIL: the address is held, its name is
+ * not sayable. */
+static bool answers_push(ldns_pkt *response, const struct question *q, struct reply *reply)
+{
+    const ldns_rdf *owner = ldns_rr_owner(q->rr);
+    for (size_t i = 0; i < reply->n_addrs; i++) {
+        ldns_rdf *a = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_A, 4, &reply->addrs[i]);
+        if (!answer_push(response, owner, LDNS_RR_TYPE_A, a))
+            return false;
+    }
+    if (reply->target[0] != '\0') {
+        ldns_rdf *target = ldns_dname_new_frm_str(reply->target);
+        if (!target)
+            reply->rcode = LDNS_RCODE_SERVFAIL;
+        else if (!answer_push(response, owner, LDNS_RR_TYPE_PTR, target))
+            return false;
+    }
+    ldns_pkt_set_rcode(response, reply->rcode);
+    return true;
+}
+
+/* The response's header, question and OPT (with advertised, our UDP size, when
+ * the query has EDNS). NULL when out of memory. */
+static ldns_pkt *response_new(const ldns_pkt *query, const struct question *q, uint16_t advertised)
+{
+    ldns_pkt *response = ldns_pkt_new();
+    ldns_rr *question = response ? ldns_rr_clone(q->rr) : NULL;
+    if (!question || !ldns_pkt_push_rr(response, LDNS_SECTION_QUESTION, question)) {
+        ldns_rr_free(question);
+        ldns_pkt_free(response);
+        return NULL;
+    }
+    ldns_pkt_set_id(response, ldns_pkt_id(query));
+    ldns_pkt_set_opcode(response, LDNS_PACKET_QUERY);
+    ldns_pkt_set_qr(response, true);
+    ldns_pkt_set_aa(response, true);
+    ldns_pkt_set_ra(response, true);
+    ldns_pkt_set_rd(response, ldns_pkt_rd(query));
+    ldns_pkt_set_cd(response, ldns_pkt_cd(query)); /* RFC 6840 5.9 */
+    if (ldns_pkt_edns(query)) {
+        ldns_pkt_set_edns_udp_size(response, advertised);
+        ldns_pkt_set_edns_do(response, ldns_pkt_edns_do(query)); /* RFC 3225 3 */
+    }
+    return response;
+}
+
+/* Writes response into out, dropping answers from the end (and setting TC) until
+ * it fits limit. False when out of memory or not even the question fits. */
+static bool response_write(ldns_pkt *response, size_t limit, uint8_t *out, size_t *out_len)
+{
+    for (;;) {
+        uint8_t *wire = NULL;
+        size_t size = 0;
+        if (ldns_pkt2wire(&wire, response, &size) != LDNS_STATUS_OK) {
+            free(wire);
+            return false;
+        }
+        if (size <= limit) {
+            memcpy(out, wire, size);
+            *out_len = size;
+            free(wire);
+            return true;
+        }
+        free(wire);
+        ldns_rr *last = ldns_rr_list_pop_rr(ldns_pkt_answer(response));
+        if (!last)
+            return false;
+        ldns_rr_free(last);
+        ldns_pkt_set_ancount(response, ldns_pkt_ancount(response) - 1);
+        ldns_pkt_set_tc(response, true);
+    }
+}
+
+/* The UDP size the client takes (RFC 6891 6.2.5: below 512 means 512), at most
+ * ours. */
+static uint16_t udp_size(const ldns_pkt *query)
+{
+    uint16_t size = ldns_pkt_edns(query) ? ldns_pkt_edns_udp_size(query) : DNS_UDP_PLAIN;
+    if (size < DNS_UDP_PLAIN)
+        size = DNS_UDP_PLAIN;
+    return size < DNS_MESSAGE_MAX ? size : DNS_MESSAGE_MAX;
+}
+
+/* Builds and writes the response of reply to query. DNS_DROP when out of memory. */
+static enum dns_verdict respond(const ldns_pkt *query, const struct question *q,
+                                struct reply *reply, uint8_t *out, size_t out_cap, size_t *out_len)
+{
+    uint16_t size = udp_size(query);
+    ldns_pkt *response = response_new(query, q, size);
+    if (!response)
+        return DNS_DROP;
+    bool ok;
+    if (ldns_pkt_edns(query) && ldns_pkt_edns_version(query) != 0) {
+        /* An EDNS version we do not speak: BADVERS, answered in version 0. */
+        ldns_pkt_set_edns_extended_rcode(response, EDNS_BADVERS_HIGH);
+        ok = true;
+    } else {
+        ok = answers_push(response, q, reply);
+    }
+    ok = ok && response_write(response, size < out_cap ? size : out_cap, out, out_len);
+    ldns_pkt_free(response);
+    return ok ? DNS_ANSWER : DNS_DROP;
+}
+
+/* Whether query is one the rules read: a QUERY with one question. */
+static bool query_acceptable(const ldns_pkt *query)
+{
+    return !ldns_pkt_qr(query) && ldns_pkt_get_opcode(query) == LDNS_PACKET_QUERY &&
+           ldns_pkt_qdcount(query) == 1 && ldns_rr_list_rr_count(ldns_pkt_question(query)) == 1;
+}
+
+/* The verdict on a parsed query, and its response in out. */
+static enum dns_verdict query_decide(const struct dns_names *names,
+                                     const struct ipv4_subnet *overlay, const ldns_pkt *query,
+                                     unsigned rotate, uint8_t *out, size_t out_cap, size_t *out_len)
+{
+    if (!query_acceptable(query))
+        return DNS_DROP;
+    struct question q = {.rr = ldns_rr_list_rr(ldns_pkt_question(query), 0)};
+    q.type = ldns_rr_get_type(q.rr);
+    if (ldns_rr_get_class(q.rr) != LDNS_RR_CLASS_IN ||
+        !name_text(ldns_rr_owner(q.rr), q.name, sizeof(q.name)))
+        return DNS_FORWARD;
+    struct reply reply = {.rcode = LDNS_RCODE_NOERROR};
+    enum dns_verdict verdict = reverse_name(q.name) ? reverse_decide(names, overlay, &q, &reply)
+                                                    : name_decide(names, &q, rotate, &reply);
+    if (verdict != DNS_ANSWER)
+        return verdict;
+    return respond(query, &q, &reply, out, out_cap, out_len);
+}
 
 enum dns_verdict dns_query_answer(const struct dns_names *names, const struct ipv4_subnet *overlay,
                                   const uint8_t *query, size_t query_len, unsigned rotate,
                                   uint8_t *out, size_t out_cap, size_t *out_len)
 {
-    (void)names, (void)overlay, (void)query, (void)query_len, (void)rotate, (void)out,
-        (void)out_cap, (void)out_len;
-    return DNS_DROP;
+    *out_len = 0;
+    if (!query || query_len < LDNS_HEADER_SIZE || LDNS_ARCOUNT(query) > QUERY_ADDITIONAL_MAX)
+        return DNS_DROP;
+    ldns_pkt *pkt = NULL;
+    if (ldns_wire2pkt(&pkt, query, query_len) != LDNS_STATUS_OK)
+        return DNS_DROP;
+    enum dns_verdict verdict = query_decide(names, overlay, pkt, rotate, out, out_cap, out_len);
+    ldns_pkt_free(pkt);
+    return verdict;
 }

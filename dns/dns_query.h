@@ -7,19 +7,26 @@
  * The overlay's questions: class IN, one question, opcode QUERY, QR clear.
  *  - A of a name the overlay knows: every address (struct dns_names), starting at
  *    rotate % count and wrapping (several containers with one alias take turns, as
- *    Docker's own DNS does); TTL 0 (containers come and go).
+ *    Docker's own DNS does); TTL 0 (containers come and go). ANY gets the same
+ *    (RFC 8482: one RRset may stand for all).
  *  - Any other type (AAAA, MX, ...) of a known name: NOERROR without records, so a
  *    client asking AAAA then A is not sent elsewhere.
  *  - PTR of an address in the overlay's subnet (d.c.b.a.in-addr.arpa): the name
- *    (name_of), or NXDOMAIN: those addresses are nobody else's to answer.
- *  - Everything else (other names, other reverse zones, other classes): FORWARD,
- *    the caller relays the query unchanged.
+ *    (name_of), or NXDOMAIN: those addresses are nobody else's to answer (SERVFAIL
+ *    when name_of gives text that is no DNS name). Other names inside the subnet's
+ *    reverse zone: NOERROR without records for the zone's own shorter names (names
+ *    exist below them), NXDOMAIN for the rest ("x.5.0.77.10.in-addr.arpa").
+ *  - Everything else (other names, other reverse zones, other classes, names whose
+ *    labels would need escapes): FORWARD, the caller relays the query unchanged.
  * Names are compared lowercase, without the final dot. An answer fits in 512 bytes
- * unless the query carries EDNS (then in its advertised size, at most out_cap):
- * what does not fit is left out and TC set. A response echoes the query's ID,
- * question and RD bit, sets QR, AA and RA, and carries an OPT record when the query
- * did. A message that does not parse, or is not a query, is DROP (the caller counts
- * it).
+ * unless the query carries EDNS (then in its advertised size, at most out_cap and
+ * DNS_MESSAGE_MAX): records that do not fit are left out, from the end, and TC set.
+ * A response echoes the query's ID, question, RD and CD bits (and DO), sets QR, AA and RA,
+ * and carries an OPT record (our size) when the query did; an EDNS version other
+ * than 0 is answered BADVERS. A message that does not parse or is not a query (QR
+ * set, opcode not QUERY, not exactly one question, more than two additional
+ * records), is DROP (the caller counts it); so is a response that cannot be built
+ * for want of memory.
  * Pure: no sockets, no state, no allocation that outlives a call. Thread-safe.
  * Callers: dns/resolver.c, tests/fuzz/fuzz_dns.c, tests.
  */

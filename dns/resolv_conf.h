@@ -19,9 +19,11 @@
 #define RESOLV_CONF_MAX 3 /* as glibc's MAXNS */
 #define RESOLV_CONF_DEFAULT "/etc/resolv.conf"
 
-/* The nameservers of resolv.conf text: at most max into out, port 53; *count set. A
- * line that does not parse is skipped (glibc does the same). Returns 0, or -1 only
- * when out of memory. */
+/* The nameservers of resolv.conf text: at most max into out, port 53; *count set.
+ * As glibc reads them: "nameserver" at the start of a line, then one address ended
+ * by a blank, '#' or ';'; an IPv6 zone ("%eth0" or "%2") becomes sin6_scope_id (0
+ * when no such interface). A line that does not parse is skipped (glibc does the
+ * same). Returns 0, or -1 only when out of memory. */
 int resolv_conf_parse(const char *text, struct sockaddr_storage *out, size_t max, size_t *count,
                       struct weft_err *err);
 
@@ -31,7 +33,8 @@ struct resolv_conf;
 struct resolv_conf *resolv_conf_new(const char *path);
 void resolv_conf_free(struct resolv_conf *rc);
 /* The current servers (re-read if the file changed; a failed read keeps the last
- * good list and is logged once per change). Returns how many went into out. */
+ * good list and is logged once, until a read succeeds). Returns how many went into
+ * out. */
 size_t resolv_conf_servers(struct resolv_conf *rc, struct sockaddr_storage *out, size_t max);
 
 #endif

@@ -1,0 +1,131 @@
+/*
+ * fuzz_dns.c: libFuzzer target over the DNS message handler (dns/dns_query.c).
+ *
+ * The input is one query as it arrives on the resolver's socket; the overlay is
+ * 10.77.0.0/24 with a few fake names (one address, three, DNS_ADDRS_MAX), and
+ * reverse names for a short name, a 253-character one and one that is no valid
+ * name. The length of the input picks the rotation and whether the caller's
+ * buffer is 512 bytes or DNS_MESSAGE_MAX. The fakes abort on a name the handler
+ * should never ask about; every answer must fit, parse back with ldns and be a
+ * response to this query; no other verdict may write anything.
+ */
+#include <arpa/inet.h>
+#include <ldns/ldns.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dns/dns_query.h"
+
+#define OVERLAY_NETWORK 0x0a4d0000u /* 10.77.0.0/24 */
+
+/* Labels of 63, 63, 63 and 61: the longest name there is (253 characters). */
+#define LABEL61 "abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghij1"
+#define LABEL63 LABEL61 "23"
+static const char long_name[] = LABEL63 "." LABEL63 "." LABEL63 "." LABEL61;
+_Static_assert(sizeof(long_name) - 1 == DNS_NAME_MAX, "the longest name");
+
+/* A name the handler passes must be what dns_query.h promises. */
+static void check_name(const char *name)
+{
+    size_t len = strlen(name);
+    if (len == 0 || len > DNS_NAME_MAX || name[len - 1] == '.')
+        abort();
+    for (size_t i = 0; i < len; i++)
+        if (name[i] >= 'A' && name[i] <= 'Z')
+            abort();
+}
+
+static size_t fake_addresses(void *ctx, const char *name, uint32_t *out, size_t max)
+{
+    (void)ctx;
+    check_name(name);
+    if (max != DNS_ADDRS_MAX)
+        abort();
+    size_t n = 0;
+    if (strcmp(name, "web") == 0)
+        n = 1;
+    else if (strcmp(name, "api") == 0)
+        n = 3;
+    else if (strcmp(name, "many") == 0)
+        n = max + 5; /* a caller that counts more than it wrote: the handler caps */
+    for (size_t i = 0; i < n && i < max; i++)
+        out[i] = htonl(OVERLAY_NETWORK | (uint32_t)(i + 2));
+    return n;
+}
+
+static bool fake_name_of(void *ctx, uint32_t addr, char *out, size_t out_len)
+{
+    (void)ctx;
+    if ((addr & htonl(0xffffff00u)) != htonl(OVERLAY_NETWORK))
+        abort(); /* asked about an address outside the overlay */
+    const char *name;
+    switch (ntohl(addr)) {
+    case OVERLAY_NETWORK | 2:
+        name = "web";
+        break;
+    case OVERLAY_NETWORK | 4:
+        name = long_name;
+        break;
+    case OVERLAY_NETWORK | 5:
+        name = "bad..name";
+        break;
+    default:
+        return false;
+    }
+    size_t len = strlen(name);
+    if (len >= out_len) /* fill it all, unterminated: the handler must cope */
+        len = out_len;
+    memcpy(out, name, len);
+    if (len < out_len)
+        out[len] = '\0';
+    return true;
+}
+
+static const struct dns_names names = {fake_addresses, fake_name_of, NULL};
+static const struct ipv4_subnet overlay = {OVERLAY_NETWORK, 24};
+
+/* An answer: parses, is a response to query (ID, one question), and fits. */
+static void check_answer(const uint8_t *query, size_t query_len, const uint8_t *out, size_t len)
+{
+    ldns_pkt *response = NULL;
+    if (ldns_wire2pkt(&response, out, len) != LDNS_STATUS_OK)
+        abort();
+    if (!ldns_pkt_qr(response) || ldns_pkt_qdcount(response) != 1 ||
+        ldns_pkt_id(response) != LDNS_ID_WIRE(query))
+        abort();
+    ldns_pkt *asked = NULL;
+    if (ldns_wire2pkt(&asked, query, query_len) != LDNS_STATUS_OK)
+        abort(); /* answered what does not parse */
+    if (!ldns_pkt_edns(asked) && len > 512)
+        abort();
+    if (ldns_pkt_edns(asked) != ldns_pkt_edns(response))
+        abort();
+    ldns_pkt_free(asked);
+    ldns_pkt_free(response);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static uint8_t out[DNS_MESSAGE_MAX];
+    size_t out_cap = size & 1 ? 512 : sizeof(out);
+    unsigned rotate = (unsigned)size * 2654435761u;
+    size_t out_len = 12345;
+    enum dns_verdict verdict =
+        dns_query_answer(&names, &overlay, data, size, rotate, out, out_cap, &out_len);
+    if (out_len > out_cap)
+        abort();
+    switch (verdict) {
+    case DNS_ANSWER:
+        check_answer(data, size, out, out_len);
+        break;
+    case DNS_FORWARD:
+    case DNS_DROP:
+        if (out_len != 0)
+            abort();
+        break;
+    default:
+        abort();
+    }
+    return 0;
+}

@@ -1,0 +1,435 @@
+/* test_dns_query.c: the overlay's names answered by the rules of dns_query.h, on a
+ * fake struct dns_names: A in turns, NODATA for other types, PTR in the subnet,
+ * everything else forwarded, 512 bytes without EDNS, and no answer to what is no
+ * query. Queries are built and responses read with ldns, as a client would. */
+#include <arpa/inet.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <ldns/ldns.h>
+
+#include "dns/dns_query.h"
+
+#define MANY_N 60
+
+/* The fake overlay 10.77.0.0/24: web (10.77.0.2), api (10.77.0.3..5, one alias of
+ * three containers), many (60 addresses of 10.77.1.x: outside, as names may be). */
+static size_t fake_addresses(void *ctx, const char *name, uint32_t *out, size_t max)
+{
+    (void)ctx;
+    size_t n = 0;
+    if (strcmp(name, "web") == 0) {
+        out[n++] = htonl(0x0a4d0002);
+    } else if (strcmp(name, "api") == 0) {
+        for (uint32_t i = 3; i <= 5 && n < max; i++)
+            out[n++] = htonl(0x0a4d0000 | i);
+    } else if (strcmp(name, "many") == 0) {
+        for (uint32_t i = 1; i <= MANY_N && n < max; i++)
+            out[n++] = htonl(0x0a4d0100 | i);
+    }
+    return n;
+}
+
+static bool fake_name_of(void *ctx, uint32_t addr, char *out, size_t out_len)
+{
+    (void)ctx;
+    if (ntohl(addr) != 0x0a4d0002)
+        return false;
+    snprintf(out, out_len, "web");
+    return true;
+}
+
+static const struct dns_names names = {fake_addresses, fake_name_of, NULL};
+static const struct ipv4_subnet overlay = {0x0a4d0000, 24};
+
+struct query_spec {
+    const char *name;
+    ldns_rr_type type;
+    ldns_rr_class klass; /* 0: IN */
+    uint16_t id;
+    bool rd;
+    uint16_t edns_size; /* 0: no OPT */
+    uint8_t edns_version;
+};
+
+/* The wire form of spec (malloc'ed, *len bytes). */
+static uint8_t *query_wire(const struct query_spec *spec, size_t *len)
+{
+    ldns_pkt *q =
+        ldns_pkt_query_new(ldns_dname_new_frm_str(spec->name), spec->type,
+                           spec->klass ? spec->klass : LDNS_RR_CLASS_IN, spec->rd ? LDNS_RD : 0);
+    assert_non_null(q);
+    ldns_pkt_set_id(q, spec->id);
+    if (spec->edns_size) {
+        ldns_pkt_set_edns_udp_size(q, spec->edns_size);
+        ldns_pkt_set_edns_version(q, spec->edns_version);
+    }
+    uint8_t *wire = NULL;
+    assert_int_equal(ldns_pkt2wire(&wire, q, len), LDNS_STATUS_OK);
+    ldns_pkt_free(q);
+    return wire;
+}
+
+/* Runs wire through dns_query_answer; the response parsed into *response when it
+ * is an answer. */
+static enum dns_verdict run_wire(const uint8_t *wire, size_t len, unsigned rotate,
+                                 ldns_pkt **response, size_t *out_len)
+{
+    uint8_t out[DNS_MESSAGE_MAX];
+    size_t got = 12345;
+    enum dns_verdict v =
+        dns_query_answer(&names, &overlay, wire, len, rotate, out, sizeof(out), &got);
+    *response = NULL;
+    if (v == DNS_ANSWER) {
+        assert_true(got > 0 && got <= sizeof(out));
+        assert_int_equal(ldns_wire2pkt(response, out, got), LDNS_STATUS_OK);
+    } else {
+        assert_int_equal(got, 0);
+    }
+    if (out_len)
+        *out_len = got;
+    return v;
+}
+
+static enum dns_verdict run(const struct query_spec *spec, unsigned rotate, ldns_pkt **response,
+                            size_t *out_len)
+{
+    size_t len;
+    uint8_t *wire = query_wire(spec, &len);
+    enum dns_verdict v = run_wire(wire, len, rotate, response, out_len);
+    free(wire);
+    return v;
+}
+
+/* Checks what every answer carries: QR, AA, RA, opcode, the question echoed. */
+static void assert_response_of(const ldns_pkt *r, const struct query_spec *spec, uint8_t rcode)
+{
+    assert_true(ldns_pkt_qr(r));
+    assert_true(ldns_pkt_aa(r));
+    assert_true(ldns_pkt_ra(r));
+    assert_int_equal(ldns_pkt_get_opcode(r), LDNS_PACKET_QUERY);
+    assert_int_equal(ldns_pkt_get_rcode(r), rcode);
+    assert_int_equal(ldns_pkt_id(r), spec->id);
+    assert_int_equal(ldns_pkt_rd(r), spec->rd);
+    assert_int_equal(ldns_pkt_qdcount(r), 1);
+    const ldns_rr *q = ldns_rr_list_rr(ldns_pkt_question(r), 0);
+    ldns_rdf *asked = ldns_dname_new_frm_str(spec->name);
+    assert_int_equal(ldns_rdf_compare(ldns_rr_owner(q), asked), 0);
+    ldns_rdf_deep_free(asked);
+    assert_int_equal(ldns_rr_get_type(q), spec->type);
+}
+
+/* The i-th answer's A address, host order. */
+static uint32_t answer_a(const ldns_pkt *r, size_t i)
+{
+    const ldns_rr *rr = ldns_rr_list_rr(ldns_pkt_answer(r), i);
+    assert_int_equal(ldns_rr_get_type(rr), LDNS_RR_TYPE_A);
+    assert_int_equal(ldns_rr_ttl(rr), 0);
+    uint32_t addr;
+    memcpy(&addr, ldns_rdf_data(ldns_rr_rdf(rr, 0)), 4);
+    return ntohl(addr);
+}
+
+static void a_one_address(void **state)
+{
+    (void)state;
+    struct query_spec spec = {"web.", LDNS_RR_TYPE_A, 0, 0x1234, true, 0, 0};
+    ldns_pkt *r;
+    assert_int_equal(run(&spec, 7, &r, NULL), DNS_ANSWER);
+    assert_response_of(r, &spec, LDNS_RCODE_NOERROR);
+    assert_int_equal(ldns_pkt_ancount(r), 1);
+    assert_int_equal(answer_a(r, 0), 0x0a4d0002);
+    assert_false(ldns_pkt_tc(r));
+    assert_false(ldns_pkt_edns(r));
+    ldns_pkt_free(r);
+}
+
+/* Three containers of one alias take turns: the first answer moves with rotate. */
+static void a_three_addresses_rotate(void **state)
+{
+    (void)state;
+    static const unsigned rotations[] = {0, 1, 2, 3, 5, 4000000001u};
+    for (size_t k = 0; k < sizeof(rotations) / sizeof(rotations[0]); k++) {
+        struct query_spec spec = {"api.", LDNS_RR_TYPE_A, 0, 1, true, 0, 0};
+        ldns_pkt *r;
+        assert_int_equal(run(&spec, rotations[k], &r, NULL), DNS_ANSWER);
+        assert_response_of(r, &spec, LDNS_RCODE_NOERROR);
+        assert_int_equal(ldns_pkt_ancount(r), 3);
+        for (size_t i = 0; i < 3; i++)
+            assert_int_equal(answer_a(r, i), 0x0a4d0000 | (3 + (rotations[k] % 3 + i) % 3));
+        ldns_pkt_free(r);
+    }
+}
+
+static void unknown_name_forwarded(void **state)
+{
+    (void)state;
+    static const char *const others[] = {"example.com.", "web.example.com.", "webx.", "."};
+    for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
+        struct query_spec spec = {others[i], LDNS_RR_TYPE_A, 0, 1, true, 0, 0};
+        ldns_pkt *r;
+        assert_int_equal(run(&spec, 0, &r, NULL), DNS_FORWARD);
+    }
+    /* Another class of a known name is not the overlay's either. */
+    struct query_spec chaos = {"web.", LDNS_RR_TYPE_A, LDNS_RR_CLASS_CH, 1, true, 0, 0};
+    ldns_pkt *r;
+    assert_int_equal(run(&chaos, 0, &r, NULL), DNS_FORWARD);
+}
+
+/* AAAA (or MX) of a known name: NOERROR without records, not forwarded. */
+static void other_type_of_known_name_nodata(void **state)
+{
+    (void)state;
+    static const ldns_rr_type types[] = {LDNS_RR_TYPE_AAAA, LDNS_RR_TYPE_MX, LDNS_RR_TYPE_TXT};
+    for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+        struct query_spec spec = {"api.", types[i], 0, 9, true, 0, 0};
+        ldns_pkt *r;
+        assert_int_equal(run(&spec, 0, &r, NULL), DNS_ANSWER);
+        assert_response_of(r, &spec, LDNS_RCODE_NOERROR);
+        assert_int_equal(ldns_pkt_ancount(r), 0);
+        ldns_pkt_free(r);
+    }
+}
+
+static void ptr_in_subnet_known(void **state)
+{
+    (void)state;
+    struct query_spec spec = {"2.0.77.10.in-addr.arpa.", LDNS_RR_TYPE_PTR, 0, 5, true, 0, 0};
+    ldns_pkt *r;
+    assert_int_equal(run(&spec, 0, &r, NULL), DNS_ANSWER);
+    assert_response_of(r, &spec, LDNS_RCODE_NOERROR);
+    assert_int_equal(ldns_pkt_ancount(r), 1);
+    const ldns_rr *rr = ldns_rr_list_rr(ldns_pkt_answer(r), 0);
+    assert_int_equal(ldns_rr_get_type(rr), LDNS_RR_TYPE_PTR);
+    char *target = ldns_rdf2str(ldns_rr_rdf(rr, 0));
+    assert_string_equal(target, "web.");
+    free(target);
+    ldns_pkt_free(r);
+}
+
+/* In the subnet, no container: NXDOMAIN with the question echoed. */
+static void ptr_in_subnet_unknown_nxdomain(void **state)
+{
+    (void)state;
+    static const char *const unknown[] = {"99.0.77.10.in-addr.arpa.", "255.0.77.10.in-addr.arpa.",
+                                          "0.0.77.10.in-addr.arpa.",  "x.2.0.77.10.in-addr.arpa.",
+                                          "02.0.77.10.in-addr.arpa.", "256.0.77.10.in-addr.arpa."};
+    for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
+        struct query_spec spec = {unknown[i], LDNS_RR_TYPE_PTR, 0, 6, false, 0, 0};
+        ldns_pkt *r;
+        assert_int_equal(run(&spec, 0, &r, NULL), DNS_ANSWER);
+        assert_response_of(r, &spec, LDNS_RCODE_NXDOMAIN);
+        assert_int_equal(ldns_pkt_ancount(r), 0);
+        ldns_pkt_free(r);
+    }
+    /* The subnet's zone itself has names below it: NODATA, never NXDOMAIN. */
+    struct query_spec zone = {"0.77.10.in-addr.arpa.", LDNS_RR_TYPE_PTR, 0, 6, false, 0, 0};
+    ldns_pkt *r;
+    assert_int_equal(run(&zone, 0, &r, NULL), DNS_ANSWER);
+    assert_response_of(r, &zone, LDNS_RCODE_NOERROR);
+    assert_int_equal(ldns_pkt_ancount(r), 0);
+    ldns_pkt_free(r);
+}
+
+static void ptr_outside_subnet_forwarded(void **state)
+{
+    (void)state;
+    static const char *const outside[] = {"1.1.168.192.in-addr.arpa.",
+                                          "2.1.77.10.in-addr.arpa.",
+                                          "77.10.in-addr.arpa.",
+                                          "10.in-addr.arpa.",
+                                          "in-addr.arpa.",
+                                          "x.77.10.in-addr.arpa.",
+                                          "2.0.77.10.ip6.arpa.",
+                                          "2.0.77.10.in-addr.arpa.example."};
+    for (size_t i = 0; i < sizeof(outside) / sizeof(outside[0]); i++) {
+        struct query_spec spec = {outside[i], LDNS_RR_TYPE_PTR, 0, 7, true, 0, 0};
+        ldns_pkt *r;
+        if (run(&spec, 0, &r, NULL) != DNS_FORWARD)
+            fail_msg("%s: not forwarded", outside[i]);
+    }
+}
+
+static void names_compared_lowercase(void **state)
+{
+    (void)state;
+    static const char *const spellings[] = {"WEB.", "Web.", "wEb"};
+    for (size_t i = 0; i < sizeof(spellings) / sizeof(spellings[0]); i++) {
+        struct query_spec spec = {spellings[i], LDNS_RR_TYPE_A, 0, 3, true, 0, 0};
+        ldns_pkt *r;
+        assert_int_equal(run(&spec, 0, &r, NULL), DNS_ANSWER);
+        assert_response_of(r, &spec, LDNS_RCODE_NOERROR);
+        assert_int_equal(ldns_pkt_ancount(r), 1);
+        /* The question comes back as the client spelled it (RFC 4343). */
+        char *asked = ldns_rdf2str(ldns_rr_owner(ldns_rr_list_rr(ldns_pkt_question(r), 0)));
+        assert_memory_equal(asked, spellings[i], 3);
+        free(asked);
+        ldns_pkt_free(r);
+    }
+    struct query_spec ptr = {"2.0.77.10.IN-ADDR.ARPA.", LDNS_RR_TYPE_PTR, 0, 3, true, 0, 0};
+    ldns_pkt *r;
+    assert_int_equal(run(&ptr, 0, &r, NULL), DNS_ANSWER);
+    assert_int_equal(ldns_pkt_ancount(r), 1);
+    ldns_pkt_free(r);
+}
+
+/* Without EDNS 60 addresses do not fit 512 bytes: TC, and the whole records that fit. */
+static void many_addresses_truncated_without_edns(void **state)
+{
+    (void)state;
+    struct query_spec spec = {"many.", LDNS_RR_TYPE_A, 0, 11, true, 0, 0};
+    ldns_pkt *r;
+    size_t len;
+    assert_int_equal(run(&spec, 0, &r, &len), DNS_ANSWER);
+    assert_true(len <= 512);
+    assert_response_of(r, &spec, LDNS_RCODE_NOERROR);
+    assert_true(ldns_pkt_tc(r));
+    size_t n = ldns_pkt_ancount(r);
+    assert_true(n > 20 && n < MANY_N);
+    assert_int_equal(ldns_rr_list_rr_count(ldns_pkt_answer(r)), n);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(answer_a(r, i), 0x0a4d0100 | (1 + i));
+    /* As many as fit: one more record (16 bytes, its name compressed) would not. */
+    assert_true(len + 16 > 512);
+    ldns_pkt_free(r);
+}
+
+/* With EDNS they fit; the OPT comes back with the size both sides take. */
+static void many_addresses_fit_with_edns(void **state)
+{
+    (void)state;
+    static const struct {
+        uint16_t asked, advertised;
+        bool all;
+    } sizes[] = {{4096, 4096, true},
+                 {65000, DNS_MESSAGE_MAX, true},
+                 {1232, 1232, true},
+                 {600, 600, false},
+                 {100, 512, false}};
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        struct query_spec spec = {"many.", LDNS_RR_TYPE_A, 0, 12, true, sizes[i].asked, 0};
+        ldns_pkt *r;
+        size_t len;
+        assert_int_equal(run(&spec, 0, &r, &len), DNS_ANSWER);
+        assert_response_of(r, &spec, LDNS_RCODE_NOERROR);
+        assert_true(ldns_pkt_edns(r));
+        assert_int_equal(ldns_pkt_edns_udp_size(r), sizes[i].advertised);
+        assert_true(len <= sizes[i].advertised);
+        assert_int_equal(ldns_pkt_tc(r), !sizes[i].all);
+        if (sizes[i].all)
+            assert_int_equal(ldns_pkt_ancount(r), MANY_N);
+        ldns_pkt_free(r);
+    }
+}
+
+/* An EDNS version other than 0: BADVERS (16) in version 0, no answers. */
+static void edns_version_unknown_badvers(void **state)
+{
+    (void)state;
+    struct query_spec spec = {"web.", LDNS_RR_TYPE_A, 0, 13, true, 1232, 1};
+    ldns_pkt *r;
+    assert_int_equal(run(&spec, 0, &r, NULL), DNS_ANSWER);
+    assert_true(ldns_pkt_edns(r));
+    assert_int_equal(ldns_pkt_edns_version(r), 0);
+    assert_int_equal(ldns_pkt_edns_extended_rcode(r), 1);
+    assert_int_equal(ldns_pkt_get_rcode(r), 0);
+    assert_int_equal(ldns_pkt_ancount(r), 0);
+    ldns_pkt_free(r);
+}
+
+static void id_and_rd_echoed(void **state)
+{
+    (void)state;
+    for (int rd = 0; rd <= 1; rd++) {
+        struct query_spec spec = {"web.", LDNS_RR_TYPE_A, 0, 0xbeef, rd, 0, 0};
+        ldns_pkt *r;
+        assert_int_equal(run(&spec, 0, &r, NULL), DNS_ANSWER);
+        assert_int_equal(ldns_pkt_id(r), 0xbeef);
+        assert_int_equal(ldns_pkt_rd(r), rd);
+        ldns_pkt_free(r);
+    }
+    /* With EDNS, the DO bit too (RFC 3225). */
+    struct query_spec spec = {"web.", LDNS_RR_TYPE_A, 0, 0xbeef, true, 1232, 0};
+    size_t len;
+    uint8_t *wire = query_wire(&spec, &len);
+    ldns_pkt *r;
+    assert_int_equal(run_wire(wire, len, 0, &r, NULL), DNS_ANSWER);
+    assert_false(ldns_pkt_edns_do(r));
+    ldns_pkt_free(r);
+    free(wire);
+    ldns_pkt *q = ldns_pkt_query_new(ldns_dname_new_frm_str("web."), LDNS_RR_TYPE_A,
+                                     LDNS_RR_CLASS_IN, LDNS_RD);
+    ldns_pkt_set_edns_udp_size(q, 1232);
+    ldns_pkt_set_edns_do(q, true);
+    assert_int_equal(ldns_pkt2wire(&wire, q, &len), LDNS_STATUS_OK);
+    assert_int_equal(run_wire(wire, len, 0, &r, NULL), DNS_ANSWER);
+    assert_true(ldns_pkt_edns_do(r));
+    ldns_pkt_free(r);
+    free(wire);
+    ldns_pkt_free(q);
+}
+
+/* Rewrites a valid query's header: flags byte 2 and the question count. */
+static enum dns_verdict run_patched(uint8_t flags_or, uint16_t qdcount)
+{
+    struct query_spec spec = {"web.", LDNS_RR_TYPE_A, 0, 1, true, 0, 0};
+    size_t len;
+    uint8_t *wire = query_wire(&spec, &len);
+    wire[2] |= flags_or;
+    wire[4] = (uint8_t)(qdcount >> 8), wire[5] = (uint8_t)qdcount;
+    ldns_pkt *r;
+    enum dns_verdict v = run_wire(wire, len, 0, &r, NULL);
+    ldns_pkt_free(r);
+    free(wire);
+    return v;
+}
+
+static void not_a_query_dropped(void **state)
+{
+    (void)state;
+    ldns_pkt *r;
+    static const uint8_t junk[] = {0xde, 0xad, 0xbe, 0xef, 0x00, 0x01, 0x00, 0x00,
+                                   0x00, 0x00, 0x00, 0x00, 0x3f, 'w',  'e',  'b'};
+    for (size_t len = 0; len <= sizeof(junk); len++)
+        assert_int_equal(run_wire(len ? junk : NULL, len, 0, &r, NULL), DNS_DROP);
+    assert_int_equal(run_patched(0, 1), DNS_ANSWER);
+    assert_int_equal(run_patched(0x80, 1), DNS_DROP);   /* QR: a response */
+    assert_int_equal(run_patched(4 << 3, 1), DNS_DROP); /* opcode NOTIFY */
+    assert_int_equal(run_patched(0, 0), DNS_DROP);      /* no question */
+    /* Two questions, both well formed. */
+    ldns_pkt *q = ldns_pkt_query_new(ldns_dname_new_frm_str("web."), LDNS_RR_TYPE_A,
+                                     LDNS_RR_CLASS_IN, LDNS_RD);
+    ldns_pkt_push_rr(q, LDNS_SECTION_QUESTION,
+                     ldns_rr_clone(ldns_rr_list_rr(ldns_pkt_question(q), 0)));
+    uint8_t *wire;
+    size_t len;
+    assert_int_equal(ldns_pkt2wire(&wire, q, &len), LDNS_STATUS_OK);
+    assert_int_equal(run_wire(wire, len, 0, &r, NULL), DNS_DROP);
+    free(wire);
+    ldns_pkt_free(q);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(a_one_address),
+        cmocka_unit_test(a_three_addresses_rotate),
+        cmocka_unit_test(unknown_name_forwarded),
+        cmocka_unit_test(other_type_of_known_name_nodata),
+        cmocka_unit_test(ptr_in_subnet_known),
+        cmocka_unit_test(ptr_in_subnet_unknown_nxdomain),
+        cmocka_unit_test(ptr_outside_subnet_forwarded),
+        cmocka_unit_test(names_compared_lowercase),
+        cmocka_unit_test(many_addresses_truncated_without_edns),
+        cmocka_unit_test(many_addresses_fit_with_edns),
+        cmocka_unit_test(edns_version_unknown_badvers),
+        cmocka_unit_test(id_and_rd_echoed),
+        cmocka_unit_test(not_a_query_dropped),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
