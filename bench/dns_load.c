@@ -83,8 +83,8 @@ static int usage(void)
 static int build_query(const char *name, uint8_t **out, size_t *out_len)
 {
     ldns_pkt *pkt = NULL;
-    ldns_status st = ldns_pkt_query_new_frm_str(&pkt, name, LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN,
-                                                LDNS_RD);
+    ldns_status st =
+        ldns_pkt_query_new_frm_str(&pkt, name, LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN, LDNS_RD);
     if (st != LDNS_STATUS_OK) {
         fprintf(stderr, "dns_load: %s: %s\n", name, ldns_get_errorstr_by_id(st));
         return -1;
@@ -280,9 +280,9 @@ static void report(struct load *l, double seconds)
     for (int s = 0; s < l->concurrency; s++)
         open += l->slots[s].busy;
     qsort(l->latency_us, l->answered, sizeof(*l->latency_us), compare_u32);
-    printf("qps=%.0f p50_us=%u p99_us=%u answered=%zu lost=%lu bad=%lu open=%lu", l->answered / seconds,
-           percentile(l->latency_us, l->answered, 50), percentile(l->latency_us, l->answered, 99),
-           l->answered, l->lost, l->bad, open);
+    printf("qps=%.0f p50_us=%u p99_us=%u answered=%zu lost=%lu bad=%lu open=%lu",
+           l->answered / seconds, percentile(l->latency_us, l->answered, 50),
+           percentile(l->latency_us, l->answered, 99), l->answered, l->lost, l->bad, open);
     if (l->send_errors)
         printf(" send_errors=%lu", l->send_errors);
     printf("\n");
@@ -295,13 +295,26 @@ int main(int argc, char **argv)
     double seconds = 5, wait_s = 0;
     while ((opt = getopt(argc, argv, "s:n:c:d:xw:")) != -1) {
         switch (opt) {
-        case 's': server = optarg; break;
-        case 'n': name = optarg; break;
-        case 'c': concurrency = atoi(optarg); break;
-        case 'd': seconds = atof(optarg); break;
-        case 'x': forwarded = 1; break;
-        case 'w': wait_s = atof(optarg); break;
-        default: return usage();
+        case 's':
+            server = optarg;
+            break;
+        case 'n':
+            name = optarg;
+            break;
+        case 'c':
+            concurrency = atoi(optarg);
+            break;
+        case 'd':
+            seconds = atof(optarg);
+            break;
+        case 'x':
+            forwarded = 1;
+            break;
+        case 'w':
+            wait_s = atof(optarg);
+            break;
+        default:
+            return usage();
         }
     }
     if (!name && forwarded)
