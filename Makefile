@@ -100,7 +100,7 @@ test:
 	@scripts/install-deps.sh test
 	@$(MAKE) --no-print-directory test-run
 
-test-run: $(BUILD)/weft $(BUILD)/weft-san $(BUILD)/plugin_bench $(UNIT_BINS)
+test-run: $(BUILD)/weft $(BUILD)/weft-san $(BUILD)/plugin_bench $(BUILD)/dns_load $(UNIT_BINS)
 	@tests/run.sh
 
 # Each suite's target builds what tests/run.sh runs for it (run.sh refuses a stale one).
@@ -117,7 +117,7 @@ netns: $(call test_bins,$(filter tests/netns/%,$(TEST_SRCS)))
 live: $(call test_bins,$(filter tests/live/%,$(TEST_SRCS)))
 	@TEST_ONLY=live tests/run.sh
 
-integration: $(BUILD)/weft $(BUILD)/weft-san $(BUILD)/plugin_bench
+integration: $(BUILD)/weft $(BUILD)/weft-san $(BUILD)/plugin_bench $(BUILD)/dns_load
 	@TEST_ONLY=integration tests/run.sh
 
 e2e: $(BUILD)/weft
@@ -144,10 +144,15 @@ $(BUILD)/plugin_bench: bench/plugin_bench.c
 	@mkdir -p $(dir $@)
 	$(CC) $(WEFT_CFLAGS) $(CFLAGS) $< -o $@ $(PKG_LIBS)
 
+# DNS query load for the names benchmark: ldns builds the query once.
+$(BUILD)/dns_load: bench/dns_load.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WEFT_CFLAGS) $(CFLAGS) $< -o $@ $(shell pkg-config --libs ldns)
+
 # Benchmarks (not tests): prints a table, writes bench/results.json and bench/convergence.png.
 bench:
 	@scripts/install-deps.sh bench
-	@$(MAKE) --no-print-directory $(BUILD)/weft $(BUILD)/plugin_bench
+	@$(MAKE) --no-print-directory $(BUILD)/weft $(BUILD)/plugin_bench $(BUILD)/dns_load
 	@bench/run.sh
 
 # The concurrency test at a larger size than make test runs.

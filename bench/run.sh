@@ -6,8 +6,10 @@
 # HOSTS (20) and EPS (50) for the scale figure; JOINS (1000); CONVERGE (50);
 # IPAM_REQUESTS (1000): per contending host, twice that on one host;
 # DOCKER_RUNS (20, 0 skips the Docker figure); SECTIONS (all of "datapath join converge
-# ipam scale docker layout"): which figures to measure; OUT_DIR (bench): where results go.
+# ipam scale docker layout names"): which figures to measure; OUT_DIR (bench): where results go.
 # LAYOUT_RUNS (2): rounds of bench/watch_layout.sh (etcd's cost of watching by key layout).
+# NAMES_RUNS (20) and NAMES_SECS (5): bench/names_bench.sh (issue 10: docker run on A until
+# the name resolves on B; queries/s of weft's resolver), runs and seconds per load figure.
 # Benchmarks, not tests: nothing here fails on a slow figure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,7 +20,7 @@ RUNS=${RUNS:-3} SECS=${SECS:-5} HOSTS=${HOSTS:-20} EPS=${EPS:-50}
 [ "$HOSTS" -le 120 ] || { echo "HOSTS must be at most 120" >&2; exit 2; }
 JOINS=${JOINS:-1000} CONVERGE=${CONVERGE:-50} DOCKER_RUNS=${DOCKER_RUNS:-20}
 IPAM_REQUESTS=${IPAM_REQUESTS:-1000}
-SECTIONS=${SECTIONS:-datapath join converge ipam scale docker layout}
+SECTIONS=${SECTIONS:-datapath join converge ipam scale docker layout names}
 OUT_DIR=${OUT_DIR:-bench}
 export WEFT_BIN=build/weft
 BENCH=build/plugin_bench
@@ -322,6 +324,15 @@ if want layout; then
     echo "measured etcd's cost of watching by key layout" >&2
 fi
 
+# ---------------- 8. names: propagation and the resolver's queries/s (issue 10) ----------------
+# Its own simulated hosts with dockerd (its child's run tag); its table is printed after ours.
+if want names; then
+    NAMES_RUNS=${NAMES_RUNS:-20} NAMES_SECS=${NAMES_SECS:-5} \
+        bench/names_bench.sh "$SIM_DIR/names.results" >"$SIM_DIR/names.table"
+    while read -r k v; do R[$k]=$v; done <"$SIM_DIR/names.results"
+    echo "measured names: propagation and the resolver's queries/s" >&2
+fi
+
 # ---------------- results ----------------
 r() { printf '%s' "${R[$1]:-n/a}"; } # a figure, or n/a when its section did not run
 R[ratio_underlay_1500]=$(ratio "$(r tcp_weft_1500)" "$(r tcp_underlay_1500)")
@@ -395,6 +406,10 @@ row "docker run to reachable p50 / p99 (ms)" "$(r docker_run_p50_ms) / $(r docke
 if want layout; then
     echo
     cat "$SIM_DIR/layout.table"
+fi
+if want names; then
+    echo
+    cat "$SIM_DIR/names.table"
 fi
 echo
 echo "wrote $OUT${plot:+ and $plot}"

@@ -12,7 +12,7 @@ case "$purpose" in
     fuzz) pkgs+=(clang libclang-rt-14-dev) ;;
     demo) pkgs+=(etcd-server docker.io busybox-static curl util-linux) ;;
     bench) pkgs+=(libcmocka-dev etcd-server docker.io busybox-static iperf3 gnuplot-nox curl perl
-                  util-linux) ;;
+                  util-linux dnsmasq-base) ;; # dnsmasq: the names section's test resolver
 esac
 missing=()
 for p in "${pkgs[@]}"; do

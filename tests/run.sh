@@ -65,7 +65,7 @@ run_one() { # name, targets it runs ("t1 t2"), command...
 }
 
 # What each suite runs; the Makefile's unit, integration and e2e targets build these.
-integration_bins="build/weft build/weft-san build/plugin_bench"
+integration_bins="build/weft build/weft-san build/plugin_bench build/dns_load"
 e2e_bins="build/weft"
 # Whether the run includes suite $1 (all includes every one; unit includes its folders).
 wanted() { # SUITE [PARENT]

@@ -2,11 +2,11 @@
 # bench_smoke.sh: make bench's harness runs end to end at a tiny size and yields
 # every figure. Times are not judged here (benchmarks are not timed tests); what
 # is judged: each figure comes out as a number, IPAM handed out no duplicate, the
-# scale run converged, and the plot was drawn.
+# scale run converged, the plot was drawn, and every name resolved on the other host.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . tests/lib/sim.sh # fail, and the environment bench/run.sh expects
-for bin in build/weft build/plugin_bench; do # what bench/run.sh runs
+for bin in build/weft build/plugin_bench build/dns_load; do # what bench/run.sh runs
     [ -x "$bin" ] || fail "$bin is missing: make $bin (make integration builds it)"
 done
 
@@ -15,9 +15,10 @@ rm -rf "$out_dir"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 # The layout section at its smallest: one round of the sparse case, with no watcher
-# and with the cheapest layout (C); the full one takes minutes.
+# and with the cheapest layout (C); the full one takes minutes. Names: two runs, 1 s
+# per load figure (its own hosts and dockerds: about 30 s).
 RUNS=1 SECS=1 HOSTS=3 EPS=3 JOINS=20 CONVERGE=3 IPAM_REQUESTS=50 DOCKER_RUNS=1 \
-    LAYOUT_RUNS=1 LAYOUT_SCENARIOS=sparse LAYOUTS="none C" \
+    LAYOUT_RUNS=1 LAYOUT_SCENARIOS=sparse LAYOUTS="none C" NAMES_RUNS=2 NAMES_SECS=1 \
     OUT_DIR=$out_dir bench/run.sh >"$log" 2>&1 || { cat "$log"; fail "bench/run.sh failed"; }
 cat "$log"
 json=$out_dir/results.json
@@ -27,10 +28,17 @@ for k in tcp_underlay_1500 tcp_reference_1500 tcp_weft_1500 tcp_underlay_9000 tc
     rtt_underlay_p50 rtt_weft_p99 join_p50_ms join_p99_ms join_max_ms converge_p50_ms \
     converge_p99_ms ipam_one_host_per_s ipam_contended_per_s scale_created_ms \
     scale_converged_ms scale_cpu_etcd_s rss_median_kib rss_anon_median_kib docker_run_p50_ms \
-    layout_sparse_C_events_r1 layout_sparse_C_etcd_cpu_s_r1 layout_sparse_none_etcd_cpu_s_r1; do
+    layout_sparse_C_events_r1 layout_sparse_C_etcd_cpu_s_r1 layout_sparse_none_etcd_cpu_s_r1 \
+    names_from_run_start_p50_ms names_qps_c1 names_p99_us_c1 names_qps_c32 names_p99_us_c32 \
+    names_fwd_qps_c32 names_fwd_p99_us_c32; do
     v=$(value "$k")
     [[ "$v" =~ ^[0-9]+(\.[0-9]+)?$ ]] || fail "figure $k is '$v', not a number"
 done
+# A name may resolve on B before docker run returns on A: negative is a figure too.
+for k in names_propagation_p50_ms names_propagation_p99_ms; do
+    [[ "$(value "$k")" =~ ^-?[0-9]+$ ]] || fail "figure $k is '$(value "$k")', not a number"
+done
+[ "$(value names_timeouts)" = 0 ] || fail "$(value names_timeouts) names never resolved on B"
 [ "$(value ipam_duplicates)" = 0 ] || fail "IPAM handed out duplicates: $(value ipam_duplicates)"
 [ "$(value ipam_contended_allocations)" = 150 ] ||
     fail "contended IPAM made $(value ipam_contended_allocations) allocations, want 3 x 50"
