@@ -463,6 +463,7 @@ sim_dns() {
         --no-resolv --no-hosts --no-poll --log-queries --log-facility=- --user=root \
         --pid-file="$SIM_DIR/dns/dnsmasq.pid" --listen-address="$addr" --bind-interfaces \
         --address=/example.test/$SIM_DNS_ANSWER --address=/#/
+    echo "$SIM_LAST_PID" >"$SIM_DIR/dns/pid" # sim_cleanup stops it by this pid
     echo "nameserver $addr" >"$SIM_DIR/resolv.conf"
 }
 
