@@ -8,6 +8,9 @@
 # machine's dockerd and the newest in Debian's unstable; any name scripts/fetch-docker.sh
 # takes, such as 26 or 28.5), each test named e2e/<test>@<version>; TEST_DOCKER_EXCEPT
 # leaves releases out (.ci/run: those make test already ran).
+# TEST_JOBS (default 2) integration and e2e tests run side by side: each simulation
+# lives in namespaces, a cgroup and a state folder of its own, and waits more than it
+# computes; TEST_JOBS=1 runs them one at a time.
 # Each test is a program or script that exits 0 on success; its output goes to
 # build/test-logs/<name>.log and is shown when it fails. A test that exits 0 after
 # printing a line "skipped: <reason>" (it lacks what it needs) counts as SKIP, not PASS.
@@ -64,6 +67,36 @@ run_one() { # name, targets it runs ("t1 t2"), command...
     fi
 }
 
+# run_bg: run_one in the background, at most TEST_JOBS at once; each writes its counts
+# to a file of its own, which collect_bg adds up once all have ended. A test's lines are
+# printed together when it ends.
+jobs_max=${TEST_JOBS:-2}
+bg_dir=$(mktemp -d)
+trap 'rm -rf "$bg_dir"' EXIT
+run_bg() {
+    if [ "$jobs_max" -le 1 ]; then
+        run_one "$@"
+        return
+    fi
+    while [ "$(jobs -rp | wc -l)" -ge "$jobs_max" ]; do wait -n; done
+    (
+        passed=0 skipped=0 failed=0 failures=()
+        run_one "$@" >"$bg_dir/$BASHPID.out"
+        cat "$bg_dir/$BASHPID.out"
+        echo "$passed $skipped $failed ${failures[*]:-}" >"$bg_dir/$BASHPID.counts"
+    ) &
+}
+collect_bg() {
+    wait
+    local f p s fl names
+    for f in "$bg_dir"/*.counts; do
+        read -r p s fl names <"$f"
+        passed=$((passed + p)) skipped=$((skipped + s)) failed=$((failed + fl))
+        [ -z "$names" ] || failures+=($names)
+        rm -f "$f" "${f%.counts}.out"
+    done
+}
+
 # What each suite runs; the Makefile's unit, integration and e2e targets build these.
 integration_bins="build/weft build/weft-san build/plugin_bench build/dns_load"
 e2e_bins="build/weft"
@@ -98,8 +131,9 @@ wanted live unit && c_tests live
 wanted pure unit && c_tests fakes build/fakes build/fakes-san
 if wanted integration; then
     for t in tests/integration/*.sh; do
-        run_one "integration/$(basename "$t" .sh)" "$integration_bins" bash "$t"
+        run_bg "integration/$(basename "$t" .sh)" "$integration_bins" bash "$t"
     done
+    collect_bg
 fi
 # docker_dir NAME: sets $dir to Docker NAME's folder (scripts/fetch-docker.sh, which
 # downloads it the first time); when it cannot, the run fails, saying why.
@@ -126,9 +160,10 @@ if wanted e2e; then
         done_versions+="$version "
         echo "---- e2e on Docker $version: $(paste -sd ';' "$dir/versions" | sed 's/;/; /g')"
         for t in tests/e2e/*.sh; do
-            run_one "e2e/$(basename "$t" .sh)@$version" "$e2e_bins" env SIM_DOCKER_DIR="$dir" bash "$t"
+            run_bg "e2e/$(basename "$t" .sh)@$version" "$e2e_bins" env SIM_DOCKER_DIR="$dir" bash "$t"
         done
     done
+    collect_bg
 fi
 
 [ ${#failures[@]} -gt 0 ] && printf 'failed: %s\n' "${failures[*]}"

@@ -74,7 +74,9 @@ check "cC pings cA after C's restart" pings C A
 echo "ok   restarted C programs the older claim"
 
 # ---- a record under A's prefix naming B's VTEP ----
-foreign_ip=10.77.0.250
+foreign_ip=10.77.0.250 # an address no endpoint of this run holds (they are random)
+for h in "${HOSTS[@]}"; do [ "${IP[$h]%/*}" != "$foreign_ip" ] || foreign_ip=10.77.0.251; done
+for h in "${HOSTS[@]}"; do [ "${IP[$h]%/*}" != "$foreign_ip" ] || foreign_ip=10.77.0.252; done
 foreign_key=$PA/peers/$foreign_ip
 put "$foreign_key" "$(peer_json "$foreign_ip" "$FOREIGN_MAC" "${HADDR[B]}")"
 refused() { logged "$1" "msg=\"ignoring fabric record\" key=\"$foreign_key\""; }

@@ -78,7 +78,9 @@ echo "ok   B's credentials cannot touch A's records; B's own claim of cA's addre
 # Under "the older claim wins", a claim made while an address is free would beat the
 # endpoint it is later allocated to; so an address is claimed in the fabric when IPAM
 # allocates it, and refused if another host's older claim exists.
-PRE=10.77.0.200 LATE=10.77.0.202
+# Two addresses no endpoint of this run holds (theirs are random).
+unused() { local a; for a in $(seq "$1" 254); do [[ " ${IP[*]%/*} " == *" 10.77.0.$a/"* || " ${IP[*]} " == *" 10.77.0.$a/"* ]] || { echo "10.77.0.$a"; return; }; done; }
+PRE=$(unused 200) LATE=$(unused 210)
 check "B claims free $PRE (no MAC, as at allocation)" as_b put "$PB/peers/$PRE" "{\"ip\":\"$PRE\",\"vtep\":\"${HADDR[B]}\"}"
 pre_seen() { grep -qF "\"ip\":\"$PRE\"" <<<"$(sim_etcdctl get "$PB/peers/$PRE")"; }
 wait_for 5 pre_seen || fail "B's claim of $PRE is not in the store"

@@ -409,7 +409,8 @@ sim_image_tar() {
     done
     echo 'root:x:0:0:root:/root:/bin/sh' >"$root/etc/passwd"
     echo 'root:x:0:' >"$root/etc/group"
-    tar -C "$root" -cf "$SIM_IMAGE_TAR.tmp" . && mv "$SIM_IMAGE_TAR.tmp" "$SIM_IMAGE_TAR"
+    # A name of its own: tests running side by side may build it at once.
+    tar -C "$root" -cf "$SIM_IMAGE_TAR.$$.tmp" . && mv "$SIM_IMAGE_TAR.$$.tmp" "$SIM_IMAGE_TAR"
     rm -rf "$root"
 }
 
