@@ -177,6 +177,7 @@ char *host_endpoint_text(const struct local_network *net, const struct local_end
     snprintf(rec.ip, sizeof(rec.ip), "%s/%d", ip, ep->prefix_len);
     mac_format(ep->mac, rec.mac);
     snprintf(rec.ifname, sizeof(rec.ifname), "%s", ep->ifname);
+    memcpy(rec.names, ep->names, sizeof(rec.names));
     return host_endpoint_record_encode(&rec);
 }
 

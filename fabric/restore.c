@@ -136,6 +136,10 @@ static enum adopt_result endpoint_from_record(struct fabric *f, const char *key,
         return ADOPT_DAMAGED;
     }
     snprintf(ep->id, sizeof(ep->id), "%.64s", rec.endpoint_id);
+    /* Names kept across the restart (the follower reads them again from dockerd);
+     * ones that do not check are dropped, not the endpoint. */
+    if (record_check_names(rec.names, NULL) == 0)
+        memcpy(ep->names, rec.names, sizeof(ep->names));
     if (rec.ifname[0]) {
         snprintf(ep->ifname, sizeof(ep->ifname), "%.15s", rec.ifname);
     } else { /* written before spares: the pair was named for the endpoint */

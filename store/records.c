@@ -61,6 +61,7 @@ static const struct field host_endpoint_fields[] = {TEXT(struct host_endpoint_re
                                                     TEXT(struct host_endpoint_record, ip),
                                                     TEXT(struct host_endpoint_record, mac),
                                                     TEXT_OPT(struct host_endpoint_record, ifname),
+                                                    TEXT_OPT(struct host_endpoint_record, names),
                                                     {NULL, 0, 0, 0, 0}};
 
 static char *encode(const struct field *fields, const void *rec)

@@ -66,6 +66,7 @@ struct host_endpoint_record {
     char ip[RECORD_TEXT_MAX]; /* "a.b.c.d/len" */
     char mac[RECORD_TEXT_MAX];
     char ifname[RECORD_TEXT_MAX]; /* host end of its veth; "" (older records): "wh" + ID */
+    char names[RECORD_NAMES_MAX]; /* its container's DNS names, so a restart keeps them */
 };
 
 char *overlay_record_encode(const struct overlay_record *rec);

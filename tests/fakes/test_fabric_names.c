@@ -1,0 +1,142 @@
+/*
+ * test_fabric_names.c: endpoints' DNS names (fabric/names.c). Names set for an endpoint
+ * here ride in its peer record and its host record; bad names, unknown networks and
+ * endpoints not there yet are told apart; the resolver's lookups find this host's
+ * endpoints and the peers it programs, by name and by address; a restart keeps the
+ * names (from the host record) before dockerd is asked again.
+ */
+#include "tests/fakes/fixture.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fabric/fabric_internal.h"
+#include "store/keys.h"
+#include "tests/fakes/fake_store.h"
+
+static bool peer_key_has(const char *host, const char *ip, const char *text)
+{
+    char key[WEFT_KEY_MAX];
+    key_peer(key, host, FX_SUBNET, ip);
+    char *value = fake_store_get(key, NULL);
+    bool has = value && strstr(value, text);
+    free(value);
+    return has;
+}
+
+struct wait_names {
+    const char *ip, *text;
+};
+
+static bool own_peer_has(void *ctx)
+{
+    struct wait_names *w = ctx;
+    return peer_key_has(FX_HOST, w->ip, w->text);
+}
+
+static void names_are_set_checked_and_published(void **state)
+{
+    struct fx *fx = *state;
+    create_network(fx, "a1", FX_SUBNET);
+    uint8_t mac[6];
+    create_endpoint(fx, "a1", "e1", "10.77.0.5", mac);
+    fx_settle();
+    char net[FABRIC_ID_MAX], ep[FABRIC_ID_MAX], other[FABRIC_ID_MAX];
+    fx_id(net, "a1");
+    fx_id(ep, "e1");
+    fx_id(other, "zz");
+    struct weft_err err = {0};
+    assert_int_equal(fabric_endpoint_set_names(fx->fabric, other, ep, "web", &err), -1);
+    assert_int_equal(err.code, -ENOENT);
+    assert_int_equal(fabric_endpoint_set_names(fx->fabric, net, other, "web", &err), -1);
+    assert_int_equal(err.code, -EAGAIN);
+    const char *bad[] = {"Web", "a..b", "web ", " web", "web  api", "a.", "w\"b", ".a"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(fabric_endpoint_set_names(fx->fabric, net, ep, bad[i], &err), -1);
+        assert_int_equal(err.code, -EINVAL);
+    }
+    assert_int_equal(fabric_endpoint_set_names(fx->fabric, net, ep, "web api 0123456789ab", &err), 0);
+    struct wait_names w = {"10.77.0.5", "\"names\":\"web api 0123456789ab\""};
+    assert_true(fake_store_wait(own_peer_has, &w, FX_WAIT_MS));
+    uint32_t addrs[4];
+    assert_int_equal(fabric_name_addresses(fx->fabric, FX_SUBNET, "api", addrs, 4), 1);
+    assert_int_equal(addrs[0], fx_ip("10.77.0.5"));
+    assert_int_equal(fabric_name_addresses(fx->fabric, FX_SUBNET, "ap", addrs, 4), 0);
+    assert_int_equal(fabric_name_addresses(fx->fabric, "10.88.0.0/24", "api", addrs, 4), 0);
+    char name[64];
+    assert_true(fabric_address_name(fx->fabric, FX_SUBNET, fx_ip("10.77.0.5"), name, sizeof(name)));
+    assert_string_equal(name, "web");
+}
+
+/* A remote peer's names count while it is programmed here: its host a member. */
+static void remote_names_follow_the_programmed_peer(void **state)
+{
+    struct fx *fx = *state;
+    int64_t lease = fake_store_grant();
+    create_network(fx, "a1", FX_SUBNET);
+    char key[WEFT_KEY_MAX];
+    key_peer(key, FX_OTHER_HOST, FX_SUBNET, "10.77.0.9");
+    fake_store_put(key,
+                   "{\"ip\":\"10.77.0.9\",\"mac\":\"02:42:0a:4d:00:09\",\"names\":\"db svc\","
+                   "\"vtep\":\"" FX_OTHER_HOST "\"}",
+                   lease);
+    fx_settle();
+    uint32_t addrs[4];
+    assert_int_equal(fabric_name_addresses(fx->fabric, FX_SUBNET, "db", addrs, 4), 0);
+    put_member_of(FX_OTHER_HOST, FX_SUBNET, lease); /* now programmed */
+    fx_settle();
+    assert_int_equal(fabric_name_addresses(fx->fabric, FX_SUBNET, "svc", addrs, 4), 1);
+    assert_int_equal(addrs[0], fx_ip("10.77.0.9"));
+    char name[64];
+    assert_true(fabric_address_name(fx->fabric, FX_SUBNET, fx_ip("10.77.0.9"), name, sizeof(name)));
+    assert_string_equal(name, "db");
+    /* a record with names that do not check is refused whole */
+    key_peer(key, FX_OTHER_HOST, FX_SUBNET, "10.77.0.10");
+    fake_store_put(key,
+                   "{\"ip\":\"10.77.0.10\",\"mac\":\"02:42:0a:4d:00:0a\",\"names\":\"BAD name\","
+                   "\"vtep\":\"" FX_OTHER_HOST "\"}",
+                   lease);
+    fx_settle();
+    assert_false(fabric_address_name(fx->fabric, FX_SUBNET, fx_ip("10.77.0.10"), name, sizeof(name)));
+    fake_store_expire_lease(lease);
+    fx_settle();
+    assert_int_equal(fabric_name_addresses(fx->fabric, FX_SUBNET, "svc", addrs, 4), 0);
+}
+
+/* A restarted daemon has its endpoints' names from their host records. */
+static void restart_keeps_names(void **state)
+{
+    struct fx *fx = *state;
+    create_network(fx, "a1", FX_SUBNET);
+    uint8_t mac[6];
+    create_endpoint(fx, "a1", "e1", "10.77.0.5", mac);
+    fx_settle();
+    char net[FABRIC_ID_MAX], ep[FABRIC_ID_MAX];
+    fx_id(net, "a1");
+    fx_id(ep, "e1");
+    struct weft_err err = {0};
+    assert_int_equal(fabric_endpoint_set_names(fx->fabric, net, ep, "web", &err), 0);
+    struct wait_names w = {"10.77.0.5", "\"names\":\"web\""};
+    assert_true(fake_store_wait(own_peer_has, &w, FX_WAIT_MS));
+    fx_close(fx);
+    fx_open(fx);
+    fx_settle();
+    uint32_t addrs[2];
+    assert_int_equal(fabric_name_addresses(fx->fabric, FX_SUBNET, "web", addrs, 2), 1);
+    assert_true(peer_key_has(FX_HOST, "10.77.0.5", "\"names\":\"web\""));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(names_are_set_checked_and_published, fx_setup,
+                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(remote_names_follow_the_programmed_peer, fx_setup,
+                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(restart_keeps_names, fx_setup, fx_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
