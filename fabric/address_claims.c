@@ -8,6 +8,9 @@
  * out only once the watch has read this claim back, and with it every older
  * record, and found none of another host. Claims younger than this one lose
  * everywhere (peers.c), so once this check passes the address stays this host's.
+ * When the watch lags (its member went silent), the claim reads instead the records
+ * created after the revision the table is complete to: table and read together are
+ * every live claim older than this one.
  */
 #include "fabric/fabric_internal.h"
 
@@ -21,9 +24,10 @@
 #include "common/log.h"
 #include "store/keys.h"
 
-/* How long a claim waits for the watch to read it back: a store that answers a
- * write but whose watch lags this much is treated as unable to confirm it. */
-#define CLAIM_READBACK_MS 10000
+/* How long a claim waits for the watch to read it back before reading what the watch
+ * has not delivered yet itself (a watch on a member gone silent lags until the prober
+ * moves it, which a container start should not wait for). */
+#define CLAIM_READBACK_MS 300
 
 void claims_note_own(struct fabric *f, const struct etcd_event *ev,
                      const struct fabric_record *key_part)
@@ -125,6 +129,63 @@ static int canonical_subnet(const char *subnet, char out[ADDR_STR_MAX], struct w
     return 0;
 }
 
+/* Another host's live claim of claim's address in a listing, older than created: its
+ * VTEP (network order), or 0. A record that readers would refuse claims nothing. */
+static uint32_t older_in(const struct etcd_kvs *kvs, const struct fabric *f,
+                         const struct pending_claim *claim, int64_t created)
+{
+    for (size_t i = 0; i < kvs->count; i++) {
+        struct fabric_record rec;
+        const struct etcd_kv *kv = &kvs->items[i];
+        if (kv->create_revision >= created || record_check_key(kv->key, &rec, NULL) < 0 ||
+            !rec.is_peer || rec.host == f->host_ip || rec.addr != claim->addr ||
+            strcmp(rec.subnet, claim->subnet) != 0 || record_check_body(kv->value, &rec, NULL) < 0)
+            continue;
+        return rec.host;
+    }
+    return 0;
+}
+
+/* The watch has not read the claim back: reads the records created after the
+ * revision the table is complete to, and checks both. Called and returns with the
+ * lock held; releases it for the store. */
+static int check_unread(struct fabric *f, struct pending_claim *claim, const char *key,
+                        const char *ip, struct weft_err *err)
+{
+    int64_t complete_to = f->watch_revision;
+    pthread_mutex_unlock(&f->lock);
+    struct etcd_kvs kvs;
+    struct etcd_kv mine = {0};
+    bool found = false;
+    if (etcd_get_prefix_created_after(f->etcd, WEFT_KEY_FABRIC, complete_to, &kvs, err) < 0) {
+        pthread_mutex_lock(&f->lock);
+        return -1;
+    }
+    int rc = etcd_get(f->etcd, key, &mine, &found, err);
+    if (rc == 0 && !found)
+        rc = weft_err_set(err, -EAGAIN, "this host's claim of %s vanished from the store", ip);
+    pthread_mutex_lock(&f->lock);
+    if (rc < 0) {
+        etcd_kvs_free(&kvs);
+        return -1;
+    }
+    claim->created = mine.create_revision;
+    etcd_kv_clear(&mine);
+    uint32_t holder = older_in(&kvs, f, claim, claim->created);
+    etcd_kvs_free(&kvs);
+    if (!holder)
+        return check_older(f, claim, ip, err);
+    char text[ADDR_STR_MAX];
+    ipv4_format(ntohl(holder), text);
+    f->claims_contested++;
+    log_warn("address allocated here was claimed earlier by another host; not using it",
+             "subnet=%s ip=%s holder=%s contested=%lu", claim->subnet, ip, text,
+             f->claims_contested);
+    return weft_err_set(err, -EADDRINUSE,
+                        "address %s of %s is claimed by host %s, whose claim is older", ip,
+                        claim->subnet, text);
+}
+
 int fabric_claim_address(struct fabric *f, const char *subnet_text, const char *ip,
                          struct weft_err *err)
 {
@@ -156,11 +217,8 @@ int fabric_claim_address(struct fabric *f, const char *subnet_text, const char *
 
     pthread_mutex_lock(&f->lock);
     if (rc == 0 && !wait_read_back(f, claim))
-        rc = weft_err_set(err, -ETIMEDOUT,
-                          "the store's watch did not read back this host's claim of %s within "
-                          "%d s; try again once the store keeps up",
-                          ip, CLAIM_READBACK_MS / 1000);
-    if (rc == 0)
+        rc = check_unread(f, claim, key, ip, err); /* releases the lock meanwhile */
+    else if (rc == 0)
         rc = check_older(f, claim, ip, err);
     unlink_claim(f, claim);
     /* Never an endpoint's record: IPAM handed this address to nobody here yet. */

@@ -109,6 +109,11 @@ int etcd_get(struct etcd *etcd, const char *key, struct etcd_kv *out, bool *foun
 /* Reads every key starting with prefix, sorted by key. */
 int etcd_get_prefix(struct etcd *etcd, const char *prefix, struct etcd_kvs *out,
                     struct weft_err *err);
+/* Reads the keys starting with prefix whose create revision is above after: what a
+ * watch that has read up to revision `after` may not have delivered yet. etcd filters
+ * on the server (the answer is small) but walks the prefix's index to do it. */
+int etcd_get_prefix_created_after(struct etcd *etcd, const char *prefix, int64_t after,
+                                  struct etcd_kvs *out, struct weft_err *err);
 /* lease 0: no lease. */
 int etcd_put(struct etcd *etcd, const char *key, const char *value, int64_t lease,
              struct weft_err *err);

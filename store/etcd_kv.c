@@ -87,6 +87,23 @@ int etcd_get_prefix(struct etcd *etcd, const char *prefix, struct etcd_kvs *out,
     return etcd_range_prefix(etcd, prefix, out, NULL, err);
 }
 
+int etcd_get_prefix_created_after(struct etcd *etcd, const char *prefix, int64_t after,
+                                  struct etcd_kvs *out, struct weft_err *err)
+{
+    memset(out, 0, sizeof(*out));
+    json_t *body = json_pack("{s:o, s:o, s:o}", "key", etcd_json_b64(prefix, strlen(prefix)),
+                             "range_end", etcd_json_range_end(prefix), "min_create_revision",
+                             etcd_json_int64_string(after + 1));
+    json_t *reply;
+    int rc = etcd_call(etcd, "/v3/kv/range", body, &reply, NULL, err);
+    json_decref(body);
+    if (rc < 0)
+        return -1;
+    rc = kvs_from_json(reply, out, err);
+    json_decref(reply);
+    return rc;
+}
+
 /* {"key","value","lease"?}: the body of a put, alone or inside a txn. */
 static json_t *put_object(const char *key, const char *value, int64_t lease)
 {

@@ -235,6 +235,22 @@ int etcd_get_prefix(struct etcd *etcd, const char *prefix, struct etcd_kvs *out,
     return fs_call_end(NULL, rc);
 }
 
+int etcd_get_prefix_created_after(struct etcd *etcd, const char *prefix, int64_t after,
+                                  struct etcd_kvs *out, struct weft_err *err)
+{
+    if (etcd_get_prefix(etcd, prefix, out, err) < 0)
+        return -1;
+    size_t kept = 0;
+    for (size_t i = 0; i < out->count; i++) {
+        if (out->items[i].create_revision > after)
+            out->items[kept++] = out->items[i];
+        else
+            etcd_kv_clear(&out->items[i]);
+    }
+    out->count = kept;
+    return 0;
+}
+
 /* One write at the next revision; the revision moves only if something changed. */
 static int write_one(const char *key, const char *value, int64_t lease, bool prefix, bool *deleted,
                      struct weft_err *err)

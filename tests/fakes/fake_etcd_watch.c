@@ -130,7 +130,7 @@ static void *watch_main(void *arg)
     struct etcd_watch *w = arg;
     pthread_mutex_lock(&fs.lock);
     for (;;) {
-        while (!w->head && !w->stopping)
+        while ((!w->head || fs.hold_watches) && !w->stopping)
             pthread_cond_wait(&fs.changed, &fs.lock);
         if (w->stopping)
             break;
@@ -280,6 +280,14 @@ void fake_store_hold_txns(bool hold)
 {
     pthread_mutex_lock(&fs.lock);
     fs.hold = hold;
+    fs_changed();
+    pthread_mutex_unlock(&fs.lock);
+}
+
+void fake_store_hold_watches(bool hold)
+{
+    pthread_mutex_lock(&fs.lock);
+    fs.hold_watches = hold;
     fs_changed();
     pthread_mutex_unlock(&fs.lock);
 }

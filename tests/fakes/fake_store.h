@@ -49,6 +49,9 @@ bool fake_store_wait_drained(long timeout_ms);
 /* While held, etcd_txn_commit blocks before doing anything; fake_store_wait_held
  * waits until n calls are blocked. */
 void fake_store_hold_txns(bool hold);
+/* While held, watches queue their events and deliver none (a watch on a member gone
+ * silent); released, they deliver what queued, in order. */
+void fake_store_hold_watches(bool hold);
 bool fake_store_wait_held(int n, long timeout_ms);
 
 #endif

@@ -31,6 +31,7 @@ struct fs {
     bool down;
     bool failed; /* the last call failed: etcd_unreachable answers true */
     bool hold;
+    bool hold_watches; /* watches deliver nothing meanwhile (a member gone silent) */
     int held;
     struct etcd_watch *watches;
 };

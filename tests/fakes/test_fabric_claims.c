@@ -235,6 +235,32 @@ static void claim_made_at_allocation_wins(void **state)
     assert_true(fake_store_wait_key(key, false, FX_WAIT_MS));
 }
 
+/* A watch that lags (its member gone silent) does not hold a claim up: the claim reads
+ * what the watch has not delivered yet, and still finds an older claim of another host. */
+static void lagging_watch_still_finds_older_claim(void **state)
+{
+    struct fx *fx = *state;
+    struct segment_devices dev;
+    int64_t lease = fake_store_grant();
+    overlay_of_three(fx, lease, &dev);
+    fake_store_hold_watches(true);
+    put_bare_claim_of(FX_OTHER_HOST, CLAIMED, lease); /* unheard by this host */
+    put_bare_claim_of(FX_THIRD_HOST, "10.77.0.11", lease);
+    struct weft_err err = {0};
+    assert_int_equal(fabric_claim_address(fx->fabric, FX_SUBNET, CLAIMED, &err), -1);
+    assert_int_equal(err.code, -EADDRINUSE);
+    assert_non_null(strstr(err.msg, FX_OTHER_HOST));
+    /* An address nobody else claimed is this host's, the watch still silent. */
+    assert_int_equal(fabric_claim_address(fx->fabric, FX_SUBNET, "10.77.0.12", &err), 0);
+    fake_store_hold_watches(false);
+    fx_settle();
+    char key[WEFT_KEY_MAX];
+    key_peer(key, FX_HOST, FX_SUBNET, CLAIMED);
+    assert_false(has_key(key));
+    key_peer(key, FX_HOST, FX_SUBNET, "10.77.0.12");
+    assert_true(has_key(key));
+}
+
 /* Another host's claim of an address an endpoint here holds is never programmed
  * (noted once); once the endpoint goes it is. This host's own records never enter
  * the table: its peer record stands for its endpoint. */
@@ -310,6 +336,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(address_claimed_first_elsewhere_is_refused, fx_setup,
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(claim_made_at_allocation_wins, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(lagging_watch_still_finds_older_claim, fx_setup,
+                                        fx_teardown),
         cmocka_unit_test_setup_teardown(member_and_joined_index_go_together, fx_setup,
                                         fx_teardown),
     };

@@ -116,6 +116,31 @@ static void test_put_get_delete_prefix(void **state)
     etcd_kv_clear(&kv);
 }
 
+/* Keys created after a revision, and only those: what a lagging watch has not read. */
+static void test_prefix_created_after(void **state)
+{
+    struct live *l = *state;
+    struct etcd_kv kv;
+    bool found;
+    OK(etcd_put(l->etcd, "/ca/old", "1", 0, err));
+    OK(etcd_get(l->etcd, "/ca/old", &kv, &found, err));
+    int64_t after = kv.mod_revision;
+    etcd_kv_clear(&kv);
+    OK(etcd_put(l->etcd, "/ca/new", "2", 0, err));
+    OK(etcd_put(l->etcd, "/ca/old", "changed", 0, err)); /* modified, not created, after */
+    struct etcd_kvs kvs;
+    OK(etcd_get_prefix_created_after(l->etcd, "/ca/", after, &kvs, err));
+    assert_int_equal(kvs.count, 1);
+    assert_string_equal(kvs.items[0].key, "/ca/new");
+    assert_string_equal(kvs.items[0].value, "2");
+    assert_true(kvs.items[0].create_revision > after);
+    etcd_kvs_free(&kvs);
+    OK(etcd_get_prefix_created_after(l->etcd, "/ca/", 0, &kvs, err));
+    assert_int_equal(kvs.count, 2);
+    etcd_kvs_free(&kvs);
+    OK(etcd_delete_prefix(l->etcd, "/ca/", err));
+}
+
 static void test_create_if_absent(void **state)
 {
     struct live *l = *state;
@@ -672,6 +697,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_put_get_delete_prefix),
+        cmocka_unit_test(test_prefix_created_after),
         cmocka_unit_test(test_create_if_absent),
         cmocka_unit_test(test_txn_mod_revision_and_value),
         cmocka_unit_test(test_lease_lifecycle),
