@@ -101,15 +101,12 @@ static void unlink_claim(struct fabric *f, struct pending_claim *claim)
         }
 }
 
-/* Under the lock, once read back: 0, or -EADDRINUSE naming the older claim's host. */
-static int check_older(struct fabric *f, const struct pending_claim *claim, const char *ip,
-                       struct weft_err *err)
+/* Another host's older claim holds the address: logged, counted, -EADDRINUSE. */
+static int refuse(struct fabric *f, const struct pending_claim *claim, const char *ip,
+                  uint32_t holder_vtep, struct weft_err *err)
 {
-    struct remote_entry *oldest = remote_table_find(&f->remotes, claim->subnet, true, claim->addr);
-    if (!oldest || oldest->created > claim->created)
-        return 0;
     char holder[ADDR_STR_MAX];
-    ipv4_format(ntohl(oldest->vtep), holder);
+    ipv4_format(ntohl(holder_vtep), holder);
     f->claims_contested++;
     log_warn("address allocated here was claimed earlier by another host; not using it",
              "subnet=%s ip=%s holder=%s contested=%lu", claim->subnet, ip, holder,
@@ -117,6 +114,16 @@ static int check_older(struct fabric *f, const struct pending_claim *claim, cons
     return weft_err_set(err, -EADDRINUSE,
                         "address %s of %s is claimed by host %s, whose claim is older", ip,
                         claim->subnet, holder);
+}
+
+/* Under the lock, once read back: 0, or -EADDRINUSE naming the older claim's host. */
+static int check_older(struct fabric *f, const struct pending_claim *claim, const char *ip,
+                       struct weft_err *err)
+{
+    struct remote_entry *oldest = remote_table_find(&f->remotes, claim->subnet, true, claim->addr);
+    if (!oldest || oldest->created > claim->created)
+        return 0;
+    return refuse(f, claim, ip, oldest->vtep, err);
 }
 
 /* The canonical text of subnet, as keys and the remote table hold it. */
@@ -173,17 +180,7 @@ static int check_unread(struct fabric *f, struct pending_claim *claim, const cha
     etcd_kv_clear(&mine);
     uint32_t holder = older_in(&kvs, f, claim, claim->created);
     etcd_kvs_free(&kvs);
-    if (!holder)
-        return check_older(f, claim, ip, err);
-    char text[ADDR_STR_MAX];
-    ipv4_format(ntohl(holder), text);
-    f->claims_contested++;
-    log_warn("address allocated here was claimed earlier by another host; not using it",
-             "subnet=%s ip=%s holder=%s contested=%lu", claim->subnet, ip, text,
-             f->claims_contested);
-    return weft_err_set(err, -EADDRINUSE,
-                        "address %s of %s is claimed by host %s, whose claim is older", ip,
-                        claim->subnet, text);
+    return holder ? refuse(f, claim, ip, holder, err) : check_older(f, claim, ip, err);
 }
 
 int fabric_claim_address(struct fabric *f, const char *subnet_text, const char *ip,

@@ -65,12 +65,19 @@ static int kvs_from_json(json_t *range, struct etcd_kvs *out, struct weft_err *e
     return 0;
 }
 
-int etcd_range_prefix(struct etcd *etcd, const char *prefix, struct etcd_kvs *out,
-                      const atomic_bool *cancel, struct weft_err *err)
+/* A range over prefix; only keys created after `after` when it is above 0. */
+static int range_created_after(struct etcd *etcd, const char *prefix, int64_t after,
+                               struct etcd_kvs *out, const atomic_bool *cancel,
+                               struct weft_err *err)
 {
     memset(out, 0, sizeof(*out));
     json_t *body = json_pack("{s:o, s:o}", "key", etcd_json_b64(prefix, strlen(prefix)),
                              "range_end", etcd_json_range_end(prefix));
+    if (body && after > 0 &&
+        json_object_set_new(body, "min_create_revision", etcd_json_int64_string(after + 1)) < 0) {
+        json_decref(body);
+        body = NULL;
+    }
     json_t *reply;
     int rc = etcd_call(etcd, "/v3/kv/range", body, &reply, cancel, err);
     json_decref(body);
@@ -79,6 +86,12 @@ int etcd_range_prefix(struct etcd *etcd, const char *prefix, struct etcd_kvs *ou
     rc = kvs_from_json(reply, out, err);
     json_decref(reply);
     return rc;
+}
+
+int etcd_range_prefix(struct etcd *etcd, const char *prefix, struct etcd_kvs *out,
+                      const atomic_bool *cancel, struct weft_err *err)
+{
+    return range_created_after(etcd, prefix, 0, out, cancel, err);
 }
 
 int etcd_get_prefix(struct etcd *etcd, const char *prefix, struct etcd_kvs *out,
@@ -90,18 +103,7 @@ int etcd_get_prefix(struct etcd *etcd, const char *prefix, struct etcd_kvs *out,
 int etcd_get_prefix_created_after(struct etcd *etcd, const char *prefix, int64_t after,
                                   struct etcd_kvs *out, struct weft_err *err)
 {
-    memset(out, 0, sizeof(*out));
-    json_t *body = json_pack("{s:o, s:o, s:o}", "key", etcd_json_b64(prefix, strlen(prefix)),
-                             "range_end", etcd_json_range_end(prefix), "min_create_revision",
-                             etcd_json_int64_string(after + 1));
-    json_t *reply;
-    int rc = etcd_call(etcd, "/v3/kv/range", body, &reply, NULL, err);
-    json_decref(body);
-    if (rc < 0)
-        return -1;
-    rc = kvs_from_json(reply, out, err);
-    json_decref(reply);
-    return rc;
+    return range_created_after(etcd, prefix, after, out, NULL, err);
 }
 
 /* {"key","value","lease"?}: the body of a put, alone or inside a txn. */
