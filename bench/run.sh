@@ -158,7 +158,7 @@ if want join; then
 fi
 
 # ---------------- 3. convergence: created on A until B has it and can ping it ----------------
-b_has() { sim_ns_exec B1 ip neigh show "$1" dev "$2" | grep -q lladdr; }
+b_has() { sim_ns_exec B1 ip neigh show "$1" dev "$2" | grep lladdr >/dev/null; }
 converge() {
 vx_b=wvx$(overlay_vni "$SUBNET")
 : >"$SIM_DIR/converge"

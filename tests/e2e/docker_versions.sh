@@ -90,7 +90,7 @@ if [ "$api_minor" -ge 44 ]; then
     echo "ok   Aliases holds only the --network-alias: $aliases"
 fi
 
-sim_docker A network inspect -f '{{json .Containers}}' "$NET" | grep -qF "\"$ip/" ||
+sim_docker A network inspect -f '{{json .Containers}}' "$NET" | grep -F "\"$ip/" >/dev/null ||
     fail "docker network inspect does not list ca with $ip"
 echo "ok   docker network inspect lists ca with $ip"
 

@@ -47,7 +47,7 @@ for m in "${MEMBERS[@]}"; do
         --initial-cluster "$cluster" --initial-cluster-state new --pre-vote
     echo "$SIM_LAST_PID" >"$SIM_DIR/$m/pid"
 done
-healthy() { sim_ns_exec "$1" curl -fsS -m 2 "http://${MIP[$1]}:2379/health" | grep -q '"true"'; }
+healthy() { sim_ns_exec "$1" curl -fsS -m 2 "http://${MIP[$1]}:2379/health" | grep '"true"' >/dev/null; }
 for m in "${MEMBERS[@]}"; do wait_for 30 healthy "$m" || fail "etcd member $m not healthy"; done
 ctl() { # MEMBER ARGS...: etcdctl against one member, from its own namespace
     local m=$1
@@ -57,11 +57,11 @@ ctl() { # MEMBER ARGS...: etcdctl against one member, from its own namespace
 
 # The cut is about a silent member, not about an election: if e0 leads, hand the
 # lead to e1 first (a leader's loss adds an election of a second or more on top).
-if ctl e0 endpoint status | grep -q ', true, false,'; then
+if ctl e0 endpoint status | grep ', true, false,' >/dev/null; then
     e1_id=$(ctl e1 endpoint status | awk -F', ' '{print $2}')
     ctl e0 move-leader "$e1_id" >/dev/null || fail "could not move the lead off e0"
 fi
-ctl e0 endpoint status | grep -q ', false, false,' || fail "e0 still leads"
+ctl e0 endpoint status | grep ', false, false,' >/dev/null || fail "e0 still leads"
 
 for h in A B; do sim_weft "$h" --store "etcd://$store"; done
 sim_dockerd A

@@ -43,7 +43,7 @@ member_kill() {
     kill -KILL "$(cat "$f")" 2>/dev/null || true
     wait "$(cat "$f")" 2>/dev/null || true
 }
-healthy() { sim_ns_exec etcd curl -fsS -m 2 "http://$SIM_ETCD_IP:${CLIENT[$1]}/health" | grep -q true; }
+healthy() { sim_ns_exec etcd curl -fsS -m 2 "http://$SIM_ETCD_IP:${CLIENT[$1]}/health" | grep true >/dev/null; }
 
 for m in "${MEMBERS[@]}"; do member_start "$m"; done
 for m in "${MEMBERS[@]}"; do wait_for 30 healthy "$m" || fail "etcd member $m not healthy"; done

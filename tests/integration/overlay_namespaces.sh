@@ -31,7 +31,7 @@ for h in "${HOSTS[@]}"; do create_network "$h"; done
 # "Options":null and an empty MacAddress unless the IPAM asks for MACs; C plays
 # `docker run --mac-address`.
 requires_mac=false
-call A IpamDriver.GetCapabilities '' | grep -q '"RequiresMACAddress" *: *true' && requires_mac=true
+call A IpamDriver.GetCapabilities '' | grep '"RequiresMACAddress" *: *true' >/dev/null && requires_mac=true
 for h in "${HOSTS[@]}"; do create_endpoint "$h"; done
 [ "${IP[A]}" != "${IP[B]}" ] && [ "${IP[B]}" != "${IP[C]}" ] && [ "${IP[A]}" != "${IP[C]}" ] ||
     fail "endpoints share an address: ${IP[*]}"

@@ -21,7 +21,7 @@ command -v iptables >/dev/null || fail "iptables is missing (scripts/install-dep
 sanitizer_clean() {
     ! grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error|^==[0-9]+== ' "$SIM_DIR/$1/weft.log"
 }
-published() { sim_etcdctl get --print-value-only "$peer_key" | grep -q "\"vtep\":\"${HADDR[A]}\""; }
+published() { sim_etcdctl get --print-value-only "$peer_key" | grep "\"vtep\":\"${HADDR[A]}\"" >/dev/null; }
 logged() { grep -q "$1" "$SIM_DIR/A/weft.log"; }
 
 sim_init
