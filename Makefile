@@ -170,15 +170,24 @@ $(BUILD)/fuzz_dns: tests/fuzz/fuzz_dns.c $(FUZZ_DNS_SRCS) $(HDRS)
 	@mkdir -p $(dir $@)
 	clang $(WEFT_CFLAGS) $(FUZZ_FLAGS) $< $(FUZZ_DNS_SRCS) -o $@ $(PKG_LIBS)
 
-# Runs each fuzzer for FUZZ_SECONDS, growing tests/fuzz/corpus and tests/fuzz/corpus_dns.
+# libFuzzer over the encrypted overlay's receive side: any datagram, and sealed ones
+# replayed, changed, late or from another host.
+FUZZ_TUNNEL_SRCS := $(wildcard common/*.c tunnel/*.c)
+$(BUILD)/fuzz_tunnel: tests/fuzz/fuzz_tunnel.c $(FUZZ_TUNNEL_SRCS) $(HDRS)
+	@mkdir -p $(dir $@)
+	clang $(WEFT_CFLAGS) $(FUZZ_FLAGS) $< $(FUZZ_TUNNEL_SRCS) -o $@ $(PKG_LIBS)
+
+# Runs each fuzzer for FUZZ_SECONDS, growing tests/fuzz/corpus, corpus_dns and corpus_tunnel.
 fuzz:
 	@scripts/install-deps.sh fuzz
-	@$(MAKE) --no-print-directory $(BUILD)/fuzz_requests $(BUILD)/fuzz_dns
+	@$(MAKE) --no-print-directory $(BUILD)/fuzz_requests $(BUILD)/fuzz_dns $(BUILD)/fuzz_tunnel
 	@mkdir -p $(BUILD)/fuzz-artifacts
 	WEFT_LOG_LEVEL=off $(BUILD)/fuzz_requests -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 \
 		-artifact_prefix=$(BUILD)/fuzz-artifacts/ tests/fuzz/corpus
 	WEFT_LOG_LEVEL=off $(BUILD)/fuzz_dns -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 \
 		-artifact_prefix=$(BUILD)/fuzz-artifacts/dns- tests/fuzz/corpus_dns
+	$(BUILD)/fuzz_tunnel -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 \
+		-artifact_prefix=$(BUILD)/fuzz-artifacts/tunnel- tests/fuzz/corpus_tunnel
 
 install: $(BUILD)/weft
 	install -D -m 0755 $(BUILD)/weft $(DESTDIR)$(PREFIX)/bin/weft
