@@ -15,7 +15,7 @@
  * leave room for. Callers: the data path (one tunnel_seal per frame read from the
  * TAP, one tunnel_open per datagram), the fuzzer, tests. Thread-safety as
  * session.h: a tx or rx is used by one thread at a time. No allocation: the caller
- * gives the buffers.
+ * gives the buffers, and out never overlaps the frame or the datagram.
  */
 #ifndef WEFT_TUNNEL_PACKET_H
 #define WEFT_TUNNEL_PACKET_H
