@@ -21,8 +21,11 @@
  *    without a valid tag. Each epoch has its own replay window.
  * Nonces never repeat under one key: (epoch, counter) only grows within a tx, and a
  * tx is made once per base key, i.e. per pair of host key pairs; host key pairs are
- * new at every daemon start (host_keys.h). The caller keeps a tx for as long as the
- * peer's public key is unchanged and never makes a second one from the same keys.
+ * new at every daemon start (host_keys.h). So the caller makes ONE tx per peer public
+ * key per run and keeps it (say in a table keyed by that key, shared by every overlay
+ * to that peer) until exit, even while the peer's records are gone: a second tx from
+ * the same base key would start again at epoch 0, counter 0, repeat nonces (which
+ * shows the XOR of two frames and lets an attacker forge) and be dropped as replays.
  * Time: every call takes `now`, in seconds of a monotonic clock, from the caller.
  * Callers: tunnel/packet.c (tunnel_seal, tunnel_open), the data path, tests.
  * Not thread-safe: a tx belongs to the one thread that sends to its peer, an rx to
