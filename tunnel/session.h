@@ -26,6 +26,8 @@
  * to that peer) until exit, even while the peer's records are gone: a second tx from
  * the same base key would start again at epoch 0, counter 0, repeat nonces (which
  * shows the XOR of two frames and lets an attacker forge) and be dropped as replays.
+ * Keep the rx alike: a new one starts at epoch 0 and would refuse a sender far ahead
+ * until the clock lets it catch up.
  * Time: every call takes `now`, in seconds of a monotonic clock, from the caller.
  * Callers: tunnel/packet.c (tunnel_seal, tunnel_open), the data path, tests.
  * Not thread-safe: a tx belongs to the one thread that sends to its peer, an rx to
