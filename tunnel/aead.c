@@ -38,13 +38,14 @@ int tunnel_aead_key_set(struct tunnel_aead_key *key, int cipher,
                         const unsigned char base_key[TUNNEL_KEY_BYTES], uint32_t epoch,
                         struct weft_err *err)
 {
-    tunnel_aead_key_wipe(key);
+    /* Checked before the old key goes: a failure leaves the key as it was. */
     if (sodium_init() < 0)
         return weft_err_set(err, -EIO, "initialising libsodium failed");
     if (cipher == TUNNEL_CIPHER_AES256GCM && !crypto_aead_aes256gcm_is_available())
         return weft_err_set(err, -ENOTSUP, "this CPU has no AES-256-GCM in hardware");
     if (cipher != TUNNEL_CIPHER_AES256GCM && cipher != TUNNEL_CIPHER_CHACHA20POLY1305)
         return weft_err_set(err, -EINVAL, "unknown tunnel cipher %d", cipher);
+    tunnel_aead_key_wipe(key);
     unsigned char epoch_key[TUNNEL_KEY_BYTES];
     crypto_kdf_derive_from_key(epoch_key, sizeof(epoch_key), epoch, epoch_kdf_context, base_key);
     if (cipher == TUNNEL_CIPHER_AES256GCM)
@@ -61,17 +62,18 @@ void tunnel_aead_key_wipe(struct tunnel_aead_key *key)
     sodium_memzero(key, sizeof(*key));
 }
 
-void tunnel_aead_seal(const struct tunnel_aead_key *key, uint8_t *out, const uint8_t *in,
-                      size_t len, const uint8_t *ad, size_t ad_len,
-                      const uint8_t nonce[TUNNEL_NONCE_BYTES])
+int tunnel_aead_seal(const struct tunnel_aead_key *key, uint8_t *out, const uint8_t *in,
+                     size_t len, const uint8_t *ad, size_t ad_len,
+                     const uint8_t nonce[TUNNEL_NONCE_BYTES])
 {
     unsigned long long out_len;
     if (key->cipher == TUNNEL_CIPHER_AES256GCM)
-        crypto_aead_aes256gcm_encrypt_afternm(out, &out_len, in, len, ad, ad_len, NULL, nonce,
-                                              &key->k.aes);
-    else
-        crypto_aead_chacha20poly1305_ietf_encrypt(out, &out_len, in, len, ad, ad_len, NULL, nonce,
-                                                  key->k.chacha);
+        return crypto_aead_aes256gcm_encrypt_afternm(out, &out_len, in, len, ad, ad_len, NULL,
+                                                     nonce, &key->k.aes) == 0 ? 0 : -1;
+    if (key->cipher == TUNNEL_CIPHER_CHACHA20POLY1305)
+        return crypto_aead_chacha20poly1305_ietf_encrypt(out, &out_len, in, len, ad, ad_len, NULL,
+                                                         nonce, key->k.chacha) == 0 ? 0 : -1;
+    return -1; /* no key set: never seal under an all-zero key */
 }
 
 int tunnel_aead_open(const struct tunnel_aead_key *key, uint8_t *out, const uint8_t *in,

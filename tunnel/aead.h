@@ -46,17 +46,17 @@ enum tunnel_cipher tunnel_cipher_choose(void);
 const char *tunnel_cipher_name(int cipher);
 
 /* key = the key of epoch under base_key, for cipher. -ENOTSUP for AES-256-GCM on a
- * CPU without it, -EINVAL for an unknown cipher. */
+ * CPU without it, -EINVAL for an unknown cipher; key is unchanged then. */
 int tunnel_aead_key_set(struct tunnel_aead_key *key, int cipher,
                         const unsigned char base_key[TUNNEL_KEY_BYTES], uint32_t epoch,
                         struct weft_err *err);
 void tunnel_aead_key_wipe(struct tunnel_aead_key *key);
 
 /* out = ciphertext of in (len bytes) || tag: len + TUNNEL_TAG_BYTES bytes. out and
- * in do not overlap. */
-void tunnel_aead_seal(const struct tunnel_aead_key *key, uint8_t *out, const uint8_t *in,
-                      size_t len, const uint8_t *ad, size_t ad_len,
-                      const uint8_t nonce[TUNNEL_NONCE_BYTES]);
+ * in do not overlap. -1 for a key that was never set (or is wiped). */
+int tunnel_aead_seal(const struct tunnel_aead_key *key, uint8_t *out, const uint8_t *in,
+                     size_t len, const uint8_t *ad, size_t ad_len,
+                     const uint8_t nonce[TUNNEL_NONCE_BYTES]);
 /* out = plaintext of in (len bytes, the tag included; len >= TUNNEL_TAG_BYTES).
  * Returns 0, or -1 when the tag does not verify (out then holds nothing useful).
  * out and in do not overlap. */

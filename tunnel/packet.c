@@ -57,7 +57,9 @@ int tunnel_seal(struct tunnel_tx *tx, uint64_t now, const uint8_t *frame, size_t
     put_be64(out + 8, counter);
     uint8_t aad[TUNNEL_AAD_BYTES];
     make_aad(aad, out, tx->my_vtep, tx->peer_vtep);
-    tunnel_aead_seal(&tx->key, out + TUNNEL_HEADER_BYTES, frame, len, aad, sizeof(aad), out + 4);
+    if (tunnel_aead_seal(&tx->key, out + TUNNEL_HEADER_BYTES, frame, len, aad, sizeof(aad),
+                         out + 4) < 0)
+        return weft_err_set(err, -EINVAL, "the tunnel session has no key");
     *out_len = len + TUNNEL_OVERHEAD;
     return 0;
 }

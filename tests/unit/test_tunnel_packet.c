@@ -282,7 +282,7 @@ static void a_cipher_mismatch_is_its_own_drop_reason(void **state)
     pair_free(p);
 }
 
-static void buffers_too_small_are_refused(void **state)
+static void small_buffers_and_unknown_ciphers_are_refused(void **state)
 {
     (void)state;
     struct pair *p = pair_new(tunnel_cipher_choose(), tunnel_cipher_choose());
@@ -301,6 +301,12 @@ static void buffers_too_small_are_refused(void **state)
     assert_int_equal(open_at(p, 0, p->packet, n), TUNNEL_DROP_NONE);
     assert_int_equal(TUNNEL_OVERLAY_MTU(1500), 1500 - 20 - 8 - 32 - 14);
     pair_free(p);
+    /* A cipher nobody knows makes no session. */
+    struct tunnel_tx *tx = (struct tunnel_tx *)&err;
+    unsigned char base[TUNNEL_KEY_BYTES] = {1};
+    assert_int_equal(tunnel_tx_new(base, 7, VTEP_A, VTEP_B, 0, &tx, &err), -1);
+    assert_int_equal(err.code, -EINVAL);
+    assert_null(tx);
 }
 
 int main(void)
@@ -315,7 +321,7 @@ int main(void)
         cmocka_unit_test(after_a_long_loss_the_receiver_catches_up),
         cmocka_unit_test(the_packet_limit_forces_a_rekey),
         cmocka_unit_test(a_cipher_mismatch_is_its_own_drop_reason),
-        cmocka_unit_test(buffers_too_small_are_refused),
+        cmocka_unit_test(small_buffers_and_unknown_ciphers_are_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
