@@ -81,6 +81,29 @@ static ssize_t read_all(int fd, char *buf, size_t size)
     return (ssize_t)len;
 }
 
+int secret_file_read(const char *path, void *buf, size_t cap, size_t *len, struct weft_err *err)
+{
+    *len = 0;
+    int fd = open_private(path, err);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read_all(fd, buf, cap);
+    char extra; /* one byte more tells a file of cap bytes from a longer one */
+    ssize_t more = n == (ssize_t)cap ? read_all(fd, &extra, 1) : 0;
+    int read_errno = errno;
+    close(fd);
+    if (n < 0 || more < 0) {
+        sodium_memzero(buf, cap);
+        return weft_err_set(err, -read_errno, "%s: %s", path, strerror(read_errno));
+    }
+    if (more > 0) {
+        sodium_memzero(buf, cap);
+        return weft_err_set(err, -EFBIG, "%s: longer than %zu bytes", path, cap);
+    }
+    *len = (size_t)n;
+    return 0;
+}
+
 int secret_password_read(const char *path, char **out, struct weft_err *err)
 {
     *out = NULL;

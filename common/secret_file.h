@@ -22,6 +22,11 @@
  * lets others in, -EINVAL for a file that is not regular, the open's errno else. */
 int secret_file_check(const char *path, struct weft_err *err);
 
+/* Reads all of path (checked as secret_file_check does, on the open file) into the
+ * caller's buf of cap bytes, e.g. locked memory from sodium_malloc; *len receives
+ * the length. A file longer than cap is refused (-EFBIG), naming the path. */
+int secret_file_read(const char *path, void *buf, size_t cap, size_t *len, struct weft_err *err);
+
 /* Reads the password in path (checked as secret_file_check does) into a new
  * NUL-terminated string, *out, without one trailing newline. The caller wipes and
  * frees it with secret_password_free as soon as it has copied it. An empty

@@ -26,6 +26,7 @@
 #include "common/addr.h"
 #include "netlink/nl.h"
 #include "store/etcd.h"
+#include "tunnel/cluster_secret.h"
 
 /* How often the waiting main thread hands freed heap pages back to the kernel. */
 #define TRIM_INTERVAL_S 1
@@ -37,6 +38,7 @@ static void usage_main(FILE *out)
                  "usage: weft daemon [flags]   run the Docker network and IPAM plugin\n"
                  "       weft admit HOST       give a host its own etcd user (weft admit --help)\n"
                  "       weft revoke HOST      remove a host's etcd user and its records\n"
+                 "       weft keygen           print a new cluster secret (encrypted overlays)\n"
                  "       weft --help           this text\n"
                  "\n"
                  "Run `weft daemon` on every host, then on each host:\n"
@@ -239,6 +241,8 @@ int main(int argc, char **argv)
         return admin_admit_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "revoke") == 0)
         return admin_revoke_main(argc - 1, argv + 1);
+    if (strcmp(argv[1], "keygen") == 0)
+        return tunnel_keygen_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "daemon") != 0) {
         fprintf(stderr, "weft: unknown command %s (see weft --help)\n", argv[1]);
         return 2;

@@ -30,6 +30,20 @@ out=$($weft daemon --store http://x 2>&1); rc=$?
 [ "$rc" = 2 ] && grep -q 'member "x" is not HOST:PORT' <<<"$out" || fail "--store without a port: rc $rc, $out"
 echo "ok   bad commands and flags are refused with exit 2 and a reason"
 
+# weft keygen: one secret line; a file redirected from a loose umask ends up 0600.
+keydir=$(mktemp -d)
+trap 'rm -rf "$keydir"' EXIT
+(umask 022 && $weft keygen >"$keydir/secret"); rc=$?
+[ "$rc" = 0 ] && [ "$(stat -c %a "$keydir/secret")" = 600 ] ||
+    fail "weft keygen > file: rc $rc, mode $(stat -c %a "$keydir/secret")"
+grep -Eqx 'weft-secret-v1:[A-Za-z0-9_-]{43}' "$keydir/secret" ||
+    fail "weft keygen wrote $(wc -c <"$keydir/secret") bytes of something else"
+[ "$($weft keygen)" != "$(cat "$keydir/secret")" ] || fail "weft keygen printed the same secret twice"
+out=$($weft keygen extra 2>&1); rc=$?
+[ "$rc" = 2 ] && grep -q "unexpected argument extra" <<<"$out" || fail "weft keygen extra: rc $rc, $out"
+rm -rf "$keydir"
+echo "ok   weft keygen prints a new secret line and makes its file 0600"
+
 sock=$(mktemp -u /tmp/weft-cli-XXXXXX.sock)
 out=$(timeout 10 unshare -n $weft daemon --store etcd://127.0.0.1:1 --socket "$sock" 2>&1); rc=$?
 [ "$rc" = 1 ] && grep -q "no default route" <<<"$out" && grep -q -- "--advertise" <<<"$out" ||

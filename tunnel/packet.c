@@ -1,0 +1,108 @@
+/*
+ * packet.c: sealing frames into datagrams and opening them (see packet.h). The
+ * header is checked before any key is touched; the replay window and the epochs
+ * move only after the tag verified.
+ */
+#include "tunnel/packet.h"
+
+#include <string.h>
+
+static void put_be32(uint8_t *p, uint32_t v)
+{
+    for (int i = 3; i >= 0; i--, v >>= 8)
+        p[i] = (uint8_t)v;
+}
+
+static void put_be64(uint8_t *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--, v >>= 8)
+        p[i] = (uint8_t)v;
+}
+
+static uint32_t get_be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static uint64_t get_be64(const uint8_t *p)
+{
+    return (uint64_t)get_be32(p) << 32 | get_be32(p + 4);
+}
+
+/* aad = header || sender VTEP || receiver VTEP (both as stored: network order). */
+static void make_aad(uint8_t aad[TUNNEL_AAD_BYTES], const uint8_t *header, uint32_t sender,
+                     uint32_t receiver)
+{
+    memcpy(aad, header, TUNNEL_HEADER_BYTES);
+    memcpy(aad + TUNNEL_HEADER_BYTES, &sender, 4);
+    memcpy(aad + TUNNEL_HEADER_BYTES + 4, &receiver, 4);
+}
+
+int tunnel_seal(struct tunnel_tx *tx, uint64_t now, const uint8_t *frame, size_t len,
+                uint8_t *out, size_t out_cap, size_t *out_len, struct weft_err *err)
+{
+    *out_len = 0;
+    if (out_cap < TUNNEL_OVERHEAD || len > out_cap - TUNNEL_OVERHEAD)
+        return weft_err_set(err, -EMSGSIZE, "a %zu-byte frame does not fit %zu bytes sealed", len,
+                            out_cap);
+    uint32_t epoch;
+    uint64_t counter;
+    if (tunnel_tx_next(tx, now, &epoch, &counter, err) < 0)
+        return -1;
+    out[0] = TUNNEL_MAGIC;
+    out[1] = TUNNEL_TYPE_DATA;
+    out[2] = tx->cipher;
+    out[3] = 0;
+    put_be32(out + 4, epoch);
+    put_be64(out + 8, counter);
+    uint8_t aad[TUNNEL_AAD_BYTES];
+    make_aad(aad, out, tx->my_vtep, tx->peer_vtep);
+    if (tunnel_aead_seal(&tx->key, out + TUNNEL_HEADER_BYTES, frame, len, aad, sizeof(aad),
+                         out + 4) < 0)
+        return weft_err_set(err, -EINVAL, "the tunnel session has no key");
+    *out_len = len + TUNNEL_OVERHEAD;
+    return 0;
+}
+
+/* The header's verdict before any key is used. */
+static enum tunnel_drop check_header(const struct tunnel_rx *rx, const uint8_t *packet, size_t len,
+                                     size_t out_cap)
+{
+    if (len < TUNNEL_OVERHEAD || packet[0] != TUNNEL_MAGIC || packet[1] != TUNNEL_TYPE_DATA ||
+        packet[3] != 0 || len - TUNNEL_OVERHEAD > out_cap)
+        return TUNNEL_DROP_BAD_HEADER;
+    if (packet[2] != rx->cipher)
+        return TUNNEL_DROP_WRONG_CIPHER;
+    return TUNNEL_DROP_NONE;
+}
+
+static int dropped(struct tunnel_rx *rx, enum tunnel_drop why, enum tunnel_drop *reason)
+{
+    *reason = why;
+    tunnel_rx_count_drop(rx, why);
+    return -1;
+}
+
+int tunnel_open(struct tunnel_rx *rx, uint64_t now, uint32_t sender_vtep, const uint8_t *packet,
+                size_t len, uint8_t *out, size_t out_cap, size_t *out_len,
+                enum tunnel_drop *reason)
+{
+    *out_len = 0;
+    enum tunnel_drop why = check_header(rx, packet, len, out_cap);
+    if (why != TUNNEL_DROP_NONE)
+        return dropped(rx, why, reason);
+    uint32_t epoch = get_be32(packet + 4);
+    uint64_t counter = get_be64(packet + 8);
+    const struct tunnel_aead_key *key = tunnel_rx_lookup(rx, now, epoch, counter, &why);
+    if (!key)
+        return dropped(rx, why, reason);
+    uint8_t aad[TUNNEL_AAD_BYTES];
+    make_aad(aad, packet, sender_vtep, rx->my_vtep);
+    if (tunnel_aead_open(key, out, packet + TUNNEL_HEADER_BYTES, len - TUNNEL_HEADER_BYTES, aad,
+                         sizeof(aad), packet + 4) < 0)
+        return dropped(rx, TUNNEL_DROP_AUTH_FAILED, reason);
+    tunnel_rx_accept(rx, now, epoch, counter);
+    *out_len = len - TUNNEL_OVERHEAD;
+    *reason = TUNNEL_DROP_NONE;
+    return 0;
+}

@@ -1,0 +1,53 @@
+/*
+ * packet.h: the wire format of encrypted overlays (issue 11): one Ethernet frame
+ * per UDP datagram, sealed with its direction's epoch key.
+ *
+ *   0      1      2        3         4            8                16
+ *   +------+------+--------+---------+------------+----------------+------------+-----+
+ *   |magic | type | cipher | reserved| epoch u32  | counter u64    | ciphertext | tag |
+ *   | 0xA1 | 1    | 1 or 2 | 0       | big endian | big endian     | of frame   | 16  |
+ *   +------+------+--------+---------+------------+----------------+------------+-----+
+ *
+ * The nonce is the header's bytes 4..16 (epoch || counter). The AAD is the header
+ * and then the sender's and the receiver's VTEPs (network byte order), so a packet
+ * authenticates only from the host that sealed it, to the host it was sealed for.
+ * Owns: the header, sealing and opening, and the overhead the overlay MTU must
+ * leave room for. Callers: the data path (one tunnel_seal per frame read from the
+ * TAP, one tunnel_open per datagram), the fuzzer, tests. Thread-safety as
+ * session.h: a tx or rx is used by one thread at a time. No allocation: the caller
+ * gives the buffers, and out never overlaps the frame or the datagram.
+ */
+#ifndef WEFT_TUNNEL_PACKET_H
+#define WEFT_TUNNEL_PACKET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+#include "tunnel/session.h"
+
+#define TUNNEL_MAGIC 0xA1 /* the format's version 1 */
+#define TUNNEL_TYPE_DATA 1
+#define TUNNEL_HEADER_BYTES 16
+#define TUNNEL_AAD_BYTES (TUNNEL_HEADER_BYTES + 8)
+/* What sealing adds to a frame. */
+#define TUNNEL_OVERHEAD (TUNNEL_HEADER_BYTES + TUNNEL_TAG_BYTES)
+/* The overlay MTU that keeps a sealed frame within an underlay MTU: the outer IPv4
+ * (20) and UDP (8) headers, the tunnel's overhead, the inner Ethernet header (14). */
+#define TUNNEL_OVERLAY_MTU(underlay_mtu) ((underlay_mtu) - 20 - 8 - TUNNEL_OVERHEAD - 14)
+
+/* Seals frame (len bytes) for tx's peer into out (out_cap bytes; len +
+ * TUNNEL_OVERHEAD are needed): *out_len is the datagram's length. -EMSGSIZE when
+ * out is too small, -EOVERFLOW when tx used up its epochs. */
+int tunnel_seal(struct tunnel_tx *tx, uint64_t now, const uint8_t *frame, size_t len,
+                uint8_t *out, size_t out_cap, size_t *out_len, struct weft_err *err);
+
+/* Opens a datagram from sender_vtep (the UDP source, network byte order) into out
+ * (out_cap bytes): returns 0 with the frame's length in *out_len, or -1 with
+ * *reason saying why it was dropped (counted in rx->stats; nothing is logged).
+ * A datagram whose frame would not fit out_cap is a bad header. */
+int tunnel_open(struct tunnel_rx *rx, uint64_t now, uint32_t sender_vtep, const uint8_t *packet,
+                size_t len, uint8_t *out, size_t out_cap, size_t *out_len,
+                enum tunnel_drop *reason);
+
+#endif
