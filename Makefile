@@ -17,7 +17,7 @@ WEFT_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I. \
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 LIB_SRCS := $(filter-out daemon/main.c,$(wildcard common/*.c store/*.c ipam/*.c netlink/*.c \
-            vxlan/*.c fabric/*.c driver/*.c daemon/*.c admin/*.c dns/*.c docker/*.c))
+            vxlan/*.c datapath/*.c fabric/*.c driver/*.c daemon/*.c admin/*.c dns/*.c docker/*.c))
 HDRS := $(wildcard */*.h)
 # The C test programs, one folder per need: unit/ pure (no root, no etcd, no namespaces),
 # netns/ (CAP_NET_ADMIN: each makes its own network namespace), live/ (a loopback etcd the

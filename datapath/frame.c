@@ -1,0 +1,78 @@
+/*
+ * frame.c: per-packet parsing of datapath/: the virtio-net header in front of a
+ * TAP frame, and weft's 8-byte header in front of every datagram:
+ *   byte 0 version (1), byte 1 type (1: an Ethernet frame), bytes 2-3 zero,
+ *   bytes 4-7 the VNI (big endian).
+ */
+#include <endian.h>
+#include <linux/virtio_net.h>
+#include <string.h>
+
+#include "datapath/datapath_internal.h"
+
+#define WIRE_VERSION 1
+#define WIRE_TYPE_FRAME 1
+#define ETH_HDR_LEN 14
+
+/* The Internet checksum of data, folded, not complemented. */
+static uint16_t ones_sum(const uint8_t *data, size_t len)
+{
+    uint64_t sum = 0;
+    size_t i = 0;
+    for (; i + 1 < len; i += 2)
+        sum += (uint32_t)data[i] << 8 | data[i + 1];
+    if (i < len)
+        sum += (uint32_t)data[i] << 8;
+    while (sum >> 16)
+        sum = (sum & 0xffff) + (sum >> 16);
+    return (uint16_t)sum;
+}
+
+/* CHECKSUM_PARTIAL: the field holds the pseudo-header sum; the sum from
+ * csum_start to the end, complemented, goes there (what a NIC would do). */
+static enum datapath_drop complete_checksum(uint8_t *frame, size_t len, size_t start,
+                                            size_t offset)
+{
+    if (start >= len || offset > len - start || len - start - offset < 2)
+        return DATAPATH_DROP_BAD_FRAME;
+    uint16_t sum = (uint16_t)~ones_sum(frame + start, len - start);
+    frame[start + offset] = (uint8_t)(sum >> 8);
+    frame[start + offset + 1] = (uint8_t)sum;
+    return DATAPATH_OK;
+}
+
+enum datapath_drop frame_from_tap(uint8_t *buf, size_t n, uint8_t **frame, size_t *len)
+{
+    struct virtio_net_hdr hdr;
+    if (n < DATAPATH_VNET_HDR_LEN + ETH_HDR_LEN)
+        return DATAPATH_DROP_BAD_FRAME;
+    memcpy(&hdr, buf, sizeof(hdr));
+    /* Offloads are off on weft's TAP: a GSO super-frame would be a kernel surprise. */
+    if (hdr.gso_type != VIRTIO_NET_HDR_GSO_NONE)
+        return DATAPATH_DROP_BAD_FRAME;
+    *frame = buf + DATAPATH_VNET_HDR_LEN;
+    *len = n - DATAPATH_VNET_HDR_LEN;
+    if (hdr.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)
+        return complete_checksum(*frame, *len, le16toh(hdr.csum_start),
+                                 le16toh(hdr.csum_offset));
+    return DATAPATH_OK;
+}
+
+void wire_header_write(uint8_t hdr[DATAPATH_HDR_LEN], uint32_t vni)
+{
+    uint32_t vni_be = htobe32(vni);
+    hdr[0] = WIRE_VERSION;
+    hdr[1] = WIRE_TYPE_FRAME;
+    hdr[2] = hdr[3] = 0;
+    memcpy(hdr + 4, &vni_be, 4);
+}
+
+enum datapath_drop wire_header_check(const uint8_t *pkt, size_t len, uint32_t vni)
+{
+    uint32_t vni_be;
+    if (len < DATAPATH_HDR_LEN + ETH_HDR_LEN || pkt[0] != WIRE_VERSION ||
+        pkt[1] != WIRE_TYPE_FRAME)
+        return DATAPATH_DROP_MALFORMED;
+    memcpy(&vni_be, pkt + 4, 4);
+    return be32toh(vni_be) == vni ? DATAPATH_OK : DATAPATH_DROP_WRONG_VNI;
+}

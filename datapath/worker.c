@@ -1,0 +1,162 @@
+/*
+ * worker.c: one worker thread of datapath/: polls its TAP queue, its UDP socket
+ * and the stop eventfd; frames from the TAP are sealed and sent in sendmmsg
+ * batches, datagrams come in recvmmsg batches and are opened onto the TAP.
+ * Everything it touches per packet was allocated by datapath_start.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "datapath/datapath_internal.h"
+
+static void count_drop(struct worker *w, enum datapath_drop reason)
+{
+    if (reason > DATAPATH_OK && reason < DATAPATH_DROP_COUNT)
+        counter_add(&w->counters.drops[reason], 1);
+}
+
+/* Sends the queued datagrams; one the kernel refuses is counted and skipped. */
+static void flush_out(struct worker *w)
+{
+    unsigned done = 0;
+    while (done < w->out.count) {
+        int n = sendmmsg(w->udp_fd, w->out.msgs + done, w->out.count - done, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) { /* the first of the rest failed: drop it, go on with the others */
+            count_drop(w, DATAPATH_DROP_SEND);
+            done++;
+            continue;
+        }
+        counter_add(&w->counters.sent, (uint64_t)n);
+        done += (unsigned)n;
+    }
+    w->out.count = 0;
+}
+
+/* Seals frame for vtep into the next free slot (flushing a full batch first). */
+static void queue_datagram(struct worker *w, uint32_t vtep, const uint8_t *frame, size_t len)
+{
+    const struct datapath_config *c = &w->dp->config;
+    if (w->out.count == DATAPATH_BATCH)
+        flush_out(w);
+    unsigned i = w->out.count;
+    uint8_t *slot = w->out.slots + (size_t)i * DATAPATH_SLOT_LEN;
+    size_t sealed_len = 0;
+    wire_header_write(slot, c->vni);
+    enum datapath_drop r = c->transform.seal(c->transform.ctx, vtep, slot, DATAPATH_HDR_LEN, frame,
+                                             len, slot + DATAPATH_HDR_LEN,
+                                             DATAPATH_SLOT_LEN - DATAPATH_HDR_LEN, &sealed_len);
+    if (r != DATAPATH_OK) {
+        count_drop(w, r == DATAPATH_DROP_NO_KEY || r == DATAPATH_DROP_TOO_BIG ? r
+                                                                              : DATAPATH_DROP_SEAL);
+        return;
+    }
+    w->out.iov[i].iov_len = DATAPATH_HDR_LEN + sealed_len;
+    w->out.addr[i].sin_addr.s_addr = vtep;
+    w->out.count++;
+}
+
+/* Reads up to a batch of frames from the TAP and sends each to its VTEPs. */
+static void from_tap(struct worker *w)
+{
+    const struct datapath_config *c = &w->dp->config;
+    for (int round = 0; round < DATAPATH_BATCH; round++) {
+        ssize_t n = read(w->tap_fd, w->tap_in, DATAPATH_VNET_HDR_LEN + DATAPATH_FRAME_MAX);
+        if (n < 0)
+            break; /* EAGAIN: drained (other errors show in poll's revents) */
+        counter_add(&w->counters.tap_frames, 1);
+        uint8_t *frame;
+        size_t len;
+        enum datapath_drop r = frame_from_tap(w->tap_in, (size_t)n, &frame, &len);
+        if (r != DATAPATH_OK) {
+            count_drop(w, r);
+            continue;
+        }
+        size_t nvteps = c->lookup(c->lookup_ctx, frame, w->vteps, DATAPATH_MAX_FANOUT);
+        if (nvteps == 0)
+            count_drop(w, DATAPATH_DROP_NO_PEER);
+        for (size_t v = 0; v < nvteps && v < DATAPATH_MAX_FANOUT; v++)
+            queue_datagram(w, w->vteps[v], frame, len);
+    }
+    flush_out(w);
+}
+
+/* Opens one datagram onto the TAP. */
+static void deliver(struct worker *w, const uint8_t *pkt, size_t len, uint32_t src_vtep)
+{
+    const struct datapath_config *c = &w->dp->config;
+    enum datapath_drop r = wire_header_check(pkt, len, c->vni);
+    size_t frame_len = 0;
+    if (r == DATAPATH_OK)
+        r = c->transform.open(c->transform.ctx, src_vtep, pkt, DATAPATH_HDR_LEN,
+                              pkt + DATAPATH_HDR_LEN, len - DATAPATH_HDR_LEN,
+                              w->tap_out + DATAPATH_VNET_HDR_LEN, DATAPATH_FRAME_MAX, &frame_len);
+    if (r == DATAPATH_OK && frame_len < 14)
+        r = DATAPATH_DROP_OPEN;
+    if (r != DATAPATH_OK) {
+        count_drop(w, r);
+        return;
+    }
+    /* tap_out's virtio-net header stays all zero: no GSO, checksums complete. */
+    if (write(w->tap_fd, w->tap_out, DATAPATH_VNET_HDR_LEN + frame_len) < 0)
+        count_drop(w, DATAPATH_DROP_TAP_WRITE);
+    else
+        counter_add(&w->counters.tap_written, 1);
+}
+
+/* Receives datagrams in batches until the socket is drained (or a few rounds). */
+static void from_udp(struct worker *w)
+{
+    for (int round = 0; round < 4; round++) {
+        for (unsigned i = 0; i < DATAPATH_BATCH; i++)
+            w->in.msgs[i].msg_hdr.msg_namelen = sizeof(w->in.addr[i]);
+        int n = recvmmsg(w->udp_fd, w->in.msgs, DATAPATH_BATCH, MSG_DONTWAIT, NULL);
+        if (n <= 0)
+            return;
+        counter_add(&w->counters.received, (uint64_t)n);
+        for (int i = 0; i < n; i++) {
+            const struct msghdr *h = &w->in.msgs[i].msg_hdr;
+            if (h->msg_flags & MSG_TRUNC)
+                count_drop(w, DATAPATH_DROP_TOO_BIG);
+            else
+                deliver(w, w->in.slots + (size_t)i * DATAPATH_SLOT_LEN, w->in.msgs[i].msg_len,
+                        w->in.addr[i].sin_addr.s_addr);
+        }
+        if (n < DATAPATH_BATCH)
+            return;
+    }
+}
+
+void *worker_run(void *arg)
+{
+    struct worker *w = arg;
+    struct pollfd fds[3] = {
+        {.fd = w->dp->stop_fd, .events = POLLIN},
+        {.fd = w->tap_fd, .events = POLLIN},
+        {.fd = w->udp_fd, .events = POLLIN},
+    };
+    for (;;) {
+        if (poll(fds, 3, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            log_error("data path worker stopped", "worker=%d error=\"%s\"", w->index,
+                      strerror(errno));
+            return NULL;
+        }
+        if (fds[0].revents)
+            return NULL;
+        if (fds[1].revents & (POLLERR | POLLHUP | POLLNVAL)) {
+            /* The TAP went (deleted under us): stop polling it, keep receiving. */
+            log_warn("data path lost its TAP queue", "worker=%d", w->index);
+            fds[1].fd = -1;
+        } else if (fds[1].revents & POLLIN) {
+            from_tap(w);
+        }
+        if (fds[2].revents & POLLIN)
+            from_udp(w);
+    }
+}
