@@ -144,6 +144,12 @@ $(BUILD)/plugin_bench: bench/plugin_bench.c
 	@mkdir -p $(dir $@)
 	$(CC) $(WEFT_CFLAGS) $(CFLAGS) $< -o $@ $(PKG_LIBS)
 
+# TCP through datapath/ (identity transform) against a plain veth, in namespaces
+# (not in make bench yet): build/datapath_bench [seconds] [workers].
+$(BUILD)/datapath_bench: bench/datapath_bench.c $(BUILD)/libweft.a $(HDRS) tests/netns/datapath_topology.h
+	@mkdir -p $(dir $@)
+	$(CC) $(WEFT_CFLAGS) $(CFLAGS) $< $(BUILD)/libweft.a -o $@ $(PKG_LIBS)
+
 # Benchmarks (not tests): prints a table, writes bench/results.json and bench/convergence.png.
 bench:
 	@scripts/install-deps.sh bench
