@@ -17,12 +17,62 @@
 
 #include "datapath/datapath.h"
 
+#define ETH_HDR_LEN 14
 /* Datagrams per recvmmsg/sendmmsg, and frames read from the TAP per wake-up. */
 #define DATAPATH_BATCH 32
 /* struct virtio_net_hdr in front of every TAP frame (vxlan/tap.h sets this size). */
 #define DATAPATH_VNET_HDR_LEN 10
+/* The largest frame a TAP read gives: a 64 KiB IPv4 super-frame behind Ethernet. */
+#define DATAPATH_TAP_READ_MAX (ETH_HDR_LEN + 65535)
 /* One datagram: weft header + the largest frame + the largest transform overhead. */
 #define DATAPATH_SLOT_LEN (DATAPATH_HDR_LEN + DATAPATH_FRAME_MAX + DATAPATH_TRANSFORM_OVERHEAD_MAX)
+
+/* A frame read from the TAP: plain (gso_size 0, checksums complete) or a TCP/IPv4
+ * super-frame for tso.c to cut into gso_size-byte segments. */
+struct tap_frame {
+    uint8_t *data;
+    size_t len;
+    uint16_t gso_size;
+};
+/* frame.c: the frame behind a TAP read's virtio-net header (buf, n bytes), its
+ * checksum completed when the kernel left it partial. */
+enum datapath_drop frame_from_tap(uint8_t *buf, size_t n, struct tap_frame *out);
+/* frame.c: the Internet checksum: words added up, then folded (not complemented). */
+uint64_t csum_add(uint64_t sum, const uint8_t *data, size_t len);
+uint16_t csum_fold(uint64_t sum);
+
+/* tso.c: cuts a TCP/IPv4 super-frame into frames of at most mss payload bytes,
+ * each with its own IP length, ID, TCP sequence, flags and both checksums. */
+struct tso_iter {
+    const uint8_t *frame;
+    size_t len, ip_off, tcp_off, payload_off, next;
+    uint16_t mss;
+    unsigned index;
+};
+enum datapath_drop tso_begin(struct tso_iter *it, const struct tap_frame *f);
+/* The next segment into out (cap bytes); false when every byte went out. */
+bool tso_next(struct tso_iter *it, uint8_t *out, size_t cap, size_t *out_len);
+
+/* coalesce.c: consecutive TCP/IPv4 segments of one flow from a receive batch,
+ * joined into one super-frame written to the TAP with a GSO virtio-net header
+ * (the kernel's GRO, done before the TAP): the receiving stack handles one
+ * packet instead of dozens. */
+#define COALESCE_MAX 65535
+struct coalescer {
+    uint8_t *buf; /* virtio-net header + up to COALESCE_MAX frame bytes */
+    size_t len;   /* frame bytes held; 0: empty */
+    uint16_t mss;
+    uint32_t next_seq;
+    unsigned segments;
+    bool closed; /* a short or PSH segment ended it: nothing more joins */
+};
+/* Adds a frame (opened, checksums complete; len bytes at buf + the virtio-net
+ * header's length, that header all zero) to the worker's coalescer, writing what
+ * it held to the TAP first when the frame cannot join; counts what it writes. */
+struct worker;
+void coalesce_add(struct worker *w, const uint8_t *buf, size_t len);
+/* Writes what the worker's coalescer holds to the TAP (end of a receive batch). */
+void coalesce_flush(struct worker *w);
 
 struct worker_counters {
     _Atomic uint64_t tap_frames, sent, received, tap_written;
@@ -45,8 +95,11 @@ struct worker {
     int udp_fd;
     pthread_t thread;
     bool started;
-    /* virtio-net header + frame, one read from or written to the TAP at a time. */
-    uint8_t *tap_in, *tap_out;
+    /* virtio-net header + frame (a super-frame, up to 64 KiB) read from the TAP. */
+    uint8_t *tap_in;
+    uint8_t *segment; /* one segment of a super-frame, cut by tso.c */
+    uint8_t *opened;  /* a zero virtio-net header + one frame opened from a datagram */
+    struct coalescer rx;
     struct datagram_batch out, in;
     uint32_t vteps[DATAPATH_MAX_FANOUT];
     _Alignas(64) struct worker_counters counters;
@@ -69,9 +122,6 @@ static inline void counter_add(_Atomic uint64_t *counter, uint64_t n)
                           memory_order_relaxed);
 }
 
-/* frame.c: the frame behind a TAP read's virtio-net header (buf, n bytes), its
- * checksum completed when the kernel left it partial. */
-enum datapath_drop frame_from_tap(uint8_t *buf, size_t n, uint8_t **frame, size_t *len);
 /* frame.c: the weft header for vni, and its check on a received datagram. */
 void wire_header_write(uint8_t hdr[DATAPATH_HDR_LEN], uint32_t vni);
 enum datapath_drop wire_header_check(const uint8_t *pkt, size_t len, uint32_t vni);

@@ -12,20 +12,32 @@
 
 #define WIRE_VERSION 1
 #define WIRE_TYPE_FRAME 1
-#define ETH_HDR_LEN 14
 
-/* The Internet checksum of data, folded, not complemented. */
-static uint16_t ones_sum(const uint8_t *data, size_t len)
+uint64_t csum_add(uint64_t sum, const uint8_t *data, size_t len)
 {
-    uint64_t sum = 0;
     size_t i = 0;
+    /* 32-bit big-endian words: folding them to 16 bits later gives the same sum. */
+    for (; i + 4 <= len; i += 4)
+        sum += (uint32_t)data[i] << 24 | (uint32_t)data[i + 1] << 16 |
+               (uint32_t)data[i + 2] << 8 | data[i + 3];
     for (; i + 1 < len; i += 2)
         sum += (uint32_t)data[i] << 8 | data[i + 1];
     if (i < len)
         sum += (uint32_t)data[i] << 8;
+    return sum;
+}
+
+uint16_t csum_fold(uint64_t sum)
+{
     while (sum >> 16)
         sum = (sum & 0xffff) + (sum >> 16);
     return (uint16_t)sum;
+}
+
+/* The Internet checksum of data, folded, not complemented. */
+static uint16_t ones_sum(const uint8_t *data, size_t len)
+{
+    return csum_fold(csum_add(0, data, len));
 }
 
 /* CHECKSUM_PARTIAL: the field holds the pseudo-header sum; the sum from
@@ -41,19 +53,29 @@ static enum datapath_drop complete_checksum(uint8_t *frame, size_t len, size_t s
     return DATAPATH_OK;
 }
 
-enum datapath_drop frame_from_tap(uint8_t *buf, size_t n, uint8_t **frame, size_t *len)
+enum datapath_drop frame_from_tap(uint8_t *buf, size_t n, struct tap_frame *out)
 {
     struct virtio_net_hdr hdr;
     if (n < DATAPATH_VNET_HDR_LEN + ETH_HDR_LEN)
         return DATAPATH_DROP_BAD_FRAME;
     memcpy(&hdr, buf, sizeof(hdr));
-    /* Offloads are off on weft's TAP: a GSO super-frame would be a kernel surprise. */
-    if (hdr.gso_type != VIRTIO_NET_HDR_GSO_NONE)
+    out->data = buf + DATAPATH_VNET_HDR_LEN;
+    out->len = n - DATAPATH_VNET_HDR_LEN;
+    out->gso_size = 0;
+    /* vxlan/tap.h offers the kernel TSO for IPv4 only (and CSUM): anything else is
+     * segmented before it reaches us. ECN's flag only says CWR may be set. */
+    switch (hdr.gso_type & ~VIRTIO_NET_HDR_GSO_ECN) {
+    case VIRTIO_NET_HDR_GSO_NONE:
+        break;
+    case VIRTIO_NET_HDR_GSO_TCPV4:
+        out->gso_size = le16toh(hdr.gso_size);
+        /* tso_begin checks the headers and recomputes every checksum. */
+        return out->gso_size ? DATAPATH_OK : DATAPATH_DROP_BAD_FRAME;
+    default:
         return DATAPATH_DROP_BAD_FRAME;
-    *frame = buf + DATAPATH_VNET_HDR_LEN;
-    *len = n - DATAPATH_VNET_HDR_LEN;
+    }
     if (hdr.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)
-        return complete_checksum(*frame, *len, le16toh(hdr.csum_start),
+        return complete_checksum(out->data, out->len, le16toh(hdr.csum_start),
                                  le16toh(hdr.csum_offset));
     return DATAPATH_OK;
 }

@@ -60,32 +60,54 @@ static void queue_datagram(struct worker *w, uint32_t vtep, const uint8_t *frame
     w->out.count++;
 }
 
+/* Sends frame to every VTEP of vteps (n of them). */
+static void queue_frame(struct worker *w, size_t n, const uint8_t *frame, size_t len)
+{
+    for (size_t v = 0; v < n && v < DATAPATH_MAX_FANOUT; v++)
+        queue_datagram(w, w->vteps[v], frame, len);
+}
+
+/* One frame from the TAP, cut into segments first when it is a super-frame. */
+static void send_tap_frame(struct worker *w, const struct tap_frame *f)
+{
+    const struct datapath_config *c = &w->dp->config;
+    size_t n = c->lookup(c->lookup_ctx, f->data, w->vteps, DATAPATH_MAX_FANOUT);
+    if (n == 0) {
+        count_drop(w, DATAPATH_DROP_NO_PEER);
+        return;
+    }
+    if (f->gso_size == 0) {
+        queue_frame(w, n, f->data, f->len);
+        return;
+    }
+    struct tso_iter it;
+    size_t seg_len;
+    enum datapath_drop r = tso_begin(&it, f);
+    if (r != DATAPATH_OK)
+        count_drop(w, r);
+    while (r == DATAPATH_OK && tso_next(&it, w->segment, DATAPATH_FRAME_MAX, &seg_len))
+        queue_frame(w, n, w->segment, seg_len);
+}
+
 /* Reads up to a batch of frames from the TAP and sends each to its VTEPs. */
 static void from_tap(struct worker *w)
 {
-    const struct datapath_config *c = &w->dp->config;
     for (int round = 0; round < DATAPATH_BATCH; round++) {
-        ssize_t n = read(w->tap_fd, w->tap_in, DATAPATH_VNET_HDR_LEN + DATAPATH_FRAME_MAX);
+        ssize_t n = read(w->tap_fd, w->tap_in, DATAPATH_VNET_HDR_LEN + DATAPATH_TAP_READ_MAX);
         if (n < 0)
             break; /* EAGAIN: drained (other errors show in poll's revents) */
         counter_add(&w->counters.tap_frames, 1);
-        uint8_t *frame;
-        size_t len;
-        enum datapath_drop r = frame_from_tap(w->tap_in, (size_t)n, &frame, &len);
-        if (r != DATAPATH_OK) {
+        struct tap_frame f;
+        enum datapath_drop r = frame_from_tap(w->tap_in, (size_t)n, &f);
+        if (r != DATAPATH_OK)
             count_drop(w, r);
-            continue;
-        }
-        size_t nvteps = c->lookup(c->lookup_ctx, frame, w->vteps, DATAPATH_MAX_FANOUT);
-        if (nvteps == 0)
-            count_drop(w, DATAPATH_DROP_NO_PEER);
-        for (size_t v = 0; v < nvteps && v < DATAPATH_MAX_FANOUT; v++)
-            queue_datagram(w, w->vteps[v], frame, len);
+        else
+            send_tap_frame(w, &f);
     }
     flush_out(w);
 }
 
-/* Opens one datagram onto the TAP. */
+/* Opens one datagram and hands the frame to the coalescer (which writes the TAP). */
 static void deliver(struct worker *w, const uint8_t *pkt, size_t len, uint32_t src_vtep)
 {
     const struct datapath_config *c = &w->dp->config;
@@ -94,18 +116,14 @@ static void deliver(struct worker *w, const uint8_t *pkt, size_t len, uint32_t s
     if (r == DATAPATH_OK)
         r = c->transform.open(c->transform.ctx, src_vtep, pkt, DATAPATH_HDR_LEN,
                               pkt + DATAPATH_HDR_LEN, len - DATAPATH_HDR_LEN,
-                              w->tap_out + DATAPATH_VNET_HDR_LEN, DATAPATH_FRAME_MAX, &frame_len);
-    if (r == DATAPATH_OK && frame_len < 14)
+                              w->opened + DATAPATH_VNET_HDR_LEN, DATAPATH_FRAME_MAX, &frame_len);
+    if (r == DATAPATH_OK && frame_len < ETH_HDR_LEN)
         r = DATAPATH_DROP_OPEN;
     if (r != DATAPATH_OK) {
         count_drop(w, r);
         return;
     }
-    /* tap_out's virtio-net header stays all zero: no GSO, checksums complete. */
-    if (write(w->tap_fd, w->tap_out, DATAPATH_VNET_HDR_LEN + frame_len) < 0)
-        count_drop(w, DATAPATH_DROP_TAP_WRITE);
-    else
-        counter_add(&w->counters.tap_written, 1);
+    coalesce_add(w, w->opened, frame_len);
 }
 
 /* Receives datagrams in batches until the socket is drained (or a few rounds). */
@@ -126,6 +144,7 @@ static void from_udp(struct worker *w)
                 deliver(w, w->in.slots + (size_t)i * DATAPATH_SLOT_LEN, w->in.msgs[i].msg_len,
                         w->in.addr[i].sin_addr.s_addr);
         }
+        coalesce_flush(w);
         if (n < DATAPATH_BATCH)
             return;
     }

@@ -47,7 +47,8 @@ static int open_queue(const char *name, int *fd_out, struct weft_err *err)
 }
 
 /* What applies to the device, set through its first queue: persistence, the
- * header size, and no offloads (frames arrive segmented and checksummed). */
+ * header size, and the offloads datapath/ handles: partial checksums and TCP/IPv4
+ * super-frames (it cuts them itself); the kernel segments anything else. */
 static int set_device_options(int fd, const char *name, struct weft_err *err)
 {
     int hdr_len = TAP_VNET_HDR_LEN;
@@ -56,8 +57,8 @@ static int set_device_options(int fd, const char *name, struct weft_err *err)
     if (ioctl(fd, TUNSETVNETHDRSZ, &hdr_len) < 0)
         return weft_err_set(err, -errno, "setting the header size of TAP %s: %s", name,
                             strerror(errno));
-    if (ioctl(fd, TUNSETOFFLOAD, 0) < 0)
-        return weft_err_set(err, -errno, "turning offloads off on TAP %s: %s", name,
+    if (ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4) < 0)
+        return weft_err_set(err, -errno, "setting the offloads of TAP %s: %s", name,
                             strerror(errno));
     return 0;
 }

@@ -167,8 +167,11 @@ static void plain_transform_carries_ping_and_tcp(void **state)
     struct datapath_stats s0, s1;
     stats(0, &s0);
     stats(1, &s1);
-    assert_true(s0.tap_frames > 3000 && s0.sent + s0.drops[DATAPATH_DROP_NO_PEER] >= s0.tap_frames);
-    assert_true(s1.received > 3000 && s1.tap_written > 3000);
+    /* 8 MB are about 6000 segments: the TAP gives super-frames, the datapath cuts
+     * them (more datagrams than frames read), the far side joins them again. */
+    assert_true(s0.sent > 3000 && s0.sent > 4 * s0.tap_frames);
+    assert_true(s1.received >= s0.sent - 10 && s1.tap_written > 0 &&
+                s1.tap_written * 4 < s1.received);
     assert_int_equal(s1.drops[DATAPATH_DROP_MALFORMED] + s1.drops[DATAPATH_DROP_WRONG_VNI], 0);
     assert_int_equal(s0.drops[DATAPATH_DROP_SEND] + s1.drops[DATAPATH_DROP_TAP_WRITE], 0);
 }
