@@ -118,6 +118,7 @@ static int worker_init(struct worker *w, const struct datapath *dp, int index,
     w->index = index;
     w->tap_fd = c->tap_fds[index];
     w->udp_fd = -1;
+    w->udp_gso = true;
     w->tap_in = malloc(DATAPATH_VNET_HDR_LEN + DATAPATH_TAP_READ_MAX);
     w->segment = malloc(DATAPATH_FRAME_MAX);
     w->opened = calloc(1, DATAPATH_VNET_HDR_LEN + DATAPATH_FRAME_MAX); /* header stays zero */

@@ -19,7 +19,7 @@
 
 #define ETH_HDR_LEN 14
 /* Datagrams per recvmmsg/sendmmsg, and frames read from the TAP per wake-up. */
-#define DATAPATH_BATCH 32
+#define DATAPATH_BATCH 64
 /* struct virtio_net_hdr in front of every TAP frame (vxlan/tap.h sets this size). */
 #define DATAPATH_VNET_HDR_LEN 10
 /* The largest frame a TAP read gives: a 64 KiB IPv4 super-frame behind Ethernet. */
@@ -79,12 +79,18 @@ struct worker_counters {
     _Atomic uint64_t drops[DATAPATH_DROP_COUNT];
 };
 
-/* Batched datagrams: BATCH slots, their iovecs, addresses and message headers. */
+/* Batched datagrams: BATCH slots, their iovecs, addresses and message headers
+ * (on the sending side a message may carry a run of datagrams, with its
+ * UDP_SEGMENT size in control). */
 struct datagram_batch {
     uint8_t *slots; /* DATAPATH_BATCH * DATAPATH_SLOT_LEN */
     struct mmsghdr msgs[DATAPATH_BATCH];
     struct iovec iov[DATAPATH_BATCH];
     struct sockaddr_in addr[DATAPATH_BATCH];
+    union {
+        char buf[CMSG_SPACE(sizeof(uint16_t))];
+        struct cmsghdr align;
+    } control[DATAPATH_BATCH];
     unsigned count;
 };
 
@@ -93,6 +99,7 @@ struct worker {
     int index;
     int tap_fd; /* borrowed from the config */
     int udp_fd;
+    bool udp_gso; /* send runs with UDP_SEGMENT (off once the kernel refused) */
     pthread_t thread;
     bool started;
     /* virtio-net header + frame (a super-frame, up to 64 KiB) read from the TAP. */
@@ -114,6 +121,8 @@ struct datapath {
 
 /* The worker thread's body (worker.c). */
 void *worker_run(void *arg);
+/* Sends the queued datagrams (send_batch.c); one the kernel refuses is counted. */
+void send_batch_flush(struct worker *w);
 
 /* One thread writes a counter, others read it: a relaxed load and store, no lock. */
 static inline void counter_add(_Atomic uint64_t *counter, uint64_t n)

@@ -18,31 +18,12 @@ static void count_drop(struct worker *w, enum datapath_drop reason)
         counter_add(&w->counters.drops[reason], 1);
 }
 
-/* Sends the queued datagrams; one the kernel refuses is counted and skipped. */
-static void flush_out(struct worker *w)
-{
-    unsigned done = 0;
-    while (done < w->out.count) {
-        int n = sendmmsg(w->udp_fd, w->out.msgs + done, w->out.count - done, 0);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) { /* the first of the rest failed: drop it, go on with the others */
-            count_drop(w, DATAPATH_DROP_SEND);
-            done++;
-            continue;
-        }
-        counter_add(&w->counters.sent, (uint64_t)n);
-        done += (unsigned)n;
-    }
-    w->out.count = 0;
-}
-
 /* Seals frame for vtep into the next free slot (flushing a full batch first). */
 static void queue_datagram(struct worker *w, uint32_t vtep, const uint8_t *frame, size_t len)
 {
     const struct datapath_config *c = &w->dp->config;
     if (w->out.count == DATAPATH_BATCH)
-        flush_out(w);
+        send_batch_flush(w);
     unsigned i = w->out.count;
     uint8_t *slot = w->out.slots + (size_t)i * DATAPATH_SLOT_LEN;
     size_t sealed_len = 0;
@@ -104,7 +85,7 @@ static void from_tap(struct worker *w)
         else
             send_tap_frame(w, &f);
     }
-    flush_out(w);
+    send_batch_flush(w);
 }
 
 /* Opens one datagram and hands the frame to the coalescer (which writes the TAP). */
