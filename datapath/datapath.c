@@ -2,6 +2,7 @@
  * datapath.c: starting and stopping the workers of datapath.h: their sockets,
  * buffers and threads; the counters summed; the drop reasons' names.
  */
+#include <netinet/udp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,6 +69,9 @@ static int open_socket(uint32_t local_vtep, uint16_t port, int *fd_out, struct w
         return weft_err_set(err, -errno, "opening a UDP socket: %s", strerror(errno));
     if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0)
         goto fail;
+    /* Runs of datagrams from one sender may arrive joined (UDP GRO); an old kernel
+     * without it gives them one by one, which works as well. */
+    (void)setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof(one));
     set_buffer(fd, SO_RCVBUFFORCE, SO_RCVBUF);
     set_buffer(fd, SO_SNDBUFFORCE, SO_SNDBUF);
     struct sockaddr_in addr = {
@@ -83,18 +87,21 @@ fail:;
                         strerror(e));
 }
 
-/* Points each message of a batch at its slot and address, once for the worker's life. */
-static void batch_wire(struct datagram_batch *b, uint16_t port)
+/* Points each message of a batch at its slot and address, once for the worker's
+ * life (received messages also at their control buffer, for UDP_GRO's size). */
+static void batch_wire(struct datagram_batch *b, uint16_t port, unsigned nslots, size_t slot_len)
 {
-    for (unsigned i = 0; i < DATAPATH_BATCH; i++) {
-        b->iov[i].iov_base = b->slots + (size_t)i * DATAPATH_SLOT_LEN;
-        b->iov[i].iov_len = DATAPATH_SLOT_LEN;
+    for (unsigned i = 0; i < nslots; i++) {
+        b->iov[i].iov_base = b->slots + (size_t)i * slot_len;
+        b->iov[i].iov_len = slot_len;
         b->addr[i].sin_family = AF_INET;
         b->addr[i].sin_port = htons(port);
         b->msgs[i].msg_hdr = (struct msghdr){.msg_name = &b->addr[i],
                                              .msg_namelen = sizeof(b->addr[i]),
                                              .msg_iov = &b->iov[i],
-                                             .msg_iovlen = 1};
+                                             .msg_iovlen = 1,
+                                             .msg_control = b->control[i].buf,
+                                             .msg_controllen = sizeof(b->control[i].buf)};
     }
 }
 
@@ -124,11 +131,11 @@ static int worker_init(struct worker *w, const struct datapath *dp, int index,
     w->opened = calloc(1, DATAPATH_VNET_HDR_LEN + DATAPATH_FRAME_MAX); /* header stays zero */
     w->rx.buf = malloc(DATAPATH_VNET_HDR_LEN + COALESCE_MAX);
     w->out.slots = malloc((size_t)DATAPATH_BATCH * DATAPATH_SLOT_LEN);
-    w->in.slots = malloc((size_t)DATAPATH_BATCH * DATAPATH_SLOT_LEN);
+    w->in.slots = malloc((size_t)DATAPATH_RECV_BATCH * DATAPATH_RECV_SLOT_LEN);
     if (!w->tap_in || !w->segment || !w->opened || !w->rx.buf || !w->out.slots || !w->in.slots)
         return weft_err_set(err, -ENOMEM, "no memory for the data path's buffers");
-    batch_wire(&w->out, c->udp_port);
-    batch_wire(&w->in, c->udp_port);
+    batch_wire(&w->out, c->udp_port, DATAPATH_BATCH, DATAPATH_SLOT_LEN);
+    batch_wire(&w->in, c->udp_port, DATAPATH_RECV_BATCH, DATAPATH_RECV_SLOT_LEN);
     return open_socket(c->local_vtep, c->udp_port, &w->udp_fd, err);
 }
 

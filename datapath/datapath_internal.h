@@ -20,6 +20,10 @@
 #define ETH_HDR_LEN 14
 /* Datagrams per recvmmsg/sendmmsg, and frames read from the TAP per wake-up. */
 #define DATAPATH_BATCH 64
+/* Messages per recvmmsg, each up to 64 KiB: the kernel may join a run of
+ * datagrams from one sender into one (UDP_GRO). */
+#define DATAPATH_RECV_BATCH 16
+#define DATAPATH_RECV_SLOT_LEN 65536
 /* struct virtio_net_hdr in front of every TAP frame (vxlan/tap.h sets this size). */
 #define DATAPATH_VNET_HDR_LEN 10
 /* The largest frame a TAP read gives: a 64 KiB IPv4 super-frame behind Ethernet. */
@@ -83,12 +87,13 @@ struct worker_counters {
  * (on the sending side a message may carry a run of datagrams, with its
  * UDP_SEGMENT size in control). */
 struct datagram_batch {
-    uint8_t *slots; /* DATAPATH_BATCH * DATAPATH_SLOT_LEN */
+    uint8_t *slots; /* sending: DATAPATH_BATCH * DATAPATH_SLOT_LEN; receiving:
+                     * DATAPATH_RECV_BATCH * DATAPATH_RECV_SLOT_LEN */
     struct mmsghdr msgs[DATAPATH_BATCH];
     struct iovec iov[DATAPATH_BATCH];
     struct sockaddr_in addr[DATAPATH_BATCH];
     union {
-        char buf[CMSG_SPACE(sizeof(uint16_t))];
+        char buf[CMSG_SPACE(sizeof(int))]; /* UDP_SEGMENT's uint16_t, UDP_GRO's int */
         struct cmsghdr align;
     } control[DATAPATH_BATCH];
     unsigned count;

@@ -5,6 +5,7 @@
  * Everything it touches per packet was allocated by datapath_start.
  */
 #include <errno.h>
+#include <netinet/udp.h>
 #include <poll.h>
 #include <string.h>
 #include <unistd.h>
@@ -107,26 +108,52 @@ static void deliver(struct worker *w, const uint8_t *pkt, size_t len, uint32_t s
     coalesce_add(w, w->opened, frame_len);
 }
 
+/* The segment size of a coalesced message (UDP_GRO), or 0 for a single datagram. */
+static size_t gro_size(const struct msghdr *h)
+{
+    for (struct cmsghdr *cm = CMSG_FIRSTHDR(h); cm; cm = CMSG_NXTHDR((struct msghdr *)h, cm))
+        if (cm->cmsg_level == SOL_UDP && cm->cmsg_type == UDP_GRO) {
+            int size;
+            memcpy(&size, CMSG_DATA(cm), sizeof(size));
+            return size > 0 ? (size_t)size : 0;
+        }
+    return 0;
+}
+
+/* Delivers each datagram of message i (several when the kernel joined them). */
+static void deliver_message(struct worker *w, unsigned i)
+{
+    struct msghdr *h = &w->in.msgs[i].msg_hdr;
+    const uint8_t *pkt = w->in.slots + (size_t)i * DATAPATH_RECV_SLOT_LEN;
+    size_t len = w->in.msgs[i].msg_len, size = gro_size(h);
+    if (h->msg_flags & MSG_TRUNC) {
+        count_drop(w, DATAPATH_DROP_TOO_BIG);
+        return;
+    }
+    if (size == 0 || size > len)
+        size = len;
+    for (size_t off = 0; off < len; off += size) {
+        size_t n = len - off < size ? len - off : size;
+        counter_add(&w->counters.received, 1);
+        deliver(w, pkt + off, n, w->in.addr[i].sin_addr.s_addr);
+    }
+}
+
 /* Receives datagrams in batches until the socket is drained (or a few rounds). */
 static void from_udp(struct worker *w)
 {
     for (int round = 0; round < 4; round++) {
-        for (unsigned i = 0; i < DATAPATH_BATCH; i++)
+        for (unsigned i = 0; i < DATAPATH_RECV_BATCH; i++) {
             w->in.msgs[i].msg_hdr.msg_namelen = sizeof(w->in.addr[i]);
-        int n = recvmmsg(w->udp_fd, w->in.msgs, DATAPATH_BATCH, MSG_DONTWAIT, NULL);
+            w->in.msgs[i].msg_hdr.msg_controllen = sizeof(w->in.control[i].buf);
+        }
+        int n = recvmmsg(w->udp_fd, w->in.msgs, DATAPATH_RECV_BATCH, MSG_DONTWAIT, NULL);
         if (n <= 0)
             return;
-        counter_add(&w->counters.received, (uint64_t)n);
-        for (int i = 0; i < n; i++) {
-            const struct msghdr *h = &w->in.msgs[i].msg_hdr;
-            if (h->msg_flags & MSG_TRUNC)
-                count_drop(w, DATAPATH_DROP_TOO_BIG);
-            else
-                deliver(w, w->in.slots + (size_t)i * DATAPATH_SLOT_LEN, w->in.msgs[i].msg_len,
-                        w->in.addr[i].sin_addr.s_addr);
-        }
+        for (int i = 0; i < n; i++)
+            deliver_message(w, (unsigned)i);
         coalesce_flush(w);
-        if (n < DATAPATH_BATCH)
+        if (n < DATAPATH_RECV_BATCH)
             return;
     }
 }
