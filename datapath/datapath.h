@@ -9,6 +9,11 @@
  * to the same port, its own preallocated buffers (nothing is allocated per
  * packet) and its own counters. The transform (seal/open) is pluggable: the
  * crypto of tunnel/ plugs in there; datapath_plain is the identity, for tests.
+ * Offloads, as fast user-space tunnels do them: TCP/IPv4 super-frames from the
+ * TAP are cut into MTU-sized segments before seal (each segment is sealed on
+ * its own), runs of datagrams to one VTEP go out as one UDP GSO send, joined
+ * runs come in through UDP GRO, and consecutive TCP segments are joined again
+ * into one GSO frame before they are written to the TAP.
  *
  * On the wire a datagram is an 8-byte weft header (version, type, VNI) followed
  * by what seal wrote; the header goes to seal and open as associated data, so
@@ -105,7 +110,8 @@ struct datapath;
  * and nothing stays open. */
 int datapath_start(const struct datapath_config *config, struct datapath **out,
                    struct weft_err *err);
-/* Stops the workers (within about 100 ms), closes the sockets, frees dp. NULL is fine. */
+/* Stops the workers (at once: they poll an eventfd), closes the sockets, frees dp.
+ * NULL is fine. */
 void datapath_stop(struct datapath *dp);
 /* The counters summed over the workers (each read is a recent value). */
 void datapath_stats(const struct datapath *dp, struct datapath_stats *out);

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -181,10 +182,15 @@ static void plain_transform_carries_ping_and_tcp(void **state)
 static void restart_keeps_the_tap_and_traffic_resumes(void **state)
 {
     (void)state;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     for (int i = 0; i < 2; i++) {
         topo_stop(&topo, i);
         tap_close(&topo.host[i].tap);
     }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    /* Both stopped, threads joined, within a second. */
+    assert_true((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000 < 1000);
     assert_int_equal(
         in_ns(topo.host[0].host_ns, "ip link show wtp7 | grep -q 'master wbr7'"), 0);
     assert_false(ping_ok());
