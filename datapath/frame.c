@@ -4,6 +4,7 @@
  *   byte 0 version (1), byte 1 type (1: an Ethernet frame), bytes 2-3 zero,
  *   bytes 4-7 the VNI (big endian).
  */
+#include <arpa/inet.h>
 #include <endian.h>
 #include <linux/virtio_net.h>
 #include <string.h>
@@ -13,17 +14,30 @@
 #define WIRE_VERSION 1
 #define WIRE_TYPE_FRAME 1
 
+/* Words are added in the machine's byte order (8 bytes a load) and the folded
+ * sum swapped to network order at the end: the ones' complement sum does not
+ * care which byte of a word is the high one (RFC 1071, "byte order
+ * independence"). */
 uint64_t csum_add(uint64_t sum, const uint8_t *data, size_t len)
 {
     size_t i = 0;
-    /* 32-bit big-endian words: folding them to 16 bits later gives the same sum. */
-    for (; i + 4 <= len; i += 4)
-        sum += (uint32_t)data[i] << 24 | (uint32_t)data[i + 1] << 16 |
-               (uint32_t)data[i + 2] << 8 | data[i + 3];
-    for (; i + 1 < len; i += 2)
-        sum += (uint32_t)data[i] << 8 | data[i + 1];
-    if (i < len)
-        sum += (uint32_t)data[i] << 8;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t v;
+        memcpy(&v, data + i, 8);
+        sum += (uint32_t)v;
+        sum += v >> 32;
+    }
+    for (; i + 2 <= len; i += 2) {
+        uint16_t v;
+        memcpy(&v, data + i, 2);
+        sum += v;
+    }
+    if (i < len) { /* the odd byte is the high one of a network-order word */
+        uint8_t last[2] = {data[i], 0};
+        uint16_t v;
+        memcpy(&v, last, 2);
+        sum += v;
+    }
     return sum;
 }
 
@@ -31,7 +45,7 @@ uint16_t csum_fold(uint64_t sum)
 {
     while (sum >> 16)
         sum = (sum & 0xffff) + (sum >> 16);
-    return (uint16_t)sum;
+    return ntohs((uint16_t)sum);
 }
 
 /* The Internet checksum of data, folded, not complemented. */

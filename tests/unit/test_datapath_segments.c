@@ -235,6 +235,20 @@ static void partial_checksums_are_completed(void **state)
                      DATAPATH_DROP_BAD_FRAME);
 }
 
+/* RFC 1071's example, odd lengths, and a sum carried over two calls. */
+static void checksum_sums_words_in_network_order(void **state)
+{
+    (void)state;
+    const uint8_t rfc[8] = {0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7};
+    assert_int_equal(csum_fold(csum_add(0, rfc, 8)), 0xddf2);
+    assert_int_equal(csum_fold(csum_add(0, rfc, 3)), 0xf201);
+    assert_int_equal(csum_fold(csum_add(0, rfc + 2, 1)), 0xf200);
+    assert_int_equal(csum_fold(csum_add(csum_add(0, rfc, 4), rfc + 4, 4)), 0xddf2);
+    uint8_t ones[40];
+    memset(ones, 0xff, sizeof(ones));
+    assert_int_equal(csum_fold(csum_add(0, ones, sizeof(ones))), 0xffff);
+}
+
 static void weft_header_names_version_type_and_vni(void **state)
 {
     (void)state;
@@ -255,6 +269,7 @@ int main(void)
         cmocka_unit_test(coalescer_joins_the_segments_into_one_gso_frame),
         cmocka_unit_test(frames_that_cannot_join_pass_as_they_are),
         cmocka_unit_test(partial_checksums_are_completed),
+        cmocka_unit_test(checksum_sums_words_in_network_order),
         cmocka_unit_test(weft_header_names_version_type_and_vni),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
