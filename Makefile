@@ -144,12 +144,6 @@ $(BUILD)/plugin_bench: bench/plugin_bench.c
 	@mkdir -p $(dir $@)
 	$(CC) $(WEFT_CFLAGS) $(CFLAGS) $< -o $@ $(PKG_LIBS)
 
-# TCP through datapath/ (identity transform) against a plain veth, in namespaces
-# (not in make bench yet): build/datapath_bench [seconds] [workers].
-$(BUILD)/datapath_bench: bench/datapath_bench.c $(BUILD)/libweft.a $(HDRS) tests/netns/datapath_topology.h
-	@mkdir -p $(dir $@)
-	$(CC) $(WEFT_CFLAGS) $(CFLAGS) $< $(BUILD)/libweft.a -o $@ $(PKG_LIBS)
-
 # Benchmarks (not tests): prints a table, writes bench/results.json and bench/convergence.png.
 bench:
 	@scripts/install-deps.sh bench
@@ -185,6 +179,12 @@ fuzz:
 		-artifact_prefix=$(BUILD)/fuzz-artifacts/ tests/fuzz/corpus
 	WEFT_LOG_LEVEL=off $(BUILD)/fuzz_dns -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 \
 		-artifact_prefix=$(BUILD)/fuzz-artifacts/dns- tests/fuzz/corpus_dns
+
+# TCP through datapath/ (identity transform), kernel VXLAN and the underlay veth,
+# in namespaces (not in make bench yet): build/datapath_bench [seconds] [workers].
+$(BUILD)/datapath_bench: bench/datapath_bench.c $(BUILD)/libweft.a $(HDRS) tests/netns/datapath_topology.h
+	@mkdir -p $(dir $@)
+	$(CC) $(WEFT_CFLAGS) $(CFLAGS) $< $(BUILD)/libweft.a -o $@ $(PKG_LIBS)
 
 install: $(BUILD)/weft
 	install -D -m 0755 $(BUILD)/weft $(DESTDIR)$(PREFIX)/bin/weft
