@@ -17,7 +17,8 @@ WEFT_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I. \
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 LIB_SRCS := $(filter-out daemon/main.c,$(wildcard common/*.c store/*.c ipam/*.c netlink/*.c \
-            vxlan/*.c fabric/*.c driver/*.c daemon/*.c admin/*.c dns/*.c docker/*.c tunnel/*.c))
+            vxlan/*.c datapath/*.c fabric/*.c driver/*.c daemon/*.c admin/*.c dns/*.c docker/*.c \
+            tunnel/*.c))
 HDRS := $(wildcard */*.h)
 # The C test programs, one folder per need: unit/ pure (no root, no etcd, no namespaces),
 # netns/ (CAP_NET_ADMIN: each makes its own network namespace), live/ (a loopback etcd the
@@ -198,6 +199,12 @@ fuzz:
 		-artifact_prefix=$(BUILD)/fuzz-artifacts/dns- tests/fuzz/corpus_dns
 	$(BUILD)/fuzz_tunnel -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 \
 		-artifact_prefix=$(BUILD)/fuzz-artifacts/tunnel- tests/fuzz/corpus_tunnel
+
+# TCP through datapath/ (identity transform), kernel VXLAN and the underlay veth,
+# in namespaces (not in make bench yet): build/datapath_bench [seconds] [workers].
+$(BUILD)/datapath_bench: bench/datapath_bench.c $(BUILD)/libweft.a $(HDRS) tests/netns/datapath_topology.h
+	@mkdir -p $(dir $@)
+	$(CC) $(WEFT_CFLAGS) $(CFLAGS) $< $(BUILD)/libweft.a -o $@ $(PKG_LIBS)
 
 install: $(BUILD)/weft
 	install -D -m 0755 $(BUILD)/weft $(DESTDIR)$(PREFIX)/bin/weft

@@ -6,7 +6,7 @@
 # Product code: the module folders, not tests/, bench/ or build/.
 set -u
 cd "$(dirname "$0")/../.."
-rooms=(common store ipam netlink vxlan fabric driver daemon admin docker dns tunnel)
+rooms=(common store ipam netlink vxlan datapath fabric driver daemon admin docker dns tunnel)
 max_file=600 max_function=80
 bad=0
 fail() { echo "FAIL: $*"; bad=1; }

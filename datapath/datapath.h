@@ -1,0 +1,125 @@
+/*
+ * datapath.h: weft's user-space data path for encrypted overlays (issue 11).
+ *
+ * Owns worker threads that move Ethernet frames between an overlay's TAP queues
+ * (vxlan/tap.h opens them) and UDP datagrams to the other hosts (VTEPs):
+ *   TAP -> lookup(dst MAC) -> seal per VTEP -> sendmmsg to <vtep>:udp_port
+ *   recvmmsg -> weft header check -> open -> write to the TAP
+ * One worker per TAP queue, each with its own UDP socket bound with SO_REUSEPORT
+ * to the same port, its own preallocated buffers (nothing is allocated per
+ * packet) and its own counters. The transform (seal/open) is pluggable: the
+ * crypto of tunnel/ plugs in there; datapath_plain is the identity, for tests.
+ * Offloads, as fast user-space tunnels do them: TCP/IPv4 super-frames from the
+ * TAP are cut into MTU-sized segments before seal (each segment is sealed on
+ * its own), runs of datagrams to one VTEP go out as one UDP GSO send, joined
+ * runs come in through UDP GRO, and consecutive TCP segments are joined again
+ * into one GSO frame before they are written to the TAP.
+ *
+ * On the wire a datagram is an 8-byte weft header (version, type, VNI) followed
+ * by what seal wrote; the header goes to seal and open as associated data, so
+ * an AEAD binds the VNI too.
+ *
+ * Callers: fabric/ (next) and the tests. datapath_start/stop/stats from one
+ * thread (the owner); lookup, seal and open are called from every worker at
+ * once and must be thread-safe. The UDP sockets are made by datapath_start in
+ * the calling thread's network namespace. IPv4 addresses are network order.
+ */
+#ifndef WEFT_DATAPATH_H
+#define WEFT_DATAPATH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+
+#define DATAPATH_UDP_PORT 4790
+#define DATAPATH_MAX_WORKERS 16
+/* The most VTEPs one frame goes to (a broadcast reaches every member host). */
+#define DATAPATH_MAX_FANOUT 256
+/* Largest frame (Ethernet header included) and largest transform overhead. */
+#define DATAPATH_FRAME_MAX 9230
+#define DATAPATH_TRANSFORM_OVERHEAD_MAX 128
+/* weft header on every datagram. */
+#define DATAPATH_HDR_LEN 8
+
+/* Why a frame or datagram was dropped; seal and open return one of these (or 0). */
+enum datapath_drop {
+    DATAPATH_OK = 0,
+    DATAPATH_DROP_NO_PEER,     /* lookup found no VTEP for the destination */
+    DATAPATH_DROP_BAD_FRAME,   /* TAP gave a runt, a GSO frame or a bad header */
+    DATAPATH_DROP_TOO_BIG,     /* does not fit the buffers */
+    DATAPATH_DROP_NO_KEY,      /* the transform has no session with that peer */
+    DATAPATH_DROP_SEAL,        /* seal failed otherwise */
+    DATAPATH_DROP_SEND,        /* sendmmsg refused the datagram */
+    DATAPATH_DROP_MALFORMED,   /* datagram too short or not weft's header */
+    DATAPATH_DROP_WRONG_VNI,   /* another overlay's datagram */
+    DATAPATH_DROP_AUTH,        /* open: authentication failed */
+    DATAPATH_DROP_REPLAY,      /* open: counter seen before or too old */
+    DATAPATH_DROP_OPEN,        /* open failed otherwise */
+    DATAPATH_DROP_TAP_WRITE,   /* the TAP refused the frame */
+    DATAPATH_DROP_COUNT
+};
+/* "no_peer", "auth", ... for logs and reports. */
+const char *datapath_drop_name(enum datapath_drop reason);
+
+struct datapath_transform {
+    /* Bytes seal adds at most (header, tag): the overlay MTU leaves room for it. */
+    size_t overhead;
+    /* Writes the sealed form of frame for peer_vtep into out (cap bytes). */
+    enum datapath_drop (*seal)(void *ctx, uint32_t peer_vtep, const uint8_t *aad, size_t aad_len,
+                               const uint8_t *frame, size_t len, uint8_t *out, size_t cap,
+                               size_t *out_len);
+    /* Writes the frame that pkt (from src_vtep) carries into out (cap bytes). */
+    enum datapath_drop (*open)(void *ctx, uint32_t src_vtep, const uint8_t *aad, size_t aad_len,
+                               const uint8_t *pkt, size_t len, uint8_t *out, size_t cap,
+                               size_t *out_len);
+    void *ctx;
+};
+
+/* The identity: a frame goes on the wire as it is (tests, benchmarks). */
+extern const struct datapath_transform datapath_plain;
+
+/* The VTEPs a frame to dst_mac goes to: the peer's for a known unicast MAC, every
+ * member host's for broadcast, multicast and unknown unicast. Returns how many it
+ * wrote (at most max); 0 drops the frame. */
+typedef size_t (*datapath_lookup_fn)(void *ctx, const uint8_t dst_mac[6], uint32_t *vteps,
+                                     size_t max);
+
+struct datapath_config {
+    const int *tap_fds; /* one queue per worker; borrowed, the caller closes them */
+    int nqueues;        /* 1..DATAPATH_MAX_WORKERS */
+    uint16_t udp_port;  /* host order; 0 means DATAPATH_UDP_PORT */
+    uint32_t local_vtep; /* the address the sockets bind to (0: any) */
+    uint32_t vni;
+    datapath_lookup_fn lookup;
+    void *lookup_ctx;
+    struct datapath_transform transform;
+};
+
+struct datapath_stats {
+    uint64_t tap_frames;    /* frames read from the TAP */
+    uint64_t sent;          /* datagrams sent */
+    uint64_t received;      /* datagrams received */
+    uint64_t tap_written;   /* frames written to the TAP */
+    uint64_t drops[DATAPATH_DROP_COUNT];
+};
+
+struct datapath;
+
+/* Opens the sockets and starts one worker per queue. On failure nothing runs
+ * and nothing stays open. */
+int datapath_start(const struct datapath_config *config, struct datapath **out,
+                   struct weft_err *err);
+/* Stops the workers (at once: they poll an eventfd), closes the sockets, frees dp.
+ * NULL is fine. */
+void datapath_stop(struct datapath *dp);
+/* The counters summed over the workers (each read is a recent value). */
+void datapath_stats(const struct datapath *dp, struct datapath_stats *out);
+
+/* The overlay MTU that leaves room for the outer IPv4 + UDP + weft headers and
+ * the transform's overhead on an underlay of underlay_mtu. */
+int datapath_overlay_mtu(int underlay_mtu, size_t transform_overhead);
+/* How many workers to run: the cores, at most DATAPATH_MAX_WORKERS. */
+int datapath_default_workers(void);
+
+#endif

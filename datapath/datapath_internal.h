@@ -1,0 +1,143 @@
+/*
+ * datapath_internal.h: what the files of datapath/ share and nobody else uses:
+ * a worker's buffers and counters, the datapath that holds the workers, and the
+ * frame and header helpers (frame.c) the workers call per packet.
+ * Each worker's fields belong to its thread, except the counters, which
+ * datapath_stats reads from the owner's thread (single writer, relaxed atomics).
+ */
+#ifndef WEFT_DATAPATH_INTERNAL_H
+#define WEFT_DATAPATH_INTERNAL_H
+
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include "datapath/datapath.h"
+
+#define ETH_HDR_LEN 14
+/* Datagrams per recvmmsg/sendmmsg, and frames read from the TAP per wake-up. */
+#define DATAPATH_BATCH 64
+/* Messages per recvmmsg, each up to 64 KiB: the kernel may join a run of
+ * datagrams from one sender into one (UDP_GRO). */
+#define DATAPATH_RECV_BATCH 16
+#define DATAPATH_RECV_SLOT_LEN 65536
+/* struct virtio_net_hdr in front of every TAP frame (vxlan/tap.h sets this size). */
+#define DATAPATH_VNET_HDR_LEN 10
+/* The largest frame a TAP read gives: a 64 KiB IPv4 super-frame behind Ethernet. */
+#define DATAPATH_TAP_READ_MAX (ETH_HDR_LEN + 65535)
+/* One datagram: weft header + the largest frame + the largest transform overhead. */
+#define DATAPATH_SLOT_LEN (DATAPATH_HDR_LEN + DATAPATH_FRAME_MAX + DATAPATH_TRANSFORM_OVERHEAD_MAX)
+
+/* A frame read from the TAP: plain (gso_size 0, checksums complete) or a TCP/IPv4
+ * super-frame for tso.c to cut into gso_size-byte segments. */
+struct tap_frame {
+    uint8_t *data;
+    size_t len;
+    uint16_t gso_size;
+};
+/* frame.c: the frame behind a TAP read's virtio-net header (buf, n bytes), its
+ * checksum completed when the kernel left it partial. */
+enum datapath_drop frame_from_tap(uint8_t *buf, size_t n, struct tap_frame *out);
+/* frame.c: the Internet checksum: words added up, then folded (not complemented). */
+uint64_t csum_add(uint64_t sum, const uint8_t *data, size_t len);
+uint16_t csum_fold(uint64_t sum);
+
+/* tso.c: cuts a TCP/IPv4 super-frame into frames of at most mss payload bytes,
+ * each with its own IP length, ID, TCP sequence, flags and both checksums. */
+struct tso_iter {
+    const uint8_t *frame;
+    size_t len, ip_off, tcp_off, payload_off, next;
+    uint16_t mss;
+    unsigned index;
+};
+enum datapath_drop tso_begin(struct tso_iter *it, const struct tap_frame *f);
+/* The next segment into out (cap bytes); false when every byte went out. */
+bool tso_next(struct tso_iter *it, uint8_t *out, size_t cap, size_t *out_len);
+
+/* coalesce.c: consecutive TCP/IPv4 segments of one flow from a receive batch,
+ * joined into one super-frame written to the TAP with a GSO virtio-net header
+ * (the kernel's GRO, done before the TAP): the receiving stack handles one
+ * packet instead of dozens. */
+#define COALESCE_MAX 65535
+struct coalescer {
+    uint8_t *buf; /* virtio-net header + up to COALESCE_MAX frame bytes */
+    size_t len;   /* frame bytes held; 0: empty */
+    uint16_t mss;
+    uint32_t next_seq;
+    unsigned segments;
+    bool closed; /* a short or PSH segment ended it: nothing more joins */
+};
+/* Adds a frame (opened, checksums complete; len bytes at buf + the virtio-net
+ * header's length, that header all zero) to the worker's coalescer, writing what
+ * it held to the TAP first when the frame cannot join; counts what it writes. */
+struct worker;
+void coalesce_add(struct worker *w, const uint8_t *buf, size_t len);
+/* Writes what the worker's coalescer holds to the TAP (end of a receive batch). */
+void coalesce_flush(struct worker *w);
+
+struct worker_counters {
+    _Atomic uint64_t tap_frames, sent, received, tap_written;
+    _Atomic uint64_t drops[DATAPATH_DROP_COUNT];
+};
+
+/* Batched datagrams: BATCH slots, their iovecs, addresses and message headers
+ * (on the sending side a message may carry a run of datagrams, with its
+ * UDP_SEGMENT size in control). */
+struct datagram_batch {
+    uint8_t *slots; /* sending: DATAPATH_BATCH * DATAPATH_SLOT_LEN; receiving:
+                     * DATAPATH_RECV_BATCH * DATAPATH_RECV_SLOT_LEN */
+    struct mmsghdr msgs[DATAPATH_BATCH];
+    struct iovec iov[DATAPATH_BATCH];
+    struct sockaddr_in addr[DATAPATH_BATCH];
+    union {
+        char buf[CMSG_SPACE(sizeof(int))]; /* UDP_SEGMENT's uint16_t, UDP_GRO's int */
+        struct cmsghdr align;
+    } control[DATAPATH_BATCH];
+    unsigned count;
+};
+
+struct worker {
+    const struct datapath *dp;
+    int index;
+    int tap_fd; /* borrowed from the config */
+    int udp_fd;
+    bool udp_gso; /* send runs with UDP_SEGMENT (off once the kernel refused) */
+    pthread_t thread;
+    bool started;
+    /* virtio-net header + frame (a super-frame, up to 64 KiB) read from the TAP. */
+    uint8_t *tap_in;
+    uint8_t *segment; /* one segment of a super-frame, cut by tso.c */
+    uint8_t *opened;  /* a zero virtio-net header + one frame opened from a datagram */
+    struct coalescer rx;
+    struct datagram_batch out, in;
+    uint32_t vteps[DATAPATH_MAX_FANOUT];
+    _Alignas(64) struct worker_counters counters;
+};
+
+struct datapath {
+    struct datapath_config config;
+    int stop_fd; /* an eventfd, readable once datapath_stop asks the workers to end */
+    int nworkers;
+    struct worker *workers;
+};
+
+/* The worker thread's body (worker.c). */
+void *worker_run(void *arg);
+/* Sends the queued datagrams (send_batch.c); one the kernel refuses is counted. */
+void send_batch_flush(struct worker *w);
+
+/* One thread writes a counter, others read it: a relaxed load and store, no lock. */
+static inline void counter_add(_Atomic uint64_t *counter, uint64_t n)
+{
+    atomic_store_explicit(counter, atomic_load_explicit(counter, memory_order_relaxed) + n,
+                          memory_order_relaxed);
+}
+
+/* frame.c: the weft header for vni, and its check on a received datagram. */
+void wire_header_write(uint8_t hdr[DATAPATH_HDR_LEN], uint32_t vni);
+enum datapath_drop wire_header_check(const uint8_t *pkt, size_t len, uint32_t vni);
+
+#endif

@@ -1,0 +1,98 @@
+/*
+ * tso.c: user-space TCP segmentation of the TAP's IPv4 super-frames (issue 11:
+ * "TSO/GSO super-frames segmented by weft before encryption"). The kernel hands
+ * the TAP one frame of up to 64 KiB per burst instead of dozens of MTU-sized
+ * ones; each segment gets what a NIC's TSO would give it: IP total length, ID
+ * (+1 per segment), TCP sequence, FIN/PSH only on the last, CWR only on the
+ * first, and both checksums computed in full.
+ */
+#include <string.h>
+
+#include "datapath/datapath_internal.h"
+
+#define TCP_FIN 0x01
+#define TCP_PSH 0x08
+#define TCP_CWR 0x80
+
+static uint16_t get16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static void put16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    put16(p, (uint16_t)(v >> 16));
+    put16(p + 2, (uint16_t)v);
+}
+
+enum datapath_drop tso_begin(struct tso_iter *it, const struct tap_frame *f)
+{
+    const uint8_t *fr = f->data;
+    memset(it, 0, sizeof(*it));
+    if (f->len < ETH_HDR_LEN + 20 || get16(fr + 12) != 0x0800)
+        return DATAPATH_DROP_BAD_FRAME;
+    size_t ip_hl = (size_t)(fr[ETH_HDR_LEN] & 0x0f) * 4;
+    if ((fr[ETH_HDR_LEN] >> 4) != 4 || ip_hl < 20 || fr[ETH_HDR_LEN + 9] != 6 ||
+        f->len < ETH_HDR_LEN + ip_hl + 20)
+        return DATAPATH_DROP_BAD_FRAME;
+    size_t tcp_off = ETH_HDR_LEN + ip_hl;
+    size_t tcp_hl = (size_t)(fr[tcp_off + 12] >> 4) * 4;
+    if (tcp_hl < 20 || f->len <= tcp_off + tcp_hl)
+        return DATAPATH_DROP_BAD_FRAME; /* a super-frame carries payload */
+    it->frame = fr;
+    it->len = f->len;
+    it->ip_off = ETH_HDR_LEN;
+    it->tcp_off = tcp_off;
+    it->payload_off = it->next = tcp_off + tcp_hl;
+    it->mss = f->gso_size;
+    return DATAPATH_OK;
+}
+
+/* The TCP checksum over the pseudo header, the TCP header and payload of seg. */
+static void tcp_checksum(uint8_t *seg, size_t ip_off, size_t tcp_off, size_t len)
+{
+    uint8_t pseudo[12];
+    size_t tcp_len = len - tcp_off;
+    memcpy(pseudo, seg + ip_off + 12, 8); /* source and destination address */
+    pseudo[8] = 0;
+    pseudo[9] = 6;
+    put16(pseudo + 10, (uint16_t)tcp_len);
+    put16(seg + tcp_off + 16, 0);
+    uint64_t sum = csum_add(0, pseudo, sizeof(pseudo));
+    put16(seg + tcp_off + 16, (uint16_t)~csum_fold(csum_add(sum, seg + tcp_off, tcp_len)));
+}
+
+bool tso_next(struct tso_iter *it, uint8_t *out, size_t cap, size_t *out_len)
+{
+    if (it->next >= it->len || (it->index > 0 && it->next == it->payload_off))
+        return false;
+    size_t chunk = it->len - it->next < it->mss ? it->len - it->next : it->mss;
+    size_t hdr_len = it->payload_off, len = hdr_len + chunk;
+    if (len > cap)
+        return false;
+    bool last = it->next + chunk == it->len;
+    memcpy(out, it->frame, hdr_len);
+    memcpy(out + hdr_len, it->frame + it->next, chunk);
+    uint8_t *ip = out + it->ip_off, *tcp = out + it->tcp_off;
+    put16(ip + 2, (uint16_t)(len - it->ip_off));
+    put16(ip + 4, (uint16_t)(get16(ip + 4) + it->index));
+    put16(ip + 10, 0);
+    put16(ip + 10, (uint16_t)~csum_fold(csum_add(0, ip, it->tcp_off - it->ip_off)));
+    uint32_t seq = (uint32_t)tcp[4] << 24 | (uint32_t)tcp[5] << 16 | (uint32_t)tcp[6] << 8 | tcp[7];
+    put32(tcp + 4, seq + (uint32_t)(it->next - it->payload_off));
+    if (!last)
+        tcp[13] &= (uint8_t)~(TCP_FIN | TCP_PSH);
+    if (it->index > 0)
+        tcp[13] &= (uint8_t)~TCP_CWR;
+    tcp_checksum(out, it->ip_off, it->tcp_off, len);
+    it->next += chunk;
+    it->index++;
+    *out_len = len;
+    return true;
+}

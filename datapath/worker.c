@@ -1,0 +1,189 @@
+/*
+ * worker.c: one worker thread of datapath/: polls its TAP queue, its UDP socket
+ * and the stop eventfd; frames from the TAP are sealed and sent in sendmmsg
+ * batches, datagrams come in recvmmsg batches and are opened onto the TAP.
+ * Everything it touches per packet was allocated by datapath_start.
+ */
+#include <errno.h>
+#include <netinet/udp.h>
+#include <poll.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "datapath/datapath_internal.h"
+
+static void count_drop(struct worker *w, enum datapath_drop reason)
+{
+    if (reason > DATAPATH_OK && reason < DATAPATH_DROP_COUNT)
+        counter_add(&w->counters.drops[reason], 1);
+}
+
+/* Seals frame for vtep into the next free slot (flushing a full batch first). */
+static void queue_datagram(struct worker *w, uint32_t vtep, const uint8_t *frame, size_t len)
+{
+    const struct datapath_config *c = &w->dp->config;
+    if (w->out.count == DATAPATH_BATCH)
+        send_batch_flush(w);
+    unsigned i = w->out.count;
+    uint8_t *slot = w->out.slots + (size_t)i * DATAPATH_SLOT_LEN;
+    size_t sealed_len = 0;
+    wire_header_write(slot, c->vni);
+    enum datapath_drop r = c->transform.seal(c->transform.ctx, vtep, slot, DATAPATH_HDR_LEN, frame,
+                                             len, slot + DATAPATH_HDR_LEN,
+                                             DATAPATH_SLOT_LEN - DATAPATH_HDR_LEN, &sealed_len);
+    if (r != DATAPATH_OK) {
+        count_drop(w, r == DATAPATH_DROP_NO_KEY || r == DATAPATH_DROP_TOO_BIG ? r
+                                                                              : DATAPATH_DROP_SEAL);
+        return;
+    }
+    w->out.iov[i].iov_len = DATAPATH_HDR_LEN + sealed_len;
+    w->out.addr[i].sin_addr.s_addr = vtep;
+    w->out.count++;
+}
+
+/* Sends frame to every VTEP of vteps (n of them). */
+static void queue_frame(struct worker *w, size_t n, const uint8_t *frame, size_t len)
+{
+    for (size_t v = 0; v < n && v < DATAPATH_MAX_FANOUT; v++)
+        queue_datagram(w, w->vteps[v], frame, len);
+}
+
+/* One frame from the TAP, cut into segments first when it is a super-frame. */
+static void send_tap_frame(struct worker *w, const struct tap_frame *f)
+{
+    const struct datapath_config *c = &w->dp->config;
+    size_t n = c->lookup(c->lookup_ctx, f->data, w->vteps, DATAPATH_MAX_FANOUT);
+    if (n == 0) {
+        count_drop(w, DATAPATH_DROP_NO_PEER);
+        return;
+    }
+    if (f->gso_size == 0) {
+        queue_frame(w, n, f->data, f->len);
+        return;
+    }
+    struct tso_iter it;
+    size_t seg_len;
+    enum datapath_drop r = tso_begin(&it, f);
+    if (r != DATAPATH_OK)
+        count_drop(w, r);
+    while (r == DATAPATH_OK && tso_next(&it, w->segment, DATAPATH_FRAME_MAX, &seg_len))
+        queue_frame(w, n, w->segment, seg_len);
+}
+
+/* Reads up to a batch of frames from the TAP and sends each to its VTEPs. */
+static void from_tap(struct worker *w)
+{
+    for (int round = 0; round < DATAPATH_BATCH; round++) {
+        ssize_t n = read(w->tap_fd, w->tap_in, DATAPATH_VNET_HDR_LEN + DATAPATH_TAP_READ_MAX);
+        if (n < 0)
+            break; /* EAGAIN: drained (other errors show in poll's revents) */
+        counter_add(&w->counters.tap_frames, 1);
+        struct tap_frame f;
+        enum datapath_drop r = frame_from_tap(w->tap_in, (size_t)n, &f);
+        if (r != DATAPATH_OK)
+            count_drop(w, r);
+        else
+            send_tap_frame(w, &f);
+    }
+    send_batch_flush(w);
+}
+
+/* Opens one datagram and hands the frame to the coalescer (which writes the TAP). */
+static void deliver(struct worker *w, const uint8_t *pkt, size_t len, uint32_t src_vtep)
+{
+    const struct datapath_config *c = &w->dp->config;
+    enum datapath_drop r = wire_header_check(pkt, len, c->vni);
+    size_t frame_len = 0;
+    if (r == DATAPATH_OK)
+        r = c->transform.open(c->transform.ctx, src_vtep, pkt, DATAPATH_HDR_LEN,
+                              pkt + DATAPATH_HDR_LEN, len - DATAPATH_HDR_LEN,
+                              w->opened + DATAPATH_VNET_HDR_LEN, DATAPATH_FRAME_MAX, &frame_len);
+    if (r == DATAPATH_OK && frame_len < ETH_HDR_LEN)
+        r = DATAPATH_DROP_OPEN;
+    if (r != DATAPATH_OK) {
+        count_drop(w, r);
+        return;
+    }
+    coalesce_add(w, w->opened, frame_len);
+}
+
+/* The segment size of a coalesced message (UDP_GRO), or 0 for a single datagram. */
+static size_t gro_size(const struct msghdr *h)
+{
+    for (struct cmsghdr *cm = CMSG_FIRSTHDR(h); cm; cm = CMSG_NXTHDR((struct msghdr *)h, cm))
+        if (cm->cmsg_level == SOL_UDP && cm->cmsg_type == UDP_GRO) {
+            int size;
+            memcpy(&size, CMSG_DATA(cm), sizeof(size));
+            return size > 0 ? (size_t)size : 0;
+        }
+    return 0;
+}
+
+/* Delivers each datagram of message i (several when the kernel joined them). */
+static void deliver_message(struct worker *w, unsigned i)
+{
+    struct msghdr *h = &w->in.msgs[i].msg_hdr;
+    const uint8_t *pkt = w->in.slots + (size_t)i * DATAPATH_RECV_SLOT_LEN;
+    size_t len = w->in.msgs[i].msg_len, size = gro_size(h);
+    if (h->msg_flags & MSG_TRUNC) {
+        count_drop(w, DATAPATH_DROP_TOO_BIG);
+        return;
+    }
+    if (size == 0 || size > len)
+        size = len;
+    for (size_t off = 0; off < len; off += size) {
+        size_t n = len - off < size ? len - off : size;
+        counter_add(&w->counters.received, 1);
+        deliver(w, pkt + off, n, w->in.addr[i].sin_addr.s_addr);
+    }
+}
+
+/* Receives datagrams in batches until the socket is drained (or a few rounds). */
+static void from_udp(struct worker *w)
+{
+    for (int round = 0; round < 4; round++) {
+        for (unsigned i = 0; i < DATAPATH_RECV_BATCH; i++) {
+            w->in.msgs[i].msg_hdr.msg_namelen = sizeof(w->in.addr[i]);
+            w->in.msgs[i].msg_hdr.msg_controllen = sizeof(w->in.control[i].buf);
+        }
+        int n = recvmmsg(w->udp_fd, w->in.msgs, DATAPATH_RECV_BATCH, MSG_DONTWAIT, NULL);
+        if (n <= 0)
+            return;
+        for (int i = 0; i < n; i++)
+            deliver_message(w, (unsigned)i);
+        coalesce_flush(w);
+        if (n < DATAPATH_RECV_BATCH)
+            return;
+    }
+}
+
+void *worker_run(void *arg)
+{
+    struct worker *w = arg;
+    struct pollfd fds[3] = {
+        {.fd = w->dp->stop_fd, .events = POLLIN},
+        {.fd = w->tap_fd, .events = POLLIN},
+        {.fd = w->udp_fd, .events = POLLIN},
+    };
+    for (;;) {
+        if (poll(fds, 3, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            log_error("data path worker stopped", "worker=%d error=\"%s\"", w->index,
+                      strerror(errno));
+            return NULL;
+        }
+        if (fds[0].revents)
+            return NULL;
+        if (fds[1].revents & (POLLERR | POLLHUP | POLLNVAL)) {
+            /* The TAP went (deleted under us): stop polling it, keep receiving. */
+            log_warn("data path lost its TAP queue", "worker=%d", w->index);
+            fds[1].fd = -1;
+        } else if (fds[1].revents & POLLIN) {
+            from_tap(w);
+        }
+        if (fds[2].revents & POLLIN)
+            from_udp(w);
+    }
+}

@@ -1,0 +1,284 @@
+/*
+ * test_datapath.c: datapath/ and the TAP of vxlan/tap.h moving frames between
+ * two hosts in network namespaces (datapath_topology.h draws them): ping and a
+ * TCP transfer across, a restart of the data path on the persistent TAP, and a
+ * toy transform that proves seal and open run on both sides and that a failing
+ * open drops and counts. Everything lives in namespaces this process made;
+ * skipped without CAP_NET_ADMIN.
+ */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "kernel_look.h"
+#include "netns_fixture.h"
+#include "tests/netns/datapath_topology.h"
+
+static struct topology topo;
+static char iperf_pidfile[64];
+
+/* A toy transform: a 4-byte tag and every byte XORed with key. A wrong key fails
+ * the tag check, as a wrong secret fails an AEAD's. */
+struct xor_ctx {
+    uint8_t key;
+    _Atomic uint64_t seals, opens;
+};
+static struct xor_ctx xor_ctx[2];
+static const uint8_t xor_tag[4] = {'w', 'x', 'o', 'r'};
+
+static enum datapath_drop xor_seal(void *ctx, uint32_t peer_vtep, const uint8_t *aad,
+                                   size_t aad_len, const uint8_t *frame, size_t len, uint8_t *out,
+                                   size_t cap, size_t *out_len)
+{
+    struct xor_ctx *x = ctx;
+    (void)peer_vtep, (void)aad, (void)aad_len;
+    if (len + 4 > cap)
+        return DATAPATH_DROP_TOO_BIG;
+    for (size_t i = 0; i < 4; i++)
+        out[i] = xor_tag[i] ^ x->key;
+    for (size_t i = 0; i < len; i++)
+        out[4 + i] = frame[i] ^ x->key;
+    *out_len = len + 4;
+    atomic_fetch_add(&x->seals, 1);
+    return DATAPATH_OK;
+}
+
+static enum datapath_drop xor_open(void *ctx, uint32_t src_vtep, const uint8_t *aad,
+                                   size_t aad_len, const uint8_t *pkt, size_t len, uint8_t *out,
+                                   size_t cap, size_t *out_len)
+{
+    struct xor_ctx *x = ctx;
+    (void)src_vtep, (void)aad, (void)aad_len;
+    if (len < 4 || len - 4 > cap)
+        return DATAPATH_DROP_MALFORMED;
+    for (size_t i = 0; i < 4; i++)
+        if ((pkt[i] ^ x->key) != xor_tag[i])
+            return DATAPATH_DROP_AUTH;
+    for (size_t i = 4; i < len; i++)
+        out[i - 4] = pkt[i] ^ x->key;
+    *out_len = len - 4;
+    atomic_fetch_add(&x->opens, 1);
+    return DATAPATH_OK;
+}
+
+static struct datapath_transform xor_transform(int host)
+{
+    return (struct datapath_transform){
+        .overhead = 4, .seal = xor_seal, .open = xor_open, .ctx = &xor_ctx[host]};
+}
+
+static int ping_ok(void)
+{
+    return in_ns(topo.host[0].ctr_ns, "ping -q -c 3 -i 0.2 -W 2 10.99.0.2 >/dev/null") == 0;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    if (netns_private() < 0)
+        return -1;
+    /* The toy transform's overhead sizes the MTU, so both transforms fit. */
+    if (topo_build(&topo, 2, 4) < 0) {
+        topo_destroy(&topo);
+        return -1;
+    }
+    return 0;
+}
+
+static void stop_iperf_server(void)
+{
+    FILE *f = iperf_pidfile[0] ? fopen(iperf_pidfile, "r") : NULL;
+    int pid = 0;
+    if (f && fscanf(f, "%d", &pid) == 1 && pid > 1)
+        kill(pid, SIGTERM); /* the one this test started, by its recorded pid */
+    if (f)
+        fclose(f);
+    if (iperf_pidfile[0])
+        unlink(iperf_pidfile);
+    iperf_pidfile[0] = '\0';
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    stop_iperf_server();
+    topo_destroy(&topo);
+    return 0;
+}
+
+static void start_both(const struct datapath_transform *t0, const struct datapath_transform *t1)
+{
+    assert_int_equal(topo_start(&topo, 0, t0), 0);
+    assert_int_equal(topo_start(&topo, 1, t1), 0);
+}
+
+/* Reads host's counters, and prints them (the log of a failed run says why). */
+static void stats(int host, struct datapath_stats *s)
+{
+    datapath_stats(topo.host[host].dp, s);
+    printf("host %d: tap_frames=%llu sent=%llu received=%llu tap_written=%llu", host,
+           (unsigned long long)s->tap_frames, (unsigned long long)s->sent,
+           (unsigned long long)s->received, (unsigned long long)s->tap_written);
+    for (int r = 1; r < DATAPATH_DROP_COUNT; r++)
+        if (s->drops[r])
+            printf(" drop_%s=%llu", datapath_drop_name(r), (unsigned long long)s->drops[r]);
+    printf("\n");
+}
+
+static void tap_is_on_the_bridge_with_queues_and_mtu(void **state)
+{
+    (void)state;
+    assert_int_equal(topo.host[0].tap.count, 2);
+    assert_int_equal(in_ns(topo.host[0].host_ns, "ip -d link show wtp7 > /tmp/wtp7.$$ && "
+                                                  "grep -q 'master wbr7' /tmp/wtp7.$$ && "
+                                                  "grep -q 'mtu %d' /tmp/wtp7.$$ && "
+                                                  "grep -q 'tun type tap' /tmp/wtp7.$$ && "
+                                                  "grep -q 'multi_queue' /tmp/wtp7.$$ && "
+                                                  "grep -q 'persist on' /tmp/wtp7.$$; "
+                                                  "rc=$?; rm -f /tmp/wtp7.$$; exit $rc",
+                                   topo.mtu),
+                     0);
+}
+
+static void plain_transform_carries_ping_and_tcp(void **state)
+{
+    (void)state;
+    start_both(&datapath_plain, &datapath_plain);
+    assert_true(ping_ok());
+    snprintf(iperf_pidfile, sizeof(iperf_pidfile), "/tmp/weft-dp-iperf.%d", (int)getpid());
+    assert_int_equal(in_ns(topo.host[1].ctr_ns, "iperf3 -s -1 -D -p 5301 -I %s", iperf_pidfile),
+                     0);
+    usleep(300 * 1000);
+    /* 8 MB across; iperf3 fails if the transfer stalls. */
+    assert_int_equal(in_ns(topo.host[0].ctr_ns,
+                           "timeout 30 iperf3 -c 10.99.0.2 -p 5301 -n 8M >/dev/null"),
+                     0);
+    stop_iperf_server();
+    struct datapath_stats s0, s1;
+    stats(0, &s0);
+    stats(1, &s1);
+    /* 8 MB are about 6000 segments: the TAP gives super-frames, the datapath cuts
+     * them (more datagrams than frames read), the far side joins them again. */
+    assert_true(s0.sent > 3000 && s0.sent > 4 * s0.tap_frames);
+    assert_true(s1.received >= s0.sent - 10 && s1.tap_written > 0 &&
+                s1.tap_written * 4 < s1.received);
+    assert_int_equal(s1.drops[DATAPATH_DROP_MALFORMED] + s1.drops[DATAPATH_DROP_WRONG_VNI], 0);
+    assert_int_equal(s0.drops[DATAPATH_DROP_SEND] + s1.drops[DATAPATH_DROP_TAP_WRITE], 0);
+}
+
+/* The daemon restarts: the workers stop, the queues close, the TAP stays on the
+ * bridge; a new datapath on re-opened queues carries traffic again. */
+static void restart_keeps_the_tap_and_traffic_resumes(void **state)
+{
+    (void)state;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (int i = 0; i < 2; i++) {
+        topo_stop(&topo, i);
+        tap_close(&topo.host[i].tap);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    /* Both stopped, threads joined, within a second. */
+    assert_true((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000 < 1000);
+    assert_int_equal(
+        in_ns(topo.host[0].host_ns, "ip link show wtp7 | grep -q 'master wbr7'"), 0);
+    assert_false(ping_ok());
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(topo_tap_open(&topo, i, 2), 0);
+    start_both(&datapath_plain, &datapath_plain);
+    assert_true(ping_ok());
+}
+
+static void transform_runs_both_ways_and_a_failed_open_drops(void **state)
+{
+    (void)state;
+    for (int i = 0; i < 2; i++)
+        topo_stop(&topo, i);
+    xor_ctx[0].key = xor_ctx[1].key = 0x5a;
+    struct datapath_transform t0 = xor_transform(0), t1 = xor_transform(1);
+    start_both(&t0, &t1);
+    assert_true(ping_ok());
+    for (int i = 0; i < 2; i++)
+        assert_true(atomic_load(&xor_ctx[i].seals) >= 3 && atomic_load(&xor_ctx[i].opens) >= 3);
+    /* Host 1 with another key: its open fails on host 0's datagrams. */
+    struct datapath_stats before0, s0, s1;
+    topo_stop(&topo, 1);
+    xor_ctx[1].key = 0x33;
+    assert_int_equal(topo_start(&topo, 1, &t1), 0);
+    stats(0, &before0);
+    assert_false(ping_ok());
+    stats(1, &s1);
+    assert_true(s1.drops[DATAPATH_DROP_AUTH] >= 3);
+    assert_int_equal(s1.tap_written, 0);
+    stats(0, &s0); /* and host 0 got nothing through from host 1 */
+    assert_int_equal(s0.tap_written, before0.tap_written);
+}
+
+/* Sends one UDP datagram from host 0's namespace to host 1's data path port. */
+static void send_from_host0(const void *data, size_t len)
+{
+    int home = netns_visit(topo.host[0].host_ns);
+    assert_true(home >= 0);
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    assert_int_equal(netns_return(home), 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in to = {.sin_family = AF_INET,
+                             .sin_port = htons(DATAPATH_UDP_PORT),
+                             .sin_addr.s_addr = topo.host[1].vtep};
+    assert_int_equal(sendto(fd, data, len, 0, (struct sockaddr *)&to, sizeof(to)), (ssize_t)len);
+    close(fd);
+}
+
+/* A datagram for another VNI or not from weft is dropped and counted. */
+static void foreign_datagrams_are_counted(void **state)
+{
+    (void)state;
+    for (int i = 0; i < 2; i++)
+        topo_stop(&topo, i);
+    start_both(&datapath_plain, &datapath_plain);
+    const char not_weft[] = "hello, this is not weft";
+    uint8_t other_vni[DATAPATH_HDR_LEN + 64] = {1, 1, 0, 0, 0, 0, 0, 9};
+    send_from_host0(not_weft, sizeof(not_weft));
+    send_from_host0(other_vni, sizeof(other_vni));
+    usleep(200 * 1000);
+    struct datapath_stats s1;
+    stats(1, &s1);
+    assert_int_equal(s1.drops[DATAPATH_DROP_MALFORMED], 1);
+    assert_int_equal(s1.drops[DATAPATH_DROP_WRONG_VNI], 1);
+    assert_string_equal(datapath_drop_name(DATAPATH_DROP_WRONG_VNI), "wrong_vni");
+}
+
+static void delete_removes_the_tap(void **state)
+{
+    (void)state;
+    struct weft_err err = {0};
+    topo_stop(&topo, 0);
+    tap_close(&topo.host[0].tap);
+    assert_int_equal(tap_delete(topo.host[0].nl, TOPO_VNI, &err), 0);
+    assert_int_equal(in_ns(topo.host[0].host_ns, "ip link show wtp7 2>/dev/null"), 256);
+    assert_int_equal(tap_delete(topo.host[0].nl, TOPO_VNI, &err), 0); /* gone is fine */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(tap_is_on_the_bridge_with_queues_and_mtu),
+        cmocka_unit_test(plain_transform_carries_ping_and_tcp),
+        cmocka_unit_test(restart_keeps_the_tap_and_traffic_resumes),
+        cmocka_unit_test(transform_runs_both_ways_and_a_failed_open_drops),
+        cmocka_unit_test(foreign_datagrams_are_counted),
+        cmocka_unit_test(delete_removes_the_tap),
+    };
+    return netns_run_group(tests, setup, teardown);
+}

@@ -1,0 +1,276 @@
+/*
+ * test_datapath_segments.c: datapath/'s per-packet work without a kernel: a
+ * TCP/IPv4 super-frame cut into segments (tso.c) with correct lengths, IDs,
+ * sequence numbers, flags and checksums; the segments joined again (coalesce.c)
+ * into one GSO frame written to a "TAP" (a SEQPACKET socket pair here); frames
+ * that cannot join pass as they are; partial checksums completed; the weft
+ * header checked.
+ */
+#include <linux/virtio_net.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "datapath/datapath_internal.h"
+
+#define PAYLOAD 5000
+#define MSS 1400
+
+static uint8_t super[ETH_HDR_LEN + 20 + 32 + PAYLOAD];
+
+static uint16_t get16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+    return (uint32_t)get16(p) << 16 | get16(p + 2);
+}
+
+/* Ethernet + IPv4 (10.99.0.1 -> .2, ID 0x1000) + TCP with 12 bytes of options
+ * (seq 1000, ACK|PSH) + PAYLOAD bytes 0, 1, 2, ... */
+static void build_super_frame(void)
+{
+    uint8_t *f = super;
+    memset(f, 0, sizeof(super));
+    memcpy(f, "\x02\x00\x00\x00\x99\x02\x02\x00\x00\x00\x99\x01\x08\x00", 14);
+    uint8_t *ip = f + 14, *tcp = ip + 20;
+    ip[0] = 0x45, ip[4] = 0x10, ip[6] = 0x40, ip[8] = 64, ip[9] = 6;
+    memcpy(ip + 12, "\x0a\x63\x00\x01\x0a\x63\x00\x02", 8);
+    tcp[0] = 0x9c, tcp[1] = 0x40, tcp[2] = 0x14, tcp[3] = 0x51;
+    tcp[6] = 0x03, tcp[7] = 0xe8; /* seq 1000 */
+    tcp[12] = 8 << 4, tcp[13] = 0x18, tcp[14] = 0x01;
+    memcpy(tcp + 20, "\x01\x01\x08\x0a\x00\x00\x00\x01\x00\x00\x00\x02", 12);
+    for (size_t i = 0; i < PAYLOAD; i++)
+        tcp[32 + i] = (uint8_t)i;
+}
+
+static bool ip_checksum_ok(const uint8_t *ip)
+{
+    return csum_fold(csum_add(0, ip, 20)) == 0xffff;
+}
+
+static bool tcp_checksum_ok(const uint8_t *frame, size_t len)
+{
+    const uint8_t *ip = frame + 14;
+    uint8_t pseudo[12] = {0};
+    memcpy(pseudo, ip + 12, 8);
+    pseudo[9] = 6;
+    pseudo[10] = (uint8_t)((len - 34) >> 8), pseudo[11] = (uint8_t)(len - 34);
+    return csum_fold(csum_add(csum_add(0, pseudo, 12), frame + 34, len - 34)) == 0xffff;
+}
+
+static void tso_cuts_a_super_frame_like_a_nic(void **state)
+{
+    (void)state;
+    build_super_frame();
+    struct tap_frame f = {.data = super, .len = sizeof(super), .gso_size = MSS};
+    struct tso_iter it;
+    uint8_t seg[2048];
+    size_t len, sizes[8], count = 0, payload_seen = 0;
+    assert_int_equal(tso_begin(&it, &f), DATAPATH_OK);
+    while (tso_next(&it, seg, sizeof(seg), &len)) {
+        assert_true(count < 8);
+        const uint8_t *ip = seg + 14, *tcp = ip + 20;
+        sizes[count] = len - 66;
+        assert_int_equal(get16(ip + 2), len - 14);
+        assert_int_equal(get16(ip + 4), 0x1000 + count);
+        assert_true(ip_checksum_ok(ip));
+        assert_true(tcp_checksum_ok(seg, len));
+        assert_int_equal(get32(tcp + 4), 1000 + payload_seen);
+        assert_memory_equal(seg + 66, super + 66 + payload_seen, sizes[count]);
+        bool last = payload_seen + sizes[count] == PAYLOAD;
+        assert_int_equal(tcp[13], last ? 0x18 : 0x10); /* PSH only on the last */
+        payload_seen += sizes[count++];
+    }
+    assert_int_equal(count, 4);
+    assert_int_equal(sizes[0], MSS);
+    assert_int_equal(sizes[3], PAYLOAD - 3 * MSS);
+    /* Too small a buffer for a segment: nothing is written past it. */
+    assert_int_equal(tso_begin(&it, &f), DATAPATH_OK);
+    assert_false(tso_next(&it, seg, 100, &len));
+    /* Not IPv4/TCP: refused. */
+    super[12] = 0x86, super[13] = 0xdd;
+    assert_int_equal(tso_begin(&it, &f), DATAPATH_DROP_BAD_FRAME);
+}
+
+struct fake_worker {
+    struct worker w;
+    int tap_peer; /* reads what the worker writes to its "TAP" */
+};
+
+static void fake_worker_init(struct fake_worker *fw)
+{
+    int sv[2];
+    memset(fw, 0, sizeof(*fw));
+    assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+    int size = 1 << 20;
+    setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+    setsockopt(sv[1], SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+    fw->w.tap_fd = sv[0];
+    fw->tap_peer = sv[1];
+    fw->w.rx.buf = malloc(DATAPATH_VNET_HDR_LEN + COALESCE_MAX);
+    assert_non_null(fw->w.rx.buf);
+}
+
+static void fake_worker_free(struct fake_worker *fw)
+{
+    close(fw->w.tap_fd);
+    close(fw->tap_peer);
+    free(fw->w.rx.buf);
+}
+
+/* One frame written to the fake TAP, or -1 when none waits. */
+static ssize_t tap_read(struct fake_worker *fw, uint8_t *buf, size_t cap)
+{
+    return recv(fw->tap_peer, buf, cap, MSG_DONTWAIT);
+}
+
+/* Cuts the super-frame and feeds every segment to the coalescer. */
+static void feed_segments(struct fake_worker *fw)
+{
+    struct tap_frame f = {.data = super, .len = sizeof(super), .gso_size = MSS};
+    struct tso_iter it;
+    static uint8_t opened[DATAPATH_VNET_HDR_LEN + 2048];
+    size_t len;
+    assert_int_equal(tso_begin(&it, &f), DATAPATH_OK);
+    while (tso_next(&it, opened + DATAPATH_VNET_HDR_LEN, 2048, &len))
+        coalesce_add(&fw->w, opened, len);
+}
+
+static void coalescer_joins_the_segments_into_one_gso_frame(void **state)
+{
+    (void)state;
+    struct fake_worker fw;
+    static uint8_t out[DATAPATH_VNET_HDR_LEN + COALESCE_MAX];
+    build_super_frame();
+    fake_worker_init(&fw);
+    feed_segments(&fw);
+    assert_int_equal(tap_read(&fw, out, sizeof(out)), -1); /* held until the batch ends */
+    coalesce_flush(&fw.w);
+    ssize_t n = tap_read(&fw, out, sizeof(out));
+    assert_int_equal(n, DATAPATH_VNET_HDR_LEN + sizeof(super));
+    assert_int_equal(tap_read(&fw, out + n, 16), -1); /* exactly one write */
+    struct virtio_net_hdr hdr;
+    memcpy(&hdr, out, sizeof(hdr));
+    assert_int_equal(hdr.gso_type, VIRTIO_NET_HDR_GSO_TCPV4);
+    assert_int_equal(hdr.flags, VIRTIO_NET_HDR_F_NEEDS_CSUM);
+    assert_int_equal(hdr.gso_size, MSS);
+    assert_int_equal(hdr.hdr_len, 66);
+    assert_int_equal(hdr.csum_start, 34);
+    assert_int_equal(hdr.csum_offset, 16);
+    const uint8_t *f = out + DATAPATH_VNET_HDR_LEN;
+    assert_int_equal(get16(f + 16), sizeof(super) - 14);
+    assert_true(ip_checksum_ok(f + 14));
+    assert_int_equal(get32(f + 38), 1000);
+    assert_int_equal(f[47], 0x18); /* the last segment's PSH */
+    assert_memory_equal(f + 66, super + 66, PAYLOAD);
+    assert_int_equal(atomic_load(&fw.w.counters.tap_written), 1);
+    fake_worker_free(&fw);
+}
+
+static void frames_that_cannot_join_pass_as_they_are(void **state)
+{
+    (void)state;
+    struct fake_worker fw;
+    static uint8_t out[DATAPATH_VNET_HDR_LEN + COALESCE_MAX];
+    static uint8_t arp[DATAPATH_VNET_HDR_LEN + 42];
+    build_super_frame();
+    fake_worker_init(&fw);
+    memcpy(arp + DATAPATH_VNET_HDR_LEN, "\xff\xff\xff\xff\xff\xff\x02\x00\x00\x00\x99\x01\x08\x06",
+           14);
+    feed_segments(&fw);              /* held: four segments */
+    coalesce_add(&fw.w, arp, 42);    /* not TCP: the held run goes first, then the ARP */
+    feed_segments(&fw);              /* the same sequence again: a retransmission */
+    feed_segments(&fw);              /* cannot follow the first copy's end */
+    coalesce_flush(&fw.w);
+    ssize_t lens[8];
+    int writes = 0;
+    while (writes < 8 && (lens[writes] = tap_read(&fw, out, sizeof(out))) > 0)
+        writes++;
+    assert_int_equal(writes, 4);
+    assert_int_equal(lens[0], DATAPATH_VNET_HDR_LEN + sizeof(super));
+    assert_int_equal(lens[1], DATAPATH_VNET_HDR_LEN + 42);
+    assert_int_equal(lens[2], DATAPATH_VNET_HDR_LEN + sizeof(super));
+    assert_int_equal(lens[3], DATAPATH_VNET_HDR_LEN + sizeof(super));
+    fake_worker_free(&fw);
+}
+
+static void partial_checksums_are_completed(void **state)
+{
+    (void)state;
+    build_super_frame();
+    static uint8_t buf[DATAPATH_VNET_HDR_LEN + 66 + 100];
+    size_t len = 66 + 100;
+    memcpy(buf + DATAPATH_VNET_HDR_LEN, super, len);
+    uint8_t *f = buf + DATAPATH_VNET_HDR_LEN;
+    f[16] = 0, f[17] = (uint8_t)(len - 14); /* IP length for this frame */
+    f[24] = f[25] = 0;
+    uint16_t ipsum = (uint16_t)~csum_fold(csum_add(0, f + 14, 20));
+    f[24] = (uint8_t)(ipsum >> 8), f[25] = (uint8_t)ipsum;
+    /* The kernel's partial form: the pseudo header's sum in the TCP checksum field. */
+    uint8_t pseudo[12] = {0};
+    memcpy(pseudo, f + 26, 8);
+    pseudo[9] = 6, pseudo[11] = (uint8_t)(len - 34);
+    uint16_t partial = csum_fold(csum_add(0, pseudo, 12));
+    f[50] = (uint8_t)(partial >> 8), f[51] = (uint8_t)partial;
+    struct virtio_net_hdr hdr = {.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM, .csum_start = 34,
+                                 .csum_offset = 16};
+    memcpy(buf, &hdr, sizeof(hdr));
+    struct tap_frame out;
+    assert_int_equal(frame_from_tap(buf, DATAPATH_VNET_HDR_LEN + len, &out), DATAPATH_OK);
+    assert_int_equal(out.gso_size, 0);
+    assert_true(tcp_checksum_ok(out.data, out.len));
+    /* A checksum offset past the frame's end is refused, not written. */
+    hdr.csum_offset = 200;
+    memcpy(buf, &hdr, sizeof(hdr));
+    assert_int_equal(frame_from_tap(buf, DATAPATH_VNET_HDR_LEN + len, &out),
+                     DATAPATH_DROP_BAD_FRAME);
+}
+
+/* RFC 1071's example, odd lengths, and a sum carried over two calls. */
+static void checksum_sums_words_in_network_order(void **state)
+{
+    (void)state;
+    const uint8_t rfc[8] = {0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7};
+    assert_int_equal(csum_fold(csum_add(0, rfc, 8)), 0xddf2);
+    assert_int_equal(csum_fold(csum_add(0, rfc, 3)), 0xf201);
+    assert_int_equal(csum_fold(csum_add(0, rfc + 2, 1)), 0xf200);
+    assert_int_equal(csum_fold(csum_add(csum_add(0, rfc, 4), rfc + 4, 4)), 0xddf2);
+    uint8_t ones[40];
+    memset(ones, 0xff, sizeof(ones));
+    assert_int_equal(csum_fold(csum_add(0, ones, sizeof(ones))), 0xffff);
+}
+
+static void weft_header_names_version_type_and_vni(void **state)
+{
+    (void)state;
+    uint8_t pkt[DATAPATH_HDR_LEN + 60] = {0};
+    wire_header_write(pkt, 4242);
+    assert_int_equal(wire_header_check(pkt, sizeof(pkt), 4242), DATAPATH_OK);
+    assert_int_equal(wire_header_check(pkt, sizeof(pkt), 4243), DATAPATH_DROP_WRONG_VNI);
+    assert_int_equal(wire_header_check(pkt, DATAPATH_HDR_LEN + 10, 4242), DATAPATH_DROP_MALFORMED);
+    pkt[0] = 2;
+    assert_int_equal(wire_header_check(pkt, sizeof(pkt), 4242), DATAPATH_DROP_MALFORMED);
+    assert_int_equal(datapath_overlay_mtu(1500, 0), 1450);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(tso_cuts_a_super_frame_like_a_nic),
+        cmocka_unit_test(coalescer_joins_the_segments_into_one_gso_frame),
+        cmocka_unit_test(frames_that_cannot_join_pass_as_they_are),
+        cmocka_unit_test(partial_checksums_are_completed),
+        cmocka_unit_test(checksum_sums_words_in_network_order),
+        cmocka_unit_test(weft_header_names_version_type_and_vni),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
