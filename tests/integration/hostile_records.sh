@@ -124,7 +124,7 @@ BAD_RECORDS=$(
 NBAD=8
 # Everything the bad records could have put into a kernel, as a monitor prints it.
 ADDRS="$MCAST_VTEP|$MISMATCH|$MISMATCH_BODY|$MCAST_MAC|$FOREIGN"
-BAD_PATTERN="dst 224\.|dst 192\.168\.77\.9|10\.99\.0\.5|(${ADDRS//./\\.}) |$FORGED_MAC|02:42:0a:4d:00:99|01:00:5e:00:00:01 dev wvx"
+BAD_PATTERN="dst 224\.|dst 192\.168\.77\.9|10\.99\.0\.5|(${ADDRS//./\\.}) |$FORGED_MAC|02:de:ad:00:00:99|01:00:5e:00:00:01 dev wvx"
 for h in "${HOSTS[@]}"; do start_monitors "$h"; done
 declare -A FROM
 for h in "${HOSTS[@]}"; do FROM[$h]=$(log_lines "$h"); done
@@ -224,7 +224,7 @@ put "$PA/peers/${IP[A]%/*}" "$(peer_json "${IP[A]%/*}" "$FORGED_MAC" "${HADDR[B]
 # a later DeleteEndpoint would delete) and publish an address A never got.
 FAKE_EID=$(sim_random_id) FAKE_IP=${FREE[5]}
 FAKE_KEY=/weft/v1/hosts/${HADDR[A]}/endpoints/$FAKE_EID
-put "$FAKE_KEY" "{\"endpoint_id\":\"$FAKE_EID\",\"network_id\":\"${NID[A]}\",\"ip\":\"$FAKE_IP/24\",\"mac\":\"02:42:0a:4d:00:99\",\"ifname\":\"eth0\"}"
+put "$FAKE_KEY" "{\"endpoint_id\":\"$FAKE_EID\",\"network_id\":\"${NID[A]}\",\"ip\":\"$FAKE_IP/24\",\"mac\":\"02:de:ad:00:00:99\",\"ifname\":\"eth0\"}"
 FROM[A]=$(log_lines A)
 sim_weft A
 wait_for 5 own_peer_back A || fail "A did not write back the record forged while it was down"
