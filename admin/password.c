@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/secret_file.h"
+
 int admin_password_new(char password[ADMIN_PASSWORD_MAX], struct weft_err *err)
 {
     if (sodium_init() < 0)
@@ -28,20 +30,6 @@ int admin_password_new(char password[ADMIN_PASSWORD_MAX], struct weft_err *err)
     return 0;
 }
 
-static int write_all(int fd, const char *data, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, data, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        data += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 int admin_password_file_write(const char *path, const char *password, struct weft_err *err)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -53,7 +41,7 @@ int admin_password_file_write(const char *path, const char *password, struct wef
     if (fd < 0)
         return weft_err_set(err, -errno, "cannot create %s: %s", path, strerror(errno));
     /* The umask may only take bits away; 0600 exactly is what the daemon expects. */
-    if (fchmod(fd, 0600) < 0 || write_all(fd, password, strlen(password)) < 0 || fsync(fd) < 0) {
+    if (fchmod(fd, 0600) < 0 || secret_write_all(fd, password, strlen(password)) < 0 || fsync(fd) < 0) {
         int saved = errno ? errno : EIO;
         close(fd);
         unlink(path);

@@ -151,3 +151,17 @@ void secret_password_free(char *password)
     sodium_memzero(password, SECRET_PASSWORD_MAX + 2);
     free(password);
 }
+
+int secret_write_all(int fd, const char *data, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, data, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        data += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}

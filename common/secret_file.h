@@ -13,6 +13,8 @@
 #ifndef WEFT_SECRET_FILE_H
 #define WEFT_SECRET_FILE_H
 
+#include <stddef.h>
+
 #include "common/err.h"
 
 #define SECRET_PASSWORD_MAX 4096
@@ -35,5 +37,9 @@ int secret_password_read(const char *path, char **out, struct weft_err *err);
 
 /* Wipes (sodium_memzero) and frees a password from secret_password_read; NULL is fine. */
 void secret_password_free(char *password);
+
+/* Writes all of data to fd (a secret file weft makes: a password, a cluster secret),
+ * retrying short writes and EINTR. 0, or -1 with errno set. */
+int secret_write_all(int fd, const char *data, size_t len);
 
 #endif

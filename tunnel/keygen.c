@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/secret_file.h"
+
 static void keygen_usage(FILE *out)
 {
     fprintf(out, "usage: weft keygen > FILE\n"
@@ -37,20 +39,6 @@ static int protect_stdout(struct weft_err *err)
     return 0;
 }
 
-static int write_all(int fd, const char *data, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, data, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        data += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 int tunnel_keygen_main(int argc, char **argv)
 {
     if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
@@ -68,7 +56,7 @@ int tunnel_keygen_main(int argc, char **argv)
         fprintf(stderr, "weft keygen: %s\n", err.msg);
         return 1;
     }
-    int rc = write_all(STDOUT_FILENO, text, strlen(text));
+    int rc = secret_write_all(STDOUT_FILENO, text, strlen(text));
     int saved = errno;
     sodium_memzero(text, sizeof(text));
     if (rc < 0) {
