@@ -58,18 +58,8 @@ check "cb pings ca" sim_docker B exec cb ping -c 3 -W 2 "$ipa"
 # A full-size packet: 1450 - 28 bytes of IP and ICMP headers, don't fragment.
 check "full-MTU ping ca -> cb" sim_docker A exec ca ping -c 2 -W 2 -s 1422 "$ipb"
 
-tcp_check() { # FROM_HOST FROM TO_HOST TO TO_IP
-    local msg="hello-$2-to-$4-$$"
-    sim_docker "$3" exec "$4" rm -f /tmp/got
-    sim_docker "$3" exec -d "$4" sh -c 'timeout 10 nc -l -p 5000 > /tmp/got'
-    # Until the listener is up (docker exec -d returns before nc listens; under load, later
-    # than any fixed sleep): a refused connection is tried again.
-    sim_docker "$1" exec "$2" sh -c "i=0; until echo $msg | timeout 5 nc -w 3 $5 5000; do
-        i=\$((i + 1)); [ \$i -lt 40 ] || exit 1; sleep 0.25; done" || true
-    wait_for 5 sh -c "$SIM_DOCKER -H unix://$SIM_DIR/$3/docker.sock exec $4 cat /tmp/got | grep -q $msg"
-}
-check "TCP ca -> cb" tcp_check A ca B cb "$ipb"
-check "TCP cb -> ca" tcp_check B cb A ca "$ipa"
+check "TCP ca -> cb" sim_tcp_check A ca B cb "$ipb"
+check "TCP cb -> ca" sim_tcp_check B cb A ca "$ipa"
 
 # Withdrawal: A has B's endpoint programmed now, and must drop it once cb is gone.
 a_has_peer() {

@@ -452,6 +452,23 @@ sim_docker() {
     "$SIM_DOCKER" -H "unix://$SIM_DIR/$host/docker.sock" "$@"
 }
 
+# sim_tcp_check FROM_HOST FROM TO_HOST TO TO_IP: a TCP message from container FROM to
+# container TO arrives. Waits for the listener itself (docker exec -d returns before nc
+# listens, and under load much later), then retries a refused connect until one deadline.
+sim_tcp_check() {
+    local msg="hello-$2-to-$4-$$" port=5000
+    sim_docker "$3" exec "$4" rm -f /tmp/got || return 1
+    sim_docker "$3" exec -d "$4" sh -c "timeout 60 nc -l -p $port > /tmp/got" || return 1
+    wait_for 20 sh -c "'$SIM_DOCKER' -H unix://$SIM_DIR/$3/docker.sock exec $4 netstat -ltn |
+        grep ':$port '" || { sim_log "no listener on $4:$port after 20 s"; return 1; }
+    sim_docker "$1" exec "$2" sh -c "end=\$((\$(date +%s) + 20))
+        until echo $msg | timeout 5 nc -w 3 $5 $port; do
+            [ \$(date +%s) -lt \$end ] || exit 1; sleep 0.25; done" ||
+        { sim_log "$2 could not connect to $5:$port for 20 s"; return 1; }
+    wait_for 10 sh -c "'$SIM_DOCKER' -H unix://$SIM_DIR/$3/docker.sock exec $4 cat /tmp/got |
+        grep $msg"
+}
+
 # sim_dns [ADDR]: a test resolver (dnsmasq) on its own simulated host, answering
 # *.example.test with 198.51.100.7 and nothing else; the hosts' resolv.conf names it.
 SIM_DNS_IP=192.168.77.253
