@@ -1,7 +1,11 @@
 /*
  * packet.c: sealing frames into datagrams and opening them (see packet.h). The
- * header is checked before any key is touched; the replay window and the epochs
- * move only after the tag verified.
+ * header is checked before any key is touched, the epoch before the tag; the
+ * replay window is checked after the tag verified (so replayed and too_old mean
+ * genuine packets, and a packet of another key is auth_failed whatever its
+ * counter: the peer table tells a peer's keys apart by that), and the window and
+ * the epochs move only then. A replay costs a verification, as forged packets
+ * with fresh counters always did.
  */
 #include "tunnel/packet.h"
 
@@ -29,19 +33,28 @@ static uint64_t get_be64(const uint8_t *p)
     return (uint64_t)get_be32(p) << 32 | get_be32(p + 4);
 }
 
-/* aad = header || sender VTEP || receiver VTEP (both as stored: network order). */
-static void make_aad(uint8_t aad[TUNNEL_AAD_BYTES], const uint8_t *header, uint32_t sender,
-                     uint32_t receiver)
+/* aad = header || sender VTEP || receiver VTEP (both as stored: network order) ||
+ * the caller's extra (extra_len <= TUNNEL_EXTRA_AAD_MAX, checked by the callers).
+ * Returns the AAD's length. */
+static size_t make_aad(uint8_t aad[TUNNEL_AAD_BYTES + TUNNEL_EXTRA_AAD_MAX], const uint8_t *header,
+                       uint32_t sender, uint32_t receiver, const uint8_t *extra, size_t extra_len)
 {
     memcpy(aad, header, TUNNEL_HEADER_BYTES);
     memcpy(aad + TUNNEL_HEADER_BYTES, &sender, 4);
     memcpy(aad + TUNNEL_HEADER_BYTES + 4, &receiver, 4);
+    if (extra_len > 0)
+        memcpy(aad + TUNNEL_AAD_BYTES, extra, extra_len);
+    return TUNNEL_AAD_BYTES + extra_len;
 }
 
-int tunnel_seal(struct tunnel_tx *tx, uint64_t now, const uint8_t *frame, size_t len,
-                uint8_t *out, size_t out_cap, size_t *out_len, struct weft_err *err)
+int tunnel_seal(struct tunnel_tx *tx, uint64_t now, const uint8_t *extra_aad, size_t extra_len,
+                const uint8_t *frame, size_t len, uint8_t *out, size_t out_cap, size_t *out_len,
+                struct weft_err *err)
 {
     *out_len = 0;
+    if (extra_len > TUNNEL_EXTRA_AAD_MAX)
+        return weft_err_set(err, -EINVAL, "%zu bytes of extra AAD (at most %d)", extra_len,
+                            TUNNEL_EXTRA_AAD_MAX);
     if (out_cap < TUNNEL_OVERHEAD || len > out_cap - TUNNEL_OVERHEAD)
         return weft_err_set(err, -EMSGSIZE, "a %zu-byte frame does not fit %zu bytes sealed", len,
                             out_cap);
@@ -55,9 +68,9 @@ int tunnel_seal(struct tunnel_tx *tx, uint64_t now, const uint8_t *frame, size_t
     out[3] = 0;
     put_be32(out + 4, epoch);
     put_be64(out + 8, counter);
-    uint8_t aad[TUNNEL_AAD_BYTES];
-    make_aad(aad, out, tx->my_vtep, tx->peer_vtep);
-    if (tunnel_aead_seal(&tx->key, out + TUNNEL_HEADER_BYTES, frame, len, aad, sizeof(aad),
+    uint8_t aad[TUNNEL_AAD_BYTES + TUNNEL_EXTRA_AAD_MAX];
+    size_t aad_len = make_aad(aad, out, tx->my_vtep, tx->peer_vtep, extra_aad, extra_len);
+    if (tunnel_aead_seal(&tx->key, out + TUNNEL_HEADER_BYTES, frame, len, aad, aad_len,
                          out + 4) < 0)
         return weft_err_set(err, -EINVAL, "the tunnel session has no key");
     *out_len = len + TUNNEL_OVERHEAD;
@@ -65,11 +78,11 @@ int tunnel_seal(struct tunnel_tx *tx, uint64_t now, const uint8_t *frame, size_t
 }
 
 /* The header's verdict before any key is used. */
-static enum tunnel_drop check_header(const struct tunnel_rx *rx, const uint8_t *packet, size_t len,
-                                     size_t out_cap)
+static enum tunnel_drop check_header(const struct tunnel_rx *rx, size_t extra_len,
+                                     const uint8_t *packet, size_t len, size_t out_cap)
 {
-    if (len < TUNNEL_OVERHEAD || packet[0] != TUNNEL_MAGIC || packet[1] != TUNNEL_TYPE_DATA ||
-        packet[3] != 0 || len - TUNNEL_OVERHEAD > out_cap)
+    if (extra_len > TUNNEL_EXTRA_AAD_MAX || len < TUNNEL_OVERHEAD || packet[0] != TUNNEL_MAGIC ||
+        packet[1] != TUNNEL_TYPE_DATA || packet[3] != 0 || len - TUNNEL_OVERHEAD > out_cap)
         return TUNNEL_DROP_BAD_HEADER;
     if (packet[2] != rx->cipher)
         return TUNNEL_DROP_WRONG_CIPHER;
@@ -83,24 +96,27 @@ static int dropped(struct tunnel_rx *rx, enum tunnel_drop why, enum tunnel_drop 
     return -1;
 }
 
-int tunnel_open(struct tunnel_rx *rx, uint64_t now, uint32_t sender_vtep, const uint8_t *packet,
-                size_t len, uint8_t *out, size_t out_cap, size_t *out_len,
-                enum tunnel_drop *reason)
+int tunnel_open(struct tunnel_rx *rx, uint64_t now, uint32_t sender_vtep, const uint8_t *extra_aad,
+                size_t extra_len, const uint8_t *packet, size_t len, uint8_t *out, size_t out_cap,
+                size_t *out_len, enum tunnel_drop *reason)
 {
     *out_len = 0;
-    enum tunnel_drop why = check_header(rx, packet, len, out_cap);
+    enum tunnel_drop why = check_header(rx, extra_len, packet, len, out_cap);
     if (why != TUNNEL_DROP_NONE)
         return dropped(rx, why, reason);
     uint32_t epoch = get_be32(packet + 4);
     uint64_t counter = get_be64(packet + 8);
-    const struct tunnel_aead_key *key = tunnel_rx_lookup(rx, now, epoch, counter, &why);
+    const struct tunnel_aead_key *key = tunnel_rx_key(rx, now, epoch);
     if (!key)
-        return dropped(rx, why, reason);
-    uint8_t aad[TUNNEL_AAD_BYTES];
-    make_aad(aad, packet, sender_vtep, rx->my_vtep);
+        return dropped(rx, TUNNEL_DROP_UNKNOWN_EPOCH, reason);
+    uint8_t aad[TUNNEL_AAD_BYTES + TUNNEL_EXTRA_AAD_MAX];
+    size_t aad_len = make_aad(aad, packet, sender_vtep, rx->my_vtep, extra_aad, extra_len);
     if (tunnel_aead_open(key, out, packet + TUNNEL_HEADER_BYTES, len - TUNNEL_HEADER_BYTES, aad,
-                         sizeof(aad), packet + 4) < 0)
+                         aad_len, packet + 4) < 0)
         return dropped(rx, TUNNEL_DROP_AUTH_FAILED, reason);
+    why = tunnel_rx_check(rx, epoch, counter); /* after the tag: a replay is genuine */
+    if (why != TUNNEL_DROP_NONE)
+        return dropped(rx, why, reason);
     tunnel_rx_accept(rx, now, epoch, counter);
     *out_len = len - TUNNEL_OVERHEAD;
     *reason = TUNNEL_DROP_NONE;

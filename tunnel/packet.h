@@ -8,9 +8,12 @@
  *   | 0xA1 | 1    | 1 or 2 | 0       | big endian | big endian     | of frame   | 16  |
  *   +------+------+--------+---------+------------+----------------+------------+-----+
  *
- * The nonce is the header's bytes 4..16 (epoch || counter). The AAD is the header
- * and then the sender's and the receiver's VTEPs (network byte order), so a packet
- * authenticates only from the host that sealed it, to the host it was sealed for.
+ * The nonce is the header's bytes 4..16 (epoch || counter). The AAD is the header,
+ * the sender's and the receiver's VTEPs (network byte order), so a packet
+ * authenticates only from the host that sealed it, to the host it was sealed for,
+ * and then the caller's extra AAD (the data path's weft header with the VNI, which
+ * travels in front of this header), so a packet opens only in the overlay it was
+ * sealed for.
  * Owns: the header, sealing and opening, and the overhead the overlay MTU must
  * leave room for. Callers: the data path (one tunnel_seal per frame read from the
  * TAP, one tunnel_open per datagram), the fuzzer, tests. Thread-safety as
@@ -30,6 +33,8 @@
 #define TUNNEL_TYPE_DATA 1
 #define TUNNEL_HEADER_BYTES 16
 #define TUNNEL_AAD_BYTES (TUNNEL_HEADER_BYTES + 8)
+/* The most extra AAD a caller may bind (the data path's header is 8 bytes). */
+#define TUNNEL_EXTRA_AAD_MAX 32
 /* What sealing adds to a frame. */
 #define TUNNEL_OVERHEAD (TUNNEL_HEADER_BYTES + TUNNEL_TAG_BYTES)
 /* The overlay MTU that keeps a sealed frame within an underlay MTU: the outer IPv4
@@ -37,17 +42,23 @@
 #define TUNNEL_OVERLAY_MTU(underlay_mtu) ((underlay_mtu) - 20 - 8 - TUNNEL_OVERHEAD - 14)
 
 /* Seals frame (len bytes) for tx's peer into out (out_cap bytes; len +
- * TUNNEL_OVERHEAD are needed): *out_len is the datagram's length. -EMSGSIZE when
- * out is too small, -EOVERFLOW when tx used up its epochs. */
-int tunnel_seal(struct tunnel_tx *tx, uint64_t now, const uint8_t *frame, size_t len,
-                uint8_t *out, size_t out_cap, size_t *out_len, struct weft_err *err);
+ * TUNNEL_OVERHEAD are needed), binding extra_aad (extra_len bytes, at most
+ * TUNNEL_EXTRA_AAD_MAX; NULL with 0 for none), which is not written to out:
+ * *out_len is the length of what was. -EMSGSIZE when out is too small, -EINVAL for
+ * too much extra AAD, -EOVERFLOW when tx used up its epochs. */
+int tunnel_seal(struct tunnel_tx *tx, uint64_t now, const uint8_t *extra_aad, size_t extra_len,
+                const uint8_t *frame, size_t len, uint8_t *out, size_t out_cap, size_t *out_len,
+                struct weft_err *err);
 
 /* Opens a datagram from sender_vtep (the UDP source, network byte order) into out
- * (out_cap bytes): returns 0 with the frame's length in *out_len, or -1 with
- * *reason saying why it was dropped (counted in rx->stats; nothing is logged).
- * A datagram whose frame would not fit out_cap is a bad header. */
-int tunnel_open(struct tunnel_rx *rx, uint64_t now, uint32_t sender_vtep, const uint8_t *packet,
-                size_t len, uint8_t *out, size_t out_cap, size_t *out_len,
-                enum tunnel_drop *reason);
+ * (out_cap bytes), with the extra AAD the sender bound (as tunnel_seal; the data
+ * path's header as received): returns 0 with the frame's length in *out_len, or -1
+ * with *reason saying why it was dropped (counted in rx->stats; nothing is logged).
+ * Extra AAD that differs from the sealer's fails authentication. A datagram whose
+ * frame would not fit out_cap, or more than TUNNEL_EXTRA_AAD_MAX extra, is a bad
+ * header. */
+int tunnel_open(struct tunnel_rx *rx, uint64_t now, uint32_t sender_vtep, const uint8_t *extra_aad,
+                size_t extra_len, const uint8_t *packet, size_t len, uint8_t *out, size_t out_cap,
+                size_t *out_len, enum tunnel_drop *reason);
 
 #endif

@@ -163,26 +163,29 @@ static struct tunnel_rx_epoch *find_slot(struct tunnel_rx *rx, uint64_t now, uin
     return ahead;
 }
 
-const struct tunnel_aead_key *tunnel_rx_lookup(struct tunnel_rx *rx, uint64_t now, uint32_t epoch,
-                                               uint64_t counter, enum tunnel_drop *reason)
+const struct tunnel_aead_key *tunnel_rx_key(struct tunnel_rx *rx, uint64_t now, uint32_t epoch)
 {
     struct tunnel_rx_epoch *slot = find_slot(rx, now, epoch);
-    if (!slot) {
-        *reason = TUNNEL_DROP_UNKNOWN_EPOCH;
-        return NULL;
-    }
+    return slot ? &slot->key : NULL;
+}
+
+enum tunnel_drop tunnel_rx_check(struct tunnel_rx *rx, uint32_t epoch, uint64_t counter)
+{
+    struct tunnel_rx_epoch *slot = NULL;
+    for (int i = 0; i < 3 && !slot; i++)
+        if (rx->slots[i].valid && rx->slots[i].epoch == epoch)
+            slot = &rx->slots[i];
+    if (!slot)
+        return TUNNEL_DROP_UNKNOWN_EPOCH; /* not after tunnel_rx_key said yes */
     switch (tunnel_replay_check(&slot->window, counter)) {
     case TUNNEL_REPLAY_SEEN:
-        *reason = TUNNEL_DROP_REPLAYED;
-        return NULL;
+        return TUNNEL_DROP_REPLAYED;
     case TUNNEL_REPLAY_TOO_OLD:
-        *reason = TUNNEL_DROP_TOO_OLD;
-        return NULL;
+        return TUNNEL_DROP_TOO_OLD;
     case TUNNEL_REPLAY_FRESH:
         break;
     }
-    *reason = TUNNEL_DROP_NONE;
-    return &slot->key;
+    return TUNNEL_DROP_NONE;
 }
 
 /* The ahead slot becomes current; the old current the previous one (if it was the

@@ -115,11 +115,16 @@ void tunnel_tx_set_packet_limit(struct tunnel_tx *tx, uint64_t limit);
 int tunnel_tx_next(struct tunnel_tx *tx, uint64_t now, uint32_t *epoch, uint64_t *counter,
                    struct weft_err *err);
 
-/* The receive key for (epoch, counter) at now, or NULL with *reason set; derives
- * the key of an epoch ahead on first use. Checks the window, does not move it. */
-const struct tunnel_aead_key *tunnel_rx_lookup(struct tunnel_rx *rx, uint64_t now, uint32_t epoch,
-                                               uint64_t counter, enum tunnel_drop *reason);
-/* After the packet (epoch, counter) from tunnel_rx_lookup authenticated: marks it
+/* The receive key for epoch at now, or NULL when the receiver does not accept that
+ * epoch (TUNNEL_DROP_UNKNOWN_EPOCH); derives the key of an epoch ahead on first
+ * use. The counter is checked only after the tag verified (tunnel_rx_check), so
+ * that replayed means a genuine packet seen before, and a packet of another key
+ * (a peer's old or new one) says auth_failed whatever its counter. */
+const struct tunnel_aead_key *tunnel_rx_key(struct tunnel_rx *rx, uint64_t now, uint32_t epoch);
+/* The window's verdict on (epoch, counter), an epoch tunnel_rx_key just accepted:
+ * TUNNEL_DROP_NONE, _REPLAYED or _TOO_OLD. Checks the window, does not move it. */
+enum tunnel_drop tunnel_rx_check(struct tunnel_rx *rx, uint32_t epoch, uint64_t counter);
+/* After the packet (epoch, counter) authenticated and passed tunnel_rx_check: marks it
  * seen and, for an epoch ahead, makes it current (the old current becomes the
  * previous one, for TUNNEL_REKEY_GRACE_SECONDS). */
 void tunnel_rx_accept(struct tunnel_rx *rx, uint64_t now, uint32_t epoch, uint64_t counter);

@@ -10,9 +10,11 @@
  *                          history slot (count % 4)
  *   2 SLOT INDEX XOR       open history slot SLOT with byte INDEX xored with XOR
  *                          (XOR 0: as sealed), from A, or from another host
- *                          when the top bit of SLOT is set
+ *                          when the top bit of SLOT is set, with the data path
+ *                          header of another overlay (the extra AAD) when bit 6 is
  *   3 SECONDS              let time pass
- * What must hold: a datagram changed after sealing, or from another host, is never
+ * What must hold: a datagram changed after sealing, from another host or presented
+ * as another overlay's, is never
  * accepted; one as sealed is never dropped as bad_header, wrong_cipher or
  * auth_failed, opens to its frame, and is accepted at most once; drops are counted.
  */
@@ -27,6 +29,10 @@
 #define VTEP_B 0x0201000au
 #define FRAME_MAX (255 * 6)
 #define SLOTS 4
+
+/* The extra AAD of every packet: the data path's header of overlay 42, and of 43. */
+static const uint8_t weft_hdr[8] = {1, 1, 0, 0, 0, 0, 42, 0};
+static const uint8_t other_hdr[8] = {1, 1, 0, 0, 0, 0, 43, 0};
 
 struct sealed {
     uint8_t packet[FRAME_MAX + TUNNEL_OVERHEAD];
@@ -45,13 +51,14 @@ static uint64_t drops(const struct tunnel_stats *s)
 }
 
 /* Opens a datagram and checks what the receiver says against what it must say. */
-static void open_checked(struct tunnel_rx *rx, uint64_t now, uint32_t sender, const uint8_t *p,
-                         size_t len, struct sealed *genuine)
+static void open_checked(struct tunnel_rx *rx, uint64_t now, uint32_t sender, const uint8_t *hdr,
+                         const uint8_t *p, size_t len, struct sealed *genuine)
 {
     uint64_t before = drops(&rx->stats), accepted_before = rx->stats.accepted;
     enum tunnel_drop reason = TUNNEL_DROP_NONE;
     size_t out_len = 0;
-    int rc = tunnel_open(rx, now, sender, p, len, out, sizeof(out), &out_len, &reason);
+    int rc = tunnel_open(rx, now, sender, hdr, sizeof(weft_hdr), p, len, out, sizeof(out), &out_len,
+                         &reason);
     if (rc == 0 ? reason != TUNNEL_DROP_NONE || rx->stats.accepted != accepted_before + 1
                 : reason == TUNNEL_DROP_NONE || drops(&rx->stats) != before + 1 || out_len != 0)
         abort(); /* the verdict and the counters disagree */
@@ -77,7 +84,8 @@ static size_t seal_step(struct tunnel_tx *tx, uint64_t now, const uint8_t *data,
     memset(s->frame, 0, sizeof(s->frame));
     memcpy(s->frame, data + 1, have);
     s->accepted = 0;
-    if (tunnel_seal(tx, now, s->frame, want, s->packet, sizeof(s->packet), &s->len, NULL) < 0)
+    if (tunnel_seal(tx, now, weft_hdr, sizeof(weft_hdr), s->frame, want, s->packet,
+                    sizeof(s->packet), &s->len, NULL) < 0)
         abort(); /* the buffer fits and no epochs run out here */
     return 1 + have;
 }
@@ -92,12 +100,13 @@ static size_t replay_step(struct tunnel_rx *rx, uint64_t now, const uint8_t *dat
     memcpy(datagram, s->packet, s->len);
     size_t index = data[1] % s->len;
     datagram[index] ^= data[2];
-    bool other_host = data[0] & 0x80;
-    bool genuine = data[2] == 0 && !other_host;
+    bool other_host = data[0] & 0x80, other_overlay = data[0] & 0x40;
+    bool genuine = data[2] == 0 && !other_host && !other_overlay;
     uint64_t accepted_before = rx->stats.accepted;
-    open_checked(rx, now, other_host ? VTEP_B : VTEP_A, datagram, s->len, genuine ? s : NULL);
+    open_checked(rx, now, other_host ? VTEP_B : VTEP_A, other_overlay ? other_hdr : weft_hdr,
+                 datagram, s->len, genuine ? s : NULL);
     if (!genuine && rx->stats.accepted != accepted_before)
-        abort(); /* a changed packet, or one from another host, got through */
+        abort(); /* a changed packet, or one from another host or overlay, got through */
     return 3;
 }
 
@@ -111,7 +120,7 @@ static void run(struct tunnel_tx *tx, struct tunnel_rx *rx, const uint8_t *data,
         size_t used = 0;
         if (op == 0 && size >= 2) {
             size_t len = ((size_t)data[0] << 8 | data[1]) % (size - 1);
-            open_checked(rx, now, VTEP_A, data + 2, len, NULL);
+            open_checked(rx, now, VTEP_A, weft_hdr, data + 2, len, NULL);
             used = 2 + len;
         } else if (op == 1) {
             used = seal_step(tx, now, data, size, &count);

@@ -87,10 +87,10 @@ static void another_secret_derives_other_keys_and_its_packets_fail(void **state)
     size_t len, out_len;
     enum tunnel_drop reason;
     for (int i = 0; i < 3; i++) {
-        assert_int_equal(tunnel_seal(tx, 0, frame, sizeof(frame), packet, sizeof(packet), &len,
-                                     &err), 0);
-        assert_int_equal(tunnel_open(rx, 0, va, packet, len, out, sizeof(out), &out_len, &reason),
-                         -1);
+        assert_int_equal(tunnel_seal(tx, 0, NULL, 0, frame, sizeof(frame), packet,
+                                     sizeof(packet), &len, &err), 0);
+        assert_int_equal(tunnel_open(rx, 0, va, NULL, 0, packet, len, out, sizeof(out), &out_len,
+                                     &reason), -1);
         assert_int_equal(reason, TUNNEL_DROP_AUTH_FAILED);
     }
     assert_int_equal(rx->stats.auth_failed, 3);

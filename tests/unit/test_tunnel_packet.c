@@ -1,12 +1,13 @@
 /*
  * test_tunnel_packet.c: frames of 0..9000 bytes seal and open back with either
- * AEAD, the same frame twice to ciphertexts with nothing in common; a byte changed anywhere in the datagram, or another sender address, is
- * dropped and leaves the receiver as it was; a replay is dropped, packets out of
- * order within the window are accepted once, older ones are dropped; the sender
- * rekeys on time and after its packet limit, the receiver follows, keeps the
- * previous epoch for the grace and not after, refuses an epoch two ahead and
- * catches up after a long loss; a cipher mismatch is its own drop reason. The
- * clock is the `now` passed in.
+ * AEAD, the same frame twice to ciphertexts with nothing in common; a byte changed anywhere in the
+ * datagram, or another sender address, is dropped and leaves the receiver as it was; a replay is
+ * dropped (after its tag verified: a forgery with a seen counter is auth_failed), packets out of
+ * order within the window are accepted once, older ones are dropped; the sender rekeys on time and
+ * after its packet limit, the receiver follows, keeps the previous epoch for the grace and not
+ * after, refuses an epoch two ahead and catches up after a long loss; a cipher mismatch is its own
+ * drop reason; the caller's extra AAD (the data path's header with the VNI) is bound: another one,
+ * or none, fails to authenticate. The clock is the `now` passed in.
  */
 #include <arpa/inet.h>
 #include <setjmp.h>
@@ -23,6 +24,9 @@
 #define FRAME_MAX 9000
 #define VTEP_A 0x0101000au /* 10.0.1.1 in network order, on little endian */
 #define VTEP_B 0x0201000au
+
+/* The extra AAD every packet here carries: a data path header for VNI 42. */
+static const uint8_t weft_hdr[8] = {1, 1, 0, 0, 0, 0, 42, 0};
 
 struct pair {
     struct tunnel_tx *tx; /* A -> B */
@@ -58,8 +62,9 @@ static size_t seal(struct pair *p, uint64_t now, size_t len, uint8_t *packet)
 {
     struct weft_err err = {0};
     size_t out_len = 0;
-    assert_int_equal(tunnel_seal(p->tx, now, p->frame, len, packet, len + TUNNEL_OVERHEAD,
-                                 &out_len, &err), 0);
+    assert_int_equal(tunnel_seal(p->tx, now, weft_hdr, sizeof(weft_hdr), p->frame, len, packet,
+                                 len + TUNNEL_OVERHEAD, &out_len, &err),
+                     0);
     assert_int_equal(out_len, len + TUNNEL_OVERHEAD);
     return out_len;
 }
@@ -70,8 +75,8 @@ static enum tunnel_drop open_from(struct pair *p, uint64_t now, uint32_t sender,
 {
     enum tunnel_drop reason = TUNNEL_DROP_NONE;
     size_t out_len = 0;
-    int rc = tunnel_open(p->rx, now, sender, packet, len, p->out, sizeof(p->out), &out_len,
-                         &reason);
+    int rc = tunnel_open(p->rx, now, sender, weft_hdr, sizeof(weft_hdr), packet, len, p->out,
+                         sizeof(p->out), &out_len, &reason);
     if (rc == 0) {
         assert_int_equal(reason, TUNNEL_DROP_NONE);
         assert_int_equal(out_len, len - TUNNEL_OVERHEAD);
@@ -162,6 +167,11 @@ static void replays_and_old_counters_are_dropped_out_of_order_accepted_once(void
     size_t n = LEN + TUNNEL_OVERHEAD;
     assert_int_equal(open_at(p, 0, packets[10], n), TUNNEL_DROP_NONE);
     assert_int_equal(open_at(p, 0, packets[10], n), TUNNEL_DROP_REPLAYED);
+    /* The window is asked after the tag: a forgery with a seen counter is not genuine. */
+    uint8_t forged[LEN + TUNNEL_OVERHEAD];
+    memcpy(forged, packets[10], n);
+    forged[n - 1] ^= 1;
+    assert_int_equal(open_at(p, 0, forged, n), TUNNEL_DROP_AUTH_FAILED);
     assert_int_equal(open_at(p, 0, packets[5], n), TUNNEL_DROP_NONE); /* late, in the window */
     assert_int_equal(open_at(p, 0, packets[5], n), TUNNEL_DROP_REPLAYED);
     assert_int_equal(open_at(p, 0, packets[0], n), TUNNEL_DROP_NONE);
@@ -176,6 +186,7 @@ static void replays_and_old_counters_are_dropped_out_of_order_accepted_once(void
     assert_int_equal(p->rx->stats.accepted, 6);
     assert_int_equal(p->rx->stats.replayed, 3);
     assert_int_equal(p->rx->stats.too_old, 3);
+    assert_int_equal(p->rx->stats.auth_failed, 1);
     free(packets);
     pair_free(p);
 }
@@ -294,14 +305,16 @@ static void small_buffers_and_unknown_ciphers_are_refused(void **state)
     struct pair *p = pair_new(tunnel_cipher_choose(), tunnel_cipher_choose());
     struct weft_err err = {0};
     size_t n = 1;
-    assert_int_equal(tunnel_seal(p->tx, 0, p->frame, 100, p->packet, 100 + TUNNEL_OVERHEAD - 1,
-                                 &n, &err), -1);
+    assert_int_equal(tunnel_seal(p->tx, 0, NULL, 0, p->frame, 100, p->packet,
+                                 100 + TUNNEL_OVERHEAD - 1, &n, &err),
+                     -1);
     assert_int_equal(err.code, -EMSGSIZE);
     assert_int_equal(n, 0);
     n = seal(p, 0, 100, p->packet);
     enum tunnel_drop reason;
     size_t out_len;
-    assert_int_equal(tunnel_open(p->rx, 0, VTEP_A, p->packet, n, p->out, 99, &out_len, &reason),
+    assert_int_equal(tunnel_open(p->rx, 0, VTEP_A, weft_hdr, sizeof(weft_hdr), p->packet, n, p->out,
+                                 99, &out_len, &reason),
                      -1);
     assert_int_equal(reason, TUNNEL_DROP_BAD_HEADER);
     assert_int_equal(open_at(p, 0, p->packet, n), TUNNEL_DROP_NONE);
@@ -313,6 +326,45 @@ static void small_buffers_and_unknown_ciphers_are_refused(void **state)
     assert_int_equal(tunnel_tx_new(base, 7, VTEP_A, VTEP_B, 0, &tx, &err), -1);
     assert_int_equal(err.code, -EINVAL);
     assert_null(tx);
+}
+
+static enum tunnel_drop open_with_extra(struct pair *p, const uint8_t *extra, size_t extra_len,
+                                        const uint8_t *packet, size_t len)
+{
+    enum tunnel_drop reason = TUNNEL_DROP_NONE;
+    size_t out_len = 0;
+    tunnel_open(p->rx, 0, VTEP_A, extra, extra_len, packet, len, p->out, sizeof(p->out), &out_len,
+                &reason);
+    return reason;
+}
+
+static void the_extra_aad_is_bound(void **state)
+{
+    (void)state;
+    struct pair *p = pair_new(tunnel_cipher_choose(), tunnel_cipher_choose());
+    uint8_t pkt[PLEN], other_vni[sizeof(weft_hdr)], long_aad[TUNNEL_EXTRA_AAD_MAX + 1] = {0};
+    seal(p, 0, LEN, pkt);
+    memcpy(other_vni, weft_hdr, sizeof(weft_hdr));
+    other_vni[6] = 43; /* the same datagram presented as another overlay's */
+    assert_int_equal(open_with_extra(p, other_vni, sizeof(other_vni), pkt, PLEN),
+                     TUNNEL_DROP_AUTH_FAILED);
+    assert_int_equal(open_with_extra(p, NULL, 0, pkt, PLEN), TUNNEL_DROP_AUTH_FAILED);
+    assert_int_equal(open_with_extra(p, weft_hdr, 4, pkt, PLEN), TUNNEL_DROP_AUTH_FAILED);
+    assert_int_equal(open_with_extra(p, long_aad, sizeof(long_aad), pkt, PLEN),
+                     TUNNEL_DROP_BAD_HEADER);
+    assert_int_equal(open_at(p, 0, pkt, PLEN), TUNNEL_DROP_NONE); /* nothing moved before */
+    /* Sealed without extra AAD: opens only without. */
+    struct weft_err err = {0};
+    size_t n = 0;
+    assert_int_equal(tunnel_seal(p->tx, 0, NULL, 0, p->frame, LEN, pkt, PLEN, &n, &err), 0);
+    assert_int_equal(open_at(p, 0, pkt, PLEN), TUNNEL_DROP_AUTH_FAILED);
+    assert_int_equal(open_with_extra(p, NULL, 0, pkt, PLEN), TUNNEL_DROP_NONE);
+    assert_int_equal(
+        tunnel_seal(p->tx, 0, long_aad, sizeof(long_aad), p->frame, LEN, pkt, PLEN, &n, &err), -1);
+    assert_int_equal(err.code, -EINVAL);
+    assert_int_equal(p->rx->stats.accepted, 2);
+    assert_int_equal(p->rx->stats.auth_failed, 4);
+    pair_free(p);
 }
 
 int main(void)
@@ -328,6 +380,7 @@ int main(void)
         cmocka_unit_test(the_packet_limit_forces_a_rekey),
         cmocka_unit_test(a_cipher_mismatch_is_its_own_drop_reason),
         cmocka_unit_test(small_buffers_and_unknown_ciphers_are_refused),
+        cmocka_unit_test(the_extra_aad_is_bound),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
