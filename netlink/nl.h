@@ -15,7 +15,8 @@
  * The module's files, in the layers of iproute2's lib/ and libmnl:
  *   nl_socket.c  the socket, sending one request and reading its ack, dumps
  *   nl_batch.c   many changes in one sendto, their acks read at the end
- *   nl_link.c    link messages (bridge, vxlan, veth, up/alias/MAC/master/MTU)
+ *   nl_link.c    link messages (bridge, vxlan, veth, up/alias/MAC/master/MTU,
+ *                a bridge port's neigh_suppress)
  *   nl_neigh.c   FDB and neighbour entries, and listing them
  *   nl_lookup.c  reading links, routes and addresses
  * Messages are built into a caller's buffer by the nl_build_* functions of
@@ -61,6 +62,13 @@ int nl_link_get_mtu(struct nl *nl, const char *name, int *mtu, struct weft_err *
 
 /* A bridge: STP off, forwarding delay 0, given MTU (0: kernel default). Fails if it exists. */
 int nl_bridge_create(struct nl *nl, const char *name, int mtu, struct weft_err *err);
+
+/* Neighbour suppression on bridge port port_ifindex (`bridge link set dev X
+ * neigh_suppress on`): the bridge answers ARP requests for addresses it has a
+ * neighbour entry (on the bridge device) and an FDB entry for (on a suppressing
+ * port) itself, and floods no ARP it answered out of suppressing ports. */
+int nl_bridge_port_set_neigh_suppress(struct nl *nl, int port_ifindex, bool on,
+                                      struct weft_err *err);
 
 struct nl_vxlan_spec {
     const char *name;
@@ -118,11 +126,17 @@ int nl_fdb_add(struct nl *nl, int ifindex, const uint8_t mac[6], uint32_t dst_ip
 int nl_fdb_del(struct nl *nl, int ifindex, const uint8_t mac[6], uint32_t dst_ip,
                struct weft_err *err);
 
-/* Removes what the bridge learned about mac on one of its ports (NTF_MASTER), so a
- * withdrawn peer leaves no trace; a missing entry is not an error. */
+/* A static entry in a bridge's own FDB (NTF_MASTER, as `bridge fdb replace mac dev
+ * port master static`): frames for mac go out of port port_ifindex, and the entry
+ * does not age. Replaces an entry of mac on another port. */
+int nl_bridge_fdb_add(struct nl *nl, int port_ifindex, const uint8_t mac[6], struct weft_err *err);
+/* Removes what the bridge holds about mac on one of its ports (NTF_MASTER): learned,
+ * or static from nl_bridge_fdb_add, so a withdrawn peer leaves no trace; a missing
+ * entry is not an error. */
 int nl_bridge_fdb_del(struct nl *nl, int port_ifindex, const uint8_t mac[6], struct weft_err *err);
 
-/* Permanent neighbour entry ip -> mac on ifindex (what vxlan proxy ARP answers from).
+/* Permanent neighbour entry ip -> mac on ifindex (what vxlan proxy ARP answers from;
+ * on a bridge device, what its neighbour suppression answers from).
  * add replaces; deleting a missing entry is not an error. */
 int nl_neigh_add(struct nl *nl, int ifindex, uint32_t ip, const uint8_t mac[6],
                  struct weft_err *err);

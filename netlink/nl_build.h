@@ -46,6 +46,9 @@ void nl_build_link_set_mac(struct nl_msg *m, const char *name, const uint8_t mac
 /* IFLA_MASTER; 0 detaches. */
 void nl_build_link_set_master(struct nl_msg *m, const char *name, int master_ifindex);
 void nl_build_link_set_mtu(struct nl_msg *m, const char *name, int mtu);
+/* RTM_SETLINK, AF_BRIDGE, of bridge port port_ifindex: IFLA_PROTINFO (nested)
+ * with IFLA_BRPORT_NEIGH_SUPPRESS. */
+void nl_build_bridge_port_neigh_suppress(struct nl_msg *m, int port_ifindex, bool on);
 /* RTM_GETLINK of one link, by name or (name NULL) by ifindex, without stats. */
 void nl_build_link_get(struct nl_msg *m, const char *name, int ifindex);
 
@@ -72,7 +75,10 @@ int nl_build_veth(struct nl_msg *m, const struct nl_veth_spec *spec, struct weft
 void nl_build_fdb_add(struct nl_msg *m, int ifindex, const uint8_t mac[6], uint32_t dst_ip,
                       bool append);
 void nl_build_fdb_del(struct nl_msg *m, int ifindex, const uint8_t mac[6], uint32_t dst_ip);
-/* What a bridge learned about mac on port_ifindex (NTF_MASTER). */
+/* AF_BRIDGE, NTF_MASTER, NUD_NOARP (static), replacing: mac behind bridge port
+ * port_ifindex in the bridge's own FDB. */
+void nl_build_bridge_fdb_add(struct nl_msg *m, int port_ifindex, const uint8_t mac[6]);
+/* What a bridge holds about mac on port_ifindex (NTF_MASTER): learned or static. */
 void nl_build_bridge_fdb_del(struct nl_msg *m, int port_ifindex, const uint8_t mac[6]);
 /* AF_INET, permanent: ip -> mac on ifindex, replacing. */
 void nl_build_neigh_add(struct nl_msg *m, int ifindex, uint32_t ip, const uint8_t mac[6]);

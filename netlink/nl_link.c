@@ -2,9 +2,10 @@
  * nl_link.c: link messages, as iproute2's ip/iplink*.c: creating a bridge, a
  * VXLAN device or a veth pair (each kind's attributes visible in its own
  * builder, on a shared begin/end pair), and changing a link (delete, up and
- * alias, MAC, master, MTU). Each nl_build_* fills a caller's buffer (see
- * nl_build.h); the nl_* call beside it sends that and names the change in
- * its error. Reading links back is nl_lookup.c.
+ * alias, MAC, master, MTU, a bridge port's neighbour suppression). Each
+ * nl_build_* fills a caller's buffer (see nl_build.h); the nl_* call beside it
+ * sends that and names the change in its error. Reading links back is
+ * nl_lookup.c.
  */
 #include "netlink/nl_internal.h"
 
@@ -13,6 +14,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <libmnl/libmnl.h>
+#include <linux/if_bridge.h>
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
@@ -71,6 +73,19 @@ void nl_build_link_get(struct nl_msg *m, const char *name, int ifindex)
     struct ifinfomsg *ifi = link_msg(m, RTM_GETLINK, NLM_F_ACK, name);
     ifi->ifi_index = name ? 0 : ifindex;
     mnl_attr_put_u32(m->hdr, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS); /* smaller answer */
+}
+
+void nl_build_bridge_port_neigh_suppress(struct nl_msg *m, int port_ifindex, bool on)
+{
+    /* What `bridge link set dev X neigh_suppress on` sends: the bridge (AF_BRIDGE)
+     * reads a port's settings from IFLA_PROTINFO, a nest (NLA_F_NESTED, which
+     * mnl_attr_nest_start sets; without it the kernel takes the old STP state byte). */
+    struct ifinfomsg *ifi = link_msg(m, RTM_SETLINK, NLM_F_ACK, NULL);
+    ifi->ifi_family = AF_BRIDGE;
+    ifi->ifi_index = port_ifindex;
+    struct nlattr *port = mnl_attr_nest_start(m->hdr, IFLA_PROTINFO);
+    mnl_attr_put_u8(m->hdr, IFLA_BRPORT_NEIGH_SUPPRESS, on ? 1 : 0);
+    mnl_attr_nest_end(m->hdr, port);
 }
 
 /* The nests of an RTM_NEWLINK being built: IFLA_LINKINFO and its IFLA_INFO_DATA. */
@@ -219,6 +234,17 @@ int nl_link_set_mtu(struct nl *nl, const char *name, int mtu, struct weft_err *e
     nl_build_link_set_mtu(&m, name, mtu);
     char what[64];
     snprintf(what, sizeof(what), "setting MTU %d on %.15s", mtu, name);
+    return nl_change(nl, &m, 0, err, what);
+}
+
+int nl_bridge_port_set_neigh_suppress(struct nl *nl, int port_ifindex, bool on,
+                                      struct weft_err *err)
+{
+    struct nl_msg m;
+    nl_build_bridge_port_neigh_suppress(&m, port_ifindex, on);
+    char what[80];
+    snprintf(what, sizeof(what), "turning neigh_suppress %s on bridge port %d", on ? "on" : "off",
+             port_ifindex);
     return nl_change(nl, &m, 0, err, what);
 }
 

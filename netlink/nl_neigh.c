@@ -1,8 +1,8 @@
 /*
  * nl_neigh.c: FDB and neighbour entries, as iproute2's bridge/fdb.c and
  * ip/ipneigh.c: the entries a vxlan device sends by (mac -> remote VTEP),
- * the bridge's learned entries, the permanent IPv4 neighbours proxy ARP
- * answers from, and listing what the kernel holds of them. Each nl_build_*
+ * the bridge's own entries (static ones it forwards by, learned ones), the permanent IPv4
+ * neighbours proxy ARP answers from, and listing what the kernel holds of them. Each nl_build_*
  * fills a caller's buffer (see nl_build.h); the nl_* call beside it sends.
  */
 #include "netlink/nl_internal.h"
@@ -54,6 +54,17 @@ void nl_build_bridge_fdb_del(struct nl_msg *m, int port_ifindex, const uint8_t m
 {
     struct ndmsg *nd = neigh_msg(m, RTM_DELNEIGH, 0, AF_BRIDGE, port_ifindex);
     nd->ndm_flags = NTF_MASTER;
+    mnl_attr_put(m->hdr, NDA_LLADDR, 6, mac);
+}
+
+void nl_build_bridge_fdb_add(struct nl_msg *m, int port_ifindex, const uint8_t mac[6])
+{
+    struct ndmsg *nd =
+        neigh_msg(m, RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_REPLACE, AF_BRIDGE, port_ifindex);
+    nd->ndm_flags = NTF_MASTER;
+    /* Static: NUD_NOARP alone. NUD_PERMANENT would make mac the bridge's own
+     * ("local"): frames for it would go up to the host, not out of the port. */
+    nd->ndm_state = NUD_NOARP;
     mnl_attr_put(m->hdr, NDA_LLADDR, 6, mac);
 }
 
@@ -111,6 +122,16 @@ int nl_bridge_fdb_del(struct nl *nl, int port_ifindex, const uint8_t mac[6], str
     snprintf(what, sizeof(what), "forgetting learned fdb %02x:%02x:%02x:%02x:%02x:%02x", mac[0],
              mac[1], mac[2], mac[3], mac[4], mac[5]);
     return nl_change(nl, &m, EOPNOTSUPP, err, what);
+}
+
+int nl_bridge_fdb_add(struct nl *nl, int port_ifindex, const uint8_t mac[6], struct weft_err *err)
+{
+    struct nl_msg m;
+    nl_build_bridge_fdb_add(&m, port_ifindex, mac);
+    char what[96];
+    snprintf(what, sizeof(what), "adding static fdb %02x:%02x:%02x:%02x:%02x:%02x on port %d",
+             mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], port_ifindex);
+    return nl_change(nl, &m, 0, err, what);
 }
 
 /* "adding neighbour 10.77.0.5" */

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "vxlan/segment_internal.h"
 
 static const uint8_t flood_mac[6] = {0, 0, 0, 0, 0, 0};
 
@@ -77,9 +78,8 @@ bool segment_spare_serial(const char *host_name, unsigned *serial)
     return sscanf(host_name, SEGMENT_SPARE_PREFIX "%u%c", serial, &rest) == 1;
 }
 
-/* Finds a link's index; *created_now tells the caller whether to undo it. */
-static int ensure_bridge(struct nl *nl, const char *name, int mtu, int *ifindex, bool *created_now,
-                         struct weft_err *err)
+int segment_bridge_ensure(struct nl *nl, const char *name, int mtu, int *ifindex, bool *created_now,
+                          struct weft_err *err)
 {
     *created_now = false;
     if (nl_link_index(nl, name, ifindex, err) < 0)
@@ -135,9 +135,7 @@ static int ensure_vxlan(struct nl *nl, uint32_t vni, uint32_t local_ip, int mtu,
     return nl_link_index(nl, dev->vxlan, &dev->vxlan_ifindex, err);
 }
 
-/* Deletes a link in an undo or clean-up step: a failure is logged here, once (the
- * caller's error is the step that failed first). */
-static void delete_logged(struct nl *nl, const char *name)
+void segment_link_delete_logged(struct nl *nl, const char *name)
 {
     struct weft_err err = {0};
     if (nl_link_delete(nl, name, &err) < 0)
@@ -151,7 +149,7 @@ int segment_ensure(struct nl *nl, uint32_t vni, uint32_t local_ip, int mtu,
     struct segment_devices dev;
     segment_names(vni, &dev);
     bool bridge_created = false, vxlan_created = false;
-    if (ensure_bridge(nl, dev.bridge, mtu, &dev.bridge_ifindex, &bridge_created, err) < 0)
+    if (segment_bridge_ensure(nl, dev.bridge, mtu, &dev.bridge_ifindex, &bridge_created, err) < 0)
         goto undo_bridge;
     if (ensure_vxlan(nl, vni, local_ip, mtu, &dev, &vxlan_created, err) < 0)
         goto undo_vxlan;
@@ -162,10 +160,10 @@ int segment_ensure(struct nl *nl, uint32_t vni, uint32_t local_ip, int mtu,
 
 undo_vxlan:
     if (vxlan_created)
-        delete_logged(nl, dev.vxlan);
+        segment_link_delete_logged(nl, dev.vxlan);
 undo_bridge:
     if (bridge_created)
-        delete_logged(nl, dev.bridge);
+        segment_link_delete_logged(nl, dev.bridge);
     return weft_err_wrap(err, "setting up overlay VNI %" PRIu32, vni);
 }
 
@@ -290,7 +288,7 @@ void segment_spares_delete_all(struct nl *nl)
             return;
         }
         for (size_t i = 0; i < list.count; i++)
-            delete_logged(nl, list.names[i]);
+            segment_link_delete_logged(nl, list.names[i]);
     } while (list.count == 64 && ++rounds < 64);
 }
 

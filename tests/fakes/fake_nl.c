@@ -32,6 +32,8 @@ enum op_type {
     OP_BRIDGE_FDB_DEL,
     OP_NEIGH_ADD,
     OP_NEIGH_DEL,
+    OP_BRIDGE_FDB_ADD,
+    OP_NEIGH_SUPPRESS,
 };
 
 /* One change, as queued in a batch (strings copied: the caller's may go). */
@@ -192,7 +194,19 @@ static int apply_entry(const struct op *op)
         if ((i = fk_neigh_find(op->ifindex, op->ip)) >= 0)
             fk.neigh[i] = fk.neigh[--fk.neigh_count];
         return 0;
-    default: /* OP_BRIDGE_FDB_DEL: the fake bridge learns nothing */
+    case OP_BRIDGE_FDB_ADD: /* a bridge's static entry: kept as one with dst 0 */
+        if ((i = fk_fdb_find(op->ifindex, op->mac, 0, false)) < 0 && fk.fdb_count == FK_ENTRIES_MAX)
+            return ENOSPC;
+        if (i < 0)
+            i = fk.fdb_count++;
+        fk.fdb[i] = (struct fk_fdb){.ifindex = op->ifindex, .dst = 0};
+        memcpy(fk.fdb[i].mac, op->mac, 6);
+        return 0;
+    case OP_BRIDGE_FDB_DEL: /* the fake bridge learns nothing; static entries go */
+        if ((i = fk_fdb_find(op->ifindex, op->mac, 0, false)) >= 0)
+            fk.fdb[i] = fk.fdb[--fk.fdb_count];
+        return 0;
+    default: /* OP_NEIGH_SUPPRESS: the fake has no ARP to suppress */
         return 0;
     }
 }
@@ -421,6 +435,20 @@ int nl_fdb_del(struct nl *nl, int ifindex, const uint8_t mac[6], uint32_t dst_ip
 int nl_bridge_fdb_del(struct nl *nl, int port_ifindex, const uint8_t mac[6], struct weft_err *err)
 {
     struct op op = entry_op(OP_BRIDGE_FDB_DEL, port_ifindex, mac, 0, "deleting bridge fdb entry");
+    return change(nl, &op, err);
+}
+
+int nl_bridge_fdb_add(struct nl *nl, int port_ifindex, const uint8_t mac[6], struct weft_err *err)
+{
+    struct op op = entry_op(OP_BRIDGE_FDB_ADD, port_ifindex, mac, 0, "adding bridge fdb entry");
+    return change(nl, &op, err);
+}
+
+int nl_bridge_port_set_neigh_suppress(struct nl *nl, int port_ifindex, bool on,
+                                      struct weft_err *err)
+{
+    struct op op = entry_op(OP_NEIGH_SUPPRESS, port_ifindex, NULL, 0, "setting neigh_suppress");
+    op.up = on;
     return change(nl, &op, err);
 }
 

@@ -8,6 +8,7 @@
  */
 #include <arpa/inet.h>
 #include <libmnl/libmnl.h>
+#include <linux/if_bridge.h>
 #include <linux/if_link.h>
 #include <linux/neighbour.h>
 #include <linux/rtnetlink.h>
@@ -376,6 +377,31 @@ static void link_changes_carry_one_attribute_each(void **state)
     assert_int_equal(ifinfo(&m)->ifi_change, 0); /* flags untouched */
 }
 
+/* What `bridge link set dev X neigh_suppress on` sends: AF_BRIDGE by index, the
+ * port's settings in a nest the kernel only reads as one with NLA_F_NESTED. */
+static void neigh_suppress_is_a_nested_port_setting(void **state)
+{
+    (void)state;
+    struct nl_msg m;
+    struct attrs top, port;
+    nl_build_bridge_port_neigh_suppress(&m, 17, true);
+    parse_msg(&m, RTM_SETLINK, CHANGE, sizeof(struct ifinfomsg), &top);
+    const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(m.hdr);
+    assert_int_equal(ifi->ifi_family, AF_BRIDGE);
+    assert_int_equal(ifi->ifi_index, 17);
+    assert_int_equal(ifi->ifi_change, 0);
+    assert_int_equal(top.count, 1);
+    assert_true(top.tb[IFLA_PROTINFO]->nla_type & NLA_F_NESTED);
+    parse_nest(top.tb[IFLA_PROTINFO], &port);
+    assert_int_equal(port.count, 1);
+    assert_u8_attr(port.tb[IFLA_BRPORT_NEIGH_SUPPRESS], 1);
+
+    nl_build_bridge_port_neigh_suppress(&m, 17, false);
+    parse_msg(&m, RTM_SETLINK, CHANGE, sizeof(struct ifinfomsg), &top);
+    parse_nest(top.tb[IFLA_PROTINFO], &port);
+    assert_u8_attr(port.tb[IFLA_BRPORT_NEIGH_SUPPRESS], 0);
+}
+
 /* ---------- reading ---------- */
 
 static void link_get_asks_by_name_or_index_without_stats(void **state)
@@ -471,6 +497,21 @@ static void forgetting_a_learned_mac_asks_the_bridge(void **state)
     assert_bytes_attr(top.tb[NDA_LLADDR], mac, 6);
 }
 
+/* Static (NUD_NOARP), not permanent: a permanent entry is the bridge's own MAC. */
+static void a_static_bridge_entry_puts_a_mac_behind_a_port(void **state)
+{
+    (void)state;
+    struct nl_msg m;
+    struct attrs top;
+    nl_build_bridge_fdb_add(&m, 21, mac);
+    parse_msg(&m, RTM_NEWNEIGH, CHANGE | NLM_F_CREATE | NLM_F_REPLACE, sizeof(struct ndmsg), &top);
+    const struct ndmsg *nd = ndinfo(&m, AF_BRIDGE, 21);
+    assert_int_equal(nd->ndm_flags, NTF_MASTER);
+    assert_int_equal(nd->ndm_state, NUD_NOARP);
+    assert_int_equal(top.count, 1);
+    assert_bytes_attr(top.tb[NDA_LLADDR], mac, 6);
+}
+
 static void neighbours_are_permanent_ipv4_entries(void **state)
 {
     (void)state;
@@ -518,10 +559,12 @@ int main(void)
         cmocka_unit_test(link_builders_refuse_names_the_kernel_would),
         cmocka_unit_test(up_and_alias_go_in_one_message),
         cmocka_unit_test(link_changes_carry_one_attribute_each),
+        cmocka_unit_test(neigh_suppress_is_a_nested_port_setting),
         cmocka_unit_test(link_get_asks_by_name_or_index_without_stats),
         cmocka_unit_test(dumps_name_their_family_and_ask_no_ack),
         cmocka_unit_test(fdb_entries_send_to_a_vtep),
         cmocka_unit_test(forgetting_a_learned_mac_asks_the_bridge),
+        cmocka_unit_test(a_static_bridge_entry_puts_a_mac_behind_a_port),
         cmocka_unit_test(neighbours_are_permanent_ipv4_entries),
         cmocka_unit_test(a_reused_buffer_starts_clean),
     };
