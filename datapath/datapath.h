@@ -128,8 +128,9 @@ struct datapath_overlay_spec {
 };
 /* The workers take the overlay's datagrams and TAP frames from now on. Returns
  * 0, or -1 with err->code -EEXIST when the VNI is there already, -EINVAL for a
- * bad spec, -ENOSPC past DATAPATH_MAX_OVERLAYS. On failure no worker saw the
- * overlay. */
+ * bad spec, -ENOSPC past DATAPATH_MAX_OVERLAYS (or another errno when a worker
+ * cannot watch a queue). On failure the data path has let go of the overlay as
+ * datapath_overlay_remove does: the caller may close and free at once. */
 int datapath_overlay_add(struct datapath *dp, const struct datapath_overlay_spec *spec,
                          struct weft_err *err);
 /* Returns once no worker can touch the overlay's TAP queues or lookup_ctx any

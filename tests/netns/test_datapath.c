@@ -360,8 +360,9 @@ static int background_rc(const char *path, int timeout_s)
     return -1;
 }
 
-/* Overlay 8 leaves both data paths (its lookups freed, its queues closed) while
- * overlay 7 carries TCP and 8 is being pinged: the transfer finishes, 7 still
+/* Overlay 8 leaves host 1's data path and comes back, again and again, then
+ * leaves both data paths (its lookups freed, its queues closed), while overlay 7
+ * carries TCP and 8 is being pinged: the transfer finishes, 7 still
  * pings, 8's late datagrams count as wrong_vni; 8 comes back in a reused slot. */
 static void removing_one_overlay_leaves_the_other_running(void **state)
 {
@@ -382,7 +383,14 @@ static void removing_one_overlay_leaves_the_other_running(void **state)
                            "(ping -q -i 0.01 -w 4 10.98.0.2 >/dev/null 2>&1; echo $? > %s) &",
                            ping_rc),
                      0);
-    usleep(1000 * 1000);
+    /* Churn first: host 1 drops and takes overlay 8 back 50 times under the pings
+     * (each time with a new lookup context, the old one freed: ASan sees a worker
+     * that still used it). */
+    for (int round = 0; round < 50; round++) {
+        topo_overlay_remove(&topo, 1, 1);
+        assert_int_equal(topo_overlay_add(&topo, 1, 1), 0);
+        usleep(10 * 1000);
+    }
     struct datapath_stats before, s1;
     stats(1, &before);
     topo_overlay_remove(&topo, 1, 1);
