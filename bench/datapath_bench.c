@@ -54,7 +54,7 @@ static int kernel_vxlan_instead(struct topology *t)
         struct topo_host *h = &t->host[i];
         struct weft_err err;
         topo_stop(t, i);
-        tap_close(&h->tap);
+        tap_close(&h->ov[0].tap);
         if (tap_delete(h->nl, TOPO_VNI, &err) < 0 ||
             in_ns(h->host_ns,
                   "ip link add wvx7 mtu %d type vxlan id 7 local 192.168.99.%d remote "
@@ -74,19 +74,19 @@ int main(int argc, char **argv)
         fprintf(stderr, "datapath_bench: %s\n", netns_missing());
         return 1;
     }
-    if (netns_private() < 0 || topo_build(&t, workers, 0) < 0 ||
+    if (netns_private() < 0 || topo_build(&t, workers, 0, 1) < 0 ||
         topo_start(&t, 0, &datapath_plain) < 0 || topo_start(&t, 1, &datapath_plain) < 0) {
         fprintf(stderr, "datapath_bench: setting up the namespaces failed\n");
         topo_destroy(&t);
         return 1;
     }
-    double dp = iperf_gbits(t.host[0].ctr_ns, t.host[1].ctr_ns, "10.99.0.2", seconds);
+    double dp = iperf_gbits(t.host[0].ov[0].ctr_ns, t.host[1].ov[0].ctr_ns, "10.99.0.2", seconds);
     struct datapath_stats s0;
     datapath_stats(t.host[0].dp, &s0);
     double veth = iperf_gbits(t.host[0].host_ns, t.host[1].host_ns, "192.168.99.2", seconds);
     double vxlan = -1;
     if (kernel_vxlan_instead(&t) == 0)
-        vxlan = iperf_gbits(t.host[0].ctr_ns, t.host[1].ctr_ns, "10.99.0.2", seconds);
+        vxlan = iperf_gbits(t.host[0].ov[0].ctr_ns, t.host[1].ov[0].ctr_ns, "10.99.0.2", seconds);
     topo_destroy(&t);
     printf("datapath (identity, %d workers, MTU %d): %.2f Gbit/s\n", workers, t.mtu, dp);
     printf("kernel VXLAN, as plain weft (MTU %d):      %.2f Gbit/s\n", t.mtu, vxlan);

@@ -3,7 +3,8 @@
  * that continue each other are joined into one frame written to the TAP with a
  * virtio-net header saying "TCPv4 GSO, mss N, checksum partial", so the bridge,
  * the veth and the container's TCP see one packet per batch instead of one per
- * segment. A segment joins when it has the same Ethernet header, IP addresses,
+ * segment. A segment joins when it goes to the same TAP queue (overlays share
+ * a worker's coalescer), has the same Ethernet header, IP addresses,
  * TOS and TTL, ports, ACK number, window and options as the held one, comes
  * right after it in sequence, and neither it nor the held ones end the burst
  * (only ACK and PSH flags; every held segment full-sized). Anything else is
@@ -69,9 +70,9 @@ static bool continues(const struct coalescer *c, const uint8_t *f, size_t payloa
            memcmp(f + TCP_OFF + 20, held + TCP_OFF + 20, tcp_hl - 20) == 0; /* options */
 }
 
-static void write_tap(struct worker *w, const uint8_t *buf, size_t len)
+static void write_tap(struct worker *w, int tap_fd, const uint8_t *buf, size_t len)
 {
-    if (write(w->tap_fd, buf, len) < 0)
+    if (write(tap_fd, buf, len) < 0)
         counter_add(&w->counters.drops[DATAPATH_DROP_TAP_WRITE], 1);
     else
         counter_add(&w->counters.tap_written, 1);
@@ -112,26 +113,27 @@ void coalesce_flush(struct worker *w)
         seal_gso_header(c);
     else /* one segment: as it came, checksums complete */
         memset(c->buf, 0, DATAPATH_VNET_HDR_LEN);
-    write_tap(w, c->buf, DATAPATH_VNET_HDR_LEN + c->len);
+    write_tap(w, c->tap_fd, c->buf, DATAPATH_VNET_HDR_LEN + c->len);
     c->len = 0;
     c->segments = 0;
 }
 
-void coalesce_add(struct worker *w, const uint8_t *buf, size_t len)
+void coalesce_add(struct worker *w, int tap_fd, const uint8_t *buf, size_t len)
 {
     struct coalescer *c = &w->rx;
     const uint8_t *frame = buf + DATAPATH_VNET_HDR_LEN;
     size_t payload = joinable_payload(frame, len);
-    if (c->len && payload && continues(c, frame, payload)) {
+    if (c->len && payload && c->tap_fd == tap_fd && continues(c, frame, payload)) {
         memcpy(c->buf + DATAPATH_VNET_HDR_LEN + c->len, frame + len - payload, payload);
         c->len += payload;
         c->segments++;
     } else {
         coalesce_flush(w);
         if (!payload) { /* not TCP data: straight through, behind its zero header */
-            write_tap(w, buf, DATAPATH_VNET_HDR_LEN + len);
+            write_tap(w, tap_fd, buf, DATAPATH_VNET_HDR_LEN + len);
             return;
         }
+        c->tap_fd = tap_fd;
         memcpy(c->buf + DATAPATH_VNET_HDR_LEN, frame, len);
         c->len = len;
         c->segments = 1;

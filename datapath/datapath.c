@@ -1,12 +1,14 @@
 /*
  * datapath.c: starting and stopping the workers of datapath.h: their sockets,
- * buffers and threads; the counters summed; the drop reasons' names.
+ * epoll sets, buffers and threads; the counters summed; the drop reasons'
+ * names. The overlays come and go in overlays.c.
  */
 #include <netinet/udp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -107,6 +109,8 @@ static void batch_wire(struct datagram_batch *b, uint16_t port, unsigned nslots,
 
 static void worker_free(struct worker *w)
 {
+    if (w->epoll_fd >= 0)
+        close(w->epoll_fd);
     if (w->udp_fd >= 0)
         close(w->udp_fd);
     free(w->tap_in);
@@ -117,13 +121,26 @@ static void worker_free(struct worker *w)
     free(w->in.slots);
 }
 
-static int worker_init(struct worker *w, const struct datapath *dp, int index,
-                       struct weft_err *err)
+/* The worker's epoll set, with the stop eventfd and its UDP socket in it (the
+ * overlays' TAP queues join and leave in overlays.c). */
+static int worker_epoll(struct worker *w, struct weft_err *err)
+{
+    struct epoll_event stop = {.events = EPOLLIN, .data.u64 = EVENT_STOP};
+    struct epoll_event udp = {.events = EPOLLIN, .data.u64 = EVENT_UDP};
+    w->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+    if (w->epoll_fd < 0 || epoll_ctl(w->epoll_fd, EPOLL_CTL_ADD, w->dp->stop_fd, &stop) < 0 ||
+        epoll_ctl(w->epoll_fd, EPOLL_CTL_ADD, w->udp_fd, &udp) < 0)
+        return weft_err_set(err, -errno, "setting up a data path worker's epoll: %s",
+                            strerror(errno));
+    return 0;
+}
+
+static int worker_init(struct worker *w, struct datapath *dp, int index, struct weft_err *err)
 {
     const struct datapath_config *c = &dp->config;
     w->dp = dp;
     w->index = index;
-    w->tap_fd = c->tap_fds[index];
+    w->epoll_fd = -1;
     w->udp_fd = -1;
     w->udp_gso = true;
     w->tap_in = malloc(DATAPATH_VNET_HDR_LEN + DATAPATH_TAP_READ_MAX);
@@ -136,16 +153,18 @@ static int worker_init(struct worker *w, const struct datapath *dp, int index,
         return weft_err_set(err, -ENOMEM, "no memory for the data path's buffers");
     batch_wire(&w->out, c->udp_port, DATAPATH_BATCH, DATAPATH_SLOT_LEN);
     batch_wire(&w->in, c->udp_port, DATAPATH_RECV_BATCH, DATAPATH_RECV_SLOT_LEN);
-    return open_socket(c->local_vtep, c->udp_port, &w->udp_fd, err);
+    if (open_socket(c->local_vtep, c->udp_port, &w->udp_fd, err) < 0)
+        return -1;
+    return worker_epoll(w, err);
 }
 
 static int check_config(const struct datapath_config *c, struct weft_err *err)
 {
-    if (c->nqueues < 1 || c->nqueues > DATAPATH_MAX_WORKERS || !c->tap_fds)
+    if (c->nworkers < 1 || c->nworkers > DATAPATH_MAX_WORKERS)
         return weft_err_set(err, -EINVAL, "the data path runs 1 to %d workers, not %d",
-                            DATAPATH_MAX_WORKERS, c->nqueues);
-    if (!c->lookup || !c->transform.seal || !c->transform.open)
-        return weft_err_set(err, -EINVAL, "the data path needs a lookup and a transform");
+                            DATAPATH_MAX_WORKERS, c->nworkers);
+    if (!c->transform.seal || !c->transform.open)
+        return weft_err_set(err, -EINVAL, "the data path needs a transform");
     if (c->transform.overhead > DATAPATH_TRANSFORM_OVERHEAD_MAX)
         return weft_err_set(err, -EINVAL, "a transform adds at most %d bytes, not %zu",
                             DATAPATH_TRANSFORM_OVERHEAD_MAX, c->transform.overhead);
@@ -164,6 +183,7 @@ static void datapath_free(struct datapath *dp)
     }
     if (dp->stop_fd >= 0)
         close(dp->stop_fd);
+    overlay_table_destroy(&dp->overlays);
     free(dp->workers);
     free(dp);
 }
@@ -179,13 +199,17 @@ int datapath_start(const struct datapath_config *config, struct datapath **out,
     dp->config = *config;
     if (!dp->config.udp_port)
         dp->config.udp_port = DATAPATH_UDP_PORT;
+    if (overlay_table_init(&dp->overlays, err) < 0) {
+        free(dp);
+        return -1;
+    }
     dp->stop_fd = eventfd(0, EFD_CLOEXEC);
-    dp->workers = calloc((size_t)config->nqueues, sizeof(*dp->workers));
+    dp->workers = calloc((size_t)config->nworkers, sizeof(*dp->workers));
     if (dp->stop_fd < 0 || !dp->workers) {
         weft_err_set(err, -ENOMEM, "no memory for the data path");
         goto undo;
     }
-    for (; dp->nworkers < config->nqueues; dp->nworkers++)
+    for (; dp->nworkers < config->nworkers; dp->nworkers++)
         if (worker_init(&dp->workers[dp->nworkers], dp, dp->nworkers, err) < 0) {
             dp->nworkers++; /* freed below with the others */
             goto undo;
@@ -213,6 +237,11 @@ void datapath_stop(struct datapath *dp)
 {
     if (dp)
         datapath_free(dp);
+}
+
+int datapath_workers(const struct datapath *dp)
+{
+    return dp->nworkers;
 }
 
 void datapath_stats(const struct datapath *dp, struct datapath_stats *out)

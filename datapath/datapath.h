@@ -1,14 +1,19 @@
 /*
  * datapath.h: weft's user-space data path for encrypted overlays (issue 11).
  *
- * Owns worker threads that move Ethernet frames between an overlay's TAP queues
- * (vxlan/tap.h opens them) and UDP datagrams to the other hosts (VTEPs):
+ * Owns worker threads that move Ethernet frames between the TAP queues of the
+ * host's encrypted overlays (vxlan/tap.h opens them) and UDP datagrams to the
+ * other hosts (VTEPs):
  *   TAP -> lookup(dst MAC) -> seal per VTEP -> sendmmsg to <vtep>:udp_port
- *   recvmmsg -> weft header check -> open -> write to the TAP
- * One worker per TAP queue, each with its own UDP socket bound with SO_REUSEPORT
- * to the same port, its own preallocated buffers (nothing is allocated per
- * packet) and its own counters. The transform (seal/open) is pluggable: the
- * crypto of tunnel/ plugs in there; datapath_plain is the identity, for tests.
+ *   recvmmsg -> weft header (VNI picks the overlay) -> open -> write to its TAP
+ * Every encrypted overlay of a host shares the one UDP port, so one data path
+ * serves them all: overlays are added and removed while it runs. Worker i owns
+ * queue i of every overlay's TAP and its own UDP socket, bound with SO_REUSEPORT
+ * to the shared port (the kernel spreads the datagrams of every overlay over
+ * the sockets; the VNI in the header sends each to its overlay). Each worker has
+ * its own preallocated buffers (nothing is allocated per packet) and its own
+ * counters. The transform (seal/open) is pluggable and shared by the overlays:
+ * the crypto of tunnel/ plugs in there; datapath_plain is the identity, for tests.
  * Offloads, as fast user-space tunnels do them: TCP/IPv4 super-frames from the
  * TAP are cut into MTU-sized segments before seal (each segment is sealed on
  * its own), runs of datagrams to one VTEP go out as one UDP GSO send, joined
@@ -19,10 +24,11 @@
  * by what seal wrote; the header goes to seal and open as associated data, so
  * an AEAD binds the VNI too.
  *
- * Callers: fabric/ (next) and the tests. datapath_start/stop/stats from one
- * thread (the owner); lookup, seal and open are called from every worker at
- * once and must be thread-safe. The UDP sockets are made by datapath_start in
- * the calling thread's network namespace. IPv4 addresses are network order.
+ * Callers: fabric/ (next) and the tests. datapath_start/stop/stats and
+ * datapath_overlay_add/remove from one thread (the owner); lookup, seal and
+ * open are called from every worker at once and must be thread-safe. The UDP
+ * sockets are made by datapath_start in the calling thread's network
+ * namespace. IPv4 addresses are network order.
  */
 #ifndef WEFT_DATAPATH_H
 #define WEFT_DATAPATH_H
@@ -34,6 +40,8 @@
 
 #define DATAPATH_UDP_PORT 4790
 #define DATAPATH_MAX_WORKERS 16
+/* The most overlays one data path serves at once. */
+#define DATAPATH_MAX_OVERLAYS 256
 /* The most VTEPs one frame goes to (a broadcast reaches every member host). */
 #define DATAPATH_MAX_FANOUT 256
 /* Largest frame (Ethernet header included) and largest transform overhead. */
@@ -52,7 +60,7 @@ enum datapath_drop {
     DATAPATH_DROP_SEAL,        /* seal failed otherwise */
     DATAPATH_DROP_SEND,        /* sendmmsg refused the datagram */
     DATAPATH_DROP_MALFORMED,   /* datagram too short or not weft's header */
-    DATAPATH_DROP_WRONG_VNI,   /* another overlay's datagram */
+    DATAPATH_DROP_WRONG_VNI,   /* a VNI this data path does not serve */
     DATAPATH_DROP_AUTH,        /* open: authentication failed */
     DATAPATH_DROP_REPLAY,      /* open: counter seen before or too old */
     DATAPATH_DROP_OPEN,        /* open failed otherwise */
@@ -86,14 +94,10 @@ typedef size_t (*datapath_lookup_fn)(void *ctx, const uint8_t dst_mac[6], uint32
                                      size_t max);
 
 struct datapath_config {
-    const int *tap_fds; /* one queue per worker; borrowed, the caller closes them */
-    int nqueues;        /* 1..DATAPATH_MAX_WORKERS */
-    uint16_t udp_port;  /* host order; 0 means DATAPATH_UDP_PORT */
-    uint32_t local_vtep; /* the address the sockets bind to (0: any) */
-    uint32_t vni;
-    datapath_lookup_fn lookup;
-    void *lookup_ctx;
-    struct datapath_transform transform;
+    int nworkers;                        /* 1..DATAPATH_MAX_WORKERS */
+    uint16_t udp_port;                   /* host order; 0 means DATAPATH_UDP_PORT */
+    uint32_t local_vtep;                 /* the address the sockets bind to (0: any) */
+    struct datapath_transform transform; /* shared by every overlay */
 };
 
 struct datapath_stats {
@@ -106,14 +110,37 @@ struct datapath_stats {
 
 struct datapath;
 
-/* Opens the sockets and starts one worker per queue. On failure nothing runs
- * and nothing stays open. */
+/* Opens the sockets and starts nworkers workers, serving no overlay yet. On
+ * failure nothing runs and nothing stays open. */
 int datapath_start(const struct datapath_config *config, struct datapath **out,
                    struct weft_err *err);
 /* Stops the workers (at once: they poll an eventfd), closes the sockets, frees dp.
- * NULL is fine. */
+ * The overlays' TAP queues and lookup contexts stay the caller's. NULL is fine. */
 void datapath_stop(struct datapath *dp);
-/* The counters summed over the workers (each read is a recent value). */
+
+/* One overlay the data path serves. */
+struct datapath_overlay_spec {
+    uint32_t vni;
+    const int *tap_fds; /* datapath_workers() queues of the overlay's TAP (queue i to
+                         * worker i); borrowed until the overlay is removed */
+    datapath_lookup_fn lookup;
+    void *lookup_ctx; /* borrowed until the overlay is removed */
+};
+/* The workers take the overlay's datagrams and TAP frames from now on. Returns
+ * 0, or -1 with err->code -EEXIST when the VNI is there already, -EINVAL for a
+ * bad spec, -ENOSPC past DATAPATH_MAX_OVERLAYS (or another errno when a worker
+ * cannot watch a queue). On failure the data path has let go of the overlay as
+ * datapath_overlay_remove does: the caller may close and free at once. */
+int datapath_overlay_add(struct datapath *dp, const struct datapath_overlay_spec *spec,
+                         struct weft_err *err);
+/* Returns once no worker can touch the overlay's TAP queues or lookup_ctx any
+ * more (the caller then closes and frees them); its datagrams count as
+ * wrong_vni from then on. An unknown VNI is a no-op. */
+void datapath_overlay_remove(struct datapath *dp, uint32_t vni);
+
+/* How many workers run: the TAP queues an overlay brings. */
+int datapath_workers(const struct datapath *dp);
+/* The counters summed over the workers and the overlays (each read is a recent value). */
 void datapath_stats(const struct datapath *dp, struct datapath_stats *out);
 
 /* The overlay MTU that leaves room for the outer IPv4 + UDP + weft headers and

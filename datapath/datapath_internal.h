@@ -1,9 +1,11 @@
 /*
  * datapath_internal.h: what the files of datapath/ share and nobody else uses:
- * a worker's buffers and counters, the datapath that holds the workers, and the
- * frame and header helpers (frame.c) the workers call per packet.
- * Each worker's fields belong to its thread, except the counters, which
- * datapath_stats reads from the owner's thread (single writer, relaxed atomics).
+ * a worker's buffers and counters, the table of overlays, the datapath that
+ * holds both, and the frame and header helpers (frame.c) the workers call per
+ * packet. Each worker's fields belong to its thread, except the counters, which
+ * datapath_stats reads from the owner's thread (single writer, relaxed atomics),
+ * and its epoll set, which datapath_overlay_add/remove change from the owner's.
+ * The overlay table's locking is written down at struct overlay_table.
  */
 #ifndef WEFT_DATAPATH_INTERNAL_H
 #define WEFT_DATAPATH_INTERNAL_H
@@ -12,6 +14,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -64,18 +67,21 @@ bool tso_next(struct tso_iter *it, uint8_t *out, size_t cap, size_t *out_len);
 #define COALESCE_MAX 65535
 struct coalescer {
     uint8_t *buf; /* virtio-net header + up to COALESCE_MAX frame bytes */
+    int tap_fd;   /* the TAP queue the held frame goes to */
     size_t len;   /* frame bytes held; 0: empty */
     uint16_t mss;
     uint32_t next_seq;
     unsigned segments;
     bool closed; /* a short or PSH segment ended it: nothing more joins */
 };
-/* Adds a frame (opened, checksums complete; len bytes at buf + the virtio-net
- * header's length, that header all zero) to the worker's coalescer, writing what
- * it held to the TAP first when the frame cannot join; counts what it writes. */
+/* Adds a frame for TAP queue tap_fd (opened, checksums complete; len bytes at
+ * buf + the virtio-net header's length, that header all zero) to the worker's
+ * coalescer, writing what it held first when the frame cannot join (another TAP
+ * or flow); counts what it writes. */
 struct worker;
-void coalesce_add(struct worker *w, const uint8_t *buf, size_t len);
-/* Writes what the worker's coalescer holds to the TAP (end of a receive batch). */
+void coalesce_add(struct worker *w, int tap_fd, const uint8_t *buf, size_t len);
+/* Writes what the worker's coalescer holds to its TAP (end of a receive batch,
+ * before the worker lets go of the overlays). */
 void coalesce_flush(struct worker *w);
 
 struct worker_counters {
@@ -100,9 +106,9 @@ struct datagram_batch {
 };
 
 struct worker {
-    const struct datapath *dp;
+    struct datapath *dp;
     int index;
-    int tap_fd; /* borrowed from the config */
+    int epoll_fd; /* the stop eventfd, the UDP socket, queue index of every overlay */
     int udp_fd;
     bool udp_gso; /* send runs with UDP_SEGMENT (off once the kernel refused) */
     pthread_t thread;
@@ -117,11 +123,65 @@ struct worker {
     _Alignas(64) struct worker_counters counters;
 };
 
+/* overlays.c: the overlays a data path serves, in slots. The owner changes a
+ * slot under the write lock (add and remove one at a time, under owner_lock);
+ * a worker reads the slots under the read lock, which it takes for one batch of
+ * epoll events (never across epoll_wait) and drops after flushing its
+ * coalescer. So once datapath_overlay_remove has had the write lock, no worker
+ * holds an overlay's TAP queue or lookup context. An event a worker got before
+ * the removal carries the slot's old generation and is ignored. Writers are
+ * preferred: a busy data path cannot starve a removal. */
+struct overlay_slot {
+    bool used;
+    uint32_t vni;
+    uint32_t generation; /* bumped by every removal */
+    int tap_fds[DATAPATH_MAX_WORKERS];
+    datapath_lookup_fn lookup;
+    void *lookup_ctx;
+};
+/* VNI -> slot, open addressing (a power of two, twice the slots: short probes). */
+#define OVERLAY_INDEX_LEN (2 * DATAPATH_MAX_OVERLAYS)
+struct overlay_table {
+    pthread_rwlock_t lock;
+    pthread_mutex_t owner_lock;
+    struct overlay_slot slots[DATAPATH_MAX_OVERLAYS];
+    int16_t by_vni[OVERLAY_INDEX_LEN]; /* slot index; -1: empty */
+};
+int overlay_table_init(struct overlay_table *t, struct weft_err *err);
+void overlay_table_destroy(struct overlay_table *t);
+
+static inline unsigned overlay_index_hash(uint32_t vni)
+{
+    return (vni * 2654435761u) & (OVERLAY_INDEX_LEN - 1);
+}
+
+/* The slot serving vni, or NULL (under the read lock, per datagram). */
+static inline const struct overlay_slot *overlay_find(const struct overlay_table *t, uint32_t vni)
+{
+    for (unsigned h = overlay_index_hash(vni);; h = (h + 1) & (OVERLAY_INDEX_LEN - 1)) {
+        int s = t->by_vni[h];
+        if (s < 0)
+            return NULL;
+        if (t->slots[s].vni == vni)
+            return &t->slots[s];
+    }
+}
+
+/* What an epoll event of a worker is about: a TAP queue's carries its slot and
+ * the slot's generation; these two slot numbers no overlay has. */
+#define EVENT_STOP ((uint64_t)DATAPATH_MAX_OVERLAYS)
+#define EVENT_UDP ((uint64_t)DATAPATH_MAX_OVERLAYS + 1)
+static inline uint64_t event_tap(unsigned slot, uint32_t generation)
+{
+    return (uint64_t)generation << 32 | slot;
+}
+
 struct datapath {
     struct datapath_config config;
     int stop_fd; /* an eventfd, readable once datapath_stop asks the workers to end */
     int nworkers;
     struct worker *workers;
+    struct overlay_table overlays;
 };
 
 /* The worker thread's body (worker.c). */
@@ -136,8 +196,9 @@ static inline void counter_add(_Atomic uint64_t *counter, uint64_t n)
                           memory_order_relaxed);
 }
 
-/* frame.c: the weft header for vni, and its check on a received datagram. */
+/* frame.c: the weft header for vni, and the VNI of a received datagram's
+ * (DATAPATH_DROP_MALFORMED when it is not weft's). */
 void wire_header_write(uint8_t hdr[DATAPATH_HDR_LEN], uint32_t vni);
-enum datapath_drop wire_header_check(const uint8_t *pkt, size_t len, uint32_t vni);
+enum datapath_drop wire_header_vni(const uint8_t *pkt, size_t len, uint32_t *vni);
 
 #endif

@@ -103,12 +103,13 @@ void wire_header_write(uint8_t hdr[DATAPATH_HDR_LEN], uint32_t vni)
     memcpy(hdr + 4, &vni_be, 4);
 }
 
-enum datapath_drop wire_header_check(const uint8_t *pkt, size_t len, uint32_t vni)
+enum datapath_drop wire_header_vni(const uint8_t *pkt, size_t len, uint32_t *vni)
 {
     uint32_t vni_be;
     if (len < DATAPATH_HDR_LEN + ETH_HDR_LEN || pkt[0] != WIRE_VERSION ||
         pkt[1] != WIRE_TYPE_FRAME)
         return DATAPATH_DROP_MALFORMED;
     memcpy(&vni_be, pkt + 4, 4);
-    return be32toh(vni_be) == vni ? DATAPATH_OK : DATAPATH_DROP_WRONG_VNI;
+    *vni = be32toh(vni_be);
+    return DATAPATH_OK;
 }

@@ -1,12 +1,14 @@
 /*
- * worker.c: one worker thread of datapath/: polls its TAP queue, its UDP socket
- * and the stop eventfd; frames from the TAP are sealed and sent in sendmmsg
- * batches, datagrams come in recvmmsg batches and are opened onto the TAP.
- * Everything it touches per packet was allocated by datapath_start.
+ * worker.c: one worker thread of datapath/: waits (epoll) for its queue of every
+ * overlay's TAP, its UDP socket and the stop eventfd; frames from a TAP are
+ * sealed under their overlay's VNI and sent in sendmmsg batches, datagrams come
+ * in recvmmsg batches and are opened onto the TAP of the overlay their VNI
+ * names. Each batch of events runs under the overlay table's read lock
+ * (datapath_internal.h). Everything it touches per packet was allocated by
+ * datapath_start.
  */
 #include <errno.h>
 #include <netinet/udp.h>
-#include <poll.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -19,8 +21,10 @@ static void count_drop(struct worker *w, enum datapath_drop reason)
         counter_add(&w->counters.drops[reason], 1);
 }
 
-/* Seals frame for vtep into the next free slot (flushing a full batch first). */
-static void queue_datagram(struct worker *w, uint32_t vtep, const uint8_t *frame, size_t len)
+/* Seals frame of overlay vni for vtep into the next free slot (flushing a full
+ * batch first). */
+static void queue_datagram(struct worker *w, uint32_t vni, uint32_t vtep, const uint8_t *frame,
+                           size_t len)
 {
     const struct datapath_config *c = &w->dp->config;
     if (w->out.count == DATAPATH_BATCH)
@@ -28,7 +32,7 @@ static void queue_datagram(struct worker *w, uint32_t vtep, const uint8_t *frame
     unsigned i = w->out.count;
     uint8_t *slot = w->out.slots + (size_t)i * DATAPATH_SLOT_LEN;
     size_t sealed_len = 0;
-    wire_header_write(slot, c->vni);
+    wire_header_write(slot, vni);
     enum datapath_drop r = c->transform.seal(c->transform.ctx, vtep, slot, DATAPATH_HDR_LEN, frame,
                                              len, slot + DATAPATH_HDR_LEN,
                                              DATAPATH_SLOT_LEN - DATAPATH_HDR_LEN, &sealed_len);
@@ -43,23 +47,23 @@ static void queue_datagram(struct worker *w, uint32_t vtep, const uint8_t *frame
 }
 
 /* Sends frame to every VTEP of vteps (n of them). */
-static void queue_frame(struct worker *w, size_t n, const uint8_t *frame, size_t len)
+static void queue_frame(struct worker *w, uint32_t vni, size_t n, const uint8_t *frame, size_t len)
 {
     for (size_t v = 0; v < n && v < DATAPATH_MAX_FANOUT; v++)
-        queue_datagram(w, w->vteps[v], frame, len);
+        queue_datagram(w, vni, w->vteps[v], frame, len);
 }
 
-/* One frame from the TAP, cut into segments first when it is a super-frame. */
-static void send_tap_frame(struct worker *w, const struct tap_frame *f)
+/* One frame from overlay ov's TAP, cut into segments first when it is a super-frame. */
+static void send_tap_frame(struct worker *w, const struct overlay_slot *ov,
+                           const struct tap_frame *f)
 {
-    const struct datapath_config *c = &w->dp->config;
-    size_t n = c->lookup(c->lookup_ctx, f->data, w->vteps, DATAPATH_MAX_FANOUT);
+    size_t n = ov->lookup(ov->lookup_ctx, f->data, w->vteps, DATAPATH_MAX_FANOUT);
     if (n == 0) {
         count_drop(w, DATAPATH_DROP_NO_PEER);
         return;
     }
     if (f->gso_size == 0) {
-        queue_frame(w, n, f->data, f->len);
+        queue_frame(w, ov->vni, n, f->data, f->len);
         return;
     }
     struct tso_iter it;
@@ -68,32 +72,38 @@ static void send_tap_frame(struct worker *w, const struct tap_frame *f)
     if (r != DATAPATH_OK)
         count_drop(w, r);
     while (r == DATAPATH_OK && tso_next(&it, w->segment, DATAPATH_FRAME_MAX, &seg_len))
-        queue_frame(w, n, w->segment, seg_len);
+        queue_frame(w, ov->vni, n, w->segment, seg_len);
 }
 
-/* Reads up to a batch of frames from the TAP and sends each to its VTEPs. */
-static void from_tap(struct worker *w)
+/* Reads up to a batch of frames from overlay ov's TAP queue and sends each to its VTEPs. */
+static void from_tap(struct worker *w, const struct overlay_slot *ov)
 {
+    int tap_fd = ov->tap_fds[w->index];
     for (int round = 0; round < DATAPATH_BATCH; round++) {
-        ssize_t n = read(w->tap_fd, w->tap_in, DATAPATH_VNET_HDR_LEN + DATAPATH_TAP_READ_MAX);
+        ssize_t n = read(tap_fd, w->tap_in, DATAPATH_VNET_HDR_LEN + DATAPATH_TAP_READ_MAX);
         if (n < 0)
-            break; /* EAGAIN: drained (other errors show in poll's revents) */
+            break; /* EAGAIN: drained (other errors show in epoll's events) */
         counter_add(&w->counters.tap_frames, 1);
         struct tap_frame f;
         enum datapath_drop r = frame_from_tap(w->tap_in, (size_t)n, &f);
         if (r != DATAPATH_OK)
             count_drop(w, r);
         else
-            send_tap_frame(w, &f);
+            send_tap_frame(w, ov, &f);
     }
     send_batch_flush(w);
 }
 
-/* Opens one datagram and hands the frame to the coalescer (which writes the TAP). */
+/* Opens one datagram and hands the frame to the coalescer (which writes the TAP
+ * of the overlay the header's VNI names). */
 static void deliver(struct worker *w, const uint8_t *pkt, size_t len, uint32_t src_vtep)
 {
     const struct datapath_config *c = &w->dp->config;
-    enum datapath_drop r = wire_header_check(pkt, len, c->vni);
+    const struct overlay_slot *ov = NULL;
+    uint32_t vni;
+    enum datapath_drop r = wire_header_vni(pkt, len, &vni);
+    if (r == DATAPATH_OK && !(ov = overlay_find(&w->dp->overlays, vni)))
+        r = DATAPATH_DROP_WRONG_VNI;
     size_t frame_len = 0;
     if (r == DATAPATH_OK)
         r = c->transform.open(c->transform.ctx, src_vtep, pkt, DATAPATH_HDR_LEN,
@@ -105,7 +115,7 @@ static void deliver(struct worker *w, const uint8_t *pkt, size_t len, uint32_t s
         count_drop(w, r);
         return;
     }
-    coalesce_add(w, w->opened, frame_len);
+    coalesce_add(w, ov->tap_fds[w->index], w->opened, frame_len);
 }
 
 /* The segment size of a coalesced message (UDP_GRO), or 0 for a single datagram. */
@@ -158,32 +168,62 @@ static void from_udp(struct worker *w)
     }
 }
 
+/* An event of overlay slot's TAP queue: frames to send, or the TAP went. An event
+ * of a slot removed (or reused) since it was raised is ignored. */
+static void tap_event(struct worker *w, const struct epoll_event *ev)
+{
+    unsigned slot = (unsigned)(ev->data.u64 & 0xffffffffu);
+    if (slot >= DATAPATH_MAX_OVERLAYS)
+        return;
+    const struct overlay_slot *ov = &w->dp->overlays.slots[slot];
+    if (!ov->used || ov->generation != ev->data.u64 >> 32)
+        return;
+    int tap_fd = ov->tap_fds[w->index];
+    if (ev->events & (EPOLLERR | EPOLLHUP)) {
+        /* The TAP went (deleted under us): stop waiting for it, keep receiving. */
+        log_warn("data path lost a TAP queue", "worker=%d vni=%u", w->index, (unsigned)ov->vni);
+        (void)epoll_ctl(w->epoll_fd, EPOLL_CTL_DEL, tap_fd, NULL);
+    } else if (ev->events & EPOLLIN) {
+        from_tap(w, ov);
+    }
+}
+
+/* Handles one wake-up's events under the overlays' read lock; false on stop. */
+static bool handle_events(struct worker *w, const struct epoll_event *events, int n)
+{
+    bool udp = false;
+    for (int i = 0; i < n; i++) {
+        if (events[i].data.u64 == EVENT_STOP)
+            return false;
+        udp |= events[i].data.u64 == EVENT_UDP;
+    }
+    struct overlay_table *t = &w->dp->overlays;
+    pthread_rwlock_rdlock(&t->lock);
+    for (int i = 0; i < n; i++)
+        if (events[i].data.u64 != EVENT_UDP)
+            tap_event(w, &events[i]);
+    if (udp)
+        from_udp(w); /* flushes the coalescer: nothing of an overlay outlives the lock */
+    pthread_rwlock_unlock(&t->lock);
+    return true;
+}
+
+#define WORKER_EVENTS 32
+
 void *worker_run(void *arg)
 {
     struct worker *w = arg;
-    struct pollfd fds[3] = {
-        {.fd = w->dp->stop_fd, .events = POLLIN},
-        {.fd = w->tap_fd, .events = POLLIN},
-        {.fd = w->udp_fd, .events = POLLIN},
-    };
+    struct epoll_event events[WORKER_EVENTS];
     for (;;) {
-        if (poll(fds, 3, -1) < 0) {
-            if (errno == EINTR)
-                continue;
+        int n = epoll_wait(w->epoll_fd, events, WORKER_EVENTS, -1);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
             log_error("data path worker stopped", "worker=%d error=\"%s\"", w->index,
                       strerror(errno));
             return NULL;
         }
-        if (fds[0].revents)
+        if (!handle_events(w, events, n))
             return NULL;
-        if (fds[1].revents & (POLLERR | POLLHUP | POLLNVAL)) {
-            /* The TAP went (deleted under us): stop polling it, keep receiving. */
-            log_warn("data path lost its TAP queue", "worker=%d", w->index);
-            fds[1].fd = -1;
-        } else if (fds[1].revents & POLLIN) {
-            from_tap(w);
-        }
-        if (fds[2].revents & POLLIN)
-            from_udp(w);
     }
 }

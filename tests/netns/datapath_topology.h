@@ -2,10 +2,14 @@
  * datapath_topology.h: two hosts for datapath/ in network namespaces, shared
  * by tests/netns/test_datapath.c and bench/datapath_bench.c. Header-only;
  * single-threaded setup code (it moves the calling thread between namespaces).
+ * Each host runs one data path; each overlay o (VNI 7 + o, 1 or 2 of them) has
+ * a bridge, a TAP and a container per host, on that host's one data path:
  *
- *   c0 (10.99.0.1, eth0)              c1 (10.99.0.2, eth0)
+ *   c0 (10.99.0.1, eth0)              c1 (10.99.0.2, eth0)          overlay 0
  *     | veth                             | veth
- *   h0: wbr7 + wtp7 (TAP) + datapath   h1: wbr7 + wtp7 (TAP) + datapath
+ *   h0: wbr7 + wtp7 (TAP)             h1: wbr7 + wtp7 (TAP)
+ *   [c0' 10.98.0.1 - wbr8 + wtp8]     [c1' 10.98.0.2 - wbr8 + wtp8]  overlay 1
+ *   h0: datapath                      h1: datapath
  *     und0 192.168.99.1 ---- veth ---- und1 192.168.99.2      (the underlay)
  *
  * Every namespace is anonymous, held by a descriptor of this process: they and
@@ -16,8 +20,10 @@
 #define WEFT_DATAPATH_TOPOLOGY_H
 
 #include <arpa/inet.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -25,33 +31,45 @@
 #include "tests/netns/netns_fixture.h"
 #include "vxlan/tap.h"
 
-#define TOPO_VNI 7
+#define TOPO_VNI 7 /* overlay o has VNI TOPO_VNI + o */
+#define TOPO_MAX_OVERLAYS 2
 #define TOPO_UNDERLAY_MTU 1500
 
-/* The lookup of one host: the other container's MAC and broadcast/multicast go to
- * the other host; any other MAC has no VTEP. */
+/* The lookup of one overlay on one host: the other container's MAC and
+ * broadcast/multicast go to the other host; any other MAC has no VTEP. Counts
+ * its calls (from every worker). Allocated while the overlay is on the data path,
+ * so that ASan sees a worker that touches it after the removal. */
 struct topo_lookup {
     uint8_t peer_mac[6];
     uint32_t peer_vtep;
+    _Atomic unsigned long calls;
+};
+
+struct topo_overlay {
+    uint32_t vni;
+    int ctr_ns;
+    struct tap_queues tap;
+    struct topo_lookup *lookup; /* non-NULL while on the data path */
 };
 
 struct topo_host {
-    int host_ns, ctr_ns;
+    int host_ns;
     uint32_t vtep;
     struct nl *nl; /* opened in host_ns */
-    struct tap_queues tap;
     struct datapath *dp;
-    struct topo_lookup lookup;
+    struct topo_overlay ov[TOPO_MAX_OVERLAYS];
 };
 
 struct topology {
     struct topo_host host[2];
-    int mtu; /* of the overlay: TAP, bridge, containers */
+    int noverlays;
+    int mtu; /* of the overlays: TAPs, bridges, containers */
 };
 
 static inline size_t topo_lookup(void *ctx, const uint8_t dst_mac[6], uint32_t *vteps, size_t max)
 {
-    const struct topo_lookup *l = ctx;
+    struct topo_lookup *l = ctx;
+    atomic_fetch_add_explicit(&l->calls, 1, memory_order_relaxed);
     if (max < 1)
         return 0;
     if ((dst_mac[0] & 1) || memcmp(dst_mac, l->peer_mac, 6) == 0) {
@@ -61,59 +79,93 @@ static inline size_t topo_lookup(void *ctx, const uint8_t dst_mac[6], uint32_t *
     return 0;
 }
 
-static inline void topo_ctr_mac(int i, uint8_t mac[6])
+/* The container of overlay o on host i: 02:00:00:00:<0x99 - o>:<i + 1>. */
+static inline void topo_ctr_mac(int o, int i, uint8_t mac[6])
 {
-    const uint8_t base[6] = {0x02, 0x00, 0x00, 0x00, 0x99, (uint8_t)(i + 1)};
+    const uint8_t base[6] = {0x02, 0x00, 0x00, 0x00, (uint8_t)(0x99 - o), (uint8_t)(i + 1)};
     memcpy(mac, base, 6);
 }
 
-/* Bridge, container veth and container address of host i. */
-static inline int topo_host_devices(struct topology *t, int i)
+/* Bridge, container veth and container address of overlay o on host i. */
+static inline int topo_overlay_devices(struct topology *t, int i, int o)
 {
     struct topo_host *h = &t->host[i];
+    unsigned vni = h->ov[o].vni;
     if (in_ns(h->host_ns,
-              "ip link add wbr7 mtu %d type bridge && ip link set wbr7 up && "
-              "ip link add wv%d mtu %d type veth peer name eth0 mtu %d netns /proc/self/fd/%d && "
-              "ip link set wv%d master wbr7 up",
-              t->mtu, i, t->mtu, t->mtu, h->ctr_ns, i) != 0)
+              "ip link add wbr%u mtu %d type bridge && ip link set wbr%u up && "
+              "ip link add wv%d%d mtu %d type veth peer name eth0 mtu %d netns /proc/self/fd/%d "
+              "&& ip link set wv%d%d master wbr%u up",
+              vni, t->mtu, vni, i, o, t->mtu, t->mtu, h->ov[o].ctr_ns, i, o, vni) != 0)
         return -1;
-    return in_ns(h->ctr_ns,
-                 "ip link set eth0 address 02:00:00:00:99:0%d && "
-                 "ip addr add 10.99.0.%d/24 dev eth0 && ip link set eth0 up",
-                 i + 1, i + 1);
+    return in_ns(h->ov[o].ctr_ns,
+                 "ip link set eth0 address 02:00:00:00:%02x:0%d && "
+                 "ip addr add 10.%d.0.%d/24 dev eth0 && ip link set eth0 up",
+                 0x99 - o, i + 1, 99 - o, i + 1);
 }
 
-/* Opens (or re-opens) host i's TAP with nqueues queues on its bridge. */
-static inline int topo_tap_open(struct topology *t, int i, int nqueues)
+/* Opens (or re-opens) the TAP of overlay o on host i with nqueues queues on its bridge. */
+static inline int topo_tap_open(struct topology *t, int i, int o, int nqueues)
 {
     struct topo_host *h = &t->host[i];
+    struct topo_overlay *ov = &h->ov[o];
     struct weft_err err = {0};
+    char bridge_name[IF_NAMESIZE];
     int bridge = 0, rc = -1;
+    snprintf(bridge_name, sizeof(bridge_name), "wbr%u", (unsigned)ov->vni);
     /* /dev/net/tun makes the device in the opening thread's namespace. */
     int home = netns_visit(h->host_ns);
     if (home < 0)
         return -1;
-    if (nl_link_index(h->nl, "wbr7", &bridge, &err) == 0 &&
-        tap_open(h->nl, TOPO_VNI, nqueues, t->mtu, bridge, &h->tap, &err) == 0)
+    if (nl_link_index(h->nl, bridge_name, &bridge, &err) == 0 &&
+        tap_open(h->nl, ov->vni, nqueues, t->mtu, bridge, &ov->tap, &err) == 0)
         rc = 0;
     if (netns_return(home) < 0)
         rc = -1;
     if (rc < 0)
-        fprintf(stderr, "host %d: %s\n", i, err.msg);
+        fprintf(stderr, "host %d overlay %d: %s\n", i, o, err.msg);
     return rc;
 }
 
-/* Starts host i's datapath on its TAP queues with transform (sockets in host_ns). */
+/* Puts overlay o of host i (its TAP open) on the host's data path. */
+static inline int topo_overlay_add(struct topology *t, int i, int o)
+{
+    struct topo_host *h = &t->host[i];
+    struct topo_overlay *ov = &h->ov[o];
+    struct weft_err err = {0};
+    ov->lookup = calloc(1, sizeof(*ov->lookup));
+    if (!ov->lookup)
+        return -1;
+    topo_ctr_mac(o, 1 - i, ov->lookup->peer_mac);
+    ov->lookup->peer_vtep = t->host[1 - i].vtep;
+    struct datapath_overlay_spec spec = {
+        .vni = ov->vni, .tap_fds = ov->tap.fds, .lookup = topo_lookup, .lookup_ctx = ov->lookup};
+    if (datapath_overlay_add(h->dp, &spec, &err) < 0) {
+        fprintf(stderr, "host %d overlay %d: %s\n", i, o, err.msg);
+        free(ov->lookup);
+        ov->lookup = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+/* Takes overlay o of host i off the data path and frees its lookup (the TAP stays open). */
+static inline void topo_overlay_remove(struct topology *t, int i, int o)
+{
+    struct topo_overlay *ov = &t->host[i].ov[o];
+    if (t->host[i].dp)
+        datapath_overlay_remove(t->host[i].dp, ov->vni);
+    free(ov->lookup);
+    ov->lookup = NULL;
+}
+
+/* Starts host i's data path with transform (sockets in host_ns), nworkers workers
+ * (0: as many as overlay 0's TAP has queues), with every overlay whose TAP is open. */
 static inline int topo_start(struct topology *t, int i, const struct datapath_transform *transform)
 {
     struct topo_host *h = &t->host[i];
     struct datapath_config config = {
-        .tap_fds = h->tap.fds,
-        .nqueues = h->tap.count,
+        .nworkers = h->ov[0].tap.count,
         .local_vtep = h->vtep,
-        .vni = TOPO_VNI,
-        .lookup = topo_lookup,
-        .lookup_ctx = &h->lookup,
         .transform = *transform,
     };
     struct weft_err err = {0};
@@ -125,32 +177,49 @@ static inline int topo_start(struct topology *t, int i, const struct datapath_tr
         fprintf(stderr, "host %d: %s\n", i, err.msg);
         return -1;
     }
+    for (int o = 0; o < t->noverlays; o++)
+        if (h->ov[o].tap.count > 0 && topo_overlay_add(t, i, o) < 0)
+            return -1;
     return 0;
 }
 
 static inline void topo_stop(struct topology *t, int i)
 {
-    datapath_stop(t->host[i].dp);
-    t->host[i].dp = NULL;
+    struct topo_host *h = &t->host[i];
+    datapath_stop(h->dp);
+    h->dp = NULL;
+    for (int o = 0; o < TOPO_MAX_OVERLAYS; o++) {
+        free(h->ov[o].lookup);
+        h->ov[o].lookup = NULL;
+    }
 }
 
-/* The namespaces, the underlay, both hosts' devices and TAPs (no datapath yet). */
-static inline int topo_build(struct topology *t, int nqueues, size_t transform_overhead)
+/* The namespaces, the underlay, both hosts' devices and noverlays TAPs with
+ * nqueues queues each (no data path yet). */
+static inline int topo_build(struct topology *t, int nqueues, size_t transform_overhead,
+                             int noverlays)
 {
     memset(t, 0, sizeof(*t));
-    t->host[0].host_ns = t->host[1].host_ns = t->host[0].ctr_ns = t->host[1].ctr_ns = -1;
+    t->noverlays = noverlays;
     t->mtu = datapath_overlay_mtu(TOPO_UNDERLAY_MTU, transform_overhead);
     for (int i = 0; i < 2; i++) {
         struct topo_host *h = &t->host[i];
-        h->host_ns = new_netns();
-        h->ctr_ns = new_netns();
-        if (h->host_ns < 0 || h->ctr_ns < 0)
-            return -1;
-        h->vtep = inet_addr(i == 0 ? "192.168.99.1" : "192.168.99.2");
-        topo_ctr_mac(1 - i, h->lookup.peer_mac);
+        h->host_ns = -1;
+        for (int o = 0; o < TOPO_MAX_OVERLAYS; o++) {
+            h->ov[o].ctr_ns = -1;
+            h->ov[o].vni = TOPO_VNI + (uint32_t)o;
+        }
     }
-    t->host[0].lookup.peer_vtep = t->host[1].vtep;
-    t->host[1].lookup.peer_vtep = t->host[0].vtep;
+    for (int i = 0; i < 2; i++) {
+        struct topo_host *h = &t->host[i];
+        h->host_ns = new_netns();
+        if (h->host_ns < 0)
+            return -1;
+        for (int o = 0; o < noverlays; o++)
+            if ((h->ov[o].ctr_ns = new_netns()) < 0)
+                return -1;
+        h->vtep = inet_addr(i == 0 ? "192.168.99.1" : "192.168.99.2");
+    }
     char cmd[256];
     snprintf(cmd, sizeof(cmd),
              "ip link add und0 netns /proc/self/fd/%d type veth peer name und1 netns "
@@ -162,15 +231,20 @@ static inline int topo_build(struct topology *t, int nqueues, size_t transform_o
         struct topo_host *h = &t->host[i];
         struct weft_err err = {0};
         if (in_ns(h->host_ns, "ip addr add 192.168.99.%d/24 dev und%d && ip link set und%d up",
-                  i + 1, i, i) != 0 ||
-            topo_host_devices(t, i) < 0)
+                  i + 1, i, i) != 0)
             return -1;
+        for (int o = 0; o < noverlays; o++)
+            if (topo_overlay_devices(t, i, o) < 0)
+                return -1;
         int home = netns_visit(h->host_ns);
         if (home < 0)
             return -1;
         int rc = nl_open(&h->nl, &err);
-        if (netns_return(home) < 0 || rc < 0 || topo_tap_open(t, i, nqueues) < 0)
+        if (netns_return(home) < 0 || rc < 0)
             return -1;
+        for (int o = 0; o < noverlays; o++)
+            if (topo_tap_open(t, i, o, nqueues) < 0)
+                return -1;
     }
     return 0;
 }
@@ -182,18 +256,20 @@ static inline void topo_destroy(struct topology *t)
         struct topo_host *h = &t->host[i];
         struct weft_err err;
         topo_stop(t, i);
-        tap_close(&h->tap);
-        if (h->nl) {
-            if (tap_delete(h->nl, TOPO_VNI, &err) < 0)
+        for (int o = 0; o < TOPO_MAX_OVERLAYS; o++) {
+            tap_close(&h->ov[o].tap);
+            if (h->nl && o < t->noverlays && tap_delete(h->nl, h->ov[o].vni, &err) < 0)
                 fprintf(stderr, "host %d: %s\n", i, err.msg);
-            nl_close(h->nl);
-            h->nl = NULL;
+            if (h->ov[o].ctr_ns >= 0)
+                close(h->ov[o].ctr_ns);
+            h->ov[o].ctr_ns = -1;
         }
+        if (h->nl)
+            nl_close(h->nl);
+        h->nl = NULL;
         if (h->host_ns >= 0)
             close(h->host_ns);
-        if (h->ctr_ns >= 0)
-            close(h->ctr_ns);
-        h->host_ns = h->ctr_ns = -1;
+        h->host_ns = -1;
     }
 }
 

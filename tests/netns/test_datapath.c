@@ -1,11 +1,14 @@
 /*
  * test_datapath.c: datapath/ and the TAP of vxlan/tap.h moving frames between
  * two hosts in network namespaces (datapath_topology.h draws them): ping and a
- * TCP transfer across, a restart of the data path on the persistent TAP, and a
- * toy transform that proves seal and open run on both sides and that a failing
- * open drops and counts. Everything lives in namespaces this process made;
- * skipped without CAP_NET_ADMIN.
+ * TCP transfer across, a restart of the data path on the persistent TAP, a toy
+ * transform that proves seal and open run on both sides and that a failing open
+ * drops and counts, and two overlays on one data path: each one's traffic
+ * reaches only its own TAP, and one removed while the other carries TCP leaves
+ * the other working. Everything lives in namespaces this process made; skipped
+ * without CAP_NET_ADMIN.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -78,9 +81,16 @@ static struct datapath_transform xor_transform(int host)
         .overhead = 4, .seal = xor_seal, .open = xor_open, .ctx = &xor_ctx[host]};
 }
 
+/* Host 0's container of overlay o pings host 1's. */
+static int ping_on(int o)
+{
+    return in_ns(topo.host[0].ov[o].ctr_ns, "ping -q -c 3 -i 0.2 -W 2 10.%d.0.2 >/dev/null",
+                 99 - o) == 0;
+}
+
 static int ping_ok(void)
 {
-    return in_ns(topo.host[0].ctr_ns, "ping -q -c 3 -i 0.2 -W 2 10.99.0.2 >/dev/null") == 0;
+    return ping_on(0);
 }
 
 static int setup(void **state)
@@ -89,7 +99,7 @@ static int setup(void **state)
     if (netns_private() < 0)
         return -1;
     /* The toy transform's overhead sizes the MTU, so both transforms fit. */
-    if (topo_build(&topo, 2, 4) < 0) {
+    if (topo_build(&topo, 2, 4, 2) < 0) {
         topo_destroy(&topo);
         return -1;
     }
@@ -139,7 +149,7 @@ static void stats(int host, struct datapath_stats *s)
 static void tap_is_on_the_bridge_with_queues_and_mtu(void **state)
 {
     (void)state;
-    assert_int_equal(topo.host[0].tap.count, 2);
+    assert_int_equal(topo.host[0].ov[0].tap.count, 2);
     assert_int_equal(in_ns(topo.host[0].host_ns, "ip -d link show wtp7 > /tmp/wtp7.$$ && "
                                                   "grep -q 'master wbr7' /tmp/wtp7.$$ && "
                                                   "grep -q 'mtu %d' /tmp/wtp7.$$ && "
@@ -156,14 +166,18 @@ static void plain_transform_carries_ping_and_tcp(void **state)
     (void)state;
     start_both(&datapath_plain, &datapath_plain);
     assert_true(ping_ok());
+    /* Until host 1 served both VNIs, host 0's first datagrams (what its TAPs queued
+     * before it started) may have counted as wrong_vni: from here on none may. */
+    struct datapath_stats start1;
+    stats(1, &start1);
     snprintf(iperf_pidfile, sizeof(iperf_pidfile), "/tmp/weft-dp-iperf.%d", (int)getpid());
-    assert_int_equal(in_ns(topo.host[1].ctr_ns, "iperf3 -s -1 -D -p 5301 -I %s", iperf_pidfile),
-                     0);
+    assert_int_equal(
+        in_ns(topo.host[1].ov[0].ctr_ns, "iperf3 -s -1 -D -p 5301 -I %s", iperf_pidfile), 0);
     usleep(300 * 1000);
     /* 8 MB across; iperf3 fails if the transfer stalls. */
-    assert_int_equal(in_ns(topo.host[0].ctr_ns,
-                           "timeout 30 iperf3 -c 10.99.0.2 -p 5301 -n 8M >/dev/null"),
-                     0);
+    assert_int_equal(
+        in_ns(topo.host[0].ov[0].ctr_ns, "timeout 30 iperf3 -c 10.99.0.2 -p 5301 -n 8M >/dev/null"),
+        0);
     stop_iperf_server();
     struct datapath_stats s0, s1;
     stats(0, &s0);
@@ -173,7 +187,8 @@ static void plain_transform_carries_ping_and_tcp(void **state)
     assert_true(s0.sent > 3000 && s0.sent > 4 * s0.tap_frames);
     assert_true(s1.received >= s0.sent - 10 && s1.tap_written > 0 &&
                 s1.tap_written * 4 < s1.received);
-    assert_int_equal(s1.drops[DATAPATH_DROP_MALFORMED] + s1.drops[DATAPATH_DROP_WRONG_VNI], 0);
+    assert_int_equal(s1.drops[DATAPATH_DROP_MALFORMED] + s1.drops[DATAPATH_DROP_WRONG_VNI],
+                     start1.drops[DATAPATH_DROP_MALFORMED] + start1.drops[DATAPATH_DROP_WRONG_VNI]);
     assert_int_equal(s0.drops[DATAPATH_DROP_SEND] + s1.drops[DATAPATH_DROP_TAP_WRITE], 0);
 }
 
@@ -186,7 +201,8 @@ static void restart_keeps_the_tap_and_traffic_resumes(void **state)
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (int i = 0; i < 2; i++) {
         topo_stop(&topo, i);
-        tap_close(&topo.host[i].tap);
+        for (int o = 0; o < 2; o++)
+            tap_close(&topo.host[i].ov[o].tap);
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     /* Both stopped, threads joined, within a second. */
@@ -195,7 +211,8 @@ static void restart_keeps_the_tap_and_traffic_resumes(void **state)
         in_ns(topo.host[0].host_ns, "ip link show wtp7 | grep -q 'master wbr7'"), 0);
     assert_false(ping_ok());
     for (int i = 0; i < 2; i++)
-        assert_int_equal(topo_tap_open(&topo, i, 2), 0);
+        for (int o = 0; o < 2; o++)
+            assert_int_equal(topo_tap_open(&topo, i, o, 2), 0);
     start_both(&datapath_plain, &datapath_plain);
     assert_true(ping_ok());
 }
@@ -259,12 +276,148 @@ static void foreign_datagrams_are_counted(void **state)
     assert_string_equal(datapath_drop_name(DATAPATH_DROP_WRONG_VNI), "wrong_vni");
 }
 
+/* Frames the data path wrote to host's TAP of overlay o (the TAP's rx counter). */
+static long tap_rx_packets(int host, int o)
+{
+    char path[64];
+    long packets = -1;
+    snprintf(path, sizeof(path), "/tmp/weft-dp-rx.%d", (int)getpid());
+    if (in_ns(topo.host[host].host_ns, "ip -s link show dev wtp%u | awk 'NR==4 {print $2}' > %s",
+              (unsigned)topo.host[host].ov[o].vni, path) == 0) {
+        FILE *f = fopen(path, "r");
+        if (f && fscanf(f, "%ld", &packets) != 1)
+            packets = -1;
+        if (f)
+            fclose(f);
+    }
+    unlink(path);
+    return packets;
+}
+
+/* 30 pings on overlay o: host 1's TAP of o takes them, the other's hardly moves
+ * (some IPv6 chatter of its own containers is fine; 30 misdelivered frames are not). */
+static void pings_reach_only_overlay(int o)
+{
+    long own = tap_rx_packets(1, o), other = tap_rx_packets(1, 1 - o);
+    assert_true(own >= 0 && other >= 0);
+    assert_int_equal(
+        in_ns(topo.host[0].ov[o].ctr_ns, "ping -q -c 30 -i 0.02 -W 2 10.%d.0.2 >/dev/null", 99 - o),
+        0);
+    long own_delta = tap_rx_packets(1, o) - own, other_delta = tap_rx_packets(1, 1 - o) - other;
+    printf("overlay %d pinged: host 1's TAP of it took %ld frames, the other's %ld\n", o, own_delta,
+           other_delta);
+    assert_true(own_delta >= 30);
+    assert_true(other_delta < 10);
+}
+
+/* Both hosts' data paths serve overlays 7 and 8 (one UDP port): each overlay's
+ * traffic lands on its own TAP; the API refuses a second VNI 7 and a bad spec. */
+static void each_overlay_reaches_only_its_own_tap(void **state)
+{
+    (void)state;
+    for (int i = 0; i < 2; i++)
+        topo_stop(&topo, i);
+    start_both(&datapath_plain, &datapath_plain);
+    struct datapath *dp = topo.host[0].dp;
+    struct weft_err err = {0};
+    assert_int_equal(datapath_workers(dp), 2);
+    struct datapath_overlay_spec spec = {.vni = TOPO_VNI,
+                                         .tap_fds = topo.host[0].ov[1].tap.fds,
+                                         .lookup = topo_lookup,
+                                         .lookup_ctx = topo.host[0].ov[1].lookup};
+    assert_int_equal(datapath_overlay_add(dp, &spec, &err), -1);
+    assert_int_equal(err.code, -EEXIST);
+    spec.vni = 99, spec.lookup = NULL;
+    assert_int_equal(datapath_overlay_add(dp, &spec, &err), -1);
+    assert_int_equal(err.code, -EINVAL);
+    int closed[2] = {-1, -1};
+    spec.lookup = topo_lookup, spec.tap_fds = closed;
+    assert_int_equal(datapath_overlay_add(dp, &spec, &err), -1);
+    assert_int_equal(err.code, -EINVAL);
+    datapath_overlay_remove(dp, 12345); /* unknown: nothing happens */
+    assert_true(ping_on(0) && ping_on(1));
+    pings_reach_only_overlay(0);
+    pings_reach_only_overlay(1);
+    for (int o = 0; o < 2; o++) /* each overlay's own lookup was asked */
+        assert_true(atomic_load(&topo.host[0].ov[o].lookup->calls) >= 30);
+}
+
+/* Waits (up to timeout_s) for a background command's exit status in path. */
+static int background_rc(const char *path, int timeout_s)
+{
+    for (int waited = 0; waited < timeout_s * 10; waited++) {
+        FILE *f = fopen(path, "r");
+        int rc = -1;
+        if (f && fscanf(f, "%d", &rc) == 1) {
+            fclose(f);
+            unlink(path);
+            return rc;
+        }
+        if (f)
+            fclose(f);
+        usleep(100 * 1000);
+    }
+    return -1;
+}
+
+/* Overlay 8 leaves host 1's data path and comes back, again and again, then
+ * leaves both data paths (its lookups freed, its queues closed), while overlay 7
+ * carries TCP and 8 is being pinged: the transfer finishes, 7 still
+ * pings, 8's late datagrams count as wrong_vni; 8 comes back in a reused slot. */
+static void removing_one_overlay_leaves_the_other_running(void **state)
+{
+    (void)state;
+    char iperf_rc[64], ping_rc[64];
+    snprintf(iperf_rc, sizeof(iperf_rc), "/tmp/weft-dp-iperf-rc.%d", (int)getpid());
+    snprintf(ping_rc, sizeof(ping_rc), "/tmp/weft-dp-ping-rc.%d", (int)getpid());
+    snprintf(iperf_pidfile, sizeof(iperf_pidfile), "/tmp/weft-dp-iperf.%d", (int)getpid());
+    assert_int_equal(
+        in_ns(topo.host[1].ov[0].ctr_ns, "iperf3 -s -1 -D -p 5303 -I %s", iperf_pidfile), 0);
+    usleep(300 * 1000);
+    assert_int_equal(in_ns(topo.host[0].ov[0].ctr_ns,
+                           "(timeout 30 iperf3 -c 10.99.0.2 -p 5303 -t 4 >/dev/null 2>&1; "
+                           "echo $? > %s) &",
+                           iperf_rc),
+                     0);
+    assert_int_equal(in_ns(topo.host[0].ov[1].ctr_ns,
+                           "(ping -q -i 0.01 -w 4 10.98.0.2 >/dev/null 2>&1; echo $? > %s) &",
+                           ping_rc),
+                     0);
+    /* Churn first: host 1 drops and takes overlay 8 back 50 times under the pings
+     * (each time with a new lookup context, the old one freed: ASan sees a worker
+     * that still used it). */
+    for (int round = 0; round < 50; round++) {
+        topo_overlay_remove(&topo, 1, 1);
+        assert_int_equal(topo_overlay_add(&topo, 1, 1), 0);
+        usleep(10 * 1000);
+    }
+    struct datapath_stats before, s1;
+    stats(1, &before);
+    topo_overlay_remove(&topo, 1, 1);
+    usleep(300 * 1000); /* host 0 still sends overlay 8's pings: wrong VNI for host 1 */
+    topo_overlay_remove(&topo, 0, 1);
+    for (int i = 0; i < 2; i++)
+        tap_close(&topo.host[i].ov[1].tap);
+    assert_int_equal(background_rc(iperf_rc, 40), 0);
+    background_rc(ping_rc, 10); /* fails once 8 is gone, but must have ended */
+    stop_iperf_server();
+    stats(1, &s1);
+    assert_true(s1.drops[DATAPATH_DROP_WRONG_VNI] > before.drops[DATAPATH_DROP_WRONG_VNI]);
+    assert_true(ping_on(0));
+    assert_false(in_ns(topo.host[0].ov[1].ctr_ns, "ping -q -c 2 -W 1 10.98.0.2 >/dev/null") == 0);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(topo_tap_open(&topo, i, 1, 2), 0);
+        assert_int_equal(topo_overlay_add(&topo, i, 1), 0);
+    }
+    assert_true(ping_on(1) && ping_on(0));
+}
+
 static void delete_removes_the_tap(void **state)
 {
     (void)state;
     struct weft_err err = {0};
     topo_stop(&topo, 0);
-    tap_close(&topo.host[0].tap);
+    tap_close(&topo.host[0].ov[0].tap);
     assert_int_equal(tap_delete(topo.host[0].nl, TOPO_VNI, &err), 0);
     assert_int_equal(in_ns(topo.host[0].host_ns, "ip link show wtp7 2>/dev/null"), 256);
     assert_int_equal(tap_delete(topo.host[0].nl, TOPO_VNI, &err), 0); /* gone is fine */
@@ -278,6 +431,8 @@ int main(void)
         cmocka_unit_test(restart_keeps_the_tap_and_traffic_resumes),
         cmocka_unit_test(transform_runs_both_ways_and_a_failed_open_drops),
         cmocka_unit_test(foreign_datagrams_are_counted),
+        cmocka_unit_test(each_overlay_reaches_only_its_own_tap),
+        cmocka_unit_test(removing_one_overlay_leaves_the_other_running),
         cmocka_unit_test(delete_removes_the_tap),
     };
     return netns_run_group(tests, setup, teardown);

@@ -103,6 +103,7 @@ static void tso_cuts_a_super_frame_like_a_nic(void **state)
 
 struct fake_worker {
     struct worker w;
+    int tap;      /* the worker's end of its "TAP" */
     int tap_peer; /* reads what the worker writes to its "TAP" */
 };
 
@@ -114,7 +115,7 @@ static void fake_worker_init(struct fake_worker *fw)
     int size = 1 << 20;
     setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
     setsockopt(sv[1], SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
-    fw->w.tap_fd = sv[0];
+    fw->tap = sv[0];
     fw->tap_peer = sv[1];
     fw->w.rx.buf = malloc(DATAPATH_VNET_HDR_LEN + COALESCE_MAX);
     assert_non_null(fw->w.rx.buf);
@@ -122,7 +123,7 @@ static void fake_worker_init(struct fake_worker *fw)
 
 static void fake_worker_free(struct fake_worker *fw)
 {
-    close(fw->w.tap_fd);
+    close(fw->tap);
     close(fw->tap_peer);
     free(fw->w.rx.buf);
 }
@@ -142,7 +143,7 @@ static void feed_segments(struct fake_worker *fw)
     size_t len;
     assert_int_equal(tso_begin(&it, &f), DATAPATH_OK);
     while (tso_next(&it, opened + DATAPATH_VNET_HDR_LEN, 2048, &len))
-        coalesce_add(&fw->w, opened, len);
+        coalesce_add(&fw->w, fw->tap, opened, len);
 }
 
 static void coalescer_joins_the_segments_into_one_gso_frame(void **state)
@@ -186,10 +187,10 @@ static void frames_that_cannot_join_pass_as_they_are(void **state)
     fake_worker_init(&fw);
     memcpy(arp + DATAPATH_VNET_HDR_LEN, "\xff\xff\xff\xff\xff\xff\x02\x00\x00\x00\x99\x01\x08\x06",
            14);
-    feed_segments(&fw);              /* held: four segments */
-    coalesce_add(&fw.w, arp, 42);    /* not TCP: the held run goes first, then the ARP */
-    feed_segments(&fw);              /* the same sequence again: a retransmission */
-    feed_segments(&fw);              /* cannot follow the first copy's end */
+    feed_segments(&fw);                   /* held: four segments */
+    coalesce_add(&fw.w, fw.tap, arp, 42); /* not TCP: the held run goes first, then the ARP */
+    feed_segments(&fw);                   /* the same sequence again: a retransmission */
+    feed_segments(&fw);                   /* cannot follow the first copy's end */
     coalesce_flush(&fw.w);
     ssize_t lens[8];
     int writes = 0;
@@ -201,6 +202,34 @@ static void frames_that_cannot_join_pass_as_they_are(void **state)
     assert_int_equal(lens[2], DATAPATH_VNET_HDR_LEN + sizeof(super));
     assert_int_equal(lens[3], DATAPATH_VNET_HDR_LEN + sizeof(super));
     fake_worker_free(&fw);
+}
+
+/* Two overlays' TAPs behind one worker: a run held for one TAP is written there
+ * before a segment for the other is taken, even one that would continue it. */
+static void coalescer_flushes_when_the_tap_changes(void **state)
+{
+    (void)state;
+    struct fake_worker fw, other;
+    static uint8_t out[DATAPATH_VNET_HDR_LEN + COALESCE_MAX];
+    build_super_frame();
+    fake_worker_init(&fw);
+    fake_worker_init(&other); /* only its socket pair: the second TAP */
+    struct tap_frame f = {.data = super, .len = sizeof(super), .gso_size = MSS};
+    struct tso_iter it;
+    static uint8_t opened[DATAPATH_VNET_HDR_LEN + 2048];
+    size_t len;
+    int n = 0;
+    assert_int_equal(tso_begin(&it, &f), DATAPATH_OK);
+    while (tso_next(&it, opened + DATAPATH_VNET_HDR_LEN, 2048, &len))
+        coalesce_add(&fw.w, n++ < 2 ? fw.tap : other.tap, opened, len);
+    coalesce_flush(&fw.w);
+    assert_int_equal(tap_read(&fw, out, sizeof(out)), DATAPATH_VNET_HDR_LEN + 66 + 2 * MSS);
+    assert_int_equal(tap_read(&fw, out, sizeof(out)), -1);
+    assert_int_equal(tap_read(&other, out, sizeof(out)),
+                     DATAPATH_VNET_HDR_LEN + sizeof(super) - 2 * MSS);
+    assert_int_equal(tap_read(&other, out, sizeof(out)), -1);
+    fake_worker_free(&fw);
+    fake_worker_free(&other);
 }
 
 static void partial_checksums_are_completed(void **state)
@@ -253,12 +282,13 @@ static void weft_header_names_version_type_and_vni(void **state)
 {
     (void)state;
     uint8_t pkt[DATAPATH_HDR_LEN + 60] = {0};
+    uint32_t vni = 0;
     wire_header_write(pkt, 4242);
-    assert_int_equal(wire_header_check(pkt, sizeof(pkt), 4242), DATAPATH_OK);
-    assert_int_equal(wire_header_check(pkt, sizeof(pkt), 4243), DATAPATH_DROP_WRONG_VNI);
-    assert_int_equal(wire_header_check(pkt, DATAPATH_HDR_LEN + 10, 4242), DATAPATH_DROP_MALFORMED);
+    assert_int_equal(wire_header_vni(pkt, sizeof(pkt), &vni), DATAPATH_OK);
+    assert_int_equal(vni, 4242);
+    assert_int_equal(wire_header_vni(pkt, DATAPATH_HDR_LEN + 10, &vni), DATAPATH_DROP_MALFORMED);
     pkt[0] = 2;
-    assert_int_equal(wire_header_check(pkt, sizeof(pkt), 4242), DATAPATH_DROP_MALFORMED);
+    assert_int_equal(wire_header_vni(pkt, sizeof(pkt), &vni), DATAPATH_DROP_MALFORMED);
     assert_int_equal(datapath_overlay_mtu(1500, 0), 1450);
 }
 
@@ -268,6 +298,7 @@ int main(void)
         cmocka_unit_test(tso_cuts_a_super_frame_like_a_nic),
         cmocka_unit_test(coalescer_joins_the_segments_into_one_gso_frame),
         cmocka_unit_test(frames_that_cannot_join_pass_as_they_are),
+        cmocka_unit_test(coalescer_flushes_when_the_tap_changes),
         cmocka_unit_test(partial_checksums_are_completed),
         cmocka_unit_test(checksum_sums_words_in_network_order),
         cmocka_unit_test(weft_header_names_version_type_and_vni),
