@@ -5,8 +5,10 @@
 # Knobs: RUNS (3) medians over this many runs; SECS (5) per iperf3 run;
 # HOSTS (20) and EPS (50) for the scale figure; JOINS (1000); CONVERGE (50);
 # IPAM_REQUESTS (1000): per contending host, twice that on one host;
-# DOCKER_RUNS (20, 0 skips the Docker figure); SECTIONS (all of "datapath join converge
-# ipam scale docker layout names"): which figures to measure; OUT_DIR (bench): where results go.
+# DOCKER_RUNS (20, 0 skips the Docker figure); SECTIONS (all of "datapath encrypted join
+# converge ipam scale docker layout names"): which figures to measure; OUT_DIR (bench): where
+# results go. encrypted (issue 11): a plain and an encrypted overlay on one pair of hosts,
+# measured side by side with the underlay.
 # LAYOUT_RUNS (2): rounds of bench/watch_layout.sh (etcd's cost of watching by key layout).
 # NAMES_RUNS (20) and NAMES_SECS (5): bench/names_bench.sh (issue 10: docker run on A until
 # the name resolves on B; queries/s of weft's resolver), runs and seconds per load figure.
@@ -20,7 +22,7 @@ RUNS=${RUNS:-3} SECS=${SECS:-5} HOSTS=${HOSTS:-20} EPS=${EPS:-50}
 [ "$HOSTS" -le 120 ] || { echo "HOSTS must be at most 120" >&2; exit 2; }
 JOINS=${JOINS:-1000} CONVERGE=${CONVERGE:-50} DOCKER_RUNS=${DOCKER_RUNS:-20}
 IPAM_REQUESTS=${IPAM_REQUESTS:-1000}
-SECTIONS=${SECTIONS:-datapath join converge ipam scale docker layout names}
+SECTIONS=${SECTIONS:-datapath encrypted join converge ipam scale docker layout names}
 OUT_DIR=${OUT_DIR:-bench}
 export WEFT_BIN=build/weft
 BENCH=build/plugin_bench
@@ -145,6 +147,62 @@ if want datapath; then
 elif want join || want converge; then
     pair_setup 1500 1
 fi
+
+# ---------------- 1b. an encrypted overlay beside a plain one (issue 11) ----------------
+# The machine's CPU (every core: user, system, interrupts) per gigabit carried, as the
+# plain path's work is the kernel's and the encrypted path's mostly weft's.
+busy_ticks() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8}' /proc/stat; }
+cpu_per_gbit() { # TICKS GBIT_PER_S: CPU seconds per gigabit over SECS
+    awk -v t="$1" -v g="$2" -v s="$SECS" -v hz="$(getconf CLK_TCK)" \
+        'BEGIN {if (g + 0 == 0) print "null"; else printf "%.2f", t / hz / (g * s)}'
+}
+tcp_with_cpu() { # SERVER_NS SERVER_ADDR CLIENT_NS: prints "Gbit/s cpu_s_per_gbit"
+    local t0 g
+    t0=$(busy_ticks)
+    g=$(iperf_tcp "$@")
+    echo "$g $(cpu_per_gbit $(($(busy_ticks) - t0)) "$g")"
+}
+encrypted() {
+    local a=EA b=EB i line c
+    HADDR[$a]=192.168.77.31 HADDR[$b]=192.168.77.32
+    sim_host "$a" "${HADDR[$a]}"
+    sim_host "$b" "${HADDR[$b]}"
+    build/weft keygen >"$SIM_DIR/secret"
+    for h in "$a" "$b"; do sim_weft "$h" --secret-file "$SIM_DIR/secret"; done
+    SUBNET=10.75.0.0/24 NET_GENERIC='{}' CTR=p
+    for h in "$a" "$b"; do create_network "$h" >/dev/null; create_endpoint "$h" >/dev/null; done
+    local plain_a=${IP[$a]%/*}
+    SUBNET=10.85.0.0/24 NET_GENERIC='{"encrypted":""}' CTR=e
+    for h in "$a" "$b"; do create_network "$h" >/dev/null; create_endpoint "$h" >/dev/null; done
+    local sealed_a=${IP[$a]%/*}
+    wait_for 10 sim_ns_exec "e$b" ping -c 1 -W 1 "$sealed_a" || fail "encrypted overlay does not ping"
+    wait_for 10 sim_ns_exec "p$b" ping -c 1 -W 1 "$plain_a" || fail "plain overlay does not ping"
+    local u=() p=() e=() pc=() ec=() pp=() ep=()
+    for i in $(seq 1 "$RUNS"); do
+        u+=("$(iperf_tcp "$a" "${HADDR[$a]}" "$b")")
+        read -r line c <<<"$(tcp_with_cpu "p$a" "$plain_a" "p$b")"
+        p+=("$line") pc+=("$c")
+        read -r line c <<<"$(tcp_with_cpu "e$a" "$sealed_a" "e$b")"
+        e+=("$line") ec+=("$c")
+        pp+=("$(iperf_udp_pps "p$a" "$plain_a" "p$b")")
+        ep+=("$(iperf_udp_pps "e$a" "$sealed_a" "e$b")")
+    done
+    R[enc_tcp_underlay]=$(printf '%s\n' "${u[@]}" | median)
+    R[enc_tcp_plain]=$(printf '%s\n' "${p[@]}" | median)
+    R[enc_tcp_encrypted]=$(printf '%s\n' "${e[@]}" | median)
+    R[enc_cpu_per_gbit_plain]=$(printf '%s\n' "${pc[@]}" | median)
+    R[enc_cpu_per_gbit_encrypted]=$(printf '%s\n' "${ec[@]}" | median)
+    R[enc_udp_pps_plain]=$(printf '%s\n' "${pp[@]}" | median)
+    R[enc_udp_pps_encrypted]=$(printf '%s\n' "${ep[@]}" | median)
+    read -r R[enc_rtt_plain_p50] R[enc_rtt_plain_p99] <<<"$(rtt "p$b" "$plain_a")"
+    read -r R[enc_rtt_encrypted_p50] R[enc_rtt_encrypted_p99] <<<"$(rtt "e$b" "$sealed_a")"
+    R[enc_ratio_tcp]=$(ratio "${R[enc_tcp_encrypted]}" "${R[enc_tcp_plain]}")
+    R[enc_ratio_rtt_p99]=$(ratio "${R[enc_rtt_encrypted_p99]}" "${R[enc_rtt_plain_p99]}")
+    for h in "$a" "$b"; do sim_weft_stop "$h" || true; done
+    NET_GENERIC='{}' CTR=c
+    echo "measured the encrypted overlay beside the plain one" >&2
+}
+want encrypted && encrypted
 
 # ---------------- 2. Join + CreateEndpoint latency ----------------
 SUBNET=10.71.0.0/24
@@ -390,6 +448,14 @@ row "UDP 64 B underlay (packets/s)" "$(r udp_pps_underlay)" ""
 row "UDP 64 B weft (packets/s)" "$(r udp_pps_weft)" ""
 row "RTT underlay p50 / p99 (ms)" "$(r rtt_underlay_p50) / $(r rtt_underlay_p99)" ""
 row "RTT weft p50 / p99 (ms)" "$(r rtt_weft_p50) / $(r rtt_weft_p99)" ""
+row "encrypted overlay, MTU 1500 (issue 11):" "" ""
+row "  TCP underlay / plain / encrypted (Gbit/s)" "$(r enc_tcp_underlay) / $(r enc_tcp_plain) / $(r enc_tcp_encrypted)" ""
+row "  TCP encrypted / plain" "$(r enc_ratio_tcp)" ">= 0.5"
+row "  UDP 64 B plain / encrypted (packets/s)" "$(r enc_udp_pps_plain) / $(r enc_udp_pps_encrypted)" ""
+row "  RTT p50 plain / encrypted (ms)" "$(r enc_rtt_plain_p50) / $(r enc_rtt_encrypted_p50)" ""
+row "  RTT p99 plain / encrypted (ms)" "$(r enc_rtt_plain_p99) / $(r enc_rtt_encrypted_p99)" ""
+row "  RTT p99 encrypted / plain" "$(r enc_ratio_rtt_p99)" "<= 2"
+row "  CPU s per Gbit, plain / encrypted" "$(r enc_cpu_per_gbit_plain) / $(r enc_cpu_per_gbit_encrypted)" ""
 row "CreateEndpoint+Join p50 / p99 (ms, $JOINS)" "$(r join_p50_ms) / $(r join_p99_ms)" "p99 <= 2"
 row "  p90 / max (ms)" "$(r join_p90_ms) / $(r join_max_ms)" ""
 row "convergence p50 / p99 (ms, $CONVERGE)" "$(r converge_p50_ms) / $(r converge_p99_ms)" "p99 <= 50"

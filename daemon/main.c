@@ -27,9 +27,12 @@
 #include "netlink/nl.h"
 #include "store/etcd.h"
 #include "tunnel/cluster_secret.h"
+#include "tunnel/peer_table.h"
 
 /* How often the waiting main thread hands freed heap pages back to the kernel. */
 #define TRIM_INTERVAL_S 1
+/* Encrypted packets dropped are logged at most this often (in TRIM_INTERVAL_S ticks). */
+#define DROP_REPORT_TICKS 5
 
 static void usage_main(FILE *out)
 {
@@ -122,6 +125,30 @@ static const char *store_refusal_hint(int code)
     return "";
 }
 
+/* Reads the cluster secret and makes this run's key pair and sessions table. */
+static int open_tunnel(const struct daemon_options *opts, const char *host,
+                       struct tunnel_secret **secret, struct tunnel_peer_table **tunnel,
+                       struct weft_err *err)
+{
+    uint32_t vtep;
+    if (tunnel_secret_read(opts->secret_file, secret, err) < 0)
+        return weft_err_wrap(err, "--secret-file");
+    if (ipv4_parse(host, &vtep, err) < 0 ||
+        tunnel_peer_table_new(*secret, htonl(vtep), tunnel, err) < 0)
+        return -1;
+    /* Tests only: rekey every N packets (instead of 2^48) to exercise it quickly. */
+    const char *rekey = getenv("WEFT_TEST_REKEY_PACKETS");
+    if (rekey && *rekey) {
+        unsigned long long packets = strtoull(rekey, NULL, 10);
+        if (packets > 0) {
+            tunnel_peer_table_set_packet_limit(*tunnel, packets);
+            log_warn("rekeying every few packets (WEFT_TEST_REKEY_PACKETS): tests only",
+                     "packets=%llu", packets);
+        }
+    }
+    return 0;
+}
+
 /* The Docker follower's names, into the fabric (docker/follower.h's callback). */
 static int take_names(void *fabric, const char *network_id, const char *endpoint_id,
                       const char *names)
@@ -144,6 +171,8 @@ static int run_daemon(const struct daemon_options *opts)
     struct resolver *resolver = NULL;
     struct docker_follower *follower = NULL;
     struct http_server *server = NULL;
+    struct tunnel_secret *secret = NULL;
+    struct tunnel_peer_table *tunnel = NULL;
     int status = 1;
     bool talking_to_store = false;
 
@@ -164,12 +193,16 @@ static int run_daemon(const struct daemon_options *opts)
         goto fail;
     if (resolver_open(&resolver, opts->resolv_conf, &err) < 0)
         goto fail;
+    if (opts->secret_file && open_tunnel(opts, host, &secret, &tunnel, &err) < 0)
+        goto fail;
     struct fabric_config config = {etcd,
                                    host,
                                    underlay_mtu,
                                    opts->lease_ttl,
                                    opts->reclaim_after,
-                                   {resolver_overlay_up, resolver_overlay_down, resolver}};
+                                   {resolver_overlay_up, resolver_overlay_down, resolver},
+                                   tunnel,
+                                   (uint16_t)opts->tunnel_port};
     if (fabric_open(&fabric, &config, &err) < 0)
         goto fail;
     talking_to_store = false;
@@ -186,9 +219,13 @@ static int run_daemon(const struct daemon_options *opts)
      * glibc keeps resident between live chunks; hand them back while waiting. */
     const struct timespec trim_every = {TRIM_INTERVAL_S, 0};
     int sig;
+    unsigned ticks = 0;
     while ((sig = sigtimedwait(&stop_signals, NULL, &trim_every)) < 0) {
-        if (errno == EAGAIN)
-            malloc_trim(0);
+        if (errno != EAGAIN)
+            continue;
+        malloc_trim(0);
+        if (tunnel && ++ticks % DROP_REPORT_TICKS == 0)
+            tunnel_peer_table_report(tunnel);
     }
     log_info("stopping; the data plane stays up", "signal=%d", sig);
     status = 0;
@@ -202,7 +239,10 @@ out:
         http_server_stop(server);
     if (follower)
         docker_follower_stop(follower);
-    fabric_close(fabric);
+    fabric_close(fabric); /* stops the data path before its sessions go */
+    if (tunnel)
+        tunnel_peer_table_free(tunnel);
+    tunnel_secret_free(secret);
     if (resolver)
         resolver_close(resolver);
     etcd_close(etcd);

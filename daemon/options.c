@@ -20,15 +20,17 @@ static const struct setting {
     const char *env;
     size_t field; /* offsetof(struct daemon_options, ...) */
     long min, max;
+    const char *unit; /* a number's, for a refusal: "seconds", "a UDP port" */
 } settings[] = {
 #define TEXT(flag, env, field)                                                                     \
     {                                                                                              \
-        flag, env, offsetof(struct daemon_options, field), 0, 0                                    \
+        flag, env, offsetof(struct daemon_options, field), 0, 0, NULL                              \
     }
-#define SECONDS(flag, env, field, min, max)                                                        \
+#define NUMBER(flag, env, field, min, max, unit)                                                   \
     {                                                                                              \
-        flag, env, offsetof(struct daemon_options, field), min, max                                \
+        flag, env, offsetof(struct daemon_options, field), min, max, unit                          \
     }
+#define SECONDS(flag, env, field, min, max) NUMBER(flag, env, field, min, max, "a number of seconds")
     TEXT("store", "WEFT_STORE", store),
     TEXT("store-ca", "WEFT_STORE_CA", store_ca),
     TEXT("store-cert", "WEFT_STORE_CERT", store_cert),
@@ -42,8 +44,11 @@ static const struct setting {
     SECONDS("store-timeout", "WEFT_STORE_TIMEOUT", store_timeout, 1, 300),
     TEXT("resolv-conf", "WEFT_RESOLV_CONF", resolv_conf),
     TEXT("docker-socket", "WEFT_DOCKER_SOCKET", docker_socket),
+    TEXT("secret-file", "WEFT_SECRET_FILE", secret_file),
+    NUMBER("tunnel-port", "WEFT_TUNNEL_PORT", tunnel_port, 1, 65535, "a UDP port number"),
 #undef TEXT
 #undef SECONDS
+#undef NUMBER
 };
 #define SETTING_COUNT (sizeof(settings) / sizeof(settings[0]))
 
@@ -89,13 +94,18 @@ void daemon_options_usage(FILE *out)
             "                     names that are not the overlay's (default %s)\n"
             "  --docker-socket PATH  [WEFT_DOCKER_SOCKET] the local Docker Engine API, where\n"
             "                     weft reads containers' names and aliases (default %s)\n"
+            "  --secret-file FILE [WEFT_SECRET_FILE] the cluster secret (`weft keygen`, the\n"
+            "                     same file on every host, mode 0600) that encrypted overlays\n"
+            "                     (-o encrypted) need; without it they are refused\n"
+            "  --tunnel-port PORT [WEFT_TUNNEL_PORT] UDP port of encrypted overlays' traffic\n"
+            "                     between hosts, the same on every host (default %d)\n"
             "  --help             this text\n"
             "\n"
             "SIGTERM or SIGINT stops the daemon; containers keep their connectivity.\n"
             "A store that refuses weft's user or certificate stops the start-up (status 1).\n",
             DAEMON_DEFAULT_STORE, DAEMON_DEFAULT_SOCKET, DAEMON_DEFAULT_LEASE_TTL,
             DAEMON_DEFAULT_RECLAIM_AFTER, DAEMON_DEFAULT_STORE_TIMEOUT, DAEMON_DEFAULT_RESOLV_CONF,
-            DAEMON_DEFAULT_DOCKER_SOCKET);
+            DAEMON_DEFAULT_DOCKER_SOCKET, DAEMON_DEFAULT_TUNNEL_PORT);
 }
 
 /* Sets one setting from value; source ("--lease-ttl" or "WEFT_LEASE_TTL") names it
@@ -112,7 +122,7 @@ static int apply_setting(struct daemon_options *opts, const struct setting *sett
     errno = 0;
     long seconds = strtol(value, &end, 10);
     if (!*value || *end || errno || seconds < setting->min || seconds > setting->max)
-        return weft_err_set(err, -EINVAL, "%s must be a number of seconds from %ld to %ld", source,
+        return weft_err_set(err, -EINVAL, "%s must be %s from %ld to %ld", source, setting->unit,
                             setting->min, setting->max);
     *(int *)(void *)field = (int)seconds;
     return 0;
@@ -212,6 +222,7 @@ int daemon_options_parse(int argc, char **argv, struct daemon_options *opts, str
         .store_timeout = DAEMON_DEFAULT_STORE_TIMEOUT,
         .resolv_conf = DAEMON_DEFAULT_RESOLV_CONF,
         .docker_socket = DAEMON_DEFAULT_DOCKER_SOCKET,
+        .tunnel_port = DAEMON_DEFAULT_TUNNEL_PORT,
     };
     bool given[SETTING_COUNT] = {false};
     int rc = parse_flags(argc, argv, opts, given, err);

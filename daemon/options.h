@@ -24,6 +24,7 @@
 #define DAEMON_ENDPOINTS_MAX 1024
 #define DAEMON_DEFAULT_RESOLV_CONF "/etc/resolv.conf"
 #define DAEMON_DEFAULT_DOCKER_SOCKET "/var/run/docker.sock"
+#define DAEMON_DEFAULT_TUNNEL_PORT 4790 /* datapath.h: DATAPATH_UDP_PORT */
 
 /* Strings are borrowed from argv or the environment, which outlive the daemon. */
 struct daemon_options {
@@ -42,6 +43,8 @@ struct daemon_options {
     int store_timeout; /* seconds per store request and member */
     const char *resolv_conf;   /* the host's resolvers, for names not the overlays' */
     const char *docker_socket; /* the local Docker Engine API: containers' names */
+    const char *secret_file;   /* the cluster secret of encrypted overlays; NULL: none */
+    int tunnel_port;           /* UDP port of encrypted overlays */
 };
 
 /* daemon_options_parse's answer when --help was asked (nothing else is checked). */

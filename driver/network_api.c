@@ -75,10 +75,12 @@ int handle_endpoint_oper_info(struct driver_ctx *ctx, const json_t *req, json_t 
     if (request_ids(req, network_id, endpoint_id, err) < 0 || driver_need_fabric(ctx, err) < 0 ||
         fabric_endpoint_info(ctx->fabric, network_id, endpoint_id, &info, err) < 0)
         return -1;
-    return driver_answer(json_pack("{s:{s:s, s:s, s:s, s:s, s:s, s:I, s:i}}", "Value", "ip",
+    /* An encrypted overlay's uplink is its TAP: named "tap" there, "vxlan" otherwise. */
+    return driver_answer(json_pack("{s:{s:s, s:s, s:s, s:s, s:s, s:I, s:i, s:b}}", "Value", "ip",
                                    info.ip, "mac", info.mac, "vtep", info.vtep, "bridge",
-                                   info.bridge, "vxlan", info.vxlan, "vni", (json_int_t)info.vni,
-                                   "mtu", info.mtu),
+                                   info.bridge, info.encrypted ? "tap" : "vxlan", info.vxlan,
+                                   "vni", (json_int_t)info.vni, "mtu", info.mtu, "encrypted",
+                                   info.encrypted),
                          answer, err);
 }
 

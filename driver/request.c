@@ -25,7 +25,8 @@
     " to docker network create (addresses must be allocated cluster-wide)"
 #define MSG_NO_IPV6 "IPv6 is not supported by weft yet"
 #define MSG_NEED_IPV4 "weft overlays need IPv4: drop --ipv4=false from docker network create"
-#define MSG_KNOWN_OPTIONS "weft knows vni (1 to 16777214) and mtu (576 to 9000)"
+#define MSG_KNOWN_OPTIONS                                                                          \
+    "weft knows vni (1 to 16777214), mtu (576 to 9000) and encrypted"
 
 static const char *type_name(const json_t *v)
 {
@@ -160,6 +161,14 @@ static int parse_generic_options(const json_t *generic, struct fabric_network_sp
                                     "option mtu=\"%.32s\" is not valid: use a number from %d to %d",
                                     text, REQUEST_MTU_MIN, REQUEST_MTU_MAX);
             out->mtu = (int)v;
+        } else if (strcmp(key, "encrypted") == 0) {
+            /* Docker's overlay takes the option's presence ("-o encrypted" passes ""). */
+            if (text[0] && strcmp(text, "true") != 0 && strcmp(text, "1") != 0)
+                return weft_err_set(err, -EINVAL,
+                                    "option encrypted=\"%.32s\" is not valid: pass -o encrypted "
+                                    "(or leave it out for a plain overlay)",
+                                    text);
+            out->encrypted = true;
         } else {
             return weft_err_set(err, -EINVAL, "unknown option \"%.64s\": " MSG_KNOWN_OPTIONS, key);
         }

@@ -212,6 +212,7 @@ int fabric_endpoint_info(struct fabric *f, const char *network_id, const char *e
         snprintf(out->vxlan, sizeof(out->vxlan), "%s", net->devices.vxlan);
         out->vni = net->vni;
         out->mtu = net->mtu;
+        out->encrypted = net->encrypted;
     }
     pthread_mutex_unlock(&f->lock);
     return rc;

@@ -105,6 +105,20 @@ int effective_mtu(const struct fabric *f, int requested)
     return requested ? requested : f->underlay_mtu - SEGMENT_VXLAN_OVERHEAD;
 }
 
+int network_segment_ensure(struct fabric *f, struct local_network *net, struct weft_err *err)
+{
+    if (net->encrypted)
+        return encrypted_segment_ensure(f, net, err);
+    return segment_ensure(f->nl, net->vni, f->host_ip, net->mtu, &net->devices, err);
+}
+
+int network_segment_remove(struct fabric *f, struct local_network *net, struct weft_err *err)
+{
+    if (net->encrypted)
+        return encrypted_segment_remove(f, net, err);
+    return segment_remove(f->nl, net->vni, f->host_ip, net->mtu, &net->devices, err);
+}
+
 void network_free(struct local_network *net)
 {
     struct local_endpoint *e = net->endpoints;
@@ -135,6 +149,8 @@ int fabric_open(struct fabric **out, const struct fabric_config *config, struct 
     }
     f->etcd = config->etcd;
     f->hooks = config->hooks;
+    f->tunnel = config->tunnel;
+    f->tunnel_port = config->tunnel_port;
     snprintf(f->host, sizeof(f->host), "%s", config->host);
     uint32_t host_order;
     if (ipv4_parse(config->host, &host_order, err) < 0) {
@@ -154,6 +170,8 @@ int fabric_open(struct fabric **out, const struct fabric_config *config, struct 
     if (segment_socket_open(&f->nl, err) < 0 || segment_socket_open(&f->spare_nl, err) < 0)
         goto fail;
     segment_spares_delete_all(f->nl); /* an earlier run's, never taken */
+    if (encrypted_open(f, err) < 0) /* before restore: adopted encrypted networks join it */
+        goto fail;
     if (etcd_lease_grant(f->etcd, f->lease_ttl, &f->lease, err) < 0 ||
         publish_alive(f, f->lease, err) < 0)
         goto fail;
@@ -205,6 +223,8 @@ void fabric_close(struct fabric *f)
     while (f->networks) {
         struct local_network *net = f->networks;
         f->networks = net->next;
+        if (net->encrypted) /* its TAP stays, for the next daemon to open again */
+            encrypted_segment_detach(f, net);
         for (int i = 0; i < net->spare_count; i++) { /* the data plane stays; spares need not */
             struct weft_err undo_err = {0};
             cleanup_logged(segment_endpoint_delete(f->nl, net->spares[i], &undo_err),
@@ -212,6 +232,7 @@ void fabric_close(struct fabric *f)
         }
         network_free(net);
     }
+    encrypted_close(f);
     remote_table_clear(&f->remotes);
     rejected_records_clear(&f->rejected);
     if (f->nl)

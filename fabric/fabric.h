@@ -26,6 +26,7 @@
 #define FABRIC_VNI_MAX 16777214u
 
 struct fabric;
+struct tunnel_peer_table;
 
 /* What another module keeps beside each local overlay (daemon/main.c wires weft's
  * resolver, dns/resolver.h): up() once a local network of the overlay exists
@@ -55,6 +56,11 @@ struct fabric_config {
     int lease_ttl;     /* seconds; the host's liveness lease */
     int reclaim_after; /* seconds a host must look dead before its addresses are freed */
     struct fabric_overlay_hooks hooks; /* optional (NULL up and down: none) */
+    /* Encrypted overlays (issue 11): the daemon's sessions with other hosts (borrowed,
+     * outliving the fabric), NULL when it has no cluster secret (-o encrypted is then
+     * refused); the UDP port their traffic uses (0: DATAPATH_UDP_PORT). */
+    struct tunnel_peer_table *tunnel;
+    uint16_t tunnel_port;
 };
 
 int fabric_open(struct fabric **out, const struct fabric_config *config, struct weft_err *err);
@@ -67,6 +73,7 @@ struct fabric_network_spec {
     uint32_t vni;              /* 0: the overlay's, or allocate one */
     int mtu;                   /* 0: underlay MTU minus VXLAN overhead */
     uint32_t gateway;          /* host order; 0: the subnet's first host address */
+    bool encrypted;            /* -o encrypted: sealed by weft's own tunnel (issue 11) */
 };
 
 int fabric_network_create(struct fabric *fabric, const struct fabric_network_spec *spec,
@@ -140,9 +147,10 @@ struct fabric_endpoint_info {
     char mac[18];
     char vtep[ADDR_STR_MAX];
     char bridge[IF_NAMESIZE];
-    char vxlan[IF_NAMESIZE];
+    char vxlan[IF_NAMESIZE]; /* an encrypted overlay's TAP */
     uint32_t vni;
     int mtu;
+    bool encrypted;
 };
 int fabric_endpoint_info(struct fabric *fabric, const char *network_id, const char *endpoint_id,
                          struct fabric_endpoint_info *out, struct weft_err *err);

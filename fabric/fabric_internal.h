@@ -70,6 +70,10 @@
 #include "store/etcd.h"
 #include "store/records.h"
 #include "vxlan/segment.h"
+#include "vxlan/tap.h"
+
+struct datapath;
+struct vtep_map;
 
 /* Spare veth pairs kept ready per network: CreateEndpoint takes one, the spare
  * maker makes the next in the background (see segment.h for why). */
@@ -113,6 +117,12 @@ struct local_network {
     bool member_lost;     /* its member record was deleted or replaced: the publisher rewrites it */
     uint32_t gateway;     /* host order: the overlay's gateway, where its service port answers */
     bool service_up;      /* the overlay hooks' up() succeeded: down() is owed */
+    /* Encrypted overlays (encrypted.c): a TAP instead of the VXLAN device (devices.vxlan
+     * and vxlan_ifindex name the TAP), its queues in the data path, and the map the data
+     * path looks destinations up in. */
+    bool encrypted;
+    struct tap_queues queues;
+    struct vtep_map *vteps;
 };
 
 struct fabric {
@@ -129,6 +139,10 @@ struct fabric {
     int reaper_interval;        /* seconds between reaping passes */
     struct etcd_watch *watch;
     struct fabric_overlay_hooks hooks; /* all NULL: none */
+    struct tunnel_peer_table *tunnel;  /* NULL: no cluster secret, no encrypted overlays */
+    uint16_t tunnel_port;
+    char public_key[RECORD_KEY_TEXT_MAX]; /* this run's, for member records ("" without) */
+    struct datapath *datapath;         /* encrypted overlays' (encrypted.c); NULL without */
     pthread_t keeper, publisher, spare_maker;
     bool keeper_running, publisher_running, spare_maker_running;
     struct nl *spare_nl; /* the spare maker's own socket: it works outside the lock */
@@ -198,7 +212,8 @@ void overlay_hooks_down(struct fabric *f, struct local_network *net);
 int publish_member(struct fabric *f, int64_t lease, const struct local_network *net,
                    struct weft_err *err);
 /* Adds the puts of publish_member to txn. -1 when out of memory. */
-int txn_add_member(struct etcd_txn *txn, const struct fabric *f, int64_t lease, const char *subnet);
+int txn_add_member(struct etcd_txn *txn, const struct fabric *f, int64_t lease,
+                   const struct local_network *net);
 int publish_alive(struct fabric *f, int64_t lease, struct weft_err *err);
 void assert_address(struct fabric *f, const struct local_network *net,
                     const struct local_endpoint *ep);
@@ -246,6 +261,30 @@ void watch_callback(void *ctx, const struct etcd_event *events, size_t count);
 void claims_note_own(struct fabric *f, const struct etcd_event *ev,
                      const struct fabric_record *key_part);
 void claims_watch_progress(struct fabric *f, const struct etcd_event *events, size_t count);
+
+/* encrypted.c: the data plane of encrypted overlays (issue 11). */
+/* Starts the data path (fabric_open, when the daemon has a cluster secret). */
+int encrypted_open(struct fabric *f, struct weft_err *err);
+/* Stops it; the TAP devices stay, as the VXLAN devices do (fabric_close). */
+void encrypted_close(struct fabric *f);
+/* The overlay MTU of an encrypted network: requested (refused when too big for the
+ * underlay) or the largest that fits. */
+int encrypted_mtu(const struct fabric *f, int requested, int *mtu, struct weft_err *err);
+/* Under the lock: the network's devices, made or adopted, in the data path; and out. */
+int encrypted_segment_ensure(struct fabric *f, struct local_network *net, struct weft_err *err);
+/* Takes the network out of the data path (its devices stay). */
+void encrypted_segment_detach(struct fabric *f, struct local_network *net);
+int encrypted_segment_remove(struct fabric *f, struct local_network *net, struct weft_err *err);
+/* A remote entry of an encrypted network into and out of its TAP's bridge, map and
+ * the sessions (members carry their host's public key). */
+int encrypted_entry_add(struct fabric *f, struct local_network *net, const struct remote_entry *r,
+                        struct weft_err *err);
+int encrypted_entry_del(struct fabric *f, struct local_network *net, const struct remote_entry *r,
+                        struct weft_err *err);
+
+/* fabric.c: a network's devices, VXLAN or encrypted, made or adopted (under the lock). */
+int network_segment_ensure(struct fabric *f, struct local_network *net, struct weft_err *err);
+int network_segment_remove(struct fabric *f, struct local_network *net, struct weft_err *err);
 
 /* spares.c */
 void *spare_maker_main(void *arg);

@@ -81,10 +81,14 @@ static int network_create(struct fabric *f, const struct fabric_network_spec *sp
     snprintf(net->subnet, sizeof(net->subnet), "%s", spec->subnet);
     net->cidr = *cidr;
     net->vni = overlay.vni;
+    net->encrypted = overlay.encrypted;
     net->mtu = effective_mtu(f, spec->mtu ? spec->mtu : overlay.mtu);
+    if (net->encrypted &&
+        encrypted_mtu(f, spec->mtu ? spec->mtu : overlay.mtu, &net->mtu, err) < 0)
+        goto undo_alloc;
     net->gateway = spec->gateway ? spec->gateway : ipv4_subnet_first_host(cidr);
     pthread_mutex_lock(&f->lock);
-    int rc = segment_ensure(f->nl, net->vni, f->host_ip, net->mtu, &net->devices, err);
+    int rc = network_segment_ensure(f, net, err);
     pthread_mutex_unlock(&f->lock);
     if (rc < 0)
         goto undo_alloc;
@@ -114,8 +118,8 @@ undo_hooks:
     overlay_hooks_down(f, net);
 undo_segment:
     pthread_mutex_lock(&f->lock);
-    cleanup_logged(segment_remove(f->nl, net->vni, f->host_ip, net->mtu, &net->devices, &undo_err),
-                   "removing the segment", net->id, &undo_err);
+    cleanup_logged(network_segment_remove(f, net, &undo_err), "removing the segment", net->id,
+                   &undo_err);
     pthread_mutex_unlock(&f->lock);
 undo_alloc:
     free(net);
@@ -131,6 +135,12 @@ int fabric_network_create(struct fabric *f, const struct fabric_network_spec *sp
     struct ipv4_subnet cidr;
     if (ipv4_subnet_parse(spec->subnet, &cidr, err) < 0)
         return -1;
+    if (spec->encrypted && !f->tunnel)
+        return weft_err_set(err, -EOPNOTSUPP,
+                            "this weft daemon has no cluster secret, which encrypted overlays "
+                            "need: run `weft keygen > /etc/weft/secret` once, copy the file to "
+                            "every host (mode 0600), and start every daemon with --secret-file "
+                            "/etc/weft/secret");
     if (spec->vni > FABRIC_VNI_MAX)
         return weft_err_set(err, -ERANGE, "vni %" PRIu32 " is out of range (1..%u)", spec->vni,
                             FABRIC_VNI_MAX);
@@ -183,7 +193,7 @@ static int network_delete(struct fabric *f, const char *network_id, struct weft_
         goto undo_member;
     overlay_hooks_down(f, net); /* its port leaves the bridge before the bridge goes */
     pthread_mutex_lock(&f->lock);
-    rc = segment_remove(f->nl, net->vni, f->host_ip, net->mtu, &net->devices, err);
+    rc = network_segment_remove(f, net, err);
     if (rc == 0) {
         network_unlink(f, net);
         forget_programmed(f, net->subnet);

@@ -73,6 +73,15 @@ int claim_overlay(struct fabric *f, const struct fabric_network_spec *spec,
                                     " on other hosts; -o vni=%" PRIu32
                                     " conflicts (use -o vni=%" PRIu32 " or leave it out)",
                                     spec->subnet, out->vni, spec->vni, out->vni);
+            if (spec->encrypted != out->encrypted)
+                return weft_err_set(err, -EEXIST,
+                                    out->encrypted
+                                        ? "overlay %s is encrypted on other hosts (its first host "
+                                          "created it with -o encrypted); pass -o encrypted here too"
+                                        : "overlay %s is not encrypted on other hosts (its first "
+                                          "host created it without -o encrypted); leave "
+                                          "-o encrypted out, or use another subnet",
+                                    spec->subnet);
             if (spec->mtu && out->mtu && spec->mtu != out->mtu)
                 return weft_err_set(err, -EEXIST,
                                     "overlay %s already uses MTU %d on other hosts; -o mtu=%d "
@@ -83,7 +92,7 @@ int claim_overlay(struct fabric *f, const struct fabric_network_spec *spec,
         uint32_t vni = spec->vni;
         if (!vni && pick_free_vni(f, spec->subnet, &vni, err) < 0)
             return -1;
-        struct overlay_record rec = {.vni = vni, .mtu = spec->mtu};
+        struct overlay_record rec = {.vni = vni, .mtu = spec->mtu, .encrypted = spec->encrypted};
         snprintf(rec.subnet, sizeof(rec.subnet), "%s", spec->subnet);
         char vni_key[WEFT_KEY_MAX];
         key_vni(vni_key, vni);
@@ -178,7 +187,7 @@ int publish_member_joining(struct fabric *f, int64_t lease, const struct local_n
     struct etcd_txn *txn = etcd_txn_new();
     int rc = -1;
     bool succeeded = false;
-    if (!overlay_text || !txn || txn_add_member(txn, f, lease, net->subnet) < 0) {
+    if (!overlay_text || !txn || txn_add_member(txn, f, lease, net) < 0) {
         weft_err_set(err, -ENOMEM, "out of memory");
         goto out;
     }

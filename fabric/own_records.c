@@ -39,7 +39,7 @@ int publish_member(struct fabric *f, int64_t lease, const struct local_network *
 {
     struct etcd_txn *txn = etcd_txn_new();
     int rc = -1;
-    if (!txn || txn_add_member(txn, f, lease, net->subnet) < 0) {
+    if (!txn || txn_add_member(txn, f, lease, net) < 0) {
         weft_err_set(err, -ENOMEM, "out of memory");
         goto out;
     }
@@ -50,10 +50,15 @@ out:
     return rc;
 }
 
-int txn_add_member(struct etcd_txn *txn, const struct fabric *f, int64_t lease, const char *subnet)
+int txn_add_member(struct etcd_txn *txn, const struct fabric *f, int64_t lease,
+                   const struct local_network *net)
 {
+    const char *subnet = net->subnet;
     struct member_record rec = {0};
     snprintf(rec.vtep, sizeof(rec.vtep), "%s", f->host);
+    /* The other hosts of an encrypted overlay derive their keys with this host's from it. */
+    if (net->encrypted)
+        snprintf(rec.key, sizeof(rec.key), "%s", f->public_key);
     char *text = member_record_encode(&rec);
     if (!text)
         return -1;
@@ -144,7 +149,7 @@ int withdraw_member(struct fabric *f, const struct local_network *net, struct we
 
 int save_host_network(struct fabric *f, const struct local_network *net, struct weft_err *err)
 {
-    struct host_network_record rec = {.vni = net->vni, .mtu = net->mtu};
+    struct host_network_record rec = {.vni = net->vni, .mtu = net->mtu, .encrypted = net->encrypted};
     snprintf(rec.network_id, sizeof(rec.network_id), "%s", net->id);
     snprintf(rec.subnet, sizeof(rec.subnet), "%s", net->subnet);
     ipv4_format(net->gateway, rec.gateway);

@@ -13,6 +13,7 @@
 
 #include <arpa/inet.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "common/log.h"
@@ -28,8 +29,9 @@ void remote_unprogram(struct fabric *f, struct remote_entry *r)
         return;
     struct weft_err err;
     int ifindex = net->devices.vxlan_ifindex;
-    int rc = r->is_peer ? segment_peer_del(f->nl, ifindex, r->addr, r->mac, r->vtep, &err)
-                        : segment_flood_del(f->nl, ifindex, r->vtep, &err);
+    int rc = net->encrypted ? encrypted_entry_del(f, net, r, &err)
+             : r->is_peer   ? segment_peer_del(f->nl, ifindex, r->addr, r->mac, r->vtep, &err)
+                            : segment_flood_del(f->nl, ifindex, r->vtep, &err);
     if (rc < 0)
         log_warn("removing remote entry failed", "error=\"%s\"", err.msg);
     r->programmed = false;
@@ -58,8 +60,9 @@ void remote_program(struct fabric *f, struct remote_entry *r)
         return;
     struct weft_err err;
     int ifindex = net->devices.vxlan_ifindex;
-    int rc = r->is_peer ? segment_peer_add(f->nl, ifindex, r->addr, r->mac, r->vtep, &err)
-                        : segment_flood_add(f->nl, ifindex, r->vtep, &err);
+    int rc = net->encrypted ? encrypted_entry_add(f, net, r, &err)
+             : r->is_peer   ? segment_peer_add(f->nl, ifindex, r->addr, r->mac, r->vtep, &err)
+                            : segment_flood_add(f->nl, ifindex, r->vtep, &err);
     if (rc < 0) {
         log_error("programming remote entry failed", "subnet=%s error=\"%s\"", r->subnet, err.msg);
         return;
@@ -191,12 +194,15 @@ static void refuse_record(struct fabric *f, const struct etcd_event *ev, const c
 }
 
 /* Whether a PUT of a record this host owns says exactly what this host wrote. */
-static bool is_own_record(const struct fabric_record *key_part, const struct local_endpoint *ep,
+static bool is_own_record(const struct fabric *f, const struct fabric_record *key_part,
+                          const struct local_network *net, const struct local_endpoint *ep,
                           const char *value)
 {
     struct fabric_record rec = *key_part;
     if (!value || record_check_body(value, &rec, NULL) < 0)
         return false; /* a body that passes names the key's host: this one */
+    if (net) /* a member record: an encrypted overlay's carries this run's key */
+        return strcmp(rec.key, net->encrypted ? f->public_key : "") == 0;
     /* A claim made at allocation: this host's, read back maybe after its endpoint's
      * full record was written (events come in order, the publisher's DONE earlier). */
     return !ep || rec.claim_only || memcmp(rec.mac, ep->mac, 6) == 0;
@@ -233,7 +239,7 @@ static void guard_own_record(struct fabric *f, const struct etcd_event *ev,
             rejected_records_forget(&f->rejected, ev->key);
         return;
     }
-    if (is_own_record(key_part, ep, value)) {
+    if (is_own_record(f, key_part, net, ep, value)) {
         rejected_records_forget(&f->rejected, ev->key);
         return;
     }
@@ -295,8 +301,9 @@ static void on_fabric_event(struct fabric *f, const struct etcd_event *ev, bool 
         return;
     }
     rejected_records_forget(&f->rejected, ev->key);
-    if (r && (memcmp(r->mac, rec.mac, 6) != 0 || r->claim_only != rec.claim_only))
-        remote_unprogram(f, r); /* moved: drop the old entry before writing the new */
+    if (r && (memcmp(r->mac, rec.mac, 6) != 0 || r->claim_only != rec.claim_only ||
+              strcmp(r->key, rec.key) != 0))
+        remote_unprogram(f, r); /* moved (or a new key): drop the old entry, write the new */
     bool new_member = !r && !rec.is_peer;
     if (!r && !(r = remote_table_add(&f->remotes, rec.subnet, rec.is_peer, rec.addr, rec.host,
                                      ev->create_revision))) {
@@ -306,6 +313,7 @@ static void on_fabric_event(struct fabric *f, const struct etcd_event *ev, bool 
     /* Created again (a listing after missed events): it may lose, or win, now. */
     remote_table_set_created(&f->remotes, r, ev->create_revision);
     memcpy(r->mac, rec.mac, 6);
+    snprintf(r->key, sizeof(r->key), "%s", rec.key);
     r->claim_only = rec.claim_only;
     if (remote_table_set_names(r, rec.names) < 0)
         log_error("out of memory for a peer's names", "subnet=%s", rec.subnet);
@@ -353,6 +361,8 @@ static void sweep_stale_entries(struct fabric *f)
     for (struct local_network *net = f->networks; net; net = net->next) {
         struct weft_err err;
         size_t removed;
+        if (net->encrypted) /* no VXLAN device; its map and sessions start empty each run */
+            continue;
         if (fabric_sweep_segment(f->nl, net->devices.vxlan_ifindex, &f->remotes, net->subnet,
                                  &removed, &err) < 0)
             log_warn("sweeping stale remote entries failed", "subnet=%s error=\"%s\"", net->subnet,

@@ -9,7 +9,10 @@
 #include "fabric/fabric.h"
 #include "store/keys.h"
 #include "store/records.h"
+#include "tunnel/host_keys.h"
 #include "vxlan/segment.h"
+
+_Static_assert(RECORD_KEY_TEXT_MAX == TUNNEL_PUBLIC_KEY_TEXT_MAX, "a member record's key is a public key");
 
 /* A VTEP must be one host's unicast address: a multicast one in the FDB floods
  * every overlay frame to a group; 0.0.0.0 or loopback send it nowhere useful. */
@@ -70,6 +73,12 @@ int record_check_body(const char *value, struct fabric_record *rec, struct weft_
                                 "member body names VTEP %s, not the host whose key it is under",
                                 member.vtep);
         rec->vtep = vtep;
+        /* A key that does not parse would fail every packet to that host: refused here,
+         * with the record, instead. */
+        unsigned char public_key[TUNNEL_PUBLIC_KEY_BYTES];
+        if (member.key[0] && tunnel_public_key_parse(member.key, public_key, err) < 0)
+            return weft_err_wrap(err, "member body's key");
+        snprintf(rec->key, sizeof(rec->key), "%.43s", member.key); /* parsed: 43 characters */
         return 0;
     }
     struct peer_record peer;

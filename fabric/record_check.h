@@ -25,6 +25,9 @@
 #include "store/records.h"
 
 /* A fabric/ record as the remote table holds it. Addresses in network order. */
+/* A public key's text (tunnel/host_keys.h: TUNNEL_PUBLIC_KEY_TEXT_MAX) and its NUL. */
+#define RECORD_KEY_TEXT_MAX 44
+
 struct fabric_record {
     uint32_t host;             /* from the key: the VTEP of the host whose prefix holds it */
     char subnet[ADDR_STR_MAX]; /* canonical, "10.77.0.0/24" */
@@ -35,6 +38,8 @@ struct fabric_record {
                                   allocation, before its endpoint exists (never programmed) */
     uint32_t vtep;             /* from the body: always host, once the body passed */
     char names[RECORD_NAMES_MAX]; /* peers: its container's DNS names, space-separated */
+    char key[RECORD_KEY_TEXT_MAX]; /* members of encrypted overlays: the host's public key
+                                      (43 base64url characters, checked); else "" */
 };
 
 /* Checks a names text as a peer record carries it: DNS names (labels of a-z, 0-9,

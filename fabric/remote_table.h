@@ -38,6 +38,7 @@ struct remote_entry {
     uint8_t mac[6];
     bool claim_only; /* claimed at allocation, no endpoint yet: wins, never programmed */
     char *names;     /* peers: its container's DNS names (malloc'd), or NULL */
+    char key[44];    /* members of encrypted overlays: the host's public key text, or "" */
     bool stale;
     bool programmed; /* in the kernel, on the local network of the same subnet */
     bool contested;  /* this claim's conflict was logged and counted (once) */

@@ -86,8 +86,17 @@ static enum adopt_result adopt_network(struct fabric *f, const struct etcd_kv *k
     snprintf(net->id, sizeof(net->id), "%.64s", rec.network_id);
     snprintf(net->subnet, sizeof(net->subnet), "%.31s", rec.subnet);
     net->vni = rec.vni;
+    net->encrypted = rec.encrypted;
     net->mtu = rec.mtu ? rec.mtu : effective_mtu(f, 0);
-    if (segment_ensure(f->nl, net->vni, f->host_ip, net->mtu, &net->devices, err) < 0) {
+    if (net->encrypted && !f->tunnel) {
+        weft_err_set(err, -EOPNOTSUPP,
+                     "network %.12s is encrypted and this daemon has no cluster secret: start "
+                     "it with --secret-file, as before",
+                     net->id);
+        free(net);
+        return ADOPT_FAILED;
+    }
+    if (network_segment_ensure(f, net, err) < 0) {
         weft_err_wrap(err, "restoring network %.12s", net->id);
         free(net);
         return ADOPT_FAILED;

@@ -3,12 +3,13 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
 /* A field table per record keeps each encoder and decoder to one line per field. */
-enum field_kind { FIELD_TEXT, FIELD_U32, FIELD_INT };
+enum field_kind { FIELD_TEXT, FIELD_U32, FIELD_INT, FIELD_FLAG };
 
 struct field {
     const char *name;
@@ -36,9 +37,17 @@ struct field {
 #member, FIELD_INT, offsetof(type, member), 1, 0                                           \
     }
 
+/* A bool written only when true ("encrypted": true), so records without it keep the
+ * text they always had (publish_member_joining compares an overlay record's text). */
+#define FLAG(type, member)                                                                         \
+    {                                                                                              \
+#member, FIELD_FLAG, offsetof(type, member), 1, 0                                          \
+    }
+
 static const struct field overlay_fields[] = {TEXT(struct overlay_record, subnet),
                                               U32(struct overlay_record, vni),
                                               INT_OPT(struct overlay_record, mtu),
+                                              FLAG(struct overlay_record, encrypted),
                                               {NULL, 0, 0, 0, 0}};
 static const struct field addr_fields[] = {TEXT(struct addr_record, host),
                                            TEXT(struct addr_record, kind),
@@ -49,12 +58,15 @@ static const struct field peer_fields[] = {TEXT(struct peer_record, ip),
                                            TEXT(struct peer_record, vtep),
                                            TEXT_OPT(struct peer_record, names),
                                            {NULL, 0, 0, 0, 0}};
-static const struct field member_fields[] = {TEXT(struct member_record, vtep), {NULL, 0, 0, 0, 0}};
+static const struct field member_fields[] = {TEXT(struct member_record, vtep),
+                                             TEXT_OPT(struct member_record, key),
+                                             {NULL, 0, 0, 0, 0}};
 static const struct field host_network_fields[] = {TEXT(struct host_network_record, network_id),
                                                    TEXT(struct host_network_record, subnet),
                                                    U32(struct host_network_record, vni),
                                                    INT_OPT(struct host_network_record, mtu),
                                                    TEXT_OPT(struct host_network_record, gateway),
+                                                   FLAG(struct host_network_record, encrypted),
                                                    {NULL, 0, 0, 0, 0}};
 static const struct field host_endpoint_fields[] = {TEXT(struct host_endpoint_record, endpoint_id),
                                                     TEXT(struct host_endpoint_record, network_id),
@@ -83,6 +95,11 @@ static char *encode(const struct field *fields, const void *rec)
             break;
         case FIELD_INT:
             value = json_integer(*(const int *)(const void *)base);
+            break;
+        case FIELD_FLAG:
+            if (!*(const bool *)(const void *)base)
+                continue;
+            value = json_true();
             break;
         }
         if (!value || json_object_set_new(obj, f->name, value) < 0) {
@@ -118,6 +135,14 @@ static int decode(const struct field *fields, const char *what, const char *text
                                   f->name);
             else
                 memcpy(base, s, strlen(s) + 1);
+            continue;
+        }
+        if (f->kind == FIELD_FLAG) {
+            if (!json_is_boolean(value))
+                rc = weft_err_set(err, -EPROTO, "%s record: field %s must be true or false", what,
+                                  f->name);
+            else
+                *(bool *)(void *)base = json_is_true(value);
             continue;
         }
         if (!json_is_integer(value))

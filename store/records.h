@@ -10,6 +10,7 @@
 #ifndef WEFT_RECORDS_H
 #define WEFT_RECORDS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "common/err.h"
@@ -23,6 +24,7 @@ struct overlay_record {
     char subnet[RECORD_TEXT_MAX];
     uint32_t vni;
     int mtu; /* 0: each host uses its underlay MTU minus the VXLAN overhead */
+    bool encrypted; /* -o encrypted: weft's own sealed tunnel instead of VXLAN (issue 11) */
 };
 
 /* addrs/<sk>/<ip>: an allocated address. kind is "endpoint" or "gateway". claim is
@@ -48,6 +50,7 @@ struct peer_record {
 /* fabric/<host>/<sk>/member: a host that has the overlay. */
 struct member_record {
     char vtep[RECORD_TEXT_MAX];
+    char key[RECORD_TEXT_MAX]; /* encrypted overlays: the host's public key (tunnel/); else "" */
 };
 
 /* hosts/<host>/networks/<nid>: a Docker network on one host, for restart. */
@@ -57,6 +60,7 @@ struct host_network_record {
     uint32_t vni;
     int mtu;
     char gateway[RECORD_TEXT_MAX]; /* "" in older records: the first host address */
+    bool encrypted;
 };
 
 /* hosts/<host>/endpoints/<eid>: an endpoint on one host, for restart. */

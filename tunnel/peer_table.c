@@ -152,6 +152,8 @@ static int session_new(struct tunnel_peer_table *table, uint32_t vtep,
     uint64_t now = peer_table_now(table);
     if (tunnel_tx_new(keys.tx, table->cipher, table->my_vtep, vtep, now, &s->tx, err) < 0)
         goto undo_session;
+    if (table->packet_limit)
+        tunnel_tx_set_packet_limit(s->tx, table->packet_limit);
     if (tunnel_rx_new(keys.rx, table->cipher, table->my_vtep, vtep, now, &s->rx, err) < 0)
         goto undo_tx;
     pthread_mutex_init(&s->tx_lock, NULL);
@@ -327,4 +329,9 @@ struct datapath_transform tunnel_peer_table_transform(struct tunnel_peer_table *
         .open = peer_table_open,
         .ctx = table,
     };
+}
+
+void tunnel_peer_table_set_packet_limit(struct tunnel_peer_table *table, uint64_t limit)
+{
+    table->packet_limit = limit;
 }

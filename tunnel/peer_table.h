@@ -70,6 +70,10 @@ void tunnel_peer_table_public_key(const struct tunnel_peer_table *table,
 int tunnel_peer_table_set(struct tunnel_peer_table *table, uint32_t vtep, const char *public_key,
                           struct weft_err *err);
 
+/* Tests: sessions made from now on move to the next epoch every limit packets
+ * (tunnel_tx_set_packet_limit) instead of every TUNNEL_REKEY_PACKETS. */
+void tunnel_peer_table_set_packet_limit(struct tunnel_peer_table *table, uint64_t limit);
+
 /* The transform for datapath/ (ctx is the table); overhead is TUNNEL_OVERHEAD.
  * seal: DATAPATH_DROP_NO_KEY for a peer without a key yet, DATAPATH_DROP_TOO_BIG
  * when out cannot hold the frame and TUNNEL_OVERHEAD. open: DATAPATH_DROP_AUTH

@@ -60,6 +60,7 @@ struct tunnel_peer_table {
     struct tunnel_host_keys *keys;
     uint32_t my_vtep;
     int cipher;
+    uint64_t packet_limit; /* per epoch of new tx sessions; 0: TUNNEL_REKEY_PACKETS */
     uint64_t (*now)(void *ctx);
     void *now_ctx;
     _Atomic uint64_t unknown_sender; /* datagrams from a VTEP with no key */

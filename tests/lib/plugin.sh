@@ -6,7 +6,12 @@
 # grep -q makes the writer die of SIGPIPE and fails a check that matched.
 # A "container" is namespace c<HOST> holding the endpoint's veth end as eth0.
 # requires_mac: true when weft IPAM asks Docker for MACs (the caller may probe it).
+# NET_GENERIC: the -o options CreateNetwork passes (JSON object, default {}); CTR: the
+# prefix of the containers' names (default c: namespace c<HOST>), so that one test can
+# keep two networks' containers apart.
 requires_mac=${requires_mac:-false}
+NET_GENERIC=${NET_GENERIC:-'{}'}
+CTR=${CTR:-c}
 
 call() { # HOST PATH JSON: fails the test on an error answer
     local out
@@ -31,7 +36,7 @@ create_network() { # HOST
         "{\"PoolID\":\"${POOL[$h]}\",\"Address\":\"\",\"Options\":{\"RequestAddressType\":\"com.docker.network.gateway\"}}")
     GW[$h]=$(sim_json_str Address <<<"$out")
     NID[$h]=$(sim_random_id)
-    call "$h" NetworkDriver.CreateNetwork "{\"NetworkID\":\"${NID[$h]}\",\"Options\":{\"com.docker.network.enable_ipv6\":false,\"com.docker.network.generic\":{}},\"IPv4Data\":[{\"AddressSpace\":\"$space\",\"Gateway\":\"${GW[$h]}\",\"Pool\":\"$SUBNET\"}],\"IPv6Data\":[]}" >/dev/null
+    call "$h" NetworkDriver.CreateNetwork "{\"NetworkID\":\"${NID[$h]}\",\"Options\":{\"com.docker.network.enable_ipv6\":false,\"com.docker.network.generic\":$NET_GENERIC},\"IPv4Data\":[{\"AddressSpace\":\"$space\",\"Gateway\":\"${GW[$h]}\",\"Pool\":\"$SUBNET\"}],\"IPv6Data\":[]}" >/dev/null
     echo "ok   $h created the network (pool ${POOL[$h]}, gateway ${GW[$h]})"
 }
 
@@ -59,12 +64,12 @@ create_endpoint() { # HOST
     SRC[$h]=$(sim_json_str SrcName <<<"$out")
     [ -n "${SRC[$h]}" ] || fail "Join on $h returned no SrcName: $out"
     grep -q '"DstPrefix" *: *"eth"' <<<"$out" || fail "Join on $h: DstPrefix is not eth: $out"
-    sim_fake_container "$h" "c$h" "${SRC[$h]}" "${IP[$h]}" "${MAC[$h]}" ||
+    sim_fake_container "$h" "$CTR$h" "${SRC[$h]}" "${IP[$h]}" "${MAC[$h]}" ||
         fail "moving ${SRC[$h]} out of $h"
     echo "ok   $h: endpoint ${IP[$h]} ${MAC[$h]} via ${SRC[$h]}"
 }
 
-pings() { sim_ns_exec "c$1" ping -c 1 -W 1 "${IP[$2]%/*}"; }
+pings() { sim_ns_exec "$CTR$1" ping -c 1 -W 1 "${IP[$2]%/*}"; }
 
 # Withdrawal: C's endpoint leaves; A and B must drop its FDB and neighbour entries.
 has_peer() { # HOST PEERHOST
@@ -80,7 +85,7 @@ lacks_peer() {
 remove_endpoint() { # HOST
     local h=$1
     call "$h" NetworkDriver.Leave "{\"NetworkID\":\"${NID[$h]}\",\"EndpointID\":\"${EID[$h]}\"}" >/dev/null
-    sim_fake_container_del "$h" "c$h" "${SRC[$h]}"
+    sim_fake_container_del "$h" "$CTR$h" "${SRC[$h]}"
     call "$h" NetworkDriver.DeleteEndpoint "{\"NetworkID\":\"${NID[$h]}\",\"EndpointID\":\"${EID[$h]}\"}" >/dev/null
     call "$h" IpamDriver.ReleaseAddress "{\"PoolID\":\"${POOL[$h]}\",\"Address\":\"${IP[$h]%/*}\"}" >/dev/null
 }

@@ -23,7 +23,8 @@ static const char *const variables[] = {
     "WEFT_STORE",         "WEFT_STORE_CA",      "WEFT_STORE_CERT",
     "WEFT_STORE_KEY",     "WEFT_STORE_USER",    "WEFT_STORE_PASSWORD_FILE",
     "WEFT_ADVERTISE",     "WEFT_SOCKET",        "WEFT_LEASE_TTL",
-    "WEFT_RECLAIM_AFTER", "WEFT_STORE_TIMEOUT",
+    "WEFT_RECLAIM_AFTER", "WEFT_STORE_TIMEOUT", "WEFT_SECRET_FILE",
+    "WEFT_TUNNEL_PORT",
 };
 
 static int clear_environment(void **state)
@@ -128,6 +129,21 @@ static void a_bad_number_names_its_flag_or_variable(void **state)
                         "WEFT_RECLAIM_AFTER must be a number of seconds from 1 to 2592000");
 }
 
+/* Encrypted overlays: the secret's file and the tunnel's port (default 4790). */
+static void the_tunnel_port_is_a_port(void **state)
+{
+    (void)state;
+    struct daemon_options opts;
+    struct weft_err err = {0};
+    assert_int_equal(PARSE(&opts, &err, "--secret-file", "/etc/weft/secret"), 0);
+    assert_string_equal(opts.secret_file, "/etc/weft/secret");
+    assert_int_equal(opts.tunnel_port, 4790);
+    assert_int_equal(PARSE(&opts, &err, "--tunnel-port", "14790"), 0);
+    assert_int_equal(opts.tunnel_port, 14790);
+    assert_int_equal(PARSE(&opts, &err, "--tunnel-port", "65536"), -1);
+    assert_string_equal(err.msg, "--tunnel-port must be a UDP port number from 1 to 65535");
+}
+
 static void a_certificate_needs_its_key_and_the_reverse(void **state)
 {
     (void)state;
@@ -217,6 +233,7 @@ int main(void)
         TEST(every_setting_from_its_variable),
         TEST(a_flag_beats_its_variable),
         TEST(a_bad_number_names_its_flag_or_variable),
+        TEST(the_tunnel_port_is_a_port),
         TEST(a_certificate_needs_its_key_and_the_reverse),
         TEST(a_user_needs_a_password_file),
         TEST(tls_files_with_a_plain_store_are_refused),

@@ -130,6 +130,8 @@ static const struct refusal refusals[] = {
     {CREATE, "{" NET "," V4DATA "," GENERIC("\"mtu\":\"99999999999999999999\"") "}", "576 to 9000"},
     {CREATE, "{" NET "," V4DATA "," GENERIC("\"color\":\"blue\"") "}",
      "unknown option \"color\": weft knows vni"},
+    {CREATE, "{" NET "," V4DATA "," GENERIC("\"encrypted\":\"maybe\"") "}",
+     "option encrypted=\"maybe\" is not valid"},
     {CREATE, "{" NET "," V4DATA ",\"Options\":{\"com.docker.network.generic\":\"vni=4\"}}",
      "must be an object"},
     {CREATE, "{" NET "," V4DATA ",\"Options\":[]}", "\"Options\" must be an object"},
@@ -338,6 +340,17 @@ static void network_request_parses(void **state)
     assert_string_equal(spec.subnet, "10.77.0.0/24");
     assert_int_equal(spec.vni, 16777214);
     assert_int_equal(spec.mtu, 1450);
+    assert_false(spec.encrypted);
+    json_decref(req);
+
+    /* -o encrypted as Docker passes it (""), and spelled out */
+    req = json_loads("{" NET "," V4DATA "," GENERIC("\"encrypted\":\"\"") "}", 0, NULL);
+    assert_int_equal(request_network_create(req, &spec, &err), 0);
+    assert_true(spec.encrypted);
+    json_decref(req);
+    req = json_loads("{" NET "," V4DATA "," GENERIC("\"encrypted\":\"true\"") "}", 0, NULL);
+    assert_int_equal(request_network_create(req, &spec, &err), 0);
+    assert_true(spec.encrypted);
     json_decref(req);
 
     req = json_loads("{\"NetworkID\":\"n1\"," V4DATA "}", 0, NULL);

@@ -57,6 +57,8 @@ static const struct record_case cases[] = {
     /* key and body disagree */
     {PEERS "10.77.0.6", GOOD_PEER, "peer body names address 10.77.0.5, its key another"},
     {MEMBER("192.168.77.2"), "{\"vtep\":\"192.168.77.3\"}", "member body names VTEP"},
+    /* an encrypted overlay's member: a key that is no public key */
+    {MEMBER("192.168.77.2"), "{\"vtep\":\"192.168.77.2\",\"key\":\"short\"}", "member body's key"},
     /* a record believed only from its owner's prefix: another host's VTEP in the body */
     {PEERS "10.77.0.5", "{\"ip\":\"10.77.0.5\",\"mac\":\"02:42:0a:4d:00:05\",\"vtep\":\"192.168.77.3\"}",
      "peer body names VTEP 192.168.77.3, not the host whose key it is under"},

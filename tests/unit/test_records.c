@@ -36,6 +36,46 @@ static void overlay_mtu_is_optional(void **state)
     assert_int_equal(out.mtu, 0);
 }
 
+/* "encrypted" is written only when true, so a plain overlay's record keeps the text it
+ * always had (joining compares it), and it comes back as written. */
+static void overlay_encrypted_flag(void **state)
+{
+    (void)state;
+    struct overlay_record plain = {.subnet = "10.77.0.0/24", .vni = 7};
+    char *text = overlay_record_encode(&plain);
+    assert_string_equal(text, "{\"mtu\":0,\"subnet\":\"10.77.0.0/24\",\"vni\":7}");
+    free(text);
+    struct overlay_record sealed = {.subnet = "10.88.0.0/24", .vni = 8, .encrypted = true};
+    text = overlay_record_encode(&sealed);
+    assert_non_null(strstr(text, "\"encrypted\":true"));
+    struct overlay_record out;
+    struct weft_err err;
+    assert_int_equal(overlay_record_decode(text, &out, &err), 0);
+    assert_true(out.encrypted);
+    free(text);
+    assert_int_equal(overlay_record_decode("{\"subnet\":\"10.1.0.0/16\",\"vni\":7,\"encrypted\":1}",
+                                           &out, &err),
+                     -1);
+    assert_non_null(strstr(err.msg, "encrypted must be true or false"));
+}
+
+/* A member record carries a public key only on encrypted overlays. */
+static void member_key_is_optional(void **state)
+{
+    (void)state;
+    struct member_record in = {.vtep = "192.168.77.2"};
+    char *text = member_record_encode(&in);
+    assert_string_equal(text, "{\"vtep\":\"192.168.77.2\"}");
+    free(text);
+    snprintf(in.key, sizeof(in.key), "%s", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8");
+    text = member_record_encode(&in);
+    struct member_record out;
+    struct weft_err err;
+    assert_int_equal(member_record_decode(text, &out, &err), 0);
+    assert_string_equal(out.key, in.key);
+    free(text);
+}
+
 static void peer_round_trip(void **state)
 {
     (void)state;
@@ -121,6 +161,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(overlay_round_trip),
         cmocka_unit_test(overlay_mtu_is_optional),
+        cmocka_unit_test(overlay_encrypted_flag),
+        cmocka_unit_test(member_key_is_optional),
         cmocka_unit_test(peer_round_trip),
         cmocka_unit_test(host_records_round_trip),
         cmocka_unit_test(damaged_records_are_refused),
