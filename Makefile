@@ -71,7 +71,8 @@ $(BUILD)/tests-san/%: tests/%.c $(BUILD)/libweft-san.a $(HDRS) $(TEST_HDRS)
 # kernel and store (and a "fail the Nth call" hook), so every undo path of fabric runs
 # without root or etcd. Explicit sources instead of libweft.a, by wildcard so that
 # files split out of these folders join by themselves.
-FAKES_SRCS = $(wildcard common/*.c fabric/*.c vxlan/*.c ipam/*.c) store/keys.c store/records.c \
+FAKES_SRCS = $(wildcard common/*.c fabric/*.c vxlan/*.c ipam/*.c tunnel/*.c datapath/*.c) store/keys.c \
+             store/records.c \
              $(filter-out tests/fakes/test_%.c,$(wildcard tests/fakes/*.c))
 FAKES_NAMES := $(notdir $(basename $(wildcard tests/fakes/test_*.c)))
 FAKES_HDRS = $(HDRS) $(wildcard tests/fakes/*.h)

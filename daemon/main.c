@@ -161,6 +161,24 @@ static int take_names(void *fabric, const char *network_id, const char *endpoint
     return err.code == -EAGAIN ? -EAGAIN : -ENOENT;
 }
 
+/* Until a stop signal, which it returns. Bursts (listing the store, many connections
+ * at once) free megabytes that glibc keeps resident between live chunks: handed back
+ * every tick; encrypted packets dropped are reported every few. */
+static int wait_for_stop(const sigset_t *stop_signals, struct tunnel_peer_table *tunnel)
+{
+    const struct timespec trim_every = {TRIM_INTERVAL_S, 0};
+    int sig;
+    unsigned ticks = 0;
+    while ((sig = sigtimedwait(stop_signals, NULL, &trim_every)) < 0) {
+        if (errno != EAGAIN)
+            continue;
+        malloc_trim(0);
+        if (tunnel && ++ticks % DROP_REPORT_TICKS == 0)
+            tunnel_peer_table_report(tunnel);
+    }
+    return sig;
+}
+
 static int run_daemon(const struct daemon_options *opts)
 {
     struct weft_err err = {0};
@@ -215,18 +233,7 @@ static int run_daemon(const struct daemon_options *opts)
     log_info("weft daemon ready", "socket=%s advertise=%s store=%s underlay_mtu=%d",
              opts->socket_path, host, opts->store, underlay_mtu);
 
-    /* Bursts (listing the store, many connections at once) free megabytes that
-     * glibc keeps resident between live chunks; hand them back while waiting. */
-    const struct timespec trim_every = {TRIM_INTERVAL_S, 0};
-    int sig;
-    unsigned ticks = 0;
-    while ((sig = sigtimedwait(&stop_signals, NULL, &trim_every)) < 0) {
-        if (errno != EAGAIN)
-            continue;
-        malloc_trim(0);
-        if (tunnel && ++ticks % DROP_REPORT_TICKS == 0)
-            tunnel_peer_table_report(tunnel);
-    }
+    int sig = wait_for_stop(&stop_signals, tunnel);
     log_info("stopping; the data plane stays up", "signal=%d", sig);
     status = 0;
     goto out;

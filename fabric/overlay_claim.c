@@ -49,6 +49,34 @@ static int pick_free_vni(struct fabric *f, const char *subnet, uint32_t *vni, st
     return weft_err_set(err, -ENOSPC, "no free VNI left");
 }
 
+/* A host joining an existing overlay asks for what its first host fixed: VNI, MTU
+ * (when both name one) and encryption. */
+static int overlay_matches(const struct fabric_network_spec *spec, const struct overlay_record *out,
+                           struct weft_err *err)
+{
+    if (spec->vni && spec->vni != out->vni)
+        return weft_err_set(err, -EEXIST,
+                            "overlay %s already uses VNI %" PRIu32
+                            " on other hosts; -o vni=%" PRIu32
+                            " conflicts (use -o vni=%" PRIu32 " or leave it out)",
+                            spec->subnet, out->vni, spec->vni, out->vni);
+    if (spec->encrypted != out->encrypted)
+        return weft_err_set(err, -EEXIST,
+                            out->encrypted
+                                ? "overlay %s is encrypted on other hosts (its first host "
+                                  "created it with -o encrypted); pass -o encrypted here too"
+                                : "overlay %s is not encrypted on other hosts (its first "
+                                  "host created it without -o encrypted); leave "
+                                  "-o encrypted out, or use another subnet",
+                            spec->subnet);
+    if (spec->mtu && out->mtu && spec->mtu != out->mtu)
+        return weft_err_set(err, -EEXIST,
+                            "overlay %s already uses MTU %d on other hosts; -o mtu=%d "
+                            "conflicts (use -o mtu=%d or leave it out)",
+                            spec->subnet, out->mtu, spec->mtu, out->mtu);
+    return 0;
+}
+
 /* Finds the overlay of spec->subnet, or creates it with a VNI claimed by
  * compare-and-swap. *created tells whether this call made it. */
 int claim_overlay(struct fabric *f, const struct fabric_network_spec *spec,
@@ -67,27 +95,7 @@ int claim_overlay(struct fabric *f, const struct fabric_network_spec *spec,
             etcd_kv_clear(&kv);
             if (rc < 0)
                 return weft_err_wrap(err, "overlay %s in the store is damaged", spec->subnet);
-            if (spec->vni && spec->vni != out->vni)
-                return weft_err_set(err, -EEXIST,
-                                    "overlay %s already uses VNI %" PRIu32
-                                    " on other hosts; -o vni=%" PRIu32
-                                    " conflicts (use -o vni=%" PRIu32 " or leave it out)",
-                                    spec->subnet, out->vni, spec->vni, out->vni);
-            if (spec->encrypted != out->encrypted)
-                return weft_err_set(err, -EEXIST,
-                                    out->encrypted
-                                        ? "overlay %s is encrypted on other hosts (its first host "
-                                          "created it with -o encrypted); pass -o encrypted here too"
-                                        : "overlay %s is not encrypted on other hosts (its first "
-                                          "host created it without -o encrypted); leave "
-                                          "-o encrypted out, or use another subnet",
-                                    spec->subnet);
-            if (spec->mtu && out->mtu && spec->mtu != out->mtu)
-                return weft_err_set(err, -EEXIST,
-                                    "overlay %s already uses MTU %d on other hosts; -o mtu=%d "
-                                    "conflicts (use -o mtu=%d or leave it out)",
-                                    spec->subnet, out->mtu, spec->mtu, out->mtu);
-            return 0;
+            return overlay_matches(spec, out, err);
         }
         uint32_t vni = spec->vni;
         if (!vni && pick_free_vni(f, spec->subnet, &vni, err) < 0)
