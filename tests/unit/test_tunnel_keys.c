@@ -16,21 +16,8 @@
 
 #include "tunnel/host_keys.h"
 #include "tunnel/packet.h"
+#include "tests/unit/tunnel_fixture.h"
 
-static uint32_t vtep(const char *text)
-{
-    struct in_addr a;
-    assert_int_equal(inet_pton(AF_INET, text, &a), 1);
-    return a.s_addr;
-}
-
-static struct tunnel_secret *new_secret(void)
-{
-    struct tunnel_secret *s = sodium_malloc(sizeof(*s));
-    assert_non_null(s);
-    randombytes_buf(s->key, sizeof(s->key));
-    return s;
-}
 
 static void both_hosts_derive_mirrored_keys(void **state)
 {

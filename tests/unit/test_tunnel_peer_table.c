@@ -25,6 +25,7 @@
 
 #include "tunnel/packet.h"
 #include "tunnel/peer_table.h"
+#include "tests/unit/tunnel_fixture.h"
 
 #define FRAME_LEN 200
 #define PKT_MAX (FRAME_LEN + TUNNEL_OVERHEAD)
@@ -41,20 +42,6 @@ static uint64_t fake_clock(void *ctx)
     return fake_now;
 }
 
-static uint32_t vtep(const char *text)
-{
-    struct in_addr a;
-    assert_int_equal(inet_pton(AF_INET, text, &a), 1);
-    return a.s_addr;
-}
-
-static struct tunnel_secret *new_secret(void)
-{
-    struct tunnel_secret *s = sodium_malloc(sizeof(*s));
-    assert_non_null(s);
-    randombytes_buf(s->key, sizeof(s->key));
-    return s;
-}
 
 static struct tunnel_peer_table *table_new(const struct tunnel_secret *secret, uint32_t me)
 {
