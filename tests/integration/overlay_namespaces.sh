@@ -20,7 +20,10 @@ sim_init
 sim_switch
 for h in "${HOSTS[@]}" D; do sim_host "$h" "${HADDR[$h]}"; done
 sim_etcd
-for h in "${HOSTS[@]}"; do sim_weft "$h"; done
+# With a cluster secret, so that the encrypted overlays' data path and sessions start and
+# stop with every daemon here too (valgrind_daemon.sh checks them for leaks).
+"$SIM_REPO/build/weft" keygen >"$SIM_DIR/secret"
+for h in "${HOSTS[@]}"; do sim_weft "$h" --secret-file "$SIM_DIR/secret"; done
 
 
 for h in "${HOSTS[@]}"; do create_network "$h"; done
@@ -52,7 +55,7 @@ done
 
 # A host that starts late reads what exists, then watches: D joins after the others
 # and everyone reaches it both ways.
-sim_weft D
+sim_weft D --secret-file "$SIM_DIR/secret"
 vni=$(sim_ns_exec A ip -d link show type vxlan | sed -n 's/.*vxlan id \([0-9]*\) .*/\1/p' | head -n 1)
 [ -n "$vni" ] || fail "no vxlan device on A"
 out=$(sim_plugin_call D NetworkDriver.CreateNetwork "{\"NetworkID\":\"$(sim_random_id)\",\"Options\":{\"com.docker.network.generic\":{\"vni\":\"$((vni + 1))\"}},\"IPv4Data\":[{\"AddressSpace\":\"weft\",\"Gateway\":\"${GW[A]}\",\"Pool\":\"$SUBNET\"}],\"IPv6Data\":[]}") &&
