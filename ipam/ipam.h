@@ -60,7 +60,8 @@ int ipam_request_address(struct etcd *etcd, const char *pool_id, const char *hos
  * quick look, to skip such addresses (may be NULL). claim: called once the address
  * is allocated here; -EADDRINUSE means another host holds an older claim: the
  * allocation is freed and another address taken (an exact request fails). Any
- * other error frees it and fails the request.
+ * other error frees it and fails the request. Both get the pool's subnet as pool_id
+ * (what fabric/ names the overlay by), never a pool ID with a range.
  */
 struct ipam_claims {
     bool (*claimed_elsewhere)(void *ctx, const char *pool_id, uint32_t ip);
