@@ -1,9 +1,11 @@
 /*
  * ipam_api.c: the IpamDriver calls. Parse through request.c, allocate through
- * ipam/, answer. Pool IDs are canonical subnets, so no pool state lives here.
- * Callers: dispatch.c, through the route table.
+ * ipam/, answer. Pool IDs carry the subnet and range (ipam/pool_id.h), so no pool
+ * state lives here but which pools are being created (creating_pools.h: how aux
+ * addresses are told from --ip). Callers: dispatch.c, through the route table.
  */
 #include "driver/api.h"
+#include "driver/creating_pools.h"
 #include "driver/handlers.h"
 #include "driver/request.h"
 #include "fabric/fabric.h"
@@ -31,11 +33,18 @@ int handle_ipam_address_spaces(struct driver_ctx *ctx, const json_t *req, json_t
 int handle_ipam_pool_request(struct driver_ctx *ctx, const json_t *req, json_t **answer,
                              struct weft_err *err)
 {
-    (void)ctx;
-    char requested[ADDR_STR_MAX], pool_id[ADDR_STR_MAX];
-    if (request_pool(req, requested, err) < 0 || ipam_request_pool(requested, pool_id, err) < 0)
+    struct request_pool r;
+    char pool_id[IPAM_POOL_ID_MAX];
+    struct ipam_pool pool;
+    /* The range is fixed cluster-wide before Docker goes on to the gateway. */
+    if (request_pool(req, &r, err) < 0 ||
+        ipam_request_pool(r.pool, r.sub_pool, pool_id, err) < 0 ||
+        ipam_pool_parse(pool_id, &pool, err) < 0 || driver_need_etcd(ctx, err) < 0 ||
+        ipam_fix_pool(ctx->etcd, pool_id, err) < 0)
         return -1;
-    return driver_answer(json_pack("{s:s, s:s, s:{}}", "PoolID", pool_id, "Pool", pool_id, "Data"),
+    creating_pool_begin(pool.subnet_text);
+    return driver_answer(json_pack("{s:s, s:s, s:{}}", "PoolID", pool_id, "Pool",
+                                   pool.subnet_text, "Data"),
                          answer, err);
 }
 
@@ -45,9 +54,10 @@ int handle_ipam_pool_release(struct driver_ctx *ctx, const json_t *req, json_t *
     (void)ctx;
     /* Addresses outlive the pool on this host: other hosts may still use the
      * overlay, and the gateway is released by its own ReleaseAddress. */
-    char pool_id[ADDR_STR_MAX];
-    if (request_release_pool(req, pool_id, err) < 0)
+    struct request_address r;
+    if (request_release_pool(req, &r, err) < 0)
         return -1;
+    creating_pool_end(r.subnet);
     return driver_answer(json_object(), answer, err);
 }
 
@@ -61,16 +71,21 @@ static int claim(void *fabric, const char *pool_id, const char *ip, struct weft_
     return fabric_claim_address(fabric, pool_id, ip, err);
 }
 
-/* An endpoint address is claimed in the fabric before Docker hears it (fabric.h). */
+/* An endpoint address is claimed in the fabric before Docker hears it (fabric.h).
+ * An exact address asked while the network is being created is an --aux-address
+ * (creating_pools.h): reserved, and no endpoint's, so never claimed. */
 int handle_ipam_address_request(struct driver_ctx *ctx, const json_t *req, json_t **answer,
                                 struct weft_err *err)
 {
     struct request_address r;
     char address[ADDR_STR_MAX];
     struct ipam_claims claims = {claimed_elsewhere, claim, ctx->fabric};
-    if (request_address(req, &r, err) < 0 || driver_need_etcd(ctx, err) < 0 ||
-        ipam_request_address_claimed(ctx->etcd, r.pool_id, ctx->host, r.address, r.gateway,
-                                     ctx->fabric ? &claims : NULL, address, err) < 0)
+    if (request_address(req, &r, err) < 0 || driver_need_etcd(ctx, err) < 0)
+        return -1;
+    bool aux = r.address[0] && !r.gateway && creating_pool_is(r.subnet);
+    if (aux ? ipam_reserve_aux(ctx->etcd, r.pool_id, ctx->host, r.address, address, err) < 0
+            : ipam_request_address_claimed(ctx->etcd, r.pool_id, ctx->host, r.address, r.gateway,
+                                           ctx->fabric ? &claims : NULL, address, err) < 0)
         return -1;
     return driver_answer(json_pack("{s:s, s:{}}", "Address", address, "Data"), answer, err);
 }
@@ -82,7 +97,7 @@ int handle_ipam_address_release(struct driver_ctx *ctx, const json_t *req, json_
     /* The claim first: an address free in IPAM but still claimed here would be
      * refused to the next host that takes it. */
     if (request_release_address(req, &r, err) < 0 || driver_need_etcd(ctx, err) < 0 ||
-        (ctx->fabric && fabric_unclaim_address(ctx->fabric, r.pool_id, r.address, err) < 0) ||
+        (ctx->fabric && fabric_unclaim_address(ctx->fabric, r.subnet, r.address, err) < 0) ||
         ipam_release_address(ctx->etcd, r.pool_id, r.address, err) < 0)
         return -1;
     return driver_answer(json_object(), answer, err);

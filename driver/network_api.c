@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "driver/creating_pools.h"
 #include "driver/handlers.h"
 #include "driver/request.h"
 #include "fabric/fabric.h"
@@ -24,8 +25,11 @@ int handle_network_create(struct driver_ctx *ctx, const json_t *req, json_t **an
                           struct weft_err *err)
 {
     struct fabric_network_spec spec;
-    if (request_network_create(req, &spec, err) < 0 || driver_need_fabric(ctx, err) < 0 ||
-        fabric_network_create(ctx->fabric, &spec, err) < 0)
+    if (request_network_create(req, &spec, err) < 0)
+        return -1;
+    /* Docker is past the aux addresses (creating_pools.h), whatever happens next. */
+    creating_pool_end(spec.subnet);
+    if (driver_need_fabric(ctx, err) < 0 || fabric_network_create(ctx->fabric, &spec, err) < 0)
         return -1;
     return driver_answer(json_object(), answer, err);
 }

@@ -13,12 +13,19 @@
 #include <string.h>
 
 #include "driver/api.h"
+#include "ipam/pool_id.h"
 
 #define GENERIC_OPTIONS "com.docker.network.generic"
 #define ENABLE_IPV6_OPTION "com.docker.network.enable_ipv6"
 /* Sent by Docker 28 and later (docker network create --ipv4=false); absent before. */
 #define ENABLE_IPV4_OPTION "com.docker.network.enable_ipv4"
 #define GATEWAY_TYPE "com.docker.network.gateway"
+/* Docker's own drivers' spellings of weft's options, so that commands and compose
+ * files written for Docker's overlay or bridge carry over. */
+#define DOCKER_MTU_OPTION "com.docker.network.driver.mtu"
+#define DOCKER_VNI_OPTION "com.docker.network.driver.overlay.vxlanid_list"
+/* --ipam-opt keys Docker itself may set; any other one is the user's, and refused. */
+#define DOCKER_OPTION_PREFIX "com.docker."
 
 #define MSG_NEED_IPAM                                                                              \
     "weft networks need weft IPAM: add --ipam-driver " DRIVER_ADDRESS_SPACE                        \
@@ -26,7 +33,8 @@
 #define MSG_NO_IPV6 "IPv6 is not supported by weft yet"
 #define MSG_NEED_IPV4 "weft overlays need IPv4: drop --ipv4=false from docker network create"
 #define MSG_KNOWN_OPTIONS                                                                          \
-    "weft knows vni (1 to 16777214), mtu (576 to 9000) and encrypted"
+    "weft knows vni (1 to 16777214; also " DOCKER_VNI_OPTION "), mtu (576 to 9000; also "     \
+    DOCKER_MTU_OPTION ") and encrypted"
 
 static const char *type_name(const json_t *v)
 {
@@ -137,6 +145,46 @@ static int parse_decimal(const char *text, unsigned long min, unsigned long max,
     return 0;
 }
 
+/* vni or Docker's overlay's vxlanid_list (a comma list there, one VNI per subnet:
+ * weft networks have one subnet, so exactly one). Both spellings must agree. */
+static int parse_vni_option(const char *key, const char *text, struct fabric_network_spec *out,
+                            struct weft_err *err)
+{
+    unsigned long v;
+    if (strchr(text, ','))
+        return weft_err_set(err, -EOPNOTSUPP,
+                            "option %s=\"%.32s\" names several VNIs: a weft network has one "
+                            "subnet and one VNI, so pass exactly one",
+                            key, text);
+    if (parse_decimal(text, 1, FABRIC_VNI_MAX, &v) < 0)
+        return weft_err_set(err, -EINVAL,
+                            "option %s=\"%.32s\" is not valid: use a number from 1 to %u", key,
+                            text, FABRIC_VNI_MAX);
+    if (out->vni && out->vni != (uint32_t)v)
+        return weft_err_set(err, -EINVAL,
+                            "options vni and " DOCKER_VNI_OPTION " disagree (%u and %lu): pass one",
+                            out->vni, v);
+    out->vni = (uint32_t)v;
+    return 0;
+}
+
+/* mtu or Docker's com.docker.network.driver.mtu; both spellings must agree. */
+static int parse_mtu_option(const char *key, const char *text, struct fabric_network_spec *out,
+                            struct weft_err *err)
+{
+    unsigned long v;
+    if (parse_decimal(text, REQUEST_MTU_MIN, REQUEST_MTU_MAX, &v) < 0)
+        return weft_err_set(err, -EINVAL,
+                            "option %s=\"%.32s\" is not valid: use a number from %d to %d", key,
+                            text, REQUEST_MTU_MIN, REQUEST_MTU_MAX);
+    if (out->mtu && out->mtu != (int)v)
+        return weft_err_set(err, -EINVAL,
+                            "options mtu and " DOCKER_MTU_OPTION " disagree (%d and %lu): pass one",
+                            out->mtu, v);
+    out->mtu = (int)v;
+    return 0;
+}
+
 static int parse_generic_options(const json_t *generic, struct fabric_network_spec *out,
                                  struct weft_err *err)
 {
@@ -148,19 +196,11 @@ static int parse_generic_options(const json_t *generic, struct fabric_network_sp
             return weft_err_set(err, -EINVAL, "option %.64s must be a string, not %s", key,
                                 type_name(value));
         const char *text = json_string_value(value);
-        unsigned long v;
-        if (strcmp(key, "vni") == 0) {
-            if (parse_decimal(text, 1, FABRIC_VNI_MAX, &v) < 0)
-                return weft_err_set(err, -EINVAL,
-                                    "option vni=\"%.32s\" is not valid: use a number from 1 to %u",
-                                    text, FABRIC_VNI_MAX);
-            out->vni = (uint32_t)v;
-        } else if (strcmp(key, "mtu") == 0) {
-            if (parse_decimal(text, REQUEST_MTU_MIN, REQUEST_MTU_MAX, &v) < 0)
-                return weft_err_set(err, -EINVAL,
-                                    "option mtu=\"%.32s\" is not valid: use a number from %d to %d",
-                                    text, REQUEST_MTU_MIN, REQUEST_MTU_MAX);
-            out->mtu = (int)v;
+        int rc = 0;
+        if (strcmp(key, "vni") == 0 || strcmp(key, DOCKER_VNI_OPTION) == 0) {
+            rc = parse_vni_option(key, text, out, err);
+        } else if (strcmp(key, "mtu") == 0 || strcmp(key, DOCKER_MTU_OPTION) == 0) {
+            rc = parse_mtu_option(key, text, out, err);
         } else if (strcmp(key, "encrypted") == 0) {
             /* Docker's overlay takes the option's presence ("-o encrypted" passes ""). */
             if (text[0] && strcmp(text, "true") != 0 && strcmp(text, "1") != 0)
@@ -172,6 +212,8 @@ static int parse_generic_options(const json_t *generic, struct fabric_network_sp
         } else {
             return weft_err_set(err, -EINVAL, "unknown option \"%.64s\": " MSG_KNOWN_OPTIONS, key);
         }
+        if (rc < 0)
+            return -1;
     }
     return 0;
 }
@@ -243,8 +285,10 @@ static int parse_ipv4_data(const json_t *req, struct fabric_network_spec *out, s
             return weft_err_set(err, -EINVAL, MSG_NEED_IPAM);
     }
     if (n > 1)
-        return weft_err_set(err, -EINVAL,
-                            "weft networks have one IPv4 subnet, this request has %zu", n);
+        return weft_err_set(err, -EOPNOTSUPP,
+                            "weft networks take one --subnet, this one has %zu: an overlay is one "
+                            "subnet with one VNI cluster-wide; create one network per subnet",
+                            n);
 
     const json_t *entry = json_array_get(data, 0);
     char pool[ADDR_STR_MAX];
@@ -336,38 +380,56 @@ int request_ids(const json_t *req, char network_id[FABRIC_ID_MAX], char endpoint
     return 0;
 }
 
-int request_pool(const json_t *req, char pool[ADDR_STR_MAX], struct weft_err *err)
+/* --ipam-opt: weft's IPAM has no options; keys Docker itself sets pass. */
+static int check_ipam_options(const json_t *options, struct weft_err *err)
 {
+    const char *key;
+    json_t *value;
+    json_object_foreach((json_t *)options, key, value)
+    {
+        (void)value;
+        if (strncmp(key, DOCKER_OPTION_PREFIX, strlen(DOCKER_OPTION_PREFIX)) != 0)
+            return weft_err_set(err, -EOPNOTSUPP,
+                                "--ipam-opt %.64s is not supported: weft IPAM takes no options "
+                                "(its pools are set by --subnet, --ip-range, --gateway and "
+                                "--aux-address)",
+                                key);
+    }
+    return 0;
+}
+
+int request_pool(const json_t *req, struct request_pool *out, struct weft_err *err)
+{
+    memset(out, 0, sizeof(*out));
     bool v6;
     if (get_bool(req, "V6", &v6, err) < 0)
         return -1;
     if (v6)
         return weft_err_set(err, -EOPNOTSUPP, MSG_NO_IPV6);
-    char text[ADDR_STR_MAX];
-    if (get_string(req, "SubPool", false, text, sizeof(text), err) < 0)
+    if (get_string(req, "SubPool", false, out->sub_pool, sizeof(out->sub_pool), err) < 0)
         return -1;
-    if (text[0])
-        return weft_err_set(err, -EOPNOTSUPP,
-                            "weft does not support --ip-range (SubPool): addresses come from the "
-                            "whole subnet, cluster-wide");
     const json_t *options;
     if (get_object(req, "Options", false, &options, err) < 0)
+        return -1;
+    if (options && check_ipam_options(options, err) < 0)
         return -1;
     char space[64];
     if (get_string(req, "AddressSpace", false, space, sizeof(space), err) < 0)
         return -1;
-    return get_string(req, "Pool", false, pool, ADDR_STR_MAX, err);
+    return get_string(req, "Pool", false, out->pool, sizeof(out->pool), err);
 }
 
-/* PoolID is the canonical subnet ipam/ handed out. */
-static int get_pool_id(const json_t *req, char pool_id[ADDR_STR_MAX], struct weft_err *err)
+/* PoolID is one ipam/ handed out (ipam/pool_id.h); written back canonical, with
+ * its subnet beside it. */
+static int get_pool_id(const json_t *req, struct request_address *out, struct weft_err *err)
 {
-    if (get_string(req, "PoolID", true, pool_id, ADDR_STR_MAX, err) < 0)
+    if (get_string(req, "PoolID", true, out->pool_id, sizeof(out->pool_id), err) < 0)
         return -1;
-    struct ipv4_subnet subnet;
-    if (ipv4_subnet_parse(pool_id, &subnet, err) < 0)
+    struct ipam_pool pool;
+    if (ipam_pool_parse(out->pool_id, &pool, err) < 0)
         return weft_err_wrap(err, "PoolID");
-    ipv4_subnet_format(&subnet, pool_id);
+    ipam_pool_format(&pool, out->pool_id);
+    snprintf(out->subnet, sizeof(out->subnet), "%s", pool.subnet_text);
     return 0;
 }
 
@@ -392,7 +454,7 @@ static int get_address(const json_t *req, bool required, char address[ADDR_STR_M
 int request_address(const json_t *req, struct request_address *out, struct weft_err *err)
 {
     memset(out, 0, sizeof(*out));
-    if (get_pool_id(req, out->pool_id, err) < 0 || get_address(req, false, out->address, err) < 0)
+    if (get_pool_id(req, out, err) < 0 || get_address(req, false, out->address, err) < 0)
         return -1;
     const json_t *options;
     if (get_object(req, "Options", false, &options, err) < 0)
@@ -409,12 +471,13 @@ int request_address(const json_t *req, struct request_address *out, struct weft_
 int request_release_address(const json_t *req, struct request_address *out, struct weft_err *err)
 {
     memset(out, 0, sizeof(*out));
-    if (get_pool_id(req, out->pool_id, err) < 0)
+    if (get_pool_id(req, out, err) < 0)
         return -1;
     return get_address(req, true, out->address, err);
 }
 
-int request_release_pool(const json_t *req, char pool_id[ADDR_STR_MAX], struct weft_err *err)
+int request_release_pool(const json_t *req, struct request_address *out, struct weft_err *err)
 {
-    return get_pool_id(req, pool_id, err);
+    memset(out, 0, sizeof(*out));
+    return get_pool_id(req, out, err);
 }

@@ -16,6 +16,7 @@
 #include "common/err.h"
 #include "fabric/fabric.h"
 #include "common/addr.h"
+#include "ipam/pool_id.h"
 
 #define REQUEST_MTU_MIN 576
 #define REQUEST_MTU_MAX 9000
@@ -35,19 +36,25 @@ int request_endpoint_create(const json_t *req, struct fabric_endpoint_spec *out,
 int request_ids(const json_t *req, char network_id[FABRIC_ID_MAX], char endpoint_id[FABRIC_ID_MAX],
                 struct weft_err *err);
 
-/* IpamDriver.RequestPool: the requested pool text, still to be validated by ipam/. */
-int request_pool(const json_t *req, char pool[ADDR_STR_MAX], struct weft_err *err);
+/* IpamDriver.RequestPool: the requested texts, still to be validated by ipam/.
+ * --ipam-opt options are refused (weft IPAM takes none). */
+struct request_pool {
+    char pool[ADDR_STR_MAX];     /* --subnet */
+    char sub_pool[ADDR_STR_MAX]; /* --ip-range, "" for none */
+};
+int request_pool(const json_t *req, struct request_pool *out, struct weft_err *err);
 
 struct request_address {
-    char pool_id[ADDR_STR_MAX]; /* canonical subnet */
-    char address[ADDR_STR_MAX]; /* plain IP, "" for any */
+    char pool_id[IPAM_POOL_ID_MAX]; /* canonical (ipam/pool_id.h) */
+    char subnet[ADDR_STR_MAX];      /* the pool's subnet: what fabric/ names the overlay by */
+    char address[ADDR_STR_MAX];     /* plain IP, "" for any */
     bool gateway;
 };
 /* IpamDriver.RequestAddress. */
 int request_address(const json_t *req, struct request_address *out, struct weft_err *err);
 /* IpamDriver.ReleaseAddress: the address is required. */
 int request_release_address(const json_t *req, struct request_address *out, struct weft_err *err);
-/* IpamDriver.ReleasePool. */
-int request_release_pool(const json_t *req, char pool_id[ADDR_STR_MAX], struct weft_err *err);
+/* IpamDriver.ReleasePool: pool_id and subnet (no address). */
+int request_release_pool(const json_t *req, struct request_address *out, struct weft_err *err);
 
 #endif

@@ -16,41 +16,40 @@
 #include <time.h>
 
 #include "common/log.h"
-
+#include "ipam/ipam_internal.h"
 #include "store/keys.h"
 #include "store/records.h"
 
-#define KIND_ENDPOINT "endpoint"
-#define KIND_GATEWAY "gateway"
 /* Lost races before the taken set is read again. */
 #define MISSES_BEFORE_REFRESH 8
 #define MAX_ATTEMPTS 256
 
-int ipam_request_pool(const char *requested, char pool_id[ADDR_STR_MAX], struct weft_err *err)
+int ipam_request_pool(const char *requested, const char *sub_pool, char pool_id[IPAM_POOL_ID_MAX],
+                      struct weft_err *err)
 {
     if (!requested || !*requested)
         return weft_err_set(err, -EINVAL,
                             "weft needs --subnet: every host must name the same overlay by its "
                             "subnet (docker network create --subnet 10.77.0.0/24 ...)");
-    struct ipv4_subnet c;
-    if (ipv4_subnet_parse(requested, &c, err) < 0)
+    struct ipam_pool pool;
+    if (ipam_pool_new(requested, sub_pool, &pool, err) < 0)
         return -1;
-    ipv4_subnet_format(&c, pool_id);
+    ipam_pool_format(&pool, pool_id);
     return 0;
 }
 
-/* A pool ID that does not parse names no pool weft handed out: -ENOENT, with
- * the parser's reason after it. */
+/* A pool ID that does not parse names no pool weft handed out: -ENOENT. *pool
+ * gets the subnet (the dynamic span goes through ipam_pool_span). */
 static int parse_pool(const char *pool_id, struct ipv4_subnet *pool, struct weft_err *err)
 {
-    struct weft_err why = {0};
-    if (ipv4_subnet_parse(pool_id, pool, &why) < 0)
-        return weft_err_set(err, -ENOENT, "unknown pool %.64s: %s", pool_id ? pool_id : "",
-                            why.msg);
+    struct ipam_pool parsed;
+    if (ipam_pool_parse(pool_id, &parsed, err) < 0)
+        return -1;
+    *pool = parsed.subnet;
     return 0;
 }
 
-static void format_answer(const struct ipv4_subnet *pool, uint32_t ip, char out[ADDR_STR_MAX])
+void ipam_format_answer(const struct ipv4_subnet *pool, uint32_t ip, char out[ADDR_STR_MAX])
 {
     char text[ADDR_STR_MAX];
     ipv4_format(ip, text);
@@ -76,7 +75,7 @@ static int claim_token(char out[RECORD_TEXT_MAX], struct weft_err *err)
  * so etcd_create recognises the retry's "taken" as its own write and answers
  * created. Without the token a concurrent request of this same host for the same
  * address would look alike and both would get it. */
-static int try_claim(struct etcd *etcd, const char *pool_id, uint32_t ip, const char *host,
+int ipam_try_claim(struct etcd *etcd, const char *pool_id, uint32_t ip, const char *host,
                      const char *kind, bool *taken, struct addr_record *owner, struct weft_err *err)
 {
     char ip_text[ADDR_STR_MAX], key[WEFT_KEY_MAX];
@@ -141,17 +140,20 @@ static int request_gateway(struct etcd *etcd, const char *pool_id, const struct 
 {
     bool taken;
     struct addr_record owner;
-    if (try_claim(etcd, pool_id, ip, host, KIND_GATEWAY, &taken, &owner, err) < 0)
+    if (ipam_try_claim(etcd, pool_id, ip, host, KIND_GATEWAY, &taken, &owner, err) < 0)
         return -1;
     if (taken && strcmp(owner.kind, KIND_GATEWAY) != 0) {
         char text[ADDR_STR_MAX];
         ipv4_format(ip, text);
+        if (strcmp(owner.kind, KIND_AUX) == 0)
+            return weft_err_set(err, -EEXIST, "gateway %s of %s is reserved by --aux-address",
+                                text, pool_id);
         return weft_err_set(err, -EEXIST,
                             "gateway %s of %s is already used by an endpoint on host %s", text,
                             pool_id, owner.host);
     }
     /* Taken as a gateway: another host reserved it, and it is shared by all. */
-    format_answer(pool, ip, out);
+    ipam_format_answer(pool, ip, out);
     return 0;
 }
 
@@ -163,11 +165,14 @@ static int request_wanted(struct etcd *etcd, const char *pool_id, const struct i
     ipv4_format(ip, text);
     bool taken;
     struct addr_record owner;
-    if (try_claim(etcd, pool_id, ip, host, KIND_ENDPOINT, &taken, &owner, err) < 0)
+    if (ipam_try_claim(etcd, pool_id, ip, host, KIND_ENDPOINT, &taken, &owner, err) < 0)
         return -1;
     if (taken) {
         if (strcmp(owner.kind, KIND_GATEWAY) == 0)
             return weft_err_set(err, -EEXIST, "address %s is the gateway of %s", text, pool_id);
+        if (strcmp(owner.kind, KIND_AUX) == 0)
+            return weft_err_set(err, -EEXIST, "address %s of %s is reserved by --aux-address",
+                                text, pool_id);
         return weft_err_set(err, -EEXIST, "address %s is already in use by an endpoint on host %s",
                             text, owner.host);
     }
@@ -177,29 +182,34 @@ static int request_wanted(struct etcd *etcd, const char *pool_id, const struct i
             err->code = -EEXIST; /* an exact request is refused, as for a taken address */
         return -1;
     }
-    format_answer(pool, ip, out);
+    ipam_format_answer(pool, ip, out);
     return 0;
 }
 
-/* Reads which addresses of the pool are taken, as a bitmap over host offsets. */
-static int read_taken(struct etcd *etcd, const char *pool_id, const struct ipv4_subnet *pool,
-                      uint8_t *taken, uint32_t hosts, uint32_t *in_use, struct weft_err *err)
+/* The addresses request_any may hand out: [first, first + count). */
+struct span {
+    uint32_t first, count;
+};
+
+/* Reads which addresses of the span are taken, as a bitmap over offsets from its first. */
+static int read_taken(struct etcd *etcd, const char *pool_id, const struct span *span,
+                      uint8_t *taken, uint32_t *in_use, struct weft_err *err)
 {
     char prefix[WEFT_KEY_MAX];
     key_addr_prefix(prefix, pool_id);
     struct etcd_kvs kvs;
     if (etcd_get_prefix(etcd, prefix, &kvs, err) < 0)
         return -1;
-    memset(taken, 0, (hosts + 7) / 8);
+    memset(taken, 0, (span->count + 7) / 8);
     *in_use = 0;
     size_t prefix_len = strlen(prefix);
     for (size_t i = 0; i < kvs.count; i++) {
         uint32_t ip;
         /* A yes/no test: a key that names no address of the pool takes none. */
-        if (ipv4_parse(kvs.items[i].key + prefix_len, &ip, NULL) < 0 ||
-            !ipv4_subnet_contains(pool, ip) || ipv4_subnet_is_reserved(pool, ip))
+        if (ipv4_parse(kvs.items[i].key + prefix_len, &ip, NULL) < 0 || ip < span->first ||
+            ip - span->first >= span->count)
             continue;
-        uint32_t offset = ip - ipv4_subnet_first_host(pool);
+        uint32_t offset = ip - span->first;
         taken[offset / 8] |= (uint8_t)(1u << (offset % 8));
         (*in_use)++;
     }
@@ -220,16 +230,16 @@ static uint32_t random_below(uint32_t n)
 #define BLIND_PROBES 3
 
 static int request_any(struct etcd *etcd, const char *pool_id, const struct ipv4_subnet *pool,
-                       const char *host, const struct ipam_claims *claims, char out[ADDR_STR_MAX],
-                       struct weft_err *err)
+                       const struct span *span, const char *host, const struct ipam_claims *claims,
+                       char out[ADDR_STR_MAX], struct weft_err *err)
 {
-    uint32_t hosts = ipv4_subnet_host_count(pool);
+    uint32_t hosts = span->count;
     bool lost;
     for (int probe = 0; probe < BLIND_PROBES && hosts >= 64; probe++) {
-        uint32_t ip = ipv4_subnet_first_host(pool) + random_below(hosts);
+        uint32_t ip = span->first + random_below(hosts);
         if (claimed_elsewhere(claims, pool_id, ip))
             continue;
-        if (try_claim(etcd, pool_id, ip, host, KIND_ENDPOINT, &lost, NULL, err) < 0)
+        if (ipam_try_claim(etcd, pool_id, ip, host, KIND_ENDPOINT, &lost, NULL, err) < 0)
             return -1;
         if (lost)
             continue;
@@ -237,7 +247,7 @@ static int request_any(struct etcd *etcd, const char *pool_id, const struct ipv4
         if (claimed < 0)
             return -1;
         if (claimed == 0) {
-            format_answer(pool, ip, out);
+            ipam_format_answer(pool, ip, out);
             return 0;
         }
     }
@@ -249,14 +259,14 @@ static int request_any(struct etcd *etcd, const char *pool_id, const struct ipv4
     int misses = MISSES_BEFORE_REFRESH;
     for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
         if (misses >= MISSES_BEFORE_REFRESH) {
-            if (read_taken(etcd, pool_id, pool, taken, hosts, &in_use, err) < 0)
+            if (read_taken(etcd, pool_id, span, taken, &in_use, err) < 0)
                 goto out;
             misses = 0;
         }
         uint32_t offset = cursor, scanned = 0, foreign = 0;
         while (scanned < hosts) {
             if (!(taken[offset / 8] & (1u << (offset % 8)))) {
-                if (!claimed_elsewhere(claims, pool_id, ipv4_subnet_first_host(pool) + offset))
+                if (!claimed_elsewhere(claims, pool_id, span->first + offset))
                     break;
                 foreign++;
             }
@@ -274,14 +284,14 @@ static int request_any(struct etcd *etcd, const char *pool_id, const struct ipv4
             weft_err_set(err, -ENOSPC, "pool %s has no free address (%u in use)", pool_id, in_use);
             goto out;
         }
-        uint32_t ip = ipv4_subnet_first_host(pool) + offset;
-        if (try_claim(etcd, pool_id, ip, host, KIND_ENDPOINT, &lost, NULL, err) < 0)
+        uint32_t ip = span->first + offset;
+        if (ipam_try_claim(etcd, pool_id, ip, host, KIND_ENDPOINT, &lost, NULL, err) < 0)
             goto out;
         int claimed = lost ? 1 : claim_in_fabric(etcd, pool_id, ip, claims, err);
         if (claimed < 0)
             goto out;
         if (claimed == 0) {
-            format_answer(pool, ip, out);
+            ipam_format_answer(pool, ip, out);
             rc = 0;
             goto out;
         }
@@ -310,11 +320,13 @@ int ipam_request_address_claimed(struct etcd *etcd, const char *pool_id, const c
                                  const char *wanted, bool gateway, const struct ipam_claims *claims,
                                  char out[ADDR_STR_MAX], struct weft_err *err)
 {
-    struct ipv4_subnet pool;
-    if (parse_pool(pool_id, &pool, err) < 0)
+    struct ipam_pool parsed;
+    if (ipam_pool_parse(pool_id, &parsed, err) < 0)
         return -1;
-    char canonical[ADDR_STR_MAX];
-    ipv4_subnet_format(&pool, canonical);
+    const struct ipv4_subnet pool = parsed.subnet;
+    const char *canonical = parsed.subnet_text;
+    struct span span;
+    ipam_pool_span(&parsed, &span.first, &span.count);
     uint32_t ip = 0;
     if (wanted && *wanted) {
         if (ipv4_parse(wanted, &ip, err) < 0)
@@ -324,11 +336,10 @@ int ipam_request_address_claimed(struct etcd *etcd, const char *pool_id, const c
                                 canonical);
     }
     if (gateway)
-        return request_gateway(etcd, canonical, &pool, host,
-                               ip ? ip : ipv4_subnet_first_host(&pool), out, err);
+        return request_gateway(etcd, canonical, &pool, host, ip ? ip : span.first, out, err);
     if (ip)
         return request_wanted(etcd, canonical, &pool, host, ip, claims, out, err);
-    return request_any(etcd, canonical, &pool, host, claims, out, err);
+    return request_any(etcd, canonical, &pool, &span, host, claims, out, err);
 }
 
 int ipam_release_address(struct etcd *etcd, const char *pool_id, const char *ip_text,
@@ -346,8 +357,8 @@ int ipam_release_address(struct etcd *etcd, const char *pool_id, const char *ip_
         return weft_err_set(err, -ERANGE, "address %.64s is not in pool %s", ip_text, canonical);
     ipv4_format(ip, text);
     key_addr(key, canonical, text);
-    /* Only an endpoint's address is freed: the gateway is shared by every host
-     * and lives as long as the overlay. The compare makes that atomic. */
+    /* Only an endpoint's address is freed: the gateway and aux addresses are shared
+     * by every host and live as long as the overlay. The compare makes that atomic. */
     struct addr_record gw = {.kind = KIND_GATEWAY};
     struct etcd_kv current = {0};
     bool found = false;
@@ -357,7 +368,7 @@ int ipam_release_address(struct etcd *etcd, const char *pool_id, const char *ip_
         return 0;
     int rc = 0;
     /* A yes/no test: only a readable gateway record is kept; anything else is freed. */
-    if (addr_record_decode(current.value, &gw, NULL) < 0 || strcmp(gw.kind, KIND_GATEWAY) != 0) {
+    if (addr_record_decode(current.value, &gw, NULL) < 0 || !ipam_kind_is_shared(gw.kind)) {
         struct etcd_txn *txn = etcd_txn_new();
         if (!txn) {
             etcd_kv_clear(&current);
@@ -387,9 +398,11 @@ int ipam_count_addresses(struct etcd *etcd, const char *pool_id, int *count, str
     int n = 0;
     for (size_t i = 0; i < kvs.count; i++) {
         struct addr_record rec;
+        if (key_is_pool(kvs.items[i].key))
+            continue;
         /* A yes/no test: an unreadable record counts as an endpoint's. */
         if (addr_record_decode(kvs.items[i].value, &rec, NULL) == 0 &&
-            strcmp(rec.kind, KIND_GATEWAY) == 0)
+            ipam_kind_is_shared(rec.kind))
             continue;
         n++;
     }
@@ -409,147 +422,15 @@ int ipam_assert_address(struct etcd *etcd, const char *pool_id, const char *host
     ipv4_subnet_format(&pool, canonical);
     bool taken;
     struct addr_record owner;
-    if (try_claim(etcd, canonical, addr, host, KIND_ENDPOINT, &taken, &owner, err) < 0)
+    if (ipam_try_claim(etcd, canonical, addr, host, KIND_ENDPOINT, &taken, &owner, err) < 0)
         return -1;
+    bool shared = taken && ipam_kind_is_shared(owner.kind);
     if (taken && (strcmp(owner.host, host) != 0 || strcmp(owner.kind, KIND_ENDPOINT) != 0))
         return weft_err_set(err, -EEXIST,
                             "address conflict: %s, in use here, is allocated to %s %s", ip,
-                            strcmp(owner.kind, KIND_GATEWAY) == 0 ? "the gateway of" : "host",
-                            strcmp(owner.kind, KIND_GATEWAY) == 0 ? canonical : owner.host);
+                            !shared ? "host"
+                            : strcmp(owner.kind, KIND_GATEWAY) == 0 ? "the gateway of"
+                                                                     : "an --aux-address of",
+                            shared ? canonical : owner.host);
     return 0;
-}
-
-struct dead_host {
-    char host[RECORD_TEXT_MAX];
-    struct timespec since;
-    bool seen; /* still dead in this pass */
-};
-
-struct ipam_reaper {
-    int grace_seconds;
-    struct dead_host *dead;
-    size_t count, capacity;
-};
-
-struct ipam_reaper *ipam_reaper_new(int grace_seconds)
-{
-    struct ipam_reaper *r = calloc(1, sizeof(*r));
-    if (r)
-        r->grace_seconds = grace_seconds;
-    return r;
-}
-
-void ipam_reaper_free(struct ipam_reaper *reaper)
-{
-    if (!reaper)
-        return;
-    free(reaper->dead);
-    free(reaper);
-}
-
-/* The entry for host, added (dead since now) when new; NULL when out of memory. */
-static struct dead_host *dead_host_entry(struct ipam_reaper *r, const char *host,
-                                         const struct timespec *now)
-{
-    for (size_t i = 0; i < r->count; i++)
-        if (strcmp(r->dead[i].host, host) == 0)
-            return &r->dead[i];
-    if (r->count == r->capacity) {
-        size_t capacity = r->capacity ? r->capacity * 2 : 8;
-        struct dead_host *grown = realloc(r->dead, capacity * sizeof(*grown));
-        if (!grown)
-            return NULL;
-        r->dead = grown;
-        r->capacity = capacity;
-    }
-    struct dead_host *d = &r->dead[r->count++];
-    memset(d, 0, sizeof(*d));
-    snprintf(d->host, sizeof(d->host), "%s", host);
-    d->since = *now;
-    return d;
-}
-
-/* Whether hosts (a listing, sorted by key as etcd returns it) holds host's alive key:
- * a binary search, since the reaper asks once per address in the cluster. */
-static bool host_listed(const struct etcd_kvs *hosts, const char *host)
-{
-    char key[WEFT_KEY_MAX];
-    key_host_alive(key, host);
-    size_t low = 0, high = hosts->count;
-    while (low < high) {
-        size_t mid = low + (high - low) / 2;
-        int cmp = strcmp(hosts->items[mid].key, key);
-        if (cmp == 0)
-            return true;
-        if (cmp < 0)
-            low = mid + 1;
-        else
-            high = mid;
-    }
-    return false;
-}
-
-static int delete_if_unchanged(struct etcd *etcd, const struct etcd_kv *kv, struct weft_err *err)
-{
-    struct etcd_txn *txn = etcd_txn_new();
-    if (!txn)
-        return weft_err_set(err, -ENOMEM, "out of memory");
-    etcd_txn_cmp_mod_revision(txn, kv->key, kv->mod_revision);
-    etcd_txn_delete(txn, kv->key);
-    bool succeeded = false;
-    int rc = etcd_txn_commit(etcd, txn, &succeeded, err);
-    etcd_txn_free(txn);
-    return rc < 0 ? -1 : succeeded;
-}
-
-int ipam_reap(struct etcd *etcd, struct ipam_reaper *reaper, int *reclaimed, struct weft_err *err)
-{
-    char prefix[WEFT_KEY_MAX];
-    struct etcd_kvs alive = {0}, addrs = {0};
-    int freed = 0, rc = -1;
-    /* Alive keys first: an allocation made after this read belongs to a live host. */
-    key_hosts_prefix(prefix);
-    if (etcd_get_prefix(etcd, prefix, &alive, err) < 0)
-        return -1;
-    key_addrs_root(prefix);
-    if (etcd_get_prefix(etcd, prefix, &addrs, err) < 0)
-        goto out;
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    for (size_t i = 0; i < reaper->count; i++)
-        reaper->dead[i].seen = false;
-    for (size_t i = 0; i < addrs.count; i++) {
-        struct addr_record rec;
-        /* A yes/no test: an unreadable record is never reaped (its owner is unknown). */
-        if (addr_record_decode(addrs.items[i].value, &rec, NULL) < 0 ||
-            strcmp(rec.kind, KIND_ENDPOINT) != 0 || host_listed(&alive, rec.host))
-            continue;
-        struct dead_host *d = dead_host_entry(reaper, rec.host, &now);
-        if (!d) /* out of memory: not counted as dead yet, so nothing is freed early */
-            continue;
-        d->seen = true;
-        if (now.tv_sec - d->since.tv_sec < reaper->grace_seconds)
-            continue;
-        int deleted = delete_if_unchanged(etcd, &addrs.items[i], err);
-        if (deleted < 0)
-            goto out;
-        if (deleted) {
-            freed++;
-            log_warn("reclaimed address of a dead host", "key=%s host=%s dead_for=%lds",
-                     addrs.items[i].key, rec.host, (long)(now.tv_sec - d->since.tv_sec));
-        }
-    }
-    /* Hosts that came back, or have nothing left, are forgotten. */
-    size_t kept = 0;
-    for (size_t i = 0; i < reaper->count; i++)
-        if (reaper->dead[i].seen)
-            reaper->dead[kept++] = reaper->dead[i];
-    reaper->count = kept;
-    rc = 0;
-out:
-    etcd_kvs_free(&alive);
-    etcd_kvs_free(&addrs);
-    if (reclaimed)
-        *reclaimed = freed;
-    return rc;
 }

@@ -46,6 +46,20 @@ void key_addr_prefix(char *buf, const char *subnet)
     snprintf(buf, WEFT_KEY_MAX, WEFT_KEY_ROOT "addrs/%s/", sk);
 }
 
+#define POOL_LEAF "pool"
+
+void key_pool(char *buf, const char *subnet)
+{
+    WITH_SK(subnet);
+    snprintf(buf, WEFT_KEY_MAX, WEFT_KEY_ROOT "addrs/%s/" POOL_LEAF, sk);
+}
+
+bool key_is_pool(const char *key)
+{
+    const char *leaf = strrchr(key, '/');
+    return leaf && strcmp(leaf + 1, POOL_LEAF) == 0;
+}
+
 void key_member(char *buf, const char *host, const char *subnet)
 {
     WITH_SK(subnet);

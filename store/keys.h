@@ -4,7 +4,12 @@
  *
  *   /weft/v1/overlays/<sk>                 overlay record {"subnet","vni","mtu"}
  *   /weft/v1/vnis/<vni>                    "<sk>": which overlay holds a VNI (8 digits)
- *   /weft/v1/addrs/<sk>/<ip>               allocation {"host","kind","claim"?}
+ *   /weft/v1/addrs/<sk>/<ip>               allocation {"host","kind","claim"?}; kind
+ *                                          "endpoint", "gateway" or "aux" (--aux-address)
+ *   /weft/v1/addrs/<sk>/pool               the pool's --ip-range {"subnet","range"?}, fixed
+ *                                          by the first host (create-if-absent); under
+ *                                          addrs/<sk>/ so it goes with the overlay's
+ *                                          gateway when the overlay is released
  *   /weft/v1/joined/<sk>/<host>            {"vtep"}: which hosts have joined (leased); a
  *                                          SHARED index, read only for the overlay's
  *                                          lifecycle (its release), never for the data plane
@@ -43,6 +48,9 @@ void key_vni(char *buf, uint32_t vni);
 void key_vni_prefix(char *buf);
 void key_addr(char *buf, const char *subnet, const char *ip);
 void key_addr_prefix(char *buf, const char *subnet);
+void key_pool(char *buf, const char *subnet);
+/* Whether the last level of a key under addrs/<sk>/ is the pool record's, not an address. */
+bool key_is_pool(const char *key);
 /* host: the VTEP address of the host that owns the record. */
 void key_member(char *buf, const char *host, const char *subnet);
 void key_peer(char *buf, const char *host, const char *subnet, const char *ip);

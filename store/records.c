@@ -53,6 +53,9 @@ static const struct field addr_fields[] = {TEXT(struct addr_record, host),
                                            TEXT(struct addr_record, kind),
                                            TEXT_OPT(struct addr_record, claim),
                                            {NULL, 0, 0, 0, 0}};
+static const struct field pool_fields[] = {TEXT(struct pool_record, subnet),
+                                           TEXT_OPT(struct pool_record, range),
+                                           {NULL, 0, 0, 0, 0}};
 static const struct field peer_fields[] = {TEXT(struct peer_record, ip),
                                            TEXT_OPT(struct peer_record, mac),
                                            TEXT(struct peer_record, vtep),
@@ -178,6 +181,7 @@ static int decode(const struct field *fields, const char *what, const char *text
 
 RECORD_CODEC(overlay, overlay_fields, "overlay")
 RECORD_CODEC(addr, addr_fields, "address")
+RECORD_CODEC(pool, pool_fields, "pool")
 RECORD_CODEC(peer, peer_fields, "peer")
 RECORD_CODEC(member, member_fields, "member")
 RECORD_CODEC(host_network, host_network_fields, "host network")

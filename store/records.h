@@ -27,13 +27,22 @@ struct overlay_record {
     bool encrypted; /* -o encrypted: weft's own sealed tunnel instead of VXLAN (issue 11) */
 };
 
-/* addrs/<sk>/<ip>: an allocated address. kind is "endpoint" or "gateway". claim is
+/* addrs/<sk>/<ip>: an allocated address. kind is "endpoint", "gateway" or "aux"
+ * (--aux-address: reserved, shared like the gateway, never an endpoint's). claim is
  * random, unique to the write that made the record, so a retried create that finds
  * it knows the record is its own ("" in records older than the field). */
 struct addr_record {
     char host[RECORD_TEXT_MAX];
     char kind[RECORD_TEXT_MAX];
     char claim[RECORD_TEXT_MAX];
+};
+
+/* addrs/<sk>/pool: what every host must agree on for the pool, fixed by the first
+ * host's RequestPool. range: the --ip-range dynamic addresses come from; "" (not
+ * written): the whole subnet. */
+struct pool_record {
+    char subnet[RECORD_TEXT_MAX];
+    char range[RECORD_TEXT_MAX];
 };
 
 /* fabric/<host>/<sk>/peers/<ip>: an endpoint anywhere in the cluster. mac "" (not
@@ -77,6 +86,8 @@ char *overlay_record_encode(const struct overlay_record *rec);
 int overlay_record_decode(const char *text, struct overlay_record *rec, struct weft_err *err);
 char *addr_record_encode(const struct addr_record *rec);
 int addr_record_decode(const char *text, struct addr_record *rec, struct weft_err *err);
+char *pool_record_encode(const struct pool_record *rec);
+int pool_record_decode(const char *text, struct pool_record *rec, struct weft_err *err);
 char *peer_record_encode(const struct peer_record *rec);
 int peer_record_decode(const char *text, struct peer_record *rec, struct weft_err *err);
 char *member_record_encode(const struct member_record *rec);

@@ -55,6 +55,19 @@ static void check_pool(const char *pool, struct ipv4_subnet *out)
         abort();
 }
 
+/* A pool ID as ipam/ hands them out (ipam/pool_id.h), canonical; *out its subnet. */
+static void check_pool_id(const char *pool_id, struct ipv4_subnet *out)
+{
+    struct ipam_pool pool;
+    char canonical[IPAM_POOL_ID_MAX];
+    if (ipam_pool_parse(pool_id, &pool, NULL) < 0)
+        abort();
+    ipam_pool_format(&pool, canonical);
+    if (strcmp(canonical, pool_id) != 0)
+        abort();
+    *out = pool.subnet;
+}
+
 /* Deterministic outcome: about half the IDs "exist". */
 static int outcome(const char *id, const char *what, struct weft_err *err)
 {
@@ -147,14 +160,40 @@ int fabric_endpoint_info(struct fabric *fabric, const char *network_id, const ch
 }
 
 /* The real one is pure; this repeats its contract (refuse empty, canonicalize). */
-int ipam_request_pool(const char *requested, char pool_id[ADDR_STR_MAX], struct weft_err *err)
+int ipam_request_pool(const char *requested, const char *sub_pool, char pool_id[IPAM_POOL_ID_MAX],
+                      struct weft_err *err)
 {
-    struct ipv4_subnet c;
+    struct ipam_pool pool;
     if (!requested || !*requested)
         return weft_err_set(err, -EINVAL, "fake: weft needs --subnet");
-    if (ipv4_subnet_parse(requested, &c, err) < 0)
+    if (ipam_pool_new(requested, sub_pool, &pool, err) < 0)
         return -1;
-    ipv4_subnet_format(&c, pool_id);
+    ipam_pool_format(&pool, pool_id);
+    return 0;
+}
+
+int ipam_fix_pool(struct etcd *etcd, const char *pool_id, struct weft_err *err)
+{
+    struct ipv4_subnet subnet;
+    check_handle(etcd, &etcd_token);
+    check_pool_id(pool_id, &subnet);
+    return outcome(pool_id, "pool", err);
+}
+
+int ipam_reserve_aux(struct etcd *etcd, const char *pool_id, const char *host, const char *wanted,
+                     char out[ADDR_STR_MAX], struct weft_err *err)
+{
+    struct ipv4_subnet pool;
+    uint32_t ip;
+    check_handle(etcd, &etcd_token);
+    check_pool_id(pool_id, &pool);
+    if (!host || !*host || ipv4_parse(wanted, &ip, NULL) < 0)
+        abort(); /* request.c parses it first */
+    if (!ipv4_subnet_contains(&pool, ip) || ipv4_subnet_is_reserved(&pool, ip))
+        return weft_err_set(err, -ERANGE, "fake: %s is not a host address of %s", wanted, pool_id);
+    char text[ADDR_STR_MAX];
+    ipv4_format(ip, text);
+    snprintf(out, ADDR_STR_MAX, "%.15s/%d", text, pool.prefix_len);
     return 0;
 }
 
@@ -168,7 +207,7 @@ int ipam_request_address_claimed(struct etcd *etcd, const char *pool_id, const c
     check_handle(etcd, &etcd_token);
     if (claims)
         check_handle(claims->ctx, &fabric_token);
-    check_pool(pool_id, &pool);
+    check_pool_id(pool_id, &pool);
     if (!host || !*host)
         abort();
     if (wanted && *wanted) {
@@ -192,7 +231,7 @@ int ipam_release_address(struct etcd *etcd, const char *pool_id, const char *ip,
     struct ipv4_subnet pool;
     uint32_t addr;
     check_handle(etcd, &etcd_token);
-    check_pool(pool_id, &pool);
+    check_pool_id(pool_id, &pool);
     if (ipv4_parse(ip, &addr, NULL) < 0)
         abort();
     if (!ipv4_subnet_contains(&pool, addr))

@@ -99,7 +99,7 @@ NetworkDriver.AllocateNetwork	{"NetworkID":"$unknown"}	Swarm
 NetworkDriver.NoSuchCall	{}	unknown
 IpamDriver.RequestPool	{"AddressSpace":"weft","Pool":"","V6":false}	--subnet
 IpamDriver.RequestPool	{"AddressSpace":"weft","Pool":"fd00::/64","V6":true}	IPv6
-IpamDriver.RequestPool	{"AddressSpace":"weft","Pool":"$SUBNET","SubPool":"10.77.0.0/25"}	SubPool
+IpamDriver.RequestPool	{"AddressSpace":"weft","Pool":"$SUBNET","SubPool":"10.99.0.0/25"}	is not inside --subnet
 IpamDriver.RequestPool	{"AddressSpace":"weft","Pool":"10.77.0.0/8"}	did you mean
 IpamDriver.RequestPool	{"AddressSpace":"weft","Pool":["$SUBNET"]}	Pool
 IpamDriver.RequestAddress	{"PoolID":"$SUBNET","Address":"10.77.0.255"}	not a host address

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "etcd_fixture.h"
+#include "driver/api.h"
 #include "ipam/ipam.h"
 #include "store/keys.h"
 
@@ -44,14 +45,14 @@ static int teardown(void **state)
 static void pool_requests(void **state)
 {
     (void)state;
-    char id[ADDR_STR_MAX];
+    char id[IPAM_POOL_ID_MAX];
     struct weft_err err = {0};
-    assert_int_equal(ipam_request_pool("10.77.0.0/24", id, &err), 0);
+    assert_int_equal(ipam_request_pool("10.77.0.0/24", NULL, id, &err), 0);
     assert_string_equal(id, "10.77.0.0/24");
-    assert_int_equal(ipam_request_pool("", id, &err), -1);
+    assert_int_equal(ipam_request_pool("", "", id, &err), -1);
     assert_non_null(strstr(err.msg, "--subnet"));
     assert_int_equal(err.code, -EINVAL);
-    assert_int_equal(ipam_request_pool("10.77.0.9/24", id, &err), -1);
+    assert_int_equal(ipam_request_pool("10.77.0.9/24", "", id, &err), -1);
     assert_non_null(strstr(err.msg, "did you mean 10.77.0.0/24"));
     assert_int_equal(err.code, -EINVAL);
 }
@@ -419,12 +420,155 @@ static void store_down_is_a_clear_error(void **state)
     etcd_close(dead);
 }
 
+/* Strips "/len" from an answer, in place. */
+static char *plain_ip(char *answer)
+{
+    char *slash = strchr(answer, '/');
+    if (slash)
+        *slash = '\0';
+    return answer;
+}
+
+#define RANGED "10.76.0.0/24@10.76.0.128/25"
+
+/* --ip-range: the first host fixes it; dynamic addresses come from it only, on
+ * every host; --ip may take any host address of the subnet; a second host with
+ * another range, or none, is refused naming the range in use. */
+static void ip_range_is_cluster_wide(void **state)
+{
+    (void)state;
+    struct weft_err err = {0};
+    char addr[ADDR_STR_MAX];
+    assert_int_equal(ipam_fix_pool(host_a, RANGED, &err), 0);
+    assert_int_equal(ipam_fix_pool(host_b, RANGED, &err), 0); /* the same range: fine */
+    assert_int_equal(ipam_fix_pool(host_b, "10.76.0.0/24@10.76.0.0/25", &err), -1);
+    assert_int_equal(err.code, -EEXIST);
+    assert_non_null(strstr(err.msg, "subnet 10.76.0.0/24 is in use with --ip-range 10.76.0.128/25"));
+    assert_non_null(strstr(err.msg, "this host asked for 10.76.0.0/25"));
+    assert_int_equal(ipam_fix_pool(host_b, "10.76.0.0/24", &err), -1);
+    assert_non_null(strstr(err.msg, "--ip-range 10.76.0.128/25; this host asked for none"));
+    /* and the other way round: none fixed, a range asked */
+    assert_int_equal(ipam_fix_pool(host_a, "10.75.0.0/24", &err), 0);
+    assert_int_equal(ipam_fix_pool(host_b, "10.75.0.0/24@10.75.0.64/26", &err), -1);
+    assert_non_null(strstr(err.msg, "--ip-range none (the whole subnet)"));
+
+    /* The gateway defaults to the range's first address, as Docker's own IPAM does. */
+    assert_int_equal(ipam_request_address(host_a, RANGED, "192.168.0.1", NULL, true, addr, &err), 0);
+    assert_string_equal(addr, "10.76.0.128/24");
+    for (int i = 0; i < 60; i++) {
+        assert_int_equal(ipam_request_address(i % 2 ? host_a : host_b, RANGED,
+                                              i % 2 ? "192.168.0.1" : "192.168.0.2", NULL, false,
+                                              addr, &err),
+                         0);
+        uint32_t ip;
+        assert_int_equal(ipv4_parse(plain_ip(addr), &ip, &err), 0);
+        if (ip < 0x0a4c0081 || ip > 0x0a4c00fe)
+            fail_msg("dynamic address %s is outside --ip-range 10.76.0.128/25", addr);
+    }
+    /* --ip outside the range but inside the subnet */
+    assert_int_equal(
+        ipam_request_address(host_b, RANGED, "192.168.0.2", "10.76.0.20", false, addr, &err), 0);
+    assert_string_equal(addr, "10.76.0.20/24");
+    int count;
+    assert_int_equal(ipam_count_addresses(host_a, RANGED, &count, &err), 0);
+    assert_int_equal(count, 61); /* not the gateway, not the pool record */
+
+    /* A range fills up although its subnet has room. */
+    const char *small = "10.74.0.0/24@10.74.0.4/30";
+    assert_int_equal(ipam_fix_pool(host_a, small, &err), 0);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(
+            ipam_request_address(host_a, small, "192.168.0.1", NULL, false, addr, &err), 0);
+    assert_int_equal(ipam_request_address(host_b, small, "192.168.0.2", NULL, false, addr, &err),
+                     -1);
+    assert_int_equal(err.code, -ENOSPC);
+}
+
+/* --aux-address: reserved by the first host, answered to the second, never handed
+ * out, refused to --ip, kept on release, not counted as an endpoint. */
+static void aux_addresses_are_shared_and_never_handed_out(void **state)
+{
+    (void)state;
+    struct weft_err err = {0};
+    char addr[ADDR_STR_MAX], aux_a[ADDR_STR_MAX], aux_b[ADDR_STR_MAX];
+    const char *pool = "10.73.0.0/28"; /* 14 hosts: gateway .1, aux .5, 12 endpoints */
+    assert_int_equal(ipam_request_address(host_a, pool, "192.168.0.1", NULL, true, addr, &err), 0);
+    assert_int_equal(ipam_reserve_aux(host_a, pool, "192.168.0.1", "10.73.0.5", aux_a, &err), 0);
+    assert_int_equal(ipam_reserve_aux(host_b, pool, "192.168.0.2", "10.73.0.5", aux_b, &err), 0);
+    assert_string_equal(aux_a, "10.73.0.5/28");
+    assert_string_equal(aux_b, aux_a);
+    for (int i = 0; i < 12; i++) {
+        assert_int_equal(ipam_request_address(i % 2 ? host_a : host_b, pool,
+                                              i % 2 ? "192.168.0.1" : "192.168.0.2", NULL, false,
+                                              addr, &err),
+                         0);
+        assert_string_not_equal(addr, "10.73.0.5/28");
+    }
+    assert_int_equal(ipam_request_address(host_a, pool, "192.168.0.1", NULL, false, addr, &err),
+                     -1);
+    assert_int_equal(err.code, -ENOSPC);
+    /* a container's --ip on it, or a gateway, or an aux on the gateway: refused */
+    assert_int_equal(ipam_release_address(host_b, pool, "10.73.0.5", &err), 0); /* kept */
+    assert_int_equal(
+        ipam_request_address(host_b, pool, "192.168.0.2", "10.73.0.5", false, addr, &err), -1);
+    assert_non_null(strstr(err.msg, "reserved by --aux-address"));
+    assert_int_equal(ipam_reserve_aux(host_b, pool, "192.168.0.2", "10.73.0.1", addr, &err), -1);
+    assert_non_null(strstr(err.msg, "--aux-address 10.73.0.1 is the gateway of 10.73.0.0/28"));
+    assert_int_equal(ipam_reserve_aux(host_b, pool, "192.168.0.2", "10.73.0.15", addr, &err), -1);
+    assert_non_null(strstr(err.msg, "not a host address"));
+    int count;
+    assert_int_equal(ipam_count_addresses(host_a, pool, &count, &err), 0);
+    assert_int_equal(count, 12);
+}
+
+/* Through the handlers: an exact RequestAddress between RequestPool and
+ * CreateNetwork is an aux address (driver/creating_pools.h); after ReleasePool
+ * (or CreateNetwork) the same request is a container's --ip and is refused. */
+static void aux_requests_are_told_from_ip_by_the_moment(void **state)
+{
+    (void)state;
+    struct driver_ctx ctx = {.fabric = NULL, .etcd = host_a, .host = "192.168.0.1"};
+    struct driver_ctx ctx_b = {.fabric = NULL, .etcd = host_b, .host = "192.168.0.2"};
+    const char *pool = "{\"Pool\":\"10.72.0.0/24\",\"SubPool\":\"10.72.0.128/25\"}";
+    const char *aux = "{\"PoolID\":\"10.72.0.0/24@10.72.0.128/25\",\"Address\":\"10.72.0.130\","
+                      "\"Options\":null}";
+    const char *release = "{\"PoolID\":\"10.72.0.0/24@10.72.0.128/25\"}";
+    struct driver_response resp;
+    struct driver_ctx *hosts[2] = {&ctx, &ctx_b};
+    for (int i = 0; i < 2; i++) {
+        driver_handle(hosts[i], "/IpamDriver.RequestPool", pool, strlen(pool), &resp);
+        assert_int_equal(resp.status, 200);
+        assert_non_null(strstr(resp.body, "\"PoolID\":\"10.72.0.0/24@10.72.0.128/25\""));
+        free(resp.body);
+        driver_handle(hosts[i], "/IpamDriver.RequestAddress", aux, strlen(aux), &resp);
+        if (resp.status != 200)
+            fail_msg("host %d: aux request answered %s", i, resp.body);
+        assert_non_null(strstr(resp.body, "10.72.0.130/24"));
+        free(resp.body);
+        driver_handle(hosts[i], "/IpamDriver.ReleasePool", release, strlen(release), &resp);
+        free(resp.body);
+    }
+    driver_handle(&ctx_b, "/IpamDriver.RequestAddress", aux, strlen(aux), &resp);
+    assert_int_equal(resp.status, 500);
+    assert_non_null(strstr(resp.body, "reserved by --aux-address"));
+    free(resp.body);
+    /* another range on the same subnet, through the handler: refused, naming it */
+    const char *other = "{\"Pool\":\"10.72.0.0/24\",\"SubPool\":\"10.72.0.0/25\"}";
+    driver_handle(&ctx_b, "/IpamDriver.RequestPool", other, strlen(other), &resp);
+    assert_int_equal(resp.status, 500);
+    assert_non_null(strstr(resp.body, "in use with --ip-range 10.72.0.128/25"));
+    free(resp.body);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(pool_requests),
         cmocka_unit_test(gateway_is_shared_and_never_an_endpoint),
         cmocka_unit_test(wanted_addresses),
+        cmocka_unit_test(ip_range_is_cluster_wide),
+        cmocka_unit_test(aux_addresses_are_shared_and_never_handed_out),
+        cmocka_unit_test(aux_requests_are_told_from_ip_by_the_moment),
         cmocka_unit_test(full_pool_and_release_edges),
         cmocka_unit_test(fabric_claims_are_respected),
         cmocka_unit_test(concurrent_hosts_never_share_an_address),

@@ -15,6 +15,7 @@
 
 #include "driver/api.h"
 #include "driver/request.h"
+#include "ipam/ipam.h"
 
 #define ID_A "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 #define ID_B "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
@@ -96,7 +97,7 @@ static const struct refusal refusals[] = {
     {CREATE,
      "{" NET ",\"IPv4Data\":[{\"AddressSpace\":\"weft\",\"Pool\":\"10.1.0.0/24\"},"
      "{\"AddressSpace\":\"weft\",\"Pool\":\"10.2.0.0/24\"}]}",
-     "one IPv4 subnet"},
+     "weft networks take one --subnet, this one has 2"},
     {CREATE, "{" NET ",\"IPv4Data\":[{\"AddressSpace\":\"weft\"}]}", "missing field \"Pool\""},
     {CREATE, "{" NET ",\"IPv4Data\":[{\"AddressSpace\":\"weft\",\"Pool\":\"10.77.0.0/33\"}]}",
      NULL},
@@ -132,6 +133,21 @@ static const struct refusal refusals[] = {
      "unknown option \"color\": weft knows vni"},
     {CREATE, "{" NET "," V4DATA "," GENERIC("\"encrypted\":\"maybe\"") "}",
      "option encrypted=\"maybe\" is not valid"},
+    /* Docker's own spellings: one VNI only, and both spellings must agree */
+    {CREATE, "{" NET "," V4DATA "," GENERIC("\"com.docker.network.driver.overlay.vxlanid_list\":"
+                                           "\"4242,4243\"") "}",
+     "names several VNIs: a weft network has one subnet and one VNI"},
+    {CREATE, "{" NET "," V4DATA "," GENERIC("\"com.docker.network.driver.overlay.vxlanid_list\":"
+                                           "\"x\"") "}",
+     "com.docker.network.driver.overlay.vxlanid_list=\"x\" is not valid"},
+    {CREATE, "{" NET "," V4DATA "," GENERIC("\"com.docker.network.driver.mtu\":\"50\"") "}",
+     "com.docker.network.driver.mtu=\"50\" is not valid: use a number from 576 to 9000"},
+    {CREATE, "{" NET "," V4DATA "," GENERIC("\"mtu\":\"1400\",\"com.docker.network.driver.mtu\":"
+                                           "\"1300\"") "}",
+     "options mtu and com.docker.network.driver.mtu disagree"},
+    {CREATE, "{" NET "," V4DATA "," GENERIC("\"vni\":\"7\",\"com.docker.network.driver.overlay."
+                                           "vxlanid_list\":\"8\"") "}",
+     "disagree (7 and 8)"},
     {CREATE, "{" NET "," V4DATA ",\"Options\":{\"com.docker.network.generic\":\"vni=4\"}}",
      "must be an object"},
     {CREATE, "{" NET "," V4DATA ",\"Options\":[]}", "\"Options\" must be an object"},
@@ -166,13 +182,23 @@ static const struct refusal refusals[] = {
     /* IPAM */
     {"/IpamDriver.RequestPool", "{\"Pool\":\"fd00::/64\",\"V6\":true}", NO_V6},
     {"/IpamDriver.RequestPool", "{\"Pool\":\"10.77.0.0/24\",\"V6\":\"true\"}", "must be a boolean"},
-    {"/IpamDriver.RequestPool", "{\"Pool\":\"10.77.0.0/24\",\"SubPool\":\"10.77.0.0/25\"}",
-     "--ip-range"},
+    {"/IpamDriver.RequestPool", "{\"Pool\":\"10.77.0.0/24\",\"SubPool\":\"10.78.0.0/25\"}",
+     "--ip-range 10.78.0.0/25 is not inside --subnet 10.77.0.0/24"},
+    {"/IpamDriver.RequestPool", "{\"Pool\":\"10.77.0.0/24\",\"SubPool\":\"10.77.0.5/25\"}",
+     "--ip-range 10.77.0.5/25 has host bits set; did you mean 10.77.0.0/25?"},
+    {"/IpamDriver.RequestPool", "{\"Pool\":\"10.77.0.0/24\",\"SubPool\":\"10.77.0.0/16\"}",
+     "is not inside --subnet"},
+    {"/IpamDriver.RequestPool", "{\"Pool\":\"10.77.0.0/24\",\"SubPool\":\"10.77.0.255/32\"}",
+     "holds no host address"},
+    {"/IpamDriver.RequestPool", "{\"Pool\":\"10.77.0.0/24\",\"Options\":{\"color\":\"blue\"}}",
+     "--ipam-opt color is not supported: weft IPAM takes no options"},
     {"/IpamDriver.RequestPool", "{\"Pool\":10}", "\"Pool\" must be a string"},
     {"/IpamDriver.RequestPool", "{\"Pool\":\"10.77.0.0/24\",\"Options\":\"x\"}",
      "must be an object"},
     {"/IpamDriver.RequestAddress", "{\"Address\":\"\"}", "missing field \"PoolID\""},
     {"/IpamDriver.RequestAddress", "{\"PoolID\":\"10.77.0.0/99\"}", "PoolID"},
+    {"/IpamDriver.RequestAddress", "{\"PoolID\":\"10.77.0.0/24@10.78.0.0/25\"}", "PoolID"},
+    {"/IpamDriver.RequestAddress", "{\"PoolID\":\"10.77.0.0/24@\"}", "PoolID"},
     {"/IpamDriver.RequestAddress", "{\"PoolID\":\"10.77.0.0/24\",\"Address\":\"10.77.0.999\"}",
      NULL},
     {"/IpamDriver.RequestAddress",
@@ -234,6 +260,14 @@ static void valid_requests_reach_the_domain(void **state)
            500, "not ready");
     expect("/IpamDriver.ReleaseAddress", "{\"PoolID\":\"10.77.0.0/24\",\"Address\":\"10.77.0.41\"}",
            500, "not ready");
+    /* the pool's range is fixed in the store, so RequestPool needs it now */
+    expect("/IpamDriver.RequestPool",
+           "{\"AddressSpace\":\"weft\",\"Pool\":\"10.76.0.0/24\",\"SubPool\":\"10.76.0.128/25\","
+           "\"Options\":{},\"V6\":false}",
+           500, "not ready");
+    expect("/IpamDriver.RequestAddress",
+           "{\"PoolID\":\"10.76.0.0/24@10.76.0.128/25\",\"Address\":\"10.76.0.130\",\"Options\":null}",
+           500, "not ready");
 }
 
 static void assert_answer(const char *path, const char *body, const char *want_text)
@@ -267,15 +301,41 @@ static void capability_answers(void **state)
     assert_answer("/IpamDriver.ReleasePool", "{\"PoolID\":\"10.77.0.0/24\"}", "{}");
 }
 
+/* RequestPool's texts, then ipam/'s pool IDs: the plain subnet as always, and
+ * subnet@range with --ip-range (ipam/pool_id.h). */
 static void request_pool_answers_the_canonical_pool(void **state)
 {
     (void)state;
-    assert_answer("/IpamDriver.RequestPool",
-                  "{\"AddressSpace\":\"weft\",\"Pool\":\"10.77.0.0/24\",\"SubPool\":\"\","
-                  "\"Options\":{},\"V6\":false}",
-                  "{\"PoolID\":\"10.77.0.0/24\",\"Pool\":\"10.77.0.0/24\",\"Data\":{}}");
+    json_t *req = json_loads("{\"AddressSpace\":\"weft\",\"Pool\":\"10.76.0.0/24\",\"SubPool\":"
+                             "\"10.76.0.128/25\",\"Options\":{\"com.docker.network.x\":\"y\"},"
+                             "\"V6\":false}",
+                             0, NULL);
+    assert_non_null(req);
+    struct request_pool r;
+    struct weft_err err = {0};
+    assert_int_equal(request_pool(req, &r, &err), 0);
+    assert_string_equal(r.pool, "10.76.0.0/24");
+    assert_string_equal(r.sub_pool, "10.76.0.128/25");
+    json_decref(req);
+
+    char id[IPAM_POOL_ID_MAX];
+    assert_int_equal(ipam_request_pool("10.77.0.0/24", "", id, &err), 0);
+    assert_string_equal(id, "10.77.0.0/24");
+    assert_int_equal(ipam_request_pool("10.76.0.0/24", "10.76.0.128/25", id, &err), 0);
+    assert_string_equal(id, "10.76.0.0/24@10.76.0.128/25");
+    struct ipam_pool pool;
+    uint32_t first, count;
+    assert_int_equal(ipam_pool_parse(id, &pool, &err), 0);
+    assert_string_equal(pool.subnet_text, "10.76.0.0/24");
+    assert_string_equal(pool.range_text, "10.76.0.128/25");
+    ipam_pool_span(&pool, &first, &count);
+    assert_int_equal(first, 0x0a4c0080);
+    assert_int_equal(count, 127); /* .128 to .254: the subnet's broadcast is no host */
+    assert_int_equal(ipam_request_pool("10.76.0.0/24", "10.76.0.9/32", id, &err), 0);
+    assert_string_equal(id, "10.76.0.0/24@10.76.0.9/32");
     /* no --subnet: ipam/ refuses, since every host must name the same overlay */
-    expect("/IpamDriver.RequestPool", "{\"Pool\":\"\"}", 500, NULL);
+    assert_int_equal(ipam_request_pool("", "", id, &err), -1);
+    assert_non_null(strstr(err.msg, "--subnet"));
 }
 
 static void huge_body_is_refused(void **state)
@@ -405,6 +465,53 @@ static void address_request_parses(void **state)
     assert_string_equal(r.address, "");
     assert_false(r.gateway);
     json_decref(req);
+
+    /* An aux address as Docker reserves it (options null), in a pool with a range */
+    req = json_loads("{\"PoolID\":\"10.76.0.0/24@10.76.0.128/25\",\"Address\":\"10.76.0.130\","
+                     "\"Options\":null}",
+                     0, NULL);
+    assert_int_equal(request_address(req, &r, &err), 0);
+    assert_string_equal(r.pool_id, "10.76.0.0/24@10.76.0.128/25");
+    assert_string_equal(r.subnet, "10.76.0.0/24");
+    assert_string_equal(r.address, "10.76.0.130");
+    assert_false(r.gateway);
+    json_decref(req);
+    req = json_loads("{\"PoolID\":\"10.76.0.0/24@10.76.0.128/25\"}", 0, NULL);
+    assert_int_equal(request_release_pool(req, &r, &err), 0);
+    assert_string_equal(r.subnet, "10.76.0.0/24");
+    json_decref(req);
+}
+
+/* Docker's own drivers' option names, so compose files carry over. */
+static void docker_option_names_are_aliases(void **state)
+{
+    (void)state;
+    struct fabric_network_spec spec;
+    struct weft_err err;
+    json_t *req = json_loads("{" NET "," V4DATA "," GENERIC(
+                                 "\"com.docker.network.driver.mtu\":\"1400\","
+                                 "\"com.docker.network.driver.overlay.vxlanid_list\":\"4100\"") "}",
+                             0, NULL);
+    assert_non_null(req);
+    assert_int_equal(request_network_create(req, &spec, &err), 0);
+    assert_int_equal(spec.mtu, 1400);
+    assert_int_equal(spec.vni, 4100);
+    json_decref(req);
+    /* both spellings at once are fine when they agree */
+    req = json_loads("{" NET "," V4DATA "," GENERIC("\"mtu\":\"1400\","
+                                                   "\"com.docker.network.driver.mtu\":\"1400\"") "}",
+                     0, NULL);
+    assert_int_equal(request_network_create(req, &spec, &err), 0);
+    assert_int_equal(spec.mtu, 1400);
+    json_decref(req);
+    /* Docker passes --aux-address to CreateNetwork too: accepted (IPAM reserved them) */
+    req = json_loads("{" NET ",\"IPv4Data\":[{\"AddressSpace\":\"weft\",\"Pool\":\"10.76.0.0/24\","
+                     "\"Gateway\":\"10.76.0.128/24\",\"AuxAddresses\":{\"router\":"
+                     "\"10.76.0.130/24\"}}]}",
+                     0, NULL);
+    assert_int_equal(request_network_create(req, &spec, &err), 0);
+    assert_string_equal(spec.subnet, "10.76.0.0/24");
+    json_decref(req);
 }
 
 /* Parses body with request_network_create and checks the refusal's kind. */
@@ -438,11 +545,14 @@ static void refusals_carry_their_kind(void **state)
                         -EOPNOTSUPP, "IPv6");
 
     json_t *req = json_loads("{\"V6\":true}", 0, NULL);
-    char pool[ADDR_STR_MAX];
+    struct request_pool pool;
     struct weft_err err = {0};
-    assert_int_equal(request_pool(req, pool, &err), -1);
+    assert_int_equal(request_pool(req, &pool, &err), -1);
     assert_int_equal(err.code, -EOPNOTSUPP);
     json_decref(req);
+    expect_network_kind("{" NET ",\"IPv4Data\":[{\"AddressSpace\":\"weft\",\"Pool\":\"10.1.0.0/24\"},"
+                        "{\"AddressSpace\":\"weft\",\"Pool\":\"10.2.0.0/24\"}]}",
+                        -EOPNOTSUPP, "one --subnet");
 
     req = json_loads("{\"PoolID\":\"10.77.0.0/24\",\"Address\":\"10.77.0.300\"}", 0, NULL);
     struct request_address r;
@@ -494,6 +604,7 @@ int main(void)
         cmocka_unit_test(network_request_parses),
         cmocka_unit_test(endpoint_request_parses),
         cmocka_unit_test(address_request_parses),
+        cmocka_unit_test(docker_option_names_are_aliases),
         cmocka_unit_test(error_answers_have_dockers_shape),
         cmocka_unit_test(refusals_carry_their_kind),
     };

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# docker_ipam_options.sh: Docker's IPAM options with real dockerd on two simulated
+# hosts (issue 12). "docker network create ... --ip-range 10.76.0.128/25
+# --aux-address router=10.76.0.130 -o com.docker.network.driver.mtu=1400" on both
+# hosts: containers on both get addresses in the range and never the aux address,
+# MTU 1400, and they ping; --ip outside the range but inside the subnet works; a
+# third daemon's network with another --ip-range is refused naming the range in use.
+set -euo pipefail
+. "$(dirname "$0")/../lib/sim.sh"
+
+SUBNET=10.76.0.0/24
+RANGE=10.76.0.128/25
+AUX=10.76.0.130
+NET=ranged
+
+sim_init
+sim_switch
+sim_host A 192.168.77.1
+sim_host B 192.168.77.2
+sim_etcd
+sim_weft A
+sim_weft B
+sim_dockerd A
+sim_dockerd B
+
+for h in A B; do
+    check "network create on $h" sim_docker "$h" network create -d weft --ipam-driver weft \
+        --subnet "$SUBNET" --ip-range "$RANGE" --aux-address "router=$AUX" \
+        -o com.docker.network.driver.mtu=1400 "$NET"
+done
+
+ip_of() { # HOST CONTAINER
+    sim_docker "$1" inspect -f "{{(index .NetworkSettings.Networks \"$NET\").IPAddress}}" "$2"
+}
+in_range() { # IP: 10.76.0.128 to 10.76.0.254, and never the aux address
+    local last=${1##*.}
+    [[ "$1" == 10.76.0.* ]] && [ "$last" -ge 128 ] && [ "$last" -le 254 ] && [ "$1" != "$AUX" ]
+}
+
+# Three containers per host: every dynamic address in the range, none the aux one.
+declare -a ips=()
+for h in A B; do
+    for i in 1 2 3; do
+        c=c$h$i
+        check "container $c on $h" sim_docker "$h" run -d --network "$NET" --name "$c" weft-test sleep 600
+        ip=$(ip_of "$h" "$c")
+        in_range "$ip" || fail "$c got $ip: outside --ip-range $RANGE, or the aux address $AUX"
+        ips+=("$ip")
+    done
+done
+echo "ok   dynamic addresses ${ips[*]} all in $RANGE, none $AUX"
+[ "$(printf '%s\n' "${ips[@]}" | sort -u | wc -l)" = 6 ] || fail "duplicate addresses: ${ips[*]}"
+
+# --ip outside the range but inside the subnet; --ip on the aux address is refused.
+check "--ip 10.76.0.20 on B" sim_docker B run -d --network "$NET" --ip 10.76.0.20 --name fixed \
+    weft-test sleep 600
+[ "$(ip_of B fixed)" = 10.76.0.20 ] || fail "fixed got $(ip_of B fixed), want 10.76.0.20"
+if out=$(sim_docker A run -d --network "$NET" --ip "$AUX" --name onaux weft-test sleep 600 2>&1); then
+    fail "--ip $AUX (an aux address) was accepted: $out"
+fi
+grep -q -- '--aux-address' <<<"$out" || fail "--ip on the aux address: refusal does not name --aux-address: $out"
+sim_docker A rm -f onaux >/dev/null 2>&1 || true
+echo "ok   --ip on the aux address refused: $(grep -- --aux-address <<<"$out")"
+# In the store: one shared aux record, and no host's fabric claim of it.
+sim_etcdctl get "/weft/v1/addrs/10.76.0.0_24/$AUX" --print-value-only | grep '"kind":"aux"' >/dev/null ||
+    fail "no aux record for $AUX: $(sim_etcdctl get --prefix /weft/v1/addrs/10.76.0.0_24/$AUX)"
+claims=$(sim_etcdctl get --prefix /weft/v1/fabric/ --keys-only | grep "/peers/$AUX\$" || true)
+[ -z "$claims" ] || fail "the aux address is claimed in the fabric as an endpoint: $claims"
+echo "ok   $AUX is an aux record, claimed by no host"
+
+ipa=$(ip_of A cA1)
+ipb=$(ip_of B cB1)
+ifa=$(sim_docker A exec cA1 ip -o -4 addr show | awk -v ip="$ipa" '$4 ~ "^"ip"/" {print $2}')
+mtu=$(sim_docker A exec cA1 cat "/sys/class/net/$ifa/mtu")
+[ "$mtu" = 1400 ] || fail "overlay interface $ifa in cA1 has MTU $mtu, want 1400"
+echo "ok   cA1's $ifa has MTU 1400 (com.docker.network.driver.mtu)"
+check "cA1 pings cB1" sim_docker A exec cA1 ping -c 2 -W 2 "$ipb"
+check "cB1 pings cA1" sim_docker B exec cB1 ping -c 2 -W 2 "$ipa"
+check "cA1 pings fixed (10.76.0.20, outside the range)" sim_docker A exec cA1 ping -c 2 -W 2 10.76.0.20
+
+# Another --ip-range for the same subnet: refused, naming the range in use.
+if out=$(sim_docker B network create -d weft --ipam-driver weft --subnet "$SUBNET" \
+    --ip-range 10.76.0.0/25 other 2>&1); then
+    fail "a second --ip-range for $SUBNET was accepted: $out"
+fi
+grep -q -- "--ip-range $RANGE" <<<"$out" || fail "range refusal does not name $RANGE: $out"
+echo "ok   other --ip-range refused: $out"
+
+for h in A B; do
+    for c in $(sim_docker "$h" ps -aq); do sim_docker "$h" rm -f "$c" >/dev/null; done
+    check "network rm on $h" sim_docker "$h" network rm "$NET"
+done
+for h in A B; do
+    grep -E 'ERROR: AddressSanitizer|runtime error' "$SIM_DIR/$h/weft.log" &&
+        fail "sanitizer report in weft log on $h"
+done
+for h in A B; do
+    sim_weft_stop "$h" || fail "weft on $h needed SIGKILL to stop"
+done
+echo "PASS docker_ipam_options"
