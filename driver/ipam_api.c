@@ -3,6 +3,7 @@
  * ipam/, answer. Pool IDs are canonical subnets, so no pool state lives here.
  * Callers: dispatch.c, through the route table.
  */
+#include "common/addr6.h"
 #include "driver/api.h"
 #include "driver/handlers.h"
 #include "driver/request.h"
@@ -82,7 +83,8 @@ int handle_ipam_address_release(struct driver_ctx *ctx, const json_t *req, json_
     /* The claim first: an address free in IPAM but still claimed here would be
      * refused to the next host that takes it. */
     if (request_release_address(req, &r, err) < 0 || driver_need_etcd(ctx, err) < 0 ||
-        (ctx->fabric && fabric_unclaim_address(ctx->fabric, r.pool_id, r.address, err) < 0) ||
+        (ctx->fabric && !addr_text_is_ipv6(r.pool_id) && /* IPv6 is never claimed (ipam6.h) */
+         fabric_unclaim_address(ctx->fabric, r.pool_id, r.address, err) < 0) ||
         ipam_release_address(ctx->etcd, r.pool_id, r.address, err) < 0)
         return -1;
     return driver_answer(json_object(), answer, err);

@@ -7,7 +7,8 @@
  * every host of an overlay (each host's Docker asks for it) and is reserved
  * once, never handed to an endpoint. Callers: driver/ (the IpamDriver handlers).
  *
- * A pool ID is the canonical subnet ("10.77.0.0/24").
+ * A pool ID is the canonical subnet ("10.77.0.0/24", "fd81::/64"); every
+ * function below takes either family, an IPv6 pool ID going to ipam6.c.
  */
 #ifndef WEFT_IPAM_H
 #define WEFT_IPAM_H
@@ -20,7 +21,8 @@
 #include "store/etcd.h"
 
 /* Validates a requested pool; writes the canonical subnet to pool_id. An empty
- * request is refused (every host must name the same overlay by its --subnet). */
+ * request is refused (every host must name the same overlay by its --subnet).
+ * IPv6 text is an IPv6 pool: /64 to /120, unique local or global (common/addr6.h). */
 int ipam_request_pool(const char *requested, char pool_id[ADDR_STR_MAX], struct weft_err *err);
 
 /*

@@ -64,7 +64,7 @@ struct refusal {
 #define CREATE "/NetworkDriver.CreateNetwork"
 #define ENDPOINT "/NetworkDriver.CreateEndpoint"
 #define NEED_IPAM "weft networks need weft IPAM: add --ipam-driver weft"
-#define NO_V6 "IPv6 is not supported by weft yet"
+#define NO_V6 "the IPv6 data plane is not built yet"
 #define NEED_V4 "weft needs an IPv4 address for every endpoint"
 
 static const struct refusal refusals[] = {
@@ -164,7 +164,19 @@ static const struct refusal refusals[] = {
     {"/NetworkDriver.AllocateNetwork", "{" NET "}", "weft does not support Swarm mode"},
     {"/NetworkDriver.FreeNetwork", "", "weft does not support Swarm mode"},
     /* IPAM */
-    {"/IpamDriver.RequestPool", "{\"Pool\":\"fd00::/64\",\"V6\":true}", NO_V6},
+    {"/IpamDriver.RequestPool", "{\"Pool\":\"10.77.0.0/24\",\"V6\":true}",
+     "pool 10.77.0.0/24 is not an IPv6 subnet"},
+    {"/IpamDriver.RequestPool", "{\"Pool\":\"fd00::/64\"}", "pool fd00::/64 is not an IPv4 subnet"},
+    {"/IpamDriver.RequestPool", "{\"Pool\":\"\",\"V6\":true}", "IPv6 --subnet with --ipv6"},
+    {"/IpamDriver.RequestPool", "{\"Pool\":\"fd00::/48\",\"V6\":true}", "from /64 to /120"},
+    {"/IpamDriver.RequestPool", "{\"Pool\":\"fe80::/64\",\"V6\":true}", "unique local"},
+    {"/IpamDriver.RequestAddress", "{\"PoolID\":\"fd00::1/64\"}", "did you mean fd00::/64"},
+    {"/IpamDriver.RequestAddress", "{\"PoolID\":\"fd00::/64\",\"Address\":\"fd00::g\"}",
+     "not a valid IPv6 address"},
+    {"/IpamDriver.RequestAddress", "{\"PoolID\":\"fd00::/64\",\"Address\":\"10.77.0.5\"}",
+     "address 10.77.0.5 is not an IPv6 address of pool fd00::/64"},
+    {"/IpamDriver.ReleaseAddress", "{\"PoolID\":\"10.77.0.0/24\",\"Address\":\"fd00::5\"}",
+     "address fd00::5 is not an IPv4 address of pool 10.77.0.0/24"},
     {"/IpamDriver.RequestPool", "{\"Pool\":\"10.77.0.0/24\",\"V6\":\"true\"}", "must be a boolean"},
     {"/IpamDriver.RequestPool", "{\"Pool\":\"10.77.0.0/24\",\"SubPool\":\"10.77.0.0/25\"}",
      "--ip-range"},
@@ -274,6 +286,12 @@ static void request_pool_answers_the_canonical_pool(void **state)
                   "{\"AddressSpace\":\"weft\",\"Pool\":\"10.77.0.0/24\",\"SubPool\":\"\","
                   "\"Options\":{},\"V6\":false}",
                   "{\"PoolID\":\"10.77.0.0/24\",\"Pool\":\"10.77.0.0/24\",\"Data\":{}}");
+    /* What Docker sends for --ipv6 --subnet (libnetwork ipamAllocateVersion, V6 true):
+     * answered in RFC 5952 form, the pool ID every host then names alike. */
+    assert_answer("/IpamDriver.RequestPool",
+                  "{\"AddressSpace\":\"weft\",\"Pool\":\"FD81:0:0:0::/64\",\"SubPool\":\"\","
+                  "\"Options\":{},\"V6\":true}",
+                  "{\"PoolID\":\"fd81::/64\",\"Pool\":\"fd81::/64\",\"Data\":{}}");
     /* no --subnet: ipam/ refuses, since every host must name the same overlay */
     expect("/IpamDriver.RequestPool", "{\"Pool\":\"\"}", 500, NULL);
 }
@@ -405,6 +423,17 @@ static void address_request_parses(void **state)
     assert_string_equal(r.address, "");
     assert_false(r.gateway);
     json_decref(req);
+
+    /* IPv6 (--ip6): pool and address written back canonical. */
+    req = json_loads("{\"PoolID\":\"fd81:0::/120\",\"Address\":\"FD81::00a5\"}", 0, NULL);
+    assert_int_equal(request_address(req, &r, &err), 0);
+    assert_string_equal(r.pool_id, "fd81::/120");
+    assert_string_equal(r.address, "fd81::a5");
+    json_decref(req);
+    req = json_loads("{\"PoolID\":\"fd81::/64\",\"Address\":\"fd81:0:0:0:0:0:0:1\"}", 0, NULL);
+    assert_int_equal(request_release_address(req, &r, &err), 0);
+    assert_string_equal(r.address, "fd81::1");
+    json_decref(req);
 }
 
 /* Parses body with request_network_create and checks the refusal's kind. */
@@ -441,7 +470,7 @@ static void refusals_carry_their_kind(void **state)
     char pool[ADDR_STR_MAX];
     struct weft_err err = {0};
     assert_int_equal(request_pool(req, pool, &err), -1);
-    assert_int_equal(err.code, -EOPNOTSUPP);
+    assert_int_equal(err.code, -EINVAL); /* --ipv6 without an IPv6 --subnet */
     json_decref(req);
 
     req = json_loads("{\"PoolID\":\"10.77.0.0/24\",\"Address\":\"10.77.0.300\"}", 0, NULL);
