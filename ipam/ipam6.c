@@ -234,6 +234,10 @@ static int request_from_listing(struct etcd *etcd, const struct pool6 *pool, con
             goto out;
         }
         uint64_t offset = nth_free(taken, hosts, random_offset(hosts - in_use) - 1);
+        if (offset == 0) { /* the count and the bitmap disagree: read both again */
+            pick += PICKS_BEFORE_REFRESH - 1 - pick % PICKS_BEFORE_REFRESH;
+            continue;
+        }
         struct ipv6_addr a;
         ipv6_subnet_host(&pool->subnet, offset, &a);
         bool lost;
