@@ -35,7 +35,7 @@ int admin_admit_main(int argc, char **argv);
 int admin_revoke_main(int argc, char **argv);
 
 /* "weft-host-" and an address of ADDR_STR_MAX (common/addr.h), with room. */
-#define ADMIN_NAME_MAX 48
+#define ADMIN_NAME_MAX 64
 /* HOST must be a unicast IPv4 address in the strict form --advertise takes; user
  * receives the host's etcd user name, which is also its role's. */
 int admin_host_names(const char *host, char user[ADMIN_NAME_MAX], struct weft_err *err);

@@ -16,9 +16,10 @@
 
 #include "common/err.h"
 
-/* Room for the text of any address or subnet weft accepts, NUL included
- * ("255.255.255.255/32" today; IPv6 will raise it). */
-#define ADDR_STR_MAX 32
+/* Room for the text of any address or subnet weft accepts, NUL included: the
+ * longest is an IPv6 one in canonical form with its prefix,
+ * eight full groups and "/120": 39 + 4 characters (common/addr6.h). */
+#define ADDR_STR_MAX 48
 /* "aa:bb:cc:dd:ee:ff" and its NUL. */
 #define MAC_STR_MAX 18
 

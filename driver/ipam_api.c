@@ -4,6 +4,7 @@
  * state lives here but which pools are being created (creating_pools.h: how aux
  * addresses are told from --ip). Callers: dispatch.c, through the route table.
  */
+#include "common/addr6.h"
 #include "driver/api.h"
 #include "driver/creating_pools.h"
 #include "driver/handlers.h"
@@ -97,7 +98,8 @@ int handle_ipam_address_release(struct driver_ctx *ctx, const json_t *req, json_
     /* The claim first: an address free in IPAM but still claimed here would be
      * refused to the next host that takes it. */
     if (request_release_address(req, &r, err) < 0 || driver_need_etcd(ctx, err) < 0 ||
-        (ctx->fabric && fabric_unclaim_address(ctx->fabric, r.subnet, r.address, err) < 0) ||
+        (ctx->fabric && !addr_text_is_ipv6(r.pool_id) && /* IPv6 is never claimed (ipam6.h) */
+         fabric_unclaim_address(ctx->fabric, r.subnet, r.address, err) < 0) ||
         ipam_release_address(ctx->etcd, r.pool_id, r.address, err) < 0)
         return -1;
     return driver_answer(json_object(), answer, err);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/addr6.h"
 #include "driver/api.h"
 #include "ipam/pool_id.h"
 
@@ -30,7 +31,11 @@
 #define MSG_NEED_IPAM                                                                              \
     "weft networks need weft IPAM: add --ipam-driver " DRIVER_ADDRESS_SPACE                        \
     " to docker network create (addresses must be allocated cluster-wide)"
-#define MSG_NO_IPV6 "IPv6 is not supported by weft yet"
+/* IPAM takes IPv6 pools (ipam/ipam6.h); an overlay carrying IPv6 is refused until
+ * the data plane does, so no container gets an address that does not work. */
+#define MSG_NO_IPV6                                                                                \
+    "IPv6 overlays are not supported by weft yet: its IPAM allocates IPv6 addresses, but the "     \
+    "IPv6 data plane is not built yet (drop --ipv6 from docker network create)"
 #define MSG_NEED_IPV4 "weft overlays need IPv4: drop --ipv4=false from docker network create"
 #define MSG_KNOWN_OPTIONS                                                                          \
     "weft knows vni (1 to 16777214; also " DOCKER_VNI_OPTION "), mtu (576 to 9000; also "     \
@@ -380,6 +385,20 @@ int request_ids(const json_t *req, char network_id[FABRIC_ID_MAX], char endpoint
     return 0;
 }
 
+/* V6 says which family Docker wants; an empty IPv6 pool (--ipv6 without an IPv6
+ * --subnet) would otherwise be answered with the IPv4 message. */
+static int check_pool_family(const char *pool, bool v6, struct weft_err *err)
+{
+    if (v6 && !pool[0])
+        return weft_err_set(err, -EINVAL,
+                            "weft needs an IPv6 --subnet with --ipv6 (docker network create --ipv6 "
+                            "--subnet 10.77.0.0/24 --subnet fd77::/64 ...)");
+    if (pool[0] && v6 != addr_text_is_ipv6(pool))
+        return weft_err_set(err, -EINVAL, "pool %s is not an IPv%d subnet (field \"V6\" is %s)",
+                            pool, v6 ? 6 : 4, v6 ? "true" : "false");
+    return 0;
+}
+
 /* --ipam-opt: weft's IPAM has no options; keys Docker itself sets pass. */
 static int check_ipam_options(const json_t *options, struct weft_err *err)
 {
@@ -404,8 +423,6 @@ int request_pool(const json_t *req, struct request_pool *out, struct weft_err *e
     bool v6;
     if (get_bool(req, "V6", &v6, err) < 0)
         return -1;
-    if (v6)
-        return weft_err_set(err, -EOPNOTSUPP, MSG_NO_IPV6);
     if (get_string(req, "SubPool", false, out->sub_pool, sizeof(out->sub_pool), err) < 0)
         return -1;
     const json_t *options;
@@ -416,15 +433,25 @@ int request_pool(const json_t *req, struct request_pool *out, struct weft_err *e
     char space[64];
     if (get_string(req, "AddressSpace", false, space, sizeof(space), err) < 0)
         return -1;
-    return get_string(req, "Pool", false, out->pool, sizeof(out->pool), err);
+    if (get_string(req, "Pool", false, out->pool, sizeof(out->pool), err) < 0)
+        return -1;
+    return check_pool_family(out->pool, v6, err);
 }
 
-/* PoolID is one ipam/ handed out (ipam/pool_id.h); written back canonical, with
- * its subnet beside it. */
+/* PoolID is one ipam/ handed out (ipam/pool_id.h; an IPv6 one is its canonical
+ * subnet); written back canonical, with its subnet beside it. */
 static int get_pool_id(const json_t *req, struct request_address *out, struct weft_err *err)
 {
     if (get_string(req, "PoolID", true, out->pool_id, sizeof(out->pool_id), err) < 0)
         return -1;
+    if (addr_text_is_ipv6(out->pool_id)) {
+        struct ipv6_subnet subnet6;
+        if (ipv6_subnet_parse(out->pool_id, &subnet6, err) < 0)
+            return weft_err_wrap(err, "PoolID");
+        ipv6_subnet_format(&subnet6, out->pool_id);
+        snprintf(out->subnet, sizeof(out->subnet), "%.47s", out->pool_id); /* canonical: fits */
+        return 0;
+    }
     struct ipam_pool pool;
     if (ipam_pool_parse(out->pool_id, &pool, err) < 0)
         return weft_err_wrap(err, "PoolID");
@@ -433,7 +460,8 @@ static int get_pool_id(const json_t *req, struct request_address *out, struct we
     return 0;
 }
 
-/* A plain IP (Docker sends no prefix in IPAM requests); written back canonical. */
+/* A plain IP (Docker sends no prefix in IPAM requests), IPv4 or IPv6; written
+ * back canonical. */
 static int get_address(const json_t *req, bool required, char address[ADDR_STR_MAX],
                        struct weft_err *err)
 {
@@ -444,6 +472,13 @@ static int get_address(const json_t *req, bool required, char address[ADDR_STR_M
             return weft_err_set(err, -EINVAL, "field \"Address\" is empty");
         return 0;
     }
+    if (addr_text_is_ipv6(address)) {
+        struct ipv6_addr ip6;
+        if (ipv6_parse(address, &ip6, err) < 0)
+            return -1;
+        ipv6_format(&ip6, address);
+        return 0;
+    }
     uint32_t ip;
     if (ipv4_parse(address, &ip, err) < 0)
         return -1;
@@ -451,10 +486,21 @@ static int get_address(const json_t *req, bool required, char address[ADDR_STR_M
     return 0;
 }
 
+/* An address of the other family than its pool's is refused here, by name. */
+static int check_address_family(const struct request_address *r, struct weft_err *err)
+{
+    bool v6 = addr_text_is_ipv6(r->pool_id);
+    if (r->address[0] && addr_text_is_ipv6(r->address) != v6)
+        return weft_err_set(err, -EINVAL, "address %s is not an IPv%d address of pool %s",
+                            r->address, v6 ? 6 : 4, r->pool_id);
+    return 0;
+}
+
 int request_address(const json_t *req, struct request_address *out, struct weft_err *err)
 {
     memset(out, 0, sizeof(*out));
-    if (get_pool_id(req, out, err) < 0 || get_address(req, false, out->address, err) < 0)
+    if (get_pool_id(req, out, err) < 0 || get_address(req, false, out->address, err) < 0 ||
+        check_address_family(out, err) < 0)
         return -1;
     const json_t *options;
     if (get_object(req, "Options", false, &options, err) < 0)
@@ -471,9 +517,9 @@ int request_address(const json_t *req, struct request_address *out, struct weft_
 int request_release_address(const json_t *req, struct request_address *out, struct weft_err *err)
 {
     memset(out, 0, sizeof(*out));
-    if (get_pool_id(req, out, err) < 0)
+    if (get_pool_id(req, out, err) < 0 || get_address(req, true, out->address, err) < 0)
         return -1;
-    return get_address(req, true, out->address, err);
+    return check_address_family(out, err);
 }
 
 int request_release_pool(const json_t *req, struct request_address *out, struct weft_err *err)

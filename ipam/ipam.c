@@ -7,6 +7,7 @@
  * the pool so that concurrent requests rarely want the same address.
  */
 #include "ipam/ipam.h"
+#include "ipam/ipam6.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "common/addr6.h"
 #include "common/log.h"
 #include "ipam/ipam_internal.h"
 #include "store/keys.h"
@@ -31,6 +33,13 @@ int ipam_request_pool(const char *requested, const char *sub_pool, char pool_id[
         return weft_err_set(err, -EINVAL,
                             "weft needs --subnet: every host must name the same overlay by its "
                             "subnet (docker network create --subnet 10.77.0.0/24 ...)");
+    if (addr_text_is_ipv6(requested)) {
+        if (sub_pool && *sub_pool)
+            return weft_err_set(err, -EOPNOTSUPP,
+                                "--ip-range is not supported in an IPv6 subnet yet (%.47s)",
+                                requested);
+        return ipam6_request_pool(requested, pool_id, err);
+    }
     struct ipam_pool pool;
     if (ipam_pool_new(requested, sub_pool, &pool, err) < 0)
         return -1;
@@ -320,6 +329,8 @@ int ipam_request_address_claimed(struct etcd *etcd, const char *pool_id, const c
                                  const char *wanted, bool gateway, const struct ipam_claims *claims,
                                  char out[ADDR_STR_MAX], struct weft_err *err)
 {
+    if (addr_text_is_ipv6(pool_id)) /* no fabric claims for IPv6 yet (ipam6.h) */
+        return ipam6_request_address(etcd, pool_id, host, wanted, gateway, out, err);
     struct ipam_pool parsed;
     if (ipam_pool_parse(pool_id, &parsed, err) < 0)
         return -1;
@@ -345,6 +356,8 @@ int ipam_request_address_claimed(struct etcd *etcd, const char *pool_id, const c
 int ipam_release_address(struct etcd *etcd, const char *pool_id, const char *ip_text,
                          struct weft_err *err)
 {
+    if (addr_text_is_ipv6(pool_id))
+        return ipam6_release_address(etcd, pool_id, ip_text, err);
     struct ipv4_subnet pool;
     if (parse_pool(pool_id, &pool, err) < 0)
         return -1;
@@ -386,6 +399,8 @@ int ipam_release_address(struct etcd *etcd, const char *pool_id, const char *ip_
 
 int ipam_count_addresses(struct etcd *etcd, const char *pool_id, int *count, struct weft_err *err)
 {
+    if (addr_text_is_ipv6(pool_id))
+        return ipam6_count_addresses(etcd, pool_id, count, err);
     struct ipv4_subnet pool;
     if (parse_pool(pool_id, &pool, err) < 0)
         return -1;
@@ -414,6 +429,8 @@ int ipam_count_addresses(struct etcd *etcd, const char *pool_id, int *count, str
 int ipam_assert_address(struct etcd *etcd, const char *pool_id, const char *host, const char *ip,
                         struct weft_err *err)
 {
+    if (addr_text_is_ipv6(pool_id))
+        return ipam6_assert_address(etcd, pool_id, host, ip, err);
     struct ipv4_subnet pool;
     uint32_t addr;
     if (parse_pool(pool_id, &pool, err) < 0 || ipv4_parse(ip, &addr, err) < 0)

@@ -10,8 +10,9 @@
  * address of the subnet), and every host must pass the same range: the first fixes
  * it in addrs/<sk>/pool. Callers: driver/ (the IpamDriver handlers).
  *
- * A pool ID is the canonical subnet ("10.77.0.0/24"), or subnet@range with
- * --ip-range (pool_id.h).
+ * A pool ID is the canonical subnet ("10.77.0.0/24", "fd81::/64"), or subnet@range
+ * with --ip-range (pool_id.h, IPv4 only); every function below takes either family,
+ * an IPv6 pool ID going to ipam6.c.
  */
 #ifndef WEFT_IPAM_H
 #define WEFT_IPAM_H
@@ -26,7 +27,8 @@
 
 /* Validates a requested pool (--subnet) and sub_pool (--ip-range; "" or NULL:
  * none); writes the pool ID. An empty request is refused (every host must name the
- * same overlay by its --subnet). Pure: ipam_fix_pool checks it against the cluster. */
+ * same overlay by its --subnet). Pure: ipam_fix_pool checks it against the cluster.
+ * IPv6 text is an IPv6 pool: /64 to /120, unique local or global (common/addr6.h). */
 int ipam_request_pool(const char *requested, const char *sub_pool, char pool_id[IPAM_POOL_ID_MAX],
                       struct weft_err *err);
 

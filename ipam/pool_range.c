@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/addr6.h"
 #include "store/keys.h"
 #include "store/records.h"
 
@@ -41,6 +42,8 @@ static int check_fixed(const struct ipam_pool *pool, const char *text, struct we
 
 int ipam_fix_pool(struct etcd *etcd, const char *pool_id, struct weft_err *err)
 {
+    if (addr_text_is_ipv6(pool_id)) /* an IPv6 pool has no range (ipam_request_pool) */
+        return 0;
     struct ipam_pool pool;
     if (ipam_pool_parse(pool_id, &pool, err) < 0)
         return -1;

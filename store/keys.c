@@ -5,10 +5,30 @@
 #include <stdio.h>
 #include <string.h>
 
-/* "10.77.0.0/24" -> "10.77.0.0_24": a slash would add a key level. */
+/* An address as one key level: IPv6's colons become dashes ("fd81::5" ->
+ * "fd81--5"), which neither family's text holds, so the mapping reads back and
+ * a key never carries the colons that URLs, etcdctl's prefixes and a future
+ * host:port read as separators. IPv4 text is left as it is. */
+static void part_encode(char *out, size_t n, const char *text)
+{
+    snprintf(out, n, "%s", text);
+    for (char *p = out; *p; p++)
+        if (*p == ':')
+            *p = '-';
+}
+
+static void part_decode(char *text)
+{
+    for (char *p = text; *p; p++)
+        if (*p == '-')
+            *p = ':';
+}
+
+/* "10.77.0.0/24" -> "10.77.0.0_24", "fd81::/64" -> "fd81--_64": a slash would
+ * add a key level. */
 static void subnet_key(char *out, size_t n, const char *subnet)
 {
-    snprintf(out, n, "%s", subnet);
+    part_encode(out, n, subnet);
     char *slash = strchr(out, '/');
     if (slash)
         *slash = '_';
@@ -17,6 +37,10 @@ static void subnet_key(char *out, size_t n, const char *subnet)
 #define WITH_SK(subnet)                                                                            \
     char sk[64];                                                                                   \
     subnet_key(sk, sizeof(sk), subnet)
+
+#define WITH_IP(ip)                                                                                \
+    char ik[64];                                                                                   \
+    part_encode(ik, sizeof(ik), ip)
 
 void key_overlay(char *buf, const char *subnet)
 {
@@ -37,7 +61,8 @@ void key_vni_prefix(char *buf)
 void key_addr(char *buf, const char *subnet, const char *ip)
 {
     WITH_SK(subnet);
-    snprintf(buf, WEFT_KEY_MAX, WEFT_KEY_ROOT "addrs/%s/%s", sk, ip);
+    WITH_IP(ip);
+    snprintf(buf, WEFT_KEY_MAX, WEFT_KEY_ROOT "addrs/%s/%s", sk, ik);
 }
 
 void key_addr_prefix(char *buf, const char *subnet)
@@ -69,7 +94,8 @@ void key_member(char *buf, const char *host, const char *subnet)
 void key_peer(char *buf, const char *host, const char *subnet, const char *ip)
 {
     WITH_SK(subnet);
-    snprintf(buf, WEFT_KEY_MAX, WEFT_KEY_FABRIC "%s/%s/peers/%s", host, sk, ip);
+    WITH_IP(ip);
+    snprintf(buf, WEFT_KEY_MAX, WEFT_KEY_FABRIC "%s/%s/peers/%s", host, sk, ik);
 }
 
 void key_fabric_host_prefix(char *buf, const char *host)
@@ -167,6 +193,7 @@ int key_parse_fabric(const char *key, struct fabric_key *out)
         const char *ip = kind + 6;
         if (strchr(ip, '/') || copy_part(out->ip, sizeof(out->ip), ip, ip + strlen(ip)) < 0)
             return -1;
+        part_decode(out->ip);
         out->is_peer = true;
     } else if (strcmp(kind, "member") != 0) {
         return -1; /* only the two kinds keys.h documents are ours to interpret */
@@ -175,5 +202,20 @@ int key_parse_fabric(const char *key, struct fabric_key *out)
     if (!underscore)
         return -1;
     *underscore = '/';
+    part_decode(out->subnet);
+    return 0;
+}
+
+int key_parse_addr(const char *key, const char *subnet, char ip[WEFT_KEY_PART_MAX])
+{
+    char prefix[WEFT_KEY_MAX];
+    key_addr_prefix(prefix, subnet);
+    size_t prefix_len = strlen(prefix);
+    if (strncmp(key, prefix, prefix_len) != 0)
+        return -1;
+    const char *part = key + prefix_len;
+    if (strchr(part, '/') || copy_part(ip, WEFT_KEY_PART_MAX, part, part + strlen(part)) < 0)
+        return -1;
+    part_decode(ip);
     return 0;
 }

@@ -22,7 +22,9 @@
  *   /weft/v1/hosts/<host>/endpoints/<eid>  an endpoint on that host
  *                                          {"endpoint_id","network_id","ip","mac","ifname"?}
  *
- * <sk> is the subnet key: "10.77.0.0/24" written "10.77.0.0_24". <host> is the
+ * <sk> is the subnet key: "10.77.0.0/24" written "10.77.0.0_24", "fd81::/64"
+ * (RFC 5952 text, common/addr6.h) written "fd81--_64"; an IPv6 <ip> has its
+ * colons written as dashes too ("fd81--5"). <host> is the
  * host's VTEP (advertise) address. Everything one host alone may write lies under
  * a prefix naming it (fabric/<host>/, hosts/<host>/): etcd grants permissions on
  * key prefixes only, so each host's etcd user can be given its own and no other,
@@ -83,5 +85,9 @@ struct fabric_key {
 
 /* Parses a key of the two kinds above (the parts' syntax only). Returns 0 or -1. */
 int key_parse_fabric(const char *key, struct fabric_key *out);
+
+/* The address text of an addrs/<sk>/<ip> key of subnet, decoded ("fd81::5");
+ * -1 when key is not one of subnet's. */
+int key_parse_addr(const char *key, const char *subnet, char ip[WEFT_KEY_PART_MAX]);
 
 #endif

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/addr6.h"
 #include "driver/request.h"
 #include "ipam/ipam.h"
 
@@ -42,6 +43,34 @@ static void check_id(const char *id)
         if (!isascii((unsigned char)id[i]) || !isalnum((unsigned char)id[i]))
             abort();
     }
+}
+
+/* A validated IPv6 pool: parses, and is already in canonical form. */
+static void check_pool6(const char *pool)
+{
+    char canonical[ADDR_STR_MAX];
+    struct ipv6_subnet s;
+    if (strnlen(pool, ADDR_STR_MAX) >= ADDR_STR_MAX || ipv6_subnet_parse(pool, &s, NULL) < 0)
+        abort();
+    ipv6_subnet_format(&s, canonical);
+    if (strcmp(canonical, pool) != 0)
+        abort();
+}
+
+/* An IPv6 request: the real ipam6.c is not linked; its inputs are checked and the
+ * pool's first host answered. */
+static int fake_ipv6_address(const char *pool_id, const char *ip, char out[ADDR_STR_MAX],
+                             struct weft_err *err)
+{
+    struct ipv6_addr a;
+    check_pool6(pool_id);
+    if (ip && *ip && ipv6_parse(ip, &a, NULL) < 0)
+        abort(); /* request.c parses it first */
+    if (out)
+        snprintf(out, ADDR_STR_MAX, "%.*s1/%s", (int)(strchr(pool_id, '/') - pool_id), pool_id,
+                 strchr(pool_id, '/') + 1);
+    (void)err;
+    return 0;
 }
 
 /* A validated pool: parses, and is already in canonical form. */
@@ -166,6 +195,13 @@ int ipam_request_pool(const char *requested, const char *sub_pool, char pool_id[
     struct ipam_pool pool;
     if (!requested || !*requested)
         return weft_err_set(err, -EINVAL, "fake: weft needs --subnet");
+    if (addr_text_is_ipv6(requested)) {
+        struct ipv6_subnet s6;
+        if (ipv6_subnet_parse(requested, &s6, err) < 0)
+            return -1;
+        ipv6_subnet_format(&s6, pool_id);
+        return 0;
+    }
     if (ipam_pool_new(requested, sub_pool, &pool, err) < 0)
         return -1;
     ipam_pool_format(&pool, pool_id);
@@ -176,6 +212,8 @@ int ipam_fix_pool(struct etcd *etcd, const char *pool_id, struct weft_err *err)
 {
     struct ipv4_subnet subnet;
     check_handle(etcd, &etcd_token);
+    if (addr_text_is_ipv6(pool_id)) /* no range: nothing to fix (the real one returns 0) */
+        return 0;
     check_pool_id(pool_id, &subnet);
     return outcome(pool_id, "pool", err);
 }
@@ -186,6 +224,8 @@ int ipam_reserve_aux(struct etcd *etcd, const char *pool_id, const char *host, c
     struct ipv4_subnet pool;
     uint32_t ip;
     check_handle(etcd, &etcd_token);
+    if (addr_text_is_ipv6(pool_id))
+        return weft_err_set(err, -EOPNOTSUPP, "fake: no --aux-address in an IPv6 subnet");
     check_pool_id(pool_id, &pool);
     if (!host || !*host || ipv4_parse(wanted, &ip, NULL) < 0)
         abort(); /* request.c parses it first */
@@ -207,6 +247,8 @@ int ipam_request_address_claimed(struct etcd *etcd, const char *pool_id, const c
     check_handle(etcd, &etcd_token);
     if (claims)
         check_handle(claims->ctx, &fabric_token);
+    if (addr_text_is_ipv6(pool_id))
+        return fake_ipv6_address(pool_id, wanted, out, err);
     check_pool_id(pool_id, &pool);
     if (!host || !*host)
         abort();
@@ -231,6 +273,8 @@ int ipam_release_address(struct etcd *etcd, const char *pool_id, const char *ip,
     struct ipv4_subnet pool;
     uint32_t addr;
     check_handle(etcd, &etcd_token);
+    if (addr_text_is_ipv6(pool_id))
+        return fake_ipv6_address(pool_id, ip, NULL, err);
     check_pool_id(pool_id, &pool);
     if (ipv4_parse(ip, &addr, NULL) < 0)
         abort();

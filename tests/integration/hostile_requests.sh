@@ -98,7 +98,8 @@ NetworkDriver.DeleteEndpoint	{"NetworkID":true,"EndpointID":"$eid"}	NetworkID
 NetworkDriver.AllocateNetwork	{"NetworkID":"$unknown"}	Swarm
 NetworkDriver.NoSuchCall	{}	unknown
 IpamDriver.RequestPool	{"AddressSpace":"weft","Pool":"","V6":false}	--subnet
-IpamDriver.RequestPool	{"AddressSpace":"weft","Pool":"fd00::/64","V6":true}	IPv6
+IpamDriver.RequestPool	{"AddressSpace":"weft","Pool":"fd00::/48","V6":true}	from /64 to /120
+IpamDriver.RequestPool	{"AddressSpace":"weft","Pool":"fd00::/64","V6":false}	not an IPv4 subnet
 IpamDriver.RequestPool	{"AddressSpace":"weft","Pool":"$SUBNET","SubPool":"10.99.0.0/25"}	is not inside --subnet
 IpamDriver.RequestPool	{"AddressSpace":"weft","Pool":"10.77.0.0/8"}	did you mean
 IpamDriver.RequestPool	{"AddressSpace":"weft","Pool":["$SUBNET"]}	Pool
@@ -161,8 +162,8 @@ IpamDriver.RequestPool	@empty	--subnet
 IpamDriver.RequestPool	{"AddressSpace":"weft","Pool":"$SUBNET","V6":"no"}	boolean
 IpamDriver.RequestPool	{"AddressSpace":"weft","Pool":"\$(reboot)"}	not a valid IPv4
 IpamDriver.RequestAddress	@empty	PoolID
-IpamDriver.RequestAddress	{"PoolID":"fd00::/64","Address":""}	IPv6
-IpamDriver.RequestAddress	{"PoolID":"$SUBNET","Address":"fd00::5"}	IPv6
+IpamDriver.RequestAddress	{"PoolID":"fd00::/64","Address":"10.77.0.5"}	not an IPv6 address of pool fd00::/64
+IpamDriver.RequestAddress	{"PoolID":"$SUBNET","Address":"fd00::5"}	not an IPv4 address of pool
 IpamDriver.RequestAddress	{"PoolID":"$SUBNET","Address":"10.77.0.0"}	not a host address
 IpamDriver.RequestAddress	{"PoolID":"$SUBNET","Address":"10.99.0.5"}	10.99.0.5
 IpamDriver.RequestAddress	{"PoolID":"$SUBNET","Address":"\$(reboot)"}	not a valid IPv4

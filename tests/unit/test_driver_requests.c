@@ -65,7 +65,7 @@ struct refusal {
 #define CREATE "/NetworkDriver.CreateNetwork"
 #define ENDPOINT "/NetworkDriver.CreateEndpoint"
 #define NEED_IPAM "weft networks need weft IPAM: add --ipam-driver weft"
-#define NO_V6 "IPv6 is not supported by weft yet"
+#define NO_V6 "the IPv6 data plane is not built yet"
 #define NEED_V4 "weft needs an IPv4 address for every endpoint"
 
 static const struct refusal refusals[] = {
@@ -180,7 +180,19 @@ static const struct refusal refusals[] = {
     {"/NetworkDriver.AllocateNetwork", "{" NET "}", "weft does not support Swarm mode"},
     {"/NetworkDriver.FreeNetwork", "", "weft does not support Swarm mode"},
     /* IPAM */
-    {"/IpamDriver.RequestPool", "{\"Pool\":\"fd00::/64\",\"V6\":true}", NO_V6},
+    {"/IpamDriver.RequestPool", "{\"Pool\":\"10.77.0.0/24\",\"V6\":true}",
+     "pool 10.77.0.0/24 is not an IPv6 subnet"},
+    {"/IpamDriver.RequestPool", "{\"Pool\":\"fd00::/64\"}", "pool fd00::/64 is not an IPv4 subnet"},
+    {"/IpamDriver.RequestPool", "{\"Pool\":\"\",\"V6\":true}", "IPv6 --subnet with --ipv6"},
+    {"/IpamDriver.RequestPool", "{\"Pool\":\"fd00::/48\",\"V6\":true}", "from /64 to /120"},
+    {"/IpamDriver.RequestPool", "{\"Pool\":\"fe80::/64\",\"V6\":true}", "unique local"},
+    {"/IpamDriver.RequestAddress", "{\"PoolID\":\"fd00::1/64\"}", "did you mean fd00::/64"},
+    {"/IpamDriver.RequestAddress", "{\"PoolID\":\"fd00::/64\",\"Address\":\"fd00::g\"}",
+     "not a valid IPv6 address"},
+    {"/IpamDriver.RequestAddress", "{\"PoolID\":\"fd00::/64\",\"Address\":\"10.77.0.5\"}",
+     "address 10.77.0.5 is not an IPv6 address of pool fd00::/64"},
+    {"/IpamDriver.ReleaseAddress", "{\"PoolID\":\"10.77.0.0/24\",\"Address\":\"fd00::5\"}",
+     "address fd00::5 is not an IPv4 address of pool 10.77.0.0/24"},
     {"/IpamDriver.RequestPool", "{\"Pool\":\"10.77.0.0/24\",\"V6\":\"true\"}", "must be a boolean"},
     {"/IpamDriver.RequestPool", "{\"Pool\":\"10.77.0.0/24\",\"SubPool\":\"10.78.0.0/25\"}",
      "--ip-range 10.78.0.0/25 is not inside --subnet 10.77.0.0/24"},
@@ -333,6 +345,15 @@ static void request_pool_answers_the_canonical_pool(void **state)
     assert_int_equal(count, 127); /* .128 to .254: the subnet's broadcast is no host */
     assert_int_equal(ipam_request_pool("10.76.0.0/24", "10.76.0.9/32", id, &err), 0);
     assert_string_equal(id, "10.76.0.0/24@10.76.0.9/32");
+    /* What Docker sends for --ipv6 --subnet (V6 true): answered in RFC 5952 form, the
+     * pool ID every host then names alike. */
+    req = json_loads("{\"AddressSpace\":\"weft\",\"Pool\":\"FD81:0:0:0::/64\",\"SubPool\":\"\","
+                     "\"Options\":{},\"V6\":true}",
+                     0, NULL);
+    assert_int_equal(request_pool(req, &r, &err), 0);
+    json_decref(req);
+    assert_int_equal(ipam_request_pool(r.pool, r.sub_pool, id, &err), 0);
+    assert_string_equal(id, "fd81::/64");
     /* no --subnet: ipam/ refuses, since every host must name the same overlay */
     assert_int_equal(ipam_request_pool("", "", id, &err), -1);
     assert_non_null(strstr(err.msg, "--subnet"));
@@ -466,6 +487,17 @@ static void address_request_parses(void **state)
     assert_false(r.gateway);
     json_decref(req);
 
+    /* IPv6 (--ip6): pool and address written back canonical. */
+    req = json_loads("{\"PoolID\":\"fd81:0::/120\",\"Address\":\"FD81::00a5\"}", 0, NULL);
+    assert_int_equal(request_address(req, &r, &err), 0);
+    assert_string_equal(r.pool_id, "fd81::/120");
+    assert_string_equal(r.address, "fd81::a5");
+    json_decref(req);
+    req = json_loads("{\"PoolID\":\"fd81::/64\",\"Address\":\"fd81:0:0:0:0:0:0:1\"}", 0, NULL);
+    assert_int_equal(request_release_address(req, &r, &err), 0);
+    assert_string_equal(r.address, "fd81::1");
+    json_decref(req);
+
     /* An aux address as Docker reserves it (options null), in a pool with a range */
     req = json_loads("{\"PoolID\":\"10.76.0.0/24@10.76.0.128/25\",\"Address\":\"10.76.0.130\","
                      "\"Options\":null}",
@@ -548,7 +580,7 @@ static void refusals_carry_their_kind(void **state)
     struct request_pool pool;
     struct weft_err err = {0};
     assert_int_equal(request_pool(req, &pool, &err), -1);
-    assert_int_equal(err.code, -EOPNOTSUPP);
+    assert_int_equal(err.code, -EINVAL); /* --ipv6 without an IPv6 --subnet */
     json_decref(req);
     expect_network_kind("{" NET ",\"IPv4Data\":[{\"AddressSpace\":\"weft\",\"Pool\":\"10.1.0.0/24\"},"
                         "{\"AddressSpace\":\"weft\",\"Pool\":\"10.2.0.0/24\"}]}",

@@ -1,0 +1,394 @@
+/*
+ * ipam6.c: IPv6 address allocation shared by every host through etcd (see
+ * ipam6.h). One key per allocated address, created if absent, exactly as
+ * ipam.c does for IPv4: whichever host's transaction commits first owns it.
+ *
+ * Finding a free address: blind random probes first (in a /64
+ * with any realistic number of containers the first one is free). A pool of at
+ * most 2^LISTED_HOST_BITS addresses (/112 to /120) that keeps missing is then
+ * read whole (one range read), and a random free address of what is left is
+ * taken, or the pool is full: so a nearly full /120 answers in a few round
+ * trips, never after hundreds of probes. A larger pool that misses that often is
+ * counted once to tell "full" from "too much contention".
+ */
+#include "ipam/ipam6.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/addr6.h"
+#include "store/keys.h"
+#include "store/records.h"
+
+#define KIND_ENDPOINT "endpoint"
+#define KIND_GATEWAY "gateway"
+/* Blind probes before a small pool is read whole (one read then beats more misses). */
+#define LISTED_POOL_PROBES 4
+#define LISTED_HOST_BITS 16 /* up to a /112: the taken set is an 8 KiB bitmap */
+/* Random probes in a larger pool before it is counted. */
+#define LARGE_POOL_PROBES 64
+/* Picks from a listing, and lost races before the listing is read again. */
+#define MAX_PICKS 256
+#define PICKS_BEFORE_REFRESH 8
+
+struct pool6 {
+    struct ipv6_subnet subnet;
+    char id[ADDR_STR_MAX]; /* canonical */
+};
+
+int ipam6_request_pool(const char *requested, char pool_id[ADDR_STR_MAX], struct weft_err *err)
+{
+    struct ipv6_subnet s;
+    if (!requested || !*requested)
+        return weft_err_set(err, -EINVAL,
+                            "weft needs an IPv6 --subnet with --ipv6: every host must name the same "
+                            "overlay by its subnets (docker network create --ipv6 --subnet "
+                            "10.77.0.0/24 --subnet fd77::/64 ...)");
+    if (ipv6_subnet_parse(requested, &s, err) < 0)
+        return -1;
+    ipv6_subnet_format(&s, pool_id);
+    return 0;
+}
+
+/* A pool ID that does not parse names no pool weft handed out: -ENOENT. */
+static int parse_pool(const char *pool_id, struct pool6 *pool, struct weft_err *err)
+{
+    struct weft_err why = {0};
+    if (ipv6_subnet_parse(pool_id, &pool->subnet, &why) < 0)
+        return weft_err_set(err, -ENOENT, "unknown pool %.64s: %s", pool_id ? pool_id : "",
+                            why.msg);
+    ipv6_subnet_format(&pool->subnet, pool->id);
+    return 0;
+}
+
+/* A host address of the pool: inside it and not its anycast (offset 0). */
+static int parse_host(const struct pool6 *pool, const char *text, struct ipv6_addr *out,
+                      struct weft_err *err)
+{
+    if (ipv6_parse(text, out, err) < 0)
+        return -1;
+    if (!ipv6_subnet_contains(&pool->subnet, out) || ipv6_subnet_offset(&pool->subnet, out) == 0)
+        return weft_err_set(err, -ERANGE, "address %.64s is not a host address of %s", text,
+                            pool->id);
+    return 0;
+}
+
+static void format_answer(const struct pool6 *pool, const struct ipv6_addr *a,
+                          char out[ADDR_STR_MAX])
+{
+    char text[ADDR_STR_MAX];
+    ipv6_format(a, text);
+    snprintf(out, ADDR_STR_MAX, "%.39s/%d", text, pool->subnet.prefix_len & 255);
+}
+
+/* A host offset, 1 .. hosts, uniform (the bias of the 64-bit modulo is below
+ * 2^-32 for any pool of more than 2^32 addresses). */
+static uint64_t random_offset(uint64_t hosts)
+{
+    if (hosts <= UINT32_MAX)
+        return 1 + randombytes_uniform((uint32_t)hosts);
+    uint64_t r;
+    randombytes_buf(&r, sizeof(r));
+    return 1 + r % hosts;
+}
+
+/* Tries to take a for host (ipam.c's try_claim, for IPv6): *taken when someone
+ * holds it, owner (may be NULL) then gets the holder. The record's random claim
+ * token lets a retried create recognise its own first write. */
+static int try_claim(struct etcd *etcd, const struct pool6 *pool, const struct ipv6_addr *a,
+                     const char *host, const char *kind, bool *taken, struct addr_record *owner,
+                     struct weft_err *err)
+{
+    char text[ADDR_STR_MAX], key[WEFT_KEY_MAX];
+    ipv6_format(a, text);
+    key_addr(key, pool->id, text);
+    struct addr_record rec = {0};
+    snprintf(rec.host, sizeof(rec.host), "%s", host);
+    snprintf(rec.kind, sizeof(rec.kind), "%s", kind);
+    unsigned char token[16];
+    randombytes_buf(token, sizeof(token));
+    sodium_bin2hex(rec.claim, sizeof(rec.claim), token, sizeof(token));
+    char *value = addr_record_encode(&rec);
+    if (!value)
+        return weft_err_set(err, -ENOMEM, "out of memory");
+    bool created = false;
+    struct etcd_kv existing = {0};
+    int rc = etcd_create(etcd, key, value, 0, &created, owner ? &existing : NULL, err);
+    free(value);
+    if (rc < 0)
+        return -1;
+    *taken = !created;
+    /* A yes/no test: an unreadable holder is still a holder, named "unknown". */
+    if (owner && !created && addr_record_decode(existing.value, owner, NULL) < 0) {
+        memset(owner, 0, sizeof(*owner));
+        snprintf(owner->kind, sizeof(owner->kind), "unknown");
+        snprintf(owner->host, sizeof(owner->host), "unknown");
+    }
+    etcd_kv_clear(&existing);
+    return 0;
+}
+
+static int request_gateway(struct etcd *etcd, const struct pool6 *pool, const char *host,
+                           const struct ipv6_addr *a, char out[ADDR_STR_MAX], struct weft_err *err)
+{
+    bool taken;
+    struct addr_record owner;
+    if (try_claim(etcd, pool, a, host, KIND_GATEWAY, &taken, &owner, err) < 0)
+        return -1;
+    if (taken && strcmp(owner.kind, KIND_GATEWAY) != 0) {
+        char text[ADDR_STR_MAX];
+        ipv6_format(a, text);
+        return weft_err_set(err, -EEXIST,
+                            "gateway %s of %s is already used by an endpoint on host %s", text,
+                            pool->id, owner.host);
+    }
+    /* Taken as a gateway: another host reserved it, and it is shared by all. */
+    format_answer(pool, a, out);
+    return 0;
+}
+
+static int request_wanted(struct etcd *etcd, const struct pool6 *pool, const char *host,
+                          const struct ipv6_addr *a, char out[ADDR_STR_MAX], struct weft_err *err)
+{
+    bool taken;
+    struct addr_record owner;
+    if (try_claim(etcd, pool, a, host, KIND_ENDPOINT, &taken, &owner, err) < 0)
+        return -1;
+    if (taken) {
+        char text[ADDR_STR_MAX];
+        ipv6_format(a, text);
+        if (strcmp(owner.kind, KIND_GATEWAY) == 0)
+            return weft_err_set(err, -EEXIST, "address %s is the gateway of %s", text, pool->id);
+        return weft_err_set(err, -EEXIST, "address %s is already in use by an endpoint on host %s",
+                            text, owner.host);
+    }
+    format_answer(pool, a, out);
+    return 0;
+}
+
+/* Reads the pool's allocations: *in_use counts them (gateway included) and, when
+ * taken is not NULL, its bit offset-1 is set for each. One range read. */
+static int read_taken(struct etcd *etcd, const struct pool6 *pool, uint8_t *taken,
+                      uint64_t *in_use, struct weft_err *err)
+{
+    char prefix[WEFT_KEY_MAX];
+    key_addr_prefix(prefix, pool->id);
+    struct etcd_kvs kvs;
+    if (etcd_get_prefix(etcd, prefix, &kvs, err) < 0)
+        return -1;
+    uint64_t hosts = ipv6_subnet_host_count(&pool->subnet);
+    if (taken)
+        memset(taken, 0, (size_t)((hosts + 7) / 8));
+    *in_use = 0;
+    for (size_t i = 0; i < kvs.count; i++) {
+        char text[WEFT_KEY_PART_MAX];
+        struct ipv6_addr a;
+        /* A yes/no test: a key that names no host address of the pool takes none. */
+        if (key_parse_addr(kvs.items[i].key, pool->id, text) < 0 || parse_host(pool, text, &a, NULL) < 0)
+            continue;
+        uint64_t bit = ipv6_subnet_offset(&pool->subnet, &a) - 1;
+        if (taken)
+            taken[bit / 8] |= (uint8_t)(1u << (bit % 8));
+        (*in_use)++;
+    }
+    etcd_kvs_free(&kvs);
+    return 0;
+}
+
+static int pool_full(const struct pool6 *pool, uint64_t in_use, struct weft_err *err)
+{
+    return weft_err_set(err, -ENOSPC, "pool %s has no free address (%" PRIu64 " in use)",
+                        pool->id, in_use);
+}
+
+/* The offset of the pick-th free address (0-based) in the taken bitmap. */
+static uint64_t nth_free(const uint8_t *taken, uint64_t hosts, uint64_t pick)
+{
+    for (uint64_t bit = 0; bit < hosts; bit++) {
+        if (taken[bit / 8] & (1u << (bit % 8)))
+            continue;
+        if (pick-- == 0)
+            return bit + 1;
+    }
+    return 0; /* not reached while pick < the number of free bits */
+}
+
+/* A small pool whose probes missed: pick among the free addresses a listing shows. */
+static int request_from_listing(struct etcd *etcd, const struct pool6 *pool, const char *host,
+                                char out[ADDR_STR_MAX], struct weft_err *err)
+{
+    uint64_t hosts = ipv6_subnet_host_count(&pool->subnet), in_use = 0;
+    uint8_t *taken = malloc((size_t)((hosts + 7) / 8));
+    if (!taken)
+        return weft_err_set(err, -ENOMEM, "out of memory");
+    int rc = -1;
+    for (int pick = 0; pick < MAX_PICKS; pick++) {
+        if (pick % PICKS_BEFORE_REFRESH == 0 && read_taken(etcd, pool, taken, &in_use, err) < 0)
+            goto out;
+        if (in_use >= hosts) {
+            pool_full(pool, in_use, err);
+            goto out;
+        }
+        uint64_t offset = nth_free(taken, hosts, random_offset(hosts - in_use) - 1);
+        if (offset == 0) { /* the count and the bitmap disagree: read both again */
+            pick += PICKS_BEFORE_REFRESH - 1 - pick % PICKS_BEFORE_REFRESH;
+            continue;
+        }
+        struct ipv6_addr a;
+        ipv6_subnet_host(&pool->subnet, offset, &a);
+        bool lost;
+        if (try_claim(etcd, pool, &a, host, KIND_ENDPOINT, &lost, NULL, err) < 0)
+            goto out;
+        if (!lost) {
+            format_answer(pool, &a, out);
+            rc = 0;
+            goto out;
+        }
+        taken[(offset - 1) / 8] |= (uint8_t)(1u << ((offset - 1) % 8));
+        in_use++;
+    }
+    weft_err_set(err, -EAGAIN,
+                 "could not allocate an address in %s: too much contention, try again", pool->id);
+out:
+    free(taken);
+    return rc;
+}
+
+static int request_any(struct etcd *etcd, const struct pool6 *pool, const char *host,
+                       char out[ADDR_STR_MAX], struct weft_err *err)
+{
+    uint64_t hosts = ipv6_subnet_host_count(&pool->subnet);
+    bool listed = 128 - pool->subnet.prefix_len <= LISTED_HOST_BITS;
+    int probes = listed ? LISTED_POOL_PROBES : LARGE_POOL_PROBES;
+    for (int probe = 0; probe < probes; probe++) {
+        struct ipv6_addr a;
+        ipv6_subnet_host(&pool->subnet, random_offset(hosts), &a);
+        bool lost;
+        if (try_claim(etcd, pool, &a, host, KIND_ENDPOINT, &lost, NULL, err) < 0)
+            return -1;
+        if (!lost) {
+            format_answer(pool, &a, out);
+            return 0;
+        }
+    }
+    if (listed)
+        return request_from_listing(etcd, pool, host, out, err);
+    uint64_t in_use;
+    if (read_taken(etcd, pool, NULL, &in_use, err) < 0)
+        return -1;
+    if (in_use >= hosts)
+        return pool_full(pool, in_use, err);
+    return weft_err_set(err, -EAGAIN,
+                        "could not allocate an address in %s after %d random probes (%" PRIu64
+                        " addresses in use): try again",
+                        pool->id, probes, in_use);
+}
+
+int ipam6_request_address(struct etcd *etcd, const char *pool_id, const char *host,
+                          const char *wanted, bool gateway, char out[ADDR_STR_MAX],
+                          struct weft_err *err)
+{
+    struct pool6 pool;
+    if (parse_pool(pool_id, &pool, err) < 0)
+        return -1;
+    if (sodium_init() < 0)
+        return weft_err_set(err, -EAGAIN, "no random bytes for an address (libsodium failed)");
+    struct ipv6_addr a;
+    bool exact = wanted && *wanted;
+    if (exact && parse_host(&pool, wanted, &a, err) < 0)
+        return -1;
+    if (gateway) {
+        if (!exact)
+            ipv6_subnet_host(&pool.subnet, 1, &a);
+        return request_gateway(etcd, &pool, host, &a, out, err);
+    }
+    if (exact)
+        return request_wanted(etcd, &pool, host, &a, out, err);
+    return request_any(etcd, &pool, host, out, err);
+}
+
+int ipam6_release_address(struct etcd *etcd, const char *pool_id, const char *ip,
+                          struct weft_err *err)
+{
+    struct pool6 pool;
+    struct ipv6_addr a;
+    if (parse_pool(pool_id, &pool, err) < 0 || ipv6_parse(ip, &a, err) < 0)
+        return -1;
+    if (!ipv6_subnet_contains(&pool.subnet, &a))
+        return weft_err_set(err, -ERANGE, "address %.64s is not in pool %s", ip, pool.id);
+    char text[ADDR_STR_MAX], key[WEFT_KEY_MAX];
+    ipv6_format(&a, text);
+    key_addr(key, pool.id, text);
+    struct etcd_kv current = {0};
+    bool found = false;
+    if (etcd_get(etcd, key, &current, &found, err) < 0)
+        return -1;
+    if (!found)
+        return 0;
+    /* The gateway is shared and kept while the overlay lives (as for IPv4); the
+     * compare on the revision read makes "not the gateway" atomic with the delete.
+     * A yes/no test: only a readable gateway record is kept. */
+    struct addr_record rec;
+    int rc = 0;
+    if (addr_record_decode(current.value, &rec, NULL) < 0 || strcmp(rec.kind, KIND_GATEWAY) != 0) {
+        struct etcd_txn *txn = etcd_txn_new();
+        if (!txn) {
+            etcd_kv_clear(&current);
+            return weft_err_set(err, -ENOMEM, "out of memory");
+        }
+        etcd_txn_cmp_mod_revision(txn, key, current.mod_revision);
+        etcd_txn_delete(txn, key);
+        bool succeeded;
+        rc = etcd_txn_commit(etcd, txn, &succeeded, err);
+        etcd_txn_free(txn);
+    }
+    etcd_kv_clear(&current);
+    return rc;
+}
+
+int ipam6_assert_address(struct etcd *etcd, const char *pool_id, const char *host, const char *ip,
+                         struct weft_err *err)
+{
+    struct pool6 pool;
+    struct ipv6_addr a;
+    if (parse_pool(pool_id, &pool, err) < 0 || parse_host(&pool, ip, &a, err) < 0)
+        return -1;
+    bool taken;
+    struct addr_record owner = {0};
+    if (try_claim(etcd, &pool, &a, host, KIND_ENDPOINT, &taken, &owner, err) < 0)
+        return -1;
+    bool gateway = strcmp(owner.kind, KIND_GATEWAY) == 0;
+    if (taken && (strcmp(owner.host, host) != 0 || strcmp(owner.kind, KIND_ENDPOINT) != 0))
+        return weft_err_set(err, -EEXIST,
+                            "address conflict: %s, in use here, is allocated to %s %s", ip,
+                            gateway ? "the gateway of" : "host", gateway ? pool.id : owner.host);
+    return 0;
+}
+
+int ipam6_count_addresses(struct etcd *etcd, const char *pool_id, int *count, struct weft_err *err)
+{
+    struct pool6 pool;
+    if (parse_pool(pool_id, &pool, err) < 0)
+        return -1;
+    char prefix[WEFT_KEY_MAX];
+    key_addr_prefix(prefix, pool.id);
+    struct etcd_kvs kvs;
+    if (etcd_get_prefix(etcd, prefix, &kvs, err) < 0)
+        return -1;
+    int n = 0;
+    for (size_t i = 0; i < kvs.count; i++) {
+        struct addr_record rec;
+        /* A yes/no test: an unreadable record counts as an endpoint's. */
+        if (addr_record_decode(kvs.items[i].value, &rec, NULL) == 0 &&
+            strcmp(rec.kind, KIND_GATEWAY) == 0)
+            continue;
+        n++;
+    }
+    etcd_kvs_free(&kvs);
+    *count = n;
+    return 0;
+}

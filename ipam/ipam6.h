@@ -1,0 +1,33 @@
+/*
+ * ipam6.h: IPv6 pools (issue 12), behind ipam.h's functions: ipam.c hands every
+ * call whose pool ID is IPv6 text here, so callers never choose. Same keys
+ * (addrs/<sk>/<ip>, store/keys.h), same records and the same create-if-absent
+ * transaction as IPv4, so release, assert, count and the reaper treat both
+ * families alike. Private to ipam/; thread-safe as ipam.h is (no state).
+ *
+ * A /64 cannot be scanned: an address is found by random probes, and only a
+ * small pool (/112 to /120) is read whole, when probes keep missing, to pick
+ * from what is left or to say it is full. The fabric's address claims
+ * (ipam_claims) are IPv4 only for now: the data plane carries no IPv6 yet.
+ */
+#ifndef WEFT_IPAM6_H
+#define WEFT_IPAM6_H
+
+#include <stdbool.h>
+
+#include "common/addr.h"
+#include "common/err.h"
+#include "store/etcd.h"
+
+int ipam6_request_pool(const char *requested, char pool_id[ADDR_STR_MAX], struct weft_err *err);
+int ipam6_request_address(struct etcd *etcd, const char *pool_id, const char *host,
+                          const char *wanted, bool gateway, char out[ADDR_STR_MAX],
+                          struct weft_err *err);
+int ipam6_release_address(struct etcd *etcd, const char *pool_id, const char *ip,
+                          struct weft_err *err);
+int ipam6_assert_address(struct etcd *etcd, const char *pool_id, const char *host, const char *ip,
+                         struct weft_err *err);
+int ipam6_count_addresses(struct etcd *etcd, const char *pool_id, int *count,
+                          struct weft_err *err);
+
+#endif
