@@ -39,8 +39,13 @@ int handle_ipam_pool_request(struct driver_ctx *ctx, const json_t *req, json_t *
     struct ipam_pool pool;
     /* The range is fixed cluster-wide before Docker goes on to the gateway. */
     if (request_pool(req, &r, err) < 0 ||
-        ipam_request_pool(r.pool, r.sub_pool, pool_id, err) < 0 ||
-        ipam_pool_parse(pool_id, &pool, err) < 0 || driver_need_etcd(ctx, err) < 0 ||
+        ipam_request_pool(r.pool, r.sub_pool, pool_id, err) < 0)
+        return -1;
+    if (addr_text_is_ipv6(pool_id)) /* no range, no aux addresses (ipam6.h): the subnet */
+        return driver_answer(json_pack("{s:s, s:s, s:{}}", "PoolID", pool_id, "Pool", pool_id,
+                                       "Data"),
+                             answer, err);
+    if (ipam_pool_parse(pool_id, &pool, err) < 0 || driver_need_etcd(ctx, err) < 0 ||
         ipam_fix_pool(ctx->etcd, pool_id, err) < 0)
         return -1;
     creating_pool_begin(pool.subnet_text);
