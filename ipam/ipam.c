@@ -370,31 +370,7 @@ int ipam_release_address(struct etcd *etcd, const char *pool_id, const char *ip_
         return weft_err_set(err, -ERANGE, "address %.64s is not in pool %s", ip_text, canonical);
     ipv4_format(ip, text);
     key_addr(key, canonical, text);
-    /* Only an endpoint's address is freed: the gateway and aux addresses are shared
-     * by every host and live as long as the overlay. The compare makes that atomic. */
-    struct addr_record gw = {.kind = KIND_GATEWAY};
-    struct etcd_kv current = {0};
-    bool found = false;
-    if (etcd_get(etcd, key, &current, &found, err) < 0)
-        return -1;
-    if (!found)
-        return 0;
-    int rc = 0;
-    /* A yes/no test: only a readable gateway record is kept; anything else is freed. */
-    if (addr_record_decode(current.value, &gw, NULL) < 0 || !ipam_kind_is_shared(gw.kind)) {
-        struct etcd_txn *txn = etcd_txn_new();
-        if (!txn) {
-            etcd_kv_clear(&current);
-            return weft_err_set(err, -ENOMEM, "out of memory");
-        }
-        etcd_txn_cmp_mod_revision(txn, key, current.mod_revision);
-        etcd_txn_delete(txn, key);
-        bool succeeded;
-        rc = etcd_txn_commit(etcd, txn, &succeeded, err);
-        etcd_txn_free(txn);
-    }
-    etcd_kv_clear(&current);
-    return rc;
+    return ipam_release_key(etcd, key, err);
 }
 
 int ipam_count_addresses(struct etcd *etcd, const char *pool_id, int *count, struct weft_err *err)
@@ -404,26 +380,9 @@ int ipam_count_addresses(struct etcd *etcd, const char *pool_id, int *count, str
     struct ipv4_subnet pool;
     if (parse_pool(pool_id, &pool, err) < 0)
         return -1;
-    char canonical[ADDR_STR_MAX], prefix[WEFT_KEY_MAX];
+    char canonical[ADDR_STR_MAX];
     ipv4_subnet_format(&pool, canonical);
-    key_addr_prefix(prefix, canonical);
-    struct etcd_kvs kvs;
-    if (etcd_get_prefix(etcd, prefix, &kvs, err) < 0)
-        return -1;
-    int n = 0;
-    for (size_t i = 0; i < kvs.count; i++) {
-        struct addr_record rec;
-        if (key_is_pool(kvs.items[i].key))
-            continue;
-        /* A yes/no test: an unreadable record counts as an endpoint's. */
-        if (addr_record_decode(kvs.items[i].value, &rec, NULL) == 0 &&
-            ipam_kind_is_shared(rec.kind))
-            continue;
-        n++;
-    }
-    etcd_kvs_free(&kvs);
-    *count = n;
-    return 0;
+    return ipam_count_endpoints(etcd, canonical, count, err);
 }
 
 int ipam_assert_address(struct etcd *etcd, const char *pool_id, const char *host, const char *ip,

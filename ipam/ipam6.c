@@ -21,11 +21,10 @@
 #include <string.h>
 
 #include "common/addr6.h"
+#include "ipam/ipam_internal.h"
 #include "store/keys.h"
 #include "store/records.h"
 
-#define KIND_ENDPOINT "endpoint"
-#define KIND_GATEWAY "gateway"
 /* Blind probes before a small pool is read whole (one read then beats more misses). */
 #define LISTED_POOL_PROBES 4
 #define LISTED_HOST_BITS 16 /* up to a /112: the taken set is an 8 KiB bitmap */
@@ -323,31 +322,7 @@ int ipam6_release_address(struct etcd *etcd, const char *pool_id, const char *ip
     char text[ADDR_STR_MAX], key[WEFT_KEY_MAX];
     ipv6_format(&a, text);
     key_addr(key, pool.id, text);
-    struct etcd_kv current = {0};
-    bool found = false;
-    if (etcd_get(etcd, key, &current, &found, err) < 0)
-        return -1;
-    if (!found)
-        return 0;
-    /* The gateway is shared and kept while the overlay lives (as for IPv4); the
-     * compare on the revision read makes "not the gateway" atomic with the delete.
-     * A yes/no test: only a readable gateway record is kept. */
-    struct addr_record rec;
-    int rc = 0;
-    if (addr_record_decode(current.value, &rec, NULL) < 0 || strcmp(rec.kind, KIND_GATEWAY) != 0) {
-        struct etcd_txn *txn = etcd_txn_new();
-        if (!txn) {
-            etcd_kv_clear(&current);
-            return weft_err_set(err, -ENOMEM, "out of memory");
-        }
-        etcd_txn_cmp_mod_revision(txn, key, current.mod_revision);
-        etcd_txn_delete(txn, key);
-        bool succeeded;
-        rc = etcd_txn_commit(etcd, txn, &succeeded, err);
-        etcd_txn_free(txn);
-    }
-    etcd_kv_clear(&current);
-    return rc;
+    return ipam_release_key(etcd, key, err);
 }
 
 int ipam6_assert_address(struct etcd *etcd, const char *pool_id, const char *host, const char *ip,
@@ -374,21 +349,5 @@ int ipam6_count_addresses(struct etcd *etcd, const char *pool_id, int *count, st
     struct pool6 pool;
     if (parse_pool(pool_id, &pool, err) < 0)
         return -1;
-    char prefix[WEFT_KEY_MAX];
-    key_addr_prefix(prefix, pool.id);
-    struct etcd_kvs kvs;
-    if (etcd_get_prefix(etcd, prefix, &kvs, err) < 0)
-        return -1;
-    int n = 0;
-    for (size_t i = 0; i < kvs.count; i++) {
-        struct addr_record rec;
-        /* A yes/no test: an unreadable record counts as an endpoint's. */
-        if (addr_record_decode(kvs.items[i].value, &rec, NULL) == 0 &&
-            strcmp(rec.kind, KIND_GATEWAY) == 0)
-            continue;
-        n++;
-    }
-    etcd_kvs_free(&kvs);
-    *count = n;
-    return 0;
+    return ipam_count_endpoints(etcd, pool.id, count, err);
 }
