@@ -84,11 +84,11 @@ static int claim_token(char out[RECORD_TEXT_MAX], struct weft_err *err)
  * so etcd_create recognises the retry's "taken" as its own write and answers
  * created. Without the token a concurrent request of this same host for the same
  * address would look alike and both would get it. */
-int ipam_try_claim(struct etcd *etcd, const char *pool_id, uint32_t ip, const char *host,
-                     const char *kind, bool *taken, struct addr_record *owner, struct weft_err *err)
+int ipam_try_claim_text(struct etcd *etcd, const char *pool_id, const char *ip_text,
+                        const char *host, const char *kind, bool *taken,
+                        struct addr_record *owner, struct weft_err *err)
 {
-    char ip_text[ADDR_STR_MAX], key[WEFT_KEY_MAX];
-    ipv4_format(ip, ip_text);
+    char key[WEFT_KEY_MAX];
     key_addr(key, pool_id, ip_text);
     struct addr_record rec = {0};
     snprintf(rec.host, sizeof(rec.host), "%s", host);
@@ -115,6 +115,14 @@ int ipam_try_claim(struct etcd *etcd, const char *pool_id, uint32_t ip, const ch
     }
     etcd_kv_clear(&existing);
     return 0;
+}
+
+int ipam_try_claim(struct etcd *etcd, const char *pool_id, uint32_t ip, const char *host,
+                   const char *kind, bool *taken, struct addr_record *owner, struct weft_err *err)
+{
+    char ip_text[ADDR_STR_MAX];
+    ipv4_format(ip, ip_text);
+    return ipam_try_claim_text(etcd, pool_id, ip_text, host, kind, taken, owner, err);
 }
 
 /* After try_claim took ip, the fabric's claim of it (ipam.h). 0: this host's.

@@ -95,40 +95,14 @@ static uint64_t random_offset(uint64_t hosts)
     return 1 + r % hosts;
 }
 
-/* Tries to take a for host (ipam.c's try_claim, for IPv6): *taken when someone
- * holds it, owner (may be NULL) then gets the holder. The record's random claim
- * token lets a retried create recognise its own first write. */
+/* Tries to take a for host: ipam_try_claim_text (ipam_internal.h) for an IPv6 address. */
 static int try_claim(struct etcd *etcd, const struct pool6 *pool, const struct ipv6_addr *a,
                      const char *host, const char *kind, bool *taken, struct addr_record *owner,
                      struct weft_err *err)
 {
-    char text[ADDR_STR_MAX], key[WEFT_KEY_MAX];
+    char text[ADDR_STR_MAX];
     ipv6_format(a, text);
-    key_addr(key, pool->id, text);
-    struct addr_record rec = {0};
-    snprintf(rec.host, sizeof(rec.host), "%s", host);
-    snprintf(rec.kind, sizeof(rec.kind), "%s", kind);
-    unsigned char token[16];
-    randombytes_buf(token, sizeof(token));
-    sodium_bin2hex(rec.claim, sizeof(rec.claim), token, sizeof(token));
-    char *value = addr_record_encode(&rec);
-    if (!value)
-        return weft_err_set(err, -ENOMEM, "out of memory");
-    bool created = false;
-    struct etcd_kv existing = {0};
-    int rc = etcd_create(etcd, key, value, 0, &created, owner ? &existing : NULL, err);
-    free(value);
-    if (rc < 0)
-        return -1;
-    *taken = !created;
-    /* A yes/no test: an unreadable holder is still a holder, named "unknown". */
-    if (owner && !created && addr_record_decode(existing.value, owner, NULL) < 0) {
-        memset(owner, 0, sizeof(*owner));
-        snprintf(owner->kind, sizeof(owner->kind), "unknown");
-        snprintf(owner->host, sizeof(owner->host), "unknown");
-    }
-    etcd_kv_clear(&existing);
-    return 0;
+    return ipam_try_claim_text(etcd, pool->id, text, host, kind, taken, owner, err);
 }
 
 static int request_gateway(struct etcd *etcd, const struct pool6 *pool, const char *host,

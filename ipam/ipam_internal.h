@@ -24,6 +24,11 @@
 int ipam_try_claim(struct etcd *etcd, const char *pool_id, uint32_t ip, const char *host,
                    const char *kind, bool *taken, struct addr_record *owner, struct weft_err *err);
 
+/* The same for an address in canonical text (IPv4 or IPv6: ipam6.c). */
+int ipam_try_claim_text(struct etcd *etcd, const char *pool_id, const char *ip_text,
+                        const char *host, const char *kind, bool *taken,
+                        struct addr_record *owner, struct weft_err *err);
+
 /* Docker's answer for ip: "a.b.c.d/len" with the subnet's prefix. */
 void ipam_format_answer(const struct ipv4_subnet *pool, uint32_t ip, char out[ADDR_STR_MAX]);
 
