@@ -33,13 +33,12 @@ int admin_store_open(const struct admin_options *opts, struct etcd **out, struct
         .key_file = opts->store_key,
         .user = opts->store_user,
         .password = opts->store_user ? password : NULL,
+        /* A person waits for these commands, not a container: a slow answer (a loaded
+         * store, a TLS handshake on a busy machine) is better than a failed admit. */
+        .timeout_ms = ADMIN_STORE_TIMEOUT_MS,
     };
     int rc = etcd_open_config(out, &config, err);
     secret_password_free(password);
-    /* A person waits for these commands, not a container: a slow answer (a loaded
-     * store, a TLS handshake on a busy machine) is better than a failed admit. */
-    if (rc == 0)
-        etcd_set_timeout_ms(*out, ADMIN_STORE_TIMEOUT_MS);
     if (rc < 0)
         admin_explain(err);
     return rc;

@@ -102,12 +102,12 @@ static int open_store(const struct daemon_options *opts, struct etcd **out, stru
         .key_file = opts->store_key,
         .user = opts->store_user,
         .password = password,
+        .timeout_ms = opts->store_timeout * 1000L,
     };
     int rc = etcd_open_config(out, &config, err);
     secret_password_free(password);
     if (rc < 0)
         return -1;
-    etcd_set_timeout_ms(*out, opts->store_timeout * 1000L);
     if (opts->store_user && !opts->store_tls)
         log_warn("the store password and token cross the network in clear; use etcds://", "user=%s",
                  opts->store_user);

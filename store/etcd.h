@@ -65,6 +65,9 @@ struct etcd_config {
     const char *key_file;  /* its private key (PEM) */
     const char *user;      /* etcd user; NULL: no authentication */
     const char *password;  /* its password; required with user */
+    long timeout_ms;       /* per-request timeout from the start, authentication
+                            * included (0: the default 2000); etcd_set_timeout_ms
+                            * changes it later */
 };
 int etcd_open_config(struct etcd **out, const struct etcd_config *config, struct weft_err *err);
 

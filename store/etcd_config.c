@@ -184,6 +184,9 @@ int etcd_open_config(struct etcd **out, const struct etcd_config *config, struct
     struct etcd *etcd;
     if (etcd_open(&etcd, config->endpoints, err) < 0)
         return -1;
+    /* Before authenticating: on a loaded machine the TLS handshake and etcd's
+     * password check are what take longest. */
+    etcd_set_timeout_ms(etcd, config->timeout_ms);
     /* No handle exists yet (the prober only connects): every one made from here
      * gets these settings. */
     if (tls_copy(&etcd->tls, config, err) < 0)

@@ -100,7 +100,10 @@ static struct etcd_config config_of(struct files *f, const char *ca, const char 
                                 .cert_file = f->cert,
                                 .key_file = f->key,
                                 .user = USER,
-                                .password = password};
+                                .password = password,
+                                /* TLS handshakes and etcd's password check under ASan
+                                 * on a loaded machine took more than the default 2 s */
+                                .timeout_ms = 10000};
 }
 
 static struct etcd *open_ok(void)
