@@ -141,6 +141,11 @@ int nl_bridge_fdb_del(struct nl *nl, int port_ifindex, const uint8_t mac[6], str
 int nl_neigh_add(struct nl *nl, int ifindex, uint32_t ip, const uint8_t mac[6],
                  struct weft_err *err);
 int nl_neigh_del(struct nl *nl, int ifindex, uint32_t ip, struct weft_err *err);
+/* The same for IPv6 (ip6: 16 bytes, network order): what the vxlan device's proxy
+ * answers neighbour solicitations from (issue 12). */
+int nl_neigh6_add(struct nl *nl, int ifindex, const uint8_t ip6[16], const uint8_t mac[6],
+                  struct weft_err *err);
+int nl_neigh6_del(struct nl *nl, int ifindex, const uint8_t ip6[16], struct weft_err *err);
 
 /* What the kernel holds, for sweeping entries an earlier run left behind. fn must
  * not use nl (the dump is still being read). Not inside a batch.
@@ -151,6 +156,9 @@ typedef void (*nl_fdb_fn)(void *ctx, const uint8_t mac[6], uint32_t dst_ip);
 int nl_fdb_list(struct nl *nl, int ifindex, nl_fdb_fn fn, void *ctx, struct weft_err *err);
 typedef void (*nl_neigh_fn)(void *ctx, uint32_t ip, const uint8_t mac[6]);
 int nl_neigh_list(struct nl *nl, int ifindex, nl_neigh_fn fn, void *ctx, struct weft_err *err);
+/* nl_neigh6_list: the permanent IPv6 neighbour entries on ifindex. */
+typedef void (*nl_neigh6_fn)(void *ctx, const uint8_t ip6[16], const uint8_t mac[6]);
+int nl_neigh6_list(struct nl *nl, int ifindex, nl_neigh6_fn fn, void *ctx, struct weft_err *err);
 
 /* The preferred source address of the interface holding the IPv4 default route.
  * Fails with "no default route" when there is none. ip in network byte order. */

@@ -25,6 +25,8 @@ struct segment_remote_keep {
     bool (*fdb)(void *ctx, const uint8_t mac[6], uint32_t vtep); /* unicast mac -> vtep */
     bool (*flood)(void *ctx, uint32_t vtep);                     /* flooding towards vtep */
     void *ctx;
+    /* IPv6 neighbour ip6 -> mac (16 bytes, network order); NULL: keep them all */
+    bool (*peer6)(void *ctx, const uint8_t ip6[16], const uint8_t mac[6]);
 };
 
 /* *removed (may be NULL) counts the entries deleted. On a listing failure nothing

@@ -118,6 +118,14 @@ int segment_peer_add(struct nl *nl, int vxlan_ifindex, uint32_t ip, const uint8_
                      uint32_t vtep, struct weft_err *err);
 int segment_peer_del(struct nl *nl, int vxlan_ifindex, uint32_t ip, const uint8_t mac[6],
                      uint32_t vtep, struct weft_err *err);
+/* A remote endpoint's IPv6 address (dual-stack overlays, issue 12): ip6 (16 bytes,
+ * network order) -> mac in the vxlan device's neighbour table, so its proxy answers
+ * neighbour solicitations and none cross the underlay. The FDB entry of mac is
+ * segment_peer_add's (one per endpoint, whatever its families). */
+int segment_peer6_add(struct nl *nl, int vxlan_ifindex, const uint8_t ip6[16],
+                      const uint8_t mac[6], struct weft_err *err);
+int segment_peer6_del(struct nl *nl, int vxlan_ifindex, const uint8_t ip6[16],
+                      struct weft_err *err);
 /* A remote host in the segment: an all-zero FDB entry so broadcast reaches it. */
 int segment_flood_add(struct nl *nl, int vxlan_ifindex, uint32_t vtep, struct weft_err *err);
 int segment_flood_del(struct nl *nl, int vxlan_ifindex, uint32_t vtep, struct weft_err *err);
