@@ -60,6 +60,18 @@ static int read_prefix_len(const char *text, int *len)
     return 0;
 }
 
+int ipv6_parse_with_prefix(const char *text, struct ipv6_addr *out, int *prefix_len,
+                           struct weft_err *err)
+{
+    const char *slash = text ? strchr(text, '/') : NULL;
+    if (!slash || read_ipv6(text, (size_t)(slash - text), out) < 0 ||
+        read_prefix_len(slash + 1, prefix_len) < 0)
+        return weft_err_set(err, -EINVAL,
+                            "%.64s is not a valid IPv6 address with prefix length (addr/n)",
+                            text ? text : "");
+    return 0;
+}
+
 /* Clears the host bits of a (those after prefix_len). */
 static void mask_host_bits(struct ipv6_addr *a, int prefix_len)
 {
@@ -123,6 +135,11 @@ bool ipv6_subnet_contains(const struct ipv6_subnet *s, const struct ipv6_addr *a
     struct ipv6_addr masked = *a;
     mask_host_bits(&masked, s->prefix_len);
     return memcmp(&masked, &s->network, sizeof(masked)) == 0;
+}
+
+bool ipv6_subnet_is_host(const struct ipv6_subnet *s, const struct ipv6_addr *a)
+{
+    return ipv6_subnet_contains(s, a) && memcmp(a, &s->network, sizeof(*a)) != 0;
 }
 
 static int host_bits(const struct ipv6_subnet *s)

@@ -38,6 +38,9 @@ bool addr_text_is_ipv6(const char *text);
 /* Parses an IPv6 address in any RFC 4291 text form, nothing around it (no
  * brackets, zone or prefix). */
 int ipv6_parse(const char *text, struct ipv6_addr *out, struct weft_err *err);
+/* Parses "addr/n" (an endpoint's address as Docker passes it), n from 0 to 128. */
+int ipv6_parse_with_prefix(const char *text, struct ipv6_addr *out, int *prefix_len,
+                           struct weft_err *err);
 /* Writes a in RFC 5952 form. */
 void ipv6_format(const struct ipv6_addr *a, char out[ADDR_STR_MAX]);
 
@@ -49,6 +52,8 @@ int ipv6_subnet_parse(const char *text, struct ipv6_subnet *out, struct weft_err
 void ipv6_subnet_format(const struct ipv6_subnet *s, char out[ADDR_STR_MAX]);
 
 bool ipv6_subnet_contains(const struct ipv6_subnet *s, const struct ipv6_addr *a);
+/* Whether a is one of s's host addresses (inside s, not offset 0). */
+bool ipv6_subnet_is_host(const struct ipv6_subnet *s, const struct ipv6_addr *a);
 /* Host addresses are offsets 1 .. 2^(128-n) - 1 from the network address; offset 0
  * (the subnet-router anycast address, RFC 4291 2.6.1) is never handed out. */
 uint64_t ipv6_subnet_host_count(const struct ipv6_subnet *s);

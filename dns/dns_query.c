@@ -35,6 +35,8 @@ struct reply {
     uint8_t rcode;  /* LDNS_RCODE_NOERROR, _NXDOMAIN or _SERVFAIL */
     size_t n_addrs; /* A records, in answer order (network order) */
     uint32_t addrs[DNS_ADDRS_MAX];
+    size_t n_addrs6; /* AAAA records, in answer order */
+    struct ipv6_addr addrs6[DNS_ADDRS_MAX];
     char target[DNS_NAME_MAX + 2]; /* a PTR record's name with its final dot; "" none */
 };
 
@@ -147,22 +149,34 @@ static enum dns_verdict reverse_decide(const struct dns_names *names,
     return DNS_ANSWER;
 }
 
-/* A name of the overlay: its addresses for A (and ANY: RFC 8482 lets one RRset
- * stand for all), starting at rotate; NODATA for every other type. */
+/* A name of the overlay: its addresses for A, its IPv6 ones for AAAA (ANY: both;
+ * RFC 8482 lets them stand for all), each starting at rotate; NODATA for every
+ * other type. A name is the overlay's if it has an address of either family. */
 static enum dns_verdict name_decide(const struct dns_names *names, const struct question *q,
                                     unsigned rotate, struct reply *reply)
 {
     uint32_t found[DNS_ADDRS_MAX];
+    struct ipv6_addr found6[DNS_ADDRS_MAX];
     size_t n = names->addresses(names->ctx, q->name, found, DNS_ADDRS_MAX);
-    if (n == 0)
+    size_t n6 = names->addresses6 ? names->addresses6(names->ctx, q->name, found6, DNS_ADDRS_MAX)
+                                  : 0;
+    if (n == 0 && n6 == 0)
         return DNS_FORWARD;
     if (n > DNS_ADDRS_MAX)
         n = DNS_ADDRS_MAX;
-    if (q->type != LDNS_RR_TYPE_A && q->type != LDNS_RR_TYPE_ANY)
-        return DNS_ANSWER;
-    for (size_t i = 0; i < n; i++)
-        reply->addrs[i] = found[(rotate % n + i) % n];
-    reply->n_addrs = n;
+    if (n6 > DNS_ADDRS_MAX)
+        n6 = DNS_ADDRS_MAX;
+    bool any = q->type == LDNS_RR_TYPE_ANY;
+    if (q->type == LDNS_RR_TYPE_A || any) {
+        for (size_t i = 0; i < n; i++)
+            reply->addrs[i] = found[(rotate % n + i) % n];
+        reply->n_addrs = n;
+    }
+    if (q->type == LDNS_RR_TYPE_AAAA || any) {
+        for (size_t i = 0; i < n6; i++)
+            reply->addrs6[i] = found6[(rotate % n6 + i) % n6];
+        reply->n_addrs6 = n6;
+    }
     return DNS_ANSWER;
 }
 
@@ -202,6 +216,11 @@ static bool answers_push(ldns_pkt *response, const struct question *q, struct re
     for (size_t i = 0; i < reply->n_addrs; i++) {
         ldns_rdf *a = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_A, 4, &reply->addrs[i]);
         if (!answer_push(response, owner, LDNS_RR_TYPE_A, a))
+            return false;
+    }
+    for (size_t i = 0; i < reply->n_addrs6; i++) {
+        ldns_rdf *aaaa = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_AAAA, 16, reply->addrs6[i].bytes);
+        if (!answer_push(response, owner, LDNS_RR_TYPE_AAAA, aaaa))
             return false;
     }
     if (reply->target[0] != '\0') {

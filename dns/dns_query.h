@@ -9,8 +9,10 @@
  *    rotate % count and wrapping (several containers with one alias take turns, as
  *    Docker's own DNS does); TTL 0 (containers come and go). ANY gets the same
  *    (RFC 8482: one RRset may stand for all).
- *  - Any other type (AAAA, MX, ...) of a known name: NOERROR without records, so a
- *    client asking AAAA then A is not sent elsewhere.
+ *  - AAAA of a name the overlay knows: its IPv6 addresses (dual-stack overlays,
+ *    addresses6), rotated the same way; ANY gets A and AAAA.
+ *  - Any other type (MX, ...), or AAAA of a name without IPv6, of a known name:
+ *    NOERROR without records, so a client asking AAAA then A is not sent elsewhere.
  *  - PTR of an address in the overlay's subnet (d.c.b.a.in-addr.arpa): the name
  *    (name_of), or NXDOMAIN: those addresses are nobody else's to answer (SERVFAIL
  *    when name_of gives text that is no DNS name). Other names inside the subnet's
@@ -38,6 +40,7 @@
 #include <stdint.h>
 
 #include "common/addr.h"
+#include "common/addr6.h"
 
 /* At most this many addresses are looked up for one name. */
 #define DNS_ADDRS_MAX 64
@@ -55,6 +58,8 @@ struct dns_names {
      * when no container of the overlay holds addr. */
     bool (*name_of)(void *ctx, uint32_t addr, char *out, size_t out_len);
     void *ctx;
+    /* IPv6 addresses of name, as addresses (NULL: the overlay carries no IPv6). */
+    size_t (*addresses6)(void *ctx, const char *name, struct ipv6_addr *out, size_t max);
 };
 
 enum dns_verdict {

@@ -73,6 +73,14 @@ static size_t view_addresses(void *ctx, const char *name, uint32_t *out, size_t 
                         : 0;
 }
 
+static size_t view_addresses6(void *ctx, const char *name, struct ipv6_addr *out, size_t max)
+{
+    struct names_view *v = ctx;
+    return v->r->fabric
+               ? fabric_name_addresses6(v->r->fabric, v->overlay->subnet, name, out, max)
+               : 0;
+}
+
 static bool view_name_of(void *ctx, uint32_t addr, char *out, size_t out_len)
 {
     struct names_view *v = ctx;
@@ -125,7 +133,7 @@ static void serve_overlay(struct resolver *r, struct overlay *o)
             continue;
         }
         struct names_view view = {r, o};
-        struct dns_names names = {view_addresses, view_name_of, &view};
+        struct dns_names names = {view_addresses, view_name_of, &view, view_addresses6};
         size_t answer_len = 0;
         switch (dns_query_answer(&names, &o->cidr, query, (size_t)n, r->rotate++, answer,
                                  sizeof(answer), &answer_len)) {

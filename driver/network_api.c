@@ -80,8 +80,8 @@ int handle_endpoint_oper_info(struct driver_ctx *ctx, const json_t *req, json_t 
         fabric_endpoint_info(ctx->fabric, network_id, endpoint_id, &info, err) < 0)
         return -1;
     /* An encrypted overlay's uplink is its TAP: named "tap" there, "vxlan" otherwise. */
-    return driver_answer(json_pack("{s:{s:s, s:s, s:s, s:s, s:s, s:I, s:i, s:b}}", "Value", "ip",
-                                   info.ip, "mac", info.mac, "vtep", info.vtep, "bridge",
+    return driver_answer(json_pack("{s:{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:i, s:b}}", "Value",
+                                   "ip", info.ip, "ip6", info.ip6, "mac", info.mac, "vtep", info.vtep, "bridge",
                                    info.bridge, info.encrypted ? "tap" : "vxlan", info.vxlan,
                                    "vni", (json_int_t)info.vni, "mtu", info.mtu, "encrypted",
                                    info.encrypted),

@@ -31,12 +31,9 @@
 #define MSG_NEED_IPAM                                                                              \
     "weft networks need weft IPAM: add --ipam-driver " DRIVER_ADDRESS_SPACE                        \
     " to docker network create (addresses must be allocated cluster-wide)"
-/* IPAM takes IPv6 pools (ipam/ipam6.h); an overlay carrying IPv6 is refused until
- * the data plane does, so no container gets an address that does not work. */
-#define MSG_NO_IPV6                                                                                \
-    "IPv6 overlays are not supported by weft yet: its IPAM allocates IPv6 addresses, but the "     \
-    "IPv6 data plane is not built yet (drop --ipv6 from docker network create)"
-#define MSG_NEED_IPV4 "weft overlays need IPv4: drop --ipv4=false from docker network create"
+#define MSG_NEED_IPV4                                                                              \
+    "weft overlays need an IPv4 subnet too (IPv6-only overlays are not supported yet): drop "      \
+    "--ipv4=false from docker network create and add an IPv4 --subnet"
 #define MSG_KNOWN_OPTIONS                                                                          \
     "weft knows vni (1 to 16777214; also " DOCKER_VNI_OPTION "), mtu (576 to 9000; also "     \
     DOCKER_MTU_OPTION ") and encrypted"
@@ -236,8 +233,7 @@ static int parse_network_options(const json_t *options, struct fabric_network_sp
      * otherwise be answered with the message about Docker's default IPAM. */
     if (!ipv4)
         return weft_err_set(err, -EOPNOTSUPP, MSG_NEED_IPV4);
-    if (ipv6)
-        return weft_err_set(err, -EOPNOTSUPP, MSG_NO_IPV6);
+    (void)ipv6; /* what carries IPv6 is IPv6Data (parse_ipv6_data) */
     const json_t *generic;
     if (get_object(options, GENERIC_OPTIONS, false, &generic, err) < 0)
         return -1;
@@ -306,7 +302,10 @@ static int parse_ipv4_data(const json_t *req, struct fabric_network_spec *out, s
     return parse_gateway(entry, &subnet, out, err);
 }
 
-static int check_no_ipv6_data(const json_t *req, struct weft_err *err)
+/* --ipv6: the overlay's IPv6 pool (dual stack), from weft IPAM like the IPv4 one.
+ * Its gateway is reserved by IPAM and otherwise unused (weft answers no gateway). */
+static int parse_ipv6_data(const json_t *req, struct fabric_network_spec *out,
+                           struct weft_err *err)
 {
     const json_t *data = json_object_get(req, "IPv6Data");
     if (!data || json_is_null(data))
@@ -314,8 +313,29 @@ static int check_no_ipv6_data(const json_t *req, struct weft_err *err)
     if (!json_is_array(data))
         return weft_err_set(err, -EINVAL, "field \"IPv6Data\" must be an array, not %s",
                             type_name(data));
-    if (json_array_size(data) > 0)
-        return weft_err_set(err, -EOPNOTSUPP, MSG_NO_IPV6);
+    size_t n = json_array_size(data);
+    if (n == 0)
+        return 0;
+    if (n > 1)
+        return weft_err_set(err, -EOPNOTSUPP,
+                            "weft networks take one IPv6 --subnet, this one has %zu: create one "
+                            "network per subnet",
+                            n);
+    const json_t *entry = json_array_get(data, 0);
+    if (!json_is_object(entry))
+        return weft_err_set(err, -EINVAL, "IPv6Data entries must be objects, not %s",
+                            type_name(entry));
+    char space[64], pool[ADDR_STR_MAX];
+    if (get_string(entry, "AddressSpace", false, space, sizeof(space), err) < 0)
+        return -1;
+    if (strcmp(space, DRIVER_ADDRESS_SPACE) != 0)
+        return weft_err_set(err, -EINVAL, MSG_NEED_IPAM);
+    if (get_string(entry, "Pool", true, pool, sizeof(pool), err) < 0)
+        return -1;
+    struct ipv6_subnet subnet;
+    if (ipv6_subnet_parse(pool, &subnet, err) < 0)
+        return weft_err_wrap(err, "field \"IPv6Data\"");
+    ipv6_subnet_format(&subnet, out->subnet6);
     return 0;
 }
 
@@ -331,7 +351,7 @@ int request_network_create(const json_t *req, struct fabric_network_spec *out, s
         return -1;
     if (parse_ipv4_data(req, out, err) < 0)
         return -1;
-    return check_no_ipv6_data(req, err);
+    return parse_ipv6_data(req, out, err);
 }
 
 int request_endpoint_create(const json_t *req, struct fabric_endpoint_spec *out,
@@ -350,8 +370,16 @@ int request_endpoint_create(const json_t *req, struct fabric_endpoint_spec *out,
     char text[ADDR_STR_MAX];
     if (get_string(iface, "AddressIPv6", false, text, sizeof(text), err) < 0)
         return -1;
-    if (text[0])
-        return weft_err_set(err, -EOPNOTSUPP, MSG_NO_IPV6);
+    if (text[0]) {
+        if (ipv6_parse_with_prefix(text, &out->ip6, &out->prefix6_len, err) < 0)
+            return -1;
+        if (out->prefix6_len < IPV6_POOL_PREFIX_MIN || out->prefix6_len > IPV6_POOL_PREFIX_MAX)
+            return weft_err_set(
+                err, -EINVAL,
+                "address %.48s: prefix length must be the network's (/%d to /%d), not /%d", text,
+                IPV6_POOL_PREFIX_MIN, IPV6_POOL_PREFIX_MAX, out->prefix6_len);
+        out->has_ip6 = true;
+    }
     if (get_string(iface, "Address", false, text, sizeof(text), err) < 0)
         return -1;
     if (!text[0])

@@ -25,6 +25,32 @@ static void mac_from_ip(uint32_t ip, uint8_t mac[6])
     mac[5] = (uint8_t)ip;
 }
 
+/* An endpoint's IPv6 address: a host address of its dual-stack network's IPv6 pool,
+ * with the pool's prefix, and no other endpoint's here. Under the lock. */
+static int check_endpoint_ip6(struct local_network *net, const struct fabric_endpoint_spec *spec,
+                              struct weft_err *err)
+{
+    char ip6[ADDR_STR_MAX];
+    ipv6_format(&spec->ip6, ip6);
+    if (!net->subnet6[0])
+        return weft_err_set(err, -EINVAL,
+                            "network %.12s has no IPv6 subnet, so no IPv6 address (%s) for its "
+                            "endpoints",
+                            spec->network_id, ip6);
+    if (!ipv6_subnet_is_host(&net->cidr6, &spec->ip6))
+        return weft_err_set(err, -EINVAL, "address %s is not a host address of %s", ip6,
+                            net->subnet6);
+    if (spec->prefix6_len != net->cidr6.prefix_len)
+        return weft_err_set(err, -EINVAL, "address prefix /%d does not match the network's %s",
+                            spec->prefix6_len, net->subnet6);
+    for (struct local_endpoint *other = net->endpoints; other; other = other->next)
+        if (other->has_ip6 && memcmp(&other->ip6, &spec->ip6, sizeof(spec->ip6)) == 0)
+            return weft_err_set(err, -EEXIST,
+                                "address %s is already used by endpoint %.12s on this host", ip6,
+                                other->id);
+    return 0;
+}
+
 /* Whether spec may become a new endpoint of net. Under the lock. */
 static int check_endpoint_spec(struct fabric *f, struct local_network *net,
                                const struct fabric_endpoint_spec *spec, struct weft_err *err)
@@ -53,7 +79,7 @@ static int check_endpoint_spec(struct fabric *f, struct local_network *net,
             return weft_err_set(err, -EEXIST,
                                 "address %s is already used by endpoint %.12s on this host", ip,
                                 other->id);
-    return 0;
+    return spec->has_ip6 ? check_endpoint_ip6(net, spec, err) : 0;
 }
 
 int fabric_endpoint_create(struct fabric *f, const struct fabric_endpoint_spec *spec,
@@ -78,6 +104,9 @@ int fabric_endpoint_create(struct fabric *f, const struct fabric_endpoint_spec *
     snprintf(ep->id, sizeof(ep->id), "%s", spec->endpoint_id);
     ep->ip = spec->ip;
     ep->prefix_len = spec->prefix_len ? spec->prefix_len : net->cidr.prefix_len;
+    ep->has_ip6 = spec->has_ip6;
+    ep->ip6 = spec->ip6;
+    ep->prefix6_len = spec->prefix6_len;
     if (spec->has_mac)
         memcpy(ep->mac, spec->mac, 6);
     else
@@ -206,6 +235,11 @@ int fabric_endpoint_info(struct fabric *f, const char *network_id, const char *e
         char ip[ADDR_STR_MAX];
         ipv4_format(ep->ip, ip);
         snprintf(out->ip, sizeof(out->ip), "%.15s/%d", ip, ep->prefix_len & 63);
+        if (ep->has_ip6) {
+            char ip6[ADDR_STR_MAX];
+            ipv6_format(&ep->ip6, ip6);
+            snprintf(out->ip6, sizeof(out->ip6), "%.39s/%d", ip6, ep->prefix6_len & 255);
+        }
         mac_format(ep->mac, out->mac);
         snprintf(out->vtep, sizeof(out->vtep), "%s", f->host);
         snprintf(out->bridge, sizeof(out->bridge), "%s", net->devices.bridge);

@@ -20,6 +20,7 @@
 
 #include "common/err.h"
 #include "common/addr.h"
+#include "common/addr6.h"
 #include "store/etcd.h"
 
 #define FABRIC_ID_MAX 65 /* Docker IDs are 64 hex chars */
@@ -74,6 +75,7 @@ struct fabric_network_spec {
     int mtu;                   /* 0: underlay MTU minus VXLAN overhead */
     uint32_t gateway;          /* host order; 0: the subnet's first host address */
     bool encrypted;            /* -o encrypted: sealed by weft's own tunnel (issue 11) */
+    char subnet6[ADDR_STR_MAX]; /* --ipv6: the IPv6 pool (canonical), "" for IPv4 only */
 };
 
 int fabric_network_create(struct fabric *fabric, const struct fabric_network_spec *spec,
@@ -114,6 +116,10 @@ int fabric_endpoint_set_names(struct fabric *fabric, const char *network_id,
  * endpoints and the peers it programs; at most max into out. Returns how many. */
 size_t fabric_name_addresses(struct fabric *fabric, const char *subnet, const char *name,
                              uint32_t *out, size_t max);
+/* The same for IPv6 (dual-stack overlays): the IPv6 addresses of those endpoints
+ * that have one. */
+size_t fabric_name_addresses6(struct fabric *fabric, const char *subnet, const char *name,
+                              struct ipv6_addr *out, size_t max);
 /* The first name of the endpoint holding addr (network order) on subnet, into out. */
 bool fabric_address_name(struct fabric *fabric, const char *subnet, uint32_t addr, char *out,
                          size_t out_len);
@@ -125,6 +131,9 @@ struct fabric_endpoint_spec {
     int prefix_len;
     uint8_t mac[6];
     bool has_mac; /* false: fabric derives one and reports it */
+    bool has_ip6; /* dual-stack overlays: its IPv6 address too */
+    struct ipv6_addr ip6;
+    int prefix6_len;
 };
 
 /* Creates the veth pair and publishes the endpoint. mac_out gets the MAC in use. */
@@ -144,6 +153,7 @@ int fabric_leave(struct fabric *fabric, const char *network_id, const char *endp
 /* What EndpointOperInfo shows in docker inspect. */
 struct fabric_endpoint_info {
     char ip[ADDR_STR_MAX];
+    char ip6[ADDR_STR_MAX]; /* "addr/len", "" for none */
     char mac[18];
     char vtep[ADDR_STR_MAX];
     char bridge[IF_NAMESIZE];

@@ -93,6 +93,9 @@ struct local_endpoint {
     char id[FABRIC_ID_MAX];
     uint32_t ip; /* host order */
     int prefix_len;
+    bool has_ip6; /* dual-stack overlays */
+    struct ipv6_addr ip6;
+    int prefix6_len;
     uint8_t mac[6];
     char ifname[IF_NAMESIZE]; /* host end of its veth (a spare's name, or wh<id>) */
     enum publication publication;
@@ -106,6 +109,8 @@ struct local_network {
     char id[FABRIC_ID_MAX];
     char subnet[ADDR_STR_MAX];
     struct ipv4_subnet cidr;
+    char subnet6[ADDR_STR_MAX]; /* dual stack (--ipv6): its IPv6 pool; "" for none */
+    struct ipv6_subnet cidr6;   /* when subnet6[0] */
     uint32_t vni;
     int mtu;
     struct segment_devices devices;

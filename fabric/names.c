@@ -61,6 +61,26 @@ size_t fabric_name_addresses(struct fabric *f, const char *subnet, const char *n
     return n;
 }
 
+size_t fabric_name_addresses6(struct fabric *f, const char *subnet, const char *name,
+                              struct ipv6_addr *out, size_t max)
+{
+    size_t n = 0;
+    pthread_mutex_lock(&f->lock);
+    struct local_network *net = network_by_subnet(f, subnet);
+    for (struct local_endpoint *ep = net ? net->endpoints : NULL; ep && n < max; ep = ep->next)
+        if (!ep->removing && ep->has_ip6 && record_names_has(ep->names, name))
+            out[n++] = ep->ip6;
+    /* What peers.c programs: a peer's IPv6 address inside the overlay's IPv6 pool. */
+    for (struct remote_entry *r = f->remotes.head; net && net->subnet6[0] && r && n < max;
+         r = r->next)
+        if (r->is_peer && r->programmed && r->has_addr6 && r->names &&
+            strcmp(r->subnet, subnet) == 0 && ipv6_subnet_is_host(&net->cidr6, &r->addr6) &&
+            record_names_has(r->names, name))
+            out[n++] = r->addr6;
+    pthread_mutex_unlock(&f->lock);
+    return n;
+}
+
 /* The first name of a names text into out; false when there is none. */
 static bool first_name(const char *names, char *out, size_t out_len)
 {

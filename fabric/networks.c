@@ -80,6 +80,9 @@ static int network_create(struct fabric *f, const struct fabric_network_spec *sp
     snprintf(net->id, sizeof(net->id), "%s", spec->network_id);
     snprintf(net->subnet, sizeof(net->subnet), "%s", spec->subnet);
     net->cidr = *cidr;
+    snprintf(net->subnet6, sizeof(net->subnet6), "%s", spec->subnet6);
+    if (spec->subnet6[0] && ipv6_subnet_parse(spec->subnet6, &net->cidr6, err) < 0)
+        goto undo_alloc;
     net->vni = overlay.vni;
     net->encrypted = overlay.encrypted;
     net->mtu = effective_mtu(f, spec->mtu ? spec->mtu : overlay.mtu);
@@ -106,8 +109,8 @@ static int network_create(struct fabric *f, const struct fabric_network_spec *sp
     f->networks = net;
     pthread_cond_signal(&f->spare_work);
     program_subnet(f, net->subnet);
-    log_info("network created", "network=%.12s subnet=%s vni=%" PRIu32 " mtu=%d", net->id,
-             net->subnet, net->vni, net->mtu);
+    log_info("network created", "network=%.12s subnet=%s subnet6=%s vni=%" PRIu32 " mtu=%d",
+             net->id, net->subnet, net->subnet6[0] ? net->subnet6 : "none", net->vni, net->mtu);
     pthread_mutex_unlock(&f->lock);
     return 0;
 
@@ -141,6 +144,11 @@ int fabric_network_create(struct fabric *f, const struct fabric_network_spec *sp
                             "need: run `weft keygen > /etc/weft/secret` once, copy the file to "
                             "every host (mode 0600), and start every daemon with --secret-file "
                             "/etc/weft/secret");
+    /* The sealed data path (datapath/) forwards by IPv4 neighbours only so far. */
+    if (spec->encrypted && spec->subnet6[0])
+        return weft_err_set(err, -EOPNOTSUPP,
+                            "encrypted overlays do not carry IPv6 yet: leave out --ipv6 or "
+                            "-o encrypted");
     if (spec->vni > FABRIC_VNI_MAX)
         return weft_err_set(err, -ERANGE, "vni %" PRIu32 " is out of range (1..%u)", spec->vni,
                             FABRIC_VNI_MAX);

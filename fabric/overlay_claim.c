@@ -69,6 +69,17 @@ static int overlay_matches(const struct fabric_network_spec *spec, const struct 
                                   "host created it without -o encrypted); leave "
                                   "-o encrypted out, or use another subnet",
                             spec->subnet);
+    if (!out->subnet6[0] && spec->subnet6[0])
+        return weft_err_set(err, -EEXIST,
+                            "overlay %s carries no IPv6 on other hosts (its first host created "
+                            "it without --ipv6); leave --ipv6 and the IPv6 --subnet out, or use "
+                            "another subnet",
+                            spec->subnet);
+    if (strcmp(spec->subnet6, out->subnet6) != 0)
+        return weft_err_set(err, -EEXIST,
+                            "overlay %s is dual-stack on other hosts with IPv6 subnet %s; pass "
+                            "--ipv6 --subnet %s here too",
+                            spec->subnet, out->subnet6, out->subnet6);
     if (spec->mtu && out->mtu && spec->mtu != out->mtu)
         return weft_err_set(err, -EEXIST,
                             "overlay %s already uses MTU %d on other hosts; -o mtu=%d "
@@ -102,6 +113,7 @@ int claim_overlay(struct fabric *f, const struct fabric_network_spec *spec,
             return -1;
         struct overlay_record rec = {.vni = vni, .mtu = spec->mtu, .encrypted = spec->encrypted};
         snprintf(rec.subnet, sizeof(rec.subnet), "%s", spec->subnet);
+        snprintf(rec.subnet6, sizeof(rec.subnet6), "%s", spec->subnet6);
         char vni_key[WEFT_KEY_MAX];
         key_vni(vni_key, vni);
         char *text = overlay_record_encode(&rec);

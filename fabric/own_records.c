@@ -90,6 +90,11 @@ void assert_address(struct fabric *f, const struct local_network *net,
     struct weft_err err;
     if (ipam_assert_address(f->etcd, net->subnet, f->host, ip, &err) < 0)
         log_error("address conflict", "endpoint=%.12s error=\"%s\"", ep->id, err.msg);
+    if (!ep->has_ip6)
+        return;
+    ipv6_format(&ep->ip6, ip);
+    if (ipam_assert_address(f->etcd, net->subnet6, f->host, ip, &err) < 0)
+        log_error("address conflict", "endpoint=%.12s error=\"%s\"", ep->id, err.msg);
 }
 
 static void peer_record_of(const struct fabric *f, const struct local_endpoint *ep,
@@ -100,6 +105,8 @@ static void peer_record_of(const struct fabric *f, const struct local_endpoint *
     mac_format(ep->mac, rec->mac);
     snprintf(rec->vtep, sizeof(rec->vtep), "%s", f->host);
     memcpy(rec->names, ep->names, sizeof(rec->names));
+    if (ep->has_ip6)
+        ipv6_format(&ep->ip6, rec->ip6);
 }
 
 /* Publishes an endpoint: its peer record, under this host's prefix. Another host's
@@ -153,6 +160,7 @@ int save_host_network(struct fabric *f, const struct local_network *net, struct 
     snprintf(rec.network_id, sizeof(rec.network_id), "%s", net->id);
     snprintf(rec.subnet, sizeof(rec.subnet), "%s", net->subnet);
     ipv4_format(net->gateway, rec.gateway);
+    snprintf(rec.subnet6, sizeof(rec.subnet6), "%s", net->subnet6);
     char *text = host_network_record_encode(&rec);
     if (!text)
         return weft_err_set(err, -ENOMEM, "out of memory");
@@ -183,6 +191,11 @@ char *host_endpoint_text(const struct local_network *net, const struct local_end
     mac_format(ep->mac, rec.mac);
     snprintf(rec.ifname, sizeof(rec.ifname), "%s", ep->ifname);
     memcpy(rec.names, ep->names, sizeof(rec.names));
+    if (ep->has_ip6) {
+        char ip6[ADDR_STR_MAX];
+        ipv6_format(&ep->ip6, ip6);
+        snprintf(rec.ip6, sizeof(rec.ip6), "%s/%d", ip6, ep->prefix6_len);
+    }
     return host_endpoint_record_encode(&rec);
 }
 

@@ -22,16 +22,55 @@
 
 static void remote_remove(struct fabric *f, struct remote_entry *victim);
 
+/* Whether a peer's IPv6 address goes to the kernel too: its overlay is dual-stack
+ * here and the address is one of its IPv6 pool's (a record naming another is
+ * programmed for IPv4 only). Encrypted overlays carry no IPv6 (networks.c). */
+static bool peer6_wanted(const struct local_network *net, const struct remote_entry *r)
+{
+    return r->is_peer && r->has_addr6 && net->subnet6[0] && !net->encrypted &&
+           ipv6_subnet_is_host(&net->cidr6, &r->addr6);
+}
+
+/* A peer on a VXLAN segment: its FDB and neighbour entries, IPv6 too where wanted. */
+static int peer_add(struct fabric *f, const struct local_network *net, const struct remote_entry *r,
+                    struct weft_err *err)
+{
+    int ifindex = net->devices.vxlan_ifindex;
+    if (segment_peer_add(f->nl, ifindex, r->addr, r->mac, r->vtep, err) < 0)
+        return -1;
+    if (peer6_wanted(net, r) && segment_peer6_add(f->nl, ifindex, r->addr6.bytes, r->mac, err) < 0) {
+        struct weft_err undo_err;
+        cleanup_logged(segment_peer_del(f->nl, ifindex, r->addr, r->mac, r->vtep, &undo_err),
+                       "removing a peer's IPv4 entries", r->subnet, &undo_err);
+        return -1;
+    }
+    return 0;
+}
+
+static int peer_del(struct fabric *f, const struct local_network *net, const struct remote_entry *r,
+                    struct weft_err *err)
+{
+    int ifindex = net->devices.vxlan_ifindex;
+    int rc = 0;
+    if (peer6_wanted(net, r))
+        rc = segment_peer6_del(f->nl, ifindex, r->addr6.bytes, err);
+    struct weft_err err4;
+    if (segment_peer_del(f->nl, ifindex, r->addr, r->mac, r->vtep, &err4) < 0 && rc == 0) {
+        *err = err4;
+        rc = -1;
+    }
+    return rc;
+}
+
 void remote_unprogram(struct fabric *f, struct remote_entry *r)
 {
     struct local_network *net = network_by_subnet(f, r->subnet);
     if (!r->programmed || !net)
         return;
     struct weft_err err;
-    int ifindex = net->devices.vxlan_ifindex;
     int rc = net->encrypted ? encrypted_entry_del(f, net, r, &err)
-             : r->is_peer   ? segment_peer_del(f->nl, ifindex, r->addr, r->mac, r->vtep, &err)
-                            : segment_flood_del(f->nl, ifindex, r->vtep, &err);
+             : r->is_peer   ? peer_del(f, net, r, &err)
+                            : segment_flood_del(f->nl, net->devices.vxlan_ifindex, r->vtep, &err);
     if (rc < 0)
         log_warn("removing remote entry failed", "error=\"%s\"", err.msg);
     r->programmed = false;
@@ -59,10 +98,9 @@ void remote_program(struct fabric *f, struct remote_entry *r)
                        !is_member(f, r->subnet, r->vtep) || endpoint_by_ip(f, r->subnet, r->addr)))
         return;
     struct weft_err err;
-    int ifindex = net->devices.vxlan_ifindex;
     int rc = net->encrypted ? encrypted_entry_add(f, net, r, &err)
-             : r->is_peer   ? segment_peer_add(f->nl, ifindex, r->addr, r->mac, r->vtep, &err)
-                            : segment_flood_add(f->nl, ifindex, r->vtep, &err);
+             : r->is_peer   ? peer_add(f, net, r, &err)
+                            : segment_flood_add(f->nl, net->devices.vxlan_ifindex, r->vtep, &err);
     if (rc < 0) {
         log_error("programming remote entry failed", "subnet=%s error=\"%s\"", r->subnet, err.msg);
         return;
@@ -302,7 +340,8 @@ static void on_fabric_event(struct fabric *f, const struct etcd_event *ev, bool 
     }
     rejected_records_forget(&f->rejected, ev->key);
     if (r && (memcmp(r->mac, rec.mac, 6) != 0 || r->claim_only != rec.claim_only ||
-              strcmp(r->key, rec.key) != 0))
+              strcmp(r->key, rec.key) != 0 || r->has_addr6 != rec.has_addr6 ||
+              memcmp(&r->addr6, &rec.addr6, sizeof(rec.addr6)) != 0))
         remote_unprogram(f, r); /* moved (or a new key): drop the old entry, write the new */
     bool new_member = !r && !rec.is_peer;
     if (!r && !(r = remote_table_add(&f->remotes, rec.subnet, rec.is_peer, rec.addr, rec.host,
@@ -313,6 +352,8 @@ static void on_fabric_event(struct fabric *f, const struct etcd_event *ev, bool 
     /* Created again (a listing after missed events): it may lose, or win, now. */
     remote_table_set_created(&f->remotes, r, ev->create_revision);
     memcpy(r->mac, rec.mac, 6);
+    r->has_addr6 = rec.has_addr6;
+    r->addr6 = rec.addr6;
     snprintf(r->key, sizeof(r->key), "%s", rec.key);
     r->claim_only = rec.claim_only;
     if (remote_table_set_names(r, rec.names) < 0)

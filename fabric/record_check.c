@@ -98,6 +98,11 @@ int record_check_body(const char *value, struct fabric_record *rec, struct weft_
     if (record_check_names(peer.names, err) < 0)
         return -1;
     memcpy(rec->names, peer.names, sizeof(rec->names));
+    /* Whether it lies in the overlay's IPv6 pool is peers.c's to ask (it knows the pool). */
+    rec->has_addr6 = peer.ip6[0] != '\0';
+    memset(&rec->addr6, 0, sizeof(rec->addr6));
+    if (rec->has_addr6 && ipv6_parse(peer.ip6, &rec->addr6, err) < 0)
+        return weft_err_wrap(err, "peer IPv6 address in the body");
     /* Believed only from its owner's prefix: another host's key naming this VTEP is a
      * record that host may not write for it (store/keys.h). */
     if (rec->vtep != rec->host)

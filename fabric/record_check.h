@@ -22,6 +22,7 @@
 
 #include "common/err.h"
 #include "common/addr.h"
+#include "common/addr6.h"
 #include "store/records.h"
 
 /* A fabric/ record as the remote table holds it. Addresses in network order. */
@@ -40,6 +41,8 @@ struct fabric_record {
     char names[RECORD_NAMES_MAX]; /* peers: its container's DNS names, space-separated */
     char key[RECORD_KEY_TEXT_MAX]; /* members of encrypted overlays: the host's public key
                                       (43 base64url characters, checked); else "" */
+    bool has_addr6;                /* peers on dual-stack overlays: their IPv6 address */
+    struct ipv6_addr addr6;
 };
 
 /* Checks a names text as a peer record carries it: DNS names (labels of a-z, 0-9,

@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "common/addr.h"
+#include "common/addr6.h"
 #include "common/hash.h"
 
 struct remote_entry {
@@ -39,6 +40,8 @@ struct remote_entry {
     bool claim_only; /* claimed at allocation, no endpoint yet: wins, never programmed */
     char *names;     /* peers: its container's DNS names (malloc'd), or NULL */
     char key[44];    /* members of encrypted overlays: the host's public key text, or "" */
+    bool has_addr6;  /* peers: an IPv6 address too (dual-stack overlays) */
+    struct ipv6_addr addr6;
     bool stale;
     bool programmed; /* in the kernel, on the local network of the same subnet */
     bool contested;  /* this claim's conflict was logged and counted (once) */

@@ -85,6 +85,13 @@ static enum adopt_result adopt_network(struct fabric *f, const struct etcd_kv *k
     }
     snprintf(net->id, sizeof(net->id), "%.64s", rec.network_id);
     snprintf(net->subnet, sizeof(net->subnet), "%.31s", rec.subnet);
+    if (rec.subnet6[0] && ipv6_subnet_parse(rec.subnet6, &net->cidr6, err) < 0) {
+        weft_err_wrap(err, "network record's IPv6 subnet");
+        free(net);
+        return ADOPT_DAMAGED;
+    }
+    if (rec.subnet6[0])
+        ipv6_subnet_format(&net->cidr6, net->subnet6);
     net->vni = rec.vni;
     net->encrypted = rec.encrypted;
     net->mtu = rec.mtu ? rec.mtu : effective_mtu(f, 0);
@@ -121,6 +128,20 @@ static enum adopt_result adopt_network(struct fabric *f, const struct etcd_kv *k
     return ADOPTED;
 }
 
+/* A dual-stack endpoint's "addr/len", a host address of its network's IPv6 pool. */
+static int endpoint_ip6_from_record(const struct local_network *net, const char *text,
+                                    struct local_endpoint *ep, struct weft_err *err)
+{
+    if (ipv6_parse_with_prefix(text, &ep->ip6, &ep->prefix6_len, err) < 0)
+        return weft_err_wrap(err, "endpoint record's IPv6 address");
+    if (!net->subnet6[0] || ep->prefix6_len != net->cidr6.prefix_len ||
+        !ipv6_subnet_is_host(&net->cidr6, &ep->ip6))
+        return weft_err_set(err, -EPROTO,
+                            "endpoint IPv6 address %s is not a host address of its network", text);
+    ep->has_ip6 = true;
+    return 0;
+}
+
 /* A local endpoint from a hosts/<host>/endpoints/<eid> record, checked as strictly
  * whether it comes from the store or from a veth's alias (key: the one it would
  * have in the store). Not linked into its network yet. */
@@ -141,6 +162,10 @@ static enum adopt_result endpoint_from_record(struct fabric *f, const char *key,
         return ADOPT_NO_MEMORY;
     if (record_check_host_endpoint(key, text, &net->cidr, &rec, &ep->ip, &ep->prefix_len, ep->mac,
                                    err) < 0) {
+        free(ep);
+        return ADOPT_DAMAGED;
+    }
+    if (rec.ip6[0] && endpoint_ip6_from_record(net, rec.ip6, ep, err) < 0) {
         free(ep);
         return ADOPT_DAMAGED;
     }
@@ -168,9 +193,12 @@ static void forget_vanished_endpoint(struct fabric *f, struct local_network *net
     struct weft_err err;
     char ip[ADDR_STR_MAX];
     ipv4_format(ep->ip, ip);
+    char ip6[ADDR_STR_MAX];
+    ipv6_format(&ep->ip6, ip6);
     if (withdraw_peer(f, net, ep, &err) < 0 ||
         delete_host_key(f, key_host_endpoint, ep->id, &err) < 0 ||
-        ipam_release_address(f->etcd, net->subnet, ip, &err) < 0) {
+        ipam_release_address(f->etcd, net->subnet, ip, &err) < 0 ||
+        (ep->has_ip6 && ipam_release_address(f->etcd, net->subnet6, ip6, &err) < 0)) {
         log_error("cleaning up a vanished endpoint failed", "endpoint=%.12s error=\"%s\"", ep->id,
                   err.msg);
         return;

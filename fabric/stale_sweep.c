@@ -18,12 +18,26 @@ struct fdb_key {
     uint32_t vtep;
 };
 
+/* A programmed winning peer's IPv6 neighbour entry (dual-stack overlays): the table
+ * is indexed by IPv4 address, so these are sorted once too. */
+struct neigh6_key {
+    uint8_t ip6[16];
+    uint8_t mac[6];
+};
+
 struct claims {
     const struct remote_table *remotes;
     const char *subnet;
     struct fdb_key *fdb;
     size_t fdb_count;
+    struct neigh6_key *neigh6;
+    size_t neigh6_count;
 };
+
+static int neigh6_key_cmp(const void *a, const void *b)
+{
+    return memcmp(a, b, sizeof(struct neigh6_key));
+}
 
 static int fdb_key_cmp(const void *a, const void *b)
 {
@@ -50,6 +64,16 @@ static bool claims_fdb(void *ctx, const uint8_t mac[6], uint32_t vtep)
            bsearch(&key, c->fdb, c->fdb_count, sizeof(key), fdb_key_cmp) != NULL;
 }
 
+static bool claims_peer6(void *ctx, const uint8_t ip6[16], const uint8_t mac[6])
+{
+    const struct claims *c = ctx;
+    struct neigh6_key key;
+    memcpy(key.ip6, ip6, 16);
+    memcpy(key.mac, mac, 6);
+    return c->neigh6_count > 0 && bsearch(&key, c->neigh6, c->neigh6_count, sizeof(key),
+                                          neigh6_key_cmp) != NULL;
+}
+
 static bool claims_flood(void *ctx, uint32_t vtep)
 {
     const struct claims *c = ctx;
@@ -73,18 +97,28 @@ int fabric_sweep_segment(struct nl *nl, int vxlan_ifindex, const struct remote_t
     size_t peers = 0;
     for (const struct remote_entry *r = remotes->head; r; r = r->next)
         peers += kept_peer(remotes, r, subnet);
-    if (peers > 0 && !(c.fdb = calloc(peers, sizeof(*c.fdb))))
+    if (peers > 0 && (!(c.fdb = calloc(peers, sizeof(*c.fdb))) ||
+                      !(c.neigh6 = calloc(peers, sizeof(*c.neigh6))))) {
+        free(c.fdb);
         return weft_err_set(err, -ENOMEM, "out of memory sweeping overlay %s", subnet);
+    }
     for (const struct remote_entry *r = remotes->head; r; r = r->next) {
         if (!kept_peer(remotes, r, subnet))
             continue;
         memcpy(c.fdb[c.fdb_count].mac, r->mac, 6);
         c.fdb[c.fdb_count++].vtep = r->vtep;
+        if (r->has_addr6) {
+            memcpy(c.neigh6[c.neigh6_count].ip6, r->addr6.bytes, 16);
+            memcpy(c.neigh6[c.neigh6_count++].mac, r->mac, 6);
+        }
     }
     if (c.fdb_count > 1)
         qsort(c.fdb, c.fdb_count, sizeof(*c.fdb), fdb_key_cmp);
-    struct segment_remote_keep keep = {claims_peer, claims_fdb, claims_flood, &c};
+    if (c.neigh6_count > 1)
+        qsort(c.neigh6, c.neigh6_count, sizeof(*c.neigh6), neigh6_key_cmp);
+    struct segment_remote_keep keep = {claims_peer, claims_fdb, claims_flood, &c, claims_peer6};
     int rc = segment_remote_sweep(nl, vxlan_ifindex, &keep, removed, err);
     free(c.fdb);
+    free(c.neigh6);
     return rc;
 }

@@ -48,6 +48,7 @@ static const struct field overlay_fields[] = {TEXT(struct overlay_record, subnet
                                               U32(struct overlay_record, vni),
                                               INT_OPT(struct overlay_record, mtu),
                                               FLAG(struct overlay_record, encrypted),
+                                              TEXT_OPT(struct overlay_record, subnet6),
                                               {NULL, 0, 0, 0, 0}};
 static const struct field addr_fields[] = {TEXT(struct addr_record, host),
                                            TEXT(struct addr_record, kind),
@@ -60,6 +61,7 @@ static const struct field peer_fields[] = {TEXT(struct peer_record, ip),
                                            TEXT_OPT(struct peer_record, mac),
                                            TEXT(struct peer_record, vtep),
                                            TEXT_OPT(struct peer_record, names),
+                                           TEXT_OPT(struct peer_record, ip6),
                                            {NULL, 0, 0, 0, 0}};
 static const struct field member_fields[] = {TEXT(struct member_record, vtep),
                                              TEXT_OPT(struct member_record, key),
@@ -70,6 +72,7 @@ static const struct field host_network_fields[] = {TEXT(struct host_network_reco
                                                    INT_OPT(struct host_network_record, mtu),
                                                    TEXT_OPT(struct host_network_record, gateway),
                                                    FLAG(struct host_network_record, encrypted),
+                                                   TEXT_OPT(struct host_network_record, subnet6),
                                                    {NULL, 0, 0, 0, 0}};
 static const struct field host_endpoint_fields[] = {TEXT(struct host_endpoint_record, endpoint_id),
                                                     TEXT(struct host_endpoint_record, network_id),
@@ -77,6 +80,7 @@ static const struct field host_endpoint_fields[] = {TEXT(struct host_endpoint_re
                                                     TEXT(struct host_endpoint_record, mac),
                                                     TEXT_OPT(struct host_endpoint_record, ifname),
                                                     TEXT_OPT(struct host_endpoint_record, names),
+                                                    TEXT_OPT(struct host_endpoint_record, ip6),
                                                     {NULL, 0, 0, 0, 0}};
 
 static char *encode(const struct field *fields, const void *rec)

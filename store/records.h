@@ -25,6 +25,7 @@ struct overlay_record {
     uint32_t vni;
     int mtu; /* 0: each host uses its underlay MTU minus the VXLAN overhead */
     bool encrypted; /* -o encrypted: weft's own sealed tunnel instead of VXLAN (issue 11) */
+    char subnet6[RECORD_TEXT_MAX]; /* dual stack (--ipv6): its IPv6 pool; "" (not written): none */
 };
 
 /* addrs/<sk>/<ip>: an allocated address. kind is "endpoint", "gateway" or "aux"
@@ -54,6 +55,7 @@ struct peer_record {
     char mac[RECORD_TEXT_MAX];
     char vtep[RECORD_TEXT_MAX];
     char names[RECORD_NAMES_MAX];
+    char ip6[RECORD_TEXT_MAX]; /* dual-stack overlays: its IPv6 address; "" (not written): none */
 };
 
 /* fabric/<host>/<sk>/member: a host that has the overlay. */
@@ -70,6 +72,7 @@ struct host_network_record {
     int mtu;
     char gateway[RECORD_TEXT_MAX]; /* "" in older records: the first host address */
     bool encrypted;
+    char subnet6[RECORD_TEXT_MAX]; /* its IPv6 pool; "" (not written): IPv4 only */
 };
 
 /* hosts/<host>/endpoints/<eid>: an endpoint on one host, for restart. */
@@ -80,6 +83,7 @@ struct host_endpoint_record {
     char mac[RECORD_TEXT_MAX];
     char ifname[RECORD_TEXT_MAX]; /* host end of its veth; "" (older records): "wh" + ID */
     char names[RECORD_NAMES_MAX]; /* its container's DNS names, so a restart keeps them */
+    char ip6[RECORD_TEXT_MAX];    /* "addr/len" on a dual-stack overlay; "" (not written): none */
 };
 
 char *overlay_record_encode(const struct overlay_record *rec);

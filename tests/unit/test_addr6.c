@@ -140,6 +140,32 @@ static void host_offsets_at_the_edges(void **state)
     assert_false(ipv6_subnet_contains(&s120, &a));
     assert_int_equal(ipv6_parse("fd81:1:2:4::", &a, &err), 0);
     assert_false(ipv6_subnet_contains(&s64, &a));
+    /* host addresses: inside, and not the subnet-router anycast address (offset 0) */
+    assert_false(ipv6_subnet_is_host(&s120, &s120.network));
+    ipv6_subnet_host(&s120, 7, &a);
+    assert_true(ipv6_subnet_is_host(&s120, &a));
+    assert_int_equal(ipv6_parse("fd81::200", &a, &err), 0);
+    assert_false(ipv6_subnet_is_host(&s120, &a));
+}
+
+/* An endpoint's address as Docker passes it: "addr/n". */
+static void addresses_with_prefix(void **state)
+{
+    (void)state;
+    struct ipv6_addr a;
+    int len = 0;
+    struct weft_err err = {0};
+    assert_int_equal(ipv6_parse_with_prefix("fd81::0:29/64", &a, &len, &err), 0);
+    assert_int_equal(len, 64);
+    char text[ADDR_STR_MAX];
+    ipv6_format(&a, text);
+    assert_string_equal(text, "fd81::29");
+    static const char *const bad[] = {"fd81::29", "fd81::29/", "fd81::29/129", "fd81::29/064",
+                                      "fd81::g/64", "/64", "10.0.0.1/24", ""};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(ipv6_parse_with_prefix(bad[i], &a, &len, &err), -1);
+        assert_non_null(strstr(err.msg, "not a valid IPv6 address with prefix length"));
+    }
 }
 
 int main(void)
@@ -148,6 +174,7 @@ int main(void)
         cmocka_unit_test(subnets_parse_strictly),
         cmocka_unit_test(addresses_are_written_canonical),
         cmocka_unit_test(host_offsets_at_the_edges),
+        cmocka_unit_test(addresses_with_prefix),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

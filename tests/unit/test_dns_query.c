@@ -1,5 +1,5 @@
 /* test_dns_query.c: the overlay's names answered by the rules of dns_query.h, on a
- * fake struct dns_names: A in turns, NODATA for other types, PTR in the subnet,
+ * fake struct dns_names: A and AAAA in turns, NODATA for other types, PTR in the subnet,
  * everything else forwarded, 512 bytes without EDNS, and no answer to what is no
  * query. Queries are built and responses read with ldns, as a client would. */
 #include <arpa/inet.h>
@@ -44,7 +44,22 @@ static bool fake_name_of(void *ctx, uint32_t addr, char *out, size_t out_len)
     return true;
 }
 
-static const struct dns_names names = {fake_addresses, fake_name_of, NULL};
+/* Dual stack: web also has fd77::2, six has only fd77::6 and fd77::7; api has none. */
+static size_t fake_addresses6(void *ctx, const char *name, struct ipv6_addr *out, size_t max)
+{
+    (void)ctx;
+    static const struct ipv6_addr web6 = {{0xfd, 0x77, [15] = 2}};
+    static const struct ipv6_addr six6[2] = {{{0xfd, 0x77, [15] = 6}}, {{0xfd, 0x77, [15] = 7}}};
+    size_t n = 0;
+    if (strcmp(name, "web") == 0 && max > 0)
+        out[n++] = web6;
+    else if (strcmp(name, "six") == 0)
+        for (size_t i = 0; i < 2 && n < max; i++)
+            out[n++] = six6[i];
+    return n;
+}
+
+static const struct dns_names names = {fake_addresses, fake_name_of, NULL, fake_addresses6};
 static const struct ipv4_subnet overlay = {0x0a4d0000, 24};
 
 struct query_spec {
@@ -181,7 +196,52 @@ static void unknown_name_forwarded(void **state)
     assert_int_equal(run(&chaos, 0, &r, NULL), DNS_FORWARD);
 }
 
-/* AAAA (or MX) of a known name: NOERROR without records, not forwarded. */
+/* The last byte of answer i, an AAAA record. */
+static uint8_t answer_aaaa_last(const ldns_pkt *r, size_t i)
+{
+    const ldns_rr *rr = ldns_rr_list_rr(ldns_pkt_answer(r), i);
+    assert_int_equal(ldns_rr_get_type(rr), LDNS_RR_TYPE_AAAA);
+    const ldns_rdf *rdf = ldns_rr_rdf(rr, 0);
+    assert_int_equal(ldns_rdf_size(rdf), 16);
+    assert_int_equal(ldns_rdf_data(rdf)[0], 0xfd);
+    return ldns_rdf_data(rdf)[15];
+}
+
+/* Dual-stack overlays: AAAA answers IPv6 addresses, in turns; ANY gets both families;
+ * a name with only IPv6 is the overlay's too (A: NODATA, not forwarded). */
+static void aaaa_of_dual_stack_names(void **state)
+{
+    (void)state;
+    struct query_spec spec = {"web.", LDNS_RR_TYPE_AAAA, 0, 3, true, 0, 0};
+    ldns_pkt *r;
+    assert_int_equal(run(&spec, 0, &r, NULL), DNS_ANSWER);
+    assert_response_of(r, &spec, LDNS_RCODE_NOERROR);
+    assert_int_equal(ldns_pkt_ancount(r), 1);
+    assert_int_equal(answer_aaaa_last(r, 0), 2);
+    ldns_pkt_free(r);
+    struct query_spec any = {"web.", LDNS_RR_TYPE_ANY, 0, 4, true, 0, 0};
+    assert_int_equal(run(&any, 0, &r, NULL), DNS_ANSWER);
+    assert_int_equal(ldns_pkt_ancount(r), 2);
+    assert_int_equal(answer_a(r, 0), 0x0a4d0002);
+    assert_int_equal(answer_aaaa_last(r, 1), 2);
+    ldns_pkt_free(r);
+    for (unsigned rotate = 0; rotate < 3; rotate++) {
+        struct query_spec six = {"six.", LDNS_RR_TYPE_AAAA, 0, 5, true, 0, 0};
+        assert_int_equal(run(&six, rotate, &r, NULL), DNS_ANSWER);
+        assert_int_equal(ldns_pkt_ancount(r), 2);
+        assert_int_equal(answer_aaaa_last(r, 0), 6 + rotate % 2);
+        assert_int_equal(answer_aaaa_last(r, 1), 6 + (rotate + 1) % 2);
+        ldns_pkt_free(r);
+    }
+    struct query_spec six_a = {"six.", LDNS_RR_TYPE_A, 0, 6, true, 0, 0};
+    assert_int_equal(run(&six_a, 0, &r, NULL), DNS_ANSWER);
+    assert_response_of(r, &six_a, LDNS_RCODE_NOERROR);
+    assert_int_equal(ldns_pkt_ancount(r), 0);
+    ldns_pkt_free(r);
+}
+
+/* AAAA of a name without IPv6 (or MX) of a known name: NOERROR without records, not
+ * forwarded. */
 static void other_type_of_known_name_nodata(void **state)
 {
     (void)state;
@@ -421,6 +481,7 @@ int main(void)
         cmocka_unit_test(a_three_addresses_rotate),
         cmocka_unit_test(unknown_name_forwarded),
         cmocka_unit_test(other_type_of_known_name_nodata),
+        cmocka_unit_test(aaaa_of_dual_stack_names),
         cmocka_unit_test(ptr_in_subnet_known),
         cmocka_unit_test(ptr_in_subnet_unknown_nxdomain),
         cmocka_unit_test(ptr_outside_subnet_forwarded),

@@ -65,7 +65,6 @@ struct refusal {
 #define CREATE "/NetworkDriver.CreateNetwork"
 #define ENDPOINT "/NetworkDriver.CreateEndpoint"
 #define NEED_IPAM "weft networks need weft IPAM: add --ipam-driver weft"
-#define NO_V6 "the IPv6 data plane is not built yet"
 #define NEED_V4 "weft needs an IPv4 address for every endpoint"
 
 static const struct refusal refusals[] = {
@@ -104,11 +103,19 @@ static const struct refusal refusals[] = {
     {CREATE, "{" NET ",\"IPv4Data\":[{\"AddressSpace\":\"weft\",\"Pool\":\"10.77.0.5/24\"}]}",
      NULL},
     {CREATE, "{" NET ",\"IPv4Data\":[{\"AddressSpace\":\"weft\",\"Pool\":\"banana\"}]}", NULL},
-    /* IPv6 */
+    /* IPv6 (dual stack): one pool from weft IPAM, as for IPv4 */
     {CREATE,
-     "{" NET "," V4DATA ",\"IPv6Data\":[{\"AddressSpace\":\"weft\",\"Pool\":\"fd00::/64\"}]}",
-     NO_V6},
-    {CREATE, "{" NET "," V4DATA ",\"Options\":{\"com.docker.network.enable_ipv6\":true}}", NO_V6},
+     "{" NET "," V4DATA ",\"IPv6Data\":[{\"AddressSpace\":\"weft\",\"Pool\":\"fd00::/64\"},"
+     "{\"AddressSpace\":\"weft\",\"Pool\":\"fd01::/64\"}]}",
+     "one IPv6 --subnet, this one has 2"},
+    {CREATE,
+     "{" NET "," V4DATA ",\"IPv6Data\":[{\"AddressSpace\":\"LocalDefault\",\"Pool\":\"fd00::/64\"}]}",
+     NEED_IPAM},
+    {CREATE, "{" NET "," V4DATA ",\"IPv6Data\":[{\"AddressSpace\":\"weft\",\"Pool\":\"fd00::/48\"}]}",
+     "from /64 to /120"},
+    {CREATE, "{" NET "," V4DATA ",\"IPv6Data\":[{\"AddressSpace\":\"weft\",\"Pool\":\"10.1.0.0/24\"}]}",
+     "IPv6Data"},
+    {CREATE, "{" NET "," V4DATA ",\"IPv6Data\":{}}", "\"IPv6Data\" must be an array"},
     {CREATE, "{" NET "," V4DATA ",\"Options\":{\"com.docker.network.enable_ipv6\":\"yes\"}}",
      "must be a boolean"},
     /* Docker 28: --ipv4=false sends enable_ipv4 false and no IPv4Data */
@@ -116,7 +123,7 @@ static const struct refusal refusals[] = {
      "{" NET ",\"Options\":{\"com.docker.network.enable_ipv4\":false,"
      "\"com.docker.network.enable_ipv6\":true},\"IPv4Data\":[],"
      "\"IPv6Data\":[{\"AddressSpace\":\"weft\",\"Pool\":\"fd00::/64\"}]}",
-     "weft overlays need IPv4: drop --ipv4=false"},
+     "weft overlays need an IPv4 subnet too (IPv6-only overlays are not supported yet)"},
     {CREATE, "{" NET "," V4DATA ",\"Options\":{\"com.docker.network.enable_ipv4\":1}}",
      "must be a boolean"},
     /* options */
@@ -157,8 +164,12 @@ static const struct refusal refusals[] = {
     {ENDPOINT, "{" NET "," EP ",\"Interface\":{\"Address\":\"\"}}", NEED_V4},
     {ENDPOINT, "{" NET "," EP ",\"Interface\":\"10.77.0.2/24\"}", "must be an object"},
     {ENDPOINT,
-     "{" NET "," EP ",\"Interface\":{\"Address\":\"10.77.0.2/24\",\"AddressIPv6\":\"fd00::2/64\"}}",
-     NO_V6},
+     "{" NET "," EP ",\"Interface\":{\"Address\":\"10.77.0.2/24\",\"AddressIPv6\":\"fd00::2\"}}",
+     "not a valid IPv6 address with prefix length"},
+    {ENDPOINT,
+     "{" NET "," EP ",\"Interface\":{\"Address\":\"10.77.0.2/24\",\"AddressIPv6\":\"fd00::2/48\"}}",
+     "prefix length must be the network's (/64 to /120), not /48"},
+    {ENDPOINT, "{" NET "," EP ",\"Interface\":{\"AddressIPv6\":\"fd00::2/64\"}}", NEED_V4},
     {ENDPOINT, "{" NET "," EP ",\"Interface\":{\"Address\":\"10.77.0.300/24\"}}", NULL},
     {ENDPOINT,
      "{" NET "," EP
@@ -259,6 +270,17 @@ static void valid_requests_reach_the_domain(void **state)
     expect(ENDPOINT,
            "{" NET "," EP ",\"Interface\":{\"Address\":\"10.77.0.41/24\",\"AddressIPv6\":\"\","
            "\"MacAddress\":\"\"},\"Options\":{\"com.docker.network.portmap\":[]}}",
+           500, "not ready");
+    /* dual stack: what Docker sends for --ipv6 --subnet 10.77.0.0/24 --subnet fd00::/64 */
+    expect(CREATE,
+           "{" NET ",\"Options\":{\"com.docker.network.enable_ipv6\":true},"
+           "\"IPv4Data\":[{\"AddressSpace\":\"weft\",\"Gateway\":\"10.77.0.1/24\","
+           "\"Pool\":\"10.77.0.0/24\"}],\"IPv6Data\":[{\"AddressSpace\":\"weft\","
+           "\"Gateway\":\"fd00::1/64\",\"Pool\":\"fd00::/64\"}]}",
+           500, "not ready");
+    expect(ENDPOINT,
+           "{" NET "," EP ",\"Interface\":{\"Address\":\"10.77.0.41/24\","
+           "\"AddressIPv6\":\"fd00::29/64\",\"MacAddress\":\"\"}}",
            500, "not ready");
     expect("/NetworkDriver.Join", "{" NET "," EP ",\"SandboxKey\":\"/var/run/docker/netns/x\"}",
            500, "not ready");

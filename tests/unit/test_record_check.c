@@ -59,6 +59,13 @@ static const struct record_case cases[] = {
     {MEMBER("192.168.77.2"), "{\"vtep\":\"192.168.77.3\"}", "member body names VTEP"},
     /* an encrypted overlay's member: a key that is no public key */
     {MEMBER("192.168.77.2"), "{\"vtep\":\"192.168.77.2\",\"key\":\"short\"}", "member body's key"},
+    /* a dual-stack peer's IPv6 address that is none */
+    {PEERS "10.77.0.5",
+     "{\"ip\":\"10.77.0.5\",\"mac\":\"02:42:0a:4d:00:05\",\"vtep\":\"192.168.77.2\",\"ip6\":\"fd00::g\"}",
+     "peer IPv6 address in the body"},
+    {PEERS "10.77.0.5",
+     "{\"ip\":\"10.77.0.5\",\"mac\":\"02:42:0a:4d:00:05\",\"vtep\":\"192.168.77.2\",\"ip6\":7}",
+     "field ip6"},
     /* a record believed only from its owner's prefix: another host's VTEP in the body */
     {PEERS "10.77.0.5", "{\"ip\":\"10.77.0.5\",\"mac\":\"02:42:0a:4d:00:05\",\"vtep\":\"192.168.77.3\"}",
      "peer body names VTEP 192.168.77.3, not the host whose key it is under"},
@@ -208,6 +215,15 @@ static void accepted_record_is_decoded(void **state)
     static const uint8_t mac[6] = {0x02, 0x42, 0x0a, 0x4d, 0x00, 0x05};
     assert_memory_equal(rec.mac, mac, 6);
     assert_false(rec.claim_only);
+    assert_false(rec.has_addr6);
+    /* a dual-stack peer: its IPv6 address decoded too */
+    assert_int_equal(record_check_body("{\"ip\":\"10.77.0.5\",\"mac\":\"02:42:0a:4d:00:05\","
+                                       "\"vtep\":\"192.168.77.2\",\"ip6\":\"fd00::5\"}",
+                                       &rec, NULL),
+                     0);
+    assert_true(rec.has_addr6);
+    static const uint8_t fd00_5[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5};
+    assert_memory_equal(rec.addr6.bytes, fd00_5, 16);
     /* the same key without a MAC: a claim only, its MAC cleared */
     assert_int_equal(record_check_body("{\"ip\":\"10.77.0.5\",\"vtep\":\"192.168.77.2\"}", &rec,
                                        NULL),

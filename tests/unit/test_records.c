@@ -76,6 +76,32 @@ static void member_key_is_optional(void **state)
     free(text);
 }
 
+/* Dual-stack overlays (issue 12): the IPv6 pool and addresses travel in optional
+ * fields, absent from IPv4-only records (whose text joining compares). */
+static void dual_stack_fields(void **state)
+{
+    (void)state;
+    struct overlay_record six = {.subnet = "10.81.0.0/24", .vni = 9, .subnet6 = "fd81::/64"};
+    char *text = overlay_record_encode(&six);
+    assert_non_null(strstr(text, "\"subnet6\":\"fd81::/64\""));
+    struct overlay_record out;
+    struct weft_err err;
+    assert_int_equal(overlay_record_decode(text, &out, &err), 0);
+    assert_string_equal(out.subnet6, "fd81::/64");
+    free(text);
+    struct peer_record peer = {.ip = "10.81.0.5", .mac = "02:42:0a:51:00:05",
+                               .vtep = "192.168.77.2", .ip6 = "fd81::5"};
+    text = peer_record_encode(&peer);
+    struct peer_record peer_out;
+    assert_int_equal(peer_record_decode(text, &peer_out, &err), 0);
+    assert_memory_equal(&peer, &peer_out, sizeof(peer));
+    free(text);
+    peer.ip6[0] = '\0';
+    text = peer_record_encode(&peer);
+    assert_null(strstr(text, "ip6"));
+    free(text);
+}
+
 static void peer_round_trip(void **state)
 {
     (void)state;
@@ -162,6 +188,7 @@ int main(void)
         cmocka_unit_test(overlay_round_trip),
         cmocka_unit_test(overlay_mtu_is_optional),
         cmocka_unit_test(overlay_encrypted_flag),
+        cmocka_unit_test(dual_stack_fields),
         cmocka_unit_test(member_key_is_optional),
         cmocka_unit_test(peer_round_trip),
         cmocka_unit_test(host_records_round_trip),
