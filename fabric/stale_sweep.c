@@ -83,7 +83,8 @@ int fabric_sweep_segment(struct nl *nl, int vxlan_ifindex, const struct remote_t
     }
     if (c.fdb_count > 1)
         qsort(c.fdb, c.fdb_count, sizeof(*c.fdb), fdb_key_cmp);
-    struct segment_remote_keep keep = {claims_peer, claims_fdb, claims_flood, &c};
+    struct segment_remote_keep keep = {
+        .peer = claims_peer, .fdb = claims_fdb, .flood = claims_flood, .ctx = &c};
     int rc = segment_remote_sweep(nl, vxlan_ifindex, &keep, removed, err);
     free(c.fdb);
     return rc;
