@@ -116,7 +116,11 @@ int fabric_sweep_segment(struct nl *nl, int vxlan_ifindex, const struct remote_t
         qsort(c.fdb, c.fdb_count, sizeof(*c.fdb), fdb_key_cmp);
     if (c.neigh6_count > 1)
         qsort(c.neigh6, c.neigh6_count, sizeof(*c.neigh6), neigh6_key_cmp);
-    struct segment_remote_keep keep = {claims_peer, claims_fdb, claims_flood, &c, claims_peer6};
+    struct segment_remote_keep keep = {.peer = claims_peer,
+                                       .fdb = claims_fdb,
+                                       .flood = claims_flood,
+                                       .ctx = &c,
+                                       .peer6 = claims_peer6};
     int rc = segment_remote_sweep(nl, vxlan_ifindex, &keep, removed, err);
     free(c.fdb);
     free(c.neigh6);

@@ -83,6 +83,10 @@ void nl_build_bridge_fdb_del(struct nl_msg *m, int port_ifindex, const uint8_t m
 /* AF_INET, permanent: ip -> mac on ifindex, replacing. */
 void nl_build_neigh_add(struct nl_msg *m, int ifindex, uint32_t ip, const uint8_t mac[6]);
 void nl_build_neigh_del(struct nl_msg *m, int ifindex, uint32_t ip);
+/* The same with AF_INET6 and a 16-byte NDA_DST (ip6, network order). */
+void nl_build_neigh6_add(struct nl_msg *m, int ifindex, const uint8_t ip6[16],
+                         const uint8_t mac[6]);
+void nl_build_neigh6_del(struct nl_msg *m, int ifindex, const uint8_t ip6[16]);
 
 /* ---- reading (nl_socket.c) ---- */
 

@@ -2,8 +2,9 @@
  * nl_neigh.c: FDB and neighbour entries, as iproute2's bridge/fdb.c and
  * ip/ipneigh.c: the entries a vxlan device sends by (mac -> remote VTEP),
  * the bridge's own entries (static ones it forwards by, learned ones), the permanent IPv4
- * neighbours proxy ARP answers from, and listing what the kernel holds of them. Each nl_build_*
- * fills a caller's buffer (see nl_build.h); the nl_* call beside it sends.
+ * and IPv6 neighbours that proxy ARP and proxy neighbour discovery answer from, and listing
+ * what the kernel holds of them. Each nl_build_* fills a caller's buffer (see nl_build.h);
+ * the nl_* call beside it sends.
  */
 #include "netlink/nl_internal.h"
 
@@ -68,19 +69,36 @@ void nl_build_bridge_fdb_add(struct nl_msg *m, int port_ifindex, const uint8_t m
     mnl_attr_put(m->hdr, NDA_LLADDR, 6, mac);
 }
 
+/* A permanent neighbour of family: dst (addr_len bytes, network order) -> mac,
+ * or (mac NULL) its deletion. One builder for IPv4 and IPv6. */
+static void neigh_entry_msg(struct nl_msg *m, uint16_t type, uint16_t flags, uint8_t family,
+                            int ifindex, const void *dst, uint16_t addr_len, const uint8_t *mac)
+{
+    struct ndmsg *nd = neigh_msg(m, type, flags, family, ifindex);
+    nd->ndm_state = NUD_PERMANENT;
+    mnl_attr_put(m->hdr, NDA_DST, addr_len, dst);
+    if (mac)
+        mnl_attr_put(m->hdr, NDA_LLADDR, 6, mac);
+}
+
 void nl_build_neigh_add(struct nl_msg *m, int ifindex, uint32_t ip, const uint8_t mac[6])
 {
-    struct ndmsg *nd = neigh_msg(m, RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_REPLACE, AF_INET, ifindex);
-    nd->ndm_state = NUD_PERMANENT;
-    mnl_attr_put(m->hdr, NDA_DST, 4, &ip);
-    mnl_attr_put(m->hdr, NDA_LLADDR, 6, mac);
+    neigh_entry_msg(m, RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_REPLACE, AF_INET, ifindex, &ip, 4, mac);
 }
 
 void nl_build_neigh_del(struct nl_msg *m, int ifindex, uint32_t ip)
 {
-    struct ndmsg *nd = neigh_msg(m, RTM_DELNEIGH, 0, AF_INET, ifindex);
-    nd->ndm_state = NUD_PERMANENT;
-    mnl_attr_put(m->hdr, NDA_DST, 4, &ip);
+    neigh_entry_msg(m, RTM_DELNEIGH, 0, AF_INET, ifindex, &ip, 4, NULL);
+}
+
+void nl_build_neigh6_add(struct nl_msg *m, int ifindex, const uint8_t ip6[16], const uint8_t mac[6])
+{
+    neigh_entry_msg(m, RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_REPLACE, AF_INET6, ifindex, ip6, 16, mac);
+}
+
+void nl_build_neigh6_del(struct nl_msg *m, int ifindex, const uint8_t ip6[16])
+{
+    neigh_entry_msg(m, RTM_DELNEIGH, 0, AF_INET6, ifindex, ip6, 16, NULL);
 }
 
 /* ---------- sending ---------- */
@@ -134,12 +152,15 @@ int nl_bridge_fdb_add(struct nl *nl, int port_ifindex, const uint8_t mac[6], str
     return nl_change(nl, &m, 0, err, what);
 }
 
-/* "adding neighbour 10.77.0.5" */
-static void neigh_what(char *what, size_t n, const char *verb, uint32_t ip)
+/* Sends a built neighbour change, named in err as "adding neighbour 10.77.0.5" or
+ * "removing neighbour fd00::5" (addr as family's). */
+static int neigh_change(struct nl *nl, struct nl_msg *m, int ok_errno, const char *verb, int family,
+                        const void *addr, struct weft_err *err)
 {
-    char ip_text[INET_ADDRSTRLEN];
-    inet_ntop(AF_INET, &ip, ip_text, sizeof(ip_text));
-    snprintf(what, n, "%s neighbour %s", verb, ip_text);
+    char ip_text[INET6_ADDRSTRLEN], what[80];
+    inet_ntop(family, addr, ip_text, sizeof(ip_text));
+    snprintf(what, sizeof(what), "%s neighbour %s", verb, ip_text);
+    return nl_change(nl, m, ok_errno, err, what);
 }
 
 int nl_neigh_add(struct nl *nl, int ifindex, uint32_t ip, const uint8_t mac[6],
@@ -147,26 +168,38 @@ int nl_neigh_add(struct nl *nl, int ifindex, uint32_t ip, const uint8_t mac[6],
 {
     struct nl_msg m;
     nl_build_neigh_add(&m, ifindex, ip, mac);
-    char what[64];
-    neigh_what(what, sizeof(what), "adding", ip);
-    return nl_change(nl, &m, 0, err, what);
+    return neigh_change(nl, &m, 0, "adding", AF_INET, &ip, err);
 }
 
 int nl_neigh_del(struct nl *nl, int ifindex, uint32_t ip, struct weft_err *err)
 {
     struct nl_msg m;
     nl_build_neigh_del(&m, ifindex, ip);
-    char what[64];
-    neigh_what(what, sizeof(what), "removing", ip);
-    return nl_change(nl, &m, ENOENT, err, what);
+    return neigh_change(nl, &m, ENOENT, "removing", AF_INET, &ip, err);
+}
+
+int nl_neigh6_add(struct nl *nl, int ifindex, const uint8_t ip6[16], const uint8_t mac[6],
+                  struct weft_err *err)
+{
+    struct nl_msg m;
+    nl_build_neigh6_add(&m, ifindex, ip6, mac);
+    return neigh_change(nl, &m, 0, "adding", AF_INET6, ip6, err);
+}
+
+int nl_neigh6_del(struct nl *nl, int ifindex, const uint8_t ip6[16], struct weft_err *err)
+{
+    struct nl_msg m;
+    nl_build_neigh6_del(&m, ifindex, ip6);
+    return neigh_change(nl, &m, ENOENT, "removing", AF_INET6, ip6, err);
 }
 
 /* ---------- listing ---------- */
 
 struct neigh_dump {
     int ifindex;
-    nl_fdb_fn fdb_fn; /* one of these two */
+    nl_fdb_fn fdb_fn; /* one of these three */
     nl_neigh_fn neigh_fn;
+    nl_neigh6_fn neigh6_fn;
     void *ctx;
 };
 
@@ -189,16 +222,22 @@ static int neigh_dump_msg_cb(const struct nlmsghdr *hdr, void *data)
         return MNL_CB_OK;
     const struct nlattr *tb[NDA_MAX + 1] = {0};
     mnl_attr_parse(hdr, sizeof(struct ndmsg), neigh_attr_cb, tb);
-    /* Only IPv4 destinations and Ethernet addresses: anything else is not weft's. */
-    if (!tb[NDA_DST] || !tb[NDA_LLADDR] || mnl_attr_get_payload_len(tb[NDA_DST]) != 4 ||
-        mnl_attr_get_payload_len(tb[NDA_LLADDR]) != 6)
+    /* Only IPv4 or IPv6 destinations and Ethernet addresses: anything else is not weft's. */
+    if (!tb[NDA_DST] || !tb[NDA_LLADDR] || mnl_attr_get_payload_len(tb[NDA_LLADDR]) != 6)
+        return MNL_CB_OK;
+    const uint8_t *dst = mnl_attr_get_payload(tb[NDA_DST]);
+    uint16_t dst_len = mnl_attr_get_payload_len(tb[NDA_DST]);
+    const uint8_t *mac = mnl_attr_get_payload(tb[NDA_LLADDR]);
+    bool permanent = nd->ndm_state & NUD_PERMANENT;
+    if (d->neigh6_fn && nd->ndm_family == AF_INET6 && permanent && dst_len == 16)
+        d->neigh6_fn(d->ctx, dst, mac);
+    if (dst_len != 4)
         return MNL_CB_OK;
     uint32_t ip;
-    memcpy(&ip, mnl_attr_get_payload(tb[NDA_DST]), 4);
-    const uint8_t *mac = mnl_attr_get_payload(tb[NDA_LLADDR]);
+    memcpy(&ip, dst, 4);
     if (d->fdb_fn && nd->ndm_family == AF_BRIDGE && (nd->ndm_flags & NTF_SELF))
         d->fdb_fn(d->ctx, mac, ip);
-    else if (d->neigh_fn && nd->ndm_family == AF_INET && (nd->ndm_state & NUD_PERMANENT))
+    else if (d->neigh_fn && nd->ndm_family == AF_INET && permanent)
         d->neigh_fn(d->ctx, ip, mac);
     return MNL_CB_OK;
 }
@@ -213,4 +252,11 @@ int nl_neigh_list(struct nl *nl, int ifindex, nl_neigh_fn fn, void *ctx, struct 
 {
     struct neigh_dump d = {.ifindex = ifindex, .neigh_fn = fn, .ctx = ctx};
     return nl_dump(nl, RTM_GETNEIGH, AF_INET, neigh_dump_msg_cb, &d, err, "listing neighbours");
+}
+
+int nl_neigh6_list(struct nl *nl, int ifindex, nl_neigh6_fn fn, void *ctx, struct weft_err *err)
+{
+    struct neigh_dump d = {.ifindex = ifindex, .neigh6_fn = fn, .ctx = ctx};
+    return nl_dump(nl, RTM_GETNEIGH, AF_INET6, neigh_dump_msg_cb, &d, err,
+                   "listing IPv6 neighbours");
 }

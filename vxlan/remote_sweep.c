@@ -11,7 +11,8 @@
 #include "vxlan/segment.h"
 
 struct kernel_entry {
-    uint32_t ip; /* the neighbour's address, or the FDB entry's destination VTEP */
+    uint32_t ip;     /* the neighbour's address, or the FDB entry's destination VTEP */
+    uint8_t ip6[16]; /* an IPv6 neighbour's address (then ip is 0) */
     uint8_t mac[6];
 };
 
@@ -21,21 +22,25 @@ struct entry_list {
     bool out_of_memory;
 };
 
-static void entry_list_add(struct entry_list *list, uint32_t ip, const uint8_t mac[6])
+/* The new entry (ip6 zero), or NULL when out of memory. */
+static struct kernel_entry *entry_list_add(struct entry_list *list, uint32_t ip,
+                                           const uint8_t mac[6])
 {
     if (list->count == list->cap) {
         size_t cap = list->cap ? list->cap * 2 : 64;
         struct kernel_entry *items = realloc(list->items, cap * sizeof(*items));
         if (!items) {
             list->out_of_memory = true;
-            return;
+            return NULL;
         }
         list->items = items;
         list->cap = cap;
     }
-    list->items[list->count].ip = ip;
-    memcpy(list->items[list->count].mac, mac, 6);
-    list->count++;
+    struct kernel_entry *e = &list->items[list->count++];
+    memset(e, 0, sizeof(*e));
+    e->ip = ip;
+    memcpy(e->mac, mac, 6);
+    return e;
 }
 
 static void collect_fdb(void *ctx, const uint8_t mac[6], uint32_t dst_ip)
@@ -48,10 +53,32 @@ static void collect_neigh(void *ctx, uint32_t ip, const uint8_t mac[6])
     entry_list_add(ctx, ip, mac);
 }
 
+static void collect_neigh6(void *ctx, const uint8_t ip6[16], const uint8_t mac[6])
+{
+    struct kernel_entry *e = entry_list_add(ctx, 0, mac);
+    if (e)
+        memcpy(e->ip6, ip6, 16);
+}
+
 static bool is_flood_mac(const uint8_t mac[6])
 {
     static const uint8_t zero[6];
     return memcmp(mac, zero, 6) == 0;
+}
+
+/* Lists what the sweep looks at; the IPv6 neighbours only when the caller asks about them. */
+static int list_remote_entries(struct nl *nl, int vxlan_ifindex,
+                               const struct segment_remote_keep *keep, struct entry_list *fdb,
+                               struct entry_list *neigh, struct entry_list *neigh6,
+                               struct weft_err *err)
+{
+    if (nl_fdb_list(nl, vxlan_ifindex, collect_fdb, fdb, err) < 0 ||
+        nl_neigh_list(nl, vxlan_ifindex, collect_neigh, neigh, err) < 0 ||
+        (keep->peer6 && nl_neigh6_list(nl, vxlan_ifindex, collect_neigh6, neigh6, err) < 0))
+        return -1;
+    if (fdb->out_of_memory || neigh->out_of_memory || neigh6->out_of_memory)
+        return weft_err_set(err, -ENOMEM, "out of memory listing remote entries");
+    return 0;
 }
 
 int segment_remote_sweep(struct nl *nl, int vxlan_ifindex, const struct segment_remote_keep *keep,
@@ -59,15 +86,10 @@ int segment_remote_sweep(struct nl *nl, int vxlan_ifindex, const struct segment_
 {
     if (removed)
         *removed = 0;
-    struct entry_list fdb = {0}, neigh = {0};
+    struct entry_list fdb = {0}, neigh = {0}, neigh6 = {0};
     int rc = -1;
-    if (nl_fdb_list(nl, vxlan_ifindex, collect_fdb, &fdb, err) < 0 ||
-        nl_neigh_list(nl, vxlan_ifindex, collect_neigh, &neigh, err) < 0)
+    if (list_remote_entries(nl, vxlan_ifindex, keep, &fdb, &neigh, &neigh6, err) < 0)
         goto out;
-    if (fdb.out_of_memory || neigh.out_of_memory) {
-        weft_err_set(err, -ENOMEM, "out of memory listing remote entries");
-        goto out;
-    }
     size_t gone = 0;
     bool batched = nl_batch_begin(nl) == 0;
     struct weft_err item_err = {0};
@@ -77,6 +99,13 @@ int segment_remote_sweep(struct nl *nl, int vxlan_ifindex, const struct segment_
         if (keep->peer(keep->ctx, e->ip, e->mac))
             continue;
         failed |= nl_neigh_del(nl, vxlan_ifindex, e->ip, &item_err) < 0;
+        gone++;
+    }
+    for (size_t i = 0; i < neigh6.count; i++) {
+        const struct kernel_entry *e = &neigh6.items[i];
+        if (keep->peer6(keep->ctx, e->ip6, e->mac))
+            continue;
+        failed |= segment_peer6_del(nl, vxlan_ifindex, e->ip6, &item_err) < 0;
         gone++;
     }
     for (size_t i = 0; i < fdb.count; i++) {
@@ -104,5 +133,6 @@ int segment_remote_sweep(struct nl *nl, int vxlan_ifindex, const struct segment_
 out:
     free(fdb.items);
     free(neigh.items);
+    free(neigh6.items);
     return rc;
 }

@@ -3,8 +3,9 @@
  * caller does not claim: what an earlier run of the daemon programmed for peers
  * and hosts that left while it was down, which no watch event will ever name again.
  *
- * Owns nothing: it lists the device's permanent neighbour entries and its FDB
- * entries with a destination, asks the caller about each, and deletes the rest
+ * Owns nothing: it lists the device's permanent neighbour entries (the IPv6 ones
+ * only when the caller asks about them, keep->peer6) and its FDB entries with a
+ * destination, asks the caller about each, and deletes the rest
  * in one netlink batch. Callers: fabric/ at the end of a listing of the store.
  * Uses netlink/ only; not inside a netlink batch.
  * All IPv4 addresses (uint32_t) are in network byte order.

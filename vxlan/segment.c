@@ -311,6 +311,17 @@ int segment_peer_del(struct nl *nl, int vxlan_ifindex, uint32_t ip, const uint8_
     return 0;
 }
 
+int segment_peer6_add(struct nl *nl, int vxlan_ifindex, const uint8_t ip6[16], const uint8_t mac[6],
+                      struct weft_err *err)
+{
+    return nl_neigh6_add(nl, vxlan_ifindex, ip6, mac, err);
+}
+
+int segment_peer6_del(struct nl *nl, int vxlan_ifindex, const uint8_t ip6[16], struct weft_err *err)
+{
+    return nl_neigh6_del(nl, vxlan_ifindex, ip6, err); /* ENOENT: already gone */
+}
+
 int segment_flood_add(struct nl *nl, int vxlan_ifindex, uint32_t vtep, struct weft_err *err)
 {
     return nl_fdb_add(nl, vxlan_ifindex, flood_mac, vtep, true, err);

@@ -19,7 +19,7 @@ void fake_kernel_reset(void)
 {
     pthread_mutex_lock(&fk.lock);
     memset(fk.links, 0, sizeof(fk.links));
-    fk.fdb_count = fk.neigh_count = 0;
+    fk.fdb_count = fk.neigh_count = fk.neigh6_count = 0;
     fk.next_ifindex = 1;
     fk.hold = false;
     fk.underlay_ip = 0;
@@ -81,6 +81,11 @@ void fk_del_link(struct fake_link *l)
             fk.neigh[i] = fk.neigh[--fk.neigh_count];
         else
             i++;
+    for (int i = 0; i < fk.neigh6_count;)
+        if (fk.neigh6[i].ifindex == ifindex)
+            fk.neigh6[i] = fk.neigh6[--fk.neigh6_count];
+        else
+            i++;
     if (peer)
         fk_del_link(peer);
 }
@@ -98,6 +103,14 @@ int fk_neigh_find(int ifindex, uint32_t ip)
 {
     for (int i = 0; i < fk.neigh_count; i++)
         if (fk.neigh[i].ifindex == ifindex && fk.neigh[i].ip == ip)
+            return i;
+    return -1;
+}
+
+int fk_neigh6_find(int ifindex, const uint8_t ip6[16])
+{
+    for (int i = 0; i < fk.neigh6_count; i++)
+        if (fk.neigh6[i].ifindex == ifindex && memcmp(fk.neigh6[i].ip6, ip6, 16) == 0)
             return i;
     return -1;
 }
@@ -202,7 +215,7 @@ static const char *name_of(int ifindex)
 static int snapshot_lines(char **lines, int max)
 {
     static const char *kinds[] = {"device", "bridge", "vxlan", "veth"};
-    char ip[INET_ADDRSTRLEN], line[512];
+    char ip[INET6_ADDRSTRLEN], line[512];
     int n = 0;
     for (int i = 0; i < FK_LINKS_MAX && n < max; i++) {
         const struct fake_link *l = &fk.links[i];
@@ -231,12 +244,19 @@ static int snapshot_lines(char **lines, int max)
                  name_of(fk.neigh[i].ifindex), ip, m[0], m[1], m[2], m[3], m[4], m[5]);
         lines[n++] = strdup(line);
     }
+    for (int i = 0; i < fk.neigh6_count && n < max; i++) {
+        const uint8_t *m = fk.neigh6[i].mac;
+        inet_ntop(AF_INET6, fk.neigh6[i].ip6, ip, sizeof(ip));
+        snprintf(line, sizeof(line), "neigh %s %s lladdr %02x:%02x:%02x:%02x:%02x:%02x",
+                 name_of(fk.neigh6[i].ifindex), ip, m[0], m[1], m[2], m[3], m[4], m[5]);
+        lines[n++] = strdup(line);
+    }
     return n;
 }
 
 char *fake_kernel_snapshot(void)
 {
-    enum { MAX = FK_LINKS_MAX + 2 * FK_ENTRIES_MAX };
+    enum { MAX = FK_LINKS_MAX + 3 * FK_ENTRIES_MAX };
     char **lines = calloc(MAX, sizeof(*lines));
     if (!lines)
         return NULL;

@@ -25,6 +25,12 @@ struct fk_neigh {
     uint8_t mac[6];
 };
 
+struct fk_neigh6 {
+    int ifindex;
+    uint8_t ip6[16];
+    uint8_t mac[6];
+};
+
 struct fk {
     pthread_mutex_t lock;
     pthread_cond_t changed;
@@ -35,6 +41,8 @@ struct fk {
     int fdb_count;
     struct fk_neigh neigh[FK_ENTRIES_MAX];
     int neigh_count;
+    struct fk_neigh6 neigh6[FK_ENTRIES_MAX];
+    int neigh6_count;
     char underlay_name[IF_NAMESIZE];
     uint32_t underlay_ip;
     bool hold; /* spare veths wait */
@@ -53,8 +61,9 @@ struct fake_link *fk_by_name(const char *name);
 struct fake_link *fk_by_index(int ifindex);
 struct fake_link *fk_add_link(const char *name, enum fake_link_kind kind, int mtu);
 void fk_del_link(struct fake_link *l);
-/* Index into fk.fdb / fk.neigh, or -1. any_dst: the first entry of mac. */
+/* Index into fk.fdb / fk.neigh / fk.neigh6, or -1. any_dst: the first entry of mac. */
 int fk_fdb_find(int ifindex, const uint8_t mac[6], uint32_t dst, bool any_dst);
 int fk_neigh_find(int ifindex, uint32_t ip);
+int fk_neigh6_find(int ifindex, const uint8_t ip6[16]);
 
 #endif

@@ -34,6 +34,8 @@ enum op_type {
     OP_NEIGH_DEL,
     OP_BRIDGE_FDB_ADD,
     OP_NEIGH_SUPPRESS,
+    OP_NEIGH6_ADD,
+    OP_NEIGH6_DEL,
 };
 
 /* One change, as queued in a batch (strings copied: the caller's may go). */
@@ -46,7 +48,8 @@ struct op {
     uint8_t mac[6];
     int ifindex, mtu, master;
     uint32_t ip, vni;
-    char what[96]; /* "creating bridge wbr5", for the message */
+    uint8_t ip6[16]; /* OP_NEIGH6_* */
+    char what[96];   /* "creating bridge wbr5", for the message */
 };
 
 struct nl {
@@ -193,6 +196,20 @@ static int apply_entry(const struct op *op)
     case OP_NEIGH_DEL:
         if ((i = fk_neigh_find(op->ifindex, op->ip)) >= 0)
             fk.neigh[i] = fk.neigh[--fk.neigh_count];
+        return 0;
+    case OP_NEIGH6_ADD:
+        i = fk_neigh6_find(op->ifindex, op->ip6);
+        if (i < 0 && fk.neigh6_count == FK_ENTRIES_MAX)
+            return ENOSPC;
+        if (i < 0)
+            i = fk.neigh6_count++;
+        fk.neigh6[i] = (struct fk_neigh6){.ifindex = op->ifindex};
+        memcpy(fk.neigh6[i].ip6, op->ip6, 16);
+        memcpy(fk.neigh6[i].mac, op->mac, 6);
+        return 0;
+    case OP_NEIGH6_DEL:
+        if ((i = fk_neigh6_find(op->ifindex, op->ip6)) >= 0)
+            fk.neigh6[i] = fk.neigh6[--fk.neigh6_count];
         return 0;
     case OP_BRIDGE_FDB_ADD: /* a bridge's static entry: kept as one with dst 0 */
         if ((i = fk_fdb_find(op->ifindex, op->mac, 0, false)) < 0 && fk.fdb_count == FK_ENTRIES_MAX)
@@ -465,6 +482,30 @@ int nl_neigh_del(struct nl *nl, int ifindex, uint32_t ip, struct weft_err *err)
     return change(nl, &op, err);
 }
 
+static struct op neigh6_op(enum op_type type, int ifindex, const uint8_t ip6[16],
+                           const uint8_t mac[6], const char *verb)
+{
+    struct op op = entry_op(type, ifindex, mac, 0, verb);
+    memcpy(op.ip6, ip6, 16);
+    char text[INET6_ADDRSTRLEN];
+    inet_ntop(AF_INET6, ip6, text, sizeof(text));
+    snprintf(op.what, sizeof(op.what), "%s on %d: %s", verb, ifindex, text);
+    return op;
+}
+
+int nl_neigh6_add(struct nl *nl, int ifindex, const uint8_t ip6[16], const uint8_t mac[6],
+                  struct weft_err *err)
+{
+    struct op op = neigh6_op(OP_NEIGH6_ADD, ifindex, ip6, mac, "adding neighbour");
+    return change(nl, &op, err);
+}
+
+int nl_neigh6_del(struct nl *nl, int ifindex, const uint8_t ip6[16], struct weft_err *err)
+{
+    struct op op = neigh6_op(OP_NEIGH6_DEL, ifindex, ip6, NULL, "deleting neighbour");
+    return change(nl, &op, err);
+}
+
 /* ---------- queries: one round trip each, refused in a batch but for nl_link_index ---------- */
 
 static int query_start(struct nl *nl, bool in_batch_ok, const char *what, struct weft_err *err)
@@ -585,6 +626,24 @@ int nl_neigh_list(struct nl *nl, int ifindex, nl_neigh_fn fn, void *ctx, struct 
     return 0;
 }
 
+int nl_neigh6_list(struct nl *nl, int ifindex, nl_neigh6_fn fn, void *ctx, struct weft_err *err)
+{
+    if (query_start(nl, false, "listing IPv6 neighbours", err) < 0)
+        return -1;
+    struct fk_neigh6 *copy = malloc(sizeof(fk.neigh6));
+    int n = 0;
+    for (int i = 0; copy && i < fk.neigh6_count; i++)
+        if (fk.neigh6[i].ifindex == ifindex)
+            copy[n++] = fk.neigh6[i];
+    pthread_mutex_unlock(&fk.lock);
+    if (!copy)
+        return weft_err_set(err, -ENOMEM, "out of memory");
+    for (int i = 0; i < n; i++)
+        fn(ctx, copy[i].ip6, copy[i].mac);
+    free(copy);
+    return 0;
+}
+
 int nl_default_route_addr(struct nl *nl, uint32_t *ip, char *ifname, int ifname_len,
                           struct weft_err *err)
 {
@@ -621,8 +680,7 @@ int nl_link_set_netns(struct nl *nl, const char *name, int ns_fd, struct weft_er
     return weft_err_set(err, -EOPNOTSUPP, "fake: no namespaces");
 }
 
-int nl_addr_add(struct nl *nl, const char *name, uint32_t ip, int prefix_len,
-                struct weft_err *err)
+int nl_addr_add(struct nl *nl, const char *name, uint32_t ip, int prefix_len, struct weft_err *err)
 {
     (void)nl, (void)name, (void)ip, (void)prefix_len;
     return weft_err_set(err, -EOPNOTSUPP, "fake: no addresses");

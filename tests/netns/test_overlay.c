@@ -19,6 +19,7 @@
 
 #include "kernel_look.h"
 #include "netns_fixture.h"
+#include "overlay_sides.h"
 
 #include "vxlan/segment.h"
 #include "vxlan/remote_sweep.h"
@@ -248,7 +249,8 @@ static void sweep_removes_only_unclaimed_entries(void **state)
     assert_int_equal(segment_flood_add(nl, vx, vtep_c, &err), 0);
     const char *before_other = strdup(look("bridge fdb show dev wvx42; ip neigh show dev wvx42"));
     /* 10.78.0.5 is not claimed (only 10.77.0.5 is), though its fdb entry is. */
-    struct segment_remote_keep keep = {claim_peer, claim_fdb, claim_flood, NULL};
+    struct segment_remote_keep keep = {
+        .peer = claim_peer, .fdb = claim_fdb, .flood = claim_flood, .ctx = NULL};
     size_t removed = 0;
     assert_int_equal(segment_remote_sweep(nl, vx, &keep, &removed, &err), 0);
     assert_int_equal(removed, 4); /* two neighbours, mac_b's fdb entry, flooding to vtep_b */
@@ -281,68 +283,6 @@ static void remove_takes_both_devices(void **state)
 
 /* ---------- the data path across two hosts ---------- */
 
-/* An nl socket bound to namespace ns: every later call acts there. */
-static struct nl *nl_in(int ns)
-{
-    struct nl *out = NULL;
-    struct weft_err err;
-    int home = netns_visit(ns);
-    if (home < 0)
-        return NULL;
-    if (nl_open(&out, &err) < 0)
-        out = NULL;
-    if (netns_return(home) < 0) {
-        nl_close(out);
-        out = NULL;
-    }
-    return out;
-}
-
-/* One side: the host namespace with its underlay address and the overlay,
- * plus a "container" namespace holding the endpoint, as Docker leaves it. */
-struct side {
-    int host_ns, ctr_ns;
-    struct nl *nl;
-    struct segment_devices dev;
-    const char *underlay, *vtep, *ip, *endpoint_id;
-    uint8_t mac[6];
-};
-
-static void side_up(struct side *s, uint32_t vni)
-{
-    struct weft_err err = {0};
-    assert_int_equal(in_ns(s->host_ns, "ip addr add %s/24 dev %s && ip link set %s up", s->vtep,
-                           s->underlay, s->underlay),
-                     0);
-    s->nl = nl_in(s->host_ns);
-    assert_non_null(s->nl);
-    assert_int_equal(segment_ensure(s->nl, vni, inet_addr(s->vtep), 1500 - SEGMENT_VXLAN_OVERHEAD,
-                                    &s->dev, &err),
-                     0);
-    assert_int_equal(segment_endpoint_create(s->nl, vni, s->endpoint_id, s->mac,
-                                             1500 - SEGMENT_VXLAN_OVERHEAD, NULL, &err),
-                     0);
-    char host_name[IF_NAMESIZE], ctr_name[IF_NAMESIZE];
-    segment_endpoint_names(s->endpoint_id, host_name, ctr_name);
-    /* What Docker does with the peer end. */
-    assert_int_equal(
-        in_ns(s->host_ns, "ip link set %s netns /proc/self/fd/%d", ctr_name, s->ctr_ns), 0);
-    assert_int_equal(in_ns(s->ctr_ns,
-                           "ip link set %s name eth0 && ip addr add %s/24 dev eth0 && "
-                           "ip link set eth0 up",
-                           ctr_name, s->ip),
-                     0);
-}
-
-/* Pings from one container to an address, a few tries (links take a moment to come up). */
-static bool pings(int ns, const char *args, const char *ip)
-{
-    for (int i = 0; i < 10; i++)
-        if (in_ns(ns, "ping -n -q -c 1 -W 1 %s %s >/dev/null 2>&1", args, ip) == 0)
-            return true;
-    return false;
-}
-
 static void containers_on_two_hosts_talk_over_vxlan(void **state)
 {
     (void)state;
@@ -356,19 +296,7 @@ static void containers_on_two_hosts_talk_over_vxlan(void **state)
                      .ip = "10.99.0.2",
                      .endpoint_id = "bbbbbbbbbbbb0002",
                      .mac = {0x02, 0x42, 0x0a, 0x63, 0, 2}};
-    a.host_ns = new_netns();
-    a.ctr_ns = new_netns();
-    b.host_ns = new_netns();
-    b.ctr_ns = new_netns();
-    assert_true(a.host_ns >= 0 && a.ctr_ns >= 0 && b.host_ns >= 0 && b.ctr_ns >= 0);
-    /* The underlay: one veth between the two host namespaces. */
-    assert_int_equal(system("ip link add ula type veth peer name ulb"), 0);
-    char cmd[256];
-    snprintf(cmd, sizeof(cmd),
-             "ip link set ula netns /proc/self/fd/%d && "
-             "ip link set ulb netns /proc/self/fd/%d",
-             a.host_ns, b.host_ns);
-    assert_int_equal(system(cmd), 0);
+    sides_open(&a, &b);
     side_up(&a, 4242);
     side_up(&b, 4242);
     assert_true(pings(a.host_ns, "", b.vtep));
@@ -400,6 +328,7 @@ static void containers_on_two_hosts_talk_over_vxlan(void **state)
     assert_int_not_equal(
         in_ns(a.ctr_ns, "ping -n -q -c 1 -W 1 -M do -s 1423 %s >/dev/null 2>&1", b.ip), 0);
     /* The packets went through the tunnel. */
+    char cmd[64];
     snprintf(cmd, sizeof(cmd), "ip -s -j link show %s", a.dev.vxlan);
     int home = netns_visit(a.host_ns);
     assert_true(home >= 0);
@@ -416,12 +345,7 @@ static void containers_on_two_hosts_talk_over_vxlan(void **state)
     assert_int_equal(in_ns(a.ctr_ns, "ip neigh flush dev eth0"), 0);
     assert_int_not_equal(in_ns(a.ctr_ns, "ping -n -q -c 1 -W 1 %s >/dev/null 2>&1", b.ip), 0);
 
-    nl_close(a.nl);
-    nl_close(b.nl);
-    close(a.host_ns);
-    close(a.ctr_ns);
-    close(b.host_ns);
-    close(b.ctr_ns);
+    sides_close(&a, &b);
 }
 
 int main(void)

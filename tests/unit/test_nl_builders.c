@@ -535,6 +535,30 @@ static void neighbours_are_permanent_ipv4_entries(void **state)
     assert_bytes_attr(top.tb[NDA_DST], &ip, 4);
 }
 
+static void ipv6_neighbours_carry_a_16_byte_destination(void **state)
+{
+    (void)state;
+    struct nl_msg m;
+    struct attrs top;
+    uint8_t ip6[16];
+    assert_int_equal(inet_pton(AF_INET6, "fd00:98::9", ip6), 1);
+    nl_build_neigh6_add(&m, 14, ip6, mac);
+    parse_msg(&m, RTM_NEWNEIGH, CHANGE | NLM_F_CREATE | NLM_F_REPLACE, sizeof(struct ndmsg), &top);
+    const struct ndmsg *nd = ndinfo(&m, AF_INET6, 14);
+    assert_int_equal(nd->ndm_flags, 0);
+    assert_int_equal(nd->ndm_state, NUD_PERMANENT);
+    assert_int_equal(top.count, 2);
+    assert_bytes_attr(top.tb[NDA_DST], ip6, 16);
+    assert_bytes_attr(top.tb[NDA_LLADDR], mac, 6);
+
+    nl_build_neigh6_del(&m, 14, ip6);
+    parse_msg(&m, RTM_DELNEIGH, CHANGE, sizeof(struct ndmsg), &top);
+    nd = ndinfo(&m, AF_INET6, 14);
+    assert_int_equal(nd->ndm_state, NUD_PERMANENT);
+    assert_int_equal(top.count, 1);
+    assert_bytes_attr(top.tb[NDA_DST], ip6, 16);
+}
+
 /* A buffer reused for a smaller message carries nothing of the larger one. */
 static void a_reused_buffer_starts_clean(void **state)
 {
@@ -566,6 +590,7 @@ int main(void)
         cmocka_unit_test(forgetting_a_learned_mac_asks_the_bridge),
         cmocka_unit_test(a_static_bridge_entry_puts_a_mac_behind_a_port),
         cmocka_unit_test(neighbours_are_permanent_ipv4_entries),
+        cmocka_unit_test(ipv6_neighbours_carry_a_16_byte_destination),
         cmocka_unit_test(a_reused_buffer_starts_clean),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
