@@ -233,6 +233,9 @@ int delete_host_key(struct fabric *f, void (*key_fn)(char *, const char *, const
                     const char *id, struct weft_err *err);
 /* The host's own record of an endpoint, as JSON text (malloc'd, NULL if out of memory). */
 char *host_endpoint_text(const struct local_network *net, const struct local_endpoint *ep);
+/* The same record as a struct (the veth's alias is made from it: veth_alias.h). */
+void host_endpoint_record_of(const struct local_network *net, const struct local_endpoint *ep,
+                             struct host_endpoint_record *rec);
 /* Adds an endpoint's host record and peer record to txn. -1 when out of memory. */
 int txn_add_endpoint(struct etcd_txn *txn, const struct fabric *f, int64_t lease,
                      const struct local_network *net, const struct local_endpoint *ep);
@@ -243,7 +246,9 @@ int withdraw_endpoint(struct fabric *f, const struct local_network *net,
 /* overlay_claim.c: the cluster's overlay record and VNI. Without the lock. */
 int claim_overlay(struct fabric *f, const struct fabric_network_spec *spec,
                   struct overlay_record *out, bool *created, struct weft_err *err);
-void release_overlay_if_unused(struct fabric *f, const char *subnet, uint32_t vni);
+/* subnet6: the overlay's IPv6 pool, "" for none (its gateway record goes too). */
+void release_overlay_if_unused(struct fabric *f, const char *subnet, const char *subnet6,
+                               uint32_t vni);
 int publish_member_joining(struct fabric *f, int64_t lease, const struct local_network *net,
                            const struct overlay_record *overlay, struct weft_err *err);
 

@@ -128,7 +128,7 @@ undo_alloc:
     free(net);
 undo_overlay:
     if (overlay_created)
-        release_overlay_if_unused(f, spec->subnet, overlay.vni);
+        release_overlay_if_unused(f, spec->subnet, spec->subnet6, overlay.vni);
     return -1;
 }
 
@@ -209,7 +209,7 @@ static int network_delete(struct fabric *f, const char *network_id, struct weft_
     pthread_mutex_unlock(&f->lock);
     if (rc < 0)
         goto undo_host_record;
-    release_overlay_if_unused(f, net->subnet, net->vni);
+    release_overlay_if_unused(f, net->subnet, net->subnet6, net->vni);
     log_info("network deleted", "network=%.12s subnet=%s", net->id, net->subnet);
     network_free(net);
     return 0;

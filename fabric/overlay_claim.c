@@ -165,13 +165,17 @@ int claim_overlay(struct fabric *f, const struct fabric_network_spec *spec,
  * publish_member_joining), so a host joining at the same moment either keeps the
  * overlay alive or sees it gone and starts afresh. Best effort otherwise: a
  * failure leaves a harmless record behind. */
-void release_overlay_if_unused(struct fabric *f, const char *subnet, uint32_t vni)
+void release_overlay_if_unused(struct fabric *f, const char *subnet, const char *subnet6,
+                               uint32_t vni)
 {
     struct weft_err err;
-    int addresses = 0;
-    if (ipam_count_addresses(f->etcd, subnet, &addresses, &err) < 0 || addresses > 0)
+    int addresses = 0, addresses6 = 0;
+    if (ipam_count_addresses(f->etcd, subnet, &addresses, &err) < 0 || addresses > 0 ||
+        (subnet6[0] && (ipam_count_addresses(f->etcd, subnet6, &addresses6, &err) < 0 ||
+                        addresses6 > 0)))
         return;
     char joined[WEFT_KEY_MAX], overlay[WEFT_KEY_MAX], vni_key[WEFT_KEY_MAX], addrs[WEFT_KEY_MAX];
+    char addrs6[WEFT_KEY_MAX];
     key_joined_prefix(joined, subnet);
     key_overlay(overlay, subnet);
     key_vni(vni_key, vni);
@@ -187,6 +191,10 @@ void release_overlay_if_unused(struct fabric *f, const char *subnet, uint32_t vn
      * the same transaction: a retry of it, after a timeout that hid its success, finds
      * the VNI gone and does nothing, and a separate delete after it would never run. */
     etcd_txn_delete_prefix(txn, addrs);
+    if (subnet6[0]) { /* the IPv6 pool's gateway (and pool record), likewise */
+        key_addr_prefix(addrs6, subnet6);
+        etcd_txn_delete_prefix(txn, addrs6);
+    }
     bool succeeded = false;
     int rc = etcd_txn_commit(f->etcd, txn, &succeeded, &err);
     etcd_txn_free(txn);

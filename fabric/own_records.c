@@ -179,23 +179,30 @@ int delete_host_key(struct fabric *f, void (*key_fn)(char *, const char *, const
     return etcd_delete(f->etcd, key, NULL, err);
 }
 
-/* The host's own record of an endpoint, as JSON text (malloc'd, NULL if out of memory). */
-char *host_endpoint_text(const struct local_network *net, const struct local_endpoint *ep)
+void host_endpoint_record_of(const struct local_network *net, const struct local_endpoint *ep,
+                             struct host_endpoint_record *rec)
 {
-    struct host_endpoint_record rec = {0};
+    memset(rec, 0, sizeof(*rec));
     char ip[ADDR_STR_MAX];
     ipv4_format(ep->ip, ip);
-    snprintf(rec.endpoint_id, sizeof(rec.endpoint_id), "%s", ep->id);
-    snprintf(rec.network_id, sizeof(rec.network_id), "%s", net->id);
-    snprintf(rec.ip, sizeof(rec.ip), "%s/%d", ip, ep->prefix_len);
-    mac_format(ep->mac, rec.mac);
-    snprintf(rec.ifname, sizeof(rec.ifname), "%s", ep->ifname);
-    memcpy(rec.names, ep->names, sizeof(rec.names));
+    snprintf(rec->endpoint_id, sizeof(rec->endpoint_id), "%s", ep->id);
+    snprintf(rec->network_id, sizeof(rec->network_id), "%s", net->id);
+    snprintf(rec->ip, sizeof(rec->ip), "%s/%d", ip, ep->prefix_len);
+    mac_format(ep->mac, rec->mac);
+    snprintf(rec->ifname, sizeof(rec->ifname), "%s", ep->ifname);
+    memcpy(rec->names, ep->names, sizeof(rec->names));
     if (ep->has_ip6) {
         char ip6[ADDR_STR_MAX];
         ipv6_format(&ep->ip6, ip6);
-        snprintf(rec.ip6, sizeof(rec.ip6), "%s/%d", ip6, ep->prefix6_len);
+        snprintf(rec->ip6, sizeof(rec->ip6), "%s/%d", ip6, ep->prefix6_len);
     }
+}
+
+/* The host's own record of an endpoint, as JSON text (malloc'd, NULL if out of memory). */
+char *host_endpoint_text(const struct local_network *net, const struct local_endpoint *ep)
+{
+    struct host_endpoint_record rec;
+    host_endpoint_record_of(net, ep, &rec);
     return host_endpoint_record_encode(&rec);
 }
 

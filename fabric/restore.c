@@ -13,6 +13,7 @@
 
 #include "common/log.h"
 #include "fabric/record_check.h"
+#include "fabric/veth_alias.h"
 #include "store/keys.h"
 
 /* What adopting one record came to. */
@@ -292,7 +293,7 @@ static void collect_alias(void *ctx, const char *name, const char *alias)
     struct etcd_kv *item = &l->kvs.items[l->kvs.count];
     memset(item, 0, sizeof(*item));
     item->key = strdup(name);
-    item->value = strdup(alias);
+    item->value = veth_alias_record_text(alias); /* NULL (skipped): no record of weft's */
     if (item->key && item->value)
         l->kvs.count++;
     else

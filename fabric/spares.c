@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include "common/log.h"
+#include "fabric/veth_alias.h"
 
 static struct local_network *network_wanting_spare(struct fabric *f)
 {
@@ -75,6 +76,14 @@ void drop_spares(struct fabric *f, struct local_network *net)
     net->spare_count = 0;
 }
 
+/* The endpoint's record as its veth's alias (veth_alias.h); NULL when out of memory. */
+static char *endpoint_alias(const struct local_network *net, const struct local_endpoint *ep)
+{
+    struct host_endpoint_record rec;
+    host_endpoint_record_of(net, ep, &rec);
+    return veth_alias_encode(&rec);
+}
+
 /* The endpoint's veth pair: a spare if one is ready, else one made now. Sets
  * ep->ifname; the host end's alias is the endpoint's record. */
 int make_endpoint_veth(struct fabric *f, struct local_network *net, struct local_endpoint *ep,
@@ -84,7 +93,7 @@ int make_endpoint_veth(struct fabric *f, struct local_network *net, struct local
     if (net->spare_count > 0) {
         snprintf(ep->ifname, sizeof(ep->ifname), "%s", net->spares[--net->spare_count]);
         struct weft_err spare_err;
-        alias = host_endpoint_text(net, ep);
+        alias = endpoint_alias(net, ep);
         if (alias && segment_spare_take(f->nl, ep->ifname, ep->mac, alias, &spare_err) == 0) {
             free(alias);
             return 0;
@@ -97,7 +106,7 @@ int make_endpoint_veth(struct fabric *f, struct local_network *net, struct local
     }
     char ctr_name[IF_NAMESIZE];
     segment_endpoint_names(ep->id, ep->ifname, ctr_name);
-    alias = host_endpoint_text(net, ep);
+    alias = endpoint_alias(net, ep);
     if (!alias)
         return weft_err_set(err, -ENOMEM, "out of memory");
     int rc = segment_endpoint_create(f->nl, net->vni, ep->id, ep->mac, net->mtu, alias, err);

@@ -4,7 +4,8 @@
 # --subnet fd81::/64` on both hosts (a host naming another IPv6 subnet, or none, is
 # refused with what is in use); one container on each gets an IPv4 and an IPv6
 # address from weft's IPAM; the other host holds a permanent IPv6 neighbour entry for
-# it on its VXLAN device; ping6 and TCP over IPv6 go both ways; a capture of the
+# it on its VXLAN device; weft's resolver answers AAAA; ping6 and TCP over IPv6 go
+# both ways; a capture of the
 # underlay meanwhile carries the echo requests and not one neighbour solicitation
 # (the VXLAN device's proxy answers them); removing a container withdraws its IPv6
 # entry on the other host and frees its IPv6 address; nothing is left at the end.
@@ -76,6 +77,12 @@ peer=$(sim_etcdctl get --print-value-only "/weft/v1/fabric/192.168.77.2/10.81.0.
 grep -F "\"ip6\":\"$ip6b\"" <<<"$peer" >/dev/null || grep -F "\"ip6\": \"$ip6b\"" <<<"$peer" >/dev/null ||
     fail "cb's peer record does not carry its IPv6 address: $peer"
 echo "ok   cb's peer record carries $ip6b"
+
+# Names: weft's resolver (at the overlay's gateway) answers AAAA with the IPv6 address.
+aaaa_of_cb() {
+    sim_docker A exec ca nslookup -type=AAAA cb 10.81.0.1 2>/dev/null | grep -F "Address: $ip6b" >/dev/null
+}
+check "ca resolves cb's AAAA ($ip6b) at weft's resolver" wait_for 10 aaaa_of_cb
 
 # The underlay while the containers talk over IPv6: echo requests in VXLAN, and no
 # neighbour solicitation (ca's first packet to cb needs one; the proxy answers it).
