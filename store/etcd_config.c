@@ -75,7 +75,8 @@ static int check_members(const char *url, char *endpoints, struct weft_err *err)
         if (next)
             *next = '\0';
         struct etcd_member_addr addr;
-        int rc = etcd_member_parse(item, &addr, err) < 0 ? weft_err_wrap(err, "--store %s", url) : 0;
+        int rc =
+            etcd_member_parse(item, &addr, err) < 0 ? weft_err_wrap(err, "--store %s", url) : 0;
         if (next)
             *next++ = ',';
         if (rc < 0) {

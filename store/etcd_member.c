@@ -29,8 +29,7 @@ static int bracketed_parse(const char *member, struct etcd_member_addr *out, str
 {
     const char *close = strchr(member, ']');
     if (!close)
-        return weft_err_set(err, -EINVAL, NOT_MEMBER ": the [ of an IPv6 address has no ]",
-                            member);
+        return weft_err_set(err, -EINVAL, NOT_MEMBER ": the [ of an IPv6 address has no ]", member);
     size_t len = (size_t)(close - member - 1);
     if (len >= sizeof(out->host))
         return weft_err_set(err, -EINVAL, NOT_MEMBER ": the address is too long", member);
@@ -66,8 +65,8 @@ static int plain_parse(const char *member, struct etcd_member_addr *out, struct 
     for (const char *p = member; p < colon; p++)
         if (!isalnum((unsigned char)*p) && *p != '.' && *p != '-' && *p != '_')
             return weft_err_set(err, -EINVAL,
-                                NOT_MEMBER ": \"%.*s\" is not a host name or IPv4 address",
-                                member, (int)len, member);
+                                NOT_MEMBER ": \"%.*s\" is not a host name or IPv4 address", member,
+                                (int)len, member);
     memcpy(out->host, member, len);
     out->host[len] = '\0';
     return port_parse(member, colon + 1, out, err);

@@ -242,7 +242,8 @@ static void an_ipv6_store_is_taken_in_brackets(void **state)
     assert_non_null(strstr(err.msg, "[ADDR]:PORT"));
     if (!store_speaks_tls())
         return;
-    assert_int_equal(PARSE(&opts, &err, "--store", "etcds://[::1]:2379", "--store-ca", "ca.pem"), 0);
+    assert_int_equal(PARSE(&opts, &err, "--store", "etcds://[::1]:2379", "--store-ca", "ca.pem"),
+                     0);
     assert_string_equal(opts.endpoints, "[::1]:2379");
     assert_true(opts.store_tls);
 }

@@ -154,8 +154,8 @@ static void test_ipv6_spellings(void **state)
 {
     (void)state;
     assert_parses("etcd://[fd00::5]:2379", "[fd00::5]:2379", false);
-    assert_parses("etcd://[::1]:2379,10.0.0.1:2379,[::1]:2380", "[::1]:2379,10.0.0.1:2379,[::1]:2380",
-                  false);
+    assert_parses("etcd://[::1]:2379,10.0.0.1:2379,[::1]:2380",
+                  "[::1]:2379,10.0.0.1:2379,[::1]:2380", false);
     assert_parses("etcds://[::1]:2379,[::1]:2380", "[::1]:2379,[::1]:2380", true);
     assert_parses("http://[::1]:2379", "[::1]:2379", false);
     assert_parses("https://[::1]:2379", "[::1]:2379", true);
