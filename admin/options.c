@@ -28,6 +28,7 @@ void admin_usage(FILE *out, bool admit)
             "\n"
             "Store flags, for an etcd user with the root role (as the daemon takes them):\n"
             "  --store URL             etcd://HOST:PORT[,...] or etcds:// for TLS (default %s)\n"
+            "                          (an IPv6 address in brackets: etcd://[fd00::5]:2379)\n"
             "  --store-ca FILE         CA bundle the members' certificates chain to\n"
             "  --store-cert FILE       client certificate; --store-key FILE its key\n"
             "  --store-user NAME       etcd user (root); --store-password-file FILE its password\n"

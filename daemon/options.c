@@ -68,6 +68,7 @@ void daemon_options_usage(FILE *out)
             "                     etcd://HOST:PORT[,HOST:PORT...] (plain HTTP) or\n"
             "                     etcds://HOST:PORT[,...] (TLS) (default %s);\n"
             "                     name several members of one cluster to survive losing one\n"
+            "                     (an IPv6 address in brackets: etcd://[fd00::5]:2379)\n"
             "  --store-ca FILE    [WEFT_STORE_CA] CA bundle (PEM) etcd's certificates must\n"
             "                     chain to (default: the system's CAs); etcds:// only\n"
             "  --store-cert FILE  [WEFT_STORE_CERT] client certificate (PEM) for etcd's\n"

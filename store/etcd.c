@@ -48,24 +48,6 @@ static void curl_init(void)
     curl_init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-/* host:port, where host is a name, IPv4 address or [IPv6] and port is 1..65535. */
-bool etcd_member_valid(const char *member)
-{
-    const char *colon = strrchr(member, ':');
-    if (!colon || colon == member || !colon[1])
-        return false;
-    char *end;
-    long port = strtol(colon + 1, &end, 10);
-    if (*end || port < 1 || port > 65535 || !isdigit((unsigned char)colon[1]))
-        return false;
-    if (member[0] == '[')
-        return colon[-1] == ']' && colon - member > 2;
-    for (const char *p = member; p < colon; p++)
-        if (!isalnum((unsigned char)*p) && *p != '.' && *p != '-' && *p != '_')
-            return false;
-    return true;
-}
-
 static void trim(char **start)
 {
     while (isspace((unsigned char)**start))
@@ -93,9 +75,9 @@ static int parse_members(struct etcd *etcd, const char *endpoints, struct weft_e
     for (size_t i = 0; i < max; i++) {
         char *item = strsep(&save, ",");
         trim(&item);
-        if (!etcd_member_valid(item)) {
-            rc = weft_err_set(err, -EINVAL, "store address \"%s\" in \"%s\" is not host:port", item,
-                              endpoints);
+        struct etcd_member_addr addr;
+        if (etcd_member_parse(item, &addr, err) < 0) {
+            rc = weft_err_wrap(err, "store %s", endpoints);
             break;
         }
         etcd->members[i] = strdup(item);

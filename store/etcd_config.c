@@ -66,17 +66,17 @@ static int parse_scheme_list(const char *url, const char *want, char *endpoints,
     return 0;
 }
 
-/* Every member of endpoints is HOST:PORT: a usage error shows at once, not at open. */
+/* Every member of endpoints is HOST:PORT ([IPv6]:PORT): a usage error shows at once,
+ * not at open. */
 static int check_members(const char *url, char *endpoints, struct weft_err *err)
 {
     for (char *item = endpoints, *next; item; item = next) {
         next = strchr(item, ',');
         if (next)
             *next = '\0';
-        bool valid = etcd_member_valid(item);
-        int rc = valid ? 0
-                       : weft_err_set(err, -EINVAL, "--store %s: member \"%s\" is not HOST:PORT",
-                                      url, item);
+        struct etcd_member_addr addr;
+        int rc =
+            etcd_member_parse(item, &addr, err) < 0 ? weft_err_wrap(err, "--store %s", url) : 0;
         if (next)
             *next++ = ',';
         if (rc < 0) {
@@ -94,7 +94,11 @@ int etcd_url_parse(const char *url, char *endpoints, size_t size, bool *tls, str
 {
     if (parse_url(url, endpoints, size, tls, err) < 0)
         return -1;
-    return check_members(url, endpoints, err);
+    if (check_members(url, endpoints, err) < 0) {
+        *tls = false; /* as for every refusal: nothing read */
+        return -1;
+    }
+    return 0;
 }
 
 static int parse_url(const char *url, char *endpoints, size_t size, bool *tls,

@@ -8,6 +8,7 @@
  * tells all paths at once, as etcd's own clients learn it from gRPC keepalives.
  */
 #include "store/etcd_health.h"
+#include "store/etcd_member.h"
 
 #include <errno.h>
 #include <netdb.h>
@@ -132,20 +133,14 @@ static void shut_sockets_of(struct etcd_health *health, size_t member)
  * name, no route): that member is not reachable either. */
 static int probe_start(const char *member)
 {
-    char host[256];
-    const char *colon = strrchr(member, ':');
-    size_t len = (size_t)(colon - member);
-    if (member[0] == '[') { /* [v6]:port */
-        member++;
-        len -= 2;
-    }
-    if (len >= sizeof(host))
+    struct etcd_member_addr addr;
+    if (etcd_member_parse(member, &addr, NULL) < 0) /* checked at open */
         return -1;
-    memcpy(host, member, len);
-    host[len] = '\0';
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
+    /* getaddrinfo wants an IPv6 address without its brackets. */
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_NUMERICSERV | (addr.ipv6 ? AI_NUMERICHOST : 0)};
     struct addrinfo *ai = NULL;
-    if (getaddrinfo(host, colon + 1, &hints, &ai) != 0 || !ai)
+    if (getaddrinfo(addr.host, addr.port, &hints, &ai) != 0 || !ai)
         return -1;
     int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno != EINPROGRESS) {

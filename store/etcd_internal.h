@@ -17,6 +17,7 @@
 #include "store/etcd.h"
 #include "store/etcd_gate.h"
 #include "store/etcd_health.h"
+#include "store/etcd_member.h"
 
 #define ETCD_POOL_MAX 16
 /* Connecting to one of several members: a LAN handshake takes under a millisecond,
@@ -60,9 +61,6 @@ struct etcd {
     struct etcd_tls tls;
     struct etcd_auth auth;
 };
-
-/* Whether member is host:port (host a name, IPv4 address or [IPv6]; port 1..65535). */
-bool etcd_member_valid(const char *member);
 
 /* The connect timeout for a request whose whole budget is timeout_ms. With a single
  * member there is nowhere else to go, and a short limit would only turn a loaded

@@ -9,6 +9,7 @@
  */
 #include "store/etcd_internal.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,29 +42,21 @@ void etcd_tls_apply(const struct etcd *etcd, CURL *h)
     }
 }
 
-/* The host part of "host:port" or "[v6]:port" into out. */
-static void member_host(const char *member, char *out, size_t size)
-{
-    const char *colon = strrchr(member, ':');
-    size_t len = colon ? (size_t)(colon - member) : strlen(member);
-    if (len >= 2 && member[0] == '[' && member[len - 1] == ']') {
-        member++;
-        len -= 2;
-    }
-    snprintf(out, size, "%.*s", (int)(len < size ? len : size - 1), member);
-}
-
 /* The member's certificate is not to be trusted. */
 static int server_untrusted(const struct etcd *etcd, const char *member, const char *errbuf,
                             struct weft_err *err)
 {
-    if (strstr(errbuf, "does not match target host name")) {
-        char host[256];
-        member_host(member, host, sizeof(host));
+    struct etcd_member_addr addr;
+    if (strstr(errbuf, "does not match target host name") &&
+        etcd_member_parse(member, &addr, NULL) == 0) {
+        /* libcurl checks an address in the URL (IPv6 without its brackets) against
+         * the certificate's IP subjectAltNames, a name against its DNS ones. */
+        struct in_addr v4;
+        bool ip = addr.ipv6 || inet_pton(AF_INET, addr.host, &v4) == 1;
         return weft_err_set(err, -EKEYREJECTED,
-                            "store %s: its certificate does not name %s (give its certificate a "
-                            "subjectAltName for the address in --store)",
-                            member, host);
+                            "store %s: its certificate does not name %s (give its certificate "
+                            "the subjectAltName %s:%s, the address in --store)",
+                            member, addr.host, ip ? "IP" : "DNS", addr.host);
     }
     if (etcd->tls.ca_file)
         return weft_err_set(err, -EKEYREJECTED,

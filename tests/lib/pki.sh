@@ -4,7 +4,8 @@
 #
 # pki_make DIR ADDR...: in DIR (created), with every key file mode 0600:
 #   ca.pem ca.key              the test CA
-#   server.pem server.key      etcd's certificate: subjectAltName = the ADDRs (IP or DNS)
+#   server.pem server.key      etcd's certificate: subjectAltName = the ADDRs (IP for
+#                              IPv4 and IPv6 addresses, as "::1"; DNS for names)
 #                              and 127.0.0.1; usages serverAuth AND clientAuth (etcd's JSON
 #                              gateway dials etcd itself with it under --client-cert-auth)
 #   client.pem client.key      a client certificate with NO Common Name (the gateway
@@ -65,7 +66,7 @@ pki_make() {
     local dir=$1 a san="IP:127.0.0.1"
     shift
     for a in "$@"; do
-        if [[ "$a" =~ ^[0-9.]+$ ]]; then san+=",IP:$a"; else san+=",DNS:$a"; fi
+        if [[ "$a" =~ ^[0-9.]+$ || "$a" == *:* ]]; then san+=",IP:$a"; else san+=",DNS:$a"; fi
     done
     mkdir -p "$dir"
     local leaf='basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment'

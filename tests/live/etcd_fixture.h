@@ -13,6 +13,9 @@
  * etcd_fixture_start_tls() runs it with TLS instead (issue 17): the certificates of
  * tests/lib/pki.sh in pki_dir (made by the caller), https for clients,
  * --client-cert-auth, simple auth tokens that expire after token_ttl seconds.
+ *
+ * etcd_fixture_start_on() and etcd_fixture_start_tls_on() with ipv6 run it on [::1]
+ * instead (issue 12): endpoint is then "[::1]:PORT".
  */
 #ifndef WEFT_ETCD_FIXTURE_H
 #define WEFT_ETCD_FIXTURE_H
@@ -22,6 +25,8 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,7 +47,26 @@ struct etcd_fixture {
     char pki_dir[128];    /* empty: plain http */
     int token_ttl;        /* --auth-token-ttl, with pki_dir */
     char server_cert[32]; /* its certificate: pki_dir/NAME.pem and .key; "" is "server" */
+    bool ipv6;            /* on [::1] rather than 127.0.0.1 */
 };
+
+/* The loopback address of either family, with port, for bind and connect. */
+static inline socklen_t etcd_fixture_loopback(bool ipv6, int port, struct sockaddr_storage *ss)
+{
+    memset(ss, 0, sizeof(*ss));
+    if (ipv6) {
+        struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = htons((uint16_t)port);
+        a6->sin6_addr = in6addr_loopback;
+        return sizeof(*a6);
+    }
+    struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+    a4->sin_family = AF_INET;
+    a4->sin_port = htons((uint16_t)port);
+    a4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    return sizeof(*a4);
+}
 
 /* Why no etcd can be started here, or NULL when an etcd is on PATH (as execlp finds it). */
 static inline const char *etcd_fixture_missing(void)
@@ -63,32 +87,42 @@ static inline const char *etcd_fixture_missing(void)
 #define etcd_fixture_run_group(tests, setup, teardown)                                             \
     group_run_or_skip(etcd_fixture_missing(), tests, setup, teardown)
 
-/* Asks the kernel for a free loopback TCP port. */
-static inline int etcd_fixture_free_port(void)
+/* Asks the kernel for a free TCP port on 127.0.0.1, or on ::1 with ipv6. */
+static inline int etcd_fixture_free_port_on(bool ipv6)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof(addr);
-    if (fd < 0 || bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 ||
-        getsockname(fd, (struct sockaddr *)&addr, &len) < 0) {
+    struct sockaddr_storage ss;
+    socklen_t len = etcd_fixture_loopback(ipv6, 0, &ss);
+    int fd = socket(ss.ss_family, SOCK_STREAM, 0);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&ss, len) < 0 ||
+        getsockname(fd, (struct sockaddr *)&ss, &len) < 0) {
         if (fd >= 0)
             close(fd);
         return -1;
     }
     close(fd);
-    return ntohs(addr.sin_port);
+    return ntohs(ipv6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                      : ((struct sockaddr_in *)&ss)->sin_port);
+}
+
+static inline int etcd_fixture_free_port(void)
+{
+    return etcd_fixture_free_port_on(false);
+}
+
+static inline int etcd_fixture_port_open_on(bool ipv6, int port)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = etcd_fixture_loopback(ipv6, port, &ss);
+    int fd = socket(ss.ss_family, SOCK_STREAM, 0);
+    int ok = fd >= 0 && connect(fd, (struct sockaddr *)&ss, len) == 0;
+    if (fd >= 0)
+        close(fd);
+    return ok;
 }
 
 static inline int etcd_fixture_port_open(int port)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in addr = {.sin_family = AF_INET,
-                               .sin_port = htons((uint16_t)port),
-                               .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    int ok = fd >= 0 && connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0;
-    if (fd >= 0)
-        close(fd);
-    return ok;
+    return etcd_fixture_port_open_on(false, port);
 }
 
 /* Runs etcd on the recorded ports and data directory and waits until it answers. */
@@ -122,9 +156,10 @@ static inline int etcd_fixture_spawn(struct etcd_fixture *fx)
     char client_url[64], peer_url[64], cluster[96], files[3][192], ttl[16];
     const char *args[40];
     int n = 0;
-    snprintf(client_url, sizeof(client_url), "%s://127.0.0.1:%d", fx->pki_dir[0] ? "https" : "http",
+    const char *host = fx->ipv6 ? "[::1]" : "127.0.0.1";
+    snprintf(client_url, sizeof(client_url), "%s://%s:%d", fx->pki_dir[0] ? "https" : "http", host,
              fx->client_port);
-    snprintf(peer_url, sizeof(peer_url), "http://127.0.0.1:%d", fx->peer_port);
+    snprintf(peer_url, sizeof(peer_url), "http://%s:%d", host, fx->peer_port);
     snprintf(cluster, sizeof(cluster), "kv=%s", peer_url);
     fx->pid = fork();
     if (fx->pid < 0)
@@ -154,7 +189,7 @@ static inline int etcd_fixture_spawn(struct etcd_fixture *fx)
         _exit(127);
     }
     for (int i = 0; i < 200; i++) { /* up to 10 s */
-        if (etcd_fixture_port_open(fx->client_port)) {
+        if (etcd_fixture_port_open_on(fx->ipv6, fx->client_port)) {
             usleep(200 * 1000); /* the gateway answers shortly after the port opens */
             return 0;
         }
@@ -163,35 +198,54 @@ static inline int etcd_fixture_spawn(struct etcd_fixture *fx)
     return -1;
 }
 
-/* The ports and data directory for a new etcd, not yet started. */
-static inline int etcd_fixture_prepare(struct etcd_fixture *fx)
+/* The ports and data directory for a new etcd on 127.0.0.1 (on [::1] with ipv6),
+ * not yet started. */
+static inline int etcd_fixture_prepare_on(struct etcd_fixture *fx, bool ipv6)
 {
     memset(fx, 0, sizeof(*fx));
-    fx->peer_port = etcd_fixture_free_port();
-    fx->client_port = etcd_fixture_free_port();
+    fx->ipv6 = ipv6;
+    fx->peer_port = etcd_fixture_free_port_on(ipv6);
+    fx->client_port = etcd_fixture_free_port_on(ipv6);
     if (fx->peer_port < 0 || fx->client_port < 0 || fx->peer_port == fx->client_port)
         return -1;
     snprintf(fx->data_dir, sizeof(fx->data_dir), "/tmp/weft-test-etcd-XXXXXX");
     if (!mkdtemp(fx->data_dir))
         return -1;
-    snprintf(fx->endpoint, sizeof(fx->endpoint), "127.0.0.1:%d", fx->client_port);
+    snprintf(fx->endpoint, sizeof(fx->endpoint), ipv6 ? "[::1]:%d" : "127.0.0.1:%d",
+             fx->client_port);
     return 0;
+}
+
+static inline int etcd_fixture_prepare(struct etcd_fixture *fx)
+{
+    return etcd_fixture_prepare_on(fx, false);
+}
+
+static inline int etcd_fixture_start_on(struct etcd_fixture *fx, bool ipv6)
+{
+    return etcd_fixture_prepare_on(fx, ipv6) < 0 ? -1 : etcd_fixture_spawn(fx);
 }
 
 static inline int etcd_fixture_start(struct etcd_fixture *fx)
 {
-    return etcd_fixture_prepare(fx) < 0 ? -1 : etcd_fixture_spawn(fx);
+    return etcd_fixture_start_on(fx, false);
 }
 
 /* etcd with TLS: pki_dir holds tests/lib/pki.sh's certificates. */
-static inline int etcd_fixture_start_tls(struct etcd_fixture *fx, const char *pki_dir,
-                                         int token_ttl)
+static inline int etcd_fixture_start_tls_on(struct etcd_fixture *fx, const char *pki_dir,
+                                            int token_ttl, bool ipv6)
 {
-    if (etcd_fixture_prepare(fx) < 0)
+    if (etcd_fixture_prepare_on(fx, ipv6) < 0)
         return -1;
     snprintf(fx->pki_dir, sizeof(fx->pki_dir), "%s", pki_dir);
     fx->token_ttl = token_ttl;
     return etcd_fixture_spawn(fx);
+}
+
+static inline int etcd_fixture_start_tls(struct etcd_fixture *fx, const char *pki_dir,
+                                         int token_ttl)
+{
+    return etcd_fixture_start_tls_on(fx, pki_dir, token_ttl, false);
 }
 
 /* Stops the etcd process (by its recorded pid), keeping ports and data for a restart. */

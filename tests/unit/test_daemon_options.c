@@ -225,6 +225,29 @@ static void a_tls_store_takes_every_file(void **state)
     assert_string_equal(opts.store_ca, "/etc/weft/ca.pem");
 }
 
+/* Issue 12: etcd members on IPv6, in brackets as in a URL; without them refused. */
+static void an_ipv6_store_is_taken_in_brackets(void **state)
+{
+    (void)state;
+    struct daemon_options opts;
+    struct weft_err err = {0};
+    assert_int_equal(PARSE(&opts, &err, "--store", "etcd://[fd00::5]:2379,[fd00::6]:2379"), 0);
+    assert_string_equal(opts.endpoints, "[fd00::5]:2379,[fd00::6]:2379");
+    assert_false(opts.store_tls);
+    setenv("WEFT_STORE", "http://[::1]:2379", 1);
+    assert_int_equal(parse_argv(&opts, &err, (const char *[]){"daemon", NULL}), 0);
+    assert_string_equal(opts.endpoints, "[::1]:2379");
+    assert_int_equal(PARSE(&opts, &err, "--store", "etcd://fd00::5:2379"), -1);
+    assert_non_null(strstr(err.msg, "member \"fd00::5:2379\""));
+    assert_non_null(strstr(err.msg, "[ADDR]:PORT"));
+    if (!store_speaks_tls())
+        return;
+    assert_int_equal(PARSE(&opts, &err, "--store", "etcds://[::1]:2379", "--store-ca", "ca.pem"),
+                     0);
+    assert_string_equal(opts.endpoints, "[::1]:2379");
+    assert_true(opts.store_tls);
+}
+
 int main(void)
 {
 #define TEST(name) cmocka_unit_test_setup_teardown(name, clear_environment, clear_environment)
@@ -239,6 +262,7 @@ int main(void)
         TEST(tls_files_with_a_plain_store_are_refused),
         TEST(a_password_on_the_command_line_is_refused_and_not_repeated),
         TEST(a_tls_store_takes_every_file),
+        TEST(an_ipv6_store_is_taken_in_brackets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
