@@ -31,6 +31,9 @@
 #define MSG_NEED_IPAM                                                                              \
     "weft networks need weft IPAM: add --ipam-driver " DRIVER_ADDRESS_SPACE                        \
     " to docker network create (addresses must be allocated cluster-wide)"
+#define MSG_NEED_SUBNET6                                                                           \
+    "weft needs an IPv6 --subnet with --ipv6 (docker network create --ipv6 --subnet "              \
+    "10.77.0.0/24 --subnet fd77::/64 ...)"
 #define MSG_NEED_IPV4                                                                              \
     "weft overlays need an IPv4 subnet too (IPv6-only overlays are not supported yet): drop "      \
     "--ipv4=false from docker network create and add an IPv4 --subnet"
@@ -221,10 +224,10 @@ static int parse_generic_options(const json_t *generic, struct fabric_network_sp
 }
 
 static int parse_network_options(const json_t *options, struct fabric_network_spec *out,
-                                 struct weft_err *err)
+                                 bool *ipv6, struct weft_err *err)
 {
-    bool ipv6, ipv4 = true;
-    if (get_bool(options, ENABLE_IPV6_OPTION, &ipv6, err) < 0)
+    bool ipv4 = true;
+    if (get_bool(options, ENABLE_IPV6_OPTION, ipv6, err) < 0)
         return -1;
     const json_t *v4 = json_object_get(options, ENABLE_IPV4_OPTION);
     if (v4 && !json_is_null(v4) && get_bool(options, ENABLE_IPV4_OPTION, &ipv4, err) < 0)
@@ -233,7 +236,6 @@ static int parse_network_options(const json_t *options, struct fabric_network_sp
      * otherwise be answered with the message about Docker's default IPAM. */
     if (!ipv4)
         return weft_err_set(err, -EOPNOTSUPP, MSG_NEED_IPV4);
-    (void)ipv6; /* what carries IPv6 is IPv6Data (parse_ipv6_data) */
     const json_t *generic;
     if (get_object(options, GENERIC_OPTIONS, false, &generic, err) < 0)
         return -1;
@@ -347,11 +349,14 @@ int request_network_create(const json_t *req, struct fabric_network_spec *out, s
     const json_t *options;
     if (get_object(req, "Options", false, &options, err) < 0)
         return -1;
-    if (options && parse_network_options(options, out, err) < 0)
+    bool ipv6 = false;
+    if (options && parse_network_options(options, out, &ipv6, err) < 0)
         return -1;
-    if (parse_ipv4_data(req, out, err) < 0)
+    if (parse_ipv4_data(req, out, err) < 0 || parse_ipv6_data(req, out, err) < 0)
         return -1;
-    return parse_ipv6_data(req, out, err);
+    if (ipv6 && !out->subnet6[0]) /* weft IPAM refuses such a pool: not from Docker */
+        return weft_err_set(err, -EINVAL, MSG_NEED_SUBNET6);
+    return 0;
 }
 
 int request_endpoint_create(const json_t *req, struct fabric_endpoint_spec *out,
@@ -418,9 +423,7 @@ int request_ids(const json_t *req, char network_id[FABRIC_ID_MAX], char endpoint
 static int check_pool_family(const char *pool, bool v6, struct weft_err *err)
 {
     if (v6 && !pool[0])
-        return weft_err_set(err, -EINVAL,
-                            "weft needs an IPv6 --subnet with --ipv6 (docker network create --ipv6 "
-                            "--subnet 10.77.0.0/24 --subnet fd77::/64 ...)");
+        return weft_err_set(err, -EINVAL, MSG_NEED_SUBNET6);
     if (pool[0] && v6 != addr_text_is_ipv6(pool))
         return weft_err_set(err, -EINVAL, "pool %s is not an IPv%d subnet (field \"V6\" is %s)",
                             pool, v6 ? 6 : 4, v6 ? "true" : "false");

@@ -46,6 +46,27 @@ void overlay_hooks_down(struct fabric *f, struct local_network *net)
     net->service_up = false;
 }
 
+/* A new network's fields from its spec and its overlay's record. */
+static int network_settings(struct fabric *f, const struct fabric_network_spec *spec,
+                            const struct ipv4_subnet *cidr, const struct overlay_record *overlay,
+                            struct local_network *net, struct weft_err *err)
+{
+    snprintf(net->id, sizeof(net->id), "%s", spec->network_id);
+    snprintf(net->subnet, sizeof(net->subnet), "%s", spec->subnet);
+    net->cidr = *cidr;
+    snprintf(net->subnet6, sizeof(net->subnet6), "%s", spec->subnet6);
+    if (spec->subnet6[0] && ipv6_subnet_parse(spec->subnet6, &net->cidr6, err) < 0)
+        return -1;
+    net->vni = overlay->vni;
+    net->encrypted = overlay->encrypted;
+    net->mtu = effective_mtu(f, spec->mtu ? spec->mtu : overlay->mtu);
+    if (net->encrypted &&
+        encrypted_mtu(f, spec->mtu ? spec->mtu : overlay->mtu, &net->mtu, err) < 0)
+        return -1;
+    net->gateway = spec->gateway ? spec->gateway : ipv4_subnet_first_host(cidr);
+    return 0;
+}
+
 /* The network spec asks for, made and linked into f->networks, with its segment,
  * host record and member record. Under f->changes only: the store is written
  * without f->lock, which is taken for the lookups, the segment (f->nl) and the link. */
@@ -77,19 +98,8 @@ static int network_create(struct fabric *f, const struct fabric_network_spec *sp
         weft_err_set(err, -ENOMEM, "out of memory");
         goto undo_overlay;
     }
-    snprintf(net->id, sizeof(net->id), "%s", spec->network_id);
-    snprintf(net->subnet, sizeof(net->subnet), "%s", spec->subnet);
-    net->cidr = *cidr;
-    snprintf(net->subnet6, sizeof(net->subnet6), "%s", spec->subnet6);
-    if (spec->subnet6[0] && ipv6_subnet_parse(spec->subnet6, &net->cidr6, err) < 0)
+    if (network_settings(f, spec, cidr, &overlay, net, err) < 0)
         goto undo_alloc;
-    net->vni = overlay.vni;
-    net->encrypted = overlay.encrypted;
-    net->mtu = effective_mtu(f, spec->mtu ? spec->mtu : overlay.mtu);
-    if (net->encrypted &&
-        encrypted_mtu(f, spec->mtu ? spec->mtu : overlay.mtu, &net->mtu, err) < 0)
-        goto undo_alloc;
-    net->gateway = spec->gateway ? spec->gateway : ipv4_subnet_first_host(cidr);
     pthread_mutex_lock(&f->lock);
     int rc = network_segment_ensure(f, net, err);
     pthread_mutex_unlock(&f->lock);

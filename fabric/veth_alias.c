@@ -9,14 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ALIAS_TAG "weft1"
-
 char *veth_alias_encode(const struct host_endpoint_record *rec)
 {
     char *out = malloc(VETH_ALIAS_MAX + 1);
     if (!out)
         return NULL;
-    int n = snprintf(out, VETH_ALIAS_MAX + 1, "%s %s %s %s %s%s%s", ALIAS_TAG, rec->endpoint_id,
+    int n = snprintf(out, VETH_ALIAS_MAX + 1, "%s %s %s %s %s%s%s", VETH_ALIAS_TAG, rec->endpoint_id,
                      rec->network_id, rec->ip, rec->mac, rec->ip6[0] ? " " : "", rec->ip6);
     if (n < 0 || n > VETH_ALIAS_MAX) {
         free(out);
@@ -44,9 +42,9 @@ char *veth_alias_record_text(const char *alias)
     if (alias[0] == '{') /* written by weft before the compact form */
         return strdup(alias);
     struct host_endpoint_record rec = {0};
-    char tag[sizeof(ALIAS_TAG)];
+    char tag[sizeof(VETH_ALIAS_TAG)];
     const char *p = alias;
-    if (!next_field(&p, tag, sizeof(tag)) || strcmp(tag, ALIAS_TAG) != 0 ||
+    if (!next_field(&p, tag, sizeof(tag)) || strcmp(tag, VETH_ALIAS_TAG) != 0 ||
         !next_field(&p, rec.endpoint_id, sizeof(rec.endpoint_id)) ||
         !next_field(&p, rec.network_id, sizeof(rec.network_id)) ||
         !next_field(&p, rec.ip, sizeof(rec.ip)) || !next_field(&p, rec.mac, sizeof(rec.mac)))

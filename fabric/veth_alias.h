@@ -18,6 +18,8 @@
 
 #include "store/records.h"
 
+/* What an endpoint's alias starts with (then a space). */
+#define VETH_ALIAS_TAG "weft1"
 /* The kernel's limit (IFALIASZ - 1). */
 #define VETH_ALIAS_MAX 255
 

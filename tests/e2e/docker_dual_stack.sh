@@ -3,11 +3,12 @@
 # simulated hosts (IPv4 underlay). `docker network create --ipv6 --subnet 10.81.0.0/24
 # --subnet fd81::/64` on both hosts (a host naming another IPv6 subnet, or none, is
 # refused with what is in use); one container on each gets an IPv4 and an IPv6
-# address from weft's IPAM; the other host holds a permanent IPv6 neighbour entry for
+# address from weft's IPAM (a third one the IPv6 address --ip6 names); the other host holds a permanent IPv6 neighbour entry for
 # it on its VXLAN device; weft's resolver answers AAAA; ping6 and TCP over IPv6 go
 # both ways; a capture of the
 # underlay meanwhile carries the echo requests and not one neighbour solicitation
-# (the VXLAN device's proxy answers them); removing a container withdraws its IPv6
+# (the VXLAN device's proxy answers them); a restart of weft keeps ca's IPv6
+# address; removing a container withdraws its IPv6
 # entry on the other host and frees its IPv6 address; nothing is left at the end.
 set -euo pipefail
 . "$(dirname "$0")/../lib/sim.sh"
@@ -104,6 +105,24 @@ echo "     underlay: $echoes IPv6 echo requests in VXLAN, $solicits neighbour so
 [ "$echoes" -ge 6 ] || fail "the capture shows $echoes IPv6 echo requests in VXLAN, want at least 6"
 [ "$solicits" = 0 ] || { grep "neighbor solicitation" "$SIM_DIR/wire.txt" | head -3 >&2; fail "$solicits neighbour solicitations crossed the underlay"; }
 echo "ok   IPv6 crossed the underlay in VXLAN, neighbour discovery did not"
+
+# A restart of weft on A adopts ca with its IPv6 address (its host record) and
+# publishes it again: B holds ca's IPv6 entry, and IPv6 still flows.
+check "weft on A stops" sim_weft_stop A
+check "weft on A starts again" sim_weft A
+ip6a_peer() {
+    sim_etcdctl get --print-value-only "/weft/v1/fabric/192.168.77.1/10.81.0.0_24/peers/$ipa" |
+        grep -F "$ip6a" >/dev/null
+}
+check "ca's peer record carries $ip6a after the restart" wait_for 10 ip6a_peer
+check "cb pings ca over IPv6 after the restart" sim_docker B exec cb ping -6 -c 2 -W 2 "$ip6a"
+
+# docker run --ip6 picks the IPv6 address (weft's IPAM reserves exactly it).
+check "container cc on B with --ip6 fd81::99" sim_docker B run -d --network "$NET" --ip6 fd81::99 \
+    --name cc weft-test sleep 600
+[ "$(field_of B cc GlobalIPv6Address)" = fd81::99 ] || fail "cc has '$(field_of B cc GlobalIPv6Address)', not fd81::99"
+check "ca pings cc at fd81::99" sim_docker A exec ca ping -6 -c 2 -W 2 fd81::99
+check "docker rm -f cc" sim_docker B rm -f cc
 
 # Withdrawal: cb gone, its IPv6 entry leaves A and its IPv6 address is free again.
 check "docker rm -f cb" sim_docker B rm -f cb

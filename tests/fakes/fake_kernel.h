@@ -47,7 +47,7 @@ void fake_kernel_set_underlay(const char *ifname, uint32_t ip, int mtu);
 bool fake_kernel_link(const char *name, struct fake_link *out);
 /* Links whose name starts with prefix ("" for all). */
 int fake_kernel_link_count(const char *prefix);
-/* Links whose alias starts with prefix ("{" finds endpoints' records). */
+/* Links whose alias starts with prefix (VETH_ALIAS_TAG " " finds endpoints' records). */
 int fake_kernel_alias_count(const char *prefix);
 /* NTF_SELF FDB entry mac -> dst on device dev. */
 bool fake_kernel_has_fdb(const char *dev, const uint8_t mac[6], uint32_t dst);

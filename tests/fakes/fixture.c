@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fabric/veth_alias.h"
 #include "store/keys.h"
 #include "store/records.h"
 #include "tests/fakes/fake_kernel.h"
@@ -90,11 +91,11 @@ size_t fx_host_keys(void)
     return fake_store_count(prefix);
 }
 
-/* Every endpoint veth (its alias is its record, JSON) has its record in the store. */
+/* Every endpoint veth (its alias is its record: veth_alias.h) has its record in the store. */
 static bool published(void *ctx)
 {
     (void)ctx;
-    return (size_t)fake_kernel_alias_count("{") == fx_host_keys();
+    return (size_t)fake_kernel_alias_count(VETH_ALIAS_TAG " ") == fx_host_keys();
 }
 
 void fx_settle(void)

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fabric/veth_alias.h"
 #include "store/keys.h"
 #include "store/records.h"
 #include "tests/fakes/fake_kernel.h"
@@ -100,7 +101,10 @@ static void endpoint_lifecycle(void **state)
     assert_true(fake_kernel_link(host_name, &host));
     assert_int_equal(host.peer, inside.ifindex);
     assert_true(host.up);
-    assert_int_equal(host.alias[0], '{');
+    char *alias_record = veth_alias_record_text(host.alias);
+    assert_non_null(alias_record);
+    assert_non_null(strstr(alias_record, "\"ip\":\"10.77.0.5/24\""));
+    free(alias_record);
     struct fabric_endpoint_info info;
     assert_int_equal(fabric_endpoint_info(fx->fabric, net, ep, &info, &err), 0);
     assert_string_equal(info.ip, "10.77.0.5/24");

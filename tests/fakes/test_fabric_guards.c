@@ -8,6 +8,7 @@
  * stopped daemon left (spares dropped, endpoints kept, unpublished ones published).
  */
 #include "tests/fakes/fixture.h"
+#include "fabric/veth_alias.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -109,7 +110,7 @@ static void endpoint_removed_twice_while_published(void **state)
     char key[WEFT_KEY_MAX];
     key_peer(key, FX_HOST, FX_SUBNET, "10.77.0.5");
     assert_false(has_key(key));
-    assert_int_equal(fake_kernel_alias_count("{"), 0);
+    assert_int_equal(fake_kernel_alias_count(VETH_ALIAS_TAG " "), 0);
 }
 
 /* CreateEndpoint of e1 on network a1, expected to fail: the message. */
@@ -318,7 +319,7 @@ static void restart_publishes_unpublished_endpoint(void **state)
     fake_store_hold_txns(false);
     fx_close(fx);
     assert_int_equal(fx_host_keys(), 0);
-    assert_int_equal(fake_kernel_alias_count("{"), 1);
+    assert_int_equal(fake_kernel_alias_count(VETH_ALIAS_TAG " "), 1);
     fake_store_set_down(false);
     fx_open(fx);
     char key[WEFT_KEY_MAX];

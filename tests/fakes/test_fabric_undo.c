@@ -12,6 +12,7 @@
  * maker and the watch, working meanwhile, cannot move the count.
  */
 #include "tests/fakes/fixture.h"
+#include "fabric/veth_alias.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -283,8 +284,8 @@ static void endpoint_create_recovered(struct fx *fx, unsigned n)
     struct fake_link host;
     assert_true(fake_kernel_link(host_name, &host));
     assert_true(host.up);
-    assert_int_equal(host.alias[0], '{');
-    assert_int_equal(fake_kernel_alias_count("{"), 1); /* the failed spare is gone */
+    assert_int_equal(strncmp(host.alias, VETH_ALIAS_TAG " ", 6), 0);
+    assert_int_equal(fake_kernel_alias_count(VETH_ALIAS_TAG " "), 1); /* the failed spare is gone */
 }
 
 /* A barrier for network delete: which spare deletions it makes itself depends on

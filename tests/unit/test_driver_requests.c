@@ -596,7 +596,7 @@ static void refusals_carry_their_kind(void **state)
     expect_network_kind("{" NET "," V4DATA "," GENERIC("\"vni\":\"0\"") "}", -EINVAL, "option vni");
     expect_network_kind("{" NET "," V4DATA
                         ",\"Options\":{\"com.docker.network.enable_ipv6\":true}}",
-                        -EOPNOTSUPP, "IPv6");
+                        -EINVAL, "weft needs an IPv6 --subnet with --ipv6");
 
     json_t *req = json_loads("{\"V6\":true}", 0, NULL);
     struct request_pool pool;
