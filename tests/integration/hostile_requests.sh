@@ -63,7 +63,9 @@ NetworkDriver.CreateNetwork	{"NetworkID":"$unknown","IPv4Data":[{"AddressSpace":
 NetworkDriver.CreateNetwork	{"NetworkID":"$unknown","IPv4Data":[{"AddressSpace":"weft","Pool":"10.77.0.0/33"}]}	10.77.0.0/33
 NetworkDriver.CreateNetwork	{"NetworkID":"$unknown","IPv4Data":[{"AddressSpace":"weft","Pool":"10.77.0.9/24"}]}	did you mean
 NetworkDriver.CreateNetwork	{"NetworkID":"$unknown","IPv4Data":[{"AddressSpace":"weft","Pool":"fd00::/64"}]}	IPv6
-NetworkDriver.CreateNetwork	{"NetworkID":"$unknown","IPv4Data":[{"AddressSpace":"weft","Pool":"$SUBNET"}],"IPv6Data":[{"Pool":"fd00::/64"}]}	IPv6
+NetworkDriver.CreateNetwork	{"NetworkID":"$unknown","IPv4Data":[{"AddressSpace":"weft","Pool":"$SUBNET"}],"IPv6Data":[{"Pool":"fd00::/64"}]}	--ipam-driver weft
+NetworkDriver.CreateNetwork	{"NetworkID":"$unknown","IPv4Data":[{"AddressSpace":"weft","Pool":"$SUBNET"}],"IPv6Data":[{"AddressSpace":"weft","Pool":"fd00::/48"}]}	from /64 to /120
+NetworkDriver.CreateNetwork	{"NetworkID":"$unknown","Options":{"com.docker.network.enable_ipv6":true},"IPv4Data":[{"AddressSpace":"weft","Pool":"$SUBNET"}]}	IPv6 --subnet with --ipv6
 NetworkDriver.CreateNetwork	{"NetworkID":"$unknown","Options":{"com.docker.network.enable_ipv6":true},"IPv4Data":[{"AddressSpace":"weft","Pool":"$SUBNET"}]}	IPv6
 NetworkDriver.CreateNetwork	{"NetworkID":"$unknown","Options":{"com.docker.network.generic":{"vni":"0"}},"IPv4Data":[{"AddressSpace":"weft","Pool":"10.78.0.0/24"}]}	vni
 NetworkDriver.CreateNetwork	{"NetworkID":"$unknown","Options":{"com.docker.network.generic":{"vni":"16777215"}},"IPv4Data":[{"AddressSpace":"weft","Pool":"10.78.0.0/24"}]}	vni
