@@ -43,6 +43,14 @@ uint32_t ip_addr_ipv4(const struct ip_addr *a)
     return ip;
 }
 
+uint32_t ip_addr_last32(const struct ip_addr *a)
+{
+    uint32_t ip = 0;
+    if (a->family)
+        memcpy(&ip, a->bytes + ip_addr_len(a) - 4, 4);
+    return ip;
+}
+
 static bool ipv6_is_unicast(const uint8_t b[16])
 {
     static const uint8_t zero[16];

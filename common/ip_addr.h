@@ -33,6 +33,10 @@ bool ip_addr_is_ipv6(const struct ip_addr *a);
 /* The IPv4 address in network order; 0 for IPv6 (callers that key by IPv4 check first). */
 uint32_t ip_addr_ipv4(const struct ip_addr *a);
 
+/* The address's last 32 bits in network order (an IPv4 address: itself), where a
+ * host-specific number is wanted (a MAC derived from the VTEP). */
+uint32_t ip_addr_last32(const struct ip_addr *a);
+
 /* Parses a VTEP: dotted IPv4 (common/addr.h's rules) or IPv6 (any RFC 4291 text,
  * no brackets, zone or prefix). Either must be a host's own unicast address:
  * IPv4 as ipv4_is_unicast; IPv6 not unspecified, loopback, multicast or
