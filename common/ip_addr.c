@@ -59,7 +59,8 @@ static bool ipv6_is_unicast(const uint8_t b[16])
         return false; /* :: and ::1 */
     if (b[0] == 0xff || memcmp(b, mapped, sizeof(mapped)) == 0)
         return false; /* multicast; an IPv4 address in IPv6 clothing */
-    return true;
+    /* Link-local: names no host without an interface, which a VXLAN FDB entry lacks. */
+    return !(b[0] == 0xfe && (b[1] & 0xc0) == 0x80);
 }
 
 bool ip_addr_is_unicast(const struct ip_addr *a)

@@ -39,8 +39,8 @@ uint32_t ip_addr_last32(const struct ip_addr *a);
 
 /* Parses a VTEP: dotted IPv4 (common/addr.h's rules) or IPv6 (any RFC 4291 text,
  * no brackets, zone or prefix). Either must be a host's own unicast address:
- * IPv4 as ipv4_is_unicast; IPv6 not unspecified, loopback, multicast or
- * IPv4-mapped. */
+ * IPv4 as ipv4_is_unicast; IPv6 not unspecified, loopback, multicast,
+ * IPv4-mapped or link-local (fe80::/10: meaningless without an interface). */
 int ip_addr_parse(const char *text, struct ip_addr *out, struct weft_err *err);
 /* Writes a as dotted IPv4 or RFC 5952 IPv6; "" for no family. */
 void ip_addr_format(const struct ip_addr *a, char out[ADDR_STR_MAX]);

@@ -21,7 +21,9 @@ static const struct parse_case cases[] = {
     {"fd00::5", "fd00::5"},
     {"FD00:0:0:0:0:0:0:5", "fd00::5"},
     {"2001:db8::1:0:0:1", "2001:db8::1:0:0:1"},
-    {"fe80::1", "fe80::1"}, /* link-local is a host's own address too */
+    {"fe80::1", NULL}, /* link-local: no VXLAN destination without an interface */
+    {"febf::1", NULL},
+    {"fec0::1", "fec0::1"},
     {"::", NULL},
     {"::1", NULL},
     {"ff02::1", NULL},
