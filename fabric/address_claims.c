@@ -103,10 +103,10 @@ static void unlink_claim(struct fabric *f, struct pending_claim *claim)
 
 /* Another host's older claim holds the address: logged, counted, -EADDRINUSE. */
 static int refuse(struct fabric *f, const struct pending_claim *claim, const char *ip,
-                  uint32_t holder_vtep, struct weft_err *err)
+                  const struct ip_addr *holder_vtep, struct weft_err *err)
 {
     char holder[ADDR_STR_MAX];
-    ipv4_format(ntohl(holder_vtep), holder);
+    ip_addr_format(holder_vtep, holder);
     f->claims_contested++;
     log_warn("address allocated here was claimed earlier by another host; not using it",
              "subnet=%s ip=%s holder=%s contested=%lu", claim->subnet, ip, holder,
@@ -120,10 +120,10 @@ static int refuse(struct fabric *f, const struct pending_claim *claim, const cha
 static int check_older(struct fabric *f, const struct pending_claim *claim, const char *ip,
                        struct weft_err *err)
 {
-    struct remote_entry *oldest = remote_table_find(&f->remotes, claim->subnet, true, claim->addr);
+    struct remote_entry *oldest = remote_table_find_peer(&f->remotes, claim->subnet, claim->addr);
     if (!oldest || oldest->created > claim->created)
         return 0;
-    return refuse(f, claim, ip, oldest->vtep, err);
+    return refuse(f, claim, ip, &oldest->vtep, err);
 }
 
 /* The canonical text of subnet, as keys and the remote table hold it. */
@@ -137,20 +137,21 @@ static int canonical_subnet(const char *subnet, char out[ADDR_STR_MAX], struct w
 }
 
 /* Another host's live claim of claim's address in a listing, older than created: its
- * VTEP (network order), or 0. A record that readers would refuse claims nothing. */
-static uint32_t older_in(const struct etcd_kvs *kvs, const struct fabric *f,
-                         const struct pending_claim *claim, int64_t created)
+ * VTEP, or one of family 0. A record that readers would refuse claims nothing. */
+static struct ip_addr older_in(const struct etcd_kvs *kvs, const struct fabric *f,
+                               const struct pending_claim *claim, int64_t created)
 {
+    struct ip_addr none = {0};
     for (size_t i = 0; i < kvs->count; i++) {
         struct fabric_record rec;
         const struct etcd_kv *kv = &kvs->items[i];
         if (kv->create_revision >= created || record_check_key(kv->key, &rec, NULL) < 0 ||
-            !rec.is_peer || rec.host == f->host_ip || rec.addr != claim->addr ||
+            !rec.is_peer || ip_addr_equal(&rec.host, &f->host_vtep) || rec.addr != claim->addr ||
             strcmp(rec.subnet, claim->subnet) != 0 || record_check_body(kv->value, &rec, NULL) < 0)
             continue;
         return rec.host;
     }
-    return 0;
+    return none;
 }
 
 /* The watch has not read the claim back: reads the records created after the
@@ -178,9 +179,9 @@ static int check_unread(struct fabric *f, struct pending_claim *claim, const cha
     }
     claim->created = mine.create_revision;
     etcd_kv_clear(&mine);
-    uint32_t holder = older_in(&kvs, f, claim, claim->created);
+    struct ip_addr holder = older_in(&kvs, f, claim, claim->created);
     etcd_kvs_free(&kvs);
-    return holder ? refuse(f, claim, ip, holder, err) : check_older(f, claim, ip, err);
+    return holder.family ? refuse(f, claim, ip, &holder, err) : check_older(f, claim, ip, err);
 }
 
 int fabric_claim_address(struct fabric *f, const char *subnet_text, const char *ip,
@@ -250,7 +251,7 @@ int fabric_unclaim_address(struct fabric *f, const char *subnet_text, const char
 bool fabric_address_claimed_elsewhere(struct fabric *f, const char *subnet, uint32_t ip)
 {
     pthread_mutex_lock(&f->lock);
-    bool claimed = remote_table_find(&f->remotes, subnet, true, htonl(ip)) != NULL;
+    bool claimed = remote_table_find_peer(&f->remotes, subnet, htonl(ip)) != NULL;
     pthread_mutex_unlock(&f->lock);
     return claimed;
 }

@@ -33,7 +33,7 @@ int encrypted_open(struct fabric *f, struct weft_err *err)
     const struct datapath_config config = {
         .nworkers = datapath_default_workers(),
         .udp_port = f->tunnel_port,
-        .local_vtep = f->host_ip,
+        .local_vtep = ip_addr_ipv4(&f->host_vtep), /* IPv4 only: encrypted_mtu refuses IPv6 */
         .transform = tunnel_peer_table_transform(f->tunnel),
     };
     if (datapath_start(&config, &f->datapath, err) < 0)
@@ -52,6 +52,10 @@ void encrypted_close(struct fabric *f)
 
 int encrypted_mtu(const struct fabric *f, int requested, int *mtu, struct weft_err *err)
 {
+    /* datapath/ and tunnel/ key their peers by an IPv4 VTEP (an overlay created
+     * encrypted elsewhere is refused here too). */
+    if (ip_addr_is_ipv6(&f->host_vtep))
+        return weft_err_set(err, -EOPNOTSUPP, "encrypted overlays need an IPv4 underlay for now");
     int largest = datapath_overlay_mtu(f->underlay_mtu, TUNNEL_OVERHEAD);
     if (requested > largest)
         return weft_err_set(err, -EINVAL,
@@ -136,18 +140,18 @@ static int member_add(struct fabric *f, struct local_network *net, const struct 
                       struct weft_err *err)
 {
     char vtep[ADDR_STR_MAX];
-    ipv4_format(ntohl(r->vtep), vtep);
+    ip_addr_format(&r->vtep, vtep);
     if (!r->key[0]) {
         /* A host without a secret (or an older weft) cannot seal for this overlay. */
         log_warn("a member of an encrypted overlay published no key; no traffic with it",
                  "subnet=%s vtep=%s", net->subnet, vtep);
-    } else if (tunnel_peer_table_set(f->tunnel, r->vtep, r->key, err) < 0) {
+    } else if (tunnel_peer_table_set(f->tunnel, ip_addr_ipv4(&r->vtep), r->key, err) < 0) {
         if (err->code != -ESTALE)
             return weft_err_wrap(err, "the key of host %s", vtep);
         /* An older key of the host than the one in use (a stale record): keep ours. */
         log_warn("ignoring an older key of a host", "subnet=%s vtep=%s", net->subnet, vtep);
     }
-    return vtep_map_add_member(net->vteps, r->vtep, err);
+    return vtep_map_add_member(net->vteps, ip_addr_ipv4(&r->vtep), err);
 }
 
 int encrypted_entry_add(struct fabric *f, struct local_network *net, const struct remote_entry *r,
@@ -160,7 +164,7 @@ int encrypted_entry_add(struct fabric *f, struct local_network *net, const struc
     struct tap_segment_devices dev = tap_devices_of(net);
     if (tap_segment_peer_add(f->nl, &dev, r->addr, r->mac, err) < 0)
         return -1;
-    if (vtep_map_set_peer(net->vteps, r->mac, r->vtep, err) < 0) {
+    if (vtep_map_set_peer(net->vteps, r->mac, ip_addr_ipv4(&r->vtep), err) < 0) {
         struct weft_err undo_err;
         cleanup_logged(tap_segment_peer_del(f->nl, &dev, r->addr, r->mac, &undo_err),
                        "removing a peer's bridge entries", net->subnet, &undo_err);
@@ -176,7 +180,7 @@ int encrypted_entry_del(struct fabric *f, struct local_network *net, const struc
         return 0;
     if (!r->is_peer) {
         /* Its sessions stay (tunnel/session.h: one per key per run). */
-        vtep_map_del_member(net->vteps, r->vtep);
+        vtep_map_del_member(net->vteps, ip_addr_ipv4(&r->vtep));
         return 0;
     }
     vtep_map_del_peer(net->vteps, r->mac);

@@ -102,21 +102,25 @@ int cleanup_logged(int rc, const char *step, const char *name, const struct weft
 
 int effective_mtu(const struct fabric *f, int requested)
 {
-    return requested ? requested : f->underlay_mtu - SEGMENT_VXLAN_OVERHEAD;
+    if (requested)
+        return requested;
+    int overhead =
+        ip_addr_is_ipv6(&f->host_vtep) ? SEGMENT_VXLAN6_OVERHEAD : SEGMENT_VXLAN_OVERHEAD;
+    return f->underlay_mtu - overhead;
 }
 
 int network_segment_ensure(struct fabric *f, struct local_network *net, struct weft_err *err)
 {
     if (net->encrypted)
         return encrypted_segment_ensure(f, net, err);
-    return segment_ensure(f->nl, net->vni, f->host_ip, net->mtu, &net->devices, err);
+    return segment_ensure(f->nl, net->vni, &f->host_vtep, net->mtu, &net->devices, err);
 }
 
 int network_segment_remove(struct fabric *f, struct local_network *net, struct weft_err *err)
 {
     if (net->encrypted)
         return encrypted_segment_remove(f, net, err);
-    return segment_remove(f->nl, net->vni, f->host_ip, net->mtu, &net->devices, err);
+    return segment_remove(f->nl, net->vni, &f->host_vtep, net->mtu, &net->devices, err);
 }
 
 void network_free(struct local_network *net)
@@ -128,6 +132,21 @@ void network_free(struct local_network *net)
         e = next;
     }
     free(net);
+}
+
+/* The advertise address: dotted IPv4 as ever, or an IPv6 unicast one (issue 12). */
+static int host_vtep_parse(const char *text, struct ip_addr *vtep, struct weft_err *err)
+{
+    if (addr_text_is_ipv6(text)) {
+        if (ip_addr_parse(text, vtep, err) < 0)
+            return weft_err_wrap(err, "advertise address");
+        return 0;
+    }
+    uint32_t host_order;
+    if (ipv4_parse(text, &host_order, err) < 0)
+        return weft_err_wrap(err, "advertise address");
+    *vtep = ip_addr_from_ipv4(htonl(host_order));
+    return 0;
 }
 
 int fabric_open(struct fabric **out, const struct fabric_config *config, struct weft_err *err)
@@ -151,13 +170,9 @@ int fabric_open(struct fabric **out, const struct fabric_config *config, struct 
     f->hooks = config->hooks;
     f->tunnel = config->tunnel;
     f->tunnel_port = config->tunnel_port;
-    snprintf(f->host, sizeof(f->host), "%s", config->host);
-    uint32_t host_order;
-    if (ipv4_parse(config->host, &host_order, err) < 0) {
-        weft_err_wrap(err, "advertise address");
+    if (host_vtep_parse(config->host, &f->host_vtep, err) < 0)
         goto fail;
-    }
-    f->host_ip = htonl(host_order);
+    ip_addr_format(&f->host_vtep, f->host); /* IPv6 in RFC 5952: one host, one key prefix */
     f->underlay_mtu = config->underlay_mtu > 0 ? config->underlay_mtu : 1500;
     f->lease_ttl = config->lease_ttl > 0 ? config->lease_ttl : 15;
     int reclaim_after = config->reclaim_after > 0 ? config->reclaim_after : 600;

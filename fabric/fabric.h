@@ -42,7 +42,8 @@ struct fabric_overlay_info {
     int prefix_len;
     int bridge_ifindex;
     int mtu;
-    uint32_t vtep; /* this host's (network order): with the VNI, a MAC that outlives restarts */
+    uint32_t vtep; /* this host's (network order; of an IPv6 one its last 32 bits): with the
+                      VNI, a MAC that outlives restarts */
 };
 struct fabric_overlay_hooks {
     int (*up)(void *ctx, const struct fabric_overlay_info *info, struct weft_err *err);
@@ -52,7 +53,7 @@ struct fabric_overlay_hooks {
 
 struct fabric_config {
     struct etcd *etcd; /* borrowed; outlives the fabric */
-    const char *host;  /* this host's VTEP address, dotted */
+    const char *host;  /* this host's VTEP address: dotted IPv4, or IPv6 (issue 12) */
     int underlay_mtu;  /* MTU of the interface holding the VTEP address */
     int lease_ttl;     /* seconds; the host's liveness lease */
     int reclaim_after; /* seconds a host must look dead before its addresses are freed */

@@ -136,8 +136,9 @@ struct fabric {
                                 records: one at a time. Taken before lock, never under it */
     /* Set by fabric_open, then read-only. */
     struct etcd *etcd;
-    char host[ADDR_STR_MAX];
-    uint32_t host_ip; /* network order */
+    char host[ADDR_STR_MAX];  /* host_vtep's text: keys and records name the host by it */
+    struct ip_addr host_vtep; /* this host's VTEP: IPv4, or IPv6 on an IPv6 underlay (issue 12);
+                                 remote VTEPs of the other family are refused (peers.c) */
     int underlay_mtu;
     int lease_ttl;
     struct ipam_reaper *reaper; /* the lease keeper's only */

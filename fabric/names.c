@@ -103,7 +103,7 @@ bool fabric_address_name(struct fabric *f, const char *subnet, uint32_t addr, ch
     if (ep) {
         found = first_name(ep->names, out, out_len);
     } else {
-        struct remote_entry *r = remote_table_find(&f->remotes, subnet, true, addr);
+        struct remote_entry *r = remote_table_find_peer(&f->remotes, subnet, addr);
         if (r && r->programmed)
             found = first_name(r->names, out, out_len);
     }

@@ -36,11 +36,11 @@ static int peer_add(struct fabric *f, const struct local_network *net, const str
                     struct weft_err *err)
 {
     int ifindex = net->devices.vxlan_ifindex;
-    if (segment_peer_add(f->nl, ifindex, r->addr, r->mac, r->vtep, err) < 0)
+    if (segment_peer_add(f->nl, ifindex, r->addr, r->mac, &r->vtep, err) < 0)
         return -1;
     if (peer6_wanted(net, r) && segment_peer6_add(f->nl, ifindex, r->addr6.bytes, r->mac, err) < 0) {
         struct weft_err undo_err;
-        cleanup_logged(segment_peer_del(f->nl, ifindex, r->addr, r->mac, r->vtep, &undo_err),
+        cleanup_logged(segment_peer_del(f->nl, ifindex, r->addr, r->mac, &r->vtep, &undo_err),
                        "removing a peer's IPv4 entries", r->subnet, &undo_err);
         return -1;
     }
@@ -55,7 +55,7 @@ static int peer_del(struct fabric *f, const struct local_network *net, const str
     if (peer6_wanted(net, r))
         rc = segment_peer6_del(f->nl, ifindex, r->addr6.bytes, err);
     struct weft_err err4;
-    if (segment_peer_del(f->nl, ifindex, r->addr, r->mac, r->vtep, &err4) < 0 && rc == 0) {
+    if (segment_peer_del(f->nl, ifindex, r->addr, r->mac, &r->vtep, &err4) < 0 && rc == 0) {
         *err = err4;
         rc = -1;
     }
@@ -70,21 +70,21 @@ void remote_unprogram(struct fabric *f, struct remote_entry *r)
     struct weft_err err;
     int rc = net->encrypted ? encrypted_entry_del(f, net, r, &err)
              : r->is_peer   ? peer_del(f, net, r, &err)
-                            : segment_flood_del(f->nl, net->devices.vxlan_ifindex, r->vtep, &err);
+                            : segment_flood_del(f->nl, net->devices.vxlan_ifindex, &r->vtep, &err);
     if (rc < 0)
         log_warn("removing remote entry failed", "error=\"%s\"", err.msg);
     r->programmed = false;
 }
 
 /* Whether the remote table knows vtep as a member of subnet. */
-static bool is_member(struct fabric *f, const char *subnet, uint32_t vtep)
+static bool is_member(struct fabric *f, const char *subnet, const struct ip_addr *vtep)
 {
-    return remote_table_find(&f->remotes, subnet, false, vtep) != NULL;
+    return remote_table_find_member(&f->remotes, subnet, vtep) != NULL;
 }
 
 void remote_program(struct fabric *f, struct remote_entry *r)
 {
-    if (r->vtep == f->host_ip)
+    if (ip_addr_equal(&r->vtep, &f->host_vtep))
         return; /* our own endpoints sit on the local bridge */
     struct local_network *net = network_by_subnet(f, r->subnet);
     if (!net || r->programmed)
@@ -95,12 +95,12 @@ void remote_program(struct fabric *f, struct remote_entry *r)
      * has no endpoint (no MAC) yet: it wins, so nothing younger is programmed, but
      * has nothing to program itself. */
     if (r->is_peer && (r->claim_only || !remote_table_wins(&f->remotes, r) ||
-                       !is_member(f, r->subnet, r->vtep) || endpoint_by_ip(f, r->subnet, r->addr)))
+                       !is_member(f, r->subnet, &r->vtep) || endpoint_by_ip(f, r->subnet, r->addr)))
         return;
     struct weft_err err;
     int rc = net->encrypted ? encrypted_entry_add(f, net, r, &err)
              : r->is_peer   ? peer_add(f, net, r, &err)
-                            : segment_flood_add(f->nl, net->devices.vxlan_ifindex, r->vtep, &err);
+                            : segment_flood_add(f->nl, net->devices.vxlan_ifindex, &r->vtep, &err);
     if (rc < 0) {
         log_error("programming remote entry failed", "subnet=%s error=\"%s\"", r->subnet, err.msg);
         return;
@@ -151,7 +151,8 @@ void forget_programmed(struct fabric *f, const char *subnet)
 static void member_peers_follow(struct fabric *f, const struct remote_entry *member, bool present)
 {
     for (struct remote_entry *r = f->remotes.head; r; r = r->next) {
-        if (!r->is_peer || r->vtep != member->vtep || strcmp(r->subnet, member->subnet) != 0)
+        if (!r->is_peer || !ip_addr_equal(&r->vtep, &member->vtep) ||
+            strcmp(r->subnet, member->subnet) != 0)
             continue;
         if (present)
             remote_program(f, r);
@@ -181,14 +182,14 @@ static void note_contested(struct fabric *f, struct remote_entry *claim,
     f->claims_contested++;
     char ip[ADDR_STR_MAX], vtep[ADDR_STR_MAX], other[ADDR_STR_MAX];
     ipv4_format(ntohl(claim->addr), ip);
-    ipv4_format(ntohl(claim->vtep), vtep);
+    ip_addr_format(&claim->vtep, vtep);
     if (!winner) {
         log_warn("address of an endpoint on this host claimed by another host; not programmed",
                  "subnet=%s ip=%s vtep=%s contested=%lu", claim->subnet, ip, vtep,
                  f->claims_contested);
         return;
     }
-    ipv4_format(ntohl(winner->vtep), other);
+    ip_addr_format(&winner->vtep, other);
     log_warn("address claimed by two hosts; the older claim wins",
              "subnet=%s ip=%s winner=%s loser=%s contested=%lu", claim->subnet, ip, other, vtep,
              f->claims_contested);
@@ -201,7 +202,7 @@ static void note_contested(struct fabric *f, struct remote_entry *claim,
  * an endpoint of this host, is noted once. */
 void claims_settle(struct fabric *f, const char *subnet, uint32_t addr)
 {
-    struct remote_entry *winner = remote_table_find(&f->remotes, subnet, true, addr);
+    struct remote_entry *winner = remote_table_find_peer(&f->remotes, subnet, addr);
     if (!winner)
         return;
     bool local = endpoint_by_ip(f, subnet, addr) != NULL;
@@ -229,6 +230,23 @@ static void refuse_record(struct fabric *f, const struct etcd_event *ev, const c
     record_check_printable(why, reason, sizeof(reason));
     log_warn("ignoring fabric record", "key=\"%s\" revision=%" PRId64 " error=\"%s\" rejected=%lu",
              key, ev->revision, reason, f->records_rejected);
+}
+
+/* A record of a host whose VTEP is of the other family: a vxlan device sends over
+ * one family only (its local VTEP's), so it can reach no such host. Refused (logged
+ * once, counted) rather than programmed; a DELETE of one is forgotten. */
+static void refuse_other_family(struct fabric *f, const struct etcd_event *ev,
+                                const struct fabric_record *rec)
+{
+    if (ev->type != ETCD_EVENT_PUT) {
+        rejected_records_forget(&f->rejected, ev->key);
+        return;
+    }
+    char why[WEFT_ERR_MAX], vtep[ADDR_STR_MAX];
+    ip_addr_format(&rec->host, vtep);
+    snprintf(why, sizeof(why), "VTEP %s is %s, this host's underlay is %s", vtep,
+             ip_addr_family_name(&rec->host), ip_addr_family_name(&f->host_vtep));
+    refuse_record(f, ev, why);
 }
 
 /* Whether a PUT of a record this host owns says exactly what this host wrote. */
@@ -316,12 +334,16 @@ static void on_fabric_event(struct fabric *f, const struct etcd_event *ev, bool 
             rejected_records_forget(&f->rejected, ev->key);
         return;
     }
-    if (rec.host == f->host_ip) {
+    if (ip_addr_equal(&rec.host, &f->host_vtep)) {
         guard_own_record(f, ev, &rec);
         return;
     }
+    if (rec.host.family != f->host_vtep.family) {
+        refuse_other_family(f, ev, &rec);
+        return;
+    }
     struct remote_entry *r =
-        remote_table_find_claim(&f->remotes, rec.subnet, rec.is_peer, rec.addr, rec.host);
+        remote_table_find_claim(&f->remotes, rec.subnet, rec.is_peer, rec.addr, &rec.host);
     if (ev->type == ETCD_EVENT_DELETE) {
         rejected_records_forget(&f->rejected, ev->key);
         if (r)
@@ -344,7 +366,7 @@ static void on_fabric_event(struct fabric *f, const struct etcd_event *ev, bool 
               memcmp(&r->addr6, &rec.addr6, sizeof(rec.addr6)) != 0))
         remote_unprogram(f, r); /* moved (or a new key): drop the old entry, write the new */
     bool new_member = !r && !rec.is_peer;
-    if (!r && !(r = remote_table_add(&f->remotes, rec.subnet, rec.is_peer, rec.addr, rec.host,
+    if (!r && !(r = remote_table_add(&f->remotes, rec.subnet, rec.is_peer, rec.addr, &rec.host,
                                      ev->create_revision))) {
         log_error("out of memory for a remote entry", "subnet=%s", rec.subnet);
         return;

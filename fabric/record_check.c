@@ -15,15 +15,36 @@
 _Static_assert(RECORD_KEY_TEXT_MAX == TUNNEL_PUBLIC_KEY_TEXT_MAX, "a member record's key is a public key");
 
 /* A VTEP must be one host's unicast address: a multicast one in the FDB floods
- * every overlay frame to a group; 0.0.0.0 or loopback send it nowhere useful. */
-static int parse_vtep(const char *text, uint32_t *vtep, struct weft_err *err)
+ * every overlay frame to a group; 0.0.0.0, :: or loopback send it nowhere useful.
+ * IPv4, or IPv6 on an IPv6 underlay (issue 12). */
+static int parse_vtep(const char *text, struct ip_addr *vtep, struct weft_err *err)
 {
-    uint32_t ip;
-    if (ipv4_parse(text, &ip, err) < 0)
-        return weft_err_wrap(err, "VTEP");
-    if (!ipv4_is_unicast(ip))
+    if (addr_text_is_ipv6(text)) {
+        struct ipv6_addr ip6;
+        if (ipv6_parse(text, &ip6, err) < 0)
+            return weft_err_wrap(err, "VTEP");
+        *vtep = ip_addr_from_ipv6(ip6.bytes);
+    } else {
+        uint32_t ip;
+        if (ipv4_parse(text, &ip, err) < 0)
+            return weft_err_wrap(err, "VTEP");
+        *vtep = ip_addr_from_ipv4(htonl(ip));
+    }
+    if (!ip_addr_is_unicast(vtep))
         return weft_err_set(err, -EPROTO, "VTEP %s is not a unicast host address", text);
-    *vtep = htonl(ip);
+    return 0;
+}
+
+/* The key's <host> as weft writes it (RFC 5952 for IPv6): one host, one prefix. */
+static int parse_key_host(const char *text, struct ip_addr *host, struct weft_err *err)
+{
+    if (parse_vtep(text, host, err) < 0)
+        return weft_err_wrap(err, "host in the key");
+    char canonical[ADDR_STR_MAX];
+    ip_addr_format(host, canonical);
+    if (strcmp(canonical, text) != 0)
+        return weft_err_set(err, -EPROTO, "host %s in the key is not written as weft writes it",
+                            text);
     return 0;
 }
 
@@ -33,8 +54,8 @@ int record_check_key(const char *key, struct fabric_record *rec, struct weft_err
     memset(rec, 0, sizeof(*rec));
     if (key_parse_fabric(key, &parts) < 0)
         return weft_err_set(err, -EPROTO, "not a key weft writes");
-    if (parse_vtep(parts.host, &rec->host, err) < 0)
-        return weft_err_wrap(err, "host in the key");
+    if (parse_key_host(parts.host, &rec->host, err) < 0)
+        return -1;
     struct ipv4_subnet subnet;
     char canonical[ADDR_STR_MAX];
     if (ipv4_subnet_parse(parts.subnet, &subnet, err) < 0)
@@ -46,10 +67,8 @@ int record_check_key(const char *key, struct fabric_record *rec, struct weft_err
                             parts.subnet);
     snprintf(rec->subnet, sizeof(rec->subnet), "%s", canonical);
     rec->is_peer = parts.is_peer;
-    if (!rec->is_peer) {
-        rec->addr = rec->host;
-        return 0;
-    }
+    if (!rec->is_peer)
+        return 0; /* a member's key is its host */
     uint32_t ip;
     if (ipv4_parse(parts.ip, &ip, err) < 0)
         return weft_err_wrap(err, "peer address in the key");
@@ -64,11 +83,11 @@ int record_check_body(const char *value, struct fabric_record *rec, struct weft_
 {
     if (!rec->is_peer) {
         struct member_record member;
-        uint32_t vtep;
+        struct ip_addr vtep;
         if (member_record_decode(value, &member, err) < 0 ||
             parse_vtep(member.vtep, &vtep, err) < 0)
             return -1;
-        if (vtep != rec->host)
+        if (!ip_addr_equal(&vtep, &rec->host))
             return weft_err_set(err, -EPROTO,
                                 "member body names VTEP %s, not the host whose key it is under",
                                 member.vtep);
@@ -105,7 +124,7 @@ int record_check_body(const char *value, struct fabric_record *rec, struct weft_
         return weft_err_wrap(err, "peer IPv6 address in the body");
     /* Believed only from its owner's prefix: another host's key naming this VTEP is a
      * record that host may not write for it (store/keys.h). */
-    if (rec->vtep != rec->host)
+    if (!ip_addr_equal(&rec->vtep, &rec->host))
         return weft_err_set(
             err, -EPROTO, "peer body names VTEP %s, not the host whose key it is under", peer.vtep);
     return 0;

@@ -8,7 +8,9 @@
  * with a unicast <host> and a valid overlay subnet), its body decodes and names the
  * same address as its key and the key's <host> as its VTEP (a record is believed only
  * from its owner's prefix, which only the owner may write: store/keys.h), a peer's
- * address is a host address of that subnet, VTEPs are unicast IPv4, MACs unicast. The rules that
+ * address is a host address of that subnet, VTEPs are unicast IPv4 or IPv6 (a key's <host> written
+ * as weft writes it, RFC 5952), MACs unicast. Whether a VTEP's family is this host's underlay's is
+ * peers.c's to ask. The rules that
  * need this host's state (is the VTEP a member, is the address held here) are peers.c's. Also this
  * host's own records and overlay records (below). Pure functions; callers: fabric/ (peers.c,
  * restore.c, overlay_claim.c) and tests.
@@ -23,6 +25,7 @@
 #include "common/err.h"
 #include "common/addr.h"
 #include "common/addr6.h"
+#include "common/ip_addr.h"
 #include "store/records.h"
 
 /* A fabric/ record as the remote table holds it. Addresses in network order. */
@@ -30,14 +33,14 @@
 #define RECORD_KEY_TEXT_MAX 44
 
 struct fabric_record {
-    uint32_t host;             /* from the key: the VTEP of the host whose prefix holds it */
+    struct ip_addr host;       /* from the key: the VTEP of the host whose prefix holds it */
     char subnet[ADDR_STR_MAX]; /* canonical, "10.77.0.0/24" */
     bool is_peer;              /* false: a member */
-    uint32_t addr;             /* from the key: the peer's address, or the member's VTEP (host) */
+    uint32_t addr;             /* from the key: the peer's address (0 for a member) */
     uint8_t mac[6];            /* peers; from the body */
     bool claim_only;           /* a peer body without a MAC: the address claimed at its
                                   allocation, before its endpoint exists (never programmed) */
-    uint32_t vtep;             /* from the body: always host, once the body passed */
+    struct ip_addr vtep;       /* from the body: always host, once the body passed */
     char names[RECORD_NAMES_MAX]; /* peers: its container's DNS names, space-separated */
     char key[RECORD_KEY_TEXT_MAX]; /* members of encrypted overlays: the host's public key
                                       (43 base64url characters, checked); else "" */

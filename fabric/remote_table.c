@@ -10,24 +10,34 @@
 
 #define INITIAL_BUCKETS 256
 
+/* A peer's key is its address; a member's, its host's VTEP (of either family). */
 struct remote_key {
     const char *subnet;
     bool is_peer;
-    uint32_t addr;
+    uint32_t addr;              /* peers */
+    const struct ip_addr *vtep; /* members */
 };
 
-/* FNV-1a over the subnet text, the kind and the address. */
+/* FNV-1a over the subnet text, the kind and the address (a member's: the VTEP's). */
 static uint32_t key_hash(const struct remote_key *k)
 {
     uint8_t kind = k->is_peer ? 1 : 2;
     uint32_t h = hash_string(HASH_SEED, k->subnet);
     h = hash_bytes(h, &kind, 1);
+    if (!k->is_peer)
+        return hash_bytes(h, k->vtep->bytes, (size_t)ip_addr_len(k->vtep));
     return hash_bytes(h, &k->addr, sizeof(k->addr));
+}
+
+static struct remote_key key_of(const struct remote_entry *e)
+{
+    struct remote_key k = {e->subnet, e->is_peer, e->addr, &e->vtep};
+    return k;
 }
 
 static uint32_t entry_hash(const struct remote_entry *e)
 {
-    struct remote_key k = {e->subnet, e->is_peer, e->addr};
+    struct remote_key k = key_of(e);
     return key_hash(&k);
 }
 
@@ -35,7 +45,15 @@ static bool key_match(const struct hash_node *node, const void *key)
 {
     const struct remote_entry *e = HASH_ENTRY(node, const struct remote_entry, node);
     const struct remote_key *k = key;
-    return e->addr == k->addr && e->is_peer == k->is_peer && strcmp(e->subnet, k->subnet) == 0;
+    if (e->is_peer != k->is_peer || strcmp(e->subnet, k->subnet) != 0)
+        return false;
+    return k->is_peer ? e->addr == k->addr : ip_addr_equal(&e->vtep, k->vtep);
+}
+
+static struct remote_entry *find_key(const struct remote_table *t, const struct remote_key *k)
+{
+    struct hash_node *n = hash_find(&t->index, key_hash(k), k);
+    return n ? HASH_ENTRY(n, struct remote_entry, node) : NULL;
 }
 
 int remote_table_init(struct remote_table *t)
@@ -57,26 +75,35 @@ void remote_table_clear(struct remote_table *t)
     memset(t, 0, sizeof(*t));
 }
 
-struct remote_entry *remote_table_find(const struct remote_table *t, const char *subnet,
-                                       bool is_peer, uint32_t addr)
+struct remote_entry *remote_table_find_peer(const struct remote_table *t, const char *subnet,
+                                            uint32_t addr)
 {
-    struct remote_key k = {subnet, is_peer, addr};
-    struct hash_node *n = hash_find(&t->index, key_hash(&k), &k);
-    return n ? HASH_ENTRY(n, struct remote_entry, node) : NULL;
+    struct remote_key k = {subnet, true, addr, NULL};
+    return find_key(t, &k);
+}
+
+struct remote_entry *remote_table_find_member(const struct remote_table *t, const char *subnet,
+                                              const struct ip_addr *vtep)
+{
+    struct remote_key k = {subnet, false, 0, vtep};
+    return find_key(t, &k);
 }
 
 struct remote_entry *remote_table_find_claim(const struct remote_table *t, const char *subnet,
-                                             bool is_peer, uint32_t addr, uint32_t vtep)
+                                             bool is_peer, uint32_t addr,
+                                             const struct ip_addr *vtep)
 {
-    struct remote_entry *e = remote_table_find(t, subnet, is_peer, addr);
-    while (e && e->vtep != vtep)
+    struct remote_key k = {subnet, is_peer, addr, vtep};
+    struct remote_entry *e = find_key(t, &k);
+    while (e && !ip_addr_equal(&e->vtep, vtep))
         e = e->next_claim;
     return e;
 }
 
 bool remote_table_wins(const struct remote_table *t, const struct remote_entry *entry)
 {
-    return remote_table_find(t, entry->subnet, entry->is_peer, entry->addr) == entry;
+    struct remote_key k = key_of(entry);
+    return find_key(t, &k) == entry;
 }
 
 /* Whether a is the older claim: the smaller create revision, then the lower VTEP. */
@@ -84,13 +111,14 @@ static bool older(const struct remote_entry *a, const struct remote_entry *b)
 {
     if (a->created != b->created)
         return a->created < b->created;
-    return ntohl(a->vtep) < ntohl(b->vtep);
+    return ip_addr_compare(&a->vtep, &b->vtep) < 0;
 }
 
 /* Links e into its key's chain (the index points to the chain's first claim). */
 static void chain_link(struct remote_table *t, struct remote_entry *e)
 {
-    struct remote_entry *first = remote_table_find(t, e->subnet, e->is_peer, e->addr);
+    struct remote_key k = key_of(e);
+    struct remote_entry *first = find_key(t, &k);
     if (!first || older(e, first)) {
         e->next_claim = first;
         if (first)
@@ -107,7 +135,8 @@ static void chain_link(struct remote_table *t, struct remote_entry *e)
 
 static void chain_unlink(struct remote_table *t, struct remote_entry *e)
 {
-    struct remote_entry *first = remote_table_find(t, e->subnet, e->is_peer, e->addr);
+    struct remote_key k = key_of(e);
+    struct remote_entry *first = find_key(t, &k);
     if (first == e) {
         hash_remove(&t->index, &e->node);
         if (e->next_claim)
@@ -123,7 +152,7 @@ static void chain_unlink(struct remote_table *t, struct remote_entry *e)
 }
 
 struct remote_entry *remote_table_add(struct remote_table *t, const char *subnet, bool is_peer,
-                                      uint32_t addr, uint32_t vtep, int64_t created)
+                                      uint32_t addr, const struct ip_addr *vtep, int64_t created)
 {
     struct remote_entry *e = calloc(1, sizeof(*e));
     if (!e)
@@ -132,8 +161,8 @@ struct remote_entry *remote_table_add(struct remote_table *t, const char *subnet
     size_t len = strnlen(subnet, sizeof(e->subnet) - 1);
     memcpy(e->subnet, subnet, len);
     e->is_peer = is_peer;
-    e->addr = addr;
-    e->vtep = vtep;
+    e->addr = is_peer ? addr : 0;
+    e->vtep = *vtep;
     e->created = created;
     chain_link(t, e);
     e->next = t->head;

@@ -26,6 +26,7 @@
 #include "common/addr.h"
 #include "common/addr6.h"
 #include "common/hash.h"
+#include "common/ip_addr.h"
 
 struct remote_entry {
     struct remote_entry *next, *prev; /* the list of all claims */
@@ -33,8 +34,8 @@ struct remote_entry {
     struct hash_node node;            /* in the table's index: the chain's first claim only */
     char subnet[ADDR_STR_MAX];
     bool is_peer;    /* a remote endpoint; false: a remote host's membership */
-    uint32_t addr;   /* the peer's address, or the member's VTEP (network order): the key */
-    uint32_t vtep;   /* the claiming host (network order): its records name only it */
+    uint32_t addr;   /* a peer's address (network order): its key; 0 for a member */
+    struct ip_addr vtep; /* the claiming host: its records name only it; a member's key */
     int64_t created; /* create revision of its store key: the older claim wins */
     uint8_t mac[6];
     bool claim_only; /* claimed at allocation, no endpoint yet: wins, never programmed */
@@ -58,19 +59,23 @@ int remote_table_init(struct remote_table *table);
 /* Frees every entry and the index; the table may be initialized again. */
 void remote_table_clear(struct remote_table *table);
 
-/* The winning (oldest) claim of a key, or NULL. */
-struct remote_entry *remote_table_find(const struct remote_table *table, const char *subnet,
-                                       bool is_peer, uint32_t addr);
-/* The claim of host vtep on a key, or NULL. */
+/* The winning (oldest) claim of a peer's address, or NULL. */
+struct remote_entry *remote_table_find_peer(const struct remote_table *table, const char *subnet,
+                                            uint32_t addr);
+/* The member record of host vtep in subnet, or NULL. */
+struct remote_entry *remote_table_find_member(const struct remote_table *table, const char *subnet,
+                                              const struct ip_addr *vtep);
+/* The claim of host vtep on a key (a member's: addr is ignored), or NULL. */
 struct remote_entry *remote_table_find_claim(const struct remote_table *table, const char *subnet,
-                                             bool is_peer, uint32_t addr, uint32_t vtep);
+                                             bool is_peer, uint32_t addr,
+                                             const struct ip_addr *vtep);
 /* Whether entry is its key's winning claim. */
 bool remote_table_wins(const struct remote_table *table, const struct remote_entry *entry);
-/* A new zeroed claim of host vtep with its key set, in the table at its place by
- * created; NULL when out of memory. The caller has checked that the claim is not
- * present. */
+/* A new zeroed claim of host vtep with its key set (a member's addr is ignored), in
+ * the table at its place by created; NULL when out of memory. The caller has checked
+ * that the claim is not present. */
 struct remote_entry *remote_table_add(struct remote_table *table, const char *subnet, bool is_peer,
-                                      uint32_t addr, uint32_t vtep, int64_t created);
+                                      uint32_t addr, const struct ip_addr *vtep, int64_t created);
 /* A claim's key was created again (a listing after missed events): moves it to
  * its place in its chain. */
 void remote_table_set_created(struct remote_table *table, struct remote_entry *entry,

@@ -15,7 +15,7 @@
  * entries come by MAC, so these are sorted once for a binary search. */
 struct fdb_key {
     uint8_t mac[6];
-    uint32_t vtep;
+    struct ip_addr vtep;
 };
 
 /* A programmed winning peer's IPv6 neighbour entry (dual-stack overlays): the table
@@ -45,20 +45,20 @@ static int fdb_key_cmp(const void *a, const void *b)
     int c = memcmp(x->mac, y->mac, 6);
     if (c)
         return c;
-    return x->vtep < y->vtep ? -1 : x->vtep > y->vtep;
+    return ip_addr_compare(&x->vtep, &y->vtep);
 }
 
 static bool claims_peer(void *ctx, uint32_t ip, const uint8_t mac[6])
 {
     const struct claims *c = ctx;
-    const struct remote_entry *r = remote_table_find(c->remotes, c->subnet, true, ip); /* winner */
+    const struct remote_entry *r = remote_table_find_peer(c->remotes, c->subnet, ip); /* winner */
     return r && r->programmed && memcmp(r->mac, mac, 6) == 0;
 }
 
-static bool claims_fdb(void *ctx, const uint8_t mac[6], uint32_t vtep)
+static bool claims_fdb(void *ctx, const uint8_t mac[6], const struct ip_addr *vtep)
 {
     const struct claims *c = ctx;
-    struct fdb_key key = {.vtep = vtep};
+    struct fdb_key key = {.vtep = *vtep};
     memcpy(key.mac, mac, 6);
     return c->fdb_count > 0 &&
            bsearch(&key, c->fdb, c->fdb_count, sizeof(key), fdb_key_cmp) != NULL;
@@ -74,10 +74,10 @@ static bool claims_peer6(void *ctx, const uint8_t ip6[16], const uint8_t mac[6])
                                           neigh6_key_cmp) != NULL;
 }
 
-static bool claims_flood(void *ctx, uint32_t vtep)
+static bool claims_flood(void *ctx, const struct ip_addr *vtep)
 {
     const struct claims *c = ctx;
-    const struct remote_entry *r = remote_table_find(c->remotes, c->subnet, false, vtep);
+    const struct remote_entry *r = remote_table_find_member(c->remotes, c->subnet, vtep);
     return r && r->programmed;
 }
 

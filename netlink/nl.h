@@ -8,7 +8,9 @@
  * Callers: vxlan/ (overlay devices, peers) and daemon/ (advertise address).
  * One struct nl per thread: it is not thread-safe.
  * ALL uint32_t IPv4 addresses in nl.h are NETWORK byte order (as inet_addr
- * gives them); ports and VNIs are host order.
+ * gives them); ports and VNIs are host order. A VTEP (the underlay address of a
+ * vxlan device or an FDB destination) is a struct ip_addr of either family
+ * (common/ip_addr.h, issue 12): IPv4, or IPv6 on an IPv6-only underlay.
  * In this module "peer" is never the other end of a veth (that is the
  * container end): a peer is a remote endpoint, as everywhere in weft.
  *
@@ -29,6 +31,7 @@
 #include <stdint.h>
 
 #include "common/err.h"
+#include "common/ip_addr.h"
 
 struct nl;
 
@@ -73,7 +76,8 @@ int nl_bridge_port_set_neigh_suppress(struct nl *nl, int port_ifindex, bool on,
 struct nl_vxlan_spec {
     const char *name;
     uint32_t vni;
-    uint32_t local_ip; /* network byte order; the VTEP address */
+    struct ip_addr local; /* the VTEP address: IFLA_VXLAN_LOCAL, or LOCAL6 for IPv6 (the
+                             device then sends over IPv6, to IPv6 destinations only) */
     uint16_t dst_port; /* host order, 4789 */
     int mtu;
     int master_ifindex; /* bridge to attach to, 0 for none */
@@ -81,8 +85,9 @@ struct nl_vxlan_spec {
 /* A VXLAN device with learning off, proxy ARP on, UDP checksums on. Fails if it exists. */
 int nl_vxlan_create(struct nl *nl, const struct nl_vxlan_spec *spec, struct weft_err *err);
 
-/* Reads back VNI and local address of an existing vxlan link (adoption after restart). */
-int nl_vxlan_get(struct nl *nl, const char *name, uint32_t *vni, uint32_t *local_ip,
+/* Reads back VNI and local address of an existing vxlan link (adoption after restart);
+ * local's family is 0 when the device has none. */
+int nl_vxlan_get(struct nl *nl, const char *name, uint32_t *vni, struct ip_addr *local,
                  struct weft_err *err);
 
 /* Moves link name into the network namespace ns_fd refers to. */
@@ -117,13 +122,13 @@ int nl_link_aliases(struct nl *nl, const char *prefix, nl_link_alias_fn fn, void
 
 /*
  * FDB entries on a vxlan device (NTF_SELF, permanent):
- * mac -> remote VTEP dst. An all-zero mac with append=true is a flooding entry
- * (one per remote host, as `bridge fdb append 00:00:00:00:00:00 dst X`).
- * add with append=false replaces; deleting a missing entry is not an error.
+ * mac -> remote VTEP dst (of the device's local family). An all-zero mac with append=true is a
+ * flooding entry (one per remote host, as `bridge fdb append 00:00:00:00:00:00 dst X`). add with
+ * append=false replaces; deleting a missing entry is not an error.
  */
-int nl_fdb_add(struct nl *nl, int ifindex, const uint8_t mac[6], uint32_t dst_ip, bool append,
-               struct weft_err *err);
-int nl_fdb_del(struct nl *nl, int ifindex, const uint8_t mac[6], uint32_t dst_ip,
+int nl_fdb_add(struct nl *nl, int ifindex, const uint8_t mac[6], const struct ip_addr *dst,
+               bool append, struct weft_err *err);
+int nl_fdb_del(struct nl *nl, int ifindex, const uint8_t mac[6], const struct ip_addr *dst,
                struct weft_err *err);
 
 /* A static entry in a bridge's own FDB (NTF_MASTER, as `bridge fdb replace mac dev
@@ -152,7 +157,7 @@ int nl_neigh6_del(struct nl *nl, int ifindex, const uint8_t ip6[16], struct weft
  * nl_fdb_list: the FDB entries of vxlan device ifindex that send to a remote VTEP
  * (NTF_SELF with a destination; flooding entries have an all-zero mac).
  * nl_neigh_list: the permanent IPv4 neighbour entries on ifindex. */
-typedef void (*nl_fdb_fn)(void *ctx, const uint8_t mac[6], uint32_t dst_ip);
+typedef void (*nl_fdb_fn)(void *ctx, const uint8_t mac[6], const struct ip_addr *dst);
 int nl_fdb_list(struct nl *nl, int ifindex, nl_fdb_fn fn, void *ctx, struct weft_err *err);
 typedef void (*nl_neigh_fn)(void *ctx, uint32_t ip, const uint8_t mac[6]);
 int nl_neigh_list(struct nl *nl, int ifindex, nl_neigh_fn fn, void *ctx, struct weft_err *err);
@@ -160,11 +165,13 @@ int nl_neigh_list(struct nl *nl, int ifindex, nl_neigh_fn fn, void *ctx, struct 
 typedef void (*nl_neigh6_fn)(void *ctx, const uint8_t ip6[16], const uint8_t mac[6]);
 int nl_neigh6_list(struct nl *nl, int ifindex, nl_neigh6_fn fn, void *ctx, struct weft_err *err);
 
-/* The preferred source address of the interface holding the IPv4 default route.
- * Fails with "no default route" when there is none. ip in network byte order. */
-int nl_default_route_addr(struct nl *nl, uint32_t *ip, char *ifname, int ifname_len,
+/* The preferred source address of the interface holding the IPv4 default route;
+ * on a host without one, of the IPv6 default route (a global address). Fails with
+ * "no default route" when there is neither. */
+int nl_default_route_addr(struct nl *nl, struct ip_addr *ip, char *ifname, int ifname_len,
                           struct weft_err *err);
-/* The name of the interface that holds ip (network byte order), for its MTU. */
-int nl_addr_ifname(struct nl *nl, uint32_t ip, char *ifname, int ifname_len, struct weft_err *err);
+/* The name of the interface that holds ip, for its MTU. */
+int nl_addr_ifname(struct nl *nl, const struct ip_addr *ip, char *ifname, int ifname_len,
+                   struct weft_err *err);
 
 #endif

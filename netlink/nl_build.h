@@ -70,11 +70,12 @@ int nl_build_veth(struct nl_msg *m, const struct nl_veth_spec *spec, struct weft
 
 /* ---- FDB and neighbours (nl_neigh.c) ---- */
 
-/* AF_BRIDGE, NTF_SELF, permanent: mac -> dst_ip on vxlan device ifindex.
+/* AF_BRIDGE, NTF_SELF, permanent: mac -> dst (4 or 16 bytes) on vxlan device ifindex.
  * append: NLM_F_APPEND (flooding entries), else NLM_F_REPLACE. */
-void nl_build_fdb_add(struct nl_msg *m, int ifindex, const uint8_t mac[6], uint32_t dst_ip,
-                      bool append);
-void nl_build_fdb_del(struct nl_msg *m, int ifindex, const uint8_t mac[6], uint32_t dst_ip);
+void nl_build_fdb_add(struct nl_msg *m, int ifindex, const uint8_t mac[6],
+                      const struct ip_addr *dst, bool append);
+void nl_build_fdb_del(struct nl_msg *m, int ifindex, const uint8_t mac[6],
+                      const struct ip_addr *dst);
 /* AF_BRIDGE, NTF_MASTER, NUD_NOARP (static), replacing: mac behind bridge port
  * port_ifindex in the bridge's own FDB. */
 void nl_build_bridge_fdb_add(struct nl_msg *m, int port_ifindex, const uint8_t mac[6]);

@@ -144,7 +144,10 @@ int nl_build_vxlan(struct nl_msg *m, const struct nl_vxlan_spec *spec, struct we
     struct link_nests nests =
         new_link_begin(m, spec->name, "vxlan", spec->mtu, spec->master_ifindex);
     mnl_attr_put_u32(m->hdr, IFLA_VXLAN_ID, spec->vni);
-    mnl_attr_put(m->hdr, IFLA_VXLAN_LOCAL, 4, &spec->local_ip);
+    if (ip_addr_is_ipv6(&spec->local))
+        mnl_attr_put(m->hdr, IFLA_VXLAN_LOCAL6, 16, spec->local.bytes);
+    else
+        mnl_attr_put(m->hdr, IFLA_VXLAN_LOCAL, 4, spec->local.bytes);
     mnl_attr_put_u16(m->hdr, IFLA_VXLAN_PORT, htons(spec->dst_port));
     mnl_attr_put_u8(m->hdr, IFLA_VXLAN_LEARNING, 0); /* peers are programmed, never learned */
     mnl_attr_put_u8(m->hdr, IFLA_VXLAN_PROXY, 1);    /* ARP answered locally from neigh entries */

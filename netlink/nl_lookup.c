@@ -25,7 +25,7 @@ struct link_facts {
     int mtu;
     bool is_vxlan;
     uint32_t vni;
-    uint32_t local_ip;
+    struct ip_addr local; /* family 0: none */
 };
 
 static int vxlan_data_cb(const struct nlattr *attr, void *data)
@@ -38,7 +38,11 @@ static int vxlan_data_cb(const struct nlattr *attr, void *data)
         break;
     case IFLA_VXLAN_LOCAL:
         if (mnl_attr_get_payload_len(attr) == 4)
-            memcpy(&facts->local_ip, mnl_attr_get_payload(attr), 4);
+            facts->local = ip_addr_from_ipv4(*(const uint32_t *)mnl_attr_get_payload(attr));
+        break;
+    case IFLA_VXLAN_LOCAL6:
+        if (mnl_attr_get_payload_len(attr) == 16)
+            facts->local = ip_addr_from_ipv6(mnl_attr_get_payload(attr));
         break;
     }
     return MNL_CB_OK;
@@ -128,7 +132,7 @@ int nl_link_get_mtu(struct nl *nl, const char *name, int *mtu, struct weft_err *
     return 0;
 }
 
-int nl_vxlan_get(struct nl *nl, const char *name, uint32_t *vni, uint32_t *local_ip,
+int nl_vxlan_get(struct nl *nl, const char *name, uint32_t *vni, struct ip_addr *local,
                  struct weft_err *err)
 {
     struct link_facts facts;
@@ -137,7 +141,7 @@ int nl_vxlan_get(struct nl *nl, const char *name, uint32_t *vni, uint32_t *local
     if (!facts.is_vxlan)
         return weft_err_set(err, -EEXIST, "link %.15s exists but is not a VXLAN device", name);
     *vni = facts.vni;
-    *local_ip = facts.local_ip;
+    *local = facts.local;
     return 0;
 }
 
@@ -183,21 +187,25 @@ int nl_link_aliases(struct nl *nl, const char *prefix, nl_link_alias_fn fn, void
 
 /* ---------- routes and addresses ---------- */
 
+/* Of one family: IPv4 as always, IPv6 for an IPv6-only underlay (issue 12). */
 struct route_search {
+    int family;
     bool found;
-    uint32_t prefsrc;
+    struct ip_addr prefsrc; /* family 0: the route has none */
     int oif;
 };
 
 static int route_attr_cb(const struct nlattr *attr, void *data)
 {
     struct route_search *s = data;
-    if (mnl_attr_get_type(attr) == RTA_PREFSRC && mnl_attr_get_payload_len(attr) == 4)
-        memcpy(&s->prefsrc, mnl_attr_get_payload(attr), 4);
-    else if (mnl_attr_get_type(attr) == RTA_OIF && mnl_attr_validate(attr, MNL_TYPE_U32) == 0)
+    int len = s->family == AF_INET6 ? 16 : 4;
+    if (mnl_attr_get_type(attr) == RTA_PREFSRC && mnl_attr_get_payload_len(attr) == len) {
+        s->prefsrc = len == 16 ? ip_addr_from_ipv6(mnl_attr_get_payload(attr))
+                               : ip_addr_from_ipv4(*(const uint32_t *)mnl_attr_get_payload(attr));
+    } else if (mnl_attr_get_type(attr) == RTA_OIF && mnl_attr_validate(attr, MNL_TYPE_U32) == 0) {
         s->oif = (int)mnl_attr_get_u32(attr);
-    else if (mnl_attr_get_type(attr) == RTA_MULTIPATH && s->oif == 0 &&
-             mnl_attr_get_payload_len(attr) >= sizeof(struct rtnexthop)) {
+    } else if (mnl_attr_get_type(attr) == RTA_MULTIPATH && s->oif == 0 &&
+               mnl_attr_get_payload_len(attr) >= sizeof(struct rtnexthop)) {
         /* An ECMP default route has no RTA_OIF: its first next hop names the link. */
         const struct rtnexthop *nh = mnl_attr_get_payload(attr);
         if (nh->rtnh_len >= sizeof(*nh) && nh->rtnh_len <= mnl_attr_get_payload_len(attr))
@@ -214,9 +222,10 @@ static int route_msg_cb(const struct nlmsghdr *hdr, void *data)
         mnl_nlmsg_get_payload_len(hdr) < sizeof(struct rtmsg))
         return MNL_CB_OK;
     const struct rtmsg *rt = mnl_nlmsg_get_payload(hdr);
-    if (rt->rtm_family != AF_INET || rt->rtm_dst_len != 0 || rt->rtm_table != RT_TABLE_MAIN || rt->rtm_type != RTN_UNICAST)
+    if (rt->rtm_family != s->family || rt->rtm_dst_len != 0 || rt->rtm_table != RT_TABLE_MAIN ||
+        rt->rtm_type != RTN_UNICAST)
         return MNL_CB_OK;
-    struct route_search candidate = {0};
+    struct route_search candidate = {.family = s->family};
     mnl_attr_parse(hdr, sizeof(*rt), route_attr_cb, &candidate);
     if (candidate.oif > 0) {
         *s = candidate;
@@ -226,22 +235,41 @@ static int route_msg_cb(const struct nlmsghdr *hdr, void *data)
 }
 
 struct addr_search {
-    int want_ifindex; /* find the first address of this link, or */
-    uint32_t want_ip; /* find the link that holds this address */
+    int family;
+    int want_ifindex;       /* find the first address of this link, or */
+    struct ip_addr want_ip; /* find the link that holds this address */
     bool found;
-    uint32_t ip;
+    struct ip_addr ip;
     int ifindex;
+};
+
+struct addr_attrs {
+    int len; /* 4 or 16 */
+    const void *local, *address;
 };
 
 static int addr_attr_cb(const struct nlattr *attr, void *data)
 {
-    uint32_t *local = data;
-    if (mnl_attr_get_type(attr) == IFA_LOCAL && mnl_attr_get_payload_len(attr) == 4)
-        memcpy(local, mnl_attr_get_payload(attr), 4);
-    else if (mnl_attr_get_type(attr) == IFA_ADDRESS && *local == 0 &&
-             mnl_attr_get_payload_len(attr) == 4)
-        memcpy(local, mnl_attr_get_payload(attr), 4);
+    struct addr_attrs *a = data;
+    if (mnl_attr_get_payload_len(attr) != a->len)
+        return MNL_CB_OK;
+    if (mnl_attr_get_type(attr) == IFA_LOCAL)
+        a->local = mnl_attr_get_payload(attr);
+    else if (mnl_attr_get_type(attr) == IFA_ADDRESS)
+        a->address = mnl_attr_get_payload(attr);
     return MNL_CB_OK;
+}
+
+/* The address of one RTM_NEWADDR: IFA_LOCAL, else IFA_ADDRESS (IPv6 has only that). */
+static struct ip_addr addr_of(const struct nlmsghdr *hdr, int family)
+{
+    struct addr_attrs a = {.len = family == AF_INET6 ? 16 : 4};
+    mnl_attr_parse(hdr, sizeof(struct ifaddrmsg), addr_attr_cb, &a);
+    const void *p = a.local ? a.local : a.address;
+    struct ip_addr none = {0};
+    if (!p)
+        return none;
+    return a.len == 16 ? ip_addr_from_ipv6(p) : ip_addr_from_ipv4(*(const uint32_t *)p);
 }
 
 static int addr_msg_cb(const struct nlmsghdr *hdr, void *data)
@@ -251,12 +279,13 @@ static int addr_msg_cb(const struct nlmsghdr *hdr, void *data)
         mnl_nlmsg_get_payload_len(hdr) < sizeof(struct ifaddrmsg))
         return MNL_CB_OK;
     const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(hdr);
-    if (ifa->ifa_family != AF_INET)
+    if (ifa->ifa_family != s->family)
         return MNL_CB_OK;
-    uint32_t local = 0;
-    mnl_attr_parse(hdr, sizeof(*ifa), addr_attr_cb, &local);
-    if ((s->want_ifindex && (int)ifa->ifa_index == s->want_ifindex) ||
-        (s->want_ip && local == s->want_ip)) {
+    struct ip_addr local = addr_of(hdr, s->family);
+    /* An IPv6 link's first address may be its link-local one: a VTEP is a global one. */
+    bool usable = s->family == AF_INET || ifa->ifa_scope == RT_SCOPE_UNIVERSE;
+    if ((s->want_ifindex && (int)ifa->ifa_index == s->want_ifindex && usable) ||
+        (s->want_ip.family && ip_addr_equal(&local, &s->want_ip))) {
         s->found = true;
         s->ip = local;
         s->ifindex = (int)ifa->ifa_index;
@@ -275,36 +304,53 @@ static int ifname_of(struct nl *nl, int ifindex, char *ifname, int ifname_len, s
     return 0;
 }
 
-int nl_default_route_addr(struct nl *nl, uint32_t *ip, char *ifname, int ifname_len,
-                          struct weft_err *err)
+/* The default route of family and its source address: 0, or -1 (-ENOENT: none). */
+static int default_route_of(struct nl *nl, int family, struct ip_addr *ip, int *oif,
+                            struct weft_err *err)
 {
-    struct route_search route = {0};
-    if (nl_dump(nl, RTM_GETROUTE, AF_INET, route_msg_cb, &route, err, "reading routes") < 0)
+    struct route_search route = {.family = family};
+    if (nl_dump(nl, RTM_GETROUTE, family, route_msg_cb, &route, err, "reading routes") < 0)
         return -1;
     if (!route.found)
         return weft_err_set(err, -ENOENT, "no default route");
-    uint32_t addr = route.prefsrc;
-    if (!addr) {
-        struct addr_search s = {.want_ifindex = route.oif};
-        if (nl_dump(nl, RTM_GETADDR, AF_INET, addr_msg_cb, &s, err, "reading addresses") < 0)
-            return -1;
-        if (!s.found)
-            return weft_err_set(err, -EADDRNOTAVAIL,
-                                "the default route's interface has no IPv4 address");
-        addr = s.ip;
-    }
-    *ip = addr;
-    return ifname_of(nl, route.oif, ifname, ifname_len, err);
+    *oif = route.oif;
+    *ip = route.prefsrc;
+    if (ip->family)
+        return 0;
+    struct addr_search s = {.family = family, .want_ifindex = route.oif};
+    if (nl_dump(nl, RTM_GETADDR, family, addr_msg_cb, &s, err, "reading addresses") < 0)
+        return -1;
+    if (!s.found)
+        return weft_err_set(err, -EADDRNOTAVAIL, "the default route's interface has no %s address",
+                            family == AF_INET6 ? "global IPv6" : "IPv4");
+    *ip = s.ip;
+    return 0;
 }
 
-int nl_addr_ifname(struct nl *nl, uint32_t ip, char *ifname, int ifname_len, struct weft_err *err)
+int nl_default_route_addr(struct nl *nl, struct ip_addr *ip, char *ifname, int ifname_len,
+                          struct weft_err *err)
 {
-    struct addr_search s = {.want_ip = ip};
-    if (nl_dump(nl, RTM_GETADDR, AF_INET, addr_msg_cb, &s, err, "reading addresses") < 0)
+    int oif = 0;
+    struct weft_err v4_err = {0};
+    int rc = default_route_of(nl, AF_INET, ip, &oif, &v4_err);
+    if (rc < 0 && v4_err.code == -ENOENT)
+        rc = default_route_of(nl, AF_INET6, ip, &oif, err); /* an IPv6-only host */
+    else if (rc < 0 && err)
+        *err = v4_err;
+    if (rc < 0)
+        return -1;
+    return ifname_of(nl, oif, ifname, ifname_len, err);
+}
+
+int nl_addr_ifname(struct nl *nl, const struct ip_addr *ip, char *ifname, int ifname_len,
+                   struct weft_err *err)
+{
+    struct addr_search s = {.family = ip->family, .want_ip = *ip};
+    if (nl_dump(nl, RTM_GETADDR, ip->family, addr_msg_cb, &s, err, "reading addresses") < 0)
         return -1;
     if (!s.found) {
-        char text[INET_ADDRSTRLEN];
-        inet_ntop(AF_INET, &ip, text, sizeof(text));
+        char text[ADDR_STR_MAX];
+        ip_addr_format(ip, text);
         return weft_err_set(err, -EADDRNOTAVAIL, "no interface holds %s", text);
     }
     return ifname_of(nl, s.ifindex, ifname, ifname_len, err);

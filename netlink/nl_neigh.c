@@ -30,25 +30,26 @@ static struct ndmsg *neigh_msg(struct nl_msg *m, uint16_t type, uint16_t flags, 
 }
 
 static void fdb_msg(struct nl_msg *m, uint16_t type, uint16_t flags, int ifindex,
-                    const uint8_t mac[6], uint32_t dst_ip)
+                    const uint8_t mac[6], const struct ip_addr *dst)
 {
     struct ndmsg *nd = neigh_msg(m, type, flags, AF_BRIDGE, ifindex);
     nd->ndm_flags = NTF_SELF;
     nd->ndm_state = NUD_PERMANENT | NUD_NOARP;
     mnl_attr_put(m->hdr, NDA_LLADDR, 6, mac);
-    mnl_attr_put(m->hdr, NDA_DST, 4, &dst_ip);
+    mnl_attr_put(m->hdr, NDA_DST, (size_t)ip_addr_len(dst), dst->bytes); /* 4 or 16 bytes */
 }
 
-void nl_build_fdb_add(struct nl_msg *m, int ifindex, const uint8_t mac[6], uint32_t dst_ip,
-                      bool append)
+void nl_build_fdb_add(struct nl_msg *m, int ifindex, const uint8_t mac[6],
+                      const struct ip_addr *dst, bool append)
 {
     uint16_t flags = NLM_F_CREATE | (append ? NLM_F_APPEND : NLM_F_REPLACE);
-    fdb_msg(m, RTM_NEWNEIGH, flags, ifindex, mac, dst_ip);
+    fdb_msg(m, RTM_NEWNEIGH, flags, ifindex, mac, dst);
 }
 
-void nl_build_fdb_del(struct nl_msg *m, int ifindex, const uint8_t mac[6], uint32_t dst_ip)
+void nl_build_fdb_del(struct nl_msg *m, int ifindex, const uint8_t mac[6],
+                      const struct ip_addr *dst)
 {
-    fdb_msg(m, RTM_DELNEIGH, 0, ifindex, mac, dst_ip);
+    fdb_msg(m, RTM_DELNEIGH, 0, ifindex, mac, dst);
 }
 
 void nl_build_bridge_fdb_del(struct nl_msg *m, int port_ifindex, const uint8_t mac[6])
@@ -103,32 +104,33 @@ void nl_build_neigh6_del(struct nl_msg *m, int ifindex, const uint8_t ip6[16])
 
 /* ---------- sending ---------- */
 
-static void fdb_what(char *what, size_t n, const char *verb, const uint8_t mac[6], uint32_t dst)
+static void fdb_what(char *what, size_t n, const char *verb, const uint8_t mac[6],
+                     const struct ip_addr *dst)
 {
-    char dst_text[INET_ADDRSTRLEN];
-    inet_ntop(AF_INET, &dst, dst_text, sizeof(dst_text));
+    char dst_text[ADDR_STR_MAX];
+    ip_addr_format(dst, dst_text);
     snprintf(what, n, "%s fdb %02x:%02x:%02x:%02x:%02x:%02x dst %s", verb, mac[0], mac[1], mac[2],
              mac[3], mac[4], mac[5], dst_text);
 }
 
-int nl_fdb_add(struct nl *nl, int ifindex, const uint8_t mac[6], uint32_t dst_ip, bool append,
-               struct weft_err *err)
+int nl_fdb_add(struct nl *nl, int ifindex, const uint8_t mac[6], const struct ip_addr *dst,
+               bool append, struct weft_err *err)
 {
     struct nl_msg m;
-    nl_build_fdb_add(&m, ifindex, mac, dst_ip, append);
-    char what[96];
-    fdb_what(what, sizeof(what), "adding", mac, dst_ip);
+    nl_build_fdb_add(&m, ifindex, mac, dst, append);
+    char what[112];
+    fdb_what(what, sizeof(what), "adding", mac, dst);
     /* Appending an entry that exists answers EEXIST: it is there, which is the goal. */
     return nl_change(nl, &m, append ? EEXIST : 0, err, what);
 }
 
-int nl_fdb_del(struct nl *nl, int ifindex, const uint8_t mac[6], uint32_t dst_ip,
+int nl_fdb_del(struct nl *nl, int ifindex, const uint8_t mac[6], const struct ip_addr *dst,
                struct weft_err *err)
 {
     struct nl_msg m;
-    nl_build_fdb_del(&m, ifindex, mac, dst_ip);
-    char what[96];
-    fdb_what(what, sizeof(what), "removing", mac, dst_ip);
+    nl_build_fdb_del(&m, ifindex, mac, dst);
+    char what[112];
+    fdb_what(what, sizeof(what), "removing", mac, dst);
     return nl_change(nl, &m, ENOENT, err, what);
 }
 
@@ -231,13 +233,19 @@ static int neigh_dump_msg_cb(const struct nlmsghdr *hdr, void *data)
     bool permanent = nd->ndm_state & NUD_PERMANENT;
     if (d->neigh6_fn && nd->ndm_family == AF_INET6 && permanent && dst_len == 16)
         d->neigh6_fn(d->ctx, dst, mac);
+    if (d->fdb_fn && nd->ndm_family == AF_BRIDGE && (nd->ndm_flags & NTF_SELF) &&
+        (dst_len == 4 || dst_len == 16)) {
+        uint32_t ip4;
+        memcpy(&ip4, dst, 4);
+        struct ip_addr vtep = dst_len == 16 ? ip_addr_from_ipv6(dst) : ip_addr_from_ipv4(ip4);
+        d->fdb_fn(d->ctx, mac, &vtep); /* a remote VTEP of either family */
+        return MNL_CB_OK;
+    }
     if (dst_len != 4)
         return MNL_CB_OK;
     uint32_t ip;
     memcpy(&ip, dst, 4);
-    if (d->fdb_fn && nd->ndm_family == AF_BRIDGE && (nd->ndm_flags & NTF_SELF))
-        d->fdb_fn(d->ctx, mac, ip);
-    else if (d->neigh_fn && nd->ndm_family == AF_INET && permanent)
+    if (d->neigh_fn && nd->ndm_family == AF_INET && permanent)
         d->neigh_fn(d->ctx, ip, mac);
     return MNL_CB_OK;
 }

@@ -42,6 +42,11 @@ static void subnet_key(char *out, size_t n, const char *subnet)
     char ik[64];                                                                                   \
     part_encode(ik, sizeof(ik), ip)
 
+/* A host level is its VTEP's text: an IPv6 one's colons become dashes too. */
+#define WITH_HOST(host)                                                                            \
+    char hk[64];                                                                                   \
+    part_encode(hk, sizeof(hk), host)
+
 void key_overlay(char *buf, const char *subnet)
 {
     WITH_SK(subnet);
@@ -87,26 +92,30 @@ bool key_is_pool(const char *key)
 
 void key_member(char *buf, const char *host, const char *subnet)
 {
+    WITH_HOST(host);
     WITH_SK(subnet);
-    snprintf(buf, WEFT_KEY_MAX, WEFT_KEY_FABRIC "%s/%s/member", host, sk);
+    snprintf(buf, WEFT_KEY_MAX, WEFT_KEY_FABRIC "%s/%s/member", hk, sk);
 }
 
 void key_peer(char *buf, const char *host, const char *subnet, const char *ip)
 {
+    WITH_HOST(host);
     WITH_SK(subnet);
     WITH_IP(ip);
-    snprintf(buf, WEFT_KEY_MAX, WEFT_KEY_FABRIC "%s/%s/peers/%s", host, sk, ik);
+    snprintf(buf, WEFT_KEY_MAX, WEFT_KEY_FABRIC "%s/%s/peers/%s", hk, sk, ik);
 }
 
 void key_fabric_host_prefix(char *buf, const char *host)
 {
-    snprintf(buf, WEFT_KEY_MAX, WEFT_KEY_FABRIC "%s/", host);
+    WITH_HOST(host);
+    snprintf(buf, WEFT_KEY_MAX, WEFT_KEY_FABRIC "%s/", hk);
 }
 
 void key_joined(char *buf, const char *subnet, const char *host)
 {
+    WITH_HOST(host);
     WITH_SK(subnet);
-    snprintf(buf, WEFT_KEY_MAX, WEFT_KEY_ROOT "joined/%s/%s", sk, host);
+    snprintf(buf, WEFT_KEY_MAX, WEFT_KEY_ROOT "joined/%s/%s", sk, hk);
 }
 
 void key_joined_prefix(char *buf, const char *subnet)
@@ -117,7 +126,8 @@ void key_joined_prefix(char *buf, const char *subnet)
 
 void key_host_alive(char *buf, const char *host)
 {
-    snprintf(buf, WEFT_KEY_MAX, WEFT_KEY_ROOT "hosts/%s/alive", host);
+    WITH_HOST(host);
+    snprintf(buf, WEFT_KEY_MAX, WEFT_KEY_ROOT "hosts/%s/alive", hk);
 }
 
 void key_hosts_prefix(char *buf)
@@ -127,7 +137,8 @@ void key_hosts_prefix(char *buf)
 
 void key_host_prefix(char *buf, const char *host)
 {
-    snprintf(buf, WEFT_KEY_MAX, WEFT_KEY_ROOT "hosts/%s/", host);
+    WITH_HOST(host);
+    snprintf(buf, WEFT_KEY_MAX, WEFT_KEY_ROOT "hosts/%s/", hk);
 }
 
 void key_overlays_root(char *buf)
@@ -147,22 +158,26 @@ void key_addrs_root(char *buf)
 
 void key_host_network(char *buf, const char *host, const char *network_id)
 {
-    snprintf(buf, WEFT_KEY_MAX, WEFT_KEY_ROOT "hosts/%s/networks/%s", host, network_id);
+    WITH_HOST(host);
+    snprintf(buf, WEFT_KEY_MAX, WEFT_KEY_ROOT "hosts/%s/networks/%s", hk, network_id);
 }
 
 void key_host_networks_prefix(char *buf, const char *host)
 {
-    snprintf(buf, WEFT_KEY_MAX, WEFT_KEY_ROOT "hosts/%s/networks/", host);
+    WITH_HOST(host);
+    snprintf(buf, WEFT_KEY_MAX, WEFT_KEY_ROOT "hosts/%s/networks/", hk);
 }
 
 void key_host_endpoint(char *buf, const char *host, const char *endpoint_id)
 {
-    snprintf(buf, WEFT_KEY_MAX, WEFT_KEY_ROOT "hosts/%s/endpoints/%s", host, endpoint_id);
+    WITH_HOST(host);
+    snprintf(buf, WEFT_KEY_MAX, WEFT_KEY_ROOT "hosts/%s/endpoints/%s", hk, endpoint_id);
 }
 
 void key_host_endpoints_prefix(char *buf, const char *host)
 {
-    snprintf(buf, WEFT_KEY_MAX, WEFT_KEY_ROOT "hosts/%s/endpoints/", host);
+    WITH_HOST(host);
+    snprintf(buf, WEFT_KEY_MAX, WEFT_KEY_ROOT "hosts/%s/endpoints/", hk);
 }
 
 static int copy_part(char *dst, size_t dst_len, const char *start, const char *end)
@@ -188,6 +203,9 @@ int key_parse_fabric(const char *key, struct fabric_key *out)
     if (!kind || copy_part(out->host, sizeof(out->host), host, sk) < 0 ||
         copy_part(out->subnet, sizeof(out->subnet), sk + 1, kind) < 0)
         return -1;
+    if (strchr(out->host, ':'))
+        return -1; /* weft writes an IPv6 host with dashes: another spelling is not its key */
+    part_decode(out->host);
     kind++;
     if (strncmp(kind, "peers/", 6) == 0) {
         const char *ip = kind + 6;

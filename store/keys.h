@@ -25,7 +25,9 @@
  * <sk> is the subnet key: "10.77.0.0/24" written "10.77.0.0_24", "fd81::/64"
  * (RFC 5952 text, common/addr6.h) written "fd81--_64"; an IPv6 <ip> has its
  * colons written as dashes too ("fd81--5"). <host> is the
- * host's VTEP (advertise) address. Everything one host alone may write lies under
+ * host's VTEP (advertise) address, IPv6 ones (issue 12) with dashes too ("fd00--5";
+ * key_parse_fabric gives the text back with colons, and refuses a host level
+ * written with colons). Everything one host alone may write lies under
  * a prefix naming it (fabric/<host>/, hosts/<host>/): etcd grants permissions on
  * key prefixes only, so each host's etcd user can be given its own and no other,
  * and a record under fabric/<host>/ is believed only if its body names <host>.

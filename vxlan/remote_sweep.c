@@ -11,8 +11,9 @@
 #include "vxlan/segment.h"
 
 struct kernel_entry {
-    uint32_t ip;     /* the neighbour's address, or the FDB entry's destination VTEP */
-    uint8_t ip6[16]; /* an IPv6 neighbour's address (then ip is 0) */
+    uint32_t ip;         /* the neighbour's address */
+    uint8_t ip6[16];     /* an IPv6 neighbour's address (then ip is 0) */
+    struct ip_addr vtep; /* the FDB entry's destination VTEP */
     uint8_t mac[6];
 };
 
@@ -43,9 +44,11 @@ static struct kernel_entry *entry_list_add(struct entry_list *list, uint32_t ip,
     return e;
 }
 
-static void collect_fdb(void *ctx, const uint8_t mac[6], uint32_t dst_ip)
+static void collect_fdb(void *ctx, const uint8_t mac[6], const struct ip_addr *dst)
 {
-    entry_list_add(ctx, dst_ip, mac);
+    struct kernel_entry *e = entry_list_add(ctx, 0, mac);
+    if (e)
+        e->vtep = *dst;
 }
 
 static void collect_neigh(void *ctx, uint32_t ip, const uint8_t mac[6])
@@ -111,14 +114,14 @@ int segment_remote_sweep(struct nl *nl, int vxlan_ifindex, const struct segment_
     for (size_t i = 0; i < fdb.count; i++) {
         const struct kernel_entry *e = &fdb.items[i];
         if (is_flood_mac(e->mac)) {
-            if (keep->flood(keep->ctx, e->ip))
+            if (keep->flood(keep->ctx, &e->vtep))
                 continue;
-            failed |= segment_flood_del(nl, vxlan_ifindex, e->ip, &item_err) < 0;
+            failed |= segment_flood_del(nl, vxlan_ifindex, &e->vtep, &item_err) < 0;
         } else {
-            if (keep->fdb(keep->ctx, e->mac, e->ip))
+            if (keep->fdb(keep->ctx, e->mac, &e->vtep))
                 continue;
             /* Also what the bridge learned of that mac on the vxlan port. */
-            failed |= nl_fdb_del(nl, vxlan_ifindex, e->mac, e->ip, &item_err) < 0 ||
+            failed |= nl_fdb_del(nl, vxlan_ifindex, e->mac, &e->vtep, &item_err) < 0 ||
                       nl_bridge_fdb_del(nl, vxlan_ifindex, e->mac, &item_err) < 0;
         }
         gone++;

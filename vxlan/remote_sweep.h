@@ -8,7 +8,7 @@
  * destination, asks the caller about each, and deletes the rest
  * in one netlink batch. Callers: fabric/ at the end of a listing of the store.
  * Uses netlink/ only; not inside a netlink batch.
- * All IPv4 addresses (uint32_t) are in network byte order.
+ * All IPv4 addresses (uint32_t) are in network byte order; VTEPs are struct ip_addr.
  */
 #ifndef WEFT_REMOTE_SWEEP_H
 #define WEFT_REMOTE_SWEEP_H
@@ -23,8 +23,8 @@
 /* Each answers whether the caller has that entry programmed, so it stays. */
 struct segment_remote_keep {
     bool (*peer)(void *ctx, uint32_t ip, const uint8_t mac[6]);  /* neighbour ip -> mac */
-    bool (*fdb)(void *ctx, const uint8_t mac[6], uint32_t vtep); /* unicast mac -> vtep */
-    bool (*flood)(void *ctx, uint32_t vtep);                     /* flooding towards vtep */
+    bool (*fdb)(void *ctx, const uint8_t mac[6], const struct ip_addr *vtep); /* mac -> vtep */
+    bool (*flood)(void *ctx, const struct ip_addr *vtep); /* flooding towards vtep */
     void *ctx;
     /* IPv6 neighbour ip6 -> mac (16 bytes, network order); NULL: keep them all */
     bool (*peer6)(void *ctx, const uint8_t ip6[16], const uint8_t mac[6]);

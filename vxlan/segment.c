@@ -96,21 +96,23 @@ int segment_bridge_ensure(struct nl *nl, const char *name, int mtu, int *ifindex
     return 0;
 }
 
-static int ensure_vxlan(struct nl *nl, uint32_t vni, uint32_t local_ip, int mtu,
+static int ensure_vxlan(struct nl *nl, uint32_t vni, const struct ip_addr *local, int mtu,
                         struct segment_devices *dev, bool *created_now, struct weft_err *err)
 {
     *created_now = false;
     if (nl_link_index(nl, dev->vxlan, &dev->vxlan_ifindex, err) < 0)
         return -1;
     if (dev->vxlan_ifindex) {
-        uint32_t existing_vni = 0, existing_local = 0;
+        uint32_t existing_vni = 0;
+        struct ip_addr existing_local;
         if (nl_vxlan_get(nl, dev->vxlan, &existing_vni, &existing_local, err) < 0)
             return -1;
         if (existing_vni != vni)
             return weft_err_set(err, -EEXIST, "device %s exists with VNI %" PRIu32 ", not %" PRIu32,
                                 dev->vxlan, existing_vni, vni);
-        if (existing_local != local_ip) {
-            /* The host's address changed: the tunnel must be rebuilt on the new one. */
+        if (!ip_addr_equal(&existing_local, local)) {
+            /* The host's address (or its family) changed: the tunnel must be rebuilt on
+             * the new one. */
             if (nl_link_delete(nl, dev->vxlan, err) < 0)
                 return -1;
             dev->vxlan_ifindex = 0;
@@ -124,7 +126,7 @@ static int ensure_vxlan(struct nl *nl, uint32_t vni, uint32_t local_ip, int mtu,
     struct nl_vxlan_spec spec = {
         .name = dev->vxlan,
         .vni = vni,
-        .local_ip = local_ip,
+        .local = *local,
         .dst_port = SEGMENT_VXLAN_PORT,
         .mtu = mtu,
         .master_ifindex = dev->bridge_ifindex,
@@ -143,7 +145,7 @@ void segment_link_delete_logged(struct nl *nl, const char *name)
                   err.msg);
 }
 
-int segment_ensure(struct nl *nl, uint32_t vni, uint32_t local_ip, int mtu,
+int segment_ensure(struct nl *nl, uint32_t vni, const struct ip_addr *local, int mtu,
                    struct segment_devices *out, struct weft_err *err)
 {
     struct segment_devices dev;
@@ -151,7 +153,7 @@ int segment_ensure(struct nl *nl, uint32_t vni, uint32_t local_ip, int mtu,
     bool bridge_created = false, vxlan_created = false;
     if (segment_bridge_ensure(nl, dev.bridge, mtu, &dev.bridge_ifindex, &bridge_created, err) < 0)
         goto undo_bridge;
-    if (ensure_vxlan(nl, vni, local_ip, mtu, &dev, &vxlan_created, err) < 0)
+    if (ensure_vxlan(nl, vni, local, mtu, &dev, &vxlan_created, err) < 0)
         goto undo_vxlan;
     if (nl_link_set_up(nl, dev.vxlan, err) < 0 || nl_link_set_up(nl, dev.bridge, err) < 0)
         goto undo_vxlan;
@@ -170,7 +172,7 @@ undo_bridge:
 /* The bridge goes first: its deletion failing leaves the segment whole, and the
  * vxlan device left without it is put back on a new bridge (segment_ensure), so a
  * failed remove never leaves a network with no vxlan device. */
-int segment_remove(struct nl *nl, uint32_t vni, uint32_t local_ip, int mtu,
+int segment_remove(struct nl *nl, uint32_t vni, const struct ip_addr *local, int mtu,
                    struct segment_devices *devices, struct weft_err *err)
 {
     struct segment_devices dev;
@@ -183,7 +185,7 @@ int segment_remove(struct nl *nl, uint32_t vni, uint32_t local_ip, int mtu,
 
 undo_bridge:;
     struct weft_err undo_err;
-    if (segment_ensure(nl, vni, local_ip, mtu, devices, &undo_err) < 0 && err) {
+    if (segment_ensure(nl, vni, local, mtu, devices, &undo_err) < 0 && err) {
         struct weft_err first = *err; /* the caller hears of both */
         weft_err_set(err, first.code, "%s; putting its bridge back failed too: %s", first.msg,
                      undo_err.msg);
@@ -293,7 +295,7 @@ void segment_spares_delete_all(struct nl *nl)
 }
 
 int segment_peer_add(struct nl *nl, int vxlan_ifindex, uint32_t ip, const uint8_t mac[6],
-                     uint32_t vtep, struct weft_err *err)
+                     const struct ip_addr *vtep, struct weft_err *err)
 {
     if (nl_fdb_add(nl, vxlan_ifindex, mac, vtep, false, err) < 0 ||
         nl_neigh_add(nl, vxlan_ifindex, ip, mac, err) < 0)
@@ -302,7 +304,7 @@ int segment_peer_add(struct nl *nl, int vxlan_ifindex, uint32_t ip, const uint8_
 }
 
 int segment_peer_del(struct nl *nl, int vxlan_ifindex, uint32_t ip, const uint8_t mac[6],
-                     uint32_t vtep, struct weft_err *err)
+                     const struct ip_addr *vtep, struct weft_err *err)
 {
     if (nl_neigh_del(nl, vxlan_ifindex, ip, err) < 0 ||
         nl_fdb_del(nl, vxlan_ifindex, mac, vtep, err) < 0 ||
@@ -322,12 +324,14 @@ int segment_peer6_del(struct nl *nl, int vxlan_ifindex, const uint8_t ip6[16], s
     return nl_neigh6_del(nl, vxlan_ifindex, ip6, err); /* ENOENT: already gone */
 }
 
-int segment_flood_add(struct nl *nl, int vxlan_ifindex, uint32_t vtep, struct weft_err *err)
+int segment_flood_add(struct nl *nl, int vxlan_ifindex, const struct ip_addr *vtep,
+                      struct weft_err *err)
 {
     return nl_fdb_add(nl, vxlan_ifindex, flood_mac, vtep, true, err);
 }
 
-int segment_flood_del(struct nl *nl, int vxlan_ifindex, uint32_t vtep, struct weft_err *err)
+int segment_flood_del(struct nl *nl, int vxlan_ifindex, const struct ip_addr *vtep,
+                      struct weft_err *err)
 {
     return nl_fdb_del(nl, vxlan_ifindex, flood_mac, vtep, err);
 }

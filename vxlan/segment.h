@@ -13,7 +13,9 @@
  * here (it holds a struct nl as an opaque handle). Not thread-safe: one struct nl
  * per thread, as netlink/ says.
  *
- * All IPv4 addresses (uint32_t) are in network byte order, as in netlink/.
+ * All IPv4 addresses (uint32_t) are in network byte order, as in netlink/. VTEPs
+ * are struct ip_addr (common/ip_addr.h): IPv4, or IPv6 on an IPv6 underlay; a
+ * segment's remote VTEPs are of its local VTEP's family (the kernel's rule).
  *
  * Every function is idempotent where a retry or a restart may repeat it:
  * segment_ensure adopts devices that already exist with the right VNI,
@@ -32,6 +34,8 @@
 #define SEGMENT_VXLAN_PORT 4789
 /* IPv4 outer header 20 + UDP 8 + VXLAN 8 + inner Ethernet 14. */
 #define SEGMENT_VXLAN_OVERHEAD 50
+/* The same over an IPv6 underlay: its outer header is 40. */
+#define SEGMENT_VXLAN6_OVERHEAD 70
 
 struct segment_devices {
     char bridge[IF_NAMESIZE];
@@ -42,16 +46,16 @@ struct segment_devices {
 
 void segment_names(uint32_t vni, struct segment_devices *out);
 
-/* Creates (or adopts) bridge + vxlan for vni with local VTEP local_ip (network
- * order) and mtu, both up. On failure, whatever this call created is removed.
- * A vxlan device of that name with another VNI is an error. */
-int segment_ensure(struct nl *nl, uint32_t vni, uint32_t local_ip, int mtu,
+/* Creates (or adopts) bridge + vxlan for vni with local VTEP local and mtu, both
+ * up (a vxlan device with another local address is made again). On failure, whatever this call
+ * created is removed. A vxlan device of that name with another VNI is an error. */
+int segment_ensure(struct nl *nl, uint32_t vni, const struct ip_addr *local, int mtu,
                    struct segment_devices *out, struct weft_err *err);
 /* Deletes the bridge and the vxlan device (endpoint veths go with DeleteEndpoint).
- * On failure the segment is as segment_ensure(local_ip, mtu) makes it, its devices
+ * On failure the segment is as segment_ensure(local, mtu) makes it, its devices
  * in *devices (a bridge deleted before the vxlan device's deletion failed is made
  * again, with a new ifindex; the vxlan device and its entries are untouched). */
-int segment_remove(struct nl *nl, uint32_t vni, uint32_t local_ip, int mtu,
+int segment_remove(struct nl *nl, uint32_t vni, const struct ip_addr *local, int mtu,
                    struct segment_devices *devices, struct weft_err *err);
 
 /* The netlink socket of one thread (fabric/ keeps one for requests and the watch,
@@ -115,9 +119,9 @@ void segment_spares_delete_all(struct nl *nl);
  * The vxlan device is named by ifindex (from segment_ensure) so these calls need
  * no lookup and can sit in a netlink batch. */
 int segment_peer_add(struct nl *nl, int vxlan_ifindex, uint32_t ip, const uint8_t mac[6],
-                     uint32_t vtep, struct weft_err *err);
+                     const struct ip_addr *vtep, struct weft_err *err);
 int segment_peer_del(struct nl *nl, int vxlan_ifindex, uint32_t ip, const uint8_t mac[6],
-                     uint32_t vtep, struct weft_err *err);
+                     const struct ip_addr *vtep, struct weft_err *err);
 /* A remote endpoint's IPv6 address (dual-stack overlays, issue 12): ip6 (16 bytes,
  * network order) -> mac in the vxlan device's neighbour table, so its proxy answers
  * neighbour solicitations and none cross the underlay. The FDB entry of mac is
@@ -127,7 +131,9 @@ int segment_peer6_add(struct nl *nl, int vxlan_ifindex, const uint8_t ip6[16],
 int segment_peer6_del(struct nl *nl, int vxlan_ifindex, const uint8_t ip6[16],
                       struct weft_err *err);
 /* A remote host in the segment: an all-zero FDB entry so broadcast reaches it. */
-int segment_flood_add(struct nl *nl, int vxlan_ifindex, uint32_t vtep, struct weft_err *err);
-int segment_flood_del(struct nl *nl, int vxlan_ifindex, uint32_t vtep, struct weft_err *err);
+int segment_flood_add(struct nl *nl, int vxlan_ifindex, const struct ip_addr *vtep,
+                      struct weft_err *err);
+int segment_flood_del(struct nl *nl, int vxlan_ifindex, const struct ip_addr *vtep,
+                      struct weft_err *err);
 
 #endif

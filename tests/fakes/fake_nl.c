@@ -363,7 +363,7 @@ int nl_vxlan_create(struct nl *nl, const struct nl_vxlan_spec *spec, struct weft
     op.mtu = spec->mtu;
     op.master = spec->master_ifindex;
     op.vni = spec->vni;
-    op.ip = spec->local_ip;
+    op.ip = ip_addr_ipv4(&spec->local); /* the fake kernel holds IPv4 VTEPs only */
     return change(nl, &op, err);
 }
 
@@ -434,18 +434,18 @@ static struct op entry_op(enum op_type type, int ifindex, const uint8_t mac[6], 
     return op;
 }
 
-int nl_fdb_add(struct nl *nl, int ifindex, const uint8_t mac[6], uint32_t dst_ip, bool append,
-               struct weft_err *err)
+int nl_fdb_add(struct nl *nl, int ifindex, const uint8_t mac[6], const struct ip_addr *dst,
+               bool append, struct weft_err *err)
 {
-    struct op op = entry_op(OP_FDB_ADD, ifindex, mac, dst_ip, "adding fdb entry");
+    struct op op = entry_op(OP_FDB_ADD, ifindex, mac, ip_addr_ipv4(dst), "adding fdb entry");
     op.append = append;
     return change(nl, &op, err);
 }
 
-int nl_fdb_del(struct nl *nl, int ifindex, const uint8_t mac[6], uint32_t dst_ip,
+int nl_fdb_del(struct nl *nl, int ifindex, const uint8_t mac[6], const struct ip_addr *dst,
                struct weft_err *err)
 {
-    struct op op = entry_op(OP_FDB_DEL, ifindex, mac, dst_ip, "deleting fdb entry");
+    struct op op = entry_op(OP_FDB_DEL, ifindex, mac, ip_addr_ipv4(dst), "deleting fdb entry");
     return change(nl, &op, err);
 }
 
@@ -554,7 +554,7 @@ int nl_link_get_mtu(struct nl *nl, const char *name, int *mtu, struct weft_err *
     return 0;
 }
 
-int nl_vxlan_get(struct nl *nl, const char *name, uint32_t *vni, uint32_t *local_ip,
+int nl_vxlan_get(struct nl *nl, const char *name, uint32_t *vni, struct ip_addr *local,
                  struct weft_err *err)
 {
     struct fake_link l;
@@ -563,7 +563,7 @@ int nl_vxlan_get(struct nl *nl, const char *name, uint32_t *vni, uint32_t *local
     if (l.kind != FAKE_LINK_VXLAN)
         return weft_err_set(err, -EEXIST, "link %.15s exists but is not a VXLAN device", name);
     *vni = l.vni;
-    *local_ip = l.local;
+    *local = ip_addr_from_ipv4(l.local);
     return 0;
 }
 
@@ -602,8 +602,10 @@ int nl_fdb_list(struct nl *nl, int ifindex, nl_fdb_fn fn, void *ctx, struct weft
     pthread_mutex_unlock(&fk.lock);
     if (!copy)
         return weft_err_set(err, -ENOMEM, "out of memory");
-    for (int i = 0; i < n; i++)
-        fn(ctx, copy[i].mac, copy[i].dst);
+    for (int i = 0; i < n; i++) {
+        struct ip_addr dst = ip_addr_from_ipv4(copy[i].dst);
+        fn(ctx, copy[i].mac, &dst);
+    }
     free(copy);
     return 0;
 }
@@ -644,23 +646,25 @@ int nl_neigh6_list(struct nl *nl, int ifindex, nl_neigh6_fn fn, void *ctx, struc
     return 0;
 }
 
-int nl_default_route_addr(struct nl *nl, uint32_t *ip, char *ifname, int ifname_len,
+int nl_default_route_addr(struct nl *nl, struct ip_addr *ip, char *ifname, int ifname_len,
                           struct weft_err *err)
 {
     if (query_start(nl, false, "reading the default route", err) < 0)
         return -1;
     bool have = fk.underlay_ip != 0;
-    *ip = fk.underlay_ip;
+    *ip = ip_addr_from_ipv4(fk.underlay_ip);
     if (have)
         snprintf(ifname, (size_t)ifname_len, "%s", fk.underlay_name);
     pthread_mutex_unlock(&fk.lock);
     return have ? 0 : weft_err_set(err, -ENOENT, "no default route");
 }
 
-int nl_addr_ifname(struct nl *nl, uint32_t ip, char *ifname, int ifname_len, struct weft_err *err)
+int nl_addr_ifname(struct nl *nl, const struct ip_addr *addr, char *ifname, int ifname_len,
+                   struct weft_err *err)
 {
     if (query_start(nl, false, "listing addresses", err) < 0)
         return -1;
+    uint32_t ip = ip_addr_ipv4(addr);
     bool have = fk.underlay_ip != 0 && fk.underlay_ip == ip;
     if (have)
         snprintf(ifname, (size_t)ifname_len, "%s", fk.underlay_name);

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fabric/fabric_internal.h"
 #include "fabric/veth_alias.h"
 #include "store/keys.h"
 #include "store/records.h"
@@ -229,6 +230,36 @@ static void remote_known_before_network(void **state)
     assert_int_equal(fake_kernel_fdb_count(NULL), 0);
 }
 
+/* A host whose VTEP is IPv6 (issue 12) cannot be reached by this host's IPv4 VXLAN
+ * device: its member and peer records are refused (counted once each), nothing is
+ * programmed, and an IPv4 host's records beside them still are. */
+static void records_of_the_other_family_are_refused(void **state)
+{
+    struct fx *fx = *state;
+    create_network(fx, "a1", FX_SUBNET);
+    fx_settle();
+    struct segment_devices dev;
+    segment_names(overlay_vni(FX_SUBNET), &dev);
+    int64_t lease = fake_store_grant();
+    pthread_mutex_lock(&fx->fabric->lock);
+    unsigned long rejected = fx->fabric->records_rejected;
+    pthread_mutex_unlock(&fx->fabric->lock);
+    put_member_of("fd00::5", FX_SUBNET, lease);
+    put_remote_of("fd00::5", FX_SUBNET, "10.77.0.9", "02:42:0a:4d:00:09", lease);
+    assert_true(fake_store_wait_drained(FX_WAIT_MS));
+    assert_int_equal(fake_kernel_fdb_count(dev.vxlan), 0);
+    assert_int_equal(fake_kernel_neigh_count(dev.vxlan), 0);
+    pthread_mutex_lock(&fx->fabric->lock);
+    assert_int_equal(fx->fabric->records_rejected, rejected + 2);
+    assert_int_equal(fx->fabric->remotes.count, 0);
+    pthread_mutex_unlock(&fx->fabric->lock);
+    put_member(FX_SUBNET, lease);
+    put_remote(FX_SUBNET, "10.77.0.10", "02:42:0a:4d:00:0a", lease);
+    assert_true(fake_store_wait_drained(FX_WAIT_MS));
+    assert_int_equal(fake_kernel_fdb_count(dev.vxlan), 2); /* flooding and the peer */
+    assert_int_equal(fake_kernel_neigh_count(dev.vxlan), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -240,6 +271,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(remote_peers_programmed_and_withdrawn, fx_setup,
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(remote_known_before_network, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(records_of_the_other_family_are_refused, fx_setup,
+                                        fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

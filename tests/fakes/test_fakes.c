@@ -22,6 +22,9 @@
 #include "tests/fakes/fake_store.h"
 #include "tests/fakes/fault.h"
 
+/* A VTEP of the fake kernel (which holds IPv4 ones) from a network-order number. */
+#define VT(n) ((const struct ip_addr[]){ip_addr_from_ipv4(n)})
+
 static const uint8_t mac_a[6] = {2, 0x42, 0, 0, 0, 1};
 static const uint8_t zero_mac[6];
 
@@ -52,12 +55,14 @@ static void links_answer_like_the_kernel(void **state)
     assert_int_equal(nl_link_get_mtu(nl, "br0", &mtu, &err), 0);
     assert_int_equal(mtu, 1400);
     assert_int_equal(nl_link_index(nl, "br0", &ifindex, &err), 0);
-    struct nl_vxlan_spec vx = {.name = "vx0", .vni = 42, .local_ip = 7, .master_ifindex = ifindex};
-    uint32_t vni = 0, local = 0;
+    struct nl_vxlan_spec vx = {
+        .name = "vx0", .vni = 42, .local = ip_addr_from_ipv4(7), .master_ifindex = ifindex};
+    uint32_t vni = 0;
+    struct ip_addr local;
     assert_int_equal(nl_vxlan_create(nl, &vx, &err), 0);
     assert_int_equal(nl_vxlan_get(nl, "vx0", &vni, &local, &err), 0);
     assert_int_equal(vni, 42);
-    assert_int_equal(local, 7);
+    assert_int_equal(ip_addr_ipv4(&local), 7);
     assert_int_equal(nl_vxlan_get(nl, "br0", &vni, &local, &err), -1);
     /* A veth that cannot be set up is deleted again: nothing is left. */
     struct nl_veth_spec veth = {.host_name = "h0",
@@ -95,13 +100,13 @@ static void entries_and_batches(void **state)
     struct nl_vxlan_spec vx = {.name = "vx0", .vni = 42};
     assert_int_equal(nl_vxlan_create(nl, &vx, &err), 0);
     assert_int_equal(nl_link_index(nl, "vx0", &ifindex, &err), 0);
-    assert_int_equal(nl_fdb_add(nl, ifindex, zero_mac, 1, true, &err), 0);
-    assert_int_equal(nl_fdb_add(nl, ifindex, zero_mac, 2, true, &err), 0); /* appended */
-    assert_int_equal(nl_fdb_add(nl, ifindex, mac_a, 1, false, &err), 0);
-    assert_int_equal(nl_fdb_add(nl, ifindex, mac_a, 2, false, &err), 0); /* replaced */
+    assert_int_equal(nl_fdb_add(nl, ifindex, zero_mac, VT(1), true, &err), 0);
+    assert_int_equal(nl_fdb_add(nl, ifindex, zero_mac, VT(2), true, &err), 0); /* appended */
+    assert_int_equal(nl_fdb_add(nl, ifindex, mac_a, VT(1), false, &err), 0);
+    assert_int_equal(nl_fdb_add(nl, ifindex, mac_a, VT(2), false, &err), 0); /* replaced */
     assert_int_equal(fake_kernel_fdb_count("vx0"), 3);
     assert_true(fake_kernel_has_fdb("vx0", mac_a, 2));
-    assert_int_equal(nl_fdb_del(nl, ifindex, mac_a, 9, &err), 0); /* missing: no error */
+    assert_int_equal(nl_fdb_del(nl, ifindex, mac_a, VT(9), &err), 0); /* missing: no error */
     assert_int_equal(nl_neigh_add(nl, ifindex, 5, mac_a, &err), 0);
     assert_int_equal(nl_neigh_add(nl, ifindex, 5, zero_mac, &err), 0); /* replaced */
     assert_true(fake_kernel_has_neigh("vx0", 5, zero_mac));
@@ -114,7 +119,7 @@ static void entries_and_batches(void **state)
     assert_int_equal(nl_link_index(nl, "br9", &queued, &err), 0);
     assert_int_equal(queued, 0);
     assert_int_equal(nl_link_get_mtu(nl, "vx0", &mtu, &err), -1);
-    assert_int_equal(nl_fdb_add(nl, 999, mac_a, 1, false, &err), 0);
+    assert_int_equal(nl_fdb_add(nl, 999, mac_a, VT(1), false, &err), 0);
     assert_int_equal(nl_neigh_del(nl, ifindex, 5, &err), 0);
     unsigned long calls = fault_calls(FAULT_NETLINK);
     assert_int_equal(nl_batch_end(nl, &err), -1);
@@ -129,14 +134,14 @@ static void entries_and_batches(void **state)
     assert_int_equal(nl_link_delete(nl, "vx0", &err), 0);
     assert_int_equal(fake_kernel_fdb_count(NULL), 0);
     /* The underlay. */
-    uint32_t ip;
+    struct ip_addr ip;
     char ifname[IF_NAMESIZE];
     assert_int_equal(nl_default_route_addr(nl, &ip, ifname, sizeof(ifname), &err), -1);
     assert_string_equal(err.msg, "no default route");
     fake_kernel_set_underlay("eth0", htonl(0x0a000001), 9000);
     assert_int_equal(nl_default_route_addr(nl, &ip, ifname, sizeof(ifname), &err), 0);
     assert_string_equal(ifname, "eth0");
-    assert_int_equal(nl_addr_ifname(nl, ip, ifname, sizeof(ifname), &err), 0);
+    assert_int_equal(nl_addr_ifname(nl, &ip, ifname, sizeof(ifname), &err), 0);
     assert_int_equal(nl_link_get_mtu(nl, ifname, &mtu, &err), 0);
     assert_int_equal(mtu, 9000);
     nl_close(nl);

@@ -10,7 +10,10 @@
 #
 # Layout: one "switch" namespace holding bridge br0; each host (sim_host) and etcd
 # (sim_etcd, or sim_etcd_secure: TLS and users) is a namespace with eth0 wired to it,
-# addresses in 192.168.77.0/24.
+# addresses in 192.168.77.0/24. An IPv6-only underlay (issue 12): sim_host NAME ADDR6 and
+# sim_etcd ADDR6 (ADDR6 holds a colon, e.g. in fd00:77::/64) give eth0 only that
+# address (no IPv4 on the link at all), and sim_weft then advertises it and reaches
+# etcd at [ADDR6]:2379.
 
 SIM_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # The Docker the simulated hosts run: the machine's own, or the release that
@@ -26,6 +29,7 @@ else
 fi
 SIM_ETCD_IP=192.168.77.250
 SIM_PREFIX=24
+SIM_PREFIX6=64
 SIM_IMAGE=weft-test
 SIM_IMAGE_TAR=$SIM_REPO/build/weft-test-image.tar
 SIM_CG_BASE=/sys/fs/cgroup/pids
@@ -152,7 +156,8 @@ sim_switch() {
     ip -n "$ns" link set br0 up
 }
 
-# Wires namespace NAME (created here) to the switch with ADDR on its eth0.
+# Wires namespace NAME (created here) to the switch with ADDR on its eth0: IPv4 ADDR/24,
+# or an IPv6 ADDR (holding a colon) /64 alone, without duplicate address detection.
 sim_wire() {
     local name=$1 addr=$2 ns sw
     ns=$(sim_ns "$name")
@@ -161,11 +166,15 @@ sim_wire() {
     ip -n "$ns" link set lo up
     ip -n "$sw" link add "p-$name" type veth peer name eth0 netns "$ns"
     ip -n "$sw" link set "p-$name" master br0 up
-    ip -n "$ns" addr add "$addr/$SIM_PREFIX" dev eth0
+    case $addr in
+    *:*) ip -n "$ns" -6 addr add "$addr/$SIM_PREFIX6" dev eth0 nodad ;;
+    *) ip -n "$ns" addr add "$addr/$SIM_PREFIX" dev eth0 ;;
+    esac
     ip -n "$ns" link set eth0 up
 }
 
-# sim_host NAME ADDR: a host namespace with eth0 = ADDR/24 on the switch (MTU 1500).
+# sim_host NAME ADDR: a host namespace with eth0 = ADDR/24 on the switch (MTU 1500);
+# an IPv6 ADDR is the link's only address (/64; an IPv6-only underlay).
 sim_host() {
     local name=$1 addr=$2 d
     d=$SIM_DIR/$name
@@ -177,11 +186,25 @@ sim_host() {
 sim_host_addr() { cat "$SIM_DIR/$1/addr"; }
 sim_host_dir() { echo "$SIM_DIR/$1"; }
 
-# sim_etcd: a one-member etcd at $SIM_ETCD_IP:2379 in its own namespace.
+# sim_etcd [ADDR6]: a one-member etcd at $SIM_ETCD_IP:2379 in its own namespace; or, given
+# an IPv6 address, at [ADDR6]:2379 (its link's only address; peers on [::1]).
 sim_etcd() {
     mkdir -p "$SIM_DIR/etcd"
-    sim_wire etcd "$SIM_ETCD_IP"
+    [ -z "${1:-}" ] || echo "$1" >"$SIM_DIR/etcd/addr"
+    sim_wire etcd "$(sim_etcd_addr)"
     sim_etcd_start
+}
+
+# sim_etcd_addr: the member's address ($SIM_ETCD_IP unless sim_etcd was given one).
+sim_etcd_addr() {
+    if [ -f "$SIM_DIR/etcd/addr" ]; then cat "$SIM_DIR/etcd/addr"; else echo "$SIM_ETCD_IP"; fi
+}
+
+# sim_etcd_hostport: the member's client address as URLs write it ([ADDR6]:2379 for IPv6).
+sim_etcd_hostport() {
+    local addr
+    addr=$(sim_etcd_addr)
+    case $addr in *:*) echo "[$addr]:2379" ;; *) echo "$addr:2379" ;; esac
 }
 
 # sim_etcd_start: (re)starts the etcd member on its data dir; waits until healthy.
@@ -195,13 +218,15 @@ sim_etcd_start() {
             --trusted-ca-file "$SIM_DIR/pki/ca.pem" --client-cert-auth
             --auth-token-ttl "$(cat "$d/auth-token-ttl")")
     fi
+    local peer=http://127.0.0.1:2380
+    case $(sim_etcd_addr) in *:*) peer=http://[::1]:2380 ;; esac
     sim_spawn "$d/etcd.log" nsenter --net="/run/netns/$(sim_ns etcd)" etcd --name kv \
         --data-dir "$d/data" \
-        --listen-client-urls "$scheme://$SIM_ETCD_IP:2379" \
-        --advertise-client-urls "$scheme://$SIM_ETCD_IP:2379" \
-        --listen-peer-urls http://127.0.0.1:2380 \
-        --initial-advertise-peer-urls http://127.0.0.1:2380 \
-        --initial-cluster kv=http://127.0.0.1:2380 "${tls[@]}"
+        --listen-client-urls "$scheme://$(sim_etcd_hostport)" \
+        --advertise-client-urls "$scheme://$(sim_etcd_hostport)" \
+        --listen-peer-urls "$peer" \
+        --initial-advertise-peer-urls "$peer" \
+        --initial-cluster "kv=$peer" "${tls[@]}"
     echo "$SIM_LAST_PID" >"$d/pid"
     if ! wait_for 30 sim_etcd_healthy; then
         tail -n 20 "$d/etcd.log" >&2
@@ -217,7 +242,7 @@ sim_etcd_healthy() {
             --cert "$SIM_DIR/pki/client.pem" --key "$SIM_DIR/pki/client.key" \
             "https://$SIM_ETCD_IP:2379/health"
     else
-        sim_ns_exec etcd curl -fsS -m 2 "http://$SIM_ETCD_IP:2379/health"
+        sim_ns_exec etcd curl -fsS -m 2 -g "http://$(sim_etcd_hostport)/health"
     fi
 }
 
@@ -259,7 +284,7 @@ sim_etcd_stop() {
 }
 
 sim_etcd_url() {
-    if sim_etcd_is_secure; then echo "etcds://$SIM_ETCD_IP:2379"; else echo "etcd://$SIM_ETCD_IP:2379"; fi
+    if sim_etcd_is_secure; then echo "etcds://$SIM_ETCD_IP:2379"; else echo "etcd://$(sim_etcd_hostport)"; fi
 }
 
 # sim_etcdctl ARGS...: etcdctl against the simulated etcd (after sim_etcd_secure:
@@ -267,7 +292,7 @@ sim_etcd_url() {
 # not on a command line).
 sim_etcdctl() {
     if ! sim_etcd_is_secure; then
-        sim_ns_exec etcd env ETCDCTL_API=3 etcdctl --endpoints "http://$SIM_ETCD_IP:2379" "$@"
+        sim_ns_exec etcd env ETCDCTL_API=3 etcdctl --endpoints "http://$(sim_etcd_hostport)" "$@"
         return
     fi
     local user=

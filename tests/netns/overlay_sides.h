@@ -13,7 +13,10 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
+
+#include "common/ip_addr.h"
 
 #include "netns_fixture.h"
 #include "vxlan/segment.h"
@@ -35,30 +38,44 @@ static inline struct nl *nl_in(int ns)
     return out;
 }
 
+/* A VTEP's text as segment/ takes it: dotted IPv4, or IPv6 for an IPv6 underlay. */
+static inline struct ip_addr vtep_parse(const char *text)
+{
+    struct ip_addr a;
+    assert_int_equal(ip_addr_parse(text, &a, NULL), 0);
+    return a;
+}
+#define VTEP_OF(text) ((const struct ip_addr[]){vtep_parse(text)})
+
 /* One side: the host namespace with its underlay address and the overlay,
  * plus a "container" namespace holding the endpoint, as Docker leaves it. */
 struct side {
     int host_ns, ctr_ns;
     struct nl *nl;
     struct segment_devices dev;
-    const char *underlay, *vtep, *ip, *endpoint_id;
+    const char *underlay, *vtep, *ip, *endpoint_id; /* vtep: IPv4, or IPv6 (an IPv6 underlay) */
     uint8_t mac[6];
 };
+
+/* The overlay MTU on a side's 1500-byte underlay: 1450 over IPv4, 1430 over IPv6. */
+static inline int side_mtu(const struct side *s)
+{
+    return 1500 - (strchr(s->vtep, ':') ? SEGMENT_VXLAN6_OVERHEAD : SEGMENT_VXLAN_OVERHEAD);
+}
 
 static inline void side_up(struct side *s, uint32_t vni)
 {
     struct weft_err err = {0};
-    assert_int_equal(in_ns(s->host_ns, "ip addr add %s/24 dev %s && ip link set %s up", s->vtep,
-                           s->underlay, s->underlay),
-                     0);
+    /* An IPv6 VTEP is the link's only address besides its link-local one (no DAD wait). */
+    const char *add = strchr(s->vtep, ':')
+                          ? "ip -6 addr add %s/64 dev %s nodad && ip link set %s up"
+                          : "ip addr add %s/24 dev %s && ip link set %s up";
+    assert_int_equal(in_ns(s->host_ns, add, s->vtep, s->underlay, s->underlay), 0);
     s->nl = nl_in(s->host_ns);
     assert_non_null(s->nl);
-    assert_int_equal(segment_ensure(s->nl, vni, inet_addr(s->vtep), 1500 - SEGMENT_VXLAN_OVERHEAD,
-                                    &s->dev, &err),
-                     0);
-    assert_int_equal(segment_endpoint_create(s->nl, vni, s->endpoint_id, s->mac,
-                                             1500 - SEGMENT_VXLAN_OVERHEAD, NULL, &err),
-                     0);
+    assert_int_equal(segment_ensure(s->nl, vni, VTEP_OF(s->vtep), side_mtu(s), &s->dev, &err), 0);
+    assert_int_equal(
+        segment_endpoint_create(s->nl, vni, s->endpoint_id, s->mac, side_mtu(s), NULL, &err), 0);
     char host_name[IF_NAMESIZE], ctr_name[IF_NAMESIZE];
     segment_endpoint_names(s->endpoint_id, host_name, ctr_name);
     /* What Docker does with the peer end. */

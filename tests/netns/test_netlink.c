@@ -24,6 +24,9 @@
 
 #include "netlink/nl.h"
 
+/* An IPv4 VTEP from its text, as netlink/ takes it (valid to the end of the block). */
+#define V4(text) ((const struct ip_addr[]){ip_addr_from_ipv4(inet_addr(text))})
+
 static struct nl *nl;
 
 static int count_lines(const char *text, const char *needle)
@@ -53,7 +56,7 @@ static int teardown(void **state)
 static void no_default_route_is_reported(void **state)
 {
     (void)state;
-    uint32_t ip;
+    struct ip_addr ip;
     char ifname[IF_NAMESIZE];
     struct weft_err err = {0};
     assert_int_equal(nl_default_route_addr(nl, &ip, ifname, sizeof(ifname), &err), -1);
@@ -74,7 +77,7 @@ static void default_route_gives_the_advertise_address(void **state)
                             "ip link set up0 up && ip link set up1 up && "
                             "ip route add 10.77.0.0/16 via 192.168.51.1"),
                      0);
-    uint32_t ip;
+    struct ip_addr ip;
     char ifname[IF_NAMESIZE];
     struct weft_err err = {0};
     /* A route that is not the default one does not count. */
@@ -85,13 +88,13 @@ static void default_route_gives_the_advertise_address(void **state)
     /* No preferred source: the first address of the route's link. */
     assert_int_equal(system("ip route add default via 192.168.50.1"), 0);
     assert_int_equal(nl_default_route_addr(nl, &ip, ifname, sizeof(ifname), &err), 0);
-    assert_int_equal(ip, inet_addr("192.168.50.7"));
+    assert_int_equal(ip_addr_ipv4(&ip), inet_addr("192.168.50.7"));
     assert_string_equal(ifname, "up0");
 
     /* The route's own source address wins. */
     assert_int_equal(system("ip route replace default via 192.168.50.1 src 192.168.50.9"), 0);
     assert_int_equal(nl_default_route_addr(nl, &ip, ifname, sizeof(ifname), &err), 0);
-    assert_int_equal(ip, inet_addr("192.168.50.9"));
+    assert_int_equal(ip_addr_ipv4(&ip), inet_addr("192.168.50.9"));
     assert_string_equal(ifname, "up0");
 
     /* An ECMP default route (no RTA_OIF): its first next hop's link. */
@@ -99,17 +102,14 @@ static void default_route_gives_the_advertise_address(void **state)
                             "nexthop via 192.168.51.1 dev up1 nexthop via 192.168.50.1 dev up0"),
                      0);
     assert_int_equal(nl_default_route_addr(nl, &ip, ifname, sizeof(ifname), &err), 0);
-    assert_int_equal(ip, inet_addr("192.168.51.7"));
+    assert_int_equal(ip_addr_ipv4(&ip), inet_addr("192.168.51.7"));
     assert_string_equal(ifname, "up1");
 
-    assert_int_equal(nl_addr_ifname(nl, inet_addr("192.168.50.9"), ifname, sizeof(ifname), &err),
-                     0);
+    assert_int_equal(nl_addr_ifname(nl, V4("192.168.50.9"), ifname, sizeof(ifname), &err), 0);
     assert_string_equal(ifname, "up0");
-    assert_int_equal(nl_addr_ifname(nl, inet_addr("192.168.51.7"), ifname, sizeof(ifname), &err),
-                     0);
+    assert_int_equal(nl_addr_ifname(nl, V4("192.168.51.7"), ifname, sizeof(ifname), &err), 0);
     assert_string_equal(ifname, "up1");
-    assert_int_equal(nl_addr_ifname(nl, inet_addr("192.168.50.8"), ifname, sizeof(ifname), &err),
-                     -1);
+    assert_int_equal(nl_addr_ifname(nl, V4("192.168.50.8"), ifname, sizeof(ifname), &err), -1);
     assert_string_equal(err.msg, "no interface holds 192.168.50.8");
     int mtu = 0;
     assert_int_equal(nl_link_get_mtu(nl, "up0", &mtu, &err), 0);
@@ -119,6 +119,100 @@ static void default_route_gives_the_advertise_address(void **state)
     assert_int_equal(nl_default_route_addr(nl, &ip, ifname, sizeof(ifname), &err), -1);
     assert_string_equal(err.msg, "no default route");
     assert_int_equal(err.code, -ENOENT);
+}
+
+static struct ip_addr v6(const char *text)
+{
+    struct ip_addr a;
+    assert_int_equal(ip_addr_parse(text, &a, NULL), 0);
+    return a;
+}
+
+/* An IPv6-only host (issue 12): no IPv4 default route, so the IPv6 one's global
+ * address (not the link-local one) is the advertise address, and its link is found
+ * by it. */
+static void ipv6_default_route_gives_the_advertise_address(void **state)
+{
+    (void)state;
+    assert_int_equal(system("ip link add up6 type bridge && "
+                            "ip -6 addr add fd00:50::7/64 dev up6 nodad && "
+                            "ip link set up6 up && ip -6 route add default via fd00:50::1 dev up6"),
+                     0);
+    struct ip_addr ip, want = v6("fd00:50::7");
+    char ifname[IF_NAMESIZE];
+    struct weft_err err = {0};
+    assert_int_equal(nl_default_route_addr(nl, &ip, ifname, sizeof(ifname), &err), 0);
+    assert_true(ip_addr_equal(&ip, &want));
+    assert_string_equal(ifname, "up6");
+    assert_int_equal(nl_addr_ifname(nl, &want, ifname, sizeof(ifname), &err), 0);
+    assert_string_equal(ifname, "up6");
+    struct ip_addr other = v6("fd00:50::8");
+    assert_int_equal(nl_addr_ifname(nl, &other, ifname, sizeof(ifname), &err), -1);
+    assert_string_equal(err.msg, "no interface holds fd00:50::8");
+    /* The route's own source address wins here too. */
+    assert_int_equal(system("ip -6 addr add fd00:50::9/64 dev up6 nodad && ip -6 route replace "
+                            "default via fd00:50::1 dev up6 src fd00:50::9"),
+                     0);
+    want = v6("fd00:50::9");
+    assert_int_equal(nl_default_route_addr(nl, &ip, ifname, sizeof(ifname), &err), 0);
+    assert_true(ip_addr_equal(&ip, &want));
+    /* An IPv4 default route, when there is one, comes first (as before issue 12). */
+    assert_int_equal(system("ip addr add 192.168.52.7/24 dev up6 && "
+                            "ip route add default via 192.168.52.1"),
+                     0);
+    assert_int_equal(nl_default_route_addr(nl, &ip, ifname, sizeof(ifname), &err), 0);
+    assert_int_equal(ip.family, AF_INET);
+    assert_int_equal(ip_addr_ipv4(&ip), inet_addr("192.168.52.7"));
+    assert_int_equal(system("ip link del up6"), 0);
+}
+
+/* A vxlan device with an IPv6 local address sends to IPv6 VTEPs: LOCAL6 reads back,
+ * FDB entries carry 16-byte destinations, and the listing gives them back whole. */
+struct fdb_seen {
+    int count;
+    struct ip_addr last;
+};
+
+static void note_fdb(void *ctx, const uint8_t mac[6], const struct ip_addr *dst)
+{
+    (void)mac;
+    struct fdb_seen *seen = ctx;
+    seen->count++;
+    seen->last = *dst;
+}
+
+static void vxlan_over_ipv6_takes_ipv6_vteps(void **state)
+{
+    (void)state;
+    struct weft_err err = {0};
+    struct nl_vxlan_spec spec = {.name = "tvx6", .vni = 6, .dst_port = 4789, .mtu = 1430};
+    spec.local = v6("fd00:60::1");
+    assert_int_equal(nl_vxlan_create(nl, &spec, &err), 0);
+    assert_non_null(strstr(look("ip -d -j link show tvx6"), "\"local6\":\"fd00:60::1\""));
+    uint32_t vni = 0;
+    struct ip_addr local;
+    assert_int_equal(nl_vxlan_get(nl, "tvx6", &vni, &local, &err), 0);
+    assert_int_equal(vni, 6);
+    assert_true(ip_addr_equal(&local, &spec.local));
+    int vx;
+    assert_int_equal(nl_link_index(nl, "tvx6", &vx, &err), 0);
+    const uint8_t mac[6] = {0x02, 0x42, 0x0a, 0x06, 0, 2}, zero[6] = {0};
+    struct ip_addr b = v6("fd00:60::2");
+    assert_int_equal(nl_fdb_add(nl, vx, mac, &b, false, &err), 0);
+    assert_int_equal(nl_fdb_add(nl, vx, zero, &b, true, &err), 0);
+    const char *fdb = look("bridge fdb show dev tvx6");
+    assert_non_null(strstr(fdb, "02:42:0a:06:00:02 dst fd00:60::2"));
+    assert_non_null(strstr(fdb, "00:00:00:00:00:00 dst fd00:60::2"));
+    struct fdb_seen seen = {0};
+    assert_int_equal(nl_fdb_list(nl, vx, note_fdb, &seen, &err), 0);
+    assert_int_equal(seen.count, 2);
+    assert_true(ip_addr_equal(&seen.last, &b));
+    /* The kernel's rule: a destination of the other family is refused. */
+    assert_int_equal(nl_fdb_add(nl, vx, mac, V4("192.168.60.2"), false, &err), -1);
+    assert_int_equal(nl_fdb_del(nl, vx, mac, &b, &err), 0);
+    assert_int_equal(nl_fdb_del(nl, vx, zero, &b, &err), 0);
+    assert_null(strstr(look("bridge fdb show dev tvx6"), "dst fd00:60::2"));
+    assert_int_equal(nl_link_delete(nl, "tvx6", &err), 0);
 }
 
 static void kernel_errors_name_the_change(void **state)
@@ -134,7 +228,8 @@ static void kernel_errors_name_the_change(void **state)
     assert_int_equal(nl_link_set_up(nl, "nosuch0", &err), -1);
     assert_non_null(strstr(err.msg, "nosuch0"));
     assert_int_equal(err.code, -ENODEV);
-    uint32_t vni, local;
+    uint32_t vni;
+    struct ip_addr local;
     assert_int_equal(system("ip link add tveth0 type veth peer name tveth1"), 0);
     assert_int_equal(nl_vxlan_get(nl, "tveth0", &vni, &local, &err), -1);
     assert_non_null(strstr(err.msg, "not a VXLAN device"));
@@ -160,7 +255,7 @@ static void batch_programs_many_entries_at_once(void **state)
     (void)state;
     struct weft_err err = {0};
     struct nl_vxlan_spec spec = {.name = "tvx0", .vni = 9, .dst_port = 4789, .mtu = 1450};
-    spec.local_ip = inet_addr("192.168.60.1");
+    spec.local = *V4("192.168.60.1");
     assert_int_equal(nl_vxlan_create(nl, &spec, &err), 0);
     int ifindex;
     assert_int_equal(nl_link_index(nl, "tvx0", &ifindex, &err), 0);
@@ -170,7 +265,7 @@ static void batch_programs_many_entries_at_once(void **state)
     for (int i = 0; i < 1000; i++) {
         uint8_t mac[6] = {0x02, 0x42, 0x0a, 0x00, (uint8_t)(i >> 8), (uint8_t)i};
         uint32_t ip = htonl(0x0a000000u | (uint32_t)(i + 1));
-        assert_int_equal(nl_fdb_add(nl, ifindex, mac, inet_addr("192.168.60.2"), false, &err), 0);
+        assert_int_equal(nl_fdb_add(nl, ifindex, mac, V4("192.168.60.2"), false, &err), 0);
         assert_int_equal(nl_neigh_add(nl, ifindex, ip, mac, &err), 0);
     }
     int mtu, again = 0;
@@ -199,7 +294,7 @@ static void batch_programs_many_entries_at_once(void **state)
     /* Deletes of missing entries in a batch are not failures. */
     assert_int_equal(nl_batch_begin(nl), 0);
     nl_neigh_del(nl, ifindex, inet_addr("10.9.9.9"), &err);
-    nl_fdb_del(nl, ifindex, mac, inet_addr("192.168.60.9"), &err);
+    nl_fdb_del(nl, ifindex, mac, V4("192.168.60.9"), &err);
     assert_int_equal(nl_batch_end(nl, &err), 0);
     assert_int_equal(nl_link_delete(nl, "tvx0", &err), 0);
 }
@@ -219,7 +314,7 @@ static void bridge_and_vxlan_carry_their_attributes(void **state)
 
     struct nl_vxlan_spec spec = {
         .name = "tvx1", .vni = 4242, .dst_port = 4789, .mtu = 1400, .master_ifindex = br};
-    spec.local_ip = inet_addr("192.168.61.1");
+    spec.local = *V4("192.168.61.1");
     assert_int_equal(nl_vxlan_create(nl, &spec, &err), 0);
     j = look("ip -d -j link show tvx1");
     assert_non_null(strstr(j, "\"id\":4242"));
@@ -235,10 +330,11 @@ static void bridge_and_vxlan_carry_their_attributes(void **state)
     assert_null(strstr(data, "\"group\"")); /* no multicast group, no fixed remote */
     assert_null(strstr(data, "\"remote\""));
 
-    uint32_t vni = 0, local = 0;
+    uint32_t vni = 0;
+    struct ip_addr local;
     assert_int_equal(nl_vxlan_get(nl, "tvx1", &vni, &local, &err), 0);
     assert_int_equal(vni, 4242);
-    assert_int_equal(local, inet_addr("192.168.61.1"));
+    assert_true(ip_addr_equal(&local, V4("192.168.61.1")));
     int mtu = 0;
     assert_int_equal(nl_link_set_mtu(nl, "tvx1", 1300, &err), 0);
     assert_int_equal(nl_link_get_mtu(nl, "tvx1", &mtu, &err), 0);
@@ -366,13 +462,13 @@ static void fdb_and_neighbour_add_replace_delete(void **state)
     (void)state;
     struct weft_err err = {0};
     struct nl_vxlan_spec spec = {.name = "tvx3", .vni = 3, .dst_port = 4789, .mtu = 1450};
-    spec.local_ip = inet_addr("192.168.62.1");
+    spec.local = *V4("192.168.62.1");
     assert_int_equal(nl_vxlan_create(nl, &spec, &err), 0);
     int vx;
     assert_int_equal(nl_link_index(nl, "tvx3", &vx, &err), 0);
     const uint8_t mac[6] = {0x02, 0x42, 0x0a, 0x01, 0x02, 0x03};
     const uint8_t zero[6] = {0};
-    uint32_t b = inet_addr("192.168.62.2"), c = inet_addr("192.168.62.3");
+    const struct ip_addr *b = V4("192.168.62.2"), *c = V4("192.168.62.3");
 
     /* Replace: the MAC moves from b to c, one entry. */
     assert_int_equal(nl_fdb_add(nl, vx, mac, b, false, &err), 0);
@@ -447,7 +543,7 @@ static void batches_larger_than_one_send(void **state)
     (void)state;
     struct weft_err err = {0};
     struct nl_vxlan_spec spec = {.name = "tvx5", .vni = 5, .dst_port = 4789, .mtu = 1450};
-    spec.local_ip = inet_addr("192.168.63.1");
+    spec.local = *V4("192.168.63.1");
     assert_int_equal(nl_vxlan_create(nl, &spec, &err), 0);
     int vx;
     assert_int_equal(nl_link_index(nl, "tvx5", &vx, &err), 0);
@@ -456,7 +552,7 @@ static void batches_larger_than_one_send(void **state)
     for (int i = 0; i < 6000; i++) {
         uint8_t mac[6] = {0x02, 0x42, 0x0c, 0x00, (uint8_t)(i >> 8), (uint8_t)i};
         uint32_t ip = htonl(0x0a0c0000u | (uint32_t)(i + 1));
-        nl_fdb_add(nl, vx, mac, inet_addr("192.168.63.2"), false, &err);
+        nl_fdb_add(nl, vx, mac, V4("192.168.63.2"), false, &err);
         nl_neigh_add(nl, vx, ip, mac, &err);
     }
     assert_int_equal(nl_batch_end(nl, &err), 0);
@@ -475,6 +571,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(no_default_route_is_reported),
         cmocka_unit_test(default_route_gives_the_advertise_address),
+        cmocka_unit_test(ipv6_default_route_gives_the_advertise_address),
+        cmocka_unit_test(vxlan_over_ipv6_takes_ipv6_vteps),
         cmocka_unit_test(kernel_errors_name_the_change),
         cmocka_unit_test(failed_veth_leaves_nothing),
         cmocka_unit_test(batch_programs_many_entries_at_once),

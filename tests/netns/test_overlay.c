@@ -25,7 +25,7 @@
 #include "vxlan/remote_sweep.h"
 
 static struct nl *nl;
-static uint32_t vtep_local, vtep_b, vtep_c;
+static struct ip_addr vtep_local, vtep_b, vtep_c;
 static const uint8_t mac_a[6] = {0x02, 0x42, 0x0a, 0x4d, 0x00, 0x05};
 static const uint8_t mac_b[6] = {0x02, 0x42, 0x0a, 0x4d, 0x00, 0x06};
 
@@ -38,9 +38,9 @@ static int setup(void **state)
                "ip addr add 192.168.200.1/24 dev und0 && ip link set und0 up && ip link set und1 "
                "up") != 0)
         return -1;
-    vtep_local = inet_addr("192.168.200.1");
-    vtep_b = inet_addr("192.168.200.2");
-    vtep_c = inet_addr("192.168.200.3");
+    vtep_local = vtep_parse("192.168.200.1");
+    vtep_b = vtep_parse("192.168.200.2");
+    vtep_c = vtep_parse("192.168.200.3");
     struct weft_err err;
     return nl_open(&nl, &err);
 }
@@ -57,7 +57,7 @@ static void ensure_creates_bridge_and_vxlan(void **state)
     (void)state;
     struct segment_devices dev;
     struct weft_err err = {0};
-    assert_int_equal(segment_ensure(nl, 42, vtep_local, 1450, &dev, &err), 0);
+    assert_int_equal(segment_ensure(nl, 42, &vtep_local, 1450, &dev, &err), 0);
     assert_string_equal(dev.bridge, "wbr42");
     assert_string_equal(dev.vxlan, "wvx42");
     assert_true(dev.bridge_ifindex > 0 && dev.vxlan_ifindex > 0);
@@ -80,11 +80,11 @@ static void ensure_adopts_existing_devices(void **state)
     (void)state;
     struct segment_devices first, second;
     struct weft_err err;
-    assert_int_equal(segment_ensure(nl, 43, vtep_local, 1450, &first, &err), 0);
-    assert_int_equal(segment_ensure(nl, 43, vtep_local, 1450, &second, &err), 0);
+    assert_int_equal(segment_ensure(nl, 43, &vtep_local, 1450, &first, &err), 0);
+    assert_int_equal(segment_ensure(nl, 43, &vtep_local, 1450, &second, &err), 0);
     assert_int_equal(first.bridge_ifindex, second.bridge_ifindex);
     assert_int_equal(first.vxlan_ifindex, second.vxlan_ifindex);
-    assert_int_equal(segment_remove(nl, 43, vtep_local, 1450, &first, &err), 0);
+    assert_int_equal(segment_remove(nl, 43, &vtep_local, 1450, &first, &err), 0);
 }
 
 static void ensure_refuses_a_device_with_another_vni(void **state)
@@ -94,7 +94,7 @@ static void ensure_refuses_a_device_with_another_vni(void **state)
                      0);
     struct segment_devices dev;
     struct weft_err err = {0};
-    assert_int_equal(segment_ensure(nl, 44, vtep_local, 1450, &dev, &err), -1);
+    assert_int_equal(segment_ensure(nl, 44, &vtep_local, 1450, &dev, &err), -1);
     assert_non_null(strstr(err.msg, "VNI 99"));
     /* What this call created (the bridge) is gone again; the foreign device stays. */
     assert_null(strstr(look("ip link show"), "wbr44"));
@@ -107,15 +107,15 @@ static void ensure_rebuilds_the_vxlan_when_the_host_address_changed(void **state
     (void)state;
     struct segment_devices first, second;
     struct weft_err err = {0};
-    assert_int_equal(segment_ensure(nl, 45, vtep_local, 1450, &first, &err), 0);
-    assert_int_equal(segment_ensure(nl, 45, vtep_b, 1400, &second, &err), 0);
+    assert_int_equal(segment_ensure(nl, 45, &vtep_local, 1450, &first, &err), 0);
+    assert_int_equal(segment_ensure(nl, 45, &vtep_b, 1400, &second, &err), 0);
     assert_int_equal(first.bridge_ifindex, second.bridge_ifindex);
     const char *vx = look("ip -d link show wvx45");
     assert_non_null(strstr(vx, "local 192.168.200.2"));
     assert_non_null(strstr(vx, "mtu 1400"));
     assert_non_null(strstr(vx, "master wbr45"));
     assert_non_null(strstr(look("ip link show wbr45"), "mtu 1400"));
-    assert_int_equal(segment_remove(nl, 45, vtep_b, 1400, &second, &err), 0);
+    assert_int_equal(segment_remove(nl, 45, &vtep_b, 1400, &second, &err), 0);
 }
 
 static void endpoint_veth_carries_mac_mtu_and_master(void **state)
@@ -188,12 +188,12 @@ static void peers_and_flooding_entries(void **state)
     (void)state;
     struct segment_devices dev;
     struct weft_err err = {0};
-    assert_int_equal(segment_ensure(nl, 42, vtep_local, 1450, &dev, &err), 0);
+    assert_int_equal(segment_ensure(nl, 42, &vtep_local, 1450, &dev, &err), 0);
     int vx = dev.vxlan_ifindex;
-    assert_int_equal(segment_peer_add(nl, vx, inet_addr("10.77.0.5"), mac_a, vtep_b, &err), 0);
-    assert_int_equal(segment_peer_add(nl, vx, inet_addr("10.77.0.6"), mac_b, vtep_c, &err), 0);
-    assert_int_equal(segment_flood_add(nl, vx, vtep_b, &err), 0);
-    assert_int_equal(segment_flood_add(nl, vx, vtep_c, &err), 0);
+    assert_int_equal(segment_peer_add(nl, vx, inet_addr("10.77.0.5"), mac_a, &vtep_b, &err), 0);
+    assert_int_equal(segment_peer_add(nl, vx, inet_addr("10.77.0.6"), mac_b, &vtep_c, &err), 0);
+    assert_int_equal(segment_flood_add(nl, vx, &vtep_b, &err), 0);
+    assert_int_equal(segment_flood_add(nl, vx, &vtep_c, &err), 0);
     const char *fdb = look("bridge fdb show dev wvx42");
     assert_non_null(strstr(fdb, "02:42:0a:4d:00:05 dst 192.168.200.2 self permanent"));
     assert_non_null(strstr(fdb, "02:42:0a:4d:00:06 dst 192.168.200.3 self permanent"));
@@ -202,19 +202,19 @@ static void peers_and_flooding_entries(void **state)
     const char *neigh = look("ip neigh show dev wvx42");
     assert_non_null(strstr(neigh, "10.77.0.5 lladdr 02:42:0a:4d:00:05 PERMANENT"));
     /* A peer that moved to another host: adding again replaces, no duplicate. */
-    assert_int_equal(segment_peer_add(nl, vx, inet_addr("10.77.0.5"), mac_a, vtep_c, &err), 0);
+    assert_int_equal(segment_peer_add(nl, vx, inet_addr("10.77.0.5"), mac_a, &vtep_c, &err), 0);
     fdb = look("bridge fdb show dev wvx42");
     assert_non_null(strstr(fdb, "02:42:0a:4d:00:05 dst 192.168.200.3"));
     assert_null(strstr(fdb, "02:42:0a:4d:00:05 dst 192.168.200.2"));
-    assert_int_equal(segment_peer_del(nl, vx, inet_addr("10.77.0.5"), mac_a, vtep_c, &err), 0);
-    assert_int_equal(segment_flood_del(nl, vx, vtep_b, &err), 0);
+    assert_int_equal(segment_peer_del(nl, vx, inet_addr("10.77.0.5"), mac_a, &vtep_c, &err), 0);
+    assert_int_equal(segment_flood_del(nl, vx, &vtep_b, &err), 0);
     fdb = look("bridge fdb show dev wvx42");
     assert_null(strstr(fdb, "02:42:0a:4d:00:05"));
     assert_null(strstr(fdb, "00:00:00:00:00:00 dst 192.168.200.2"));
     assert_non_null(strstr(fdb, "00:00:00:00:00:00 dst 192.168.200.3"));
     assert_null(strstr(look("ip neigh show dev wvx42"), "10.77.0.5 "));
     /* Withdrawing twice is not an error (a repeated watch event). */
-    assert_int_equal(segment_peer_del(nl, vx, inet_addr("10.77.0.5"), mac_a, vtep_c, &err), 0);
+    assert_int_equal(segment_peer_del(nl, vx, inet_addr("10.77.0.5"), mac_a, &vtep_c, &err), 0);
 }
 
 /* The sweep's caller claims peer 10.77.0.5 and flooding towards vtep_c. */
@@ -224,16 +224,16 @@ static bool claim_peer(void *ctx, uint32_t ip, const uint8_t mac[6])
     return ip == inet_addr("10.77.0.5") && memcmp(mac, mac_a, 6) == 0;
 }
 
-static bool claim_fdb(void *ctx, const uint8_t mac[6], uint32_t vtep)
+static bool claim_fdb(void *ctx, const uint8_t mac[6], const struct ip_addr *vtep)
 {
     (void)ctx;
-    return memcmp(mac, mac_a, 6) == 0 && vtep == vtep_b;
+    return memcmp(mac, mac_a, 6) == 0 && ip_addr_equal(vtep, &vtep_b);
 }
 
-static bool claim_flood(void *ctx, uint32_t vtep)
+static bool claim_flood(void *ctx, const struct ip_addr *vtep)
 {
     (void)ctx;
-    return vtep == vtep_c;
+    return ip_addr_equal(vtep, &vtep_c);
 }
 
 static void sweep_removes_only_unclaimed_entries(void **state)
@@ -241,12 +241,12 @@ static void sweep_removes_only_unclaimed_entries(void **state)
     (void)state;
     struct segment_devices dev;
     struct weft_err err = {0};
-    assert_int_equal(segment_ensure(nl, 43, vtep_local, 1450, &dev, &err), 0);
+    assert_int_equal(segment_ensure(nl, 43, &vtep_local, 1450, &dev, &err), 0);
     int vx = dev.vxlan_ifindex;
-    assert_int_equal(segment_peer_add(nl, vx, inet_addr("10.78.0.5"), mac_a, vtep_b, &err), 0);
-    assert_int_equal(segment_peer_add(nl, vx, inet_addr("10.78.0.6"), mac_b, vtep_c, &err), 0);
-    assert_int_equal(segment_flood_add(nl, vx, vtep_b, &err), 0);
-    assert_int_equal(segment_flood_add(nl, vx, vtep_c, &err), 0);
+    assert_int_equal(segment_peer_add(nl, vx, inet_addr("10.78.0.5"), mac_a, &vtep_b, &err), 0);
+    assert_int_equal(segment_peer_add(nl, vx, inet_addr("10.78.0.6"), mac_b, &vtep_c, &err), 0);
+    assert_int_equal(segment_flood_add(nl, vx, &vtep_b, &err), 0);
+    assert_int_equal(segment_flood_add(nl, vx, &vtep_c, &err), 0);
     const char *before_other = strdup(look("bridge fdb show dev wvx42; ip neigh show dev wvx42"));
     /* 10.78.0.5 is not claimed (only 10.77.0.5 is), though its fdb entry is. */
     struct segment_remote_keep keep = {
@@ -266,7 +266,7 @@ static void sweep_removes_only_unclaimed_entries(void **state)
     /* Nothing left to remove: a second sweep removes nothing. */
     assert_int_equal(segment_remote_sweep(nl, vx, &keep, &removed, &err), 0);
     assert_int_equal(removed, 0);
-    assert_int_equal(segment_remove(nl, 43, vtep_local, 1450, &dev, &err), 0);
+    assert_int_equal(segment_remove(nl, 43, &vtep_local, 1450, &dev, &err), 0);
 }
 
 static void remove_takes_both_devices(void **state)
@@ -274,11 +274,11 @@ static void remove_takes_both_devices(void **state)
     (void)state;
     struct weft_err err;
     struct segment_devices dev;
-    assert_int_equal(segment_remove(nl, 42, vtep_local, 1450, &dev, &err), 0);
+    assert_int_equal(segment_remove(nl, 42, &vtep_local, 1450, &dev, &err), 0);
     const char *links = look("ip link show");
     assert_null(strstr(links, "wbr42"));
     assert_null(strstr(links, "wvx42"));
-    assert_int_equal(segment_remove(nl, 42, vtep_local, 1450, &dev, &err), 0);
+    assert_int_equal(segment_remove(nl, 42, &vtep_local, 1450, &dev, &err), 0);
 }
 
 /* ---------- the data path across two hosts ---------- */
@@ -304,8 +304,8 @@ static void containers_on_two_hosts_talk_over_vxlan(void **state)
     struct weft_err err = {0};
     /* Flooding entries alone carry unknown unicast: with the neighbours pinned in
      * the containers (vxlan proxy ARP has no entries yet), the ping crosses. */
-    assert_int_equal(segment_flood_add(a.nl, a.dev.vxlan_ifindex, inet_addr(b.vtep), &err), 0);
-    assert_int_equal(segment_flood_add(b.nl, b.dev.vxlan_ifindex, inet_addr(a.vtep), &err), 0);
+    assert_int_equal(segment_flood_add(a.nl, a.dev.vxlan_ifindex, VTEP_OF(b.vtep), &err), 0);
+    assert_int_equal(segment_flood_add(b.nl, b.dev.vxlan_ifindex, VTEP_OF(a.vtep), &err), 0);
     assert_int_equal(in_ns(a.ctr_ns, "ip neigh replace %s lladdr 02:42:0a:63:00:02 dev eth0", b.ip),
                      0);
     assert_int_equal(in_ns(b.ctr_ns, "ip neigh replace %s lladdr 02:42:0a:63:00:01 dev eth0", a.ip),
@@ -315,12 +315,12 @@ static void containers_on_two_hosts_talk_over_vxlan(void **state)
     /* Peer entries: ARP answered by the local vxlan device, frames sent straight to the VTEP. */
     assert_int_equal(in_ns(a.ctr_ns, "ip neigh flush dev eth0"), 0);
     assert_int_equal(in_ns(b.ctr_ns, "ip neigh flush dev eth0"), 0);
-    assert_int_equal(segment_peer_add(a.nl, a.dev.vxlan_ifindex, inet_addr(b.ip), b.mac,
-                                      inet_addr(b.vtep), &err),
-                     0);
-    assert_int_equal(segment_peer_add(b.nl, b.dev.vxlan_ifindex, inet_addr(a.ip), a.mac,
-                                      inet_addr(a.vtep), &err),
-                     0);
+    assert_int_equal(
+        segment_peer_add(a.nl, a.dev.vxlan_ifindex, inet_addr(b.ip), b.mac, VTEP_OF(b.vtep), &err),
+        0);
+    assert_int_equal(
+        segment_peer_add(b.nl, b.dev.vxlan_ifindex, inet_addr(a.ip), a.mac, VTEP_OF(a.vtep), &err),
+        0);
     assert_true(pings(a.ctr_ns, "", b.ip));
     assert_true(pings(b.ctr_ns, "", a.ip));
     /* The full MTU (1450: 1422 bytes of ICMP data) crosses unfragmented; one more does not fit. */
@@ -338,10 +338,10 @@ static void containers_on_two_hosts_talk_over_vxlan(void **state)
     assert_null(strstr(stats, "\"tx\":{\"bytes\":0,"));
 
     /* Withdrawn peer and flood entries: the containers no longer reach each other. */
-    assert_int_equal(segment_peer_del(a.nl, a.dev.vxlan_ifindex, inet_addr(b.ip), b.mac,
-                                      inet_addr(b.vtep), &err),
-                     0);
-    assert_int_equal(segment_flood_del(a.nl, a.dev.vxlan_ifindex, inet_addr(b.vtep), &err), 0);
+    assert_int_equal(
+        segment_peer_del(a.nl, a.dev.vxlan_ifindex, inet_addr(b.ip), b.mac, VTEP_OF(b.vtep), &err),
+        0);
+    assert_int_equal(segment_flood_del(a.nl, a.dev.vxlan_ifindex, VTEP_OF(b.vtep), &err), 0);
     assert_int_equal(in_ns(a.ctr_ns, "ip neigh flush dev eth0"), 0);
     assert_int_not_equal(in_ns(a.ctr_ns, "ping -n -q -c 1 -W 1 %s >/dev/null 2>&1", b.ip), 0);
 

@@ -30,7 +30,7 @@
 #include "vxlan/segment.h"
 
 static struct nl *nl;
-static uint32_t vtep_local, vtep_b;
+static struct ip_addr vtep_local, vtep_b;
 static const uint8_t mac_a[6] = {0x02, 0x42, 0x0a, 0x4d, 0x00, 0x05};
 static const uint8_t mac_b[6] = {0x02, 0x42, 0x0a, 0x4d, 0x00, 0x06};
 static pid_t capture_pid; /* the underlay capture while one runs (a timeout(1) around tcpdump) */
@@ -45,8 +45,8 @@ static int setup(void **state)
                "ip addr add 192.168.201.1/24 dev und0 && ip link set und0 up && "
                "ip link set und1 up") != 0)
         return -1;
-    vtep_local = inet_addr("192.168.201.1");
-    vtep_b = inet_addr("192.168.201.2");
+    vtep_local = vtep_parse("192.168.201.1");
+    vtep_b = vtep_parse("192.168.201.2");
     snprintf(capture_file, sizeof(capture_file), "/tmp/weft-overlay6-%d.pcap", (int)getpid());
     snprintf(capture_log, sizeof(capture_log), "/tmp/weft-overlay6-%d.log", (int)getpid());
     struct weft_err err;
@@ -132,12 +132,12 @@ static void ipv6_neighbours_add_replace_list_and_delete(void **state)
     (void)state;
     struct segment_devices dev;
     struct weft_err err = {0};
-    assert_int_equal(segment_ensure(nl, 61, vtep_local, 1450, &dev, &err), 0);
+    assert_int_equal(segment_ensure(nl, 61, &vtep_local, 1450, &dev, &err), 0);
     int vx = dev.vxlan_ifindex;
     struct ipv6_addr p5 = ip6_of("fd00:61::5"), p6 = ip6_of("fd00:61::6");
     assert_int_equal(segment_peer6_add(nl, vx, p5.bytes, mac_a, &err), 0);
     assert_int_equal(segment_peer6_add(nl, vx, p6.bytes, mac_b, &err), 0);
-    assert_int_equal(segment_peer_add(nl, vx, inet_addr("10.61.0.7"), mac_b, vtep_b, &err), 0);
+    assert_int_equal(segment_peer_add(nl, vx, inet_addr("10.61.0.7"), mac_b, &vtep_b, &err), 0);
     const char *neigh = look("ip -6 neigh show dev wvx61");
     assert_non_null(strstr(neigh, "fd00:61::5 lladdr 02:42:0a:4d:00:05 PERMANENT"));
     assert_non_null(strstr(neigh, "fd00:61::6 lladdr 02:42:0a:4d:00:06 PERMANENT"));
@@ -179,7 +179,7 @@ static void ipv6_neighbours_add_replace_list_and_delete(void **state)
     assert_non_null(strstr(l.text, "2001:db8:61::12 02:42:0a:4d:00:05;"));
     assert_non_null(strstr(look("ip -6 neigh show dev wvx61"),
                            "2001:db8:61::12 lladdr 02:42:0a:4d:00:05 PERMANENT"));
-    assert_int_equal(segment_remove(nl, 61, vtep_local, 1450, &dev, &err), 0);
+    assert_int_equal(segment_remove(nl, 61, &vtep_local, 1450, &dev, &err), 0);
 }
 
 /* The sweep's caller claims everything but the IPv6 neighbour fd00:62::6. */
@@ -189,13 +189,13 @@ static bool claim_all_peers(void *ctx, uint32_t ip, const uint8_t mac[6])
     return true;
 }
 
-static bool claim_all_fdb(void *ctx, const uint8_t mac[6], uint32_t vtep)
+static bool claim_all_fdb(void *ctx, const uint8_t mac[6], const struct ip_addr *vtep)
 {
     (void)ctx, (void)mac, (void)vtep;
     return true;
 }
 
-static bool claim_all_floods(void *ctx, uint32_t vtep)
+static bool claim_all_floods(void *ctx, const struct ip_addr *vtep)
 {
     (void)ctx, (void)vtep;
     return true;
@@ -213,11 +213,11 @@ static void sweep_removes_unclaimed_ipv6_neighbours(void **state)
     (void)state;
     struct segment_devices dev;
     struct weft_err err = {0};
-    assert_int_equal(segment_ensure(nl, 62, vtep_local, 1450, &dev, &err), 0);
+    assert_int_equal(segment_ensure(nl, 62, &vtep_local, 1450, &dev, &err), 0);
     int vx = dev.vxlan_ifindex;
     struct ipv6_addr p5 = ip6_of("fd00:62::5"), p6 = ip6_of("fd00:62::6");
-    assert_int_equal(segment_peer_add(nl, vx, inet_addr("10.62.0.5"), mac_a, vtep_b, &err), 0);
-    assert_int_equal(segment_flood_add(nl, vx, vtep_b, &err), 0);
+    assert_int_equal(segment_peer_add(nl, vx, inet_addr("10.62.0.5"), mac_a, &vtep_b, &err), 0);
+    assert_int_equal(segment_flood_add(nl, vx, &vtep_b, &err), 0);
     assert_int_equal(segment_peer6_add(nl, vx, p5.bytes, mac_a, &err), 0);
     assert_int_equal(segment_peer6_add(nl, vx, p6.bytes, mac_b, &err), 0);
     /* Without the question, IPv6 neighbours all stay (a caller that has none). */
@@ -241,7 +241,7 @@ static void sweep_removes_unclaimed_ipv6_neighbours(void **state)
     /* A second sweep finds nothing left to remove. */
     assert_int_equal(segment_remote_sweep(nl, vx, &keep, &removed, &err), 0);
     assert_int_equal(removed, 0);
-    assert_int_equal(segment_remove(nl, 62, vtep_local, 1450, &dev, &err), 0);
+    assert_int_equal(segment_remove(nl, 62, &vtep_local, 1450, &dev, &err), 0);
 }
 
 /* ---------- proxy neighbour discovery across two hosts ---------- */
@@ -341,14 +341,14 @@ static void proxy_answers_neighbour_solicitations_across_hosts(void **state)
     /* Flooding entries and the endpoints' FDB entries, as for IPv4: a solicitation
      * the proxy let through would have its way across. */
     struct weft_err err = {0};
-    assert_int_equal(segment_flood_add(a.nl, a.dev.vxlan_ifindex, inet_addr(b.vtep), &err), 0);
-    assert_int_equal(segment_flood_add(b.nl, b.dev.vxlan_ifindex, inet_addr(a.vtep), &err), 0);
-    assert_int_equal(segment_peer_add(a.nl, a.dev.vxlan_ifindex, inet_addr(b.ip), b.mac,
-                                      inet_addr(b.vtep), &err),
-                     0);
-    assert_int_equal(segment_peer_add(b.nl, b.dev.vxlan_ifindex, inet_addr(a.ip), a.mac,
-                                      inet_addr(a.vtep), &err),
-                     0);
+    assert_int_equal(segment_flood_add(a.nl, a.dev.vxlan_ifindex, VTEP_OF(b.vtep), &err), 0);
+    assert_int_equal(segment_flood_add(b.nl, b.dev.vxlan_ifindex, VTEP_OF(a.vtep), &err), 0);
+    assert_int_equal(
+        segment_peer_add(a.nl, a.dev.vxlan_ifindex, inet_addr(b.ip), b.mac, VTEP_OF(b.vtep), &err),
+        0);
+    assert_int_equal(
+        segment_peer_add(b.nl, b.dev.vxlan_ifindex, inet_addr(a.ip), a.mac, VTEP_OF(a.vtep), &err),
+        0);
     assert_true(pings(a.ctr_ns, "", b.ip)); /* the IPv4 path works */
 
     capture_start(a.host_ns, a.underlay);

@@ -66,12 +66,42 @@ static void fabric_keys_read_ipv6_back(void **state)
     assert_string_equal(parsed.subnet, "10.77.0.0/24");
 }
 
+/* An IPv6 VTEP (issue 12) as a key's host level: dashes for colons in every key that
+ * names a host, read back with colons; a host level written with colons is not ours. */
+static void ipv6_hosts_have_no_colons_and_read_back(void **state)
+{
+    (void)state;
+    char key[WEFT_KEY_MAX];
+    key_peer(key, "fd00::21", "10.77.0.0/24", "10.77.0.5");
+    assert_string_equal(key, "/weft/v1/fabric/fd00--21/10.77.0.0_24/peers/10.77.0.5");
+    struct fabric_key parsed;
+    assert_int_equal(key_parse_fabric(key, &parsed), 0);
+    assert_string_equal(parsed.host, "fd00::21");
+    assert_string_equal(parsed.ip, "10.77.0.5");
+    key_member(key, "fd00::21", "10.77.0.0/24");
+    assert_string_equal(key, "/weft/v1/fabric/fd00--21/10.77.0.0_24/member");
+    key_fabric_host_prefix(key, "fd00::21");
+    assert_string_equal(key, "/weft/v1/fabric/fd00--21/");
+    key_joined(key, "10.77.0.0/24", "fd00::21");
+    assert_string_equal(key, "/weft/v1/joined/10.77.0.0_24/fd00--21");
+    key_host_alive(key, "fd00::21");
+    assert_string_equal(key, "/weft/v1/hosts/fd00--21/alive");
+    key_host_prefix(key, "fd00::21");
+    assert_string_equal(key, "/weft/v1/hosts/fd00--21/");
+    key_host_network(key, "fd00::21", "n1");
+    assert_string_equal(key, "/weft/v1/hosts/fd00--21/networks/n1");
+    key_host_endpoints_prefix(key, "fd00::21");
+    assert_string_equal(key, "/weft/v1/hosts/fd00--21/endpoints/");
+    assert_int_equal(key_parse_fabric("/weft/v1/fabric/fd00::21/10.77.0.0_24/member", &parsed), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(ipv4_keys_are_unchanged),
         cmocka_unit_test(ipv6_keys_have_no_colons_and_read_back),
         cmocka_unit_test(fabric_keys_read_ipv6_back),
+        cmocka_unit_test(ipv6_hosts_have_no_colons_and_read_back),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

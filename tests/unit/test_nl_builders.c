@@ -155,7 +155,7 @@ static void vxlan_carries_vni_port_local_and_learning_off(void **state)
     (void)state;
     struct nl_vxlan_spec spec = {.name = "wvx42",
                                  .vni = 42,
-                                 .local_ip = inet_addr("192.168.60.1"),
+                                 .local = ip_addr_from_ipv4(inet_addr("192.168.60.1")),
                                  .dst_port = 4789,
                                  .mtu = 1450,
                                  .master_ifindex = 7};
@@ -177,6 +177,7 @@ static void vxlan_carries_vni_port_local_and_learning_off(void **state)
     assert_u32_attr(data.tb[IFLA_VXLAN_ID], 42);
     uint32_t local = inet_addr("192.168.60.1");
     assert_bytes_attr(data.tb[IFLA_VXLAN_LOCAL], &local, 4);
+    assert_null(data.tb[IFLA_VXLAN_LOCAL6]);
     const uint8_t port[2] = {0x12, 0xb5}; /* 4789, network byte order on the wire */
     assert_int_equal(mnl_attr_validate(data.tb[IFLA_VXLAN_PORT], MNL_TYPE_U16), 0);
     assert_bytes_attr(data.tb[IFLA_VXLAN_PORT], port, 2);
@@ -195,6 +196,16 @@ static void vxlan_carries_vni_port_local_and_learning_off(void **state)
     assert_null(top.tb[IFLA_MASTER]);
     link_info(&top, "vxlan", &data);
     assert_u32_attr(data.tb[IFLA_VXLAN_ID], 42);
+
+    /* An IPv6 VTEP (issue 12): IFLA_VXLAN_LOCAL6 instead, so the device sends over IPv6. */
+    uint8_t local6[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x21};
+    spec.local = ip_addr_from_ipv6(local6);
+    assert_int_equal(nl_build_vxlan(&m, &spec, &err), 0);
+    parse_msg(&m, RTM_NEWLINK, CREATE, sizeof(struct ifinfomsg), &top);
+    link_info(&top, "vxlan", &data);
+    assert_int_equal(data.count, 6);
+    assert_null(data.tb[IFLA_VXLAN_LOCAL]);
+    assert_bytes_attr(data.tb[IFLA_VXLAN_LOCAL6], local6, 16);
 }
 
 static void bridge_has_stp_off_and_no_forward_delay(void **state)
@@ -458,7 +469,8 @@ static void fdb_entries_send_to_a_vtep(void **state)
     struct nl_msg m;
     struct attrs top;
     uint32_t vtep = inet_addr("192.168.62.3");
-    nl_build_fdb_add(&m, 14, mac, vtep, false);
+    struct ip_addr dst = ip_addr_from_ipv4(vtep);
+    nl_build_fdb_add(&m, 14, mac, &dst, false);
     parse_msg(&m, RTM_NEWNEIGH, CHANGE | NLM_F_CREATE | NLM_F_REPLACE, sizeof(struct ndmsg), &top);
     const struct ndmsg *nd = ndinfo(&m, AF_BRIDGE, 14);
     assert_int_equal(nd->ndm_flags, NTF_SELF);
@@ -469,18 +481,29 @@ static void fdb_entries_send_to_a_vtep(void **state)
 
     /* A flooding entry: all-zero MAC, appended beside the other VTEPs'. */
     const uint8_t zero[6] = {0};
-    nl_build_fdb_add(&m, 14, zero, vtep, true);
+    nl_build_fdb_add(&m, 14, zero, &dst, true);
     parse_msg(&m, RTM_NEWNEIGH, CHANGE | NLM_F_CREATE | NLM_F_APPEND, sizeof(struct ndmsg), &top);
     assert_bytes_attr(top.tb[NDA_LLADDR], zero, 6);
     assert_bytes_attr(top.tb[NDA_DST], &vtep, 4);
 
-    nl_build_fdb_del(&m, 14, mac, vtep);
+    nl_build_fdb_del(&m, 14, mac, &dst);
     parse_msg(&m, RTM_DELNEIGH, CHANGE, sizeof(struct ndmsg), &top);
     nd = ndinfo(&m, AF_BRIDGE, 14);
     assert_int_equal(nd->ndm_flags, NTF_SELF);
     assert_int_equal(top.count, 2);
     assert_bytes_attr(top.tb[NDA_LLADDR], mac, 6);
     assert_bytes_attr(top.tb[NDA_DST], &vtep, 4);
+
+    /* An IPv6 VTEP: a 16-byte destination, still an AF_BRIDGE entry. */
+    const uint8_t vtep6[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x22};
+    struct ip_addr dst6 = ip_addr_from_ipv6(vtep6);
+    nl_build_fdb_add(&m, 14, mac, &dst6, false);
+    parse_msg(&m, RTM_NEWNEIGH, CHANGE | NLM_F_CREATE | NLM_F_REPLACE, sizeof(struct ndmsg), &top);
+    ndinfo(&m, AF_BRIDGE, 14);
+    assert_bytes_attr(top.tb[NDA_DST], vtep6, 16);
+    nl_build_fdb_del(&m, 14, zero, &dst6);
+    parse_msg(&m, RTM_DELNEIGH, CHANGE, sizeof(struct ndmsg), &top);
+    assert_bytes_attr(top.tb[NDA_DST], vtep6, 16);
 }
 
 static void forgetting_a_learned_mac_asks_the_bridge(void **state)

@@ -19,6 +19,8 @@
 
 #define PEERS "/weft/v1/fabric/192.168.77.2/10.77.0.0_24/peers/"
 #define MEMBER(host) "/weft/v1/fabric/" host "/10.77.0.0_24/member"
+#define PEERS6 "/weft/v1/fabric/fd00--21/10.77.0.0_24/peers/"
+#define GOOD_PEER6 "{\"ip\":\"10.77.0.5\",\"mac\":\"02:42:0a:4d:00:05\",\"vtep\":\"fd00::21\"}"
 #define GOOD_PEER "{\"ip\":\"10.77.0.5\",\"mac\":\"02:42:0a:4d:00:05\",\"vtep\":\"192.168.77.2\"}"
 
 struct record_case {
@@ -30,6 +32,23 @@ struct record_case {
 static const struct record_case cases[] = {
     /* accepted */
     {PEERS "10.77.0.5", GOOD_PEER, NULL},
+    /* IPv6 VTEPs (an IPv6 underlay): the key's host with dashes, as weft writes it */
+    {PEERS6 "10.77.0.5", GOOD_PEER6, NULL},
+    {MEMBER("fd00--21"), "{\"vtep\":\"fd00::21\"}", NULL},
+    {MEMBER("fd00--21"), "{\"vtep\":\"fd00::22\"}", "member body names VTEP"},
+    {MEMBER("fd00--21"), "{\"vtep\":\"192.168.77.2\"}", "member body names VTEP"},
+    {PEERS6 "10.77.0.5",
+     "{\"ip\":\"10.77.0.5\",\"mac\":\"02:42:0a:4d:00:05\",\"vtep\":\"192.168.77.2\"}",
+     "peer body names VTEP"},
+    {PEERS "10.77.0.5", GOOD_PEER6, "peer body names VTEP"},
+    {MEMBER("fd00-0--21"), "{\"vtep\":\"fd00::21\"}", "not written as weft writes it"},
+    {MEMBER("FD00--21"), "{\"vtep\":\"fd00::21\"}", "not written as weft writes it"},
+    {MEMBER("fd00::21"), "{\"vtep\":\"fd00::21\"}", "not a key weft writes"},
+    {MEMBER("ff02--1"), "{\"vtep\":\"ff02::1\"}", "not a unicast"},
+    {MEMBER("--1"), "{\"vtep\":\"::1\"}", "not a unicast"},
+    {MEMBER("--"), "{\"vtep\":\"::\"}", "not a unicast"},
+    {MEMBER("--ffff-192.168.77.2"), "{\"vtep\":\"::ffff:192.168.77.2\"}", "not a unicast"},
+    {MEMBER("fd00--g"), "{\"vtep\":\"fd00::g\"}", "VTEP"},
     {MEMBER("192.168.77.2"), "{\"vtep\":\"192.168.77.2\"}", NULL},
     {PEERS "10.77.0.5", NULL, NULL},
     /* keys weft never writes */
@@ -48,7 +67,8 @@ static const struct record_case cases[] = {
     {"/weft/v1/fabric/host-b/10.77.0.0_24/peers/10.77.0.5", GOOD_PEER, "host in the key"},
     {"/weft/v1/fabric/192.168.077.2/10.77.0.0_24/peers/10.77.0.5", GOOD_PEER, "host in the key"},
     /* a peer address outside the overlay, or not a host address of it */
-    {PEERS "10.99.0.5", "{\"ip\":\"10.99.0.5\",\"mac\":\"02:42:0a:63:00:05\",\"vtep\":\"192.168.77.2\"}",
+    {PEERS "10.99.0.5",
+     "{\"ip\":\"10.99.0.5\",\"mac\":\"02:42:0a:63:00:05\",\"vtep\":\"192.168.77.2\"}",
      "not a host address of 10.77.0.0/24"},
     {PEERS "10.77.0.0", GOOD_PEER, "not a host address"},
     {PEERS "10.77.0.255", GOOD_PEER, "not a host address"},
@@ -61,24 +81,30 @@ static const struct record_case cases[] = {
     {MEMBER("192.168.77.2"), "{\"vtep\":\"192.168.77.2\",\"key\":\"short\"}", "member body's key"},
     /* a dual-stack peer's IPv6 address that is none */
     {PEERS "10.77.0.5",
-     "{\"ip\":\"10.77.0.5\",\"mac\":\"02:42:0a:4d:00:05\",\"vtep\":\"192.168.77.2\",\"ip6\":\"fd00::g\"}",
+     "{\"ip\":\"10.77.0.5\",\"mac\":\"02:42:0a:4d:00:05\",\"vtep\":\"192.168.77.2\",\"ip6\":\"fd00:"
+     ":g\"}",
      "peer IPv6 address in the body"},
     {PEERS "10.77.0.5",
      "{\"ip\":\"10.77.0.5\",\"mac\":\"02:42:0a:4d:00:05\",\"vtep\":\"192.168.77.2\",\"ip6\":7}",
      "field ip6"},
     /* a record believed only from its owner's prefix: another host's VTEP in the body */
-    {PEERS "10.77.0.5", "{\"ip\":\"10.77.0.5\",\"mac\":\"02:42:0a:4d:00:05\",\"vtep\":\"192.168.77.3\"}",
+    {PEERS "10.77.0.5",
+     "{\"ip\":\"10.77.0.5\",\"mac\":\"02:42:0a:4d:00:05\",\"vtep\":\"192.168.77.3\"}",
      "peer body names VTEP 192.168.77.3, not the host whose key it is under"},
     /* VTEPs that are no single host */
-    {PEERS "10.77.0.5", "{\"ip\":\"10.77.0.5\",\"mac\":\"02:42:0a:4d:00:05\",\"vtep\":\"224.0.0.1\"}",
+    {PEERS "10.77.0.5",
+     "{\"ip\":\"10.77.0.5\",\"mac\":\"02:42:0a:4d:00:05\",\"vtep\":\"224.0.0.1\"}",
      "VTEP 224.0.0.1 is not a unicast host address"},
-    {PEERS "10.77.0.5", "{\"ip\":\"10.77.0.5\",\"mac\":\"02:42:0a:4d:00:05\",\"vtep\":\"239.1.1.1\"}",
+    {PEERS "10.77.0.5",
+     "{\"ip\":\"10.77.0.5\",\"mac\":\"02:42:0a:4d:00:05\",\"vtep\":\"239.1.1.1\"}",
      "not a unicast"},
-    {PEERS "10.77.0.5", "{\"ip\":\"10.77.0.5\",\"mac\":\"02:42:0a:4d:00:05\",\"vtep\":\"255.255.255.255\"}",
+    {PEERS "10.77.0.5",
+     "{\"ip\":\"10.77.0.5\",\"mac\":\"02:42:0a:4d:00:05\",\"vtep\":\"255.255.255.255\"}",
      "not a unicast"},
     {PEERS "10.77.0.5", "{\"ip\":\"10.77.0.5\",\"mac\":\"02:42:0a:4d:00:05\",\"vtep\":\"0.0.0.0\"}",
      "not a unicast"},
-    {PEERS "10.77.0.5", "{\"ip\":\"10.77.0.5\",\"mac\":\"02:42:0a:4d:00:05\",\"vtep\":\"127.0.0.1\"}",
+    {PEERS "10.77.0.5",
+     "{\"ip\":\"10.77.0.5\",\"mac\":\"02:42:0a:4d:00:05\",\"vtep\":\"127.0.0.1\"}",
      "not a unicast"},
     {PEERS "10.77.0.5", "{\"ip\":\"10.77.0.5\",\"mac\":\"02:42:0a:4d:00:05\",\"vtep\":\"host-b\"}",
      "VTEP"},
@@ -86,11 +112,12 @@ static const struct record_case cases[] = {
     {MEMBER("224.0.0.1"), NULL, "not a unicast"},
     {MEMBER("b"), "{\"vtep\":\"b\"}", "VTEP"},
     /* MACs */
-    {PEERS "10.77.0.5", "{\"ip\":\"10.77.0.5\",\"mac\":\"01:00:5e:00:00:01\",\"vtep\":\"192.168.77.2\"}",
-     "multicast"},
-    {PEERS "10.77.0.5", "{\"ip\":\"10.77.0.5\",\"mac\":\"ff:ff:ff:ff:ff:ff\",\"vtep\":\"192.168.77.2\"}",
-     "multicast"},
-    {PEERS "10.77.0.5", "{\"ip\":\"10.77.0.5\",\"mac\":\"00:00:00:00:00:00\",\"vtep\":\"192.168.77.2\"}",
+    {PEERS "10.77.0.5",
+     "{\"ip\":\"10.77.0.5\",\"mac\":\"01:00:5e:00:00:01\",\"vtep\":\"192.168.77.2\"}", "multicast"},
+    {PEERS "10.77.0.5",
+     "{\"ip\":\"10.77.0.5\",\"mac\":\"ff:ff:ff:ff:ff:ff\",\"vtep\":\"192.168.77.2\"}", "multicast"},
+    {PEERS "10.77.0.5",
+     "{\"ip\":\"10.77.0.5\",\"mac\":\"00:00:00:00:00:00\",\"vtep\":\"192.168.77.2\"}",
      "not a usable address"},
     /* bodies that are not records */
     {MEMBER("192.168.77.2"), "not json", "not a JSON object"},
@@ -206,12 +233,13 @@ static void accepted_record_is_decoded(void **state)
     (void)state;
     struct fabric_record rec;
     assert_int_equal(record_check_key(PEERS "10.77.0.5", &rec, NULL), 0);
-    assert_int_equal(rec.host, htonl(0xc0a84d02));
+    assert_int_equal(rec.host.family, AF_INET);
+    assert_int_equal(ip_addr_ipv4(&rec.host), htonl(0xc0a84d02));
     assert_int_equal(record_check_body(GOOD_PEER, &rec, NULL), 0);
     assert_string_equal(rec.subnet, "10.77.0.0/24");
     assert_true(rec.is_peer);
     assert_int_equal(rec.addr, htonl(0x0a4d0005));
-    assert_int_equal(rec.vtep, htonl(0xc0a84d02));
+    assert_true(ip_addr_equal(&rec.vtep, &rec.host));
     static const uint8_t mac[6] = {0x02, 0x42, 0x0a, 0x4d, 0x00, 0x05};
     assert_memory_equal(rec.mac, mac, 6);
     assert_false(rec.claim_only);
@@ -234,8 +262,27 @@ static void accepted_record_is_decoded(void **state)
     assert_int_equal(record_check_key(MEMBER("192.168.77.3"), &rec, NULL), 0);
     assert_int_equal(record_check_body("{\"vtep\":\"192.168.77.3\"}", &rec, NULL), 0);
     assert_false(rec.is_peer);
-    assert_int_equal(rec.addr, htonl(0xc0a84d03));
-    assert_int_equal(rec.vtep, rec.addr);
+    assert_int_equal(ip_addr_ipv4(&rec.host), htonl(0xc0a84d03));
+    assert_true(ip_addr_equal(&rec.vtep, &rec.host));
+}
+
+/* IPv6 VTEPs (issue 12): a key's host level has its colons written as dashes, the
+ * body names the same address (in any RFC 4291 text), and it is decoded whole. */
+static void ipv6_vtep_record_is_decoded(void **state)
+{
+    (void)state;
+    struct fabric_record rec;
+    struct ip_addr want;
+    assert_int_equal(ip_addr_parse("fd00::21", &want, NULL), 0);
+    assert_int_equal(record_check_key(PEERS6 "10.77.0.5", &rec, NULL), 0);
+    assert_true(ip_addr_equal(&rec.host, &want));
+    assert_int_equal(record_check_body(GOOD_PEER6, &rec, NULL), 0);
+    assert_true(ip_addr_equal(&rec.vtep, &want));
+    assert_int_equal(rec.addr, htonl(0x0a4d0005));
+    assert_int_equal(record_check_key(MEMBER("fd00--21"), &rec, NULL), 0);
+    assert_int_equal(record_check_body("{\"vtep\":\"fd00:0::21\"}", &rec, NULL), 0);
+    assert_false(rec.is_peer);
+    assert_true(ip_addr_equal(&rec.vtep, &want));
 }
 
 static void printable_copies_cannot_break_a_log_line(void **state)
@@ -286,6 +333,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(records_are_checked),
         cmocka_unit_test(accepted_record_is_decoded),
+        cmocka_unit_test(ipv6_vtep_record_is_decoded),
         cmocka_unit_test(own_records_are_checked),
         cmocka_unit_test(printable_copies_cannot_break_a_log_line),
         cmocka_unit_test(refused_records_are_news_once_per_revision),
