@@ -148,6 +148,35 @@ elif want join || want converge; then
     pair_setup 1500 1
 fi
 
+# ---------------- 1a. an IPv6 underlay beside the IPv4 one (issue 12) ----------------
+# Hosts A6 and B6 whose VTEPs are IPv6 (--advertise fd00:77::16/::26, MTU 1500: overlay
+# 1430); they reach the bench's one etcd over an IPv4 address beside (the underlay
+# carrying VXLAN is IPv6 only: the IPv4 pair's figures above are its comparison).
+datapath6() {
+    local a=A6 b=B6 h i
+    HADDR[$a]=fd00:77::16 HADDR[$b]=fd00:77::26
+    sim_host "$a" "${HADDR[$a]}"
+    sim_host "$b" "${HADDR[$b]}"
+    ip -n "$(sim_ns "$a")" addr add 192.168.77.16/24 dev eth0
+    ip -n "$(sim_ns "$b")" addr add 192.168.77.26/24 dev eth0
+    SUBNET=10.66.0.0/24
+    for h in "$a" "$b"; do sim_weft "$h"; done
+    for h in "$a" "$b"; do create_network "$h" >/dev/null; done
+    for h in "$a" "$b"; do create_endpoint "$h" >/dev/null; done
+    wait_for 5 pings "$a" "$b" || fail "weft containers cannot ping over the IPv6 underlay"
+    local u=() w=()
+    for i in $(seq 1 "$RUNS"); do
+        u+=("$(iperf_tcp "$a" "${HADDR[$a]}" "$b")")
+        w+=("$(iperf_tcp "c$a" "${IP[$a]%/*}" "c$b")")
+    done
+    R[tcp_underlay6_1500]=$(printf '%s\n' "${u[@]}" | median)
+    R[tcp_weft6_1500]=$(printf '%s\n' "${w[@]}" | median)
+    read -r R[rtt_underlay6_p50] R[rtt_underlay6_p99] <<<"$(rtt "$b" "${HADDR[$a]}")"
+    read -r R[rtt_weft6_p50] R[rtt_weft6_p99] <<<"$(rtt "c$b" "${IP[$a]%/*}")"
+    echo "measured the data plane on an IPv6 underlay" >&2
+}
+want datapath && datapath6
+
 # ---------------- 1b. an encrypted overlay beside a plain one (issue 11) ----------------
 # The machine's CPU (every core: user, system, interrupts) per gigabit carried, as the
 # plain path's work is the kernel's and the encrypted path's mostly weft's.
@@ -395,6 +424,8 @@ fi
 r() { printf '%s' "${R[$1]:-n/a}"; } # a figure, or n/a when its section did not run
 R[ratio_underlay_1500]=$(ratio "$(r tcp_weft_1500)" "$(r tcp_underlay_1500)")
 R[ratio_reference_1500]=$(ratio "$(r tcp_weft_1500)" "$(r tcp_reference_1500)")
+R[ratio_underlay6_1500]=$(ratio "$(r tcp_weft6_1500)" "$(r tcp_underlay6_1500)")
+R[ratio_weft6_weft4_1500]=$(ratio "$(r tcp_weft6_1500)" "$(r tcp_weft_1500)")
 R[ratio_underlay_9000]=$(ratio "$(r tcp_weft_9000)" "$(r tcp_underlay_9000)")
 R[ratio_reference_9000]=$(ratio "$(r tcp_weft_9000)" "$(r tcp_reference_9000)")
 {
@@ -448,6 +479,12 @@ row "UDP 64 B underlay (packets/s)" "$(r udp_pps_underlay)" ""
 row "UDP 64 B weft (packets/s)" "$(r udp_pps_weft)" ""
 row "RTT underlay p50 / p99 (ms)" "$(r rtt_underlay_p50) / $(r rtt_underlay_p99)" ""
 row "RTT weft p50 / p99 (ms)" "$(r rtt_weft_p50) / $(r rtt_weft_p99)" ""
+row "IPv6 underlay, MTU 1500 (issue 12):" "" ""
+row "  TCP underlay / weft (Gbit/s)" "$(r tcp_underlay6_1500) / $(r tcp_weft6_1500)" ""
+row "  weft / underlay" "$(r ratio_underlay6_1500)" ""
+row "  weft on IPv6 / weft on IPv4 underlay" "$(r ratio_weft6_weft4_1500)" ""
+row "  RTT underlay / weft p50 (ms)" "$(r rtt_underlay6_p50) / $(r rtt_weft6_p50)" ""
+row "  RTT underlay / weft p99 (ms)" "$(r rtt_underlay6_p99) / $(r rtt_weft6_p99)" ""
 row "encrypted overlay, MTU 1500 (issue 11):" "" ""
 row "  TCP underlay / plain / encrypted (Gbit/s)" "$(r enc_tcp_underlay) / $(r enc_tcp_plain) / $(r enc_tcp_encrypted)" ""
 row "  TCP encrypted / plain" "$(r enc_ratio_tcp)" ">= 0.5"
