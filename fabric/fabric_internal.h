@@ -254,6 +254,9 @@ int publish_member_joining(struct fabric *f, int64_t lease, const struct local_n
                            const struct overlay_record *overlay, struct weft_err *err);
 
 /* peers.c: remote entries into and out of the kernel, under the lock. */
+/* Whether peer r's IPv6 address counts on net (programmed, answered by name): net is
+ * dual-stack and the address one of its IPv6 pool's. */
+bool peer6_wanted(const struct local_network *net, const struct remote_entry *r);
 void remote_program(struct fabric *f, struct remote_entry *r);
 void remote_unprogram(struct fabric *f, struct remote_entry *r);
 /* Of an address's claims, programs the winner (the oldest), unless an endpoint here

@@ -70,12 +70,11 @@ size_t fabric_name_addresses6(struct fabric *f, const char *subnet, const char *
     for (struct local_endpoint *ep = net ? net->endpoints : NULL; ep && n < max; ep = ep->next)
         if (!ep->removing && ep->has_ip6 && record_names_has(ep->names, name))
             out[n++] = ep->ip6;
-    /* What peers.c programs: a peer's IPv6 address inside the overlay's IPv6 pool. */
+    /* What peers.c programs (peer6_wanted), no other IPv6 address. */
     for (struct remote_entry *r = f->remotes.head; net && net->subnet6[0] && r && n < max;
          r = r->next)
-        if (r->is_peer && r->programmed && r->has_addr6 && r->names &&
-            strcmp(r->subnet, subnet) == 0 && ipv6_subnet_is_host(&net->cidr6, &r->addr6) &&
-            record_names_has(r->names, name))
+        if (r->programmed && r->names && strcmp(r->subnet, subnet) == 0 &&
+            peer6_wanted(net, r) && record_names_has(r->names, name))
             out[n++] = r->addr6;
     pthread_mutex_unlock(&f->lock);
     return n;

@@ -25,7 +25,7 @@ static void remote_remove(struct fabric *f, struct remote_entry *victim);
 /* Whether a peer's IPv6 address goes to the kernel too: its overlay is dual-stack
  * here and the address is one of its IPv6 pool's (a record naming another is
  * programmed for IPv4 only). Encrypted overlays carry no IPv6 (networks.c). */
-static bool peer6_wanted(const struct local_network *net, const struct remote_entry *r)
+bool peer6_wanted(const struct local_network *net, const struct remote_entry *r)
 {
     return r->is_peer && r->has_addr6 && net->subnet6[0] && !net->encrypted &&
            ipv6_subnet_is_host(&net->cidr6, &r->addr6);
