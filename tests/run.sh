@@ -8,9 +8,9 @@
 # machine's dockerd and the newest in Debian's unstable; any name scripts/fetch-docker.sh
 # takes, such as 26 or 28.5), each test named e2e/<test>@<version>; TEST_DOCKER_EXCEPT
 # leaves releases out (.ci/run: those make test already ran).
-# TEST_JOBS (default 2) integration and e2e tests run side by side: each simulation
-# lives in namespaces, a cgroup and a state folder of its own, and waits more than it
-# computes; TEST_JOBS=1 runs them one at a time.
+# TEST_JOBS (default 2) tests run side by side: each simulation lives in namespaces, a
+# cgroup and a state folder of its own, and waits more than it computes; the C tests run
+# as two such jobs (see local_tests); TEST_JOBS=1 runs everything one at a time.
 # Each test is a program or script that exits 0 on success; its output goes to
 # build/test-logs/<name>.log and is shown when it fails. A test that exits 0 after
 # printing a line "skipped: <reason>" (it lacks what it needs) counts as SKIP, not PASS.
@@ -67,21 +67,23 @@ run_one() { # name, targets it runs ("t1 t2"), command...
     fi
 }
 
-# run_bg: run_one in the background, at most TEST_JOBS at once; each writes its counts
-# to a file of its own, which collect_bg adds up once all have ended. A test's lines are
-# printed together when it ends.
+# run_bg COMMAND...: a command (run_one, or a function of several run_one calls run one
+# after another) in the background, at most TEST_JOBS at once; each writes its counts to a
+# file of its own, which collect_bg adds up once all have ended. A job's lines are printed
+# together when it ends. All suites share one pool, with no wait between them, so the
+# machine never idles behind one suite's slowest test.
 jobs_max=${TEST_JOBS:-2}
 bg_dir=$(mktemp -d)
 trap 'rm -rf "$bg_dir"' EXIT
 run_bg() {
     if [ "$jobs_max" -le 1 ]; then
-        run_one "$@"
+        "$@"
         return
     fi
     while [ "$(jobs -rp | wc -l)" -ge "$jobs_max" ]; do wait -n; done
     (
         passed=0 skipped=0 failed=0 failures=()
-        run_one "$@" >"$bg_dir/$BASHPID.out"
+        "$@" >"$bg_dir/$BASHPID.out"
         cat "$bg_dir/$BASHPID.out"
         echo "$passed $skipped $failed ${failures[*]:-}" >"$bg_dir/$BASHPID.counts"
     ) &
@@ -120,20 +122,25 @@ c_tests() { # FOLDER [PLAIN_DIR SAN_DIR]
     done
 }
 
-if wanted static; then
-    # Rules read off the sources (file and function sizes, which room includes what).
-    for t in tests/static/*.sh; do run_one "static/$(basename "$t" .sh)" "" bash "$t"; done
-fi
-wanted pure unit && c_tests unit
-wanted netns unit && c_tests netns
-wanted live unit && c_tests live
-# fabric/ on the fake kernel and store (tests/fakes/): pure, no root.
-wanted pure unit && c_tests fakes build/fakes build/fakes-san
+# The C tests in two jobs of about equal length, each running its tests one at a time:
+# the live folder (each test its own etcd on loopback ports it picks, so never two at
+# once), and the rest (pure, or in private network namespaces).
+local_tests() {
+    if wanted static; then
+        # Rules read off the sources (file and function sizes, which room includes what).
+        for t in tests/static/*.sh; do run_one "static/$(basename "$t" .sh)" "" bash "$t"; done
+    fi
+    wanted pure unit && c_tests unit
+    # fabric/ on the fake kernel and store (tests/fakes/): pure, no root.
+    wanted pure unit && c_tests fakes build/fakes build/fakes-san
+    wanted netns unit && c_tests netns
+}
+wanted live unit && run_bg c_tests live
+run_bg local_tests
 if wanted integration; then
     for t in tests/integration/*.sh; do
-        run_bg "integration/$(basename "$t" .sh)" "$integration_bins" bash "$t"
+        run_bg run_one "integration/$(basename "$t" .sh)" "$integration_bins" bash "$t"
     done
-    collect_bg
 fi
 # docker_dir NAME: sets $dir to Docker NAME's folder (scripts/fetch-docker.sh, which
 # downloads it the first time); when it cannot, the run fails, saying why.
@@ -160,11 +167,11 @@ if wanted e2e; then
         done_versions+="$version "
         echo "---- e2e on Docker $version: $(paste -sd ';' "$dir/versions" | sed 's/;/; /g')"
         for t in tests/e2e/*.sh; do
-            run_bg "e2e/$(basename "$t" .sh)@$version" "$e2e_bins" env SIM_DOCKER_DIR="$dir" bash "$t"
+            run_bg run_one "e2e/$(basename "$t" .sh)@$version" "$e2e_bins" env SIM_DOCKER_DIR="$dir" bash "$t"
         done
     done
-    collect_bg
 fi
+collect_bg
 
 [ ${#failures[@]} -gt 0 ] && printf 'failed: %s\n' "${failures[*]}"
 echo "$passed passed, $skipped skipped, $failed failed"
