@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # fuzz_smoke.sh: short libFuzzer runs over the request handlers, the DNS message
-# handler and the encrypted overlay's packet opening (the long ones are `make fuzz`; these are 26 s in all, so the suite stays
-# under its 15 minutes).
+# handler and the encrypted overlay's packet opening (the long ones are `make fuzz`;
+# these are 26 s in all, so the suite stays under its 15 minutes).
 # Fails on any crash, sanitizer report or malformed answer.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
