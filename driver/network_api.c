@@ -97,10 +97,22 @@ int handle_endpoint_join(struct driver_ctx *ctx, const json_t *req, json_t **ans
     if (request_ids(req, network_id, endpoint_id, err) < 0 || driver_need_fabric(ctx, err) < 0 ||
         fabric_join(ctx->fabric, network_id, endpoint_id, &info, err) < 0)
         return -1;
+    /* The network's other subnets are on the same segment: connected routes (type 1). */
+    json_t *routes = json_array();
+    for (int i = 0; routes && i < info.onlink_count; i++)
+        if (json_array_append_new(routes, json_pack("{s:s, s:i, s:s}", "Destination",
+                                                    info.onlink[i], "RouteType", 1, "NextHop",
+                                                    "")) < 0) {
+            json_decref(routes);
+            routes = NULL;
+        }
+    if (!routes)
+        return weft_err_set(err, -ENOMEM, "out of memory");
     /* No Gateway: Docker adds its gwbridge for outside access unless --internal. */
-    return driver_answer(json_pack("{s:{s:s, s:s}, s:s, s:s, s:[], s:b}", "InterfaceName",
+    return driver_answer(json_pack("{s:{s:s, s:s}, s:s, s:s, s:o, s:b}", "InterfaceName",
                                    "SrcName", info.src_name, "DstPrefix", "eth", "Gateway", "",
-                                   "GatewayIPv6", "", "StaticRoutes", "DisableGatewayService", 0),
+                                   "GatewayIPv6", "", "StaticRoutes", routes,
+                                   "DisableGatewayService", 0),
                          answer, err);
 }
 

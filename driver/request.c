@@ -150,8 +150,8 @@ static int parse_decimal(const char *text, unsigned long min, unsigned long max,
     return 0;
 }
 
-/* vni or Docker's overlay's vxlanid_list (a comma list there, one VNI per subnet:
- * weft networks have one subnet, so exactly one). Both spellings must agree. */
+/* vni or Docker's overlay's vxlanid_list (a comma list there, one VNI per subnet: a
+ * weft network's subnets share one segment, so exactly one). Both spellings must agree. */
 static int parse_vni_option(const char *key, const char *text, struct fabric_network_spec *out,
                             struct weft_err *err)
 {
@@ -159,7 +159,7 @@ static int parse_vni_option(const char *key, const char *text, struct fabric_net
     if (strchr(text, ','))
         return weft_err_set(err, -EOPNOTSUPP,
                             "option %s=\"%.32s\" names several VNIs: a weft network has one "
-                            "subnet and one VNI, so pass exactly one",
+                            "VNI, shared by all its subnets, so pass exactly one",
                             key, text);
     if (parse_decimal(text, 1, FABRIC_VNI_MAX, &v) < 0)
         return weft_err_set(err, -EINVAL,
@@ -265,6 +265,28 @@ static int parse_gateway(const json_t *entry, const struct ipv4_subnet *subnet,
     return 0;
 }
 
+static bool subnet_before(const struct ipv4_subnet *a, const struct ipv4_subnet *b)
+{
+    return a->network < b->network || (a->network == b->network && a->prefix_len < b->prefix_len);
+}
+
+/* Adds s to out's extra subnets, kept in ascending order (the record's text must be
+ * the same on every host). */
+static void insert_extra_subnet(struct fabric_network_spec *out, const struct ipv4_subnet *s)
+{
+    int at = out->extra_count;
+    while (at > 0) {
+        struct ipv4_subnet prev;
+        if (ipv4_subnet_parse(out->extra_subnets[at - 1], &prev, NULL) == 0 &&
+            !subnet_before(s, &prev))
+            break;
+        memcpy(out->extra_subnets[at], out->extra_subnets[at - 1], ADDR_STR_MAX);
+        at--;
+    }
+    ipv4_subnet_format(s, out->extra_subnets[at]);
+    out->extra_count++;
+}
+
 static int parse_ipv4_data(const json_t *req, struct fabric_network_spec *out, struct weft_err *err)
 {
     const json_t *data = json_object_get(req, "IPv4Data");
@@ -287,21 +309,29 @@ static int parse_ipv4_data(const json_t *req, struct fabric_network_spec *out, s
         if (strcmp(space, DRIVER_ADDRESS_SPACE) != 0)
             return weft_err_set(err, -EINVAL, MSG_NEED_IPAM);
     }
-    if (n > 1)
+    if (n > 1 + FABRIC_EXTRA_SUBNETS_MAX)
         return weft_err_set(err, -EOPNOTSUPP,
-                            "weft networks take one --subnet, this one has %zu: an overlay is one "
-                            "subnet with one VNI cluster-wide; create one network per subnet",
-                            n);
-
-    const json_t *entry = json_array_get(data, 0);
-    char pool[ADDR_STR_MAX];
-    if (get_string(entry, "Pool", true, pool, sizeof(pool), err) < 0)
-        return -1;
-    struct ipv4_subnet subnet;
-    if (ipv4_subnet_parse(pool, &subnet, err) < 0)
-        return -1;
-    ipv4_subnet_format(&subnet, out->subnet);
-    return parse_gateway(entry, &subnet, out, err);
+                            "weft networks take at most %d IPv4 --subnet, this one has %zu",
+                            1 + FABRIC_EXTRA_SUBNETS_MAX, n);
+    /* Docker's CLI passes several --subnet in no fixed order (a Go map), so the lowest
+     * names the overlay on every host alike; the others share its segment
+     * (fabric/subnets.c). */
+    struct ipv4_subnet subnets[1 + FABRIC_EXTRA_SUBNETS_MAX];
+    size_t first = 0;
+    for (size_t i = 0; i < n; i++) {
+        char pool[ADDR_STR_MAX];
+        if (get_string(json_array_get(data, i), "Pool", true, pool, sizeof(pool), err) < 0)
+            return -1;
+        if (ipv4_subnet_parse(pool, &subnets[i], err) < 0)
+            return -1;
+        if (subnet_before(&subnets[i], &subnets[first]))
+            first = i;
+    }
+    ipv4_subnet_format(&subnets[first], out->subnet);
+    for (size_t i = 0; i < n; i++) /* in ascending order, as the first */
+        if (i != first)
+            insert_extra_subnet(out, &subnets[i]);
+    return parse_gateway(json_array_get(data, first), &subnets[first], out, err);
 }
 
 /* --ipv6: the overlay's IPv6 pool (dual stack), from weft IPAM like the IPv4 one.

@@ -67,13 +67,14 @@ static int check_endpoint_spec(struct fabric *f, struct local_network *net,
                             store_err.msg);
     char ip[ADDR_STR_MAX];
     ipv4_format(spec->ip, ip);
-    if (!ipv4_subnet_contains(&net->cidr, spec->ip) ||
-        ipv4_subnet_is_reserved(&net->cidr, spec->ip))
-        return weft_err_set(err, -EINVAL, "address %s is not a host address of %s", ip,
-                            net->subnet);
-    if (spec->prefix_len && spec->prefix_len != net->cidr.prefix_len)
+    const struct ipv4_subnet *cidr;
+    const char *subnet = network_subnet_of(net, spec->ip, &cidr);
+    if (!subnet)
+        return weft_err_set(err, -EINVAL, "address %s is not a host address of %s%s", ip,
+                            net->subnet, net->extra_count ? " or its other subnets" : "");
+    if (spec->prefix_len && spec->prefix_len != cidr->prefix_len)
         return weft_err_set(err, -EINVAL, "address prefix /%d does not match the network's %s",
-                            spec->prefix_len, net->subnet);
+                            spec->prefix_len, subnet);
     for (struct local_endpoint *other = net->endpoints; other; other = other->next)
         if (other->ip == spec->ip)
             return weft_err_set(err, -EEXIST,
@@ -103,7 +104,9 @@ int fabric_endpoint_create(struct fabric *f, const struct fabric_endpoint_spec *
     }
     snprintf(ep->id, sizeof(ep->id), "%s", spec->endpoint_id);
     ep->ip = spec->ip;
-    ep->prefix_len = spec->prefix_len ? spec->prefix_len : net->cidr.prefix_len;
+    const struct ipv4_subnet *cidr;
+    network_subnet_of(net, ep->ip, &cidr); /* one of net's: check_endpoint_spec */
+    ep->prefix_len = spec->prefix_len ? spec->prefix_len : cidr->prefix_len;
     ep->has_ip6 = spec->has_ip6;
     ep->ip6 = spec->ip6;
     ep->prefix6_len = spec->prefix6_len;
@@ -206,8 +209,16 @@ int fabric_join(struct fabric *f, const char *network_id, const char *endpoint_i
     struct local_network *net;
     struct local_endpoint *ep;
     int rc = find_endpoint(f, network_id, endpoint_id, &net, &ep, err);
-    if (rc == 0)
+    if (rc == 0) {
         segment_ctr_name(ep->ifname, out->src_name);
+        const char *own = network_subnet_of(net, ep->ip, NULL);
+        out->onlink_count = 0;
+        for (int i = -1; i < net->extra_count; i++) {
+            const char *subnet = i < 0 ? net->subnet : net->extra_subnets[i];
+            if (own && strcmp(subnet, own) != 0 && out->onlink_count < FABRIC_EXTRA_SUBNETS_MAX)
+                snprintf(out->onlink[out->onlink_count++], ADDR_STR_MAX, "%s", subnet);
+        }
+    }
     pthread_mutex_unlock(&f->lock);
     return rc;
 }

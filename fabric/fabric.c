@@ -32,7 +32,7 @@ struct local_network *network_by_id(struct fabric *f, const char *id)
 struct local_network *network_by_subnet(struct fabric *f, const char *subnet)
 {
     for (struct local_network *n = f->networks; n; n = n->next)
-        if (strcmp(n->subnet, subnet) == 0)
+        if (network_has_subnet(n, subnet))
             return n;
     return NULL;
 }

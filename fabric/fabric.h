@@ -25,6 +25,9 @@
 
 #define FABRIC_ID_MAX 65 /* Docker IDs are 64 hex chars */
 #define FABRIC_VNI_MAX 16777214u
+/* Several --subnet on one network (issue 12): the first and at most this many more, whose
+ * canonical texts fit one record field (RECORD_TEXT_MAX). */
+#define FABRIC_EXTRA_SUBNETS_MAX 3
 
 struct fabric;
 struct tunnel_peer_table;
@@ -77,6 +80,10 @@ struct fabric_network_spec {
     uint32_t gateway;          /* host order; 0: the subnet's first host address */
     bool encrypted;            /* -o encrypted: sealed by weft's own tunnel (issue 11) */
     char subnet6[ADDR_STR_MAX]; /* --ipv6: the IPv6 pool (canonical), "" for IPv4 only */
+    /* The IPv4 pools after the first (canonical), in Docker's order: on the overlay's one
+     * segment beside it, each a pool of its own (fabric/subnets.c). */
+    char extra_subnets[FABRIC_EXTRA_SUBNETS_MAX][ADDR_STR_MAX];
+    int extra_count;
 };
 
 int fabric_network_create(struct fabric *fabric, const struct fabric_network_spec *spec,
@@ -145,6 +152,10 @@ int fabric_endpoint_delete(struct fabric *fabric, const char *network_id, const 
 
 struct fabric_join_info {
     char src_name[IF_NAMESIZE]; /* the veth end Docker moves into the container */
+    /* The network's IPv4 subnets but the endpoint's own (several --subnet): on-link in the
+     * container too, as all share one segment. */
+    char onlink[FABRIC_EXTRA_SUBNETS_MAX][ADDR_STR_MAX];
+    int onlink_count;
 };
 int fabric_join(struct fabric *fabric, const char *network_id, const char *endpoint_id,
                 struct fabric_join_info *out, struct weft_err *err);

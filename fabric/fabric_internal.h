@@ -111,6 +111,11 @@ struct local_network {
     struct ipv4_subnet cidr;
     char subnet6[ADDR_STR_MAX]; /* dual stack (--ipv6): its IPv6 pool; "" for none */
     struct ipv6_subnet cidr6;   /* when subnet6[0] */
+    /* Its other IPv4 subnets (several --subnet; subnets.c): records of their addresses
+     * are keyed by them, and map back to this network. */
+    char extra_subnets[FABRIC_EXTRA_SUBNETS_MAX][ADDR_STR_MAX];
+    struct ipv4_subnet extra_cidrs[FABRIC_EXTRA_SUBNETS_MAX];
+    int extra_count;
     uint32_t vni;
     int mtu;
     struct segment_devices devices;
@@ -186,8 +191,20 @@ struct pending_claim {
     int64_t revision; /* the revision at which it was read back */
 };
 
+/* subnets.c: a network's extra IPv4 subnets (several --subnet). */
+int network_set_extra_subnets(struct local_network *net, const char (*texts)[ADDR_STR_MAX],
+                              int count, struct weft_err *err);
+int network_parse_extra_subnets(struct local_network *net, const char *text,
+                                struct weft_err *err);
+void extra_subnets_join(const char (*texts)[ADDR_STR_MAX], int count, char *out, size_t len);
+bool network_has_subnet(const struct local_network *net, const char *subnet);
+const char *network_subnet_of(const struct local_network *net, uint32_t ip,
+                              const struct ipv4_subnet **cidr);
+bool same_overlay(struct fabric *f, const char *a, const char *b);
+
 /* fabric.c: lookups and waits, all under the lock. */
 struct local_network *network_by_id(struct fabric *f, const char *id);
+/* The network whose first or extra subnet is subnet (subnets.c). */
 struct local_network *network_by_subnet(struct fabric *f, const char *subnet);
 struct local_endpoint *endpoint_by_id(struct local_network *n, const char *id);
 /* The endpoint of this host holding ip (network order) on subnet, or NULL. */
@@ -249,7 +266,7 @@ int claim_overlay(struct fabric *f, const struct fabric_network_spec *spec,
                   struct overlay_record *out, bool *created, struct weft_err *err);
 /* subnet6: the overlay's IPv6 pool, "" for none (its gateway record goes too). */
 void release_overlay_if_unused(struct fabric *f, const char *subnet, const char *subnet6,
-                               uint32_t vni);
+                               const char (*extra)[ADDR_STR_MAX], int extra_count, uint32_t vni);
 int publish_member_joining(struct fabric *f, int64_t lease, const struct local_network *net,
                            const struct overlay_record *overlay, struct weft_err *err);
 

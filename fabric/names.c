@@ -54,7 +54,7 @@ size_t fabric_name_addresses(struct fabric *f, const char *subnet, const char *n
         if (!ep->removing && record_names_has(ep->names, name))
             out[n++] = htonl(ep->ip);
     for (struct remote_entry *r = f->remotes.head; r && n < max; r = r->next)
-        if (r->is_peer && r->programmed && r->names && strcmp(r->subnet, subnet) == 0 &&
+        if (r->is_peer && r->programmed && r->names && net && network_has_subnet(net, r->subnet) &&
             record_names_has(r->names, name))
             out[n++] = r->addr;
     pthread_mutex_unlock(&f->lock);
@@ -73,7 +73,7 @@ size_t fabric_name_addresses6(struct fabric *f, const char *subnet, const char *
     /* What peers.c programs (peer6_wanted), no other IPv6 address. */
     for (struct remote_entry *r = f->remotes.head; net && net->subnet6[0] && r && n < max;
          r = r->next)
-        if (r->programmed && r->names && strcmp(r->subnet, subnet) == 0 &&
+        if (r->programmed && r->names && network_has_subnet(net, r->subnet) &&
             peer6_wanted(net, r) && record_names_has(r->names, name))
             out[n++] = r->addr6;
     pthread_mutex_unlock(&f->lock);

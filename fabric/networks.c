@@ -57,6 +57,8 @@ static int network_settings(struct fabric *f, const struct fabric_network_spec *
     snprintf(net->subnet6, sizeof(net->subnet6), "%s", spec->subnet6);
     if (spec->subnet6[0] && ipv6_subnet_parse(spec->subnet6, &net->cidr6, err) < 0)
         return -1;
+    if (network_set_extra_subnets(net, spec->extra_subnets, spec->extra_count, err) < 0)
+        return -1;
     net->vni = overlay->vni;
     net->encrypted = overlay->encrypted;
     net->mtu = effective_mtu(f, spec->mtu ? spec->mtu : overlay->mtu);
@@ -77,6 +79,11 @@ static int network_create(struct fabric *f, const struct fabric_network_spec *sp
     pthread_mutex_lock(&f->lock);
     struct local_network *same_id = network_by_id(f, spec->network_id);
     struct local_network *same = network_by_subnet(f, spec->subnet);
+    const char *same_subnet = spec->subnet;
+    for (int i = 0; !same && i < spec->extra_count; i++) {
+        same = network_by_subnet(f, spec->extra_subnets[i]);
+        same_subnet = spec->extra_subnets[i];
+    }
     char same_id_text[FABRIC_ID_MAX];
     snprintf(same_id_text, sizeof(same_id_text), "%s", same ? same->id : "");
     pthread_mutex_unlock(&f->lock);
@@ -88,7 +95,7 @@ static int network_create(struct fabric *f, const struct fabric_network_spec *sp
         return weft_err_set(err, -EEXIST,
                             "this host already has weft network %.12s on %s; one network per "
                             "subnet",
-                            same_id_text, spec->subnet);
+                            same_id_text, same_subnet);
     bool overlay_created = false;
     struct overlay_record overlay;
     if (claim_overlay(f, spec, &overlay, &overlay_created, err) < 0)
@@ -138,7 +145,8 @@ undo_alloc:
     free(net);
 undo_overlay:
     if (overlay_created)
-        release_overlay_if_unused(f, spec->subnet, spec->subnet6, overlay.vni);
+        release_overlay_if_unused(f, spec->subnet, spec->subnet6, spec->extra_subnets,
+                                  spec->extra_count, overlay.vni);
     return -1;
 }
 
@@ -162,6 +170,11 @@ int fabric_network_create(struct fabric *f, const struct fabric_network_spec *sp
         return weft_err_set(err, -EOPNOTSUPP,
                             "encrypted overlays do not carry IPv6 yet: leave out --ipv6 or "
                             "-o encrypted");
+    /* Untested there so far: its data path is keyed by the first subnet's records. */
+    if (spec->encrypted && spec->extra_count)
+        return weft_err_set(err, -EOPNOTSUPP,
+                            "encrypted overlays take one --subnet for now: leave out the others "
+                            "or -o encrypted");
     if (spec->vni > FABRIC_VNI_MAX)
         return weft_err_set(err, -ERANGE, "vni %" PRIu32 " is out of range (1..%u)", spec->vni,
                             FABRIC_VNI_MAX);
@@ -216,13 +229,15 @@ static int network_delete(struct fabric *f, const char *network_id, struct weft_
     pthread_mutex_lock(&f->lock);
     rc = network_segment_remove(f, net, err);
     if (rc == 0) {
+        forget_programmed(f, net->subnet); /* linked still: its extra subnets' entries too */
         network_unlink(f, net);
-        forget_programmed(f, net->subnet);
     }
     pthread_mutex_unlock(&f->lock);
     if (rc < 0)
         goto undo_host_record;
-    release_overlay_if_unused(f, net->subnet, net->subnet6, net->vni);
+    release_overlay_if_unused(f, net->subnet, net->subnet6,
+                              (const char (*)[ADDR_STR_MAX])net->extra_subnets, net->extra_count,
+                              net->vni);
     log_info("network deleted", "network=%.12s subnet=%s", net->id, net->subnet);
     network_free(net);
     return 0;

@@ -80,6 +80,16 @@ static int overlay_matches(const struct fabric_network_spec *spec, const struct 
                             "overlay %s is dual-stack on other hosts with IPv6 subnet %s; pass "
                             "--ipv6 --subnet %s here too",
                             spec->subnet, out->subnet6, out->subnet6);
+    char extra[RECORD_TEXT_MAX];
+    extra_subnets_join(spec->extra_subnets, spec->extra_count, extra, sizeof(extra));
+    if (strcmp(extra, out->extra_subnets) != 0)
+        return weft_err_set(err, -EEXIST,
+                            out->extra_subnets[0]
+                                ? "overlay %s has more subnets on other hosts: %s; pass each "
+                                  "of them as --subnet here too, besides %s"
+                                : "overlay %s has no other subnet on other hosts%s; pass only "
+                                  "--subnet %s here",
+                            spec->subnet, out->extra_subnets, spec->subnet);
     if (spec->mtu && out->mtu && spec->mtu != out->mtu)
         return weft_err_set(err, -EEXIST,
                             "overlay %s already uses MTU %d on other hosts; -o mtu=%d "
@@ -114,6 +124,8 @@ int claim_overlay(struct fabric *f, const struct fabric_network_spec *spec,
         struct overlay_record rec = {.vni = vni, .mtu = spec->mtu, .encrypted = spec->encrypted};
         snprintf(rec.subnet, sizeof(rec.subnet), "%s", spec->subnet);
         snprintf(rec.subnet6, sizeof(rec.subnet6), "%s", spec->subnet6);
+        extra_subnets_join(spec->extra_subnets, spec->extra_count, rec.extra_subnets,
+                           sizeof(rec.extra_subnets));
         char vni_key[WEFT_KEY_MAX];
         key_vni(vni_key, vni);
         char *text = overlay_record_encode(&rec);
@@ -166,7 +178,7 @@ int claim_overlay(struct fabric *f, const struct fabric_network_spec *spec,
  * overlay alive or sees it gone and starts afresh. Best effort otherwise: a
  * failure leaves a harmless record behind. */
 void release_overlay_if_unused(struct fabric *f, const char *subnet, const char *subnet6,
-                               uint32_t vni)
+                               const char (*extra)[ADDR_STR_MAX], int extra_count, uint32_t vni)
 {
     struct weft_err err;
     int addresses = 0, addresses6 = 0;
@@ -174,6 +186,9 @@ void release_overlay_if_unused(struct fabric *f, const char *subnet, const char 
         (subnet6[0] && (ipam_count_addresses(f->etcd, subnet6, &addresses6, &err) < 0 ||
                         addresses6 > 0)))
         return;
+    for (int i = 0; i < extra_count; i++)
+        if (ipam_count_addresses(f->etcd, extra[i], &addresses, &err) < 0 || addresses > 0)
+            return;
     char joined[WEFT_KEY_MAX], overlay[WEFT_KEY_MAX], vni_key[WEFT_KEY_MAX], addrs[WEFT_KEY_MAX];
     char addrs6[WEFT_KEY_MAX];
     key_joined_prefix(joined, subnet);
@@ -194,6 +209,11 @@ void release_overlay_if_unused(struct fabric *f, const char *subnet, const char 
     if (subnet6[0]) { /* the IPv6 pool's gateway (and pool record), likewise */
         key_addr_prefix(addrs6, subnet6);
         etcd_txn_delete_prefix(txn, addrs6);
+    }
+    for (int i = 0; i < extra_count; i++) { /* and each extra pool's */
+        char extra_addrs[WEFT_KEY_MAX];
+        key_addr_prefix(extra_addrs, extra[i]);
+        etcd_txn_delete_prefix(txn, extra_addrs);
     }
     bool succeeded = false;
     int rc = etcd_txn_commit(f->etcd, txn, &succeeded, &err);

@@ -88,13 +88,25 @@ void assert_address(struct fabric *f, const struct local_network *net,
     char ip[ADDR_STR_MAX];
     ipv4_format(ep->ip, ip);
     struct weft_err err;
-    if (ipam_assert_address(f->etcd, net->subnet, f->host, ip, &err) < 0)
+    const char *subnet = network_subnet_of(net, ep->ip, NULL);
+    if (ipam_assert_address(f->etcd, subnet ? subnet : net->subnet, f->host, ip, &err) < 0)
         log_error("address conflict", "endpoint=%.12s error=\"%s\"", ep->id, err.msg);
     if (!ep->has_ip6)
         return;
     ipv6_format(&ep->ip6, ip);
     if (ipam_assert_address(f->etcd, net->subnet6, f->host, ip, &err) < 0)
         log_error("address conflict", "endpoint=%.12s error=\"%s\"", ep->id, err.msg);
+}
+
+/* An endpoint's peer record key: under the subnet of its address (its pool, where IPAM
+ * wrote its claim), which is the network's first unless it has several. */
+static void endpoint_peer_key(char key[WEFT_KEY_MAX], const struct fabric *f,
+                              const struct local_network *net, const struct local_endpoint *ep)
+{
+    char ip[ADDR_STR_MAX];
+    ipv4_format(ep->ip, ip);
+    const char *subnet = network_subnet_of(net, ep->ip, NULL);
+    key_peer(key, f->host, subnet ? subnet : net->subnet, ip);
 }
 
 static void peer_record_of(const struct fabric *f, const struct local_endpoint *ep,
@@ -119,7 +131,7 @@ int publish_peer(struct fabric *f, int64_t lease, const struct local_network *ne
     struct peer_record rec;
     peer_record_of(f, ep, &rec);
     char key[WEFT_KEY_MAX];
-    key_peer(key, f->host, net->subnet, rec.ip);
+    endpoint_peer_key(key, f, net, ep);
     char *text = peer_record_encode(&rec);
     if (!text)
         return weft_err_set(err, -ENOMEM, "out of memory");
@@ -131,9 +143,8 @@ int publish_peer(struct fabric *f, int64_t lease, const struct local_network *ne
 int withdraw_peer(struct fabric *f, const struct local_network *net,
                   const struct local_endpoint *ep, struct weft_err *err)
 {
-    char ip[ADDR_STR_MAX], key[WEFT_KEY_MAX];
-    ipv4_format(ep->ip, ip);
-    key_peer(key, f->host, net->subnet, ip);
+    char key[WEFT_KEY_MAX];
+    endpoint_peer_key(key, f, net, ep);
     return etcd_delete(f->etcd, key, NULL, err);
 }
 
@@ -161,6 +172,8 @@ int save_host_network(struct fabric *f, const struct local_network *net, struct 
     snprintf(rec.subnet, sizeof(rec.subnet), "%s", net->subnet);
     ipv4_format(net->gateway, rec.gateway);
     snprintf(rec.subnet6, sizeof(rec.subnet6), "%s", net->subnet6);
+    extra_subnets_join((const char (*)[ADDR_STR_MAX])net->extra_subnets, net->extra_count,
+                       rec.extra_subnets, sizeof(rec.extra_subnets));
     char *text = host_network_record_encode(&rec);
     if (!text)
         return weft_err_set(err, -ENOMEM, "out of memory");
@@ -213,7 +226,7 @@ int txn_add_endpoint(struct etcd_txn *txn, const struct fabric *f, int64_t lease
     struct peer_record peer;
     peer_record_of(f, ep, &peer);
     char peer_key[WEFT_KEY_MAX], host_key[WEFT_KEY_MAX];
-    key_peer(peer_key, f->host, net->subnet, peer.ip);
+    endpoint_peer_key(peer_key, f, net, ep);
     key_host_endpoint(host_key, f->host, ep->id);
     char *peer_text = peer_record_encode(&peer);
     char *host_text = host_endpoint_text(net, ep);
@@ -233,9 +246,8 @@ int withdraw_endpoint(struct fabric *f, const struct local_network *net,
 {
     /* Withdraw and forget in one transaction: one round trip, nothing half-done.
      * Keys never written (still pending) are simply not there to delete. */
-    char ip[ADDR_STR_MAX], peer_key[WEFT_KEY_MAX], host_key[WEFT_KEY_MAX];
-    ipv4_format(ep->ip, ip);
-    key_peer(peer_key, f->host, net->subnet, ip);
+    char peer_key[WEFT_KEY_MAX], host_key[WEFT_KEY_MAX];
+    endpoint_peer_key(peer_key, f, net, ep);
     key_host_endpoint(host_key, f->host, ep->id);
     struct etcd_txn *txn = etcd_txn_new();
     if (!txn)

@@ -95,7 +95,7 @@ void remote_program(struct fabric *f, struct remote_entry *r)
      * has no endpoint (no MAC) yet: it wins, so nothing younger is programmed, but
      * has nothing to program itself. */
     if (r->is_peer && (r->claim_only || !remote_table_wins(&f->remotes, r) ||
-                       !is_member(f, r->subnet, &r->vtep) || endpoint_by_ip(f, r->subnet, r->addr)))
+                       !is_member(f, net->subnet, &r->vtep) || endpoint_by_ip(f, r->subnet, r->addr)))
         return;
     struct weft_err err;
     int rc = net->encrypted ? encrypted_entry_add(f, net, r, &err)
@@ -119,7 +119,7 @@ static void resend_programmed(struct fabric *f, const char *subnet, const struct
     log_error("programming remote entries failed; retrying them one at a time",
               "subnet=%s error=\"%s\"", subnet ? subnet : "all", err->msg);
     for (struct remote_entry *r = f->remotes.head; r; r = r->next) {
-        if ((!subnet || strcmp(r->subnet, subnet) == 0) && r->programmed) {
+        if ((!subnet || same_overlay(f, subnet, r->subnet)) && r->programmed) {
             r->programmed = false;
             remote_program(f, r);
         }
@@ -133,17 +133,18 @@ void program_subnet(struct fabric *f, const char *subnet)
     struct weft_err err;
     bool batched = segment_batch_begin(f->nl) == 0;
     for (struct remote_entry *r = f->remotes.head; r; r = r->next)
-        if (strcmp(r->subnet, subnet) == 0)
+        if (same_overlay(f, subnet, r->subnet))
             remote_program(f, r);
     if (batched && segment_batch_end(f->nl, &err) < 0)
         resend_programmed(f, subnet, &err);
 }
 
-/* The devices of a subnet are gone, and their entries with them. */
+/* The devices of a subnet are gone, and their entries with them (those of its network's
+ * extra subnets too, while the network is still linked). */
 void forget_programmed(struct fabric *f, const char *subnet)
 {
     for (struct remote_entry *r = f->remotes.head; r; r = r->next)
-        if (strcmp(r->subnet, subnet) == 0)
+        if (same_overlay(f, subnet, r->subnet))
             r->programmed = false;
 }
 
@@ -152,7 +153,7 @@ static void member_peers_follow(struct fabric *f, const struct remote_entry *mem
 {
     for (struct remote_entry *r = f->remotes.head; r; r = r->next) {
         if (!r->is_peer || !ip_addr_equal(&r->vtep, &member->vtep) ||
-            strcmp(r->subnet, member->subnet) != 0)
+            !same_overlay(f, member->subnet, r->subnet))
             continue;
         if (present)
             remote_program(f, r);
@@ -426,8 +427,11 @@ static void sweep_stale_entries(struct fabric *f)
         size_t removed;
         if (net->encrypted) /* no VXLAN device; its map and sessions start empty each run */
             continue;
-        if (fabric_sweep_segment(f->nl, net->devices.vxlan_ifindex, &f->remotes, net->subnet,
-                                 &removed, &err) < 0)
+        const char *subnets[1 + FABRIC_EXTRA_SUBNETS_MAX] = {net->subnet};
+        for (int i = 0; i < net->extra_count; i++)
+            subnets[1 + i] = net->extra_subnets[i];
+        if (fabric_sweep_segment(f->nl, net->devices.vxlan_ifindex, &f->remotes, subnets,
+                                 1 + (size_t)net->extra_count, &removed, &err) < 0)
             log_warn("sweeping stale remote entries failed", "subnet=%s error=\"%s\"", net->subnet,
                      err.msg);
         else if (removed > 0)

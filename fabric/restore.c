@@ -93,6 +93,11 @@ static enum adopt_result adopt_network(struct fabric *f, const struct etcd_kv *k
     }
     if (rec.subnet6[0])
         ipv6_subnet_format(&net->cidr6, net->subnet6);
+    if (network_parse_extra_subnets(net, rec.extra_subnets, err) < 0) {
+        weft_err_wrap(err, "network record's extra subnets");
+        free(net);
+        return ADOPT_DAMAGED;
+    }
     net->vni = rec.vni;
     net->encrypted = rec.encrypted;
     net->mtu = rec.mtu ? rec.mtu : effective_mtu(f, 0);
@@ -161,8 +166,14 @@ static enum adopt_result endpoint_from_record(struct fabric *f, const char *key,
     struct local_endpoint *ep = calloc(1, sizeof(*ep));
     if (!ep)
         return ADOPT_NO_MEMORY;
-    if (record_check_host_endpoint(key, text, &net->cidr, &rec, &ep->ip, &ep->prefix_len, ep->mac,
-                                   err) < 0) {
+    /* Checked against the subnet of its address, when it is one of the network's. */
+    const struct ipv4_subnet *cidr = NULL;
+    uint32_t ip;
+    int prefix_len;
+    if (ipv4_parse_with_prefix(rec.ip, &ip, &prefix_len, NULL) == 0)
+        network_subnet_of(net, ip, &cidr);
+    if (record_check_host_endpoint(key, text, cidr ? cidr : &net->cidr, &rec, &ep->ip,
+                                   &ep->prefix_len, ep->mac, err) < 0) {
         free(ep);
         return ADOPT_DAMAGED;
     }

@@ -27,7 +27,8 @@ struct neigh6_key {
 
 struct claims {
     const struct remote_table *remotes;
-    const char *subnet;
+    const char *const *subnets; /* the overlay's: its first (members), then its extra ones */
+    size_t subnet_count;
     struct fdb_key *fdb;
     size_t fdb_count;
     struct neigh6_key *neigh6;
@@ -51,7 +52,9 @@ static int fdb_key_cmp(const void *a, const void *b)
 static bool claims_peer(void *ctx, uint32_t ip, const uint8_t mac[6])
 {
     const struct claims *c = ctx;
-    const struct remote_entry *r = remote_table_find_peer(c->remotes, c->subnet, ip); /* winner */
+    const struct remote_entry *r = NULL; /* the winner, under the subnet holding ip */
+    for (size_t i = 0; !r && i < c->subnet_count; i++)
+        r = remote_table_find_peer(c->remotes, c->subnets[i], ip);
     return r && r->programmed && memcmp(r->mac, mac, 6) == 0;
 }
 
@@ -77,33 +80,36 @@ static bool claims_peer6(void *ctx, const uint8_t ip6[16], const uint8_t mac[6])
 static bool claims_flood(void *ctx, const struct ip_addr *vtep)
 {
     const struct claims *c = ctx;
-    const struct remote_entry *r = remote_table_find_member(c->remotes, c->subnet, vtep);
+    const struct remote_entry *r = remote_table_find_member(c->remotes, c->subnets[0], vtep);
     return r && r->programmed;
 }
 
-/* A peer claim whose kernel entries stay: programmed, on subnet, and winning
- * (peers.c programs nothing else; checked here too, as the sweep is the last word). */
-static bool kept_peer(const struct remote_table *remotes, const struct remote_entry *r,
-                      const char *subnet)
+/* A peer claim whose kernel entries stay: programmed, on one of the overlay's subnets,
+ * and winning (peers.c programs nothing else; checked here too, as the sweep is the
+ * last word). */
+static bool kept_peer(const struct claims *c, const struct remote_entry *r)
 {
-    return r->is_peer && r->programmed && strcmp(r->subnet, subnet) == 0 &&
-           remote_table_wins(remotes, r);
+    bool ours = false;
+    for (size_t i = 0; !ours && i < c->subnet_count; i++)
+        ours = strcmp(r->subnet, c->subnets[i]) == 0;
+    return ours && r->is_peer && r->programmed && remote_table_wins(c->remotes, r);
 }
 
 int fabric_sweep_segment(struct nl *nl, int vxlan_ifindex, const struct remote_table *remotes,
-                         const char *subnet, size_t *removed, struct weft_err *err)
+                         const char *const *subnets, size_t subnet_count, size_t *removed,
+                         struct weft_err *err)
 {
-    struct claims c = {.remotes = remotes, .subnet = subnet};
+    struct claims c = {.remotes = remotes, .subnets = subnets, .subnet_count = subnet_count};
     size_t peers = 0;
     for (const struct remote_entry *r = remotes->head; r; r = r->next)
-        peers += kept_peer(remotes, r, subnet);
+        peers += kept_peer(&c, r);
     if (peers > 0 && (!(c.fdb = calloc(peers, sizeof(*c.fdb))) ||
                       !(c.neigh6 = calloc(peers, sizeof(*c.neigh6))))) {
         free(c.fdb);
-        return weft_err_set(err, -ENOMEM, "out of memory sweeping overlay %s", subnet);
+        return weft_err_set(err, -ENOMEM, "out of memory sweeping overlay %s", subnets[0]);
     }
     for (const struct remote_entry *r = remotes->head; r; r = r->next) {
-        if (!kept_peer(remotes, r, subnet))
+        if (!kept_peer(&c, r))
             continue;
         memcpy(c.fdb[c.fdb_count].mac, r->mac, 6);
         c.fdb[c.fdb_count++].vtep = r->vtep;

@@ -15,8 +15,11 @@
 #include "fabric/remote_table.h"
 #include "vxlan/segment.h"
 
-/* *removed (may be NULL) counts the kernel entries deleted. */
+/* subnets: the overlay's, its first (which its members' records are keyed by) then its
+ * extra ones (several --subnet), subnet_count >= 1. *removed (may be NULL) counts the
+ * kernel entries deleted. */
 int fabric_sweep_segment(struct nl *nl, int vxlan_ifindex, const struct remote_table *remotes,
-                         const char *subnet, size_t *removed, struct weft_err *err);
+                         const char *const *subnets, size_t subnet_count, size_t *removed,
+                         struct weft_err *err);
 
 #endif

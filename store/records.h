@@ -26,6 +26,8 @@ struct overlay_record {
     int mtu; /* 0: each host uses its underlay MTU minus the VXLAN overhead */
     bool encrypted; /* -o encrypted: weft's own sealed tunnel instead of VXLAN (issue 11) */
     char subnet6[RECORD_TEXT_MAX]; /* dual stack (--ipv6): its IPv6 pool; "" (not written): none */
+    /* several --subnet: the IPv4 pools after the first, "a/n b/n"; "" (not written): none */
+    char extra_subnets[RECORD_TEXT_MAX];
 };
 
 /* addrs/<sk>/<ip>: an allocated address. kind is "endpoint", "gateway" or "aux"
@@ -73,6 +75,7 @@ struct host_network_record {
     char gateway[RECORD_TEXT_MAX]; /* "" in older records: the first host address */
     bool encrypted;
     char subnet6[RECORD_TEXT_MAX]; /* its IPv6 pool; "" (not written): IPv4 only */
+    char extra_subnets[RECORD_TEXT_MAX]; /* as the overlay record's */
 };
 
 /* hosts/<host>/endpoints/<eid>: an endpoint on one host, for restart. */

@@ -5,6 +5,11 @@
 # hosts: containers on both get addresses in the range and never the aux address,
 # MTU 1400, and they ping; --ip outside the range but inside the subnet works; a
 # third daemon's network with another --ip-range is refused naming the range in use.
+# Several --subnet on one network ("--subnet 10.75.0.0/24 --subnet 10.75.1.0/24"): a host
+# passing only the first is refused naming the other; a container in each subnet, on
+# different hosts, ping each other (one segment, connected routes), also after weft on B
+# restarts; each address's record is under its own subnet; removing the networks leaves
+# no address of either pool in the store.
 set -euo pipefail
 . "$(dirname "$0")/../lib/sim.sh"
 
@@ -86,10 +91,55 @@ fi
 grep -q -- "--ip-range $RANGE" <<<"$out" || fail "range refusal does not name $RANGE: $out"
 echo "ok   other --ip-range refused: $out"
 
+# ---- several --subnet on one network ----
+MULTI=multi
+check "network create $MULTI with two subnets on A" sim_docker A network create -d weft \
+    --ipam-driver weft --subnet 10.75.0.0/24 --subnet 10.75.1.0/24 "$MULTI"
+if out=$(sim_docker B network create -d weft --ipam-driver weft --subnet 10.75.0.0/24 \
+    "$MULTI" 2>&1); then
+    fail "B's $MULTI with only the first subnet was accepted: $out"
+fi
+grep -q "10.75.1.0/24" <<<"$out" || fail "the refusal does not name the other subnet: $out"
+echo "ok   B with --subnet 10.75.0.0/24 alone refused: $out"
+check "network create $MULTI with both subnets on B" sim_docker B network create -d weft \
+    --ipam-driver weft --subnet 10.75.0.0/24 --subnet 10.75.1.0/24 "$MULTI"
+multi_ip() { # HOST CONTAINER
+    sim_docker "$1" inspect -f "{{(index .NetworkSettings.Networks \"$MULTI\").IPAddress}}" "$2"
+}
+# Docker asks one pool for dynamic addresses (its CLI orders the subnets at random):
+# mD's is in either; mA and mB pick one subnet each.
+check "mD (dynamic) on A" sim_docker A run -d --network "$MULTI" --name mD weft-test sleep 600
+[[ "$(multi_ip A mD)" =~ ^10\.75\.[01]\.[0-9]+$ ]] || fail "mD got '$(multi_ip A mD)', in neither subnet"
+check "mA (--ip 10.75.0.10) on A" sim_docker A run -d --network "$MULTI" --ip 10.75.0.10 \
+    --name mA weft-test sleep 600
+check "mB (--ip 10.75.1.10) on B" sim_docker B run -d --network "$MULTI" --ip 10.75.1.10 \
+    --name mB weft-test sleep 600
+ma=$(multi_ip A mA)
+[ "$ma" = 10.75.0.10 ] || fail "mA got $ma, want 10.75.0.10"
+[ "$(multi_ip B mB)" = 10.75.1.10 ] || fail "mB got $(multi_ip B mB), want 10.75.1.10"
+check "mB pings mD" sim_docker B exec mB ping -c 2 -W 2 "$(multi_ip A mD)"
+route=$(sim_docker A exec mA ip route show 10.75.1.0/24)
+grep -q "dev" <<<"$route" || fail "mA has no connected route to 10.75.1.0/24: $(sim_docker A exec mA ip route)"
+echo "ok   mD $(multi_ip A mD), mA $ma, mB 10.75.1.10; mA's route: $route"
+peer_keys() { sim_etcdctl get --prefix /weft/v1/fabric/ --keys-only | grep -E "/10\.75\.[01]\.0_24/peers/" || true; }
+peer_keys | grep -q "10.75.1.0_24/peers/10.75.1.10\$" || fail "mB's record is not under its subnet: $(peer_keys)"
+peer_keys | grep -q "10.75.0.0_24/peers/$ma\$" || fail "mA's record is not under its subnet: $(peer_keys)"
+check "mA pings mB across subnets" sim_docker A exec mA ping -c 2 -W 2 10.75.1.10
+check "mB pings mA across subnets" sim_docker B exec mB ping -c 2 -W 2 "$ma"
+check "weft on B stops" sim_weft_stop B
+check "weft on B starts again" sim_weft B
+mb_back() { sim_docker B exec mB ping -c 1 -W 1 "$ma" >/dev/null 2>&1; }
+check "mB pings mA after weft on B restarted" wait_for 10 mb_back
+check "mA pings mB after weft on B restarted" sim_docker A exec mA ping -c 2 -W 2 10.75.1.10
+
 for h in A B; do
     for c in $(sim_docker "$h" ps -aq); do sim_docker "$h" rm -f "$c" >/dev/null; done
     check "network rm on $h" sim_docker "$h" network rm "$NET"
+    check "network rm $MULTI on $h" sim_docker "$h" network rm "$MULTI"
 done
+left=$(sim_etcdctl get --prefix /weft/v1/ --keys-only | grep -E "10\.75\.[01]\.0_24" || true)
+[ -z "$left" ] || fail "records of $MULTI's subnets left in the store: $left"
+echo "ok   nothing of 10.75.0.0/24 or 10.75.1.0/24 left in the store"
 for h in A B; do
     grep -E 'ERROR: AddressSanitizer|runtime error' "$SIM_DIR/$h/weft.log" &&
         fail "sanitizer report in weft log on $h"

@@ -98,7 +98,7 @@ static void endpoint_lifecycle(void **state)
     assert_true(fake_kernel_link(join.src_name, &inside));
     assert_memory_equal(inside.mac, derived, 6);
     char host_name[IF_NAMESIZE];
-    snprintf(host_name, sizeof(host_name), "ws%s", join.src_name + 2); /* wt<n> -> ws<n> */
+    snprintf(host_name, sizeof(host_name), "ws%.13s", join.src_name + 2); /* wt<n> -> ws<n> */
     assert_true(fake_kernel_link(host_name, &host));
     assert_int_equal(host.peer, inside.ifindex);
     assert_true(host.up);
@@ -188,6 +188,49 @@ static void remote_peers_programmed_and_withdrawn(void **state)
     assert_int_equal(fake_kernel_neigh_count(dev.vxlan), 0);
 }
 
+/* Several --subnet (issue 12): an endpoint of the extra subnet is published under that
+ * subnet's key, gets the first as an on-link route at Join, and another host's endpoint
+ * of the extra subnet is programmed on the one segment; addresses of neither are refused. */
+static void extra_subnets_share_the_segment(void **state)
+{
+    struct fx *fx = *state;
+    struct fabric_network_spec spec = fx_network("m1", FX_SUBNET);
+    snprintf(spec.extra_subnets[0], sizeof(spec.extra_subnets[0]), "10.78.0.0/24");
+    spec.extra_count = 1;
+    struct weft_err err = {0};
+    assert_int_equal(fabric_network_create(fx->fabric, &spec, &err), 0);
+    uint8_t mac[6];
+    create_endpoint(fx, "m1", "e1", "10.78.0.5", mac);
+    fx_settle();
+    char key[WEFT_KEY_MAX];
+    key_peer(key, FX_HOST, "10.78.0.0/24", "10.78.0.5");
+    assert_true(has_key(key));
+    char net[FABRIC_ID_MAX], ep[FABRIC_ID_MAX];
+    fx_id(net, "m1");
+    fx_id(ep, "e1");
+    struct fabric_join_info join;
+    assert_int_equal(fabric_join(fx->fabric, net, ep, &join, &err), 0);
+    assert_int_equal(join.onlink_count, 1);
+    assert_string_equal(join.onlink[0], FX_SUBNET);
+    struct fabric_endpoint_spec outside = fx_endpoint("m1", "e2", "10.79.0.5");
+    assert_int_equal(fabric_endpoint_create(fx->fabric, &outside, mac, &err), -1);
+    assert_non_null(strstr(err.msg, "other subnets"));
+
+    struct segment_devices dev;
+    segment_names(overlay_vni(FX_SUBNET), &dev);
+    int64_t lease = fake_store_grant();
+    put_member(FX_SUBNET, lease);
+    put_remote("10.78.0.0/24", "10.78.0.9", "02:42:0a:4e:00:09", lease);
+    assert_true(fake_store_wait_drained(FX_WAIT_MS));
+    const uint8_t remote_mac[6] = {0x02, 0x42, 10, 78, 0, 9};
+    assert_true(fake_kernel_has_neigh(dev.vxlan, fx_ip("10.78.0.9"), remote_mac));
+    assert_true(fake_kernel_has_fdb(dev.vxlan, remote_mac, fx_ip(FX_OTHER_HOST)));
+    /* The overlay record names the extra subnet: another host must pass the same. */
+    char *store = fx_store_text();
+    assert_non_null(strstr(store, "\"extra_subnets\":\"10.78.0.0/24\""));
+    free(store);
+}
+
 /* A watch batch whose netlink batch fails: its entries are sent again one at a
  * time, so the kernel has the peer without waiting for the next listing. */
 static void failed_watch_batch_is_resent(void **state)
@@ -271,6 +314,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(remote_peers_programmed_and_withdrawn, fx_setup,
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(remote_known_before_network, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(extra_subnets_share_the_segment, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(records_of_the_other_family_are_refused, fx_setup,
                                         fx_teardown),
     };

@@ -95,8 +95,9 @@ static const struct refusal refusals[] = {
     {CREATE, "{" NET ",\"IPv4Data\":[7]}", "must be objects"},
     {CREATE,
      "{" NET ",\"IPv4Data\":[{\"AddressSpace\":\"weft\",\"Pool\":\"10.1.0.0/24\"},"
-     "{\"AddressSpace\":\"weft\",\"Pool\":\"10.2.0.0/24\"}]}",
-     "weft networks take one --subnet, this one has 2"},
+     "{\"AddressSpace\":\"weft\",\"Pool\":\"10.2.0.0/24\"},{\"AddressSpace\":\"weft\",\"Pool\":\"10.3.0.0/24\"},"
+     "{\"AddressSpace\":\"weft\",\"Pool\":\"10.4.0.0/24\"},{\"AddressSpace\":\"weft\",\"Pool\":\"10.5.0.0/24\"}]}",
+     "weft networks take at most 4 IPv4 --subnet, this one has 5"},
     {CREATE, "{" NET ",\"IPv4Data\":[{\"AddressSpace\":\"weft\"}]}", "missing field \"Pool\""},
     {CREATE, "{" NET ",\"IPv4Data\":[{\"AddressSpace\":\"weft\",\"Pool\":\"10.77.0.0/33\"}]}",
      NULL},
@@ -143,7 +144,7 @@ static const struct refusal refusals[] = {
     /* Docker's own spellings: one VNI only, and both spellings must agree */
     {CREATE, "{" NET "," V4DATA "," GENERIC("\"com.docker.network.driver.overlay.vxlanid_list\":"
                                            "\"4242,4243\"") "}",
-     "names several VNIs: a weft network has one subnet and one VNI"},
+     "names several VNIs: a weft network has one VNI, shared by all its subnets"},
     {CREATE, "{" NET "," V4DATA "," GENERIC("\"com.docker.network.driver.overlay.vxlanid_list\":"
                                            "\"x\"") "}",
      "com.docker.network.driver.overlay.vxlanid_list=\"x\" is not valid"},
@@ -604,9 +605,20 @@ static void refusals_carry_their_kind(void **state)
     assert_int_equal(request_pool(req, &pool, &err), -1);
     assert_int_equal(err.code, -EINVAL); /* --ipv6 without an IPv6 --subnet */
     json_decref(req);
-    expect_network_kind("{" NET ",\"IPv4Data\":[{\"AddressSpace\":\"weft\",\"Pool\":\"10.1.0.0/24\"},"
-                        "{\"AddressSpace\":\"weft\",\"Pool\":\"10.2.0.0/24\"}]}",
-                        -EOPNOTSUPP, "one --subnet");
+    /* Several --subnet, in the random order Docker's CLI passes them: the lowest names the
+     * network (with its gateway), the others are its extra pools, ascending. */
+    req = json_loads("{" NET ",\"IPv4Data\":[{\"AddressSpace\":\"weft\",\"Pool\":\"10.3.0.0/24\"},"
+                     "{\"AddressSpace\":\"weft\",\"Pool\":\"10.1.0.0/24\",\"Gateway\":\"10.1.0.9/24\"},"
+                     "{\"AddressSpace\":\"weft\",\"Pool\":\"10.2.0.0/24\"}]}",
+                     0, NULL);
+    struct fabric_network_spec spec;
+    assert_int_equal(request_network_create(req, &spec, &err), 0);
+    assert_string_equal(spec.subnet, "10.1.0.0/24");
+    assert_int_equal(spec.gateway, 0x0a010009);
+    assert_int_equal(spec.extra_count, 2);
+    assert_string_equal(spec.extra_subnets[0], "10.2.0.0/24");
+    assert_string_equal(spec.extra_subnets[1], "10.3.0.0/24");
+    json_decref(req);
 
     req = json_loads("{\"PoolID\":\"10.77.0.0/24\",\"Address\":\"10.77.0.300\"}", 0, NULL);
     struct request_address r;
