@@ -15,8 +15,11 @@
 
 /* A message without EDNS fits in this (RFC 1035 4.2.1). */
 #define DNS_UDP_PLAIN 512
-/* The one zone of reverse names for IPv4 (RFC 1035 3.5). */
+/* The one zone of reverse names for IPv4 (RFC 1035 3.5), and for IPv6 (RFC 3596 2.5). */
 #define REVERSE_ZONE "in-addr.arpa"
+#define REVERSE_ZONE6 "ip6.arpa"
+/* An IPv6 address is 32 nibbles, one label each. */
+#define NIBBLES6 32
 /* EDNS extended RCODE: BADVERS is 16, its upper 8 bits in the OPT TTL (RFC 6891). */
 #define EDNS_BADVERS_HIGH 1
 /* ldns_wire2pkt (1.8.3) loses a TSIG record when two come in 3 or more additional
@@ -85,13 +88,50 @@ static bool octet_parse(const char *label, size_t len, uint32_t *octet)
     return value <= 255;
 }
 
-/* Whether name is in-addr.arpa or below it. */
-static bool reverse_name(const char *name)
+/* One label of an ip6.arpa name as a nibble: a single hex digit (names come here
+ * lowercase, so either case was asked). */
+static bool nibble_parse(const char *label, size_t len, uint8_t *nibble)
 {
-    size_t zone = strlen(REVERSE_ZONE), len = strlen(name);
-    if (len < zone || strcmp(name + len - zone, REVERSE_ZONE) != 0)
+    if (len != 1)
         return false;
-    return len == zone || name[len - zone - 1] == '.';
+    if (label[0] >= '0' && label[0] <= '9')
+        *nibble = (uint8_t)(label[0] - '0');
+    else if (label[0] >= 'a' && label[0] <= 'f')
+        *nibble = (uint8_t)(label[0] - 'a' + 10);
+    else
+        return false;
+    return true;
+}
+
+/* Whether name is zone or below it. */
+static bool in_zone(const char *name, const char *zone)
+{
+    size_t zone_len = strlen(zone), len = strlen(name);
+    if (len < zone_len || strcmp(name + len - zone_len, zone) != 0)
+        return false;
+    return len == zone_len || name[len - zone_len - 1] == '.';
+}
+
+/* Where the labels of name before ".zone" end: they are name[0..end). */
+static size_t labels_end(const char *name, const char *zone)
+{
+    size_t zone_len = strlen(zone), len = strlen(name);
+    return len > zone_len ? len - zone_len - 1 : 0;
+}
+
+/* The label just left of *end (its text and length), *end moved past it and its
+ * dot. False when no label is left. */
+static bool label_left(const char *name, size_t *end, const char **label, size_t *len)
+{
+    if (*end == 0)
+        return false;
+    size_t start = *end;
+    while (start > 0 && name[start - 1] != '.')
+        start--;
+    *label = name + start;
+    *len = *end - start;
+    *end = start > 0 ? start - 1 : 0;
+    return true;
 }
 
 /* The labels of a reverse name before ".in-addr.arpa", read from the right as
@@ -99,22 +139,53 @@ static bool reverse_name(const char *name)
  * the missing ones zero), and whether labels are left over. */
 static void reverse_parse(const char *name, size_t *octets, uint32_t *addr, bool *leftover)
 {
-    size_t zone = strlen(REVERSE_ZONE), len = strlen(name);
     *octets = 0, *addr = 0, *leftover = false;
-    size_t end = len > zone ? len - zone - 1 : 0; /* the labels are name[0..end) */
-    while (end > 0) {
-        size_t start = end;
-        while (start > 0 && name[start - 1] != '.')
-            start--;
+    size_t end = labels_end(name, REVERSE_ZONE), len;
+    const char *label;
+    while (label_left(name, &end, &label, &len)) {
         uint32_t octet;
-        if (*octets == 4 || !octet_parse(name + start, end - start, &octet)) {
+        if (*octets == 4 || !octet_parse(label, len, &octet)) {
             *leftover = true;
             break;
         }
         *addr |= octet << (24 - 8 * *octets);
         (*octets)++;
-        end = start > 0 ? start - 1 : 0;
     }
+}
+
+/* The same for ".ip6.arpa": labels read from the right as nibbles (0..32), the
+ * first the high half of the address's first byte. */
+static void reverse6_parse(const char *name, size_t *nibbles, struct ipv6_addr *addr,
+                           bool *leftover)
+{
+    *nibbles = 0, *addr = (struct ipv6_addr){{0}}, *leftover = false;
+    size_t end = labels_end(name, REVERSE_ZONE6), len;
+    const char *label;
+    while (label_left(name, &end, &label, &len)) {
+        uint8_t nibble;
+        if (*nibbles == NIBBLES6 || !nibble_parse(label, len, &nibble)) {
+            *leftover = true;
+            break;
+        }
+        addr->bytes[*nibbles / 2] |= (uint8_t)(*nibbles % 2 ? nibble : nibble << 4);
+        (*nibbles)++;
+    }
+}
+
+/* A whole address's answer: its name (target, from the caller's name_of) as PTR
+ * (for PTR and ANY; NODATA for other types), NXDOMAIN when it has none (found
+ * false): those addresses are nobody else's to answer. */
+static enum dns_verdict address_reply(bool found, char *target, size_t target_cap,
+                                      const struct question *q, struct reply *reply)
+{
+    if (!found) {
+        reply->rcode = LDNS_RCODE_NXDOMAIN;
+        return DNS_ANSWER;
+    }
+    target[target_cap - 1] = '\0';
+    if (q->type == LDNS_RR_TYPE_PTR || q->type == LDNS_RR_TYPE_ANY)
+        snprintf(reply->target, sizeof(reply->target), "%s.", target);
+    return DNS_ANSWER;
 }
 
 /* A reverse name: the overlay's when it lies in the subnet's reverse zone (its
@@ -139,14 +210,32 @@ static enum dns_verdict reverse_decide(const struct dns_names *names,
     if (octets < 4)
         return DNS_ANSWER;
     char target[DNS_NAME_MAX + 1] = "";
-    if (!names->name_of(names->ctx, htonl(addr), target, sizeof(target))) {
+    bool found = names->name_of(names->ctx, htonl(addr), target, sizeof(target));
+    return address_reply(found, target, sizeof(target), q, reply);
+}
+
+/* The same for an ip6.arpa name and the overlay's IPv6 subnet (overlay6; NULL: the
+ * overlay has none, and the name is not its): nibbles instead of octets. */
+static enum dns_verdict reverse6_decide(const struct dns_names *names,
+                                        const struct ipv6_subnet *overlay6,
+                                        const struct question *q, struct reply *reply)
+{
+    size_t nibbles;
+    struct ipv6_addr addr;
+    bool leftover;
+    reverse6_parse(q->name, &nibbles, &addr, &leftover);
+    if (!overlay6 || (int)(nibbles * 4) < overlay6->prefix_len ||
+        !ipv6_subnet_contains(overlay6, &addr))
+        return DNS_FORWARD;
+    if (leftover) {
         reply->rcode = LDNS_RCODE_NXDOMAIN;
         return DNS_ANSWER;
     }
-    target[sizeof(target) - 1] = '\0';
-    if (q->type == LDNS_RR_TYPE_PTR || q->type == LDNS_RR_TYPE_ANY)
-        snprintf(reply->target, sizeof(reply->target), "%s.", target);
-    return DNS_ANSWER;
+    if (nibbles < NIBBLES6)
+        return DNS_ANSWER;
+    char target[DNS_NAME_MAX + 1] = "";
+    bool found = names->name_of6 && names->name_of6(names->ctx, &addr, target, sizeof(target));
+    return address_reply(found, target, sizeof(target), q, reply);
 }
 
 /* A name of the overlay: its addresses for A, its IPv6 ones for AAAA (ANY: both;
@@ -326,7 +415,8 @@ static bool query_acceptable(const ldns_pkt *query)
 
 /* The verdict on a parsed query, and its response in out. */
 static enum dns_verdict query_decide(const struct dns_names *names,
-                                     const struct ipv4_subnet *overlay, const ldns_pkt *query,
+                                     const struct ipv4_subnet *overlay,
+                                     const struct ipv6_subnet *overlay6, const ldns_pkt *query,
                                      unsigned rotate, uint8_t *out, size_t out_cap, size_t *out_len)
 {
     if (!query_acceptable(query))
@@ -337,16 +427,19 @@ static enum dns_verdict query_decide(const struct dns_names *names,
         !name_text(ldns_rr_owner(q.rr), q.name, sizeof(q.name)))
         return DNS_FORWARD;
     struct reply reply = {.rcode = LDNS_RCODE_NOERROR};
-    enum dns_verdict verdict = reverse_name(q.name) ? reverse_decide(names, overlay, &q, &reply)
-                                                    : name_decide(names, &q, rotate, &reply);
+    enum dns_verdict verdict =
+        in_zone(q.name, REVERSE_ZONE)    ? reverse_decide(names, overlay, &q, &reply)
+        : in_zone(q.name, REVERSE_ZONE6) ? reverse6_decide(names, overlay6, &q, &reply)
+                                         : name_decide(names, &q, rotate, &reply);
     if (verdict != DNS_ANSWER)
         return verdict;
     return respond(query, &q, &reply, out, out_cap, out_len);
 }
 
 enum dns_verdict dns_query_answer(const struct dns_names *names, const struct ipv4_subnet *overlay,
-                                  const uint8_t *query, size_t query_len, unsigned rotate,
-                                  uint8_t *out, size_t out_cap, size_t *out_len)
+                                  const struct ipv6_subnet *overlay6, const uint8_t *query,
+                                  size_t query_len, unsigned rotate, uint8_t *out, size_t out_cap,
+                                  size_t *out_len)
 {
     *out_len = 0;
     if (!query || query_len < LDNS_HEADER_SIZE || LDNS_ARCOUNT(query) > QUERY_ADDITIONAL_MAX)
@@ -354,7 +447,8 @@ enum dns_verdict dns_query_answer(const struct dns_names *names, const struct ip
     ldns_pkt *pkt = NULL;
     if (ldns_wire2pkt(&pkt, query, query_len) != LDNS_STATUS_OK)
         return DNS_DROP;
-    enum dns_verdict verdict = query_decide(names, overlay, pkt, rotate, out, out_cap, out_len);
+    enum dns_verdict verdict =
+        query_decide(names, overlay, overlay6, pkt, rotate, out, out_cap, out_len);
     ldns_pkt_free(pkt);
     return verdict;
 }

@@ -18,6 +18,10 @@
  *    when name_of gives text that is no DNS name). Other names inside the subnet's
  *    reverse zone: NOERROR without records for the zone's own shorter names (names
  *    exist below them), NXDOMAIN for the rest ("x.5.0.77.10.in-addr.arpa").
+ *  - PTR of an address in the overlay's IPv6 subnet (dual stack: its 32 nibbles
+ *    under ip6.arpa, RFC 3596 2.5; hex digits of either case): the same rules, with
+ *    name_of6; a label that is no single hex digit, or a 33rd, is NXDOMAIN inside
+ *    the zone. Without an IPv6 subnet, every ip6.arpa name is forwarded.
  *  - Everything else (other names, other reverse zones, other classes, names whose
  *    labels would need escapes): FORWARD, the caller relays the query unchanged.
  * Names are compared lowercase, without the final dot. An answer fits in 512 bytes
@@ -60,6 +64,8 @@ struct dns_names {
     void *ctx;
     /* IPv6 addresses of name, as addresses (NULL: the overlay carries no IPv6). */
     size_t (*addresses6)(void *ctx, const char *name, struct ipv6_addr *out, size_t max);
+    /* The name of an IPv6 address, as name_of (NULL: no IPv6 address has one). */
+    bool (*name_of6)(void *ctx, const struct ipv6_addr *addr, char *out, size_t out_len);
 };
 
 enum dns_verdict {
@@ -68,10 +74,11 @@ enum dns_verdict {
     DNS_DROP,    /* malformed or not a query: no response */
 };
 
-/* Decides on query (wire format) arriving at the resolver of overlay. out_cap: at
- * least 512. */
+/* Decides on query (wire format) arriving at the resolver of overlay; overlay6: its
+ * IPv6 subnet, NULL for none. out_cap: at least 512. */
 enum dns_verdict dns_query_answer(const struct dns_names *names, const struct ipv4_subnet *overlay,
-                                  const uint8_t *query, size_t query_len, unsigned rotate,
-                                  uint8_t *out, size_t out_cap, size_t *out_len);
+                                  const struct ipv6_subnet *overlay6, const uint8_t *query,
+                                  size_t query_len, unsigned rotate, uint8_t *out, size_t out_cap,
+                                  size_t *out_len);
 
 #endif

@@ -31,7 +31,9 @@ struct overlay {
     struct overlay *next;
     char subnet[ADDR_STR_MAX];
     struct ipv4_subnet cidr;
-    uint32_t gateway; /* network order */
+    bool has_cidr6;           /* dual stack */
+    struct ipv6_subnet cidr6; /* when has_cidr6: its IPv6 pool, for ip6.arpa names */
+    uint32_t gateway;         /* network order */
     struct service_port port;
     int fd; /* UDP, in the port's namespace */
 };
@@ -88,6 +90,13 @@ static bool view_name_of(void *ctx, uint32_t addr, char *out, size_t out_len)
            fabric_address_name(v->r->fabric, v->overlay->subnet, addr, out, out_len);
 }
 
+static bool view_name_of6(void *ctx, const struct ipv6_addr *addr, char *out, size_t out_len)
+{
+    struct names_view *v = ctx;
+    return v->r->fabric &&
+           fabric_address6_name(v->r->fabric, v->overlay->subnet, addr, out, out_len);
+}
+
 /* ---- the thread ---- */
 
 static struct overlay *overlay_by_fd(struct resolver *r, int fd)
@@ -133,10 +142,11 @@ static void serve_overlay(struct resolver *r, struct overlay *o)
             continue;
         }
         struct names_view view = {r, o};
-        struct dns_names names = {view_addresses, view_name_of, &view, view_addresses6};
+        struct dns_names names = {view_addresses, view_name_of, &view, view_addresses6,
+                                  view_name_of6};
         size_t answer_len = 0;
-        switch (dns_query_answer(&names, &o->cidr, query, (size_t)n, r->rotate++, answer,
-                                 sizeof(answer), &answer_len)) {
+        switch (dns_query_answer(&names, &o->cidr, o->has_cidr6 ? &o->cidr6 : NULL, query,
+                                 (size_t)n, r->rotate++, answer, sizeof(answer), &answer_len)) {
         case DNS_ANSWER:
             r->stats.answered++;
             sendto(o->fd, answer, answer_len, 0, (struct sockaddr *)&from, from_len);
@@ -269,10 +279,12 @@ int resolver_overlay_up(void *resolver, const struct fabric_overlay_info *info,
     if (!o)
         return weft_err_set(err, -ENOMEM, "out of memory");
     snprintf(o->subnet, sizeof(o->subnet), "%s", info->subnet);
-    if (ipv4_subnet_parse(info->subnet, &o->cidr, err) < 0) {
+    if (ipv4_subnet_parse(info->subnet, &o->cidr, err) < 0 ||
+        (info->subnet6[0] && ipv6_subnet_parse(info->subnet6, &o->cidr6, err) < 0)) {
         free(o);
         return -1;
     }
+    o->has_cidr6 = info->subnet6[0] != '\0';
     o->gateway = htonl(info->gateway);
     uint8_t mac[6];
     port_mac(info, mac);

@@ -5,9 +5,10 @@
  * Owns, per local overlay, a service port (vxlan/service_port.h: a namespace of
  * weft's own on the overlay's bridge, holding the gateway address) with a UDP
  * socket on port 53 there; and one thread that answers every query: the overlay's
- * names from the fabric (fabric.h: fabric_name_addresses, fabric_address_name)
- * through dns_query.h, everything else relayed unchanged to the host's resolvers
- * (resolv_conf.h) from the host's own namespace, the answer relayed back. A query
+ * names from the fabric (fabric.h: fabric_name_addresses, fabric_address_name and
+ * their IPv6 twins, for the IPv6 pool the overlay info names) through dns_query.h,
+ * everything else relayed unchanged to the host's resolvers (resolv_conf.h) from
+ * the host's own namespace, the answer relayed back. A query
  * from a source outside the overlay's subnet is dropped and counted, as is one that
  * does not parse. Containers reach it with `--dns <gateway>`; Docker's embedded DNS
  * (127.0.0.11) forwards to it every name it does not know itself.

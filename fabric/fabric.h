@@ -39,7 +39,8 @@ struct tunnel_peer_table;
  * called without the fabric's lock, one at a time (CreateNetwork and DeleteNetwork
  * are serialized), and must not call back into the fabric. */
 struct fabric_overlay_info {
-    char subnet[ADDR_STR_MAX]; /* canonical */
+    char subnet[ADDR_STR_MAX];  /* canonical */
+    char subnet6[ADDR_STR_MAX]; /* dual stack: the IPv6 pool (canonical), "" for none */
     uint32_t vni;
     uint32_t gateway; /* host order */
     int prefix_len;
@@ -131,6 +132,11 @@ size_t fabric_name_addresses6(struct fabric *fabric, const char *subnet, const c
 /* The first name of the endpoint holding addr (network order) on subnet, into out. */
 bool fabric_address_name(struct fabric *fabric, const char *subnet, uint32_t addr, char *out,
                          size_t out_len);
+/* The same for an IPv6 address of the overlay of subnet (dual stack): this host's
+ * endpoint holding it, else the peer programmed with it (the addresses
+ * fabric_name_addresses6 answers). */
+bool fabric_address6_name(struct fabric *fabric, const char *subnet, const struct ipv6_addr *addr,
+                          char *out, size_t out_len);
 
 struct fabric_endpoint_spec {
     char network_id[FABRIC_ID_MAX];

@@ -109,3 +109,25 @@ bool fabric_address_name(struct fabric *f, const char *subnet, uint32_t addr, ch
     pthread_mutex_unlock(&f->lock);
     return found;
 }
+
+bool fabric_address6_name(struct fabric *f, const char *subnet, const struct ipv6_addr *addr,
+                          char *out, size_t out_len)
+{
+    bool found = false;
+    pthread_mutex_lock(&f->lock);
+    struct local_network *net = network_by_subnet(f, subnet);
+    struct local_endpoint *ep = net ? net->endpoints : NULL;
+    while (ep && !(ep->has_ip6 && memcmp(&ep->ip6, addr, sizeof(*addr)) == 0))
+        ep = ep->next;
+    if (ep) {
+        found = first_name(ep->names, out, out_len);
+    } else {
+        /* The peers fabric_name_addresses6 counts: programmed here, peer6_wanted. */
+        for (struct remote_entry *r = f->remotes.head; net && !found && r; r = r->next)
+            if (r->programmed && strcmp(r->subnet, subnet) == 0 && peer6_wanted(net, r) &&
+                memcmp(&r->addr6, addr, sizeof(*addr)) == 0)
+                found = first_name(r->names, out, out_len);
+    }
+    pthread_mutex_unlock(&f->lock);
+    return found;
+}

@@ -33,6 +33,9 @@ int overlay_hooks_up(struct fabric *f, struct local_network *net, struct weft_er
                                        .mtu = net->mtu,
                                        .vtep = ip_addr_last32(&f->host_vtep)};
     snprintf(info.subnet, sizeof(info.subnet), "%s", net->subnet);
+    /* As peer6_wanted: an encrypted overlay carries no IPv6. */
+    if (!net->encrypted)
+        snprintf(info.subnet6, sizeof(info.subnet6), "%s", net->subnet6);
     if (f->hooks.up(f->hooks.ctx, &info, err) < 0)
         return -1;
     net->service_up = true;

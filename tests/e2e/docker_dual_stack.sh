@@ -4,7 +4,7 @@
 # --subnet fd81::/64` on both hosts (a host naming another IPv6 subnet, or none, is
 # refused with what is in use); one container on each gets an IPv4 and an IPv6
 # address from weft's IPAM (a third one the IPv6 address --ip6 names); the other host holds a permanent IPv6 neighbour entry for
-# it on its VXLAN device; weft's resolver answers AAAA; ping6 and TCP over IPv6 go
+# it on its VXLAN device; weft's resolver answers AAAA and its ip6.arpa PTR; ping6 and TCP over IPv6 go
 # both ways; a capture of the
 # underlay meanwhile carries the echo requests and not one neighbour solicitation
 # (the VXLAN device's proxy answers them); a restart of weft keeps ca's IPv6
@@ -84,6 +84,11 @@ aaaa_of_cb() {
     sim_docker A exec ca nslookup -type=AAAA cb 10.81.0.1 2>/dev/null | grep -F "Address: $ip6b" >/dev/null
 }
 check "ca resolves cb's AAAA ($ip6b) at weft's resolver" wait_for 10 aaaa_of_cb
+# ... and that address back to cb's name (PTR of its ip6.arpa name).
+ptr6_of_cb() {
+    sim_docker A exec ca nslookup "$ip6b" 10.81.0.1 2>/dev/null | grep -F "name = cb" >/dev/null
+}
+check "ca resolves $ip6b back to cb (ip6.arpa PTR) at weft's resolver" wait_for 10 ptr6_of_cb
 
 # The underlay while the containers talk over IPv6: echo requests in VXLAN, and no
 # neighbour solicitation (ca's first packet to cb needs one; the proxy answers it).

@@ -2,7 +2,8 @@
  * test_fabric_names.c: endpoints' DNS names (fabric/names.c). Names set for an endpoint
  * here ride in its peer record and its host record; bad names, unknown networks and
  * endpoints not there yet are told apart; the resolver's lookups find this host's
- * endpoints and the peers it programs, by name and by address; a restart keeps the
+ * endpoints and the peers it programs, by name and by address (IPv6 ones of dual-stack
+ * overlays too, for ip6.arpa); a restart keeps the
  * names (from the host record) before dockerd is asked again.
  */
 #include "tests/fakes/fixture.h"
@@ -106,6 +107,55 @@ static void remote_names_follow_the_programmed_peer(void **state)
     assert_int_equal(fabric_name_addresses(fx->fabric, FX_SUBNET, "svc", addrs, 4), 0);
 }
 
+/* Dual stack: the name of an IPv6 address, for ip6.arpa PTR, comes from this host's
+ * endpoint holding it, or from the programmed peer whose record carries it; an
+ * address no one holds, or another overlay's, has none. */
+static void ipv6_addresses_have_names(void **state)
+{
+    struct fx *fx = *state;
+    int64_t lease = fake_store_grant();
+    struct fabric_network_spec net_spec = fx_network("a1", FX_SUBNET);
+    snprintf(net_spec.subnet6, sizeof(net_spec.subnet6), "fd77::/64");
+    struct weft_err err = {0};
+    if (fabric_network_create(fx->fabric, &net_spec, &err) < 0)
+        fail_msg("network create: %s", err.msg);
+    struct fabric_endpoint_spec ep_spec = fx_endpoint("a1", "e1", "10.77.0.5");
+    ep_spec.has_ip6 = true;
+    ep_spec.prefix6_len = 64;
+    assert_int_equal(ipv6_parse("fd77::5", &ep_spec.ip6, NULL), 0);
+    uint8_t mac[6];
+    if (fabric_endpoint_create(fx->fabric, &ep_spec, mac, &err) < 0)
+        fail_msg("endpoint create: %s", err.msg);
+    fx_settle();
+    assert_int_equal(fabric_endpoint_set_names(fx->fabric, ep_spec.network_id, ep_spec.endpoint_id,
+                                               "web api", &err),
+                     0);
+    char key[WEFT_KEY_MAX];
+    key_peer(key, FX_OTHER_HOST, FX_SUBNET, "10.77.0.9");
+    fake_store_put(key,
+                   "{\"ip\":\"10.77.0.9\",\"ip6\":\"fd77::9\",\"mac\":\"02:42:0a:4d:00:09\","
+                   "\"names\":\"db svc\",\"vtep\":\"" FX_OTHER_HOST "\"}",
+                   lease);
+    fx_settle();
+    struct ipv6_addr own, peer, nobody;
+    assert_int_equal(ipv6_parse("fd77::5", &own, NULL), 0);
+    assert_int_equal(ipv6_parse("fd77::9", &peer, NULL), 0);
+    assert_int_equal(ipv6_parse("fd77::7", &nobody, NULL), 0);
+    char name[64];
+    assert_true(fabric_address6_name(fx->fabric, FX_SUBNET, &own, name, sizeof(name)));
+    assert_string_equal(name, "web");
+    assert_false(fabric_address6_name(fx->fabric, FX_SUBNET, &peer, name, sizeof(name)));
+    put_member_of(FX_OTHER_HOST, FX_SUBNET, lease); /* now programmed */
+    fx_settle();
+    assert_true(fabric_address6_name(fx->fabric, FX_SUBNET, &peer, name, sizeof(name)));
+    assert_string_equal(name, "db");
+    assert_false(fabric_address6_name(fx->fabric, FX_SUBNET, &nobody, name, sizeof(name)));
+    assert_false(fabric_address6_name(fx->fabric, "10.88.0.0/24", &own, name, sizeof(name)));
+    fake_store_expire_lease(lease);
+    fx_settle();
+    assert_false(fabric_address6_name(fx->fabric, FX_SUBNET, &peer, name, sizeof(name)));
+}
+
 /* A restarted daemon has its endpoints' names from their host records. */
 static void restart_keeps_names(void **state)
 {
@@ -136,6 +186,7 @@ int main(void)
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(remote_names_follow_the_programmed_peer, fx_setup,
                                         fx_teardown),
+        cmocka_unit_test_setup_teardown(ipv6_addresses_have_names, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(restart_keeps_names, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -4,7 +4,8 @@
  * The input is one query as it arrives on the resolver's socket; the overlay is
  * 10.77.0.0/24 with a few fake names (one address, three, DNS_ADDRS_MAX), and
  * reverse names for a short name, a 253-character one and one that is no valid
- * name. The length of the input picks the rotation and whether the caller's
+ * name (the same for fd77::/64 under ip6.arpa). The length of the input picks the
+ * rotation, whether the overlay has its IPv6 subnet and whether the caller's
  * buffer is 512 bytes or DNS_MESSAGE_MAX. The fakes abort on a name the handler
  * should never ask about; every answer must fit, parse back with ldns and be a
  * response to this query; no other verdict may write anything.
@@ -94,8 +95,21 @@ static size_t fake_addresses6(void *ctx, const char *name, struct ipv6_addr *out
     return n;
 }
 
-static const struct dns_names names = {fake_addresses, fake_name_of, NULL, fake_addresses6};
+/* Dual stack: fd77::/64; names as fake_name_of's, on the last byte. */
+static bool fake_name_of6(void *ctx, const struct ipv6_addr *addr, char *out, size_t out_len)
+{
+    static const struct ipv6_addr network = {{0xfd, 0x77}};
+    if (memcmp(addr->bytes, network.bytes, 8) != 0)
+        abort(); /* asked about an address outside the overlay */
+    if (memcmp(addr->bytes + 8, network.bytes + 8, 7) != 0)
+        return false;
+    return fake_name_of(ctx, htonl(OVERLAY_NETWORK | addr->bytes[15]), out, out_len);
+}
+
+static const struct dns_names names = {fake_addresses, fake_name_of, NULL, fake_addresses6,
+                                       fake_name_of6};
 static const struct ipv4_subnet overlay = {OVERLAY_NETWORK, 24};
+static const struct ipv6_subnet overlay6 = {{{0xfd, 0x77}}, 64};
 
 /* An answer: parses, is a response to query (ID, one question), and fits. */
 static void check_answer(const uint8_t *query, size_t query_len, const uint8_t *out, size_t len)
@@ -123,8 +137,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t out_cap = size & 1 ? 512 : sizeof(out);
     unsigned rotate = (unsigned)size * 2654435761u;
     size_t out_len = 12345;
-    enum dns_verdict verdict =
-        dns_query_answer(&names, &overlay, data, size, rotate, out, out_cap, &out_len);
+    enum dns_verdict verdict = dns_query_answer(&names, &overlay, size & 2 ? &overlay6 : NULL, data,
+                                                size, rotate, out, out_cap, &out_len);
     if (out_len > out_cap)
         abort();
     switch (verdict) {

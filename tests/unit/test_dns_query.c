@@ -1,7 +1,8 @@
 /* test_dns_query.c: the overlay's names answered by the rules of dns_query.h, on a
- * fake struct dns_names: A and AAAA in turns, NODATA for other types, PTR in the subnet,
- * everything else forwarded, 512 bytes without EDNS, and no answer to what is no
- * query. Queries are built and responses read with ldns, as a client would. */
+ * fake struct dns_names: A and AAAA in turns, NODATA for other types, PTR in the
+ * subnet (in-addr.arpa, and ip6.arpa in the IPv6 subnet), everything else forwarded,
+ * 512 bytes without EDNS, and no answer to what is no query. Queries are built and
+ * responses read with ldns, as a client would. */
 #include <arpa/inet.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -59,8 +60,27 @@ static size_t fake_addresses6(void *ctx, const char *name, struct ipv6_addr *out
     return n;
 }
 
-static const struct dns_names names = {fake_addresses, fake_name_of, NULL, fake_addresses6};
+/* web's IPv6 address fd77::2 has a name, and fd77::ab is hex's; no other has. */
+static bool fake_name_of6(void *ctx, const struct ipv6_addr *addr, char *out, size_t out_len)
+{
+    (void)ctx;
+    static const struct ipv6_addr web6 = {{0xfd, 0x77, [15] = 2}};
+    static const struct ipv6_addr hex6 = {{0xfd, 0x77, [15] = 0xab}};
+    if (memcmp(addr, &web6, sizeof(web6)) == 0)
+        snprintf(out, out_len, "web");
+    else if (memcmp(addr, &hex6, sizeof(hex6)) == 0)
+        snprintf(out, out_len, "hex");
+    else
+        return false;
+    return true;
+}
+
+static const struct dns_names names = {fake_addresses, fake_name_of, NULL, fake_addresses6,
+                                       fake_name_of6};
 static const struct ipv4_subnet overlay = {0x0a4d0000, 24};
+/* The overlay's IPv6 subnet fd77::/64 (NULL for the IPv4-only overlay). */
+static const struct ipv6_subnet overlay6_dual = {{{0xfd, 0x77}}, 64};
+static const struct ipv6_subnet *overlay6 = &overlay6_dual;
 
 struct query_spec {
     const char *name;
@@ -98,7 +118,7 @@ static enum dns_verdict run_wire(const uint8_t *wire, size_t len, unsigned rotat
     uint8_t out[DNS_MESSAGE_MAX];
     size_t got = 12345;
     enum dns_verdict v =
-        dns_query_answer(&names, &overlay, wire, len, rotate, out, sizeof(out), &got);
+        dns_query_answer(&names, &overlay, overlay6, wire, len, rotate, out, sizeof(out), &got);
     *response = NULL;
     if (v == DNS_ANSWER) {
         assert_true(got > 0 && got <= sizeof(out));
@@ -315,6 +335,127 @@ static void ptr_outside_subnet_forwarded(void **state)
     }
 }
 
+/* fd77::/64's own zone: its 16 prefix nibbles, with a final dot. */
+#define FD77_ZONE "0.0.0.0.0.0.0.0.0.0.0.0.7.7.d.f.ip6.arpa."
+/* The 32 nibbles of fd77::<last> (one nibble) under ip6.arpa. */
+#define FD77_PTR(last) last ".0.0.0.0.0.0.0.0.0.0.0.0.0.0.0." FD77_ZONE
+
+/* The one PTR record of r, its target's text. */
+static void assert_ptr_answer(const ldns_pkt *r, const char *target)
+{
+    assert_int_equal(ldns_pkt_ancount(r), 1);
+    const ldns_rr *rr = ldns_rr_list_rr(ldns_pkt_answer(r), 0);
+    assert_int_equal(ldns_rr_get_type(rr), LDNS_RR_TYPE_PTR);
+    assert_int_equal(ldns_rr_ttl(rr), 0);
+    char *text = ldns_rdf2str(ldns_rr_rdf(rr, 0));
+    assert_string_equal(text, target);
+    free(text);
+}
+
+/* Dual stack: the 32-nibble name of an address of the IPv6 subnet with a name gets
+ * it, in hex of either case; ANY too; other types NODATA. */
+static void ptr6_in_subnet_known(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name, *target;
+    } known[] = {
+        {FD77_PTR("2"), "web."},
+        {"2.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.7.7.D.F.IP6.ARPA.", "web."},
+        {"b.a.0.0.0.0.0.0.0.0.0.0.0.0.0.0." FD77_ZONE, "hex."},
+        {"B.A.0.0.0.0.0.0.0.0.0.0.0.0.0.0." FD77_ZONE, "hex."},
+        {"B.a.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.7.7.D.f.ip6.arpa.", "hex."},
+    };
+    for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
+        struct query_spec spec = {known[i].name, LDNS_RR_TYPE_PTR, 0, 21, true, 0, 0};
+        ldns_pkt *r;
+        if (run(&spec, 0, &r, NULL) != DNS_ANSWER)
+            fail_msg("%s: not answered", known[i].name);
+        assert_response_of(r, &spec, LDNS_RCODE_NOERROR);
+        assert_ptr_answer(r, known[i].target);
+        ldns_pkt_free(r);
+    }
+    struct query_spec any = {FD77_PTR("2"), LDNS_RR_TYPE_ANY, 0, 22, true, 0, 0};
+    ldns_pkt *r;
+    assert_int_equal(run(&any, 0, &r, NULL), DNS_ANSWER);
+    assert_ptr_answer(r, "web.");
+    ldns_pkt_free(r);
+    struct query_spec aaaa = {FD77_PTR("2"), LDNS_RR_TYPE_AAAA, 0, 23, true, 0, 0};
+    assert_int_equal(run(&aaaa, 0, &r, NULL), DNS_ANSWER);
+    assert_response_of(r, &aaaa, LDNS_RCODE_NOERROR);
+    assert_int_equal(ldns_pkt_ancount(r), 0);
+    ldns_pkt_free(r);
+}
+
+/* Inside fd77::/64's zone: an address without a name, and names no address has (a
+ * label that is no single hex digit, a 33rd nibble) are NXDOMAIN, as in-addr.arpa's
+ * are; the zone and the names between it and an address are NODATA. */
+static void ptr6_in_subnet_unknown_nxdomain(void **state)
+{
+    (void)state;
+    static const char *const unknown[] = {
+        FD77_PTR("3"),
+        "f.f.f.f.f.f.f.f.f.f.f.f.f.f.f.f." FD77_ZONE, /* fd77::ffff:ffff:ffff:ffff */
+        FD77_PTR("0"),
+        FD77_PTR("x.2"), /* a 33rd label */
+        FD77_PTR("0.2"), /* a 33rd nibble */
+        "g.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.7.7.d.f.ip6.arpa.",
+        "02.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.7.7.d.f.ip6.arpa.",
+        "1.x." FD77_ZONE, /* a label that is no nibble, inside the zone */
+    };
+    for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
+        struct query_spec spec = {unknown[i], LDNS_RR_TYPE_PTR, 0, 24, false, 0, 0};
+        ldns_pkt *r;
+        if (run(&spec, 0, &r, NULL) != DNS_ANSWER)
+            fail_msg("%s: not answered", unknown[i]);
+        assert_response_of(r, &spec, LDNS_RCODE_NXDOMAIN);
+        assert_int_equal(ldns_pkt_ancount(r), 0);
+        ldns_pkt_free(r);
+    }
+    /* Fewer than 32 nibbles, inside the zone: names exist below them. */
+    static const char *const shorter[] = {FD77_ZONE, "0." FD77_ZONE,
+                                          "0.0.0.0.0.0.0.0.0.0.0.0.0.0.0." FD77_ZONE};
+    for (size_t i = 0; i < sizeof(shorter) / sizeof(shorter[0]); i++) {
+        struct query_spec spec = {shorter[i], LDNS_RR_TYPE_PTR, 0, 25, false, 0, 0};
+        ldns_pkt *r;
+        if (run(&spec, 0, &r, NULL) != DNS_ANSWER)
+            fail_msg("%s: not answered", shorter[i]);
+        assert_response_of(r, &spec, LDNS_RCODE_NOERROR);
+        assert_int_equal(ldns_pkt_ancount(r), 0);
+        ldns_pkt_free(r);
+    }
+}
+
+/* Outside fd77::/64 (another prefix, fewer nibbles than the prefix, a label that
+ * is no nibble within it), and every ip6.arpa name of an IPv4-only overlay: not the
+ * overlay's, forwarded as in-addr.arpa's outside its subnet are. */
+static void ptr6_outside_subnet_forwarded(void **state)
+{
+    (void)state;
+    static const char *const outside[] = {
+        "2.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.1.0.0.0.0.0.0.0.0.0.0.0.7.7.d.f.ip6.arpa.",
+        "2.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa.",
+        "0.0.0.0.0.0.0.0.0.0.0.7.7.d.f.ip6.arpa.",
+        "7.d.f.ip6.arpa.",
+        "ip6.arpa.",
+        "x.0.0.0.0.0.0.0.0.0.0.7.7.d.f.ip6.arpa.",
+        "0.0.0.0.0.0.0.0.0.0.0.00.7.7.d.f.ip6.arpa.",
+        "2.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.7.7.d.f.ip6.arpa.example.",
+    };
+    for (size_t i = 0; i < sizeof(outside) / sizeof(outside[0]); i++) {
+        struct query_spec spec = {outside[i], LDNS_RR_TYPE_PTR, 0, 26, true, 0, 0};
+        ldns_pkt *r;
+        if (run(&spec, 0, &r, NULL) != DNS_FORWARD)
+            fail_msg("%s: not forwarded", outside[i]);
+    }
+    overlay6 = NULL;
+    struct query_spec spec = {FD77_PTR("2"), LDNS_RR_TYPE_PTR, 0, 27, true, 0, 0};
+    ldns_pkt *r;
+    enum dns_verdict v = run(&spec, 0, &r, NULL);
+    overlay6 = &overlay6_dual;
+    assert_int_equal(v, DNS_FORWARD);
+}
+
 static void names_compared_lowercase(void **state)
 {
     (void)state;
@@ -485,6 +626,9 @@ int main(void)
         cmocka_unit_test(ptr_in_subnet_known),
         cmocka_unit_test(ptr_in_subnet_unknown_nxdomain),
         cmocka_unit_test(ptr_outside_subnet_forwarded),
+        cmocka_unit_test(ptr6_in_subnet_known),
+        cmocka_unit_test(ptr6_in_subnet_unknown_nxdomain),
+        cmocka_unit_test(ptr6_outside_subnet_forwarded),
         cmocka_unit_test(names_compared_lowercase),
         cmocka_unit_test(many_addresses_truncated_without_edns),
         cmocka_unit_test(many_addresses_fit_with_edns),
