@@ -334,6 +334,13 @@ static int parse_ipv4_data(const json_t *req, struct fabric_network_spec *out, s
     return parse_gateway(json_array_get(data, first), &subnets[first], out, err);
 }
 
+static int subnet6_cmp(const void *a, const void *b)
+{
+    const struct ipv6_subnet *x = a, *y = b;
+    int c = memcmp(x->network.bytes, y->network.bytes, sizeof(x->network.bytes));
+    return c ? c : x->prefix_len - y->prefix_len;
+}
+
 /* --ipv6: the overlay's IPv6 pool (dual stack), from weft IPAM like the IPv4 one.
  * Its gateway is reserved by IPAM and otherwise unused (weft answers no gateway). */
 static int parse_ipv6_data(const json_t *req, struct fabric_network_spec *out,
@@ -348,26 +355,31 @@ static int parse_ipv6_data(const json_t *req, struct fabric_network_spec *out,
     size_t n = json_array_size(data);
     if (n == 0)
         return 0;
-    if (n > 1)
+    if (n > 1 + FABRIC_EXTRA_SUBNETS_MAX)
         return weft_err_set(err, -EOPNOTSUPP,
-                            "weft networks take one IPv6 --subnet, this one has %zu: create one "
-                            "network per subnet",
-                            n);
-    const json_t *entry = json_array_get(data, 0);
-    if (!json_is_object(entry))
-        return weft_err_set(err, -EINVAL, "IPv6Data entries must be objects, not %s",
-                            type_name(entry));
-    char space[64], pool[ADDR_STR_MAX];
-    if (get_string(entry, "AddressSpace", false, space, sizeof(space), err) < 0)
-        return -1;
-    if (strcmp(space, DRIVER_ADDRESS_SPACE) != 0)
-        return weft_err_set(err, -EINVAL, MSG_NEED_IPAM);
-    if (get_string(entry, "Pool", true, pool, sizeof(pool), err) < 0)
-        return -1;
-    struct ipv6_subnet subnet;
-    if (ipv6_subnet_parse(pool, &subnet, err) < 0)
-        return weft_err_wrap(err, "field \"IPv6Data\"");
-    ipv6_subnet_format(&subnet, out->subnet6);
+                            "weft networks take at most %d IPv6 --subnet, this one has %zu",
+                            1 + FABRIC_EXTRA_SUBNETS_MAX, n);
+    struct ipv6_subnet subnets[1 + FABRIC_EXTRA_SUBNETS_MAX];
+    for (size_t i = 0; i < n; i++) {
+        const json_t *entry = json_array_get(data, i);
+        if (!json_is_object(entry))
+            return weft_err_set(err, -EINVAL, "IPv6Data entries must be objects, not %s",
+                                type_name(entry));
+        char space[64], pool[ADDR_STR_MAX];
+        if (get_string(entry, "AddressSpace", false, space, sizeof(space), err) < 0)
+            return -1;
+        if (strcmp(space, DRIVER_ADDRESS_SPACE) != 0)
+            return weft_err_set(err, -EINVAL, MSG_NEED_IPAM);
+        if (get_string(entry, "Pool", true, pool, sizeof(pool), err) < 0)
+            return -1;
+        if (ipv6_subnet_parse(pool, &subnets[i], err) < 0)
+            return weft_err_wrap(err, "field \"IPv6Data\"");
+    }
+    /* As for IPv4: in ascending order, the lowest the network's subnet6, on every host. */
+    qsort(subnets, n, sizeof(subnets[0]), subnet6_cmp);
+    ipv6_subnet_format(&subnets[0], out->subnet6);
+    for (size_t i = 1; i < n; i++)
+        ipv6_subnet_format(&subnets[i], out->extra_subnets6[out->extra6_count++]);
     return 0;
 }
 

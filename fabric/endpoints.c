@@ -37,12 +37,14 @@ static int check_endpoint_ip6(struct local_network *net, const struct fabric_end
                             "network %.12s has no IPv6 subnet, so no IPv6 address (%s) for its "
                             "endpoints",
                             spec->network_id, ip6);
-    if (!ipv6_subnet_is_host(&net->cidr6, &spec->ip6))
-        return weft_err_set(err, -EINVAL, "address %s is not a host address of %s", ip6,
-                            net->subnet6);
-    if (spec->prefix6_len != net->cidr6.prefix_len)
+    const struct ipv6_subnet *cidr6;
+    const char *subnet6 = network_subnet6_of(net, &spec->ip6, &cidr6);
+    if (!subnet6)
+        return weft_err_set(err, -EINVAL, "address %s is not a host address of %s%s", ip6,
+                            net->subnet6, net->extra6_count ? " or its other IPv6 subnets" : "");
+    if (spec->prefix6_len != cidr6->prefix_len)
         return weft_err_set(err, -EINVAL, "address prefix /%d does not match the network's %s",
-                            spec->prefix6_len, net->subnet6);
+                            spec->prefix6_len, subnet6);
     for (struct local_endpoint *other = net->endpoints; other; other = other->next)
         if (other->has_ip6 && memcmp(&other->ip6, &spec->ip6, sizeof(spec->ip6)) == 0)
             return weft_err_set(err, -EEXIST,
@@ -212,11 +214,17 @@ int fabric_join(struct fabric *f, const char *network_id, const char *endpoint_i
     if (rc == 0) {
         segment_ctr_name(ep->ifname, out->src_name);
         const char *own = network_subnet_of(net, ep->ip, NULL);
+        const char *own6 = ep->has_ip6 ? network_subnet6_of(net, &ep->ip6, NULL) : NULL;
         out->onlink_count = 0;
         for (int i = -1; i < net->extra_count; i++) {
             const char *subnet = i < 0 ? net->subnet : net->extra_subnets[i];
-            if (own && strcmp(subnet, own) != 0 && out->onlink_count < FABRIC_EXTRA_SUBNETS_MAX)
+            if (own && strcmp(subnet, own) != 0)
                 snprintf(out->onlink[out->onlink_count++], ADDR_STR_MAX, "%s", subnet);
+        }
+        for (int i = -1; own6 && i < net->extra6_count; i++) {
+            const char *subnet6 = i < 0 ? net->subnet6 : net->extra_subnets6[i];
+            if (strcmp(subnet6, own6) != 0)
+                snprintf(out->onlink[out->onlink_count++], ADDR_STR_MAX, "%s", subnet6);
         }
     }
     pthread_mutex_unlock(&f->lock);

@@ -85,6 +85,8 @@ struct fabric_network_spec {
      * segment beside it, each a pool of its own (fabric/subnets.c). */
     char extra_subnets[FABRIC_EXTRA_SUBNETS_MAX][ADDR_STR_MAX];
     int extra_count;
+    char extra_subnets6[FABRIC_EXTRA_SUBNETS_MAX][ADDR_STR_MAX]; /* the IPv6 ones, likewise */
+    int extra6_count;
 };
 
 int fabric_network_create(struct fabric *fabric, const struct fabric_network_spec *spec,
@@ -158,9 +160,9 @@ int fabric_endpoint_delete(struct fabric *fabric, const char *network_id, const 
 
 struct fabric_join_info {
     char src_name[IF_NAMESIZE]; /* the veth end Docker moves into the container */
-    /* The network's IPv4 subnets but the endpoint's own (several --subnet): on-link in the
-     * container too, as all share one segment. */
-    char onlink[FABRIC_EXTRA_SUBNETS_MAX][ADDR_STR_MAX];
+    /* The network's subnets but the endpoint's own, of each family it has (several
+     * --subnet): on-link in the container too, as all share one segment. */
+    char onlink[2 * FABRIC_EXTRA_SUBNETS_MAX][ADDR_STR_MAX];
     int onlink_count;
 };
 int fabric_join(struct fabric *fabric, const char *network_id, const char *endpoint_id,

@@ -116,6 +116,9 @@ struct local_network {
     char extra_subnets[FABRIC_EXTRA_SUBNETS_MAX][ADDR_STR_MAX];
     struct ipv4_subnet extra_cidrs[FABRIC_EXTRA_SUBNETS_MAX];
     int extra_count;
+    char extra_subnets6[FABRIC_EXTRA_SUBNETS_MAX][ADDR_STR_MAX]; /* its other IPv6 pools */
+    struct ipv6_subnet extra_cidrs6[FABRIC_EXTRA_SUBNETS_MAX];
+    int extra6_count;
     uint32_t vni;
     int mtu;
     struct segment_devices devices;
@@ -194,13 +197,22 @@ struct pending_claim {
 /* subnets.c: a network's extra IPv4 subnets (several --subnet). */
 int network_set_extra_subnets(struct local_network *net, const char (*texts)[ADDR_STR_MAX],
                               int count, struct weft_err *err);
+int network_set_extra_subnets6(struct local_network *net, const char (*texts)[ADDR_STR_MAX],
+                               int count, struct weft_err *err);
 int network_parse_extra_subnets(struct local_network *net, const char *text,
-                                struct weft_err *err);
-void extra_subnets_join(const char (*texts)[ADDR_STR_MAX], int count, char *out, size_t len);
+                                const char *text6, struct weft_err *err);
+bool extra_subnets_join(const char (*texts)[ADDR_STR_MAX], int count, char *out, size_t len);
+const char *network_subnet6_of(const struct local_network *net, const struct ipv6_addr *ip,
+                               const struct ipv6_subnet **cidr);
 bool network_has_subnet(const struct local_network *net, const char *subnet);
 const char *network_subnet_of(const struct local_network *net, uint32_t ip,
                               const struct ipv4_subnet **cidr);
 bool same_overlay(struct fabric *f, const char *a, const char *b);
+/* Every pool of a network but its first subnet's (IPv6, extra IPv4, extra IPv6): what
+ * goes with its overlay. out holds OVERLAY_POOLS_MAX; returns how many. */
+#define OVERLAY_POOLS_MAX (1 + 2 * FABRIC_EXTRA_SUBNETS_MAX)
+int spec_other_pools(const struct fabric_network_spec *spec, char (*out)[ADDR_STR_MAX]);
+int network_other_pools(const struct local_network *net, char (*out)[ADDR_STR_MAX]);
 
 /* fabric.c: lookups and waits, all under the lock. */
 struct local_network *network_by_id(struct fabric *f, const char *id);
@@ -265,8 +277,8 @@ int withdraw_endpoint(struct fabric *f, const struct local_network *net,
 int claim_overlay(struct fabric *f, const struct fabric_network_spec *spec,
                   struct overlay_record *out, bool *created, struct weft_err *err);
 /* subnet6: the overlay's IPv6 pool, "" for none (its gateway record goes too). */
-void release_overlay_if_unused(struct fabric *f, const char *subnet, const char *subnet6,
-                               const char (*extra)[ADDR_STR_MAX], int extra_count, uint32_t vni);
+void release_overlay_if_unused(struct fabric *f, const char *subnet,
+                               const char (*pools)[ADDR_STR_MAX], int pool_count, uint32_t vni);
 int publish_member_joining(struct fabric *f, int64_t lease, const struct local_network *net,
                            const struct overlay_record *overlay, struct weft_err *err);
 

@@ -60,7 +60,8 @@ static int network_settings(struct fabric *f, const struct fabric_network_spec *
     snprintf(net->subnet6, sizeof(net->subnet6), "%s", spec->subnet6);
     if (spec->subnet6[0] && ipv6_subnet_parse(spec->subnet6, &net->cidr6, err) < 0)
         return -1;
-    if (network_set_extra_subnets(net, spec->extra_subnets, spec->extra_count, err) < 0)
+    if (network_set_extra_subnets(net, spec->extra_subnets, spec->extra_count, err) < 0 ||
+        network_set_extra_subnets6(net, spec->extra_subnets6, spec->extra6_count, err) < 0)
         return -1;
     net->vni = overlay->vni;
     net->encrypted = overlay->encrypted;
@@ -147,9 +148,12 @@ undo_segment:
 undo_alloc:
     free(net);
 undo_overlay:
-    if (overlay_created)
-        release_overlay_if_unused(f, spec->subnet, spec->subnet6, spec->extra_subnets,
-                                  spec->extra_count, overlay.vni);
+    if (overlay_created) {
+        char pools[OVERLAY_POOLS_MAX][ADDR_STR_MAX];
+        int n = spec_other_pools(spec, pools);
+        release_overlay_if_unused(f, spec->subnet, (const char (*)[ADDR_STR_MAX])pools, n,
+                                  overlay.vni);
+    }
     return -1;
 }
 
@@ -173,6 +177,12 @@ int fabric_network_create(struct fabric *f, const struct fabric_network_spec *sp
         return weft_err_set(err, -EOPNOTSUPP,
                             "encrypted overlays do not carry IPv6 yet: leave out --ipv6 or "
                             "-o encrypted");
+    char joined[RECORD_TEXT_MAX];
+    if (!extra_subnets_join(spec->extra_subnets6, spec->extra6_count, joined, sizeof(joined)))
+        return weft_err_set(err, -EINVAL,
+                            "the IPv6 subnets after %s take more than the %d characters a "
+                            "record holds: use fewer, or shorter to write",
+                            spec->subnet6, RECORD_TEXT_MAX - 1);
     /* Untested there so far: its data path is keyed by the first subnet's records. */
     if (spec->encrypted && spec->extra_count)
         return weft_err_set(err, -EOPNOTSUPP,
@@ -238,8 +248,9 @@ static int network_delete(struct fabric *f, const char *network_id, struct weft_
     pthread_mutex_unlock(&f->lock);
     if (rc < 0)
         goto undo_host_record;
-    release_overlay_if_unused(f, net->subnet, net->subnet6,
-                              (const char (*)[ADDR_STR_MAX])net->extra_subnets, net->extra_count,
+    char pools[OVERLAY_POOLS_MAX][ADDR_STR_MAX];
+    int pool_count = network_other_pools(net, pools);
+    release_overlay_if_unused(f, net->subnet, (const char (*)[ADDR_STR_MAX])pools, pool_count,
                               net->vni);
     log_info("network deleted", "network=%.12s subnet=%s", net->id, net->subnet);
     network_free(net);

@@ -80,8 +80,15 @@ static int overlay_matches(const struct fabric_network_spec *spec, const struct 
                             "overlay %s is dual-stack on other hosts with IPv6 subnet %s; pass "
                             "--ipv6 --subnet %s here too",
                             spec->subnet, out->subnet6, out->subnet6);
-    char extra[RECORD_TEXT_MAX];
+    char extra[RECORD_TEXT_MAX], extra6[RECORD_TEXT_MAX];
     extra_subnets_join(spec->extra_subnets, spec->extra_count, extra, sizeof(extra));
+    extra_subnets_join(spec->extra_subnets6, spec->extra6_count, extra6, sizeof(extra6));
+    if (strcmp(extra6, out->extra_subnets6) != 0)
+        return weft_err_set(err, -EEXIST,
+                            "overlay %s has the IPv6 subnets %s%s%s on other hosts; pass those "
+                            "(and no other IPv6 --subnet) here too",
+                            spec->subnet, out->subnet6, out->extra_subnets6[0] ? " " : "",
+                            out->extra_subnets6);
     if (strcmp(extra, out->extra_subnets) != 0)
         return weft_err_set(err, -EEXIST,
                             out->extra_subnets[0]
@@ -126,6 +133,8 @@ int claim_overlay(struct fabric *f, const struct fabric_network_spec *spec,
         snprintf(rec.subnet6, sizeof(rec.subnet6), "%s", spec->subnet6);
         extra_subnets_join(spec->extra_subnets, spec->extra_count, rec.extra_subnets,
                            sizeof(rec.extra_subnets));
+        extra_subnets_join(spec->extra_subnets6, spec->extra6_count, rec.extra_subnets6,
+                           sizeof(rec.extra_subnets6));
         char vni_key[WEFT_KEY_MAX];
         key_vni(vni_key, vni);
         char *text = overlay_record_encode(&rec);
@@ -177,20 +186,17 @@ int claim_overlay(struct fabric *f, const struct fabric_network_spec *spec,
  * publish_member_joining), so a host joining at the same moment either keeps the
  * overlay alive or sees it gone and starts afresh. Best effort otherwise: a
  * failure leaves a harmless record behind. */
-void release_overlay_if_unused(struct fabric *f, const char *subnet, const char *subnet6,
-                               const char (*extra)[ADDR_STR_MAX], int extra_count, uint32_t vni)
+void release_overlay_if_unused(struct fabric *f, const char *subnet,
+                               const char (*pools)[ADDR_STR_MAX], int pool_count, uint32_t vni)
 {
     struct weft_err err;
-    int addresses = 0, addresses6 = 0;
-    if (ipam_count_addresses(f->etcd, subnet, &addresses, &err) < 0 || addresses > 0 ||
-        (subnet6[0] && (ipam_count_addresses(f->etcd, subnet6, &addresses6, &err) < 0 ||
-                        addresses6 > 0)))
+    int addresses = 0;
+    if (ipam_count_addresses(f->etcd, subnet, &addresses, &err) < 0 || addresses > 0)
         return;
-    for (int i = 0; i < extra_count; i++)
-        if (ipam_count_addresses(f->etcd, extra[i], &addresses, &err) < 0 || addresses > 0)
+    for (int i = 0; i < pool_count; i++)
+        if (ipam_count_addresses(f->etcd, pools[i], &addresses, &err) < 0 || addresses > 0)
             return;
     char joined[WEFT_KEY_MAX], overlay[WEFT_KEY_MAX], vni_key[WEFT_KEY_MAX], addrs[WEFT_KEY_MAX];
-    char addrs6[WEFT_KEY_MAX];
     key_joined_prefix(joined, subnet);
     key_overlay(overlay, subnet);
     key_vni(vni_key, vni);
@@ -206,14 +212,10 @@ void release_overlay_if_unused(struct fabric *f, const char *subnet, const char 
      * the same transaction: a retry of it, after a timeout that hid its success, finds
      * the VNI gone and does nothing, and a separate delete after it would never run. */
     etcd_txn_delete_prefix(txn, addrs);
-    if (subnet6[0]) { /* the IPv6 pool's gateway (and pool record), likewise */
-        key_addr_prefix(addrs6, subnet6);
-        etcd_txn_delete_prefix(txn, addrs6);
-    }
-    for (int i = 0; i < extra_count; i++) { /* and each extra pool's */
-        char extra_addrs[WEFT_KEY_MAX];
-        key_addr_prefix(extra_addrs, extra[i]);
-        etcd_txn_delete_prefix(txn, extra_addrs);
+    for (int i = 0; i < pool_count; i++) { /* each other pool's gateway and record, likewise */
+        char pool_addrs[WEFT_KEY_MAX];
+        key_addr_prefix(pool_addrs, pools[i]);
+        etcd_txn_delete_prefix(txn, pool_addrs);
     }
     bool succeeded = false;
     int rc = etcd_txn_commit(f->etcd, txn, &succeeded, &err);

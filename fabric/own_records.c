@@ -94,7 +94,8 @@ void assert_address(struct fabric *f, const struct local_network *net,
     if (!ep->has_ip6)
         return;
     ipv6_format(&ep->ip6, ip);
-    if (ipam_assert_address(f->etcd, net->subnet6, f->host, ip, &err) < 0)
+    const char *subnet6 = network_subnet6_of(net, &ep->ip6, NULL);
+    if (ipam_assert_address(f->etcd, subnet6 ? subnet6 : net->subnet6, f->host, ip, &err) < 0)
         log_error("address conflict", "endpoint=%.12s error=\"%s\"", ep->id, err.msg);
 }
 
@@ -174,6 +175,8 @@ int save_host_network(struct fabric *f, const struct local_network *net, struct 
     snprintf(rec.subnet6, sizeof(rec.subnet6), "%s", net->subnet6);
     extra_subnets_join((const char (*)[ADDR_STR_MAX])net->extra_subnets, net->extra_count,
                        rec.extra_subnets, sizeof(rec.extra_subnets));
+    extra_subnets_join((const char (*)[ADDR_STR_MAX])net->extra_subnets6, net->extra6_count,
+                       rec.extra_subnets6, sizeof(rec.extra_subnets6));
     char *text = host_network_record_encode(&rec);
     if (!text)
         return weft_err_set(err, -ENOMEM, "out of memory");

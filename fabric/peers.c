@@ -27,8 +27,8 @@ static void remote_remove(struct fabric *f, struct remote_entry *victim);
  * programmed for IPv4 only). Encrypted overlays carry no IPv6 (networks.c). */
 bool peer6_wanted(const struct local_network *net, const struct remote_entry *r)
 {
-    return r->is_peer && r->has_addr6 && net->subnet6[0] && !net->encrypted &&
-           ipv6_subnet_is_host(&net->cidr6, &r->addr6);
+    return r->is_peer && r->has_addr6 && !net->encrypted &&
+           network_subnet6_of(net, &r->addr6, NULL) != NULL;
 }
 
 /* A peer on a VXLAN segment: its FDB and neighbour entries, IPv6 too where wanted. */

@@ -93,7 +93,7 @@ static enum adopt_result adopt_network(struct fabric *f, const struct etcd_kv *k
     }
     if (rec.subnet6[0])
         ipv6_subnet_format(&net->cidr6, net->subnet6);
-    if (network_parse_extra_subnets(net, rec.extra_subnets, err) < 0) {
+    if (network_parse_extra_subnets(net, rec.extra_subnets, rec.extra_subnets6, err) < 0) {
         weft_err_wrap(err, "network record's extra subnets");
         free(net);
         return ADOPT_DAMAGED;
@@ -140,8 +140,8 @@ static int endpoint_ip6_from_record(const struct local_network *net, const char 
 {
     if (ipv6_parse_with_prefix(text, &ep->ip6, &ep->prefix6_len, err) < 0)
         return weft_err_wrap(err, "endpoint record's IPv6 address");
-    if (!net->subnet6[0] || ep->prefix6_len != net->cidr6.prefix_len ||
-        !ipv6_subnet_is_host(&net->cidr6, &ep->ip6))
+    const struct ipv6_subnet *cidr6;
+    if (!network_subnet6_of(net, &ep->ip6, &cidr6) || ep->prefix6_len != cidr6->prefix_len)
         return weft_err_set(err, -EPROTO,
                             "endpoint IPv6 address %s is not a host address of its network", text);
     ep->has_ip6 = true;
@@ -207,10 +207,13 @@ static void forget_vanished_endpoint(struct fabric *f, struct local_network *net
     ipv4_format(ep->ip, ip);
     char ip6[ADDR_STR_MAX];
     ipv6_format(&ep->ip6, ip6);
+    /* Each address goes back to its own pool (a network may have several of each family). */
+    const char *pool = network_subnet_of(net, ep->ip, NULL);
+    const char *pool6 = ep->has_ip6 ? network_subnet6_of(net, &ep->ip6, NULL) : NULL;
     if (withdraw_peer(f, net, ep, &err) < 0 ||
         delete_host_key(f, key_host_endpoint, ep->id, &err) < 0 ||
-        ipam_release_address(f->etcd, net->subnet, ip, &err) < 0 ||
-        (ep->has_ip6 && ipam_release_address(f->etcd, net->subnet6, ip6, &err) < 0)) {
+        ipam_release_address(f->etcd, pool ? pool : net->subnet, ip, &err) < 0 ||
+        (pool6 && ipam_release_address(f->etcd, pool6, ip6, &err) < 0)) {
         log_error("cleaning up a vanished endpoint failed", "endpoint=%.12s error=\"%s\"", ep->id,
                   err.msg);
         return;

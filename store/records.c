@@ -50,6 +50,7 @@ static const struct field overlay_fields[] = {TEXT(struct overlay_record, subnet
                                               FLAG(struct overlay_record, encrypted),
                                               TEXT_OPT(struct overlay_record, subnet6),
                                               TEXT_OPT(struct overlay_record, extra_subnets),
+                                              TEXT_OPT(struct overlay_record, extra_subnets6),
                                               {NULL, 0, 0, 0, 0}};
 static const struct field addr_fields[] = {TEXT(struct addr_record, host),
                                            TEXT(struct addr_record, kind),
@@ -76,6 +77,8 @@ static const struct field host_network_fields[] = {TEXT(struct host_network_reco
                                                    TEXT_OPT(struct host_network_record, subnet6),
                                                    TEXT_OPT(struct host_network_record,
                                                             extra_subnets),
+                                                   TEXT_OPT(struct host_network_record,
+                                                            extra_subnets6),
                                                    {NULL, 0, 0, 0, 0}};
 static const struct field host_endpoint_fields[] = {TEXT(struct host_endpoint_record, endpoint_id),
                                                     TEXT(struct host_endpoint_record, network_id),

@@ -28,6 +28,7 @@ struct overlay_record {
     char subnet6[RECORD_TEXT_MAX]; /* dual stack (--ipv6): its IPv6 pool; "" (not written): none */
     /* several --subnet: the IPv4 pools after the first, "a/n b/n"; "" (not written): none */
     char extra_subnets[RECORD_TEXT_MAX];
+    char extra_subnets6[RECORD_TEXT_MAX]; /* the IPv6 pools after subnet6, likewise */
 };
 
 /* addrs/<sk>/<ip>: an allocated address. kind is "endpoint", "gateway" or "aux"
@@ -76,6 +77,7 @@ struct host_network_record {
     bool encrypted;
     char subnet6[RECORD_TEXT_MAX]; /* its IPv6 pool; "" (not written): IPv4 only */
     char extra_subnets[RECORD_TEXT_MAX]; /* as the overlay record's */
+    char extra_subnets6[RECORD_TEXT_MAX];
 };
 
 /* hosts/<host>/endpoints/<eid>: an endpoint on one host, for restart. */

@@ -93,16 +93,25 @@ echo "ok   other --ip-range refused: $out"
 
 # ---- several --subnet on one network ----
 MULTI=multi
-check "network create $MULTI with two subnets on A" sim_docker A network create -d weft \
-    --ipam-driver weft --subnet 10.75.0.0/24 --subnet 10.75.1.0/24 "$MULTI"
-if out=$(sim_docker B network create -d weft --ipam-driver weft --subnet 10.75.0.0/24 \
-    "$MULTI" 2>&1); then
+SIX_A=fd75::/64 SIX_B=fd75:0:0:1::/64
+check "network create $MULTI with two subnets of each family on A" sim_docker A network create \
+    -d weft --ipam-driver weft --subnet 10.75.0.0/24 --subnet 10.75.1.0/24 --ipv6 \
+    --subnet "$SIX_A" --subnet "$SIX_B" "$MULTI"
+if out=$(sim_docker B network create -d weft --ipam-driver weft --subnet 10.75.0.0/24 --ipv6 \
+    --subnet "$SIX_A" --subnet "$SIX_B" "$MULTI" 2>&1); then
     fail "B's $MULTI with only the first subnet was accepted: $out"
 fi
 grep -q "10.75.1.0/24" <<<"$out" || fail "the refusal does not name the other subnet: $out"
 echo "ok   B with --subnet 10.75.0.0/24 alone refused: $out"
-check "network create $MULTI with both subnets on B" sim_docker B network create -d weft \
-    --ipam-driver weft --subnet 10.75.0.0/24 --subnet 10.75.1.0/24 "$MULTI"
+if out=$(sim_docker B network create -d weft --ipam-driver weft --subnet 10.75.0.0/24 \
+    --subnet 10.75.1.0/24 --ipv6 --subnet "$SIX_A" "$MULTI" 2>&1); then
+    fail "B's $MULTI with only the first IPv6 subnet was accepted: $out"
+fi
+grep -q "$SIX_B" <<<"$out" || fail "the refusal does not name the other IPv6 subnet: $out"
+echo "ok   B with one IPv6 subnet of two refused: $out"
+check "network create $MULTI with all four subnets on B" sim_docker B network create -d weft \
+    --ipam-driver weft --subnet 10.75.1.0/24 --subnet 10.75.0.0/24 --ipv6 --subnet "$SIX_B" \
+    --subnet "$SIX_A" "$MULTI"
 multi_ip() { # HOST CONTAINER
     sim_docker "$1" inspect -f "{{(index .NetworkSettings.Networks \"$MULTI\").IPAddress}}" "$2"
 }
@@ -110,10 +119,10 @@ multi_ip() { # HOST CONTAINER
 # mD's is in either; mA and mB pick one subnet each.
 check "mD (dynamic) on A" sim_docker A run -d --network "$MULTI" --name mD weft-test sleep 600
 [[ "$(multi_ip A mD)" =~ ^10\.75\.[01]\.[0-9]+$ ]] || fail "mD got '$(multi_ip A mD)', in neither subnet"
-check "mA (--ip 10.75.0.10) on A" sim_docker A run -d --network "$MULTI" --ip 10.75.0.10 \
-    --name mA weft-test sleep 600
-check "mB (--ip 10.75.1.10) on B" sim_docker B run -d --network "$MULTI" --ip 10.75.1.10 \
-    --name mB weft-test sleep 600
+check "mA (--ip 10.75.0.10 --ip6 fd75::10) on A" sim_docker A run -d --network "$MULTI" \
+    --ip 10.75.0.10 --ip6 fd75::10 --name mA weft-test sleep 600
+check "mB (--ip 10.75.1.10 --ip6 fd75::1:0:0:10) on B" sim_docker B run -d --network "$MULTI" \
+    --ip 10.75.1.10 --ip6 fd75::1:0:0:10 --name mB weft-test sleep 600
 ma=$(multi_ip A mA)
 [ "$ma" = 10.75.0.10 ] || fail "mA got $ma, want 10.75.0.10"
 [ "$(multi_ip B mB)" = 10.75.1.10 ] || fail "mB got $(multi_ip B mB), want 10.75.1.10"
@@ -126,6 +135,10 @@ peer_keys | grep -q "10.75.1.0_24/peers/10.75.1.10\$" || fail "mB's record is no
 peer_keys | grep -q "10.75.0.0_24/peers/$ma\$" || fail "mA's record is not under its subnet: $(peer_keys)"
 check "mA pings mB across subnets" sim_docker A exec mA ping -c 2 -W 2 10.75.1.10
 check "mB pings mA across subnets" sim_docker B exec mB ping -c 2 -W 2 "$ma"
+route6=$(sim_docker A exec mA ip -6 route show "$SIX_B")
+grep -q "dev" <<<"$route6" || fail "mA has no connected route to $SIX_B: $(sim_docker A exec mA ip -6 route)"
+check "mA pings mB over IPv6 across subnets" sim_docker A exec mA ping -6 -c 2 -W 2 fd75::1:0:0:10
+check "mB pings mA over IPv6 across subnets" sim_docker B exec mB ping -6 -c 2 -W 2 fd75::10
 check "weft on B stops" sim_weft_stop B
 check "weft on B starts again" sim_weft B
 mb_back() { sim_docker B exec mB ping -c 1 -W 1 "$ma" >/dev/null 2>&1; }
@@ -137,9 +150,9 @@ for h in A B; do
     check "network rm on $h" sim_docker "$h" network rm "$NET"
     check "network rm $MULTI on $h" sim_docker "$h" network rm "$MULTI"
 done
-left=$(sim_etcdctl get --prefix /weft/v1/ --keys-only | grep -E "10\.75\.[01]\.0_24" || true)
+left=$(sim_etcdctl get --prefix /weft/v1/ --keys-only | grep -E "10\.75\.[01]\.0_24|fd75" || true)
 [ -z "$left" ] || fail "records of $MULTI's subnets left in the store: $left"
-echo "ok   nothing of 10.75.0.0/24 or 10.75.1.0/24 left in the store"
+echo "ok   nothing of the four subnets left in the store"
 for h in A B; do
     grep -E 'ERROR: AddressSanitizer|runtime error' "$SIM_DIR/$h/weft.log" &&
         fail "sanitizer report in weft log on $h"

@@ -107,8 +107,9 @@ static const struct refusal refusals[] = {
     /* IPv6 (dual stack): one pool from weft IPAM, as for IPv4 */
     {CREATE,
      "{" NET "," V4DATA ",\"IPv6Data\":[{\"AddressSpace\":\"weft\",\"Pool\":\"fd00::/64\"},"
-     "{\"AddressSpace\":\"weft\",\"Pool\":\"fd01::/64\"}]}",
-     "one IPv6 --subnet, this one has 2"},
+     "{\"AddressSpace\":\"weft\",\"Pool\":\"fd01::/64\"},{\"AddressSpace\":\"weft\",\"Pool\":\"fd02::/64\"},"
+     "{\"AddressSpace\":\"weft\",\"Pool\":\"fd03::/64\"},{\"AddressSpace\":\"weft\",\"Pool\":\"fd04::/64\"}]}",
+     "at most 4 IPv6 --subnet, this one has 5"},
     {CREATE,
      "{" NET "," V4DATA ",\"IPv6Data\":[{\"AddressSpace\":\"LocalDefault\",\"Pool\":\"fd00::/64\"}]}",
      NEED_IPAM},
@@ -618,6 +619,14 @@ static void refusals_carry_their_kind(void **state)
     assert_int_equal(spec.extra_count, 2);
     assert_string_equal(spec.extra_subnets[0], "10.2.0.0/24");
     assert_string_equal(spec.extra_subnets[1], "10.3.0.0/24");
+    json_decref(req);
+    req = json_loads("{" NET "," V4DATA ",\"IPv6Data\":[{\"AddressSpace\":\"weft\",\"Pool\":\"fd01::/64\"},"
+                     "{\"AddressSpace\":\"weft\",\"Pool\":\"fd00::/64\"}]}",
+                     0, NULL);
+    assert_int_equal(request_network_create(req, &spec, &err), 0);
+    assert_string_equal(spec.subnet6, "fd00::/64");
+    assert_int_equal(spec.extra6_count, 1);
+    assert_string_equal(spec.extra_subnets6[0], "fd01::/64");
     json_decref(req);
 
     req = json_loads("{\"PoolID\":\"10.77.0.0/24\",\"Address\":\"10.77.0.300\"}", 0, NULL);
