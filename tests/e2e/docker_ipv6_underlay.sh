@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # docker_ipv6_underlay.sh: weft on an IPv6-only underlay (issue 12), with real dockerd on
 # two simulated hosts whose links carry no IPv4 at all: etcd at [fd00:77::250]:2379,
-# weft --advertise fd00:77::1 and ::2. An IPv4 overlay across them: two containers get
-# distinct addresses, ping and talk TCP both ways, the overlay MTU is 1430 (underlay 1500
+# weft --advertise fd00:77::1 and ::2. A dual-stack overlay across them: two containers get
+# distinct addresses, ping and talk TCP both ways, ping over IPv6 too, the overlay MTU is 1430 (underlay 1500
 # minus 70 for VXLAN over IPv6), full-size packets cross; a capture on the switch shows
 # the overlay's traffic as VXLAN over IPv6 (UDP 4789) and not one IPv4 packet; the
 # records name the hosts by their IPv6 VTEPs; -o encrypted is refused with why; nothing
@@ -32,7 +32,7 @@ grep -q "advertise=$VTEP_A" "$SIM_DIR/A/weft.log" || fail "weft on A does not ad
 
 for h in A B; do
     check "network create on $h" sim_docker "$h" network create -d weft --ipam-driver weft \
-        --subnet "$SUBNET" "$NET"
+        --subnet "$SUBNET" --ipv6 --subnet fd79::/64 "$NET"
 done
 check "container ca on A" sim_docker A run -d --network "$NET" --name ca weft-test sleep 600
 check "container cb on B" sim_docker B run -d --network "$NET" --name cb weft-test sleep 600
@@ -70,6 +70,9 @@ check "cb pings ca" sim_docker B exec cb ping -c 3 -W 2 "$ipa"
 check "full-MTU ping ca -> cb" sim_docker A exec ca ping -c 2 -W 2 -s 1402 "$ipb"
 check "TCP ca -> cb" sim_tcp_check A ca B cb "$ipb"
 check "TCP cb -> ca" sim_tcp_check B cb A ca "$ipa"
+ip6b=$(sim_docker B inspect -f "{{(index .NetworkSettings.Networks \"$NET\").GlobalIPv6Address}}" cb)
+[[ "$ip6b" == fd79::* ]] || fail "cb has no IPv6 address of fd79::/64: '$ip6b'"
+check "ca pings cb over IPv6 ($ip6b), inside VXLAN over IPv6" sim_docker A exec ca ping -6 -c 2 -W 2 "$ip6b"
 sleep 0.3
 sim_stop_pid "$cap_pid" 5 || true
 capture() { ip netns exec "$(sim_ns sw)" tcpdump -n -r "$SIM_DIR/wire.pcap" "$@" 2>/dev/null; }
