@@ -188,20 +188,24 @@ static enum dns_verdict address_reply(bool found, char *target, size_t target_ca
     return DNS_ANSWER;
 }
 
-/* A reverse name: the overlay's when it lies in the subnet's reverse zone (its
- * octets pin at least the subnet's prefix, inside the subnet). A host address
- * gets its name (PTR) or NXDOMAIN; a shorter name inside the zone is an empty
+/* A reverse name: the overlay's when it lies in one of its subnets' reverse zones
+ * (its octets pin at least that subnet's prefix, inside it). A host address gets
+ * its name (PTR) or NXDOMAIN; a shorter name inside the zone is an empty
  * non-terminal (NODATA: names below it may exist); anything else inside is
  * NXDOMAIN. */
 static enum dns_verdict reverse_decide(const struct dns_names *names,
-                                       const struct ipv4_subnet *overlay, const struct question *q,
-                                       struct reply *reply)
+                                       const struct ipv4_subnet *overlay, size_t overlay_count,
+                                       const struct question *q, struct reply *reply)
 {
     size_t octets;
     uint32_t addr;
     bool leftover;
     reverse_parse(q->name, &octets, &addr, &leftover);
-    if ((int)(octets * 8) < overlay->prefix_len || !ipv4_subnet_contains(overlay, addr))
+    size_t zone = 0;
+    while (zone < overlay_count && ((int)(octets * 8) < overlay[zone].prefix_len ||
+                                    !ipv4_subnet_contains(&overlay[zone], addr)))
+        zone++;
+    if (zone == overlay_count)
         return DNS_FORWARD;
     if (leftover) {
         reply->rcode = LDNS_RCODE_NXDOMAIN;
@@ -415,7 +419,7 @@ static bool query_acceptable(const ldns_pkt *query)
 
 /* The verdict on a parsed query, and its response in out. */
 static enum dns_verdict query_decide(const struct dns_names *names,
-                                     const struct ipv4_subnet *overlay,
+                                     const struct ipv4_subnet *overlay, size_t overlay_count,
                                      const struct ipv6_subnet *overlay6, const ldns_pkt *query,
                                      unsigned rotate, uint8_t *out, size_t out_cap, size_t *out_len)
 {
@@ -427,19 +431,22 @@ static enum dns_verdict query_decide(const struct dns_names *names,
         !name_text(ldns_rr_owner(q.rr), q.name, sizeof(q.name)))
         return DNS_FORWARD;
     struct reply reply = {.rcode = LDNS_RCODE_NOERROR};
-    enum dns_verdict verdict =
-        in_zone(q.name, REVERSE_ZONE)    ? reverse_decide(names, overlay, &q, &reply)
-        : in_zone(q.name, REVERSE_ZONE6) ? reverse6_decide(names, overlay6, &q, &reply)
-                                         : name_decide(names, &q, rotate, &reply);
+    enum dns_verdict verdict;
+    if (in_zone(q.name, REVERSE_ZONE))
+        verdict = reverse_decide(names, overlay, overlay_count, &q, &reply);
+    else if (in_zone(q.name, REVERSE_ZONE6))
+        verdict = reverse6_decide(names, overlay6, &q, &reply);
+    else
+        verdict = name_decide(names, &q, rotate, &reply);
     if (verdict != DNS_ANSWER)
         return verdict;
     return respond(query, &q, &reply, out, out_cap, out_len);
 }
 
 enum dns_verdict dns_query_answer(const struct dns_names *names, const struct ipv4_subnet *overlay,
-                                  const struct ipv6_subnet *overlay6, const uint8_t *query,
-                                  size_t query_len, unsigned rotate, uint8_t *out, size_t out_cap,
-                                  size_t *out_len)
+                                  size_t overlay_count, const struct ipv6_subnet *overlay6,
+                                  const uint8_t *query, size_t query_len, unsigned rotate,
+                                  uint8_t *out, size_t out_cap, size_t *out_len)
 {
     *out_len = 0;
     if (!query || query_len < LDNS_HEADER_SIZE || LDNS_ARCOUNT(query) > QUERY_ADDITIONAL_MAX)
@@ -448,7 +455,7 @@ enum dns_verdict dns_query_answer(const struct dns_names *names, const struct ip
     if (ldns_wire2pkt(&pkt, query, query_len) != LDNS_STATUS_OK)
         return DNS_DROP;
     enum dns_verdict verdict =
-        query_decide(names, overlay, overlay6, pkt, rotate, out, out_cap, out_len);
+        query_decide(names, overlay, overlay_count, overlay6, pkt, rotate, out, out_cap, out_len);
     ldns_pkt_free(pkt);
     return verdict;
 }

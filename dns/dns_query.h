@@ -13,8 +13,8 @@
  *    addresses6), rotated the same way; ANY gets A and AAAA.
  *  - Any other type (MX, ...), or AAAA of a name without IPv6, of a known name:
  *    NOERROR without records, so a client asking AAAA then A is not sent elsewhere.
- *  - PTR of an address in the overlay's subnet (d.c.b.a.in-addr.arpa): the name
- *    (name_of), or NXDOMAIN: those addresses are nobody else's to answer (SERVFAIL
+ *  - PTR of an address in one of the overlay's subnets (d.c.b.a.in-addr.arpa): the
+ *    name (name_of), or NXDOMAIN: those addresses are nobody else's to answer (SERVFAIL
  *    when name_of gives text that is no DNS name). Other names inside the subnet's
  *    reverse zone: NOERROR without records for the zone's own shorter names (names
  *    exist below them), NXDOMAIN for the rest ("x.5.0.77.10.in-addr.arpa").
@@ -74,11 +74,12 @@ enum dns_verdict {
     DNS_DROP,    /* malformed or not a query: no response */
 };
 
-/* Decides on query (wire format) arriving at the resolver of overlay; overlay6: its
- * IPv6 subnet, NULL for none. out_cap: at least 512. */
+/* Decides on query (wire format) arriving at the resolver of an overlay: overlay, its
+ * overlay_count IPv4 subnets (at least one; several, issue 12: each a reverse zone of
+ * its own); overlay6: its IPv6 subnet, NULL for none. out_cap: at least 512. */
 enum dns_verdict dns_query_answer(const struct dns_names *names, const struct ipv4_subnet *overlay,
-                                  const struct ipv6_subnet *overlay6, const uint8_t *query,
-                                  size_t query_len, unsigned rotate, uint8_t *out, size_t out_cap,
-                                  size_t *out_len);
+                                  size_t overlay_count, const struct ipv6_subnet *overlay6,
+                                  const uint8_t *query, size_t query_len, unsigned rotate,
+                                  uint8_t *out, size_t out_cap, size_t *out_len);
 
 #endif

@@ -26,11 +26,15 @@
 
 #define OVERLAYS_MAX 256
 #define DNS_PORT 53
+#define SUBNETS_MAX (1 + FABRIC_EXTRA_SUBNETS_MAX)
 
 struct overlay {
     struct overlay *next;
-    char subnet[ADDR_STR_MAX];
-    struct ipv4_subnet cidr;
+    char subnet[ADDR_STR_MAX]; /* the first: names the overlay */
+    /* Its IPv4 subnets: the first, then the network's extra ones (issue 12), whose
+     * containers ask here too (the port holds an on-link route to each). */
+    struct ipv4_subnet cidrs[SUBNETS_MAX];
+    int cidr_count;
     bool has_cidr6;           /* dual stack */
     struct ipv6_subnet cidr6; /* when has_cidr6: its IPv6 pool, for ip6.arpa names */
     uint32_t gateway;         /* network order */
@@ -124,6 +128,19 @@ static void deliver(void *ctx, const char *subnet, const struct sockaddr_in *cli
         sendto(o->fd, msg, len, 0, (const struct sockaddr *)client, sizeof(*client));
 }
 
+/* Whether a query from source is the overlay's to answer: from a container of one
+ * of its subnets, not from the port's own address. */
+static bool source_is_a_container(const struct overlay *o, const struct sockaddr_in *from)
+{
+    if (from->sin_family != AF_INET || from->sin_addr.s_addr == o->gateway)
+        return false;
+    uint32_t source = ntohl(from->sin_addr.s_addr);
+    for (int i = 0; i < o->cidr_count; i++)
+        if (ipv4_subnet_contains(&o->cidrs[i], source))
+            return true;
+    return false;
+}
+
 /* Every query waiting on o's socket. Under r->lock. */
 static void serve_overlay(struct resolver *r, struct overlay *o)
 {
@@ -135,9 +152,7 @@ static void serve_overlay(struct resolver *r, struct overlay *o)
         if (n < 0)
             return;
         r->stats.queries++;
-        uint32_t source = ntohl(from.sin_addr.s_addr);
-        if (from.sin_family != AF_INET || !ipv4_subnet_contains(&o->cidr, source) ||
-            from.sin_addr.s_addr == o->gateway) {
+        if (!source_is_a_container(o, &from)) {
             r->stats.refused++;
             continue;
         }
@@ -145,8 +160,9 @@ static void serve_overlay(struct resolver *r, struct overlay *o)
         struct dns_names names = {view_addresses, view_name_of, &view, view_addresses6,
                                   view_name_of6};
         size_t answer_len = 0;
-        switch (dns_query_answer(&names, &o->cidr, o->has_cidr6 ? &o->cidr6 : NULL, query,
-                                 (size_t)n, r->rotate++, answer, sizeof(answer), &answer_len)) {
+        switch (dns_query_answer(&names, o->cidrs, (size_t)o->cidr_count,
+                                 o->has_cidr6 ? &o->cidr6 : NULL, query, (size_t)n, r->rotate++,
+                                 answer, sizeof(answer), &answer_len)) {
         case DNS_ANSWER:
             r->stats.answered++;
             sendto(o->fd, answer, answer_len, 0, (struct sockaddr *)&from, from_len);
@@ -271,6 +287,26 @@ static void port_mac(const struct fabric_overlay_info *info, uint8_t mac[6])
     mac[5] = (uint8_t)h;
 }
 
+/* o's subnets from info: the first, its extra ones, its IPv6 one. */
+static int overlay_subnets(struct overlay *o, const struct fabric_overlay_info *info,
+                           struct weft_err *err)
+{
+    snprintf(o->subnet, sizeof(o->subnet), "%s", info->subnet);
+    if (info->extra_count < 0 || info->extra_count > FABRIC_EXTRA_SUBNETS_MAX)
+        return weft_err_set(err, -EINVAL, "%d extra subnets on %s", info->extra_count,
+                            info->subnet);
+    if (ipv4_subnet_parse(info->subnet, &o->cidrs[0], err) < 0)
+        return -1;
+    for (int i = 0; i < info->extra_count; i++)
+        if (ipv4_subnet_parse(info->extra_subnets[i], &o->cidrs[1 + i], err) < 0)
+            return -1;
+    o->cidr_count = 1 + info->extra_count;
+    if (info->subnet6[0] && ipv6_subnet_parse(info->subnet6, &o->cidr6, err) < 0)
+        return -1;
+    o->has_cidr6 = info->subnet6[0] != '\0';
+    return 0;
+}
+
 int resolver_overlay_up(void *resolver, const struct fabric_overlay_info *info,
                         struct weft_err *err)
 {
@@ -278,18 +314,22 @@ int resolver_overlay_up(void *resolver, const struct fabric_overlay_info *info,
     struct overlay *o = calloc(1, sizeof(*o));
     if (!o)
         return weft_err_set(err, -ENOMEM, "out of memory");
-    snprintf(o->subnet, sizeof(o->subnet), "%s", info->subnet);
-    if (ipv4_subnet_parse(info->subnet, &o->cidr, err) < 0 ||
-        (info->subnet6[0] && ipv6_subnet_parse(info->subnet6, &o->cidr6, err) < 0)) {
+    if (overlay_subnets(o, info, err) < 0) {
         free(o);
         return -1;
     }
-    o->has_cidr6 = info->subnet6[0] != '\0';
     o->gateway = htonl(info->gateway);
     uint8_t mac[6];
     port_mac(info, mac);
-    if (service_port_open(r->nl, info->vni, info->bridge_ifindex, o->gateway, info->prefix_len,
-                          info->mtu, mac, &o->port, err) < 0) {
+    struct service_port_spec spec = {.vni = info->vni,
+                                     .bridge_ifindex = info->bridge_ifindex,
+                                     .addr = o->gateway,
+                                     .prefix_len = info->prefix_len,
+                                     .mtu = info->mtu,
+                                     .mac = mac,
+                                     .onlink = &o->cidrs[1],
+                                     .onlink_count = o->cidr_count - 1};
+    if (service_port_open(r->nl, &spec, &o->port, err) < 0) {
         free(o);
         return weft_err_wrap(err, "the resolver's port on %s", info->subnet);
     }

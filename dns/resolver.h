@@ -8,9 +8,10 @@
  * names from the fabric (fabric.h: fabric_name_addresses, fabric_address_name and
  * their IPv6 twins, for the IPv6 pool the overlay info names) through dns_query.h,
  * everything else relayed unchanged to the host's resolvers (resolv_conf.h) from
- * the host's own namespace, the answer relayed back. A query
- * from a source outside the overlay's subnet is dropped and counted, as is one that
- * does not parse. Containers reach it with `--dns <gateway>`; Docker's embedded DNS
+ * the host's own namespace, the answer relayed back. The overlay's containers are
+ * those of all its network's IPv4 subnets (issue 12: the port holds an on-link route
+ * to each extra one); a query from a source outside them is dropped and counted, as
+ * is one that does not parse. Containers reach it with `--dns <gateway>`; Docker's embedded DNS
  * (127.0.0.11) forwards to it every name it does not know itself.
  * Callers: daemon/main.c: open, then the fabric's overlay hooks
  * (resolver_overlay_up/_down, fabric.h), then set_fabric once the fabric is open,

@@ -48,6 +48,10 @@ struct fabric_overlay_info {
     int mtu;
     uint32_t vtep; /* this host's (network order; of an IPv6 one its last 32 bits): with the
                       VNI, a MAC that outlives restarts */
+    /* The network's other IPv4 subnets (canonical, ascending), on the same segment:
+     * their containers are the overlay's too (issue 12). */
+    char extra_subnets[FABRIC_EXTRA_SUBNETS_MAX][ADDR_STR_MAX];
+    int extra_count;
 };
 struct fabric_overlay_hooks {
     int (*up)(void *ctx, const struct fabric_overlay_info *info, struct weft_err *err);
@@ -131,7 +135,8 @@ size_t fabric_name_addresses(struct fabric *fabric, const char *subnet, const ch
  * that have one. */
 size_t fabric_name_addresses6(struct fabric *fabric, const char *subnet, const char *name,
                               struct ipv6_addr *out, size_t max);
-/* The first name of the endpoint holding addr (network order) on subnet, into out. */
+/* The first name of the endpoint holding addr (network order) on the overlay of
+ * subnet, into out: in any of its network's subnets (issue 12). */
 bool fabric_address_name(struct fabric *fabric, const char *subnet, uint32_t addr, char *out,
                          size_t out_len);
 /* The same for an IPv6 address of the overlay of subnet (dual stack): this host's

@@ -102,7 +102,11 @@ bool fabric_address_name(struct fabric *f, const char *subnet, uint32_t addr, ch
     if (ep) {
         found = first_name(ep->names, out, out_len);
     } else {
-        struct remote_entry *r = remote_table_find_peer(&f->remotes, subnet, addr);
+        /* A peer is keyed under the subnet that holds its address: an extra one's own. */
+        const struct local_network *net = network_by_subnet(f, subnet);
+        const char *holder = net ? network_subnet_of(net, ntohl(addr), NULL) : NULL;
+        struct remote_entry *r =
+            remote_table_find_peer(&f->remotes, holder ? holder : subnet, addr);
         if (r && r->programmed)
             found = first_name(r->names, out, out_len);
     }

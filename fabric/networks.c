@@ -36,6 +36,10 @@ int overlay_hooks_up(struct fabric *f, struct local_network *net, struct weft_er
     /* As peer6_wanted: an encrypted overlay carries no IPv6. */
     if (!net->encrypted)
         snprintf(info.subnet6, sizeof(info.subnet6), "%s", net->subnet6);
+    for (int i = 0; i < net->extra_count; i++)
+        snprintf(info.extra_subnets[i], sizeof(info.extra_subnets[i]), "%s",
+                 net->extra_subnets[i]);
+    info.extra_count = net->extra_count;
     if (f->hooks.up(f->hooks.ctx, &info, err) < 0)
         return -1;
     net->service_up = true;

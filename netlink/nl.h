@@ -2,10 +2,11 @@
  * nl.h: the only code in weft that talks rtnetlink (libmnl).
  *
  * Owns a NETLINK_ROUTE socket and the messages for links (bridge, vxlan,
- * veth), bridge/vxlan FDB entries, neighbour entries and the default-route
- * lookup. Each call sends its request with NLM_F_ACK and waits for the ack,
- * so a -1 return carries the kernel's reason ("File exists", ...).
- * Callers: vxlan/ (overlay devices, peers) and daemon/ (advertise address).
+ * veth), bridge/vxlan FDB entries, neighbour entries, a service port's address
+ * and on-link routes, and the default-route lookup. Each call sends its request
+ * with NLM_F_ACK and waits for the ack, so a -1 return carries the kernel's
+ * reason ("File exists", ...). Callers: vxlan/ (overlay devices, peers, service
+ * ports) and daemon/ (advertise address).
  * One struct nl per thread: it is not thread-safe.
  * ALL uint32_t IPv4 addresses in nl.h are NETWORK byte order (as inet_addr
  * gives them); ports and VNIs are host order. A VTEP (the underlay address of a
@@ -21,6 +22,8 @@
  *                a bridge port's neigh_suppress)
  *   nl_neigh.c   FDB and neighbour entries, and listing them
  *   nl_lookup.c  reading links, routes and addresses
+ *   nl_addr.c    an interface's address, moving a link into a namespace
+ *   nl_route.c   adding routes (on-link, for service ports)
  * Messages are built into a caller's buffer by the nl_build_* functions of
  * nl_build.h (pure, tested byte by byte without root) and sent apart.
  */
@@ -95,6 +98,11 @@ int nl_link_set_netns(struct nl *nl, const char *name, int ns_fd, struct weft_er
 /* Adds ip (network order)/prefix_len to link name, in nl's namespace. */
 int nl_addr_add(struct nl *nl, const char *name, uint32_t ip, int prefix_len,
                 struct weft_err *err);
+/* Adds an on-link route to dst (network order)/prefix_len out of link name (scope
+ * link, no gateway, main table), in nl's namespace: dst's hosts are asked for by ARP
+ * on that link. The link must be up; a route that exists is an error (File exists). */
+int nl_route_add_onlink(struct nl *nl, const char *name, uint32_t dst, int prefix_len,
+                        struct weft_err *err);
 
 /* IFALIASZ: an alias holds at most 255 bytes. */
 #define NL_ALIAS_MAX 256

@@ -2,9 +2,9 @@
  * nl_build.h: the rtnetlink requests weft sends, built into a caller's buffer.
  *
  * Owns the bytes of every message: header, type, flags, the fixed part
- * (ifinfomsg, ndmsg, rtgenmsg) and each attribute. Nothing here opens a
- * socket or sends: netlink/ sends what these build (nl_internal.h), and tests
- * check the bytes with libmnl's parsers, without root or CAP_NET_ADMIN.
+ * (ifinfomsg, ndmsg, rtgenmsg, ifaddrmsg, rtmsg) and each attribute. Nothing
+ * here opens a socket or sends: netlink/ sends what these build (nl_internal.h),
+ * and tests check the bytes with libmnl's parsers, without root or CAP_NET_ADMIN.
  * Callers: netlink/ itself and tests; the rest of weft goes through nl.h.
  * Pure functions: thread-safe on distinct buffers.
  *
@@ -58,6 +58,12 @@ void nl_build_link_get(struct nl_msg *m, const char *name, int ifindex);
 void nl_build_link_set_netns(struct nl_msg *m, const char *name, int ns_fd);
 /* RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL: ip (network order)/prefix_len on ifindex. */
 void nl_build_addr_add(struct nl_msg *m, int ifindex, uint32_t ip, int prefix_len);
+
+/* ---- routes (nl_route.c) ---- */
+
+/* RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, AF_INET, main table, static, scope link,
+ * unicast: RTA_DST dst (network order)/prefix_len, RTA_OIF ifindex, nothing else. */
+void nl_build_route_add_onlink(struct nl_msg *m, int ifindex, uint32_t dst, int prefix_len);
 
 /* RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, IFLA_LINKINFO of the kind. MTU and
  * master go in only when set (> 0). -1 with err for a name that does not fit. */

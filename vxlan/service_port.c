@@ -26,8 +26,9 @@ struct ns_job {
     int ns_fd; /* the namespace to enter; -1: make a new one (its fd into ns_fd) */
     int (*fn)(struct ns_job *job);
     const struct service_port *port;
+    const struct service_port_spec *spec; /* configure_inner_end's */
     uint32_t addr;
-    int prefix_len, type;
+    int type;
     uint16_t port_no;
     int result; /* fn's: an fd, 0, or -1 */
     struct weft_err err;
@@ -92,27 +93,33 @@ static int prepare_namespace(struct ns_job *job)
     return 0;
 }
 
-/* In the port's namespace: the inner end gets its address and goes up. */
+/* In the port's namespace: the inner end gets its address, goes up (a route needs
+ * its link up) and gets a route to each extra subnet. A failure here is undone by
+ * the caller deleting the pair, which takes the address and routes with it. */
 static int configure_inner_end(struct ns_job *job)
 {
+    const struct service_port_spec *spec = job->spec;
     struct nl *nl;
     if (nl_open(&nl, &job->err) < 0)
         return -1;
-    int rc = nl_addr_add(nl, job->port->inner_end, job->addr, job->prefix_len, &job->err);
+    const char *name = job->port->inner_end;
+    int rc = nl_addr_add(nl, name, spec->addr, spec->prefix_len, &job->err);
     if (rc == 0)
-        rc = nl_link_set_up(nl, job->port->inner_end, &job->err);
+        rc = nl_link_set_up(nl, name, &job->err);
+    for (int i = 0; rc == 0 && i < spec->onlink_count; i++)
+        rc = nl_route_add_onlink(nl, name, htonl(spec->onlink[i].network),
+                                 spec->onlink[i].prefix_len, &job->err);
     nl_close(nl);
     return rc;
 }
 
-int service_port_open(struct nl *nl, uint32_t vni, int bridge_ifindex, uint32_t addr,
-                      int prefix_len, int mtu, const uint8_t mac[6], struct service_port *out,
-                      struct weft_err *err)
+int service_port_open(struct nl *nl, const struct service_port_spec *spec,
+                      struct service_port *out, struct weft_err *err)
 {
     memset(out, 0, sizeof(*out));
     out->ns_fd = -1;
-    snprintf(out->host_end, sizeof(out->host_end), "wsp%u", vni);
-    snprintf(out->inner_end, sizeof(out->inner_end), "wsi%u", vni);
+    snprintf(out->host_end, sizeof(out->host_end), "wsp%u", spec->vni);
+    snprintf(out->inner_end, sizeof(out->inner_end), "wsi%u", spec->vni);
     struct ns_job job = {.ns_fd = -1, .fn = prepare_namespace};
     if (run_in_ns(&job) < 0) {
         *err = job.err;
@@ -123,15 +130,15 @@ int service_port_open(struct nl *nl, uint32_t vni, int bridge_ifindex, uint32_t 
     out->ns_fd = job.ns_fd;
     struct nl_veth_spec veth = {.host_name = out->host_end,
                                 .container_name = out->inner_end,
-                                .container_mac = mac,
-                                .mtu = mtu,
-                                .master_ifindex = bridge_ifindex};
+                                .container_mac = spec->mac,
+                                .mtu = spec->mtu,
+                                .master_ifindex = spec->bridge_ifindex};
     if (nl_veth_create(nl, &veth, err) < 0)
         goto undo_namespace;
     if (nl_link_set_netns(nl, out->inner_end, out->ns_fd, err) < 0)
         goto undo_pair;
     job = (struct ns_job){.ns_fd = out->ns_fd, .fn = configure_inner_end, .port = out,
-                          .addr = addr, .prefix_len = prefix_len};
+                          .spec = spec};
     if (run_in_ns(&job) < 0) {
         *err = job.err;
         goto undo_pair;

@@ -4,7 +4,8 @@
  * answers the overlay's containers (its resolver, dns/resolver.c).
  *
  * One namespace per overlay, holding one veth end and nothing else: no route beyond
- * the overlay's subnet, forwarding off, IPv6 off. So a container can reach the
+ * the overlay's subnets (the first's connected route, an on-link route to each extra
+ * one, issue 12), forwarding off, IPv6 off. So a container can reach the
  * gateway address of its own overlay and nothing through it: not another overlay,
  * not the host. ARP for the gateway is answered by the port on the local bridge (the
  * VXLAN device's proxy ARP keeps it off the underlay), so every host answers for the
@@ -20,6 +21,7 @@
 #include <net/if.h>
 #include <stdint.h>
 
+#include "common/addr.h"
 #include "common/err.h"
 
 struct nl;
@@ -30,13 +32,23 @@ struct service_port {
     char inner_end[IF_NAMESIZE]; /* in the namespace: "wsi<vni>", holding the address */
 };
 
+/* What a service port is made with. */
+struct service_port_spec {
+    uint32_t vni;
+    int bridge_ifindex;
+    uint32_t addr; /* network order */
+    int prefix_len;
+    int mtu;
+    const uint8_t *mac;               /* 6 bytes */
+    const struct ipv4_subnet *onlink; /* onlink_count subnets reached on-link, or NULL */
+    int onlink_count;
+};
 /* Makes the namespace and the pair for overlay vni: the host end on bridge_ifindex,
- * up, with mtu; the inner end holding addr (network order)/prefix_len and mac, up.
- * The same mac across restarts keeps containers' ARP entries for the gateway good.
- * On failure nothing is left. */
-int service_port_open(struct nl *nl, uint32_t vni, int bridge_ifindex, uint32_t addr,
-                      int prefix_len, int mtu, const uint8_t mac[6], struct service_port *out,
-                      struct weft_err *err);
+ * up, with mtu; the inner end holding addr/prefix_len and mac, up, with an on-link
+ * route to each onlink subnet. The same mac across restarts keeps containers' ARP
+ * entries for the gateway good. On failure nothing is left. */
+int service_port_open(struct nl *nl, const struct service_port_spec *spec,
+                      struct service_port *out, struct weft_err *err);
 /* A socket in the port's namespace (type: SOCK_DGRAM or SOCK_STREAM, made
  * non-blocking and close-on-exec), bound to addr (network order):port; a stream
  * socket listens. Returns the fd, or -1. */

@@ -8,8 +8,9 @@
 # Several --subnet on one network ("--subnet 10.75.0.0/24 --subnet 10.75.1.0/24"): a host
 # passing only the first is refused naming the other; a container in each subnet, on
 # different hosts, ping each other (one segment, connected routes), also after weft on B
-# restarts; each address's record is under its own subnet; removing the networks leaves
-# no address of either pool in the store.
+# restarts; each resolves the other's name (and address, PTR) at weft's resolver on the
+# first subnet's gateway; each address's record is under its own subnet; removing the
+# networks leaves no address of either pool in the store.
 set -euo pipefail
 . "$(dirname "$0")/../lib/sim.sh"
 
@@ -139,6 +140,23 @@ route6=$(sim_docker A exec mA ip -6 route show "$SIX_B")
 grep -q "dev" <<<"$route6" || fail "mA has no connected route to $SIX_B: $(sim_docker A exec mA ip -6 route)"
 check "mA pings mB over IPv6 across subnets" sim_docker A exec mA ping -6 -c 2 -W 2 fd75::1:0:0:10
 check "mB pings mA over IPv6 across subnets" sim_docker B exec mB ping -6 -c 2 -W 2 fd75::10
+# Weft's resolver at the overlay's gateway (the first subnet's) answers both subnets'
+# containers: mB, in the extra one, asks it across subnets (its service port holds an
+# on-link route back), for A records and for PTR of addresses in either subnet.
+multi_addrs() { # HOST CONTAINER NAME: the addresses weft's resolver gives for NAME
+    sim_docker "$1" exec "$2" nslookup "$3" 10.75.0.1 2>/dev/null |
+        sed -n 's/^Address: \([0-9.]*\)$/\1/p' | grep -v '^10\.75\.0\.1$' | tr '\n' ' '
+}
+mb_sees_ma() { [ "$(multi_addrs B mB mA)" = "$ma " ]; }
+ma_sees_mb() { [ "$(multi_addrs A mA mB)" = "10.75.1.10 " ]; }
+check "mB (10.75.1.10) resolves mA to $ma at 10.75.0.1" wait_for 10 mb_sees_ma
+check "mA resolves mB to 10.75.1.10 at 10.75.0.1" wait_for 10 ma_sees_mb
+ptr_of() { # HOST CONTAINER ADDRESS NAME
+    sim_docker "$1" exec "$2" nslookup "$3" 10.75.0.1 2>/dev/null | grep -F "name = $4" >/dev/null
+}
+check "mA resolves 10.75.1.10 back to mb (PTR in the extra subnet)" wait_for 10 ptr_of A mA 10.75.1.10 mb
+check "mB resolves $ma back to ma (PTR in the first subnet)" wait_for 10 ptr_of B mB "$ma" ma
+echo "ok   mA and mB find each other by name and address at weft's resolver, across subnets"
 check "weft on B stops" sim_weft_stop B
 check "weft on B starts again" sim_weft B
 mb_back() { sim_docker B exec mB ping -c 1 -W 1 "$ma" >/dev/null 2>&1; }

@@ -689,3 +689,10 @@ int nl_addr_add(struct nl *nl, const char *name, uint32_t ip, int prefix_len, st
     (void)nl, (void)name, (void)ip, (void)prefix_len;
     return weft_err_set(err, -EOPNOTSUPP, "fake: no addresses");
 }
+
+int nl_route_add_onlink(struct nl *nl, const char *name, uint32_t dst, int prefix_len,
+                        struct weft_err *err)
+{
+    (void)nl, (void)name, (void)dst, (void)prefix_len;
+    return weft_err_set(err, -EOPNOTSUPP, "fake: no routes");
+}

@@ -3,7 +3,7 @@
  * here ride in its peer record and its host record; bad names, unknown networks and
  * endpoints not there yet are told apart; the resolver's lookups find this host's
  * endpoints and the peers it programs, by name and by address (IPv6 ones of dual-stack
- * overlays too, for ip6.arpa); a restart keeps the
+ * overlays too, for ip6.arpa; an extra subnet's peers under its own key); a restart keeps the
  * names (from the host record) before dockerd is asked again.
  */
 #include "tests/fakes/fixture.h"
@@ -107,6 +107,36 @@ static void remote_names_follow_the_programmed_peer(void **state)
     assert_int_equal(fabric_name_addresses(fx->fabric, FX_SUBNET, "svc", addrs, 4), 0);
 }
 
+/* Several --subnet (issue 12): a peer of the extra subnet, keyed under that subnet,
+ * is found by name and by address through the overlay's first subnet, as the
+ * resolver (one per overlay) asks. */
+static void extra_subnet_peers_have_names(void **state)
+{
+    struct fx *fx = *state;
+    struct fabric_network_spec spec = fx_network("m1", FX_SUBNET);
+    snprintf(spec.extra_subnets[0], sizeof(spec.extra_subnets[0]), "10.78.0.0/24");
+    spec.extra_count = 1;
+    struct weft_err err = {0};
+    assert_int_equal(fabric_network_create(fx->fabric, &spec, &err), 0);
+    int64_t lease = fake_store_grant();
+    put_member_of(FX_OTHER_HOST, FX_SUBNET, lease);
+    char key[WEFT_KEY_MAX];
+    key_peer(key, FX_OTHER_HOST, "10.78.0.0/24", "10.78.0.9");
+    fake_store_put(key,
+                   "{\"ip\":\"10.78.0.9\",\"mac\":\"02:42:0a:4e:00:09\",\"names\":\"far\","
+                   "\"vtep\":\"" FX_OTHER_HOST "\"}",
+                   lease);
+    fx_settle();
+    uint32_t addrs[4];
+    assert_int_equal(fabric_name_addresses(fx->fabric, FX_SUBNET, "far", addrs, 4), 1);
+    assert_int_equal(addrs[0], fx_ip("10.78.0.9"));
+    char name[64];
+    assert_true(fabric_address_name(fx->fabric, FX_SUBNET, fx_ip("10.78.0.9"), name, sizeof(name)));
+    assert_string_equal(name, "far");
+    /* Not in the first subnet: nobody holds 10.77.0.9. */
+    assert_false(fabric_address_name(fx->fabric, FX_SUBNET, fx_ip("10.77.0.9"), name, sizeof(name)));
+}
+
 /* Dual stack: the name of an IPv6 address, for ip6.arpa PTR, comes from this host's
  * endpoint holding it, or from the programmed peer whose record carries it; an
  * address no one holds, or another overlay's, has none. */
@@ -186,6 +216,7 @@ int main(void)
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(remote_names_follow_the_programmed_peer, fx_setup,
                                         fx_teardown),
+        cmocka_unit_test_setup_teardown(extra_subnet_peers_have_names, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(ipv6_addresses_have_names, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(restart_keeps_names, fx_setup, fx_teardown),
     };

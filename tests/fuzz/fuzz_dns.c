@@ -137,8 +137,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t out_cap = size & 1 ? 512 : sizeof(out);
     unsigned rotate = (unsigned)size * 2654435761u;
     size_t out_len = 12345;
-    enum dns_verdict verdict = dns_query_answer(&names, &overlay, size & 2 ? &overlay6 : NULL, data,
-                                                size, rotate, out, out_cap, &out_len);
+    enum dns_verdict verdict = dns_query_answer(&names, &overlay, 1, size & 2 ? &overlay6 : NULL,
+                                                data, size, rotate, out, out_cap, &out_len);
     if (out_len > out_cap)
         abort();
     switch (verdict) {

@@ -1,7 +1,7 @@
 /*
  * test_netlink.c: netlink/ requests as the kernel answers them: errors carry
  * the kernel's reason, deletes are idempotent, batches apply every entry in
- * one round trip, and the advertise-address lookups. Runs in a private
+ * one round trip, on-link routes, and the advertise-address lookups. Runs in a private
  * network namespace (netns_fixture.h); skipped without CAP_NET_ADMIN.
  */
 #include <arpa/inet.h>
@@ -538,6 +538,28 @@ static void lookups_follow_the_socket_namespace(void **state)
     assert_int_equal(nl_link_delete(nl, "tbr4", &err), 0);
 }
 
+/* A service port's on-link route to an extra subnet (issue 12): the kernel holds it
+ * out of that link with scope link and no gateway; a second one is refused by name. */
+static void onlink_route_goes_out_of_its_link(void **state)
+{
+    (void)state;
+    struct weft_err err = {0};
+    assert_int_equal(nl_bridge_create(nl, "tbr7", 0, &err), 0);
+    assert_int_equal(nl_link_set_up(nl, "tbr7", &err), 0);
+    assert_int_equal(nl_addr_add(nl, "tbr7", inet_addr("10.77.0.1"), 24, &err), 0);
+    assert_int_equal(nl_route_add_onlink(nl, "tbr7", inet_addr("10.77.1.0"), 24, &err), 0);
+    const char *routes = look("ip -4 route show dev tbr7 proto static");
+    assert_non_null(strstr(routes, "10.77.1.0/24 scope link"));
+    assert_null(strstr(routes, " via "));
+    assert_int_equal(nl_route_add_onlink(nl, "tbr7", inet_addr("10.77.1.0"), 24, &err), -1);
+    assert_string_equal(err.msg, "adding a route to 10.77.1.0/24 on tbr7: File exists");
+    assert_int_equal(err.code, -EEXIST);
+    assert_int_equal(nl_route_add_onlink(nl, "nosuch0", inet_addr("10.77.2.0"), 24, &err), -1);
+    assert_int_equal(err.code, -ENODEV);
+    assert_int_equal(nl_link_delete(nl, "tbr7", &err), 0);
+    assert_null(strstr(look("ip -4 route show"), "10.77.1.0/24"));
+}
+
 static void batches_larger_than_one_send(void **state)
 {
     (void)state;
@@ -583,6 +605,7 @@ int main(void)
         cmocka_unit_test(fdb_and_neighbour_add_replace_delete),
         cmocka_unit_test(lookups_follow_the_socket_namespace),
         cmocka_unit_test(batches_larger_than_one_send),
+        cmocka_unit_test(onlink_route_goes_out_of_its_link),
     };
     return netns_run_group(tests, setup, teardown);
 }

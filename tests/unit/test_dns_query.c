@@ -1,6 +1,6 @@
 /* test_dns_query.c: the overlay's names answered by the rules of dns_query.h, on a
  * fake struct dns_names: A and AAAA in turns, NODATA for other types, PTR in the
- * subnet (in-addr.arpa, and ip6.arpa in the IPv6 subnet), everything else forwarded,
+ * subnets (in-addr.arpa, and ip6.arpa in the IPv6 subnet), everything else forwarded,
  * 512 bytes without EDNS, and no answer to what is no query. Queries are built and
  * responses read with ldns, as a client would. */
 #include <arpa/inet.h>
@@ -36,12 +36,16 @@ static size_t fake_addresses(void *ctx, const char *name, uint32_t *out, size_t 
     return n;
 }
 
+/* web's 10.77.0.2 has a name, and far's 10.77.9.9 (in the extra subnet 10.77.8.0/22). */
 static bool fake_name_of(void *ctx, uint32_t addr, char *out, size_t out_len)
 {
     (void)ctx;
-    if (ntohl(addr) != 0x0a4d0002)
+    if (ntohl(addr) == 0x0a4d0002)
+        snprintf(out, out_len, "web");
+    else if (ntohl(addr) == 0x0a4d0909)
+        snprintf(out, out_len, "far");
+    else
         return false;
-    snprintf(out, out_len, "web");
     return true;
 }
 
@@ -77,7 +81,12 @@ static bool fake_name_of6(void *ctx, const struct ipv6_addr *addr, char *out, si
 
 static const struct dns_names names = {fake_addresses, fake_name_of, NULL, fake_addresses6,
                                        fake_name_of6};
-static const struct ipv4_subnet overlay = {0x0a4d0000, 24};
+/* The overlay's IPv4 subnets: 10.77.0.0/24 alone, unless a test gives it an extra
+ * one (issue 12: 10.77.8.0/22, two_subnets). */
+static const struct ipv4_subnet one_subnet[] = {{0x0a4d0000, 24}};
+static const struct ipv4_subnet two_subnets[] = {{0x0a4d0000, 24}, {0x0a4d0800, 22}};
+static const struct ipv4_subnet *overlay = one_subnet;
+static size_t overlay_count = 1;
 /* The overlay's IPv6 subnet fd77::/64 (NULL for the IPv4-only overlay). */
 static const struct ipv6_subnet overlay6_dual = {{{0xfd, 0x77}}, 64};
 static const struct ipv6_subnet *overlay6 = &overlay6_dual;
@@ -117,8 +126,8 @@ static enum dns_verdict run_wire(const uint8_t *wire, size_t len, unsigned rotat
 {
     uint8_t out[DNS_MESSAGE_MAX];
     size_t got = 12345;
-    enum dns_verdict v =
-        dns_query_answer(&names, &overlay, overlay6, wire, len, rotate, out, sizeof(out), &got);
+    enum dns_verdict v = dns_query_answer(&names, overlay, overlay_count, overlay6, wire, len,
+                                          rotate, out, sizeof(out), &got);
     *response = NULL;
     if (v == DNS_ANSWER) {
         assert_true(got > 0 && got <= sizeof(out));
@@ -350,6 +359,47 @@ static void assert_ptr_answer(const ldns_pkt *r, const char *target)
     char *text = ldns_rdf2str(ldns_rr_rdf(rr, 0));
     assert_string_equal(text, target);
     free(text);
+}
+
+/* A network with an extra subnet (issue 12): each subnet is a reverse zone of the
+ * overlay's, with the rules of the first; between and around them, forwarded. */
+static void ptr_in_an_extra_subnet(void **state)
+{
+    (void)state;
+    overlay = two_subnets;
+    overlay_count = 2;
+    static const struct {
+        const char *name;
+        enum dns_verdict verdict;
+        uint8_t rcode;
+        const char *target; /* the PTR's, or NULL for none */
+    } cases[] = {
+        {"9.9.77.10.in-addr.arpa.", DNS_ANSWER, LDNS_RCODE_NOERROR, "far."},
+        {"2.0.77.10.in-addr.arpa.", DNS_ANSWER, LDNS_RCODE_NOERROR, "web."},
+        {"8.9.77.10.in-addr.arpa.", DNS_ANSWER, LDNS_RCODE_NXDOMAIN, NULL},
+        {"1.11.77.10.in-addr.arpa.", DNS_ANSWER, LDNS_RCODE_NXDOMAIN, NULL},
+        {"9.77.10.in-addr.arpa.", DNS_ANSWER, LDNS_RCODE_NOERROR, NULL}, /* names below */
+        {"2.1.77.10.in-addr.arpa.", DNS_FORWARD, 0, NULL},               /* between the two */
+        {"2.12.77.10.in-addr.arpa.", DNS_FORWARD, 0, NULL},              /* past the /22 */
+        {"77.10.in-addr.arpa.", DNS_FORWARD, 0, NULL}, /* shorter than either prefix */
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct query_spec spec = {cases[i].name, LDNS_RR_TYPE_PTR, 0, 8, true, 0, 0};
+        ldns_pkt *r;
+        enum dns_verdict v = run(&spec, 0, &r, NULL);
+        if (v != cases[i].verdict)
+            fail_msg("%s: verdict %d, not %d", cases[i].name, v, cases[i].verdict);
+        if (v != DNS_ANSWER)
+            continue;
+        assert_response_of(r, &spec, cases[i].rcode);
+        if (cases[i].target)
+            assert_ptr_answer(r, cases[i].target);
+        else
+            assert_int_equal(ldns_pkt_ancount(r), 0);
+        ldns_pkt_free(r);
+    }
+    overlay = one_subnet;
+    overlay_count = 1;
 }
 
 /* Dual stack: the 32-nibble name of an address of the IPv6 subnet with a name gets
@@ -626,6 +676,7 @@ int main(void)
         cmocka_unit_test(ptr_in_subnet_known),
         cmocka_unit_test(ptr_in_subnet_unknown_nxdomain),
         cmocka_unit_test(ptr_outside_subnet_forwarded),
+        cmocka_unit_test(ptr_in_an_extra_subnet),
         cmocka_unit_test(ptr6_in_subnet_known),
         cmocka_unit_test(ptr6_in_subnet_unknown_nxdomain),
         cmocka_unit_test(ptr6_outside_subnet_forwarded),

@@ -582,6 +582,34 @@ static void ipv6_neighbours_carry_a_16_byte_destination(void **state)
     assert_bytes_attr(top.tb[NDA_DST], ip6, 16);
 }
 
+/* ---------- routes ---------- */
+
+/* A service port's route to an extra subnet: on-link out of one interface, no
+ * gateway, in the main table; only RTA_DST and RTA_OIF ride along. */
+static void an_onlink_route_names_its_subnet_and_interface_only(void **state)
+{
+    (void)state;
+    struct nl_msg m;
+    struct attrs top;
+    nl_build_route_add_onlink(&m, 17, inet_addr("10.75.1.0"), 24);
+    parse_msg(&m, RTM_NEWROUTE, CREATE, sizeof(struct rtmsg), &top);
+    const struct rtmsg *rtm = mnl_nlmsg_get_payload(m.hdr);
+    assert_int_equal(rtm->rtm_family, AF_INET);
+    assert_int_equal(rtm->rtm_dst_len, 24);
+    assert_int_equal(rtm->rtm_src_len, 0);
+    assert_int_equal(rtm->rtm_tos, 0);
+    assert_int_equal(rtm->rtm_table, RT_TABLE_MAIN);
+    assert_int_equal(rtm->rtm_protocol, RTPROT_STATIC);
+    assert_int_equal(rtm->rtm_scope, RT_SCOPE_LINK);
+    assert_int_equal(rtm->rtm_type, RTN_UNICAST);
+    assert_int_equal(rtm->rtm_flags, 0);
+    assert_int_equal(top.count, 2);
+    uint32_t dst = inet_addr("10.75.1.0");
+    assert_bytes_attr(top.tb[RTA_DST], &dst, 4);
+    assert_u32_attr(top.tb[RTA_OIF], 17);
+    assert_null(top.tb[RTA_GATEWAY]);
+}
+
 /* A buffer reused for a smaller message carries nothing of the larger one. */
 static void a_reused_buffer_starts_clean(void **state)
 {
@@ -614,6 +642,7 @@ int main(void)
         cmocka_unit_test(a_static_bridge_entry_puts_a_mac_behind_a_port),
         cmocka_unit_test(neighbours_are_permanent_ipv4_entries),
         cmocka_unit_test(ipv6_neighbours_carry_a_16_byte_destination),
+        cmocka_unit_test(an_onlink_route_names_its_subnet_and_interface_only),
         cmocka_unit_test(a_reused_buffer_starts_clean),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
