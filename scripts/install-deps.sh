@@ -14,6 +14,9 @@ case "$purpose" in
     bench) pkgs+=(libcmocka-dev etcd-server docker.io busybox-static iperf3 gnuplot-nox curl perl
                   util-linux dnsmasq-base) ;; # dnsmasq: the names section's test resolver
 esac
+# Debian's docker-compose (1.29): tests/e2e/docker_compose.sh brings weft networks up from
+# compose files.
+if [ "$purpose" = test ]; then pkgs+=(docker-compose); fi
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
