@@ -14,6 +14,8 @@ case "$purpose" in
     bench) pkgs+=(libcmocka-dev etcd-server docker.io busybox-static iperf3 gnuplot-nox curl perl
                   util-linux dnsmasq-base) ;; # dnsmasq: the names section's test resolver
 esac
+# make test's install and man_page tests: systemd-analyze verify, groff -ww, man --warnings.
+[ "$purpose" = test ] && pkgs+=(systemd groff-base man-db)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
