@@ -288,6 +288,8 @@ static int daemon_main(int argc, char **argv)
         fprintf(stderr, "weft: %s\n", err.msg);
         return 2;
     }
+    /* Chosen here, before any thread logs (checked by daemon_options_parse). */
+    log_set_format(opts.log_format ? opts.log_format : "logfmt");
     return run_daemon(&opts);
 }
 

@@ -5,6 +5,8 @@ set -eu
 purpose=${1:-build}
 pkgs=(gcc make pkg-config libmnl-dev libnl-3-dev libnl-route-3-dev libjansson-dev
       libmicrohttpd-dev libsodium-dev libcurl4-openssl-dev libcurl3-gnutls libldns-dev iproute2)
+# make test's install and man_page tests: systemd-analyze verify, groff -ww, man --warnings.
+if [ "$purpose" = test ]; then pkgs+=(systemd groff-base man-db); fi
 case "$purpose" in
     test) pkgs+=(libcmocka-dev etcd-server etcd-client docker.io busybox-static iputils-ping curl iperf3 gnuplot-nox
                  procps util-linux valgrind clang libclang-rt-14-dev iptables tcpdump openssl perl
