@@ -46,6 +46,7 @@ static const struct setting {
     TEXT("docker-socket", "WEFT_DOCKER_SOCKET", docker_socket),
     TEXT("secret-file", "WEFT_SECRET_FILE", secret_file),
     NUMBER("tunnel-port", "WEFT_TUNNEL_PORT", tunnel_port, 1, 65535, "a UDP port number"),
+    TEXT("metrics", "WEFT_METRICS", metrics),
 #undef TEXT
 #undef SECONDS
 #undef NUMBER
@@ -102,6 +103,9 @@ void daemon_options_usage(FILE *out)
             "                     (-o encrypted) need; without it they are refused\n"
             "  --tunnel-port PORT [WEFT_TUNNEL_PORT] UDP port of encrypted overlays' traffic\n"
             "                     between hosts, the same on every host (default %d)\n"
+            "  --metrics HOST:PORT  [WEFT_METRICS] serve Prometheus metrics on\n"
+            "                     http://HOST:PORT/metrics (default: off); no authentication:\n"
+            "                     use a loopback or management address, e.g. 127.0.0.1:9776\n"
             "  --help             this text\n"
             "\n"
             "SIGTERM or SIGINT stops the daemon; containers keep their connectivity.\n"

@@ -45,6 +45,7 @@ struct daemon_options {
     const char *docker_socket; /* the local Docker Engine API: containers' names */
     const char *secret_file;   /* the cluster secret of encrypted overlays; NULL: none */
     int tunnel_port;           /* UDP port of encrypted overlays */
+    const char *metrics;       /* HOST:PORT serving /metrics; NULL: off */
 };
 
 /* daemon_options_parse's answer when --help was asked (nothing else is checked). */
