@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "common/weft_metrics.h"
 #include "driver/api.h"
 #include "driver/handlers.h"
 
@@ -197,8 +198,8 @@ static void answer_error(struct driver_response *out, const char *path, struct w
     log_info("plugin call failed", "path=%s status=%d err=\"%s\"", shown_path, status, err->msg);
 }
 
-void driver_handle(struct driver_ctx *ctx, const char *path, const char *body, size_t body_len,
-                   struct driver_response *out)
+static void dispatch(struct driver_ctx *ctx, const char *path, const char *body, size_t body_len,
+                     struct driver_response *out)
 {
     struct weft_err err = {0};
     out->status = 500;
@@ -228,4 +229,13 @@ void driver_handle(struct driver_ctx *ctx, const char *path, const char *body, s
     }
     out->status = 200;
     log_debug("plugin call", "path=%s status=200", route->path);
+}
+
+/* Every call is counted and timed here, once, whichever way dispatch answered it. */
+void driver_handle(struct driver_ctx *ctx, const char *path, const char *body, size_t body_len,
+                   struct driver_response *out)
+{
+    double started = weft_metrics_now();
+    dispatch(ctx, path, body, body_len, out);
+    weft_metrics_plugin_call(path, out->status == 200, started);
 }
