@@ -5,7 +5,8 @@
 # each serves on loopback inside its own namespace, where curl scrapes it. After a
 # network and an endpoint on both: A counted the plugin calls (CreateNetwork
 # succeeded at least once, with a duration), store round trips, the watch and its
-# listing, and programmed B's endpoint; the process metrics are there.
+# listing, and programmed B's endpoint; the process metrics are there. A bad
+# --metrics address stops the start-up.
 set -euo pipefail
 . "$(dirname "$0")/../lib/sim.sh"
 . "$(dirname "$0")/../lib/plugin.sh"
@@ -90,4 +91,13 @@ for h in A B; do
     sim_weft_stop "$h" || fail "$h needed SIGKILL to stop"
     sanitizer_clean "$h" || { grep -A 30 -E 'ERROR|runtime error' "$SIM_DIR/$h/weft.log" >&2; fail "sanitizer report on $h"; }
 done
+# A bad address stops the start-up with a reason (a private namespace: nothing to touch).
+bin=$(realpath "$WEFT_BIN")
+set +e
+out=$(timeout 20 unshare -n sh -c "ip link set lo up && exec $bin daemon --advertise 127.0.0.1 \
+    --store etcd://127.0.0.1:1 --socket $SIM_DIR/bad.sock --metrics 127.0.0.1" 2>&1); rc=$?
+set -e
+[ "$rc" = 1 ] && grep -q -- "--metrics 127.0.0.1: expected HOST:PORT" <<<"$out" ||
+    fail "--metrics without a port: rc $rc, $out"
+echo "ok   --metrics without a port is refused with a reason"
 echo "PASS metrics"
