@@ -18,6 +18,7 @@
 #include "common/log.h"
 #include "common/secret_file.h"
 #include "daemon/http.h"
+#include "daemon/metrics_http.h"
 #include "daemon/options.h"
 #include "dns/resolver.h"
 #include "docker/follower.h"
@@ -207,6 +208,7 @@ static int run_daemon(const struct daemon_options *opts)
     struct resolver *resolver = NULL;
     struct docker_follower *follower = NULL;
     struct http_server *server = NULL;
+    struct metrics_http *metrics = NULL;
     struct tunnel_secret *secret = NULL;
     struct tunnel_peer_table *tunnel = NULL;
     int status = 1;
@@ -221,6 +223,8 @@ static int run_daemon(const struct daemon_options *opts)
     signal(SIGPIPE, SIG_IGN);
 
     if (find_underlay(opts, host, &underlay_mtu, &err) < 0)
+        goto fail;
+    if (opts->metrics && metrics_http_start(opts->metrics, &metrics, &err) < 0)
         goto fail;
     /* A store that refuses weft's user or certificate (-EACCES, -EKEYREJECTED), here or
      * at fabric_open's first calls, ends the start-up like an unreachable one: status 1. */
@@ -262,6 +266,7 @@ fail:
 out:
     if (server)
         http_server_stop(server);
+    metrics_http_stop(metrics);
     if (follower)
         docker_follower_stop(follower);
     fabric_close(fabric); /* stops the data path before its sessions go */

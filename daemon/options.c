@@ -47,6 +47,7 @@ static const struct setting {
     TEXT("secret-file", "WEFT_SECRET_FILE", secret_file),
     NUMBER("tunnel-port", "WEFT_TUNNEL_PORT", tunnel_port, 1, 65535, "a UDP port number"),
     TEXT("log-format", "WEFT_LOG_FORMAT", log_format),
+    TEXT("metrics", "WEFT_METRICS", metrics),
 #undef TEXT
 #undef SECONDS
 #undef NUMBER
@@ -105,6 +106,9 @@ void daemon_options_usage(FILE *out)
             "                     between hosts, the same on every host (default %d)\n"
             "  --log-format FORMAT  [WEFT_LOG_FORMAT] logfmt (default) or json: one JSON\n"
             "                     object per line on stderr, same keys (ts, level, msg, ...)\n"
+            "  --metrics HOST:PORT  [WEFT_METRICS] serve Prometheus metrics on\n"
+            "                     http://HOST:PORT/metrics (default: off); no authentication:\n"
+            "                     use a loopback or management address, e.g. 127.0.0.1:9776\n"
             "  --help             this text\n"
             "\n"
             "SIGTERM or SIGINT stops the daemon; containers keep their connectivity.\n"

@@ -46,6 +46,7 @@ struct daemon_options {
     const char *secret_file;   /* the cluster secret of encrypted overlays; NULL: none */
     int tunnel_port;           /* UDP port of encrypted overlays */
     const char *log_format;    /* "logfmt" or "json"; NULL: logfmt */
+    const char *metrics;       /* HOST:PORT serving /metrics; NULL: off */
 };
 
 /* daemon_options_parse's answer when --help was asked (nothing else is checked). */

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "common/weft_metrics.h"
 #include "driver/api.h"
 #include "driver/handlers.h"
 
@@ -227,8 +228,8 @@ static void answer_error(struct driver_response *out, const char *path, const js
              err->msg);
 }
 
-void driver_handle(struct driver_ctx *ctx, const char *path, const char *body, size_t body_len,
-                   struct driver_response *out)
+static void dispatch(struct driver_ctx *ctx, const char *path, const char *body, size_t body_len,
+                     struct driver_response *out)
 {
     struct weft_err err = {0};
     out->status = 500;
@@ -261,4 +262,13 @@ void driver_handle(struct driver_ctx *ctx, const char *path, const char *body, s
     request_ids(req, ids, sizeof(ids));
     json_decref(req);
     log_debug("plugin call", "path=%s status=200%s", route->path, ids);
+}
+
+/* Every call is counted and timed here, once, whichever way dispatch answered it. */
+void driver_handle(struct driver_ctx *ctx, const char *path, const char *body, size_t body_len,
+                   struct driver_response *out)
+{
+    double started = weft_metrics_now();
+    dispatch(ctx, path, body, body_len, out);
+    weft_metrics_plugin_call(path, out->status == 200, started);
 }

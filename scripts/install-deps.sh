@@ -10,7 +10,8 @@ if [ "$purpose" = test ]; then pkgs+=(systemd groff-base man-db); fi
 case "$purpose" in
     test) pkgs+=(libcmocka-dev etcd-server etcd-client docker.io busybox-static iputils-ping curl iperf3 gnuplot-nox
                  procps util-linux valgrind clang libclang-rt-14-dev iptables tcpdump openssl perl
-                 dnsmasq-base python3) ;;
+                 dnsmasq-base python3
+                 prometheus) ;; # prometheus: promtool checks the /metrics text (integration/metrics)
     fuzz) pkgs+=(clang libclang-rt-14-dev) ;;
     demo) pkgs+=(etcd-server docker.io busybox-static curl util-linux) ;;
     bench) pkgs+=(libcmocka-dev etcd-server docker.io busybox-static iperf3 gnuplot-nox curl perl
