@@ -4,6 +4,8 @@
  * state lives here but which pools are being created (creating_pools.h: how aux
  * addresses are told from --ip). Callers: dispatch.c, through the route table.
  */
+#include <string.h>
+
 #include "common/addr6.h"
 #include "driver/api.h"
 #include "driver/creating_pools.h"
@@ -31,26 +33,38 @@ int handle_ipam_address_spaces(struct driver_ctx *ctx, const json_t *req, json_t
                          answer, err);
 }
 
+/* The canonical subnet of a pool ID ipam/ just wrote, of either family. */
+static int pool_subnet(const char *pool_id, char subnet[ADDR_STR_MAX], struct weft_err *err)
+{
+    if (addr_text_is_ipv6(pool_id)) {
+        struct ipam_pool6 pool6;
+        if (ipam_pool6_parse(pool_id, &pool6, err) < 0)
+            return -1;
+        memcpy(subnet, pool6.subnet_text, ADDR_STR_MAX);
+        return 0;
+    }
+    struct ipam_pool pool;
+    if (ipam_pool_parse(pool_id, &pool, err) < 0)
+        return -1;
+    memcpy(subnet, pool.subnet_text, ADDR_STR_MAX);
+    return 0;
+}
+
 int handle_ipam_pool_request(struct driver_ctx *ctx, const json_t *req, json_t **answer,
                              struct weft_err *err)
 {
     struct request_pool r;
-    char pool_id[IPAM_POOL_ID_MAX];
-    struct ipam_pool pool;
-    /* The range is fixed cluster-wide before Docker goes on to the gateway. */
+    char pool_id[IPAM_POOL_ID_MAX], subnet[ADDR_STR_MAX];
+    /* The range is fixed cluster-wide before Docker goes on to the gateway; then
+     * the pool is being created, so that its exact requests are aux addresses.
+     * Both families alike. */
     if (request_pool(req, &r, err) < 0 ||
-        ipam_request_pool(r.pool, r.sub_pool, pool_id, err) < 0)
-        return -1;
-    if (addr_text_is_ipv6(pool_id)) /* no range, no aux addresses (ipam6.h): the subnet */
-        return driver_answer(json_pack("{s:s, s:s, s:{}}", "PoolID", pool_id, "Pool", pool_id,
-                                       "Data"),
-                             answer, err);
-    if (ipam_pool_parse(pool_id, &pool, err) < 0 || driver_need_etcd(ctx, err) < 0 ||
+        ipam_request_pool(r.pool, r.sub_pool, pool_id, err) < 0 ||
+        pool_subnet(pool_id, subnet, err) < 0 || driver_need_etcd(ctx, err) < 0 ||
         ipam_fix_pool(ctx->etcd, pool_id, err) < 0)
         return -1;
-    creating_pool_begin(pool.subnet_text);
-    return driver_answer(json_pack("{s:s, s:s, s:{}}", "PoolID", pool_id, "Pool",
-                                   pool.subnet_text, "Data"),
+    creating_pool_begin(subnet);
+    return driver_answer(json_pack("{s:s, s:s, s:{}}", "PoolID", pool_id, "Pool", subnet, "Data"),
                          answer, err);
 }
 

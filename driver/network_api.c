@@ -27,8 +27,15 @@ int handle_network_create(struct driver_ctx *ctx, const json_t *req, json_t **an
     struct fabric_network_spec spec;
     if (request_network_create(req, &spec, err) < 0)
         return -1;
-    /* Docker is past the aux addresses (creating_pools.h), whatever happens next. */
+    /* Docker is past the aux addresses (creating_pools.h) of every pool of the
+     * network, whatever happens next: a later exact request is an --ip/--ip6. */
     creating_pool_end(spec.subnet);
+    for (int i = 0; i < spec.extra_count; i++)
+        creating_pool_end(spec.extra_subnets[i]);
+    if (spec.subnet6[0])
+        creating_pool_end(spec.subnet6);
+    for (int i = 0; i < spec.extra6_count; i++)
+        creating_pool_end(spec.extra_subnets6[i]);
     if (driver_need_fabric(ctx, err) < 0 || fabric_network_create(ctx->fabric, &spec, err) < 0)
         return -1;
     return driver_answer(json_object(), answer, err);

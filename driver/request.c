@@ -498,25 +498,23 @@ int request_pool(const json_t *req, struct request_pool *out, struct weft_err *e
     return check_pool_family(out->pool, v6, err);
 }
 
-/* PoolID is one ipam/ handed out (ipam/pool_id.h; an IPv6 one is its canonical
- * subnet); written back canonical, with its subnet beside it. */
+/* PoolID is one ipam/ handed out (ipam/pool_id.h, either family: the subnet, or
+ * subnet@range); written back canonical, with its subnet beside it. */
 static int get_pool_id(const json_t *req, struct request_address *out, struct weft_err *err)
 {
     if (get_string(req, "PoolID", true, out->pool_id, sizeof(out->pool_id), err) < 0)
         return -1;
-    if (addr_text_is_ipv6(out->pool_id)) {
-        struct ipv6_subnet subnet6;
-        if (ipv6_subnet_parse(out->pool_id, &subnet6, err) < 0)
-            return weft_err_wrap(err, "PoolID");
-        ipv6_subnet_format(&subnet6, out->pool_id);
-        snprintf(out->subnet, sizeof(out->subnet), "%.47s", out->pool_id); /* canonical: fits */
-        return 0;
-    }
+    struct ipam_pool6 pool6;
     struct ipam_pool pool;
-    if (ipam_pool_parse(out->pool_id, &pool, err) < 0)
+    bool v6 = addr_text_is_ipv6(out->pool_id);
+    if ((v6 ? ipam_pool6_parse(out->pool_id, &pool6, err)
+            : ipam_pool_parse(out->pool_id, &pool, err)) < 0)
         return weft_err_wrap(err, "PoolID");
-    ipam_pool_format(&pool, out->pool_id);
-    snprintf(out->subnet, sizeof(out->subnet), "%s", pool.subnet_text);
+    if (v6)
+        ipam_pool6_format(&pool6, out->pool_id);
+    else
+        ipam_pool_format(&pool, out->pool_id);
+    snprintf(out->subnet, sizeof(out->subnet), "%s", v6 ? pool6.subnet_text : pool.subnet_text);
     return 0;
 }
 

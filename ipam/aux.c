@@ -12,15 +12,14 @@
 #include <string.h>
 
 #include "common/addr6.h"
+#include "ipam/ipam6.h"
 #include "ipam/ipam_internal.h"
 
 int ipam_reserve_aux(struct etcd *etcd, const char *pool_id, const char *host, const char *wanted,
                      char out[ADDR_STR_MAX], struct weft_err *err)
 {
     if (addr_text_is_ipv6(pool_id))
-        return weft_err_set(err, -EOPNOTSUPP,
-                            "--aux-address in an IPv6 subnet is not supported yet (%.47s)",
-                            pool_id);
+        return ipam6_reserve_aux(etcd, pool_id, host, wanted, out, err);
     struct ipam_pool pool;
     uint32_t ip;
     if (ipam_pool_parse(pool_id, &pool, err) < 0 || ipv4_parse(wanted, &ip, err) < 0)

@@ -34,13 +34,8 @@ int ipam_request_pool(const char *requested, const char *sub_pool, char pool_id[
         return weft_err_set(err, -EINVAL,
                             "weft needs --subnet: every host must name the same overlay by its "
                             "subnet (docker network create --subnet 10.77.0.0/24 ...)");
-    if (addr_text_is_ipv6(requested)) {
-        if (sub_pool && *sub_pool)
-            return weft_err_set(err, -EOPNOTSUPP,
-                                "--ip-range is not supported in an IPv6 subnet yet (%.47s)",
-                                requested);
-        return ipam6_request_pool(requested, pool_id, err);
-    }
+    if (addr_text_is_ipv6(requested))
+        return ipam6_request_pool(requested, sub_pool, pool_id, err);
     struct ipam_pool pool;
     if (ipam_pool_new(requested, sub_pool, &pool, err) < 0)
         return -1;

@@ -10,6 +10,12 @@
  * taken, or the pool is full: so a nearly full /120 answers in a few round
  * trips, never after hundreds of probes. A larger pool that misses that often is
  * counted once to tell "full" from "too much contention".
+ *
+ * With --ip-range the pool ID carries the range (pool_id.h): dynamic addresses
+ * are probed and listed inside it only, by the same rules applied to the range's
+ * size, and the gateway defaults to its first host address (as Docker's own
+ * IPAM and ipam.c do); --ip6 and --aux-address may name any host address of
+ * the subnet. Keys are always named by the subnet.
  */
 #include "ipam/ipam6.h"
 
@@ -34,33 +40,37 @@
 #define MAX_PICKS 256
 #define PICKS_BEFORE_REFRESH 8
 
+/* A parsed pool ID: the subnet (id, what keys are named by) and the dynamic span. */
 struct pool6 {
     struct ipv6_subnet subnet;
-    char id[ADDR_STR_MAX]; /* canonical */
+    const char *id; /* canonical subnet, in parsed */
+    uint64_t first, count; /* host offsets handed out dynamically */
+    struct ipam_pool6 parsed;
 };
 
-int ipam6_request_pool(const char *requested, char pool_id[ADDR_STR_MAX], struct weft_err *err)
+int ipam6_request_pool(const char *requested, const char *sub_pool,
+                       char pool_id[IPAM_POOL_ID_MAX], struct weft_err *err)
 {
-    struct ipv6_subnet s;
+    struct ipam_pool6 pool;
     if (!requested || !*requested)
         return weft_err_set(err, -EINVAL,
                             "weft needs an IPv6 --subnet with --ipv6: every host must name the same "
                             "overlay by its subnets (docker network create --ipv6 --subnet "
                             "10.77.0.0/24 --subnet fd77::/64 ...)");
-    if (ipv6_subnet_parse(requested, &s, err) < 0)
+    if (ipam_pool6_new(requested, sub_pool, &pool, err) < 0)
         return -1;
-    ipv6_subnet_format(&s, pool_id);
+    ipam_pool6_format(&pool, pool_id);
     return 0;
 }
 
 /* A pool ID that does not parse names no pool weft handed out: -ENOENT. */
 static int parse_pool(const char *pool_id, struct pool6 *pool, struct weft_err *err)
 {
-    struct weft_err why = {0};
-    if (ipv6_subnet_parse(pool_id, &pool->subnet, &why) < 0)
-        return weft_err_set(err, -ENOENT, "unknown pool %.64s: %s", pool_id ? pool_id : "",
-                            why.msg);
-    ipv6_subnet_format(&pool->subnet, pool->id);
+    if (ipam_pool6_parse(pool_id, &pool->parsed, err) < 0)
+        return -1;
+    pool->subnet = pool->parsed.subnet;
+    pool->id = pool->parsed.subnet_text;
+    ipam_pool6_span(&pool->parsed, &pool->first, &pool->count);
     return 0;
 }
 
@@ -84,15 +94,15 @@ static void format_answer(const struct pool6 *pool, const struct ipv6_addr *a,
     snprintf(out, ADDR_STR_MAX, "%.39s/%d", text, pool->subnet.prefix_len & 255);
 }
 
-/* A host offset, 1 .. hosts, uniform (the bias of the 64-bit modulo is below
- * 2^-32 for any pool of more than 2^32 addresses). */
-static uint64_t random_offset(uint64_t hosts)
+/* Uniform in 0 .. n-1, n >= 1 (the bias of the 64-bit modulo is below 2^-32 for
+ * any n above 2^32). */
+static uint64_t random_below(uint64_t n)
 {
-    if (hosts <= UINT32_MAX)
-        return 1 + randombytes_uniform((uint32_t)hosts);
+    if (n <= UINT32_MAX)
+        return randombytes_uniform((uint32_t)n);
     uint64_t r;
     randombytes_buf(&r, sizeof(r));
-    return 1 + r % hosts;
+    return r % n;
 }
 
 /* Tries to take a for host: ipam_try_claim_text (ipam_internal.h) for an IPv6 address. */
@@ -105,21 +115,33 @@ static int try_claim(struct etcd *etcd, const struct pool6 *pool, const struct i
     return ipam_try_claim_text(etcd, pool->id, text, host, kind, taken, owner, err);
 }
 
-static int request_gateway(struct etcd *etcd, const struct pool6 *pool, const char *host,
-                           const struct ipv6_addr *a, char out[ADDR_STR_MAX], struct weft_err *err)
+/* Refuses what (a text naming the request) because owner holds a, as ipam.c words it. */
+static int refuse_taken(const struct pool6 *pool, const struct ipv6_addr *a, const char *what,
+                        const struct addr_record *owner, struct weft_err *err)
+{
+    char text[ADDR_STR_MAX];
+    ipv6_format(a, text);
+    if (strcmp(owner->kind, KIND_GATEWAY) == 0)
+        return weft_err_set(err, -EEXIST, "%s %s is the gateway of %s", what, text, pool->id);
+    if (strcmp(owner->kind, KIND_AUX) == 0)
+        return weft_err_set(err, -EEXIST, "%s %s of %s is reserved by --aux-address", what, text,
+                            pool->id);
+    return weft_err_set(err, -EEXIST, "%s %s is already in use by an endpoint on host %s", what,
+                        text, owner->host);
+}
+
+/* A shared reservation (gateway or aux): the first host writes it, the others find
+ * it of the same kind and answer it too. */
+static int request_shared(struct etcd *etcd, const struct pool6 *pool, const char *host,
+                          const struct ipv6_addr *a, const char *kind, const char *what,
+                          char out[ADDR_STR_MAX], struct weft_err *err)
 {
     bool taken;
     struct addr_record owner;
-    if (try_claim(etcd, pool, a, host, KIND_GATEWAY, &taken, &owner, err) < 0)
+    if (try_claim(etcd, pool, a, host, kind, &taken, &owner, err) < 0)
         return -1;
-    if (taken && strcmp(owner.kind, KIND_GATEWAY) != 0) {
-        char text[ADDR_STR_MAX];
-        ipv6_format(a, text);
-        return weft_err_set(err, -EEXIST,
-                            "gateway %s of %s is already used by an endpoint on host %s", text,
-                            pool->id, owner.host);
-    }
-    /* Taken as a gateway: another host reserved it, and it is shared by all. */
+    if (taken && strcmp(owner.kind, kind) != 0)
+        return refuse_taken(pool, a, what, &owner, err);
     format_answer(pool, a, out);
     return 0;
 }
@@ -131,20 +153,15 @@ static int request_wanted(struct etcd *etcd, const struct pool6 *pool, const cha
     struct addr_record owner;
     if (try_claim(etcd, pool, a, host, KIND_ENDPOINT, &taken, &owner, err) < 0)
         return -1;
-    if (taken) {
-        char text[ADDR_STR_MAX];
-        ipv6_format(a, text);
-        if (strcmp(owner.kind, KIND_GATEWAY) == 0)
-            return weft_err_set(err, -EEXIST, "address %s is the gateway of %s", text, pool->id);
-        return weft_err_set(err, -EEXIST, "address %s is already in use by an endpoint on host %s",
-                            text, owner.host);
-    }
+    if (taken)
+        return refuse_taken(pool, a, "address", &owner, err);
     format_answer(pool, a, out);
     return 0;
 }
 
-/* Reads the pool's allocations: *in_use counts them (gateway included) and, when
- * taken is not NULL, its bit offset-1 is set for each. One range read. */
+/* Reads the pool's allocations inside its span: *in_use counts them (gateway
+ * included) and, when taken is not NULL, bit (offset - first) is set for each.
+ * One range read. */
 static int read_taken(struct etcd *etcd, const struct pool6 *pool, uint8_t *taken,
                       uint64_t *in_use, struct weft_err *err)
 {
@@ -153,17 +170,18 @@ static int read_taken(struct etcd *etcd, const struct pool6 *pool, uint8_t *take
     struct etcd_kvs kvs;
     if (etcd_get_prefix(etcd, prefix, &kvs, err) < 0)
         return -1;
-    uint64_t hosts = ipv6_subnet_host_count(&pool->subnet);
     if (taken)
-        memset(taken, 0, (size_t)((hosts + 7) / 8));
+        memset(taken, 0, (size_t)((pool->count + 7) / 8));
     *in_use = 0;
     for (size_t i = 0; i < kvs.count; i++) {
         char text[WEFT_KEY_PART_MAX];
         struct ipv6_addr a;
-        /* A yes/no test: a key that names no host address of the pool takes none. */
+        /* A yes/no test: a key that names no host address of the span takes none. */
         if (key_parse_addr(kvs.items[i].key, pool->id, text) < 0 || parse_host(pool, text, &a, NULL) < 0)
             continue;
-        uint64_t bit = ipv6_subnet_offset(&pool->subnet, &a) - 1;
+        uint64_t bit = ipv6_subnet_offset(&pool->subnet, &a) - pool->first;
+        if (bit >= pool->count) /* below first wraps around too */
+            continue;
         if (taken)
             taken[bit / 8] |= (uint8_t)(1u << (bit % 8));
         (*in_use)++;
@@ -174,45 +192,53 @@ static int read_taken(struct etcd *etcd, const struct pool6 *pool, uint8_t *take
 
 static int pool_full(const struct pool6 *pool, uint64_t in_use, struct weft_err *err)
 {
+    if (pool->parsed.ranged)
+        return weft_err_set(err, -ENOSPC,
+                            "--ip-range %s of pool %s has no free address (%" PRIu64 " in use)",
+                            pool->parsed.range_text, pool->id, in_use);
     return weft_err_set(err, -ENOSPC, "pool %s has no free address (%" PRIu64 " in use)",
                         pool->id, in_use);
 }
 
-/* The offset of the pick-th free address (0-based) in the taken bitmap. */
-static uint64_t nth_free(const uint8_t *taken, uint64_t hosts, uint64_t pick)
+/* The bit of the pick-th free address (0-based) in the taken bitmap; false when
+ * there are not that many. */
+static bool nth_free(const uint8_t *taken, uint64_t bits, uint64_t pick, uint64_t *bit)
 {
-    for (uint64_t bit = 0; bit < hosts; bit++) {
-        if (taken[bit / 8] & (1u << (bit % 8)))
+    for (uint64_t b = 0; b < bits; b++) {
+        if (taken[b / 8] & (1u << (b % 8)))
             continue;
-        if (pick-- == 0)
-            return bit + 1;
+        if (pick-- == 0) {
+            *bit = b;
+            return true;
+        }
     }
-    return 0; /* not reached while pick < the number of free bits */
+    return false;
 }
 
-/* A small pool whose probes missed: pick among the free addresses a listing shows. */
+/* A small span whose probes missed: pick among the free addresses a listing shows. */
 static int request_from_listing(struct etcd *etcd, const struct pool6 *pool, const char *host,
                                 char out[ADDR_STR_MAX], struct weft_err *err)
 {
-    uint64_t hosts = ipv6_subnet_host_count(&pool->subnet), in_use = 0;
-    uint8_t *taken = malloc((size_t)((hosts + 7) / 8));
+    uint64_t in_use = 0;
+    uint8_t *taken = malloc((size_t)((pool->count + 7) / 8));
     if (!taken)
         return weft_err_set(err, -ENOMEM, "out of memory");
     int rc = -1;
     for (int pick = 0; pick < MAX_PICKS; pick++) {
         if (pick % PICKS_BEFORE_REFRESH == 0 && read_taken(etcd, pool, taken, &in_use, err) < 0)
             goto out;
-        if (in_use >= hosts) {
+        if (in_use >= pool->count) {
             pool_full(pool, in_use, err);
             goto out;
         }
-        uint64_t offset = nth_free(taken, hosts, random_offset(hosts - in_use) - 1);
-        if (offset == 0) { /* the count and the bitmap disagree: read both again */
+        uint64_t bit;
+        if (!nth_free(taken, pool->count, random_below(pool->count - in_use), &bit)) {
+            /* the count and the bitmap disagree: read both again */
             pick += PICKS_BEFORE_REFRESH - 1 - pick % PICKS_BEFORE_REFRESH;
             continue;
         }
         struct ipv6_addr a;
-        ipv6_subnet_host(&pool->subnet, offset, &a);
+        ipv6_subnet_host(&pool->subnet, pool->first + bit, &a);
         bool lost;
         if (try_claim(etcd, pool, &a, host, KIND_ENDPOINT, &lost, NULL, err) < 0)
             goto out;
@@ -221,7 +247,7 @@ static int request_from_listing(struct etcd *etcd, const struct pool6 *pool, con
             rc = 0;
             goto out;
         }
-        taken[(offset - 1) / 8] |= (uint8_t)(1u << ((offset - 1) % 8));
+        taken[bit / 8] |= (uint8_t)(1u << (bit % 8));
         in_use++;
     }
     weft_err_set(err, -EAGAIN,
@@ -234,12 +260,11 @@ out:
 static int request_any(struct etcd *etcd, const struct pool6 *pool, const char *host,
                        char out[ADDR_STR_MAX], struct weft_err *err)
 {
-    uint64_t hosts = ipv6_subnet_host_count(&pool->subnet);
-    bool listed = 128 - pool->subnet.prefix_len <= LISTED_HOST_BITS;
+    bool listed = pool->count <= (UINT64_C(1) << LISTED_HOST_BITS);
     int probes = listed ? LISTED_POOL_PROBES : LARGE_POOL_PROBES;
     for (int probe = 0; probe < probes; probe++) {
         struct ipv6_addr a;
-        ipv6_subnet_host(&pool->subnet, random_offset(hosts), &a);
+        ipv6_subnet_host(&pool->subnet, pool->first + random_below(pool->count), &a);
         bool lost;
         if (try_claim(etcd, pool, &a, host, KIND_ENDPOINT, &lost, NULL, err) < 0)
             return -1;
@@ -253,7 +278,7 @@ static int request_any(struct etcd *etcd, const struct pool6 *pool, const char *
     uint64_t in_use;
     if (read_taken(etcd, pool, NULL, &in_use, err) < 0)
         return -1;
-    if (in_use >= hosts)
+    if (in_use >= pool->count)
         return pool_full(pool, in_use, err);
     return weft_err_set(err, -EAGAIN,
                         "could not allocate an address in %s after %d random probes (%" PRIu64
@@ -275,13 +300,26 @@ int ipam6_request_address(struct etcd *etcd, const char *pool_id, const char *ho
     if (exact && parse_host(&pool, wanted, &a, err) < 0)
         return -1;
     if (gateway) {
-        if (!exact)
-            ipv6_subnet_host(&pool.subnet, 1, &a);
-        return request_gateway(etcd, &pool, host, &a, out, err);
+        if (!exact) /* the first of the span: of the range, if there is one */
+            ipv6_subnet_host(&pool.subnet, pool.first, &a);
+        return request_shared(etcd, &pool, host, &a, KIND_GATEWAY, "gateway", out, err);
     }
     if (exact)
         return request_wanted(etcd, &pool, host, &a, out, err);
     return request_any(etcd, &pool, host, out, err);
+}
+
+int ipam6_reserve_aux(struct etcd *etcd, const char *pool_id, const char *host,
+                      const char *wanted, char out[ADDR_STR_MAX], struct weft_err *err)
+{
+    struct pool6 pool;
+    struct ipv6_addr a;
+    struct weft_err why = {0};
+    if (parse_pool(pool_id, &pool, err) < 0)
+        return -1;
+    if (parse_host(&pool, wanted, &a, &why) < 0)
+        return weft_err_set(err, why.code, "--aux-address %s", why.msg);
+    return request_shared(etcd, &pool, host, &a, KIND_AUX, "--aux-address", out, err);
 }
 
 int ipam6_release_address(struct etcd *etcd, const char *pool_id, const char *ip,
@@ -310,11 +348,14 @@ int ipam6_assert_address(struct etcd *etcd, const char *pool_id, const char *hos
     struct addr_record owner = {0};
     if (try_claim(etcd, &pool, &a, host, KIND_ENDPOINT, &taken, &owner, err) < 0)
         return -1;
-    bool gateway = strcmp(owner.kind, KIND_GATEWAY) == 0;
+    bool shared = taken && ipam_kind_is_shared(owner.kind);
     if (taken && (strcmp(owner.host, host) != 0 || strcmp(owner.kind, KIND_ENDPOINT) != 0))
         return weft_err_set(err, -EEXIST,
                             "address conflict: %s, in use here, is allocated to %s %s", ip,
-                            gateway ? "the gateway of" : "host", gateway ? pool.id : owner.host);
+                            !shared ? "host"
+                            : strcmp(owner.kind, KIND_GATEWAY) == 0 ? "the gateway of"
+                                                                     : "an --aux-address of",
+                            shared ? pool.id : owner.host);
     return 0;
 }
 

@@ -7,7 +7,8 @@
  *
  * A /64 cannot be scanned: an address is found by random probes, and only a
  * small pool (/112 to /120) is read whole, when probes keep missing, to pick
- * from what is left or to say it is full. The fabric's address claims
+ * from what is left or to say it is full. With --ip-range the same is done over
+ * the range only (pool_id.h: the span). The fabric's address claims
  * (ipam_claims) are IPv4 only for now: the data plane carries no IPv6 yet.
  */
 #ifndef WEFT_IPAM6_H
@@ -17,9 +18,16 @@
 
 #include "common/addr.h"
 #include "common/err.h"
+#include "ipam/pool_id.h"
 #include "store/etcd.h"
 
-int ipam6_request_pool(const char *requested, char pool_id[ADDR_STR_MAX], struct weft_err *err);
+/* Pool IDs carry an --ip-range as IPv4 ones do (pool_id.h); the rest of the
+ * functions take either form. */
+int ipam6_request_pool(const char *requested, const char *sub_pool,
+                       char pool_id[IPAM_POOL_ID_MAX], struct weft_err *err);
+/* ipam_reserve_aux for an IPv6 pool (ipam.h). */
+int ipam6_reserve_aux(struct etcd *etcd, const char *pool_id, const char *host,
+                      const char *wanted, char out[ADDR_STR_MAX], struct weft_err *err);
 int ipam6_request_address(struct etcd *etcd, const char *pool_id, const char *host,
                           const char *wanted, bool gateway, char out[ADDR_STR_MAX],
                           struct weft_err *err);

@@ -9,7 +9,9 @@
 # underlay meanwhile carries the echo requests and not one neighbour solicitation
 # (the VXLAN device's proxy answers them); a restart of weft keeps ca's IPv6
 # address; removing a container withdraws its IPv6
-# entry on the other host and frees its IPv6 address; nothing is left at the end.
+# entry on the other host and frees its IPv6 address; a second network with an IPv6
+# --ip-range and --aux-address on both hosts hands out from the range and keeps the
+# aux address; nothing is left at the end.
 set -euo pipefail
 . "$(dirname "$0")/../lib/sim.sh"
 
@@ -128,6 +130,32 @@ check "container cc on B with --ip6 fd81::99" sim_docker B run -d --network "$NE
 [ "$(field_of B cc GlobalIPv6Address)" = fd81::99 ] || fail "cc has '$(field_of B cc GlobalIPv6Address)', not fd81::99"
 check "ca pings cc at fd81::99" sim_docker A exec ca ping -6 -c 2 -W 2 fd81::99
 check "docker rm -f cc" sim_docker B rm -f cc
+
+# --ip-range and --aux-address in the IPv6 subnet, on both hosts: B's container gets
+# its IPv6 address from the range, the aux address is refused to --ip6, and a host
+# passing another range is refused naming the one in use.
+RNET=six-range
+ranged() { # HOST RANGE
+    sim_docker "$1" network create -d weft --ipam-driver weft --ipv6 --subnet 10.83.0.0/24 \
+        --subnet fd83::/64 --ip-range "$2" --aux-address r6=fd83::5 "$RNET"
+}
+check "IPv6 --ip-range network on A" ranged A fd83::100/120
+if out=$(ranged B fd83::200/120 2>&1); then fail "another IPv6 --ip-range accepted on B"; fi
+grep -qF "in use with --ip-range fd83::100/120" <<<"$out" ||
+    fail "another IPv6 --ip-range: error does not name the range in use: $out"
+echo "ok   another IPv6 --ip-range on B refused: $out"
+check "IPv6 --ip-range network on B (the aux address too)" ranged B fd83::100/120
+check "container cr on B" sim_docker B run -d --network "$RNET" --name cr weft-test sleep 600
+ip6r=$(sim_docker B inspect -f "{{(index .NetworkSettings.Networks \"$RNET\").GlobalIPv6Address}}" cr)
+case "$ip6r" in fd83::1[0-9a-f][0-9a-f]) ;; *) fail "cr has '$ip6r', not in fd83::100/120" ;; esac
+if out=$(sim_docker A run -d --network "$RNET" --ip6 fd83::5 --name cx weft-test sleep 600 2>&1); then
+    fail "--ip6 fd83::5 (an --aux-address) accepted"
+fi
+grep -qF "reserved by --aux-address" <<<"$out" || fail "--ip6 of the aux address: $out"
+sim_docker A rm -f cx >/dev/null 2>&1 || true
+echo "ok   cr got $ip6r from the IPv6 --ip-range; --ip6 of the aux address refused"
+check "docker rm -f cr" sim_docker B rm -f cr
+for h in A B; do check "network rm $RNET on $h" sim_docker "$h" network rm "$RNET"; done
 
 # Withdrawal: cb gone, its IPv6 entry leaves A and its IPv6 address is free again.
 check "docker rm -f cb" sim_docker B rm -f cb

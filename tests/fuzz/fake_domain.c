@@ -45,16 +45,18 @@ static void check_id(const char *id)
     }
 }
 
-/* A validated IPv6 pool: parses, and is already in canonical form. */
-static void check_pool6(const char *pool)
+/* An IPv6 pool ID as ipam/ hands them out (subnet or subnet@range), canonical;
+ * out gets its subnet. */
+static void check_pool_id6(const char *pool_id, char subnet[ADDR_STR_MAX])
 {
-    char canonical[ADDR_STR_MAX];
-    struct ipv6_subnet s;
-    if (strnlen(pool, ADDR_STR_MAX) >= ADDR_STR_MAX || ipv6_subnet_parse(pool, &s, NULL) < 0)
+    struct ipam_pool6 pool;
+    char canonical[IPAM_POOL_ID_MAX];
+    if (ipam_pool6_parse(pool_id, &pool, NULL) < 0)
         abort();
-    ipv6_subnet_format(&s, canonical);
-    if (strcmp(canonical, pool) != 0)
+    ipam_pool6_format(&pool, canonical);
+    if (strcmp(canonical, pool_id) != 0)
         abort();
+    memcpy(subnet, pool.subnet_text, ADDR_STR_MAX);
 }
 
 /* An IPv6 request: the real ipam6.c is not linked; its inputs are checked and the
@@ -63,12 +65,13 @@ static int fake_ipv6_address(const char *pool_id, const char *ip, char out[ADDR_
                              struct weft_err *err)
 {
     struct ipv6_addr a;
-    check_pool6(pool_id);
+    char subnet[ADDR_STR_MAX];
+    check_pool_id6(pool_id, subnet);
     if (ip && *ip && ipv6_parse(ip, &a, NULL) < 0)
         abort(); /* request.c parses it first */
     if (out)
-        snprintf(out, ADDR_STR_MAX, "%.*s1/%s", (int)(strchr(pool_id, '/') - pool_id), pool_id,
-                 strchr(pool_id, '/') + 1);
+        snprintf(out, ADDR_STR_MAX, "%.*s1/%s", (int)(strchr(subnet, '/') - subnet), subnet,
+                 strchr(subnet, '/') + 1);
     (void)err;
     return 0;
 }
@@ -196,10 +199,10 @@ int ipam_request_pool(const char *requested, const char *sub_pool, char pool_id[
     if (!requested || !*requested)
         return weft_err_set(err, -EINVAL, "fake: weft needs --subnet");
     if (addr_text_is_ipv6(requested)) {
-        struct ipv6_subnet s6;
-        if (ipv6_subnet_parse(requested, &s6, err) < 0)
+        struct ipam_pool6 pool6;
+        if (ipam_pool6_new(requested, sub_pool, &pool6, err) < 0)
             return -1;
-        ipv6_subnet_format(&s6, pool_id);
+        ipam_pool6_format(&pool6, pool_id);
         return 0;
     }
     if (ipam_pool_new(requested, sub_pool, &pool, err) < 0)
@@ -212,9 +215,12 @@ int ipam_fix_pool(struct etcd *etcd, const char *pool_id, struct weft_err *err)
 {
     struct ipv4_subnet subnet;
     check_handle(etcd, &etcd_token);
-    if (addr_text_is_ipv6(pool_id)) /* no range: nothing to fix (the real one returns 0) */
-        return 0;
-    check_pool_id(pool_id, &subnet);
+    if (addr_text_is_ipv6(pool_id)) {
+        char subnet6[ADDR_STR_MAX];
+        check_pool_id6(pool_id, subnet6);
+    } else {
+        check_pool_id(pool_id, &subnet);
+    }
     return outcome(pool_id, "pool", err);
 }
 
@@ -224,8 +230,11 @@ int ipam_reserve_aux(struct etcd *etcd, const char *pool_id, const char *host, c
     struct ipv4_subnet pool;
     uint32_t ip;
     check_handle(etcd, &etcd_token);
-    if (addr_text_is_ipv6(pool_id))
-        return weft_err_set(err, -EOPNOTSUPP, "fake: no --aux-address in an IPv6 subnet");
+    if (addr_text_is_ipv6(pool_id)) {
+        if (!host || !*host)
+            abort();
+        return fake_ipv6_address(pool_id, wanted, out, err);
+    }
     check_pool_id(pool_id, &pool);
     if (!host || !*host || ipv4_parse(wanted, &ip, NULL) < 0)
         abort(); /* request.c parses it first */

@@ -2,7 +2,8 @@
  * test_ipam6_live.c: IPv6 pools (issue 12) against a real (loopback) etcd: random
  * probes in a /64, a /120 filled to the last address and then answered "full"
  * quickly, the shared gateway, --ip6, release, assert, reaping, and 8 hosts
- * allocating concurrently in a /64 and in a /120. Each "host" has its own store
+ * allocating concurrently in a /64, in a /120 and in a --ip-range; --ip-range
+ * and --aux-address in IPv6 pools. Each "host" has its own store
  * client, as separate daemons would; several threads share one, as one daemon's
  * concurrent Docker calls do.
  */
@@ -196,6 +197,151 @@ static void slash120_fills_and_says_full_quickly(void **state)
     assert_int_equal(count, 254);
 }
 
+/* Whether answer ("addr/len") lies in [low, high] of subnet's host offsets. */
+static bool answer_within(const char *answer, const char *subnet, uint64_t low, uint64_t high)
+{
+    char ip[ADDR_STR_MAX];
+    struct ipv6_subnet s;
+    struct ipv6_addr a;
+    plain(answer, ip);
+    if (ipv6_subnet_parse(subnet, &s, NULL) < 0 || ipv6_parse(ip, &a, NULL) < 0 ||
+        !ipv6_subnet_contains(&s, &a))
+        return false;
+    uint64_t offset = ipv6_subnet_offset(&s, &a);
+    return offset >= low && offset <= high;
+}
+
+/* --ip-range in an IPv6 pool: fixed by the first host, dynamic addresses only from
+ * the range (a /120 of a /64: listed when probes miss), the gateway its first
+ * address, --ip6 anywhere in the subnet, and --aux-address reserved on every host. */
+static void ranged_pool_allocates_inside_the_range(void **state)
+{
+    (void)state;
+    char id[IPAM_POOL_ID_MAX], other[IPAM_POOL_ID_MAX], none[IPAM_POOL_ID_MAX];
+    char addr[ADDR_STR_MAX], gw_a[ADDR_STR_MAX], gw_b[ADDR_STR_MAX], ip[ADDR_STR_MAX];
+    struct weft_err err = {0};
+    assert_int_equal(ipam_request_pool("fd73::/64", "fd73::100/120", id, &err), 0);
+    assert_string_equal(id, "fd73::/64@fd73::100/120");
+    /* Fixed cluster-wide: the same range again is fine, another or none is refused. */
+    assert_int_equal(ipam_fix_pool(host_a, id, &err), 0);
+    assert_int_equal(ipam_fix_pool(host_b, id, &err), 0);
+    assert_int_equal(ipam_request_pool("fd73::/64", "fd73::200/120", other, &err), 0);
+    assert_int_equal(ipam_fix_pool(host_b, other, &err), -1);
+    assert_int_equal(err.code, -EEXIST);
+    assert_non_null(strstr(err.msg, "subnet fd73::/64 is in use with --ip-range fd73::100/120; "
+                                    "this host asked for fd73::200/120"));
+    assert_int_equal(ipam_request_pool("fd73::/64", "", none, &err), 0);
+    assert_int_equal(ipam_fix_pool(host_b, none, &err), -1);
+    assert_non_null(strstr(err.msg, "this host asked for none"));
+    /* --aux-address, as Docker reserves it on each host creating the network. */
+    assert_int_equal(ipam_reserve_aux(host_a, id, "192.168.0.1", "fd73::5", addr, &err), 0);
+    assert_string_equal(addr, "fd73::5/64");
+    assert_int_equal(ipam_reserve_aux(host_b, id, "192.168.0.2", "FD73:0::5", addr, &err), 0);
+    assert_string_equal(addr, "fd73::5/64");
+    assert_int_equal(ipam_reserve_aux(host_b, id, "192.168.0.2", "fd74::5", addr, &err), -1);
+    assert_int_equal(err.code, -ERANGE);
+    assert_non_null(strstr(err.msg, "--aux-address"));
+    /* The gateway: the range's first address, shared. */
+    assert_int_equal(ipam_request_address(host_a, id, "192.168.0.1", NULL, true, gw_a, &err), 0);
+    assert_int_equal(ipam_request_address(host_b, id, "192.168.0.2", NULL, true, gw_b, &err), 0);
+    assert_string_equal(gw_a, "fd73::100/64");
+    assert_string_equal(gw_b, gw_a);
+    char seen[50][ADDR_STR_MAX];
+    for (int i = 0; i < 50; i++) {
+        if (ipam_request_address(i % 2 ? host_a : host_b, id, "192.168.0.1", NULL, false, seen[i],
+                                 &err) < 0)
+            fail_msg("allocation %d: %s", i, err.msg);
+        if (!answer_within(seen[i], "fd73::/64", 0x101, 0x1ff))
+            fail_msg("%s is outside --ip-range fd73::100/120 (or the gateway)", seen[i]);
+        for (int j = 0; j < i; j++)
+            if (strcmp(seen[i], seen[j]) == 0)
+                fail_msg("%s handed out twice", seen[i]);
+    }
+    /* --ip6 may take any free address of the subnet, but no aux address. */
+    assert_int_equal(ipam_request_address(host_b, id, "192.168.0.2", "fd73::beef", false, addr,
+                                          &err), 0);
+    assert_string_equal(addr, "fd73::beef/64");
+    assert_int_equal(
+        ipam_request_address(host_b, id, "192.168.0.2", "fd73::5", false, addr, &err), -1);
+    assert_int_equal(err.code, -EEXIST);
+    assert_non_null(strstr(err.msg, "address fd73::5 of fd73::/64 is reserved by --aux-address"));
+    assert_int_equal(ipam_reserve_aux(host_b, id, "192.168.0.2", "fd73::beef", addr, &err), -1);
+    assert_non_null(strstr(err.msg, "already in use by an endpoint on host 192.168.0.2"));
+    assert_int_equal(ipam_reserve_aux(host_b, id, "192.168.0.2", "fd73::100", addr, &err), -1);
+    assert_non_null(strstr(err.msg, "is the gateway of fd73::/64"));
+    assert_int_equal(ipam_assert_address(host_a, id, "192.168.0.1", "fd73::5", &err), -1);
+    assert_non_null(strstr(err.msg, "an --aux-address of fd73::/64"));
+    /* Aux and gateway are no endpoint's: neither counted nor released by a host. */
+    int count;
+    assert_int_equal(ipam_count_addresses(host_a, id, &count, &err), 0);
+    assert_int_equal(count, 51);
+    assert_int_equal(ipam_release_address(host_a, id, "fd73::5", &err), 0);
+    assert_int_equal(
+        ipam_request_address(host_a, id, "192.168.0.1", "fd73::5", false, addr, &err), -1);
+    assert_non_null(strstr(err.msg, "reserved by --aux-address"));
+    plain(seen[0], ip);
+    assert_int_equal(ipam_release_address(host_a, id, ip, &err), 0);
+    assert_int_equal(ipam_count_addresses(host_a, "fd73::/64", &count, &err), 0);
+    assert_int_equal(count, 50);
+}
+
+/* A large range (a /96 of a /64) is probed at random inside it, never scanned. */
+static void large_range_is_probed_inside(void **state)
+{
+    (void)state;
+    char id[IPAM_POOL_ID_MAX], addr[ADDR_STR_MAX];
+    struct weft_err err = {0};
+    assert_int_equal(ipam_request_pool("fd76::/64", "fd76::7:0:0/96", id, &err), 0);
+    assert_int_equal(ipam_fix_pool(host_a, id, &err), 0);
+    assert_int_equal(ipam_request_address(host_a, id, "192.168.0.1", NULL, true, addr, &err), 0);
+    assert_string_equal(addr, "fd76::7:0:0/64");
+    uint64_t low = UINT64_C(7) << 32, high = low + UINT32_MAX;
+    for (int i = 0; i < 20; i++) {
+        assert_int_equal(
+            ipam_request_address(host_b, id, "192.168.0.2", NULL, false, addr, &err), 0);
+        if (!answer_within(addr, "fd76::/64", low + 1, high))
+            fail_msg("%s is outside --ip-range fd76::7:0:0/96", addr);
+    }
+}
+
+/* A full range answers "full" quickly, naming the range, though the subnet has room. */
+static void full_range_is_refused_quickly(void **state)
+{
+    (void)state;
+    char id[IPAM_POOL_ID_MAX], addr[ADDR_STR_MAX], ip[ADDR_STR_MAX];
+    struct weft_err err = {0};
+    assert_int_equal(ipam_request_pool("fd74::/64", "fd74::10/124", id, &err), 0);
+    assert_int_equal(ipam_fix_pool(host_a, id, &err), 0);
+    assert_int_equal(ipam_request_address(host_a, id, "192.168.0.1", NULL, true, addr, &err), 0);
+    assert_string_equal(addr, "fd74::10/64");
+    char seen[15][ADDR_STR_MAX];
+    for (int i = 0; i < 15; i++) {
+        if (ipam_request_address(i % 2 ? host_a : host_b, id, "192.168.0.1", NULL, false, seen[i],
+                                 &err) < 0)
+            fail_msg("allocation %d of 15: %s", i, err.msg);
+        assert_true(answer_within(seen[i], "fd74::/64", 0x11, 0x1f));
+    }
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (int i = 0; i < 10; i++) {
+        assert_int_equal(ipam_request_address(host_b, id, "192.168.0.2", NULL, false, addr, &err),
+                         -1);
+        assert_int_equal(err.code, -ENOSPC);
+        assert_non_null(strstr(err.msg, "--ip-range fd74::10/124 of pool fd74::/64 has no free "
+                                        "address (16 in use)"));
+    }
+    double full = seconds_since(&start) / 10;
+    print_message("a full /124 range answers in %.1f ms\n", full * 1000);
+    assert_true(full < 0.5);
+    /* --ip6 outside the range still works; a release inside makes room. */
+    assert_int_equal(
+        ipam_request_address(host_b, id, "192.168.0.2", "fd74::9", false, addr, &err), 0);
+    plain(seen[7], ip);
+    assert_int_equal(ipam_release_address(host_a, id, ip, &err), 0);
+    assert_int_equal(ipam_request_address(host_b, id, "192.168.0.2", NULL, false, addr, &err), 0);
+    assert_string_equal(addr, seen[7]);
+}
+
 /* The reaper walks every pool's keys: a dead host's IPv6 addresses go too. */
 static void reaper_frees_a_dead_hosts_ipv6_addresses(void **state)
 {
@@ -342,6 +488,31 @@ static void concurrent_hosts_in_a_slash120(void **state)
     assert_int_equal(full, HOSTS * REQUESTS - 254);
 }
 
+/* 800 requests at once in a ranged pool (a /112 of a /64): all answered, distinct,
+ * and every allocation of the subnet inside the range. */
+static void concurrent_hosts_in_a_range(void **state)
+{
+    (void)state;
+    char id[IPAM_POOL_ID_MAX], prefix[WEFT_KEY_MAX];
+    struct weft_err err = {0};
+    assert_int_equal(ipam_request_pool("fd75::/64", "fd75::7:0/112", id, &err), 0);
+    int allocated;
+    assert_int_equal(allocate_concurrently(id, &allocated), 0);
+    assert_int_equal(allocated, HOSTS * REQUESTS);
+    key_addr_prefix(prefix, "fd75::/64");
+    struct etcd_kvs kvs;
+    assert_int_equal(etcd_get_prefix(host_a, prefix, &kvs, &err), 0);
+    assert_int_equal(kvs.count, HOSTS * REQUESTS);
+    for (size_t i = 0; i < kvs.count; i++) {
+        char ip[WEFT_KEY_PART_MAX], answer[ADDR_STR_MAX];
+        assert_int_equal(key_parse_addr(kvs.items[i].key, "fd75::/64", ip), 0);
+        snprintf(answer, sizeof(answer), "%.39s/64", ip);
+        if (!answer_within(answer, "fd75::/64", 0x70000, 0x7ffff))
+            fail_msg("%s is outside --ip-range fd75::7:0/112", ip);
+    }
+    etcd_kvs_free(&kvs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -352,6 +523,10 @@ int main(void)
         cmocka_unit_test(slash120_fills_and_says_full_quickly),
         cmocka_unit_test(concurrent_hosts_in_a_slash64),
         cmocka_unit_test(concurrent_hosts_in_a_slash120),
+        cmocka_unit_test(ranged_pool_allocates_inside_the_range),
+        cmocka_unit_test(large_range_is_probed_inside),
+        cmocka_unit_test(full_range_is_refused_quickly),
+        cmocka_unit_test(concurrent_hosts_in_a_range),
     };
     return etcd_fixture_run_group(tests, setup, teardown);
 }

@@ -383,6 +383,72 @@ static void request_pool_answers_the_canonical_pool(void **state)
     assert_non_null(strstr(err.msg, "--subnet"));
 }
 
+/* IPv6 pool IDs with --ip-range (ipam/pool_id.h): written like IPv4 ones,
+ * canonical, parsed back, and their dynamic span of host offsets. */
+static void ipv6_pool_ids_carry_the_range(void **state)
+{
+    (void)state;
+    char id[IPAM_POOL_ID_MAX];
+    struct weft_err err = {0};
+    assert_int_equal(ipam_request_pool("FD73:0::/64", "FD73::0100/120", id, &err), 0);
+    assert_string_equal(id, "fd73::/64@fd73::100/120");
+    struct ipam_pool6 pool;
+    uint64_t first, count;
+    assert_int_equal(ipam_pool6_parse(id, &pool, &err), 0);
+    assert_string_equal(pool.subnet_text, "fd73::/64");
+    assert_string_equal(pool.range_text, "fd73::100/120");
+    assert_true(pool.ranged);
+    ipam_pool6_span(&pool, &first, &count);
+    assert_true(first == 0x100 && count == 256);
+    /* Without a range: the subnet, as before; the span skips offset 0 (anycast). */
+    assert_int_equal(ipam_request_pool("fd73::/120", "", id, &err), 0);
+    assert_string_equal(id, "fd73::/120");
+    assert_int_equal(ipam_pool6_parse(id, &pool, &err), 0);
+    ipam_pool6_span(&pool, &first, &count);
+    assert_true(first == 1 && count == 255);
+    /* The range may be the whole /64, a large part of it, or one address. */
+    assert_int_equal(ipam_request_pool("fd73::/64", "fd73::/64", id, &err), 0);
+    assert_int_equal(ipam_pool6_parse(id, &pool, &err), 0);
+    ipam_pool6_span(&pool, &first, &count);
+    assert_true(first == 1 && count == UINT64_MAX);
+    assert_int_equal(ipam_request_pool("2001:db8::/64", "2001:db8::1:0:0/96", id, &err), 0);
+    assert_string_equal(id, "2001:db8::/64@2001:db8::1:0:0/96");
+    assert_int_equal(ipam_pool6_parse(id, &pool, &err), 0);
+    ipam_pool6_span(&pool, &first, &count);
+    assert_true(first == UINT64_C(0x100000000) && count == UINT64_C(0x100000000));
+    assert_int_equal(ipam_request_pool("fd73::/64", "fd73::5/128", id, &err), 0);
+    assert_int_equal(ipam_pool6_parse(id, &pool, &err), 0);
+    ipam_pool6_span(&pool, &first, &count);
+    assert_true(first == 5 && count == 1);
+    /* Refused: outside, larger than the subnet, host bits, only the anycast, not CIDR. */
+    assert_int_equal(ipam_request_pool("fd73::/64", "fd74::/120", id, &err), -1);
+    assert_non_null(strstr(err.msg, "--ip-range fd74::/120 is not inside --subnet fd73::/64"));
+    assert_int_equal(ipam_request_pool("fd73::/64", "fd73::/60", id, &err), -1);
+    assert_non_null(strstr(err.msg, "is not inside"));
+    assert_int_equal(ipam_request_pool("fd73::/64", "fd73::101/120", id, &err), -1);
+    assert_non_null(strstr(err.msg, "host bits set"));
+    assert_int_equal(ipam_request_pool("fd73::/64", "fd73::/128", id, &err), -1);
+    assert_non_null(strstr(err.msg, "holds no host address"));
+    assert_int_equal(ipam_request_pool("fd73::/64", "fd73::100", id, &err), -1);
+    assert_non_null(strstr(err.msg, "is not an IPv6 CIDR"));
+    /* Docker sends the ID back: parsed canonical, the subnet beside it. */
+    struct request_address r;
+    json_t *req = json_loads("{\"PoolID\":\"FD73::/64@fd73:0::100/120\",\"Address\":\"fd73::5\","
+                             "\"Options\":null}",
+                             0, NULL);
+    assert_int_equal(request_address(req, &r, &err), 0);
+    assert_string_equal(r.pool_id, "fd73::/64@fd73::100/120");
+    assert_string_equal(r.subnet, "fd73::/64");
+    json_decref(req);
+    req = json_loads("{\"PoolID\":\"fd73::/64@\"}", 0, NULL);
+    assert_int_equal(request_address(req, &r, &err), -1);
+    assert_non_null(strstr(err.msg, "PoolID"));
+    json_decref(req);
+    req = json_loads("{\"PoolID\":\"fd73::/64@fd74::/120\"}", 0, NULL);
+    assert_int_equal(request_address(req, &r, &err), -1);
+    json_decref(req);
+}
+
 static void huge_body_is_refused(void **state)
 {
     (void)state;
@@ -679,6 +745,7 @@ int main(void)
         cmocka_unit_test(network_request_parses),
         cmocka_unit_test(endpoint_request_parses),
         cmocka_unit_test(address_request_parses),
+        cmocka_unit_test(ipv6_pool_ids_carry_the_range),
         cmocka_unit_test(docker_option_names_are_aliases),
         cmocka_unit_test(error_answers_have_dockers_shape),
         cmocka_unit_test(refusals_carry_their_kind),
