@@ -14,6 +14,8 @@
 #include <string.h>
 
 #include "admin/admin.h"
+#include "admin/status.h"
+#include "daemon/control.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "common/secret_file.h"
@@ -44,6 +46,7 @@ static void usage_main(FILE *out)
                  "       weft admit HOST       give a host its own etcd user (weft admit --help)\n"
                  "       weft revoke HOST      remove a host's etcd user and its records\n"
                  "       weft keygen           print a new cluster secret (encrypted overlays)\n"
+                 "       weft status           what the running daemon knows (weft status --help)\n"
                  "       weft --help           this text\n"
                  "\n"
                  "Run `weft daemon` on every host, then on each host:\n"
@@ -207,6 +210,7 @@ static int run_daemon(const struct daemon_options *opts)
     struct resolver *resolver = NULL;
     struct docker_follower *follower = NULL;
     struct http_server *server = NULL;
+    struct control_server *control = NULL; /* `weft status`'s root-only socket */
     struct tunnel_secret *secret = NULL;
     struct tunnel_peer_table *tunnel = NULL;
     int status = 1;
@@ -248,6 +252,8 @@ static int run_daemon(const struct daemon_options *opts)
     struct driver_ctx ctx = {fabric, etcd, host};
     if (http_server_start(opts->socket_path, &ctx, &server, &err) < 0)
         goto fail;
+    if (control_start(opts->control_socket, fabric, &control, &err) < 0)
+        goto fail;
     log_info("weft daemon ready", "socket=%s advertise=%s store=%s underlay_mtu=%d",
              opts->socket_path, host, opts->store, underlay_mtu);
 
@@ -260,6 +266,7 @@ fail:
     log_error("weft daemon cannot start", "error=\"%s\"%s", err.msg,
               talking_to_store ? store_refusal_hint(err.code) : "");
 out:
+    control_stop(control);
     if (server)
         http_server_stop(server);
     if (follower)
@@ -306,6 +313,8 @@ int main(int argc, char **argv)
         return admin_admit_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "revoke") == 0)
         return admin_revoke_main(argc - 1, argv + 1);
+    if (strcmp(argv[1], "status") == 0)
+        return admin_status_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "keygen") == 0)
         return tunnel_keygen_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "daemon") != 0) {

@@ -46,6 +46,7 @@ static const struct setting {
     TEXT("docker-socket", "WEFT_DOCKER_SOCKET", docker_socket),
     TEXT("secret-file", "WEFT_SECRET_FILE", secret_file),
     NUMBER("tunnel-port", "WEFT_TUNNEL_PORT", tunnel_port, 1, 65535, "a UDP port number"),
+    TEXT("control-socket", "WEFT_CONTROL_SOCKET", control_socket), /* weft status (issue 13) */
 #undef TEXT
 #undef SECONDS
 #undef NUMBER
@@ -102,6 +103,8 @@ void daemon_options_usage(FILE *out)
             "                     (-o encrypted) need; without it they are refused\n"
             "  --tunnel-port PORT [WEFT_TUNNEL_PORT] UDP port of encrypted overlays' traffic\n"
             "                     between hosts, the same on every host (default %d)\n"
+            "  --control-socket PATH  [WEFT_CONTROL_SOCKET] root-only socket `weft status`\n"
+            "                     asks (default " DAEMON_DEFAULT_CONTROL_SOCKET ")\n"
             "  --help             this text\n"
             "\n"
             "SIGTERM or SIGINT stops the daemon; containers keep their connectivity.\n"
@@ -226,6 +229,7 @@ int daemon_options_parse(int argc, char **argv, struct daemon_options *opts, str
         .resolv_conf = DAEMON_DEFAULT_RESOLV_CONF,
         .docker_socket = DAEMON_DEFAULT_DOCKER_SOCKET,
         .tunnel_port = DAEMON_DEFAULT_TUNNEL_PORT,
+        .control_socket = DAEMON_DEFAULT_CONTROL_SOCKET,
     };
     bool given[SETTING_COUNT] = {false};
     int rc = parse_flags(argc, argv, opts, given, err);
