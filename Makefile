@@ -213,8 +213,20 @@ $(BUILD)/datapath_bench: bench/datapath_bench.c $(BUILD)/libweft.a $(HDRS) tests
 	@mkdir -p $(dir $@)
 	$(CC) $(WEFT_CFLAGS) $(CFLAGS) $< $(BUILD)/libweft.a -o $@ $(PKG_LIBS)
 
+# The binary, the systemd unit (ExecStart pointing at the installed binary), its
+# settings file /etc/weft/weft.env only when absent (it is the operator's), and weft(8).
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSCONFDIR ?= /etc
+MANDIR ?= $(PREFIX)/share/man
 install: $(BUILD)/weft
 	install -D -m 0755 $(BUILD)/weft $(DESTDIR)$(PREFIX)/bin/weft
+	install -d -m 0755 $(DESTDIR)$(UNITDIR)
+	sed 's|@BINDIR@|$(PREFIX)/bin|g' dist/weft.service.in >$(DESTDIR)$(UNITDIR)/weft.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/weft.service
+	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/weft
+	[ -e $(DESTDIR)$(SYSCONFDIR)/weft/weft.env ] || \
+		install -m 0600 dist/weft.env $(DESTDIR)$(SYSCONFDIR)/weft/weft.env
+	install -D -m 0644 man/weft.8 $(DESTDIR)$(MANDIR)/man8/weft.8
 
 format:
 	clang-format -i $(wildcard */*.c */*.h $(TEST_SRCS) $(TEST_HDRS))

@@ -1,12 +1,16 @@
-/* log.c: the logfmt writer behind log.h. One fprintf per line so threads don't interleave. */
+/* log.c: the log writer behind log.h (logfmt, or JSON through log_json.h). One
+ * fprintf per line so threads don't interleave. */
 #include "common/log.h"
 
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "common/log_json.h"
 
 static const char *level_names[] = {"debug", "info", "warn", "error"};
 
@@ -38,6 +42,26 @@ size_t log_recent(char lines[][LOG_RECENT_LINE_MAX], size_t max)
     return n;
 }
 
+/* -1: not chosen yet (WEFT_LOG_FORMAT is read at the first line); 0 logfmt; 1 json. */
+static int json_format = -1;
+
+int log_set_format(const char *name)
+{
+    if (!name || (strcmp(name, "logfmt") != 0 && strcmp(name, "json") != 0))
+        return -1;
+    json_format = strcmp(name, "json") == 0;
+    return 0;
+}
+
+static bool want_json(void)
+{
+    if (json_format < 0) {
+        const char *env = getenv("WEFT_LOG_FORMAT");
+        json_format = env && strcmp(env, "json") == 0;
+    }
+    return json_format == 1;
+}
+
 void log_event(enum log_level level, const char *msg, const char *fmt, ...)
 {
     static int min_level = -1;
@@ -63,13 +87,23 @@ void log_event(enum log_level level, const char *msg, const char *fmt, ...)
     clock_gettime(CLOCK_REALTIME, &now);
     struct tm tm;
     gmtime_r(&now.tv_sec, &tm);
-    char stamp[32];
+    char stamp[32], ts[64];
     strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
-    char line[LOG_RECENT_LINE_MAX + 1024];
-    snprintf(line, sizeof(line), "ts=%s.%03ldZ level=%s msg=\"%s\"%s%s", stamp,
-             now.tv_nsec / 1000000, level_names[level], msg, fields[0] ? " " : "", fields);
-    if (level >= LOG_LEVEL_WARN)
+    snprintf(ts, sizeof(ts), "%s.%03ldZ", stamp, (long)(now.tv_nsec / 1000000) % 1000);
+    char line[4096];
+    /* weft status keeps warnings and errors in logfmt, whatever the output's format. */
+    if (level >= LOG_LEVEL_WARN) {
+        snprintf(line, sizeof(line), "ts=%s level=%s msg=\"%s\"%s%s", ts, level_names[level],
+                 msg, fields[0] ? " " : "", fields);
         remember(line);
-    if ((int)level >= min_level)
-        fprintf(stderr, "%s\n", line);
+    }
+    if ((int)level < min_level)
+        return;
+    if (want_json()) {
+        log_json_line(line, sizeof(line), ts, level_names[level], msg, fields);
+        fprintf(stderr, "%s", line);
+        return;
+    }
+    fprintf(stderr, "ts=%s level=%s msg=\"%s\"%s%s\n", ts, level_names[level], msg,
+            fields[0] ? " " : "", fields);
 }

@@ -3,6 +3,8 @@
  *
  * Anyone may log. Never log secrets. WEFT_LOG_LEVEL (debug, info, warn, error,
  * off) in the environment sets the least level written; the default is info.
+ * WEFT_LOG_FORMAT (logfmt, json) or log_set_format picks the form of a line;
+ * the default is logfmt, json is one object per line with the same keys.
  */
 #ifndef WEFT_LOG_H
 #define WEFT_LOG_H
@@ -14,6 +16,10 @@ enum log_level { LOG_LEVEL_DEBUG, LOG_LEVEL_INFO, LOG_LEVEL_WARN, LOG_LEVEL_ERRO
 /* msg is the event; fmt (may be NULL) formats the trailing key=value pairs. */
 void log_event(enum log_level level, const char *msg, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* "logfmt" or "json": 0, or -1 for another name (nothing changes). Call it from
+ * main before threads start; it beats WEFT_LOG_FORMAT. */
+int log_set_format(const char *name);
 
 #define log_debug(msg, ...) log_event(LOG_LEVEL_DEBUG, msg, __VA_ARGS__)
 #define log_info(msg, ...) log_event(LOG_LEVEL_INFO, msg, __VA_ARGS__)

@@ -20,6 +20,7 @@
 #include "common/log.h"
 #include "common/secret_file.h"
 #include "daemon/http.h"
+#include "daemon/metrics_http.h"
 #include "daemon/options.h"
 #include "dns/resolver.h"
 #include "docker/follower.h"
@@ -200,6 +201,17 @@ static int wait_for_stop(const sigset_t *stop_signals, struct tunnel_peer_table 
     return sig;
 }
 
+/* Blocks the stop signals in every thread (the main thread waits for them in
+ * wait_for_stop) and ignores SIGPIPE. Before any thread starts. */
+static void block_stop_signals(sigset_t *stop_signals)
+{
+    sigemptyset(stop_signals);
+    sigaddset(stop_signals, SIGTERM);
+    sigaddset(stop_signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, stop_signals, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
 static int run_daemon(const struct daemon_options *opts)
 {
     struct weft_err err = {0};
@@ -211,20 +223,18 @@ static int run_daemon(const struct daemon_options *opts)
     struct docker_follower *follower = NULL;
     struct http_server *server = NULL;
     struct control_server *control = NULL; /* `weft status`'s root-only socket */
+    struct metrics_http *metrics = NULL;
     struct tunnel_secret *secret = NULL;
     struct tunnel_peer_table *tunnel = NULL;
     int status = 1;
     bool talking_to_store = false;
 
-    /* Block the stop signals in every thread; the main thread waits for them. */
     sigset_t stop_signals;
-    sigemptyset(&stop_signals);
-    sigaddset(&stop_signals, SIGTERM);
-    sigaddset(&stop_signals, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    block_stop_signals(&stop_signals);
 
     if (find_underlay(opts, host, &underlay_mtu, &err) < 0)
+        goto fail;
+    if (opts->metrics && metrics_http_start(opts->metrics, &metrics, &err) < 0)
         goto fail;
     /* A store that refuses weft's user or certificate (-EACCES, -EKEYREJECTED), here or
      * at fabric_open's first calls, ends the start-up like an unreachable one: status 1. */
@@ -269,6 +279,7 @@ out:
     control_stop(control);
     if (server)
         http_server_stop(server);
+    metrics_http_stop(metrics);
     if (follower)
         docker_follower_stop(follower);
     fabric_close(fabric); /* stops the data path before its sessions go */
@@ -295,6 +306,8 @@ static int daemon_main(int argc, char **argv)
         fprintf(stderr, "weft: %s\n", err.msg);
         return 2;
     }
+    /* Chosen here, before any thread logs (checked by daemon_options_parse). */
+    log_set_format(opts.log_format ? opts.log_format : "logfmt");
     return run_daemon(&opts);
 }
 

@@ -46,6 +46,8 @@ static const struct setting {
     TEXT("docker-socket", "WEFT_DOCKER_SOCKET", docker_socket),
     TEXT("secret-file", "WEFT_SECRET_FILE", secret_file),
     NUMBER("tunnel-port", "WEFT_TUNNEL_PORT", tunnel_port, 1, 65535, "a UDP port number"),
+    TEXT("log-format", "WEFT_LOG_FORMAT", log_format),
+    TEXT("metrics", "WEFT_METRICS", metrics),
     TEXT("control-socket", "WEFT_CONTROL_SOCKET", control_socket), /* weft status (issue 13) */
 #undef TEXT
 #undef SECONDS
@@ -103,6 +105,11 @@ void daemon_options_usage(FILE *out)
             "                     (-o encrypted) need; without it they are refused\n"
             "  --tunnel-port PORT [WEFT_TUNNEL_PORT] UDP port of encrypted overlays' traffic\n"
             "                     between hosts, the same on every host (default %d)\n"
+            "  --log-format FORMAT  [WEFT_LOG_FORMAT] logfmt (default) or json: one JSON\n"
+            "                     object per line on stderr, same keys (ts, level, msg, ...)\n"
+            "  --metrics HOST:PORT  [WEFT_METRICS] serve Prometheus metrics on\n"
+            "                     http://HOST:PORT/metrics (default: off); no authentication:\n"
+            "                     use a loopback or management address, e.g. 127.0.0.1:9776\n"
             "  --control-socket PATH  [WEFT_CONTROL_SOCKET] root-only socket `weft status`\n"
             "                     asks (default " DAEMON_DEFAULT_CONTROL_SOCKET ")\n"
             "  --help             this text\n"
@@ -237,5 +244,9 @@ int daemon_options_parse(int argc, char **argv, struct daemon_options *opts, str
         return rc;
     if (apply_environment(opts, given, err) < 0 || check_store_settings(opts, err) < 0)
         return -1;
+    if (opts->log_format && strcmp(opts->log_format, "logfmt") != 0 &&
+        strcmp(opts->log_format, "json") != 0)
+        return weft_err_set(err, -EINVAL, "--log-format must be logfmt or json, not %.32s",
+                            opts->log_format);
     return 0;
 }

@@ -48,6 +48,8 @@ struct daemon_options {
     const char *docker_socket; /* the local Docker Engine API: containers' names */
     const char *secret_file;   /* the cluster secret of encrypted overlays; NULL: none */
     int tunnel_port;           /* UDP port of encrypted overlays */
+    const char *log_format;    /* "logfmt" or "json"; NULL: logfmt */
+    const char *metrics;       /* HOST:PORT serving /metrics; NULL: off */
     const char *control_socket; /* `weft status`'s socket, root-only */
 };
 

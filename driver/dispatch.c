@@ -3,6 +3,7 @@
  * table, turns the body into JSON, and turns a handler's result or error into
  * the answer Docker reads. Callers: daemon/http.c, tests.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "common/weft_metrics.h"
 #include "driver/api.h"
 #include "driver/handlers.h"
 
@@ -185,20 +187,49 @@ static int status_of(const struct weft_err *err)
     return err->code == -ENOSYS ? 404 : 500;
 }
 
+/* " network=ID endpoint=ID" for the IDs the request names (NetworkID, EndpointID),
+ * cut to 12 characters as every log line shows them; letters and digits only, so a
+ * hostile ID cannot break the line. "" when it names neither. */
+static void request_ids(const json_t *req, char *out, size_t cap)
+{
+    static const struct {
+        const char *member, *key;
+    } ids[] = {{"NetworkID", "network"}, {"EndpointID", "endpoint"}};
+    size_t len = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+        const char *id = json_string_value(json_object_get(req, ids[i].member));
+        if (!id || !*id)
+            continue;
+        char shown[13];
+        size_t n = 0;
+        for (; n < sizeof(shown) - 1 && id[n]; n++)
+            shown[n] = isalnum((unsigned char)id[n]) ? id[n] : '?';
+        shown[n] = '\0';
+        int w = snprintf(out + len, cap - len, " %s=%s", ids[i].key, shown);
+        if (w < 0 || (size_t)w >= cap - len)
+            return;
+        len += (size_t)w;
+    }
+}
+
 /* The one place a failed call is logged: handlers and the domain return errors. */
-static void answer_error(struct driver_response *out, const char *path, struct weft_err *err)
+static void answer_error(struct driver_response *out, const char *path, const json_t *req,
+                         struct weft_err *err)
 {
     int status = status_of(err);
     driver_error_answer(status, err->msg, out);
-    char shown_path[128];
+    char shown_path[128], ids[64];
     snprintf(shown_path, sizeof(shown_path), "%s", path);
     sanitize(shown_path, true);
     sanitize(err->msg, true);
-    log_info("plugin call failed", "path=%s status=%d err=\"%s\"", shown_path, status, err->msg);
+    request_ids(req, ids, sizeof(ids));
+    log_info("plugin call failed", "path=%s status=%d%s err=\"%s\"", shown_path, status, ids,
+             err->msg);
 }
 
-void driver_handle(struct driver_ctx *ctx, const char *path, const char *body, size_t body_len,
-                   struct driver_response *out)
+static void dispatch(struct driver_ctx *ctx, const char *path, const char *body, size_t body_len,
+                     struct driver_response *out)
 {
     struct weft_err err = {0};
     out->status = 500;
@@ -209,23 +240,35 @@ void driver_handle(struct driver_ctx *ctx, const char *path, const char *body, s
     if (!route) {
         weft_err_set(&err, -ENOSYS,
                      "unknown call %.100s: weft implements NetworkDriver and IpamDriver", path);
-        answer_error(out, path, &err);
+        answer_error(out, path, NULL, &err);
         return;
     }
     json_t *req = NULL, *answer = NULL;
     if (parse_body(body, body_len, &req, &err) < 0 || route->handler(ctx, req, &answer, &err) < 0) {
+        answer_error(out, route->path, req, &err);
         json_decref(req);
-        answer_error(out, route->path, &err);
         return;
     }
-    json_decref(req);
     out->body = json_dumps(answer, JSON_COMPACT);
     json_decref(answer);
     if (!out->body) {
         weft_err_set(&err, -ENOMEM, "out of memory encoding the answer");
-        answer_error(out, route->path, &err);
+        answer_error(out, route->path, req, &err);
+        json_decref(req);
         return;
     }
     out->status = 200;
-    log_debug("plugin call", "path=%s status=200", route->path);
+    char ids[64];
+    request_ids(req, ids, sizeof(ids));
+    json_decref(req);
+    log_debug("plugin call", "path=%s status=200%s", route->path, ids);
+}
+
+/* Every call is counted and timed here, once, whichever way dispatch answered it. */
+void driver_handle(struct driver_ctx *ctx, const char *path, const char *body, size_t body_len,
+                   struct driver_response *out)
+{
+    double started = weft_metrics_now();
+    dispatch(ctx, path, body, body_len, out);
+    weft_metrics_plugin_call(path, out->status == 200, started);
 }

@@ -265,26 +265,12 @@ static int parse_gateway(const json_t *entry, const struct ipv4_subnet *subnet,
     return 0;
 }
 
-static bool subnet_before(const struct ipv4_subnet *a, const struct ipv4_subnet *b)
+static int subnet_cmp(const void *a, const void *b)
 {
-    return a->network < b->network || (a->network == b->network && a->prefix_len < b->prefix_len);
-}
-
-/* Adds s to out's extra subnets, kept in ascending order (the record's text must be
- * the same on every host). */
-static void insert_extra_subnet(struct fabric_network_spec *out, const struct ipv4_subnet *s)
-{
-    int at = out->extra_count;
-    while (at > 0) {
-        struct ipv4_subnet prev;
-        if (ipv4_subnet_parse(out->extra_subnets[at - 1], &prev, NULL) == 0 &&
-            !subnet_before(s, &prev))
-            break;
-        memcpy(out->extra_subnets[at], out->extra_subnets[at - 1], ADDR_STR_MAX);
-        at--;
-    }
-    ipv4_subnet_format(s, out->extra_subnets[at]);
-    out->extra_count++;
+    const struct ipv4_subnet *x = a, *y = b;
+    if (x->network != y->network)
+        return x->network < y->network ? -1 : 1;
+    return x->prefix_len - y->prefix_len;
 }
 
 static int parse_ipv4_data(const json_t *req, struct fabric_network_spec *out, struct weft_err *err)
@@ -324,14 +310,15 @@ static int parse_ipv4_data(const json_t *req, struct fabric_network_spec *out, s
             return -1;
         if (ipv4_subnet_parse(pool, &subnets[i], err) < 0)
             return -1;
-        if (subnet_before(&subnets[i], &subnets[first]))
+        if (subnet_cmp(&subnets[i], &subnets[first]) < 0)
             first = i;
     }
-    ipv4_subnet_format(&subnets[first], out->subnet);
-    for (size_t i = 0; i < n; i++) /* in ascending order, as the first */
-        if (i != first)
-            insert_extra_subnet(out, &subnets[i]);
-    return parse_gateway(json_array_get(data, first), &subnets[first], out, err);
+    const json_t *first_entry = json_array_get(data, first);
+    qsort(subnets, n, sizeof(subnets[0]), subnet_cmp); /* the others in ascending order */
+    ipv4_subnet_format(&subnets[0], out->subnet);
+    for (size_t i = 1; i < n; i++)
+        ipv4_subnet_format(&subnets[i], out->extra_subnets[out->extra_count++]);
+    return parse_gateway(first_entry, &subnets[0], out, err);
 }
 
 static int subnet6_cmp(const void *a, const void *b)

@@ -10,6 +10,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/weft_metrics.h"
 
 /* One endpoint the keeper re-publishes: IN_FLIGHT meanwhile (protocol 1). */
 struct republish_item {
@@ -125,6 +126,9 @@ void *lease_keeper(void *arg)
         int64_t fresh = 0;
         int grant_rc =
             rc == 0 && !alive ? etcd_lease_grant(f->etcd, f->lease_ttl, &fresh, &err) : 0;
+        weft_metrics_lease_renewal(rc < 0  ? WEFT_LEASE_FAILED
+                                   : alive ? WEFT_LEASE_RENEWED
+                                           : WEFT_LEASE_EXPIRED);
         pthread_mutex_lock(&f->lock);
         if (rc < 0) {
             log_warn("lease refresh failed", "error=\"%s\"", err.msg);

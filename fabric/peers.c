@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "common/weft_metrics.h"
 #include "fabric/record_check.h"
 #include "fabric/stale_sweep.h"
 
@@ -74,6 +75,7 @@ void remote_unprogram(struct fabric *f, struct remote_entry *r)
     if (rc < 0)
         log_warn("removing remote entry failed", "error=\"%s\"", err.msg);
     r->programmed = false;
+    weft_metrics_remote_programmed(-1);
 }
 
 /* Whether the remote table knows vtep as a member of subnet. */
@@ -106,6 +108,7 @@ void remote_program(struct fabric *f, struct remote_entry *r)
         return;
     }
     r->programmed = true;
+    weft_metrics_remote_programmed(+1);
 }
 
 /* A batch failed: which entry is not known, and each was marked programmed when
@@ -121,6 +124,7 @@ static void resend_programmed(struct fabric *f, const char *subnet, const struct
     for (struct remote_entry *r = f->remotes.head; r; r = r->next) {
         if ((!subnet || same_overlay(f, subnet, r->subnet)) && r->programmed) {
             r->programmed = false;
+            weft_metrics_remote_programmed(-1);
             remote_program(f, r);
         }
     }
@@ -144,8 +148,10 @@ void program_subnet(struct fabric *f, const char *subnet)
 void forget_programmed(struct fabric *f, const char *subnet)
 {
     for (struct remote_entry *r = f->remotes.head; r; r = r->next)
-        if (same_overlay(f, subnet, r->subnet))
+        if (same_overlay(f, subnet, r->subnet) && r->programmed) {
             r->programmed = false;
+            weft_metrics_remote_programmed(-1);
+        }
 }
 
 /* A member's peers follow it into and out of the kernel. */
@@ -455,6 +461,7 @@ void watch_callback(void *ctx, const struct etcd_event *events, size_t count)
         const struct etcd_event *ev = &events[i];
         switch (ev->type) {
         case ETCD_EVENT_SYNC_BEGIN:
+            weft_metrics_watch_resync();
             for (struct remote_entry *r = f->remotes.head; r; r = r->next)
                 r->stale = true;
             rejected_records_mark_stale(&f->rejected);
@@ -475,6 +482,7 @@ void watch_callback(void *ctx, const struct etcd_event *events, size_t count)
             break;
         case ETCD_EVENT_PUT:
         case ETCD_EVENT_DELETE:
+            weft_metrics_watch_event(ev->type == ETCD_EVENT_DELETE);
             on_fabric_event(f, ev, listing);
             break;
         }

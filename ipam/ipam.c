@@ -18,6 +18,7 @@
 
 #include "common/addr6.h"
 #include "common/log.h"
+#include "common/weft_metrics.h"
 #include "ipam/ipam_internal.h"
 #include "store/keys.h"
 #include "store/records.h"
@@ -105,6 +106,7 @@ int ipam_try_claim_text(struct etcd *etcd, const char *pool_id, const char *ip_t
     if (rc < 0)
         return -1;
     *taken = !created;
+    weft_metrics_ipam_claim(kind, created);
     if (owner && !created) {
         /* A yes/no test: an unreadable holder is still a holder, named "unknown". */
         if (addr_record_decode(existing.value, owner, NULL) < 0) {
@@ -137,6 +139,8 @@ static int claim_in_fabric(struct etcd *etcd, const char *pool_id, uint32_t ip,
     ipv4_format(ip, text);
     if (claims->claim(claims->ctx, pool_id, text, err) == 0)
         return 0;
+    if (err->code == -EADDRINUSE)
+        weft_metrics_ipam_conflict();
     struct weft_err undo = {0};
     if (ipam_release_address(etcd, pool_id, text, &undo) < 0)
         log_error("freeing an address the fabric refused failed", "pool=%s ip=%s error=\"%s\"",

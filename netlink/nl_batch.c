@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/weft_metrics.h"
+
 /* The name, MAC and destination a link or neighbour request carries, if any. */
 struct request_facts {
     const char *name;
@@ -101,7 +103,10 @@ static void batch_read_acks(struct nl *nl, ssize_t n, unsigned int first, unsign
         (*acked)++;
         nl->ext_msg[0] = '\0';
         int code = nl_ack_errno(nl, h);
-        if (nl_already_done(nl->batch_ok_errno[index], code) || nl->batch_err.code)
+        if (nl_already_done(nl->batch_ok_errno[index], code))
+            continue;
+        weft_metrics_netlink_error();
+        if (nl->batch_err.code)
             continue;
         char what[96] = "netlink request", why[WEFT_ERR_MAX / 2];
         const struct nlmsghdr *req = batch_request(nl, index);

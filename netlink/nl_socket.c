@@ -15,6 +15,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/weft_metrics.h"
+
 int nl_open(struct nl **out, struct weft_err *err)
 {
     struct nl *nl = calloc(1, sizeof(*nl));
@@ -180,6 +182,7 @@ int nl_change(struct nl *nl, struct nl_msg *m, int ok_errno, struct weft_err *er
     int kernel_errno;
     if (nl_query(nl, m, NULL, NULL, &kernel_errno) == 0 || nl_already_done(ok_errno, kernel_errno))
         return 0;
+    weft_metrics_netlink_error();
     char why[WEFT_ERR_MAX / 2];
     nl_reason(nl, kernel_errno, why, sizeof(why));
     return weft_err_set(err, -kernel_errno, "%s: %s", what, why);

@@ -21,6 +21,7 @@
 #include "common/buf.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/weft_metrics.h"
 
 /* ---- opening and the member list ---- */
 
@@ -332,8 +333,10 @@ static int try_member(struct attempt *a, size_t m, json_t **reply, struct weft_e
         a->refused = false;
         return 1;
     }
-    if (m != a->start)
+    if (m != a->start) {
         log_info("store failover", "member=%s", member);
+        weft_metrics_store_failover();
+    }
     atomic_store(&etcd->current, m);
     if (status != 200)
         return answer_failure(a, member, status, err);
@@ -523,6 +526,7 @@ int etcd_call(struct etcd *etcd, const char *path, json_t *body, json_t **reply,
         return -1;
     }
     int rc = call_members(etcd, path, body, reply, cancel, err);
+    weft_metrics_store_round_trip(path, rc == 0 || (cancel && atomic_load(cancel)));
     if (gated)
         etcd_gate_leave(&etcd->gate);
     return rc;
