@@ -32,6 +32,10 @@ TEST_HDRS := $(wildcard tests/lib/*.h $(TEST_DIRS:%=tests/%/*.h))
 test_bins = $(patsubst tests/%.c,$(BUILD)/tests/%,$(1)) $(patsubst tests/%.c,$(BUILD)/tests-san/%,$(1))
 UNIT_BINS := $(call test_bins,$(TEST_SRCS))
 
+# The version `weft status` reports (issue 13): git's description of the tree built.
+WEFT_VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+$(BUILD)/obj/daemon/control.o $(BUILD)/san/daemon/control.o: WEFT_CFLAGS += -DWEFT_VERSION='"$(WEFT_VERSION)"'
+
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 SAN_OBJS := $(LIB_SRCS:%.c=$(BUILD)/san/%.o)
 

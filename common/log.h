@@ -9,6 +9,8 @@
 #ifndef WEFT_LOG_H
 #define WEFT_LOG_H
 
+#include <stddef.h>
+
 enum log_level { LOG_LEVEL_DEBUG, LOG_LEVEL_INFO, LOG_LEVEL_WARN, LOG_LEVEL_ERROR };
 
 /* msg is the event; fmt (may be NULL) formats the trailing key=value pairs. */
@@ -23,5 +25,12 @@ int log_set_format(const char *name);
 #define log_info(msg, ...) log_event(LOG_LEVEL_INFO, msg, __VA_ARGS__)
 #define log_warn(msg, ...) log_event(LOG_LEVEL_WARN, msg, __VA_ARGS__)
 #define log_error(msg, ...) log_event(LOG_LEVEL_ERROR, msg, __VA_ARGS__)
+
+/* The last LOG_RECENT_MAX warn and error lines (whatever the least level written),
+ * kept for `weft status`: copies them into lines, oldest first, and returns how
+ * many. Thread-safe. */
+#define LOG_RECENT_MAX 16
+#define LOG_RECENT_LINE_MAX 512
+size_t log_recent(char lines[][LOG_RECENT_LINE_MAX], size_t max);
 
 #endif

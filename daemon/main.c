@@ -14,6 +14,8 @@
 #include <string.h>
 
 #include "admin/admin.h"
+#include "admin/status.h"
+#include "daemon/control.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "common/secret_file.h"
@@ -45,6 +47,7 @@ static void usage_main(FILE *out)
                  "       weft admit HOST       give a host its own etcd user (weft admit --help)\n"
                  "       weft revoke HOST      remove a host's etcd user and its records\n"
                  "       weft keygen           print a new cluster secret (encrypted overlays)\n"
+                 "       weft status           what the running daemon knows (weft status --help)\n"
                  "       weft --help           this text\n"
                  "\n"
                  "Run `weft daemon` on every host, then on each host:\n"
@@ -198,6 +201,17 @@ static int wait_for_stop(const sigset_t *stop_signals, struct tunnel_peer_table 
     return sig;
 }
 
+/* Blocks the stop signals in every thread (the main thread waits for them in
+ * wait_for_stop) and ignores SIGPIPE. Before any thread starts. */
+static void block_stop_signals(sigset_t *stop_signals)
+{
+    sigemptyset(stop_signals);
+    sigaddset(stop_signals, SIGTERM);
+    sigaddset(stop_signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, stop_signals, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
 static int run_daemon(const struct daemon_options *opts)
 {
     struct weft_err err = {0};
@@ -208,19 +222,15 @@ static int run_daemon(const struct daemon_options *opts)
     struct resolver *resolver = NULL;
     struct docker_follower *follower = NULL;
     struct http_server *server = NULL;
+    struct control_server *control = NULL; /* `weft status`'s root-only socket */
     struct metrics_http *metrics = NULL;
     struct tunnel_secret *secret = NULL;
     struct tunnel_peer_table *tunnel = NULL;
     int status = 1;
     bool talking_to_store = false;
 
-    /* Block the stop signals in every thread; the main thread waits for them. */
     sigset_t stop_signals;
-    sigemptyset(&stop_signals);
-    sigaddset(&stop_signals, SIGTERM);
-    sigaddset(&stop_signals, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    block_stop_signals(&stop_signals);
 
     if (find_underlay(opts, host, &underlay_mtu, &err) < 0)
         goto fail;
@@ -252,6 +262,8 @@ static int run_daemon(const struct daemon_options *opts)
     struct driver_ctx ctx = {fabric, etcd, host};
     if (http_server_start(opts->socket_path, &ctx, &server, &err) < 0)
         goto fail;
+    if (control_start(opts->control_socket, fabric, &control, &err) < 0)
+        goto fail;
     log_info("weft daemon ready", "socket=%s advertise=%s store=%s underlay_mtu=%d",
              opts->socket_path, host, opts->store, underlay_mtu);
 
@@ -264,6 +276,7 @@ fail:
     log_error("weft daemon cannot start", "error=\"%s\"%s", err.msg,
               talking_to_store ? store_refusal_hint(err.code) : "");
 out:
+    control_stop(control);
     if (server)
         http_server_stop(server);
     metrics_http_stop(metrics);
@@ -313,6 +326,8 @@ int main(int argc, char **argv)
         return admin_admit_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "revoke") == 0)
         return admin_revoke_main(argc - 1, argv + 1);
+    if (strcmp(argv[1], "status") == 0)
+        return admin_status_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "keygen") == 0)
         return tunnel_keygen_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "daemon") != 0) {

@@ -48,6 +48,7 @@ static const struct setting {
     NUMBER("tunnel-port", "WEFT_TUNNEL_PORT", tunnel_port, 1, 65535, "a UDP port number"),
     TEXT("log-format", "WEFT_LOG_FORMAT", log_format),
     TEXT("metrics", "WEFT_METRICS", metrics),
+    TEXT("control-socket", "WEFT_CONTROL_SOCKET", control_socket), /* weft status (issue 13) */
 #undef TEXT
 #undef SECONDS
 #undef NUMBER
@@ -109,6 +110,8 @@ void daemon_options_usage(FILE *out)
             "  --metrics HOST:PORT  [WEFT_METRICS] serve Prometheus metrics on\n"
             "                     http://HOST:PORT/metrics (default: off); no authentication:\n"
             "                     use a loopback or management address, e.g. 127.0.0.1:9776\n"
+            "  --control-socket PATH  [WEFT_CONTROL_SOCKET] root-only socket `weft status`\n"
+            "                     asks (default " DAEMON_DEFAULT_CONTROL_SOCKET ")\n"
             "  --help             this text\n"
             "\n"
             "SIGTERM or SIGINT stops the daemon; containers keep their connectivity.\n"
@@ -233,6 +236,7 @@ int daemon_options_parse(int argc, char **argv, struct daemon_options *opts, str
         .resolv_conf = DAEMON_DEFAULT_RESOLV_CONF,
         .docker_socket = DAEMON_DEFAULT_DOCKER_SOCKET,
         .tunnel_port = DAEMON_DEFAULT_TUNNEL_PORT,
+        .control_socket = DAEMON_DEFAULT_CONTROL_SOCKET,
     };
     bool given[SETTING_COUNT] = {false};
     int rc = parse_flags(argc, argv, opts, given, err);

@@ -25,6 +25,9 @@
 #define DAEMON_DEFAULT_RESOLV_CONF "/etc/resolv.conf"
 #define DAEMON_DEFAULT_DOCKER_SOCKET "/var/run/docker.sock"
 #define DAEMON_DEFAULT_TUNNEL_PORT 4790 /* datapath.h: DATAPATH_UDP_PORT */
+/* `weft status`'s socket (daemon/control.h). Not under /run/docker/plugins: Docker takes
+ * every socket there for a plugin and would try to activate it. */
+#define DAEMON_DEFAULT_CONTROL_SOCKET "/run/weft/control.sock"
 
 /* Strings are borrowed from argv or the environment, which outlive the daemon. */
 struct daemon_options {
@@ -47,6 +50,7 @@ struct daemon_options {
     int tunnel_port;           /* UDP port of encrypted overlays */
     const char *log_format;    /* "logfmt" or "json"; NULL: logfmt */
     const char *metrics;       /* HOST:PORT serving /metrics; NULL: off */
+    const char *control_socket; /* `weft status`'s socket, root-only */
 };
 
 /* daemon_options_parse's answer when --help was asked (nothing else is checked). */

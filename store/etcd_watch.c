@@ -18,6 +18,7 @@
 
 #include "common/buf.h"
 #include "common/clock.h"
+#include "store/etcd_status.h"
 #include "common/log.h"
 #include "store/etcd_internal.h"
 
@@ -64,6 +65,10 @@ struct etcd_watch {
     long attempt_started_ms;      /* when the current member was asked for the stream */
     bool announce;                /* the last stream ended: say where the next one runs */
     char stream_error[256];
+    /* For other threads (etcd_watch_progress, `weft status`): last_rev as of the last
+     * read, and whether a stream is open. Written by the watch thread only. */
+    _Atomic int64_t published_rev;
+    atomic_bool streaming;
 };
 
 static void deliver_one(struct etcd_watch *w, enum etcd_event_type type, int64_t revision)
@@ -309,6 +314,8 @@ static size_t stream_write(char *data, size_t size, size_t nmemb, void *userdata
     }
     flush_batch(w);
     weft_buf_consume(buf, done);
+    atomic_store(&w->published_rev, w->last_rev);
+    atomic_store(&w->streaming, w->created);
     return n;
 }
 
@@ -457,9 +464,11 @@ static void *watch_main(void *arg)
                 log_info("store watch resynced", "prefix=%s revision=%" PRId64, w->prefix,
                          w->last_rev);
             need_list = false;
+            atomic_store(&w->published_rev, w->last_rev);
         }
         long started = clock_monotonic_ms();
         enum stream_outcome outcome = watch_stream(w, &err);
+        atomic_store(&w->streaming, false);
         bool healthy = w->created && clock_monotonic_ms() - started >= HEALTHY_STREAM_MS;
         if (w->created) {
             disconnected = false;
@@ -507,6 +516,12 @@ static void *watch_main(void *arg)
         }
     }
     return NULL;
+}
+
+void etcd_watch_progress(const struct etcd_watch *watch, int64_t *revision, bool *streaming)
+{
+    *revision = atomic_load(&watch->published_rev);
+    *streaming = atomic_load(&watch->streaming);
 }
 
 static void watch_free(struct etcd_watch *w)

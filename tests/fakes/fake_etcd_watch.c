@@ -7,12 +7,14 @@
  * its lock, and its callback takes that lock.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/clock.h"
 #include "tests/fakes/fake_store_internal.h"
 #include "tests/fakes/fault.h"
+#include "store/etcd_status.h"
 
 struct etcd_watch {
     struct etcd_watch *next;
@@ -295,4 +297,19 @@ void fake_store_hold_watches(bool hold)
 bool fake_store_wait_held(int n, long timeout_ms)
 {
     return wait_for(enough_held, &n, timeout_ms);
+}
+
+/* etcd_status.h on the fake store: one member, always answering, the watch streaming. */
+void etcd_status_read(struct etcd *etcd, const char *key, int64_t lease,
+                      const struct etcd_watch *watch, struct etcd_status *out)
+{
+    (void)etcd;
+    (void)key;
+    (void)watch;
+    memset(out, 0, sizeof(*out));
+    out->member_count = 1;
+    snprintf(out->members[0], sizeof(out->members[0]), "fake");
+    out->reachable = true;
+    out->lease_ttl_left = lease ? 1 : -1;
+    out->watch_streaming = true;
 }

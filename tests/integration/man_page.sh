@@ -31,13 +31,13 @@ vars=$(grep -oE '\[WEFT_[A-Z_]+\]' <<<"$help" | tr -d '[]' | sort -u)
 for v in $vars; do grep -qF "$v" "$page" || fail "weft(8) does not name $v"; done
 echo "ok   every daemon flag ($(wc -l <<<"$flags")) and variable ($(wc -l <<<"$vars"))"
 
-# admit, revoke and keygen: every flag their --help names.
-for c in admit revoke keygen; do
+# admit, revoke, keygen and status: every flag their --help names.
+for c in admit revoke keygen status; do
     for f in $($weft $c --help | grep -oE -- '--[a-z][a-z-]+' | sort -u); do
         has "$f" || fail "weft(8) does not describe weft $c $f"
     done
 done
-echo "ok   every flag of admit, revoke and keygen"
+echo "ok   every flag of admit, revoke, keygen and status"
 
 # docker network create -o: the names driver/request.c compares and Docker's spellings.
 opts=$(grep -oE 'strcmp\(key, "[a-z_.]+"\)' driver/request.c | grep -oE '"[^"]+"' | tr -d '"')

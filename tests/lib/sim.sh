@@ -350,7 +350,8 @@ sim_plug() { ip -n "$(sim_ns sw)" link set "p-$1" up; }
 # ---------- weft ----------
 
 # sim_weft HOST [ARGS...]: starts the weft daemon ($WEFT_BIN, default build/weft) in
-# HOST's namespace with its socket in HOST's plugin dir; waits for the socket
+# HOST's namespace with its socket in HOST's plugin dir (and its control socket, for
+# weft status, in HOST's dir: the default /run/weft is one per machine); waits for the socket
 # ($SIM_WEFT_START_S seconds, default 15: longer for a daemon under valgrind).
 # After sim_etcd_secure it adds sim_weft_store_flags HOST (ARGS come later and win).
 sim_weft() {
@@ -369,7 +370,8 @@ sim_weft() {
         nsenter --net="/run/netns/$(sim_ns "$host")" "$bin" daemon \
         --store "$(sim_etcd_url)" --advertise "$(sim_host_addr "$host")" \
         --socket "$d/plugins/weft.sock" --resolv-conf "$SIM_DIR/resolv.conf" \
-        --docker-socket "$d/docker.sock" "${store_flags[@]}" "$@"
+        --docker-socket "$d/docker.sock" --control-socket "$d/control.sock" \
+        "${store_flags[@]}" "$@"
     echo "$SIM_LAST_PID" >"$d/weft.pid"
     if ! wait_for "${SIM_WEFT_START_S:-15}" test -S "$d/plugins/weft.sock"; then
         tail -n 30 "$d/weft.log" >&2

@@ -1,0 +1,42 @@
+/*
+ * etcd_status.h: what the store client knows of itself, for `weft status`.
+ *
+ * Owns nothing: it reads struct etcd (members, the one in use, the prober's
+ * verdicts, the last failure), asks etcd two cheap questions (its revision, the
+ * time left on a lease) and reads a watch's progress. Callers: fabric/status.c.
+ * Thread-safe; etcd_status_read waits for at most two requests' timeouts.
+ */
+#ifndef WEFT_ETCD_STATUS_H
+#define WEFT_ETCD_STATUS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/etcd.h"
+
+#define ETCD_STATUS_MEMBERS_MAX 16
+#define ETCD_STATUS_MEMBER_MAX 256
+
+struct etcd_status {
+    size_t member_count; /* at most ETCD_STATUS_MEMBERS_MAX are listed */
+    char members[ETCD_STATUS_MEMBERS_MAX][ETCD_STATUS_MEMBER_MAX]; /* "host:port" */
+    bool member_silent[ETCD_STATUS_MEMBERS_MAX]; /* the prober found it silent */
+    size_t in_use;    /* index of the member that answered last */
+    bool reachable;   /* etcd answered the revision question just now */
+    char error[512];  /* why not, when !reachable */
+    int64_t revision; /* etcd's revision now; 0 when unreachable */
+    int64_t lease_ttl_left; /* seconds; -1 unknown or expired */
+    bool watch_streaming;   /* the watch has a stream open (or its listing is fresh) */
+    int64_t watch_revision; /* every change up to here has reached the watch's consumer */
+};
+
+/* Fills out. key is one the client may read (its answer's header carries the
+ * revision); lease 0: none. Never fails: what could not be learned says so. */
+void etcd_status_read(struct etcd *etcd, const char *key, int64_t lease,
+                      const struct etcd_watch *watch, struct etcd_status *out);
+
+/* A watch's progress, read from another thread. */
+void etcd_watch_progress(const struct etcd_watch *watch, int64_t *revision, bool *streaming);
+
+#endif
