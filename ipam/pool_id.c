@@ -64,19 +64,32 @@ int ipam_pool_new(const char *subnet, const char *range, struct ipam_pool *out,
     return 0;
 }
 
+int ipam_pool_id_split(const char *pool_id, char text[IPAM_POOL_ID_MAX], const char **range,
+                       struct weft_err *err)
+{
+    if (!pool_id || strlen(pool_id) >= IPAM_POOL_ID_MAX)
+        return weft_err_set(err, -ENOENT, "unknown pool %.64s", pool_id ? pool_id : "");
+    snprintf(text, IPAM_POOL_ID_MAX, "%s", pool_id);
+    char *at = strchr(text, RANGE_SEPARATOR);
+    *range = "";
+    if (at) {
+        *at++ = '\0';
+        if (!*at)
+            return weft_err_set(err, -ENOENT, "unknown pool %.64s: empty range", pool_id);
+        *range = at;
+    }
+    return 0;
+}
+
 int ipam_pool_parse(const char *pool_id, struct ipam_pool *out, struct weft_err *err)
 {
     char text[IPAM_POOL_ID_MAX];
-    if (!pool_id || strlen(pool_id) >= sizeof(text))
-        return weft_err_set(err, -ENOENT, "unknown pool %.64s", pool_id ? pool_id : "");
-    snprintf(text, sizeof(text), "%s", pool_id);
-    char *range = strchr(text, RANGE_SEPARATOR);
-    if (range)
-        *range++ = '\0';
+    const char *range;
     struct weft_err why = {0};
-    if (ipam_pool_new(text, range ? range : "", out, &why) < 0 || (range && !*range))
-        return weft_err_set(err, -ENOENT, "unknown pool %.64s: %s", pool_id,
-                            why.msg[0] ? why.msg : "empty range");
+    if (ipam_pool_id_split(pool_id, text, &range, err) < 0)
+        return -1;
+    if (ipam_pool_new(text, range, out, &why) < 0)
+        return weft_err_set(err, -ENOENT, "unknown pool %.64s: %s", pool_id, why.msg);
     return 0;
 }
 

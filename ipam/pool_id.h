@@ -42,6 +42,12 @@ int ipam_pool_new(const char *subnet, const char *range, struct ipam_pool *out,
  * could have handed out. */
 int ipam_pool_parse(const char *pool_id, struct ipam_pool *out, struct weft_err *err);
 
+/* A pool ID of either family split at its range separator into text: the subnet in
+ * text, *range pointing at the range in it ("" for none). -ENOENT when too long or the
+ * range is empty. */
+int ipam_pool_id_split(const char *pool_id, char text[IPAM_POOL_ID_MAX], const char **range,
+                       struct weft_err *err);
+
 /* The canonical pool ID of pool. */
 void ipam_pool_format(const struct ipam_pool *pool, char out[IPAM_POOL_ID_MAX]);
 

@@ -70,16 +70,12 @@ int ipam_pool6_new(const char *subnet, const char *range, struct ipam_pool6 *out
 int ipam_pool6_parse(const char *pool_id, struct ipam_pool6 *out, struct weft_err *err)
 {
     char text[IPAM_POOL_ID_MAX];
-    if (!pool_id || strlen(pool_id) >= sizeof(text))
-        return weft_err_set(err, -ENOENT, "unknown pool %.64s", pool_id ? pool_id : "");
-    snprintf(text, sizeof(text), "%s", pool_id);
-    char *range = strchr(text, RANGE_SEPARATOR);
-    if (range)
-        *range++ = '\0';
+    const char *range;
     struct weft_err why = {0};
-    if (ipam_pool6_new(text, range ? range : "", out, &why) < 0 || (range && !*range))
-        return weft_err_set(err, -ENOENT, "unknown pool %.64s: %s", pool_id,
-                            why.msg[0] ? why.msg : "empty range");
+    if (ipam_pool_id_split(pool_id, text, &range, err) < 0)
+        return -1;
+    if (ipam_pool6_new(text, range, out, &why) < 0)
+        return weft_err_set(err, -ENOENT, "unknown pool %.64s: %s", pool_id, why.msg);
     return 0;
 }
 
