@@ -5,19 +5,15 @@
 #include "daemon/control.h"
 
 #include <errno.h>
-#include <libgen.h>
-#include <limits.h>
 #include <microhttpd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "daemon/unix_socket.h"
 #include "driver/status_json.h"
 #include "fabric/status.h"
 
@@ -29,9 +25,7 @@ struct control_server {
     struct MHD_Daemon *mhd;
     struct fabric *fabric; /* borrowed */
     long started_ms;       /* monotonic */
-    char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-    dev_t dev; /* our socket file, so stop removes only ours */
-    ino_t ino;
+    struct unix_socket sock; /* the socket file, 0600 (unix_socket.h) */
 };
 
 /* The whole document, from memory: NULL when out of memory. */
@@ -94,69 +88,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     return reply(conn, MHD_HTTP_OK, doc, MHD_RESPMEM_MUST_FREE);
 }
 
-/* A socket file nobody answers on was left by a dead daemon: removed. */
-static int clear_stale(const struct sockaddr_un *addr, struct weft_err *err)
-{
-    struct stat st;
-    if (lstat(addr->sun_path, &st) < 0)
-        return errno == ENOENT ? 0 : weft_err_set(err, -errno, "checking %s: %s", addr->sun_path,
-                                                  strerror(errno));
-    if (!S_ISSOCK(st.st_mode))
-        return weft_err_set(err, -EEXIST, "%s exists and is not a socket", addr->sun_path);
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return weft_err_set(err, -errno, "creating a socket: %s", strerror(errno));
-    int rc = connect(fd, (const struct sockaddr *)addr, sizeof(*addr));
-    close(fd);
-    if (rc == 0)
-        return weft_err_set(err, -EADDRINUSE, "another weft daemon answers on %s", addr->sun_path);
-    if (unlink(addr->sun_path) < 0 && errno != ENOENT)
-        return weft_err_set(err, -errno, "removing stale socket %s: %s", addr->sun_path,
-                            strerror(errno));
-    return 0;
-}
-
-/* Binds and listens; mode 0600 is set before listen, so nobody else connects earlier. */
-static int open_socket(struct control_server *server, struct weft_err *err)
-{
-    struct sockaddr_un addr = {.sun_family = AF_UNIX};
-    memcpy(addr.sun_path, server->path, sizeof(addr.sun_path));
-    char dir[sizeof(addr.sun_path)];
-    memcpy(dir, server->path, sizeof(dir));
-    if (mkdir(dirname(dir), 0755) < 0 && errno != EEXIST)
-        return weft_err_set(err, -errno, "making the directory of %s: %s", server->path,
-                            strerror(errno));
-    if (clear_stale(&addr, err) < 0)
-        return -1;
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd < 0)
-        return weft_err_set(err, -errno, "creating a socket: %s", strerror(errno));
-    struct stat st;
-    if (bind(fd, (const struct sockaddr *)&addr, sizeof(addr)) < 0) {
-        weft_err_set(err, -errno, "binding %s: %s", server->path, strerror(errno));
-        goto undo_socket;
-    }
-    if (chmod(server->path, 0600) < 0 || lstat(server->path, &st) < 0 || listen(fd, 16) < 0) {
-        weft_err_set(err, -errno, "setting up %s: %s", server->path, strerror(errno));
-        goto undo_bind;
-    }
-    server->dev = st.st_dev;
-    server->ino = st.st_ino;
-    return fd;
-undo_bind:
-    unlink(server->path);
-undo_socket:
-    close(fd);
-    return -1;
-}
-
-static void remove_socket_file(const struct control_server *server)
-{
-    struct stat st;
-    if (lstat(server->path, &st) == 0 && st.st_dev == server->dev && st.st_ino == server->ino)
-        unlink(server->path);
-}
-
 int control_start(const char *path, struct fabric *fabric, struct control_server **out,
                   struct weft_err *err)
 {
@@ -166,13 +97,7 @@ int control_start(const char *path, struct fabric *fabric, struct control_server
         return weft_err_set(err, -ENOMEM, "out of memory");
     server->fabric = fabric;
     server->started_ms = clock_monotonic_ms();
-    if (strlen(path) == 0 || strlen(path) >= sizeof(server->path)) {
-        weft_err_set(err, -ENAMETOOLONG, "control socket path \"%.200s\" must be 1 to %zu "
-                     "characters", path, sizeof(server->path) - 1);
-        goto undo_alloc;
-    }
-    memcpy(server->path, path, strlen(path) + 1);
-    int fd = open_socket(server, err);
+    int fd = unix_socket_listen(&server->sock, path, 0600, 16, err);
     if (fd < 0)
         goto undo_alloc;
     server->mhd = MHD_start_daemon(
@@ -180,12 +105,12 @@ int control_start(const char *path, struct fabric *fabric, struct control_server
         NULL, on_request, server, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT,
         (unsigned int)16, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30, MHD_OPTION_END);
     if (!server->mhd) {
-        weft_err_set(err, -EIO, "starting the control server on %s failed", server->path);
+        weft_err_set(err, -EIO, "starting the control server on %s failed", server->sock.path);
         close(fd);
-        remove_socket_file(server);
+        unix_socket_remove(&server->sock);
         goto undo_alloc;
     }
-    log_info("control socket listening", "socket=%s", server->path);
+    log_info("control socket listening", "socket=%s", server->sock.path);
     *out = server;
     return 0;
 undo_alloc:
@@ -198,6 +123,6 @@ void control_stop(struct control_server *server)
     if (!server)
         return;
     MHD_stop_daemon(server->mhd);
-    remove_socket_file(server);
+    unix_socket_remove(&server->sock);
     free(server);
 }

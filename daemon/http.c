@@ -1,7 +1,7 @@
 /*
- * http.c: the HTTP side of the plugin socket (http.h). Owns the socket file,
- * the libmicrohttpd daemon and the per-request body buffer; every call's
- * meaning is driver_handle's, and a refusal's words are encoded by
+ * http.c: the HTTP side of the plugin socket (http.h). Owns the libmicrohttpd
+ * daemon and the per-request body buffer (the socket file is unix_socket.c's);
+ * every call's meaning is driver_handle's, and a refusal's words are encoded by
  * driver_error_answer, so this file knows HTTP but not JSON. Callers:
  * daemon/main.c, tests.
  *
@@ -11,21 +11,17 @@
 #include "daemon/http.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <microhttpd.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "common/buf.h"
 #include "common/log.h"
+#include "daemon/unix_socket.h"
 
 #define CONTENT_TYPE "application/vnd.docker.plugins.v1+json"
 #define CONNECTION_LIMIT 256
@@ -35,9 +31,7 @@ struct http_server {
     struct MHD_Daemon *mhd;
     http_handler_fn handler;
     void *handler_cls; /* borrowed */
-    char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-    dev_t dev; /* identity of our socket file, so stop removes only ours */
-    ino_t ino;
+    struct unix_socket sock; /* the socket file (unix_socket.h) */
 };
 
 /* One request in progress: its body so far, or why it is refused. A refused
@@ -196,94 +190,6 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
     log_warn("http server", "detail=\"%s\"", line);
 }
 
-/* mkdir -p of the socket's directory. */
-static int make_parent_dirs(const char *path, struct weft_err *err)
-{
-    char dir[PATH_MAX];
-    snprintf(dir, sizeof(dir), "%s", path);
-    for (char *p = dir + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-            return weft_err_set(err, -errno, "creating directory %s: %s", dir, strerror(errno));
-        *p = '/';
-    }
-    return 0;
-}
-
-/* A socket file nobody answers on is left by a dead daemon: remove it. A
- * live one belongs to another daemon; anything else is not ours to delete. */
-static int clear_stale_socket(const struct sockaddr_un *addr, struct weft_err *err)
-{
-    const char *path = addr->sun_path;
-    struct stat st;
-    if (lstat(path, &st) < 0) {
-        if (errno == ENOENT)
-            return 0;
-        return weft_err_set(err, -errno, "checking %s: %s", path, strerror(errno));
-    }
-    if (!S_ISSOCK(st.st_mode))
-        return weft_err_set(
-            err, -EEXIST, "%s exists and is not a socket; remove it or choose another path", path);
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd < 0)
-        return weft_err_set(err, -errno, "creating a socket: %s", strerror(errno));
-    int rc = connect(fd, (const struct sockaddr *)addr, sizeof(*addr));
-    int saved = errno;
-    close(fd);
-    /* EAGAIN: a full backlog, so someone is listening. */
-    if (rc == 0 || saved == EAGAIN || saved == EINPROGRESS)
-        return weft_err_set(err, -EADDRINUSE, "another weft daemon is listening on %s", path);
-    if (saved != ECONNREFUSED)
-        return weft_err_set(err, -saved, "checking %s: %s", path, strerror(saved));
-    if (unlink(path) < 0 && errno != ENOENT)
-        return weft_err_set(err, -errno, "removing stale socket %s: %s", path, strerror(errno));
-    log_info("removed stale socket", "path=%s", path);
-    return 0;
-}
-
-/* Binds and listens; mode 0660 is set before listen, so nobody connects earlier. */
-static int open_socket(struct http_server *server, struct weft_err *err)
-{
-    struct sockaddr_un addr = {.sun_family = AF_UNIX};
-    memcpy(addr.sun_path, server->path, sizeof(addr.sun_path));
-    if (make_parent_dirs(server->path, err) < 0 || clear_stale_socket(&addr, err) < 0)
-        return -1;
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd < 0)
-        return weft_err_set(err, -errno, "creating a socket: %s", strerror(errno));
-    struct stat st;
-    if (bind(fd, (const struct sockaddr *)&addr, sizeof(addr)) < 0) {
-        weft_err_set(err, -errno, "binding %s: %s", server->path, strerror(errno));
-        goto fail_close;
-    }
-    if (chmod(server->path, 0660) < 0 || lstat(server->path, &st) < 0) {
-        weft_err_set(err, -errno, "setting the mode of %s: %s", server->path, strerror(errno));
-        goto fail_unlink;
-    }
-    server->dev = st.st_dev;
-    server->ino = st.st_ino;
-    if (listen(fd, 128) < 0) {
-        weft_err_set(err, -errno, "listening on %s: %s", server->path, strerror(errno));
-        goto fail_unlink;
-    }
-    return fd;
-
-fail_unlink:
-    unlink(server->path);
-fail_close:
-    close(fd);
-    return -1;
-}
-
-static void remove_socket_file(const struct http_server *server)
-{
-    struct stat st;
-    if (lstat(server->path, &st) == 0 && st.st_dev == server->dev && st.st_ino == server->ino)
-        unlink(server->path);
-}
-
 static void handle_driver_call(void *cls, const char *path, const char *body, size_t body_len,
                                struct driver_response *out)
 {
@@ -305,14 +211,7 @@ int http_server_start_handler(const char *socket_path, http_handler_fn handler, 
         return weft_err_set(err, -ENOMEM, "out of memory");
     server->handler = handler;
     server->handler_cls = cls;
-    size_t len = strlen(socket_path);
-    if (len == 0 || len >= sizeof(server->path)) {
-        weft_err_set(err, -ENAMETOOLONG, "socket path \"%.200s\" must be 1 to %zu characters",
-                     socket_path, sizeof(server->path) - 1);
-        goto fail_free;
-    }
-    memcpy(server->path, socket_path, len + 1);
-    int fd = open_socket(server, err);
+    int fd = unix_socket_listen(&server->sock, socket_path, 0660, 128, err);
     if (fd < 0)
         goto fail_free;
 
@@ -324,12 +223,12 @@ int http_server_start_handler(const char *socket_path, http_handler_fn handler, 
         MHD_OPTION_CONNECTION_LIMIT, (unsigned int)CONNECTION_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned int)IDLE_TIMEOUT_S, MHD_OPTION_END);
     if (!server->mhd) {
-        weft_err_set(err, -EIO, "starting the HTTP server on %s failed", server->path);
+        weft_err_set(err, -EIO, "starting the HTTP server on %s failed", server->sock.path);
         close(fd);
-        remove_socket_file(server);
+        unix_socket_remove(&server->sock);
         goto fail_free;
     }
-    log_info("listening", "socket=%s", server->path);
+    log_info("listening", "socket=%s", server->sock.path);
     *out = server;
     return 0;
 
@@ -343,7 +242,7 @@ void http_server_stop(struct http_server *server)
     if (!server)
         return;
     MHD_stop_daemon(server->mhd); /* closes the listening socket too */
-    remove_socket_file(server);
-    log_info("stopped listening", "socket=%s", server->path);
+    unix_socket_remove(&server->sock);
+    log_info("stopped listening", "socket=%s", server->sock.path);
     free(server);
 }
