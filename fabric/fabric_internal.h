@@ -207,7 +207,7 @@ const char *network_subnet6_of(const struct local_network *net, const struct ipv
 bool network_has_subnet(const struct local_network *net, const char *subnet);
 const char *network_subnet_of(const struct local_network *net, uint32_t ip,
                               const struct ipv4_subnet **cidr);
-bool same_overlay(struct fabric *f, const char *a, const char *b);
+bool in_overlay(const struct local_network *net, const char *a, const char *b);
 /* Every pool of a network but its first subnet's (IPv6, extra IPv4, extra IPv6): what
  * goes with its overlay. out holds OVERLAY_POOLS_MAX; returns how many. */
 #define OVERLAY_POOLS_MAX (1 + 2 * FABRIC_EXTRA_SUBNETS_MAX)

@@ -121,8 +121,9 @@ static void resend_programmed(struct fabric *f, const char *subnet, const struct
 {
     log_error("programming remote entries failed; retrying them one at a time",
               "subnet=%s error=\"%s\"", subnet ? subnet : "all", err->msg);
+    const struct local_network *net = subnet ? network_by_subnet(f, subnet) : NULL;
     for (struct remote_entry *r = f->remotes.head; r; r = r->next) {
-        if ((!subnet || same_overlay(f, subnet, r->subnet)) && r->programmed) {
+        if ((!subnet || in_overlay(net, subnet, r->subnet)) && r->programmed) {
             r->programmed = false;
             weft_metrics_remote_programmed(-1);
             remote_program(f, r);
@@ -136,8 +137,9 @@ void program_subnet(struct fabric *f, const char *subnet)
 {
     struct weft_err err;
     bool batched = segment_batch_begin(f->nl) == 0;
+    const struct local_network *net = network_by_subnet(f, subnet);
     for (struct remote_entry *r = f->remotes.head; r; r = r->next)
-        if (same_overlay(f, subnet, r->subnet))
+        if (in_overlay(net, subnet, r->subnet))
             remote_program(f, r);
     if (batched && segment_batch_end(f->nl, &err) < 0)
         resend_programmed(f, subnet, &err);
@@ -147,8 +149,9 @@ void program_subnet(struct fabric *f, const char *subnet)
  * extra subnets too, while the network is still linked). */
 void forget_programmed(struct fabric *f, const char *subnet)
 {
+    const struct local_network *net = network_by_subnet(f, subnet);
     for (struct remote_entry *r = f->remotes.head; r; r = r->next)
-        if (same_overlay(f, subnet, r->subnet) && r->programmed) {
+        if (in_overlay(net, subnet, r->subnet) && r->programmed) {
             r->programmed = false;
             weft_metrics_remote_programmed(-1);
         }
@@ -157,9 +160,10 @@ void forget_programmed(struct fabric *f, const char *subnet)
 /* A member's peers follow it into and out of the kernel. */
 static void member_peers_follow(struct fabric *f, const struct remote_entry *member, bool present)
 {
+    const struct local_network *net = network_by_subnet(f, member->subnet);
     for (struct remote_entry *r = f->remotes.head; r; r = r->next) {
         if (!r->is_peer || !ip_addr_equal(&r->vtep, &member->vtep) ||
-            !same_overlay(f, member->subnet, r->subnet))
+            !in_overlay(net, member->subnet, r->subnet))
             continue;
         if (present)
             remote_program(f, r);

@@ -187,14 +187,12 @@ const char *network_subnet6_of(const struct local_network *net, const struct ipv
     return text;
 }
 
-/* Whether records under subnets a and b are of one overlay here: the same subnet, or
- * two of one local network's. Under the lock. */
-bool same_overlay(struct fabric *f, const char *a, const char *b)
+/* Whether a record under subnet b is of the overlay of subnet a: net is
+ * network_by_subnet(f, a), looked up once by a caller that asks for many records (NULL:
+ * no local network has a, so only a itself). */
+bool in_overlay(const struct local_network *net, const char *a, const char *b)
 {
-    if (strcmp(a, b) == 0)
-        return true;
-    const struct local_network *net = network_by_subnet(f, a);
-    return net && network_has_subnet(net, b);
+    return net ? network_has_subnet(net, b) : strcmp(a, b) == 0;
 }
 
 static int other_pools(const char *subnet6, const char (*extra)[ADDR_STR_MAX], int extra_count,
