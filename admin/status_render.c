@@ -33,8 +33,10 @@ static void render_store(FILE *out, const struct etcd_status *st)
     }
     int64_t behind = st->revision > st->watch_revision ? st->revision - st->watch_revision : 0;
     fprintf(out, "  %-10s%" PRId64 "\n", "revision", st->revision);
-    fprintf(out, "  %-10s%" PRId64 " (%" PRId64 " behind, %s)\n", "watch", st->watch_revision,
-            behind, st->watch_streaming ? "streaming" : "NOT streaming");
+    fprintf(out, "  %-10s%" PRId64 " (%" PRId64 " behind, %s; fabric/ last written at %" PRId64
+            "%s)\n", "watch", st->watch_revision, behind,
+            st->watch_streaming ? "streaming" : "NOT streaming", st->prefix_revision,
+            st->watch_trailing ? ", NOT delivered" : "");
     if (st->lease_ttl_left >= 0)
         fprintf(out, "  %-10s%" PRId64 "s left\n", "lease", st->lease_ttl_left);
     else
@@ -71,6 +73,8 @@ static void render_overlay(FILE *out, const struct status_overlay *o)
     }
 }
 
+/* "alive 2h10m, 3 overlays, 12 endpoints"; "dead 5m10s" (since its records went:
+ * a dead host's lease TTL after it died); "alive 40s, on no overlay of ours". */
 static void render_hosts(FILE *out, const struct weft_status *s)
 {
     fprintf(out, "hosts\n");
@@ -78,9 +82,14 @@ static void render_hosts(FILE *out, const struct weft_status *s)
         fprintf(out, "  (no other host known)\n");
     for (size_t i = 0; i < s->host_count; i++) {
         const struct status_host *h = &s->hosts[i];
-        fprintf(out, "  %-16s%-6s %zu overlay%s, %zu endpoint%s\n", h->host,
-                h->alive ? "alive" : "dead", h->overlays, h->overlays == 1 ? "" : "s",
-                h->endpoints, h->endpoints == 1 ? "" : "s");
+        char age[32];
+        status_format_age(h->for_s, age, sizeof(age));
+        fprintf(out, "  %-16s%-6s%-8s", h->host, h->alive ? "alive" : "dead", h->since ? age : "?");
+        if (h->overlays || h->endpoints)
+            fprintf(out, " %zu overlay%s, %zu endpoint%s\n", h->overlays,
+                    h->overlays == 1 ? "" : "s", h->endpoints, h->endpoints == 1 ? "" : "s");
+        else
+            fprintf(out, " %s\n", h->alive ? "on no overlay of ours" : "gone");
     }
 }
 

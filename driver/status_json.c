@@ -19,11 +19,13 @@ static json_t *encode_store(const struct etcd_status *s)
                                                  "in_use", i == s->in_use, "silent",
                                                  s->member_silent[i]));
     int64_t behind = s->revision > s->watch_revision ? s->revision - s->watch_revision : 0;
-    return json_pack("{s:o, s:b, s:s, s:I, s:I, s:{s:b, s:I, s:I}}", "members", members,
-                     "reachable", s->reachable, "error", s->error, "revision",
+    return json_pack("{s:o, s:b, s:s, s:I, s:I, s:{s:b, s:I, s:I, s:I, s:b}}", "members",
+                     members, "reachable", s->reachable, "error", s->error, "revision",
                      (json_int_t)s->revision, "lease_ttl_seconds", (json_int_t)s->lease_ttl_left,
                      "watch", "streaming", s->watch_streaming, "revision",
-                     (json_int_t)s->watch_revision, "behind", (json_int_t)behind);
+                     (json_int_t)s->watch_revision, "behind", (json_int_t)behind,
+                     "fabric_revision", (json_int_t)s->prefix_revision, "trailing",
+                     s->watch_trailing);
 }
 
 static json_t *encode_endpoints(const struct status_overlay *o)
@@ -62,9 +64,11 @@ static json_t *encode_hosts(const struct weft_status *s)
     json_t *list = json_array();
     for (size_t i = 0; i < s->host_count; i++) {
         const struct status_host *h = &s->hosts[i];
-        json_array_append_new(list, json_pack("{s:s, s:b, s:I, s:I}", "host", h->host, "alive",
-                                              h->alive, "overlays", (json_int_t)h->overlays,
-                                              "endpoints", (json_int_t)h->endpoints));
+        json_array_append_new(list, json_pack("{s:s, s:b, s:I, s:I, s:I, s:I}", "host", h->host,
+                                              "alive", h->alive, "since", (json_int_t)h->since,
+                                              "for_seconds", (json_int_t)h->for_s, "overlays",
+                                              (json_int_t)h->overlays, "endpoints",
+                                              (json_int_t)h->endpoints));
     }
     return list;
 }
@@ -142,6 +146,8 @@ static void decode_store(json_t *obj, struct etcd_status *s)
     json_t *watch = json_object_get(obj, "watch");
     s->watch_streaming = get_bool(watch, "streaming");
     s->watch_revision = get_int(watch, "revision");
+    s->prefix_revision = get_int(watch, "fabric_revision");
+    s->watch_trailing = get_bool(watch, "trailing");
 }
 
 static int decode_overlay(json_t *obj, struct status_overlay *o)
@@ -196,6 +202,8 @@ static int decode_lists(json_t *doc, struct weft_status *out)
         struct status_host *h = &out->hosts[out->host_count++];
         get_text(v, "host", h->host, sizeof(h->host));
         h->alive = get_bool(v, "alive");
+        h->since = get_int(v, "since");
+        h->for_s = get_int(v, "for_seconds");
         h->overlays = (size_t)get_int(v, "overlays");
         h->endpoints = (size_t)get_int(v, "endpoints");
     }

@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define INITIAL_BUCKETS 256
 
@@ -59,7 +60,13 @@ static struct remote_entry *find_key(const struct remote_table *t, const struct 
 int remote_table_init(struct remote_table *t)
 {
     memset(t, 0, sizeof(*t));
-    return hash_init(&t->index, INITIAL_BUCKETS, key_match) < 0 ? -1 : 0;
+    if (hash_init(&t->index, INITIAL_BUCKETS, key_match) < 0)
+        return -1;
+    if (host_presence_init(&t->hosts) < 0) {
+        hash_fini(&t->index);
+        return -1;
+    }
+    return 0;
 }
 
 void remote_table_clear(struct remote_table *t)
@@ -72,6 +79,7 @@ void remote_table_clear(struct remote_table *t)
         e = next;
     }
     hash_fini(&t->index);
+    host_presence_clear(&t->hosts);
     memset(t, 0, sizeof(*t));
 }
 
@@ -170,6 +178,7 @@ struct remote_entry *remote_table_add(struct remote_table *t, const char *subnet
         t->head->prev = e;
     t->head = e;
     t->count++;
+    host_presence_added(&t->hosts, vtep, e->is_peer, time(NULL));
     return e;
 }
 
@@ -192,6 +201,7 @@ void remote_table_remove(struct remote_table *t, struct remote_entry *e)
     if (e->next)
         e->next->prev = e->prev;
     t->count--;
+    host_presence_removed(&t->hosts, &e->vtep, e->is_peer, time(NULL));
     free(e->names);
     free(e);
 }

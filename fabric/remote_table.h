@@ -27,6 +27,7 @@
 #include "common/addr6.h"
 #include "common/hash.h"
 #include "common/ip_addr.h"
+#include "fabric/host_presence.h"
 
 struct remote_entry {
     struct remote_entry *next, *prev; /* the list of all claims */
@@ -52,6 +53,7 @@ struct remote_table {
     struct hash index;
     size_t count; /* claims */
     struct remote_entry *head;
+    struct host_presence hosts; /* every claim's host, counted: since when present or gone */
 };
 
 /* An empty table. Returns -1 when out of memory. */

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "fabric/fabric_internal.h"
 #include "store/keys.h"
@@ -96,30 +97,56 @@ static int copy_overlays(struct fabric *f, struct weft_status *out)
     return 0;
 }
 
-static struct status_host *host_slot(struct weft_status *out, const char *host)
+/* By address: the order people scan a list of hosts in. */
+static int host_order(const void *a, const void *b)
 {
-    for (size_t i = 0; i < out->host_count; i++)
-        if (strcmp(out->hosts[i].host, host) == 0)
-            return &out->hosts[i];
-    struct status_host *h = &out->hosts[out->host_count++];
-    snprintf(h->host, sizeof(h->host), "%s", host);
-    h->alive = true;
-    return h;
+    struct ip_addr x = {0}, y = {0};
+    ip_addr_parse(((const struct status_host *)a)->host, &x, NULL);
+    ip_addr_parse(((const struct status_host *)b)->host, &y, NULL);
+    return ip_addr_compare(&x, &y);
 }
 
-/* Every host with a claim in the remote table, whatever the overlay. */
+/* Every host the watch has seen, with records now or remembered gone. */
 static int copy_hosts(struct fabric *f, struct weft_status *out)
 {
-    out->hosts = calloc(f->remotes.count ? f->remotes.count : 1, sizeof(*out->hosts));
+    time_t now = time(NULL);
+    const struct host_presence *p = &f->remotes.hosts;
+    out->hosts = calloc(p->index.count ? p->index.count : 1, sizeof(*out->hosts));
     if (!out->hosts)
         return -1;
-    for (const struct remote_entry *r = f->remotes.head; r; r = r->next) {
-        char host[ADDR_STR_MAX];
-        ip_addr_format(&r->vtep, host);
-        struct status_host *h = host_slot(out, host);
-        r->is_peer ? h->endpoints++ : h->overlays++;
+    struct host_presence_iter it;
+    host_presence_iter_init(&it, p);
+    for (const struct host_seen *seen; (seen = host_presence_next(&it));) {
+        struct status_host *h = &out->hosts[out->host_count++];
+        ip_addr_format(&seen->vtep, h->host);
+        h->alive = host_presence_present(seen);
+        h->since = (int64_t)seen->since;
+        h->for_s = now > seen->since ? (int64_t)(now - seen->since) : 0;
+        h->overlays = seen->members;
+        h->endpoints = seen->peers;
     }
+    qsort(out->hosts, out->host_count, sizeof(*out->hosts), host_order);
     return 0;
+}
+
+/* A host with no records left may still run, on no overlay of ours: its alive key
+ * says. Asked after the lock is released; a store that does not answer leaves it
+ * dead (its records went with its lease, or it left). */
+static void check_gone_hosts(struct fabric *f, struct weft_status *out)
+{
+    for (size_t i = 0; i < out->host_count; i++) {
+        struct status_host *h = &out->hosts[i];
+        if (h->alive || !out->store.reachable)
+            continue;
+        char key[WEFT_KEY_MAX];
+        struct etcd_kv kv = {0};
+        bool found = false;
+        struct weft_err err;
+        key_host_alive(key, h->host);
+        if (etcd_get(f->etcd, key, &kv, &found, &err) == 0 && found)
+            h->alive = true;
+        etcd_kv_clear(&kv);
+    }
 }
 
 int fabric_status_read(struct fabric *f, struct weft_status *out, struct weft_err *err)
@@ -135,6 +162,7 @@ int fabric_status_read(struct fabric *f, struct weft_status *out, struct weft_er
         return weft_err_set(err, -ENOMEM, "out of memory reading the fabric's status");
     }
     etcd_status_read(f->etcd, WEFT_KEY_FABRIC, lease, f->watch, &out->store);
+    check_gone_hosts(f, out);
     return 0;
 }
 
@@ -165,6 +193,12 @@ int weft_status_health(const struct weft_status *s, char *why, size_t why_len)
     if (!st->watch_streaming) {
         snprintf(why, why_len, "degraded: the store watch is not streaming (at revision %lld, "
                  "the store at %lld)", (long long)st->watch_revision, (long long)st->revision);
+        return 1;
+    }
+    if (st->watch_trailing) {
+        snprintf(why, why_len, "degraded: the store watch trails: fabric/ was written at revision "
+                 "%lld, the watch has delivered up to %lld after %d ms", (long long)st->prefix_revision,
+                 (long long)st->watch_revision, ETCD_STATUS_TRAIL_MS);
         return 1;
     }
     snprintf(why, why_len, "healthy");

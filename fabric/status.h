@@ -56,9 +56,13 @@ struct status_overlay {
     size_t remote_count;
 };
 
-struct status_host { /* another host the watch knows of */
+struct status_host { /* another host the watch knows of, or saw go */
     char host[ADDR_STR_MAX];
-    bool alive;        /* it has records under its lease (they vanish when it dies) */
+    bool alive;        /* it has records under its lease (they vanish when it dies), or,
+                        * without any, its hosts/<vtep>/alive key is there */
+    int64_t since;     /* Unix time this daemon saw its records appear (alive with some)
+                        * or vanish (dead, or alive on no overlay); 0 unknown */
+    int64_t for_s;     /* seconds from since to the document's making */
     size_t overlays;   /* overlays it is a member of */
     size_t endpoints;  /* endpoints it has on them */
 };

@@ -29,11 +29,20 @@ struct etcd_status {
     int64_t lease_ttl_left; /* seconds; -1 unknown or expired */
     bool watch_streaming;   /* the watch has a stream open (or its listing is fresh) */
     int64_t watch_revision; /* every change up to here has reached the watch's consumer */
+    int64_t prefix_revision; /* the newest put under the watched prefix; 0 unknown or none */
+    /* The watch has not delivered that put within ETCD_STATUS_TRAIL_MS of being asked:
+     * its consumer is stuck or its stream silently stopped. */
+    bool watch_trailing;
 };
 
-/* Fills out. key is one the client may read (its answer's header carries the
- * revision); lease 0: none. Never fails: what could not be learned says so. */
-void etcd_status_read(struct etcd *etcd, const char *key, int64_t lease,
+/* How long a watch may take to deliver a put it is behind on before it trails. */
+#define ETCD_STATUS_TRAIL_MS 1000
+
+/* Fills out. prefix is the one watch watches (the client may read it: its newest
+ * put is the revision the watch must reach); lease 0: none. When the watch is
+ * behind that put, waits up to ETCD_STATUS_TRAIL_MS for it to catch up. Never
+ * fails: what could not be learned says so. */
+void etcd_status_read(struct etcd *etcd, const char *prefix, int64_t lease,
                       const struct etcd_watch *watch, struct etcd_status *out);
 
 /* A watch's progress, read from another thread. */

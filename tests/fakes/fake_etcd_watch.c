@@ -300,11 +300,11 @@ bool fake_store_wait_held(int n, long timeout_ms)
 }
 
 /* etcd_status.h on the fake store: one member, always answering, the watch streaming. */
-void etcd_status_read(struct etcd *etcd, const char *key, int64_t lease,
+void etcd_status_read(struct etcd *etcd, const char *prefix, int64_t lease,
                       const struct etcd_watch *watch, struct etcd_status *out)
 {
     (void)etcd;
-    (void)key;
+    (void)prefix;
     (void)watch;
     memset(out, 0, sizeof(*out));
     out->member_count = 1;

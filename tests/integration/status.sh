@@ -2,8 +2,11 @@
 # status.sh: `weft status` (issue 13) on two simulated hosts, no Docker. A and B
 # each have an endpoint on one overlay; A's daemon then says, over its root-only
 # control socket, what it knows: the overlay, its VNI, A's endpoint, B as a member
-# with its endpoint programmed (exit 0). With etcd gone it is degraded (exit 1, a
-# line naming the store); with the daemon gone, unreachable (exit 2).
+# with its endpoint programmed (exit 0). Host C (lease TTL 3 s) joins with an
+# endpoint and is killed: once its records expire A lists it dead, since the
+# moment they went; B leaves the overlay and stays alive: listed alive, on no
+# overlay of A's. With etcd gone it is degraded (exit 1, a line naming the store);
+# with the daemon gone, unreachable (exit 2).
 set -euo pipefail
 . "$(dirname "$0")/../lib/sim.sh"
 . "$(dirname "$0")/../lib/plugin.sh"
@@ -11,18 +14,19 @@ set -euo pipefail
 export WEFT_BIN=${WEFT_BIN:-build/weft-san}
 weft=$SIM_REPO/build/weft
 SUBNET=10.79.0.0/24
-declare -A HADDR=([A]=192.168.77.1 [B]=192.168.77.2)
+declare -A HADDR=([A]=192.168.77.1 [B]=192.168.77.2 [C]=192.168.77.3)
 declare -A POOL NID GW EID IP MAC SRC
 
 sim_init
 sim_switch
-for h in A B; do sim_host "$h" "${HADDR[$h]}"; done
+for h in A B C; do sim_host "$h" "${HADDR[$h]}"; done
 sim_etcd
 # A's control socket in a directory it must make (sim_weft's is in the host's dir).
 sim_weft A --control-socket "$SIM_DIR/A/run/control.sock"
 sim_weft B
-for h in A B; do create_network "$h"; done
-for h in A B; do create_endpoint "$h"; done
+sim_weft C --lease-ttl 3
+for h in A B C; do create_network "$h"; done
+for h in A B C; do create_endpoint "$h"; done
 
 status() { # HOST ARGS...: weft status against HOST's daemon; sets rc, out, err
     local h=$1
@@ -53,7 +57,7 @@ jq -e --arg s "$SUBNET" --argjson vni "$vni" --arg eid "${EID[A]}" --arg ip "${I
     .health.status == "healthy" and .host == "192.168.77.1" and .store.reachable and
     .store.watch.streaming and .store.lease_ttl_seconds > 0 and (.uptime_seconds >= 0) and
     (.overlays | length == 1) and .overlays[0].subnets[0] == $s and .overlays[0].vni == $vni and
-    .overlays[0].network == $nid and .overlays[0].members == [$b] and
+    .overlays[0].network == $nid and (.overlays[0].members | index($b)) and
     (.overlays[0].endpoints[] | select(.id == $eid and .ip == $ip)) and
     (.hosts[] | select(.host == $b and .alive))' <<<"$out" >/dev/null ||
     fail "weft status --json on A lacks what it should say: $out"
@@ -76,6 +80,34 @@ status A endpoints
 status A frobs
 [ "$rc" = 2 ] || fail "weft status frobs exited $rc"
 echo "ok   hosts, endpoints narrow it; an unknown section is refused"
+
+host_is() { # HOST JQ-CONDITION: A's status lists HOST so
+    status A hosts --json
+    [ "$rc" = 0 ] && jq -e --arg h "${HADDR[$1]}" ".hosts[] | select(.host == \$h) | $2" \
+        <<<"$out" >/dev/null
+}
+wait_for 5 host_is C '.alive and .overlays == 1 and .endpoints == 1' ||
+    fail "A does not list C alive with its overlay and endpoint: $out"
+killed=$(date +%s)
+sim_weft_kill C
+wait_for 15 host_is C '.alive == false' || fail "C killed, A still does not list it dead: $out"
+listed=$(date +%s)
+host_is C ".overlays == 0 and .endpoints == 0 and .since >= $killed and .since <= $listed and
+    .for_seconds <= $listed - $killed + 1" || fail "C dead, but not since its records went: $out"
+since=$(jq -r --arg h "${HADDR[C]}" '.hosts[] | select(.host == $h) | .since' <<<"$out")
+status A hosts
+grep -qE "^  ${HADDR[C]} +dead +[0-9]+s +gone" <<<"$out" || fail "weft status hosts on C: $out"
+echo "ok   C killed at $killed (Unix time): A lists it dead since $since (its records gone with its 3 s lease)"
+
+remove_endpoint B
+call B NetworkDriver.DeleteNetwork "{\"NetworkID\":\"${NID[B]}\"}" >/dev/null
+wait_for 5 host_is B '.alive and .overlays == 0 and .endpoints == 0' ||
+    fail "B left the overlay, A does not list it alive on no overlay: $out"
+status A hosts
+grep -qE "^  ${HADDR[B]} +alive +[0-9]+s +on no overlay of ours" <<<"$out" ||
+    fail "weft status hosts on B: $out"
+echo "ok   B left the overlay: A lists it alive, on no overlay of A's:"
+sed 's/^/       /' <<<"$out"
 
 sim_etcd_stop
 status A

@@ -57,11 +57,17 @@ static void sample(struct weft_status *s)
     snprintf(o->remotes[0].host, ADDR_STR_MAX, "192.168.1.2");
     snprintf(o->remotes[0].ip, ADDR_STR_MAX, "10.77.0.3");
     o->remotes[0].programmed = true;
-    s->hosts = calloc(1, sizeof(*s->hosts));
-    s->host_count = 1;
+    s->hosts = calloc(2, sizeof(*s->hosts));
+    s->host_count = 2;
     snprintf(s->hosts[0].host, ADDR_STR_MAX, "192.168.1.2");
     s->hosts[0].alive = true;
+    s->hosts[0].since = 1700000000;
+    s->hosts[0].for_s = 7260;
     s->hosts[0].overlays = s->hosts[0].endpoints = 1;
+    snprintf(s->hosts[1].host, ADDR_STR_MAX, "192.168.1.9");
+    s->hosts[1].since = 1700007000;
+    s->hosts[1].for_s = 310;
+    s->store.prefix_revision = 115;
     s->errors = calloc(1, sizeof(*s->errors));
     s->error_count = 1;
     snprintf(s->errors[0], LOG_RECENT_LINE_MAX, "level=warn msg=\"x\"");
@@ -90,7 +96,12 @@ static void json_round_trip_keeps_every_field(void **state)
     assert_string_equal(back.overlays[0].endpoints[0].names, "web,web.1");
     assert_string_equal(back.overlays[0].members[0], "192.168.1.2");
     assert_true(back.overlays[0].remotes[0].programmed);
-    assert_int_equal(back.host_count, 1);
+    assert_int_equal(back.host_count, 2);
+    assert_int_equal(back.hosts[0].since, 1700000000);
+    assert_int_equal(back.hosts[1].for_s, 310);
+    assert_false(back.hosts[1].alive);
+    assert_int_equal(back.store.prefix_revision, 115);
+    assert_false(back.store.watch_trailing);
     assert_int_equal(back.error_count, 1);
     assert_non_null(strstr(text, "\"behind\": 3"));
     free(text);
@@ -118,6 +129,12 @@ static void health_follows_store_and_watch(void **state)
     s.store.watch_streaming = false;
     assert_int_equal(weft_status_health(&s, why, sizeof(why)), 1);
     assert_non_null(strstr(why, "watch is not streaming"));
+    s.store.watch_streaming = true;
+    s.store.watch_trailing = true;
+    s.store.prefix_revision = 120;
+    assert_int_equal(weft_status_health(&s, why, sizeof(why)), 1);
+    assert_non_null(strstr(why, "watch trails: fabric/ was written at revision 120, the watch "
+                                "has delivered up to 117"));
     s.store.reachable = false;
     snprintf(s.store.error, sizeof(s.store.error), "connection refused");
     assert_int_equal(weft_status_health(&s, why, sizeof(why)), 1);
@@ -162,10 +179,11 @@ static void rendering_shows_each_part(void **state)
     char *all = render(&s, STATUS_ALL);
     const char *want[] = {"weft v-test on 192.168.1.1, up 1h02m: healthy",
                           "10.0.0.1:2379 (in use), 10.0.0.2:2379 (silent)",
-                          "117 (3 behind, streaming)", "12s left",
+                          "117 (3 behind, streaming; fabric/ last written at 115)", "12s left",
                           "10.77.0.0/24 fd00:77::/64  vni 4242  mtu 1450",
                           "e1e1e1e1e1e1  10.77.0.2/24", "names web,web.1", "192.168.1.2",
-                          "programmed", "alive  1 overlay, 1 endpoint", "level=warn"};
+                          "programmed", "192.168.1.2     alive 2h01m    1 overlay, 1 endpoint",
+                          "192.168.1.9     dead  5m10s    gone", "level=warn"};
     for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
         if (!strstr(all, want[i]))
             fail_msg("\"%s\" not in:\n%s", want[i], all);
