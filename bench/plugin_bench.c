@@ -16,6 +16,7 @@
  */
 #include <curl/curl.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -174,6 +175,7 @@ struct ipam_worker {
     const char *pool;
     int count;
     int failed;
+    bool release; /* release addresses[] rather than request them */
     char (*addresses)[32];
 };
 
@@ -185,6 +187,16 @@ static void *ipam_work(void *arg)
     char body[256];
     snprintf(body, sizeof(body), "{\"PoolID\":\"%s\",\"Address\":\"\",\"Options\":null}", w->pool);
     for (int i = 0; i < w->count; i++) {
+        if (w->release) {
+            char *slash = strchr(w->addresses[i], '/');
+            snprintf(body, sizeof(body), "{\"PoolID\":\"%s\",\"Address\":\"%.*s\"}", w->pool,
+                     slash ? (int)(slash - w->addresses[i]) : 31, w->addresses[i]);
+            if (!curl ||
+                post(curl, w->socket_path, "IpamDriver.ReleaseAddress", body, &answer) != 200 ||
+                strstr(answer.data, "\"Err\":\"") != NULL)
+                w->failed++;
+            continue;
+        }
         w->addresses[i][0] = '\0';
         if (!curl ||
             post(curl, w->socket_path, "IpamDriver.RequestAddress", body, &answer) != 200) {
@@ -200,29 +212,42 @@ static void *ipam_work(void *arg)
     return NULL;
 }
 
-static int bench_ipam(const char *socket_path, const char *pool, int count, int threads,
-                      const char *out_path)
+/* Runs count requests (or releases of addresses[]) over threads workers. */
+static int run_workers(const char *socket_path, const char *pool, int count, int threads,
+                       bool release, char (*addresses)[32], int *failed)
 {
     struct ipam_worker *workers = calloc((size_t)threads, sizeof(*workers));
-    char(*addresses)[32] = calloc((size_t)count, 32);
-    if (!workers || !addresses)
-        return 1;
-    double start = now_s();
+    if (!workers)
+        return -1;
     int given = 0;
     for (int t = 0; t < threads; t++) {
         int share = count / threads + (t < count % threads);
         workers[t] = (struct ipam_worker){.socket_path = socket_path,
                                           .pool = pool,
                                           .count = share,
+                                          .release = release,
                                           .addresses = addresses + given};
         given += share;
         pthread_create(&workers[t].thread, NULL, ipam_work, &workers[t]);
     }
-    int failed = 0;
+    *failed = 0;
     for (int t = 0; t < threads; t++) {
         pthread_join(workers[t].thread, NULL);
-        failed += workers[t].failed;
+        *failed += workers[t].failed;
     }
+    free(workers);
+    return 0;
+}
+
+static int bench_ipam(const char *socket_path, const char *pool, int count, int threads,
+                      const char *out_path)
+{
+    char(*addresses)[32] = calloc((size_t)(count > 0 ? count : 1), 32);
+    int failed = 0;
+    double start = now_s();
+    if (threads < 1 || !addresses ||
+        run_workers(socket_path, pool, count, threads, false, addresses, &failed) < 0)
+        return 1;
     double seconds = now_s() - start;
     FILE *out = fopen(out_path, "w");
     for (int i = 0; out && i < count; i++)
@@ -231,7 +256,36 @@ static int bench_ipam(const char *socket_path, const char *pool, int count, int 
     if (out)
         fclose(out);
     printf("{\"seconds\":%.3f,\"count\":%d,\"failed\":%d}\n", seconds, count, failed);
-    free(workers);
+    free(addresses);
+    return 0;
+}
+
+static int bench_release(const char *socket_path, const char *pool, const char *in_path,
+                         int threads)
+{
+    FILE *in = fopen(in_path, "r");
+    if (!in || threads < 1)
+        return 1;
+    int count = 0, capacity = 64;
+    char(*addresses)[32] = malloc((size_t)capacity * 32);
+    char line[64];
+    while (addresses && fgets(line, sizeof(line), in)) {
+        if (sscanf(line, "%31s", addresses[count]) != 1)
+            continue;
+        if (++count == capacity) {
+            capacity *= 2;
+            char(*grown)[32] = realloc(addresses, (size_t)capacity * 32);
+            if (!grown)
+                break;
+            addresses = grown;
+        }
+    }
+    fclose(in);
+    int failed = 0;
+    double start = now_s();
+    if (!addresses || run_workers(socket_path, pool, count, threads, true, addresses, &failed) < 0)
+        return 1;
+    printf("{\"seconds\":%.3f,\"count\":%d,\"failed\":%d}\n", now_s() - start, count, failed);
     free(addresses);
     return 0;
 }
@@ -247,8 +301,11 @@ int main(int argc, char **argv)
     }
     if (argc == 7 && strcmp(argv[1], "ipam") == 0)
         return bench_ipam(argv[2], argv[3], atoi(argv[4]), atoi(argv[5]), argv[6]);
+    if (argc == 6 && strcmp(argv[1], "release") == 0)
+        return bench_release(argv[2], argv[3], argv[4], atoi(argv[5]));
     fprintf(stderr, "usage: plugin_bench join SOCKET NETWORK_ID SUBNET COUNT\n"
                     "       plugin_bench endpoints SOCKET NETWORK_ID POOL COUNT\n"
-                    "       plugin_bench ipam SOCKET POOL COUNT THREADS OUT_FILE\n");
+                    "       plugin_bench ipam SOCKET POOL COUNT THREADS OUT_FILE\n"
+                    "       plugin_bench release SOCKET POOL IN_FILE THREADS\n");
     return 2;
 }
