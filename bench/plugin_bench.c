@@ -135,6 +135,83 @@ static int bench_join(const char *socket_path, const char *network_id, const cha
     return 0;
 }
 
+static long long wall_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long)ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
+}
+
+static int request_address(CURL *curl, const char *socket_path, const char *pool,
+                           char address[32])
+{
+    struct buffer answer;
+    char body[256], *p;
+    snprintf(body, sizeof(body), "{\"PoolID\":\"%s\",\"Address\":\"\",\"Options\":null}", pool);
+    if (post(curl, socket_path, "IpamDriver.RequestAddress", body, &answer) != 200 ||
+        !(p = strstr(answer.data, "\"Address\":\"")) || sscanf(p + 11, "%31[^\"]", address) != 1) {
+        fprintf(stderr, "RequestAddress failed: %s\n", answer.data);
+        return -1;
+    }
+    return 0;
+}
+
+/* Removes endpoint i (id from i) and releases its address. */
+static void remove_endpoint(CURL *curl, const char *socket_path, const char *network_id,
+                            const char *pool, int i, const char *address)
+{
+    struct buffer answer;
+    char body[512];
+    snprintf(body, sizeof(body), "{\"NetworkID\":\"%s\",\"EndpointID\":\"%08x%056d\"}",
+             network_id, (unsigned)i + 0xc0de0000u, 0);
+    post(curl, socket_path, "NetworkDriver.DeleteEndpoint", body, &answer);
+    const char *slash = strchr(address, '/');
+    snprintf(body, sizeof(body), "{\"PoolID\":\"%s\",\"Address\":\"%.*s\"}", pool,
+             slash ? (int)(slash - address) : 31, address);
+    post(curl, socket_path, "IpamDriver.ReleaseAddress", body, &answer);
+}
+
+static int bench_converge(const char *socket_path, const char *network_id, const char *pool,
+                          int count, int pace_ms, const char *out_path)
+{
+    CURL *curl = curl_easy_init();
+    char(*addresses)[32] = calloc((size_t)(count > 0 ? count : 1), 32);
+    FILE *out = fopen(out_path, "w");
+    int made = 0, rc = 0;
+    for (; curl && addresses && out && made < count; made++) {
+        if (request_address(curl, socket_path, pool, addresses[made]) < 0) {
+            rc = 1;
+            break;
+        }
+        struct buffer answer;
+        char body[1024];
+        snprintf(body, sizeof(body),
+                 "{\"NetworkID\":\"%s\",\"EndpointID\":\"%08x%056d\",\"Interface\":{"
+                 "\"Address\":\"%s\",\"MacAddress\":\"\"},\"Options\":{}}",
+                 network_id, (unsigned)made + 0xc0de0000u, 0, addresses[made]);
+        long long sent = wall_us();
+        long status = post(curl, socket_path, "NetworkDriver.CreateEndpoint", body, &answer);
+        long long answered = wall_us();
+        if (status != 200) {
+            fprintf(stderr, "CreateEndpoint failed: %s\n", answer.data);
+            remove_endpoint(curl, socket_path, network_id, pool, made, addresses[made]);
+            rc = 1;
+            break;
+        }
+        fprintf(out, "%s %lld %lld\n", addresses[made], sent, answered);
+        struct timespec pace = {pace_ms / 1000, (long)(pace_ms % 1000) * 1000000L};
+        nanosleep(&pace, NULL);
+    }
+    for (int i = 0; curl && i < made; i++)
+        remove_endpoint(curl, socket_path, network_id, pool, i, addresses[i]);
+    if (out)
+        fclose(out);
+    free(addresses);
+    if (curl)
+        curl_easy_cleanup(curl);
+    return curl && addresses && out ? rc : 1;
+}
+
 static int bench_endpoints(const char *socket_path, const char *network_id, const char *pool,
                            int count)
 {
@@ -301,11 +378,14 @@ int main(int argc, char **argv)
     }
     if (argc == 7 && strcmp(argv[1], "ipam") == 0)
         return bench_ipam(argv[2], argv[3], atoi(argv[4]), atoi(argv[5]), argv[6]);
+    if (argc == 8 && strcmp(argv[1], "converge") == 0)
+        return bench_converge(argv[2], argv[3], argv[4], atoi(argv[5]), atoi(argv[6]), argv[7]);
     if (argc == 6 && strcmp(argv[1], "release") == 0)
         return bench_release(argv[2], argv[3], argv[4], atoi(argv[5]));
     fprintf(stderr, "usage: plugin_bench join SOCKET NETWORK_ID SUBNET COUNT\n"
                     "       plugin_bench endpoints SOCKET NETWORK_ID POOL COUNT\n"
                     "       plugin_bench ipam SOCKET POOL COUNT THREADS OUT_FILE\n"
+                    "       plugin_bench converge SOCKET NETWORK_ID POOL COUNT PACE_MS OUT_FILE\n"
                     "       plugin_bench release SOCKET POOL IN_FILE THREADS\n");
     return 2;
 }
