@@ -39,7 +39,7 @@ $(BUILD)/obj/daemon/control.o $(BUILD)/san/daemon/control.o: WEFT_CFLAGS += -DWE
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 SAN_OBJS := $(LIB_SRCS:%.c=$(BUILD)/san/%.o)
 
-.PHONY: all weft test test-run test-docker unit pure netns live integration e2e install clean format demo bench stress fuzz
+.PHONY: all weft test test-run test-docker unit pure netns live integration e2e install plugin clean format demo bench stress fuzz
 all: $(BUILD)/weft
 
 $(BUILD)/obj/%.o: %.c $(HDRS)
@@ -229,6 +229,13 @@ install: $(BUILD)/weft
 	[ -e $(DESTDIR)$(SYSCONFDIR)/weft/weft.env ] || \
 		install -m 0600 dist/weft.env $(DESTDIR)$(SYSCONFDIR)/weft/weft.env
 	install -D -m 0644 man/weft.8 $(DESTDIR)$(MANDIR)/man8/weft.8
+
+# weft as a managed (v2) Docker plugin: build/plugin/config.json (dist/plugin/) and
+# rootfs/ (the stripped binary, its libraries, the CA bundle), for
+# `docker plugin create weft build/plugin` (README, "Install as a managed Docker plugin").
+plugin: $(BUILD)/plugin/config.json
+$(BUILD)/plugin/config.json: $(BUILD)/weft dist/plugin/config.json scripts/plugin-rootfs.sh
+	scripts/plugin-rootfs.sh $(BUILD)/weft $(BUILD)/plugin
 
 format:
 	clang-format -i $(wildcard */*.c */*.h $(TEST_SRCS) $(TEST_HDRS))
