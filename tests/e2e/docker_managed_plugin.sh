@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# docker_managed_plugin.sh: weft installed as people install Docker plugins (issue 13):
+# the directory `make plugin` builds (scripts/plugin-rootfs.sh: config.json + rootfs)
+# goes in with `docker plugin create weft DIR`, its settings with `docker plugin set`,
+# and `docker plugin enable weft` starts it, on each of two simulated hosts; no weft
+# runs outside Docker. Then the checks of the socket-installed daemon: containers on
+# A and B on one weft network ping each other both ways by address and by name (weft's
+# resolver, names read through the mounted Docker API socket), A holds cb's FDB entry,
+# and `weft status` answers from the host on the plugin's control socket. The upgrade of
+# README: the plugin disabled (-f, networks in use), removed, created and enabled again
+# while the containers run: they keep pinging throughout, and the new instance serves
+# the old network (a new container on it reaches cb). Last, network rm leaves no weft
+# device on either host and nothing of the subnet in etcd, and the plugin disables and
+# removes cleanly.
+set -euo pipefail
+. "$(dirname "$0")/../lib/sim.sh"
+
+SUBNET=10.79.0.0/24 GW=10.79.0.1 NET=green PLUGIN=weft
+# The driver name is the plugin's full reference, tag included: dockerd registers the
+# drivers under it, and `-d weft` gives "could not resolve driver weft in registry"
+# (moby/moby#33347; 20.10 to 28.5).
+DRIVER=weft:latest
+
+sim_init
+sim_switch
+sim_host A 192.168.77.1
+sim_host B 192.168.77.2
+sim_etcd
+"$SIM_REPO/scripts/plugin-rootfs.sh" "$SIM_REPO/build/weft" "$SIM_DIR/plugin" ||
+    fail "assembling the plugin directory"
+sim_dockerd A
+sim_dockerd B
+
+# The plugin's container is dockerd's (through containerd), not in this run's cgroup:
+# stop what is left of it by its ID before sim_cleanup, should the test fail with the
+# plugin enabled (dockerd stops its plugins as it stops, but may be killed first).
+plugin_id() { sim_docker "$1" plugin inspect -f '{{.Id}}' "$PLUGIN" 2>/dev/null; } # HOST
+plugin_pids() { # HOST: the processes of HOST's plugin container
+    local id
+    id=$(cat "$SIM_DIR/$1/plugin.id" 2>/dev/null) || return 0
+    grep -l -- "$id" /proc/[0-9]*/cgroup 2>/dev/null | cut -d/ -f3 || true
+}
+stop_plugins() {
+    local rc=$? h pid
+    for h in A B; do
+        for pid in $(plugin_pids "$h"); do kill -KILL "$pid" 2>/dev/null || true; done
+    done
+    (exit $rc) || sim_cleanup # with the test's status, so a failure keeps the logs
+    [ "$rc" -ne 0 ] || sim_cleanup
+    exit $rc
+}
+trap stop_plugins EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# install HOST: docker plugin create, set, enable, as README says, with the simulated
+# host's sockets and folders instead of /var/run/docker.sock and /etc/weft.
+install() {
+    local h=$1 d=$SIM_DIR/$1
+    mkdir -p "$d/etc-weft"
+    cp "$SIM_DIR/resolv.conf" "$d/etc-weft/resolv.conf" # no resolver beyond the simulation
+    check "docker plugin create on $h" sim_docker "$h" plugin create "$PLUGIN" "$SIM_DIR/plugin"
+    check "docker plugin set on $h" sim_docker "$h" plugin set "$PLUGIN" \
+        WEFT_STORE="$(sim_etcd_url)" WEFT_ADVERTISE="$(sim_host_addr "$h")" \
+        WEFT_RESOLV_CONF=/etc/weft/resolv.conf docker.source="$d/docker.sock" etc.source="$d/etc-weft"
+    check "docker plugin enable on $h" sim_docker "$h" plugin enable "$PLUGIN"
+    plugin_id "$h" >"$d/plugin.id"
+    has_plugin_pids "$h" || fail "no process found by the plugin's ID on $h (cleanup would miss it)"
+}
+has_plugin_pids() { [ -n "$(plugin_pids "$1")" ]; }
+for h in A B; do install "$h"; done
+caps=$(sim_docker A plugin inspect -f '{{.Config.Linux.Capabilities}}' "$PLUGIN")
+[ "$caps" = "[CAP_NET_ADMIN CAP_SYS_ADMIN CAP_NET_BIND_SERVICE]" ] || fail "plugin capabilities: $caps"
+echo "ok   the plugin asks for $caps only, host networking: $(sim_docker A plugin inspect \
+    -f '{{.Config.Network.Type}}' "$PLUGIN")"
+
+for h in A B; do
+    check "network create on $h" sim_docker "$h" network create -d "$DRIVER" \
+        --ipam-driver "$DRIVER" --subnet "$SUBNET" "$NET"
+done
+check "container ca on A" sim_docker A run -d --network "$NET" --dns "$GW" --name ca weft-test sleep 600
+check "container cb on B" sim_docker B run -d --network "$NET" --dns "$GW" --name cb weft-test sleep 600
+ip_of() { sim_docker "$1" inspect -f "{{(index .NetworkSettings.Networks \"$NET\").IPAddress}}" "$2"; }
+ipa=$(ip_of A ca) ipb=$(ip_of B cb)
+macb=$(sim_docker B inspect -f "{{(index .NetworkSettings.Networks \"$NET\").MacAddress}}" cb)
+echo "ca=$ipa cb=$ipb (mac $macb)"
+case "$ipa $ipb" in 10.79.0.*' '10.79.0.*) ;; *) fail "addresses outside $SUBNET: '$ipa' '$ipb'" ;; esac
+[ "$ipa" != "$ipb" ] || fail "both containers got $ipa"
+
+check "ca pings cb" sim_docker A exec ca ping -c 2 -W 2 "$ipb"
+check "cb pings ca" sim_docker B exec cb ping -c 2 -W 2 "$ipa"
+resolves() { sim_docker "$1" exec "$2" nslookup "$3" "$GW" | grep -q "^Address: $4\$"; } # HOST CTR NAME IP
+wait_for 10 resolves A ca cb "$ipb" || fail "cb does not resolve from A at $GW"
+wait_for 10 resolves B cb ca "$ipa" || fail "ca does not resolve from B at $GW"
+check "ca pings cb by name" sim_docker A exec ca ping -c 2 -W 2 cb
+check "cb pings ca by name" sim_docker B exec cb ping -c 2 -W 2 ca
+a_has_peer() { sim_ns_exec A bridge fdb show | grep -qi "^$macb .*dst 192.168.77.2"; }
+check "A has cb's FDB entry" a_has_peer
+
+# weft status from the host: the plugin's folder, /run/docker/plugins/<ID>/ as dockerd
+# sees it (here in dockerd's mount namespace, whose /run/docker/plugins is A's folder).
+status_a() {
+    nsenter --mount="/proc/$(cat "$SIM_DIR/A/dockerd.pid")/ns/mnt" --net="/run/netns/$(sim_ns A)" \
+        "$SIM_REPO/build/weft" status --control-socket "/run/docker/plugins/$(plugin_id A)/control.sock" "$@"
+}
+out=$(status_a overlays) || fail "weft status on A: $out"
+grep -q "10.79.0.0/24" <<<"$out" || fail "weft status on A does not show $SUBNET: $out"
+echo "ok   weft status answers on A's plugin folder"
+
+# ---- upgrade while containers run ----
+# A pinger in ca for the whole upgrade: the data plane is the kernel's and stays.
+sim_docker A exec -d ca sh -c "ping -i 0.2 -W 1 $ipb >/tmp/ping.log 2>&1"
+sleep 1
+check_not "plain disable refused while a network uses the plugin" sim_docker A plugin disable "$PLUGIN"
+check "docker plugin disable -f on A" sim_docker A plugin disable -f "$PLUGIN"
+check "ca pings cb with A's plugin disabled" sim_docker A exec ca ping -c 2 -W 2 "$ipb"
+check_not "plain rm refused while a network uses the plugin" sim_docker A plugin rm "$PLUGIN"
+check "docker plugin rm -f on A" sim_docker A plugin rm -f "$PLUGIN"
+install A # the new version: another plugin ID, the settings given again
+check "ca pings cb after the upgrade" sim_docker A exec ca ping -c 2 -W 2 "$ipb"
+check "container cc on A after the upgrade" sim_docker A run -d --network "$NET" --dns "$GW" --name cc weft-test sleep 600
+check "cc pings cb" sim_docker A exec cc ping -c 2 -W 2 "$ipb"
+check "cc pings cb by name" sim_docker A exec cc ping -c 2 -W 2 cb
+# Replies in the pinger's log: sequence numbers from 0, one every 0.2 s; a gap is a loss.
+log=$(sim_docker A exec ca cat /tmp/ping.log)
+got=$(grep -c 'bytes from' <<<"$log" || true)
+sent=$(($(sed -n 's/.*seq=\([0-9]*\) .*/\1/p' <<<"$log" | sort -n | tail -n 1) + 1))
+[ "$got" -ge 10 ] || fail "ca's pinger got $got replies during the upgrade: $(tail -n 3 <<<"$log")"
+# A lost reply or two at most, from ping's own 1 s deadline on a loaded machine.
+[ $((sent - got)) -le 2 ] || fail "ca's pinger lost $((sent - got)) of $sent across the upgrade"
+echo "ok   ca -> cb across the upgrade: $got of $sent replies"
+sim_docker A exec ca sh -c 'kill $(pidof ping)' 2>/dev/null || true
+
+# ---- removal ----
+for h in A B; do
+    for c in $(sim_docker "$h" ps -aq); do sim_docker "$h" rm -f "$c" >/dev/null; done
+    check "network rm on $h" sim_docker "$h" network rm "$NET"
+    left=$(weft_devices "$h")
+    [ -z "$left" ] || fail "devices left on $h after network rm: $left"
+done
+echo "ok   no weft devices left on A or B"
+stored=$(sim_etcdctl get --prefix /weft/v1/ --keys-only | grep -F "${SUBNET/\//_}" || true)
+[ -z "$stored" ] || fail "the store still holds $SUBNET: $stored"
+echo "ok   nothing of $SUBNET left in etcd"
+for h in A B; do
+    check "docker plugin disable on $h" sim_docker "$h" plugin disable "$PLUGIN"
+    check "docker plugin rm on $h" sim_docker "$h" plugin rm "$PLUGIN"
+    [ -z "$(plugin_pids "$h")" ] || fail "processes of the plugin left on $h: $(plugin_pids "$h")"
+done
+echo "PASS docker_managed_plugin"
