@@ -16,6 +16,7 @@
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -80,10 +81,26 @@ static int run_in_ns(struct ns_job *job)
     return job->result;
 }
 
+/* Docker mounts /proc/sys read-only in a managed plugin's container (README, "Install
+ * as a managed Docker plugin"). Then this thread alone gets a mount namespace with a
+ * procfs of its own, writable and gone with the thread; its /proc/sys/net is the
+ * namespace the thread is in. A plain install's /proc/sys is writable: nothing to do. */
+static void writable_proc_sys(void)
+{
+    if (access("/proc/sys/net/ipv4/ip_forward", W_OK) == 0 || errno != EROFS)
+        return;
+    if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0 ||
+        mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+        log_warn("/proc/sys is read-only: a service namespace keeps the host's forwarding, "
+                 "rp_filter and IPv6 defaults",
+                 "errno=%d", errno);
+}
+
 /* In a new namespace: forwarding and IPv6 off before any interface arrives. */
 static int prepare_namespace(struct ns_job *job)
 {
     (void)job;
+    writable_proc_sys();
     write_sysctl("/proc/sys/net/ipv4/ip_forward", "0");
     /* Strict reverse path: only sources the port's subnet holds get in at all. */
     write_sysctl("/proc/sys/net/ipv4/conf/all/rp_filter", "1");

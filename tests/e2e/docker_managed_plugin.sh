@@ -31,23 +31,27 @@ sim_etcd
 sim_dockerd A
 sim_dockerd B
 
-# The plugin's container is dockerd's (through containerd), not in this run's cgroup:
-# stop what is left of it by its ID before sim_cleanup, should the test fail with the
-# plugin enabled (dockerd stops its plugins as it stops, but may be killed first).
+# The plugin's container is dockerd's (through containerd), in a cgroup named by the
+# plugin's ID, not in this run's: dockerd stops it as it stops, and whatever is left of
+# it (dockerd killed first) is killed by that ID once sim_cleanup has stopped dockerd,
+# which would restart a plugin killed under it.
 plugin_id() { sim_docker "$1" plugin inspect -f '{{.Id}}' "$PLUGIN" 2>/dev/null; } # HOST
+pids_of_id() { grep -l -- "$1" /proc/[0-9]*/cgroup 2>/dev/null | cut -d/ -f3 || true; } # ID
 plugin_pids() { # HOST: the processes of HOST's plugin container
     local id
     id=$(cat "$SIM_DIR/$1/plugin.id" 2>/dev/null) || return 0
-    grep -l -- "$id" /proc/[0-9]*/cgroup 2>/dev/null | cut -d/ -f3 || true
+    pids_of_id "$id"
 }
 stop_plugins() {
-    local rc=$? h pid
-    for h in A B; do
-        for pid in $(plugin_pids "$h"); do kill -KILL "$pid" 2>/dev/null || true; done
+    local rc=$? ids id pid
+    set +e
+    ids=$(cat "$SIM_DIR"/*/plugin.id 2>/dev/null)
+    (exit "$rc")
+    sim_cleanup # sees the test's status: a failure keeps the logs
+    for id in $ids; do
+        for pid in $(pids_of_id "$id"); do kill -KILL "$pid" 2>/dev/null; done
     done
-    (exit $rc) || sim_cleanup # with the test's status, so a failure keeps the logs
-    [ "$rc" -ne 0 ] || sim_cleanup
-    exit $rc
+    exit "$rc"
 }
 trap stop_plugins EXIT
 trap 'exit 130' INT
@@ -106,6 +110,25 @@ status_a() {
 out=$(status_a overlays) || fail "weft status on A: $out"
 grep -q "10.79.0.0/24" <<<"$out" || fail "weft status on A does not show $SUBNET: $out"
 echo "ok   weft status answers on A's plugin folder"
+
+# The resolver's namespace, which the plugin holds open: forwarding and IPv6 off, strict
+# reverse-path filter, as weft sets them (through a procfs of its own: Docker mounts the
+# plugin's /proc/sys read-only).
+service_sysctls() { # HOST: ip_forward rp_filter disable_ipv6 of each namespace weft holds
+    local pid fd host_ns
+    host_ns=$(readlink "/run/netns/$(sim_ns "$1")" 2>/dev/null || stat -L -c 'net:[%i]' "/run/netns/$(sim_ns "$1")")
+    for pid in $(plugin_pids "$1"); do
+        for fd in /proc/"$pid"/fd/*; do
+            [[ "$(readlink "$fd" 2>/dev/null)" == net:* ]] || continue
+            [ "$(readlink "$fd")" = "$host_ns" ] && continue
+            nsenter --net="$fd" cat /proc/sys/net/ipv4/ip_forward /proc/sys/net/ipv4/conf/all/rp_filter \
+                /proc/sys/net/ipv6/conf/all/disable_ipv6 | paste -sd ' '
+        done
+    done | sort -u
+}
+got=$(service_sysctls A)
+[ "$got" = "0 1 1" ] || fail "A's resolver namespace has ip_forward rp_filter disable_ipv6 '$got', want '0 1 1'"
+echo "ok   A's resolver namespace: forwarding off, strict rp_filter, IPv6 off"
 
 # ---- upgrade while containers run ----
 # A pinger in ca for the whole upgrade: the data plane is the kernel's and stays.
