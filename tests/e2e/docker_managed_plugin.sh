@@ -6,7 +6,8 @@
 # runs outside Docker. Then the checks of the socket-installed daemon: containers on
 # A and B on one weft network ping each other both ways by address and by name (weft's
 # resolver, names read through the mounted Docker API socket), A holds cb's FDB entry,
-# and `weft status` answers from the host on the plugin's control socket. The upgrade of
+# an encrypted overlay carries ping (the plugin's /dev/net/tun), and `weft status`
+# answers from the host on the plugin's control socket. The upgrade of
 # README: the plugin disabled (-f, networks in use), removed, created and enabled again
 # while the containers run: they keep pinging throughout, and the new instance serves
 # the old network (a new container on it reaches cb). Last, network rm leaves no weft
@@ -15,7 +16,7 @@
 set -euo pipefail
 . "$(dirname "$0")/../lib/sim.sh"
 
-SUBNET=10.79.0.0/24 GW=10.79.0.1 NET=green PLUGIN=weft
+SUBNET=10.79.0.0/24 GW=10.79.0.1 NET=green VAULT=10.89.0.0/24 PLUGIN=weft
 # The driver name is the plugin's full reference, tag included: dockerd registers the
 # drivers under it, and `-d weft` gives "could not resolve driver weft in registry"
 # (moby/moby#33347; 20.10 to 28.5).
@@ -57,22 +58,25 @@ trap stop_plugins EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# install HOST: docker plugin create, set, enable, as README says, with the simulated
+# install_plugin HOST: docker plugin create, set, enable, as README says, with the simulated
 # host's sockets and folders instead of /var/run/docker.sock and /etc/weft.
-install() {
+install_plugin() {
     local h=$1 d=$SIM_DIR/$1
     mkdir -p "$d/etc-weft"
     cp "$SIM_DIR/resolv.conf" "$d/etc-weft/resolv.conf" # no resolver beyond the simulation
+    [ -f "$SIM_DIR/secret" ] || "$SIM_REPO/build/weft" keygen >"$SIM_DIR/secret"
+    command install -m 0600 "$SIM_DIR/secret" "$d/etc-weft/secret"
     check "docker plugin create on $h" sim_docker "$h" plugin create "$PLUGIN" "$SIM_DIR/plugin"
     check "docker plugin set on $h" sim_docker "$h" plugin set "$PLUGIN" \
         WEFT_STORE="$(sim_etcd_url)" WEFT_ADVERTISE="$(sim_host_addr "$h")" \
-        WEFT_RESOLV_CONF=/etc/weft/resolv.conf docker.source="$d/docker.sock" etc.source="$d/etc-weft"
+        WEFT_RESOLV_CONF=/etc/weft/resolv.conf WEFT_SECRET_FILE=/etc/weft/secret \
+        docker.source="$d/docker.sock" etc.source="$d/etc-weft"
     check "docker plugin enable on $h" sim_docker "$h" plugin enable "$PLUGIN"
     plugin_id "$h" >"$d/plugin.id"
     has_plugin_pids "$h" || fail "no process found by the plugin's ID on $h (cleanup would miss it)"
 }
 has_plugin_pids() { [ -n "$(plugin_pids "$1")" ]; }
-for h in A B; do install "$h"; done
+for h in A B; do install_plugin "$h"; done
 caps=$(sim_docker A plugin inspect -f '{{.Config.Linux.Capabilities}}' "$PLUGIN")
 [ "$caps" = "[CAP_NET_ADMIN CAP_SYS_ADMIN CAP_NET_BIND_SERVICE]" ] || fail "plugin capabilities: $caps"
 echo "ok   the plugin asks for $caps only, host networking: $(sim_docker A plugin inspect \
@@ -91,15 +95,25 @@ echo "ca=$ipa cb=$ipb (mac $macb)"
 case "$ipa $ipb" in 10.79.0.*' '10.79.0.*) ;; *) fail "addresses outside $SUBNET: '$ipa' '$ipb'" ;; esac
 [ "$ipa" != "$ipb" ] || fail "both containers got $ipa"
 
-check "ca pings cb" sim_docker A exec ca ping -c 2 -W 2 "$ipb"
-check "cb pings ca" sim_docker B exec cb ping -c 2 -W 2 "$ipa"
-resolves() { sim_docker "$1" exec "$2" nslookup "$3" "$GW" | grep -q "^Address: $4\$"; } # HOST CTR NAME IP
+check "ca pings cb" sim_docker A exec ca ping -c 2 -i 0.2 -W 2 "$ipb"
+check "cb pings ca" sim_docker B exec cb ping -c 2 -i 0.2 -W 2 "$ipa"
+resolves() { sim_docker "$1" exec "$2" nslookup "$3" "$GW" | grep "^Address: $4\$" >/dev/null; } # HOST CTR NAME IP
 wait_for 10 resolves A ca cb "$ipb" || fail "cb does not resolve from A at $GW"
 wait_for 10 resolves B cb ca "$ipa" || fail "ca does not resolve from B at $GW"
-check "ca pings cb by name" sim_docker A exec ca ping -c 2 -W 2 cb
-check "cb pings ca by name" sim_docker B exec cb ping -c 2 -W 2 ca
-a_has_peer() { sim_ns_exec A bridge fdb show | grep -qi "^$macb .*dst 192.168.77.2"; }
+check "ca pings cb by name" sim_docker A exec ca ping -c 2 -i 0.2 -W 2 cb
+check "cb pings ca by name" sim_docker B exec cb ping -c 2 -i 0.2 -W 2 ca
+a_has_peer() { sim_ns_exec A bridge fdb show | grep -i "^$macb .*dst 192.168.77.2" >/dev/null; } # not -q: pipefail and SIGPIPE
 check "A has cb's FDB entry" a_has_peer
+
+# An encrypted overlay: its TAP device needs the /dev/net/tun the plugin declares.
+for h in A B; do
+    check "encrypted network create on $h" sim_docker "$h" network create -d "$DRIVER" \
+        --ipam-driver "$DRIVER" -o encrypted --subnet "$VAULT" vault
+done
+check "ca joins vault" sim_docker A network connect vault ca
+check "cb joins vault" sim_docker B network connect vault cb
+vipb=$(sim_docker B inspect -f '{{(index .NetworkSettings.Networks "vault").IPAddress}}' cb)
+check "ca pings cb on the encrypted overlay" sim_docker A exec ca ping -c 2 -i 0.2 -W 2 "$vipb"
 
 # weft status from the host: the plugin's folder, /run/docker/plugins/<ID>/ as dockerd
 # sees it (here in dockerd's mount namespace, whose /run/docker/plugins is A's folder).
@@ -136,14 +150,14 @@ sim_docker A exec -d ca sh -c "ping -i 0.2 -W 1 $ipb >/tmp/ping.log 2>&1"
 sleep 1
 check_not "plain disable refused while a network uses the plugin" sim_docker A plugin disable "$PLUGIN"
 check "docker plugin disable -f on A" sim_docker A plugin disable -f "$PLUGIN"
-check "ca pings cb with A's plugin disabled" sim_docker A exec ca ping -c 2 -W 2 "$ipb"
+check "ca pings cb with A's plugin disabled" sim_docker A exec ca ping -c 2 -i 0.2 -W 2 "$ipb"
 check_not "plain rm refused while a network uses the plugin" sim_docker A plugin rm "$PLUGIN"
 check "docker plugin rm -f on A" sim_docker A plugin rm -f "$PLUGIN"
-install A # the new version: another plugin ID, the settings given again
-check "ca pings cb after the upgrade" sim_docker A exec ca ping -c 2 -W 2 "$ipb"
+install_plugin A # the new version: another plugin ID, the settings given again
+check "ca pings cb after the upgrade" sim_docker A exec ca ping -c 2 -i 0.2 -W 2 "$ipb"
 check "container cc on A after the upgrade" sim_docker A run -d --network "$NET" --dns "$GW" --name cc weft-test sleep 600
-check "cc pings cb" sim_docker A exec cc ping -c 2 -W 2 "$ipb"
-check "cc pings cb by name" sim_docker A exec cc ping -c 2 -W 2 cb
+check "cc pings cb" sim_docker A exec cc ping -c 2 -i 0.2 -W 2 "$ipb"
+check "cc pings cb by name" sim_docker A exec cc ping -c 2 -i 0.2 -W 2 cb
 # Replies in the pinger's log: sequence numbers from 0, one every 0.2 s; a gap is a loss.
 log=$(sim_docker A exec ca cat /tmp/ping.log)
 got=$(grep -c 'bytes from' <<<"$log" || true)
@@ -157,14 +171,14 @@ sim_docker A exec ca sh -c 'kill $(pidof ping)' 2>/dev/null || true
 # ---- removal ----
 for h in A B; do
     for c in $(sim_docker "$h" ps -aq); do sim_docker "$h" rm -f "$c" >/dev/null; done
-    check "network rm on $h" sim_docker "$h" network rm "$NET"
+    check "network rm on $h" sim_docker "$h" network rm "$NET" vault
     left=$(weft_devices "$h")
     [ -z "$left" ] || fail "devices left on $h after network rm: $left"
 done
 echo "ok   no weft devices left on A or B"
-stored=$(sim_etcdctl get --prefix /weft/v1/ --keys-only | grep -F "${SUBNET/\//_}" || true)
-[ -z "$stored" ] || fail "the store still holds $SUBNET: $stored"
-echo "ok   nothing of $SUBNET left in etcd"
+stored=$(sim_etcdctl get --prefix /weft/v1/ --keys-only | grep -F -e "${SUBNET/\//_}" -e "${VAULT/\//_}" || true)
+[ -z "$stored" ] || fail "the store still holds $SUBNET or $VAULT: $stored"
+echo "ok   nothing of $SUBNET or $VAULT left in etcd"
 for h in A B; do
     check "docker plugin disable on $h" sim_docker "$h" plugin disable "$PLUGIN"
     check "docker plugin rm on $h" sim_docker "$h" plugin rm "$PLUGIN"
