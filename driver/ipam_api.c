@@ -119,7 +119,7 @@ int handle_ipam_address_release(struct driver_ctx *ctx, const json_t *req, json_
     if (request_release_address(req, &r, err) < 0 || driver_need_etcd(ctx, err) < 0 ||
         (ctx->fabric && !addr_text_is_ipv6(r.pool_id) && /* IPv6 is never claimed (ipam6.h) */
          fabric_unclaim_address(ctx->fabric, r.subnet, r.address, err) < 0) ||
-        ipam_release_address(ctx->etcd, r.pool_id, r.address, err) < 0)
+        ipam_release_address(ctx->etcd, r.pool_id, ctx->host, r.address, err) < 0)
         return -1;
     return driver_answer(json_object(), answer, err);
 }

@@ -212,8 +212,8 @@ static void forget_vanished_endpoint(struct fabric *f, struct local_network *net
     const char *pool6 = ep->has_ip6 ? network_subnet6_of(net, &ep->ip6, NULL) : NULL;
     if (withdraw_peer(f, net, ep, &err) < 0 ||
         delete_host_key(f, key_host_endpoint, ep->id, &err) < 0 ||
-        ipam_release_address(f->etcd, pool ? pool : net->subnet, ip, &err) < 0 ||
-        (pool6 && ipam_release_address(f->etcd, pool6, ip6, &err) < 0)) {
+        ipam_release_address(f->etcd, pool ? pool : net->subnet, f->host, ip, &err) < 0 ||
+        (pool6 && ipam_release_address(f->etcd, pool6, f->host, ip6, &err) < 0)) {
         log_error("cleaning up a vanished endpoint failed", "endpoint=%.12s error=\"%s\"", ep->id,
                   err.msg);
         return;

@@ -6,10 +6,12 @@
 #include "ipam/ipam_internal.h"
 
 #include <errno.h>
+#include <string.h>
 
+#include "common/log.h"
 #include "store/keys.h"
 
-int ipam_release_key(struct etcd *etcd, const char *key, struct weft_err *err)
+int ipam_release_key(struct etcd *etcd, const char *key, const char *host, struct weft_err *err)
 {
     struct etcd_kv current = {0};
     bool found = false;
@@ -19,11 +21,17 @@ int ipam_release_key(struct etcd *etcd, const char *key, struct weft_err *err)
         return 0;
     /* Only an endpoint's address is freed: the gateway and aux addresses are shared
      * by every host and live as long as the overlay. The compare on the revision read
-     * makes "not shared" atomic with the delete. A yes/no test: only a readable shared
-     * record is kept; anything else is freed. */
+     * makes "not shared, this host's" atomic with the delete. A yes/no test: only a
+     * readable shared record, or another host's, is kept; anything else is freed. */
     struct addr_record rec;
     int rc = 0;
-    if (addr_record_decode(current.value, &rec, NULL) < 0 || !ipam_kind_is_shared(rec.kind)) {
+    bool readable = addr_record_decode(current.value, &rec, NULL) == 0;
+    if (readable && !ipam_kind_is_shared(rec.kind) && strcmp(rec.host, host) != 0) {
+        /* Docker releasing, after a power cycle, an address this host's restarted
+         * daemon had released already and another host took since. */
+        log_warn("not releasing an address another host holds now", "key=%s holder=%.64s", key,
+                 rec.host);
+    } else if (!readable || !ipam_kind_is_shared(rec.kind)) {
         struct etcd_txn *txn = etcd_txn_new();
         if (!txn) {
             etcd_kv_clear(&current);

@@ -125,7 +125,7 @@ int ipam_try_claim(struct etcd *etcd, const char *pool_id, uint32_t ip, const ch
 /* After try_claim took ip, the fabric's claim of it (ipam.h). 0: this host's.
  * 1: another host claimed it first; -1: failed. Unless 0, the allocation is freed
  * again, and err says why. */
-static int claim_in_fabric(struct etcd *etcd, const char *pool_id, uint32_t ip,
+static int claim_in_fabric(struct etcd *etcd, const char *pool_id, const char *host, uint32_t ip,
                            const struct ipam_claims *claims, struct weft_err *err)
 {
     if (!claims || !claims->claim)
@@ -137,7 +137,7 @@ static int claim_in_fabric(struct etcd *etcd, const char *pool_id, uint32_t ip,
     if (err->code == -EADDRINUSE)
         weft_metrics_ipam_conflict();
     struct weft_err undo = {0};
-    if (ipam_release_address(etcd, pool_id, text, &undo) < 0)
+    if (ipam_release_address(etcd, pool_id, host, text, &undo) < 0)
         log_error("freeing an address the fabric refused failed", "pool=%s ip=%s error=\"%s\"",
                   pool_id, text, undo.msg);
     return err->code == -EADDRINUSE ? 1 : -1;
@@ -192,7 +192,7 @@ static int request_wanted(struct etcd *etcd, const char *pool_id, const struct i
         return weft_err_set(err, -EEXIST, "address %s is already in use by an endpoint on host %s",
                             text, owner.host);
     }
-    int claimed = claim_in_fabric(etcd, pool_id, ip, claims, err);
+    int claimed = claim_in_fabric(etcd, pool_id, host, ip, claims, err);
     if (claimed != 0) {
         if (claimed > 0)
             err->code = -EEXIST; /* an exact request is refused, as for a taken address */
@@ -259,7 +259,7 @@ static int request_any(struct etcd *etcd, const char *pool_id, const struct ipv4
             return -1;
         if (lost)
             continue;
-        int claimed = claim_in_fabric(etcd, pool_id, ip, claims, err);
+        int claimed = claim_in_fabric(etcd, pool_id, host, ip, claims, err);
         if (claimed < 0)
             return -1;
         if (claimed == 0) {
@@ -303,7 +303,7 @@ static int request_any(struct etcd *etcd, const char *pool_id, const struct ipv4
         uint32_t ip = span->first + offset;
         if (ipam_try_claim(etcd, pool_id, ip, host, KIND_ENDPOINT, &lost, NULL, err) < 0)
             goto out;
-        int claimed = lost ? 1 : claim_in_fabric(etcd, pool_id, ip, claims, err);
+        int claimed = lost ? 1 : claim_in_fabric(etcd, pool_id, host, ip, claims, err);
         if (claimed < 0)
             goto out;
         if (claimed == 0) {
@@ -360,11 +360,11 @@ int ipam_request_address_claimed(struct etcd *etcd, const char *pool_id, const c
     return request_any(etcd, canonical, &pool, &span, host, claims, out, err);
 }
 
-int ipam_release_address(struct etcd *etcd, const char *pool_id, const char *ip_text,
-                         struct weft_err *err)
+int ipam_release_address(struct etcd *etcd, const char *pool_id, const char *host,
+                         const char *ip_text, struct weft_err *err)
 {
     if (addr_text_is_ipv6(pool_id))
-        return ipam6_release_address(etcd, pool_id, ip_text, err);
+        return ipam6_release_address(etcd, pool_id, host, ip_text, err);
     struct ipv4_subnet pool;
     if (parse_pool(pool_id, &pool, err) < 0)
         return -1;
@@ -377,7 +377,7 @@ int ipam_release_address(struct etcd *etcd, const char *pool_id, const char *ip_
         return weft_err_set(err, -ERANGE, "address %.64s is not in pool %s", ip_text, canonical);
     ipv4_format(ip, text);
     key_addr(key, canonical, text);
-    return ipam_release_key(etcd, key, err);
+    return ipam_release_key(etcd, key, host, err);
 }
 
 int ipam_count_addresses(struct etcd *etcd, const char *pool_id, int *count, struct weft_err *err)

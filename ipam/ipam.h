@@ -77,9 +77,12 @@ int ipam_request_address_claimed(struct etcd *etcd, const char *pool_id, const c
                                  const char *wanted, bool gateway, const struct ipam_claims *claims,
                                  char out[ADDR_STR_MAX], struct weft_err *err);
 
-/* Releases an endpoint address (plain IP). The gateway and aux addresses are kept
- * while the overlay lives; releasing a free address is not an error (Docker may repeat itself). */
-int ipam_release_address(struct etcd *etcd, const char *pool_id, const char *ip,
+/* Releases an endpoint address (plain IP) of host's. The gateway and aux addresses are
+ * kept while the overlay lives; an address another host holds is kept and logged (after
+ * a power cycle Docker releases its containers' old addresses, which the restarted daemon
+ * had released already and another host may have taken since); releasing a free address
+ * is not an error (Docker may repeat itself). */
+int ipam_release_address(struct etcd *etcd, const char *pool_id, const char *host, const char *ip,
                          struct weft_err *err);
 
 /* Re-asserts an address this host still uses (after a restart or a lost lease):

@@ -322,8 +322,8 @@ int ipam6_reserve_aux(struct etcd *etcd, const char *pool_id, const char *host,
     return request_shared(etcd, &pool, host, &a, KIND_AUX, "--aux-address", out, err);
 }
 
-int ipam6_release_address(struct etcd *etcd, const char *pool_id, const char *ip,
-                          struct weft_err *err)
+int ipam6_release_address(struct etcd *etcd, const char *pool_id, const char *host,
+                          const char *ip, struct weft_err *err)
 {
     struct pool6 pool;
     struct ipv6_addr a;
@@ -334,7 +334,7 @@ int ipam6_release_address(struct etcd *etcd, const char *pool_id, const char *ip
     char text[ADDR_STR_MAX], key[WEFT_KEY_MAX];
     ipv6_format(&a, text);
     key_addr(key, pool.id, text);
-    return ipam_release_key(etcd, key, err);
+    return ipam_release_key(etcd, key, host, err);
 }
 
 int ipam6_assert_address(struct etcd *etcd, const char *pool_id, const char *host, const char *ip,

@@ -31,8 +31,8 @@ int ipam6_reserve_aux(struct etcd *etcd, const char *pool_id, const char *host,
 int ipam6_request_address(struct etcd *etcd, const char *pool_id, const char *host,
                           const char *wanted, bool gateway, char out[ADDR_STR_MAX],
                           struct weft_err *err);
-int ipam6_release_address(struct etcd *etcd, const char *pool_id, const char *ip,
-                          struct weft_err *err);
+int ipam6_release_address(struct etcd *etcd, const char *pool_id, const char *host,
+                          const char *ip, struct weft_err *err);
 int ipam6_assert_address(struct etcd *etcd, const char *pool_id, const char *host, const char *ip,
                          struct weft_err *err);
 int ipam6_count_addresses(struct etcd *etcd, const char *pool_id, int *count,

@@ -36,9 +36,9 @@ void ipam_format_answer(const struct ipv4_subnet *pool, uint32_t ip, char out[AD
  * lives (gateway, aux): never released, reaped or counted as an endpoint's. */
 bool ipam_kind_is_shared(const char *kind);
 
-/* addr_records.c, for either family. Frees the endpoint record at key (a shared one
- * stays; gone is fine). */
-int ipam_release_key(struct etcd *etcd, const char *key, struct weft_err *err);
+/* addr_records.c, for either family. Frees host's endpoint record at key (a shared one
+ * stays, and so does one another host holds; gone is fine). */
+int ipam_release_key(struct etcd *etcd, const char *key, const char *host, struct weft_err *err);
 /* The endpoint records under addrs/<subnet>/ (subnet canonical). */
 int ipam_count_endpoints(struct etcd *etcd, const char *subnet, int *count, struct weft_err *err);
 

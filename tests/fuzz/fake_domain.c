@@ -276,12 +276,14 @@ int ipam_request_address_claimed(struct etcd *etcd, const char *pool_id, const c
     return 0;
 }
 
-int ipam_release_address(struct etcd *etcd, const char *pool_id, const char *ip,
-                         struct weft_err *err)
+int ipam_release_address(struct etcd *etcd, const char *pool_id, const char *host,
+                         const char *ip, struct weft_err *err)
 {
     struct ipv4_subnet pool;
     uint32_t addr;
     check_handle(etcd, &etcd_token);
+    if (!host || !*host)
+        abort();
     if (addr_text_is_ipv6(pool_id))
         return fake_ipv6_address(pool_id, ip, NULL, err);
     check_pool_id(pool_id, &pool);

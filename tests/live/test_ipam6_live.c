@@ -130,18 +130,19 @@ static void slash64_gateway_exact_and_release(void **state)
         ipam_request_address(host_b, pool, "192.168.0.2", "fd81:1::", false, addr, &err), -1);
     assert_non_null(strstr(err.msg, "not a host address of fd81:1::/64"));
     /* Release frees it for the next host; twice is fine; the gateway is kept. */
-    assert_int_equal(ipam_release_address(host_b, pool, "fd81:1:0:0::beef", &err), 0);
-    assert_int_equal(ipam_release_address(host_b, pool, "fd81:1::beef", &err), 0);
+    assert_int_equal(ipam_release_address(host_b, pool, "192.168.0.1", "fd81:1:0:0::beef", &err),
+                     0);
+    assert_int_equal(ipam_release_address(host_b, pool, "192.168.0.1", "fd81:1::beef", &err), 0);
     assert_int_equal(
         ipam_request_address(host_b, pool, "192.168.0.2", "fd81:1::beef", false, addr, &err), 0);
-    assert_int_equal(ipam_release_address(host_a, pool, "fd81:1::1", &err), 0);
+    assert_int_equal(ipam_release_address(host_a, pool, "192.168.0.1", "fd81:1::1", &err), 0);
     assert_int_equal(ipam_request_address(host_b, pool, "192.168.0.3", NULL, true, gw_b, &err), 0);
     assert_string_equal(gw_b, "fd81:1::1/64");
-    assert_int_equal(ipam_release_address(host_b, pool, "fd81:9::1", &err), -1);
+    assert_int_equal(ipam_release_address(host_b, pool, "192.168.0.1", "fd81:9::1", &err), -1);
     assert_int_equal(err.code, -ERANGE);
     for (int i = 0; i < 20; i++) {
         plain(seen[i], ip);
-        assert_int_equal(ipam_release_address(host_a, pool, ip, &err), 0);
+        assert_int_equal(ipam_release_address(host_a, pool, "192.168.0.1", ip, &err), 0);
     }
     assert_int_equal(ipam_count_addresses(host_a, pool, &count, &err), 0);
     assert_int_equal(count, 1); /* fd81:1::beef */
@@ -186,7 +187,7 @@ static void slash120_fills_and_says_full_quickly(void **state)
     print_message("a full /120 answers in %.1f ms\n", full * 1000);
     assert_true(full < 0.5);
     plain(seen[100], ip);
-    assert_int_equal(ipam_release_address(host_b, pool, ip, &err), 0);
+    assert_int_equal(ipam_release_address(host_b, pool, "192.168.0.1", ip, &err), 0);
     clock_gettime(CLOCK_MONOTONIC, &start);
     assert_int_equal(ipam_request_address(host_a, pool, "192.168.0.1", NULL, false, addr, &err), 0);
     assert_string_equal(addr, seen[100]); /* the one free address, found from the listing */
@@ -275,12 +276,12 @@ static void ranged_pool_allocates_inside_the_range(void **state)
     int count;
     assert_int_equal(ipam_count_addresses(host_a, id, &count, &err), 0);
     assert_int_equal(count, 51);
-    assert_int_equal(ipam_release_address(host_a, id, "fd73::5", &err), 0);
+    assert_int_equal(ipam_release_address(host_a, id, "192.168.0.1", "fd73::5", &err), 0);
     assert_int_equal(
         ipam_request_address(host_a, id, "192.168.0.1", "fd73::5", false, addr, &err), -1);
     assert_non_null(strstr(err.msg, "reserved by --aux-address"));
     plain(seen[0], ip);
-    assert_int_equal(ipam_release_address(host_a, id, ip, &err), 0);
+    assert_int_equal(ipam_release_address(host_a, id, "192.168.0.1", ip, &err), 0);
     assert_int_equal(ipam_count_addresses(host_a, "fd73::/64", &count, &err), 0);
     assert_int_equal(count, 50);
 }
@@ -337,7 +338,7 @@ static void full_range_is_refused_quickly(void **state)
     assert_int_equal(
         ipam_request_address(host_b, id, "192.168.0.2", "fd74::9", false, addr, &err), 0);
     plain(seen[7], ip);
-    assert_int_equal(ipam_release_address(host_a, id, ip, &err), 0);
+    assert_int_equal(ipam_release_address(host_a, id, "192.168.0.1", ip, &err), 0);
     assert_int_equal(ipam_request_address(host_b, id, "192.168.0.2", NULL, false, addr, &err), 0);
     assert_string_equal(addr, seen[7]);
 }
