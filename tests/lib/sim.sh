@@ -472,6 +472,63 @@ sim_dockerd() {
         fail "importing $SIM_IMAGE on $host"
 }
 
+# sim_dockerd_stop HOST: stops HOST's dockerd as systemd would (SIGTERM by its recorded
+# pid: it stops its containers, --shutdown-timeout 2, and exits); returns 1 if it needed
+# SIGKILL after 30 s.
+sim_dockerd_stop() {
+    local d=$SIM_DIR/$1 rc=0
+    [ -f "$d/dockerd.spawn.pid" ] || return 0
+    sim_stop_pid "$(cat "$d/dockerd.spawn.pid")" 30 || rc=1
+    rm -f "$d/dockerd.spawn.pid"
+    return $rc
+}
+
+# sim_power_off HOST: HOST loses its power. SIGKILL, all at once and each by pid, to its
+# containers' processes (its containers' cgroup), their shims (those processes' parents
+# outside it), dockerd (its recorded pid) with its children (containerd) and weft; then
+# what a reboot wipes: every link of HOST's namespace but lo and eth0 (weft's bridges,
+# VXLAN devices and veths, Docker's docker_gwbridge) and HOST's /run: the exec root,
+# the plugin, control and Docker sockets, the pid files. dockerd's data root and etcd
+# persist, as disks do. Start weft and dockerd again with sim_weft and sim_dockerd.
+sim_power_off() {
+    local host=$1 d=$SIM_DIR/$1 p pp ctr pids=() left link
+    ctr=$(sim_cg_pids "$SIM_CG_BASE/$SIM_TAG/$host-ctr")
+    for p in $ctr; do
+        pids+=("$p")
+        pp=$(awk '/^PPid:/ {print $2}' "/proc/$p/status" 2>/dev/null) || continue
+        # The shim: a parent outside the containers' cgroup, and a containerd shim.
+        if [ -n "$pp" ] && [ "$pp" -gt 1 ] && ! grep -qx "$pp" <<<"$ctr" &&
+            [[ "$(cat "/proc/$pp/comm" 2>/dev/null)" == containerd-shim* ]]; then
+            pids+=("$pp")
+        fi
+    done
+    if [ -f "$d/dockerd.spawn.pid" ]; then
+        p=$(cat "$d/dockerd.spawn.pid")
+        pids+=("$p")
+        # shellcheck disable=SC2046
+        pids+=($(cat /proc/"$p"/task/*/children 2>/dev/null))
+    fi
+    [ -f "$d/weft.pid" ] && pids+=("$(cat "$d/weft.pid")")
+    [ "${#pids[@]}" = 0 ] || kill -KILL "${pids[@]}" 2>/dev/null || true
+    for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+    left=0
+    for _ in $(seq 50); do
+        left=0
+        for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && left=1; done
+        [ "$left" = 0 ] && break
+        sleep 0.1
+    done
+    [ "$left" = 0 ] || sim_log "power off $host: processes still there: ${pids[*]}"
+    for link in $(sim_ns_exec "$host" ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//'); do
+        [ "$link" = lo ] || [ "$link" = eth0 ] ||
+            sim_ns_exec "$host" ip link del "$link" 2>/dev/null || true
+    done
+    rm -rf "${d:?}/exec"
+    rm -f "$d/plugins/weft.sock" "$d/control.sock" "$d/docker.sock" "$d/dockerd.pid" \
+        "$d/dockerd.spawn.pid" "$d/weft.pid"
+    return 0
+}
+
 # sim_docker HOST ARGS...: the docker client pointed at HOST's dockerd.
 sim_docker() {
     local host=$1
