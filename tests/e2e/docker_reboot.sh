@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # docker_reboot.sh: upgrading weft under running containers, and a host's power cycle
 # (issue 13), with real dockerd on two simulated hosts. etcd + weft + dockerd on A and B,
-# overlay "ring" on both, containers with `--restart always`: ra on A, rb on B.
+# overlay "ring" on both, containers with `--restart always`: ra on A (a fixed address,
+# --ip 10.73.0.50), rb on B.
 #
 # Upgrade: ra pings rb every 50 ms throughout; weft on A is stopped and a new binary (a
 # copy at another path) started, then the same on B. Not one ping may be lost (the data
@@ -10,11 +11,11 @@
 #
 # Power cycle of A (sim_power_off: every process of A SIGKILLed, every link weft and
 # Docker made removed, A's /run wiped; dockerd's data root kept), twice:
-#  1. weft, then dockerd (the units' order). Before dockerd starts, B takes ra's old
+#  1. weft, then dockerd (the units' order). Before dockerd starts, B takes nu's old
 #     address with --ip (weft on A released it at its start: the container died with the
 #     host); dockerd on A then releases the old endpoints' addresses again, and weft must
-#     keep B's. ra and nu come back (Docker's restart policy) with addresses of the
-#     overlay and reach B both ways, by address and by name (weft's resolver).
+#     keep B's. ra and nu come back (Docker's restart policy), ra with its --ip, nu with
+#     a new address, and reach B both ways, by address and by name (weft's resolver).
 #  2. dockerd first, weft 5 s later: dockerd waits for the plugin (it retries finding it
 #     for 15 s, 1+2+4+8 s, on 20.10 and 28.5 alike), so ra and nu come back the same.
 # After each: the store's endpoint records under addrs/ and the peer claims under
@@ -24,7 +25,7 @@
 # minute; WEFT_TEST_LATE=1 runs it): each lookup of the plugin gives up after 15 s,
 # dockerd's API answers only once they all have (about 15 s x (1 + the old endpoints)),
 # and the containers stay "Exited (255)" with "plugin weft not found": once weft is up,
-# `docker start` them (README, "After a reboot"); the section asserts exactly that.
+# `docker start` them (README, "After a reboot", whose command the section runs).
 set -euo pipefail
 . "$(dirname "$0")/../lib/sim.sh"
 
@@ -32,6 +33,7 @@ SUBNET=10.73.0.0/24
 SK=10.73.0.0_24
 GW=10.73.0.1
 NET=ring
+RA_IP=10.73.0.50 # ra's --ip
 A_IP=192.168.77.1
 B_IP=192.168.77.2
 
@@ -66,7 +68,7 @@ pings() { sim_docker "$1" exec "$2" ping -c 2 -W 2 "$3"; } # HOST CONTAINER ADDR
 resolves() { # HOST CONTAINER NAME ADDR
     sim_docker "$1" exec "$2" nslookup "$3" "$GW" 2>/dev/null | grep -qxF "Address: $4"
 }
-check "ra on A" run_on A ra
+check "ra on A" run_on A ra --ip "$RA_IP"
 check "rb on B" run_on B rb
 
 # ---------- upgrade while traffic flows ----------
@@ -128,14 +130,15 @@ after_power_cycle() {
     local ipa ipn
     ipa=$(ip_of A ra)
     ipn=$(ip_of A nu)
-    case "$ipa $ipn" in 10.73.0.*' '10.73.0.*) ;; *) fail "$1: addresses outside $SUBNET: '$ipa' '$ipn'" ;; esac
+    [ "$ipa" = "$RA_IP" ] || fail "$1: ra came back with '$ipa', not its --ip $RA_IP"
+    case "$ipn" in 10.73.0.*) ;; *) fail "$1: nu's address '$ipn' is outside $SUBNET" ;; esac
     echo "$1: ra $old_ra -> $ipa, nu $old_nu -> $ipn"
     check "$1: ra pings rb" pings A ra "$ipb"
     check "$1: rb pings ra" pings B rb "$ipa"
     check "$1: rb pings nu" pings B rb "$ipn"
     wait_for 10 resolves B rb ra "$ipa" || fail "$1: ra does not resolve to $ipa from B: \
 $(sim_docker B exec rb nslookup ra "$GW" 2>&1)"
-    echo "ok   $1: ra resolves to its new address from B"
+    echo "ok   $1: ra resolves to $ipa from B (weft's resolver)"
     wait_for 10 store_exact || { store_exact; fail "$1: the store does not hold each address once"; }
     echo "ok   $1: each address held once in the store, by the host running it; old ones released"
 }
@@ -147,16 +150,16 @@ sim_power_off A
 left=$(weft_devices A)
 [ -z "$left" ] || fail "devices left on A after its power cycle: $left"
 sim_weft A
-check "B takes ra's old address once weft on A released it" run_on B thief --ip "$old_ra"
+check "B takes nu's old address once weft on A released it" run_on B thief --ip "$old_nu"
 B_CONTAINERS="rb thief"
 start=$SECONDS
 sim_dockerd A
 wait_for 30 running A ra nu || fail "ra and nu not back on A 30 s after dockerd started"
 echo "ok   ra and nu back $((SECONDS - start)) s after dockerd started"
-holder=$(sim_etcdctl get --print-value-only "/weft/v1/addrs/$SK/$old_ra")
+holder=$(sim_etcdctl get --print-value-only "/weft/v1/addrs/$SK/$old_nu")
 grep -qF "\"host\":\"$B_IP\"" <<<"$holder" ||
-    fail "B's address $old_ra lost its record when dockerd on A released its old endpoint: '$holder'"
-echo "ok   dockerd on A releasing ra's old address kept B's record of it"
+    fail "B's address $old_nu lost its record when dockerd on A released its old endpoint: '$holder'"
+echo "ok   dockerd on A releasing nu's old address kept B's record of it"
 after_power_cycle "weft first"
 
 # ---------- power cycle of A: dockerd, then weft 5 s later ----------
@@ -189,7 +192,9 @@ if [ "${WEFT_TEST_LATE:-0}" = 1 ]; then
     sim_weft A
     sleep 5
     running A ra && fail "ra came back by itself"
-    check "docker start ra nu" sim_docker A start ra nu
+    # shellcheck disable=SC2046
+    check "docker start the exited containers of $NET" sim_docker A start \
+        $(sim_docker A ps -aq --filter status=exited --filter network="$NET")
     after_power_cycle "weft late, docker start"
 fi
 
