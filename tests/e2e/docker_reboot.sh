@@ -16,7 +16,7 @@
 #     host); dockerd on A then releases the old endpoints' addresses again, and weft must
 #     keep B's. ra and nu come back (Docker's restart policy), ra with its --ip, nu with
 #     a new address, and reach B both ways, by address and by name (weft's resolver).
-#  2. dockerd first, weft 5 s later: dockerd waits for the plugin (it retries finding it
+#  2. dockerd first, weft 3 s later: dockerd waits for the plugin (it retries finding it
 #     for 15 s, 1+2+4+8 s, on 20.10 and 28.5 alike), so ra and nu come back the same.
 # After each: the store's endpoint records under addrs/ and the peer claims under
 # fabric/ are exactly the containers' addresses, each once, under the host running it.
@@ -64,7 +64,7 @@ running() {
             return 1
     done
 }
-pings() { sim_docker "$1" exec "$2" ping -c 2 -W 2 "$3"; } # HOST CONTAINER ADDR
+pings() { sim_docker "$1" exec "$2" ping -c 2 -i 0.2 -W 2 "$3"; } # HOST CONTAINER ADDR
 resolves() { # HOST CONTAINER NAME ADDR
     sim_docker "$1" exec "$2" nslookup "$3" "$GW" 2>/dev/null | grep -qxF "Address: $4"
 }
@@ -86,6 +86,8 @@ nu_pid=$!
 sleep 2
 WEFT_BIN=$SIM_DIR/weft-next sim_weft A
 wait "$nu_pid" || fail "docker run while weft on A was being replaced failed: $(cat "$SIM_DIR/nu.out")"
+grep -q 'Unable to connect to plugin' "$SIM_DIR/A/dockerd.log" ||
+    fail "dockerd on A never retried the plugin: nu did not start while weft was away"
 echo "ok   docker run during A's upgrade waited for the plugin and succeeded"
 sim_weft_stop B || fail "weft on B needed SIGKILL to stop"
 WEFT_BIN=$SIM_DIR/weft-next sim_weft B
@@ -167,13 +169,16 @@ old_ra=$(ip_of A ra)
 old_nu=$(ip_of A nu)
 sim_power_off A
 start=$SECONDS
+looked=$(grep -c 'Unable to locate plugin: weft' "$SIM_DIR/A/dockerd.log" || true)
 sim_dockerd A &
 dockerd_pid=$!
-sleep 5
+sleep 3
 sim_weft A
 wait "$dockerd_pid" || fail "dockerd on A did not start"
 wait_for 30 running A ra nu || fail "ra and nu not back on A 30 s after weft started"
-echo "ok   dockerd first, weft 5 s later: ra and nu back $((SECONDS - start)) s after dockerd started"
+[ "$(grep -c 'Unable to locate plugin: weft' "$SIM_DIR/A/dockerd.log")" -gt "$looked" ] ||
+    fail "dockerd on A did not wait for weft: was it not first?"
+echo "ok   dockerd first, weft 3 s later: ra and nu back $((SECONDS - start)) s after dockerd started"
 after_power_cycle "dockerd first"
 
 # ---------- weft later than dockerd's 15 s (WEFT_TEST_LATE=1) ----------
