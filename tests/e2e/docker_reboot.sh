@@ -23,9 +23,11 @@
 #
 # What happens when weft comes later than that 15 s (not run here: it costs over a
 # minute; WEFT_TEST_LATE=1 runs it): each lookup of the plugin gives up after 15 s,
-# dockerd's API answers only once they all have (about 15 s x (1 + the old endpoints)),
-# and the containers stay "Exited (255)" with "plugin weft not found": once weft is up,
-# `docker start` them (README, "After a reboot", whose command the section runs).
+# dockerd's API answers only once they all have (one lookup per weft network, old endpoint
+# and container to restart: 77-78 s here), and the containers stay "Exited (255)" with
+# "plugin weft not found": once weft is up, `docker start` them (README, "After a
+# reboot", whose command the section runs).
+# Cost: 47-55 s per Docker release alone, 55-65 s with two releases side by side.
 set -euo pipefail
 . "$(dirname "$0")/../lib/sim.sh"
 
