@@ -17,7 +17,7 @@
 #     keep B's. ra and nu come back (Docker's restart policy), ra with its --ip, nu with
 #     a new address, and reach B both ways, by address and by name (weft's resolver).
 #  2. dockerd first, weft 3 s later: dockerd waits for the plugin (it retries finding it
-#     for 15 s, 1+2+4+8 s, on 20.10 and 28.5 alike), so ra and nu come back the same.
+#     for 15 s, 1+2+4+8 s, on 20.10, 26 and 28.5 alike), so ra and nu come back the same.
 # After each: the store's endpoint records under addrs/ and the peer claims under
 # fabric/ are exactly the containers' addresses, each once, under the host running it.
 #
@@ -27,7 +27,7 @@
 # and container to restart: 77-78 s here), and the containers stay "Exited (255)" with
 # "plugin weft not found": once weft is up, `docker start` them (README, "After a
 # reboot", whose command the section runs).
-# Cost: 47-55 s per Docker release alone, 55-65 s with two releases side by side.
+# Cost: 47-55 s per Docker release alone (20.10, 26, 28.5), 55-65 s with two side by side.
 set -euo pipefail
 . "$(dirname "$0")/../lib/sim.sh"
 
