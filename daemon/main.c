@@ -22,6 +22,7 @@
 #include "daemon/http.h"
 #include "daemon/metrics_http.h"
 #include "daemon/options.h"
+#include "daemon/sd_notify.h"
 #include "dns/resolver.h"
 #include "docker/follower.h"
 #include "driver/api.h"
@@ -212,6 +213,24 @@ static void block_stop_signals(sigset_t *stop_signals)
     signal(SIGPIPE, SIG_IGN);
 }
 
+/* Under systemd (Type=notify): a failed notification is worth a warning, not a stop
+ * (systemd then times the start out and says so itself). */
+static void notify_systemd(const char *state)
+{
+    struct weft_err err = {0};
+    if (sd_notify_state(state, &err) < 0)
+        log_warn("could not notify systemd", "state=%s error=\"%s\"", state, err.msg);
+}
+
+/* The plugin and control sockets answer: the log says so, and systemd may start
+ * dockerd (ordered after weft.service). */
+static void announce_ready(const struct daemon_options *opts, const char *host, int underlay_mtu)
+{
+    log_info("weft daemon ready", "socket=%s advertise=%s store=%s underlay_mtu=%d",
+             opts->socket_path, host, opts->store, underlay_mtu);
+    notify_systemd("READY=1");
+}
+
 static int run_daemon(const struct daemon_options *opts)
 {
     struct weft_err err = {0};
@@ -264,11 +283,11 @@ static int run_daemon(const struct daemon_options *opts)
         goto fail;
     if (control_start(opts->control_socket, fabric, &control, &err) < 0)
         goto fail;
-    log_info("weft daemon ready", "socket=%s advertise=%s store=%s underlay_mtu=%d",
-             opts->socket_path, host, opts->store, underlay_mtu);
+    announce_ready(opts, host, underlay_mtu);
 
     int sig = wait_for_stop(&stop_signals, tunnel);
     log_info("stopping; the data plane stays up", "signal=%d", sig);
+    notify_systemd("STOPPING=1");
     status = 0;
     goto out;
 fail:

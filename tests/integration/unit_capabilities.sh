@@ -7,7 +7,9 @@
 # /dev/net/tun) and its resolver (a namespace of weft's own entered with setns, UDP
 # port 53 bound there) come up; a container reaches the gateway and gets a DNS answer
 # from it. Then that without CAP_SYS_ADMIN, or without CAP_NET_BIND_SERVICE, the
-# resolver cannot be made (so the unit cannot drop them).
+# resolver cannot be made (so the unit cannot drop them). And the unit's Type=notify:
+# with NOTIFY_SOCKET set, as systemd sets it, weft sends READY=1 once its plugin socket
+# is there (checked when the datagram arrives), and STOPPING=1 when told to stop.
 set -euo pipefail
 . "$(dirname "$0")/../lib/sim.sh"
 . "$(dirname "$0")/../lib/plugin.sh"
@@ -37,8 +39,22 @@ sim_host A "${HADDR[A]}"
 sim_etcd
 "$SIM_REPO/build/weft" keygen >"$SIM_DIR/secret"
 
+grep -qx 'Type=notify' "$SIM_REPO/dist/weft.service.in" || fail "the unit is not Type=notify"
+# systemd's side of Type=notify: a datagram socket; each message is logged with whether
+# the plugin socket existed when it arrived.
+sim_spawn "$SIM_DIR/notify.log" python3 -u -c 'import os, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+print("listening", flush=True)
+while True:
+    msg = s.recv(4096).decode()
+    print(msg, "socket" if os.path.exists(sys.argv[2]) else "no-socket", flush=True)' \
+    "$SIM_DIR/notify.sock" "$SIM_DIR/A/plugins/weft.sock"
+notify_pid=$SIM_LAST_PID
+wait_for 5 grep -q listening "$SIM_DIR/notify.log" || fail "the notification listener did not start"
 # shellcheck disable=SC2086 # the unit's list is words
-WEFT_BIN=$(confined weft-unit $unit_caps) sim_weft A --secret-file "$SIM_DIR/secret"
+WEFT_BIN=$(confined weft-unit $unit_caps) NOTIFY_SOCKET=$SIM_DIR/notify.sock \
+    sim_weft A --secret-file "$SIM_DIR/secret"
 grep -E '^CapBnd:' "/proc/$(sim_weft_pid A)/status" >"$SIM_DIR/capbnd"
 want=$(setpriv --bounding-set -all,+net_admin,+sys_admin,+net_bind_service sh -c 'grep ^CapBnd: /proc/self/status')
 check "the daemon runs bounded to the unit's set ($unit_caps)" [ "$(cat "$SIM_DIR/capbnd")" = "$want" ]
@@ -74,6 +90,11 @@ call A NetworkDriver.Leave "{\"NetworkID\":\"${NID[A]}\",\"EndpointID\":\"${EID[
 call A NetworkDriver.DeleteEndpoint "{\"NetworkID\":\"${NID[A]}\",\"EndpointID\":\"${EID[A]}\"}" >/dev/null
 call A NetworkDriver.DeleteNetwork "{\"NetworkID\":\"${NID[A]}\"}" >/dev/null
 sim_weft_stop A
+wait_for 5 grep -q '^STOPPING=1' "$SIM_DIR/notify.log" || fail "weft did not tell systemd STOPPING=1"
+sim_stop_pid "$notify_pid" 5 || true
+[ "$(grep -c '^READY=1' "$SIM_DIR/notify.log")" = 1 ] && grep -qx 'READY=1 socket' "$SIM_DIR/notify.log" ||
+    fail "weft's READY=1 was not sent once, after its plugin socket: $(cat "$SIM_DIR/notify.log")"
+echo "ok   Type=notify: READY=1 once the plugin socket was there, STOPPING=1 on SIGTERM"
 
 # Each capability the unit explains by the resolver is needed: without it, creating
 # the overlay fails or its resolver is never made.
