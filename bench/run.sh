@@ -7,23 +7,26 @@
 # IPAM_REQUESTS (1000): per contending host, twice that on one host;
 # QUIET_S (15): how long join and converge wait for an idle machine (0: not at all);
 # DOCKER_RUNS (20, 0 skips the Docker figure); SECTIONS (all of "datapath encrypted join
-# converge ipam scale docker layout names"): which figures to measure; OUT_DIR (bench): where
+# converge ipam scale docker layout names swarm"): which figures to measure; OUT_DIR (bench): where
 # results go; JUMBO (1): 0 leaves out the MTU 9000 pair. encrypted (issue 11): a plain
 # and an encrypted overlay on one pair of hosts, measured side by side with the underlay.
 # LAYOUT_RUNS (2): rounds of bench/watch_layout.sh (etcd's cost of watching by key layout).
 # NAMES_RUNS (20) and NAMES_SECS (5): bench/names_bench.sh (issue 10: docker run on A until
 # the name resolves on B; queries/s of weft's resolver), runs and seconds per load figure.
+# SWARM_DOCKER_RUNS (20): bench/swarm_bench.sh (issue 14: weft beside Docker's swarm overlay
+# on the same hosts, with RUNS, SECS and JUMBO), docker runs on each overlay.
 # Benchmarks, not tests: nothing here fails on a slow figure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib/sim.sh
 . tests/lib/plugin.sh
+. bench/reach.sh
 
 RUNS=${RUNS:-3} SECS=${SECS:-5} HOSTS=${HOSTS:-20} EPS=${EPS:-50}
 [ "$HOSTS" -le 120 ] || { echo "HOSTS must be at most 120" >&2; exit 2; }
 JOINS=${JOINS:-1000} CONVERGE=${CONVERGE:-50} DOCKER_RUNS=${DOCKER_RUNS:-20}
 IPAM_REQUESTS=${IPAM_REQUESTS:-1000}
-SECTIONS=${SECTIONS:-datapath encrypted join converge ipam scale docker layout names}
+SECTIONS=${SECTIONS:-datapath encrypted join converge ipam scale docker layout names swarm}
 OUT_DIR=${OUT_DIR:-bench}
 export WEFT_BIN=build/weft
 BENCH=build/plugin_bench
@@ -107,7 +110,9 @@ pair_setup() { # UNDERLAY_MTU TAG
     set_mtu "$a" "$mtu"
     set_mtu "$b" "$mtu"
     SUBNET=10.$((70 + tag)).0.0/24
-    for h in "$a" "$b"; do sim_weft "$h"; done
+    # A1 logs its plugin calls (debug): section 6 reads its Join answers' stamps.
+    WEFT_LOG_LEVEL=$([ "$tag" = 1 ] && echo debug || echo info) sim_weft "$a"
+    sim_weft "$b"
     for h in "$a" "$b"; do create_network "$h" >/dev/null; done
     for h in "$a" "$b"; do create_endpoint "$h" >/dev/null; done
     wait_for 5 pings "$a" "$b" || fail "weft containers cannot ping at MTU $mtu"
@@ -146,7 +151,7 @@ if want datapath; then
     datapath 1500 1
     # JUMBO=0 (bench_smoke) leaves the MTU 9000 pair out: the same code at another MTU.
     [ "${JUMBO:-1}" = 0 ] || datapath 9000 9
-elif want join || want converge; then
+elif want join || want converge || want docker; then
     pair_setup 1500 1
 fi
 
@@ -440,25 +445,49 @@ R[rss_anon_median_kib]=$(printf '%s\n' "${anon[@]}" | median)
 want scale && scale
 
 # ---------------- 6. real Docker: docker run on A until reachable from B ----------------
+# bench/reach.sh's probes, from before docker run starts: in a container on B (dprobe) and
+# one on A (dlocal), one ping every 2 ms each, no process spawned per try. Docker's own
+# time is until docker run returns; weft's runs from its Join answer on A (A1 logs plugin
+# calls at debug level) until B's first answer, split at the moment Docker moved the veth
+# into the container (A's link monitor); and until B's kernel had the entry.
 if want docker && [ "$DOCKER_RUNS" -gt 0 ]; then
+    [ "$DOCKER_RUNS" -le 150 ] || { echo "DOCKER_RUNS must be at most 150" >&2; exit 2; }
     for h in A1 B1; do sim_dockerd "$h"; done
     for h in A1 B1; do
         sim_docker "$h" network create -d weft --ipam-driver weft --subnet 10.76.0.0/24 dnet >/dev/null
     done
-    sim_docker B1 run -d --network dnet --name dprobe weft-test sleep 3600 >/dev/null 2>&1
-    : >"$SIM_DIR/docker"
+    # Fixed addresses, below the runs' (weft's IPAM hands out addresses anywhere in the pool).
+    sim_docker B1 run -d --network dnet --ip 10.76.0.10 --name dprobe weft-test sleep 3600 >/dev/null 2>&1
+    sim_docker A1 run -d --network dnet --ip 10.76.0.11 --name dlocal weft-test sleep 3600 >/dev/null 2>&1
+    pb=$(sim_docker B1 inspect -f '{{.State.Pid}}' dprobe) pa=$(sim_docker A1 inspect -f '{{.State.Pid}}' dlocal)
+    reach_monitor B1 neigh && mon_b=$REACH_MONITOR_PID
+    reach_monitor A1 link && mon_a=$REACH_MONITOR_PID
+    for f in total returns local join moved after_move programmed; do : >"$SIM_DIR/docker.$f"; done
     for i in $(seq 1 "$DOCKER_RUNS"); do
-        t0=$(now_ms)
-        # dockerd warns that forwarding is off: true, and wanted here (nothing is routed out).
-        sim_docker A1 run -d --network dnet --name "d$i" weft-test sleep 3600 >/dev/null 2>&1
-        ip=$(sim_docker A1 inspect -f '{{(index .NetworkSettings.Networks "dnet").IPAddress}}' "d$i")
-        until sim_docker B1 exec dprobe ping -c 1 -W 1 "$ip" >/dev/null 2>&1; do :; done
-        echo $(($(now_ms) - t0)) >>"$SIM_DIR/docker"
+        addr=10.76.0.$((100 + i))
+        out=$(reach_run A1 dnet "$addr" "$(reach_mac "$addr")" "d$i" "$pb" "$pa") || fail "docker run d$i"
+        read -r t0 t1 tr tl <<<"$out"
+        [ "$tr" != timeout ] && [ "$tl" != timeout ] || fail "d$i ($addr) did not answer (B: $tr, A: $tl)"
+        eid=$(sim_docker A1 inspect -f '{{(index .NetworkSettings.Networks "dnet").EndpointID}}' "d$i")
+        tj=$(reach_join_ms A1 "$eid") || fail "no Join line for d$i in A1's weft log"
+        tm=$(reach_moved_ms A1 "$tj") || fail "no veth left A1 after d$i's Join"
+        tn=$(reach_neigh_ms B1 "$addr") || fail "B1 never had a neighbour entry for $addr"
+        for f in "total $((tr - t0))" "returns $((t1 - t0))" "local $((tr - tl))" "join $((tr - tj))" \
+            "moved $((tm - tj))" "after_move $((tr - tm))" "programmed $((tn - tj))"; do
+            echo "${f#* }" >>"$SIM_DIR/docker.${f%% *}"
+        done
         sim_docker A1 rm -f "d$i" >/dev/null
     done
-    R[docker_run_p50_ms]=$(pct 50 <"$SIM_DIR/docker")
-    R[docker_run_p99_ms]=$(pct 99 <"$SIM_DIR/docker")
+    sim_stop_pid "$mon_a" 5 || true
+    sim_stop_pid "$mon_b" 5 || true
+    R[docker_run_p50_ms]=$(pct 50 <"$SIM_DIR/docker.total")
+    R[docker_run_p99_ms]=$(pct 99 <"$SIM_DIR/docker.total")
+    for f in returns local join moved after_move programmed; do
+        R[docker_${f}_p50_ms]=$(pct 50 <"$SIM_DIR/docker.$f")
+        R[docker_${f}_p99_ms]=$(pct 99 <"$SIM_DIR/docker.$f")
+    done
     sim_docker B1 rm -f dprobe >/dev/null
+    sim_docker A1 rm -f dlocal >/dev/null
     echo "measured docker run to reachable over $DOCKER_RUNS runs" >&2
 fi
 
@@ -477,6 +506,15 @@ if want names; then
         bench/names_bench.sh "$SIM_DIR/names.results" >"$SIM_DIR/names.table"
     while read -r k v; do R[$k]=$v; done <"$SIM_DIR/names.results"
     echo "measured names: propagation and the resolver's queries/s" >&2
+fi
+
+# ---------------- 9. Docker's own overlay beside weft (issue 14) ----------------
+# Its own simulated hosts with dockerd in a swarm (its child's run tag); its table is
+# printed after ours.
+if want swarm; then
+    bench/swarm_bench.sh "$SIM_DIR/swarm.results" >"$SIM_DIR/swarm.table"
+    while read -r k v; do R[$k]=$v; done <"$SIM_DIR/swarm.results"
+    echo "measured weft beside Docker's swarm overlay" >&2
 fi
 
 # ---------------- results ----------------
@@ -566,7 +604,13 @@ row "  converged after the last create (ms)" "$(r scale_after_created_ms)" ""
 row "  CPU during it: etcd / all weft daemons (s)" "$(r scale_cpu_etcd_s) / $(r scale_cpu_weft_s)" ""
 row "daemon RSS median / max (KiB)" "$(r rss_median_kib) / $(r rss_max_kib)" "<= 8192"
 row "  of which anonymous (median, KiB)" "$(r rss_anon_median_kib)" ""
-row "docker run to reachable p50 / p99 (ms)" "$(r docker_run_p50_ms) / $(r docker_run_p99_ms)" ""
+row "docker run on A until B reaches it p50 / p99 (ms)" "$(r docker_run_p50_ms) / $(r docker_run_p99_ms)" ""
+row "  docker run returns (Docker's own) p50 / p99" "$(r docker_returns_p50_ms) / $(r docker_returns_p99_ms)" ""
+row "  B's answer after A's (same host) p50 / p99" "$(r docker_local_p50_ms) / $(r docker_local_p99_ms)" ""
+row "  weft's Join answer until B's answer p50 / p99" "$(r docker_join_p50_ms) / $(r docker_join_p99_ms)" "p99 <= 20"
+row "    until Docker moved the veth in (Docker's)" "$(r docker_moved_p50_ms) / $(r docker_moved_p99_ms)" ""
+row "    after the move p50 / p99 (ms)" "$(r docker_after_move_p50_ms) / $(r docker_after_move_p99_ms)" ""
+row "  Join answer until B programmed p50 / p99" "$(r docker_programmed_p50_ms) / $(r docker_programmed_p99_ms)" ""
 if want layout; then
     echo
     cat "$SIM_DIR/layout.table"
@@ -574,6 +618,10 @@ fi
 if want names; then
     echo
     cat "$SIM_DIR/names.table"
+fi
+if want swarm; then
+    echo
+    cat "$SIM_DIR/swarm.table"
 fi
 echo
 echo "wrote $OUT${plot:+ and $plot}"
