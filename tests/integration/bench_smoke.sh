@@ -17,8 +17,11 @@ trap 'rm -f "$log"' EXIT
 # The layout section at its smallest: one round of the sparse case with the cheapest
 # layout (C); the full one takes minutes. Names: one run, 1 s per load figure (its own
 # hosts and dockerds). Kept small: the suite has 15 minutes. QUIET_S=0: the suite runs
-# tests side by side, so the machine is never idle; no section waits for it.
-RUNS=1 SECS=1 QUIET_S=0 JUMBO=0 HOSTS=3 EPS=3 JOINS=20 CONVERGE=3 IPAM_REQUESTS=50 DOCKER_RUNS=1 \
+# tests side by side, so the machine is never idle; no section waits for it. Not the swarm
+# section (issue 14: a swarm of two more dockerds, four containers, docker runs and the
+# encrypted try take 70-85 s even at this size); its figures are checked when run by hand.
+SECTIONS="datapath encrypted join converge ipam scale docker layout names" \
+    RUNS=1 SECS=1 QUIET_S=0 JUMBO=0 HOSTS=3 EPS=3 JOINS=20 CONVERGE=3 IPAM_REQUESTS=50 DOCKER_RUNS=1 \
     LAYOUT_RUNS=1 LAYOUT_SCENARIOS=sparse LAYOUTS="C" NAMES_RUNS=1 NAMES_SECS=1 \
     OUT_DIR=$out_dir bench/run.sh >"$log" 2>&1 || { cat "$log"; fail "bench/run.sh failed"; }
 cat "$log"
@@ -28,6 +31,7 @@ for k in tcp_underlay_1500 tcp_reference_1500 tcp_weft_1500 ratio_underlay_1500 
     rtt_underlay_p50 rtt_weft_p99 join_p50_ms join_p99_ms join_max_ms converge_p50_ms \
     converge_p99_ms converge_p99_max_ms join_p99_max_ms ipam_one_host_per_s ipam_contended_per_s scale_created_ms \
     scale_converged_ms scale_cpu_etcd_s rss_median_kib rss_anon_median_kib docker_run_p50_ms \
+    docker_returns_p50_ms docker_join_p99_ms docker_moved_p99_ms docker_after_move_p99_ms \
     layout_sparse_C_events_r1 layout_sparse_C_etcd_cpu_s_r1 \
     names_from_run_start_p50_ms names_qps_c1 names_p99_us_c1 names_qps_c32 names_p99_us_c32 \
     names_fwd_qps_c32 names_fwd_p99_us_c32 enc_tcp_plain enc_tcp_encrypted enc_ratio_tcp \
@@ -37,7 +41,8 @@ for k in tcp_underlay_1500 tcp_reference_1500 tcp_weft_1500 ratio_underlay_1500 
     [[ "$v" =~ ^[0-9]+(\.[0-9]+)?$ ]] || fail "figure $k is '$v', not a number"
 done
 # A name may resolve on B before docker run returns on A: negative is a figure too.
-for k in names_propagation_p50_ms names_propagation_p99_ms; do
+# So may B's answer come before A's, or B be programmed before Join answered.
+for k in names_propagation_p50_ms names_propagation_p99_ms docker_local_p99_ms docker_programmed_p99_ms; do
     [[ "$(value "$k")" =~ ^-?[0-9]+$ ]] || fail "figure $k is '$(value "$k")', not a number"
 done
 [ "$(value names_timeouts)" = 0 ] || fail "$(value names_timeouts) names never resolved on B"
