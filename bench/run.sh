@@ -445,49 +445,10 @@ R[rss_anon_median_kib]=$(printf '%s\n' "${anon[@]}" | median)
 want scale && scale
 
 # ---------------- 6. real Docker: docker run on A until reachable from B ----------------
-# bench/reach.sh's probes, from before docker run starts: in a container on B (dprobe) and
-# one on A (dlocal), one ping every 2 ms each, no process spawned per try. Docker's own
-# time is until docker run returns; weft's runs from its Join answer on A (A1 logs plugin
-# calls at debug level) until B's first answer, split at the moment Docker moved the veth
-# into the container (A's link monitor); and until B's kernel had the entry.
+# reach_docker_section (bench/reach.sh): Docker's own time and weft's, probed from before
+# docker run starts, no process per try. A1 logs its plugin calls at debug level for it.
 if want docker && [ "$DOCKER_RUNS" -gt 0 ]; then
-    [ "$DOCKER_RUNS" -le 150 ] || { echo "DOCKER_RUNS must be at most 150" >&2; exit 2; }
-    for h in A1 B1; do sim_dockerd "$h"; done
-    for h in A1 B1; do
-        sim_docker "$h" network create -d weft --ipam-driver weft --subnet 10.76.0.0/24 dnet >/dev/null
-    done
-    # Fixed addresses, below the runs' (weft's IPAM hands out addresses anywhere in the pool).
-    sim_docker B1 run -d --network dnet --ip 10.76.0.10 --name dprobe weft-test sleep 3600 >/dev/null 2>&1
-    sim_docker A1 run -d --network dnet --ip 10.76.0.11 --name dlocal weft-test sleep 3600 >/dev/null 2>&1
-    pb=$(sim_docker B1 inspect -f '{{.State.Pid}}' dprobe) pa=$(sim_docker A1 inspect -f '{{.State.Pid}}' dlocal)
-    reach_monitor B1 neigh && mon_b=$REACH_MONITOR_PID
-    reach_monitor A1 link && mon_a=$REACH_MONITOR_PID
-    for f in total returns local join moved after_move programmed; do : >"$SIM_DIR/docker.$f"; done
-    for i in $(seq 1 "$DOCKER_RUNS"); do
-        addr=10.76.0.$((100 + i))
-        out=$(reach_run A1 dnet "$addr" "$(reach_mac "$addr")" "d$i" "$pb" "$pa") || fail "docker run d$i"
-        read -r t0 t1 tr tl <<<"$out"
-        [ "$tr" != timeout ] && [ "$tl" != timeout ] || fail "d$i ($addr) did not answer (B: $tr, A: $tl)"
-        eid=$(sim_docker A1 inspect -f '{{(index .NetworkSettings.Networks "dnet").EndpointID}}' "d$i")
-        tj=$(reach_join_ms A1 "$eid") || fail "no Join line for d$i in A1's weft log"
-        tm=$(reach_moved_ms A1 "$tj") || fail "no veth left A1 after d$i's Join"
-        tn=$(reach_neigh_ms B1 "$addr") || fail "B1 never had a neighbour entry for $addr"
-        for f in "total $((tr - t0))" "returns $((t1 - t0))" "local $((tr - tl))" "join $((tr - tj))" \
-            "moved $((tm - tj))" "after_move $((tr - tm))" "programmed $((tn - tj))"; do
-            echo "${f#* }" >>"$SIM_DIR/docker.${f%% *}"
-        done
-        sim_docker A1 rm -f "d$i" >/dev/null
-    done
-    sim_stop_pid "$mon_a" 5 || true
-    sim_stop_pid "$mon_b" 5 || true
-    R[docker_run_p50_ms]=$(pct 50 <"$SIM_DIR/docker.total")
-    R[docker_run_p99_ms]=$(pct 99 <"$SIM_DIR/docker.total")
-    for f in returns local join moved after_move programmed; do
-        R[docker_${f}_p50_ms]=$(pct 50 <"$SIM_DIR/docker.$f")
-        R[docker_${f}_p99_ms]=$(pct 99 <"$SIM_DIR/docker.$f")
-    done
-    sim_docker B1 rm -f dprobe >/dev/null
-    sim_docker A1 rm -f dlocal >/dev/null
+    reach_docker_section A1 B1 "$DOCKER_RUNS"
     echo "measured docker run to reachable over $DOCKER_RUNS runs" >&2
 fi
 

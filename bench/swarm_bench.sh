@@ -159,66 +159,43 @@ fi
 # ---------------- docker run on A until B reaches it ----------------
 # Alternating weft and swarm; each new container gets an address of its own (never
 # reused: B must not still hold an entry for an earlier one) and the MAC reach_mac makes.
-# Probes (bench/reach.sh) in B's container and in A's on the same network. Figures:
-# run: until docker run returns (Docker's own); local: until A's container gets an answer
-# (the new container's interface is up: Docker configures it after Join, in runc's
-# prestart hook); remote: until B's does; overlay: remote - local, what crossing to the
-# other host adds; weft only: join, from weft's Join answer on A (its log) until B's
-# answer, and programmed, from it until B's kernel had the neighbour entry (negative: weft
-# programmed B before it answered Join; it publishes at CreateEndpoint), moved, from it
-# until Docker moved the veth into the container (A's link monitor), after_move, from
-# then until B's answer.
+# Probes (bench/reach.sh) in B's container and in A's on the same network. Figures (ms):
+# total, docker run called until B's answer; returns, until docker run returned (Docker's
+# own); local, B's answer after A's (what crossing to the other host adds: A's answer
+# means the new container's interface is up); weft only (reach_weft_once): join, from
+# weft's Join answer on A (its log) until B's answer, split at moved, when Docker moved
+# the veth into the container (A's link monitor), and after_move; programmed, from the
+# Join answer until B's kernel had the entry (negative: before; weft publishes at
+# CreateEndpoint).
 reach_monitor B neigh
 mon_b=$REACH_MONITOR_PID
 reach_monitor A link
 mon_a=$REACH_MONITOR_PID
-for f in run local remote overlay; do : >"$SIM_DIR/w.$f" && : >"$SIM_DIR/s.$f"; done
-: >"$SIM_DIR/w.join" && : >"$SIM_DIR/w.programmed" && : >"$SIM_DIR/w.moved" && : >"$SIM_DIR/w.after_move"
-timeouts=0
+for f in total returns local join moved after_move programmed; do : >"$SIM_DIR/w.$f" && : >"$SIM_DIR/s.$f"; done
 for i in $(seq 1 "$SWARM_DOCKER_RUNS"); do
-    for k in w s; do
-        [ "$k" = w ] && o=62 || o=63
-        addr=10.$o.0.$((100 + i)) name=r$k$i
-        out=$(reach_run A "${k}1" "$addr" "$(reach_mac "$addr")" "$name" "${PID[${k}b1]}" "${PID[${k}a1]}") ||
-            fail "docker run $name"
-        read -r t0 t1 tr tl <<<"$out"
-        if [ "$tr" = timeout ] || [ "$tl" = timeout ]; then
-            timeouts=$((timeouts + 1))
-            echo "swarm_bench: $name ($addr) did not answer (B: $tr, A: $tl)" >&2
-        else
-            echo $((t1 - t0)) >>"$SIM_DIR/$k.run"
-            echo $((tl - t0)) >>"$SIM_DIR/$k.local"
-            echo $((tr - t0)) >>"$SIM_DIR/$k.remote"
-            echo $((tr - tl)) >>"$SIM_DIR/$k.overlay"
-            if [ "$k" = w ]; then
-                eid=$(sim_docker A inspect -f '{{(index .NetworkSettings.Networks "w1").EndpointID}}' "$name")
-                tj=$(reach_join_ms A "$eid") || fail "no Join line for $name in A's weft log"
-                echo $((tr - tj)) >>"$SIM_DIR/w.join"
-                tn=$(reach_neigh_ms B "$addr") || fail "B never had a neighbour entry for $addr"
-                echo $((tn - tj)) >>"$SIM_DIR/w.programmed"
-                tm=$(reach_moved_ms A "$tj") || fail "no veth left A after $name's Join"
-                echo $((tm - tj)) >>"$SIM_DIR/w.moved"
-                echo $((tr - tm)) >>"$SIM_DIR/w.after_move"
-            fi
-        fi
-        sim_docker A rm -f "$name" >/dev/null
-    done
+    reach_weft_once A B w1 "10.62.0.$((100 + i))" "rw$i" "${PID[wb1]}" "${PID[wa1]}" "$SIM_DIR/w" ||
+        fail "docker run rw$i on weft until reachable from B"
+    addr=10.63.0.$((100 + i))
+    out=$(reach_run A s1 "$addr" "$(reach_mac "$addr")" "rs$i" "${PID[sb1]}" "${PID[sa1]}") ||
+        fail "docker run rs$i on swarm"
+    read -r t0 t1 tr tl <<<"$out"
+    [ "$tr" != timeout ] && [ "$tl" != timeout ] || fail "rs$i ($addr) did not answer (B: $tr, A: $tl)"
+    echo $((tr - t0)) >>"$SIM_DIR/s.total"
+    echo $((t1 - t0)) >>"$SIM_DIR/s.returns"
+    echo $((tr - tl)) >>"$SIM_DIR/s.local"
+    sim_docker A rm -f "rs$i" >/dev/null
 done
-for k in w s; do
-    [ "$k" = w ] && n=weft || n=swarm
-    for f in run local remote overlay; do
+sim_stop_pid "$mon_a" 5 || true
+sim_stop_pid "$mon_b" 5 || true
+for f in total returns local join moved after_move programmed; do
+    for k in w s; do
+        [ -s "$SIM_DIR/$k.$f" ] || continue
+        [ "$k" = w ] && n=weft || n=swarm
         R[swarm_docker_${n}_${f}_p50_ms]=$(pct 50 <"$SIM_DIR/$k.$f")
         R[swarm_docker_${n}_${f}_p99_ms]=$(pct 99 <"$SIM_DIR/$k.$f")
     done
 done
-sim_stop_pid "$mon_a" 5 || true
-sim_stop_pid "$mon_b" 5 || true
-for f in join programmed moved after_move; do
-    R[swarm_docker_weft_${f}_p50_ms]=$(pct 50 <"$SIM_DIR/w.$f")
-    R[swarm_docker_weft_${f}_p99_ms]=$(pct 99 <"$SIM_DIR/w.$f")
-done
 R[swarm_docker_runs]=$SWARM_DOCKER_RUNS
-R[swarm_docker_timeouts]=$timeouts
 echo "swarm_bench: measured docker run until reachable, $SWARM_DOCKER_RUNS runs each" >&2
 
 # ---------------- swarm's encrypted overlay, once ----------------
@@ -249,16 +226,15 @@ row "  weft / underlay; swarm / underlay" "$(r swarm_ratio_weft_underlay_9000); 
 row "UDP 64 B (packets/s)" "$(r swarm_udp_pps_underlay) / $(r swarm_udp_pps_weft) / $(r swarm_udp_pps_swarm)" "$(r swarm_ratio_udp_weft_swarm)"
 row "RTT p50 (ms)" "$(r swarm_rtt_underlay_p50) / $(r swarm_rtt_weft_p50) / $(r swarm_rtt_swarm_p50)" ""
 row "RTT p99 (ms)" "$(r swarm_rtt_underlay_p99) / $(r swarm_rtt_weft_p99) / $(r swarm_rtt_swarm_p99)" "$(r swarm_ratio_rtt_p99_weft_swarm)"
-row "docker run on A until reachable ($SWARM_DOCKER_RUNS runs each)" "weft" "swarm"
-row "  docker run returns p50 / p99 (ms)" "$(r swarm_docker_weft_run_p50_ms) / $(r swarm_docker_weft_run_p99_ms)" "$(r swarm_docker_swarm_run_p50_ms) / $(r swarm_docker_swarm_run_p99_ms)"
-row "  first answer on A (same host) p50 / p99 (ms)" "$(r swarm_docker_weft_local_p50_ms) / $(r swarm_docker_weft_local_p99_ms)" "$(r swarm_docker_swarm_local_p50_ms) / $(r swarm_docker_swarm_local_p99_ms)"
-row "  first answer on B p50 / p99 (ms)" "$(r swarm_docker_weft_remote_p50_ms) / $(r swarm_docker_weft_remote_p99_ms)" "$(r swarm_docker_swarm_remote_p50_ms) / $(r swarm_docker_swarm_remote_p99_ms)"
-row "  B after A: the overlay's part p50 / p99 (ms)" "$(r swarm_docker_weft_overlay_p50_ms) / $(r swarm_docker_weft_overlay_p99_ms)" "$(r swarm_docker_swarm_overlay_p50_ms) / $(r swarm_docker_swarm_overlay_p99_ms)"
-row "  weft: Join answer until B's answer p50 / p99" "$(r swarm_docker_weft_join_p50_ms) / $(r swarm_docker_weft_join_p99_ms)" ""
-row "    of which until Docker moved the veth in" "$(r swarm_docker_weft_moved_p50_ms) / $(r swarm_docker_weft_moved_p99_ms)" ""
-row "    of which after the move" "$(r swarm_docker_weft_after_move_p50_ms) / $(r swarm_docker_weft_after_move_p99_ms)" "p99 <= 20"
-row "  weft: Join answer until B programmed p50 / p99" "$(r swarm_docker_weft_programmed_p50_ms) / $(r swarm_docker_weft_programmed_p99_ms)" "p99 <= 20"
-row "  runs never reachable" "$(r swarm_docker_timeouts)" ""
+pr() { printf '%s / %s' "$(r "swarm_docker_${1}_p50_ms")" "$(r "swarm_docker_${1}_p99_ms")"; }
+row "docker run on A, p50 / p99 (ms, $SWARM_DOCKER_RUNS runs each)" "weft" "swarm"
+row "  until B's first answer" "$(pr weft_total)" "$(pr swarm_total)"
+row "  until docker run returns (Docker's own)" "$(pr weft_returns)" "$(pr swarm_returns)"
+row "  B's answer after A's (same host)" "$(pr weft_local)" "$(pr swarm_local)"
+row "  weft's Join answer until B's answer (target p99 <= 20)" "$(pr weft_join)" ""
+row "    until Docker moved the veth in (Docker's)" "$(pr weft_moved)" ""
+row "    after the move" "$(pr weft_after_move)" ""
+row "  weft's Join answer until B programmed" "$(pr weft_programmed)" ""
 if [ "$(r swarm_encrypted_carries)" = 1 ]; then
     row "swarm encrypted overlay (--opt encrypted)" "carries traffic" ""
 else
