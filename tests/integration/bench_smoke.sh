@@ -19,7 +19,7 @@ trap 'rm -f "$log"' EXIT
 # hosts and dockerds). Kept small: the suite has 15 minutes. QUIET_S=0: the suite runs
 # tests side by side, so the machine is never idle; no section waits for it. Not the swarm
 # section (issue 14: a swarm of two more dockerds, four containers, docker runs and the
-# encrypted try take 70-85 s even at this size); its figures are checked when run by hand.
+# encrypted try take 45-85 s even at this size); its figures are checked when run by hand.
 SECTIONS="datapath encrypted join converge ipam scale docker layout names" \
     RUNS=1 SECS=1 QUIET_S=0 JUMBO=0 HOSTS=3 EPS=3 JOINS=20 CONVERGE=3 IPAM_REQUESTS=50 DOCKER_RUNS=1 \
     LAYOUT_RUNS=1 LAYOUT_SCENARIOS=sparse LAYOUTS="C" NAMES_RUNS=1 NAMES_SECS=1 \
