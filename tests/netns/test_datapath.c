@@ -161,6 +161,34 @@ static void tap_is_on_the_bridge_with_queues_and_mtu(void **state)
                      0);
 }
 
+/* The UDP datagrams the kernel dropped in namespace ns for a full receive buffer
+ * (/proc/net/snmp's Udp RcvbufErrors, read from inside it); -1 when unreadable. */
+static long udp_rcvbuf_errors(int ns)
+{
+    int home = netns_visit(ns);
+    if (home < 0)
+        return -1;
+    FILE *f = fopen("/proc/thread-self/net/snmp", "r");
+    long value = -1;
+    char line[512];
+    bool header_seen = false;
+    while (f && fgets(line, sizeof(line), f)) {
+        if (strncmp(line, "Udp: ", 5) != 0)
+            continue;
+        if (header_seen) { /* Udp: InDatagrams NoPorts InErrors OutDatagrams RcvbufErrors */
+            long skip;
+            if (sscanf(line + 5, "%ld %ld %ld %ld %ld", &skip, &skip, &skip, &skip, &value) != 5)
+                value = -1;
+            break;
+        }
+        header_seen = true;
+    }
+    if (f)
+        fclose(f);
+    netns_return(home);
+    return value;
+}
+
 static void plain_transform_carries_ping_and_tcp(void **state)
 {
     (void)state;
@@ -170,6 +198,8 @@ static void plain_transform_carries_ping_and_tcp(void **state)
      * before it started) may have counted as wrong_vni: from here on none may. */
     struct datapath_stats start1;
     stats(1, &start1);
+    long full_before = udp_rcvbuf_errors(topo.host[1].host_ns);
+    assert_true(full_before >= 0);
     snprintf(iperf_pidfile, sizeof(iperf_pidfile), "/tmp/weft-dp-iperf.%d", (int)getpid());
     assert_int_equal(
         in_ns(topo.host[1].ov[0].ctr_ns, "iperf3 -s -1 -D -p 5301 -I %s", iperf_pidfile), 0);
@@ -185,7 +215,12 @@ static void plain_transform_carries_ping_and_tcp(void **state)
     /* 8 MB are about 6000 segments: the TAP gives super-frames, the datapath cuts
      * them (more datagrams than frames read), the far side joins them again. */
     assert_true(s0.sent > 3000 && s0.sent > 4 * s0.tap_frames);
-    assert_true(s1.received >= s0.sent - 10 && s1.tap_written > 0 &&
+    /* Every datagram sent arrived, or the kernel dropped it at host 1's full socket
+     * buffer (a loaded machine's receiver lags; TCP resends): none is lost between. */
+    long full = udp_rcvbuf_errors(topo.host[1].host_ns) - full_before;
+    if (full)
+        fprintf(stderr, "host 1's kernel dropped %ld datagrams for a full socket buffer\n", full);
+    assert_true(s1.received + (uint64_t)full >= s0.sent - 10 && s1.tap_written > 0 &&
                 s1.tap_written * 4 < s1.received);
     assert_int_equal(s1.drops[DATAPATH_DROP_MALFORMED] + s1.drops[DATAPATH_DROP_WRONG_VNI],
                      start1.drops[DATAPATH_DROP_MALFORMED] + start1.drops[DATAPATH_DROP_WRONG_VNI]);
