@@ -39,7 +39,7 @@ $(BUILD)/obj/daemon/control.o $(BUILD)/san/daemon/control.o: WEFT_CFLAGS += -DWE
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 SAN_OBJS := $(LIB_SRCS:%.c=$(BUILD)/san/%.o)
 
-.PHONY: all weft test test-run test-docker unit pure netns live integration e2e install plugin clean format demo bench stress fuzz
+.PHONY: all weft test test-run test-docker unit pure netns live integration e2e install plugin clean format demo bench soak stress fuzz
 all: $(BUILD)/weft
 
 $(BUILD)/obj/%.o: %.c $(HDRS)
@@ -167,6 +167,13 @@ bench:
 	@scripts/install-deps.sh bench
 	@$(MAKE) --no-print-directory $(BUILD)/weft $(BUILD)/plugin_bench $(BUILD)/dns_load
 	@bench/run.sh
+
+# Container churn on three simulated hosts, sampled (bench/soak.sh; CYCLES=10000 by
+# default: hours); not part of make test.
+soak:
+	@scripts/install-deps.sh bench
+	@$(MAKE) --no-print-directory $(BUILD)/weft
+	@bench/soak.sh
 
 # The concurrency test at a larger size than make test runs.
 stress: $(BUILD)/weft

@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# bench/soak.sh: `make soak` (issue 14): weft under a long run of container churn, to
+# show that nothing grows. Three simulated hosts with weft and dockerd on one weft
+# network; CYCLES (10000) cycles, each one container started with `docker run -d` on
+# one host (round robin) and the oldest of its host's running containers removed once
+# KEEP (3) are running there, so the network always holds about 3 x KEEP containers
+# and every cycle is one create and one remove. Every SAMPLE (100) cycles, per host:
+# weft's RSS, open file descriptors and threads, the weft links in the host's kernel
+# (bridges, VXLAN devices, veths, spares); and etcd's key count under /weft/. The
+# samples go to OUT_DIR/soak.dat and a plot OUT_DIR/soak.png (beside convergence.png).
+# At the end every container is removed and the run is judged flat: the last sample's
+# descriptors and threads equal the first's (after WARMUP samples, 2), RSS within
+# RSS_SLACK_KIB (512) of it, etcd holds what it held before the first container, and
+# each host has only the network's own links. Not in `make test`: a full run is hours
+# (docker run dominates: about 0.3 s a cycle here); CYCLES=500 shows the shape.
+# Benchmark, not test: it prints a table and exits 1 only when something is not flat.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. tests/lib/sim.sh
+
+CYCLES=${CYCLES:-10000} KEEP=${KEEP:-3} SAMPLE=${SAMPLE:-100} WARMUP=${WARMUP:-2}
+RSS_SLACK_KIB=${RSS_SLACK_KIB:-512} OUT_DIR=${OUT_DIR:-bench}
+export WEFT_BIN=build/weft
+HOSTS=(A B C)
+SUBNET=10.66.0.0/20
+mkdir -p "$OUT_DIR"
+rm -f "$OUT_DIR/soak.fds"
+
+sim_init
+sim_switch
+i=1
+for h in "${HOSTS[@]}"; do sim_host "$h" "192.168.77.$i"; i=$((i + 1)); done
+sim_etcd
+for h in "${HOSTS[@]}"; do sim_weft "$h"; done
+for h in "${HOSTS[@]}"; do sim_dockerd "$h"; done
+keys() { sim_etcdctl get --prefix --keys-only /weft/ | grep -c . || true; }
+for h in "${HOSTS[@]}"; do
+    sim_docker "$h" network create -d weft --ipam-driver weft --subnet "$SUBNET" soak >/dev/null
+done
+links() { weft_devices "$1" | grep -c . || true; } # HOST
+sleep 2 # the spare veths each host keeps ready are made
+declare -A LINKS0
+for h in "${HOSTS[@]}"; do LINKS0[$h]=$(links "$h"); done
+keys0=$(keys)
+
+# sample CYCLE: one line per host: cycle host rss_kib fds threads links; then etcd keys.
+sample() {
+    local c=$1 h pid
+    for h in "${HOSTS[@]}"; do
+        pid=$(sim_weft_pid "$h")
+        printf '%s %s %s %s %s %s %s\n' "$c" "$h" \
+            "$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status")" \
+            "$(find "/proc/$pid/fd" -mindepth 1 -maxdepth 1 | wc -l)" \
+            "$(awk '/^Threads/ {print $2}' "/proc/$pid/status")" "$(links "$h")" "$(keys)"
+    done >>"$SIM_DIR/soak.samples"
+}
+
+declare -A RUNNING # host: its containers, oldest first
+: >"$SIM_DIR/soak.samples"
+started=$(date +%s)
+sample 0
+for c in $(seq 1 "$CYCLES"); do
+    h=${HOSTS[$((c % ${#HOSTS[@]}))]}
+    # (dockerd warns that forwarding is off: wanted here, nothing is routed out)
+    sim_docker "$h" run -d --init --network soak --name "s$c" "$SIM_IMAGE" sleep 36000 >/dev/null 2>>"$SIM_DIR/docker-run.err" ||
+        fail "cycle $c: docker run on $h failed"
+    RUNNING[$h]="${RUNNING[$h]:-} s$c"
+    read -ra mine <<<"${RUNNING[$h]}"
+    if [ "${#mine[@]}" -gt "$KEEP" ]; then
+        sim_docker "$h" rm -f "${mine[0]}" >/dev/null || fail "cycle $c: docker rm ${mine[0]} failed"
+        RUNNING[$h]="${mine[*]:1}"
+    fi
+    [ $((c % SAMPLE)) != 0 ] || { sample "$c"; echo "soak: $c of $CYCLES cycles ($(($(date +%s) - started)) s)" >&2; }
+done
+for h in "${HOSTS[@]}"; do
+    for name in ${RUNNING[$h]:-}; do sim_docker "$h" rm -f "$name" >/dev/null; done
+done
+sleep 2 # the last withdrawals reach every host
+sample end
+seconds=$(($(date +%s) - started))
+# What each daemon holds open at the end, for a count that moved: descriptors by kind,
+# and its TCP connections (etcd's port) from inside its host.
+for h in "${HOSTS[@]}"; do
+    pid=$(sim_weft_pid "$h")
+    {
+        echo "== $h: descriptors by target"
+        for fd in /proc/"$pid"/fd/*; do readlink "$fd"; done | sed 's/:\[[0-9]*\]$//' | sort | uniq -c
+        echo "== $h: TCP connections"
+        sim_ns_exec "$h" ss -tnp | grep "pid=$pid," || true
+    } >>"$OUT_DIR/soak.fds"
+done
+
+# Judge: first sample after the warm-up against the last, per host.
+awk -v warm=$((WARMUP * SAMPLE)) -v slack="$RSS_SLACK_KIB" -v keys0="$keys0" \
+    -v links_a="${LINKS0[A]}" -v links_b="${LINKS0[B]}" -v links_c="${LINKS0[C]}" '
+    $1 != "end" && $1 >= warm && !($2 in first) {first[$2] = $0}
+    $1 == "end" {last[$2] = $0; keys = $7}
+    END {
+        base["A"] = links_a; base["B"] = links_b; base["C"] = links_c; bad = 0
+        for (h in last) {
+            split(first[h], f); split(last[h], l)
+            printf "%s: RSS %d -> %d KiB, fds %d -> %d, threads %d -> %d, links %d (of the network: %d)\n",
+                h, f[3], l[3], f[4], l[4], f[5], l[5], l[6], base[h]
+            if (l[3] - f[3] > slack || l[4] != f[4] || l[5] != f[5] || l[6] != base[h]) bad = 1
+        }
+        printf "etcd keys under /weft/: %d before the first container, %d at the end\n", keys0, keys
+        if (keys != keys0) bad = 1
+        exit bad
+    }' "$SIM_DIR/soak.samples" >"$SIM_DIR/soak.verdict" && flat=yes || flat=no
+
+# The plot's data: cycle, then per host RSS (MiB), fds, threads; etcd keys.
+awk '$1 != "end" {rss[$1] = rss[$1] " " $3 / 1024 " " $4 " " $5; keys[$1] = $7; if (!($1 in seen)) {seen[$1]; order[n++] = $1}}
+     END {for (i = 0; i < n; i++) print order[i] rss[order[i]], keys[order[i]]}' \
+    "$SIM_DIR/soak.samples" >"$OUT_DIR/soak.dat"
+plot=
+if command -v gnuplot >/dev/null; then
+    plot=$OUT_DIR/soak.png
+    gnuplot <<GP
+set terminal png size 900,500
+set output "$plot"
+set title "weft under container churn: $CYCLES cycles on 3 hosts, $KEEP running per host"
+set xlabel "cycles (one docker run and one docker rm each)"
+set ylabel "RSS (MiB), fds, threads"
+set y2label "etcd keys under /weft/"
+set ytics nomirror
+set y2tics
+set key outside right
+plot "$OUT_DIR/soak.dat" using 1:2 with lines lw 2 title "A RSS", \
+     "" using 1:5 with lines lw 2 title "B RSS", "" using 1:8 with lines lw 2 title "C RSS", \
+     "" using 1:3 with lines title "A fds", "" using 1:4 with lines title "A threads", \
+     "" using 1:11 axes x1y2 with lines dt 2 title "etcd keys"
+GP
+fi
+echo
+echo "soak: $CYCLES cycles in $seconds s on 3 hosts ($KEEP containers running per host)"
+cat "$SIM_DIR/soak.verdict"
+echo "flat: $flat; wrote $OUT_DIR/soak.dat${plot:+ and $plot}, $OUT_DIR/soak.fds"
+[ "$flat" = yes ]
