@@ -42,13 +42,15 @@ pct() { # P: the P-th percentile (nearest rank) of numbers on stdin
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b + 0 == 0) print "null"; else printf "%.2f", a / b}'; }
 
-# iperf3 between namespaces; prints Gbit/s (TCP) as the receiver saw it.
-iperf_tcp() { # SERVER_NS SERVER_ADDR CLIENT_NS
+# iperf3 between namespaces; prints Gbit/s (TCP) as the receiver saw it; STREAMS (1)
+# parallel flows (-P), their sum.
+iperf_tcp() { # SERVER_NS SERVER_ADDR CLIENT_NS [STREAMS]
+    local streams=${4:-1}
     sim_spawn "$SIM_DIR/iperf.log" nsenter --net="/run/netns/$(sim_ns "$1")" iperf3 -s -1 -p 5201
     local pid=$SIM_LAST_PID
     wait_for 5 sim_ns_exec "$1" sh -c 'ss -ltn | grep -q ":5201 "'
-    sim_ns_exec "$3" iperf3 -c "$2" -p 5201 -t "$SECS" -f g 2>/dev/null |
-        awk '/receiver/ {for (i = 1; i <= NF; i++) if ($i == "Gbits/sec") print $(i-1)}'
+    sim_ns_exec "$3" iperf3 -c "$2" -p 5201 -t "$SECS" -P "$streams" -f g 2>/dev/null |
+        awk -v sum=$((streams > 1)) '/receiver/ && (!sum || /SUM/) {for (i = 1; i <= NF; i++) if ($i == "Gbits/sec") print $(i-1)}'
     sim_stop_pid "$pid" 5 || true
 }
 
@@ -142,6 +144,13 @@ datapath() { # UNDERLAY_MTU TAG
         done
         R[udp_pps_underlay]=$(printf '%s\n' "${pu[@]}" | median)
         R[udp_pps_weft]=$(printf '%s\n' "${pw[@]}" | median)
+        local mu=() mw=() # four flows at once: a busy host's traffic, not one flow's
+        for i in $(seq 1 "$RUNS"); do
+            mu+=("$(iperf_tcp "$a" "${HADDR[$a]}" "$b" 4)")
+            mw+=("$(iperf_tcp "c$a" "${IP[$a]%/*}" "c$b" 4)")
+        done
+        R[tcp4_underlay_1500]=$(printf '%s\n' "${mu[@]}" | median)
+        R[tcp4_weft_1500]=$(printf '%s\n' "${mw[@]}" | median)
         read -r R[rtt_underlay_p50] R[rtt_underlay_p99] <<<"$(rtt "$b" "${HADDR[$a]}")"
         read -r R[rtt_weft_p50] R[rtt_weft_p99] <<<"$(rtt "c$b" "${IP[$a]%/*}")"
     fi
@@ -481,6 +490,7 @@ fi
 # ---------------- results ----------------
 r() { printf '%s' "${R[$1]:-n/a}"; } # a figure, or n/a when its section did not run
 R[ratio_underlay_1500]=$(ratio "$(r tcp_weft_1500)" "$(r tcp_underlay_1500)")
+R[ratio4_underlay_1500]=$(ratio "$(r tcp4_weft_1500)" "$(r tcp4_underlay_1500)")
 R[ratio_reference_1500]=$(ratio "$(r tcp_weft_1500)" "$(r tcp_reference_1500)")
 R[ratio_underlay6_1500]=$(ratio "$(r tcp_weft6_1500)" "$(r tcp_underlay6_1500)")
 R[ratio_weft6_weft4_1500]=$(ratio "$(r tcp_weft6_1500)" "$(r tcp_weft_1500)")
@@ -529,6 +539,8 @@ row "TCP weft, MTU 1500 (Gbit/s)" "$(r tcp_weft_1500)" ""
 row "  weft / underlay" "$(r ratio_underlay_1500)" ">= 0.90"
 row "  weft / reference" "$(r ratio_reference_1500)" ">= 1.0"
 row "  weft / swarm (swarm section's hosts)" "$(r swarm_ratio_weft_swarm_1500)" ""
+row "TCP 4 flows underlay / weft, 1500 (Gbit/s)" "$(r tcp4_underlay_1500) / $(r tcp4_weft_1500)" ""
+row "  weft / underlay, 4 flows" "$(r ratio4_underlay_1500)" ""
 row "TCP underlay, MTU 9000 (Gbit/s)" "$(r tcp_underlay_9000)" ""
 row "TCP reference VXLAN, MTU 9000 (Gbit/s)" "$(r tcp_reference_9000)" ""
 row "TCP weft, MTU 9000 (Gbit/s)" "$(r tcp_weft_9000)" ""
