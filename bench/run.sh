@@ -423,6 +423,7 @@ scale_run() { # H SUBNET_SECOND_OCTET
         R[scale_cpu_etcd_s]=$(awk -v t=$(($(cpu_ticks "$(cat "$SIM_DIR/etcd/pid")") - etcd0)) -v hz="$hz" 'BEGIN {printf "%.2f", t / hz}')
         R[scale_cpu_weft_s]=$(awk -v t=$(($(weft_ticks) - weft0)) -v hz="$hz" 'BEGIN {printf "%.2f", t / hz}')
         R[scale_created_ms]=$created_ms
+        R[scale_etcd_ms_per_endpoint]=$(awk -v s="${R[scale_cpu_etcd_s]}" -v n=$((HOSTS * EPS)) 'BEGIN {printf "%.2f", s * 1000 / n}')
         R[scale_after_created_ms]=$((t1 - t0 - created_ms))
     fi
     echo "measured scale $n hosts x $EPS endpoints: $((t1 - t0)) ms" >&2
@@ -577,6 +578,7 @@ row "scale $HOSTS x $EPS: all endpoints created (ms)" "$(r scale_created_ms)" ""
 row "scale $HOSTS x $EPS: converged (ms)" "$(r scale_converged_ms)" "50x100 <= 2000"
 row "  converged after the last create (ms)" "$(r scale_after_created_ms)" ""
 row "  CPU during it: etcd / all weft daemons (s)" "$(r scale_cpu_etcd_s) / $(r scale_cpu_weft_s)" ""
+row "  etcd CPU per endpoint created (ms)" "$(r scale_etcd_ms_per_endpoint)" ""
 row "daemon RSS median / max (KiB)" "$(r rss_median_kib) / $(r rss_max_kib)" "<= 8192"
 row "  of which anonymous (median, KiB)" "$(r rss_anon_median_kib)" ""
 row "docker run on A until B reaches it p50 / p99 (ms)" "$(r docker_run_p50_ms) / $(r docker_run_p99_ms)" ""

@@ -79,14 +79,14 @@ sleep 2 # the last withdrawals reach every host
 sample end
 seconds=$(($(date +%s) - started))
 # What each daemon holds open at the end, for a count that moved: descriptors by kind,
-# and its TCP connections (etcd's port) from inside its host.
+# and its sockets, from inside its host.
 for h in "${HOSTS[@]}"; do
     pid=$(sim_weft_pid "$h")
     {
         echo "== $h: descriptors by target"
         for fd in /proc/"$pid"/fd/*; do readlink "$fd"; done | sed 's/:\[[0-9]*\]$//' | sort | uniq -c
-        echo "== $h: TCP connections"
-        sim_ns_exec "$h" ss -tnp | grep "pid=$pid," || true
+        echo "== $h: its sockets (ss -a -A all: TCP to etcd, unix, netlink ...)"
+        sim_ns_exec "$h" ss -a -n -p -A all | grep "pid=$pid," || true
     } >>"$OUT_DIR/soak.fds"
 done
 
