@@ -164,7 +164,7 @@ check "mB pings mA after weft on B restarted" wait_for 10 mb_back
 check "mA pings mB after weft on B restarted" sim_docker A exec mA ping -c 2 -W 2 10.75.1.10
 
 for h in A B; do
-    for c in $(sim_docker "$h" ps -aq); do sim_docker "$h" rm -f "$c" >/dev/null; done
+    sim_docker_rm_all "$h"
     check "network rm on $h" sim_docker "$h" network rm "$NET"
     check "network rm $MULTI on $h" sim_docker "$h" network rm "$MULTI"
 done

@@ -170,7 +170,7 @@ sim_docker A exec ca sh -c 'kill $(pidof ping)' 2>/dev/null || true
 
 # ---- removal ----
 for h in A B; do
-    for c in $(sim_docker "$h" ps -aq); do sim_docker "$h" rm -f "$c" >/dev/null; done
+    sim_docker_rm_all "$h"
     check "network rm on $h" sim_docker "$h" network rm "$NET" vault
     left=$(weft_devices "$h")
     [ -z "$left" ] || fail "devices left on $h after network rm: $left"

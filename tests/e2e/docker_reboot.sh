@@ -211,8 +211,7 @@ done
 # Containers and networks go while weft still answers (a dockerd left with weft networks
 # and no plugin spends seconds retrying it at shutdown).
 for h in A B; do
-    ids=$(sim_docker "$h" ps -aq)
-    [ -z "$ids" ] || sim_docker "$h" rm -f $ids >/dev/null
+    sim_docker_rm_all "$h"
     sim_docker "$h" network rm "$NET" >/dev/null
 done
 for h in A B; do sim_weft_stop "$h" || fail "weft on $h needed SIGKILL to stop"; done

@@ -536,6 +536,15 @@ sim_docker() {
     "$SIM_DOCKER" -H "unix://$SIM_DIR/$host/docker.sock" "$@"
 }
 
+# sim_docker_rm_all HOST: removes every container of HOST's dockerd (before its weft
+# networks go, while weft still answers).
+sim_docker_rm_all() {
+    local ids
+    ids=$(sim_docker "$1" ps -aq)
+    # shellcheck disable=SC2086 # one word per container
+    [ -z "$ids" ] || sim_docker "$1" rm -f $ids >/dev/null
+}
+
 # sim_tcp_check FROM_HOST FROM TO_HOST TO TO_IP: a TCP message from container FROM to
 # container TO arrives. Waits for the listener itself (docker exec -d returns before nc
 # listens, and under load much later), then retries a refused connect until one deadline.
