@@ -19,48 +19,13 @@
 #include <time.h>
 
 #include "store/etcd.h"
-#include "tests/live/etcd_fixture.h"
-
-struct live {
-    struct etcd_fixture fx;
-    struct etcd *etcd;
-};
+#include "tests/live/etcd_live.h"
 
 static long now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
-static int group_setup(void **state)
-{
-    struct live *l = calloc(1, sizeof(*l));
-    struct weft_err err = {0};
-    if (!l || etcd_fixture_start(&l->fx) < 0) {
-        fprintf(stderr, "could not start etcd\n");
-        if (l)
-            etcd_fixture_stop(&l->fx);
-        free(l);
-        return -1;
-    }
-    if (etcd_open(&l->etcd, l->fx.endpoint, &err) < 0) {
-        fprintf(stderr, "etcd_open: %s\n", err.msg);
-        etcd_fixture_stop(&l->fx);
-        free(l);
-        return -1;
-    }
-    *state = l;
-    return 0;
-}
-
-static int group_teardown(void **state)
-{
-    struct live *l = *state;
-    etcd_close(l->etcd);
-    etcd_fixture_stop(&l->fx);
-    free(l);
-    return 0;
 }
 
 #define OK(call)                                                                                   \
@@ -73,7 +38,7 @@ static int group_teardown(void **state)
 
 static void test_put_get_delete_prefix(void **state)
 {
-    struct live *l = *state;
+    struct etcd_live *l = *state;
     struct etcd_kv kv;
     bool found, deleted;
     OK(etcd_put(l->etcd, "/t1/a", "{\"x\":1}", 0, err));
@@ -119,7 +84,7 @@ static void test_put_get_delete_prefix(void **state)
 /* Keys created after a revision, and only those: what a lagging watch has not read. */
 static void test_prefix_created_after(void **state)
 {
-    struct live *l = *state;
+    struct etcd_live *l = *state;
     struct etcd_kv kv;
     bool found;
     OK(etcd_put(l->etcd, "/ca/old", "1", 0, err));
@@ -143,7 +108,7 @@ static void test_prefix_created_after(void **state)
 
 static void test_create_if_absent(void **state)
 {
-    struct live *l = *state;
+    struct etcd_live *l = *state;
     bool created;
     struct etcd_kv existing;
     OK(etcd_create(l->etcd, "/t2/owner", "first", 0, &created, &existing, err));
@@ -163,7 +128,7 @@ static void test_create_if_absent(void **state)
 
 static void test_txn_mod_revision_and_value(void **state)
 {
-    struct live *l = *state;
+    struct etcd_live *l = *state;
     struct etcd_kv kv;
     bool found, ok;
     OK(etcd_put(l->etcd, "/t3/k", "v1", 0, err));
@@ -239,7 +204,7 @@ static void test_txn_mod_revision_and_value(void **state)
 
 static void test_lease_lifecycle(void **state)
 {
-    struct live *l = *state;
+    struct etcd_live *l = *state;
     int64_t lease;
     bool alive, found;
     struct etcd_kv kv;
@@ -312,7 +277,7 @@ static void *race(void *arg)
 
 static void test_concurrent_creates_once_each(void **state)
 {
-    struct live *l = *state;
+    struct etcd_live *l = *state;
     struct racer racers[RACE_THREADS] = {0};
     pthread_t threads[RACE_THREADS];
     for (int t = 0; t < RACE_THREADS; t++) {
@@ -440,7 +405,7 @@ static void dump_events(struct recorder *r)
 
 static void test_watch_sync_then_events_in_order(void **state)
 {
-    struct live *l = *state;
+    struct etcd_live *l = *state;
     struct recorder rec;
     recorder_init(&rec);
     OK(etcd_put(l->etcd, "/t6/a", "A", 0, err));
@@ -517,7 +482,7 @@ static void test_watch_sync_then_events_in_order(void **state)
 
 static void test_timeout_and_failover(void **state)
 {
-    struct live *l = *state;
+    struct etcd_live *l = *state;
     int dead = etcd_fixture_free_port(); /* nobody listens there */
     char endpoints[128];
     snprintf(endpoints, sizeof(endpoints), "127.0.0.1:%d,%s", dead, l->fx.endpoint);
@@ -554,7 +519,7 @@ static void test_timeout_and_failover(void **state)
 
 static void test_watch_survives_store_restart(void **state)
 {
-    struct live *l = *state;
+    struct etcd_live *l = *state;
     struct recorder rec;
     recorder_init(&rec);
     OK(etcd_put(l->etcd, "/t8/before", "1", 0, err));
@@ -626,7 +591,7 @@ static void test_watch_stop_while_store_down(void **state)
  * timeout bounds the call, and a watch on it still stops promptly. */
 static void test_hung_store_times_out(void **state)
 {
-    struct live *l = *state;
+    struct etcd_live *l = *state;
     struct recorder rec;
     recorder_init(&rec);
     struct etcd_watch *w;
@@ -678,7 +643,7 @@ static int sockets_to_port(int port)
  * timed: a time limit fails on a loaded machine and proves less. */
 static void test_serial_gets_reuse_a_connection(void **state)
 {
-    struct live *l = *state;
+    struct etcd_live *l = *state;
     OK(etcd_put(l->etcd, "/t12/k", "v", 0, err));
     int before = sockets_to_port(l->fx.client_port);
     assert_true(before >= 0);
@@ -709,5 +674,5 @@ int main(void)
         cmocka_unit_test(test_serial_gets_reuse_a_connection),
         cmocka_unit_test(test_watch_survives_store_restart), /* last: restarts the store */
     };
-    return etcd_fixture_run_group(tests, group_setup, group_teardown);
+    return etcd_fixture_run_group(tests, etcd_live_group_setup, etcd_live_group_teardown);
 }

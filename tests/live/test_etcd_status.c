@@ -21,12 +21,7 @@
 #include "common/clock.h"
 #include "store/etcd.h"
 #include "store/etcd_status.h"
-#include "tests/live/etcd_fixture.h"
-
-struct live {
-    struct etcd_fixture fx;
-    struct etcd *etcd;
-};
+#include "tests/live/etcd_live.h"
 
 /* A watch consumer that can be held in its callback. */
 struct gate {
@@ -59,31 +54,7 @@ static void set_hold(struct gate *g, bool hold)
     pthread_mutex_unlock(&g->lock);
 }
 
-static int group_setup(void **state)
-{
-    struct live *l = calloc(1, sizeof(*l));
-    struct weft_err err = {0};
-    if (!l || etcd_fixture_start(&l->fx) < 0 || etcd_open(&l->etcd, l->fx.endpoint, &err) < 0) {
-        fprintf(stderr, "could not start or open etcd: %s\n", err.msg);
-        if (l)
-            etcd_fixture_stop(&l->fx);
-        free(l);
-        return -1;
-    }
-    *state = l;
-    return 0;
-}
-
-static int group_teardown(void **state)
-{
-    struct live *l = *state;
-    etcd_close(l->etcd);
-    etcd_fixture_stop(&l->fx);
-    free(l);
-    return 0;
-}
-
-static void put(struct live *l, const char *key)
+static void put(struct etcd_live *l, const char *key)
 {
     struct weft_err err = {0};
     if (etcd_put(l->etcd, key, "v", 0, &err) < 0)
@@ -92,7 +63,7 @@ static void put(struct live *l, const char *key)
 
 static void stuck_consumer_trails_then_catches_up(void **state)
 {
-    struct live *l = *state;
+    struct etcd_live *l = *state;
     struct gate g = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
     struct weft_err err = {0};
     struct etcd_watch *w = NULL;
@@ -150,5 +121,5 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(stuck_consumer_trails_then_catches_up),
     };
-    return etcd_fixture_run_group(tests, group_setup, group_teardown);
+    return etcd_fixture_run_group(tests, etcd_live_group_setup, etcd_live_group_teardown);
 }
