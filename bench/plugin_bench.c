@@ -79,6 +79,27 @@ static double percentile(double *sorted, int n, double p)
     return sorted[i < n ? i : n - 1];
 }
 
+static long long wall_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long)ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
+}
+
+static int request_address(CURL *curl, const char *socket_path, const char *pool,
+                           char address[32])
+{
+    struct buffer answer;
+    char body[256], *p;
+    snprintf(body, sizeof(body), "{\"PoolID\":\"%s\",\"Address\":\"\",\"Options\":null}", pool);
+    if (post(curl, socket_path, "IpamDriver.RequestAddress", body, &answer) != 200 ||
+        !(p = strstr(answer.data, "\"Address\":\"")) || sscanf(p + 11, "%31[^\"]", address) != 1) {
+        fprintf(stderr, "RequestAddress failed: %s\n", answer.data);
+        return -1;
+    }
+    return 0;
+}
+
 static int bench_join(const char *socket_path, const char *network_id, const char *subnet,
                       int count)
 {
@@ -87,18 +108,13 @@ static int bench_join(const char *socket_path, const char *network_id, const cha
     if (!curl || !samples)
         return 1;
     struct buffer answer;
-    char body[1024], address[32];
+    char body[1024], address[32], pool[64];
     /* One address, from IPAM so nothing else holds it, reused by every cycle: the
      * endpoint is gone before the next. (A fixed .200 collided with the endpoint the
      * harness made first whenever IPAM's random pick was .200.) */
-    snprintf(body, sizeof(body), "{\"PoolID\":\"%s/24\",\"Address\":\"\",\"Options\":null}",
-             subnet);
-    char *p;
-    if (post(curl, socket_path, "IpamDriver.RequestAddress", body, &answer) != 200 ||
-        !(p = strstr(answer.data, "\"Address\":\"")) || sscanf(p + 11, "%31[^\"]", address) != 1) {
-        fprintf(stderr, "RequestAddress failed: %s\n", answer.data);
+    snprintf(pool, sizeof(pool), "%s/24", subnet);
+    if (request_address(curl, socket_path, pool, address) < 0)
         return 1;
-    }
     for (int i = 0; i < count; i++) {
         char endpoint_id[65];
         snprintf(endpoint_id, sizeof(endpoint_id), "%08x%056d", (unsigned)i + 0xbe00u, 0);
@@ -132,27 +148,6 @@ static int bench_join(const char *socket_path, const char *network_id, const cha
            percentile(samples, count, 0.99), samples[count - 1], count);
     free(samples);
     curl_easy_cleanup(curl);
-    return 0;
-}
-
-static long long wall_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (long long)ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
-}
-
-static int request_address(CURL *curl, const char *socket_path, const char *pool,
-                           char address[32])
-{
-    struct buffer answer;
-    char body[256], *p;
-    snprintf(body, sizeof(body), "{\"PoolID\":\"%s\",\"Address\":\"\",\"Options\":null}", pool);
-    if (post(curl, socket_path, "IpamDriver.RequestAddress", body, &answer) != 200 ||
-        !(p = strstr(answer.data, "\"Address\":\"")) || sscanf(p + 11, "%31[^\"]", address) != 1) {
-        fprintf(stderr, "RequestAddress failed: %s\n", answer.data);
-        return -1;
-    }
     return 0;
 }
 
@@ -222,14 +217,8 @@ static int bench_endpoints(const char *socket_path, const char *network_id, cons
     char body[1024], address[32];
     double start = now_s();
     for (int i = 0; i < count; i++) {
-        snprintf(body, sizeof(body), "{\"PoolID\":\"%s\",\"Address\":\"\",\"Options\":null}", pool);
-        char *p;
-        if (post(curl, socket_path, "IpamDriver.RequestAddress", body, &answer) != 200 ||
-            !(p = strstr(answer.data, "\"Address\":\"")) ||
-            sscanf(p + 11, "%31[^\"]", address) != 1) {
-            fprintf(stderr, "RequestAddress failed: %s\n", answer.data);
+        if (request_address(curl, socket_path, pool, address) < 0)
             return 1;
-        }
         char endpoint_id[65];
         snprintf(endpoint_id, sizeof(endpoint_id), "%08x%056d", (unsigned)rand(), i);
         snprintf(body, sizeof(body),
@@ -262,7 +251,6 @@ static void *ipam_work(void *arg)
     CURL *curl = curl_easy_init();
     struct buffer answer;
     char body[256];
-    snprintf(body, sizeof(body), "{\"PoolID\":\"%s\",\"Address\":\"\",\"Options\":null}", w->pool);
     for (int i = 0; i < w->count; i++) {
         if (w->release) {
             char *slash = strchr(w->addresses[i], '/');
@@ -275,14 +263,10 @@ static void *ipam_work(void *arg)
             continue;
         }
         w->addresses[i][0] = '\0';
-        if (!curl ||
-            post(curl, w->socket_path, "IpamDriver.RequestAddress", body, &answer) != 200) {
+        if (!curl || request_address(curl, w->socket_path, w->pool, w->addresses[i]) < 0) {
+            w->addresses[i][0] = '\0';
             w->failed++;
-            continue;
         }
-        char *p = strstr(answer.data, "\"Address\":\"");
-        if (p)
-            sscanf(p + 11, "%31[^\"]", w->addresses[i]);
     }
     if (curl)
         curl_easy_cleanup(curl);

@@ -137,18 +137,15 @@ datapath() { # UNDERLAY_MTU TAG
     R[tcp_reference_$mtu]=$(printf '%s\n' "${r[@]}" | median)
     R[tcp_weft_$mtu]=$(printf '%s\n' "${w[@]}" | median)
     if [ "$mtu" = 1500 ]; then
-        local pu=() pw=()
+        local pu=() pw=() mu=() mw=() # mu, mw: four flows at once, as a busy host sends
         for i in $(seq 1 "$RUNS"); do
             pu+=("$(iperf_udp_pps "$a" "${HADDR[$a]}" "$b")")
             pw+=("$(iperf_udp_pps "c$a" "${IP[$a]%/*}" "c$b")")
-        done
-        R[udp_pps_underlay]=$(printf '%s\n' "${pu[@]}" | median)
-        R[udp_pps_weft]=$(printf '%s\n' "${pw[@]}" | median)
-        local mu=() mw=() # four flows at once: a busy host's traffic, not one flow's
-        for i in $(seq 1 "$RUNS"); do
             mu+=("$(iperf_tcp "$a" "${HADDR[$a]}" "$b" 4)")
             mw+=("$(iperf_tcp "c$a" "${IP[$a]%/*}" "c$b" 4)")
         done
+        R[udp_pps_underlay]=$(printf '%s\n' "${pu[@]}" | median)
+        R[udp_pps_weft]=$(printf '%s\n' "${pw[@]}" | median)
         R[tcp4_underlay_1500]=$(printf '%s\n' "${mu[@]}" | median)
         R[tcp4_weft_1500]=$(printf '%s\n' "${mw[@]}" | median)
         read -r R[rtt_underlay_p50] R[rtt_underlay_p99] <<<"$(rtt "$b" "${HADDR[$a]}")"
