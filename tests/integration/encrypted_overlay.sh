@@ -222,11 +222,22 @@ wait_for 10 sim_ns_exec eB ping -c 1 -W 1 "${EIP[A]}" >/dev/null || fail "eB can
 sim_stop_pid "$stream" 5 || true
 # The first reply stamped after the restart began.
 back=$(awk -v t0="$t0" -F'[][]' '/bytes from/ && $2 > t0 {print $2 - t0; exit}' "$SIM_DIR/stream.log")
-[ -n "$back" ] || fail "no reply after the restart in the stream"
+# When the new daemon said what, after its process started (seconds): a slow restart
+# names its slow phase.
+restart_phases() {
+    awk '/^=== start/ {n = NR} {line[NR] = $0} END {for (i = n + 1; i <= NR; i++) print line[i]}' \
+        "$SIM_DIR/A/weft.log" | awk -v t0="$t0" '
+        match($0, /T[0-9:.]+Z/) {
+            split(substr($0, RSTART + 1, RLENGTH - 2), t, ":")
+            printf "  %+.3f %s\n", t[1] * 3600 + t[2] * 60 + t[3] - (t0 % 86400), substr($0, RSTART + RLENGTH + 1, 100)
+        }' | head -n 20
+}
+[ -n "$back" ] || { restart_phases >&2; fail "no reply after the restart in the stream"; }
 awk -v b="$back" 'BEGIN {exit !(b <= 1.0)}' ||
-    fail "traffic came back ${back}s after the restart began, want <= 1 s"
+    { restart_phases >&2; fail "traffic came back ${back}s after the restart began, want <= 1 s"; }
 echo "ok   kill -9 of A: traffic back ${back}s after the new daemon's process started" \
     "($(awk -v a="$t0" -v b="$called" 'BEGIN {printf "%.3f", a - b}')s after the harness called sim_weft)"
+restart_phases
 
 for h in A B C; do
     sim_weft_stop "$h" || fail "weft on $h needed SIGKILL to stop"
