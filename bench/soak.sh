@@ -9,7 +9,8 @@
 # (bridges, VXLAN devices, veths, spares); and etcd's key count under /weft/. The
 # samples go to OUT_DIR/soak.dat and a plot OUT_DIR/soak.png (beside convergence.png).
 # At the end every container is removed and the run is judged flat: the last sample's
-# descriptors and threads equal the first's (after WARMUP samples, 2), RSS within
+# descriptors no more than the first's (after WARMUP samples, 2; taken 35 s after the
+# last cycle, once idle pooled store connections are closed), threads equal, RSS within
 # RSS_SLACK_KIB (512) of it, etcd holds what it held before the first container, and
 # each host has only the network's own links. Not in `make test`: a full run is hours
 # (docker run dominates: about 0.3 s a cycle here); CYCLES=500 shows the shape.
@@ -75,7 +76,9 @@ done
 for h in "${HOSTS[@]}"; do
     for name in ${RUNNING[$h]:-}; do sim_docker "$h" rm -f "$name" >/dev/null; done
 done
-sleep 2 # the last withdrawals reach every host
+# The last withdrawals reach every host, and the store client closes the pooled
+# connections a moment of several requests at once left idle (ETCD_POOL_IDLE_MS, 30 s).
+sleep 35
 sample end
 seconds=$(($(date +%s) - started))
 # What each daemon holds open at the end, for a count that moved: descriptors by kind,
@@ -101,7 +104,7 @@ awk -v warm=$((WARMUP * SAMPLE)) -v slack="$RSS_SLACK_KIB" -v keys0="$keys0" \
             split(first[h], f); split(last[h], l)
             printf "%s: RSS %d -> %d KiB, fds %d -> %d, threads %d -> %d, links %d (of the network: %d)\n",
                 h, f[3], l[3], f[4], l[4], f[5], l[5], l[6], base[h]
-            if (l[3] - f[3] > slack || l[4] != f[4] || l[5] != f[5] || l[6] != base[h]) bad = 1
+            if (l[3] - f[3] > slack || l[4] > f[4] || l[5] != f[5] || l[6] != base[h]) bad = 1
         }
         printf "etcd keys under /weft/: %d before the first container, %d at the end\n", keys0, keys
         if (keys != keys0) bad = 1

@@ -136,6 +136,7 @@ int etcd_open(struct etcd **out, const char *endpoints, struct weft_err *err)
     atomic_init(&etcd->current, 0);
     atomic_init(&etcd->unreachable, false);
     atomic_init(&etcd->timeout_ms, 2000);
+    atomic_init(&etcd->pool_idle_ms, ETCD_POOL_IDLE_MS);
     if (parse_members(etcd, endpoints, err) < 0)
         goto undo_client;
     if (etcd_health_init(&etcd->health, etcd->members, etcd->member_count, err) < 0)
@@ -204,16 +205,37 @@ static CURL *pool_take(struct etcd *etcd)
     return h ? h : etcd_handle_new(etcd);
 }
 
+/* Gives h back (on top) and takes out what has been idle too long at the bottom. */
 static void pool_give(struct etcd *etcd, CURL *h)
 {
+    CURL *stale[ETCD_POOL_MAX];
+    size_t stale_count = 0;
+    long now = clock_monotonic_ms(), idle_ms = atomic_load(&etcd->pool_idle_ms);
     pthread_mutex_lock(&etcd->pool_lock);
     if (etcd->pool_count < ETCD_POOL_MAX) {
+        etcd->pool_idle_since[etcd->pool_count] = now;
         etcd->pool[etcd->pool_count++] = h;
         h = NULL;
     }
+    while (stale_count + 1 < etcd->pool_count && now - etcd->pool_idle_since[stale_count] > idle_ms) {
+        stale[stale_count] = etcd->pool[stale_count];
+        stale_count++;
+    }
+    etcd->pool_count -= stale_count;
+    memmove(etcd->pool, etcd->pool + stale_count, etcd->pool_count * sizeof(etcd->pool[0]));
+    memmove(etcd->pool_idle_since, etcd->pool_idle_since + stale_count,
+            etcd->pool_count * sizeof(etcd->pool_idle_since[0]));
     pthread_mutex_unlock(&etcd->pool_lock);
     if (h)
         curl_easy_cleanup(h);
+    for (size_t i = 0; i < stale_count; i++)
+        curl_easy_cleanup(stale[i]);
+}
+
+void etcd_set_pool_idle_ms(struct etcd *etcd, long idle_ms)
+{
+    if (idle_ms > 0)
+        atomic_store(&etcd->pool_idle_ms, idle_ms);
 }
 
 /* One request on its way through the members. */

@@ -79,6 +79,8 @@ int etcd_url_parse(const char *url, char *endpoints, size_t size, bool *tls, str
 void etcd_close(struct etcd *etcd);
 /* Per-request timeout in milliseconds (default 2000). */
 void etcd_set_timeout_ms(struct etcd *etcd, long timeout_ms);
+/* How long an idle pooled connection is kept beyond the first (default 30 s); for tests. */
+void etcd_set_pool_idle_ms(struct etcd *etcd, long idle_ms);
 /* True while the last request found no member answering, until one answers again;
  * err (may be NULL) then receives that request's error (message and code). Costs no
  * round trip: for callers that refuse work at once rather than queue it for a store

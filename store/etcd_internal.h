@@ -20,6 +20,11 @@
 #include "store/etcd_member.h"
 
 #define ETCD_POOL_MAX 16
+/* An idle handle holds three descriptors (its connection and the socket pair of
+ * curl's internal multi handle), so the pool gives back what a burst left: a handle
+ * unused this long is closed, down to one. The pool is a stack, so the handles at
+ * its bottom are the ones a quieter load no longer reaches. */
+#define ETCD_POOL_IDLE_MS 30000L
 /* Connecting to one of several members: a LAN handshake takes under a millisecond,
  * and a member that has not answered in half a second is not going to (one lost SYN
  * is resent only after 1 s, so a lost one moves us to the next member). The request
@@ -53,7 +58,9 @@ struct etcd {
     struct curl_slist *headers; /* shared, read-only after open */
     pthread_mutex_t pool_lock;
     CURL *pool[ETCD_POOL_MAX]; /* idle handles keep their connections open */
+    long pool_idle_since[ETCD_POOL_MAX]; /* clock_monotonic_ms() when given back */
     size_t pool_count;
+    atomic_long pool_idle_ms; /* ETCD_POOL_IDLE_MS; tests shorten it */
     atomic_bool unreachable;      /* no member answered the last request */
     struct weft_err last_failure; /* its error; under pool_lock */
     struct etcd_health health;    /* which members answer; their open sockets */
