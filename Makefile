@@ -2,11 +2,15 @@
 PREFIX ?= /usr/local
 CC ?= cc
 PKGS := libmnl jansson libmicrohttpd libcurl libsodium ldns
+# protobuf-c: only for etcd's gRPC (store/etcd_grpc_watch.c), linked into the programs that
+# use it (its tests, bench/), not into weft, which does not use it yet.
+PROTOBUF_PKG := libprotobuf-c
 BUILD := build
 # make test builds with one job per core: a clean clone's build is a tenth of the suite.
 NPROC := $(shell nproc 2>/dev/null || echo 2)
 
-PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) $(PROTOBUF_PKG))
+PROTOBUF_LIBS = $(shell pkg-config --libs $(PROTOBUF_PKG))
 # libcurl's GnuTLS build (libcurl3-gnutls) when installed: same API and headers, and
 # GnuTLS is loaded anyway for libmicrohttpd, so libssl stays out and OpenSSL is never set
 # up (with store/etcd.c's libssh2 start, about 2 MiB less resident). Else pkg-config's.
@@ -14,7 +18,7 @@ CURL_LIBS = $(if $(wildcard $(shell pkg-config --variable=libdir libcurl)/libcur
             -l:libcurl-gnutls.so.4,$(shell pkg-config --libs libcurl))
 PKG_LIBS = $(shell pkg-config --libs $(filter-out libcurl,$(PKGS))) $(CURL_LIBS) -lpthread
 CFLAGS ?= -O2 -g
-WEFT_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I. \
+WEFT_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I. -I$(BUILD)/gen \
               $(PKG_CFLAGS)
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
@@ -35,6 +39,17 @@ UNIT_BINS := $(call test_bins,$(TEST_SRCS))
 # The version `weft status` reports (issue 13): git's description of the tree built.
 WEFT_VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 $(BUILD)/obj/daemon/control.o $(BUILD)/san/daemon/control.o: WEFT_CFLAGS += -DWEFT_VERSION='"$(WEFT_VERSION)"'
+
+# C made from .proto files by protoc-c (store/etcd_rpc.proto: etcd's gRPC messages that
+# store/etcd_grpc_watch.c speaks), into build/gen/, part of the library like the rest.
+PROTOS := $(wildcard store/*.proto)
+GEN_SRCS := $(PROTOS:%.proto=$(BUILD)/gen/%.pb-c.c)
+GEN_HDRS := $(PROTOS:%.proto=$(BUILD)/gen/%.pb-c.h)
+LIB_SRCS += $(GEN_SRCS)
+HDRS += $(GEN_HDRS)
+$(BUILD)/gen/%.pb-c.c $(BUILD)/gen/%.pb-c.h: %.proto
+	@mkdir -p $(BUILD)/gen
+	protoc-c --proto_path=. --c_out=$(BUILD)/gen $<
 
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 SAN_OBJS := $(LIB_SRCS:%.c=$(BUILD)/san/%.o)
@@ -66,12 +81,13 @@ $(BUILD)/weft-san: $(BUILD)/san/daemon/main.o $(BUILD)/libweft-san.a
 
 $(BUILD)/tests/%: tests/%.c $(BUILD)/libweft.a $(HDRS) $(TEST_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(WEFT_CFLAGS) $(CFLAGS) $< $(BUILD)/libweft.a -o $@ $(PKG_LIBS) $(shell pkg-config --libs cmocka)
+	$(CC) $(WEFT_CFLAGS) $(CFLAGS) $< $(BUILD)/libweft.a -o $@ $(PKG_LIBS) $(PROTOBUF_LIBS) \
+		$(shell pkg-config --libs cmocka)
 
 $(BUILD)/tests-san/%: tests/%.c $(BUILD)/libweft-san.a $(HDRS) $(TEST_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(WEFT_CFLAGS) -O1 -g $(SAN_FLAGS) $< $(BUILD)/libweft-san.a -o $@ $(PKG_LIBS) \
-		$(shell pkg-config --libs cmocka)
+		$(PROTOBUF_LIBS) $(shell pkg-config --libs cmocka)
 
 # fabric/ on fakes: tests/fakes/ replaces netlink/ and store/etcd*.c with an in-memory
 # kernel and store (and a "fail the Nth call" hook), so every undo path of fabric runs

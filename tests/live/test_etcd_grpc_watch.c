@@ -1,0 +1,400 @@
+/*
+ * test_etcd_grpc_watch.c: store/etcd_grpc_watch.c against a real loopback etcd
+ * (etcd_fixture.h), and through etcd's own grpc-proxy. Three watches on one stream
+ * each see exactly their prefix's puts and deletes, with the revisions etcd gave
+ * them; a watch added while the stream runs replays from a start revision; a
+ * cancelled watch hears nothing more; a progress answer comes with a revision at
+ * least that of the last put; a compacted start revision is reported with the
+ * compaction's revision; a stream to nothing, and a stream whose etcd is killed,
+ * end with an error (resuming on a new stream is the caller's, shown by hand); and a
+ * watch through `etcd grpc-proxy` sees the same events, for two streams at once.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "common/clock.h"
+#include "store/etcd.h"
+#include "store/etcd_grpc_watch.h"
+#include "tests/live/etcd_live.h"
+
+#define MAX_REC 64
+
+struct rec_event {
+    int64_t watch;
+    bool deleted;
+    char key[48];
+    char value[48];
+    int64_t mod_revision;
+};
+
+/* Everything one stream delivered, in order. */
+struct recorder {
+    struct rec_event events[MAX_REC];
+    size_t n_events;
+    int64_t created[MAX_REC];
+    size_t n_created;
+    int64_t progress_rev[MAX_REC];
+    size_t n_progress;
+    int64_t canceled[MAX_REC];
+    int64_t compact_rev[MAX_REC];
+    size_t n_canceled;
+    bool ended;
+    int end_code;
+    char end_reason[256];
+};
+
+static void record(void *ctx, const struct etcd_grpc_answer *a)
+{
+    struct recorder *r = ctx;
+    switch (a->kind) {
+    case ETCD_GRPC_CREATED:
+        assert_true(r->n_created < MAX_REC);
+        r->created[r->n_created++] = a->watch;
+        break;
+    case ETCD_GRPC_EVENTS:
+        for (size_t i = 0; i < a->event_count; i++) {
+            const struct etcd_grpc_event *e = &a->events[i];
+            assert_true(r->n_events < MAX_REC);
+            struct rec_event *o = &r->events[r->n_events++];
+            o->watch = a->watch;
+            o->deleted = e->deleted;
+            snprintf(o->key, sizeof(o->key), "%.*s", (int)e->key_len, e->key);
+            snprintf(o->value, sizeof(o->value), "%.*s", (int)e->value_len, e->value);
+            o->mod_revision = e->mod_revision;
+        }
+        break;
+    case ETCD_GRPC_PROGRESS:
+        assert_true(r->n_progress < MAX_REC);
+        r->progress_rev[r->n_progress++] = a->revision;
+        break;
+    case ETCD_GRPC_CANCELED:
+        assert_true(r->n_canceled < MAX_REC);
+        r->compact_rev[r->n_canceled] = a->compact_revision;
+        r->canceled[r->n_canceled++] = a->watch;
+        break;
+    case ETCD_GRPC_STREAM_END:
+        r->ended = true;
+        r->end_code = a->code;
+        snprintf(r->end_reason, sizeof(r->end_reason), "%s", a->reason);
+        break;
+    }
+}
+
+/* Runs the loop until *count reaches want (or the stream ends), at most 5 s. */
+static bool run_until(struct etcd_grpc_loop *loop, const size_t *count, size_t want,
+                      const struct recorder *r)
+{
+    struct weft_err err = {0};
+    long deadline = clock_monotonic_ms() + 5000;
+    while (*count < want && !r->ended && clock_monotonic_ms() < deadline)
+        assert_int_equal(etcd_grpc_loop_run(loop, 50, &err), 0);
+    return *count >= want;
+}
+
+/* A stream on endpoint with its loop, and watches on the given prefixes from now. */
+struct stream {
+    struct etcd_grpc_loop *loop;
+    struct etcd_grpc_watch *w;
+    struct recorder rec;
+};
+
+static void stream_open(struct stream *s, const char *endpoint)
+{
+    struct weft_err err = {0};
+    memset(&s->rec, 0, sizeof(s->rec));
+    assert_int_equal(etcd_grpc_loop_new(&s->loop, false, &err), 0);
+    struct etcd_grpc_config c = {.endpoint = endpoint};
+    assert_int_equal(etcd_grpc_watch_open(s->loop, &c, record, &s->rec, &s->w, &err), 0);
+}
+
+static int64_t stream_add(struct stream *s, const char *prefix, int64_t from)
+{
+    struct weft_err err = {0};
+    int64_t id = 0;
+    size_t before = s->rec.n_created + s->rec.n_canceled;
+    assert_int_equal(etcd_grpc_watch_add(s->w, prefix, NULL, from, &id, &err), 0);
+    size_t answered = 0;
+    struct weft_err e2 = {0};
+    long deadline = clock_monotonic_ms() + 5000;
+    while ((answered = s->rec.n_created + s->rec.n_canceled) == before && !s->rec.ended &&
+           clock_monotonic_ms() < deadline)
+        assert_int_equal(etcd_grpc_loop_run(s->loop, 50, &e2), 0);
+    assert_true(answered > before);
+    return id;
+}
+
+static void stream_close(struct stream *s)
+{
+    etcd_grpc_watch_close(s->w);
+    etcd_grpc_loop_free(s->loop);
+}
+
+/* Puts key=value and returns the revision etcd gave it. */
+static int64_t put(struct etcd_live *l, const char *key, const char *value)
+{
+    struct weft_err err = {0};
+    struct etcd_kv kv = {0};
+    bool found = false;
+    assert_int_equal(etcd_put(l->etcd, key, value, 0, &err), 0);
+    assert_int_equal(etcd_get(l->etcd, key, &kv, &found, &err), 0);
+    assert_true(found);
+    int64_t rev = kv.mod_revision;
+    etcd_kv_clear(&kv);
+    return rev;
+}
+
+static void check_event(const struct rec_event *e, int64_t watch, bool deleted, const char *key,
+                        const char *value, int64_t rev)
+{
+    assert_int_equal(e->watch, watch);
+    assert_int_equal(e->deleted, deleted);
+    assert_string_equal(e->key, key);
+    assert_string_equal(e->value, value);
+    assert_int_equal(e->mod_revision, rev);
+}
+
+static void three_watches_on_one_stream_see_only_their_prefix(void **state)
+{
+    struct etcd_live *l = *state;
+    struct stream s;
+    stream_open(&s, l->fx.endpoint);
+    int64_t a = stream_add(&s, "/g1/a/", 0), b = stream_add(&s, "/g1/b/", 0);
+    int64_t c = stream_add(&s, "/g1/c/", 0);
+    assert_int_equal(s.rec.n_created, 3);
+    assert_true(a != b && b != c && a != c);
+
+    int64_t r1 = put(l, "/g1/a/1", "va1"), r2 = put(l, "/g1/b/1", "vb1");
+    int64_t r3 = put(l, "/g1/c/1", "vc1");
+    struct weft_err err = {0};
+    assert_int_equal(etcd_delete(l->etcd, "/g1/b/1", NULL, &err), 0);
+    int64_t r5 = put(l, "/g1/d/1", "vd1"); /* nobody watches /g1/d/ */
+    int64_t r6 = put(l, "/g1/a/2", "va2");
+    assert_true(run_until(s.loop, &s.rec.n_events, 5, &s.rec));
+    check_event(&s.rec.events[0], a, false, "/g1/a/1", "va1", r1);
+    check_event(&s.rec.events[1], b, false, "/g1/b/1", "vb1", r2);
+    check_event(&s.rec.events[2], c, false, "/g1/c/1", "vc1", r3);
+    check_event(&s.rec.events[3], b, true, "/g1/b/1", "", r5 - 1);
+    check_event(&s.rec.events[4], a, false, "/g1/a/2", "va2", r6);
+    /* /g1/d/1 came before /g1/a/2 on the same stream: it would have been delivered. */
+    assert_int_equal(s.rec.n_events, 5);
+    assert_false(s.rec.ended);
+    stream_close(&s);
+}
+
+static void watch_added_later_replays_from_its_start_revision(void **state)
+{
+    struct etcd_live *l = *state;
+    int64_t r1 = put(l, "/g2/x/1", "x1"), r2 = put(l, "/g2/x/2", "x2");
+    struct stream s;
+    stream_open(&s, l->fx.endpoint);
+    int64_t y = stream_add(&s, "/g2/y/", 0);
+    int64_t r3 = put(l, "/g2/y/1", "y1");
+    assert_true(run_until(s.loop, &s.rec.n_events, 1, &s.rec));
+    /* The stream is running: a watch joins it and is replayed from r1. */
+    int64_t x = stream_add(&s, "/g2/x/", r1);
+    assert_true(run_until(s.loop, &s.rec.n_events, 3, &s.rec));
+    check_event(&s.rec.events[0], y, false, "/g2/y/1", "y1", r3);
+    check_event(&s.rec.events[1], x, false, "/g2/x/1", "x1", r1);
+    check_event(&s.rec.events[2], x, false, "/g2/x/2", "x2", r2);
+    int64_t r4 = put(l, "/g2/x/3", "x3");
+    assert_true(run_until(s.loop, &s.rec.n_events, 4, &s.rec));
+    check_event(&s.rec.events[3], x, false, "/g2/x/3", "x3", r4);
+    stream_close(&s);
+}
+
+static void cancelled_watch_hears_nothing_more(void **state)
+{
+    struct etcd_live *l = *state;
+    struct stream s;
+    stream_open(&s, l->fx.endpoint);
+    int64_t gone = stream_add(&s, "/g3/gone/", 0), kept = stream_add(&s, "/g3/kept/", 0);
+    struct weft_err err = {0};
+    assert_int_equal(etcd_grpc_watch_cancel(s.w, gone, &err), 0);
+    assert_true(run_until(s.loop, &s.rec.n_canceled, 1, &s.rec));
+    assert_int_equal(s.rec.canceled[0], gone);
+    assert_int_equal(s.rec.compact_rev[0], 0);
+    assert_int_equal(etcd_grpc_watch_cancel(s.w, gone, &err), -1);
+    assert_int_equal(err.code, -ENOENT);
+    put(l, "/g3/gone/1", "no");
+    int64_t r = put(l, "/g3/kept/1", "yes");
+    assert_true(run_until(s.loop, &s.rec.n_events, 1, &s.rec));
+    check_event(&s.rec.events[0], kept, false, "/g3/kept/1", "yes", r);
+    assert_int_equal(s.rec.n_events, 1);
+    stream_close(&s);
+}
+
+/* Progress after a put, many times: each answer names a revision at least the put's.
+ * Whether the put's event came before the answer is counted, not asserted: etcd
+ * 3.4.23 sends the answer without waiting for the watches (see the header). */
+static void progress_answer_covers_the_last_put(void **state)
+{
+    struct etcd_live *l = *state;
+    struct stream s;
+    stream_open(&s, l->fx.endpoint);
+    int64_t p = stream_add(&s, "/g4/", 0);
+    struct weft_err err = {0};
+    size_t overtaken = 0, rounds = 20;
+    for (size_t i = 0; i < rounds; i++) {
+        char key[32];
+        snprintf(key, sizeof(key), "/g4/%zu", i);
+        int64_t rev = put(l, key, "v");
+        assert_int_equal(etcd_grpc_watch_progress(s.w, &err), 0);
+        assert_true(run_until(s.loop, &s.rec.n_progress, i + 1, &s.rec));
+        assert_true(s.rec.progress_rev[i] >= rev);
+        if (s.rec.n_events < i + 1)
+            overtaken++;
+        assert_true(run_until(s.loop, &s.rec.n_events, i + 1, &s.rec));
+        check_event(&s.rec.events[i], p, false, key, "v", rev);
+    }
+    print_message("progress answers that came before the put's event: %zu of %zu\n", overtaken,
+                  rounds);
+    stream_close(&s);
+}
+
+static void compacted_start_revision_is_reported(void **state)
+{
+    struct etcd_live *l = *state;
+    int64_t r1 = put(l, "/g5/1", "a");
+    put(l, "/g5/2", "b");
+    int64_t r3 = put(l, "/g5/3", "c");
+    char cmd[256];
+    snprintf(cmd, sizeof(cmd),
+             "ETCDCTL_API=3 etcdctl --endpoints=http://%s compact %lld >/dev/null 2>&1",
+             l->fx.endpoint, (long long)r3);
+    assert_int_equal(system(cmd), 0);
+    struct stream s;
+    stream_open(&s, l->fx.endpoint);
+    int64_t w = stream_add(&s, "/g5/", r1);
+    assert_true(run_until(s.loop, &s.rec.n_canceled, 1, &s.rec));
+    assert_int_equal(s.rec.canceled[0], w);
+    assert_int_equal(s.rec.compact_rev[0], r3);
+    assert_int_equal(s.rec.n_events, 0);
+    /* From the compaction's revision on, it works. */
+    int64_t again = stream_add(&s, "/g5/", r3);
+    assert_true(run_until(s.loop, &s.rec.n_events, 1, &s.rec));
+    check_event(&s.rec.events[0], again, false, "/g5/3", "c", r3);
+    stream_close(&s);
+}
+
+static void stream_to_nothing_ends_with_an_error(void **state)
+{
+    (void)state;
+    char endpoint[32];
+    snprintf(endpoint, sizeof(endpoint), "127.0.0.1:%d", etcd_fixture_free_port());
+    struct stream s;
+    stream_open(&s, endpoint);
+    struct weft_err err = {0};
+    int64_t id;
+    assert_int_equal(etcd_grpc_watch_add(s.w, "/g6/", NULL, 0, &id, &err), 0);
+    size_t one = 1, ended = 0;
+    while (!s.rec.ended && ended++ < 100)
+        assert_int_equal(etcd_grpc_loop_run(s.loop, 50, &err), 0);
+    (void)one;
+    assert_true(s.rec.ended);
+    assert_int_equal(s.rec.end_code, -ECONNREFUSED);
+    assert_true(etcd_grpc_watch_ended(s.w));
+    assert_int_equal(etcd_grpc_watch_progress(s.w, &err), -1);
+    assert_int_equal(err.code, -EPIPE);
+    stream_close(&s);
+}
+
+/* etcd killed: the stream ends with an error. Restarted: a new stream, from the last
+ * revision seen + 1, misses nothing (what a resume would do). */
+static void killed_etcd_ends_the_stream_and_a_new_one_resumes(void **state)
+{
+    struct etcd_live *l = *state;
+    struct stream s;
+    stream_open(&s, l->fx.endpoint);
+    stream_add(&s, "/g7/", 0);
+    int64_t r1 = put(l, "/g7/1", "one");
+    assert_true(run_until(s.loop, &s.rec.n_events, 1, &s.rec));
+    etcd_fixture_kill(&l->fx);
+    struct weft_err err = {0};
+    for (int i = 0; i < 100 && !s.rec.ended; i++)
+        assert_int_equal(etcd_grpc_loop_run(s.loop, 50, &err), 0);
+    assert_true(s.rec.ended);
+    assert_true(s.rec.end_code < 0);
+    print_message("stream end on etcd's kill: %s\n", s.rec.end_reason);
+    stream_close(&s);
+
+    assert_int_equal(etcd_fixture_spawn(&l->fx), 0);
+    int64_t r2 = put(l, "/g7/2", "two");
+    stream_open(&s, l->fx.endpoint);
+    int64_t w = stream_add(&s, "/g7/", r1 + 1);
+    assert_true(run_until(s.loop, &s.rec.n_events, 1, &s.rec));
+    check_event(&s.rec.events[0], w, false, "/g7/2", "two", r2);
+    stream_close(&s);
+}
+
+/* `etcd grpc-proxy start` in front of the fixture's etcd; its pid, port in *port. */
+static pid_t proxy_start(const char *endpoint, int *port)
+{
+    char listen[64];
+    *port = etcd_fixture_free_port();
+    snprintf(listen, sizeof(listen), "127.0.0.1:%d", *port);
+    pid_t pid = fork();
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        int null_fd = open("/dev/null", O_WRONLY);
+        dup2(null_fd, 1);
+        dup2(null_fd, 2);
+        execlp("etcd", "etcd", "grpc-proxy", "start", "--endpoints", endpoint, "--listen-addr",
+               listen, (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; pid > 0 && i < 200 && !etcd_fixture_port_open(*port); i++)
+        usleep(50 * 1000);
+    return pid;
+}
+
+static void watch_through_grpc_proxy(void **state)
+{
+    struct etcd_live *l = *state;
+    int port;
+    pid_t pid = proxy_start(l->fx.endpoint, &port);
+    assert_true(pid > 0 && etcd_fixture_port_open(port));
+    char endpoint[32];
+    snprintf(endpoint, sizeof(endpoint), "127.0.0.1:%d", port);
+    struct stream s1, s2;
+    stream_open(&s1, endpoint);
+    stream_open(&s2, endpoint);
+    int64_t a = stream_add(&s1, "/g8/", 0), b = stream_add(&s2, "/g8/", 0);
+    assert_int_equal(s1.rec.n_created + s2.rec.n_created, 2);
+    int64_t r1 = put(l, "/g8/1", "p1"), r2 = put(l, "/g8/2", "p2");
+    assert_true(run_until(s1.loop, &s1.rec.n_events, 2, &s1.rec));
+    assert_true(run_until(s2.loop, &s2.rec.n_events, 2, &s2.rec));
+    check_event(&s1.rec.events[0], a, false, "/g8/1", "p1", r1);
+    check_event(&s1.rec.events[1], a, false, "/g8/2", "p2", r2);
+    check_event(&s2.rec.events[0], b, false, "/g8/1", "p1", r1);
+    check_event(&s2.rec.events[1], b, false, "/g8/2", "p2", r2);
+    struct weft_err err = {0};
+    assert_int_equal(etcd_grpc_watch_cancel(s1.w, a, &err), 0);
+    assert_true(run_until(s1.loop, &s1.rec.n_canceled, 1, &s1.rec));
+    assert_int_equal(s1.rec.canceled[0], a);
+    stream_close(&s1);
+    stream_close(&s2);
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(three_watches_on_one_stream_see_only_their_prefix),
+        cmocka_unit_test(watch_added_later_replays_from_its_start_revision),
+        cmocka_unit_test(cancelled_watch_hears_nothing_more),
+        cmocka_unit_test(progress_answer_covers_the_last_put),
+        cmocka_unit_test(compacted_start_revision_is_reported),
+        cmocka_unit_test(stream_to_nothing_ends_with_an_error),
+        cmocka_unit_test(watch_through_grpc_proxy),
+        cmocka_unit_test(killed_etcd_ends_the_stream_and_a_new_one_resumes),
+    };
+    return etcd_fixture_run_group(tests, etcd_live_group_setup, etcd_live_group_teardown);
+}
