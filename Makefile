@@ -173,6 +173,11 @@ $(BUILD)/dns_load: bench/dns_load.c
 	@mkdir -p $(dir $@)
 	$(CC) $(WEFT_CFLAGS) $(CFLAGS) $< -o $@ $(shell pkg-config --libs ldns)
 
+# The watchers and writer of bench/watch_fanout.sh (etcd's fan-out: gateway, gRPC, grpc-proxy).
+$(BUILD)/watch_load: bench/watch_load.c $(BUILD)/libweft.a $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(WEFT_CFLAGS) $(CFLAGS) $< $(BUILD)/libweft.a -o $@ $(PKG_LIBS) $(PROTOBUF_LIBS)
+
 # Seal+open speed of the encrypted overlay's packets on one core (not in make bench yet).
 $(BUILD)/tunnel_bench: bench/tunnel_bench.c $(BUILD)/libweft.a $(HDRS)
 	@mkdir -p $(dir $@)
