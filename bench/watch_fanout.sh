@@ -8,7 +8,7 @@
 #   none     no watcher: the puts alone (the baseline every row subtracts).
 # One etcd 3.4 on loopback; build/watch_load is both the watchers and the writer.
 # etcd's CPU (utime + stime from /proc/<pid>/stat) counts from every watch created
-# to every watcher having every event. "us/ev/w" = (etcd CPU - the puts' own CPU at
+# to every watcher having every event; "etcd w." is how many watches etcd itself held. "us/ev/w" = (etcd CPU - the puts' own CPU at
 # the baseline's rate) / (P x W), microseconds of etcd CPU per event per watcher.
 # Usage: bench/watch_fanout.sh. Knobs: FANOUT_CASES ("20:2000 120:1000 500:400", W:P
 # pairs: fewer puts for more watchers keeps each run short on 2 shared cores),
@@ -69,8 +69,9 @@ etcd grpc-proxy start --endpoints="$EP" --listen-addr="$PROXY_EP" >"$WORK/proxy.
 PROXY_PID=$!
 wait_port "$XPORT" "$PROXY_PID" "$WORK/proxy.log"
 
-RUN=0 RESULT=''
-# One run: MODE W P; sets RESULT to "etcd_s proxy_s wall_s".
+RUN=0 RESULT='' WATCHERS=0
+# One run: MODE W P; sets RESULT to "etcd_s proxy_s wall_s", WATCHERS to the watches etcd
+# held (its etcd_debugging_mvcc_watcher_total) once every watcher was ready.
 run() {
     local mode=$1 w=$2 p=$3 prefix ep kind e0 x0 t0 e1 x1 t1 line
     RUN=$((RUN + 1))
@@ -88,6 +89,9 @@ run() {
         done
         grep -q ready "$WORK/watch.out" || { cat "$WORK/watch.err" >&2; echo "watch_fanout: $mode W=$w never ready" >&2; exit 1; }
         sleep 0.5 # every stream settled
+        WATCHERS=$(curl -fsS -m 2 "http://$EP/metrics" | awk '$1 == "etcd_debugging_mvcc_watcher_total" { print $2 }')
+    else
+        WATCHERS=0
     fi
     e0=$(cpu_ticks "$ETCD_PID") x0=$(cpu_ticks "$PROXY_PID") t0=$(date +%s%N)
     "$LOAD" put "$EP" "$prefix" "$p"
@@ -104,18 +108,18 @@ run none 0 "$FANOUT_BASE_P"
 read -r base_etcd _ base_wall <<<"$RESULT"
 per_put=$(awk -v c="$base_etcd" -v p="$FANOUT_BASE_P" 'BEGIN { printf "%.6f", c / p }')
 printf '%s\n' "etcd's fan-out of watch events: etcd 3.4 on loopback, P single-key puts under one prefix, W watchers on it"
-printf '%-8s %5s %5s %10s %10s %8s %9s %9s\n' mode W P "etcd CPU s" "proxy s" "wall s" "us/ev/w" "+proxy"
-printf '%-8s %5s %5s %10s %10s %8s %9s %9s\n' none 0 "$FANOUT_BASE_P" "$base_etcd" - "$base_wall" - -
+printf '%-8s %5s %5s %8s %10s %10s %8s %9s %9s\n' mode W P "etcd w." "etcd CPU s" "proxy s" "wall s" "us/ev/w" "+proxy"
+printf '%-8s %5s %5s %8s %10s %10s %8s %9s %9s\n' none 0 "$FANOUT_BASE_P" 0 "$base_etcd" - "$base_wall" - -
 for c in $FANOUT_CASES; do
     w=${c%%:*} p=${c##*:}
     for mode in $FANOUT_MODES; do
         run "$mode" "$w" "$p"
         read -r etcd_s proxy_s wall_s <<<"$RESULT"
-        awk -v m="$mode" -v w="$w" -v p="$p" -v e="$etcd_s" -v x="$proxy_s" -v t="$wall_s" -v pp="$per_put" 'BEGIN {
+        awk -v m="$mode" -v w="$w" -v p="$p" -v e="$etcd_s" -v x="$proxy_s" -v t="$wall_s" -v pp="$per_put" -v n="$WATCHERS" 'BEGIN {
             fan = (e - pp * p) * 1e6 / (p * w)
             both = (e + (m == "proxy" ? x : 0) - pp * p) * 1e6 / (p * w)
-            printf "%-8s %5d %5d %10.2f %10s %8.2f %9.1f %9s\n", m, w, p, e, (m == "proxy" ? x : "-"), t, fan,
+            printf "%-8s %5d %5d %8s %10.2f %10s %8.2f %9.1f %9s\n", m, w, p, n, e, (m == "proxy" ? x : "-"), t, fan,
                    (m == "proxy" ? sprintf("%.1f", both) : "-") }'
     done
 done
-printf '%s\n' "(us/ev/w: etcd CPU beyond the puts' own ($per_put s a put, the none row) per event per watcher; +proxy adds the proxy's CPU)"
+printf '%s\n' "(etcd w.: watches etcd held during the run; us/ev/w: etcd CPU beyond the puts' own ($per_put s a put, the none row) per event per watcher; +proxy adds the proxy's CPU)"
