@@ -6,8 +6,10 @@
  * cancelled watch hears nothing more; a progress answer comes with a revision at
  * least that of the last put; an answer of 600 kB arrives whole; a compacted start revision is reported with the
  * compaction's revision; a stream to nothing, and a stream whose etcd is killed,
- * end with an error (resuming on a new stream is the caller's, shown by hand); and a
- * watch through `etcd grpc-proxy` sees the same events, for two streams at once.
+ * end with an error (resuming on a new stream is the caller's, shown by hand); a
+ * watch through `etcd grpc-proxy` sees the same events, for two streams at once; and
+ * over https (ALPN h2, a client certificate) an etcd user's token lets a watch read
+ * what the user may read and nothing else (a second etcd, with TLS and auth on).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -46,6 +48,7 @@ struct recorder {
     size_t n_progress;
     int64_t canceled[MAX_REC];
     int64_t compact_rev[MAX_REC];
+    char cancel_reason[128];
     size_t n_canceled;
     bool ended;
     int end_code;
@@ -83,6 +86,7 @@ static void record(void *ctx, const struct etcd_grpc_answer *a)
     case ETCD_GRPC_CANCELED:
         assert_true(r->n_canceled < MAX_REC);
         r->compact_rev[r->n_canceled] = a->compact_revision;
+        snprintf(r->cancel_reason, sizeof(r->cancel_reason), "%s", a->reason);
         r->canceled[r->n_canceled++] = a->watch;
         break;
     case ETCD_GRPC_STREAM_END:
@@ -111,13 +115,18 @@ struct stream {
     struct recorder rec;
 };
 
-static void stream_open(struct stream *s, const char *endpoint)
+static void stream_open_config(struct stream *s, const struct etcd_grpc_config *c)
 {
     struct weft_err err = {0};
     memset(&s->rec, 0, sizeof(s->rec));
     assert_int_equal(etcd_grpc_loop_new(&s->loop, false, &err), 0);
+    assert_int_equal(etcd_grpc_watch_open(s->loop, c, record, &s->rec, &s->w, &err), 0);
+}
+
+static void stream_open(struct stream *s, const char *endpoint)
+{
     struct etcd_grpc_config c = {.endpoint = endpoint};
-    assert_int_equal(etcd_grpc_watch_open(s->loop, &c, record, &s->rec, &s->w, &err), 0);
+    stream_open_config(s, &c);
 }
 
 static int64_t stream_add(struct stream *s, const char *prefix, int64_t from)
@@ -437,6 +446,98 @@ static void watch_through_grpc_proxy(void **state)
     waitpid(pid, NULL, 0);
 }
 
+/* ---- https (ALPN h2, a client certificate) and an etcd user's token ---- */
+
+#define TLS_USER "weft-grpc"
+#define TLS_PASSWORD "grpc-secret"
+
+static int run_quiet(const char *command)
+{
+    int rc = system(command);
+    if (rc != 0)
+        fprintf(stderr, "failed (%d): %s\n", rc, command);
+    return rc;
+}
+
+/* An etcd with TLS, a user who may read /sec/ok/ only, and auth on. */
+static int secure_etcd_start(struct etcd_fixture *fx, char *pki, size_t size)
+{
+    char cmd[1024];
+    snprintf(pki, size, "/tmp/weft-test-pki-XXXXXX");
+    if (!mkdtemp(pki))
+        return -1;
+    snprintf(cmd, sizeof(cmd), "bash -c '. tests/lib/pki.sh && pki_make %s 127.0.0.1' >/dev/null",
+             pki);
+    if (run_quiet(cmd) != 0 || etcd_fixture_start_tls(fx, pki, 300) < 0)
+        return -1;
+    usleep(500 * 1000);
+    const char *steps[] = {"user add root --new-user-password=root-secret",
+                           "user add " TLS_USER " --new-user-password=" TLS_PASSWORD,
+                           "role add grpc", "role grant-permission grpc --prefix=true read /sec/ok/",
+                           "user grant-role " TLS_USER " grpc", "auth enable",
+                           "--user root:root-secret put /sec/ok/1 one"};
+    for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+        snprintf(cmd, sizeof(cmd),
+                 "ETCDCTL_API=3 timeout 20 etcdctl --endpoints https://%s --cacert %s/ca.pem "
+                 "--cert %s/client.pem --key %s/client.key %s >/dev/null 2>&1",
+                 fx->endpoint, pki, pki, pki, steps[i]);
+        if (run_quiet(cmd) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Over https with the user's token: a watch on the user's prefix replays its key; one
+ * outside it is refused. Without a token the watch is refused too. */
+static void https_and_token_watch_what_the_user_may_read(void **state)
+{
+    (void)state;
+    struct etcd_fixture fx;
+    char pki[128], ca[192], cert[192], key[192];
+    int started = secure_etcd_start(&fx, pki, sizeof(pki));
+    snprintf(ca, sizeof(ca), "%s/ca.pem", pki);
+    snprintf(cert, sizeof(cert), "%s/client.pem", pki);
+    snprintf(key, sizeof(key), "%s/client.key", pki);
+    struct etcd *etcd = NULL;
+    struct weft_err err = {0};
+    struct etcd_config ec = {.endpoints = fx.endpoint, .tls = true, .ca_file = ca,
+                             .cert_file = cert, .key_file = key, .user = TLS_USER,
+                             .password = TLS_PASSWORD, .timeout_ms = 10000};
+    char *token = NULL;
+    if (started == 0 && etcd_open_config(&etcd, &ec, &err) == 0)
+        started = etcd_grpc_token(etcd, &token, &err);
+    if (started == 0 && token) {
+        struct etcd_grpc_config c = {.endpoint = fx.endpoint, .tls = true, .ca_file = ca,
+                                     .cert_file = cert, .key_file = key, .token = token};
+        struct stream s;
+        stream_open_config(&s, &c);
+        int64_t ok = stream_add(&s, "/sec/ok/", 1);
+        assert_true(run_until(s.loop, &s.rec.n_events, 1, &s.rec));
+        check_event(&s.rec.events[0], ok, false, "/sec/ok/1", "one", s.rec.events[0].mod_revision);
+        int64_t no = stream_add(&s, "/sec/", 0);
+        assert_int_equal(s.rec.n_canceled, 1);
+        assert_int_equal(s.rec.canceled[0], no);
+        assert_non_null(strstr(s.rec.cancel_reason, "permission denied"));
+        stream_close(&s);
+
+        c.token = NULL;
+        stream_open_config(&s, &c);
+        stream_add(&s, "/sec/ok/", 1);
+        assert_int_equal(s.rec.n_canceled, 1);
+        assert_int_equal(s.rec.n_created, 0);
+        assert_non_null(strstr(s.rec.cancel_reason, "permission denied"));
+        stream_close(&s);
+    }
+    free(token);
+    etcd_close(etcd);
+    etcd_fixture_stop(&fx);
+    char cmd[192];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", pki);
+    run_quiet(cmd);
+    if (started != 0 || !token)
+        fail_msg("secure etcd: %s", err.msg[0] ? err.msg : "did not start");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -448,6 +549,7 @@ int main(void)
         cmocka_unit_test(compacted_start_revision_is_reported),
         cmocka_unit_test(stream_to_nothing_ends_with_an_error),
         cmocka_unit_test(watch_through_grpc_proxy),
+        cmocka_unit_test(https_and_token_watch_what_the_user_may_read),
         cmocka_unit_test(killed_etcd_ends_the_stream_and_a_new_one_resumes),
     };
     return etcd_fixture_run_group(tests, etcd_live_group_setup, etcd_live_group_teardown);
