@@ -46,7 +46,7 @@ PROTOS := $(wildcard store/*.proto)
 GEN_SRCS := $(PROTOS:%.proto=$(BUILD)/gen/%.pb-c.c)
 GEN_HDRS := $(PROTOS:%.proto=$(BUILD)/gen/%.pb-c.h)
 LIB_SRCS += $(GEN_SRCS)
-HDRS += $(GEN_HDRS)
+$(BUILD)/obj/store/etcd_grpc_watch.o $(BUILD)/san/store/etcd_grpc_watch.o: $(GEN_HDRS)
 $(BUILD)/gen/%.pb-c.c $(BUILD)/gen/%.pb-c.h: %.proto
 	@mkdir -p $(BUILD)/gen
 	protoc-c --proto_path=. --c_out=$(BUILD)/gen $<
