@@ -26,7 +26,8 @@
  *
  * Progress: on etcd 3.4.23 a progress answer carries the store's revision in its
  * header but is not ordered after events of that revision still on their way
- * (etcd 3.4.24 and 3.5 made it wait for every watch to catch up); see the test.
+ * (etcd-io/etcd#15237, early 2023, marked for 3.4 and 3.5, makes it wait until every
+ * watch has caught up; which 3.4 release carries it was not checked); see the test.
  */
 #ifndef WEFT_ETCD_GRPC_WATCH_H
 #define WEFT_ETCD_GRPC_WATCH_H

@@ -250,8 +250,8 @@ static void cancelled_watch_hears_nothing_more(void **state)
  * progress is no barrier on etcd 3.4.23: a watch replaying history (etcd sends it in
  * the background, every 100 ms) and a progress request right behind its create. The
  * answer names the newest revision; how many of the replayed events came before it
- * is printed, not asserted (etcd 3.4.24 and later hold the answer back until every
- * watch has caught up: the count would be all of them). */
+ * is printed, not asserted (etcd-io/etcd#15237, in later releases, holds the answer
+ * back until every watch has caught up: the count would be all of them). */
 static void progress_answer_covers_the_last_put(void **state)
 {
     struct etcd_live *l = *state;
