@@ -3,13 +3,14 @@
  * (etcd_fixture.h), and through etcd's own grpc-proxy. Three watches on one stream
  * each see exactly their prefix's puts and deletes, with the revisions etcd gave
  * them; a watch added while the stream runs replays from a start revision; a
- * cancelled watch hears nothing more; a progress answer comes with a revision at
- * least that of the last put; an answer of 600 kB arrives whole; a compacted start revision is reported with the
- * compaction's revision; a stream to nothing, and a stream whose etcd is killed,
- * end with an error (resuming on a new stream is the caller's, shown by hand); a
- * watch through `etcd grpc-proxy` sees the same events, for two streams at once; and
- * over https (ALPN h2, a client certificate) an etcd user's token lets a watch read
- * what the user may read and nothing else (a second etcd, with TLS and auth on).
+ * cancelled watch hears nothing more (also one cancelled before etcd created it); a
+ * progress answer comes with a revision at least that of the last put; an answer of
+ * 600 kB arrives whole; a compacted start revision is reported with the compaction's
+ * revision; a stream to nothing, and a stream whose etcd is killed, end with an error
+ * (resuming on a new stream is the caller's, shown by hand); a watch through
+ * `etcd grpc-proxy` sees the same events, for two streams at once; and over https
+ * (ALPN h2, a client certificate) an etcd user's token lets a watch read what the
+ * user may read and nothing else (a second etcd, with TLS and auth on).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -237,7 +238,15 @@ static void cancelled_watch_hears_nothing_more(void **state)
     assert_int_equal(s.rec.compact_rev[0], 0);
     assert_int_equal(etcd_grpc_watch_cancel(s.w, gone, &err), -1);
     assert_int_equal(err.code, -ENOENT);
+    /* Cancelled before etcd created it: the cancel goes out from the "created" answer. */
+    int64_t early;
+    assert_int_equal(etcd_grpc_watch_add(s.w, "/g3/early/", NULL, 0, &early, &err), 0);
+    assert_int_equal(etcd_grpc_watch_cancel(s.w, early, &err), 0);
+    assert_true(run_until(s.loop, &s.rec.n_canceled, 2, &s.rec));
+    assert_int_equal(s.rec.created[s.rec.n_created - 1], early);
+    assert_int_equal(s.rec.canceled[1], early);
     put(l, "/g3/gone/1", "no");
+    put(l, "/g3/early/1", "no");
     int64_t r = put(l, "/g3/kept/1", "yes");
     assert_true(run_until(s.loop, &s.rec.n_events, 1, &s.rec));
     check_event(&s.rec.events[0], kept, false, "/g3/kept/1", "yes", r);
