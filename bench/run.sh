@@ -10,6 +10,7 @@
 # converge ipam scale docker layout names swarm"): which figures to measure; OUT_DIR (bench): where
 # results go; JUMBO (1): 0 leaves out the MTU 9000 pair. encrypted (issue 11): a plain
 # and an encrypted overlay on one pair of hosts, measured side by side with the underlay.
+# SMAPS_DIR (unset): keeps each scale daemon's /proc/PID/smaps there, idle and loaded (issue 14).
 # LAYOUT_RUNS (2): rounds of bench/watch_layout.sh (etcd's cost of watching by key layout).
 # NAMES_RUNS (20) and NAMES_SECS (5): bench/names_bench.sh (issue 10: docker run on A until
 # the name resolves on B; queries/s of weft's resolver), runs and seconds per load figure.
@@ -357,6 +358,16 @@ want ipam || want scale && for i in $(seq 1 "$HOSTS"); do
     sim_weft "$h"
     scale_hosts+=("$h")
 done
+# SMAPS_DIR: each daemon's /proc/PID/smaps kept, idle (2 s after the last has started)
+# and where RSS is read below (bench/smaps_by_lib.awk sums one per library).
+keep_smaps() { # WHEN
+    [ -n "${SMAPS_DIR:-}" ] || return 0
+    mkdir -p "$SMAPS_DIR"
+    local h
+    [ "$1" != idle ] || sleep 2
+    for h in "${scale_hosts[@]}"; do cat "/proc/$(sim_weft_pid "$h")/smaps" >"$SMAPS_DIR/$1.$h"; done
+}
+if want ipam || want scale; then keep_smaps idle; fi
 ipam() {
 SUBNET=10.90.0.0/16
 create_network S1 >/dev/null
@@ -444,6 +455,7 @@ for h in "${scale_hosts[@]}"; do
     rss+=("$(awk '/^VmRSS/ {print $2}' "/proc/$(sim_weft_pid "$h")/status")")
     anon+=("$(awk '/^RssAnon/ {print $2}' "/proc/$(sim_weft_pid "$h")/status")")
 done
+keep_smaps loaded
 R[rss_max_kib]=$(printf '%s\n' "${rss[@]}" | sort -g | tail -n 1)
 R[rss_median_kib]=$(printf '%s\n' "${rss[@]}" | median)
 # The daemon's own memory; the rest of RSS is shared library pages (libcurl's tree).
