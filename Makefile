@@ -46,7 +46,8 @@ PROTOS := $(wildcard store/*.proto)
 GEN_SRCS := $(PROTOS:%.proto=$(BUILD)/gen/%.pb-c.c)
 GEN_HDRS := $(PROTOS:%.proto=$(BUILD)/gen/%.pb-c.h)
 LIB_SRCS += $(GEN_SRCS)
-$(BUILD)/obj/store/etcd_grpc_watch.o $(BUILD)/san/store/etcd_grpc_watch.o: $(GEN_HDRS)
+GRPC_OBJS := $(patsubst %.c,%.o,$(wildcard store/etcd_grpc_*.c))
+$(GRPC_OBJS:%=$(BUILD)/obj/%) $(GRPC_OBJS:%=$(BUILD)/san/%): $(GEN_HDRS)
 $(BUILD)/gen/%.pb-c.c $(BUILD)/gen/%.pb-c.h: %.proto
 	@mkdir -p $(BUILD)/gen
 	protoc-c --proto_path=. --c_out=$(BUILD)/gen $<

@@ -7,22 +7,34 @@
  * watches; the gRPC framing (5-byte length prefix) and the protobuf messages of
  * store/etcd_rpc.proto (protobuf-c). A loop (struct etcd_grpc_loop, one curl multi
  * handle) drives one or more streams; several streams on one loop are what a load
- * program needs, the daemon would have one.
- * Callers: tests/live/test_etcd_grpc_watch.c and bench/ for now.
+ * program needs, the daemon would have one. The files: etcd_grpc_internal.h.
+ * Callers: tests/live/test_etcd_grpc_watch*.c and bench/ for now.
  *
- * Not thread-safe: a loop, its streams and their callbacks belong to one thread.
- * etcd_grpc_watch_add/cancel/progress queue a request on the stream and let curl
- * send it (the read side pauses when nothing is queued and resumes here), so they
- * may be called at any time on that thread, also from the stream's own callback;
- * etcd_grpc_watch_close may not be called from the callback.
+ * Threads: a loop, its streams and their callbacks belong to one thread (the one
+ * calling etcd_grpc_loop_run; open and close happen there too). etcd_grpc_watch_add,
+ * _cancel, _progress and _ended may be called from any thread, also from the
+ * stream's own callback: they queue the request under the stream's lock and wake
+ * the loop (curl_multi_wakeup), whose next pass sends it. etcd_grpc_watch_close may
+ * not be called from the callback, nor while another thread may still add.
  *
  * What comes back is delivered to the stream's callback from etcd_grpc_loop_run:
  * a watch created, its events, a progress answer, a watch cancelled (asked for, or
- * by etcd because its start revision was compacted), and the end of the stream
- * (an error: grpc-status trailer, HTTP status, transport failure, or an answer
- * this client cannot read). After the end nothing else arrives on that stream;
- * resuming (a new stream, each watch from its last revision + 1) is the caller's
- * for now. Nothing here aborts or logs: errors are returned or delivered.
+ * by etcd because its start revision was compacted: the caller re-lists), and the
+ * end of the stream (an error: grpc-status trailer, HTTP status, transport failure,
+ * or an answer this client cannot read). After the end nothing else arrives on that
+ * stream. A cancelled or refused watch is forgotten once its CANCELED is delivered.
+ *
+ * Resume (config.resume_ms > 0): when the stream ends with an error a new stream may
+ * not have (connection refused or lost, a timeout, the server ending it, a
+ * grpc-status other than permission), RESUMING is delivered instead of STREAM_END
+ * and, after resume_ms (doubling up to 16 times while no watch gets created), a new
+ * stream opens on the next endpoint of config.endpoint and re-adds every live watch
+ * from the revision after its last delivered event (or, when none was, its start
+ * revision, or the revision it was created at + 1 for one started "from now"). Their
+ * CREATED is not delivered again; their ids stay. A watch whose revision was
+ * compacted meanwhile gets CANCELED with compact_revision, as any. Watches added
+ * while waiting are sent with the new stream. Nothing here aborts or logs: errors
+ * are returned or delivered.
  *
  * Progress: on etcd 3.4.23 a progress answer carries the store's revision in its
  * header but is not ordered after events of that revision still on their way
@@ -47,7 +59,8 @@ enum etcd_grpc_kind {
     ETCD_GRPC_EVENTS,    /* events of watch (event_count >= 1) */
     ETCD_GRPC_PROGRESS,  /* every watch has seen up to revision (watch == -1) */
     ETCD_GRPC_CANCELED,  /* watch ended: asked for, refused (reason), or compacted */
-    ETCD_GRPC_STREAM_END /* the stream ended (code, reason, grpc_status); nothing follows */
+    ETCD_GRPC_STREAM_END, /* the stream ended (code, reason, grpc_status); nothing follows */
+    ETCD_GRPC_RESUMING    /* the stream ended (code, reason); a new one follows, alone */
 };
 
 struct etcd_grpc_event {
@@ -69,9 +82,9 @@ struct etcd_grpc_answer {
     size_t event_count;
     int64_t compact_revision; /* CANCELED: nonzero when the start revision was compacted:
                                  the oldest revision etcd still has */
-    const char *reason;       /* CANCELED, STREAM_END: why, else "" */
-    int code;                 /* STREAM_END: a negative errno */
-    int grpc_status;          /* STREAM_END: the grpc-status trailer; -1 when none came */
+    const char *reason;       /* CANCELED, STREAM_END, RESUMING: why, else "" */
+    int code;                 /* STREAM_END, RESUMING: a negative errno */
+    int grpc_status;          /* STREAM_END, RESUMING: the grpc-status trailer; -1: none */
 };
 
 typedef void (*etcd_grpc_watch_fn)(void *ctx, const struct etcd_grpc_answer *answer);
@@ -87,12 +100,15 @@ int etcd_grpc_loop_run(struct etcd_grpc_loop *loop, int timeout_ms, struct weft_
 void etcd_grpc_loop_free(struct etcd_grpc_loop *loop);
 
 struct etcd_grpc_config {
-    const char *endpoint;  /* "host:port" of an etcd member or a grpc-proxy */
+    const char *endpoint;  /* "host:port" of an etcd member or a grpc-proxy; several
+                              (members), comma-separated: the first, then the next
+                              on each resume (up to 8) */
     bool tls;              /* https (ALPN h2), the peer checked against ca_file */
     const char *ca_file;   /* NULL: the system's CAs */
     const char *cert_file; /* client certificate, NULL: none */
     const char *key_file;
     const char *token; /* an etcd auth token (etcd_grpc_token), NULL: no user */
+    int resume_ms;     /* > 0: resume after this backoff (see above); 0: end */
 };
 
 /* Opens a Watch stream on loop (config borrowed for the call). The connection is
@@ -110,9 +126,10 @@ int etcd_grpc_watch_add(struct etcd_grpc_watch *watch, const char *key, const ch
                         int64_t start_revision, int64_t *id, struct weft_err *err);
 /* Asks etcd to end watch id; a CANCELED answer follows. -ENOENT: no such watch. */
 int etcd_grpc_watch_cancel(struct etcd_grpc_watch *watch, int64_t id, struct weft_err *err);
-/* Asks for a PROGRESS answer. */
+/* Asks for a PROGRESS answer. -EAGAIN while waiting to resume. */
 int etcd_grpc_watch_progress(struct etcd_grpc_watch *watch, struct weft_err *err);
-/* Whether the stream has ended (its STREAM_END was delivered). */
+/* Whether the stream has ended (its STREAM_END was delivered; never while it
+ * resumes). */
 bool etcd_grpc_watch_ended(const struct etcd_grpc_watch *watch);
 
 /* A copy of the token etcd's client currently holds (to free(); NULL when it has
