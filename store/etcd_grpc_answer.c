@@ -75,7 +75,8 @@ static int on_created(struct etcd_grpc_watch *w, struct etcd_grpc_answer *a,
     slot->server_id = r->watch_id;
     if (slot->next_rev == 0) /* from now: now is this revision */
         slot->next_rev = a->revision + 1;
-    bool tell = !slot->resumed;
+    bool tell = !slot->told_created;
+    slot->told_created = true;
     int rc = 0;
     if (slot->cancel_wanted) {
         slot->cancel_wanted = false;

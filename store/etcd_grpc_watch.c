@@ -193,7 +193,6 @@ int grpc_slots_readd_locked(struct etcd_grpc_watch *w, int64_t **gone, size_t *g
             return -1;
         s->state = SLOT_PENDING;
         s->server_id = -1;
-        s->resumed = true;
         i++;
     }
     return 0;
