@@ -78,8 +78,7 @@ static int on_created(struct etcd_grpc_watch *w, struct etcd_grpc_answer *a,
     bool tell = !slot->told_created;
     slot->told_created = true;
     int rc = 0;
-    if (slot->cancel_wanted) {
-        slot->cancel_wanted = false;
+    if (slot->cancel_wanted) { /* asked while pending: sent now */
         if ((rc = grpc_frame_cancel(&w->out, slot->server_id, &w->failure)) == 0)
             grpc_frame_queued_locked(w);
     }

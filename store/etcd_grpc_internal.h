@@ -43,7 +43,7 @@ struct watch_slot {
     int64_t id;        /* ours */
     int64_t server_id; /* etcd's (or the proxy's), once created */
     enum slot_state state;
-    bool cancel_wanted; /* asked while PENDING (or while down): sent once created */
+    bool cancel_wanted; /* asked: sent (if PENDING: once created); a resume drops it */
     bool told_created;  /* its CREATED was delivered: a resume's re-add is not told */
     char *key, *range_end; /* owned, for re-adding */
     int64_t next_rev;      /* where a re-add starts: 0 (now) until created */

@@ -391,3 +391,19 @@ int etcd_grpc_token(struct etcd *etcd, char **token, struct weft_err *err)
     pthread_mutex_unlock(&auth->lock);
     return 0;
 }
+
+int etcd_grpc_endpoints(struct etcd *etcd, char **list, struct weft_err *err)
+{
+    struct weft_buf b = WEFT_BUF_INIT;
+    size_t first = atomic_load(&etcd->current) % etcd->member_count;
+    for (size_t i = 0; i < etcd->member_count; i++) {
+        const char *m = etcd->members[(first + i) % etcd->member_count];
+        if ((i > 0 && weft_buf_append(&b, ",", 1, err) < 0) ||
+            weft_buf_append(&b, m, strlen(m), err) < 0) {
+            weft_buf_free(&b);
+            return -1;
+        }
+    }
+    *list = weft_buf_take(&b, NULL);
+    return 0;
+}

@@ -136,10 +136,11 @@ int etcd_grpc_watch_cancel(struct etcd_grpc_watch *w, int64_t id, struct weft_er
     if (!slot)
         rc = weft_err_set(err, -ENOENT, "etcd watch %lld: no such watch on this stream",
                           (long long)id);
-    else if (slot->state == SLOT_PENDING || w->down)
-        slot->cancel_wanted = true;
-    else if ((rc = grpc_frame_cancel(&w->out, slot->server_id, err)) == 0)
+    else if (slot->state == SLOT_ACTIVE && !w->down &&
+             (rc = grpc_frame_cancel(&w->out, slot->server_id, err)) == 0)
         grpc_frame_queued_locked(w);
+    if (rc == 0 && slot) /* also once sent: a resume before etcd's answer drops it */
+        slot->cancel_wanted = true;
     pthread_mutex_unlock(&w->lock);
     if (rc == 0)
         wake_loop(w);
@@ -180,7 +181,7 @@ int grpc_slots_readd_locked(struct etcd_grpc_watch *w, int64_t **gone, size_t *g
     w->send_paused = w->unpause_wanted = false;
     for (size_t i = 0; i < w->slot_count;) {
         struct watch_slot *s = &w->slots[i];
-        if (s->cancel_wanted) { /* never to be created again: gone now */
+        if (s->cancel_wanted) { /* asked to end: not created again, gone now */
             int64_t *more = realloc(*gone, (*gone_n + 1) * sizeof(**gone));
             if (!more)
                 return weft_err_set(err, -ENOMEM, "out of memory");

@@ -136,4 +136,8 @@ bool etcd_grpc_watch_ended(const struct etcd_grpc_watch *watch);
  * no user), for etcd_grpc_config.token. */
 int etcd_grpc_token(struct etcd *etcd, char **token, struct weft_err *err);
 
+/* The members etcd's client knows, comma-separated, from the one that answered
+ * last (to free()), for etcd_grpc_config.endpoint. */
+int etcd_grpc_endpoints(struct etcd *etcd, char **list, struct weft_err *err);
+
 #endif

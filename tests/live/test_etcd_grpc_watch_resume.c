@@ -8,6 +8,7 @@
  * moves past one that refuses to the next.
  */
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <unistd.h>
 
@@ -111,20 +112,24 @@ static void watches_added_and_cancelled_from_another_thread(void **state)
     stream_close(&s);
 }
 
-/* Puts key=value<i> for i in [from, to), their revisions in revs[i]. */
-static void put_range(struct etcd_live *l, const char *prefix, int from, int to, int64_t *revs)
+#define BIG_LEN (600 * 1000)
+
+/* Puts <prefix><i>=value for i in [from, to), their revisions in revs[i]. */
+static void put_range(struct etcd_live *l, const char *prefix, int from, int to,
+                      const char *value, int64_t *revs)
 {
     for (int i = from; i < to; i++) {
         char key[32];
-        snprintf(key, sizeof(key), "%s%d", prefix, i);
-        revs[i] = put(l, key, "v");
+        snprintf(key, sizeof(key), "%s%02d", prefix, i);
+        revs[i] = put(l, key, value);
     }
 }
 
-/* etcd killed while events are on their way (two puts heard, three more put and
- * etcd killed before the loop runs again), restarted, three more puts: a watch on /gr/ hears all eight once, in order;
+/* etcd SIGKILLed while events are on their way: two puts heard, then ten of 600 kB
+ * put and etcd killed before the loop runs again (what it had not sent is lost with
+ * it), restarted, three more puts: a watch on /gr/ hears all fifteen once, in order;
  * a watch from "now" on /gq/ that had heard nothing hears the put after the restart;
- * neither is created again; the stream never ends. */
+ * neither is told CREATED again; the stream never ends. */
 static void killed_etcd_mid_stream_resumes_without_loss_or_duplicates(void **state)
 {
     struct etcd_live *l = *state;
@@ -133,53 +138,73 @@ static void killed_etcd_mid_stream_resumes_without_loss_or_duplicates(void **sta
     stream_open_config(&s, &c);
     int64_t gr = stream_add(&s, "/gr/", 0);
     int64_t gq = stream_add(&s, "/gq/", 0);
-    int64_t revs[9];
-    put_range(l, "/gr/", 0, 2, revs);
+    int64_t revs[16];
+    char *big = malloc(BIG_LEN + 1);
+    assert_non_null(big);
+    for (size_t i = 0; i < BIG_LEN; i++)
+        big[i] = (char)('a' + i % 26);
+    big[BIG_LEN] = '\0';
+    put_range(l, "/gr/", 0, 2, "v", revs);
     assert_true(run_until(s.loop, &s.rec.n_events, 2, &s.rec));
-    put_range(l, "/gr/", 2, 5, revs); /* on their way when etcd goes */
-    etcd_fixture_kill(&l->fx);
+    put_range(l, "/gr/", 2, 12, big, revs); /* on their way when etcd goes */
+    free(big);
+    kill(l->fx.pid, SIGKILL);  /* no graceful end: what was not sent is lost */
+    etcd_fixture_kill(&l->fx); /* reaps it */
     struct weft_err err = {0};
-    for (int i = 0; i < 100 && s.rec.n_resuming == 0; i++)
+    for (int i = 0; i < 200 && s.rec.n_resuming == 0; i++)
         assert_int_equal(etcd_grpc_loop_run(s.loop, 50, &err), 0);
     assert_true(s.rec.n_resuming >= 1);
-    print_message("resuming after etcd's kill (%d), %zu of 5 events heard before\n",
-                  s.rec.resume_code, s.rec.n_events);
+    size_t before = s.rec.n_events;
     for (int i = 0; i < 6; i++) /* a refused reconnect or two while etcd is away */
         assert_int_equal(etcd_grpc_loop_run(s.loop, 50, &err), 0);
     assert_int_equal(etcd_fixture_spawn(&l->fx), 0);
-    put_range(l, "/gr/", 5, 8, revs);
-    revs[8] = put(l, "/gq/x", "v");
-    assert_true(run_until(s.loop, &s.rec.n_events, 9, &s.rec));
-    for (int k = 0; k < 10; k++)
+    put_range(l, "/gr/", 12, 15, "v", revs);
+    revs[15] = put(l, "/gq/x", "v");
+    assert_true(run_until(s.loop, &s.rec.n_events, 16, &s.rec));
+    for (int k = 0; k < 10; k++) /* time for anything that should not come */
         assert_int_equal(etcd_grpc_loop_run(s.loop, 20, &err), 0);
-    assert_int_equal(s.rec.n_events, 9);
+    print_message("%zu of 12 events heard before the stream ended (%d), resumed after %zu "
+                  "RESUMING answers\n", before, s.rec.resume_code, s.rec.n_resuming);
+    assert_int_equal(s.rec.n_events, 16);
     size_t n = 0;
     for (size_t i = 0; i < s.rec.n_events; i++) {
         const struct rec_event *e = &s.rec.events[i];
         if (e->watch == gq) {
-            check_event(e, gq, false, "/gq/x", "v", revs[8]);
+            check_event(e, gq, false, "/gq/x", "v", revs[15]);
             continue;
         }
         char key[32];
-        snprintf(key, sizeof(key), "/gr/%zu", n);
-        check_event(e, gr, false, key, "v", revs[n]);
+        snprintf(key, sizeof(key), "/gr/%02zu", n);
+        assert_int_equal(e->watch, gr);
+        assert_string_equal(e->key, key);
+        assert_int_equal(e->mod_revision, revs[n]);
+        bool large = n >= 2 && n < 12;
+        assert_int_equal(e->value_len, large ? BIG_LEN : 1);
+        assert_true(large ? e->value_patterned : strcmp(e->value, "v") == 0);
         n++;
     }
-    assert_int_equal(n, 8);
+    assert_int_equal(n, 15);
     assert_int_equal(s.rec.n_created, 2);
     assert_false(s.rec.ended);
     assert_false(etcd_grpc_watch_ended(s.w));
-    print_message("resumed after %zu RESUMING answers\n", s.rec.n_resuming);
     stream_close(&s);
 }
 
-/* Two endpoints, the first refusing: the stream says it resumes and moves on. */
+/* Two members known to etcd's client, the first refusing: the stream says it
+ * resumes and moves on to the second. */
 static void endpoint_list_moves_past_a_refusing_member(void **state)
 {
     struct etcd_live *l = *state;
-    char endpoints[96];
-    snprintf(endpoints, sizeof(endpoints), "127.0.0.1:%d,%s", etcd_fixture_free_port(),
+    char members[96];
+    snprintf(members, sizeof(members), "127.0.0.1:%d,%s", etcd_fixture_free_port(),
              l->fx.endpoint);
+    struct etcd *two = NULL;
+    struct weft_err err = {0};
+    char *endpoints = NULL;
+    assert_int_equal(etcd_open(&two, members, &err), 0);
+    assert_int_equal(etcd_grpc_endpoints(two, &endpoints, &err), 0);
+    etcd_close(two);
+    assert_string_equal(endpoints, members);
     struct stream s;
     struct etcd_grpc_config c = {.endpoint = endpoints, .resume_ms = 50};
     stream_open_config(&s, &c);
@@ -191,6 +216,7 @@ static void endpoint_list_moves_past_a_refusing_member(void **state)
     assert_true(run_until(s.loop, &s.rec.n_events, 1, &s.rec));
     check_event(&s.rec.events[0], gm, false, "/gm/1", "one", rev);
     stream_close(&s);
+    free(endpoints);
 }
 
 /* A watch whose next revision is compacted while etcd is away: the resumed stream
