@@ -60,7 +60,8 @@ static int on_created(struct etcd_grpc_watch *w, struct etcd_grpc_answer *a,
     struct watch_slot *slot = grpc_slot_first_pending_locked(w);
     if (!slot) {
         pthread_mutex_unlock(&w->lock);
-        return weft_err_set(&w->failure, -EPROTO, "etcd watch: a watch created that was not asked for");
+        return weft_err_set(&w->failure, -EPROTO,
+                            "etcd watch: a watch created that was not asked for");
     }
     a->watch = slot->id;
     if (r->canceled) { /* refused: an empty range, a bad revision, no permission */
@@ -127,8 +128,10 @@ static int on_response(struct etcd_grpc_watch *w, const Weftetcd__WatchResponse 
     if (r->n_events > 0 && deliver_events(w, &a, r) < 0)
         return -1;
     if (r->canceled) {
-        a = (struct etcd_grpc_answer){.kind = ETCD_GRPC_CANCELED, .watch = a.watch,
-                                      .revision = a.revision, .grpc_status = -1,
+        a = (struct etcd_grpc_answer){.kind = ETCD_GRPC_CANCELED,
+                                      .watch = a.watch,
+                                      .revision = a.revision,
+                                      .grpc_status = -1,
                                       .compact_revision = r->compact_revision,
                                       .reason = r->cancel_reason};
         grpc_deliver(w, &a);

@@ -33,8 +33,7 @@ char *grpc_prefix_end(const char *key, struct weft_err *err)
     return end;
 }
 
-static int pack_frame(struct weft_buf *out, const Weftetcd__WatchRequest *req,
-                      struct weft_err *err)
+static int pack_frame(struct weft_buf *out, const Weftetcd__WatchRequest *req, struct weft_err *err)
 {
     size_t len = weftetcd__watch_request__get_packed_size(req);
     if (weft_buf_reserve(out, GRPC_FRAME_HEADER + len, err) < 0)

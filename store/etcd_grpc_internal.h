@@ -43,8 +43,8 @@ struct watch_slot {
     int64_t id;        /* ours */
     int64_t server_id; /* etcd's (or the proxy's), once created */
     enum slot_state state;
-    bool cancel_wanted; /* asked: sent (if PENDING: once created); a resume drops it */
-    bool told_created;  /* its CREATED was delivered: a resume's re-add is not told */
+    bool cancel_wanted;    /* asked: sent (if PENDING: once created); a resume drops it */
+    bool told_created;     /* its CREATED was delivered: a resume's re-add is not told */
     char *key, *range_end; /* owned, for re-adding */
     int64_t next_rev;      /* where a re-add starts: 0 (now) until created */
 };
@@ -66,16 +66,16 @@ struct etcd_grpc_watch {
     size_t endpoint_count, endpoint_at;
     bool tls;
     char *ca_file, *cert_file, *key_file;
-    int resume_ms;       /* 0: no resume */
-    unsigned attempts;   /* resumes since a watch was last created */
-    long resume_at;      /* clock_monotonic_ms() of the next stream, when h is NULL */
+    int resume_ms;     /* 0: no resume */
+    unsigned attempts; /* resumes since a watch was last created */
+    long resume_at;    /* clock_monotonic_ms() of the next stream, when h is NULL */
     /* under lock */
     pthread_mutex_t lock;
-    struct weft_buf out;  /* frames not yet handed to curl */
-    bool send_paused;     /* the read callback paused the upload */
-    bool unpause_wanted;  /* a frame came while paused: the loop resumes the upload */
-    bool down;            /* between a failed stream and its successor */
-    bool ended;           /* STREAM_END delivered: nothing more */
+    struct weft_buf out; /* frames not yet handed to curl */
+    bool send_paused;    /* the read callback paused the upload */
+    bool unpause_wanted; /* a frame came while paused: the loop resumes the upload */
+    bool down;           /* between a failed stream and its successor */
+    bool ended;          /* STREAM_END delivered: nothing more */
     struct watch_slot *slots;
     size_t slot_count, slot_cap;
     int64_t next_id;

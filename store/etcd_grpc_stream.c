@@ -88,8 +88,8 @@ static int end_reason(struct etcd_grpc_watch *w, CURLcode cc, char *reason, size
 /* Whether a new stream may fare better: not for refusals, nor answers unreadable. */
 static bool resumable(int code)
 {
-    return code == -ECONNREFUSED || code == -ECONNRESET || code == -ETIMEDOUT ||
-           code == -EPIPE || code == -EIO;
+    return code == -ECONNREFUSED || code == -ECONNRESET || code == -ETIMEDOUT || code == -EPIPE ||
+           code == -EIO;
 }
 
 static void drop_handle(struct etcd_grpc_watch *w)
@@ -104,8 +104,8 @@ static void drop_handle(struct etcd_grpc_watch *w)
 static void stream_finished(struct etcd_grpc_watch *w, CURLcode cc)
 {
     char reason[WEFT_ERR_MAX + 64];
-    struct etcd_grpc_answer a = {.kind = ETCD_GRPC_STREAM_END, .watch = -1,
-                                 .grpc_status = w->grpc_status, .reason = reason};
+    struct etcd_grpc_answer a = {
+        .kind = ETCD_GRPC_STREAM_END, .watch = -1, .grpc_status = w->grpc_status, .reason = reason};
     a.code = end_reason(w, cc, reason, sizeof(reason));
     drop_handle(w);
     pthread_mutex_lock(&w->lock);
@@ -192,8 +192,10 @@ static void resume_stream(struct etcd_grpc_watch *w)
         w->ended = true;
     pthread_mutex_unlock(&w->lock);
     for (size_t i = 0; i < gone_n; i++) {
-        struct etcd_grpc_answer a = {.kind = ETCD_GRPC_CANCELED, .watch = gone[i],
-                                     .grpc_status = -1, .reason = "cancelled while resuming"};
+        struct etcd_grpc_answer a = {.kind = ETCD_GRPC_CANCELED,
+                                     .watch = gone[i],
+                                     .grpc_status = -1,
+                                     .reason = "cancelled while resuming"};
         grpc_deliver(w, &a);
     }
     free(gone);
@@ -203,8 +205,11 @@ static void resume_stream(struct etcd_grpc_watch *w)
         pthread_mutex_unlock(&w->lock);
     }
     if (rc < 0) {
-        struct etcd_grpc_answer a = {.kind = ETCD_GRPC_STREAM_END, .watch = -1, .code = err.code,
-                                     .grpc_status = -1, .reason = err.msg};
+        struct etcd_grpc_answer a = {.kind = ETCD_GRPC_STREAM_END,
+                                     .watch = -1,
+                                     .code = err.code,
+                                     .grpc_status = -1,
+                                     .reason = err.msg};
         grpc_deliver(w, &a);
     }
 }
@@ -259,8 +264,7 @@ int etcd_grpc_loop_run(struct etcd_grpc_loop *loop, int timeout_ms, struct weft_
     return 0;
 }
 
-int etcd_grpc_loop_new(struct etcd_grpc_loop **out, bool separate_connections,
-                       struct weft_err *err)
+int etcd_grpc_loop_new(struct etcd_grpc_loop **out, bool separate_connections, struct weft_err *err)
 {
     struct etcd_grpc_loop *loop = calloc(1, sizeof(*loop));
     if (!loop || !(loop->multi = curl_multi_init())) {
@@ -283,8 +287,8 @@ void etcd_grpc_loop_free(struct etcd_grpc_loop *loop)
 
 static int build_headers(struct etcd_grpc_watch *w, const char *token, struct weft_err *err)
 {
-    const char *fixed[] = {"Content-Type: application/grpc", "TE: trailers", "Expect:",
-                           "User-Agent: weft-grpc"};
+    const char *fixed[] = {"Content-Type: application/grpc", "TE: trailers",
+                           "Expect:", "User-Agent: weft-grpc"};
     for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
         struct curl_slist *next = curl_slist_append(w->headers, fixed[i]);
         if (!next)
@@ -313,7 +317,9 @@ static int copy_config(struct etcd_grpc_watch *w, const struct etcd_grpc_config 
         size_t n = strcspn(p, ",");
         if (n == 0 || n > 256 || w->endpoint_count == GRPC_ENDPOINTS_MAX)
             return weft_err_set(err, -EINVAL, "etcd watch: endpoints \"%s\": %s", c->endpoint,
-                                n == 0 ? "an empty one" : n > 256 ? "one too long" : "too many");
+                                n == 0    ? "an empty one"
+                                : n > 256 ? "one too long"
+                                          : "too many");
         if (!(w->endpoints[w->endpoint_count] = strndup(p, n)))
             return weft_err_set(err, -ENOMEM, "out of memory");
         w->endpoint_count++;
@@ -349,8 +355,9 @@ int etcd_grpc_watch_open(struct etcd_grpc_loop *loop, const struct etcd_grpc_con
                          struct weft_err *err)
 {
     if (!config->endpoint || !config->endpoint[0] || !fn || config->resume_ms < 0)
-        return weft_err_set(err, -EINVAL, "etcd watch: no endpoint, no callback or a "
-                                          "negative resume");
+        return weft_err_set(err, -EINVAL,
+                            "etcd watch: no endpoint, no callback or a "
+                            "negative resume");
     struct etcd_grpc_watch *w = calloc(1, sizeof(*w));
     if (!w)
         return weft_err_set(err, -ENOMEM, "out of memory");

@@ -94,8 +94,12 @@ static int add_locked(struct etcd_grpc_watch *w, char *key, char *end, int64_t s
         w->out.len = before; /* the create unsent */
         return -1;
     }
-    *slot = (struct watch_slot){.id = ++w->next_id, .server_id = -1, .state = SLOT_PENDING,
-                                .key = key, .range_end = end, .next_rev = start_revision};
+    *slot = (struct watch_slot){.id = ++w->next_id,
+                                .server_id = -1,
+                                .state = SLOT_PENDING,
+                                .key = key,
+                                .range_end = end,
+                                .next_rev = start_revision};
     *id = slot->id;
     if (!w->down)
         grpc_frame_queued_locked(w);

@@ -55,10 +55,10 @@ struct etcd_grpc_loop;
 struct etcd_grpc_watch;
 
 enum etcd_grpc_kind {
-    ETCD_GRPC_CREATED,   /* watch is in place at revision */
-    ETCD_GRPC_EVENTS,    /* events of watch (event_count >= 1) */
-    ETCD_GRPC_PROGRESS,  /* every watch has seen up to revision (watch == -1) */
-    ETCD_GRPC_CANCELED,  /* watch ended: asked for, refused (reason), or compacted */
+    ETCD_GRPC_CREATED,    /* watch is in place at revision */
+    ETCD_GRPC_EVENTS,     /* events of watch (event_count >= 1) */
+    ETCD_GRPC_PROGRESS,   /* every watch has seen up to revision (watch == -1) */
+    ETCD_GRPC_CANCELED,   /* watch ended: asked for, refused (reason), or compacted */
     ETCD_GRPC_STREAM_END, /* the stream ended (code, reason, grpc_status); nothing follows */
     ETCD_GRPC_RESUMING    /* the stream ended (code, reason); a new one follows, alone */
 };

@@ -102,7 +102,7 @@ static inline void record(void *ctx, const struct etcd_grpc_answer *a)
 
 /* Runs the loop until *count reaches want (or the stream ends), at most 5 s. */
 static inline bool run_until(struct etcd_grpc_loop *loop, const size_t *count, size_t want,
-                      const struct recorder *r)
+                             const struct recorder *r)
 {
     struct weft_err err = {0};
     long deadline = clock_monotonic_ms() + 5000;
@@ -168,8 +168,8 @@ static inline int64_t put(struct etcd_live *l, const char *key, const char *valu
     return rev;
 }
 
-static inline void check_event(const struct rec_event *e, int64_t watch, bool deleted, const char *key,
-                        const char *value, int64_t rev)
+static inline void check_event(const struct rec_event *e, int64_t watch, bool deleted,
+                               const char *key, const char *value, int64_t rev)
 {
     assert_int_equal(e->watch, watch);
     assert_int_equal(e->deleted, deleted);

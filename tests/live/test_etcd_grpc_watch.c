@@ -7,8 +7,8 @@
  * progress answer comes with a revision at least that of the last put; an answer of
  * 600 kB arrives whole; a compacted start revision is reported with the compaction's
  * revision; a stream to nothing, and a stream whose etcd is killed, end with an error
- * (resuming on a new stream is the caller's, shown by hand); a watch through
- * `etcd grpc-proxy` sees the same events, for two streams at once; and over https
+ * (without resume_ms; test_etcd_grpc_watch_resume.c has the client resume itself); a
+ * watch through `etcd grpc-proxy` sees the same events, for two streams at once; and over https
  * (ALPN h2, a client certificate) an etcd user's token lets a watch read what the
  * user may read and nothing else (a second etcd, with TLS and auth on).
  */
@@ -229,7 +229,7 @@ static void stream_to_nothing_ends_with_an_error(void **state)
 }
 
 /* etcd killed: the stream ends with an error. Restarted: a new stream, from the last
- * revision seen + 1, misses nothing (what a resume would do). */
+ * revision seen + 1, misses nothing (what resume_ms makes the client do itself). */
 static void killed_etcd_ends_the_stream_and_a_new_one_resumes(void **state)
 {
     struct etcd_live *l = *state;

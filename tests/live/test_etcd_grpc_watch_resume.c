@@ -86,8 +86,8 @@ static void watches_added_and_cancelled_from_another_thread(void **state)
     assert_int_equal(s.rec.n_created, 1 + THREAD_WATCHES);
     assert_int_equal(s.rec.n_events, 2 * THREAD_WATCHES);
     atomic_store(&a.cancel_now, true);
-    while (!(atomic_load(&a.cancelled) && s.rec.n_canceled == THREAD_WATCHES / 2) &&
-           !s.rec.ended && clock_monotonic_ms() < deadline)
+    while (!(atomic_load(&a.cancelled) && s.rec.n_canceled == THREAD_WATCHES / 2) && !s.rec.ended &&
+           clock_monotonic_ms() < deadline)
         assert_int_equal(etcd_grpc_loop_run(s.loop, 50, &err), 0);
     pthread_join(t, NULL);
     assert_int_equal(a.failures, 0);
@@ -100,8 +100,8 @@ static void watches_added_and_cancelled_from_another_thread(void **state)
         check_event(&s.rec.events[at], a.ids[i], false, key, "v", a.revs[i]);
         put(l, key, "w"); /* after the cancels: only the even watches hear it */
     }
-    assert_true(run_until(s.loop, &s.rec.n_events, 2 * THREAD_WATCHES + THREAD_WATCHES * 3 / 2,
-                          &s.rec));
+    assert_true(
+        run_until(s.loop, &s.rec.n_events, 2 * THREAD_WATCHES + THREAD_WATCHES * 3 / 2, &s.rec));
     for (int k = 0; k < 10; k++) /* time for anything that should not come */
         assert_int_equal(etcd_grpc_loop_run(s.loop, 20, &err), 0);
     assert_int_equal(s.rec.n_events, 2 * THREAD_WATCHES + THREAD_WATCHES * 3 / 2);
@@ -115,8 +115,8 @@ static void watches_added_and_cancelled_from_another_thread(void **state)
 #define BIG_LEN (600 * 1000)
 
 /* Puts <prefix><i>=value for i in [from, to), their revisions in revs[i]. */
-static void put_range(struct etcd_live *l, const char *prefix, int from, int to,
-                      const char *value, int64_t *revs)
+static void put_range(struct etcd_live *l, const char *prefix, int from, int to, const char *value,
+                      int64_t *revs)
 {
     for (int i = from; i < to; i++) {
         char key[32];
@@ -164,7 +164,8 @@ static void killed_etcd_mid_stream_resumes_without_loss_or_duplicates(void **sta
     for (int k = 0; k < 10; k++) /* time for anything that should not come */
         assert_int_equal(etcd_grpc_loop_run(s.loop, 20, &err), 0);
     print_message("%zu of 12 events heard before the stream ended (%d), resumed after %zu "
-                  "RESUMING answers\n", before, s.rec.resume_code, s.rec.n_resuming);
+                  "RESUMING answers\n",
+                  before, s.rec.resume_code, s.rec.n_resuming);
     assert_int_equal(s.rec.n_events, 16);
     size_t n = 0;
     for (size_t i = 0; i < s.rec.n_events; i++) {
@@ -196,8 +197,7 @@ static void endpoint_list_moves_past_a_refusing_member(void **state)
 {
     struct etcd_live *l = *state;
     char members[96];
-    snprintf(members, sizeof(members), "127.0.0.1:%d,%s", etcd_fixture_free_port(),
-             l->fx.endpoint);
+    snprintf(members, sizeof(members), "127.0.0.1:%d,%s", etcd_fixture_free_port(), l->fx.endpoint);
     struct etcd *two = NULL;
     struct weft_err err = {0};
     char *endpoints = NULL;
