@@ -113,7 +113,10 @@ int network_segment_ensure(struct fabric *f, struct local_network *net, struct w
 {
     if (net->encrypted)
         return encrypted_segment_ensure(f, net, err);
-    return segment_ensure(f->nl, net->vni, &f->host_vtep, net->mtu, &net->devices, err);
+    if (segment_ensure(f->nl, net->vni, &f->host_vtep, net->mtu, &net->devices, err) < 0)
+        return -1;
+    fast_path_ensure(f->nl, net->vni, &net->devices, &net->fast); /* else the bridge only */
+    return 0;
 }
 
 int network_segment_remove(struct fabric *f, struct local_network *net, struct weft_err *err)

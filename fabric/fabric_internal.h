@@ -69,6 +69,7 @@
 #include "ipam/ipam.h"
 #include "store/etcd.h"
 #include "store/records.h"
+#include "vxlan/fast_path.h"
 #include "vxlan/segment.h"
 #include "vxlan/tap.h"
 
@@ -102,6 +103,7 @@ struct local_endpoint {
     bool removing; /* a removal waits (lock released) for its write in flight */
     bool rewrite;  /* its peer record was replaced while being written: write it again */
     char names[RECORD_NAMES_MAX]; /* its container's DNS names (from docker/), or "" */
+    uint16_t fast_prio; /* its fast path filters' priority (vxlan/fast_path.h), 0: none */
 };
 
 struct local_network {
@@ -122,6 +124,7 @@ struct local_network {
     uint32_t vni;
     int mtu;
     struct segment_devices devices;
+    struct fast_path fast; /* plain overlays: its tc filters past the bridge, or off */
     struct local_endpoint *endpoints;
     char spares[SPARES_PER_NETWORK][IF_NAMESIZE]; /* host ends of ready spare pairs */
     int spare_count;

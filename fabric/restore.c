@@ -314,6 +314,21 @@ static void collect_alias(void *ctx, const char *name, const char *alias)
         etcd_kv_clear(item);
 }
 
+/* Every adopted endpoint gets its fast path filters again (fast_path_ensure cleared
+ * the earlier run's), then remote-bound frames skip the bridge: not before, or a
+ * local endpoint not yet added would see its frames sent to the VXLAN device. */
+static void restore_fast_paths(struct fabric *f)
+{
+    for (struct local_network *net = f->networks; net; net = net->next) {
+        struct weft_err err = {0};
+        for (struct local_endpoint *ep = net->endpoints; ep && net->fast.on; ep = ep->next)
+            if (fast_path_endpoint_add(f->nl, &net->fast, ep->ifname, ep->mac, &ep->fast_prio,
+                                       &err) < 0)
+                fast_path_off(f->nl, &net->fast, &err);
+        fast_path_start(f->nl, &net->fast);
+    }
+}
+
 int restore_host(struct fabric *f, struct weft_err *err)
 {
     if (adopt_host_records(f, key_host_networks_prefix, "skipping damaged network record",
@@ -329,5 +344,7 @@ int restore_host(struct fabric *f, struct weft_err *err)
     int rc = adopt_each(f, &found.kvs, "skipping damaged veth alias", adopt_veth, err);
     etcd_kvs_free(&found.kvs);
     f->spare_serial = found.highest_spare_serial;
+    if (rc == 0)
+        restore_fast_paths(f);
     return rc;
 }

@@ -86,8 +86,8 @@ static char *endpoint_alias(const struct local_network *net, const struct local_
 
 /* The endpoint's veth pair: a spare if one is ready, else one made now. Sets
  * ep->ifname; the host end's alias is the endpoint's record. */
-int make_endpoint_veth(struct fabric *f, struct local_network *net, struct local_endpoint *ep,
-                       struct weft_err *err)
+static int make_veth(struct fabric *f, struct local_network *net, struct local_endpoint *ep,
+                     struct weft_err *err)
 {
     char *alias = NULL;
     if (net->spare_count > 0) {
@@ -112,4 +112,19 @@ int make_endpoint_veth(struct fabric *f, struct local_network *net, struct local
     int rc = segment_endpoint_create(f->nl, net->vni, ep->id, ep->mac, net->mtu, alias, err);
     free(alias);
     return rc;
+}
+
+/* make_veth, then the endpoint's fast path filters (vxlan/fast_path.h); a failure
+ * of those deletes the pair again. */
+int make_endpoint_veth(struct fabric *f, struct local_network *net, struct local_endpoint *ep,
+                       struct weft_err *err)
+{
+    if (make_veth(f, net, ep, err) < 0)
+        return -1;
+    if (fast_path_endpoint_add(f->nl, &net->fast, ep->ifname, ep->mac, &ep->fast_prio, err) == 0)
+        return 0;
+    struct weft_err undo_err;
+    cleanup_logged(segment_endpoint_delete(f->nl, ep->ifname, &undo_err),
+                   "deleting a veth pair whose fast path failed", ep->ifname, &undo_err);
+    return -1;
 }

@@ -24,6 +24,8 @@
  *   nl_lookup.c  reading links, routes and addresses
  *   nl_addr.c    an interface's address, moving a link into a namespace
  *   nl_route.c   adding routes (on-link, for service ports)
+ *   nl_tc.c      traffic control: clsact qdiscs, shared blocks, u32 filters on a
+ *                destination MAC with a mirred redirect (the overlay fast path)
  * Messages are built into a caller's buffer by the nl_build_* functions of
  * nl_build.h (pure, tested byte by byte without root) and sent apart.
  */
@@ -172,6 +174,32 @@ int nl_neigh_list(struct nl *nl, int ifindex, nl_neigh_fn fn, void *ctx, struct 
 /* nl_neigh6_list: the permanent IPv6 neighbour entries on ifindex. */
 typedef void (*nl_neigh6_fn)(void *ctx, const uint8_t ip6[16], const uint8_t mac[6]);
 int nl_neigh6_list(struct nl *nl, int ifindex, nl_neigh6_fn fn, void *ctx, struct weft_err *err);
+
+/*
+ * Traffic control (nl_tc.c), for vxlan/fast_path.c. A filter goes to a target: a
+ * shared block (block > 0: every device whose clsact ingress is bound to it), or the
+ * clsact ingress of device ifindex. Filters are u32, protocol all, one per priority.
+ */
+struct nl_tc_target {
+    uint32_t block; /* > 0: this shared block */
+    int ifindex;    /* else: this device's ingress */
+};
+/* A clsact qdisc on ifindex, its ingress / egress bound to shared block ingress_block /
+ * egress_block (0: a block of its own). One that exists is not an error. */
+int nl_tc_clsact_add(struct nl *nl, int ifindex, uint32_t ingress_block, uint32_t egress_block,
+                     struct weft_err *err);
+/* Deletes ifindex's clsact qdisc and its filters; none is not an error. */
+int nl_tc_clsact_del(struct nl *nl, int ifindex, struct weft_err *err);
+/* A filter at prio (> 0; a second call adds a second, equal one): frames whose destination MAC
+ * under mask equals mac (a zero mask: every frame) go to redirect_ifindex's egress
+ * (mirred redirect), or, with redirect_ifindex 0, on as without tc (the match ends the
+ * search). */
+int nl_tc_mac_filter_add(struct nl *nl, const struct nl_tc_target *t, uint16_t prio,
+                         const uint8_t mac[6], const uint8_t mask[6], int redirect_ifindex,
+                         struct weft_err *err);
+/* Deletes the filters at prio (0: every filter) of t; none is not an error. */
+int nl_tc_filter_del(struct nl *nl, const struct nl_tc_target *t, uint16_t prio,
+                     struct weft_err *err);
 
 /* The preferred source address of the interface holding the IPv4 default route;
  * on a host without one, of the IPv6 default route (a global address). Fails with

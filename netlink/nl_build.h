@@ -95,6 +95,20 @@ void nl_build_neigh6_add(struct nl_msg *m, int ifindex, const uint8_t ip6[16],
                          const uint8_t mac[6]);
 void nl_build_neigh6_del(struct nl_msg *m, int ifindex, const uint8_t ip6[16]);
 
+/* ---- traffic control (nl_tc.c) ---- */
+
+/* RTM_NEWQDISC (add: NLM_F_CREATE | NLM_F_EXCL, with TCA_INGRESS_BLOCK / TCA_EGRESS_BLOCK
+ * when > 0) or RTM_DELQDISC of the clsact qdisc on ifindex. */
+void nl_build_clsact(struct nl_msg *m, bool add, int ifindex, uint32_t ingress_block,
+                     uint32_t egress_block);
+/* RTM_NEWTFILTER (create) of a u32 node at prio, protocol all, handle the kernel's: a
+ * terminal selector with a key per destination-MAC word the mask covers, and, when
+ * redirect_ifindex > 0, action 1 mirred egress redirect (stolen) to it. */
+void nl_build_mac_filter(struct nl_msg *m, const struct nl_tc_target *t, uint16_t prio,
+                         const uint8_t mac[6], const uint8_t mask[6], int redirect_ifindex);
+/* RTM_DELTFILTER of prio's filters (prio 0: every filter, protocol 0). */
+void nl_build_filter_del(struct nl_msg *m, const struct nl_tc_target *t, uint16_t prio);
+
 /* ---- reading (nl_socket.c) ---- */
 
 /* NLM_F_DUMP of type (RTM_GETLINK, RTM_GETNEIGH, ...) for family. */
