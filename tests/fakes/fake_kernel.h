@@ -65,4 +65,11 @@ bool fake_kernel_wait(bool (*cond)(void *ctx), void *ctx, long timeout_ms);
 void fake_kernel_hold_spares(bool hold);
 bool fake_kernel_wait_held(int n, long timeout_ms);
 
+/* Traffic control (fake_tc.c): refused ("Operation not supported", a kernel without
+ * clsact or u32) unless on; turning it either way forgets every filter. Not reset by
+ * fake_kernel_reset: a test that turns it on turns it off. */
+void fake_kernel_set_tc(bool on);
+/* Filters on target t (NULL: everywhere). */
+int fake_kernel_tc_filter_count(const struct nl_tc_target *t);
+
 #endif
