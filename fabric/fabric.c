@@ -119,6 +119,14 @@ int network_segment_ensure(struct fabric *f, struct local_network *net, struct w
     return 0;
 }
 
+int network_segment_start(struct fabric *f, struct local_network *net, struct weft_err *err)
+{
+    if (network_segment_ensure(f, net, err) < 0)
+        return -1;
+    fast_path_start(f->nl, &net->fast); /* no endpoint yet: nothing to wait for */
+    return 0;
+}
+
 int network_segment_remove(struct fabric *f, struct local_network *net, struct weft_err *err)
 {
     if (net->encrypted)

@@ -330,6 +330,9 @@ int encrypted_entry_del(struct fabric *f, struct local_network *net, const struc
 
 /* fabric.c: a network's devices, VXLAN or encrypted, made or adopted (under the lock). */
 int network_segment_ensure(struct fabric *f, struct local_network *net, struct weft_err *err);
+/* ensure for a new network: its fast path starts at once (a restore starts it once
+ * the adopted endpoints have their filters, restore.c). */
+int network_segment_start(struct fabric *f, struct local_network *net, struct weft_err *err);
 int network_segment_remove(struct fabric *f, struct local_network *net, struct weft_err *err);
 
 /* spares.c */

@@ -116,9 +116,7 @@ static int network_create(struct fabric *f, const struct fabric_network_spec *sp
     if (network_settings(f, spec, cidr, &overlay, net, err) < 0)
         goto undo_alloc;
     pthread_mutex_lock(&f->lock);
-    int rc = network_segment_ensure(f, net, err);
-    if (rc == 0)
-        fast_path_start(f->nl, &net->fast); /* no endpoint yet: nothing to wait for */
+    int rc = network_segment_start(f, net, err);
     pthread_mutex_unlock(&f->lock);
     if (rc < 0)
         goto undo_alloc;

@@ -154,8 +154,8 @@ int nl_tc_clsact_add(struct nl *nl, int ifindex, uint32_t ingress_block, uint32_
     struct nl_msg m;
     nl_build_clsact(&m, true, ifindex, ingress_block, egress_block);
     char what[96];
-    snprintf(what, sizeof(what), "adding a clsact qdisc (blocks %u/%u) on ifindex %d", ingress_block,
-             egress_block, ifindex);
+    snprintf(what, sizeof(what), "adding a clsact qdisc (blocks %u/%u) on ifindex %d",
+             ingress_block, egress_block, ifindex);
     return nl_change(nl, &m, EEXIST, err, what);
 }
 

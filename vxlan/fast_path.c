@@ -37,12 +37,13 @@ void fast_path_off(struct nl *nl, struct fast_path *fp, const struct weft_err *w
 {
     struct weft_err err = {0};
     struct nl_tc_target block = block_of(fp);
-    if (nl_tc_filter_del(nl, &block, 0, &err) < 0 || nl_tc_clsact_del(nl, fp->vxlan_ifindex, &err) < 0 ||
+    if (nl_tc_filter_del(nl, &block, 0, &err) < 0 ||
+        nl_tc_clsact_del(nl, fp->vxlan_ifindex, &err) < 0 ||
         nl_tc_clsact_del(nl, fp->bridge_ifindex, &err) < 0)
         log_debug("undo failed: fast path filters left behind", "vni=%" PRIu32 " error=\"%s\"",
-                 fp->block, err.msg);
-    log_warn("fast path unavailable: the segment's unicast keeps the bridge path", "vni=%" PRIu32
-             " reason=\"%s\"", fp->block, why->msg);
+                  fp->block, err.msg);
+    log_warn("fast path unavailable: the segment's unicast keeps the bridge path",
+             "vni=%" PRIu32 " reason=\"%s\"", fp->block, why->msg);
     fp->on = false;
     fp->forwarding = false;
 }
@@ -71,14 +72,17 @@ void fast_path_start(struct nl *nl, struct fast_path *fp)
         return;
     struct weft_err err = {0};
     struct nl_tc_target block = block_of(fp);
-    if (nl_tc_mac_filter_add(nl, &block, PRIO_MULTICAST, multicast_bit, multicast_bit, 0, &err) < 0 ||
+    if (nl_tc_mac_filter_add(nl, &block, PRIO_MULTICAST, multicast_bit, multicast_bit, 0, &err) <
+            0 ||
         nl_tc_mac_filter_add(nl, &block, PRIO_SERVICE, service_prefix, service_mask, 0, &err) < 0 ||
-        nl_tc_mac_filter_add(nl, &block, PRIO_REMOTE, zero_mac, zero_mac, fp->vxlan_ifindex, &err) < 0) {
+        nl_tc_mac_filter_add(nl, &block, PRIO_REMOTE, zero_mac, zero_mac, fp->vxlan_ifindex, &err) <
+            0) {
         fast_path_off(nl, fp, &err);
         return;
     }
     fp->forwarding = true;
-    log_info("fast path on: unicast to remote endpoints skips the bridge", "vni=%" PRIu32, fp->block);
+    log_info("fast path on: unicast to remote endpoints skips the bridge", "vni=%" PRIu32,
+             fp->block);
 }
 
 static bool prio_take(struct fast_path *fp, uint16_t *prio)
@@ -96,7 +100,7 @@ static void prio_give_back(struct fast_path *fp, uint16_t prio)
 {
     int i = prio - FAST_PATH_PRIO_FIRST;
     if (i >= 0 && i < FAST_PATH_ENDPOINTS_MAX)
-        fp->used[i / 8] &= (uint8_t)~(1u << (i % 8));
+        fp->used[i / 8] &= (uint8_t) ~(1u << (i % 8));
 }
 
 int fast_path_endpoint_add(struct nl *nl, struct fast_path *fp, const char *host_name,
@@ -133,8 +137,7 @@ undo_prio:
     return weft_err_wrap(err, "fast path for %s", host_name);
 }
 
-int fast_path_endpoint_del(struct nl *nl, struct fast_path *fp, uint16_t prio,
-                           struct weft_err *err)
+int fast_path_endpoint_del(struct nl *nl, struct fast_path *fp, uint16_t prio, struct weft_err *err)
 {
     if (!prio || !fp->on)
         return 0;

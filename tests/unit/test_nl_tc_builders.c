@@ -86,7 +86,8 @@ static void a_mac_filter_on_a_block_redirects_to_the_vxlan_device(void **state)
     assert_string_equal(mnl_attr_get_str(tb[TCA_KIND]), "u32");
     nested(tb[TCA_OPTIONS], opts);
     const struct tc_u32_sel *sel = mnl_attr_get_payload(opts[TCA_U32_SEL]);
-    assert_int_equal(mnl_attr_get_payload_len(opts[TCA_U32_SEL]), sizeof(*sel) + 2 * sizeof(sel->keys[0]));
+    assert_int_equal(mnl_attr_get_payload_len(opts[TCA_U32_SEL]),
+                     sizeof(*sel) + 2 * sizeof(sel->keys[0]));
     assert_int_equal(sel->flags, TC_U32_TERMINAL);
     assert_int_equal(sel->nkeys, 2);
     const uint8_t w0[4] = {0, 0, 0x02, 0x42}, m0[4] = {0, 0, 0xff, 0xff};
