@@ -279,8 +279,8 @@ static void port_mac(const struct fabric_overlay_info *info, uint8_t mac[6])
     h ^= h >> 15;
     h *= 2246822519u;
     h ^= h >> 13;
-    mac[0] = 0x02;
-    mac[1] = 0x57;
+    mac[0] = SERVICE_PORT_MAC_0;
+    mac[1] = SERVICE_PORT_MAC_1;
     mac[2] = (uint8_t)(h >> 24);
     mac[3] = (uint8_t)(h >> 16);
     mac[4] = (uint8_t)(h >> 8);

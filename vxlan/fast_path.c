@@ -11,6 +11,7 @@
 
 #include "common/addr.h"
 #include "common/log.h"
+#include "vxlan/service_port.h"
 
 #define PRIO_MULTICAST 1
 #define PRIO_SERVICE 2
@@ -18,8 +19,8 @@
 
 static const uint8_t zero_mac[6];
 static const uint8_t multicast_bit[6] = {0x01, 0, 0, 0, 0, 0};
-/* dns/resolver.c's port_mac: a service port's MAC is 02:57 and a hash. */
-static const uint8_t service_prefix[6] = {0x02, 0x57, 0, 0, 0, 0};
+/* A service port's MAC (service_port.h): its two first bytes, then a hash. */
+static const uint8_t service_prefix[6] = {SERVICE_PORT_MAC_0, SERVICE_PORT_MAC_1, 0, 0, 0, 0};
 static const uint8_t service_mask[6] = {0xff, 0xff, 0, 0, 0, 0};
 static const uint8_t whole_mac[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 

@@ -26,6 +26,12 @@
 
 struct nl;
 
+/* A service port's MAC starts with these two bytes (locally administered; the rest is
+ * dns/resolver.c's hash of VTEP and VNI): the fast path (fast_path.c) leaves frames to
+ * it to the bridge by this prefix. */
+#define SERVICE_PORT_MAC_0 0x02
+#define SERVICE_PORT_MAC_1 0x57
+
 struct service_port {
     int ns_fd;                   /* the namespace; -1 when closed */
     char host_end[IF_NAMESIZE];  /* on the bridge: "wsp<vni>" */
