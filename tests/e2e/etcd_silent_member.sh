@@ -4,19 +4,19 @@
 # weft (--store naming all three, the first one first, so every path of both
 # daemons starts on it) and dockerd. The first member's switch port is taken down
 # (its packets vanish: no reset, no refusal), and at once containers are started on
-# A one after another: each must answer a ping from B's container within
-# REACH_LIMIT_MS (default 2000) of its "docker run -d", the first one too. On a
-# loaded machine docker alone can take that long, so the limit is raised to
-# REACH_EXTRA_MS (default 1000) over the slowest of two runs before the cut: what
-# weft adds for a silent member stays within a second either way. Then no
-# lease was lost, every container is published exactly once (each peer key at
-# version 1: a doubled write would show as 2), and after the member is plugged back
+# A one after another, each timed from its "docker run -d" until B's container
+# gets a ping answer. What weft adds for a silent member must stay within
+# REACH_EXTRA_MS (default 1000) of the slowest of two runs before the cut, counting
+# weft's own part: its plugin calls' time (weft_plugin_call_duration_seconds on A's
+# /metrics) and the time from docker run's return until the ping answers. dockerd's
+# own part, which a loaded machine stretches by seconds, is printed, not judged.
+# Then no lease was lost, every container is published exactly once (each peer key
+# at version 1: a doubled write would show as 2), and after the member is plugged back
 # the next container is as quick and nothing else changes. Prints every time measured.
 set -euo pipefail
 . "$(dirname "$0")/../lib/sim.sh"
 
 export WEFT_BIN=${WEFT_BIN:-build/weft}
-REACH_LIMIT_MS=${REACH_LIMIT_MS:-2000}
 REACH_EXTRA_MS=${REACH_EXTRA_MS:-1000}
 SUBNET=10.77.0.0/24
 SK=10.77.0.0_24
@@ -63,7 +63,8 @@ if ctl e0 endpoint status | grep ', true, false,' >/dev/null; then
 fi
 ctl e0 endpoint status | grep ', false, false,' >/dev/null || fail "e0 still leads"
 
-for h in A B; do sim_weft "$h" --store "etcd://$store"; done
+sim_weft A --store "etcd://$store" --metrics 127.0.0.1:9776
+sim_weft B --store "etcd://$store"
 sim_dockerd A
 sim_dockerd B
 for h in A B; do
@@ -79,9 +80,14 @@ nsenter -t "$cb_pid" -n sh -c 'for f in /proc/sys/net/ipv4/neigh/*/retrans_time_
 ip_of() { # HOST CONTAINER
     sim_docker "$1" inspect -f "{{(index .NetworkSettings.Networks \"$NET\").IPAddress}}" "$2"
 }
+weft_call_ms() { # the time A's weft has spent answering plugin calls so far, in ms
+    sim_ns_exec A curl -sS -f -m 10 http://127.0.0.1:9776/metrics |
+        awk '$1 ~ /^weft_plugin_call_duration_seconds_sum/ { s += $2 } END { printf "%d\n", s * 1000 }'
+}
 slow=0 baseline=0 limit=0
 run_and_reach() { # NAME WHEN: docker run -d on A, then ping from cb until the first reply
-    local name=$1 when=$2 t0 ip ms run_ms
+    local name=$1 when=$2 t0 ip ms run_ms calls_before calls_ms weft_ms
+    calls_before=$(weft_call_ms) || fail "A's /metrics"
     t0=$(date +%s%N)
     sim_docker A run -d --network "$NET" --name "$name" weft-test sleep 600 >/dev/null ||
         fail "docker run $name ($when)"
@@ -95,16 +101,18 @@ run_and_reach() { # NAME WHEN: docker run -d on A, then ping from cb until the f
         fail "cb never reached $name at $ip ($when) at $(date +%T.%N)"
     }
     ms=$((($(date +%s%N) - t0) / 1000000))
-    printf 'time %-4s %-24s reached after %5d ms (docker run -d returned after %5d ms)\n' \
-        "$name" "$when" "$ms" "$run_ms"
-    [ "$ms" -gt "$baseline" ] && [ "$limit" = 0 ] && baseline=$ms
-    [ "$limit" = 0 ] || [ "$ms" -le "$limit" ] || slow=$((slow + 1))
+    calls_ms=$(($(weft_call_ms) - calls_before))
+    weft_ms=$((calls_ms + ms - run_ms))
+    printf 'time %-4s %-24s reached after %5d ms: weft %5d ms (plugin calls %4d, after docker run %4d), dockerd %5d ms\n' \
+        "$name" "$when" "$ms" "$weft_ms" "$calls_ms" "$((ms - run_ms))" "$((run_ms - calls_ms))"
+    [ "$weft_ms" -gt "$baseline" ] && [ "$limit" = 0 ] && baseline=$weft_ms
+    [ "$limit" = 0 ] || [ "$weft_ms" -le "$limit" ] || slow=$((slow + 1))
 }
 
 run_and_reach c0 "all members up"
 run_and_reach c1 "all members up"
-limit=$((baseline + REACH_EXTRA_MS > REACH_LIMIT_MS ? baseline + REACH_EXTRA_MS : REACH_LIMIT_MS))
-echo "ok   limit for the runs to come: $limit ms"
+limit=$((baseline + REACH_EXTRA_MS))
+echo "ok   limit on weft's part for the runs to come: $limit ms"
 
 sim_unplug e0
 echo "ok   e0 unplugged at $(date +%T.%N)"
@@ -145,7 +153,7 @@ for h in A B; do
 done
 echo "ok   no lease lost, the store never unreachable"
 grep -hE 'store (member|failover|watch)' "$SIM_DIR"/[AB]/weft.log || true
-[ "$slow" = 0 ] || fail "$slow containers took longer than $limit ms to be reached"
+[ "$slow" = 0 ] || fail "for $slow containers weft took longer than $limit ms"
 t0=$SECONDS
 sim_docker A rm -f c0 c1 c2 c3 c4 c5 >/dev/null
 sim_docker B rm -f cb >/dev/null
