@@ -2,8 +2,8 @@
 PREFIX ?= /usr/local
 CC ?= cc
 PKGS := libmnl jansson libmicrohttpd libcurl libsodium ldns
-# protobuf-c: only for etcd's gRPC (store/etcd_grpc_watch.c), linked into the programs that
-# use it (its tests, bench/), not into weft, which does not use it yet.
+# protobuf-c: for etcd's gRPC (store/etcd_grpc_watch.c), which weft's --store-watch grpc
+# uses (store/etcd_watch_grpc.c), so every program with the store links it.
 PROTOBUF_PKG := libprotobuf-c
 BUILD := build
 # make test builds with one job per core: a clean clone's build is a tenth of the suite.
@@ -16,7 +16,8 @@ PROTOBUF_LIBS = $(shell pkg-config --libs $(PROTOBUF_PKG))
 # up (with store/etcd.c's libssh2 start, about 2 MiB less resident). Else pkg-config's.
 CURL_LIBS = $(if $(wildcard $(shell pkg-config --variable=libdir libcurl)/libcurl-gnutls.so.4),\
             -l:libcurl-gnutls.so.4,$(shell pkg-config --libs libcurl))
-PKG_LIBS = $(shell pkg-config --libs $(filter-out libcurl,$(PKGS))) $(CURL_LIBS) -lpthread
+PKG_LIBS = $(shell pkg-config --libs $(filter-out libcurl,$(PKGS))) $(CURL_LIBS) $(PROTOBUF_LIBS) \
+           -lpthread
 CFLAGS ?= -O2 -g
 WEFT_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I. -I$(BUILD)/gen \
               $(PKG_CFLAGS)

@@ -119,6 +119,8 @@ static int open_store(const struct daemon_options *opts, struct etcd **out, stru
         .user = opts->store_user,
         .password = password,
         .timeout_ms = opts->store_timeout * 1000L,
+        .watch_grpc = opts->store_watch_grpc,
+        .watch_endpoints = opts->store_watch_endpoints,
     };
     int rc = etcd_open_config(out, &config, err);
     secret_password_free(password);

@@ -42,6 +42,8 @@ static const struct setting {
     SECONDS("lease-ttl", "WEFT_LEASE_TTL", lease_ttl, 2, 3600),
     SECONDS("reclaim-after", "WEFT_RECLAIM_AFTER", reclaim_after, 1, 30 * 24 * 3600),
     SECONDS("store-timeout", "WEFT_STORE_TIMEOUT", store_timeout, 1, 300),
+    TEXT("store-watch", "WEFT_STORE_WATCH", store_watch),
+    TEXT("store-watch-endpoints", "WEFT_STORE_WATCH_ENDPOINTS", store_watch_endpoints),
     TEXT("resolv-conf", "WEFT_RESOLV_CONF", resolv_conf),
     TEXT("docker-socket", "WEFT_DOCKER_SOCKET", docker_socket),
     TEXT("secret-file", "WEFT_SECRET_FILE", secret_file),
@@ -95,6 +97,12 @@ void daemon_options_usage(FILE *out)
             "  --store-timeout SECS  [WEFT_STORE_TIMEOUT] how long to wait for an etcd\n"
             "                     member's answer before trying the next or calling the store\n"
             "                     unreachable (default %d)\n"
+            "  --store-watch gateway|grpc  [WEFT_STORE_WATCH] how the daemon watches the\n"
+            "                     store: etcd's JSON gateway (default) or its gRPC Watch API,\n"
+            "                     which an etcd grpc-proxy can fan out to many hosts\n"
+            "  --store-watch-endpoints HOST:PORT[,...]  [WEFT_STORE_WATCH_ENDPOINTS] where\n"
+            "                     the gRPC watch connects, e.g. a grpc-proxy (default: the\n"
+            "                     --store members; TLS and user as for them); grpc only\n"
             "  --resolv-conf FILE [WEFT_RESOLV_CONF] the host's resolvers, to which weft's\n"
             "                     resolver (at each overlay's gateway address) forwards the\n"
             "                     names that are not the overlay's (default %s)\n"
@@ -201,6 +209,30 @@ static int apply_environment(struct daemon_options *opts, const bool given[SETTI
     return 0;
 }
 
+/* --store-watch and its endpoints. */
+static int check_watch_settings(struct daemon_options *opts, struct weft_err *err)
+{
+    const char *watch = opts->store_watch ? opts->store_watch : "gateway";
+    if (strcmp(watch, "gateway") != 0 && strcmp(watch, "grpc") != 0)
+        return weft_err_set(err, -EINVAL, "--store-watch must be gateway or grpc, not %.32s",
+                            watch);
+    opts->store_watch_grpc = strcmp(watch, "grpc") == 0;
+    if (opts->store_watch_endpoints && !opts->store_watch_grpc)
+        return weft_err_set(err, -EINVAL, "--store-watch-endpoints needs --store-watch grpc");
+    if (!opts->store_watch_endpoints)
+        return 0;
+    /* The same spelling as --store's members: HOST:PORT[,HOST:PORT...]. */
+    char url[DAEMON_ENDPOINTS_MAX + 8], endpoints[DAEMON_ENDPOINTS_MAX];
+    bool tls;
+    snprintf(url, sizeof(url), "etcd://%s", opts->store_watch_endpoints);
+    if (strchr(opts->store_watch_endpoints, '/') ||
+        etcd_url_parse(url, endpoints, sizeof(endpoints), &tls, err) < 0)
+        return weft_err_set(err, -EINVAL,
+                            "--store-watch-endpoints must be HOST:PORT[,HOST:PORT...], not %.64s",
+                            opts->store_watch_endpoints);
+    return 0;
+}
+
 /* The combinations that cannot work, refused before anything is opened. */
 static int check_store_settings(struct daemon_options *opts, struct weft_err *err)
 {
@@ -222,7 +254,7 @@ static int check_store_settings(struct daemon_options *opts, struct weft_err *er
                             "--store-ca, --store-cert and --store-key need a TLS store: use "
                             "etcds://HOST:PORT in --store (%s is plain HTTP)",
                             opts->store);
-    return 0;
+    return check_watch_settings(opts, err);
 }
 
 int daemon_options_parse(int argc, char **argv, struct daemon_options *opts, struct weft_err *err)

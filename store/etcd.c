@@ -174,6 +174,7 @@ void etcd_close(struct etcd *etcd)
     curl_slist_free_all(etcd->headers);
     etcd_auth_free(&etcd->auth);
     etcd_tls_free(&etcd->tls);
+    free(etcd->watch_endpoints);
     pthread_mutex_destroy(&etcd->auth.lock);
     pthread_mutex_destroy(&etcd->pool_lock);
     etcd_gate_destroy(&etcd->gate);

@@ -68,6 +68,10 @@ struct etcd_config {
     long timeout_ms;       /* per-request timeout from the start, authentication
                             * included (0: the default 2000); etcd_set_timeout_ms
                             * changes it later */
+    bool watch_grpc;       /* etcd_watch_start streams over etcd's gRPC Watch API
+                            * (etcd_watch_grpc.c) rather than the JSON gateway */
+    const char *watch_endpoints; /* for it: "host:port[,...]" (a grpc-proxy in front
+                                  * of etcd); NULL: the members of endpoints */
 };
 int etcd_open_config(struct etcd **out, const struct etcd_config *config, struct weft_err *err);
 

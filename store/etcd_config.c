@@ -195,6 +195,11 @@ int etcd_open_config(struct etcd **out, const struct etcd_config *config, struct
      * gets these settings. */
     if (tls_copy(&etcd->tls, config, err) < 0)
         goto undo_client;
+    etcd->watch_grpc = config->watch_grpc;
+    if (config->watch_endpoints && !(etcd->watch_endpoints = strdup(config->watch_endpoints))) {
+        weft_err_set(err, -ENOMEM, "out of memory");
+        goto undo_client;
+    }
     if (config->user && etcd_auth_start(etcd, config->user, config->password, err) < 0)
         goto undo_client;
     *out = etcd;

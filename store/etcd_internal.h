@@ -67,6 +67,8 @@ struct etcd {
     struct etcd_gate gate;        /* requests in flight (lease calls excepted) */
     struct etcd_tls tls;
     struct etcd_auth auth;
+    bool watch_grpc;       /* etcd_config.watch_grpc; read-only after open */
+    char *watch_endpoints; /* owned; NULL: the members */
 };
 
 /* The connect timeout for a request whose whole budget is timeout_ms. With a single
@@ -145,6 +147,15 @@ int etcd_tls_failure(const struct etcd *etcd, const char *member, CURLcode cc, c
 int etcd_tls_answer_failure(const struct etcd *etcd, const char *member, long status,
                             const char *body, size_t len, struct weft_err *err);
 void etcd_tls_free(struct etcd_tls *tls);
+
+/* ---- list+watch over gRPC (etcd_watch_grpc.c), what etcd_watch_start gives when
+ * etcd->watch_grpc: same events, same threads, same stop ---- */
+struct etcd_watch_grpc;
+int etcd_watch_grpc_start(struct etcd *etcd, const char *prefix, etcd_watch_fn fn, void *ctx,
+                          struct etcd_watch_grpc **out, struct weft_err *err);
+void etcd_watch_grpc_stop(struct etcd_watch_grpc *watch);
+void etcd_watch_grpc_progress(const struct etcd_watch_grpc *watch, int64_t *revision,
+                              bool *streaming);
 
 /* ---- users (etcd_auth.c) ---- */
 

@@ -40,7 +40,8 @@ enum stream_outcome {
 };
 
 struct etcd_watch {
-    struct etcd *etcd; /* borrowed; must outlive the watch */
+    struct etcd_watch_grpc *grpc; /* set: the gRPC adapter does the work, nothing below */
+    struct etcd *etcd;            /* borrowed; must outlive the watch */
     char *prefix;
     etcd_watch_fn fn;
     void *ctx;
@@ -520,6 +521,8 @@ static void *watch_main(void *arg)
 
 void etcd_watch_progress(const struct etcd_watch *watch, int64_t *revision, bool *streaming)
 {
+    if (watch->grpc)
+        return etcd_watch_grpc_progress(watch->grpc, revision, streaming);
     *revision = atomic_load(&watch->published_rev);
     *streaming = atomic_load(&watch->streaming);
 }
@@ -546,6 +549,14 @@ int etcd_watch_start(struct etcd *etcd, const char *prefix, etcd_watch_fn fn, vo
     struct etcd_watch *w = calloc(1, sizeof(*w));
     if (!w)
         return weft_err_set(err, -ENOMEM, "out of memory");
+    if (etcd->watch_grpc) {
+        if (etcd_watch_grpc_start(etcd, prefix, fn, ctx, &w->grpc, err) < 0) {
+            free(w);
+            return -1;
+        }
+        *out = w;
+        return 0;
+    }
     w->etcd = etcd;
     w->fn = fn;
     w->ctx = ctx;
@@ -575,6 +586,11 @@ void etcd_watch_stop(struct etcd_watch *w)
 {
     if (!w)
         return;
+    if (w->grpc) {
+        etcd_watch_grpc_stop(w->grpc);
+        free(w);
+        return;
+    }
     pthread_mutex_lock(&w->lock);
     atomic_store(&w->stop, true);
     pthread_cond_broadcast(&w->cond);
