@@ -31,6 +31,13 @@
 #define LOOP_WAIT_MS 200     /* how long etcd_watch_stop may wait for the loop */
 #define RESUME_MS 200        /* the gRPC client's first backoff before a resume */
 #define PROBE_MS 1000        /* while not known to stream: ask for progress this often */
+/* A stream that has said nothing this long is asked for progress; when its endpoint has
+ * answered progress before and does not within SILENT_MS, the stream is taken for
+ * hung (seen once in three runs after a TLS etcd's restart: no end was ever told) and
+ * reopened from the last revision + 1. An endpoint that never answers progress (a
+ * proxy that does not pass it on) is not judged by it. */
+#define IDLE_PROBE_MS 5000
+#define SILENT_MS 3000
 
 struct etcd_watch_grpc {
     struct etcd *etcd; /* borrowed; must outlive the watch */
@@ -50,9 +57,12 @@ struct etcd_watch_grpc {
     int64_t last_rev; /* every event up to here has been delivered */
     unsigned token_generation;
     bool need_list, reopen, refresh_token, answered, disconnected;
-    long down_since; /* when the stream was last known down; 0: up */
-    long probed_at;
-    char why[256]; /* why the stream must be reopened */
+    long down_since;     /* when the stream was last known down; 0: up */
+    long probed_at;      /* when progress was last asked */
+    long probe_pending;  /* when the unanswered progress request was sent; 0: none */
+    long last_answer_ms; /* when the stream last said anything */
+    bool progress_works; /* the stream's endpoint has answered a progress request */
+    char why[256];       /* why the stream must be reopened */
 
     /* For etcd_watch_progress (`weft status`); written by the watch thread only. */
     _Atomic int64_t published_rev;
@@ -158,9 +168,18 @@ static void on_answer(void *ctx, const struct etcd_grpc_answer *a)
 {
     struct etcd_watch_grpc *w = ctx;
     if (a->watch != -1 && a->watch != w->id)
-        return; /* an earlier watch of this stream, already given up */
+        return;           /* an earlier watch of this stream, already given up */
+    w->probe_pending = 0; /* anything at all, or a resume, answers the question */
+    w->last_answer_ms = clock_monotonic_ms();
+    w->progress_works |= a->kind == ETCD_GRPC_PROGRESS;
     switch (a->kind) {
     case ETCD_GRPC_CREATED:
+        stream_up(w);
+        /* Whether this endpoint answers progress, for probe() to judge it later. */
+        struct weft_err err = {0};
+        if (etcd_grpc_watch_progress(w->stream, &err) == 0)
+            w->probe_pending = w->last_answer_ms;
+        break;
     case ETCD_GRPC_PROGRESS:
         stream_up(w);
         break;
@@ -173,10 +192,15 @@ static void on_answer(void *ctx, const struct etcd_grpc_answer *a)
         w->reopen = true;
         w->need_list = a->compact_revision > 0;
         w->refresh_token = strstr(a->reason, "auth") || strstr(a->reason, "permission");
-        snprintf(w->why, sizeof(w->why), "watch canceled: %s (compacted at %" PRId64 ")",
-                 a->reason[0] ? a->reason : "no reason given", a->compact_revision);
+        if (a->compact_revision > 0)
+            snprintf(w->why, sizeof(w->why), "watch canceled: compacted at %" PRId64,
+                     a->compact_revision);
+        else
+            snprintf(w->why, sizeof(w->why), "watch canceled: %.200s",
+                     a->reason[0] ? a->reason : "no reason given");
         break;
     case ETCD_GRPC_RESUMING:
+        w->progress_works = false; /* the next endpoint may be another kind */
         if (!w->down_since)
             log_info("store watch stream ended, resuming",
                      "prefix=%s transport=grpc revision=%" PRId64 " error=\"%s\"", w->prefix,
@@ -225,8 +249,9 @@ static int stream_open(struct etcd_watch_grpc *w, struct weft_err *err)
     free(token);
     if (rc < 0)
         return -1;
-    w->answered = false;
-    w->probed_at = clock_monotonic_ms();
+    w->answered = w->progress_works = false;
+    w->probed_at = w->last_answer_ms = clock_monotonic_ms();
+    w->probe_pending = 0;
     if (etcd_grpc_watch_add(w->stream, w->prefix, NULL, w->last_rev + 1, &w->id, err) < 0) {
         etcd_grpc_watch_close(w->stream);
         w->stream = NULL;
@@ -275,6 +300,32 @@ static int restart(struct etcd_watch_grpc *w, struct weft_err *err)
     return 0;
 }
 
+/* Asks a quiet stream for progress: a PROGRESS answer tells a resumed stream is up,
+ * and no answer from an endpoint that answers progress tells it is hung. */
+static void probe(struct etcd_watch_grpc *w)
+{
+    long now = clock_monotonic_ms();
+    if (w->reopen || !w->stream)
+        return;
+    if (w->probe_pending && now - w->probe_pending >= SILENT_MS) {
+        w->probe_pending = 0;
+        if (w->progress_works) {
+            snprintf(w->why, sizeof(w->why), "no answer to a progress request in %d ms", SILENT_MS);
+            stream_down(w);
+            w->reopen = true;
+        }
+        return;
+    }
+    bool streaming = atomic_load(&w->streaming);
+    if (w->probe_pending || now - (streaming ? w->last_answer_ms : w->probed_at) <
+                                (streaming ? IDLE_PROBE_MS : PROBE_MS))
+        return;
+    struct weft_err err = {0};
+    w->probed_at = now;
+    if (etcd_grpc_watch_progress(w->stream, &err) == 0) /* -EAGAIN while it resumes */
+        w->probe_pending = now;
+}
+
 static void *watch_main(void *arg)
 {
     struct etcd_watch_grpc *w = arg;
@@ -314,12 +365,7 @@ static void *watch_main(void *arg)
         if (w->answered)
             backoff = BACKOFF_MIN_MS;
         outage_check(w, "no stream to any endpoint");
-        long now = clock_monotonic_ms();
-        if (!atomic_load(&w->streaming) && w->stream && !w->reopen &&
-            now - w->probed_at >= PROBE_MS) {
-            w->probed_at = now; /* a PROGRESS answer tells a resumed stream is up */
-            etcd_grpc_watch_progress(w->stream, &err);
-        }
+        probe(w);
     }
     return NULL;
 }
