@@ -16,6 +16,9 @@
 # the name resolves on B; queries/s of weft's resolver), runs and seconds per load figure.
 # SWARM_DOCKER_RUNS (20): bench/swarm_bench.sh (issue 14: weft beside Docker's swarm overlay
 # on the same hosts, with RUNS, SECS and JUMBO), docker runs on each overlay.
+# STORE_WATCH (gateway): how every daemon watches the store (--store-watch): gateway,
+# grpc, or grpc-proxy (gRPC through one `etcd grpc-proxy` beside etcd, whose CPU time is
+# then reported with etcd's in the scale figure).
 # Benchmarks, not tests: nothing here fails on a slow figure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -98,6 +101,23 @@ set_mtu() { # HOST MTU: the host's underlay link and its switch port
 sim_init
 sim_switch
 sim_etcd
+
+STORE_WATCH=${STORE_WATCH:-gateway}
+proxy_pid=
+case $STORE_WATCH in
+gateway) ;;
+grpc) export WEFT_STORE_WATCH=grpc ;;
+grpc-proxy)
+    proxy=$(sim_etcd_addr):23799
+    sim_spawn "$SIM_DIR/etcd/proxy.log" nsenter --net="/run/netns/$(sim_ns etcd)" etcd grpc-proxy \
+        start --endpoints="$(sim_etcd_hostport)" --listen-addr="$proxy"
+    proxy_pid=$SIM_LAST_PID
+    wait_for 10 sim_ns_exec etcd bash -c "exec 3<>/dev/tcp/${proxy%:*}/${proxy#*:}" ||
+        fail "grpc-proxy did not listen on $proxy"
+    export WEFT_STORE_WATCH=grpc WEFT_STORE_WATCH_ENDPOINTS=$proxy
+    ;;
+*) echo "STORE_WATCH must be gateway, grpc or grpc-proxy" >&2; exit 2 ;;
+esac
 
 overlay_vni() { # SUBNET: the VNI weft claimed for it
     sim_etcdctl get --print-value-only "/weft/v1/overlays/${1/\//_}" | sed 's/.*"vni":\([0-9]*\).*/\1/'
@@ -404,8 +424,9 @@ scale_run() { # H SUBNET_SECOND_OCTET
     local vx
     vx=wvx$(overlay_vni "$SUBNET")
     want=$(((n - 1) * EPS))
-    local etcd0 weft0
+    local etcd0 weft0 proxy0=0
     etcd0=$(cpu_ticks "$(cat "$SIM_DIR/etcd/pid")") weft0=$(weft_ticks)
+    [ -z "$proxy_pid" ] || proxy0=$(cpu_ticks "$proxy_pid")
     t0=$(now_ms)
     pids=()
     for i in $(seq 1 "$n"); do
@@ -429,6 +450,8 @@ scale_run() { # H SUBNET_SECOND_OCTET
         local hz
         hz=$(getconf CLK_TCK)
         R[scale_cpu_etcd_s]=$(awk -v t=$(($(cpu_ticks "$(cat "$SIM_DIR/etcd/pid")") - etcd0)) -v hz="$hz" 'BEGIN {printf "%.2f", t / hz}')
+        [ -z "$proxy_pid" ] ||
+            R[scale_cpu_proxy_s]=$(awk -v t=$(($(cpu_ticks "$proxy_pid") - proxy0)) -v hz="$hz" 'BEGIN {printf "%.2f", t / hz}')
         R[scale_cpu_weft_s]=$(awk -v t=$(($(weft_ticks) - weft0)) -v hz="$hz" 'BEGIN {printf "%.2f", t / hz}')
         R[scale_created_ms]=$created_ms
         R[scale_etcd_ms_per_endpoint]=$(awk -v s="${R[scale_cpu_etcd_s]}" -v n=$((HOSTS * EPS)) 'BEGIN {printf "%.2f", s * 1000 / n}')
@@ -508,7 +531,7 @@ R[ratio_underlay_9000]=$(ratio "$(r tcp_weft_9000)" "$(r tcp_underlay_9000)")
 R[ratio_reference_9000]=$(ratio "$(r tcp_weft_9000)" "$(r tcp_reference_9000)")
 {
     printf '{\n  "date": "%s",\n  "runs": %s,\n  "iperf_seconds": %s,\n' "$(date -u +%FT%TZ)" "$RUNS" "$SECS"
-    printf '  "sections": "%s",\n' "$SECTIONS"
+    printf '  "sections": "%s",\n  "store_watch": "%s",\n' "$SECTIONS" "$STORE_WATCH"
     for k in $(printf '%s\n' "${!R[@]}" | sort); do
         v=${R[$k]}
         [[ "$v" =~ ^-?[0-9.]+$ ]] || v=null
@@ -587,6 +610,8 @@ row "scale $HOSTS x $EPS: all endpoints created (ms)" "$(r scale_created_ms)" ""
 row "scale $HOSTS x $EPS: converged (ms)" "$(r scale_converged_ms)" "50x100 <= 2000"
 row "  converged after the last create (ms)" "$(r scale_after_created_ms)" ""
 row "  CPU during it: etcd / all weft daemons (s)" "$(r scale_cpu_etcd_s) / $(r scale_cpu_weft_s)" ""
+[ -z "$proxy_pid" ] || row "  CPU during it: grpc-proxy (s)" "$(r scale_cpu_proxy_s)" ""
+row "store watch (STORE_WATCH)" "$STORE_WATCH" ""
 row "  etcd CPU per endpoint created (ms)" "$(r scale_etcd_ms_per_endpoint)" ""
 row "daemon RSS median / max (KiB)" "$(r rss_median_kib) / $(r rss_max_kib)" "<= 8192"
 row "  of which anonymous (median, KiB)" "$(r rss_anon_median_kib)" ""

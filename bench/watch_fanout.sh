@@ -40,13 +40,7 @@ trap 'cleanup; exit 143' TERM
 
 HZ=$(getconf CLK_TCK)
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-free_port() {
-    local p
-    while :; do
-        p=$((20000 + RANDOM % 40000))
-        [ -z "$(ss -Htln "sport = :$p")" ] && { echo "$p"; return; }
-    done
-}
+. bench/free_port.sh
 wait_port() { # PORT PID LOG
     for _ in $(seq 1 300); do
         [ -n "$(ss -Htln "sport = :$1")" ] && return 0
@@ -56,7 +50,7 @@ wait_port() { # PORT PID LOG
     echo "watch_fanout: nothing listens on $1" >&2; exit 1
 }
 
-CPORT=$(free_port) PPORT=$(free_port) XPORT=$(free_port)
+CPORT=$(free_port) PPORT=$(free_port "$CPORT") XPORT=$(free_port "$CPORT" "$PPORT")
 EP=127.0.0.1:$CPORT PROXY_EP=127.0.0.1:$XPORT
 etcd --name wf --data-dir "$WORK/etcd" \
     --listen-client-urls "http://$EP" --advertise-client-urls "http://$EP" \

@@ -57,14 +57,7 @@ trap 'cleanup; exit 143' TERM
 
 now_ms() { date +%s%3N; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-free_port() { # a loopback TCP port nobody listens on, away from $1
-    local p
-    while :; do
-        p=$((20000 + RANDOM % 40000))
-        [ "$p" != "${1:-}" ] || continue
-        [ -z "$(ss -Htln "sport = :$p")" ] && { echo "$p"; return; }
-    done
-}
+. bench/free_port.sh
 
 # ---------------- etcd on loopback, its own ports and data dir ----------------
 CPORT=$(free_port) PPORT=$(free_port "$CPORT")
