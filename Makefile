@@ -126,7 +126,7 @@ test:
 	@scripts/install-deps.sh test
 	@$(MAKE) --no-print-directory -j$(NPROC) test-run
 
-test-run: $(BUILD)/weft $(BUILD)/weft-san $(BUILD)/plugin_bench $(BUILD)/dns_load $(UNIT_BINS)
+test-run: $(BUILD)/weft $(BUILD)/weft-san $(BUILD)/plugin_bench $(BUILD)/dns_load $(BUILD)/neigh_wait $(UNIT_BINS)
 	@tests/run.sh
 
 # Each suite's target builds what tests/run.sh runs for it (run.sh refuses a stale one).
@@ -143,7 +143,7 @@ netns: $(call test_bins,$(filter tests/netns/%,$(TEST_SRCS)))
 live: $(call test_bins,$(filter tests/live/%,$(TEST_SRCS)))
 	@TEST_ONLY=live tests/run.sh
 
-integration: $(BUILD)/weft $(BUILD)/weft-san $(BUILD)/plugin_bench $(BUILD)/dns_load
+integration: $(BUILD)/weft $(BUILD)/weft-san $(BUILD)/plugin_bench $(BUILD)/dns_load $(BUILD)/neigh_wait
 	@TEST_ONLY=integration tests/run.sh
 
 e2e: $(BUILD)/weft
@@ -180,6 +180,11 @@ $(BUILD)/watch_load: bench/watch_load.c $(BUILD)/libweft.a $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(WEFT_CFLAGS) $(CFLAGS) $< $(BUILD)/libweft.a -o $@ $(PKG_LIBS) $(PROTOBUF_LIBS)
 
+# When each simulated host had its remote endpoints, from the kernel (make bench's scale figure).
+$(BUILD)/neigh_wait: bench/neigh_wait.c $(BUILD)/libweft.a $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(WEFT_CFLAGS) $(CFLAGS) $< $(BUILD)/libweft.a -o $@ $(PKG_LIBS)
+
 # Seal+open speed of the encrypted overlay's packets on one core (not in make bench yet).
 $(BUILD)/tunnel_bench: bench/tunnel_bench.c $(BUILD)/libweft.a $(HDRS)
 	@mkdir -p $(dir $@)
@@ -188,7 +193,7 @@ $(BUILD)/tunnel_bench: bench/tunnel_bench.c $(BUILD)/libweft.a $(HDRS)
 # Benchmarks (not tests): prints a table, writes bench/results.json and bench/convergence.png.
 bench:
 	@scripts/install-deps.sh bench
-	@$(MAKE) --no-print-directory $(BUILD)/weft $(BUILD)/plugin_bench $(BUILD)/dns_load
+	@$(MAKE) --no-print-directory $(BUILD)/weft $(BUILD)/plugin_bench $(BUILD)/dns_load $(BUILD)/neigh_wait
 	@bench/run.sh
 
 # Container churn on three simulated hosts, sampled (bench/soak.sh; CYCLES=10000 by

@@ -100,7 +100,7 @@ collect_bg() {
 }
 
 # What each suite runs; the Makefile's unit, integration and e2e targets build these.
-integration_bins="build/weft build/weft-san build/plugin_bench build/dns_load"
+integration_bins="build/weft build/weft-san build/plugin_bench build/dns_load build/neigh_wait"
 e2e_bins="build/weft"
 # Whether the run includes suite $1 (all includes every one; unit includes its folders).
 wanted() { # SUITE [PARENT]

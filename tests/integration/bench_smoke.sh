@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . tests/lib/sim.sh # fail, and the environment bench/run.sh expects
-for bin in build/weft build/plugin_bench build/dns_load; do # what bench/run.sh runs
+for bin in build/weft build/plugin_bench build/dns_load build/neigh_wait; do # what bench/run.sh runs
     [ -x "$bin" ] || fail "$bin is missing: make $bin (make integration builds it)"
 done
 
