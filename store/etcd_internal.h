@@ -107,6 +107,11 @@ int etcd_call_consume(struct etcd *etcd, const char *path, json_t *body, json_t 
 int etcd_range_prefix(struct etcd *etcd, const char *prefix, struct etcd_kvs *out,
                       const atomic_bool *cancel, struct weft_err *err);
 
+/* A watch's listing: ranges prefix and hands it to fn as one batch, SYNC_BEGIN,
+ * PUT..., SYNC_END, at the store revision it was read at (*revision). */
+int etcd_list_prefix(struct etcd *etcd, const char *prefix, const atomic_bool *cancel,
+                     etcd_watch_fn fn, void *ctx, int64_t *revision, struct weft_err *err);
+
 /* Starts libsodium once per process (its base64 is ours); etcd_open calls it so a
  * failure shows there, the codec calls it again for users that never open. */
 int etcd_codec_init(struct weft_err *err);

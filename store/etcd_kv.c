@@ -94,6 +94,33 @@ int etcd_range_prefix(struct etcd *etcd, const char *prefix, struct etcd_kvs *ou
     return range_created_after(etcd, prefix, 0, out, cancel, err);
 }
 
+int etcd_list_prefix(struct etcd *etcd, const char *prefix, const atomic_bool *cancel,
+                     etcd_watch_fn fn, void *ctx, int64_t *revision, struct weft_err *err)
+{
+    struct etcd_kvs kvs;
+    if (etcd_range_prefix(etcd, prefix, &kvs, cancel, err) < 0)
+        return -1;
+    struct etcd_event *events = calloc(kvs.count + 2, sizeof(*events));
+    if (!events) {
+        etcd_kvs_free(&kvs);
+        return weft_err_set(err, -ENOMEM, "out of memory for a listing of %zu keys", kvs.count);
+    }
+    events[0] = (struct etcd_event){.type = ETCD_EVENT_SYNC_BEGIN, .revision = kvs.revision};
+    for (size_t i = 0; i < kvs.count; i++)
+        events[i + 1] = (struct etcd_event){.type = ETCD_EVENT_PUT,
+                                            .key = kvs.items[i].key,
+                                            .value = kvs.items[i].value,
+                                            .revision = kvs.items[i].mod_revision,
+                                            .create_revision = kvs.items[i].create_revision};
+    events[kvs.count + 1] =
+        (struct etcd_event){.type = ETCD_EVENT_SYNC_END, .revision = kvs.revision};
+    fn(ctx, events, kvs.count + 2);
+    free(events);
+    *revision = kvs.revision;
+    etcd_kvs_free(&kvs);
+    return 0;
+}
+
 int etcd_get_prefix(struct etcd *etcd, const char *prefix, struct etcd_kvs *out,
                     struct weft_err *err)
 {

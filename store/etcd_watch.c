@@ -171,28 +171,7 @@ static void watch_sleep(struct etcd_watch *w, long ms)
 /* Step 1: the whole prefix as SYNC_BEGIN, PUT..., SYNC_END. */
 static int watch_list(struct etcd_watch *w, struct weft_err *err)
 {
-    struct etcd_kvs kvs;
-    if (etcd_range_prefix(w->etcd, w->prefix, &kvs, &w->stop, err) < 0)
-        return -1;
-    struct etcd_event *events = calloc(kvs.count + 2, sizeof(*events));
-    if (!events) {
-        etcd_kvs_free(&kvs);
-        return weft_err_set(err, -ENOMEM, "out of memory for a listing of %zu keys", kvs.count);
-    }
-    events[0] = (struct etcd_event){.type = ETCD_EVENT_SYNC_BEGIN, .revision = kvs.revision};
-    for (size_t i = 0; i < kvs.count; i++)
-        events[i + 1] = (struct etcd_event){.type = ETCD_EVENT_PUT,
-                                            .key = kvs.items[i].key,
-                                            .value = kvs.items[i].value,
-                                            .revision = kvs.items[i].mod_revision,
-                                            .create_revision = kvs.items[i].create_revision};
-    events[kvs.count + 1] =
-        (struct etcd_event){.type = ETCD_EVENT_SYNC_END, .revision = kvs.revision};
-    w->fn(w->ctx, events, kvs.count + 2);
-    free(events);
-    w->last_rev = kvs.revision;
-    etcd_kvs_free(&kvs);
-    return 0;
+    return etcd_list_prefix(w->etcd, w->prefix, &w->stop, w->fn, w->ctx, &w->last_rev, err);
 }
 
 /* Queues a watch message's events for the consumer. -1 (the stream must end and

@@ -81,28 +81,9 @@ static void watch_sleep(struct etcd_watch_grpc *w, long ms)
 /* The whole prefix as SYNC_BEGIN, PUT..., SYNC_END, through the gateway client. */
 static int watch_list(struct etcd_watch_grpc *w, struct weft_err *err)
 {
-    struct etcd_kvs kvs;
-    if (etcd_range_prefix(w->etcd, w->prefix, &kvs, &w->stop, err) < 0)
+    if (etcd_list_prefix(w->etcd, w->prefix, &w->stop, w->fn, w->ctx, &w->last_rev, err) < 0)
         return -1;
-    struct etcd_event *events = calloc(kvs.count + 2, sizeof(*events));
-    if (!events) {
-        etcd_kvs_free(&kvs);
-        return weft_err_set(err, -ENOMEM, "out of memory for a listing of %zu keys", kvs.count);
-    }
-    events[0] = (struct etcd_event){.type = ETCD_EVENT_SYNC_BEGIN, .revision = kvs.revision};
-    for (size_t i = 0; i < kvs.count; i++)
-        events[i + 1] = (struct etcd_event){.type = ETCD_EVENT_PUT,
-                                            .key = kvs.items[i].key,
-                                            .value = kvs.items[i].value,
-                                            .revision = kvs.items[i].mod_revision,
-                                            .create_revision = kvs.items[i].create_revision};
-    events[kvs.count + 1] =
-        (struct etcd_event){.type = ETCD_EVENT_SYNC_END, .revision = kvs.revision};
-    w->fn(w->ctx, events, kvs.count + 2);
-    free(events);
-    w->last_rev = kvs.revision;
     atomic_store(&w->published_rev, w->last_rev);
-    etcd_kvs_free(&kvs);
     return 0;
 }
 
