@@ -29,3 +29,13 @@ void clock_cond_init_monotonic(pthread_cond_t *cond)
     pthread_cond_init(cond, &attr);
     pthread_condattr_destroy(&attr);
 }
+
+void clock_sleep_unless(pthread_mutex_t *lock, pthread_cond_t *cond, const atomic_bool *stop,
+                        long ms)
+{
+    struct timespec until = clock_deadline(CLOCK_MONOTONIC, ms);
+    pthread_mutex_lock(lock);
+    while (!atomic_load(stop) && pthread_cond_timedwait(cond, lock, &until) == 0)
+        ;
+    pthread_mutex_unlock(lock);
+}

@@ -8,6 +8,7 @@
 #define WEFT_CLOCK_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <time.h>
 
 /* Milliseconds on CLOCK_MONOTONIC: for measuring intervals, never for dates. */
@@ -20,5 +21,10 @@ struct timespec clock_deadline(clockid_t clock, long ms);
 /* A condition variable whose timed waits run on CLOCK_MONOTONIC, so a change of
  * the wall clock neither shortens nor stretches them. */
 void clock_cond_init_monotonic(pthread_cond_t *cond);
+
+/* Sleeps ms on cond (made by clock_cond_init_monotonic), returning early once *stop
+ * is set and cond signalled: a worker's pause that its owner can cut short. */
+void clock_sleep_unless(pthread_mutex_t *lock, pthread_cond_t *cond, const atomic_bool *stop,
+                        long ms);
 
 #endif

@@ -161,11 +161,7 @@ static int stream_sockopt(void *clientp, curl_socket_t fd, curlsocktype purpose)
 /* Sleeps ms, returning early when the watch is stopped. */
 static void watch_sleep(struct etcd_watch *w, long ms)
 {
-    struct timespec until = clock_deadline(CLOCK_MONOTONIC, ms);
-    pthread_mutex_lock(&w->lock);
-    while (!atomic_load(&w->stop) && pthread_cond_timedwait(&w->cond, &w->lock, &until) == 0)
-        ;
-    pthread_mutex_unlock(&w->lock);
+    clock_sleep_unless(&w->lock, &w->cond, &w->stop, ms);
 }
 
 /* Step 1: the whole prefix as SYNC_BEGIN, PUT..., SYNC_END. */

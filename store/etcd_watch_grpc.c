@@ -71,11 +71,7 @@ struct etcd_watch_grpc {
 
 static void watch_sleep(struct etcd_watch_grpc *w, long ms)
 {
-    struct timespec until = clock_deadline(CLOCK_MONOTONIC, ms);
-    pthread_mutex_lock(&w->lock);
-    while (!atomic_load(&w->stop) && pthread_cond_timedwait(&w->cond, &w->lock, &until) == 0)
-        ;
-    pthread_mutex_unlock(&w->lock);
+    clock_sleep_unless(&w->lock, &w->cond, &w->stop, ms);
 }
 
 /* The whole prefix as SYNC_BEGIN, PUT..., SYNC_END, through the gateway client. */
