@@ -277,6 +277,11 @@ int etcd_grpc_loop_new(struct etcd_grpc_loop **out, bool separate_connections, s
     return 0;
 }
 
+void etcd_grpc_loop_wakeup(struct etcd_grpc_loop *loop)
+{
+    curl_multi_wakeup(loop->multi);
+}
+
 void etcd_grpc_loop_free(struct etcd_grpc_loop *loop)
 {
     if (!loop)

@@ -96,6 +96,8 @@ int etcd_grpc_loop_new(struct etcd_grpc_loop **out, bool separate_connections,
 /* Waits up to timeout_ms for the network, then moves every stream along and
  * delivers what arrived. -1 only when curl itself fails (err filled). */
 int etcd_grpc_loop_run(struct etcd_grpc_loop *loop, int timeout_ms, struct weft_err *err);
+/* Makes the loop's current or next etcd_grpc_loop_run return at once; any thread. */
+void etcd_grpc_loop_wakeup(struct etcd_grpc_loop *loop);
 /* Every stream on the loop must be closed first. NULL is fine. */
 void etcd_grpc_loop_free(struct etcd_grpc_loop *loop);
 
