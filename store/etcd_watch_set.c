@@ -126,9 +126,11 @@ static struct set_entry *next_due(struct etcd_watch_set *s, bool list, long now)
 static void list_failed(struct etcd_watch_set *s, struct set_entry *e, const struct weft_err *err)
 {
     long now = clock_monotonic_ms();
-    log_warn("store watch listing failed", "prefix=%s transport=grpc error=\"%s\"", e->prefix,
-             err->msg);
-    if (etcd_err_unreachable(err)) {
+    bool unreachable = etcd_err_unreachable(err);
+    if (!(unreachable ? s->list_backoff : e->backoff)) /* the first failure of a row */
+        log_warn("store watch listing failed", "prefix=%s transport=grpc error=\"%s\"",
+                 e->prefix, err->msg);
+    if (unreachable) {
         s->list_backoff = s->list_backoff ? s->list_backoff * 2 : SET_BACKOFF_MIN_MS;
         if (s->list_backoff > SET_BACKOFF_MAX_MS)
             s->list_backoff = SET_BACKOFF_MAX_MS;

@@ -108,6 +108,11 @@ static void on_canceled(struct etcd_watch_set *s, struct set_entry *e,
         return;
     }
     if (strstr(a->reason, "auth") || strstr(a->reason, "permission")) {
+        /* The store answered: the grace starts again for the stream with a new token
+         * (after a restart the refusal came 1.3 to 2.1 s into the outage, and the new
+         * stream's handshake then ran past the grace: DISCONNECTED and a listing). */
+        s->down_since = clock_monotonic_ms();
+        atomic_store(&s->streaming, false);
         s->refresh_token = s->reopen = true;
         snprintf(s->why, sizeof(s->why), "watch of %.100s canceled: %.100s", e->prefix,
                  a->reason);
