@@ -1,6 +1,6 @@
 /*
- * etcd_grpc_watch.h: etcd's gRPC Watch API, spoken directly (issue 18's prototype;
- * not used by the daemon yet, which watches through the JSON gateway, etcd_watch.c).
+ * etcd_grpc_watch.h: etcd's gRPC Watch API, spoken directly (issue 18; the daemon's
+ * `--store-watch grpc`, else it watches through the JSON gateway, etcd_watch.c).
  *
  * Owns: Watch streams (POST /etcdserverpb.Watch/Watch over HTTP/2, libcurl with
  * nghttp2: prior knowledge for http, ALPN for https), each carrying any number of
@@ -8,7 +8,8 @@
  * store/etcd_rpc.proto (protobuf-c). A loop (struct etcd_grpc_loop, one curl multi
  * handle) drives one or more streams; several streams on one loop are what a load
  * program needs, the daemon would have one. The files: etcd_grpc_internal.h.
- * Callers: tests/live/test_etcd_grpc_watch*.c and bench/ for now.
+ * Callers: the watch set (store/etcd_watch_set*.c), tests/live/test_etcd_grpc_watch*.c
+ * and bench/.
  *
  * Threads: a loop, its streams and their callbacks belong to one thread (the one
  * calling etcd_grpc_loop_run; open and close happen there too). etcd_grpc_watch_add,

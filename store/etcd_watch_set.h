@@ -55,7 +55,8 @@ int etcd_watch_set_add(struct etcd_watch_set *set, const char *prefix, struct we
 /* Removes prefix: once this returns no batch for it is delivered any more (a batch
  * being delivered on another thread is waited for; from the callback itself, none
  * after the current one). Its watch is cancelled by the set's thread soon after.
- * false: it was not in the set. */
+ * false: it was not in the set. So a caller must not hold, while removing, a lock the
+ * callback takes (the set's thread would wait for it inside the batch remove waits for). */
 bool etcd_watch_set_remove(struct etcd_watch_set *set, const char *prefix);
 
 /* Stops the thread (within about a second) and frees everything. NULL is fine. */

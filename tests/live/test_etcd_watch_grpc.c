@@ -146,30 +146,21 @@ static bool wait_streaming(struct etcd_watch *a, struct etcd_watch *b)
  * after /gx/b is deleted and /gx/away put; then etcd is back on its own port. */
 static void compact_while_away(struct etcd_live *l)
 {
-    etcd_fixture_kill(&l->fx);
-    int port = l->fx.client_port;
-    l->fx.client_port = etcd_fixture_free_port();
-    assert_int_equal(etcd_fixture_spawn(&l->fx), 0);
-    char endpoint[64], cmd[256];
-    snprintf(endpoint, sizeof(endpoint), "127.0.0.1:%d", l->fx.client_port);
+    char endpoint[64];
     struct etcd *side;
+    int port = etcd_live_away(l, &side, endpoint);
+    assert_true(port > 0);
     struct weft_err err = {0};
-    assert_int_equal(etcd_open(&side, endpoint, &err), 0);
     assert_int_equal(etcd_delete(side, "/gx/b", NULL, &err), 0);
     put(side, "/gx/away", "while away");
     struct etcd_kv kv;
     bool found = false;
     assert_int_equal(etcd_get(side, "/gx/away", &kv, &found, &err), 0);
     assert_true(found);
-    snprintf(cmd, sizeof(cmd),
-             "ETCDCTL_API=3 etcdctl --endpoints=http://%s compact %" PRId64 " >/dev/null 2>&1",
-             endpoint, kv.mod_revision);
-    etcd_kv_clear(&kv);
     etcd_close(side);
-    assert_int_equal(system(cmd), 0);
-    etcd_fixture_kill(&l->fx);
-    l->fx.client_port = port;
-    assert_int_equal(etcd_fixture_spawn(&l->fx), 0);
+    assert_int_equal(etcd_live_compact(endpoint, kv.mod_revision), 0);
+    etcd_kv_clear(&kv);
+    assert_int_equal(etcd_live_back(l, port), 0);
 }
 
 static void grpc_watch_delivers_what_the_gateway_watch_does(void **state)
