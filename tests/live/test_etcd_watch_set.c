@@ -11,7 +11,9 @@
  *   - a compaction that only one prefix's resumed watch is behind: that prefix alone
  *     is listed again;
  *   - etcd restarted: every prefix resumes without a listing; etcd away longer than
- *     the grace: DISCONNECTED once (no prefix) and every prefix listed again.
+ *     the grace: DISCONNECTED once (no prefix) and every prefix listed again;
+ *   - the fabric's shape: members' prefixes added and removed by the callback of a
+ *     watch of members in the same set.
  */
 #include <inttypes.h>
 #include <pthread.h>
@@ -35,7 +37,7 @@
 #define WAIT_MS 15000
 
 struct model {
-    char prefix[32];
+    char prefix[64];
     bool in_set;    /* the test's view: set before add, cleared after remove returned */
     char keys[MAX_KEYS][48], values[MAX_KEYS][48];
     size_t n;
@@ -525,6 +527,68 @@ static void restart_resumes_every_prefix(void **state)
     rec_free(r);
 }
 
+/* The fabric's shape: a watch of members (joined/) whose callback adds each member's
+ * prefix and removes it when the member leaves, from inside the set's own thread. */
+struct members {
+    struct rec *r;
+    struct etcd_watch_set *set;
+    int wrong; /* an add or remove from the callback that did not answer as expected */
+};
+
+static void on_members(void *ctx, const char *prefix, const struct etcd_event *events,
+                       size_t count)
+{
+    struct members *mb = ctx;
+    for (size_t i = 0; prefix && strcmp(prefix, "/ws5/joined/") == 0 && i < count; i++) {
+        const struct etcd_event *ev = &events[i];
+        char member[48];
+        if (ev->type != ETCD_EVENT_PUT && ev->type != ETCD_EVENT_DELETE)
+            continue;
+        snprintf(member, sizeof(member), "/ws5/fabric/%s/", ev->key + strlen(prefix));
+        if (ev->type == ETCD_EVENT_PUT)
+            mb->wrong += add(mb->set, mb->r, member) < 0;
+        else
+            mb->wrong += !remove_prefix(mb->set, mb->r, member);
+    }
+    on_batch(mb->r, prefix, events, count);
+}
+
+static void members_added_and_removed_from_the_callback(void **state)
+{
+    struct etcd_live *l = *state;
+    struct members mb = {.r = rec_new()};
+    put(l->etcd, "/ws5/fabric/m1/x", "x");
+    put(l->etcd, "/ws5/fabric/m2/y", "y");
+    put(l->etcd, "/ws5/fabric/m3/z", "never a member");
+    put(l->etcd, "/ws5/joined/m1", "{}");
+    struct weft_err err = {0};
+    if (etcd_watch_set_start(l->etcd, on_members, &mb, &mb.set, &err) < 0)
+        fail_msg("start: %s", err.msg);
+    assert_int_equal(add(mb.set, mb.r, "/ws5/joined/"), 0);
+    wait_matches(l->etcd, mb.r, "/ws5/joined/");
+    wait_matches(l->etcd, mb.r, "/ws5/fabric/m1/"); /* added by the joined/ listing */
+    put(l->etcd, "/ws5/joined/m2", "{}");
+    wait_matches(l->etcd, mb.r, "/ws5/fabric/m2/");
+    put(l->etcd, "/ws5/joined/m2", "{\"again\":1}"); /* put again: no second listing */
+    put(l->etcd, "/ws5/fabric/m2/y2", "y2");
+    wait_matches(l->etcd, mb.r, "/ws5/fabric/m2/");
+    del(l->etcd, "/ws5/joined/m1");
+    wait_matches(l->etcd, mb.r, "/ws5/joined/"); /* m1 removed in that batch */
+    put(l->etcd, "/ws5/fabric/m1/x2", "after it left");
+    put(l->etcd, "/ws5/fabric/m2/y3", "y3");
+    wait_matches(l->etcd, mb.r, "/ws5/fabric/m2/");
+    usleep(200 * 1000); /* time for a stray m1 batch to show */
+    etcd_watch_set_stop(mb.set);
+    assert_int_equal(mb.wrong, 0);
+    assert_int_equal(lists_of(mb.r, "/ws5/fabric/m1/"), 1);
+    assert_int_equal(events_of(mb.r, "/ws5/fabric/m1/"), 0);
+    assert_int_equal(lists_of(mb.r, "/ws5/fabric/m2/"), 1);
+    assert_int_equal(events_of(mb.r, "/ws5/fabric/m2/"), 2);
+    assert_int_equal(lists_of(mb.r, "/ws5/fabric/m3/"), 0);
+    assert_clean(mb.r);
+    rec_free(mb.r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -532,6 +596,7 @@ int main(void)
         cmocka_unit_test(add_remove_from_another_thread),
         cmocka_unit_test(compaction_relists_only_the_prefix_behind),
         cmocka_unit_test(restart_resumes_every_prefix),
+        cmocka_unit_test(members_added_and_removed_from_the_callback),
     };
     return etcd_fixture_run_group(tests, etcd_live_group_setup, etcd_live_group_teardown);
 }
