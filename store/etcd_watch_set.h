@@ -23,7 +23,8 @@
  *     when the store answers;
  *   - a refused token gets a new token and the stream reopens, without listing.
  * A prefix whose listing fails is listed again after a backoff (a store that does
- * not answer holds back every listing; a refusal only that prefix's).
+ * not answer holds back every listing; a refusal only that prefix's), and so is a
+ * watch etcd refuses for permission, the other prefixes undisturbed.
  *
  * Threads: every function may be called from any thread; add and remove also from
  * the callback (which runs on the set's thread); stop not from the callback. The

@@ -56,6 +56,7 @@ struct etcd_watch_set {
     /* The set's thread only. */
     struct etcd_grpc_watch *stream;
     unsigned token_generation;
+    long token_refreshed_at; /* when a refused token was last replaced */
     bool reopen, relist_all, refresh_token, answered, disconnected;
     long list_after;   /* no listing before (the store did not answer one) */
     long list_backoff; /* the next wait after a listing the store did not answer */

@@ -95,7 +95,8 @@ void set_stream_down(struct etcd_watch_set *s)
 }
 
 /* A watch ended that was not asked to: compaction lists that prefix again, a refused
- * token reopens the stream with a new one, anything else watches it again later. */
+ * token reopens the stream with a new one, anything else (a refusal of that prefix)
+ * watches it again after a backoff. */
 static void on_canceled(struct etcd_watch_set *s, struct set_entry *e,
                         const struct etcd_grpc_answer *a)
 {
@@ -107,7 +108,11 @@ static void on_canceled(struct etcd_watch_set *s, struct set_entry *e,
         e->need_list = true;
         return;
     }
-    if (strstr(a->reason, "auth") || strstr(a->reason, "permission")) {
+    /* etcd 3.4.23 says "rpc error: code = Unauthenticated desc = etcdserver: invalid
+     * auth token" for a token it does not know (an expired one, or after a restart),
+     * "... PermissionDenied desc = etcdserver: permission denied" for a prefix the user
+     * may not read: that one alone waits and tries again, the stream stays. */
+    if (strstr(a->reason, "auth") || strstr(a->reason, "token")) {
         /* The store answered: the grace starts again for the stream with a new token
          * (after a restart the refusal came 1.3 to 2.1 s into the outage, and the new
          * stream's handshake then ran past the grace: DISCONNECTED and a listing). */
@@ -118,8 +123,9 @@ static void on_canceled(struct etcd_watch_set *s, struct set_entry *e,
                  a->reason);
         return;
     }
-    log_info("store watch reopens", "prefix=%s transport=grpc error=\"watch canceled: %.200s\"",
-             e->prefix, a->reason[0] ? a->reason : "no reason given");
+    if (!e->backoff) /* the first of a row */
+        log_warn("store watch canceled, watching again", "prefix=%s transport=grpc "
+                 "error=\"%.200s\"", e->prefix, a->reason[0] ? a->reason : "no reason given");
     e->backoff = e->backoff ? e->backoff * 2 : SET_BACKOFF_MIN_MS;
     if (e->backoff > SET_BACKOFF_MAX_MS)
         e->backoff = SET_BACKOFF_MAX_MS;
@@ -231,8 +237,14 @@ static int stream_open(struct etcd_watch_set *s, struct weft_err *err)
 
 void set_outage_check(struct etcd_watch_set *s, const char *error)
 {
-    if (s->disconnected || !s->down_since ||
-        clock_monotonic_ms() - s->down_since < atomic_load(&s->grace_ms) || set_live_count(s) == 0)
+    long now = clock_monotonic_ms();
+    if (s->down_since && set_live_count(s) == 0) {
+        /* Nothing to watch, nothing missed: the grace starts with the first prefix (a
+         * proxy that does not answer progress leaves an empty stream "down"). */
+        s->down_since = now;
+        return;
+    }
+    if (s->disconnected || !s->down_since || now - s->down_since < atomic_load(&s->grace_ms))
         return;
     log_warn("store watch disconnected", "transport=grpc prefixes=%zu error=\"%s\"",
              set_live_count(s), error);
@@ -263,9 +275,17 @@ int set_restart(struct etcd_watch_set *s, struct weft_err *err)
     pthread_mutex_lock(&s->lock);
     s->loop = loop;
     pthread_mutex_unlock(&s->lock);
-    if (s->refresh_token && s->etcd->auth.user &&
-        etcd_auth_refresh(s->etcd, s->token_generation, err) < 0)
-        return -1;
+    if (s->refresh_token && s->etcd->auth.user) {
+        /* At most one new token per backoff, whatever keeps refusing them. */
+        long wait = s->token_refreshed_at + SET_BACKOFF_MAX_MS - clock_monotonic_ms();
+        if (s->token_refreshed_at && wait > 0)
+            set_sleep(s, wait);
+        if (atomic_load(&s->stop))
+            return weft_err_set(err, -ECANCELED, "store watch set: stopping");
+        s->token_refreshed_at = clock_monotonic_ms();
+        if (etcd_auth_refresh(s->etcd, s->token_generation, err) < 0)
+            return -1;
+    }
     s->refresh_token = false;
     set_entries_reset(s, s->relist_all);
     s->relist_all = false;

@@ -22,6 +22,7 @@
 #include "etcd_fixture.h"
 #include "store/etcd.h"
 #include "store/etcd_status.h"
+#include "store/etcd_watch_set.h"
 
 #define TOKEN_TTL_S 2
 #define USER "weft"
@@ -291,6 +292,62 @@ static void test_grpc_watch_token_after_restart(void **state)
     etcd_close(etcd);
 }
 
+/* A watch set (store/etcd_watch_set.h) over TLS with a user who may not read one of
+ * its prefixes: that prefix alone is refused (its listing, again after a backoff),
+ * the other one is listed and streams. */
+struct set_seen {
+    pthread_mutex_t lock;
+    int allowed_puts, forbidden_batches, disconnected;
+};
+
+static void on_set_batch(void *ctx, const char *prefix, const struct etcd_event *events,
+                         size_t count)
+{
+    struct set_seen *seen = ctx;
+    pthread_mutex_lock(&seen->lock);
+    for (size_t i = 0; prefix && strcmp(prefix, NETS "set/") == 0 && i < count; i++)
+        seen->allowed_puts += events[i].type == ETCD_EVENT_PUT;
+    seen->forbidden_batches += prefix && strcmp(prefix, NETS "set/") != 0;
+    seen->disconnected += !prefix;
+    pthread_mutex_unlock(&seen->lock);
+}
+
+static int set_puts(struct set_seen *seen, int want)
+{
+    int n = 0;
+    for (int i = 0; i < 400 && n < want; i++) { /* up to 20 s */
+        pthread_mutex_lock(&seen->lock);
+        n = seen->allowed_puts;
+        pthread_mutex_unlock(&seen->lock);
+        if (n < want)
+            usleep(50 * 1000);
+    }
+    return n;
+}
+
+static void test_watch_set_refused_prefix_alone(void **state)
+{
+    (void)state;
+    struct etcd *etcd = open_ok();
+    struct weft_err err = {0};
+    struct set_seen seen = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    struct etcd_watch_set *set;
+    assert_int_equal(etcd_watch_set_start(etcd, on_set_batch, &seen, &set, &err), 0);
+    assert_int_equal(etcd_watch_set_add(set, "/weft/v1/fabric/forbidden/", &err), 0);
+    assert_int_equal(etcd_watch_set_add(set, NETS "set/", &err), 0);
+    assert_int_equal(etcd_put(etcd, NETS "set/a", "{}", 0, &err), 0);
+    assert_int_equal(set_puts(&seen, 1), 1);
+    usleep(1000 * 1000); /* the refused listing tried again meanwhile */
+    assert_int_equal(etcd_put(etcd, NETS "set/b", "{}", 0, &err), 0);
+    assert_int_equal(set_puts(&seen, 2), 2);
+    etcd_watch_set_stop(set);
+    pthread_mutex_lock(&seen.lock);
+    assert_int_equal(seen.forbidden_batches, 0);
+    assert_int_equal(seen.disconnected, 0);
+    pthread_mutex_unlock(&seen.lock);
+    etcd_close(etcd);
+}
+
 /* ---- failures: each with its message and code ---- */
 
 /* Opening (which authenticates) fails with code and a message holding words. */
@@ -467,6 +524,7 @@ int main(void)
         cmocka_unit_test(test_no_user),
         cmocka_unit_test(test_token_expiry_loses_nothing),
         cmocka_unit_test(test_grpc_watch_token_after_restart),
+        cmocka_unit_test(test_watch_set_refused_prefix_alone),
     };
     return group_run_or_skip(missing(), tests, setup, teardown);
 }
