@@ -441,11 +441,11 @@ scale_run() { # H SUBNET_SECOND_OCTET
     for i in $(seq 1 "$n"); do paths+=("/run/netns/$(sim_ns "S$i")"); done
     build/neigh_wait "$vx" "$want" 120000 "${paths[@]}" >"$SIM_DIR/neigh_wait.$n" ||
         echo "scale $n x $EPS did not converge" >&2
-    t1=$(awk '$1 ~ /^\// { if ($2 < 0) { print -1; exit } if ($2 > m) m = $2 } END { if (m) print m }' \
-        "$SIM_DIR/neigh_wait.$n" | head -n 1)
+    t1=$(awk '$1 ~ /^\// { if ($2 < 0) late = 1; else if ($2 > m) m = $2 } END { print late ? -1 : m }' \
+        "$SIM_DIR/neigh_wait.$n")
     [ "$t1" != -1 ] || t1=$(now_ms)
-    local sweep_ms
-    sweep_ms=$(awk '$1 == "sweep_max_ms" { print $2 }' "$SIM_DIR/neigh_wait.$n")
+    local resolution_ms
+    resolution_ms=$(awk '$1 == "sweep_max_ms" { print $2 }' "$SIM_DIR/neigh_wait.$n")
     SCALE_MS[$n]=$((t1 - t0))
     if [ "$n" = "$HOSTS" ]; then
         # Where the machine's time went: etcd against all weft daemons together.
@@ -458,7 +458,7 @@ scale_run() { # H SUBNET_SECOND_OCTET
         R[scale_created_ms]=$created_ms
         R[scale_etcd_ms_per_endpoint]=$(awk -v s="${R[scale_cpu_etcd_s]}" -v n=$((HOSTS * EPS)) 'BEGIN {printf "%.2f", s * 1000 / n}')
         R[scale_after_created_ms]=$((t1 - t0 - created_ms))
-        R[scale_last_sweep_ms]=$sweep_ms
+        R[scale_resolution_ms]=$resolution_ms
     fi
     echo "measured scale $n hosts x $EPS endpoints: $((t1 - t0)) ms" >&2
 }
@@ -612,7 +612,7 @@ row "IPAM duplicates" "$(r ipam_duplicates)" "0"
 row "scale $HOSTS x $EPS: all endpoints created (ms)" "$(r scale_created_ms)" ""
 row "scale $HOSTS x $EPS: converged (ms)" "$(r scale_converged_ms)" "50x100 <= 2000"
 row "  converged after the last create (ms)" "$(r scale_after_created_ms)" ""
-row "  (resolution: longest read of the hosts, ms)" "$(r scale_last_sweep_ms)" ""
+row "  (resolution: longest read of the hosts, ms)" "$(r scale_resolution_ms)" ""
 row "  CPU during it: etcd / all weft daemons (s)" "$(r scale_cpu_etcd_s) / $(r scale_cpu_weft_s)" ""
 [ -z "$proxy_pid" ] || row "  CPU during it: grpc-proxy (s)" "$(r scale_cpu_proxy_s)" ""
 row "store watch (STORE_WATCH)" "$STORE_WATCH" ""
