@@ -2,8 +2,9 @@
 # bench/run.sh: weft's data plane and control plane measured in one run on
 # simulated hosts (network namespaces on one switch), as `make bench` runs it.
 # Prints a table, writes bench/results.json and bench/convergence.png.
-# Knobs: RUNS (3) medians over this many runs; SECS (5) per iperf3 run;
-# HOSTS (20) and EPS (50) for the scale figure; JOINS (1000); CONVERGE (50);
+# Knobs: RUNS (3) medians over this many runs; SECS (5) per iperf3 run; RTT_PINGS (300)
+# pings per round-trip figure; HOSTS (20) and EPS (50) for the scale figure; JOINS (1000);
+# CONVERGE (50);
 # IPAM_REQUESTS (1000): per contending host, twice that on one host;
 # QUIET_S (15): how long join and converge wait for an idle machine (0: not at all);
 # DOCKER_RUNS (20, 0 skips the Docker figure); SECTIONS (all of "datapath encrypted join
@@ -68,9 +69,9 @@ iperf_udp_pps() { # SERVER_NS SERVER_ADDR CLIENT_NS
     sim_stop_pid "$pid" 5 || true
 }
 
-# Round trips: prints "p50 p99" in ms over 300 pings.
+# Round trips: prints "p50 p99" in ms over RTT_PINGS (300) pings.
 rtt() { # FROM_NS ADDR
-    sim_ns_exec "$1" ping -c 300 -i 0.005 "$2" | sed -n 's/.*time=\([0-9.]*\) ms/\1/p' >"$SIM_DIR/rtt"
+    sim_ns_exec "$1" ping -c "${RTT_PINGS:-300}" -i 0.005 "$2" | sed -n 's/.*time=\([0-9.]*\) ms/\1/p' >"$SIM_DIR/rtt"
     echo "$(pct 50 <"$SIM_DIR/rtt") $(pct 99 <"$SIM_DIR/rtt")"
 }
 

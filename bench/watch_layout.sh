@@ -22,7 +22,8 @@
 # Usage: bench/watch_layout.sh [RESULTS_FILE]: prints a table; writes "key value" lines
 # (layout_<scenario>_<A|B|C|none>_<figure>_r<run>) to RESULTS_FILE when given.
 # Knobs: LAYOUT_RUNS (2): rounds of "none A B C", alternating; WRITERS (4);
-# LAYOUT_SCENARIOS ("sparse dense"); LAYOUTS ("none A B C"). A run whose events did not
+# LAYOUT_SCENARIOS ("sparse dense"); LAYOUTS ("none A B C"); LAYOUT_PEERS (peers per member:
+# the scenario's 10 or 4; fewer only to try the harness). A run whose events did not
 # all arrive within 300 s says so on stderr and in the table ("incomplete").
 # A benchmark: nothing here fails on a figure.
 set -euo pipefail
@@ -82,9 +83,9 @@ scenario() { # NAME
     SCEN=$1
     MEMBERS=()
     case $1 in
-    sparse) OVERLAYS=100 PEERS=10 SK_OCTET=77
+    sparse) OVERLAYS=100 PEERS=${LAYOUT_PEERS:-10} SK_OCTET=77
         for o in $(seq 0 99); do MEMBERS[$o]="$((o % HOSTS_N)) $(((o + 1) % HOSTS_N))"; done ;;
-    dense) OVERLAYS=10 PEERS=4 SK_OCTET=78
+    dense) OVERLAYS=10 PEERS=${LAYOUT_PEERS:-4} SK_OCTET=78
         for o in $(seq 0 9); do MEMBERS[$o]=$(seq -s ' ' 0 $((HOSTS_N - 1))); done ;;
     *) echo "watch_layout: unknown scenario $1" >&2; exit 2 ;;
     esac

@@ -89,8 +89,8 @@ case "$ipa $ipb" in 10.74.0.*' '10.74.0.*) ;; *) fail "addresses outside $SUBNET
 drv=$(sim_docker A network inspect -f '{{.Driver}} {{.IPAM.Driver}}' "$NET")
 [ "$drv" = "weft weft" ] || fail "$NET on A has driver and IPAM driver '$drv', want 'weft weft'"
 
-check "alpha pings beta" sim_docker A exec c-alpha ping -c 2 -W 2 "$ipb"
-check "beta pings alpha" sim_docker B exec c-beta ping -c 2 -W 2 "$ipa"
+check "alpha pings beta" sim_docker A exec c-alpha ping -c 2 -i 0.2 -W 2 "$ipb"
+check "beta pings alpha" sim_docker B exec c-beta ping -c 2 -i 0.2 -W 2 "$ipa"
 # Names: the service name (compose's network alias) and container_name, from weft's
 # resolver at the gateway (asked directly, so Docker's embedded DNS is not in the way).
 resolves_to() { # HOST CONTAINER NAME ADDR
@@ -106,8 +106,8 @@ B c-beta alpha $ipa
 B c-beta c-alpha $ipa
 EOF
 echo "ok   service and container names resolve on both hosts through weft's resolver"
-check "alpha pings beta by name" sim_docker A exec c-alpha ping -c 2 -W 2 beta
-check "beta pings alpha by name" sim_docker B exec c-beta ping -c 2 -W 2 alpha
+check "alpha pings beta by name" sim_docker A exec c-alpha ping -c 2 -i 0.2 -W 2 beta
+check "beta pings alpha by name" sim_docker B exec c-beta ping -c 2 -i 0.2 -W 2 alpha
 
 check "docker-compose down on A and B at once" compose_both down -t 2
 for h in A B; do

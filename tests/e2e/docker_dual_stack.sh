@@ -98,9 +98,9 @@ sim_spawn "$SIM_DIR/wire.pcap.log" ip netns exec "$(sim_ns sw)" tcpdump --immedi
     -i p-A -w "$SIM_DIR/wire.pcap" udp port 4789
 cap_pid=$SIM_LAST_PID
 wait_for 5 grep -q "listening on" "$SIM_DIR/wire.pcap.log" || fail "tcpdump did not start"
-check "ca pings cb over IPv6" sim_docker A exec ca ping -6 -c 3 -W 2 "$ip6b"
-check "cb pings ca over IPv6" sim_docker B exec cb ping -6 -c 3 -W 2 "$ip6a"
-check "full-MTU IPv6 ping ca -> cb" sim_docker A exec ca ping -6 -c 2 -W 2 -s 1402 "$ip6b"
+check "ca pings cb over IPv6" sim_docker A exec ca ping -6 -c 3 -i 0.2 -W 2 "$ip6b"
+check "cb pings ca over IPv6" sim_docker B exec cb ping -6 -c 3 -i 0.2 -W 2 "$ip6a"
+check "full-MTU IPv6 ping ca -> cb" sim_docker A exec ca ping -6 -c 2 -i 0.2 -W 2 -s 1402 "$ip6b"
 check "TCP over IPv6 ca -> cb" sim_tcp_check A ca B cb "$ip6b"
 check "TCP over IPv6 cb -> ca" sim_tcp_check B cb A ca "$ip6a"
 sleep 0.3
@@ -122,13 +122,13 @@ ip6a_peer() {
         grep -F "$ip6a" >/dev/null
 }
 check "ca's peer record carries $ip6a after the restart" wait_for 10 ip6a_peer
-check "cb pings ca over IPv6 after the restart" sim_docker B exec cb ping -6 -c 2 -W 2 "$ip6a"
+check "cb pings ca over IPv6 after the restart" sim_docker B exec cb ping -6 -c 2 -i 0.2 -W 2 "$ip6a"
 
 # docker run --ip6 picks the IPv6 address (weft's IPAM reserves exactly it).
 check "container cc on B with --ip6 fd81::99" sim_docker B run -d --network "$NET" --ip6 fd81::99 \
     --name cc weft-test sleep 600
 [ "$(field_of B cc GlobalIPv6Address)" = fd81::99 ] || fail "cc has '$(field_of B cc GlobalIPv6Address)', not fd81::99"
-check "ca pings cc at fd81::99" sim_docker A exec ca ping -6 -c 2 -W 2 fd81::99
+check "ca pings cc at fd81::99" sim_docker A exec ca ping -6 -c 2 -i 0.2 -W 2 fd81::99
 check "docker rm -f cc" sim_docker B rm -f cc
 
 # --ip-range and --aux-address in the IPv6 subnet, on both hosts: B's container gets

@@ -80,9 +80,9 @@ ifa=$(sim_docker A exec cA1 ip -o -4 addr show | awk -v ip="$ipa" '$4 ~ "^"ip"/"
 mtu=$(sim_docker A exec cA1 cat "/sys/class/net/$ifa/mtu")
 [ "$mtu" = 1400 ] || fail "overlay interface $ifa in cA1 has MTU $mtu, want 1400"
 echo "ok   cA1's $ifa has MTU 1400 (com.docker.network.driver.mtu)"
-check "cA1 pings cB1" sim_docker A exec cA1 ping -c 2 -W 2 "$ipb"
-check "cB1 pings cA1" sim_docker B exec cB1 ping -c 2 -W 2 "$ipa"
-check "cA1 pings fixed (10.76.0.20, outside the range)" sim_docker A exec cA1 ping -c 2 -W 2 10.76.0.20
+check "cA1 pings cB1" sim_docker A exec cA1 ping -c 2 -i 0.2 -W 2 "$ipb"
+check "cB1 pings cA1" sim_docker B exec cB1 ping -c 2 -i 0.2 -W 2 "$ipa"
+check "cA1 pings fixed (10.76.0.20, outside the range)" sim_docker A exec cA1 ping -c 2 -i 0.2 -W 2 10.76.0.20
 
 # Another --ip-range for the same subnet: refused, naming the range in use.
 if out=$(sim_docker B network create -d weft --ipam-driver weft --subnet "$SUBNET" \
@@ -127,19 +127,19 @@ check "mB (--ip 10.75.1.10 --ip6 fd75::1:0:0:10) on B" sim_docker B run -d --net
 ma=$(multi_ip A mA)
 [ "$ma" = 10.75.0.10 ] || fail "mA got $ma, want 10.75.0.10"
 [ "$(multi_ip B mB)" = 10.75.1.10 ] || fail "mB got $(multi_ip B mB), want 10.75.1.10"
-check "mB pings mD" sim_docker B exec mB ping -c 2 -W 2 "$(multi_ip A mD)"
+check "mB pings mD" sim_docker B exec mB ping -c 2 -i 0.2 -W 2 "$(multi_ip A mD)"
 route=$(sim_docker A exec mA ip route show 10.75.1.0/24)
 grep -q "dev" <<<"$route" || fail "mA has no connected route to 10.75.1.0/24: $(sim_docker A exec mA ip route)"
 echo "ok   mD $(multi_ip A mD), mA $ma, mB 10.75.1.10; mA's route: $route"
 peer_keys() { sim_etcdctl get --prefix /weft/v1/fabric/ --keys-only | grep -E "/10\.75\.[01]\.0_24/peers/" || true; }
 peer_keys | grep -q "10.75.1.0_24/peers/10.75.1.10\$" || fail "mB's record is not under its subnet: $(peer_keys)"
 peer_keys | grep -q "10.75.0.0_24/peers/$ma\$" || fail "mA's record is not under its subnet: $(peer_keys)"
-check "mA pings mB across subnets" sim_docker A exec mA ping -c 2 -W 2 10.75.1.10
-check "mB pings mA across subnets" sim_docker B exec mB ping -c 2 -W 2 "$ma"
+check "mA pings mB across subnets" sim_docker A exec mA ping -c 2 -i 0.2 -W 2 10.75.1.10
+check "mB pings mA across subnets" sim_docker B exec mB ping -c 2 -i 0.2 -W 2 "$ma"
 route6=$(sim_docker A exec mA ip -6 route show "$SIX_B")
 grep -q "dev" <<<"$route6" || fail "mA has no connected route to $SIX_B: $(sim_docker A exec mA ip -6 route)"
-check "mA pings mB over IPv6 across subnets" sim_docker A exec mA ping -6 -c 2 -W 2 fd75::1:0:0:10
-check "mB pings mA over IPv6 across subnets" sim_docker B exec mB ping -6 -c 2 -W 2 fd75::10
+check "mA pings mB over IPv6 across subnets" sim_docker A exec mA ping -6 -c 2 -i 0.2 -W 2 fd75::1:0:0:10
+check "mB pings mA over IPv6 across subnets" sim_docker B exec mB ping -6 -c 2 -i 0.2 -W 2 fd75::10
 # Weft's resolver at the overlay's gateway (the first subnet's) answers both subnets'
 # containers: mB, in the extra one, asks it across subnets (its service port holds an
 # on-link route back), for A records and for PTR of addresses in either subnet.
@@ -161,7 +161,7 @@ check "weft on B stops" sim_weft_stop B
 check "weft on B starts again" sim_weft B
 mb_back() { sim_docker B exec mB ping -c 1 -W 1 "$ma" >/dev/null 2>&1; }
 check "mB pings mA after weft on B restarted" wait_for 10 mb_back
-check "mA pings mB after weft on B restarted" sim_docker A exec mA ping -c 2 -W 2 10.75.1.10
+check "mA pings mB after weft on B restarted" sim_docker A exec mA ping -c 2 -i 0.2 -W 2 10.75.1.10
 
 for h in A B; do
     sim_docker_rm_all "$h"

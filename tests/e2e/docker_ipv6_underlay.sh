@@ -64,15 +64,15 @@ sim_spawn "$SIM_DIR/wire.pcap.log" ip netns exec "$(sim_ns sw)" tcpdump --immedi
     -i p-A -w "$SIM_DIR/wire.pcap"
 cap_pid=$SIM_LAST_PID
 wait_for 5 grep -q "listening on" "$SIM_DIR/wire.pcap.log" || fail "tcpdump did not start"
-check "ca pings cb" sim_docker A exec ca ping -c 3 -W 2 "$ipb"
-check "cb pings ca" sim_docker B exec cb ping -c 3 -W 2 "$ipa"
+check "ca pings cb" sim_docker A exec ca ping -c 3 -i 0.2 -W 2 "$ipb"
+check "cb pings ca" sim_docker B exec cb ping -c 3 -i 0.2 -W 2 "$ipa"
 # A full-size packet: 1430 - 28 bytes of IP and ICMP headers.
-check "full-MTU ping ca -> cb" sim_docker A exec ca ping -c 2 -W 2 -s 1402 "$ipb"
+check "full-MTU ping ca -> cb" sim_docker A exec ca ping -c 2 -i 0.2 -W 2 -s 1402 "$ipb"
 check "TCP ca -> cb" sim_tcp_check A ca B cb "$ipb"
 check "TCP cb -> ca" sim_tcp_check B cb A ca "$ipa"
 ip6b=$(sim_docker B inspect -f "{{(index .NetworkSettings.Networks \"$NET\").GlobalIPv6Address}}" cb)
 [[ "$ip6b" == fd79::* ]] || fail "cb has no IPv6 address of fd79::/64: '$ip6b'"
-check "ca pings cb over IPv6 ($ip6b), inside VXLAN over IPv6" sim_docker A exec ca ping -6 -c 2 -W 2 "$ip6b"
+check "ca pings cb over IPv6 ($ip6b), inside VXLAN over IPv6" sim_docker A exec ca ping -6 -c 2 -i 0.2 -W 2 "$ip6b"
 sleep 0.3
 sim_stop_pid "$cap_pid" 5 || true
 capture() { ip netns exec "$(sim_ns sw)" tcpdump -n -r "$SIM_DIR/wire.pcap" "$@" 2>/dev/null; }

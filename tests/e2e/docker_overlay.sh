@@ -56,10 +56,10 @@ mtu=$(sim_docker A exec ca cat "/sys/class/net/$ifa/mtu")
 [ "$mtu" = 1450 ] || fail "overlay interface $ifa in ca has MTU $mtu, want 1450 (underlay 1500)"
 echo "ok   ca's $ifa has MTU 1450"
 
-check "ca pings cb" sim_docker A exec ca ping -c 3 -W 2 "$ipb"
-check "cb pings ca" sim_docker B exec cb ping -c 3 -W 2 "$ipa"
+check "ca pings cb" sim_docker A exec ca ping -c 3 -i 0.2 -W 2 "$ipb"
+check "cb pings ca" sim_docker B exec cb ping -c 3 -i 0.2 -W 2 "$ipa"
 # A full-size packet: 1450 - 28 bytes of IP and ICMP headers, don't fragment.
-check "full-MTU ping ca -> cb" sim_docker A exec ca ping -c 2 -W 2 -s 1422 "$ipb"
+check "full-MTU ping ca -> cb" sim_docker A exec ca ping -c 2 -i 0.2 -W 2 -s 1422 "$ipb"
 
 check "TCP ca -> cb" sim_tcp_check A ca B cb "$ipb"
 check "TCP cb -> ca" sim_tcp_check B cb A ca "$ipa"
@@ -107,9 +107,9 @@ vipb=$(sim_docker B inspect -f '{{(index .NetworkSettings.Networks "vault").IPAd
 vifa=$(ifname_of A va "$vipa")
 vmtu=$(sim_docker A exec va cat "/sys/class/net/$vifa/mtu")
 [ "$vmtu" = 1418 ] || fail "encrypted overlay interface in va has MTU $vmtu, want 1418"
-check "va pings vb (encrypted)" sim_docker A exec va ping -c 3 -W 2 "$vipb"
-check "vb pings va (encrypted)" sim_docker B exec vb ping -c 3 -W 2 "$vipa"
-check "full-MTU ping va -> vb" sim_docker A exec va ping -c 2 -W 2 -s 1390 "$vipb"
+check "va pings vb (encrypted)" sim_docker A exec va ping -c 3 -i 0.2 -W 2 "$vipb"
+check "vb pings va (encrypted)" sim_docker B exec vb ping -c 3 -i 0.2 -W 2 "$vipa"
+check "full-MTU ping va -> vb" sim_docker A exec va ping -c 2 -i 0.2 -W 2 -s 1390 "$vipb"
 check "TCP va -> vb (encrypted)" sim_tcp_check A va B vb "$vipb"
 check "TCP vb -> va (encrypted)" sim_tcp_check B vb A va "$vipa"
 check "rm va" sim_docker A rm -f va

@@ -43,8 +43,8 @@ echo "ca=$ipa cb=$ipb"
 [ -n "$ipa" ] && [ -n "$ipb" ] || fail "containers have no address on $NET (a='$ipa' b='$ipb')"
 [ "$ipa" != "$ipb" ] || fail "both containers got $ipa"
 
-check "ca pings cb" sim_docker A exec ca ping -c 3 -W 2 "$ipb"
-check "cb pings ca" sim_docker B exec cb ping -c 3 -W 2 "$ipa"
+check "ca pings cb" sim_docker A exec ca ping -c 3 -i 0.2 -W 2 "$ipb"
+check "cb pings ca" sim_docker B exec cb ping -c 3 -i 0.2 -W 2 "$ipa"
 
 check "TCP ca -> cb" sim_tcp_check A ca B cb "$ipb"
 check "TCP cb -> ca" sim_tcp_check B cb A ca "$ipa"
@@ -71,10 +71,10 @@ check_not "A's user cannot delete B's host records" as_host A del --prefix /weft
 # A restart logs in again and adopts the running container.
 sim_weft_stop A || fail "weft on A needed SIGKILL to stop"
 sim_weft A
-check "ca still pings cb after weft on A restarted" sim_docker A exec ca ping -c 2 -W 2 "$ipb"
+check "ca still pings cb after weft on A restarted" sim_docker A exec ca ping -c 2 -i 0.2 -W 2 "$ipb"
 check "container cc on A after the restart" sim_docker A run -d --network "$NET" --name cc weft-test sleep 600
 ipc=$(ip_of A cc)
-check "cb pings cc" sim_docker B exec cb ping -c 2 -W 2 "$ipc"
+check "cb pings cc" sim_docker B exec cb ping -c 2 -i 0.2 -W 2 "$ipc"
 
 for c in ca cc; do check "container $c removed" sim_docker A rm -f "$c"; done
 check "container cb removed" sim_docker B rm -f cb

@@ -22,7 +22,7 @@ trap 'rm -f "$log"' EXIT
 # encrypted try take 45-85 s even at this size); its figures are checked when run by hand.
 SECTIONS="datapath encrypted join converge ipam scale docker layout names" \
     RUNS=1 SECS=1 QUIET_S=0 JUMBO=0 HOSTS=3 EPS=3 JOINS=20 CONVERGE=3 IPAM_REQUESTS=50 DOCKER_RUNS=1 \
-    LAYOUT_RUNS=1 LAYOUT_SCENARIOS=sparse LAYOUTS="C" NAMES_RUNS=1 NAMES_SECS=1 \
+    LAYOUT_RUNS=1 LAYOUT_SCENARIOS=sparse LAYOUTS="C" LAYOUT_PEERS=1 NAMES_RUNS=1 NAMES_SECS=1 RTT_PINGS=20 \
     OUT_DIR=$out_dir bench/run.sh >"$log" 2>&1 || { cat "$log"; fail "bench/run.sh failed"; }
 cat "$log"
 json=$out_dir/results.json
