@@ -74,7 +74,7 @@ run_one() { # name, targets it runs ("t1 t2"), command...
 # machine never idles behind one suite's slowest test.
 jobs_max=${TEST_JOBS:-2}
 bg_dir=$(mktemp -d)
-trap 'rm -rf "$bg_dir"' EXIT
+trap 'kill ${fetch_pids[*]:-} 2>/dev/null; rm -rf "$bg_dir"' EXIT
 run_bg() {
     if [ "$jobs_max" -le 1 ]; then
         "$@"
@@ -97,6 +97,41 @@ collect_bg() {
         [ -z "$names" ] || failures+=($names)
         rm -f "$f" "${f%.counts}.out"
     done
+}
+
+# docker_dir NAME: sets $dir to Docker NAME's folder (scripts/fetch-docker.sh, which
+# downloads it the first time); when it cannot, the run fails, saying why. The e2e suite's
+# releases are fetched from the start, beside the other tests (a download is the network's
+# time, not the machine's); docker_dir waits for that fetch and reads what it printed.
+fetch_pids=()
+prefetch_docker() {
+    local want seen=" "
+    for want in ${TEST_DOCKER_EXCEPT:-} ${TEST_DOCKER:-distro newest}; do
+        [[ "$seen" == *" $want "* ]] && continue
+        seen+="$want "
+        scripts/fetch-docker.sh "$want" >"$bg_dir/docker-$want" 2>"$logs/fetch-docker-$want.log" &
+        fetch_pids+=($!)
+        echo $! >"$bg_dir/docker-$want.pid"
+        disown $! # not one of run_bg's jobs: the pool counts those
+    done
+}
+docker_dir() {
+    local log="$logs/fetch-docker-$1.log" start=$SECONDS pid
+    if [ -f "$bg_dir/docker-$1.pid" ]; then
+        pid=$(cat "$bg_dir/docker-$1.pid")
+        while kill -0 "$pid" 2>/dev/null; do sleep 0.2; done
+        dir=$(cat "$bg_dir/docker-$1")
+        if [ -n "$dir" ] && [ -d "$dir" ]; then
+            [ $((SECONDS - start)) -le 2 ] || printf '     waited %ss for Docker %s to be fetched\n' $((SECONDS - start)) "$1"
+            return 0
+        fi
+    elif dir=$(scripts/fetch-docker.sh "$1" 2>"$log"); then
+        [ $((SECONDS - start)) -le 2 ] || printf '     Docker %s fetched in %ss\n' "$1" $((SECONDS - start))
+        return 0
+    fi
+    failed=$((failed + 1)); failures+=("docker-$1")
+    printf 'FAIL %-50s %s\n' "Docker $1" "$(tail -n 1 "$log")"
+    return 1
 }
 
 # What each suite runs; the Makefile's unit, integration and e2e targets build these.
@@ -135,6 +170,7 @@ local_tests() {
     wanted pure unit && c_tests fakes build/fakes build/fakes-san
     wanted netns unit && c_tests netns
 }
+wanted e2e && prefetch_docker
 wanted live unit && run_bg c_tests live
 run_bg local_tests
 if wanted integration; then
@@ -142,19 +178,6 @@ if wanted integration; then
         run_bg run_one "integration/$(basename "$t" .sh)" "$integration_bins" bash "$t"
     done
 fi
-# docker_dir NAME: sets $dir to Docker NAME's folder (scripts/fetch-docker.sh, which
-# downloads it the first time); when it cannot, the run fails, saying why.
-docker_dir() {
-    local log="$logs/fetch-docker-$1.log" start=$SECONDS
-    if dir=$(scripts/fetch-docker.sh "$1" 2>"$log"); then
-        [ $((SECONDS - start)) -le 2 ] || printf '     Docker %s fetched in %ss\n' "$1" $((SECONDS - start))
-        return 0
-    fi
-    failed=$((failed + 1)); failures+=("docker-$1")
-    printf 'FAIL %-50s %s\n' "Docker $1" "$(tail -n 1 "$log")"
-    return 1
-}
-
 if wanted e2e; then
     done_versions=" " dir=
     for want in ${TEST_DOCKER_EXCEPT:-}; do
