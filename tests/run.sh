@@ -74,7 +74,7 @@ run_one() { # name, targets it runs ("t1 t2"), command...
 # machine never idles behind one suite's slowest test.
 jobs_max=${TEST_JOBS:-2}
 bg_dir=$(mktemp -d)
-trap 'kill ${fetch_pids[*]:-} 2>/dev/null; rm -rf "$bg_dir"' EXIT
+trap '[ -z "${fetch_pid:-}" ] || kill "$fetch_pid" 2>/dev/null; rm -rf "$bg_dir"' EXIT
 run_bg() {
     if [ "$jobs_max" -le 1 ]; then
         "$@"
@@ -103,24 +103,33 @@ collect_bg() {
 # downloads it the first time); when it cannot, the run fails, saying why. The e2e suite's
 # releases are fetched from the start, beside the other tests (a download is the network's
 # time, not the machine's); docker_dir waits for that fetch and reads what it printed.
-fetch_pids=()
+fetch_pid=
 prefetch_docker() {
-    local want seen=" "
+    local want list=() seen=" "
     for want in ${TEST_DOCKER_EXCEPT:-} ${TEST_DOCKER:-distro newest}; do
-        [[ "$seen" == *" $want "* ]] && continue
+        [[ "$seen" == *" $want "* ]] || list+=("$want")
         seen+="$want "
-        scripts/fetch-docker.sh "$want" >"$bg_dir/docker-$want" 2>"$logs/fetch-docker-$want.log" &
-        fetch_pids+=($!)
-        echo $! >"$bg_dir/docker-$want.pid"
-        disown $! # not one of run_bg's jobs: the pool counts those
     done
+    # One after another: the fetches share apt's state folder (build/docker/apt).
+    (
+        child=
+        trap '[ -z "$child" ] || kill "$child" 2>/dev/null; exit 143' TERM
+        for want in "${list[@]}"; do
+            scripts/fetch-docker.sh "$want" >"$bg_dir/docker-$want" 2>"$logs/fetch-docker-$want.log" &
+            child=$!
+            wait "$child"
+            touch "$bg_dir/docker-$want.done"
+        done
+    ) &
+    fetch_pid=$!
+    disown $! # not one of run_bg's jobs: the pool counts those
+    for want in "${list[@]}"; do touch "$bg_dir/docker-$want.asked"; done
 }
 docker_dir() {
-    local log="$logs/fetch-docker-$1.log" start=$SECONDS pid
-    if [ -f "$bg_dir/docker-$1.pid" ]; then
-        pid=$(cat "$bg_dir/docker-$1.pid")
-        while kill -0 "$pid" 2>/dev/null; do sleep 0.2; done
-        dir=$(cat "$bg_dir/docker-$1")
+    local log="$logs/fetch-docker-$1.log" start=$SECONDS
+    if [ -f "$bg_dir/docker-$1.asked" ]; then
+        while [ ! -f "$bg_dir/docker-$1.done" ] && kill -0 "$fetch_pid" 2>/dev/null; do sleep 0.2; done
+        dir=$(cat "$bg_dir/docker-$1" 2>/dev/null)
         if [ -n "$dir" ] && [ -d "$dir" ]; then
             [ $((SECONDS - start)) -le 2 ] || printf '     waited %ss for Docker %s to be fetched\n' $((SECONDS - start)) "$1"
             return 0
