@@ -273,7 +273,8 @@ static int run_daemon(const struct daemon_options *opts)
                                    opts->reclaim_after,
                                    {resolver_overlay_up, resolver_overlay_down, resolver},
                                    tunnel,
-                                   (uint16_t)opts->tunnel_port};
+                                   (uint16_t)opts->tunnel_port,
+                                   opts->store_watch_grpc}; /* grpc: per-member watches */
     if (fabric_open(&fabric, &config, &err) < 0)
         goto fail;
     talking_to_store = false;

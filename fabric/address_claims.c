@@ -11,6 +11,9 @@
  * When the watch lags (its member went silent), the claim reads instead the records
  * created after the revision the table is complete to: table and read together are
  * every live claim older than this one.
+ * With per-member watches (fabric_config.member_watch) no one watch delivers every
+ * older record, so the claim reads its competitors from the store instead
+ * (member_claims.c); this path is the gateway's (one watch of all fabric/).
  */
 #include "fabric/fabric_internal.h"
 
@@ -102,7 +105,7 @@ static void unlink_claim(struct fabric *f, struct pending_claim *claim)
 }
 
 /* Another host's older claim holds the address: logged, counted, -EADDRINUSE. */
-static int refuse(struct fabric *f, const struct pending_claim *claim, const char *ip,
+int claim_refuse(struct fabric *f, const struct pending_claim *claim, const char *ip,
                   const struct ip_addr *holder_vtep, struct weft_err *err)
 {
     char holder[ADDR_STR_MAX];
@@ -123,7 +126,7 @@ static int check_older(struct fabric *f, const struct pending_claim *claim, cons
     struct remote_entry *oldest = remote_table_find_peer(&f->remotes, claim->subnet, claim->addr);
     if (!oldest || oldest->created > claim->created)
         return 0;
-    return refuse(f, claim, ip, &oldest->vtep, err);
+    return claim_refuse(f, claim, ip, &oldest->vtep, err);
 }
 
 /* The canonical text of subnet, as keys and the remote table hold it. */
@@ -181,7 +184,7 @@ static int check_unread(struct fabric *f, struct pending_claim *claim, const cha
     etcd_kv_clear(&mine);
     struct ip_addr holder = older_in(&kvs, f, claim, claim->created);
     etcd_kvs_free(&kvs);
-    return holder.family ? refuse(f, claim, ip, &holder, err) : check_older(f, claim, ip, err);
+    return holder.family ? claim_refuse(f, claim, ip, &holder, err) : check_older(f, claim, ip, err);
 }
 
 int fabric_claim_address(struct fabric *f, const char *subnet_text, const char *ip,
@@ -213,11 +216,12 @@ int fabric_claim_address(struct fabric *f, const char *subnet_text, const char *
                   : weft_err_set(err, -ENOMEM, "out of memory");
     free(text);
 
+    if (rc == 0 && f->member_watch) /* no one watch reads every older claim back */
+        rc = claim_check_members(f, claim, ip, err);
     pthread_mutex_lock(&f->lock);
-    if (rc == 0 && !wait_read_back(f, claim))
-        rc = check_unread(f, claim, key, ip, err); /* releases the lock meanwhile */
-    else if (rc == 0)
-        rc = check_older(f, claim, ip, err);
+    if (rc == 0 && !f->member_watch) /* check_unread releases the lock meanwhile */
+        rc = wait_read_back(f, claim) ? check_older(f, claim, ip, err)
+                                      : check_unread(f, claim, key, ip, err);
     unlink_claim(f, claim);
     /* Never an endpoint's record: IPAM handed this address to nobody here yet. */
     bool withdraw = rc < 0 && !endpoint_by_ip(f, claim->subnet, claim->addr);

@@ -5,9 +5,10 @@
  * Local state (Docker networks and endpoints on this host) is written to
  * hosts/<host>/... so a restarted daemon can adopt it; what other hosts must
  * see (members, peers) is written under fabric/<sk>/ with this host's lease,
- * so it vanishes when the host dies. A list+watch of fabric/ feeds the remote
- * table; a remote entry is programmed into the kernel while this host has a
- * network on the same overlay.
+ * so it vanishes when the host dies. A list+watch of fabric/ (or, with per-member
+ * watches, of the records of this host's overlays' members: member_watch.c) feeds
+ * the remote table; a remote entry is programmed into the kernel while this host
+ * has a network on the same overlay.
  */
 #include "fabric/fabric_internal.h"
 
@@ -203,8 +204,18 @@ int fabric_open(struct fabric **out, const struct fabric_config *config, struct 
         goto fail;
     if (restore_host(f, err) < 0)
         goto fail;
-    if (etcd_watch_start(f->etcd, WEFT_KEY_FABRIC, watch_callback, f, &f->watch, err) < 0)
+    f->member_watch = config->member_watch;
+    if (f->member_watch ? member_watch_open(f, err) < 0
+                        : etcd_watch_start(f->etcd, WEFT_KEY_FABRIC, watch_callback, f, &f->watch,
+                                           err) < 0)
         goto fail;
+    if (f->member_watch)
+        log_info("watching the fabric per member",
+                 "scope=\"joined/<sk>/ and fabric/<member>/<sk>/ of this host's overlays\" "
+                 "transport=grpc");
+    else
+        log_info("watching all of the fabric",
+                 "scope=fabric/ note=\"per-member watches need --store-watch grpc\"");
     if (pthread_create(&f->keeper, NULL, lease_keeper, f) != 0) {
         weft_err_set(err, -EAGAIN, "cannot start the lease keeper thread");
         goto fail;
@@ -246,6 +257,7 @@ void fabric_close(struct fabric *f)
         pthread_join(f->keeper, NULL);
     if (f->watch)
         etcd_watch_stop(f->watch); /* outside the lock: its callback takes it */
+    member_watch_close(f);         /* likewise */
     while (f->networks) {
         struct local_network *net = f->networks;
         f->networks = net->next;

@@ -71,6 +71,12 @@ struct fabric_config {
      * refused); the UDP port their traffic uses (0: DATAPATH_UDP_PORT). */
     struct tunnel_peer_table *tunnel;
     uint16_t tunnel_port;
+    /* Per-member watches (--store-watch grpc; fabric/member_watch.c): a host watches
+     * joined/<sk>/ of each overlay it has a network on, and fabric/<m>/<sk>/ of each of
+     * its members m, on one gRPC stream, instead of all of fabric/; its address claims
+     * read their competitors from the store (member_claims.c). false: one list+watch of
+     * fabric/ (the gateway's, or etcd.h's over gRPC). */
+    bool member_watch;
 };
 
 int fabric_open(struct fabric **out, const struct fabric_config *config, struct weft_err *err);

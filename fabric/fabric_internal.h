@@ -75,6 +75,14 @@
 
 struct datapath;
 struct vtep_map;
+struct etcd_watch_set;
+struct watched_prefix;
+
+/* Whose records one per-member watch carries (member_watch.c): host's, of subnet. */
+struct watch_scope {
+    struct ip_addr host;
+    char subnet[ADDR_STR_MAX];
+};
 
 /* Spare veth pairs kept ready per network: CreateEndpoint takes one, the spare
  * maker makes the next in the background (see segment.h for why). */
@@ -154,7 +162,9 @@ struct fabric {
     int lease_ttl;
     struct ipam_reaper *reaper; /* the lease keeper's only */
     int reaper_interval;        /* seconds between reaping passes */
-    struct etcd_watch *watch;
+    struct etcd_watch *watch;     /* the one list+watch of fabric/, or NULL: */
+    bool member_watch;            /* per-member watches (fabric_config.member_watch) */
+    struct etcd_watch_set *set;   /* their set, once started */
     struct fabric_overlay_hooks hooks; /* all NULL: none */
     struct tunnel_peer_table *tunnel;  /* NULL: no cluster secret, no encrypted overlays */
     uint16_t tunnel_port;
@@ -183,6 +193,7 @@ struct fabric {
     long last_create_ms;         /* monotonic time of the last CreateEndpoint */
     struct pending_claim *pending_claims; /* address claims waiting for the watch to read
                                              them back (address_claims.c) */
+    struct watched_prefix *watched;       /* the set's prefixes (member_watch.c) */
     int64_t watch_revision;               /* the store revision the remote table is complete to */
     pthread_cond_t watch_progress;        /* watch_revision moved, or an own claim was read back */
 };
@@ -300,6 +311,46 @@ void program_subnet(struct fabric *f, const char *subnet);
 void forget_programmed(struct fabric *f, const char *subnet);
 /* The store watch's callback (takes the lock). */
 void watch_callback(void *ctx, const struct etcd_event *events, size_t count);
+/* One batch of a watch, under the lock: scope NULL, of the watch of all fabric/ (a
+ * listing marks the whole table stale and sweeps every segment); else of one
+ * per-member watch (a listing marks and drops only scope's entries, and sweeps
+ * nothing: member_watch.c sweeps an overlay once each of its watches was listed).
+ * Returns whether the batch ended a listing. */
+bool watch_batch_locked(struct fabric *f, const struct watch_scope *scope,
+                        const struct etcd_event *events, size_t count);
+/* Sweeps net's segment of kernel entries the table does not hold (after a listing). */
+void sweep_network(struct fabric *f, struct local_network *net);
+/* Takes every entry of scope out of the table and the kernel (a member left); the
+ * next claim of each address it held wins. */
+void drop_scope_entries(struct fabric *f, const struct watch_scope *scope);
+/* Takes peer entry r out of table and kernel; settle: let the next claim win now. */
+void remote_drop(struct fabric *f, struct remote_entry *r, bool settle);
+
+/* member_watch.c: per-member watches (fabric_config.member_watch). */
+/* Starts the set and watches each local network's overlay (fabric_open, after restore). */
+int member_watch_open(struct fabric *f, struct weft_err *err);
+/* Stops the set (without the lock: its callback takes it) and forgets its prefixes. */
+void member_watch_close(struct fabric *f);
+/* Under the lock: a network was linked; watches its overlay's members. */
+void member_watch_overlay_up(struct fabric *f, const struct local_network *net);
+/* Without the lock: the network of overlay (its first subnet) was unlinked; stops
+ * watching it and drops what its members' watches brought. */
+void member_watch_overlay_down(struct fabric *f, const char *overlay);
+/* Under the lock, per-member mode only: whether a peer claim (its key part) was
+ * created before its host's member record of the overlay (so it is no claim). */
+bool claim_predates_member(struct fabric *f, const struct fabric_record *rec, int64_t created);
+/* Under the lock: a member record (re)created; drops its host's older claims. */
+void member_drop_older_claims(struct fabric *f, const struct remote_entry *member, bool listing);
+
+/* member_claims.c: an address claim's check in per-member mode: reads the claims of
+ * the address by the overlay's members from the store. Without the lock. 0, or
+ * -EADDRINUSE (refused, counted), or a store error. */
+int claim_check_members(struct fabric *f, struct pending_claim *claim, const char *ip,
+                        struct weft_err *err);
+/* address_claims.c: another host's older claim holds the address: logged, counted,
+ * -EADDRINUSE. Under the lock. */
+int claim_refuse(struct fabric *f, const struct pending_claim *claim, const char *ip,
+                 const struct ip_addr *holder_vtep, struct weft_err *err);
 
 /* address_claims.c, under the lock: the watch reads this host's own peer record
  * back (its create revision is a pending claim's age), and finishes a batch of

@@ -134,6 +134,7 @@ static int network_create(struct fabric *f, const struct fabric_network_spec *sp
     f->networks = net;
     pthread_cond_signal(&f->spare_work);
     program_subnet(f, net->subnet);
+    member_watch_overlay_up(f, net); /* per-member watches: its members' records */
     log_info("network created", "network=%.12s subnet=%s subnet6=%s vni=%" PRIu32 " mtu=%d",
              net->id, net->subnet, net->subnet6[0] ? net->subnet6 : "none", net->vni, net->mtu);
     pthread_mutex_unlock(&f->lock);
@@ -252,6 +253,7 @@ static int network_delete(struct fabric *f, const char *network_id, struct weft_
     pthread_mutex_unlock(&f->lock);
     if (rc < 0)
         goto undo_host_record;
+    member_watch_overlay_down(f, net->subnet); /* without the lock: waits for its callback */
     char pools[OVERLAY_POOLS_MAX][ADDR_STR_MAX];
     int pool_count = network_other_pools(net, pools);
     release_overlay_if_unused(f, net->subnet, (const char (*)[ADDR_STR_MAX])pools, pool_count,

@@ -182,6 +182,36 @@ static void remote_remove(struct fabric *f, struct remote_entry *victim)
         member_peers_follow(f, &gone, false);
 }
 
+void remote_drop(struct fabric *f, struct remote_entry *r, bool settle)
+{
+    char subnet[ADDR_STR_MAX];
+    uint32_t addr = r->addr;
+    bool peer = r->is_peer;
+    snprintf(subnet, sizeof(subnet), "%s", r->subnet);
+    remote_remove(f, r);
+    if (peer && settle) /* the next oldest claim, if any, wins now */
+        claims_settle(f, subnet, addr);
+}
+
+static bool in_scope(const struct watch_scope *scope, const struct remote_entry *r)
+{
+    return !scope ||
+           (ip_addr_equal(&r->vtep, &scope->host) && strcmp(r->subnet, scope->subnet) == 0);
+}
+
+void drop_scope_entries(struct fabric *f, const struct watch_scope *scope)
+{
+    struct remote_entry *r = f->remotes.head;
+    while (r) {
+        struct remote_entry *next = r->next;
+        if (in_scope(scope, r)) {
+            remote_drop(f, r, true);
+            next = f->remotes.head; /* settling may have touched any entry: walk again */
+        }
+        r = next;
+    }
+}
+
 /* A claim that does not go to the kernel because another holds its address: logged
  * and counted once per claim (so per subnet, address and claiming host). */
 static void note_contested(struct fabric *f, struct remote_entry *claim,
@@ -358,9 +388,13 @@ static void on_fabric_event(struct fabric *f, const struct etcd_event *ev, bool 
     if (ev->type == ETCD_EVENT_DELETE) {
         rejected_records_forget(&f->rejected, ev->key);
         if (r)
-            remote_remove(f, r);
-        if (r && rec.is_peer) /* the next oldest claim, if any, wins now */
-            claims_settle(f, rec.subnet, rec.addr);
+            remote_drop(f, r, true);
+        return;
+    }
+    if (f->member_watch && rec.is_peer && claim_predates_member(f, &rec, ev->create_revision)) {
+        refuse_record(f, ev, "claim older than its host's member record of the overlay");
+        if (r)
+            remote_drop(f, r, !listing);
         return;
     }
     /* A refused record changes nothing: an entry from the last good record of its
@@ -383,7 +417,10 @@ static void on_fabric_event(struct fabric *f, const struct etcd_event *ev, bool 
         return;
     }
     /* Created again (a listing after missed events): it may lose, or win, now. */
+    bool created_again = r->created != ev->create_revision;
     remote_table_set_created(&f->remotes, r, ev->create_revision);
+    if (f->member_watch && !rec.is_peer && (new_member || created_again))
+        member_drop_older_claims(f, r, listing);
     memcpy(r->mac, rec.mac, 6);
     r->has_addr6 = rec.has_addr6;
     r->addr6 = rec.addr6;
@@ -406,7 +443,7 @@ static void on_fabric_event(struct fabric *f, const struct etcd_event *ev, bool 
  * removed, and claims that lose now (an older one was listed) taken out, before
  * anything is added, so a MAC or address that moved is not deleted again after
  * its new entry was written. */
-static void sync_end(struct fabric *f, int64_t revision)
+static void sync_end(struct fabric *f, const struct watch_scope *scope, int64_t revision)
 {
     struct remote_entry *r = f->remotes.head;
     while (r) {
@@ -424,29 +461,34 @@ static void sync_end(struct fabric *f, int64_t revision)
         else if (!r->is_peer)
             remote_program(f, r);
     }
-    log_info("fabric in sync", "revision=%" PRId64, revision);
+    if (!scope) {
+        log_info("fabric in sync", "revision=%" PRId64, revision);
+        return;
+    }
+    char host[ADDR_STR_MAX];
+    ip_addr_format(&scope->host, host);
+    log_debug("member's records in sync", "host=%s subnet=%s revision=%" PRId64, host,
+              scope->subnet, revision);
 }
 
 /* After a listing, the kernel holds exactly what the table holds as programmed:
  * entries an earlier run of the daemon programmed for peers that left while it
  * was down are named by no event, so they are found in the kernel and removed. */
-static void sweep_stale_entries(struct fabric *f)
+void sweep_network(struct fabric *f, struct local_network *net)
 {
-    for (struct local_network *net = f->networks; net; net = net->next) {
-        struct weft_err err;
-        size_t removed;
-        if (net->encrypted) /* no VXLAN device; its map and sessions start empty each run */
-            continue;
-        const char *subnets[1 + FABRIC_EXTRA_SUBNETS_MAX] = {net->subnet};
-        for (int i = 0; i < net->extra_count; i++)
-            subnets[1 + i] = net->extra_subnets[i];
-        if (fabric_sweep_segment(f->nl, net->devices.vxlan_ifindex, &f->remotes, subnets,
-                                 1 + (size_t)net->extra_count, &removed, &err) < 0)
-            log_warn("sweeping stale remote entries failed", "subnet=%s error=\"%s\"", net->subnet,
-                     err.msg);
-        else if (removed > 0)
-            log_info("removed stale remote entries", "subnet=%s count=%zu", net->subnet, removed);
-    }
+    struct weft_err err;
+    size_t removed;
+    if (net->encrypted) /* no VXLAN device; its map and sessions start empty each run */
+        return;
+    const char *subnets[1 + FABRIC_EXTRA_SUBNETS_MAX] = {net->subnet};
+    for (int i = 0; i < net->extra_count; i++)
+        subnets[1 + i] = net->extra_subnets[i];
+    if (fabric_sweep_segment(f->nl, net->devices.vxlan_ifindex, &f->remotes, subnets,
+                             1 + (size_t)net->extra_count, &removed, &err) < 0)
+        log_warn("sweeping stale remote entries failed", "subnet=%s error=\"%s\"", net->subnet,
+                 err.msg);
+    else if (removed > 0)
+        log_info("removed stale remote entries", "subnet=%s count=%zu", net->subnet, removed);
 }
 
 /* One batch of the watch: a whole listing, or a burst of changes. It is applied
@@ -454,31 +496,34 @@ static void sweep_stale_entries(struct fabric *f)
  * burst of N peers costs one round trip rather than N. No batch stays open
  * after the callback: a request thread takes the lock next and needs netlink
  * answered at once. */
-void watch_callback(void *ctx, const struct etcd_event *events, size_t count)
+bool watch_batch_locked(struct fabric *f, const struct watch_scope *scope,
+                        const struct etcd_event *events, size_t count)
 {
-    struct fabric *f = ctx;
     struct weft_err err;
-    pthread_mutex_lock(&f->lock);
     bool batched = segment_batch_begin(f->nl) == 0;
-    bool listing = false;
+    bool listing = false, synced = false;
     for (size_t i = 0; i < count; i++) {
         const struct etcd_event *ev = &events[i];
         switch (ev->type) {
         case ETCD_EVENT_SYNC_BEGIN:
             weft_metrics_watch_resync();
             for (struct remote_entry *r = f->remotes.head; r; r = r->next)
-                r->stale = true;
-            rejected_records_mark_stale(&f->rejected);
+                r->stale = r->stale || in_scope(scope, r);
+            if (!scope) /* a per-member listing keeps the others' notes */
+                rejected_records_mark_stale(&f->rejected);
             listing = true;
             break;
         case ETCD_EVENT_SYNC_END:
-            rejected_records_drop_stale(&f->rejected);
-            sync_end(f, ev->revision);
+            if (!scope)
+                rejected_records_drop_stale(&f->rejected);
+            sync_end(f, scope, ev->revision);
             listing = false;
+            synced = true;
             /* The sweep reads the kernel, which a batch cannot: send what is queued. */
             if (batched && segment_batch_end(f->nl, &err) < 0)
                 resend_programmed(f, NULL, &err);
-            sweep_stale_entries(f);
+            for (struct local_network *net = f->networks; net && !scope; net = net->next)
+                sweep_network(f, net);
             batched = segment_batch_begin(f->nl) == 0;
             break;
         case ETCD_EVENT_DISCONNECTED:
@@ -493,6 +538,14 @@ void watch_callback(void *ctx, const struct etcd_event *events, size_t count)
     }
     if (batched && segment_batch_end(f->nl, &err) < 0)
         resend_programmed(f, NULL, &err);
+    return synced;
+}
+
+void watch_callback(void *ctx, const struct etcd_event *events, size_t count)
+{
+    struct fabric *f = ctx;
+    pthread_mutex_lock(&f->lock);
+    watch_batch_locked(f, NULL, events, count);
     claims_watch_progress(f, events, count);
     pthread_mutex_unlock(&f->lock);
 }

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "fabric/fabric_internal.h"
+#include "store/etcd_watch_set.h"
 #include "store/keys.h"
 
 static void copy_subnets(const struct local_network *net, struct status_overlay *o)
@@ -162,6 +163,12 @@ int fabric_status_read(struct fabric *f, struct weft_status *out, struct weft_er
         return weft_err_set(err, -ENOMEM, "out of memory reading the fabric's status");
     }
     etcd_status_read(f->etcd, WEFT_KEY_FABRIC, lease, f->watch, &out->store);
+    if (f->set) { /* per-member watches: how far the set has delivered, no trailing check */
+        etcd_watch_set_progress(f->set, &out->store.watch_revision, &out->store.watch_streaming);
+        pthread_mutex_lock(&f->lock);
+        out->store.watch_streaming |= f->watched == NULL; /* nothing to stream */
+        pthread_mutex_unlock(&f->lock);
+    }
     check_gone_hosts(f, out);
     return 0;
 }

@@ -111,6 +111,13 @@ void key_fabric_host_prefix(char *buf, const char *host)
     snprintf(buf, WEFT_KEY_MAX, WEFT_KEY_FABRIC "%s/", hk);
 }
 
+void key_fabric_overlay_prefix(char *buf, const char *host, const char *subnet)
+{
+    WITH_HOST(host);
+    WITH_SK(subnet);
+    snprintf(buf, WEFT_KEY_MAX, WEFT_KEY_FABRIC "%s/%s/", hk, sk);
+}
+
 void key_joined(char *buf, const char *subnet, const char *host)
 {
     WITH_HOST(host);
@@ -221,6 +228,21 @@ int key_parse_fabric(const char *key, struct fabric_key *out)
         return -1;
     *underscore = '/';
     part_decode(out->subnet);
+    return 0;
+}
+
+int key_parse_joined(const char *key, const char *subnet, char host[WEFT_KEY_PART_MAX])
+{
+    char prefix[WEFT_KEY_MAX];
+    key_joined_prefix(prefix, subnet);
+    size_t prefix_len = strlen(prefix);
+    if (strncmp(key, prefix, prefix_len) != 0)
+        return -1;
+    const char *part = key + prefix_len;
+    if (strchr(part, '/') || strchr(part, ':') ||
+        copy_part(host, WEFT_KEY_PART_MAX, part, part + strlen(part)) < 0)
+        return -1;
+    part_decode(host);
     return 0;
 }
 

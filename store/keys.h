@@ -32,7 +32,8 @@
  * key prefixes only, so each host's etcd user can be given its own and no other,
  * and a record under fabric/<host>/ is believed only if its body names <host>.
  * Host-first keys mean no prefix holds one overlay's records of all hosts: the
- * watch reads all of fabric/. Owns the layout only: no I/O, no state.
+ * gateway watch reads all of fabric/; the per-member watch (fabric/member_watch.c)
+ * reads joined/<sk>/ and fabric/<m>/<sk>/ of each member m. Owns the layout only: no I/O, no state.
  * Callers: fabric/ and ipam/ (and tests), passing a buffer of WEFT_KEY_MAX bytes;
  * key_parse_fabric reads fabric/ keys back for the watch. Pure functions,
  * thread-safe.
@@ -59,6 +60,8 @@ bool key_is_pool(const char *key);
 void key_member(char *buf, const char *host, const char *subnet);
 void key_peer(char *buf, const char *host, const char *subnet, const char *ip);
 void key_fabric_host_prefix(char *buf, const char *host);
+/* fabric/<host>/<sk>/: one host's records of one overlay subnet (a per-member watch). */
+void key_fabric_overlay_prefix(char *buf, const char *host, const char *subnet);
 /* The prefixes a host's etcd role is built from (admin/policy.c): its own
  * hosts/<host>/, and the roots of the shared records. */
 void key_host_prefix(char *buf, const char *host);
@@ -87,6 +90,10 @@ struct fabric_key {
 
 /* Parses a key of the two kinds above (the parts' syntax only). Returns 0 or -1. */
 int key_parse_fabric(const char *key, struct fabric_key *out);
+
+/* The host text of a joined/<sk>/<host> key of subnet, decoded (colons again); -1
+ * when key is not one of subnet's (or is written with colons). */
+int key_parse_joined(const char *key, const char *subnet, char host[WEFT_KEY_PART_MAX]);
 
 /* The address text of an addrs/<sk>/<ip> key of subnet, decoded ("fd81::5");
  * -1 when key is not one of subnet's. */
