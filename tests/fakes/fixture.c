@@ -29,6 +29,7 @@ int fx_try_open(struct fx *fx, struct weft_err *err)
         .underlay_mtu = 1500,
         .lease_ttl = 300, /* the keeper stays asleep through a test */
         .reclaim_after = 3600,
+        .member_watch = fx_member_watch,
     };
     fx->fabric = NULL;
     return fabric_open(&fx->fabric, &config, err);
@@ -47,7 +48,23 @@ void fx_close(struct fx *fx)
     fx->fabric = NULL;
 }
 
+bool fx_member_watch;
+
+static int setup(void **state);
+
+int fx_setup_members(void **state)
+{
+    fx_member_watch = true; /* until the next fx_setup: a restart (fx_open) keeps it */
+    return setup(state);
+}
+
 int fx_setup(void **state)
+{
+    fx_member_watch = false;
+    return setup(state);
+}
+
+static int setup(void **state)
 {
     fx_expect_spares = true;
     fault_reset();

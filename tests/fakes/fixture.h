@@ -34,6 +34,9 @@ struct fx {
 };
 
 int fx_setup(void **state);
+/* fx_setup with per-member watches (fabric_config.member_watch), as --store-watch grpc. */
+int fx_setup_members(void **state);
+extern bool fx_member_watch; /* what fx_try_open gives the fabric */
 int fx_teardown(void **state);
 /* Opens the fabric again (after fx_close), as a restarted daemon; fx_try_open
  * answers fabric_open's result instead of failing the test. */
