@@ -274,7 +274,7 @@ static int run_daemon(const struct daemon_options *opts)
                                    {resolver_overlay_up, resolver_overlay_down, resolver},
                                    tunnel,
                                    (uint16_t)opts->tunnel_port,
-                                   opts->store_watch_grpc}; /* grpc: per-member watches */
+                                   opts->store_watch_members};
     if (fabric_open(&fabric, &config, &err) < 0)
         goto fail;
     talking_to_store = false;

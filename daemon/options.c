@@ -97,12 +97,15 @@ void daemon_options_usage(FILE *out)
             "  --store-timeout SECS  [WEFT_STORE_TIMEOUT] how long to wait for an etcd\n"
             "                     member's answer before trying the next or calling the store\n"
             "                     unreachable (default %d)\n"
-            "  --store-watch gateway|grpc  [WEFT_STORE_WATCH] how the daemon watches the\n"
-            "                     store: etcd's JSON gateway (default) or its gRPC Watch API,\n"
-            "                     which an etcd grpc-proxy can fan out to many hosts\n"
+            "  --store-watch gateway|grpc|grpc-fabric  [WEFT_STORE_WATCH] how the daemon\n"
+            "                     watches the store: all of fabric/ through etcd's JSON\n"
+            "                     gateway (default); grpc: over its gRPC Watch API, only the\n"
+            "                     records of the overlays this host is in (per member);\n"
+            "                     grpc-fabric: all of fabric/ over gRPC. An etcd grpc-proxy\n"
+            "                     can fan the gRPC watches out to many hosts\n"
             "  --store-watch-endpoints HOST:PORT[,...]  [WEFT_STORE_WATCH_ENDPOINTS] where\n"
             "                     the gRPC watch connects, e.g. a grpc-proxy (default: the\n"
-            "                     --store members; TLS and user as for them); grpc only\n"
+            "                     --store members; TLS and user as for them); gRPC only\n"
             "  --resolv-conf FILE [WEFT_RESOLV_CONF] the host's resolvers, to which weft's\n"
             "                     resolver (at each overlay's gateway address) forwards the\n"
             "                     names that are not the overlay's (default %s)\n"
@@ -213,12 +216,15 @@ static int apply_environment(struct daemon_options *opts, const bool given[SETTI
 static int check_watch_settings(struct daemon_options *opts, struct weft_err *err)
 {
     const char *watch = opts->store_watch ? opts->store_watch : "gateway";
-    if (strcmp(watch, "gateway") != 0 && strcmp(watch, "grpc") != 0)
-        return weft_err_set(err, -EINVAL, "--store-watch must be gateway or grpc, not %.32s",
-                            watch);
-    opts->store_watch_grpc = strcmp(watch, "grpc") == 0;
+    if (strcmp(watch, "gateway") != 0 && strcmp(watch, "grpc") != 0 &&
+        strcmp(watch, "grpc-fabric") != 0)
+        return weft_err_set(err, -EINVAL,
+                            "--store-watch must be gateway, grpc or grpc-fabric, not %.32s", watch);
+    opts->store_watch_grpc = strcmp(watch, "gateway") != 0;
+    opts->store_watch_members = strcmp(watch, "grpc") == 0;
     if (opts->store_watch_endpoints && !opts->store_watch_grpc)
-        return weft_err_set(err, -EINVAL, "--store-watch-endpoints needs --store-watch grpc");
+        return weft_err_set(err, -EINVAL,
+                            "--store-watch-endpoints needs --store-watch grpc or grpc-fabric");
     if (!opts->store_watch_endpoints)
         return 0;
     /* The same spelling as --store's members: HOST:PORT[,HOST:PORT...]. */

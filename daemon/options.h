@@ -44,8 +44,9 @@ struct daemon_options {
     int lease_ttl;
     int reclaim_after;
     int store_timeout; /* seconds per store request and member */
-    const char *store_watch;           /* "gateway" or "grpc"; NULL: gateway */
-    bool store_watch_grpc;             /* --store-watch grpc */
+    const char *store_watch;           /* "gateway", "grpc" or "grpc-fabric"; NULL: gateway */
+    bool store_watch_grpc;             /* --store-watch grpc or grpc-fabric */
+    bool store_watch_members;          /* --store-watch grpc: per-member watches */
     const char *store_watch_endpoints; /* grpc's HOST:PORT[,...]; NULL: the members */
     const char *resolv_conf;   /* the host's resolvers, for names not the overlays' */
     const char *docker_socket; /* the local Docker Engine API: containers' names */
