@@ -8,7 +8,7 @@
 # IPAM_REQUESTS (1000): per contending host, twice that on one host;
 # QUIET_S (15): how long join and converge wait for an idle machine (0: not at all);
 # DOCKER_RUNS (20, 0 skips the Docker figure); SECTIONS (all of "datapath encrypted join
-# converge ipam scale docker layout names swarm"): which figures to measure; OUT_DIR (bench): where
+# converge ipam scale docker layout names swarm members"): which figures to measure; OUT_DIR (bench): where
 # results go; JUMBO (1): 0 leaves out the MTU 9000 pair. encrypted (issue 11): a plain
 # and an encrypted overlay on one pair of hosts, measured side by side with the underlay.
 # SMAPS_DIR (unset): keeps each scale daemon's /proc/PID/smaps there, idle and loaded (issue 14).
@@ -17,6 +17,9 @@
 # the name resolves on B; queries/s of weft's resolver), runs and seconds per load figure.
 # SWARM_DOCKER_RUNS (20): bench/swarm_bench.sh (issue 14: weft beside Docker's swarm overlay
 # on the same hosts, with RUNS, SECS and JUMBO), docker runs on each overlay.
+# MW_HOSTS (20), MW_EPS (10), MW_MODES ("gateway grpc-fabric grpc"): bench/member_watch.sh
+# (issue 14 part 4: events each host receives, and etcd's bytes sent, with one watch of
+# all fabric/ against per-member watches; hosts in overlays of two).
 # STORE_WATCH (gateway): how every daemon watches the store (--store-watch): gateway,
 # grpc, or grpc-proxy (gRPC through one `etcd grpc-proxy` beside etcd, whose CPU time is
 # then reported with etcd's in the scale figure).
@@ -31,7 +34,7 @@ RUNS=${RUNS:-3} SECS=${SECS:-5} HOSTS=${HOSTS:-20} EPS=${EPS:-50}
 [ "$HOSTS" -le 120 ] || { echo "HOSTS must be at most 120" >&2; exit 2; }
 JOINS=${JOINS:-1000} CONVERGE=${CONVERGE:-50} DOCKER_RUNS=${DOCKER_RUNS:-20}
 IPAM_REQUESTS=${IPAM_REQUESTS:-1000}
-SECTIONS=${SECTIONS:-datapath encrypted join converge ipam scale docker layout names swarm}
+SECTIONS=${SECTIONS:-datapath encrypted join converge ipam scale docker layout names swarm members}
 OUT_DIR=${OUT_DIR:-bench}
 export WEFT_BIN=build/weft
 BENCH=build/plugin_bench
@@ -524,6 +527,14 @@ if want swarm; then
     echo "measured weft beside Docker's swarm overlay" >&2
 fi
 
+# ---------------- 10. per-member watches: what a host hears of others' overlays (issue 14) ----------------
+# Its own simulated hosts (its child's run tag); its table is printed after ours.
+if want members; then
+    bench/member_watch.sh "$SIM_DIR/members.results" >"$SIM_DIR/members.table"
+    while read -r k v; do R[$k]=$v; done <"$SIM_DIR/members.results"
+    echo "measured per-member watches against one watch of all fabric/" >&2
+fi
+
 # ---------------- results ----------------
 r() { printf '%s' "${R[$1]:-n/a}"; } # a figure, or n/a when its section did not run
 R[ratio_underlay_1500]=$(ratio "$(r tcp_weft_1500)" "$(r tcp_underlay_1500)")
@@ -638,6 +649,10 @@ fi
 if want swarm; then
     echo
     cat "$SIM_DIR/swarm.table"
+fi
+if want members; then
+    echo
+    cat "$SIM_DIR/members.table"
 fi
 echo
 echo "wrote $OUT${plot:+ and $plot}"

@@ -22,6 +22,17 @@ static void network_unlink(struct fabric *f, struct local_network *net)
     }
 }
 
+/* Under the lock: net joins the list, its spares are made, what the cluster has for it
+ * is programmed and (per-member watches) its members' records are watched. */
+static void network_link(struct fabric *f, struct local_network *net)
+{
+    net->next = f->networks;
+    f->networks = net;
+    pthread_cond_signal(&f->spare_work);
+    program_subnet(f, net->subnet);
+    member_watch_overlay_up(f, net);
+}
+
 int overlay_hooks_up(struct fabric *f, struct local_network *net, struct weft_err *err)
 {
     if (!f->hooks.up)
@@ -130,11 +141,7 @@ static int network_create(struct fabric *f, const struct fabric_network_spec *sp
     if (publish_member_joining(f, lease, net, &overlay, err) < 0)
         goto undo_host_record;
     pthread_mutex_lock(&f->lock);
-    net->next = f->networks;
-    f->networks = net;
-    pthread_cond_signal(&f->spare_work);
-    program_subnet(f, net->subnet);
-    member_watch_overlay_up(f, net); /* per-member watches: its members' records */
+    network_link(f, net);
     log_info("network created", "network=%.12s subnet=%s subnet6=%s vni=%" PRIu32 " mtu=%d",
              net->id, net->subnet, net->subnet6[0] ? net->subnet6 : "none", net->vni, net->mtu);
     pthread_mutex_unlock(&f->lock);
