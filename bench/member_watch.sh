@@ -21,7 +21,7 @@
 #                    etcd), from after the networks to the end;
 #   converged        ms from the endpoints' creation until every host had its partner's.
 # Usage: bench/member_watch.sh [RESULTS_FILE]: prints a table; writes "key value" lines
-# (members_<mode>_<figure>) to RESULTS_FILE when given. Needs build/weft,
+# (members_<mode, - as _>_<figure>) to RESULTS_FILE when given. Needs build/weft,
 # build/plugin_bench, build/neigh_wait, root, etcd. A benchmark: nothing fails on a figure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -102,14 +102,14 @@ run_mode() { # MODE INDEX
         [ "$again" = "$stable" ] && break
         stable=$again
     done
-    local tx1 grpc1 counts
+    local tx1 grpc1 counts k=members_${mode//-/_}
     tx1=$(etcd_tx) grpc1=$(etcd_grpc_sent)
     counts=$(all_events)
-    R[members_${mode}_events_mean]=$(awk '{s += $1} END {printf "%.1f", s / NR}' <<<"$counts")
-    R[members_${mode}_events_max]=$(sort -g <<<"$counts" | tail -n 1)
-    R[members_${mode}_etcd_sent_kib]=$(kib $((tx1 - tx0)))
-    R[members_${mode}_etcd_grpc_sent_kib]=$(kib $((grpc1 - grpc0)))
-    R[members_${mode}_converged_ms]=$((t1 - t0))
+    R[${k}_events_mean]=$(awk '{s += $1} END {printf "%.1f", s / NR}' <<<"$counts")
+    R[${k}_events_max]=$(sort -g <<<"$counts" | tail -n 1)
+    R[${k}_etcd_sent_kib]=$(kib $((tx1 - tx0)))
+    R[${k}_etcd_grpc_sent_kib]=$(kib $((grpc1 - grpc0)))
+    R[${k}_converged_ms]=$((t1 - t0))
     for i in $(seq 1 "$MW_HOSTS"); do sim_weft_stop "M$i" || true; done
     sim_etcdctl del --prefix /weft/ >/dev/null
     echo "member_watch: measured $mode" >&2
@@ -132,7 +132,7 @@ row() { printf '%-14s %14s %12s %16s %16s %14s\n' "$@"; }
 echo "members: $MW_HOSTS hosts in $((MW_HOSTS / 2)) overlays of 2, $MW_EPS endpoints per host"
 row "watch" "events/host" "events max" "etcd sent KiB" "etcd gRPC KiB" "converged ms"
 for mode in $MW_MODES; do
-    row "$mode" "$(r "members_${mode}_events_mean")" "$(r "members_${mode}_events_max")" \
-        "$(r "members_${mode}_etcd_sent_kib")" "$(r "members_${mode}_etcd_grpc_sent_kib")" \
-        "$(r "members_${mode}_converged_ms")"
+    k=members_${mode//-/_}
+    row "$mode" "$(r "${k}_events_mean")" "$(r "${k}_events_max")" "$(r "${k}_etcd_sent_kib")" \
+        "$(r "${k}_etcd_grpc_sent_kib")" "$(r "${k}_converged_ms")"
 done

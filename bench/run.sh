@@ -21,7 +21,8 @@
 # (issue 14 part 4: events each host receives, and etcd's bytes sent, with one watch of
 # all fabric/ against per-member watches; hosts in overlays of two).
 # STORE_WATCH (gateway): how every daemon watches the store (--store-watch): gateway,
-# grpc, or grpc-proxy (gRPC through one `etcd grpc-proxy` beside etcd, whose CPU time is
+# grpc (per-member watches), grpc-fabric (one gRPC watch of all fabric/), or grpc-proxy
+# (per-member gRPC watches through one `etcd grpc-proxy` beside etcd, whose CPU time is
 # then reported with etcd's in the scale figure).
 # Benchmarks, not tests: nothing here fails on a slow figure.
 set -euo pipefail
@@ -110,7 +111,8 @@ STORE_WATCH=${STORE_WATCH:-gateway}
 proxy_pid=
 case $STORE_WATCH in
 gateway) ;;
-grpc) export WEFT_STORE_WATCH=grpc ;;
+grpc) export WEFT_STORE_WATCH=grpc ;;                # per-member watches
+grpc-fabric) export WEFT_STORE_WATCH=grpc-fabric ;;  # one gRPC watch of all fabric/
 grpc-proxy)
     proxy=$(sim_etcd_addr):23799
     sim_spawn "$SIM_DIR/etcd/proxy.log" nsenter --net="/run/netns/$(sim_ns etcd)" etcd grpc-proxy \
@@ -120,7 +122,7 @@ grpc-proxy)
         fail "grpc-proxy did not listen on $proxy"
     export WEFT_STORE_WATCH=grpc WEFT_STORE_WATCH_ENDPOINTS=$proxy
     ;;
-*) echo "STORE_WATCH must be gateway, grpc or grpc-proxy" >&2; exit 2 ;;
+*) echo "STORE_WATCH must be gateway, grpc, grpc-fabric or grpc-proxy" >&2; exit 2 ;;
 esac
 
 overlay_vni() { # SUBNET: the VNI weft claimed for it
