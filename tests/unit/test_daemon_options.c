@@ -144,6 +144,22 @@ static void the_tunnel_port_is_a_port(void **state)
     assert_string_equal(err.msg, "--tunnel-port must be a UDP port number from 1 to 65535");
 }
 
+/* grpc watches per member, grpc-fabric all of fabric/ over gRPC, gateway all through it. */
+static void the_store_watch_picks_transport_and_scope(void **state)
+{
+    (void)state;
+    struct daemon_options opts;
+    struct weft_err err = {0};
+    assert_int_equal(PARSE(&opts, &err, "--store-watch", "grpc"), 0);
+    assert_true(opts.store_watch_grpc && opts.store_watch_members);
+    assert_int_equal(PARSE(&opts, &err, "--store-watch", "grpc-fabric"), 0);
+    assert_true(opts.store_watch_grpc && !opts.store_watch_members);
+    assert_int_equal(PARSE(&opts, &err, "--store-watch", "gateway"), 0);
+    assert_true(!opts.store_watch_grpc && !opts.store_watch_members);
+    assert_int_equal(PARSE(&opts, &err, "--store-watch", "grpc-all"), -1);
+    assert_string_equal(err.msg, "--store-watch must be gateway, grpc or grpc-fabric, not grpc-all");
+}
+
 static void a_certificate_needs_its_key_and_the_reverse(void **state)
 {
     (void)state;
@@ -257,6 +273,7 @@ int main(void)
         TEST(a_flag_beats_its_variable),
         TEST(a_bad_number_names_its_flag_or_variable),
         TEST(the_tunnel_port_is_a_port),
+        TEST(the_store_watch_picks_transport_and_scope),
         TEST(a_certificate_needs_its_key_and_the_reverse),
         TEST(a_user_needs_a_password_file),
         TEST(tls_files_with_a_plain_store_are_refused),
