@@ -336,6 +336,9 @@ void member_watch_overlay_up(struct fabric *f, const struct local_network *net);
 /* Without the lock: the network of overlay (its first subnet) was unlinked; stops
  * watching it and drops what its members' watches brought. */
 void member_watch_overlay_down(struct fabric *f, const char *overlay);
+/* Under the lock: the other members of overlay the watches know (their VTEPs' text),
+ * in *out (malloc'd, NULL when out of memory); returns how many. */
+size_t member_watch_members(struct fabric *f, const char *overlay, char (**out)[ADDR_STR_MAX]);
 /* Under the lock, per-member mode only: whether a peer claim (its key part) was
  * created before its host's member record of the overlay (so it is no claim). */
 bool claim_predates_member(struct fabric *f, const struct fabric_record *rec, int64_t created);

@@ -275,6 +275,23 @@ void member_watch_close(struct fabric *f)
     }
 }
 
+size_t member_watch_members(struct fabric *f, const char *overlay, char (**out)[ADDR_STR_MAX])
+{
+    size_t n = 0;
+    for (const struct watched_prefix *w = f->watched; w; w = w->next)
+        n += !w->joined && strcmp(w->scope.subnet, overlay) == 0 &&
+             strcmp(w->overlay, overlay) == 0 && !ip_addr_equal(&w->scope.host, &f->host_vtep);
+    *out = calloc(n ? n : 1, sizeof(**out));
+    if (!*out)
+        return 0;
+    n = 0;
+    for (const struct watched_prefix *w = f->watched; w; w = w->next)
+        if (!w->joined && strcmp(w->scope.subnet, overlay) == 0 &&
+            strcmp(w->overlay, overlay) == 0 && !ip_addr_equal(&w->scope.host, &f->host_vtep))
+            ip_addr_format(&w->scope.host, (*out)[n++]);
+    return n;
+}
+
 bool claim_predates_member(struct fabric *f, const struct fabric_record *rec, int64_t created)
 {
     const struct local_network *net = network_by_subnet(f, rec->subnet);

@@ -124,6 +124,15 @@ int etcd_get_prefix(struct etcd *etcd, const char *prefix, struct etcd_kvs *out,
  * on the server (the answer is small) but walks the prefix's index to do it. */
 int etcd_get_prefix_created_after(struct etcd *etcd, const char *prefix, int64_t after,
                                   struct etcd_kvs *out, struct weft_err *err);
+/* Several reads at one revision, in one transaction: out[i] receives what reads[i]
+ * names (a key, or every key under a prefix; none when absent), each out[i].revision the
+ * store's revision then. On failure nothing is left in out. */
+struct etcd_read {
+    const char *key;
+    bool prefix;
+};
+int etcd_read_many(struct etcd *etcd, const struct etcd_read *reads, size_t count,
+                   struct etcd_kvs *out, struct weft_err *err);
 /* lease 0: no lease. */
 int etcd_put(struct etcd *etcd, const char *key, const char *value, int64_t lease,
              struct weft_err *err);

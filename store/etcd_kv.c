@@ -329,3 +329,36 @@ int etcd_create(struct etcd *etcd, const char *key, const char *value, int64_t l
     json_decref(reply);
     return rc;
 }
+
+int etcd_read_many(struct etcd *etcd, const struct etcd_read *reads, size_t count,
+                   struct etcd_kvs *out, struct weft_err *err)
+{
+    memset(out, 0, count * sizeof(*out));
+    struct etcd_txn *txn = etcd_txn_new();
+    if (!txn)
+        return weft_err_set(err, -ENOMEM, "out of memory building a store transaction");
+    for (size_t i = 0; i < count; i++) {
+        json_t *range = etcd_json_key_object(reads[i].key);
+        if (range && reads[i].prefix &&
+            json_object_set_new(range, "range_end", etcd_json_range_end(reads[i].key)) < 0) {
+            json_decref(range);
+            range = NULL;
+        }
+        txn_add(txn, txn->success, range ? json_pack("{s:o}", "request_range", range) : NULL);
+    }
+    bool succeeded;
+    json_t *reply;
+    int rc = txn_run(etcd, txn, &succeeded, &reply, err);
+    etcd_txn_free(txn);
+    json_t *responses = json_object_get(reply, "responses");
+    int64_t revision = etcd_json_int64(json_object_get(reply, "header"), "revision");
+    for (size_t i = 0; rc == 0 && i < count; i++) {
+        json_t *range = json_object_get(json_array_get(responses, i), "response_range");
+        rc = kvs_from_json(range, &out[i], err);
+        out[i].revision = revision;
+    }
+    json_decref(reply);
+    for (size_t i = 0; rc < 0 && i < count; i++)
+        etcd_kvs_free(&out[i]);
+    return rc;
+}

@@ -235,6 +235,40 @@ int etcd_get_prefix(struct etcd *etcd, const char *prefix, struct etcd_kvs *out,
     return fs_call_end(NULL, rc);
 }
 
+/* Copies the keys under prefix (or key itself, when !prefix) into out. Under fs.lock. */
+static int range_copy(const char *key, bool prefix, struct etcd_kvs *out, struct weft_err *err)
+{
+    bool found;
+    size_t first = fs_kv_find(key, &found), n = 0;
+    if (!prefix)
+        n = found;
+    else
+        while (first + n < fs.count && strncmp(fs.kvs[first + n].key, key, strlen(key)) == 0)
+            n++;
+    out->revision = fs.revision;
+    out->items = calloc(n ? n : 1, sizeof(*out->items));
+    int rc = out->items ? 0 : weft_err_set(err, -ENOMEM, "out of memory");
+    for (size_t i = 0; rc == 0 && i < n; i++, out->count++)
+        if (kv_copy(&fs.kvs[first + i], &out->items[i]) < 0)
+            rc = weft_err_set(err, -ENOMEM, "out of memory");
+    return rc;
+}
+
+int etcd_read_many(struct etcd *etcd, const struct etcd_read *reads, size_t count,
+                   struct etcd_kvs *out, struct weft_err *err)
+{
+    (void)etcd;
+    memset(out, 0, count * sizeof(*out));
+    if (fs_call_start(err) < 0)
+        return -1;
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < count; i++)
+        rc = range_copy(reads[i].key, reads[i].prefix, &out[i], err);
+    for (size_t i = 0; rc < 0 && i < count; i++)
+        etcd_kvs_free(&out[i]);
+    return fs_call_end(NULL, rc);
+}
+
 int etcd_get_prefix_created_after(struct etcd *etcd, const char *prefix, int64_t after,
                                   struct etcd_kvs *out, struct weft_err *err)
 {

@@ -145,14 +145,24 @@ static void members_and_networks_going_take_their_entries(void **state)
 }
 
 /* A member's claim older than this host's loses this host the address, read from the
- * store (no watch is waited for). */
+ * store (no watch is waited for): a member the watches know, and one they have not heard
+ * of yet (found in joined/ by the same read). */
 static void member_claim_made_first_is_refused(void **state)
 {
     struct fx *fx = *state;
     create_network(fx, "x", FX_SUBNET);
     join_of(FX_OTHER_HOST, FX_SUBNET, fake_store_grant());
     put_bare_claim_of(FX_OTHER_HOST, CLAIMED);
+    fx_settle();
+    fake_store_hold_watches(true);
+    join_of(FX_THIRD_HOST, FX_SUBNET, fake_store_grant());
+    put_bare_claim_of(FX_THIRD_HOST, "10.77.0.11");
     struct weft_err err = {0};
+    assert_int_equal(fabric_claim_address(fx->fabric, FX_SUBNET, "10.77.0.11", &err), -1);
+    assert_int_equal(err.code, -EADDRINUSE);
+    assert_non_null(strstr(err.msg, FX_THIRD_HOST));
+    fake_store_hold_watches(false);
+    fx_settle();
     assert_int_equal(fabric_claim_address(fx->fabric, FX_SUBNET, CLAIMED, &err), -1);
     assert_int_equal(err.code, -EADDRINUSE);
     assert_non_null(strstr(err.msg, FX_OTHER_HOST));
