@@ -12,8 +12,8 @@
  * created after the revision the table is complete to: table and read together are
  * every live claim older than this one.
  * With per-member watches (fabric_config.member_watch) no one watch delivers every
- * older record, so the claim reads its competitors from the store instead
- * (member_claims.c); this path is the gateway's (one watch of all fabric/).
+ * older record, so the claim is written together with a read of its competitors
+ * (member_claims.c); the rest of this file is the path of one watch of all fabric/.
  */
 #include "fabric/fabric_internal.h"
 
@@ -212,12 +212,11 @@ int fabric_claim_address(struct fabric *f, const char *subnet_text, const char *
     pthread_mutex_unlock(&f->lock);
 
     char *text = peer_record_encode(&rec);
-    int rc = text ? etcd_put(f->etcd, key, text, lease, err)
-                  : weft_err_set(err, -ENOMEM, "out of memory");
+    int rc = !text              ? weft_err_set(err, -ENOMEM, "out of memory")
+             : f->member_watch ? claim_write_members(f, claim, key, text, lease, ip, err)
+                               : etcd_put(f->etcd, key, text, lease, err);
     free(text);
 
-    if (rc == 0 && f->member_watch) /* no one watch reads every older claim back */
-        rc = claim_check_members(f, claim, ip, err);
     pthread_mutex_lock(&f->lock);
     if (rc == 0 && !f->member_watch) /* check_unread releases the lock meanwhile */
         rc = wait_read_back(f, claim) ? check_older(f, claim, ip, err)

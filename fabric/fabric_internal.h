@@ -345,11 +345,11 @@ bool claim_predates_member(struct fabric *f, const struct fabric_record *rec, in
 /* Under the lock: a member record (re)created; drops its host's older claims. */
 void member_drop_older_claims(struct fabric *f, const struct remote_entry *member, bool listing);
 
-/* member_claims.c: an address claim's check in per-member mode: reads the claims of
- * the address by the overlay's members from the store. Without the lock. 0, or
- * -EADDRINUSE (refused, counted), or a store error. */
-int claim_check_members(struct fabric *f, struct pending_claim *claim, const char *ip,
-                        struct weft_err *err);
+/* member_claims.c: an address claim in per-member mode: writes this host's claim (key,
+ * text, under lease) and reads the overlay's members' claims of the address in the same
+ * transaction. Without the lock. 0, or -EADDRINUSE (refused, counted), or a store error. */
+int claim_write_members(struct fabric *f, struct pending_claim *claim, const char *key,
+                        const char *text, int64_t lease, const char *ip, struct weft_err *err);
 /* address_claims.c: another host's older claim holds the address: logged, counted,
  * -EADDRINUSE. Under the lock. */
 int claim_refuse(struct fabric *f, const struct pending_claim *claim, const char *ip,

@@ -133,6 +133,11 @@ struct etcd_read {
 };
 int etcd_read_many(struct etcd *etcd, const struct etcd_read *reads, size_t count,
                    struct etcd_kvs *out, struct weft_err *err);
+/* The same after putting key=value (lease 0: none) in the same transaction: the reads
+ * see the put. */
+int etcd_put_read_many(struct etcd *etcd, const char *key, const char *value, int64_t lease,
+                       const struct etcd_read *reads, size_t count, struct etcd_kvs *out,
+                       struct weft_err *err);
 /* lease 0: no lease. */
 int etcd_put(struct etcd *etcd, const char *key, const char *value, int64_t lease,
              struct weft_err *err);

@@ -333,10 +333,19 @@ int etcd_create(struct etcd *etcd, const char *key, const char *value, int64_t l
 int etcd_read_many(struct etcd *etcd, const struct etcd_read *reads, size_t count,
                    struct etcd_kvs *out, struct weft_err *err)
 {
+    return etcd_put_read_many(etcd, NULL, NULL, 0, reads, count, out, err);
+}
+
+int etcd_put_read_many(struct etcd *etcd, const char *key, const char *value, int64_t lease,
+                       const struct etcd_read *reads, size_t count, struct etcd_kvs *out,
+                       struct weft_err *err)
+{
     memset(out, 0, count * sizeof(*out));
     struct etcd_txn *txn = etcd_txn_new();
     if (!txn)
         return weft_err_set(err, -ENOMEM, "out of memory building a store transaction");
+    if (key)
+        etcd_txn_put(txn, key, value, lease);
     for (size_t i = 0; i < count; i++) {
         json_t *range = etcd_json_key_object(reads[i].key);
         if (range && reads[i].prefix &&
@@ -353,7 +362,8 @@ int etcd_read_many(struct etcd *etcd, const struct etcd_read *reads, size_t coun
     json_t *responses = json_object_get(reply, "responses");
     int64_t revision = etcd_json_int64(json_object_get(reply, "header"), "revision");
     for (size_t i = 0; rc == 0 && i < count; i++) {
-        json_t *range = json_object_get(json_array_get(responses, i), "response_range");
+        json_t *range =
+            json_object_get(json_array_get(responses, i + (key != NULL)), "response_range");
         rc = kvs_from_json(range, &out[i], err);
         out[i].revision = revision;
     }

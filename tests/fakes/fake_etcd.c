@@ -254,19 +254,33 @@ static int range_copy(const char *key, bool prefix, struct etcd_kvs *out, struct
     return rc;
 }
 
-int etcd_read_many(struct etcd *etcd, const struct etcd_read *reads, size_t count,
-                   struct etcd_kvs *out, struct weft_err *err)
+int etcd_put_read_many(struct etcd *etcd, const char *key, const char *value, int64_t lease,
+                       const struct etcd_read *reads, size_t count, struct etcd_kvs *out,
+                       struct weft_err *err)
 {
     (void)etcd;
     memset(out, 0, count * sizeof(*out));
     if (fs_call_start(err) < 0)
         return -1;
+    struct fs_batch batch = {0};
     int rc = 0;
+    if (key && !fs_lease_alive(lease))
+        rc = weft_err_set(err, -ENOENT, "etcdserver: requested lease not found");
+    else if (key && fs_kv_put(key, value, lease, fs.revision + 1, &batch) < 0)
+        rc = weft_err_set(err, -ENOMEM, "out of memory");
+    if (batch.count)
+        fs.revision++;
     for (size_t i = 0; rc == 0 && i < count; i++)
         rc = range_copy(reads[i].key, reads[i].prefix, &out[i], err);
     for (size_t i = 0; rc < 0 && i < count; i++)
         etcd_kvs_free(&out[i]);
-    return fs_call_end(NULL, rc);
+    return fs_call_end(&batch, rc);
+}
+
+int etcd_read_many(struct etcd *etcd, const struct etcd_read *reads, size_t count,
+                   struct etcd_kvs *out, struct weft_err *err)
+{
+    return etcd_put_read_many(etcd, NULL, NULL, 0, reads, count, out, err);
 }
 
 int etcd_get_prefix_created_after(struct etcd *etcd, const char *prefix, int64_t after,
