@@ -108,6 +108,33 @@ static void test_prefix_created_after(void **state)
     OK(etcd_delete_prefix(l->etcd, "/ca/", err));
 }
 
+/* A put and several reads in one transaction (a per-member claim and its competitors):
+ * the reads see the put, a prefix reads every key under it, an absent key reads none. */
+static void test_put_then_read_many(void **state)
+{
+    struct etcd_live *l = *state;
+    OK(etcd_put(l->etcd, "/rm/a/1", "one", 0, err));
+    OK(etcd_put(l->etcd, "/rm/a/2", "two", 0, err));
+    OK(etcd_put(l->etcd, "/rm/b", "bee", 0, err));
+    const struct etcd_read reads[] = {
+        {"/rm/mine", false}, {"/rm/a/", true}, {"/rm/b", false}, {"/rm/none", false}};
+    struct etcd_kvs out[4];
+    OK(etcd_put_read_many(l->etcd, "/rm/mine", "claim", 0, reads, 4, out, err));
+    assert_int_equal(out[0].count, 1);
+    assert_string_equal(out[0].items[0].value, "claim");
+    assert_int_equal(out[0].items[0].create_revision, out[0].revision); /* the put's */
+    assert_int_equal(out[1].count, 2);
+    assert_string_equal(out[1].items[1].value, "two");
+    assert_true(out[2].count == 1 && out[2].items[0].create_revision < out[0].revision);
+    assert_int_equal(out[3].count, 0);
+    for (int i = 0; i < 4; i++)
+        etcd_kvs_free(&out[i]);
+    OK(etcd_read_many(l->etcd, reads + 3, 1, out, err));
+    assert_int_equal(out[0].count, 0);
+    etcd_kvs_free(&out[0]);
+    OK(etcd_delete_prefix(l->etcd, "/rm/", err));
+}
+
 static void test_create_if_absent(void **state)
 {
     struct etcd_live *l = *state;
@@ -723,6 +750,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_put_get_delete_prefix),
         cmocka_unit_test(test_prefix_created_after),
+        cmocka_unit_test(test_put_then_read_many),
         cmocka_unit_test(test_create_if_absent),
         cmocka_unit_test(test_txn_mod_revision_and_value),
         cmocka_unit_test(test_lease_lifecycle),
