@@ -62,8 +62,9 @@ done
 
 run_mode() { # MODE INDEX
     local mode=$1 m=$2 i o a b t0 t1 pids=() stable
+    # --store-timeout 10: on a loaded machine a start-up must not fail on a slow etcd.
     for i in $(seq 1 "$MW_HOSTS"); do
-        sim_weft "M$i" --store-watch "$mode" --metrics 127.0.0.1:9776
+        sim_weft "M$i" --store-watch "$mode" --metrics 127.0.0.1:9776 --store-timeout 10
     done
     for o in $(seq 1 $((MW_HOSTS / 2))); do
         SUBNET=10.$((100 + m)).$o.0/24

@@ -3,6 +3,8 @@
  * checked (record_check), applied to the remote table (remote_table.c), and
  * programmed into the segment of the local network on the same overlay; the end
  * of a listing drops what it did not mention and sweeps the kernel (stale_sweep.c).
+ * With per-member watches (member_watch.c) a batch concerns one host's records of one
+ * subnet (its scope): its listing marks and drops only those, and sweeps nothing.
  * A record is one host's claim (its key lies under that host's prefix, its body
  * names that host): of two claims of one address, every host programs the older
  * (the smaller create revision of its key), the next one once it goes.
