@@ -144,6 +144,47 @@ static void members_and_networks_going_take_their_entries(void **state)
     assert_int_equal(fake_kernel_neigh_count(x.vxlan), 1);
 }
 
+/* Marks the winning claim of ip (set), or tells whether it is still marked: an entry
+ * dropped and made again by a listing comes back unmarked. The mark is the entry's
+ * "contested" flag, which only quiets a log line. */
+static bool mark_peer(struct fx *fx, const char *ip, bool set)
+{
+    pthread_mutex_lock(&fx->fabric->lock);
+    struct remote_entry *r = remote_table_find_peer(&fx->fabric->remotes, FX_SUBNET, fx_ip(ip));
+    bool marked = r && (set ? (r->contested = true) : r->contested);
+    pthread_mutex_unlock(&fx->fabric->lock);
+    return marked;
+}
+
+/* After an outage every prefix is listed again, each on its own: a listing drops only its
+ * own member's entries (the endpoint that went meanwhile), not another member's. */
+static void a_listing_drops_only_its_members_entries(void **state)
+{
+    struct fx *fx = *state;
+    int64_t lease = fake_store_grant();
+    struct segment_devices x;
+    char key[WEFT_KEY_MAX];
+    create_network(fx, "x", FX_SUBNET);
+    join_of(FX_OTHER_HOST, FX_SUBNET, lease);
+    join_of(FX_THIRD_HOST, FX_SUBNET, lease);
+    put_remote_of(FX_OTHER_HOST, FX_SUBNET, "10.77.0.5", "02:42:0a:4d:00:05", lease);
+    put_remote_of(FX_THIRD_HOST, FX_SUBNET, "10.77.0.7", "02:42:0a:4d:00:07", lease);
+    fx_settle();
+    segment_names(overlay_vni(FX_SUBNET), &x);
+    assert_int_equal(fake_kernel_neigh_count(x.vxlan), 2);
+    assert_true(mark_peer(fx, "10.77.0.7", true));
+    fake_store_set_down(true);
+    key_peer(key, FX_OTHER_HOST, FX_SUBNET, "10.77.0.5");
+    fake_store_delete(key); /* unheard: the watches learn it from their next listing */
+    fake_store_set_down(false);
+    fx_settle();
+    assert_false(fake_kernel_has_neigh(x.vxlan, fx_ip("10.77.0.5"), mac_x));
+    assert_int_equal(fake_kernel_neigh_count(x.vxlan), 1);
+    assert_int_equal(entries_of(fx, FX_OTHER_HOST, FX_SUBNET), 1); /* its member record */
+    assert_int_equal(entries_of(fx, FX_THIRD_HOST, FX_SUBNET), 2);
+    assert_true(mark_peer(fx, "10.77.0.7", false)); /* the same entry: never dropped */
+}
+
 /* A member's claim older than this host's loses this host the address, read from the
  * store (no watch is waited for): a member the watches know, and one they have not heard
  * of yet (found in joined/ by the same read). */
@@ -204,6 +245,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(other_overlays_stay_unheard_until_joined,
                                         fx_setup_members, fx_teardown),
         cmocka_unit_test_setup_teardown(members_and_networks_going_take_their_entries,
+                                        fx_setup_members, fx_teardown),
+        cmocka_unit_test_setup_teardown(a_listing_drops_only_its_members_entries,
                                         fx_setup_members, fx_teardown),
         cmocka_unit_test_setup_teardown(member_claim_made_first_is_refused, fx_setup_members,
                                         fx_teardown),
