@@ -6,10 +6,11 @@
  * public API), own_records.c (this host's records in the store), publisher.c
  * (endpoints reach the store after CreateEndpoint), peers.c (watch events to
  * kernel entries), spares.c (spare veth pairs), overlay_claim.c (VNI claim and
- * release), restore.c (adoption after a restart), lease.c (keeper and reaper).
+ * release), restore.c (adoption after a restart), lease.c (keeper and reaper),
+ * member_watch.c (per-member watches) and member_claims.c (their claims' check).
  *
  * Threads: Docker's request threads (driver/), the watch callback (store/'s
- * watch thread), the lease keeper, the publisher and the spare maker.
+ * watch thread, or the watch set's), the lease keeper, the publisher and the spare maker.
  *
  * THE LOCK. f->lock guards every field of struct fabric below "guarded", every
  * local_network and local_endpoint (lists and fields), the remote table and the
