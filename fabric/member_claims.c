@@ -10,8 +10,9 @@
  * overlay's first subnet) and, for each other member m the watches know, m's claim of the
  * address fabric/<m>/<s>/peers/<ip> (s: the address's subnet), with m's member record
  * fabric/<m>/<sk>/member unless the table holds it. A member in joined/ the watches did
- * not know yet is read (claim and member record) in a second transaction. A claim of m older than C loses this host the address, as in the
- * gateway's check, unless it is older than m's member record (then it is no claim: below).
+ * not know yet is read (claim and member record) in a second transaction. A claim of m
+ * older than C loses this host the address, as in the gateway's check, unless it is older
+ * than m's member record (then it is no claim: below).
  *
  * Why that suffices: every read comes after C was written. A claim older than C that still
  * stands is then seen (its host is in joined/: a member's joined/ entry and member record
@@ -55,8 +56,8 @@ static int64_t created_in(const struct etcd_kvs *kvs, bool peer)
         return 0;
     const struct etcd_kv *kv = &kvs->items[0];
     struct fabric_record rec;
-    if (peer && (record_check_key(kv->key, &rec, NULL) < 0 ||
-                 record_check_body(kv->value, &rec, NULL) < 0))
+    if (peer &&
+        (record_check_key(kv->key, &rec, NULL) < 0 || record_check_body(kv->value, &rec, NULL) < 0))
         return 0;
     return kv->create_revision;
 }
@@ -85,8 +86,8 @@ static size_t reads_of(const struct competitor *c)
 /* Reads, in one transaction, the competitors' claims of the address and the member
  * records the table does not know; with head, first writes this host's claim and reads
  * it back with joined/<sk>/. Judges each competitor. */
-static int read_competitors(struct fabric *f, struct claim_read *cr, struct competitor *c,
-                            size_t n, bool head, struct weft_err *err)
+static int read_competitors(struct fabric *f, struct claim_read *cr, struct competitor *c, size_t n,
+                            bool head, struct weft_err *err)
 {
     size_t count = head ? HEAD_READS : 0;
     for (size_t i = 0; i < n; i++)

@@ -311,8 +311,8 @@ void member_drop_older_claims(struct fabric *f, const struct remote_entry *membe
             char ip[ADDR_STR_MAX], host[ADDR_STR_MAX];
             ipv4_format(ntohl(r->addr), ip);
             ip_addr_format(&r->vtep, host);
-            log_warn("ignoring a claim older than its host's member record", "subnet=%s ip=%s host=%s",
-                     r->subnet, ip, host);
+            log_warn("ignoring a claim older than its host's member record",
+                     "subnet=%s ip=%s host=%s", r->subnet, ip, host);
             remote_drop(f, r, !listing);
             next = f->remotes.head; /* settling may have touched any entry: walk again */
         }

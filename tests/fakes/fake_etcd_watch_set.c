@@ -80,7 +80,7 @@ int etcd_watch_set_add(struct etcd_watch_set *s, const char *prefix, struct weft
     if (!prefix || !prefix[0])
         return weft_err_set(err, -EINVAL, "store watch set: an empty prefix");
     pthread_mutex_lock(&s->lock);
-    int rc = s->stopping ? weft_err_set(err, -ESHUTDOWN, "store watch set: stopping")
+    int rc = s->stopping              ? weft_err_set(err, -ESHUTDOWN, "store watch set: stopping")
              : find_locked(s, prefix) ? 1
                                       : 0;
     pthread_mutex_unlock(&s->lock);

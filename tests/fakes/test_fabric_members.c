@@ -242,12 +242,12 @@ static void non_member_claim_cannot_matter(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(other_overlays_stay_unheard_until_joined,
-                                        fx_setup_members, fx_teardown),
+        cmocka_unit_test_setup_teardown(other_overlays_stay_unheard_until_joined, fx_setup_members,
+                                        fx_teardown),
         cmocka_unit_test_setup_teardown(members_and_networks_going_take_their_entries,
                                         fx_setup_members, fx_teardown),
-        cmocka_unit_test_setup_teardown(a_listing_drops_only_its_members_entries,
-                                        fx_setup_members, fx_teardown),
+        cmocka_unit_test_setup_teardown(a_listing_drops_only_its_members_entries, fx_setup_members,
+                                        fx_teardown),
         cmocka_unit_test_setup_teardown(member_claim_made_first_is_refused, fx_setup_members,
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(non_member_claim_cannot_matter, fx_setup_members,
