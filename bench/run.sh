@@ -24,6 +24,11 @@
 # grpc (per-member watches), grpc-fabric (one gRPC watch of all fabric/), or grpc-proxy
 # (per-member gRPC watches through one `etcd grpc-proxy` beside etcd, whose CPU time is
 # then reported with etcd's in the scale figure).
+# SCALE_POINTS (unset): the scale section measures issue 18's curve instead, with
+# bench/scale_curve.sh (its own simulation, up to 1,000 hosts each a real daemon): at
+# each point (e.g. "50 100 200 500 1000") SCALE_EPS (2) endpoints per host, the watch of
+# STORE_WATCH, and SCALE_GATEWAY_POINTS (e.g. "50 100 200") first with the gateway watch;
+# its table is printed after ours, its curve plotted in OUT_DIR/scale_curve.png.
 # Benchmarks, not tests: nothing here fails on a slow figure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,7 +37,11 @@ cd "$(dirname "$0")/.."
 . bench/reach.sh
 
 RUNS=${RUNS:-3} SECS=${SECS:-5} HOSTS=${HOSTS:-20} EPS=${EPS:-50}
-[ "$HOSTS" -le 120 ] || { echo "HOSTS must be at most 120" >&2; exit 2; }
+# The switch is a /16 (192.168.77.x as before, the scale hosts on from 192.168.77.101);
+# every host and etcd resolve each other with dynamic ARP entries, which count toward the
+# kernel's gc_thresh3 (1024, shared by every namespace): beyond 400 hosts use SCALE_POINTS.
+[ "$HOSTS" -le 400 ] || { echo "HOSTS must be at most 400 (more: SCALE_POINTS)" >&2; exit 2; }
+SIM_PREFIX=16
 JOINS=${JOINS:-1000} CONVERGE=${CONVERGE:-50} DOCKER_RUNS=${DOCKER_RUNS:-20}
 IPAM_REQUESTS=${IPAM_REQUESTS:-1000}
 SECTIONS=${SECTIONS:-datapath encrypted join converge ipam scale docker layout names swarm members}
@@ -377,13 +386,28 @@ want converge && converge
 # ---------------- 4 and 5. IPAM rate, scale and daemon RSS ----------------
 declare -A SCALE_MS
 scale_hosts=() points=()
-want ipam || want scale && for i in $(seq 1 "$HOSTS"); do
-    h=S$i
-    HADDR[$h]=192.168.77.$((100 + i)) # the switch is one /24; etcd is .250
-    sim_host "$h" "${HADDR[$h]}"
-    sim_weft "$h"
-    scale_hosts+=("$h")
-done
+scale_addr() { # I: 192.168.77.101-249, then 192.168.78.1 on (etcd is 192.168.77.250)
+    local k=$((100 + $1))
+    if [ "$k" -lt 250 ]; then echo "192.168.77.$k"; else echo "192.168.$((78 + (k - 250) / 250)).$(((k - 250) % 250 + 1))"; fi
+}
+# The curve (SCALE_POINTS) has its own hosts; these serve ipam and the figure below.
+if want ipam || { want scale && [ -z "${SCALE_POINTS:-}" ]; }; then
+    for i in $(seq 1 "$HOSTS"); do
+        h=S$i
+        HADDR[$h]=$(scale_addr "$i")
+        sim_host "$h" "${HADDR[$h]}"
+        scale_hosts+=("$h")
+    done
+    # Their daemons 25 at a time (sim_weft waits for each one's socket).
+    for ((i = 1; i <= HOSTS; i += 25)); do
+        pids=()
+        for ((j = i; j < i + 25 && j <= HOSTS; j++)); do
+            (sim_weft "S$j") &
+            pids+=($!)
+        done
+        for j in "${pids[@]}"; do wait "$j" || fail "a scale host's weft did not start"; done
+    done
+fi
 # SMAPS_DIR: each daemon's /proc/PID/smaps kept, idle (2 s after the last has started)
 # and where RSS is read below (bench/smaps_by_lib.awk sums one per library).
 keep_smaps() { # WHEN
@@ -493,7 +517,14 @@ R[rss_median_kib]=$(printf '%s\n' "${rss[@]}" | median)
 # The daemon's own memory; the rest of RSS is shared library pages (libcurl's tree).
 R[rss_anon_median_kib]=$(printf '%s\n' "${anon[@]}" | median)
 }
-want scale && scale
+if want scale && [ -n "${SCALE_POINTS:-}" ]; then
+    SCALE_POINTS=$SCALE_POINTS STORE_WATCH=$STORE_WATCH \
+        bench/scale_curve.sh "$SIM_DIR/curve.results" "$OUT_DIR/scale_curve.png" >"$SIM_DIR/curve.table"
+    while read -r k v; do R[$k]=$v; done <"$SIM_DIR/curve.results"
+    echo "measured the scale curve (issue 18)" >&2
+elif want scale; then
+    scale
+fi
 
 # ---------------- 6. real Docker: docker run on A until reachable from B ----------------
 # reach_docker_section (bench/reach.sh): Docker's own time and weft's, probed from before
@@ -640,6 +671,10 @@ row "  weft's Join answer until B's answer p50 / p99" "$(r docker_join_p50_ms) /
 row "    until Docker moved the veth in (Docker's)" "$(r docker_moved_p50_ms) / $(r docker_moved_p99_ms)" ""
 row "    after the move p50 / p99 (ms)" "$(r docker_after_move_p50_ms) / $(r docker_after_move_p99_ms)" ""
 row "  Join answer until B programmed p50 / p99" "$(r docker_programmed_p50_ms) / $(r docker_programmed_p99_ms)" ""
+if want scale && [ -n "${SCALE_POINTS:-}" ]; then
+    echo
+    cat "$SIM_DIR/curve.table"
+fi
 if want layout; then
     echo
     cat "$SIM_DIR/layout.table"
@@ -657,4 +692,4 @@ if want members; then
     cat "$SIM_DIR/members.table"
 fi
 echo
-echo "wrote $OUT${plot:+ and $plot}"
+echo "wrote $OUT${plot:+ and $plot}$([ ! -f "$OUT_DIR/scale_curve.png" ] || ! want scale || [ -z "${SCALE_POINTS:-}" ] || echo " and $OUT_DIR/scale_curve.png")"

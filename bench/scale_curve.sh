@@ -131,8 +131,9 @@ etcd_ticks() { cpu_ticks "$(cat "$SIM_DIR/etcd/pid")"; }
 # A fresh etcd (and grpc-proxy for MODE grpc-proxy) for a pass; the flags of its daemons.
 fresh_store() { # MODE
     [ -z "$proxy_pid" ] || sim_stop_pid "$proxy_pid" 5 || true
-    proxy_pid=
-    sim_etcd_stop
+    proxy_pid=""
+    sim_stop_pid "$(cat "$SIM_DIR/etcd/pid")" 10 || true # (sim_etcd_stop: SIGKILL, and bash says so)
+    rm -f "$SIM_DIR/etcd/pid"
     rm -rf "$SIM_DIR/etcd/data"
     sim_etcd_start
     # --store-timeout: a burst makes etcd answer slowly; measured here, not failed on.
