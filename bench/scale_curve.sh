@@ -153,19 +153,34 @@ fresh_store() { # MODE
     WATCH_ARGS+=(--store-timeout "$SCALE_STORE_TIMEOUT")
 }
 
+# HOST creates SUBNET, up to 3 times (a daemon whose lease expired under the load answers
+# "lease not found" until it has a new one); each retry is counted in HOST's dir.
+network_with_retries() { # HOST
+    local try
+    for try in 1 2 3; do
+        if (create_network "$1" >/dev/null && echo "${NID[$1]}" >"$SIM_DIR/$1/nid") 2>>"$SIM_DIR/$1/create.err"; then
+            return 0
+        fi
+        echo retry >>"$SIM_DIR/$1/retries"
+        sleep 2
+    done
+    return 1
+}
+
 # H1..HN create the network SUBNET, SCALE_CREATE_BATCH at a time; NID[Hi] from each.
 create_networks() { # N
     local n=$1 i j pids
-    create_network H1 >/dev/null # the first claims the overlay alone
+    rm -f "$SIM_DIR"/H*/retries
+    network_with_retries H1 || fail "H1 did not create $SUBNET" # the first claims the overlay alone
     for ((i = 2; i <= n; i += SCALE_CREATE_BATCH)); do
         pids=()
         for ((j = i; j < i + SCALE_CREATE_BATCH && j <= n; j++)); do
-            (create_network "H$j" >/dev/null && echo "${NID[H$j]}" >"$SIM_DIR/H$j/nid") &
+            network_with_retries "H$j" &
             pids+=($!)
         done
-        for j in "${pids[@]}"; do wait "$j" || fail "a host did not create $SUBNET"; done
+        for j in "${pids[@]}"; do wait "$j" || fail "a host did not create $SUBNET (3 tries)"; done
     done
-    for ((i = 2; i <= n; i++)); do NID[H$i]=$(cat "$SIM_DIR/H$i/nid"); done
+    for ((i = 1; i <= n; i++)); do NID[H$i]=$(cat "$SIM_DIR/H$i/nid"); done
 }
 
 overlay_vni() { sim_etcdctl get --print-value-only "/weft/v1/overlays/${1/\//_}" | sed 's/.*"vni":\([0-9]*\).*/\1/'; }
@@ -194,6 +209,7 @@ measure_point() { # MODE N OCTET
     R[${k}_networks_cpu_etcd_s]=$(secs $(($(etcd_ticks) - e0)))
     R[${k}_networks_cpu_proxy_s]=$(secs $(($(proxy_ticks) - p0)))
     R[${k}_networks_cpu_weft_s]=$(secs $(($(weft_ticks "$n") - w0)))
+    R[${k}_network_retries]=$(cat "$SIM_DIR"/H*/retries 2>/dev/null | grep -c . || true)
     vx=wvx$(overlay_vni "$SUBNET")
     neigh_wait_start "$SIM_DIR/nw.$k" "$vx" $(((n - 1) * SCALE_EPS)) 1 "$n"
     e0=$(etcd_ticks) p0=$(proxy_ticks) w0=$(weft_ticks "$n")
@@ -238,7 +254,7 @@ measure_point() { # MODE N OCTET
     R[${k}_idle_proxy_pct]=$(awk -v t=$((p1 - p0)) -v hz="$HZ" -v s="$SCALE_IDLE_S" 'BEGIN {printf "%.1f", t / hz / s * 100}')
     R[${k}_load1]=$(cut -d' ' -f1 /proc/loadavg)
     echo "$n ${R[${k}_after_created_ms]} ${R[${k}_etcd_us_per_change_host]} ${R[${k}_weft_us_per_change_host]} $(awk -v k="${R[${k}_rss_median_kib]}" 'BEGIN {printf "%.2f", k / 1024}') ${R[${k}_idle_etcd_pct]} ${R[${k}_converged_ms]}" >>"$SIM_DIR/curve.$mode"
-    echo "scale_curve: $mode $n: networks ${R[${k}_networks_s]} s, CPU etcd/proxy/daemons ${R[${k}_networks_cpu_etcd_s]}/${R[${k}_networks_cpu_proxy_s]}/${R[${k}_networks_cpu_weft_s]} s" >&2
+    echo "scale_curve: $mode $n: networks ${R[${k}_networks_s]} s, CPU etcd/proxy/daemons ${R[${k}_networks_cpu_etcd_s]}/${R[${k}_networks_cpu_proxy_s]}/${R[${k}_networks_cpu_weft_s]} s, retries ${R[${k}_network_retries]}" >&2
     echo "scale_curve: $mode $n hosts x $SCALE_EPS: converged ${R[${k}_converged_ms]} ms, ${R[${k}_after_created_ms]} ms after the last create" >&2
 }
 
