@@ -61,6 +61,14 @@ host_addr() { echo "192.168.$((78 + ($1 - 1) / 250)).$((($1 - 1) % 250 + 1))"; }
 host_mac() { printf '02:77:00:00:%02x:%02x' $(($1 / 256)) $(($1 % 256)); }
 
 sim_init
+# On failure too, every daemon is told to stop at once before sim_cleanup waits for each.
+curve_cleanup() {
+    local rc=$? f
+    for f in "$SIM_DIR"/H*/weft.pid; do [ ! -f "$f" ] || kill -TERM "$(cat "$f")" 2>/dev/null; done
+    (exit "$rc")
+    sim_cleanup
+}
+trap curve_cleanup EXIT
 sim_switch
 sim_etcd
 ETCD_IP=$(sim_etcd_addr)
