@@ -201,7 +201,7 @@ neigh_wait_start() { # OUT DEVICE WANT FIRST LAST
     NW_PID=$!
     wait_for 120 grep -q '^ready' "$out" || { cat "$out.err" >&2; fail "neigh_wait did not start"; }
 }
-done_max() { awk '$1 ~ /^\// { if ($2 < 0) late = 1; else if ($2 > m) m = $2 } END { print late ? -1 : m }' "$1"; }
+done_max() { awk '$1 ~ /^\// { n++; if ($2 < 0) late = 1; else if ($2 > m) m = $2 } END { print late || !n ? -1 : m }' "$1"; }
 
 # One point: H1..HN (grown to N) create 10.<OCTET>.0.0/16, then SCALE_EPS endpoints each
 # at once. Figures go to R[scale_curve_<mode>_<N>_*] and a line of $SIM_DIR/curve.<mode>.
@@ -236,11 +236,13 @@ measure_point() { # MODE N OCTET
     wait "$NW_PID" || echo "scale_curve: $mode $n x $SCALE_EPS did not converge" >&2
     e1=$(etcd_ticks) p1=$(proxy_ticks) w1=$(weft_ticks "$n")
     t1=$(done_max "$SIM_DIR/nw.$k")
-    [ "$t1" != -1 ] || t1=$(now_ms)
     local changes=$((n * SCALE_EPS)) rss
     R[${k}_created_ms]=$created_ms
-    R[${k}_converged_ms]=$((t1 - t0))
-    R[${k}_after_created_ms]=$((t1 - t0 - created_ms))
+    R[${k}_converged_ms]=null R[${k}_after_created_ms]=null # (never, or not all created)
+    if [ "$t1" != -1 ]; then
+        R[${k}_converged_ms]=$((t1 - t0))
+        R[${k}_after_created_ms]=$((t1 - t0 - created_ms))
+    fi
     R[${k}_resolution_ms]=$(awk '$1 == "sweep_max_ms" { print $2 }' "$SIM_DIR/nw.$k")
     R[${k}_late_hosts]=$(awk '$1 ~ /^\// && $2 < 0' "$SIM_DIR/nw.$k" | grep -c . || true)
     R[${k}_cpu_etcd_s]=$(secs $((e1 - e0)))
@@ -338,6 +340,7 @@ set terminal png size 1200,800
 set output "$PLOT"
 set multiplot layout 2,2 title "weft: one overlay, $SCALE_EPS endpoints per host, all created at once"
 set xlabel "hosts"
+set datafile missing "null"
 set grid
 set key top left
 ${plots[0]}
@@ -360,7 +363,7 @@ for m in "${modes[@]}"; do
         k=scale_curve_${m//-/_}_$n
         printf '%-10s %5s %7s %8s %9s %11s %16s %8s %11s %11s %11s %13s %10s\n' "$m" "$n" "$(r ${k}_start_s)+$(r ${k}_networks_s)" \
             "$(awk -v m="$(r ${k}_created_ms)" 'BEGIN {printf "%.1f", m / 1000}')" \
-            "$(awk -v m="$(r ${k}_converged_ms)" 'BEGIN {printf "%.1f", m / 1000}')" \
+            "$(awk -v m="$(r ${k}_converged_ms)" 'BEGIN {if (m == "null") print "n/a"; else printf "%.1f", m / 1000}')" \
             "$(r ${k}_after_created_ms) ($(r ${k}_resolution_ms))" \
             "$(r ${k}_cpu_etcd_s)/$(r ${k}_cpu_proxy_s)/$(r ${k}_cpu_weft_s)" "$(r ${k}_etcd_ms_per_change)" \
             "$(r ${k}_etcd_us_per_change_host)" "$(r ${k}_weft_us_per_change_host)" \
