@@ -23,7 +23,9 @@
 # lines (scale_curve_*) to RESULTS_FILE, the curve to PLOT.png (gnuplot). Other knobs:
 # SCALE_START_BATCH (25) daemons started at once, SCALE_CREATE_BATCH (16) hosts creating
 # their network at once, SCALE_STORE_TIMEOUT (30) each daemon's --store-timeout (the
-# default 2 s fails requests in a burst through the gateway at 150 hosts). Needs build/weft, build/plugin_bench and build/neigh_wait, root.
+# default 2 s fails requests in a burst through the gateway at 150 hosts), SCALE_LEASE_TTL
+# (unset: the daemon's 15 s) each daemon's --lease-ttl: with hundreds of daemons on two
+# cores, keepalives every TTL/3 come late and a host's claims vanish with its lease. Needs build/weft, build/plugin_bench and build/neigh_wait, root.
 # A benchmark: nothing here fails on a figure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -159,6 +161,7 @@ fresh_store() { # MODE
         ;;
     esac
     WATCH_ARGS+=(--store-timeout "$SCALE_STORE_TIMEOUT")
+    [ -z "${SCALE_LEASE_TTL:-}" ] || WATCH_ARGS+=(--lease-ttl "$SCALE_LEASE_TTL")
 }
 
 # HOST creates SUBNET, up to 3 times (a daemon whose lease expired under the load answers
