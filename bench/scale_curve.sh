@@ -49,6 +49,8 @@ done
 case $STORE_WATCH in gateway | grpc | grpc-proxy) ;; *) echo "STORE_WATCH must be gateway, grpc or grpc-proxy" >&2; exit 2 ;; esac
 # The flags below say how each daemon watches; the caller's environment must not.
 unset WEFT_STORE_WATCH WEFT_STORE_WATCH_ENDPOINTS
+# A daemon among hundreds on two cores may take longer than sim_weft's 15 s to start.
+export SIM_WEFT_START_S=${SIM_WEFT_START_S:-90}
 # Descriptors: etcd and the proxy hold a connection or two per host.
 ulimit -n "$(ulimit -Hn)"
 SIM_PREFIX=16
@@ -66,7 +68,7 @@ sim_init
 # On failure too, every daemon is told to stop at once before sim_cleanup waits for each.
 curve_cleanup() {
     local rc=$? f
-    for f in "$SIM_DIR"/H*/weft.pid; do [ ! -f "$f" ] || kill -TERM "$(cat "$f")" 2>/dev/null; done
+    for f in "$SIM_DIR"/H*/weft.pid; do [ ! -f "$f" ] || kill -TERM "$(cat "$f")" 2>/dev/null || true; done
     (exit "$rc")
     sim_cleanup
 }
