@@ -213,28 +213,6 @@ int etcd_get(struct etcd *etcd, const char *key, struct etcd_kv *out, bool *foun
     return fs_call_end(NULL, rc);
 }
 
-int etcd_get_prefix(struct etcd *etcd, const char *prefix, struct etcd_kvs *out,
-                    struct weft_err *err)
-{
-    (void)etcd;
-    memset(out, 0, sizeof(*out));
-    if (fs_call_start(err) < 0)
-        return -1;
-    bool found;
-    size_t first = fs_kv_find(prefix, &found), n = 0;
-    while (first + n < fs.count && strncmp(fs.kvs[first + n].key, prefix, strlen(prefix)) == 0)
-        n++;
-    out->revision = fs.revision;
-    out->items = calloc(n ? n : 1, sizeof(*out->items));
-    int rc = out->items ? 0 : weft_err_set(err, -ENOMEM, "out of memory");
-    for (size_t i = 0; rc == 0 && i < n; i++, out->count++)
-        if (kv_copy(&fs.kvs[first + i], &out->items[i]) < 0)
-            rc = weft_err_set(err, -ENOMEM, "out of memory");
-    if (rc < 0)
-        etcd_kvs_free(out);
-    return fs_call_end(NULL, rc);
-}
-
 /* Copies the keys under prefix (or key itself, when !prefix) into out. Under fs.lock. */
 static int range_copy(const char *key, bool prefix, struct etcd_kvs *out, struct weft_err *err)
 {
@@ -252,6 +230,19 @@ static int range_copy(const char *key, bool prefix, struct etcd_kvs *out, struct
         if (kv_copy(&fs.kvs[first + i], &out->items[i]) < 0)
             rc = weft_err_set(err, -ENOMEM, "out of memory");
     return rc;
+}
+
+int etcd_get_prefix(struct etcd *etcd, const char *prefix, struct etcd_kvs *out,
+                    struct weft_err *err)
+{
+    (void)etcd;
+    memset(out, 0, sizeof(*out));
+    if (fs_call_start(err) < 0)
+        return -1;
+    int rc = range_copy(prefix, true, out, err);
+    if (rc < 0)
+        etcd_kvs_free(out);
+    return fs_call_end(NULL, rc);
 }
 
 int etcd_put_read_many(struct etcd *etcd, const char *key, const char *value, int64_t lease,
