@@ -5,8 +5,8 @@
  * With one watch of all fabric/, a claim read back by the watch comes with every older
  * record (etcd delivers in revision order). With a watch per member that holds for one
  * member's records only, and etcd 3.4.23's progress answer is no barrier (docs/scale.md).
- * So the claim is written in a transaction that also reads its competitors (one revision,
- * after the put): its own claim back (its create revision C), joined/<sk>/ (sk: the
+ * So the claim is written in a transaction that also reads its competitors (after the
+ * put; beyond etcd's 128 operations a transaction, in the next ones): its own claim back (its create revision C), joined/<sk>/ (sk: the
  * overlay's first subnet) and, for each other member m the watches know, m's claim of the
  * address fabric/<m>/<s>/peers/<ip> (s: the address's subnet), with m's member record
  * fabric/<m>/<sk>/member unless the table holds it. A member in joined/ the watches did

@@ -124,17 +124,20 @@ int etcd_get_prefix(struct etcd *etcd, const char *prefix, struct etcd_kvs *out,
  * on the server (the answer is small) but walks the prefix's index to do it. */
 int etcd_get_prefix_created_after(struct etcd *etcd, const char *prefix, int64_t after,
                                   struct etcd_kvs *out, struct weft_err *err);
-/* Several reads at one revision, in one transaction: out[i] receives what reads[i]
+/* Several reads in one transaction, at one revision: out[i] receives what reads[i]
  * names (a key, or every key under a prefix; none when absent), each out[i].revision the
- * store's revision then. On failure nothing is left in out. */
+ * store's revision then. More reads than a transaction may hold (ETCD_TXN_OPS_MAX, etcd's
+ * default --max-txn-ops) go in the transactions after, each at its own, later revision.
+ * On failure nothing is left in out. */
+#define ETCD_TXN_OPS_MAX 128
 struct etcd_read {
     const char *key;
     bool prefix;
 };
 int etcd_read_many(struct etcd *etcd, const struct etcd_read *reads, size_t count,
                    struct etcd_kvs *out, struct weft_err *err);
-/* The same after putting key=value (lease 0: none) in the same transaction: the reads
- * see the put. */
+/* The same after putting key=value (lease 0: none) in the first transaction: every
+ * read sees the put. */
 int etcd_put_read_many(struct etcd *etcd, const char *key, const char *value, int64_t lease,
                        const struct etcd_read *reads, size_t count, struct etcd_kvs *out,
                        struct weft_err *err);

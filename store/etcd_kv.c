@@ -336,11 +336,11 @@ int etcd_read_many(struct etcd *etcd, const struct etcd_read *reads, size_t coun
     return etcd_put_read_many(etcd, NULL, NULL, 0, reads, count, out, err);
 }
 
-int etcd_put_read_many(struct etcd *etcd, const char *key, const char *value, int64_t lease,
-                       const struct etcd_read *reads, size_t count, struct etcd_kvs *out,
-                       struct weft_err *err)
+/* One transaction: the put (when key), then count reads. */
+static int put_read_txn(struct etcd *etcd, const char *key, const char *value, int64_t lease,
+                        const struct etcd_read *reads, size_t count, struct etcd_kvs *out,
+                        struct weft_err *err)
 {
-    memset(out, 0, count * sizeof(*out));
     struct etcd_txn *txn = etcd_txn_new();
     if (!txn)
         return weft_err_set(err, -ENOMEM, "out of memory building a store transaction");
@@ -368,6 +368,25 @@ int etcd_put_read_many(struct etcd *etcd, const char *key, const char *value, in
         out[i].revision = revision;
     }
     json_decref(reply);
+    return rc;
+}
+
+int etcd_put_read_many(struct etcd *etcd, const char *key, const char *value, int64_t lease,
+                       const struct etcd_read *reads, size_t count, struct etcd_kvs *out,
+                       struct weft_err *err)
+{
+    memset(out, 0, count * sizeof(*out));
+    /* etcd refuses a transaction of more than --max-txn-ops operations (128 by default):
+     * the reads go in as many as it takes, the put in the first. */
+    size_t done = 0;
+    int rc = 0;
+    do {
+        size_t room = ETCD_TXN_OPS_MAX - (done == 0 && key != NULL);
+        size_t n = count - done < room ? count - done : room;
+        rc = put_read_txn(etcd, done == 0 ? key : NULL, value, lease, reads + done, n, out + done,
+                          err);
+        done += n;
+    } while (rc == 0 && done < count);
     for (size_t i = 0; rc < 0 && i < count; i++)
         etcd_kvs_free(&out[i]);
     return rc;

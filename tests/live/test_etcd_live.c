@@ -135,6 +135,33 @@ static void test_put_then_read_many(void **state)
     OK(etcd_delete_prefix(l->etcd, "/rm/", err));
 }
 
+/* More reads than etcd takes in one transaction (--max-txn-ops, 128 by default: one
+ * overlay's claim reads each member's): they go in several, each after the put. */
+static void test_put_then_read_many_past_txn_limit(void **state)
+{
+    struct etcd_live *l = *state;
+    enum { READS = 2 * ETCD_TXN_OPS_MAX + 3 };
+    static char keys[READS][32];
+    static struct etcd_read reads[READS];
+    static struct etcd_kvs out[READS];
+    for (int i = 0; i < READS; i++) {
+        snprintf(keys[i], sizeof(keys[i]), "/rt/%03d", i);
+        reads[i].key = keys[i];
+        if (i % 50 == 7) /* some present, written before the put */
+            OK(etcd_put(l->etcd, keys[i], "there", 0, err));
+    }
+    reads[READS - 1].key = "/rt/mine"; /* the put, read in the last transaction */
+    OK(etcd_put_read_many(l->etcd, "/rt/mine", "claim", 0, reads, READS, out, err));
+    for (int i = 0; i < READS - 1; i++)
+        assert_int_equal(out[i].count, i % 50 == 7);
+    assert_int_equal(out[READS - 1].count, 1);
+    assert_string_equal(out[READS - 1].items[0].value, "claim");
+    assert_true(out[READS - 1].items[0].create_revision <= out[0].revision);
+    for (int i = 0; i < READS; i++)
+        etcd_kvs_free(&out[i]);
+    OK(etcd_delete_prefix(l->etcd, "/rt/", err));
+}
+
 static void test_create_if_absent(void **state)
 {
     struct etcd_live *l = *state;
@@ -751,6 +778,7 @@ int main(void)
         cmocka_unit_test(test_put_get_delete_prefix),
         cmocka_unit_test(test_prefix_created_after),
         cmocka_unit_test(test_put_then_read_many),
+        cmocka_unit_test(test_put_then_read_many_past_txn_limit),
         cmocka_unit_test(test_create_if_absent),
         cmocka_unit_test(test_txn_mod_revision_and_value),
         cmocka_unit_test(test_lease_lifecycle),
