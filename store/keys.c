@@ -231,31 +231,31 @@ int key_parse_fabric(const char *key, struct fabric_key *out)
     return 0;
 }
 
-int key_parse_joined(const char *key, const char *subnet, char host[WEFT_KEY_PART_MAX])
+/* The one part of key after prefix, decoded into out; -1 when key is not under prefix
+ * or its part holds one of refused. */
+static int parse_last_part(const char *key, const char *prefix, const char *refused,
+                           char out[WEFT_KEY_PART_MAX])
 {
-    char prefix[WEFT_KEY_MAX];
-    key_joined_prefix(prefix, subnet);
     size_t prefix_len = strlen(prefix);
     if (strncmp(key, prefix, prefix_len) != 0)
         return -1;
     const char *part = key + prefix_len;
-    if (strchr(part, '/') || strchr(part, ':') ||
-        copy_part(host, WEFT_KEY_PART_MAX, part, part + strlen(part)) < 0)
+    if (strpbrk(part, refused) || copy_part(out, WEFT_KEY_PART_MAX, part, part + strlen(part)) < 0)
         return -1;
-    part_decode(host);
+    part_decode(out);
     return 0;
+}
+
+int key_parse_joined(const char *key, const char *subnet, char host[WEFT_KEY_PART_MAX])
+{
+    char prefix[WEFT_KEY_MAX];
+    key_joined_prefix(prefix, subnet);
+    return parse_last_part(key, prefix, "/:", host);
 }
 
 int key_parse_addr(const char *key, const char *subnet, char ip[WEFT_KEY_PART_MAX])
 {
     char prefix[WEFT_KEY_MAX];
     key_addr_prefix(prefix, subnet);
-    size_t prefix_len = strlen(prefix);
-    if (strncmp(key, prefix, prefix_len) != 0)
-        return -1;
-    const char *part = key + prefix_len;
-    if (strchr(part, '/') || copy_part(ip, WEFT_KEY_PART_MAX, part, part + strlen(part)) < 0)
-        return -1;
-    part_decode(ip);
-    return 0;
+    return parse_last_part(key, prefix, "/", ip);
 }
