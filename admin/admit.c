@@ -20,6 +20,21 @@ static void note_leftover(struct weft_err *err, const char *what, const char *ho
              " (and removing etcd %s again failed: weft revoke %s removes it)", what, host);
 }
 
+/* Grants the role every prefix a host's role holds (admin_host_grants). etcd adds a
+ * grant the role has already as a no-op, so this also brings a role granted by an
+ * older weft up to date. */
+static int grant_host_prefixes(struct etcd *etcd, const char *role, const char *host,
+                               struct weft_err *err)
+{
+    struct admin_grant grants[ADMIN_GRANTS_MAX];
+    size_t n = admin_host_grants(host, grants);
+    for (size_t i = 0; i < n; i++)
+        if (etcd_role_grant_prefix(etcd, role, grants[i].prefix, grants[i].perm, err) < 0)
+            return weft_err_wrap(err, "granting %s on %s to etcd role %s",
+                                 etcd_perm_name(grants[i].perm), grants[i].prefix, role);
+    return 0;
+}
+
 /* The role with its grants; on failure none is left (unless removing it failed). */
 static int make_role(struct etcd *etcd, const char *role, const char *host, struct weft_err *err)
 {
@@ -31,16 +46,10 @@ static int make_role(struct etcd *etcd, const char *role, const char *host, stru
                                 role, host);
         return weft_err_wrap(err, "creating etcd role %s", role);
     }
-    struct admin_grant grants[ADMIN_GRANTS_MAX];
-    size_t n = admin_host_grants(host, grants);
-    for (size_t i = 0; i < n; i++) {
-        if (etcd_role_grant_prefix(etcd, role, grants[i].prefix, grants[i].perm, err) < 0) {
-            weft_err_wrap(err, "granting %s on %s to etcd role %s", etcd_perm_name(grants[i].perm),
-                          grants[i].prefix, role);
-            if (etcd_role_delete(etcd, role, NULL) < 0)
-                note_leftover(err, "role", host);
-            return -1;
-        }
+    if (grant_host_prefixes(etcd, role, host, err) < 0) {
+        if (etcd_role_delete(etcd, role, NULL) < 0)
+            note_leftover(err, "role", host);
+        return -1;
     }
     return 0;
 }
@@ -108,6 +117,10 @@ int admin_admit(struct etcd *etcd, const struct admit_request *req, struct admit
     if (check_existing(etcd, req, out->user, err) < 0)
         goto undo_file;
     if (req->rotate) {
+        /* Grants first: a failure then leaves the old password in force, and extra
+         * grants are only those the host's role should have. */
+        if (grant_host_prefixes(etcd, out->user, req->host, err) < 0)
+            goto undo_file;
         if (etcd_user_changepw(etcd, out->user, password, err) < 0) {
             weft_err_wrap(err, "changing the password of etcd user %s", out->user);
             goto undo_file;

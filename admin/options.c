@@ -17,7 +17,8 @@ void admin_usage(FILE *out, bool admit)
                      "and writes its password to FILE (default ./weft-HOST.password, mode 0600,\n"
                      "never overwritten). Copy FILE to the host and start its daemon with the flags\n"
                      "printed. --rotate gives a host admitted already a new password (its\n"
-                     "daemon then needs the new file and a restart).\n");
+                     "daemon then needs the new file and a restart) and its role every grant\n"
+                     "this weft gives (one granted by an older weft may lack some).\n");
     else
         fprintf(out, "usage: weft revoke HOST [store flags]\n"
                      "\n"

@@ -2,7 +2,7 @@
  * policy.c: who a host is to etcd and what it may write (see admin.h).
  *
  * A host writes its own records (hosts/<host>/, fabric/<host>/) and the shared ones
- * (overlays/, vnis/, addrs/, joined/), and reads all of weft's state. Every prefix
+ * (overlays/, vnis/, addrs/, joined/, roles/), and reads all of weft's state. Every prefix
  * comes from store/keys.h, the one place the layout is written.
  */
 #include "admin/admin.h"
@@ -33,8 +33,9 @@ int admin_host_names(const char *host, char user[ADMIN_NAME_MAX], struct weft_er
 /* A host's role: it reads everything (watches and listings), writes its own
  * prefixes (hosts/<host>/: alive, networks, endpoints; fabric/<host>/: memberships
  * and peers, the records other hosts program into their kernels), and writes the
- * shared records hosts agree through (overlays/, vnis/, addrs/, and joined/, which
- * only decides when an overlay is released). */
+ * shared records hosts agree through (overlays/, vnis/, addrs/, joined/, which
+ * only decides when an overlay is released, and roles/, which host does a
+ * cluster-wide chore). */
 size_t admin_host_grants(const char *host, struct admin_grant out[ADMIN_GRANTS_MAX])
 {
     size_t n = 0;
@@ -46,7 +47,8 @@ size_t admin_host_grants(const char *host, struct admin_grant out[ADMIN_GRANTS_M
     key_vni_prefix(out[n++].prefix);
     key_addrs_root(out[n++].prefix);
     key_joined_root(out[n++].prefix);
-    _Static_assert(7 <= ADMIN_GRANTS_MAX, "ADMIN_GRANTS_MAX holds the host role");
+    key_roles_root(out[n++].prefix);
+    _Static_assert(8 <= ADMIN_GRANTS_MAX, "ADMIN_GRANTS_MAX holds the host role");
     for (size_t i = 1; i < n; i++)
         out[i].perm = ETCD_PERM_READWRITE;
     return n;

@@ -150,6 +150,14 @@ struct local_network {
     struct vtep_map *vteps;
 };
 
+/* Whether this host holds roles/reaper (reaper_role.c), as its last ask found. */
+enum reaper_role {
+    REAPER_ROLE_UNKNOWN,   /* not asked yet, or the store did not answer: reaps */
+    REAPER_ROLE_HELD,      /* reaps */
+    REAPER_ROLE_ELSEWHERE, /* another host holds it: no pass */
+    REAPER_ROLE_UNGRANTED, /* this host's etcd role may not write roles/: reaps */
+};
+
 struct fabric {
     pthread_mutex_t lock;
     pthread_mutex_t changes; /* adding, freeing or closing networks, and writing their member
@@ -163,6 +171,7 @@ struct fabric {
     int lease_ttl;
     struct ipam_reaper *reaper; /* the lease keeper's only */
     int reaper_interval;        /* seconds between reaping passes */
+    enum reaper_role reaper_role; /* the lease keeper's only */
     struct etcd_watch *watch;     /* the one list+watch of fabric/, or NULL: */
     bool member_watch;            /* per-member watches (fabric_config.member_watch) */
     struct etcd_watch_set *set;   /* their set, once started */
@@ -407,6 +416,9 @@ int endpoint_remove_locked(struct fabric *f, struct local_network *net, struct l
 /* publisher.c and lease.c: thread bodies, started by fabric_open. */
 void *publisher_main(void *arg);
 void *lease_keeper(void *arg);
+/* reaper_role.c: whether this host reaps this pass (it holds roles/reaper, or cannot
+ * tell); the lease keeper's, without the lock. */
+bool reaper_role_take(struct fabric *f, int64_t lease);
 
 /* restore.c: adopts this host's networks and endpoints after a restart (from its
  * hosts/<host>/ records and its veths' aliases). Before any thread starts. */

@@ -1,7 +1,8 @@
 /*
  * lease.c: the lease keeper thread. Refreshes this host's liveness lease every
- * TTL/3, runs the reaper of dead hosts' addresses at its own pace, and when the
- * lease was lost takes a new one and re-publishes what this host owns.
+ * TTL/3, runs the reaper of dead hosts' addresses at its own pace when this host
+ * holds the reaper role (reaper_role.c), and when the lease was lost takes a new
+ * one and re-publishes what this host owns.
  */
 #include "fabric/fabric_internal.h"
 
@@ -115,11 +116,11 @@ void *lease_keeper(void *arg)
         int rc = etcd_lease_keepalive(f->etcd, lease, &alive, &err);
         /* A pass reads every host and address record: at the reaper's own pace, not
          * every lease refresh (at 50 hosts x 100 endpoints that was 50 daemons reading
-         * 10 000 records every 5 s). */
+         * 10 000 records every 5 s), and by one host of the cluster (reaper_role.c). */
         struct weft_err reap_err;
-        if (rc == 0 && clock_monotonic_ms() - last_reap_ms >= f->reaper_interval * 1000L) {
+        if (rc == 0 && alive && clock_monotonic_ms() - last_reap_ms >= f->reaper_interval * 1000L) {
             last_reap_ms = clock_monotonic_ms();
-            if (ipam_reap(f->etcd, f->reaper, NULL, &reap_err) < 0)
+            if (reaper_role_take(f, lease) && ipam_reap(f->etcd, f->reaper, NULL, &reap_err) < 0)
                 log_warn("reclaiming dead hosts' addresses failed", "error=\"%s\"", reap_err.msg);
         }
         /* Cut off longer than the TTL: our records are gone; take a new lease and re-assert. */

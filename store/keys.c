@@ -153,6 +153,16 @@ void key_overlays_root(char *buf)
     snprintf(buf, WEFT_KEY_MAX, WEFT_KEY_ROOT "overlays/");
 }
 
+void key_roles_root(char *buf)
+{
+    snprintf(buf, WEFT_KEY_MAX, WEFT_KEY_ROOT "roles/");
+}
+
+void key_reaper_role(char *buf)
+{
+    snprintf(buf, WEFT_KEY_MAX, WEFT_KEY_ROOT "roles/reaper");
+}
+
 void key_joined_root(char *buf)
 {
     snprintf(buf, WEFT_KEY_MAX, WEFT_KEY_ROOT "joined/");

@@ -17,6 +17,9 @@
  *   /weft/v1/fabric/<host>/<sk>/peers/<ip> an endpoint on <host> {"ip","mac","vtep"} (leased);
  *                                          without "mac": the address claimed at allocation
  *   /weft/v1/hosts/<host>/alive            {"vtep"} while the host's daemon lives  (leased)
+ *   /weft/v1/roles/reaper                  {"vtep"}: the one host that reclaims dead hosts'
+ *                                          addresses (leased, create-if-absent: its
+ *                                          death frees the role for another host)
  *   /weft/v1/hosts/<host>/networks/<nid>   a Docker network on that host
  *                                          {"network_id","subnet","vni","mtu"}
  *   /weft/v1/hosts/<host>/endpoints/<eid>  an endpoint on that host
@@ -70,6 +73,9 @@ void key_joined_root(char *buf);
 void key_joined(char *buf, const char *subnet, const char *host);
 void key_joined_prefix(char *buf, const char *subnet);
 void key_host_alive(char *buf, const char *host);
+/* roles/: keys naming the one host that does a cluster-wide chore (SHARED). */
+void key_roles_root(char *buf);
+void key_reaper_role(char *buf);
 void key_hosts_prefix(char *buf);
 void key_addrs_root(char *buf);
 void key_host_network(char *buf, const char *host, const char *network_id);

@@ -9,7 +9,8 @@
 #  - a daemon killed after answering CreateEndpoint but before publishing the
 #    endpoint adopts it from its veth on restart and publishes it;
 #  - a dead host (daemon and containers gone) is withdrawn everywhere within
-#    TTL + 2 s, and its addresses are reclaimed only after the grace period;
+#    TTL + 2 s, and its addresses are reclaimed only after the grace period, by
+#    another host taking over the dead one's reaper role;
 #  - etcd down: running containers keep talking, requests fail within 2 s saying
 #    the store is unreachable and leave nothing behind; when etcd returns the
 #    daemons catch up on what they missed without a restart;
@@ -42,7 +43,13 @@ sim_init
 sim_switch
 for h in "${HOSTS[@]}"; do sim_host "$h" "${HADDR[$h]}"; done
 sim_etcd
-for h in "${HOSTS[@]}"; do start_weft "$h"; done
+# C first, so that it takes the reaper role (one host reclaims for the cluster): its
+# death below must hand the role on, or no host would reclaim its addresses.
+reaper_holder() { sim_etcdctl get --print-value-only /weft/v1/roles/reaper | sed -n 's/.*"vtep":"\([^"]*\)".*/\1/p'; }
+reaper_is() { [ "$(reaper_holder)" = "$1" ]; }
+start_weft C
+wait_for 5 reaper_is "${HADDR[C]}" || fail "C did not take the reaper role (holder: '$(reaper_holder)')"
+for h in A B; do start_weft "$h"; done
 for h in "${HOSTS[@]}"; do create_network "$h"; done
 for h in "${HOSTS[@]}"; do create_endpoint "$h"; done
 for s in A B; do for d in A B C; do
@@ -124,7 +131,17 @@ c_addr=/weft/v1/addrs/10.77.0.0_24/${IP[C]%/*}
 c_addr_freed() { [ "$(etcd_keys "$c_addr")" = 0 ]; }
 wait_for $((GRACE + 2 * TTL + 4)) c_addr_freed ||
     fail "C's address was not reclaimed after the grace period"
-echo "ok   C's address kept through the grace period, then reclaimed ($((SECONDS - died)) s after death)"
+holder=$(reaper_holder)
+[ "$holder" = "${HADDR[A]}" ] || [ "$holder" = "${HADDR[B]}" ] ||
+    fail "the reaper role is held by '$holder', not by A or B"
+for h in A B; do
+    if [ "${HADDR[$h]}" = "$holder" ]; then
+        grep -q "reclaimed address of a dead host" "$SIM_DIR/$h/weft.log" || fail "$h holds the role but logged no reclaim"
+    else
+        ! grep -q "reclaimed address of a dead host" "$SIM_DIR/$h/weft.log" || fail "$h reclaimed without the role"
+    fi
+done
+echo "ok   C's address kept through the grace period, then reclaimed by $holder, which took dead C's reaper role ($((SECONDS - died)) s after death)"
 
 # ---- etcd down ----
 sim_etcd_stop

@@ -117,7 +117,7 @@ static void admit_makes_user_and_role_with_exactly_the_host_grants(void **state)
 
     struct admin_grant want[ADMIN_GRANTS_MAX];
     size_t n = admin_host_grants("192.168.77.5", want);
-    assert_int_equal(n, 7);
+    assert_int_equal(n, 8);
     struct etcd_grants got;
     OK(etcd_role_get(r->etcd, "weft-host-192.168.77.5", &found, &got, err));
     assert_true(found);
@@ -133,6 +133,7 @@ static void admit_makes_user_and_role_with_exactly_the_host_grants(void **state)
         {ETCD_PERM_READWRITE, "/weft/v1/vnis/", "/weft/v1/vnis0"},
         {ETCD_PERM_READWRITE, "/weft/v1/addrs/", "/weft/v1/addrs0"},
         {ETCD_PERM_READWRITE, "/weft/v1/joined/", "/weft/v1/joined0"},
+        {ETCD_PERM_READWRITE, "/weft/v1/roles/", "/weft/v1/roles0"},
     };
     for (size_t e = 0; e < sizeof(expected) / sizeof(expected[0]); e++) {
         bool seen = false;
@@ -187,6 +188,37 @@ static void password_file_is_never_overwritten(void **state)
     assert_string_equal(first, second);
     read_file(r, "h6-rotated.password", second, sizeof(second));
     assert_string_not_equal(first, second);
+}
+
+/* A role granted by an older weft (before roles/): --rotate grants what it lacks,
+ * and keeps what it had. */
+static void rotate_grants_what_an_older_role_lacks(void **state)
+{
+    struct rbac *r = *state;
+    const char *user = "weft-host-192.168.77.11";
+    struct admin_grant grants[ADMIN_GRANTS_MAX];
+    size_t n = admin_host_grants("192.168.77.11", grants);
+    OK(etcd_role_add(r->etcd, user, err));
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(grants[i].prefix, "/weft/v1/roles/") != 0)
+            OK(etcd_role_grant_prefix(r->etcd, user, grants[i].prefix, grants[i].perm, err));
+    OK(etcd_user_add(r->etcd, user, "old-password", err));
+    OK(etcd_user_grant_role(r->etcd, user, user, err));
+    bool found;
+    struct etcd_grants got;
+    OK(etcd_role_get(r->etcd, user, &found, &got, err));
+    assert_int_equal(got.count, n - 1);
+    etcd_grants_free(&got);
+
+    OK(admit(r, "192.168.77.11", "h11.password", true, err));
+    OK(etcd_role_get(r->etcd, user, &found, &got, err));
+    assert_int_equal(got.count, n);
+    bool roles = false;
+    for (size_t i = 0; i < got.count; i++)
+        roles = roles || (strcmp(got.items[i].key, "/weft/v1/roles/") == 0 &&
+                          got.items[i].perm == ETCD_PERM_READWRITE);
+    assert_true(roles);
+    etcd_grants_free(&got);
 }
 
 static void refusals_change_nothing(void **state)
@@ -287,6 +319,7 @@ static void host_user_writes_only_its_own_and_shared_prefixes(void **state)
         "/weft/v1/overlays/10.1.0.0_24",
         "/weft/v1/vnis/00000042",
         "/weft/v1/addrs/10.1.0.0_24/10.1.0.2",
+        "/weft/v1/roles/reaper",
     };
     for (size_t i = 0; i < sizeof(own_or_shared) / sizeof(own_or_shared[0]); i++)
         put_allowed(r, h1, pw1, own_or_shared[i], true);
@@ -422,6 +455,7 @@ int main(void)
         cmocka_unit_test(admit_makes_user_and_role_with_exactly_the_host_grants),
         cmocka_unit_test(password_file_is_never_overwritten),
         cmocka_unit_test(refusals_change_nothing),
+        cmocka_unit_test(rotate_grants_what_an_older_role_lacks),
         cmocka_unit_test(revoke_removes_user_role_and_records_only_of_that_host),
         cmocka_unit_test_setup_teardown(host_user_writes_only_its_own_and_shared_prefixes,
                                         own_etcd_setup, own_etcd_teardown),

@@ -3,7 +3,7 @@
  * a scripted etcd gateway (libmicrohttpd on loopback) that fails one chosen call,
  * as a healthy etcd does not on demand: role made but a grant refused, user made but
  * the role grant refused (the user is removed), the undo itself refused (the message
- * says weft revoke cleans up), a rotate whose password change is refused. The
+ * says weft revoke cleans up), a rotate whose password change or grant is refused. The
  * password file never outlives a failure.
  */
 #include <errno.h>
@@ -184,7 +184,7 @@ static void user_grant_refused_removes_user_and_role(void **state)
     static const char *const want[] = {"/v3/auth/user/add", "/v3/auth/user/grant",
                                        "/v3/auth/user/delete", "/v3/auth/role/delete", NULL};
     calls_end_with(g, g->count - 4, want);
-    assert_int_equal(g->count, 2 + 7 + 4); /* user/get, role/add, 7 grants, the four */
+    assert_int_equal(g->count, 2 + 8 + 4); /* user/get, role/add, 8 grants, the four */
 }
 
 static void failed_undo_says_how_to_clean_up(void **state)
@@ -207,11 +207,29 @@ static void rotate_refused_keeps_the_old_password(void **state)
     char file[64];
     assert_int_equal(admit(g, true, &err, file, sizeof(file)), -1);
     assert_int_equal(err.code, -EACCES);
-    static const char *const want[] = {"/v3/auth/user/get", "/v3/auth/user/changepw", NULL};
-    calls_end_with(g, 0, want); /* nothing deleted */
+    /* The role's grants first (a role made by an older weft gets what it lacks). */
+    assert_int_equal(g->count, 1 + 8 + 1);
+    static const char *const want[] = {"/v3/auth/role/grant", "/v3/auth/user/changepw", NULL};
+    calls_end_with(g, g->count - 2, want); /* nothing deleted */
     /* And when it works, the file stays. */
     script(g, true, NULL, 0, NULL);
     assert_int_equal(admit(g, true, &err, file, sizeof(file)), 0);
+}
+
+/* A grant refused while rotating: the password is not changed (the old one stays in
+ * force), and the new file is removed. */
+static void rotate_grant_refused_changes_no_password(void **state)
+{
+    struct gateway *g = *state;
+    script(g, true, "/v3/auth/role/grant", 2, NULL);
+    struct weft_err err = {0};
+    char file[64];
+    assert_int_equal(admit(g, true, &err, file, sizeof(file)), -1);
+    assert_int_equal(err.code, -EACCES);
+    assert_non_null(strstr(err.msg, "granting"));
+    static const char *const want[] = {"/v3/auth/user/get", "/v3/auth/role/grant",
+                                       "/v3/auth/role/grant", NULL};
+    calls_end_with(g, 0, want);
 }
 
 int main(void)
@@ -221,6 +239,7 @@ int main(void)
         cmocka_unit_test(user_grant_refused_removes_user_and_role),
         cmocka_unit_test(failed_undo_says_how_to_clean_up),
         cmocka_unit_test(rotate_refused_keeps_the_old_password),
+        cmocka_unit_test(rotate_grant_refused_changes_no_password),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
