@@ -52,12 +52,13 @@ static int deliver_events(struct etcd_grpc_watch *w, struct etcd_grpc_answer *a,
     return 0;
 }
 
-/* A "created" answer: the oldest pending watch is now in place (or was refused). */
+/* A "created" answer: the watch whose create was on its way is now in place (or was
+ * refused), and the next watch's create goes out. */
 static int on_created(struct etcd_grpc_watch *w, struct etcd_grpc_answer *a,
                       const Weftetcd__WatchResponse *r)
 {
     pthread_mutex_lock(&w->lock);
-    struct watch_slot *slot = grpc_slot_first_pending_locked(w);
+    struct watch_slot *slot = grpc_slot_in_flight_locked(w);
     if (!slot) {
         pthread_mutex_unlock(&w->lock);
         return weft_err_set(&w->failure, -EPROTO,
@@ -66,11 +67,12 @@ static int on_created(struct etcd_grpc_watch *w, struct etcd_grpc_answer *a,
     a->watch = slot->id;
     if (r->canceled) { /* refused: an empty range, a bad revision, no permission */
         grpc_slot_remove_locked(w, slot);
+        int rc = grpc_send_next_create_locked(w, &w->failure);
         pthread_mutex_unlock(&w->lock);
         a->kind = ETCD_GRPC_CANCELED;
         a->reason = r->cancel_reason && r->cancel_reason[0] ? r->cancel_reason : "refused";
         grpc_deliver(w, a);
-        return 0;
+        return rc;
     }
     slot->state = SLOT_ACTIVE;
     slot->server_id = r->watch_id;
@@ -83,6 +85,8 @@ static int on_created(struct etcd_grpc_watch *w, struct etcd_grpc_answer *a,
         if ((rc = grpc_frame_cancel(&w->out, slot->server_id, &w->failure)) == 0)
             grpc_frame_queued_locked(w);
     }
+    if (rc == 0)
+        rc = grpc_send_next_create_locked(w, &w->failure);
     w->attempts = 0;
     pthread_mutex_unlock(&w->lock);
     if (tell) {

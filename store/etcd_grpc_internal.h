@@ -43,6 +43,7 @@ struct watch_slot {
     int64_t id;        /* ours */
     int64_t server_id; /* etcd's (or the proxy's), once created */
     enum slot_state state;
+    bool create_sent;      /* PENDING: its create is on its way (one at a time) */
     bool cancel_wanted;    /* asked: sent (if PENDING: once created); a resume drops it */
     bool told_created;     /* its CREATED was delivered: a resume's re-add is not told */
     char *key, *range_end; /* owned, for re-adding */
@@ -95,7 +96,9 @@ int grpc_frame_next(const struct weft_buf *in, size_t *off, Weftetcd__WatchRespo
                     struct weft_err *err);
 
 /* watch table (etcd_grpc_watch.c); *_locked: the caller holds w->lock */
-struct watch_slot *grpc_slot_first_pending_locked(struct etcd_grpc_watch *w);
+/* The watch whose create is on its way (NULL: none), and sending the next one's. */
+struct watch_slot *grpc_slot_in_flight_locked(struct etcd_grpc_watch *w);
+int grpc_send_next_create_locked(struct etcd_grpc_watch *w, struct weft_err *err);
 struct watch_slot *grpc_slot_by_server_id_locked(struct etcd_grpc_watch *w, int64_t server_id);
 void grpc_slot_remove_locked(struct etcd_grpc_watch *w, struct watch_slot *slot);
 /* Marks that out has a frame to send: the loop unpauses the upload if paused. */

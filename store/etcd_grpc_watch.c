@@ -4,9 +4,13 @@
  * thread) and etcd_grpc_answer.c / etcd_grpc_stream.c (the loop thread), all
  * through etcd_grpc_internal.h.
  *
- * Watch ids: etcd names a watch by an id it picks (a grpc-proxy picks its own), and
- * answers the creates of one stream in the order sent. So each watch gets our id at
- * once, waits in state PENDING, and takes the id of the next "created" answer. The
+ * Watch ids: etcd names a watch by an id it picks (a grpc-proxy picks its own). etcd
+ * answers the creates of one stream in the order sent, but a grpc-proxy does not: it
+ * answers a create that joins a watch it holds at once, and one it must open on etcd
+ * when etcd answers (taking answers in send order, a watch was handed another's
+ * events). So one create is on its way at a time: each watch gets our id at once,
+ * waits in state PENDING, its create is sent when the one before it is answered, and
+ * it takes the id of that "created" answer. The
  * table keeps live watches only: one cancelled (or refused) is removed when etcd
  * says so. Each keeps its key and range and the revision a re-add starts from, so
  * a resumed stream re-adds them in table order (which is creation order).
@@ -20,12 +24,37 @@
 
 #include "store/etcd_grpc_internal.h"
 
-struct watch_slot *grpc_slot_first_pending_locked(struct etcd_grpc_watch *w)
+struct watch_slot *grpc_slot_in_flight_locked(struct etcd_grpc_watch *w)
 {
     for (size_t i = 0; i < w->slot_count; i++)
-        if (w->slots[i].state == SLOT_PENDING)
+        if (w->slots[i].state == SLOT_PENDING && w->slots[i].create_sent)
             return &w->slots[i];
     return NULL;
+}
+
+/* Sends the create of the first watch waiting for it, in table (creation) order. */
+static int send_first_waiting_locked(struct etcd_grpc_watch *w, struct weft_err *err)
+{
+    for (size_t i = 0; i < w->slot_count; i++) {
+        struct watch_slot *s = &w->slots[i];
+        if (s->state != SLOT_PENDING)
+            continue;
+        if (grpc_frame_create(&w->out, s->key, s->range_end, s->next_rev, err) < 0)
+            return -1;
+        s->create_sent = true;
+        grpc_frame_queued_locked(w);
+        return 0;
+    }
+    return 0;
+}
+
+/* The next create, when none is on its way. Not on a stream that is down: its resume
+ * re-adds them all. */
+int grpc_send_next_create_locked(struct etcd_grpc_watch *w, struct weft_err *err)
+{
+    if (w->down || grpc_slot_in_flight_locked(w))
+        return 0;
+    return send_first_waiting_locked(w, err);
 }
 
 struct watch_slot *grpc_slot_by_server_id_locked(struct etcd_grpc_watch *w, int64_t server_id)
@@ -86,23 +115,20 @@ static int add_locked(struct etcd_grpc_watch *w, char *key, char *end, int64_t s
 {
     if (w->ended)
         return weft_err_set(err, -EPIPE, "etcd watch stream: already ended");
-    size_t before = w->out.len;
-    if (!w->down && grpc_frame_create(&w->out, key, end, start_revision, err) < 0)
-        return -1;
     struct watch_slot *slot = slot_new_locked(w, err);
-    if (!slot) {
-        w->out.len = before; /* the create unsent */
+    if (!slot)
         return -1;
-    }
     *slot = (struct watch_slot){.id = ++w->next_id,
                                 .server_id = -1,
                                 .state = SLOT_PENDING,
                                 .key = key,
                                 .range_end = end,
                                 .next_rev = start_revision};
-    *id = slot->id;
-    if (!w->down)
-        grpc_frame_queued_locked(w);
+    if (grpc_send_next_create_locked(w, err) < 0) {
+        w->slot_count--; /* the last: nothing was sent for it */
+        return -1;
+    }
+    *id = w->slots[w->slot_count - 1].id;
     return 0;
 }
 
@@ -194,13 +220,12 @@ int grpc_slots_readd_locked(struct etcd_grpc_watch *w, int64_t **gone, size_t *g
             grpc_slot_remove_locked(w, s);
             continue;
         }
-        if (grpc_frame_create(&w->out, s->key, s->range_end, s->next_rev, err) < 0)
-            return -1;
         s->state = SLOT_PENDING;
+        s->create_sent = false;
         s->server_id = -1;
         i++;
     }
-    return 0;
+    return send_first_waiting_locked(w, err); /* still down: the caller brings it up */
 }
 
 void grpc_slots_free_locked(struct etcd_grpc_watch *w)

@@ -8,7 +8,9 @@
  * 600 kB arrives whole; a compacted start revision is reported with the compaction's
  * revision; a stream to nothing, and a stream whose etcd is killed, end with an error
  * (without resume_ms; test_etcd_grpc_watch_resume.c has the client resume itself); a
- * watch through `etcd grpc-proxy` sees the same events, for two streams at once; and over https
+ * watch through `etcd grpc-proxy` sees the same events, for two streams at once, and
+ * watches added at once through it keep their own events (the proxy answers creates
+ * out of order); and over https
  * (ALPN h2, a client certificate) an etcd user's token lets a watch read what the
  * user may read and nothing else (a second etcd, with TLS and auth on).
  */
@@ -307,6 +309,54 @@ static void watch_through_grpc_proxy(void **state)
     waitpid(pid, NULL, 0);
 }
 
+/* The proxy answers a create that joins a watch it holds already at once, and one it
+ * must open on etcd only once etcd answers: its "created" answers can come out of the
+ * order the creates were sent in. Twelve watches added at once on one stream, every
+ * other one a range another stream holds already: each must see its own prefix's put
+ * and nothing else (with "created" taken in send order, a watch was handed another's
+ * events: per-member watches through the proxy lost entries at 60 hosts). */
+static void watches_through_grpc_proxy_keep_their_own_events(void **state)
+{
+    struct etcd_live *l = *state;
+    int port;
+    pid_t pid = proxy_start(l->fx.endpoint, &port);
+    assert_true(pid > 0 && etcd_fixture_port_open(port));
+    char endpoint[32];
+    snprintf(endpoint, sizeof(endpoint), "127.0.0.1:%d", port);
+    struct stream held, s;
+    stream_open(&held, endpoint);
+    stream_open(&s, endpoint);
+    enum { N = 12 };
+    char prefixes[N][24];
+    /* From a revision, as the watch set does after a listing: the proxy joins a watch
+     * to one it holds only if that one is not past the revision asked for (and never
+     * a watch "from now" to an established one). */
+    int64_t from = put(l, "/g11-start", "x") + 1;
+    for (int i = 0; i < N; i++) {
+        snprintf(prefixes[i], sizeof(prefixes[i]), "/g11/%02d/", i);
+        if (i % 2)
+            stream_add(&held, prefixes[i], from); /* the proxy holds these already */
+    }
+    int64_t ids[N];
+    struct weft_err err = {0};
+    for (int i = 0; i < N; i++) /* all at once: no answer awaited in between */
+        assert_int_equal(etcd_grpc_watch_add(s.w, prefixes[i], NULL, from, &ids[i], &err), 0);
+    assert_true(run_until(s.loop, &s.rec.n_created, N, &s.rec));
+    int64_t revs[N];
+    char keys[N][32];
+    for (int i = 0; i < N; i++) {
+        snprintf(keys[i], sizeof(keys[i]), "/g11/%02d/k", i);
+        revs[i] = put(l, keys[i], prefixes[i]);
+    }
+    assert_true(run_until(s.loop, &s.rec.n_events, N, &s.rec));
+    for (int i = 0; i < N; i++)
+        check_event(&s.rec.events[i], ids[i], false, keys[i], prefixes[i], revs[i]);
+    stream_close(&s);
+    stream_close(&held);
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+}
+
 /* ---- https (ALPN h2, a client certificate) and an etcd user's token ---- */
 
 #define TLS_USER "weft-grpc"
@@ -410,6 +460,7 @@ int main(void)
         cmocka_unit_test(compacted_start_revision_is_reported),
         cmocka_unit_test(stream_to_nothing_ends_with_an_error),
         cmocka_unit_test(watch_through_grpc_proxy),
+        cmocka_unit_test(watches_through_grpc_proxy_keep_their_own_events),
         cmocka_unit_test(https_and_token_watch_what_the_user_may_read),
         cmocka_unit_test(killed_etcd_ends_the_stream_and_a_new_one_resumes),
     };
