@@ -12,7 +12,9 @@
 # the largest point, SCALE_ONE_RUNS (20) more endpoints one at a time on H1: until all the
 # other hosts had it, p50/p99.
 # Watches: STORE_WATCH (gateway | grpc | grpc-proxy: every daemon's watch through one `etcd
-# grpc-proxy` beside etcd) for the curve; SCALE_GATEWAY_POINTS ("" : none) are measured
+# grpc-proxy` beside etcd) for the curve, the gRPC ones with --store-watch
+# SCALE_GRPC_WATCH (grpc: per member; grpc-fabric: one watch of all fabric/, what
+# `grpc` meant before per-member watches); SCALE_GATEWAY_POINTS ("" : none) are measured
 # first with the gateway watch (today's layout) on a fresh etcd and fresh hosts, so the two
 # layouts come side by side from one run. Each pass ends by stopping its hosts.
 # Addressing: one switch, a /16 (etcd 192.168.77.250, host i at 192.168.78.1 on: 250 a
@@ -36,7 +38,7 @@ SCALE_POINTS=${SCALE_POINTS:-50 100 200 500 1000} SCALE_EPS=${SCALE_EPS:-2}
 SCALE_GATEWAY_POINTS=${SCALE_GATEWAY_POINTS:-} STORE_WATCH=${STORE_WATCH:-gateway}
 SCALE_IDLE_S=${SCALE_IDLE_S:-10} SCALE_ONE_RUNS=${SCALE_ONE_RUNS:-20}
 SCALE_START_BATCH=${SCALE_START_BATCH:-25} SCALE_CREATE_BATCH=${SCALE_CREATE_BATCH:-16}
-SCALE_STORE_TIMEOUT=${SCALE_STORE_TIMEOUT:-30}
+SCALE_STORE_TIMEOUT=${SCALE_STORE_TIMEOUT:-30} SCALE_GRPC_WATCH=${SCALE_GRPC_WATCH:-grpc}
 RESULTS=${1:-} PLOT=${2:-}
 export WEFT_BIN=${WEFT_BIN:-build/weft}
 BENCH=build/plugin_bench
@@ -151,7 +153,7 @@ fresh_store() { # MODE
     # --store-timeout: a burst makes etcd answer slowly; measured here, not failed on.
     case $1 in
     gateway) WATCH_ARGS=(--store-watch gateway) ;;
-    grpc) WATCH_ARGS=(--store-watch grpc) ;;
+    grpc) WATCH_ARGS=(--store-watch "$SCALE_GRPC_WATCH") ;;
     grpc-proxy)
         proxy=$ETCD_IP:23799
         sim_spawn "$SIM_DIR/etcd/proxy.log" nsenter --net="/run/netns/$(sim_ns etcd)" etcd grpc-proxy \
@@ -159,7 +161,7 @@ fresh_store() { # MODE
         proxy_pid=$SIM_LAST_PID
         wait_for 10 sim_ns_exec etcd bash -c "exec 3<>/dev/tcp/${proxy%:*}/${proxy#*:}" ||
             fail "grpc-proxy did not listen on $proxy"
-        WATCH_ARGS=(--store-watch grpc --store-watch-endpoints "$proxy")
+        WATCH_ARGS=(--store-watch "$SCALE_GRPC_WATCH" --store-watch-endpoints "$proxy")
         ;;
     esac
     WATCH_ARGS+=(--store-timeout "$SCALE_STORE_TIMEOUT")

@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# bench/idle_cost.sh: what an idle cluster of IDLE_HOSTS hosts costs etcd, from what
+# each idle request costs it (issue 18: idle with 1,000 hosts, etcd <= 5 % of a core).
+# An idle daemon sends etcd three kinds of request, all through the JSON gateway:
+#   keepalive  its lease, every TTL/3 (IDLE_TTL, 15 s: the daemon's default);
+#   role ask   create-if-absent of roles/reaper on its lease, every reaper interval
+#              (--reclaim-after / 4: IDLE_RECLAIM_AFTER, 600 s), a no-op for all but
+#              the holder (fabric/reaper_role.c);
+#   reaper     the holder's pass: every record under hosts/ and addrs/.
+# One etcd 3.4 on loopback holds the records of IDLE_HOSTS hosts with IDLE_EPS
+# endpoints each (an alive key, a network and IDLE_EPS endpoint records per host, an
+# address record per endpoint, as the daemons write them). Each kind of request is
+# sent many times on one kept-alive connection and etcd's CPU (utime + stime from
+# /proc/<pid>/stat) divided by the count; the table then multiplies by the rates at
+# IDLE_HOSTS hosts, with every host reaping (weft before roles/reaper) and with one.
+# A model from measured parts, not a run of IDLE_HOSTS daemons: that is
+# bench/scale_curve.sh's idle figure (docs/scale.md). A benchmark: prints a table,
+# fails on nothing but a run that did not complete.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+IDLE_HOSTS=${IDLE_HOSTS:-1000} IDLE_EPS=${IDLE_EPS:-2} IDLE_TTL=${IDLE_TTL:-15}
+IDLE_RECLAIM_AFTER=${IDLE_RECLAIM_AFTER:-600}
+for t in etcd python3 ss; do
+    command -v "$t" >/dev/null || { echo "idle_cost: $t is missing" >&2; exit 2; }
+done
+WORK=$(mktemp -d "$PWD/build/idle_cost.XXXXXX")
+ETCD_PID=''
+cleanup() {
+    [ -z "$ETCD_PID" ] || { kill "$ETCD_PID" 2>/dev/null || true; wait "$ETCD_PID" 2>/dev/null || true; }
+    ETCD_PID=''
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'cleanup; exit 130' INT
+trap 'cleanup; exit 143' TERM
+
+. bench/free_port.sh
+CPORT=$(free_port) PPORT=$(free_port "$CPORT")
+EP=127.0.0.1:$CPORT
+etcd --name idle --data-dir "$WORK/data" \
+    --listen-client-urls "http://$EP" --advertise-client-urls "http://$EP" \
+    --listen-peer-urls "http://127.0.0.1:$PPORT" --initial-advertise-peer-urls "http://127.0.0.1:$PPORT" \
+    --initial-cluster "idle=http://127.0.0.1:$PPORT" >"$WORK/etcd.log" 2>&1 &
+ETCD_PID=$!
+
+python3 - "$CPORT" "$ETCD_PID" "$IDLE_HOSTS" "$IDLE_EPS" "$IDLE_TTL" "$IDLE_RECLAIM_AFTER" <<'PY'
+import base64, http.client, json, os, sys, time
+
+port, pid, hosts, eps, ttl, reclaim = (int(a) for a in sys.argv[1:])
+hz = os.sysconf("SC_CLK_TCK")
+b64 = lambda b: base64.b64encode(b).decode()
+
+def cpu():
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / hz
+
+for _ in range(100):
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("GET", "/health"); conn.getresponse().read(); break
+    except OSError:
+        time.sleep(0.1)
+else:
+    sys.exit("idle_cost: etcd did not start")
+
+def post(path, body):
+    conn.request("POST", path, json.dumps(body))
+    answer = conn.getresponse().read()
+    return json.loads(answer)
+
+def put(key, value, lease=0):
+    body = {"key": b64(key.encode()), "value": b64(json.dumps(value).encode())}
+    if lease:
+        body["lease"] = lease
+    post("/v3/kv/put", body)
+
+def prefix_range(prefix):
+    k = prefix.encode()
+    return {"key": b64(k), "range_end": b64(k[:-1] + bytes([k[-1] + 1]))}
+
+# The records of an idle cluster, as the daemons write them.
+root = "/weft/v1/"
+for i in range(hosts):
+    host = f"192.168.{78 + i // 250}.{i % 250 + 1}"
+    nid = f"{i:064x}"
+    put(f"{root}hosts/{host}/alive", {"vtep": host})
+    put(f"{root}hosts/{host}/networks/{nid}",
+        {"network_id": nid, "subnet": "10.1.0.0/16", "vni": 4097, "mtu": 1450})
+    for e in range(eps):
+        ip = f"10.1.{(i * eps + e) // 250}.{(i * eps + e) % 250 + 2}"
+        eid = f"{i:032x}{e:032x}"
+        put(f"{root}hosts/{host}/endpoints/{eid}",
+            {"endpoint_id": eid, "network_id": nid, "ip": ip, "mac": "02:42:0a:01:00:02"})
+        put(f"{root}addrs/10.1.0.0_16/{ip}",
+            {"host": host, "kind": "endpoint", "claim": "0123456789abcdef0123456789abcdef"})
+lease = int(post("/v3/lease/grant", {"TTL": 600})["ID"])
+other = int(post("/v3/lease/grant", {"TTL": 600})["ID"])
+role = root + "roles/reaper"
+put(role, {"vtep": "192.168.78.1"}, other)  # held by another host
+
+def measure(fn, count):
+    time.sleep(1)  # etcd settles after the previous figure
+    c0 = cpu()
+    for _ in range(count):
+        fn()
+    return (cpu() - c0) / count
+
+keepalive = measure(lambda: post("/v3/lease/keepalive", {"ID": lease}), 2000)
+ask_body = {
+    "compare": [{"key": b64(role.encode()), "target": "CREATE", "create_revision": 0}],
+    "success": [{"request_put": {"key": b64(role.encode()), "value": b64(b'{"vtep":"x"}'),
+                                 "lease": lease}}],
+    "failure": [{"request_range": {"key": b64(role.encode())}}],
+}
+ask = measure(lambda: post("/v3/kv/txn", ask_body), 2000)
+passes = max(20, 40000 // (hosts * (2 * eps + 2)))
+reap = measure(lambda: (post("/v3/kv/range", prefix_range(root + "hosts/")),
+                        post("/v3/kv/range", prefix_range(root + "addrs/"))), passes)
+
+reap_every = max(1, reclaim // 4)
+keep_pct = hosts / max(1, ttl // 3) * keepalive * 100
+ask_pct = hosts / reap_every * ask * 100
+all_reap_pct = hosts / reap_every * reap * 100
+one_reap_pct = 1 / reap_every * reap * 100
+print(f"idle_cost: etcd CPU per request (ms), {hosts} hosts x {eps} endpoints of records")
+print(f"  lease keepalive (gateway)                       {keepalive * 1000:8.3f}")
+print(f"  roles/reaper ask, held elsewhere (txn)          {ask * 1000:8.3f}")
+print(f"  reaper pass (hosts/ and addrs/, {passes} passes)     {reap * 1000:8.3f}")
+print(f"idle etcd at {hosts} hosts, TTL {ttl} s, --reclaim-after {reclaim} s (% of a core)")
+print(f"  keepalives ({hosts / max(1, ttl // 3):.0f}/s)                          {keep_pct:8.2f}")
+print(f"  every host reaps ({hosts / reap_every:.1f} passes/s): before          {all_reap_pct:8.2f}")
+print(f"  one host reaps, every host asks: now            {one_reap_pct + ask_pct:8.2f}")
+print(f"  total before / now                     {keep_pct + all_reap_pct:8.2f} / {keep_pct + one_reap_pct + ask_pct:.2f}")
+PY
