@@ -279,17 +279,32 @@ static pid_t proxy_start(const char *endpoint, int *port)
     return pid;
 }
 
-static void watch_through_grpc_proxy(void **state)
+/* An `etcd grpc-proxy` in front of l's etcd, and two streams to it. */
+static pid_t proxy_streams_open(struct etcd_live *l, struct stream *s1, struct stream *s2)
 {
-    struct etcd_live *l = *state;
     int port;
     pid_t pid = proxy_start(l->fx.endpoint, &port);
     assert_true(pid > 0 && etcd_fixture_port_open(port));
     char endpoint[32];
     snprintf(endpoint, sizeof(endpoint), "127.0.0.1:%d", port);
+    stream_open(s1, endpoint);
+    stream_open(s2, endpoint);
+    return pid;
+}
+
+static void proxy_streams_close(pid_t pid, struct stream *s1, struct stream *s2)
+{
+    stream_close(s1);
+    stream_close(s2);
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+}
+
+static void watch_through_grpc_proxy(void **state)
+{
+    struct etcd_live *l = *state;
     struct stream s1, s2;
-    stream_open(&s1, endpoint);
-    stream_open(&s2, endpoint);
+    pid_t pid = proxy_streams_open(l, &s1, &s2);
     int64_t a = stream_add(&s1, "/g8/", 0), b = stream_add(&s2, "/g8/", 0);
     assert_int_equal(s1.rec.n_created + s2.rec.n_created, 2);
     int64_t r1 = put(l, "/g8/1", "p1"), r2 = put(l, "/g8/2", "p2");
@@ -303,10 +318,7 @@ static void watch_through_grpc_proxy(void **state)
     assert_int_equal(etcd_grpc_watch_cancel(s1.w, a, &err), 0);
     assert_true(run_until(s1.loop, &s1.rec.n_canceled, 1, &s1.rec));
     assert_int_equal(s1.rec.canceled[0], a);
-    stream_close(&s1);
-    stream_close(&s2);
-    kill(pid, SIGTERM);
-    waitpid(pid, NULL, 0);
+    proxy_streams_close(pid, &s1, &s2);
 }
 
 /* The proxy answers a create that joins a watch it holds already at once, and one it
@@ -318,14 +330,8 @@ static void watch_through_grpc_proxy(void **state)
 static void watches_through_grpc_proxy_keep_their_own_events(void **state)
 {
     struct etcd_live *l = *state;
-    int port;
-    pid_t pid = proxy_start(l->fx.endpoint, &port);
-    assert_true(pid > 0 && etcd_fixture_port_open(port));
-    char endpoint[32];
-    snprintf(endpoint, sizeof(endpoint), "127.0.0.1:%d", port);
     struct stream held, s;
-    stream_open(&held, endpoint);
-    stream_open(&s, endpoint);
+    pid_t pid = proxy_streams_open(l, &held, &s);
     enum { N = 12 };
     char prefixes[N][24];
     /* From a revision, as the watch set does after a listing: the proxy joins a watch
@@ -351,10 +357,7 @@ static void watches_through_grpc_proxy_keep_their_own_events(void **state)
     assert_true(run_until(s.loop, &s.rec.n_events, N, &s.rec));
     for (int i = 0; i < N; i++)
         check_event(&s.rec.events[i], ids[i], false, keys[i], prefixes[i], revs[i]);
-    stream_close(&s);
-    stream_close(&held);
-    kill(pid, SIGTERM);
-    waitpid(pid, NULL, 0);
+    proxy_streams_close(pid, &held, &s);
 }
 
 /* ---- https (ALPN h2, a client certificate) and an etcd user's token ---- */
