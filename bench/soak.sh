@@ -40,6 +40,9 @@ for h in "${HOSTS[@]}"; do
 done
 links() { weft_devices "$1" | grep -c . || true; } # HOST
 sleep 2 # the spare veths each host keeps ready are made
+# and a host takes the reaper role at its first lease refresh (TTL/3): counted before.
+reaper_taken() { [ -n "$(sim_etcdctl get --keys-only /weft/v1/roles/reaper)" ]; }
+wait_for 10 reaper_taken || fail "no host took the reaper role"
 declare -A LINKS0
 for h in "${HOSTS[@]}"; do LINKS0[$h]=$(links "$h"); done
 keys0=$(keys)

@@ -194,12 +194,15 @@ big=$SIM_DIR/big.json deepf=$SIM_DIR/deep.json req=$SIM_DIR/req.json
 head -c $((2 * 1024 * 1024)) /dev/zero | tr '\0' ' ' >"$big"
 deep 20000 >"$deepf"
 
-# The endpoint's records are written just after CreateEndpoint answers, and a spare veth
-# pair is made again just after one was taken: wait for both, so the snapshot is still.
+# The endpoint's records are written just after CreateEndpoint answers, a spare veth
+# pair is made again just after one was taken, and the lease keeper takes the reaper
+# role at its first refresh (TTL/3 after start): wait for all, so the snapshot is still.
 published() { [ -n "$(sim_etcdctl get --keys-only "/weft/v1/hosts/${HADDR[A]}/endpoints/$eid")" ]; }
 spares_ready() { [ "$(sim_ns_exec A ip -o link show | grep -c 'alias weft spare')" = 2 ]; }
+reaper_taken() { [ -n "$(sim_etcdctl get --keys-only /weft/v1/roles/reaper)" ]; }
 wait_for 5 published || fail "endpoint $eid was never published"
 wait_for 5 spares_ready || fail "A's spare veth pairs were not made again"
+wait_for 10 reaper_taken || fail "A never took the reaper role"
 host_end=${SRC[A]/#wt/ws} # the host end of the pair Join named (a spare's, or wh<id>)
 host_end=${host_end/#wc/wh}
 before=$(snapshot)
