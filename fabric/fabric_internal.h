@@ -274,6 +274,9 @@ int publish_member(struct fabric *f, int64_t lease, const struct local_network *
 int txn_add_member(struct etcd_txn *txn, const struct fabric *f, int64_t lease,
                    const struct local_network *net);
 int publish_alive(struct fabric *f, int64_t lease, struct weft_err *err);
+/* {"vtep": this host} (malloc'd; NULL: out of memory): the body of a record that only
+ * names its host (alive, roles/reaper). */
+char *host_named_text(const struct fabric *f);
 void assert_address(struct fabric *f, const struct local_network *net,
                     const struct local_endpoint *ep);
 int publish_peer(struct fabric *f, int64_t lease, const struct local_network *net,

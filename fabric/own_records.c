@@ -16,13 +16,18 @@
 #include "common/log.h"
 #include "store/keys.h"
 
+char *host_named_text(const struct fabric *f)
+{
+    struct member_record rec = {0};
+    snprintf(rec.vtep, sizeof(rec.vtep), "%s", f->host);
+    return member_record_encode(&rec);
+}
+
 /* Writes key under the lease with this host's name as its body (an alive record
  * says only which VTEP it stands for). */
 static int put_host_named(struct fabric *f, int64_t lease, const char *key, struct weft_err *err)
 {
-    struct member_record rec = {0};
-    snprintf(rec.vtep, sizeof(rec.vtep), "%s", f->host);
-    char *text = member_record_encode(&rec);
+    char *text = host_named_text(f);
     if (!text)
         return weft_err_set(err, -ENOMEM, "out of memory");
     int rc = etcd_put(f->etcd, key, text, lease, err);

@@ -9,12 +9,10 @@
 #include "fabric/fabric_internal.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 
 #include "common/log.h"
 #include "store/keys.h"
-#include "store/records.h"
 
 /* Asks for the role under lease: true when this host holds it (it just took it, or
  * holds it already: etcd_create counts the same value under the same lease as
@@ -25,9 +23,7 @@ bool reaper_role_take(struct fabric *f, int64_t lease)
 {
     char key[WEFT_KEY_MAX];
     key_reaper_role(key);
-    struct member_record rec = {0};
-    snprintf(rec.vtep, sizeof(rec.vtep), "%s", f->host);
-    char *text = member_record_encode(&rec);
+    char *text = host_named_text(f);
     if (!text)
         return true;
     bool created = false;
@@ -40,8 +36,8 @@ bool reaper_role_take(struct fabric *f, int64_t lease)
     else
         f->reaper_role = created ? REAPER_ROLE_HELD : REAPER_ROLE_ELSEWHERE;
     if (f->reaper_role == was)
-        return f->reaper_role != REAPER_ROLE_ELSEWHERE;
-    if (f->reaper_role == REAPER_ROLE_HELD)
+        ; /* said already */
+    else if (f->reaper_role == REAPER_ROLE_HELD)
         log_info("this host reclaims dead hosts' addresses for the cluster", "key=%s", key);
     else if (f->reaper_role == REAPER_ROLE_ELSEWHERE && was == REAPER_ROLE_HELD)
         log_info("another host reclaims dead hosts' addresses now", "key=%s", key);
