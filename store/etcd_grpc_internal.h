@@ -25,6 +25,7 @@
 
 #include "common/buf.h"
 #include "store/etcd_grpc_watch.h"
+#include "store/etcd_health.h"
 #include "store/etcd_rpc.pb-c.h"
 
 #define GRPC_FRAME_HEADER 5
@@ -65,6 +66,9 @@ struct etcd_grpc_watch {
     /* where and how to connect (owned copies), and resuming */
     char *endpoints[GRPC_ENDPOINTS_MAX];
     size_t endpoint_count, endpoint_at;
+    size_t endpoint_member[GRPC_ENDPOINTS_MAX]; /* its index in health's members, or SIZE_MAX */
+    struct etcd_health *health;                 /* NULL: nothing watches the members */
+    struct etcd_socket_owner owner;             /* the current handle's, for its sockets */
     bool tls;
     char *ca_file, *cert_file, *key_file;
     int resume_ms;     /* 0: no resume */

@@ -155,9 +155,23 @@ static void set_options(struct etcd_grpc_watch *w, const char *url)
     }
 }
 
+/* From endpoint_at on, the first endpoint that is not a member found silent (the
+ * health register's); endpoint_at itself when every one is. */
+static void pass_silent_members(struct etcd_grpc_watch *w)
+{
+    for (size_t i = 0; w->health && i < w->endpoint_count; i++) {
+        size_t at = (w->endpoint_at + i) % w->endpoint_count;
+        if (!etcd_health_dead(w->health, w->endpoint_member[at])) {
+            w->endpoint_at = at;
+            return;
+        }
+    }
+}
+
 /* A curl handle for the current endpoint, on the loop (w->h). */
 static int start_handle(struct etcd_grpc_watch *w, struct weft_err *err)
 {
+    pass_silent_members(w);
     char url[320];
     snprintf(url, sizeof(url), "%s://%s/etcdserverpb.Watch/Watch", w->tls ? "https" : "http",
              w->endpoints[w->endpoint_at]);
@@ -169,6 +183,13 @@ static int start_handle(struct etcd_grpc_watch *w, struct weft_err *err)
     if (!(w->h = curl_easy_init()))
         return weft_err_set(err, -ENOMEM, "out of memory");
     set_options(w, url);
+    size_t member = w->endpoint_member[w->endpoint_at];
+    if (w->health && member != SIZE_MAX) {
+        /* Its sockets in the register: the prober shuts them if the member goes silent. */
+        w->owner = (struct etcd_socket_owner){w->health, member, etcd_health_dead(w->health, member)};
+        etcd_health_attach(w->health, w->h);
+        etcd_health_perform_on(w->h, &w->owner);
+    }
     if (curl_multi_add_handle(w->loop->multi, w->h) != CURLM_OK) {
         curl_easy_cleanup(w->h);
         w->h = NULL;
@@ -329,6 +350,13 @@ static int copy_config(struct etcd_grpc_watch *w, const struct etcd_grpc_config 
             return weft_err_set(err, -ENOMEM, "out of memory");
         w->endpoint_count++;
         p += n + (p[n] == ',');
+    }
+    w->health = c->health;
+    for (size_t i = 0; i < w->endpoint_count; i++) {
+        w->endpoint_member[i] = SIZE_MAX; /* a proxy, or any endpoint not a member */
+        for (size_t m = 0; w->health && m < w->health->member_count; m++)
+            if (strcmp(w->endpoints[i], w->health->members[m]) == 0)
+                w->endpoint_member[i] = m;
     }
     w->tls = c->tls;
     w->resume_ms = c->resume_ms;

@@ -51,6 +51,8 @@
 
 #include "common/err.h"
 
+struct etcd_health;
+
 struct etcd;
 struct etcd_grpc_loop;
 struct etcd_grpc_watch;
@@ -112,6 +114,11 @@ struct etcd_grpc_config {
     const char *key_file;
     const char *token; /* an etcd auth token (etcd_grpc_token), NULL: no user */
     int resume_ms;     /* > 0: resume after this backoff (see above); 0: end */
+    /* NULL, or the store client's member health (etcd_health.h): an endpoint that is
+     * one of its members has its sockets shut when the prober finds that member
+     * silent, so the stream resumes elsewhere at once instead of waiting for its own
+     * timeouts, and a resume passes silent members by. */
+    struct etcd_health *health;
 };
 
 /* Opens a Watch stream on loop (config borrowed for the call). The connection is

@@ -223,7 +223,8 @@ static int stream_open(struct etcd_watch_set *s, struct weft_err *err)
                                             .cert_file = tls->cert_file,
                                             .key_file = tls->key_file,
                                             .token = token,
-                                            .resume_ms = RESUME_MS};
+                                            .resume_ms = RESUME_MS,
+                                            .health = &s->etcd->health};
     int rc = etcd_grpc_watch_open(s->loop, &config, set_on_answer, s, &s->stream, err);
     free(members);
     free(token);

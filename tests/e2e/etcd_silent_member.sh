@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
-# etcd_silent_member.sh: a store member that goes silent costs no docker run more
-# than the usual. Three etcd members, each in its own namespace; hosts A and B run
-# weft (--store naming all three, the first one first, so every path of both
-# daemons starts on it) and dockerd. The first member's switch port is taken down
-# (its packets vanish: no reset, no refusal), and at once containers are started on
-# A one after another, each timed from its "docker run -d" until B's container
-# gets a ping answer. What weft adds for a silent member must stay within
+# etcd_silent_member.sh: a store member that goes silent costs no docker run more than
+# the usual. Three etcd members, each in its own namespace; hosts A and B run weft
+# (--store naming all three, the first one first, so every path of both daemons starts
+# on it) and dockerd. A watches the store through the JSON gateway (the default), B over
+# gRPC (--store-watch grpc): each watch is on the way of every container (A's answers
+# wait for its watch to read its address claim back, B's ping needs A's record from its
+# watch), so both must leave the silent member at once. The first member's switch port
+# is taken down (its packets vanish: no reset, no refusal), and at once containers are
+# started on A one after another, each timed from its "docker run -d" until B's
+# container gets a ping answer. What weft adds for a silent member must stay within
 # REACH_EXTRA_MS (default 1000) of the slowest of two runs before the cut, counting
 # weft's own part: its plugin calls' time (weft_plugin_call_duration_seconds on A's
-# /metrics) and the time from docker run's return until the ping answers. dockerd's
-# own part, which a loaded machine stretches by seconds, is printed, not judged.
-# Then no lease was lost, every container is published exactly once (each peer key
-# at version 1: a doubled write would show as 2), and after the member is plugged back
-# the next container is as quick and nothing else changes. Prints every time measured.
+# /metrics) and the time from docker run's return until the ping answers. dockerd's own
+# part, which a loaded machine stretches by seconds, is printed, not judged. Then no
+# lease was lost, every container is published exactly once (each peer key at version 1:
+# a doubled write would show as 2), and after the member is plugged back the next
+# container is as quick and nothing else changes. Prints every time measured.
 set -euo pipefail
 . "$(dirname "$0")/../lib/sim.sh"
 
@@ -64,7 +67,7 @@ fi
 ctl e0 endpoint status | grep ', false, false,' >/dev/null || fail "e0 still leads"
 
 sim_weft A --store "etcd://$store" --metrics 127.0.0.1:9776
-sim_weft B --store "etcd://$store"
+sim_weft B --store "etcd://$store" --store-watch grpc
 sim_dockerd A
 sim_dockerd B
 for h in A B; do
