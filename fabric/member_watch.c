@@ -47,8 +47,9 @@ struct watched_prefix {
     char overlay[ADDR_STR_MAX]; /* the local network's first subnet */
     bool joined;                /* joined/<overlay>/; else a member's fabric prefix: */
     struct watch_scope scope;   /* whose records, of which subnet */
-    bool listed;                /* its first listing was applied */
+    bool listed;                /* its first listing (since an outage) was applied */
     bool stale;                 /* a member prefix a listing of joined/ did not name (yet) */
+    bool told_synced;           /* joined/: "fabric in sync" logged for its overlay */
 };
 
 static struct watched_prefix *watched_find(struct fabric *f, const char *prefix)
@@ -189,23 +190,39 @@ static bool on_joined_batch(struct fabric *f, struct watched_prefix *w,
     return synced;
 }
 
-/* Once every prefix of overlay has been listed, its segment is swept. */
+/* Once every prefix of overlay has been listed, its segment is swept. The first
+ * time (after a start or an outage) says so, as the gateway's listing does: once per
+ * overlay, not again for each member that joins later. */
 static void maybe_sweep(struct fabric *f, const char *overlay)
 {
-    for (struct watched_prefix *w = f->watched; w; w = w->next)
-        if (strcmp(w->overlay, overlay) == 0 && !w->listed)
+    struct watched_prefix *joined = NULL;
+    for (struct watched_prefix *w = f->watched; w; w = w->next) {
+        if (strcmp(w->overlay, overlay) != 0)
+            continue;
+        if (!w->listed)
             return;
+        if (w->joined)
+            joined = w;
+    }
     struct local_network *net = network_by_subnet(f, overlay);
     if (net)
         sweep_network(f, net);
+    if (joined && !joined->told_synced) {
+        joined->told_synced = true;
+        log_info("fabric in sync", "subnet=%s", overlay);
+    }
 }
 
 static void on_set_batch(void *ctx, const char *prefix, const struct etcd_event *events,
                          size_t count)
 {
     struct fabric *f = ctx;
-    if (!prefix) { /* DISCONNECTED: the whole set */
+    if (!prefix) { /* DISCONNECTED: the whole set, which lists every prefix again */
         log_warn("store unreachable; keeping the data plane as it is", NULL);
+        pthread_mutex_lock(&f->lock);
+        for (struct watched_prefix *w = f->watched; w; w = w->next)
+            w->listed = w->told_synced = false;
+        pthread_mutex_unlock(&f->lock);
         return;
     }
     pthread_mutex_lock(&f->lock);

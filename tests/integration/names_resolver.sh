@@ -27,7 +27,8 @@ declare -A POOL NID GW EID IP MAC SRC
 C_FABRIC=/weft/v1/fabric/${HADDR[C]}
 put() { printf '%s' "$2" | sim_etcdctl put "$1" >/dev/null; }
 # C publishes an endpoint of overlay SK with names: what its daemon would write.
-c_peer() { # SK IP MAC NAMES
+c_peer() { # SK IP MAC NAMES (C joined SK, as its daemon would write it)
+    put "/weft/v1/joined/$1/${HADDR[C]}" "{\"vtep\":\"${HADDR[C]}\"}"
     put "$C_FABRIC/$1/member" "{\"vtep\":\"${HADDR[C]}\"}"
     put "$C_FABRIC/$1/peers/$2" "{\"ip\":\"$2\",\"mac\":\"$3\",\"names\":\"$4\",\"vtep\":\"${HADDR[C]}\"}"
 }

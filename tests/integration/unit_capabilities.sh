@@ -65,6 +65,7 @@ sim_ns_exec cA ip route add default via "$GWIP"
 wait_for 5 sim_ns_exec cA ping -c 1 -W 1 "$GWIP" >/dev/null || fail "cA cannot reach its gateway $GWIP"
 # A name another host (C, .3) publishes, as its daemon would, for the resolver to answer.
 C_FABRIC=/weft/v1/fabric/192.168.77.3/10.78.0.0_24
+printf '%s' '{"vtep":"192.168.77.3"}' | sim_etcdctl put /weft/v1/joined/10.78.0.0_24/192.168.77.3 >/dev/null
 printf '%s' '{"vtep":"192.168.77.3"}' | sim_etcdctl put "$C_FABRIC/member" >/dev/null
 printf '%s' '{"ip":"10.78.0.77","mac":"02:42:0a:4e:00:4d","names":"ghost","vtep":"192.168.77.3"}' |
     sim_etcdctl put "$C_FABRIC/peers/10.78.0.77" >/dev/null
