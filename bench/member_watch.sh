@@ -5,7 +5,7 @@
 # each way of watching (MW_MODES, in turn, each on fresh daemons and a store emptied of
 # /weft/, the overlays on subnets of their own):
 #   gateway      --store-watch gateway: one list+watch of all fabric/ through etcd's JSON
-#                gateway (the default);
+#                gateway (the default before 2026-12-04);
 #   grpc-fabric  --store-watch grpc-fabric: the same watch over etcd's gRPC Watch API;
 #   grpc         --store-watch grpc: per-member watches (joined/<sk>/ and fabric/<m>/<sk>/
 #                of this host's overlays' members, on one gRPC stream).

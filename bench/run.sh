@@ -20,8 +20,9 @@
 # MW_HOSTS (20), MW_EPS (10), MW_MODES ("gateway grpc-fabric grpc"): bench/member_watch.sh
 # (issue 14 part 4: events each host receives, and etcd's bytes sent, with one watch of
 # all fabric/ against per-member watches; hosts in overlays of two).
-# STORE_WATCH (gateway): how every daemon watches the store (--store-watch): gateway,
-# grpc (per-member watches), grpc-fabric (one gRPC watch of all fabric/), or grpc-proxy
+# STORE_WATCH (grpc): how every daemon watches the store (--store-watch): grpc
+# (per-member watches, the daemon's default), gateway (one watch of all fabric/ through
+# the JSON gateway), grpc-fabric (one gRPC watch of all fabric/), or grpc-proxy
 # (per-member gRPC watches through one `etcd grpc-proxy` beside etcd, whose CPU time is
 # then reported with etcd's in the scale figure).
 # SCALE_POINTS (unset): the scale section measures issue 18's curve instead, with
@@ -116,10 +117,10 @@ sim_init
 sim_switch
 sim_etcd
 
-STORE_WATCH=${STORE_WATCH:-gateway}
+STORE_WATCH=${STORE_WATCH:-grpc}
 proxy_pid=
 case $STORE_WATCH in
-gateway) ;;
+gateway) export WEFT_STORE_WATCH=gateway ;;          # one watch of all fabric/, JSON
 grpc) export WEFT_STORE_WATCH=grpc ;;                # per-member watches
 grpc-fabric) export WEFT_STORE_WATCH=grpc-fabric ;;  # one gRPC watch of all fabric/
 grpc-proxy)

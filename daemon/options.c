@@ -97,12 +97,12 @@ void daemon_options_usage(FILE *out)
             "  --store-timeout SECS  [WEFT_STORE_TIMEOUT] how long to wait for an etcd\n"
             "                     member's answer before trying the next or calling the store\n"
             "                     unreachable (default %d)\n"
-            "  --store-watch gateway|grpc|grpc-fabric  [WEFT_STORE_WATCH] how the daemon\n"
-            "                     watches the store: all of fabric/ through etcd's JSON\n"
-            "                     gateway (default); grpc: over its gRPC Watch API, only the\n"
-            "                     records of the overlays this host is in (per member);\n"
-            "                     grpc-fabric: all of fabric/ over gRPC. An etcd grpc-proxy\n"
-            "                     can fan the gRPC watches out to many hosts\n"
+            "  --store-watch grpc|grpc-fabric|gateway  [WEFT_STORE_WATCH] how the daemon\n"
+            "                     watches the store: grpc (default): over etcd's gRPC Watch\n"
+            "                     API, only the records of the overlays this host is in (per\n"
+            "                     member); grpc-fabric: all of fabric/ over gRPC; gateway:\n"
+            "                     all of fabric/ through etcd's JSON gateway (HTTP/1.1 only).\n"
+            "                     An etcd grpc-proxy can fan the gRPC watches out to many hosts\n"
             "  --store-watch-endpoints HOST:PORT[,...]  [WEFT_STORE_WATCH_ENDPOINTS] where\n"
             "                     the gRPC watch connects, e.g. a grpc-proxy (default: the\n"
             "                     --store members; TLS and user as for them); gRPC only\n"
@@ -215,7 +215,9 @@ static int apply_environment(struct daemon_options *opts, const bool given[SETTI
 /* --store-watch and its endpoints. */
 static int check_watch_settings(struct daemon_options *opts, struct weft_err *err)
 {
-    const char *watch = opts->store_watch ? opts->store_watch : "gateway";
+    /* Per member by default: a host receives only its overlays' events, and an address
+     * claim costs one event per member instead of one per host (docs/benchmarks.md). */
+    const char *watch = opts->store_watch ? opts->store_watch : "grpc";
     if (strcmp(watch, "gateway") != 0 && strcmp(watch, "grpc") != 0 &&
         strcmp(watch, "grpc-fabric") != 0)
         return weft_err_set(err, -EINVAL,

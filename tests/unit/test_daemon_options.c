@@ -144,12 +144,16 @@ static void the_tunnel_port_is_a_port(void **state)
     assert_string_equal(err.msg, "--tunnel-port must be a UDP port number from 1 to 65535");
 }
 
-/* grpc watches per member, grpc-fabric all of fabric/ over gRPC, gateway all through it. */
+/* grpc (the default) watches per member, grpc-fabric all of fabric/ over gRPC, gateway
+ * all through it. */
 static void the_store_watch_picks_transport_and_scope(void **state)
 {
     (void)state;
     struct daemon_options opts;
     struct weft_err err = {0};
+    unsetenv("WEFT_STORE_WATCH");
+    assert_int_equal(parse_argv(&opts, &err, (const char *[]){"daemon", NULL}), 0);
+    assert_true(opts.store_watch_grpc && opts.store_watch_members);
     assert_int_equal(PARSE(&opts, &err, "--store-watch", "grpc"), 0);
     assert_true(opts.store_watch_grpc && opts.store_watch_members);
     assert_int_equal(PARSE(&opts, &err, "--store-watch", "grpc-fabric"), 0);
