@@ -13,6 +13,11 @@
 # sent many times on one kept-alive connection and etcd's CPU (utime + stime from
 # /proc/<pid>/stat) divided by the count; the table then multiplies by the rates at
 # IDLE_HOSTS hosts, with every host reaping (weft before roles/reaper) and with one.
+# Keepalives are also measured on held gRPC streams (etcd's LeaseKeepAlive, as etcdctl
+# and every gRPC client keep a lease): IDLE_GRPC_STREAMS (100) `etcdctl lease keep-alive`
+# processes, each its own lease, for IDLE_GRPC_S (15) seconds with a 6 s TTL (one
+# keepalive each 2 s) and again with a 600 s TTL (streams held, next to no keepalive):
+# the difference in etcd's CPU over the keepalives answered.
 # A model from measured parts, not a run of IDLE_HOSTS daemons: that is
 # bench/scale_curve.sh's idle figure (docs/scale.md). A benchmark: prints a table,
 # fails on nothing but a run that did not complete.
@@ -21,12 +26,20 @@ cd "$(dirname "$0")/.."
 
 IDLE_HOSTS=${IDLE_HOSTS:-1000} IDLE_EPS=${IDLE_EPS:-2} IDLE_TTL=${IDLE_TTL:-15}
 IDLE_RECLAIM_AFTER=${IDLE_RECLAIM_AFTER:-600}
-for t in etcd python3 ss; do
+IDLE_GRPC_STREAMS=${IDLE_GRPC_STREAMS:-100} IDLE_GRPC_S=${IDLE_GRPC_S:-15}
+for t in etcd etcdctl curl python3 ss; do
     command -v "$t" >/dev/null || { echo "idle_cost: $t is missing" >&2; exit 2; }
 done
 WORK=$(mktemp -d "$PWD/build/idle_cost.XXXXXX")
-ETCD_PID=''
+ETCD_PID='' KEEPERS=()
+stop_keepers() {
+    local p
+    for p in "${KEEPERS[@]}"; do kill "$p" 2>/dev/null || true; done
+    for p in "${KEEPERS[@]}"; do wait "$p" 2>/dev/null || true; done
+    KEEPERS=()
+}
 cleanup() {
+    stop_keepers
     [ -z "$ETCD_PID" ] || { kill "$ETCD_PID" 2>/dev/null || true; wait "$ETCD_PID" 2>/dev/null || true; }
     ETCD_PID=''
     rm -rf "$WORK"
@@ -43,11 +56,35 @@ etcd --name idle --data-dir "$WORK/data" \
     --listen-peer-urls "http://127.0.0.1:$PPORT" --initial-advertise-peer-urls "http://127.0.0.1:$PPORT" \
     --initial-cluster "idle=http://127.0.0.1:$PPORT" >"$WORK/etcd.log" 2>&1 &
 ETCD_PID=$!
+for _ in $(seq 100); do curl -fsS -m 1 "http://$EP/health" >/dev/null 2>&1 && break; sleep 0.1; done
+etcd_ticks() { awk '{print $14 + $15}' "/proc/$ETCD_PID/stat"; }
+keepalive_lines() { cat "$WORK"/keeper.* | grep -c keepalived || true; }
+# keepers TTL: etcd's CPU ticks and the keepalives answered over IDLE_GRPC_S seconds.
+keepers() {
+    local i id t0 k0
+    rm -f "$WORK"/keeper.*
+    for i in $(seq "$IDLE_GRPC_STREAMS"); do
+        id=$(ETCDCTL_API=3 etcdctl --endpoints "$EP" lease grant "$1" | awk '{print $2}')
+        ETCDCTL_API=3 etcdctl --endpoints "$EP" lease keep-alive "$id" >"$WORK/keeper.$i" 2>&1 &
+        KEEPERS+=($!)
+    done
+    sleep 3 # every stream open
+    t0=$(etcd_ticks) k0=$(keepalive_lines)
+    sleep "$IDLE_GRPC_S"
+    echo "$(($(etcd_ticks) - t0)) $(($(keepalive_lines) - k0))"
+    stop_keepers
+}
+read -r busy_ticks busy_keepalives < <(keepers 6)
+read -r held_ticks _ < <(keepers 600)
+GRPC_KEEPALIVE_S=$(python3 -c "import os,sys; b,n,h=map(int,sys.argv[1:]); print(max(0,b-h)/os.sysconf('SC_CLK_TCK')/max(1,n))" \
+    "$busy_ticks" "$busy_keepalives" "$held_ticks")
 
-python3 - "$CPORT" "$ETCD_PID" "$IDLE_HOSTS" "$IDLE_EPS" "$IDLE_TTL" "$IDLE_RECLAIM_AFTER" <<'PY'
+python3 - "$CPORT" "$ETCD_PID" "$IDLE_HOSTS" "$IDLE_EPS" "$IDLE_TTL" "$IDLE_RECLAIM_AFTER" \
+    "$GRPC_KEEPALIVE_S" "$busy_keepalives" <<'PY'
 import base64, http.client, json, os, sys, time
 
-port, pid, hosts, eps, ttl, reclaim = (int(a) for a in sys.argv[1:])
+port, pid, hosts, eps, ttl, reclaim = (int(a) for a in sys.argv[1:7])
+grpc_keepalive, grpc_count = float(sys.argv[7]), int(sys.argv[8])
 hz = os.sysconf("SC_CLK_TCK")
 b64 = lambda b: base64.b64encode(b).decode()
 
@@ -125,6 +162,7 @@ all_reap_pct = hosts / reap_every * reap * 100
 one_reap_pct = 1 / reap_every * reap * 100
 print(f"idle_cost: etcd CPU per request (ms), {hosts} hosts x {eps} endpoints of records")
 print(f"  lease keepalive (gateway)                       {keepalive * 1000:8.3f}")
+print(f"  lease keepalive (held gRPC stream, {grpc_count} in all)  {grpc_keepalive * 1000:8.3f}")
 print(f"  roles/reaper ask, held elsewhere (txn)          {ask * 1000:8.3f}")
 print(f"  reaper pass (hosts/ and addrs/, {passes} passes)     {reap * 1000:8.3f}")
 print(f"idle etcd at {hosts} hosts, TTL {ttl} s, --reclaim-after {reclaim} s (% of a core)")

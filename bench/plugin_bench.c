@@ -4,6 +4,8 @@
  *   plugin_bench join SOCKET NETWORK_ID SUBNET COUNT
  *       COUNT cycles of CreateEndpoint + Join (timed), then Leave + DeleteEndpoint
  *       (untimed); prints {"p50_ms":..,"p90_ms":..,"p99_ms":..,"max_ms":..,"count":..}.
+ *       With PLUGIN_BENCH_TRACE=FILE each cycle goes to FILE as "i create_ms join_ms
+ *       cycle_ms" (cycle: until DeleteEndpoint answered), to see where a tail lies.
  *   plugin_bench endpoints SOCKET NETWORK_ID POOL COUNT
  *       COUNT times RequestAddress + CreateEndpoint (no container): load for the
  *       scale benchmark; prints {"seconds":..,"count":..}.
@@ -115,6 +117,8 @@ static int bench_join(const char *socket_path, const char *network_id, const cha
     snprintf(pool, sizeof(pool), "%s/24", subnet);
     if (request_address(curl, socket_path, pool, address) < 0)
         return 1;
+    const char *trace_path = getenv("PLUGIN_BENCH_TRACE");
+    FILE *trace = trace_path ? fopen(trace_path, "w") : NULL;
     for (int i = 0; i < count; i++) {
         char endpoint_id[65];
         snprintf(endpoint_id, sizeof(endpoint_id), "%08x%056d", (unsigned)i + 0xbe00u, 0);
@@ -124,6 +128,7 @@ static int bench_join(const char *socket_path, const char *network_id, const cha
                  network_id, endpoint_id, address);
         double start = now_s();
         long s1 = post(curl, socket_path, "NetworkDriver.CreateEndpoint", body, &answer);
+        double created = now_s();
         snprintf(
             body, sizeof(body),
             "{\"NetworkID\":\"%s\",\"EndpointID\":\"%s\",\"SandboxKey\":\"/x\",\"Options\":{}}",
@@ -141,7 +146,12 @@ static int bench_join(const char *socket_path, const char *network_id, const cha
             fprintf(stderr, "DeleteEndpoint failed: %s\n", answer.data);
             return 1;
         }
+        if (trace)
+            fprintf(trace, "%d %.3f %.3f %.3f\n", i, (created - start) * 1000.0,
+                    samples[i] - (created - start) * 1000.0, (now_s() - start) * 1000.0);
     }
+    if (trace)
+        fclose(trace);
     qsort(samples, (size_t)count, sizeof(double), compare_double);
     printf("{\"p50_ms\":%.3f,\"p90_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f,\"count\":%d}\n",
            percentile(samples, count, 0.50), percentile(samples, count, 0.90),
