@@ -77,7 +77,12 @@ static void render_overlay(FILE *out, const struct status_overlay *o)
  * a dead host's lease TTL after it died); "alive 40s, on no overlay of ours". */
 static void render_hosts(FILE *out, const struct weft_status *s)
 {
-    fprintf(out, "hosts\n");
+    /* Who reclaims dead hosts' addresses: one host of the cluster (roles/reaper). */
+    if (!s->reaper[0])
+        fprintf(out, "hosts (no host reclaims dead hosts' addresses now)\n");
+    else
+        fprintf(out, "hosts (dead hosts' addresses reclaimed by %s%s)\n", s->reaper,
+                strcmp(s->reaper, s->host) == 0 ? ", this host" : "");
     if (!s->host_count)
         fprintf(out, "  (no other host known)\n");
     for (size_t i = 0; i < s->host_count; i++) {

@@ -89,8 +89,10 @@ char *status_json_encode(const struct weft_status *s, enum status_part part)
     }
     for (size_t i = 0; i < s->error_count; i++)
         json_array_append_new(errors, json_string(s->errors[i]));
-    if (part == STATUS_ALL || part == STATUS_HOSTS)
+    if (part == STATUS_ALL || part == STATUS_HOSTS) {
         json_object_set_new(doc, "hosts", encode_hosts(s));
+        json_object_set_new(doc, "reaper", s->reaper[0] ? json_string(s->reaper) : json_null());
+    }
     if (part == STATUS_ALL || part == STATUS_OVERLAYS)
         json_object_set(doc, "overlays", overlays);
     if (part == STATUS_ENDPOINTS)
@@ -226,6 +228,7 @@ int status_json_decode(const char *text, struct weft_status *out, struct weft_er
     get_text(doc, "version", out->version, sizeof(out->version));
     out->uptime_s = get_int(doc, "uptime_seconds");
     get_text(doc, "host", out->host, sizeof(out->host));
+    get_text(doc, "reaper", out->reaper, sizeof(out->reaper));
     decode_store(json_object_get(doc, "store"), &out->store);
     int rc = decode_lists(doc, out);
     json_decref(doc);

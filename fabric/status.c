@@ -12,6 +12,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "fabric/fabric_internal.h"
 #include "store/etcd_watch_set.h"
 #include "store/keys.h"
@@ -150,6 +152,28 @@ static void check_gone_hosts(struct fabric *f, struct weft_status *out)
     }
 }
 
+/* Which host holds roles/reaper, as its record names it. The record is only believed
+ * to name an address: anyone with write access to roles/ could put anything there. */
+static void read_reaper(struct fabric *f, struct weft_status *out)
+{
+    if (!out->store.reachable)
+        return;
+    char key[WEFT_KEY_MAX];
+    key_reaper_role(key);
+    struct etcd_kv kv = {0};
+    bool found = false;
+    struct weft_err err;
+    if (etcd_get(f->etcd, key, &kv, &found, &err) == 0 && found && kv.value) {
+        json_t *doc = json_loads(kv.value, 0, NULL);
+        const char *vtep = json_string_value(json_object_get(doc, "vtep"));
+        struct ip_addr addr;
+        if (vtep && ip_addr_parse(vtep, &addr, &err) == 0)
+            ip_addr_format(&addr, out->reaper);
+        json_decref(doc);
+    }
+    etcd_kv_clear(&kv);
+}
+
 int fabric_status_read(struct fabric *f, struct weft_status *out, struct weft_err *err)
 {
     memset(out, 0, sizeof(*out));
@@ -170,6 +194,7 @@ int fabric_status_read(struct fabric *f, struct weft_status *out, struct weft_er
         pthread_mutex_unlock(&f->lock);
     }
     check_gone_hosts(f, out);
+    read_reaper(f, out);
     return 0;
 }
 

@@ -76,6 +76,9 @@ struct weft_status {
     size_t overlay_count;
     struct status_host *hosts;
     size_t host_count;
+    /* the host holding roles/reaper (it reclaims dead hosts' addresses); "" none, or the
+     * store did not answer */
+    char reaper[ADDR_STR_MAX];
     char (*errors)[LOG_RECENT_LINE_MAX]; /* recent warn/error log lines, oldest first */
     size_t error_count;
 };

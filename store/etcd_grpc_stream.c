@@ -186,7 +186,8 @@ static int start_handle(struct etcd_grpc_watch *w, struct weft_err *err)
     size_t member = w->endpoint_member[w->endpoint_at];
     if (w->health && member != SIZE_MAX) {
         /* Its sockets in the register: the prober shuts them if the member goes silent. */
-        w->owner = (struct etcd_socket_owner){w->health, member, etcd_health_dead(w->health, member)};
+        w->owner =
+            (struct etcd_socket_owner){w->health, member, etcd_health_dead(w->health, member)};
         etcd_health_attach(w->health, w->h);
         etcd_health_perform_on(w->h, &w->owner);
     }

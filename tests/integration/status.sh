@@ -4,7 +4,8 @@
 # control socket, what it knows: the overlay, its VNI, A's endpoint, B as a member
 # with its endpoint programmed (exit 0). Host C (lease TTL 3 s) joins with an
 # endpoint and is killed: once its records expire A lists it dead, since the
-# moment they went; B leaves the overlay and stays alive: listed alive, on no
+# moment they went (before that, every host names the same reaper, the one host that
+# reclaims dead hosts' addresses; after, not C); B leaves the overlay and stays alive: listed alive, on no
 # overlay of A's. With etcd gone it is degraded (exit 1, a line naming the store);
 # with the daemon gone, unreachable (exit 2).
 set -euo pipefail
@@ -88,6 +89,19 @@ host_is() { # HOST JQ-CONDITION: A's status lists HOST so
 }
 wait_for 5 host_is C '.alive and .overlays == 1 and .endpoints == 1' ||
     fail "A does not list C alive with its overlay and endpoint: $out"
+reaper_of() { # HOST: the reaper its status names ("none")
+    local sock=$SIM_DIR/$1/control.sock o
+    [ "$1" != A ] || sock=$SIM_DIR/A/run/control.sock
+    o=$("$weft" status hosts --json --control-socket "$sock" 2>/dev/null) && jq -r '.reaper // "none"' <<<"$o"
+}
+one_reaper() { # every host's status names the same one of A, B, C
+    REAPER=$(reaper_of A) && [[ " ${HADDR[*]} " == *" $REAPER "* ]] &&
+        [ "$(reaper_of B)" = "$REAPER" ] && [ "$(reaper_of C)" = "$REAPER" ]
+}
+wait_for 15 one_reaper || fail "the hosts' status does not name one reaper: A $(reaper_of A), B $(reaper_of B), C $(reaper_of C)"
+status A hosts
+grep -qF "dead hosts' addresses reclaimed by $REAPER" <<<"$out" || fail "weft status hosts does not name the reaper: $out"
+echo "ok   every host's status names $REAPER as the one that reclaims dead hosts' addresses"
 killed=$(date +%s)
 sim_weft_kill C
 wait_for 15 host_is C '.alive == false' || fail "C killed, A still does not list it dead: $out"
@@ -98,6 +112,7 @@ since=$(jq -r --arg h "${HADDR[C]}" '.hosts[] | select(.host == $h) | .since' <<
 status A hosts
 grep -qE "^  ${HADDR[C]} +dead +[0-9]+s +gone" <<<"$out" || fail "weft status hosts on C: $out"
 echo "ok   C killed at $killed (Unix time): A lists it dead since $since (its records gone with its 3 s lease)"
+[ "$(reaper_of A)" != "${HADDR[C]}" ] || fail "dead C is still named the reaper"
 
 remove_endpoint B
 call B NetworkDriver.DeleteNetwork "{\"NetworkID\":\"${NID[B]}\"}" >/dev/null

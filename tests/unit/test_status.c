@@ -67,6 +67,7 @@ static void sample(struct weft_status *s)
     snprintf(s->hosts[1].host, ADDR_STR_MAX, "192.168.1.9");
     s->hosts[1].since = 1700007000;
     s->hosts[1].for_s = 310;
+    snprintf(s->reaper, ADDR_STR_MAX, "192.168.1.2");
     s->store.prefix_revision = 115;
     s->errors = calloc(1, sizeof(*s->errors));
     s->error_count = 1;
@@ -100,6 +101,7 @@ static void json_round_trip_keeps_every_field(void **state)
     assert_int_equal(back.hosts[0].since, 1700000000);
     assert_int_equal(back.hosts[1].for_s, 310);
     assert_false(back.hosts[1].alive);
+    assert_string_equal(back.reaper, "192.168.1.2");
     assert_int_equal(back.store.prefix_revision, 115);
     assert_false(back.store.watch_trailing);
     assert_int_equal(back.error_count, 1);
@@ -151,6 +153,7 @@ static void narrowed_json_holds_its_section(void **state)
     char *hosts = status_json_encode(&s, STATUS_HOSTS);
     char *eps = status_json_encode(&s, STATUS_ENDPOINTS);
     assert_non_null(strstr(hosts, "\"hosts\""));
+    assert_non_null(strstr(hosts, "\"reaper\": \"192.168.1.2\""));
     assert_null(strstr(hosts, "\"remote_endpoints\""));
     assert_null(strstr(hosts, "\"store\""));
     assert_non_null(strstr(eps, "\"endpoints\""));
@@ -187,9 +190,18 @@ static void rendering_shows_each_part(void **state)
     for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
         if (!strstr(all, want[i]))
             fail_msg("\"%s\" not in:\n%s", want[i], all);
+    assert_non_null(strstr(all, "hosts (dead hosts' addresses reclaimed by 192.168.1.2)"));
     char *hosts = render(&s, STATUS_HOSTS);
     assert_null(strstr(hosts, "store"));
     assert_non_null(strstr(hosts, "hosts"));
+    snprintf(s.reaper, ADDR_STR_MAX, "192.168.1.1"); /* this host */
+    char *own = render(&s, STATUS_HOSTS);
+    assert_non_null(strstr(own, "reclaimed by 192.168.1.1, this host)"));
+    s.reaper[0] = '\0';
+    char *none = render(&s, STATUS_HOSTS);
+    assert_non_null(strstr(none, "no host reclaims dead hosts' addresses now"));
+    free(own);
+    free(none);
     free(all);
     free(hosts);
     weft_status_clear(&s);
