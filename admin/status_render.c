@@ -78,7 +78,9 @@ static void render_overlay(FILE *out, const struct status_overlay *o)
 static void render_hosts(FILE *out, const struct weft_status *s)
 {
     /* Who reclaims dead hosts' addresses: one host of the cluster (roles/reaper). */
-    if (!s->reaper[0])
+    if (!s->reaper[0] && !s->store.reachable)
+        fprintf(out, "hosts (who reclaims dead hosts' addresses: unknown, no store)\n");
+    else if (!s->reaper[0])
         fprintf(out, "hosts (no host reclaims dead hosts' addresses now)\n");
     else
         fprintf(out, "hosts (dead hosts' addresses reclaimed by %s%s)\n", s->reaper,

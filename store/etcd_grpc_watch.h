@@ -51,10 +51,9 @@
 
 #include "common/err.h"
 
-struct etcd_health;
-
 struct etcd;
 struct etcd_grpc_loop;
+struct etcd_health;
 struct etcd_grpc_watch;
 
 enum etcd_grpc_kind {

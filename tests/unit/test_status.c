@@ -200,8 +200,12 @@ static void rendering_shows_each_part(void **state)
     s.reaper[0] = '\0';
     char *none = render(&s, STATUS_HOSTS);
     assert_non_null(strstr(none, "no host reclaims dead hosts' addresses now"));
+    s.store.reachable = false;
+    char *unknown = render(&s, STATUS_HOSTS);
+    assert_non_null(strstr(unknown, "who reclaims dead hosts' addresses: unknown, no store"));
     free(own);
     free(none);
+    free(unknown);
     free(all);
     free(hosts);
     weft_status_clear(&s);
