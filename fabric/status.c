@@ -12,8 +12,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <jansson.h>
-
 #include "fabric/fabric_internal.h"
 #include "store/etcd_watch_set.h"
 #include "store/keys.h"
@@ -163,14 +161,12 @@ static void read_reaper(struct fabric *f, struct weft_status *out)
     struct etcd_kv kv = {0};
     bool found = false;
     struct weft_err err;
-    if (etcd_get(f->etcd, key, &kv, &found, &err) == 0 && found && kv.value) {
-        json_t *doc = json_loads(kv.value, 0, NULL);
-        const char *vtep = json_string_value(json_object_get(doc, "vtep"));
-        struct ip_addr addr;
-        if (vtep && ip_addr_parse(vtep, &addr, &err) == 0)
-            ip_addr_format(&addr, out->reaper);
-        json_decref(doc);
-    }
+    struct member_record holder; /* the same {"vtep"} body (host_named_text) */
+    struct ip_addr addr;
+    if (etcd_get(f->etcd, key, &kv, &found, &err) == 0 && found && kv.value &&
+        member_record_decode(kv.value, &holder, &err) == 0 &&
+        ip_addr_parse(holder.vtep, &addr, &err) == 0)
+        ip_addr_format(&addr, out->reaper);
     etcd_kv_clear(&kv);
 }
 
