@@ -10,7 +10,8 @@
 #    `ip monitor` / `bridge monitor` the whole time, and looked at after); each is
 #    logged once by each host that reads it, also when the store is listed again;
 #  - a valid peer of a host that is not a member is programmed only once its member
-#    record arrives, and withdrawn with it;
+#    record arrives (through the gateway; per member, only a peer written after it),
+#    and withdrawn with it;
 #  - a host is the authority for its own records (those under its prefix): a forged
 #    peer record for its container's address, its peer record deleted, its member
 #    record replaced are each logged and written back, and the forged MAC never
@@ -21,6 +22,8 @@
 #    above holds again after a restart with the bad records still in the store
 #    (and, written while it was down, a forged peer record of its own and a forged
 #    hosts/<host>/endpoints record naming the underlay's eth0, which it refuses).
+# A follows the store through the JSON gateway's one watch of fabric/ (--store-watch
+# gateway), B per member (the default): each check holds for both.
 set -euo pipefail
 . "$(dirname "$0")/../lib/sim.sh"
 . "$(dirname "$0")/../lib/plugin.sh"
@@ -28,6 +31,7 @@ set -euo pipefail
 export WEFT_BIN=${WEFT_BIN:-build/weft-san}
 SUBNET=10.77.0.0/24
 HOSTS=(A B)
+declare -A WATCH=([A]=gateway [B]=grpc)
 declare -A HADDR=([A]=192.168.77.1 [B]=192.168.77.2)
 PA=/weft/v1/fabric/${HADDR[A]}/10.77.0.0_24 PB=/weft/v1/fabric/${HADDR[B]}/10.77.0.0_24
 declare -A PREFIX=([A]=$PA [B]=$PB)
@@ -82,7 +86,6 @@ own_peer_back() { # HOST: its container's peer record is its own again
 }
 own_member_back() { [ "$(value_of "${PREFIX[$1]}/member")" = "{\"vtep\":\"${HADDR[$1]}\"}" ]; }
 
-# Each bad key is logged exactly once by HOST since log line FROM.
 # Which records HOST reads: all of fabric/ through the gateway watch; with per-member
 # watches (--store-watch grpc, the default) only the prefixes of its overlays' members
 # (joined/<sk>/): A's and B's here, so the member record of a host that never joined and
@@ -94,6 +97,7 @@ bad_read_by() { # HOST: how many of the bad records it reads
     while IFS=$'\t' read -r key _; do if reads "$1" "$key"; then n=$((n + 1)); fi; done <<<"$BAD_RECORDS"
     echo "$n"
 }
+# Each bad key HOST reads is logged exactly once by it since log line FROM.
 logged_once() { # HOST FROM
     local key n want
     while IFS=$'\t' read -r key _; do
@@ -110,7 +114,7 @@ sim_init
 sim_switch
 for h in "${HOSTS[@]}"; do sim_host "$h" "${HADDR[$h]}"; done
 sim_etcd
-for h in "${HOSTS[@]}"; do sim_weft "$h"; done
+for h in "${HOSTS[@]}"; do sim_weft "$h" --store-watch "${WATCH[$h]}"; done
 for h in "${HOSTS[@]}"; do create_network "$h"; done
 for h in "${HOSTS[@]}"; do create_endpoint "$h"; done
 wait_for 5 all_ping || fail "the containers do not ping each other"
@@ -266,7 +270,7 @@ FAKE_EID=$(sim_random_id) FAKE_IP=${FREE[5]}
 FAKE_KEY=/weft/v1/hosts/${HADDR[A]}/endpoints/$FAKE_EID
 put "$FAKE_KEY" "{\"endpoint_id\":\"$FAKE_EID\",\"network_id\":\"${NID[A]}\",\"ip\":\"$FAKE_IP/24\",\"mac\":\"02:de:ad:00:00:99\",\"ifname\":\"eth0\"}"
 FROM[A]=$(log_lines A)
-sim_weft A
+sim_weft A --store-watch "${WATCH[A]}"
 wait_for 5 own_peer_back A || fail "A did not write back the record forged while it was down"
 [ -z "$(value_of "$PA/peers/$FAKE_IP")" ] ||
     fail "A adopted its forged endpoint record: $(value_of "$PA/peers/$FAKE_IP")"
