@@ -102,16 +102,23 @@ wait_for 5 pings C B || fail "cyC cannot ping cyB"
 echo "ok   C joined Y and picked up its entries (A's and B's endpoints; cyC pings cyB)"
 
 # Claims on Y, made from C: B's (a member's) claim made first holds its address; the
-# forger's (in no joined/) does not, and counts for nothing once it joins.
-put "$(printf "$PY" "${HADDR[B]}")/peers/10.78.0.201" '{"ip":"10.78.0.201","vtep":"192.168.77.2"}'
-put "$(printf "$PY" "$FORGER")/peers/10.78.0.200" "{\"ip\":\"10.78.0.200\",\"vtep\":\"$FORGER\"}"
-if out=$(request_address C 10.78.0.201); then fail "C was given 10.78.0.201, claimed first by B: $out"; fi
-grep 'claimed by host 192.168.77.2' <<<"$out" >/dev/null || fail "refusal of .201 names no holder: $out"
-out=$(request_address C 10.78.0.200) || fail "C was refused 10.78.0.200, claimed only by a non-member: $out"
+# forger's (in no joined/) does not, and counts for nothing once it joins. Two addresses
+# no endpoint holds (theirs are random: a fixed .200 was A's once in a while).
+free_y=()
+for i in $(seq 200 250); do
+    sim_etcdctl get --keys-only "/weft/v1/addrs/10.78.0.0_24/10.78.0.$i" | grep -q . || free_y+=("10.78.0.$i")
+    [ "${#free_y[@]}" -lt 2 ] || break
+done
+BCLAIM=${free_y[0]} FCLAIM=${free_y[1]}
+put "$(printf "$PY" "${HADDR[B]}")/peers/$BCLAIM" "{\"ip\":\"$BCLAIM\",\"vtep\":\"192.168.77.2\"}"
+put "$(printf "$PY" "$FORGER")/peers/$FCLAIM" "{\"ip\":\"$FCLAIM\",\"vtep\":\"$FORGER\"}"
+if out=$(request_address C "$BCLAIM"); then fail "C was given $BCLAIM, claimed first by B: $out"; fi
+grep 'claimed by host 192.168.77.2' <<<"$out" >/dev/null || fail "refusal of $BCLAIM names no holder: $out"
+out=$(request_address C "$FCLAIM") || fail "C was refused $FCLAIM, claimed only by a non-member: $out"
 put "$(printf "$PY" "$FORGER")/member" "{\"vtep\":\"$FORGER\"}"
 put "/weft/v1/joined/10.78.0.0_24/$FORGER" "{\"vtep\":\"$FORGER\"}"
 for h in A B C; do
-    wait_for 10 grep 'peers/10.78.0.200.*claim older than its host' "$SIM_DIR/$h/weft.log" \
+    wait_for 10 grep "peers/$FCLAIM.*claim older than its host" "$SIM_DIR/$h/weft.log" \
         >/dev/null || fail "$h did not ignore the forger's claim made before it joined"
 done
 echo "ok   a member's claim made first refused C the address; a non-member's did not, and was ignored once it joined"

@@ -67,8 +67,10 @@ wait_for 5 sim_ns_exec cA ping -c 1 -W 1 "$GWIP" >/dev/null || fail "cA cannot r
 C_FABRIC=/weft/v1/fabric/192.168.77.3/10.78.0.0_24
 printf '%s' '{"vtep":"192.168.77.3"}' | sim_etcdctl put /weft/v1/joined/10.78.0.0_24/192.168.77.3 >/dev/null
 printf '%s' '{"vtep":"192.168.77.3"}' | sim_etcdctl put "$C_FABRIC/member" >/dev/null
-printf '%s' '{"ip":"10.78.0.77","mac":"02:42:0a:4e:00:4d","names":"ghost","vtep":"192.168.77.3"}' |
-    sim_etcdctl put "$C_FABRIC/peers/10.78.0.77" >/dev/null
+GHOST=10.78.0.77 # not A's endpoint's (random): an address held here first would win over C's
+[ "$GHOST" != "${IP[A]%/*}" ] || GHOST=10.78.0.78
+printf '{"ip":"%s","mac":"02:42:0a:4e:00:4d","names":"ghost","vtep":"192.168.77.3"}' "$GHOST" |
+    sim_etcdctl put "$C_FABRIC/peers/$GHOST" >/dev/null
 # One DNS query (ID 1, "ghost" IN A) to the gateway's port 53.
 ask_ghost() {
     sim_ns_exec cA python3 -c 'import socket, sys
