@@ -108,9 +108,12 @@ CURL *etcd_handle_new(struct etcd *etcd)
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L); /* threads: no SIGALRM for DNS timeouts */
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, etcd->headers);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, answer_write);
+    /* With several members, keepalives find a silent one between the prober's rounds
+     * (etcd_health.h); with one there is nowhere else to go. */
+    long keepalive_s = etcd->member_count > 1 ? ETCD_SOCKET_KEEPALIVE_S : 10L;
     curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(h, CURLOPT_TCP_KEEPIDLE, 10L);
-    curl_easy_setopt(h, CURLOPT_TCP_KEEPINTVL, 5L);
+    curl_easy_setopt(h, CURLOPT_TCP_KEEPIDLE, keepalive_s);
+    curl_easy_setopt(h, CURLOPT_TCP_KEEPINTVL, etcd->member_count > 1 ? keepalive_s : 5L);
     etcd_tls_apply(etcd, h);
     etcd_health_attach(&etcd->health, h);
     return h;
@@ -179,6 +182,11 @@ void etcd_close(struct etcd *etcd)
     pthread_mutex_destroy(&etcd->pool_lock);
     etcd_gate_destroy(&etcd->gate);
     free(etcd);
+}
+
+void etcd_set_cluster_hosts(struct etcd *etcd, size_t hosts)
+{
+    atomic_store(&etcd->health.cluster_hosts, hosts);
 }
 
 void etcd_set_timeout_ms(struct etcd *etcd, long timeout_ms)
@@ -539,11 +547,12 @@ bool etcd_err_unreachable(const struct weft_err *err)
 }
 
 /* The gate keeps a burst of requests from piling up on a slow store. Lease calls
- * pass it: a keepalive queued behind a burst could let this host's lease expire. */
+ * pass it: a keepalive queued behind a burst could let this host's lease expire
+ * (counting the leases is no such call). */
 int etcd_call(struct etcd *etcd, const char *path, json_t *body, json_t **reply,
               const atomic_bool *cancel, struct weft_err *err)
 {
-    bool gated = strncmp(path, "/v3/lease/", 10) != 0;
+    bool gated = strncmp(path, "/v3/lease/", 10) != 0 || strcmp(path, "/v3/lease/leases") == 0;
     if (gated && etcd_gate_enter(&etcd->gate, err) < 0) {
         *reply = NULL;
         return -1;

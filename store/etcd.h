@@ -18,8 +18,9 @@
  * one thread) and has a bounded time: the request timeout (default 2 s) per
  * member tried; with several members connecting to one takes at most 0.5 s.
  * With several members a prober (etcd_health.c) finds a silent one within
- * about 0.5 s: requests and watch streams waiting on it fail over at once,
- * later ones try it last.
+ * about 0.5 s (in a cluster of up to 20 hosts; at most 2 s in a larger one):
+ * requests and watch streams waiting on it fail over at once, later ones try it
+ * last.
  *
  * A failing call returns -1 and fills err once, logging nothing (the caller
  * decides): a user-facing message ("store unreachable (127.0.0.1:2379): ...")
@@ -176,11 +177,20 @@ int etcd_txn_commit(struct etcd *etcd, struct etcd_txn *txn, bool *succeeded, st
 int etcd_create(struct etcd *etcd, const char *key, const char *value, int64_t lease, bool *created,
                 struct etcd_kv *existing, struct weft_err *err);
 
-/* Leases. keepalive sets *alive=false when the lease has expired (lost). */
+/* How many hosts use this store, as the caller last counted them (0: not known):
+ * the idle probes of etcd (the member prober's rounds, a quiet watch stream's
+ * progress requests) stretch with it, so that all hosts together keep etcd's idle
+ * work about constant (store/etcd_pacing.h). */
+void etcd_set_cluster_hosts(struct etcd *etcd, size_t hosts);
+
+/* Leases. keepalive sets *alive=false when the lease has expired (lost).
+ * etcd_lease_count counts the leases etcd holds (every weft daemon holds one, so
+ * this counts the hosts; other users' leases in a shared etcd count too). */
 int etcd_lease_grant(struct etcd *etcd, int64_t ttl_seconds, int64_t *lease_id,
                      struct weft_err *err);
 int etcd_lease_keepalive(struct etcd *etcd, int64_t lease_id, bool *alive, struct weft_err *err);
 int etcd_lease_revoke(struct etcd *etcd, int64_t lease_id, struct weft_err *err);
+int etcd_lease_count(struct etcd *etcd, size_t *count, struct weft_err *err);
 
 /*
  * List+watch of a prefix, delivered to one callback on a background thread.

@@ -4,14 +4,19 @@
  * Why a prober of its own: a member that stops answering (its port dropped, its
  * host gone) sends no reset, so every path that talks to it only learns from its
  * own timeout: a request after 2 s, a watch stream (quiet by nature) much later.
- * One TCP handshake per member and round costs a few hundred bytes a second and
- * tells all paths at once, as etcd's own clients learn it from gRPC keepalives.
+ * One TCP handshake per member and round tells all paths at once, as etcd's own
+ * clients learn it from gRPC keepalives. Each costs etcd's process an accept, so
+ * the rounds stretch with the cluster's hosts (etcd_pacing.h), and the sockets'
+ * own kernel keepalives cover the time between.
  */
 #include "store/etcd_health.h"
 #include "store/etcd_member.h"
+#include "store/etcd_pacing.h"
 
 #include <errno.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +39,7 @@ int etcd_health_init(struct etcd_health *health, char **members, size_t member_c
         return weft_err_set(err, -ENOMEM, "out of memory");
     for (size_t i = 0; i < member_count; i++)
         atomic_init(&health->dead[i], false);
+    atomic_init(&health->cluster_hosts, 0);
     pthread_mutex_init(&health->lock, NULL);
     clock_cond_init_monotonic(&health->cond);
     return 0;
@@ -84,8 +90,25 @@ static curl_socket_t socket_open(void *clientp, curlsocktype purpose, struct cur
         health->socket_cap = cap;
     }
     health->sockets[health->socket_count++] = (struct etcd_open_socket){fd, owner->member};
+    if (health->member_count > 1) {
+        /* Silent-member detection of its own between the prober's rounds (etcd_health.h). */
+        unsigned user_timeout = ETCD_SOCKET_USER_TIMEOUT_MS;
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout, sizeof(user_timeout));
+    }
     pthread_mutex_unlock(&health->lock);
     return fd;
+}
+
+/* Whether fd ended in failure: reset, timed out (its kernel gave up on a silent
+ * member), or never connected. A socket curl closes of its own accord is still
+ * established, or half-closed by etcd. */
+static bool socket_failed(int fd)
+{
+    struct tcp_info info;
+    socklen_t size = sizeof(info);
+    if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &size) < 0)
+        return false;
+    return info.tcpi_state == TCP_CLOSE || info.tcpi_state == TCP_SYN_SENT;
 }
 
 /* Closing under the lock: the prober never shuts down a number already reused. */
@@ -93,6 +116,10 @@ static int socket_close(void *clientp, curl_socket_t fd)
 {
     struct etcd_health *health = clientp;
     pthread_mutex_lock(&health->lock);
+    if (health->member_count > 1 && socket_failed(fd)) {
+        health->probe_now = true; /* see etcd_health.h */
+        pthread_cond_broadcast(&health->cond);
+    }
     for (size_t i = 0; i < health->socket_count; i++)
         if (health->sockets[i].fd == fd) {
             health->sockets[i] = health->sockets[--health->socket_count];
@@ -216,11 +243,14 @@ static void *prober_main(void *arg)
                 log_info("store member answers again", "member=%s", health->members[i]);
             }
         }
-        long wait = began + ETCD_PROBE_INTERVAL_MS - clock_monotonic_ms();
+        long round_ms = etcd_pacing_member_probe_ms(atomic_load(&health->cluster_hosts));
+        long wait = began + round_ms - clock_monotonic_ms();
         struct timespec until = clock_deadline(CLOCK_MONOTONIC, wait > 0 ? wait : 0);
         pthread_mutex_lock(&health->lock);
-        while (!health->stop && pthread_cond_timedwait(&health->cond, &health->lock, &until) == 0)
+        while (!health->stop && !health->probe_now &&
+               pthread_cond_timedwait(&health->cond, &health->lock, &until) == 0)
             ;
+        health->probe_now = false;
     }
     pthread_mutex_unlock(&health->lock);
     return NULL;

@@ -3,14 +3,21 @@
  *
  * Owns one prober thread per store client (started only when --store names more
  * than one member) and the register of sockets that client's curl handles have
- * open. About every ETCD_PROBE_INTERVAL_MS the prober opens a TCP connection to
+ * open. Every round (ETCD_PACING_PROBE_MIN_MS, 200 ms, in a cluster of up to 20
+ * hosts; longer in a larger one, etcd_pacing.h) the prober opens a TCP connection to
  * every member; a member whose kernel does not complete the handshake within
  * ETCD_PROBE_TIMEOUT_MS is silent (cut off, powered down, partitioned). Its open
  * sockets are shut down at once, so a request or a watch stream waiting on it
  * fails now, not after its timeout, and goes to another member; new sockets to it
  * are refused unless it is the last resort; requests try live members first. A
  * member that is slow but alive still completes handshakes (the kernel does
- * that, not etcd), so its requests keep their full timeout.
+ * that, not etcd), so its requests keep their full timeout. Between rounds, every
+ * socket in the register finds a silent member by itself: the kernel gives up on
+ * data unanswered for ETCD_SOCKET_USER_TIMEOUT_MS, and on an idle socket after one
+ * unanswered keepalive (ETCD_SOCKET_KEEPALIVE_S); that costs etcd's process
+ * nothing, where each handshake costs it an accept. A socket that failed so (or
+ * any other way) starts a round at once, so the flags of who is silent are right
+ * before the failed request or stream picks its next member.
  *
  * Thread-safe: the state is atomics, the socket register has its own lock.
  */
@@ -25,9 +32,13 @@
 
 #include "common/err.h"
 
-/* A probe round starts this often; a silent member is found dead at most
- * interval + timeout (0.5 s) after it went silent. */
-#define ETCD_PROBE_INTERVAL_MS 200L
+/* A socket's kernel gives up on a member that leaves data unanswered this long, and
+ * an idle socket sends a keepalive after this many seconds (and again as often):
+ * with several members, a silent one is found within about twice that however
+ * seldom the prober's rounds are. A loaded but live member's kernel still answers
+ * both at once. */
+#define ETCD_SOCKET_USER_TIMEOUT_MS 1000U
+#define ETCD_SOCKET_KEEPALIVE_S 1L
 /* A LAN handshake takes well under a millisecond and is answered by the peer's
  * kernel even when etcd itself is busy (a thread of ours that is not scheduled
  * meanwhile does not count: the round looks once more past its deadline). Only a
@@ -46,11 +57,13 @@ struct etcd_health {
     atomic_bool *dead; /* per member; all false until a probe says otherwise */
     pthread_t thread;
     bool running;
-    pthread_mutex_t lock; /* guards stop (with cond) and the socket register */
+    pthread_mutex_t lock; /* guards stop and probe_now (with cond), and the register */
     pthread_cond_t cond;
     bool stop;
+    bool probe_now; /* a socket failed: a round at once, whatever the pace */
     struct etcd_open_socket *sockets;
     size_t socket_count, socket_cap;
+    atomic_size_t cluster_hosts; /* etcd_set_cluster_hosts; paces the rounds */
 };
 
 /* Which member a curl transfer is talking to, for the socket it may open. Lives

@@ -77,6 +77,13 @@ struct etcd {
  * error: that member gets the whole budget. */
 long etcd_connect_timeout_ms(const struct etcd *etcd, long timeout_ms);
 
+/* The cluster's hosts as etcd_set_cluster_hosts last said (0: not known), for the
+ * idle probes' paces (etcd_pacing.h). */
+static inline size_t etcd_cluster_hosts(struct etcd *etcd)
+{
+    return atomic_load(&etcd->health.cluster_hosts);
+}
+
 /* The members in the order to try them: from the one that answered last onwards,
  * skipping those the prober found silent, which come last (when every member
  * seems silent they are all tried anyway). order has member_count entries. */

@@ -61,3 +61,14 @@ int etcd_lease_revoke(struct etcd *etcd, int64_t lease_id, struct weft_err *err)
         *err = failure;
     return rc;
 }
+
+int etcd_lease_count(struct etcd *etcd, size_t *count, struct weft_err *err)
+{
+    *count = 0;
+    json_t *reply;
+    if (etcd_call_consume(etcd, "/v3/lease/leases", json_object(), &reply, err) < 0)
+        return -1;
+    *count = json_array_size(json_object_get(reply, "leases"));
+    json_decref(reply);
+    return 0;
+}

@@ -19,16 +19,17 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "store/etcd_pacing.h"
 #include "store/etcd_watch_set_internal.h"
 
 #define RESUME_MS 200 /* the gRPC client's first backoff before a resume */
 #define PROBE_MS 1000 /* while not known to stream: ask for progress this often */
-/* A stream that has said nothing this long is asked for progress; when its endpoint has
- * answered progress before and does not within SILENT_MS, the stream is taken for
- * hung (seen once in three runs after a TLS etcd's restart: no end was ever told) and
- * reopened, every prefix from its last revision + 1. An endpoint that never answers
- * progress (a proxy that does not pass it on) is not judged by it. */
-#define IDLE_PROBE_MS 5000
+/* A stream that has said nothing for etcd_pacing_watch_idle_probe_ms (5 s, longer in a
+ * cluster of over 100 hosts) is asked for progress; when its endpoint has answered
+ * progress before and does not within SILENT_MS, the stream is taken for hung (seen
+ * once in three runs after a TLS etcd's restart: no end was ever told) and reopened,
+ * every prefix from its last revision + 1. An endpoint that never answers progress (a
+ * proxy that does not pass it on) is not judged by it. */
 #define SILENT_MS 3000
 
 /* One answer's events to the consumer, as one batch of NUL-terminated strings. */
@@ -311,8 +312,9 @@ void set_probe(struct etcd_watch_set *s)
         return;
     }
     bool streaming = atomic_load(&s->streaming);
+    long idle_probe_ms = etcd_pacing_watch_idle_probe_ms(etcd_cluster_hosts(s->etcd));
     if (s->probe_pending || now - (streaming ? s->last_answer_ms : s->probed_at) <
-                                (streaming ? IDLE_PROBE_MS : PROBE_MS))
+                                (streaming ? idle_probe_ms : PROBE_MS))
         return;
     struct weft_err err = {0};
     s->probed_at = now;

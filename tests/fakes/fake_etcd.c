@@ -409,6 +409,22 @@ int etcd_lease_keepalive(struct etcd *etcd, int64_t lease_id, bool *alive, struc
     return fs_call_end(NULL, 0);
 }
 
+int etcd_lease_count(struct etcd *etcd, size_t *count, struct weft_err *err)
+{
+    (void)etcd;
+    if (fs_call_start(err) < 0)
+        return -1;
+    *count = fs.lease_count;
+    return fs_call_end(NULL, 0);
+}
+
+/* The fake has no idle probes to pace. */
+void etcd_set_cluster_hosts(struct etcd *etcd, size_t hosts)
+{
+    (void)etcd;
+    (void)hosts;
+}
+
 int etcd_lease_revoke(struct etcd *etcd, int64_t lease_id, struct weft_err *err)
 {
     (void)etcd;

@@ -264,8 +264,12 @@ static void test_lease_lifecycle(void **state)
     int64_t lease;
     bool alive, found;
     struct etcd_kv kv;
+    size_t before, during, after;
+    OK(etcd_lease_count(l->etcd, &before, err));
     OK(etcd_lease_grant(l->etcd, 30, &lease, err));
     assert_true(lease != 0);
+    OK(etcd_lease_count(l->etcd, &during, err)); /* how a daemon counts the hosts */
+    assert_int_equal(during, before + 1);
     OK(etcd_put(l->etcd, "/t4/leased", "x", lease, err));
     OK(etcd_get(l->etcd, "/t4/leased", &kv, &found, err));
     assert_true(found);
@@ -278,6 +282,8 @@ static void test_lease_lifecycle(void **state)
     OK(etcd_lease_keepalive(l->etcd, lease, &alive, err));
     assert_true(alive);
     OK(etcd_lease_revoke(l->etcd, lease, err));
+    OK(etcd_lease_count(l->etcd, &after, err));
+    assert_int_equal(after, before);
     OK(etcd_get(l->etcd, "/t4/leased", &kv, &found, err));
     assert_false(found);
     OK(etcd_get(l->etcd, "/t4/leased2", &kv, &found, err));
