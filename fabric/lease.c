@@ -1,8 +1,9 @@
 /*
  * lease.c: the lease keeper thread. Refreshes this host's liveness lease every
  * TTL/3, runs the reaper of dead hosts' addresses at its own pace when this host
- * holds the reaper role (reaper_role.c), and when the lease was lost takes a new
- * one and re-publishes what this host owns.
+ * holds the reaper role (reaper_role.c), at that pace (slower in a large cluster)
+ * tells the store how many hosts the cluster has (its idle probes stretch with them),
+ * and when the lease was lost takes a new one and re-publishes what this host owns.
  */
 #include "fabric/fabric_internal.h"
 
@@ -12,6 +13,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/weft_metrics.h"
+#include "store/etcd_pacing.h"
 
 /* One endpoint the keeper re-publishes: IN_FLIGHT meanwhile (protocol 1). */
 struct republish_item {
@@ -97,6 +99,47 @@ static void republish_all(struct fabric *f)
     pthread_mutex_unlock(&f->changes);
 }
 
+/* When the hosts are counted next, and what pace_by_cluster said last (so that it
+ * speaks only when a pace changes). */
+struct cluster_pace {
+    long next_count_ms; /* clock_monotonic_ms(); 0: at the first refresh */
+    long member_round_ms, watch_idle_probe_ms;
+    bool told_uncounted;
+};
+
+/* The store's idle probes stretch with the cluster's hosts (store/etcd_pacing.h),
+ * counted as etcd's leases (one per daemon) at the reaper's pace, or less often in a
+ * large cluster (the count itself costs etcd). A store that does not answer the count
+ * leaves the pace as it was; said once. */
+static void pace_by_cluster(struct fabric *f, struct cluster_pace *said)
+{
+    long now = clock_monotonic_ms();
+    if (now < said->next_count_ms)
+        return;
+    size_t hosts = 0;
+    struct weft_err err;
+    int rc = etcd_lease_count(f->etcd, &hosts, &err);
+    said->next_count_ms =
+        now + etcd_pacing_count_interval_ms(f->reaper_interval * 1000L, rc < 0 ? 0 : hosts);
+    if (rc < 0) {
+        if (!said->told_uncounted)
+            log_warn("counting the cluster's hosts failed; the store's idle probes keep "
+                     "their pace",
+                     "error=\"%s\"", err.msg);
+        said->told_uncounted = true;
+        return;
+    }
+    said->told_uncounted = false;
+    etcd_set_cluster_hosts(f->etcd, hosts);
+    long round = etcd_pacing_member_probe_ms(hosts);
+    long idle = etcd_pacing_watch_idle_probe_ms(hosts);
+    if (round != said->member_round_ms || idle != said->watch_idle_probe_ms)
+        log_info("store probes paced to the cluster",
+                 "hosts=%zu member_round_ms=%ld watch_idle_probe_ms=%ld", hosts, round, idle);
+    said->member_round_ms = round;
+    said->watch_idle_probe_ms = idle;
+}
+
 void *lease_keeper(void *arg)
 {
     struct fabric *f = arg;
@@ -104,6 +147,7 @@ void *lease_keeper(void *arg)
     if (f->reaper_interval < interval)
         interval = f->reaper_interval;
     long last_reap_ms = 0;
+    struct cluster_pace pace = {0};
     pthread_mutex_lock(&f->lock);
     while (!f->stopping) {
         wait_on(f, &f->wake, interval * 1000L);
@@ -123,6 +167,8 @@ void *lease_keeper(void *arg)
             if (reaper_role_take(f, lease) && ipam_reap(f->etcd, f->reaper, NULL, &reap_err) < 0)
                 log_warn("reclaiming dead hosts' addresses failed", "error=\"%s\"", reap_err.msg);
         }
+        if (rc == 0 && alive)
+            pace_by_cluster(f, &pace);
         /* Cut off longer than the TTL: our records are gone; take a new lease and re-assert. */
         int64_t fresh = 0;
         int grant_rc =

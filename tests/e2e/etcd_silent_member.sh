@@ -16,11 +16,15 @@
 # lease was lost, every container is published exactly once (each peer key at version 1:
 # a doubled write would show as 2), and after the member is plugged back the next
 # container is as quick and nothing else changes. Prints every time measured.
+# SILENT_CLUSTER_HOSTS (unset): etcd holds that many leases before the daemons start, so
+# they count a cluster that large and pace their idle probes to it (store/etcd_pacing.h):
+# etcd_silent_member_1000.sh.
 set -euo pipefail
 . "$(dirname "$0")/../lib/sim.sh"
 
 export WEFT_BIN=${WEFT_BIN:-build/weft}
 REACH_EXTRA_MS=${REACH_EXTRA_MS:-1000}
+SILENT_CLUSTER_HOSTS=${SILENT_CLUSTER_HOSTS:-0}
 SUBNET=10.77.0.0/24
 SK=10.77.0.0_24
 NET=blue
@@ -66,8 +70,26 @@ if ctl e0 endpoint status | grep ', true, false,' >/dev/null; then
 fi
 ctl e0 endpoint status | grep ', false, false,' >/dev/null || fail "e0 still leads"
 
+# The hosts of a larger cluster, as the daemons count them: one lease each (A and B
+# bring their own), granted on one connection.
+if [ "$SILENT_CLUSTER_HOSTS" -gt 2 ]; then
+    mapfile -t grants < <(for _ in $(seq 3 "$SILENT_CLUSTER_HOSTS"); do echo "http://${MIP[e1]}:2379/v3/lease/grant"; done)
+    sim_ns_exec e1 curl -fsS -m 60 -d '{"TTL":"600"}' "${grants[@]}" >/dev/null ||
+        fail "granting the other hosts' leases"
+fi
+
 sim_weft A --store "etcd://$store" --metrics 127.0.0.1:9776
 sim_weft B --store "etcd://$store" --store-watch grpc
+if [ "$SILENT_CLUSTER_HOSTS" -gt 2 ]; then
+    # Both counted the cluster (at their first lease refresh) and stretched their paces.
+    want_round=$(((SILENT_CLUSTER_HOSTS - 1) * 10)) # ETCD_PACING_HANDSHAKES_PER_S 100, A may count before B
+    paced() { # HOST: its member round is the large cluster's
+        sed -n 's/.*store probes paced to the cluster.*member_round_ms=\([0-9]*\).*/\1/p' "$SIM_DIR/$1/weft.log" |
+            tail -1 | awk -v want="$want_round" '$1 >= want {ok = 1} END {exit !ok}'
+    }
+    for h in A B; do wait_for 20 paced "$h" || fail "weft on $h did not pace its probes to $SILENT_CLUSTER_HOSTS hosts"; done
+    echo "ok   both daemons pace their store probes to $SILENT_CLUSTER_HOSTS hosts: $(grep -h 'store probes paced' "$SIM_DIR"/[AB]/weft.log | tail -1)"
+fi
 sim_dockerd A
 sim_dockerd B
 for h in A B; do
