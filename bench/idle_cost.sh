@@ -18,6 +18,12 @@
 # processes, each its own lease, for IDLE_GRPC_S (15) seconds with a 6 s TTL (one
 # keepalive each 2 s) and again with a 600 s TTL (streams held, next to no keepalive):
 # the difference in etcd's CPU over the keepalives answered.
+# With several members each daemon also probes every member with a TCP handshake
+# (store/etcd_health.c): IDLE_PROBE_RATE (1000) handshakes a second for IDLE_PROBE_S (5)
+# seconds, connected and reset as the prober does, etcd's CPU over the count; and the
+# count of etcd's leases (IDLE_HOSTS of them) each daemon asks at the reaper's pace; the table
+# carries it to IDLE_HOSTS hosts at the prober's fixed 200 ms (before) and at its pace
+# from the cluster's size (store/etcd_pacing.h: now).
 # A model from measured parts, not a run of IDLE_HOSTS daemons: that is
 # bench/scale_curve.sh's idle figure (docs/scale.md). A benchmark: prints a table,
 # fails on nothing but a run that did not complete.
@@ -27,6 +33,7 @@ cd "$(dirname "$0")/.."
 IDLE_HOSTS=${IDLE_HOSTS:-1000} IDLE_EPS=${IDLE_EPS:-2} IDLE_TTL=${IDLE_TTL:-15}
 IDLE_RECLAIM_AFTER=${IDLE_RECLAIM_AFTER:-600}
 IDLE_GRPC_STREAMS=${IDLE_GRPC_STREAMS:-100} IDLE_GRPC_S=${IDLE_GRPC_S:-15}
+IDLE_PROBE_RATE=${IDLE_PROBE_RATE:-1000} IDLE_PROBE_S=${IDLE_PROBE_S:-5}
 for t in etcd etcdctl curl python3 ss; do
     command -v "$t" >/dev/null || { echo "idle_cost: $t is missing" >&2; exit 2; }
 done
@@ -80,11 +87,12 @@ GRPC_KEEPALIVE_S=$(python3 -c "import os,sys; b,n,h=map(int,sys.argv[1:]); print
     "$busy_ticks" "$busy_keepalives" "$held_ticks")
 
 python3 - "$CPORT" "$ETCD_PID" "$IDLE_HOSTS" "$IDLE_EPS" "$IDLE_TTL" "$IDLE_RECLAIM_AFTER" \
-    "$GRPC_KEEPALIVE_S" "$busy_keepalives" <<'PY'
-import base64, http.client, json, os, sys, time
+    "$GRPC_KEEPALIVE_S" "$busy_keepalives" "$IDLE_PROBE_RATE" "$IDLE_PROBE_S" <<'PY'
+import base64, http.client, json, os, socket, struct, sys, time
 
 port, pid, hosts, eps, ttl, reclaim = (int(a) for a in sys.argv[1:7])
 grpc_keepalive, grpc_count = float(sys.argv[7]), int(sys.argv[8])
+probe_rate, probe_s = int(sys.argv[9]), float(sys.argv[10])
 hz = os.sysconf("SC_CLK_TCK")
 b64 = lambda b: base64.b64encode(b).decode()
 
@@ -155,6 +163,30 @@ passes = max(20, 40000 // (hosts * (2 * eps + 2)))
 reap = measure(lambda: (post("/v3/kv/range", prefix_range(root + "hosts/")),
                         post("/v3/kv/range", prefix_range(root + "addrs/"))), passes)
 
+def handshakes():
+    """The member prober's probe: a connection reset as soon as it is made."""
+    time.sleep(1)
+    linger, n = struct.pack("ii", 1, 0), 0
+    c0, t0 = cpu(), time.time()
+    while time.time() - t0 < probe_s:
+        s = socket.create_connection(("127.0.0.1", port))
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
+        s.close()
+        n += 1
+        wait = t0 + n / probe_rate - time.time()
+        if wait > 0:
+            time.sleep(wait)
+    return (cpu() - c0) / n
+
+handshake = handshakes()
+# Every daemon counts the cluster (etcd's leases, one each) at the reaper's pace.
+for _ in range(hosts - 2):
+    post("/v3/lease/grant", {"TTL": 600})
+lease_count = measure(lambda: post("/v3/lease/leases", {}), 200)
+# store/etcd_pacing.c: all hosts together send a member at most 100 a second, a host at
+# least one each 10 s, at most one each 200 ms.
+probe_round = min(10.0, max(0.2, hosts / 100))
+
 reap_every = max(1, reclaim // 4)
 keep_pct = hosts / max(1, ttl // 3) * keepalive * 100
 ask_pct = hosts / reap_every * ask * 100
@@ -170,4 +202,10 @@ print(f"  keepalives ({hosts / max(1, ttl // 3):.0f}/s)                         
 print(f"  every host reaps ({hosts / reap_every:.1f} passes/s): before          {all_reap_pct:8.2f}")
 print(f"  one host reaps, every host asks: now            {one_reap_pct + ask_pct:8.2f}")
 print(f"  total before / now                     {keep_pct + all_reap_pct:8.2f} / {keep_pct + one_reap_pct + ask_pct:.2f}")
+print(f"lease count, {hosts} leases (ms of etcd CPU each)       {lease_count * 1000:8.3f}")
+count_every = max(reap_every, hosts)  # store/etcd_pacing.c: at most one count a second in all
+print(f"  every host counts each {count_every} s: now            {hosts / count_every * lease_count * 100:8.2f}")
+print(f"member prober handshake, {probe_rate}/s (ms of etcd CPU each)  {handshake * 1000:8.3f}")
+print(f"  each member at {hosts} hosts, rounds of 200 ms: before ({hosts * 5}/s)  {hosts * 5 * handshake * 100:8.2f}")
+print(f"  rounds paced to the cluster ({probe_round:.1f} s): now ({hosts / probe_round:.0f}/s)  {hosts / probe_round * handshake * 100:8.2f}")
 PY

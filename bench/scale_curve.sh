@@ -27,7 +27,10 @@
 # their network at once, SCALE_STORE_TIMEOUT (30) each daemon's --store-timeout (the
 # default 2 s fails requests in a burst through the gateway at 150 hosts), SCALE_LEASE_TTL
 # (unset: the daemon's 15 s) each daemon's --lease-ttl: with hundreds of daemons on two
-# cores, keepalives every TTL/3 come late and a host's claims vanish with its lease. Needs build/weft, build/plugin_bench and build/neigh_wait, root.
+# cores, keepalives every TTL/3 come late and a host's claims vanish with its lease;
+# SCALE_PACE_HOSTS (unset) leases etcd holds besides the hosts', so that the daemons pace
+# their idle probes as in a cluster that much larger (store/etcd_pacing.h). Needs
+# build/weft, build/plugin_bench and build/neigh_wait, root.
 # A benchmark: nothing here fails on a figure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -150,6 +153,13 @@ fresh_store() { # MODE
     rm -f "$SIM_DIR/etcd/pid"
     rm -rf "$SIM_DIR/etcd/data"
     sim_etcd_start
+    # Leases of hosts that are not there: the daemons count the cluster from etcd's leases
+    # and pace their idle probes to it (store/etcd_pacing.h), as SCALE_PACE_HOSTS more hosts.
+    if [ "${SCALE_PACE_HOSTS:-0}" -gt 0 ]; then
+        mapfile -t grants < <(for _ in $(seq "$SCALE_PACE_HOSTS"); do echo "http://$(sim_etcd_hostport)/v3/lease/grant"; done)
+        sim_ns_exec etcd curl -fsS -m 120 -d '{"TTL":"3600"}' "${grants[@]}" >/dev/null ||
+            fail "granting SCALE_PACE_HOSTS leases"
+    fi
     # --store-timeout: a burst makes etcd answer slowly; measured here, not failed on.
     case $1 in
     gateway) WATCH_ARGS=(--store-watch gateway) ;;
