@@ -18,7 +18,7 @@
  * one thread) and has a bounded time: the request timeout (default 2 s) per
  * member tried; with several members connecting to one takes at most 0.5 s.
  * With several members a prober (etcd_health.c) finds a silent one within
- * about 0.5 s (in a cluster of up to 20 hosts; at most 2 s in a larger one):
+ * about 0.5 s (in a cluster of up to 20 hosts; about 2 s in a larger one):
  * requests and watch streams waiting on it fail over at once, later ones try it
  * last.
  *
