@@ -93,8 +93,8 @@ $(BUILD)/tests-san/%: tests/%.c $(BUILD)/libweft-san.a $(HDRS) $(TEST_HDRS)
 
 # fabric/ on fakes: tests/fakes/ replaces netlink/ and store/etcd*.c (but the pure
 # etcd_pacing.c) with an in-memory kernel and store (and a "fail the Nth call" hook), so
-# every undo path of fabric runs without root or etcd. Explicit sources instead of libweft.a, by wildcard so that
-# files split out of these folders join by themselves.
+# every undo path of fabric runs without root or etcd. Explicit sources instead of
+# libweft.a, by wildcard so that files split out of these folders join by themselves.
 FAKES_SRCS = $(wildcard common/*.c fabric/*.c vxlan/*.c ipam/*.c tunnel/*.c datapath/*.c) store/keys.c \
              store/records.c store/etcd_pacing.c \
              $(filter-out tests/fakes/test_%.c,$(wildcard tests/fakes/*.c))
