@@ -108,14 +108,11 @@ CURL *etcd_handle_new(struct etcd *etcd)
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L); /* threads: no SIGALRM for DNS timeouts */
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, etcd->headers);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, answer_write);
-    /* With several members, keepalives find a silent one between the prober's rounds
-     * (etcd_health.h); with one there is nowhere else to go. */
-    long keepalive_s = etcd->member_count > 1 ? ETCD_SOCKET_KEEPALIVE_S : 10L;
     curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(h, CURLOPT_TCP_KEEPIDLE, keepalive_s);
-    curl_easy_setopt(h, CURLOPT_TCP_KEEPINTVL, etcd->member_count > 1 ? keepalive_s : 5L);
+    curl_easy_setopt(h, CURLOPT_TCP_KEEPIDLE, 10L);
+    curl_easy_setopt(h, CURLOPT_TCP_KEEPINTVL, 5L);
     etcd_tls_apply(etcd, h);
-    etcd_health_attach(&etcd->health, h);
+    etcd_health_attach(&etcd->health, h); /* with several members: keepalives each second */
     return h;
 }
 

@@ -187,11 +187,6 @@ static int start_handle(struct etcd_grpc_watch *w, struct weft_err *err)
     if (w->health && member != SIZE_MAX) {
         /* Its sockets in the register: the prober shuts them if the member goes silent,
          * and with several members the kernel's keepalives find it between rounds. */
-        if (w->health->member_count > 1) {
-            curl_easy_setopt(w->h, CURLOPT_TCP_KEEPALIVE, 1L);
-            curl_easy_setopt(w->h, CURLOPT_TCP_KEEPIDLE, ETCD_SOCKET_KEEPALIVE_S);
-            curl_easy_setopt(w->h, CURLOPT_TCP_KEEPINTVL, ETCD_SOCKET_KEEPALIVE_S);
-        }
         w->owner =
             (struct etcd_socket_owner){w->health, member, etcd_health_dead(w->health, member)};
         etcd_health_attach(w->health, w->h);

@@ -132,6 +132,13 @@ static int socket_close(void *clientp, curl_socket_t fd)
 
 void etcd_health_attach(struct etcd_health *health, CURL *handle)
 {
+    if (health->member_count > 1) {
+        /* Silent-member detection of its own between the prober's rounds (etcd_health.h),
+         * with the user timeout socket_open sets. */
+        curl_easy_setopt(handle, CURLOPT_TCP_KEEPALIVE, 1L);
+        curl_easy_setopt(handle, CURLOPT_TCP_KEEPIDLE, ETCD_SOCKET_KEEPALIVE_S);
+        curl_easy_setopt(handle, CURLOPT_TCP_KEEPINTVL, ETCD_SOCKET_KEEPALIVE_S);
+    }
     curl_easy_setopt(handle, CURLOPT_OPENSOCKETFUNCTION, socket_open);
     curl_easy_setopt(handle, CURLOPT_OPENSOCKETDATA, NULL);
     curl_easy_setopt(handle, CURLOPT_CLOSESOCKETFUNCTION, socket_close);

@@ -86,7 +86,9 @@ bool etcd_health_dead(struct etcd_health *health, size_t member);
  * silent and a member after it in order is not. */
 bool etcd_health_skip(struct etcd_health *health, const size_t *order, size_t count, size_t i);
 
-/* Makes handle open and close its sockets through the register. */
+/* Makes handle open and close its sockets through the register; with several members
+ * also sends keepalives each ETCD_SOCKET_KEEPALIVE_S (a caller's own keepalive
+ * options set after this win). */
 void etcd_health_attach(struct etcd_health *health, CURL *handle);
 /* Before each curl_easy_perform on an attached handle: names the member it talks to. */
 void etcd_health_perform_on(CURL *handle, struct etcd_socket_owner *owner);
