@@ -5,11 +5,11 @@
  * Owns two paces and the rule behind them: the member prober's round (etcd_health.c:
  * a TCP handshake with every member, when --store names several) and a watch
  * stream's idle progress request (etcd_watch_set_stream.c); and how often the hosts
- * are counted for them (fabric/lease.c counts etcd's leases). Both cost etcd's process
- * per host, so at a fixed pace their sum grows with the cluster: measured on this
- * kind of machine, a handshake costs etcd about 0.1 ms of CPU (Go accepts the
- * connection and reads its reset) and a progress request about 0.5 ms; 1,000 hosts
- * each probing every 200 ms would keep every member busy half of a core. So a pace
+ * are counted for them (fabric/lease.c counts etcd's leases). Both probes cost
+ * etcd's process per host, so at a fixed pace their sum grows with the cluster:
+ * measured on this kind of machine, a handshake costs etcd about 0.15 ms of CPU (Go
+ * accepts the connection and reads its reset) and a progress request about 0.5 ms;
+ * 1,000 hosts probing every 200 ms would keep every member three quarters busy. So a pace
  * stretches with the hosts, keeping what all of them together send etcd about
  * constant, between a floor (a small cluster's pace, as before) and a ceiling (how
  * late a silent member or a hung stream may be found at most). A silent member is
@@ -24,8 +24,8 @@
 
 #include <stddef.h>
 
-/* Handshakes a second that all hosts together send one member, at most (about 1 %
- * of a core at 0.1 ms each), and the prober's floor and ceiling. */
+/* Handshakes a second that all hosts together send one member, at most (about 1.5 %
+ * of a core at 0.15 ms each), and the prober's floor and ceiling. */
 #define ETCD_PACING_HANDSHAKES_PER_S 100L
 #define ETCD_PACING_PROBE_MIN_MS 200L
 #define ETCD_PACING_PROBE_MAX_MS 10000L
