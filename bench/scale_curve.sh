@@ -155,11 +155,8 @@ fresh_store() { # MODE
     sim_etcd_start
     # Leases of hosts that are not there: the daemons count the cluster from etcd's leases
     # and pace their idle probes to it (store/etcd_pacing.h), as SCALE_PACE_HOSTS more hosts.
-    if [ "${SCALE_PACE_HOSTS:-0}" -gt 0 ]; then
-        mapfile -t grants < <(for _ in $(seq "$SCALE_PACE_HOSTS"); do echo "http://$(sim_etcd_hostport)/v3/lease/grant"; done)
-        sim_ns_exec etcd curl -fsS -m 120 -d '{"TTL":"3600"}' "${grants[@]}" >/dev/null ||
-            fail "granting SCALE_PACE_HOSTS leases"
-    fi
+    sim_etcd_leases etcd "$(sim_etcd_hostport)" "${SCALE_PACE_HOSTS:-0}" 3600 ||
+        fail "granting SCALE_PACE_HOSTS leases"
     # --store-timeout: a burst makes etcd answer slowly; measured here, not failed on.
     case $1 in
     gateway) WATCH_ARGS=(--store-watch gateway) ;;

@@ -73,8 +73,7 @@ ctl e0 endpoint status | grep ', false, false,' >/dev/null || fail "e0 still lea
 # The hosts of a larger cluster, as the daemons count them: one lease each (A and B
 # bring their own), granted on one connection.
 if [ "$SILENT_CLUSTER_HOSTS" -gt 2 ]; then
-    mapfile -t grants < <(for _ in $(seq 3 "$SILENT_CLUSTER_HOSTS"); do echo "http://${MIP[e1]}:2379/v3/lease/grant"; done)
-    sim_ns_exec e1 curl -fsS -m 60 -d '{"TTL":"600"}' "${grants[@]}" >/dev/null ||
+    sim_etcd_leases e1 "${MIP[e1]}:2379" $((SILENT_CLUSTER_HOSTS - 2)) 600 ||
         fail "granting the other hosts' leases"
 fi
 

@@ -207,6 +207,16 @@ sim_etcd_hostport() {
     case $addr in *:*) echo "[$addr]:2379" ;; *) echo "$addr:2379" ;; esac
 }
 
+# sim_etcd_leases NS HOSTPORT COUNT TTL: COUNT leases granted by etcd at HOSTPORT (plain
+# HTTP), from namespace NS, on one connection: the hosts of a larger cluster as a daemon
+# counts them (store/etcd_pacing.h).
+sim_etcd_leases() {
+    local ns=$1 hostport=$2 count=$3 ttl=$4 urls
+    [ "$count" -gt 0 ] || return 0
+    mapfile -t urls < <(for _ in $(seq "$count"); do echo "http://$hostport/v3/lease/grant"; done)
+    sim_ns_exec "$ns" curl -fsS -m 120 -d "{\"TTL\":\"$ttl\"}" "${urls[@]}" >/dev/null
+}
+
 # sim_etcd_start: (re)starts the etcd member on its data dir; waits until healthy.
 # After sim_etcd_secure it restarts the secure member (TLS, client certificates).
 sim_etcd_start() {
