@@ -87,21 +87,36 @@ static inline const char *etcd_fixture_missing(void)
 #define etcd_fixture_run_group(tests, setup, teardown)                                             \
     group_run_or_skip(etcd_fixture_missing(), tests, setup, teardown)
 
-/* Asks the kernel for a free TCP port on 127.0.0.1, or on ::1 with ipv6. */
+/* Asks the kernel for a free TCP port on 127.0.0.1, or on ::1 with ipv6. The port
+ * is released before it is used, and the kernel hands a just-released port out again
+ * about once in ten thousand asks: one handed out lately by this process is never
+ * given again, or a cluster's two members would collide on it. */
 static inline int etcd_fixture_free_port_on(bool ipv6)
 {
-    struct sockaddr_storage ss;
-    socklen_t len = etcd_fixture_loopback(ipv6, 0, &ss);
-    int fd = socket(ss.ss_family, SOCK_STREAM, 0);
-    if (fd < 0 || bind(fd, (struct sockaddr *)&ss, len) < 0 ||
-        getsockname(fd, (struct sockaddr *)&ss, &len) < 0) {
-        if (fd >= 0)
-            close(fd);
-        return -1;
+    static int recent[64];
+    static unsigned handed;
+    for (int tries = 0; tries < 16; tries++) {
+        struct sockaddr_storage ss;
+        socklen_t len = etcd_fixture_loopback(ipv6, 0, &ss);
+        int fd = socket(ss.ss_family, SOCK_STREAM, 0);
+        if (fd < 0 || bind(fd, (struct sockaddr *)&ss, len) < 0 ||
+            getsockname(fd, (struct sockaddr *)&ss, &len) < 0) {
+            if (fd >= 0)
+                close(fd);
+            return -1;
+        }
+        close(fd);
+        int port = ntohs(ipv6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                              : ((struct sockaddr_in *)&ss)->sin_port);
+        bool again = false;
+        for (unsigned i = 0; i < 64 && i < handed; i++)
+            again = again || recent[i] == port;
+        if (again)
+            continue;
+        recent[handed++ % 64] = port;
+        return port;
     }
-    close(fd);
-    return ntohs(ipv6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-                      : ((struct sockaddr_in *)&ss)->sin_port);
+    return -1;
 }
 
 static inline int etcd_fixture_free_port(void)
