@@ -223,7 +223,8 @@ static void pool_give(struct etcd *etcd, CURL *h)
         etcd->pool[etcd->pool_count++] = h;
         h = NULL;
     }
-    while (stale_count + 1 < etcd->pool_count && now - etcd->pool_idle_since[stale_count] > idle_ms) {
+    while (stale_count + 1 < etcd->pool_count &&
+           now - etcd->pool_idle_since[stale_count] > idle_ms) {
         stale[stale_count] = etcd->pool[stale_count];
         stale_count++;
     }
@@ -255,9 +256,10 @@ struct attempt {
     struct weft_err trust;     /* a member we could not trust or that refused us: code 0 if none */
     char errbuf[CURL_ERROR_SIZE];
     struct weft_buf answer;
-    size_t start; /* etcd->current when the round began */
-    bool saw_503; /* a member had no leader: another round may do better */
-    bool refused; /* every member of the round refused the connection */
+    size_t start;    /* etcd->current when the round began */
+    bool saw_503;    /* a member had no leader: another round may do better */
+    bool unanswered; /* a member took the request and timed out: maybe electing */
+    bool refused;    /* every member of the round refused the connection */
     char failures[WEFT_ERR_MAX - 64];
 };
 
@@ -348,6 +350,10 @@ static int try_member(struct attempt *a, size_t m, json_t **reply, struct weft_e
     }
     if (cc != CURLE_OK) {
         a->refused = a->refused && cc == CURLE_COULDNT_CONNECT;
+        long sent = 0;
+        if (cc == CURLE_OPERATION_TIMEDOUT &&
+            curl_easy_getinfo(a->h, CURLINFO_REQUEST_SIZE, &sent) == CURLE_OK && sent > 0)
+            a->unanswered = true;
         note_failure(a, member, curl_easy_strerror(cc));
         return 1;
     }
@@ -391,9 +397,13 @@ static bool pause_unless_canceled(long ms, const atomic_bool *cancel)
 }
 
 /* Rounds over the members, as try_member answers: 1 when every member failed.
- * Another round only when some member answered 503 (no leader yet: an election takes
- * one to three seconds) and the budget of one timeout per member allows: a 503
- * request was not applied, so repeating it is safe, and an election shows as
+ * Another round only while the budget of one timeout per member allows, and only
+ * when some member answered 503 (no leader yet: an election takes one to three
+ * seconds; a 503 request was not applied) or took the request and answered
+ * nothing: a follower that has not yet noticed its leader's death forwards to the
+ * dead leader, and by the next round the cluster has elected. Such a request may
+ * have been applied; the next member is asked it already within a round, and
+ * callers recognise their own write (test_etcd_retry). So an election shows as
  * latency rather than as errors. */
 static int call_rounds(struct attempt *a, long timeout, json_t **reply, struct weft_err *err)
 {
@@ -401,7 +411,7 @@ static int call_rounds(struct attempt *a, long timeout, json_t **reply, struct w
     long began = clock_monotonic_ms(), budget = timeout * (long)etcd->member_count;
     int rc = 1;
     a->saw_503 = true;
-    for (int round = 0; rc == 1 && a->saw_503; round++) {
+    for (int round = 0; rc == 1 && (a->saw_503 || a->unanswered); round++) {
         if (round > 0) {
             if (clock_monotonic_ms() - began + ELECTION_RETRY_MS >= budget)
                 break;
@@ -410,6 +420,7 @@ static int call_rounds(struct attempt *a, long timeout, json_t **reply, struct w
         }
         a->failures[0] = '\0';
         a->saw_503 = false;
+        a->unanswered = false;
         a->refused = true;
         a->start = atomic_load(&etcd->current);
         size_t order[etcd->member_count];

@@ -6,7 +6,9 @@
  * own write as done: etcd_create answers created, and an address allocation
  * comes back with the address the first try took, leaving exactly one key.
  * The proxy also stands for a slow but alive member: the prober must let its
- * requests run their whole timeout.
+ * requests run their whole timeout. Two such proxies behind a dead member stand
+ * for a cluster electing a new leader: a put every member took without answering
+ * is asked again in a second round.
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -36,6 +38,7 @@ struct swallowing_proxy {
     pthread_t thread;
     atomic_bool stop;
     atomic_int answers_swallowed; /* reads of etcd's answers that never reached the client */
+    atomic_int puts_to_swallow;   /* so many puts' answers are dropped too */
     int client[PAIRS_MAX], upstream[PAIRS_MAX];
     bool swallow[PAIRS_MAX]; /* the pair's latest request is a transaction */
 };
@@ -100,7 +103,7 @@ static void *proxy_main(void *arg)
             }
             int i = slot[k] % PAIRS_MAX;
             if (p->client[i] < 0)
-                continue; /* closed earlier in this pass */
+                continue;               /* closed earlier in this pass */
             if (slot[k] >= PAIRS_MAX) { /* etcd answered */
                 ssize_t got = read(p->upstream[i], buf, sizeof(buf));
                 if (got > 0 && p->swallow[i])
@@ -114,8 +117,14 @@ static void *proxy_main(void *arg)
                 pair_close(p, i);
                 continue;
             }
-            if (got >= 5 && memcmp(buf, "POST ", 5) == 0)
+            if (got >= 5 && memcmp(buf, "POST ", 5) == 0) {
                 p->swallow[i] = got >= 15 && memcmp(buf, "POST /v3/kv/txn", 15) == 0;
+                if (got >= 15 && memcmp(buf, "POST /v3/kv/put", 15) == 0 &&
+                    atomic_load(&p->puts_to_swallow) > 0) {
+                    atomic_fetch_sub(&p->puts_to_swallow, 1);
+                    p->swallow[i] = true;
+                }
+            }
             if (p->upstream[i] < 0)
                 p->upstream[i] = connect_loopback(p->upstream_port);
             if (p->upstream[i] < 0 || write(p->upstream[i], buf, (size_t)got) != got)
@@ -136,6 +145,7 @@ static int proxy_start(struct swallowing_proxy *p, int upstream_port)
     p->upstream_port = upstream_port;
     atomic_init(&p->stop, false);
     atomic_init(&p->answers_swallowed, 0);
+    atomic_init(&p->puts_to_swallow, 0);
     p->listen_fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t len = sizeof(addr);
@@ -155,7 +165,7 @@ static void proxy_stop(struct swallowing_proxy *p)
 }
 
 static struct etcd_fixture fixture;
-static struct swallowing_proxy proxy;
+static struct swallowing_proxy proxy, second_proxy;
 static struct etcd *direct;
 
 static int setup(void **state)
@@ -163,6 +173,7 @@ static int setup(void **state)
     (void)state;
     struct weft_err err;
     if (etcd_fixture_start(&fixture) < 0 || proxy_start(&proxy, fixture.client_port) < 0 ||
+        proxy_start(&second_proxy, fixture.client_port) < 0 ||
         etcd_open(&direct, fixture.endpoint, &err) < 0)
         return -1;
     /* A fresh etcd elects itself first: until it applies writes, a swallowed one would
@@ -180,6 +191,7 @@ static int teardown(void **state)
     (void)state;
     etcd_close(direct);
     proxy_stop(&proxy);
+    proxy_stop(&second_proxy);
     etcd_fixture_stop(&fixture);
     return 0;
 }
@@ -225,8 +237,8 @@ static void retried_create_counts_its_own_write(void **state)
     assert_null(existing.key);
 
     /* Someone else's value is still "taken", with its owner. */
-    assert_int_equal(etcd_create(direct, "/t/retry/create", "token-2", 0, &created, &existing, &err),
-                     0);
+    assert_int_equal(
+        etcd_create(direct, "/t/retry/create", "token-2", 0, &created, &existing, &err), 0);
     assert_false(created);
     assert_string_equal(existing.value, "token-1");
     etcd_kv_clear(&existing);
@@ -260,11 +272,67 @@ static void retried_allocation_keeps_one_address(void **state)
     etcd_close(etcd);
 }
 
+/* A loopback port bound but not listening: connecting is refused, as to a member
+ * just killed. Held open so that nobody else takes it meanwhile. */
+static int refusing_port(int *fd)
+{
+    *fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(addr);
+    if (*fd < 0 || bind(*fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 ||
+        getsockname(*fd, (struct sockaddr *)&addr, &len) < 0)
+        return -1;
+    return ntohs(addr.sin_port);
+}
+
+/* The leader was killed (its port refuses) and both followers take the put without
+ * answering, as followers that still forward to the dead leader do: the put is asked
+ * again in a second round and succeeds, within the budget of a timeout per member. */
+static void put_every_member_left_unanswered_is_asked_again(void **state)
+{
+    (void)state;
+    int dead_fd, dead_port = refusing_port(&dead_fd);
+    assert_true(dead_port > 0);
+    char members[160];
+    snprintf(members, sizeof(members), "127.0.0.1:%d,127.0.0.1:%d,127.0.0.1:%d", dead_port,
+             proxy.port, second_proxy.port);
+    struct etcd *etcd = NULL;
+    struct weft_err err;
+    assert_int_equal(etcd_open(&etcd, members, &err), 0);
+    etcd_set_timeout_ms(etcd, TIMEOUT_MS);
+    int swallowed =
+        atomic_load(&proxy.answers_swallowed) + atomic_load(&second_proxy.answers_swallowed);
+    atomic_store(&proxy.puts_to_swallow, 1);
+    atomic_store(&second_proxy.puts_to_swallow, 1);
+
+    long began = now_ms();
+    int rc = etcd_put(etcd, "/t/retry/elected", "after", 0, &err);
+    long took = now_ms() - began;
+    if (rc < 0)
+        fprintf(stderr, "put: %s\n", err.msg);
+    assert_int_equal(rc, 0);
+    /* Both followers took it and answered nothing: the answer came in a second round. */
+    assert_int_equal(atomic_load(&proxy.answers_swallowed) +
+                         atomic_load(&second_proxy.answers_swallowed),
+                     swallowed + 2);
+    assert_true(took >= 2 * TIMEOUT_MS);
+    assert_true(took < 3 * TIMEOUT_MS + 1000);
+    struct etcd_kv kv;
+    bool found = false;
+    assert_int_equal(etcd_get(direct, "/t/retry/elected", &kv, &found, &err), 0);
+    assert_true(found);
+    assert_string_equal(kv.value, "after");
+    etcd_kv_clear(&kv);
+    etcd_close(etcd);
+    close(dead_fd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(retried_create_counts_its_own_write),
         cmocka_unit_test(retried_allocation_keeps_one_address),
+        cmocka_unit_test(put_every_member_left_unanswered_is_asked_again),
     };
     return etcd_fixture_run_group(tests, setup, teardown);
 }
