@@ -64,6 +64,7 @@ struct etcd_watch {
     unsigned token_generation;
     char errbuf[CURL_ERROR_SIZE]; /* the stream handle's error buffer */
     long attempt_started_ms;      /* when the current member was asked for the stream */
+    atomic_long grace_ms;         /* out of reach this long: an outage (OUTAGE_GRACE_MS) */
     bool announce;                /* the last stream ended: say where the next one runs */
     char stream_error[256];
     /* For other threads (etcd_watch_progress, `weft status`): last_rev as of the last
@@ -471,7 +472,7 @@ static void *watch_main(void *arg)
              * compacted by the time we are back, so list afresh. */
             if (!outage_since)
                 outage_since = clock_monotonic_ms();
-            if (clock_monotonic_ms() - outage_since < OUTAGE_GRACE_MS)
+            if (clock_monotonic_ms() - outage_since < atomic_load(&w->grace_ms))
                 break;
             need_list = true;
             if (!disconnected) {
@@ -485,13 +486,21 @@ static void *watch_main(void *arg)
             break;
         if (!healthy) {
             long grace_left =
-                outage_since ? outage_since + OUTAGE_GRACE_MS - clock_monotonic_ms() : 0;
+                outage_since ? outage_since + atomic_load(&w->grace_ms) - clock_monotonic_ms() : 0;
             /* Wake for the end of the grace period rather than oversleep it. */
             watch_sleep(w, grace_left > 0 && grace_left < backoff ? grace_left : backoff);
             backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
         }
     }
     return NULL;
+}
+
+void etcd_watch_grace_ms(struct etcd_watch *watch, long grace_ms)
+{
+    if (watch->grpc)
+        etcd_watch_grpc_grace_ms(watch->grpc, grace_ms);
+    else
+        atomic_store(&watch->grace_ms, grace_ms > 0 ? grace_ms : OUTAGE_GRACE_MS);
 }
 
 void etcd_watch_progress(const struct etcd_watch *watch, int64_t *revision, bool *streaming)
@@ -536,6 +545,7 @@ int etcd_watch_start(struct etcd *etcd, const char *prefix, etcd_watch_fn fn, vo
     w->fn = fn;
     w->ctx = ctx;
     atomic_init(&w->stop, false);
+    atomic_init(&w->grace_ms, OUTAGE_GRACE_MS);
     pthread_mutex_init(&w->lock, NULL);
     clock_cond_init_monotonic(&w->cond);
     w->prefix = strdup(prefix);

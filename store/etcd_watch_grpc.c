@@ -56,6 +56,11 @@ void etcd_watch_grpc_progress(const struct etcd_watch_grpc *w, int64_t *revision
     etcd_watch_set_progress(w->set, revision, streaming);
 }
 
+void etcd_watch_grpc_grace_ms(struct etcd_watch_grpc *w, long grace_ms)
+{
+    etcd_watch_set_grace_ms(w->set, grace_ms);
+}
+
 void etcd_watch_grpc_stop(struct etcd_watch_grpc *w)
 {
     if (!w)
