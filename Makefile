@@ -9,14 +9,34 @@ BUILD := build
 # make test builds with one job per core: a clean clone's build is a tenth of the suite.
 NPROC := $(shell nproc 2>/dev/null || echo 2)
 
-PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) $(PROTOBUF_PKG))
-PROTOBUF_LIBS = $(shell pkg-config --libs $(PROTOBUF_PKG))
+# libsodium: 1.0.19 or later has AEGIS-128L, the encrypted overlays' fastest cipher
+# (tunnel/aead.h). Debian 12 ships 1.0.18: scripts/fetch-libsodium.sh then takes
+# libsodium-dev from Debian's unstable into build/libsodium/ (once; about 6 s) and weft
+# links it statically; without the archive, the installed one (no AEGIS-128L).
+# SODIUM=system always builds with the installed one (a distribution's package).
+SODIUM ?= fetch
+SODIUM_DIR := $(if $(filter fetch,$(SODIUM)),$(shell mkdir -p $(BUILD) && \
+              scripts/fetch-libsodium.sh 2>$(BUILD)/libsodium.log))
+ifeq ($(SODIUM_DIR)$(SODIUM),fetch)
+ifneq ($(shell pkg-config --atleast-version=1.0.19 libsodium 2>/dev/null && echo new),new)
+$(warning building without AEGIS-128L: $(shell tail -n 1 $(BUILD)/libsodium.log))
+endif
+endif
+PKG_CONFIG := $(if $(SODIUM_DIR),PKG_CONFIG_PATH=$(SODIUM_DIR)/lib/pkgconfig )pkg-config
+# Which libsodium the objects were built with: written when it changes, and every object
+# depends on it (through HDRS), so that a change rebuilds them all.
+SODIUM_STAMP := $(BUILD)/sodium.stamp
+$(shell mkdir -p $(BUILD) && [ "$$(cat $(SODIUM_STAMP) 2>/dev/null)" = "$(SODIUM_DIR)" ] || \
+        printf '%s\n' "$(SODIUM_DIR)" >$(SODIUM_STAMP))
+
+PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) $(PROTOBUF_PKG))
+PROTOBUF_LIBS = $(shell $(PKG_CONFIG) --libs $(PROTOBUF_PKG))
 # libcurl's GnuTLS build (libcurl3-gnutls) when installed: same API and headers, and
 # GnuTLS is loaded anyway for libmicrohttpd, so libssl stays out and OpenSSL is never set
 # up (with store/etcd.c's libssh2 start, about 2 MiB less resident). Else pkg-config's.
-CURL_LIBS = $(if $(wildcard $(shell pkg-config --variable=libdir libcurl)/libcurl-gnutls.so.4),\
-            -l:libcurl-gnutls.so.4,$(shell pkg-config --libs libcurl))
-PKG_LIBS = $(shell pkg-config --libs $(filter-out libcurl,$(PKGS))) $(CURL_LIBS) $(PROTOBUF_LIBS) \
+CURL_LIBS = $(if $(wildcard $(shell $(PKG_CONFIG) --variable=libdir libcurl)/libcurl-gnutls.so.4),\
+            -l:libcurl-gnutls.so.4,$(shell $(PKG_CONFIG) --libs libcurl))
+PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(filter-out libcurl,$(PKGS))) $(CURL_LIBS) $(PROTOBUF_LIBS) \
            -lpthread
 CFLAGS ?= -O2 -g
 WEFT_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I. -I$(BUILD)/gen \
@@ -26,7 +46,7 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-
 LIB_SRCS := $(filter-out daemon/main.c,$(wildcard common/*.c store/*.c ipam/*.c netlink/*.c \
             vxlan/*.c datapath/*.c fabric/*.c driver/*.c daemon/*.c admin/*.c dns/*.c docker/*.c \
             tunnel/*.c))
-HDRS := $(wildcard */*.h)
+HDRS := $(wildcard */*.h) $(SODIUM_STAMP)
 # The C test programs, one folder per need: unit/ pure (no root, no etcd, no namespaces),
 # netns/ (CAP_NET_ADMIN: each makes its own network namespace), live/ (a loopback etcd the
 # test starts). Every test_*.c in them is a program, built plain and with ASan/UBSan as
@@ -84,12 +104,12 @@ $(BUILD)/weft-san: $(BUILD)/san/daemon/main.o $(BUILD)/libweft-san.a
 $(BUILD)/tests/%: tests/%.c $(BUILD)/libweft.a $(HDRS) $(TEST_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(WEFT_CFLAGS) $(CFLAGS) $< $(BUILD)/libweft.a -o $@ $(PKG_LIBS) $(PROTOBUF_LIBS) \
-		$(shell pkg-config --libs cmocka)
+		$(shell $(PKG_CONFIG) --libs cmocka)
 
 $(BUILD)/tests-san/%: tests/%.c $(BUILD)/libweft-san.a $(HDRS) $(TEST_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(WEFT_CFLAGS) -O1 -g $(SAN_FLAGS) $< $(BUILD)/libweft-san.a -o $@ $(PKG_LIBS) \
-		$(PROTOBUF_LIBS) $(shell pkg-config --libs cmocka)
+		$(PROTOBUF_LIBS) $(shell $(PKG_CONFIG) --libs cmocka)
 
 # fabric/ on fakes: tests/fakes/ replaces netlink/ and store/etcd*.c (but the pure
 # etcd_pacing.c) with an in-memory kernel and store (and a "fail the Nth call" hook), so
@@ -107,12 +127,12 @@ $(patsubst %.c,$(BUILD)/san/%.o,$(wildcard tests/fakes/*.c)): $(wildcard tests/f
 $(BUILD)/fakes/%: $(BUILD)/obj/tests/fakes/%.o $(FAKES_SRCS:%.c=$(BUILD)/obj/%.o) $(FAKES_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $< $(FAKES_SRCS:%.c=$(BUILD)/obj/%.o) -o $@ $(PKG_LIBS) \
-		$(shell pkg-config --libs cmocka)
+		$(shell $(PKG_CONFIG) --libs cmocka)
 
 $(BUILD)/fakes-san/%: $(BUILD)/san/tests/fakes/%.o $(FAKES_SRCS:%.c=$(BUILD)/san/%.o) $(FAKES_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_FLAGS) $< $(FAKES_SRCS:%.c=$(BUILD)/san/%.o) -o $@ $(PKG_LIBS) \
-		$(shell pkg-config --libs cmocka)
+		$(shell $(PKG_CONFIG) --libs cmocka)
 
 # Built by unit and test-run, as the unit tests (tests/run.sh runs them in the unit suite).
 unit: $(FAKES_NAMES:%=$(BUILD)/fakes/%) $(FAKES_NAMES:%=$(BUILD)/fakes-san/%)
@@ -173,7 +193,7 @@ $(BUILD)/plugin_bench: bench/plugin_bench.c
 # DNS query load for the names benchmark: ldns builds the query once.
 $(BUILD)/dns_load: bench/dns_load.c
 	@mkdir -p $(dir $@)
-	$(CC) $(WEFT_CFLAGS) $(CFLAGS) $< -o $@ $(shell pkg-config --libs ldns)
+	$(CC) $(WEFT_CFLAGS) $(CFLAGS) $< -o $@ $(shell $(PKG_CONFIG) --libs ldns)
 
 # The watchers and writer of bench/watch_fanout.sh (etcd's fan-out: gateway, gRPC, grpc-proxy).
 $(BUILD)/watch_load: bench/watch_load.c $(BUILD)/libweft.a $(HDRS)

@@ -12,10 +12,9 @@
 # them against a newer C library than Debian 12's (runc 1.3 wants glibc 2.38); containerd
 # drives whichever runc it finds through the OCI runtime interface, which has not changed.
 #
-# Nothing is installed into the system: apt-get runs with a private sources list, state and
-# cache under build/docker/apt/ (the machine's own package sources and state are untouched),
-# `apt-get download` checks every package against the archive's signed index, and the
-# packages are unpacked with dpkg-deb -x. A version is unpacked once and kept; the folder
+# Nothing is installed into the system: the archive is read with a private apt state under
+# build/docker/apt/ (scripts/lib/debian_archive.sh), and the packages are unpacked with
+# dpkg-deb -x. A version is unpacked once and kept; the folder
 # appears only after its binaries have answered --version with the version asked for.
 # A version that the machine's dockerd is (20.10 on Debian 12) is not downloaded: its folder
 # links to the installed binaries. Needs network access to deb.debian.org for the rest.
@@ -25,8 +24,7 @@ cache=$repo/build/docker
 apt_dir=$cache/apt
 # Where newer Docker comes from: the next stable release, and unstable.
 suites=(trixie unstable)
-archive=http://deb.debian.org/debian
-keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+. "$repo/scripts/lib/debian_archive.sh"
 
 die() { printf 'fetch-docker: %s\n' "$*" >&2; exit 1; }
 
@@ -84,30 +82,7 @@ if [ "$want" = distro ] || { [ -n "$installed" ] && matches "$(upstream "$instal
 fi
 
 # ---- from the archive ----
-mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial" "$apt_dir/debs"
-for s in "${suites[@]}"; do
-    printf 'deb [signed-by=%s] %s %s main\n' "$keyring" "$archive" "$s"
-done >"$apt_dir/sources.list"
-apt_opts=(-o "Dir::Etc::sourcelist=$apt_dir/sources.list" -o Dir::Etc::sourceparts=/dev/null
-    -o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache=$apt_dir/cache"
-    -o APT::Get::List-Cleanup=0 -o Debug::NoLocking=1 -o APT::Sandbox::User=root)
-
-# The indexes are read again when older than six hours (unstable moves); when the archive
-# cannot be reached, older indexes are used, with a warning.
-stamp=$apt_dir/lists/updated
-if [ -z "$(find "$stamp" -mmin -360 2>/dev/null)" ]; then
-    if apt-get "${apt_opts[@]}" -q update >"$apt_dir/update.log" 2>&1 &&
-        ! grep -qE '^(W|E): ' "$apt_dir/update.log"; then
-        touch "$stamp"
-    elif [ -f "$stamp" ]; then
-        printf 'fetch-docker: could not refresh the indexes (%s); using those of %s\n' \
-            "$(grep -m1 -E '^(W|E): ' "$apt_dir/update.log" || echo 'apt-get update failed')" \
-            "$(date -r "$stamp" '+%F %R')" >&2
-    else
-        tail -n 5 "$apt_dir/update.log" >&2
-        die "could not read Debian's package indexes for ${suites[*]} from $archive"
-    fi
-fi
+debian_archive_open "$apt_dir" fetch-docker "${suites[@]}" || exit 1
 
 # Every docker.io the suites carry: "VERSION SUITE" lines, newest first.
 offered=$(apt-cache "${apt_opts[@]}" madison docker.io |
