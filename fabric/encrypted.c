@@ -30,6 +30,7 @@ int encrypted_open(struct fabric *f, struct weft_err *err)
     char key[TUNNEL_PUBLIC_KEY_TEXT_MAX];
     tunnel_peer_table_public_key(f->tunnel, key);
     snprintf(f->public_key, sizeof(f->public_key), "%s", key);
+    f->ciphers = tunnel_peer_table_ciphers(f->tunnel);
     const struct datapath_config config = {
         .nworkers = datapath_default_workers(),
         .udp_port = f->tunnel_port,
@@ -145,7 +146,8 @@ static int member_add(struct fabric *f, struct local_network *net, const struct 
         /* A host without a secret (or an older weft) cannot seal for this overlay. */
         log_warn("a member of an encrypted overlay published no key; no traffic with it",
                  "subnet=%s vtep=%s", net->subnet, vtep);
-    } else if (tunnel_peer_table_set(f->tunnel, ip_addr_ipv4(&r->vtep), r->key, err) < 0) {
+    } else if (tunnel_peer_table_set(f->tunnel, ip_addr_ipv4(&r->vtep), r->key, r->ciphers, err) <
+               0) {
         if (err->code != -ESTALE)
             return weft_err_wrap(err, "the key of host %s", vtep);
         /* An older key of the host than the one in use (a stale record): keep ours. */

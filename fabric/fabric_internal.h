@@ -179,7 +179,8 @@ struct fabric {
     struct tunnel_peer_table *tunnel;  /* NULL: no cluster secret, no encrypted overlays */
     uint16_t tunnel_port;
     char public_key[RECORD_KEY_TEXT_MAX]; /* this run's, for member records ("" without) */
-    struct datapath *datapath;         /* encrypted overlays' (encrypted.c); NULL without */
+    unsigned ciphers;                     /* and the ciphers it runs (tunnel/aead.h's set) */
+    struct datapath *datapath;            /* encrypted overlays' (encrypted.c); NULL without */
     pthread_t keeper, publisher, spare_maker;
     bool keeper_running, publisher_running, spare_maker_running;
     struct nl *spare_nl; /* the spare maker's own socket: it works outside the lock */

@@ -15,6 +15,7 @@
 
 #include "common/log.h"
 #include "store/keys.h"
+#include "tunnel/aead.h"
 
 char *host_named_text(const struct fabric *f)
 {
@@ -62,8 +63,12 @@ int txn_add_member(struct etcd_txn *txn, const struct fabric *f, int64_t lease,
     struct member_record rec = {0};
     snprintf(rec.vtep, sizeof(rec.vtep), "%s", f->host);
     /* The other hosts of an encrypted overlay derive their keys with this host's from it. */
-    if (net->encrypted)
+    if (net->encrypted) {
         snprintf(rec.key, sizeof(rec.key), "%s", f->public_key);
+        char ciphers[TUNNEL_CIPHERS_TEXT_MAX];
+        tunnel_ciphers_format(f->ciphers, ciphers);
+        snprintf(rec.ciphers, sizeof(rec.ciphers), "%s", ciphers);
+    }
     char *text = member_record_encode(&rec);
     if (!text)
         return -1;

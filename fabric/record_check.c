@@ -9,6 +9,7 @@
 #include "fabric/fabric.h"
 #include "store/keys.h"
 #include "store/records.h"
+#include "tunnel/aead.h"
 #include "tunnel/host_keys.h"
 #include "vxlan/segment.h"
 
@@ -98,6 +99,9 @@ int record_check_body(const char *value, struct fabric_record *rec, struct weft_
         if (member.key[0] && tunnel_public_key_parse(member.key, public_key, err) < 0)
             return weft_err_wrap(err, "member body's key");
         snprintf(rec->key, sizeof(rec->key), "%.43s", member.key); /* parsed: 43 characters */
+        rec->ciphers = 0;
+        if (member.key[0] && tunnel_ciphers_parse(member.ciphers, &rec->ciphers, err) < 0)
+            return weft_err_wrap(err, "member body's ciphers");
         return 0;
     }
     struct peer_record peer;

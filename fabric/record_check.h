@@ -44,7 +44,8 @@ struct fabric_record {
     char names[RECORD_NAMES_MAX]; /* peers: its container's DNS names, space-separated */
     char key[RECORD_KEY_TEXT_MAX]; /* members of encrypted overlays: the host's public key
                                       (43 base64url characters, checked); else "" */
-    bool has_addr6;                /* peers on dual-stack overlays: their IPv6 address */
+    unsigned ciphers; /* members with a key: the ciphers the host runs (tunnel/aead.h) */
+    bool has_addr6;   /* peers on dual-stack overlays: their IPv6 address */
     struct ipv6_addr addr6;
 };
 

@@ -65,6 +65,8 @@ struct peer_record {
 struct member_record {
     char vtep[RECORD_TEXT_MAX];
     char key[RECORD_TEXT_MAX]; /* encrypted overlays: the host's public key (tunnel/); else "" */
+    char ciphers[RECORD_TEXT_MAX]; /* encrypted overlays: the ciphers the host runs, best
+                                      first (tunnel/aead.h); "" (not written): older weft */
 };
 
 /* hosts/<host>/networks/<nid>: a Docker network on one host, for restart. */

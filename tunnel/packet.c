@@ -55,7 +55,8 @@ int tunnel_seal(struct tunnel_tx *tx, uint64_t now, const uint8_t *extra_aad, si
     if (extra_len > TUNNEL_EXTRA_AAD_MAX)
         return weft_err_set(err, -EINVAL, "%zu bytes of extra AAD (at most %d)", extra_len,
                             TUNNEL_EXTRA_AAD_MAX);
-    if (out_cap < TUNNEL_OVERHEAD || len > out_cap - TUNNEL_OVERHEAD)
+    size_t overhead = TUNNEL_HEADER_BYTES + tunnel_aead_tag_bytes(tx->cipher);
+    if (out_cap < overhead || len > out_cap - overhead)
         return weft_err_set(err, -EMSGSIZE, "a %zu-byte frame does not fit %zu bytes sealed", len,
                             out_cap);
     uint32_t epoch;
@@ -73,7 +74,7 @@ int tunnel_seal(struct tunnel_tx *tx, uint64_t now, const uint8_t *extra_aad, si
     if (tunnel_aead_seal(&tx->key, out + TUNNEL_HEADER_BYTES, frame, len, aad, aad_len,
                          out + 4) < 0)
         return weft_err_set(err, -EINVAL, "the tunnel session has no key");
-    *out_len = len + TUNNEL_OVERHEAD;
+    *out_len = len + overhead;
     return 0;
 }
 
@@ -81,11 +82,14 @@ int tunnel_seal(struct tunnel_tx *tx, uint64_t now, const uint8_t *extra_aad, si
 static enum tunnel_drop check_header(const struct tunnel_rx *rx, size_t extra_len,
                                      const uint8_t *packet, size_t len, size_t out_cap)
 {
-    if (extra_len > TUNNEL_EXTRA_AAD_MAX || len < TUNNEL_OVERHEAD || packet[0] != TUNNEL_MAGIC ||
-        packet[1] != TUNNEL_TYPE_DATA || packet[3] != 0 || len - TUNNEL_OVERHEAD > out_cap)
+    size_t overhead = TUNNEL_HEADER_BYTES + tunnel_aead_tag_bytes(rx->cipher);
+    if (extra_len > TUNNEL_EXTRA_AAD_MAX || len < TUNNEL_HEADER_BYTES ||
+        packet[0] != TUNNEL_MAGIC || packet[1] != TUNNEL_TYPE_DATA || packet[3] != 0)
         return TUNNEL_DROP_BAD_HEADER;
     if (packet[2] != rx->cipher)
         return TUNNEL_DROP_WRONG_CIPHER;
+    if (len < overhead || len - overhead > out_cap)
+        return TUNNEL_DROP_BAD_HEADER;
     return TUNNEL_DROP_NONE;
 }
 
@@ -118,7 +122,7 @@ int tunnel_open(struct tunnel_rx *rx, uint64_t now, uint32_t sender_vtep, const 
     if (why != TUNNEL_DROP_NONE)
         return dropped(rx, why, reason);
     tunnel_rx_accept(rx, now, epoch, counter);
-    *out_len = len - TUNNEL_OVERHEAD;
+    *out_len = len - TUNNEL_HEADER_BYTES - tunnel_aead_tag_bytes(rx->cipher);
     *reason = TUNNEL_DROP_NONE;
     return 0;
 }

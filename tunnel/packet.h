@@ -3,10 +3,13 @@
  * per UDP datagram, sealed with its direction's epoch key.
  *
  *   0      1      2        3         4            8                16
- *   +------+------+--------+---------+------------+----------------+------------+-----+
- *   |magic | type | cipher | reserved| epoch u32  | counter u64    | ciphertext | tag |
- *   | 0xA1 | 1    | 1 or 2 | 0       | big endian | big endian     | of frame   | 16  |
- *   +------+------+--------+---------+------------+----------------+------------+-----+
+ *   +------+------+--------+---------+------------+----------------+------------+---------+
+ *   |magic | type | cipher | reserved| epoch u32  | counter u64    | ciphertext | tag     |
+ *   | 0xA1 | 1    | 1, 2, 3| 0       | big endian | big endian     | of frame   | 16 or 32|
+ *   +------+------+--------+---------+------------+----------------+------------+---------+
+ *
+ * The cipher is the pair's (tunnel/aead.h): 1 AES-256-GCM, 2 ChaCha20-Poly1305 (16-byte
+ * tags), 3 AEGIS-128L (32-byte tags).
  *
  * The nonce is the header's bytes 4..16 (epoch || counter). The AAD is the header,
  * the sender's and the receiver's VTEPs (network byte order), so a packet
@@ -35,14 +38,14 @@
 #define TUNNEL_AAD_BYTES (TUNNEL_HEADER_BYTES + 8)
 /* The most extra AAD a caller may bind (the data path's header is 8 bytes). */
 #define TUNNEL_EXTRA_AAD_MAX 32
-/* What sealing adds to a frame. */
-#define TUNNEL_OVERHEAD (TUNNEL_HEADER_BYTES + TUNNEL_TAG_BYTES)
+/* The most sealing adds to a frame (the longest tag): what the MTU leaves room for. */
+#define TUNNEL_OVERHEAD (TUNNEL_HEADER_BYTES + TUNNEL_TAG_BYTES_MAX)
 /* The overlay MTU that keeps a sealed frame within an underlay MTU: the outer IPv4
  * (20) and UDP (8) headers, the tunnel's overhead, the inner Ethernet header (14). */
 #define TUNNEL_OVERLAY_MTU(underlay_mtu) ((underlay_mtu) - 20 - 8 - TUNNEL_OVERHEAD - 14)
 
 /* Seals frame (len bytes) for tx's peer into out (out_cap bytes; len +
- * TUNNEL_OVERHEAD are needed), binding extra_aad (extra_len bytes, at most
+ * TUNNEL_OVERHEAD are always enough), binding extra_aad (extra_len bytes, at most
  * TUNNEL_EXTRA_AAD_MAX; NULL with 0 for none), which is not written to out:
  * *out_len is the length of what was. -EMSGSIZE when out is too small, -EINVAL for
  * too much extra AAD, -EOVERFLOW when tx used up its epochs. */

@@ -74,7 +74,7 @@ int tunnel_peer_table_new(const struct tunnel_secret *secret, uint32_t my_vtep,
         goto undo_hash;
     table->secret = secret;
     table->my_vtep = my_vtep;
-    table->cipher = tunnel_cipher_choose();
+    table->ciphers = tunnel_ciphers_available();
     table->now = monotonic_seconds;
     *out = table;
     return 0;
@@ -125,6 +125,16 @@ void tunnel_peer_table_public_key(const struct tunnel_peer_table *table,
     tunnel_public_key_format(table->keys->public_key, text);
 }
 
+unsigned tunnel_peer_table_ciphers(const struct tunnel_peer_table *table)
+{
+    return table->ciphers;
+}
+
+void tunnel_peer_table_set_ciphers(struct tunnel_peer_table *table, unsigned ciphers)
+{
+    table->ciphers = ciphers & tunnel_ciphers_available();
+}
+
 void tunnel_peer_table_set_clock(struct tunnel_peer_table *table, uint64_t (*now)(void *ctx),
                                  void *ctx)
 {
@@ -135,7 +145,7 @@ void tunnel_peer_table_set_clock(struct tunnel_peer_table *table, uint64_t (*now
 /* The sessions with the peer at vtep for its public key: the pair's base keys
  * live on the stack only until the tx and rx have them. */
 static int session_new(struct tunnel_peer_table *table, uint32_t vtep,
-                       const unsigned char public_key[TUNNEL_PUBLIC_KEY_BYTES],
+                       const unsigned char public_key[TUNNEL_PUBLIC_KEY_BYTES], int cipher,
                        struct peer_session **out, struct weft_err *err)
 {
     *out = NULL;
@@ -150,11 +160,11 @@ static int session_new(struct tunnel_peer_table *table, uint32_t vtep,
     }
     memcpy(s->public_key, public_key, TUNNEL_PUBLIC_KEY_BYTES);
     uint64_t now = peer_table_now(table);
-    if (tunnel_tx_new(keys.tx, table->cipher, table->my_vtep, vtep, now, &s->tx, err) < 0)
+    if (tunnel_tx_new(keys.tx, cipher, table->my_vtep, vtep, now, &s->tx, err) < 0)
         goto undo_session;
     if (table->packet_limit)
         tunnel_tx_set_packet_limit(s->tx, table->packet_limit);
-    if (tunnel_rx_new(keys.rx, table->cipher, table->my_vtep, vtep, now, &s->rx, err) < 0)
+    if (tunnel_rx_new(keys.rx, cipher, table->my_vtep, vtep, now, &s->rx, err) < 0)
         goto undo_tx;
     pthread_mutex_init(&s->tx_lock, NULL);
     pthread_mutex_init(&s->rx_lock, NULL);
@@ -183,7 +193,8 @@ static int peer_add(struct tunnel_peer_table *table, uint32_t vtep, struct peer_
     pthread_rwlock_wrlock(&table->lock);
     hash_add(&table->peers, &p->node, vtep_hash(vtep));
     pthread_rwlock_unlock(&table->lock);
-    log_info("tunnel sessions made with a host", "peer=%s", p->ip);
+    log_info("tunnel sessions made with a host", "peer=%s cipher=%s", p->ip,
+             tunnel_cipher_name(s->tx->cipher));
     return 0;
 }
 
@@ -218,7 +229,8 @@ static int peer_push_session(struct tunnel_peer_table *table, struct peer *p,
         memcpy(p->replaced[p->replaced_count++], oldest->public_key, TUNNEL_PUBLIC_KEY_BYTES);
         session_free(oldest);
     }
-    log_info("a host published a new tunnel key: new sessions", "peer=%s", p->ip);
+    log_info("a host published a new tunnel key: new sessions", "peer=%s cipher=%s", p->ip,
+             tunnel_cipher_name(s->tx->cipher));
     return 0;
 }
 
@@ -236,11 +248,20 @@ static bool key_was_replaced(const struct peer *p, const unsigned char *key)
 }
 
 int tunnel_peer_table_set(struct tunnel_peer_table *table, uint32_t vtep, const char *public_key,
-                          struct weft_err *err)
+                          unsigned peer_ciphers, struct weft_err *err)
 {
     unsigned char key[TUNNEL_PUBLIC_KEY_BYTES];
     if (tunnel_public_key_parse(public_key, key, err) < 0)
         return -1;
+    int cipher = tunnel_cipher_pick(table->ciphers, peer_ciphers);
+    if (!cipher) {
+        char mine[TUNNEL_CIPHERS_TEXT_MAX], theirs[TUNNEL_CIPHERS_TEXT_MAX];
+        tunnel_ciphers_format(table->ciphers, mine);
+        tunnel_ciphers_format(peer_ciphers, theirs);
+        return weft_err_set(err, -EPROTO,
+                            "no cipher in common: the host offers \"%s\", this one runs \"%s\"",
+                            theirs, mine);
+    }
     struct peer *p = peer_find(table, vtep); /* the setter reads without the lock */
     if (p && sodium_memcmp(p->sessions[0]->public_key, key, sizeof(key)) == 0)
         return 0;
@@ -250,7 +271,7 @@ int tunnel_peer_table_set(struct tunnel_peer_table *table, uint32_t vtep, const 
                             "already (an old record?): its newest key stays",
                             p->ip);
     struct peer_session *s;
-    if (session_new(table, vtep, key, &s, err) < 0)
+    if (session_new(table, vtep, key, cipher, &s, err) < 0)
         return -1;
     if ((p ? peer_push_session(table, p, s, err) : peer_add(table, vtep, s, err)) < 0) {
         session_free(s);

@@ -59,7 +59,7 @@ struct tunnel_peer_table {
     const struct tunnel_secret *secret; /* borrowed */
     struct tunnel_host_keys *keys;
     uint32_t my_vtep;
-    int cipher;
+    unsigned ciphers;      /* what this host offers (tunnel_ciphers_available) */
     uint64_t packet_limit; /* per epoch of new tx sessions; 0: TUNNEL_REKEY_PACKETS */
     uint64_t (*now)(void *ctx);
     void *now_ctx;

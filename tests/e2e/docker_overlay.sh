@@ -106,7 +106,7 @@ vipa=$(sim_docker A inspect -f '{{(index .NetworkSettings.Networks "vault").IPAd
 vipb=$(sim_docker B inspect -f '{{(index .NetworkSettings.Networks "vault").IPAddress}}' vb)
 vifa=$(ifname_of A va "$vipa")
 vmtu=$(sim_docker A exec va cat "/sys/class/net/$vifa/mtu")
-[ "$vmtu" = 1418 ] || fail "encrypted overlay interface in va has MTU $vmtu, want 1418"
+[ "$vmtu" = 1402 ] || fail "encrypted overlay interface in va has MTU $vmtu, want 1402"
 check "va pings vb (encrypted)" sim_docker A exec va ping -c 3 -i 0.2 -W 2 "$vipb"
 check "vb pings va (encrypted)" sim_docker B exec vb ping -c 3 -i 0.2 -W 2 "$vipa"
 check "full-MTU ping va -> vb" sim_docker A exec va ping -c 2 -i 0.2 -W 2 -s 1390 "$vipb"

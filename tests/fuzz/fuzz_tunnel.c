@@ -65,7 +65,8 @@ static void open_checked(struct tunnel_rx *rx, uint64_t now, uint32_t sender, co
     if (!genuine)
         return;
     if (rc == 0) {
-        if (genuine->accepted++ || out_len + TUNNEL_OVERHEAD != genuine->len ||
+        if (genuine->accepted++ ||
+            out_len + TUNNEL_HEADER_BYTES + tunnel_aead_tag_bytes(rx->cipher) != genuine->len ||
             memcmp(out, genuine->frame, out_len) != 0)
             abort(); /* accepted twice, or opened to something else */
     } else if (reason == TUNNEL_DROP_BAD_HEADER || reason == TUNNEL_DROP_WRONG_CIPHER ||

@@ -63,16 +63,16 @@ sim_ns_exec A ip -o link show "wtp$vni" | grep "master wbr$vni" >/dev/null ||
     fail "wtp$vni is not on bridge wbr$vni"
 echo "ok   encrypted overlay: bridge wbr$vni with TAP wtp$vni, no VXLAN device"
 mtu=$(sim_ns_exec eA ip -o link show eth0 | sed -n 's/.* mtu \([0-9]*\) .*/\1/p')
-[ "$mtu" = 1418 ] || fail "encrypted endpoint MTU $mtu, want 1418 (1500 - 82)"
-echo "ok   encrypted endpoint MTU 1418"
+[ "$mtu" = 1402 ] || fail "encrypted endpoint MTU $mtu, want 1402 (1500 - 98)"
+echo "ok   encrypted endpoint MTU 1402"
 
 wait_for 10 sim_ns_exec pA ping -c 1 -W 1 "${PIP[B]}" || fail "plain overlay: pA cannot ping pB"
 wait_for 10 sim_ns_exec eA ping -c 1 -W 1 "${EIP[B]}" || fail "encrypted overlay: eA cannot ping eB"
 wait_for 10 sim_ns_exec eB ping -c 1 -W 1 "${EIP[A]}" || fail "encrypted overlay: eB cannot ping eA"
 echo "ok   both overlays carry ping between A and B"
-sim_ns_exec eA ping -c 3 -W 2 -M do -s $((1418 - 28)) "${EIP[B]}" >/dev/null ||
+sim_ns_exec eA ping -c 3 -W 2 -M do -s $((1402 - 28)) "${EIP[B]}" >/dev/null ||
     fail "a full-MTU ping with DF does not cross the encrypted overlay"
-echo "ok   full-size (1418) packets cross with DF set: nothing fragments"
+echo "ok   full-size (1402) packets cross with DF set: nothing fragments"
 
 # TCP: 1 MiB across, checked byte for byte.
 tcp_across() { # SRC_NS DST_NS DST_IP
@@ -106,6 +106,19 @@ print("%d %s" % (len(data), hashlib.sha256(data).hexdigest()))' "$3")
 tcp_across eA eB "${EIP[B]}" || fail "TCP eA -> eB: 1 MiB did not arrive intact"
 tcp_across eB eA "${EIP[A]}" || fail "TCP eB -> eA: 1 MiB did not arrive intact"
 echo "ok   TCP across the encrypted overlay, both ways, 1 MiB intact"
+
+# The cipher: both ends of the pair chose the same, the best both offer (one build
+# here: the first of the list A's member record publishes).
+session_cipher() { # HOST PEER_HOST
+    grep "tunnel sessions made with a host" "$SIM_DIR/$1/weft.log" | grep "peer=${HADDR[$2]} " |
+        tail -n 1 | sed -n 's/.* cipher=\([a-z0-9]*\).*/\1/p'
+}
+offered=$(sim_etcdctl get --prefix /weft/v1/fabric/ | grep -o '"ciphers":"[a-z0-9 ]*"' | head -n 1)
+[ -n "$offered" ] || fail "no member record lists its host's ciphers"
+best=$(sed 's/"ciphers":"\([a-z0-9]*\).*/\1/' <<<"$offered")
+[ "$(session_cipher A B)" = "$best" ] && [ "$(session_cipher B A)" = "$best" ] ||
+    fail "A-B sessions use '$(session_cipher A B)' / '$(session_cipher B A)', want $best (offered: $offered)"
+echo "ok   A and B seal with $best, the first of what both offer ($offered)"
 
 # --- the wire: the same pings with a marker on both overlays, captured on B's link
 capture() { # FILE FILTER: starts tcpdump on the switch's port to B

@@ -16,6 +16,7 @@
 
 #include "fabric/record_check.h"
 #include "fabric/rejected_records.h"
+#include "tunnel/aead.h"
 
 #define PEERS "/weft/v1/fabric/192.168.77.2/10.77.0.0_24/peers/"
 #define MEMBER(host) "/weft/v1/fabric/" host "/10.77.0.0_24/member"
@@ -79,6 +80,11 @@ static const struct record_case cases[] = {
     {MEMBER("192.168.77.2"), "{\"vtep\":\"192.168.77.3\"}", "member body names VTEP"},
     /* an encrypted overlay's member: a key that is no public key */
     {MEMBER("192.168.77.2"), "{\"vtep\":\"192.168.77.2\",\"key\":\"short\"}", "member body's key"},
+    /* and a cipher list that is none */
+    {MEMBER("192.168.77.2"),
+     "{\"vtep\":\"192.168.77.2\",\"key\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\","
+     "\"ciphers\":\"AES-GCM\"}",
+     "member body's ciphers"},
     /* a dual-stack peer's IPv6 address that is none */
     {PEERS "10.77.0.5",
      "{\"ip\":\"10.77.0.5\",\"mac\":\"02:42:0a:4d:00:05\",\"vtep\":\"192.168.77.2\",\"ip6\":\"fd00:"
@@ -264,6 +270,22 @@ static void accepted_record_is_decoded(void **state)
     assert_false(rec.is_peer);
     assert_int_equal(ip_addr_ipv4(&rec.host), htonl(0xc0a84d03));
     assert_true(ip_addr_equal(&rec.vtep, &rec.host));
+    /* an encrypted overlay's member: its key and the ciphers its host runs; an older
+     * weft's record lists none and offers the two ciphers older daemons chose from */
+    assert_int_equal(
+        record_check_body(
+            "{\"vtep\":\"192.168.77.3\",\"key\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\","
+            "\"ciphers\":\"aegis128l chacha20poly1305\"}",
+            &rec, NULL),
+        0);
+    assert_int_equal(rec.ciphers, TUNNEL_CIPHER_BIT(TUNNEL_CIPHER_AEGIS128L) |
+                                      TUNNEL_CIPHER_BIT(TUNNEL_CIPHER_CHACHA20POLY1305));
+    assert_int_equal(
+        record_check_body(
+            "{\"vtep\":\"192.168.77.3\",\"key\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"}",
+            &rec, NULL),
+        0);
+    assert_int_equal(rec.ciphers, TUNNEL_CIPHERS_LEGACY);
 }
 
 /* IPv6 VTEPs (issue 12): a key's host level has its colons written as dashes, the

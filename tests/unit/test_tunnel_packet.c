@@ -57,6 +57,12 @@ static void pair_free(struct pair *p)
     free(p);
 }
 
+/* What sealing with cipher adds to a frame (at most TUNNEL_OVERHEAD). */
+static size_t overhead_of(int cipher)
+{
+    return TUNNEL_HEADER_BYTES + tunnel_aead_tag_bytes(cipher);
+}
+
 /* Seals len bytes of the pair's frame at now into packet (a copy for later). */
 static size_t seal(struct pair *p, uint64_t now, size_t len, uint8_t *packet)
 {
@@ -65,7 +71,7 @@ static size_t seal(struct pair *p, uint64_t now, size_t len, uint8_t *packet)
     assert_int_equal(tunnel_seal(p->tx, now, weft_hdr, sizeof(weft_hdr), p->frame, len, packet,
                                  len + TUNNEL_OVERHEAD, &out_len, &err),
                      0);
-    assert_int_equal(out_len, len + TUNNEL_OVERHEAD);
+    assert_int_equal(out_len, len + overhead_of(p->tx->cipher));
     return out_len;
 }
 
@@ -79,7 +85,7 @@ static enum tunnel_drop open_from(struct pair *p, uint64_t now, uint32_t sender,
                          sizeof(p->out), &out_len, &reason);
     if (rc == 0) {
         assert_int_equal(reason, TUNNEL_DROP_NONE);
-        assert_int_equal(out_len, len - TUNNEL_OVERHEAD);
+        assert_int_equal(out_len, len - overhead_of(p->rx->cipher));
         assert_memory_equal(p->out, p->frame, out_len);
     } else {
         assert_int_not_equal(reason, TUNNEL_DROP_NONE);
@@ -123,6 +129,75 @@ static void frames_of_every_size_round_trip(void **state)
         round_trip(TUNNEL_CIPHER_AES256GCM);
     else
         print_message("no AES-256-GCM on this CPU: ChaCha20-Poly1305 only\n");
+    if (tunnel_ciphers_available() & TUNNEL_CIPHER_BIT(TUNNEL_CIPHER_AEGIS128L))
+        round_trip(TUNNEL_CIPHER_AEGIS128L);
+    else
+        print_message("no AEGIS-128L (libsodium %s, AES-NI %d)\n", sodium_version_string(),
+                      sodium_runtime_has_aesni());
+}
+
+/* Two hosts agree on the best cipher both run, whatever order they ask in; a member
+ * record's list reads back as written, names this build does not know are left out,
+ * and an older weft's record (no list) offers the two ciphers it chose between. */
+static void ciphers_are_agreed_and_listed(void **state)
+{
+    (void)state;
+    const unsigned aegis = TUNNEL_CIPHER_BIT(TUNNEL_CIPHER_AEGIS128L),
+                   aes = TUNNEL_CIPHER_BIT(TUNNEL_CIPHER_AES256GCM),
+                   chacha = TUNNEL_CIPHER_BIT(TUNNEL_CIPHER_CHACHA20POLY1305),
+                   all = aegis | aes | chacha;
+    assert_int_equal(tunnel_cipher_pick(all, all), TUNNEL_CIPHER_AEGIS128L);
+    assert_int_equal(tunnel_cipher_pick(all, aes | chacha), TUNNEL_CIPHER_AES256GCM);
+    assert_int_equal(tunnel_cipher_pick(aes | chacha, all), TUNNEL_CIPHER_AES256GCM);
+    assert_int_equal(tunnel_cipher_pick(chacha, all), TUNNEL_CIPHER_CHACHA20POLY1305);
+    assert_int_equal(tunnel_cipher_pick(aegis | chacha, aes | chacha),
+                     TUNNEL_CIPHER_CHACHA20POLY1305);
+    assert_int_equal(tunnel_cipher_pick(aegis, aes), 0);
+    assert_int_equal(tunnel_cipher_pick(tunnel_ciphers_available(), tunnel_ciphers_available()),
+                     tunnel_cipher_choose());
+    assert_true(tunnel_ciphers_available() & chacha);
+
+    char text[TUNNEL_CIPHERS_TEXT_MAX];
+    tunnel_ciphers_format(all, text);
+    assert_string_equal(text, "aegis128l aes256gcm chacha20poly1305");
+    struct weft_err err = {0};
+    unsigned set = 0;
+    assert_int_equal(tunnel_ciphers_parse(text, &set, &err), 0);
+    assert_int_equal(set, all);
+    tunnel_ciphers_format(chacha, text);
+    assert_string_equal(text, "chacha20poly1305");
+    assert_int_equal(tunnel_ciphers_parse("", &set, &err), 0);
+    assert_int_equal(set, TUNNEL_CIPHERS_LEGACY);
+    assert_int_equal(tunnel_ciphers_parse("aegis256 chacha20poly1305", &set, &err), 0);
+    assert_int_equal(set, chacha); /* a cipher of a newer weft: not ours, left out */
+    assert_int_equal(tunnel_ciphers_parse("aegis256", &set, &err), 0);
+    assert_int_equal(set, 0); /* parses, and then no cipher in common */
+    const char *bad[] = {"AES256GCM",
+                         "aes256gcm  chacha20poly1305",
+                         " aes256gcm",
+                         "aes256gcm ",
+                         "aes-256-gcm",
+                         "aes256gcm,chacha20poly1305",
+                         "chacha20poly1305 chacha20poly1305 chacha20poly1305 a"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        set = 7;
+        assert_int_equal(tunnel_ciphers_parse(bad[i], &set, &err), -1);
+        assert_int_equal(err.code, -EINVAL);
+        assert_int_equal(set, 7);
+    }
+    assert_int_equal(tunnel_aead_tag_bytes(TUNNEL_CIPHER_AES256GCM), 16);
+    assert_int_equal(tunnel_aead_tag_bytes(TUNNEL_CIPHER_CHACHA20POLY1305), 16);
+    assert_int_equal(tunnel_aead_tag_bytes(9), 0);
+    if (TUNNEL_HAVE_AEGIS)
+        assert_int_equal(tunnel_aead_tag_bytes(TUNNEL_CIPHER_AEGIS128L), TUNNEL_TAG_BYTES_MAX);
+    /* A cipher this process does not run: refused, with why. */
+    if (!(tunnel_ciphers_available() & aegis)) {
+        struct tunnel_aead_key key = {0};
+        unsigned char base[TUNNEL_KEY_BYTES] = {1};
+        assert_int_equal(tunnel_aead_key_set(&key, TUNNEL_CIPHER_AEGIS128L, base, 0, &err), -1);
+        assert_int_equal(err.code, -ENOTSUP);
+        assert_int_equal(key.cipher, 0);
+    }
 }
 
 static void a_changed_byte_anywhere_is_dropped(void **state)
@@ -140,7 +215,7 @@ static void a_changed_byte_anywhere_is_dropped(void **state)
     }
     memcpy(bad, good, n);
     assert_int_not_equal(open_at(p, 0, bad, n - 1), TUNNEL_DROP_NONE); /* cut short */
-    assert_int_equal(open_at(p, 0, bad, TUNNEL_OVERHEAD - 1), TUNNEL_DROP_BAD_HEADER);
+    assert_int_equal(open_at(p, 0, bad, overhead_of(p->rx->cipher) - 1), TUNNEL_DROP_BAD_HEADER);
     /* From another address (the AAD's sender), to another host: not authentic. */
     assert_int_equal(open_from(p, 0, VTEP_B, good, n), TUNNEL_DROP_AUTH_FAILED);
     /* Nothing moved: the genuine packet still opens, once. */
@@ -164,7 +239,7 @@ static void replays_and_old_counters_are_dropped_out_of_order_accepted_once(void
     assert_non_null(packets);
     for (int i = 0; i < N; i++)
         seal(p, 0, LEN, packets[i]);
-    size_t n = LEN + TUNNEL_OVERHEAD;
+    size_t n = LEN + overhead_of(p->tx->cipher);
     assert_int_equal(open_at(p, 0, packets[10], n), TUNNEL_DROP_NONE);
     assert_int_equal(open_at(p, 0, packets[10], n), TUNNEL_DROP_REPLAYED);
     /* The window is asked after the tag: a forgery with a seen counter is not genuine. */
@@ -191,7 +266,13 @@ static void replays_and_old_counters_are_dropped_out_of_order_accepted_once(void
     pair_free(p);
 }
 
-enum { LEN = 40, PLEN = LEN + TUNNEL_OVERHEAD };
+enum { LEN = 40, PLEN = LEN + TUNNEL_OVERHEAD }; /* PLEN: room for any cipher */
+
+/* The length of a sealed LEN-byte frame with the pairs' cipher below. */
+static size_t plen(void)
+{
+    return LEN + overhead_of(tunnel_cipher_choose());
+}
 
 static uint32_t epoch_of(const uint8_t *packet)
 {
@@ -205,27 +286,27 @@ static void the_previous_epoch_is_accepted_during_the_grace_only(void **state)
     struct pair *p = pair_new(tunnel_cipher_choose(), tunnel_cipher_choose());
     uint8_t old1[PLEN], old2[PLEN], old3[PLEN], new1[PLEN], before[PLEN];
     seal(p, 0, LEN, before);
-    assert_int_equal(open_at(p, 0, before, PLEN), TUNNEL_DROP_NONE);
+    assert_int_equal(open_at(p, 0, before, plen()), TUNNEL_DROP_NONE);
     seal(p, 100, LEN, old1);
     seal(p, 119, LEN, old2);
     seal(p, 119, LEN, old3);
     seal(p, 120, LEN, new1); /* TUNNEL_REKEY_SECONDS after the start: epoch 1 */
     assert_int_equal(epoch_of(old3), 0);
     assert_int_equal(epoch_of(new1), 1);
-    assert_int_equal(open_at(p, 121, new1, PLEN), TUNNEL_DROP_NONE);
+    assert_int_equal(open_at(p, 121, new1, plen()), TUNNEL_DROP_NONE);
     /* Packets of epoch 0 still on their way: accepted until 121 + GRACE. */
-    assert_int_equal(open_at(p, 125, old1, PLEN), TUNNEL_DROP_NONE);
-    assert_int_equal(open_at(p, 125, old1, PLEN), TUNNEL_DROP_REPLAYED);
-    assert_int_equal(open_at(p, 121 + TUNNEL_REKEY_GRACE_SECONDS - 1, old2, PLEN),
+    assert_int_equal(open_at(p, 125, old1, plen()), TUNNEL_DROP_NONE);
+    assert_int_equal(open_at(p, 125, old1, plen()), TUNNEL_DROP_REPLAYED);
+    assert_int_equal(open_at(p, 121 + TUNNEL_REKEY_GRACE_SECONDS - 1, old2, plen()),
                      TUNNEL_DROP_NONE);
-    assert_int_equal(open_at(p, 121 + TUNNEL_REKEY_GRACE_SECONDS, old3, PLEN),
+    assert_int_equal(open_at(p, 121 + TUNNEL_REKEY_GRACE_SECONDS, old3, plen()),
                      TUNNEL_DROP_UNKNOWN_EPOCH);
     assert_int_equal(p->rx->stats.unknown_epoch, 1);
     /* The sender moves one epoch at a time, however long it was quiet. */
     uint8_t later[PLEN];
     seal(p, 10000, LEN, later);
     assert_int_equal(epoch_of(later), 2);
-    assert_int_equal(open_at(p, 10000, later, PLEN), TUNNEL_DROP_NONE);
+    assert_int_equal(open_at(p, 10000, later, plen()), TUNNEL_DROP_NONE);
     pair_free(p);
 }
 
@@ -240,13 +321,13 @@ static void an_epoch_two_ahead_is_dropped_until_reachable(void **state)
     seal(p, 0, LEN, e2);
     seal(p, 0, LEN, e3);
     assert_int_equal(epoch_of(e2), 2);
-    assert_int_equal(open_at(p, 5, e2, PLEN), TUNNEL_DROP_UNKNOWN_EPOCH);
-    assert_int_equal(open_at(p, 5, e1, PLEN), TUNNEL_DROP_NONE); /* one ahead, lazily */
-    assert_int_equal(open_at(p, 5, e0, PLEN), TUNNEL_DROP_NONE); /* previous, in the grace */
-    assert_int_equal(open_at(p, 5, e3, PLEN), TUNNEL_DROP_UNKNOWN_EPOCH);
-    assert_int_equal(open_at(p, 5, e2, PLEN), TUNNEL_DROP_NONE);
-    assert_int_equal(open_at(p, 5, e3, PLEN), TUNNEL_DROP_NONE);
-    assert_int_equal(open_at(p, 5, e1, PLEN), TUNNEL_DROP_UNKNOWN_EPOCH); /* two behind */
+    assert_int_equal(open_at(p, 5, e2, plen()), TUNNEL_DROP_UNKNOWN_EPOCH);
+    assert_int_equal(open_at(p, 5, e1, plen()), TUNNEL_DROP_NONE); /* one ahead, lazily */
+    assert_int_equal(open_at(p, 5, e0, plen()), TUNNEL_DROP_NONE); /* previous, in the grace */
+    assert_int_equal(open_at(p, 5, e3, plen()), TUNNEL_DROP_UNKNOWN_EPOCH);
+    assert_int_equal(open_at(p, 5, e2, plen()), TUNNEL_DROP_NONE);
+    assert_int_equal(open_at(p, 5, e3, plen()), TUNNEL_DROP_NONE);
+    assert_int_equal(open_at(p, 5, e1, plen()), TUNNEL_DROP_UNKNOWN_EPOCH); /* two behind */
     pair_free(p);
 }
 
@@ -256,14 +337,14 @@ static void after_a_long_loss_the_receiver_catches_up(void **state)
     struct pair *p = pair_new(tunnel_cipher_choose(), tunnel_cipher_choose());
     uint8_t pkt[PLEN];
     seal(p, 0, LEN, pkt);
-    assert_int_equal(open_at(p, 0, pkt, PLEN), TUNNEL_DROP_NONE);
+    assert_int_equal(open_at(p, 0, pkt, plen()), TUNNEL_DROP_NONE);
     for (uint64_t t = 120; t <= 360; t += 120)
         seal(p, t, LEN, pkt); /* all lost: the sender is at epoch 3 */
     assert_int_equal(epoch_of(pkt), 3);
-    assert_int_equal(open_at(p, 130, pkt, PLEN), TUNNEL_DROP_UNKNOWN_EPOCH); /* not yet */
-    assert_int_equal(open_at(p, 361, pkt, PLEN), TUNNEL_DROP_NONE);
+    assert_int_equal(open_at(p, 130, pkt, plen()), TUNNEL_DROP_UNKNOWN_EPOCH); /* not yet */
+    assert_int_equal(open_at(p, 361, pkt, plen()), TUNNEL_DROP_NONE);
     seal(p, 362, LEN, pkt);
-    assert_int_equal(open_at(p, 362, pkt, PLEN), TUNNEL_DROP_NONE);
+    assert_int_equal(open_at(p, 362, pkt, plen()), TUNNEL_DROP_NONE);
     pair_free(p);
 }
 
@@ -277,7 +358,7 @@ static void the_packet_limit_forces_a_rekey(void **state)
         seal(p, 7, LEN, pkt);
         assert_int_equal(epoch_of(pkt), i / 3);
         assert_int_equal(pkt[15], i % 3); /* the counter restarts with each epoch */
-        assert_int_equal(open_at(p, 7, pkt, PLEN), TUNNEL_DROP_NONE);
+        assert_int_equal(open_at(p, 7, pkt, plen()), TUNNEL_DROP_NONE);
     }
     assert_int_equal(p->tx->epoch, 3);
     pair_free(p);
@@ -293,7 +374,7 @@ static void a_cipher_mismatch_is_its_own_drop_reason(void **state)
     struct pair *p = pair_new(TUNNEL_CIPHER_CHACHA20POLY1305, TUNNEL_CIPHER_AES256GCM);
     uint8_t pkt[PLEN];
     seal(p, 0, LEN, pkt);
-    assert_int_equal(open_at(p, 0, pkt, PLEN), TUNNEL_DROP_WRONG_CIPHER);
+    assert_int_equal(open_at(p, 0, pkt, plen()), TUNNEL_DROP_WRONG_CIPHER);
     assert_int_equal(p->rx->stats.wrong_cipher, 1);
     assert_string_equal(tunnel_drop_name(TUNNEL_DROP_WRONG_CIPHER), "wrong_cipher");
     pair_free(p);
@@ -306,7 +387,7 @@ static void small_buffers_and_unknown_ciphers_are_refused(void **state)
     struct weft_err err = {0};
     size_t n = 1;
     assert_int_equal(tunnel_seal(p->tx, 0, NULL, 0, p->frame, 100, p->packet,
-                                 100 + TUNNEL_OVERHEAD - 1, &n, &err),
+                                 100 + overhead_of(p->tx->cipher) - 1, &n, &err),
                      -1);
     assert_int_equal(err.code, -EMSGSIZE);
     assert_int_equal(n, 0);
@@ -318,7 +399,8 @@ static void small_buffers_and_unknown_ciphers_are_refused(void **state)
                      -1);
     assert_int_equal(reason, TUNNEL_DROP_BAD_HEADER);
     assert_int_equal(open_at(p, 0, p->packet, n), TUNNEL_DROP_NONE);
-    assert_int_equal(TUNNEL_OVERLAY_MTU(1500), 1500 - 20 - 8 - 32 - 14);
+    /* The tunnel header and the longest tag (AEGIS-128L's): room for any cipher. */
+    assert_int_equal(TUNNEL_OVERLAY_MTU(1500), 1500 - 20 - 8 - 16 - 32 - 14);
     pair_free(p);
     /* A cipher nobody knows makes no session. */
     struct tunnel_tx *tx = (struct tunnel_tx *)&err;
@@ -346,19 +428,19 @@ static void the_extra_aad_is_bound(void **state)
     seal(p, 0, LEN, pkt);
     memcpy(other_vni, weft_hdr, sizeof(weft_hdr));
     other_vni[6] = 43; /* the same datagram presented as another overlay's */
-    assert_int_equal(open_with_extra(p, other_vni, sizeof(other_vni), pkt, PLEN),
+    assert_int_equal(open_with_extra(p, other_vni, sizeof(other_vni), pkt, plen()),
                      TUNNEL_DROP_AUTH_FAILED);
-    assert_int_equal(open_with_extra(p, NULL, 0, pkt, PLEN), TUNNEL_DROP_AUTH_FAILED);
-    assert_int_equal(open_with_extra(p, weft_hdr, 4, pkt, PLEN), TUNNEL_DROP_AUTH_FAILED);
-    assert_int_equal(open_with_extra(p, long_aad, sizeof(long_aad), pkt, PLEN),
+    assert_int_equal(open_with_extra(p, NULL, 0, pkt, plen()), TUNNEL_DROP_AUTH_FAILED);
+    assert_int_equal(open_with_extra(p, weft_hdr, 4, pkt, plen()), TUNNEL_DROP_AUTH_FAILED);
+    assert_int_equal(open_with_extra(p, long_aad, sizeof(long_aad), pkt, plen()),
                      TUNNEL_DROP_BAD_HEADER);
-    assert_int_equal(open_at(p, 0, pkt, PLEN), TUNNEL_DROP_NONE); /* nothing moved before */
+    assert_int_equal(open_at(p, 0, pkt, plen()), TUNNEL_DROP_NONE); /* nothing moved before */
     /* Sealed without extra AAD: opens only without. */
     struct weft_err err = {0};
     size_t n = 0;
     assert_int_equal(tunnel_seal(p->tx, 0, NULL, 0, p->frame, LEN, pkt, PLEN, &n, &err), 0);
-    assert_int_equal(open_at(p, 0, pkt, PLEN), TUNNEL_DROP_AUTH_FAILED);
-    assert_int_equal(open_with_extra(p, NULL, 0, pkt, PLEN), TUNNEL_DROP_NONE);
+    assert_int_equal(open_at(p, 0, pkt, plen()), TUNNEL_DROP_AUTH_FAILED);
+    assert_int_equal(open_with_extra(p, NULL, 0, pkt, plen()), TUNNEL_DROP_NONE);
     assert_int_equal(
         tunnel_seal(p->tx, 0, long_aad, sizeof(long_aad), p->frame, LEN, pkt, PLEN, &n, &err), -1);
     assert_int_equal(err.code, -EINVAL);
@@ -372,6 +454,7 @@ int main(void)
     assert_true(sodium_init() >= 0);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(frames_of_every_size_round_trip),
+        cmocka_unit_test(ciphers_are_agreed_and_listed),
         cmocka_unit_test(a_changed_byte_anywhere_is_dropped),
         cmocka_unit_test(replays_and_old_counters_are_dropped_out_of_order_accepted_once),
         cmocka_unit_test(the_previous_epoch_is_accepted_during_the_grace_only),

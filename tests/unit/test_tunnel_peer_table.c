@@ -42,7 +42,6 @@ static uint64_t fake_clock(void *ctx)
     return fake_now;
 }
 
-
 static struct tunnel_peer_table *table_new(const struct tunnel_secret *secret, uint32_t me)
 {
     struct weft_err err = {0};
@@ -59,9 +58,9 @@ static void introduce(struct tunnel_peer_table *a, uint32_t va, struct tunnel_pe
     struct weft_err err = {0};
     char key[TUNNEL_PUBLIC_KEY_TEXT_MAX];
     tunnel_peer_table_public_key(b, key);
-    assert_int_equal(tunnel_peer_table_set(a, vb, key, &err), 0);
+    assert_int_equal(tunnel_peer_table_set(a, vb, key, tunnel_peer_table_ciphers(b), &err), 0);
     tunnel_peer_table_public_key(a, key);
-    assert_int_equal(tunnel_peer_table_set(b, va, key, &err), 0);
+    assert_int_equal(tunnel_peer_table_set(b, va, key, tunnel_peer_table_ciphers(a), &err), 0);
 }
 
 struct sealed {
@@ -117,7 +116,8 @@ static void a_seals_for_b_and_b_opens(void **state)
     struct sealed s;
     for (int i = 0; i < 5; i++) {
         assert_int_equal(seal_to(a, vb, (uint8_t)i, &s), DATAPATH_OK);
-        assert_int_equal(s.len, FRAME_LEN + TUNNEL_OVERHEAD);
+        assert_int_equal(s.len, FRAME_LEN + TUNNEL_HEADER_BYTES +
+                                    tunnel_aead_tag_bytes(tunnel_cipher_choose()));
         assert_int_equal(s.pkt[0], TUNNEL_MAGIC);
         assert_int_equal(open_from(b, va, vni42, &s), DATAPATH_OK);
         assert_int_equal(seal_to(b, va, (uint8_t)i, &s), DATAPATH_OK);
@@ -129,13 +129,15 @@ static void a_seals_for_b_and_b_opens(void **state)
     struct weft_err err = {0};
     char key[TUNNEL_PUBLIC_KEY_TEXT_MAX];
     tunnel_peer_table_public_key(b, key);
-    assert_int_equal(tunnel_peer_table_set(a, vb, key, &err), 0);
+    assert_int_equal(tunnel_peer_table_set(a, vb, key, tunnel_ciphers_available(), &err), 0);
     assert_int_equal(seal_to(a, vb, 9, &s), DATAPATH_OK);
     assert_int_equal(open_from(b, va, vni42, &s), DATAPATH_OK);
     /* A key that does not parse, or our own VTEP: refused. */
-    assert_int_equal(tunnel_peer_table_set(a, vtep("10.0.0.3"), "not-a-key", &err), -1);
+    assert_int_equal(
+        tunnel_peer_table_set(a, vtep("10.0.0.3"), "not-a-key", tunnel_ciphers_available(), &err),
+        -1);
     assert_int_equal(err.code, -EINVAL);
-    assert_int_equal(tunnel_peer_table_set(a, va, key, &err), -1);
+    assert_int_equal(tunnel_peer_table_set(a, va, key, tunnel_ciphers_available(), &err), -1);
     assert_int_equal(err.code, -EINVAL);
     /* A frame that does not fit: too big, nothing sealed. */
     struct datapath_transform tf = tunnel_peer_table_transform(a);
@@ -284,7 +286,7 @@ static void restart_seen_late(void *arg)
     struct weft_err err = {0};
     char key[TUNNEL_PUBLIC_KEY_TEXT_MAX];
     tunnel_peer_table_public_key(h->c, key);
-    CHECK(h, tunnel_peer_table_set(h->a, h->vb, key, &err), 0);
+    CHECK(h, tunnel_peer_table_set(h->a, h->vb, key, tunnel_ciphers_available(), &err), 0);
     for (int i = 0; i < 3; i++) {
         CHECK(h, seal_to(h->c, h->va, (uint8_t)i, &s), DATAPATH_OK);
         CHECK(h, open_from(h->a, h->vb, vni42, &s), DATAPATH_OK);
@@ -311,7 +313,7 @@ static void a_restarted_peer_gets_new_sessions_old_packets_still_open(void **sta
     char a_key[TUNNEL_PUBLIC_KEY_TEXT_MAX];
     struct weft_err err = {0};
     tunnel_peer_table_public_key(h.a, a_key);
-    assert_int_equal(tunnel_peer_table_set(h.c, h.va, a_key, &err), 0);
+    assert_int_equal(tunnel_peer_table_set(h.c, h.va, a_key, tunnel_ciphers_available(), &err), 0);
     char *log = stderr_of(restart_seen_late, &h);
     assert_int_equal(h.failed_line, 0);
     assert_int_equal(count_of(log, "fail to authenticate\" peer=10.0.0.2"), 1);
@@ -328,7 +330,8 @@ static void a_restarted_peer_gets_new_sessions_old_packets_still_open(void **sta
     assert_int_equal(open_from(h.a, h.vb, vni42, &in_flight[1]), DATAPATH_OK);
     assert_int_equal(open_from(h.a, h.vb, vni42, &in_flight[1]), DATAPATH_DROP_REPLAY);
     /* B's old key is not taken back (no second tx from one base key). */
-    assert_int_equal(tunnel_peer_table_set(h.a, h.vb, b1_key, &err), -1);
+    assert_int_equal(tunnel_peer_table_set(h.a, h.vb, b1_key, tunnel_ciphers_available(), &err),
+                     -1);
     assert_int_equal(err.code, -ESTALE);
     assert_int_equal(seal_to(h.a, h.vb, 8, &s), DATAPATH_OK);
     assert_int_equal(open_from(h.c, h.va, vni42, &s), DATAPATH_OK);
@@ -344,7 +347,8 @@ static void a_restarted_peer_gets_new_sessions_old_packets_still_open(void **sta
         tunnel_peer_table_free(bn);
     }
     assert_int_equal(open_from(h.a, h.vb, vni42, &late), DATAPATH_DROP_AUTH);
-    assert_int_equal(tunnel_peer_table_set(h.a, h.vb, b1_key, &err), -1);
+    assert_int_equal(tunnel_peer_table_set(h.a, h.vb, b1_key, tunnel_ciphers_available(), &err),
+                     -1);
     assert_int_equal(err.code, -ESTALE);
     tunnel_peer_table_free(b1);
     tunnel_peer_table_free(h.a);
@@ -371,6 +375,50 @@ static void unknown_hosts_have_no_key(void **state)
     tunnel_peer_table_report(a);
     tunnel_peer_table_free(a);
     tunnel_peer_table_free(b);
+    sodium_free(secret);
+}
+
+/* Hosts that run different ciphers (another build, another CPU) use the best both
+ * run, each pair its own; two that share none make no sessions and say why. */
+static void hosts_agree_on_a_cipher_both_run(void **state)
+{
+    (void)state;
+    const unsigned chacha = TUNNEL_CIPHER_BIT(TUNNEL_CIPHER_CHACHA20POLY1305),
+                   aes = TUNNEL_CIPHER_BIT(TUNNEL_CIPHER_AES256GCM);
+    struct tunnel_secret *secret = new_secret();
+    uint32_t va = vtep("10.0.0.1"), vb = vtep("10.0.0.2"), vc = vtep("10.0.0.3");
+    struct tunnel_peer_table *a = table_new(secret, va), *b = table_new(secret, vb),
+                             *c = table_new(secret, vc);
+    tunnel_peer_table_set_ciphers(b, chacha);
+    assert_int_equal(tunnel_peer_table_ciphers(b), chacha);
+    introduce(a, va, b, vb);
+    struct sealed s;
+    assert_int_equal(seal_to(a, vb, 1, &s), DATAPATH_OK);
+    assert_int_equal(s.pkt[2], TUNNEL_CIPHER_CHACHA20POLY1305);
+    assert_int_equal(open_from(b, va, vni42, &s), DATAPATH_OK);
+    assert_int_equal(seal_to(b, va, 2, &s), DATAPATH_OK);
+    assert_int_equal(s.pkt[2], TUNNEL_CIPHER_CHACHA20POLY1305);
+    assert_int_equal(open_from(a, vb, vni42, &s), DATAPATH_OK);
+    if (!(tunnel_ciphers_available() & aes)) {
+        print_message("no AES-256-GCM on this CPU: the rest skipped\n");
+    } else {
+        tunnel_peer_table_set_ciphers(c, aes);
+        introduce(a, va, c, vc); /* a runs all, c only AES-256-GCM */
+        assert_int_equal(seal_to(c, va, 3, &s), DATAPATH_OK);
+        assert_int_equal(s.pkt[2], TUNNEL_CIPHER_AES256GCM);
+        assert_int_equal(open_from(a, vc, vni42, &s), DATAPATH_OK);
+        /* b runs only ChaCha20-Poly1305, c only AES-256-GCM. */
+        struct weft_err err = {0};
+        char key[TUNNEL_PUBLIC_KEY_TEXT_MAX];
+        tunnel_peer_table_public_key(c, key);
+        assert_int_equal(tunnel_peer_table_set(b, vc, key, tunnel_peer_table_ciphers(c), &err), -1);
+        assert_int_equal(err.code, -EPROTO);
+        assert_non_null(strstr(err.msg, "no cipher in common"));
+        assert_int_equal(seal_to(b, vc, 4, &s), DATAPATH_DROP_NO_KEY);
+    }
+    tunnel_peer_table_free(a);
+    tunnel_peer_table_free(b);
+    tunnel_peer_table_free(c);
     sodium_free(secret);
 }
 
@@ -479,6 +527,7 @@ int main(void)
         cmocka_unit_test(another_secret_fails_auth_warns_once),
         cmocka_unit_test(a_restarted_peer_gets_new_sessions_old_packets_still_open),
         cmocka_unit_test(unknown_hosts_have_no_key),
+        cmocka_unit_test(hosts_agree_on_a_cipher_both_run),
         cmocka_unit_test(threads_sealing_to_one_peer_never_repeat_a_nonce),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
