@@ -72,9 +72,7 @@ if [ "$want" = distro ] || { [ -n "$installed" ] && matches "$(upstream "$instal
         for p in docker.io containerd runc; do
             printf '%s %s (installed)\n' "$p" "$(dpkg-query -W -f='${Version}' "$p" 2>/dev/null || echo '?')"
         done >"$tmp/versions"
-        chmod 755 "$tmp"
-        touch "$tmp/ok"
-        rm -rf "$dest" && mv "$tmp" "$dest"
+        debian_archive_publish "$tmp" "$dest"
         trap - EXIT
     fi
     printf '%s\n' "$dest"
@@ -152,9 +150,6 @@ grep -qF -- "$containerd_version" <<<"$out" ||
     die "containerd-shim-runc-v2 -v says '$out', expected version $containerd_version"
 check_version "$tmp/bin/runc" runc
 rm -f "$tmp/download.log" "$apt_dir"/debs/*.deb # unpacked: the packages are not needed again
-chmod 755 "$tmp"
-touch "$tmp/ok"
-rm -rf "$dest"
-mv "$tmp" "$dest"
+debian_archive_publish "$tmp" "$dest"
 trap - EXIT
 printf '%s\n' "$dest"

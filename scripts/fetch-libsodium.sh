@@ -56,7 +56,8 @@ multiarch=$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || echo x86_64-li
 mkdir -p "$tmp/lib/pkgconfig"
 mv "$tmp/root/usr/include" "$tmp/include"
 mv "$tmp/root/usr/lib/$multiarch/libsodium.a" "$tmp/lib/"
-# Only the static library in lib/: -L there links it, never a shared one.
+# Only the static library in lib/: -L there links it, never a shared one. The prefix is
+# the final folder's, where it is moved once checked.
 printf '%s\n' "prefix=$dest" 'includedir=${prefix}/include' 'libdir=${prefix}/lib' '' \
     'Name: libsodium' "Description: libsodium $version from Debian's unstable, static" \
     "Version: $version" 'Libs: -L${libdir} -lsodium' 'Libs.private: -pthread' \
@@ -72,10 +73,6 @@ cc -I"$tmp/include" "$tmp/check.c" "$tmp/lib/libsodium.a" -pthread -o "$tmp/chec
 out=$("$tmp/check") || die "a program built with libsodium $version does not run here"
 [ "$out" = "$version 1" ] || die "libsodium $version says '$out'"
 rm -f "$tmp/check.c" "$tmp/check" "$tmp/cc.log"
-# Written for the final folder: the .pc names it.
-chmod 755 "$tmp"
-touch "$tmp/ok"
-rm -rf "$dest"
-mv "$tmp" "$dest"
+debian_archive_publish "$tmp" "$dest"
 trap - EXIT
 printf '%s\n' "$dest"

@@ -9,6 +9,15 @@
 # apt-cache, and reads the suites' indexes again when older than six hours (unstable
 # moves); when the archive cannot be reached, older indexes are used with a warning, and
 # without any it fails (returns 1, having said why on stderr, prefixed with NAME).
+# debian_archive_publish TMP DEST: the folder TMP, complete, becomes DEST (marked ok; an
+# older DEST replaced), so that a folder is either whole or absent.
+debian_archive_publish() {
+    chmod 755 "$1"
+    touch "$1/ok"
+    rm -rf "$2"
+    mv "$1" "$2"
+}
+
 debian_archive_open() {
     local apt_dir=$1 name=$2 s
     shift 2
