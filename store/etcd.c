@@ -223,8 +223,7 @@ static void pool_give(struct etcd *etcd, CURL *h)
         etcd->pool[etcd->pool_count++] = h;
         h = NULL;
     }
-    while (stale_count + 1 < etcd->pool_count &&
-           now - etcd->pool_idle_since[stale_count] > idle_ms) {
+    while (stale_count + 1 < etcd->pool_count && now - etcd->pool_idle_since[stale_count] > idle_ms) {
         stale[stale_count] = etcd->pool[stale_count];
         stale_count++;
     }

@@ -57,10 +57,10 @@ struct etcd {
     atomic_long timeout_ms;
     struct curl_slist *headers; /* shared, read-only after open */
     pthread_mutex_t pool_lock;
-    CURL *pool[ETCD_POOL_MAX];           /* idle handles keep their connections open */
+    CURL *pool[ETCD_POOL_MAX]; /* idle handles keep their connections open */
     long pool_idle_since[ETCD_POOL_MAX]; /* clock_monotonic_ms() when given back */
     size_t pool_count;
-    atomic_long pool_idle_ms;     /* ETCD_POOL_IDLE_MS; tests shorten it */
+    atomic_long pool_idle_ms; /* ETCD_POOL_IDLE_MS; tests shorten it */
     atomic_bool unreachable;      /* no member answered the last request */
     struct weft_err last_failure; /* its error; under pool_lock */
     struct etcd_health health;    /* which members answer; their open sockets */

@@ -21,14 +21,14 @@
 struct etcd_status {
     size_t member_count; /* at most ETCD_STATUS_MEMBERS_MAX are listed */
     char members[ETCD_STATUS_MEMBERS_MAX][ETCD_STATUS_MEMBER_MAX]; /* "host:port" */
-    bool member_silent[ETCD_STATUS_MEMBERS_MAX];                   /* the prober found it silent */
-    size_t in_use;           /* index of the member that answered last */
-    bool reachable;          /* etcd answered the revision question just now */
-    char error[512];         /* why not, when !reachable */
-    int64_t revision;        /* etcd's revision now; 0 when unreachable */
-    int64_t lease_ttl_left;  /* seconds; -1 unknown or expired */
-    bool watch_streaming;    /* the watch has a stream open (or its listing is fresh) */
-    int64_t watch_revision;  /* every change up to here has reached the watch's consumer */
+    bool member_silent[ETCD_STATUS_MEMBERS_MAX]; /* the prober found it silent */
+    size_t in_use;    /* index of the member that answered last */
+    bool reachable;   /* etcd answered the revision question just now */
+    char error[512];  /* why not, when !reachable */
+    int64_t revision; /* etcd's revision now; 0 when unreachable */
+    int64_t lease_ttl_left; /* seconds; -1 unknown or expired */
+    bool watch_streaming;   /* the watch has a stream open (or its listing is fresh) */
+    int64_t watch_revision; /* every change up to here has reached the watch's consumer */
     int64_t prefix_revision; /* the newest put under the watched prefix; 0 unknown or none */
     /* The watch has not delivered that put within ETCD_STATUS_TRAIL_MS of being asked:
      * its consumer is stuck or its stream silently stopped. */
