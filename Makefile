@@ -15,10 +15,9 @@ NPROC := $(shell nproc 2>/dev/null || echo 2)
 # links it statically; without the archive, the installed one (no AEGIS-128L).
 # SODIUM=system always builds with the installed one (a distribution's package).
 SODIUM ?= fetch
-SODIUM_DIR := $(if $(filter fetch,$(SODIUM)),$(shell mkdir -p $(BUILD) && \
-              scripts/fetch-libsodium.sh 2>$(BUILD)/libsodium.log))
-ifeq ($(SODIUM_DIR)$(SODIUM),fetch)
-ifneq ($(shell pkg-config --atleast-version=1.0.19 libsodium 2>/dev/null && echo new),new)
+ifeq ($(SODIUM),fetch)
+SODIUM_DIR := $(shell mkdir -p $(BUILD) && scripts/fetch-libsodium.sh 2>$(BUILD)/libsodium.log)
+ifneq ($(.SHELLSTATUS),0)
 $(warning building without AEGIS-128L: $(shell tail -n 1 $(BUILD)/libsodium.log))
 endif
 endif

@@ -78,11 +78,13 @@ int tunnel_seal(struct tunnel_tx *tx, uint64_t now, const uint8_t *extra_aad, si
     return 0;
 }
 
-/* The header's verdict before any key is used. */
+/* The header's verdict before any key is used; overhead: what the frame is shorter. */
 static enum tunnel_drop check_header(const struct tunnel_rx *rx, size_t extra_len,
-                                     const uint8_t *packet, size_t len, size_t out_cap)
+                                     const uint8_t *packet, size_t len, size_t out_cap,
+                                     size_t *overhead_out)
 {
     size_t overhead = TUNNEL_HEADER_BYTES + tunnel_aead_tag_bytes(rx->cipher);
+    *overhead_out = overhead;
     if (extra_len > TUNNEL_EXTRA_AAD_MAX || len < TUNNEL_HEADER_BYTES ||
         packet[0] != TUNNEL_MAGIC || packet[1] != TUNNEL_TYPE_DATA || packet[3] != 0)
         return TUNNEL_DROP_BAD_HEADER;
@@ -105,7 +107,8 @@ int tunnel_open(struct tunnel_rx *rx, uint64_t now, uint32_t sender_vtep, const 
                 size_t *out_len, enum tunnel_drop *reason)
 {
     *out_len = 0;
-    enum tunnel_drop why = check_header(rx, extra_len, packet, len, out_cap);
+    size_t overhead;
+    enum tunnel_drop why = check_header(rx, extra_len, packet, len, out_cap, &overhead);
     if (why != TUNNEL_DROP_NONE)
         return dropped(rx, why, reason);
     uint32_t epoch = get_be32(packet + 4);
@@ -122,7 +125,7 @@ int tunnel_open(struct tunnel_rx *rx, uint64_t now, uint32_t sender_vtep, const 
     if (why != TUNNEL_DROP_NONE)
         return dropped(rx, why, reason);
     tunnel_rx_accept(rx, now, epoch, counter);
-    *out_len = len - TUNNEL_HEADER_BYTES - tunnel_aead_tag_bytes(rx->cipher);
+    *out_len = len - overhead;
     *reason = TUNNEL_DROP_NONE;
     return 0;
 }
