@@ -8,6 +8,13 @@ long clock_monotonic_ms(void)
     return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
+long clock_monotonic_coarse_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return ts.tv_sec;
+}
+
 struct timespec clock_deadline(clockid_t clock, long ms)
 {
     struct timespec until;

@@ -18,7 +18,7 @@
 static uint64_t monotonic_seconds(void *ctx)
 {
     (void)ctx;
-    return (uint64_t)clock_monotonic_ms() / 1000;
+    return (uint64_t)clock_monotonic_coarse_s();
 }
 
 uint64_t peer_table_now(const struct tunnel_peer_table *table)
