@@ -139,6 +139,7 @@ static int worker_init(struct worker *w, struct datapath *dp, int index, struct 
     const struct datapath_config *c = &dp->config;
     w->dp = dp;
     w->index = index;
+    w->tcp_queue = (index + 1) % c->nworkers;
     w->epoll_fd = -1;
     w->udp_fd = -1;
     w->udp_gso = true;
@@ -242,16 +243,28 @@ int datapath_workers(const struct datapath *dp)
     return dp->nworkers;
 }
 
+/* Adds worker w's counters to out. */
+static void add_worker_stats(const struct worker *w, struct datapath_stats *out)
+{
+    const struct worker_counters *c = &w->counters;
+    out->tap_frames += atomic_load_explicit(&c->tap_frames, memory_order_relaxed);
+    out->sent += atomic_load_explicit(&c->sent, memory_order_relaxed);
+    out->received += atomic_load_explicit(&c->received, memory_order_relaxed);
+    out->tap_written += atomic_load_explicit(&c->tap_written, memory_order_relaxed);
+    for (int r = 0; r < DATAPATH_DROP_COUNT; r++)
+        out->drops[r] += atomic_load_explicit(&c->drops[r], memory_order_relaxed);
+}
+
 void datapath_stats(const struct datapath *dp, struct datapath_stats *out)
 {
     memset(out, 0, sizeof(*out));
-    for (int i = 0; i < dp->nworkers; i++) {
-        const struct worker_counters *c = &dp->workers[i].counters;
-        out->tap_frames += atomic_load_explicit(&c->tap_frames, memory_order_relaxed);
-        out->sent += atomic_load_explicit(&c->sent, memory_order_relaxed);
-        out->received += atomic_load_explicit(&c->received, memory_order_relaxed);
-        out->tap_written += atomic_load_explicit(&c->tap_written, memory_order_relaxed);
-        for (int r = 0; r < DATAPATH_DROP_COUNT; r++)
-            out->drops[r] += atomic_load_explicit(&c->drops[r], memory_order_relaxed);
-    }
+    for (int i = 0; i < dp->nworkers; i++)
+        add_worker_stats(&dp->workers[i], out);
+}
+
+void datapath_worker_stats(const struct datapath *dp, int index, struct datapath_stats *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (index >= 0 && index < dp->nworkers)
+        add_worker_stats(&dp->workers[index], out);
 }

@@ -142,6 +142,8 @@ void datapath_overlay_remove(struct datapath *dp, uint32_t vni);
 int datapath_workers(const struct datapath *dp);
 /* The counters summed over the workers and the overlays (each read is a recent value). */
 void datapath_stats(const struct datapath *dp, struct datapath_stats *out);
+/* One worker's counters (0 <= index < datapath_workers): which thread carried what. */
+void datapath_worker_stats(const struct datapath *dp, int index, struct datapath_stats *out);
 
 /* The overlay MTU that leaves room for the outer IPv4 + UDP + weft headers and
  * the transform's overhead on an underlay of underlay_mtu. */

@@ -44,6 +44,8 @@ struct tap_frame {
 /* frame.c: the frame behind a TAP read's virtio-net header (buf, n bytes), its
  * checksum completed when the kernel left it partial. */
 enum datapath_drop frame_from_tap(uint8_t *buf, size_t n, struct tap_frame *out);
+/* frame.c: whether an Ethernet frame carries TCP (over IPv4 or IPv6). */
+bool frame_is_tcp(const uint8_t *frame, size_t len);
 /* frame.c: the Internet checksum: words added up, then folded (not complemented). */
 uint64_t csum_add(uint64_t sum, const uint8_t *data, size_t len);
 uint16_t csum_fold(uint64_t sum);
@@ -114,6 +116,13 @@ struct datagram_batch {
 struct worker {
     struct datapath *dp;
     int index;
+    /* The TAP queue its TCP frames go to: the next worker's. The TAP sends a
+     * flow's frames to the queue its last frame came in by, so the answers to
+     * what this worker receives (a bulk flow's ACKs, or its data when ACKs come
+     * in) are read, sealed and sent by another thread: one flow keeps two cores
+     * busy. Other frames go to its own queue: an echo the kernel answers during
+     * the write is read without waking another thread. */
+    int tcp_queue;
     int epoll_fd; /* the stop eventfd, the UDP socket, queue index of every overlay */
     int udp_fd;
     bool udp_gso; /* send runs with UDP_SEGMENT (off once the kernel refused) */

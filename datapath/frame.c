@@ -114,6 +114,15 @@ enum datapath_drop frame_from_tap(uint8_t *buf, size_t n, struct tap_frame *out)
     return DATAPATH_OK;
 }
 
+bool frame_is_tcp(const uint8_t *frame, size_t len)
+{
+    if (len < ETH_HDR_LEN + 40)
+        return false;
+    uint16_t type = (uint16_t)(frame[12] << 8 | frame[13]);
+    const uint8_t *ip = frame + ETH_HDR_LEN;
+    return (type == 0x0800 && ip[9] == 6) || (type == 0x86dd && ip[6] == 6);
+}
+
 void wire_header_write(uint8_t hdr[DATAPATH_HDR_LEN], uint32_t vni)
 {
     uint32_t vni_be = htobe32(vni);

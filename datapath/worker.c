@@ -116,7 +116,8 @@ static void deliver(struct worker *w, const uint8_t *pkt, size_t len, uint32_t s
         count_drop(w, r);
         return;
     }
-    coalesce_add(w, ov->tap_fds[w->index], w->opened, frame_len);
+    int queue = frame_is_tcp(w->opened + DATAPATH_VNET_HDR_LEN, frame_len) ? w->tcp_queue : w->index;
+    coalesce_add(w, ov->tap_fds[queue], w->opened, frame_len);
 }
 
 /* The segment size of a coalesced message (UDP_GRO), or 0 for a single datagram. */

@@ -228,6 +228,30 @@ static long kernel_drops(int ns, const char *device, bool count_udp)
 
 /* Waits (at most 3 s) until both hosts' counters stand still: the tail of a
  * transfer may still be in a socket when iperf3 returns. */
+/* Each worker's counters on host, and which worker counted the most of a field
+ * (tap_frames or received) since before. */
+struct per_worker {
+    struct datapath_stats w[DATAPATH_MAX_WORKERS];
+};
+static void per_worker(int host, struct per_worker *out)
+{
+    for (int i = 0; i < datapath_workers(topo.host[host].dp); i++)
+        datapath_worker_stats(topo.host[host].dp, i, &out->w[i]);
+}
+static int busiest(int host, const struct per_worker *before, const struct per_worker *after,
+                   bool reading_tap, uint64_t *count)
+{
+    int best = 0;
+    *count = 0;
+    for (int i = 0; i < datapath_workers(topo.host[host].dp); i++) {
+        uint64_t n = reading_tap ? after->w[i].tap_frames - before->w[i].tap_frames
+                                 : after->w[i].received - before->w[i].received;
+        if (n > *count)
+            best = i, *count = n;
+    }
+    return best;
+}
+
 static void settle(void)
 {
     struct datapath_stats a[2], b[2];
@@ -248,6 +272,19 @@ static void plain_transform_carries_ping_and_tcp(void **state)
     (void)state;
     start_both(&datapath_plain, &datapath_plain);
     assert_true(ping_ok());
+    /* An echo is answered by the worker that received the request: the kernel
+     * queued the answer on that worker's TAP queue while it wrote the request. */
+    struct per_worker before[2], after[2];
+    uint64_t count, tap_count;
+    per_worker(1, &before[1]);
+    assert_true(ping_ok());
+    per_worker(1, &after[1]);
+    int echo_rx = busiest(1, &before[1], &after[1], false, &count);
+    assert_true(count >= 3);
+    assert_int_equal(busiest(1, &before[1], &after[1], true, &tap_count), echo_rx);
+    assert_true(tap_count >= 3);
+    per_worker(0, &before[0]);
+    per_worker(1, &before[1]);
     /* Until host 1 served both VNIs, host 0's first datagrams (what its TAPs queued
      * before it started) may have counted as wrong_vni: from here on none may. */
     struct datapath_stats start1;
@@ -283,6 +320,19 @@ static void plain_transform_carries_ping_and_tcp(void **state)
     assert_int_equal(s1.drops[DATAPATH_DROP_MALFORMED] + s1.drops[DATAPATH_DROP_WRONG_VNI],
                      start1.drops[DATAPATH_DROP_MALFORMED] + start1.drops[DATAPATH_DROP_WRONG_VNI]);
     assert_int_equal(s0.drops[DATAPATH_DROP_SEND] + s1.drops[DATAPATH_DROP_TAP_WRITE], 0);
+    /* One TCP flow, two threads on each host: the worker that receives its
+     * datagrams (ACKs on host 0, data on host 1) is not the one that reads its
+     * frames from the TAP (data on host 0, ACKs on host 1). */
+    for (int h = 0; h < 2; h++) {
+        per_worker(h, &after[h]);
+        int rx = busiest(h, &before[h], &after[h], false, &count);
+        int tx = busiest(h, &before[h], &after[h], true, &tap_count);
+        printf("host %d: most datagrams received by worker %d (%llu), most TAP frames read by "
+               "worker %d (%llu)\n",
+               h, rx, (unsigned long long)count, tx, (unsigned long long)tap_count);
+        assert_true(count > 100 && tap_count > 100);
+        assert_int_not_equal(rx, tx);
+    }
 }
 
 /* The daemon restarts: the workers stop, the queues close, the TAP stays on the
