@@ -80,7 +80,7 @@ bool tso_next(struct tso_iter *it, size_t cap, uint8_t **seg, size_t *seg_len)
         return false;
     bool last = it->next + chunk == it->len;
     /* The first segment's headers are where the kernel put them; a later one's
-     * go over the previous payload's last bytes, already sent. */
+     * go over the previous payload's last bytes, already sealed. */
     uint8_t *out = it->frame + it->next - hdr_len;
     memcpy(out, it->hdr, hdr_len);
     uint8_t *ip = out + it->ip_off, *tcp = out + it->tcp_off;
