@@ -8,8 +8,12 @@
  * TOS and TTL, ports, ACK number, window and options as the held one, comes
  * right after it in sequence, and neither it nor the held ones end the burst
  * (only ACK and PSH flags; every held segment full-sized). Anything else is
- * written as it is. The receiving stack trusts the checksum (the transform
- * authenticated the frame; the identity relies on the UDP checksum).
+ * written as it is. Every IPv4 TCP frame goes to the TAP with "checksum
+ * partial" and the pseudo header's sum in its checksum field, joined or not:
+ * senders that take partial checksums (datapath.h) leave them so, the kernel
+ * completes the sum if the frame leaves by a device that needs it and trusts it
+ * otherwise (the transform authenticated the frame; the identity relies on the
+ * UDP checksum).
  */
 #include <linux/virtio_net.h>
 #include <string.h>
@@ -70,6 +74,40 @@ static bool continues(const struct coalescer *c, const uint8_t *f, size_t payloa
            memcmp(f + TCP_OFF + 20, held + TCP_OFF + 20, tcp_hl - 20) == 0; /* options */
 }
 
+/* The offset of frame's TCP header when it is a whole IPv4 TCP packet (no
+ * fragment, lengths that agree), else 0. */
+static size_t tcp4_offset(const uint8_t *f, size_t len)
+{
+    if (len < IP_OFF + 20 || get16(f + 12) != 0x0800 || (f[IP_OFF] >> 4) != 4 ||
+        f[IP_OFF + 9] != 6 || (get16(f + IP_OFF + 6) & 0x3fff) != 0)
+        return 0;
+    size_t ip_hl = (size_t)(f[IP_OFF] & 0x0f) * 4;
+    if (ip_hl < 20 || get16(f + IP_OFF + 2) + (size_t)IP_OFF != len || len < IP_OFF + ip_hl + 20)
+        return 0;
+    return IP_OFF + ip_hl;
+}
+
+/* The frame behind buf's virtio-net header (len bytes, TCP at tcp_off) gets the
+ * pseudo header's sum in its TCP checksum field, and the header says "checksum
+ * partial" from there (no GSO: the caller adds it). */
+static void mark_partial(uint8_t *buf, size_t len, size_t tcp_off)
+{
+    uint8_t *f = buf + DATAPATH_VNET_HDR_LEN;
+    uint8_t pseudo[12];
+    memcpy(pseudo, f + IP_OFF + 12, 8);
+    pseudo[8] = 0;
+    pseudo[9] = 6;
+    put16(pseudo + 10, (uint16_t)(len - tcp_off));
+    put16(f + tcp_off + 16, csum_fold(csum_add(0, pseudo, sizeof(pseudo))));
+    struct virtio_net_hdr hdr = {
+        .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+        .gso_type = VIRTIO_NET_HDR_GSO_NONE,
+        .csum_start = htole16((uint16_t)tcp_off),
+        .csum_offset = htole16(16),
+    };
+    memcpy(buf, &hdr, sizeof(hdr));
+}
+
 static void write_tap(struct worker *w, int tap_fd, const uint8_t *buf, size_t len)
 {
     if (write(tap_fd, buf, len) < 0)
@@ -79,28 +117,20 @@ static void write_tap(struct worker *w, int tap_fd, const uint8_t *buf, size_t l
 }
 
 /* A held run of several segments becomes one GSO frame: IP length and checksum
- * for the whole, TCP checksum left partial (the pseudo header's sum). */
+ * for the whole, TCP checksum left partial. */
 static void seal_gso_header(struct coalescer *c)
 {
     uint8_t *f = c->buf + DATAPATH_VNET_HDR_LEN;
-    size_t tcp_hl = (size_t)(f[TCP_OFF + 12] >> 4) * 4, tcp_len = c->len - TCP_OFF;
+    size_t tcp_hl = (size_t)(f[TCP_OFF + 12] >> 4) * 4;
     put16(f + IP_OFF + 2, (uint16_t)(c->len - ETH_HDR_LEN));
     put16(f + IP_OFF + 10, 0);
     put16(f + IP_OFF + 10, (uint16_t)~csum_fold(csum_add(0, f + IP_OFF, 20)));
-    uint8_t pseudo[12];
-    memcpy(pseudo, f + IP_OFF + 12, 8);
-    pseudo[8] = 0;
-    pseudo[9] = 6;
-    put16(pseudo + 10, (uint16_t)tcp_len);
-    put16(f + TCP_OFF + 16, csum_fold(csum_add(0, pseudo, sizeof(pseudo))));
-    struct virtio_net_hdr hdr = {
-        .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
-        .gso_type = VIRTIO_NET_HDR_GSO_TCPV4,
-        .hdr_len = htole16((uint16_t)(TCP_OFF + tcp_hl)),
-        .gso_size = htole16(c->mss),
-        .csum_start = htole16(TCP_OFF),
-        .csum_offset = htole16(16),
-    };
+    mark_partial(c->buf, c->len, TCP_OFF);
+    struct virtio_net_hdr hdr;
+    memcpy(&hdr, c->buf, sizeof(hdr));
+    hdr.gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
+    hdr.hdr_len = htole16((uint16_t)(TCP_OFF + tcp_hl));
+    hdr.gso_size = htole16(c->mss);
     memcpy(c->buf, &hdr, sizeof(hdr));
 }
 
@@ -111,14 +141,14 @@ void coalesce_flush(struct worker *w)
         return;
     if (c->segments > 1)
         seal_gso_header(c);
-    else /* one segment: as it came, checksums complete */
-        memset(c->buf, 0, DATAPATH_VNET_HDR_LEN);
+    else /* one segment, whose checksum the sender may have left partial */
+        mark_partial(c->buf, c->len, TCP_OFF);
     write_tap(w, c->tap_fd, c->buf, DATAPATH_VNET_HDR_LEN + c->len);
     c->len = 0;
     c->segments = 0;
 }
 
-void coalesce_add(struct worker *w, int tap_fd, const uint8_t *buf, size_t len)
+void coalesce_add(struct worker *w, int tap_fd, uint8_t *buf, size_t len)
 {
     struct coalescer *c = &w->rx;
     const uint8_t *frame = buf + DATAPATH_VNET_HDR_LEN;
@@ -129,8 +159,12 @@ void coalesce_add(struct worker *w, int tap_fd, const uint8_t *buf, size_t len)
         c->segments++;
     } else {
         coalesce_flush(w);
-        if (!payload) { /* not TCP data: straight through, behind its zero header */
+        if (!payload) { /* straight through, TCP (IPv4) with its checksum partial */
+            size_t tcp_off = tcp4_offset(frame, len);
+            if (tcp_off)
+                mark_partial(buf, len, tcp_off);
             write_tap(w, tap_fd, buf, DATAPATH_VNET_HDR_LEN + len);
+            memset(buf, 0, DATAPATH_VNET_HDR_LEN); /* as it came */
             return;
         }
         c->tap_fd = tap_fd;

@@ -33,6 +33,7 @@
 #ifndef WEFT_DATAPATH_H
 #define WEFT_DATAPATH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -81,6 +82,10 @@ struct datapath_transform {
     enum datapath_drop (*open)(void *ctx, uint32_t src_vtep, const uint8_t *aad, size_t aad_len,
                                const uint8_t *pkt, size_t len, uint8_t *out, size_t cap,
                                size_t *out_len);
+    /* Whether peer_vtep's data path takes TCP segments whose checksum is left
+     * partial (the pseudo header's sum, as a NIC with checksum offload gets it):
+     * then the segments cut from a super-frame for it are not summed. NULL: none does. */
+    bool (*partial_csum)(void *ctx, uint32_t peer_vtep);
     void *ctx;
 };
 

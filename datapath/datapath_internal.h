@@ -61,9 +61,11 @@ struct tso_iter {
     size_t len, ip_off, tcp_off, payload_off, next;
     uint16_t mss;
     unsigned index;
+    bool partial_csum;        /* leave each TCP checksum as the pseudo header's sum */
     uint8_t hdr[TSO_HDR_MAX]; /* the super-frame's headers, as the kernel gave them */
 };
-enum datapath_drop tso_begin(struct tso_iter *it, const struct tap_frame *f);
+/* partial_csum: the receiver takes partial TCP checksums (datapath_transform). */
+enum datapath_drop tso_begin(struct tso_iter *it, const struct tap_frame *f, bool partial_csum);
 /* The next segment (at most cap bytes) in *seg, *seg_len bytes long; false when
  * every byte went out (or a segment would be longer than cap). */
 bool tso_next(struct tso_iter *it, size_t cap, uint8_t **seg, size_t *seg_len);
@@ -82,12 +84,12 @@ struct coalescer {
     unsigned segments;
     bool closed; /* a short or PSH segment ended it: nothing more joins */
 };
-/* Adds a frame for TAP queue tap_fd (opened, checksums complete; len bytes at
- * buf + the virtio-net header's length, that header all zero) to the worker's
- * coalescer, writing what it held first when the frame cannot join (another TAP
- * or flow); counts what it writes. */
+/* Adds a frame for TAP queue tap_fd (opened; len bytes at buf + the virtio-net
+ * header's length, that header all zero, and zero again on return; a TCP
+ * checksum may be partial) to the worker's coalescer, writing what it held first
+ * when the frame cannot join (another TAP or flow); counts what it writes. */
 struct worker;
-void coalesce_add(struct worker *w, int tap_fd, const uint8_t *buf, size_t len);
+void coalesce_add(struct worker *w, int tap_fd, uint8_t *buf, size_t len);
 /* Writes what the worker's coalescer holds to its TAP (end of a receive batch,
  * before the worker lets go of the overlays). */
 void coalesce_flush(struct worker *w);

@@ -4,7 +4,10 @@
  * the TAP one frame of up to 64 KiB per burst instead of dozens of MTU-sized
  * ones; each segment gets what a NIC's TSO would give it: IP total length, ID
  * (+1 per segment), TCP sequence, FIN/PSH only on the last, CWR only on the
- * first, and both checksums computed in full.
+ * first, and both checksums computed in full, or the TCP one left partial (the
+ * pseudo header's sum) for a receiver that completes it, as weft's does: the
+ * frame was authenticated by the transform, and the cost is a pass over every
+ * byte.
  */
 #include <string.h>
 
@@ -31,11 +34,12 @@ static void put32(uint8_t *p, uint32_t v)
     put16(p + 2, (uint16_t)v);
 }
 
-enum datapath_drop tso_begin(struct tso_iter *it, const struct tap_frame *f)
+enum datapath_drop tso_begin(struct tso_iter *it, const struct tap_frame *f, bool partial_csum)
 {
     uint8_t *fr = f->data;
     it->len = it->next = 0; /* nothing to cut unless the headers pass */
     it->index = 0;
+    it->partial_csum = partial_csum;
     if (f->len < ETH_HDR_LEN + 20 || get16(fr + 12) != 0x0800)
         return DATAPATH_DROP_BAD_FRAME;
     size_t ip_hl = (size_t)(fr[ETH_HDR_LEN] & 0x0f) * 4;
@@ -56,8 +60,9 @@ enum datapath_drop tso_begin(struct tso_iter *it, const struct tap_frame *f)
     return DATAPATH_OK;
 }
 
-/* The TCP checksum over the pseudo header, the TCP header and payload of seg. */
-static void tcp_checksum(uint8_t *seg, size_t ip_off, size_t tcp_off, size_t len)
+/* The TCP checksum over the pseudo header, the TCP header and payload of seg; or,
+ * partial, the pseudo header's sum alone (the receiver completes or trusts it). */
+static void tcp_checksum(uint8_t *seg, size_t ip_off, size_t tcp_off, size_t len, bool partial)
 {
     uint8_t pseudo[12];
     size_t tcp_len = len - tcp_off;
@@ -67,7 +72,10 @@ static void tcp_checksum(uint8_t *seg, size_t ip_off, size_t tcp_off, size_t len
     put16(pseudo + 10, (uint16_t)tcp_len);
     put16(seg + tcp_off + 16, 0);
     uint64_t sum = csum_add(0, pseudo, sizeof(pseudo));
-    put16(seg + tcp_off + 16, (uint16_t)~csum_fold(csum_add(sum, seg + tcp_off, tcp_len)));
+    if (partial)
+        put16(seg + tcp_off + 16, csum_fold(sum));
+    else
+        put16(seg + tcp_off + 16, (uint16_t)~csum_fold(csum_add(sum, seg + tcp_off, tcp_len)));
 }
 
 bool tso_next(struct tso_iter *it, size_t cap, uint8_t **seg, size_t *seg_len)
@@ -94,7 +102,7 @@ bool tso_next(struct tso_iter *it, size_t cap, uint8_t **seg, size_t *seg_len)
         tcp[13] &= (uint8_t)~(TCP_FIN | TCP_PSH);
     if (it->index > 0)
         tcp[13] &= (uint8_t)~TCP_CWR;
-    tcp_checksum(out, it->ip_off, it->tcp_off, len);
+    tcp_checksum(out, it->ip_off, it->tcp_off, len, it->partial_csum);
     it->next += chunk;
     it->index++;
     *seg = out;

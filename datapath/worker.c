@@ -66,10 +66,13 @@ static void send_tap_frame(struct worker *w, const struct overlay_slot *ov,
         queue_frame(w, ov->vni, n, f->data, f->len);
         return;
     }
+    /* One receiver that completes TCP checksums itself: the cut leaves them partial. */
+    const struct datapath_transform *t = &w->dp->config.transform;
+    bool partial = n == 1 && t->partial_csum && t->partial_csum(t->ctx, w->vteps[0]);
     struct tso_iter it;
     uint8_t *seg;
     size_t seg_len;
-    enum datapath_drop r = tso_begin(&it, f);
+    enum datapath_drop r = tso_begin(&it, f, partial);
     if (r != DATAPATH_OK)
         count_drop(w, r);
     while (r == DATAPATH_OK && tso_next(&it, DATAPATH_FRAME_MAX, &seg, &seg_len))

@@ -146,8 +146,8 @@ static int member_add(struct fabric *f, struct local_network *net, const struct 
         /* A host without a secret (or an older weft) cannot seal for this overlay. */
         log_warn("a member of an encrypted overlay published no key; no traffic with it",
                  "subnet=%s vtep=%s", net->subnet, vtep);
-    } else if (tunnel_peer_table_set(f->tunnel, ip_addr_ipv4(&r->vtep), r->key, r->ciphers, err) <
-               0) {
+    } else if (tunnel_peer_table_set(f->tunnel, ip_addr_ipv4(&r->vtep), r->key, r->ciphers,
+                                     r->partial_csum, err) < 0) {
         if (err->code != -ESTALE)
             return weft_err_wrap(err, "the key of host %s", vtep);
         /* An older key of the host than the one in use (a stale record): keep ours. */

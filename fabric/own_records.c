@@ -68,6 +68,9 @@ int txn_add_member(struct etcd_txn *txn, const struct fabric *f, int64_t lease,
         char ciphers[TUNNEL_CIPHERS_TEXT_MAX];
         tunnel_ciphers_format(f->ciphers, ciphers);
         snprintf(rec.ciphers, sizeof(rec.ciphers), "%s", ciphers);
+        /* Its data path completes TCP checksums (datapath/coalesce.c): senders may
+         * leave them partial. */
+        snprintf(rec.offloads, sizeof(rec.offloads), "csum");
     }
     char *text = member_record_encode(&rec);
     if (!text)

@@ -302,7 +302,7 @@ static bool is_own_record(const struct fabric *f, const struct fabric_record *ke
         return false; /* a body that passes names the key's host: this one */
     if (net) /* a member record: an encrypted overlay's carries this run's key and ciphers */
         return strcmp(rec.key, net->encrypted ? f->public_key : "") == 0 &&
-               (!net->encrypted || rec.ciphers == f->ciphers);
+               (!net->encrypted || (rec.ciphers == f->ciphers && rec.partial_csum));
     /* A claim made at allocation: this host's, read back maybe after its endpoint's
      * full record was written (events come in order, the publisher's DONE earlier). */
     return !ep || rec.claim_only || memcmp(rec.mac, ep->mac, 6) == 0;
@@ -409,10 +409,10 @@ static void on_fabric_event(struct fabric *f, const struct etcd_event *ev, bool 
         return;
     }
     rejected_records_forget(&f->rejected, ev->key);
-    if (r &&
-        (memcmp(r->mac, rec.mac, 6) != 0 || r->claim_only != rec.claim_only ||
-         strcmp(r->key, rec.key) != 0 || r->ciphers != rec.ciphers ||
-         r->has_addr6 != rec.has_addr6 || memcmp(&r->addr6, &rec.addr6, sizeof(rec.addr6)) != 0))
+    if (r && (memcmp(r->mac, rec.mac, 6) != 0 || r->claim_only != rec.claim_only ||
+              strcmp(r->key, rec.key) != 0 || r->ciphers != rec.ciphers ||
+              r->partial_csum != rec.partial_csum || r->has_addr6 != rec.has_addr6 ||
+              memcmp(&r->addr6, &rec.addr6, sizeof(rec.addr6)) != 0))
         remote_unprogram(f, r); /* moved (or a new key): drop the old entry, write the new */
     bool new_member = !r && !rec.is_peer;
     if (!r && !(r = remote_table_add(&f->remotes, rec.subnet, rec.is_peer, rec.addr, &rec.host,
@@ -431,6 +431,7 @@ static void on_fabric_event(struct fabric *f, const struct etcd_event *ev, bool 
     snprintf(r->key, sizeof(r->key), "%s", rec.key);
     r->claim_only = rec.claim_only;
     r->ciphers = (uint8_t)rec.ciphers;
+    r->partial_csum = rec.partial_csum;
     if (remote_table_set_names(r, rec.names) < 0)
         log_error("out of memory for a peer's names", "subnet=%s", rec.subnet);
     r->stale = false;

@@ -80,6 +80,17 @@ int record_check_key(const char *key, struct fabric_record *rec, struct weft_err
     return 0;
 }
 
+/* Whether text, words one space apart, has word (words it does not know are a
+ * newer weft's: ignored). */
+static bool has_word(const char *text, const char *word)
+{
+    size_t n = strlen(word);
+    for (const char *p = text; (p = strstr(p, word)); p += n)
+        if ((p == text || p[-1] == ' ') && (p[n] == '\0' || p[n] == ' '))
+            return true;
+    return false;
+}
+
 int record_check_body(const char *value, struct fabric_record *rec, struct weft_err *err)
 {
     if (!rec->is_peer) {
@@ -102,6 +113,7 @@ int record_check_body(const char *value, struct fabric_record *rec, struct weft_
         rec->ciphers = 0;
         if (member.key[0] && tunnel_ciphers_parse(member.ciphers, &rec->ciphers, err) < 0)
             return weft_err_wrap(err, "member body's ciphers");
+        rec->partial_csum = member.key[0] && has_word(member.offloads, "csum");
         return 0;
     }
     struct peer_record peer;

@@ -45,6 +45,7 @@ struct fabric_record {
     char key[RECORD_KEY_TEXT_MAX]; /* members of encrypted overlays: the host's public key
                                       (43 base64url characters, checked); else "" */
     unsigned ciphers; /* members with a key: the ciphers the host runs (tunnel/aead.h) */
+    bool partial_csum; /* members with a key: the host takes partial TCP checksums */
     bool has_addr6;   /* peers on dual-stack overlays: their IPv6 address */
     struct ipv6_addr addr6;
 };

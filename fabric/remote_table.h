@@ -43,6 +43,7 @@ struct remote_entry {
     char *names;     /* peers: its container's DNS names (malloc'd), or NULL */
     char key[44];    /* members of encrypted overlays: the host's public key text, or "" */
     uint8_t ciphers; /* with a key: the ciphers its host runs (tunnel/aead.h's set) */
+    bool partial_csum; /* with a key: its host takes partial TCP checksums */
     bool has_addr6;  /* peers: an IPv6 address too (dual-stack overlays) */
     struct ipv6_addr addr6;
     bool stale;

@@ -68,6 +68,7 @@ static const struct field peer_fields[] = {TEXT(struct peer_record, ip),
 static const struct field member_fields[] = {TEXT(struct member_record, vtep),
                                              TEXT_OPT(struct member_record, key),
                                              TEXT_OPT(struct member_record, ciphers),
+                                             TEXT_OPT(struct member_record, offloads),
                                              {NULL, 0, 0, 0, 0}};
 static const struct field host_network_fields[] = {TEXT(struct host_network_record, network_id),
                                                    TEXT(struct host_network_record, subnet),

@@ -67,6 +67,9 @@ struct member_record {
     char key[RECORD_TEXT_MAX]; /* encrypted overlays: the host's public key (tunnel/); else "" */
     char ciphers[RECORD_TEXT_MAX]; /* encrypted overlays: the ciphers the host runs, best
                                       first (tunnel/aead.h); "" (not written): older weft */
+    char offloads[RECORD_TEXT_MAX]; /* encrypted overlays: what the host's data path does
+                                       for its senders, "csum": it takes TCP segments with
+                                       partial checksums; "" (not written): older weft */
 };
 
 /* hosts/<host>/networks/<nid>: a Docker network on one host, for restart. */

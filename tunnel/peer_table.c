@@ -248,7 +248,7 @@ static bool key_was_replaced(const struct peer *p, const unsigned char *key)
 }
 
 int tunnel_peer_table_set(struct tunnel_peer_table *table, uint32_t vtep, const char *public_key,
-                          unsigned peer_ciphers, struct weft_err *err)
+                          unsigned peer_ciphers, bool partial_csum, struct weft_err *err)
 {
     unsigned char key[TUNNEL_PUBLIC_KEY_BYTES];
     if (tunnel_public_key_parse(public_key, key, err) < 0)
@@ -273,6 +273,7 @@ int tunnel_peer_table_set(struct tunnel_peer_table *table, uint32_t vtep, const 
     struct peer_session *s;
     if (session_new(table, vtep, key, cipher, &s, err) < 0)
         return -1;
+    s->partial_csum = partial_csum;
     if ((p ? peer_push_session(table, p, s, err) : peer_add(table, vtep, s, err)) < 0) {
         session_free(s);
         return -1;
@@ -348,6 +349,7 @@ struct datapath_transform tunnel_peer_table_transform(struct tunnel_peer_table *
         .overhead = TUNNEL_OVERHEAD,
         .seal = peer_table_seal,
         .open = peer_table_open,
+        .partial_csum = peer_table_partial_csum,
         .ctx = table,
     };
 }

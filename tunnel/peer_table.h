@@ -63,10 +63,11 @@ unsigned tunnel_peer_table_ciphers(const struct tunnel_peer_table *table);
 /* Tests: offer only these of the available ciphers, for sessions made from now on. */
 void tunnel_peer_table_set_ciphers(struct tunnel_peer_table *table, unsigned ciphers);
 
-/* The peer at vtep published public_key (text form) and the ciphers it runs
- * (tunnel_ciphers_parse of its list): derive the pair's keys and sessions, with the
+/* The peer at vtep published public_key (text form), the ciphers it runs
+ * (tunnel_ciphers_parse of its list) and whether it takes partial TCP checksums
+ * (the transform's partial_csum): derive the pair's keys and sessions, with the
  * best cipher both run (tunnel_cipher_pick), unless its newest sessions are for this
- * key already (then 0, nothing changes: a run's ciphers go with its key). A new key
+ * key already (then 0, nothing changes: a run's ciphers and offloads go with its key). A new key
  * (the peer restarted) gets new sessions; seal then uses them, and open tries the
  * newest first. -EINVAL for a key that does not parse or that crypto_kx refuses, or
  * for this host's own VTEP; -EPROTO when the two hosts run no cipher in common;
@@ -74,7 +75,7 @@ void tunnel_peer_table_set_ciphers(struct tunnel_peer_table *table, unsigned cip
  * start, so that is an old record: nothing changes, its newest sessions stay);
  * -ENOMEM. On failure the table is as it was. */
 int tunnel_peer_table_set(struct tunnel_peer_table *table, uint32_t vtep, const char *public_key,
-                          unsigned peer_ciphers, struct weft_err *err);
+                          unsigned peer_ciphers, bool partial_csum, struct weft_err *err);
 
 /* Tests: sessions made from now on move to the next epoch every limit packets
  * (tunnel_tx_set_packet_limit) instead of every TUNNEL_REKEY_PACKETS. */

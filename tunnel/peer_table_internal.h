@@ -29,6 +29,7 @@ struct peer_session {
     struct tunnel_tx *tx;
     pthread_mutex_t rx_lock; /* one opener at a time: windows and epochs move */
     struct tunnel_rx *rx;
+    bool partial_csum; /* that run of the peer takes partial TCP checksums */
 };
 
 /* What open decided, per packet: as struct tunnel_stats, but atomic. */
@@ -76,6 +77,7 @@ uint64_t peer_table_now(const struct tunnel_peer_table *table);
 enum datapath_drop peer_table_seal(void *ctx, uint32_t peer_vtep, const uint8_t *aad,
                                    size_t aad_len, const uint8_t *frame, size_t len, uint8_t *out,
                                    size_t cap, size_t *out_len);
+bool peer_table_partial_csum(void *ctx, uint32_t peer_vtep);
 enum datapath_drop peer_table_open(void *ctx, uint32_t src_vtep, const uint8_t *aad, size_t aad_len,
                                    const uint8_t *pkt, size_t len, uint8_t *out, size_t cap,
                                    size_t *out_len);

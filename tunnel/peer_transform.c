@@ -35,6 +35,17 @@ enum datapath_drop peer_table_seal(void *ctx, uint32_t peer_vtep, const uint8_t 
     return rc == 0 ? DATAPATH_OK : DATAPATH_DROP_SEAL; /* too much AAD, or epochs used up */
 }
 
+/* What the peer's newest run published (the sessions seal uses); false without one. */
+bool peer_table_partial_csum(void *ctx, uint32_t peer_vtep)
+{
+    struct tunnel_peer_table *table = ctx;
+    pthread_rwlock_rdlock(&table->lock);
+    struct peer *p = peer_find(table, peer_vtep);
+    bool partial = p && p->sessions[0]->partial_csum;
+    pthread_rwlock_unlock(&table->lock);
+    return partial;
+}
+
 /* Tries the peer's sessions, newest first, until one opens the packet or knows it
  * as its own: replayed and too_old come after the tag verified (tunnel/packet.c),
  * so they are final. auth_failed means every session refused the tag; a session

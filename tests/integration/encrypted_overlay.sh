@@ -119,6 +119,11 @@ best=$(sed 's/"ciphers":"\([a-z0-9]*\).*/\1/' <<<"$offered")
 [ "$(session_cipher A B)" = "$best" ] && [ "$(session_cipher B A)" = "$best" ] ||
     fail "A-B sessions use '$(session_cipher A B)' / '$(session_cipher B A)', want $best (offered: $offered)"
 echo "ok   A and B seal with $best, the first of what both offer ($offered)"
+# Each says its data path takes TCP segments with partial checksums, so the other
+# leaves them so (the TCP above crossed that way).
+[ "$(sim_etcdctl get --prefix /weft/v1/fabric/ | grep -c '"offloads":"csum"')" -ge 2 ] ||
+    fail "the member records do not say their hosts take partial TCP checksums"
+echo "ok   both member records say their hosts take partial TCP checksums"
 
 # --- the wire: the same pings with a marker on both overlays, captured on B's link
 capture() { # FILE FILTER: starts tcpdump on the switch's port to B

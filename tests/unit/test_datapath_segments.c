@@ -67,6 +67,37 @@ static bool tcp_checksum_ok(const uint8_t *frame, size_t len)
     return csum_fold(csum_add(csum_add(0, pseudo, 12), frame + 34, len - 34)) == 0xffff;
 }
 
+/* The pseudo header's sum (folded, not complemented) for a TCP/IPv4 frame of len
+ * bytes: what a partial checksum field holds. */
+static uint16_t pseudo_sum(const uint8_t *frame, size_t len)
+{
+    uint8_t pseudo[12] = {0};
+    memcpy(pseudo, frame + 26, 8);
+    pseudo[9] = 6;
+    pseudo[10] = (uint8_t)((len - 34) >> 8), pseudo[11] = (uint8_t)(len - 34);
+    return csum_fold(csum_add(0, pseudo, 12));
+}
+
+/* For a receiver that completes TCP checksums: the IP checksum in full, the TCP
+ * one left as the pseudo header's sum; everything else as for any receiver. */
+static void tso_leaves_tcp_checksums_partial_when_asked(void **state)
+{
+    (void)state;
+    build_super_frame();
+    struct tap_frame f = {.data = super, .len = sizeof(super), .gso_size = MSS};
+    struct tso_iter it;
+    uint8_t *seg;
+    size_t len, count = 0;
+    assert_int_equal(tso_begin(&it, &f, true), DATAPATH_OK);
+    while (tso_next(&it, 2048, &seg, &len)) {
+        assert_true(ip_checksum_ok(seg + 14));
+        assert_int_equal(get16(seg + 50), pseudo_sum(seg, len));
+        assert_int_equal(get32(seg + 38), 1000 + count * MSS);
+        count++;
+    }
+    assert_int_equal(count, 4);
+}
+
 static void tso_cuts_a_super_frame_like_a_nic(void **state)
 {
     (void)state;
@@ -77,7 +108,7 @@ static void tso_cuts_a_super_frame_like_a_nic(void **state)
     uint8_t *seg;
     size_t len, sizes[8], count = 0, payload_seen = 0;
     memcpy(original, super, sizeof(super)); /* the cut writes headers over the payload */
-    assert_int_equal(tso_begin(&it, &f), DATAPATH_OK);
+    assert_int_equal(tso_begin(&it, &f, false), DATAPATH_OK);
     while (tso_next(&it, 2048, &seg, &len)) {
         assert_true(count < 8);
         const uint8_t *ip = seg + 14, *tcp = ip + 20;
@@ -98,12 +129,12 @@ static void tso_cuts_a_super_frame_like_a_nic(void **state)
     assert_int_equal(sizes[3], PAYLOAD - 3 * MSS);
     /* A segment longer than the caller takes: none, and the frame is left as it was. */
     build_super_frame();
-    assert_int_equal(tso_begin(&it, &f), DATAPATH_OK);
+    assert_int_equal(tso_begin(&it, &f, false), DATAPATH_OK);
     assert_false(tso_next(&it, 100, &seg, &len));
     assert_memory_equal(super, original, sizeof(super));
     /* Not IPv4/TCP: refused. */
     super[12] = 0x86, super[13] = 0xdd;
-    assert_int_equal(tso_begin(&it, &f), DATAPATH_DROP_BAD_FRAME);
+    assert_int_equal(tso_begin(&it, &f, false), DATAPATH_DROP_BAD_FRAME);
 }
 
 struct fake_worker {
@@ -150,7 +181,7 @@ static void feed_segments(struct fake_worker *fw)
     static uint8_t opened[DATAPATH_VNET_HDR_LEN + 2048];
     uint8_t *seg;
     size_t len;
-    assert_int_equal(tso_begin(&it, &f), DATAPATH_OK);
+    assert_int_equal(tso_begin(&it, &f, false), DATAPATH_OK);
     while (tso_next(&it, 2048, &seg, &len)) {
         memcpy(opened + DATAPATH_VNET_HDR_LEN, seg, len);
         coalesce_add(&fw->w, fw->tap, opened, len);
@@ -215,6 +246,51 @@ static void frames_that_cannot_join_pass_as_they_are(void **state)
     fake_worker_free(&fw);
 }
 
+/* Every TCP/IPv4 frame reaches the TAP with "checksum partial" and the pseudo
+ * header's sum in its field, whatever its sender left there: one held alone, and
+ * one that cannot join (FIN); the caller's header is zero again afterwards. Other
+ * frames keep a zero header. */
+static void tcp_frames_reach_the_tap_with_partial_checksums(void **state)
+{
+    (void)state;
+    struct fake_worker fw;
+    static uint8_t out[DATAPATH_VNET_HDR_LEN + COALESCE_MAX];
+    static uint8_t frame[DATAPATH_VNET_HDR_LEN + 2048];
+    static const uint8_t zero[DATAPATH_VNET_HDR_LEN];
+    build_super_frame();
+    fake_worker_init(&fw);
+    struct tap_frame f = {.data = super, .len = sizeof(super), .gso_size = MSS};
+    struct tso_iter it;
+    uint8_t *seg;
+    size_t len;
+    assert_int_equal(tso_begin(&it, &f, false), DATAPATH_OK); /* full checksums */
+    assert_true(tso_next(&it, 2048, &seg, &len));
+    for (int round = 0; round < 2; round++) {
+        memcpy(frame + DATAPATH_VNET_HDR_LEN, seg, len);
+        if (round == 1)
+            frame[DATAPATH_VNET_HDR_LEN + 47] |= 0x01; /* FIN: never joins */
+        coalesce_add(&fw.w, fw.tap, frame, len);
+        assert_memory_equal(frame, zero, sizeof(zero));
+        coalesce_flush(&fw.w);
+        assert_int_equal(tap_read(&fw, out, sizeof(out)), DATAPATH_VNET_HDR_LEN + len);
+        struct virtio_net_hdr hdr;
+        memcpy(&hdr, out, sizeof(hdr));
+        assert_int_equal(hdr.flags, VIRTIO_NET_HDR_F_NEEDS_CSUM);
+        assert_int_equal(hdr.gso_type, VIRTIO_NET_HDR_GSO_NONE);
+        assert_int_equal(hdr.csum_start, 34);
+        assert_int_equal(hdr.csum_offset, 16);
+        assert_int_equal(get16(out + DATAPATH_VNET_HDR_LEN + 50),
+                         pseudo_sum(out + DATAPATH_VNET_HDR_LEN, len));
+    }
+    static uint8_t arp[DATAPATH_VNET_HDR_LEN + 42];
+    memcpy(arp + DATAPATH_VNET_HDR_LEN, "\xff\xff\xff\xff\xff\xff\x02\x00\x00\x00\x99\x01\x08\x06",
+           14);
+    coalesce_add(&fw.w, fw.tap, arp, 42);
+    assert_int_equal(tap_read(&fw, out, sizeof(out)), DATAPATH_VNET_HDR_LEN + 42);
+    assert_memory_equal(out, zero, sizeof(zero));
+    fake_worker_free(&fw);
+}
+
 /* Two overlays' TAPs behind one worker: a run held for one TAP is written there
  * before a segment for the other is taken, even one that would continue it. */
 static void coalescer_flushes_when_the_tap_changes(void **state)
@@ -231,7 +307,7 @@ static void coalescer_flushes_when_the_tap_changes(void **state)
     uint8_t *seg;
     size_t len;
     int n = 0;
-    assert_int_equal(tso_begin(&it, &f), DATAPATH_OK);
+    assert_int_equal(tso_begin(&it, &f, false), DATAPATH_OK);
     while (tso_next(&it, 2048, &seg, &len)) {
         memcpy(opened + DATAPATH_VNET_HDR_LEN, seg, len);
         coalesce_add(&fw.w, n++ < 2 ? fw.tap : other.tap, opened, len);
@@ -343,9 +419,11 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(tso_cuts_a_super_frame_like_a_nic),
+        cmocka_unit_test(tso_leaves_tcp_checksums_partial_when_asked),
         cmocka_unit_test(coalescer_joins_the_segments_into_one_gso_frame),
         cmocka_unit_test(frames_that_cannot_join_pass_as_they_are),
         cmocka_unit_test(coalescer_flushes_when_the_tap_changes),
+        cmocka_unit_test(tcp_frames_reach_the_tap_with_partial_checksums),
         cmocka_unit_test(partial_checksums_are_completed),
         cmocka_unit_test(checksum_sums_words_in_network_order),
         cmocka_unit_test(checksum_agrees_with_word_by_word_sums),

@@ -280,12 +280,34 @@ static void accepted_record_is_decoded(void **state)
         0);
     assert_int_equal(rec.ciphers, TUNNEL_CIPHER_BIT(TUNNEL_CIPHER_AEGIS128L) |
                                       TUNNEL_CIPHER_BIT(TUNNEL_CIPHER_CHACHA20POLY1305));
+    assert_false(rec.partial_csum);
     assert_int_equal(
         record_check_body(
             "{\"vtep\":\"192.168.77.3\",\"key\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"}",
             &rec, NULL),
         0);
     assert_int_equal(rec.ciphers, TUNNEL_CIPHERS_LEGACY);
+    assert_false(rec.partial_csum);
+    /* what its data path does for senders: "csum" among words it may not know */
+    static const struct {
+        const char *offloads;
+        bool partial;
+    } offloads[] = {{"csum", true},   {"gro csum", true}, {"csum gro", true},
+                    {"csums", false}, {"xcsum", false},   {"", false}};
+    for (size_t i = 0; i < sizeof(offloads) / sizeof(offloads[0]); i++) {
+        char body[256];
+        snprintf(
+            body, sizeof(body),
+            "{\"vtep\":\"192.168.77.3\",\"key\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\","
+            "\"offloads\":\"%s\"}",
+            offloads[i].offloads);
+        assert_int_equal(record_check_body(body, &rec, NULL), 0);
+        assert_int_equal(rec.partial_csum, offloads[i].partial);
+    }
+    /* a member without a key (a plain overlay's) takes nothing */
+    assert_int_equal(
+        record_check_body("{\"vtep\":\"192.168.77.3\",\"offloads\":\"csum\"}", &rec, NULL), 0);
+    assert_false(rec.partial_csum);
 }
 
 /* IPv6 VTEPs (issue 12): a key's host level has its colons written as dashes, the

@@ -58,9 +58,11 @@ static void introduce(struct tunnel_peer_table *a, uint32_t va, struct tunnel_pe
     struct weft_err err = {0};
     char key[TUNNEL_PUBLIC_KEY_TEXT_MAX];
     tunnel_peer_table_public_key(b, key);
-    assert_int_equal(tunnel_peer_table_set(a, vb, key, tunnel_peer_table_ciphers(b), &err), 0);
+    assert_int_equal(tunnel_peer_table_set(a, vb, key, tunnel_peer_table_ciphers(b), false, &err),
+                     0);
     tunnel_peer_table_public_key(a, key);
-    assert_int_equal(tunnel_peer_table_set(b, va, key, tunnel_peer_table_ciphers(a), &err), 0);
+    assert_int_equal(tunnel_peer_table_set(b, va, key, tunnel_peer_table_ciphers(a), false, &err),
+                     0);
 }
 
 struct sealed {
@@ -129,15 +131,16 @@ static void a_seals_for_b_and_b_opens(void **state)
     struct weft_err err = {0};
     char key[TUNNEL_PUBLIC_KEY_TEXT_MAX];
     tunnel_peer_table_public_key(b, key);
-    assert_int_equal(tunnel_peer_table_set(a, vb, key, tunnel_ciphers_available(), &err), 0);
+    assert_int_equal(tunnel_peer_table_set(a, vb, key, tunnel_ciphers_available(), false, &err), 0);
     assert_int_equal(seal_to(a, vb, 9, &s), DATAPATH_OK);
     assert_int_equal(open_from(b, va, vni42, &s), DATAPATH_OK);
     /* A key that does not parse, or our own VTEP: refused. */
-    assert_int_equal(
-        tunnel_peer_table_set(a, vtep("10.0.0.3"), "not-a-key", tunnel_ciphers_available(), &err),
-        -1);
+    assert_int_equal(tunnel_peer_table_set(a, vtep("10.0.0.3"), "not-a-key",
+                                           tunnel_ciphers_available(), false, &err),
+                     -1);
     assert_int_equal(err.code, -EINVAL);
-    assert_int_equal(tunnel_peer_table_set(a, va, key, tunnel_ciphers_available(), &err), -1);
+    assert_int_equal(tunnel_peer_table_set(a, va, key, tunnel_ciphers_available(), false, &err),
+                     -1);
     assert_int_equal(err.code, -EINVAL);
     /* A frame that does not fit: too big, nothing sealed. */
     struct datapath_transform tf = tunnel_peer_table_transform(a);
@@ -286,7 +289,7 @@ static void restart_seen_late(void *arg)
     struct weft_err err = {0};
     char key[TUNNEL_PUBLIC_KEY_TEXT_MAX];
     tunnel_peer_table_public_key(h->c, key);
-    CHECK(h, tunnel_peer_table_set(h->a, h->vb, key, tunnel_ciphers_available(), &err), 0);
+    CHECK(h, tunnel_peer_table_set(h->a, h->vb, key, tunnel_ciphers_available(), false, &err), 0);
     for (int i = 0; i < 3; i++) {
         CHECK(h, seal_to(h->c, h->va, (uint8_t)i, &s), DATAPATH_OK);
         CHECK(h, open_from(h->a, h->vb, vni42, &s), DATAPATH_OK);
@@ -313,7 +316,8 @@ static void a_restarted_peer_gets_new_sessions_old_packets_still_open(void **sta
     char a_key[TUNNEL_PUBLIC_KEY_TEXT_MAX];
     struct weft_err err = {0};
     tunnel_peer_table_public_key(h.a, a_key);
-    assert_int_equal(tunnel_peer_table_set(h.c, h.va, a_key, tunnel_ciphers_available(), &err), 0);
+    assert_int_equal(
+        tunnel_peer_table_set(h.c, h.va, a_key, tunnel_ciphers_available(), false, &err), 0);
     char *log = stderr_of(restart_seen_late, &h);
     assert_int_equal(h.failed_line, 0);
     assert_int_equal(count_of(log, "fail to authenticate\" peer=10.0.0.2"), 1);
@@ -330,8 +334,8 @@ static void a_restarted_peer_gets_new_sessions_old_packets_still_open(void **sta
     assert_int_equal(open_from(h.a, h.vb, vni42, &in_flight[1]), DATAPATH_OK);
     assert_int_equal(open_from(h.a, h.vb, vni42, &in_flight[1]), DATAPATH_DROP_REPLAY);
     /* B's old key is not taken back (no second tx from one base key). */
-    assert_int_equal(tunnel_peer_table_set(h.a, h.vb, b1_key, tunnel_ciphers_available(), &err),
-                     -1);
+    assert_int_equal(
+        tunnel_peer_table_set(h.a, h.vb, b1_key, tunnel_ciphers_available(), false, &err), -1);
     assert_int_equal(err.code, -ESTALE);
     assert_int_equal(seal_to(h.a, h.vb, 8, &s), DATAPATH_OK);
     assert_int_equal(open_from(h.c, h.va, vni42, &s), DATAPATH_OK);
@@ -347,12 +351,41 @@ static void a_restarted_peer_gets_new_sessions_old_packets_still_open(void **sta
         tunnel_peer_table_free(bn);
     }
     assert_int_equal(open_from(h.a, h.vb, vni42, &late), DATAPATH_DROP_AUTH);
-    assert_int_equal(tunnel_peer_table_set(h.a, h.vb, b1_key, tunnel_ciphers_available(), &err),
-                     -1);
+    assert_int_equal(
+        tunnel_peer_table_set(h.a, h.vb, b1_key, tunnel_ciphers_available(), false, &err), -1);
     assert_int_equal(err.code, -ESTALE);
     tunnel_peer_table_free(b1);
     tunnel_peer_table_free(h.a);
     tunnel_peer_table_free(h.c);
+    sodium_free(secret);
+}
+
+/* Whether a peer takes partial TCP checksums is what its newest run published:
+ * it goes with the run's key, as its ciphers do. */
+static void what_a_peer_takes_goes_with_its_key(void **state)
+{
+    (void)state;
+    struct tunnel_secret *secret = new_secret();
+    uint32_t va = vtep("10.0.0.1"), vb = vtep("10.0.0.2");
+    struct tunnel_peer_table *a = table_new(secret, va), *b1 = table_new(secret, vb),
+                             *b2 = table_new(secret, vb);
+    struct datapath_transform tf = tunnel_peer_table_transform(a);
+    struct weft_err err = {0};
+    char key[TUNNEL_PUBLIC_KEY_TEXT_MAX];
+    unsigned all = tunnel_ciphers_available();
+    assert_false(tf.partial_csum(tf.ctx, vb)); /* no key yet */
+    tunnel_peer_table_public_key(b1, key);
+    assert_int_equal(tunnel_peer_table_set(a, vb, key, all, true, &err), 0);
+    assert_true(tf.partial_csum(tf.ctx, vb));
+    assert_int_equal(tunnel_peer_table_set(a, vb, key, all, false, &err), 0); /* same key */
+    assert_true(tf.partial_csum(tf.ctx, vb));
+    /* B restarts as a weft that does not take them (an older one). */
+    tunnel_peer_table_public_key(b2, key);
+    assert_int_equal(tunnel_peer_table_set(a, vb, key, all, false, &err), 0);
+    assert_false(tf.partial_csum(tf.ctx, vb));
+    tunnel_peer_table_free(a);
+    tunnel_peer_table_free(b1);
+    tunnel_peer_table_free(b2);
     sodium_free(secret);
 }
 
@@ -411,7 +444,8 @@ static void hosts_agree_on_a_cipher_both_run(void **state)
         struct weft_err err = {0};
         char key[TUNNEL_PUBLIC_KEY_TEXT_MAX];
         tunnel_peer_table_public_key(c, key);
-        assert_int_equal(tunnel_peer_table_set(b, vc, key, tunnel_peer_table_ciphers(c), &err), -1);
+        assert_int_equal(
+            tunnel_peer_table_set(b, vc, key, tunnel_peer_table_ciphers(c), false, &err), -1);
         assert_int_equal(err.code, -EPROTO);
         assert_non_null(strstr(err.msg, "no cipher in common"));
         assert_int_equal(seal_to(b, vc, 4, &s), DATAPATH_DROP_NO_KEY);
@@ -523,6 +557,7 @@ int main(void)
     assert_true(sodium_init() >= 0);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(a_seals_for_b_and_b_opens),
+        cmocka_unit_test(what_a_peer_takes_goes_with_its_key),
         cmocka_unit_test(tampered_other_overlay_and_replayed_packets_are_dropped),
         cmocka_unit_test(another_secret_fails_auth_warns_once),
         cmocka_unit_test(a_restarted_peer_gets_new_sessions_old_packets_still_open),
