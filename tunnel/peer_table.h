@@ -66,10 +66,10 @@ void tunnel_peer_table_set_ciphers(struct tunnel_peer_table *table, unsigned cip
 /* The peer at vtep published public_key (text form), the ciphers it runs
  * (tunnel_ciphers_parse of its list) and whether it takes partial TCP checksums
  * (the transform's partial_csum): derive the pair's keys and sessions, with the
- * best cipher both run (tunnel_cipher_pick), unless its newest sessions are for this
- * key already (then 0, nothing changes: a run's ciphers and offloads go with its key). A new key
- * (the peer restarted) gets new sessions; seal then uses them, and open tries the
- * newest first. -EINVAL for a key that does not parse or that crypto_kx refuses, or
+ * best cipher both run (tunnel_cipher_pick), unless its newest sessions are for
+ * this key already (then 0, nothing changes: a run's ciphers and offloads go with
+ * its key). A new key (the peer restarted) gets new sessions; seal then uses them,
+ * and open tries the newest first. -EINVAL for a key that does not parse or that crypto_kx refuses, or
  * for this host's own VTEP; -EPROTO when the two hosts run no cipher in common;
  * -ESTALE for a key the peer had before its newest (host keys are new at every
  * start, so that is an old record: nothing changes, its newest sessions stay);
@@ -85,7 +85,8 @@ void tunnel_peer_table_set_packet_limit(struct tunnel_peer_table *table, uint64_
  * seal: DATAPATH_DROP_NO_KEY for a peer without a key yet, DATAPATH_DROP_TOO_BIG
  * when out cannot hold the frame and TUNNEL_OVERHEAD. open: DATAPATH_DROP_AUTH
  * (also another secret), DATAPATH_DROP_REPLAY (replayed or too old),
- * DATAPATH_DROP_NO_KEY (unknown sender), DATAPATH_DROP_OPEN (anything else). */
+ * DATAPATH_DROP_NO_KEY (unknown sender), DATAPATH_DROP_OPEN (anything else).
+ * partial_csum: what the peer's newest key came with (false for a peer without one). */
 struct datapath_transform tunnel_peer_table_transform(struct tunnel_peer_table *table);
 
 /* Counters of what open decided for one peer's packets (one verdict per packet,
