@@ -93,12 +93,7 @@ static size_t tcp4_offset(const uint8_t *f, size_t len)
 static void mark_partial(uint8_t *buf, size_t len, size_t tcp_off)
 {
     uint8_t *f = buf + DATAPATH_VNET_HDR_LEN;
-    uint8_t pseudo[12];
-    memcpy(pseudo, f + IP_OFF + 12, 8);
-    pseudo[8] = 0;
-    pseudo[9] = 6;
-    put16(pseudo + 10, (uint16_t)(len - tcp_off));
-    put16(f + tcp_off + 16, csum_fold(csum_add(0, pseudo, sizeof(pseudo))));
+    put16(f + tcp_off + 16, csum_fold(tcp4_pseudo_sum(f + IP_OFF, len - tcp_off)));
     struct virtio_net_hdr hdr = {
         .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
         .gso_type = VIRTIO_NET_HDR_GSO_NONE,

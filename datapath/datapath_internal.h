@@ -49,6 +49,9 @@ bool frame_is_tcp(const uint8_t *frame, size_t len);
 /* frame.c: the Internet checksum: words added up, then folded (not complemented). */
 uint64_t csum_add(uint64_t sum, const uint8_t *data, size_t len);
 uint16_t csum_fold(uint64_t sum);
+/* frame.c: the unfolded sum of TCP/IPv4's pseudo header (the addresses of the IPv4
+ * header at ip, protocol 6, tcp_len) to start a TCP checksum from. */
+uint64_t tcp4_pseudo_sum(const uint8_t *ip, size_t tcp_len);
 
 /* tso.c: cuts a TCP/IPv4 super-frame into frames of at most mss payload bytes,
  * each with its own IP length, ID, TCP sequence, flags and both checksums. The

@@ -61,6 +61,17 @@ uint64_t csum_add(uint64_t sum, const uint8_t *data, size_t len)
     return sum;
 }
 
+uint64_t tcp4_pseudo_sum(const uint8_t *ip, size_t tcp_len)
+{
+    uint8_t pseudo[12];
+    memcpy(pseudo, ip + 12, 8); /* source and destination address */
+    pseudo[8] = 0;
+    pseudo[9] = 6;
+    pseudo[10] = (uint8_t)(tcp_len >> 8);
+    pseudo[11] = (uint8_t)tcp_len;
+    return csum_add(0, pseudo, sizeof(pseudo));
+}
+
 uint16_t csum_fold(uint64_t sum)
 {
     while (sum >> 16)

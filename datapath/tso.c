@@ -64,14 +64,9 @@ enum datapath_drop tso_begin(struct tso_iter *it, const struct tap_frame *f, boo
  * partial, the pseudo header's sum alone (the receiver completes or trusts it). */
 static void tcp_checksum(uint8_t *seg, size_t ip_off, size_t tcp_off, size_t len, bool partial)
 {
-    uint8_t pseudo[12];
     size_t tcp_len = len - tcp_off;
-    memcpy(pseudo, seg + ip_off + 12, 8); /* source and destination address */
-    pseudo[8] = 0;
-    pseudo[9] = 6;
-    put16(pseudo + 10, (uint16_t)tcp_len);
     put16(seg + tcp_off + 16, 0);
-    uint64_t sum = csum_add(0, pseudo, sizeof(pseudo));
+    uint64_t sum = tcp4_pseudo_sum(seg + ip_off, tcp_len);
     if (partial)
         put16(seg + tcp_off + 16, csum_fold(sum));
     else
