@@ -1,19 +1,22 @@
 #!/usr/bin/env bash
 # bench/soak.sh: `make soak` (issue 14): weft under a long run of container churn, to
 # show that nothing grows. Three simulated hosts with weft and dockerd on one weft
-# network; CYCLES (10000) cycles, each one container started with `docker run -d` on
-# one host (round robin) and the oldest of its host's running containers removed once
-# KEEP (3) are running there, so the network always holds about 3 x KEEP containers
-# and every cycle is one create and one remove. Every SAMPLE (100) cycles, per host:
-# weft's RSS, open file descriptors and threads, the weft links in the host's kernel
-# (bridges, VXLAN devices, veths, spares); and etcd's key count under /weft/. The
-# samples go to OUT_DIR/soak.dat and a plot OUT_DIR/soak.png (beside convergence.png).
-# At the end every container is removed and the run is judged flat: the last sample's
-# descriptors no more than the first's (after WARMUP samples, 2; taken 35 s after the
-# last cycle, once idle pooled store connections are closed), threads equal, RSS within
-# RSS_SLACK_KIB (512) of it, etcd holds what it held before the first container, and
-# each host has only the network's own links. Not in `make test`: a full run is hours
-# (docker run dominates: about 0.3 s a cycle here); CYCLES=500 shows the shape.
+# network; CYCLES (10000) cycles, each one container started with `docker run -d` and
+# the oldest of its host's running containers removed once KEEP (3) are running there,
+# so the network always holds about 3 x KEEP containers and every cycle is one create
+# and one remove. The three hosts churn at once, each its third of the cycles (a cycle
+# waits on dockerd, containerd and runc far more than it uses the CPU: about 1 s a
+# cycle one host at a time, under half a core), so every weft sees its own endpoints
+# come and go while the other hosts' come and go too. Every SAMPLE (100) cycles, each
+# host samples itself: weft's RSS, open file descriptors and threads, the weft links in
+# the host's kernel (bridges, VXLAN devices, veths, spares); and etcd's key count under
+# /weft/. The samples go to OUT_DIR/soak.dat and a plot OUT_DIR/soak.png (beside
+# convergence.png). At the end every container is removed and the run is judged flat:
+# the last sample's descriptors no more than the first's (after WARMUP samples, 2; taken
+# 35 s after the last cycle, once idle pooled store connections are closed), threads
+# equal, RSS within RSS_SLACK_KIB (512) of it, etcd holds what it held before the first
+# container, and each host has only the network's own links. Not in `make test`: a
+# full run is most of an hour; CYCLES=300 shows the shape.
 # Benchmark, not test: it prints a table and exits 1 only when something is not flat.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,38 +50,72 @@ declare -A LINKS0
 for h in "${HOSTS[@]}"; do LINKS0[$h]=$(links "$h"); done
 keys0=$(keys)
 
-# sample CYCLE: one line per host: cycle host rss_kib fds threads links; then etcd keys.
-sample() {
-    local c=$1 h pid
-    for h in "${HOSTS[@]}"; do
-        pid=$(sim_weft_pid "$h")
-        printf '%s %s %s %s %s %s %s\n' "$c" "$h" \
-            "$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status")" \
-            "$(find "/proc/$pid/fd" -mindepth 1 -maxdepth 1 | wc -l)" \
-            "$(awk '/^Threads/ {print $2}' "/proc/$pid/status")" "$(links "$h")" "$(keys)"
-    done >>"$SIM_DIR/soak.samples"
+# sample_host CYCLE HOST: a line "cycle host rss_kib fds threads links etcd_keys".
+sample_host() {
+    local c=$1 h=$2 pid
+    pid=$(sim_weft_pid "$h")
+    printf '%s %s %s %s %s %s %s\n' "$c" "$h" \
+        "$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status")" \
+        "$(find "/proc/$pid/fd" -mindepth 1 -maxdepth 1 | wc -l)" \
+        "$(awk '/^Threads/ {print $2}' "/proc/$pid/status")" "$(links "$h")" "$(keys)" \
+        >>"$SIM_DIR/soak.samples" # one short write: the churns' lines do not mix
+}
+sample() { # CYCLE: every host
+    local h
+    for h in "${HOSTS[@]}"; do sample_host "$1" "$h"; done
 }
 
-declare -A RUNNING # host: its containers, oldest first
+# churn HOST INDEX: HOST's share of the cycles (every third, from INDEX), run in a
+# subshell of its own; the cycle a sample is labelled with counts every host's.
+churn() {
+    local h=$1 idx=$2 n=${#HOSTS[@]} c name
+    local -a running=()
+    for ((c = idx + 1; c <= CYCLES; c += n)); do
+        name=s$c
+        # (dockerd warns that forwarding is off: wanted here, nothing is routed out)
+        sim_docker "$h" run -d --init --network soak --name "$name" "$SIM_IMAGE" sleep 36000 \
+            >/dev/null 2>>"$SIM_DIR/docker-run.$h.err" || fail "cycle $c: docker run on $h failed"
+        running+=("$name")
+        if [ "${#running[@]}" -gt "$KEEP" ]; then
+            sim_docker "$h" rm -f "${running[0]}" >/dev/null ||
+                fail "cycle $c: docker rm ${running[0]} on $h failed"
+            running=("${running[@]:1}")
+        fi
+        # Each host samples at its cycle that passes a multiple of SAMPLE (one in every
+        # n cycles is its own), labelled with that multiple, so the hosts' labels agree.
+        if [ $((c / SAMPLE)) != $(((c - n) / SAMPLE)) ]; then
+            sample_host $((c / SAMPLE * SAMPLE)) "$h"
+            [ "$idx" != 0 ] || echo "soak: about $c of $CYCLES cycles ($(($(date +%s) - started)) s)" >&2
+        fi
+    done
+    for name in "${running[@]}"; do sim_docker "$h" rm -f "$name" >/dev/null || fail "docker rm $name on $h failed"; done
+}
+
 : >"$SIM_DIR/soak.samples"
 started=$(date +%s)
 sample 0
-for c in $(seq 1 "$CYCLES"); do
-    h=${HOSTS[$((c % ${#HOSTS[@]}))]}
-    # (dockerd warns that forwarding is off: wanted here, nothing is routed out)
-    sim_docker "$h" run -d --init --network soak --name "s$c" "$SIM_IMAGE" sleep 36000 >/dev/null 2>>"$SIM_DIR/docker-run.err" ||
-        fail "cycle $c: docker run on $h failed"
-    RUNNING[$h]="${RUNNING[$h]:-} s$c"
-    read -ra mine <<<"${RUNNING[$h]}"
-    if [ "${#mine[@]}" -gt "$KEEP" ]; then
-        sim_docker "$h" rm -f "${mine[0]}" >/dev/null || fail "cycle $c: docker rm ${mine[0]} failed"
-        RUNNING[$h]="${mine[*]:1}"
-    fi
-    [ $((c % SAMPLE)) != 0 ] || { sample "$c"; echo "soak: $c of $CYCLES cycles ($(($(date +%s) - started)) s)" >&2; }
+CHURN_PIDS=()
+# The churns are this shell's children, not the simulation's: stopped here by their pids
+# on any way out, before the simulation's own cleanup.
+stop_churns() {
+    local pid
+    for pid in "${CHURN_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${CHURN_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+    CHURN_PIDS=()
+}
+trap 'rc=$?; stop_churns; (exit "$rc"); sim_cleanup' EXIT # sim_cleanup reads the status
+trap 'stop_churns; sim_cleanup; exit 130' INT
+trap 'stop_churns; sim_cleanup; exit 143' TERM
+for i in "${!HOSTS[@]}"; do
+    churn "${HOSTS[$i]}" "$i" &
+    CHURN_PIDS+=("$!")
 done
-for h in "${HOSTS[@]}"; do
-    for name in ${RUNNING[$h]:-}; do sim_docker "$h" rm -f "$name" >/dev/null; done
+failed=
+for i in "${!CHURN_PIDS[@]}"; do
+    wait "${CHURN_PIDS[$i]}" || failed="$failed ${HOSTS[$i]}"
 done
+CHURN_PIDS=()
+[ -z "$failed" ] || fail "the churn failed on:$failed (see above)"
 # The last withdrawals reach every host, and the store client closes the pooled
 # connections a moment of several requests at once left idle (ETCD_POOL_IDLE_MS, 30 s).
 sleep 35
@@ -114,9 +151,13 @@ awk -v warm=$((WARMUP * SAMPLE)) -v slack="$RSS_SLACK_KIB" -v keys0="$keys0" \
         exit bad
     }' "$SIM_DIR/soak.samples" >"$SIM_DIR/soak.verdict" && flat=yes || flat=no
 
-# The plot's data: cycle, then per host RSS (MiB), fds, threads; etcd keys.
-awk '$1 != "end" {rss[$1] = rss[$1] " " $3 / 1024 " " $4 " " $5; keys[$1] = $7; if (!($1 in seen)) {seen[$1]; order[n++] = $1}}
-     END {for (i = 0; i < n; i++) print order[i] rss[order[i]], keys[order[i]]}' \
+# The plot's data: cycle, then per host (A, B, C) RSS (MiB), fds, threads; etcd keys. A
+# cycle some host did not sample (the last, when the cycles end between hosts) is left out.
+awk -v hosts="${HOSTS[*]}" 'BEGIN {nh = split(hosts, host, " ")}
+     $1 != "end" {v[$1, $2] = $3 / 1024 " " $4 " " $5; keys[$1] = $7; count[$1]++
+                  if (!($1 in seen)) {seen[$1]; order[n++] = $1}}
+     END {for (i = 0; i < n; i++) {c = order[i]; if (count[c] < nh) continue
+              line = c; for (j = 1; j <= nh; j++) line = line " " v[c, host[j]]; print line, keys[c]}}' \
     "$SIM_DIR/soak.samples" >"$OUT_DIR/soak.dat"
 plot=
 if command -v gnuplot >/dev/null; then
