@@ -9,6 +9,15 @@
  *   plugin_bench endpoints SOCKET NETWORK_ID POOL COUNT
  *       COUNT times RequestAddress + CreateEndpoint (no container): load for the
  *       scale benchmark; prints {"seconds":..,"count":..}.
+ *   plugin_bench networks SUBNET THREADS OUT_FILE SOCKET...
+ *       Creates a network on SUBNET on every SOCKET (one host each), THREADS hosts
+ *       at a time, with the calls `docker network create -d weft --ipam-driver weft`
+ *       makes (GetDefaultAddressSpaces, RequestPool, the gateway's RequestAddress,
+ *       CreateNetwork with an ID of its own), up to 3 tries 2 s apart (a daemon
+ *       whose lease expired under load answers "lease not found" until it has a new
+ *       one); writes "SOCKET NETWORK_ID POOL_ID TRIES" per host to OUT_FILE; prints
+ *       {"seconds":..,"count":..,"failed":..,"retries":..}. One process for hundreds
+ *       of hosts: the scale benchmark's hosts are not slowed by the harness's spawns.
  *   plugin_bench ipam SOCKET POOL COUNT THREADS OUT_FILE
  *       COUNT RequestAddress calls spread over THREADS threads; writes each
  *       address to OUT_FILE; prints {"seconds":..,"count":..,"failed":..}.
@@ -18,6 +27,7 @@
  */
 #include <curl/curl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -361,6 +371,123 @@ static int bench_release(const char *socket_path, const char *pool, const char *
     return 0;
 }
 
+/* The quoted value of "key" in a JSON answer, into out (n bytes); false without it. */
+static bool json_string(const char *json, const char *key, char *out, size_t n)
+{
+    char pattern[64];
+    snprintf(pattern, sizeof(pattern), "\"%s\":\"", key);
+    const char *p = strstr(json, pattern), *end;
+    if (!p || !(end = strchr(p += strlen(pattern), '"')) || (size_t)(end - p) >= n)
+        return false;
+    memcpy(out, p, (size_t)(end - p));
+    out[end - p] = '\0';
+    return true;
+}
+
+struct network_host {
+    const char *socket_path;
+    char network_id[65], pool_id[128]; /* the ID, drawn before the threads start */
+    int tries; /* 0: not made */
+};
+
+struct network_work {
+    struct network_host *hosts;
+    int count;
+    _Atomic int next;
+    const char *subnet;
+};
+
+/* One try at what `docker network create` asks of host h; false on any error. */
+static bool create_network_once(CURL *curl, struct network_host *h, const char *subnet)
+{
+    struct buffer answer;
+    char body[1024], space[64], gateway[64];
+    if (post(curl, h->socket_path, "IpamDriver.GetDefaultAddressSpaces", "", &answer) != 200 ||
+        !json_string(answer.data, "LocalDefaultAddressSpace", space, sizeof(space)))
+        return false;
+    snprintf(body, sizeof(body),
+             "{\"AddressSpace\":\"%s\",\"Pool\":\"%s\",\"SubPool\":\"\",\"Options\":{},"
+             "\"V6\":false}",
+             space, subnet);
+    if (post(curl, h->socket_path, "IpamDriver.RequestPool", body, &answer) != 200 ||
+        !json_string(answer.data, "PoolID", h->pool_id, sizeof(h->pool_id)))
+        return false;
+    snprintf(body, sizeof(body),
+             "{\"PoolID\":\"%s\",\"Address\":\"\",\"Options\":{\"RequestAddressType\":"
+             "\"com.docker.network.gateway\"}}",
+             h->pool_id);
+    if (post(curl, h->socket_path, "IpamDriver.RequestAddress", body, &answer) != 200 ||
+        !json_string(answer.data, "Address", gateway, sizeof(gateway)))
+        return false;
+    char *slash = strchr(gateway, '/');
+    if (slash)
+        *slash = '\0';
+    snprintf(body, sizeof(body),
+             "{\"NetworkID\":\"%s\",\"Options\":{\"com.docker.network.enable_ipv6\":false,"
+             "\"com.docker.network.generic\":{}},\"IPv4Data\":[{\"AddressSpace\":\"%s\","
+             "\"Gateway\":\"%s\",\"Pool\":\"%s\"}],\"IPv6Data\":[]}",
+             h->network_id, space, gateway, subnet);
+    return post(curl, h->socket_path, "NetworkDriver.CreateNetwork", body, &answer) == 200 &&
+           strstr(answer.data, "\"Err\":\"") == NULL;
+}
+
+static void *network_work(void *arg)
+{
+    struct network_work *w = arg;
+    CURL *curl = curl_easy_init();
+    int i;
+    while (curl && (i = atomic_fetch_add(&w->next, 1)) < w->count) {
+        struct network_host *h = &w->hosts[i];
+        for (int tries = 1; tries <= 3 && !h->tries; tries++) {
+            if (tries > 1)
+                sleep(2);
+            if (create_network_once(curl, h, w->subnet))
+                h->tries = tries;
+        }
+    }
+    if (curl)
+        curl_easy_cleanup(curl);
+    return NULL;
+}
+
+static int bench_networks(const char *subnet, int threads, const char *out_path, char **sockets,
+                          int count)
+{
+    struct network_host *hosts = calloc((size_t)count, sizeof(*hosts));
+    pthread_t *ids = calloc((size_t)(threads > 0 ? threads : 1), sizeof(*ids));
+    FILE *out = fopen(out_path, "w");
+    if (!hosts || !ids || !out || threads < 1)
+        return 1;
+    for (int i = 0; i < count; i++) { /* IDs drawn here: rand() is not the threads' */
+        hosts[i].socket_path = sockets[i];
+        for (int k = 0; k < 8; k++)
+            snprintf(hosts[i].network_id + 8 * k, 9, "%08x", (unsigned)rand());
+    }
+    struct network_work work = {.hosts = hosts, .count = count, .subnet = subnet};
+    double start = now_s();
+    int started = 0;
+    for (; started < threads && started < count; started++)
+        if (pthread_create(&ids[started], NULL, network_work, &work) != 0)
+            break;
+    for (int t = 0; t < started; t++)
+        pthread_join(ids[t], NULL);
+    double seconds = now_s() - start;
+    int failed = 0, retries = 0;
+    for (int i = 0; i < count; i++) {
+        failed += !hosts[i].tries;
+        retries += hosts[i].tries ? hosts[i].tries - 1 : 3;
+        if (hosts[i].tries)
+            fprintf(out, "%s %s %s %d\n", hosts[i].socket_path, hosts[i].network_id,
+                    hosts[i].pool_id, hosts[i].tries);
+    }
+    fclose(out);
+    printf("{\"seconds\":%.3f,\"count\":%d,\"failed\":%d,\"retries\":%d}\n", seconds, count,
+           failed, retries);
+    free(hosts);
+    free(ids);
+    return started == 0 || failed ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -370,6 +497,10 @@ int main(int argc, char **argv)
         srand((unsigned)time(NULL) ^ (unsigned)getpid());
         return bench_endpoints(argv[2], argv[3], argv[4], atoi(argv[5]));
     }
+    if (argc >= 6 && strcmp(argv[1], "networks") == 0) {
+        srand((unsigned)time(NULL) ^ (unsigned)getpid());
+        return bench_networks(argv[2], atoi(argv[3]), argv[4], argv + 5, argc - 5);
+    }
     if (argc == 7 && strcmp(argv[1], "ipam") == 0)
         return bench_ipam(argv[2], argv[3], atoi(argv[4]), atoi(argv[5]), argv[6]);
     if (argc == 8 && strcmp(argv[1], "converge") == 0)
@@ -378,6 +509,7 @@ int main(int argc, char **argv)
         return bench_release(argv[2], argv[3], argv[4], atoi(argv[5]));
     fprintf(stderr, "usage: plugin_bench join SOCKET NETWORK_ID SUBNET COUNT\n"
                     "       plugin_bench endpoints SOCKET NETWORK_ID POOL COUNT\n"
+                    "       plugin_bench networks SUBNET THREADS OUT_FILE SOCKET...\n"
                     "       plugin_bench ipam SOCKET POOL COUNT THREADS OUT_FILE\n"
                     "       plugin_bench converge SOCKET NETWORK_ID POOL COUNT PACE_MS OUT_FILE\n"
                     "       plugin_bench release SOCKET POOL IN_FILE THREADS\n");

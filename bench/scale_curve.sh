@@ -175,34 +175,27 @@ fresh_store() { # MODE
     [ -z "${SCALE_LEASE_TTL:-}" ] || WATCH_ARGS+=(--lease-ttl "$SCALE_LEASE_TTL")
 }
 
-# HOST creates SUBNET, up to 3 times (a daemon whose lease expired under the load answers
-# "lease not found" until it has a new one); each retry is counted in HOST's dir.
-network_with_retries() { # HOST
-    local try
-    for try in 1 2 3; do
-        if (create_network "$1" >/dev/null && echo "${NID[$1]}" >"$SIM_DIR/$1/nid") 2>>"$SIM_DIR/$1/create.err"; then
-            return 0
-        fi
-        echo retry >>"$SIM_DIR/$1/retries"
-        sleep 2
-    done
-    return 1
-}
-
-# H1..HN create the network SUBNET, SCALE_CREATE_BATCH at a time; NID[Hi] from each.
+# H1..HN create the network SUBNET, SCALE_CREATE_BATCH at a time, by plugin_bench's
+# threads (up to 3 tries each: a daemon whose lease expired under the load answers "lease
+# not found" until it has a new one); NID[Hi] from each. H1 first and alone: it claims the
+# overlay.
 create_networks() { # N
-    local n=$1 i j pids
-    rm -f "$SIM_DIR"/H*/retries
-    network_with_retries H1 || fail "H1 did not create $SUBNET" # the first claims the overlay alone
-    for ((i = 2; i <= n; i += SCALE_CREATE_BATCH)); do
-        pids=()
-        for ((j = i; j < i + SCALE_CREATE_BATCH && j <= n; j++)); do
-            network_with_retries "H$j" &
-            pids+=($!)
-        done
-        for j in "${pids[@]}"; do wait "$j" || fail "a host did not create $SUBNET (3 tries)"; done
-    done
-    for ((i = 1; i <= n; i++)); do NID[H$i]=$(cat "$SIM_DIR/H$i/nid"); done
+    local n=$1 i out=$SIM_DIR/networks.out
+    : >"$SIM_DIR/networks.all"
+    $BENCH networks "$SUBNET" 1 "$out" "$SIM_DIR/H1/plugins/weft.sock" >"$SIM_DIR/networks.json" ||
+        fail "H1 did not create $SUBNET (3 tries): $(cat "$SIM_DIR/networks.json")"
+    cat "$out" >>"$SIM_DIR/networks.all"
+    if [ "$n" -gt 1 ]; then
+        $BENCH networks "$SUBNET" "$SCALE_CREATE_BATCH" "$out" \
+            $(for ((i = 2; i <= n; i++)); do echo "$SIM_DIR/H$i/plugins/weft.sock"; done) \
+            >>"$SIM_DIR/networks.json" || fail "some hosts did not create $SUBNET (3 tries each): $(tail -n 1 "$SIM_DIR/networks.json")"
+        cat "$out" >>"$SIM_DIR/networks.all"
+    fi
+    # "SOCKET NETWORK_ID POOL_ID TRIES": the host from its socket's folder.
+    while read -r sock nid _ _; do
+        NID[$(basename "$(dirname "$(dirname "$sock")")")]=$nid
+    done <"$SIM_DIR/networks.all"
+    NETWORK_RETRIES=$(awk '{r += $4 - 1} END {print r + 0}' "$SIM_DIR/networks.all")
 }
 
 overlay_vni() { sim_etcdctl get --print-value-only "/weft/v1/overlays/${1/\//_}" | sed 's/.*"vni":\([0-9]*\).*/\1/'; }
@@ -231,7 +224,7 @@ measure_point() { # MODE N OCTET
     R[${k}_networks_cpu_etcd_s]=$(secs $(($(etcd_ticks) - e0)))
     R[${k}_networks_cpu_proxy_s]=$(secs $(($(proxy_ticks) - p0)))
     R[${k}_networks_cpu_weft_s]=$(secs $(($(weft_ticks "$n") - w0)))
-    R[${k}_network_retries]=$(cat "$SIM_DIR"/H*/retries 2>/dev/null | grep -c . || true)
+    R[${k}_network_retries]=$NETWORK_RETRIES
     vx=wvx$(overlay_vni "$SUBNET")
     neigh_wait_start "$SIM_DIR/nw.$k" "$vx" $(((n - 1) * SCALE_EPS)) 1 "$n"
     e0=$(etcd_ticks) p0=$(proxy_ticks) w0=$(weft_ticks "$n")
