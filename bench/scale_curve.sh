@@ -3,7 +3,8 @@
 # Its own simulation (run tag, etcd, switch): hosts H1..Hn, each a real `weft daemon` in
 # its own namespace programming its own kernel tables, grown point by point. At each
 # point of SCALE_POINTS the first n hosts (every host running) create one network
-# (10.<octet>.0.0/16) and then SCALE_EPS endpoints each, all at once; build/neigh_wait
+# (10.<octet>.0.0/16), wait until etcd's watchers settle (every host watching every
+# other's records), and then SCALE_EPS endpoints each, all at once; build/neigh_wait
 # times, from the kernel's notifications, when every host had every remote entry. Per
 # point: all created, every host programmed (from the first create and after the last),
 # etcd's / the proxy's / all daemons' CPU per endpoint change (and etcd's per change per
@@ -191,11 +192,36 @@ create_networks() { # N
             >>"$SIM_DIR/networks.json" || fail "some hosts did not create $SUBNET (3 tries each): $(tail -n 1 "$SIM_DIR/networks.json")"
         cat "$out" >>"$SIM_DIR/networks.all"
     fi
-    # "SOCKET NETWORK_ID POOL_ID TRIES": the host from its socket's folder.
+    # "SOCKET NETWORK_ID POOL_ID TRIES": the host from its socket's folder (expansions,
+    # no process per host: at 1,000 hosts under load three each took minutes).
+    local sock nid h
     while read -r sock nid _ _; do
-        NID[$(basename "$(dirname "$(dirname "$sock")")")]=$nid
+        h=${sock%/plugins/weft.sock}
+        NID[${h##*/}]=$nid
     done <"$SIM_DIR/networks.all"
     NETWORK_RETRIES=$(awk '{r += $4 - 1} END {print r + 0}' "$SIM_DIR/networks.all")
+}
+
+# etcd's watcher count and its unsynced (slow) watchers, from its metrics.
+etcd_watchers() {
+    sim_ns_exec etcd curl -s -m 5 "http://$(sim_etcd_hostport)/metrics" |
+        awk '$1 == "etcd_debugging_mvcc_watcher_total" {w = $2} $1 == "etcd_debugging_mvcc_slow_watcher_total" {s = $2}
+             END {print w + 0, s + 0}'
+}
+settle_watchers() { # MAX_S: false if still changing then
+    local deadline=$(($(now_ms) + $1 * 1000)) last="" now stable=0
+    while [ "$(now_ms)" -lt "$deadline" ]; do
+        now=$(etcd_watchers)
+        if [ "$now" = "$last" ] && [ "${now#* }" = 0 ]; then
+            stable=$((stable + 1))
+            [ "$stable" -lt 4 ] || return 0 # 4 x 0.25 s
+        else
+            stable=0
+        fi
+        last=$now
+        sleep 0.25
+    done
+    return 1
 }
 
 overlay_vni() { sim_etcdctl get --print-value-only "/weft/v1/overlays/${1/\//_}" | sed 's/.*"vni":\([0-9]*\).*/\1/'; }
@@ -220,6 +246,10 @@ measure_point() { # MODE N OCTET
     SUBNET=10.$3.0.0/16
     s0=$(now_ms) e0=$(etcd_ticks) p0=$(proxy_ticks) w0=$(weft_ticks "$n")
     create_networks "$n"
+    # The creates are answered before every host has heard every other join and watches
+    # its records: the networks are settled once etcd's watchers have stopped changing
+    # for 1 s, none behind (its unsynced ones), so that the burst below is measured alone.
+    settle_watchers 120 || echo "scale_curve: $mode $n: etcd's watchers still changing after 120 s" >&2
     R[${k}_networks_s]=$(awk -v ms=$(($(now_ms) - s0)) 'BEGIN {printf "%.1f", ms / 1000}')
     R[${k}_networks_cpu_etcd_s]=$(secs $(($(etcd_ticks) - e0)))
     R[${k}_networks_cpu_proxy_s]=$(secs $(($(proxy_ticks) - p0)))
