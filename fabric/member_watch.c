@@ -60,9 +60,10 @@ static struct watched_prefix *watched_find(struct fabric *f, const char *prefix)
     return NULL;
 }
 
-/* Links and watches a new prefix (or finds it: then it is not stale). Under the lock. */
+/* Links and watches a new prefix (or finds it: then it is not stale); from_rev > 0:
+ * watched from that revision without a listing (member_add). Under the lock. */
 static void watch_add(struct fabric *f, const char *prefix, const char *overlay,
-                      const struct watch_scope *scope)
+                      const struct watch_scope *scope, int64_t from_rev)
 {
     struct watched_prefix *w = watched_find(f, prefix);
     if (w) {
@@ -79,7 +80,9 @@ static void watch_add(struct fabric *f, const char *prefix, const char *overlay,
     w->joined = scope == NULL;
     if (scope)
         w->scope = *scope;
-    if (etcd_watch_set_add(f->set, prefix, &err) < 0) {
+    int rc = from_rev > 0 ? etcd_watch_set_add_from(f->set, prefix, from_rev, &err)
+                          : etcd_watch_set_add(f->set, prefix, &err);
+    if (rc < 0) {
         log_error("cannot watch a member's records", "prefix=%s error=\"%s\"", prefix, err.msg);
         free(w);
         return;
@@ -88,9 +91,16 @@ static void watch_add(struct fabric *f, const char *prefix, const char *overlay,
     f->watched = w;
 }
 
-/* host's prefixes of net's subnets. Under the lock. */
+/* host's prefixes of net's subnets. joined_rev: the revision of the live joined/ PUT
+ * that named host, or 0 (named by a listing: its records may be older than anything
+ * this host has seen). A member writes its member record in the transaction that
+ * writes its joined/ entry (own_records.c) and every other record of its under the
+ * overlay after it (peers after the member record, claims after it or no claims: a
+ * lost lease takes them all), so its prefixes held nothing before joined_rev and are
+ * watched from there, without a listing each: at n hosts joining one overlay, n²/2
+ * listings saved (docs/scale.md). Under the lock. */
 static void member_add(struct fabric *f, const struct local_network *net,
-                       const struct ip_addr *host)
+                       const struct ip_addr *host, int64_t joined_rev)
 {
     char text[ADDR_STR_MAX], prefix[WEFT_KEY_MAX];
     ip_addr_format(host, text);
@@ -99,7 +109,7 @@ static void member_add(struct fabric *f, const struct local_network *net,
         const char *subnet = i < 0 ? net->subnet : net->extra_subnets[i];
         snprintf(scope.subnet, sizeof(scope.subnet), "%s", subnet);
         key_fabric_overlay_prefix(prefix, text, subnet);
-        watch_add(f, prefix, net->subnet, &scope);
+        watch_add(f, prefix, net->subnet, &scope, joined_rev);
     }
 }
 
@@ -142,9 +152,11 @@ static void members_gone(struct fabric *f, struct watched_prefix *gone)
     }
 }
 
-/* One event of joined/<overlay>/: a member came or went. Under the lock. */
+/* One event of joined/<overlay>/: a member came or went; live: from the watch, not
+ * from a listing. Under the lock. */
 static void on_joined_event(struct fabric *f, const struct local_network *net,
-                            const struct watched_prefix *w, const struct etcd_event *ev)
+                            const struct watched_prefix *w, const struct etcd_event *ev,
+                            bool live)
 {
     char text[WEFT_KEY_PART_MAX];
     struct ip_addr host;
@@ -156,7 +168,7 @@ static void on_joined_event(struct fabric *f, const struct local_network *net,
     if (ip_addr_equal(&host, &f->host_vtep))
         return; /* this host's own prefixes stay while its network does */
     if (ev->type == ETCD_EVENT_PUT)
-        member_add(f, net, &host);
+        member_add(f, net, &host, live && ev->revision > 0 ? ev->revision : 0);
     else
         members_gone(f, watched_unlink(f, w->overlay, &host, false));
 }
@@ -167,10 +179,11 @@ static bool on_joined_batch(struct fabric *f, struct watched_prefix *w,
                             const struct etcd_event *events, size_t count)
 {
     struct local_network *net = network_by_subnet(f, w->overlay);
-    bool synced = false;
+    bool synced = false, listing = false;
     for (size_t i = 0; net && i < count; i++) {
         switch (events[i].type) {
         case ETCD_EVENT_SYNC_BEGIN:
+            listing = true;
             for (struct watched_prefix *m = f->watched; m; m = m->next)
                 m->stale = !m->joined && strcmp(m->overlay, w->overlay) == 0 &&
                            !ip_addr_equal(&m->scope.host, &f->host_vtep);
@@ -178,10 +191,11 @@ static bool on_joined_batch(struct fabric *f, struct watched_prefix *w,
         case ETCD_EVENT_SYNC_END:
             members_gone(f, watched_unlink(f, w->overlay, NULL, true));
             synced = true;
+            listing = false;
             break;
         case ETCD_EVENT_PUT:
         case ETCD_EVENT_DELETE:
-            on_joined_event(f, net, w, &events[i]);
+            on_joined_event(f, net, w, &events[i], !listing);
             break;
         case ETCD_EVENT_DISCONNECTED:
             break;
@@ -246,8 +260,8 @@ void member_watch_overlay_up(struct fabric *f, const struct local_network *net)
         return;
     char prefix[WEFT_KEY_MAX];
     key_joined_prefix(prefix, net->subnet);
-    watch_add(f, prefix, net->subnet, NULL);
-    member_add(f, net, &f->host_vtep);
+    watch_add(f, prefix, net->subnet, NULL, 0);
+    member_add(f, net, &f->host_vtep, 0);
 }
 
 void member_watch_overlay_down(struct fabric *f, const char *overlay)

@@ -6,7 +6,8 @@
  * thread does the rest in its pass between two runs of the gRPC loop: it frees the
  * removed entries (cancelling their watches), lists the prefixes that need it through
  * the gateway client (SYNC_BEGIN, PUT..., SYNC_END at revision R, one batch), and adds
- * a watch on the stream from last revision + 1 for every prefix without one. So a
+ * a watch on the stream from last revision + 1 for every prefix without one (a prefix
+ * added from a revision gets an empty listing instead, delivered just before). So a
  * listing and its prefix's events are never interleaved, and the stream's answers for
  * other prefixes wait while a listing runs (a few at most per pass). Every batch goes
  * through set_deliver, which drops a removed prefix's batches under `deliver_lock`.
@@ -190,6 +191,14 @@ static void tend_entries(struct etcd_watch_set *s)
     }
     while ((e = next_due(s, false, now))) {
         struct weft_err err = {0};
+        if (e->empty_sync) { /* added from a revision: what a listing of nothing says */
+            struct etcd_event sync[2] = {
+                {.type = ETCD_EVENT_SYNC_BEGIN, .revision = e->last_rev},
+                {.type = ETCD_EVENT_SYNC_END, .revision = e->last_rev},
+            };
+            e->empty_sync = false;
+            set_deliver(s, e, sync, 2);
+        }
         if (etcd_grpc_watch_add(s->stream, e->prefix, NULL, e->last_rev + 1, &e->id, &err) < 0) {
             /* The stream ended, or no memory: a new one watches every prefix again. */
             snprintf(s->why, sizeof(s->why), "watching %.100s: %.100s", e->prefix, err.msg);
@@ -282,7 +291,9 @@ static int append_locked(struct etcd_watch_set *s, struct set_entry *e, struct w
     return 0;
 }
 
-int etcd_watch_set_add(struct etcd_watch_set *s, const char *prefix, struct weft_err *err)
+/* add (revision 0: listed first) and add_from. */
+static int add_entry(struct etcd_watch_set *s, const char *prefix, int64_t revision,
+                     struct weft_err *err)
 {
     if (!prefix || !prefix[0])
         return weft_err_set(err, -EINVAL, "store watch set: an empty prefix");
@@ -291,7 +302,9 @@ int etcd_watch_set_add(struct etcd_watch_set *s, const char *prefix, struct weft
         entry_free(e);
         return weft_err_set(err, -ENOMEM, "out of memory");
     }
-    e->need_list = true;
+    e->need_list = revision == 0;
+    e->empty_sync = revision > 0;
+    e->last_rev = revision > 0 ? revision - 1 : 0;
     int rc = 0;
     pthread_mutex_lock(&s->lock);
     if (atomic_load(&s->stop))
@@ -304,6 +317,19 @@ int etcd_watch_set_add(struct etcd_watch_set *s, const char *prefix, struct weft
     if (rc != 0)
         entry_free(e);
     return rc;
+}
+
+int etcd_watch_set_add(struct etcd_watch_set *s, const char *prefix, struct weft_err *err)
+{
+    return add_entry(s, prefix, 0, err);
+}
+
+int etcd_watch_set_add_from(struct etcd_watch_set *s, const char *prefix, int64_t revision,
+                            struct weft_err *err)
+{
+    if (revision < 1)
+        return weft_err_set(err, -EINVAL, "store watch set: a start revision below 1");
+    return add_entry(s, prefix, revision, err);
 }
 
 bool etcd_watch_set_remove(struct etcd_watch_set *s, const char *prefix)

@@ -34,6 +34,7 @@ struct set_entry {
     int64_t id;       /* its watch on the current stream; 0: none */
     int64_t last_rev; /* every event up to here was delivered */
     bool need_list;   /* list before watching (new, compacted, after an outage) */
+    bool empty_sync;  /* added from a revision: an empty listing at last_rev comes first */
     long not_before;  /* clock_monotonic_ms(): no listing or watch before (a backoff) */
     long backoff;
 };

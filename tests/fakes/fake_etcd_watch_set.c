@@ -7,15 +7,20 @@
  * and one from the callback does not. A removed prefix's watch stops delivering at
  * once and is stopped with the set (stopping it from a callback could wait on a
  * watch thread that waits for the delivery lock). A store outage reaches the
- * callback as DISCONNECTED with no prefix, once per prefix.
+ * callback as DISCONNECTED with no prefix, once per prefix. A prefix added from a
+ * revision is listed all the same (a listing holds whatever the revision would give:
+ * the fake's writers, unlike a daemon, put a member record and its joined/ entry
+ * apart); the calls are counted for the tests (fake_store.h).
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "store/etcd_watch_set.h"
+#include "tests/fakes/fake_store.h"
 
 struct fake_set_entry {
     struct fake_set_entry *next;
@@ -36,6 +41,12 @@ struct etcd_watch_set {
 };
 
 static _Thread_local const struct etcd_watch_set *delivering;
+static atomic_size_t adds_from; /* etcd_watch_set_add_from calls that added a prefix */
+
+size_t fake_store_watch_adds_from(void)
+{
+    return atomic_load(&adds_from);
+}
 
 static void feed(void *ctx, const struct etcd_event *events, size_t count)
 {
@@ -102,6 +113,17 @@ int etcd_watch_set_add(struct etcd_watch_set *s, const char *prefix, struct weft
     s->entries = e;
     pthread_mutex_unlock(&s->lock);
     return 0;
+}
+
+int etcd_watch_set_add_from(struct etcd_watch_set *s, const char *prefix, int64_t revision,
+                            struct weft_err *err)
+{
+    if (revision < 1)
+        return weft_err_set(err, -EINVAL, "store watch set: a start revision below 1");
+    int rc = etcd_watch_set_add(s, prefix, err);
+    if (rc == 0)
+        atomic_fetch_add(&adds_from, 1);
+    return rc;
 }
 
 bool etcd_watch_set_remove(struct etcd_watch_set *s, const char *prefix)

@@ -53,5 +53,8 @@ void fake_store_hold_txns(bool hold);
  * silent); released, they deliver what queued, in order. */
 void fake_store_hold_watches(bool hold);
 bool fake_store_wait_held(int n, long timeout_ms);
+/* How many prefixes the fake watch set was asked to watch from a revision, without a
+ * listing (etcd_watch_set_add_from; the fake lists them all the same). */
+size_t fake_store_watch_adds_from(void);
 
 #endif

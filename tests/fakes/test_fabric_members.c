@@ -78,18 +78,22 @@ static unsigned long rejected(struct fx *fx)
 }
 
 /* OTHER shares this host's overlay X, THIRD is alone on Y: Y's records stay out of this
- * host's table (its watch never reads them) until this host joins Y too. */
+ * host's table (its watch never reads them) until this host joins Y too. OTHER, heard
+ * joining by the watch, is watched from its joined/ entry's revision (no listing);
+ * THIRD, named by Y's listing, is listed. */
 static void other_overlays_stay_unheard_until_joined(void **state)
 {
     struct fx *fx = *state;
     int64_t lease = fake_store_grant();
     struct segment_devices x, y;
+    size_t from0 = fake_store_watch_adds_from();
     create_network(fx, "x", FX_SUBNET);
     join_of(FX_OTHER_HOST, FX_SUBNET, lease);
     put_remote_of(FX_OTHER_HOST, FX_SUBNET, "10.77.0.5", "02:42:0a:4d:00:05", lease);
     join_of(FX_THIRD_HOST, OTHER_SUBNET, lease);
     put_remote_of(FX_THIRD_HOST, OTHER_SUBNET, "10.88.0.5", "02:42:0a:58:00:05", lease);
     fx_settle();
+    assert_int_equal(fake_store_watch_adds_from() - from0, 1);
     segment_names(overlay_vni(FX_SUBNET), &x);
     assert_true(fake_kernel_has_neigh(x.vxlan, fx_ip("10.77.0.5"), mac_x));
     assert_true(fake_kernel_has_fdb(x.vxlan, mac_x, fx_ip(FX_OTHER_HOST)));
@@ -100,6 +104,7 @@ static void other_overlays_stay_unheard_until_joined(void **state)
     fx_settle();
     segment_names(overlay_vni(OTHER_SUBNET), &y);
     assert_int_equal(entries_of(fx, FX_THIRD_HOST, OTHER_SUBNET), 2);
+    assert_int_equal(fake_store_watch_adds_from() - from0, 1);
     assert_true(fake_kernel_has_neigh(y.vxlan, fx_ip("10.88.0.5"), mac_y));
     assert_true(fake_kernel_has_fdb(y.vxlan, mac_y, fx_ip(FX_THIRD_HOST)));
 }

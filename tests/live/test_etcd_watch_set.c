@@ -13,8 +13,11 @@
  *   - etcd restarted: every prefix resumes without a listing; etcd away longer than
  *     the grace: DISCONNECTED once (no prefix) and every prefix listed again;
  *   - the fabric's shape: members' prefixes added and removed by the callback of a
- *     watch of members in the same set.
+ *     watch of members in the same set;
+ *   - a prefix added from a revision: an empty listing and the events from there; from
+ *     a compacted revision: listed after all.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -589,6 +592,87 @@ static void members_added_and_removed_from_the_callback(void **state)
     rec_free(mb.r);
 }
 
+/* The revision key was last written at. */
+static int64_t mod_revision_of(struct etcd *etcd, const char *key)
+{
+    struct etcd_kv kv;
+    bool found = false;
+    struct weft_err err = {0};
+    if (etcd_get(etcd, key, &kv, &found, &err) < 0 || !found)
+        fail_msg("get %s: %s", key, found ? err.msg : "absent");
+    int64_t rev = kv.mod_revision;
+    etcd_kv_clear(&kv);
+    return rev;
+}
+
+/* Whether prefix's model holds key. */
+static bool holds(struct rec *r, const char *prefix, const char *key)
+{
+    pthread_mutex_lock(&r->lock);
+    struct model *m = model_of(r, prefix);
+    bool found = false;
+    for (size_t i = 0; i < m->n && !found; i++)
+        found = strcmp(m->keys[i], key) == 0;
+    pthread_mutex_unlock(&r->lock);
+    return found;
+}
+
+static void wait_holds(struct rec *r, const char *prefix, const char *key)
+{
+    long deadline = now_ms() + WAIT_MS;
+    while (!holds(r, prefix, key) && now_ms() < deadline)
+        usleep(20 * 1000);
+    if (!holds(r, prefix, key))
+        fail_msg("the set never told %s", key);
+}
+
+/* A prefix added from a revision: an empty listing, then the events from that revision
+ * (one written at it included, one written before it not: the caller vouches that the
+ * prefix held nothing then); added from a revision etcd compacted away: listed after
+ * all, the older key in the listing. */
+static void added_from_a_revision_is_watched_without_a_listing(void **state)
+{
+    struct etcd_live *l = *state;
+    struct rec *r = rec_new();
+    put(l->etcd, "/ws6/a/before", "not told");
+    put(l->etcd, "/ws6/a/at", "told");
+    int64_t at = mod_revision_of(l->etcd, "/ws6/a/at");
+    put(l->etcd, "/ws6/a/after", "told");
+    struct etcd_watch_set *set = set_start(l->etcd, r);
+    struct weft_err err = {0};
+    assert_int_equal(etcd_watch_set_add_from(set, "/ws6/a/", 0, &err), -1);
+    assert_int_equal(err.code, -EINVAL);
+    pthread_mutex_lock(&r->lock);
+    model_of(r, "/ws6/a/")->in_set = true;
+    pthread_mutex_unlock(&r->lock);
+    assert_int_equal(etcd_watch_set_add_from(set, "/ws6/a/", at, &err), 0);
+    assert_int_equal(etcd_watch_set_add_from(set, "/ws6/a/", at, &err), 1); /* already there */
+    wait_holds(r, "/ws6/a/", "/ws6/a/after");
+    put(l->etcd, "/ws6/a/later", "told");
+    wait_holds(r, "/ws6/a/", "/ws6/a/later");
+    assert_true(holds(r, "/ws6/a/", "/ws6/a/at"));
+    assert_false(holds(r, "/ws6/a/", "/ws6/a/before"));
+    assert_int_equal(lists_of(r, "/ws6/a/"), 1); /* the empty one */
+    assert_int_equal(events_of(r, "/ws6/a/"), 3);
+
+    /* From a revision compacted away: listed, "before" with the rest. */
+    put(l->etcd, "/ws6/b/before", "listed");
+    int64_t gone = mod_revision_of(l->etcd, "/ws6/b/before");
+    put(l->etcd, "/ws6/b/at", "listed");
+    assert_int_equal(etcd_live_compact(l->fx.endpoint, mod_revision_of(l->etcd, "/ws6/b/at")), 0);
+    pthread_mutex_lock(&r->lock);
+    model_of(r, "/ws6/b/")->in_set = true;
+    pthread_mutex_unlock(&r->lock);
+    assert_int_equal(etcd_watch_set_add_from(set, "/ws6/b/", gone, &err), 0); /* below "at" */
+    wait_matches(l->etcd, r, "/ws6/b/");
+    assert_int_equal(lists_of(r, "/ws6/b/"), 2); /* the empty one, then the real one */
+    put(l->etcd, "/ws6/b/later", "told");
+    wait_matches(l->etcd, r, "/ws6/b/");
+    etcd_watch_set_stop(set);
+    assert_clean(r);
+    rec_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -597,6 +681,7 @@ int main(void)
         cmocka_unit_test(compaction_relists_only_the_prefix_behind),
         cmocka_unit_test(restart_resumes_every_prefix),
         cmocka_unit_test(members_added_and_removed_from_the_callback),
+        cmocka_unit_test(added_from_a_revision_is_watched_without_a_listing),
     };
     return etcd_fixture_run_group(tests, etcd_live_group_setup, etcd_live_group_teardown);
 }
