@@ -11,8 +11,10 @@
  *                                          addrs/<sk>/ so it goes with the overlay's
  *                                          gateway when the overlay is released
  *   /weft/v1/joined/<sk>/<host>            {"vtep"}: which hosts have joined (leased); a
- *                                          SHARED index, read only for the overlay's
- *                                          lifecycle (its release), never for the data plane
+ *                                          SHARED index, for the overlay's lifecycle (its
+ *                                          release) and for which members per-member
+ *                                          watches follow; written with the member record
+ *                                          in one transaction
  *   /weft/v1/fabric/<host>/<sk>/member     <host> takes part in <sk> {"vtep"}  (leased)
  *   /weft/v1/fabric/<host>/<sk>/peers/<ip> an endpoint on <host> {"ip","mac","vtep"} (leased);
  *                                          without "mac": the address claimed at allocation
