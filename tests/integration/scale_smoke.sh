@@ -5,7 +5,7 @@
 # more endpoint must reach every host, with every figure of the curve a number. Not timed
 # (benchmarks are not timed tests: bench/scale_curve.sh measures; here nothing is judged
 # on a time). Runs alone (the line below): 100 daemons and their burst keep the two cores
-# busy for about 40 s, which would starve a test beside it. The full curve, to 1,000
+# busy for about 45 s, which would starve a test beside it. The full curve, to 1,000
 # hosts: `make bench` (docs/scale.md).
 # suite: alone
 set -euo pipefail
