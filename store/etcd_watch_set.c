@@ -163,6 +163,7 @@ static int entry_list(struct etcd_watch_set *s, struct set_entry *e, struct weft
     if (etcd_list_prefix(s->etcd, e->prefix, &s->stop, on_listing, &l, &e->last_rev, err) < 0)
         return -1;
     e->need_list = false;
+    e->empty_sync = false; /* listed after all (an outage came first): nothing empty to say */
     if (e->last_rev > atomic_load(&s->published_rev))
         atomic_store(&s->published_rev, e->last_rev);
     return 0;

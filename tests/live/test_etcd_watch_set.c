@@ -15,7 +15,7 @@
  *   - the fabric's shape: members' prefixes added and removed by the callback of a
  *     watch of members in the same set;
  *   - a prefix added from a revision: an empty listing and the events from there; from
- *     a compacted revision: listed after all.
+ *     a compacted revision: listed after all; during an outage: one listing, nothing lost.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -668,6 +668,32 @@ static void added_from_a_revision_is_watched_without_a_listing(void **state)
     assert_int_equal(lists_of(r, "/ws6/b/"), 2); /* the empty one, then the real one */
     put(l->etcd, "/ws6/b/later", "told");
     wait_matches(l->etcd, r, "/ws6/b/");
+
+    /* Added from a revision during an outage: once the store is back, one listing (the
+     * outage's, or the empty one), never both (an empty one after a real one would wipe
+     * what it told), and nothing from the revision on lost. */
+    put(l->etcd, "/ws6/c/before", "listed");
+    put(l->etcd, "/ws6/c/at", "listed");
+    int64_t c_at = mod_revision_of(l->etcd, "/ws6/c/at");
+    etcd_watch_set_grace_ms(set, 300);
+    etcd_fixture_kill(&l->fx);
+    long deadline = now_ms() + WAIT_MS;
+    for (int told = 0; !told && now_ms() < deadline; usleep(20 * 1000)) {
+        pthread_mutex_lock(&r->lock);
+        told = r->disconnected;
+        pthread_mutex_unlock(&r->lock);
+    }
+    pthread_mutex_lock(&r->lock);
+    model_of(r, "/ws6/c/")->in_set = true;
+    pthread_mutex_unlock(&r->lock);
+    assert_int_equal(etcd_watch_set_add_from(set, "/ws6/c/", c_at, &err), 0);
+    assert_int_equal(etcd_fixture_spawn(&l->fx), 0);
+    put(l->etcd, "/ws6/c/later", "told");
+    wait_holds(r, "/ws6/c/", "/ws6/c/later");
+    usleep(300 * 1000); /* time for a stray empty listing to come */
+    assert_true(holds(r, "/ws6/c/", "/ws6/c/at"));
+    assert_true(holds(r, "/ws6/c/", "/ws6/c/later"));
+    assert_int_equal(lists_of(r, "/ws6/c/"), 1);
     etcd_watch_set_stop(set);
     assert_clean(r);
     rec_free(r);
