@@ -167,6 +167,19 @@ static int add(struct etcd_watch_set *set, struct rec *r, const char *prefix)
     return rc;
 }
 
+/* Adds prefix from revision rev on, marked in the set first like add. */
+static int add_from(struct etcd_watch_set *set, struct rec *r, const char *prefix, int64_t rev)
+{
+    pthread_mutex_lock(&r->lock);
+    model_of(r, prefix)->in_set = true;
+    pthread_mutex_unlock(&r->lock);
+    struct weft_err err = {0};
+    int rc = etcd_watch_set_add_from(set, prefix, rev, &err);
+    if (rc < 0)
+        fprintf(stderr, "add %s from %lld: %s\n", prefix, (long long)rev, err.msg);
+    return rc;
+}
+
 static bool remove_prefix(struct etcd_watch_set *set, struct rec *r, const char *prefix)
 {
     bool was = etcd_watch_set_remove(set, prefix);
@@ -214,12 +227,31 @@ static bool matches_etcd(struct etcd *etcd, struct rec *r, const char *prefix)
     return same;
 }
 
-static void wait_matches(struct etcd *etcd, struct rec *r, const char *prefix)
+/* What a wait looks at: the callback's model of prefix (key in it), etcd's copy. */
+struct probe {
+    struct etcd *etcd;
+    struct rec *r;
+    const char *prefix;
+    const char *key;
+};
+
+/* Whether done(p) came true within WAIT_MS, polled every 20 ms. */
+static bool wait_for(bool (*done)(const struct probe *), const struct probe *p)
 {
     long deadline = now_ms() + WAIT_MS;
-    while (!matches_etcd(etcd, r, prefix) && now_ms() < deadline)
+    while (!done(p) && now_ms() < deadline)
         usleep(20 * 1000);
-    if (!matches_etcd(etcd, r, prefix))
+    return done(p);
+}
+
+static bool probe_matches(const struct probe *p)
+{
+    return matches_etcd(p->etcd, p->r, p->prefix);
+}
+
+static void wait_matches(struct etcd *etcd, struct rec *r, const char *prefix)
+{
+    if (!wait_for(probe_matches, &(struct probe){.etcd = etcd, .r = r, .prefix = prefix}))
         fail_msg("what the set told of %s is not what etcd holds", prefix);
 }
 
@@ -617,13 +649,24 @@ static bool holds(struct rec *r, const char *prefix, const char *key)
     return found;
 }
 
+static bool probe_holds(const struct probe *p)
+{
+    return holds(p->r, p->prefix, p->key);
+}
+
 static void wait_holds(struct rec *r, const char *prefix, const char *key)
 {
-    long deadline = now_ms() + WAIT_MS;
-    while (!holds(r, prefix, key) && now_ms() < deadline)
-        usleep(20 * 1000);
-    if (!holds(r, prefix, key))
+    if (!wait_for(probe_holds, &(struct probe){.r = r, .prefix = prefix, .key = key}))
         fail_msg("the set never told %s", key);
+}
+
+/* Whether the set told the callback it lost the store. */
+static bool probe_disconnected(const struct probe *p)
+{
+    pthread_mutex_lock(&p->r->lock);
+    bool told = p->r->disconnected;
+    pthread_mutex_unlock(&p->r->lock);
+    return told;
 }
 
 /* A prefix added from a revision: an empty listing, then the events from that revision
@@ -642,11 +685,8 @@ static void added_from_a_revision_is_watched_without_a_listing(void **state)
     struct weft_err err = {0};
     assert_int_equal(etcd_watch_set_add_from(set, "/ws6/a/", 0, &err), -1);
     assert_int_equal(err.code, -EINVAL);
-    pthread_mutex_lock(&r->lock);
-    model_of(r, "/ws6/a/")->in_set = true;
-    pthread_mutex_unlock(&r->lock);
-    assert_int_equal(etcd_watch_set_add_from(set, "/ws6/a/", at, &err), 0);
-    assert_int_equal(etcd_watch_set_add_from(set, "/ws6/a/", at, &err), 1); /* already there */
+    assert_int_equal(add_from(set, r, "/ws6/a/", at), 0);
+    assert_int_equal(add_from(set, r, "/ws6/a/", at), 1); /* already there */
     wait_holds(r, "/ws6/a/", "/ws6/a/after");
     put(l->etcd, "/ws6/a/later", "told");
     wait_holds(r, "/ws6/a/", "/ws6/a/later");
@@ -660,10 +700,7 @@ static void added_from_a_revision_is_watched_without_a_listing(void **state)
     int64_t gone = mod_revision_of(l->etcd, "/ws6/b/before");
     put(l->etcd, "/ws6/b/at", "listed");
     assert_int_equal(etcd_live_compact(l->fx.endpoint, mod_revision_of(l->etcd, "/ws6/b/at")), 0);
-    pthread_mutex_lock(&r->lock);
-    model_of(r, "/ws6/b/")->in_set = true;
-    pthread_mutex_unlock(&r->lock);
-    assert_int_equal(etcd_watch_set_add_from(set, "/ws6/b/", gone, &err), 0); /* below "at" */
+    assert_int_equal(add_from(set, r, "/ws6/b/", gone), 0); /* below "at" */
     wait_matches(l->etcd, r, "/ws6/b/");
     assert_int_equal(lists_of(r, "/ws6/b/"), 2); /* the empty one, then the real one */
     put(l->etcd, "/ws6/b/later", "told");
@@ -677,16 +714,8 @@ static void added_from_a_revision_is_watched_without_a_listing(void **state)
     int64_t c_at = mod_revision_of(l->etcd, "/ws6/c/at");
     etcd_watch_set_grace_ms(set, 300);
     etcd_fixture_kill(&l->fx);
-    long deadline = now_ms() + WAIT_MS;
-    for (int told = 0; !told && now_ms() < deadline; usleep(20 * 1000)) {
-        pthread_mutex_lock(&r->lock);
-        told = r->disconnected;
-        pthread_mutex_unlock(&r->lock);
-    }
-    pthread_mutex_lock(&r->lock);
-    model_of(r, "/ws6/c/")->in_set = true;
-    pthread_mutex_unlock(&r->lock);
-    assert_int_equal(etcd_watch_set_add_from(set, "/ws6/c/", c_at, &err), 0);
+    assert_true(wait_for(probe_disconnected, &(struct probe){.r = r}));
+    assert_int_equal(add_from(set, r, "/ws6/c/", c_at), 0);
     assert_int_equal(etcd_fixture_spawn(&l->fx), 0);
     put(l->etcd, "/ws6/c/later", "told");
     wait_holds(r, "/ws6/c/", "/ws6/c/later");
