@@ -15,7 +15,8 @@
  *       makes (GetDefaultAddressSpaces, RequestPool, the gateway's RequestAddress,
  *       CreateNetwork with an ID of its own), up to 3 tries 2 s apart (a daemon
  *       whose lease expired under load answers "lease not found" until it has a new
- *       one); writes "SOCKET NETWORK_ID POOL_ID TRIES" per host to OUT_FILE; prints
+ *       one), a failed try giving back its pool and gateway first; writes "SOCKET
+ *       NETWORK_ID POOL_ID TRIES" per host to OUT_FILE; prints
  *       {"seconds":..,"count":..,"failed":..,"retries":..}. One process for hundreds
  *       of hosts: the scale benchmark's hosts are not slowed by the harness's spawns.
  *   plugin_bench ipam SOCKET POOL COUNT THREADS OUT_FILE
@@ -397,7 +398,23 @@ struct network_work {
     const char *subnet;
 };
 
-/* One try at what `docker network create` asks of host h; false on any error. */
+/* Gives back what a failed try took (the gateway when given, then the pool), as Docker
+ * does, so the next try starts from nothing held. */
+static void undo_network_try(CURL *curl, const struct network_host *h, const char *gateway)
+{
+    struct buffer answer;
+    char body[512];
+    if (gateway) {
+        snprintf(body, sizeof(body), "{\"PoolID\":\"%s\",\"Address\":\"%s\"}", h->pool_id,
+                 gateway);
+        post(curl, h->socket_path, "IpamDriver.ReleaseAddress", body, &answer);
+    }
+    snprintf(body, sizeof(body), "{\"PoolID\":\"%s\"}", h->pool_id);
+    post(curl, h->socket_path, "IpamDriver.ReleasePool", body, &answer);
+}
+
+/* One try at what `docker network create` asks of host h; false on any error, with what
+ * the try took given back. */
 static bool create_network_once(CURL *curl, struct network_host *h, const char *subnet)
 {
     struct buffer answer;
@@ -417,8 +434,10 @@ static bool create_network_once(CURL *curl, struct network_host *h, const char *
              "\"com.docker.network.gateway\"}}",
              h->pool_id);
     if (post(curl, h->socket_path, "IpamDriver.RequestAddress", body, &answer) != 200 ||
-        !json_string(answer.data, "Address", gateway, sizeof(gateway)))
+        !json_string(answer.data, "Address", gateway, sizeof(gateway))) {
+        undo_network_try(curl, h, NULL);
         return false;
+    }
     char *slash = strchr(gateway, '/');
     if (slash)
         *slash = '\0';
@@ -427,8 +446,11 @@ static bool create_network_once(CURL *curl, struct network_host *h, const char *
              "\"com.docker.network.generic\":{}},\"IPv4Data\":[{\"AddressSpace\":\"%s\","
              "\"Gateway\":\"%s\",\"Pool\":\"%s\"}],\"IPv6Data\":[]}",
              h->network_id, space, gateway, subnet);
-    return post(curl, h->socket_path, "NetworkDriver.CreateNetwork", body, &answer) == 200 &&
-           strstr(answer.data, "\"Err\":\"") == NULL;
+    if (post(curl, h->socket_path, "NetworkDriver.CreateNetwork", body, &answer) == 200 &&
+        strstr(answer.data, "\"Err\":\"") == NULL)
+        return true;
+    undo_network_try(curl, h, gateway);
+    return false;
 }
 
 static void *network_work(void *arg)
