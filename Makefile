@@ -170,7 +170,8 @@ e2e: $(BUILD)/weft
 
 # The e2e suite on every Docker release in DOCKER_VERSIONS, each fetched from Debian's
 # archive into build/docker/ when the machine lacks it (scripts/fetch-docker.sh);
-# DOCKER_EXCEPT leaves some out (.ci/run: those make test ran already).
+# DOCKER_EXCEPT leaves some out (those make test ran already). CI runs all three in make
+# test's own pool instead: TEST_DOCKER="distro 26 newest" make test (.ci/run).
 DOCKER_VERSIONS ?= 20.10 26 28
 DOCKER_EXCEPT ?=
 test-docker:
