@@ -9,6 +9,7 @@
  * without CAP_NET_ADMIN.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -192,7 +193,8 @@ static long link_drops(FILE *f, const char *device)
         const char *p = line + strspn(line, " ");
         if (strncmp(p, device, n) != 0 || p[n] != ':')
             continue;
-        /* rx: bytes packets errs drop fifo frame compressed multicast; tx: bytes packets errs drop */
+        /* rx: bytes packets errs drop fifo frame compressed multicast;
+         * tx: bytes packets errs drop */
         unsigned long long v[12];
         if (sscanf(p + n + 1, "%llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0],
                    &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9], &v[10],
@@ -298,16 +300,25 @@ static void plain_transform_carries_ping_and_tcp(void **state)
     start_both(&datapath_plain, &datapath_plain);
     assert_true(ping_ok());
     /* An echo is answered by the worker that received the request: the kernel
-     * queued the answer on that worker's TAP queue while it wrote the request. */
+     * queued the answer on that worker's TAP queue while it wrote the request.
+     * Counted over 10 echoes, 8 of whose answers that worker must read: other frames
+     * (an ARP refresh, a router solicitation) land on any queue, and on a loaded
+     * machine a few of them had made another worker the busiest reader of 3. */
     struct per_worker before[2], after[2];
     uint64_t count, tap_count;
     per_worker(1, &before[1]);
-    assert_true(ping_ok());
+    assert_int_equal(in_ns(topo.host[0].ov[0].ctr_ns,
+                           "ping -q -c 10 -i 0.05 -W 2 10.99.0.2 >/dev/null"),
+                     0);
     per_worker(1, &after[1]);
     int echo_rx = busiest(1, &before[1], &after[1], false, &count);
-    assert_true(count >= 3);
-    assert_int_equal(busiest(1, &before[1], &after[1], true, &tap_count), echo_rx);
-    assert_true(tap_count >= 3);
+    uint64_t answers_read = after[1].w[echo_rx].tap_frames - before[1].w[echo_rx].tap_frames;
+    for (int i = 0; i < datapath_workers(topo.host[1].dp); i++)
+        printf("host 1 worker %d: received %" PRIu64 ", read from the TAP %" PRIu64 "\n", i,
+               after[1].w[i].received - before[1].w[i].received,
+               after[1].w[i].tap_frames - before[1].w[i].tap_frames);
+    assert_true(count >= 10);
+    assert_true(answers_read >= 8);
     per_worker(0, &before[0]);
     per_worker(1, &before[1]);
     /* Until host 1 served both VNIs, host 0's first datagrams (what its TAPs queued
