@@ -68,7 +68,8 @@ static void direction_key(const struct tunnel_secret *secret, const unsigned cha
 }
 
 int tunnel_pair_derive(const struct tunnel_secret *secret, const struct tunnel_host_keys *mine,
-                       uint32_t my_vtep, const unsigned char peer_public_key[TUNNEL_PUBLIC_KEY_BYTES],
+                       uint32_t my_vtep,
+                       const unsigned char peer_public_key[TUNNEL_PUBLIC_KEY_BYTES],
                        uint32_t peer_vtep, struct tunnel_pair_keys *out, struct weft_err *err)
 {
     sodium_memzero(out, sizeof(*out));

@@ -58,7 +58,8 @@ int tunnel_public_key_parse(const char *text, unsigned char public_key[TUNNEL_PU
  * over (its crypto_kx key || a direction label || sender VTEP || receiver VTEP).
  * -EINVAL for equal VTEPs or a public key crypto_kx refuses; out is wiped then. */
 int tunnel_pair_derive(const struct tunnel_secret *secret, const struct tunnel_host_keys *mine,
-                       uint32_t my_vtep, const unsigned char peer_public_key[TUNNEL_PUBLIC_KEY_BYTES],
+                       uint32_t my_vtep,
+                       const unsigned char peer_public_key[TUNNEL_PUBLIC_KEY_BYTES],
                        uint32_t peer_vtep, struct tunnel_pair_keys *out, struct weft_err *err);
 
 #endif

@@ -69,11 +69,11 @@ void tunnel_peer_table_set_ciphers(struct tunnel_peer_table *table, unsigned cip
  * best cipher both run (tunnel_cipher_pick), unless its newest sessions are for
  * this key already (then 0, nothing changes: a run's ciphers and offloads go with
  * its key). A new key (the peer restarted) gets new sessions; seal then uses them,
- * and open tries the newest first. -EINVAL for a key that does not parse or that crypto_kx refuses, or
- * for this host's own VTEP; -EPROTO when the two hosts run no cipher in common;
- * -ESTALE for a key the peer had before its newest (host keys are new at every
- * start, so that is an old record: nothing changes, its newest sessions stay);
- * -ENOMEM. On failure the table is as it was. */
+ * and open tries the newest first. -EINVAL for a key that does not parse or that
+ * crypto_kx refuses, or for this host's own VTEP; -EPROTO when the two hosts run no
+ * cipher in common; -ESTALE for a key the peer had before its newest (host keys are
+ * new at every start, so that is an old record: nothing changes, its newest sessions
+ * stay); -ENOMEM. On failure the table is as it was. */
 int tunnel_peer_table_set(struct tunnel_peer_table *table, uint32_t vtep, const char *public_key,
                           unsigned peer_ciphers, bool partial_csum, struct weft_err *err);
 
