@@ -6,9 +6,11 @@
 # on hosts A and B, "docker network create -d weft --ipam-driver weft" on both, one
 # container on each: distinct addresses, ping and TCP both ways; the records land in
 # etcd under /weft/v1/; a host's user cannot touch keys outside /weft/v1/ nor the
-# other host's records; weft on a host restarts and adopts its container.
+# other host's records; weft on a host restarts and adopts its container. The store's
+# security is weft's alone: runs on the distribution's Docker only.
 set -euo pipefail
 . "$(dirname "$0")/../lib/sim.sh"
+sim_distro_docker_only
 
 SUBNET=10.77.0.0/24
 NET=blue

@@ -16,11 +16,13 @@
 # lease was lost, every container is published exactly once (each peer key at version 1:
 # a doubled write would show as 2), and after the member is plugged back the next
 # container is as quick and nothing else changes. Prints every time measured.
+# The store's failover is weft's alone: runs on the distribution's Docker only.
 # SILENT_CLUSTER_HOSTS (unset): etcd holds that many leases before the daemons start, so
 # they count a cluster that large and pace their idle probes to it (store/etcd_pacing.h):
 # etcd_silent_member_1000.sh.
 set -euo pipefail
 . "$(dirname "$0")/../lib/sim.sh"
+sim_distro_docker_only
 
 export WEFT_BIN=${WEFT_BIN:-build/weft}
 REACH_EXTRA_MS=${REACH_EXTRA_MS:-1000}
