@@ -189,8 +189,9 @@ c_tests() { # FOLDER [PLAIN_DIR SAN_DIR]
 }
 
 # The C tests in two jobs of about equal length (beside the pool: run_beside), each
-# running its tests one at a time: the live folder (each test its own etcd on loopback ports it picks, so never two at
-# once), and the rest (pure, or in private network namespaces).
+# running its tests one at a time: the live folder (each test its own etcd on loopback
+# ports it picks, so never two at once), and the rest (pure, or in private network
+# namespaces).
 local_tests() {
     if wanted static; then
         # Rules read off the sources (file and function sizes, which room includes what).
