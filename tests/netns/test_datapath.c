@@ -286,6 +286,8 @@ static bool all_counted(uint64_t sent, uint64_t slack, long drops_before,
     for (int i = 0;; i++) {
         stats(1, s1);
         *drops = underlay_drops_since(drops_before);
+        if (*drops < 0) /* a counter could not be read */
+            return false;
         if (s1->received + 64 * (uint64_t)*drops + slack >= sent)
             return true;
         if (i == 50)
