@@ -32,6 +32,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -140,7 +141,31 @@ static inline int etcd_fixture_port_open(int port)
     return etcd_fixture_port_open_on(false, port);
 }
 
-/* Runs etcd on the recorded ports and data directory and waits until it answers. */
+/* Whether etcd on plain HTTP says it is healthy (GET /health: {"health":"true"}). */
+static inline bool etcd_fixture_healthy(struct etcd_fixture *fx)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = etcd_fixture_loopback(fx->ipv6, fx->client_port, &ss);
+    int fd = socket(ss.ss_family, SOCK_STREAM, 0);
+    if (fd < 0)
+        return false;
+    struct timeval tv = {.tv_sec = 2};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    char answer[1024];
+    size_t got = 0;
+    static const char ask[] = "GET /health HTTP/1.0\r\n\r\n";
+    if (connect(fd, (struct sockaddr *)&ss, len) == 0 &&
+        write(fd, ask, sizeof(ask) - 1) == (ssize_t)(sizeof(ask) - 1)) {
+        ssize_t n;
+        while (got < sizeof(answer) - 1 &&
+               (n = read(fd, answer + got, sizeof(answer) - 1 - got)) > 0)
+            got += (size_t)n;
+    }
+    close(fd);
+    answer[got] = '\0';
+    return strstr(answer, " 200 ") && strstr(answer, "\"health\":\"true\"");
+}
+
 /* etcd's TLS flags for the fixture's certificates into args (from index n); the new count. */
 static inline int etcd_fixture_tls_args(struct etcd_fixture *fx, char files[3][192], char *ttl,
                                         const char **args, int n)
@@ -166,6 +191,7 @@ static inline int etcd_fixture_tls_args(struct etcd_fixture *fx, char files[3][1
     return n;
 }
 
+/* Runs etcd on the recorded ports and data directory and waits until it answers. */
 static inline int etcd_fixture_spawn(struct etcd_fixture *fx)
 {
     char client_url[64], peer_url[64], cluster[96], files[3][192], ttl[16];
@@ -205,8 +231,14 @@ static inline int etcd_fixture_spawn(struct etcd_fixture *fx)
     }
     for (int i = 0; i < 200; i++) { /* up to 10 s */
         if (etcd_fixture_port_open_on(fx->ipv6, fx->client_port)) {
-            usleep(200 * 1000); /* the gateway answers shortly after the port opens */
-            return 0;
+            /* Plain HTTP: until etcd says it is healthy (under load a put 200 ms after
+             * the port opened has failed). TLS: the gateway answers shortly after. */
+            if (!fx->pki_dir[0])
+                for (; i < 200 && !etcd_fixture_healthy(fx); i++)
+                    usleep(50 * 1000);
+            else
+                usleep(200 * 1000);
+            return i < 200 ? 0 : -1;
         }
         usleep(50 * 1000);
     }
