@@ -44,8 +44,11 @@ resolves_to() { [ "$(addrs_of "$1")" = "$2 " ]; }
 
 run_on B --name client $IMG sleep 600
 # Propagation: a loop in the client asks B's resolver for web until it answers and notes
-# the time (/proc/uptime: one clock for the host and its containers, 10 ms steps).
-sim_docker B exec -d client sh -c "until nslookup web $GW 2>/dev/null | grep -q '^Address: 10\.77\.'; do :; done; cut -d' ' -f1 /proc/uptime >/tmp/seen"
+# the time (/proc/uptime: one clock for the host and its containers, 10 ms steps), and
+# each lookup's start and end. busybox's nslookup waits 2.5 s before it asks again: one
+# question lost under load (CI once saw 3,740 ms) measured its timer, not the names'
+# travel; -timeout=1 -retry=4 asks again every 250 ms.
+sim_docker B exec -d client sh -c "while :; do s=\$(cut -d' ' -f1 /proc/uptime); nslookup -timeout=1 -retry=4 web $GW >/tmp/answer 2>&1; echo \$s \$(cut -d' ' -f1 /proc/uptime) >>/tmp/lookups; grep -q '^Address: 10\.77\.' /tmp/answer && break; done; cut -d' ' -f1 /proc/uptime >/tmp/seen"
 sleep 0.5
 run_on A --name web --network-alias api $IMG sh -c 'mkdir -p /www && echo hello-from-web >/www/index.html && exec httpd -f -p 80 -h /www'
 returned=$(cut -d' ' -f1 /proc/uptime)
@@ -55,7 +58,10 @@ wait_for 5 in_b test -s /tmp/seen || fail "the client's loop never saw web"
 took=$(awk -v a="$(in_b cat /tmp/seen)" -v b="$returned" 'BEGIN {printf "%d", (a - b) * 1000}')
 # The issue's target is 1 s; 3 s here keeps a loaded machine from failing the test, and
 # make bench reports p50/p99 against the target.
-[ "$took" -le 3000 ] || fail "web resolved from B $took ms after docker run returned on A"
+# Lookups that took over 250 ms (the loop's timestamps: started, ended), to tell a slow
+# answer or a lost question from names that travelled late.
+slow=$(in_b awk '$2 - $1 > 0.25 {printf "%s-%s ", $1, $2}' /tmp/lookups)
+[ "$took" -le 3000 ] || fail "web resolved from B $took ms after docker run returned on A (at $returned; slow lookups: ${slow:-none})"
 echo "ok   web resolves from B $took ms after docker run returned on A (target 1000 ms)"
 check "B pings web by name" in_b ping -c 2 -i 0.2 -W 2 web
 check "B pings web by alias" in_b ping -c 2 -i 0.2 -W 2 api
