@@ -401,11 +401,12 @@ static void *allocate_share(void *arg)
             continue;
         run->addrs[i][0] = '\0';
         pthread_mutex_lock(&run->lock);
-        if (err.code == -ENOSPC)
+        if (err.code == -ENOSPC) {
             run->full++;
-        else
-            run->other_failures++;
-        memcpy(run->last_error, err.msg, sizeof(err.msg));
+        } else {
+            run->other_failures++; /* its message, not a "full" one, is what a failure shows */
+            memcpy(run->last_error, err.msg, sizeof(err.msg));
+        }
         pthread_mutex_unlock(&run->lock);
     }
 }
