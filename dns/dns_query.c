@@ -443,6 +443,32 @@ static enum dns_verdict query_decide(const struct dns_names *names,
     return respond(query, &q, &reply, out, out_cap, out_len);
 }
 
+enum dns_verdict dns_query_servfail(const uint8_t *query, size_t query_len, uint8_t *out,
+                                    size_t out_cap, size_t *out_len)
+{
+    *out_len = 0;
+    if (!query || query_len < LDNS_HEADER_SIZE || LDNS_ARCOUNT(query) > QUERY_ADDITIONAL_MAX)
+        return DNS_DROP;
+    ldns_pkt *pkt = NULL;
+    if (ldns_wire2pkt(&pkt, query, query_len) != LDNS_STATUS_OK)
+        return DNS_DROP;
+    enum dns_verdict verdict = DNS_DROP;
+    if (query_acceptable(pkt)) {
+        struct question q = {.rr = ldns_rr_list_rr(ldns_pkt_question(pkt), 0)};
+        uint16_t size = udp_size(pkt);
+        ldns_pkt *response = response_new(pkt, &q, size);
+        if (response) {
+            ldns_pkt_set_aa(response, false); /* the name is not ours: we only failed to ask */
+            ldns_pkt_set_rcode(response, LDNS_RCODE_SERVFAIL);
+            if (response_write(response, size < out_cap ? size : out_cap, out, out_len))
+                verdict = DNS_ANSWER;
+            ldns_pkt_free(response);
+        }
+    }
+    ldns_pkt_free(pkt);
+    return verdict;
+}
+
 enum dns_verdict dns_query_answer(const struct dns_names *names, const struct ipv4_subnet *overlay,
                                   size_t overlay_count, const struct ipv6_subnet *overlay6,
                                   const uint8_t *query, size_t query_len, unsigned rotate,

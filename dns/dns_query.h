@@ -82,4 +82,13 @@ enum dns_verdict dns_query_answer(const struct dns_names *names, const struct ip
                                   const uint8_t *query, size_t query_len, unsigned rotate,
                                   uint8_t *out, size_t out_cap, size_t *out_len);
 
+/* The SERVFAIL response to query (a question the caller relayed to the host's
+ * resolvers and got no answer for: none configured, none answered in time, or no
+ * room to relay it): ID, question, RD, CD and OPT as above, QR and RA set, AA
+ * clear. The client is told at once, rather than waiting out its own timeout, and
+ * moves on to its next server, as Docker's embedded DNS does. DNS_DROP for what
+ * dns_query_answer drops. */
+enum dns_verdict dns_query_servfail(const uint8_t *query, size_t query_len, uint8_t *out,
+                                    size_t out_cap, size_t *out_len);
+
 #endif

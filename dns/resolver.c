@@ -128,6 +128,25 @@ static void deliver(void *ctx, const char *subnet, const struct sockaddr_in *cli
         sendto(o->fd, msg, len, 0, (const struct sockaddr *)client, sizeof(*client));
 }
 
+/* A question no resolver answered (none configured, none in time, no room to relay
+ * it), answered SERVFAIL so that the client need not wait out its timeout (an
+ * upstream_deliver_fn; len 0: not kept, nothing to answer with). Under r->lock. */
+static void answer_servfail(void *ctx, const char *subnet, const struct sockaddr_in *client,
+                            const uint8_t *query, size_t len)
+{
+    struct resolver *r = ctx;
+    struct overlay *o = overlay_by_subnet(r, subnet);
+    uint8_t answer[DNS_MESSAGE_MAX];
+    size_t answer_len;
+    if (!o || len == 0 ||
+        dns_query_servfail(query, len, answer, sizeof(answer), &answer_len) != DNS_ANSWER) {
+        r->stats.dropped++;
+        return;
+    }
+    r->stats.failed++;
+    sendto(o->fd, answer, answer_len, 0, (const struct sockaddr *)client, sizeof(*client));
+}
+
 /* Whether a query from source is the overlay's to answer: from a container of one
  * of its subnets, not from the port's own address. */
 static bool source_is_a_container(const struct overlay *o, const struct sockaddr_in *from)
@@ -171,7 +190,7 @@ static void serve_overlay(struct resolver *r, struct overlay *o)
             if (upstream_relay_send(r->relay, query, (size_t)n, &from, o->subnet))
                 r->stats.forwarded++;
             else
-                r->stats.dropped++;
+                answer_servfail(r, o->subnet, &from, query, (size_t)n);
             break;
         case DNS_DROP:
             r->stats.dropped++;
@@ -203,7 +222,7 @@ static void *resolver_main(void *arg)
     pthread_mutex_lock(&r->lock);
     while (!r->stopping) {
         size_t n = poll_set(r, fds, sizeof(fds) / sizeof(fds[0]));
-        int timeout = upstream_relay_expire(r->relay, &r->stats.dropped);
+        int timeout = upstream_relay_expire(r->relay, answer_servfail, r);
         pthread_mutex_unlock(&r->lock);
         int ready = poll(fds, n, timeout);
         pthread_mutex_lock(&r->lock);
@@ -390,9 +409,10 @@ void resolver_close(struct resolver *r)
     pthread_mutex_unlock(&r->lock);
     wake(r);
     pthread_join(r->thread, NULL);
-    log_info("resolver stopped", "queries=%lu answered=%lu forwarded=%lu dropped=%lu refused=%lu",
-             r->stats.queries, r->stats.answered, r->stats.forwarded, r->stats.dropped,
-             r->stats.refused);
+    log_info("resolver stopped",
+             "queries=%lu answered=%lu forwarded=%lu failed=%lu dropped=%lu refused=%lu",
+             r->stats.queries, r->stats.answered, r->stats.forwarded, r->stats.failed,
+             r->stats.dropped, r->stats.refused);
     while (r->overlays) {
         struct overlay *o = r->overlays;
         r->overlays = o->next;

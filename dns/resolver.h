@@ -8,11 +8,12 @@
  * names from the fabric (fabric.h: fabric_name_addresses, fabric_address_name and
  * their IPv6 twins, for the IPv6 pool the overlay info names) through dns_query.h,
  * everything else relayed unchanged to the host's resolvers (resolv_conf.h) from
- * the host's own namespace, the answer relayed back. The overlay's containers are
- * those of all its network's IPv4 subnets (issue 12: the port holds an on-link route
- * to each extra one); a query from a source outside them is dropped and counted, as
- * is one that does not parse. Containers reach it with `--dns <gateway>`; Docker's embedded DNS
- * (127.0.0.11) forwards to it every name it does not know itself.
+ * the host's own namespace, the answer relayed back (SERVFAIL when none answers).
+ * The overlay's containers are those of all its network's IPv4 subnets (issue 12:
+ * the port holds an on-link route to each extra one); a query from a source outside
+ * them is dropped and counted, as is one that does not parse. Containers reach it
+ * with `--dns <gateway>`; Docker's embedded DNS (127.0.0.11) forwards to it every
+ * name it does not know itself.
  * Callers: daemon/main.c: open, then the fabric's overlay hooks
  * (resolver_overlay_up/_down, fabric.h), then set_fabric once the fabric is open,
  * close after the fabric. Thread-safe.
@@ -29,7 +30,8 @@ struct resolver_stats {
     unsigned long queries;   /* every message received on an overlay */
     unsigned long answered;  /* the overlay's names, answered here */
     unsigned long forwarded; /* relayed to the host's resolvers */
-    unsigned long dropped;   /* malformed, or no answer possible (no upstream, timeout) */
+    unsigned long failed;    /* relayed or not, no resolver answered: SERVFAIL */
+    unsigned long dropped;   /* malformed, or no answer possible (SERVFAIL not buildable) */
     unsigned long refused;   /* from a source outside the overlay's subnet */
 };
 

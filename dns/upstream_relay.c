@@ -185,7 +185,7 @@ void upstream_relay_receive(struct upstream_relay *u, int fd, upstream_deliver_f
     }
 }
 
-int upstream_relay_expire(struct upstream_relay *u, unsigned long *dropped)
+int upstream_relay_expire(struct upstream_relay *u, upstream_deliver_fn give_up, void *ctx)
 {
     long now = clock_monotonic_ms(), next = -1;
     for (size_t i = 0; i < UPSTREAM_IN_FLIGHT_MAX; i++) {
@@ -195,7 +195,7 @@ int upstream_relay_expire(struct upstream_relay *u, unsigned long *dropped)
         if (q->deadline_ms <= now &&
             !(q->query_len && send_to_server(u, i, q->query, q->query_len, q->server_index + 1))) {
             u->used[i] = false;
-            (*dropped)++;
+            give_up(ctx, q->subnet, &q->client, q->query, q->query_len);
             continue;
         }
         if (next < 0 || q->deadline_ms - now < next)

@@ -6,9 +6,9 @@
  * timeouts. A relayed question gets a new random ID (libsodium), and an answer is
  * taken only from the server it was sent to with that ID, then given back its
  * original ID: an answer is never matched by ID alone. A question that the first
- * server leaves unanswered for UPSTREAM_TRY_MS goes to the next; after the last it
- * is dropped (the client retries). Callers: dns/resolver.c, on its one thread, and
- * tests. Not thread-safe.
+ * server leaves unanswered for UPSTREAM_TRY_MS goes to the next; after the last the
+ * caller is handed it back to answer SERVFAIL (dns_query_servfail). Callers:
+ * dns/resolver.c, on its one thread, and tests. Not thread-safe.
  */
 #ifndef WEFT_UPSTREAM_RELAY_H
 #define WEFT_UPSTREAM_RELAY_H
@@ -32,7 +32,8 @@ void upstream_relay_free(struct upstream_relay *u);
 /* The sockets to poll for answers: at most max fds into fds. */
 size_t upstream_relay_fds(const struct upstream_relay *u, int *fds, size_t max);
 /* Sends query (from client, on the overlay of subnet) to the first server. false:
- * not sent (no server, too many in flight, too short): the caller drops it. */
+ * not sent (no server, too many in flight, too short): the caller answers it
+ * SERVFAIL. */
 bool upstream_relay_send(struct upstream_relay *u, const uint8_t *query, size_t len,
                          const struct sockaddr_in *client, const char *subnet);
 /* An answer back to client on the overlay of subnet, with the client's own ID. */
@@ -42,8 +43,10 @@ typedef void (*upstream_deliver_fn)(void *ctx, const char *subnet,
 /* Reads what fd has; each answer that matches a question in flight is delivered. */
 void upstream_relay_receive(struct upstream_relay *u, int fd, upstream_deliver_fn deliver,
                             void *ctx);
-/* Sends overdue questions to their next server, or drops them (counted in
- * *dropped). Returns the ms until the next deadline, or -1 when none is in flight. */
-int upstream_relay_expire(struct upstream_relay *u, unsigned long *dropped);
+/* Sends overdue questions to their next server; one that no server answered is
+ * handed to give_up with the client's own message (len 0: it was too long to keep,
+ * and was tried once) and forgotten. Returns the ms until the next deadline, or -1
+ * when none is in flight. */
+int upstream_relay_expire(struct upstream_relay *u, upstream_deliver_fn give_up, void *ctx);
 
 #endif

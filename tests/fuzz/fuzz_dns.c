@@ -153,5 +153,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     default:
         abort();
     }
+    /* A forwarded question no resolver answered: SERVFAIL, for what is answered or
+     * forwarded; dropped with the rest. */
+    out_len = 12345;
+    enum dns_verdict failed = dns_query_servfail(data, size, out, out_cap, &out_len);
+    if ((failed == DNS_ANSWER) != (verdict != DNS_DROP))
+        abort();
+    if (failed == DNS_ANSWER)
+        check_answer(data, size, out, out_len);
+    else if (out_len != 0)
+        abort();
     return 0;
 }

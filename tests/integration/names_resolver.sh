@@ -11,6 +11,8 @@
 #  - a name of another overlay does not resolve; a name outside the overlays is
 #    forwarded to the hosts' resolver (a dnsmasq inside the simulation); a malformed
 #    message gets no answer and is counted, a source outside the overlay no answer;
+#  - a name no resolver answers gets SERVFAIL: after 1.5 s from a silent resolver, at
+#    once when the hosts have none;
 #  - isolation: from overlay X (its default route through the gateway, as Docker
 #    sets it) no address of overlay Y answers, neither Y's resolver on the same host,
 #    nor a container of Y, nor the host's own addresses;
@@ -86,6 +88,36 @@ check "a name of overlay Y does not resolve on X" unresolved cA yonly "$GWIP"
 check "www.example.test goes to the hosts' resolver" resolves cA www.example.test "$GWIP" "$SIM_DNS_ANSWER"
 grep -F "www.example.test" "$SIM_DIR/dns/dnsmasq.log" >/dev/null || fail "the test resolver never saw the query"
 echo "ok   names of another overlay stay there; other names are forwarded"
+
+# ---- no resolver answers: SERVFAIL, not the client's own timeout ----
+# rcode_ms NAME: the RCODE and milliseconds of one A query for NAME from cA to X's
+# resolver ("none 4000" when nothing came in 4 s).
+rcode_ms() {
+    sim_ns_exec cA python3 -c 'import socket, struct, sys, time
+name = b"".join(bytes([len(l)]) + l.encode() for l in sys.argv[2].split(".")) + b"\0"
+q = struct.pack(">HHHHHH", 0x4242, 0x0100, 1, 0, 0, 0) + name + struct.pack(">HH", 1, 1)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(4)
+t = time.monotonic(); s.sendto(q, (sys.argv[1], 53))
+try:
+    a = s.recv(4096); print(a[3] & 15, int((time.monotonic() - t) * 1000))
+except socket.timeout:
+    print("none", 4000)' "$GWIP" "$1"
+}
+rcode_is() { read -r got_rcode got_ms <<<"$(rcode_ms "$1")"; [ "$got_rcode" = "$2" ]; } # NAME RCODE
+# A resolver that stays silent (an address on the switch that nobody holds): weft waits
+# its 1.5 s for it, then answers SERVFAIL (2), before busybox's 2.5 s or glibc's 5 s.
+echo "nameserver 192.168.77.252" >"$SIM_DIR/resolv.conf"
+wait_for 5 rcode_is silent-one.example.test 2 || fail "no SERVFAIL with a silent resolver: $got_rcode after $got_ms ms"
+[ "$got_ms" -ge 1400 ] && [ "$got_ms" -lt 2500 ] || fail "SERVFAIL with a silent resolver after $got_ms ms (1,500 expected)"
+echo "ok   a silent resolver: SERVFAIL after $got_ms ms"
+# No resolver at all: SERVFAIL at once.
+: >"$SIM_DIR/resolv.conf"
+sleep 1.5 # weft reads resolv.conf again each second
+rcode_is none.example.test 2 || fail "no SERVFAIL without resolvers: $got_rcode after $got_ms ms"
+[ "$got_ms" -lt 500 ] || fail "SERVFAIL without resolvers took $got_ms ms"
+echo "ok   no resolver: SERVFAIL after $got_ms ms"
+echo "nameserver $SIM_DNS_IP" >"$SIM_DIR/resolv.conf"
+wait_for 5 resolves cA www.example.test "$GWIP" "$SIM_DNS_ANSWER" || fail "forwarding did not come back with the resolver"
 
 # ---- what the resolver does not answer: malformed, and from outside the overlay ----
 # udp_send SRC DST PAYLOAD_HEX: one datagram to DST:53 from SRC (python3: busybox nc has

@@ -665,6 +665,46 @@ static void not_a_query_dropped(void **state)
     ldns_pkt_free(q);
 }
 
+/* A question no resolver answered: SERVFAIL with the client's ID, question, RD and
+ * EDNS size, QR and RA set, AA clear (the name is not the overlay's), no answers. */
+static void relay_failure_servfail(void **state)
+{
+    (void)state;
+    struct query_spec specs[] = {{"www.example.test.", LDNS_RR_TYPE_A, 0, 0x1234, true, 0, 0},
+                                 {"example.test.", LDNS_RR_TYPE_MX, 0, 7, false, 1232, 0}};
+    for (size_t i = 0; i < sizeof(specs) / sizeof(specs[0]); i++) {
+        size_t len, got = 0;
+        uint8_t *wire = query_wire(&specs[i], &len), out[DNS_MESSAGE_MAX];
+        assert_int_equal(dns_query_servfail(wire, len, out, sizeof(out), &got), DNS_ANSWER);
+        ldns_pkt *r = NULL;
+        assert_int_equal(ldns_wire2pkt(&r, out, got), LDNS_STATUS_OK);
+        assert_true(ldns_pkt_qr(r) && ldns_pkt_ra(r) && !ldns_pkt_aa(r));
+        assert_int_equal(ldns_pkt_get_rcode(r), LDNS_RCODE_SERVFAIL);
+        assert_int_equal(ldns_pkt_id(r), specs[i].id);
+        assert_int_equal(ldns_pkt_rd(r), specs[i].rd);
+        assert_int_equal(ldns_pkt_qdcount(r), 1);
+        assert_int_equal(ldns_pkt_ancount(r), 0);
+        assert_int_equal(ldns_rr_get_type(ldns_rr_list_rr(ldns_pkt_question(r), 0)), specs[i].type);
+        assert_int_equal(ldns_pkt_edns(r), specs[i].edns_size != 0);
+        ldns_pkt_free(r);
+        free(wire);
+    }
+    /* What dns_query_answer drops gets no SERVFAIL either: junk, a response. */
+    static const uint8_t junk[] = {0xde, 0xad, 0xbe, 0xef, 0x00, 0x01, 0x00, 0x00,
+                                   0x00, 0x00, 0x00, 0x00, 0x3f, 'w',  'e',  'b'};
+    uint8_t out[DNS_MESSAGE_MAX];
+    size_t got = 1;
+    for (size_t len = 0; len <= sizeof(junk); len++)
+        assert_int_equal(dns_query_servfail(len ? junk : NULL, len, out, sizeof(out), &got),
+                         DNS_DROP);
+    assert_int_equal(got, 0);
+    size_t len;
+    uint8_t *wire = query_wire(&specs[0], &len);
+    wire[2] |= 0x80; /* QR */
+    assert_int_equal(dns_query_servfail(wire, len, out, sizeof(out), &got), DNS_DROP);
+    free(wire);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -686,6 +726,7 @@ int main(void)
         cmocka_unit_test(edns_version_unknown_badvers),
         cmocka_unit_test(id_and_rd_echoed),
         cmocka_unit_test(not_a_query_dropped),
+        cmocka_unit_test(relay_failure_servfail),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
