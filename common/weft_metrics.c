@@ -56,6 +56,8 @@ static const char *const operations[] = {"kv_range",     "kv_put",      "kv_dele
 static const char *const event_types[] = {"put", "delete"};
 static const char *const lease_outcomes[] = {"renewed", "failed", "expired"};
 static const char *const address_kinds[] = {"endpoint", "gateway", "aux", "other"};
+/* enum weft_metrics_dns's order. */
+static const char *const dns_outcomes[] = {"answered", "forwarded", "failed", "dropped", "refused"};
 /* Plugin calls take from a fraction of a millisecond (capabilities) to seconds
  * (a store failover inside CreateEndpoint). */
 static const double call_bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
@@ -101,11 +103,15 @@ FAMILY(ipam_allocations, COUNT(address_kinds), "weft_ipam_allocations_total",
 FAMILY(ipam_conflicts, 1, "weft_ipam_conflicts_total",
        "Endpoint addresses found taken by another claim while allocating.", METRICS_COUNTER,
        NO_LABEL, NO_LABEL, NULL, 0);
+FAMILY(dns_queries, COUNT(dns_outcomes), "weft_dns_queries_total",
+       "DNS messages at weft's resolvers, by outcome (a forwarded question no resolver "
+       "answered is counted failed too).",
+       METRICS_COUNTER, LABEL("outcome", dns_outcomes), NO_LABEL, NULL, 0);
 
 static struct metrics_family *const families[] = {
-    &plugin_calls,    &plugin_duration, &store_round_trips, &store_failures,
-    &store_failovers, &watch_events,    &watch_resyncs,     &remote_programmed,
-    &netlink_errors,  &lease_renewals,  &ipam_allocations,  &ipam_conflicts,
+    &plugin_calls,     &plugin_duration, &store_round_trips, &store_failures, &store_failovers,
+    &watch_events,     &watch_resyncs,   &remote_programmed, &netlink_errors, &lease_renewals,
+    &ipam_allocations, &ipam_conflicts,  &dns_queries,
 };
 
 double weft_metrics_now(void)
@@ -187,6 +193,11 @@ void weft_metrics_ipam_claim(const char *kind, bool created)
 void weft_metrics_ipam_conflict(void)
 {
     metrics_add(&ipam_conflicts, 0, 1);
+}
+
+void weft_metrics_dns_query(enum weft_metrics_dns outcome)
+{
+    metrics_add(&dns_queries, (size_t)outcome, 1);
 }
 
 int weft_metrics_write(struct weft_buf *out, struct weft_err *err)

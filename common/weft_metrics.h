@@ -5,8 +5,8 @@
  * their storage, process-wide. Every function is lock-free and allocates nothing,
  * so it may be called from any thread, also under a module's own lock; counting
  * goes on whether or not --metrics serves it. Callers: driver/dispatch.c,
- * store/etcd.c, fabric/peers.c, fabric/lease.c, ipam/ipam.c, netlink/, and the
- * writer in daemon/metrics_http.c.
+ * store/etcd.c, fabric/peers.c, fabric/lease.c, ipam/ipam.c, netlink/,
+ * dns/resolver.c, and the writer in daemon/metrics_http.c.
  */
 #ifndef WEFT_WEFT_METRICS_H
 #define WEFT_WEFT_METRICS_H
@@ -49,6 +49,16 @@ void weft_metrics_ipam_claim(const char *kind, bool created);
 /* An endpoint's address was taken in the store but another host claimed it first
  * in the fabric: a conflict too. */
 void weft_metrics_ipam_conflict(void);
+
+enum weft_metrics_dns {
+    WEFT_DNS_ANSWERED,  /* an overlay's name, answered by weft */
+    WEFT_DNS_FORWARDED, /* relayed to the host's resolvers */
+    WEFT_DNS_FAILED,    /* answered SERVFAIL: no resolver to relay to, or none answered */
+    WEFT_DNS_DROPPED,   /* malformed, or not answerable */
+    WEFT_DNS_REFUSED,   /* from outside the overlay's subnets */
+};
+/* What weft's resolver did with a DNS message (dns/resolver.c). */
+void weft_metrics_dns_query(enum weft_metrics_dns outcome);
 
 /* Appends every family above in the text format (common/metrics_text.h). */
 int weft_metrics_write(struct weft_buf *out, struct weft_err *err);

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/weft_metrics.h"
 #include "dns/dns_query.h"
 #include "dns/upstream_relay.h"
 #include "vxlan/segment.h"
@@ -128,6 +129,18 @@ static void deliver(void *ctx, const char *subnet, const struct sockaddr_in *cli
         sendto(o->fd, msg, len, 0, (const struct sockaddr *)client, sizeof(*client));
 }
 
+/* Counts what became of a message, in the stats and on /metrics. Under r->lock. */
+static void note(struct resolver *r, enum weft_metrics_dns outcome)
+{
+    unsigned long *const counts[] = {
+        [WEFT_DNS_ANSWERED] = &r->stats.answered, [WEFT_DNS_FORWARDED] = &r->stats.forwarded,
+        [WEFT_DNS_FAILED] = &r->stats.failed,     [WEFT_DNS_DROPPED] = &r->stats.dropped,
+        [WEFT_DNS_REFUSED] = &r->stats.refused,
+    };
+    (*counts[outcome])++;
+    weft_metrics_dns_query(outcome);
+}
+
 /* A question no resolver answered (none configured, none in time, no room to relay
  * it), answered SERVFAIL so that the client need not wait out its timeout (an
  * upstream_deliver_fn; len 0: not kept, nothing to answer with). Under r->lock. */
@@ -140,10 +153,10 @@ static void answer_servfail(void *ctx, const char *subnet, const struct sockaddr
     size_t answer_len;
     if (!o || len == 0 ||
         dns_query_servfail(query, len, answer, sizeof(answer), &answer_len) != DNS_ANSWER) {
-        r->stats.dropped++;
+        note(r, WEFT_DNS_DROPPED);
         return;
     }
-    r->stats.failed++;
+    note(r, WEFT_DNS_FAILED);
     sendto(o->fd, answer, answer_len, 0, (const struct sockaddr *)client, sizeof(*client));
 }
 
@@ -172,7 +185,7 @@ static void serve_overlay(struct resolver *r, struct overlay *o)
             return;
         r->stats.queries++;
         if (!source_is_a_container(o, &from)) {
-            r->stats.refused++;
+            note(r, WEFT_DNS_REFUSED);
             continue;
         }
         struct names_view view = {r, o};
@@ -183,17 +196,18 @@ static void serve_overlay(struct resolver *r, struct overlay *o)
                                  o->has_cidr6 ? &o->cidr6 : NULL, query, (size_t)n, r->rotate++,
                                  answer, sizeof(answer), &answer_len)) {
         case DNS_ANSWER:
-            r->stats.answered++;
+            note(r, WEFT_DNS_ANSWERED);
             sendto(o->fd, answer, answer_len, 0, (struct sockaddr *)&from, from_len);
             break;
         case DNS_FORWARD:
-            if (upstream_relay_send(r->relay, query, (size_t)n, &from, o->subnet))
-                r->stats.forwarded++;
-            else
+            if (upstream_relay_send(r->relay, query, (size_t)n, &from, o->subnet)) {
+                note(r, WEFT_DNS_FORWARDED);
+            } else {
                 answer_servfail(r, o->subnet, &from, query, (size_t)n);
+            }
             break;
         case DNS_DROP:
-            r->stats.dropped++;
+            note(r, WEFT_DNS_DROPPED);
             break;
         }
     }

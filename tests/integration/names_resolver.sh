@@ -12,7 +12,7 @@
 #    forwarded to the hosts' resolver (a dnsmasq inside the simulation); a malformed
 #    message gets no answer and is counted, a source outside the overlay no answer;
 #  - a name no resolver answers gets SERVFAIL: after 1.5 s from a silent resolver, at
-#    once when the hosts have none;
+#    once when the hosts have none; /metrics counts answered, forwarded and failed;
 #  - isolation: from overlay X (its default route through the gateway, as Docker
 #    sets it) no address of overlay Y answers, neither Y's resolver on the same host,
 #    nor a container of Y, nor the host's own addresses;
@@ -50,7 +50,7 @@ sim_switch
 for h in "${HOSTS[@]}"; do sim_host "$h" "${HADDR[$h]}"; done
 sim_etcd
 sim_dns
-for h in "${HOSTS[@]}"; do sim_weft "$h"; done
+for h in "${HOSTS[@]}"; do sim_weft "$h" --metrics 127.0.0.1:9776; done
 for h in "${HOSTS[@]}"; do create_network "$h"; done
 for h in "${HOSTS[@]}"; do create_endpoint "$h"; done
 GWIP=${GW[A]%/*}
@@ -118,6 +118,13 @@ rcode_is none.example.test 2 || fail "no SERVFAIL without resolvers: $got_rcode 
 echo "ok   no resolver: SERVFAIL after $got_ms ms"
 echo "nameserver $SIM_DNS_IP" >"$SIM_DIR/resolv.conf"
 wait_for 5 resolves cA www.example.test "$GWIP" "$SIM_DNS_ANSWER" || fail "forwarding did not come back with the resolver"
+# On /metrics (on loopback in the host's namespace).
+metrics=$(sim_ns_exec A curl -sS -f -m 10 http://127.0.0.1:9776/metrics) || fail "A's /metrics did not answer"
+dns_count() { awk -v s="weft_dns_queries_total{outcome=\"$1\"}" '$1 == s { print $2 }' <<<"$metrics"; }
+for outcome in answered forwarded failed; do
+    [ "$(dns_count "$outcome")" -ge 2 ] 2>/dev/null || fail "A's weft_dns_queries_total{outcome=\"$outcome\"} is '$(dns_count "$outcome")', expected 2 or more"
+done
+echo "ok   A's /metrics counts them: answered $(dns_count answered), forwarded $(dns_count forwarded), failed $(dns_count failed)"
 
 # ---- what the resolver does not answer: malformed, and from outside the overlay ----
 # udp_send SRC DST PAYLOAD_HEX: one datagram to DST:53 from SRC (python3: busybox nc has
