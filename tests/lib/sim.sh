@@ -571,13 +571,17 @@ sim_docker_rm_all() {
 # listens, and under load much later), then retries a refused connect until one deadline.
 # Up to three exchanges, each on its own port, each failure logged with what TO received:
 # one in about 20 loaded runs lost the message although the client's nc succeeded (cause
-# not found; busybox nc in docker exec -d), and a second exchange went through.
+# not found; busybox nc in docker exec -d), and a second exchange went through; once (Docker
+# 28, IPv6) all three did: a failure also logs both ends' sockets on the port.
 sim_tcp_check() {
     local attempt
     for attempt in 1 2 3; do
         sim_tcp_exchange "$@" $((5000 + attempt)) && return 0
         sim_log "TCP $2 -> $4 (port $((5000 + attempt))) failed; got: $("$SIM_DOCKER" \
             -H "unix://$SIM_DIR/$3/docker.sock" exec "$4" cat /tmp/got 2>&1 | head -c 200)"
+        # Where the bytes stayed: the sockets on the port at both ends (Recv-Q, Send-Q, state).
+        sim_log "  $2: $(sim_docker "$1" exec "$2" netstat -tn 2>&1 | grep ":$((5000 + attempt)) " | tr '\n' ';')"
+        sim_log "  $4: $(sim_docker "$3" exec "$4" netstat -tan 2>&1 | grep ":$((5000 + attempt)) " | tr '\n' ';')"
     done
     return 1
 }
