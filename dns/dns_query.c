@@ -389,9 +389,11 @@ static uint16_t udp_size(const ldns_pkt *query)
     return size < DNS_MESSAGE_MAX ? size : DNS_MESSAGE_MAX;
 }
 
-/* Builds and writes the response of reply to query. DNS_DROP when out of memory. */
+/* Builds and writes the response of reply to query: within the client's UDP size,
+ * or (stream: asked over TCP) out_cap. DNS_DROP when out of memory. */
 static enum dns_verdict respond(const ldns_pkt *query, const struct question *q,
-                                struct reply *reply, uint8_t *out, size_t out_cap, size_t *out_len)
+                                struct reply *reply, bool stream, uint8_t *out, size_t out_cap,
+                                size_t *out_len)
 {
     uint16_t size = udp_size(query);
     ldns_pkt *response = response_new(query, q, size);
@@ -405,7 +407,7 @@ static enum dns_verdict respond(const ldns_pkt *query, const struct question *q,
     } else {
         ok = answers_push(response, q, reply);
     }
-    ok = ok && response_write(response, size < out_cap ? size : out_cap, out, out_len);
+    ok = ok && response_write(response, !stream && size < out_cap ? size : out_cap, out, out_len);
     ldns_pkt_free(response);
     return ok ? DNS_ANSWER : DNS_DROP;
 }
@@ -421,7 +423,8 @@ static bool query_acceptable(const ldns_pkt *query)
 static enum dns_verdict query_decide(const struct dns_names *names,
                                      const struct ipv4_subnet *overlay, size_t overlay_count,
                                      const struct ipv6_subnet *overlay6, const ldns_pkt *query,
-                                     unsigned rotate, uint8_t *out, size_t out_cap, size_t *out_len)
+                                     unsigned rotate, bool stream, uint8_t *out, size_t out_cap,
+                                     size_t *out_len)
 {
     if (!query_acceptable(query))
         return DNS_DROP;
@@ -440,7 +443,7 @@ static enum dns_verdict query_decide(const struct dns_names *names,
         verdict = name_decide(names, &q, rotate, &reply);
     if (verdict != DNS_ANSWER)
         return verdict;
-    return respond(query, &q, &reply, out, out_cap, out_len);
+    return respond(query, &q, &reply, stream, out, out_cap, out_len);
 }
 
 enum dns_verdict dns_query_servfail(const uint8_t *query, size_t query_len, uint8_t *out,
@@ -469,10 +472,12 @@ enum dns_verdict dns_query_servfail(const uint8_t *query, size_t query_len, uint
     return verdict;
 }
 
-enum dns_verdict dns_query_answer(const struct dns_names *names, const struct ipv4_subnet *overlay,
-                                  size_t overlay_count, const struct ipv6_subnet *overlay6,
-                                  const uint8_t *query, size_t query_len, unsigned rotate,
-                                  uint8_t *out, size_t out_cap, size_t *out_len)
+/* dns_query_answer and its stream twin. */
+static enum dns_verdict answer_query(const struct dns_names *names,
+                                     const struct ipv4_subnet *overlay, size_t overlay_count,
+                                     const struct ipv6_subnet *overlay6, const uint8_t *query,
+                                     size_t query_len, unsigned rotate, bool stream, uint8_t *out,
+                                     size_t out_cap, size_t *out_len)
 {
     *out_len = 0;
     if (!query || query_len < LDNS_HEADER_SIZE || LDNS_ARCOUNT(query) > QUERY_ADDITIONAL_MAX)
@@ -480,8 +485,27 @@ enum dns_verdict dns_query_answer(const struct dns_names *names, const struct ip
     ldns_pkt *pkt = NULL;
     if (ldns_wire2pkt(&pkt, query, query_len) != LDNS_STATUS_OK)
         return DNS_DROP;
-    enum dns_verdict verdict =
-        query_decide(names, overlay, overlay_count, overlay6, pkt, rotate, out, out_cap, out_len);
+    enum dns_verdict verdict = query_decide(names, overlay, overlay_count, overlay6, pkt, rotate,
+                                            stream, out, out_cap, out_len);
     ldns_pkt_free(pkt);
     return verdict;
+}
+
+enum dns_verdict dns_query_answer(const struct dns_names *names, const struct ipv4_subnet *overlay,
+                                  size_t overlay_count, const struct ipv6_subnet *overlay6,
+                                  const uint8_t *query, size_t query_len, unsigned rotate,
+                                  uint8_t *out, size_t out_cap, size_t *out_len)
+{
+    return answer_query(names, overlay, overlay_count, overlay6, query, query_len, rotate, false,
+                        out, out_cap, out_len);
+}
+
+enum dns_verdict dns_query_answer_stream(const struct dns_names *names,
+                                         const struct ipv4_subnet *overlay, size_t overlay_count,
+                                         const struct ipv6_subnet *overlay6, const uint8_t *query,
+                                         size_t query_len, unsigned rotate, uint8_t *out,
+                                         size_t out_cap, size_t *out_len)
+{
+    return answer_query(names, overlay, overlay_count, overlay6, query, query_len, rotate, true,
+                        out, out_cap, out_len);
 }

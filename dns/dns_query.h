@@ -24,7 +24,7 @@
  *    the zone. Without an IPv6 subnet, every ip6.arpa name is forwarded.
  *  - Everything else (other names, other reverse zones, other classes, names whose
  *    labels would need escapes): FORWARD, the caller relays the query unchanged.
- * Names are compared lowercase, without the final dot. An answer fits in 512 bytes
+ * Names are compared lowercase, without the final dot. An answer over UDP fits in 512 bytes
  * unless the query carries EDNS (then in its advertised size, at most out_cap and
  * DNS_MESSAGE_MAX): records that do not fit are left out, from the end, and TC set.
  * A response echoes the query's ID, question, RD and CD bits (and DO), sets QR, AA and RA,
@@ -81,6 +81,14 @@ enum dns_verdict dns_query_answer(const struct dns_names *names, const struct ip
                                   size_t overlay_count, const struct ipv6_subnet *overlay6,
                                   const uint8_t *query, size_t query_len, unsigned rotate,
                                   uint8_t *out, size_t out_cap, size_t *out_len);
+
+/* dns_query_answer for a query that came over TCP (RFC 7766): the answer is limited
+ * by out_cap only, not by the client's UDP size, so it is never truncated below it. */
+enum dns_verdict dns_query_answer_stream(const struct dns_names *names,
+                                         const struct ipv4_subnet *overlay, size_t overlay_count,
+                                         const struct ipv6_subnet *overlay6, const uint8_t *query,
+                                         size_t query_len, unsigned rotate, uint8_t *out,
+                                         size_t out_cap, size_t *out_len);
 
 /* The SERVFAIL response to query (a question the caller relayed to the host's
  * resolvers and got no answer for: none configured, none answered in time, or no

@@ -21,6 +21,7 @@
 #include "common/log.h"
 #include "common/weft_metrics.h"
 #include "dns/dns_query.h"
+#include "dns/dns_tcp.h"
 #include "dns/upstream_relay.h"
 #include "vxlan/segment.h"
 #include "vxlan/service_port.h"
@@ -40,22 +41,24 @@ struct overlay {
     struct ipv6_subnet cidr6; /* when has_cidr6: its IPv6 pool, for ip6.arpa names */
     uint32_t gateway;         /* network order */
     struct service_port port;
-    int fd; /* UDP, in the port's namespace */
+    int fd;     /* UDP, in the port's namespace */
+    int tcp_fd; /* listening, beside it (dns_tcp.h) */
 };
 
 struct resolver {
     pthread_mutex_t lock;
-    pthread_cond_t acked;       /* polled_generation moved */
-    struct overlay *overlays;   /* guarded by lock */
-    unsigned generation;        /* of the overlays list; guarded by lock */
-    unsigned polled_generation; /* the list the thread polls; guarded by lock */
-    struct fabric *fabric;      /* guarded by lock */
-    struct resolver_stats stats; /* guarded by lock */
-    bool stopping;              /* guarded by lock */
-    int wake_fd;                /* eventfd: the list changed, or stopping */
-    struct nl *nl;              /* the hooks' netlink socket (they run one at a time) */
+    pthread_cond_t acked;         /* polled_generation moved */
+    struct overlay *overlays;     /* guarded by lock */
+    unsigned generation;          /* of the overlays list; guarded by lock */
+    unsigned polled_generation;   /* the list the thread polls; guarded by lock */
+    struct fabric *fabric;        /* guarded by lock */
+    struct resolver_stats stats;  /* guarded by lock */
+    bool stopping;                /* guarded by lock */
+    int wake_fd;                  /* eventfd: the list changed, or stopping */
+    struct nl *nl;                /* the hooks' netlink socket (they run one at a time) */
     struct upstream_relay *relay; /* the thread's only */
-    unsigned rotate;            /* the thread's only */
+    struct dns_tcp *tcp;          /* the thread's only: DNS-over-TCP connections */
+    unsigned rotate;              /* the thread's only */
     pthread_t thread;
 };
 
@@ -112,6 +115,14 @@ static struct overlay *overlay_by_fd(struct resolver *r, int fd)
     return NULL;
 }
 
+static struct overlay *overlay_by_tcp_fd(struct resolver *r, int fd)
+{
+    for (struct overlay *o = r->overlays; o; o = o->next)
+        if (o->tcp_fd == fd)
+            return o;
+    return NULL;
+}
+
 static struct overlay *overlay_by_subnet(struct resolver *r, const char *subnet)
 {
     for (struct overlay *o = r->overlays; o; o = o->next)
@@ -120,13 +131,25 @@ static struct overlay *overlay_by_subnet(struct resolver *r, const char *subnet)
     return NULL;
 }
 
+/* A response to client: on its TCP connection, or over UDP from the overlay's
+ * socket. Under r->lock. */
+static void reply(struct resolver *r, const struct overlay *o, const struct upstream_client *client,
+                  const uint8_t *msg, size_t len)
+{
+    if (client->stream)
+        dns_tcp_send(r->tcp, client->stream, msg, len);
+    else
+        sendto(o->fd, msg, len, 0, (const struct sockaddr *)&client->addr, sizeof(client->addr));
+}
+
 /* An answer from the host's resolvers, back to its client. Under r->lock. */
-static void deliver(void *ctx, const char *subnet, const struct sockaddr_in *client,
+static void deliver(void *ctx, const char *subnet, const struct upstream_client *client,
                     const uint8_t *msg, size_t len)
 {
-    struct overlay *o = overlay_by_subnet(ctx, subnet);
+    struct resolver *r = ctx;
+    struct overlay *o = overlay_by_subnet(r, subnet);
     if (o)
-        sendto(o->fd, msg, len, 0, (const struct sockaddr *)client, sizeof(*client));
+        reply(r, o, client, msg, len);
 }
 
 /* Counts what became of a message, in the stats and on /metrics. Under r->lock. */
@@ -144,7 +167,7 @@ static void note(struct resolver *r, enum weft_metrics_dns outcome)
 /* A question no resolver answered (none configured, none in time, no room to relay
  * it), answered SERVFAIL so that the client need not wait out its timeout (an
  * upstream_deliver_fn; len 0: not kept, nothing to answer with). Under r->lock. */
-static void answer_servfail(void *ctx, const char *subnet, const struct sockaddr_in *client,
+static void answer_servfail(void *ctx, const char *subnet, const struct upstream_client *client,
                             const uint8_t *query, size_t len)
 {
     struct resolver *r = ctx;
@@ -157,7 +180,7 @@ static void answer_servfail(void *ctx, const char *subnet, const struct sockaddr
         return;
     }
     note(r, WEFT_DNS_FAILED);
-    sendto(o->fd, answer, answer_len, 0, (const struct sockaddr *)client, sizeof(*client));
+    reply(r, o, client, answer, answer_len);
 }
 
 /* Whether a query from source is the overlay's to answer: from a container of one
@@ -173,57 +196,91 @@ static bool source_is_a_container(const struct overlay *o, const struct sockaddr
     return false;
 }
 
-/* Every query waiting on o's socket. Under r->lock. */
-static void serve_overlay(struct resolver *r, struct overlay *o)
+/* One message from client on overlay o: answered, relayed, or dropped. Under r->lock. */
+static void serve_query(struct resolver *r, struct overlay *o, const struct upstream_client *client,
+                        const uint8_t *query, size_t len)
 {
-    uint8_t query[DNS_MESSAGE_MAX], answer[DNS_MESSAGE_MAX];
-    for (;;) {
-        struct sockaddr_in from;
-        socklen_t from_len = sizeof(from);
-        ssize_t n = recvfrom(o->fd, query, sizeof(query), 0, (struct sockaddr *)&from, &from_len);
-        if (n < 0)
-            return;
-        r->stats.queries++;
-        if (!source_is_a_container(o, &from)) {
-            note(r, WEFT_DNS_REFUSED);
-            continue;
-        }
-        struct names_view view = {r, o};
-        struct dns_names names = {view_addresses, view_name_of, &view, view_addresses6,
-                                  view_name_of6};
-        size_t answer_len = 0;
-        switch (dns_query_answer(&names, o->cidrs, (size_t)o->cidr_count,
-                                 o->has_cidr6 ? &o->cidr6 : NULL, query, (size_t)n, r->rotate++,
-                                 answer, sizeof(answer), &answer_len)) {
-        case DNS_ANSWER:
-            note(r, WEFT_DNS_ANSWERED);
-            sendto(o->fd, answer, answer_len, 0, (struct sockaddr *)&from, from_len);
-            break;
-        case DNS_FORWARD:
-            if (upstream_relay_send(r->relay, query, (size_t)n, &from, o->subnet)) {
-                note(r, WEFT_DNS_FORWARDED);
-            } else {
-                answer_servfail(r, o->subnet, &from, query, (size_t)n);
-            }
-            break;
-        case DNS_DROP:
-            note(r, WEFT_DNS_DROPPED);
-            break;
-        }
+    r->stats.queries++;
+    if (!source_is_a_container(o, &client->addr)) {
+        note(r, WEFT_DNS_REFUSED);
+        return;
+    }
+    struct names_view view = {r, o};
+    struct dns_names names = {view_addresses, view_name_of, &view, view_addresses6, view_name_of6};
+    uint8_t answer[DNS_MESSAGE_MAX];
+    size_t answer_len = 0;
+    const struct ipv6_subnet *cidr6 = o->has_cidr6 ? &o->cidr6 : NULL;
+    enum dns_verdict verdict =
+        client->stream
+            ? dns_query_answer_stream(&names, o->cidrs, (size_t)o->cidr_count, cidr6, query, len,
+                                      r->rotate++, answer, sizeof(answer), &answer_len)
+            : dns_query_answer(&names, o->cidrs, (size_t)o->cidr_count, cidr6, query, len,
+                               r->rotate++, answer, sizeof(answer), &answer_len);
+    switch (verdict) {
+    case DNS_ANSWER:
+        note(r, WEFT_DNS_ANSWERED);
+        reply(r, o, client, answer, answer_len);
+        break;
+    case DNS_FORWARD:
+        if (upstream_relay_send(r->relay, query, len, client, o->subnet))
+            note(r, WEFT_DNS_FORWARDED);
+        else
+            answer_servfail(r, o->subnet, client, query, len);
+        break;
+    case DNS_DROP:
+        note(r, WEFT_DNS_DROPPED);
+        break;
     }
 }
 
-/* The poll set: wake fd, relay fds, one per overlay. Under r->lock. */
+/* Every query waiting on o's UDP socket. Under r->lock. */
+static void serve_overlay(struct resolver *r, struct overlay *o)
+{
+    uint8_t query[DNS_MESSAGE_MAX];
+    for (;;) {
+        struct upstream_client client = {0};
+        socklen_t from_len = sizeof(client.addr);
+        ssize_t n =
+            recvfrom(o->fd, query, sizeof(query), 0, (struct sockaddr *)&client.addr, &from_len);
+        if (n < 0)
+            return;
+        serve_query(r, o, &client, query, (size_t)n);
+    }
+}
+
+/* A whole message on a DNS-over-TCP connection (a dns_tcp_query_fn). Under r->lock. */
+static void serve_stream(void *ctx, uint32_t id, const char *subnet, const struct sockaddr_in *peer,
+                         const uint8_t *msg, size_t len)
+{
+    struct resolver *r = ctx;
+    struct overlay *o = overlay_by_subnet(r, subnet);
+    struct upstream_client client = {.addr = *peer, .stream = id};
+    if (o)
+        serve_query(r, o, &client, msg, len);
+}
+
+/* Whether the overlay of subnet is gone (its connections are closed). Under r->lock. */
+static bool overlay_gone(void *ctx, const char *subnet)
+{
+    return overlay_by_subnet(ctx, subnet) == NULL;
+}
+
+/* The poll set: wake fd, relay fds, two per overlay (UDP, TCP listener), the TCP
+ * connections (those of overlays gone closed first). Under r->lock. */
 static size_t poll_set(struct resolver *r, struct pollfd *fds, size_t max)
 {
+    dns_tcp_close_if(r->tcp, overlay_gone, r);
     size_t n = 0;
     fds[n++] = (struct pollfd){.fd = r->wake_fd, .events = POLLIN};
     int relay_fds[2];
     size_t relays = upstream_relay_fds(r->relay, relay_fds, 2);
     for (size_t i = 0; i < relays; i++)
         fds[n++] = (struct pollfd){.fd = relay_fds[i], .events = POLLIN};
-    for (struct overlay *o = r->overlays; o && n < max; o = o->next)
+    for (struct overlay *o = r->overlays; o && n + 1 < max; o = o->next) {
         fds[n++] = (struct pollfd){.fd = o->fd, .events = POLLIN};
+        fds[n++] = (struct pollfd){.fd = o->tcp_fd, .events = POLLIN};
+    }
+    n += dns_tcp_poll_set(r->tcp, fds + n, max - n);
     r->polled_generation = r->generation;
     pthread_cond_broadcast(&r->acked);
     return n;
@@ -232,11 +289,14 @@ static size_t poll_set(struct resolver *r, struct pollfd *fds, size_t max)
 static void *resolver_main(void *arg)
 {
     struct resolver *r = arg;
-    struct pollfd fds[OVERLAYS_MAX + 3];
+    struct pollfd fds[3 + 2 * OVERLAYS_MAX + DNS_TCP_CONNS_MAX];
     pthread_mutex_lock(&r->lock);
     while (!r->stopping) {
         size_t n = poll_set(r, fds, sizeof(fds) / sizeof(fds[0]));
         int timeout = upstream_relay_expire(r->relay, answer_servfail, r);
+        int idle = dns_tcp_expire(r->tcp);
+        if (idle >= 0 && (timeout < 0 || idle < timeout))
+            timeout = idle;
         pthread_mutex_unlock(&r->lock);
         int ready = poll(fds, n, timeout);
         pthread_mutex_lock(&r->lock);
@@ -248,11 +308,15 @@ static void *resolver_main(void *arg)
                 log_warn("reading the resolver's wake-up failed", "errno=%d", errno);
         }
         for (size_t i = 1; i < n; i++) {
-            if (!(fds[i].revents & POLLIN))
+            if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
                 continue;
-            struct overlay *o = overlay_by_fd(r, fds[i].fd);
-            if (o)
+            struct overlay *o;
+            if ((o = overlay_by_fd(r, fds[i].fd)))
                 serve_overlay(r, o);
+            else if ((o = overlay_by_tcp_fd(r, fds[i].fd)))
+                dns_tcp_accept(r->tcp, o->tcp_fd, o->subnet);
+            else if (dns_tcp_owns(r->tcp, fds[i].fd))
+                dns_tcp_readable(r->tcp, fds[i].fd, serve_stream, r);
             else
                 upstream_relay_receive(r->relay, fds[i].fd, deliver, r);
         }
@@ -277,6 +341,10 @@ int resolver_open(struct resolver **out, const char *resolv_conf, struct weft_er
     }
     if (segment_socket_open(&r->nl, err) < 0 || upstream_relay_new(&r->relay, resolv_conf, err) < 0)
         goto fail;
+    if (!(r->tcp = dns_tcp_new())) {
+        weft_err_set(err, -ENOMEM, "out of memory");
+        goto fail;
+    }
     int rc = pthread_create(&r->thread, NULL, resolver_main, r);
     if (rc != 0) {
         weft_err_set(err, -rc, "cannot start the resolver thread");
@@ -285,6 +353,7 @@ int resolver_open(struct resolver **out, const char *resolv_conf, struct weft_er
     *out = r;
     return 0;
 fail:
+    dns_tcp_free(r->tcp);
     upstream_relay_free(r->relay);
     if (r->nl)
         segment_socket_close(r->nl);
@@ -367,7 +436,11 @@ int resolver_overlay_up(void *resolver, const struct fabric_overlay_info *info,
         return weft_err_wrap(err, "the resolver's port on %s", info->subnet);
     }
     o->fd = service_port_socket(&o->port, SOCK_DGRAM, o->gateway, DNS_PORT, err);
-    if (o->fd < 0) {
+    o->tcp_fd =
+        o->fd < 0 ? -1 : service_port_socket(&o->port, SOCK_STREAM, o->gateway, DNS_PORT, err);
+    if (o->tcp_fd < 0) {
+        if (o->fd >= 0)
+            close(o->fd);
         service_port_close(r->nl, &o->port);
         free(o);
         return weft_err_wrap(err, "the resolver's socket on %s", info->subnet);
@@ -403,6 +476,7 @@ void resolver_overlay_down(void *resolver, const char *subnet)
     if (!o)
         return;
     close(o->fd);
+    close(o->tcp_fd);
     service_port_close(r->nl, &o->port);
     free(o);
 }
@@ -431,9 +505,11 @@ void resolver_close(struct resolver *r)
         struct overlay *o = r->overlays;
         r->overlays = o->next;
         close(o->fd);
+        close(o->tcp_fd);
         service_port_close(r->nl, &o->port);
         free(o);
     }
+    dns_tcp_free(r->tcp);
     upstream_relay_free(r->relay);
     segment_socket_close(r->nl);
     close(r->wake_fd);

@@ -4,7 +4,8 @@
  *
  * Owns, per local overlay, a service port (vxlan/service_port.h: a namespace of
  * weft's own on the overlay's bridge, holding the gateway address) with a UDP
- * socket on port 53 there; and one thread that answers every query: the overlay's
+ * socket and a TCP listener on port 53 there (the connections: dns_tcp.h); and one
+ * thread that answers every query, over either: the overlay's
  * names from the fabric (fabric.h: fabric_name_addresses, fabric_address_name and
  * their IPv6 twins, for the IPv6 pool the overlay info names) through dns_query.h,
  * everything else relayed unchanged to the host's resolvers (resolv_conf.h) from

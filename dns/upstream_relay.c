@@ -20,7 +20,7 @@
 
 struct in_flight {
     uint16_t client_id;
-    struct sockaddr_in client;
+    struct upstream_client client;
     char subnet[ADDR_STR_MAX];
     struct sockaddr_storage server; /* where it went last */
     size_t server_index;
@@ -123,7 +123,7 @@ static int by_relay_id(const struct upstream_relay *u, uint16_t id)
 }
 
 bool upstream_relay_send(struct upstream_relay *u, const uint8_t *query, size_t len,
-                         const struct sockaddr_in *client, const char *subnet)
+                         const struct upstream_client *client, const char *subnet)
 {
     if (len < 12 || len > DNS_MESSAGE_MAX)
         return false;

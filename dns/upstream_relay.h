@@ -26,19 +26,24 @@
 struct upstream_relay;
 
 /* resolv_conf: the file naming the servers (resolv_conf.h), followed as it changes. */
-int upstream_relay_new(struct upstream_relay **out, const char *resolv_conf,
-                       struct weft_err *err);
+int upstream_relay_new(struct upstream_relay **out, const char *resolv_conf, struct weft_err *err);
 void upstream_relay_free(struct upstream_relay *u);
 /* The sockets to poll for answers: at most max fds into fds. */
 size_t upstream_relay_fds(const struct upstream_relay *u, int *fds, size_t max);
+/* Who asked: a container's address (UDP), and the DNS-over-TCP connection it asked
+ * on (dns_tcp.h), 0 for none. Relayed questions go over UDP either way. */
+struct upstream_client {
+    struct sockaddr_in addr;
+    uint32_t stream;
+};
 /* Sends query (from client, on the overlay of subnet) to the first server. false:
  * not sent (no server, too many in flight, too short): the caller answers it
  * SERVFAIL. */
 bool upstream_relay_send(struct upstream_relay *u, const uint8_t *query, size_t len,
-                         const struct sockaddr_in *client, const char *subnet);
+                         const struct upstream_client *client, const char *subnet);
 /* An answer back to client on the overlay of subnet, with the client's own ID. */
 typedef void (*upstream_deliver_fn)(void *ctx, const char *subnet,
-                                    const struct sockaddr_in *client, const uint8_t *msg,
+                                    const struct upstream_client *client, const uint8_t *msg,
                                     size_t len);
 /* Reads what fd has; each answer that matches a question in flight is delivered. */
 void upstream_relay_receive(struct upstream_relay *u, int fd, upstream_deliver_fn deliver,

@@ -11,6 +11,8 @@
 #  - a name of another overlay does not resolve; a name outside the overlays is
 #    forwarded to the hosts' resolver (a dnsmasq inside the simulation); a malformed
 #    message gets no answer and is counted, a source outside the overlay no answer;
+#  - over TCP (RFC 7766): 40 addresses of one alias whole (UDP truncates them, TC set),
+#    a relayed name, two queries on one connection;
 #  - a name no resolver answers gets SERVFAIL: after 1.5 s from a silent resolver, at
 #    once when the hosts have none; /metrics counts answered, forwarded and failed;
 #  - isolation: from overlay X (its default route through the gateway, as Docker
@@ -88,6 +90,69 @@ check "a name of overlay Y does not resolve on X" unresolved cA yonly "$GWIP"
 check "www.example.test goes to the hosts' resolver" resolves cA www.example.test "$GWIP" "$SIM_DNS_ANSWER"
 grep -F "www.example.test" "$SIM_DIR/dns/dnsmasq.log" >/dev/null || fail "the test resolver never saw the query"
 echo "ok   names of another overlay stay there; other names are forwarded"
+
+# ---- DNS over TCP: what a truncated UDP answer sends clients to ----
+# dns_ask PROTO NAME: "RCODE TC ANSWERS ADDRESS..." (addresses sorted) of an A query for
+# NAME from cA to X's resolver, over udp, tcp, or tcp2 (two queries in one write on one
+# connection: two lines).
+dns_ask() {
+    sim_ns_exec cA python3 -c 'import socket, struct, sys
+def query(name, qid):
+    labels = b"".join(bytes([len(l)]) + l.encode() for l in name.split(".")) + b"\0"
+    return struct.pack(">HHHHHH", qid, 0x0100, 1, 0, 0, 0) + labels + struct.pack(">HH", 1, 1)
+def parse(a):
+    i, addrs = 12, []
+    while a[i] != 0:
+        i += a[i] + 1
+    i += 5
+    for _ in range(struct.unpack(">H", a[6:8])[0]):
+        i += 2  # the owner: a pointer to the question
+        rtype, _, _, rdlen = struct.unpack(">HHIH", a[i:i + 10])
+        i += 10
+        if rtype == 1:
+            addrs.append(socket.inet_ntoa(a[i:i + 4]))
+        i += rdlen
+    key = lambda x: tuple(int(p) for p in x.split("."))
+    return " ".join([str(a[3] & 15), str(a[2] >> 1 & 1), str(struct.unpack(">H", a[6:8])[0])] + sorted(addrs, key=key))
+server, proto, name = sys.argv[1:4]
+if proto == "udp":
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(4)
+    s.sendto(query(name, 7), (server, 53))
+    print(parse(s.recv(4096)))
+else:
+    n = 2 if proto == "tcp2" else 1
+    s = socket.create_connection((server, 53), timeout=4)
+    s.sendall(b"".join(struct.pack(">H", len(m)) + m for m in [query(name, 7 + k) for k in range(n)]))
+    f = s.makefile("rb")
+    for _ in range(n):
+        print(parse(f.read(struct.unpack(">H", f.read(2))[0])))' "$GWIP" "$1" "$2"
+}
+# 40 of C's endpoints share the alias crowd: 656 bytes of answers, more than UDP's 512.
+crowd=("${G[@]:2:40}")
+for i in "${!crowd[@]}"; do
+    put "$C_FABRIC/10.77.0.0_24/peers/${crowd[$i]}" "{\"ip\":\"${crowd[$i]}\",\"mac\":\"02:42:0a:4d:01:$(printf %02x "$i")\",\"names\":\"crowd\",\"vtep\":\"${HADDR[C]}\"}"
+done
+crowd_whole="0 0 40 ${crowd[*]}"
+crowd_over_tcp() { [ "$(dns_ask tcp crowd)" = "$crowd_whole" ]; }
+wait_for 10 crowd_over_tcp || fail "crowd over TCP: '$(dns_ask tcp crowd)', expected '$crowd_whole'"
+read -r rcode tc answers _ <<<"$(dns_ask udp crowd)"
+[ "$rcode $tc" = "0 1" ] && [ "$answers" -gt 20 ] && [ "$answers" -lt 40 ] ||
+    fail "crowd over UDP: rcode $rcode, TC $tc, $answers answers (expected TC and fewer than 40)"
+echo "ok   40 addresses of one alias: over UDP $answers and TC, over TCP all 40"
+[ "$(dns_ask tcp www.example.test)" = "0 0 1 $SIM_DNS_ANSWER" ] ||
+    fail "www.example.test over TCP (relayed): '$(dns_ask tcp www.example.test)'"
+two=$(dns_ask tcp2 ghost | tr '\n' ';')
+[ "$two" = "0 0 1 $G1;0 0 1 $G1;" ] || fail "two queries on one connection: '$two'"
+echo "ok   over TCP: a relayed name, and two queries on one connection"
+# A length of 0 is no question: the connection is closed (EOF, not a wait).
+closed=$(sim_ns_exec cA python3 -c 'import socket, sys
+s = socket.create_connection((sys.argv[1], 53), timeout=4)
+s.sendall(b"\0\0")
+print("closed" if s.recv(512) == b"" else "answered")' "$GWIP" 2>&1) || true
+[ "$closed" = closed ] || fail "a zero-length frame over TCP: $closed"
+echo "ok   a broken frame over TCP closes the connection"
+for ip in "${crowd[@]}"; do sim_etcdctl del "$C_FABRIC/10.77.0.0_24/peers/$ip" >/dev/null; done
 
 # ---- no resolver answers: SERVFAIL, not the client's own timeout ----
 # rcode_ms NAME: the RCODE and milliseconds of one A query for NAME from cA to X's

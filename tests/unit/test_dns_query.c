@@ -578,6 +578,36 @@ static void many_addresses_fit_with_edns(void **state)
     }
 }
 
+/* Over TCP the client's UDP size does not count: every address, no TC, with or
+ * without EDNS; out_cap still bounds it. */
+static void many_addresses_whole_over_tcp(void **state)
+{
+    (void)state;
+    for (uint16_t edns = 0; edns <= 600; edns += 600) {
+        struct query_spec spec = {"many.", LDNS_RR_TYPE_A, 0, 13, true, edns, 0};
+        size_t len, got = 0;
+        uint8_t *wire = query_wire(&spec, &len), out[DNS_MESSAGE_MAX];
+        assert_int_equal(dns_query_answer_stream(&names, overlay, overlay_count, overlay6, wire,
+                                                 len, 0, out, sizeof(out), &got),
+                         DNS_ANSWER);
+        ldns_pkt *r = NULL;
+        assert_int_equal(ldns_wire2pkt(&r, out, got), LDNS_STATUS_OK);
+        assert_response_of(r, &spec, LDNS_RCODE_NOERROR);
+        assert_false(ldns_pkt_tc(r));
+        assert_int_equal(ldns_pkt_ancount(r), MANY_N);
+        assert_true(got > 512);
+        ldns_pkt_free(r);
+        /* A smaller out_cap truncates, as over UDP. */
+        assert_int_equal(dns_query_answer_stream(&names, overlay, overlay_count, overlay6, wire,
+                                                 len, 0, out, 512, &got),
+                         DNS_ANSWER);
+        assert_int_equal(ldns_wire2pkt(&r, out, got), LDNS_STATUS_OK);
+        assert_true(ldns_pkt_tc(r) && got <= 512);
+        ldns_pkt_free(r);
+        free(wire);
+    }
+}
+
 /* An EDNS version other than 0: BADVERS (16) in version 0, no answers. */
 static void edns_version_unknown_badvers(void **state)
 {
@@ -723,6 +753,7 @@ int main(void)
         cmocka_unit_test(names_compared_lowercase),
         cmocka_unit_test(many_addresses_truncated_without_edns),
         cmocka_unit_test(many_addresses_fit_with_edns),
+        cmocka_unit_test(many_addresses_whole_over_tcp),
         cmocka_unit_test(edns_version_unknown_badvers),
         cmocka_unit_test(id_and_rd_echoed),
         cmocka_unit_test(not_a_query_dropped),
