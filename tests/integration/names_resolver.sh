@@ -140,6 +140,15 @@ read -r rcode tc answers _ <<<"$(dns_ask udp crowd)"
 [ "$rcode $tc" = "0 1" ] && [ "$answers" -gt 20 ] && [ "$answers" -lt 40 ] ||
     fail "crowd over UDP: rcode $rcode, TC $tc, $answers answers (expected TC and fewer than 40)"
 echo "ok   40 addresses of one alias: over UDP $answers and TC, over TCP all 40"
+# glibc's resolver as a container's would use it: it gets the truncated answer over
+# UDP and asks again over TCP (getent in cA's namespace, with a resolv.conf naming the
+# gateway bound over /etc/resolv.conf in a mount namespace of its own).
+echo "nameserver $GWIP" >"$SIM_DIR/glibc-resolv.conf"
+glibc_count=$(sim_ns_exec cA unshare -m --propagation private sh -c \
+    "mount --bind '$SIM_DIR/glibc-resolv.conf' /etc/resolv.conf && getent ahostsv4 crowd" |
+    awk '{print $1}' | sort -u | wc -l) || true # getent finding nothing: the count says it
+[ "$glibc_count" = 40 ] || fail "glibc's getent ahostsv4 crowd gave $glibc_count addresses, not 40"
+echo "ok   glibc's getaddrinfo gets all 40 (UDP truncated, then TCP)"
 [ "$(dns_ask tcp www.example.test)" = "0 0 1 $SIM_DNS_ANSWER" ] ||
     fail "www.example.test over TCP (relayed): '$(dns_ask tcp www.example.test)'"
 two=$(dns_ask tcp2 ghost | tr '\n' ';')
