@@ -446,14 +446,24 @@ static enum dns_verdict query_decide(const struct dns_names *names,
     return respond(query, &q, &reply, stream, out, out_cap, out_len);
 }
 
+/* The parsed query, or NULL for what is dropped unread: too short, too many
+ * additional records, or not parseable. */
+static ldns_pkt *query_parse(const uint8_t *query, size_t query_len)
+{
+    if (!query || query_len < LDNS_HEADER_SIZE || LDNS_ARCOUNT(query) > QUERY_ADDITIONAL_MAX)
+        return NULL;
+    ldns_pkt *pkt = NULL;
+    if (ldns_wire2pkt(&pkt, query, query_len) != LDNS_STATUS_OK)
+        return NULL;
+    return pkt;
+}
+
 enum dns_verdict dns_query_servfail(const uint8_t *query, size_t query_len, uint8_t *out,
                                     size_t out_cap, size_t *out_len)
 {
     *out_len = 0;
-    if (!query || query_len < LDNS_HEADER_SIZE || LDNS_ARCOUNT(query) > QUERY_ADDITIONAL_MAX)
-        return DNS_DROP;
-    ldns_pkt *pkt = NULL;
-    if (ldns_wire2pkt(&pkt, query, query_len) != LDNS_STATUS_OK)
+    ldns_pkt *pkt = query_parse(query, query_len);
+    if (!pkt)
         return DNS_DROP;
     enum dns_verdict verdict = DNS_DROP;
     if (query_acceptable(pkt)) {
@@ -480,10 +490,8 @@ static enum dns_verdict answer_query(const struct dns_names *names,
                                      size_t out_cap, size_t *out_len)
 {
     *out_len = 0;
-    if (!query || query_len < LDNS_HEADER_SIZE || LDNS_ARCOUNT(query) > QUERY_ADDITIONAL_MAX)
-        return DNS_DROP;
-    ldns_pkt *pkt = NULL;
-    if (ldns_wire2pkt(&pkt, query, query_len) != LDNS_STATUS_OK)
+    ldns_pkt *pkt = query_parse(query, query_len);
+    if (!pkt)
         return DNS_DROP;
     enum dns_verdict verdict = query_decide(names, overlay, overlay_count, overlay6, pkt, rotate,
                                             stream, out, out_cap, out_len);
