@@ -266,10 +266,12 @@ static bool overlay_gone(void *ctx, const char *subnet)
 }
 
 /* The poll set: wake fd, relay fds, two per overlay (UDP, TCP listener), the TCP
- * connections (those of overlays gone closed first). Under r->lock. */
+ * connections (when the list changed, those of overlays gone closed first). Under
+ * r->lock. */
 static size_t poll_set(struct resolver *r, struct pollfd *fds, size_t max)
 {
-    dns_tcp_close_if(r->tcp, overlay_gone, r);
+    if (r->polled_generation != r->generation)
+        dns_tcp_close_if(r->tcp, overlay_gone, r);
     size_t n = 0;
     fds[n++] = (struct pollfd){.fd = r->wake_fd, .events = POLLIN};
     int relay_fds[2];
