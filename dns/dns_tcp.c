@@ -66,14 +66,13 @@ static struct conn *by_id(struct dns_tcp *t, uint32_t id, size_t *index)
     return NULL;
 }
 
-static struct conn *by_fd(struct dns_tcp *t, int fd, size_t *index)
+/* The index of fd's connection, or -1. */
+static long index_of_fd(const struct dns_tcp *t, int fd)
 {
     for (size_t i = 0; i < t->count; i++)
-        if (t->conns[i].fd == fd) {
-            *index = i;
-            return &t->conns[i];
-        }
-    return NULL;
+        if (t->conns[i].fd == fd)
+            return (long)i;
+    return -1;
 }
 
 void dns_tcp_accept(struct dns_tcp *t, int listen_fd, const char *subnet)
@@ -114,18 +113,16 @@ size_t dns_tcp_poll_set(const struct dns_tcp *t, struct pollfd *fds, size_t max)
 
 bool dns_tcp_owns(const struct dns_tcp *t, int fd)
 {
-    for (size_t i = 0; i < t->count; i++)
-        if (t->conns[i].fd == fd)
-            return true;
-    return false;
+    return index_of_fd(t, fd) >= 0;
 }
 
 void dns_tcp_readable(struct dns_tcp *t, int fd, dns_tcp_query_fn on_query, void *ctx)
 {
-    size_t i;
-    struct conn *c = by_fd(t, fd, &i);
-    if (!c)
+    long found = index_of_fd(t, fd);
+    if (found < 0)
         return;
+    size_t i = (size_t)found;
+    struct conn *c = &t->conns[i];
     ssize_t n = recv(fd, c->buf + c->have, FRAME_MAX - c->have, 0);
     if (n < 0 && (errno == EAGAIN || errno == EINTR))
         return;
