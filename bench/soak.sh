@@ -16,7 +16,8 @@
 # 35 s after the last cycle, once idle pooled store connections are closed), threads
 # equal, RSS within RSS_SLACK_KIB (512) of it, etcd holds what it held before the first
 # container, and each host has only the network's own links. Not in `make test`: a
-# full run is most of an hour; CYCLES=300 shows the shape.
+# full run is about two hours here (0.77 s a cycle); CYCLES=300 shows the shape. The raw
+# samples (OUT_DIR/soak.samples) are written as they come and kept on any way out.
 # Benchmark, not test: it prints a table and exits 1 only when something is not flat.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,7 +29,10 @@ export WEFT_BIN=build/weft
 HOSTS=(A B C)
 SUBNET=10.66.0.0/20
 mkdir -p "$OUT_DIR"
-rm -f "$OUT_DIR/soak.fds"
+# The samples and dockerd's complaints go to OUT_DIR as they come, not to the
+# simulation's folder, so that a run stopped or failed hours in keeps what it saw.
+SAMPLES=$OUT_DIR/soak.samples
+rm -f "$OUT_DIR/soak.fds" "$OUT_DIR"/soak.docker-run.*.err
 
 sim_init
 sim_switch
@@ -58,7 +62,7 @@ sample_host() {
         "$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status")" \
         "$(find "/proc/$pid/fd" -mindepth 1 -maxdepth 1 | wc -l)" \
         "$(awk '/^Threads/ {print $2}' "/proc/$pid/status")" "$(links "$h")" "$(keys)" \
-        >>"$SIM_DIR/soak.samples" # one short write: the churns' lines do not mix
+        >>"$SAMPLES" # one short write: the churns' lines do not mix
 }
 sample() { # CYCLE: every host
     local h
@@ -74,7 +78,7 @@ churn() {
         name=s$c
         # (dockerd warns that forwarding is off: wanted here, nothing is routed out)
         sim_docker "$h" run -d --init --network soak --name "$name" "$SIM_IMAGE" sleep 36000 \
-            >/dev/null 2>>"$SIM_DIR/docker-run.$h.err" || fail "cycle $c: docker run on $h failed"
+            >/dev/null 2>>"$OUT_DIR/soak.docker-run.$h.err" || fail "cycle $c: docker run on $h failed"
         running+=("$name")
         if [ "${#running[@]}" -gt "$KEEP" ]; then
             sim_docker "$h" rm -f "${running[0]}" >/dev/null ||
@@ -91,7 +95,7 @@ churn() {
     for name in "${running[@]}"; do sim_docker "$h" rm -f "$name" >/dev/null || fail "docker rm $name on $h failed"; done
 }
 
-: >"$SIM_DIR/soak.samples"
+: >"$SAMPLES"
 started=$(date +%s)
 sample 0
 CHURN_PIDS=()
@@ -149,7 +153,7 @@ awk -v warm=$((WARMUP * SAMPLE)) -v slack="$RSS_SLACK_KIB" -v keys0="$keys0" \
         printf "etcd keys under /weft/: %d before the first container, %d at the end\n", keys0, keys
         if (keys != keys0) bad = 1
         exit bad
-    }' "$SIM_DIR/soak.samples" >"$SIM_DIR/soak.verdict" && flat=yes || flat=no
+    }' "$SAMPLES" >"$SIM_DIR/soak.verdict" && flat=yes || flat=no
 
 # The plot's data: cycle, then per host (A, B, C) RSS (MiB), fds, threads; etcd keys. A
 # cycle some host did not sample (the last, when the cycles end between hosts) is left out.
@@ -158,7 +162,7 @@ awk -v hosts="${HOSTS[*]}" 'BEGIN {nh = split(hosts, host, " ")}
                   if (!($1 in seen)) {seen[$1]; order[n++] = $1}}
      END {for (i = 0; i < n; i++) {c = order[i]; if (count[c] < nh) continue
               line = c; for (j = 1; j <= nh; j++) line = line " " v[c, host[j]]; print line, keys[c]}}' \
-    "$SIM_DIR/soak.samples" >"$OUT_DIR/soak.dat"
+    "$SAMPLES" >"$OUT_DIR/soak.dat"
 plot=
 if command -v gnuplot >/dev/null; then
     plot=$OUT_DIR/soak.png
