@@ -265,19 +265,16 @@ static bool overlay_gone(void *ctx, const char *subnet)
     return overlay_by_subnet(ctx, subnet) == NULL;
 }
 
-/* The poll set: wake fd, relay fds, two per overlay (UDP, TCP listener), the TCP
- * connections (when the list changed, those of overlays gone closed first). Under
- * r->lock. */
+/* The poll set: wake fd, the relay's sockets (UDP, and its TCP connections to the
+ * resolvers), two per overlay (UDP, TCP listener), the TCP connections (when the
+ * list changed, those of overlays gone closed first). Under r->lock. */
 static size_t poll_set(struct resolver *r, struct pollfd *fds, size_t max)
 {
     if (r->polled_generation != r->generation)
         dns_tcp_close_if(r->tcp, overlay_gone, r);
     size_t n = 0;
     fds[n++] = (struct pollfd){.fd = r->wake_fd, .events = POLLIN};
-    int relay_fds[2];
-    size_t relays = upstream_relay_fds(r->relay, relay_fds, 2);
-    for (size_t i = 0; i < relays; i++)
-        fds[n++] = (struct pollfd){.fd = relay_fds[i], .events = POLLIN};
+    n += upstream_relay_poll_set(r->relay, fds + n, 2 + UPSTREAM_STREAMS_MAX);
     for (struct overlay *o = r->overlays; o && n + 1 < max; o = o->next) {
         fds[n++] = (struct pollfd){.fd = o->fd, .events = POLLIN};
         fds[n++] = (struct pollfd){.fd = o->tcp_fd, .events = POLLIN};
@@ -291,7 +288,7 @@ static size_t poll_set(struct resolver *r, struct pollfd *fds, size_t max)
 static void *resolver_main(void *arg)
 {
     struct resolver *r = arg;
-    struct pollfd fds[3 + 2 * OVERLAYS_MAX + DNS_TCP_CONNS_MAX];
+    struct pollfd fds[1 + 2 + UPSTREAM_STREAMS_MAX + 2 * OVERLAYS_MAX + DNS_TCP_CONNS_MAX];
     pthread_mutex_lock(&r->lock);
     while (!r->stopping) {
         size_t n = poll_set(r, fds, sizeof(fds) / sizeof(fds[0]));
@@ -310,7 +307,7 @@ static void *resolver_main(void *arg)
                 log_warn("reading the resolver's wake-up failed", "errno=%d", errno);
         }
         for (size_t i = 1; i < n; i++) {
-            if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
+            if (!(fds[i].revents & (POLLIN | POLLOUT | POLLHUP | POLLERR)))
                 continue;
             struct overlay *o;
             if ((o = overlay_by_fd(r, fds[i].fd)))
@@ -320,7 +317,7 @@ static void *resolver_main(void *arg)
             else if (dns_tcp_owns(r->tcp, fds[i].fd))
                 dns_tcp_readable(r->tcp, fds[i].fd, serve_stream, r);
             else
-                upstream_relay_receive(r->relay, fds[i].fd, deliver, r);
+                upstream_relay_ready(r->relay, fds[i].fd, deliver, r);
         }
     }
     pthread_mutex_unlock(&r->lock);

@@ -1,7 +1,8 @@
 /*
  * upstream_relay.c: relaying the questions weft does not answer (upstream_relay.h).
- * A small table of questions in flight, found by their relay ID; the sockets are
- * plain UDP, one per address family, not bound (the kernel picks a port each).
+ * A small table of questions in flight, found by their relay ID; the UDP sockets
+ * are one per address family, not bound (the kernel picks a port each); a question
+ * relayed over TCP holds its own connection (upstream_stream.h) while in flight.
  */
 #include "dns/upstream_relay.h"
 
@@ -17,6 +18,7 @@
 #include "common/log.h"
 #include "dns/dns_query.h"
 #include "dns/resolv_conf.h"
+#include "dns/upstream_stream.h"
 
 struct in_flight {
     uint16_t client_id;
@@ -27,6 +29,8 @@ struct in_flight {
     long deadline_ms;
     uint8_t query[512]; /* kept to send it to the next server; longer ones are tried once */
     size_t query_len;
+    bool over_tcp;                 /* its client asked over TCP, and a connection was free */
+    struct upstream_stream *stream; /* over_tcp: the exchange with the current server */
 };
 
 struct upstream_relay {
@@ -38,6 +42,7 @@ struct upstream_relay {
     bool used[UPSTREAM_IN_FLIGHT_MAX];
     uint16_t relay_id[UPSTREAM_IN_FLIGHT_MAX];
     struct in_flight flight[UPSTREAM_IN_FLIGHT_MAX];
+    size_t streams; /* entries over_tcp */
 };
 
 int upstream_relay_new(struct upstream_relay **out, const char *resolv_conf, struct weft_err *err)
@@ -61,10 +66,26 @@ int upstream_relay_new(struct upstream_relay **out, const char *resolv_conf, str
     return 0;
 }
 
+/* Drops entry slot from the table, with its TCP connection if it has one. */
+static void forget(struct upstream_relay *u, size_t slot)
+{
+    struct in_flight *q = &u->flight[slot];
+    u->used[slot] = false;
+    if (q->over_tcp) {
+        upstream_stream_free(q->stream);
+        q->stream = NULL;
+        q->over_tcp = false;
+        u->streams--;
+    }
+}
+
 void upstream_relay_free(struct upstream_relay *u)
 {
     if (!u)
         return;
+    for (size_t i = 0; i < UPSTREAM_IN_FLIGHT_MAX && u->streams > 0; i++)
+        if (u->used[i])
+            forget(u, i);
     if (u->fd4 >= 0)
         close(u->fd4);
     if (u->fd6 >= 0)
@@ -73,13 +94,22 @@ void upstream_relay_free(struct upstream_relay *u)
     free(u);
 }
 
-size_t upstream_relay_fds(const struct upstream_relay *u, int *fds, size_t max)
+size_t upstream_relay_poll_set(const struct upstream_relay *u, struct pollfd *fds, size_t max)
 {
     size_t n = 0;
     if (u->fd4 >= 0 && n < max)
-        fds[n++] = u->fd4;
+        fds[n++] = (struct pollfd){.fd = u->fd4, .events = POLLIN};
     if (u->fd6 >= 0 && n < max)
-        fds[n++] = u->fd6;
+        fds[n++] = (struct pollfd){.fd = u->fd6, .events = POLLIN};
+    for (size_t i = 0, open = 0; i < UPSTREAM_IN_FLIGHT_MAX && open < u->streams && n < max; i++) {
+        if (!u->used[i] || !u->flight[i].over_tcp)
+            continue;
+        open++;
+        const struct upstream_stream *stream = u->flight[i].stream;
+        if (stream) /* none: it failed, and waits for the next expire */
+            fds[n++] = (struct pollfd){.fd = upstream_stream_fd(stream),
+                                       .events = upstream_stream_events(stream)};
+    }
     return n;
 }
 
@@ -98,15 +128,20 @@ static bool send_to_server(struct upstream_relay *u, size_t slot, const uint8_t 
     size_t count = resolv_conf_servers(u->conf, servers, RESOLV_CONF_MAX);
     if (i >= count)
         return false;
-    int fd = servers[i].ss_family == AF_INET6 ? u->fd6 : u->fd4;
-    if (fd < 0)
-        return false;
     uint8_t copy[DNS_MESSAGE_MAX];
     memcpy(copy, msg, len);
     copy[0] = (uint8_t)(u->relay_id[slot] >> 8); /* the header's ID: its first two bytes */
     copy[1] = (uint8_t)u->relay_id[slot];
-    if (sendto(fd, copy, len, 0, (struct sockaddr *)&servers[i], addr_len(&servers[i])) < 0)
-        return false;
+    if (q->over_tcp) {
+        upstream_stream_free(q->stream); /* the server before, if any */
+        if (!(q->stream = upstream_stream_open(&servers[i], copy, len)))
+            return false;
+    } else {
+        int fd = servers[i].ss_family == AF_INET6 ? u->fd6 : u->fd4;
+        if (fd < 0 ||
+            sendto(fd, copy, len, 0, (struct sockaddr *)&servers[i], addr_len(&servers[i])) < 0)
+            return false;
+    }
     q->server = servers[i];
     q->server_index = i;
     q->deadline_ms = clock_monotonic_ms() + UPSTREAM_TRY_MS;
@@ -144,9 +179,15 @@ bool upstream_relay_send(struct upstream_relay *u, const uint8_t *query, size_t 
         memcpy(q->query, query, len);
         q->query_len = len;
     }
-    if (!send_to_server(u, slot, query, len, 0))
-        return false;
     u->used[slot] = true;
+    if (client->stream && u->streams < UPSTREAM_STREAMS_MAX) {
+        q->over_tcp = true;
+        u->streams++;
+    }
+    if (!send_to_server(u, slot, query, len, 0)) {
+        forget(u, slot);
+        return false;
+    }
     return true;
 }
 
@@ -162,8 +203,8 @@ static bool same_server(const struct sockaddr_storage *a, const struct sockaddr_
     return x->sin6_port == y->sin6_port && memcmp(&x->sin6_addr, &y->sin6_addr, 16) == 0;
 }
 
-void upstream_relay_receive(struct upstream_relay *u, int fd, upstream_deliver_fn deliver,
-                            void *ctx)
+static void receive_datagrams(struct upstream_relay *u, int fd, upstream_deliver_fn deliver,
+                              void *ctx)
 {
     uint8_t msg[DNS_MESSAGE_MAX];
     for (;;) {
@@ -175,14 +216,56 @@ void upstream_relay_receive(struct upstream_relay *u, int fd, upstream_deliver_f
         if (n < 12)
             continue;
         int slot = by_relay_id(u, (uint16_t)(msg[0] << 8 | msg[1]));
-        if (slot < 0 || !same_server(&u->flight[slot].server, &from))
+        if (slot < 0 || u->flight[slot].over_tcp || !same_server(&u->flight[slot].server, &from))
             continue; /* late, or not from where the question went: ignored */
         const struct in_flight *q = &u->flight[slot];
         msg[0] = (uint8_t)(q->client_id >> 8);
         msg[1] = (uint8_t)q->client_id;
-        u->used[slot] = false;
+        forget(u, (size_t)slot);
         deliver(ctx, q->subnet, &q->client, msg, (size_t)n);
     }
+}
+
+/* Moves entry slot's TCP exchange on; its answer, once whole, is delivered. */
+static void step_stream(struct upstream_relay *u, size_t slot, upstream_deliver_fn deliver,
+                        void *ctx)
+{
+    struct in_flight *q = &u->flight[slot];
+    enum upstream_stream_state state = upstream_stream_step(q->stream);
+    if (state == UPSTREAM_STREAM_BUSY)
+        return;
+    size_t len;
+    uint8_t *msg = state == UPSTREAM_STREAM_DONE ? upstream_stream_answer(q->stream, &len) : NULL;
+    if (!msg || (uint16_t)(msg[0] << 8 | msg[1]) != u->relay_id[slot]) {
+        /* Refused, reset, cut, or not an answer to it: a resolver that serves no TCP
+         * is asked over UDP, and the client gets what UDP gives (cut, maybe), as it
+         * did before it came over TCP; with nothing to send, the next expire moves on. */
+        upstream_stream_free(q->stream);
+        q->stream = NULL;
+        q->over_tcp = false;
+        u->streams--;
+        if (!q->query_len || !send_to_server(u, slot, q->query, q->query_len, q->server_index))
+            q->deadline_ms = 0;
+        return;
+    }
+    msg[0] = (uint8_t)(q->client_id >> 8);
+    msg[1] = (uint8_t)q->client_id;
+    deliver(ctx, q->subnet, &q->client, msg, len);
+    forget(u, slot);
+}
+
+void upstream_relay_ready(struct upstream_relay *u, int fd, upstream_deliver_fn deliver,
+                          void *ctx)
+{
+    if (fd == u->fd4 || fd == u->fd6) {
+        receive_datagrams(u, fd, deliver, ctx);
+        return;
+    }
+    for (size_t i = 0; i < UPSTREAM_IN_FLIGHT_MAX; i++)
+        if (u->used[i] && u->flight[i].stream && upstream_stream_fd(u->flight[i].stream) == fd) {
+            step_stream(u, i, deliver, ctx);
+            return;
+        }
 }
 
 int upstream_relay_expire(struct upstream_relay *u, upstream_deliver_fn give_up, void *ctx)
@@ -194,7 +277,7 @@ int upstream_relay_expire(struct upstream_relay *u, upstream_deliver_fn give_up,
         struct in_flight *q = &u->flight[i];
         if (q->deadline_ms <= now &&
             !(q->query_len && send_to_server(u, i, q->query, q->query_len, q->server_index + 1))) {
-            u->used[i] = false;
+            forget(u, i);
             give_up(ctx, q->subnet, &q->client, q->query, q->query_len);
             continue;
         }

@@ -12,9 +12,11 @@
 #    forwarded to the hosts' resolver (a dnsmasq inside the simulation); a malformed
 #    message gets no answer and is counted, a source outside the overlay no answer;
 #  - over TCP (RFC 7766): 40 addresses of one alias whole (UDP truncates them, TC set),
-#    a relayed name, two queries on one connection;
+#    a relayed name, two queries on one connection; a relayed name whose answer UDP
+#    cuts comes whole over TCP (weft asks the hosts' resolver over TCP too);
 #  - a name no resolver answers gets SERVFAIL: after 1.5 s from a silent resolver, at
-#    once when the hosts have none; /metrics counts answered, forwarded and failed;
+#    once when the hosts have none; a resolver that refuses TCP is asked over UDP;
+#    /metrics counts answered, forwarded and failed;
 #  - isolation: from overlay X (its default route through the gateway, as Docker
 #    sets it) no address of overlay Y answers, neither Y's resolver on the same host,
 #    nor a container of Y, nor the host's own addresses;
@@ -95,7 +97,7 @@ echo "ok   names of another overlay stay there; other names are forwarded"
 # dns_ask PROTO NAME: "RCODE TC ANSWERS ADDRESS..." (addresses sorted) of an A query for
 # NAME from cA to X's resolver, over udp, tcp, or tcp2 (two queries in one write on one
 # connection: two lines); udp-ms: "RCODE MS", the milliseconds the answer took ("none
-# 4000" when none came in 4 s).
+# 4000" when none came in 4 s); tcp-ms: tcp's line and the milliseconds.
 dns_ask() {
     sim_ns_exec cA python3 -c 'import socket, struct, sys, time
 def query(name, qid):
@@ -126,6 +128,13 @@ if proto == "udp-ms":
         print(a[3] & 15, int((time.monotonic() - start) * 1000))
     except socket.timeout:
         print("none", 4000)
+elif proto == "tcp-ms":
+    start = time.monotonic()
+    s = socket.create_connection((server, 53), timeout=4)
+    s.sendall(struct.pack(">H", len(query(name, 7))) + query(name, 7))
+    f = s.makefile("rb")
+    a = f.read(struct.unpack(">H", f.read(2))[0])
+    print(parse(a), int((time.monotonic() - start) * 1000))
 elif proto == "udp":
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.settimeout(4)
@@ -155,13 +164,28 @@ echo "ok   40 addresses of one alias: over UDP $answers and TC, over TCP all 40"
 # UDP and asks again over TCP (getent in cA's namespace, with a resolv.conf naming the
 # gateway bound over /etc/resolv.conf in a mount namespace of its own).
 echo "nameserver $GWIP" >"$SIM_DIR/glibc-resolv.conf"
-glibc_count=$(sim_ns_exec cA unshare -m --propagation private sh -c \
-    "mount --bind '$SIM_DIR/glibc-resolv.conf' /etc/resolv.conf && getent ahostsv4 crowd" |
-    awk '{print $1}' | sort -u | wc -l) || true # getent finding nothing: the count says it
-[ "$glibc_count" = 40 ] || fail "glibc's getent ahostsv4 crowd gave $glibc_count addresses, not 40"
+glibc_count() { # NAME: how many addresses glibc's getent ahostsv4 finds in cA
+    sim_ns_exec cA unshare -m --propagation private sh -c \
+        "mount --bind '$SIM_DIR/glibc-resolv.conf' /etc/resolv.conf && getent ahostsv4 $1" |
+        awk '{print $1}' | sort -u | wc -l
+}
+count=$(glibc_count crowd) || true # getent finding nothing: the count says it
+[ "$count" = 40 ] || fail "glibc's getent ahostsv4 crowd gave $count addresses, not 40"
 echo "ok   glibc's getaddrinfo gets all 40 (UDP truncated, then TCP)"
 [ "$(dns_ask tcp www.example.test)" = "0 0 1 $SIM_DNS_ANSWER" ] ||
     fail "www.example.test over TCP (relayed): '$(dns_ask tcp www.example.test)'"
+# A relayed name whose answer UDP cuts (the test resolver's 40 addresses of
+# many.example.test): the client comes back over TCP, and weft asks the hosts'
+# resolver over TCP too; asked over UDP it would only get the cut answer again.
+read -r rcode tc answers _ <<<"$(dns_ask udp many.example.test)"
+[ "$rcode $tc" = "0 1" ] && [ "$answers" -lt 40 ] ||
+    fail "many.example.test over UDP: rcode $rcode, TC $tc, $answers answers (expected TC and fewer than 40)"
+many_whole="0 0 40 ${SIM_DNS_MANY% }"
+[ "$(dns_ask tcp many.example.test)" = "$many_whole" ] ||
+    fail "many.example.test over TCP: '$(dns_ask tcp many.example.test)', expected '$many_whole'"
+count=$(glibc_count many.example.test) || true
+[ "$count" = 40 ] || fail "glibc's getent ahostsv4 many.example.test gave $count addresses, not 40"
+echo "ok   a relayed answer UDP cuts ($answers of 40 and TC): over TCP all 40, relayed over TCP; glibc gets all 40"
 two=$(dns_ask tcp2 ghost | tr '\n' ';')
 [ "$two" = "0 0 1 $G1;0 0 1 $G1;" ] || fail "two queries on one connection: '$two'"
 echo "ok   over TCP: a relayed name, and two queries on one connection"
@@ -188,6 +212,27 @@ echo "ok   a silent resolver: SERVFAIL after $got_ms ms"
 servfail_at_once() { rcode_is none.example.test 2 && [ "$got_ms" -lt 500 ]; }
 wait_for 10 servfail_at_once || fail "no prompt SERVFAIL without resolvers: $got_rcode after $got_ms ms"
 echo "ok   no resolver: SERVFAIL after $got_ms ms"
+# A resolver that serves no TCP (a UDP responder on a host of its own, whose TCP 53
+# refuses; it answers everything with one address, TC set): asked over TCP, weft
+# asks it over UDP after the refusal, and the client gets its cut answer, not SERVFAIL.
+sim_host udpdns 192.168.77.251
+sim_spawn "$SIM_DIR/udpdns/responder.log" ip netns exec "$(sim_ns udpdns)" python3 -c 'import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("192.168.77.251", 53))
+one = bytes([0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 1])
+while True:
+    q, peer = s.recvfrom(512)
+    end = q.index(0, 12) + 5  # the question: its name, type and class
+    s.sendto(q[:2] + bytes([0x83, 0x80, 0, 1, 0, 1, 0, 0, 0, 0]) + q[12:end] + one, peer)'
+echo "$SIM_LAST_PID" >"$SIM_DIR/udpdns/pid" # sim_cleanup stops it by this pid
+echo "nameserver 192.168.77.251" >"$SIM_DIR/resolv.conf"
+udp_only() { [ "$(dns_ask tcp "$1")" = "0 1 1 192.0.2.1" ]; } # NAME
+wait_for 5 udp_only first.example.test ||
+    fail "a resolver without TCP, asked over TCP: '$(dns_ask tcp first.example.test)', expected its UDP answer"
+read -r rcode tc answers address ms <<<"$(dns_ask tcp-ms second.example.test)"
+[ "$rcode $tc $answers $address" = "0 1 1 192.0.2.1" ] && [ "$ms" -lt 1000 ] ||
+    fail "a resolver without TCP: $rcode $tc $answers $address after $ms ms (its UDP answer at once expected)"
+echo "ok   a resolver that refuses TCP is asked over UDP: its cut answer after $ms ms, not SERVFAIL"
 echo "nameserver $SIM_DNS_IP" >"$SIM_DIR/resolv.conf"
 wait_for 5 resolves cA www.example.test "$GWIP" "$SIM_DNS_ANSWER" || fail "forwarding did not come back with the resolver"
 # On /metrics (on loopback in the host's namespace).

@@ -600,17 +600,22 @@ sim_tcp_exchange() { # FROM_HOST FROM TO_HOST TO TO_IP PORT
 }
 
 # sim_dns [ADDR]: a test resolver (dnsmasq) on its own simulated host, answering
-# *.example.test with 198.51.100.7 and nothing else; the hosts' resolv.conf names it.
+# *.example.test with 198.51.100.7, many.example.test with the 40 addresses
+# SIM_DNS_MANY (a 674-byte answer: cut over UDP, whole over TCP), and nothing
+# else; the hosts' resolv.conf names it.
 SIM_DNS_IP=192.168.77.253
 SIM_DNS_ANSWER=198.51.100.7
+SIM_DNS_MANY=$(seq -f '198.51.100.1%02g' 1 40 | tr '\n' ' ')
 sim_dns() {
-    local addr=${1:-$SIM_DNS_IP}
+    local addr=${1:-$SIM_DNS_IP} ip
+    local -a many=()
     command -v dnsmasq >/dev/null || fail "dnsmasq missing (scripts/install-deps.sh test)"
+    for ip in $SIM_DNS_MANY; do many+=(--host-record="many.example.test,$ip"); done
     sim_host dns "$addr"
     sim_spawn "$SIM_DIR/dns/dnsmasq.log" ip netns exec "$(sim_ns dns)" dnsmasq --keep-in-foreground \
         --no-resolv --no-hosts --no-poll --log-queries --log-facility=- --user=root \
         --pid-file="$SIM_DIR/dns/dnsmasq.pid" --listen-address="$addr" --bind-interfaces \
-        --address=/example.test/$SIM_DNS_ANSWER --address=/#/
+        --address=/example.test/$SIM_DNS_ANSWER --address=/#/ "${many[@]}"
     echo "$SIM_LAST_PID" >"$SIM_DIR/dns/pid" # sim_cleanup stops it by this pid
     echo "nameserver $addr" >"$SIM_DIR/resolv.conf"
 }
