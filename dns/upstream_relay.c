@@ -210,7 +210,8 @@ static void receive_datagrams(struct upstream_relay *u, int fd, upstream_deliver
     for (;;) {
         struct sockaddr_storage from;
         socklen_t from_len = sizeof(from);
-        ssize_t n = recvfrom(fd, msg, sizeof(msg), 0, (struct sockaddr *)&from, &from_len);
+        /* MSG_TRUNC: n is the datagram's whole length, even beyond msg. */
+        ssize_t n = recvfrom(fd, msg, sizeof(msg), MSG_TRUNC, (struct sockaddr *)&from, &from_len);
         if (n < 0)
             return; /* EAGAIN: all read */
         if (n < 12)
@@ -218,6 +219,12 @@ static void receive_datagrams(struct upstream_relay *u, int fd, upstream_deliver
         int slot = by_relay_id(u, (uint16_t)(msg[0] << 8 | msg[1]));
         if (slot < 0 || u->flight[slot].over_tcp || !same_server(&u->flight[slot].server, &from))
             continue; /* late, or not from where the question went: ignored */
+        if ((size_t)n > sizeof(msg)) {
+            /* Longer than weft relays (its client offered a larger EDNS buffer): never
+             * passed on cut short; the question moves on (next server, or SERVFAIL). */
+            u->flight[slot].deadline_ms = 0;
+            continue;
+        }
         const struct in_flight *q = &u->flight[slot];
         msg[0] = (uint8_t)(q->client_id >> 8);
         msg[1] = (uint8_t)q->client_id;

@@ -213,8 +213,9 @@ servfail_at_once() { rcode_is none.example.test 2 && [ "$got_ms" -lt 500 ]; }
 wait_for 10 servfail_at_once || fail "no prompt SERVFAIL without resolvers: $got_rcode after $got_ms ms"
 echo "ok   no resolver: SERVFAIL after $got_ms ms"
 # A resolver that serves no TCP (a UDP responder on a host of its own, whose TCP 53
-# refuses; it answers everything with one address, TC set): asked over TCP, weft
-# asks it over UDP after the refusal, and the client gets its cut answer, not SERVFAIL.
+# refuses; it answers everything with one address, TC set, but huge.* with 300
+# addresses, 4,835 bytes, more than weft relays): asked over TCP, weft asks it over
+# UDP after the refusal, and the client gets its cut answer, not SERVFAIL.
 sim_host udpdns 192.168.77.251
 sim_spawn "$SIM_DIR/udpdns/responder.log" ip netns exec "$(sim_ns udpdns)" python3 -c 'import socket
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -223,7 +224,8 @@ one = bytes([0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 1])
 while True:
     q, peer = s.recvfrom(512)
     end = q.index(0, 12) + 5  # the question: its name, type and class
-    s.sendto(q[:2] + bytes([0x83, 0x80, 0, 1, 0, 1, 0, 0, 0, 0]) + q[12:end] + one, peer)'
+    n, flags = (300, 0x81) if q[13:17] == b"huge" else (1, 0x83)
+    s.sendto(q[:2] + bytes([flags, 0x80, 0, 1, n >> 8, n & 255, 0, 0, 0, 0]) + q[12:end] + one * n, peer)'
 echo "$SIM_LAST_PID" >"$SIM_DIR/udpdns/pid" # sim_cleanup stops it by this pid
 echo "nameserver 192.168.77.251" >"$SIM_DIR/resolv.conf"
 udp_only() { [ "$(dns_ask tcp "$1")" = "0 1 1 192.0.2.1" ]; } # NAME
@@ -233,6 +235,10 @@ read -r rcode tc answers address ms <<<"$(dns_ask tcp-ms second.example.test)"
 [ "$rcode $tc $answers $address" = "0 1 1 192.0.2.1" ] && [ "$ms" -lt 1000 ] ||
     fail "a resolver without TCP: $rcode $tc $answers $address after $ms ms (its UDP answer at once expected)"
 echo "ok   a resolver that refuses TCP is asked over UDP: its cut answer after $ms ms, not SERVFAIL"
+# An answer longer than weft relays (4,096 bytes) is not passed on cut short: SERVFAIL.
+read -r rcode ms <<<"$(dns_ask udp-ms huge.example.test)"
+[ "$rcode" = 2 ] && [ "$ms" -lt 1000 ] || fail "a 4,835-byte answer: rcode $rcode after $ms ms (SERVFAIL at once expected)"
+echo "ok   an answer longer than 4,096 bytes: SERVFAIL after $ms ms"
 echo "nameserver $SIM_DNS_IP" >"$SIM_DIR/resolv.conf"
 wait_for 5 resolves cA www.example.test "$GWIP" "$SIM_DNS_ANSWER" || fail "forwarding did not come back with the resolver"
 # On /metrics (on loopback in the host's namespace).
