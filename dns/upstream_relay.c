@@ -29,7 +29,7 @@ struct in_flight {
     long deadline_ms;
     uint8_t query[512]; /* kept to send it to the next server; longer ones are tried once */
     size_t query_len;
-    bool over_tcp;                 /* its client asked over TCP, and a connection was free */
+    bool over_tcp;                  /* its client asked over TCP, and a connection was free */
     struct upstream_stream *stream; /* over_tcp: the exchange with the current server */
 };
 
@@ -261,8 +261,7 @@ static void step_stream(struct upstream_relay *u, size_t slot, upstream_deliver_
     forget(u, slot);
 }
 
-void upstream_relay_ready(struct upstream_relay *u, int fd, upstream_deliver_fn deliver,
-                          void *ctx)
+void upstream_relay_ready(struct upstream_relay *u, int fd, upstream_deliver_fn deliver, void *ctx)
 {
     if (fd == u->fd4 || fd == u->fd6) {
         receive_datagrams(u, fd, deliver, ctx);

@@ -54,8 +54,7 @@ typedef void (*upstream_deliver_fn)(void *ctx, const char *subnet,
                                     size_t len);
 /* Moves on what fd is ready for: each answer that matches a question in flight is
  * delivered; a failed TCP exchange is asked again of its server over UDP. */
-void upstream_relay_ready(struct upstream_relay *u, int fd, upstream_deliver_fn deliver,
-                          void *ctx);
+void upstream_relay_ready(struct upstream_relay *u, int fd, upstream_deliver_fn deliver, void *ctx);
 /* Sends overdue questions to their next server; one that no server answered is
  * handed to give_up with the client's own message (len 0: it was too long to keep,
  * and was tried once) and forgotten. Returns the ms until the next deadline, or -1

@@ -39,8 +39,8 @@ struct upstream_stream *upstream_stream_open(const struct sockaddr_storage *serv
     s->buf[1] = (uint8_t)len;
     memcpy(s->buf + 2, msg, len);
     s->len = 2 + len;
-    socklen_t server_len = server->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-                                                          : sizeof(struct sockaddr_in);
+    socklen_t server_len =
+        server->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
     if (connect(s->fd, (const struct sockaddr *)server, server_len) < 0 && errno != EINPROGRESS) {
         upstream_stream_free(s);
         return NULL;
