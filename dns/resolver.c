@@ -45,6 +45,16 @@ struct overlay {
     int tcp_fd; /* listening, beside it (dns_tcp.h) */
 };
 
+/* What became of the messages, for the exit log line (/metrics has them too). */
+struct resolver_stats {
+    unsigned long queries;   /* every message received on an overlay */
+    unsigned long answered;  /* the overlay's names, answered here */
+    unsigned long forwarded; /* relayed to the host's resolvers */
+    unsigned long failed;    /* relayed or not, no resolver answered: SERVFAIL */
+    unsigned long dropped;   /* malformed, or no answer possible (SERVFAIL not buildable) */
+    unsigned long refused;   /* from a source outside the overlay's subnet */
+};
+
 struct resolver {
     pthread_mutex_t lock;
     pthread_cond_t acked;         /* polled_generation moved */
@@ -478,13 +488,6 @@ void resolver_overlay_down(void *resolver, const char *subnet)
     close(o->tcp_fd);
     service_port_close(r->nl, &o->port);
     free(o);
-}
-
-void resolver_get_stats(struct resolver *r, struct resolver_stats *out)
-{
-    pthread_mutex_lock(&r->lock);
-    *out = r->stats;
-    pthread_mutex_unlock(&r->lock);
 }
 
 void resolver_close(struct resolver *r)

@@ -27,15 +27,6 @@
 
 struct resolver;
 
-struct resolver_stats {
-    unsigned long queries;   /* every message received on an overlay */
-    unsigned long answered;  /* the overlay's names, answered here */
-    unsigned long forwarded; /* relayed to the host's resolvers */
-    unsigned long failed;    /* relayed or not, no resolver answered: SERVFAIL */
-    unsigned long dropped;   /* malformed, or no answer possible (SERVFAIL not buildable) */
-    unsigned long refused;   /* from a source outside the overlay's subnet */
-};
-
 /* resolv_conf: the file naming the host's resolvers (resolv_conf.h's default when
  * NULL). Starts the thread. */
 int resolver_open(struct resolver **out, const char *resolv_conf, struct weft_err *err);
@@ -45,7 +36,6 @@ void resolver_set_fabric(struct resolver *r, struct fabric *fabric);
 int resolver_overlay_up(void *resolver, const struct fabric_overlay_info *info,
                         struct weft_err *err);
 void resolver_overlay_down(void *resolver, const char *subnet);
-void resolver_get_stats(struct resolver *r, struct resolver_stats *out);
 /* Stops the thread, closes every port. */
 void resolver_close(struct resolver *r);
 
