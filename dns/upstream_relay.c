@@ -66,17 +66,23 @@ int upstream_relay_new(struct upstream_relay **out, const char *resolv_conf, str
     return 0;
 }
 
+/* Entry q goes on over UDP (its TCP connection failed, or could not start), or is
+ * forgotten. */
+static void stop_stream(struct upstream_relay *u, struct in_flight *q)
+{
+    upstream_stream_free(q->stream);
+    q->stream = NULL;
+    q->over_tcp = false;
+    u->streams--;
+}
+
 /* Drops entry slot from the table, with its TCP connection if it has one. */
 static void forget(struct upstream_relay *u, size_t slot)
 {
     struct in_flight *q = &u->flight[slot];
     u->used[slot] = false;
-    if (q->over_tcp) {
-        upstream_stream_free(q->stream);
-        q->stream = NULL;
-        q->over_tcp = false;
-        u->streams--;
-    }
+    if (q->over_tcp)
+        stop_stream(u, q);
 }
 
 void upstream_relay_free(struct upstream_relay *u)
@@ -118,34 +124,44 @@ static socklen_t addr_len(const struct sockaddr_storage *a)
     return a->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
 }
 
-/* Sends the question of entry slot, with its relay ID, to server index i. false: no
- * such server. */
+/* Sends copy (the question with its relay ID) to server over q's transport. A TCP
+ * connection that fails at once falls back to UDP, as one that fails later does. */
+static bool send_one(struct upstream_relay *u, struct in_flight *q, const uint8_t *copy, size_t len,
+                     const struct sockaddr_storage *server)
+{
+    if (q->over_tcp) {
+        upstream_stream_free(q->stream); /* the server before, if any */
+        if ((q->stream = upstream_stream_open(server, copy, len)))
+            return true;
+        stop_stream(u, q);
+    }
+    int fd = server->ss_family == AF_INET6 ? u->fd6 : u->fd4;
+    return fd >= 0 &&
+           sendto(fd, copy, len, 0, (const struct sockaddr *)server, addr_len(server)) >= 0;
+}
+
+/* Sends the question of entry slot, with its relay ID, to server index i, or the
+ * first after it that takes it (one the host cannot reach, such as an IPv6 server
+ * without IPv6, fails at once: the next is tried then, not after a timeout). false:
+ * no server left. */
 static bool send_to_server(struct upstream_relay *u, size_t slot, const uint8_t *msg, size_t len,
                            size_t i)
 {
     struct in_flight *q = &u->flight[slot];
     struct sockaddr_storage servers[RESOLV_CONF_MAX];
     size_t count = resolv_conf_servers(u->conf, servers, RESOLV_CONF_MAX);
-    if (i >= count)
-        return false;
     uint8_t copy[DNS_MESSAGE_MAX];
     memcpy(copy, msg, len);
     copy[0] = (uint8_t)(u->relay_id[slot] >> 8); /* the header's ID: its first two bytes */
     copy[1] = (uint8_t)u->relay_id[slot];
-    if (q->over_tcp) {
-        upstream_stream_free(q->stream); /* the server before, if any */
-        if (!(q->stream = upstream_stream_open(&servers[i], copy, len)))
-            return false;
-    } else {
-        int fd = servers[i].ss_family == AF_INET6 ? u->fd6 : u->fd4;
-        if (fd < 0 ||
-            sendto(fd, copy, len, 0, (struct sockaddr *)&servers[i], addr_len(&servers[i])) < 0)
-            return false;
-    }
-    q->server = servers[i];
-    q->server_index = i;
-    q->deadline_ms = clock_monotonic_ms() + UPSTREAM_TRY_MS;
-    return true;
+    for (; i < count; i++)
+        if (send_one(u, q, copy, len, &servers[i])) {
+            q->server = servers[i];
+            q->server_index = i;
+            q->deadline_ms = clock_monotonic_ms() + UPSTREAM_TRY_MS;
+            return true;
+        }
+    return false;
 }
 
 /* The entry in flight with relay ID id, or -1. */
@@ -247,10 +263,7 @@ static void step_stream(struct upstream_relay *u, size_t slot, upstream_deliver_
         /* Refused, reset, cut, or not an answer to it: a resolver that serves no TCP
          * is asked over UDP, and the client gets what UDP gives (cut, maybe), as it
          * did before it came over TCP; with nothing to send, the next expire moves on. */
-        upstream_stream_free(q->stream);
-        q->stream = NULL;
-        q->over_tcp = false;
-        u->streams--;
+        stop_stream(u, q);
         if (!q->query_len || !send_to_server(u, slot, q->query, q->query_len, q->server_index))
             q->deadline_ms = 0;
         return;

@@ -15,7 +15,8 @@
 #    a relayed name, two queries on one connection; a relayed name whose answer UDP
 #    cuts comes whole over TCP (weft asks the hosts' resolver over TCP too);
 #  - a name no resolver answers gets SERVFAIL: after 1.5 s from a silent resolver, at
-#    once when the hosts have none; a resolver that refuses TCP is asked over UDP;
+#    once when the hosts have none; a resolver that refuses TCP is asked over UDP, one
+#    the host cannot reach is passed over at once;
 #    /metrics counts answered, forwarded and failed;
 #  - isolation: from overlay X (its default route through the gateway, as Docker
 #    sets it) no address of overlay Y answers, neither Y's resolver on the same host,
@@ -241,6 +242,14 @@ read -r rcode ms <<<"$(dns_ask udp-ms huge.example.test)"
 echo "ok   an answer longer than 4,096 bytes: SERVFAIL after $ms ms"
 echo "nameserver $SIM_DNS_IP" >"$SIM_DIR/resolv.conf"
 wait_for 5 resolves cA www.example.test "$GWIP" "$SIM_DNS_ANSWER" || fail "forwarding did not come back with the resolver"
+# A first resolver the host cannot reach at all (IPv6, and the hosts have no IPv6
+# route): sending to it fails at once, and the next one is asked then.
+printf 'nameserver fd00:77::53\nnameserver %s\n' "$SIM_DNS_IP" >"$SIM_DIR/resolv.conf"
+answered_quickly() { rcode_is "$1" 0 && [ "$got_ms" -lt 1000 ]; } # NAME
+wait_for 5 answered_quickly unreachable-first.example.test ||
+    fail "an unreachable first resolver: rcode $got_rcode after $got_ms ms (the second's answer at once expected)"
+echo "ok   a first resolver the host cannot reach: the next answers after $got_ms ms"
+echo "nameserver $SIM_DNS_IP" >"$SIM_DIR/resolv.conf"
 # On /metrics (on loopback in the host's namespace).
 metrics=$(sim_ns_exec A curl -sS -f -m 10 http://127.0.0.1:9776/metrics) || fail "A's /metrics did not answer"
 dns_count() { awk -v s="weft_dns_queries_total{outcome=\"$1\"}" '$1 == s { print $2 }' <<<"$metrics"; }
