@@ -30,7 +30,7 @@ struct in_flight {
     uint8_t query[512]; /* kept to send it to the next server; longer ones are tried once */
     size_t query_len;
     bool over_tcp;                  /* its client asked over TCP, and a connection was free */
-    struct upstream_stream *stream; /* over_tcp: the exchange with the current server */
+    struct upstream_stream *stream; /* when over_tcp: the exchange with the current server */
 };
 
 struct upstream_relay {
@@ -112,9 +112,8 @@ size_t upstream_relay_poll_set(const struct upstream_relay *u, struct pollfd *fd
             continue;
         open++;
         const struct upstream_stream *stream = u->flight[i].stream;
-        if (stream) /* none: it failed, and waits for the next expire */
-            fds[n++] = (struct pollfd){.fd = upstream_stream_fd(stream),
-                                       .events = upstream_stream_events(stream)};
+        fds[n++] = (struct pollfd){.fd = upstream_stream_fd(stream),
+                                   .events = upstream_stream_events(stream)};
     }
     return n;
 }

@@ -10,8 +10,8 @@
  * its client came for an answer that UDP had to cut (a server that refuses TCP is
  * then asked over UDP). A question that the first server leaves unanswered for
  * UPSTREAM_TRY_MS goes to the next; after the last the caller is handed it back to
- * answer SERVFAIL (dns_query_servfail). Callers: dns/resolver.c, on its one thread, and tests. Not
- * thread-safe.
+ * answer SERVFAIL (dns_query_servfail). Callers: dns/resolver.c, on its one thread,
+ * and tests. Not thread-safe.
  */
 #ifndef WEFT_UPSTREAM_RELAY_H
 #define WEFT_UPSTREAM_RELAY_H
