@@ -217,7 +217,7 @@ bench:
 	@bench/run.sh
 
 # Container churn on three simulated hosts, sampled (bench/soak.sh; CYCLES=10000 by
-# default: hours); not part of make test.
+# default: 2 h 17 min here); not part of make test.
 soak:
 	@scripts/install-deps.sh bench
 	@$(MAKE) --no-print-directory $(BUILD)/weft

@@ -16,7 +16,7 @@
 # 35 s after the last cycle, once idle pooled store connections are closed), threads
 # equal, RSS within RSS_SLACK_KIB (512) of it, etcd holds what it held before the first
 # container, and each host has only the network's own links. Not in `make test`: a
-# full run is about two hours here (0.77 s a cycle); CYCLES=300 shows the shape. The raw
+# full run took 2 h 17 min here (0.82 s a cycle); CYCLES=300 shows the shape. The raw
 # samples (OUT_DIR/soak.samples) are written as they come and kept on any way out.
 # Benchmark, not test: it prints a table and exits 1 only when something is not flat.
 set -euo pipefail
