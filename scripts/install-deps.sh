@@ -15,8 +15,10 @@ case "$purpose" in
                  prometheus) ;; # prometheus: promtool checks the /metrics text (integration/metrics)
     fuzz) pkgs+=(clang libclang-rt-14-dev) ;;
     demo) pkgs+=(etcd-server docker.io busybox-static curl util-linux) ;;
-    bench) pkgs+=(libcmocka-dev etcd-server docker.io busybox-static iperf3 gnuplot-nox curl perl
-                  util-linux dnsmasq-base) ;; # dnsmasq: the names section's test resolver
+    # etcdctl: the bench and soak read and seed the store; iputils-ping: RTT figures and
+    # the reach probe's -D stamps (busybox's ping has no -D).
+    bench) pkgs+=(libcmocka-dev etcd-server etcd-client docker.io busybox-static iperf3 gnuplot-nox
+                  curl perl util-linux iputils-ping dnsmasq-base) ;; # dnsmasq: the names section's test resolver
 esac
 # Debian's docker-compose (1.29): tests/e2e/docker_compose.sh brings weft networks up from
 # compose files.
