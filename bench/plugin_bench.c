@@ -256,8 +256,34 @@ static int bench_endpoints(const char *socket_path, const char *network_id, cons
     return 0;
 }
 
+/* Holds the workers until all are started, so that their requests (each its own
+ * connection) reach the socket as one burst rather than at thread-start pace. */
+struct start_gate {
+    pthread_mutex_t lock;
+    pthread_cond_t opened;
+    bool open;
+};
+
+static void gate_wait(struct start_gate *g)
+{
+    pthread_mutex_lock(&g->lock);
+    while (!g->open)
+        pthread_cond_wait(&g->opened, &g->lock);
+    pthread_mutex_unlock(&g->lock);
+}
+
+static void gate_open(struct start_gate *g)
+{
+    pthread_mutex_lock(&g->lock);
+    g->open = true;
+    pthread_cond_broadcast(&g->opened);
+    pthread_mutex_unlock(&g->lock);
+}
+
 struct ipam_worker {
     pthread_t thread;
+    bool started;
+    struct start_gate *gate;
     const char *socket_path;
     const char *pool;
     int count;
@@ -272,6 +298,7 @@ static void *ipam_work(void *arg)
     CURL *curl = curl_easy_init();
     struct buffer answer;
     char body[256];
+    gate_wait(w->gate);
     for (int i = 0; i < w->count; i++) {
         if (w->release) {
             char *slash = strchr(w->addresses[i], '/');
@@ -294,27 +321,34 @@ static void *ipam_work(void *arg)
     return NULL;
 }
 
-/* Runs count requests (or releases of addresses[]) over threads workers. */
+/* Runs count requests (or releases of addresses[]) over threads workers, started
+ * together. A worker that could not be started counts its share as failed. */
 static int run_workers(const char *socket_path, const char *pool, int count, int threads,
                        bool release, char (*addresses)[32], int *failed)
 {
     struct ipam_worker *workers = calloc((size_t)threads, sizeof(*workers));
     if (!workers)
         return -1;
+    struct start_gate gate = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false};
     int given = 0;
     for (int t = 0; t < threads; t++) {
         int share = count / threads + (t < count % threads);
-        workers[t] = (struct ipam_worker){.socket_path = socket_path,
+        workers[t] = (struct ipam_worker){.gate = &gate,
+                                          .socket_path = socket_path,
                                           .pool = pool,
                                           .count = share,
                                           .release = release,
                                           .addresses = addresses + given};
         given += share;
-        pthread_create(&workers[t].thread, NULL, ipam_work, &workers[t]);
+        workers[t].started = pthread_create(&workers[t].thread, NULL, ipam_work, &workers[t]) == 0;
     }
+    gate_open(&gate);
     *failed = 0;
     for (int t = 0; t < threads; t++) {
-        pthread_join(workers[t].thread, NULL);
+        if (workers[t].started)
+            pthread_join(workers[t].thread, NULL);
+        else
+            workers[t].failed = workers[t].count;
         *failed += workers[t].failed;
     }
     free(workers);

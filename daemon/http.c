@@ -25,6 +25,10 @@
 
 #define CONTENT_TYPE "application/vnd.docker.plugins.v1+json"
 #define CONNECTION_LIMIT 256
+/* The kernel holds a burst of connects while the accept thread starts a thread for
+ * each: up to the connection limit, so a burst within it is never refused (128
+ * refused some of 250 at once: make stress). */
+#define LISTEN_BACKLOG CONNECTION_LIMIT
 #define IDLE_TIMEOUT_S 300
 
 struct http_server {
@@ -211,7 +215,7 @@ int http_server_start_handler(const char *socket_path, http_handler_fn handler, 
         return weft_err_set(err, -ENOMEM, "out of memory");
     server->handler = handler;
     server->handler_cls = cls;
-    int fd = unix_socket_listen(&server->sock, socket_path, 0660, 128, err);
+    int fd = unix_socket_listen(&server->sock, socket_path, 0660, LISTEN_BACKLOG, err);
     if (fd < 0)
         goto fail_free;
 

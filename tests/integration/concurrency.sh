@@ -2,8 +2,10 @@
 # concurrency.sh: many hosts at once. HOSTS_N hosts (default 8) create the same
 # network at the same moment: one VNI, one pool. Then each sends REQUESTS_N
 # (default 100) RequestAddress at once on the shared pool: every answer is a
-# distinct address; after all are released the pool is empty again.
-# `make stress` runs it bigger (HOSTS_N=8 REQUESTS_N=400).
+# distinct address; after all are released the pool is empty again. Then BURST_N
+# (250) at once on one host, within its plugin socket's 256 connections: all answered.
+# `make stress` runs it bigger (HOSTS_N=8 REQUESTS_N=250: a host's burst stays within its
+# plugin socket's 256 connections; beyond them the server closes the newest).
 #
 # Then the same for IPv6 pools (issue 12), through the IPAM calls only (an IPv6
 # overlay is not created yet): every host asks for two V6 pools at once, a /64
@@ -87,6 +89,21 @@ grep -h '"failed":0}' "$dir"/h*.rel | grep -c . | grep -qx "$HOSTS_N" ||
 left=$(sim_etcdctl get --prefix /weft/v1/addrs/ | grep -c '"kind":"endpoint"' || true)
 [ "$left" = 0 ] || fail "$left endpoint addresses still allocated after releasing all"
 echo "ok   all released at once: the pool holds only its gateway ($((($(date +%s%N) - t0) / 1000000)) ms)"
+
+# One host, a burst up to its plugin socket's connection limit (256, daemon/http.c), each
+# request on its own connection as dockerd's concurrent calls are: every one is taken and
+# answered (a listen backlog of 128 left some connects refused).
+BURST_N=${BURST_N:-250}
+t0=$(date +%s%N)
+"$bench" ipam "$(sock h1)" "$SUBNET" "$BURST_N" "$BURST_N" "$dir/burst.list" >"$dir/burst.out" 2>&1 || true
+n=$(grep -c . "$dir/burst.list" || true)
+distinct=$(sort -u "$dir/burst.list" | grep -c . || true)
+[ "$n" = "$BURST_N" ] && [ "$distinct" = "$BURST_N" ] ||
+    { sort "$dir/burst.out" | uniq -c | sort -rn | head -n 5 >&2; fail "$n of $BURST_N RequestAddress at once on h1 answered ($distinct distinct)"; }
+t=$((($(date +%s%N) - t0) / 1000000))
+"$bench" release "$(sock h1)" "$SUBNET" "$dir/burst.list" "$BURST_N" >"$dir/burst.rel" 2>&1 || true
+grep -q '"failed":0}' "$dir/burst.rel" || { cat "$dir/burst.rel" >&2; fail "releasing h1's burst failed"; }
+echo "ok   $BURST_N RequestAddress at once on one host, each its own connection: all answered, distinct ($t ms), released"
 
 # Every host removes the network: the overlay, its VNI and its gateway are released,
 # so the subnet can be created again with other options.
