@@ -74,6 +74,7 @@ sim_init
 # On failure too, every daemon is told to stop at once before sim_cleanup waits for each.
 curve_cleanup() {
     local rc=$? f
+    set +e # under errexit the (exit) below would end this before sim_cleanup
     for f in "$SIM_DIR"/H*/weft.pid; do [ ! -f "$f" ] || kill -TERM "$(cat "$f")" 2>/dev/null || true; done
     (exit "$rc")
     sim_cleanup

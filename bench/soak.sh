@@ -107,7 +107,8 @@ stop_churns() {
     for pid in "${CHURN_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
     CHURN_PIDS=()
 }
-trap 'rc=$?; stop_churns; (exit "$rc"); sim_cleanup' EXIT # sim_cleanup reads the status
+# set +e first: under errexit the (exit) that hands sim_cleanup the status would end the trap.
+trap 'rc=$?; set +e; stop_churns; (exit "$rc"); sim_cleanup' EXIT # sim_cleanup reads the status
 trap 'stop_churns; sim_cleanup; exit 130' INT
 trap 'stop_churns; sim_cleanup; exit 143' TERM
 for i in "${!HOSTS[@]}"; do
