@@ -17,7 +17,8 @@
 # equal, RSS within RSS_SLACK_KIB (512) of it, etcd holds what it held before the first
 # container, and each host has only the network's own links. Not in `make test`: a
 # full run took 2 h 17 min here (0.82 s a cycle); CYCLES=300 shows the shape. The raw
-# samples (OUT_DIR/soak.samples) are written as they come and kept on any way out.
+# samples (OUT_DIR/soak.samples) are written as they come and kept on any way out, and
+# each daemon's smaps at the judged first sample and at the end (OUT_DIR/soak.smaps.*).
 # Benchmark, not test: it prints a table and exits 1 only when something is not flat.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,7 +33,7 @@ mkdir -p "$OUT_DIR"
 # The samples and dockerd's complaints go to OUT_DIR as they come, not to the
 # simulation's folder, so that a run stopped or failed hours in keeps what it saw.
 SAMPLES=$OUT_DIR/soak.samples
-rm -f "$OUT_DIR/soak.fds" "$OUT_DIR"/soak.docker-run.*.err
+rm -f "$OUT_DIR/soak.fds" "$OUT_DIR"/soak.docker-run.*.err "$OUT_DIR"/soak.smaps.*
 
 sim_init
 sim_switch
@@ -54,15 +55,24 @@ declare -A LINKS0
 for h in "${HOSTS[@]}"; do LINKS0[$h]=$(links "$h"); done
 keys0=$(keys)
 
-# sample_host CYCLE HOST: a line "cycle host rss_kib fds threads links etcd_keys".
+# sample_host CYCLE HOST: a line "cycle host rss_kib fds threads links etcd_keys
+# anon_kib file_kib" (RSS split into the heap, stacks and relocated data, and the pages
+# of files, the libraries' code mostly: a creep in the second is code first run late).
+# At the judged first sample and at the end it also keeps the daemon's smaps, for
+# `awk -f bench/smaps_by_lib.awk` per mapping.
 sample_host() {
     local c=$1 h=$2 pid
     pid=$(sim_weft_pid "$h")
-    printf '%s %s %s %s %s %s %s\n' "$c" "$h" \
+    printf '%s %s %s %s %s %s %s %s %s\n' "$c" "$h" \
         "$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status")" \
         "$(find "/proc/$pid/fd" -mindepth 1 -maxdepth 1 | wc -l)" \
         "$(awk '/^Threads/ {print $2}' "/proc/$pid/status")" "$(links "$h")" "$(keys)" \
+        "$(awk '/^RssAnon/ {print $2}' "/proc/$pid/status")" \
+        "$(awk '/^RssFile/ {print $2}' "/proc/$pid/status")" \
         >>"$SAMPLES" # one short write: the churns' lines do not mix
+    if [ "$c" = end ] || [ "$c" = $((WARMUP * SAMPLE)) ]; then
+        cat "/proc/$pid/smaps" >"$OUT_DIR/soak.smaps.$h.$c"
+    fi
 }
 sample() { # CYCLE: every host
     local h
@@ -147,8 +157,8 @@ awk -v warm=$((WARMUP * SAMPLE)) -v slack="$RSS_SLACK_KIB" -v keys0="$keys0" \
         base["A"] = links_a; base["B"] = links_b; base["C"] = links_c; bad = 0
         for (h in last) {
             split(first[h], f); split(last[h], l)
-            printf "%s: RSS %d -> %d KiB, fds %d -> %d, threads %d -> %d, links %d (of the network: %d)\n",
-                h, f[3], l[3], f[4], l[4], f[5], l[5], l[6], base[h]
+            printf "%s: RSS %d -> %d KiB (anonymous %d -> %d, files %d -> %d), fds %d -> %d, threads %d -> %d, links %d (of the network: %d)\n",
+                h, f[3], l[3], f[8], l[8], f[9], l[9], f[4], l[4], f[5], l[5], l[6], base[h]
             if (l[3] - f[3] > slack || l[4] > f[4] || l[5] != f[5] || l[6] != base[h]) bad = 1
         }
         printf "etcd keys under /weft/: %d before the first container, %d at the end\n", keys0, keys
