@@ -61,14 +61,14 @@ keys0=$(keys)
 # At the judged first sample and at the end it also keeps the daemon's smaps, for
 # `awk -f bench/smaps_by_lib.awk` per mapping.
 sample_host() {
-    local c=$1 h=$2 pid
+    local c=$1 h=$2 pid rss threads anon file
     pid=$(sim_weft_pid "$h")
-    printf '%s %s %s %s %s %s %s %s %s\n' "$c" "$h" \
-        "$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status")" \
+    # One read of status: the RSS and its two parts from the same moment.
+    read -r rss threads anon file < <(awk '/^VmRSS/ {r = $2} /^Threads/ {t = $2}
+        /^RssAnon/ {a = $2} /^RssFile/ {f = $2} END {print r, t, a, f}' "/proc/$pid/status")
+    printf '%s %s %s %s %s %s %s %s %s\n' "$c" "$h" "$rss" \
         "$(find "/proc/$pid/fd" -mindepth 1 -maxdepth 1 | wc -l)" \
-        "$(awk '/^Threads/ {print $2}' "/proc/$pid/status")" "$(links "$h")" "$(keys)" \
-        "$(awk '/^RssAnon/ {print $2}' "/proc/$pid/status")" \
-        "$(awk '/^RssFile/ {print $2}' "/proc/$pid/status")" \
+        "$threads" "$(links "$h")" "$(keys)" "$anon" "$file" \
         >>"$SAMPLES" # one short write: the churns' lines do not mix
     if [ "$c" = end ] || [ "$c" = $((WARMUP * SAMPLE)) ]; then
         cat "/proc/$pid/smaps" >"$OUT_DIR/soak.smaps.$h.$c"
