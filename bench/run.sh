@@ -174,16 +174,18 @@ datapath() { # UNDERLAY_MTU TAG
     R[tcp_reference_$mtu]=$(printf '%s\n' "${r[@]}" | median)
     R[tcp_weft_$mtu]=$(printf '%s\n' "${w[@]}" | median)
     if [ "$mtu" = 1500 ]; then
-        local pu=() pw=() mu=() mw=() # mu, mw: four flows at once, as a busy host sends
+        local pu=() pw=() mu=() mr=() mw=() # mu, mr, mw: four flows at once, as a busy host sends
         for i in $(seq 1 "$RUNS"); do
             pu+=("$(iperf_udp_pps "$a" "${HADDR[$a]}" "$b")")
             pw+=("$(iperf_udp_pps "c$a" "${IP[$a]%/*}" "c$b")")
             mu+=("$(iperf_tcp "$a" "${HADDR[$a]}" "$b" 4)")
+            mr+=("$(iperf_tcp "r$a" 10.98.$tag.1 "r$b" 4)")
             mw+=("$(iperf_tcp "c$a" "${IP[$a]%/*}" "c$b" 4)")
         done
         R[udp_pps_underlay]=$(printf '%s\n' "${pu[@]}" | median)
         R[udp_pps_weft]=$(printf '%s\n' "${pw[@]}" | median)
         R[tcp4_underlay_1500]=$(printf '%s\n' "${mu[@]}" | median)
+        R[tcp4_reference_1500]=$(printf '%s\n' "${mr[@]}" | median)
         R[tcp4_weft_1500]=$(printf '%s\n' "${mw[@]}" | median)
         read -r R[rtt_underlay_p50] R[rtt_underlay_p99] <<<"$(rtt "$b" "${HADDR[$a]}")"
         read -r R[rtt_weft_p50] R[rtt_weft_p99] <<<"$(rtt "c$b" "${IP[$a]%/*}")"
@@ -573,6 +575,7 @@ fi
 r() { printf '%s' "${R[$1]:-n/a}"; } # a figure, or n/a when its section did not run
 R[ratio_underlay_1500]=$(ratio "$(r tcp_weft_1500)" "$(r tcp_underlay_1500)")
 R[ratio4_underlay_1500]=$(ratio "$(r tcp4_weft_1500)" "$(r tcp4_underlay_1500)")
+R[ratio4_reference_1500]=$(ratio "$(r tcp4_weft_1500)" "$(r tcp4_reference_1500)")
 R[ratio_reference_1500]=$(ratio "$(r tcp_weft_1500)" "$(r tcp_reference_1500)")
 R[ratio_underlay6_1500]=$(ratio "$(r tcp_weft6_1500)" "$(r tcp_underlay6_1500)")
 R[ratio_weft6_weft4_1500]=$(ratio "$(r tcp_weft6_1500)" "$(r tcp_weft_1500)")
@@ -621,8 +624,9 @@ row "TCP weft, MTU 1500 (Gbit/s)" "$(r tcp_weft_1500)" ""
 row "  weft / underlay" "$(r ratio_underlay_1500)" ">= 0.90"
 row "  weft / reference" "$(r ratio_reference_1500)" ">= 1.0"
 row "  weft / swarm (swarm section's hosts)" "$(r swarm_ratio_weft_swarm_1500)" ""
-row "TCP 4 flows underlay / weft, 1500 (Gbit/s)" "$(r tcp4_underlay_1500) / $(r tcp4_weft_1500)" ""
+row "TCP 4 flows underlay / reference / weft, 1500" "$(r tcp4_underlay_1500) / $(r tcp4_reference_1500) / $(r tcp4_weft_1500)" ""
 row "  weft / underlay, 4 flows" "$(r ratio4_underlay_1500)" ""
+row "  weft / reference, 4 flows" "$(r ratio4_reference_1500)" ""
 row "TCP underlay, MTU 9000 (Gbit/s)" "$(r tcp_underlay_9000)" ""
 row "TCP reference VXLAN, MTU 9000 (Gbit/s)" "$(r tcp_reference_9000)" ""
 row "TCP weft, MTU 9000 (Gbit/s)" "$(r tcp_weft_9000)" ""
