@@ -135,6 +135,7 @@ int etcd_open(struct etcd **out, const char *endpoints, struct weft_err *err)
     etcd_gate_init(&etcd->gate);
     atomic_init(&etcd->current, 0);
     atomic_init(&etcd->unreachable, false);
+    atomic_init(&etcd->answers, 0);
     atomic_init(&etcd->timeout_ms, 2000);
     atomic_init(&etcd->pool_idle_ms, ETCD_POOL_IDLE_MS);
     if (parse_members(etcd, endpoints, err) < 0)
@@ -439,8 +440,12 @@ static int call_rounds(struct attempt *a, long timeout, json_t **reply, struct w
 
 /* No member answered: remembers the error for etcd_unreachable and returns it. A
  * member that we could not trust, or that refused our certificate, did answer: its
- * error is returned instead, and the store is not unreachable. */
-static int note_unreachable(struct attempt *a, struct weft_err *err)
+ * error is returned instead, and the store is not unreachable. Nor is it when this
+ * request only timed out while members answered others (answers_before: the count of
+ * answers when it began): the store is slow, queueing a burst, and refusing new
+ * endpoints meanwhile would fail containers that a moment's wait would have served. */
+static int note_unreachable(struct attempt *a, unsigned long answers_before,
+                            struct weft_err *err)
 {
     if (a->trust.code != 0) {
         if (err)
@@ -448,6 +453,13 @@ static int note_unreachable(struct attempt *a, struct weft_err *err)
         return -1;
     }
     struct weft_err failure;
+    if (!a->refused && atomic_load(&a->etcd->answers) != answers_before) {
+        weft_err_set(&failure, -ETIMEDOUT,
+                     "store too slow %s (it answered other requests meanwhile)", a->failures);
+        if (err)
+            *err = failure;
+        return -1;
+    }
     weft_err_set(&failure, a->refused ? -ECONNREFUSED : -ETIMEDOUT, "store unreachable %s",
                  a->failures);
     pthread_mutex_lock(&a->etcd->pool_lock);
@@ -494,6 +506,7 @@ static int call_members(struct etcd *etcd, const char *path, json_t *body, json_
         return weft_err_set(err, -ENOMEM, "out of memory building the store request");
     }
     long timeout = atomic_load(&etcd->timeout_ms);
+    unsigned long answers_before = atomic_load(&etcd->answers);
     curl_easy_setopt(a.h, CURLOPT_POSTFIELDS, text);
     curl_easy_setopt(a.h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(text));
     curl_easy_setopt(a.h, CURLOPT_WRITEDATA, &a.answer);
@@ -504,10 +517,12 @@ static int call_members(struct etcd *etcd, const char *path, json_t *body, json_
     curl_easy_setopt(a.h, CURLOPT_XFERINFOFUNCTION, cancel ? cancel_check : NULL);
     curl_easy_setopt(a.h, CURLOPT_XFERINFODATA, (void *)cancel);
     int rc = call_with_token(&a, timeout, reply, err);
-    if (rc == 1)
-        rc = note_unreachable(&a, err);
-    else if (!(cancel && atomic_load(cancel)) && a.trust.code == 0)
+    if (rc == 1) {
+        rc = note_unreachable(&a, answers_before, err);
+    } else if (!(cancel && atomic_load(cancel)) && a.trust.code == 0) {
+        atomic_fetch_add(&etcd->answers, 1);
         atomic_store(&etcd->unreachable, false); /* a member answered */
+    }
     /* The handle outlives this frame: nothing may point into it. */
     curl_easy_setopt(a.h, CURLOPT_ERRORBUFFER, NULL);
     curl_easy_setopt(a.h, CURLOPT_POSTFIELDS, NULL);

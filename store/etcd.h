@@ -87,7 +87,9 @@ void etcd_close(struct etcd *etcd);
 void etcd_set_timeout_ms(struct etcd *etcd, long timeout_ms);
 /* How long an idle pooled connection is kept beyond the first (default 30 s); for tests. */
 void etcd_set_pool_idle_ms(struct etcd *etcd, long idle_ms);
-/* True while the last request found no member answering, until one answers again;
+/* True while the last request found no member answering, until one answers again (a
+ * request that only timed out while members answered others leaves it as it was: a
+ * slow store, its error saying "store too slow");
  * err (may be NULL) then receives that request's error (message and code). Costs no
  * round trip: for callers that refuse work at once rather than queue it for a store
  * that is away. Kept while fabric/ asks it after a failure; new code tests the

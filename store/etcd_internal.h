@@ -62,6 +62,7 @@ struct etcd {
     size_t pool_count;
     atomic_long pool_idle_ms; /* ETCD_POOL_IDLE_MS; tests shorten it */
     atomic_bool unreachable;      /* no member answered the last request */
+    atomic_ulong answers;         /* requests a member answered, ever */
     struct weft_err last_failure; /* its error; under pool_lock */
     struct etcd_health health;    /* which members answer; their open sockets */
     struct etcd_gate gate;        /* requests in flight (lease calls excepted) */

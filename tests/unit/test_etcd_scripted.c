@@ -50,6 +50,7 @@ struct gateway {
     atomic_int watches; /* watch streams opened */
     atomic_bool closing;
     enum watch_script mode;
+    int range_delay_ms; /* range calls answer this late (a store queueing a burst) */
 };
 
 struct stream {
@@ -93,6 +94,8 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
     struct MHD_Response *r;
     if (strcmp(url, "/v3/kv/range") == 0) {
         atomic_fetch_add(&g->lists, 1);
+        if (g->range_delay_ms > 0)
+            usleep((useconds_t)g->range_delay_ms * 1000);
         r = MHD_create_response_from_buffer(strlen(LISTING), (void *)LISTING,
                                             MHD_RESPMEM_PERSISTENT);
     } else if (strcmp(url, "/v3/watch") == 0) {
@@ -283,12 +286,77 @@ static void bad_answers_have_their_kind(void **state)
     gateway_stop(g);
 }
 
+struct slow_get {
+    struct etcd *etcd;
+    int rc;
+    struct weft_err err;
+};
+
+static void *get_slowly(void *arg)
+{
+    struct slow_get *g = arg;
+    struct etcd_kv kv;
+    bool found;
+    g->rc = etcd_get(g->etcd, "/p/a", &kv, &found, &g->err);
+    if (g->rc == 0)
+        etcd_kv_clear(&kv);
+    return NULL;
+}
+
+/* A request that times out while the store answers others is a slow store, not an
+ * unreachable one: etcd_unreachable (which makes CreateEndpoint refuse at once) stays
+ * false. A timeout with no answer meanwhile still counts as unreachable. */
+static void slow_store_is_not_unreachable(void **state)
+{
+    (void)state;
+    struct gateway *g = gateway_start(STREAMS_START);
+    assert_non_null(g);
+    g->range_delay_ms = 1500;
+    char endpoint[32];
+    snprintf(endpoint, sizeof(endpoint), "127.0.0.1:%d", g->port);
+    struct weft_err err = {0};
+    struct etcd *etcd;
+    assert_int_equal(etcd_open(&etcd, endpoint, &err), 0);
+    etcd_set_timeout_ms(etcd, 500);
+
+    /* Alone: nothing answered while it waited. */
+    struct slow_get alone = {.etcd = etcd};
+    get_slowly(&alone);
+    assert_int_equal(alone.rc, -1);
+    assert_int_equal(alone.err.code, -ETIMEDOUT);
+    assert_non_null(strstr(alone.err.msg, "store unreachable"));
+    assert_true(etcd_unreachable(etcd, NULL));
+
+    /* An answer (a bad one still is one) clears it. */
+    assert_int_equal(etcd_put(etcd, "/p/a", "A", 0, &err), -1);
+    assert_int_equal(err.code, -EPROTO);
+    assert_false(etcd_unreachable(etcd, NULL));
+
+    /* Beside answered requests: slow, and said so. */
+    struct slow_get beside = {.etcd = etcd};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, get_slowly, &beside), 0);
+    usleep(100 * 1000);
+    assert_int_equal(etcd_put(etcd, "/p/a", "A", 0, &err), -1);
+    assert_int_equal(err.code, -EPROTO);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    assert_int_equal(beside.rc, -1);
+    assert_int_equal(beside.err.code, -ETIMEDOUT);
+    assert_true(etcd_err_unreachable(&beside.err)); /* callers still treat it as not done */
+    assert_non_null(strstr(beside.err.msg, "store too slow"));
+    assert_false(etcd_unreachable(etcd, NULL));
+
+    etcd_close(etcd);
+    gateway_stop(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(undecodable_event_lists_again, setup, teardown),
         cmocka_unit_test(unanswered_watch_moves_on),
         cmocka_unit_test(bad_answers_have_their_kind),
+        cmocka_unit_test(slow_store_is_not_unreachable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
