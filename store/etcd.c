@@ -444,8 +444,7 @@ static int call_rounds(struct attempt *a, long timeout, json_t **reply, struct w
  * request only timed out while members answered others (answers_before: the count of
  * answers when it began): the store is slow, queueing a burst, and refusing new
  * endpoints meanwhile would fail containers that a moment's wait would have served. */
-static int note_unreachable(struct attempt *a, unsigned long answers_before,
-                            struct weft_err *err)
+static int note_unreachable(struct attempt *a, unsigned long answers_before, struct weft_err *err)
 {
     if (a->trust.code != 0) {
         if (err)
