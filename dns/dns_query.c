@@ -243,16 +243,18 @@ static enum dns_verdict reverse6_decide(const struct dns_names *names,
 }
 
 /* A name of the overlay: its addresses for A, its IPv6 ones for AAAA (ANY: both;
- * RFC 8482 lets them stand for all), each starting at rotate; NODATA for every
+ * RFC 8482 lets them stand for all), each starting at rotate (the names' own
+ * rotation, over all of a name's addresses); NODATA for every
  * other type. A name is the overlay's if it has an address of either family. */
 static enum dns_verdict name_decide(const struct dns_names *names, const struct question *q,
                                     unsigned rotate, struct reply *reply)
 {
     uint32_t found[DNS_ADDRS_MAX];
     struct ipv6_addr found6[DNS_ADDRS_MAX];
-    size_t n = names->addresses(names->ctx, q->name, found, DNS_ADDRS_MAX);
-    size_t n6 = names->addresses6 ? names->addresses6(names->ctx, q->name, found6, DNS_ADDRS_MAX)
-                                  : 0;
+    size_t n = names->addresses(names->ctx, q->name, rotate, found, DNS_ADDRS_MAX);
+    size_t n6 = names->addresses6
+                    ? names->addresses6(names->ctx, q->name, rotate, found6, DNS_ADDRS_MAX)
+                    : 0;
     if (n == 0 && n6 == 0)
         return DNS_FORWARD;
     if (n > DNS_ADDRS_MAX)
@@ -261,13 +263,11 @@ static enum dns_verdict name_decide(const struct dns_names *names, const struct 
         n6 = DNS_ADDRS_MAX;
     bool any = q->type == LDNS_RR_TYPE_ANY;
     if (q->type == LDNS_RR_TYPE_A || any) {
-        for (size_t i = 0; i < n; i++)
-            reply->addrs[i] = found[(rotate % n + i) % n];
+        memcpy(reply->addrs, found, n * sizeof(found[0]));
         reply->n_addrs = n;
     }
     if (q->type == LDNS_RR_TYPE_AAAA || any) {
-        for (size_t i = 0; i < n6; i++)
-            reply->addrs6[i] = found6[(rotate % n6 + i) % n6];
+        memcpy(reply->addrs6, found6, n6 * sizeof(found6[0]));
         reply->n_addrs6 = n6;
     }
     return DNS_ANSWER;

@@ -5,9 +5,10 @@
  * built with ldns, never by hand.
  *
  * The overlay's questions: class IN, one question, opcode QUERY, QR clear.
- *  - A of a name the overlay knows: every address (struct dns_names), starting at
+ *  - A of a name the overlay knows: its addresses (struct dns_names), starting at
  *    rotate % count and wrapping (several containers with one alias take turns, as
- *    Docker's own DNS does); TTL 0 (containers come and go). ANY gets the same
+ *    Docker's own DNS does), at most DNS_ADDRS_MAX of them: with more, each still
+ *    comes first in its turn; TTL 0 (containers come and go). ANY gets the same
  *    (RFC 8482: one RRset may stand for all).
  *  - AAAA of a name the overlay knows: its IPv6 addresses (dual-stack overlays,
  *    addresses6), rotated the same way; ANY gets A and AAAA.
@@ -46,7 +47,7 @@
 #include "common/addr.h"
 #include "common/addr6.h"
 
-/* At most this many addresses are looked up for one name. */
+/* At most this many addresses of one name go into an answer. */
 #define DNS_ADDRS_MAX 64
 /* The longest name (text, without the final dot) weft answers for. */
 #define DNS_NAME_MAX 253
@@ -55,15 +56,17 @@
 
 /* The names of one overlay, as the caller knows them when the query comes. */
 struct dns_names {
-    /* Addresses (network order) of name (lowercase, no final dot): at most max into
-     * out; returns how many (0: not a name of this overlay). */
-    size_t (*addresses)(void *ctx, const char *name, uint32_t *out, size_t max);
+    /* Addresses (network order) of name (lowercase, no final dot): returns how many
+     * there are (0: not a name of this overlay); at most max into out, the
+     * (start % count)-th first, then on, wrapping. */
+    size_t (*addresses)(void *ctx, const char *name, size_t start, uint32_t *out, size_t max);
     /* The name of addr (network order), lowercase, into out (out_len bytes); false
      * when no container of the overlay holds addr. */
     bool (*name_of)(void *ctx, uint32_t addr, char *out, size_t out_len);
     void *ctx;
     /* IPv6 addresses of name, as addresses (NULL: the overlay carries no IPv6). */
-    size_t (*addresses6)(void *ctx, const char *name, struct ipv6_addr *out, size_t max);
+    size_t (*addresses6)(void *ctx, const char *name, size_t start, struct ipv6_addr *out,
+                         size_t max);
     /* The name of an IPv6 address, as name_of (NULL: no IPv6 address has one). */
     bool (*name_of6)(void *ctx, const struct ipv6_addr *addr, char *out, size_t out_len);
 };

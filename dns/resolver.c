@@ -86,18 +86,20 @@ struct names_view {
     const struct overlay *overlay;
 };
 
-static size_t view_addresses(void *ctx, const char *name, uint32_t *out, size_t max)
-{
-    struct names_view *v = ctx;
-    return v->r->fabric ? fabric_name_addresses(v->r->fabric, v->overlay->subnet, name, out, max)
-                        : 0;
-}
-
-static size_t view_addresses6(void *ctx, const char *name, struct ipv6_addr *out, size_t max)
+static size_t view_addresses(void *ctx, const char *name, size_t start, uint32_t *out, size_t max)
 {
     struct names_view *v = ctx;
     return v->r->fabric
-               ? fabric_name_addresses6(v->r->fabric, v->overlay->subnet, name, out, max)
+               ? fabric_name_addresses(v->r->fabric, v->overlay->subnet, name, start, out, max)
+               : 0;
+}
+
+static size_t view_addresses6(void *ctx, const char *name, size_t start, struct ipv6_addr *out,
+                              size_t max)
+{
+    struct names_view *v = ctx;
+    return v->r->fabric
+               ? fabric_name_addresses6(v->r->fabric, v->overlay->subnet, name, start, out, max)
                : 0;
 }
 

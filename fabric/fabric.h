@@ -134,13 +134,15 @@ bool fabric_address_claimed_elsewhere(struct fabric *fabric, const char *subnet,
 int fabric_endpoint_set_names(struct fabric *fabric, const char *network_id,
                               const char *endpoint_id, const char *names, struct weft_err *err);
 /* The addresses (network order) named name on the overlay of subnet: this host's
- * endpoints and the peers it programs; at most max into out. Returns how many. */
+ * endpoints and the peers it programs. Returns how many there are; at most max go
+ * into out, the (start % count)-th first, then on, wrapping: a resolver that moves
+ * start puts each of them first in turn, however many there are. */
 size_t fabric_name_addresses(struct fabric *fabric, const char *subnet, const char *name,
-                             uint32_t *out, size_t max);
+                             size_t start, uint32_t *out, size_t max);
 /* The same for IPv6 (dual-stack overlays): the IPv6 addresses of those endpoints
  * that have one. */
 size_t fabric_name_addresses6(struct fabric *fabric, const char *subnet, const char *name,
-                              struct ipv6_addr *out, size_t max);
+                              size_t start, struct ipv6_addr *out, size_t max);
 /* The first name of the endpoint holding addr (network order) on the overlay of
  * subnet, into out: in any of its network's subnets (issue 12). */
 bool fabric_address_name(struct fabric *fabric, const char *subnet, uint32_t addr, char *out,

@@ -44,40 +44,89 @@ int fabric_endpoint_set_names(struct fabric *f, const char *network_id, const ch
     return rc;
 }
 
-size_t fabric_name_addresses(struct fabric *f, const char *subnet, const char *name,
-                             uint32_t *out, size_t max)
+/* Where the matches of a name go: the start-th (of total) first, then on, wrapping;
+ * a pass with neither out nor out6 only counts. Every address of a name takes its turn at the
+ * front, not only the first max found. */
+struct rotation {
+    size_t start, total, max, seen;
+    uint32_t *out;
+    struct ipv6_addr *out6;
+};
+
+static void rotation_take(struct rotation *rot, uint32_t addr, const struct ipv6_addr *addr6)
 {
-    size_t n = 0;
-    pthread_mutex_lock(&f->lock);
-    struct local_network *net = network_by_subnet(f, subnet);
-    for (struct local_endpoint *ep = net ? net->endpoints : NULL; ep && n < max; ep = ep->next)
-        if (!ep->removing && record_names_has(ep->names, name))
-            out[n++] = htonl(ep->ip);
-    for (struct remote_entry *r = f->remotes.head; r && n < max; r = r->next)
-        if (r->is_peer && r->programmed && r->names && net && network_has_subnet(net, r->subnet) &&
-            record_names_has(r->names, name))
-            out[n++] = r->addr;
-    pthread_mutex_unlock(&f->lock);
-    return n;
+    size_t i = rot->seen++;
+    if (!rot->out && !rot->out6)
+        return;
+    size_t at = (i + rot->total - rot->start) % rot->total;
+    if (at >= rot->max)
+        return;
+    if (rot->out)
+        rot->out[at] = addr;
+    else
+        rot->out6[at] = *addr6;
 }
 
-size_t fabric_name_addresses6(struct fabric *f, const char *subnet, const char *name,
-                              struct ipv6_addr *out, size_t max)
+/* One pass over the IPv4 addresses named name on net: this host's endpoints, then the
+ * peers programmed here. */
+static void named_pass(struct fabric *f, const struct local_network *net, const char *name,
+                       struct rotation *rot)
 {
-    size_t n = 0;
-    pthread_mutex_lock(&f->lock);
-    struct local_network *net = network_by_subnet(f, subnet);
-    for (struct local_endpoint *ep = net ? net->endpoints : NULL; ep && n < max; ep = ep->next)
+    for (struct local_endpoint *ep = net->endpoints; ep; ep = ep->next)
+        if (!ep->removing && record_names_has(ep->names, name))
+            rotation_take(rot, htonl(ep->ip), NULL);
+    for (struct remote_entry *r = f->remotes.head; r; r = r->next)
+        if (r->is_peer && r->programmed && r->names && network_has_subnet(net, r->subnet) &&
+            record_names_has(r->names, name))
+            rotation_take(rot, r->addr, NULL);
+}
+
+/* The same for IPv6: what peers.c programs (peer6_wanted), no other IPv6 address. */
+static void named_pass6(struct fabric *f, const struct local_network *net, const char *name,
+                        struct rotation *rot)
+{
+    for (struct local_endpoint *ep = net->endpoints; ep; ep = ep->next)
         if (!ep->removing && ep->has_ip6 && record_names_has(ep->names, name))
-            out[n++] = ep->ip6;
-    /* What peers.c programs (peer6_wanted), no other IPv6 address. */
-    for (struct remote_entry *r = f->remotes.head; net && net->subnet6[0] && r && n < max;
-         r = r->next)
+            rotation_take(rot, 0, &ep->ip6);
+    for (struct remote_entry *r = net->subnet6[0] ? f->remotes.head : NULL; r; r = r->next)
         if (r->programmed && r->names && network_has_subnet(net, r->subnet) &&
             peer6_wanted(net, r) && record_names_has(r->names, name))
-            out[n++] = r->addr6;
+            rotation_take(rot, 0, &r->addr6);
+}
+
+/* Counts, then places; under the lock, so both passes see the same matches. */
+static size_t name_addresses(struct fabric *f, const char *subnet, const char *name, size_t start,
+                             uint32_t *out, struct ipv6_addr *out6, size_t max)
+{
+    void (*pass)(struct fabric *, const struct local_network *, const char *, struct rotation *) =
+        out6 ? named_pass6 : named_pass;
+    struct rotation rot = {0};
+    pthread_mutex_lock(&f->lock);
+    struct local_network *net = network_by_subnet(f, subnet);
+    if (net) {
+        pass(f, net, name, &rot);
+        rot = (struct rotation){.start = rot.seen ? start % rot.seen : 0,
+                                .total = rot.seen,
+                                .max = max,
+                                .out = out,
+                                .out6 = out6};
+        if (rot.total > 0 && max > 0)
+            pass(f, net, name, &rot);
+    }
     pthread_mutex_unlock(&f->lock);
-    return n;
+    return rot.total;
+}
+
+size_t fabric_name_addresses(struct fabric *f, const char *subnet, const char *name, size_t start,
+                             uint32_t *out, size_t max)
+{
+    return name_addresses(f, subnet, name, start, out, NULL, max);
+}
+
+size_t fabric_name_addresses6(struct fabric *f, const char *subnet, const char *name, size_t start,
+                              struct ipv6_addr *out, size_t max)
+{
+    return name_addresses(f, subnet, name, start, NULL, out, max);
 }
 
 /* The first name of a names text into out; false when there is none. */

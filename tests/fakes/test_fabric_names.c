@@ -63,10 +63,10 @@ static void names_are_set_checked_and_published(void **state)
     struct wait_names w = {"10.77.0.5", "\"names\":\"web api 0123456789ab\""};
     assert_true(fake_store_wait(own_peer_has, &w, FX_WAIT_MS));
     uint32_t addrs[4];
-    assert_int_equal(fabric_name_addresses(fx->fabric, FX_SUBNET, "api", addrs, 4), 1);
+    assert_int_equal(fabric_name_addresses(fx->fabric, FX_SUBNET, "api", 0, addrs, 4), 1);
     assert_int_equal(addrs[0], fx_ip("10.77.0.5"));
-    assert_int_equal(fabric_name_addresses(fx->fabric, FX_SUBNET, "ap", addrs, 4), 0);
-    assert_int_equal(fabric_name_addresses(fx->fabric, "10.88.0.0/24", "api", addrs, 4), 0);
+    assert_int_equal(fabric_name_addresses(fx->fabric, FX_SUBNET, "ap", 0, addrs, 4), 0);
+    assert_int_equal(fabric_name_addresses(fx->fabric, "10.88.0.0/24", "api", 0, addrs, 4), 0);
     char name[64];
     assert_true(fabric_address_name(fx->fabric, FX_SUBNET, fx_ip("10.77.0.5"), name, sizeof(name)));
     assert_string_equal(name, "web");
@@ -86,10 +86,10 @@ static void remote_names_follow_the_programmed_peer(void **state)
                    lease);
     fx_settle();
     uint32_t addrs[4];
-    assert_int_equal(fabric_name_addresses(fx->fabric, FX_SUBNET, "db", addrs, 4), 0);
+    assert_int_equal(fabric_name_addresses(fx->fabric, FX_SUBNET, "db", 0, addrs, 4), 0);
     put_member_of(FX_OTHER_HOST, FX_SUBNET, lease); /* now programmed */
     fx_settle();
-    assert_int_equal(fabric_name_addresses(fx->fabric, FX_SUBNET, "svc", addrs, 4), 1);
+    assert_int_equal(fabric_name_addresses(fx->fabric, FX_SUBNET, "svc", 0, addrs, 4), 1);
     assert_int_equal(addrs[0], fx_ip("10.77.0.9"));
     char name[64];
     assert_true(fabric_address_name(fx->fabric, FX_SUBNET, fx_ip("10.77.0.9"), name, sizeof(name)));
@@ -104,7 +104,7 @@ static void remote_names_follow_the_programmed_peer(void **state)
     assert_false(fabric_address_name(fx->fabric, FX_SUBNET, fx_ip("10.77.0.10"), name, sizeof(name)));
     fake_store_expire_lease(lease);
     fx_settle();
-    assert_int_equal(fabric_name_addresses(fx->fabric, FX_SUBNET, "svc", addrs, 4), 0);
+    assert_int_equal(fabric_name_addresses(fx->fabric, FX_SUBNET, "svc", 0, addrs, 4), 0);
 }
 
 /* Several --subnet (issue 12): a peer of the extra subnet, keyed under that subnet,
@@ -128,7 +128,7 @@ static void extra_subnet_peers_have_names(void **state)
                    lease);
     fx_settle();
     uint32_t addrs[4];
-    assert_int_equal(fabric_name_addresses(fx->fabric, FX_SUBNET, "far", addrs, 4), 1);
+    assert_int_equal(fabric_name_addresses(fx->fabric, FX_SUBNET, "far", 0, addrs, 4), 1);
     assert_int_equal(addrs[0], fx_ip("10.78.0.9"));
     char name[64];
     assert_true(fabric_address_name(fx->fabric, FX_SUBNET, fx_ip("10.78.0.9"), name, sizeof(name)));
@@ -181,9 +181,55 @@ static void ipv6_addresses_have_names(void **state)
     assert_string_equal(name, "db");
     assert_false(fabric_address6_name(fx->fabric, FX_SUBNET, &nobody, name, sizeof(name)));
     assert_false(fabric_address6_name(fx->fabric, "10.88.0.0/24", &own, name, sizeof(name)));
+    struct ipv6_addr found6[2];
+    assert_int_equal(fabric_name_addresses6(fx->fabric, FX_SUBNET, "db", 0, found6, 2), 1);
+    assert_memory_equal(&found6[0], &peer, sizeof(peer));
+    assert_int_equal(fabric_name_addresses6(fx->fabric, FX_SUBNET, "api", 7, found6, 2), 1);
+    assert_memory_equal(&found6[0], &own, sizeof(own));
     fake_store_expire_lease(lease);
     fx_settle();
     assert_false(fabric_address6_name(fx->fabric, FX_SUBNET, &peer, name, sizeof(name)));
+}
+
+/* One name on this host's endpoint and three programmed peers: the count is all four,
+ * and as start moves each comes first in turn, the next ones after it (at most max),
+ * so a resolver rotating over a large alias reaches every container. */
+static void every_address_of_a_name_takes_its_turn(void **state)
+{
+    struct fx *fx = *state;
+    create_network(fx, "a1", FX_SUBNET);
+    uint8_t mac[6];
+    create_endpoint(fx, "a1", "e1", "10.77.0.5", mac);
+    fx_settle();
+    char net[FABRIC_ID_MAX], ep[FABRIC_ID_MAX];
+    fx_id(net, "a1");
+    fx_id(ep, "e1");
+    struct weft_err err = {0};
+    assert_int_equal(fabric_endpoint_set_names(fx->fabric, net, ep, "svc", &err), 0);
+    int64_t lease = fake_store_grant();
+    static const char *const peers[] = {"10.77.0.9", "10.77.0.10", "10.77.0.11"};
+    for (size_t i = 0; i < 3; i++) {
+        char key[WEFT_KEY_MAX], value[256];
+        key_peer(key, FX_OTHER_HOST, FX_SUBNET, peers[i]);
+        snprintf(value, sizeof(value),
+                 "{\"ip\":\"%s\",\"mac\":\"02:42:0a:4d:00:%02zx\",\"names\":\"svc\","
+                 "\"vtep\":\"" FX_OTHER_HOST "\"}",
+                 peers[i], 9 + i);
+        fake_store_put(key, value, lease);
+    }
+    put_member_of(FX_OTHER_HOST, FX_SUBNET, lease);
+    fx_settle();
+    uint32_t all[4], two[2];
+    assert_int_equal(fabric_name_addresses(fx->fabric, FX_SUBNET, "svc", 0, all, 4), 4);
+    for (size_t start = 0; start < 9; start++) {
+        assert_int_equal(fabric_name_addresses(fx->fabric, FX_SUBNET, "svc", start, two, 2), 4);
+        assert_int_equal(two[0], all[start % 4]);
+        assert_int_equal(two[1], all[(start + 1) % 4]);
+    }
+    for (size_t i = 0; i < 4; i++) /* four different addresses: each came first once */
+        for (size_t j = i + 1; j < 4; j++)
+            assert_int_not_equal(all[i], all[j]);
+    assert_int_equal(fabric_name_addresses(fx->fabric, FX_SUBNET, "svc", 3, two, 0), 4);
 }
 
 /* A restarted daemon has its endpoints' names from their host records. */
@@ -205,7 +251,7 @@ static void restart_keeps_names(void **state)
     fx_open(fx);
     fx_settle();
     uint32_t addrs[2];
-    assert_int_equal(fabric_name_addresses(fx->fabric, FX_SUBNET, "web", addrs, 2), 1);
+    assert_int_equal(fabric_name_addresses(fx->fabric, FX_SUBNET, "web", 0, addrs, 2), 1);
     assert_true(peer_key_has(FX_HOST, "10.77.0.5", "\"names\":\"web\""));
 }
 
@@ -218,6 +264,8 @@ int main(void)
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(extra_subnet_peers_have_names, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(ipv6_addresses_have_names, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(every_address_of_a_name_takes_its_turn, fx_setup,
+                                        fx_teardown),
         cmocka_unit_test_setup_teardown(restart_keeps_names, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

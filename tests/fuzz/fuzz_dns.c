@@ -37,9 +37,9 @@ static void check_name(const char *name)
             abort();
 }
 
-static size_t fake_addresses(void *ctx, const char *name, uint32_t *out, size_t max)
+static size_t fake_addresses(void *ctx, const char *name, size_t start, uint32_t *out, size_t max)
 {
-    (void)ctx;
+    (void)ctx, (void)start;
     check_name(name);
     if (max != DNS_ADDRS_MAX)
         abort();
@@ -49,7 +49,7 @@ static size_t fake_addresses(void *ctx, const char *name, uint32_t *out, size_t 
     else if (strcmp(name, "api") == 0)
         n = 3;
     else if (strcmp(name, "many") == 0)
-        n = max + 5; /* a caller that counts more than it wrote: the handler caps */
+        n = max + 5; /* more than fit: the handler caps */
     for (size_t i = 0; i < n && i < max; i++)
         out[i] = htonl(OVERLAY_NETWORK | (uint32_t)(i + 2));
     return n;
@@ -83,9 +83,10 @@ static bool fake_name_of(void *ctx, uint32_t addr, char *out, size_t out_len)
     return true;
 }
 
-static size_t fake_addresses6(void *ctx, const char *name, struct ipv6_addr *out, size_t max)
+static size_t fake_addresses6(void *ctx, const char *name, size_t start, struct ipv6_addr *out,
+                              size_t max)
 {
-    (void)ctx;
+    (void)ctx, (void)start;
     check_name(name);
     if (max != DNS_ADDRS_MAX)
         abort();

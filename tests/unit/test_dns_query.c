@@ -17,23 +17,31 @@
 #include "dns/dns_query.h"
 
 #define MANY_N 60
+#define CROWD_N 100
 
 /* The fake overlay 10.77.0.0/24: web (10.77.0.2), api (10.77.0.3..5, one alias of
  * three containers), many (60 addresses of 10.77.1.x: outside, as names may be). */
-static size_t fake_addresses(void *ctx, const char *name, uint32_t *out, size_t max)
+/* Rotated as dns_names asks: of count addresses first + 0 .. first + count - 1 (host
+ * order), the (start % count)-th first; at most max into out. */
+static size_t rotated(uint32_t first, size_t count, size_t start, uint32_t *out, size_t max)
+{
+    for (size_t i = 0; i < count && i < max; i++)
+        out[i] = htonl(first + (uint32_t)((start + i) % count));
+    return count;
+}
+
+static size_t fake_addresses(void *ctx, const char *name, size_t start, uint32_t *out, size_t max)
 {
     (void)ctx;
-    size_t n = 0;
-    if (strcmp(name, "web") == 0) {
-        out[n++] = htonl(0x0a4d0002);
-    } else if (strcmp(name, "api") == 0) {
-        for (uint32_t i = 3; i <= 5 && n < max; i++)
-            out[n++] = htonl(0x0a4d0000 | i);
-    } else if (strcmp(name, "many") == 0) {
-        for (uint32_t i = 1; i <= MANY_N && n < max; i++)
-            out[n++] = htonl(0x0a4d0100 | i);
-    }
-    return n;
+    if (strcmp(name, "web") == 0)
+        return rotated(0x0a4d0002, 1, start, out, max);
+    if (strcmp(name, "api") == 0)
+        return rotated(0x0a4d0003, 3, start, out, max);
+    if (strcmp(name, "many") == 0)
+        return rotated(0x0a4d0101, MANY_N, start, out, max);
+    if (strcmp(name, "crowd") == 0) /* more than DNS_ADDRS_MAX */
+        return rotated(0x0a4d0201, CROWD_N, start, out, max);
+    return 0;
 }
 
 /* web's 10.77.0.2 has a name, and far's 10.77.9.9 (in the extra subnet 10.77.8.0/22). */
@@ -50,18 +58,23 @@ static bool fake_name_of(void *ctx, uint32_t addr, char *out, size_t out_len)
 }
 
 /* Dual stack: web also has fd77::2, six has only fd77::6 and fd77::7; api has none. */
-static size_t fake_addresses6(void *ctx, const char *name, struct ipv6_addr *out, size_t max)
+static size_t fake_addresses6(void *ctx, const char *name, size_t start, struct ipv6_addr *out,
+                              size_t max)
 {
     (void)ctx;
     static const struct ipv6_addr web6 = {{0xfd, 0x77, [15] = 2}};
     static const struct ipv6_addr six6[2] = {{{0xfd, 0x77, [15] = 6}}, {{0xfd, 0x77, [15] = 7}}};
-    size_t n = 0;
-    if (strcmp(name, "web") == 0 && max > 0)
-        out[n++] = web6;
-    else if (strcmp(name, "six") == 0)
-        for (size_t i = 0; i < 2 && n < max; i++)
-            out[n++] = six6[i];
-    return n;
+    if (strcmp(name, "web") == 0) {
+        if (max > 0)
+            out[0] = web6;
+        return 1;
+    }
+    if (strcmp(name, "six") == 0) {
+        for (size_t i = 0; i < 2 && i < max; i++)
+            out[i] = six6[(start + i) % 2];
+        return 2;
+    }
+    return 0;
 }
 
 /* web's IPv6 address fd77::2 has a name, and fd77::ab is hex's; no other has. */
@@ -578,6 +591,34 @@ static void many_addresses_fit_with_edns(void **state)
     }
 }
 
+/* More containers under one alias than an answer carries (DNS_ADDRS_MAX): each answer
+ * holds DNS_ADDRS_MAX of them in order from the rotation, and over the rotations
+ * every one of them comes first, not only the first DNS_ADDRS_MAX found. */
+static void crowd_every_address_takes_its_turn(void **state)
+{
+    (void)state;
+    bool first[CROWD_N] = {false};
+    for (unsigned rotate = 0; rotate < CROWD_N; rotate++) {
+        struct query_spec spec = {"crowd.", LDNS_RR_TYPE_A, 0, 14, true, 0, 0};
+        size_t len, got = 0;
+        uint8_t *wire = query_wire(&spec, &len), out[DNS_MESSAGE_MAX];
+        assert_int_equal(dns_query_answer_stream(&names, overlay, overlay_count, overlay6, wire,
+                                                 len, rotate, out, sizeof(out), &got),
+                         DNS_ANSWER);
+        free(wire);
+        ldns_pkt *r = NULL;
+        assert_int_equal(ldns_wire2pkt(&r, out, got), LDNS_STATUS_OK);
+        assert_false(ldns_pkt_tc(r));
+        assert_int_equal(ldns_pkt_ancount(r), DNS_ADDRS_MAX);
+        for (size_t i = 0; i < DNS_ADDRS_MAX; i++)
+            assert_int_equal(answer_a(r, i), 0x0a4d0201 + (rotate + i) % CROWD_N);
+        first[answer_a(r, 0) - 0x0a4d0201] = true;
+        ldns_pkt_free(r);
+    }
+    for (size_t i = 0; i < CROWD_N; i++)
+        assert_true(first[i]);
+}
+
 /* Over TCP the client's UDP size does not count: every address, no TC, with or
  * without EDNS; out_cap still bounds it. */
 static void many_addresses_whole_over_tcp(void **state)
@@ -740,6 +781,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(a_one_address),
         cmocka_unit_test(a_three_addresses_rotate),
+        cmocka_unit_test(crowd_every_address_takes_its_turn),
         cmocka_unit_test(unknown_name_forwarded),
         cmocka_unit_test(other_type_of_known_name_nodata),
         cmocka_unit_test(aaaa_of_dual_stack_names),
