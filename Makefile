@@ -255,10 +255,20 @@ $(BUILD)/fuzz_tunnel: tests/fuzz/fuzz_tunnel.c $(FUZZ_TUNNEL_SRCS) $(HDRS)
 	@mkdir -p $(dir $@)
 	clang $(WEFT_CFLAGS) $(FUZZ_FLAGS) $< $(FUZZ_TUNNEL_SRCS) -o $@ $(PKG_LIBS)
 
-# Runs each fuzzer for FUZZ_SECONDS, growing tests/fuzz/corpus, corpus_dns and corpus_tunnel.
+# libFuzzer over what the daemon reads from the store: record decoders and the checks
+# the watch and the restart run on keys and bodies.
+FUZZ_RECORDS_SRCS := $(wildcard common/*.c) store/records.c store/keys.c fabric/record_check.c \
+                     tunnel/aead.c tunnel/host_keys.c
+$(BUILD)/fuzz_records: tests/fuzz/fuzz_records.c $(FUZZ_RECORDS_SRCS) $(HDRS)
+	@mkdir -p $(dir $@)
+	clang $(WEFT_CFLAGS) $(FUZZ_FLAGS) $< $(FUZZ_RECORDS_SRCS) -o $@ $(PKG_LIBS)
+
+# Runs each fuzzer for FUZZ_SECONDS, growing tests/fuzz/corpus, corpus_dns, corpus_tunnel
+# and corpus_records.
 fuzz:
 	@scripts/install-deps.sh fuzz
-	@$(MAKE) --no-print-directory $(BUILD)/fuzz_requests $(BUILD)/fuzz_dns $(BUILD)/fuzz_tunnel
+	@$(MAKE) --no-print-directory $(BUILD)/fuzz_requests $(BUILD)/fuzz_dns $(BUILD)/fuzz_tunnel \
+		$(BUILD)/fuzz_records
 	@mkdir -p $(BUILD)/fuzz-artifacts
 	WEFT_LOG_LEVEL=off $(BUILD)/fuzz_requests -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 \
 		-artifact_prefix=$(BUILD)/fuzz-artifacts/ tests/fuzz/corpus
@@ -266,6 +276,8 @@ fuzz:
 		-artifact_prefix=$(BUILD)/fuzz-artifacts/dns- tests/fuzz/corpus_dns
 	$(BUILD)/fuzz_tunnel -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 \
 		-artifact_prefix=$(BUILD)/fuzz-artifacts/tunnel- tests/fuzz/corpus_tunnel
+	$(BUILD)/fuzz_records -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 \
+		-artifact_prefix=$(BUILD)/fuzz-artifacts/records- tests/fuzz/corpus_records
 
 # TCP through datapath/ (identity transform), kernel VXLAN and the underlay veth,
 # in namespaces (not in make bench yet): build/datapath_bench [seconds] [workers].
