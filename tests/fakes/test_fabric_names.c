@@ -38,6 +38,20 @@ static bool own_peer_has(void *ctx)
     return peer_key_has(FX_HOST, w->ip, w->text);
 }
 
+/* Network a1 with endpoint e1 (10.77.0.5) on this host, named names. */
+static void local_endpoint_named(struct fx *fx, const char *names)
+{
+    create_network(fx, "a1", FX_SUBNET);
+    uint8_t mac[6];
+    create_endpoint(fx, "a1", "e1", "10.77.0.5", mac);
+    fx_settle();
+    char net[FABRIC_ID_MAX], ep[FABRIC_ID_MAX];
+    fx_id(net, "a1");
+    fx_id(ep, "e1");
+    struct weft_err err = {0};
+    assert_int_equal(fabric_endpoint_set_names(fx->fabric, net, ep, names, &err), 0);
+}
+
 static void names_are_set_checked_and_published(void **state)
 {
     struct fx *fx = *state;
@@ -197,15 +211,7 @@ static void ipv6_addresses_have_names(void **state)
 static void every_address_of_a_name_takes_its_turn(void **state)
 {
     struct fx *fx = *state;
-    create_network(fx, "a1", FX_SUBNET);
-    uint8_t mac[6];
-    create_endpoint(fx, "a1", "e1", "10.77.0.5", mac);
-    fx_settle();
-    char net[FABRIC_ID_MAX], ep[FABRIC_ID_MAX];
-    fx_id(net, "a1");
-    fx_id(ep, "e1");
-    struct weft_err err = {0};
-    assert_int_equal(fabric_endpoint_set_names(fx->fabric, net, ep, "svc", &err), 0);
+    local_endpoint_named(fx, "svc");
     int64_t lease = fake_store_grant();
     static const char *const peers[] = {"10.77.0.9", "10.77.0.10", "10.77.0.11"};
     for (size_t i = 0; i < 3; i++) {
@@ -236,15 +242,7 @@ static void every_address_of_a_name_takes_its_turn(void **state)
 static void restart_keeps_names(void **state)
 {
     struct fx *fx = *state;
-    create_network(fx, "a1", FX_SUBNET);
-    uint8_t mac[6];
-    create_endpoint(fx, "a1", "e1", "10.77.0.5", mac);
-    fx_settle();
-    char net[FABRIC_ID_MAX], ep[FABRIC_ID_MAX];
-    fx_id(net, "a1");
-    fx_id(ep, "e1");
-    struct weft_err err = {0};
-    assert_int_equal(fabric_endpoint_set_names(fx->fabric, net, ep, "web", &err), 0);
+    local_endpoint_named(fx, "web");
     struct wait_names w = {"10.77.0.5", "\"names\":\"web\""};
     assert_true(fake_store_wait(own_peer_has, &w, FX_WAIT_MS));
     fx_close(fx);
