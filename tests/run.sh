@@ -76,12 +76,18 @@ run_one() { # name, targets it runs ("t1 t2"), command...
 jobs_max=${TEST_JOBS:-3}
 bg_dir=$(mktemp -d)
 trap '[ -z "${fetch_pid:-}" ] || kill "$fetch_pid" 2>/dev/null; rm -rf "$bg_dir"' EXIT
+# Each job's files are named by its number, not its PID: the suite starts tens of
+# thousands of processes and PIDs wrap (pid_max is 32768 here), so a later job could
+# take an ended one's PID and overwrite its counts, a failure with them.
+bg_started=0
 start_bg() {
+    bg_started=$((bg_started + 1))
+    local id=$bg_started
     (
         passed=0 skipped=0 failed=0 failures=()
-        "$@" >"$bg_dir/$BASHPID.out"
-        cat "$bg_dir/$BASHPID.out"
-        echo "$passed $skipped $failed ${failures[*]:-}" >"$bg_dir/$BASHPID.counts"
+        "$@" >"$bg_dir/$id.out"
+        cat "$bg_dir/$id.out"
+        echo "$passed $skipped $failed ${failures[*]:-}" >"$bg_dir/$id.counts"
     ) &
 }
 # run_beside COMMAND...: like run_bg, but not counted against TEST_JOBS: the C tests' two
@@ -112,13 +118,19 @@ run_bg() {
 }
 collect_bg() {
     wait
-    local f p s fl names
-    for f in "$bg_dir"/*.counts; do
+    local f p s fl names i
+    for ((i = 1; i <= bg_started; i++)); do
+        f=$bg_dir/$i.counts
+        if [ ! -f "$f" ]; then # a job that never reported (killed): its tests are unknown
+            failed=$((failed + 1)) failures+=("job-$i-lost")
+            continue
+        fi
         read -r p s fl names <"$f"
         passed=$((passed + p)) skipped=$((skipped + s)) failed=$((failed + fl))
         [ -z "$names" ] || failures+=($names)
         rm -f "$f" "${f%.counts}.out"
     done
+    bg_started=0
 }
 
 # docker_dir NAME: sets $dir to Docker NAME's folder (scripts/fetch-docker.sh, which
