@@ -28,7 +28,7 @@ cat "$log"
 json=$out_dir/results.json
 value() { sed -n "s/^  \"$1\": \\(.*\\),\$/\\1/p" "$json"; }
 for k in tcp_underlay_1500 tcp_reference_1500 tcp_weft_1500 ratio_underlay_1500 ratio_reference_1500 udp_pps_underlay udp_pps_weft \
-    tcp4_underlay_1500 tcp4_weft_1500 rtt_underlay_p50 rtt_weft_p99 join_p50_ms join_p99_ms join_max_ms converge_p50_ms \
+    tcp4_underlay_1500 tcp4_reference_1500 tcp4_weft_1500 rtt_underlay_p50 rtt_weft_p99 join_p50_ms join_p99_ms join_max_ms converge_p50_ms \
     converge_p99_ms converge_p99_max_ms join_p99_max_ms ipam_one_host_per_s ipam_contended_per_s scale_created_ms \
     scale_converged_ms scale_cpu_etcd_s scale_etcd_ms_per_endpoint rss_median_kib rss_anon_median_kib docker_run_p50_ms \
     docker_returns_p50_ms docker_join_p99_ms docker_moved_p99_ms docker_after_move_p99_ms \
