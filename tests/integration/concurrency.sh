@@ -64,6 +64,8 @@ echo "ok   $HOSTS_N hosts created the network at once: one overlay, VNI $vnis"
 bench=$SIM_REPO/build/plugin_bench
 [ -x "$bench" ] || fail "build/plugin_bench missing (make build/plugin_bench)"
 sock() { echo "$SIM_DIR/$1/plugins/weft.sock"; }
+# answers LIST...: "N DISTINCT": the addresses plugin_bench wrote, and how many differ.
+answers() { awk 'NF {n++; if (!seen[$0]++) d++} END {print n + 0, d + 0}' "$@"; }
 t0=$(date +%s%N)
 pids=()
 for h in "${hosts[@]}"; do
@@ -73,9 +75,7 @@ done
 wait "${pids[@]}" || true
 t=$((($(date +%s%N) - t0) / 1000000))
 total=$((HOSTS_N * REQUESTS_N))
-got=$(cat "$dir"/h*.list)
-n=$(grep -c . <<<"$got" || true)
-distinct=$(sort -u <<<"$got" | grep -c . || true)
+read -r n distinct < <(answers "$dir"/h*.list)
 [ "$n" = "$total" ] || { cat "$dir"/h*.out >&2; fail "$n of $total concurrent RequestAddress succeeded"; }
 [ "$distinct" = "$total" ] || fail "$total allocations gave only $distinct distinct addresses"
 echo "ok   $HOSTS_N hosts x $REQUESTS_N concurrent RequestAddress: $distinct distinct addresses ($t ms)"
@@ -99,8 +99,7 @@ echo "ok   all released at once: the pool holds only its gateway ($((($(date +%s
 BURST_N=${BURST_N:-250}
 t0=$(date +%s%N)
 "$bench" ipam "$(sock h1)" "$SUBNET" "$BURST_N" "$BURST_N" "$dir/burst.list" >"$dir/burst.out" 2>&1 || true
-n=$(grep -c . "$dir/burst.list" || true)
-distinct=$(sort -u "$dir/burst.list" | grep -c . || true)
+read -r n distinct < <(answers "$dir/burst.list")
 [ "$n" = "$BURST_N" ] && [ "$distinct" = "$BURST_N" ] ||
     { sort "$dir/burst.out" | uniq -c | sort -rn | head -n 5 >&2; fail "$n of $BURST_N RequestAddress at once on h1 answered ($distinct distinct)"; }
 t=$((($(date +%s%N) - t0) / 1000000))
