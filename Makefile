@@ -263,12 +263,20 @@ $(BUILD)/fuzz_records: tests/fuzz/fuzz_records.c $(FUZZ_RECORDS_SRCS) $(HDRS)
 	@mkdir -p $(dir $@)
 	clang $(WEFT_CFLAGS) $(FUZZ_FLAGS) $< $(FUZZ_RECORDS_SRCS) -o $@ $(PKG_LIBS)
 
-# Runs each fuzzer for FUZZ_SECONDS, growing tests/fuzz/corpus, corpus_dns, corpus_tunnel
-# and corpus_records.
+# libFuzzer over what a gRPC Watch stream brings back: frames, answers, the watch table.
+FUZZ_WATCH_SRCS := $(wildcard common/*.c) store/etcd_grpc_answer.c store/etcd_grpc_codec.c \
+                   store/etcd_grpc_watch.c store/etcd_grpc_stream.c store/etcd_health.c \
+                   store/etcd_pacing.c store/etcd_member.c $(GEN_SRCS)
+$(BUILD)/fuzz_watch: tests/fuzz/fuzz_watch.c $(FUZZ_WATCH_SRCS) $(HDRS)
+	@mkdir -p $(dir $@)
+	clang $(WEFT_CFLAGS) $(FUZZ_FLAGS) $< $(FUZZ_WATCH_SRCS) -o $@ $(PKG_LIBS)
+
+# Runs each fuzzer for FUZZ_SECONDS, growing tests/fuzz/corpus, corpus_dns, corpus_tunnel,
+# corpus_records and corpus_watch.
 fuzz:
 	@scripts/install-deps.sh fuzz
 	@$(MAKE) --no-print-directory $(BUILD)/fuzz_requests $(BUILD)/fuzz_dns $(BUILD)/fuzz_tunnel \
-		$(BUILD)/fuzz_records
+		$(BUILD)/fuzz_records $(BUILD)/fuzz_watch
 	@mkdir -p $(BUILD)/fuzz-artifacts
 	WEFT_LOG_LEVEL=off $(BUILD)/fuzz_requests -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 \
 		-artifact_prefix=$(BUILD)/fuzz-artifacts/ tests/fuzz/corpus
@@ -278,6 +286,8 @@ fuzz:
 		-artifact_prefix=$(BUILD)/fuzz-artifacts/tunnel- tests/fuzz/corpus_tunnel
 	$(BUILD)/fuzz_records -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 \
 		-artifact_prefix=$(BUILD)/fuzz-artifacts/records- tests/fuzz/corpus_records
+	$(BUILD)/fuzz_watch -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 \
+		-artifact_prefix=$(BUILD)/fuzz-artifacts/watch- tests/fuzz/corpus_watch
 
 # TCP through datapath/ (identity transform), kernel VXLAN and the underlay veth,
 # in namespaces (not in make bench yet): build/datapath_bench [seconds] [workers].

@@ -96,10 +96,12 @@ static int on_created(struct etcd_grpc_watch *w, struct etcd_grpc_answer *a,
     return rc;
 }
 
+/* etcd refuses an empty key, so an event without one is not from etcd (and its NULL
+ * key data would reach the consumer's copies). */
 static bool events_have_keys(const Weftetcd__WatchResponse *r)
 {
     for (size_t i = 0; i < r->n_events; i++)
-        if (!r->events[i]->kv)
+        if (!r->events[i]->kv || r->events[i]->kv->key.len == 0 || !r->events[i]->kv->key.data)
             return false;
     return true;
 }
