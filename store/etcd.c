@@ -396,6 +396,11 @@ static bool pause_unless_canceled(long ms, const atomic_bool *cancel)
     return cancel && atomic_load(cancel);
 }
 
+/* A request that timed out while the store answered others (a store queueing a
+ * burst) is asked again, up to this many rounds beyond its budget, each only when the
+ * store answered others during the round before: served late rather than failed. */
+#define SLOW_STORE_ROUNDS 2
+
 /* Rounds over the members, as try_member answers: 1 when every member failed.
  * Another round only while the budget of one timeout per member allows, and only
  * when some member answered 503 (no leader yet: an election takes one to three
@@ -404,16 +409,22 @@ static bool pause_unless_canceled(long ms, const atomic_bool *cancel)
  * dead leader, and by the next round the cluster has elected. Such a request may
  * have been applied; the next member is asked it already within a round, and
  * callers recognise their own write (test_etcd_retry). So an election shows as
- * latency rather than as errors. */
+ * latency rather than as errors, and so does a burst (SLOW_STORE_ROUNDS). */
 static int call_rounds(struct attempt *a, long timeout, json_t **reply, struct weft_err *err)
 {
     struct etcd *etcd = a->etcd;
     long began = clock_monotonic_ms(), budget = timeout * (long)etcd->member_count;
-    int rc = 1;
+    int rc = 1, slow_rounds = 0;
+    unsigned long answers_at_round = atomic_load(&etcd->answers);
     a->saw_503 = true;
     for (int round = 0; rc == 1 && (a->saw_503 || a->unanswered); round++) {
         if (round > 0) {
-            if (clock_monotonic_ms() - began + ELECTION_RETRY_MS >= budget)
+            /* Slow, not gone: it took the request and answered others meanwhile. */
+            unsigned long answers_now = atomic_load(&etcd->answers);
+            bool slow = a->unanswered && answers_now != answers_at_round;
+            answers_at_round = answers_now;
+            if (clock_monotonic_ms() - began + ELECTION_RETRY_MS >= budget &&
+                (!slow || slow_rounds++ == SLOW_STORE_ROUNDS))
                 break;
             if (pause_unless_canceled(ELECTION_RETRY_MS, a->cancel))
                 break;

@@ -50,7 +50,8 @@ struct gateway {
     atomic_int watches; /* watch streams opened */
     atomic_bool closing;
     enum watch_script mode;
-    int range_delay_ms; /* range calls answer this late (a store queueing a burst) */
+    int range_delay_ms;    /* range calls answer this late (a store queueing a burst) */
+    int range_delay_count; /* only the first this many (0: all) */
 };
 
 struct stream {
@@ -93,8 +94,8 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
     }
     struct MHD_Response *r;
     if (strcmp(url, "/v3/kv/range") == 0) {
-        atomic_fetch_add(&g->lists, 1);
-        if (g->range_delay_ms > 0)
+        int nth = atomic_fetch_add(&g->lists, 1) + 1;
+        if (g->range_delay_ms > 0 && (g->range_delay_count == 0 || nth <= g->range_delay_count))
             usleep((useconds_t)g->range_delay_ms * 1000);
         r = MHD_create_response_from_buffer(strlen(LISTING), (void *)LISTING,
                                             MHD_RESPMEM_PERSISTENT);
@@ -332,7 +333,8 @@ static void slow_store_is_not_unreachable(void **state)
     assert_int_equal(err.code, -EPROTO);
     assert_false(etcd_unreachable(etcd, NULL));
 
-    /* Beside answered requests: slow, and said so. */
+    /* Beside answered requests: asked again (SLOW_STORE_ROUNDS) while the store
+     * answers others, then slow, and said so. */
     struct slow_get beside = {.etcd = etcd};
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, get_slowly, &beside), 0);
@@ -350,6 +352,35 @@ static void slow_store_is_not_unreachable(void **state)
     gateway_stop(g);
 }
 
+/* A request queued behind a burst is asked again while the store answers others, and
+ * is served by the second try instead of failing. */
+static void slow_store_serves_late(void **state)
+{
+    (void)state;
+    struct gateway *g = gateway_start(STREAMS_START);
+    assert_non_null(g);
+    g->range_delay_ms = 1500;
+    g->range_delay_count = 1; /* the first try waits in the queue; the second is served */
+    char endpoint[32];
+    snprintf(endpoint, sizeof(endpoint), "127.0.0.1:%d", g->port);
+    struct weft_err err = {0};
+    struct etcd *etcd;
+    assert_int_equal(etcd_open(&etcd, endpoint, &err), 0);
+    etcd_set_timeout_ms(etcd, 500);
+    struct slow_get late = {.etcd = etcd};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, get_slowly, &late), 0);
+    usleep(100 * 1000);
+    assert_int_equal(etcd_put(etcd, "/p/a", "A", 0, &err), -1); /* answered, refused */
+    assert_int_equal(err.code, -EPROTO);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    assert_int_equal(late.rc, 0);
+    assert_int_equal(atomic_load(&g->lists), 2);
+    assert_false(etcd_unreachable(etcd, NULL));
+    etcd_close(etcd);
+    gateway_stop(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -357,6 +388,7 @@ int main(void)
         cmocka_unit_test(unanswered_watch_moves_on),
         cmocka_unit_test(bad_answers_have_their_kind),
         cmocka_unit_test(slow_store_is_not_unreachable),
+        cmocka_unit_test(slow_store_serves_late),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
