@@ -304,6 +304,18 @@ static void *get_slowly(void *arg)
     return NULL;
 }
 
+/* A client of g whose requests time out after 500 ms. */
+static struct etcd *open_with_short_timeout(struct gateway *g)
+{
+    char endpoint[32];
+    snprintf(endpoint, sizeof(endpoint), "127.0.0.1:%d", g->port);
+    struct weft_err err = {0};
+    struct etcd *etcd;
+    assert_int_equal(etcd_open(&etcd, endpoint, &err), 0);
+    etcd_set_timeout_ms(etcd, 500);
+    return etcd;
+}
+
 /* A request that times out while the store answers others is a slow store, not an
  * unreachable one: etcd_unreachable (which makes CreateEndpoint refuse at once) stays
  * false. A timeout with no answer meanwhile still counts as unreachable. */
@@ -313,12 +325,8 @@ static void slow_store_is_not_unreachable(void **state)
     struct gateway *g = gateway_start(STREAMS_START);
     assert_non_null(g);
     g->range_delay_ms = 1500;
-    char endpoint[32];
-    snprintf(endpoint, sizeof(endpoint), "127.0.0.1:%d", g->port);
+    struct etcd *etcd = open_with_short_timeout(g);
     struct weft_err err = {0};
-    struct etcd *etcd;
-    assert_int_equal(etcd_open(&etcd, endpoint, &err), 0);
-    etcd_set_timeout_ms(etcd, 500);
 
     /* Alone: nothing answered while it waited. */
     struct slow_get alone = {.etcd = etcd};
@@ -361,12 +369,8 @@ static void slow_store_serves_late(void **state)
     assert_non_null(g);
     g->range_delay_ms = 1500;
     g->range_delay_count = 1; /* the first try waits in the queue; the second is served */
-    char endpoint[32];
-    snprintf(endpoint, sizeof(endpoint), "127.0.0.1:%d", g->port);
+    struct etcd *etcd = open_with_short_timeout(g);
     struct weft_err err = {0};
-    struct etcd *etcd;
-    assert_int_equal(etcd_open(&etcd, endpoint, &err), 0);
-    etcd_set_timeout_ms(etcd, 500);
     struct slow_get late = {.etcd = etcd};
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, get_slowly, &late), 0);
