@@ -3,8 +3,8 @@
  *
  * Owns: the HTTP conversation with etcd, failover across the members named in
  * --store, leases, list+watch streams, and base64 of keys and values (through
- * libsodium). Files: etcd.c (open/close, members, failover, the one request
- * path), etcd_kv.c (get/put/delete/txn), etcd_lease.c, etcd_watch.c (and, over
+ * libsodium). Files: etcd.c (open/close, members), etcd_call.c (failover, the one
+ * request path), etcd_kv.c (get/put/delete/txn), etcd_lease.c, etcd_watch.c (and, over
  * gRPC, etcd_watch_grpc.c on the watch set of store/etcd_watch_set.h),
  * etcd_codec.c, with etcd_health.c (which members answer) and etcd_gate.c
  * (requests in flight) underneath, etcd_config.c (--store and opening with TLS and

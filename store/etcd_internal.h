@@ -2,7 +2,7 @@
  * etcd_internal.h: what the files of the etcd client share.
  *
  * Owns nothing new: the client state, one-shot requests with failover
- * (etcd.c), the codec and JSON helpers (etcd_codec.c), so the key/value and
+ * (etcd_call.c), the codec and JSON helpers (etcd_codec.c), so the key/value and
  * txn calls (etcd_kv.c), leases (etcd_lease.c) and the watch thread
  * (etcd_watch.c) speak to etcd the same way. Only store/etcd*.c include this.
  */

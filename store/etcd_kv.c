@@ -2,7 +2,7 @@
  * etcd_kv.c: keys, values and transactions (see etcd.h).
  *
  * Owns the bodies of range, put, deleterange and txn requests and the reading
- * of their answers; every request goes through etcd_call (etcd.c). Callers:
+ * of their answers; every request goes through etcd_call (etcd_call.c). Callers:
  * anyone holding a struct etcd, from any thread; a struct etcd_txn belongs to
  * one thread.
  */
