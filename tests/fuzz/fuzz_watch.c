@@ -31,7 +31,6 @@
 static struct {
     int64_t ids[WATCHES];
     bool created[WATCHES], canceled[WATCHES];
-    bool create_sent_first; /* the first watch's create went out with the stream */
 } state;
 
 static int watch_index(int64_t id)
