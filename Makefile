@@ -271,12 +271,20 @@ $(BUILD)/fuzz_watch: tests/fuzz/fuzz_watch.c $(FUZZ_WATCH_SRCS) $(HDRS)
 	@mkdir -p $(dir $@)
 	clang $(WEFT_CFLAGS) $(FUZZ_FLAGS) $< $(FUZZ_WATCH_SRCS) -o $@ $(PKG_LIBS)
 
+# libFuzzer over the JSON gateway's watch stream: store/etcd_watch.c is included whole
+# by the target, so the rest of store/ is linked without it.
+FUZZ_GATEWAY_WATCH_SRCS := $(wildcard common/*.c) $(filter-out store/etcd_watch.c,$(wildcard store/*.c)) \
+                           $(GEN_SRCS)
+$(BUILD)/fuzz_gateway_watch: tests/fuzz/fuzz_gateway_watch.c $(FUZZ_GATEWAY_WATCH_SRCS) $(HDRS)
+	@mkdir -p $(dir $@)
+	clang $(WEFT_CFLAGS) $(FUZZ_FLAGS) $< $(FUZZ_GATEWAY_WATCH_SRCS) -o $@ $(PKG_LIBS)
+
 # Runs each fuzzer for FUZZ_SECONDS, growing tests/fuzz/corpus, corpus_dns, corpus_tunnel,
-# corpus_records and corpus_watch.
+# corpus_records, corpus_watch and corpus_gateway_watch.
 fuzz:
 	@scripts/install-deps.sh fuzz
 	@$(MAKE) --no-print-directory $(BUILD)/fuzz_requests $(BUILD)/fuzz_dns $(BUILD)/fuzz_tunnel \
-		$(BUILD)/fuzz_records $(BUILD)/fuzz_watch
+		$(BUILD)/fuzz_records $(BUILD)/fuzz_watch $(BUILD)/fuzz_gateway_watch
 	@mkdir -p $(BUILD)/fuzz-artifacts
 	WEFT_LOG_LEVEL=off $(BUILD)/fuzz_requests -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 \
 		-artifact_prefix=$(BUILD)/fuzz-artifacts/ tests/fuzz/corpus
@@ -288,6 +296,8 @@ fuzz:
 		-artifact_prefix=$(BUILD)/fuzz-artifacts/records- tests/fuzz/corpus_records
 	$(BUILD)/fuzz_watch -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 \
 		-artifact_prefix=$(BUILD)/fuzz-artifacts/watch- tests/fuzz/corpus_watch
+	$(BUILD)/fuzz_gateway_watch -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 \
+		-artifact_prefix=$(BUILD)/fuzz-artifacts/gateway- tests/fuzz/corpus_gateway_watch
 
 # TCP through datapath/ (identity transform), kernel VXLAN and the underlay veth,
 # in namespaces (not in make bench yet): build/datapath_bench [seconds] [workers].
