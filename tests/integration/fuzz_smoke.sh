@@ -11,29 +11,19 @@ make --no-print-directory build/fuzz_requests build/fuzz_dns build/fuzz_tunnel b
     build/fuzz_watch build/fuzz_gateway_watch >/dev/null
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-mkdir -p "$work/requests" "$work/dns" "$work/tunnel" "$work/records" "$work/watch" "$work/gateway"
-cp tests/fuzz/corpus/* "$work/requests/"
-cp tests/fuzz/corpus_dns/* "$work/dns/"
-cp tests/fuzz/corpus_tunnel/* "$work/tunnel/"
-cp tests/fuzz/corpus_records/* "$work/records/"
-cp tests/fuzz/corpus_watch/* "$work/watch/"
-cp tests/fuzz/corpus_gateway_watch/* "$work/gateway/"
-mkdir -p build/fuzz-artifacts # a crashing input stays there to replay: build/fuzz_requests FILE
-WEFT_LOG_LEVEL=off build/fuzz_requests -max_total_time="${FUZZ_SMOKE_SECONDS:-6}" -max_len=4096 \
-    -print_final_stats=1 -artifact_prefix=build/fuzz-artifacts/ "$work/requests" 2>&1 | grep -E '^(Done|stat::)|ERROR|SUMMARY'
-# Queries: replay a crash with build/fuzz_dns build/fuzz-artifacts/dns-FILE
-WEFT_LOG_LEVEL=off build/fuzz_dns -max_total_time="${FUZZ_SMOKE_DNS_SECONDS:-4}" -max_len=4096 \
-    -print_final_stats=1 -artifact_prefix=build/fuzz-artifacts/dns- "$work/dns" 2>&1 | grep -E '^(Done|stat::)|ERROR|SUMMARY'
-# Datagrams: replay a crash with build/fuzz_tunnel build/fuzz-artifacts/tunnel-FILE
-build/fuzz_tunnel -max_total_time="${FUZZ_SMOKE_TUNNEL_SECONDS:-3}" -max_len=4096 \
-    -print_final_stats=1 -artifact_prefix=build/fuzz-artifacts/tunnel- "$work/tunnel" 2>&1 | grep -E '^(Done|stat::)|ERROR|SUMMARY'
-# Store records: replay a crash with build/fuzz_records build/fuzz-artifacts/records-FILE
-build/fuzz_records -max_total_time="${FUZZ_SMOKE_RECORDS_SECONDS:-3}" -max_len=4096 \
-    -print_final_stats=1 -artifact_prefix=build/fuzz-artifacts/records- "$work/records" 2>&1 | grep -E '^(Done|stat::)|ERROR|SUMMARY'
-# gRPC watch answers: replay a crash with build/fuzz_watch build/fuzz-artifacts/watch-FILE
-build/fuzz_watch -max_total_time="${FUZZ_SMOKE_WATCH_SECONDS:-3}" -max_len=4096 \
-    -print_final_stats=1 -artifact_prefix=build/fuzz-artifacts/watch- "$work/watch" 2>&1 | grep -E '^(Done|stat::)|ERROR|SUMMARY'
-# The JSON gateway's watch lines: replay with build/fuzz_gateway_watch build/fuzz-artifacts/gateway-FILE
-build/fuzz_gateway_watch -max_total_time="${FUZZ_SMOKE_GATEWAY_SECONDS:-2}" -max_len=4096 \
-    -print_final_stats=1 -artifact_prefix=build/fuzz-artifacts/gateway- "$work/gateway" 2>&1 | grep -E '^(Done|stat::)|ERROR|SUMMARY'
+mkdir -p build/fuzz-artifacts # a crashing input stays there to replay: build/fuzz_NAME FILE
+# smoke NAME CORPUS ARTIFACT_PREFIX SECONDS: build/fuzz_NAME on a copy of
+# tests/fuzz/CORPUS (the committed corpus is not grown here).
+smoke() {
+    mkdir -p "$work/$1"
+    cp "tests/fuzz/$2"/* "$work/$1/"
+    WEFT_LOG_LEVEL=off "build/fuzz_$1" -max_total_time="$4" -max_len=4096 -print_final_stats=1 \
+        -artifact_prefix="build/fuzz-artifacts/$3" "$work/$1" 2>&1 | grep -E '^(Done|stat::)|ERROR|SUMMARY'
+}
+smoke requests corpus "" "${FUZZ_SMOKE_SECONDS:-6}"                      # plugin requests
+smoke dns corpus_dns dns- "${FUZZ_SMOKE_DNS_SECONDS:-4}"                  # queries
+smoke tunnel corpus_tunnel tunnel- "${FUZZ_SMOKE_TUNNEL_SECONDS:-3}"      # datagrams
+smoke records corpus_records records- "${FUZZ_SMOKE_RECORDS_SECONDS:-3}"  # store records
+smoke watch corpus_watch watch- "${FUZZ_SMOKE_WATCH_SECONDS:-3}"          # gRPC watch answers
+smoke gateway_watch corpus_gateway_watch gateway- "${FUZZ_SMOKE_GATEWAY_SECONDS:-2}" # JSON watch lines
 echo "PASS fuzz_smoke"
