@@ -230,54 +230,63 @@ stress:
 	@scripts/install-deps.sh test
 	@HOSTS_N=8 REQUESTS_N=250 TEST_FILTER=concurrency $(MAKE) --no-print-directory integration
 
-# libFuzzer over the request handlers (clang), with ASan and UBSan.
+# libFuzzer targets (clang), with ASan and UBSan. Each source is compiled once into
+# build/fuzz-obj/ and the targets are linked from those: six targets share common/ and
+# most share store/, and fuzz_smoke builds them all in make test.
 FUZZ_SECONDS ?= 600
-FUZZ_FLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -g -O1
-# fabric/ and ipam/ (but its pure pool IDs) are replaced by tests/fuzz/fake_domain.c,
-# so valid requests run into answer building without a kernel or a store.
-# (driver/status_json.c is the control socket's, not a plugin request's: it needs fabric/.)
+FUZZ_FLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -g -O1
+FUZZ_LINK_FLAGS := -fsanitize=fuzzer,address,undefined
+fuzz_objs = $(patsubst %.c,$(BUILD)/fuzz-obj/%.o,$(1))
+$(BUILD)/fuzz-obj/%.o: %.c $(HDRS) $(wildcard tests/fuzz/*.h)
+	@mkdir -p $(dir $@)
+	clang $(WEFT_CFLAGS) $(FUZZ_FLAGS) -c $< -o $@
+$(GRPC_OBJS:%=$(BUILD)/fuzz-obj/%): $(GEN_HDRS)
+define fuzz_link
+@mkdir -p $(dir $@)
+clang $(FUZZ_LINK_FLAGS) $^ -o $@ $(PKG_LIBS)
+endef
+
+# The request handlers. fabric/ and ipam/ (but its pure pool IDs) are replaced by
+# tests/fuzz/fake_domain.c, so valid requests run into answer building without a kernel
+# or a store. (driver/status_json.c is the control socket's, not a plugin request's: it
+# needs fabric/.)
 FUZZ_SRCS := $(filter-out driver/status_json.c,$(wildcard common/*.c driver/*.c)) ipam/pool_id.c \
              ipam/pool_id6.c tests/fuzz/fake_domain.c
-$(BUILD)/fuzz_requests: tests/fuzz/fuzz_requests.c $(FUZZ_SRCS) $(HDRS) tests/fuzz/fake_domain.h
-	@mkdir -p $(dir $@)
-	clang $(WEFT_CFLAGS) $(FUZZ_FLAGS) $< $(FUZZ_SRCS) -o $@ $(PKG_LIBS)
+$(BUILD)/fuzz_requests: $(call fuzz_objs,tests/fuzz/fuzz_requests.c $(FUZZ_SRCS))
+	$(fuzz_link)
 
-# libFuzzer over the DNS message handler: a query in, its verdict and answer checked.
+# The DNS message handler: a query in, its verdict and answer checked.
 FUZZ_DNS_SRCS := $(wildcard common/*.c) dns/dns_query.c
-$(BUILD)/fuzz_dns: tests/fuzz/fuzz_dns.c $(FUZZ_DNS_SRCS) $(HDRS)
-	@mkdir -p $(dir $@)
-	clang $(WEFT_CFLAGS) $(FUZZ_FLAGS) $< $(FUZZ_DNS_SRCS) -o $@ $(PKG_LIBS)
+$(BUILD)/fuzz_dns: $(call fuzz_objs,tests/fuzz/fuzz_dns.c $(FUZZ_DNS_SRCS))
+	$(fuzz_link)
 
-# libFuzzer over the encrypted overlay's receive side: any datagram, and sealed ones
-# replayed, changed, late or from another host.
+# The encrypted overlay's receive side: any datagram, and sealed ones replayed,
+# changed, late or from another host.
 FUZZ_TUNNEL_SRCS := $(wildcard common/*.c tunnel/*.c)
-$(BUILD)/fuzz_tunnel: tests/fuzz/fuzz_tunnel.c $(FUZZ_TUNNEL_SRCS) $(HDRS)
-	@mkdir -p $(dir $@)
-	clang $(WEFT_CFLAGS) $(FUZZ_FLAGS) $< $(FUZZ_TUNNEL_SRCS) -o $@ $(PKG_LIBS)
+$(BUILD)/fuzz_tunnel: $(call fuzz_objs,tests/fuzz/fuzz_tunnel.c $(FUZZ_TUNNEL_SRCS))
+	$(fuzz_link)
 
-# libFuzzer over what the daemon reads from the store: record decoders and the checks
-# the watch and the restart run on keys and bodies.
+# What the daemon reads from the store: record decoders and the checks the watch and
+# the restart run on keys and bodies.
 FUZZ_RECORDS_SRCS := $(wildcard common/*.c) store/records.c store/keys.c fabric/record_check.c \
                      tunnel/aead.c tunnel/host_keys.c
-$(BUILD)/fuzz_records: tests/fuzz/fuzz_records.c $(FUZZ_RECORDS_SRCS) $(HDRS)
-	@mkdir -p $(dir $@)
-	clang $(WEFT_CFLAGS) $(FUZZ_FLAGS) $< $(FUZZ_RECORDS_SRCS) -o $@ $(PKG_LIBS)
+$(BUILD)/fuzz_records: $(call fuzz_objs,tests/fuzz/fuzz_records.c $(FUZZ_RECORDS_SRCS))
+	$(fuzz_link)
 
-# libFuzzer over what a gRPC Watch stream brings back: frames, answers, the watch table.
+# What a gRPC Watch stream brings back: frames, answers, the watch table.
 FUZZ_WATCH_SRCS := $(wildcard common/*.c) store/etcd_grpc_answer.c store/etcd_grpc_codec.c \
                    store/etcd_grpc_watch.c store/etcd_grpc_stream.c store/etcd_health.c \
                    store/etcd_pacing.c store/etcd_member.c $(GEN_SRCS)
-$(BUILD)/fuzz_watch: tests/fuzz/fuzz_watch.c $(FUZZ_WATCH_SRCS) $(HDRS)
-	@mkdir -p $(dir $@)
-	clang $(WEFT_CFLAGS) $(FUZZ_FLAGS) $< $(FUZZ_WATCH_SRCS) -o $@ $(PKG_LIBS)
+$(BUILD)/fuzz_watch: $(call fuzz_objs,tests/fuzz/fuzz_watch.c $(FUZZ_WATCH_SRCS))
+	$(fuzz_link)
 
-# libFuzzer over the JSON gateway's watch stream: store/etcd_watch.c is included whole
-# by the target, so the rest of store/ is linked without it.
+# The JSON gateway's watch stream: store/etcd_watch.c is included whole by the target,
+# so the rest of store/ is linked without it.
 FUZZ_GATEWAY_WATCH_SRCS := $(wildcard common/*.c) $(filter-out store/etcd_watch.c,$(wildcard store/*.c)) \
                            $(GEN_SRCS)
-$(BUILD)/fuzz_gateway_watch: tests/fuzz/fuzz_gateway_watch.c $(FUZZ_GATEWAY_WATCH_SRCS) $(HDRS)
-	@mkdir -p $(dir $@)
-	clang $(WEFT_CFLAGS) $(FUZZ_FLAGS) $< $(FUZZ_GATEWAY_WATCH_SRCS) -o $@ $(PKG_LIBS)
+$(BUILD)/fuzz-obj/tests/fuzz/fuzz_gateway_watch.o: store/etcd_watch.c
+$(BUILD)/fuzz_gateway_watch: $(call fuzz_objs,tests/fuzz/fuzz_gateway_watch.c $(FUZZ_GATEWAY_WATCH_SRCS))
+	$(fuzz_link)
 
 # Runs each fuzzer for FUZZ_SECONDS, growing tests/fuzz/corpus, corpus_dns, corpus_tunnel,
 # corpus_records, corpus_watch and corpus_gateway_watch.
