@@ -168,14 +168,16 @@ int endpoint_remove_locked(struct fabric *f, struct local_network *net, struct l
     /* The veth outlives a failed delete, its alias holding the endpoint's record: a
      * restart would adopt it again. So the delete fails, the endpoint stays whole,
      * and its records go back to the store through the publisher (which retries
-     * through an outage): the state before the request, which a retry removes. */
-    if (segment_endpoint_delete(f->nl, ep->ifname, err) < 0) {
+     * through an outage): the state before the request, which a retry removes.
+     * A pair that was a spare becomes one again when it can (spares.c). */
+    if (!return_endpoint_veth(f, net, ep->ifname) &&
+        segment_endpoint_delete(f->nl, ep->ifname, err) < 0) {
         ep->removing = false;
         ep->publication = PUBLICATION_PENDING;
         pthread_cond_signal(&f->publish_work);
         return weft_err_wrap(err, "removing endpoint %.12s", ep->id);
     }
-    /* After the veth: until it is gone its frames must keep their filters. */
+    /* After the veth: until it is gone (or down, a spare) its frames keep their filters. */
     struct weft_err fast_err;
     if (fast_path_endpoint_del(f->nl, &net->fast, ep->fast_prio, &fast_err) < 0)
         log_warn("removing an endpoint's fast path filters failed", "endpoint=%.12s error=\"%s\"",

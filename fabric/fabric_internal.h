@@ -407,6 +407,9 @@ int network_segment_remove(struct fabric *f, struct local_network *net, struct w
 void *spare_maker_main(void *arg);
 /* Deletes a network's spares, after waiting for one in the making. Under the lock. */
 void drop_spares(struct fabric *f, struct local_network *net);
+/* A removed endpoint's pair kept as a spare when it was one and its network has room;
+ * false when the caller is to delete it. Under the lock. */
+bool return_endpoint_veth(struct fabric *f, struct local_network *net, const char *host_name);
 /* The endpoint's veth pair: a spare if one is ready, else one made now. Sets
  * ep->ifname; the host end's alias is the endpoint's record. Under the lock. */
 int make_endpoint_veth(struct fabric *f, struct local_network *net, struct local_endpoint *ep,

@@ -76,6 +76,26 @@ void drop_spares(struct fabric *f, struct local_network *net)
     net->spare_count = 0;
 }
 
+/* A removed endpoint's pair kept as a spare of its network instead of deleted, when it
+ * was a spare (its names are one's) and the network has room for one more
+ * (segment_spare_return): a deletion holds the kernel's rtnl lock 16-24 ms, in which
+ * the next CreateEndpoint's link changes, and Docker's, wait. Under the lock. */
+bool return_endpoint_veth(struct fabric *f, struct local_network *net, const char *host_name)
+{
+    unsigned serial;
+    if (net->closing || !segment_spare_serial(host_name, &serial) ||
+        net->spare_count + (net->spare_in_flight ? 1 : 0) >= SPARES_PER_NETWORK)
+        return false;
+    struct weft_err err;
+    if (segment_spare_return(f->nl, host_name, &err) < 0) {
+        log_debug("an endpoint's veth pair is deleted, not kept as a spare", "link=%s reason=\"%s\"",
+                  host_name, err.msg);
+        return false;
+    }
+    snprintf(net->spares[net->spare_count++], IF_NAMESIZE, "%s", host_name);
+    return true;
+}
+
 /* The endpoint's record as its veth's alias (veth_alias.h); NULL when out of memory. */
 static char *endpoint_alias(const struct local_network *net, const struct local_endpoint *ep)
 {

@@ -61,6 +61,9 @@ int nl_link_delete(struct nl *nl, const char *name, struct weft_err *err);
 int nl_link_set_up(struct nl *nl, const char *name, struct weft_err *err);
 /* Sets a link up and its alias, in one message. */
 int nl_link_set_up_alias(struct nl *nl, const char *name, const char *alias, struct weft_err *err);
+/* Sets a link administratively down and its alias (when alias), in one message. */
+int nl_link_set_down_alias(struct nl *nl, const char *name, const char *alias,
+                           struct weft_err *err);
 int nl_link_set_mac(struct nl *nl, const char *name, const uint8_t mac[6], struct weft_err *err);
 /* Attaches a link to a bridge (master_ifindex 0 detaches). */
 int nl_link_set_master(struct nl *nl, const char *name, int master_ifindex, struct weft_err *err);

@@ -49,6 +49,15 @@ void nl_build_link_set(struct nl_msg *m, const char *name, bool up, const char *
         mnl_attr_put_strz(m->hdr, IFLA_IFALIAS, alias);
 }
 
+void nl_build_link_set_down(struct nl_msg *m, const char *name, const char *alias)
+{
+    struct ifinfomsg *ifi = link_msg(m, RTM_NEWLINK, NLM_F_ACK, name);
+    ifi->ifi_flags = 0;
+    ifi->ifi_change = IFF_UP;
+    if (alias)
+        mnl_attr_put_strz(m->hdr, IFLA_IFALIAS, alias);
+}
+
 void nl_build_link_set_mac(struct nl_msg *m, const char *name, const uint8_t mac[6])
 {
     link_msg(m, RTM_NEWLINK, NLM_F_ACK, name);
@@ -209,6 +218,16 @@ int nl_link_set_up(struct nl *nl, const char *name, struct weft_err *err)
 int nl_link_set_up_alias(struct nl *nl, const char *name, const char *alias, struct weft_err *err)
 {
     return link_set(nl, name, true, alias, err);
+}
+
+int nl_link_set_down_alias(struct nl *nl, const char *name, const char *alias,
+                           struct weft_err *err)
+{
+    struct nl_msg m;
+    nl_build_link_set_down(&m, name, alias);
+    char what[64];
+    snprintf(what, sizeof(what), "setting %.15s down", name);
+    return nl_change(nl, &m, 0, err, what);
 }
 
 int nl_link_set_mac(struct nl *nl, const char *name, const uint8_t mac[6], struct weft_err *err)

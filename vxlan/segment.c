@@ -265,6 +265,15 @@ int segment_spare_take(struct nl *nl, const char *host_name, const uint8_t mac[6
     return nl_link_set_up_alias(nl, host_name, alias, err);
 }
 
+int segment_spare_return(struct nl *nl, const char *host_name, struct weft_err *err)
+{
+    char ctr_name[IF_NAMESIZE];
+    segment_ctr_name(host_name, ctr_name);
+    if (nl_link_set_down_alias(nl, ctr_name, NULL, err) < 0)
+        return -1;
+    return nl_link_set_down_alias(nl, host_name, SEGMENT_SPARE_ALIAS, err);
+}
+
 struct spare_list {
     char names[64][IF_NAMESIZE];
     size_t count;

@@ -111,6 +111,13 @@ int segment_spare_create(struct nl *nl, uint32_t vni, unsigned serial, int mtu,
  * caller deletes the spare (segment_endpoint_delete) and makes a pair instead. */
 int segment_spare_take(struct nl *nl, const char *host_name, const uint8_t mac[6],
                        const char *alias, struct weft_err *err);
+/* Makes an endpoint's pair that was a spare (host end ws<serial>) a spare again, when
+ * its container end is back in this namespace (Docker's Leave moves it out of the
+ * container): the container end down, the host end down with SEGMENT_SPARE_ALIAS. Two
+ * link changes where a deletion would hold the kernel's rtnl lock 16-24 ms, all other
+ * link changes on the host waiting. Fails (ENODEV) when the container end is not
+ * here; on any failure the caller deletes the pair. */
+int segment_spare_return(struct nl *nl, const char *host_name, struct weft_err *err);
 /* Deletes every spare in the socket's namespace (a restarted daemon's leftovers). */
 void segment_spares_delete_all(struct nl *nl);
 

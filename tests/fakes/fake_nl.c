@@ -21,6 +21,7 @@
 enum op_type {
     OP_LINK_DELETE,
     OP_SET_UP,
+    OP_SET_DOWN,
     OP_SET_MAC,
     OP_SET_MASTER,
     OP_SET_MTU,
@@ -147,8 +148,8 @@ static int apply_link(const struct op *op)
     }
     if (!(l = existing(op->name, &code)))
         return code;
-    if (op->type == OP_SET_UP) {
-        l->up = true;
+    if (op->type == OP_SET_UP || op->type == OP_SET_DOWN) {
+        l->up = op->type == OP_SET_UP;
         if (op->has_alias)
             snprintf(l->alias, sizeof(l->alias), "%s", op->alias);
     } else if (op->type == OP_SET_MAC) {
@@ -312,6 +313,15 @@ int nl_link_set_up_alias(struct nl *nl, const char *name, const char *alias, str
         return weft_err_set(err, -ERANGE, "interface alias of %zu bytes is over the kernel's %d",
                             strlen(alias), NL_ALIAS_MAX - 1);
     struct op op = link_op(OP_SET_UP, name, "setting up link");
+    op.has_alias = alias != NULL;
+    snprintf(op.alias, sizeof(op.alias), "%s", alias ? alias : "");
+    return change(nl, &op, err);
+}
+
+int nl_link_set_down_alias(struct nl *nl, const char *name, const char *alias,
+                           struct weft_err *err)
+{
+    struct op op = link_op(OP_SET_DOWN, name, "setting down link");
     op.has_alias = alias != NULL;
     snprintf(op.alias, sizeof(op.alias), "%s", alias ? alias : "");
     return change(nl, &op, err);

@@ -123,6 +123,49 @@ static void endpoint_lifecycle(void **state)
     assert_int_equal(delete_endpoint(fx, "a1", "e1", &err), -1);
 }
 
+/* A removed endpoint's pair that was a spare is one again while the network has room
+ * (spares.c), and deleted when it has not; the next endpoint takes it. */
+static void removed_endpoints_veth_is_kept_as_a_spare(void **state)
+{
+    struct fx *fx = *state;
+    create_network(fx, "a1", FX_SUBNET);
+    fx_settle(); /* ws1 and ws2 */
+    fake_kernel_hold_spares(true);
+    fx_expect_spares = false;
+    uint8_t mac[6];
+    create_endpoint(fx, "a1", "e1", "10.77.0.5", mac); /* takes ws2 */
+    create_endpoint(fx, "a1", "e2", "10.77.0.6", mac); /* takes ws1 */
+    assert_true(fake_kernel_wait_held(1, FX_WAIT_MS)); /* ws3 in the making: room for one */
+    struct weft_err err = {0};
+    assert_int_equal(delete_endpoint(fx, "a1", "e1", &err), 0);
+    struct fake_link host, ctr;
+    assert_true(fake_kernel_link("ws2", &host));
+    assert_true(fake_kernel_link("wt2", &ctr));
+    assert_false(host.up);
+    assert_false(ctr.up);
+    assert_string_equal(host.alias, SEGMENT_SPARE_ALIAS);
+    assert_int_equal(delete_endpoint(fx, "a1", "e2", &err), 0);
+    assert_false(fake_kernel_link("ws1", NULL)); /* no room left: deleted */
+    assert_false(fake_kernel_link("wt1", NULL));
+    fake_kernel_hold_spares(false);
+    fx_expect_spares = true;
+    fx_settle();
+    assert_int_equal(fake_kernel_alias_count(SEGMENT_SPARE_ALIAS), FX_SPARES);
+    /* The next endpoint takes the last spare made, ws3; the one after, the returned
+     * one (the maker held, so that no new spare comes between). */
+    fake_kernel_hold_spares(true);
+    fx_expect_spares = false;
+    create_endpoint(fx, "a1", "e3", "10.77.0.7", mac);
+    create_endpoint(fx, "a1", "e4", "10.77.0.8", mac);
+    assert_true(fake_kernel_link("ws2", &host));
+    assert_true(fake_kernel_link("wt2", &ctr));
+    assert_true(host.up);
+    assert_memory_equal(ctr.mac, mac, 6);
+    assert_non_null(strstr(host.alias, "10.77.0.8"));
+    assert_int_equal(delete_endpoint(fx, "a1", "e3", &err), 0);
+    assert_int_equal(delete_endpoint(fx, "a1", "e4", &err), 0);
+}
+
 static void network_delete_leaves_nothing(void **state)
 {
     struct fx *fx = *state;
@@ -309,6 +352,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(network_create_makes_devices_and_member, fx_setup,
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(endpoint_lifecycle, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(removed_endpoints_veth_is_kept_as_a_spare, fx_setup,
+                                        fx_teardown),
         cmocka_unit_test_setup_teardown(network_delete_leaves_nothing, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(failed_watch_batch_is_resent, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(remote_peers_programmed_and_withdrawn, fx_setup,

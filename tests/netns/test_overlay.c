@@ -5,6 +5,7 @@
  * CAP_NET_ADMIN.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <unistd.h>
@@ -173,6 +174,43 @@ static void spares_are_taken_without_a_rename(void **state)
     /* No overlay, no spare. */
     assert_int_equal(segment_spare_create(nl, 777, 10, 1450, other, &err), -1);
     assert_non_null(strstr(err.msg, "wbr777"));
+}
+
+/* A taken spare is a spare again once its container end is back (Docker's Leave
+ * renames it and moves it out of the container): down on both ends, marked. While that
+ * end is in a container it cannot be, and the caller deletes the pair. */
+static void a_taken_spare_returns_once_its_container_end_is_back(void **state)
+{
+    (void)state;
+    struct weft_err err = {0};
+    char spare[IF_NAMESIZE];
+    assert_int_equal(segment_spare_create(nl, 42, 11, 1450, spare, &err), 0);
+    assert_int_equal(segment_spare_take(nl, spare, mac_a, "taken", &err), 0);
+    /* Join: Docker moves the end into the container, names it eth0, sets it up. */
+    int ctr = new_netns(), home = open("/proc/self/ns/net", O_RDONLY); /* ip reads home's fd */
+    assert_true(ctr >= 0 && home >= 0);
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "ip link set wt11 netns /proc/self/fd/%d", ctr);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(in_ns(ctr, "ip link set wt11 name eth0 && ip link set eth0 up"), 0);
+    assert_int_equal(segment_spare_return(nl, spare, &err), -1);
+    assert_int_equal(err.code, -ENODEV);
+    /* Leave: down, its name again, back out. */
+    assert_int_equal(in_ns(ctr, "ip link set eth0 down && ip link set eth0 name wt11 && "
+                                "ip link set wt11 netns /proc/self/fd/%d",
+                           home),
+                     0);
+    assert_int_equal(segment_spare_return(nl, spare, &err), 0);
+    const char *host = look("ip link show ws11");
+    assert_null(strstr(host, ",UP"));
+    assert_non_null(strstr(host, "alias " SEGMENT_SPARE_ALIAS));
+    assert_non_null(strstr(host, "master wbr42"));
+    assert_null(strstr(look("ip link show wt11"), ",UP"));
+    /* A restarted daemon's sweep counts it among the spares. */
+    segment_spares_delete_all(nl);
+    assert_null(strstr(look("ip link show"), "ws11"));
+    close(ctr);
+    close(home);
 }
 
 static void endpoint_needs_the_overlay(void **state)
@@ -357,6 +395,7 @@ int main(void)
         cmocka_unit_test(ensure_rebuilds_the_vxlan_when_the_host_address_changed),
         cmocka_unit_test(endpoint_veth_carries_mac_mtu_and_master),
         cmocka_unit_test(spares_are_taken_without_a_rename),
+        cmocka_unit_test(a_taken_spare_returns_once_its_container_end_is_back),
         cmocka_unit_test(endpoint_needs_the_overlay),
         cmocka_unit_test(peers_and_flooding_entries),
         cmocka_unit_test(sweep_removes_only_unclaimed_entries),

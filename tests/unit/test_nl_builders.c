@@ -355,6 +355,15 @@ static void up_and_alias_go_in_one_message(void **state)
     parse_msg(&m, RTM_NEWLINK, CHANGE, sizeof(struct ifinfomsg), &top);
     assert_int_equal(top.count, 1);
     assert_int_equal(ifinfo(&m)->ifi_flags, IFF_UP);
+
+    /* A pair made a spare again: down, and its mark, in one message. */
+    nl_build_link_set_down(&m, "ws1", "weft spare");
+    parse_msg(&m, RTM_NEWLINK, CHANGE, sizeof(struct ifinfomsg), &top);
+    ifi = ifinfo(&m);
+    assert_int_equal(ifi->ifi_flags, 0);
+    assert_int_equal(ifi->ifi_change, IFF_UP);
+    assert_int_equal(top.count, 2);
+    assert_str_attr(top.tb[IFLA_IFALIAS], "weft spare");
 }
 
 static void link_changes_carry_one_attribute_each(void **state)
