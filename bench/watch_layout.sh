@@ -23,7 +23,8 @@
 # (layout_<scenario>_<A|B|C|none>_<figure>_r<run>) to RESULTS_FILE when given.
 # Knobs: LAYOUT_RUNS (2): rounds of "none A B C", alternating; WRITERS (4);
 # LAYOUT_SCENARIOS ("sparse dense"); LAYOUTS ("none A B C"); LAYOUT_PEERS (peers per member:
-# the scenario's 10 or 4; fewer only to try the harness). A run whose events did not
+# the scenario's 10 or 4), LAYOUT_HOSTS (50) and LAYOUT_OVERLAYS (the sparse scenario's 100):
+# fewer only to try the harness (bench_smoke). A run whose events did not
 # all arrive within 300 s says so on stderr and in the table ("incomplete").
 # A benchmark: nothing here fails on a figure.
 set -euo pipefail
@@ -32,7 +33,7 @@ cd "$(dirname "$0")/.."
 LAYOUT_RUNS=${LAYOUT_RUNS:-2} WRITERS=${WRITERS:-4}
 LAYOUT_SCENARIOS=${LAYOUT_SCENARIOS:-sparse dense} LAYOUTS=${LAYOUTS:-none A B C}
 RESULTS=${1:-}
-HOSTS_N=50
+HOSTS_N=${LAYOUT_HOSTS:-50}
 for t in etcd curl perl ss; do
     command -v "$t" >/dev/null || { echo "watch_layout: $t is missing" >&2; exit 2; }
 done
@@ -83,8 +84,8 @@ scenario() { # NAME
     SCEN=$1
     MEMBERS=()
     case $1 in
-    sparse) OVERLAYS=100 PEERS=${LAYOUT_PEERS:-10} SK_OCTET=77
-        for o in $(seq 0 99); do MEMBERS[$o]="$((o % HOSTS_N)) $(((o + 1) % HOSTS_N))"; done ;;
+    sparse) OVERLAYS=${LAYOUT_OVERLAYS:-100} PEERS=${LAYOUT_PEERS:-10} SK_OCTET=77
+        for o in $(seq 0 $((OVERLAYS - 1))); do MEMBERS[$o]="$((o % HOSTS_N)) $(((o + 1) % HOSTS_N))"; done ;;
     dense) OVERLAYS=10 PEERS=${LAYOUT_PEERS:-4} SK_OCTET=78
         for o in $(seq 0 9); do MEMBERS[$o]=$(seq -s ' ' 0 $((HOSTS_N - 1))); done ;;
     *) echo "watch_layout: unknown scenario $1" >&2; exit 2 ;;
