@@ -288,25 +288,21 @@ $(BUILD)/fuzz-obj/tests/fuzz/fuzz_gateway_watch.o: store/etcd_watch.c
 $(BUILD)/fuzz_gateway_watch: $(call fuzz_objs,tests/fuzz/fuzz_gateway_watch.c $(FUZZ_GATEWAY_WATCH_SRCS))
 	$(fuzz_link)
 
-# Runs each fuzzer for FUZZ_SECONDS, growing tests/fuzz/corpus, corpus_dns, corpus_tunnel,
-# corpus_records, corpus_watch and corpus_gateway_watch.
+# Each fuzzer as name:corpus folder in tests/fuzz:prefix of its crash files in
+# build/fuzz-artifacts (tests/integration/fuzz_smoke.sh runs the same six briefly).
+FUZZERS := requests:corpus: dns:corpus_dns:dns- tunnel:corpus_tunnel:tunnel- \
+           records:corpus_records:records- watch:corpus_watch:watch- \
+           gateway_watch:corpus_gateway_watch:gateway-
+# Runs each fuzzer for FUZZ_SECONDS, growing its corpus; stops at the first finding.
 fuzz:
 	@scripts/install-deps.sh fuzz
-	@$(MAKE) --no-print-directory $(BUILD)/fuzz_requests $(BUILD)/fuzz_dns $(BUILD)/fuzz_tunnel \
-		$(BUILD)/fuzz_records $(BUILD)/fuzz_watch $(BUILD)/fuzz_gateway_watch
+	@$(MAKE) --no-print-directory $(foreach f,$(FUZZERS),$(BUILD)/fuzz_$(firstword $(subst :, ,$(f))))
 	@mkdir -p $(BUILD)/fuzz-artifacts
-	WEFT_LOG_LEVEL=off $(BUILD)/fuzz_requests -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 \
-		-artifact_prefix=$(BUILD)/fuzz-artifacts/ tests/fuzz/corpus
-	WEFT_LOG_LEVEL=off $(BUILD)/fuzz_dns -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 \
-		-artifact_prefix=$(BUILD)/fuzz-artifacts/dns- tests/fuzz/corpus_dns
-	$(BUILD)/fuzz_tunnel -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 \
-		-artifact_prefix=$(BUILD)/fuzz-artifacts/tunnel- tests/fuzz/corpus_tunnel
-	$(BUILD)/fuzz_records -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 \
-		-artifact_prefix=$(BUILD)/fuzz-artifacts/records- tests/fuzz/corpus_records
-	$(BUILD)/fuzz_watch -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 \
-		-artifact_prefix=$(BUILD)/fuzz-artifacts/watch- tests/fuzz/corpus_watch
-	$(BUILD)/fuzz_gateway_watch -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 \
-		-artifact_prefix=$(BUILD)/fuzz-artifacts/gateway- tests/fuzz/corpus_gateway_watch
+	@for f in $(FUZZERS); do set -- $$(echo "$$f" | tr : ' '); \
+		echo "fuzz_$$1 on tests/fuzz/$$2 for $(FUZZ_SECONDS) s"; \
+		WEFT_LOG_LEVEL=off $(BUILD)/fuzz_$$1 -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+			-print_final_stats=1 -artifact_prefix=$(BUILD)/fuzz-artifacts/$${3:-} tests/fuzz/$$2 || exit 1; \
+	done
 
 # TCP through datapath/ (identity transform), kernel VXLAN and the underlay veth,
 # in namespaces (not in make bench yet): build/datapath_bench [seconds] [workers].
