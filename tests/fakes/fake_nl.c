@@ -307,24 +307,27 @@ int nl_link_set_up(struct nl *nl, const char *name, struct weft_err *err)
     return change(nl, &op, err);
 }
 
-int nl_link_set_up_alias(struct nl *nl, const char *name, const char *alias, struct weft_err *err)
+/* Up or down (type) and the alias, when alias. */
+static int link_state(struct nl *nl, enum op_type type, const char *name, const char *alias,
+                      struct weft_err *err)
 {
     if (alias && strlen(alias) >= NL_ALIAS_MAX)
         return weft_err_set(err, -ERANGE, "interface alias of %zu bytes is over the kernel's %d",
                             strlen(alias), NL_ALIAS_MAX - 1);
-    struct op op = link_op(OP_SET_UP, name, "setting up link");
+    struct op op = link_op(type, name, type == OP_SET_UP ? "setting up link" : "setting down link");
     op.has_alias = alias != NULL;
     snprintf(op.alias, sizeof(op.alias), "%s", alias ? alias : "");
     return change(nl, &op, err);
 }
 
-int nl_link_set_down_alias(struct nl *nl, const char *name, const char *alias,
-                           struct weft_err *err)
+int nl_link_set_up_alias(struct nl *nl, const char *name, const char *alias, struct weft_err *err)
 {
-    struct op op = link_op(OP_SET_DOWN, name, "setting down link");
-    op.has_alias = alias != NULL;
-    snprintf(op.alias, sizeof(op.alias), "%s", alias ? alias : "");
-    return change(nl, &op, err);
+    return link_state(nl, OP_SET_UP, name, alias, err);
+}
+
+int nl_link_set_down_alias(struct nl *nl, const char *name, const char *alias, struct weft_err *err)
+{
+    return link_state(nl, OP_SET_DOWN, name, alias, err);
 }
 
 int nl_link_set_mac(struct nl *nl, const char *name, const uint8_t mac[6], struct weft_err *err)
