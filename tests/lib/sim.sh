@@ -467,12 +467,14 @@ sim_image_tar() {
 sim_dockerd() {
     local host=$1 d
     d=$SIM_DIR/$host
-    mkdir -p /run/docker/plugins "$d/docker" "$d/exec"
+    mkdir -p /run/docker/plugins "$d/docker" "$d/exec" "$d/tmp"
     echo "${SIM_DOCKERD_CONFIG:-{\}}" >"$d/daemon.json" # e.g. '{"live-restore":true}'
     [ -x "$SIM_DOCKERD" ] || fail "no dockerd at $SIM_DOCKERD"
     sim_log "dockerd on $host: $("$SIM_DOCKERD" --version)"
     # --ip6tables=false too: on by default since Docker 27, and no rule is ours to add.
-    sim_spawn "$d/dockerd.log" env PATH="${SIM_DOCKER_DIR:+$SIM_DOCKER_DIR/bin:}$PATH" \
+    # TMPDIR: containerd inherits it and writes its stack dump there (on the SIGUSR1
+    # dockerd sends before killing a containerd slow to stop), so none is left in /tmp.
+    sim_spawn "$d/dockerd.log" env PATH="${SIM_DOCKER_DIR:+$SIM_DOCKER_DIR/bin:}$PATH" TMPDIR="$d/tmp" \
         nsenter --net="/run/netns/$(sim_ns "$host")" \
         unshare -m --propagation private sh -c '
             mount --bind "$1/plugins" /run/docker/plugins &&
