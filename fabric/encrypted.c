@@ -164,11 +164,12 @@ int encrypted_entry_add(struct fabric *f, struct local_network *net, const struc
     if (!r->is_peer)
         return member_add(f, net, r, err);
     struct tap_segment_devices dev = tap_devices_of(net);
-    if (tap_segment_peer_add(f->nl, &dev, r->addr, r->mac, err) < 0)
+    const uint8_t *ip6 = peer6_wanted(net, r) ? r->addr6.bytes : NULL;
+    if (tap_segment_peer_add(f->nl, &dev, r->addr, ip6, r->mac, err) < 0)
         return -1;
     if (vtep_map_set_peer(net->vteps, r->mac, ip_addr_ipv4(&r->vtep), err) < 0) {
         struct weft_err undo_err;
-        cleanup_logged(tap_segment_peer_del(f->nl, &dev, r->addr, r->mac, &undo_err),
+        cleanup_logged(tap_segment_peer_del(f->nl, &dev, r->addr, ip6, r->mac, &undo_err),
                        "removing a peer's bridge entries", net->subnet, &undo_err);
         return -1;
     }
@@ -187,5 +188,6 @@ int encrypted_entry_del(struct fabric *f, struct local_network *net, const struc
     }
     vtep_map_del_peer(net->vteps, r->mac);
     struct tap_segment_devices dev = tap_devices_of(net);
-    return tap_segment_peer_del(f->nl, &dev, r->addr, r->mac, err);
+    return tap_segment_peer_del(f->nl, &dev, r->addr, peer6_wanted(net, r) ? r->addr6.bytes : NULL,
+                                r->mac, err);
 }

@@ -44,9 +44,7 @@ int overlay_hooks_up(struct fabric *f, struct local_network *net, struct weft_er
                                        .mtu = net->mtu,
                                        .vtep = ip_addr_last32(&f->host_vtep)};
     snprintf(info.subnet, sizeof(info.subnet), "%s", net->subnet);
-    /* As peer6_wanted: an encrypted overlay carries no IPv6. */
-    if (!net->encrypted)
-        snprintf(info.subnet6, sizeof(info.subnet6), "%s", net->subnet6);
+    snprintf(info.subnet6, sizeof(info.subnet6), "%s", net->subnet6);
     for (int i = 0; i < net->extra_count; i++)
         snprintf(info.extra_subnets[i], sizeof(info.extra_subnets[i]), "%s",
                  net->extra_subnets[i]);
@@ -184,11 +182,6 @@ int fabric_network_create(struct fabric *f, const struct fabric_network_spec *sp
                             "need: run `weft keygen > /etc/weft/secret` once, copy the file to "
                             "every host (mode 0600), and start every daemon with --secret-file "
                             "/etc/weft/secret");
-    /* The sealed data path (datapath/) forwards by IPv4 neighbours only so far. */
-    if (spec->encrypted && spec->subnet6[0])
-        return weft_err_set(err, -EOPNOTSUPP,
-                            "encrypted overlays do not carry IPv6 yet: leave out --ipv6 or "
-                            "-o encrypted");
     char joined[RECORD_TEXT_MAX];
     if (!extra_subnets_join(spec->extra_subnets6, spec->extra6_count, joined, sizeof(joined)))
         return weft_err_set(err, -EINVAL,

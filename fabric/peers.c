@@ -27,11 +27,10 @@ static void remote_remove(struct fabric *f, struct remote_entry *victim);
 
 /* Whether a peer's IPv6 address goes to the kernel too: its overlay is dual-stack
  * here and the address is one of its IPv6 pool's (a record naming another is
- * programmed for IPv4 only). Encrypted overlays carry no IPv6 (networks.c). */
+ * programmed for IPv4 only). On the VXLAN device, or an encrypted overlay's bridge. */
 bool peer6_wanted(const struct local_network *net, const struct remote_entry *r)
 {
-    return r->is_peer && r->has_addr6 && !net->encrypted &&
-           network_subnet6_of(net, &r->addr6, NULL) != NULL;
+    return r->is_peer && r->has_addr6 && network_subnet6_of(net, &r->addr6, NULL) != NULL;
 }
 
 /* A peer on a VXLAN segment: its FDB and neighbour entries, IPv6 too where wanted. */

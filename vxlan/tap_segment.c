@@ -84,21 +84,33 @@ int tap_segment_remove(struct nl *nl, uint32_t vni, struct weft_err *err)
     return 0;
 }
 
-/* The bridge answers for ip once both entries are there: the neighbour goes last. */
+/* The bridge answers for ip (and ip6) once the entries are there: the neighbours go
+ * last; a step that fails undoes the ones before it. */
 int tap_segment_peer_add(struct nl *nl, const struct tap_segment_devices *dev, uint32_t ip,
-                         const uint8_t mac[6], struct weft_err *err)
+                         const uint8_t *ip6, const uint8_t mac[6], struct weft_err *err)
 {
-    if (nl_bridge_fdb_add(nl, dev->tap_ifindex, mac, err) < 0 ||
-        nl_neigh_add(nl, dev->bridge_ifindex, ip, mac, err) < 0)
+    struct weft_err undo_err;
+    if (nl_bridge_fdb_add(nl, dev->tap_ifindex, mac, err) < 0)
         return -1;
+    if (nl_neigh_add(nl, dev->bridge_ifindex, ip, mac, err) < 0)
+        goto undo_fdb;
+    if (ip6 && nl_neigh6_add(nl, dev->bridge_ifindex, ip6, mac, err) < 0)
+        goto undo_neigh;
     return 0;
+
+undo_neigh:
+    (void)nl_neigh_del(nl, dev->bridge_ifindex, ip, &undo_err);
+undo_fdb:
+    (void)nl_bridge_fdb_del(nl, dev->tap_ifindex, mac, &undo_err);
+    return -1;
 }
 
-/* The neighbour first, so the bridge stops answering for ip before mac is unknown. */
+/* The neighbours first, so the bridge stops answering for ip before mac is unknown. */
 int tap_segment_peer_del(struct nl *nl, const struct tap_segment_devices *dev, uint32_t ip,
-                         const uint8_t mac[6], struct weft_err *err)
+                         const uint8_t *ip6, const uint8_t mac[6], struct weft_err *err)
 {
-    if (nl_neigh_del(nl, dev->bridge_ifindex, ip, err) < 0 ||
+    if ((ip6 && nl_neigh6_del(nl, dev->bridge_ifindex, ip6, err) < 0) ||
+        nl_neigh_del(nl, dev->bridge_ifindex, ip, err) < 0 ||
         nl_bridge_fdb_del(nl, dev->tap_ifindex, mac, err) < 0)
         return -1;
     return 0;

@@ -48,11 +48,12 @@ int tap_segment_ensure(struct nl *nl, uint32_t vni, int mtu, int nqueues,
 int tap_segment_remove(struct nl *nl, uint32_t vni, struct weft_err *err);
 
 /* A remote endpoint: mac behind the TAP port (static FDB entry) and ip -> mac on the
- * bridge (permanent neighbour entry). add replaces; deleting what is gone is fine.
- * Either may sit in a batch (segment_batch_begin/end). */
+ * bridge (permanent neighbour entry), and ip6 -> mac too when ip6 (16 bytes) is not
+ * NULL, which the bridge answers neighbour solicitations from. add replaces;
+ * deleting what is gone is fine. Either may sit in a batch (segment_batch_begin/end). */
 int tap_segment_peer_add(struct nl *nl, const struct tap_segment_devices *dev, uint32_t ip,
-                         const uint8_t mac[6], struct weft_err *err);
+                         const uint8_t *ip6, const uint8_t mac[6], struct weft_err *err);
 int tap_segment_peer_del(struct nl *nl, const struct tap_segment_devices *dev, uint32_t ip,
-                         const uint8_t mac[6], struct weft_err *err);
+                         const uint8_t *ip6, const uint8_t mac[6], struct weft_err *err);
 
 #endif

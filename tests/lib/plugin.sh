@@ -8,10 +8,13 @@
 # requires_mac: true when weft IPAM asks Docker for MACs (the caller may probe it).
 # NET_GENERIC: the -o options CreateNetwork passes (JSON object, default {}); CTR: the
 # prefix of the containers' names (default c: namespace c<HOST>), so that one test can
-# keep two networks' containers apart.
+# keep two networks' containers apart. SUBNET6 (default none): the network is
+# dual-stack with this IPv6 pool too (POOL6 GW6 IP6 per host, declared here).
 requires_mac=${requires_mac:-false}
 NET_GENERIC=${NET_GENERIC:-'{}'}
 CTR=${CTR:-c}
+SUBNET6=${SUBNET6:-}
+declare -gA POOL6 GW6 IP6
 
 call() { # HOST PATH JSON: fails the test on an error answer
     local out
@@ -35,9 +38,20 @@ create_network() { # HOST
     out=$(call "$h" IpamDriver.RequestAddress \
         "{\"PoolID\":\"${POOL[$h]}\",\"Address\":\"\",\"Options\":{\"RequestAddressType\":\"com.docker.network.gateway\"}}")
     GW[$h]=$(sim_json_str Address <<<"$out")
+    local ipv6=false v6data=
+    if [ -n "$SUBNET6" ]; then
+        out=$(call "$h" IpamDriver.RequestPool \
+            "{\"AddressSpace\":\"$space\",\"Pool\":\"$SUBNET6\",\"SubPool\":\"\",\"Options\":{},\"V6\":true}")
+        POOL6[$h]=$(sim_json_str PoolID <<<"$out")
+        out=$(call "$h" IpamDriver.RequestAddress \
+            "{\"PoolID\":\"${POOL6[$h]}\",\"Address\":\"\",\"Options\":{\"RequestAddressType\":\"com.docker.network.gateway\"}}")
+        GW6[$h]=$(sim_json_str Address <<<"$out")
+        ipv6=true
+        v6data="{\"AddressSpace\":\"$space\",\"Gateway\":\"${GW6[$h]}\",\"Pool\":\"$SUBNET6\"}"
+    fi
     NID[$h]=$(sim_random_id)
-    call "$h" NetworkDriver.CreateNetwork "{\"NetworkID\":\"${NID[$h]}\",\"Options\":{\"com.docker.network.enable_ipv6\":false,\"com.docker.network.generic\":$NET_GENERIC},\"IPv4Data\":[{\"AddressSpace\":\"$space\",\"Gateway\":\"${GW[$h]}\",\"Pool\":\"$SUBNET\"}],\"IPv6Data\":[]}" >/dev/null
-    echo "ok   $h created the network (pool ${POOL[$h]}, gateway ${GW[$h]})"
+    call "$h" NetworkDriver.CreateNetwork "{\"NetworkID\":\"${NID[$h]}\",\"Options\":{\"com.docker.network.enable_ipv6\":$ipv6,\"com.docker.network.generic\":$NET_GENERIC},\"IPv4Data\":[{\"AddressSpace\":\"$space\",\"Gateway\":\"${GW[$h]}\",\"Pool\":\"$SUBNET\"}],\"IPv6Data\":[$v6data]}" >/dev/null
+    echo "ok   $h created the network (pool ${POOL[$h]}, gateway ${GW[$h]}${SUBNET6:+, ${GW6[$h]}})"
 }
 
 create_endpoint() { # HOST
@@ -50,8 +64,14 @@ create_endpoint() { # HOST
         "{\"PoolID\":\"${POOL[$h]}\",\"Address\":\"\",\"Options\":$opts}")
     IP[$h]=$(sim_json_str Address <<<"$out")
     [[ "${IP[$h]}" == [0-9]*.*/"${SUBNET#*/}" ]] || fail "RequestAddress on $h: $out"
+    IP6[$h]=
+    if [ -n "$SUBNET6" ]; then
+        out=$(call "$h" IpamDriver.RequestAddress "{\"PoolID\":\"${POOL6[$h]}\",\"Address\":\"\",\"Options\":null}")
+        IP6[$h]=$(sim_json_str Address <<<"$out")
+        [[ "${IP6[$h]}" == *:*/"${SUBNET6#*/}" ]] || fail "RequestAddress (IPv6) on $h: $out"
+    fi
     EID[$h]=$(sim_random_id)
-    out=$(call "$h" NetworkDriver.CreateEndpoint "{\"NetworkID\":\"${NID[$h]}\",\"EndpointID\":\"${EID[$h]}\",\"Interface\":{\"Address\":\"${IP[$h]}\",\"AddressIPv6\":\"\",\"MacAddress\":\"$want_mac\"},\"Options\":{\"com.docker.network.endpoint.exposedports\":[],\"com.docker.network.portmap\":[]}}")
+    out=$(call "$h" NetworkDriver.CreateEndpoint "{\"NetworkID\":\"${NID[$h]}\",\"EndpointID\":\"${EID[$h]}\",\"Interface\":{\"Address\":\"${IP[$h]}\",\"AddressIPv6\":\"${IP6[$h]}\",\"MacAddress\":\"$want_mac\"},\"Options\":{\"com.docker.network.endpoint.exposedports\":[],\"com.docker.network.portmap\":[]}}")
     got_mac=$(sim_json_str MacAddress <<<"$out")
     if [ -n "$want_mac" ]; then
         [ -z "$got_mac" ] || fail "CreateEndpoint on $h returned MacAddress although the request set it: $out"
@@ -66,7 +86,13 @@ create_endpoint() { # HOST
     grep -q '"DstPrefix" *: *"eth"' <<<"$out" || fail "Join on $h: DstPrefix is not eth: $out"
     sim_fake_container "$h" "$CTR$h" "${SRC[$h]}" "${IP[$h]}" "${MAC[$h]}" ||
         fail "moving ${SRC[$h]} out of $h"
-    echo "ok   $h: endpoint ${IP[$h]} ${MAC[$h]} via ${SRC[$h]}"
+    # As Docker does for a dual-stack network: IPv6 on, no duplicate detection.
+    if [ -n "${IP6[$h]}" ]; then
+        sim_ns_exec "$CTR$h" sysctl -qw net.ipv6.conf.eth0.disable_ipv6=0 &&
+            sim_ns_exec "$CTR$h" ip -6 addr add "${IP6[$h]}" dev eth0 nodad ||
+            fail "giving $CTR$h its IPv6 address"
+    fi
+    echo "ok   $h: endpoint ${IP[$h]}${IP6[$h]:+ ${IP6[$h]}} ${MAC[$h]} via ${SRC[$h]}"
 }
 
 pings() { sim_ns_exec "$CTR$1" ping -c 1 -W 1 "${IP[$2]%/*}"; }

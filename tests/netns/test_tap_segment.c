@@ -2,7 +2,8 @@
  * test_tap_segment.c: an encrypted overlay's bridge + TAP (vxlan/tap_segment.h)
  * as the kernel shows them, and ARP kept on the host by the bridge's neighbour
  * suppression: a container's request for a peer is answered by the bridge and
- * nothing of it reaches the TAP, while a request for an unknown address does.
+ * nothing of it reaches the TAP, while a request for an unknown address does; the
+ * same for IPv6's neighbour solicitations when a peer has an IPv6 address.
  *
  *   container namespace: eth0 10.71.0.1 --veth-- wv0 on wbr71 + wtp71 (this test's
  *   namespace; the test reads wtp71's queues as weft's data path would)
@@ -197,11 +198,11 @@ static void peers_put_their_entries_on_the_bridge_and_its_tap_port(void **state)
     struct weft_err err = {0};
     /* In one batch, as fabric/ programs many peers. */
     assert_int_equal(segment_batch_begin(nl), 0);
-    assert_int_equal(tap_segment_peer_add(nl, &dev, peer_ip, peer_mac, &err), 0);
-    assert_int_equal(tap_segment_peer_add(nl, &dev, other_peer_ip, other_peer_mac, &err), 0);
+    assert_int_equal(tap_segment_peer_add(nl, &dev, peer_ip, NULL, peer_mac, &err), 0);
+    assert_int_equal(tap_segment_peer_add(nl, &dev, other_peer_ip, NULL, other_peer_mac, &err), 0);
     assert_int_equal(segment_batch_end(nl, &err), 0);
     /* Again, alone: add replaces. */
-    assert_int_equal(tap_segment_peer_add(nl, &dev, peer_ip, peer_mac, &err), 0);
+    assert_int_equal(tap_segment_peer_add(nl, &dev, peer_ip, NULL, peer_mac, &err), 0);
     assert_peer_entries();
     /* A restart (queues closed, devices adopted) keeps them. */
     tap_close(&queues);
@@ -245,18 +246,93 @@ static void peer_del_removes_both_entries(void **state)
 {
     (void)state;
     struct weft_err err = {0};
-    assert_int_equal(tap_segment_peer_del(nl, &dev, peer_ip, peer_mac, &err), 0);
+    assert_int_equal(tap_segment_peer_del(nl, &dev, peer_ip, NULL, peer_mac, &err), 0);
     assert_null(strstr(look("bridge fdb show dev wtp71"), "02:42:0a:47:00:02"));
     assert_null(strstr(look("ip neigh show dev wbr71"), "10.71.0.2 "));
     /* The other peer stays; deleting what is gone is fine. */
     assert_non_null(strstr(look("bridge fdb show dev wtp71"), "02:42:0a:47:00:03"));
-    assert_int_equal(tap_segment_peer_del(nl, &dev, peer_ip, peer_mac, &err), 0);
+    assert_int_equal(tap_segment_peer_del(nl, &dev, peer_ip, NULL, peer_mac, &err), 0);
     /* Now a request for it leaves the host. */
     int arps;
     in_ns(ctr_ns, "ip neigh flush dev eth0; ping -c1 -W1 10.71.0.2 >/dev/null 2>&1");
     usleep(100 * 1000);
     drain_tap(peer_ip, &arps, NULL, NULL);
     assert_true(arps >= 1);
+}
+
+/* ---------- neighbour discovery ---------- */
+
+/* Reads every queue dry; counts the neighbour solicitations for target and the IPv6
+ * frames to mac. */
+static void drain_tap6(const uint8_t target[16], int *solicitations, const uint8_t *mac,
+                       int *to_mac)
+{
+    uint8_t frame[TAP_VNET_HDR_LEN + 65536];
+    *solicitations = *to_mac = 0;
+    for (int q = 0; q < queues.count; q++) {
+        ssize_t n;
+        while ((n = read(queues.fds[q], frame, sizeof(frame))) > 0) {
+            const uint8_t *eth = frame + TAP_VNET_HDR_LEN, *ip6 = eth + 14;
+            if (n < TAP_VNET_HDR_LEN + 14 + 40 || eth[12] != 0x86 || eth[13] != 0xdd)
+                continue;
+            if (memcmp(eth, mac, 6) == 0)
+                (*to_mac)++;
+            /* ICMPv6 (next header 58) type 135, the target 8 bytes into the message. */
+            if (ip6[6] == 58 && n >= TAP_VNET_HDR_LEN + 14 + 40 + 24 && ip6[40] == 135 &&
+                memcmp(ip6 + 40 + 8, target, 16) == 0)
+                (*solicitations)++;
+        }
+    }
+}
+
+/* A dual-stack peer of an encrypted overlay: its IPv6 address gets a neighbour entry on
+ * the bridge too, whose neighbour suppression answers the container's solicitations
+ * (none reaches the TAP); deleting the peer takes it away with the others. */
+static void an_ipv6_peer_is_answered_by_the_bridge(void **state)
+{
+    (void)state;
+    struct weft_err err = {0};
+    uint8_t peer6[16];
+    assert_int_equal(inet_pton(AF_INET6, "fd71::2", peer6), 1);
+    /* IPv6 on the bridge (its neighbour table) and the container's eth0 only. */
+    assert_int_equal(system("sysctl -qw net.ipv6.conf.wbr71.disable_ipv6=0"), 0);
+    assert_int_equal(in_ns(ctr_ns, "sysctl -qw net.ipv6.conf.eth0.disable_ipv6=0 && "
+                                   "ip -6 addr add fd71::1/64 dev eth0 nodad"),
+                     0);
+    assert_int_equal(tap_segment_peer_add(nl, &dev, peer_ip, peer6, peer_mac, &err), 0);
+    assert_non_null(
+        strstr(look("ip -6 neigh show dev wbr71"), "fd71::2 lladdr 02:42:0a:47:00:02 PERMANENT"));
+    assert_non_null(strstr(look("ip neigh show dev wbr71"), "10.71.0.2 lladdr"));
+    int solicitations, to_mac;
+    drain_tap6(peer6, &solicitations, peer_mac, &to_mac);
+    in_ns(ctr_ns, "ping -6 -c1 -W1 fd71::2 >/dev/null 2>&1");
+    assert_int_equal(in_ns(ctr_ns, "ip -6 neigh show fd71::2 dev eth0 | "
+                                   "grep -q 'lladdr 02:42:0a:47:00:02 REACHABLE'"),
+                     0);
+    usleep(100 * 1000);
+    drain_tap6(peer6, &solicitations, peer_mac, &to_mac);
+    printf("solicitations for fd71::2 on the TAP: %d, IPv6 frames to its MAC: %d\n", solicitations,
+           to_mac);
+    assert_int_equal(solicitations, 0);
+    assert_true(to_mac >= 1); /* the echo request went out of the TAP */
+    assert_int_equal(tap_segment_peer_del(nl, &dev, peer_ip, peer6, peer_mac, &err), 0);
+    assert_null(strstr(look("ip -6 neigh show dev wbr71"), "fd71::2 "));
+    assert_null(strstr(look("ip neigh show dev wbr71"), "10.71.0.2 "));
+    assert_null(strstr(look("bridge fdb show dev wtp71"), "02:42:0a:47:00:02"));
+}
+
+/* A failed IPv6 entry (IPv6 off on the bridge) leaves none of the peer's others. */
+static void a_failed_ipv6_entry_undoes_the_peers_others(void **state)
+{
+    (void)state;
+    struct weft_err err = {0};
+    uint8_t peer6[16];
+    assert_int_equal(inet_pton(AF_INET6, "fd71::3", peer6), 1);
+    assert_int_equal(system("sysctl -qw net.ipv6.conf.wbr71.disable_ipv6=1"), 0);
+    assert_int_equal(tap_segment_peer_add(nl, &dev, unknown_ip, peer6, peer_mac, &err), -1);
+    printf("%s\n", err.msg);
+    assert_null(strstr(look("ip neigh show dev wbr71"), "10.71.0.9 "));
+    assert_null(strstr(look("bridge fdb show dev wtp71"), "02:42:0a:47:00:02"));
 }
 
 static void remove_deletes_both_devices(void **state)
@@ -324,6 +400,8 @@ int main(void)
         cmocka_unit_test(the_bridge_answers_arp_for_a_peer_and_the_tap_sees_none_of_it),
         cmocka_unit_test(arp_for_an_unknown_address_goes_out_of_the_tap),
         cmocka_unit_test(peer_del_removes_both_entries),
+        cmocka_unit_test(an_ipv6_peer_is_answered_by_the_bridge),
+        cmocka_unit_test(a_failed_ipv6_entry_undoes_the_peers_others),
         cmocka_unit_test(remove_deletes_both_devices),
         cmocka_unit_test(a_name_clash_on_the_tap_leaves_nothing),
         cmocka_unit_test(a_name_clash_on_the_bridge_leaves_nothing),
