@@ -188,11 +188,6 @@ int fabric_network_create(struct fabric *f, const struct fabric_network_spec *sp
                             "the IPv6 subnets after %s take more than the %d characters a "
                             "record holds: use fewer, or shorter to write",
                             spec->subnet6, RECORD_TEXT_MAX - 1);
-    /* Untested there so far: its data path is keyed by the first subnet's records. */
-    if (spec->encrypted && spec->extra_count)
-        return weft_err_set(err, -EOPNOTSUPP,
-                            "encrypted overlays take one --subnet for now: leave out the others "
-                            "or -o encrypted");
     if (spec->vni > FABRIC_VNI_MAX)
         return weft_err_set(err, -ERANGE, "vni %" PRIu32 " is out of range (1..%u)", spec->vni,
                             FABRIC_VNI_MAX);

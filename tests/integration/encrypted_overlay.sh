@@ -5,9 +5,10 @@
 # up; a plain and an encrypted overlay side by side on the same hosts (TAP instead
 # of VXLAN device, MTU underlay - 98, ping at that MTU with DF, TCP); a capture on
 # the underlay shows the marker on the plain overlay and never on the encrypted
-# one, where no 8 bytes repeat across packets; a dual-stack encrypted overlay carries
-# IPv6 the same way (ping6 at full MTU, TCP, the capture), its bridge answering
-# neighbour solicitations for remote containers; a second host asking otherwise is
+# one, where no 8 bytes repeat across packets; a dual-stack encrypted overlay with two
+# IPv4 subnets carries IPv6 the same way (ping6 at full MTU, TCP, the capture), its
+# bridge answering neighbour solicitations for remote containers, and IPv4 between
+# containers of its two subnets; a second host asking otherwise is
 # refused naming the setting in use; a replayed, a tampered packet and a host with
 # another secret get nothing through and are counted and logged once; rekeying
 # (every 64 packets here) under a 5 ms ping stream loses nothing; kill -9 of a
@@ -159,11 +160,15 @@ n=$($WIRE distinct "$SIM_DIR/sealed.pcap" 24) || fail "encrypted packets repeat 
 }
 echo "ok   no 8-byte pattern repeats across $n encrypted packets"
 
-# --- a dual-stack encrypted overlay: IPv6 between containers sealed like IPv4, and
-# neighbour solicitations for remote containers answered by the host's bridge
-SUBNET=10.89.0.0/24 SUBNET6=fd89::/64 NET_GENERIC='{"encrypted":""}' CTR=d
-for h in A B; do create_network "$h"; create_endpoint "$h"; done
-SUBNET6=
+# --- a dual-stack encrypted overlay with two IPv4 subnets: IPv6 between containers
+# sealed like IPv4, neighbour solicitations for remote containers answered by the
+# host's bridge, and a container of each subnet reaching the other's on-link
+SUBNET=10.89.0.0/24 EXTRA_SUBNET=10.90.0.0/24 SUBNET6=fd89::/64 NET_GENERIC='{"encrypted":""}' CTR=d
+for h in A B; do create_network "$h"; done
+create_endpoint A
+EP_EXTRA=1 create_endpoint B
+EXTRA_SUBNET= SUBNET6=
+[[ "${IP[B]}" == 10.90.0.* ]] || fail "dB's address ${IP[B]} is not from the second subnet"
 declare -A DIP6=([A]=${IP6[A]%/*} [B]=${IP6[B]%/*})
 dvni=$(sim_ns_exec B ip -o link show | sed -n 's/.*: wtp\([0-9]*\):.*/\1/p' | grep -vx "$vni" | head -n 1)
 [ -n "$dvni" ] || fail "no TAP device on B for the dual-stack encrypted overlay"
@@ -173,9 +178,11 @@ echo "ok   B's bridge answers for dA's ${DIP6[A]} (permanent IPv6 neighbour entr
 wait_for 10 sim_ns_exec dA ping -6 -c 1 -W 1 "${DIP6[B]}" || fail "dual-stack encrypted: dA cannot ping6 dB"
 sim_ns_exec dB ping -6 -c 3 -W 2 -M do -s $((1402 - 48)) "${DIP6[A]}" >/dev/null ||
     fail "a full-MTU IPv6 ping does not cross the encrypted overlay"
-sim_ns_exec dA ping -c 1 -W 2 "${IP[B]%/*}" >/dev/null || fail "dual-stack encrypted: dA cannot ping dB over IPv4"
 tcp_across dA dB "${DIP6[B]}" || fail "TCP over IPv6 dA -> dB: 1 MiB did not arrive intact"
-echo "ok   IPv6 across the encrypted overlay: ping6 at full MTU (1402), TCP 1 MiB intact, IPv4 beside it"
+echo "ok   IPv6 across the encrypted overlay: ping6 at full MTU (1402), TCP 1 MiB intact"
+sim_ns_exec dA ping -c 1 -W 2 "${IP[B]%/*}" >/dev/null || fail "dA (${IP[A]}) cannot ping dB (${IP[B]}) across subnets"
+sim_ns_exec dB ping -c 1 -W 2 "${IP[A]%/*}" >/dev/null || fail "dB (${IP[B]}) cannot ping dA (${IP[A]}) across subnets"
+echo "ok   IPv4 across the encrypted overlay's two subnets: dA ${IP[A]} and dB ${IP[B]} ping each other"
 capture "$SIM_DIR/wire6.pcap" "udp port $PORT"
 out=$(sim_ns_exec dA ping -6 -c 20 -i 0.05 -p "$MARKER" "${DIP6[B]}") || fail "marker ping6 on the encrypted overlay"
 sleep 0.3

@@ -10,11 +10,16 @@
 # prefix of the containers' names (default c: namespace c<HOST>), so that one test can
 # keep two networks' containers apart. SUBNET6 (default none): the network is
 # dual-stack with this IPv6 pool too (POOL6 GW6 IP6 per host, declared here).
+# EXTRA_SUBNET (default none): a second IPv4 subnet of the network (POOLX per host);
+# EP_EXTRA=1 takes the next endpoint's address from it. Join's connected routes (to
+# the network's other subnets) go into the container, as Docker puts them.
 requires_mac=${requires_mac:-false}
 NET_GENERIC=${NET_GENERIC:-'{}'}
 CTR=${CTR:-c}
 SUBNET6=${SUBNET6:-}
-declare -gA POOL6 GW6 IP6
+EXTRA_SUBNET=${EXTRA_SUBNET:-}
+EP_EXTRA=${EP_EXTRA:-}
+declare -gA POOL6 GW6 IP6 POOLX
 
 call() { # HOST PATH JSON: fails the test on an error answer
     local out
@@ -38,7 +43,15 @@ create_network() { # HOST
     out=$(call "$h" IpamDriver.RequestAddress \
         "{\"PoolID\":\"${POOL[$h]}\",\"Address\":\"\",\"Options\":{\"RequestAddressType\":\"com.docker.network.gateway\"}}")
     GW[$h]=$(sim_json_str Address <<<"$out")
-    local ipv6=false v6data=
+    local ipv6=false v6data= v4extra=
+    if [ -n "$EXTRA_SUBNET" ]; then
+        out=$(call "$h" IpamDriver.RequestPool \
+            "{\"AddressSpace\":\"$space\",\"Pool\":\"$EXTRA_SUBNET\",\"SubPool\":\"\",\"Options\":{},\"V6\":false}")
+        POOLX[$h]=$(sim_json_str PoolID <<<"$out")
+        out=$(call "$h" IpamDriver.RequestAddress \
+            "{\"PoolID\":\"${POOLX[$h]}\",\"Address\":\"\",\"Options\":{\"RequestAddressType\":\"com.docker.network.gateway\"}}")
+        v4extra=",{\"AddressSpace\":\"$space\",\"Gateway\":\"$(sim_json_str Address <<<"$out")\",\"Pool\":\"$EXTRA_SUBNET\"}"
+    fi
     if [ -n "$SUBNET6" ]; then
         out=$(call "$h" IpamDriver.RequestPool \
             "{\"AddressSpace\":\"$space\",\"Pool\":\"$SUBNET6\",\"SubPool\":\"\",\"Options\":{},\"V6\":true}")
@@ -50,7 +63,7 @@ create_network() { # HOST
         v6data="{\"AddressSpace\":\"$space\",\"Gateway\":\"${GW6[$h]}\",\"Pool\":\"$SUBNET6\"}"
     fi
     NID[$h]=$(sim_random_id)
-    call "$h" NetworkDriver.CreateNetwork "{\"NetworkID\":\"${NID[$h]}\",\"Options\":{\"com.docker.network.enable_ipv6\":$ipv6,\"com.docker.network.generic\":$NET_GENERIC},\"IPv4Data\":[{\"AddressSpace\":\"$space\",\"Gateway\":\"${GW[$h]}\",\"Pool\":\"$SUBNET\"}],\"IPv6Data\":[$v6data]}" >/dev/null
+    call "$h" NetworkDriver.CreateNetwork "{\"NetworkID\":\"${NID[$h]}\",\"Options\":{\"com.docker.network.enable_ipv6\":$ipv6,\"com.docker.network.generic\":$NET_GENERIC},\"IPv4Data\":[{\"AddressSpace\":\"$space\",\"Gateway\":\"${GW[$h]}\",\"Pool\":\"$SUBNET\"}$v4extra],\"IPv6Data\":[$v6data]}" >/dev/null
     echo "ok   $h created the network (pool ${POOL[$h]}, gateway ${GW[$h]}${SUBNET6:+, ${GW6[$h]}})"
 }
 
@@ -60,8 +73,10 @@ create_endpoint() { # HOST
         $((RANDOM % 256)) $((RANDOM % 256)) $((RANDOM % 256)))
     opts=null
     $requires_mac && opts="{\"com.docker.network.endpoint.macaddress\":\"$want_mac\"}"
+    local pool=${POOL[$h]}
+    [ -n "$EP_EXTRA" ] && pool=${POOLX[$h]}
     out=$(call "$h" IpamDriver.RequestAddress \
-        "{\"PoolID\":\"${POOL[$h]}\",\"Address\":\"\",\"Options\":$opts}")
+        "{\"PoolID\":\"$pool\",\"Address\":\"\",\"Options\":$opts}")
     IP[$h]=$(sim_json_str Address <<<"$out")
     [[ "${IP[$h]}" == [0-9]*.*/"${SUBNET#*/}" ]] || fail "RequestAddress on $h: $out"
     IP6[$h]=
@@ -86,6 +101,10 @@ create_endpoint() { # HOST
     grep -q '"DstPrefix" *: *"eth"' <<<"$out" || fail "Join on $h: DstPrefix is not eth: $out"
     sim_fake_container "$h" "$CTR$h" "${SRC[$h]}" "${IP[$h]}" "${MAC[$h]}" ||
         fail "moving ${SRC[$h]} out of $h"
+    local route
+    for route in $(grep -o '"Destination" *: *"[^"]*"' <<<"$out" | sed 's/.*"\([^"]*\)"$/\1/'); do
+        sim_ns_exec "$CTR$h" ip route add "$route" dev eth0 || fail "Join's route to $route in $CTR$h"
+    done
     # As Docker does for a dual-stack network: IPv6 on, no duplicate detection.
     if [ -n "${IP6[$h]}" ]; then
         sim_ns_exec "$CTR$h" sysctl -qw net.ipv6.conf.eth0.disable_ipv6=0 &&
