@@ -9,7 +9,8 @@
  * small pool (/112 to /120) is read whole, when probes keep missing, to pick
  * from what is left or to say it is full. With --ip-range the same is done over
  * the range only (pool_id.h: the span). The fabric's address claims
- * (ipam_claims) are IPv4 only for now: the data plane carries no IPv6 yet.
+ * (ipam_claims) are IPv4 only: an endpoint's IPv6 address rides in the record its
+ * IPv4 claim keys (docs/design.md, "Dual-stack overlays").
  */
 #ifndef WEFT_IPAM6_H
 #define WEFT_IPAM6_H
