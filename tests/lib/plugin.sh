@@ -27,38 +27,39 @@ call() { # HOST PATH JSON: fails the test on an error answer
     printf '%s\n' "$out"
 }
 
+# A pool and its gateway address, as Docker asks for each subnet of a network:
+# prints "POOL_ID GATEWAY".
+pool_with_gateway() { # HOST ADDRESS_SPACE SUBNET V6(true|false)
+    local out pool
+    out=$(call "$1" IpamDriver.RequestPool \
+        "{\"AddressSpace\":\"$2\",\"Pool\":\"$3\",\"SubPool\":\"\",\"Options\":{},\"V6\":$4}")
+    pool=$(sim_json_str PoolID <<<"$out")
+    [ "$(sim_json_str Pool <<<"$out")" = "$3" ] || fail "RequestPool $3 on $1: $out"
+    out=$(call "$1" IpamDriver.RequestAddress \
+        "{\"PoolID\":\"$pool\",\"Address\":\"\",\"Options\":{\"RequestAddressType\":\"com.docker.network.gateway\"}}")
+    echo "$pool $(sim_json_str Address <<<"$out")"
+}
+
 # What docker network create sends, in order.
 create_network() { # HOST
-    local h=$1 out space
+    local h=$1 out space gw
     out=$(call "$h" Plugin.Activate '')
     grep -q NetworkDriver <<<"$out" && grep -q IpamDriver <<<"$out" ||
         fail "Activate on $h: $out"
     call "$h" NetworkDriver.GetCapabilities '' >/dev/null
     call "$h" IpamDriver.GetCapabilities '' >/dev/null
     space=$(call "$h" IpamDriver.GetDefaultAddressSpaces '' | sim_json_str LocalDefaultAddressSpace)
-    out=$(call "$h" IpamDriver.RequestPool \
-        "{\"AddressSpace\":\"$space\",\"Pool\":\"$SUBNET\",\"SubPool\":\"\",\"Options\":{},\"V6\":false}")
-    POOL[$h]=$(sim_json_str PoolID <<<"$out")
-    [ "$(sim_json_str Pool <<<"$out")" = "$SUBNET" ] || fail "RequestPool on $h: $out"
-    out=$(call "$h" IpamDriver.RequestAddress \
-        "{\"PoolID\":\"${POOL[$h]}\",\"Address\":\"\",\"Options\":{\"RequestAddressType\":\"com.docker.network.gateway\"}}")
-    GW[$h]=$(sim_json_str Address <<<"$out")
+    out=$(pool_with_gateway "$h" "$space" "$SUBNET" false)
+    read -r 'POOL[$h]' 'GW[$h]' <<<"$out"
     local ipv6=false v6data= v4extra=
     if [ -n "$EXTRA_SUBNET" ]; then
-        out=$(call "$h" IpamDriver.RequestPool \
-            "{\"AddressSpace\":\"$space\",\"Pool\":\"$EXTRA_SUBNET\",\"SubPool\":\"\",\"Options\":{},\"V6\":false}")
-        POOLX[$h]=$(sim_json_str PoolID <<<"$out")
-        out=$(call "$h" IpamDriver.RequestAddress \
-            "{\"PoolID\":\"${POOLX[$h]}\",\"Address\":\"\",\"Options\":{\"RequestAddressType\":\"com.docker.network.gateway\"}}")
-        v4extra=",{\"AddressSpace\":\"$space\",\"Gateway\":\"$(sim_json_str Address <<<"$out")\",\"Pool\":\"$EXTRA_SUBNET\"}"
+        out=$(pool_with_gateway "$h" "$space" "$EXTRA_SUBNET" false)
+        read -r 'POOLX[$h]' gw <<<"$out"
+        v4extra=",{\"AddressSpace\":\"$space\",\"Gateway\":\"$gw\",\"Pool\":\"$EXTRA_SUBNET\"}"
     fi
     if [ -n "$SUBNET6" ]; then
-        out=$(call "$h" IpamDriver.RequestPool \
-            "{\"AddressSpace\":\"$space\",\"Pool\":\"$SUBNET6\",\"SubPool\":\"\",\"Options\":{},\"V6\":true}")
-        POOL6[$h]=$(sim_json_str PoolID <<<"$out")
-        out=$(call "$h" IpamDriver.RequestAddress \
-            "{\"PoolID\":\"${POOL6[$h]}\",\"Address\":\"\",\"Options\":{\"RequestAddressType\":\"com.docker.network.gateway\"}}")
-        GW6[$h]=$(sim_json_str Address <<<"$out")
+        out=$(pool_with_gateway "$h" "$space" "$SUBNET6" true)
+        read -r 'POOL6[$h]' 'GW6[$h]' <<<"$out"
         ipv6=true
         v6data="{\"AddressSpace\":\"$space\",\"Gateway\":\"${GW6[$h]}\",\"Pool\":\"$SUBNET6\"}"
     fi
