@@ -156,6 +156,12 @@ static int member_add(struct fabric *f, struct local_network *net, const struct 
     return vtep_map_add_member(net->vteps, ip_addr_ipv4(&r->vtep), err);
 }
 
+/* A peer's IPv6 address for the bridge's neighbour table, or NULL (peers.c decides). */
+static const uint8_t *bridge_ip6(const struct local_network *net, const struct remote_entry *r)
+{
+    return peer6_wanted(net, r) ? r->addr6.bytes : NULL;
+}
+
 int encrypted_entry_add(struct fabric *f, struct local_network *net, const struct remote_entry *r,
                         struct weft_err *err)
 {
@@ -164,7 +170,7 @@ int encrypted_entry_add(struct fabric *f, struct local_network *net, const struc
     if (!r->is_peer)
         return member_add(f, net, r, err);
     struct tap_segment_devices dev = tap_devices_of(net);
-    const uint8_t *ip6 = peer6_wanted(net, r) ? r->addr6.bytes : NULL;
+    const uint8_t *ip6 = bridge_ip6(net, r);
     if (tap_segment_peer_add(f->nl, &dev, r->addr, ip6, r->mac, err) < 0)
         return -1;
     if (vtep_map_set_peer(net->vteps, r->mac, ip_addr_ipv4(&r->vtep), err) < 0) {
@@ -188,6 +194,5 @@ int encrypted_entry_del(struct fabric *f, struct local_network *net, const struc
     }
     vtep_map_del_peer(net->vteps, r->mac);
     struct tap_segment_devices dev = tap_devices_of(net);
-    return tap_segment_peer_del(f->nl, &dev, r->addr, peer6_wanted(net, r) ? r->addr6.bytes : NULL,
-                                r->mac, err);
+    return tap_segment_peer_del(f->nl, &dev, r->addr, bridge_ip6(net, r), r->mac, err);
 }

@@ -40,10 +40,8 @@ void nl_build_start(struct nl_msg *m, uint16_t type, uint16_t flags);
 
 /* RTM_DELLINK of name. */
 void nl_build_link_delete(struct nl_msg *m, const char *name);
-/* RTM_NEWLINK that sets name up (when up) and its IFLA_IFALIAS (when alias). */
+/* RTM_NEWLINK that sets name up (when up) or down, and its IFLA_IFALIAS (when alias). */
 void nl_build_link_set(struct nl_msg *m, const char *name, bool up, const char *alias);
-/* RTM_NEWLINK that sets name down and its IFLA_IFALIAS (when alias). */
-void nl_build_link_set_down(struct nl_msg *m, const char *name, const char *alias);
 void nl_build_link_set_mac(struct nl_msg *m, const char *name, const uint8_t mac[6]);
 /* IFLA_MASTER; 0 detaches. */
 void nl_build_link_set_master(struct nl_msg *m, const char *name, int master_ifindex);

@@ -40,26 +40,13 @@ void nl_build_link_delete(struct nl_msg *m, const char *name)
     link_msg(m, RTM_DELLINK, NLM_F_ACK, name);
 }
 
-/* RTM_NEWLINK that changes the flags in change to those in flags, and the alias (when
- * alias): the builders below. */
-static void link_set_msg(struct nl_msg *m, const char *name, unsigned flags, unsigned change,
-                         const char *alias)
-{
-    struct ifinfomsg *ifi = link_msg(m, RTM_NEWLINK, NLM_F_ACK, name);
-    ifi->ifi_flags = flags;
-    ifi->ifi_change = change;
-    if (alias)
-        mnl_attr_put_strz(m->hdr, IFLA_IFALIAS, alias);
-}
-
 void nl_build_link_set(struct nl_msg *m, const char *name, bool up, const char *alias)
 {
-    link_set_msg(m, name, up ? IFF_UP : 0, up ? IFF_UP : 0, alias);
-}
-
-void nl_build_link_set_down(struct nl_msg *m, const char *name, const char *alias)
-{
-    link_set_msg(m, name, 0, IFF_UP, alias);
+    struct ifinfomsg *ifi = link_msg(m, RTM_NEWLINK, NLM_F_ACK, name);
+    ifi->ifi_flags = up ? IFF_UP : 0;
+    ifi->ifi_change = IFF_UP;
+    if (alias)
+        mnl_attr_put_strz(m->hdr, IFLA_IFALIAS, alias);
 }
 
 void nl_build_link_set_mac(struct nl_msg *m, const char *name, const uint8_t mac[6])
@@ -208,10 +195,7 @@ static int link_set(struct nl *nl, const char *name, bool up, const char *alias,
                     struct weft_err *err)
 {
     struct nl_msg m;
-    if (up)
-        nl_build_link_set(&m, name, true, alias);
-    else
-        nl_build_link_set_down(&m, name, alias);
+    nl_build_link_set(&m, name, up, alias);
     char what[64];
     snprintf(what, sizeof(what), "setting %.15s %s", name, up ? "up" : "down");
     return nl_change(nl, &m, 0, err, what);
