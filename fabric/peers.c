@@ -483,13 +483,16 @@ void sweep_network(struct fabric *f, struct local_network *net)
 {
     struct weft_err err;
     size_t removed;
-    if (net->encrypted) /* no VXLAN device; its map and sessions start empty each run */
-        return;
     const char *subnets[1 + FABRIC_EXTRA_SUBNETS_MAX] = {net->subnet};
     for (int i = 0; i < net->extra_count; i++)
         subnets[1 + i] = net->extra_subnets[i];
-    if (fabric_sweep_segment(f->nl, net->devices.vxlan_ifindex, &f->remotes, subnets,
-                             1 + (size_t)net->extra_count, &removed, &err) < 0)
+    size_t count = 1 + (size_t)net->extra_count;
+    /* An encrypted overlay's map and sessions start empty each run, but its TAP and
+     * bridge persist with their entries as the VXLAN device does. */
+    int rc = net->encrypted ? encrypted_segment_sweep(f, net, subnets, count, &removed, &err)
+                            : fabric_sweep_segment(f->nl, net->devices.vxlan_ifindex, &f->remotes,
+                                                   subnets, count, &removed, &err);
+    if (rc < 0)
         log_warn("sweeping stale remote entries failed", "subnet=%s error=\"%s\"", net->subnet,
                  err.msg);
     else if (removed > 0)

@@ -58,13 +58,20 @@ static bool claims_peer(void *ctx, uint32_t ip, const uint8_t mac[6])
     return r && r->programmed && memcmp(r->mac, mac, 6) == 0;
 }
 
+/* By MAC alone: the order of fdb_key_cmp, whose first key is the MAC. */
+static int fdb_mac_cmp(const void *a, const void *b)
+{
+    return memcmp(((const struct fdb_key *)a)->mac, ((const struct fdb_key *)b)->mac, 6);
+}
+
+/* vtep NULL: an encrypted overlay's entry, behind its TAP port whatever the host. */
 static bool claims_fdb(void *ctx, const uint8_t mac[6], const struct ip_addr *vtep)
 {
     const struct claims *c = ctx;
-    struct fdb_key key = {.vtep = *vtep};
+    struct fdb_key key = {.vtep = vtep ? *vtep : (struct ip_addr){0}};
     memcpy(key.mac, mac, 6);
-    return c->fdb_count > 0 &&
-           bsearch(&key, c->fdb, c->fdb_count, sizeof(key), fdb_key_cmp) != NULL;
+    return c->fdb_count > 0 && bsearch(&key, c->fdb, c->fdb_count, sizeof(key),
+                                       vtep ? fdb_key_cmp : fdb_mac_cmp) != NULL;
 }
 
 static bool claims_peer6(void *ctx, const uint8_t ip6[16], const uint8_t mac[6])
@@ -95,40 +102,65 @@ static bool kept_peer(const struct claims *c, const struct remote_entry *r)
     return ours && r->is_peer && r->programmed && remote_table_wins(c->remotes, r);
 }
 
+/* What the overlay's programmed winning peers have in the kernel, sorted for lookups;
+ * c->fdb and c->neigh6 are the caller's to free, also after a failure. */
+static int claims_collect(struct claims *c, struct weft_err *err)
+{
+    size_t peers = 0;
+    for (const struct remote_entry *r = c->remotes->head; r; r = r->next)
+        peers += kept_peer(c, r);
+    if (peers > 0 && (!(c->fdb = calloc(peers, sizeof(*c->fdb))) ||
+                      !(c->neigh6 = calloc(peers, sizeof(*c->neigh6)))))
+        return weft_err_set(err, -ENOMEM, "out of memory sweeping overlay %s", c->subnets[0]);
+    for (const struct remote_entry *r = c->remotes->head; r; r = r->next) {
+        if (!kept_peer(c, r))
+            continue;
+        memcpy(c->fdb[c->fdb_count].mac, r->mac, 6);
+        c->fdb[c->fdb_count++].vtep = r->vtep;
+        if (r->has_addr6) {
+            memcpy(c->neigh6[c->neigh6_count].ip6, r->addr6.bytes, 16);
+            memcpy(c->neigh6[c->neigh6_count++].mac, r->mac, 6);
+        }
+    }
+    if (c->fdb_count > 1)
+        qsort(c->fdb, c->fdb_count, sizeof(*c->fdb), fdb_key_cmp);
+    if (c->neigh6_count > 1)
+        qsort(c->neigh6, c->neigh6_count, sizeof(*c->neigh6), neigh6_key_cmp);
+    return 0;
+}
+
+/* One of the two: the VXLAN device vxlan_ifindex, or (tap not NULL) an encrypted
+ * overlay's bridge and TAP. */
+static int sweep_claimed(struct nl *nl, int vxlan_ifindex, const struct tap_segment_devices *tap,
+                         const struct remote_table *remotes, const char *const *subnets,
+                         size_t subnet_count, size_t *removed, struct weft_err *err)
+{
+    struct claims c = {.remotes = remotes, .subnets = subnets, .subnet_count = subnet_count};
+    int rc = claims_collect(&c, err);
+    if (rc == 0) {
+        struct segment_remote_keep keep = {.peer = claims_peer,
+                                           .fdb = claims_fdb,
+                                           .flood = claims_flood,
+                                           .ctx = &c,
+                                           .peer6 = claims_peer6};
+        rc = tap ? tap_segment_remote_sweep(nl, tap, &keep, removed, err)
+                 : segment_remote_sweep(nl, vxlan_ifindex, &keep, removed, err);
+    }
+    free(c.fdb);
+    free(c.neigh6);
+    return rc;
+}
+
 int fabric_sweep_segment(struct nl *nl, int vxlan_ifindex, const struct remote_table *remotes,
                          const char *const *subnets, size_t subnet_count, size_t *removed,
                          struct weft_err *err)
 {
-    struct claims c = {.remotes = remotes, .subnets = subnets, .subnet_count = subnet_count};
-    size_t peers = 0;
-    for (const struct remote_entry *r = remotes->head; r; r = r->next)
-        peers += kept_peer(&c, r);
-    if (peers > 0 && (!(c.fdb = calloc(peers, sizeof(*c.fdb))) ||
-                      !(c.neigh6 = calloc(peers, sizeof(*c.neigh6))))) {
-        free(c.fdb);
-        return weft_err_set(err, -ENOMEM, "out of memory sweeping overlay %s", subnets[0]);
-    }
-    for (const struct remote_entry *r = remotes->head; r; r = r->next) {
-        if (!kept_peer(&c, r))
-            continue;
-        memcpy(c.fdb[c.fdb_count].mac, r->mac, 6);
-        c.fdb[c.fdb_count++].vtep = r->vtep;
-        if (r->has_addr6) {
-            memcpy(c.neigh6[c.neigh6_count].ip6, r->addr6.bytes, 16);
-            memcpy(c.neigh6[c.neigh6_count++].mac, r->mac, 6);
-        }
-    }
-    if (c.fdb_count > 1)
-        qsort(c.fdb, c.fdb_count, sizeof(*c.fdb), fdb_key_cmp);
-    if (c.neigh6_count > 1)
-        qsort(c.neigh6, c.neigh6_count, sizeof(*c.neigh6), neigh6_key_cmp);
-    struct segment_remote_keep keep = {.peer = claims_peer,
-                                       .fdb = claims_fdb,
-                                       .flood = claims_flood,
-                                       .ctx = &c,
-                                       .peer6 = claims_peer6};
-    int rc = segment_remote_sweep(nl, vxlan_ifindex, &keep, removed, err);
-    free(c.fdb);
-    free(c.neigh6);
-    return rc;
+    return sweep_claimed(nl, vxlan_ifindex, NULL, remotes, subnets, subnet_count, removed, err);
+}
+
+int fabric_sweep_tap_segment(struct nl *nl, const struct tap_segment_devices *tap,
+                             const struct remote_table *remotes, const char *const *subnets,
+                             size_t subnet_count, size_t *removed, struct weft_err *err)
+{
+    return sweep_claimed(nl, 0, tap, remotes, subnets, subnet_count, removed, err);
 }

@@ -177,6 +177,11 @@ int nl_neigh_list(struct nl *nl, int ifindex, nl_neigh_fn fn, void *ctx, struct 
 /* nl_neigh6_list: the permanent IPv6 neighbour entries on ifindex. */
 typedef void (*nl_neigh6_fn)(void *ctx, const uint8_t ip6[16], const uint8_t mac[6]);
 int nl_neigh6_list(struct nl *nl, int ifindex, nl_neigh6_fn fn, void *ctx, struct weft_err *err);
+/* nl_bridge_fdb_list: the static entries (nl_bridge_fdb_add's: neither learned nor the
+ * bridge's own, no VLAN) that a bridge holds on its port port_ifindex. */
+typedef void (*nl_bridge_fdb_fn)(void *ctx, const uint8_t mac[6]);
+int nl_bridge_fdb_list(struct nl *nl, int port_ifindex, nl_bridge_fdb_fn fn, void *ctx,
+                       struct weft_err *err);
 
 /*
  * Traffic control (nl_tc.c), for vxlan/fast_path.c. A filter goes to a target: a

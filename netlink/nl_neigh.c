@@ -199,9 +199,10 @@ int nl_neigh6_del(struct nl *nl, int ifindex, const uint8_t ip6[16], struct weft
 
 struct neigh_dump {
     int ifindex;
-    nl_fdb_fn fdb_fn; /* one of these three */
+    nl_fdb_fn fdb_fn; /* one of these four */
     nl_neigh_fn neigh_fn;
     nl_neigh6_fn neigh6_fn;
+    nl_bridge_fdb_fn bridge_fdb_fn;
     void *ctx;
 };
 
@@ -209,9 +210,22 @@ static int neigh_attr_cb(const struct nlattr *attr, void *data)
 {
     const struct nlattr **tb = data;
     int type = mnl_attr_get_type(attr);
-    if (type == NDA_DST || type == NDA_LLADDR)
+    if (type == NDA_DST || type == NDA_LLADDR || type == NDA_VLAN)
         tb[type] = attr;
     return MNL_CB_OK;
+}
+
+/* A bridge's static entry on a port as nl_bridge_fdb_add makes it: the bridge's (not the
+ * port device's own, NTF_SELF), NUD_NOARP without NUD_PERMANENT (the bridge's own
+ * addresses), no VLAN and no destination. */
+static void bridge_fdb_entry(const struct neigh_dump *d, const struct ndmsg *nd,
+                             const struct nlattr *const *tb)
+{
+    if (nd->ndm_family != AF_BRIDGE || (nd->ndm_flags & NTF_SELF) || tb[NDA_DST] ||
+        tb[NDA_VLAN] || (nd->ndm_state & (NUD_NOARP | NUD_PERMANENT)) != NUD_NOARP ||
+        !tb[NDA_LLADDR] || mnl_attr_get_payload_len(tb[NDA_LLADDR]) != 6)
+        return;
+    d->bridge_fdb_fn(d->ctx, mnl_attr_get_payload(tb[NDA_LLADDR]));
 }
 
 static int neigh_dump_msg_cb(const struct nlmsghdr *hdr, void *data)
@@ -224,6 +238,10 @@ static int neigh_dump_msg_cb(const struct nlmsghdr *hdr, void *data)
         return MNL_CB_OK;
     const struct nlattr *tb[NDA_MAX + 1] = {0};
     mnl_attr_parse(hdr, sizeof(struct ndmsg), neigh_attr_cb, tb);
+    if (d->bridge_fdb_fn) {
+        bridge_fdb_entry(d, nd, tb);
+        return MNL_CB_OK;
+    }
     /* Only IPv4 or IPv6 destinations and Ethernet addresses: anything else is not weft's. */
     if (!tb[NDA_DST] || !tb[NDA_LLADDR] || mnl_attr_get_payload_len(tb[NDA_LLADDR]) != 6)
         return MNL_CB_OK;
@@ -267,4 +285,12 @@ int nl_neigh6_list(struct nl *nl, int ifindex, nl_neigh6_fn fn, void *ctx, struc
     struct neigh_dump d = {.ifindex = ifindex, .neigh6_fn = fn, .ctx = ctx};
     return nl_dump(nl, RTM_GETNEIGH, AF_INET6, neigh_dump_msg_cb, &d, err,
                    "listing IPv6 neighbours");
+}
+
+int nl_bridge_fdb_list(struct nl *nl, int port_ifindex, nl_bridge_fdb_fn fn, void *ctx,
+                       struct weft_err *err)
+{
+    struct neigh_dump d = {.ifindex = port_ifindex, .bridge_fdb_fn = fn, .ctx = ctx};
+    return nl_dump(nl, RTM_GETNEIGH, AF_BRIDGE, neigh_dump_msg_cb, &d, err,
+                   "listing bridge fdb entries");
 }

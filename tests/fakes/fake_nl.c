@@ -623,6 +623,26 @@ int nl_fdb_list(struct nl *nl, int ifindex, nl_fdb_fn fn, void *ctx, struct weft
     return 0;
 }
 
+/* The fake keeps a bridge's static entries as FDB entries with destination 0. */
+int nl_bridge_fdb_list(struct nl *nl, int port_ifindex, nl_bridge_fdb_fn fn, void *ctx,
+                       struct weft_err *err)
+{
+    if (query_start(nl, false, "listing bridge fdb entries", err) < 0)
+        return -1;
+    struct fk_fdb *copy = malloc(sizeof(fk.fdb));
+    int n = 0;
+    for (int i = 0; copy && i < fk.fdb_count; i++)
+        if (fk.fdb[i].ifindex == port_ifindex && fk.fdb[i].dst == 0)
+            copy[n++] = fk.fdb[i];
+    pthread_mutex_unlock(&fk.lock);
+    if (!copy)
+        return weft_err_set(err, -ENOMEM, "out of memory");
+    for (int i = 0; i < n; i++)
+        fn(ctx, copy[i].mac);
+    free(copy);
+    return 0;
+}
+
 int nl_neigh_list(struct nl *nl, int ifindex, nl_neigh_fn fn, void *ctx, struct weft_err *err)
 {
     if (query_start(nl, false, "listing neighbours", err) < 0)

@@ -12,7 +12,8 @@
 # refused naming the setting in use; a replayed, a tampered packet and a host with
 # another secret get nothing through and are counted and logged once; rekeying
 # (every 64 packets here) under a 5 ms ping stream loses nothing; kill -9 of a
-# daemon during a ping stream: traffic back within 1 s of the restart.
+# daemon during a ping stream: traffic back within 1 s of the restart, and the
+# restarted daemon sweeps the bridge and TAP entries of a peer that left meanwhile.
 set -euo pipefail
 . "$(dirname "$0")/../lib/sim.sh"
 . "$(dirname "$0")/../lib/plugin.sh"
@@ -170,6 +171,8 @@ EP_EXTRA=1 create_endpoint B
 EXTRA_SUBNET= SUBNET6=
 [[ "${IP[B]}" == 10.90.0.* ]] || fail "dB's address ${IP[B]} is not from the second subnet"
 declare -A DIP6=([A]=${IP6[A]%/*} [B]=${IP6[B]%/*})
+# dB leaves while A's daemon is down (the restart at the end).
+D_NID=${NID[B]} D_EID=${EID[B]} D_SRC=${SRC[B]} D_IP=${IP[B]%/*} D_MAC=${MAC[B]} D_POOL=${POOLX[B]}
 dvni=$(sim_ns_exec B ip -o link show | sed -n 's/.*: wtp\([0-9]*\):.*/\1/p' | grep -vx "$vni" | head -n 1)
 [ -n "$dvni" ] || fail "no TAP device on B for the dual-stack encrypted overlay"
 wait_for 5 sh -c "ip -n $(sim_ns B) -6 neigh show dev wbr$dvni | grep -i '${DIP6[A]} lladdr ${MAC[A]} PERMANENT'" ||
@@ -262,6 +265,18 @@ sim_spawn "$SIM_DIR/stream.log" ip netns exec "$(sim_ns eB)" ping -D -i 0.01 -W 
 stream=$SIM_LAST_PID
 sleep 1
 sim_weft_kill A
+# dB leaves meanwhile: no event will name it to A's next run, whose bridge and TAP
+# still hold what this run programmed for it.
+dB_entries() { # on A: dB's IPv4 and IPv6 neighbours on the bridge, its entry on the TAP port
+    { sim_ns_exec A ip -4 neigh show dev "wbr$dvni"; sim_ns_exec A ip -6 neigh show dev "wbr$dvni"; } |
+        grep -iE "^($D_IP|${DIP6[B]}) lladdr $D_MAC PERMANENT"
+    sim_ns_exec A bridge fdb show dev "wtp$dvni" | grep -i "^$D_MAC master wbr$dvni static"
+}
+[ "$(dB_entries | wc -l)" = 3 ] || fail "A's kernel lacks dB's entries before the restart: $(dB_entries)"
+call B NetworkDriver.Leave "{\"NetworkID\":\"$D_NID\",\"EndpointID\":\"$D_EID\"}" >/dev/null
+sim_fake_container_del B dB "$D_SRC"
+call B NetworkDriver.DeleteEndpoint "{\"NetworkID\":\"$D_NID\",\"EndpointID\":\"$D_EID\"}" >/dev/null
+call B IpamDriver.ReleaseAddress "{\"PoolID\":\"$D_POOL\",\"Address\":\"$D_IP\"}" >/dev/null
 sleep 1
 # The release build, as users run it: the ASan build alone took 2.5 s to start under a
 # doubled test load (its start, not the data path, is what this would measure).
@@ -295,6 +310,10 @@ awk -v b="$back" 'BEGIN {exit !(b <= 1.0)}' ||
 echo "ok   kill -9 of A: traffic back ${back}s after the new daemon's process started" \
     "($(awk -v a="$t0" -v b="$called" 'BEGIN {printf "%.3f", a - b}')s after the harness called sim_weft)"
 restart_phases
+wait_for 5 sh -c "grep -q 'removed stale remote entries.*subnet=10.89.0.0/24 count=3' '$SIM_DIR/A/weft.log'" ||
+    fail "A's restart did not sweep dB's 3 entries: $(grep 'stale remote' "$SIM_DIR/A/weft.log")"
+[ -z "$(dB_entries)" ] || fail "A still holds entries of dB, which left while A was down: $(dB_entries)"
+echo "ok   A's restart swept what its earlier run programmed for dB, which left meanwhile (3 entries)"
 
 for h in A B C; do
     sim_weft_stop "$h" || fail "weft on $h needed SIGKILL to stop"

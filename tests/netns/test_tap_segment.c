@@ -3,7 +3,8 @@
  * as the kernel shows them, and ARP kept on the host by the bridge's neighbour
  * suppression: a container's request for a peer is answered by the bridge and
  * nothing of it reaches the TAP, while a request for an unknown address does; the
- * same for IPv6's neighbour solicitations when a peer has an IPv6 address.
+ * same for IPv6's neighbour solicitations when a peer has an IPv6 address; and a
+ * sweep (vxlan/remote_sweep.h) removes the entries of peers no one claims.
  *
  *   container namespace: eth0 10.71.0.1 --veth-- wv0 on wbr71 + wtp71 (this test's
  *   namespace; the test reads wtp71's queues as weft's data path would)
@@ -26,6 +27,7 @@
 #include "kernel_look.h"
 #include "netns_fixture.h"
 
+#include "vxlan/remote_sweep.h"
 #include "vxlan/segment.h"
 #include "vxlan/tap_segment.h"
 
@@ -335,6 +337,78 @@ static void a_failed_ipv6_entry_undoes_the_peers_others(void **state)
     assert_null(strstr(look("bridge fdb show dev wtp71"), "02:42:0a:47:00:02"));
 }
 
+/* ---------- a sweep after a restart ---------- */
+
+/* The caller's claims in the sweep below: the peer (10.71.0.2, fd71::2), not the
+ * other one (10.71.0.3, fd71::4). */
+static int fdb_asked_with_vtep;
+static bool claims_peer(void *ctx, uint32_t ip, const uint8_t mac[6])
+{
+    (void)ctx;
+    return ip == peer_ip && memcmp(mac, peer_mac, 6) == 0;
+}
+static bool claims_peer6(void *ctx, const uint8_t ip6[16], const uint8_t mac[6])
+{
+    (void)ctx;
+    uint8_t want[16];
+    inet_pton(AF_INET6, "fd71::2", want);
+    return memcmp(ip6, want, 16) == 0 && memcmp(mac, peer_mac, 6) == 0;
+}
+static bool claims_fdb(void *ctx, const uint8_t mac[6], const struct ip_addr *vtep)
+{
+    (void)ctx;
+    fdb_asked_with_vtep += vtep != NULL;
+    return memcmp(mac, peer_mac, 6) == 0;
+}
+static bool claims_no_flood(void *ctx, const struct ip_addr *vtep)
+{
+    (void)ctx;
+    (void)vtep;
+    fail_msg("a TAP segment has no flooding entries to ask about");
+    return false;
+}
+
+/* What an earlier run programmed for a peer that left while it was down goes: its
+ * neighbour entries on the bridge (IPv4 and IPv6) and its static entry on the TAP
+ * port; the claimed peer's stay, and so does the TAP's own (permanent) entry. */
+static void a_sweep_removes_the_entries_no_one_claims(void **state)
+{
+    (void)state;
+    struct weft_err err = {0};
+    uint8_t peer6[16], other6[16];
+    assert_int_equal(inet_pton(AF_INET6, "fd71::2", peer6), 1);
+    assert_int_equal(inet_pton(AF_INET6, "fd71::4", other6), 1);
+    assert_int_equal(system("sysctl -qw net.ipv6.conf.wbr71.disable_ipv6=0"), 0);
+    assert_int_equal(tap_segment_peer_add(nl, &dev, peer_ip, peer6, peer_mac, &err), 0);
+    assert_int_equal(tap_segment_peer_add(nl, &dev, other_peer_ip, other6, other_peer_mac, &err),
+                     0);
+    assert_peer_entries();
+    const char *own = strstr(look("bridge fdb show dev wtp71"), " permanent");
+    assert_non_null(own); /* the TAP's own address, which the bridge holds as local */
+
+    struct segment_remote_keep keep = {.peer = claims_peer,
+                                       .fdb = claims_fdb,
+                                       .flood = claims_no_flood,
+                                       .peer6 = claims_peer6};
+    size_t removed = 0;
+    assert_int_equal(tap_segment_remote_sweep(nl, &dev, &keep, &removed, &err), 0);
+    assert_int_equal(removed, 3); /* the other peer's IPv4 and IPv6 neighbours, its FDB entry */
+    assert_int_equal(fdb_asked_with_vtep, 0);
+    const char *fdb = look("bridge fdb show dev wtp71");
+    assert_non_null(strstr(fdb, "02:42:0a:47:00:02 master wbr71 static"));
+    assert_null(strstr(fdb, "02:42:0a:47:00:03"));
+    assert_non_null(strstr(fdb, " permanent"));
+    const char *neigh = look("ip neigh show dev wbr71; ip -6 neigh show dev wbr71");
+    assert_non_null(strstr(neigh, "10.71.0.2 lladdr 02:42:0a:47:00:02 PERMANENT"));
+    assert_non_null(strstr(neigh, "fd71::2 lladdr 02:42:0a:47:00:02 PERMANENT"));
+    assert_null(strstr(neigh, "10.71.0.3 "));
+    assert_null(strstr(neigh, "fd71::4 "));
+    /* Nothing left to remove: a second sweep removes nothing. */
+    assert_int_equal(tap_segment_remote_sweep(nl, &dev, &keep, &removed, &err), 0);
+    assert_int_equal(removed, 0);
+    assert_int_equal(tap_segment_peer_del(nl, &dev, peer_ip, peer6, peer_mac, &err), 0);
+}
+
 static void remove_deletes_both_devices(void **state)
 {
     (void)state;
@@ -402,6 +476,7 @@ int main(void)
         cmocka_unit_test(peer_del_removes_both_entries),
         cmocka_unit_test(an_ipv6_peer_is_answered_by_the_bridge),
         cmocka_unit_test(a_failed_ipv6_entry_undoes_the_peers_others),
+        cmocka_unit_test(a_sweep_removes_the_entries_no_one_claims),
         cmocka_unit_test(remove_deletes_both_devices),
         cmocka_unit_test(a_name_clash_on_the_tap_leaves_nothing),
         cmocka_unit_test(a_name_clash_on_the_bridge_leaves_nothing),
