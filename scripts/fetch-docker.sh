@@ -47,11 +47,13 @@ check_version() { # BIN VERSION
     grep -qF -- "$2" <<<"$out" || die "$1 says '$out', expected version $2"
 }
 
-# The installed release: links to its binaries, found on the system PATH.
+# The installed release: links to its binaries, where Debian's packages put them. Not
+# /usr/local: a machine may have another client there (this kind has Docker 28's), and
+# the distribution's release is what a user of it runs, client and all.
 link_installed() { # DEST_BIN
     local b p
     for b in dockerd docker containerd containerd-shim-runc-v2 runc docker-init docker-proxy; do
-        p=$(PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin command -v "$b") ||
+        p=$(PATH=/usr/sbin:/usr/bin:/sbin:/bin command -v "$b") ||
             die "the installed Docker lacks $b (is docker.io installed? scripts/install-deps.sh test)"
         ln -s "$p" "$1/$b"
     done
@@ -69,6 +71,7 @@ if [ "$want" = distro ] || { [ -n "$installed" ] && matches "$(upstream "$instal
         mkdir -p "$tmp/bin"
         link_installed "$tmp/bin"
         check_version "$tmp/bin/dockerd" "$version"
+        check_version "$tmp/bin/docker" "$version"
         for p in docker.io containerd runc; do
             printf '%s %s (installed)\n' "$p" "$(dpkg-query -W -f='${Version}' "$p" 2>/dev/null || echo '?')"
         done >"$tmp/versions"
