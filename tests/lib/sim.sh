@@ -262,8 +262,18 @@ sim_etcd_healthy() {
         sim_ns_exec etcd curl -fsS -m 2 --cacert "$SIM_DIR/pki/ca.pem" \
             --cert "$SIM_DIR/pki/client.pem" --key "$SIM_DIR/pki/client.key" \
             "https://$SIM_ETCD_IP:2379/health"
-    else
+    elif [[ "$(sim_etcd_addr)" == *:* ]]; then
         sim_ns_exec etcd curl -fsS -m 2 -g "http://$(sim_etcd_hostport)/health"
+    else
+        # Plain HTTP from bash itself: this polls every 0.1 s while etcd elects itself,
+        # and a curl process costs about 23 ms of CPU (loading its libraries).
+        sim_ns_exec etcd bash -c 'exec 3<>"/dev/tcp/$1/2379" || exit 1
+            printf "GET /health HTTP/1.0\r\n\r\n" >&3
+            while IFS= read -r -t 2 line <&3 || [ -n "$line" ]; do
+                [[ "$line" == *"\"health\":\"true\""* ]] && exit 0
+                line=
+            done
+            exit 1' sh "$(sim_etcd_addr)" 2>/dev/null
     fi
 }
 
@@ -486,6 +496,9 @@ sim_dockerd() {
                 --storage-driver=vfs --shutdown-timeout=2' \
         sh "$d" "$SIM_DOCKERD" "/$SIM_TAG/$host-ctr"
     echo "$SIM_LAST_PID" >"$d/dockerd.spawn.pid"
+    # Its socket first (a test, no process): each docker client run costs 60-80 ms of
+    # CPU, and dockerd takes seconds to start when the suite keeps the machine busy.
+    wait_for 60 test -S "$d/docker.sock" || true
     if ! wait_for 60 sim_docker "$host" info; then
         tail -n 30 "$d/dockerd.log" >&2
         fail "dockerd on $host did not answer"
