@@ -247,7 +247,8 @@ wait_for 5 auth_logged C "${HADDR[A]}" || fail "C did not log that A fails to au
 sim_ns_exec eC ping -c 3 -W 1 "${EIP[A]}" >/dev/null 2>&1 || true
 lines=$(grep "fail to authenticate" "$SIM_DIR/A/weft.log" | grep -c "peer=${HADDR[C]}" || true)
 [ "$lines" = 1 ] || fail "A logged C's failures $lines times, want once"
-sim_ns_exec eA ping -c 1 -W 2 "${EIP[B]}" >/dev/null || fail "A-B broken by C"
+# Any of three: one reply lost to a load average of 20 (two suites at once) failed this.
+sim_ns_exec eA ping -c 3 -i 0.2 -W 2 "${EIP[B]}" >/dev/null || fail "A-B broken by C"
 echo "ok   another secret: no traffic, and each side logged the other once"
 
 # --- rekeying under a 5 ms ping stream (a new epoch every 64 packets) loses nothing
