@@ -193,8 +193,7 @@ int encrypted_segment_sweep(struct fabric *f, const struct local_network *net,
     if (!net->vteps)
         return 0;
     struct tap_segment_devices dev = tap_devices_of(net);
-    return fabric_sweep_tap_segment(f->nl, &dev, &f->remotes, subnets, subnet_count, removed,
-                                    err);
+    return fabric_sweep_tap_segment(f->nl, &dev, &f->remotes, subnets, subnet_count, removed, err);
 }
 
 int encrypted_entry_del(struct fabric *f, struct local_network *net, const struct remote_entry *r,

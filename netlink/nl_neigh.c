@@ -221,9 +221,9 @@ static int neigh_attr_cb(const struct nlattr *attr, void *data)
 static void bridge_fdb_entry(const struct neigh_dump *d, const struct ndmsg *nd,
                              const struct nlattr *const *tb)
 {
-    if (nd->ndm_family != AF_BRIDGE || (nd->ndm_flags & NTF_SELF) || tb[NDA_DST] ||
-        tb[NDA_VLAN] || (nd->ndm_state & (NUD_NOARP | NUD_PERMANENT)) != NUD_NOARP ||
-        !tb[NDA_LLADDR] || mnl_attr_get_payload_len(tb[NDA_LLADDR]) != 6)
+    if (nd->ndm_family != AF_BRIDGE || (nd->ndm_flags & NTF_SELF) || tb[NDA_DST] || tb[NDA_VLAN] ||
+        (nd->ndm_state & (NUD_NOARP | NUD_PERMANENT)) != NUD_NOARP || !tb[NDA_LLADDR] ||
+        mnl_attr_get_payload_len(tb[NDA_LLADDR]) != 6)
         return;
     d->bridge_fdb_fn(d->ctx, mnl_attr_get_payload(tb[NDA_LLADDR]));
 }

@@ -102,8 +102,8 @@ static int list_remote_entries(struct nl *nl, const struct sweep_target *at,
 
 /* An FDB entry the caller does not claim: on a VXLAN device also what the bridge
  * learned of that mac on the vxlan port; on a TAP port the bridge's static entry. */
-static int fdb_entry_del(struct nl *nl, const struct sweep_target *at,
-                         const struct kernel_entry *e, struct weft_err *err)
+static int fdb_entry_del(struct nl *nl, const struct sweep_target *at, const struct kernel_entry *e,
+                         struct weft_err *err)
 {
     if (at->tap)
         return nl_bridge_fdb_del(nl, at->fdb_ifindex, e->mac, err);
@@ -125,8 +125,8 @@ static bool fdb_entry_kept(const struct sweep_target *at, const struct segment_r
     return keep->fdb(keep->ctx, e->mac, &e->vtep);
 }
 
-static int sweep(struct nl *nl, const struct sweep_target *at, const struct segment_remote_keep *keep,
-                 size_t *removed, struct weft_err *err)
+static int sweep(struct nl *nl, const struct sweep_target *at,
+                 const struct segment_remote_keep *keep, size_t *removed, struct weft_err *err)
 {
     if (removed)
         *removed = 0;

@@ -386,10 +386,8 @@ static void a_sweep_removes_the_entries_no_one_claims(void **state)
     const char *own = strstr(look("bridge fdb show dev wtp71"), " permanent");
     assert_non_null(own); /* the TAP's own address, which the bridge holds as local */
 
-    struct segment_remote_keep keep = {.peer = claims_peer,
-                                       .fdb = claims_fdb,
-                                       .flood = claims_no_flood,
-                                       .peer6 = claims_peer6};
+    struct segment_remote_keep keep = {
+        .peer = claims_peer, .fdb = claims_fdb, .flood = claims_no_flood, .peer6 = claims_peer6};
     size_t removed = 0;
     assert_int_equal(tap_segment_remote_sweep(nl, &dev, &keep, &removed, &err), 0);
     assert_int_equal(removed, 3); /* the other peer's IPv4 and IPv6 neighbours, its FDB entry */
