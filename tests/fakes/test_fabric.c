@@ -123,36 +123,61 @@ static void endpoint_lifecycle(void **state)
     assert_int_equal(delete_endpoint(fx, "a1", "e1", &err), -1);
 }
 
+/* The serial (1 or 2) of the spare pair ws<n>/wt<n> whose alias names addr. */
+static int spare_taken_by(const char *addr)
+{
+    struct fake_link host;
+    for (int n = 1; n <= 2; n++) {
+        char name[IF_NAMESIZE];
+        snprintf(name, sizeof(name), "ws%d", n);
+        if (fake_kernel_link(name, &host) && strstr(host.alias, addr))
+            return n;
+    }
+    fail_msg("no spare pair names %s", addr);
+    return 0;
+}
+
 /* A removed endpoint's pair that was a spare is one again while the network has room
  * (spares.c), and deleted when it has not; the next endpoint takes it. */
 static void removed_endpoints_veth_is_kept_as_a_spare(void **state)
 {
     struct fx *fx = *state;
     create_network(fx, "a1", FX_SUBNET);
-    fx_settle(); /* ws1 and ws2 */
+    fx_settle(); /* ws1 and ws2 in the kernel */
     fake_kernel_hold_spares(true);
     fx_expect_spares = false;
     uint8_t mac[6];
-    create_endpoint(fx, "a1", "e1", "10.77.0.5", mac); /* takes ws2 */
-    create_endpoint(fx, "a1", "e2", "10.77.0.6", mac); /* takes ws1 */
+    /* e1 takes the last spare the maker has listed: ws2, or ws1 when the kernel showed
+     * ws2 before the maker listed it. Once ws3 is in the making the maker has listed
+     * both (it makes one at a time), so e2 takes the other. */
+    create_endpoint(fx, "a1", "e1", "10.77.0.5", mac);
     assert_true(fake_kernel_wait_held(1, FX_WAIT_MS)); /* ws3 in the making: room for one */
+    create_endpoint(fx, "a1", "e2", "10.77.0.6", mac);
+    int kept = spare_taken_by("10.77.0.5"), gone = 3 - kept;
+    assert_int_equal(spare_taken_by("10.77.0.6"), gone);
+    char kept_host[IF_NAMESIZE], kept_ctr[IF_NAMESIZE], gone_host[IF_NAMESIZE],
+        gone_ctr[IF_NAMESIZE];
+    snprintf(kept_host, sizeof(kept_host), "ws%d", kept);
+    snprintf(kept_ctr, sizeof(kept_ctr), "wt%d", kept);
+    snprintf(gone_host, sizeof(gone_host), "ws%d", gone);
+    snprintf(gone_ctr, sizeof(gone_ctr), "wt%d", gone);
     struct weft_err err = {0};
     assert_int_equal(delete_endpoint(fx, "a1", "e1", &err), 0);
     struct fake_link host, ctr;
-    assert_true(fake_kernel_link("ws2", &host));
-    assert_true(fake_kernel_link("wt2", &ctr));
+    assert_true(fake_kernel_link(kept_host, &host));
+    assert_true(fake_kernel_link(kept_ctr, &ctr));
     assert_false(host.up);
     assert_false(ctr.up);
     assert_string_equal(host.alias, SEGMENT_SPARE_ALIAS);
     assert_int_equal(delete_endpoint(fx, "a1", "e2", &err), 0);
-    assert_false(fake_kernel_link("ws1", NULL)); /* no room left: deleted */
-    assert_false(fake_kernel_link("wt1", NULL));
+    assert_false(fake_kernel_link(gone_host, NULL)); /* no room left: deleted */
+    assert_false(fake_kernel_link(gone_ctr, NULL));
     /* The next endpoint takes the returned pair, with its own MAC and record: the maker
-     * is still held, so ws2 is the network's only ready spare. (Letting ws3 finish
+     * is still held, so it is the network's only ready spare. (Letting ws3 finish
      * first would race: the kernel shows it before the maker lists it.) */
     create_endpoint(fx, "a1", "e3", "10.77.0.7", mac);
-    assert_true(fake_kernel_link("ws2", &host));
-    assert_true(fake_kernel_link("wt2", &ctr));
+    assert_true(fake_kernel_link(kept_host, &host));
+    assert_true(fake_kernel_link(kept_ctr, &ctr));
     assert_true(host.up);
     assert_memory_equal(ctr.mac, mac, 6);
     assert_non_null(strstr(host.alias, "10.77.0.7"));
