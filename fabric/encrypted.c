@@ -19,7 +19,6 @@
 #include "common/log.h"
 #include "datapath/datapath.h"
 #include "datapath/vtep_map.h"
-#include "fabric/stale_sweep.h"
 #include "tunnel/packet.h"
 #include "tunnel/peer_table.h"
 #include "vxlan/tap_segment.h"
@@ -181,19 +180,6 @@ int encrypted_entry_add(struct fabric *f, struct local_network *net, const struc
         return -1;
     }
     return 0;
-}
-
-/* Nothing while the overlay has no data path: its peers cannot be programmed then, and
- * their entries are what the bridge answers ARP from once it has one again. */
-int encrypted_segment_sweep(struct fabric *f, const struct local_network *net,
-                            const char *const *subnets, size_t subnet_count, size_t *removed,
-                            struct weft_err *err)
-{
-    *removed = 0;
-    if (!net->vteps)
-        return 0;
-    struct tap_segment_devices dev = tap_devices_of(net);
-    return fabric_sweep_tap_segment(f->nl, &dev, &f->remotes, subnets, subnet_count, removed, err);
 }
 
 int encrypted_entry_del(struct fabric *f, struct local_network *net, const struct remote_entry *r,

@@ -395,11 +395,6 @@ int encrypted_entry_add(struct fabric *f, struct local_network *net, const struc
                         struct weft_err *err);
 int encrypted_entry_del(struct fabric *f, struct local_network *net, const struct remote_entry *r,
                         struct weft_err *err);
-/* After a listing (sweep_network): the bridge and TAP entries no programmed peer
- * claims, of the overlay's subnets (its first, then its extra ones), go. */
-int encrypted_segment_sweep(struct fabric *f, const struct local_network *net,
-                            const char *const *subnets, size_t subnet_count, size_t *removed,
-                            struct weft_err *err);
 
 /* fabric.c: a network's devices, VXLAN or encrypted, made or adopted (under the lock). */
 int network_segment_ensure(struct fabric *f, struct local_network *net, struct weft_err *err);

@@ -483,16 +483,20 @@ void sweep_network(struct fabric *f, struct local_network *net)
 {
     struct weft_err err;
     size_t removed;
+    /* An encrypted overlay's map and sessions start empty each run, but its TAP and
+     * bridge persist with their entries as the VXLAN device does (devices.vxlan is its
+     * TAP). Without a data path its peers cannot be programmed: its entries stay for
+     * when it has one again. */
+    if (net->encrypted && !net->vteps)
+        return;
     const char *subnets[1 + FABRIC_EXTRA_SUBNETS_MAX] = {net->subnet};
     for (int i = 0; i < net->extra_count; i++)
         subnets[1 + i] = net->extra_subnets[i];
-    size_t count = 1 + (size_t)net->extra_count;
-    /* An encrypted overlay's map and sessions start empty each run, but its TAP and
-     * bridge persist with their entries as the VXLAN device does. */
-    int rc = net->encrypted ? encrypted_segment_sweep(f, net, subnets, count, &removed, &err)
-                            : fabric_sweep_segment(f->nl, net->devices.vxlan_ifindex, &f->remotes,
-                                                   subnets, count, &removed, &err);
-    if (rc < 0)
+    const struct segment_sweep_target at =
+        net->encrypted ? segment_sweep_tap(net->devices.bridge_ifindex, net->devices.vxlan_ifindex)
+                       : segment_sweep_vxlan(net->devices.vxlan_ifindex);
+    if (fabric_sweep_segment(f->nl, &at, &f->remotes, subnets, 1 + (size_t)net->extra_count,
+                             &removed, &err) < 0)
         log_warn("sweeping stale remote entries failed", "subnet=%s error=\"%s\"", net->subnet,
                  err.msg);
     else if (removed > 0)

@@ -129,9 +129,7 @@ static int claims_collect(struct claims *c, struct weft_err *err)
     return 0;
 }
 
-/* One of the two: the VXLAN device vxlan_ifindex, or (tap not NULL) an encrypted
- * overlay's bridge and TAP. */
-static int sweep_claimed(struct nl *nl, int vxlan_ifindex, const struct tap_segment_devices *tap,
+int fabric_sweep_segment(struct nl *nl, const struct segment_sweep_target *at,
                          const struct remote_table *remotes, const char *const *subnets,
                          size_t subnet_count, size_t *removed, struct weft_err *err)
 {
@@ -143,24 +141,9 @@ static int sweep_claimed(struct nl *nl, int vxlan_ifindex, const struct tap_segm
                                            .flood = claims_flood,
                                            .ctx = &c,
                                            .peer6 = claims_peer6};
-        rc = tap ? tap_segment_remote_sweep(nl, tap, &keep, removed, err)
-                 : segment_remote_sweep(nl, vxlan_ifindex, &keep, removed, err);
+        rc = segment_remote_sweep(nl, at, &keep, removed, err);
     }
     free(c.fdb);
     free(c.neigh6);
     return rc;
-}
-
-int fabric_sweep_segment(struct nl *nl, int vxlan_ifindex, const struct remote_table *remotes,
-                         const char *const *subnets, size_t subnet_count, size_t *removed,
-                         struct weft_err *err)
-{
-    return sweep_claimed(nl, vxlan_ifindex, NULL, remotes, subnets, subnet_count, removed, err);
-}
-
-int fabric_sweep_tap_segment(struct nl *nl, const struct tap_segment_devices *tap,
-                             const struct remote_table *remotes, const char *const *subnets,
-                             size_t subnet_count, size_t *removed, struct weft_err *err)
-{
-    return sweep_claimed(nl, 0, tap, remotes, subnets, subnet_count, removed, err);
 }

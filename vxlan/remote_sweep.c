@@ -18,15 +18,6 @@ struct kernel_entry {
     uint8_t mac[6];
 };
 
-/* Where a segment's remote entries are: neighbours on neigh_ifindex (the VXLAN
- * device, or the encrypted overlay's bridge), FDB entries on fdb_ifindex (the VXLAN
- * device's, with a destination; or the bridge's static ones on the TAP port). */
-struct sweep_target {
-    int neigh_ifindex;
-    int fdb_ifindex;
-    bool tap;
-};
-
 struct entry_list {
     struct kernel_entry *items;
     size_t count, cap;
@@ -85,7 +76,7 @@ static bool is_flood_mac(const uint8_t mac[6])
 }
 
 /* Lists what the sweep looks at; the IPv6 neighbours only when the caller asks about them. */
-static int list_remote_entries(struct nl *nl, const struct sweep_target *at,
+static int list_remote_entries(struct nl *nl, const struct segment_sweep_target *at,
                                const struct segment_remote_keep *keep, struct entry_list *fdb,
                                struct entry_list *neigh, struct entry_list *neigh6,
                                struct weft_err *err)
@@ -102,8 +93,8 @@ static int list_remote_entries(struct nl *nl, const struct sweep_target *at,
 
 /* An FDB entry the caller does not claim: on a VXLAN device also what the bridge
  * learned of that mac on the vxlan port; on a TAP port the bridge's static entry. */
-static int fdb_entry_del(struct nl *nl, const struct sweep_target *at, const struct kernel_entry *e,
-                         struct weft_err *err)
+static int fdb_entry_del(struct nl *nl, const struct segment_sweep_target *at,
+                         const struct kernel_entry *e, struct weft_err *err)
 {
     if (at->tap)
         return nl_bridge_fdb_del(nl, at->fdb_ifindex, e->mac, err);
@@ -115,8 +106,8 @@ static int fdb_entry_del(struct nl *nl, const struct sweep_target *at, const str
                : 0;
 }
 
-static bool fdb_entry_kept(const struct sweep_target *at, const struct segment_remote_keep *keep,
-                           const struct kernel_entry *e)
+static bool fdb_entry_kept(const struct segment_sweep_target *at,
+                           const struct segment_remote_keep *keep, const struct kernel_entry *e)
 {
     if (at->tap)
         return keep->fdb(keep->ctx, e->mac, NULL);
@@ -125,8 +116,9 @@ static bool fdb_entry_kept(const struct sweep_target *at, const struct segment_r
     return keep->fdb(keep->ctx, e->mac, &e->vtep);
 }
 
-static int sweep(struct nl *nl, const struct sweep_target *at,
-                 const struct segment_remote_keep *keep, size_t *removed, struct weft_err *err)
+int segment_remote_sweep(struct nl *nl, const struct segment_sweep_target *at,
+                         const struct segment_remote_keep *keep, size_t *removed,
+                         struct weft_err *err)
 {
     if (removed)
         *removed = 0;
@@ -171,20 +163,4 @@ out:
     free(neigh.items);
     free(neigh6.items);
     return rc;
-}
-
-int segment_remote_sweep(struct nl *nl, int vxlan_ifindex, const struct segment_remote_keep *keep,
-                         size_t *removed, struct weft_err *err)
-{
-    const struct sweep_target at = {.neigh_ifindex = vxlan_ifindex, .fdb_ifindex = vxlan_ifindex};
-    return sweep(nl, &at, keep, removed, err);
-}
-
-int tap_segment_remote_sweep(struct nl *nl, const struct tap_segment_devices *dev,
-                             const struct segment_remote_keep *keep, size_t *removed,
-                             struct weft_err *err)
-{
-    const struct sweep_target at = {
-        .neigh_ifindex = dev->bridge_ifindex, .fdb_ifindex = dev->tap_ifindex, .tap = true};
-    return sweep(nl, &at, keep, removed, err);
 }

@@ -21,7 +21,6 @@
 
 #include "common/err.h"
 #include "netlink/nl.h"
-#include "vxlan/tap_segment.h"
 
 /* Each answers whether the caller has that entry programmed, so it stays. */
 struct segment_remote_keep {
@@ -34,15 +33,32 @@ struct segment_remote_keep {
     bool (*peer6)(void *ctx, const uint8_t ip6[16], const uint8_t mac[6]);
 };
 
+/* Where a segment's remote entries are: a VXLAN device holds its neighbours and its
+ * FDB entries (with a destination); an encrypted overlay's bridge holds the neighbours
+ * and the static FDB entries on its TAP port (keep->fdb is then asked with vtep NULL,
+ * keep->flood never: flooding there is weft's own, in user space). */
+struct segment_sweep_target {
+    int neigh_ifindex;
+    int fdb_ifindex;
+    bool tap;
+};
+
+static inline struct segment_sweep_target segment_sweep_vxlan(int vxlan_ifindex)
+{
+    return (struct segment_sweep_target){.neigh_ifindex = vxlan_ifindex,
+                                         .fdb_ifindex = vxlan_ifindex};
+}
+
+static inline struct segment_sweep_target segment_sweep_tap(int bridge_ifindex, int tap_ifindex)
+{
+    return (struct segment_sweep_target){
+        .neigh_ifindex = bridge_ifindex, .fdb_ifindex = tap_ifindex, .tap = true};
+}
+
 /* *removed (may be NULL) counts the entries deleted. On a listing failure nothing
  * is deleted; a failed deletion is reported after the others were tried. */
-int segment_remote_sweep(struct nl *nl, int vxlan_ifindex, const struct segment_remote_keep *keep,
-                         size_t *removed, struct weft_err *err);
-/* The same for an encrypted overlay: the neighbour entries on dev's bridge, the
- * bridge's static FDB entries on dev's TAP port (keep->flood is not asked: flooding
- * there is weft's own, in user space). */
-int tap_segment_remote_sweep(struct nl *nl, const struct tap_segment_devices *dev,
-                             const struct segment_remote_keep *keep, size_t *removed,
-                             struct weft_err *err);
+int segment_remote_sweep(struct nl *nl, const struct segment_sweep_target *at,
+                         const struct segment_remote_keep *keep, size_t *removed,
+                         struct weft_err *err);
 
 #endif

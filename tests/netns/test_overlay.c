@@ -287,10 +287,11 @@ static void sweep_removes_only_unclaimed_entries(void **state)
     assert_int_equal(segment_flood_add(nl, vx, &vtep_c, &err), 0);
     const char *before_other = strdup(look("bridge fdb show dev wvx42; ip neigh show dev wvx42"));
     /* 10.78.0.5 is not claimed (only 10.77.0.5 is), though its fdb entry is. */
+    const struct segment_sweep_target at = segment_sweep_vxlan(vx);
     struct segment_remote_keep keep = {
         .peer = claim_peer, .fdb = claim_fdb, .flood = claim_flood, .ctx = NULL};
     size_t removed = 0;
-    assert_int_equal(segment_remote_sweep(nl, vx, &keep, &removed, &err), 0);
+    assert_int_equal(segment_remote_sweep(nl, &at, &keep, &removed, &err), 0);
     assert_int_equal(removed, 4); /* two neighbours, mac_b's fdb entry, flooding to vtep_b */
     const char *fdb = look("bridge fdb show dev wvx43");
     assert_non_null(strstr(fdb, "02:42:0a:4d:00:05 dst 192.168.200.2 self permanent"));
@@ -302,7 +303,7 @@ static void sweep_removes_only_unclaimed_entries(void **state)
     assert_string_equal(look("bridge fdb show dev wvx42; ip neigh show dev wvx42"), before_other);
     free((void *)before_other);
     /* Nothing left to remove: a second sweep removes nothing. */
-    assert_int_equal(segment_remote_sweep(nl, vx, &keep, &removed, &err), 0);
+    assert_int_equal(segment_remote_sweep(nl, &at, &keep, &removed, &err), 0);
     assert_int_equal(removed, 0);
     assert_int_equal(segment_remove(nl, 43, &vtep_local, 1450, &dev, &err), 0);
 }

@@ -221,15 +221,16 @@ static void sweep_removes_unclaimed_ipv6_neighbours(void **state)
     assert_int_equal(segment_peer6_add(nl, vx, p5.bytes, mac_a, &err), 0);
     assert_int_equal(segment_peer6_add(nl, vx, p6.bytes, mac_b, &err), 0);
     /* Without the question, IPv6 neighbours all stay (a caller that has none). */
+    const struct segment_sweep_target at = segment_sweep_vxlan(vx);
     struct segment_remote_keep keep = {
         .peer = claim_all_peers, .fdb = claim_all_fdb, .flood = claim_all_floods};
     size_t removed = 99;
-    assert_int_equal(segment_remote_sweep(nl, vx, &keep, &removed, &err), 0);
+    assert_int_equal(segment_remote_sweep(nl, &at, &keep, &removed, &err), 0);
     assert_int_equal(removed, 0);
     assert_int_equal(list6(vx).count, 2);
 
     keep.peer6 = claim_peer6;
-    assert_int_equal(segment_remote_sweep(nl, vx, &keep, &removed, &err), 0);
+    assert_int_equal(segment_remote_sweep(nl, &at, &keep, &removed, &err), 0);
     assert_int_equal(removed, 1);
     struct listed l = list6(vx);
     assert_int_equal(l.count, 1);
@@ -239,7 +240,7 @@ static void sweep_removes_unclaimed_ipv6_neighbours(void **state)
     assert_null(strstr(neigh, "fd00:62::6"));
     assert_non_null(strstr(look("bridge fdb show dev wvx62"), "02:42:0a:4d:00:05 dst"));
     /* A second sweep finds nothing left to remove. */
-    assert_int_equal(segment_remote_sweep(nl, vx, &keep, &removed, &err), 0);
+    assert_int_equal(segment_remote_sweep(nl, &at, &keep, &removed, &err), 0);
     assert_int_equal(removed, 0);
     assert_int_equal(segment_remove(nl, 62, &vtep_local, 1450, &dev, &err), 0);
 }

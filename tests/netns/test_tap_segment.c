@@ -40,6 +40,7 @@ static int ctr_ns = -1;
 static struct tap_segment_devices dev;
 static struct tap_queues queues;
 static uint32_t peer_ip, other_peer_ip, unknown_ip;
+static uint8_t peer6[16], other_peer6[16]; /* fd71::2, fd71::4 */
 static const uint8_t peer_mac[6] = {0x02, 0x42, 0x0a, 0x47, 0x00, 0x02};
 static const uint8_t other_peer_mac[6] = {0x02, 0x42, 0x0a, 0x47, 0x00, 0x03};
 
@@ -55,6 +56,9 @@ static int setup(void **state)
     peer_ip = inet_addr("10.71.0.2");
     other_peer_ip = inet_addr("10.71.0.3");
     unknown_ip = inet_addr("10.71.0.9");
+    if (inet_pton(AF_INET6, "fd71::2", peer6) != 1 ||
+        inet_pton(AF_INET6, "fd71::4", other_peer6) != 1)
+        return -1;
     struct weft_err err = {0};
     if (nl_open(&nl, &err) < 0)
         return -1;
@@ -294,8 +298,6 @@ static void an_ipv6_peer_is_answered_by_the_bridge(void **state)
 {
     (void)state;
     struct weft_err err = {0};
-    uint8_t peer6[16];
-    assert_int_equal(inet_pton(AF_INET6, "fd71::2", peer6), 1);
     /* IPv6 on the bridge (its neighbour table) and the container's eth0 only. */
     assert_int_equal(system("sysctl -qw net.ipv6.conf.wbr71.disable_ipv6=0"), 0);
     assert_int_equal(in_ns(ctr_ns, "sysctl -qw net.ipv6.conf.eth0.disable_ipv6=0 && "
@@ -350,9 +352,7 @@ static bool claims_peer(void *ctx, uint32_t ip, const uint8_t mac[6])
 static bool claims_peer6(void *ctx, const uint8_t ip6[16], const uint8_t mac[6])
 {
     (void)ctx;
-    uint8_t want[16];
-    inet_pton(AF_INET6, "fd71::2", want);
-    return memcmp(ip6, want, 16) == 0 && memcmp(mac, peer_mac, 6) == 0;
+    return memcmp(ip6, peer6, 16) == 0 && memcmp(mac, peer_mac, 6) == 0;
 }
 static bool claims_fdb(void *ctx, const uint8_t mac[6], const struct ip_addr *vtep)
 {
@@ -375,21 +375,19 @@ static void a_sweep_removes_the_entries_no_one_claims(void **state)
 {
     (void)state;
     struct weft_err err = {0};
-    uint8_t peer6[16], other6[16];
-    assert_int_equal(inet_pton(AF_INET6, "fd71::2", peer6), 1);
-    assert_int_equal(inet_pton(AF_INET6, "fd71::4", other6), 1);
     assert_int_equal(system("sysctl -qw net.ipv6.conf.wbr71.disable_ipv6=0"), 0);
     assert_int_equal(tap_segment_peer_add(nl, &dev, peer_ip, peer6, peer_mac, &err), 0);
-    assert_int_equal(tap_segment_peer_add(nl, &dev, other_peer_ip, other6, other_peer_mac, &err),
-                     0);
+    assert_int_equal(
+        tap_segment_peer_add(nl, &dev, other_peer_ip, other_peer6, other_peer_mac, &err), 0);
     assert_peer_entries();
     const char *own = strstr(look("bridge fdb show dev wtp71"), " permanent");
     assert_non_null(own); /* the TAP's own address, which the bridge holds as local */
 
     struct segment_remote_keep keep = {
         .peer = claims_peer, .fdb = claims_fdb, .flood = claims_no_flood, .peer6 = claims_peer6};
+    const struct segment_sweep_target at = segment_sweep_tap(dev.bridge_ifindex, dev.tap_ifindex);
     size_t removed = 0;
-    assert_int_equal(tap_segment_remote_sweep(nl, &dev, &keep, &removed, &err), 0);
+    assert_int_equal(segment_remote_sweep(nl, &at, &keep, &removed, &err), 0);
     assert_int_equal(removed, 3); /* the other peer's IPv4 and IPv6 neighbours, its FDB entry */
     assert_int_equal(fdb_asked_with_vtep, 0);
     const char *fdb = look("bridge fdb show dev wtp71");
@@ -402,7 +400,7 @@ static void a_sweep_removes_the_entries_no_one_claims(void **state)
     assert_null(strstr(neigh, "10.71.0.3 "));
     assert_null(strstr(neigh, "fd71::4 "));
     /* Nothing left to remove: a second sweep removes nothing. */
-    assert_int_equal(tap_segment_remote_sweep(nl, &dev, &keep, &removed, &err), 0);
+    assert_int_equal(segment_remote_sweep(nl, &at, &keep, &removed, &err), 0);
     assert_int_equal(removed, 0);
     assert_int_equal(tap_segment_peer_del(nl, &dev, peer_ip, peer6, peer_mac, &err), 0);
 }

@@ -151,7 +151,8 @@ static void containers_talk_over_an_ipv6_only_underlay(void **state)
                                        .flood = keep_flood_to_b,
                                        .ctx = &vtep_b};
     size_t removed = 0;
-    assert_int_equal(segment_remote_sweep(a.nl, a.dev.vxlan_ifindex, &keep, &removed, &err), 0);
+    const struct segment_sweep_target at = segment_sweep_vxlan(a.dev.vxlan_ifindex);
+    assert_int_equal(segment_remote_sweep(a.nl, &at, &keep, &removed, &err), 0);
     assert_int_equal(removed, 2); /* b's neighbour and its FDB entry */
     const char *fdb = look_in(a.host_ns, "bridge fdb show dev wvx4606");
     assert_null(strstr(fdb, "02:42:0a:60:00:02 dst"));
