@@ -15,8 +15,8 @@
 
 #include "tunnel/packet.h"
 
-#define VTEP_A 0x0101000au
-#define VTEP_B 0x0201000au
+static const struct ip_addr vtep_a = {.family = AF_INET, .bytes = {10, 0, 1, 1}};
+static const struct ip_addr vtep_b = {.family = AF_INET, .bytes = {10, 0, 1, 2}};
 
 static double seconds_now(void)
 {
@@ -36,8 +36,8 @@ static int measure(int cipher, size_t size, double duration, double *pps)
     randombytes_buf(frame, sizeof(frame));
     struct tunnel_tx *tx = NULL;
     struct tunnel_rx *rx = NULL;
-    if (tunnel_tx_new(base, cipher, VTEP_A, VTEP_B, 0, &tx, &err) < 0 ||
-        tunnel_rx_new(base, cipher, VTEP_B, VTEP_A, 0, &rx, &err) < 0) {
+    if (tunnel_tx_new(base, cipher, &vtep_a, &vtep_b, 0, &tx, &err) < 0 ||
+        tunnel_rx_new(base, cipher, &vtep_b, &vtep_a, 0, &rx, &err) < 0) {
         fprintf(stderr, "tunnel_bench: %s\n", err.msg);
         tunnel_tx_free(tx);
         return -1;
@@ -51,7 +51,7 @@ static int measure(int cipher, size_t size, double duration, double *pps)
             enum tunnel_drop reason = TUNNEL_DROP_NONE;
             if (tunnel_seal(tx, 0, hdr, sizeof(hdr), frame, size, packet, sizeof(packet), &len,
                             &err) < 0 ||
-                tunnel_open(rx, 0, VTEP_A, hdr, sizeof(hdr), packet, len, out, sizeof(out),
+                tunnel_open(rx, 0, &vtep_a, hdr, sizeof(hdr), packet, len, out, sizeof(out),
                             &out_len, &reason) < 0) {
                 fprintf(stderr, "tunnel_bench: packet %llu did not go through (%s)\n",
                         (unsigned long long)count, err.code ? err.msg : tunnel_drop_name(reason));

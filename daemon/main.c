@@ -148,18 +148,11 @@ static int open_tunnel(const struct daemon_options *opts, const char *host,
                        struct tunnel_secret **secret, struct tunnel_peer_table **tunnel,
                        struct weft_err *err)
 {
-    uint32_t vtep;
-    /* tunnel/ and datapath/ key their peers by an IPv4 VTEP: on an IPv6 underlay the
-     * fabric refuses -o encrypted, and the secret stays unread (no tunnel). */
-    if (addr_text_is_ipv6(host)) {
-        log_warn("encrypted overlays need an IPv4 underlay for now; --secret-file is not used",
-                 "advertise=%s", host);
-        return 0;
-    }
+    struct ip_addr vtep;
     if (tunnel_secret_read(opts->secret_file, secret, err) < 0)
         return weft_err_wrap(err, "--secret-file");
-    if (ipv4_parse(host, &vtep, err) < 0 ||
-        tunnel_peer_table_new(*secret, htonl(vtep), tunnel, err) < 0)
+    if (ip_addr_parse(host, &vtep, err) < 0 ||
+        tunnel_peer_table_new(*secret, &vtep, tunnel, err) < 0)
         return -1;
     /* Tests only: rekey every N packets (instead of 2^48) to exercise it quickly. */
     const char *rekey = getenv("WEFT_TEST_REKEY_PACKETS");

@@ -40,10 +40,11 @@ const char *datapath_drop_name(enum datapath_drop reason)
     return drop_names[reason];
 }
 
-int datapath_overlay_mtu(int underlay_mtu, size_t transform_overhead)
+int datapath_overlay_mtu(int underlay_mtu, bool ipv6_underlay, size_t transform_overhead)
 {
-    /* outer IPv4 20 + UDP 8 + weft header + transform + inner Ethernet 14 */
-    return underlay_mtu - 20 - 8 - DATAPATH_HDR_LEN - (int)transform_overhead - 14;
+    /* outer IPv4 20 or IPv6 40 + UDP 8 + weft header + transform + inner Ethernet 14 */
+    return underlay_mtu - (ipv6_underlay ? 40 : 20) - 8 - DATAPATH_HDR_LEN -
+           (int)transform_overhead - 14;
 }
 
 int datapath_default_workers(void)
@@ -62,23 +63,33 @@ static void set_buffer(int fd, int force_opt, int opt)
         (void)setsockopt(fd, SOL_SOCKET, opt, &size, sizeof(size));
 }
 
-/* A UDP socket on port, shared by every worker through SO_REUSEPORT. */
-static int open_socket(uint32_t local_vtep, uint16_t port, int *fd_out, struct weft_err *err)
+/* A UDP socket on port of the local VTEP's family, bound to it, shared by every
+ * worker through SO_REUSEPORT. */
+static int open_socket(const struct ip_addr *local_vtep, uint16_t port, int *fd_out,
+                       struct weft_err *err)
 {
     int one = 1;
-    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    bool ipv6 = ip_addr_is_ipv6(local_vtep);
+    int fd = socket(ipv6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return weft_err_set(err, -errno, "opening a UDP socket: %s", strerror(errno));
-    if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0)
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0 ||
+        (ipv6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0))
         goto fail;
     /* Runs of datagrams from one sender may arrive joined (UDP GRO); an old kernel
      * without it gives them one by one, which works as well. */
     (void)setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof(one));
     set_buffer(fd, SO_RCVBUFFORCE, SO_RCVBUF);
     set_buffer(fd, SO_SNDBUFFORCE, SO_SNDBUF);
-    struct sockaddr_in addr = {
-        .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = local_vtep};
-    if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0)
+    union udp_peer addr = {.sa.sa_family = ipv6 ? AF_INET6 : AF_INET};
+    if (ipv6) {
+        addr.v6.sin6_port = htons(port);
+        udp_peer_set(&addr, local_vtep);
+    } else {
+        addr.v4.sin_port = htons(port);
+        addr.v4.sin_addr.s_addr = ip_addr_ipv4(local_vtep); /* none: any address */
+    }
+    if (bind(fd, &addr.sa, ipv6 ? sizeof(addr.v6) : sizeof(addr.v4)) < 0)
         goto fail;
     *fd_out = fd;
     return 0;
@@ -91,13 +102,17 @@ fail:;
 
 /* Points each message of a batch at its slot and address, once for the worker's
  * life (received messages also at their control buffer, for UDP_GRO's size). */
-static void batch_wire(struct datagram_batch *b, uint16_t port, unsigned nslots, size_t slot_len)
+static void batch_wire(struct datagram_batch *b, sa_family_t family, uint16_t port, unsigned nslots,
+                       size_t slot_len)
 {
     for (unsigned i = 0; i < nslots; i++) {
         b->iov[i].iov_base = b->slots + (size_t)i * slot_len;
         b->iov[i].iov_len = slot_len;
-        b->addr[i].sin_family = AF_INET;
-        b->addr[i].sin_port = htons(port);
+        b->addr[i] = (union udp_peer){.sa.sa_family = family};
+        if (family == AF_INET6)
+            b->addr[i].v6.sin6_port = htons(port);
+        else
+            b->addr[i].v4.sin_port = htons(port);
         b->msgs[i].msg_hdr = (struct msghdr){.msg_name = &b->addr[i],
                                              .msg_namelen = sizeof(b->addr[i]),
                                              .msg_iov = &b->iov[i],
@@ -150,9 +165,9 @@ static int worker_init(struct worker *w, struct datapath *dp, int index, struct 
     w->in.slots = malloc((size_t)DATAPATH_RECV_BATCH * DATAPATH_RECV_SLOT_LEN);
     if (!w->tap_in || !w->opened || !w->rx.buf || !w->out.slots || !w->in.slots)
         return weft_err_set(err, -ENOMEM, "no memory for the data path's buffers");
-    batch_wire(&w->out, c->udp_port, DATAPATH_BATCH, DATAPATH_SLOT_LEN);
-    batch_wire(&w->in, c->udp_port, DATAPATH_RECV_BATCH, DATAPATH_RECV_SLOT_LEN);
-    if (open_socket(c->local_vtep, c->udp_port, &w->udp_fd, err) < 0)
+    batch_wire(&w->out, dp->family, c->udp_port, DATAPATH_BATCH, DATAPATH_SLOT_LEN);
+    batch_wire(&w->in, dp->family, c->udp_port, DATAPATH_RECV_BATCH, DATAPATH_RECV_SLOT_LEN);
+    if (open_socket(&c->local_vtep, c->udp_port, &w->udp_fd, err) < 0)
         return -1;
     return worker_epoll(w, err);
 }
@@ -162,6 +177,8 @@ static int check_config(const struct datapath_config *c, struct weft_err *err)
     if (c->nworkers < 1 || c->nworkers > DATAPATH_MAX_WORKERS)
         return weft_err_set(err, -EINVAL, "the data path runs 1 to %d workers, not %d",
                             DATAPATH_MAX_WORKERS, c->nworkers);
+    if (c->local_vtep.family != 0 && ip_addr_len(&c->local_vtep) == 0)
+        return weft_err_set(err, -EINVAL, "the data path's local VTEP is of no known family");
     if (!c->transform.seal || !c->transform.open)
         return weft_err_set(err, -EINVAL, "the data path needs a transform");
     if (c->transform.overhead > DATAPATH_TRANSFORM_OVERHEAD_MAX)
@@ -196,6 +213,7 @@ int datapath_start(const struct datapath_config *config, struct datapath **out,
     if (!dp)
         return weft_err_set(err, -ENOMEM, "no memory for the data path");
     dp->config = *config;
+    dp->family = ip_addr_is_ipv6(&config->local_vtep) ? AF_INET6 : AF_INET;
     if (!dp->config.udp_port)
         dp->config.udp_port = DATAPATH_UDP_PORT;
     if (overlay_table_init(&dp->overlays, err) < 0) {

@@ -28,7 +28,8 @@
  * datapath_overlay_add/remove from one thread (the owner); lookup, seal and
  * open are called from every worker at once and must be thread-safe. The UDP
  * sockets are made by datapath_start in the calling thread's network
- * namespace. IPv4 addresses are network order.
+ * namespace. VTEPs are of one family, the local VTEP's: IPv4, or IPv6 on an
+ * IPv6 underlay (the sockets are of that family).
  */
 #ifndef WEFT_DATAPATH_H
 #define WEFT_DATAPATH_H
@@ -38,6 +39,7 @@
 #include <stdint.h>
 
 #include "common/err.h"
+#include "common/ip_addr.h"
 
 #define DATAPATH_UDP_PORT 4790
 #define DATAPATH_MAX_WORKERS 16
@@ -75,17 +77,17 @@ struct datapath_transform {
     /* Bytes seal adds at most (header, tag): the overlay MTU leaves room for it. */
     size_t overhead;
     /* Writes the sealed form of frame for peer_vtep into out (cap bytes). */
-    enum datapath_drop (*seal)(void *ctx, uint32_t peer_vtep, const uint8_t *aad, size_t aad_len,
-                               const uint8_t *frame, size_t len, uint8_t *out, size_t cap,
-                               size_t *out_len);
+    enum datapath_drop (*seal)(void *ctx, const struct ip_addr *peer_vtep, const uint8_t *aad,
+                               size_t aad_len, const uint8_t *frame, size_t len, uint8_t *out,
+                               size_t cap, size_t *out_len);
     /* Writes the frame that pkt (from src_vtep) carries into out (cap bytes). */
-    enum datapath_drop (*open)(void *ctx, uint32_t src_vtep, const uint8_t *aad, size_t aad_len,
-                               const uint8_t *pkt, size_t len, uint8_t *out, size_t cap,
-                               size_t *out_len);
+    enum datapath_drop (*open)(void *ctx, const struct ip_addr *src_vtep, const uint8_t *aad,
+                               size_t aad_len, const uint8_t *pkt, size_t len, uint8_t *out,
+                               size_t cap, size_t *out_len);
     /* Whether peer_vtep's data path takes TCP segments whose checksum is left
      * partial (the pseudo header's sum, as a NIC with checksum offload gets it):
      * then the segments cut from a super-frame for it are not summed. NULL: none does. */
-    bool (*partial_csum)(void *ctx, uint32_t peer_vtep);
+    bool (*partial_csum)(void *ctx, const struct ip_addr *peer_vtep);
     void *ctx;
 };
 
@@ -95,13 +97,15 @@ extern const struct datapath_transform datapath_plain;
 /* The VTEPs a frame to dst_mac goes to: the peer's for a known unicast MAC, every
  * member host's for broadcast, multicast and unknown unicast. Returns how many it
  * wrote (at most max); 0 drops the frame. */
-typedef size_t (*datapath_lookup_fn)(void *ctx, const uint8_t dst_mac[6], uint32_t *vteps,
+typedef size_t (*datapath_lookup_fn)(void *ctx, const uint8_t dst_mac[6], struct ip_addr *vteps,
                                      size_t max);
 
 struct datapath_config {
     int nworkers;                        /* 1..DATAPATH_MAX_WORKERS */
     uint16_t udp_port;                   /* host order; 0 means DATAPATH_UDP_PORT */
-    uint32_t local_vtep;                 /* the address the sockets bind to (0: any) */
+    /* The address the sockets bind to; its family is the sockets' and every
+     * VTEP's. No family: any IPv4 address (tests). */
+    struct ip_addr local_vtep;
     struct datapath_transform transform; /* shared by every overlay */
 };
 
@@ -150,9 +154,10 @@ void datapath_stats(const struct datapath *dp, struct datapath_stats *out);
 /* One worker's counters (0 <= index < datapath_workers): which thread carried what. */
 void datapath_worker_stats(const struct datapath *dp, int index, struct datapath_stats *out);
 
-/* The overlay MTU that leaves room for the outer IPv4 + UDP + weft headers and
- * the transform's overhead on an underlay of underlay_mtu. */
-int datapath_overlay_mtu(int underlay_mtu, size_t transform_overhead);
+/* The overlay MTU that leaves room for the outer IP (20 bytes, 40 on an IPv6
+ * underlay) + UDP + weft headers and the transform's overhead on an underlay of
+ * underlay_mtu. */
+int datapath_overlay_mtu(int underlay_mtu, bool ipv6_underlay, size_t transform_overhead);
 /* How many workers to run: the cores, at most DATAPATH_MAX_WORKERS. */
 int datapath_default_workers(void);
 

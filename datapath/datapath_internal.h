@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -102,6 +103,31 @@ struct worker_counters {
     _Atomic uint64_t drops[DATAPATH_DROP_COUNT];
 };
 
+/* A datagram's far end, in the data path's family (the local VTEP's): the
+ * family and port are set once per slot (datapath.c), the address per datagram. */
+union udp_peer {
+    struct sockaddr sa;
+    struct sockaddr_in v4;
+    struct sockaddr_in6 v6;
+};
+
+/* Points p at vtep, which is of p's family (the caller checked). */
+static inline void udp_peer_set(union udp_peer *p, const struct ip_addr *vtep)
+{
+    if (p->sa.sa_family == AF_INET6)
+        memcpy(&p->v6.sin6_addr, vtep->bytes, 16);
+    else
+        memcpy(&p->v4.sin_addr, vtep->bytes, 4);
+}
+
+/* The VTEP a datagram came from. */
+static inline struct ip_addr udp_peer_vtep(const union udp_peer *p)
+{
+    if (p->sa.sa_family == AF_INET6)
+        return ip_addr_from_ipv6(p->v6.sin6_addr.s6_addr);
+    return ip_addr_from_ipv4(p->v4.sin_addr.s_addr);
+}
+
 /* Batched datagrams: BATCH slots, their iovecs, addresses and message headers
  * (on the sending side a message may carry a run of datagrams, with its
  * UDP_SEGMENT size in control). */
@@ -110,7 +136,8 @@ struct datagram_batch {
                      * DATAPATH_RECV_BATCH * DATAPATH_RECV_SLOT_LEN */
     struct mmsghdr msgs[DATAPATH_BATCH];
     struct iovec iov[DATAPATH_BATCH];
-    struct sockaddr_in addr[DATAPATH_BATCH];
+    union udp_peer addr[DATAPATH_BATCH];
+    struct ip_addr vtep[DATAPATH_BATCH]; /* sending: whom addr names, to find runs */
     union {
         char buf[CMSG_SPACE(sizeof(int))]; /* UDP_SEGMENT's uint16_t, UDP_GRO's int */
         struct cmsghdr align;
@@ -138,7 +165,7 @@ struct worker {
     uint8_t *opened;  /* a zero virtio-net header + one frame opened from a datagram */
     struct coalescer rx;
     struct datagram_batch out, in;
-    uint32_t vteps[DATAPATH_MAX_FANOUT];
+    struct ip_addr vteps[DATAPATH_MAX_FANOUT];
     _Alignas(64) struct worker_counters counters;
 };
 
@@ -197,6 +224,7 @@ static inline uint64_t event_tap(unsigned slot, uint32_t generation)
 
 struct datapath {
     struct datapath_config config;
+    sa_family_t family; /* the sockets' and every VTEP's: the local VTEP's, else AF_INET */
     int stop_fd; /* an eventfd, readable once datapath_stop asks the workers to end */
     int nworkers;
     struct worker *workers;

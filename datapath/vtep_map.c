@@ -37,7 +37,7 @@
 
 struct peer_entry {
     uint64_t key; /* KEY_USED | the MAC; 0: empty */
-    uint32_t vtep;
+    struct ip_addr vtep;
 };
 
 /* A copy swapped out, freed once no reader may hold it (first in every copy). */
@@ -56,7 +56,7 @@ struct peer_table {
 struct member_list {
     struct retired retired;
     size_t count;
-    uint32_t vteps[];
+    struct ip_addr vteps[];
 };
 
 struct reader_slot {
@@ -161,7 +161,7 @@ static const struct peer_entry *peer_find(const struct peer_table *t, uint64_t k
     }
 }
 
-size_t vtep_map_lookup(void *ctx, const uint8_t dst_mac[6], uint32_t *vteps, size_t max)
+size_t vtep_map_lookup(void *ctx, const uint8_t dst_mac[6], struct ip_addr *vteps, size_t max)
 {
     struct vtep_map *map = ctx;
     struct reader_slot *slot = my_reader_slot(map);
@@ -250,7 +250,7 @@ static void members_swap(struct vtep_map *map, struct member_list *members)
     retire(map, old ? &old->retired : NULL);
 }
 
-int vtep_map_set_peer(struct vtep_map *map, const uint8_t mac[6], uint32_t vtep,
+int vtep_map_set_peer(struct vtep_map *map, const uint8_t mac[6], const struct ip_addr *vtep,
                       struct weft_err *err)
 {
     uint64_t key = mac_key(mac);
@@ -258,7 +258,7 @@ int vtep_map_set_peer(struct vtep_map *map, const uint8_t mac[6], uint32_t vtep,
     const struct peer_table *old = atomic_load(&map->peers);
     const struct peer_entry *e = old ? peer_find(old, key) : NULL;
     int rc = 0;
-    if (!e || e->vtep != vtep) {
+    if (!e || !ip_addr_equal(&e->vtep, vtep)) {
         struct peer_table *t = peers_copy(old, key);
         if (!t) {
             rc = weft_err_set(err, -ENOMEM, "no memory for an overlay's VTEP map");
@@ -266,7 +266,7 @@ int vtep_map_set_peer(struct vtep_map *map, const uint8_t mac[6], uint32_t vtep,
             size_t j = key_slot(key, t->mask);
             while (t->entries[j].key != 0)
                 j = (j + 1) & t->mask;
-            t->entries[j] = (struct peer_entry){.key = key, .vtep = vtep};
+            t->entries[j] = (struct peer_entry){.key = key, .vtep = *vtep};
             t->count++;
             peers_swap(map, t);
         }
@@ -291,15 +291,15 @@ void vtep_map_del_peer(struct vtep_map *map, const uint8_t mac[6])
     pthread_mutex_unlock(&map->write_lock);
 }
 
-static bool members_have(const struct member_list *m, uint32_t vtep)
+static bool members_have(const struct member_list *m, const struct ip_addr *vtep)
 {
     for (size_t i = 0; m && i < m->count; i++)
-        if (m->vteps[i] == vtep)
+        if (ip_addr_equal(&m->vteps[i], vtep))
             return true;
     return false;
 }
 
-int vtep_map_add_member(struct vtep_map *map, uint32_t vtep, struct weft_err *err)
+int vtep_map_add_member(struct vtep_map *map, const struct ip_addr *vtep, struct weft_err *err)
 {
     int rc = 0;
     pthread_mutex_lock(&map->write_lock);
@@ -312,7 +312,7 @@ int vtep_map_add_member(struct vtep_map *map, uint32_t vtep, struct weft_err *er
         } else {
             if (count)
                 memcpy(m->vteps, old->vteps, count * sizeof(m->vteps[0]));
-            m->vteps[count] = vtep;
+            m->vteps[count] = *vtep;
             m->count = count + 1;
             members_swap(map, m);
         }
@@ -321,7 +321,7 @@ int vtep_map_add_member(struct vtep_map *map, uint32_t vtep, struct weft_err *er
     return rc;
 }
 
-void vtep_map_del_member(struct vtep_map *map, uint32_t vtep)
+void vtep_map_del_member(struct vtep_map *map, const struct ip_addr *vtep)
 {
     pthread_mutex_lock(&map->write_lock);
     const struct member_list *old = atomic_load(&map->members);
@@ -329,11 +329,12 @@ void vtep_map_del_member(struct vtep_map *map, uint32_t vtep)
         struct member_list *m =
             old->count > 1 ? malloc(sizeof(*m) + (old->count - 1) * sizeof(m->vteps[0])) : NULL;
         if (old->count > 1 && !m) {
-            log_warn("out of memory: a host stays a member in the VTEP map", "vtep=%08x",
-                     (unsigned)vtep);
+            char text[ADDR_STR_MAX];
+            ip_addr_format(vtep, text);
+            log_warn("out of memory: a host stays a member in the VTEP map", "vtep=%s", text);
         } else {
             for (size_t i = 0, j = 0; m && i < old->count; i++)
-                if (old->vteps[i] != vtep)
+                if (!ip_addr_equal(&old->vteps[i], vtep))
                     m->vteps[j++] = old->vteps[i];
             if (m)
                 m->count = old->count - 1;

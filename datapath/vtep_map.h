@@ -8,7 +8,8 @@
  * Callers: fabric/ writes (one writer at a time: under the fabric's lock), the
  * data path's workers read through vtep_map_lookup (a datapath_lookup_fn) from
  * every worker thread at once. Thread-safe: readers never wait for one another,
- * and a writer never frees what a reader may still hold. IPv4 in network order.
+ * and a writer never frees what a reader may still hold. VTEPs are IPv4 or IPv6
+ * (common/ip_addr.h), copied in.
  */
 #ifndef WEFT_DATAPATH_VTEP_MAP_H
 #define WEFT_DATAPATH_VTEP_MAP_H
@@ -17,6 +18,7 @@
 #include <stdint.h>
 
 #include "common/err.h"
+#include "common/ip_addr.h"
 
 struct vtep_map;
 
@@ -25,16 +27,16 @@ int vtep_map_new(struct vtep_map **out, struct weft_err *err);
 void vtep_map_free(struct vtep_map *map);
 
 /* A remote endpoint's MAC now lives behind vtep (added or moved). -ENOMEM only. */
-int vtep_map_set_peer(struct vtep_map *map, const uint8_t mac[6], uint32_t vtep,
+int vtep_map_set_peer(struct vtep_map *map, const uint8_t mac[6], const struct ip_addr *vtep,
                       struct weft_err *err);
 /* Forgets mac; unknown is not an error. */
 void vtep_map_del_peer(struct vtep_map *map, const uint8_t mac[6]);
 /* A member host of the overlay (flooding); adding one already there is a no-op. */
-int vtep_map_add_member(struct vtep_map *map, uint32_t vtep, struct weft_err *err);
-void vtep_map_del_member(struct vtep_map *map, uint32_t vtep);
+int vtep_map_add_member(struct vtep_map *map, const struct ip_addr *vtep, struct weft_err *err);
+void vtep_map_del_member(struct vtep_map *map, const struct ip_addr *vtep);
 
 /* datapath_lookup_fn (ctx is the map): the peer's VTEP for a known unicast MAC, every
  * member's for group (broadcast, multicast) and unknown unicast MACs. */
-size_t vtep_map_lookup(void *ctx, const uint8_t dst_mac[6], uint32_t *vteps, size_t max);
+size_t vtep_map_lookup(void *ctx, const uint8_t dst_mac[6], struct ip_addr *vteps, size_t max);
 
 #endif

@@ -23,10 +23,14 @@ static void count_drop(struct worker *w, enum datapath_drop reason)
 
 /* Seals frame of overlay vni for vtep into the next free slot (flushing a full
  * batch first). */
-static void queue_datagram(struct worker *w, uint32_t vni, uint32_t vtep, const uint8_t *frame,
-                           size_t len)
+static void queue_datagram(struct worker *w, uint32_t vni, const struct ip_addr *vtep,
+                           const uint8_t *frame, size_t len)
 {
     const struct datapath_config *c = &w->dp->config;
+    if (vtep->family != w->dp->family) {
+        count_drop(w, DATAPATH_DROP_NO_PEER); /* the sockets cannot reach it */
+        return;
+    }
     if (w->out.count == DATAPATH_BATCH)
         send_batch_flush(w);
     unsigned i = w->out.count;
@@ -42,7 +46,8 @@ static void queue_datagram(struct worker *w, uint32_t vni, uint32_t vtep, const 
         return;
     }
     w->out.iov[i].iov_len = DATAPATH_HDR_LEN + sealed_len;
-    w->out.addr[i].sin_addr.s_addr = vtep;
+    udp_peer_set(&w->out.addr[i], vtep);
+    w->out.vtep[i] = *vtep;
     w->out.count++;
 }
 
@@ -50,7 +55,7 @@ static void queue_datagram(struct worker *w, uint32_t vni, uint32_t vtep, const 
 static void queue_frame(struct worker *w, uint32_t vni, size_t n, const uint8_t *frame, size_t len)
 {
     for (size_t v = 0; v < n && v < DATAPATH_MAX_FANOUT; v++)
-        queue_datagram(w, vni, w->vteps[v], frame, len);
+        queue_datagram(w, vni, &w->vteps[v], frame, len);
 }
 
 /* One frame from overlay ov's TAP, cut into segments first when it is a super-frame. */
@@ -68,7 +73,7 @@ static void send_tap_frame(struct worker *w, const struct overlay_slot *ov,
     }
     /* One receiver that completes TCP checksums itself: the cut leaves them partial. */
     const struct datapath_transform *t = &w->dp->config.transform;
-    bool partial = n == 1 && t->partial_csum && t->partial_csum(t->ctx, w->vteps[0]);
+    bool partial = n == 1 && t->partial_csum && t->partial_csum(t->ctx, &w->vteps[0]);
     struct tso_iter it;
     uint8_t *seg;
     size_t seg_len;
@@ -100,7 +105,8 @@ static void from_tap(struct worker *w, const struct overlay_slot *ov)
 
 /* Opens one datagram and hands the frame to the coalescer (which writes the TAP
  * of the overlay the header's VNI names). */
-static void deliver(struct worker *w, const uint8_t *pkt, size_t len, uint32_t src_vtep)
+static void deliver(struct worker *w, const uint8_t *pkt, size_t len,
+                    const struct ip_addr *src_vtep)
 {
     const struct datapath_config *c = &w->dp->config;
     const struct overlay_slot *ov = NULL;
@@ -147,10 +153,11 @@ static void deliver_message(struct worker *w, unsigned i)
     }
     if (size == 0 || size > len)
         size = len;
+    const struct ip_addr src = udp_peer_vtep(&w->in.addr[i]);
     for (size_t off = 0; off < len; off += size) {
         size_t n = len - off < size ? len - off : size;
         counter_add(&w->counters.received, 1);
-        deliver(w, pkt + off, n, w->in.addr[i].sin_addr.s_addr);
+        deliver(w, pkt + off, n, &src);
     }
 }
 

@@ -34,7 +34,7 @@ int encrypted_open(struct fabric *f, struct weft_err *err)
     const struct datapath_config config = {
         .nworkers = datapath_default_workers(),
         .udp_port = f->tunnel_port,
-        .local_vtep = ip_addr_ipv4(&f->host_vtep), /* IPv4 only: encrypted_mtu refuses IPv6 */
+        .local_vtep = f->host_vtep, /* the sockets' family: the underlay's */
         .transform = tunnel_peer_table_transform(f->tunnel),
     };
     if (datapath_start(&config, &f->datapath, err) < 0)
@@ -53,11 +53,8 @@ void encrypted_close(struct fabric *f)
 
 int encrypted_mtu(const struct fabric *f, int requested, int *mtu, struct weft_err *err)
 {
-    /* datapath/ and tunnel/ key their peers by an IPv4 VTEP (an overlay created
-     * encrypted elsewhere is refused here too). */
-    if (ip_addr_is_ipv6(&f->host_vtep))
-        return weft_err_set(err, -EOPNOTSUPP, "encrypted overlays need an IPv4 underlay for now");
-    int largest = datapath_overlay_mtu(f->underlay_mtu, TUNNEL_OVERHEAD);
+    int largest =
+        datapath_overlay_mtu(f->underlay_mtu, ip_addr_is_ipv6(&f->host_vtep), TUNNEL_OVERHEAD);
     if (requested > largest)
         return weft_err_set(err, -EINVAL,
                             "mtu %d is too big for an encrypted overlay on this host: its "
@@ -146,14 +143,14 @@ static int member_add(struct fabric *f, struct local_network *net, const struct 
         /* A host without a secret (or an older weft) cannot seal for this overlay. */
         log_warn("a member of an encrypted overlay published no key; no traffic with it",
                  "subnet=%s vtep=%s", net->subnet, vtep);
-    } else if (tunnel_peer_table_set(f->tunnel, ip_addr_ipv4(&r->vtep), r->key, r->ciphers,
-                                     r->partial_csum, err) < 0) {
+    } else if (tunnel_peer_table_set(f->tunnel, &r->vtep, r->key, r->ciphers, r->partial_csum,
+                                     err) < 0) {
         if (err->code != -ESTALE)
             return weft_err_wrap(err, "the key of host %s", vtep);
         /* An older key of the host than the one in use (a stale record): keep ours. */
         log_warn("ignoring an older key of a host", "subnet=%s vtep=%s", net->subnet, vtep);
     }
-    return vtep_map_add_member(net->vteps, ip_addr_ipv4(&r->vtep), err);
+    return vtep_map_add_member(net->vteps, &r->vtep, err);
 }
 
 /* A peer's IPv6 address for the bridge's neighbour table, or NULL (peers.c decides). */
@@ -173,7 +170,7 @@ int encrypted_entry_add(struct fabric *f, struct local_network *net, const struc
     const uint8_t *ip6 = bridge_ip6(net, r);
     if (tap_segment_peer_add(f->nl, &dev, r->addr, ip6, r->mac, err) < 0)
         return -1;
-    if (vtep_map_set_peer(net->vteps, r->mac, ip_addr_ipv4(&r->vtep), err) < 0) {
+    if (vtep_map_set_peer(net->vteps, r->mac, &r->vtep, err) < 0) {
         struct weft_err undo_err;
         cleanup_logged(tap_segment_peer_del(f->nl, &dev, r->addr, ip6, r->mac, &undo_err),
                        "removing a peer's bridge entries", net->subnet, &undo_err);
@@ -189,7 +186,7 @@ int encrypted_entry_del(struct fabric *f, struct local_network *net, const struc
         return 0;
     if (!r->is_peer) {
         /* Its sessions stay (tunnel/session.h: one per key per run). */
-        vtep_map_del_member(net->vteps, ip_addr_ipv4(&r->vtep));
+        vtep_map_del_member(net->vteps, &r->vtep);
         return 0;
     }
     vtep_map_del_peer(net->vteps, r->mac);

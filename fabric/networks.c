@@ -173,9 +173,6 @@ int fabric_network_create(struct fabric *f, const struct fabric_network_spec *sp
     struct ipv4_subnet cidr;
     if (ipv4_subnet_parse(spec->subnet, &cidr, err) < 0)
         return -1;
-    /* datapath/ and tunnel/ key their peers by an IPv4 VTEP. */
-    if (spec->encrypted && ip_addr_is_ipv6(&f->host_vtep))
-        return weft_err_set(err, -EOPNOTSUPP, "encrypted overlays need an IPv4 underlay for now");
     if (spec->encrypted && !f->tunnel)
         return weft_err_set(err, -EOPNOTSUPP,
                             "this weft daemon has no cluster secret, which encrypted overlays "

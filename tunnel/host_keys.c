@@ -5,7 +5,6 @@
  */
 #include "tunnel/host_keys.h"
 
-#include <arpa/inet.h>
 #include <stdbool.h>
 #include <string.h>
 
@@ -54,28 +53,31 @@ int tunnel_public_key_parse(const char *text, unsigned char public_key[TUNNEL_PU
 /* out = BLAKE2b-256 keyed with the cluster secret over kx_key || label || sender ||
  * receiver (VTEPs in network byte order, as on the wire). */
 static void direction_key(const struct tunnel_secret *secret, const unsigned char *kx_key,
-                          const char *label, uint32_t sender, uint32_t receiver,
-                          unsigned char out[TUNNEL_BASE_KEY_BYTES])
+                          const char *label, const struct ip_addr *sender,
+                          const struct ip_addr *receiver, unsigned char out[TUNNEL_BASE_KEY_BYTES])
 {
     crypto_generichash_state state;
     crypto_generichash_init(&state, secret->key, sizeof(secret->key), TUNNEL_BASE_KEY_BYTES);
     crypto_generichash_update(&state, kx_key, crypto_kx_SESSIONKEYBYTES);
     crypto_generichash_update(&state, (const unsigned char *)label, strlen(label));
-    crypto_generichash_update(&state, (const unsigned char *)&sender, sizeof(sender));
-    crypto_generichash_update(&state, (const unsigned char *)&receiver, sizeof(receiver));
+    crypto_generichash_update(&state, sender->bytes, (size_t)ip_addr_len(sender));
+    crypto_generichash_update(&state, receiver->bytes, (size_t)ip_addr_len(receiver));
     crypto_generichash_final(&state, out, TUNNEL_BASE_KEY_BYTES);
     sodium_memzero(&state, sizeof(state));
 }
 
 int tunnel_pair_derive(const struct tunnel_secret *secret, const struct tunnel_host_keys *mine,
-                       uint32_t my_vtep,
+                       const struct ip_addr *my_vtep,
                        const unsigned char peer_public_key[TUNNEL_PUBLIC_KEY_BYTES],
-                       uint32_t peer_vtep, struct tunnel_pair_keys *out, struct weft_err *err)
+                       const struct ip_addr *peer_vtep, struct tunnel_pair_keys *out,
+                       struct weft_err *err)
 {
     sodium_memzero(out, sizeof(*out));
-    if (my_vtep == peer_vtep)
+    if (ip_addr_len(my_vtep) == 0 || ip_addr_len(peer_vtep) == 0)
+        return weft_err_set(err, -EINVAL, "a tunnel needs the VTEPs of both hosts");
+    if (ip_addr_equal(my_vtep, peer_vtep))
         return weft_err_set(err, -EINVAL, "a tunnel needs two hosts: both VTEPs are the same");
-    bool client = ntohl(my_vtep) < ntohl(peer_vtep);
+    bool client = ip_addr_compare(my_vtep, peer_vtep) < 0;
     unsigned char kx_rx[crypto_kx_SESSIONKEYBYTES], kx_tx[crypto_kx_SESSIONKEYBYTES];
     int rc = client ? crypto_kx_client_session_keys(kx_rx, kx_tx, mine->public_key,
                                                     mine->secret_key, peer_public_key)

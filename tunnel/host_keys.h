@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "common/err.h"
+#include "common/ip_addr.h"
 #include "tunnel/cluster_secret.h"
 
 #define TUNNEL_PUBLIC_KEY_BYTES crypto_kx_PUBLICKEYBYTES
@@ -53,13 +54,15 @@ int tunnel_public_key_parse(const char *text, unsigned char public_key[TUNNEL_PU
                             struct weft_err *err);
 
 /* The base keys between this host (mine, my_vtep) and a peer (peer_public_key,
- * peer_vtep). VTEPs are IPv4 addresses in network byte order; the lower one plays
- * crypto_kx's client. Each direction's key is BLAKE2b keyed with the cluster secret
- * over (its crypto_kx key || a direction label || sender VTEP || receiver VTEP).
- * -EINVAL for equal VTEPs or a public key crypto_kx refuses; out is wiped then. */
+ * peer_vtep), IPv4 or IPv6; the lower one (ip_addr_compare) plays crypto_kx's
+ * client. Each direction's key is BLAKE2b keyed with the cluster secret over (its
+ * crypto_kx key || a direction label || sender VTEP || receiver VTEP), the VTEPs'
+ * network-order bytes (4 or 16). -EINVAL for equal VTEPs, a VTEP without a family
+ * or a public key crypto_kx refuses; out is wiped then. */
 int tunnel_pair_derive(const struct tunnel_secret *secret, const struct tunnel_host_keys *mine,
-                       uint32_t my_vtep,
+                       const struct ip_addr *my_vtep,
                        const unsigned char peer_public_key[TUNNEL_PUBLIC_KEY_BYTES],
-                       uint32_t peer_vtep, struct tunnel_pair_keys *out, struct weft_err *err);
+                       const struct ip_addr *peer_vtep, struct tunnel_pair_keys *out,
+                       struct weft_err *err);
 
 #endif

@@ -33,18 +33,23 @@ static uint64_t get_be64(const uint8_t *p)
     return (uint64_t)get_be32(p) << 32 | get_be32(p + 4);
 }
 
-/* aad = header || sender VTEP || receiver VTEP (both as stored: network order) ||
- * the caller's extra (extra_len <= TUNNEL_EXTRA_AAD_MAX, checked by the callers).
- * Returns the AAD's length. */
-static size_t make_aad(uint8_t aad[TUNNEL_AAD_BYTES + TUNNEL_EXTRA_AAD_MAX], const uint8_t *header,
-                       uint32_t sender, uint32_t receiver, const uint8_t *extra, size_t extra_len)
+/* aad = header || sender VTEP || receiver VTEP (network order, 4 or 16 bytes each:
+ * an IPv4 underlay's AAD is what it was before IPv6 underlays) || the caller's extra
+ * (extra_len <= TUNNEL_EXTRA_AAD_MAX, checked by the callers). Returns its length. */
+static size_t make_aad(uint8_t aad[TUNNEL_AAD_BYTES_MAX + TUNNEL_EXTRA_AAD_MAX],
+                       const uint8_t *header, const struct ip_addr *sender,
+                       const struct ip_addr *receiver, const uint8_t *extra, size_t extra_len)
 {
+    size_t n = TUNNEL_HEADER_BYTES, sender_len = (size_t)ip_addr_len(sender),
+           receiver_len = (size_t)ip_addr_len(receiver);
     memcpy(aad, header, TUNNEL_HEADER_BYTES);
-    memcpy(aad + TUNNEL_HEADER_BYTES, &sender, 4);
-    memcpy(aad + TUNNEL_HEADER_BYTES + 4, &receiver, 4);
+    memcpy(aad + n, sender->bytes, sender_len);
+    n += sender_len;
+    memcpy(aad + n, receiver->bytes, receiver_len);
+    n += receiver_len;
     if (extra_len > 0)
-        memcpy(aad + TUNNEL_AAD_BYTES, extra, extra_len);
-    return TUNNEL_AAD_BYTES + extra_len;
+        memcpy(aad + n, extra, extra_len);
+    return n + extra_len;
 }
 
 int tunnel_seal(struct tunnel_tx *tx, uint64_t now, const uint8_t *extra_aad, size_t extra_len,
@@ -69,8 +74,8 @@ int tunnel_seal(struct tunnel_tx *tx, uint64_t now, const uint8_t *extra_aad, si
     out[3] = 0;
     put_be32(out + 4, epoch);
     put_be64(out + 8, counter);
-    uint8_t aad[TUNNEL_AAD_BYTES + TUNNEL_EXTRA_AAD_MAX];
-    size_t aad_len = make_aad(aad, out, tx->my_vtep, tx->peer_vtep, extra_aad, extra_len);
+    uint8_t aad[TUNNEL_AAD_BYTES_MAX + TUNNEL_EXTRA_AAD_MAX];
+    size_t aad_len = make_aad(aad, out, &tx->my_vtep, &tx->peer_vtep, extra_aad, extra_len);
     if (tunnel_aead_seal(&tx->key, out + TUNNEL_HEADER_BYTES, frame, len, aad, aad_len,
                          out + 4) < 0)
         return weft_err_set(err, -EINVAL, "the tunnel session has no key");
@@ -102,9 +107,9 @@ static int dropped(struct tunnel_rx *rx, enum tunnel_drop why, enum tunnel_drop 
     return -1;
 }
 
-int tunnel_open(struct tunnel_rx *rx, uint64_t now, uint32_t sender_vtep, const uint8_t *extra_aad,
-                size_t extra_len, const uint8_t *packet, size_t len, uint8_t *out, size_t out_cap,
-                size_t *out_len, enum tunnel_drop *reason)
+int tunnel_open(struct tunnel_rx *rx, uint64_t now, const struct ip_addr *sender_vtep,
+                const uint8_t *extra_aad, size_t extra_len, const uint8_t *packet, size_t len,
+                uint8_t *out, size_t out_cap, size_t *out_len, enum tunnel_drop *reason)
 {
     *out_len = 0;
     size_t overhead;
@@ -116,8 +121,8 @@ int tunnel_open(struct tunnel_rx *rx, uint64_t now, uint32_t sender_vtep, const 
     const struct tunnel_aead_key *key = tunnel_rx_key(rx, now, epoch);
     if (!key)
         return dropped(rx, TUNNEL_DROP_UNKNOWN_EPOCH, reason);
-    uint8_t aad[TUNNEL_AAD_BYTES + TUNNEL_EXTRA_AAD_MAX];
-    size_t aad_len = make_aad(aad, packet, sender_vtep, rx->my_vtep, extra_aad, extra_len);
+    uint8_t aad[TUNNEL_AAD_BYTES_MAX + TUNNEL_EXTRA_AAD_MAX];
+    size_t aad_len = make_aad(aad, packet, sender_vtep, &rx->my_vtep, extra_aad, extra_len);
     if (tunnel_aead_open(key, out, packet + TUNNEL_HEADER_BYTES, len - TUNNEL_HEADER_BYTES, aad,
                          aad_len, packet + 4) < 0)
         return dropped(rx, TUNNEL_DROP_AUTH_FAILED, reason);

@@ -12,7 +12,8 @@
  * tags), 3 AEGIS-128L (32-byte tags).
  *
  * The nonce is the header's bytes 4..16 (epoch || counter). The AAD is the header,
- * the sender's and the receiver's VTEPs (network byte order), so a packet
+ * the sender's and the receiver's VTEPs (network byte order: 4 bytes each on an
+ * IPv4 underlay, 16 on an IPv6 one), so a packet
  * authenticates only from the host that sealed it, to the host it was sealed for,
  * and then the caller's extra AAD (the data path's weft header with the VNI, which
  * travels in front of this header), so a packet opens only in the overlay it was
@@ -35,14 +36,12 @@
 #define TUNNEL_MAGIC 0xA1 /* the format's version 1 */
 #define TUNNEL_TYPE_DATA 1
 #define TUNNEL_HEADER_BYTES 16
-#define TUNNEL_AAD_BYTES (TUNNEL_HEADER_BYTES + 8)
+/* The header and two VTEPs, IPv6 the longest. */
+#define TUNNEL_AAD_BYTES_MAX (TUNNEL_HEADER_BYTES + 2 * 16)
 /* The most extra AAD a caller may bind (the data path's header is 8 bytes). */
 #define TUNNEL_EXTRA_AAD_MAX 32
 /* The most sealing adds to a frame (the longest tag): what the MTU leaves room for. */
 #define TUNNEL_OVERHEAD (TUNNEL_HEADER_BYTES + TUNNEL_TAG_BYTES_MAX)
-/* The overlay MTU that keeps a sealed frame within an underlay MTU: the outer IPv4
- * (20) and UDP (8) headers, the tunnel's overhead, the inner Ethernet header (14). */
-#define TUNNEL_OVERLAY_MTU(underlay_mtu) ((underlay_mtu) - 20 - 8 - TUNNEL_OVERHEAD - 14)
 
 /* Seals frame (len bytes) for tx's peer into out (out_cap bytes; len +
  * TUNNEL_OVERHEAD are always enough), binding extra_aad (extra_len bytes, at most
@@ -53,15 +52,15 @@ int tunnel_seal(struct tunnel_tx *tx, uint64_t now, const uint8_t *extra_aad, si
                 const uint8_t *frame, size_t len, uint8_t *out, size_t out_cap, size_t *out_len,
                 struct weft_err *err);
 
-/* Opens a datagram from sender_vtep (the UDP source, network byte order) into out
+/* Opens a datagram from sender_vtep (the UDP source) into out
  * (out_cap bytes), with the extra AAD the sender bound (as tunnel_seal; the data
  * path's header as received): returns 0 with the frame's length in *out_len, or -1
  * with *reason saying why it was dropped (counted in rx->stats; nothing is logged).
  * Extra AAD that differs from the sealer's fails authentication. A datagram whose
  * frame would not fit out_cap, or more than TUNNEL_EXTRA_AAD_MAX extra, is a bad
  * header. */
-int tunnel_open(struct tunnel_rx *rx, uint64_t now, uint32_t sender_vtep, const uint8_t *extra_aad,
-                size_t extra_len, const uint8_t *packet, size_t len, uint8_t *out, size_t out_cap,
-                size_t *out_len, enum tunnel_drop *reason);
+int tunnel_open(struct tunnel_rx *rx, uint64_t now, const struct ip_addr *sender_vtep,
+                const uint8_t *extra_aad, size_t extra_len, const uint8_t *packet, size_t len,
+                uint8_t *out, size_t out_cap, size_t *out_len, enum tunnel_drop *reason);
 
 #endif

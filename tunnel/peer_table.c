@@ -26,19 +26,20 @@ uint64_t peer_table_now(const struct tunnel_peer_table *table)
     return table->now(table->now_ctx);
 }
 
-static uint32_t vtep_hash(uint32_t vtep)
+/* By the address's bytes (unused ones are zero: common/ip_addr.h). */
+static uint32_t vtep_hash(const struct ip_addr *vtep)
 {
-    return hash_bytes(HASH_SEED, &vtep, sizeof(vtep));
+    return hash_bytes(HASH_SEED, vtep->bytes, (size_t)ip_addr_len(vtep));
 }
 
 static bool peer_matches(const struct hash_node *node, const void *key)
 {
-    return HASH_ENTRY(node, struct peer, node)->vtep == *(const uint32_t *)key;
+    return ip_addr_equal(&HASH_ENTRY(node, struct peer, node)->vtep, key);
 }
 
-struct peer *peer_find(const struct tunnel_peer_table *table, uint32_t vtep)
+struct peer *peer_find(const struct tunnel_peer_table *table, const struct ip_addr *vtep)
 {
-    struct hash_node *node = hash_find(&table->peers, vtep_hash(vtep), &vtep);
+    struct hash_node *node = hash_find(&table->peers, vtep_hash(vtep), vtep);
     return node ? HASH_ENTRY(node, struct peer, node) : NULL;
 }
 
@@ -57,7 +58,7 @@ static int table_lock_init(pthread_rwlock_t *lock, struct weft_err *err)
     return 0;
 }
 
-int tunnel_peer_table_new(const struct tunnel_secret *secret, uint32_t my_vtep,
+int tunnel_peer_table_new(const struct tunnel_secret *secret, const struct ip_addr *my_vtep,
                           struct tunnel_peer_table **out, struct weft_err *err)
 {
     *out = NULL;
@@ -73,7 +74,7 @@ int tunnel_peer_table_new(const struct tunnel_secret *secret, uint32_t my_vtep,
     if (tunnel_host_keys_new(&table->keys, err) < 0)
         goto undo_hash;
     table->secret = secret;
-    table->my_vtep = my_vtep;
+    table->my_vtep = *my_vtep;
     table->ciphers = tunnel_ciphers_available();
     table->now = monotonic_seconds;
     *out = table;
@@ -144,13 +145,13 @@ void tunnel_peer_table_set_clock(struct tunnel_peer_table *table, uint64_t (*now
 
 /* The sessions with the peer at vtep for its public key: the pair's base keys
  * live on the stack only until the tx and rx have them. */
-static int session_new(struct tunnel_peer_table *table, uint32_t vtep,
+static int session_new(struct tunnel_peer_table *table, const struct ip_addr *vtep,
                        const unsigned char public_key[TUNNEL_PUBLIC_KEY_BYTES], int cipher,
                        struct peer_session **out, struct weft_err *err)
 {
     *out = NULL;
     struct tunnel_pair_keys keys;
-    if (tunnel_pair_derive(table->secret, table->keys, table->my_vtep, public_key, vtep, &keys,
+    if (tunnel_pair_derive(table->secret, table->keys, &table->my_vtep, public_key, vtep, &keys,
                            err) < 0)
         return -1;
     struct peer_session *s = calloc(1, sizeof(*s));
@@ -160,11 +161,11 @@ static int session_new(struct tunnel_peer_table *table, uint32_t vtep,
     }
     memcpy(s->public_key, public_key, TUNNEL_PUBLIC_KEY_BYTES);
     uint64_t now = peer_table_now(table);
-    if (tunnel_tx_new(keys.tx, cipher, table->my_vtep, vtep, now, &s->tx, err) < 0)
+    if (tunnel_tx_new(keys.tx, cipher, &table->my_vtep, vtep, now, &s->tx, err) < 0)
         goto undo_session;
     if (table->packet_limit)
         tunnel_tx_set_packet_limit(s->tx, table->packet_limit);
-    if (tunnel_rx_new(keys.rx, cipher, table->my_vtep, vtep, now, &s->rx, err) < 0)
+    if (tunnel_rx_new(keys.rx, cipher, &table->my_vtep, vtep, now, &s->rx, err) < 0)
         goto undo_tx;
     pthread_mutex_init(&s->tx_lock, NULL);
     pthread_mutex_init(&s->rx_lock, NULL);
@@ -181,14 +182,14 @@ undo_keys:
 }
 
 /* A peer seen for the first time, with its first session, published. */
-static int peer_add(struct tunnel_peer_table *table, uint32_t vtep, struct peer_session *s,
-                    struct weft_err *err)
+static int peer_add(struct tunnel_peer_table *table, const struct ip_addr *vtep,
+                    struct peer_session *s, struct weft_err *err)
 {
     struct peer *p = calloc(1, sizeof(*p));
     if (!p)
         return weft_err_set(err, -ENOMEM, "out of memory for a tunnel peer");
-    p->vtep = vtep;
-    ipv4_format(ntohl(vtep), p->ip);
+    p->vtep = *vtep;
+    ip_addr_format(vtep, p->ip);
     p->sessions[0] = s;
     pthread_rwlock_wrlock(&table->lock);
     hash_add(&table->peers, &p->node, vtep_hash(vtep));
@@ -247,8 +248,9 @@ static bool key_was_replaced(const struct peer *p, const unsigned char *key)
     return false;
 }
 
-int tunnel_peer_table_set(struct tunnel_peer_table *table, uint32_t vtep, const char *public_key,
-                          unsigned peer_ciphers, bool partial_csum, struct weft_err *err)
+int tunnel_peer_table_set(struct tunnel_peer_table *table, const struct ip_addr *vtep,
+                          const char *public_key, unsigned peer_ciphers, bool partial_csum,
+                          struct weft_err *err)
 {
     unsigned char key[TUNNEL_PUBLIC_KEY_BYTES];
     if (tunnel_public_key_parse(public_key, key, err) < 0)
@@ -292,7 +294,7 @@ static void counters_load(const struct peer_counters *c, struct tunnel_stats *ou
     out->wrong_cipher = atomic_load_explicit(&c->wrong_cipher, memory_order_relaxed);
 }
 
-bool tunnel_peer_table_stats(struct tunnel_peer_table *table, uint32_t vtep,
+bool tunnel_peer_table_stats(struct tunnel_peer_table *table, const struct ip_addr *vtep,
                              struct tunnel_stats *out)
 {
     memset(out, 0, sizeof(*out));

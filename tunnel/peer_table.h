@@ -48,9 +48,9 @@
 
 struct tunnel_peer_table;
 
-/* A new table for this host (my_vtep, network order) with a fresh key pair. The
- * secret is borrowed and must outlive the table. */
-int tunnel_peer_table_new(const struct tunnel_secret *secret, uint32_t my_vtep,
+/* A new table for this host (my_vtep, IPv4 or IPv6, copied) with a fresh key pair.
+ * The secret is borrowed and must outlive the table. */
+int tunnel_peer_table_new(const struct tunnel_secret *secret, const struct ip_addr *my_vtep,
                           struct tunnel_peer_table **out, struct weft_err *err);
 /* Wipes and frees everything; the data path using the transform must be stopped. */
 void tunnel_peer_table_free(struct tunnel_peer_table *table);
@@ -74,8 +74,9 @@ void tunnel_peer_table_set_ciphers(struct tunnel_peer_table *table, unsigned cip
  * cipher in common; -ESTALE for a key the peer had before its newest (host keys are
  * new at every start, so that is an old record: nothing changes, its newest sessions
  * stay); -ENOMEM. On failure the table is as it was. */
-int tunnel_peer_table_set(struct tunnel_peer_table *table, uint32_t vtep, const char *public_key,
-                          unsigned peer_ciphers, bool partial_csum, struct weft_err *err);
+int tunnel_peer_table_set(struct tunnel_peer_table *table, const struct ip_addr *vtep,
+                          const char *public_key, unsigned peer_ciphers, bool partial_csum,
+                          struct weft_err *err);
 
 /* Tests: sessions made from now on move to the next epoch every limit packets
  * (tunnel_tx_set_packet_limit) instead of every TUNNEL_REKEY_PACKETS. */
@@ -92,7 +93,7 @@ struct datapath_transform tunnel_peer_table_transform(struct tunnel_peer_table *
 /* Counters of what open decided for one peer's packets (one verdict per packet,
  * whichever of the peer's sessions it was tried with; a drop is auth_failed only
  * when every session refused the tag); false for an unknown peer. */
-bool tunnel_peer_table_stats(struct tunnel_peer_table *table, uint32_t vtep,
+bool tunnel_peer_table_stats(struct tunnel_peer_table *table, const struct ip_addr *vtep,
                              struct tunnel_stats *out);
 /* Logs, per peer, the drops counted since the last report (one line per peer whose
  * counters moved: "encrypted packets dropped" peer=... auth_failed=... replayed=...),

@@ -40,7 +40,7 @@ struct peer_counters {
 
 struct peer {
     struct hash_node node;                                   /* in table->peers, by vtep */
-    uint32_t vtep;                                           /* network order */
+    struct ip_addr vtep;
     char ip[ADDR_STR_MAX];                                   /* for log lines */
     struct peer_session *sessions[TUNNEL_PEER_SESSIONS_MAX]; /* newest first, then NULLs */
     /* Public keys whose sessions were wiped: never sessions again (setter only). */
@@ -59,7 +59,7 @@ struct tunnel_peer_table {
     struct hash peers;
     const struct tunnel_secret *secret; /* borrowed */
     struct tunnel_host_keys *keys;
-    uint32_t my_vtep;
+    struct ip_addr my_vtep;
     unsigned ciphers;      /* what this host offers (tunnel_ciphers_available) */
     uint64_t packet_limit; /* per epoch of new tx sessions; 0: TUNNEL_REKEY_PACKETS */
     uint64_t (*now)(void *ctx);
@@ -69,17 +69,17 @@ struct tunnel_peer_table {
 };
 
 /* The peer at vtep, or NULL; under table->lock, or from the setter. */
-struct peer *peer_find(const struct tunnel_peer_table *table, uint32_t vtep);
+struct peer *peer_find(const struct tunnel_peer_table *table, const struct ip_addr *vtep);
 /* The table's clock, in seconds. */
 uint64_t peer_table_now(const struct tunnel_peer_table *table);
 
 /* The transform's halves (peer_transform.c). */
-enum datapath_drop peer_table_seal(void *ctx, uint32_t peer_vtep, const uint8_t *aad,
+enum datapath_drop peer_table_seal(void *ctx, const struct ip_addr *peer_vtep, const uint8_t *aad,
                                    size_t aad_len, const uint8_t *frame, size_t len, uint8_t *out,
                                    size_t cap, size_t *out_len);
-bool peer_table_partial_csum(void *ctx, uint32_t peer_vtep);
-enum datapath_drop peer_table_open(void *ctx, uint32_t src_vtep, const uint8_t *aad, size_t aad_len,
-                                   const uint8_t *pkt, size_t len, uint8_t *out, size_t cap,
-                                   size_t *out_len);
+bool peer_table_partial_csum(void *ctx, const struct ip_addr *peer_vtep);
+enum datapath_drop peer_table_open(void *ctx, const struct ip_addr *src_vtep, const uint8_t *aad,
+                                   size_t aad_len, const uint8_t *pkt, size_t len, uint8_t *out,
+                                   size_t cap, size_t *out_len);
 
 #endif

@@ -12,7 +12,7 @@
 #include "tunnel/packet.h"
 #include "tunnel/peer_table_internal.h"
 
-enum datapath_drop peer_table_seal(void *ctx, uint32_t peer_vtep, const uint8_t *aad,
+enum datapath_drop peer_table_seal(void *ctx, const struct ip_addr *peer_vtep, const uint8_t *aad,
                                    size_t aad_len, const uint8_t *frame, size_t len, uint8_t *out,
                                    size_t cap, size_t *out_len)
 {
@@ -36,7 +36,7 @@ enum datapath_drop peer_table_seal(void *ctx, uint32_t peer_vtep, const uint8_t 
 }
 
 /* What the peer's newest run published (the sessions seal uses); false without one. */
-bool peer_table_partial_csum(void *ctx, uint32_t peer_vtep)
+bool peer_table_partial_csum(void *ctx, const struct ip_addr *peer_vtep)
 {
     struct tunnel_peer_table *table = ctx;
     pthread_rwlock_rdlock(&table->lock);
@@ -60,7 +60,7 @@ static enum tunnel_drop open_any(struct peer *p, uint64_t now, const uint8_t *aa
         struct peer_session *s = p->sessions[i];
         enum tunnel_drop why = TUNNEL_DROP_NONE;
         pthread_mutex_lock(&s->rx_lock);
-        int rc = tunnel_open(s->rx, now, p->vtep, aad, aad_len, pkt, len, out, cap, out_len, &why);
+        int rc = tunnel_open(s->rx, now, &p->vtep, aad, aad_len, pkt, len, out, cap, out_len, &why);
         pthread_mutex_unlock(&s->rx_lock);
         if (rc == 0)
             return TUNNEL_DROP_NONE;
@@ -150,9 +150,9 @@ static enum datapath_drop datapath_verdict(enum tunnel_drop verdict)
     return DATAPATH_DROP_OPEN;
 }
 
-enum datapath_drop peer_table_open(void *ctx, uint32_t src_vtep, const uint8_t *aad, size_t aad_len,
-                                   const uint8_t *pkt, size_t len, uint8_t *out, size_t cap,
-                                   size_t *out_len)
+enum datapath_drop peer_table_open(void *ctx, const struct ip_addr *src_vtep, const uint8_t *aad,
+                                   size_t aad_len, const uint8_t *pkt, size_t len, uint8_t *out,
+                                   size_t cap, size_t *out_len)
 {
     struct tunnel_peer_table *table = ctx;
     *out_len = 0;

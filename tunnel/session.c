@@ -43,8 +43,9 @@ static void *secure_alloc(size_t size, struct weft_err *err)
     return p;
 }
 
-int tunnel_tx_new(const unsigned char base_key[TUNNEL_KEY_BYTES], int cipher, uint32_t my_vtep,
-                  uint32_t peer_vtep, uint64_t now, struct tunnel_tx **out, struct weft_err *err)
+int tunnel_tx_new(const unsigned char base_key[TUNNEL_KEY_BYTES], int cipher,
+                  const struct ip_addr *my_vtep, const struct ip_addr *peer_vtep, uint64_t now,
+                  struct tunnel_tx **out, struct weft_err *err)
 {
     *out = NULL;
     struct tunnel_tx *tx = secure_alloc(sizeof(*tx), err);
@@ -57,8 +58,8 @@ int tunnel_tx_new(const unsigned char base_key[TUNNEL_KEY_BYTES], int cipher, ui
     memcpy(tx->base_key, base_key, TUNNEL_KEY_BYTES);
     tx->packet_limit = TUNNEL_REKEY_PACKETS;
     tx->epoch_since = now;
-    tx->my_vtep = my_vtep;
-    tx->peer_vtep = peer_vtep;
+    tx->my_vtep = *my_vtep;
+    tx->peer_vtep = *peer_vtep;
     tx->cipher = (uint8_t)cipher;
     *out = tx;
     return 0;
@@ -102,8 +103,9 @@ static void slot_wipe(struct tunnel_rx_epoch *slot)
     slot->valid = false;
 }
 
-int tunnel_rx_new(const unsigned char base_key[TUNNEL_KEY_BYTES], int cipher, uint32_t my_vtep,
-                  uint32_t peer_vtep, uint64_t now, struct tunnel_rx **out, struct weft_err *err)
+int tunnel_rx_new(const unsigned char base_key[TUNNEL_KEY_BYTES], int cipher,
+                  const struct ip_addr *my_vtep, const struct ip_addr *peer_vtep, uint64_t now,
+                  struct tunnel_rx **out, struct weft_err *err)
 {
     *out = NULL;
     struct tunnel_rx *rx = secure_alloc(sizeof(*rx), err);
@@ -117,8 +119,8 @@ int tunnel_rx_new(const unsigned char base_key[TUNNEL_KEY_BYTES], int cipher, ui
     rx->slots[rx->cur].valid = true;
     memcpy(rx->base_key, base_key, TUNNEL_KEY_BYTES);
     rx->cur_since = now;
-    rx->my_vtep = my_vtep;
-    rx->peer_vtep = peer_vtep;
+    rx->my_vtep = *my_vtep;
+    rx->peer_vtep = *peer_vtep;
     rx->cipher = (uint8_t)cipher;
     *out = rx;
     return 0;

@@ -40,6 +40,7 @@
 #include <stdint.h>
 
 #include "common/err.h"
+#include "common/ip_addr.h"
 #include "tunnel/aead.h"
 #include "tunnel/replay.h"
 
@@ -75,7 +76,7 @@ struct tunnel_tx {
     uint64_t packet_limit; /* packets per epoch (TUNNEL_REKEY_PACKETS) */
     uint64_t epoch_since;  /* when this epoch began, seconds */
     uint32_t epoch;
-    uint32_t my_vtep, peer_vtep; /* network byte order, as in the AAD */
+    struct ip_addr my_vtep, peer_vtep; /* their bytes go into the AAD */
     uint8_t cipher;
 };
 
@@ -92,19 +93,21 @@ struct tunnel_rx {
     uint64_t cur_since;  /* when the receiver entered the current epoch */
     uint64_t prev_until; /* the previous epoch is accepted while now < prev_until */
     struct tunnel_stats stats;
-    uint32_t my_vtep, peer_vtep;
+    struct ip_addr my_vtep, peer_vtep;
     uint8_t cur, prev, ahead;
     uint8_t cipher;
 };
 
 /* A new tx/rx for one direction's base key (copied; the caller wipes its own), the
- * cipher of the process (tunnel_cipher_choose) and the two VTEPs (network byte
- * order). Free with tunnel_tx_free / tunnel_rx_free. */
-int tunnel_tx_new(const unsigned char base_key[TUNNEL_KEY_BYTES], int cipher, uint32_t my_vtep,
-                  uint32_t peer_vtep, uint64_t now, struct tunnel_tx **out, struct weft_err *err);
+ * cipher of the process (tunnel_cipher_choose) and the two VTEPs (copied). Free
+ * with tunnel_tx_free / tunnel_rx_free. */
+int tunnel_tx_new(const unsigned char base_key[TUNNEL_KEY_BYTES], int cipher,
+                  const struct ip_addr *my_vtep, const struct ip_addr *peer_vtep, uint64_t now,
+                  struct tunnel_tx **out, struct weft_err *err);
 void tunnel_tx_free(struct tunnel_tx *tx);
-int tunnel_rx_new(const unsigned char base_key[TUNNEL_KEY_BYTES], int cipher, uint32_t my_vtep,
-                  uint32_t peer_vtep, uint64_t now, struct tunnel_rx **out, struct weft_err *err);
+int tunnel_rx_new(const unsigned char base_key[TUNNEL_KEY_BYTES], int cipher,
+                  const struct ip_addr *my_vtep, const struct ip_addr *peer_vtep, uint64_t now,
+                  struct tunnel_rx **out, struct weft_err *err);
 void tunnel_rx_free(struct tunnel_rx *rx);
 
 /* Tests: packets per epoch instead of TUNNEL_REKEY_PACKETS (at least 1). */

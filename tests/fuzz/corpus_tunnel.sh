@@ -17,6 +17,7 @@ raw() { printf '00%04x%s' $((${#1} / 2)) "$1"; } # a datagram as given
 seed() { printf "$(printf '%s' "$2" | sed 's/../\\x&/g')" >"$out/$1"; }
 
 BIG=80 ONE=00 THREE=02 # packets per epoch: 2^48, 1, 3
+BIG6=c0                # 2^48, on an IPv6 underlay
 header() { printf 'a101%02x00%08x%016x' "$1" "$2" "$3"; } # cipher epoch counter
 tag=00112233445566778899aabbccddeeff
 
@@ -28,6 +29,8 @@ seed out_of_order "$BIG$(seal 2)$(seal 2)$(seal 2)$(open 2)$(open 0)$(open 1)$(o
 seed tamper_header "$BIG$(seal 3)$(open 0 2 1)$(open 0 6 1)$(open 0 15 128)$(open 0)"
 seed tamper_body "$BIG$(seal 3)$(open 0 20 255)$(open 0 49 1)$(open 0)"
 seed other_host "$BIG$(seal 3)$(open 128)$(open 0)"
+seed ipv6_seal_open "$BIG6$(seal 10)$(open 0)$(open 0 30 4)"
+seed ipv6_other_host "$BIG6$(seal 3)$(open 128)$(open 0)"
 seed rekey_time "$BIG$(seal 2)$(wait_s 120)$(seal 2)$(open 1)$(wait_s 5)$(open 0)$(seal 2)$(wait_s 11)$(open 2)"
 seed grace_over "$BIG$(seal 2)$(seal 2)$(wait_s 120)$(seal 2)$(open 2)$(wait_s 10)$(open 0)$(open 1)"
 seed two_ahead "$ONE$(seal 1)$(seal 1)$(seal 1)$(seal 1)$(open 2)$(open 1)$(open 0)$(open 2)$(open 3)"

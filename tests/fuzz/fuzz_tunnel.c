@@ -3,7 +3,8 @@
  * receive side's epochs and replay windows (tunnel/session.c).
  *
  * A fixed base key gives a sender A and a receiver B. The first input byte sets
- * A's packets per epoch (1..8, or 2^48 when its top bit is set); the rest is a
+ * A's packets per epoch (1..8, or 2^48 when its top bit is set) and, with bit 6,
+ * puts both hosts on an IPv6 underlay (16-byte VTEPs in the AAD); the rest is a
  * program of steps, each an opcode byte and its operands:
  *   0 LEN_HI LEN_LO BYTES  open BYTES as a datagram from A (anything at all)
  *   1 LEN BYTES            seal a frame of LEN*6 bytes (as many as remain) into
@@ -25,8 +26,12 @@
 
 #include "tunnel/packet.h"
 
-#define VTEP_A 0x0101000au
-#define VTEP_B 0x0201000au
+/* A and B on an IPv4 underlay ([0]) and an IPv6 one ([1]); which one, per input. */
+static const struct ip_addr vteps_a[2] = {{.family = AF_INET, .bytes = {10, 0, 1, 1}},
+                                          {.family = AF_INET6, .bytes = {0xfd, [15] = 1}}};
+static const struct ip_addr vteps_b[2] = {{.family = AF_INET, .bytes = {10, 0, 1, 2}},
+                                          {.family = AF_INET6, .bytes = {0xfd, [15] = 2}}};
+static const struct ip_addr *vtep_a, *vtep_b;
 #define FRAME_MAX (255 * 6)
 #define SLOTS 4
 
@@ -51,8 +56,8 @@ static uint64_t drops(const struct tunnel_stats *s)
 }
 
 /* Opens a datagram and checks what the receiver says against what it must say. */
-static void open_checked(struct tunnel_rx *rx, uint64_t now, uint32_t sender, const uint8_t *hdr,
-                         const uint8_t *p, size_t len, struct sealed *genuine)
+static void open_checked(struct tunnel_rx *rx, uint64_t now, const struct ip_addr *sender,
+                         const uint8_t *hdr, const uint8_t *p, size_t len, struct sealed *genuine)
 {
     uint64_t before = drops(&rx->stats), accepted_before = rx->stats.accepted;
     enum tunnel_drop reason = TUNNEL_DROP_NONE;
@@ -104,7 +109,7 @@ static size_t replay_step(struct tunnel_rx *rx, uint64_t now, const uint8_t *dat
     bool other_host = data[0] & 0x80, other_overlay = data[0] & 0x40;
     bool genuine = data[2] == 0 && !other_host && !other_overlay;
     uint64_t accepted_before = rx->stats.accepted;
-    open_checked(rx, now, other_host ? VTEP_B : VTEP_A, other_overlay ? other_hdr : weft_hdr,
+    open_checked(rx, now, other_host ? vtep_b : vtep_a, other_overlay ? other_hdr : weft_hdr,
                  datagram, s->len, genuine ? s : NULL);
     if (!genuine && rx->stats.accepted != accepted_before)
         abort(); /* a changed packet, or one from another host or overlay, got through */
@@ -121,7 +126,7 @@ static void run(struct tunnel_tx *tx, struct tunnel_rx *rx, const uint8_t *data,
         size_t used = 0;
         if (op == 0 && size >= 2) {
             size_t len = ((size_t)data[0] << 8 | data[1]) % (size - 1);
-            open_checked(rx, now, VTEP_A, weft_hdr, data + 2, len, NULL);
+            open_checked(rx, now, vtep_a, weft_hdr, data + 2, len, NULL);
             used = 2 + len;
         } else if (op == 1) {
             used = seal_step(tx, now, data, size, &count);
@@ -150,8 +155,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     struct tunnel_tx *tx;
     struct tunnel_rx *rx;
-    if (tunnel_tx_new(base_key, cipher, VTEP_A, VTEP_B, 0, &tx, NULL) < 0 ||
-        tunnel_rx_new(base_key, cipher, VTEP_B, VTEP_A, 0, &rx, NULL) < 0)
+    vtep_a = &vteps_a[(data[0] >> 6) & 1];
+    vtep_b = &vteps_b[(data[0] >> 6) & 1];
+    if (tunnel_tx_new(base_key, cipher, vtep_a, vtep_b, 0, &tx, NULL) < 0 ||
+        tunnel_rx_new(base_key, cipher, vtep_b, vtep_a, 0, &rx, NULL) < 0)
         abort();
     if (!(data[0] & 0x80))
         tunnel_tx_set_packet_limit(tx, (data[0] & 7) + 1);

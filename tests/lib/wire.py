@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """wire.py: what an attacker on the underlay sees and can do, for the encrypted
-overlay's tests. Reads tcpdump captures (pcap, Ethernet) of UDP between hosts.
+overlay's tests. Reads tcpdump captures (pcap, Ethernet) of UDP between hosts, over
+IPv4 or IPv6.
 
   wire.py count-marker PCAP HEX      packets whose UDP payload holds the bytes HEX
   wire.py distinct PCAP SKIP         exit 1 if two datagrams share an 8-byte window
@@ -35,12 +36,13 @@ def udp_payloads(path):
         incl = struct.unpack(endian + "I", data[off + 8:off + 12])[0]
         frame = data[off + 16:off + 16 + incl]
         off += 16 + incl
-        if len(frame) < 14 + 20 or frame[12:14] != b"\x08\x00":
-            continue
-        ihl = (frame[14] & 0x0F) * 4
-        if frame[14 + 9] != 17:
-            continue
-        out.append(frame[14 + ihl + 8:])
+        if len(frame) >= 14 + 20 and frame[12:14] == b"\x08\x00":  # IPv4
+            ihl = (frame[14] & 0x0F) * 4
+            if frame[14 + 9] == 17:
+                out.append(frame[14 + ihl + 8:])
+        elif len(frame) >= 14 + 40 and frame[12:14] == b"\x86\xdd":  # IPv6, no extensions
+            if frame[14 + 6] == 17:
+                out.append(frame[14 + 40 + 8:])
     return out
 
 

@@ -11,6 +11,7 @@
  *   [c0' 10.98.0.1 - wbr8 + wtp8]     [c1' 10.98.0.2 - wbr8 + wtp8]  overlay 1
  *   h0: datapath                      h1: datapath
  *     und0 192.168.99.1 ---- veth ---- und1 192.168.99.2      (the underlay)
+ *     (or fd99::1 and fd99::2: an IPv6 underlay, topo_build_on)
  *
  * Every namespace is anonymous, held by a descriptor of this process: they and
  * their devices vanish when the process exits, also when a test fails midway.
@@ -41,7 +42,7 @@
  * so that ASan sees a worker that touches it after the removal. */
 struct topo_lookup {
     uint8_t peer_mac[6];
-    uint32_t peer_vtep;
+    struct ip_addr peer_vtep;
     _Atomic unsigned long calls;
 };
 
@@ -54,7 +55,7 @@ struct topo_overlay {
 
 struct topo_host {
     int host_ns;
-    uint32_t vtep;
+    struct ip_addr vtep;
     struct nl *nl; /* opened in host_ns */
     struct datapath *dp;
     struct topo_overlay ov[TOPO_MAX_OVERLAYS];
@@ -63,10 +64,12 @@ struct topo_host {
 struct topology {
     struct topo_host host[2];
     int noverlays;
+    bool ipv6_underlay;
     int mtu; /* of the overlays: TAPs, bridges, containers */
 };
 
-static inline size_t topo_lookup(void *ctx, const uint8_t dst_mac[6], uint32_t *vteps, size_t max)
+static inline size_t topo_lookup(void *ctx, const uint8_t dst_mac[6], struct ip_addr *vteps,
+                                 size_t max)
 {
     struct topo_lookup *l = ctx;
     atomic_fetch_add_explicit(&l->calls, 1, memory_order_relaxed);
@@ -194,14 +197,15 @@ static inline void topo_stop(struct topology *t, int i)
     }
 }
 
-/* The namespaces, the underlay, both hosts' devices and noverlays TAPs with
- * nqueues queues each (no data path yet). */
-static inline int topo_build(struct topology *t, int nqueues, size_t transform_overhead,
-                             int noverlays)
+/* The namespaces, the underlay (IPv6 with ipv6_underlay), both hosts' devices and
+ * noverlays TAPs with nqueues queues each (no data path yet). */
+static inline int topo_build_on(struct topology *t, int nqueues, size_t transform_overhead,
+                                int noverlays, bool ipv6_underlay)
 {
     memset(t, 0, sizeof(*t));
     t->noverlays = noverlays;
-    t->mtu = datapath_overlay_mtu(TOPO_UNDERLAY_MTU, transform_overhead);
+    t->ipv6_underlay = ipv6_underlay;
+    t->mtu = datapath_overlay_mtu(TOPO_UNDERLAY_MTU, ipv6_underlay, transform_overhead);
     for (int i = 0; i < 2; i++) {
         struct topo_host *h = &t->host[i];
         h->host_ns = -1;
@@ -218,7 +222,10 @@ static inline int topo_build(struct topology *t, int nqueues, size_t transform_o
         for (int o = 0; o < noverlays; o++)
             if ((h->ov[o].ctr_ns = new_netns()) < 0)
                 return -1;
-        h->vtep = inet_addr(i == 0 ? "192.168.99.1" : "192.168.99.2");
+        const uint8_t vtep6[16] = {0xfd, 0x99, [15] = (uint8_t)(i + 1)};
+        h->vtep = ipv6_underlay
+                      ? ip_addr_from_ipv6(vtep6)
+                      : ip_addr_from_ipv4(inet_addr(i == 0 ? "192.168.99.1" : "192.168.99.2"));
     }
     char cmd[256];
     snprintf(cmd, sizeof(cmd),
@@ -230,8 +237,13 @@ static inline int topo_build(struct topology *t, int nqueues, size_t transform_o
     for (int i = 0; i < 2; i++) {
         struct topo_host *h = &t->host[i];
         struct weft_err err = {0};
-        if (in_ns(h->host_ns, "ip addr add 192.168.99.%d/24 dev und%d && ip link set und%d up",
-                  i + 1, i, i) != 0)
+        if ((ipv6_underlay
+                 ? in_ns(h->host_ns,
+                         "ip addr add fd99::%d/64 dev und%d nodad && ip link set und%d up", i + 1,
+                         i, i)
+                 : in_ns(h->host_ns,
+                         "ip addr add 192.168.99.%d/24 dev und%d && ip link set und%d up", i + 1, i,
+                         i)) != 0)
             return -1;
         for (int o = 0; o < noverlays; o++)
             if (topo_overlay_devices(t, i, o) < 0)
@@ -247,6 +259,12 @@ static inline int topo_build(struct topology *t, int nqueues, size_t transform_o
                 return -1;
     }
     return 0;
+}
+
+static inline int topo_build(struct topology *t, int nqueues, size_t transform_overhead,
+                             int noverlays)
+{
+    return topo_build_on(t, nqueues, transform_overhead, noverlays, false);
 }
 
 /* Stops what runs and removes what topo_build made (also after a partial build). */

@@ -5,8 +5,10 @@
  * transform that proves seal and open run on both sides and that a failing open
  * drops and counts, and two overlays on one data path: each one's traffic
  * reaches only its own TAP, and one removed while the other carries TCP leaves
- * the other working. Everything lives in namespaces this process made; skipped
- * without CAP_NET_ADMIN.
+ * the other working. Then, on an IPv6 underlay, the same ping and TCP transfer,
+ * the transform (which checks that each datagram comes from the peer's VTEP) and
+ * the foreign datagrams. Everything lives in namespaces this process made;
+ * skipped without CAP_NET_ADMIN.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -33,20 +35,27 @@ static struct topology topo;
 static char iperf_pidfile[64];
 
 /* A toy transform: a 4-byte tag and every byte XORed with key. A wrong key fails
- * the tag check, as a wrong secret fails an AEAD's. */
+ * the tag check, as a wrong secret fails an AEAD's. It seals for, and opens from,
+ * the other host's VTEP only (no_key otherwise), as the peer table does: the data
+ * path must pass the real address, of either family. */
 struct xor_ctx {
     uint8_t key;
-    _Atomic uint64_t seals, opens;
+    struct ip_addr peer;
+    _Atomic uint64_t seals, opens, strangers;
 };
 static struct xor_ctx xor_ctx[2];
 static const uint8_t xor_tag[4] = {'w', 'x', 'o', 'r'};
 
-static enum datapath_drop xor_seal(void *ctx, uint32_t peer_vtep, const uint8_t *aad,
+static enum datapath_drop xor_seal(void *ctx, const struct ip_addr *peer_vtep, const uint8_t *aad,
                                    size_t aad_len, const uint8_t *frame, size_t len, uint8_t *out,
                                    size_t cap, size_t *out_len)
 {
     struct xor_ctx *x = ctx;
-    (void)peer_vtep, (void)aad, (void)aad_len;
+    (void)aad, (void)aad_len;
+    if (!ip_addr_equal(peer_vtep, &x->peer)) {
+        atomic_fetch_add(&x->strangers, 1);
+        return DATAPATH_DROP_NO_KEY;
+    }
     if (len + 4 > cap)
         return DATAPATH_DROP_TOO_BIG;
     for (size_t i = 0; i < 4; i++)
@@ -58,12 +67,16 @@ static enum datapath_drop xor_seal(void *ctx, uint32_t peer_vtep, const uint8_t 
     return DATAPATH_OK;
 }
 
-static enum datapath_drop xor_open(void *ctx, uint32_t src_vtep, const uint8_t *aad,
+static enum datapath_drop xor_open(void *ctx, const struct ip_addr *src_vtep, const uint8_t *aad,
                                    size_t aad_len, const uint8_t *pkt, size_t len, uint8_t *out,
                                    size_t cap, size_t *out_len)
 {
     struct xor_ctx *x = ctx;
-    (void)src_vtep, (void)aad, (void)aad_len;
+    (void)aad, (void)aad_len;
+    if (!ip_addr_equal(src_vtep, &x->peer)) {
+        atomic_fetch_add(&x->strangers, 1);
+        return DATAPATH_DROP_NO_KEY;
+    }
     if (len < 4 || len - 4 > cap)
         return DATAPATH_DROP_MALFORMED;
     for (size_t i = 0; i < 4; i++)
@@ -94,17 +107,30 @@ static int ping_ok(void)
     return ping_on(0);
 }
 
-static int setup(void **state)
+static int setup_on(bool ipv6_underlay)
 {
-    (void)state;
     if (netns_private() < 0)
         return -1;
     /* The toy transform's overhead sizes the MTU, so both transforms fit. */
-    if (topo_build(&topo, 2, 4, 2) < 0) {
+    if (topo_build_on(&topo, 2, 4, 2, ipv6_underlay) < 0) {
         topo_destroy(&topo);
         return -1;
     }
+    for (int i = 0; i < 2; i++)
+        xor_ctx[i].peer = topo.host[1 - i].vtep;
     return 0;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    return setup_on(false);
+}
+
+static int setup_ipv6_underlay(void **state)
+{
+    (void)state;
+    return setup_on(true);
 }
 
 static void stop_iperf_server(void)
@@ -183,6 +209,17 @@ static long udp_in_errors(FILE *f)
     return -1;
 }
 
+/* The same for IPv6 sockets (/proc/net/snmp6's Udp6InErrors); -1 when unreadable. */
+static long udp6_in_errors(FILE *f)
+{
+    char line[256];
+    long value;
+    while (fgets(line, sizeof(line), f))
+        if (sscanf(line, "Udp6InErrors %ld", &value) == 1)
+            return value;
+    return -1;
+}
+
 /* The packets device dropped on sending (tx) and receiving (rx), from the
  * namespace's /proc/net/dev; -1 when unreadable. */
 static long link_drops(FILE *f, const char *device)
@@ -214,9 +251,11 @@ static long kernel_drops(int ns, const char *device, bool count_udp)
     if (home < 0)
         return -1;
     long udp = count_udp ? -1 : 0, dev = -1;
-    FILE *f = count_udp ? fopen("/proc/thread-self/net/snmp", "r") : NULL;
+    FILE *f = !count_udp           ? NULL
+              : topo.ipv6_underlay ? fopen("/proc/thread-self/net/snmp6", "r")
+                                   : fopen("/proc/thread-self/net/snmp", "r");
     if (f) {
-        udp = udp_in_errors(f);
+        udp = topo.ipv6_underlay ? udp6_in_errors(f) : udp_in_errors(f);
         fclose(f);
     }
     f = fopen("/proc/thread-self/net/dev", "r");
@@ -407,8 +446,10 @@ static void transform_runs_both_ways_and_a_failed_open_drops(void **state)
     struct datapath_transform t0 = xor_transform(0), t1 = xor_transform(1);
     start_both(&t0, &t1);
     assert_true(ping_ok());
-    for (int i = 0; i < 2; i++)
+    for (int i = 0; i < 2; i++) {
         assert_true(atomic_load(&xor_ctx[i].seals) >= 3 && atomic_load(&xor_ctx[i].opens) >= 3);
+        assert_int_equal(atomic_load(&xor_ctx[i].strangers), 0); /* the peer's own address */
+    }
     /* Host 1 with another key: its open fails on host 0's datagrams. */
     struct datapath_stats before0, s0, s1;
     topo_stop(&topo, 1);
@@ -428,13 +469,19 @@ static void send_from_host0(const void *data, size_t len)
 {
     int home = netns_visit(topo.host[0].host_ns);
     assert_true(home >= 0);
-    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    const struct ip_addr *vtep = &topo.host[1].vtep;
+    int fd = socket(vtep->family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     assert_int_equal(netns_return(home), 0);
     assert_true(fd >= 0);
-    struct sockaddr_in to = {.sin_family = AF_INET,
-                             .sin_port = htons(DATAPATH_UDP_PORT),
-                             .sin_addr.s_addr = topo.host[1].vtep};
-    assert_int_equal(sendto(fd, data, len, 0, (struct sockaddr *)&to, sizeof(to)), (ssize_t)len);
+    struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(DATAPATH_UDP_PORT)};
+    struct sockaddr_in6 to6 = {.sin6_family = AF_INET6, .sin6_port = htons(DATAPATH_UDP_PORT)};
+    memcpy(&to.sin_addr, vtep->bytes, 4);
+    memcpy(&to6.sin6_addr, vtep->bytes, 16);
+    bool ipv6 = ip_addr_is_ipv6(vtep);
+    assert_int_equal(sendto(fd, data, len, 0,
+                            ipv6 ? (struct sockaddr *)&to6 : (struct sockaddr *)&to,
+                            ipv6 ? sizeof(to6) : sizeof(to)),
+                     (ssize_t)len);
     close(fd);
 }
 
@@ -616,5 +663,14 @@ int main(void)
         cmocka_unit_test(removing_one_overlay_leaves_the_other_running),
         cmocka_unit_test(delete_removes_the_tap),
     };
-    return netns_run_group(tests, setup, teardown);
+    /* On an IPv6 underlay: the data path's sockets, addresses and offloads (UDP GSO
+     * and GRO over IPv6). The first test stops nothing: it starts them. */
+    const struct CMUnitTest tests_ipv6_underlay[] = {
+        cmocka_unit_test(tap_is_on_the_bridge_with_queues_and_mtu),
+        cmocka_unit_test(plain_transform_carries_ping_and_tcp),
+        cmocka_unit_test(transform_runs_both_ways_and_a_failed_open_drops),
+        cmocka_unit_test(foreign_datagrams_are_counted),
+    };
+    int failed = netns_run_group(tests, setup, teardown);
+    return failed + netns_run_group(tests_ipv6_underlay, setup_ipv6_underlay, teardown);
 }

@@ -412,7 +412,8 @@ static void weft_header_names_version_type_and_vni(void **state)
     assert_int_equal(wire_header_vni(pkt, DATAPATH_HDR_LEN + 10, &vni), DATAPATH_DROP_MALFORMED);
     pkt[0] = 2;
     assert_int_equal(wire_header_vni(pkt, sizeof(pkt), &vni), DATAPATH_DROP_MALFORMED);
-    assert_int_equal(datapath_overlay_mtu(1500, 0), 1450);
+    assert_int_equal(datapath_overlay_mtu(1500, false, 0), 1450);
+    assert_int_equal(datapath_overlay_mtu(1500, true, 0), 1430); /* a 40-byte IPv6 header */
 }
 
 int main(void)

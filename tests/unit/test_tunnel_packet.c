@@ -22,32 +22,45 @@
 #include "tunnel/packet.h"
 
 #define FRAME_MAX 9000
-#define VTEP_A 0x0101000au /* 10.0.1.1 in network order, on little endian */
-#define VTEP_B 0x0201000au
+/* 10.0.1.1 and 10.0.1.2; an IPv6 pair for the IPv6 underlay's case. */
+static const struct ip_addr vtep_a = {.family = AF_INET, .bytes = {10, 0, 1, 1}};
+static const struct ip_addr vtep_b = {.family = AF_INET, .bytes = {10, 0, 1, 2}};
+static const struct ip_addr vtep6_a = {.family = AF_INET6, .bytes = {0xfd, 0, 0, 0x77, [15] = 1}};
+static const struct ip_addr vtep6_b = {.family = AF_INET6, .bytes = {0xfd, 0, 0, 0x77, [15] = 2}};
 
 /* The extra AAD every packet here carries: a data path header for VNI 42. */
 static const uint8_t weft_hdr[8] = {1, 1, 0, 0, 0, 0, 42, 0};
 
 struct pair {
+    struct ip_addr a, b;
     struct tunnel_tx *tx; /* A -> B */
     struct tunnel_rx *rx; /* B, from A */
     uint8_t frame[FRAME_MAX], packet[FRAME_MAX + TUNNEL_OVERHEAD], out[FRAME_MAX];
 };
 
-static struct pair *pair_new(int tx_cipher, int rx_cipher)
+/* A pair of sessions from a to b. */
+static struct pair *pair_between(int tx_cipher, int rx_cipher, const struct ip_addr *a,
+                                 const struct ip_addr *b)
 {
     struct weft_err err = {0};
     struct pair *p = calloc(1, sizeof(*p));
     assert_non_null(p);
+    p->a = *a;
+    p->b = *b;
     unsigned char base[TUNNEL_KEY_BYTES];
     randombytes_buf(base, sizeof(base));
-    assert_int_equal(tunnel_tx_new(base, tx_cipher, VTEP_A, VTEP_B, 0, &p->tx, &err), 0);
-    assert_int_equal(tunnel_rx_new(base, rx_cipher, VTEP_B, VTEP_A, 0, &p->rx, &err), 0);
+    assert_int_equal(tunnel_tx_new(base, tx_cipher, a, b, 0, &p->tx, &err), 0);
+    assert_int_equal(tunnel_rx_new(base, rx_cipher, b, a, 0, &p->rx, &err), 0);
     sodium_memzero(base, sizeof(base));
     assert_int_equal((uintptr_t)p->tx % 16, 0); /* AES-GCM's state is aligned */
     assert_int_equal((uintptr_t)p->rx % 16, 0);
     randombytes_buf(p->frame, sizeof(p->frame));
     return p;
+}
+
+static struct pair *pair_new(int tx_cipher, int rx_cipher)
+{
+    return pair_between(tx_cipher, rx_cipher, &vtep_a, &vtep_b);
 }
 
 static void pair_free(struct pair *p)
@@ -76,7 +89,7 @@ static size_t seal(struct pair *p, uint64_t now, size_t len, uint8_t *packet)
 }
 
 /* Opens a datagram from A at now: the drop reason, TUNNEL_DROP_NONE when it opened. */
-static enum tunnel_drop open_from(struct pair *p, uint64_t now, uint32_t sender,
+static enum tunnel_drop open_from(struct pair *p, uint64_t now, const struct ip_addr *sender,
                                   const uint8_t *packet, size_t len)
 {
     enum tunnel_drop reason = TUNNEL_DROP_NONE;
@@ -96,7 +109,7 @@ static enum tunnel_drop open_from(struct pair *p, uint64_t now, uint32_t sender,
 
 static enum tunnel_drop open_at(struct pair *p, uint64_t now, const uint8_t *packet, size_t len)
 {
-    return open_from(p, now, VTEP_A, packet, len);
+    return open_from(p, now, &p->a, packet, len);
 }
 
 static void round_trip(int cipher)
@@ -200,6 +213,33 @@ static void ciphers_are_agreed_and_listed(void **state)
     }
 }
 
+/* On an IPv6 underlay the AAD binds both 16-byte VTEPs whole: a sender that shares
+ * A's last 32 bits, or A's IPv4-looking first bytes, is not A. */
+static void ipv6_vteps_are_bound_whole(void **state)
+{
+    (void)state;
+    struct pair *p =
+        pair_between(tunnel_cipher_choose(), tunnel_cipher_choose(), &vtep6_a, &vtep6_b);
+    uint8_t good[100 + TUNNEL_OVERHEAD];
+    size_t n = seal(p, 0, 100, good);
+    struct ip_addr same_tail = vtep6_a, same_head = vtep6_a;
+    same_tail.bytes[0] = 0xfe;
+    same_head.bytes[15] = 3;
+    const struct ip_addr as_ipv4 = {.family = AF_INET, .bytes = {0xfd, 0, 0, 0x77}};
+    assert_int_equal(open_from(p, 0, &same_tail, good, n), TUNNEL_DROP_AUTH_FAILED);
+    assert_int_equal(open_from(p, 0, &same_head, good, n), TUNNEL_DROP_AUTH_FAILED);
+    assert_int_equal(open_from(p, 0, &as_ipv4, good, n), TUNNEL_DROP_AUTH_FAILED);
+    assert_int_equal(open_from(p, 0, &vtep6_b, good, n), TUNNEL_DROP_AUTH_FAILED);
+    assert_int_equal(open_at(p, 0, good, n), TUNNEL_DROP_NONE);
+    assert_int_equal(open_at(p, 0, good, n), TUNNEL_DROP_REPLAYED);
+    for (size_t len = 0; len <= FRAME_MAX; len += 997) {
+        n = seal(p, 0, len, p->packet);
+        assert_int_equal(open_at(p, 0, p->packet, n), TUNNEL_DROP_NONE);
+    }
+    assert_int_equal(p->rx->stats.auth_failed, 4);
+    pair_free(p);
+}
+
 static void a_changed_byte_anywhere_is_dropped(void **state)
 {
     (void)state;
@@ -217,7 +257,7 @@ static void a_changed_byte_anywhere_is_dropped(void **state)
     assert_int_not_equal(open_at(p, 0, bad, n - 1), TUNNEL_DROP_NONE); /* cut short */
     assert_int_equal(open_at(p, 0, bad, overhead_of(p->rx->cipher) - 1), TUNNEL_DROP_BAD_HEADER);
     /* From another address (the AAD's sender), to another host: not authentic. */
-    assert_int_equal(open_from(p, 0, VTEP_B, good, n), TUNNEL_DROP_AUTH_FAILED);
+    assert_int_equal(open_from(p, 0, &vtep_b, good, n), TUNNEL_DROP_AUTH_FAILED);
     /* Nothing moved: the genuine packet still opens, once. */
     assert_int_equal(p->rx->stats.accepted, 0);
     assert_int_equal(open_at(p, 0, good, n), TUNNEL_DROP_NONE);
@@ -394,18 +434,18 @@ static void small_buffers_and_unknown_ciphers_are_refused(void **state)
     n = seal(p, 0, 100, p->packet);
     enum tunnel_drop reason;
     size_t out_len;
-    assert_int_equal(tunnel_open(p->rx, 0, VTEP_A, weft_hdr, sizeof(weft_hdr), p->packet, n, p->out,
+    assert_int_equal(tunnel_open(p->rx, 0, &p->a, weft_hdr, sizeof(weft_hdr), p->packet, n, p->out,
                                  99, &out_len, &reason),
                      -1);
     assert_int_equal(reason, TUNNEL_DROP_BAD_HEADER);
     assert_int_equal(open_at(p, 0, p->packet, n), TUNNEL_DROP_NONE);
     /* The tunnel header and the longest tag (AEGIS-128L's): room for any cipher. */
-    assert_int_equal(TUNNEL_OVERLAY_MTU(1500), 1500 - 20 - 8 - 16 - 32 - 14);
+    assert_int_equal(TUNNEL_OVERHEAD, 16 + 32);
     pair_free(p);
     /* A cipher nobody knows makes no session. */
     struct tunnel_tx *tx = (struct tunnel_tx *)&err;
     unsigned char base[TUNNEL_KEY_BYTES] = {1};
-    assert_int_equal(tunnel_tx_new(base, 7, VTEP_A, VTEP_B, 0, &tx, &err), -1);
+    assert_int_equal(tunnel_tx_new(base, 7, &vtep_a, &vtep_b, 0, &tx, &err), -1);
     assert_int_equal(err.code, -EINVAL);
     assert_null(tx);
 }
@@ -415,7 +455,7 @@ static enum tunnel_drop open_with_extra(struct pair *p, const uint8_t *extra, si
 {
     enum tunnel_drop reason = TUNNEL_DROP_NONE;
     size_t out_len = 0;
-    tunnel_open(p->rx, 0, VTEP_A, extra, extra_len, packet, len, p->out, sizeof(p->out), &out_len,
+    tunnel_open(p->rx, 0, &p->a, extra, extra_len, packet, len, p->out, sizeof(p->out), &out_len,
                 &reason);
     return reason;
 }
@@ -456,6 +496,7 @@ int main(void)
         cmocka_unit_test(frames_of_every_size_round_trip),
         cmocka_unit_test(ciphers_are_agreed_and_listed),
         cmocka_unit_test(a_changed_byte_anywhere_is_dropped),
+        cmocka_unit_test(ipv6_vteps_are_bound_whole),
         cmocka_unit_test(replays_and_old_counters_are_dropped_out_of_order_accepted_once),
         cmocka_unit_test(the_previous_epoch_is_accepted_during_the_grace_only),
         cmocka_unit_test(an_epoch_two_ahead_is_dropped_until_reachable),

@@ -8,6 +8,7 @@
  * peer that restarts gets new sessions (seal uses them, packets of its old key
  * still open), an old key never comes back; unknown hosts are NO_KEY; threads
  * sealing to one peer at once never repeat a counter (every packet opens once).
+ * Hosts on an IPv6 underlay do the same with IPv6 VTEPs.
  */
 #include <arpa/inet.h>
 #include <pthread.h>
@@ -42,26 +43,26 @@ static uint64_t fake_clock(void *ctx)
     return fake_now;
 }
 
-static struct tunnel_peer_table *table_new(const struct tunnel_secret *secret, uint32_t me)
+static struct tunnel_peer_table *table_new(const struct tunnel_secret *secret, struct ip_addr me)
 {
     struct weft_err err = {0};
     struct tunnel_peer_table *t = NULL;
-    assert_int_equal(tunnel_peer_table_new(secret, me, &t, &err), 0);
+    assert_int_equal(tunnel_peer_table_new(secret, &me, &t, &err), 0);
     tunnel_peer_table_set_clock(t, fake_clock, NULL);
     return t;
 }
 
 /* Each table learns the other's public key, as from its member record. */
-static void introduce(struct tunnel_peer_table *a, uint32_t va, struct tunnel_peer_table *b,
-                      uint32_t vb)
+static void introduce(struct tunnel_peer_table *a, struct ip_addr va, struct tunnel_peer_table *b,
+                      struct ip_addr vb)
 {
     struct weft_err err = {0};
     char key[TUNNEL_PUBLIC_KEY_TEXT_MAX];
     tunnel_peer_table_public_key(b, key);
-    assert_int_equal(tunnel_peer_table_set(a, vb, key, tunnel_peer_table_ciphers(b), false, &err),
+    assert_int_equal(tunnel_peer_table_set(a, &vb, key, tunnel_peer_table_ciphers(b), false, &err),
                      0);
     tunnel_peer_table_public_key(a, key);
-    assert_int_equal(tunnel_peer_table_set(b, va, key, tunnel_peer_table_ciphers(a), false, &err),
+    assert_int_equal(tunnel_peer_table_set(b, &va, key, tunnel_peer_table_ciphers(a), false, &err),
                      0);
 }
 
@@ -72,24 +73,24 @@ struct sealed {
 };
 
 /* from seals a frame (its bytes from seed) for to_vtep into s. */
-static enum datapath_drop seal_to(struct tunnel_peer_table *from, uint32_t to_vtep, uint8_t seed,
-                                  struct sealed *s)
+static enum datapath_drop seal_to(struct tunnel_peer_table *from, struct ip_addr to_vtep,
+                                  uint8_t seed, struct sealed *s)
 {
     struct datapath_transform tf = tunnel_peer_table_transform(from);
     for (size_t i = 0; i < FRAME_LEN; i++)
         s->frame[i] = (uint8_t)(seed + i * 31);
-    return tf.seal(tf.ctx, to_vtep, vni42, sizeof(vni42), s->frame, FRAME_LEN, s->pkt,
+    return tf.seal(tf.ctx, &to_vtep, vni42, sizeof(vni42), s->frame, FRAME_LEN, s->pkt,
                    sizeof(s->pkt), &s->len);
 }
 
 /* to opens s as from from_vtep with aad; an opened frame must be s's. */
-static enum datapath_drop open_from(struct tunnel_peer_table *to, uint32_t from_vtep,
+static enum datapath_drop open_from(struct tunnel_peer_table *to, struct ip_addr from_vtep,
                                     const uint8_t *aad, const struct sealed *s)
 {
     struct datapath_transform tf = tunnel_peer_table_transform(to);
     uint8_t out[PKT_MAX];
     size_t out_len = 1;
-    enum datapath_drop r = tf.open(tf.ctx, from_vtep, aad, DATAPATH_HDR_LEN, s->pkt, s->len, out,
+    enum datapath_drop r = tf.open(tf.ctx, &from_vtep, aad, DATAPATH_HDR_LEN, s->pkt, s->len, out,
                                    sizeof(out), &out_len);
     if (r == DATAPATH_OK) {
         assert_int_equal(out_len, FRAME_LEN);
@@ -100,10 +101,10 @@ static enum datapath_drop open_from(struct tunnel_peer_table *to, uint32_t from_
     return r;
 }
 
-static struct tunnel_stats stats_of(struct tunnel_peer_table *t, uint32_t peer)
+static struct tunnel_stats stats_of(struct tunnel_peer_table *t, struct ip_addr peer)
 {
     struct tunnel_stats s;
-    assert_true(tunnel_peer_table_stats(t, peer, &s));
+    assert_true(tunnel_peer_table_stats(t, &peer, &s));
     return s;
 }
 
@@ -111,7 +112,7 @@ static void a_seals_for_b_and_b_opens(void **state)
 {
     (void)state;
     struct tunnel_secret *secret = new_secret();
-    uint32_t va = vtep("10.0.0.1"), vb = vtep("10.0.0.2");
+    struct ip_addr va = vtep("10.0.0.1"), vb = vtep("10.0.0.2");
     struct tunnel_peer_table *a = table_new(secret, va), *b = table_new(secret, vb);
     introduce(a, va, b, vb);
     assert_int_equal(tunnel_peer_table_transform(a).overhead, TUNNEL_OVERHEAD);
@@ -131,21 +132,22 @@ static void a_seals_for_b_and_b_opens(void **state)
     struct weft_err err = {0};
     char key[TUNNEL_PUBLIC_KEY_TEXT_MAX];
     tunnel_peer_table_public_key(b, key);
-    assert_int_equal(tunnel_peer_table_set(a, vb, key, tunnel_ciphers_available(), false, &err), 0);
+    assert_int_equal(tunnel_peer_table_set(a, &vb, key, tunnel_ciphers_available(), false, &err),
+                     0);
     assert_int_equal(seal_to(a, vb, 9, &s), DATAPATH_OK);
     assert_int_equal(open_from(b, va, vni42, &s), DATAPATH_OK);
     /* A key that does not parse, or our own VTEP: refused. */
-    assert_int_equal(tunnel_peer_table_set(a, vtep("10.0.0.3"), "not-a-key",
+    assert_int_equal(tunnel_peer_table_set(a, VTEP("10.0.0.3"), "not-a-key",
                                            tunnel_ciphers_available(), false, &err),
                      -1);
     assert_int_equal(err.code, -EINVAL);
-    assert_int_equal(tunnel_peer_table_set(a, va, key, tunnel_ciphers_available(), false, &err),
+    assert_int_equal(tunnel_peer_table_set(a, &va, key, tunnel_ciphers_available(), false, &err),
                      -1);
     assert_int_equal(err.code, -EINVAL);
     /* A frame that does not fit: too big, nothing sealed. */
     struct datapath_transform tf = tunnel_peer_table_transform(a);
     size_t n = 1;
-    assert_int_equal(tf.seal(tf.ctx, vb, vni42, 8, s.frame, FRAME_LEN, s.pkt, FRAME_LEN, &n),
+    assert_int_equal(tf.seal(tf.ctx, &vb, vni42, 8, s.frame, FRAME_LEN, s.pkt, FRAME_LEN, &n),
                      DATAPATH_DROP_TOO_BIG);
     assert_int_equal(n, 0);
     tunnel_peer_table_free(a);
@@ -157,7 +159,7 @@ static void tampered_other_overlay_and_replayed_packets_are_dropped(void **state
 {
     (void)state;
     struct tunnel_secret *secret = new_secret();
-    uint32_t va = vtep("10.0.0.1"), vb = vtep("10.0.0.2");
+    struct ip_addr va = vtep("10.0.0.1"), vb = vtep("10.0.0.2");
     struct tunnel_peer_table *a = table_new(secret, va), *b = table_new(secret, vb);
     introduce(a, va, b, vb);
     struct sealed s, bad;
@@ -222,7 +224,7 @@ static int count_of(const char *text, const char *needle)
 
 struct hosts {
     struct tunnel_peer_table *a, *b, *c;
-    uint32_t va, vb, vc;
+    struct ip_addr va, vb, vc;
     int failed_line; /* of the first CHECK that failed while stderr was a file */
 };
 
@@ -289,7 +291,7 @@ static void restart_seen_late(void *arg)
     struct weft_err err = {0};
     char key[TUNNEL_PUBLIC_KEY_TEXT_MAX];
     tunnel_peer_table_public_key(h->c, key);
-    CHECK(h, tunnel_peer_table_set(h->a, h->vb, key, tunnel_ciphers_available(), false, &err), 0);
+    CHECK(h, tunnel_peer_table_set(h->a, &h->vb, key, tunnel_ciphers_available(), false, &err), 0);
     for (int i = 0; i < 3; i++) {
         CHECK(h, seal_to(h->c, h->va, (uint8_t)i, &s), DATAPATH_OK);
         CHECK(h, open_from(h->a, h->vb, vni42, &s), DATAPATH_OK);
@@ -317,7 +319,7 @@ static void a_restarted_peer_gets_new_sessions_old_packets_still_open(void **sta
     struct weft_err err = {0};
     tunnel_peer_table_public_key(h.a, a_key);
     assert_int_equal(
-        tunnel_peer_table_set(h.c, h.va, a_key, tunnel_ciphers_available(), false, &err), 0);
+        tunnel_peer_table_set(h.c, &h.va, a_key, tunnel_ciphers_available(), false, &err), 0);
     char *log = stderr_of(restart_seen_late, &h);
     assert_int_equal(h.failed_line, 0);
     assert_int_equal(count_of(log, "fail to authenticate\" peer=10.0.0.2"), 1);
@@ -335,7 +337,7 @@ static void a_restarted_peer_gets_new_sessions_old_packets_still_open(void **sta
     assert_int_equal(open_from(h.a, h.vb, vni42, &in_flight[1]), DATAPATH_DROP_REPLAY);
     /* B's old key is not taken back (no second tx from one base key). */
     assert_int_equal(
-        tunnel_peer_table_set(h.a, h.vb, b1_key, tunnel_ciphers_available(), false, &err), -1);
+        tunnel_peer_table_set(h.a, &h.vb, b1_key, tunnel_ciphers_available(), false, &err), -1);
     assert_int_equal(err.code, -ESTALE);
     assert_int_equal(seal_to(h.a, h.vb, 8, &s), DATAPATH_OK);
     assert_int_equal(open_from(h.c, h.va, vni42, &s), DATAPATH_OK);
@@ -352,11 +354,49 @@ static void a_restarted_peer_gets_new_sessions_old_packets_still_open(void **sta
     }
     assert_int_equal(open_from(h.a, h.vb, vni42, &late), DATAPATH_DROP_AUTH);
     assert_int_equal(
-        tunnel_peer_table_set(h.a, h.vb, b1_key, tunnel_ciphers_available(), false, &err), -1);
+        tunnel_peer_table_set(h.a, &h.vb, b1_key, tunnel_ciphers_available(), false, &err), -1);
     assert_int_equal(err.code, -ESTALE);
     tunnel_peer_table_free(b1);
     tunnel_peer_table_free(h.a);
     tunnel_peer_table_free(h.c);
+    sodium_free(secret);
+}
+
+/* On an IPv6 underlay the table keys peers by their whole 16-byte VTEP: an
+ * address sharing a peer's last 32 bits (or its first four bytes, read as IPv4)
+ * is another host, which has no key. */
+static void ipv6_hosts_seal_and_open(void **state)
+{
+    (void)state;
+    struct tunnel_secret *secret = new_secret();
+    struct ip_addr va = vtep("fd00:77::1"), vb = vtep("fd00:77::2");
+    struct tunnel_peer_table *a = table_new(secret, va), *b = table_new(secret, vb);
+    introduce(a, va, b, vb);
+    struct sealed s;
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(seal_to(a, vb, (uint8_t)i, &s), DATAPATH_OK);
+        assert_int_equal(open_from(b, va, vni42, &s), DATAPATH_OK);
+        assert_int_equal(seal_to(b, va, (uint8_t)i, &s), DATAPATH_OK);
+        assert_int_equal(open_from(a, vb, vni42, &s), DATAPATH_OK);
+    }
+    assert_int_equal(stats_of(b, va).accepted, 5);
+    assert_int_equal(seal_to(a, vtep("fd01:77::2"), 1, &s), DATAPATH_DROP_NO_KEY);
+    const struct ip_addr head_as_ipv4 = {.family = AF_INET, .bytes = {0xfd, 0, 0, 0x77}};
+    assert_int_equal(seal_to(a, head_as_ipv4, 1, &s), DATAPATH_DROP_NO_KEY);
+    assert_int_equal(seal_to(b, va, 9, &s), DATAPATH_OK);
+    assert_int_equal(open_from(a, vtep("fd01:77::2"), vni42, &s), DATAPATH_DROP_NO_KEY);
+    assert_int_equal(open_from(a, vb, vni42, &s), DATAPATH_OK);
+    struct tunnel_stats st;
+    assert_false(tunnel_peer_table_stats(a, VTEP("fd01:77::2"), &st));
+    /* Its own VTEP is no peer. */
+    struct weft_err err = {0};
+    char key[TUNNEL_PUBLIC_KEY_TEXT_MAX];
+    tunnel_peer_table_public_key(b, key);
+    assert_int_equal(tunnel_peer_table_set(a, &va, key, tunnel_ciphers_available(), false, &err),
+                     -1);
+    assert_int_equal(err.code, -EINVAL);
+    tunnel_peer_table_free(a);
+    tunnel_peer_table_free(b);
     sodium_free(secret);
 }
 
@@ -366,23 +406,23 @@ static void what_a_peer_takes_goes_with_its_key(void **state)
 {
     (void)state;
     struct tunnel_secret *secret = new_secret();
-    uint32_t va = vtep("10.0.0.1"), vb = vtep("10.0.0.2");
+    struct ip_addr va = vtep("10.0.0.1"), vb = vtep("10.0.0.2");
     struct tunnel_peer_table *a = table_new(secret, va), *b1 = table_new(secret, vb),
                              *b2 = table_new(secret, vb);
     struct datapath_transform tf = tunnel_peer_table_transform(a);
     struct weft_err err = {0};
     char key[TUNNEL_PUBLIC_KEY_TEXT_MAX];
     unsigned all = tunnel_ciphers_available();
-    assert_false(tf.partial_csum(tf.ctx, vb)); /* no key yet */
+    assert_false(tf.partial_csum(tf.ctx, &vb)); /* no key yet */
     tunnel_peer_table_public_key(b1, key);
-    assert_int_equal(tunnel_peer_table_set(a, vb, key, all, true, &err), 0);
-    assert_true(tf.partial_csum(tf.ctx, vb));
-    assert_int_equal(tunnel_peer_table_set(a, vb, key, all, false, &err), 0); /* same key */
-    assert_true(tf.partial_csum(tf.ctx, vb));
+    assert_int_equal(tunnel_peer_table_set(a, &vb, key, all, true, &err), 0);
+    assert_true(tf.partial_csum(tf.ctx, &vb));
+    assert_int_equal(tunnel_peer_table_set(a, &vb, key, all, false, &err), 0); /* same key */
+    assert_true(tf.partial_csum(tf.ctx, &vb));
     /* B restarts as a weft that does not take them (an older one). */
     tunnel_peer_table_public_key(b2, key);
-    assert_int_equal(tunnel_peer_table_set(a, vb, key, all, false, &err), 0);
-    assert_false(tf.partial_csum(tf.ctx, vb));
+    assert_int_equal(tunnel_peer_table_set(a, &vb, key, all, false, &err), 0);
+    assert_false(tf.partial_csum(tf.ctx, &vb));
     tunnel_peer_table_free(a);
     tunnel_peer_table_free(b1);
     tunnel_peer_table_free(b2);
@@ -393,7 +433,7 @@ static void unknown_hosts_have_no_key(void **state)
 {
     (void)state;
     struct tunnel_secret *secret = new_secret();
-    uint32_t va = vtep("10.0.0.1"), vb = vtep("10.0.0.2");
+    struct ip_addr va = vtep("10.0.0.1"), vb = vtep("10.0.0.2");
     struct tunnel_peer_table *a = table_new(secret, va), *b = table_new(secret, vb);
     struct sealed s;
     assert_int_equal(seal_to(a, vb, 1, &s), DATAPATH_DROP_NO_KEY);
@@ -404,7 +444,7 @@ static void unknown_hosts_have_no_key(void **state)
     assert_int_equal(seal_to(a, vb, 1, &s), DATAPATH_OK);
     assert_int_equal(open_from(a, vtep("10.0.0.9"), vni42, &s), DATAPATH_DROP_NO_KEY);
     struct tunnel_stats st;
-    assert_false(tunnel_peer_table_stats(a, vtep("10.0.0.9"), &st));
+    assert_false(tunnel_peer_table_stats(a, VTEP("10.0.0.9"), &st));
     tunnel_peer_table_report(a);
     tunnel_peer_table_free(a);
     tunnel_peer_table_free(b);
@@ -419,7 +459,7 @@ static void hosts_agree_on_a_cipher_both_run(void **state)
     const unsigned chacha = TUNNEL_CIPHER_BIT(TUNNEL_CIPHER_CHACHA20POLY1305),
                    aes = TUNNEL_CIPHER_BIT(TUNNEL_CIPHER_AES256GCM);
     struct tunnel_secret *secret = new_secret();
-    uint32_t va = vtep("10.0.0.1"), vb = vtep("10.0.0.2"), vc = vtep("10.0.0.3");
+    struct ip_addr va = vtep("10.0.0.1"), vb = vtep("10.0.0.2"), vc = vtep("10.0.0.3");
     struct tunnel_peer_table *a = table_new(secret, va), *b = table_new(secret, vb),
                              *c = table_new(secret, vc);
     tunnel_peer_table_set_ciphers(b, chacha);
@@ -445,7 +485,7 @@ static void hosts_agree_on_a_cipher_both_run(void **state)
         char key[TUNNEL_PUBLIC_KEY_TEXT_MAX];
         tunnel_peer_table_public_key(c, key);
         assert_int_equal(
-            tunnel_peer_table_set(b, vc, key, tunnel_peer_table_ciphers(c), false, &err), -1);
+            tunnel_peer_table_set(b, &vc, key, tunnel_peer_table_ciphers(c), false, &err), -1);
         assert_int_equal(err.code, -EPROTO);
         assert_non_null(strstr(err.msg, "no cipher in common"));
         assert_int_equal(seal_to(b, vc, 4, &s), DATAPATH_DROP_NO_KEY);
@@ -461,7 +501,7 @@ enum { THREADS = 4, PER_THREAD = 400 }; /* 1600 packets: all within one replay w
 struct worker {
     pthread_t thread;
     struct tunnel_peer_table *table;
-    uint32_t peer;
+    struct ip_addr peer;
     struct sealed *packets; /* all of them */
     atomic_int *next;       /* open: the next packet to take */
     int id;
@@ -506,7 +546,7 @@ static void threads_sealing_to_one_peer_never_repeat_a_nonce(void **state)
 {
     (void)state;
     struct tunnel_secret *secret = new_secret();
-    uint32_t va = vtep("10.0.0.1"), vb = vtep("10.0.0.2");
+    struct ip_addr va = vtep("10.0.0.1"), vb = vtep("10.0.0.2");
     struct tunnel_peer_table *a = table_new(secret, va), *b = table_new(secret, vb);
     introduce(a, va, b, vb);
     struct sealed *packets = calloc(THREADS * PER_THREAD, sizeof(*packets));
@@ -557,6 +597,7 @@ int main(void)
     assert_true(sodium_init() >= 0);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(a_seals_for_b_and_b_opens),
+        cmocka_unit_test(ipv6_hosts_seal_and_open),
         cmocka_unit_test(what_a_peer_takes_goes_with_its_key),
         cmocka_unit_test(tampered_other_overlay_and_replayed_packets_are_dropped),
         cmocka_unit_test(another_secret_fails_auth_warns_once),

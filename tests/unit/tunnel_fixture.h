@@ -1,7 +1,7 @@
 /*
- * tunnel_fixture.h: what the tunnel/ tests share: a VTEP from its dotted text and a
- * random cluster secret in locked memory (free with tunnel_secret_free). Include
- * after cmocka.h.
+ * tunnel_fixture.h: what the tunnel/ tests share: a VTEP from its text (IPv4 or
+ * IPv6; VTEP() gives a pointer to one, for a call) and a random cluster secret in
+ * locked memory (free with tunnel_secret_free). Include after cmocka.h.
  */
 #ifndef WEFT_TESTS_TUNNEL_FIXTURE_H
 #define WEFT_TESTS_TUNNEL_FIXTURE_H
@@ -10,14 +10,17 @@
 #include <sodium.h>
 #include <stdint.h>
 
+#include "common/ip_addr.h"
 #include "tunnel/cluster_secret.h"
 
-static inline uint32_t vtep(const char *text)
+static inline struct ip_addr vtep(const char *text)
 {
-    struct in_addr a;
-    assert_int_equal(inet_pton(AF_INET, text, &a), 1);
-    return a.s_addr;
+    struct ip_addr a;
+    struct weft_err err = {0};
+    assert_int_equal(ip_addr_parse(text, &a, &err), 0);
+    return a;
 }
+#define VTEP(text) ((const struct ip_addr[]){vtep(text)})
 
 static inline struct tunnel_secret *new_secret(void)
 {
