@@ -203,7 +203,9 @@ fi
 # ---------------- 1a. an IPv6 underlay beside the IPv4 one (issue 12) ----------------
 # Hosts A6 and B6 whose VTEPs are IPv6 (--advertise fd00:77::16/::26, MTU 1500: overlay
 # 1430); they reach the bench's one etcd over an IPv4 address beside (the underlay
-# carrying VXLAN is IPv6 only: the IPv4 pair's figures above are its comparison).
+# carrying VXLAN is IPv6 only: the IPv4 pair's figures above are its comparison). An
+# encrypted overlay beside the plain one (issue 11 on an IPv6 underlay: MTU 1382), its
+# TCP in the same rounds.
 datapath6() {
     local a=A6 b=B6 h i
     HADDR[$a]=fd00:77::16 HADDR[$b]=fd00:77::26
@@ -211,20 +213,33 @@ datapath6() {
     sim_host "$b" "${HADDR[$b]}"
     ip -n "$(sim_ns "$a")" addr add 192.168.77.16/24 dev eth0
     ip -n "$(sim_ns "$b")" addr add 192.168.77.26/24 dev eth0
+    build/weft keygen >"$SIM_DIR/secret6"
+    for h in "$a" "$b"; do sim_weft "$h" --secret-file "$SIM_DIR/secret6"; done
     SUBNET=10.66.0.0/24
-    for h in "$a" "$b"; do sim_weft "$h"; done
     for h in "$a" "$b"; do create_network "$h" >/dev/null; done
     for h in "$a" "$b"; do create_endpoint "$h" >/dev/null; done
     wait_for 5 pings "$a" "$b" || fail "weft containers cannot ping over the IPv6 underlay"
-    local u=() w=()
+    local plain_a=${IP[$a]%/*}
+    SUBNET=10.67.0.0/24 NET_GENERIC='{"encrypted":""}' CTR=e
+    for h in "$a" "$b"; do create_network "$h" >/dev/null; create_endpoint "$h" >/dev/null; done
+    local sealed_a=${IP[$a]%/*}
+    wait_for 10 sim_ns_exec "e$b" ping -c 1 -W 1 "$sealed_a" ||
+        fail "the encrypted overlay does not ping over the IPv6 underlay"
+    NET_GENERIC='{}' CTR=c
+    local u=() w=() e=()
     for i in $(seq 1 "$RUNS"); do
         u+=("$(iperf_tcp "$a" "${HADDR[$a]}" "$b")")
-        w+=("$(iperf_tcp "c$a" "${IP[$a]%/*}" "c$b")")
+        w+=("$(iperf_tcp "c$a" "$plain_a" "c$b")")
+        e+=("$(iperf_tcp "e$a" "$sealed_a" "e$b")")
     done
     R[tcp_underlay6_1500]=$(printf '%s\n' "${u[@]}" | median)
     R[tcp_weft6_1500]=$(printf '%s\n' "${w[@]}" | median)
+    R[tcp_enc6_1500]=$(printf '%s\n' "${e[@]}" | median)
+    R[ratio_enc6_weft6]=$(ratio "${R[tcp_enc6_1500]}" "${R[tcp_weft6_1500]}")
     read -r R[rtt_underlay6_p50] R[rtt_underlay6_p99] <<<"$(rtt "$b" "${HADDR[$a]}")"
-    read -r R[rtt_weft6_p50] R[rtt_weft6_p99] <<<"$(rtt "c$b" "${IP[$a]%/*}")"
+    read -r R[rtt_weft6_p50] R[rtt_weft6_p99] <<<"$(rtt "c$b" "$plain_a")"
+    read -r R[rtt_enc6_p50] R[rtt_enc6_p99] <<<"$(rtt "e$b" "$sealed_a")"
+    for h in "$a" "$b"; do sim_weft_stop "$h" || true; done
     echo "measured the data plane on an IPv6 underlay" >&2
 }
 want datapath && datapath6
@@ -643,6 +658,8 @@ row "  weft / underlay" "$(r ratio_underlay6_1500)" ""
 row "  weft on IPv6 / weft on IPv4 underlay" "$(r ratio_weft6_weft4_1500)" ""
 row "  RTT underlay / weft p50 (ms)" "$(r rtt_underlay6_p50) / $(r rtt_weft6_p50)" ""
 row "  RTT underlay / weft p99 (ms)" "$(r rtt_underlay6_p99) / $(r rtt_weft6_p99)" ""
+row "  TCP encrypted (Gbit/s); encrypted / plain" "$(r tcp_enc6_1500); $(r ratio_enc6_weft6)" ""
+row "  RTT encrypted p50 / p99 (ms)" "$(r rtt_enc6_p50) / $(r rtt_enc6_p99)" ""
 row "encrypted overlay, MTU 1500 (issue 11):" "" ""
 row "  TCP underlay / plain / encrypted (Gbit/s)" "$(r enc_tcp_underlay) / $(r enc_tcp_plain) / $(r enc_tcp_encrypted)" ""
 row "  TCP encrypted / plain" "$(r enc_ratio_tcp)" ">= 0.5"
