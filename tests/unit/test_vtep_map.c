@@ -2,9 +2,8 @@
  * peer's host and group or unknown MACs to every member, follows moves and
  * deletions, truncates at the caller's max, and lets readers on several threads
  * look up while a writer changes everything under them (ASan sees any read of
- * a freed copy). Every test runs twice: with IPv4 VTEPs, then with IPv6 ones
- * (an IPv6 underlay), where two VTEPs that differ only in their first bytes are
- * two hosts. */
+ * a freed copy). The map's logic runs again with IPv6 VTEPs (an IPv6 underlay),
+ * where two VTEPs that differ only in their first bytes are two hosts. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -272,8 +271,6 @@ static void readers_run_beside_a_writer(void **state)
 static void ipv6_vteps_are_kept_whole(void **state)
 {
     (void)state;
-    if (!ipv6_run)
-        return;
     struct vtep_map *map = new_map();
     struct weft_err err = {0};
     struct ip_addr other = vtep_of(N1);
@@ -304,9 +301,18 @@ int main(void)
         cmocka_unit_test(max_truncates_the_answer),
         cmocka_unit_test(many_peers_are_all_found),
         cmocka_unit_test(readers_run_beside_a_writer),
+    };
+    /* The map's logic again with IPv6 VTEPs; the threads and the thousands of peers
+     * (the slow ones under ASan) test what does not depend on the family. */
+    const struct CMUnitTest tests_ipv6[] = {
+        cmocka_unit_test(empty_map_sends_nowhere),
+        cmocka_unit_test(unicast_known_goes_to_its_peer_unknown_floods),
+        cmocka_unit_test(broadcast_and_multicast_go_to_every_member),
+        cmocka_unit_test(a_peer_moves_and_is_deleted),
+        cmocka_unit_test(max_truncates_the_answer),
         cmocka_unit_test(ipv6_vteps_are_kept_whole),
     };
     int failed = cmocka_run_group_tests_name("IPv4 VTEPs", tests, NULL, NULL);
     ipv6_run = true;
-    return failed + cmocka_run_group_tests_name("IPv6 VTEPs", tests, NULL, NULL);
+    return failed + cmocka_run_group_tests_name("IPv6 VTEPs", tests_ipv6, NULL, NULL);
 }
