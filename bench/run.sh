@@ -265,27 +265,36 @@ encrypted() {
     sim_host "$b" "${HADDR[$b]}"
     build/weft keygen >"$SIM_DIR/secret"
     for h in "$a" "$b"; do sim_weft "$h" --secret-file "$SIM_DIR/secret"; done
-    SUBNET=10.75.0.0/24 NET_GENERIC='{}' CTR=p
+    # Dual-stack: TCP over IPv6 inside the overlays is measured too.
+    SUBNET=10.75.0.0/24 SUBNET6=fd75::/64 NET_GENERIC='{}' CTR=p
     for h in "$a" "$b"; do create_network "$h" >/dev/null; create_endpoint "$h" >/dev/null; done
-    local plain_a=${IP[$a]%/*}
-    SUBNET=10.85.0.0/24 NET_GENERIC='{"encrypted":""}' CTR=e
+    local plain_a=${IP[$a]%/*} plain_a6=${IP6[$a]%/*}
+    SUBNET=10.85.0.0/24 SUBNET6=fd85::/64 NET_GENERIC='{"encrypted":""}' CTR=e
     for h in "$a" "$b"; do create_network "$h" >/dev/null; create_endpoint "$h" >/dev/null; done
-    local sealed_a=${IP[$a]%/*}
+    local sealed_a=${IP[$a]%/*} sealed_a6=${IP6[$a]%/*}
+    SUBNET6=
     wait_for 10 sim_ns_exec "e$b" ping -c 1 -W 1 "$sealed_a" || fail "encrypted overlay does not ping"
     wait_for 10 sim_ns_exec "p$b" ping -c 1 -W 1 "$plain_a" || fail "plain overlay does not ping"
-    local u=() p=() e=() pc=() ec=() pp=() ep=()
+    wait_for 10 sim_ns_exec "e$b" ping -6 -c 1 -W 1 "$sealed_a6" ||
+        fail "the encrypted overlay does not ping over IPv6"
+    local u=() p=() e=() pc=() ec=() pp=() ep=() p6=() e6=()
     for i in $(seq 1 "$RUNS"); do
         u+=("$(iperf_tcp "$a" "${HADDR[$a]}" "$b")")
         read -r line c <<<"$(tcp_with_cpu "p$a" "$plain_a" "p$b")"
         p+=("$line") pc+=("$c")
         read -r line c <<<"$(tcp_with_cpu "e$a" "$sealed_a" "e$b")"
         e+=("$line") ec+=("$c")
+        p6+=("$(iperf_tcp "p$a" "$plain_a6" "p$b")")
+        e6+=("$(iperf_tcp "e$a" "$sealed_a6" "e$b")")
         pp+=("$(iperf_udp_pps "p$a" "$plain_a" "p$b")")
         ep+=("$(iperf_udp_pps "e$a" "$sealed_a" "e$b")")
     done
     R[enc_tcp_underlay]=$(printf '%s\n' "${u[@]}" | median)
     R[enc_tcp_plain]=$(printf '%s\n' "${p[@]}" | median)
     R[enc_tcp_encrypted]=$(printf '%s\n' "${e[@]}" | median)
+    R[enc_tcp6_plain]=$(printf '%s\n' "${p6[@]}" | median)
+    R[enc_tcp6_encrypted]=$(printf '%s\n' "${e6[@]}" | median)
+    R[enc_ratio_tcp6]=$(ratio "${R[enc_tcp6_encrypted]}" "${R[enc_tcp6_plain]}")
     R[enc_cpu_per_gbit_plain]=$(printf '%s\n' "${pc[@]}" | median)
     R[enc_cpu_per_gbit_encrypted]=$(printf '%s\n' "${ec[@]}" | median)
     R[enc_udp_pps_plain]=$(printf '%s\n' "${pp[@]}" | median)
@@ -663,6 +672,8 @@ row "  RTT encrypted p50 / p99 (ms)" "$(r rtt_enc6_p50) / $(r rtt_enc6_p99)" ""
 row "encrypted overlay, MTU 1500 (issue 11):" "" ""
 row "  TCP underlay / plain / encrypted (Gbit/s)" "$(r enc_tcp_underlay) / $(r enc_tcp_plain) / $(r enc_tcp_encrypted)" ""
 row "  TCP encrypted / plain" "$(r enc_ratio_tcp)" ">= 0.5"
+row "  TCP over IPv6 inside, plain / encrypted (Gbit/s)" "$(r enc_tcp6_plain) / $(r enc_tcp6_encrypted)" ""
+row "  TCP over IPv6 inside, encrypted / plain" "$(r enc_ratio_tcp6)" ""
 row "  UDP 64 B plain / encrypted (packets/s)" "$(r enc_udp_pps_plain) / $(r enc_udp_pps_encrypted)" ""
 row "  RTT p50 plain / encrypted (ms)" "$(r enc_rtt_plain_p50) / $(r enc_rtt_encrypted_p50)" ""
 row "  RTT p99 plain / encrypted (ms)" "$(r enc_rtt_plain_p99) / $(r enc_rtt_encrypted_p99)" ""

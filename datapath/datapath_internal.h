@@ -35,8 +35,8 @@
 /* One datagram: weft header + the largest frame + the largest transform overhead. */
 #define DATAPATH_SLOT_LEN (DATAPATH_HDR_LEN + DATAPATH_FRAME_MAX + DATAPATH_TRANSFORM_OVERHEAD_MAX)
 
-/* A frame read from the TAP: plain (gso_size 0, checksums complete) or a TCP/IPv4
- * super-frame for tso.c to cut into gso_size-byte segments. */
+/* A frame read from the TAP: plain (gso_size 0, checksums complete) or a TCP
+ * super-frame (over IPv4 or IPv6) for tso.c to cut into gso_size-byte segments. */
 struct tap_frame {
     uint8_t *data;
     size_t len;
@@ -51,11 +51,14 @@ bool frame_is_tcp(const uint8_t *frame, size_t len);
 uint64_t csum_add(uint64_t sum, const uint8_t *data, size_t len);
 uint16_t csum_fold(uint64_t sum);
 /* frame.c: the unfolded sum of TCP/IPv4's pseudo header (the addresses of the IPv4
- * header at ip, protocol 6, tcp_len) to start a TCP checksum from. */
+ * header at ip, protocol 6, tcp_len) to start a TCP checksum from; and of
+ * TCP/IPv6's (the IPv6 header's addresses, tcp_len as 32 bits, next header 6). */
 uint64_t tcp4_pseudo_sum(const uint8_t *ip, size_t tcp_len);
+uint64_t tcp6_pseudo_sum(const uint8_t *ip, size_t tcp_len);
 
-/* tso.c: cuts a TCP/IPv4 super-frame into frames of at most mss payload bytes,
- * each with its own IP length, ID, TCP sequence, flags and both checksums. The
+/* tso.c: cuts a TCP super-frame (IPv4, or IPv6 without extension headers) into
+ * frames of at most mss payload bytes, each with its own IP length (and IPv4's
+ * ID and header checksum), TCP sequence, flags and checksum. The
  * cut is made in place: each segment's headers are written just in front of
  * its payload, over the end of the payload before it, so no payload byte is
  * copied; the super-frame is spent, and a segment lasts until the next call. */
@@ -65,7 +68,8 @@ struct tso_iter {
     size_t len, ip_off, tcp_off, payload_off, next;
     uint16_t mss;
     unsigned index;
-    bool partial_csum;        /* leave each TCP checksum as the pseudo header's sum */
+    bool ipv6;
+    bool partial_csum;        /* leave each TCP checksum as the pseudo header's sum (IPv4) */
     uint8_t hdr[TSO_HDR_MAX]; /* the super-frame's headers, as the kernel gave them */
 };
 /* partial_csum: the receiver takes partial TCP checksums (datapath_transform). */
@@ -74,7 +78,7 @@ enum datapath_drop tso_begin(struct tso_iter *it, const struct tap_frame *f, boo
  * every byte went out (or a segment would be longer than cap). */
 bool tso_next(struct tso_iter *it, size_t cap, uint8_t **seg, size_t *seg_len);
 
-/* coalesce.c: consecutive TCP/IPv4 segments of one flow from a receive batch,
+/* coalesce.c: consecutive TCP segments (IPv4 or IPv6) of one flow from a receive batch,
  * joined into one super-frame written to the TAP with a GSO virtio-net header
  * (the kernel's GRO, done before the TAP): the receiving stack handles one
  * packet instead of dozens. */
@@ -83,6 +87,7 @@ struct coalescer {
     uint8_t *buf; /* virtio-net header + up to COALESCE_MAX frame bytes */
     int tap_fd;   /* the TAP queue the held frame goes to */
     size_t len;   /* frame bytes held; 0: empty */
+    size_t tcp_off; /* the held frame's TCP header: IPv4's or IPv6's */
     uint16_t mss;
     uint32_t next_seq;
     unsigned segments;

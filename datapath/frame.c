@@ -72,6 +72,19 @@ uint64_t tcp4_pseudo_sum(const uint8_t *ip, size_t tcp_len)
     return csum_add(0, pseudo, sizeof(pseudo));
 }
 
+uint64_t tcp6_pseudo_sum(const uint8_t *ip, size_t tcp_len)
+{
+    uint8_t tail[8] = {(uint8_t)(tcp_len >> 24),
+                       (uint8_t)(tcp_len >> 16),
+                       (uint8_t)(tcp_len >> 8),
+                       (uint8_t)tcp_len,
+                       0,
+                       0,
+                       0,
+                       6};
+    return csum_add(csum_add(0, ip + 8, 32), tail, sizeof(tail)); /* source, destination */
+}
+
 uint16_t csum_fold(uint64_t sum)
 {
     while (sum >> 16)
@@ -107,12 +120,14 @@ enum datapath_drop frame_from_tap(uint8_t *buf, size_t n, struct tap_frame *out)
     out->data = buf + DATAPATH_VNET_HDR_LEN;
     out->len = n - DATAPATH_VNET_HDR_LEN;
     out->gso_size = 0;
-    /* vxlan/tap.h offers the kernel TSO for IPv4 only (and CSUM): anything else is
-     * segmented before it reaches us. ECN's flag only says CWR may be set. */
+    /* vxlan/tap.h offers the kernel TSO for TCP over IPv4 and IPv6 (and CSUM):
+     * anything else (UDP) is segmented before it reaches us. ECN's flag only says
+     * CWR may be set. */
     switch (hdr.gso_type & ~VIRTIO_NET_HDR_GSO_ECN) {
     case VIRTIO_NET_HDR_GSO_NONE:
         break;
     case VIRTIO_NET_HDR_GSO_TCPV4:
+    case VIRTIO_NET_HDR_GSO_TCPV6:
         out->gso_size = le16toh(hdr.gso_size);
         /* tso_begin checks the headers and recomputes every checksum. */
         return out->gso_size ? DATAPATH_OK : DATAPATH_DROP_BAD_FRAME;

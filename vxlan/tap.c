@@ -47,8 +47,9 @@ static int open_queue(const char *name, int *fd_out, struct weft_err *err)
 }
 
 /* What applies to the device, set through its first queue: persistence, the
- * header size, and the offloads datapath/ handles: partial checksums and TCP/IPv4
- * super-frames (it cuts them itself); the kernel segments anything else. */
+ * header size, and the offloads datapath/ handles: partial checksums and TCP
+ * super-frames over IPv4 and IPv6 (it cuts them itself); the kernel segments
+ * anything else. */
 static int set_device_options(int fd, const char *name, struct weft_err *err)
 {
     int hdr_len = TAP_VNET_HDR_LEN;
@@ -57,7 +58,7 @@ static int set_device_options(int fd, const char *name, struct weft_err *err)
     if (ioctl(fd, TUNSETVNETHDRSZ, &hdr_len) < 0)
         return weft_err_set(err, -errno, "setting the header size of TAP %s: %s", name,
                             strerror(errno));
-    if (ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4) < 0)
+    if (ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6) < 0)
         return weft_err_set(err, -errno, "setting the offloads of TAP %s: %s", name,
                             strerror(errno));
     return 0;

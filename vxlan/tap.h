@@ -8,10 +8,10 @@
  * data path's workers read frames from and write frames to. Persistent, so a
  * daemon restart keeps the device, its bridge port and the containers' links:
  * the next daemon opens the same device again and gets new queues.
- * Offloads (TUNSETOFFLOAD): partial checksums and TCP/IPv4 TSO, which datapath/
- * completes and segments itself; the kernel segments everything else (IPv6 TCP,
- * UDP) before it reaches the TAP. So a read gives a frame of at most MTU + 14
- * bytes, or a TCP/IPv4 super-frame of up to 64 KiB, behind a virtio-net header.
+ * Offloads (TUNSETOFFLOAD): partial checksums and TCP TSO over IPv4 and IPv6,
+ * which datapath/ completes and segments itself; the kernel segments everything
+ * else (UDP) before it reaches the TAP. So a read gives a frame of at most MTU +
+ * 14 bytes, or a TCP super-frame of up to 64 KiB, behind a virtio-net header.
  *
  * The /dev/net/tun ioctls live here; MTU, master and "up" go through netlink/
  * (the only room that speaks netlink). Callers: fabric/ (next) and the tests.

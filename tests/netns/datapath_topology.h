@@ -6,12 +6,13 @@
  * a bridge, a TAP and a container per host, on that host's one data path:
  *
  *   c0 (10.99.0.1, eth0)              c1 (10.99.0.2, eth0)          overlay 0
+ *      (and fd99::1, fd99::2; overlay 1: fd98::)
  *     | veth                             | veth
  *   h0: wbr7 + wtp7 (TAP)             h1: wbr7 + wtp7 (TAP)
  *   [c0' 10.98.0.1 - wbr8 + wtp8]     [c1' 10.98.0.2 - wbr8 + wtp8]  overlay 1
  *   h0: datapath                      h1: datapath
  *     und0 192.168.99.1 ---- veth ---- und1 192.168.99.2      (the underlay)
- *     (or fd99::1 and fd99::2: an IPv6 underlay, topo_build_on)
+ *     (or fd00:99::1 and fd00:99::2: an IPv6 underlay, topo_build_on)
  *
  * Every namespace is anonymous, held by a descriptor of this process: they and
  * their devices vanish when the process exits, also when a test fails midway.
@@ -102,8 +103,9 @@ static inline int topo_overlay_devices(struct topology *t, int i, int o)
         return -1;
     return in_ns(h->ov[o].ctr_ns,
                  "ip link set eth0 address 02:00:00:00:%02x:0%d && "
-                 "ip addr add 10.%d.0.%d/24 dev eth0 && ip link set eth0 up",
-                 0x99 - o, i + 1, 99 - o, i + 1);
+                 "ip addr add 10.%d.0.%d/24 dev eth0 && "
+                 "ip addr add fd%d::%d/64 dev eth0 nodad && ip link set eth0 up",
+                 0x99 - o, i + 1, 99 - o, i + 1, 99 - o, i + 1);
 }
 
 /* Opens (or re-opens) the TAP of overlay o on host i with nqueues queues on its bridge. */
@@ -222,7 +224,7 @@ static inline int topo_build_on(struct topology *t, int nqueues, size_t transfor
         for (int o = 0; o < noverlays; o++)
             if ((h->ov[o].ctr_ns = new_netns()) < 0)
                 return -1;
-        const uint8_t vtep6[16] = {0xfd, 0x99, [15] = (uint8_t)(i + 1)};
+        const uint8_t vtep6[16] = {0xfd, 0x00, 0x00, 0x99, [15] = (uint8_t)(i + 1)};
         h->vtep = ipv6_underlay
                       ? ip_addr_from_ipv6(vtep6)
                       : ip_addr_from_ipv4(inet_addr(i == 0 ? "192.168.99.1" : "192.168.99.2"));
@@ -239,8 +241,8 @@ static inline int topo_build_on(struct topology *t, int nqueues, size_t transfor
         struct weft_err err = {0};
         if ((ipv6_underlay
                  ? in_ns(h->host_ns,
-                         "ip addr add fd99::%d/64 dev und%d nodad && ip link set und%d up", i + 1,
-                         i, i)
+                         "ip addr add fd00:99::%d/64 dev und%d nodad && ip link set und%d up",
+                         i + 1, i, i)
                  : in_ns(h->host_ns,
                          "ip addr add 192.168.99.%d/24 dev und%d && ip link set und%d up", i + 1, i,
                          i)) != 0)

@@ -5,10 +5,10 @@
  * transform that proves seal and open run on both sides and that a failing open
  * drops and counts, and two overlays on one data path: each one's traffic
  * reaches only its own TAP, and one removed while the other carries TCP leaves
- * the other working. Then, on an IPv6 underlay, the same ping and TCP transfer,
- * the transform (which checks that each datagram comes from the peer's VTEP) and
- * the foreign datagrams. Everything lives in namespaces this process made;
- * skipped without CAP_NET_ADMIN.
+ * the other working; TCP over IPv6 inside is cut and joined as IPv4's is. Then, on an IPv6
+ * underlay, the same ping and TCP transfer, the transform (which checks that each datagram comes
+ * from the peer's VTEP) and the foreign datagrams. Everything lives in namespaces this process
+ * made; skipped without CAP_NET_ADMIN.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -464,6 +464,38 @@ static void transform_runs_both_ways_and_a_failed_open_drops(void **state)
     assert_int_equal(s0.tap_written, before0.tap_written);
 }
 
+/* TCP over IPv6 inside the overlay: the TAP hands IPv6 super-frames too, which
+ * the sender cuts before sealing (more datagrams than frames read) and the
+ * receiver joins again (fewer frames written than datagrams received). */
+static void ipv6_tcp_is_cut_and_joined(void **state)
+{
+    (void)state;
+    assert_int_equal(
+        in_ns(topo.host[0].ov[0].ctr_ns, "ping -6 -q -c 3 -i 0.2 -W 2 fd99::2 >/dev/null"), 0);
+    struct datapath_stats a0, a1, s0, s1;
+    stats(0, &a0);
+    stats(1, &a1);
+    snprintf(iperf_pidfile, sizeof(iperf_pidfile), "/tmp/weft-dp-iperf.%d", (int)getpid());
+    assert_int_equal(
+        in_ns(topo.host[1].ov[0].ctr_ns, "iperf3 -s -1 -D -p 5302 -I %s", iperf_pidfile), 0);
+    usleep(300 * 1000);
+    assert_int_equal(in_ns(topo.host[0].ov[0].ctr_ns,
+                           "timeout 30 iperf3 -6 -c fd99::2 -p 5302 -n 8M >/dev/null"),
+                     0);
+    stop_iperf_server();
+    settle();
+    stats(0, &s0);
+    stats(1, &s1);
+    uint64_t sent = s0.sent - a0.sent, read = s0.tap_frames - a0.tap_frames;
+    uint64_t received = s1.received - a1.received, written = s1.tap_written - a1.tap_written;
+    printf("IPv6 TCP, 8 MB: host 0 read %" PRIu64 " frames, sent %" PRIu64
+           " datagrams; host 1 received %" PRIu64 ", wrote %" PRIu64 " frames\n",
+           read, sent, received, written);
+    assert_true(sent > 3000 && sent > 4 * read);
+    assert_true(written > 0 && written * 4 < received);
+    assert_int_equal(s0.drops[DATAPATH_DROP_BAD_FRAME], a0.drops[DATAPATH_DROP_BAD_FRAME]);
+}
+
 /* Sends one UDP datagram from host 0's namespace to host 1's data path port. */
 static void send_from_host0(const void *data, size_t len)
 {
@@ -657,6 +689,7 @@ int main(void)
         cmocka_unit_test(tap_is_on_the_bridge_with_queues_and_mtu),
         cmocka_unit_test(plain_transform_carries_ping_and_tcp),
         cmocka_unit_test(restart_keeps_the_tap_and_traffic_resumes),
+        cmocka_unit_test(ipv6_tcp_is_cut_and_joined),
         cmocka_unit_test(transform_runs_both_ways_and_a_failed_open_drops),
         cmocka_unit_test(foreign_datagrams_are_counted),
         cmocka_unit_test(each_overlay_reaches_only_its_own_tap),
