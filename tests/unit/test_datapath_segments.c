@@ -38,20 +38,26 @@ static uint32_t get32(const uint8_t *p)
 
 /* Ethernet + IPv4 (10.99.0.1 -> .2, ID 0x1000) + TCP with 12 bytes of options
  * (seq 1000, ACK|PSH) + PAYLOAD bytes 0, 1, 2, ... */
-static void build_super_frame(void)
+/* The TCP header and payload of every super-frame here. */
+static void fill_tcp(uint8_t *tcp)
 {
-    uint8_t *f = super;
-    memset(f, 0, sizeof(super));
-    memcpy(f, "\x02\x00\x00\x00\x99\x02\x02\x00\x00\x00\x99\x01\x08\x00", 14);
-    uint8_t *ip = f + 14, *tcp = ip + 20;
-    ip[0] = 0x45, ip[4] = 0x10, ip[6] = 0x40, ip[8] = 64, ip[9] = 6;
-    memcpy(ip + 12, "\x0a\x63\x00\x01\x0a\x63\x00\x02", 8);
     tcp[0] = 0x9c, tcp[1] = 0x40, tcp[2] = 0x14, tcp[3] = 0x51;
     tcp[6] = 0x03, tcp[7] = 0xe8; /* seq 1000 */
     tcp[12] = 8 << 4, tcp[13] = 0x18, tcp[14] = 0x01;
     memcpy(tcp + 20, "\x01\x01\x08\x0a\x00\x00\x00\x01\x00\x00\x00\x02", 12);
     for (size_t i = 0; i < PAYLOAD; i++)
         tcp[32 + i] = (uint8_t)i;
+}
+
+static void build_super_frame(void)
+{
+    uint8_t *f = super;
+    memset(f, 0, sizeof(super));
+    memcpy(f, "\x02\x00\x00\x00\x99\x02\x02\x00\x00\x00\x99\x01\x08\x00", 14);
+    uint8_t *ip = f + 14;
+    ip[0] = 0x45, ip[4] = 0x10, ip[6] = 0x40, ip[8] = 64, ip[9] = 6;
+    memcpy(ip + 12, "\x0a\x63\x00\x01\x0a\x63\x00\x02", 8);
+    fill_tcp(ip + 20);
 }
 
 static bool ip_checksum_ok(const uint8_t *ip)
@@ -172,13 +178,14 @@ static ssize_t tap_read(struct fake_worker *fw, uint8_t *buf, size_t cap)
     return recv(fw->tap_peer, buf, cap, MSG_DONTWAIT);
 }
 
-/* Cuts a copy of the super-frame (the cut spends what it cuts) and feeds every
- * segment to the coalescer. */
-static void feed_segments(struct fake_worker *fw)
+/* Cuts a copy of a super-frame (the cut spends what it cuts; super's unless
+ * given) and feeds every segment to the coalescer. */
+static void feed_frame_segments(struct fake_worker *fw, const uint8_t *frame, size_t frame_len)
 {
-    static uint8_t copy[sizeof(super)];
-    memcpy(copy, super, sizeof(super));
-    struct tap_frame f = {.data = copy, .len = sizeof(copy), .gso_size = MSS};
+    static uint8_t copy[ETH_HDR_LEN + 40 + 32 + PAYLOAD];
+    assert_true(frame_len <= sizeof(copy));
+    memcpy(copy, frame, frame_len);
+    struct tap_frame f = {.data = copy, .len = frame_len, .gso_size = MSS};
     struct tso_iter it;
     static uint8_t opened[DATAPATH_VNET_HDR_LEN + 2048];
     uint8_t *seg;
@@ -188,6 +195,30 @@ static void feed_segments(struct fake_worker *fw)
         memcpy(opened + DATAPATH_VNET_HDR_LEN, seg, len);
         coalesce_add(&fw->w, fw->tap, opened, len);
     }
+}
+
+static void feed_segments(struct fake_worker *fw)
+{
+    feed_frame_segments(fw, super, sizeof(super));
+}
+
+/* Reads the one frame the coalescer wrote (out: its virtio-net header and
+ * frame_len bytes) and checks the header: GSO of gso_type, mss MSS, hdr_len bytes
+ * of headers, the TCP checksum partial from csum_start. */
+static void expect_one_gso_frame(struct fake_worker *fw, uint8_t *out, size_t cap, size_t frame_len,
+                                 uint8_t gso_type, size_t hdr_len, size_t csum_start)
+{
+    ssize_t n = tap_read(fw, out, cap);
+    assert_int_equal(n, DATAPATH_VNET_HDR_LEN + frame_len);
+    assert_int_equal(tap_read(fw, out + n, 16), -1); /* exactly one write */
+    struct virtio_net_hdr hdr;
+    memcpy(&hdr, out, sizeof(hdr));
+    assert_int_equal(hdr.gso_type, gso_type);
+    assert_int_equal(hdr.flags, VIRTIO_NET_HDR_F_NEEDS_CSUM);
+    assert_int_equal(hdr.gso_size, MSS);
+    assert_int_equal(hdr.hdr_len, hdr_len);
+    assert_int_equal(hdr.csum_start, csum_start);
+    assert_int_equal(hdr.csum_offset, 16);
 }
 
 static void coalescer_joins_the_segments_into_one_gso_frame(void **state)
@@ -200,17 +231,7 @@ static void coalescer_joins_the_segments_into_one_gso_frame(void **state)
     feed_segments(&fw);
     assert_int_equal(tap_read(&fw, out, sizeof(out)), -1); /* held until the batch ends */
     coalesce_flush(&fw.w);
-    ssize_t n = tap_read(&fw, out, sizeof(out));
-    assert_int_equal(n, DATAPATH_VNET_HDR_LEN + sizeof(super));
-    assert_int_equal(tap_read(&fw, out + n, 16), -1); /* exactly one write */
-    struct virtio_net_hdr hdr;
-    memcpy(&hdr, out, sizeof(hdr));
-    assert_int_equal(hdr.gso_type, VIRTIO_NET_HDR_GSO_TCPV4);
-    assert_int_equal(hdr.flags, VIRTIO_NET_HDR_F_NEEDS_CSUM);
-    assert_int_equal(hdr.gso_size, MSS);
-    assert_int_equal(hdr.hdr_len, 66);
-    assert_int_equal(hdr.csum_start, 34);
-    assert_int_equal(hdr.csum_offset, 16);
+    expect_one_gso_frame(&fw, out, sizeof(out), sizeof(super), VIRTIO_NET_HDR_GSO_TCPV4, 66, 34);
     const uint8_t *f = out + DATAPATH_VNET_HDR_LEN;
     assert_int_equal(get16(f + 16), sizeof(super) - 14);
     assert_true(ip_checksum_ok(f + 14));
@@ -229,16 +250,11 @@ static void build_super_frame6(void)
     uint8_t *f = super6;
     memset(f, 0, sizeof(super6));
     memcpy(f, "\x02\x00\x00\x00\x99\x02\x02\x00\x00\x00\x99\x01\x86\xdd", 14);
-    uint8_t *ip = f + 14, *tcp = ip + 40;
+    uint8_t *ip = f + 14;
     memcpy(ip, "\x60\x01\x23\x45", 4);
     ip[6] = 6, ip[7] = 64;
     ip[8] = ip[24] = 0xfd, ip[9] = ip[25] = 0x99, ip[23] = 1, ip[39] = 2;
-    tcp[0] = 0x9c, tcp[1] = 0x40, tcp[2] = 0x14, tcp[3] = 0x51;
-    tcp[6] = 0x03, tcp[7] = 0xe8; /* seq 1000 */
-    tcp[12] = 8 << 4, tcp[13] = 0x18, tcp[14] = 0x01;
-    memcpy(tcp + 20, "\x01\x01\x08\x0a\x00\x00\x00\x01\x00\x00\x00\x02", 12);
-    for (size_t i = 0; i < PAYLOAD; i++)
-        tcp[32 + i] = (uint8_t)i;
+    fill_tcp(ip + 40);
     ip[4] = (uint8_t)((sizeof(super6) - 54) >> 8), ip[5] = (uint8_t)(sizeof(super6) - 54);
 }
 
@@ -306,28 +322,9 @@ static void coalescer_joins_ipv6_segments(void **state)
     static uint8_t opened[DATAPATH_VNET_HDR_LEN + 2048];
     build_super_frame6();
     fake_worker_init(&fw);
-    memcpy(copy, super6, sizeof(super6));
-    struct tap_frame f = {.data = copy, .len = sizeof(copy), .gso_size = MSS};
-    struct tso_iter it;
-    uint8_t *seg;
-    size_t len;
-    assert_int_equal(tso_begin(&it, &f, false), DATAPATH_OK);
-    while (tso_next(&it, 2048, &seg, &len)) {
-        memcpy(opened + DATAPATH_VNET_HDR_LEN, seg, len);
-        coalesce_add(&fw.w, fw.tap, opened, len);
-    }
+    feed_frame_segments(&fw, super6, sizeof(super6));
     coalesce_flush(&fw.w);
-    ssize_t n = tap_read(&fw, out, sizeof(out));
-    assert_int_equal(n, DATAPATH_VNET_HDR_LEN + sizeof(super6));
-    assert_int_equal(tap_read(&fw, out + n, 16), -1); /* exactly one write */
-    struct virtio_net_hdr hdr;
-    memcpy(&hdr, out, sizeof(hdr));
-    assert_int_equal(hdr.gso_type, VIRTIO_NET_HDR_GSO_TCPV6);
-    assert_int_equal(hdr.flags, VIRTIO_NET_HDR_F_NEEDS_CSUM);
-    assert_int_equal(hdr.gso_size, MSS);
-    assert_int_equal(hdr.hdr_len, 86);
-    assert_int_equal(hdr.csum_start, 54);
-    assert_int_equal(hdr.csum_offset, 16);
+    expect_one_gso_frame(&fw, out, sizeof(out), sizeof(super6), VIRTIO_NET_HDR_GSO_TCPV6, 86, 54);
     const uint8_t *fr = out + DATAPATH_VNET_HDR_LEN;
     assert_int_equal(get16(fr + 18), sizeof(super6) - 54);
     assert_int_equal(get16(fr + 70), pseudo_sum6(fr, sizeof(super6)));
@@ -337,6 +334,10 @@ static void coalescer_joins_ipv6_segments(void **state)
     /* An IPv4 segment between IPv6 ones does not join them: three writes. */
     build_super_frame();
     memcpy(copy, super6, sizeof(super6));
+    struct tap_frame f = {.data = copy, .len = sizeof(copy), .gso_size = MSS};
+    struct tso_iter it;
+    uint8_t *seg;
+    size_t len;
     assert_int_equal(tso_begin(&it, &f, false), DATAPATH_OK);
     assert_true(tso_next(&it, 2048, &seg, &len));
     memcpy(opened + DATAPATH_VNET_HDR_LEN, seg, len);
