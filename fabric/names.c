@@ -68,17 +68,18 @@ static void rotation_take(struct rotation *rot, uint32_t addr, const struct ipv6
 }
 
 /* One pass over the IPv4 addresses named name on net: this host's endpoints, then the
- * peers programmed here. */
+ * peers programmed here (the remote table's index by name: not every claim). */
 static void named_pass(struct fabric *f, const struct local_network *net, const char *name,
                        struct rotation *rot)
 {
     for (struct local_endpoint *ep = net->endpoints; ep; ep = ep->next)
         if (!ep->removing && record_names_has(ep->names, name))
             rotation_take(rot, htonl(ep->ip), NULL);
-    for (struct remote_entry *r = f->remotes.head; r; r = r->next)
-        if (r->is_peer && r->programmed && r->names && network_has_subnet(net, r->subnet) &&
-            record_names_has(r->names, name))
+    for (const struct remote_name_ref *n = remote_table_named(&f->remotes, name); n; n = n->next) {
+        const struct remote_entry *r = n->entry;
+        if (r->is_peer && r->programmed && network_has_subnet(net, r->subnet))
             rotation_take(rot, r->addr, NULL);
+    }
 }
 
 /* The same for IPv6: what peers.c programs (peer6_wanted), no other IPv6 address. */
@@ -88,10 +89,13 @@ static void named_pass6(struct fabric *f, const struct local_network *net, const
     for (struct local_endpoint *ep = net->endpoints; ep; ep = ep->next)
         if (!ep->removing && ep->has_ip6 && record_names_has(ep->names, name))
             rotation_take(rot, 0, &ep->ip6);
-    for (struct remote_entry *r = net->subnet6[0] ? f->remotes.head : NULL; r; r = r->next)
-        if (r->programmed && r->names && network_has_subnet(net, r->subnet) &&
-            peer6_wanted(net, r) && record_names_has(r->names, name))
+    const struct remote_name_ref *n =
+        net->subnet6[0] ? remote_table_named(&f->remotes, name) : NULL;
+    for (; n; n = n->next) {
+        const struct remote_entry *r = n->entry;
+        if (r->programmed && network_has_subnet(net, r->subnet) && peer6_wanted(net, r))
             rotation_take(rot, 0, &r->addr6);
+    }
 }
 
 /* Counts, then places; under the lock, so both passes see the same matches. */

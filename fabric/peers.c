@@ -431,7 +431,7 @@ static void on_fabric_event(struct fabric *f, const struct etcd_event *ev, bool 
     r->claim_only = rec.claim_only;
     r->ciphers = (uint8_t)rec.ciphers;
     r->partial_csum = rec.partial_csum;
-    if (remote_table_set_names(r, rec.names) < 0)
+    if (remote_table_set_names(&f->remotes, r, rec.names) < 0)
         log_error("out of memory for a peer's names", "subnet=%s", rec.subnet);
     r->stale = false;
     if (listing)

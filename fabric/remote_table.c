@@ -62,11 +62,16 @@ int remote_table_init(struct remote_table *t)
     memset(t, 0, sizeof(*t));
     if (hash_init(&t->index, INITIAL_BUCKETS, key_match) < 0)
         return -1;
-    if (host_presence_init(&t->hosts) < 0) {
-        hash_fini(&t->index);
-        return -1;
-    }
+    if (remote_names_init(&t->names) < 0)
+        goto undo_index;
+    if (host_presence_init(&t->hosts) < 0)
+        goto undo_names;
     return 0;
+undo_names:
+    remote_names_fini(&t->names);
+undo_index:
+    hash_fini(&t->index);
+    return -1;
 }
 
 void remote_table_clear(struct remote_table *t)
@@ -74,10 +79,11 @@ void remote_table_clear(struct remote_table *t)
     struct remote_entry *e = t->head;
     while (e) {
         struct remote_entry *next = e->next;
-        free(e->names);
+        remote_names_drop(&t->names, e);
         free(e);
         e = next;
     }
+    remote_names_fini(&t->names);
     hash_fini(&t->index);
     host_presence_clear(&t->hosts);
     memset(t, 0, sizeof(*t));
@@ -202,23 +208,16 @@ void remote_table_remove(struct remote_table *t, struct remote_entry *e)
         e->next->prev = e->prev;
     t->count--;
     host_presence_removed(&t->hosts, &e->vtep, e->is_peer, time(NULL));
-    free(e->names);
+    remote_names_drop(&t->names, e);
     free(e);
 }
 
-int remote_table_set_names(struct remote_entry *entry, const char *names)
+int remote_table_set_names(struct remote_table *t, struct remote_entry *entry, const char *names)
 {
-    if (!names || !*names) {
-        free(entry->names);
-        entry->names = NULL;
-        return 0;
-    }
-    if (entry->names && strcmp(entry->names, names) == 0)
-        return 0;
-    char *copy = strdup(names);
-    if (!copy)
-        return -1;
-    free(entry->names);
-    entry->names = copy;
-    return 0;
+    return remote_names_set(&t->names, entry, names);
+}
+
+const struct remote_name_ref *remote_table_named(const struct remote_table *t, const char *name)
+{
+    return remote_names_find(&t->names, name);
 }

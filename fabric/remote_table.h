@@ -12,7 +12,8 @@
  * one claim (its key names its host). So a watch event finds its claim in constant
  * time however large the fabric (a 50-host fabric of 100 endpoints each is 5 000
  * peers on every host). Every claim is also on one list, in no particular order,
- * for walks over all of them.
+ * for walks over all of them, and each peer under each of its DNS names
+ * (remote_names.h), for the resolver.
  * Callers: fabric/ only (peers.c, stale_sweep.c), under the fabric lock. Not
  * thread-safe by itself.
  */
@@ -28,6 +29,7 @@
 #include "common/hash.h"
 #include "common/ip_addr.h"
 #include "fabric/host_presence.h"
+#include "fabric/remote_names.h"
 
 struct remote_entry {
     struct remote_entry *next, *prev; /* the list of all claims */
@@ -40,7 +42,9 @@ struct remote_entry {
     int64_t created; /* create revision of its store key: the older claim wins */
     uint8_t mac[6];
     bool claim_only; /* claimed at allocation, no endpoint yet: wins, never programmed */
-    char *names;     /* peers: its container's DNS names (malloc'd), or NULL */
+    char *names;     /* peers: its container's DNS names (remote_names.c's copy), or NULL */
+    struct remote_name_ref *name_refs; /* its place under each name (remote_names.c) */
+    size_t name_ref_count;
     char key[44];    /* members of encrypted overlays: the host's public key text, or "" */
     uint8_t ciphers; /* with a key: the ciphers its host runs (tunnel/aead.h's set) */
     bool partial_csum; /* with a key: its host takes partial TCP checksums */
@@ -55,6 +59,7 @@ struct remote_table {
     struct hash index;
     size_t count; /* claims */
     struct remote_entry *head;
+    struct remote_names names;  /* peers by DNS name */
     struct host_presence hosts; /* every claim's host, counted: since when present or gone */
 };
 
@@ -86,7 +91,12 @@ void remote_table_set_created(struct remote_table *table, struct remote_entry *e
                               int64_t created);
 /* Sets a peer's names (a copy; "" or NULL: none). -1 when out of memory (the old
  * names stay). */
-int remote_table_set_names(struct remote_entry *entry, const char *names);
+int remote_table_set_names(struct remote_table *table, struct remote_entry *entry,
+                           const char *names);
+/* The claims whose names hold name (follow ->next; every subnet, programmed or
+ * not), or NULL. */
+const struct remote_name_ref *remote_table_named(const struct remote_table *table,
+                                                 const char *name);
 /* Unlinks and frees entry; the next claim of its key, if any, now wins. */
 void remote_table_remove(struct remote_table *table, struct remote_entry *entry);
 

@@ -1,10 +1,14 @@
 /* test_remote_table.c: the remote peer/member table finds every entry by its key,
  * keeps them apart by subnet and kind, and stays whole across growth and removal;
- * of several hosts' claims of one key the oldest wins, and the next once it goes. */
+ * of several hosts' claims of one key the oldest wins, and the next once it goes;
+ * its index by DNS name lists each peer once under each of its names and follows
+ * changes and removals. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -165,10 +169,77 @@ static void ipv6_members_are_keyed_by_their_vtep(void **state)
     remote_table_clear(&t);
 }
 
+/* The claims listed under name, as a count; each must be one of want (n of them). */
+static size_t named(const struct remote_table *t, const char *name,
+                    struct remote_entry *const *want, size_t n)
+{
+    size_t count = 0;
+    for (const struct remote_name_ref *r = remote_table_named(t, name); r; r = r->next) {
+        bool known = false;
+        for (size_t i = 0; i < n; i++)
+            known |= r->entry == want[i];
+        assert_true(known);
+        if (r->next)
+            assert_ptr_equal(r->next->prev, r);
+        count++;
+    }
+    return count;
+}
+
+static void peers_are_found_by_each_of_their_names(void **state)
+{
+    (void)state;
+    struct remote_table t;
+    assert_int_equal(remote_table_init(&t), 0);
+    struct remote_entry *a = remote_table_add(&t, "10.77.0.0/24", true, 0x0a4d0002, VTEP(7), 1);
+    struct remote_entry *b = remote_table_add(&t, "10.78.0.0/24", true, 0x0a4e0002, VTEP(8), 2);
+    assert_non_null(a);
+    assert_non_null(b);
+    struct remote_entry *const both[] = {a, b};
+    assert_int_equal(remote_table_set_names(&t, a, "web web.1 web"), 0); /* web once */
+    assert_int_equal(remote_table_set_names(&t, b, "web db"), 0);
+    assert_string_equal(a->names, "web web.1 web");
+    assert_int_equal(a->name_ref_count, 2);
+    assert_int_equal(named(&t, "web", both, 2), 2);
+    assert_int_equal(named(&t, "web.1", both, 1), 1);
+    assert_int_equal(named(&t, "db", both + 1, 1), 1);
+    assert_int_equal(named(&t, "we", both, 2), 0); /* whole names only */
+    assert_int_equal(named(&t, "web db", both, 2), 0);
+    /* A change takes the old names off, the same names again change nothing. */
+    assert_int_equal(remote_table_set_names(&t, a, "api"), 0);
+    assert_int_equal(remote_table_set_names(&t, a, "api"), 0);
+    assert_int_equal(named(&t, "web", both + 1, 1), 1);
+    assert_int_equal(named(&t, "web.1", both, 2), 0);
+    assert_int_equal(named(&t, "api", both, 1), 1);
+    /* None, then removal: nothing left under any name. */
+    assert_int_equal(remote_table_set_names(&t, a, ""), 0);
+    assert_null(a->names);
+    assert_int_equal(named(&t, "api", both, 2), 0);
+    remote_table_remove(&t, b);
+    assert_int_equal(named(&t, "web", both, 2), 0);
+    assert_int_equal(named(&t, "db", both, 2), 0);
+    assert_int_equal(t.names.index.count, 0); /* every name's node went with its last claim */
+    /* 1,000 peers named alike and apart, cleared with their names (ASan: no leak). */
+    for (uint32_t i = 0; i < 1000; i++) {
+        struct remote_entry *e =
+            remote_table_add(&t, "10.79.0.0/16", true, 0x0a4f0000 + i, VTEP(100 + i % 50), 3);
+        char names[32];
+        snprintf(names, sizeof(names), "svc n%u", (unsigned)i);
+        assert_int_equal(remote_table_set_names(&t, e, names), 0);
+    }
+    size_t svc = 0;
+    for (const struct remote_name_ref *r = remote_table_named(&t, "svc"); r; r = r->next)
+        svc++;
+    assert_int_equal(svc, 1000);
+    assert_non_null(remote_table_named(&t, "n999"));
+    remote_table_clear(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(same_address_differs_by_subnet_and_kind),
+        cmocka_unit_test(peers_are_found_by_each_of_their_names),
         cmocka_unit_test(large_fabric_survives_growth_and_removal),
         cmocka_unit_test(oldest_claim_wins),
         cmocka_unit_test(ipv6_members_are_keyed_by_their_vtep),
