@@ -10,7 +10,9 @@
 # DOCKER_RUNS (20, 0 skips the Docker figure); SECTIONS (all of "datapath encrypted join
 # converge ipam scale docker layout names swarm members"): which figures to measure; OUT_DIR (bench): where
 # results go; JUMBO (1): 0 leaves out the MTU 9000 pair. encrypted (issue 11): a plain
-# and an encrypted overlay on one pair of hosts, measured side by side with the underlay.
+# and an encrypted overlay on one pair of hosts, dual-stack (TCP over IPv4 and over IPv6
+# inside), measured side by side with the underlay; datapath's IPv6 pair carries an
+# encrypted overlay too.
 # SMAPS_DIR (unset): keeps each scale daemon's /proc/PID/smaps there, idle and loaded (issue 14).
 # LAYOUT_RUNS (2): rounds of bench/watch_layout.sh (etcd's cost of watching by key layout).
 # NAMES_RUNS (20) and NAMES_SECS (5): bench/names_bench.sh (issue 10: docker run on A until
