@@ -50,25 +50,33 @@ static bool is_ipv6(const uint8_t *f)
     return get16(f + 12) == 0x86dd;
 }
 
-/* TCP payload length of frame if it may join a coalesced frame, else 0, with its
- * TCP header's offset in *tcp_off: IPv4 without options or fragments, or IPv6
- * with TCP right after its header, lengths that agree; TCP with only ACK (and
- * PSH), some payload. */
+/* The offset of frame's TCP header when it is a whole TCP packet (IPv4: no
+ * fragment; IPv6: TCP right after the header; lengths that agree), else 0. */
+static size_t tcp_offset(const uint8_t *f, size_t len)
+{
+    if (len >= TCP6_OFF + 20 && is_ipv6(f))
+        return (f[IP_OFF] >> 4) == 6 && f[IP_OFF + 6] == 6 &&
+                       get16(f + IP_OFF + 4) + (size_t)TCP6_OFF == len
+                   ? TCP6_OFF
+                   : 0;
+    if (len < IP_OFF + 20 || get16(f + 12) != 0x0800 || (f[IP_OFF] >> 4) != 4 ||
+        f[IP_OFF + 9] != 6 || (get16(f + IP_OFF + 6) & 0x3fff) != 0)
+        return 0;
+    size_t ip_hl = (size_t)(f[IP_OFF] & 0x0f) * 4;
+    if (ip_hl < 20 || get16(f + IP_OFF + 2) + (size_t)IP_OFF != len || len < IP_OFF + ip_hl + 20)
+        return 0;
+    return IP_OFF + ip_hl;
+}
+
+/* TCP payload length of frame if it may join a coalesced frame, else 0: a whole
+ * TCP packet (tcp_offset) whose IPv4 header has no options (IPv6: TCP right after
+ * the header, always); TCP with only ACK (and PSH), some payload. *tcp_off is
+ * tcp_offset's answer, joinable or not. */
 static size_t joinable_payload(const uint8_t *f, size_t len, size_t *tcp_off)
 {
-    if (len >= TCP4_OFF + 20 && get16(f + 12) == 0x0800) {
-        if (f[IP_OFF] != 0x45 || f[IP_OFF + 9] != 6 || (get16(f + IP_OFF + 6) & 0x3fff) != 0 ||
-            get16(f + IP_OFF + 2) + (size_t)ETH_HDR_LEN != len)
-            return 0;
-        *tcp_off = TCP4_OFF;
-    } else if (len >= TCP6_OFF + 20 && is_ipv6(f)) {
-        if ((f[IP_OFF] >> 4) != 6 || f[IP_OFF + 6] != 6 ||
-            get16(f + IP_OFF + 4) + (size_t)TCP6_OFF != len)
-            return 0;
-        *tcp_off = TCP6_OFF;
-    } else {
+    *tcp_off = tcp_offset(f, len);
+    if (*tcp_off != (is_ipv6(f) ? TCP6_OFF : TCP4_OFF))
         return 0;
-    }
     const uint8_t *tcp = f + *tcp_off;
     size_t tcp_hl = (size_t)(tcp[12] >> 4) * 4;
     if (tcp_hl < 20 || len <= *tcp_off + tcp_hl || (tcp[13] & ~(TCP_ACK | TCP_PSH)) != 0 ||
@@ -104,24 +112,6 @@ static bool continues(const struct coalescer *c, const uint8_t *f, size_t tcp_of
            memcmp(tcp + 8, held_tcp + 8, 4) == 0 &&           /* ACK number */
            memcmp(tcp + 14, held_tcp + 14, 2) == 0 &&         /* window */
            memcmp(tcp + 20, held_tcp + 20, tcp_hl - 20) == 0; /* options */
-}
-
-/* The offset of frame's TCP header when it is a whole TCP packet (IPv4: no
- * fragment; IPv6: TCP right after the header; lengths that agree), else 0. */
-static size_t tcp_offset(const uint8_t *f, size_t len)
-{
-    if (len >= TCP6_OFF + 20 && is_ipv6(f))
-        return (f[IP_OFF] >> 4) == 6 && f[IP_OFF + 6] == 6 &&
-                       get16(f + IP_OFF + 4) + (size_t)TCP6_OFF == len
-                   ? TCP6_OFF
-                   : 0;
-    if (len < IP_OFF + 20 || get16(f + 12) != 0x0800 || (f[IP_OFF] >> 4) != 4 ||
-        f[IP_OFF + 9] != 6 || (get16(f + IP_OFF + 6) & 0x3fff) != 0)
-        return 0;
-    size_t ip_hl = (size_t)(f[IP_OFF] & 0x0f) * 4;
-    if (ip_hl < 20 || get16(f + IP_OFF + 2) + (size_t)IP_OFF != len || len < IP_OFF + ip_hl + 20)
-        return 0;
-    return IP_OFF + ip_hl;
 }
 
 /* The frame behind buf's virtio-net header (len bytes, TCP at tcp_off) gets the
@@ -200,7 +190,6 @@ void coalesce_add(struct worker *w, int tap_fd, uint8_t *buf, size_t len)
     } else {
         coalesce_flush(w);
         if (!payload) { /* straight through, TCP with its checksum partial */
-            tcp_off = tcp_offset(frame, len);
             if (tcp_off)
                 mark_partial(buf, len, tcp_off);
             write_tap(w, tap_fd, buf, DATAPATH_VNET_HDR_LEN + len);

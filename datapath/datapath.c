@@ -81,15 +81,9 @@ static int open_socket(const struct ip_addr *local_vtep, uint16_t port, int *fd_
     (void)setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof(one));
     set_buffer(fd, SO_RCVBUFFORCE, SO_RCVBUF);
     set_buffer(fd, SO_SNDBUFFORCE, SO_SNDBUF);
-    union udp_peer addr = {.sa.sa_family = ipv6 ? AF_INET6 : AF_INET};
-    if (ipv6) {
-        addr.v6.sin6_port = htons(port);
-        udp_peer_set(&addr, local_vtep);
-    } else {
-        addr.v4.sin_port = htons(port);
-        addr.v4.sin_addr.s_addr = ip_addr_ipv4(local_vtep); /* none: any address */
-    }
-    if (bind(fd, &addr.sa, ipv6 ? sizeof(addr.v6) : sizeof(addr.v4)) < 0)
+    union udp_peer addr = udp_peer_init(ipv6 ? AF_INET6 : AF_INET, port);
+    udp_peer_set(&addr, local_vtep); /* no family: its bytes are zero, any address */
+    if (bind(fd, &addr.sa, udp_peer_len(&addr)) < 0)
         goto fail;
     *fd_out = fd;
     return 0;
@@ -108,11 +102,7 @@ static void batch_wire(struct datagram_batch *b, sa_family_t family, uint16_t po
     for (unsigned i = 0; i < nslots; i++) {
         b->iov[i].iov_base = b->slots + (size_t)i * slot_len;
         b->iov[i].iov_len = slot_len;
-        b->addr[i] = (union udp_peer){.sa.sa_family = family};
-        if (family == AF_INET6)
-            b->addr[i].v6.sin6_port = htons(port);
-        else
-            b->addr[i].v4.sin_port = htons(port);
+        b->addr[i] = udp_peer_init(family, port);
         b->msgs[i].msg_hdr = (struct msghdr){.msg_name = &b->addr[i],
                                              .msg_namelen = sizeof(b->addr[i]),
                                              .msg_iov = &b->iov[i],

@@ -116,6 +116,31 @@ union udp_peer {
     struct sockaddr_in6 v6;
 };
 
+/* An address of family (AF_INET or AF_INET6) on port (host order), any host. */
+static inline union udp_peer udp_peer_init(sa_family_t family, uint16_t port)
+{
+    union udp_peer p = {.sa.sa_family = family};
+    if (family == AF_INET6)
+        p.v6.sin6_port = htons(port);
+    else
+        p.v4.sin_port = htons(port);
+    return p;
+}
+
+/* Its length for sendmsg and bind. */
+static inline socklen_t udp_peer_len(const union udp_peer *p)
+{
+    return p->sa.sa_family == AF_INET6 ? sizeof(p->v6) : sizeof(p->v4);
+}
+
+/* Whether a and b (of one family) name the same host. */
+static inline bool udp_peer_same_host(const union udp_peer *a, const union udp_peer *b)
+{
+    if (a->sa.sa_family == AF_INET6)
+        return memcmp(&a->v6.sin6_addr, &b->v6.sin6_addr, 16) == 0;
+    return a->v4.sin_addr.s_addr == b->v4.sin_addr.s_addr;
+}
+
 /* Points p at vtep, which is of p's family (the caller checked). */
 static inline void udp_peer_set(union udp_peer *p, const struct ip_addr *vtep)
 {
@@ -142,7 +167,6 @@ struct datagram_batch {
     struct mmsghdr msgs[DATAPATH_BATCH];
     struct iovec iov[DATAPATH_BATCH];
     union udp_peer addr[DATAPATH_BATCH];
-    struct ip_addr vtep[DATAPATH_BATCH]; /* sending: whom addr names, to find runs */
     union {
         char buf[CMSG_SPACE(sizeof(int))]; /* UDP_SEGMENT's uint16_t, UDP_GRO's int */
         struct cmsghdr align;

@@ -24,7 +24,7 @@ static unsigned run_length(const struct datagram_batch *b, unsigned first, bool 
     size_t size = b->iov[first].iov_len, total = size;
     unsigned j = first + 1;
     while (gso && j < b->count && j - first < GSO_MAX_SEGMENTS &&
-           ip_addr_equal(&b->vtep[j], &b->vtep[first]) && b->iov[j - 1].iov_len == size &&
+           udp_peer_same_host(&b->addr[j], &b->addr[first]) && b->iov[j - 1].iov_len == size &&
            b->iov[j].iov_len <= size && total + b->iov[j].iov_len <= GSO_MAX_BYTES)
         total += b->iov[j++].iov_len;
     return j - first;
@@ -38,9 +38,7 @@ static unsigned build_messages(struct datagram_batch *b, unsigned first, bool gs
         unsigned n = run_length(b, i, gso);
         struct msghdr *h = &b->msgs[nmsg].msg_hdr;
         *h = (struct msghdr){.msg_name = &b->addr[i],
-                             .msg_namelen = b->addr[i].sa.sa_family == AF_INET6
-                                                ? sizeof(b->addr[i].v6)
-                                                : sizeof(b->addr[i].v4),
+                             .msg_namelen = udp_peer_len(&b->addr[i]),
                              .msg_iov = &b->iov[i],
                              .msg_iovlen = n};
         if (n > 1) {

@@ -47,7 +47,6 @@ static void queue_datagram(struct worker *w, uint32_t vni, const struct ip_addr 
     }
     w->out.iov[i].iov_len = DATAPATH_HDR_LEN + sealed_len;
     udp_peer_set(&w->out.addr[i], vtep);
-    w->out.vtep[i] = *vtep;
     w->out.count++;
 }
 
