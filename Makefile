@@ -37,6 +37,18 @@ CURL_LIBS = $(if $(wildcard $(shell $(PKG_CONFIG) --variable=libdir libcurl)/lib
             -l:libcurl-gnutls.so.4,$(shell $(PKG_CONFIG) --libs libcurl))
 PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(filter-out libcurl,$(PKGS))) $(CURL_LIBS) $(PROTOBUF_LIBS) \
            -lpthread
+# The daemon (weft, weft-san) links libcurl, libmicrohttpd, ldns and OpenSSL statically:
+# libcurl and libmicrohttpd built by scripts/lean-libs.sh with only what weft uses, so that
+# none of Debian's builds' other libraries (Kerberos, LDAP, SSH, GnuTLS, ...) is loaded
+# (issue 14: RSS). $(LEAN_FILE) holds those link flags, or Debian's shared libraries' when
+# the sources could not be fetched or built (said once, in $(BUILD)/lean.log). LEAN=no
+# always links the shared ones (a distribution that rebuilds on every security fix).
+# Test programs link the shared libraries: same API, weft's code is what they test.
+LEAN ?= yes
+LEAN_FILE := $(BUILD)/lean-libs
+SHARED_HTTP_LIBS = $(shell $(PKG_CONFIG) --libs libmicrohttpd ldns) $(CURL_LIBS)
+DAEMON_LIBS = $$(cat $(LEAN_FILE)) $(shell $(PKG_CONFIG) --libs libmnl jansson libsodium) \
+              $(PROTOBUF_LIBS) -lpthread
 CFLAGS ?= -O2 -g
 WEFT_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I. -I$(BUILD)/gen \
               $(PKG_CFLAGS)
@@ -93,12 +105,24 @@ $(BUILD)/libweft.a: $(LIB_OBJS)
 $(BUILD)/libweft-san.a: $(SAN_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/weft: $(BUILD)/obj/daemon/main.o $(BUILD)/libweft.a
-	$(CC) $(CFLAGS) $^ -o $@ $(PKG_LIBS)
+# Written when LEAN changes, so that the daemon is linked again.
+LEAN_STAMP := $(BUILD)/lean.stamp
+$(shell mkdir -p $(BUILD) && [ "$$(cat $(LEAN_STAMP) 2>/dev/null)" = "$(LEAN)" ] || \
+        printf '%s\n' "$(LEAN)" >$(LEAN_STAMP))
+$(LEAN_FILE): scripts/lean-libs.sh $(LEAN_STAMP)
+	@mkdir -p $(BUILD)
+	@if [ "$(LEAN)" = yes ] && scripts/lean-libs.sh $(abspath $(BUILD))/lean >$@.tmp 2>$(BUILD)/lean.log; \
+	then echo "lean-libs: $$(cat $@.tmp)"; \
+	else [ "$(LEAN)" != yes ] || echo "warning: the daemon links Debian's shared libraries: \
+	$$(tail -n 1 $(BUILD)/lean.log)" >&2; echo '$(SHARED_HTTP_LIBS)' >$@.tmp; fi
+	@mv $@.tmp $@
+
+$(BUILD)/weft: $(BUILD)/obj/daemon/main.o $(BUILD)/libweft.a $(LEAN_FILE)
+	$(CC) $(CFLAGS) $(filter-out $(LEAN_FILE),$^) -o $@ $(DAEMON_LIBS)
 
 # The daemon built with AddressSanitizer and UBSan; integration tests run this one.
-$(BUILD)/weft-san: $(BUILD)/san/daemon/main.o $(BUILD)/libweft-san.a
-	$(CC) $(SAN_FLAGS) $^ -o $@ $(PKG_LIBS)
+$(BUILD)/weft-san: $(BUILD)/san/daemon/main.o $(BUILD)/libweft-san.a $(LEAN_FILE)
+	$(CC) $(SAN_FLAGS) $(filter-out $(LEAN_FILE),$^) -o $@ $(DAEMON_LIBS)
 
 $(BUILD)/tests/%: tests/%.c $(BUILD)/libweft.a $(HDRS) $(TEST_HDRS)
 	@mkdir -p $(dir $@)

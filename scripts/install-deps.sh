@@ -5,7 +5,8 @@ set -eu
 purpose=${1:-build}
 pkgs=(gcc make pkg-config libmnl-dev libnl-3-dev libnl-route-3-dev libjansson-dev
       libmicrohttpd-dev libsodium-dev libcurl4-openssl-dev libcurl3-gnutls libldns-dev iproute2
-      libprotobuf-c-dev protobuf-c-compiler) # etcd's gRPC messages (store/etcd_rpc.proto)
+      libprotobuf-c-dev protobuf-c-compiler # etcd's gRPC messages (store/etcd_rpc.proto)
+      libssl-dev libnghttp2-dev) # the daemon's own libcurl build (scripts/lean-libs.sh)
 # make test's install and man_page tests: systemd-analyze verify, groff -ww, man --warnings.
 if [ "$purpose" = test ]; then pkgs+=(systemd groff-base man-db); fi
 case "$purpose" in

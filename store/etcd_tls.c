@@ -47,8 +47,9 @@ static int server_untrusted(const struct etcd *etcd, const char *member, const c
                             struct weft_err *err)
 {
     struct etcd_member_addr addr;
-    if (strstr(errbuf, "does not match target host name") &&
-        etcd_member_parse(member, &addr, NULL) == 0) {
+    /* GnuTLS: "... does not match target host name"; OpenSSL: that, or "no alternative
+     * certificate subject name matches target host name". */
+    if (strstr(errbuf, "target host name") && etcd_member_parse(member, &addr, NULL) == 0) {
         /* libcurl checks an address in the URL (IPv6 without its brackets) against
          * the certificate's IP subjectAltNames, a name against its DNS ones. */
         struct in_addr v4;
@@ -68,18 +69,33 @@ static int server_untrusted(const struct etcd *etcd, const char *member, const c
                         member);
 }
 
+/* The peer's fatal alert, as libcurl words it: GnuTLS says only that one came ("A TLS
+ * fatal alert has been received."), OpenSSL names it ("SSL routines::tlsv13 alert
+ * certificate required", "sslv3 alert bad certificate", "tlsv1 alert unknown ca"), so
+ * that an alert about anything but a certificate (a protocol version, say) is not
+ * read as a refused certificate. The daemon links libcurl's OpenSSL build, the test
+ * programs Debian's GnuTLS one (Makefile): both are read. */
+static bool certificate_alert(const char *errbuf)
+{
+    if (strstr(errbuf, "fatal alert has been received"))
+        return true;
+    return strstr(errbuf, "SSL routines") && strstr(errbuf, " alert ") &&
+           (strstr(errbuf, "certificate") || strstr(errbuf, "unknown ca") ||
+            strstr(errbuf, "access denied"));
+}
+
 /* With TLS 1.3 a server checks our certificate at the end of the handshake and
  * refuses one (or the lack of one) with a fatal alert and a close, which curl meets
  * wherever it is: finishing the handshake ("Send failure: Broken pipe"), at its
- * first read ("GnuTLS recv error (-12): A TLS fatal alert has been received.") or
- * send ("getpeername() failed with errno 107", or "Failed sending data to the peer"
- * when the close beat our request). A member that dies mid-request after the
- * handshake gives none of the alert or errno 107 forms; one dying just as we send
- * (the last form, or a broken pipe in the handshake) is read as a refusal too, for
- * that request only: the next one, on another connection, tells which it was. */
+ * first read (the alert, certificate_alert) or send ("getpeername() failed with
+ * errno 107", or "Failed sending data to the peer" when the close beat our request).
+ * A member that dies mid-request after the handshake gives none of the alert or
+ * errno 107 forms; one dying just as we send (the last form, or a broken pipe in the
+ * handshake) is read as a refusal too, for that request only: the next one, on
+ * another connection, tells which it was. */
 static bool refused_by_peer(CURLcode cc, const char *errbuf)
 {
-    if (strstr(errbuf, "fatal alert has been received") || strstr(errbuf, "errno 107"))
+    if (certificate_alert(errbuf) || strstr(errbuf, "errno 107"))
         return cc == CURLE_SEND_ERROR || cc == CURLE_RECV_ERROR || cc == CURLE_SSL_CONNECT_ERROR;
     if (cc == CURLE_SEND_ERROR) /* worded by the socket's errno, or left empty */
         return !errbuf[0] || strstr(errbuf, "Failed sending data") || strstr(errbuf, "Send failure") ||

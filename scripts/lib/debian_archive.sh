@@ -11,6 +11,8 @@
 # without any it fails (returns 1, having said why on stderr, prefixed with NAME).
 # debian_archive_publish TMP DEST: the folder TMP, complete, becomes DEST (marked ok; an
 # older DEST replaced), so that a folder is either whole or absent.
+# debian_archive_types: "deb" (the default) reads binary packages, "deb-src" sources
+# (scripts/lean-libs.sh); set it for the call of debian_archive_open.
 debian_archive_publish() {
     chmod 755 "$1"
     touch "$1/ok"
@@ -25,7 +27,8 @@ debian_archive_open() {
     local archive=http://deb.debian.org/debian
     mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial" "$apt_dir/debs"
     for s in "$@"; do
-        printf 'deb [signed-by=%s] %s %s main\n' "$keyring" "$archive" "$s"
+        printf '%s [signed-by=%s] %s %s main\n' "${debian_archive_types:-deb}" "$keyring" \
+            "$archive" "$s"
     done >"$apt_dir/sources.list"
     apt_opts=(-o "Dir::Etc::sourcelist=$apt_dir/sources.list" -o Dir::Etc::sourceparts=/dev/null
         -o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache=$apt_dir/cache"

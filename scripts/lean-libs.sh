@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# lean-libs.sh: libcurl and libmicrohttpd built with only what weft uses, for the
+# daemon to link statically (issue 14: the daemon's RSS).
+#
+# Usage: scripts/lean-libs.sh CACHE
+# Prints the link flags of the daemon's HTTP, TLS and DNS libraries: libcurl (http and
+# https, HTTP/2 through nghttp2 for etcd's gRPC, OpenSSL) and libmicrohttpd (no HTTPS:
+# the plugin socket is a unix socket) built under CACHE from the newest upstream
+# release Debian's unstable carries, and ldns and OpenSSL from this machine's
+# packages' static archives. Fails (exit 1, saying why) when the archive cannot be read
+# or a build fails; the Makefile then links Debian's shared libraries.
+#
+# Why: Debian's libcurl loads Kerberos, LDAP, SSH, RTMP, PSL, IDN, brotli and zstd,
+# and its libmicrohttpd GnuTLS, into every daemon: 2.6 MiB of an idle daemon's 9.7 MiB
+# resident set, none of it ever run (docs/benchmarks.md). Linked statically, only what
+# weft calls is mapped. The price: a security fix in one of these reaches weft when it
+# is rebuilt (`make` again), as with libsodium (scripts/fetch-libsodium.sh); a
+# distribution that rebuilds on every fix links its shared libraries (make LEAN=no).
+# Sources are read with a private apt state (scripts/lib/debian_archive.sh) and checked
+# against the archive's signed index; a version is built once and kept.
+set -euo pipefail
+cache=$1
+repo=$(cd "$(dirname "$0")/.." && pwd)
+die() { printf 'lean-libs: %s\n' "$*" >&2; exit 1; }
+multiarch=$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || echo x86_64-linux-gnu)
+libdir=/usr/lib/$multiarch
+
+# The configure options: what weft uses and nothing else. libcurl: http and https
+# (etcd's JSON gateway and gRPC, dockerd's unix socket), cookies, auth schemes, proxies'
+# extras, IDN and compression off. libmicrohttpd: no HTTPS, no examples or tools.
+curl_options=(--with-openssl --with-nghttp2 --without-libpsl --without-brotli --without-zstd
+    --without-zlib --without-libidn2 --without-librtmp --without-libssh2 --without-gssapi
+    --disable-ldap --disable-ldaps --disable-rtsp --disable-dict --disable-telnet --disable-tftp
+    --disable-pop3 --disable-imap --disable-smb --disable-smtp --disable-gopher --disable-mqtt
+    --disable-ftp --disable-file --disable-ipfs --disable-websockets --disable-manual
+    --disable-docs --disable-ntlm --disable-kerberos-auth --disable-negotiate-auth
+    --disable-alt-svc --disable-hsts --disable-cookies --disable-netrc --disable-tls-srp
+    --disable-libcurl-option --without-libuv)
+mhd_options=(--enable-https=no --disable-doc --disable-examples --disable-tools --disable-curl
+    --disable-nls)
+
+for a in libldns.a libssl.a libcrypto.a libnghttp2.so; do
+    [ -e "$libdir/$a" ] || die "$libdir/$a is missing (scripts/install-deps.sh installs it)"
+done
+
+# build PACKAGE SUBDIR TARGET OPTIONS...: prints the folder holding lib/ with the static
+# archive of TARGET (a libtool library in SUBDIR) of PACKAGE's newest version the archive
+# serves, built once.
+build() {
+    local pkg=$1 subdir=$2 target=$3
+    shift 3
+    local ok
+    for ok in "$cache/$pkg"/*/ok; do
+        [ -f "$ok" ] && { dirname "$ok"; return 0; }
+    done
+    [ -n "${apt_opts+x}" ] || {
+        . "$repo/scripts/lib/debian_archive.sh"
+        debian_archive_types=deb-src debian_archive_open "$cache/apt" lean-libs unstable || return 1
+    }
+    # Newest first; a version whose files the archive no longer serves is skipped.
+    local versions v src=$cache/src
+    versions=$(apt-cache "${apt_opts[@]}" showsrc "$pkg" | awk '/^Version:/ {print $2}' |
+        grep -v '~' | sort -u -r -V)
+    [ -n "$versions" ] || die "Debian's unstable carries no source of $pkg"
+    mkdir -p "$src"
+    for v in $versions; do
+        (cd "$src" && apt-get "${apt_opts[@]}" -q source --download-only "$pkg=$v") \
+            >"$src/$pkg.log" 2>&1 && break
+        v=
+    done
+    [ -n "$v" ] || { tail -n 3 "$src/$pkg.log" >&2; die "no source of $pkg could be downloaded"; }
+    local upstream=${v#*:}
+    upstream=${upstream%-*}
+    local orig=("$src/${pkg}_${upstream}.orig.tar."*)
+    [ -f "${orig[0]}" ] || die "the download of $pkg $v left no upstream tarball"
+    local dest=$cache/$pkg/$upstream tmp
+    mkdir -p "$cache/$pkg"
+    tmp=$(mktemp -d "$cache/$pkg/.tmp.XXXXXX")
+    tar -C "$tmp" -xf "${orig[0]}" || die "unpacking ${orig[0]} failed"
+    local dir=("$tmp"/*/)
+    # The daemon is a position-independent executable: the archive's objects must be too.
+    (cd "${dir[0]}" && unset MAKEFLAGS MFLAGS MAKELEVEL &&
+        ./configure --prefix="$dest" --disable-shared --enable-static --with-pic "$@" \
+            CFLAGS='-O2 -g' >"$tmp/configure.log" 2>&1 &&
+        make -j"$(nproc)" -C "$subdir" "$target" >"$tmp/make.log" 2>&1) || {
+        tail -n 5 "$tmp"/*.log >&2
+        die "building $pkg $upstream failed (logs in $tmp)"
+    }
+    # Only the archive: weft compiles against the installed headers (the -dev packages),
+    # whose API these newer releases keep.
+    mkdir -p "$tmp/out/lib"
+    cp "${dir[0]}/$subdir/.libs/${target%.la}.a" "$tmp/out/lib/"
+    printf '%s\n' "$v" >"$tmp/out/debian-version"
+    rm -f "$src/${pkg}_"*
+    rm -rf "${dir[0]}"
+    mv "$tmp/out" "$tmp.out"
+    rm -rf "$tmp"
+    . "$repo/scripts/lib/debian_archive.sh"
+    debian_archive_publish "$tmp.out" "$dest"
+    printf '%s\n' "$dest"
+}
+
+curl_dir=$(build curl lib libcurl.la "${curl_options[@]}")
+mhd_dir=$(build libmicrohttpd src/microhttpd libmicrohttpd.la "${mhd_options[@]}")
+printf '%s\n' "$curl_dir/lib/libcurl.a $mhd_dir/lib/libmicrohttpd.a -l:libldns.a -lnghttp2 \
+-l:libssl.a -l:libcrypto.a -pthread"
