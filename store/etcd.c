@@ -21,11 +21,11 @@
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_result;
 
-/* libcurl's global init also starts libssh2, whose OpenSSL set-up (every engine and
- * algorithm) leaves about 1.5 MiB of libcrypto resident although weft speaks only
- * http. When libcurl brought libssh2 in, start it first without crypto: it counts
- * its callers and sets crypto up only for the first. (The OpenSSL build of libcurl
- * does the same set-up itself; the GnuTLS build, see Makefile, does not.) */
+/* Debian's libcurl (the daemon built with LEAN=no, the test programs) starts libssh2
+ * in its global init, whose OpenSSL set-up (every engine and algorithm) leaves about
+ * 1.5 MiB of libcrypto resident although weft speaks only http. When libcurl brought
+ * libssh2 in, start it first without crypto: it counts its callers and sets crypto up
+ * only for the first. The daemon's own libcurl (scripts/lean-libs.sh) has no libssh2. */
 static void libssh2_init_without_crypto(void)
 {
     void *sym = dlsym(RTLD_DEFAULT, "libssh2_init");
