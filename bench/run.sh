@@ -543,7 +543,7 @@ done
 keep_smaps loaded
 R[rss_max_kib]=$(printf '%s\n' "${rss[@]}" | sort -g | tail -n 1)
 R[rss_median_kib]=$(printf '%s\n' "${rss[@]}" | median)
-# The daemon's own memory; the rest of RSS is shared library pages (libcurl's tree).
+# The daemon's own memory; the rest of RSS is file pages (the binary, libc).
 R[rss_anon_median_kib]=$(printf '%s\n' "${anon[@]}" | median)
 }
 if want scale && [ -n "${SCALE_POINTS:-}" ]; then
