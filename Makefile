@@ -41,7 +41,8 @@ PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(filter-out libcurl,$(PKGS))) $(CURL_LI
 # libcurl and libmicrohttpd built by scripts/lean-libs.sh with only what weft uses, so that
 # none of Debian's builds' other libraries (Kerberos, LDAP, SSH, GnuTLS, ...) is loaded
 # (issue 14: RSS). $(LEAN_FILE) holds those link flags, or Debian's shared libraries' when
-# the sources could not be fetched or built (said once, in $(BUILD)/lean.log). LEAN=no
+# the sources could not be fetched or built (the reason in $(BUILD)/lean.log; dated 1970
+# then, so that the next make tries again). LEAN=no
 # always links the shared ones (a distribution that rebuilds on every security fix).
 # Test programs link the shared libraries: same API, weft's code is what they test.
 LEAN ?= yes
@@ -113,8 +114,9 @@ $(LEAN_FILE): scripts/lean-libs.sh $(LEAN_STAMP)
 	@mkdir -p $(BUILD)
 	@if [ "$(LEAN)" = yes ] && scripts/lean-libs.sh $(abspath $(BUILD))/lean >$@.tmp 2>$(BUILD)/lean.log; \
 	then echo "lean-libs: $$(cat $@.tmp)"; \
-	else [ "$(LEAN)" != yes ] || echo "warning: the daemon links Debian's shared libraries: \
-	$$(tail -n 1 $(BUILD)/lean.log)" >&2; echo '$(SHARED_HTTP_LIBS)' >$@.tmp; fi
+	else echo '$(SHARED_HTTP_LIBS)' >$@.tmp; [ "$(LEAN)" != yes ] || { touch -d @0 $@.tmp; \
+	echo "warning: the daemon links Debian's shared libraries (tried again at the next make): \
+	$$(tail -n 1 $(BUILD)/lean.log)" >&2; }; fi
 	@mv $@.tmp $@
 
 $(BUILD)/weft: $(BUILD)/obj/daemon/main.o $(BUILD)/libweft.a $(LEAN_FILE)
