@@ -71,8 +71,11 @@ build() {
     [ -n "$v" ] || { tail -n 3 "$src/$pkg.log" >&2; die "no source of $pkg could be downloaded"; }
     local upstream=${v#*:}
     upstream=${upstream%-*}
-    local orig=("$src/${pkg}_${upstream}.orig.tar."*)
-    [ -f "${orig[0]}" ] || die "the download of $pkg $v left no upstream tarball"
+    local orig=() f
+    for f in "$src/${pkg}_${upstream}.orig.tar."*; do
+        [[ $f == *.asc ]] || orig+=("$f")
+    done
+    [ -f "${orig[0]:-}" ] || die "the download of $pkg $v left no upstream tarball"
     local dest=$cache/$pkg/$upstream tmp
     mkdir -p "$cache/$pkg"
     tmp=$(mktemp -d "$cache/$pkg/.tmp.XXXXXX")
