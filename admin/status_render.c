@@ -116,6 +116,8 @@ void status_render(FILE *out, const struct weft_status *s, enum status_part part
     status_format_age(s->uptime_s, age, sizeof(age));
     weft_status_health(s, why, sizeof(why));
     fprintf(out, "weft %s on %s, up %s: %s\n", s->version, s->host, age, why);
+    if (part == STATUS_ALL && s->libraries[0])
+        fprintf(out, "built with %s\n", s->libraries);
     if (part == STATUS_ALL)
         render_store(out, &s->store);
     if (part == STATUS_ALL || part == STATUS_OVERLAYS) {

@@ -13,6 +13,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "daemon/libraries.h"
 #include "daemon/unix_socket.h"
 #include "driver/status_json.h"
 #include "fabric/status.h"
@@ -36,6 +37,7 @@ static char *status_document(struct control_server *server)
     if (fabric_status_read(server->fabric, &status, &err) < 0)
         return NULL;
     snprintf(status.version, sizeof(status.version), "%s", WEFT_VERSION);
+    daemon_libraries(status.libraries, sizeof(status.libraries));
     status.uptime_s = (clock_monotonic_ms() - server->started_ms) / 1000;
     status.errors = calloc(LOG_RECENT_MAX, sizeof(*status.errors));
     if (status.errors)

@@ -82,6 +82,7 @@ char *status_json_encode(const struct weft_status *s, enum status_part part)
                             "status", health ? "degraded" : "healthy", "reason", why);
     if (!doc)
         return NULL;
+    json_object_set_new(doc, "libraries", json_string(s->libraries));
     json_t *overlays = json_array(), *endpoints = json_array(), *errors = json_array();
     for (size_t i = 0; i < s->overlay_count; i++) {
         json_array_append_new(overlays, encode_overlay(&s->overlays[i]));
@@ -226,6 +227,7 @@ int status_json_decode(const char *text, struct weft_status *out, struct weft_er
                             doc ? "no store" : jerr.text);
     }
     get_text(doc, "version", out->version, sizeof(out->version));
+    get_text(doc, "libraries", out->libraries, sizeof(out->libraries));
     out->uptime_s = get_int(doc, "uptime_seconds");
     get_text(doc, "host", out->host, sizeof(out->host));
     get_text(doc, "reaper", out->reaper, sizeof(out->reaper));

@@ -26,6 +26,7 @@
 #define STATUS_SUBNETS_MAX (2 + 2 * FABRIC_EXTRA_SUBNETS_MAX)
 #define STATUS_NAMES_MAX 1024
 #define STATUS_VERSION_MAX 64
+#define STATUS_LIBRARIES_MAX 256
 
 struct status_endpoint {
     char id[FABRIC_ID_MAX];
@@ -69,6 +70,7 @@ struct status_host { /* another host the watch knows of, or saw go */
 
 struct weft_status {
     char version[STATUS_VERSION_MAX];
+    char libraries[STATUS_LIBRARIES_MAX]; /* daemon/libraries.h; "" from an older daemon */
     int64_t uptime_s;
     char host[ADDR_STR_MAX]; /* this host's advertise address */
     struct etcd_status store;

@@ -4,7 +4,8 @@
 # GnuTLS, a second TLS library...): libcurl, libmicrohttpd, ldns and OpenSSL are in the
 # binary (scripts/lean-libs.sh). One host, the plain daemon (what users run), with an
 # overlay and a container's endpoint on it: no such library needed by the binary or
-# mapped by the process, and its resident set under 8 MiB. Skipped when the build fell
+# mapped by the process, its resident set under 8 MiB, and `weft status` naming the
+# libraries' versions it carries. Skipped when the build fell
 # back to the shared libraries (LEAN=no, or no Debian archive: build/lean.log).
 set -euo pipefail
 . "$(dirname "$0")/../lib/sim.sh"
@@ -40,3 +41,12 @@ rss=$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status")
 echo "ok   the daemon maps none of them; VmRSS $rss KiB with an overlay and an endpoint"
 [ "$rss" -le 8192 ] || fail "VmRSS $rss KiB, over 8 MiB"
 echo "ok   under 8 MiB"
+# What it carries, as an operator sees it after a security update (daemon/libraries.h):
+# the versions lean-libs built, the TLS library libcurl was built with.
+built=$(build/weft status --control-socket "$SIM_DIR/A/control.sock" | sed -n 's/^built with //p')
+curl_version=$(basename "$(dirname "$(dirname "$(grep -o '[^ ]*/libcurl\.a' build/lean-libs)")")")
+mhd_version=$(basename "$(dirname "$(dirname "$(grep -o '[^ ]*/libmicrohttpd\.a' build/lean-libs)")")")
+for word in "libcurl/$curl_version OpenSSL/" "libmicrohttpd/$mhd_version " " ldns/" " libsodium/"; do
+    grep -qF -- "$word" <<<"$built" || fail "weft status says built with '$built', not '$word'"
+done
+echo "ok   weft status: built with $built"

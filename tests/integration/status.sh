@@ -56,6 +56,7 @@ vni=$(sim_ns_exec A ip -d link show type vxlan | sed -n 's/.*vxlan id \([0-9]*\)
 jq -e --arg s "$SUBNET" --argjson vni "$vni" --arg eid "${EID[A]}" --arg ip "${IP[A]}" \
     --arg b "${HADDR[B]}" --arg nid "${NID[A]}" '
     .health.status == "healthy" and .host == "192.168.77.1" and .store.reachable and
+    (.libraries | startswith("libcurl/")) and
     .store.watch.streaming and .store.lease_ttl_seconds > 0 and (.uptime_seconds >= 0) and
     (.overlays | length == 1) and .overlays[0].subnets[0] == $s and .overlays[0].vni == $vni and
     .overlays[0].network == $nid and (.overlays[0].members | index($b)) and
@@ -66,7 +67,8 @@ echo "ok   --json names the overlay ($SUBNET, VNI $vni), A's endpoint, B as memb
 
 status A
 [ "$rc" = 0 ] || fail "weft status exited $rc: $err"
-for word in "store" "overlays" "$SUBNET" "vni $vni" "${IP[A]}" "${IP[B]%/*}" "programmed" "hosts" "healthy"; do
+for word in "store" "overlays" "$SUBNET" "vni $vni" "${IP[A]}" "${IP[B]%/*}" "programmed" "hosts" "healthy" \
+    "built with libcurl/" " libmicrohttpd/" " ldns/" " libsodium/"; do
     grep -qF -- "$word" <<<"$out" || fail "weft status does not show \"$word\": $out"
 done
 echo "ok   weft status for people:"

@@ -23,6 +23,7 @@ static void sample(struct weft_status *s)
 {
     memset(s, 0, sizeof(*s));
     snprintf(s->version, sizeof(s->version), "v-test");
+    snprintf(s->libraries, sizeof(s->libraries), "libcurl/8.21.0 OpenSSL/3.0.19 ldns/1.8.3");
     s->uptime_s = 3725;
     snprintf(s->host, sizeof(s->host), "192.168.1.1");
     struct etcd_status *st = &s->store;
@@ -84,6 +85,7 @@ static void json_round_trip_keeps_every_field(void **state)
     struct weft_err err = {0};
     assert_int_equal(status_json_decode(text, &back, &err), 0);
     assert_string_equal(back.version, "v-test");
+    assert_string_equal(back.libraries, "libcurl/8.21.0 OpenSSL/3.0.19 ldns/1.8.3");
     assert_int_equal(back.uptime_s, 3725);
     assert_int_equal(back.store.member_count, 2);
     assert_true(back.store.member_silent[1]);
@@ -181,18 +183,25 @@ static void rendering_shows_each_part(void **state)
     sample(&s);
     char *all = render(&s, STATUS_ALL);
     const char *want[] = {"weft v-test on 192.168.1.1, up 1h02m: healthy",
+                          "built with libcurl/8.21.0 OpenSSL/3.0.19 ldns/1.8.3",
                           "10.0.0.1:2379 (in use), 10.0.0.2:2379 (silent)",
-                          "117 (3 behind, streaming; fabric/ last written at 115)", "12s left",
+                          "117 (3 behind, streaming; fabric/ last written at 115)",
+                          "12s left",
                           "10.77.0.0/24 fd00:77::/64  vni 4242  mtu 1450",
-                          "e1e1e1e1e1e1  10.77.0.2/24", "names web,web.1", "192.168.1.2",
-                          "programmed", "192.168.1.2     alive 2h01m    1 overlay, 1 endpoint",
-                          "192.168.1.9     dead  5m10s    gone", "level=warn"};
+                          "e1e1e1e1e1e1  10.77.0.2/24",
+                          "names web,web.1",
+                          "192.168.1.2",
+                          "programmed",
+                          "192.168.1.2     alive 2h01m    1 overlay, 1 endpoint",
+                          "192.168.1.9     dead  5m10s    gone",
+                          "level=warn"};
     for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
         if (!strstr(all, want[i]))
             fail_msg("\"%s\" not in:\n%s", want[i], all);
     assert_non_null(strstr(all, "hosts (dead hosts' addresses reclaimed by 192.168.1.2)"));
     char *hosts = render(&s, STATUS_HOSTS);
     assert_null(strstr(hosts, "store"));
+    assert_null(strstr(hosts, "built with"));
     assert_non_null(strstr(hosts, "hosts"));
     snprintf(s.reaper, ADDR_STR_MAX, "192.168.1.1"); /* this host */
     char *own = render(&s, STATUS_HOSTS);
