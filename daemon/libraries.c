@@ -1,23 +1,23 @@
 /*
  * libraries.c: the versions the running daemon's libraries report (libraries.h).
+ * Each library is asked by the module that owns it (store/ for libcurl and jansson,
+ * dns/ for ldns); libmicrohttpd and libsodium are the daemon's own.
  */
 #include "daemon/libraries.h"
 
-#include <curl/curl.h>
-#include <jansson.h>
-#include <ldns/ldns.h>
 #include <microhttpd.h>
 #include <sodium.h>
 #include <stdio.h>
 
+#include "dns/dns_query.h"
+#include "store/etcd.h"
+
 void daemon_libraries(char *out, size_t size)
 {
-    const curl_version_info_data *curl = curl_version_info(CURLVERSION_NOW);
+    char client[160], dns[48];
+    etcd_client_libraries(client, sizeof(client));
+    dns_library_version(dns, sizeof(dns));
     const char *mhd = MHD_get_version();
-    /* libcurl names its TLS library and nghttp2 with their versions ("OpenSSL/3.0.19"). */
-    snprintf(out, size, "libcurl/%s%s%s%s%s libmicrohttpd/%s ldns/%s libsodium/%s jansson/%s",
-             curl->version, curl->ssl_version ? " " : "",
-             curl->ssl_version ? curl->ssl_version : "", curl->nghttp2_version ? " nghttp2/" : "",
-             curl->nghttp2_version ? curl->nghttp2_version : "", mhd ? mhd : "?", ldns_version(),
-             sodium_version_string(), jansson_version_str());
+    snprintf(out, size, "%s libmicrohttpd/%s %s libsodium/%s", client, mhd ? mhd : "?", dns,
+             sodium_version_string());
 }

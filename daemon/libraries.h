@@ -12,8 +12,8 @@
 
 #include <stddef.h>
 
-/* "libcurl/8.21.0 OpenSSL/3.0.19 nghttp2/1.52.0 libmicrohttpd/1.0.10 ldns/1.8.3
- * libsodium/1.0.22 jansson/2.14" into out (cut to size, always terminated). */
+/* "libcurl/8.21.0 OpenSSL/3.0.19 nghttp2/1.52.0 jansson/2.14 libmicrohttpd/1.0.10
+ * ldns/1.8.3 libsodium/1.0.22" into out (cut to size, always terminated). */
 void daemon_libraries(char *out, size_t size);
 
 #endif

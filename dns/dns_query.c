@@ -517,3 +517,8 @@ enum dns_verdict dns_query_answer_stream(const struct dns_names *names,
     return answer_query(names, overlay, overlay_count, overlay6, query, query_len, rotate, true,
                         out, out_cap, out_len);
 }
+
+void dns_library_version(char *out, size_t size)
+{
+    snprintf(out, size, "ldns/%s", ldns_version());
+}

@@ -102,4 +102,8 @@ enum dns_verdict dns_query_answer_stream(const struct dns_names *names,
 enum dns_verdict dns_query_servfail(const uint8_t *query, size_t query_len, uint8_t *out,
                                     size_t out_cap, size_t *out_len);
 
+/* "ldns/1.8.3": the DNS library these messages are made with, as it reports itself
+ * (daemon/libraries.h). */
+void dns_library_version(char *out, size_t size);
+
 #endif

@@ -11,6 +11,8 @@
 #include <ctype.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -186,3 +188,12 @@ void etcd_set_timeout_ms(struct etcd *etcd, long timeout_ms)
         atomic_store(&etcd->timeout_ms, timeout_ms);
 }
 
+void etcd_client_libraries(char *out, size_t size)
+{
+    const curl_version_info_data *curl = curl_version_info(CURLVERSION_NOW);
+    /* libcurl names its TLS library and nghttp2 with their versions ("OpenSSL/3.0.19"). */
+    snprintf(out, size, "libcurl/%s%s%s%s%s jansson/%s", curl->version,
+             curl->ssl_version ? " " : "", curl->ssl_version ? curl->ssl_version : "",
+             curl->nghttp2_version ? " nghttp2/" : "",
+             curl->nghttp2_version ? curl->nghttp2_version : "", jansson_version_str());
+}

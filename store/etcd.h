@@ -243,4 +243,8 @@ char *etcd_b64_decode(const char *b64, size_t *len);
 /* prefix with its last byte incremented, as range_end wants. malloc'd. */
 char *etcd_prefix_end(const char *prefix);
 
+/* What the client runs on, as the libraries report it at run time: "libcurl/8.21.0
+ * OpenSSL/3.0.19 nghttp2/1.52.0 jansson/2.14" into out (daemon/libraries.h). */
+void etcd_client_libraries(char *out, size_t size);
+
 #endif
