@@ -43,43 +43,31 @@ for a in libldns.a libssl.a libcrypto.a libnghttp2.so; do
     [ -e "$libdir/$a" ] || die "$libdir/$a is missing (scripts/install-deps.sh installs it)"
 done
 
-# build PACKAGE SUBDIR TARGET OPTIONS...: prints the folder holding lib/ with the static
-# archive of TARGET (a libtool library in SUBDIR) of PACKAGE's newest version the archive
-# serves, built once.
-build() {
-    local pkg=$1 subdir=$2 target=$3
-    shift 3
-    local ok
-    for ok in "$cache/$pkg"/*/ok; do
-        [ -f "$ok" ] && { dirname "$ok"; return 0; }
-    done
-    [ -n "${apt_opts+x}" ] || {
-        . "$repo/scripts/lib/debian_archive.sh"
-        debian_archive_types=deb-src debian_archive_open "$cache/apt" lean-libs unstable || return 1
-    }
-    # Newest first; a version whose files the archive no longer serves is skipped.
-    local versions v src=$cache/src
-    versions=$(apt-cache "${apt_opts[@]}" showsrc "$pkg" | awk '/^Version:/ {print $2}' |
-        grep -v '~' | sort -u -r -V)
-    [ -n "$versions" ] || die "Debian's unstable carries no source of $pkg"
-    mkdir -p "$src"
-    for v in $versions; do
-        (cd "$src" && apt-get "${apt_opts[@]}" -q source --download-only "$pkg=$v") \
-            >"$src/$pkg.log" 2>&1 && break
-        v=
-    done
-    [ -n "$v" ] || { tail -n 3 "$src/$pkg.log" >&2; die "no source of $pkg could be downloaded"; }
-    local upstream=${v#*:}
+warn() { printf 'lean-libs: %s\n' "$*" >&2; }
+
+# build_version PACKAGE VERSION SUBDIR TARGET OPTIONS...: downloads PACKAGE's source at
+# VERSION, builds the static archive of TARGET (a libtool library in SUBDIR) and prints
+# the folder holding it in lib/. Fails (saying why, leaving nothing) when the archive no
+# longer serves that version or it does not build here.
+build_version() {
+    local pkg=$1 v=$2 subdir=$3 target=$4
+    shift 4
+    local src=$cache/src upstream=${v#*:}
     upstream=${upstream%-*}
+    mkdir -p "$src" "$cache/$pkg"
+    rm -f "$src/${pkg}_"*
+    (cd "$src" && apt-get "${apt_opts[@]}" -q source --download-only "$pkg=$v") \
+        >"$src/$pkg.log" 2>&1 || { warn "$pkg $v: $(grep -m1 -E '^(E|W): ' "$src/$pkg.log")"; return 1; }
     local orig=() f
     for f in "$src/${pkg}_${upstream}.orig.tar."*; do
         [[ $f == *.asc ]] || orig+=("$f")
     done
-    [ -f "${orig[0]:-}" ] || die "the download of $pkg $v left no upstream tarball"
+    [ -f "${orig[0]:-}" ] || { warn "$pkg $v: the download left no upstream tarball"; return 1; }
     local dest=$cache/$pkg/$upstream tmp
-    mkdir -p "$cache/$pkg"
     tmp=$(mktemp -d "$cache/$pkg/.tmp.XXXXXX")
-    tar -C "$tmp" -xf "${orig[0]}" || die "unpacking ${orig[0]} failed"
+    tar -C "$tmp" -xf "${orig[0]}" && rm -f "$src/${pkg}_"* || {
+        warn "$pkg $v: unpacking ${orig[0]} failed"; rm -rf "$tmp"; return 1
+    }
     local dir=("$tmp"/*/)
     # The daemon is a position-independent executable: the archive's objects must be too.
     (cd "${dir[0]}" && unset MAKEFLAGS MFLAGS MAKELEVEL &&
@@ -87,20 +75,37 @@ build() {
             CFLAGS='-O2 -g' >"$tmp/configure.log" 2>&1 &&
         make -j"$(nproc)" -C "$subdir" "$target" >"$tmp/make.log" 2>&1) || {
         tail -n 5 "$tmp"/*.log >&2
-        die "building $pkg $upstream failed (logs in $tmp)"
+        warn "$pkg $upstream does not build here"
+        rm -rf "$tmp"
+        return 1
     }
     # Only the archive: weft compiles against the installed headers (the -dev packages),
     # whose API these newer releases keep.
-    mkdir -p "$tmp/out/lib"
-    cp "${dir[0]}/$subdir/.libs/${target%.la}.a" "$tmp/out/lib/"
-    printf '%s\n' "$v" >"$tmp/out/debian-version"
-    rm -f "$src/${pkg}_"*
-    rm -rf "${dir[0]}"
-    mv "$tmp/out" "$tmp.out"
+    mkdir -p "$tmp.out/lib"
+    cp "${dir[0]}/$subdir/.libs/${target%.la}.a" "$tmp.out/lib/"
+    printf '%s\n' "$v" >"$tmp.out/debian-version"
     rm -rf "$tmp"
-    . "$repo/scripts/lib/debian_archive.sh"
     debian_archive_publish "$tmp.out" "$dest"
     printf '%s\n' "$dest"
+}
+
+# build PACKAGE SUBDIR TARGET OPTIONS...: the folder of PACKAGE's newest version that the
+# archive serves and that builds here (an earlier run's, when there is one).
+build() {
+    local pkg=$1 ok v
+    for ok in "$cache/$pkg"/*/ok; do
+        [ -f "$ok" ] && { dirname "$ok"; return 0; }
+    done
+    . "$repo/scripts/lib/debian_archive.sh"
+    debian_archive_types=deb-src debian_archive_open "$cache/apt" lean-libs unstable || return 1
+    local versions
+    versions=$(apt-cache "${apt_opts[@]}" showsrc "$pkg" | awk '/^Version:/ {print $2}' |
+        grep -v '~' | sort -u -r -V)
+    [ -n "$versions" ] || die "Debian's unstable carries no source of $pkg"
+    for v in $versions; do
+        build_version "$pkg" "$v" "${@:2}" && return 0
+    done
+    die "no version of $pkg could be downloaded and built"
 }
 
 curl_dir=$(build curl lib libcurl.la "${curl_options[@]}")
