@@ -2,8 +2,9 @@
  * follower.c: the thread that follows this host's containers' names (see
  * follower.h). Each round negotiates the API version, lists the running
  * containers and inspects each, then streams the network-connect and
- * container-rename events from the time of the listing, so nothing between the
- * listing and the stream is lost. Endpoints the callee does not know yet wait in
+ * container-rename events from some seconds before the listing, so nothing between
+ * the listing and the stream, nor a container connected but not yet running at the
+ * listing, is lost. Endpoints the callee does not know yet wait in
  * a small pending list, tried again between reads of the stream. A failed round
  * (dockerd missing, restarting, or saying something unreadable) is logged once
  * and started again every second.
@@ -250,7 +251,12 @@ static int follow(struct docker_follower *f, struct weft_err *err)
 {
     if (docker_engine_negotiate(f->engine, err) < 0)
         return -1;
-    time_t since = time(NULL); /* before the listing: what happens during it streams too */
+    /* Before the listing, so that what happens during it streams too; and some seconds
+     * further back: Docker connects a container to its networks before it runs, and
+     * lists only running ones, so a container connected just before this second (a
+     * `docker run` as dockerd comes back) and not yet running at the listing would be
+     * in neither. Replayed events only inspect a container again. */
+    time_t since = time(NULL) - DOCKER_FOLLOWER_REPLAY_S;
     if (list_and_inspect(f, err) < 0)
         return -1;
     char path[256];

@@ -27,6 +27,8 @@
 #define DOCKER_SOCKET_DEFAULT "/var/run/docker.sock"
 /* The longest names text handed over (fits the peer record's names field). */
 #define DOCKER_NAMES_MAX 1024
+/* How far back each round's events stream starts before its listing (follower.c). */
+#define DOCKER_FOLLOWER_REPLAY_S 10
 
 /*
  * Called on the follower's thread for each (network, endpoint) of a container.
