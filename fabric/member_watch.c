@@ -41,15 +41,17 @@
 #include "store/etcd_watch_set.h"
 #include "store/keys.h"
 
+/* One per member host and subnet: sized to its prefix (about 45 bytes, not the 256 a
+ * key may take), since a host holds one for every member of its overlays. */
 struct watched_prefix {
     struct watched_prefix *next;
-    char prefix[WEFT_KEY_MAX];
     char overlay[ADDR_STR_MAX]; /* the local network's first subnet */
     bool joined;                /* joined/<overlay>/; else a member's fabric prefix: */
     struct watch_scope scope;   /* whose records, of which subnet */
     bool listed;                /* its first listing (since an outage) was applied */
     bool stale;                 /* a member prefix a listing of joined/ did not name (yet) */
     bool told_synced;           /* joined/: "fabric in sync" logged for its overlay */
+    char prefix[];
 };
 
 static struct watched_prefix *watched_find(struct fabric *f, const char *prefix)
@@ -71,11 +73,12 @@ static void watch_add(struct fabric *f, const char *prefix, const char *overlay,
         return;
     }
     struct weft_err err;
-    if (!(w = calloc(1, sizeof(*w)))) {
+    size_t len = strlen(prefix);
+    if (!(w = calloc(1, sizeof(*w) + len + 1))) {
         log_error("out of memory for a member's watch", "prefix=%s", prefix);
         return;
     }
-    snprintf(w->prefix, sizeof(w->prefix), "%s", prefix);
+    memcpy(w->prefix, prefix, len + 1);
     snprintf(w->overlay, sizeof(w->overlay), "%s", overlay);
     w->joined = scope == NULL;
     if (scope)
