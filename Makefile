@@ -24,9 +24,11 @@ endif
 PKG_CONFIG := $(if $(SODIUM_DIR),PKG_CONFIG_PATH=$(SODIUM_DIR)/lib/pkgconfig )pkg-config
 # Which libsodium the objects were built with: written when it changes, and every object
 # depends on it (through HDRS), so that a change rebuilds them all.
+# write_stamp FILE,TEXT: FILE holds TEXT, rewritten (so newer) only when TEXT changed.
+write_stamp = $(shell mkdir -p $(BUILD) && [ "$$(cat $(1) 2>/dev/null)" = "$(2)" ] || \
+                      printf '%s\n' "$(2)" >$(1))
 SODIUM_STAMP := $(BUILD)/sodium.stamp
-$(shell mkdir -p $(BUILD) && [ "$$(cat $(SODIUM_STAMP) 2>/dev/null)" = "$(SODIUM_DIR)" ] || \
-        printf '%s\n' "$(SODIUM_DIR)" >$(SODIUM_STAMP))
+$(call write_stamp,$(SODIUM_STAMP),$(SODIUM_DIR))
 
 PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) $(PROTOBUF_PKG))
 PROTOBUF_LIBS = $(shell $(PKG_CONFIG) --libs $(PROTOBUF_PKG))
@@ -108,8 +110,7 @@ $(BUILD)/libweft-san.a: $(SAN_OBJS)
 
 # Written when LEAN changes, so that the daemon is linked again.
 LEAN_STAMP := $(BUILD)/lean.stamp
-$(shell mkdir -p $(BUILD) && [ "$$(cat $(LEAN_STAMP) 2>/dev/null)" = "$(LEAN)" ] || \
-        printf '%s\n' "$(LEAN)" >$(LEAN_STAMP))
+$(call write_stamp,$(LEAN_STAMP),$(LEAN))
 $(LEAN_FILE): scripts/lean-libs.sh $(LEAN_STAMP)
 	@mkdir -p $(BUILD)
 	@if [ "$(LEAN)" = yes ] && scripts/lean-libs.sh $(abspath $(BUILD))/lean >$@.tmp 2>$(BUILD)/lean.log; \

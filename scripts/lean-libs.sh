@@ -21,7 +21,8 @@
 set -euo pipefail
 cache=$1
 repo=$(cd "$(dirname "$0")/.." && pwd)
-die() { printf 'lean-libs: %s\n' "$*" >&2; exit 1; }
+warn() { printf 'lean-libs: %s\n' "$*" >&2; }
+die() { warn "$@"; exit 1; }
 multiarch=$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || echo x86_64-linux-gnu)
 libdir=/usr/lib/$multiarch
 
@@ -42,8 +43,6 @@ mhd_options=(--enable-https=no --disable-doc --disable-examples --disable-tools 
 for a in libldns.a libssl.a libcrypto.a libnghttp2.so; do
     [ -e "$libdir/$a" ] || die "$libdir/$a is missing (scripts/install-deps.sh installs it)"
 done
-
-warn() { printf 'lean-libs: %s\n' "$*" >&2; }
 
 # build_version PACKAGE VERSION SUBDIR TARGET OPTIONS...: downloads PACKAGE's source at
 # VERSION, builds the static archive of TARGET (a libtool library in SUBDIR) and prints

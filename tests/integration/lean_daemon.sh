@@ -44,8 +44,9 @@ echo "ok   under 8 MiB"
 # What it carries, as an operator sees it after a security update (daemon/libraries.h):
 # the versions lean-libs built, the TLS library libcurl was built with.
 built=$(build/weft status --control-socket "$SIM_DIR/A/control.sock" | sed -n 's/^built with //p')
-curl_version=$(basename "$(dirname "$(dirname "$(grep -o '[^ ]*/libcurl\.a' build/lean-libs)")")")
-mhd_version=$(basename "$(dirname "$(dirname "$(grep -o '[^ ]*/libmicrohttpd\.a' build/lean-libs)")")")
+# build/lean-libs names them as .../lean/<package>/<version>/lib/<library>.a.
+curl_version=$(sed -n 's|.*/curl/\([^/]*\)/lib/libcurl\.a.*|\1|p' build/lean-libs)
+mhd_version=$(sed -n 's|.*/libmicrohttpd/\([^/]*\)/lib/libmicrohttpd\.a.*|\1|p' build/lean-libs)
 for word in "libcurl/$curl_version OpenSSL/" "libmicrohttpd/$mhd_version " " ldns/" " libsodium/"; do
     grep -qF -- "$word" <<<"$built" || fail "weft status says built with '$built', not '$word'"
 done
