@@ -109,5 +109,18 @@ build() {
 
 curl_dir=$(build curl lib libcurl.la "${curl_options[@]}")
 mhd_dir=$(build libmicrohttpd src/microhttpd libmicrohttpd.la "${mhd_options[@]}")
-printf '%s\n' "$curl_dir/lib/libcurl.a $mhd_dir/lib/libmicrohttpd.a -l:libldns.a -lnghttp2 \
+flags="$curl_dir/lib/libcurl.a $mhd_dir/lib/libmicrohttpd.a -l:libldns.a -lnghttp2 \
 -l:libssl.a -l:libcrypto.a -pthread"
+# A program calling all four must link with these flags and run here, or the daemon's
+# link would fail where the shared libraries would have done (a newer release wanting
+# a library these flags do not name): fail, and the Makefile takes the shared ones.
+probe=$(mktemp -d)
+trap 'rm -rf "$probe"' EXIT
+printf '%s\n' '#include <curl/curl.h>' '#include <ldns/ldns.h>' '#include <microhttpd.h>' \
+    '#include <openssl/crypto.h>' \
+    'int main(void) { return !(curl_version_info(CURLVERSION_NOW) && MHD_get_version() &&' \
+    '    ldns_version() && OpenSSL_version(OPENSSL_VERSION)); }' >"$probe/probe.c"
+# shellcheck disable=SC2086 # flags is a list of words
+cc "$probe/probe.c" -o "$probe/probe" $flags 2>"$probe/cc.log" && "$probe/probe" ||
+    die "a program linked with them does not link or run here: $(head -n 3 "$probe/cc.log")"
+printf '%s\n' "$flags"
