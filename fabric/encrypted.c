@@ -139,7 +139,7 @@ static int member_add(struct fabric *f, struct local_network *net, const struct 
 {
     char vtep[ADDR_STR_MAX];
     ip_addr_format(&r->vtep, vtep);
-    if (!r->key[0]) {
+    if (!r->key) {
         /* A host without a secret (or an older weft) cannot seal for this overlay. */
         log_warn("a member of an encrypted overlay published no key; no traffic with it",
                  "subnet=%s vtep=%s", net->subnet, vtep);

@@ -159,12 +159,12 @@ void forget_programmed(struct fabric *f, const char *subnet)
 }
 
 /* A member's peers follow it into and out of the kernel. */
-static void member_peers_follow(struct fabric *f, const struct remote_entry *member, bool present)
+static void member_peers_follow(struct fabric *f, const struct ip_addr *vtep, const char *subnet,
+                                bool present)
 {
-    const struct local_network *net = network_by_subnet(f, member->subnet);
+    const struct local_network *net = network_by_subnet(f, subnet);
     for (struct remote_entry *r = f->remotes.head; r; r = r->next) {
-        if (!r->is_peer || !ip_addr_equal(&r->vtep, &member->vtep) ||
-            !in_overlay(net, member->subnet, r->subnet))
+        if (!r->is_peer || !ip_addr_equal(&r->vtep, vtep) || !in_overlay(net, subnet, r->subnet))
             continue;
         if (present)
             remote_program(f, r);
@@ -177,10 +177,12 @@ static void remote_remove(struct fabric *f, struct remote_entry *victim)
 {
     remote_unprogram(f, victim);
     bool member = !victim->is_peer;
-    struct remote_entry gone = *victim;
+    struct ip_addr vtep = victim->vtep;
+    char subnet[ADDR_STR_MAX];
+    snprintf(subnet, sizeof(subnet), "%s", victim->subnet);
     remote_table_remove(&f->remotes, victim);
     if (member)
-        member_peers_follow(f, &gone, false);
+        member_peers_follow(f, &vtep, subnet, false);
 }
 
 void remote_drop(struct fabric *f, struct remote_entry *r, bool settle)
@@ -409,7 +411,7 @@ static void on_fabric_event(struct fabric *f, const struct etcd_event *ev, bool 
     }
     rejected_records_forget(&f->rejected, ev->key);
     if (r && (memcmp(r->mac, rec.mac, 6) != 0 || r->claim_only != rec.claim_only ||
-              strcmp(r->key, rec.key) != 0 || r->ciphers != rec.ciphers ||
+              !remote_table_key_is(r, rec.key) || r->ciphers != rec.ciphers ||
               r->partial_csum != rec.partial_csum || r->has_addr6 != rec.has_addr6 ||
               memcmp(&r->addr6, &rec.addr6, sizeof(rec.addr6)) != 0))
         remote_unprogram(f, r); /* moved (or a new key): drop the old entry, write the new */
@@ -427,7 +429,11 @@ static void on_fabric_event(struct fabric *f, const struct etcd_event *ev, bool 
     memcpy(r->mac, rec.mac, 6);
     r->has_addr6 = rec.has_addr6;
     r->addr6 = rec.addr6;
-    snprintf(r->key, sizeof(r->key), "%s", rec.key);
+    if (remote_table_set_key(r, rec.key) < 0) { /* never programmed without its key */
+        log_error("out of memory for a member's key", "subnet=%s", rec.subnet);
+        remote_drop(f, r, !listing);
+        return;
+    }
     r->claim_only = rec.claim_only;
     r->ciphers = (uint8_t)rec.ciphers;
     r->partial_csum = rec.partial_csum;
@@ -441,7 +447,7 @@ static void on_fabric_event(struct fabric *f, const struct etcd_event *ev, bool 
     else
         remote_program(f, r);
     if (new_member) /* its peers may have come first */
-        member_peers_follow(f, r, true);
+        member_peers_follow(f, &r->vtep, r->subnet, true);
 }
 
 /* The end of a listing: what it did not mention is gone. Stale entries are

@@ -149,7 +149,7 @@ int remote_names_set(struct remote_names *n, struct remote_entry *entry, const c
     remote_names_drop(n, entry);
     entry->names = copy;
     entry->name_refs = refs;
-    entry->name_ref_count = used;
+    entry->name_ref_count = (uint32_t)used; /* at most a names text's tokens */
     return 0;
 undo:
     while (used > 0)

@@ -80,6 +80,7 @@ void remote_table_clear(struct remote_table *t)
     while (e) {
         struct remote_entry *next = e->next;
         remote_names_drop(&t->names, e);
+        free(e->key);
         free(e);
         e = next;
     }
@@ -168,11 +169,11 @@ static void chain_unlink(struct remote_table *t, struct remote_entry *e)
 struct remote_entry *remote_table_add(struct remote_table *t, const char *subnet, bool is_peer,
                                       uint32_t addr, const struct ip_addr *vtep, int64_t created)
 {
-    struct remote_entry *e = calloc(1, sizeof(*e));
+    /* The stored subnet, which a too-long one was cut to, is the key. */
+    size_t len = strnlen(subnet, ADDR_STR_MAX - 1);
+    struct remote_entry *e = calloc(1, sizeof(*e) + len + 1);
     if (!e)
         return NULL;
-    /* The stored subnet, which a too-long one was cut to, is the key. */
-    size_t len = strnlen(subnet, sizeof(e->subnet) - 1);
     memcpy(e->subnet, subnet, len);
     e->is_peer = is_peer;
     e->addr = is_peer ? addr : 0;
@@ -209,7 +210,25 @@ void remote_table_remove(struct remote_table *t, struct remote_entry *e)
     t->count--;
     host_presence_removed(&t->hosts, &e->vtep, e->is_peer, time(NULL));
     remote_names_drop(&t->names, e);
+    free(e->key);
     free(e);
+}
+
+int remote_table_set_key(struct remote_entry *e, const char *key)
+{
+    if (remote_table_key_is(e, key))
+        return 0;
+    char *copy = NULL;
+    if (key && key[0] && !(copy = strdup(key)))
+        return -1;
+    free(e->key);
+    e->key = copy;
+    return 0;
+}
+
+bool remote_table_key_is(const struct remote_entry *e, const char *key)
+{
+    return strcmp(e->key ? e->key : "", key ? key : "") == 0;
 }
 
 int remote_table_set_names(struct remote_table *t, struct remote_entry *entry, const char *names)

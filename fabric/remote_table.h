@@ -31,28 +31,30 @@
 #include "fabric/host_presence.h"
 #include "fabric/remote_names.h"
 
+/* Laid out for size (a member of a 1,000-host overlay holds 3,000 of these): the
+ * subnet's text sized to it at the end, a public key only where there is one. */
 struct remote_entry {
     struct remote_entry *next, *prev; /* the list of all claims */
     struct remote_entry *next_claim;  /* the next younger claim of the same key */
     struct hash_node node;            /* in the table's index: the chain's first claim only */
-    char subnet[ADDR_STR_MAX];
-    bool is_peer;    /* a remote endpoint; false: a remote host's membership */
-    uint32_t addr;   /* a peer's address (network order): its key; 0 for a member */
-    struct ip_addr vtep; /* the claiming host: its records name only it; a member's key */
-    int64_t created; /* create revision of its store key: the older claim wins */
-    uint8_t mac[6];
-    bool claim_only; /* claimed at allocation, no endpoint yet: wins, never programmed */
+    int64_t created;                  /* create revision of its store key: the older claim wins */
     char *names;     /* peers: its container's DNS names (remote_names.c's copy), or NULL */
     struct remote_name_ref *name_refs; /* its place under each name (remote_names.c) */
-    size_t name_ref_count;
-    char key[44];    /* members of encrypted overlays: the host's public key text, or "" */
-    uint8_t ciphers; /* with a key: the ciphers its host runs (tunnel/aead.h's set) */
-    bool partial_csum; /* with a key: its host takes partial TCP checksums */
-    bool has_addr6;  /* peers: an IPv6 address too (dual-stack overlays) */
+    char *key; /* members of encrypted overlays: the host's public key text; else NULL */
+    uint32_t name_ref_count;
+    uint32_t addr;       /* a peer's address (network order): its key; 0 for a member */
+    struct ip_addr vtep; /* the claiming host: its records name only it; a member's key */
     struct ipv6_addr addr6;
+    uint8_t mac[6];
+    uint8_t ciphers;   /* with a key: the ciphers its host runs (tunnel/aead.h's set) */
+    bool is_peer;      /* a remote endpoint; false: a remote host's membership */
+    bool claim_only;   /* claimed at allocation, no endpoint yet: wins, never programmed */
+    bool partial_csum; /* with a key: its host takes partial TCP checksums */
+    bool has_addr6;    /* peers: an IPv6 address too (dual-stack overlays) */
     bool stale;
     bool programmed; /* in the kernel, on the local network of the same subnet */
     bool contested;  /* this claim's conflict was logged and counted (once) */
+    char subnet[];   /* canonical text, at most ADDR_STR_MAX - 1 bytes */
 };
 
 struct remote_table {
@@ -89,6 +91,11 @@ struct remote_entry *remote_table_add(struct remote_table *table, const char *su
  * its place in its chain. */
 void remote_table_set_created(struct remote_table *table, struct remote_entry *entry,
                               int64_t created);
+/* Sets a member's public key text (a copy; "" or NULL: none). -1 when out of memory
+ * (the old key stays). */
+int remote_table_set_key(struct remote_entry *entry, const char *key);
+/* Whether entry's key is key ("" or NULL: none). */
+bool remote_table_key_is(const struct remote_entry *entry, const char *key);
 /* Sets a peer's names (a copy; "" or NULL: none). -1 when out of memory (the old
  * names stay). */
 int remote_table_set_names(struct remote_table *table, struct remote_entry *entry,
