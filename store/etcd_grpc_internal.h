@@ -47,7 +47,7 @@ struct watch_slot {
     bool create_sent;      /* PENDING: its create is on its way (one at a time) */
     bool cancel_wanted;    /* asked: sent (if PENDING: once created); a resume drops it */
     bool told_created;     /* its CREATED was delivered: a resume's re-add is not told */
-    char *key, *range_end; /* owned, for re-adding */
+    char *key, *range_end; /* for re-adding: key owns one block holding both */
     int64_t next_rev;      /* where a re-add starts: 0 (now) until created */
 };
 

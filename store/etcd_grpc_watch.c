@@ -77,8 +77,7 @@ static struct watch_slot *slot_by_id_locked(struct etcd_grpc_watch *w, int64_t i
 void grpc_slot_remove_locked(struct etcd_grpc_watch *w, struct watch_slot *slot)
 {
     size_t i = (size_t)(slot - w->slots);
-    free(slot->key);
-    free(slot->range_end);
+    free(slot->key); /* and its range_end, in the same block */
     memmove(&w->slots[i], &w->slots[i + 1], (w->slot_count - i - 1) * sizeof(*slot));
     w->slot_count--;
 }
@@ -110,7 +109,7 @@ static void wake_loop(struct etcd_grpc_watch *w)
     curl_multi_wakeup(w->loop->multi);
 }
 
-static int add_locked(struct etcd_grpc_watch *w, char *key, char *end, int64_t start_revision,
+static int add_locked(struct etcd_grpc_watch *w, char *key_and_end, int64_t start_revision,
                       int64_t *id, struct weft_err *err)
 {
     if (w->ended)
@@ -121,8 +120,8 @@ static int add_locked(struct etcd_grpc_watch *w, char *key, char *end, int64_t s
     *slot = (struct watch_slot){.id = ++w->next_id,
                                 .server_id = -1,
                                 .state = SLOT_PENDING,
-                                .key = key,
-                                .range_end = end,
+                                .key = key_and_end,
+                                .range_end = key_and_end + strlen(key_and_end) + 1,
                                 .next_rev = start_revision};
     if (grpc_send_next_create_locked(w, err) < 0) {
         w->slot_count--; /* the last: nothing was sent for it */
@@ -132,26 +131,40 @@ static int add_locked(struct etcd_grpc_watch *w, char *key, char *end, int64_t s
     return 0;
 }
 
+/* key and its range end in one block (a member of a large overlay holds a watch per
+ * member host): "key\0range_end\0". */
+static char *key_and_end_new(const char *key, const char *range_end, struct weft_err *err)
+{
+    char *prefix_end = range_end ? NULL : grpc_prefix_end(key, err);
+    if (!range_end && !prefix_end)
+        return NULL;
+    const char *end = range_end ? range_end : prefix_end;
+    size_t key_len = strlen(key), end_len = strlen(end);
+    char *both = malloc(key_len + end_len + 2);
+    if (both) {
+        memcpy(both, key, key_len + 1);
+        memcpy(both + key_len + 1, end, end_len + 1);
+    } else {
+        weft_err_set(err, -ENOMEM, "out of memory");
+    }
+    free(prefix_end);
+    return both;
+}
+
 int etcd_grpc_watch_add(struct etcd_grpc_watch *w, const char *key, const char *range_end,
                         int64_t start_revision, int64_t *id, struct weft_err *err)
 {
     if (!key || !key[0] || start_revision < 0)
         return weft_err_set(err, -EINVAL, "etcd watch: %s",
                             !key || !key[0] ? "empty key" : "negative start revision");
-    char *k = strdup(key);
-    if (!k)
-        return weft_err_set(err, -ENOMEM, "out of memory");
-    char *end = range_end ? strdup(range_end) : grpc_prefix_end(key, err);
-    if (!end) {
-        free(k);
-        return range_end ? weft_err_set(err, -ENOMEM, "out of memory") : -1;
-    }
+    char *key_and_end = key_and_end_new(key, range_end, err);
+    if (!key_and_end)
+        return -1;
     pthread_mutex_lock(&w->lock);
-    int rc = add_locked(w, k, end, start_revision, id, err);
+    int rc = add_locked(w, key_and_end, start_revision, id, err);
     pthread_mutex_unlock(&w->lock);
     if (rc < 0) {
-        free(k);
-        free(end);
+        free(key_and_end);
         return -1;
     }
     wake_loop(w);
@@ -230,10 +243,8 @@ int grpc_slots_readd_locked(struct etcd_grpc_watch *w, int64_t **gone, size_t *g
 
 void grpc_slots_free_locked(struct etcd_grpc_watch *w)
 {
-    for (size_t i = 0; i < w->slot_count; i++) {
-        free(w->slots[i].key);
-        free(w->slots[i].range_end);
-    }
+    for (size_t i = 0; i < w->slot_count; i++)
+        free(w->slots[i].key); /* and its range_end */
     free(w->slots);
     w->slots = NULL;
     w->slot_count = w->slot_cap = 0;
