@@ -189,6 +189,12 @@ int nl_batch_end(struct nl *nl, struct weft_err *err)
         return weft_err_set(err, -EINVAL, "no netlink batch is open");
     batch_flush(nl);
     nl->batching = false;
+    /* Given back: a burst's batch (thousands of remote entries) touches all 128 KiB,
+     * which would stay resident between the rare batches of a quiet host. */
+    free(nl->batch_buf);
+    free(nl->batch_ok_errno);
+    nl->batch_buf = NULL;
+    nl->batch_ok_errno = NULL;
     if (nl->batch_err.code)
         return weft_err_set(err, nl->batch_err.code, "%s", nl->batch_err.msg);
     return 0;

@@ -32,7 +32,7 @@ struct nl {
     char *rx;         /* receive buffer, MNL_SOCKET_BUFFER_SIZE * 8 */
     size_t rx_size;
     bool batching;   /* between nl_batch_begin and nl_batch_end */
-    char *batch_buf; /* queued requests, NL_BATCH_SIZE bytes */
+    char *batch_buf; /* queued requests, NL_BATCH_SIZE bytes; while a batch is open */
     size_t batch_len;
     size_t batch_len_sent;
     int *batch_ok_errno; /* per queued message: an errno that means "already so" */
