@@ -3,17 +3,20 @@
 # daemon to link statically (issue 14: the daemon's RSS).
 #
 # Usage: scripts/lean-libs.sh CACHE
-# Prints the link flags of the daemon's HTTP, TLS and DNS libraries: libcurl (http and
-# https, HTTP/2 through nghttp2 for etcd's gRPC, OpenSSL) and libmicrohttpd (no HTTPS:
-# the plugin socket is a unix socket) built under CACHE from the newest upstream
-# release Debian's unstable carries, and ldns and OpenSSL from this machine's
-# packages' static archives. Fails (exit 1, saying why) when the archive cannot be read
-# or a build fails; the Makefile then links Debian's shared libraries.
+# Prints the link flags of the daemon's HTTP, TLS, DNS, JSON and protobuf libraries:
+# libcurl (http and https, HTTP/2 through nghttp2 for etcd's gRPC, OpenSSL) and
+# libmicrohttpd (no HTTPS: the plugin socket is a unix socket) built under CACHE from
+# the newest upstream release Debian's unstable carries, and ldns, nghttp2, OpenSSL,
+# jansson and protobuf-c from this machine's packages' static archives. Fails (exit 1,
+# saying why) when the archive cannot be read or a build fails; the Makefile then links
+# Debian's shared libraries.
 #
 # Why: Debian's libcurl loads Kerberos, LDAP, SSH, RTMP, PSL, IDN, brotli and zstd,
 # and its libmicrohttpd GnuTLS, into every daemon: 2.6 MiB of an idle daemon's 9.7 MiB
 # resident set, none of it ever run (docs/benchmarks.md). Linked statically, only what
-# weft calls is mapped. The price: a security fix in one of these reaches weft when it
+# weft calls is mapped; for the small ones (nghttp2, jansson, protobuf-c) a shared
+# library's own cost, its symbol tables and relocations and whole pages of code around
+# what is called, was 0.6 MiB of the daemon's resident set (docs/design.md). The price: a security fix in one of these reaches weft when it
 # is rebuilt (`make` again), as with libsodium (scripts/fetch-libsodium.sh); a
 # distribution that rebuilds on every fix links its shared libraries (make LEAN=no).
 # Sources are read with a private apt state (scripts/lib/debian_archive.sh) and checked
@@ -40,7 +43,7 @@ curl_options=(--with-openssl --with-nghttp2 --without-libpsl --without-brotli --
 mhd_options=(--enable-https=no --disable-doc --disable-examples --disable-tools --disable-curl
     --disable-nls)
 
-for a in libldns.a libssl.a libcrypto.a libnghttp2.so; do
+for a in libldns.a libssl.a libcrypto.a libnghttp2.a libjansson.a libprotobuf-c.a; do
     [ -e "$libdir/$a" ] || die "$libdir/$a is missing (scripts/install-deps.sh installs it)"
 done
 
@@ -109,17 +112,19 @@ build() {
 
 curl_dir=$(build curl lib libcurl.la "${curl_options[@]}")
 mhd_dir=$(build libmicrohttpd src/microhttpd libmicrohttpd.la "${mhd_options[@]}")
-flags="$curl_dir/lib/libcurl.a $mhd_dir/lib/libmicrohttpd.a -l:libldns.a -lnghttp2 \
--l:libssl.a -l:libcrypto.a -pthread"
-# A program calling all four must link with these flags and run here, or the daemon's
+flags="$curl_dir/lib/libcurl.a $mhd_dir/lib/libmicrohttpd.a -l:libldns.a -l:libnghttp2.a \
+-l:libssl.a -l:libcrypto.a -l:libjansson.a -l:libprotobuf-c.a -pthread"
+# A program calling them all must link with these flags and run here, or the daemon's
 # link would fail where the shared libraries would have done (a newer release wanting
 # a library these flags do not name): fail, and the Makefile takes the shared ones.
 probe=$(mktemp -d)
 trap 'rm -rf "$probe"' EXIT
 printf '%s\n' '#include <curl/curl.h>' '#include <ldns/ldns.h>' '#include <microhttpd.h>' \
-    '#include <openssl/crypto.h>' \
+    '#include <openssl/crypto.h>' '#include <nghttp2/nghttp2.h>' '#include <jansson.h>' \
+    '#include <protobuf-c/protobuf-c.h>' \
     'int main(void) { return !(curl_version_info(CURLVERSION_NOW) && MHD_get_version() &&' \
-    '    ldns_version() && OpenSSL_version(OPENSSL_VERSION)); }' >"$probe/probe.c"
+    '    ldns_version() && OpenSSL_version(OPENSSL_VERSION) && nghttp2_version(0) &&' \
+    '    jansson_version_str() && protobuf_c_version()); }' >"$probe/probe.c"
 # shellcheck disable=SC2086 # flags is a list of words
 cc "$probe/probe.c" -o "$probe/probe" $flags 2>"$probe/cc.log" && "$probe/probe" ||
     die "a program linked with them does not link or run here: $(head -n 3 "$probe/cc.log")"
