@@ -365,6 +365,35 @@ static void guard_own_record(struct fabric *f, const struct etcd_event *ev,
         pthread_cond_signal(&f->publish_work);
 }
 
+/* Whether a record's body moves its entry (or gives it a new key). */
+static bool body_differs(const struct remote_entry *r, const struct fabric_record *rec)
+{
+    return memcmp(r->mac, rec->mac, 6) != 0 || r->claim_only != rec->claim_only ||
+           !remote_table_key_is(r, rec->key) || r->ciphers != rec->ciphers ||
+           r->partial_csum != rec->partial_csum || r->has_addr6 != rec->has_addr6 ||
+           memcmp(&r->addr6, &rec->addr6, sizeof(rec->addr6)) != 0;
+}
+
+/* The body of rec into its entry r. -1 when its key could not be kept (out of memory):
+ * the caller drops the entry. */
+static int take_body(struct fabric *f, struct remote_entry *r, const struct fabric_record *rec)
+{
+    if (remote_table_set_key(r, rec->key) < 0) {
+        log_error("out of memory for a member's key", "subnet=%s", rec->subnet);
+        return -1;
+    }
+    memcpy(r->mac, rec->mac, 6);
+    r->has_addr6 = rec->has_addr6;
+    r->addr6 = rec->addr6;
+    r->claim_only = rec->claim_only;
+    r->ciphers = (uint8_t)rec->ciphers;
+    r->partial_csum = rec->partial_csum;
+    if (remote_table_set_names(&f->remotes, r, rec->names) < 0)
+        log_error("out of memory for a peer's names", "subnet=%s", rec->subnet);
+    r->stale = false;
+    return 0;
+}
+
 /* Applies one PUT or DELETE of fabric/ to the table; programs the kernel unless
  * a listing is being read (then sync_end does it, after dropping stale entries).
  * Nothing enters the table before its key and body pass record_check. */
@@ -410,10 +439,7 @@ static void on_fabric_event(struct fabric *f, const struct etcd_event *ev, bool 
         return;
     }
     rejected_records_forget(&f->rejected, ev->key);
-    if (r && (memcmp(r->mac, rec.mac, 6) != 0 || r->claim_only != rec.claim_only ||
-              !remote_table_key_is(r, rec.key) || r->ciphers != rec.ciphers ||
-              r->partial_csum != rec.partial_csum || r->has_addr6 != rec.has_addr6 ||
-              memcmp(&r->addr6, &rec.addr6, sizeof(rec.addr6)) != 0))
+    if (r && body_differs(r, &rec))
         remote_unprogram(f, r); /* moved (or a new key): drop the old entry, write the new */
     bool new_member = !r && !rec.is_peer;
     if (!r && !(r = remote_table_add(&f->remotes, rec.subnet, rec.is_peer, rec.addr, &rec.host,
@@ -426,20 +452,10 @@ static void on_fabric_event(struct fabric *f, const struct etcd_event *ev, bool 
     remote_table_set_created(&f->remotes, r, ev->create_revision);
     if (f->member_watch && !rec.is_peer && (new_member || created_again))
         member_drop_older_claims(f, r, listing);
-    memcpy(r->mac, rec.mac, 6);
-    r->has_addr6 = rec.has_addr6;
-    r->addr6 = rec.addr6;
-    if (remote_table_set_key(r, rec.key) < 0) { /* never programmed without its key */
-        log_error("out of memory for a member's key", "subnet=%s", rec.subnet);
+    if (take_body(f, r, &rec) < 0) { /* never programmed without its key */
         remote_drop(f, r, !listing);
         return;
     }
-    r->claim_only = rec.claim_only;
-    r->ciphers = (uint8_t)rec.ciphers;
-    r->partial_csum = rec.partial_csum;
-    if (remote_table_set_names(&f->remotes, r, rec.names) < 0)
-        log_error("out of memory for a peer's names", "subnet=%s", rec.subnet);
-    r->stale = false;
     if (listing)
         return;
     if (r->is_peer)
