@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# scale_smoke.sh: issue 18's scale curve at one smaller point, as a smoke check: 100 real
+# scale_smoke.sh: issue 18's scale curve at one smaller point, as a smoke check: 200 real
 # `weft daemon`s, each in its own namespace, create one network, then 2 endpoints each at
 # once; every host must program every other host's entries in its own kernel, and one
 # more endpoint must reach every host, with every figure of the curve a number. Not timed
 # (benchmarks are not timed tests: bench/scale_curve.sh measures; here nothing is judged
-# on a time). Runs alone (the line below): 100 daemons and their burst keep the two cores
-# busy for about 45 s, which would starve a test beside it. The full curve, to 1,000
+# on a time). Runs alone (the line below): 200 daemons and their burst keep the two cores
+# busy for about 42 s, which would starve a test beside it. The full curve, to 1,000
 # hosts: `make bench` (docs/scale.md).
 # suite: alone
 set -euo pipefail
@@ -14,7 +14,7 @@ cd "$(dirname "$0")/../.."
 for bin in build/weft build/plugin_bench build/neigh_wait; do
     [ -x "$bin" ] || fail "$bin is missing: make $bin (make integration builds it)"
 done
-hosts=${SCALE_SMOKE_HOSTS:-100}
+hosts=${SCALE_SMOKE_HOSTS:-200}
 results=$(mktemp) log=$(mktemp)
 trap 'rm -f "$results" "$log"' EXIT
 SCALE_POINTS=$hosts SCALE_EPS=2 STORE_WATCH=grpc SCALE_ONE_RUNS=3 SCALE_IDLE_S=2 \
