@@ -43,9 +43,9 @@ PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(filter-out libcurl,$(PKGS))) $(CURL_LI
 # and protobuf-c statically: libcurl and libmicrohttpd built by scripts/lean-libs.sh with
 # only what weft uses, so that none of Debian's builds' other libraries (Kerberos, LDAP,
 # SSH, GnuTLS, ...) is loaded, and no shared library's symbol tables, relocations and
-# unused code around what is called are mapped (issue 14: RSS). $(LEAN_FILE) holds those link flags, or Debian's shared libraries' when
-# the sources could not be fetched or built (the reason in $(BUILD)/lean.log; dated 1970
-# then, so that the next make tries again). LEAN=no always links the shared ones (for a
+# unused code around what is called are mapped (issue 14: RSS). $(LEAN_FILE) holds those
+# link flags, or Debian's shared libraries' when the sources could not be fetched or built
+# (the reason in $(BUILD)/lean.log; dated 1970 then, so that the next make tries again). LEAN=no always links the shared ones (for a
 # distribution that rebuilds on every security fix).
 # Test programs link the shared libraries: same API, weft's code is what they test.
 LEAN ?= yes
