@@ -242,6 +242,9 @@ char *etcd_b64_encode(const char *data, size_t len);
 char *etcd_b64_decode(const char *b64, size_t *len);
 /* prefix with its last byte incremented, as range_end wants. malloc'd. */
 char *etcd_prefix_end(const char *prefix);
+/* The same, written over prefix; its new length, 0 when prefix is all 0xff bytes (or
+ * empty): no upper bound. */
+size_t etcd_prefix_end_in_place(char *prefix);
 
 /* What the client runs on, as the libraries report it at run time: "libcurl/8.21.0
  * OpenSSL/3.0.19 nghttp2/1.52.0 jansson/2.14" into out (daemon/libraries.h). */

@@ -81,18 +81,22 @@ char *etcd_b64_decode(const char *b64, size_t *len)
     return out;
 }
 
+size_t etcd_prefix_end_in_place(char *prefix)
+{
+    /* Strip trailing 0xff bytes (they cannot be incremented), then bump the last byte. */
+    size_t n = strlen(prefix);
+    while (n > 0 && (unsigned char)prefix[n - 1] == 0xff)
+        prefix[--n] = '\0';
+    if (n > 0)
+        prefix[n - 1] = (char)((unsigned char)prefix[n - 1] + 1);
+    return n;
+}
+
 char *etcd_prefix_end(const char *prefix)
 {
     char *end = strdup(prefix ? prefix : "");
-    if (!end)
-        return NULL;
-    /* Strip trailing 0xff bytes (they cannot be incremented), then bump the last byte.
-     * An empty result means "no upper bound". */
-    size_t n = strlen(end);
-    while (n > 0 && (unsigned char)end[n - 1] == 0xff)
-        end[--n] = '\0';
-    if (n > 0)
-        end[n - 1] = (char)((unsigned char)end[n - 1] + 1);
+    if (end)
+        etcd_prefix_end_in_place(end); /* "": no upper bound */
     return end;
 }
 

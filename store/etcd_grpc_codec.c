@@ -13,26 +13,6 @@
 
 #include "store/etcd_grpc_internal.h"
 
-char *grpc_prefix_end(const char *key, struct weft_err *err)
-{
-    char *end = strdup(key); /* key with its last byte below 0xff plus one */
-    if (!end) {
-        weft_err_set(err, -ENOMEM, "out of memory");
-        return NULL;
-    }
-    size_t n = strlen(key);
-    while (n > 0 && (uint8_t)end[n - 1] == 0xff)
-        n--;
-    if (n == 0) {
-        free(end);
-        weft_err_set(err, -EINVAL, "etcd watch: no prefix range for key %s", key);
-        return NULL;
-    }
-    end[n - 1]++;
-    end[n] = '\0';
-    return end;
-}
-
 static int pack_frame(struct weft_buf *out, const Weftetcd__WatchRequest *req, struct weft_err *err)
 {
     size_t len = weftetcd__watch_request__get_packed_size(req);

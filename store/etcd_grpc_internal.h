@@ -87,8 +87,6 @@ struct etcd_grpc_watch {
 };
 
 /* codec */
-/* The end of the prefix range of key (to free()), or NULL with err set. */
-char *grpc_prefix_end(const char *key, struct weft_err *err);
 int grpc_frame_create(struct weft_buf *out, const char *key, const char *range_end,
                       int64_t start_revision, struct weft_err *err);
 int grpc_frame_cancel(struct weft_buf *out, int64_t server_id, struct weft_err *err);

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/etcd.h"
 #include "store/etcd_grpc_internal.h"
 
 struct watch_slot *grpc_slot_in_flight_locked(struct etcd_grpc_watch *w)
@@ -132,22 +133,24 @@ static int add_locked(struct etcd_grpc_watch *w, char *key_and_end, int64_t star
 }
 
 /* key and its range end in one block (a member of a large overlay holds a watch per
- * member host): "key\0range_end\0". */
+ * member host): "key\0range_end\0"; without a range end, key's prefix end, made in
+ * place from a second copy of key. */
 static char *key_and_end_new(const char *key, const char *range_end, struct weft_err *err)
 {
-    char *prefix_end = range_end ? NULL : grpc_prefix_end(key, err);
-    if (!range_end && !prefix_end)
-        return NULL;
-    const char *end = range_end ? range_end : prefix_end;
+    const char *end = range_end ? range_end : key;
     size_t key_len = strlen(key), end_len = strlen(end);
     char *both = malloc(key_len + end_len + 2);
-    if (both) {
-        memcpy(both, key, key_len + 1);
-        memcpy(both + key_len + 1, end, end_len + 1);
-    } else {
+    if (!both) {
         weft_err_set(err, -ENOMEM, "out of memory");
+        return NULL;
     }
-    free(prefix_end);
+    memcpy(both, key, key_len + 1);
+    memcpy(both + key_len + 1, end, end_len + 1);
+    if (!range_end && etcd_prefix_end_in_place(both + key_len + 1) == 0) {
+        weft_err_set(err, -EINVAL, "etcd watch: no prefix range for key %s", key);
+        free(both);
+        return NULL;
+    }
     return both;
 }
 
