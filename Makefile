@@ -45,8 +45,9 @@ PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(filter-out libcurl,$(PKGS))) $(CURL_LI
 # SSH, GnuTLS, ...) is loaded, and no shared library's symbol tables, relocations and
 # unused code around what is called are mapped (issue 14: RSS). $(LEAN_FILE) holds those
 # link flags, or Debian's shared libraries' when the sources could not be fetched or built
-# (the reason in $(BUILD)/lean.log; dated 1970 then, so that the next make tries again). LEAN=no always links the shared ones (for a
-# distribution that rebuilds on every security fix).
+# (the reason in $(BUILD)/lean.log; dated 1970 then, so that the next make tries again).
+# LEAN=no always links the shared ones (for a distribution that rebuilds on every
+# security fix).
 # Test programs link the shared libraries: same API, weft's code is what they test.
 LEAN ?= yes
 LEAN_FILE := $(BUILD)/lean-libs
@@ -55,8 +56,8 @@ SHARED_LEAN_LIBS = $(shell $(PKG_CONFIG) --libs libmicrohttpd ldns jansson) $(CU
 DAEMON_LIBS = $$(cat $(LEAN_FILE)) $(shell $(PKG_CONFIG) --libs libmnl libsodium) -lpthread
 # Relative relocations packed (DT_RELR, binutils 2.38 and glibc 2.36 on): the daemon's table
 # of them shrinks from 480 KiB, read at every start, to 7 KiB. Where the toolchain lacks it,
-# nothing.
-RELR_LDFLAGS := $(shell echo 'int main(void){return 0;}' | $(CC) -x c - -o /dev/null \
+# nothing. Asked only when the daemon is linked (=, not :=).
+RELR_LDFLAGS = $(shell echo 'int main(void){return 0;}' | $(CC) -x c - -o /dev/null \
                   -Wl,-z,pack-relative-relocs 2>/dev/null && echo -Wl,-z,pack-relative-relocs)
 CFLAGS ?= -O2 -g
 WEFT_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I. -I$(BUILD)/gen \

@@ -1,8 +1,8 @@
 /*
  * libraries.h: which libraries, at which versions, the running daemon carries.
- * The daemon links libcurl, libmicrohttpd, ldns, OpenSSL and libsodium statically by
- * default (docs/design.md, "What the daemon links"), so after a security update of
- * one of them an operator needs to see whether a daemon was rebuilt with the fix:
+ * The daemon links every library but libc and libmnl statically by default
+ * (docs/design.md, "What the daemon links"), so after a security update of one of
+ * them an operator needs to see whether a daemon was rebuilt with the fix:
  * `weft status` shows this line (daemon/control.c fills it in). Read from the
  * libraries themselves at run time, never from the headers weft was compiled with.
  * Anyone in the daemon may call it; it is thread-safe.

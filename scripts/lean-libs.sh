@@ -16,9 +16,10 @@
 # resident set, none of it ever run (docs/benchmarks.md). Linked statically, only what
 # weft calls is mapped; for the small ones (nghttp2, jansson, protobuf-c) a shared
 # library's own cost, its symbol tables and relocations and whole pages of code around
-# what is called, was 0.6 MiB of the daemon's resident set (docs/design.md). The price: a security fix in one of these reaches weft when it
-# is rebuilt (`make` again), as with libsodium (scripts/fetch-libsodium.sh); a
-# distribution that rebuilds on every fix links its shared libraries (make LEAN=no).
+# what is called, was 0.6 MiB of the daemon's resident set (docs/design.md). The price: a
+# security fix in one of these reaches weft when it is rebuilt (`make` again), as with
+# libsodium (scripts/fetch-libsodium.sh); a distribution that rebuilds on every fix
+# links its shared libraries (make LEAN=no).
 # Sources are read with a private apt state (scripts/lib/debian_archive.sh) and checked
 # against the archive's signed index; a version is built once and kept.
 set -euo pipefail
