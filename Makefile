@@ -307,10 +307,11 @@ FUZZ_RECORDS_SRCS := $(wildcard common/*.c) store/records.c store/keys.c fabric/
 $(BUILD)/fuzz_records: $(call fuzz_objs,tests/fuzz/fuzz_records.c $(FUZZ_RECORDS_SRCS))
 	$(fuzz_link)
 
-# What a gRPC Watch stream brings back: frames, answers, the watch table.
+# What a gRPC Watch stream brings back: frames, answers, the watch table (etcd_codec.c:
+# a watch's prefix end).
 FUZZ_WATCH_SRCS := $(wildcard common/*.c) store/etcd_grpc_answer.c store/etcd_grpc_codec.c \
                    store/etcd_grpc_watch.c store/etcd_grpc_stream.c store/etcd_health.c \
-                   store/etcd_pacing.c store/etcd_member.c $(GEN_SRCS)
+                   store/etcd_pacing.c store/etcd_member.c store/etcd_codec.c $(GEN_SRCS)
 $(BUILD)/fuzz_watch: $(call fuzz_objs,tests/fuzz/fuzz_watch.c $(FUZZ_WATCH_SRCS))
 	$(fuzz_link)
 
