@@ -110,6 +110,27 @@ reference_overlay() { # HOST PEER_HOST CONTAINER_ADDR MTU TAG
     ip -n "$c" addr add "$addr/24" dev eth0
 }
 
+# The reference without its veth hops: the "container" interface is a macvlan on the
+# VXLAN device itself (VNI 950 + tag), so a frame goes from the container's transmit
+# straight into the VXLAN device's, and a decapsulated one from the VXLAN device's receive
+# straight to the container's socket: no veth backlog, no bridge. It shows what the hops
+# between container and VXLAN device cost, the part an overlay driver can still remove.
+noveth_overlay() { # HOST PEER_HOST CONTAINER_ADDR MTU TAG
+    local h=$1 peer=$2 addr=$3 mtu=$4 tag=$5 ns c
+    ns=$(sim_ns "$h")
+    c=$(sim_ns "m$h")
+    ip netns add "$c"
+    ip -n "$ns" link add mvx type vxlan id $((950 + tag)) dstport 4789 local "${HADDR[$h]}"
+    ip -n "$ns" link set mvx mtu "$mtu" up
+    sim_ns_exec "$h" bridge fdb append 00:00:00:00:00:00 dev mvx dst "${HADDR[$peer]}"
+    ip -n "$ns" link add mc link mvx type macvlan mode bridge
+    ip -n "$ns" link set mc netns "$c"
+    ip -n "$c" link set lo up
+    ip -n "$c" link set mc name eth0
+    ip -n "$c" link set eth0 mtu "$mtu" up
+    ip -n "$c" addr add "$addr/24" dev eth0
+}
+
 set_mtu() { # HOST MTU: the host's underlay link and its switch port
     ip -n "$(sim_ns sw)" link set "p-$1" mtu "$2"
     ip -n "$(sim_ns "$1")" link set eth0 mtu "$2"
@@ -176,9 +197,16 @@ datapath() { # UNDERLAY_MTU TAG
     R[tcp_reference_$mtu]=$(printf '%s\n' "${r[@]}" | median)
     R[tcp_weft_$mtu]=$(printf '%s\n' "${w[@]}" | median)
     if [ "$mtu" = 1500 ]; then
-        local pu=() pw=() mu=() mr=() mw=() # mu, mr, mw: four flows at once, as a busy host sends
+        noveth_overlay "$a" "$b" 10.97.$tag.1 $((mtu - 50)) "$tag"
+        noveth_overlay "$b" "$a" 10.97.$tag.2 $((mtu - 50)) "$tag"
+        wait_for 5 sim_ns_exec "m$b" ping -c 1 -W 1 10.97.$tag.1 || fail "the reference without veth does not ping"
+        # pr, tn, pn: the reference's and the one without veth's UDP; tn its TCP.
+        local pu=() pw=() pr=() pn=() tn=() mu=() mr=() mw=() # mu, mr, mw: four flows at once, as a busy host sends
         for i in $(seq 1 "$RUNS"); do
+            tn+=("$(iperf_tcp "m$a" 10.97.$tag.1 "m$b")")
             pu+=("$(iperf_udp_pps "$a" "${HADDR[$a]}" "$b")")
+            pr+=("$(iperf_udp_pps "r$a" 10.98.$tag.1 "r$b")")
+            pn+=("$(iperf_udp_pps "m$a" 10.97.$tag.1 "m$b")")
             pw+=("$(iperf_udp_pps "c$a" "${IP[$a]%/*}" "c$b")")
             mu+=("$(iperf_tcp "$a" "${HADDR[$a]}" "$b" 4)")
             mr+=("$(iperf_tcp "r$a" 10.98.$tag.1 "r$b" 4)")
@@ -186,11 +214,16 @@ datapath() { # UNDERLAY_MTU TAG
         done
         R[udp_pps_underlay]=$(printf '%s\n' "${pu[@]}" | median)
         R[udp_pps_weft]=$(printf '%s\n' "${pw[@]}" | median)
+        R[udp_pps_reference]=$(printf '%s\n' "${pr[@]}" | median)
+        R[udp_pps_noveth]=$(printf '%s\n' "${pn[@]}" | median)
+        R[tcp_noveth_1500]=$(printf '%s\n' "${tn[@]}" | median)
         R[tcp4_underlay_1500]=$(printf '%s\n' "${mu[@]}" | median)
         R[tcp4_reference_1500]=$(printf '%s\n' "${mr[@]}" | median)
         R[tcp4_weft_1500]=$(printf '%s\n' "${mw[@]}" | median)
         read -r R[rtt_underlay_p50] R[rtt_underlay_p99] <<<"$(rtt "$b" "${HADDR[$a]}")"
         read -r R[rtt_weft_p50] R[rtt_weft_p99] <<<"$(rtt "c$b" "${IP[$a]%/*}")"
+        read -r R[rtt_reference_p50] R[rtt_reference_p99] <<<"$(rtt "r$b" 10.98.$tag.1)"
+        read -r R[rtt_noveth_p50] R[rtt_noveth_p99] <<<"$(rtt "m$b" 10.97.$tag.1)"
     fi
     echo "measured the data plane at underlay MTU $mtu" >&2
 }
@@ -603,6 +636,9 @@ R[ratio_underlay_1500]=$(ratio "$(r tcp_weft_1500)" "$(r tcp_underlay_1500)")
 R[ratio4_underlay_1500]=$(ratio "$(r tcp4_weft_1500)" "$(r tcp4_underlay_1500)")
 R[ratio4_reference_1500]=$(ratio "$(r tcp4_weft_1500)" "$(r tcp4_reference_1500)")
 R[ratio_reference_1500]=$(ratio "$(r tcp_weft_1500)" "$(r tcp_reference_1500)")
+R[ratio_noveth_reference_1500]=$(ratio "$(r tcp_noveth_1500)" "$(r tcp_reference_1500)")
+R[ratio_udp_noveth_reference]=$(ratio "$(r udp_pps_noveth)" "$(r udp_pps_reference)")
+R[ratio_udp_weft_reference]=$(ratio "$(r udp_pps_weft)" "$(r udp_pps_reference)")
 R[ratio_underlay6_1500]=$(ratio "$(r tcp_weft6_1500)" "$(r tcp_underlay6_1500)")
 R[ratio_weft6_weft4_1500]=$(ratio "$(r tcp_weft6_1500)" "$(r tcp_weft_1500)")
 R[ratio_underlay_9000]=$(ratio "$(r tcp_weft_9000)" "$(r tcp_underlay_9000)")
@@ -661,8 +697,14 @@ row "  weft / reference" "$(r ratio_reference_9000)" ""
 row "  weft / swarm (swarm section's hosts)" "$(r swarm_ratio_weft_swarm_9000)" ""
 row "UDP 64 B underlay (packets/s)" "$(r udp_pps_underlay)" ""
 row "UDP 64 B weft (packets/s)" "$(r udp_pps_weft)" ""
+row "  weft / reference" "$(r ratio_udp_weft_reference)" ""
 row "RTT underlay p50 / p99 (ms)" "$(r rtt_underlay_p50) / $(r rtt_underlay_p99)" ""
 row "RTT weft p50 / p99 (ms)" "$(r rtt_weft_p50) / $(r rtt_weft_p99)" ""
+row "reference VXLAN without veth (macvlan), 1500:" "" ""
+row "  TCP (Gbit/s); / reference with veth" "$(r tcp_noveth_1500); $(r ratio_noveth_reference_1500)" ""
+row "  UDP 64 B reference / without veth (packets/s)" "$(r udp_pps_reference) / $(r udp_pps_noveth)" ""
+row "  UDP without veth / with" "$(r ratio_udp_noveth_reference)" ""
+row "  RTT p99 reference / without veth (ms)" "$(r rtt_reference_p99) / $(r rtt_noveth_p99)" ""
 row "IPv6 underlay, MTU 1500 (issue 12):" "" ""
 row "  TCP underlay / weft (Gbit/s)" "$(r tcp_underlay6_1500) / $(r tcp_weft6_1500)" ""
 row "  weft / underlay" "$(r ratio_underlay6_1500)" ""
