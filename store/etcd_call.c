@@ -101,9 +101,9 @@ static void error_message(const struct weft_buf *body, char *out, size_t size, l
 {
     json_t *json = body->data ? json_loadb(body->data, body->len, 0, NULL) : NULL;
     const char *msg = json_string_value(json_object_get(json, "message"));
-    if (!msg)
+    if (!msg || !*msg)
         msg = json_string_value(json_object_get(json, "error"));
-    if (msg)
+    if (msg && *msg)
         snprintf(out, size, "%s", msg);
     else
         snprintf(out, size, "HTTP status %ld", status);
