@@ -37,7 +37,9 @@ for k in tcp_underlay_1500 tcp_reference_1500 tcp_weft_1500 ratio_underlay_1500 
     names_from_run_start_p50_ms names_qps_c1 names_p99_us_c1 names_qps_c32 names_p99_us_c32 \
     names_fwd_qps_c32 names_fwd_p99_us_c32 enc_tcp_plain enc_tcp_encrypted enc_ratio_tcp enc_tcp6_plain enc_tcp6_encrypted enc_ratio_tcp6 \
     enc_udp_pps_encrypted enc_rtt_encrypted_p99 enc_ratio_rtt_p99 enc_cpu_per_gbit_encrypted \
-    tcp_underlay6_1500 tcp_weft6_1500 ratio_underlay6_1500 rtt_weft6_p99 tcp_enc6_1500 ratio_enc6_weft6 rtt_enc6_p99; do
+    tcp_underlay6_1500 tcp_weft6_1500 ratio_underlay6_1500 rtt_weft6_p99 tcp_enc6_1500 ratio_enc6_weft6 rtt_enc6_p99 \
+    tcp_noveth_1500 ratio_noveth_reference_1500 udp_pps_reference udp_pps_noveth ratio_udp_noveth_reference \
+    ratio_udp_weft_reference rtt_reference_p99 rtt_noveth_p99; do
     v=$(value "$k")
     [[ "$v" =~ ^[0-9]+(\.[0-9]+)?$ ]] || fail "figure $k is '$v', not a number"
 done
