@@ -274,7 +274,8 @@ fuzz_objs = $(patsubst %.c,$(BUILD)/fuzz-obj/%.o,$(1))
 $(BUILD)/fuzz-obj/%.o: %.c $(HDRS) $(wildcard tests/fuzz/*.h)
 	@mkdir -p $(dir $@)
 	clang $(WEFT_CFLAGS) $(FUZZ_FLAGS) -c $< -o $@
-$(GRPC_OBJS:%=$(BUILD)/fuzz-obj/%): $(GEN_HDRS)
+# fuzz_watch.c reads the gRPC internals too, so it waits for the generated header.
+$(GRPC_OBJS:%=$(BUILD)/fuzz-obj/%) $(BUILD)/fuzz-obj/tests/fuzz/fuzz_watch.o: $(GEN_HDRS)
 define fuzz_link
 @mkdir -p $(dir $@)
 clang $(FUZZ_LINK_FLAGS) $^ -o $@ $(PKG_LIBS)
