@@ -143,8 +143,9 @@ for h in "${HOSTS[@]}"; do
     {
         echo "== $h: descriptors by target"
         for fd in /proc/"$pid"/fd/*; do readlink "$fd"; done | sed 's/:\[[0-9]*\]$//' | sort | uniq -c
-        echo "== $h: its sockets (ss -a -A all: TCP to etcd, unix, netlink ...)"
-        sim_ns_exec "$h" ss -a -n -p -A all | grep "pid=$pid," || true
+        echo "== $h: its sockets (TCP to etcd, UDP, raw, unix, netlink, packet)"
+        # Not -A all: it asks for DCCP too, which this kernel lacks ("Invalid argument").
+        sim_ns_exec "$h" ss -a -n -p -A tcp,udp,raw,unix,netlink,packet | grep "pid=$pid," || true
     } >>"$OUT_DIR/soak.fds"
 done
 
