@@ -33,6 +33,9 @@
 /* A member that answers 200 with something else than JSON, and one that refuses. */
 #define NOT_JSON "<html>proxy error</html>"
 #define DENIED "{\"error\":\"etcdserver: permission denied\",\"code\":7}"
+/* Errors that name no reason: an empty message must not become an empty one in the log. */
+#define EMPTY_ERROR "{\"error\":\"\",\"message\":\"\",\"code\":13}"
+#define EMPTY_LEASE_ERROR "{\"error\":\"\"}"
 #define BAD_EVENT                                                                                  \
     "{\"result\":{\"header\":{\"revision\":\"11\"},\"events\":[{\"kv\":{\"key\":\"!!!!\","     \
     "\"value\":\"QQ==\",\"mod_revision\":\"11\"}}]}}\n"
@@ -112,6 +115,15 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
     } else if (strcmp(url, "/v3/kv/put") == 0) {
         r = MHD_create_response_from_buffer(strlen(NOT_JSON), (void *)NOT_JSON,
                                             MHD_RESPMEM_PERSISTENT);
+    } else if (strcmp(url, "/v3/lease/grant") == 0) {
+        r = MHD_create_response_from_buffer(strlen(EMPTY_LEASE_ERROR), (void *)EMPTY_LEASE_ERROR,
+                                            MHD_RESPMEM_PERSISTENT);
+    } else if (strcmp(url, "/v3/kv/txn") == 0) {
+        r = MHD_create_response_from_buffer(strlen(EMPTY_ERROR), (void *)EMPTY_ERROR,
+                                            MHD_RESPMEM_PERSISTENT);
+        enum MHD_Result rc = MHD_queue_response(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, r);
+        MHD_destroy_response(r);
+        return rc;
     } else if (strcmp(url, "/v3/kv/deleterange") == 0) {
         r = MHD_create_response_from_buffer(strlen(DENIED), (void *)DENIED, MHD_RESPMEM_PERSISTENT);
         enum MHD_Result rc = MHD_queue_response(conn, MHD_HTTP_FORBIDDEN, r);
@@ -287,6 +299,35 @@ static void bad_answers_have_their_kind(void **state)
     gateway_stop(g);
 }
 
+/* An error whose message is empty is reported as one without a message: the HTTP status
+ * for a failed request (etcd's internal error, gRPC code 13, as the gateway maps it), "no lease ID"
+ * for a lease answer that has none. */
+static void empty_error_messages_say_something(void **state)
+{
+    (void)state;
+    struct gateway *g = gateway_start(STREAMS_START);
+    assert_non_null(g);
+    char endpoint[32];
+    snprintf(endpoint, sizeof(endpoint), "127.0.0.1:%d", g->port);
+    struct weft_err err = {0};
+    struct etcd *etcd;
+    assert_int_equal(etcd_open(&etcd, endpoint, &err), 0);
+
+    bool created;
+    assert_int_equal(etcd_create(etcd, "/p/b", "B", 0, &created, NULL, &err), -1);
+    assert_int_equal(err.code, -EIO);
+    assert_non_null(strstr(err.msg, "HTTP status 500"));
+
+    err = (struct weft_err){0};
+    int64_t lease = 1;
+    assert_int_equal(etcd_lease_grant(etcd, 10, &lease, &err), -1);
+    assert_int_equal(lease, 0);
+    assert_int_equal(err.code, -EPROTO);
+    assert_non_null(strstr(err.msg, "no lease ID in the answer"));
+    etcd_close(etcd);
+    gateway_stop(g);
+}
+
 struct slow_get {
     struct etcd *etcd;
     int rc;
@@ -391,6 +432,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(undecodable_event_lists_again, setup, teardown),
         cmocka_unit_test(unanswered_watch_moves_on),
         cmocka_unit_test(bad_answers_have_their_kind),
+        cmocka_unit_test(empty_error_messages_say_something),
         cmocka_unit_test(slow_store_is_not_unreachable),
         cmocka_unit_test(slow_store_serves_late),
     };
