@@ -200,14 +200,22 @@ static int sync_begins(struct recorder *r)
     return n;
 }
 
-static void undecodable_event_lists_again(void **state)
+/* A client of g, with the default timeouts. */
+static struct etcd *open_client(struct gateway *g)
 {
-    struct gateway *g = *state;
     char endpoint[32];
     snprintf(endpoint, sizeof(endpoint), "127.0.0.1:%d", g->port);
     struct weft_err err = {0};
     struct etcd *etcd;
     assert_int_equal(etcd_open(&etcd, endpoint, &err), 0);
+    return etcd;
+}
+
+static void undecodable_event_lists_again(void **state)
+{
+    struct gateway *g = *state;
+    struct etcd *etcd = open_client(g);
+    struct weft_err err = {0};
     struct recorder rec = {.lock = PTHREAD_MUTEX_INITIALIZER};
     struct etcd_watch *w;
     assert_int_equal(etcd_watch_start(etcd, "/p/", record, &rec, &w, &err), 0);
@@ -271,11 +279,8 @@ static void bad_answers_have_their_kind(void **state)
     (void)state;
     struct gateway *g = gateway_start(STREAMS_START);
     assert_non_null(g);
-    char endpoint[32];
-    snprintf(endpoint, sizeof(endpoint), "127.0.0.1:%d", g->port);
+    struct etcd *etcd = open_client(g);
     struct weft_err err = {0};
-    struct etcd *etcd;
-    assert_int_equal(etcd_open(&etcd, endpoint, &err), 0);
 
     assert_int_equal(etcd_put(etcd, "/p/a", "A", 0, &err), -1);
     assert_int_equal(err.code, -EPROTO);
@@ -307,11 +312,8 @@ static void empty_error_messages_say_something(void **state)
     (void)state;
     struct gateway *g = gateway_start(STREAMS_START);
     assert_non_null(g);
-    char endpoint[32];
-    snprintf(endpoint, sizeof(endpoint), "127.0.0.1:%d", g->port);
+    struct etcd *etcd = open_client(g);
     struct weft_err err = {0};
-    struct etcd *etcd;
-    assert_int_equal(etcd_open(&etcd, endpoint, &err), 0);
 
     bool created;
     assert_int_equal(etcd_create(etcd, "/p/b", "B", 0, &created, NULL, &err), -1);
@@ -348,11 +350,7 @@ static void *get_slowly(void *arg)
 /* A client of g whose requests time out after 500 ms. */
 static struct etcd *open_with_short_timeout(struct gateway *g)
 {
-    char endpoint[32];
-    snprintf(endpoint, sizeof(endpoint), "127.0.0.1:%d", g->port);
-    struct weft_err err = {0};
-    struct etcd *etcd;
-    assert_int_equal(etcd_open(&etcd, endpoint, &err), 0);
+    struct etcd *etcd = open_client(g);
     etcd_set_timeout_ms(etcd, 500);
     return etcd;
 }
