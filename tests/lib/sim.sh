@@ -409,6 +409,10 @@ sim_weft() {
         fail "weft on $host did not create its socket"
     fi
     kill -0 "$SIM_LAST_PID" 2>/dev/null || { tail -n 30 "$d/weft.log" >&2; fail "weft on $host exited"; }
+    # The plugin socket comes first; the control socket and the ready line (advertise=,
+    # store=) a few milliseconds later. Tests read both, so wait for this start's ready
+    # line too, briefly: at WEFT_LOG_LEVEL=warn there is none, and that is no failure.
+    wait_for 2 awk '/^=== start /{r=0} /weft daemon ready/{r=1} END{exit !r}' "$d/weft.log" || true
 }
 
 # sim_weft_stop HOST: SIGTERM by recorded pid; returns 1 if it needed SIGKILL.
