@@ -100,10 +100,10 @@ static void note_failure(struct attempt *a, const char *member, const char *reas
 static void error_message(const struct weft_buf *body, char *out, size_t size, long status)
 {
     json_t *json = body->data ? json_loadb(body->data, body->len, 0, NULL) : NULL;
-    const char *msg = json_string_value(json_object_get(json, "message"));
-    if (!msg || !*msg)
-        msg = json_string_value(json_object_get(json, "error"));
-    if (msg && *msg)
+    const char *msg = etcd_json_reason(json, "message");
+    if (!msg)
+        msg = etcd_json_reason(json, "error");
+    if (msg)
         snprintf(out, size, "%s", msg);
     else
         snprintf(out, size, "HTTP status %ld", status);

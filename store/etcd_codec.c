@@ -110,6 +110,12 @@ int64_t etcd_json_int64(json_t *object, const char *field)
     return 0;
 }
 
+const char *etcd_json_reason(json_t *object, const char *field)
+{
+    const char *text = json_string_value(json_object_get(object, field));
+    return text && text[0] ? text : NULL;
+}
+
 json_t *etcd_json_int64_string(int64_t n)
 {
     char text[32];

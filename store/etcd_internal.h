@@ -131,6 +131,10 @@ int etcd_kv_from_json(json_t *json, struct etcd_kv *out);
 /* A 64-bit number that etcd sends as a string (or a number); 0 when absent. */
 int64_t etcd_json_int64(json_t *object, const char *field);
 
+/* What an error field of etcd's says went wrong: the string, or NULL when it is absent,
+ * not a string or empty (an empty reason would be logged as nothing). */
+const char *etcd_json_reason(json_t *object, const char *field);
+
 /* A JSON string of n in decimal, as etcd wants 64-bit numbers; NULL when out of memory. */
 json_t *etcd_json_int64_string(int64_t n);
 

@@ -22,12 +22,11 @@ int etcd_lease_grant(struct etcd *etcd, int64_t ttl_seconds, int64_t *lease_id,
     if (etcd_call_consume(etcd, "/v3/lease/grant", body, &reply, err) < 0)
         return -1;
     *lease_id = etcd_json_int64(reply, "ID");
-    const char *msg = json_string_value(json_object_get(reply, "error"));
-    bool refused = msg && *msg; /* an empty reason is no reason: reported as no ID */
+    const char *msg = etcd_json_reason(reply, "error");
     int rc = 0;
     if (*lease_id == 0)
-        rc = weft_err_set(err, refused ? -EIO : -EPROTO, "store refused a lease: %s",
-                          refused ? msg : "no lease ID in the answer");
+        rc = weft_err_set(err, msg ? -EIO : -EPROTO, "store refused a lease: %s",
+                          msg ? msg : "no lease ID in the answer");
     json_decref(reply);
     return rc;
 }

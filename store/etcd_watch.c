@@ -219,9 +219,8 @@ static int handle_line(struct etcd_watch *w, const char *line, size_t len)
     json_t *result = json_object_get(json, "result");
     json_t *error = json_object_get(json, "error");
     if (!result) {
-        /* The reason goes to the log: an empty message would log an empty reason. */
-        const char *msg = json_string_value(json_object_get(error, "message"));
-        snprintf(w->stream_error, sizeof(w->stream_error), "%s", msg && *msg ? msg : "watch error");
+        const char *msg = etcd_json_reason(error, "message");
+        snprintf(w->stream_error, sizeof(w->stream_error), "%s", msg ? msg : "watch error");
         rc = -1;
     } else if (json_is_true(json_object_get(result, "canceled")) &&
                strstr(json_string_value(json_object_get(result, "cancel_reason")) ?: "",
