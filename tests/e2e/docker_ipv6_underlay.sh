@@ -34,7 +34,7 @@ sim_weft A --secret-file "$SIM_DIR/secret"
 sim_weft B --secret-file "$SIM_DIR/secret"
 sim_dockerd A
 sim_dockerd B
-wait_for 5 grep -q "advertise=$VTEP_A" "$SIM_DIR/A/weft.log" || fail "weft on A does not advertise $VTEP_A" # the ready line
+grep -q "advertise=$VTEP_A" "$SIM_DIR/A/weft.log" || fail "weft on A does not advertise $VTEP_A"
 
 for h in A B; do
     check "network create on $h" sim_docker "$h" network create -d weft --ipam-driver weft \
