@@ -3,16 +3,18 @@
 
 Usage: seed_hosts.py ETCD_HOSTPORT SUBNET HOSTS ENDPOINTS [TTL]
 
-Reads the overlay's record (a real host made it), then writes, through etcd's JSON gateway (plain HTTP) on one kept-alive connection, what HOSTS
-member hosts' daemons would have written for the overlay SUBNET (IPv4) with ENDPOINTS
-endpoints each: per host a lease (TTL s, 3600 by default: nothing keeps it alive), and on it
-hosts/<vtep>/alive, joined/<sk>/<vtep> and fabric/<vtep>/<sk>/member; per endpoint the
-address claim addrs/<sk>/<ip>, the peer fabric/<vtep>/<sk>/peers/<ip> and the records
+Reads the overlay's record (a real host made it), then writes, through etcd's JSON
+gateway (plain HTTP) on one kept-alive connection, what HOSTS member hosts' daemons would
+have written for the overlay SUBNET (IPv4) with ENDPOINTS endpoints each: per host a lease
+(TTL s, 3600 by default: nothing keeps it alive), and on it hosts/<vtep>/alive,
+joined/<sk>/<vtep> and fabric/<vtep>/<sk>/member; per endpoint the address claim
+addrs/<sk>/<ip>, the peer fabric/<vtep>/<sk>/peers/<ip> and the records
 hosts/<vtep>/networks/<nid> and hosts/<vtep>/endpoints/<eid>. One transaction per host.
 VTEPs are 192.168.<100 + i / 250>.<i % 250 + 1>; endpoint addresses count down from the
-subnet's top, past those claimed already; MACs are 02:5e:<i>:<e>. Layout: docs/design.md, "Key layout" (store/keys.c
-and store/records.c are what weft writes; a record these get wrong is refused by the
-daemon's checks, fabric/record_check.h, and the test waiting for its entries fails).
+subnet's top, past those claimed already; MACs are 02:5e:<i>:<e>. Layout: docs/design.md,
+"Key layout" (store/keys.c and store/records.c are what weft writes; a record these get
+wrong is refused by the daemon's checks, fabric/record_check.h, and the test waiting for
+its entries fails).
 
 Prints the seeded peers' count. A test tool: the daemon under test is the only real host.
 """
